@@ -1,0 +1,55 @@
+# The README's two commands: `make demo` and `make test`. Everything else is a helper for them.
+JOBS      ?= $(shell nproc)
+GENERATOR ?= Ninja
+BUILD     ?= build
+CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
+
+.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(BUILD)/build.ninja: | setup
+	@cmake -S . -B $(BUILD) -G $(GENERATOR) -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: setup $(BUILD)/build.ninja
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@bash scripts/demo.sh
+
+# Release build (g++) + ASan/UBSan build (clang, -Wthread-safety) + TSan build (clang).
+test: test-release test-asan test-tsan test-fuzz
+	@echo "make test: all suites passed (release, asan+ubsan, tsan, fuzz)"
+
+test-release: build
+	@echo "== tests: release (g++) =="
+	@ctest --test-dir $(BUILD) $(CTEST_ARGS)
+
+test-asan: setup
+	@echo "== tests: address+undefined sanitizers (clang) =="
+	@cmake -S . -B $(BUILD)/asan -G $(GENERATOR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
+	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" >/dev/null
+	@cmake --build $(BUILD)/asan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE no_sanitizer
+
+test-tsan: setup
+	@echo "== tests: thread sanitizer (clang) =="
+	@cmake -S . -B $(BUILD)/tsan -G $(GENERATOR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread >/dev/null
+	@cmake --build $(BUILD)/tsan -j $(JOBS)
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE no_sanitizer
+
+# Bounded libFuzzer runs of the parsers (clang); scripts/fuzz.sh owns the list of targets.
+test-fuzz: setup
+	@if [ -f scripts/fuzz.sh ]; then echo "== fuzz: bounded runs (clang libFuzzer) =="; bash scripts/fuzz.sh; fi
+
+bench: build
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD)
