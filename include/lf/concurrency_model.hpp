@@ -1,0 +1,109 @@
+// lf::ConcurrencyModel: the five ways lfdb's servers can run their connections, behind one
+// interface, so a server switches with `--model` and `--threads`:
+//
+//   lf        LeaderFollowers: one handle set (epoll), N threads take turns leading it and each
+//             processes the event it took (the default).
+//   lf-multi  LeaderFollowersPerHandleSet: K handle sets, each with its own listening socket
+//             (SO_REUSEPORT) and its own group of N/K threads.
+//   hsha      HalfSyncHalfReactive: one reactor thread reads each request into a newly allocated
+//             message and queues it (a monitor object) for N worker threads: the baseline the
+//             Leader/Followers pattern argues against, implemented faithfully, not weakened.
+//   tpc       ThreadPerConnection: blocking I/O, one thread per client.
+//   reactor   SingleThreadedReactor: one thread, one epoll loop.
+//
+// The application supplies a Service that opens one Session per connection. A session sees
+// the connection's unconsumed input and appends its replies; the model does all socket I/O.
+// Thread-safety: a Session is called by one thread at a time (never concurrently), though not
+// always the same thread. Service::open_session may be called from any model thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lf/net.hpp"
+#include "lf/stats.hpp"
+#include "lf/status.hpp"
+#include "lf/thread_set.hpp"
+
+namespace lf {
+
+// A view of a connection's unconsumed input. on_input consumes what it has processed; the
+// rest is kept (copied aside only when a request is split across reads).
+class InputBuffer {
+ public:
+  InputBuffer(const char* data, std::size_t size) : data_(data), size_(size) {}
+  std::string_view view() const { return {data_ + consumed_, size_ - consumed_}; }
+  std::size_t size() const { return size_ - consumed_; }
+  bool empty() const { return consumed_ == size_; }
+  void consume(std::size_t n) { consumed_ += n <= size() ? n : size(); }
+  std::size_t consumed() const { return consumed_; }
+
+ private:
+  const char* data_;
+  std::size_t size_;
+  std::size_t consumed_ = 0;
+};
+
+enum class SessionAction {
+  kContinue,  // keep the connection
+  kClose,     // flush what is in `out`, then close
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  // Process the input it can (consume it) and append replies to `out`.
+  virtual SessionAction on_input(InputBuffer& in, std::string& out) = 0;
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual std::unique_ptr<Session> open_session(const InetAddr& peer) = 0;
+};
+
+enum class ModelKind { kLeaderFollowers, kLeaderFollowersMulti, kHalfSyncHalfReactive,
+                       kThreadPerConnection, kSingleThreadedReactor };
+const char* to_string(ModelKind k);   // "lf", "lf-multi", "hsha", "tpc", "reactor"
+bool parse_model(const std::string& s, ModelKind& out);
+std::vector<ModelKind> all_models();
+
+struct ModelOptions {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port (see port())
+  int threads = 4;
+  Promotion promotion = Promotion::kLifo;
+  int max_events_per_wait = 64;  // lf, lf-multi, reactor
+  int handle_sets = 0;           // lf-multi: 0 picks min(threads, CPUs)
+  std::size_t max_clients = 10000;
+  std::size_t read_chunk = 16 * 1024;  // bytes read per recv
+};
+
+struct ModelStats {
+  std::vector<ThreadStatsSnapshot> threads;
+  ThreadStatsSnapshot totals;
+  std::uint64_t accepted = 0;
+  std::uint64_t rejected = 0;  // over max_clients
+  std::uint64_t open_connections = 0;
+};
+
+class ConcurrencyModel {
+ public:
+  static Result<std::unique_ptr<ConcurrencyModel>> create(ModelKind kind, ModelOptions options,
+                                                          Service& service);
+  virtual ~ConcurrencyModel() = default;
+
+  // Binds the listening socket(s) and starts the threads; returns once connections are taken.
+  virtual Status start() = 0;
+  // Stops accepting, closes every connection, joins every thread. Returns within a second
+  // (sessions are not waited on beyond the request they are processing).
+  virtual void stop() = 0;
+  virtual std::uint16_t port() const = 0;
+  virtual ModelStats stats() const = 0;
+  virtual ModelKind kind() const = 0;
+};
+
+}  // namespace lf

@@ -1,0 +1,100 @@
+// Wrapper facades over BSD sockets: InetAddr, SockStream (a connected TCP stream), Acceptor
+// (a listening socket) and Connector. They own their fd (closed in the destructor), report
+// failures as lf::Status, and never throw.
+// Thread-safety: none of their own; the concurrency models make sure one thread at a time
+// reads, and one at a time writes, a given stream.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "lf/status.hpp"
+#include "lf/time.hpp"
+
+namespace lf {
+
+class InetAddr {
+ public:
+  InetAddr() = default;
+  // "127.0.0.1", "0.0.0.0", "localhost"; IPv4 only for now.
+  static Result<InetAddr> resolve(const std::string& host, std::uint16_t port);
+  static InetAddr of(const sockaddr_in& sa) { InetAddr a; a.sa_ = sa; return a; }
+  std::uint16_t port() const { return ntohs(sa_.sin_port); }
+  std::string to_string() const;  // "127.0.0.1:6379"
+  const sockaddr_in& native() const { return sa_; }
+
+ private:
+  sockaddr_in sa_{};
+};
+
+// Outcome of a non-blocking read or write.
+struct IoResult {
+  long n = 0;          // bytes moved (> 0), 0 with eof or would_block
+  bool eof = false;    // the peer closed
+  bool would_block = false;
+  int err = 0;         // errno of a hard failure
+  bool ok() const { return err == 0; }
+};
+
+class SockStream {
+ public:
+  SockStream() = default;
+  explicit SockStream(int fd) : fd_(fd) {}
+  SockStream(SockStream&& o) noexcept : fd_(o.release()) {}
+  SockStream& operator=(SockStream&& o) noexcept;
+  ~SockStream() { close(); }
+
+  int handle() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() { int f = fd_; fd_ = -1; return f; }
+  void close();
+
+  IoResult recv(void* buf, std::size_t len);
+  IoResult send(const void* buf, std::size_t len);
+  IoResult sendv(const iovec* iov, int iovcnt);
+  // Blocking helpers for blocking sockets (thread-per-connection, clients, tests).
+  Status send_all(std::string_view data);
+  Status recv_exact(void* buf, std::size_t len);
+
+  Status set_nonblocking(bool on);
+  Status set_nodelay(bool on);
+  void shutdown_both();  // wakes a thread blocked in recv on this socket
+
+ private:
+  int fd_ = -1;
+};
+
+struct AcceptorOptions {
+  int backlog = 1024;
+  bool reuse_port = false;  // SO_REUSEPORT: several acceptors share one port (lf-multi)
+  bool nonblocking = true;
+};
+
+class Acceptor {
+ public:
+  Acceptor() = default;
+  Acceptor(Acceptor&& o) noexcept : fd_(o.fd_), addr_(o.addr_) { o.fd_ = -1; }
+  ~Acceptor();
+  Status open(const InetAddr& addr, AcceptorOptions options = {});
+  // A new connection (non-blocking, close-on-exec), or would_block in `io` when none is pending.
+  SockStream accept(IoResult& io, InetAddr* peer = nullptr);
+  int handle() const { return fd_; }
+  const InetAddr& local_addr() const { return addr_; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  InetAddr addr_;
+};
+
+class Connector {
+ public:
+  // A blocking connect with a timeout; the stream comes back in blocking mode with TCP_NODELAY.
+  static Result<SockStream> connect(const InetAddr& addr, Duration timeout = std::chrono::seconds(5));
+};
+
+}  // namespace lf

@@ -1,0 +1,174 @@
+// lf::Reactor: the handle set of the Leader/Followers pattern, over epoll.
+//
+// It registers event handlers, demultiplexes their I/O events, timers and notifications, and
+// dispatches each event to its handler with the handle deactivated, so no second thread can be
+// dispatched on the same handler meanwhile (EPOLLONESHOT in the shared mode).
+//
+// Its work is split in two halves so a thread set can put a promotion between them:
+//   wait_for_event()  the leader's half: waits on the handle set, takes one event and
+//                     deactivates its handle;
+//   dispatch()        the processing half: runs the handler's hook, then reactivates the handle
+//                     (or keeps it suspended, or removes it) as the handler asked.
+// handle_events() does both, for a single thread.
+//
+// Thread-safety: register/remove/suspend/resume/set_interest/schedule_timer/notify may be
+// called from any thread, also from inside a handler. Remove, suspend and resume are atomic with
+// respect to each other (one lock per handler slot). wait_for_event() and take_ready() are for
+// the one thread that holds the leader role; a second concurrent waiter is a broken invariant
+// and aborts (LF_CHECK). dispatch() is for the thread that took the event.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "lf/event_handler.hpp"
+#include "lf/mutex.hpp"
+#include "lf/status.hpp"
+#include "lf/time.hpp"
+
+namespace lf {
+
+struct ReactorOptions {
+  // true: many threads take turns waiting on the handle set (EPOLLONESHOT, re-armed after
+  // each dispatch). false: one thread only (level-triggered registrations stay armed).
+  bool shared = true;
+  // How many ready events one epoll_wait may return. The surplus stays in the reactor's ready
+  // list and the next leader takes from it without a system call. 1 is the pattern in its
+  // plainest form.
+  int max_events_per_wait = 64;
+};
+
+// One demultiplexed event, owned by the thread that took it until it calls dispatch().
+struct Event {
+  HandlerId id;
+  EventMask events = 0;
+  EventHandler* handler = nullptr;
+  int handle = -1;
+};
+
+enum class WaitResult { kEvent, kTimeout, kWoken, kShutdown };
+
+using TimerId = std::uint64_t;
+
+struct ReactorStats {
+  std::uint64_t waits = 0;        // epoll_wait calls
+  std::uint64_t demuxed = 0;      // events returned by epoll_wait
+  std::uint64_t dispatched = 0;   // events handed to handlers
+  std::uint64_t stale = 0;        // events dropped: handler gone, busy or suspended
+  std::uint64_t rearms = 0;       // epoll_ctl calls to reactivate a handle
+};
+
+class Reactor {
+ public:
+  static Result<std::unique_ptr<Reactor>> create(ReactorOptions options = {});
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  Result<HandlerId> register_handler(EventHandler* handler, EventMask interest);
+  // After removal no event reaches the handler; handle_close follows once no thread is
+  // dispatching it (at once if none is).
+  Status remove_handler(HandlerId id);
+  Status suspend_handler(HandlerId id);
+  Status resume_handler(HandlerId id);
+  // Replace the I/O interest (kReadEvent and/or kWriteEvent), e.g. to wait for writability.
+  Status set_interest(HandlerId id, EventMask interest);
+
+  // A one-shot timer: kTimeoutEvent is dispatched to the handler once `delay` has passed and
+  // the handler is neither suspended nor being dispatched.
+  Result<TimerId> schedule_timer(HandlerId id, Duration delay);
+  bool cancel_timer(TimerId timer);
+
+  // Queue `events` for the handler; dispatched like a timer (never while suspended or busy).
+  Status notify(HandlerId id, EventMask events);
+  // Wake the thread waiting in the handle set (it returns kWoken).
+  void notify();
+
+  // After shutdown() every wait returns kShutdown.
+  void shutdown();
+  bool is_shut_down() const { return shutdown_.load(std::memory_order_acquire); }
+
+  // The leader's half. Returns kEvent with `out` filled and its handle deactivated.
+  WaitResult wait_for_event(Duration timeout, Event& out);
+  // Takes an event that is already demultiplexed (ready list, fired timers, notifications)
+  // without waiting. For the leader.
+  bool take_ready(Event& out);
+  bool has_ready() const { return ready_hint_.load(std::memory_order_acquire) > 0; }
+  // The processing half.
+  void dispatch(const Event& ev);
+
+  // wait_for_event + dispatch. Returns 1 if an event was dispatched, 0 on timeout or wakeup,
+  // -1 after shutdown.
+  int handle_events(Duration timeout = kInfinite);
+
+  std::size_t handler_count() const { return live_handlers_.load(std::memory_order_relaxed); }
+  ReactorStats stats() const;
+  bool shared() const { return options_.shared; }
+
+ public:
+  struct Slot;  // internal: one registered handler (defined in reactor.cpp)
+
+ private:
+  struct TimerEntry {
+    TimePoint deadline;
+    TimerId id;
+    HandlerId handler;
+    bool operator>(const TimerEntry& o) const { return deadline > o.deadline; }
+  };
+
+  Reactor(ReactorOptions options, int epfd, int wakefd);
+  Slot* slot_for(std::uint32_t index) const;
+  Result<std::uint32_t> allocate_slot();
+  void free_slot(std::uint32_t index);
+  bool activate(HandlerId id, EventMask events, bool from_epoll, Event& out);
+  void complete(const Event& ev, Disposition d);
+  void queue_pending(HandlerId id);
+  bool take_pending(Event& out);
+  void fire_timers();
+  TimePoint next_timer_deadline();
+
+  const ReactorOptions options_;
+  const int epfd_;
+  const int wakefd_;
+  std::atomic<bool> shutdown_{false};
+  std::atomic<int> waiters_{0};  // threads inside epoll_wait: never more than one
+  std::atomic<std::int64_t> wait_deadline_ns_{0};
+
+  // The slot table: chunks allocated on demand and never moved, so a slot's address is stable
+  // and lookups need no lock.
+  static constexpr std::uint32_t kChunkBits = 10;
+  static constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
+  static constexpr std::uint32_t kMaxChunks = 4096;
+  std::unique_ptr<std::atomic<Slot*>[]> chunks_;
+  Mutex table_mu_;
+  std::vector<std::uint32_t> free_slots_ LF_GUARDED_BY(table_mu_);
+  std::uint32_t next_slot_ LF_GUARDED_BY(table_mu_) = 0;
+  std::atomic<std::size_t> live_handlers_{0};
+
+  // Events the last epoll_wait returned that no thread has taken yet.
+  Mutex ready_mu_;
+  std::vector<epoll_event> ready_ LF_GUARDED_BY(ready_mu_);
+  std::size_t ready_pos_ LF_GUARDED_BY(ready_mu_) = 0;
+  std::atomic<std::size_t> ready_hint_{0};  // ready + pending count, read without the lock
+  // Buffer for epoll_wait, used only by the single waiter.
+  std::vector<epoll_event> wait_buf_;
+
+  // Handlers with timer or notification events waiting to be dispatched.
+  Mutex pending_mu_;
+  std::vector<HandlerId> pending_ LF_GUARDED_BY(pending_mu_);
+
+  Mutex timer_mu_;
+  std::vector<TimerEntry> timers_ LF_GUARDED_BY(timer_mu_);  // a min-heap on deadline
+  std::unordered_set<TimerId> cancelled_ LF_GUARDED_BY(timer_mu_);
+  TimerId next_timer_ LF_GUARDED_BY(timer_mu_) = 1;
+
+  std::atomic<std::uint64_t> n_waits_{0}, n_demuxed_{0}, n_dispatched_{0}, n_stale_{0},
+      n_rearms_{0};
+};
+
+}  // namespace lf

@@ -1,0 +1,192 @@
+#include "connection.hpp"
+
+namespace lf::detail {
+
+IoScratch& io_scratch(std::size_t read_chunk) {
+  thread_local IoScratch scratch;
+  if (scratch.in.size() < read_chunk) scratch.in.resize(read_chunk);
+  return scratch;
+}
+
+SessionPump::Outcome SessionPump::read_and_run(SockStream& stream, std::size_t read_chunk,
+                                               std::string& out) {
+  Outcome o;
+  if (leftover_.empty()) {
+    IoScratch& sc = io_scratch(read_chunk);
+    o.io = stream.recv(sc.in.data(), read_chunk);
+    if (o.io.n > 0) o.action = run(sc.in.data(), static_cast<std::size_t>(o.io.n), out);
+    return o;
+  }
+  std::size_t old = leftover_.size();
+  leftover_.resize(old + read_chunk);
+  o.io = stream.recv(leftover_.data() + old, read_chunk);
+  leftover_.resize(old + (o.io.n > 0 ? static_cast<std::size_t>(o.io.n) : 0));
+  if (o.io.n > 0) o.action = run(leftover_.data(), leftover_.size(), out);
+  return o;
+}
+
+SessionAction SessionPump::run_bytes(const char* data, std::size_t size, std::string& out) {
+  if (leftover_.empty()) return run(data, size, out);
+  leftover_.append(data, size);
+  return run(leftover_.data(), leftover_.size(), out);
+}
+
+SessionAction SessionPump::run(const char* data, std::size_t size, std::string& out) {
+  InputBuffer in(data, size);
+  SessionAction action = session_->on_input(in, out);
+  if (data == leftover_.data()) {
+    leftover_.erase(0, in.consumed());
+  } else if (!in.empty()) {
+    leftover_.assign(in.view());
+  }
+  if (leftover_.empty() && leftover_.capacity() > 0) std::string().swap(leftover_);
+  return action;
+}
+
+Connection::Connection(SockStream stream, std::unique_ptr<Session> session, ConnectionHost& host,
+                       Reactor& reactor, Mode mode, std::size_t read_chunk)
+    : stream_(std::move(stream)),
+      pump_(std::move(session)),
+      host_(host),
+      reactor_(reactor),
+      mode_(mode),
+      read_chunk_(read_chunk) {}
+
+Connection::~Connection() = default;
+
+void Connection::handle_close(int) {
+  pump_.reset();
+  stream_.close();
+  ConnectionHost& host = host_;
+  delete this;
+  host.connection_closed();
+}
+
+Disposition Connection::handle_event(int, EventMask events) {
+  if (events & kWriteEvent) {
+    Disposition d = on_writable();
+    if (d != Disposition::kResume || !pending_out_.empty()) return d;
+  }
+  if (!(events & kReadEvent)) return Disposition::kResume;
+  if (mode_ == Mode::kHalfSyncHalfReactive) {
+    // The reactor thread reads the request into a newly allocated message and queues it; the
+    // handle stays deactivated until a worker has processed it.
+    auto* message = new std::string();
+    message->resize(read_chunk_);
+    IoResult r = stream_.recv(message->data(), message->size());
+    if (r.n <= 0) {
+      delete message;
+      return r.would_block ? Disposition::kResume : Disposition::kRemove;
+    }
+    message->resize(static_cast<std::size_t>(r.n));
+    // Suspend before queueing: a worker may finish and resume the handle before this
+    // dispatch returns, and the resume must not be lost.
+    (void)reactor_.suspend_handler(id_);
+    host_.enqueue_message(this, message);
+    return Disposition::kResume;
+  }
+  std::string& out = io_scratch(read_chunk_).out;
+  out.clear();
+  SessionPump::Outcome o = pump_.read_and_run(stream_, read_chunk_, out);
+  if (o.io.would_block) return Disposition::kResume;
+  if (o.io.eof || !o.io.ok()) return Disposition::kRemove;
+  return reply(o.action, out);
+}
+
+Disposition Connection::reply(SessionAction action, const std::string& out) {
+  if (action == SessionAction::kClose) closing_ = true;
+  if (!out.empty()) {
+    if (pending_out_.empty()) {
+      IoResult w = stream_.send(out.data(), out.size());
+      if (!w.ok()) return Disposition::kRemove;
+      std::size_t sent = w.n > 0 ? static_cast<std::size_t>(w.n) : 0;
+      if (sent < out.size()) pending_out_.assign(out, sent, std::string::npos);
+    } else {
+      pending_out_.append(out);
+    }
+  }
+  if (!pending_out_.empty()) {
+    // Backpressure: stop reading until the client takes its replies.
+    (void)reactor_.set_interest(id_, kWriteEvent);
+    return Disposition::kResume;
+  }
+  return closing_ ? Disposition::kRemove : Disposition::kResume;
+}
+
+Disposition Connection::on_writable() {
+  while (!pending_out_.empty()) {
+    IoResult w = stream_.send(pending_out_.data(), pending_out_.size());
+    if (w.would_block) return Disposition::kResume;
+    if (!w.ok()) return Disposition::kRemove;
+    pending_out_.erase(0, static_cast<std::size_t>(w.n));
+  }
+  std::string().swap(pending_out_);
+  if (closing_) return Disposition::kRemove;
+  (void)reactor_.set_interest(id_, kReadEvent);
+  return Disposition::kResume;
+}
+
+void Connection::process_message(const std::string& message) {
+  std::string& out = io_scratch(read_chunk_).out;
+  out.clear();
+  SessionAction action = pump_.run_bytes(message.data(), message.size(), out);
+  if (reply(action, out) == Disposition::kRemove) {
+    (void)reactor_.remove_handler(id_);  // handle_close runs now: the handle is suspended
+    return;
+  }
+  (void)reactor_.resume_handler(id_);
+}
+
+AcceptHandler::AcceptHandler(Acceptor& acceptor, Reactor& reactor, Service& service,
+                             ConnectionHost& host, Connection::Mode mode,
+                             const ModelOptions& options, std::atomic<std::uint64_t>& open,
+                             std::atomic<std::uint64_t>& accepted,
+                             std::atomic<std::uint64_t>& rejected)
+    : acceptor_(acceptor),
+      reactor_(reactor),
+      service_(service),
+      host_(host),
+      mode_(mode),
+      options_(options),
+      open_(open),
+      accepted_(accepted),
+      rejected_(rejected) {}
+
+Disposition AcceptHandler::handle_event(int, EventMask) {
+  // Accept what is pending (bounded, so one burst cannot starve the other handles).
+  for (int i = 0; i < 64; ++i) {
+    IoResult io;
+    InetAddr peer;
+    SockStream s = acceptor_.accept(io, &peer);
+    if (io.would_block) break;
+    if (!io.ok()) {
+      // EMFILE/ENFILE and friends: keep serving existing clients; retry on the next event.
+      break;
+    }
+    if (open_.load(std::memory_order_relaxed) >= options_.max_clients) {
+      static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
+      (void)s.send(kFull, sizeof kFull - 1);
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    auto session = service_.open_session(peer);
+    if (!session) continue;
+    auto* c = new Connection(std::move(s), std::move(session), host_, reactor_, mode_,
+                             options_.read_chunk);
+    open_.fetch_add(1, std::memory_order_relaxed);
+    accepted_.fetch_add(1, std::memory_order_relaxed);
+    // Register suspended-free: the id must be known before the first event can be dispatched,
+    // so register with no interest, record the id, then ask for reads.
+    auto id = reactor_.register_handler(c, 0);
+    if (!id.ok()) {
+      open_.fetch_sub(1, std::memory_order_relaxed);
+      delete c;
+      continue;
+    }
+    c->set_id(*id);
+    (void)reactor_.set_interest(*id, kReadEvent);
+  }
+  return Disposition::kResume;
+}
+
+}  // namespace lf::detail

@@ -1,0 +1,118 @@
+// Internal to liblf: the event handlers the reactor-based concurrency models share.
+//   Connection  one client: reads, hands input to its Session, writes replies.
+//   AcceptHandler  the listening socket: accepts and registers Connections.
+// Input is read into the thread's own scratch buffer (thread-specific storage, as the pattern
+// recommends) and only copied into the connection when a request is split across reads; replies
+// go out straight from the thread's scratch output and are copied only when the socket does not
+// take them all. So a steady request/reply exchange allocates nothing and an idle connection
+// holds no buffers.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "lf/concurrency_model.hpp"
+#include "lf/reactor.hpp"
+
+namespace lf::detail {
+
+struct IoScratch {
+  std::string in;
+  std::string out;
+};
+IoScratch& io_scratch(std::size_t read_chunk);
+
+class Connection;
+
+// A session with the input it has not consumed yet. Shared by every model, so the rule
+// "read into the thread's scratch, copy aside only a split request" lives in one place.
+class SessionPump {
+ public:
+  explicit SessionPump(std::unique_ptr<Session> session) : session_(std::move(session)) {}
+
+  // Reads once from `stream` (into the thread's scratch, or after the leftover) and runs the
+  // session over what is there; replies are appended to `out`.
+  struct Outcome {
+    IoResult io;
+    SessionAction action = SessionAction::kContinue;
+  };
+  Outcome read_and_run(SockStream& stream, std::size_t read_chunk, std::string& out);
+  // Runs the session over bytes that were read elsewhere (HS/HA messages).
+  SessionAction run_bytes(const char* data, std::size_t size, std::string& out);
+  void reset() { session_.reset(); std::string().swap(leftover_); }
+
+ private:
+  SessionAction run(const char* data, std::size_t size, std::string& out);
+
+  std::unique_ptr<Session> session_;
+  std::string leftover_;  // input split across reads; empty and unallocated when idle
+};
+
+// Where finished connections report (the model), and what the HS/HA variant queues into.
+class ConnectionHost {
+ public:
+  virtual ~ConnectionHost() = default;
+  virtual void connection_closed() = 0;
+  // HS/HA only: take ownership of a request message read by the reactor thread.
+  virtual void enqueue_message(Connection* c, std::string* message) { (void)c; delete message; }
+};
+
+class Connection final : public EventHandler {
+ public:
+  enum class Mode { kInline, kHalfSyncHalfReactive };
+
+  Connection(SockStream stream, std::unique_ptr<Session> session, ConnectionHost& host,
+             Reactor& reactor, Mode mode, std::size_t read_chunk);
+  ~Connection() override;
+
+  void set_id(HandlerId id) { id_ = id; }
+  HandlerId id() const { return id_; }
+  Reactor& reactor() { return reactor_; }
+
+  Disposition handle_event(int handle, EventMask events) override;
+  int get_handle() const override { return stream_.handle(); }
+  void handle_close(int handle) override;
+
+  // HS/HA worker side: process a message read by the reactor thread, write the replies, then
+  // tell the reactor what to do with the (suspended) handle.
+  void process_message(const std::string& message);
+
+ private:
+  Disposition on_writable();
+  // Sends the replies in `out` (what the socket does not take waits in pending_out_).
+  Disposition reply(SessionAction action, const std::string& out);
+
+  SockStream stream_;
+  SessionPump pump_;
+  ConnectionHost& host_;
+  Reactor& reactor_;
+  const Mode mode_;
+  const std::size_t read_chunk_;
+  HandlerId id_;
+  std::string pending_out_;  // replies the socket has not taken yet
+  bool closing_ = false;
+};
+
+class AcceptHandler final : public EventHandler {
+ public:
+  AcceptHandler(Acceptor& acceptor, Reactor& reactor, Service& service, ConnectionHost& host,
+                Connection::Mode mode, const ModelOptions& options,
+                std::atomic<std::uint64_t>& open, std::atomic<std::uint64_t>& accepted,
+                std::atomic<std::uint64_t>& rejected);
+  Disposition handle_event(int handle, EventMask events) override;
+  int get_handle() const override { return acceptor_.handle(); }
+
+ private:
+  Acceptor& acceptor_;
+  Reactor& reactor_;
+  Service& service_;
+  ConnectionHost& host_;
+  const Connection::Mode mode_;
+  const ModelOptions options_;
+  std::atomic<std::uint64_t>& open_;
+  std::atomic<std::uint64_t>& accepted_;
+  std::atomic<std::uint64_t>& rejected_;
+};
+
+}  // namespace lf::detail

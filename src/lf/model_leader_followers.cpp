@@ -1,0 +1,148 @@
+// LeaderFollowers (one handle set) and LeaderFollowersPerHandleSet (K handle sets, each with
+// its own SO_REUSEPORT listener and its own thread group), and the SingleThreadedReactor, which
+// is the same machinery with one thread and a reactor that needs no re-arming.
+#include <thread>
+
+#include "connection.hpp"
+#include "models.hpp"
+
+namespace lf::detail {
+namespace {
+
+// One handle set with its listener and the threads that lead it.
+struct HandleSet {
+  std::unique_ptr<Reactor> reactor;
+  std::unique_ptr<UnboundThreadSet> threads;  // null for the single-threaded reactor
+  Acceptor acceptor;
+  std::unique_ptr<AcceptHandler> accept_handler;
+  std::vector<std::thread> workers;
+  ThreadStats single_stats;  // the single-threaded reactor's own thread
+};
+
+class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
+ public:
+  ReactorModel(ModelKind kind, const ModelOptions& o, Service& s, int sets)
+      : kind_(kind), options_(o), service_(s), nsets_(sets) {}
+  ~ReactorModel() override { stop(); }
+
+  Status start() override {
+    auto addr = InetAddr::resolve(options_.bind, options_.port);
+    if (!addr.ok()) return addr.status();
+    InetAddr bind_addr = *addr;
+    const bool single = kind_ == ModelKind::kSingleThreadedReactor;
+    for (int i = 0; i < nsets_; ++i) {
+      auto hs = std::make_unique<HandleSet>();
+      ReactorOptions ro;
+      ro.shared = !single;
+      ro.max_events_per_wait = options_.max_events_per_wait;
+      auto r = Reactor::create(ro);
+      if (!r.ok()) return r.status();
+      hs->reactor = std::move(r.value());
+      AcceptorOptions ao;
+      ao.reuse_port = kind_ == ModelKind::kLeaderFollowersMulti;
+      Status st = hs->acceptor.open(bind_addr, ao);
+      if (!st.ok()) return st;
+      if (i == 0) bind_addr = InetAddr::of([&] {
+        sockaddr_in sa = bind_addr.native();
+        sa.sin_port = htons(hs->acceptor.local_addr().port());
+        return sa;
+      }());
+      hs->accept_handler = std::make_unique<AcceptHandler>(
+          hs->acceptor, *hs->reactor, service_, *this, Connection::Mode::kInline, options_, open_,
+          accepted_, rejected_);
+      auto id = hs->reactor->register_handler(hs->accept_handler.get(), kAcceptEvent);
+      if (!id.ok()) return id.status();
+      if (!single) hs->threads = std::make_unique<UnboundThreadSet>(*hs->reactor, options_.promotion);
+      sets_.push_back(std::move(hs));
+    }
+    port_ = sets_.front()->acceptor.local_addr().port();
+    // Threads are dealt to the handle sets round-robin.
+    int nthreads = single ? 1 : options_.threads;
+    for (int t = 0; t < nthreads; ++t) {
+      HandleSet& hs = *sets_[static_cast<std::size_t>(t % nsets_)];
+      if (single) {
+        hs.workers.emplace_back([&hs] {
+          hs.single_stats.tid = current_tid();
+          while (hs.reactor->handle_events(kInfinite) >= 0) hs.single_stats.bump(hs.single_stats.events);
+          hs.single_stats.refresh_rusage();
+        });
+      } else {
+        hs.workers.emplace_back([&hs, t] { (void)hs.threads->join(kInfinite, 0, t); });
+      }
+    }
+    started_ = true;
+    return Status();
+  }
+
+  void stop() override {
+    if (!started_) {
+      sets_.clear();
+      return;
+    }
+    started_ = false;
+    for (auto& hs : sets_) {
+      if (hs->threads) hs->threads->shutdown();
+      else hs->reactor->shutdown();
+    }
+    for (auto& hs : sets_) {
+      for (auto& w : hs->workers) w.join();
+      hs->workers.clear();
+    }
+    for (auto& hs : sets_) {
+      final_totals_ += hs->threads ? hs->threads->totals()
+                                   : ThreadStatsSnapshot::of(hs->single_stats, "reactor");
+      hs->threads.reset();
+      hs->reactor.reset();  // closes every remaining connection
+      hs->acceptor.close();
+    }
+    sets_.clear();
+  }
+
+  std::uint16_t port() const override { return port_; }
+  ModelKind kind() const override { return kind_; }
+
+  ModelStats stats() const override {
+    ModelStats st;
+    st.accepted = accepted_.load();
+    st.rejected = rejected_.load();
+    st.open_connections = open_.load();
+    st.totals = final_totals_;
+    for (const auto& hs : sets_) {
+      if (hs->threads) {
+        for (auto& ti : hs->threads->threads()) st.threads.push_back(ti.stats);
+        st.totals += hs->threads->totals();
+      } else {
+        auto snap = ThreadStatsSnapshot::of(hs->single_stats, "reactor");
+        st.threads.push_back(snap);
+        st.totals += snap;
+      }
+    }
+    return st;
+  }
+
+  void connection_closed() override { open_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  const ModelKind kind_;
+  const ModelOptions options_;
+  Service& service_;
+  const int nsets_;
+  std::vector<std::unique_ptr<HandleSet>> sets_;
+  std::uint16_t port_ = 0;
+  bool started_ = false;
+  ThreadStatsSnapshot final_totals_;
+  std::atomic<std::uint64_t> open_{0}, accepted_{0}, rejected_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<ConcurrencyModel> make_leader_followers(ModelKind kind, const ModelOptions& o,
+                                                        Service& s, int sets) {
+  return std::make_unique<ReactorModel>(kind, o, s, sets);
+}
+
+std::unique_ptr<ConcurrencyModel> make_single_threaded_reactor(const ModelOptions& o, Service& s) {
+  return std::make_unique<ReactorModel>(ModelKind::kSingleThreadedReactor, o, s, 1);
+}
+
+}  // namespace lf::detail

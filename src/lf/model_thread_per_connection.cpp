@@ -1,0 +1,176 @@
+// ThreadPerConnection: an acceptor thread, and one thread per client doing blocking reads and
+// writes. Simple and fast for a few clients; it does not scale to thousands of them (a stack per
+// connection, a context switch per request). `--threads` does not apply.
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <list>
+#include <thread>
+
+#include "connection.hpp"
+#include "models.hpp"
+
+namespace lf::detail {
+namespace {
+
+class ThreadPerConnection final : public ConcurrencyModel {
+ public:
+  ThreadPerConnection(const ModelOptions& o, Service& s) : options_(o), service_(s) {}
+  ~ThreadPerConnection() override { stop(); }
+
+  Status start() override {
+    auto addr = InetAddr::resolve(options_.bind, options_.port);
+    if (!addr.ok()) return addr.status();
+    Status st = acceptor_.open(*addr);
+    if (!st.ok()) return st;
+    wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd_ < 0) return Status::from_errno("eventfd");
+    {
+      MutexLock lock(mu_);
+      stopping_ = false;
+    }
+    acceptor_thread_ = std::thread([this] { accept_loop(); });
+    started_ = true;
+    return Status();
+  }
+
+  void stop() override {
+    if (!started_) return;
+    started_ = false;
+    std::uint64_t one = 1;
+    (void)!::write(wakefd_, &one, sizeof one);
+    acceptor_thread_.join();
+    std::list<Client> clients;
+    {
+      MutexLock lock(mu_);
+      stopping_ = true;
+      for (auto& c : clients_) c.stream->shutdown_both();  // wakes its blocked recv
+      clients.splice(clients.end(), clients_);
+    }
+    for (auto& c : clients) c.thread.join();
+    reap_finished();
+    ::close(wakefd_);
+    acceptor_.close();
+  }
+
+  std::uint16_t port() const override { return acceptor_.local_addr().port(); }
+  ModelKind kind() const override { return ModelKind::kThreadPerConnection; }
+
+  ModelStats stats() const override {
+    ModelStats st;
+    st.accepted = accepted_.load();
+    st.rejected = rejected_.load();
+    st.open_connections = open_.load();
+    MutexLock lock(mu_);
+    st.totals = departed_;
+    for (const auto& c : clients_) {
+      auto snap = ThreadStatsSnapshot::of(*c.stats, "connection");
+      st.threads.push_back(snap);
+      st.totals += snap;
+    }
+    st.totals.role = "tpc";
+    return st;
+  }
+
+ private:
+  struct Client {
+    std::unique_ptr<SockStream> stream;
+    std::unique_ptr<ThreadStats> stats;
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  void accept_loop() {
+    pollfd fds[2] = {{acceptor_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0}};
+    for (;;) {
+      int n = ::poll(fds, 2, 1000);
+      reap_finished();
+      if (n > 0 && (fds[1].revents & POLLIN)) return;
+      if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
+      IoResult io;
+      InetAddr peer;
+      SockStream s = acceptor_.accept(io, &peer);
+      if (!io.ok() || io.would_block) continue;
+      if (open_.load() >= options_.max_clients) {
+        static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
+        (void)s.send(kFull, sizeof kFull - 1);
+        rejected_.fetch_add(1);
+        continue;
+      }
+      auto session = service_.open_session(peer);
+      if (!session) continue;
+      (void)s.set_nonblocking(false);
+      accepted_.fetch_add(1);
+      open_.fetch_add(1);
+      MutexLock lock(mu_);
+      Client c;
+      c.stream = std::make_unique<SockStream>(std::move(s));
+      c.stats = std::make_unique<ThreadStats>();
+      c.done = std::make_shared<std::atomic<bool>>(false);
+      c.thread = std::thread(&ThreadPerConnection::serve, this, c.stream.get(), c.stats.get(),
+                             c.done, new SessionPump(std::move(session)));
+      clients_.push_back(std::move(c));
+    }
+  }
+
+  void serve(SockStream* stream, ThreadStats* stats, std::shared_ptr<std::atomic<bool>> done,
+             SessionPump* raw_pump) {
+    std::unique_ptr<SessionPump> pump(raw_pump);
+    stats->tid = current_tid();
+    for (;;) {
+      std::string& out = io_scratch(options_.read_chunk).out;
+      out.clear();
+      SessionPump::Outcome o = pump->read_and_run(*stream, options_.read_chunk, out);
+      if (o.io.eof || !o.io.ok()) break;
+      stats->bump(stats->events);
+      if (!out.empty() && !stream->send_all(out).ok()) break;
+      if (o.action == SessionAction::kClose) break;
+    }
+    pump.reset();
+    stats->refresh_rusage();
+    open_.fetch_sub(1);
+    done->store(true);
+  }
+
+  void reap_finished() {
+    std::list<Client> finished;
+    {
+      MutexLock lock(mu_);
+      for (auto it = clients_.begin(); it != clients_.end();) {
+        if (it->done->load()) {
+          auto next = std::next(it);
+          finished.splice(finished.end(), clients_, it);
+          it = next;
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& c : finished) {
+      c.thread.join();
+      MutexLock lock(mu_);
+      departed_ += ThreadStatsSnapshot::of(*c.stats, "");
+    }
+  }
+
+  const ModelOptions options_;
+  Service& service_;
+  Acceptor acceptor_;
+  int wakefd_ = -1;
+  std::thread acceptor_thread_;
+  bool started_ = false;
+  mutable Mutex mu_;
+  std::list<Client> clients_ LF_GUARDED_BY(mu_);
+  ThreadStatsSnapshot departed_ LF_GUARDED_BY(mu_);
+  bool stopping_ LF_GUARDED_BY(mu_) = false;
+  std::atomic<std::uint64_t> open_{0}, accepted_{0}, rejected_{0};
+};
+
+}  // namespace
+
+std::unique_ptr<ConcurrencyModel> make_thread_per_connection(const ModelOptions& o, Service& s) {
+  return std::make_unique<ThreadPerConnection>(o, s);
+}
+
+}  // namespace lf::detail

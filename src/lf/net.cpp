@@ -1,0 +1,227 @@
+#include "lf/net.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lf {
+
+Result<InetAddr> InetAddr::resolve(const std::string& host, std::uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  std::string h = host == "localhost" ? "127.0.0.1" : host;
+  if (h.empty() || h == "*") h = "0.0.0.0";
+  if (::inet_pton(AF_INET, h.c_str(), &sa.sin_addr) != 1) {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(h.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+      return Status::error("cannot resolve address '" + host + "'");
+    }
+    sa.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+    ::freeaddrinfo(res);
+  }
+  return InetAddr::of(sa);
+}
+
+std::string InetAddr::to_string() const {
+  char buf[INET_ADDRSTRLEN] = {0};
+  ::inet_ntop(AF_INET, &sa_.sin_addr, buf, sizeof buf);
+  return std::string(buf) + ":" + std::to_string(port());
+}
+
+SockStream& SockStream::operator=(SockStream&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+void SockStream::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+static IoResult io_result(ssize_t n, bool reading) {
+  IoResult r;
+  if (n > 0) {
+    r.n = n;
+  } else if (n == 0 && reading) {
+    r.eof = true;
+  } else if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) r.would_block = true;
+    else r.err = errno;
+  }
+  return r;
+}
+
+IoResult SockStream::recv(void* buf, std::size_t len) {
+  ssize_t n;
+  do {
+    n = ::recv(fd_, buf, len, 0);
+  } while (n < 0 && errno == EINTR);
+  return io_result(n, true);
+}
+
+IoResult SockStream::send(const void* buf, std::size_t len) {
+  ssize_t n;
+  do {
+    n = ::send(fd_, buf, len, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return io_result(n, false);
+}
+
+IoResult SockStream::sendv(const iovec* iov, int iovcnt) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<std::size_t>(iovcnt);
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return io_result(n, false);
+}
+
+Status SockStream::send_all(std::string_view data) {
+  while (!data.empty()) {
+    IoResult r = send(data.data(), data.size());
+    if (r.would_block) {
+      pollfd p{fd_, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+      continue;
+    }
+    if (!r.ok()) return Status::from_errno("send", r.err);
+    data.remove_prefix(static_cast<std::size_t>(r.n));
+  }
+  return Status();
+}
+
+Status SockStream::recv_exact(void* buf, std::size_t len) {
+  auto* p = static_cast<char*>(buf);
+  while (len > 0) {
+    IoResult r = recv(p, len);
+    if (r.would_block) {
+      pollfd pf{fd_, POLLIN, 0};
+      ::poll(&pf, 1, 1000);
+      continue;
+    }
+    if (r.eof) return Status::error("recv: connection closed by peer");
+    if (!r.ok()) return Status::from_errno("recv", r.err);
+    p += r.n;
+    len -= static_cast<std::size_t>(r.n);
+  }
+  return Status();
+}
+
+Status SockStream::set_nonblocking(bool on) {
+  int flags = ::fcntl(fd_, F_GETFL, 0);
+  if (flags < 0) return Status::from_errno("fcntl(F_GETFL)");
+  flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (::fcntl(fd_, F_SETFL, flags) < 0) return Status::from_errno("fcntl(F_SETFL)");
+  return Status();
+}
+
+Status SockStream::set_nodelay(bool on) {
+  int v = on ? 1 : 0;
+  if (::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &v, sizeof v) != 0) return Status::from_errno("TCP_NODELAY");
+  return Status();
+}
+
+void SockStream::shutdown_both() {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+Acceptor::~Acceptor() { close(); }
+
+void Acceptor::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+Status Acceptor::open(const InetAddr& addr, AcceptorOptions options) {
+  close();
+  int type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
+  int fd = ::socket(AF_INET, type, 0);
+  if (fd < 0) return Status::from_errno("socket");
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (options.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    Status st = Status::from_errno("SO_REUSEPORT");
+    ::close(fd);
+    return st;
+  }
+  const sockaddr_in& sa = addr.native();
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    Status st = Status::from_errno("bind " + addr.to_string());
+    ::close(fd);
+    return st;
+  }
+  if (::listen(fd, options.backlog) != 0) {
+    Status st = Status::from_errno("listen");
+    ::close(fd);
+    return st;
+  }
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  fd_ = fd;
+  addr_ = InetAddr::of(bound);
+  return Status();
+}
+
+SockStream Acceptor::accept(IoResult& io, InetAddr* peer) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  int fd;
+  do {
+    fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  io = IoResult{};
+  if (fd < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) io.would_block = true;
+    else io.err = errno;
+    return SockStream();
+  }
+  io.n = 1;
+  if (peer != nullptr) *peer = InetAddr::of(sa);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return SockStream(fd);
+}
+
+Result<SockStream> Connector::connect(const InetAddr& addr, Duration timeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Status::from_errno("socket");
+  SockStream s(fd);
+  const sockaddr_in& sa = addr.native();
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    if (errno != EINPROGRESS) return Status::from_errno("connect " + addr.to_string());
+    pollfd p{fd, POLLOUT, 0};
+    int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+    int n = ::poll(&p, 1, ms);
+    if (n == 0) return Status::error("connect " + addr.to_string() + ": timed out", ETIMEDOUT);
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) return Status::from_errno("connect " + addr.to_string(), err);
+  }
+  Status st = s.set_nonblocking(false);
+  if (!st.ok()) return st;
+  (void)s.set_nodelay(true);
+  return s;
+}
+
+}  // namespace lf
