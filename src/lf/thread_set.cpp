@@ -122,11 +122,11 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
         remove_follower_locked(&w);
         continue;
       }
-      // The promoter made us the leader (leader_ == &w) and counted us out of followers_.
+      // The promoter made us the leader (leader_ == &w). Re-check from the top before leading:
+      // in a hybrid wait the reply may have arrived together with the promotion, and a leader
+      // blocked on the handle set would not notice it.
       w.promoted = false;
-      int prior = leaders_now_.fetch_add(1, std::memory_order_acq_rel);
-      LF_CHECK_MSG(prior == 0, "two leaders in one thread set");
-      me.state.store(ThreadState::kLeader, std::memory_order_release);
+      continue;
     } else if (leader_ == nullptr) {
       become_leader_locked(me, w);
     } else {

@@ -1,0 +1,240 @@
+#include "lf/thread_set.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Pair {
+  int a = -1, b = -1;
+  Pair() { EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &a), 0); }
+  ~Pair() {
+    ::close(a);
+    ::close(b);
+  }
+  void poke() { EXPECT_EQ(::write(b, "x", 1), 1); }
+};
+
+// Blocks in handle_event until released: keeps its thread in the processing state.
+class Blocker : public lf::EventHandler {
+ public:
+  explicit Blocker(int fd) : fd_(fd) {}
+  lf::Disposition handle_event(int, lf::EventMask) override {
+    char c;
+    while (::read(fd_, &c, 1) > 0) {
+    }
+    entered.fetch_add(1);
+    while (!release.load()) std::this_thread::sleep_for(1ms);
+    return lf::Disposition::kResume;
+  }
+  int get_handle() const override { return fd_; }
+  std::atomic<int> entered{0};
+  std::atomic<bool> release{false};
+
+ private:
+  int fd_;
+};
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds limit = 5s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return f();
+}
+
+int count_state(const lf::UnboundThreadSet& set, lf::ThreadState s) {
+  int n = 0;
+  for (auto& t : set.threads()) n += t.state == s;
+  return n;
+}
+
+std::vector<int> promotion_order(lf::Promotion policy) {
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor, policy);
+  std::mutex mu;
+  std::vector<int> order;
+  set.set_promotion_observer([&](int tag) {
+    std::lock_guard<std::mutex> g(mu);
+    order.push_back(tag);
+  });
+  Pair pairs[3];
+  std::vector<std::unique_ptr<Blocker>> blockers;
+  for (auto& p : pairs) {
+    blockers.push_back(std::make_unique<Blocker>(p.a));
+    EXPECT_TRUE(reactor->register_handler(blockers.back().get(), lf::kReadEvent).ok());
+  }
+  const int priorities[4] = {0, 5, 9, 7};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { (void)set.join(lf::kInfinite, priorities[0], 0); });
+  EXPECT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  for (int t = 1; t <= 3; ++t) {
+    threads.emplace_back([&, t] { (void)set.join(lf::kInfinite, priorities[t], t); });
+    EXPECT_TRUE(eventually([&] { return set.follower_count() == static_cast<std::size_t>(t); }));
+  }
+  for (int i = 0; i < 3; ++i) {
+    pairs[i].poke();
+    EXPECT_TRUE(eventually([&] { return blockers[static_cast<std::size_t>(i)]->entered.load() == 1; }));
+    EXPECT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  }
+  EXPECT_EQ(count_state(set, lf::ThreadState::kProcessing), 3);
+  EXPECT_EQ(count_state(set, lf::ThreadState::kLeader), 1);
+  for (auto& b : blockers) b->release.store(true);
+  set.shutdown();
+  for (auto& t : threads) t.join();
+  reactor.reset();  // closes the blockers while they exist
+  std::lock_guard<std::mutex> g(mu);
+  return std::vector<int>(order.begin(), order.begin() + std::min<std::size_t>(3, order.size()));
+}
+
+TEST(UnboundThreadSet, FifoPromotesTheLongestWaitingFollower) {
+  EXPECT_EQ(promotion_order(lf::Promotion::kFifo), (std::vector<int>{1, 2, 3}));
+}
+
+TEST(UnboundThreadSet, LifoPromotesTheMostRecentFollower) {
+  EXPECT_EQ(promotion_order(lf::Promotion::kLifo), (std::vector<int>{3, 2, 1}));
+}
+
+TEST(UnboundThreadSet, PriorityPromotesTheHighestPriorityFollower) {
+  // Followers 1, 2, 3 have priorities 5, 9, 7.
+  EXPECT_EQ(promotion_order(lf::Promotion::kPriority), (std::vector<int>{2, 3, 1}));
+}
+
+// Reads what is there and counts it; a per-handler flag catches two threads in one handler.
+class Drainer : public lf::EventHandler {
+ public:
+  explicit Drainer(int fd, std::atomic<int>& violations) : fd_(fd), violations_(violations) {}
+  lf::Disposition handle_event(int, lf::EventMask) override {
+    if (inside_.exchange(true)) violations_.fetch_add(1);
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fd_, buf, sizeof buf)) > 0) bytes.fetch_add(static_cast<int>(n));
+    inside_.store(false);
+    return lf::Disposition::kResume;
+  }
+  int get_handle() const override { return fd_; }
+  std::atomic<int> bytes{0};
+
+ private:
+  int fd_;
+  std::atomic<int>& violations_;
+  std::atomic<bool> inside_{false};
+};
+
+TEST(UnboundThreadSet, StressNeverMoreThanOneLeaderAndNoEventLost) {
+  for (int batch : {1, 64}) {
+    lf::ReactorOptions ro;
+    ro.max_events_per_wait = batch;
+    auto reactor = std::move(lf::Reactor::create(ro).value());
+    lf::UnboundThreadSet set(*reactor);
+    std::atomic<int> violations{0};
+    constexpr int kHandles = 100;
+    std::vector<std::unique_ptr<Pair>> pairs;
+    std::vector<std::unique_ptr<Drainer>> drainers;
+    for (int i = 0; i < kHandles; ++i) {
+      pairs.push_back(std::make_unique<Pair>());
+      drainers.push_back(std::make_unique<Drainer>(pairs.back()->a, violations));
+      ASSERT_TRUE(reactor->register_handler(drainers.back().get(), lf::kReadEvent).ok());
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) threads.emplace_back([&, t] { (void)set.join(lf::kInfinite, 0, t); });
+    std::atomic<bool> stop{false};
+    std::atomic<int> max_leaders{0};
+    std::thread sampler([&] {
+      while (!stop.load()) {
+        int leaders = count_state(set, lf::ThreadState::kLeader);
+        if (leaders > max_leaders.load()) max_leaders.store(leaders);
+        std::this_thread::yield();
+      }
+    });
+    constexpr int kWritesPerWriter = 3000;
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back([&, w] {
+        std::mt19937 rng(static_cast<unsigned>(w));
+        for (int i = 0; i < kWritesPerWriter; ++i) pairs[rng() % kHandles]->poke();
+      });
+    }
+    for (auto& w : writers) w.join();
+    EXPECT_TRUE(eventually([&] {
+      int sum = 0;
+      for (auto& d : drainers) sum += d->bytes.load();
+      return sum == 2 * kWritesPerWriter;
+    }, 20s));
+    stop.store(true);
+    sampler.join();
+    set.shutdown();
+    for (auto& t : threads) t.join();
+    EXPECT_LE(max_leaders.load(), 1);
+    EXPECT_EQ(violations.load(), 0);
+    lf::ThreadStatsSnapshot totals = set.totals();
+    EXPECT_GT(totals.events, 0u);
+    reactor.reset();
+  }
+}
+
+TEST(UnboundThreadSet, ShutdownWithThreadsInEveryStateReturnsWithinASecond) {
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor);
+  Pair p;
+  struct Sleeper : lf::EventHandler {
+    int fd;
+    std::atomic<bool> entered{false};
+    lf::Disposition handle_event(int, lf::EventMask) override {
+      char c;
+      while (::read(fd, &c, 1) > 0) {
+      }
+      entered.store(true);
+      std::this_thread::sleep_for(200ms);  // still processing when shutdown comes
+      return lf::Disposition::kResume;
+    }
+    int get_handle() const override { return fd; }
+  } sleeper;
+  sleeper.fd = p.a;
+  ASSERT_TRUE(reactor->register_handler(&sleeper, lf::kReadEvent).ok());
+  struct ResetFirst {
+    std::unique_ptr<lf::Reactor>& r;
+    ~ResetFirst() { r.reset(); }
+  } reset_first{reactor};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { (void)set.join(lf::kInfinite, 0, t); });
+  ASSERT_TRUE(eventually([&] { return set.follower_count() == 3; }));
+  p.poke();
+  ASSERT_TRUE(eventually([&] { return sleeper.entered.load(); }));
+  ASSERT_TRUE(eventually([&] {
+    return count_state(set, lf::ThreadState::kProcessing) == 1 &&
+           count_state(set, lf::ThreadState::kLeader) == 1 && set.follower_count() == 2;
+  }));
+  auto t0 = std::chrono::steady_clock::now();
+  set.shutdown();
+  for (auto& t : threads) t.join();
+  // A liveness bound from the spec, not a performance target.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(set.threads().size(), 0u);
+  reactor.reset();
+}
+
+TEST(UnboundThreadSet, JoinTimesOutAndHandsLeadershipOn) {
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor);
+  std::thread follower([&] { (void)set.join(lf::kInfinite, 0, 1); });
+  lf::Status st = set.join(50ms, 0, 0);
+  EXPECT_FALSE(st.ok());
+  // Whoever was leader, the remaining thread must lead now.
+  EXPECT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  EXPECT_FALSE(set.promote_new_leader().ok());  // this thread is not the leader any more
+  set.shutdown();
+  follower.join();
+}
+
+}  // namespace
