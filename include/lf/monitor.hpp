@@ -116,9 +116,8 @@ class Monitor final {
   }
 
   template <class Rep, class Period, class Pred, class Fn>
-  detail::WaitResult<std::invoke_result_t<Fn, T&>> wait_for(std::chrono::duration<Rep, Period> timeout,
-                                                            Pred&& pred, Fn&& fn)
-      LF_EXCLUDES(mu_) {
+  detail::WaitResult<std::invoke_result_t<Fn, T&>> wait_for(
+      std::chrono::duration<Rep, Period> timeout, Pred&& pred, Fn&& fn) LF_EXCLUDES(mu_) {
     return wait_until(std::chrono::steady_clock::now() + timeout, std::forward<Pred>(pred),
                       std::forward<Fn>(fn));
   }

@@ -93,7 +93,8 @@ struct SendableImpl<Immutable<T>> : std::true_type {};
 template <class T>
 struct SendableImpl<Unique<T>> : std::true_type {};
 template <class M>
-struct SendableImpl<std::shared_ptr<M>> : std::bool_constant<is_monitor<std::remove_cv_t<M>>::value> {};
+struct SendableImpl<std::shared_ptr<M>>
+    : std::bool_constant<is_monitor<std::remove_cv_t<M>>::value> {};
 
 }  // namespace detail
 
