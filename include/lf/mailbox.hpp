@@ -8,9 +8,10 @@
 //
 // Thread-safety: a monitor; every member may be called from any thread. Threads share a Mailbox
 // through std::shared_ptr (it is Sendable as such), or by reference among threads whose lifetimes
-// it outlives. Messages of one sender arrive in the order it sent them. A handler runs after its
-// message has left the queue and without the mailbox's lock, so it may send to this same mailbox
-// and take as long as it likes without holding up senders.
+// it outlives. Messages of one sender leave the queue in the order it sent them (with several
+// receivers, their handlers may still run concurrently). A handler runs after its message has
+// left the queue and without the mailbox's lock, so it may send to this same mailbox and take as
+// long as it likes without holding up senders.
 #pragma once
 
 #include <chrono>
@@ -27,7 +28,8 @@
 
 namespace lf {
 
-// Builds one visitor out of several lambdas, for Mailbox::receive. (Spelled like the idiom it is.)
+// Builds one handler out of several lambdas, for Mailbox::receive. Lower-case despite liblf's
+// CamelCase types, because it is the standard idiom's name and readers know it by that.
 template <class... Fs>
 struct overloaded : Fs... {
   using Fs::operator()...;
@@ -53,6 +55,8 @@ class Mailbox final {
   static_assert((Sendable<Msgs> && ...),
                 "lf::Mailbox: a message type is not lf::Sendable (only values, Immutable<T>, "
                 "Unique<T> and std::shared_ptr to a monitor may cross threads)");
+  static_assert((std::is_same_v<Msgs, std::remove_cv_t<Msgs>> && ...),
+                "lf::Mailbox: name message types without const or volatile");
   static_assert(detail::Distinct<Msgs...>::value,
                 "lf::Mailbox: message types must be distinct, or send could not tell them apart");
 
@@ -75,7 +79,11 @@ class Mailbox final {
                   "Immutable<T>, Unique<T> and std::shared_ptr to a monitor may cross threads)");
     static_assert(!Sendable<D> || detail::kOneOf<D, Msgs...>,
                   "lf::Mailbox::send: the message is not one of this mailbox's types");
-    if constexpr (Sendable<D> && detail::kOneOf<D, Msgs...>) {
+    constexpr bool kKnown = Sendable<D> && detail::kOneOf<D, Msgs...>;
+    static_assert(!kKnown || std::is_constructible_v<D, M&&>,
+                  "lf::Mailbox::send: the message cannot be copied into the queue (move a "
+                  "Unique in with std::move)");
+    if constexpr (kKnown && std::is_constructible_v<D, M&&>) {
       return state_.with_notify_one([&](State& s) {
         if (s.closed) return false;
         s.queue.emplace_back(std::in_place_type<D>, std::forward<M>(msg));

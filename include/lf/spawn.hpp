@@ -68,8 +68,13 @@ SpawnedThread spawn(Fn&& fn, Args&&... args) {
   static_assert((Sendable<std::decay_t<Args>> && ...),
                 "lf::spawn: an argument is not lf::Sendable (only values, Immutable<T>, "
                 "Unique<T> and std::shared_ptr to a monitor may cross threads)");
-  constexpr bool kChecked =
+  constexpr bool kSendable =
       detail::kSpawnableFunction<F> && (Sendable<std::decay_t<Args>> && ...);
+  static_assert(!kSendable || (std::is_constructible_v<std::decay_t<Args>, Args&&> && ...),
+                "lf::spawn: an argument cannot be copied into the thread (move a Unique in with "
+                "std::move)");
+  constexpr bool kChecked =
+      kSendable && (std::is_constructible_v<std::decay_t<Args>, Args&&> && ...);
   static_assert(!kChecked || detail::kSpawnInvocable<F, std::decay_t<Args>...>,
                 "lf::spawn: the function cannot be called with these arguments (it receives "
                 "them as rvalues, after an optional std::stop_token)");

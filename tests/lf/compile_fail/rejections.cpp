@@ -73,6 +73,12 @@ int main() {
   lf::SpawnedThread bad = lf::spawn([&local] { ++local; });
 #elif defined(LF_CASE_SPAWN_REFERENCE_PARAMETER)
   lf::SpawnedThread bad = lf::spawn([](int& r) { ++r; }, local);
+#elif defined(LF_CASE_SEND_UNIQUE_LVALUE)
+  lf::Unique<Counter> owned = lf::make_unique_msg<Counter>();
+  box.send(owned);
+#elif defined(LF_CASE_SPAWN_UNIQUE_LVALUE)
+  lf::Unique<Counter> owned = lf::make_unique_msg<Counter>();
+  lf::SpawnedThread bad = lf::spawn([](lf::Unique<Counter> c) { ++c->hits; }, owned);
 #elif defined(LF_CASE_MONITOR_LEAKS_REFERENCE)
   Counter& escaped = monitor->with([](Counter& c) -> Counter& { return c; });
   ++escaped.hits;
