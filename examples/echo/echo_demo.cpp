@@ -67,8 +67,8 @@ struct Server {
   }
 };
 
-lf::Result<Server> spawn_server(const std::string& model, int threads, const std::string& tmpdir,
-                                int index) {
+lf::Result<Server> spawn_server(const std::string& model, int threads, int per_turn,
+                                const std::string& tmpdir, int index) {
   std::string bin = exe_dir() + "/lf-echo-server";
   std::string shim = exe_dir() + "/../lib/liblf_alloccount.so";
   Server s;
@@ -76,7 +76,8 @@ lf::Result<Server> spawn_server(const std::string& model, int threads, const std
   std::string port_file = tmpdir + "/port." + std::to_string(index);
   ::unlink(port_file.c_str());
   std::vector<std::string> args = {bin, "--model", model, "--threads", std::to_string(threads),
-                                   "--port", "0", "--port-file", port_file, "--stats-file", s.stats_file};
+                                   "--port", "0", "--port-file", port_file, "--stats-file", s.stats_file,
+                                   "--events-per-turn", std::to_string(per_turn)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -118,7 +119,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"lf-echo-demo: the echo server under every concurrency model, side by side"};
-  int rounds = 3, threads = 4, connections = 100, size = 64;
+  int rounds = 3, threads = 4, connections = 100, size = 64, per_turn = 1;
   double seconds = 1.5;
   std::string models_arg = "reactor,lf,lf-multi,hsha,tpc";
   std::vector<int> pipelines = {1, 16};
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
   app.add_option("--size", size)->capture_default_str();
   app.add_option("--pipelines", pipelines, "pipeline depths to run")->capture_default_str();
   app.add_option("--models", models_arg)->capture_default_str();
+  app.add_option("--events-per-turn", per_turn, "lf, lf-multi: events a leader takes per promotion")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   std::vector<std::string> models;
@@ -156,7 +158,7 @@ int main(int argc, char** argv) {
   for (int round = 1; round <= rounds; ++round) {
     for (int pipeline : pipelines) {
       for (const auto& model : models) {
-        auto server = spawn_server(model, threads, tmpdir, index++);
+        auto server = spawn_server(model, threads, per_turn, tmpdir, index++);
         if (!server.ok()) {
           std::fprintf(stderr, "lf-echo-demo: %s\n", server.status().message().c_str());
           return 1;

@@ -34,13 +34,14 @@ void write_stats(const std::string& path, const lf::ConcurrencyModel& model) {
 int main(int argc, char** argv) {
   CLI::App app{"lf-echo-server: an echo server on liblf's concurrency models"};
   std::string model_name = "lf", bind = "127.0.0.1", stats_file, port_file, promotion = "lifo";
-  int port = 7000, threads = 4, batch = 64;
+  int port = 7000, threads = 4, batch = 64, per_turn = 1;
   app.add_option("--model", model_name, "lf | lf-multi | hsha | tpc | reactor")->capture_default_str();
   app.add_option("--threads", threads, "threads (lf, lf-multi: the pool; hsha: workers)")->capture_default_str();
   app.add_option("--port", port, "TCP port (0: any free port)")->capture_default_str();
   app.add_option("--bind", bind, "address to listen on")->capture_default_str();
   app.add_option("--promotion", promotion, "follower promotion: fifo | lifo | priority")->capture_default_str();
   app.add_option("--batch", batch, "events taken per epoll_wait")->capture_default_str();
+  app.add_option("--events-per-turn", per_turn, "events a leader takes per promotion (lf, lf-multi)")->capture_default_str();
   app.add_option("--stats-file", stats_file, "where SIGUSR1 writes the counters");
   app.add_option("--port-file", port_file, "write the bound port here once listening");
   CLI11_PARSE(app, argc, argv);
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   opts.port = static_cast<std::uint16_t>(port);
   opts.threads = threads;
   opts.max_events_per_wait = batch;
+  opts.events_per_turn = per_turn;
   if (!lf::parse_promotion(promotion, opts.promotion)) {
     std::fprintf(stderr, "lf-echo-server: unknown --promotion '%s'\n", promotion.c_str());
     return 2;

@@ -41,7 +41,13 @@ class BoundThreadSet;
 
 class UnboundThreadSet {
  public:
-  explicit UnboundThreadSet(Reactor& reactor, Promotion promotion = Promotion::kLifo);
+  // events_per_turn: how many already-demultiplexed events a leader takes before promoting a
+  // follower and processing them itself (1 = the pattern in its plainest form). More than one
+  // amortizes a promotion (a follower's wake-up) over several events; every taken handle stays
+  // deactivated until its event is processed, so no event is lost, doubled or run by two threads.
+  explicit UnboundThreadSet(Reactor& reactor, Promotion promotion = Promotion::kLifo,
+                            int events_per_turn = 1);
+  static constexpr int kMaxEventsPerTurn = 64;
   ~UnboundThreadSet();
   UnboundThreadSet(const UnboundThreadSet&) = delete;
   UnboundThreadSet& operator=(const UnboundThreadSet&) = delete;
@@ -107,6 +113,7 @@ class UnboundThreadSet {
 
   Reactor& reactor_;
   const Promotion promotion_;
+  const int events_per_turn_;
   mutable Mutex mu_;
   Waiter* leader_ LF_GUARDED_BY(mu_) = nullptr;
   std::vector<Waiter*> followers_ LF_GUARDED_BY(mu_);  // in arrival order

@@ -52,7 +52,8 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
           accepted_, rejected_);
       auto id = hs->reactor->register_handler(hs->accept_handler.get(), kAcceptEvent);
       if (!id.ok()) return id.status();
-      if (!single) hs->threads = std::make_unique<UnboundThreadSet>(*hs->reactor, options_.promotion);
+      if (!single) hs->threads = std::make_unique<UnboundThreadSet>(*hs->reactor, options_.promotion,
+                                                          options_.events_per_turn);
       sets_.push_back(std::move(hs));
     }
     port_ = sets_.front()->acceptor.local_addr().port();

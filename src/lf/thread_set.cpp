@@ -44,8 +44,10 @@ const char* to_string(ThreadState s) {
   return "?";
 }
 
-UnboundThreadSet::UnboundThreadSet(Reactor& reactor, Promotion promotion)
-    : reactor_(reactor), promotion_(promotion) {}
+UnboundThreadSet::UnboundThreadSet(Reactor& reactor, Promotion promotion, int events_per_turn)
+    : reactor_(reactor),
+      promotion_(promotion),
+      events_per_turn_(std::clamp(events_per_turn, 1, kMaxEventsPerTurn)) {}
 
 UnboundThreadSet::~UnboundThreadSet() {
   MutexLock lock(mu_);
@@ -152,12 +154,17 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
       continue;  // leader_ is still &w: re-check done/deadline/shutdown, then lead again
     }
 
-    // Took an event with its handle deactivated: promote a follower, then process it here.
+    // Took an event with its handle deactivated (and, with events_per_turn > 1, a few more
+    // that were already demultiplexed): promote a follower, then process them here.
+    Event more[kMaxEventsPerTurn];
+    int taken = 0;
+    while (taken + 1 < events_per_turn_ && reactor_.take_ready(more[taken])) ++taken;
     promote_locked(me);
     me.state.store(ThreadState::kProcessing, std::memory_order_release);
     mu_.unlock();
     reactor_.dispatch(ev);
-    me.stats.bump(me.stats.events);
+    for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
+    me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
     mu_.lock();
   }
   if (leader_ == &w) {

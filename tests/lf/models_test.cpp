@@ -122,6 +122,7 @@ TEST_P(ModelStress, EveryMessageHandledOnceInOrder) {
   lf::ModelOptions o;
   o.threads = 8;
   o.read_chunk = 1024;  // small reads: frames split across reads all the time
+  o.events_per_turn = 4;
   auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
   ASSERT_TRUE(model.ok()) << model.status().message();
   ASSERT_TRUE(model.value()->start().ok());

@@ -132,11 +132,11 @@ class Drainer : public lf::EventHandler {
 };
 
 TEST(UnboundThreadSet, StressNeverMoreThanOneLeaderAndNoEventLost) {
-  for (int batch : {1, 64}) {
+  for (auto [batch, per_turn] : {std::pair{1, 1}, std::pair{64, 1}, std::pair{64, 8}}) {
     lf::ReactorOptions ro;
     ro.max_events_per_wait = batch;
     auto reactor = std::move(lf::Reactor::create(ro).value());
-    lf::UnboundThreadSet set(*reactor);
+    lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, per_turn);
     std::atomic<int> violations{0};
     constexpr int kHandles = 100;
     std::vector<std::unique_ptr<Pair>> pairs;
