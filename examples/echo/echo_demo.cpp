@@ -119,7 +119,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"lf-echo-demo: the echo server under every concurrency model, side by side"};
-  int rounds = 3, threads = 4, connections = 100, size = 64, per_turn = 1;
+  int rounds = 3, threads = 4, connections = 100, size = 64, per_turn = 8;
   double seconds = 1.5;
   std::string models_arg = "reactor,lf,lf-multi,hsha,tpc";
   std::vector<int> pipelines = {1, 16};

@@ -34,7 +34,7 @@ void write_stats(const std::string& path, const lf::ConcurrencyModel& model) {
 int main(int argc, char** argv) {
   CLI::App app{"lf-echo-server: an echo server on liblf's concurrency models"};
   std::string model_name = "lf", bind = "127.0.0.1", stats_file, port_file, promotion = "lifo";
-  int port = 7000, threads = 4, batch = 64, per_turn = 1;
+  int port = 7000, threads = 4, batch = 64, per_turn = 8;
   app.add_option("--model", model_name, "lf | lf-multi | hsha | tpc | reactor")->capture_default_str();
   app.add_option("--threads", threads, "threads (lf, lf-multi: the pool; hsha: workers)")->capture_default_str();
   app.add_option("--port", port, "TCP port (0: any free port)")->capture_default_str();

@@ -77,7 +77,7 @@ struct ModelOptions {
   int threads = 4;
   Promotion promotion = Promotion::kLifo;
   int max_events_per_wait = 64;  // lf, lf-multi, reactor
-  int events_per_turn = 1;       // lf, lf-multi: events a leader takes per promotion
+  int events_per_turn = 8;       // lf, lf-multi: events a leader takes per promotion (measured: docs/benchmarks-echo.md)
   int handle_sets = 0;           // lf-multi: 0 picks min(threads, CPUs)
   std::size_t max_clients = 10000;
   std::size_t read_chunk = 16 * 1024;  // bytes read per recv
