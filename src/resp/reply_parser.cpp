@@ -26,6 +26,16 @@ struct ScanResult {
 ScanResult need(std::size_t n) { return ScanResult{ScanStatus::kNeedMore, n, ReplyError::kNone}; }
 ScanResult error(ReplyError e) { return ScanResult{ScanStatus::kError, 0, e}; }
 
+bool is_type_byte(char c) {
+  switch (c) {
+    case '+': case '-': case ':': case '$': case '*': case '_': case ',': case '#':
+    case '!': case '=': case '(': case '%': case '~': case '|': case '>':
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::size_t skip_digits(std::string_view s, std::size_t i) {
   while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
   return i;
@@ -81,6 +91,9 @@ ScanResult scan_frame(std::string_view in, detail::ScanState& st, const ReplyLim
       --st.pending;
       continue;
     }
+    // Refuse a bad type byte at once rather than after its line: a desynchronized stream (or a
+    // server that is not speaking RESP) fails fast instead of waiting for a CR that may not come.
+    if (st.pos < in.size() && !is_type_byte(in[st.pos])) return error(ReplyError::kInvalidType);
     std::size_t cr = kNpos;
     if (st.scan < in.size()) {
       const void* hit = std::memchr(in.data() + st.scan, '\r', in.size() - st.scan);
@@ -163,7 +176,7 @@ ScanResult scan_frame(std::string_view in, detail::ScanState& st, const ReplyLim
         break;
       }
       default:
-        return error(ReplyError::kInvalidType);
+        return error(ReplyError::kInvalidType);  // unreachable: checked above
     }
     --st.pending;
     st.pos = st.scan = next;
