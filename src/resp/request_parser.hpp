@@ -90,6 +90,9 @@ class RequestParser {
   // Bytes of the pending, incomplete command already validated: the next call resumes there
   // rather than at the start (what makes a big command O(total)). 0 between commands.
   std::size_t validated() const { return pos_; }
+  // Where inline arguments that are not views into the input live (escapes, quote splices):
+  // valid until the next call. For checks such as "every argv view lies in the input or here".
+  std::string_view spliced() const { return scratch_; }
   // Forgets any partial command and a previous error (for a connection object reused by another
   // client); keeps the buffers' capacity.
   void reset();
