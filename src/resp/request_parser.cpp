@@ -1,5 +1,6 @@
 #include "resp/request_parser.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "resp/numbers.hpp"
@@ -110,6 +111,13 @@ RequestParser::Outcome RequestParser::fail(RequestError error, char got) {
 }
 
 std::size_t RequestParser::find_from_scan(std::string_view in, char c) {
+  // Header lines ("$5") are a few bytes: look at those inline, where memchr's call and setup
+  // would cost more than the search; long lines still get memchr's wide compares.
+  constexpr std::size_t kInlineScan = 8;
+  const std::size_t short_end = std::min(in.size(), scan_ + kInlineScan);
+  for (; scan_ < short_end; ++scan_) {
+    if (in[scan_] == c) return scan_;
+  }
   if (scan_ < in.size()) {
     const void* hit = std::memchr(in.data() + scan_, c, in.size() - scan_);
     if (hit != nullptr) {
