@@ -91,15 +91,19 @@ bool Scheduler::reservations_held(std::uint64_t mask) const {
 }
 
 void Scheduler::add_pending_writes(std::uint64_t mask) {
-  for_each_bit(mask, [&](int bit) { ++pending_writes_[static_cast<std::size_t>(bit)]; });
+  // Plain loops, not for_each_bit: the analysis does not carry gmu_ into a lambda.
+  for (std::uint64_t m = mask; m != 0; m &= m - 1) {
+    ++pending_writes_[static_cast<std::size_t>(std::countr_zero(m))];
+  }
   gate_.store(gate_.load(std::memory_order_relaxed) | mask, std::memory_order_seq_cst);
 }
 
 void Scheduler::remove_pending_writes(std::uint64_t mask) {
   std::uint64_t gate = gate_.load(std::memory_order_relaxed);
-  for_each_bit(mask, [&](int bit) {
+  for (std::uint64_t m = mask; m != 0; m &= m - 1) {
+    const int bit = std::countr_zero(m);
     if (--pending_writes_[static_cast<std::size_t>(bit)] == 0) gate &= ~(1ull << bit);
-  });
+  }
   gate_.store(gate, std::memory_order_seq_cst);
 }
 
@@ -164,7 +168,8 @@ void Scheduler::enter_global(Invocation* inv) {
 void Scheduler::drain_global() {
   for (;;) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!grole_->try_acquire()) return;
+    ElectedGuard guard;
+    if (!grole_->try_acquire(guard)) return;
     gneed_.exchange(false, std::memory_order_acq_rel);
     {
       MutexLock l(gmu_);
@@ -179,7 +184,7 @@ void Scheduler::drain_global() {
         start_queued(inv);
       }
     }
-    grole_->release();
+    grole_->release(guard);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!gneed_.load(std::memory_order_acquire)) return;
   }

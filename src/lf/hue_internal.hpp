@@ -63,18 +63,17 @@ inline bool compatible(std::uint64_t s, Access mode) {
 // LF_GUARDED_BY and -Wthread-safety checks it. try_acquire() never waits.
 class LF_CAPABILITY("drain role") DrainRole {
  public:
-  bool try_acquire() LF_TRY_ACQUIRE(true) {
-    ElectedGuard g = elected_.try_elect();
-    if (!g) return false;  // a loser must not touch guard_: the winner owns it
-    guard_ = std::move(g);
-    return true;
+  // The guard lives in the caller's frame, not in the role: the next winner may be elected the
+  // moment this one releases, while this thread is still clearing its guard.
+  bool try_acquire(ElectedGuard& guard) LF_TRY_ACQUIRE(true) {
+    guard = elected_.try_elect();
+    return guard.elected();
   }
-  void release() LF_RELEASE() { guard_.release(); }
+  void release(ElectedGuard& guard) LF_RELEASE() { guard.release(); }
   std::uint64_t elections() const { return elected_.elections(); }
 
  private:
   Elected elected_;
-  ElectedGuard guard_;  // written only by the thread holding the role
 };
 
 // The link of Vyukov's intrusive multi-producer single-consumer queue.

@@ -360,7 +360,8 @@ void Scheduler::drain_color(std::uint32_t color) {
   Color& col = colors_[color];
   for (;;) {
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the fence below
-    if (!col.role.try_acquire()) return;
+    ElectedGuard guard;
+    if (!col.role.try_acquire(guard)) return;
     col.need_drain.exchange(false, std::memory_order_acq_rel);
     for (;;) {
       if (col.front == nullptr) col.front = static_cast<Invocation*>(col.pop());
@@ -390,7 +391,7 @@ void Scheduler::drain_color(std::uint32_t color) {
         advance(inv);
       }
     }
-    col.role.release();
+    col.role.release(guard);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!col.need_drain.load(std::memory_order_acquire)) return;
   }

@@ -41,6 +41,10 @@ struct Config {
   std::uint32_t colors = 16;
   int nested_percent = 5;
   std::uint64_t seed = 1;
+  // 0: open loop (submit as fast as possible; queues grow long). N: a submitter, like a client
+  // connection, keeps at most N of its tasks outstanding, so colors keep emptying and the inline
+  // paths race the queued ones. A stall here is a lost wake-up: nobody is left to run the queue.
+  int max_outstanding = 0;
 };
 
 class Stress {
@@ -50,13 +54,15 @@ class Stress {
         mix_(std::move(mix)),
         cfg_(cfg),
         sched_(m, cfg.colors),
-        oracle_(m, cfg.colors),
+        oracle_(m),
         runs_(static_cast<std::size_t>(cfg.threads) * cfg.per_thread * 2),
         last_(static_cast<std::size_t>(cfg.threads) * cfg.colors),
+        outstanding_(static_cast<std::size_t>(cfg.threads)),
         ctx_data_(cfg.colors, 0),
         global_data_(m.globals().size(), 0) {
     for (auto& r : runs_) r.store(0);
     for (auto& l : last_) l.store(-1);
+    for (auto& o : outstanding_) o.store(0);
     // Hues that conflict pairwise (and with themselves) on a shared color: their bodies never
     // overlap there, so body order must equal submission order.
     for (HueId h = 0; h < m.size(); ++h) {
@@ -75,6 +81,7 @@ class Stress {
         << sched_.stats().to_string();
     EXPECT_EQ(oracle_.violations(), 0) << oracle_.first_violation();
     EXPECT_EQ(fifo_violations_.load(), 0);
+    EXPECT_EQ(stalls_.load(), 0) << "a submitter's tasks never completed";
     const int issued = next_id_.load();
     int once = 0;
     for (int id = 0; id < issued; ++id) once += runs_[static_cast<std::size_t>(id)].load() == 1;
@@ -111,6 +118,14 @@ class Stress {
         }
         pick -= cand.weight;
       }
+      if (cfg_.max_outstanding > 0) {
+        auto& mine = outstanding_[static_cast<std::size_t>(t)];
+        if (!hue_test::wait_for([&] { return mine.load() < cfg_.max_outstanding; },
+                                std::chrono::seconds(60))) {
+          stalls_.fetch_add(1);
+          return;
+        }
+      }
       Call call{e->hue, e->kind, {}, t, seq};
       const int keys = e->kind == Kind::kMulti ? 2 + static_cast<int>(rng() % 3) : 1;
       for (int k = 0; k < keys; ++k) call.hashes.push_back(rng() % (cfg_.colors * 4));
@@ -120,6 +135,7 @@ class Stress {
 
   void submit(Call call) {
     const int id = next_id_.fetch_add(1);
+    outstanding_[static_cast<std::size_t>(call.thread)].fetch_add(1);
     const HueId hue = call.hue;
     const Kind kind = call.kind;
     std::vector<std::uint64_t> hashes = call.hashes;
@@ -171,6 +187,7 @@ class Stress {
       Call next{call.hue, Kind::kSingle, call.hashes, call.thread, -1};
       submit(std::move(next));
     }
+    outstanding_[static_cast<std::size_t>(call.thread)].fetch_sub(1);
   }
 
   // Plain memory accesses shaped like the declarations: TSan reports any two the scheduler let
@@ -199,6 +216,8 @@ class Stress {
   Oracle oracle_;
   std::vector<std::atomic<int>> runs_;
   std::vector<std::atomic<int>> last_;
+  std::vector<std::atomic<int>> outstanding_;  // per submitter: submitted, not yet finished
+  std::atomic<int> stalls_{0};
   std::vector<HueId> ordered_;
   std::vector<std::uint64_t> ctx_data_;     // guarded by the scheduler, per color
   std::vector<std::uint64_t> global_data_;  // guarded by the scheduler, per global
@@ -236,6 +255,36 @@ TEST(HueStress, ServerMixNeverViolatesTheMatrix) {
             {sv.ping, 8},
             {sv.keys, 2, Kind::kAllColors}},
            Config{});
+  s.run();
+}
+
+TEST(HueStress, ServerMixClosedLoop) {
+  Server sv;
+  Config cfg;
+  cfg.seed = 6;
+  cfg.max_outstanding = 2;
+  Stress s(sv.m,
+           {{sv.get, 30},
+            {sv.set, 25},
+            {sv.incr, 10},
+            {sv.mset, 10, Kind::kMulti},
+            {sv.dbsize, 5},
+            {sv.flushall, 2},
+            {sv.stat, 5},
+            {sv.info, 4},
+            {sv.ping, 8},
+            {sv.keys, 1, Kind::kAllColors}},
+           cfg);
+  s.run();
+}
+
+TEST(HueStress, MultiColorClosedLoop) {
+  Server sv;
+  Config cfg;
+  cfg.colors = 8;
+  cfg.seed = 7;
+  cfg.max_outstanding = 1;
+  Stress s(sv.m, {{sv.mset, 60, Kind::kMulti}, {sv.set, 30}, {sv.get, 8}, {sv.flushall, 2}}, cfg);
   s.run();
 }
 
@@ -320,6 +369,7 @@ TEST(HueStress, RandomTablesAreEnforcedAsTheirMatrixSays) {
     Config cfg;
     cfg.seed = seed;
     cfg.per_thread = 500 * hue_test::kScale;
+    cfg.max_outstanding = seed % 2 == 0 ? 0 : 2;
     Stress s(m, mix, cfg);
     s.run();
   }

@@ -39,7 +39,7 @@ bool wait_for(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(
 // still overlap freely between enter() and leave().
 class Oracle {
  public:
-  Oracle(const lf::hue::HueMatrix& m, std::uint32_t colors) : m_(m), colors_(colors) {}
+  explicit Oracle(const lf::hue::HueMatrix& m) : m_(m) {}
 
   struct Running {
     std::uint64_t token;
@@ -88,7 +88,6 @@ class Oracle {
 
  private:
   const lf::hue::HueMatrix& m_;
-  std::uint32_t colors_;
   std::mutex mu_;
   std::vector<Running> running_;
   std::uint64_t next_ = 0;
