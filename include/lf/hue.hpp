@@ -9,9 +9,11 @@
 //    1 set never overlap when they share a color.
 //  - Order per color: invocations submitted on a color start in submission order (a later one
 //    never starts before an earlier one has started; if they conflict, it starts after the
-//    earlier one finished). Free hues (no conflicts at all) are exempt: there is nothing to order.
-//    Across colors there is no order: a queued invocation has not taken effect yet, and a caller
-//    that needs A before B submits B only once A has run (the server suspends the connection).
+//    earlier one finished). A multi-color invocation is submitted on its lowest color and joins
+//    each higher color's queue once it holds the colors below. Free hues (no conflicts at all)
+//    are exempt: there is nothing to order. Across colors there is no order: a queued invocation
+//    has not taken effect yet, and a caller that needs A before B submits B only once A has run
+//    (the server suspends the connection; see docs/hue.md, trap 1).
 //  - Progress: submit() never waits for a conflicting invocation. It either runs the task now, on
 //    the calling thread, or queues it and returns. Queued work runs exactly once, on a thread that
 //    is already in the scheduler: the thread elected (lf::Elected) to drain that color or the
