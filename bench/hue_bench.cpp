@@ -132,7 +132,8 @@ enum Mode : int {
   kSameColorReaders,
   kGlobalMutex,
   kMixOrderedMulti,
-  kMixExclusiveMulti
+  kMixExclusiveMulti,
+  kNoSync  // each thread works on its own slot with no scheduler: the machine's parallelism
 };
 
 void run_two_threads(Mode mode, Table& tb, Scheduler& s, Slots& slots, std::mutex& global) {
@@ -162,6 +163,9 @@ void run_two_threads(Mode mode, Table& tb, Scheduler& s, Slots& slots, std::mute
           slots.work(c);
           break;
         }
+        case kNoSync:
+          slots.work(static_cast<std::uint32_t>(t) * 64);
+          break;
         case kMixOrderedMulti:
         case kMixExclusiveMulti: {
           seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -219,7 +223,7 @@ void BM_TwoThreads(benchmark::State& state) {
 BENCHMARK(BM_TwoThreads)
     ->ArgNames({"mode", "work"})
     ->ArgsProduct({{kDistinctColors, kSameColorWriters, kSameColorReaders, kGlobalMutex,
-                    kMixOrderedMulti, kMixExclusiveMulti},
+                    kMixOrderedMulti, kMixExclusiveMulti, kNoSync},
                    {40, 400}})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond)
