@@ -171,7 +171,7 @@ class Scheduler {
 
   static constexpr std::uint32_t kGlobalKick = 0xffffffffu;
 
-  HueMatrix matrix_;
+  HueMatrix matrix_;                       // immutable after construction
   std::vector<detail::HueRuntime> hues_;  // immutable after construction
   std::uint32_t mask_;                     // colors - 1
   std::unique_ptr<detail::Color[]> colors_;
@@ -197,8 +197,9 @@ class Scheduler {
   std::vector<HueId> grunning_ LF_GUARDED_BY(gmu_);      // running global invocations
   std::array<std::uint32_t, 64> pending_writes_ LF_GUARDED_BY(gmu_){};
   std::uint64_t max_gqueue_ LF_GUARDED_BY(gmu_) = 0;
-  std::unique_ptr<detail::DrainRole> grole_;
-  std::atomic<bool> gneed_{false};
+  std::unique_ptr<detail::DrainRole> grole_;  // elects the one thread draining gqueue_
+  std::atomic<bool> gneed_{false};  // set by whoever kicks the global queue; see drain_global
+
 };
 
 }  // namespace lf::hue

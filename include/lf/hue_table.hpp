@@ -82,14 +82,21 @@ struct HueInfo {
 class HueMatrix {
  public:
   std::size_t size() const { return hues_.size(); }
-  const HueInfo& hue(HueId id) const { return hues_.at(id); }
-  std::string_view name(HueId id) const { return hues_.at(id).name; }
+  // An unknown HueId is a bug (LF_CHECK), not an exception: none crosses liblf's API.
+  const HueInfo& hue(HueId id) const {
+    LF_CHECK_MSG(id < hues_.size(), "hue: unknown HueId");
+    return hues_[id];
+  }
+  std::string_view name(HueId id) const { return hue(id).name; }
   std::optional<HueId> find(std::string_view name) const;
   // Every global named by some declaration, in first-declared order.
   const std::vector<std::string>& globals() const { return globals_; }
 
   // The two bits for (a, b); symmetric.
-  std::uint8_t bits(HueId a, HueId b) const { return bits_.at(a * hues_.size() + b); }
+  std::uint8_t bits(HueId a, HueId b) const {
+    LF_CHECK_MSG(a < hues_.size() && b < hues_.size(), "hue: unknown HueId");
+    return bits_[std::size_t{a} * hues_.size() + b];
+  }
   bool conflict_on_global(HueId a, HueId b) const { return (bits(a, b) & kGlobalConflict) != 0; }
   bool conflict_through_context(HueId a, HueId b) const {
     return (bits(a, b) & kContextConflict) != 0;

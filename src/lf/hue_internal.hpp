@@ -116,6 +116,8 @@ struct Invocation : QueueNode {
   std::chrono::steady_clock::time_point queued_at;
 };
 
+// Shared by every thread submitting on the color. Everything is an atomic (the color takes no
+// lock) except tail and front, which only the thread holding `role` touches.
 struct alignas(64) Color {
   Color() : head(&stub) {}
 

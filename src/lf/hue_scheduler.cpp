@@ -192,7 +192,10 @@ Scheduler::~Scheduler() {
   LF_CHECK_MSG(s.ok(), "hue: Scheduler destroyed from inside one of its tasks");
 }
 
-RunClass Scheduler::run_class(HueId hue) const { return hues_.at(hue).cls; }
+RunClass Scheduler::run_class(HueId hue) const {
+  LF_CHECK_MSG(hue < hues_.size(), "hue: unknown HueId");
+  return hues_[hue].cls;
+}
 
 Submitted Scheduler::submit(HueId hue, std::uint64_t context_hash, Task task) noexcept {
   const std::uint32_t c = color_of(context_hash);

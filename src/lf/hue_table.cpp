@@ -49,8 +49,8 @@ bool HueMatrix::is_free(HueId id) const {
 }
 
 std::string HueMatrix::explain(HueId a, HueId b) const {
-  const HueInfo& ha = hues_.at(a);
-  const HueInfo& hb = hues_.at(b);
+  const HueInfo& ha = hue(a);
+  const HueInfo& hb = hue(b);
   std::string head = ha.name + " and " + hb.name;
   if (bits(a, b) == 0) return head + ": no conflict";
 

@@ -18,7 +18,7 @@
 namespace hue_test {
 
 #if defined(LF_SANITIZED)
-inline constexpr int kScale = 1;  // sanitizers slow everything ~10x; keep the suites minutes
+inline constexpr int kScale = 2;  // sanitizers slow everything ~10x; keep the suites short
 #else
 inline constexpr int kScale = 4;
 #endif
