@@ -50,6 +50,23 @@ class InputBuffer {
 enum class SessionAction {
   kContinue,  // keep the connection
   kClose,     // flush what is in `out`, then close
+  // The session handed its next step to another thread (a command of its pipeline waits for
+  // its turn elsewhere): flush `out`, read nothing more from the connection, and continue when
+  // the session calls host().unpark(). Unconsumed input is kept for that continuation.
+  kPark,
+};
+
+// What a session may ask of the model that runs its connection, from any thread.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  // After on_input returned kPark: carry the connection on, on the calling thread: the model
+  // calls on_input again (with the input it kept, possibly empty), sends what it appends, and
+  // then reads from the connection again. Call exactly once per kPark, as the last thing the
+  // parked work does with the session (the session may be closed before unpark returns).
+  virtual void unpark() = 0;
+  // Close the connection soon (CLIENT KILL from another connection). Never while parked.
+  virtual void request_close() = 0;
 };
 
 class Session {
@@ -57,6 +74,19 @@ class Session {
   virtual ~Session() = default;
   // Process the input it can (consume it) and append replies to `out`.
   virtual SessionAction on_input(InputBuffer& in, std::string& out) = 0;
+  // Called by the model before the first on_input.
+  void attach(SessionHost* host) {
+    host_ = host;
+    on_attach();
+  }
+
+ protected:
+  SessionHost* host() const { return host_; }
+  // The host is known from here on (a session that lets others close it registers itself now).
+  virtual void on_attach() {}
+
+ private:
+  SessionHost* host_ = nullptr;
 };
 
 class Service {

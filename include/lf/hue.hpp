@@ -115,6 +115,17 @@ class Scheduler {
   // yet should still run alongside invocations that do not conflict with them.
   Submitted submit_all_colors(HueId hue, Task task) noexcept;
 
+  // Runs `task` now, on this thread, if the invocation can start without waiting, and returns
+  // true; otherwise takes nothing, leaves `task` untouched and returns false. Writers of
+  // globals always return false. For callers whose task refers to data that only lives until
+  // the call returns (a command's arguments in a connection's read buffer): on false they copy
+  // what the task needs and submit() it.
+  bool try_run(HueId hue, std::uint64_t context_hash, Task& task) noexcept;
+  bool try_run_multi(HueId hue, std::span<const std::uint64_t> context_hashes, Task& task) noexcept;
+  // As submit(), on one color given directly (work about a color rather than a key: the
+  // server's active expiry of one keyspace partition).
+  Submitted submit_on_color(HueId hue, std::uint32_t color, Task task) noexcept;
+
   // Waits until nothing is queued or running and no thread is inside the scheduler on its
   // behalf. Fails when called from inside a task (it would wait for itself).
   Status quiesce();
@@ -122,9 +133,11 @@ class Scheduler {
   bool quiesce_for(std::chrono::nanoseconds timeout);
 
   std::uint32_t colors() const { return mask_ + 1; }
-  std::uint32_t color_of(std::uint64_t context_hash) const {
-    // Fibonacci hashing: a poorly mixed hash (a small integer id) still spreads over colors.
-    return static_cast<std::uint32_t>((context_hash * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
+  std::uint32_t color_of(std::uint64_t context_hash) const { return color_for(context_hash, mask_); }
+  // The mapping itself, for data partitioned by color outside the scheduler (the keyspace).
+  // Fibonacci hashing: a poorly mixed hash (a small integer id) still spreads over colors.
+  static std::uint32_t color_for(std::uint64_t context_hash, std::uint32_t mask) {
+    return static_cast<std::uint32_t>((context_hash * 0x9E3779B97F4A7C15ull) >> 32) & mask;
   }
   // kFree, kColor or kGlobal: how this hue's single-color invocations are scheduled.
   RunClass run_class(HueId hue) const;
@@ -138,6 +151,8 @@ class Scheduler {
   // Color stage (hue_scheduler.cpp).
   Submitted submit_colors(HueId hue, const std::uint32_t* colors, std::uint32_t n,
                           Task& task) noexcept;
+  bool try_run_colors(HueId hue, const std::uint32_t* colors, std::uint32_t n,
+                      Task& task) noexcept;
   bool try_hold(std::uint32_t color, const detail::HueRuntime& h);
   void release_hold(std::uint32_t color, const detail::HueRuntime& h);
   void occupy(std::uint32_t color);

@@ -50,7 +50,9 @@ Connection::Connection(SockStream stream, std::unique_ptr<Session> session, Conn
       host_(host),
       reactor_(reactor),
       mode_(mode),
-      read_chunk_(read_chunk) {}
+      read_chunk_(read_chunk) {
+  if (Session* session = pump_.session()) session->attach(this);
+}
 
 Connection::~Connection() = default;
 
@@ -63,6 +65,7 @@ void Connection::handle_close(int) {
 }
 
 Disposition Connection::handle_event(int, EventMask events) {
+  if (close_requested_.load(std::memory_order_acquire)) return Disposition::kRemove;
   if (events & kWriteEvent) {
     Disposition d = on_writable();
     if (d != Disposition::kResume || !pending_out_.empty()) return d;
@@ -90,7 +93,65 @@ Disposition Connection::handle_event(int, EventMask events) {
   SessionPump::Outcome o = pump_.read_and_run(stream_, read_chunk_, out);
   if (o.io.would_block) return Disposition::kResume;
   if (o.io.eof || !o.io.ok()) return Disposition::kRemove;
+  if (o.action == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
   return reply(o.action, out);
+}
+
+// Parking. The session's parked work runs on another thread and calls unpark() when done; this
+// thread flushes what the session wrote before parking. The handle stays suspended in between,
+// so no thread reads the connection, and whichever of the two arrives second carries on:
+// there is no waiting and no lost wake-up.
+Disposition Connection::park(std::string& out, bool in_dispatch) {
+  // Suspend before meeting the unparker: it may resume the handle the moment it carries on.
+  // While this dispatch runs the reactor defers both (busy), so the order cannot be lost.
+  (void)reactor_.suspend_handler(id_);
+  if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
+  out.clear();
+  if (!second_to_arrive()) return Disposition::kResume;  // stays suspended: the unparker goes on
+  return carry_on(in_dispatch);
+}
+
+bool Connection::second_to_arrive() {
+  if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return false;
+  park_.store(0, std::memory_order_relaxed);  // both have arrived: the next park starts afresh
+  return true;
+}
+
+void Connection::unpark() {
+  if (!second_to_arrive()) return;  // the parking thread is still flushing: it goes on
+  (void)carry_on(/*in_dispatch=*/false);
+}
+
+void Connection::request_close() {
+  close_requested_.store(true, std::memory_order_release);
+  (void)reactor_.notify(id_, kReadEvent);  // dispatched once the handle is active
+}
+
+Disposition Connection::carry_on(bool in_dispatch) {
+  std::string out;  // not the thread's scratch: a dispatch further up this stack may own it
+  for (;;) {
+    const SessionAction a =
+        broken_ ? SessionAction::kClose : pump_.run_bytes(nullptr, 0, out);
+    if (a != SessionAction::kPark) return finish(reply(a, out), in_dispatch);
+    if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
+    out.clear();
+    if (!second_to_arrive()) return Disposition::kResume;
+  }
+}
+
+// The session is done parking: reactivate the handle, or close the connection.
+Disposition Connection::finish(Disposition d, bool in_dispatch) {
+  if (broken_) d = Disposition::kRemove;
+  if (in_dispatch) {
+    if (d == Disposition::kResume) (void)reactor_.resume_handler(id_);  // re-armed on return
+    return d;
+  }
+  if (d == Disposition::kRemove) {
+    (void)reactor_.remove_handler(id_);  // suspended and not busy: handle_close runs now
+  } else {
+    (void)reactor_.resume_handler(id_);
+  }
+  return d;
 }
 
 Disposition Connection::reply(SessionAction action, const std::string& out) {
@@ -130,6 +191,12 @@ void Connection::process_message(const std::string& message) {
   std::string& out = io_scratch(read_chunk_).out;
   out.clear();
   SessionAction action = pump_.run_bytes(message.data(), message.size(), out);
+  if (action == SessionAction::kPark) {
+    // The handle is suspended already (the reactor thread did it) and not being dispatched.
+    if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
+    if (second_to_arrive()) (void)carry_on(/*in_dispatch=*/false);
+    return;
+  }
   if (reply(action, out) == Disposition::kRemove) {
     (void)reactor_.remove_handler(id_);  // handle_close runs now: the handle is suspended
     return;

@@ -41,6 +41,7 @@ class SessionPump {
   // Runs the session over bytes that were read elsewhere (HS/HA messages).
   SessionAction run_bytes(const char* data, std::size_t size, std::string& out);
   void reset() { session_.reset(); std::string().swap(leftover_); }
+  Session* session() const { return session_.get(); }
 
  private:
   SessionAction run(const char* data, std::size_t size, std::string& out);
@@ -58,7 +59,7 @@ class ConnectionHost {
   virtual void enqueue_message(Connection* c, std::string* message) { (void)c; delete message; }
 };
 
-class Connection final : public EventHandler {
+class Connection final : public EventHandler, public SessionHost {
  public:
   enum class Mode { kInline, kHalfSyncHalfReactive };
 
@@ -78,7 +79,20 @@ class Connection final : public EventHandler {
   // tell the reactor what to do with the (suspended) handle.
   void process_message(const std::string& message);
 
+  // SessionHost.
+  void unpark() override;
+  void request_close() override;
+
  private:
+  // The session parked with `out` to send. Flushes it and meets the unparker: whichever of the
+  // two comes second carries the connection on. Returns what the dispatch (if any) returns.
+  Disposition park(std::string& out, bool in_dispatch);
+  // True when the other party has already arrived, so this thread must carry on.
+  bool second_to_arrive();
+  // Runs the session over the input it kept until it parks again or is done.
+  Disposition carry_on(bool in_dispatch);
+  Disposition finish(Disposition d, bool in_dispatch);
+
   Disposition on_writable();
   // Sends the replies in `out` (what the socket does not take waits in pending_out_).
   Disposition reply(SessionAction action, const std::string& out);
@@ -92,6 +106,10 @@ class Connection final : public EventHandler {
   HandlerId id_;
   std::string pending_out_;  // replies the socket has not taken yet
   bool closing_ = false;
+  bool broken_ = false;  // a send failed while parked: close once the session is unparked
+  // Rendezvous of the parking thread and the unparker (0, then 1 after the first arrives).
+  std::atomic<int> park_{0};
+  std::atomic<bool> close_requested_{false};
 };
 
 class AcceptHandler final : public EventHandler {

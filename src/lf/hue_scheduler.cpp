@@ -226,6 +226,62 @@ Submitted Scheduler::submit_all_colors(HueId hue, Task task) noexcept {
   return submit_colors(hue, cs.data(), static_cast<std::uint32_t>(cs.size()), task);
 }
 
+bool Scheduler::try_run(HueId hue, std::uint64_t context_hash, Task& task) noexcept {
+  const std::uint32_t c = color_of(context_hash);
+  return try_run_colors(hue, &c, 1, task);
+}
+
+bool Scheduler::try_run_multi(HueId hue, std::span<const std::uint64_t> context_hashes,
+                              Task& task) noexcept {
+  if (context_hashes.empty()) return try_run(hue, 0, task);
+  constexpr std::size_t kOnStack = 16;
+  if (context_hashes.size() > kOnStack) return false;  // the slow path sorts on the heap anyway
+  std::uint32_t cs[kOnStack];
+  for (std::size_t i = 0; i < context_hashes.size(); ++i) cs[i] = color_of(context_hashes[i]);
+  std::sort(cs, cs + context_hashes.size());
+  const auto n = static_cast<std::uint32_t>(std::unique(cs, cs + context_hashes.size()) - cs);
+  return try_run_colors(hue, cs, n, task);
+}
+
+Submitted Scheduler::submit_on_color(HueId hue, std::uint32_t color, Task task) noexcept {
+  LF_CHECK_MSG(color <= mask_, "hue: color out of range");
+  return submit_colors(hue, &color, 1, task);
+}
+
+// The fast path of submit_colors without its slow path: whatever was taken is given back when
+// something is missing, so the caller can prepare the task for queueing and submit it.
+bool Scheduler::try_run_colors(HueId hue, const std::uint32_t* colors, std::uint32_t n,
+                               Task& task) noexcept {
+  LF_CHECK_MSG(hue < hues_.size(), "hue: unknown HueId");
+  const HueRuntime& h = hues_[hue];
+  if (h.cls == RunClass::kGlobal) return false;
+  if (h.cls == RunClass::kFree) return submit_colors(hue, colors, n, task) == Submitted::kInline;
+  const std::uint32_t home = colors[0];
+  Color& hc = colors_[home];
+  const RunClass cls = n > 1 ? RunClass::kMultiColor : RunClass::kColor;
+  // Counted as started before anything is taken, so quiesce() never sees this thread idle while
+  // it holds a color; uncounted again if the attempt fails.
+  auto& started = hc.started[static_cast<std::size_t>(cls)];
+  started.fetch_add(1, std::memory_order_relaxed);
+  const bool needs_reservation = h.reserve_mask != 0;
+  std::uint32_t held = 0;
+  if (!needs_reservation || try_reserve(home, h.reserve_mask)) {
+    while (held < n && try_hold(colors[held], h)) ++held;
+    if (held < n) {
+      while (held > 0) release_hold(colors[--held], h);
+      if (needs_reservation) unreserve(home, h.reserve_mask);
+    } else {
+      Pump::run_task(task);
+      finish(hue, colors, n, home);
+      Pump::run_if_outermost();
+      return true;
+    }
+  }
+  started.fetch_sub(1, std::memory_order_relaxed);
+  Pump::run_if_outermost();  // releases above may have kicked a drainer
+  return false;
+}
+
 Submitted Scheduler::submit_colors(HueId hue, const std::uint32_t* colors, std::uint32_t n,
                                    Task& task) noexcept {
   LF_CHECK_MSG(hue < hues_.size(), "hue: unknown HueId");

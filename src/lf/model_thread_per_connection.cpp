@@ -74,6 +74,29 @@ class ThreadPerConnection final : public ConcurrencyModel {
   }
 
  private:
+  // The session's view of its thread: unpark() wakes it, request_close() ends its blocking read.
+  class Host final : public SessionHost {
+   public:
+    explicit Host(SockStream& stream) : stream_(stream) {}
+    void unpark() override {
+      MutexLock lock(mu_);
+      unparked_ = true;
+      cv_.notify_one();  // under the lock: the waiter may return and destroy this at once
+    }
+    void request_close() override { stream_.shutdown_both(); }
+    void wait_unparked() {
+      MutexLock lock(mu_);
+      while (!unparked_) cv_.wait(mu_);
+      unparked_ = false;
+    }
+
+   private:
+    SockStream& stream_;
+    Mutex mu_;
+    CondVar cv_;
+    bool unparked_ LF_GUARDED_BY(mu_) = false;
+  };
+
   struct Client {
     std::unique_ptr<SockStream> stream;
     std::unique_ptr<ThreadStats> stats;
@@ -117,6 +140,8 @@ class ThreadPerConnection final : public ConcurrencyModel {
   void serve(SockStream* stream, ThreadStats* stats, std::shared_ptr<std::atomic<bool>> done,
              SessionPump* raw_pump) {
     std::unique_ptr<SessionPump> pump(raw_pump);
+    Host host(*stream);
+    pump->session()->attach(&host);
     stats->tid = current_tid();
     for (;;) {
       std::string& out = io_scratch(options_.read_chunk).out;
@@ -124,6 +149,15 @@ class ThreadPerConnection final : public ConcurrencyModel {
       SessionPump::Outcome o = pump->read_and_run(*stream, options_.read_chunk, out);
       if (o.io.eof || !o.io.ok()) break;
       stats->bump(stats->events);
+      // Parked: this connection's thread has nothing else to do, so it simply waits for the
+      // parked work to finish and carries on itself.
+      while (o.action == SessionAction::kPark) {
+        if (!out.empty() && !stream->send_all(out).ok()) o.io.err = EPIPE;
+        out.clear();
+        host.wait_unparked();
+        o.action = pump->run_bytes(nullptr, 0, out);
+      }
+      if (!o.io.ok()) break;
       if (!out.empty() && !stream->send_all(out).ok()) break;
       if (o.action == SessionAction::kClose) break;
     }

@@ -386,4 +386,46 @@ TEST(HueScheduler, StatisticsCountInlineAndQueuedRuns) {
   EXPECT_NE(st.to_string().find("multi-color"), std::string::npos);
 }
 
+TEST(HueScheduler, TryRunRunsOnlyWhatNeedsNoWaitAndLeavesTheRestUntouched) {
+  Server sv;
+  Scheduler s(sv.m, 16);
+  const std::uint64_t busy = hash_of_color(s, 3), idle = hash_of_color(s, 4);
+  int ran = 0;
+  lf::hue::Task t([&] { ++ran; });
+  EXPECT_TRUE(s.try_run(sv.set, busy, t));
+  EXPECT_EQ(ran, 1);
+  {
+    Held held(s, sv.set, busy);
+    lf::hue::Task w([&] { ran += 10; });
+    EXPECT_FALSE(s.try_run(sv.set, busy, w));  // writer against a writer on its color
+    EXPECT_FALSE(s.try_run(sv.get, busy, w));  // reader against a writer
+    const std::uint64_t both[] = {idle, busy};
+    EXPECT_FALSE(s.try_run_multi(sv.mset, both, w));  // gives back the idle color it took
+    EXPECT_TRUE(s.try_run(sv.set, idle, w));   // the idle color was really given back
+    EXPECT_EQ(ran, 11);
+    lf::hue::Task g([&] { ran += 100; });
+    EXPECT_FALSE(s.try_run(sv.flushall, idle, g));  // writers of globals never run here
+    EXPECT_TRUE(static_cast<bool>(g));              // ... and keep their task
+    EXPECT_EQ(s.submit(sv.get, busy, std::move(g)), Submitted::kQueued);
+  }
+  ASSERT_TRUE(s.quiesce().ok());
+  EXPECT_EQ(ran, 111);
+  const auto st = s.stats();
+  EXPECT_EQ(st.submitted, st.finished);  // failed attempts are not left counted as started
+}
+
+TEST(HueScheduler, SubmitOnColorTargetsThatColor) {
+  Server sv;
+  Scheduler s(sv.m, 16);
+  const std::uint64_t key = hash_of_color(s, 9);
+  std::atomic<int> ran{0};
+  {
+    Held held(s, sv.set, key);
+    EXPECT_EQ(s.submit_on_color(sv.set, 9, [&] { ran.fetch_add(1); }), Submitted::kQueued);
+    EXPECT_EQ(s.submit_on_color(sv.set, 10, [&] { ran.fetch_add(1); }), Submitted::kInline);
+  }
+  ASSERT_TRUE(s.quiesce().ok());
+  EXPECT_EQ(ran.load(), 2);
+}
+
 }  // namespace
