@@ -1,0 +1,276 @@
+#include "commands/command_table.hpp"
+
+#include <xxhash.h>
+
+#include <array>
+#include <cstring>
+
+namespace lfdb::commands {
+namespace {
+
+using H = HueClass;
+constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
+                        NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
+                        C = kConnection, RND = kRandom;
+
+constexpr CommandSpec kClientSubs[] = {
+    {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
+    {"client|setname", 3, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Sets the connection name."},
+    {"client|getname", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the name of the connection."},
+    {"client|list", -2, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Lists open connections."},
+    {"client|kill", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Terminates open connections."},
+    {"client|info", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns information about the connection."},
+    {"client|no-evict", 3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Sets the client eviction mode of the connection."},
+    {"client|no-touch", 3, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."},
+    {"client|help", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns helpful text about the different subcommands."},
+};
+constexpr CommandSpec kConfigSubs[] = {
+    {"config|get", -3, A | NS | D, 0, 0, 0, H::kConfigRead, {}, "server", "Returns the effective values of configuration parameters."},
+    {"config|set", -4, A | NS | D, 0, 0, 0, H::kConfigWrite, {}, "server", "Sets configuration parameters in-flight."},
+    {"config|resetstat", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Resets the server's statistics."},
+    {"config|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
+};
+constexpr CommandSpec kCommandSubs[] = {
+    {"command|count", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a count of commands."},
+    {"command|info", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns information about one, multiple or all commands."},
+    {"command|docs", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns documentary information about one, multiple or all commands."},
+    {"command|list", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a list of command names."},
+    {"command|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
+};
+constexpr CommandSpec kObjectSubs[] = {
+    {"object|encoding", 3, R, 2, 2, 1, H::kKeyRead, {}, "generic", "Returns the internal encoding of a Redis object."},
+    {"object|help", 2, R, 0, 0, 0, H::kFree, {}, "generic", "Returns helpful text about the different subcommands."},
+};
+
+constexpr CommandSpec kCommands[] = {
+    // connection
+    {"ping", -1, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
+    {"echo", 2, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the given string."},
+    {"hello", -1, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Handshakes with the server."},
+    {"auth", -2, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Authenticates the connection."},
+    {"select", 2, F | C, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
+    {"quit", -1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
+    {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
+    // server
+    {"command", -1, NS, 0, 0, 0, H::kFree, kCommandSubs, "server", "Returns detailed information about all commands."},
+    {"info", -1, NS | D, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Returns information and statistics about the server."},
+    {"config", -2, 0, 0, 0, 0, H::kFree, kConfigSubs, "server", "A container for server configuration commands."},
+    {"dbsize", 1, R | F, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Returns the number of keys in the database."},
+    {"flushdb", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from the current database."},
+    {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
+    {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
+    {"shutdown", -1, A | NS | D | NA, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
+    // strings
+    {"get", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the string value of a key."},
+    {"set", -3, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Sets the string value of a key, ignoring its type."},
+    {"setnx", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Set the string value of a key only when the key doesn't exist."},
+    {"setex", 4, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Sets the string value and expiration time of a key."},
+    {"psetex", 4, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Sets both string value and expiration time in milliseconds of a key."},
+    {"getset", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Returns the previous string value of a key after setting it to a new value."},
+    {"getdel", 2, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Returns the string value of a key after deleting the key."},
+    {"getex", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Returns the string value of a key after setting its expiration time."},
+    {"mget", -2, R | F, 1, -1, 1, H::kKeyRead, {}, "string", "Atomically returns the string values of one or more keys."},
+    {"mset", -3, W, 1, -1, 2, H::kKeyWrite, {}, "string", "Atomically creates or modifies the string values of one or more keys."},
+    {"msetnx", -3, W, 1, -1, 2, H::kKeyWrite, {}, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist."},
+    {"append", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist."},
+    {"strlen", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the length of a string value."},
+    {"getrange", 4, R, 1, 1, 1, H::kKeyRead, {}, "string", "Returns a substring of the string stored at a key."},
+    {"setrange", 4, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."},
+    {"incr", 2, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."},
+    {"decr", 2, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist."},
+    {"incrby", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist."},
+    {"decrby", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist."},
+    {"incrbyfloat", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist."},
+    // keys
+    {"del", -2, W, 1, -1, 1, H::kKeyWrite, {}, "generic", "Deletes one or more keys."},
+    {"unlink", -2, W | F, 1, -1, 1, H::kKeyWrite, {}, "generic", "Asynchronously deletes one or more keys."},
+    {"exists", -2, R | F, 1, -1, 1, H::kKeyRead, {}, "generic", "Determines whether one or more keys exist."},
+    {"type", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "generic", "Determines the type of value stored at a key."},
+    {"rename", 3, W, 1, 2, 1, H::kKeyWrite, {}, "generic", "Renames a key and overwrites the destination."},
+    {"renamenx", 3, W | F, 1, 2, 1, H::kKeyWrite, {}, "generic", "Renames a key only when the target key name doesn't exist."},
+    {"keys", 2, R | D, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns all key names that match a pattern."},
+    {"scan", -2, R, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Iterates over the key names in the database."},
+    {"randomkey", 1, R | RND, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns a random key name from the database."},
+    {"touch", -2, R | F, 1, -1, 1, H::kKeyRead, {}, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed."},
+    {"expire", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Sets the expiration time of a key in seconds."},
+    {"pexpire", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Sets the expiration time of a key in milliseconds."},
+    {"expireat", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Sets the expiration time of a key to a Unix timestamp."},
+    {"pexpireat", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Sets the expiration time of a key to a Unix milliseconds timestamp."},
+    {"ttl", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "generic", "Returns the expiration time in seconds of a key."},
+    {"pttl", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "generic", "Returns the expiration time in milliseconds of a key."},
+    {"expiretime", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "generic", "Returns the expiration time of a key as a Unix timestamp."},
+    {"pexpiretime", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp."},
+    {"persist", 2, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Removes the expiration time of a key."},
+    {"object", -2, 0, 0, 0, 0, H::kFree, kObjectSubs, "generic", "A container for object introspection commands."},
+    // hashes
+    {"hset", -4, W | F, 1, 1, 1, H::kKeyWrite, {}, "hash", "Creates or modifies the value of a field in a hash."},
+    {"hsetnx", 4, W | F, 1, 1, 1, H::kKeyWrite, {}, "hash", "Sets the value of a field in a hash only when the field doesn't exist."},
+    {"hget", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns the value of a field in a hash."},
+    {"hmget", -3, R | F, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns the values of all fields in a hash."},
+    {"hmset", -4, W | F, 1, 1, 1, H::kKeyWrite, {}, "hash", "Sets the values of multiple fields."},
+    {"hgetall", 2, R, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns all fields and values in a hash."},
+    {"hdel", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain."},
+    {"hlen", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns the number of fields in a hash."},
+    {"hexists", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "hash", "Determines whether a field exists in a hash."},
+    {"hkeys", 2, R, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns all fields in a hash."},
+    {"hvals", 2, R, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns all values in a hash."},
+    {"hincrby", 4, W | F, 1, 1, 1, H::kKeyWrite, {}, "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist."},
+    {"hincrbyfloat", 4, W | F, 1, 1, 1, H::kKeyWrite, {}, "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist."},
+    {"hstrlen", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns the length of the value of a field."},
+    {"hrandfield", -2, R | RND, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns one or more random fields from a hash."},
+    {"hscan", -3, R, 1, 1, 1, H::kKeyRead, {}, "hash", "Iterates over fields and values of a hash."},
+    // transactions
+    {"multi", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},
+    {"exec", 1, NS | NM, 0, 0, 0, H::kTransaction, {}, "transactions", "Executes all commands in a transaction."},
+    {"discard", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Discards a transaction."},
+    {"watch", -2, NS | F | NM | DM, 1, -1, 1, H::kKeyWrite, {}, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
+    {"unwatch", 1, NS | F, 0, 0, 0, H::kFree, {}, "transactions", "Forgets about watched keys of a transaction."},
+};
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != b[i]) return false;  // b is lower case already
+  }
+  return true;
+}
+
+// Open addressing over the names, built once: lookups are a hash of the lower-cased name and
+// one or two compares, with no allocation.
+class NameIndex {
+ public:
+  NameIndex() {
+    slots_.fill(-1);
+    for (std::size_t i = 0; i < std::size(kCommands); ++i) {
+      std::size_t h = hash(kCommands[i].name) & (kSlots - 1);
+      while (slots_[h] >= 0) h = (h + 1) & (kSlots - 1);
+      slots_[h] = static_cast<int>(i);
+    }
+  }
+  const CommandSpec* find(std::string_view name) const {
+    if (name.empty() || name.size() > 32) return nullptr;
+    std::size_t h = hash(name) & (kSlots - 1);
+    while (slots_[h] >= 0) {
+      const CommandSpec& c = kCommands[static_cast<std::size_t>(slots_[h])];
+      if (iequals(name, c.name)) return &c;
+      h = (h + 1) & (kSlots - 1);
+    }
+    return nullptr;
+  }
+
+ private:
+  static constexpr std::size_t kSlots = 256;
+  static std::size_t hash(std::string_view s) {
+    std::size_t h = 1469598103934665603ull;  // FNV-1a over the lower-cased bytes
+    for (char c : s) h = (h ^ static_cast<unsigned char>(lower(c))) * 1099511628211ull;
+    return h;
+  }
+  std::array<int, kSlots> slots_;
+};
+
+}  // namespace
+
+const char* to_string(HueClass c) {
+  switch (c) {
+    case H::kFree: return "free";
+    case H::kKeyRead: return "key-read";
+    case H::kKeyWrite: return "key-write";
+    case H::kKeyspaceRead: return "keyspace-read";
+    case H::kKeyspaceCount: return "keyspace-count";
+    case H::kKeyspaceWrite: return "keyspace-write";
+    case H::kConfigRead: return "config-read";
+    case H::kConfigWrite: return "config-write";
+    case H::kTransaction: return "transaction";
+    case H::kUndeclared: return "undeclared";
+  }
+  return "?";
+}
+
+std::span<const CommandSpec> all_commands() { return kCommands; }
+
+const CommandSpec* find_command(std::string_view name) {
+  static const NameIndex index;
+  return index.find(name);
+}
+
+const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name) {
+  const std::size_t prefix = container.name.size() + 1;
+  for (const CommandSpec& s : container.subcommands) {
+    if (iequals(name, s.name.substr(prefix))) return &s;
+  }
+  return nullptr;
+}
+
+std::string unknown_command_error(std::span<const std::string_view> argv) {
+  // Redis 7.0: the name cut at 128 bytes, then arguments quoted and each followed by a space,
+  // while the argument text is under 128 bytes, each cut to what is left of those 128.
+  std::string args;
+  for (std::size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+    const std::size_t room = 128 - args.size();
+    args += '\'';
+    args.append(argv[i].substr(0, room));
+    args += "' ";
+  }
+  std::string e = "ERR unknown command '";
+  e.append(argv[0].substr(0, 128));
+  e += "', with args beginning with: ";
+  e += args;
+  for (char& c : e) {
+    if (c == '\r' || c == '\n') c = ' ';  // an error reply is one line
+  }
+  return e;
+}
+
+std::string wrong_arity_error(std::string_view spec_name) {
+  return "ERR wrong number of arguments for '" + std::string(spec_name) + "' command";
+}
+
+std::string unknown_subcommand_error(std::string_view container, std::string_view sub) {
+  std::string upper(container);
+  for (char& c : upper) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return "ERR unknown subcommand '" + std::string(sub.substr(0, 128)) + "'. Try " + upper +
+         " HELP.";
+}
+
+std::string_view hash_tag(std::string_view key) {
+  const std::size_t open = key.find('{');
+  if (open == std::string_view::npos) return key;
+  const std::size_t close = key.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return key;
+  return key.substr(open + 1, close - open - 1);
+}
+
+std::uint64_t key_hash(std::string_view key) {
+  const std::string_view tag = hash_tag(key);
+  return XXH3_64bits(tag.data(), tag.size());
+}
+
+namespace {
+// CRC16-CCITT (XMODEM), the polynomial Redis Cluster uses for slots.
+constexpr std::array<std::uint16_t, 256> make_crc16_table() {
+  std::array<std::uint16_t, 256> t{};
+  for (unsigned i = 0; i < 256; ++i) {
+    std::uint16_t crc = static_cast<std::uint16_t>(i << 8);
+    for (int b = 0; b < 8; ++b) {
+      crc = static_cast<std::uint16_t>((crc & 0x8000) ? (crc << 1) ^ 0x1021 : crc << 1);
+    }
+    t[i] = crc;
+  }
+  return t;
+}
+constexpr auto kCrc16 = make_crc16_table();
+}  // namespace
+
+std::uint16_t key_slot(std::string_view key) {
+  const std::string_view tag = hash_tag(key);
+  std::uint16_t crc = 0;
+  for (char ch : tag) {
+    crc = static_cast<std::uint16_t>((crc << 8) ^
+                                     kCrc16[((crc >> 8) ^ static_cast<unsigned char>(ch)) & 0xff]);
+  }
+  return static_cast<std::uint16_t>(crc & 16383);
+}
+
+}  // namespace lfdb::commands

@@ -1,0 +1,102 @@
+// The command table as data: for every command lfdb knows, its name, arity, flags, where its keys
+// are, and how it declares itself to the hue scheduler. lfdb-server binds a handler to each
+// entry; lfdb-gateway validates (unknown command, wrong arity, denied commands) and routes (key
+// positions) with the very same table, so the two tiers can never disagree about a command.
+//
+// Arity follows Redis: N > 0 means exactly N arguments (the name included); -N means at least N.
+// Key positions too: first/last/step, last = -1 for "to the end" (MSET: 1, -1, 2).
+// Container commands (CLIENT, CONFIG, COMMAND, OBJECT) have subcommand entries of their own.
+//
+// Thread-safety: the table is immutable static data; every function here is pure.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace lfdb::commands {
+
+enum Flag : std::uint32_t {
+  kWrite = 1u << 0,      // may modify the keyspace (logged, refused on replicas)
+  kReadonly = 1u << 1,   // reads data only
+  kAdmin = 1u << 2,      // server administration (the gateway denies it unless allowed)
+  kNoScript = 1u << 3,   // not allowed from scripts
+  kFast = 1u << 4,       // O(1) or O(log N)
+  kNoAuth = 1u << 5,     // allowed before AUTH
+  kNoMulti = 1u << 6,    // executed at once even inside MULTI (EXEC, DISCARD, WATCH...)
+  kDenyInMulti = 1u << 7,  // an error inside MULTI (WATCH)
+  kDangerous = 1u << 8,  // FLUSHALL, KEYS, SHUTDOWN...: refused by the gateway unless allowed
+  kConnection = 1u << 9, // acts on the connection only (the gateway answers it itself)
+  kRandom = 1u << 10,    // result not deterministic (RANDOMKEY, HRANDFIELD, TIME)
+};
+
+// How a command's invocations are scheduled (docs/hue.md, "How the server declares its
+// commands"). The server turns each class into one hue::Touches declaration.
+enum class HueClass : std::uint8_t {
+  kFree,          // touches nothing shared (PING, ECHO, TIME, connection state)
+  kKeyRead,       // reads its keys' partitions
+  kKeyWrite,      // writes its keys' partitions
+  kKeyspaceRead,  // reads every partition (KEYS, SCAN, RANDOMKEY): all colors, shared
+  kKeyspaceCount, // reads counters kept atomically (DBSIZE): no color needed
+  kKeyspaceWrite, // replaces the keyspace (FLUSHALL, FLUSHDB): alone
+  kConfigRead,
+  kConfigWrite,
+  kTransaction,   // EXEC: the colors of every queued key, or alone (server decides)
+  kUndeclared,    // conflicts with everything: serial and correct
+};
+const char* to_string(HueClass c);
+
+struct CommandSpec {
+  std::string_view name;       // lower case; "client|setname" for a subcommand
+  int arity = 0;
+  std::uint32_t flags = 0;
+  int first_key = 0;           // 0: no keys
+  int last_key = 0;
+  int key_step = 0;
+  HueClass hue = HueClass::kUndeclared;
+  std::span<const CommandSpec> subcommands{};  // container commands only
+  std::string_view group;      // "string", "generic", "hash", "connection", "server", "transactions"
+  std::string_view summary;    // one line, for COMMAND DOCS
+
+  bool has(std::uint32_t f) const { return (flags & f) != 0; }
+  bool is_container() const { return !subcommands.empty(); }
+  bool arity_ok(std::size_t argc) const {
+    return arity >= 0 ? argc == static_cast<std::size_t>(arity)
+                      : argc >= static_cast<std::size_t>(-arity);
+  }
+};
+
+// Every top-level command, in a stable order.
+std::span<const CommandSpec> all_commands();
+
+// Case-insensitive lookup; nullptr when unknown. No allocation.
+const CommandSpec* find_command(std::string_view name);
+// A container's subcommand (case-insensitive); nullptr when unknown.
+const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name);
+
+// Calls fn(index) for every key argument of argv under spec (argv[0] is the name; for a
+// subcommand spec, positions count from the container name as Redis does).
+template <typename Fn>
+void for_each_key(const CommandSpec& spec, std::size_t argc, Fn&& fn) {
+  if (spec.first_key <= 0) return;
+  const long last = spec.last_key < 0 ? static_cast<long>(argc) + spec.last_key
+                                      : static_cast<long>(spec.last_key);
+  const long step = spec.key_step > 0 ? spec.key_step : 1;
+  for (long i = spec.first_key; i <= last && i < static_cast<long>(argc); i += step) {
+    fn(static_cast<std::size_t>(i));
+  }
+}
+
+// Redis's error replies for validation failures (without the leading '-').
+std::string unknown_command_error(std::span<const std::string_view> argv);
+std::string wrong_arity_error(std::string_view spec_name);  // "client|setname" -> as Redis
+std::string unknown_subcommand_error(std::string_view container, std::string_view sub);
+
+// Key hashing shared by the server (colors) and the gateway (slots): only the part between the
+// first '{' and the next '}' counts, when that part is non-empty (Redis Cluster's hash tags).
+std::string_view hash_tag(std::string_view key);
+std::uint64_t key_hash(std::string_view key);        // xxh3 of the hash tag
+std::uint16_t key_slot(std::string_view key);        // CRC16(tag) mod 16384, as Redis Cluster
+
+}  // namespace lfdb::commands

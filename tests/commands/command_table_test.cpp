@@ -1,0 +1,97 @@
+// The command table: lookups, arity, key positions, error texts and key hashing/slots.
+#include "commands/command_table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <vector>
+
+namespace {
+
+using namespace lfdb::commands;
+
+TEST(CommandTable, LookupIsCaseInsensitiveAndRejectsUnknown) {
+  ASSERT_NE(find_command("GET"), nullptr);
+  EXPECT_EQ(find_command("gEt"), find_command("get"));
+  EXPECT_EQ(find_command("get")->arity, 2);
+  EXPECT_EQ(find_command("nosuch"), nullptr);
+  EXPECT_EQ(find_command(""), nullptr);
+  const CommandSpec* client = find_command("client");
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->is_container());
+  const CommandSpec* setname = find_subcommand(*client, "SETNAME");
+  ASSERT_NE(setname, nullptr);
+  EXPECT_EQ(setname->name, "client|setname");
+  EXPECT_EQ(find_subcommand(*client, "nosuch"), nullptr);
+}
+
+TEST(CommandTable, NamesAreUniqueAndEveryDataCommandDeclaresAHue) {
+  std::set<std::string_view> names;
+  for (const CommandSpec& c : all_commands()) {
+    EXPECT_TRUE(names.insert(c.name).second) << c.name;
+    EXPECT_EQ(find_command(c.name), &c);
+    if (c.first_key > 0) {
+      EXPECT_TRUE(c.hue == HueClass::kKeyRead || c.hue == HueClass::kKeyWrite) << c.name;
+    }
+    if (c.has(kWrite)) {
+      EXPECT_FALSE(c.has(kReadonly)) << c.name;
+    }
+  }
+  EXPECT_GE(all_commands().size(), 76u);  // issue 3's list
+}
+
+TEST(CommandTable, Arity) {
+  EXPECT_TRUE(find_command("get")->arity_ok(2));
+  EXPECT_FALSE(find_command("get")->arity_ok(3));
+  EXPECT_TRUE(find_command("set")->arity_ok(3));
+  EXPECT_TRUE(find_command("set")->arity_ok(9));
+  EXPECT_FALSE(find_command("set")->arity_ok(2));
+}
+
+std::vector<std::size_t> keys(const char* name, std::size_t argc) {
+  std::vector<std::size_t> out;
+  for_each_key(*find_command(name), argc, [&](std::size_t i) { out.push_back(i); });
+  return out;
+}
+
+TEST(CommandTable, KeyPositions) {
+  EXPECT_EQ(keys("get", 2), (std::vector<std::size_t>{1}));
+  EXPECT_EQ(keys("mset", 7), (std::vector<std::size_t>{1, 3, 5}));
+  EXPECT_EQ(keys("mget", 4), (std::vector<std::size_t>{1, 2, 3}));
+  EXPECT_EQ(keys("rename", 3), (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(keys("hset", 6), (std::vector<std::size_t>{1}));
+  EXPECT_TRUE(keys("ping", 1).empty());
+  const CommandSpec* enc = find_subcommand(*find_command("object"), "encoding");
+  std::vector<std::size_t> k;
+  for_each_key(*enc, 3, [&](std::size_t i) { k.push_back(i); });
+  EXPECT_EQ(k, (std::vector<std::size_t>{2}));
+}
+
+TEST(CommandTable, ErrorTextsAreRedis70s) {
+  std::vector<std::string_view> argv = {"foo", "a", "b"};
+  EXPECT_EQ(unknown_command_error(argv), "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
+  std::vector<std::string_view> none = {"foo"};
+  EXPECT_EQ(unknown_command_error(none), "ERR unknown command 'foo', with args beginning with: ");
+  std::string big(300, 'x');
+  std::vector<std::string_view> long_args = {"foo", big, "y"};
+  // The argument text stops once 128 bytes of it have been written.
+  EXPECT_EQ(unknown_command_error(long_args),
+            "ERR unknown command 'foo', with args beginning with: '" + std::string(128, 'x') + "' ");
+  EXPECT_EQ(wrong_arity_error("get"), "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(unknown_subcommand_error("client", "bad"), "ERR unknown subcommand 'bad'. Try CLIENT HELP.");
+}
+
+TEST(CommandTable, HashTagsAndSlotsMatchRedisCluster) {
+  EXPECT_EQ(hash_tag("{user1000}.following"), "user1000");
+  EXPECT_EQ(hash_tag("foo{}{bar}"), "foo{}{bar}");  // an empty first tag: the whole key
+  EXPECT_EQ(hash_tag("foo{{bar}}zap"), "{bar");
+  EXPECT_EQ(hash_tag("nobraces"), "nobraces");
+  EXPECT_EQ(key_hash("{a}x"), key_hash("{a}y"));
+  EXPECT_NE(key_hash("ax"), key_hash("ay"));
+  // Values from Redis Cluster (CLUSTER KEYSLOT).
+  EXPECT_EQ(key_slot("foo"), 12182);
+  EXPECT_EQ(key_slot("bar"), 5061);
+  EXPECT_EQ(key_slot("{foo}bar"), 12182);
+}
+
+}  // namespace
