@@ -1,0 +1,60 @@
+// ClientState: one connection's state as the server sees it (CLIENT LIST, MULTI, WATCH, AUTH,
+// the protocol). Owned by its ServerSession; listed in the Server's client registry.
+//
+// Thread-safety: fields without a note belong to the connection and are touched only by the
+// thread serving it (one at a time). CLIENT LIST/KILL from other connections read the atomics
+// and the fields marked "immutable", under the registry's lock, nothing else.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands/command_table.hpp"
+#include "db/keyspace.hpp"
+#include "lf/concurrency_model.hpp"
+#include "lf/mutex.hpp"
+#include "resp/writer.hpp"
+
+namespace lfdb::db {
+
+// A command kept for later (inside MULTI, or parked while its color is busy): owns its bytes.
+struct OwnedCommand {
+  std::string bytes;                    // the arguments back to back
+  std::vector<std::string_view> argv;   // views into bytes
+  const commands::CommandSpec* spec = nullptr;
+
+  void assign(std::span<const std::string_view> args, const commands::CommandSpec* s);
+};
+
+struct ClientState {
+  std::uint64_t id = 0;            // immutable
+  std::string addr;                // immutable: "ip:port"
+  std::string laddr;               // immutable
+  std::int64_t created_ms = 0;     // immutable
+  lf::SessionHost* host = nullptr; // immutable once attached
+
+  // Read by CLIENT LIST from other connections: guarded by the registry's lock for writes.
+  lf::Mutex name_mu;
+  std::string name LF_GUARDED_BY(name_mu);
+  std::atomic<std::int64_t> last_command_ms{0};
+  std::atomic<bool> in_multi_flag{false};
+  std::atomic<const char*> last_command{"NULL"};
+
+  resp::Protocol protocol = resp::Protocol::kResp2;
+  bool authenticated = false;
+  bool no_evict = false;
+  bool no_touch = false;
+
+  // MULTI/EXEC.
+  bool in_multi = false;
+  bool multi_error = false;               // a command failed to queue: EXEC aborts
+  std::vector<OwnedCommand> queued;
+  // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.
+  std::vector<std::string> watched;
+  std::shared_ptr<WatchState> watch;
+};
+
+}  // namespace lfdb::db

@@ -1,0 +1,303 @@
+// Generic key commands: deletion, existence, renaming, iteration, expiry and OBJECT. Each handler
+// runs holding its keys' colors (command_context.hpp); KEYS, SCAN and RANDOMKEY hold every color
+// shared and only read, so they skip expired entries without erasing them.
+#include <cstdint>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "db/command_context.hpp"
+#include "db/scan.hpp"
+
+namespace lfdb::db {
+namespace {
+
+bool live(const Entry& e, std::int64_t now_ms) {
+  return e.expire_at_ms < 0 || e.expire_at_ms > now_ms;
+}
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return gen;
+}
+
+void del_cmd(CommandContext& c) {
+  std::int64_t deleted = 0;
+  for (std::size_t i = 1; i < c.argc(); ++i) {
+    if (c.part(c.arg(i)).erase(c.arg(i), c.now_ms)) ++deleted;
+  }
+  c.out.integer(deleted);
+}
+
+// EXISTS and TOUCH: how many of the arguments name a live key (a repeated key counts each time).
+void exists_cmd(CommandContext& c) {
+  std::int64_t n = 0;
+  for (std::size_t i = 1; i < c.argc(); ++i) {
+    if (c.find(c.arg(i)) != nullptr) ++n;
+  }
+  c.out.integer(n);
+}
+
+void type_cmd(CommandContext& c) {
+  const Entry* e = c.find(c.arg(1));
+  c.out.simple_string(e ? type_name(e->value.type) : "none");
+}
+
+// RENAME and RENAMENX. Both keys' colors are held, so the value may change partition.
+void rename_generic(CommandContext& c, bool nx) {
+  const std::string_view src = c.arg(1), dst = c.arg(2);
+  Entry* e = c.find(src);
+  if (e == nullptr) return c.out.error(kErrNoSuchKey);
+  if (src == dst) {
+    if (nx) return c.out.integer(0);
+    return c.out.simple_string("OK");
+  }
+  if (nx && c.find(dst) != nullptr) return c.out.integer(0);
+  const std::int64_t at = e->expire_at_ms;
+  Value v = std::move(e->value);
+  c.part(src).erase(src, c.now_ms);
+  Partition& p = c.part(dst);
+  bool created = false;
+  Entry& d = p.find_or_create(dst, c.now_ms, created);
+  d.value = std::move(v);
+  p.set_expire(dst, d, at);  // the source's TTL (or none) replaces the destination's
+  p.modified(dst);
+  if (nx) return c.out.integer(1);
+  c.out.simple_string("OK");
+}
+void rename_cmd(CommandContext& c) { rename_generic(c, false); }
+void renamenx_cmd(CommandContext& c) { rename_generic(c, true); }
+
+void keys_cmd(CommandContext& c) {
+  const std::string_view pattern = c.arg(1);
+  const bool all = pattern == "*";
+  std::vector<std::string_view> found;
+  for (std::uint32_t color = 0; color < c.ks.colors(); ++color) {
+    for (const auto& [key, e] : c.ks.at(color).map()) {
+      if (live(e, c.now_ms) && (all || glob_match(pattern, key))) found.push_back(key);
+    }
+  }
+  c.out.array_header(found.size());
+  for (std::string_view k : found) c.out.bulk(k);
+}
+
+// SCAN's cursor is a partition index. A call visits whole partitions from the cursor on until
+// it has visited COUNT live keys or run out (MATCH and TYPE filter what it visited), and answers
+// the next partition's index, or 0 at the end. A key's partition never changes, so a key that
+// exists throughout the iteration is returned exactly once.
+void scan_cmd(CommandContext& c) {
+  std::uint64_t cursor = 0;
+  if (!parse_scan_cursor(c.arg(1), cursor)) return c.out.error("ERR invalid cursor");
+  ScanOptions o;
+  if (!parse_scan_options(c, 2, true, o)) return;
+  std::vector<std::string_view> found;
+  std::uint64_t visited = 0;
+  const std::uint64_t colors = c.ks.colors();
+  std::uint64_t next = cursor;
+  for (; next < colors && visited < static_cast<std::uint64_t>(o.count); ++next) {
+    for (const auto& [key, e] : c.ks.at(static_cast<std::uint32_t>(next)).map()) {
+      if (!live(e, c.now_ms)) continue;
+      ++visited;
+      if (!o.matches(key)) continue;
+      if (o.has_type && !ascii_iequal(o.type, type_name(e.value.type))) continue;
+      found.push_back(key);
+    }
+  }
+  if (next >= colors) next = 0;
+  c.out.array_header(2);
+  c.out.bulk(std::to_string(next));
+  c.out.array_header(found.size());
+  for (std::string_view k : found) c.out.bulk(k);
+}
+
+// A random entry of a non-empty map (live or not): a random non-empty bucket, then a random
+// element of its chain, as Redis's dictGetRandomKey; a sparse table falls back to a walk.
+const std::pair<const std::string, Entry>& random_entry(const Map& m) {
+  auto& gen = rng();
+  const std::size_t buckets = m.bucket_count();
+  for (int tries = 0; tries < 64; ++tries) {
+    const std::size_t b = gen() % buckets;
+    const std::size_t n = m.bucket_size(b);
+    if (n == 0) continue;
+    return *std::next(m.begin(b), static_cast<std::ptrdiff_t>(gen() % n));
+  }
+  return *std::next(m.begin(), static_cast<std::ptrdiff_t>(gen() % m.size()));
+}
+
+void randomkey_cmd(CommandContext& c) {
+  const std::uint32_t colors = c.ks.colors();
+  std::uint64_t total = 0;
+  for (std::uint32_t color = 0; color < colors; ++color) total += c.ks.at(color).map().size();
+  if (total == 0) return c.out.null();
+  auto& gen = rng();
+  // Sample entries weighted by partition size; expired ones are skipped (not erased: we read).
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::uint64_t r = gen() % total;
+    std::uint32_t color = 0;
+    while (r >= c.ks.at(color).map().size()) r -= c.ks.at(color++).map().size();
+    const auto& [key, e] = random_entry(c.ks.at(color).map());
+    if (live(e, c.now_ms)) return c.out.bulk(key);
+  }
+  // Mostly expired entries: count the live ones and pick one of them uniformly.
+  std::uint64_t alive = 0;
+  for (std::uint32_t color = 0; color < colors; ++color) {
+    for (const auto& [key, e] : c.ks.at(color).map()) alive += live(e, c.now_ms) ? 1 : 0;
+  }
+  if (alive == 0) return c.out.null();
+  std::uint64_t pick = gen() % alive;
+  for (std::uint32_t color = 0; color < colors; ++color) {
+    for (const auto& [key, e] : c.ks.at(color).map()) {
+      if (!live(e, c.now_ms)) continue;
+      if (pick-- == 0) return c.out.bulk(key);
+    }
+  }
+  c.out.null();  // unreachable: the keyspace does not change under a reader
+}
+
+enum ExpireFlags : unsigned { kNx = 1, kXx = 2, kGt = 4, kLt = 8 };
+
+// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (expireGenericCommand): options first, then the time,
+// then the key. GT and LT treat a key without TTL as one with an infinite TTL. A deadline not
+// in the future deletes the key.
+void expire_generic(CommandContext& c, bool ms, bool absolute, std::string_view cmd) {
+  unsigned flags = 0;
+  for (std::size_t i = 3; i < c.argc(); ++i) {
+    const std::string_view o = c.arg(i);
+    if (ascii_iequal(o, "nx")) flags |= kNx;
+    else if (ascii_iequal(o, "xx")) flags |= kXx;
+    else if (ascii_iequal(o, "gt")) flags |= kGt;
+    else if (ascii_iequal(o, "lt")) flags |= kLt;
+    else return c.out.error("ERR Unsupported option " + std::string(o));
+  }
+  if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {
+    return c.out.error("ERR NX and XX, GT or LT options at the same time are not compatible");
+  }
+  if ((flags & kGt) && (flags & kLt)) {
+    return c.out.error("ERR GT and LT options at the same time are not compatible");
+  }
+  std::int64_t at = 0;
+  if (!parse_expire(c.arg(2), ms, absolute, c.now_ms, cmd, c.out, at)) return;
+  const std::string_view key = c.arg(1);
+  Entry* e = c.find(key);
+  if (e == nullptr) return c.out.integer(0);
+  const std::int64_t cur = e->expire_at_ms;  // -1: none
+  if (((flags & kNx) && cur != -1) || ((flags & kXx) && cur == -1) ||
+      ((flags & kGt) && (cur == -1 || at <= cur)) || ((flags & kLt) && cur != -1 && at >= cur)) {
+    return c.out.integer(0);
+  }
+  Partition& p = c.part(key);
+  if (at <= c.now_ms) {
+    p.erase(key, c.now_ms);
+  } else {
+    p.set_expire(key, *e, at);
+    p.modified(key);
+  }
+  c.out.integer(1);
+}
+void expire_cmd(CommandContext& c) { expire_generic(c, false, false, "expire"); }
+void pexpire_cmd(CommandContext& c) { expire_generic(c, true, false, "pexpire"); }
+void expireat_cmd(CommandContext& c) { expire_generic(c, false, true, "expireat"); }
+void pexpireat_cmd(CommandContext& c) { expire_generic(c, true, true, "pexpireat"); }
+
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 missing, -1 no TTL; seconds are rounded as Redis does.
+void ttl_generic(CommandContext& c, bool ms, bool absolute) {
+  const Entry* e = c.find(c.arg(1));
+  if (e == nullptr) return c.out.integer(-2);
+  if (e->expire_at_ms < 0) return c.out.integer(-1);
+  std::int64_t t = absolute ? e->expire_at_ms : e->expire_at_ms - c.now_ms;
+  if (t < 0) t = 0;
+  c.out.integer(ms ? t : t / 1000 + (t % 1000 >= 500 ? 1 : 0));  // (t+500)/1000, no overflow
+}
+void ttl_cmd(CommandContext& c) { ttl_generic(c, false, false); }
+void pttl_cmd(CommandContext& c) { ttl_generic(c, true, false); }
+void expiretime_cmd(CommandContext& c) { ttl_generic(c, false, true); }
+void pexpiretime_cmd(CommandContext& c) { ttl_generic(c, true, true); }
+
+void persist_cmd(CommandContext& c) {
+  const std::string_view key = c.arg(1);
+  Entry* e = c.find(key);
+  if (e == nullptr || e->expire_at_ms < 0) return c.out.integer(0);
+  Partition& p = c.part(key);
+  p.set_expire(key, *e, -1);
+  p.modified(key);
+  c.out.integer(1);
+}
+
+// OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
+// "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a hash
+// is "listpack" up to 128 fields with every field and value up to 64 bytes, else "hashtable".
+constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
+constexpr std::size_t kListpackEntries = 128;      // hash-max-listpack-entries
+constexpr std::size_t kListpackValue = 64;         // hash-max-listpack-value
+
+const char* encoding_of(const Value& v) {
+  if (v.type == Type::kString) {
+    std::int64_t n = 0;
+    if (parse_int(v.str, n)) return "int";
+    return v.str.size() <= kEmbstrLimit ? "embstr" : "raw";
+  }
+  if (v.hash->size() > kListpackEntries) return "hashtable";
+  for (const auto& [field, value] : *v.hash) {
+    if (field.size() > kListpackValue || value.size() > kListpackValue) return "hashtable";
+  }
+  return "listpack";
+}
+
+void object_encoding_cmd(CommandContext& c) {
+  const Entry* e = c.find(c.arg(2));
+  if (e == nullptr) return c.out.null();
+  c.out.bulk(encoding_of(e->value));
+}
+
+void object_help_cmd(CommandContext& c) {
+  static constexpr std::string_view kLines[] = {
+      "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "ENCODING <key>",
+      "    Return the kind of internal representation used in order to store the value",
+      "    associated with a <key>.",
+      "FREQ <key>",
+      "    Return the access frequency index of the <key>. The returned integer is",
+      "    proportional to the logarithm of the recent access frequency of the key.",
+      "IDLETIME <key>",
+      "    Return the idle time of the <key>, that is the approximated number of",
+      "    seconds elapsed since the last access to the key.",
+      "REFCOUNT <key>",
+      "    Return the number of references of the value associated with the specified",
+      "    <key>.",
+      "HELP",
+      "    Prints this help.",
+  };
+  c.out.array_header(std::size(kLines));
+  for (std::string_view line : kLines) c.out.simple_string(line);
+}
+
+constexpr HandlerEntry kHandlers[] = {
+    {"del", del_cmd},
+    {"unlink", del_cmd},
+    {"exists", exists_cmd},
+    {"touch", exists_cmd},
+    {"type", type_cmd},
+    {"rename", rename_cmd},
+    {"renamenx", renamenx_cmd},
+    {"keys", keys_cmd},
+    {"scan", scan_cmd},
+    {"randomkey", randomkey_cmd},
+    {"expire", expire_cmd},
+    {"pexpire", pexpire_cmd},
+    {"expireat", expireat_cmd},
+    {"pexpireat", pexpireat_cmd},
+    {"ttl", ttl_cmd},
+    {"pttl", pttl_cmd},
+    {"expiretime", expiretime_cmd},
+    {"pexpiretime", pexpiretime_cmd},
+    {"persist", persist_cmd},
+    {"object|encoding", object_encoding_cmd},
+    {"object|help", object_help_cmd},
+};
+
+}  // namespace
+
+std::span<const HandlerEntry> key_handlers() { return kHandlers; }
+
+}  // namespace lfdb::db

@@ -1,0 +1,244 @@
+// Server commands with handlers: PING ECHO TIME DBSIZE FLUSHDB FLUSHALL INFO CONFIG GET/SET,
+// and WATCH (it registers in its keys' partitions, so it runs under their colors).
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <malloc.h>
+
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+
+#include "db/client.hpp"
+#include "db/command_context.hpp"
+#include "db/server.hpp"
+
+namespace lfdb::db {
+namespace {
+
+bool iequal(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
+  }
+  return true;
+}
+
+void ping_cmd(CommandContext& c) {
+  if (c.argc() > 2) return c.out.error("ERR wrong number of arguments for 'ping' command");
+  if (c.argc() == 2) return c.out.bulk(c.arg(1));
+  c.out.simple_string("PONG");
+}
+
+void echo_cmd(CommandContext& c) { c.out.bulk(c.arg(1)); }
+
+void time_cmd(CommandContext& c) {
+  timeval tv{};
+  ::gettimeofday(&tv, nullptr);
+  c.out.array_header(2);
+  c.out.bulk(std::to_string(tv.tv_sec));
+  c.out.bulk(std::to_string(tv.tv_usec));
+}
+
+void dbsize_cmd(CommandContext& c) { c.out.integer(static_cast<std::int64_t>(c.ks.size())); }
+
+void flush_cmd(CommandContext& c) {
+  if (c.argc() > 2 || (c.argc() == 2 && !iequal(c.arg(1), "async") && !iequal(c.arg(1), "sync"))) {
+    return c.out.error(kErrSyntax);
+  }
+  // FLUSHALL writes 'keyspace': it runs alone, so every partition is ours.
+  for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  c.out.simple_string("OK");
+}
+
+void info_cmd(CommandContext& c) {
+  std::string text = c.server->info(c.argv.subspan(1));
+  c.out.verbatim(text);
+}
+
+void config_get_cmd(CommandContext& c) {
+  std::vector<std::pair<std::string, std::string>> all;
+  for (std::size_t i = 2; i < c.argc(); ++i) {
+    for (auto& kv : c.server->config().get(c.arg(i))) {
+      if (std::find(all.begin(), all.end(), kv) == all.end()) all.push_back(kv);
+    }
+  }
+  c.out.map_header(all.size());
+  for (const auto& [k, v] : all) {
+    c.out.bulk(k);
+    c.out.bulk(v);
+  }
+}
+
+void config_set_cmd(CommandContext& c) {
+  if (c.argc() % 2 != 0) {
+    return c.out.error("ERR Unknown option or number of arguments for CONFIG SET - '" +
+                       std::string(c.arg(c.argc() - 1)) + "'");
+  }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (std::size_t i = 2; i + 1 < c.argc(); i += 2) {
+    std::string k(c.arg(i));
+    for (char& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    pairs.emplace_back(std::move(k), std::string(c.arg(i + 1)));
+  }
+  lf::Status st = c.server->config().set(pairs);
+  if (!st.ok()) return c.out.error(st.message());
+  for (const auto& [k, v] : pairs) {
+    if (k == "requirepass") c.server->set_auth_required(!v.empty());
+  }
+  c.out.simple_string("OK");
+}
+
+void watch_cmd(CommandContext& c) {
+  ClientState& cl = *c.client;
+  if (cl.in_multi) return c.out.error("ERR WATCH inside MULTI is not allowed");
+  if (!cl.watch) cl.watch = std::make_shared<WatchState>();
+  for (std::size_t i = 1; i < c.argc(); ++i) {
+    const std::string_view key = c.arg(i);
+    if (std::find(cl.watched.begin(), cl.watched.end(), key) != cl.watched.end()) continue;
+    Partition& p = c.part(key);
+    (void)p.find(key, c.now_ms);  // erase it if expired: only expiry after WATCH counts
+    p.watch(key, cl.watch);
+    cl.watched.emplace_back(key);
+  }
+  c.out.simple_string("OK");
+}
+
+constexpr HandlerEntry kHandlers[] = {
+    {"ping", ping_cmd},           {"echo", echo_cmd},
+    {"time", time_cmd},           {"dbsize", dbsize_cmd},
+    {"flushdb", flush_cmd},       {"flushall", flush_cmd},
+    {"info", info_cmd},           {"config|get", config_get_cmd},
+    {"config|set", config_set_cmd}, {"watch", watch_cmd},
+};
+
+}  // namespace
+
+std::span<const HandlerEntry> server_handlers() { return kHandlers; }
+
+// ---- INFO ----------------------------------------------------------------------------
+
+namespace {
+__attribute__((format(printf, 2, 3))) void append_line(std::string& s, const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  s += buf;
+  s += "\r\n";
+}
+}  // namespace
+
+std::string Server::info(std::span<const std::string_view> sections) {
+  static constexpr std::string_view kDefault[] = {"server", "clients", "memory", "stats",
+                                                  "keyspace", "threads"};
+  std::vector<std::string> wanted;
+  for (auto s : sections) {
+    std::string l(s);
+    for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (l == "all" || l == "everything" || l == "default") {
+      for (auto d : kDefault) wanted.emplace_back(d);
+    } else {
+      wanted.push_back(l);
+    }
+  }
+  if (wanted.empty()) {
+    for (auto d : kDefault) wanted.emplace_back(d);
+  }
+  std::string out;
+  for (const auto& s : wanted) {
+    std::string body = info_section(s);
+    if (body.empty()) continue;
+    if (!out.empty()) out += "\r\n";
+    out += body;
+  }
+  return out;
+}
+
+std::string Server::info_section(std::string_view name) {
+  std::string s;
+  const std::int64_t now = now_ms();
+  if (name == "server") {
+    utsname u{};
+    ::uname(&u);
+    const std::int64_t up = (now - started_ms_) / 1000;
+    s += "# Server\r\n";
+    append_line(s, "redis_version:%s", kRedisCompat);
+    append_line(s, "lfdb_version:%s", kVersion);
+    append_line(s, "redis_mode:standalone");
+    append_line(s, "os:%s %s %s", u.sysname, u.release, u.machine);
+    append_line(s, "arch_bits:64");
+    append_line(s, "multiplexing_api:epoll");
+    append_line(s, "process_id:%d", static_cast<int>(::getpid()));
+    append_line(s, "tcp_port:%u", static_cast<unsigned>(port()));
+    append_line(s, "uptime_in_seconds:%" PRId64, up);
+    append_line(s, "uptime_in_days:%" PRId64, up / 86400);
+    append_line(s, "hz:%d", initial_.hz);
+    append_line(s, "lfdb_model:%s", lf::to_string(initial_.model));
+    append_line(s, "lfdb_data:%s", to_string(initial_.data));
+    append_line(s, "lfdb_threads:%d", initial_.threads);
+    append_line(s, "lfdb_colors:%u", keyspace_.colors());
+  } else if (name == "clients") {
+    s += "# Clients\r\n";
+    append_line(s, "connected_clients:%zu", connected_clients());
+    append_line(s, "maxclients:%zu", initial_.maxclients);
+    append_line(s, "blocked_clients:0");
+  } else if (name == "memory") {
+    const struct mallinfo2 mi = ::mallinfo2();
+    s += "# Memory\r\n";
+    append_line(s, "used_memory:%zu", mi.uordblks + mi.hblkhd);
+    append_line(s, "used_memory_arena:%zu", mi.arena);
+  } else if (name == "stats") {
+    s += "# Stats\r\n";
+    append_line(s, "total_connections_received:%" PRIu64, stats_.connections.load());
+    append_line(s, "total_commands_processed:%" PRIu64, stats_.commands.sum());
+    append_line(s, "rejected_connections:%" PRIu64, model_ ? model_->stats().rejected : 0);
+    append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
+    append_line(s, "total_error_replies:%" PRIu64, stats_.error_replies.load());
+    append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
+    append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
+    append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
+  } else if (name == "keyspace") {
+    s += "# Keyspace\r\n";
+    const std::uint64_t keys = keyspace_.size();
+    if (keys > 0) {
+      append_line(s, "db0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0", keys, keyspace_.expires());
+    }
+  } else if (name == "threads") {
+    s += "# Threads\r\n";
+    if (!model_) return s;
+    const lf::ModelStats ms = model_->stats();
+    const std::uint64_t cmds = std::max<std::uint64_t>(1, stats_.commands.sum());
+    append_line(s, "model:%s", lf::to_string(initial_.model));
+    append_line(s, "data:%s", to_string(initial_.data));
+    append_line(s, "threads:%zu", ms.threads.size());
+    const auto& t = ms.totals;
+    append_line(s, "events:%" PRIu64, t.events);
+    append_line(s, "promotions:%" PRIu64, t.promotions);
+    append_line(s, "handoffs:%" PRIu64, t.handoffs);
+    append_line(s, "queue_waits:%" PRIu64, t.queue_waits);
+    append_line(s, "color_queue_waits:%" PRIu64, executor_->queued_runs());
+    append_line(s, "voluntary_context_switches:%" PRIu64, t.voluntary_cs);
+    append_line(s, "involuntary_context_switches:%" PRIu64, t.involuntary_cs);
+    append_line(s, "context_switches_per_command:%.4f",
+         static_cast<double>(t.voluntary_cs + t.involuntary_cs) / static_cast<double>(cmds));
+    append_line(s, "promotions_per_command:%.4f", static_cast<double>(t.promotions) / static_cast<double>(cmds));
+    for (std::size_t i = 0; i < ms.threads.size(); ++i) {
+      const auto& x = ms.threads[i];
+      append_line(s, "thread_%zu:role=%s,events=%" PRIu64 ",promotions=%" PRIu64 ",handoffs=%" PRIu64
+           ",queue_waits=%" PRIu64 ",vcsw=%" PRIu64 ",ivcsw=%" PRIu64,
+           i, x.role.c_str(), x.events, x.promotions, x.handoffs, x.queue_waits, x.voluntary_cs,
+           x.involuntary_cs);
+    }
+    std::string hs = executor_->stats();
+    for (char& ch : hs) {
+      if (ch == '\n' || ch == '\r') ch = ' ';
+    }
+    s += "hue:" + hs + "\r\n";
+  }
+  return s;
+}
+
+}  // namespace lfdb::db

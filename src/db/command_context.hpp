@@ -1,0 +1,84 @@
+// What a command handler sees: its arguments, the writer for its reply, the keyspace, the
+// clock, the server and the connection it runs for. Handlers are plain functions over this.
+//
+// Data handlers (strings, keys, hashes) use argv, out, ks, now_ms and find() only, so unit tests
+// can run them over a bare Keyspace; server and connection handlers use the rest.
+//
+// Thread-safety: a handler runs while its invocation holds the colors of its keys (or the global
+// mutex); it may touch the partitions of those keys and nothing else of the keyspace. `client`
+// is the issuing connection's state (one command of a connection runs at a time).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "commands/command_table.hpp"
+#include "db/keyspace.hpp"
+#include "resp/writer.hpp"
+
+namespace lfdb::db {
+
+class Server;
+struct ClientState;
+
+struct CommandContext {
+  std::span<const std::string_view> argv;
+  resp::Writer& out;
+  Keyspace& ks;
+  std::int64_t now_ms;
+  Server* server;        // nullptr in unit tests of data handlers
+  ClientState* client;   // idem
+  const commands::CommandSpec* spec;
+
+  std::string_view arg(std::size_t i) const { return argv[i]; }
+  std::size_t argc() const { return argv.size(); }
+  Partition& part(std::string_view key) { return ks.of(key); }
+  // The live entry at key. Readers (their invocation may share the color with other readers)
+  // leave an expired entry in place; writers erase it on the way (lazy expiry). A reader must
+  // not change what it gets.
+  Entry* find(std::string_view key) {
+    Partition& p = ks.of(key);
+    if (writes) return p.find(key, now_ms);
+    return const_cast<Entry*>(p.peek(key, now_ms));
+  }
+  bool writes = true;  // set from the spec's hue class by whoever runs the handler
+};
+
+using Handler = void (*)(CommandContext&);
+
+// Redis 7.0's error replies (without the leading '-').
+inline constexpr std::string_view kErrWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kErrNotInteger = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kErrNotFloat = "ERR value is not a valid float";
+inline constexpr std::string_view kErrSyntax = "ERR syntax error";
+inline constexpr std::string_view kErrOverflow = "ERR increment or decrement would overflow";
+inline constexpr std::string_view kErrNoSuchKey = "ERR no such key";
+inline constexpr std::string_view kErrNanOrInf = "ERR increment would produce NaN or Infinity";
+
+// Number parsing and formatting with Redis's rules.
+bool parse_int(std::string_view s, std::int64_t& out);        // string2ll: strict
+bool parse_long_double(std::string_view s, long double& out); // string2ld: no spaces, no nan
+std::string format_long_double(long double v);                // INCRBYFLOAT's human form
+std::string format_int(std::int64_t v);
+
+// Glob-style matching as KEYS, SCAN MATCH and CONFIG GET use it: * ? [abc] [^a] [a-z] \x.
+bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
+
+// The expiry argument of SET/GETEX/EXPIRE: `value` in unit (ms if `ms`), relative or absolute;
+// returns false with the Redis error written when invalid. `cmd` names the command in errors.
+bool parse_expire(std::string_view value, bool ms, bool absolute, std::int64_t now_ms,
+                  std::string_view cmd, resp::Writer& out, std::int64_t& at_ms);
+
+// Handlers by command group, registered by name (the table's spec name, e.g. "client|id").
+struct HandlerEntry {
+  std::string_view name;
+  Handler handler;
+};
+std::span<const HandlerEntry> string_handlers();
+std::span<const HandlerEntry> key_handlers();
+std::span<const HandlerEntry> hash_handlers();
+std::span<const HandlerEntry> server_handlers();
+
+}  // namespace lfdb::db

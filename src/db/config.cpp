@@ -1,0 +1,252 @@
+#include "db/config.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <set>
+
+#include "db/command_context.hpp"
+
+namespace lfdb::db {
+namespace {
+
+bool to_int(const std::string& s, long long lo, long long hi, long long& v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size() && v >= lo && v <= hi;
+}
+
+lf::Status bad(const std::string& name, const std::string& why) {
+  return lf::Status::error("directive '" + name + "': " + why);
+}
+
+// Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
+const std::set<std::string>& accepted_no_effect() {
+  static const std::set<std::string> s = {"daemonize", "protected-mode", "save", "dir",
+                                          "logfile", "pidfile", "databases", "timeout",
+                                          "tcp-keepalive", "supervised", "always-show-logo"};
+  return s;
+}
+
+}  // namespace
+
+const char* to_string(DataMode d) { return d == DataMode::kGlobal ? "global" : "colors"; }
+
+bool split_config_line(const std::string& line, std::vector<std::string>& out) {
+  out.clear();
+  std::size_t i = 0;
+  const std::size_t n = line.size();
+  while (true) {
+    while (i < n && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    if (i >= n) return true;
+    std::string cur;
+    bool inq = false, insq = false;
+    for (;; ++i) {
+      if (i >= n) {
+        if (inq || insq) return false;
+        break;
+      }
+      const char c = line[i];
+      if (inq) {
+        if (c == '\\' && i + 1 < n) {
+          const char e = line[++i];
+          cur += e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e;
+        } else if (c == '"') {
+          if (i + 1 < n && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          inq = false;
+          ++i;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (insq) {
+        if (c == '\\' && i + 1 < n && line[i + 1] == '\'') {
+          cur += '\'';
+          ++i;
+        } else if (c == '\'') {
+          if (i + 1 < n && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return false;
+          insq = false;
+          ++i;
+          break;
+        } else {
+          cur += c;
+        }
+      } else if (std::isspace(static_cast<unsigned char>(c))) {
+        break;
+      } else if (c == '"') {
+        inq = true;
+      } else if (c == '\'') {
+        insq = true;
+      } else {
+        cur += c;
+      }
+    }
+    out.push_back(std::move(cur));
+  }
+}
+
+lf::Status apply_directive(const std::string& name, const std::vector<std::string>& v,
+                           ServerConfig& c) {
+  long long x = 0;
+  auto one = [&]() -> bool { return v.size() == 1; };
+  if (name == "port") {
+    if (!one() || !to_int(v[0], 0, 65535, x)) return bad(name, "expects a port number 0-65535");
+    c.port = static_cast<std::uint16_t>(x);
+  } else if (name == "bind") {
+    if (v.empty()) return bad(name, "expects an address");
+    c.bind = v[0];  // lfdb listens on one address: the first
+  } else if (name == "threads" || name == "io-threads") {
+    if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
+    c.threads = static_cast<int>(x);
+  } else if (name == "model") {
+    if (!one() || !lf::parse_model(v[0], c.model)) {
+      return bad(name, "expects lf, lf-multi, hsha, tpc or reactor");
+    }
+  } else if (name == "data") {
+    if (one() && v[0] == "colors") c.data = DataMode::kColors;
+    else if (one() && v[0] == "global") c.data = DataMode::kGlobal;
+    else return bad(name, "expects colors or global");
+  } else if (name == "requirepass") {
+    if (!one()) return bad(name, "expects one password");
+    c.requirepass = v[0];
+  } else if (name == "maxclients") {
+    if (!one() || !to_int(v[0], 1, 1000000, x)) return bad(name, "expects 1-1000000");
+    c.maxclients = static_cast<std::size_t>(x);
+  } else if (name == "colors") {
+    if (!one() || !to_int(v[0], 1, 1 << 20, x)) return bad(name, "expects 1-1048576");
+    std::uint32_t p = 1;
+    while (p < x) p <<= 1;
+    c.colors = p;
+  } else if (name == "events-per-turn") {
+    if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
+    c.events_per_turn = static_cast<int>(x);
+  } else if (name == "promotion") {
+    if (one() && v[0] == "lifo") c.promotion = lf::Promotion::kLifo;
+    else if (one() && v[0] == "fifo") c.promotion = lf::Promotion::kFifo;
+    else return bad(name, "expects lifo or fifo");
+  } else if (name == "loglevel") {
+    if (!one()) return bad(name, "expects debug, verbose, notice or warning");
+    c.loglevel = v[0];
+  } else if (name == "hz") {
+    if (!one() || !to_int(v[0], 1, 500, x)) return bad(name, "expects 1-500");
+    c.hz = static_cast<int>(x);
+  } else if (name == "port-file") {
+    if (!one()) return bad(name, "expects a path");
+    c.port_file = v[0];
+  } else if (name == "appendonly") {
+    if (!one() || (v[0] != "no" && v[0] != "yes")) return bad(name, "expects yes or no");
+    if (v[0] == "yes") return bad(name, "the append-only log is not available in this build yet");
+  } else if (accepted_no_effect().count(name) != 0) {
+    // Accepted so existing redis.conf files load; lfdb has nothing to do for these.
+  } else {
+    return lf::Status::error("unknown directive '" + name + "'");
+  }
+  return lf::Status();
+}
+
+lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
+  int i = 1;
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string path = argv[1];
+    std::ifstream f(path);
+    if (!f) return lf::Status::error("cannot open config file '" + path + "'");
+    std::string line;
+    int lineno = 0;
+    std::vector<std::string> words;
+    while (std::getline(f, line)) {
+      ++lineno;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      std::size_t start = line.find_first_not_of(" \t");
+      if (start == std::string::npos || line[start] == '#') continue;
+      if (!split_config_line(line, words)) {
+        return lf::Status::error(path + ":" + std::to_string(lineno) + ": unbalanced quotes");
+      }
+      if (words.empty()) continue;
+      std::string name = words[0];
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      words.erase(words.begin());
+      lf::Status st = apply_directive(name, words, out);
+      if (!st.ok()) return lf::Status::error(path + ":" + std::to_string(lineno) + ": " + st.message());
+    }
+    i = 2;
+  }
+  while (i < argc) {
+    std::string flag = argv[i++];
+    if (flag == "--help" || flag == "-h") {
+      return lf::Status::error("usage");
+    }
+    if (flag.rfind("--", 0) != 0) return lf::Status::error("unexpected argument '" + flag + "'");
+    std::string name = flag.substr(2);
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    std::vector<std::string> values;
+    while (i < argc && std::string_view(argv[i]).rfind("--", 0) != 0) values.push_back(argv[i++]);
+    // `--save ""` is how a redis-server user turns snapshots off: keep an empty value.
+    lf::Status st = apply_directive(name, values, out);
+    if (!st.ok()) return lf::Status::error("--" + name + ": " + st.message());
+  }
+  return lf::Status();
+}
+
+Config::Config(const ServerConfig& c) {
+  lf::MutexLock lock(mu_);
+  values_ = {{"bind", c.bind},
+             {"port", std::to_string(c.port)},
+             {"threads", std::to_string(c.threads)},
+             {"model", lf::to_string(c.model)},
+             {"data", to_string(c.data)},
+             {"requirepass", c.requirepass},
+             {"maxclients", std::to_string(c.maxclients)},
+             {"colors", std::to_string(c.colors)},
+             {"events-per-turn", std::to_string(c.events_per_turn)},
+             {"hz", std::to_string(c.hz)},
+             {"loglevel", c.loglevel},
+             {"save", ""},
+             {"appendonly", "no"},
+             {"databases", "1"}};
+}
+
+std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pattern) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  lf::MutexLock lock(mu_);
+  for (const auto& [k, v] : values_) {
+    if (glob_match(pattern, k, /*nocase=*/true)) out.emplace_back(k, v);
+  }
+  return out;
+}
+
+lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
+                                                       "appendonly"};
+  lf::MutexLock lock(mu_);
+  std::set<std::string> seen;
+  for (const auto& [k, v] : pairs) {
+    if (values_.count(k) == 0) {
+      return lf::Status::error("ERR Unknown option or number of arguments for CONFIG SET - '" + k + "'");
+    }
+    if (!seen.insert(k).second) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - duplicate parameter");
+    }
+    if (mutable_params.count(k) == 0) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - can't set immutable config");
+    }
+    if (k == "appendonly" && v != "no") {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - the append-only log is not available in this build yet");
+    }
+    long long x = 0;
+    if (k == "hz" && !to_int(v, 1, 500, x)) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - argument couldn't be parsed into an integer");
+    }
+  }
+  for (const auto& [k, v] : pairs) values_[k] = v;
+  return lf::Status();
+}
+
+std::string Config::requirepass() const {
+  lf::MutexLock lock(mu_);
+  return values_.at("requirepass");
+}
+
+}  // namespace lfdb::db

@@ -1,0 +1,65 @@
+// lfdb-server's configuration: a redis.conf-style file (one directive per line: a name and its
+// arguments, '#' comments, quotes as Redis splits them) and the same directives as `--name value`
+// on the command line, which win over the file. Unknown directives are errors that name the
+// line (or flag) and the directive.
+//
+// Thread-safety: ServerConfig is a value. Config (the live store behind CONFIG GET/SET) guards
+// its values with its own mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lf/concurrency_model.hpp"
+#include "lf/mutex.hpp"
+#include "lf/status.hpp"
+
+namespace lfdb::db {
+
+enum class DataMode { kColors, kGlobal };
+
+struct ServerConfig {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 6379;
+  int threads = 2;
+  lf::ModelKind model = lf::ModelKind::kLeaderFollowers;
+  DataMode data = DataMode::kColors;
+  std::string requirepass;
+  std::size_t maxclients = 10000;
+  std::uint32_t colors = 1024;
+  int events_per_turn = 8;
+  lf::Promotion promotion = lf::Promotion::kLifo;
+  std::string loglevel = "notice";
+  std::string port_file;   // lfdb: write the bound port here once listening (tests, port 0)
+  int hz = 10;             // active expiry cycles per second
+};
+
+// Parses argv (argv[0] is the program; argv[1] may be a config file path, as redis-server
+// takes it) into `out`. Returns an error naming what was wrong.
+lf::Status parse_command_line(int argc, char** argv, ServerConfig& out);
+// Applies one directive (name lower-cased, values already split).
+lf::Status apply_directive(const std::string& name, const std::vector<std::string>& values,
+                           ServerConfig& out);
+// Splits a config line with Redis's rules (sdssplitargs); false on unbalanced quotes.
+bool split_config_line(const std::string& line, std::vector<std::string>& out);
+
+const char* to_string(DataMode d);
+
+// The live view for CONFIG GET / CONFIG SET.
+class Config {
+ public:
+  explicit Config(const ServerConfig& initial);
+  // Name/value pairs whose name matches the glob pattern.
+  std::vector<std::pair<std::string, std::string>> get(std::string_view pattern) const;
+  // Sets several parameters atomically (all or none); error text as Redis gives it.
+  lf::Status set(const std::vector<std::pair<std::string, std::string>>& pairs);
+  std::string requirepass() const;
+
+ private:
+  mutable lf::Mutex mu_;
+  std::map<std::string, std::string> values_ LF_GUARDED_BY(mu_);
+};
+
+}  // namespace lfdb::db

@@ -1,0 +1,153 @@
+#include "db/keyspace.hpp"
+
+#include <xxhash.h>
+
+#include <chrono>
+
+#include "commands/command_table.hpp"
+#include "lf/hue.hpp"
+
+namespace lfdb::db {
+
+std::size_t StringHash::operator()(std::string_view s) const noexcept {
+  return static_cast<std::size_t>(XXH3_64bits(s.data(), s.size()));
+}
+
+const char* type_name(Type t) { return t == Type::kHash ? "hash" : "string"; }
+
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Entry* Partition::find(std::string_view key, std::int64_t now) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) {
+    modified(it->first);
+    erase_it(it);
+    return nullptr;
+  }
+  return &it->second;
+}
+
+const Entry* Partition::peek(std::string_view key, std::int64_t now) const {
+  auto it = map_.find(key);
+  if (it == map_.end()) return nullptr;
+  if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) return nullptr;
+  return &it->second;
+}
+
+bool Partition::expired_in_place(std::string_view key, std::int64_t now) const {
+  auto it = map_.find(key);
+  return it != map_.end() && it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now;
+}
+
+Entry& Partition::find_or_create(std::string_view key, std::int64_t now, bool& created) {
+  if (Entry* e = find(key, now)) {
+    created = false;
+    return *e;
+  }
+  created = true;
+  auto [it, ok] = map_.emplace(std::string(key), Entry{});
+  count();
+  return it->second;
+}
+
+bool Partition::erase(std::string_view key, std::int64_t now) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return false;
+  const bool live = it->second.expire_at_ms < 0 || it->second.expire_at_ms > now;
+  modified(it->first);
+  erase_it(it);
+  return live;
+}
+
+void Partition::erase_it(Map::iterator it) {
+  if (it->second.expire_at_ms >= 0) expiring_.erase(std::string_view(it->first));
+  map_.erase(it);
+  count();
+}
+
+void Partition::set_expire(std::string_view key, Entry& e, std::int64_t at) {
+  if ((e.expire_at_ms >= 0) != (at >= 0)) {
+    if (at >= 0) {
+      auto it = map_.find(key);  // the view must point at the map's own copy of the key
+      expiring_.insert(std::string_view(it->first));
+    } else {
+      expiring_.erase(key);
+    }
+  }
+  e.expire_at_ms = at;
+  count();
+}
+
+void Partition::count() {
+  keys_.store(map_.size(), std::memory_order_relaxed);
+  expires_count_.store(expiring_.size(), std::memory_order_relaxed);
+}
+
+void Partition::watch(std::string_view key, const std::shared_ptr<WatchState>& w) {
+  auto it = watchers_.find(key);
+  if (it == watchers_.end()) it = watchers_.emplace(std::string(key), decltype(it->second)()).first;
+  auto& v = it->second;
+  // Prune watchers whose connection moved on: a key watched and never changed must not
+  // collect one entry per transaction forever.
+  std::erase_if(v, [](const auto& s) { return s->released.load(std::memory_order_relaxed); });
+  v.push_back(w);
+}
+
+void Partition::touch_watchers(std::string_view key) {
+  auto it = watchers_.find(key);
+  if (it == watchers_.end()) return;
+  for (const auto& w : it->second) w->dirty.store(true, std::memory_order_relaxed);
+  watchers_.erase(it);
+}
+
+std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::uint64_t& expired) {
+  std::size_t examined = 0;
+  for (auto it = expiring_.begin(); it != expiring_.end() && examined < budget;) {
+    ++examined;
+    auto m = map_.find(*it);
+    ++it;  // erase_it removes the current element from expiring_
+    if (m != map_.end() && m->second.expire_at_ms <= now) {
+      modified(m->first);
+      erase_it(m);
+      ++expired;
+    }
+  }
+  return examined;
+}
+
+void Partition::clear() {
+  for (auto& [key, w] : watchers_) {
+    if (map_.count(key) == 0) continue;
+    for (const auto& s : w) s->dirty.store(true, std::memory_order_relaxed);
+  }
+  watchers_.clear();
+  dirty_ += map_.size();
+  expiring_.clear();
+  Map().swap(map_);
+  count();
+}
+
+Keyspace::Keyspace(std::uint32_t colors)
+    : mask_(colors - 1), parts_(std::make_unique<Partition[]>(colors)) {}
+
+std::uint32_t Keyspace::color_of_key(std::string_view key) const {
+  return lf::hue::Scheduler::color_for(commands::key_hash(key), mask_);
+}
+
+std::uint64_t Keyspace::size() const {
+  std::uint64_t n = 0;
+  for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].size();
+  return n;
+}
+
+std::uint64_t Keyspace::expires() const {
+  std::uint64_t n = 0;
+  for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].expires();
+  return n;
+}
+
+}  // namespace lfdb::db

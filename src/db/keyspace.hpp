@@ -1,0 +1,128 @@
+// The keyspace: every key and its value, partitioned by color. Partition c holds exactly the keys
+// whose hash (commands::key_hash, hash tags included) the hue scheduler maps to color c, so an
+// invocation that holds a key's color owns that key's partition: handlers touch partitions
+// without locks (docs/hue.md). With `--data global` the same partitions sit behind one mutex.
+//
+// Values are strings or hashes; an entry may carry an absolute expiry time (ms since the epoch).
+// Expired keys disappear lazily (the first access after the deadline erases them) and actively
+// (Server's expiry cycle sweeps partitions under their color).
+//
+// WATCH: a partition remembers which connections watch which of its keys; any change to a
+// watched key (write, delete, expiry, flush) marks those connections' WatchState dirty.
+//
+// Thread-safety: a Partition is touched only by the invocation that holds its color (or the
+// global mutex): no internal locking. The counters read without a color (DBSIZE, INFO) are
+// atomics. Keyspace itself is immutable after construction apart from its partitions.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace lfdb::db {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept;
+};
+
+using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+
+enum class Type : std::uint8_t { kString, kHash };
+const char* type_name(Type t);  // "string", "hash"
+
+struct Value {
+  Type type = Type::kString;
+  std::string str;             // kString
+  std::unique_ptr<Hash> hash;  // kHash (never empty: the key is deleted with its last field)
+};
+
+struct Entry {
+  Value value;
+  std::int64_t expire_at_ms = -1;  // -1: no expiry
+};
+
+// What one connection's WATCH left behind; shared between the connection and the partitions
+// of its watched keys. Set dirty from any color, read by EXEC: atomics.
+struct WatchState {
+  std::atomic<bool> dirty{false};
+  std::atomic<bool> released{false};  // the connection is done with it (EXEC, UNWATCH, close)
+};
+
+using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+
+class Partition {
+ public:
+  // The live entry for key, or nullptr; an entry past its deadline is erased first (lazy expiry).
+  Entry* find(std::string_view key, std::int64_t now_ms);
+  // As find() without erasing: for invocations that only read the partition (they may run
+  // alongside other readers of the same color, so they must not change it).
+  const Entry* peek(std::string_view key, std::int64_t now_ms) const;
+  // WATCH's expiry rule: the key is still stored but its deadline has passed.
+  bool expired_in_place(std::string_view key, std::int64_t now_ms) const;
+  // Inserts an empty string entry if the key is missing (after lazy expiry). `created` tells.
+  Entry& find_or_create(std::string_view key, std::int64_t now_ms, bool& created);
+  // Erases the key; returns whether it was there (expired keys count as absent).
+  bool erase(std::string_view key, std::int64_t now_ms);
+  // Sets or clears (-1) the entry's deadline, keeping the expires index in step.
+  void set_expire(std::string_view key, Entry& e, std::int64_t at_ms);
+
+  // Every change to a key goes through here: watchers become dirty, the change counter moves.
+  void modified(std::string_view key) {
+    ++dirty_;
+    if (!watchers_.empty()) touch_watchers(key);
+  }
+  void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
+
+  // Active expiry: erases up to `budget` expired keys; returns how many were examined.
+  std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);
+  // FLUSHALL: drop everything, dirtying watchers of keys that existed.
+  void clear();
+
+  const Map& map() const { return map_; }
+  std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
+  std::uint64_t expires() const { return expires_count_.load(std::memory_order_relaxed); }
+  std::uint64_t changes() const { return dirty_; }
+  // Sum of remaining TTLs over a sample, for INFO's avg_ttl.
+  const std::unordered_set<std::string_view>& expiring() const { return expiring_; }
+
+ private:
+  void erase_it(Map::iterator it);
+  void touch_watchers(std::string_view key);
+  void count();
+
+  Map map_;
+  std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
+  std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
+                     std::equal_to<>> watchers_;
+  std::uint64_t dirty_ = 0;
+  std::atomic<std::uint64_t> keys_{0};           // map_.size(), for readers without the color
+  std::atomic<std::uint64_t> expires_count_{0};  // expiring_.size(), idem
+};
+
+class Keyspace {
+ public:
+  explicit Keyspace(std::uint32_t colors);  // a power of two, as the scheduler's
+
+  std::uint32_t colors() const { return mask_ + 1; }
+  std::uint32_t color_of_key(std::string_view key) const;
+  Partition& of(std::string_view key) { return parts_[color_of_key(key)]; }
+  Partition& at(std::uint32_t color) { return parts_[color]; }
+
+  // Atomic sums over partitions: approximate while writers run, exact when quiet.
+  std::uint64_t size() const;
+  std::uint64_t expires() const;
+
+ private:
+  std::uint32_t mask_;
+  std::unique_ptr<Partition[]> parts_;
+};
+
+std::int64_t now_ms();  // wall clock, ms since the epoch
+
+}  // namespace lfdb::db

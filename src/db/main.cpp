@@ -1,0 +1,83 @@
+// lfdb-server: the back-end database server. Usage: lfdb-server [config-file] [--name value ...]
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <algorithm>
+
+#include "db/config.hpp"
+#include "db/server.hpp"
+
+namespace {
+
+lfdb::db::Server* g_server = nullptr;
+
+void on_signal(int) {
+  if (g_server != nullptr) g_server->request_shutdown();
+}
+
+constexpr const char* kUsage =
+    "usage: lfdb-server [config-file] [--directive value ...]\n"
+    "  --port N            listen port (6379; 0 picks a free one)\n"
+    "  --bind ADDR         listen address (127.0.0.1)\n"
+    "  --threads N         serving threads (2)\n"
+    "  --model M           lf | lf-multi | hsha | tpc | reactor (lf)\n"
+    "  --data D            colors | global (colors)\n"
+    "  --requirepass PASS  require AUTH\n"
+    "  --maxclients N      connection limit (10000)\n"
+    "  --colors N          hue colors / keyspace partitions (1024)\n"
+    "  --events-per-turn N events an L/F leader takes per promotion (8)\n"
+    "  --hz N              active expiry cycles per second (10)\n"
+    "  --port-file PATH    write the bound port here once listening\n"
+    "Every directive of the config file is also accepted as --name value.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  lfdb::db::ServerConfig cfg;
+  lf::Status st = lfdb::db::parse_command_line(argc, argv, cfg);
+  if (!st.ok()) {
+    if (st.message() == "usage") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "lfdb-server: %s\n%s", st.message().c_str(), kUsage);
+    return 1;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  // Room for maxclients connections plus the server's own descriptors, as redis-server does.
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < cfg.maxclients + 64) {
+    rlimit want = rl;
+    want.rlim_cur = std::max<rlim_t>(rl.rlim_cur, cfg.maxclients + 64);
+    if (want.rlim_max < want.rlim_cur) want.rlim_max = want.rlim_cur;  // works as root
+    if (::setrlimit(RLIMIT_NOFILE, &want) != 0) {
+      want.rlim_cur = rl.rlim_max;
+      (void)::setrlimit(RLIMIT_NOFILE, &want);
+      std::fprintf(stderr, "lfdb-server: warning: open files limited to %llu, below maxclients %zu\n",
+                   static_cast<unsigned long long>(rl.rlim_max), cfg.maxclients);
+    }
+  }
+  lfdb::db::Server server(cfg);
+  st = server.start();
+  if (!st.ok()) {
+    std::fprintf(stderr, "lfdb-server: cannot start: %s\n", st.message().c_str());
+    return 1;
+  }
+  g_server = &server;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  std::fprintf(stderr, "lfdb-server %s: listening on %s:%u (model %s, data %s, %d threads)\n",
+               lfdb::db::kVersion, cfg.bind.c_str(), static_cast<unsigned>(server.port()),
+               lf::to_string(cfg.model), lfdb::db::to_string(cfg.data), cfg.threads);
+  server.wait();
+  std::fprintf(stderr, "lfdb-server: shutting down\n");
+  server.stop();
+  g_server = nullptr;
+  std::fprintf(stderr, "lfdb-server: bye\n");
+  return 0;
+}

@@ -1,0 +1,191 @@
+#include "db/server.hpp"
+
+#include <malloc.h>
+#include <sys/eventfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+
+#include "db/session.hpp"
+
+namespace lfdb::db {
+
+using commands::CommandSpec;
+using commands::HueClass;
+
+Server::Server(const ServerConfig& config)
+    : initial_(config),
+      config_(config),
+      keyspace_(config.colors),
+      executor_(Executor::create(config.data, config.colors)) {
+  auth_required_.store(!config.requirepass.empty());
+  std::unordered_map<std::string_view, Handler> handlers;
+  for (auto group : {string_handlers(), key_handlers(), hash_handlers(), server_handlers()}) {
+    for (const HandlerEntry& h : group) handlers.emplace(h.name, h.handler);
+  }
+  auto bind = [&](const CommandSpec& s) {
+    BoundCommand b;
+    b.spec = &s;
+    auto it = handlers.find(s.name);
+    b.handler = it == handlers.end() ? nullptr : it->second;
+    b.hue = executor_->hue_of(s.hue);
+    // Data commands need a handler; only connection commands are answered by the session.
+    LF_CHECK_MSG(b.handler != nullptr || s.hue == HueClass::kFree ||
+                     s.hue == HueClass::kTransaction,
+                 "command without a handler");
+    bound_.emplace(&s, b);
+  };
+  for (const CommandSpec& s : commands::all_commands()) {
+    bind(s);
+    for (const CommandSpec& sub : s.subcommands) bind(sub);
+  }
+}
+
+Server::~Server() { stop(); }
+
+const BoundCommand* Server::bound(const CommandSpec* spec) const {
+  auto it = bound_.find(spec);
+  return it == bound_.end() ? nullptr : &it->second;
+}
+
+lf::Status Server::start() {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) return lf::Status::from_errno("eventfd");
+  lf::ModelOptions o;
+  o.bind = initial_.bind;
+  o.port = initial_.port;
+  o.threads = initial_.threads;
+  o.promotion = initial_.promotion;
+  o.events_per_turn = initial_.events_per_turn;
+  o.max_clients = initial_.maxclients;
+  auto m = lf::ConcurrencyModel::create(initial_.model, o, *this);
+  if (!m.ok()) return m.status();
+  model_ = std::move(*m);
+  lf::Status st = model_->start();
+  if (!st.ok()) {
+    model_.reset();
+    return st;
+  }
+  started_ms_ = now_ms();
+  if (!initial_.port_file.empty()) {
+    std::ofstream f(initial_.port_file + ".tmp");
+    f << model_->port() << "\n";
+    f.close();
+    std::rename((initial_.port_file + ".tmp").c_str(), initial_.port_file.c_str());
+  }
+  ticker_ = std::thread([this] {
+    const auto period = std::chrono::milliseconds(1000 / std::max(1, initial_.hz));
+    while (!stopping()) {
+      std::this_thread::sleep_for(period);
+      if (!stopping()) maybe_run_expiry_cycle(now_ms());
+    }
+  });
+  return lf::Status();
+}
+
+void Server::wait() {
+  std::uint64_t v = 0;
+  while (!shutdown_requested_.load(std::memory_order_acquire)) {
+    if (::read(wake_fd_, &v, sizeof v) < 0 && errno != EINTR) break;
+  }
+}
+
+void Server::request_shutdown() {
+  shutdown_requested_.store(true, std::memory_order_release);
+  const std::uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void Server::stop() {
+  if (!model_) return;
+  // Refuse new commands, let queued invocations finish (their tasks refer to sessions the
+  // model is about to close), then close everything.
+  stopping_.store(true, std::memory_order_release);
+  if (ticker_.joinable()) ticker_.join();
+  executor_->quiesce();
+  model_->stop();
+  model_.reset();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+std::unique_ptr<lf::Session> Server::open_session(const lf::InetAddr& peer) {
+  if (stopping()) return nullptr;
+  stats_.connections.fetch_add(1, std::memory_order_relaxed);
+  return std::make_unique<ServerSession>(*this, peer);
+}
+
+std::uint64_t Server::add_client(ClientState* c) {
+  const std::uint64_t id = next_client_id_.fetch_add(1, std::memory_order_relaxed);
+  lf::MutexLock lock(clients_mu_);
+  clients_.push_back(c);
+  return id;
+}
+
+void Server::remove_client(ClientState* c) {
+  lf::MutexLock lock(clients_mu_);
+  clients_.remove(c);
+}
+
+std::size_t Server::connected_clients() {
+  lf::MutexLock lock(clients_mu_);
+  return clients_.size();
+}
+
+std::string Server::client_list(const ClientState* only) {
+  std::string out;
+  const std::int64_t now = now_ms();
+  const std::string laddr = initial_.bind + ":" + std::to_string(port());
+  lf::MutexLock lock(clients_mu_);
+  for (ClientState* c : clients_) {
+    if (only != nullptr && c != only) continue;
+    std::string name;
+    {
+      lf::MutexLock nl(c->name_mu);
+      name = c->name;
+    }
+    const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name=%s age=%" PRId64 " idle=%" PRId64
+                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+                  "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
+                  "user=default redir=-1 resp=%d\n",
+                  c->id, c->addr.c_str(), laddr.c_str(), name.c_str(), (now - c->created_ms) / 1000,
+                  last == 0 ? 0 : (now - last) / 1000,
+                  c->in_multi_flag.load(std::memory_order_relaxed) ? "x" : "N",
+                  c->last_command.load(std::memory_order_relaxed),
+                  c->protocol == resp::Protocol::kResp3 ? 3 : 2);
+    out += line;
+  }
+  return out;
+}
+
+void Server::maybe_run_expiry_cycle(std::int64_t now) {
+  if (now < next_expiry_ms_.load(std::memory_order_relaxed)) return;
+  lf::ElectedGuard g = expiry_role_.try_elect();
+  if (!g) return;  // another thread is on it
+  if (now < next_expiry_ms_.load(std::memory_order_relaxed)) return;
+  next_expiry_ms_.store(now + 1000 / std::max(1, initial_.hz), std::memory_order_relaxed);
+  stats_.expiry_cycles.fetch_add(1, std::memory_order_relaxed);
+  // A slice of the colors per cycle, each swept as the owner of its partition, so a sweep never
+  // holds more than one color and a whole pass takes colors/slice cycles.
+  const std::uint32_t colors = keyspace_.colors();
+  const std::uint32_t slice = std::min<std::uint32_t>(colors, 64);
+  std::uint32_t start = expiry_cursor_.fetch_add(slice, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < slice; ++i) {
+    const std::uint32_t color = (start + i) & (colors - 1);
+    Partition* p = &keyspace_.at(color);
+    if (p->expires() == 0) continue;
+    executor_->submit_on_color(color, lf::hue::Task([this, p] {
+      std::uint64_t expired = 0;
+      (void)p->expire_some(now_ms(), 1000, expired);
+      if (expired) stats_.expired_keys.fetch_add(expired, std::memory_order_relaxed);
+    }));
+  }
+}
+
+}  // namespace lfdb::db

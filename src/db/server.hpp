@@ -1,0 +1,117 @@
+// lfdb::db::Server: the back-end database server. It owns the keyspace, the executor (hue
+// scheduler or global mutex), the command bindings (table entry + handler + hue), the client
+// registry, statistics and the concurrency model that runs its connections (lf::Service).
+//
+// Life: Server(config) -> start() -> wait() (returns after SHUTDOWN or request_shutdown()) ->
+// stop(). stop() first refuses new commands and lets queued invocations finish (they refer to
+// their sessions), then stops the model, which closes every connection.
+//
+// Thread-safety: everything here is called from every serving thread at once; each member says
+// what guards it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "commands/command_table.hpp"
+#include "db/client.hpp"
+#include "db/command_context.hpp"
+#include "db/config.hpp"
+#include "db/executor.hpp"
+#include "db/keyspace.hpp"
+#include "db/stats.hpp"
+#include "lf/concurrency_model.hpp"
+#include "lf/elected.hpp"
+
+namespace lfdb::db {
+
+// A table entry bound to its handler and hue. Immutable after start.
+struct BoundCommand {
+  const commands::CommandSpec* spec = nullptr;
+  Handler handler = nullptr;  // nullptr: handled by the session itself (connection commands)
+  lf::hue::HueId hue = 0;
+};
+
+inline constexpr const char* kVersion = "0.1.0";
+inline constexpr const char* kRedisCompat = "7.0.15";  // what HELLO and INFO report as redis_version
+
+class Server final : public lf::Service {
+ public:
+  explicit Server(const ServerConfig& config);
+  ~Server() override;
+
+  lf::Status start();
+  void wait();                 // until shutdown is requested
+  void request_shutdown();     // any thread, signal handlers included (async-signal-safe)
+  void stop();
+
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr& peer) override;
+
+  const BoundCommand* bound(const commands::CommandSpec* spec) const;
+  Keyspace& keyspace() { return keyspace_; }
+  Executor& executor() { return *executor_; }
+  Config& config() { return config_; }
+  const ServerConfig& initial_config() const { return initial_; }
+  ServerStats& stats() { return stats_; }
+  std::uint16_t port() const { return model_ ? model_->port() : 0; }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
+  void set_auth_required(bool v) { auth_required_.store(v, std::memory_order_release); }
+
+  // Client registry.
+  std::uint64_t add_client(ClientState* c);
+  void remove_client(ClientState* c);
+  std::string client_list(const ClientState* only = nullptr);
+  // Kills the clients `match` selects (not `self` if skip_self); returns how many.
+  template <typename Match>
+  std::size_t kill_clients(Match&& match) {
+    lf::MutexLock lock(clients_mu_);
+    std::size_t n = 0;
+    for (ClientState* c : clients_) {
+      if (match(*c)) {
+        c->host->request_close();
+        ++n;
+      }
+    }
+    return n;
+  }
+  std::size_t connected_clients();
+
+  std::string info(std::span<const std::string_view> sections);
+  // The active expiry cycle, run by whichever thread is elected when it is due.
+  void maybe_run_expiry_cycle(std::int64_t now_ms);
+
+ private:
+  std::string info_section(std::string_view name);
+
+  const ServerConfig initial_;
+  Config config_;
+  Keyspace keyspace_;
+  std::unique_ptr<Executor> executor_;
+  std::unordered_map<const commands::CommandSpec*, BoundCommand> bound_;  // immutable after ctor
+  ServerStats stats_;
+  std::unique_ptr<lf::ConcurrencyModel> model_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> auth_required_{false};
+  std::atomic<bool> shutdown_requested_{false};
+  int wake_fd_ = -1;  // eventfd: request_shutdown() -> wait()
+  std::int64_t started_ms_ = 0;  // immutable after start
+
+  lf::Mutex clients_mu_;
+  std::list<ClientState*> clients_ LF_GUARDED_BY(clients_mu_);
+  std::atomic<std::uint64_t> next_client_id_{1};
+
+  // Active expiry: elected among the threads that notice the deadline (serving threads after
+  // a request, and the ticker while idle); the winner sweeps a slice of colors.
+  lf::Elected expiry_role_;
+  std::atomic<std::int64_t> next_expiry_ms_{0};
+  std::atomic<std::uint32_t> expiry_cursor_{0};
+  std::thread ticker_;
+};
+
+}  // namespace lfdb::db

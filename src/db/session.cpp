@@ -1,0 +1,259 @@
+#include "db/session.hpp"
+
+#include "lf/status.hpp"
+#include "resp/writer.hpp"
+
+namespace lfdb::db {
+
+using commands::CommandSpec;
+using commands::HueClass;
+
+void OwnedCommand::assign(std::span<const std::string_view> args, const CommandSpec* s) {
+  spec = s;
+  std::size_t total = 0;
+  for (auto a : args) total += a.size();
+  bytes.clear();
+  bytes.reserve(total);
+  for (auto a : args) bytes.append(a);
+  argv.clear();
+  std::size_t at = 0;
+  for (auto a : args) {
+    argv.emplace_back(bytes.data() + at, a.size());
+    at += a.size();
+  }
+}
+
+namespace {
+bool writes_keyspace(HueClass c) {
+  return c == HueClass::kKeyWrite || c == HueClass::kKeyspaceWrite ||
+         c == HueClass::kTransaction || c == HueClass::kUndeclared;
+}
+}  // namespace
+
+ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_(server) {
+  client_.addr = peer.to_string();
+  client_.created_ms = now_ms();
+  client_.authenticated = !server_.auth_required();
+  parser_.set_auth_required(!client_.authenticated);
+}
+
+ServerSession::~ServerSession() {
+  unwatch();
+  if (client_.host != nullptr) server_.remove_client(&client_);
+}
+
+void ServerSession::on_attach() {
+  client_.host = host();
+  client_.id = server_.add_client(&client_);
+}
+
+lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {
+  if (!parked_out_.empty()) {
+    out.append(parked_out_);
+    parked_out_.clear();
+  }
+  if (shutdown_after_) server_.request_shutdown();
+  if (close_) return lf::SessionAction::kClose;
+  for (;;) {
+    if (server_.stopping()) return lf::SessionAction::kClose;
+    const resp::RequestResult r = parser_.parse(in.view(), argv_);
+    if (r.failed()) {
+      resp::Writer(out, client_.protocol).error(resp::error_message(r));
+      server_.stats().protocol_errors.fetch_add(1, std::memory_order_relaxed);
+      in.consume(in.size());
+      return lf::SessionAction::kClose;
+    }
+    if (!r.complete()) {
+      in.consume(r.consumed);
+      return lf::SessionAction::kContinue;
+    }
+    const Step s = dispatch(argv_, out);
+    // From here on a parked command's task may be running on another thread: touch nothing
+    // of the session (the input belongs to the model).
+    in.consume(r.consumed);
+    if (s == Step::kParked) return lf::SessionAction::kPark;
+    if (s == Step::kClose) return lf::SessionAction::kClose;
+  }
+}
+
+ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> argv,
+                                            std::string& out) {
+  resp::Writer w(out, client_.protocol);
+  auto reject = [&](const std::string& error) {
+    if (client_.in_multi) client_.multi_error = true;  // EXEC will abort (flagTransaction)
+    server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    w.error(error);
+    return Step::kDone;
+  };
+  const CommandSpec* spec = commands::find_command(argv[0]);
+  if (spec == nullptr) return reject(commands::unknown_command_error(argv));
+  if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
+    if (argv.size() < 2) return reject(commands::wrong_arity_error(spec->name));
+    const CommandSpec* sub = commands::find_subcommand(*spec, argv[1]);
+    if (sub == nullptr) return reject(commands::unknown_subcommand_error(spec->name, argv[1]));
+    spec = sub;
+  }
+  if (!spec->arity_ok(argv.size())) return reject(commands::wrong_arity_error(spec->name));
+  if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
+    return reject("NOAUTH Authentication required.");
+  }
+  const BoundCommand* bc = server_.bound(spec);
+  LF_CHECK_MSG(bc != nullptr, "command table entry without a binding");
+  if (client_.in_multi && !spec->has(commands::kNoMulti)) {
+    client_.queued.emplace_back();
+    client_.queued.back().assign(argv, spec);
+    w.simple_string("QUEUED");
+    return Step::kDone;
+  }
+  return execute(*bc, argv, out);
+}
+
+ServerSession::Step ServerSession::execute(const BoundCommand& bc,
+                                           std::span<const std::string_view> argv,
+                                           std::string& out) {
+  server_.stats().commands.add();
+  client_.last_command.store(bc.spec->name.data(), std::memory_order_relaxed);
+  if (bc.spec->hue == HueClass::kTransaction) return exec(out);
+  if (bc.handler == nullptr) {
+    resp::Writer w(out, client_.protocol);
+    if (!connection_command(bc, argv, w)) close_ = true;
+    return close_ ? Step::kClose : Step::kDone;
+  }
+  if (bc.spec->hue == HueClass::kFree) {
+    run(bc, argv, out);
+    return Step::kDone;
+  }
+  hashes_.clear();
+  commands::for_each_key(*bc.spec, argv.size(), [&](std::size_t i) {
+    hashes_.push_back(commands::key_hash(argv[i]));
+  });
+  // A command without keys (DBSIZE, FLUSHALL, CONFIG) may run on any color; the connection's
+  // id spreads them.
+  if (hashes_.empty()) hashes_.push_back(client_.id);
+  const Invocation inv{bc.hue,
+                       bc.spec->hue == HueClass::kKeyspaceRead ? Placement::kAllColors
+                                                               : Placement::kKeys,
+                       hashes_};
+  // Fast path: run now, over the arguments where they lie in the read buffer.
+  lf::hue::Task now([this, &bc, argv, &out] { run(bc, argv, out); });
+  if (server_.executor().try_run(inv, now)) return Step::kDone;
+
+  // Slow path: the task may run later on another thread, after this read buffer is gone.
+  parked_.assign(argv, bc.spec);
+  parked_bc_ = &bc;
+  server_.stats().parked.add();
+  (void)server_.executor().submit(inv, lf::hue::Task([this] { run_parked(); }));
+  return meet_parked_task(out);
+}
+
+// The submitter and the task meet here: if the task has finished (it ran inline, or queued and
+// already ran), its reply is taken now; otherwise the connection parks and the task unparks it.
+ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
+  if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return Step::kParked;
+  park_.store(0, std::memory_order_relaxed);
+  out.append(parked_out_);
+  parked_out_.clear();
+  return close_ ? Step::kClose : Step::kDone;
+}
+
+void ServerSession::run_parked() {
+  if (parked_bc_ != nullptr) {
+    run(*parked_bc_, parked_.argv, parked_out_);
+  } else {
+    run_transaction(parked_out_);
+  }
+  if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return;  // the submitter takes it
+  park_.store(0, std::memory_order_relaxed);
+  host()->unpark();  // last touch: the connection may be closed inside
+}
+
+void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view> argv,
+                        std::string& out) {
+  resp::Writer w(out, client_.protocol);
+  CommandContext ctx{argv, w, server_.keyspace(), now_ms(), &server_, &client_, bc.spec};
+  ctx.writes = writes_keyspace(bc.spec->hue);
+  bc.handler(ctx);
+}
+
+// ---- transactions ----------------------------------------------------------------------
+
+ServerSession::Step ServerSession::exec(std::string& out) {
+  resp::Writer w(out, client_.protocol);
+  if (!client_.in_multi) {
+    w.error("ERR EXEC without MULTI");
+    return Step::kDone;
+  }
+  client_.in_multi = false;
+  client_.in_multi_flag.store(false, std::memory_order_relaxed);
+  if (client_.multi_error) {
+    client_.multi_error = false;
+    client_.queued.clear();
+    unwatch();
+    w.error("EXECABORT Transaction discarded because of previous errors.");
+    return Step::kDone;
+  }
+  // One invocation for the whole transaction, on the colors of every key it names and every
+  // key it watches (so the WATCH check and the writes are one atomic step), or alone when a
+  // command in it touches more than its keys.
+  bool alone = false;
+  hashes_.clear();
+  for (const OwnedCommand& q : client_.queued) {
+    switch (q.spec->hue) {
+      case HueClass::kKeyRead:
+      case HueClass::kKeyWrite:
+        commands::for_each_key(*q.spec, q.argv.size(), [&](std::size_t i) {
+          hashes_.push_back(commands::key_hash(q.argv[i]));
+        });
+        break;
+      case HueClass::kFree:
+      case HueClass::kKeyspaceCount:
+        break;
+      default:
+        alone = true;
+    }
+  }
+  for (const std::string& k : client_.watched) hashes_.push_back(commands::key_hash(k));
+  if (hashes_.empty()) hashes_.push_back(client_.id);
+  Executor& ex = server_.executor();
+  const Invocation inv{alone ? ex.exec_alone() : ex.hue_of(HueClass::kTransaction),
+                       Placement::kKeys, hashes_};
+  parked_bc_ = nullptr;
+  (void)ex.submit(inv, lf::hue::Task([this] { run_parked(); }));
+  return meet_parked_task(out);
+}
+
+void ServerSession::run_transaction(std::string& out) {
+  resp::Writer w(out, client_.protocol);
+  bool dirty = client_.watch && client_.watch->dirty.load(std::memory_order_relaxed);
+  if (!dirty && client_.watch) {
+    const std::int64_t now = now_ms();
+    for (const std::string& k : client_.watched) {
+      if (server_.keyspace().of(k).expired_in_place(k, now)) dirty = true;
+    }
+  }
+  if (dirty) {
+    w.null_array();
+  } else {
+    w.array_header(client_.queued.size());
+    for (const OwnedCommand& q : client_.queued) {
+      const BoundCommand* bc = server_.bound(q.spec);
+      if (bc->handler != nullptr) {
+        run(*bc, q.argv, out);
+      } else if (!connection_command(*bc, q.argv, w)) {
+        close_ = true;
+      }
+    }
+  }
+  client_.queued.clear();
+  unwatch();
+}
+
+void ServerSession::unwatch() {
+  if (client_.watch) {
+    client_.watch->released.store(true, std::memory_order_relaxed);
+    client_.watch.reset();
+  }
+  client_.watched.clear();
+}
+
+}  // namespace lfdb::db

@@ -1,0 +1,136 @@
+// Number parsing/formatting and glob matching with Redis's exact rules, shared by handlers.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "db/command_context.hpp"
+#include "resp/numbers.hpp"
+
+namespace lfdb::db {
+
+bool parse_int(std::string_view s, std::int64_t& out) { return resp::detail::parse_int64(s, out); }
+
+bool parse_long_double(std::string_view s, long double& out) {
+  // string2ld: at most 5k chars, no leading space, the whole string consumed, no NaN.
+  if (s.empty() || s.size() >= 5120) return false;
+  if (std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  std::string buf(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size() || std::isnan(v)) return false;
+  if (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) return false;
+  out = v;
+  return true;
+}
+
+std::string format_long_double(long double v) {
+  // ld2string(LD_STR_HUMAN): fixed notation with 17 digits, trailing zeros (and dot) removed.
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[5600];
+  int n = std::snprintf(buf, sizeof buf, "%.17Lf", v);
+  if (n <= 0 || static_cast<std::size_t>(n) >= sizeof buf) return "0";
+  std::string s(buf, static_cast<std::size_t>(n));
+  if (s.find('.') != std::string::npos) {
+    while (!s.empty() && s.back() == '0') s.pop_back();
+    if (!s.empty() && s.back() == '.') s.pop_back();
+  }
+  if (s == "-0") s = "0";
+  return s;
+}
+
+std::string format_int(std::int64_t v) { return std::to_string(v); }
+
+namespace {
+char fold(char c, bool nocase) {
+  return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+}
+
+bool match(const char* p, const char* pend, const char* s, const char* send, bool nocase,
+           int depth) {
+  if (depth > 1000) return false;  // pathological patterns (Redis caps nesting the same way)
+  while (p < pend) {
+    switch (*p) {
+      case '*':
+        while (p + 1 < pend && p[1] == '*') ++p;
+        if (p + 1 == pend) return true;
+        for (const char* t = s; t <= send; ++t) {
+          if (match(p + 1, pend, t, send, nocase, depth + 1)) return true;
+        }
+        return false;
+      case '?':
+        if (s == send) return false;
+        ++s;
+        break;
+      case '[': {
+        if (s == send) return false;
+        ++p;
+        const bool negate = p < pend && *p == '^';
+        if (negate) ++p;
+        bool hit = false;
+        while (p < pend && *p != ']') {
+          if (*p == '\\' && p + 1 < pend) {
+            ++p;
+            if (fold(*p, nocase) == fold(*s, nocase)) hit = true;
+          } else if (p + 2 < pend && p[1] == '-' && p[2] != ']') {
+            char lo = fold(p[0], nocase), hi = fold(p[2], nocase);
+            if (lo > hi) std::swap(lo, hi);
+            const char c = fold(*s, nocase);
+            if (c >= lo && c <= hi) hit = true;
+            p += 2;
+          } else if (fold(*p, nocase) == fold(*s, nocase)) {
+            hit = true;
+          }
+          ++p;
+        }
+        if (p == pend) --p;  // unterminated class: Redis treats the end as ']'
+        if (negate) hit = !hit;
+        if (!hit) return false;
+        ++s;
+        break;
+      }
+      case '\\':
+        if (p + 1 < pend) ++p;
+        [[fallthrough]];
+      default:
+        if (s == send || fold(*p, nocase) != fold(*s, nocase)) return false;
+        ++s;
+        break;
+    }
+    ++p;
+  }
+  return s == send;
+}
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
+  return match(pattern.data(), pattern.data() + pattern.size(), text.data(),
+               text.data() + text.size(), nocase, 0);
+}
+
+bool parse_expire(std::string_view value, bool ms, bool absolute, std::int64_t now,
+                  std::string_view cmd, resp::Writer& out, std::int64_t& at_ms) {
+  std::int64_t v = 0;
+  if (!parse_int(value, v)) {
+    out.error(kErrNotInteger);
+    return false;
+  }
+  auto invalid = [&] {
+    out.error("ERR invalid expire time in '" + std::string(cmd) + "' command");
+    return false;
+  };
+  if (!ms) {
+    if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000) return invalid();
+    v *= 1000;
+  }
+  if (!absolute) {
+    if ((v > 0 && now > INT64_MAX - v) || (v < 0 && now < INT64_MIN - v)) return invalid();
+    v += now;
+  }
+  at_ms = v;
+  return true;
+}
+
+}  // namespace lfdb::db
