@@ -4,7 +4,7 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench clean
+.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench bench-server clean
 
 all: build
 
@@ -48,8 +48,12 @@ test-tsan: setup
 test-fuzz: setup
 	@if [ -f scripts/fuzz.sh ]; then echo "== fuzz: bounded runs (clang libFuzzer) =="; bash scripts/fuzz.sh; fi
 
-bench: build
-	@bash scripts/bench.sh
+# Comparisons against peers (not part of CI). Today: lfdb-server against redis-server.
+bench: bench-server
+
+# lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
+bench-server: build
+	@bash bench/server.sh | tee docs/benchmarks-server.md
 
 clean:
 	rm -rf $(BUILD)

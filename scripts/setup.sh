@@ -8,7 +8,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev llvm-14
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev libyaml-cpp-dev liblua5.4-dev libxxhash-dev
-  redis-server redis-tools python3-redis nutcracker
+  redis-server redis-tools python3-redis nutcracker bc valgrind
   strace procps
 )
 
