@@ -2,7 +2,8 @@
 
 The server under test is chosen by the environment variable LFDB_SERVER:
 
-  LFDB_SERVER=redis (default)   redis-server from PATH, the reference ("peer") implementation
+  LFDB_SERVER=redis (default)   redis-server (from PATH, or $LFDB_REDIS_SERVER), the reference
+                                ("peer") implementation
   LFDB_SERVER=/path/to/binary   lfdb-server, started as
                                 <path> --port P --bind 127.0.0.1 [--name value ...] $LFDB_SERVER_ARGS
 
@@ -28,6 +29,7 @@ import unittest
 import redis
 
 SERVER = os.environ.get("LFDB_SERVER", "redis")
+REDIS_SERVER = os.environ.get("LFDB_REDIS_SERVER", "redis-server")  # the binary used for "redis"
 SERVER_ARGS = shlex.split(os.environ.get("LFDB_SERVER_ARGS", ""))
 HOST = "127.0.0.1"
 START_TIMEOUT = 10.0
@@ -95,7 +97,7 @@ class ServerProcess:
         for name, value in self.extra:
             directives += ["--" + name, str(value)]
         if is_redis():
-            return (["redis-server", "--port", str(port), "--bind", HOST,
+            return ([REDIS_SERVER, "--port", str(port), "--bind", HOST,
                      "--save", "", "--appendonly", "no", "--daemonize", "no",
                      "--dir", self.dir] + directives)
         return [SERVER, "--port", str(port), "--bind", HOST] + directives + SERVER_ARGS
