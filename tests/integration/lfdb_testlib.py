@@ -528,6 +528,11 @@ class ServerTestCase(unittest.TestCase):
         try:
             conn.send_command(*args)
             return conn.read_parsed()
+        except Timeout:
+            # a late reply would be taken for the next command's: drop the connection
+            conn.close()
+            cls._raw_conn = None
+            raise
         except (Closed, OSError):
             conn.close()
             conn = cls._raw_conn = cls.raw()
