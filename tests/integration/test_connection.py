@@ -1,0 +1,547 @@
+"""Connection and server commands: PING ECHO HELLO AUTH SELECT QUIT CLIENT COMMAND INFO CONFIG
+DBSIZE FLUSHDB FLUSHALL TIME, unknown-command and arity errors."""
+
+import re
+import time
+import unittest
+
+from lfdb_testlib import (RawConnection, RespError, ServerTestCase, is_redis, parse_reply,
+                          skip_unless_lfdb)
+
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+
+
+class PingEchoTest(ServerTestCase):
+    def test_ping(self):
+        self.assertEqual(self.raw_command("PING"), b"+PONG\r\n")
+        self.assertTrue(self.r.ping())
+
+    def test_ping_with_argument_is_bulk(self):
+        self.assertEqual(self.raw_command("PING", "hello world"), b"$11\r\nhello world\r\n")
+
+    def test_ping_arity(self):
+        self.assertErrorReply("ERR wrong number of arguments for 'ping' command", "PING", "a", "b")
+
+    def test_echo(self):
+        self.assertEqual(self.raw_command("ECHO", "hi"), b"$2\r\nhi\r\n")
+        self.assertEqual(self.raw_command("ECHO", ""), b"$0\r\n\r\n")
+        self.assertEqual(self.rb.echo(b"a\r\nb\x00c"), b"a\r\nb\x00c")
+
+    def test_echo_arity(self):
+        self.assertErrorReply("ERR wrong number of arguments for 'echo' command", "ECHO")
+        self.assertErrorReply("ERR wrong number of arguments for 'echo' command", "ECHO", "a", "b")
+
+    def test_commands_are_case_insensitive(self):
+        self.assertEqual(self.raw_command("pInG"), b"+PONG\r\n")
+        self.assertEqual(self.call("set", "k", "v"), b"OK")
+        self.assertEqual(self.call("GeT", "k"), b"v")
+
+
+class HelloTest(ServerTestCase):
+    def test_hello_2(self):
+        with RawConnection(self.port) as c:
+            reply = c.command("HELLO", "2")
+            self.assertIsInstance(reply, list)
+            self.assertEqual(len(reply) % 2, 0)
+            m = dict(zip(reply[::2], reply[1::2]))
+            for key in (b"server", b"version", b"proto", b"id", b"mode", b"role", b"modules"):
+                self.assertIn(key, m)
+            self.assertEqual(m[b"proto"], 2)
+            self.assertIsInstance(m[b"id"], int)
+            # RESP2: a missing key is the null bulk string
+            c.send_command("GET", "nosuchkey")
+            self.assertEqual(c.read_reply(), b"$-1\r\n")
+
+    def test_hello_3_map_reply_and_resp3_nulls(self):
+        with RawConnection(self.port) as c:
+            c.send_command("HELLO", "3")
+            raw = c.read_reply()
+            self.assertTrue(raw.startswith(b"%"), raw)
+            m = parse_reply(raw)
+            self.assertIsInstance(m, dict)
+            for key in (b"server", b"version", b"proto", b"id", b"mode", b"role", b"modules"):
+                self.assertIn(key, m)
+            self.assertEqual(m[b"proto"], 3)
+            # RESP3 null, and maps for HGETALL
+            c.send_command("GET", "nosuchkey")
+            self.assertEqual(c.read_reply(), b"_\r\n")
+            c.send_command("HSET", "h", "f", "v")
+            self.assertEqual(c.read_reply(), b":1\r\n")
+            c.send_command("HGETALL", "h")
+            self.assertEqual(c.read_reply(), b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n")
+            # back to RESP2
+            reply = c.command("HELLO", "2")
+            self.assertIsInstance(reply, list)
+            c.send_command("GET", "nosuchkey")
+            self.assertEqual(c.read_reply(), b"$-1\r\n")
+
+    def test_hello_without_version_reports_current_protocol(self):
+        with RawConnection(self.port) as c:
+            reply = c.command("HELLO")
+            m = dict(zip(reply[::2], reply[1::2]))
+            self.assertEqual(m[b"proto"], 2)
+
+    def test_hello_setname(self):
+        with RawConnection(self.port) as c:
+            c.command("HELLO", "2", "SETNAME", "myconn")
+            self.assertEqual(c.command("CLIENT", "GETNAME"), b"myconn")
+
+    def test_hello_bad_versions(self):
+        self.assertErrorReply("NOPROTO unsupported protocol version", "HELLO", "4")
+        self.assertErrorReply("NOPROTO unsupported protocol version", "HELLO", "1")
+        self.assertErrorReply("ERR Protocol version is not an integer or out of range", "HELLO", "foo")
+
+    def test_hello_bad_option(self):
+        self.assertErrorReply("ERR Syntax error in HELLO option 'foo'", "HELLO", "3", "foo")
+
+
+class AuthWithoutPasswordTest(ServerTestCase):
+    def test_auth_without_requirepass(self):
+        self.assertErrorReply(
+            "ERR AUTH <password> called without any password configured for the default user. "
+            "Are you sure your configuration is correct?", "AUTH", "whatever")
+
+    def test_auth_default_user_nopass_accepts_anything(self):
+        # The default user has 'nopass': AUTH default <anything> succeeds.
+        self.assertEqual(self.call("AUTH", "default", "whatever"), b"OK")
+
+    def test_auth_arity(self):
+        self.assertErrorReply("ERR wrong number of arguments for 'auth' command", "AUTH")
+        self.assertErrorReply("ERR syntax error", "AUTH", "a", "b", "c")
+
+
+class AuthWithPasswordTest(ServerTestCase):
+    server_config = [("requirepass", "s3cret")]
+    flush_before_each = False
+
+    def test_commands_before_auth_are_refused(self):
+        with RawConnection(self.port) as c:
+            for cmd in (("PING",), ("GET", "k"), ("SET", "k", "v"), ("ECHO", "x"),
+                        ("FLUSHALL",), ("CLIENT", "ID")):
+                reply = c.command(*cmd)
+                self.assertEqual(reply, RespError(NOAUTH), cmd)
+            # the connection is still open and usable after NOAUTH errors
+            self.assertEqual(c.command("AUTH", "s3cret"), b"OK")
+            self.assertEqual(c.command("PING"), b"PONG")
+
+    def test_checks_before_auth(self):
+        # redis looks the command up (and checks its arity) before checking authentication
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("NOSUCHCOMMAND", "a"), RespError(
+                "ERR unknown command 'NOSUCHCOMMAND', with args beginning with: 'a' "))
+            self.assertEqual(c.command("GET"), RespError(
+                "ERR wrong number of arguments for 'get' command"))
+            self.assertEqual(c.command("GET", "k"), RespError(NOAUTH))
+
+    def test_wrong_password(self):
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("AUTH", "wrong"), RespError(WRONGPASS))
+            self.assertEqual(c.command("AUTH", "default", "wrong"), RespError(WRONGPASS))
+            self.assertEqual(c.command("AUTH", "nosuchuser", "s3cret"), RespError(WRONGPASS))
+            # still not authenticated
+            self.assertEqual(c.command("PING"), RespError(NOAUTH))
+
+    def test_auth_then_commands_work(self):
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("AUTH", "s3cret"), b"OK")
+            self.assertEqual(c.command("SET", "k", "v"), b"OK")
+            self.assertEqual(c.command("GET", "k"), b"v")
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("AUTH", "default", "s3cret"), b"OK")
+            self.assertEqual(c.command("GET", "k"), b"v")
+            self.assertEqual(c.command("DEL", "k"), 1)
+
+    def test_redis_py_with_password(self):
+        c = self.client(password="s3cret")
+        self.assertTrue(c.ping())
+        c.set("a", "1")
+        self.assertEqual(c.get("a"), "1")
+        c.delete("a")
+
+    def test_hello_before_auth(self):
+        with RawConnection(self.port) as c:
+            self.assertEqual(
+                c.command("HELLO", "3"),
+                RespError("NOAUTH HELLO must be called with the client already authenticated, "
+                          "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                          "authenticate the client and select the RESP protocol version at "
+                          "the same time"))
+
+    def test_hello_with_auth(self):
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("HELLO", "3", "AUTH", "default", "bad"), RespError(WRONGPASS))
+            reply = c.command("HELLO", "3", "AUTH", "default", "s3cret")
+            self.assertIsInstance(reply, dict)
+            self.assertEqual(reply[b"proto"], 3)
+            self.assertEqual(c.command("PING"), b"PONG")
+
+    def test_quit_before_auth(self):
+        with RawConnection(self.port) as c:
+            c.send_command("QUIT")
+            self.assertEqual(c.read_reply(), b"+OK\r\n")
+            self.assertTrue(c.is_closed())
+
+
+class SelectTest(ServerTestCase):
+    def test_select_0(self):
+        self.assertEqual(self.call("SELECT", "0"), b"OK")
+        self.assertEqual(self.call("SET", "k", "v"), b"OK")
+        self.assertEqual(self.call("SELECT", "0"), b"OK")
+        self.assertEqual(self.call("GET", "k"), b"v")
+
+    def test_select_out_of_range(self):
+        self.assertErrorReply("ERR DB index is out of range", "SELECT", "99")
+        self.assertErrorReply("ERR DB index is out of range", "SELECT", "-1")
+        self.assertErrorReply("ERR value is not an integer or out of range", "SELECT", "abc")
+        self.assertErrorReply("ERR wrong number of arguments for 'select' command", "SELECT")
+
+
+class QuitTest(ServerTestCase):
+    def test_quit_replies_ok_and_closes(self):
+        with RawConnection(self.port) as c:
+            c.send_command("QUIT")
+            self.assertEqual(c.read_reply(), b"+OK\r\n")
+            self.assertTrue(c.is_closed())
+
+    def test_quit_discards_pipelined_commands_after_it(self):
+        with RawConnection(self.port) as c:
+            c.send(b"*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*1\r\n$4\r\nQUIT\r\n"
+                   b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n")
+            self.assertEqual(c.read_reply(), b"+OK\r\n")
+            self.assertEqual(c.read_reply(), b"+OK\r\n")
+            self.assertTrue(c.is_closed())
+        self.assertEqual(self.r.get("a"), "1")
+        self.assertIsNone(self.r.get("b"))
+
+    def test_inline_quit(self):
+        with RawConnection(self.port) as c:
+            c.send(b"QUIT\r\n")
+            self.assertEqual(c.read_reply(), b"+OK\r\n")
+            self.assertTrue(c.is_closed())
+
+
+class ClientCommandTest(ServerTestCase):
+    def test_client_id_is_per_connection(self):
+        with RawConnection(self.port) as a, RawConnection(self.port) as b:
+            ida = a.command("CLIENT", "ID")
+            idb = b.command("CLIENT", "ID")
+            self.assertIsInstance(ida, int)
+            self.assertGreater(ida, 0)
+            self.assertNotEqual(ida, idb)
+            self.assertEqual(a.command("CLIENT", "ID"), ida)
+
+    def test_setname_getname(self):
+        with RawConnection(self.port) as c:
+            c.send_command("CLIENT", "GETNAME")
+            self.assertEqual(c.read_reply(), b"$-1\r\n")
+            self.assertEqual(c.command("CLIENT", "SETNAME", "worker-1"), b"OK")
+            self.assertEqual(c.command("CLIENT", "GETNAME"), b"worker-1")
+            self.assertEqual(c.command("CLIENT", "SETNAME", ""), b"OK")
+            c.send_command("CLIENT", "GETNAME")
+            self.assertEqual(c.read_reply(), b"$-1\r\n")
+
+    def test_setname_invalid(self):
+        msg = "ERR Client names cannot contain spaces, newlines or special characters."
+        self.assertErrorReply(msg, "CLIENT", "SETNAME", "a b")
+        self.assertErrorReply(msg, "CLIENT", "SETNAME", "a\nb")
+
+    def test_client_list(self):
+        with RawConnection(self.port) as c:
+            myid = c.command("CLIENT", "ID")
+            c.command("CLIENT", "SETNAME", "lister")
+            listing = c.command("CLIENT", "LIST").decode()
+            lines = [l for l in listing.split("\n") if l]
+            self.assertGreaterEqual(len(lines), 1)
+            mine = [l for l in lines if ("id=%d " % myid) in l + " "]
+            self.assertEqual(len(mine), 1, listing)
+            fields = dict(kv.split("=", 1) for kv in mine[0].split(" ") if "=" in kv)
+            self.assertEqual(fields["id"], str(myid))
+            self.assertEqual(fields["name"], "lister")
+            self.assertEqual(fields["db"], "0")
+            self.assertEqual(fields["cmd"], "client|list")
+            self.assertRegex(fields["addr"], r"^127\.0\.0\.1:\d+$")
+            for f in ("age", "idle", "flags"):
+                self.assertIn(f, fields)
+            # another connection shows up too
+            with RawConnection(self.port) as other:
+                oid = other.command("CLIENT", "ID")
+                listing = c.command("CLIENT", "LIST").decode()
+                self.assertIn("id=%d " % oid, listing)
+
+    def test_client_info(self):
+        with RawConnection(self.port) as c:
+            myid = c.command("CLIENT", "ID")
+            info = c.command("CLIENT", "INFO").decode()
+            self.assertTrue(info.startswith("id=%d " % myid), info)
+            self.assertEqual(info.count("\n"), 1)
+            self.assertIn(" cmd=client|info", info)
+
+    def test_client_kill_by_id(self):
+        with RawConnection(self.port) as victim:
+            vid = victim.command("CLIENT", "ID")
+            self.assertEqual(self.call("CLIENT", "KILL", "ID", str(vid)), 1)
+            self.assertTrue(victim.is_closed())
+        self.assertEqual(self.call("CLIENT", "KILL", "ID", "999999"), 0)
+        self.assertErrorReply("ERR client-id should be greater than 0", "CLIENT", "KILL", "ID", "abc")
+
+    def test_client_kill_by_addr(self):
+        with RawConnection(self.port) as victim:
+            vid = victim.command("CLIENT", "ID")
+            info = victim.command("CLIENT", "INFO").decode()
+            addr = re.search(r" addr=(\S+)", info).group(1)
+            # old form: CLIENT KILL addr:port -> +OK
+            self.assertEqual(self.call("CLIENT", "KILL", addr), b"OK")
+            self.assertTrue(victim.is_closed())
+        self.assertErrorReply("ERR No such client", "CLIENT", "KILL", "127.0.0.1:1")
+        with RawConnection(self.port) as victim:
+            info = victim.command("CLIENT", "INFO").decode()
+            addr = re.search(r" addr=(\S+)", info).group(1)
+            self.assertEqual(self.call("CLIENT", "KILL", "ADDR", addr), 1)
+            self.assertTrue(victim.is_closed())
+        self.assertEqual(self.call("CLIENT", "KILL", "ADDR", "127.0.0.1:1"), 0)
+
+    def test_client_kill_self_skipme(self):
+        with RawConnection(self.port) as c:
+            myid = c.command("CLIENT", "ID")
+            # SKIPME yes (the default): killing myself by id does nothing
+            self.assertEqual(c.command("CLIENT", "KILL", "ID", str(myid), "SKIPME", "yes"), 0)
+            self.assertEqual(c.command("PING"), b"PONG")
+
+    def test_no_evict(self):
+        self.assertEqual(self.call("CLIENT", "NO-EVICT", "on"), b"OK")
+        self.assertEqual(self.call("CLIENT", "NO-EVICT", "off"), b"OK")
+        self.assertErrorReply("ERR syntax error", "CLIENT", "NO-EVICT", "maybe")
+        self.assertErrorReply("ERR wrong number of arguments for 'client|no-evict' command",
+                              "CLIENT", "NO-EVICT")
+
+    def test_no_touch_not_in_redis_7_0(self):
+        if is_redis():
+            # CLIENT NO-TOUCH arrived in redis 7.2; 7.0 does not know it.
+            self.assertErrorReply("ERR unknown subcommand 'NO-TOUCH'. Try CLIENT HELP.",
+                                  "CLIENT", "NO-TOUCH", "on")
+
+    @skip_unless_lfdb("CLIENT NO-TOUCH is a redis 7.2 command; the peer (redis 7.0) lacks it")
+    def test_no_touch_lfdb(self):
+        self.assertEqual(self.call("CLIENT", "NO-TOUCH", "on"), b"OK")
+        self.assertEqual(self.call("CLIENT", "NO-TOUCH", "off"), b"OK")
+        self.assertErrorReply("ERR syntax error", "CLIENT", "NO-TOUCH", "maybe")
+
+    def test_unknown_subcommand(self):
+        # the subcommand is echoed as the client sent it
+        self.assertErrorReply("ERR unknown subcommand 'foo'. Try CLIENT HELP.", "CLIENT", "foo")
+        self.assertErrorReply("ERR unknown subcommand 'FoO'. Try CLIENT HELP.", "CLIENT", "FoO")
+
+    def test_subcommand_arity(self):
+        self.assertErrorReply("ERR wrong number of arguments for 'client|getname' command",
+                              "CLIENT", "GETNAME", "x")
+        self.assertErrorReply("ERR wrong number of arguments for 'client|id' command",
+                              "CLIENT", "ID", "x")
+        self.assertErrorReply("ERR wrong number of arguments for 'client|kill' command",
+                              "CLIENT", "KILL")
+
+
+class CommandCommandTest(ServerTestCase):
+    def test_command_count(self):
+        n = self.call("COMMAND", "COUNT")
+        self.assertIsInstance(n, int)
+        self.assertGreater(n, 50)
+
+    def test_command_info_get(self):
+        reply = self.call("COMMAND", "INFO", "get")
+        self.assertEqual(len(reply), 1)
+        info = reply[0]
+        self.assertEqual(info[0], b"get")
+        self.assertEqual(info[1], 2)
+        self.assertIn(b"readonly", info[2])
+        self.assertEqual(info[3:6], [1, 1, 1])  # first key, last key, step
+
+    def test_command_info_set_and_missing(self):
+        reply = self.call("COMMAND", "INFO", "set", "nosuchcommand", "mset")
+        self.assertEqual(len(reply), 3)
+        self.assertEqual(reply[0][0], b"set")
+        self.assertEqual(reply[0][1], -3)
+        self.assertIn(b"write", reply[0][2])
+        self.assertIsNone(reply[1])
+        self.assertEqual(reply[2][0], b"mset")
+        self.assertEqual(reply[2][3:6], [1, -1, 2])
+
+    def test_command_docs_shape(self):
+        reply = self.call("COMMAND", "DOCS", "get")
+        # RESP2: flat [name, doc, ...]; doc is a flat list of field/value pairs
+        self.assertIsInstance(reply, list)
+        self.assertEqual(reply[0], b"get")
+        doc = reply[1]
+        fields = dict(zip(doc[::2], doc[1::2]))
+        self.assertIn(b"summary", fields)
+        self.assertEqual(fields[b"group"], b"string")
+
+    def test_command_lists_commands(self):
+        reply = self.call("COMMAND")
+        names = {entry[0] for entry in reply}
+        for name in (b"get", b"set", b"multi", b"exec", b"hset", b"scan"):
+            self.assertIn(name, names)
+
+
+class InfoTest(ServerTestCase):
+    def sections(self, text):
+        return [l[2:].strip() for l in text.split("\r\n") if l.startswith("# ")]
+
+    def fields(self, text):
+        out = {}
+        for l in text.split("\r\n"):
+            if l and not l.startswith("#") and ":" in l:
+                k, v = l.split(":", 1)
+                out[k] = v
+        return out
+
+    def test_default_sections(self):
+        info = self.call("INFO").decode()
+        sections = self.sections(info)
+        for s in ("Server", "Clients", "Stats", "Keyspace"):
+            self.assertIn(s, sections)
+
+    def test_single_section(self):
+        info = self.call("INFO", "clients").decode()
+        self.assertEqual(self.sections(info), ["Clients"])
+        f = self.fields(info)
+        self.assertGreaterEqual(int(f["connected_clients"]), 1)
+
+    def test_stats(self):
+        f = self.fields(self.call("INFO", "stats").decode())
+        for k in ("total_connections_received", "total_commands_processed"):
+            self.assertGreaterEqual(int(f[k]), 0, k)
+
+    def test_keyspace_line(self):
+        info = self.call("INFO", "keyspace").decode()
+        self.assertNotIn("db0:", info)
+        self.r.set("a", "1")
+        self.r.set("b", "2", ex=100)
+        self.r.set("c", "3", px=100000)
+        info = self.call("INFO", "keyspace").decode()
+        m = re.search(r"^db0:keys=(\d+),expires=(\d+),avg_ttl=(\d+)\r$", info, re.M)
+        self.assertIsNotNone(m, info)
+        self.assertEqual(m.group(1), "3")
+        self.assertEqual(m.group(2), "2")
+        self.r.flushall()
+        self.assertNotIn("db0:", self.call("INFO", "keyspace").decode())
+
+    def test_unknown_section_is_empty(self):
+        self.assertEqual(self.call("INFO", "nosuchsection"), b"")
+
+    def test_config_resetstat(self):
+        for _ in range(20):
+            self.r.ping()
+        before = int(self.fields(self.call("INFO", "stats").decode())["total_commands_processed"])
+        self.assertGreaterEqual(before, 20)
+        self.assertEqual(self.call("CONFIG", "RESETSTAT"), b"OK")
+        after = int(self.fields(self.call("INFO", "stats").decode())["total_commands_processed"])
+        self.assertLess(after, 5)
+
+
+class ConfigTest(ServerTestCase):
+    def test_config_get_maxclients(self):
+        reply = self.call("CONFIG", "GET", "maxclients")
+        self.assertEqual(len(reply), 2)
+        self.assertEqual(reply[0], b"maxclients")
+        self.assertGreater(int(reply[1]), 0)
+
+    def test_config_get_unknown_is_empty(self):
+        self.assertEqual(self.call("CONFIG", "GET", "nosuchparameter"), [])
+
+    def test_config_set_unknown(self):
+        self.assertErrorReply(
+            "ERR Unknown option or number of arguments for CONFIG SET - 'nosuchparameter'",
+            "CONFIG", "SET", "nosuchparameter", "1")
+
+    def test_config_arity(self):
+        self.assertErrorReply("ERR wrong number of arguments for 'config|set' command",
+                              "CONFIG", "SET", "maxclients")
+        self.assertErrorReply("ERR wrong number of arguments for 'config|get' command",
+                              "CONFIG", "GET")
+
+    def test_config_unknown_subcommand(self):
+        self.assertErrorReply("ERR unknown subcommand 'foo'. Try CONFIG HELP.", "CONFIG", "foo")
+
+
+class KeyspaceAdminTest(ServerTestCase):
+    def test_dbsize(self):
+        self.assertEqual(self.call("DBSIZE"), 0)
+        self.r.mset({"a": 1, "b": 2, "c": 3})
+        self.r.hset("h", "f", "v")
+        self.assertEqual(self.call("DBSIZE"), 4)
+        self.r.delete("a")
+        self.assertEqual(self.call("DBSIZE"), 3)
+        self.assertErrorReply("ERR wrong number of arguments for 'dbsize' command", "DBSIZE", "x")
+
+    def test_flushdb(self):
+        self.r.mset({"a": 1, "b": 2})
+        self.assertEqual(self.call("FLUSHDB"), b"OK")
+        self.assertEqual(self.call("DBSIZE"), 0)
+        self.r.mset({"a": 1, "b": 2})
+        self.assertEqual(self.call("FLUSHDB", "ASYNC"), b"OK")
+        self.assertEqual(self.call("DBSIZE"), 0)
+        self.r.mset({"a": 1})
+        self.assertEqual(self.call("FLUSHDB", "SYNC"), b"OK")
+        self.assertEqual(self.call("DBSIZE"), 0)
+        self.assertErrorReply("ERR syntax error", "FLUSHDB", "foo")
+
+    def test_flushall(self):
+        for i in range(100):
+            self.r.set("k%d" % i, i)
+        self.r.set("e", "1", ex=100)
+        self.assertEqual(self.call("FLUSHALL"), b"OK")
+        self.assertEqual(self.call("DBSIZE"), 0)
+        self.assertIsNone(self.r.get("k1"))
+        self.assertEqual(self.call("FLUSHALL", "SYNC"), b"OK")
+        self.assertEqual(self.call("FLUSHALL", "ASYNC"), b"OK")
+        self.assertErrorReply("ERR syntax error", "FLUSHALL", "foo")
+
+    def test_time(self):
+        reply = self.call("TIME")
+        self.assertEqual(len(reply), 2)
+        secs, usecs = int(reply[0]), int(reply[1])
+        self.assertLess(abs(secs - time.time()), 5)
+        self.assertTrue(0 <= usecs < 1000000)
+        self.assertErrorReply("ERR wrong number of arguments for 'time' command", "TIME", "x")
+
+
+class ErrorsTest(ServerTestCase):
+    def test_unknown_command_exact(self):
+        self.assertEqual(self.raw_command("foo", "a", "b"),
+                         b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n")
+        self.assertEqual(self.raw_command("foo"),
+                         b"-ERR unknown command 'foo', with args beginning with: \r\n")
+
+    def test_unknown_command_keeps_case_and_connection(self):
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("FooBar", "X"),
+                             RespError("ERR unknown command 'FooBar', with args beginning with: 'X' "))
+            self.assertEqual(c.command("PING"), b"PONG")
+
+    def test_unknown_command_args_are_truncated(self):
+        # Arguments are listed until their text reaches 128 characters; each is cut to fit.
+        reply = self.call("foo", "a" * 50, "b" * 50, "c" * 50, "d")
+        self.assertEqual(reply, RespError(
+            "ERR unknown command 'foo', with args beginning with: '%s' '%s' '%s' "
+            % ("a" * 50, "b" * 50, "c" * 22)))
+        reply = self.call("f" * 200, "y")
+        self.assertEqual(reply, RespError(
+            "ERR unknown command '%s', with args beginning with: 'y' " % ("f" * 128)))
+
+    def test_unknown_command_newlines_are_sanitized(self):
+        # An error line cannot contain CR or LF: they are replaced by spaces.
+        self.assertEqual(self.raw_command("foo", "a\r\nb"),
+                         b"-ERR unknown command 'foo', with args beginning with: 'a  b' \r\n")
+
+    def test_wrong_arity(self):
+        self.assertEqual(self.raw_command("get"),
+                         b"-ERR wrong number of arguments for 'get' command\r\n")
+        self.assertEqual(self.raw_command("GET", "a", "b"),
+                         b"-ERR wrong number of arguments for 'get' command\r\n")
+        self.assertEqual(self.raw_command("SET", "a"),
+                         b"-ERR wrong number of arguments for 'set' command\r\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
