@@ -26,6 +26,20 @@ struct OwnedCommand {
   std::vector<std::string_view> argv;   // views into bytes
   const commands::CommandSpec* spec = nullptr;
 
+  OwnedCommand() = default;
+  // Moving a short `bytes` moves its characters (small-string buffer): the views follow.
+  OwnedCommand(OwnedCommand&& o) noexcept { *this = std::move(o); }
+  OwnedCommand& operator=(OwnedCommand&& o) noexcept {
+    const char* old = o.bytes.data();
+    bytes = std::move(o.bytes);
+    argv = std::move(o.argv);
+    spec = o.spec;
+    for (auto& v : argv) v = std::string_view(bytes.data() + (v.data() - old), v.size());
+    return *this;
+  }
+  OwnedCommand(const OwnedCommand&) = delete;
+  OwnedCommand& operator=(const OwnedCommand&) = delete;
+
   void assign(std::span<const std::string_view> args, const commands::CommandSpec* s);
 };
 

@@ -226,14 +226,15 @@ void persist_cmd(CommandContext& c) {
 
 // OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
 // "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a hash
-// is "listpack" up to 128 fields with every field and value up to 64 bytes, else "hashtable".
+// is "listpack" up to 512 fields with every field and value up to 64 bytes, else "hashtable".
 constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
-constexpr std::size_t kListpackEntries = 128;      // hash-max-listpack-entries
+constexpr std::size_t kListpackEntries = 512;      // hash-max-listpack-entries (measured on 7.0.15)
 constexpr std::size_t kListpackValue = 64;         // hash-max-listpack-value
 
 const char* encoding_of(const Value& v) {
   if (v.type == Type::kString) {
     std::int64_t n = 0;
+    if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
     if (parse_int(v.str, n)) return "int";
     return v.str.size() <= kEmbstrLimit ? "embstr" : "raw";
   }

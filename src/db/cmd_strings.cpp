@@ -33,6 +33,7 @@ void store(CommandContext& c, std::string_view key, std::string_view value, std:
   e.value.type = Type::kString;
   e.value.hash.reset();
   e.value.str.assign(value);
+  e.value.raw = false;
   if (!keep_ttl) p.set_expire(key, e, at_ms);
   p.modified(key);
 }
@@ -263,6 +264,7 @@ void append_cmd(CommandContext& c) {
     return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
   }
   e->value.str.append(c.arg(2));
+  e->value.raw = true;
   c.part(key).modified(key);
   c.out.integer(static_cast<std::int64_t>(e->value.str.size()));
 }
@@ -316,6 +318,7 @@ void setrange_cmd(CommandContext& c) {
   const auto off = static_cast<std::size_t>(offset);
   if (s.size() < off + value.size()) s.resize(off + value.size(), '\0');
   s.replace(off, value.size(), value);
+  e->value.raw = true;
   c.part(key).modified(key);
   c.out.integer(static_cast<std::int64_t>(s.size()));
 }
@@ -335,6 +338,7 @@ void incr_generic(CommandContext& c, std::int64_t by) {
     store(c, key, format_int(v), -1, false);
   } else {
     e->value.str = format_int(v);
+    e->value.raw = false;
     c.part(key).modified(key);
   }
   c.out.integer(v);
@@ -369,6 +373,7 @@ void incrbyfloat_cmd(CommandContext& c) {
     store(c, key, s, -1, false);
   } else {
     e->value.str = s;
+    e->value.raw = false;
     c.part(key).modified(key);
   }
   c.out.bulk(s);

@@ -40,6 +40,7 @@ struct Value {
   Type type = Type::kString;
   std::string str;             // kString
   std::unique_ptr<Hash> hash;  // kHash (never empty: the key is deleted with its last field)
+  bool raw = false;            // kString changed in place (APPEND, SETRANGE): OBJECT ENCODING
 };
 
 struct Entry {

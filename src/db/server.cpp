@@ -165,24 +165,25 @@ std::string Server::client_list(const ClientState* only) {
 }
 
 void Server::maybe_run_expiry_cycle(std::int64_t now) {
+  constexpr std::size_t kBudget = 2000;
   if (now < next_expiry_ms_.load(std::memory_order_relaxed)) return;
   lf::ElectedGuard g = expiry_role_.try_elect();
   if (!g) return;  // another thread is on it
   if (now < next_expiry_ms_.load(std::memory_order_relaxed)) return;
   next_expiry_ms_.store(now + 1000 / std::max(1, initial_.hz), std::memory_order_relaxed);
   stats_.expiry_cycles.fetch_add(1, std::memory_order_relaxed);
-  // A slice of the colors per cycle, each swept as the owner of its partition, so a sweep never
-  // holds more than one color and a whole pass takes colors/slice cycles.
+  // Every color that has expiring keys, each swept as the owner of its partition (so a sweep
+  // never holds more than one color), at most kBudget keys examined per partition per cycle.
+  // Colors without expiring keys cost one atomic load.
   const std::uint32_t colors = keyspace_.colors();
-  const std::uint32_t slice = std::min<std::uint32_t>(colors, 64);
-  std::uint32_t start = expiry_cursor_.fetch_add(slice, std::memory_order_relaxed);
-  for (std::uint32_t i = 0; i < slice; ++i) {
+  const std::uint32_t start = expiry_cursor_.fetch_add(1, std::memory_order_relaxed);
+  for (std::uint32_t i = 0; i < colors; ++i) {
     const std::uint32_t color = (start + i) & (colors - 1);
     Partition* p = &keyspace_.at(color);
     if (p->expires() == 0) continue;
     executor_->submit_on_color(color, lf::hue::Task([this, p] {
       std::uint64_t expired = 0;
-      (void)p->expire_some(now_ms(), 1000, expired);
+      (void)p->expire_some(now_ms(), kBudget, expired);
       if (expired) stats_.expired_keys.fetch_add(expired, std::memory_order_relaxed);
     }));
   }

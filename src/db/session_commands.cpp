@@ -187,7 +187,7 @@ void ServerSession::hello(std::span<const std::string_view> argv, resp::Writer& 
   }
   if (!client_.authenticated && server_.auth_required()) {
     w.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
             "select the RESP protocol version at the same time");
     return;
   }

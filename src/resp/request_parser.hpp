@@ -24,7 +24,7 @@ namespace resp {
 // Redis's defaults. Every limit is a per-element or per-line bound, never an allocation up front.
 struct Limits {
   std::size_t max_bulk_len = 512ull * 1024 * 1024;    // proto-max-bulk-len
-  std::size_t max_multibulk_len = 1024 * 1024;        // arguments per command
+  std::size_t max_multibulk_len = 2147483647;         // arguments per command (INT_MAX, as 7.0)
   std::size_t max_inline_len = 64 * 1024;             // an inline line, and a '*'/'$' header line
   std::size_t unauth_max_multibulk_len = 10;          // before AUTH, when a password is required
   std::size_t unauth_max_bulk_len = 16 * 1024;        // idem

@@ -360,7 +360,7 @@ TEST_F(Keys, ObjectEncoding) {
   EXPECT_EQ(enc("h"), bulk("hashtable"));
   run({"hset", "h2", std::string(65, 'f'), "v"});
   EXPECT_EQ(enc("h2"), bulk("hashtable"));
-  for (int i = 0; i < 128; ++i) run({"hset", "h3", "f" + std::to_string(i), "v"});
+  for (int i = 0; i < 512; ++i) run({"hset", "h3", "f" + std::to_string(i), "v"});
   EXPECT_EQ(enc("h3"), bulk("listpack"));
   run({"hset", "h3", "one-more", "v"});
   EXPECT_EQ(enc("h3"), bulk("hashtable"));

@@ -132,7 +132,7 @@ TEST(RequestParser, ErrorStrings) {
   };
   const std::vector<Case> cases = {
       {"*abc\r\n", "ERR Protocol error: invalid multibulk length"},
-      {"*1048577\r\n", "ERR Protocol error: invalid multibulk length"},
+      {"*2147483648\r\n", "ERR Protocol error: invalid multibulk length"},
       {"*+1\r\n", "ERR Protocol error: invalid multibulk length"},
       {"*01\r\n", "ERR Protocol error: invalid multibulk length"},
       {"*\r\n", "ERR Protocol error: invalid multibulk length"},
@@ -179,7 +179,7 @@ TEST(RequestParser, CommandsBeforeAnErrorAreDelivered) {
 
 TEST(RequestParser, MultibulkCountLimit) {
   // 1024*1024 arguments are allowed (the parser waits for them), one more is not.
-  EXPECT_EQ(run_all_splits("*1048576\r\n"), (V{need_more()}));
+  EXPECT_EQ(run_all_splits("*2147483647\r\n"), (V{need_more()}));
   resp_test::Options small;
   small.limits.max_multibulk_len = 3;
   EXPECT_EQ(run_all_splits("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", small),
@@ -243,7 +243,7 @@ TEST(RequestParser, UnauthenticatedLimits) {
             (V{error("ERR Protocol error: unauthenticated bulk length")}));
   EXPECT_EQ(run_all_splits("*2\r\n$4\r\nAUTH\r\n$16384\r\n", unauth), (V{need_more()}));
   // The hard limit is checked first, as in Redis.
-  EXPECT_EQ(run_all_splits("*1048577\r\n", unauth),
+  EXPECT_EQ(run_all_splits("*2147483648\r\n", unauth),
             (V{error("ERR Protocol error: invalid multibulk length")}));
 }
 
