@@ -54,6 +54,9 @@ class EventHandler {
   // Called exactly once, after the handler was removed and no thread is dispatching it any
   // more: the point where its owner may close the handle and delete it.
   virtual void handle_close(int handle) {}
+  // Called by register_handler with the new id before the handle can produce events (even
+  // with no interest, epoll reports hang-ups): a handler that needs its id gets it here.
+  virtual void on_registered(HandlerId id) { (void)id; }
 };
 
 }  // namespace lf

@@ -64,12 +64,12 @@ lf::Status Server::start() {
   auto m = lf::ConcurrencyModel::create(initial_.model, o, *this);
   if (!m.ok()) return m.status();
   model_ = std::move(*m);
+  started_ms_ = now_ms();  // before the threads start: INFO reads it without a lock
   lf::Status st = model_->start();
   if (!st.ok()) {
     model_.reset();
     return st;
   }
-  started_ms_ = now_ms();
   if (!initial_.port_file.empty()) {
     std::ofstream f(initial_.port_file + ".tmp");
     f << model_->port() << "\n";

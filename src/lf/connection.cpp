@@ -242,15 +242,16 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
                              options_.read_chunk);
     open_.fetch_add(1, std::memory_order_relaxed);
     accepted_.fetch_add(1, std::memory_order_relaxed);
-    // Register suspended-free: the id must be known before the first event can be dispatched,
-    // so register with no interest, record the id, then ask for reads.
+    // The connection learns its id in on_registered, before its handle can report anything
+    // (epoll reports a hang-up even with no interest); reads are asked for once it is known.
     auto id = reactor_.register_handler(c, 0);
     if (!id.ok()) {
       open_.fetch_sub(1, std::memory_order_relaxed);
       delete c;
       continue;
     }
-    c->set_id(*id);
+    // From here on another thread may already have dispatched (even closed) the connection:
+    // touch it only through its id.
     (void)reactor_.set_interest(*id, kReadEvent);
   }
   return Disposition::kResume;

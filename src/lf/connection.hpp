@@ -67,7 +67,7 @@ class Connection final : public EventHandler, public SessionHost {
              Reactor& reactor, Mode mode, std::size_t read_chunk);
   ~Connection() override;
 
-  void set_id(HandlerId id) { id_ = id; }
+  void on_registered(HandlerId id) override { id_ = id; }
   HandlerId id() const { return id_; }
   Reactor& reactor() { return reactor_; }
 

@@ -176,6 +176,7 @@ Result<HandlerId> Reactor::register_handler(EventHandler* handler, EventMask int
     s->interest = interest & (kReadEvent | kWriteEvent);
     s->pending = 0;
     s->busy = s->suspended = s->queued = false;
+    handler->on_registered(id);
     epoll_event ev{};
     ev.events = to_epoll(s->interest) | (options_.shared ? std::uint32_t{EPOLLONESHOT} : 0u);
     ev.data.u64 = id.raw();
