@@ -232,7 +232,7 @@ void hrandfield_cmd(CommandContext& c) {
         "ERR value is out of range, value must between -9223372036854775807 and "
         "9223372036854775807");
   }
-  if (c.argc() > 4 || (c.argc() == 4 && !ascii_iequal(c.arg(3), "withvalues"))) {
+  if (c.argc() > 4 || (c.argc() == 4 && !iequal(c.arg(3), "withvalues"))) {
     return c.out.error(kErrSyntax);
   }
   const bool withvalues = c.argc() == 4;

@@ -100,7 +100,7 @@ void scan_cmd(CommandContext& c) {
       if (!live(e, c.now_ms)) continue;
       ++visited;
       if (!o.matches(key)) continue;
-      if (o.has_type && !ascii_iequal(o.type, type_name(e.value.type))) continue;
+      if (o.has_type && !iequal(o.type, type_name(e.value.type))) continue;
       found.push_back(key);
     }
   }
@@ -164,10 +164,10 @@ void expire_generic(CommandContext& c, bool ms, bool absolute, std::string_view 
   unsigned flags = 0;
   for (std::size_t i = 3; i < c.argc(); ++i) {
     const std::string_view o = c.arg(i);
-    if (ascii_iequal(o, "nx")) flags |= kNx;
-    else if (ascii_iequal(o, "xx")) flags |= kXx;
-    else if (ascii_iequal(o, "gt")) flags |= kGt;
-    else if (ascii_iequal(o, "lt")) flags |= kLt;
+    if (iequal(o, "nx")) flags |= kNx;
+    else if (iequal(o, "xx")) flags |= kXx;
+    else if (iequal(o, "gt")) flags |= kGt;
+    else if (iequal(o, "lt")) flags |= kLt;
     else return c.out.error("ERR Unsupported option " + std::string(o));
   }
   if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {

@@ -17,14 +17,6 @@
 namespace lfdb::db {
 namespace {
 
-bool iequal(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
-  }
-  return true;
-}
-
 void ping_cmd(CommandContext& c) {
   if (c.argc() > 2) return c.out.error("ERR wrong number of arguments for 'ping' command");
   if (c.argc() == 2) return c.out.bulk(c.arg(1));

@@ -10,14 +10,6 @@ namespace {
 
 constexpr std::size_t kMaxStringSize = 512ull * 1024 * 1024;  // proto-max-bulk-len
 
-bool iequal(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
-  }
-  return true;
-}
-
 // The live string at key: nullptr if missing; sets `wrong` if it holds another type.
 Entry* string_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);

@@ -14,15 +14,6 @@
 
 namespace lfdb::db {
 
-// Case-insensitive comparison against a lower-case literal.
-inline bool ascii_iequal(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
-  }
-  return true;
-}
-
 // strtoul's syntax as Redis takes it: no leading space, the whole string consumed (up to a NUL),
 // no overflow. "-1" is accepted and wraps, "" is 0, as in Redis.
 inline bool parse_scan_cursor(std::string_view s, std::uint64_t& cursor) {
@@ -55,7 +46,7 @@ inline bool parse_scan_options(CommandContext& c, std::size_t from, bool allow_t
   for (std::size_t i = from; i < c.argc(); i += 2) {
     const std::string_view opt = c.arg(i);
     const bool has_value = c.argc() - i >= 2;
-    if (has_value && ascii_iequal(opt, "count")) {
+    if (has_value && iequal(opt, "count")) {
       if (!parse_int(c.arg(i + 1), o.count)) {
         c.out.error(kErrNotInteger);
         return false;
@@ -64,10 +55,10 @@ inline bool parse_scan_options(CommandContext& c, std::size_t from, bool allow_t
         c.out.error(kErrSyntax);
         return false;
       }
-    } else if (has_value && ascii_iequal(opt, "match")) {
+    } else if (has_value && iequal(opt, "match")) {
       o.pattern = c.arg(i + 1);
       o.use_pattern = o.pattern != "*";
-    } else if (has_value && allow_type && ascii_iequal(opt, "type")) {
+    } else if (has_value && allow_type && iequal(opt, "type")) {
       o.type = c.arg(i + 1);
       o.has_type = true;
     } else {

@@ -106,8 +106,9 @@ class Server final : public lf::Service {
   std::list<ClientState*> clients_ LF_GUARDED_BY(clients_mu_);
   std::atomic<std::uint64_t> next_client_id_{1};
 
-  // Active expiry: elected among the threads that notice the deadline (serving threads after
-  // a request, and the ticker while idle); the winner sweeps a slice of colors.
+  // Active expiry: the ticker calls maybe_run_expiry_cycle every 1/hz; the call is guarded by
+  // an election so any other caller (a future one on the serving path) can never overlap a
+  // cycle. Each color's sweep runs as an invocation on that color.
   lf::Elected expiry_role_;
   std::atomic<std::int64_t> next_expiry_ms_{0};
   std::atomic<std::uint32_t> expiry_cursor_{0};

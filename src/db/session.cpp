@@ -171,6 +171,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
                         std::string& out) {
   resp::Writer w(out, client_.protocol);
   CommandContext ctx{argv, w, server_.keyspace(), now_ms(), &server_, &client_, bc.spec};
+  client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
   bc.handler(ctx);
 }

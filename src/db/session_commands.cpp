@@ -10,14 +10,6 @@ using commands::CommandSpec;
 
 namespace {
 
-bool iequal(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
-  }
-  return true;
-}
-
 bool valid_client_name(std::string_view n) {
   return std::all_of(n.begin(), n.end(), [](char c) { return c >= '!' && c <= '~'; });
 }

@@ -40,10 +40,7 @@ class StripedCounter {
 struct ServerStats {
   StripedCounter commands;           // total_commands_processed
   StripedCounter parked;             // commands that waited for their color (connection parked)
-  StripedCounter keyspace_hits;
-  StripedCounter keyspace_misses;
   std::atomic<std::uint64_t> connections{0};   // total_connections_received
-  std::atomic<std::uint64_t> rejected{0};      // rejected_connections
   std::atomic<std::uint64_t> expired_keys{0};
   std::atomic<std::uint64_t> expiry_cycles{0};
   std::atomic<std::uint64_t> protocol_errors{0};
@@ -52,10 +49,7 @@ struct ServerStats {
   void reset() {
     commands.reset();
     parked.reset();
-    keyspace_hits.reset();
-    keyspace_misses.reset();
     connections = 0;
-    rejected = 0;
     expired_keys = 0;
     expiry_cycles = 0;
     protocol_errors = 0;
