@@ -60,6 +60,7 @@ constexpr CommandSpec kCommands[] = {
     {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
     {"shutdown", -1, A | NS | D | NA, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
+    {"debug", -2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "lfdb: fault injection for tests (AOF-FAULT), when enable-debug-command is yes."},
     // strings
     {"get", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the string value of a key."},
     {"set", -3, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Sets the string value of a key, ignoring its type."},

@@ -124,7 +124,8 @@ __attribute__((format(printf, 2, 3))) void append_line(std::string& s, const cha
 }  // namespace
 
 std::string Server::info(std::span<const std::string_view> sections) {
-  static constexpr std::string_view kDefault[] = {"server", "clients", "memory", "stats",
+  static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
+                                                  "persistence", "stats",
                                                   "keyspace", "threads"};
   std::vector<std::string> wanted;
   for (auto s : sections) {
@@ -182,6 +183,30 @@ std::string Server::info_section(std::string_view name) {
     s += "# Memory\r\n";
     append_line(s, "used_memory:%zu", mi.uordblks + mi.hblkhd);
     append_line(s, "used_memory_arena:%zu", mi.arena);
+  } else if (name == "persistence") {
+    s += "# Persistence\r\n";
+    append_line(s, "loading:0");
+    append_line(s, "aof_enabled:%d", log_ ? 1 : 0);
+    if (log_) {
+      const AppendLogStats a = log_->stats();
+      append_line(s, "aof_last_write_status:%s", a.last_error.empty() ? "ok" : "err");
+      append_line(s, "aof_current_size:%" PRIu64, a.size);
+      append_line(s, "aof_buffer_length:%" PRIu64, a.pending);
+      append_line(s, "lfdb_aof_fsync:%s", to_string(log_->policy()));
+      append_line(s, "lfdb_aof_last_error:%s", a.last_error.c_str());
+      append_line(s, "lfdb_aof_records:%" PRIu64, a.records);
+      append_line(s, "lfdb_aof_writes:%" PRIu64, a.writes);
+      append_line(s, "lfdb_aof_fsyncs:%" PRIu64, a.fsyncs);
+      append_line(s, "lfdb_aof_commit_waits:%" PRIu64, a.waits);
+      append_line(s, "lfdb_aof_write_errors:%" PRIu64, a.write_errors);
+      append_line(s, "lfdb_aof_fsyncs_per_record:%.4f",
+                  static_cast<double>(a.fsyncs) / static_cast<double>(std::max<std::uint64_t>(1, a.records)));
+      append_line(s, "lfdb_aof_loaded_commands:%" PRIu64, loaded_commands_);
+      append_line(s, "lfdb_aof_loaded_transactions:%" PRIu64, loaded_transactions_);
+      append_line(s, "lfdb_aof_load_ms:%" PRId64, load_ms_);
+      append_line(s, "lfdb_aof_load_errors:%" PRIu64, load_errors_.load());
+      append_line(s, "lfdb_aof_load_warning:%s", load_warning_.c_str());
+    }
   } else if (name == "stats") {
     s += "# Stats\r\n";
     append_line(s, "total_connections_received:%" PRIu64, stats_.connections.load());

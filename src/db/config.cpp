@@ -21,7 +21,7 @@ lf::Status bad(const std::string& name, const std::string& why) {
 
 // Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
 const std::set<std::string>& accepted_no_effect() {
-  static const std::set<std::string> s = {"daemonize", "protected-mode", "save", "dir",
+  static const std::set<std::string> s = {"daemonize", "protected-mode", "save",
                                           "logfile", "pidfile", "databases", "timeout",
                                           "tcp-keepalive", "supervised", "always-show-logo"};
   return s;
@@ -30,6 +30,14 @@ const std::set<std::string>& accepted_no_effect() {
 }  // namespace
 
 const char* to_string(DataMode d) { return d == DataMode::kGlobal ? "global" : "colors"; }
+
+const char* to_string(FsyncPolicy p) {
+  switch (p) {
+    case FsyncPolicy::kAlways: return "always";
+    case FsyncPolicy::kNo: return "no";
+    default: return "everysec";
+  }
+}
 
 bool split_config_line(const std::string& line, std::vector<std::string>& out) {
   out.clear();
@@ -132,9 +140,28 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
   } else if (name == "port-file") {
     if (!one()) return bad(name, "expects a path");
     c.port_file = v[0];
-  } else if (name == "appendonly") {
+  } else if (name == "appendonly" || name == "aof-load-truncated" || name == "aof-load-corrupt" ||
+             name == "enable-debug-command") {
     if (!one() || (v[0] != "no" && v[0] != "yes")) return bad(name, "expects yes or no");
-    if (v[0] == "yes") return bad(name, "the append-only log is not available in this build yet");
+    const bool yes = v[0] == "yes";
+    if (name == "appendonly") c.appendonly = yes;
+    else if (name == "aof-load-truncated") c.aof_load_truncated = yes;
+    else if (name == "aof-load-corrupt") c.aof_load_corrupt = yes;
+    else c.enable_debug_command = yes;
+  } else if (name == "appendfsync") {
+    if (!one()) return bad(name, "expects always, everysec or no");
+    if (v[0] == "always") c.appendfsync = FsyncPolicy::kAlways;
+    else if (v[0] == "everysec") c.appendfsync = FsyncPolicy::kEverySec;
+    else if (v[0] == "no") c.appendfsync = FsyncPolicy::kNo;
+    else return bad(name, "expects always, everysec or no");
+  } else if (name == "dir") {
+    if (!one() || v[0].empty()) return bad(name, "expects a directory");
+    c.dir = v[0];
+  } else if (name == "appendfilename") {
+    if (!one() || v[0].empty() || v[0].find('/') != std::string::npos) {
+      return bad(name, "expects a file name (no directory: see 'dir')");
+    }
+    c.appendfilename = v[0];
   } else if (accepted_no_effect().count(name) != 0) {
     // Accepted so existing redis.conf files load; lfdb has nothing to do for these.
   } else {
@@ -200,7 +227,11 @@ Config::Config(const ServerConfig& c) {
              {"hz", std::to_string(c.hz)},
              {"loglevel", c.loglevel},
              {"save", ""},
-             {"appendonly", "no"},
+             {"appendonly", c.appendonly ? "yes" : "no"},
+             {"appendfsync", to_string(c.appendfsync)},
+             {"appendfilename", c.appendfilename},
+             {"dir", c.dir},
+             {"aof-load-truncated", c.aof_load_truncated ? "yes" : "no"},
              {"databases", "1"}};
 }
 
@@ -214,8 +245,7 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 }
 
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
-                                                       "appendonly"};
+  static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   for (const auto& [k, v] : pairs) {
@@ -229,10 +259,6 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (mutable_params.count(k) == 0) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - can't set immutable config");
-    }
-    if (k == "appendonly" && v != "no") {
-      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                               "') - the append-only log is not available in this build yet");
     }
     long long x = 0;
     if (k == "hz" && !to_int(v, 1, 500, x)) {

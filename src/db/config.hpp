@@ -19,6 +19,7 @@
 namespace lfdb::db {
 
 enum class DataMode { kColors, kGlobal };
+enum class FsyncPolicy { kAlways, kEverySec, kNo };
 
 struct ServerConfig {
   std::string bind = "127.0.0.1";
@@ -34,6 +35,16 @@ struct ServerConfig {
   std::string loglevel = "notice";
   std::string port_file;   // lfdb: write the bound port here once listening (tests, port 0)
   int hz = 10;             // active expiry cycles per second
+  // Durability (docs/persistence.md).
+  bool appendonly = false;
+  FsyncPolicy appendfsync = FsyncPolicy::kEverySec;
+  std::string dir = ".";
+  std::string appendfilename = "appendonly.aof";
+  bool aof_load_truncated = true;   // a torn tail is cut off (with a warning) instead of refusing
+  bool aof_load_corrupt = false;    // lfdb: load up to corruption in the middle instead of refusing
+  bool enable_debug_command = false;  // DEBUG (fault injection for tests)
+
+  std::string aof_path() const { return dir + "/" + appendfilename; }
 };
 
 // Parses argv (argv[0] is the program; argv[1] may be a config file path, as redis-server
@@ -46,6 +57,7 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
 bool split_config_line(const std::string& line, std::vector<std::string>& out);
 
 const char* to_string(DataMode d);
+const char* to_string(FsyncPolicy p);
 
 // The live view for CONFIG GET / CONFIG SET.
 class Config {

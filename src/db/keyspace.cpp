@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "commands/command_table.hpp"
+#include "db/log_records.hpp"
 #include "lf/hue.hpp"
 
 namespace lfdb::db {
@@ -24,11 +25,17 @@ Entry* Partition::find(std::string_view key, std::int64_t now) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) {
-    modified(it->first);
+    expired(it->first);
     erase_it(it);
     return nullptr;
   }
   return &it->second;
+}
+
+void Partition::expired(std::string_view key) {
+  ++dirty_;
+  if (!watchers_.empty()) touch_watchers(key);
+  if (std::string* log = t_invocation_log.records) encode_command(*log, {"DEL", key});
 }
 
 const Entry* Partition::peek(std::string_view key, std::int64_t now) const {
@@ -111,7 +118,7 @@ std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::ui
     auto m = map_.find(*it);
     ++it;  // erase_it removes the current element from expiring_
     if (m != map_.end() && m->second.expire_at_ms <= now) {
-      modified(m->first);
+      this->expired(m->first);
       erase_it(m);
       ++expired;
     }

@@ -57,6 +57,16 @@ struct WatchState {
 
 using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
 
+// What the invocation running on this thread leaves for the append-only log: its records
+// (nullptr when nothing is logged: no log, or loading one) and how many changes its handlers
+// made. Set by whoever runs an invocation; expiry writes its DEL records here, in place, so they
+// keep their order with the command that caused them.
+struct InvocationLog {
+  std::string* records = nullptr;
+  std::uint64_t changes = 0;
+};
+inline thread_local InvocationLog t_invocation_log;
+
 class Partition {
  public:
   // The live entry for key, or nullptr; an entry past its deadline is erased first (lazy expiry).
@@ -76,6 +86,7 @@ class Partition {
   // Every change to a key goes through here: watchers become dirty, the change counter moves.
   void modified(std::string_view key) {
     ++dirty_;
+    ++t_invocation_log.changes;
     if (!watchers_.empty()) touch_watchers(key);
   }
   void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
@@ -94,6 +105,8 @@ class Partition {
 
  private:
   void erase_it(Map::iterator it);
+  // A key that expired (lazily or actively): watchers see a change, the log a DEL.
+  void expired(std::string_view key);
   void touch_watchers(std::string_view key);
   void count();
 

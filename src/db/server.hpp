@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "commands/command_table.hpp"
+#include "db/append_log.hpp"
 #include "db/client.hpp"
 #include "db/command_context.hpp"
 #include "db/config.hpp"
@@ -82,12 +83,18 @@ class Server final : public lf::Service {
   }
   std::size_t connected_clients();
 
+  // The append-only log (nullptr when appendonly is no).
+  AppendLog* append_log() { return log_.get(); }
+  // Replays one logged command (or checks it): loading at start.
+  lf::Status apply_logged(std::span<const std::string_view> argv, bool check_only);
+
   std::string info(std::span<const std::string_view> sections);
   // The active expiry cycle, run by whichever thread is elected when it is due.
   void maybe_run_expiry_cycle(std::int64_t now_ms);
 
  private:
   std::string info_section(std::string_view name);
+  lf::Status load_append_log();
 
   const ServerConfig initial_;
   Config config_;
@@ -113,6 +120,14 @@ class Server final : public lf::Service {
   std::atomic<std::int64_t> next_expiry_ms_{0};
   std::atomic<std::uint32_t> expiry_cursor_{0};
   std::thread ticker_;
+
+  // Durability. log_ is set before the model starts and reset after it stops.
+  std::unique_ptr<AppendLog> log_;
+  std::uint64_t loaded_commands_ = 0;     // immutable after start
+  std::uint64_t loaded_transactions_ = 0; // idem
+  std::int64_t load_ms_ = 0;              // idem
+  std::string load_warning_;              // idem
+  std::atomic<std::uint64_t> load_errors_{0};
 };
 
 }  // namespace lfdb::db

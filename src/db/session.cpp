@@ -1,5 +1,6 @@
 #include "db/session.hpp"
 
+#include "db/log_records.hpp"
 #include "lf/status.hpp"
 #include "resp/writer.hpp"
 
@@ -48,10 +49,77 @@ void ServerSession::on_attach() {
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {
+  if (awaiting_commit_) {
+    // Unparked by the flusher: our records are durable, or the disk failed them.
+    awaiting_commit_ = false;
+    commit_offset_ = 0;
+    if (!commit_ok_) {
+      // The writes ran but cannot be made durable: their replies are not sent; the client
+      // sees the connection close, as after a crash (their fate is unknown to it). They reach
+      // the disk with the log's retry once the disk recovers.
+      held_.clear();
+      return lf::SessionAction::kClose;
+    }
+    if (close_after_commit_) {
+      out.append(held_);
+      held_.clear();
+      return lf::SessionAction::kClose;
+    }
+  }
+  if (!held_.empty()) {
+    out.append(held_);
+    held_.clear();
+  }
   if (!parked_out_.empty()) {
     out.append(parked_out_);
     parked_out_.clear();
   }
+  return settle(process(in, out), out);
+}
+
+lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
+  // kPark: a command waits for its color; its task may be running already, so touch nothing
+  // (execute() held the replies before it submitted).
+  if (a == lf::SessionAction::kPark || commit_offset_ == 0) return a;
+  AppendLog* log = server_.append_log();
+  if (log->policy() != FsyncPolicy::kAlways) {
+    log->write_pending();  // into the kernel before the replies go: a crash of ours loses nothing
+    commit_offset_ = 0;
+    return a;
+  }
+  bool ok = false;
+  if (log->commit_or_wait(commit_offset_, this, ok)) {
+    commit_offset_ = 0;
+    if (ok) return a;
+    out.clear();
+    return lf::SessionAction::kClose;
+  }
+  held_.append(out);
+  out.clear();
+  close_after_commit_ = a == lf::SessionAction::kClose;
+  awaiting_commit_ = true;
+  if (commit_park_.fetch_add(1, std::memory_order_acq_rel) == 0) return lf::SessionAction::kPark;
+  // The flusher covered us before we could park: go on here.
+  commit_park_.store(0, std::memory_order_relaxed);
+  awaiting_commit_ = false;
+  commit_offset_ = 0;
+  out.swap(held_);
+  held_.clear();
+  if (!commit_ok_) {
+    out.clear();
+    return lf::SessionAction::kClose;
+  }
+  return a;
+}
+
+void ServerSession::committed(bool ok) {
+  commit_ok_ = ok;
+  if (commit_park_.fetch_add(1, std::memory_order_acq_rel) == 0) return;  // settle() goes on
+  commit_park_.store(0, std::memory_order_relaxed);
+  host()->unpark();  // last touch: the connection may be closed inside
+}
+
+lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) {
   if (shutdown_after_) server_.request_shutdown();
   if (close_) return lf::SessionAction::kClose;
   for (;;) {
@@ -97,6 +165,12 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
     return reject("NOAUTH Authentication required.");
   }
+  if (spec->has(commands::kWrite)) {
+    AppendLog* log = server_.append_log();
+    if (log != nullptr && log->failing()) {
+      return reject("MISCONF Errors writing to the AOF file: " + log->write_error());
+    }
+  }
   const BoundCommand* bc = server_.bound(spec);
   LF_CHECK_MSG(bc != nullptr, "command table entry without a binding");
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
@@ -139,6 +213,11 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   if (server_.executor().try_run(inv, now)) return Step::kDone;
 
   // Slow path: the task may run later on another thread, after this read buffer is gone.
+  // Replies that wait for the disk stay with the session while it parks.
+  if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
+    held_.append(out);
+    out.clear();
+  }
   parked_.assign(argv, bc.spec);
   parked_bc_ = &bc;
   server_.stats().parked.add();
@@ -151,6 +230,10 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
 ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
   if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return Step::kParked;
   park_.store(0, std::memory_order_relaxed);
+  if (!held_.empty()) {
+    out.insert(0, held_);
+    held_.clear();
+  }
   out.append(parked_out_);
   parked_out_.clear();
   return close_ ? Step::kClose : Step::kDone;
@@ -173,7 +256,21 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   CommandContext ctx{argv, w, server_.keyspace(), now_ms(), &server_, &client_, bc.spec};
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
+  AppendLog* log = server_.append_log();
+  if (log == nullptr || !ctx.writes) return bc.handler(ctx);
+  InvocationLog& il = t_invocation_log;
+  il.records = &log_buf_;
+  il.changes = 0;
   bc.handler(ctx);
+  if (il.changes != 0 || bc.spec->hue == HueClass::kKeyspaceWrite) {
+    log_effect(*bc.spec, argv, server_.keyspace(), ctx.now_ms, log_buf_);
+  }
+  il.records = nullptr;
+  // Appended while the invocation still holds its colors: the log keeps each key's order.
+  if (!in_transaction_ && !log_buf_.empty()) {
+    commit_offset_ = log->append(log_buf_);
+    log_buf_.clear();
+  }
 }
 
 // ---- transactions ----------------------------------------------------------------------
@@ -219,6 +316,10 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   const Invocation inv{alone ? ex.exec_alone() : ex.hue_of(HueClass::kTransaction),
                        Placement::kKeys, hashes_};
   parked_bc_ = nullptr;
+  if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
+    held_.append(out);  // replies that wait for the disk stay with the session while it parks
+    out.clear();
+  }
   (void)ex.submit(inv, lf::hue::Task([this] { run_parked(); }));
   return meet_parked_task(out);
 }
@@ -235,6 +336,11 @@ void ServerSession::run_transaction(std::string& out) {
   if (dirty) {
     w.null_array();
   } else {
+    // The block's records go to the log as one MULTI...EXEC (when it changed anything).
+    AppendLog* log = server_.append_log();
+    in_transaction_ = log != nullptr;
+    if (log != nullptr) encode_command(log_buf_, {"MULTI"});
+    const std::size_t multi_len = log_buf_.size();
     w.array_header(client_.queued.size());
     for (const OwnedCommand& q : client_.queued) {
       const BoundCommand* bc = server_.bound(q.spec);
@@ -243,6 +349,14 @@ void ServerSession::run_transaction(std::string& out) {
       } else if (!connection_command(*bc, q.argv, w)) {
         close_ = true;
       }
+    }
+    in_transaction_ = false;
+    if (log != nullptr) {
+      if (log_buf_.size() > multi_len) {
+        encode_command(log_buf_, {"EXEC"});
+        commit_offset_ = log->append(log_buf_);
+      }
+      log_buf_.clear();
     }
   }
   client_.queued.clear();

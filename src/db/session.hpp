@@ -8,8 +8,13 @@
 //     its pipeline waits with it, and the thread that runs the queued command writes its reply
 //     and carries the connection on (docs/hue.md, trap 1).
 //
+// With `appendfsync always` a write's reply waits for the fsync that covers its log record: the
+// session holds its replies (held_), registers with the AppendLog and parks; the elected
+// flusher calls committed() and that unparks it (docs/persistence.md).
+//
 // Thread-safety: the model calls a session from one thread at a time; while parked, only the
-// queued task touches it, and it hands the session back through SessionHost::unpark().
+// queued task (or the flusher's committed()) touches it, and it hands the session back through
+// SessionHost::unpark().
 #pragma once
 
 #include <atomic>
@@ -24,16 +29,20 @@
 
 namespace lfdb::db {
 
-class ServerSession final : public lf::Session {
+class ServerSession final : public lf::Session, public CommitWaiter {
  public:
   ServerSession(Server& server, const lf::InetAddr& peer);
   ~ServerSession() override;
 
   lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override;
+  void committed(bool ok) override;
 
  private:
   enum class Step { kDone, kParked, kClose };
 
+  lf::SessionAction process(lf::InputBuffer& in, std::string& out);
+  // Before replies leave: under `always` they wait for the fsync of this session's records.
+  lf::SessionAction settle(lf::SessionAction a, std::string& out);
   Step dispatch(std::span<const std::string_view> argv, std::string& out);
   Step execute(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   // Runs a bound command's handler (or connection command) writing to `out`.
@@ -56,6 +65,7 @@ class ServerSession final : public lf::Session {
   void run_transaction(std::string& out);
   void unwatch();
   void shutdown_command(std::span<const std::string_view> argv, resp::Writer& w);
+  void debug_command(std::span<const std::string_view> argv, resp::Writer& w);
 
   Server& server_;
   ClientState client_;
@@ -69,6 +79,17 @@ class ServerSession final : public lf::Session {
   bool shutdown_after_ = false;
   // Rendezvous of the submitter and the parked task (see meet_parked_task).
   std::atomic<int> park_{0};
+
+  // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
+  // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
+  std::string log_buf_;
+  bool in_transaction_ = false;
+  std::uint64_t commit_offset_ = 0;
+  std::string held_;               // replies that wait for the disk (or for a parked command)
+  bool awaiting_commit_ = false;   // parked until committed()
+  bool commit_ok_ = false;         // committed()'s verdict, published by commit_park_
+  bool close_after_commit_ = false;
+  std::atomic<int> commit_park_{0};  // rendezvous of the parking session and the flusher
 };
 
 }  // namespace lfdb::db

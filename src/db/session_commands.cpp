@@ -132,6 +132,7 @@ bool ServerSession::connection_command(const BoundCommand& bc,
     return true;
   }
   if (name == "shutdown") return shutdown_command(argv, w), !shutdown_after_;
+  if (name == "debug") return debug_command(argv, w), true;
   w.error("ERR unknown command '" + std::string(name) + "'");
   return true;
 }
@@ -371,6 +372,28 @@ void ServerSession::command(const CommandSpec& spec, std::span<const std::string
                  "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
                  "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
                  "HELP", "    Print this help."});
+}
+
+void ServerSession::debug_command(std::span<const std::string_view> argv, resp::Writer& w) {
+  if (!server_.initial_config().enable_debug_command) {
+    return w.error("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+                   "\"local\", you can run it from a local connection, otherwise you need to set "
+                   "this option in the configuration file, and then restart the server.");
+  }
+  // DEBUG AOF-FAULT WRITE|FSYNC|BOTH|OFF: the append-only log's writes or fsyncs fail with EIO
+  // (a partial write first) until OFF.
+  if (iequal(argv[1], "aof-fault") && argv.size() == 3) {
+    AppendLog* log = server_.append_log();
+    if (log == nullptr) return w.error("ERR the append-only log is off");
+    const std::string_view what = argv[2];
+    if (iequal(what, "write")) log->inject_fault(true, false);
+    else if (iequal(what, "fsync")) log->inject_fault(false, true);
+    else if (iequal(what, "both")) log->inject_fault(true, true);
+    else if (iequal(what, "off")) log->inject_fault(false, false);
+    else return w.error(kErrSyntax);
+    return w.simple_string("OK");
+  }
+  w.error("ERR unknown subcommand '" + std::string(argv[1]) + "'. Try DEBUG HELP.");
 }
 
 void ServerSession::shutdown_command(std::span<const std::string_view> argv, resp::Writer& w) {

@@ -1,0 +1,218 @@
+#include "db/append_log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace lfdb::db {
+
+lf::Result<std::unique_ptr<AppendLog>> AppendLog::open(const std::string& path,
+                                                       FsyncPolicy policy) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return lf::Status::from_errno("open " + path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    lf::Status s = lf::Status::from_errno("fstat " + path);
+    ::close(fd);
+    return s;
+  }
+  return std::unique_ptr<AppendLog>(
+      new AppendLog(fd, static_cast<std::uint64_t>(st.st_size), policy));
+}
+
+AppendLog::AppendLog(int fd, std::uint64_t size, FsyncPolicy policy)
+    : fd_(fd), policy_(policy), appended_(size), written_(size), synced_(size) {
+  stats_.size = size;
+}
+
+AppendLog::~AppendLog() { ::close(fd_); }
+
+std::uint64_t AppendLog::append(std::string_view records) {
+  lf::MutexLock lock(mu_);
+  pending_.append(records);
+  appended_ += records.size();
+  ++stats_.records;
+  return appended_;
+}
+
+bool AppendLog::commit_or_wait(std::uint64_t offset, CommitWaiter* w, bool& ok) {
+  {
+    lf::MutexLock lock(mu_);
+    if (synced_ >= offset) {
+      ok = true;
+      return true;
+    }
+    if (error_ != 0) {
+      ok = false;
+      return true;
+    }
+    waiters_.push_back({offset, w});
+    ++stats_.waits;
+  }
+  // Group commit: whoever wins the election flushes for every waiter; the others return and
+  // serve other connections (their waiter is covered by the winner's next round).
+  flush(/*sync=*/true);
+  return false;
+}
+
+void AppendLog::write_pending() { flush(/*sync=*/false); }
+
+void AppendLog::flush(bool sync) {
+  for (int round = 0;; ++round) {
+    lf::ElectedGuard elected = flusher_.try_elect();
+    if (!elected) return;  // the elected flusher sees what we appended when it re-checks
+    std::string batch;
+    std::uint64_t end = 0;
+    std::uint64_t before = 0;
+    bool unsynced = false;
+    {
+      lf::MutexLock lock(mu_);
+      batch.swap(pending_);
+      end = appended_;
+      before = written_;
+      unsynced = end > synced_;
+    }
+    int err = batch.empty() ? 0 : write_all(batch);
+    if (err == 0 && sync && unsynced) {
+      if (fault_fsyncs_.load(std::memory_order_relaxed)) {
+        err = EIO;
+      } else if (::fdatasync(fd_) != 0) {
+        err = errno;
+      }
+    }
+    std::vector<Waiter> done;
+    {
+      lf::MutexLock lock(mu_);
+      if (!batch.empty()) ++stats_.writes;
+      if (err != 0) {
+        // Keep the bytes (they are executed writes): they go to disk when it recovers. What
+        // reached the file of this batch is cut off again (after a failed fsync the kernel may
+        // have dropped those pages: rewriting them from memory is the safe retry).
+        if (!batch.empty()) (void)!::ftruncate(fd_, static_cast<off_t>(before));
+        pending_.insert(0, batch);
+        error_ = err;
+        ++stats_.write_errors;
+        stats_.last_error = std::strerror(err);
+        failing_.store(true, std::memory_order_release);
+        done.swap(waiters_);
+      } else {
+        written_ = end;
+        stats_.size = end;
+        if (sync && unsynced) {
+          synced_ = end;
+          ++stats_.fsyncs;
+        }
+        if (error_ != 0) {
+          error_ = 0;
+          stats_.last_error.clear();
+          failing_.store(false, std::memory_order_release);
+        }
+        std::size_t keep = 0;
+        for (const Waiter& w : waiters_) {
+          if (w.offset <= synced_) done.push_back(w);
+          else waiters_[keep++] = w;
+        }
+        waiters_.resize(keep);
+      }
+    }
+    elected.release();
+    for (const Waiter& w : done) w.who->committed(err == 0);
+    if (err != 0) return;  // the ticker retries
+    // Re-check after releasing: a loser that appended while we flushed relies on us.
+    lf::MutexLock lock(mu_);
+    const bool waiting = !waiters_.empty();
+    if (!waiting && (pending_.empty() || round >= 8)) return;
+  }
+}
+
+int AppendLog::write_all(const std::string& bytes) {
+  std::size_t done = 0;
+  std::size_t limit = bytes.size();
+  const bool fault = fault_writes_.load(std::memory_order_relaxed);
+  if (fault) limit /= 2;  // a partial write, then the failure
+  while (done < limit) {
+    const ssize_t n = ::write(fd_, bytes.data() + done, limit - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (done == bytes.size()) return 0;
+  // The caller cuts a partial write off, so the retry appends the whole batch again (if that
+  // cut fails too, the next load truncates the torn tail).
+  return fault ? EIO : (errno != 0 ? errno : EIO);
+}
+
+void AppendLog::tick() {
+  if (failing()) {
+    flush(/*sync=*/policy_ != FsyncPolicy::kNo);  // retry
+    return;
+  }
+  if (policy_ == FsyncPolicy::kAlways) {
+    flush(/*sync=*/true);  // records nobody waits for (expiry's DELs) go to disk too
+    return;
+  }
+  write_pending();
+  if (policy_ != FsyncPolicy::kEverySec) return;
+  std::uint64_t end = 0;
+  {
+    lf::MutexLock lock(mu_);
+    end = written_;
+    if (synced_ >= end) return;
+  }
+  // Concurrent writes by the flusher are fine: fsync covers at least what was written before.
+  const int err = fault_fsyncs_.load(std::memory_order_relaxed) ? EIO
+                  : ::fdatasync(fd_) != 0                       ? errno
+                                                                : 0;
+  lf::MutexLock lock(mu_);
+  if (err != 0) {
+    error_ = err;
+    ++stats_.write_errors;
+    stats_.last_error = std::strerror(err);
+    failing_.store(true, std::memory_order_release);
+    return;
+  }
+  if (end > synced_) synced_ = end;
+  ++stats_.fsyncs;
+}
+
+lf::Status AppendLog::sync_all() {
+  for (int i = 0; i < 1000; ++i) {
+    flush(/*sync=*/true);
+    int err = 0;
+    bool done = false;
+    {
+      lf::MutexLock lock(mu_);
+      err = error_;
+      done = pending_.empty() && synced_ == appended_;
+    }
+    if (err != 0) return lf::Status::error(std::string("append-only log: ") + std::strerror(err));
+    if (done) return lf::Status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // another thread is flushing
+  }
+  return lf::Status::error("append-only log: could not sync (flusher busy)");
+}
+
+std::string AppendLog::write_error() const {
+  lf::MutexLock lock(mu_);
+  return error_ == 0 ? std::string() : std::string(std::strerror(error_));
+}
+
+AppendLogStats AppendLog::stats() const {
+  lf::MutexLock lock(mu_);
+  AppendLogStats s = stats_;
+  s.pending = pending_.size();
+  return s;
+}
+
+void AppendLog::inject_fault(bool writes, bool fsyncs) {
+  fault_writes_.store(writes, std::memory_order_relaxed);
+  fault_fsyncs_.store(fsyncs, std::memory_order_relaxed);
+}
+
+}  // namespace lfdb::db

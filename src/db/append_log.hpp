@@ -1,0 +1,116 @@
+// AppendLog: lfdb-server's append-only log of executed writes, in RESP multibulk form (the
+// single-file layout redis-check-aof reads), with group commit.
+//
+// Writers append an invocation's records while they still hold its colors (so the log keeps each
+// key's order) and get back the log offset that covers them. What happens next depends on
+// appendfsync:
+//   always    the reply waits until an fsync covers that offset. The connection parks (its
+//             replies are held), and one thread, elected with lf::Elected among those that
+//             appended, writes and fsyncs everything pending for all of them, then releases
+//             every waiter it covered. Losers of the election go back to serving other
+//             connections: nobody but the elected flusher blocks on the disk.
+//   everysec  the pending bytes are written at the end of the batch that produced them (by
+//             the elected writer); the ticker fsyncs once a second. No reply waits.
+//   no        as everysec without the fsync (the kernel decides).
+//
+// A failed write or fsync (full disk, I/O error) puts the log in error: the bytes stay pending
+// (a partial write is cut back off the file), waiters are failed, new writes are refused with
+// MISCONF by the server, and the ticker retries once a second until the disk takes the bytes.
+//
+// Thread-safety: every public member may be called from any thread. mu_ guards the pending
+// buffer, offsets, waiters and error state; the file descriptor is used only by the elected
+// flusher (and the ticker's fsync, which the kernel orders with writes).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/config.hpp"
+#include "lf/elected.hpp"
+#include "lf/mutex.hpp"
+#include "lf/status.hpp"
+
+namespace lfdb::db {
+
+// Someone whose replies wait for the fsync that covers their records.
+class CommitWaiter {
+ public:
+  virtual ~CommitWaiter() = default;
+  // Called once, from the flusher's thread, outside every lock: durable (ok) or not.
+  virtual void committed(bool ok) = 0;
+};
+
+struct AppendLogStats {
+  std::uint64_t size = 0;             // bytes in the file
+  std::uint64_t pending = 0;          // bytes appended, not yet written
+  std::uint64_t writes = 0;           // write(2) batches
+  std::uint64_t fsyncs = 0;
+  std::uint64_t records = 0;          // invocations appended
+  std::uint64_t waits = 0;            // commits that had to wait (always)
+  std::uint64_t write_errors = 0;
+  std::string last_error;             // empty: ok
+};
+
+class AppendLog {
+ public:
+  // Opens (creates) the file for appending; `size` is where loading left it.
+  static lf::Result<std::unique_ptr<AppendLog>> open(const std::string& path, FsyncPolicy policy);
+  ~AppendLog();
+
+  FsyncPolicy policy() const { return policy_; }
+  // Appends one invocation's records (complete commands or a MULTI...EXEC block); returns the
+  // offset their end will have in the file.
+  std::uint64_t append(std::string_view records);
+  // `always`: true when `offset` is durable already (or failed: see ok); otherwise registers
+  // `w`, which committed() later, and returns false. May flush on the calling thread.
+  bool commit_or_wait(std::uint64_t offset, CommitWaiter* w, bool& ok);
+  // everysec/no: write what is pending (the elected writer; losers return at once).
+  void write_pending();
+  // The ticker, once a second: fsync (everysec), retry after an error.
+  void tick();
+  // Writes and fsyncs everything pending, whatever the policy (shutdown, SAVE).
+  lf::Status sync_all();
+
+  // The error writes get while the log cannot write ("" when fine): strerror of the failure.
+  std::string write_error() const;
+  bool failing() const { return failing_.load(std::memory_order_acquire); }
+  AppendLogStats stats() const;
+
+  // Fault injection for tests (DEBUG AOF-FAULT): fail the next writes / fsyncs with EIO.
+  void inject_fault(bool writes, bool fsyncs);
+
+ private:
+  AppendLog(int fd, std::uint64_t size, FsyncPolicy policy);
+  // The elected flusher's loop: write (and fsync if `sync`) until nothing is pending.
+  void flush(bool sync);
+  // Writes `bytes` at the end of the file; 0 or an errno.
+  int write_all(const std::string& bytes);
+
+  const int fd_;
+  const FsyncPolicy policy_;
+  lf::Elected flusher_;
+
+  mutable lf::Mutex mu_;
+  std::string pending_ LF_GUARDED_BY(mu_);
+  std::uint64_t appended_ LF_GUARDED_BY(mu_);  // file offset after everything appended
+  std::uint64_t written_ LF_GUARDED_BY(mu_);   // ... after everything written
+  std::uint64_t synced_ LF_GUARDED_BY(mu_);    // ... after everything fsynced
+  struct Waiter {
+    std::uint64_t offset;
+    CommitWaiter* who;
+  };
+  std::vector<Waiter> waiters_ LF_GUARDED_BY(mu_);
+  int error_ LF_GUARDED_BY(mu_) = 0;  // errno of the last failure, 0 when fine
+  AppendLogStats stats_ LF_GUARDED_BY(mu_);
+  std::atomic<bool> failing_{false};
+  std::atomic<bool> fault_writes_{false};
+  std::atomic<bool> fault_fsyncs_{false};
+};
+
+}  // namespace lfdb::db

@@ -1,0 +1,70 @@
+#include "db/log_records.hpp"
+
+#include <unordered_map>
+
+#include <cstdio>
+
+namespace lfdb::db {
+namespace {
+
+enum class Form { kArgv, kStringState, kTtlState, kHashField };
+
+Form form_of(std::string_view name) {
+  static const std::unordered_map<std::string_view, Form> forms = {
+      {"set", Form::kStringState},      {"setex", Form::kStringState},
+      {"psetex", Form::kStringState},   {"incrbyfloat", Form::kStringState},
+      {"getex", Form::kTtlState},       {"expire", Form::kTtlState},
+      {"pexpire", Form::kTtlState},     {"expireat", Form::kTtlState},
+      {"pexpireat", Form::kTtlState},   {"hincrbyfloat", Form::kHashField},
+  };
+  auto it = forms.find(name);
+  return it == forms.end() ? Form::kArgv : it->second;
+}
+
+}  // namespace
+
+void encode_command(std::string& out, std::span<const std::string_view> args) {
+  char head[32];
+  int n = std::snprintf(head, sizeof head, "*%zu\r\n", args.size());
+  out.append(head, static_cast<std::size_t>(n));
+  for (std::string_view a : args) {
+    n = std::snprintf(head, sizeof head, "$%zu\r\n", a.size());
+    out.append(head, static_cast<std::size_t>(n));
+    out.append(a);
+    out.append("\r\n", 2);
+  }
+}
+
+void encode_command(std::string& out, std::initializer_list<std::string_view> args) {
+  encode_command(out, std::span<const std::string_view>(args.begin(), args.size()));
+}
+
+void log_effect(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
+                Keyspace& ks, std::int64_t now_ms, std::string& out) {
+  const Form form = form_of(spec.name);
+  if (form == Form::kArgv) return encode_command(out, argv);
+  const std::string_view key = argv[1];
+  const Entry* e = ks.of(key).peek(key, now_ms);
+  if (e == nullptr) return encode_command(out, {"DEL", key});
+  const std::string at = std::to_string(e->expire_at_ms);
+  switch (form) {
+    case Form::kStringState:
+      if (e->value.type != Type::kString) return encode_command(out, {"DEL", key});
+      if (e->expire_at_ms < 0) return encode_command(out, {"SET", key, e->value.str});
+      return encode_command(out, {"SET", key, e->value.str, "PXAT", at});
+    case Form::kTtlState:
+      if (e->expire_at_ms < 0) return encode_command(out, {"PERSIST", key});
+      return encode_command(out, {"PEXPIREAT", key, at});
+    case Form::kHashField: {
+      if (e->value.type != Type::kHash) return encode_command(out, argv);
+      auto f = e->value.hash->find(argv[2]);
+      if (f == e->value.hash->end()) return encode_command(out, argv);
+      return encode_command(out, {"HSET", key, f->first, f->second});
+    }
+    case Form::kArgv:
+      break;
+  }
+  encode_command(out, argv);
+}
+
+}  // namespace lfdb::db

@@ -1,0 +1,32 @@
+// What an executed write leaves in the append-only log. Most commands are logged as they came
+// (their effect depends only on their arguments and the keyspace). Those whose effect depends
+// on the clock or on float formatting are logged as the state they produced, so replaying the
+// log at any later time rebuilds the same keyspace:
+//   SET SETEX PSETEX INCRBYFLOAT       -> SET key value [PXAT deadline]   (or DEL key)
+//   EXPIRE PEXPIRE EXPIREAT PEXPIREAT GETEX -> PEXPIREAT key deadline | PERSIST key | DEL key
+//   HINCRBYFLOAT                       -> HSET key field value
+// Keys that expire are logged as DEL where they expire (Partition::expired), and replay runs
+// with the clock at 0 so nothing expires while the log is loaded: the order of the log decides.
+//
+// Thread-safety: called by the invocation that holds the key's color, like the handler.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "commands/command_table.hpp"
+#include "db/keyspace.hpp"
+
+namespace lfdb::db {
+
+// Encodes one command as a RESP multibulk (the log's record form).
+void encode_command(std::string& out, std::span<const std::string_view> args);
+void encode_command(std::string& out, std::initializer_list<std::string_view> args);
+
+void log_effect(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
+                Keyspace& ks, std::int64_t now_ms, std::string& out);
+
+}  // namespace lfdb::db

@@ -1,0 +1,404 @@
+"""Durability of lfdb-server: the append-only log, its recovery, and disk errors (issue 4).
+
+Every test starts its own lfdb-server with `appendonly yes` in a fresh directory, restarts it
+(cleanly, or with SIGKILL) and compares what comes back with what was acknowledged.
+Against redis-server (the peer) these tests are skipped: they exercise lfdb's own log.
+"""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+import redis
+
+from lfdb_testlib import ServerProcess, is_lfdb, RawConnection, Closed
+
+AOF = "appendonly.aof"
+
+
+def lfdb_server(fsync="always", extra=()):
+    sp = ServerProcess()
+    sp.extra = [("appendonly", "yes"), ("appendfsync", fsync), ("dir", sp.dir),
+                ("enable-debug-command", "yes")] + list(extra)
+    return sp
+
+
+def client(sp, **kw):
+    return redis.Redis(host="127.0.0.1", port=sp.port, socket_timeout=10, **kw)
+
+
+def kill9(sp):
+    sp.proc.kill()
+    sp.proc.wait()
+    if sp._log:
+        sp._log.close()
+        sp._log = None
+
+
+def dump(r):
+    """Every key: (type, value, absolute expiry in ms or -1)."""
+    out = {}
+    for k in r.keys("*"):
+        t = r.type(k)
+        if t == b"string":
+            v = r.get(k)
+        elif t == b"hash":
+            v = r.hgetall(k)
+        else:
+            continue  # expired between KEYS and TYPE
+        out[k] = (t, v, r.pexpiretime(k))
+    return out
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's append-only log")
+class RoundTrip(unittest.TestCase):
+    def setUp(self):
+        self.sp = lfdb_server().start()
+
+    def tearDown(self):
+        self.sp.stop()
+
+    def restart(self, sigkill=False):
+        if sigkill:
+            kill9(self.sp)
+        else:
+            self.sp.stop(keep_dir=True)
+        self.sp.start()
+        return client(self.sp)
+
+    def workload(self, r):
+        r.set("s", "plain")
+        r.set("ttl", "v", ex=1000)
+        r.set("px", "v", px=5_000_000)
+        r.setex("setex", 1000, "v")
+        r.psetex("psetex", 1_000_000, "v")
+        r.set("gone", "v", px=1)          # expires: logged as a DEL
+        r.incr("counter")
+        r.incrby("counter", 41)
+        r.incrbyfloat("float", "1.1")
+        r.incrbyfloat("float", "2.2")
+        r.append("s", "+more")
+        r.setrange("s", 0, "P")
+        r.hset("h", mapping={"a": "1", "b": "2", "c": "3"})
+        r.hincrby("h", "a", 10)
+        r.hincrbyfloat("h", "f", "0.5")
+        r.hdel("h", "c")
+        r.expire("h", 500)
+        r.set("keep", "1", ex=300)
+        r.set("keep", "2", keepttl=True)
+        r.getex("s", px=7_000_000)
+        r.set("p", "x", ex=100)
+        r.persist("p")
+        r.mset({"m1": "1", "m2": "2", "{t}a": "x", "{t}b": "y"})
+        r.rename("m1", "m1renamed")
+        r.delete("m2")
+        r.getdel("{t}b")
+        p = r.pipeline(transaction=True)
+        p.incr("tx1").incr("tx2").hset("txh", "k", "v").expire("tx1", 900)
+        p.execute()
+        r.expireat("ea", 4_000_000_000)   # no such key: nothing logged
+        time.sleep(0.05)                  # let "gone" expire
+
+    def test_clean_restart_keeps_every_type_and_ttl(self):
+        r = client(self.sp)
+        self.workload(r)
+        before = dump(r)
+        self.assertNotIn(b"gone", before)
+        self.assertEqual(before[b"float"][1], b"3.3")
+        after = dump(self.restart())
+        self.assertEqual(before, after)
+
+    def test_sigkill_keeps_every_acknowledged_write(self):
+        r = client(self.sp)
+        self.workload(r)
+        before = dump(r)
+        after = dump(self.restart(sigkill=True))
+        self.assertEqual(before, after)
+
+    def test_flushall_is_logged(self):
+        r = client(self.sp)
+        r.set("a", "1")
+        r.flushall()
+        r.set("b", "2")
+        self.assertEqual(dump(self.restart(sigkill=True)), {b"b": (b"string", b"2", -1)})
+
+    def test_watch_aborted_transaction_logs_nothing(self):
+        r = client(self.sp)
+        r.set("w", "1")
+        p = r.pipeline(transaction=True)
+        p.watch("w")
+        client(self.sp).set("w", "2")
+        p.multi()
+        p.set("w", "3")
+        with self.assertRaises(redis.WatchError):
+            p.execute()
+        self.assertEqual(self.restart(sigkill=True).get("w"), b"2")
+
+    def test_redis_check_aof_accepts_the_log(self):
+        r = client(self.sp)
+        self.workload(r)
+        self.sp.stop(keep_dir=True)
+        out = subprocess.run(["redis-check-aof", os.path.join(self.sp.dir, AOF)],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("is valid", out.stdout)
+        self.sp.start()
+
+    def test_info_persistence(self):
+        r = client(self.sp)
+        r.set("a", "1")
+        info = r.info("persistence")
+        self.assertEqual(info["aof_enabled"], 1)
+        self.assertEqual(info["aof_last_write_status"], "ok")
+        self.assertGreater(info["aof_current_size"], 0)
+        self.assertGreaterEqual(info["lfdb_aof_fsyncs"], 1)
+        self.assertEqual(info["lfdb_aof_fsync"], "always")
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's append-only log")
+class Recovery(unittest.TestCase):
+    """A log cut at every byte offset loads as a consistent prefix."""
+
+    @classmethod
+    def setUpClass(cls):
+        sp = lfdb_server()
+        sp.start()
+        r = client(sp)
+        # Each step, and the state after it.
+        cls.states = [{}]
+        steps = [
+            lambda: r.set("a", "1"),
+            lambda: r.pipeline(transaction=True).incr("b").incr("b").set("c", "x").execute(),
+            lambda: r.hset("h", "f", "v"),
+            lambda: r.set("a", "2"),
+            lambda: r.pipeline(transaction=True).delete("a").hset("h", "g", "w").execute(),
+        ]
+        for step in steps:
+            step()
+            cls.states.append(dump(r))
+        sp.stop(keep_dir=True)
+        with open(os.path.join(sp.dir, AOF), "rb") as f:
+            cls.log = f.read()
+        shutil.rmtree(sp.dir, ignore_errors=True)
+
+    def test_every_prefix_loads_to_a_state_the_server_went_through(self):
+        sp = lfdb_server()
+        path = os.path.join(sp.dir, AOF)
+        try:
+            for cut in range(len(self.log) + 1):
+                with open(path, "wb") as f:
+                    f.write(self.log[:cut])
+                sp.start()
+                state = dump(client(sp))
+                self.assertIn(state, self.states, "log cut at byte %d of %d" % (cut, len(self.log)))
+                sp.stop(keep_dir=True)
+                # The torn tail was cut off: the file now ends on a record boundary.
+                with open(path, "rb") as f:
+                    kept = f.read()
+                self.assertTrue(self.log.startswith(kept))
+                if cut == len(self.log):
+                    self.assertEqual(state, self.states[-1])
+        finally:
+            sp.stop()
+
+    def test_torn_tail_is_reported(self):
+        sp = lfdb_server()
+        try:
+            with open(os.path.join(sp.dir, AOF), "wb") as f:
+                f.write(self.log[:-3])
+            sp.start()
+            self.assertIn("torn tail", sp.log())
+            self.assertIn("dropped the last", sp.log())
+        finally:
+            sp.stop()
+
+    def test_torn_tail_refused_when_asked(self):
+        sp = lfdb_server(extra=[("aof-load-truncated", "no")])
+        try:
+            with open(os.path.join(sp.dir, AOF), "wb") as f:
+                f.write(self.log[:-3])
+            with self.assertRaises(Exception):
+                sp.start()
+            self.assertIn("ends in the middle of a command", sp.log())
+        finally:
+            sp.stop()
+
+    def corrupt_log(self):
+        # Damage a byte in the middle: the '$' of a bulk header in the third record.
+        pos = self.log.index(b"$", len(self.log) // 2)
+        return self.log[:pos] + b"?" + self.log[pos + 1:]
+
+    def test_corruption_in_the_middle_refuses_to_start(self):
+        sp = lfdb_server()
+        try:
+            with open(os.path.join(sp.dir, AOF), "wb") as f:
+                f.write(self.corrupt_log())
+            with self.assertRaises(Exception):
+                sp.start()
+            self.assertIn("bad file format reading the append-only log at offset", sp.log())
+            self.assertIn("--aof-load-corrupt yes", sp.log())
+        finally:
+            sp.stop()
+
+    def test_corruption_loaded_up_to_when_opted_in(self):
+        sp = lfdb_server(extra=[("aof-load-corrupt", "yes")])
+        try:
+            with open(os.path.join(sp.dir, AOF), "wb") as f:
+                f.write(self.corrupt_log())
+            sp.start()
+            self.assertIn(dump(client(sp)), self.states)
+            self.assertIn("corrupt at offset", sp.log())
+        finally:
+            sp.stop()
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's append-only log")
+class DiskErrors(unittest.TestCase):
+    def setUp(self):
+        self.sp = lfdb_server().start()
+
+    def tearDown(self):
+        self.sp.stop()
+
+    def wait_writes_ok(self, r, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return r.set("probe", "1")
+            except redis.ResponseError as e:
+                self.assertIn("MISCONF", str(e))
+                time.sleep(0.1)
+        self.fail("writes did not resume after the disk recovered")
+
+    def check_fault(self, kind):
+        r = client(self.sp)
+        r.set("before", "1")
+        self.assertEqual(r.execute_command("DEBUG", "AOF-FAULT", kind), b"OK")
+        # The write that meets the failure runs, but its reply is never sent: the connection
+        # closes (its fate is unknown to the client, as after a crash).
+        with RawConnection(self.sp.port) as c:
+            c.send_command("SET", "during", "1")
+            with self.assertRaises(Closed):
+                c.read_reply(timeout=10)
+        # Writes are refused while the log cannot write; reads go on.
+        with self.assertRaises(redis.ResponseError) as e:
+            r.set("refused", "1")
+        self.assertTrue(str(e.exception).startswith("MISCONF Errors writing to the AOF file: "),
+                        str(e.exception))
+        self.assertEqual(r.get("before"), b"1")
+        self.assertEqual(r.info("persistence")["aof_last_write_status"], "err")
+        # Refused inside MULTI too, and EXEC then aborts.
+        p = r.pipeline(transaction=True)
+        p.set("tx", "1")
+        with self.assertRaises(redis.ResponseError) as e:
+            p.execute()
+        self.assertIn("MISCONF", str(e.exception))
+        # The disk recovers: the ticker retries, writes resume, nothing acknowledged was lost,
+        # and the write whose reply was dropped is in the log after all.
+        r.execute_command("DEBUG", "AOF-FAULT", "OFF")
+        self.wait_writes_ok(r)
+        r.set("after", "1")
+        kill9(self.sp)
+        self.sp.start()
+        d = dump(client(self.sp))
+        for k in (b"before", b"during", b"after", b"probe"):
+            self.assertIn(k, d)
+        self.assertNotIn(b"refused", d)
+        self.assertNotIn(b"tx", d)
+
+    def test_write_failure(self):
+        self.check_fault("WRITE")
+
+    def test_fsync_failure(self):
+        self.check_fault("FSYNC")
+
+    def test_debug_needs_enabling(self):
+        sp = ServerProcess()
+        sp.extra = [("appendonly", "yes"), ("dir", sp.dir)]
+        sp.start()
+        try:
+            with self.assertRaises(redis.ResponseError) as e:
+                client(sp).execute_command("DEBUG", "AOF-FAULT", "WRITE")
+            self.assertIn("DEBUG command not allowed", str(e.exception))
+        finally:
+            sp.stop()
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's append-only log")
+@unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
+class FullDisk(unittest.TestCase):
+    """A real ENOSPC: the log on a 256 KB tmpfs."""
+
+    def setUp(self):
+        self.sp = ServerProcess()
+        self.mnt = os.path.join(self.sp.dir, "small")
+        os.makedirs(self.mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", self.mnt], check=True)
+        self.sp.extra = [("appendonly", "yes"), ("appendfsync", "always"), ("dir", self.mnt)]
+        self.sp.start()
+
+    def tearDown(self):
+        self.sp.stop(keep_dir=True)
+        subprocess.run(["umount", self.mnt], check=False)
+        shutil.rmtree(self.sp.dir, ignore_errors=True)
+
+    def test_full_disk_refuses_writes_and_recovers(self):
+        r = client(self.sp)
+        acked = []
+        value = "x" * 1000
+        refused = None
+        for i in range(1000):
+            try:
+                r.set("k%d" % i, value)
+                acked.append(i)
+            except redis.ConnectionError:
+                r = client(self.sp)  # the write that hit the full disk lost its connection
+            except redis.ResponseError as e:
+                refused = str(e)
+                break
+        self.assertIsNotNone(refused, "the 256 KB disk never filled")
+        self.assertIn("MISCONF Errors writing to the AOF file: No space left on device", refused)
+        self.assertEqual(r.get("k0"), value.encode())  # reads go on
+        subprocess.run(["mount", "-o", "remount,size=4m", self.mnt], check=True)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r.set("after", "1")
+                break
+            except redis.ResponseError:
+                self.assertLess(time.monotonic(), deadline, "writes did not resume")
+                time.sleep(0.1)
+        kill9(self.sp)
+        self.sp.start()
+        r = client(self.sp)
+        for i in acked:
+            self.assertEqual(r.get("k%d" % i), value.encode(), "acknowledged k%d lost" % i)
+        self.assertEqual(r.get("after"), b"1")
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's append-only log")
+class GroupCommit(unittest.TestCase):
+    def test_many_writers_share_fsyncs(self):
+        sp = lfdb_server().start()
+        try:
+            out = subprocess.run(["redis-benchmark", "-p", str(sp.port), "-c", "50", "-n", "5000",
+                                  "-t", "set", "-q"], capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            info = client(sp).info("persistence")
+            records, fsyncs = info["lfdb_aof_records"], info["lfdb_aof_fsyncs"]
+            self.assertGreaterEqual(records, 5000)
+            # One fsync per write would make these equal; 50 writers must share.
+            self.assertLess(fsyncs, records, info)
+            print("group commit: %d records, %d fsyncs (%.3f per record)"
+                  % (records, fsyncs, fsyncs / records))
+        finally:
+            sp.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
