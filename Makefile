@@ -4,7 +4,7 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench bench-server clean
+.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench bench-server bench-durability clean
 
 all: build
 
@@ -49,11 +49,15 @@ test-fuzz: setup
 	@if [ -f scripts/fuzz.sh ]; then echo "== fuzz: bounded runs (clang libFuzzer) =="; bash scripts/fuzz.sh; fi
 
 # Comparisons against peers (not part of CI). Today: lfdb-server against redis-server.
-bench: bench-server
+bench: bench-server bench-durability
 
 # lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
 bench-server: build
 	@bash bench/server.sh | tee docs/benchmarks-server.md
+
+# Group commit under appendfsync always against redis-server (not part of CI).
+bench-durability: build
+	@bash bench/durability.sh | tee docs/benchmarks-durability.md
 
 clean:
 	rm -rf $(BUILD)
