@@ -25,7 +25,7 @@ lf::Result<std::unique_ptr<AppendLog>> AppendLog::open(const std::string& path,
 }
 
 AppendLog::AppendLog(int fd, std::uint64_t size, FsyncPolicy policy)
-    : fd_(fd), policy_(policy), appended_(size), written_(size), synced_(size) {
+    : policy_(policy), fd_(fd), file_size_(size), appended_(size), written_(size), synced_(size) {
   stats_.size = size;
 }
 
@@ -34,6 +34,7 @@ AppendLog::~AppendLog() { ::close(fd_); }
 std::uint64_t AppendLog::append(std::string_view records) {
   lf::MutexLock lock(mu_);
   pending_.append(records);
+  if (rewriting_) rewrite_buf_.append(records);
   appended_ += records.size();
   ++stats_.records;
   return appended_;
@@ -67,13 +68,12 @@ void AppendLog::flush(bool sync) {
     if (!elected) return;  // the elected flusher sees what we appended when it re-checks
     std::string batch;
     std::uint64_t end = 0;
-    std::uint64_t before = 0;
+    const std::uint64_t before = file_size_;
     bool unsynced = false;
     {
       lf::MutexLock lock(mu_);
       batch.swap(pending_);
       end = appended_;
-      before = written_;
       unsynced = end > synced_;
     }
     int err = batch.empty() ? 0 : write_all(batch);
@@ -101,7 +101,8 @@ void AppendLog::flush(bool sync) {
         done.swap(waiters_);
       } else {
         written_ = end;
-        stats_.size = end;
+        file_size_ = before + batch.size();
+        stats_.size = file_size_;
         if (sync && unsynced) {
           synced_ = end;
           ++stats_.fsyncs;
@@ -165,10 +166,13 @@ void AppendLog::tick() {
     end = written_;
     if (synced_ >= end) return;
   }
-  // Concurrent writes by the flusher are fine: fsync covers at least what was written before.
+  // As the flusher (the file may be swapped by a rewrite otherwise); busy: next second.
+  lf::ElectedGuard elected = flusher_.try_elect();
+  if (!elected) return;
   const int err = fault_fsyncs_.load(std::memory_order_relaxed) ? EIO
                   : ::fdatasync(fd_) != 0                       ? errno
                                                                 : 0;
+  elected.release();
   lf::MutexLock lock(mu_);
   if (err != 0) {
     error_ = err;
@@ -208,6 +212,96 @@ AppendLogStats AppendLog::stats() const {
   AppendLogStats s = stats_;
   s.pending = pending_.size();
   return s;
+}
+
+lf::ElectedGuard AppendLog::elect_patiently() {
+  for (;;) {
+    lf::ElectedGuard g = flusher_.try_elect();
+    if (g) return g;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+void AppendLog::start_rewrite() {
+  lf::MutexLock lock(mu_);
+  rewriting_ = true;
+  rewrite_buf_.clear();
+}
+
+void AppendLog::abort_rewrite() {
+  lf::MutexLock lock(mu_);
+  rewriting_ = false;
+  std::string().swap(rewrite_buf_);
+}
+
+bool AppendLog::rewriting() const {
+  lf::MutexLock lock(mu_);
+  return rewriting_;
+}
+
+lf::Status AppendLog::finish_rewrite(const std::string& tmp_path, const std::string& live_path) {
+  const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
+    abort_rewrite();
+    return lf::Status::from_errno("open " + tmp_path);
+  }
+  struct stat st {};
+  (void)::fstat(fd, &st);
+  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  lf::ElectedGuard elected = elect_patiently();  // no flush may run while the file changes
+  std::vector<Waiter> done;
+  {
+    // Appenders wait for this lock while the tail since the fork is written: the rewrite's
+    // one pause, proportional to the writes that arrived while the child ran.
+    lf::MutexLock lock(mu_);
+    rewriting_ = false;
+    std::string tail;
+    tail.swap(rewrite_buf_);
+    std::size_t off = 0;
+    int err = 0;
+    while (off < tail.size()) {
+      const ssize_t n = ::write(fd, tail.data() + off, tail.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        err = errno != 0 ? errno : EIO;
+        break;
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+    if (err == 0 && ::rename(tmp_path.c_str(), live_path.c_str()) != 0) err = errno;
+    if (err != 0) {
+      ::close(fd);
+      ::unlink(tmp_path.c_str());
+      return lf::Status::error("rewriting the append-only log: " + std::string(std::strerror(err)));
+    }
+    // The directory entry too, so the switch survives a crash.
+    const std::string dir = live_path.substr(0, live_path.find_last_of('/') + 1);
+    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+    ::close(fd_);
+    fd_ = fd;
+    size += tail.size();
+    file_size_ = size;
+    // The new file holds everything appended so far, and it is synced.
+    pending_.clear();
+    written_ = appended_;
+    synced_ = appended_;
+    stats_.size = size;
+    ++stats_.rewrites;
+    done.swap(waiters_);
+    if (error_ != 0) {
+      error_ = 0;
+      stats_.last_error.clear();
+      failing_.store(false, std::memory_order_release);
+    }
+  }
+  elected.release();
+  for (const Waiter& w : done) w.who->committed(true);
+  return lf::Status();
 }
 
 void AppendLog::inject_fault(bool writes, bool fsyncs) {

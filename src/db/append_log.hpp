@@ -17,9 +17,12 @@
 // (a partial write is cut back off the file), waiters are failed, new writes are refused with
 // MISCONF by the server, and the ticker retries once a second until the disk takes the bytes.
 //
+// Offsets are logical: bytes ever appended since the server started (beginning at the size of
+// the file it loaded), so they stay valid when BGREWRITEAOF swaps the file underneath.
+//
 // Thread-safety: every public member may be called from any thread. mu_ guards the pending
-// buffer, offsets, waiters and error state; the file descriptor is used only by the elected
-// flusher (and the ticker's fsync, which the kernel orders with writes).
+// buffer, offsets, waiters and error state; the file descriptor and file size belong to
+// whoever holds the flusher election (flusher_).
 #pragma once
 
 #include <atomic>
@@ -48,6 +51,7 @@ class CommitWaiter {
 
 struct AppendLogStats {
   std::uint64_t size = 0;             // bytes in the file
+  std::uint64_t rewrites = 0;         // BGREWRITEAOF switches done
   std::uint64_t pending = 0;          // bytes appended, not yet written
   std::uint64_t writes = 0;           // write(2) batches
   std::uint64_t fsyncs = 0;
@@ -85,16 +89,29 @@ class AppendLog {
   // Fault injection for tests (DEBUG AOF-FAULT): fail the next writes / fsyncs with EIO.
   void inject_fault(bool writes, bool fsyncs);
 
+  // BGREWRITEAOF. start_rewrite() at the moment the child forks (nothing runs): from then on
+  // appended records are also kept for the new file. finish_rewrite() once the child wrote the
+  // compacted base to tmp_path: appends what arrived since, fsyncs, renames it over live_path
+  // and carries on in it; on any failure the old file stays and the error is returned.
+  void start_rewrite();
+  lf::Status finish_rewrite(const std::string& tmp_path, const std::string& live_path);
+  void abort_rewrite();
+  bool rewriting() const;
+
  private:
   AppendLog(int fd, std::uint64_t size, FsyncPolicy policy);
+  // Waits (the ticker only, never a serving thread) until this thread is the flusher.
+  lf::ElectedGuard elect_patiently();
   // The elected flusher's loop: write (and fsync if `sync`) until nothing is pending.
   void flush(bool sync);
   // Writes `bytes` at the end of the file; 0 or an errno.
   int write_all(const std::string& bytes);
 
-  const int fd_;
   const FsyncPolicy policy_;
   lf::Elected flusher_;
+  int fd_;                   // the flusher's (swapped by finish_rewrite under the election)
+  std::uint64_t file_size_;  // idem
+
 
   mutable lf::Mutex mu_;
   std::string pending_ LF_GUARDED_BY(mu_);
@@ -108,6 +125,8 @@ class AppendLog {
   std::vector<Waiter> waiters_ LF_GUARDED_BY(mu_);
   int error_ LF_GUARDED_BY(mu_) = 0;  // errno of the last failure, 0 when fine
   AppendLogStats stats_ LF_GUARDED_BY(mu_);
+  bool rewriting_ LF_GUARDED_BY(mu_) = false;
+  std::string rewrite_buf_ LF_GUARDED_BY(mu_);  // records appended since the rewrite's fork
   std::atomic<bool> failing_{false};
   std::atomic<bool> fault_writes_{false};
   std::atomic<bool> fault_fsyncs_{false};

@@ -44,6 +44,29 @@ void flush_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+// SAVE, BGSAVE, BGREWRITEAOF run alone (hue: undeclared), so the keyspace holds still while
+// they save or fork.
+void save_cmd(CommandContext& c) {
+  lf::Status st = c.server->save_now();
+  if (!st.ok()) return c.out.error("ERR " + st.message());
+  c.out.simple_string("OK");
+}
+
+void bgsave_cmd(CommandContext& c) {
+  if (c.argc() > 2 || (c.argc() == 2 && !iequal(c.arg(1), "schedule"))) return c.out.error(kErrSyntax);
+  const std::string err = c.server->start_bgsave();
+  if (!err.empty()) return c.out.error(err);
+  c.out.simple_string("Background saving started");
+}
+
+void bgrewriteaof_cmd(CommandContext& c) {
+  const std::string err = c.server->start_bgrewriteaof();
+  if (!err.empty()) return c.out.error(err);
+  c.out.simple_string("Background append only file rewriting started");
+}
+
+void lastsave_cmd(CommandContext& c) { c.out.integer(c.server->last_save_s()); }
+
 void info_cmd(CommandContext& c) {
   std::string text = c.server->info(c.argv.subspan(1));
   c.out.verbatim(text);
@@ -101,6 +124,8 @@ constexpr HandlerEntry kHandlers[] = {
     {"ping", ping_cmd},           {"echo", echo_cmd},
     {"time", time_cmd},           {"dbsize", dbsize_cmd},
     {"flushdb", flush_cmd},       {"flushall", flush_cmd},
+    {"save", save_cmd},           {"bgsave", bgsave_cmd},
+    {"bgrewriteaof", bgrewriteaof_cmd}, {"lastsave", lastsave_cmd},
     {"info", info_cmd},           {"config|get", config_get_cmd},
     {"config|set", config_set_cmd}, {"watch", watch_cmd},
 };
@@ -186,6 +211,17 @@ std::string Server::info_section(std::string_view name) {
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     append_line(s, "loading:0");
+    {
+      lf::MutexLock lock(persist_mu_);
+      append_line(s, "rdb_bgsave_in_progress:%d", child_kind_ == ChildKind::kSnapshot ? 1 : 0);
+      append_line(s, "rdb_last_save_time:%" PRId64, (last_save_ms_ ? last_save_ms_ : started_ms_) / 1000);
+      append_line(s, "rdb_last_bgsave_status:%s", last_bgsave_ok_ ? "ok" : "err");
+      append_line(s, "aof_rewrite_in_progress:%d", child_kind_ == ChildKind::kRewrite ? 1 : 0);
+      append_line(s, "aof_last_bgrewrite_status:%s", last_rewrite_ok_ ? "ok" : "err");
+      append_line(s, "latest_fork_usec:%" PRId64, last_fork_us_);
+      append_line(s, "lfdb_max_fork_usec:%" PRId64, max_fork_us_);
+      append_line(s, "lfdb_snapshot_keys_loaded:%" PRIu64, snapshot_keys_loaded_);
+    }
     append_line(s, "aof_enabled:%d", log_ ? 1 : 0);
     if (log_) {
       const AppendLogStats a = log_->stats();
@@ -199,6 +235,7 @@ std::string Server::info_section(std::string_view name) {
       append_line(s, "lfdb_aof_fsyncs:%" PRIu64, a.fsyncs);
       append_line(s, "lfdb_aof_commit_waits:%" PRIu64, a.waits);
       append_line(s, "lfdb_aof_write_errors:%" PRIu64, a.write_errors);
+      append_line(s, "lfdb_aof_rewrites:%" PRIu64, a.rewrites);
       append_line(s, "lfdb_aof_fsyncs_per_record:%.4f",
                   static_cast<double>(a.fsyncs) / static_cast<double>(std::max<std::uint64_t>(1, a.records)));
       append_line(s, "lfdb_aof_loaded_commands:%" PRIu64, loaded_commands_);

@@ -21,7 +21,7 @@ lf::Status bad(const std::string& name, const std::string& why) {
 
 // Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
 const std::set<std::string>& accepted_no_effect() {
-  static const std::set<std::string> s = {"daemonize", "protected-mode", "save",
+  static const std::set<std::string> s = {"daemonize", "protected-mode",
                                           "logfile", "pidfile", "databases", "timeout",
                                           "tcp-keepalive", "supervised", "always-show-logo"};
   return s;
@@ -157,6 +157,15 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
   } else if (name == "dir") {
     if (!one() || v[0].empty()) return bad(name, "expects a directory");
     c.dir = v[0];
+  } else if (name == "dbfilename") {
+    if (!one() || v[0].empty() || v[0].find('/') != std::string::npos) {
+      return bad(name, "expects a file name (no directory: see 'dir')");
+    }
+    c.dbfilename = v[0];
+  } else if (name == "save") {
+    std::string all;
+    for (const auto& x : v) all += (all.empty() ? "" : " ") + x;
+    c.save = all;
   } else if (name == "appendfilename") {
     if (!one() || v[0].empty() || v[0].find('/') != std::string::npos) {
       return bad(name, "expects a file name (no directory: see 'dir')");
@@ -226,7 +235,8 @@ Config::Config(const ServerConfig& c) {
              {"events-per-turn", std::to_string(c.events_per_turn)},
              {"hz", std::to_string(c.hz)},
              {"loglevel", c.loglevel},
-             {"save", ""},
+             {"save", c.save},
+             {"dbfilename", c.dbfilename},
              {"appendonly", c.appendonly ? "yes" : "no"},
              {"appendfsync", to_string(c.appendfsync)},
              {"appendfilename", c.appendfilename},

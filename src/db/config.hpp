@@ -43,6 +43,10 @@ struct ServerConfig {
   bool aof_load_truncated = true;   // a torn tail is cut off (with a warning) instead of refusing
   bool aof_load_corrupt = false;    // lfdb: load up to corruption in the middle instead of refusing
   bool enable_debug_command = false;  // DEBUG (fault injection for tests)
+  std::string dbfilename = "dump.lfdb";  // snapshots (SAVE, BGSAVE, shutdown)
+  std::string save;                      // non-empty: a snapshot at shutdown (save points: not yet)
+
+  std::string snapshot_path() const { return dir + "/" + dbfilename; }
 
   std::string aof_path() const { return dir + "/" + appendfilename; }
 };

@@ -127,6 +127,7 @@ class Keyspace {
   std::uint32_t color_of_key(std::string_view key) const;
   Partition& of(std::string_view key) { return parts_[color_of_key(key)]; }
   Partition& at(std::uint32_t color) { return parts_[color]; }
+  const Partition& at(std::uint32_t color) const { return parts_[color]; }
 
   // Atomic sums over partitions: approximate while writers run, exact when quiet.
   std::uint64_t size() const;

@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <fstream>
 
-#include "db/log_loader.hpp"
 #include "db/session.hpp"
 
 namespace lfdb::db {
@@ -53,10 +52,10 @@ const BoundCommand* Server::bound(const CommandSpec* spec) const {
 }
 
 lf::Status Server::start() {
-  if (initial_.appendonly) {
-    lf::Status st = load_append_log();
-    if (!st.ok()) return st;
-  }
+  // The log, when there is one, holds every write (a rewritten log starts with the whole
+  // keyspace); otherwise the last snapshot is the data.
+  lf::Status loaded = initial_.appendonly ? load_append_log() : load_snapshot_file();
+  if (!loaded.ok()) return loaded;
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return lf::Status::from_errno("eventfd");
   lf::ModelOptions o;
@@ -94,6 +93,7 @@ lf::Status Server::start() {
         next_log_tick = now + 1000;
         log_->tick();
       }
+      reap_child();
     }
   });
   return lf::Status();
@@ -119,6 +119,15 @@ void Server::stop() {
   stopping_.store(true, std::memory_order_release);
   if (ticker_.joinable()) ticker_.join();
   executor_->quiesce();
+  wait_child();
+  // A snapshot at shutdown when `save` is configured or SHUTDOWN SAVE asked (NOSAVE: none).
+  const int ask = shutdown_save_.load(std::memory_order_relaxed);
+  if (ask > 0 || (ask == 0 && !initial_.save.empty())) {
+    lf::Status st = save_now();
+    std::fprintf(stderr, "lfdb-server: %s\n",
+                 st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
+                         : st.message().c_str());
+  }
   if (log_) {
     // Nothing runs any more: whatever was appended reaches the disk before we go.
     lf::Status st = log_->sync_all();
@@ -213,75 +222,3 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
 
 }  // namespace lfdb::db
 
-namespace lfdb::db {
-
-lf::Status Server::load_append_log() {
-  const std::string path = initial_.aof_path();
-  const std::int64_t t0 = now_ms();
-  std::string bytes;
-  {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr && errno != ENOENT) return lf::Status::from_errno("open " + path);
-    if (f != nullptr) {
-      char buf[1 << 16];
-      std::size_t n = 0;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.append(buf, n);
-      const bool failed = std::ferror(f) != 0;
-      std::fclose(f);
-      if (failed) return lf::Status::error("cannot read " + path);
-    }
-  }
-  LogLoadOptions o;
-  o.load_truncated = initial_.aof_load_truncated;
-  o.load_corrupt = initial_.aof_load_corrupt;
-  auto loaded = load_log(bytes, o, [this](std::span<const std::string_view> argv, bool check) {
-    return apply_logged(argv, check);
-  });
-  if (!loaded.ok()) return lf::Status::error(path + ": " + loaded.status().message());
-  if (loaded->valid_bytes < bytes.size()) {
-    if (::truncate(path.c_str(), static_cast<off_t>(loaded->valid_bytes)) != 0) {
-      return lf::Status::from_errno("truncate " + path);
-    }
-    std::fprintf(stderr, "lfdb-server: warning: %s: %s\n", path.c_str(), loaded->warning.c_str());
-  }
-  loaded_commands_ = loaded->commands;
-  loaded_transactions_ = loaded->transactions;
-  load_warning_ = loaded->warning;
-  load_ms_ = now_ms() - t0;
-  if (!bytes.empty()) {
-    std::fprintf(stderr, "lfdb-server: loaded %s: %" PRIu64 " commands, %" PRIu64
-                 " transactions, %" PRIu64 " keys in %" PRId64 " ms\n",
-                 path.c_str(), loaded_commands_, loaded_transactions_, keyspace_.size(), load_ms_);
-  }
-  auto log = AppendLog::open(path, initial_.appendfsync);
-  if (!log.ok()) return log.status();
-  log_ = std::move(*log);
-  return lf::Status();
-}
-
-lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool check_only) {
-  const CommandSpec* spec = commands::find_command(argv[0]);
-  if (spec != nullptr && spec->is_container() && argv.size() > 1) {
-    spec = commands::find_subcommand(*spec, argv[1]);
-  }
-  if (spec == nullptr) return lf::Status::error("unknown command '" + std::string(argv[0]) + "'");
-  if (!spec->arity_ok(argv.size())) {
-    return lf::Status::error("wrong number of arguments for '" + std::string(spec->name) + "'");
-  }
-  const BoundCommand* bc = bound(spec);
-  if (bc == nullptr || bc->handler == nullptr || !spec->has(commands::kWrite)) {
-    return lf::Status::error("'" + std::string(spec->name) + "' is not a logged write");
-  }
-  if (check_only) return lf::Status();
-  std::string reply;
-  resp::Writer w(reply, resp::Protocol::kResp2);
-  // The clock stands at 0 while loading: nothing expires until the whole log is applied (the
-  // log holds a DEL wherever a key did expire).
-  CommandContext ctx{argv, w, keyspace_, 0, this, nullptr, spec};
-  ctx.writes = true;
-  bc->handler(ctx);
-  if (!reply.empty() && reply[0] == '-') load_errors_.fetch_add(1, std::memory_order_relaxed);
-  return lf::Status();
-}
-
-}  // namespace lfdb::db

@@ -10,6 +10,8 @@
 // what guards it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <list>
@@ -88,6 +90,16 @@ class Server final : public lf::Service {
   // Replays one logged command (or checks it): loading at start.
   lf::Status apply_logged(std::span<const std::string_view> argv, bool check_only);
 
+  // Snapshots and log rewrite (src/db/persistence.cpp). The first three are called by SAVE,
+  // BGSAVE and BGREWRITEAOF, which run alone (their hue conflicts with every command), so the
+  // keyspace holds still; the background ones fork and the child writes its copy-on-write image.
+  lf::Status save_now();
+  std::string start_bgsave();        // "" when started, else the error reply
+  std::string start_bgrewriteaof();  // idem
+  void reap_child();                 // the ticker: a finished child's result
+  std::int64_t last_save_s();
+  void set_shutdown_save(int v) { shutdown_save_.store(v, std::memory_order_relaxed); }
+
   std::string info(std::span<const std::string_view> sections);
   // The active expiry cycle, run by whichever thread is elected when it is due.
   void maybe_run_expiry_cycle(std::int64_t now_ms);
@@ -95,6 +107,8 @@ class Server final : public lf::Service {
  private:
   std::string info_section(std::string_view name);
   lf::Status load_append_log();
+  lf::Status load_snapshot_file();
+  void wait_child();  // shutdown: let a running BGSAVE/BGREWRITEAOF child finish
 
   const ServerConfig initial_;
   Config config_;
@@ -128,6 +142,20 @@ class Server final : public lf::Service {
   std::int64_t load_ms_ = 0;              // idem
   std::string load_warning_;              // idem
   std::atomic<std::uint64_t> load_errors_{0};
+
+  // Snapshots and rewrite: the child process and what came of it.
+  enum class ChildKind { kNone, kSnapshot, kRewrite };
+  lf::Mutex persist_mu_;
+  pid_t child_pid_ LF_GUARDED_BY(persist_mu_) = 0;
+  ChildKind child_kind_ LF_GUARDED_BY(persist_mu_) = ChildKind::kNone;
+  std::string rewrite_tmp_ LF_GUARDED_BY(persist_mu_);
+  std::int64_t last_save_ms_ LF_GUARDED_BY(persist_mu_) = 0;
+  bool last_bgsave_ok_ LF_GUARDED_BY(persist_mu_) = true;
+  bool last_rewrite_ok_ LF_GUARDED_BY(persist_mu_) = true;
+  std::int64_t last_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
+  std::int64_t max_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
+  std::uint64_t snapshot_keys_loaded_ = 0;  // immutable after start
+  std::atomic<int> shutdown_save_{0};       // SHUTDOWN SAVE (1) / NOSAVE (-1) / default (0)
 };
 
 }  // namespace lfdb::db

@@ -397,13 +397,14 @@ void ServerSession::debug_command(std::span<const std::string_view> argv, resp::
 }
 
 void ServerSession::shutdown_command(std::span<const std::string_view> argv, resp::Writer& w) {
+  int save = 0;
   for (std::size_t i = 1; i < argv.size(); ++i) {
     if (iequal(argv[i], "abort")) return w.error("ERR No shutdown in progress.");
-    if (!iequal(argv[i], "nosave") && !iequal(argv[i], "save") && !iequal(argv[i], "now") &&
-        !iequal(argv[i], "force")) {
-      return w.error(kErrSyntax);
-    }
+    if (iequal(argv[i], "nosave")) save = -1;
+    else if (iequal(argv[i], "save")) save = 1;
+    else if (!iequal(argv[i], "now") && !iequal(argv[i], "force")) return w.error(kErrSyntax);
   }
+  server_.set_shutdown_save(save);
   // No reply: the server goes away (as redis-server does). The request is made once this
   // session returns, so the connection is closed first.
   shutdown_after_ = true;

@@ -71,7 +71,7 @@ class RoundTrip(unittest.TestCase):
         self.sp.start()
         return client(self.sp)
 
-    def workload(self, r):
+    def workload(self, r):  # also used unbound (self=None) by other classes
         r.set("s", "plain")
         r.set("ttl", "v", ex=1000)
         r.set("px", "v", px=5_000_000)
@@ -158,6 +158,174 @@ class RoundTrip(unittest.TestCase):
         self.assertGreater(info["aof_current_size"], 0)
         self.assertGreaterEqual(info["lfdb_aof_fsyncs"], 1)
         self.assertEqual(info["lfdb_aof_fsync"], "always")
+
+
+def wait_info(r, field, value, timeout=30):
+    deadline = time.monotonic() + timeout
+    while r.info("persistence")[field] != value:
+        if time.monotonic() > deadline:
+            raise AssertionError("%s did not become %r" % (field, value))
+        time.sleep(0.05)
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's snapshots")
+class Snapshots(unittest.TestCase):
+    def setUp(self):
+        self.sp = ServerProcess()
+        self.sp.extra = [("dir", self.sp.dir)]
+        self.sp.start()
+
+    def tearDown(self):
+        self.sp.stop()
+
+    def test_save_and_restart_keeps_every_type_and_ttl(self):
+        r = client(self.sp)
+        RoundTrip.workload(None, r)
+        self.assertEqual(r.save(), True)
+        before = dump(r)
+        r.set("after-save", "lost")  # no log: only the snapshot survives a crash
+        kill9(self.sp)
+        self.sp.start()
+        self.assertEqual(dump(client(self.sp)), before)
+        self.assertIn("loaded snapshot", self.sp.log())
+
+    def test_bgsave_is_a_point_in_time_while_writers_run(self):
+        r = client(self.sp)
+        accounts = ["acct:{%d}" % i for i in range(20)]
+        for a in accounts:
+            r.set(a, 1000)
+        stop = threading.Event()
+        errors = []
+
+        def transfers(seed):
+            rng = random.Random(seed)
+            c = client(self.sp)
+            try:
+                while not stop.is_set():
+                    a, b = rng.sample(accounts, 2)
+                    c.pipeline(transaction=True).decrby(a, 7).incrby(b, 7).execute()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=transfers, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.2)
+        self.assertEqual(r.bgsave(), True)
+        wait_info(r, "rdb_bgsave_in_progress", 0)
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        info = r.info("persistence")
+        self.assertEqual(info["rdb_last_bgsave_status"], "ok")
+        self.assertGreater(info["latest_fork_usec"], 0)
+        kill9(self.sp)
+        self.sp.start()
+        r = client(self.sp)
+        # MULTI transfers across colors: the snapshot never shows half of one.
+        self.assertEqual(sum(int(r.get(a)) for a in accounts), 1000 * len(accounts))
+
+    def test_bgsave_twice(self):
+        r = client(self.sp)
+        for i in range(20000):
+            r.set("k%d" % i, "v") if i % 1000 == 0 else None
+        r.bgsave()
+        try:
+            r.bgsave()
+        except redis.ResponseError as e:
+            self.assertIn("Background save already in progress", str(e))
+        wait_info(r, "rdb_bgsave_in_progress", 0)
+
+    def test_shutdown_snapshot_when_save_is_set_and_not_with_nosave(self):
+        sp = ServerProcess()
+        sp.extra = [("dir", sp.dir), ("save", "3600 1")]
+        sp.start()
+        try:
+            client(sp).set("k", "v")
+            sp.stop(keep_dir=True)
+            self.assertTrue(os.path.exists(os.path.join(sp.dir, "dump.lfdb")))
+            sp.start()
+            r = client(sp)
+            self.assertEqual(r.get("k"), b"v")
+            r.set("k", "changed")
+            try:
+                r.shutdown(nosave=True)
+            except redis.ConnectionError:
+                pass
+            sp.proc.wait(10)
+            sp.start()
+            self.assertEqual(client(sp).get("k"), b"v")
+        finally:
+            sp.stop()
+
+    def test_damaged_snapshot_refuses_to_start(self):
+        r = client(self.sp)
+        r.set("k", "v" * 100)
+        r.save()
+        self.sp.stop(keep_dir=True)
+        path = os.path.join(self.sp.dir, "dump.lfdb")
+        with open(path, "r+b") as f:
+            f.seek(30)
+            b = f.read(1)
+            f.seek(30)
+            f.write(bytes([b[0] ^ 0xFF]))
+        with self.assertRaises(Exception):
+            self.sp.start()
+        self.assertIn("is damaged (checksum mismatch)", self.sp.log())
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's append-only log")
+class Rewrite(unittest.TestCase):
+    def test_rewrite_compacts_and_loses_nothing_written_meanwhile(self):
+        sp = lfdb_server(fsync="always").start()
+        try:
+            r = client(sp)
+            for i in range(300):
+                r.set("k%d" % (i % 10), i)
+            RoundTrip.workload(None, r)
+            size_before = r.info("persistence")["aof_current_size"]
+            acked = [0]
+            stop = threading.Event()
+
+            def writer():
+                c = client(sp)
+                while not stop.is_set():
+                    acked[0] = c.incr("during-rewrite")
+
+            t = threading.Thread(target=writer)
+            t.start()
+            time.sleep(0.1)
+            self.assertEqual(r.bgrewriteaof(), True)
+            wait_info(r, "aof_rewrite_in_progress", 0)
+            time.sleep(0.1)
+            stop.set()
+            t.join()
+            info = r.info("persistence")
+            self.assertEqual(info["aof_last_bgrewrite_status"], "ok")
+            self.assertEqual(info["lfdb_aof_rewrites"], 1)
+            r.hset("after", "f", "v")
+            before = dump(r)
+            self.assertGreaterEqual(int(before[b"during-rewrite"][1]), acked[0])
+            kill9(sp)
+            out = subprocess.run(["redis-check-aof", os.path.join(sp.dir, AOF)],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertLess(os.path.getsize(os.path.join(sp.dir, AOF)), size_before + 100 * acked[0])
+            sp.start()
+            self.assertEqual(dump(client(sp)), before)
+        finally:
+            sp.stop()
+
+    def test_rewrite_needs_the_log(self):
+        sp = ServerProcess()
+        sp.start()
+        try:
+            with self.assertRaises(redis.ResponseError) as e:
+                client(sp).bgrewriteaof()
+            self.assertIn("append-only log is off", str(e.exception))
+        finally:
+            sp.stop()
 
 
 @unittest.skipUnless(is_lfdb(), "lfdb's append-only log")

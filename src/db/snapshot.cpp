@@ -1,0 +1,301 @@
+#include "db/snapshot.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "db/log_records.hpp"
+
+namespace lfdb::db {
+namespace {
+
+constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::uint8_t kString = 1, kHash = 2, kEnd = 0xFF;
+
+// Buffered output to a file descriptor that also hashes what it writes. Plain write(2), no
+// stdio: it runs in a forked child too.
+class Out {
+ public:
+  explicit Out(int fd) : fd_(fd), state_(XXH3_createState()) {
+    XXH3_64bits_reset(state_);
+    buf_.reserve(kChunk);
+  }
+  ~Out() { XXH3_freeState(state_); }
+  void bytes(const void* p, std::size_t n) {
+    XXH3_64bits_update(state_, p, n);
+    buf_.append(static_cast<const char*>(p), n);
+    if (buf_.size() >= kChunk) drain();
+  }
+  void u8(std::uint8_t v) { bytes(&v, 1); }
+  void u32(std::uint32_t v) { bytes(&v, 4); }
+  void u64(std::uint64_t v) { bytes(&v, 8); }
+  void i64(std::int64_t v) { bytes(&v, 8); }
+  void varint(std::uint64_t v) {
+    std::uint8_t b[10];
+    std::size_t n = 0;
+    do {
+      b[n] = static_cast<std::uint8_t>(v & 0x7F);
+      v >>= 7;
+      if (v) b[n] |= 0x80;
+      ++n;
+    } while (v);
+    bytes(b, n);
+  }
+  void str(std::string_view s) {
+    varint(s.size());
+    bytes(s.data(), s.size());
+  }
+  std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
+  // Unhashed bytes (the checksum itself).
+  void raw_u64(std::uint64_t v) { buf_.append(reinterpret_cast<const char*>(&v), 8); }
+  bool drain() {
+    std::size_t off = 0;
+    while (off < buf_.size() && err_ == 0) {
+      const ssize_t n = ::write(fd_, buf_.data() + off, buf_.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) err_ = errno != 0 ? errno : EIO;
+      else off += static_cast<std::size_t>(n);
+    }
+    buf_.clear();
+    return err_ == 0;
+  }
+  int error() const { return err_; }
+
+ private:
+  static constexpr std::size_t kChunk = 1 << 16;
+  int fd_;
+  XXH3_state_t* state_;
+  std::string buf_;
+  int err_ = 0;
+};
+
+bool live(const Entry& e, std::int64_t now) { return e.expire_at_ms < 0 || e.expire_at_ms > now; }
+
+lf::Status sync_and_close(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) {
+    lf::Status s = lf::Status::from_errno("fsync " + what);
+    ::close(fd);
+    return s;
+  }
+  if (::close(fd) != 0) return lf::Status::from_errno("close " + what);
+  return lf::Status();
+}
+
+void fsync_dir_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+// Reading side: bounds-checked cursor.
+class In {
+ public:
+  In(const std::string& b, std::size_t end) : b_(b), end_(end) {}
+  bool u8(std::uint8_t& v) { return take(&v, 1); }
+  bool u32(std::uint32_t& v) { return take(&v, 4); }
+  bool u64(std::uint64_t& v) { return take(&v, 8); }
+  bool i64(std::int64_t& v) { return take(&v, 8); }
+  bool varint(std::uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      std::uint8_t b = 0;
+      if (!u8(b)) return false;
+      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool str(std::string_view& s) {
+    std::uint64_t n = 0;
+    if (!varint(n) || n > end_ - pos_) return false;
+    s = std::string_view(b_).substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  std::size_t pos() const { return pos_; }
+
+ private:
+  bool take(void* p, std::size_t n) {
+    if (end_ - pos_ < n) return false;
+    std::memcpy(p, b_.data() + pos_, n);
+    pos_ += n;
+    return true;
+  }
+  const std::string& b_;
+  std::size_t end_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+                         std::uint64_t& keys_written) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return lf::Status::from_errno("open " + tmp);
+  std::uint64_t n = 0;
+  {
+    Out out(fd);
+    out.bytes(kMagic, sizeof kMagic);
+    out.u32(kVersion);
+    out.i64(now_ms);
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      for (const auto& [key, e] : ks.at(c).map()) {
+        if (!live(e, now_ms)) continue;
+        out.u8(e.value.type == Type::kHash ? kHash : kString);
+        out.i64(e.expire_at_ms);
+        out.str(key);
+        if (e.value.type == Type::kHash) {
+          out.varint(e.value.hash->size());
+          for (const auto& [f, v] : *e.value.hash) {
+            out.str(f);
+            out.str(v);
+          }
+        } else {
+          out.str(e.value.str);
+        }
+        ++n;
+      }
+    }
+    out.u8(kEnd);
+    out.u64(n);
+    out.raw_u64(out.digest());
+    if (!out.drain()) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return lf::Status::error("writing " + tmp + ": " + std::strerror(out.error()));
+    }
+  }
+  lf::Status st = sync_and_close(fd, tmp);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = lf::Status::from_errno("rename " + tmp);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  fsync_dir_of(path);
+  keys_written = n;
+  return lf::Status();
+}
+
+lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks) {
+  SnapshotLoad out;
+  std::string b;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      if (errno == ENOENT) return out;
+      return lf::Status::from_errno("open " + path);
+    }
+    char buf[1 << 16];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) b.append(buf, n);
+    std::fclose(f);
+  }
+  auto bad = [&](const std::string& why) {
+    return lf::Status::error("snapshot " + path + " is damaged (" + why +
+                             "); move it away to start without it");
+  };
+  if (b.size() < sizeof kMagic + 4 + 8 + 1 + 8 + 8 || std::memcmp(b.data(), kMagic, 8) != 0) {
+    return bad("not an lfdb snapshot, or cut short");
+  }
+  const std::size_t body = b.size() - 8;
+  std::uint64_t sum = 0;
+  std::memcpy(&sum, b.data() + body, 8);
+  if (XXH3_64bits(b.data(), body) != sum) return bad("checksum mismatch");
+  In in(b, body);
+  char magic[8];
+  std::uint32_t version = 0;
+  for (char& ch : magic) {
+    std::uint8_t v = 0;
+    (void)in.u8(v);
+    ch = static_cast<char>(v);
+  }
+  if (!in.u32(version) || version != kVersion) return bad("unknown version " + std::to_string(version));
+  (void)in.i64(out.created_ms);
+  for (;;) {
+    std::uint8_t type = 0;
+    if (!in.u8(type)) return bad("cut short");
+    if (type == kEnd) break;
+    std::int64_t at = -1;
+    std::string_view key;
+    if ((type != kString && type != kHash) || !in.i64(at) || !in.str(key)) {
+      return bad("bad record at byte " + std::to_string(in.pos()));
+    }
+    Partition& p = ks.of(key);
+    bool created = false;
+    Entry& e = p.find_or_create(key, 0, created);
+    if (type == kString) {
+      std::string_view v;
+      if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));
+      e.value.type = Type::kString;
+      e.value.str.assign(v);
+    } else {
+      std::uint64_t n = 0;
+      if (!in.varint(n)) return bad("bad hash at byte " + std::to_string(in.pos()));
+      e.value.type = Type::kHash;
+      e.value.hash = std::make_unique<Hash>();
+      for (std::uint64_t i = 0; i < n; ++i) {
+        std::string_view f, v;
+        if (!in.str(f) || !in.str(v)) return bad("bad hash field at byte " + std::to_string(in.pos()));
+        e.value.hash->emplace(std::string(f), std::string(v));
+      }
+    }
+    if (at >= 0) p.set_expire(key, e, at);
+    ++out.keys;
+  }
+  std::uint64_t count = 0;
+  if (!in.u64(count) || count != out.keys) return bad("record count mismatch");
+  return out;
+}
+
+lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return lf::Status::from_errno("open " + path);
+  Out out(fd);
+  std::string rec;
+  for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+    for (const auto& [key, e] : ks.at(c).map()) {
+      if (!live(e, now_ms)) continue;
+      rec.clear();
+      if (e.value.type == Type::kHash) {
+        // HSET in chunks, so no single record is huge.
+        std::vector<std::string_view> args{"HSET", key};
+        for (const auto& [f, v] : *e.value.hash) {
+          args.push_back(f);
+          args.push_back(v);
+          if (args.size() >= 2 + 2 * 512) {
+            encode_command(rec, args);
+            args.resize(2);
+          }
+        }
+        if (args.size() > 2) encode_command(rec, args);
+        if (e.expire_at_ms >= 0) {
+          const std::string at = std::to_string(e.expire_at_ms);
+          encode_command(rec, {"PEXPIREAT", key, at});
+        }
+      } else if (e.expire_at_ms >= 0) {
+        const std::string at = std::to_string(e.expire_at_ms);
+        encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
+      } else {
+        encode_command(rec, {"SET", key, e.value.str});
+      }
+      out.bytes(rec.data(), rec.size());
+    }
+  }
+  if (!out.drain()) {
+    ::close(fd);
+    return lf::Status::error("writing " + path + ": " + std::strerror(out.error()));
+  }
+  return sync_and_close(fd, path);
+}
+
+}  // namespace lfdb::db

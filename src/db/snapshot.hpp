@@ -1,0 +1,43 @@
+// Snapshots: the whole keyspace at one point in time, in lfdb's own binary format.
+//
+//   "LFDBSNAP" | u32 version (1) | i64 created_ms
+//   records:   u8 type (1 string, 2 hash) | i64 expire_at_ms (-1: none) | str key | value
+//              value: str (string) or varint n + n x (str field, str value) (hash)
+//              str: varint length + bytes
+//   end:       u8 0xFF | u64 records | u64 XXH3-64 of every byte before it
+//
+// Written to a temporary file, fsynced, then renamed over the target (and the directory
+// fsynced), so a crash leaves either the old snapshot or the new one, never a mix. Loading
+// checks the checksum before touching the keyspace.
+//
+// The keyspace must hold still while it is written: SAVE runs alone (its hue conflicts with
+// every command); BGSAVE and BGREWRITEAOF fork while running alone and the child writes its own
+// copy-on-write image, so the server keeps serving (the pause is the fork).
+//
+// Thread-safety: plain functions over a keyspace nobody else touches meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "db/keyspace.hpp"
+#include "lf/status.hpp"
+
+namespace lfdb::db {
+
+struct SnapshotLoad {
+  std::uint64_t keys = 0;
+  std::int64_t created_ms = 0;
+};
+
+// Writes `ks` to `path` (via path.tmp-<pid>); keys already expired at `now_ms` are left out.
+lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+                         std::uint64_t& keys_written);
+// Loads a snapshot into an empty keyspace. A missing file is not an error (nothing loaded).
+lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks);
+
+// The keyspace as commands (SET/HSET/PEXPIREAT), the base of a rewritten append-only log;
+// written to `path` directly (the caller renames). Same stillness rule as save_snapshot.
+lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms);
+
+}  // namespace lfdb::db
