@@ -248,7 +248,9 @@ lf::Status parse_twemproxy_server(const std::string& text, const std::string& wh
   if (last == std::string::npos || !to_int(addr.substr(last + 1), 1, 1000000, w)) {
     return bad(where, "expected host:port:weight [name], got '" + text + "'");
   }
-  if (auto st = parse_endpoint(addr.substr(0, last), sh.primary); !st.ok()) return bad(where, st.message());
+  if (!parse_endpoint(addr.substr(0, last), sh.primary).ok()) {
+    return bad(where, "expected host:port:weight [name], got '" + text + "'");
+  }
   sh.weight = static_cast<int>(w);
   sh.primary.name = label;
   return lf::Status();
