@@ -234,13 +234,14 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
   send_out_locked();
 }
 
+void ClientConn::reject(const std::string& e) {
+  if (in_multi_) multi_error_ = true;  // EXEC will abort, as the server would
+  reply_error(e);
+}
+
 void ClientConn::command(std::span<const std::string_view> argv) {
   gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
   const CommandSpec* spec = commands::find_command(argv[0]);
-  auto reject = [&](const std::string& e) {
-    if (in_multi_) multi_error_ = true;  // EXEC will abort, as the server would
-    reply_error(e);
-  };
   if (spec == nullptr) return reject(commands::unknown_command_error(argv));
   if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
     if (argv.size() < 2) return reject(commands::wrong_arity_error(spec->name));
@@ -585,20 +586,16 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
 
 void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
                           std::span<const std::string_view> argv) {
-  auto abort_with = [&](const std::string& e) {
-    multi_error_ = true;
-    reply_error(e);
-  };
   if (route.route == Route::kUnsupported || route.route == Route::kFanout) {
-    return abort_with("ERR lfdb-gateway: '" + std::string(spec.name) +
+    return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
   if (route.route == Route::kLocal && spec.name != "ping" && spec.name != "echo") {
-    return abort_with("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
+    return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
   const int shard = shard_of(spec, argv);
   if (shard == -2 || (shard >= 0 && pinned_ != nullptr && shard != pinned_shard_)) {
-    return abort_with(std::string(kCrossSlotError));
+    return reject(std::string(kCrossSlotError));
   }
   if (pinned_ == nullptr && shard < 0) {
     // The shard is not known yet: keep it until a key names one (or EXEC picks shard 0).
@@ -606,7 +603,7 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reply_local("+QUEUED\r\n");
   }
   if (pinned_ == nullptr) {
-    if (!pin(shard)) return abort_with(no_tx_connection(gw_.primary(shard)));
+    if (!pin(shard)) return reject(no_tx_connection(gw_.primary(shard)));
     const std::string_view multi[] = {"MULTI"};
     forward(pinned_->backend(), multi, nullptr, 0, PendingKind::kSwallow);
     multi_sent_ = true;

@@ -93,6 +93,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   ReplySlot* begin_slot(Merge merge, std::uint32_t parts) LF_REQUIRES(mu_);
   void reply_local(const std::string& bytes, bool close_after = false) LF_REQUIRES(mu_);
   void reply_error(std::string_view text) LF_REQUIRES(mu_);
+  // A refused command: its error, and inside MULTI the transaction is aborted at EXEC.
+  void reject(const std::string& e) LF_REQUIRES(mu_);
   // Sends one part; on failure the part is answered with the error at once.
   void forward(Backend& b, std::span<const std::string_view> argv, ReplySlot* slot,
                std::uint32_t part, PendingKind kind = PendingKind::kSlot) LF_REQUIRES(mu_);

@@ -66,15 +66,9 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
   const Config& cfg = *backend_.context().config;
   const lf::TimePoint now = lf::Clock::now();
   auto addr = lf::InetAddr::resolve(backend_.endpoint().host, backend_.endpoint().port);
-  auto refuse = [&](const std::string& what) {
-    why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
-    retry_at_ = now + backend_.on_failure(now);
-    state_ = State::kDown;
-    return false;
-  };
-  if (!addr.ok()) return refuse(addr.status().message());
+  if (!addr.ok()) return refuse_locked(addr.status().message(), now, why);
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return refuse(std::string("socket: ") + std::strerror(errno));
+  if (fd < 0) return refuse_locked(std::string("socket: ") + std::strerror(errno), now, why);
   int one = 1;
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const sockaddr_in& sa = addr->native();
@@ -84,7 +78,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
   } else if (errno != EINPROGRESS) {
     const int err = errno;
     ::close(fd);
-    return refuse(std::string("connect: ") + std::strerror(err));
+    return refuse_locked(std::string("connect: ") + std::strerror(err), now, why);
   }
   fd_.store(fd, std::memory_order_release);
   in_.clear();
@@ -115,7 +109,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
     ::close(fd);
     backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(fifo_.size()), std::memory_order_relaxed);
     fifo_.clear();
-    return refuse(id.status().message());
+    return refuse_locked(id.status().message(), now, why);
   }
   id_ = *id;
   registered_ = true;
@@ -124,6 +118,13 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
     flush_locked();
   }
   return true;
+}
+
+bool UpstreamConn::refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) {
+  why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
+  retry_at_ = now + backend_.on_failure(now);
+  state_ = State::kDown;
+  return false;
 }
 
 bool UpstreamConn::enqueue(std::span<const std::string_view> argv, const Pending& p,

@@ -112,6 +112,8 @@ class UpstreamConn final : public lf::EventHandler {
 
  private:
   bool start_connect_locked(std::string& why) LF_REQUIRES(mu_);
+  // A connect attempt failed before it began: count it, back off, and say why.
+  bool refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) LF_REQUIRES(mu_);
   void flush_locked() LF_REQUIRES(mu_);
   void update_interest_locked() LF_REQUIRES(mu_);
   // Takes the queue for failing, marks the connection closing; returns the handler to remove.
