@@ -1,0 +1,64 @@
+// gateway::ReplySlot: the place in a client's reply queue that one command's reply will fill,
+// and how the replies of the parts of a split or fanned-out command merge into one.
+//
+// A client's commands may go to different back-ends and their replies come back in any order;
+// each command owns a slot in its client's queue, slots fill in any order and leave the queue
+// in order. A command split over shards (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) or sent to every
+// shard (DBSIZE, FLUSHALL, KEYS) has one part per back-end; each part's reply is merged as it
+// arrives and the slot is ready when the last part is in.
+//
+// Thread-safety: none inside; the owning client's lock guards its slots (async forwarding), or
+// one thread owns the slot (bound forwarding).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resp/reply_parser.hpp"
+#include "resp/writer.hpp"
+
+namespace lfdb::gateway {
+
+enum class Merge : std::uint8_t {
+  kNone,    // one part: its reply as it is
+  kMget,    // per-key values back in the order of the client's keys
+  kSum,     // integers added (DEL, UNLINK, EXISTS, TOUCH, DBSIZE)
+  kAllOk,   // +OK when every part said OK (MSET, FLUSHALL, FLUSHDB)
+  kConcat,  // arrays concatenated (KEYS)
+};
+
+struct ReplySlot {
+  bool ready = false;
+  bool close_after = false;  // QUIT, protocol error: close once this reply is out
+  Merge merge = Merge::kNone;
+  resp::Protocol protocol = resp::Protocol::kResp2;  // the client's, when the command came
+  std::uint32_t parts_left = 1;
+  std::string reply;  // the bytes to send, once ready
+
+  // Merge state.
+  std::string first_error;  // the first error reply of any part wins
+  std::int64_t sum = 0;
+  std::uint64_t count = 0;
+  std::string body;
+  std::vector<std::string> values;                 // kMget: one frame per key position
+  std::vector<std::vector<std::uint32_t>> part_keys;  // kMget: key positions of each part
+
+  // Prepares the slot for a command of `parts` parts merged by `m`.
+  void start(Merge m, std::uint32_t parts, resp::Protocol p = resp::Protocol::kResp2);
+  // A part's reply. Returns true when it was the last one (the slot is ready).
+  bool add_part(std::uint32_t part, const resp::Frame& reply);
+  // A local reply (already serialized).
+  void set_local(std::string_view bytes) {
+    reply.assign(bytes);
+    ready = true;
+    parts_left = 0;
+  }
+};
+
+// "-ERR ...\r\n" as a Frame (for failures the gateway reports in a part's place). The bytes
+// live in `storage`.
+resp::Frame error_frame(std::string_view message, std::string& storage);
+
+}  // namespace lfdb::gateway

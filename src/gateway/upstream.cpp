@@ -1,0 +1,535 @@
+#include "gateway/upstream.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "gateway/reply_slot.hpp"
+#include "gateway/scratch.hpp"
+#include "lf/net.hpp"
+
+namespace lfdb::gateway {
+namespace {
+
+std::int64_t to_ns(lf::TimePoint t) { return t.time_since_epoch().count(); }
+
+std::string ms_text(lf::Duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+}  // namespace
+
+int thread_index() {
+  static std::atomic<int> next{0};
+  thread_local int mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine;
+}
+
+// ---- UpstreamConn ---------------------------------------------------------------------
+
+UpstreamConn::UpstreamConn(Backend& backend, resp::Protocol protocol, bool dedicated)
+    : backend_(backend), protocol_(protocol), dedicated_(dedicated) {}
+
+UpstreamConn::~UpstreamConn() {
+  // Only at shutdown, after the handle set is gone: nobody waits for these replies any more.
+  lf::MutexLock lock(mu_);
+  for (Pending& p : fifo_) {
+    if (p.sink != nullptr) p.sink->release();
+  }
+  fifo_.clear();
+  const int fd = fd_.exchange(-1);
+  if (fd >= 0) ::close(fd);
+}
+
+UpstreamConn::State UpstreamConn::state() const {
+  lf::MutexLock lock(mu_);
+  return state_;
+}
+
+std::size_t UpstreamConn::in_flight() const {
+  lf::MutexLock lock(mu_);
+  return fifo_.size();
+}
+
+void UpstreamConn::merge_latency(lf::Histogram& into) const {
+  lf::MutexLock lock(mu_);
+  into.merge(latency_);
+}
+
+bool UpstreamConn::start_connect_locked(std::string& why) {
+  const Config& cfg = *backend_.context().config;
+  const lf::TimePoint now = lf::Clock::now();
+  auto addr = lf::InetAddr::resolve(backend_.endpoint().host, backend_.endpoint().port);
+  if (!addr.ok()) return refuse_locked(addr.status().message(), now, why);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return refuse_locked(std::string("socket: ") + std::strerror(errno), now, why);
+  int one = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const sockaddr_in& sa = addr->native();
+  bool connected = false;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) {
+    connected = true;
+  } else if (errno != EINPROGRESS) {
+    const int err = errno;
+    ::close(fd);
+    return refuse_locked(std::string("connect: ") + std::strerror(err), now, why);
+  }
+  fd_.store(fd, std::memory_order_release);
+  in_.clear();
+  parser_.reset();
+  out_.clear();
+  out_sent_ = 0;
+  // The prelude: whatever the connection needs before the clients' requests.
+  Pending prelude;
+  prelude.kind = PendingKind::kPrelude;
+  prelude.sent = now;
+  if (!cfg.backend_password.empty()) {
+    const std::string_view auth[] = {"AUTH", cfg.backend_password};
+    resp::append_command(out_, auth);
+    fifo_.push_back(prelude);
+  }
+  if (protocol_ == resp::Protocol::kResp3) {
+    const std::string_view hello[] = {"HELLO", "3"};
+    resp::append_command(out_, hello);
+    fifo_.push_back(prelude);
+  }
+  backend_.in_flight_.fetch_add(static_cast<std::int64_t>(fifo_.size()), std::memory_order_relaxed);
+  state_ = connected ? State::kConnected : State::kConnecting;
+  connect_started_ = now;
+  interest_ = connected ? lf::kReadEvent : lf::kWriteEvent;
+  auto id = backend_.context().reactor->register_handler(this, interest_);
+  if (!id.ok()) {
+    fd_.store(-1, std::memory_order_release);
+    ::close(fd);
+    backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(fifo_.size()), std::memory_order_relaxed);
+    fifo_.clear();
+    return refuse_locked(id.status().message(), now, why);
+  }
+  id_ = *id;
+  registered_ = true;
+  if (connected) {
+    backend_.on_connected();
+    flush_locked();
+  }
+  return true;
+}
+
+bool UpstreamConn::refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) {
+  why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
+  retry_at_ = now + backend_.on_failure(now);
+  state_ = State::kDown;
+  return false;
+}
+
+bool UpstreamConn::enqueue(std::span<const std::string_view> argv, const Pending& p,
+                           std::string& why) {
+  lf::MutexLock lock(mu_);
+  const lf::TimePoint now = lf::Clock::now();
+  if (state_ == State::kIdle || state_ == State::kDown) {
+    if (backend_.ejected(now)) {
+      why = "ERR lfdb-gateway: backend " + backend_.label() + " is ejected after repeated failures";
+      return false;
+    }
+    if (state_ == State::kDown && now < retry_at_) {
+      why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (reconnecting)";
+      return false;
+    }
+    if (!start_connect_locked(why)) return false;
+  }
+  if (state_ == State::kClosing) {
+    why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (connection lost)";
+    return false;
+  }
+  ever_used_ = true;
+  resp::append_command(out_, argv);
+  fifo_.push_back(p);
+  fifo_.back().sent = now;
+  if (p.sink != nullptr) p.sink->retain();
+  backend_.in_flight_.fetch_add(1, std::memory_order_relaxed);
+  backend_.requests.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void UpstreamConn::flush() {
+  lf::MutexLock lock(mu_);
+  flush_locked();
+}
+
+void UpstreamConn::flush_locked() {
+  if (state_ != State::kConnected) return;
+  while (out_sent_ < out_.size()) {
+    const ssize_t n = ::send(fd_.load(std::memory_order_relaxed), out_.data() + out_sent_,
+                             out_.size() - out_sent_, MSG_NOSIGNAL);
+    if (n > 0) {
+      out_sent_ += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    // A broken connection: its reader sees the error and fails it (completing Pendings is
+    // not for a thread that may hold a client's lock).
+    (void)backend_.context().reactor->notify(id_, lf::kReadEvent);
+    break;
+  }
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+    if (out_.capacity() > (1u << 20)) std::string().swap(out_);
+  }
+  update_interest_locked();
+}
+
+void UpstreamConn::update_interest_locked() {
+  if (!registered_ || state_ == State::kClosing) return;
+  lf::EventMask want = state_ == State::kConnecting ? lf::kWriteEvent : lf::kReadEvent;
+  if (state_ == State::kConnected && out_sent_ < out_.size()) want |= lf::kWriteEvent;
+  if (want != interest_) {
+    interest_ = want;
+    (void)backend_.context().reactor->set_interest(id_, want);
+  }
+}
+
+lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out) {
+  const lf::TimePoint now = lf::Clock::now();
+  out.swap(fifo_);
+  backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
+  out_.clear();
+  out_sent_ = 0;
+  state_ = registered_ ? State::kClosing : State::kDown;
+  retry_at_ = now + backend_.on_failure(now);
+  return id_;
+}
+
+void UpstreamConn::fail(const std::string& why) {
+  std::deque<Pending> failed;
+  lf::HandlerId id;
+  bool remove = false;
+  {
+    lf::MutexLock lock(mu_);
+    if (state_ != State::kConnected && state_ != State::kConnecting) return;
+    remove = registered_;
+    id = begin_fail_locked(failed);
+  }
+  // Outside the lock: removal may run handle_close at once, which takes it.
+  if (remove) (void)backend_.context().reactor->remove_handler(id);
+  complete_failed(failed, why);
+}
+
+void UpstreamConn::complete_failed(std::deque<Pending>& failed, const std::string& why) {
+  if (failed.empty()) return;
+  std::string storage;
+  const resp::Frame err = error_frame(why, storage);
+  for (const Pending& p : failed) complete(p, err);
+  backend_.errors.fetch_add(failed.size(), std::memory_order_relaxed);
+}
+
+void UpstreamConn::complete(const Pending& p, const resp::Frame& reply) {
+  UpstreamContext& ctx = backend_.context();
+  switch (p.kind) {
+    case PendingKind::kSlot:
+      if (p.forwarder == thread_index()) {
+        ctx.replies_same_thread.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        ctx.replies_other_thread.fetch_add(1, std::memory_order_relaxed);
+      }
+      p.sink->on_reply(p, reply);
+      p.sink->release();
+      break;
+    case PendingKind::kBound:
+      if (ctx.bound == nullptr || !ctx.bound->deliver(p.bound_id, reply.bytes())) {
+        ctx.late_bound_replies.fetch_add(1, std::memory_order_relaxed);
+      }
+      break;
+    case PendingKind::kSwallow:
+    case PendingKind::kPrelude:
+      break;
+  }
+}
+
+void UpstreamConn::tick(lf::TimePoint now, bool keep_up) {
+  const Config& cfg = *backend_.context().config;
+  std::string why;
+  {
+    lf::MutexLock lock(mu_);
+    if (state_ == State::kConnecting && now - connect_started_ > cfg.connect_timeout) {
+      why = "ERR lfdb-gateway: backend " + backend_.label() + " connect timed out after " +
+            ms_text(cfg.connect_timeout);
+    } else if ((state_ == State::kConnected || state_ == State::kConnecting) && !fifo_.empty() &&
+               now - fifo_.front().sent > cfg.timeout) {
+      why = "ERR lfdb-gateway: backend " + backend_.label() + " timed out (no reply within " +
+            ms_text(cfg.timeout) + ")";
+      backend_.timeouts.fetch_add(1, std::memory_order_relaxed);
+    } else if ((keep_up || ever_used_) && !dedicated_ &&
+               (state_ == State::kDown || state_ == State::kIdle) && now >= retry_at_ &&
+               !backend_.ejected(now)) {
+      std::string ignored;
+      (void)start_connect_locked(ignored);
+    }
+  }
+  if (!why.empty()) fail(why);
+}
+
+lf::Disposition UpstreamConn::handle_event(int, lf::EventMask events) {
+  std::string why;
+  {
+    lf::MutexLock lock(mu_);
+    if (state_ == State::kConnecting) {
+      int err = 0;
+      socklen_t len = sizeof err;
+      if (::getsockopt(fd_.load(std::memory_order_relaxed), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err != 0) {
+        why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (connect: " +
+              std::strerror(err) + ")";
+      } else if (events & (lf::kWriteEvent | lf::kReadEvent)) {
+        state_ = State::kConnected;
+        backend_.on_connected();
+        flush_locked();
+      }
+    } else if (state_ != State::kConnected) {
+      return lf::Disposition::kResume;  // failed meanwhile: removal is under way
+    } else if (events & lf::kWriteEvent) {
+      flush_locked();
+    }
+  }
+  if (!why.empty()) {
+    fail(why);
+    return lf::Disposition::kRemove;
+  }
+  if (events & lf::kReadEvent) return read_replies();
+  return lf::Disposition::kResume;
+}
+
+lf::Disposition UpstreamConn::read_replies() {
+  ScratchLease scratch;
+  for (int round = 0; round < 16; ++round) {
+    const char* data;
+    std::size_t size;
+    ssize_t n;
+    const int fd = fd_.load(std::memory_order_relaxed);
+    if (in_.empty()) {
+      n = ::recv(fd, scratch.data(), scratch.size(), 0);
+      data = scratch.data();
+      size = n > 0 ? static_cast<std::size_t>(n) : 0;
+    } else {
+      const std::size_t old = in_.size();
+      in_.resize(old + ScratchLease::kChunk);
+      n = ::recv(fd, in_.data() + old, ScratchLease::kChunk, 0);
+      in_.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+      data = in_.data();
+      size = in_.size();
+    }
+    if (n == 0) {
+      fail("ERR lfdb-gateway: backend " + backend_.label() + " closed the connection");
+      return lf::Disposition::kRemove;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return lf::Disposition::kResume;
+      fail("ERR lfdb-gateway: backend " + backend_.label() + " connection lost (" +
+           std::strerror(errno) + ")");
+      return lf::Disposition::kRemove;
+    }
+    // Cut complete replies; they are views into `data` until completed below.
+    frames_.clear();
+    std::size_t pos = 0;
+    for (;;) {
+      const resp::ReplyResult r = parser_.parse(std::string_view(data + pos, size - pos));
+      if (r.complete()) {
+        frames_.push_back(r.frame);
+        pos += r.frame.bytes().size();
+        continue;
+      }
+      if (r.failed()) {
+        fail("ERR lfdb-gateway: backend " + backend_.label() + " protocol error (" +
+             std::string(resp::reply_error_text(r.error)) + ")");
+        return lf::Disposition::kRemove;
+      }
+      break;
+    }
+    if (!frames_.empty()) {
+      popped_.clear();
+      bool unexpected = false;
+      {
+        lf::MutexLock lock(mu_);
+        if (state_ != State::kConnected) return lf::Disposition::kResume;
+        if (fifo_.size() < frames_.size()) {
+          unexpected = true;
+        } else {
+          const lf::TimePoint now = lf::Clock::now();
+          for (std::size_t i = 0; i < frames_.size(); ++i) {
+            popped_.push_back(fifo_.front());
+            fifo_.pop_front();
+            latency_.record(static_cast<std::uint64_t>((now - popped_.back().sent).count()));
+          }
+          backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(frames_.size()), std::memory_order_relaxed);
+        }
+      }
+      if (unexpected) {
+        fail("ERR lfdb-gateway: backend " + backend_.label() + " sent a reply nobody asked for");
+        return lf::Disposition::kRemove;
+      }
+      std::string prelude_error;
+      for (std::size_t i = 0; i < popped_.size(); ++i) {
+        const Pending& p = popped_[i];
+        if (frames_[i].is_error()) {
+          backend_.errors.fetch_add(1, std::memory_order_relaxed);
+          if (p.kind == PendingKind::kPrelude && prelude_error.empty()) {
+            prelude_error.assign(frames_[i].payload());
+          }
+        }
+        complete(p, frames_[i]);
+      }
+      if (!prelude_error.empty()) {
+        fail("ERR lfdb-gateway: backend " + backend_.label() + " refused the connection set-up (" +
+             prelude_error + ")");
+        return lf::Disposition::kRemove;
+      }
+    }
+    // Keep the unconsumed tail (a reply split across reads).
+    if (data == in_.data()) {
+      in_.erase(0, pos);
+    } else {
+      in_.assign(data + pos, size - pos);
+    }
+    if (in_.empty() && in_.capacity() > (1u << 20)) std::string().swap(in_);
+  }
+  // Plenty read in one go: let other handles have a turn (level-triggered, so the rest is
+  // reported again when the handle is re-armed).
+  return lf::Disposition::kResume;
+}
+
+void UpstreamConn::handle_close(int) {
+  lf::MutexLock lock(mu_);
+  const int fd = fd_.exchange(-1);
+  if (fd >= 0) ::close(fd);
+  registered_ = false;
+  interest_ = 0;
+  state_ = State::kDown;
+  in_.clear();
+  parser_.reset();
+}
+
+// ---- Backend --------------------------------------------------------------------------
+
+Backend::Backend(UpstreamContext& ctx, Endpoint endpoint, int shard, bool primary)
+    : ctx_(ctx),
+      endpoint_(std::move(endpoint)),
+      label_(endpoint_.to_string()),
+      shard_(shard),
+      primary_(primary) {
+  const int n = std::max(1, ctx.config->connections_per_backend);
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < n; ++i) {
+      shared_[p].push_back(std::make_unique<UpstreamConn>(
+          *this, p == 0 ? resp::Protocol::kResp2 : resp::Protocol::kResp3, false));
+    }
+  }
+}
+
+Backend::~Backend() = default;
+
+UpstreamConn& Backend::shared(resp::Protocol protocol, std::uint64_t client_id) {
+  auto& v = shared_[protocol == resp::Protocol::kResp3 ? 1 : 0];
+  return *v[client_id % v.size()];
+}
+
+UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol) {
+  lf::MutexLock lock(pool_mu_);
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if ((*it)->protocol() == protocol) {
+      UpstreamConn* c = *it;
+      idle_.erase(it);
+      return c;
+    }
+  }
+  if (dedicated_.size() >= static_cast<std::size_t>(ctx_.config->tx_connections)) return nullptr;
+  dedicated_.push_back(std::make_unique<UpstreamConn>(*this, protocol, true));
+  return dedicated_.back().get();
+}
+
+void Backend::release_dedicated(UpstreamConn* c) {
+  lf::MutexLock lock(pool_mu_);
+  idle_.push_back(c);
+}
+
+bool Backend::ejected(lf::TimePoint now) const {
+  return to_ns(now) < ejected_until_ns_.load(std::memory_order_acquire);
+}
+
+lf::Duration Backend::on_failure(lf::TimePoint now) {
+  failures.fetch_add(1, std::memory_order_relaxed);
+  const Config& cfg = *ctx_.config;
+  const int n = consecutive_failures_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  if (cfg.server_failure_limit > 0 && n >= cfg.server_failure_limit) {
+    const std::int64_t until = to_ns(now + cfg.server_retry_timeout);
+    if (ejected_until_ns_.load(std::memory_order_acquire) < to_ns(now)) {
+      ejections.fetch_add(1, std::memory_order_relaxed);
+    }
+    ejected_until_ns_.store(until, std::memory_order_release);
+    return cfg.server_retry_timeout;
+  }
+  // Exponential backoff: 100 ms, 200 ms, 400 ms ... capped by the retry timeout.
+  lf::Duration d = std::chrono::milliseconds(100) * (1 << std::min(n - 1, 10));
+  return std::min(d, cfg.server_retry_timeout);
+}
+
+void Backend::on_connected() {
+  if (consecutive_failures_.exchange(0, std::memory_order_acq_rel) > 0 ||
+      failures.load(std::memory_order_relaxed) > 0) {
+    reconnects.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Backend::tick(lf::TimePoint now) {
+  for (int p = 0; p < 2; ++p) {
+    for (auto& c : shared_[p]) c->tick(now, p == 0);
+  }
+  std::vector<UpstreamConn*> pool;
+  {
+    lf::MutexLock lock(pool_mu_);
+    for (auto& c : dedicated_) pool.push_back(c.get());
+  }
+  for (UpstreamConn* c : pool) c->tick(now, false);
+}
+
+std::string Backend::info_line() const {
+  lf::Histogram h;
+  for (int p = 0; p < 2; ++p) {
+    for (const auto& c : shared_[p]) c->merge_latency(h);
+  }
+  std::size_t dedicated_total = 0, dedicated_idle = 0;
+  {
+    lf::MutexLock lock(pool_mu_);
+    for (const auto& c : dedicated_) c->merge_latency(h);
+    dedicated_total = dedicated_.size();
+    dedicated_idle = idle_.size();
+  }
+  const char* state = "up";
+  const lf::TimePoint now = lf::Clock::now();
+  if (ejected(now)) {
+    state = "ejected";
+  } else {
+    bool any_up = false;
+    for (const auto& c : shared_[0]) any_up |= c->state() == UpstreamConn::State::kConnected;
+    if (!any_up) state = "down";
+  }
+  auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000); };
+  return "addr=" + label_ + ",shard=" + std::to_string(shard_) +
+         ",role=" + (primary_ ? "primary" : "replica") + ",state=" + state +
+         ",in_flight=" + std::to_string(in_flight()) +
+         ",requests=" + std::to_string(requests.load()) + ",errors=" + std::to_string(errors.load()) +
+         ",failures=" + std::to_string(failures.load()) + ",timeouts=" + std::to_string(timeouts.load()) +
+         ",reconnects=" + std::to_string(reconnects.load()) +
+         ",ejections=" + std::to_string(ejections.load()) +
+         ",dedicated=" + std::to_string(dedicated_total) + ",dedicated_idle=" + std::to_string(dedicated_idle) +
+         ",latency_p50_us=" + us(h.percentile(0.5)) + ",latency_p99_us=" + us(h.percentile(0.99)) +
+         ",latency_max_us=" + us(h.max());
+}
+
+}  // namespace lfdb::gateway

@@ -1,0 +1,96 @@
+// Merging the replies of a split or fanned-out command, part by part, in any arrival order.
+#include <gtest/gtest.h>
+
+#include "gateway/reply_slot.hpp"
+
+namespace lfdb::gateway {
+namespace {
+
+resp::Frame frame(const std::string& bytes) {
+  resp::ReplyParser p;
+  const resp::ReplyResult r = p.parse(bytes);
+  EXPECT_TRUE(r.complete()) << bytes;
+  return r.frame;
+}
+
+TEST(ReplySlot, SinglePartPassesThrough) {
+  ReplySlot s;
+  s.start(Merge::kNone, 1);
+  const std::string b = "$3\r\nabc\r\n";
+  EXPECT_TRUE(s.add_part(0, frame(b)));
+  EXPECT_TRUE(s.ready);
+  EXPECT_EQ(s.reply, b);
+}
+
+TEST(ReplySlot, MgetRestoresKeyOrderWhateverTheArrivalOrder) {
+  // Keys k0..k3: part 0 holds k0 and k2, part 1 holds k1 and k3. Part 1 answers first.
+  ReplySlot s;
+  s.start(Merge::kMget, 2);
+  s.values.assign(4, "");
+  s.part_keys = {{0, 2}, {1, 3}};
+  const std::string p1 = "*2\r\n$2\r\nv1\r\n$-1\r\n", p0 = "*2\r\n$2\r\nv0\r\n$2\r\nv2\r\n";
+  EXPECT_FALSE(s.add_part(1, frame(p1)));
+  EXPECT_FALSE(s.ready);
+  EXPECT_TRUE(s.add_part(0, frame(p0)));
+  EXPECT_EQ(s.reply, "*4\r\n$2\r\nv0\r\n$2\r\nv1\r\n$2\r\nv2\r\n$-1\r\n");
+}
+
+TEST(ReplySlot, MgetResp3NullsStayResp3) {
+  ReplySlot s;
+  s.start(Merge::kMget, 2, resp::Protocol::kResp3);
+  s.values.assign(2, "");
+  s.part_keys = {{0}, {1}};
+  s.add_part(0, frame("*1\r\n_\r\n"));
+  s.add_part(1, frame("*1\r\n$1\r\nx\r\n"));
+  EXPECT_EQ(s.reply, "*2\r\n_\r\n$1\r\nx\r\n");
+}
+
+TEST(ReplySlot, SumAllOkConcat) {
+  ReplySlot sum;
+  sum.start(Merge::kSum, 3);
+  sum.add_part(2, frame(":2\r\n"));
+  sum.add_part(0, frame(":0\r\n"));
+  sum.add_part(1, frame(":5\r\n"));
+  EXPECT_EQ(sum.reply, ":7\r\n");
+
+  ReplySlot ok;
+  ok.start(Merge::kAllOk, 2);
+  ok.add_part(0, frame("+OK\r\n"));
+  ok.add_part(1, frame("+OK\r\n"));
+  EXPECT_EQ(ok.reply, "+OK\r\n");
+
+  ReplySlot cat;
+  cat.start(Merge::kConcat, 2);
+  cat.add_part(1, frame("*1\r\n$1\r\nb\r\n"));
+  cat.add_part(0, frame("*2\r\n$1\r\na\r\n$1\r\nc\r\n"));
+  EXPECT_EQ(cat.reply, "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n");
+}
+
+TEST(ReplySlot, AnErrorOfAnyPartIsTheReply) {
+  ReplySlot s;
+  s.start(Merge::kSum, 2);
+  std::string storage;
+  s.add_part(0, error_frame("ERR lfdb-gateway: backend 127.0.0.1:1 is down", storage));
+  EXPECT_TRUE(s.add_part(1, frame(":1\r\n")));
+  EXPECT_EQ(s.reply, "-ERR lfdb-gateway: backend 127.0.0.1:1 is down\r\n");
+
+  ReplySlot m;
+  m.start(Merge::kMget, 2);
+  m.values.assign(2, "");
+  m.part_keys = {{0}, {1}};
+  m.add_part(0, frame("*1\r\n$1\r\nx\r\n"));
+  m.add_part(1, frame("-ERR boom\r\n"));
+  EXPECT_EQ(m.reply, "-ERR boom\r\n");
+}
+
+TEST(ReplySlot, AMalformedPartIsAnErrorNotACrash) {
+  ReplySlot m;
+  m.start(Merge::kMget, 1);
+  m.values.assign(2, "");
+  m.part_keys = {{0, 1}};
+  m.add_part(0, frame("*1\r\n$1\r\nx\r\n"));  // one value for two keys
+  EXPECT_EQ(m.reply.rfind("-ERR lfdb-gateway: unexpected reply", 0), 0u) << m.reply;
+}
+
+}  // namespace
+}  // namespace lfdb::gateway

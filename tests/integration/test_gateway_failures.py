@@ -1,0 +1,246 @@
+"""lfdb-gateway when back-ends fail: a back-end killed under load, a back-end that is down, one
+that accepts and never answers. Every request gets a reply or an error naming the back-end, no
+client hangs (the clients' own socket timeouts are far above the gateway's request timeout, so
+a hang shows as a client-side timeout), and service resumes when the back-end returns."""
+
+import signal
+import socket
+import threading
+import time
+import unittest
+
+import redis
+
+from gateway_testlib import (HOST, Backend, Gateway, GatewayTestCase, RawConnection,
+                             RespError, free_port, keys_for_shard, lfdb_config)
+
+A = keys_for_shard(0, 2, 10, "a")
+B = keys_for_shard(1, 2, 10, "b")
+CLIENT_TIMEOUT = 8  # seconds: a client waiting this long means the gateway let it hang
+
+
+def wait_until(pred, timeout=20.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+class KillBackendTest(GatewayTestCase):
+    gateway_options = {"timeout_ms": 1500, "server_failure_limit": 2,
+                       "server_retry_timeout_ms": 500}
+
+    def test_kill_under_load_then_recover(self):
+        dead = self.servers[1]
+        dead_label = "%s:%d" % (HOST, dead.port)
+        stop = threading.Event()
+        killed = threading.Event()
+        lock = threading.Lock()
+        outcomes = {"ok_a": 0, "ok_b": 0, "err_b": 0, "ok_a_after_kill": 0}
+        problems = []
+
+        def worker(t):
+            r = self.client(socket_timeout=CLIENT_TIMEOUT)
+            i = 0
+            while not stop.is_set():
+                i += 1
+                for keys, name in ((A, "a"), (B, "b")):
+                    k = keys[(t + i) % len(keys)]
+                    try:
+                        p = r.pipeline(transaction=False)
+                        p.set(k, i)
+                        p.get(k)
+                        res = p.execute(raise_on_error=False)
+                    except (redis.TimeoutError, redis.ConnectionError) as e:
+                        with lock:
+                            problems.append("client %d hung or lost its connection on %s: %r" % (t, k, e))
+                        return
+                    errs = [x for x in res if isinstance(x, Exception)]
+                    with lock:
+                        if not errs:
+                            outcomes["ok_" + name] += 1
+                            if name == "a" and killed.is_set():
+                                outcomes["ok_a_after_kill"] += 1
+                        elif name == "a":
+                            problems.append("shard 0 failed: %r" % errs)
+                        else:
+                            outcomes["err_b"] += 1
+                            for e in errs:
+                                if dead_label not in str(e):
+                                    problems.append("error does not name the back-end: %s" % e)
+
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        self.assertTrue(wait_until(lambda: outcomes["ok_b"] > 50))
+        dead.kill(signal.SIGKILL)
+        killed.set()
+        self.assertTrue(wait_until(lambda: outcomes["err_b"] > 20 and outcomes["ok_a_after_kill"] > 50))
+        stop.set()
+        for th in threads:
+            th.join(60)
+        self.assertEqual(problems[:5], [])
+        self.assertFalse(any(th.is_alive() for th in threads), "a client never got its answer")
+
+        # While it is down: fail fast, with the back-end's name; the other shard serves.
+        c = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        try:
+            reply = c.command("GET", B[0])
+            self.assertIsInstance(reply, RespError)
+            self.assertIn(dead_label, reply.message)
+            self.assertEqual(c.command("SET", A[0], "still"), b"OK")
+            # A split command with a part on the dead shard reports the failure.
+            reply = c.command("MGET", A[0], B[0])
+            self.assertIsInstance(reply, RespError)
+            self.assertIn(dead_label, reply.message)
+        finally:
+            c.close()
+        # Reconnect attempts fail too; after server_failure_limit failures it is ejected, and
+        # requests for it fail fast saying so.
+        def backend1():
+            return dict(kv.split("=") for kv in self.info()["backend1"].split(","))
+        self.assertTrue(wait_until(lambda: backend1()["state"] == "ejected"), backend1())
+        c = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        try:
+            reply = c.command("GET", B[0])
+            self.assertIsInstance(reply, RespError)
+            self.assertIn(dead_label, reply.message)
+        finally:
+            c.close()
+
+        # The back-end returns on the same port: the gateway reconnects (after the retry
+        # timeout) and serves it again.
+        dead.start(port=dead.port)
+        r = self.client(socket_timeout=CLIENT_TIMEOUT)
+
+        def b_works():
+            try:
+                return r.set(B[1], "back") is True
+            except redis.ResponseError:
+                return False
+        self.assertTrue(wait_until(b_works), "shard 1 never came back:\n" + str(self.info()))
+        self.assertEqual(r.get(B[1]), "back")
+        fields = dict(kv.split("=") for kv in self.info()["backend1"].split(","))
+        self.assertEqual(fields["state"], "up")
+        self.assertGreaterEqual(int(fields["failures"]), 1)
+        self.assertGreaterEqual(int(fields["reconnects"]), 1)
+        self.assertGreaterEqual(int(fields["ejections"]), 1)
+        self.assertEqual(fields["in_flight"], "0")
+
+
+class SilentBackend:
+    """Accepts connections and reads requests, never answers: a hung back-end."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.conns.append(c)
+            threading.Thread(target=self._drain, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _drain(c):
+        try:
+            while c.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def close(self):
+        self.stopped = True
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+class HungBackendTest(unittest.TestCase):
+    """Shard 1 is a back-end that never answers: its requests time out, shard 0 is unaffected."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        from gateway_testlib import GATEWAY
+        if not GATEWAY:
+            raise unittest.SkipTest("LFDB_GATEWAY is not set")
+        cls.dir = tempfile.mkdtemp(prefix="lfdb-gw-hung-")
+        cls.good = Backend(0, cls.dir).start()
+        cls.silent = SilentBackend()
+        cls.gateway = Gateway(cls.dir, lfdb_config([cls.good.port, cls.silent.port], timeout_ms=600,
+                                                   server_failure_limit=0)).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        alive = cls.gateway.alive()
+        cls.gateway.kill(signal.SIGTERM)
+        cls.good.kill(signal.SIGTERM)
+        cls.silent.close()
+        if not alive:
+            raise AssertionError("gateway died:\n" + cls.gateway.log())
+
+    def test_requests_time_out_and_name_the_back_end(self):
+        label = "%s:%d" % (HOST, self.silent.port)
+        c = RawConnection(self.gateway.port, timeout=CLIENT_TIMEOUT)
+        try:
+            # A pipeline: the slow shard's reply comes first in order; every reply arrives.
+            c.send(b"".join([
+                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\n1\r\n" % (len(B[0]), B[0].encode()),
+                b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\n1\r\n" % (len(A[0]), A[0].encode()),
+                b"*2\r\n$4\r\nPING\r\n$1\r\nx\r\n",
+            ]))
+            first = c.read_parsed(timeout=CLIENT_TIMEOUT)
+            self.assertIsInstance(first, RespError)
+            self.assertIn(label, first.message)
+            self.assertIn("timed out", first.message)
+            self.assertEqual(c.read_parsed(), b"OK")
+            self.assertEqual(c.read_parsed(), b"x")
+            # Shard 0 alone is served at once.
+            self.assertEqual(c.command("GET", A[0]), b"1")
+        finally:
+            c.close()
+
+
+class DownAtStartTest(unittest.TestCase):
+    """A back-end that is not there at all: clear errors, fast, and the rest works."""
+
+    def test_down_backend(self):
+        import tempfile
+        from gateway_testlib import GATEWAY
+        if not GATEWAY:
+            raise unittest.SkipTest("LFDB_GATEWAY is not set")
+        d = tempfile.mkdtemp(prefix="lfdb-gw-down-")
+        good = Backend(0, d).start()
+        nobody = free_port()
+        gw = Gateway(d, lfdb_config([good.port, nobody], timeout_ms=1000)).start()
+        try:
+            c = RawConnection(gw.port, timeout=CLIENT_TIMEOUT)
+            for _ in range(20):
+                reply = c.command("GET", B[0])
+                self.assertIsInstance(reply, RespError)
+                self.assertIn("%s:%d" % (HOST, nobody), reply.message)
+            self.assertEqual(c.command("SET", A[0], "v"), b"OK")
+            self.assertIsInstance(c.command("DBSIZE"), RespError)  # a fan-out needs every shard
+            c.close()
+            self.assertTrue(gw.alive())
+        finally:
+            gw.kill(signal.SIGTERM)
+            good.kill(signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    unittest.main()
