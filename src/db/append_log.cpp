@@ -10,6 +10,13 @@
 
 namespace lfdb::db {
 
+namespace {
+// Set while a flusher releases its waiters. A released session carries on on the flusher's
+// thread and may commit again at once; it must not start a nested flush there (the waiters
+// after it would wait for that fsync): it registers and the flusher's next round covers it.
+thread_local bool t_releasing = false;
+}  // namespace
+
 lf::Result<std::unique_ptr<AppendLog>> AppendLog::open(const std::string& path,
                                                        FsyncPolicy policy) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -56,7 +63,7 @@ bool AppendLog::commit_or_wait(std::uint64_t offset, CommitWaiter* w, bool& ok) 
   }
   // Group commit: whoever wins the election flushes for every waiter; the others return and
   // serve other connections (their waiter is covered by the winner's next round).
-  flush(/*sync=*/true);
+  if (!t_releasing) flush(/*sync=*/true);
   return false;
 }
 
@@ -121,7 +128,11 @@ void AppendLog::flush(bool sync) {
       }
     }
     elected.release();
+    const bool outer = !t_releasing;
+    t_releasing = true;
     for (const Waiter& w : done) w.who->committed(err == 0);
+    t_releasing = !outer;
+    if (!outer) return;    // the outermost flusher on this thread re-checks
     if (err != 0) return;  // the ticker retries
     // Re-check after releasing: a loser that appended while we flushed relies on us.
     lf::MutexLock lock(mu_);
