@@ -42,6 +42,7 @@ struct ServerConfig {
   std::string appendfilename = "appendonly.aof";
   bool aof_load_truncated = true;   // a torn tail is cut off (with a warning) instead of refusing
   bool aof_load_corrupt = false;    // lfdb: load up to corruption in the middle instead of refusing
+  bool aof_use_snapshot_preamble = false;  // BGREWRITEAOF's base: a snapshot instead of commands
   bool enable_debug_command = false;  // DEBUG (fault injection for tests)
   std::string dbfilename = "dump.lfdb";  // snapshots (SAVE, BGSAVE, shutdown)
   std::string save;                      // non-empty: a snapshot at shutdown (save points: not yet)

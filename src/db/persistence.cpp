@@ -35,13 +35,27 @@ lf::Status Server::load_append_log() {
       if (failed) return lf::Status::error("cannot read " + path);
     }
   }
+  // A rewritten log may start with a snapshot (aof-use-snapshot-preamble): load it, then the
+  // records that follow it.
+  std::uint64_t base = 0;
+  if (is_snapshot(bytes)) {
+    auto snap = load_snapshot_bytes(bytes, keyspace_, path + " (preamble)");
+    if (!snap.ok()) return snap.status();
+    base = snap->bytes;
+    snapshot_keys_loaded_ = snap->keys;
+  }
   LogLoadOptions o;
   o.load_truncated = initial_.aof_load_truncated;
   o.load_corrupt = initial_.aof_load_corrupt;
-  auto loaded = load_log(bytes, o, [this](std::span<const std::string_view> argv, bool check) {
-    return apply_logged(argv, check);
-  });
-  if (!loaded.ok()) return lf::Status::error(path + ": " + loaded.status().message());
+  auto loaded = load_log(std::string_view(bytes).substr(base), o,
+                         [this](std::span<const std::string_view> argv, bool check) {
+                           return apply_logged(argv, check);
+                         });
+  if (!loaded.ok()) {
+    return lf::Status::error(path + (base ? " (after its " + std::to_string(base) + "-byte snapshot preamble)" : "") +
+                             ": " + loaded.status().message());
+  }
+  loaded->valid_bytes += base;
   if (loaded->valid_bytes < bytes.size()) {
     if (::truncate(path.c_str(), static_cast<off_t>(loaded->valid_bytes)) != 0) {
       return lf::Status::from_errno("truncate " + path);
@@ -176,7 +190,7 @@ std::string Server::start_bgrewriteaof() {
            std::strerror(errno);
   }
   if (pid == 0) {
-    lf::Status st = write_log_base(keyspace_, tmp, now_ms());
+    lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (rewrite child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
   }

@@ -99,7 +99,7 @@ void fsync_dir_of(const std::string& path) {
 // Reading side: bounds-checked cursor.
 class In {
  public:
-  In(const std::string& b, std::size_t end) : b_(b), end_(end) {}
+  In(std::string_view b, std::size_t end) : b_(b), end_(end) {}
   bool u8(std::uint8_t& v) { return take(&v, 1); }
   bool u32(std::uint32_t& v) { return take(&v, 4); }
   bool u64(std::uint64_t& v) { return take(&v, 8); }
@@ -117,7 +117,7 @@ class In {
   bool str(std::string_view& s) {
     std::uint64_t n = 0;
     if (!varint(n) || n > end_ - pos_) return false;
-    s = std::string_view(b_).substr(pos_, n);
+    s = b_.substr(pos_, n);
     pos_ += n;
     return true;
   }
@@ -130,10 +130,47 @@ class In {
     pos_ += n;
     return true;
   }
-  const std::string& b_;
+  std::string_view b_;
   std::size_t end_;
   std::size_t pos_ = 0;
 };
+
+}  // namespace
+
+namespace {
+
+// The snapshot itself, streamed to fd. Returns the number of keys, or the write error.
+lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, std::uint64_t& n,
+                               const std::string& what) {
+  n = 0;
+  Out out(fd);
+  out.bytes(kMagic, sizeof kMagic);
+  out.u32(kVersion);
+  out.i64(now_ms);
+  for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+    for (const auto& [key, e] : ks.at(c).map()) {
+      if (!live(e, now_ms)) continue;
+      out.u8(e.value.type == Type::kHash ? kHash : kString);
+      out.i64(e.expire_at_ms);
+      out.str(key);
+      if (e.value.type == Type::kHash) {
+        out.varint(e.value.hash->size());
+        for (const auto& [f, v] : *e.value.hash) {
+          out.str(f);
+          out.str(v);
+        }
+      } else {
+        out.str(e.value.str);
+      }
+      ++n;
+    }
+  }
+  out.u8(kEnd);
+  out.u64(n);
+  out.raw_u64(out.digest());
+  if (!out.drain()) return lf::Status::error("writing " + what + ": " + std::strerror(out.error()));
+  return lf::Status();
+}
 
 }  // namespace
 
@@ -143,39 +180,13 @@ lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + tmp);
   std::uint64_t n = 0;
-  {
-    Out out(fd);
-    out.bytes(kMagic, sizeof kMagic);
-    out.u32(kVersion);
-    out.i64(now_ms);
-    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-      for (const auto& [key, e] : ks.at(c).map()) {
-        if (!live(e, now_ms)) continue;
-        out.u8(e.value.type == Type::kHash ? kHash : kString);
-        out.i64(e.expire_at_ms);
-        out.str(key);
-        if (e.value.type == Type::kHash) {
-          out.varint(e.value.hash->size());
-          for (const auto& [f, v] : *e.value.hash) {
-            out.str(f);
-            out.str(v);
-          }
-        } else {
-          out.str(e.value.str);
-        }
-        ++n;
-      }
-    }
-    out.u8(kEnd);
-    out.u64(n);
-    out.raw_u64(out.digest());
-    if (!out.drain()) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return lf::Status::error("writing " + tmp + ": " + std::strerror(out.error()));
-    }
+  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, tmp);
+  if (!st.ok()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return st;
   }
-  lf::Status st = sync_and_close(fd, tmp);
+  st = sync_and_close(fd, tmp);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = lf::Status::from_errno("rename " + tmp);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
@@ -186,41 +197,27 @@ lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64
   return lf::Status();
 }
 
-lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks) {
+bool is_snapshot(std::string_view bytes) {
+  return bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
+}
+
+lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
+                                             const std::string& what) {
   SnapshotLoad out;
-  std::string b;
-  {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
-      if (errno == ENOENT) return out;
-      return lf::Status::from_errno("open " + path);
-    }
-    char buf[1 << 16];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) b.append(buf, n);
-    std::fclose(f);
-  }
   auto bad = [&](const std::string& why) {
-    return lf::Status::error("snapshot " + path + " is damaged (" + why +
+    return lf::Status::error("snapshot " + what + " is damaged (" + why +
                              "); move it away to start without it");
   };
-  if (b.size() < sizeof kMagic + 4 + 8 + 1 + 8 + 8 || std::memcmp(b.data(), kMagic, 8) != 0) {
-    return bad("not an lfdb snapshot, or cut short");
-  }
-  const std::size_t body = b.size() - 8;
-  std::uint64_t sum = 0;
-  std::memcpy(&sum, b.data() + body, 8);
-  if (XXH3_64bits(b.data(), body) != sum) return bad("checksum mismatch");
-  In in(b, body);
-  char magic[8];
-  std::uint32_t version = 0;
-  for (char& ch : magic) {
+  if (!is_snapshot(b)) return bad("not an lfdb snapshot");
+  In in(b, b.size());
+  for (std::size_t i = 0; i < sizeof kMagic; ++i) {
     std::uint8_t v = 0;
     (void)in.u8(v);
-    ch = static_cast<char>(v);
   }
-  if (!in.u32(version) || version != kVersion) return bad("unknown version " + std::to_string(version));
-  (void)in.i64(out.created_ms);
+  std::uint32_t version = 0;
+  if (!in.u32(version)) return bad("cut short");
+  if (version != kVersion) return bad("unknown version " + std::to_string(version));
+  if (!in.i64(out.created_ms)) return bad("cut short");
   for (;;) {
     std::uint8_t type = 0;
     if (!in.u8(type)) return bad("cut short");
@@ -253,13 +250,50 @@ lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks) {
     ++out.keys;
   }
   std::uint64_t count = 0;
-  if (!in.u64(count) || count != out.keys) return bad("record count mismatch");
+  if (!in.u64(count)) return bad("cut short");
+  if (count != out.keys) return bad("record count mismatch");
+  const std::size_t body = in.pos();
+  std::uint64_t sum = 0;
+  if (!in.u64(sum)) return bad("cut short");
+  if (XXH3_64bits(b.data(), body) != sum) return bad("checksum mismatch");
+  out.bytes = in.pos();
   return out;
 }
 
-lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms) {
+lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks) {
+  std::string b;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      if (errno == ENOENT) return SnapshotLoad{};
+      return lf::Status::from_errno("open " + path);
+    }
+    char buf[1 << 16];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) b.append(buf, n);
+    std::fclose(f);
+  }
+  auto r = load_snapshot_bytes(b, ks, path);
+  if (r.ok() && r->bytes != b.size()) {
+    return lf::Status::error("snapshot " + path + " is damaged (bytes after its end); move it away "
+                             "to start without it");
+  }
+  return r;
+}
+
+lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+                          bool snapshot_preamble) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + path);
+  if (snapshot_preamble) {
+    std::uint64_t n = 0;
+    lf::Status st = write_snapshot_body(ks, fd, now_ms, n, path);
+    if (!st.ok()) {
+      ::close(fd);
+      return st;
+    }
+    return sync_and_close(fd, path);
+  }
   Out out(fd);
   std::string rec;
   for (std::uint32_t c = 0; c < ks.colors(); ++c) {

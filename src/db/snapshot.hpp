@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "db/keyspace.hpp"
 #include "lf/status.hpp"
@@ -28,6 +29,7 @@ namespace lfdb::db {
 struct SnapshotLoad {
   std::uint64_t keys = 0;
   std::int64_t created_ms = 0;
+  std::uint64_t bytes = 0;  // the snapshot's length (a log's preamble is followed by records)
 };
 
 // Writes `ks` to `path` (via path.tmp-<pid>); keys already expired at `now_ms` are left out.
@@ -36,8 +38,17 @@ lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64
 // Loads a snapshot into an empty keyspace. A missing file is not an error (nothing loaded).
 lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks);
 
-// The keyspace as commands (SET/HSET/PEXPIREAT), the base of a rewritten append-only log;
-// written to `path` directly (the caller renames). Same stillness rule as save_snapshot.
-lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms);
+// Whether bytes start like a snapshot (a rewritten log with a snapshot preamble does).
+bool is_snapshot(std::string_view bytes);
+// Loads the snapshot at the start of `bytes` (checksum verified); `what` names it in errors.
+lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view bytes, Keyspace& ks,
+                                             const std::string& what);
+
+// The base of a rewritten append-only log, written to `path` directly (the caller renames):
+// the keyspace as commands (SET/HSET/PEXPIREAT: any RESP tool reads it), or with
+// snapshot_preamble the binary snapshot (faster to load; redis-check-aof cannot read it).
+// Same stillness rule as save_snapshot.
+lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+                          bool snapshot_preamble);
 
 }  // namespace lfdb::db
