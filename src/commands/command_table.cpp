@@ -11,7 +11,7 @@ namespace {
 using H = HueClass;
 constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
                         NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
-                        C = kConnection, RND = kRandom;
+                        C = kConnection, RND = kRandom, NK = kNumKeys;
 
 constexpr CommandSpec kClientSubs[] = {
     {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
@@ -42,6 +42,13 @@ constexpr CommandSpec kObjectSubs[] = {
     {"object|help", 2, R, 0, 0, 0, H::kFree, {}, "generic", "Returns helpful text about the different subcommands."},
 };
 
+constexpr CommandSpec kScriptSubs[] = {
+    {"script|load", 3, NS, 0, 0, 0, H::kFree, {}, "scripting", "Loads a server-side Lua script to the script cache."},
+    {"script|exists", -3, NS, 0, 0, 0, H::kFree, {}, "scripting", "Determines whether server-side Lua scripts exist in the script cache."},
+    {"script|flush", -2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Removes all server-side Lua scripts from the script cache."},
+    {"script|help", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns helpful text about the different subcommands."},
+};
+
 constexpr CommandSpec kCommands[] = {
     // connection
     {"ping", -1, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
@@ -60,6 +67,10 @@ constexpr CommandSpec kCommands[] = {
     {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
     {"shutdown", -1, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
+    // scripting: a script runs on the colors of the keys it declares, atomically
+    {"eval", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},
+    {"evalsha", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script by SHA1 digest."},
+    {"script", -2, 0, 0, 0, 0, H::kFree, kScriptSubs, "scripting", "A container for Lua scripts management commands."},
     {"save", 1, A | NS | NM, 0, 0, 0, H::kUndeclared, {}, "server", "Synchronously saves the database(s) to disk."},
     {"bgsave", -1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously saves the database(s) to disk."},
     {"bgrewriteaof", 1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously rewrites the append-only file to disk."},
@@ -206,6 +217,20 @@ const CommandSpec* find_subcommand(const CommandSpec& container, std::string_vie
     if (iequals(name, s.name.substr(prefix))) return &s;
   }
   return nullptr;
+}
+
+long declared_key_count(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  const std::size_t at = static_cast<std::size_t>(spec.first_key - 1);
+  if (at >= argv.size()) return -1;
+  long n = 0;
+  const std::string_view s = argv[at];
+  if (s.empty() || s.size() > 18) return -1;
+  for (char c : s) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  const long avail = static_cast<long>(argv.size()) - spec.first_key;
+  return n < avail ? n : avail;
 }
 
 std::string unknown_command_error(std::span<const std::string_view> argv) {

@@ -29,6 +29,7 @@ enum Flag : std::uint32_t {
   kDangerous = 1u << 8,  // FLUSHALL, KEYS, SHUTDOWN...: refused by the gateway unless allowed
   kConnection = 1u << 9, // acts on the connection only (the gateway answers it itself)
   kRandom = 1u << 10,    // result not deterministic (RANDOMKEY, HRANDFIELD, TIME)
+  kNumKeys = 1u << 11,   // keys follow a count: argv[first_key - 1] keys from first_key (EVAL)
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its
@@ -76,16 +77,29 @@ const CommandSpec* find_command(std::string_view name);
 const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name);
 
 // Calls fn(index) for every key argument of argv under spec (argv[0] is the name; for a
-// subcommand spec, positions count from the container name as Redis does).
+// subcommand spec, positions count from the container name as Redis does). Commands whose keys
+// follow a count (kNumKeys: EVAL) need the arguments: use the overload that takes them; this
+// one sees no keys for them.
 template <typename Fn>
 void for_each_key(const CommandSpec& spec, std::size_t argc, Fn&& fn) {
-  if (spec.first_key <= 0) return;
+  if (spec.first_key <= 0 || spec.has(kNumKeys)) return;
   const long last = spec.last_key < 0 ? static_cast<long>(argc) + spec.last_key
                                       : static_cast<long>(spec.last_key);
   const long step = spec.key_step > 0 ? spec.key_step : 1;
   for (long i = spec.first_key; i <= last && i < static_cast<long>(argc); i += step) {
     fn(static_cast<std::size_t>(i));
   }
+}
+
+// The number of keys a kNumKeys command declares, clamped to the arguments there are; -1 when
+// the count is not a non-negative integer (the handler reports the error).
+long declared_key_count(const CommandSpec& spec, std::span<const std::string_view> argv);
+
+template <typename Fn>
+void for_each_key(const CommandSpec& spec, std::span<const std::string_view> argv, Fn&& fn) {
+  if (!spec.has(kNumKeys)) return for_each_key(spec, argv.size(), fn);
+  const long n = declared_key_count(spec, argv);
+  for (long i = 0; i < n; ++i) fn(static_cast<std::size_t>(spec.first_key + i));
 }
 
 // Redis's error replies for validation failures (without the leading '-').

@@ -90,5 +90,6 @@ std::span<const HandlerEntry> string_handlers();
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> hash_handlers();
 std::span<const HandlerEntry> server_handlers();
+std::span<const HandlerEntry> script_handlers();
 
 }  // namespace lfdb::db

@@ -64,6 +64,7 @@ using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
 struct InvocationLog {
   std::string* records = nullptr;
   std::uint64_t changes = 0;
+  bool in_block = false;  // the records are inside a MULTI ... EXEC already (a transaction)
 };
 inline thread_local InvocationLog t_invocation_log;
 

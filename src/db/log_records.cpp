@@ -7,7 +7,7 @@
 namespace lfdb::db {
 namespace {
 
-enum class Form { kArgv, kStringState, kTtlState, kHashField };
+enum class Form { kArgv, kStringState, kTtlState, kHashField, kNone };
 
 Form form_of(std::string_view name) {
   static const std::unordered_map<std::string_view, Form> forms = {
@@ -16,6 +16,7 @@ Form form_of(std::string_view name) {
       {"getex", Form::kTtlState},       {"expire", Form::kTtlState},
       {"pexpire", Form::kTtlState},     {"expireat", Form::kTtlState},
       {"pexpireat", Form::kTtlState},   {"hincrbyfloat", Form::kHashField},
+      {"eval", Form::kNone},            {"evalsha", Form::kNone},  // scripts log their effects
   };
   auto it = forms.find(name);
   return it == forms.end() ? Form::kArgv : it->second;
@@ -42,6 +43,7 @@ void encode_command(std::string& out, std::initializer_list<std::string_view> ar
 void log_effect(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                 Keyspace& ks, std::int64_t now_ms, std::string& out) {
   const Form form = form_of(spec.name);
+  if (form == Form::kNone) return;
   if (form == Form::kArgv) return encode_command(out, argv);
   const std::string_view key = argv[1];
   const Entry* e = ks.of(key).peek(key, now_ms);
@@ -62,6 +64,7 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
       return encode_command(out, {"HSET", key, f->first, f->second});
     }
     case Form::kArgv:
+    case Form::kNone:
       break;
   }
   encode_command(out, argv);

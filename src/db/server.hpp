@@ -27,6 +27,7 @@
 #include "db/config.hpp"
 #include "db/executor.hpp"
 #include "db/keyspace.hpp"
+#include "db/scripting.hpp"
 #include "db/stats.hpp"
 #include "lf/concurrency_model.hpp"
 #include "lf/elected.hpp"
@@ -59,6 +60,7 @@ class Server final : public lf::Service {
   Keyspace& keyspace() { return keyspace_; }
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
+  ScriptRegistry& scripts() { return scripts_; }
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
@@ -116,6 +118,7 @@ class Server final : public lf::Service {
   std::unique_ptr<Executor> executor_;
   std::unordered_map<const commands::CommandSpec*, BoundCommand> bound_;  // immutable after ctor
   ServerStats stats_;
+  ScriptRegistry scripts_;
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> auth_required_{false};

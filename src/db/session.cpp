@@ -198,7 +198,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
     return Step::kDone;
   }
   hashes_.clear();
-  commands::for_each_key(*bc.spec, argv.size(), [&](std::size_t i) {
+  commands::for_each_key(*bc.spec, argv, [&](std::size_t i) {
     hashes_.push_back(commands::key_hash(argv[i]));
   });
   // A command without keys (DBSIZE, FLUSHALL, CONFIG) may run on any color; the connection's
@@ -261,6 +261,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   InvocationLog& il = t_invocation_log;
   il.records = &log_buf_;
   il.changes = 0;
+  il.in_block = in_transaction_;
   bc.handler(ctx);
   if (il.changes != 0 || bc.spec->hue == HueClass::kKeyspaceWrite) {
     log_effect(*bc.spec, argv, server_.keyspace(), ctx.now_ms, log_buf_);
@@ -299,7 +300,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
     switch (q.spec->hue) {
       case HueClass::kKeyRead:
       case HueClass::kKeyWrite:
-        commands::for_each_key(*q.spec, q.argv.size(), [&](std::size_t i) {
+        commands::for_each_key(*q.spec, std::span<const std::string_view>(q.argv), [&](std::size_t i) {
           hashes_.push_back(commands::key_hash(q.argv[i]));
         });
         break;

@@ -1,0 +1,522 @@
+#include "db/scripting.hpp"
+
+#include <lua5.4/lauxlib.h>
+#include <lua5.4/lua.h>
+#include <lua5.4/lualib.h>
+#include <nettle/sha1.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "db/append_log.hpp"
+#include "db/log_records.hpp"
+#include "db/server.hpp"
+
+namespace lfdb::db {
+
+// ---- registry --------------------------------------------------------------------------
+
+std::string sha1_hex(std::string_view data) {
+  sha1_ctx ctx;
+  sha1_init(&ctx);
+  sha1_update(&ctx, data.size(), reinterpret_cast<const std::uint8_t*>(data.data()));
+  std::uint8_t digest[SHA1_DIGEST_SIZE];
+  sha1_digest(&ctx, SHA1_DIGEST_SIZE, digest);
+  static const char* kHex = "0123456789abcdef";
+  std::string out(2 * SHA1_DIGEST_SIZE, '0');
+  for (int i = 0; i < SHA1_DIGEST_SIZE; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string ScriptRegistry::add(std::string_view source) {
+  std::string sha = sha1_hex(source);
+  lf::MutexLock lock(mu_);
+  scripts_.emplace(sha, std::string(source));
+  return sha;
+}
+
+bool ScriptRegistry::find(std::string_view sha, std::string& source) const {
+  std::string lower(sha);
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  lf::MutexLock lock(mu_);
+  auto it = scripts_.find(lower);
+  if (it == scripts_.end()) return false;
+  source = it->second;
+  return true;
+}
+
+bool ScriptRegistry::exists(std::string_view sha) const {
+  std::string ignored;
+  return find(sha, ignored);
+}
+
+void ScriptRegistry::flush() {
+  lf::MutexLock lock(mu_);
+  scripts_.clear();
+  ++generation_;
+}
+
+std::uint64_t ScriptRegistry::generation() const {
+  lf::MutexLock lock(mu_);
+  return generation_;
+}
+
+std::size_t ScriptRegistry::size() const {
+  lf::MutexLock lock(mu_);
+  return scripts_.size();
+}
+
+// ---- one run ---------------------------------------------------------------------------
+
+namespace {
+
+// What redis.call needs while a script runs on this thread.
+struct ScriptRun {
+  CommandContext* outer = nullptr;
+  std::set<std::string_view> keys;  // declared: the colors this invocation holds
+  std::string effects;              // the write commands run, as log records
+  std::size_t effect_count = 0;
+};
+
+thread_local ScriptRun* t_run = nullptr;
+
+// The thread's Lua state, rebuilt after SCRIPT FLUSH.
+struct LuaState {
+  lua_State* L = nullptr;
+  std::uint64_t generation = 0;
+  ~LuaState() {
+    if (L != nullptr) lua_close(L);
+  }
+};
+thread_local LuaState t_lua;
+
+int redis_call_generic(lua_State* L, bool protected_call);
+int redis_call(lua_State* L) { return redis_call_generic(L, false); }
+int redis_pcall(lua_State* L) { return redis_call_generic(L, true); }
+
+int status_or_error_reply(lua_State* L, const char* field) {
+  luaL_checkstring(L, 1);
+  lua_newtable(L);
+  lua_pushstring(L, field);
+  lua_pushvalue(L, 1);
+  lua_settable(L, -3);
+  return 1;
+}
+int redis_error_reply(lua_State* L) { return status_or_error_reply(L, "err"); }
+int redis_status_reply(lua_State* L) { return status_or_error_reply(L, "ok"); }
+int redis_sha1hex(lua_State* L) {
+  std::size_t n = 0;
+  const char* s = luaL_checklstring(L, 1, &n);
+  const std::string h = sha1_hex(std::string_view(s, n));
+  lua_pushlstring(L, h.data(), h.size());
+  return 1;
+}
+int redis_log(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
+
+lua_State* state_for(const ScriptRegistry& reg) {
+  const std::uint64_t gen = reg.generation();
+  if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
+  if (t_lua.L != nullptr) lua_close(t_lua.L);
+  lua_State* L = luaL_newstate();
+  // The libraries Redis offers scripts (no io, os, package, debug: scripts touch data only).
+  luaL_requiref(L, "_G", luaopen_base, 1);
+  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+  lua_pop(L, 4);
+  for (const char* unsafe : {"dofile", "loadfile", "load", "require", "collectgarbage"}) {
+    lua_pushnil(L);
+    lua_setglobal(L, unsafe);
+  }
+  static const luaL_Reg kRedis[] = {{"call", redis_call},
+                                    {"pcall", redis_pcall},
+                                    {"error_reply", redis_error_reply},
+                                    {"status_reply", redis_status_reply},
+                                    {"sha1hex", redis_sha1hex},
+                                    {"log", redis_log},
+                                    {nullptr, nullptr}};
+  luaL_newlib(L, kRedis);
+  for (const char* level : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
+    lua_pushinteger(L, 0);
+    lua_setfield(L, -2, level);
+  }
+  lua_setglobal(L, "redis");
+  t_lua.L = L;
+  t_lua.generation = gen;
+  return L;
+}
+
+// ---- RESP2 reply -> Lua (redis.call's result) ----------------------------------------------
+
+// Parses one RESP2 reply at `p` and pushes it; returns the position after it (or npos).
+// Error replies push {err = text}; `first_error` reports the top-level one for redis.call.
+std::size_t push_reply(lua_State* L, std::string_view r, std::size_t p) {
+  const std::size_t eol = r.find("\r\n", p);
+  if (eol == std::string_view::npos || p >= r.size()) return std::string_view::npos;
+  const char t = r[p];
+  const std::string_view line = r.substr(p + 1, eol - p - 1);
+  const std::size_t next = eol + 2;
+  auto to_int = [](std::string_view s) {
+    long long v = 0;
+    bool neg = !s.empty() && s[0] == '-';
+    for (std::size_t i = neg ? 1 : 0; i < s.size(); ++i) v = v * 10 + (s[i] - '0');
+    return neg ? -v : v;
+  };
+  switch (t) {
+    case '+':
+      lua_newtable(L);
+      lua_pushlstring(L, line.data(), line.size());
+      lua_setfield(L, -2, "ok");
+      return next;
+    case '-':
+      lua_newtable(L);
+      lua_pushlstring(L, line.data(), line.size());
+      lua_setfield(L, -2, "err");
+      return next;
+    case ':':
+      lua_pushinteger(L, to_int(line));
+      return next;
+    case '$': {
+      const long long n = to_int(line);
+      if (n < 0) {
+        lua_pushboolean(L, 0);
+        return next;
+      }
+      lua_pushlstring(L, r.data() + next, static_cast<std::size_t>(n));
+      return next + static_cast<std::size_t>(n) + 2;
+    }
+    case '*': {
+      const long long n = to_int(line);
+      if (n < 0) {
+        lua_pushboolean(L, 0);
+        return next;
+      }
+      lua_createtable(L, static_cast<int>(n), 0);
+      std::size_t q = next;
+      for (long long i = 1; i <= n; ++i) {
+        q = push_reply(L, r, q);
+        if (q == std::string_view::npos) return q;
+        lua_rawseti(L, -2, i);
+      }
+      return q;
+    }
+    default:
+      return std::string_view::npos;
+  }
+}
+
+bool allowed_in_script(commands::HueClass h) {
+  using commands::HueClass;
+  return h == HueClass::kFree || h == HueClass::kKeyRead || h == HueClass::kKeyWrite ||
+         h == HueClass::kKeyspaceCount;
+}
+
+int raise(lua_State* L, bool protected_call, const std::string& msg) {
+  if (protected_call) {
+    lua_newtable(L);
+    lua_pushlstring(L, msg.data(), msg.size());
+    lua_setfield(L, -2, "err");
+    return 1;
+  }
+  lua_newtable(L);
+  lua_pushlstring(L, msg.data(), msg.size());
+  lua_setfield(L, -2, "err");
+  return lua_error(L);
+}
+
+int redis_call_generic(lua_State* L, bool protected_call) {
+  ScriptRun* run = t_run;
+  const int argc = lua_gettop(L);
+  if (run == nullptr) return luaL_error(L, "redis.call outside a script");
+  if (argc == 0) return raise(L, protected_call, "ERR Please specify at least one argument for this redis lib call");
+  std::vector<std::string> owned;
+  owned.reserve(static_cast<std::size_t>(argc));
+  for (int i = 1; i <= argc; ++i) {
+    if (lua_type(L, i) == LUA_TNUMBER && lua_isinteger(L, i)) {
+      owned.push_back(std::to_string(lua_tointeger(L, i)));
+    } else if (lua_type(L, i) == LUA_TNUMBER) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", lua_tonumber(L, i));
+      owned.emplace_back(buf);
+    } else if (lua_type(L, i) == LUA_TSTRING) {
+      std::size_t n = 0;
+      const char* s = lua_tolstring(L, i, &n);
+      owned.emplace_back(s, n);
+    } else {
+      return raise(L, protected_call, "ERR Lua redis lib command arguments must be strings or integers");
+    }
+  }
+  std::vector<std::string_view> argv(owned.begin(), owned.end());
+  const commands::CommandSpec* spec = commands::find_command(argv[0]);
+  if (spec != nullptr && spec->is_container() && argv.size() > 1) {
+    spec = commands::find_subcommand(*spec, argv[1]);
+  }
+  if (spec == nullptr) return raise(L, protected_call, "ERR Unknown Redis command called from script");
+  if (!spec->arity_ok(argv.size())) {
+    return raise(L, protected_call, "ERR Wrong number of args calling Redis command from script");
+  }
+  CommandContext& outer = *run->outer;
+  const BoundCommand* bc = outer.server->bound(spec);
+  if (spec->has(commands::kNoScript) || bc == nullptr || bc->handler == nullptr ||
+      !allowed_in_script(spec->hue)) {
+    return raise(L, protected_call, "ERR This Redis command is not allowed from script");
+  }
+  std::string bad_key;
+  commands::for_each_key(*spec, std::span<const std::string_view>(argv), [&](std::size_t i) {
+    if (bad_key.empty() && run->keys.count(argv[i]) == 0) bad_key = std::string(argv[i]);
+  });
+  if (!bad_key.empty()) {
+    return raise(L, protected_call,
+                 "ERR Script accessed key '" + bad_key +
+                     "' that is not among its KEYS: lfdb runs a script on its declared keys only");
+  }
+  if (spec->has(commands::kWrite)) {
+    AppendLog* log = outer.server->append_log();
+    if (log != nullptr && log->failing()) {
+      return raise(L, protected_call, "MISCONF Errors writing to the AOF file: " + log->write_error());
+    }
+  }
+  std::string reply;
+  resp::Writer w(reply, resp::Protocol::kResp2);
+  CommandContext ctx{argv, w, outer.ks, outer.now_ms, outer.server, outer.client, spec};
+  ctx.writes = true;  // the invocation holds its colors alone (EVAL writes keys)
+  InvocationLog& il = t_invocation_log;
+  const std::uint64_t changes_before = il.changes;
+  il.changes = 0;
+  bc->handler(ctx);
+  if (il.changes != 0 && il.records != nullptr) {
+    log_effect(*spec, argv, outer.ks, outer.now_ms, *il.records);
+    ++run->effect_count;
+  }
+  il.changes += changes_before;
+  if (!reply.empty() && reply[0] == '-') {
+    std::string msg(reply.substr(1, reply.size() - 3));
+    return raise(L, protected_call, msg);
+  }
+  if (push_reply(L, reply, 0) == std::string_view::npos) {
+    return raise(L, protected_call, "ERR reply of '" + std::string(spec->name) + "' could not be read");
+  }
+  return 1;
+}
+
+// ---- Lua value -> reply -------------------------------------------------------------------
+
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
+  idx = lua_absindex(L, idx);
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING: {
+      std::size_t n = 0;
+      const char* s = lua_tolstring(L, idx, &n);
+      out.bulk(std::string_view(s, n));
+      return;
+    }
+    case LUA_TNUMBER:
+      // Redis truncates numbers to integers (return tostring(x) to keep a fraction).
+      out.integer(static_cast<std::int64_t>(lua_isinteger(L, idx) ? lua_tointeger(L, idx)
+                                                                  : std::trunc(lua_tonumber(L, idx))));
+      return;
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) out.integer(1);
+      else out.null();
+      return;
+    case LUA_TTABLE: {
+      lua_getfield(L, idx, "err");
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        std::string msg = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        out.error(msg);
+        return;
+      }
+      lua_pop(L, 1);
+      lua_getfield(L, idx, "ok");
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        std::string msg = lua_tostring(L, -1);
+        lua_pop(L, 1);
+        out.simple_string(msg);
+        return;
+      }
+      lua_pop(L, 1);
+      if (depth > 64) {
+        out.error("ERR reached lua stack limit");
+        return;
+      }
+      // An array up to its first nil, as Redis does.
+      std::size_t n = 0;
+      while (lua_rawgeti(L, idx, static_cast<lua_Integer>(n + 1)) != LUA_TNIL) {
+        lua_pop(L, 1);
+        ++n;
+      }
+      lua_pop(L, 1);
+      out.array_header(n);
+      for (std::size_t i = 1; i <= n; ++i) {
+        lua_rawgeti(L, idx, static_cast<lua_Integer>(i));
+        write_value(L, -1, out, depth + 1);
+        lua_pop(L, 1);
+      }
+      return;
+    }
+    default:
+      out.null();
+  }
+}
+
+void set_array(lua_State* L, const char* name, std::span<const std::string_view> items) {
+  lua_createtable(L, static_cast<int>(items.size()), 0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    lua_pushlstring(L, items[i].data(), items[i].size());
+    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+  }
+  lua_setglobal(L, name);
+}
+
+std::string error_text(lua_State* L) {
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_getfield(L, -1, "err");
+    std::string s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "ERR script error";
+    lua_pop(L, 1);
+    return s;
+  }
+  const char* s = lua_tostring(L, -1);
+  return s != nullptr ? s : "unknown error";
+}
+
+}  // namespace
+
+void run_script(CommandContext& c, std::string_view sha, std::string_view source) {
+  const long nkeys = commands::declared_key_count(*c.spec, c.argv);
+  std::int64_t declared = 0;
+  if (!parse_int(c.arg(2), declared)) return c.out.error(kErrNotInteger);
+  if (declared < 0) return c.out.error("ERR Number of keys can't be negative");
+  if (declared > static_cast<std::int64_t>(c.argc()) - 3) {
+    return c.out.error("ERR Number of keys can't be greater than number of args");
+  }
+  const auto keys = c.argv.subspan(3, static_cast<std::size_t>(nkeys));
+  const auto args = c.argv.subspan(3 + static_cast<std::size_t>(nkeys));
+  lua_State* L = state_for(c.server->scripts());
+  // The compiled function is cached in the registry table under f_<sha>.
+  const std::string fname = "f_" + std::string(sha);
+  lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str());
+  if (lua_type(L, -1) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    if (luaL_loadbuffer(L, source.data(), source.size(), "@user_script") != LUA_OK) {
+      std::string msg = "ERR Error compiling script (new function): " + error_text(L);
+      lua_pop(L, 1);
+      return c.out.error(msg);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, fname.c_str());
+  }
+  set_array(L, "KEYS", keys);
+  set_array(L, "ARGV", args);
+  ScriptRun run;
+  run.outer = &c;
+  for (std::string_view k : keys) run.keys.insert(k);
+  // The script's effects go to a block of their own, wrapped in MULTI/EXEC when there are
+  // several (lazy-expiry DELs included, so they keep their place).
+  std::string* outer_records = t_invocation_log.records;
+  if (outer_records != nullptr) t_invocation_log.records = &run.effects;
+  t_run = &run;
+  const int rc = lua_pcall(L, 0, 1, 0);
+  t_run = nullptr;
+  t_invocation_log.records = outer_records;
+  if (outer_records != nullptr && !run.effects.empty()) {
+    // Inside MULTI/EXEC the transaction's own block already makes it atomic.
+    const bool wrap = !t_invocation_log.in_block;
+    if (wrap) encode_command(*outer_records, {"MULTI"});
+    outer_records->append(run.effects);
+    if (wrap) encode_command(*outer_records, {"EXEC"});
+  }
+  if (rc != LUA_OK) {
+    std::string msg = error_text(L);
+    lua_pop(L, 1);
+    // Errors from redis.call come through as they are; Lua errors get Redis's prefix.
+    if (msg.empty() || !(std::isupper(static_cast<unsigned char>(msg[0])))) {
+      msg = "ERR Error running script (call to " + fname + "): " + msg;
+    }
+    return c.out.error(msg);
+  }
+  write_value(L, -1, c.out, 0);
+  lua_pop(L, 1);
+}
+
+}  // namespace lfdb::db
+
+// ---- handlers ------------------------------------------------------------------------------
+
+namespace lfdb::db {
+namespace {
+
+void eval_cmd(CommandContext& c) {
+  const std::string sha = c.server->scripts().add(c.arg(1));
+  run_script(c, sha, c.arg(1));
+}
+
+void evalsha_cmd(CommandContext& c) {
+  std::string source;
+  if (c.arg(1).size() != 40 || !c.server->scripts().find(c.arg(1), source)) {
+    return c.out.error("NOSCRIPT No matching script. Please use EVAL.");
+  }
+  std::string sha(c.arg(1));
+  for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  run_script(c, sha, source);
+}
+
+void script_load_cmd(CommandContext& c) {
+  // Compile once here so a syntax error is reported at LOAD, as Redis does.
+  lua_State* L = luaL_newstate();
+  const int rc = luaL_loadbuffer(L, c.arg(2).data(), c.arg(2).size(), "@user_script");
+  std::string err = rc == LUA_OK ? "" : lua_tostring(L, -1);
+  lua_close(L);
+  if (rc != LUA_OK) return c.out.error("ERR Error compiling script (new function): " + err);
+  c.out.bulk(c.server->scripts().add(c.arg(2)));
+}
+
+void script_exists_cmd(CommandContext& c) {
+  c.out.array_header(c.argc() - 2);
+  for (std::size_t i = 2; i < c.argc(); ++i) c.out.integer(c.server->scripts().exists(c.arg(i)) ? 1 : 0);
+}
+
+void script_flush_cmd(CommandContext& c) {
+  if (c.argc() > 3 || (c.argc() == 3 && !iequal(c.arg(2), "async") && !iequal(c.arg(2), "sync"))) {
+    return c.out.error(kErrSyntax);
+  }
+  c.server->scripts().flush();
+  c.out.simple_string("OK");
+}
+
+void script_help_cmd(CommandContext& c) {
+  static constexpr std::string_view kLines[] = {
+      "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+      "EXISTS <sha1> [<sha1> ...]",
+      "    Return information about the existence of the scripts in the script cache.",
+      "FLUSH [ASYNC|SYNC]",
+      "    Flush the Lua scripts cache.",
+      "LOAD <script>",
+      "    Load a script into the scripts cache without executing it.",
+      "HELP",
+      "    Print this help."};
+  c.out.array_header(std::size(kLines));
+  for (auto l : kLines) c.out.simple_string(l);
+}
+
+constexpr HandlerEntry kScriptHandlers[] = {
+    {"eval", eval_cmd},
+    {"evalsha", evalsha_cmd},
+    {"script|load", script_load_cmd},
+    {"script|exists", script_exists_cmd},
+    {"script|flush", script_flush_cmd},
+    {"script|help", script_help_cmd},
+};
+
+}  // namespace
+
+std::span<const HandlerEntry> script_handlers() { return kScriptHandlers; }
+
+}  // namespace lfdb::db
