@@ -238,6 +238,7 @@ class Worker {
     in_flight_ -= unfinished;
     lf::MutexLock lock(mu_);
     ++stats_.connections_lost;
+    ++interval_errors_;  // the live line shows it the second it happens
     stats_.unfinished += unfinished;
     auto it = stats_.error_kinds.find(kind);
     if (it == stats_.error_kinds.end()) stats_.error_kinds.emplace(std::string(kind), 1);
@@ -672,6 +673,11 @@ lf::Result<RunStats> run_load(const Options& opt, const lf::InetAddr& addr, Work
     }
   }
   for (auto& t : ts) t.join();
+  const TimePoint finished_at = Clock::now();  // before measure_end when every connection died
+  if (!interrupted && stop.load()) {  // the workers saw it first and finished within the tick
+    interrupted = true;
+    stopped_at = Clock::now();
+  }
 
   RunStats s;
   TimePoint last_done{};
@@ -680,6 +686,7 @@ lf::Result<RunStats> run_load(const Options& opt, const lf::InetAddr& addr, Work
   TimePoint window_end = tt.measure_end;
   if (opt.requests > 0) window_end = last_done > tt.warmup_end ? last_done : tt.warmup_end;
   if (stopped_at < window_end) window_end = stopped_at;
+  if (finished_at < window_end) window_end = finished_at;
   s.seconds = window_end > tt.warmup_end ? std::chrono::duration<double>(window_end - tt.warmup_end).count() : 0.0;
   return s;
 }

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
       report.invariant = (*workload)->verify(*check);
     } else {
       report.invariant.checked = true;
+      report.invariant.summary = "not checked: the data could not be read back";
       report.invariant.fail("cannot connect to read the data back: " + check.status().message());
     }
   }

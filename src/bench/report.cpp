@@ -39,9 +39,11 @@ void print_text(const Report& r, std::FILE* out) {
   if (s.retries) fmt::print(out, "  retries      {} (WATCH conflicts: EXEC answered nil)\n", s.retries);
   std::string kinds;
   for (const auto& [k, v] : s.error_kinds) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", k, v);
-  fmt::print(out, "  errors       {}{}{}\n", s.errors, kinds.empty() ? "" : "  by kind: ", kinds);
+  // Failed operations and lost connections (a timeout, a server that closed) are both errors;
+  // the kinds name them all.
+  fmt::print(out, "  errors       {}{}{}\n", s.errors + s.connections_lost, kinds.empty() ? "" : "  by kind: ", kinds);
   if (s.connections_lost) {
-    fmt::print(out, "  connections  {} lost, {} operations unfinished\n", s.connections_lost, s.unfinished);
+    fmt::print(out, "  connections  {} lost, {} operations unfinished with them\n", s.connections_lost, s.unfinished);
   }
   const lf::Histogram& h = s.latency;
   fmt::print(out, "  latency ms   p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}  mean {:.3f}\n",
