@@ -261,6 +261,8 @@ class Worker {
   void check_timeouts(TimePoint now);
   bool finished() const;
 
+  // Everything down to mu_ belongs to the worker's own thread (the reactor dispatches on it);
+  // the main thread touches none of it until the worker is joined.
   Run& run_;
   const Options& opt_;
   const int index_;
