@@ -256,7 +256,10 @@ Status Reactor::set_interest(HandlerId id, EventMask interest) {
   interest &= kReadEvent | kWriteEvent;
   if (interest == s->interest) return Status();
   s->interest = interest;
-  if (s->armed && !s->busy) return arm(epfd_, options_.shared, *s, id);
+  // Shared mode: a busy slot is disarmed (one-shot) and complete() re-arms it with the new
+  // interest. Single-threaded mode: a busy slot stays armed and complete() leaves it alone, so
+  // apply it now; the only thread that could take its events is the one dispatching it.
+  if (s->armed && (!s->busy || !options_.shared)) return arm(epfd_, options_.shared, *s, id);
   return Status();
 }
 

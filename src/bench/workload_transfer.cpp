@@ -1,0 +1,297 @@
+// transfer: TPC-B-like account updates (seed 000's point-of-sale and claims terminals).
+//   keys of branch B, all with the hash tag {bB} so a sharding gateway keeps them on one shard:
+//     account:{bB}:<a>   balance (set to --initial-balance by the set-up)
+//     teller:{bB}:<t>    sum of the deltas the teller handled (0 at set-up)
+//     branch:{bB}        sum of the deltas of the branch (0 at set-up)
+//     history:{bB}       one hash field per transfer: "<terminal>:<seq>" -> "<account> <teller> <delta>"
+//   a transfer: WATCH account; GET account; if balance + delta >= 0: MULTI; INCRBY account,
+//   teller and branch by delta; HSET history; EXEC (nil: retry); else declined (no overdraft).
+// Invariant per branch: (sum of accounts - initial) = sum of tellers = branch = the deltas the
+// terminals saw acknowledged; history records = acknowledged transfers; no account below 0.
+#include <fmt/format.h>
+
+#include "bench/watched_txn.hpp"
+#include "bench/workloads.hpp"
+#include "resp/writer.hpp"
+
+namespace bench {
+namespace {
+
+// One worker's acknowledgements, per branch. Written by that worker's terminals; read after join.
+struct TransferTally {
+  std::vector<std::uint64_t> acked;
+  std::vector<std::int64_t> acked_delta;
+  std::vector<std::uint64_t> doubt;
+};
+
+class TransferTerminal final : public WatchedTransaction {
+ public:
+  TransferTerminal(const Options& o, const KeyChooser& accounts, TransferTally& tally, std::uint64_t index,
+                   Rng rng)
+      : WatchedTransaction(o), accounts_(accounts), tally_(tally), index_(index), rng_(rng) {}
+
+ protected:
+  void choose() override {
+    // The account decides the branch (accounts are numbered branch-major), so a Zipf skew over
+    // accounts also makes some branches hotter than others, as in a real bank.
+    std::uint64_t global = accounts_.next(rng_);
+    branch_ = global / o_.accounts;
+    account_ = global % o_.accounts;
+    teller_ = rng_.below(o_.tellers);
+    do {
+      delta_ = static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(2 * o_.max_delta + 1))) - o_.max_delta;
+    } while (delta_ == 0);
+    ++seq_;
+    account_key_.clear();
+    fmt::format_to(std::back_inserter(account_key_), "{}account:{{b{}}}:{}", o_.key_prefix, branch_, account_);
+  }
+  std::string_view watch_key() const override { return account_key_; }
+
+  bool plan(const resp::Frame& value, OpResult& result) override {
+    if (value.is_null()) {
+      result.fail("account missing");
+      return false;
+    }
+    std::int64_t balance = 0;
+    if (!reply_to_int(Reply::from_frame(value), balance)) {
+      result.fail("balance not a number");
+      return false;
+    }
+    if (balance + delta_ < 0) {
+      result.outcome = "declined";
+      return false;
+    }
+    return true;
+  }
+
+  std::size_t queue(std::string& out) override {
+    teller_key_.clear();
+    branch_key_.clear();
+    history_key_.clear();
+    field_.clear();
+    record_.clear();
+    delta_text_.clear();
+    fmt::format_to(std::back_inserter(teller_key_), "{}teller:{{b{}}}:{}", o_.key_prefix, branch_, teller_);
+    fmt::format_to(std::back_inserter(branch_key_), "{}branch:{{b{}}}", o_.key_prefix, branch_);
+    fmt::format_to(std::back_inserter(history_key_), "{}history:{{b{}}}", o_.key_prefix, branch_);
+    fmt::format_to(std::back_inserter(field_), "{}:{}", index_, seq_);
+    fmt::format_to(std::back_inserter(record_), "{} {} {}", account_, teller_, delta_);
+    fmt::format_to(std::back_inserter(delta_text_), "{}", delta_);
+    std::string_view a[] = {"INCRBY", account_key_, delta_text_};
+    std::string_view t[] = {"INCRBY", teller_key_, delta_text_};
+    std::string_view b[] = {"INCRBY", branch_key_, delta_text_};
+    std::string_view h[] = {"HSET", history_key_, field_, record_};
+    resp::append_command(out, a);
+    resp::append_command(out, t);
+    resp::append_command(out, b);
+    resp::append_command(out, h);
+    return 4;
+  }
+
+  void committed(const resp::Frame& exec, OpResult& result) override {
+    for (const resp::Frame& e : exec.elements()) {
+      if (e.type() != resp::ReplyType::kInteger) {
+        ++tally_.doubt[branch_];
+        result.fail("error inside EXEC");
+        return;
+      }
+    }
+    ++tally_.acked[branch_];
+    tally_.acked_delta[branch_] += delta_;
+    result.outcome = "transferred";
+  }
+
+  void in_doubt() override { ++tally_.doubt[branch_]; }
+
+ private:
+  const KeyChooser& accounts_;
+  TransferTally& tally_;
+  std::uint64_t index_;
+  Rng rng_;
+  std::uint64_t branch_ = 0, account_ = 0, teller_ = 0, seq_ = 0;
+  std::int64_t delta_ = 0;
+  std::string account_key_, teller_key_, branch_key_, history_key_, field_, record_, delta_text_;
+};
+
+class TransferWorkload final : public Workload {
+ public:
+  TransferWorkload(const Options& o, KeyChooser accounts) : o_(o), accounts_(std::move(accounts)) {}
+  std::string_view name() const override { return "transfer"; }
+
+  void prepare(int workers) override {
+    tallies_.resize(static_cast<std::size_t>(workers));
+    for (auto& t : tallies_) {
+      t.acked.assign(o_.branches, 0);
+      t.acked_delta.assign(o_.branches, 0);
+      t.doubt.assign(o_.branches, 0);
+    }
+  }
+
+  std::string account_key(std::uint64_t b, std::uint64_t a) const {
+    return fmt::format("{}account:{{b{}}}:{}", o_.key_prefix, b, a);
+  }
+  std::string teller_key(std::uint64_t b, std::uint64_t t) const {
+    return fmt::format("{}teller:{{b{}}}:{}", o_.key_prefix, b, t);
+  }
+  std::string branch_key(std::uint64_t b) const { return fmt::format("{}branch:{{b{}}}", o_.key_prefix, b); }
+  std::string history_key(std::uint64_t b) const { return fmt::format("{}history:{{b{}}}", o_.key_prefix, b); }
+
+  lf::Status setup(SyncClient& c) override {
+    constexpr std::uint64_t kBatch = 1000;
+    std::string balance = std::to_string(o_.initial_balance);
+    for (std::uint64_t b = 0; b < o_.branches; ++b) {
+      std::vector<Command> cmds;
+      for (std::uint64_t a0 = 0; a0 < o_.accounts; a0 += kBatch) {
+        Command mset{"MSET"};
+        for (std::uint64_t a = a0; a < std::min(o_.accounts, a0 + kBatch); ++a) {
+          mset.push_back(account_key(b, a));
+          mset.push_back(balance);
+        }
+        cmds.push_back(std::move(mset));
+      }
+      Command tellers{"MSET"};
+      for (std::uint64_t t = 0; t < o_.tellers; ++t) {
+        tellers.push_back(teller_key(b, t));
+        tellers.push_back("0");
+      }
+      cmds.push_back(std::move(tellers));
+      cmds.push_back({"SET", branch_key(b), "0"});
+      cmds.push_back({"DEL", history_key(b)});
+      auto r = c.pipeline(cmds);
+      if (!r.ok()) return r.status();
+      for (std::size_t i = 0; i < r->size(); ++i) {
+        if ((*r)[i].is_error()) {
+          return lf::Status::error(fmt::format("set-up: {} {}: {}", cmds[i][0], cmds[i][1], (*r)[i].str));
+        }
+      }
+    }
+    return lf::Status();
+  }
+
+  std::unique_ptr<Terminal> make_terminal(int worker, std::uint64_t index, Rng rng) override {
+    return std::make_unique<TransferTerminal>(o_, accounts_, tallies_[static_cast<std::size_t>(worker)], index, rng);
+  }
+
+  InvariantReport verify(SyncClient& c) override;
+
+ private:
+  // Sum of the integers in MGET's reply; false (with a message) if one is missing or no number.
+  static bool sum_values(const Reply& mget, std::int64_t& sum, std::int64_t& min, std::string& bad);
+
+  const Options& o_;
+  KeyChooser accounts_;
+  std::vector<TransferTally> tallies_;
+};
+
+bool TransferWorkload::sum_values(const Reply& mget, std::int64_t& sum, std::int64_t& min, std::string& bad) {
+  if (mget.type != resp::ReplyType::kArray) {
+    bad = mget.describe();
+    return false;
+  }
+  for (const Reply& e : mget.elements) {
+    std::int64_t v = 0;
+    if (!reply_to_int(e, v)) {
+      bad = e.describe();
+      return false;
+    }
+    sum += v;
+    if (v < min) min = v;
+  }
+  return true;
+}
+
+InvariantReport TransferWorkload::verify(SyncClient& c) {
+  InvariantReport rep;
+  rep.checked = true;
+  std::int64_t all_accounts = 0, all_tellers = 0, all_branches = 0, all_acked_delta = 0, all_history = 0;
+  std::uint64_t all_acked = 0, all_doubt = 0;
+  constexpr std::uint64_t kBatch = 1000;
+  for (std::uint64_t b = 0; b < o_.branches; ++b) {
+    std::uint64_t acked = 0, doubt = 0;
+    std::int64_t acked_delta = 0;
+    for (const auto& t : tallies_) {
+      acked += t.acked[b];
+      acked_delta += t.acked_delta[b];
+      doubt += t.doubt[b];
+    }
+    std::vector<Command> cmds;
+    for (std::uint64_t a0 = 0; a0 < o_.accounts; a0 += kBatch) {
+      Command mget{"MGET"};
+      for (std::uint64_t a = a0; a < std::min(o_.accounts, a0 + kBatch); ++a) mget.push_back(account_key(b, a));
+      cmds.push_back(std::move(mget));
+    }
+    std::size_t account_batches = cmds.size();
+    Command tellers{"MGET"};
+    for (std::uint64_t t = 0; t < o_.tellers; ++t) tellers.push_back(teller_key(b, t));
+    cmds.push_back(std::move(tellers));
+    cmds.push_back({"GET", branch_key(b)});
+    cmds.push_back({"HLEN", history_key(b)});
+    auto r = c.pipeline(cmds);
+    if (!r.ok()) {
+      rep.fail("cannot read the accounts back: " + r.status().message());
+      return rep;
+    }
+    std::int64_t accounts = 0, tellers_sum = 0, branch = 0, history = 0;
+    std::int64_t min_balance = INT64_MAX, min_teller = INT64_MAX;
+    std::string bad;
+    bool readable = true;
+    for (std::size_t i = 0; i < account_batches && readable; ++i) {
+      readable = sum_values((*r)[i], accounts, min_balance, bad);
+    }
+    readable = readable && sum_values((*r)[account_batches], tellers_sum, min_teller, bad);
+    if (readable && !reply_to_int((*r)[account_batches + 1], branch)) {
+      readable = false;
+      bad = (*r)[account_batches + 1].describe();
+    }
+    if (readable && !reply_to_int((*r)[account_batches + 2], history)) {
+      readable = false;
+      bad = (*r)[account_batches + 2].describe();
+    }
+    if (!readable) {
+      rep.fail(fmt::format("branch {}: unreadable value {}", b, bad));
+      continue;
+    }
+    std::int64_t moved = accounts - static_cast<std::int64_t>(o_.accounts) * o_.initial_balance;
+    all_accounts += moved;
+    all_tellers += tellers_sum;
+    all_branches += branch;
+    all_history += history;
+    all_acked += acked;
+    all_acked_delta += acked_delta;
+    all_doubt += doubt;
+    if (min_balance < 0) rep.fail(fmt::format("branch {}: an account holds {}: overdrawn", b, min_balance));
+    if (moved != tellers_sum || moved != branch) {
+      rep.fail(fmt::format("branch {}: accounts moved {} but tellers sum to {} and the branch holds {}", b, moved,
+                           tellers_sum, branch));
+    }
+    auto h = static_cast<std::uint64_t>(history < 0 ? 0 : history);
+    if (h < acked || h > acked + doubt) {
+      rep.fail(fmt::format("branch {}: {} history records but terminals were told {} transfers succeeded{}", b,
+                           history, acked, doubt ? fmt::format(" ({} in doubt)", doubt) : std::string()));
+    }
+    // With transfers in doubt the acknowledged deltas only bound nothing useful; the three sums
+    // must still agree with each other (checked above).
+    if (doubt == 0 && moved != acked_delta) {
+      rep.fail(fmt::format("branch {}: accounts moved {} but the acknowledged transfers add up to {}", b, moved,
+                           acked_delta));
+    }
+  }
+  rep.in_doubt = all_doubt;
+  rep.summary = fmt::format(
+      "{} branches x {} accounts: accounts moved {}, tellers {}, branches {}, acknowledged deltas {}; history "
+      "records {}, acknowledged transfers {}{}",
+      o_.branches, o_.accounts, all_accounts, all_tellers, all_branches, all_acked_delta, all_history, all_acked,
+      all_doubt ? fmt::format(", in doubt {}", all_doubt) : std::string());
+  return rep;
+}
+
+}  // namespace
+
+lf::Result<std::unique_ptr<Workload>> make_transfer(const Options& o) {
+  if (o.branches * o.accounts > (std::uint64_t{1} << 34)) return lf::Status::error("too many accounts");
+  auto accounts = KeyChooser::create(o.branches * o.accounts, o.dist, o.zipf_theta);
+  if (!accounts.ok()) return accounts.status();
+  return std::unique_ptr<Workload>(new TransferWorkload(o, std::move(accounts.value())));
+}
+
+}  // namespace bench
