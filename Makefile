@@ -4,7 +4,7 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench bench-server bench-durability clean
+.PHONY: all setup build demo demo-echo test test-release test-asan test-tsan fuzz bench bench-server bench-durability clean
 
 all: build
 
@@ -19,6 +19,10 @@ build: setup $(BUILD)/build.ninja
 
 demo: build
 	@bash scripts/demo.sh
+
+# liblf's echo server under every concurrency model, side by side (the first demo; docs/echo-demo.md).
+demo-echo: build
+	@build/bin/lf-echo-demo
 
 # Release build (g++) + ASan/UBSan build (clang, -Wthread-safety) + TSan build (clang).
 test: test-release test-asan test-tsan test-fuzz

@@ -5,6 +5,8 @@
 //     flight:{F}:booked    one hash field per booking: "<terminal>:<seq>" -> terminal
 //   a booking: WATCH seats; GET seats; if > 0: MULTI; DECR seats; HSET booked; INCR bookings;
 //   EXEC (nil: retry). Sold out is a normal outcome.
+//   With --txn eval the same booking is one stored procedure (EVAL, the script below): one
+//   round trip, no retries, and through a gateway it needs no connection of its own.
 // Invariant per flight: seats left >= 0; left + sold = initial; bookings recorded = sold =
 // bookings the terminals saw acknowledged (give or take those in doubt).
 #include <fmt/format.h>
@@ -115,6 +117,78 @@ class ReservationTerminal final : public WatchedTransaction {
   std::string seats_key_, bookings_key_, booked_key_, field_, who_;
 };
 
+// The booking as a stored procedure: KEYS = seats, booked, bookings; ARGV = field, who.
+// Returns 1 (booked) or 0 (sold out).
+constexpr std::string_view kBookScript =
+    "local left = tonumber(redis.call('GET', KEYS[1]))\n"
+    "if left == nil then return redis.error_reply('ERR flight missing') end\n"
+    "if left <= 0 then return 0 end\n"
+    "redis.call('DECR', KEYS[1])\n"
+    "redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "redis.call('INCR', KEYS[3])\n"
+    "return 1\n";
+
+class ReservationScriptTerminal final : public Terminal {
+ public:
+  ReservationScriptTerminal(const Options& o, const KeyChooser& flights, ReservationTally& tally,
+                            std::uint64_t index, Rng rng)
+      : o_(o), flights_(flights), tally_(tally), index_(index), rng_(rng) {}
+
+  void begin(std::string& out) override {
+    flight_ = flights_.next(rng_);
+    ++seq_;
+    auto key = [&](std::string& k, std::string_view what) {
+      k.clear();
+      fmt::format_to(std::back_inserter(k), "{}flight:{{{}}}:{}", o_.key_prefix, flight_, what);
+    };
+    key(seats_key_, "seats");
+    key(booked_key_, "booked");
+    key(bookings_key_, "bookings");
+    field_.clear();
+    who_.clear();
+    fmt::format_to(std::back_inserter(field_), "{}:{}", index_, seq_);
+    fmt::format_to(std::back_inserter(who_), "terminal {}", index_);
+    std::string_view eval[] = {"EVAL", kBookScript, "3", seats_key_, booked_key_, bookings_key_,
+                               field_, who_};
+    resp::append_command(out, eval);
+    sent_ = true;
+  }
+
+  bool on_reply(const resp::Frame& reply, std::string&, OpResult& result) override {
+    sent_ = false;
+    if (reply.type() != resp::ReplyType::kInteger) {
+      // An error after the script began may have left part of it done: in doubt.
+      ++tally_.doubt[flight_];
+      result.fail(reply.type() == resp::ReplyType::kError ? std::string(reply.payload().substr(0, reply.payload().find(' ')))
+                                                          : std::string("unexpected reply"));
+      return true;
+    }
+    if (reply.integer() == 1) {
+      ++tally_.acked[flight_];
+      result.outcome = "booked";
+    } else {
+      result.outcome = "sold_out";
+    }
+    return true;
+  }
+
+  void abandon() override {
+    if (sent_) ++tally_.doubt[flight_];
+    sent_ = false;
+  }
+
+ private:
+  const Options& o_;
+  const KeyChooser& flights_;
+  ReservationTally& tally_;
+  std::uint64_t index_;
+  Rng rng_;
+  std::uint64_t flight_ = 0;
+  std::uint64_t seq_ = 0;
+  bool sent_ = false;
+  std::string seats_key_, bookings_key_, booked_key_, field_, who_;
+};
+
 class ReservationWorkload final : public Workload {
  public:
   ReservationWorkload(const Options& o, KeyChooser flights) : o_(o), flights_(std::move(flights)) {}
@@ -153,8 +227,9 @@ class ReservationWorkload final : public Workload {
   }
 
   std::unique_ptr<Terminal> make_terminal(int worker, std::uint64_t index, Rng rng) override {
-    return std::make_unique<ReservationTerminal>(o_, flights_, tallies_[static_cast<std::size_t>(worker)],
-                                                 index, rng);
+    ReservationTally& tally = tallies_[static_cast<std::size_t>(worker)];
+    if (o_.txn == "eval") return std::make_unique<ReservationScriptTerminal>(o_, flights_, tally, index, rng);
+    return std::make_unique<ReservationTerminal>(o_, flights_, tally, index, rng);
   }
 
   InvariantReport verify(SyncClient& c) override;

@@ -285,7 +285,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
 
 int ClientConn::shard_of(const CommandSpec& spec, std::span<const std::string_view> argv) const {
   int shard = -1;
-  commands::for_each_key(spec, argv.size(), [&](std::size_t i) {
+  commands::for_each_key(spec, argv, [&](std::size_t i) {
     const int s = gw_.router().shard_of_key(argv[i]);
     if (shard == -1) shard = s;
     else if (shard != s) shard = -2;

@@ -47,6 +47,13 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
           first_error = "-ERR lfdb-gateway: unexpected reply type from a back-end\r\n";
         }
         break;
+      case Merge::kSame:
+        if (count++ == 0) {
+          body.assign(f.bytes());
+        } else if (body != f.bytes() && first_error.empty()) {
+          first_error = "-ERR lfdb-gateway: back-ends answered differently\r\n";
+        }
+        break;
       case Merge::kMget: {
         const auto& keys = part_keys[part];
         if (!f.is_aggregate() || f.element_count() != keys.size()) {
@@ -79,6 +86,7 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
           w.array_header(values.size());
           for (const auto& v : values) reply.append(v);
           break;
+        case Merge::kSame: reply = body; break;
         case Merge::kNone: break;
       }
     }

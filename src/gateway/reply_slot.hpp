@@ -27,6 +27,7 @@ enum class Merge : std::uint8_t {
   kSum,     // integers added (DEL, UNLINK, EXISTS, TOUCH, DBSIZE)
   kAllOk,   // +OK when every part said OK (MSET, FLUSHALL, FLUSHDB)
   kConcat,  // arrays concatenated (KEYS)
+  kSame,    // every part must answer the same: that answer (SCRIPT LOAD's SHA1)
 };
 
 struct ReplySlot {

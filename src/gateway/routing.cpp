@@ -18,6 +18,10 @@ CommandRoute classify(const commands::CommandSpec& spec) {
   if (n == "dbsize") return {Route::kFanout, Merge::kSum};
   if (n == "flushall" || n == "flushdb") return {Route::kFanout, Merge::kAllOk};
   if (n == "keys") return {Route::kFanout, Merge::kConcat};
+  // Scripts: loaded into and flushed from every shard, so EVALSHA finds them wherever its keys
+  // live. EVAL/EVALSHA go where their declared keys are (one shard, or CROSSSLOT).
+  if (n == "script|load") return {Route::kFanout, Merge::kSame};
+  if (n == "script|flush") return {Route::kFanout, Merge::kAllOk};
   if (n == "scan" || n == "randomkey" || n == "shutdown" || n.starts_with("config|get") ||
       n.starts_with("config|set") || n == "config|resetstat" || n == "client|list" ||
       n == "client|kill" || n == "client|info" || n == "client|no-evict" || n == "client|no-touch") {
