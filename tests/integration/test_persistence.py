@@ -139,6 +139,21 @@ class RoundTrip(unittest.TestCase):
             p.execute()
         self.assertEqual(self.restart(sigkill=True).get("w"), b"2")
 
+    def test_script_effects_are_logged_not_the_script(self):
+        r = client(self.sp)
+        r.set("seed", "1")
+        # TIME makes the script's result depend on the moment: the log must hold what it did.
+        r.eval("local t = redis.call('TIME'); redis.call('SET', KEYS[1], t[1]); "
+               "redis.call('HSET', KEYS[2], 'at', t[1]); redis.call('INCR', KEYS[3]); return 1",
+               3, "{s}t", "{s}h", "{s}n")
+        before = dump(r)
+        after = dump(self.restart(sigkill=True))
+        self.assertEqual(before, after)
+        with open(os.path.join(self.sp.dir, AOF), "rb") as f:
+            log = f.read()
+        self.assertNotIn(b"EVAL", log.upper())
+        self.assertIn(b"MULTI", log)
+
     def test_redis_check_aof_accepts_the_log(self):
         r = client(self.sp)
         self.workload(r)
