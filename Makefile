@@ -4,7 +4,7 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: all setup build demo demo-echo test test-release test-asan test-tsan fuzz bench bench-server bench-durability clean
+.PHONY: all setup build demo demo-echo test test-release test-asan test-tsan fuzz bench bench-server bench-durability bench-oltp clean
 
 all: build
 
@@ -53,7 +53,7 @@ test-fuzz: setup
 	@if [ -f scripts/fuzz.sh ]; then echo "== fuzz: bounded runs (clang libFuzzer) =="; bash scripts/fuzz.sh; fi
 
 # Comparisons against peers (not part of CI). Today: lfdb-server against redis-server.
-bench: bench-server bench-durability
+bench: bench-server bench-durability bench-oltp
 
 # lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
 bench-server: build
@@ -62,6 +62,11 @@ bench-server: build
 # Group commit under appendfsync always against redis-server (not part of CI).
 bench-durability: build
 	@bash bench/durability.sh | tee docs/benchmarks-durability.md
+
+# lfdb-server under every model x data vs redis-server with lfdb-bench's workloads (not part of CI).
+bench-oltp: build
+	@command -v gnuplot >/dev/null || apt-get install -y -qq gnuplot-nox >/dev/null
+	@bash bench/oltp.sh | tee docs/benchmarks-oltp.md
 
 clean:
 	rm -rf $(BUILD)

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <set>
 #include <vector>
 
 #include "db/append_log.hpp"
@@ -38,7 +37,7 @@ std::string sha1_hex(std::string_view data) {
 std::string ScriptRegistry::add(std::string_view source) {
   std::string sha = sha1_hex(source);
   lf::MutexLock lock(mu_);
-  scripts_.emplace(sha, std::string(source));
+  if (scripts_.find(sha) == scripts_.end()) scripts_.emplace(sha, std::string(source));
   return sha;
 }
 
@@ -60,12 +59,11 @@ bool ScriptRegistry::exists(std::string_view sha) const {
 void ScriptRegistry::flush() {
   lf::MutexLock lock(mu_);
   scripts_.clear();
-  ++generation_;
+  generation_.fetch_add(1, std::memory_order_release);
 }
 
 std::uint64_t ScriptRegistry::generation() const {
-  lf::MutexLock lock(mu_);
-  return generation_;
+  return generation_.load(std::memory_order_acquire);
 }
 
 std::size_t ScriptRegistry::size() const {
@@ -80,7 +78,13 @@ namespace {
 // What redis.call needs while a script runs on this thread.
 struct ScriptRun {
   CommandContext* outer = nullptr;
-  std::set<std::string_view> keys;  // declared: the colors this invocation holds
+  std::span<const std::string_view> keys;  // declared: the colors this invocation holds
+  bool declared(std::string_view k) const {
+    for (std::string_view d : keys) {
+      if (d == k) return true;
+    }
+    return false;
+  }
   std::string effects;              // the write commands run, as log records
   std::size_t effect_count = 0;
 };
@@ -218,72 +222,88 @@ bool allowed_in_script(commands::HueClass h) {
          h == HueClass::kKeyspaceCount;
 }
 
-int raise(lua_State* L, bool protected_call, const std::string& msg) {
-  if (protected_call) {
-    lua_newtable(L);
-    lua_pushlstring(L, msg.data(), msg.size());
-    lua_setfield(L, -2, "err");
-    return 1;
-  }
+// redis.call's work; returns the number of results pushed, or -1 with `err` set. Every C++
+// object of the call lives in here, so none is alive when the caller raises the Lua error
+// (lua_error longjmps: destructors in between would be skipped).
+int call_impl(lua_State* L, std::string& err);
+
+// The error as Lua sees it: a table {err = "..."}, raised (call) or returned (pcall).
+int redis_call_generic(lua_State* L, bool protected_call) {
+  thread_local std::string err;
+  err.clear();
+  const int n = call_impl(L, err);
+  if (n >= 0) return n;
   lua_newtable(L);
-  lua_pushlstring(L, msg.data(), msg.size());
+  lua_pushlstring(L, err.data(), err.size());
   lua_setfield(L, -2, "err");
+  if (protected_call) return 1;
   return lua_error(L);
 }
 
-int redis_call_generic(lua_State* L, bool protected_call) {
+int call_impl(lua_State* L, std::string& err) {
+  auto raise = [&](std::string msg) {
+    err = std::move(msg);
+    return -1;
+  };
   ScriptRun* run = t_run;
   const int argc = lua_gettop(L);
-  if (run == nullptr) return luaL_error(L, "redis.call outside a script");
-  if (argc == 0) return raise(L, protected_call, "ERR Please specify at least one argument for this redis lib call");
-  std::vector<std::string> owned;
-  owned.reserve(static_cast<std::size_t>(argc));
+  if (run == nullptr) return raise("ERR redis.call outside a script");
+  if (argc == 0) return raise("ERR Please specify at least one argument for this redis lib call");
+  // Reused per thread: a script's calls allocate nothing once the buffers have grown.
+  thread_local std::vector<std::string> owned;
+  thread_local std::vector<std::string_view> argv;
+  owned.resize(static_cast<std::size_t>(argc));
+  argv.clear();
   for (int i = 1; i <= argc; ++i) {
+    std::string& a = owned[static_cast<std::size_t>(i - 1)];
     if (lua_type(L, i) == LUA_TNUMBER && lua_isinteger(L, i)) {
-      owned.push_back(std::to_string(lua_tointeger(L, i)));
+      char buf[32];
+      const int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(lua_tointeger(L, i)));
+      a.assign(buf, static_cast<std::size_t>(n));
     } else if (lua_type(L, i) == LUA_TNUMBER) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%.17g", lua_tonumber(L, i));
-      owned.emplace_back(buf);
+      const int n = std::snprintf(buf, sizeof buf, "%.17g", lua_tonumber(L, i));
+      a.assign(buf, static_cast<std::size_t>(n));
     } else if (lua_type(L, i) == LUA_TSTRING) {
       std::size_t n = 0;
       const char* s = lua_tolstring(L, i, &n);
-      owned.emplace_back(s, n);
+      a.assign(s, n);
     } else {
-      return raise(L, protected_call, "ERR Lua redis lib command arguments must be strings or integers");
+      return raise("ERR Lua redis lib command arguments must be strings or integers");
     }
   }
-  std::vector<std::string_view> argv(owned.begin(), owned.end());
+  for (const std::string& a : owned) argv.push_back(a);
   const commands::CommandSpec* spec = commands::find_command(argv[0]);
   if (spec != nullptr && spec->is_container() && argv.size() > 1) {
     spec = commands::find_subcommand(*spec, argv[1]);
   }
-  if (spec == nullptr) return raise(L, protected_call, "ERR Unknown Redis command called from script");
+  if (spec == nullptr) return raise("ERR Unknown Redis command called from script");
   if (!spec->arity_ok(argv.size())) {
-    return raise(L, protected_call, "ERR Wrong number of args calling Redis command from script");
+    return raise("ERR Wrong number of args calling Redis command from script");
   }
   CommandContext& outer = *run->outer;
   const BoundCommand* bc = outer.server->bound(spec);
   if (spec->has(commands::kNoScript) || bc == nullptr || bc->handler == nullptr ||
       !allowed_in_script(spec->hue)) {
-    return raise(L, protected_call, "ERR This Redis command is not allowed from script");
+    return raise("ERR This Redis command is not allowed from script");
   }
   std::string bad_key;
   commands::for_each_key(*spec, std::span<const std::string_view>(argv), [&](std::size_t i) {
-    if (bad_key.empty() && run->keys.count(argv[i]) == 0) bad_key = std::string(argv[i]);
+    if (bad_key.empty() && !run->declared(argv[i])) bad_key = std::string(argv[i]);
   });
   if (!bad_key.empty()) {
-    return raise(L, protected_call,
+    return raise(
                  "ERR Script accessed key '" + bad_key +
                      "' that is not among its KEYS: lfdb runs a script on its declared keys only");
   }
   if (spec->has(commands::kWrite)) {
     AppendLog* log = outer.server->append_log();
     if (log != nullptr && log->failing()) {
-      return raise(L, protected_call, "MISCONF Errors writing to the AOF file: " + log->write_error());
+      return raise("MISCONF Errors writing to the AOF file: " + log->write_error());
     }
   }
-  std::string reply;
+  thread_local std::string reply;
+  reply.clear();
   resp::Writer w(reply, resp::Protocol::kResp2);
   CommandContext ctx{argv, w, outer.ks, outer.now_ms, outer.server, outer.client, spec};
   ctx.writes = true;  // the invocation holds its colors alone (EVAL writes keys)
@@ -296,12 +316,9 @@ int redis_call_generic(lua_State* L, bool protected_call) {
     ++run->effect_count;
   }
   il.changes += changes_before;
-  if (!reply.empty() && reply[0] == '-') {
-    std::string msg(reply.substr(1, reply.size() - 3));
-    return raise(L, protected_call, msg);
-  }
+  if (!reply.empty() && reply[0] == '-') return raise(reply.substr(1, reply.size() - 3));
   if (push_reply(L, reply, 0) == std::string_view::npos) {
-    return raise(L, protected_call, "ERR reply of '" + std::string(spec->name) + "' could not be read");
+    return raise("ERR reply of '" + std::string(spec->name) + "' could not be read");
   }
   return 1;
 }
@@ -417,7 +434,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   set_array(L, "ARGV", args);
   ScriptRun run;
   run.outer = &c;
-  for (std::string_view k : keys) run.keys.insert(k);
+  run.keys = keys;
   // The script's effects go to a block of their own, wrapped in MULTI/EXEC when there are
   // several (lazy-expiry DELs included, so they keep their place).
   std::string* outer_records = t_invocation_log.records;

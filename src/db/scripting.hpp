@@ -18,6 +18,7 @@
 // Thread-safety: ScriptRegistry guards its map with a mutex; the Lua state is thread-local.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -41,7 +42,7 @@ class ScriptRegistry {
  private:
   mutable lf::Mutex mu_;
   std::map<std::string, std::string, std::less<>> scripts_ LF_GUARDED_BY(mu_);
-  std::uint64_t generation_ LF_GUARDED_BY(mu_) = 0;
+  std::atomic<std::uint64_t> generation_{0};  // bumped by flush(): threads drop their Lua state
 };
 
 std::string sha1_hex(std::string_view data);
