@@ -38,7 +38,7 @@ test-asan: setup
 	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" >/dev/null
 	@cmake --build $(BUILD)/asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE no_sanitizer
+	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE "no_sanitizer|peer"
 
 test-tsan: setup
 	@echo "== tests: thread sanitizer (clang) =="
@@ -46,7 +46,7 @@ test-tsan: setup
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread >/dev/null
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE no_sanitizer
+	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE "no_sanitizer|peer"
 
 # Bounded libFuzzer runs of the parsers (clang); scripts/fuzz.sh owns the list of targets.
 test-fuzz: setup
