@@ -312,6 +312,8 @@ lf::Status AppendLog::finish_rewrite(const std::string& tmp_path, const std::str
   }
   elected.release();
   for (const Waiter& w : done) w.who->committed(true);
+  // Writers that came while we held the election found no flusher: cover them now.
+  flush(/*sync=*/policy_ == FsyncPolicy::kAlways);
   return lf::Status();
 }
 
