@@ -4,7 +4,7 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench bench-server bench-durability clean
+.PHONY: all setup build demo test test-release test-asan test-tsan fuzz bench bench-server bench-durability bench-echo clean
 
 all: build
 
@@ -48,8 +48,8 @@ test-tsan: setup
 test-fuzz: setup
 	@if [ -f scripts/fuzz.sh ]; then echo "== fuzz: bounded runs (clang libFuzzer) =="; bash scripts/fuzz.sh; fi
 
-# Comparisons against peers (not part of CI). Today: lfdb-server against redis-server.
-bench: bench-server bench-durability
+# Comparisons against peers (not part of CI): lfdb-server against redis-server, liblf echo against ACE and Asio.
+bench: bench-server bench-durability bench-echo
 
 # lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
 bench-server: build
@@ -58,6 +58,11 @@ bench-server: build
 # Group commit under appendfsync always against redis-server (not part of CI).
 bench-durability: build
 	@bash bench/durability.sh | tee docs/benchmarks-durability.md
+
+# liblf's echo server under each model against ACE (TP_Reactor, Dev_Poll_Reactor) and Asio echo
+# servers run by N threads (not part of CI): writes docs/benchmarks-echo-peers.md.
+bench-echo: build
+	@bash bench/echo_peers.sh > docs/benchmarks-echo-peers.md.tmp && mv docs/benchmarks-echo-peers.md.tmp docs/benchmarks-echo-peers.md && cat docs/benchmarks-echo-peers.md
 
 clean:
 	rm -rf $(BUILD)

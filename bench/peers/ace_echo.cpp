@@ -25,6 +25,8 @@
 
 namespace {
 
+constexpr int kBacklog = 1024;
+
 // One connection. The reactor suspends it while an upcall runs, so its members are only ever
 // touched by one thread at a time. It is registered for exactly one of READ or WRITE: WRITE only
 // while a reply could not be sent whole, so a slow reader stops being read from (backpressure)
@@ -82,7 +84,9 @@ class Acceptor final : public ACE_Event_Handler {
   explicit Acceptor(ACE_Reactor* reactor) : ACE_Event_Handler(reactor) {}
 
   int open(const ACE_INET_Addr& at) {
-    if (acceptor_.open(at, /*reuse_addr=*/1) < 0) return -1;
+    // ACE's default backlog is 5: 100 clients connecting at once would see SYNs dropped and
+    // retried a second later. liblf's acceptor listens with 1024; so does this one.
+    if (acceptor_.open(at, /*reuse_addr=*/1, PF_UNSPEC, kBacklog) < 0) return -1;
     acceptor_.enable(ACE_NONBLOCK);
     return reactor()->register_handler(this, ACE_Event_Handler::ACCEPT_MASK);
   }
