@@ -92,10 +92,18 @@ allocs() {
 }
 
 # Bytes the server has sent on its established sockets (the kernel's count, any server; ss
-# leaves the field out while it is 0).
+# leaves the field out while it is 0). A socket dump can come back short while other
+# processes open and close sockets, so it is retried until it lists every connection.
 bytes_sent() {
-  ss -tinH state established "( sport = :$PORT )" |
-    awk '{for (i = 1; i <= NF; i++) if ($i ~ /^bytes_sent:/) {split($i, f, ":"); n += f[2]}} END {print n + 0}'
+  local out
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(ss -tinH state established "( sport = :$PORT )" |
+      awk '/^[^ \t]/ {socks++} {for (i = 1; i <= NF; i++) if ($i ~ /^bytes_sent:/) {split($i, f, ":"); n += f[2]}}
+           END {print socks + 0, n + 0}')
+    if [ "${out%% *}" -ge "$CONNS" ]; then echo "${out#* }"; return; fi
+  done
+  echo "echo_peers.sh: ss listed ${out%% *} of $CONNS connections" >&2
+  echo 0
 }
 
 # Waits until the client has all its connections (established, accepted or not): its warm-up
@@ -190,7 +198,7 @@ for pipeline in $PIPELINES; do
   for c in $CONTENDERS; do
     start_server "$c" "$STRACE_THREADS" ""
     "$BIN"/lf-echo-load --port "$PORT" -c "$CONNS" --size "$SIZE" -P "$pipeline" --threads "$CLIENT_THREADS" \
-      --seconds "$(echo "$STRACE_SECONDS + 1.5" | bc -l)" >/dev/null 2>&1 &
+      --seconds "$(echo "$STRACE_SECONDS + 10" | bc -l)" >/dev/null 2>&1 &
     lpid=$!
     wait_connected
     sleep 0.8
@@ -209,9 +217,14 @@ for pipeline in $PIPELINES; do
     sleep "$STRACE_SECONDS"
     b1=$(bytes_sent)
     kill -INT "$spid"; wait "$spid" 2>/dev/null || true
-    wait "$lpid" || true
+    kill "$lpid" 2>/dev/null || true  # it runs long enough for a slow attach; not needed now
+    wait "$lpid" 2>/dev/null || true
     stop_server
     reqs=$(( (b1 - b0) / SIZE ))
+    if [ "$reqs" -le 0 ]; then
+      echo "echo_peers.sh: strace pass for $c pipeline $pipeline counted no request; left out" >&2
+      continue
+    fi
     total=$(awk '$NF == "total" {print $4}' "$WORK/strace.out")
     top=$(awk 'NR > 2 && $NF != "total" && $1 ~ /^[0-9.]+$/ && NF >= 5 {print $NF, $4}' "$WORK/strace.out" |
           sort -k2 -n -r | head -5 | awk -v r="$reqs" '{printf "%s %.2f, ", $1, $2 / r}')
