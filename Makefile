@@ -4,7 +4,7 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
-.PHONY: all setup build demo demo-echo test test-release test-asan test-tsan fuzz bench bench-server bench-durability bench-oltp clean
+.PHONY: all setup build demo demo-echo test test-release test-asan test-tsan fuzz bench bench-server bench-durability bench-oltp bench-echo bench-gateway clean
 
 all: build
 
@@ -52,8 +52,10 @@ test-tsan: setup
 test-fuzz: setup
 	@if [ -f scripts/fuzz.sh ]; then echo "== fuzz: bounded runs (clang libFuzzer) =="; bash scripts/fuzz.sh; fi
 
-# Comparisons against peers (not part of CI). Today: lfdb-server against redis-server.
-bench: bench-server bench-durability bench-oltp
+# Comparisons against peers (not part of CI): lfdb-server against redis-server (throughput,
+# memory, instructions; durability; lfdb-bench workloads under every model), liblf echo against
+# ACE and Asio, lfdb-gateway against nutcracker. Each writes docs/benchmarks-*.md.
+bench: bench-server bench-durability bench-oltp bench-echo bench-gateway
 
 # lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
 bench-server: build
@@ -67,6 +69,15 @@ bench-durability: build
 bench-oltp: build
 	@command -v gnuplot >/dev/null || apt-get install -y -qq gnuplot-nox >/dev/null
 	@bash bench/oltp.sh | tee docs/benchmarks-oltp.md
+
+# liblf's echo server under each model against ACE (TP_Reactor, Dev_Poll_Reactor) and Asio echo
+# servers run by N threads (not part of CI): writes docs/benchmarks-echo-peers.md.
+bench-echo: build
+	@bash bench/echo_peers.sh > docs/benchmarks-echo-peers.md.tmp && mv docs/benchmarks-echo-peers.md.tmp docs/benchmarks-echo-peers.md && cat docs/benchmarks-echo-peers.md
+
+# lfdb-gateway against nutcracker in front of the same redis-server back-ends (not part of CI).
+bench-gateway: build
+	@bash bench/gateway.sh | tee docs/benchmarks-gateway.md
 
 clean:
 	rm -rf $(BUILD)
