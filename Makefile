@@ -56,6 +56,7 @@ test-fuzz: setup
 # memory, instructions; durability; lfdb-bench workloads under every model), liblf echo against
 # ACE and Asio, lfdb-gateway against nutcracker. Each writes docs/benchmarks-*.md.
 bench: bench-server bench-durability bench-oltp bench-echo bench-gateway
+	@bash bench/index.sh > docs/benchmarks.md && echo "make bench: wrote docs/benchmarks.md"
 
 # lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
 bench-server: build
