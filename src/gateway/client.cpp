@@ -158,9 +158,24 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
 
 void ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
   std::vector<BoundCall> calls;
+  bool bound = false;
   {
     lf::MutexLock lock(mu_);
-    if (bound_mode_) bound_calls_ = &calls;
+    if (bound_mode_) {
+      // Bound forwarding nests: a thread waiting for its replies leads the handle set and may
+      // dispatch another client that waits in turn, on the same stack. Past kMaxBoundDepth
+      // nested dispatches the batch is forwarded asynchronously (nobody waits for it), which
+      // bounds the stack and the scratch buffers it holds, whatever the number of clients.
+      // Also while replies of such a batch are still queued, so replies leave in order.
+      const std::size_t depth = ScratchLease::depth();
+      gw_.stats().note_bound_depth(depth);
+      bound = depth <= kMaxBoundDepth && slots_.empty();
+      if (bound) {
+        bound_calls_ = &calls;
+      } else {
+        gw_.stats().bound_batches_async.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     while (!stop_reading_) {
       if (over_limits_locked()) {
         // Backpressure: stop reading until replies drain (flush_head_locked resumes).
@@ -187,13 +202,13 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       consumed += r.consumed;
       // Bound forwarding answers a batch at a time; keep batches small enough to bound the
       // contexts one thread holds.
-      if (bound_mode_ && calls.size() >= 64) break;
+      if (bound && calls.size() >= 64) break;
     }
     flush_upstreams();
     bound_calls_ = nullptr;
-    if (!bound_mode_) flush_head_locked();
+    if (!bound) flush_head_locked();
   }
-  if (bound_mode_) {
+  if (bound) {
     finish_bound_batch(calls);
     // A batch cut short by its size: the rest of the input is processed on the next event.
     if (consumed < size && !stop_reading_) (void)gw_.reactor().notify(hid_, lf::kReadEvent);

@@ -46,6 +46,10 @@ class Gateway;
 
 class ClientConn final : public lf::EventHandler, public ReplySink {
  public:
+  // Bound forwarding: the deepest nesting of client dispatches on one thread's stack at which a
+  // batch still waits for its replies (deeper ones are forwarded asynchronously).
+  static constexpr std::size_t kMaxBoundDepth = 8;
+
   ClientConn(Gateway& gw, lf::SockStream stream, std::uint64_t id);
   ~ClientConn() override;
 

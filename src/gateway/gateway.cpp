@@ -197,6 +197,9 @@ std::string Gateway::info() const {
   line("forwarding", to_string(config_.forwarding));
   line("read_policy", to_string(config_.read_policy));
   line("shards", num(shards_.size()));
+  line("connections_per_backend", num(static_cast<std::uint64_t>(std::max(1, config_.connections_per_backend))));
+  line("tx_connections", num(static_cast<std::uint64_t>(config_.tx_connections)));
+  line("max_clients", num(config_.limits.max_clients));
   line("timeout_ms", num(static_cast<std::uint64_t>(
                          std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout).count())));
   s += "\r\n# Clients\r\n";
@@ -224,6 +227,8 @@ std::string Gateway::info() const {
     line("bound_handoffs_per_reply",
          std::to_string(h + own == 0 ? 0.0 : static_cast<double>(h) / static_cast<double>(h + own)));
     line("bound_late_replies", num(upstream_ctx_.late_bound_replies.load()));
+    line("bound_max_nesting", num(stats_.bound_max_depth.load()));
+    line("bound_batches_async", num(stats_.bound_batches_async.load()));
   } else {
     line("async_replies_same_thread", num(same));
     line("async_replies_other_thread", num(other));

@@ -510,6 +510,19 @@ std::string Backend::info_line() const {
     dedicated_total = dedicated_.size();
     dedicated_idle = idle_.size();
   }
+  // Open connections (connected or connecting), shared and dedicated: what the back-end sees.
+  std::size_t open = 0;
+  auto is_open = [](const UpstreamConn& c) {
+    const UpstreamConn::State s = c.state();
+    return s == UpstreamConn::State::kConnected || s == UpstreamConn::State::kConnecting;
+  };
+  for (int p = 0; p < 2; ++p) {
+    for (const auto& c : shared_[p]) open += is_open(*c) ? 1 : 0;
+  }
+  {
+    lf::MutexLock lock(pool_mu_);
+    for (const auto& c : dedicated_) open += is_open(*c) ? 1 : 0;
+  }
   const char* state = "up";
   const lf::TimePoint now = lf::Clock::now();
   if (ejected(now)) {
@@ -522,7 +535,7 @@ std::string Backend::info_line() const {
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000); };
   return "addr=" + label_ + ",shard=" + std::to_string(shard_) +
          ",role=" + (primary_ ? "primary" : "replica") + ",state=" + state +
-         ",in_flight=" + std::to_string(in_flight()) +
+         ",connections=" + std::to_string(open) + ",in_flight=" + std::to_string(in_flight()) +
          ",requests=" + std::to_string(requests.load()) + ",errors=" + std::to_string(errors.load()) +
          ",failures=" + std::to_string(failures.load()) + ",timeouts=" + std::to_string(timeouts.load()) +
          ",reconnects=" + std::to_string(reconnects.load()) +
