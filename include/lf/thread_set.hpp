@@ -82,6 +82,11 @@ class UnboundThreadSet {
   ThreadStatsSnapshot totals() const;  // includes threads that have left
   // Called, with the set's lock held, each time a follower is promoted (tests record order).
   void set_promotion_observer(std::function<void(int tag)> fn);
+  // Called by a thread after it has processed the events of one leader turn and before it
+  // rejoins, without the set's lock. Handlers use it to finish what several events of the turn
+  // started, e.g. send what they buffered for one socket in one system call instead of one per
+  // event. Set it before any thread joins (it is read without a lock afterwards).
+  void set_turn_end_hook(std::function<void()> fn) { turn_end_ = std::move(fn); }
 
  private:
   friend class BoundThreadSet;
@@ -122,6 +127,8 @@ class UnboundThreadSet {
   bool shutdown_ LF_GUARDED_BY(mu_) = false;
   std::uint64_t arrivals_ LF_GUARDED_BY(mu_) = 0;
   std::function<void(int)> on_promote_ LF_GUARDED_BY(mu_);
+  // Written before any thread joins, only read afterwards: needs no lock.
+  std::function<void()> turn_end_;
   std::atomic<int> leaders_now_{0};
 };
 

@@ -164,6 +164,7 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
     mu_.unlock();
     reactor_.dispatch(ev);
     for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
+    if (turn_end_) turn_end_();
     me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
     mu_.lock();
   }

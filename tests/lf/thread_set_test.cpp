@@ -237,4 +237,62 @@ TEST(UnboundThreadSet, JoinTimesOutAndHandsLeadershipOn) {
   follower.join();
 }
 
+// Reads what is there and counts its dispatches (one thread at a time per handler).
+class Counter : public lf::EventHandler {
+ public:
+  Counter(int fd, std::atomic<int>& since_turn) : fd_(fd), since_turn_(since_turn) {}
+  lf::Disposition handle_event(int, lf::EventMask) override {
+    char c;
+    while (::read(fd_, &c, 1) > 0) {
+    }
+    since_turn_.fetch_add(1);
+    return lf::Disposition::kResume;
+  }
+  int get_handle() const override { return fd_; }
+
+ private:
+  int fd_;
+  std::atomic<int>& since_turn_;
+};
+
+TEST(UnboundThreadSet, TurnEndHookRunsOnceAfterTheEventsOfEachTurn) {
+  std::atomic<int> since_turn{0};
+  Pair pairs[3];
+  std::vector<std::unique_ptr<Counter>> handlers;  // outlive the reactor (it closes them)
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/4);
+  std::mutex mu;
+  std::vector<int> turns;  // events dispatched before each hook call
+  set.set_turn_end_hook([&] {
+    std::lock_guard<std::mutex> g(mu);
+    turns.push_back(since_turn.exchange(0));
+  });
+  for (auto& p : pairs) {
+    handlers.push_back(std::make_unique<Counter>(p.a, since_turn));
+    ASSERT_TRUE(reactor->register_handler(handlers.back().get(), lf::kReadEvent).ok());
+    p.poke();  // all three ready before the only thread leads: one epoll_wait returns them
+  }
+  std::thread t([&] { (void)set.join(lf::kInfinite, 0, 0); });
+  auto hooked = [&] {
+    std::lock_guard<std::mutex> g(mu);
+    int n = 0;
+    for (int e : turns) n += e;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return hooked() == 3; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    EXPECT_EQ(turns, std::vector<int>{3});  // one turn took all three, then one hook call
+  }
+  pairs[1].poke();
+  ASSERT_TRUE(eventually([&] { return hooked() == 4; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    EXPECT_EQ(turns, (std::vector<int>{3, 1}));
+  }
+  set.shutdown();
+  t.join();
+  EXPECT_EQ(since_turn.load(), 0);  // no event was processed without a hook call after it
+}
+
 }  // namespace
