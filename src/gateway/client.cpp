@@ -703,16 +703,34 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
 }
 
 void ClientConn::flush_upstreams() {
-  for (UpstreamConn* c : dirty_) c->flush();
+  // Async forwarding sends at the end of the thread's leader turn: the requests of every client
+  // the turn served share one send per upstream connection (and the back-end reads them with one
+  // recv). A bound batch is waited for inside this dispatch, so it must leave now.
+  const bool defer = bound_calls_ == nullptr;
+  for (UpstreamConn* c : dirty_) {
+    if (defer) c->flush_at_turn_end();
+    else c->flush();
+  }
   dirty_.clear();
 }
 
 // ---- replies --------------------------------------------------------------------------
 
-void ClientConn::on_reply(const Pending& p, const resp::Frame& reply) {
+void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
   if (closed_) return;
   auto* slot = static_cast<ReplySlot*>(p.slot);
+  if (more_follow) {
+    // The next reply is this client's too: queue this one, send both with that one.
+    if (slot->merge == Merge::kNone && !slots_.empty() && &slots_.front() == slot) {
+      out_.append(reply.bytes());
+      slots_.pop_front();
+    } else if (!slot->add_part(p.part, reply)) {
+      return;
+    }
+    collect_ready_locked();
+    return;
+  }
   if (slot->merge == Merge::kNone && !slots_.empty() && &slots_.front() == slot &&
       out_sent_ == out_.size() && !broken_) {
     // The reply its client waits for next, nothing queued before it: straight from the
@@ -737,12 +755,16 @@ void ClientConn::on_reply(const Pending& p, const resp::Frame& reply) {
   flush_head_locked();
 }
 
-void ClientConn::flush_head_locked() {
+void ClientConn::collect_ready_locked() {
   while (!slots_.empty() && slots_.front().ready) {
     out_.append(slots_.front().reply);
     if (slots_.front().close_after) closing_ = true;
     slots_.pop_front();
   }
+}
+
+void ClientConn::flush_head_locked() {
+  collect_ready_locked();
   send_out_locked();
   if (paused_ && !over_limits_locked()) {
     paused_ = false;

@@ -58,7 +58,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void handle_close(int handle) override;
   void on_registered(lf::HandlerId id) override { hid_ = id; }
 
-  void on_reply(const Pending& p, const resp::Frame& reply) override;
+  void on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) override;
   void retain() override { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() override;
 
@@ -106,6 +106,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void finish_bound_batch(std::vector<BoundCall>& calls);
 
   // Writer side (mu_).
+  void collect_ready_locked() LF_REQUIRES(mu_);  // ready head slots into the output
   void flush_head_locked() LF_REQUIRES(mu_);
   void send_out_locked() LF_REQUIRES(mu_);
   void update_interest_locked() LF_REQUIRES(mu_);

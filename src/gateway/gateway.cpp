@@ -95,6 +95,8 @@ lf::Status Gateway::start() {
   // reply it waits for. So one event per turn there; several per turn for async forwarding.
   const int per_turn = config_.forwarding == Forwarding::kBound ? 1 : 8;
   threads_ = std::make_unique<lf::UnboundThreadSet>(*reactor_, lf::Promotion::kLifo, per_turn);
+  // Upstream requests buffered during a turn leave together at its end (async forwarding).
+  threads_->set_turn_end_hook([] { UpstreamConn::flush_deferred(); });
   if (config_.forwarding == Forwarding::kBound) bound_ = std::make_unique<lf::BoundThreadSet>(*threads_);
   upstream_ctx_.reactor = reactor_.get();
   upstream_ctx_.bound = bound_.get();

@@ -161,6 +161,26 @@ void UpstreamConn::flush() {
   flush_locked();
 }
 
+namespace {
+// Connections with requests buffered by the calling thread during its current turn.
+std::vector<UpstreamConn*>& deferred_flushes() {
+  thread_local std::vector<UpstreamConn*> v;
+  return v;
+}
+}  // namespace
+
+void UpstreamConn::flush_at_turn_end() {
+  auto& v = deferred_flushes();
+  if (std::find(v.begin(), v.end(), this) == v.end()) v.push_back(this);
+}
+
+void UpstreamConn::flush_deferred() {
+  auto& v = deferred_flushes();
+  // A flush never dispatches handlers, so nothing is added to `v` meanwhile.
+  for (UpstreamConn* c : v) c->flush();
+  v.clear();
+}
+
 void UpstreamConn::flush_locked() {
   if (state_ != State::kConnected) return;
   while (out_sent_ < out_.size()) {
@@ -229,7 +249,7 @@ void UpstreamConn::complete_failed(std::deque<Pending>& failed, const std::strin
   backend_.errors.fetch_add(failed.size(), std::memory_order_relaxed);
 }
 
-void UpstreamConn::complete(const Pending& p, const resp::Frame& reply) {
+void UpstreamConn::complete(const Pending& p, const resp::Frame& reply, bool more_follow) {
   UpstreamContext& ctx = backend_.context();
   switch (p.kind) {
     case PendingKind::kSlot:
@@ -238,7 +258,7 @@ void UpstreamConn::complete(const Pending& p, const resp::Frame& reply) {
       } else {
         ctx.replies_other_thread.fetch_add(1, std::memory_order_relaxed);
       }
-      p.sink->on_reply(p, reply);
+      p.sink->on_reply(p, reply, more_follow);
       p.sink->release();
       break;
     case PendingKind::kBound:
@@ -324,6 +344,7 @@ lf::Disposition UpstreamConn::read_replies() {
       data = in_.data();
       size = in_.size();
     }
+    const bool drained = n >= 0 && static_cast<std::size_t>(n) < ScratchLease::kChunk;
     if (n == 0) {
       fail("ERR lfdb-gateway: backend " + backend_.label() + " closed the connection");
       return lf::Disposition::kRemove;
@@ -383,7 +404,11 @@ lf::Disposition UpstreamConn::read_replies() {
             prelude_error.assign(frames_[i].payload());
           }
         }
-        complete(p, frames_[i]);
+        // Consecutive replies for one client (its pipeline) leave in one send.
+        const bool more_follow = p.kind == PendingKind::kSlot && i + 1 < popped_.size() &&
+                                 popped_[i + 1].kind == PendingKind::kSlot &&
+                                 popped_[i + 1].sink == p.sink;
+        complete(p, frames_[i], more_follow);
       }
       if (!prelude_error.empty()) {
         fail("ERR lfdb-gateway: backend " + backend_.label() + " refused the connection set-up (" +
@@ -398,6 +423,9 @@ lf::Disposition UpstreamConn::read_replies() {
       in_.assign(data + pos, size - pos);
     }
     if (in_.empty() && in_.capacity() > (1u << 20)) std::string().swap(in_);
+    // The socket gave less than asked: it is empty now, so skip the recv that would only say
+    // EAGAIN (the handle is level-triggered: anything arriving meanwhile is reported on re-arm).
+    if (drained) return lf::Disposition::kResume;
   }
   // Plenty read in one go: let other handles have a turn (level-triggered, so the rest is
   // reported again when the handle is re-armed).

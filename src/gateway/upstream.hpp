@@ -62,7 +62,9 @@ struct Pending {
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
-  virtual void on_reply(const Pending& p, const resp::Frame& reply) = 0;
+  // `more_follow`: the next reply completed by this thread (same upstream read) is for this
+  // sink too, so it may buffer this one and write both with one system call.
+  virtual void on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) = 0;
   virtual void retain() = 0;
   virtual void release() = 0;
 };
@@ -93,6 +95,11 @@ class UpstreamConn final : public lf::EventHandler {
   bool enqueue(std::span<const std::string_view> argv, const Pending& p, std::string& why);
   // Sends what is buffered (called once per client batch, and on writability).
   void flush();
+  // Async forwarding: flush at the end of the calling thread's leader turn instead, so the
+  // requests of every client event of the turn leave in one send (see flush_deferred()).
+  void flush_at_turn_end();
+  // Flushes the connections the calling thread deferred (the thread set's turn-end hook).
+  static void flush_deferred();
   // Housekeeping: fail on timeout, reconnect when the backoff has passed (if `keep_up`).
   void tick(lf::TimePoint now, bool keep_up);
   // Fails every Pending with `why` and closes the connection (reconnect follows).
@@ -118,7 +125,7 @@ class UpstreamConn final : public lf::EventHandler {
   void update_interest_locked() LF_REQUIRES(mu_);
   // Takes the queue for failing, marks the connection closing; returns the handler to remove.
   lf::HandlerId begin_fail_locked(std::deque<Pending>& out) LF_REQUIRES(mu_);
-  void complete(const Pending& p, const resp::Frame& reply);
+  void complete(const Pending& p, const resp::Frame& reply, bool more_follow = false);
   void complete_failed(std::deque<Pending>& failed, const std::string& why);
   lf::Disposition read_replies();
 
