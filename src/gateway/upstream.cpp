@@ -491,27 +491,35 @@ bool Backend::ejected(lf::TimePoint now) const {
 }
 
 lf::Duration Backend::on_failure(lf::TimePoint now) {
-  failures.fetch_add(1, std::memory_order_relaxed);
+  connection_failures.fetch_add(1, std::memory_order_relaxed);
   const Config& cfg = *ctx_.config;
-  const int n = consecutive_failures_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  lf::MutexLock lock(health_mu_);
+  if (now < round_until_) return round_until_ - now;  // this round's failure is counted already
+  failures.fetch_add(1, std::memory_order_relaxed);
+  const int n = ++consecutive_failures_;
   if (cfg.server_failure_limit > 0 && n >= cfg.server_failure_limit) {
     const std::int64_t until = to_ns(now + cfg.server_retry_timeout);
     if (ejected_until_ns_.load(std::memory_order_acquire) < to_ns(now)) {
       ejections.fetch_add(1, std::memory_order_relaxed);
     }
     ejected_until_ns_.store(until, std::memory_order_release);
+    round_until_ = now + cfg.server_retry_timeout;
     return cfg.server_retry_timeout;
   }
   // Exponential backoff: 100 ms, 200 ms, 400 ms ... capped by the retry timeout.
-  lf::Duration d = std::chrono::milliseconds(100) * (1 << std::min(n - 1, 10));
-  return std::min(d, cfg.server_retry_timeout);
+  const lf::Duration d = std::min<lf::Duration>(std::chrono::milliseconds(100) * (1 << std::min(n - 1, 10)),
+                                                cfg.server_retry_timeout);
+  round_until_ = now + d;
+  return d;
 }
 
 void Backend::on_connected() {
-  if (consecutive_failures_.exchange(0, std::memory_order_acq_rel) > 0 ||
-      failures.load(std::memory_order_relaxed) > 0) {
+  lf::MutexLock lock(health_mu_);
+  if (consecutive_failures_ > 0 || failures.load(std::memory_order_relaxed) > 0) {
     reconnects.fetch_add(1, std::memory_order_relaxed);
   }
+  consecutive_failures_ = 0;
+  round_until_ = lf::TimePoint{};  // the next failure starts a new outage
 }
 
 void Backend::tick(lf::TimePoint now) {
@@ -565,7 +573,9 @@ std::string Backend::info_line() const {
          ",role=" + (primary_ ? "primary" : "replica") + ",state=" + state +
          ",connections=" + std::to_string(open) + ",in_flight=" + std::to_string(in_flight()) +
          ",requests=" + std::to_string(requests.load()) + ",errors=" + std::to_string(errors.load()) +
-         ",failures=" + std::to_string(failures.load()) + ",timeouts=" + std::to_string(timeouts.load()) +
+         ",failures=" + std::to_string(failures.load()) +
+         ",connection_failures=" + std::to_string(connection_failures.load()) +
+         ",timeouts=" + std::to_string(timeouts.load()) +
          ",reconnects=" + std::to_string(reconnects.load()) +
          ",ejections=" + std::to_string(ejections.load()) +
          ",dedicated=" + std::to_string(dedicated_total) + ",dedicated_idle=" + std::to_string(dedicated_idle) +

@@ -173,8 +173,13 @@ class Backend {
 
   // Health, shared by all connections to this back-end.
   bool ejected(lf::TimePoint now) const;
-  // A connection failed: counts it and returns the backoff before its next attempt (the rest
-  // of the retry timeout when this failure ejects the back-end).
+  // A connection failed: returns the backoff before its next attempt (the rest of the retry
+  // timeout when this failure ejects the back-end). Failures are counted once per round of
+  // attempts: when a back-end dies, each of its connections fails (several shared ones, one per
+  // protocol, the dedicated ones), but that is one failure of the back-end, not several. A
+  // failure during the backoff that the round's first (counted) failure started is the same
+  // outage seen by another connection: it is not counted, and that connection retries with
+  // the others when the backoff ends. A failed retry after that is the next round.
   lf::Duration on_failure(lf::TimePoint now);
   void on_connected();
   void tick(lf::TimePoint now);
@@ -182,8 +187,10 @@ class Backend {
   std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
   // Counters (INFO).
-  std::atomic<std::uint64_t> requests{0}, errors{0}, failures{0}, reconnects{0}, ejections{0},
-      timeouts{0};
+  // failures: counted ones (rounds, what ejection counts); connection_failures: every failed
+  // connection or connect attempt.
+  std::atomic<std::uint64_t> requests{0}, errors{0}, failures{0}, connection_failures{0},
+      reconnects{0}, ejections{0}, timeouts{0};
   std::atomic<std::int64_t> in_flight_{0};
   std::string info_line() const;
 
@@ -194,8 +201,10 @@ class Backend {
   const int shard_;
   const bool primary_;
   std::vector<std::unique_ptr<UpstreamConn>> shared_[2];  // [0] RESP2, [1] RESP3
-  std::atomic<int> consecutive_failures_{0};
-  std::atomic<std::int64_t> ejected_until_ns_{0};
+  mutable lf::Mutex health_mu_;
+  int consecutive_failures_ LF_GUARDED_BY(health_mu_) = 0;
+  lf::TimePoint round_until_ LF_GUARDED_BY(health_mu_){};  // the current round's backoff ends
+  std::atomic<std::int64_t> ejected_until_ns_{0};  // read without the lock on every request
   mutable lf::Mutex pool_mu_;
   std::vector<std::unique_ptr<UpstreamConn>> dedicated_ LF_GUARDED_BY(pool_mu_);
   std::vector<UpstreamConn*> idle_ LF_GUARDED_BY(pool_mu_);

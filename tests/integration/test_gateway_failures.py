@@ -130,6 +130,31 @@ class KillBackendTest(GatewayTestCase):
         self.assertEqual(fields["in_flight"], "0")
 
 
+class FailureCountingTest(GatewayTestCase):
+    """A dead back-end's connections all fail at once: one failure toward ejection, not one per
+    connection (with two connections and a limit of 2 it used to be ejected at the first loss)."""
+    gateway_options = {"timeout_ms": 1500, "server_failure_limit": 2, "connections_per_backend": 2,
+                       "server_retry_timeout_ms": 10000}
+
+    def backend1(self):
+        return dict(kv.split("=") for kv in self.info()["backend1"].split(","))
+
+    def test_connections_of_one_outage_count_once(self):
+        self.assertTrue(wait_until(lambda: self.backend1()["connections"] == "2"), self.backend1())
+        dead = self.servers[1]
+        dead.kill(signal.SIGKILL)
+        try:
+            # Both connections see the loss (round 1, one failure); the retry round fails too
+            # (round 2): now it is ejected, and the long retry timeout keeps it so while we look.
+            self.assertTrue(wait_until(lambda: self.backend1()["state"] == "ejected"), self.backend1())
+            b = self.backend1()
+            self.assertEqual(int(b["failures"]), 2, b)
+            self.assertGreaterEqual(int(b["connection_failures"]), 3, b)
+            self.assertEqual(int(b["ejections"]), 1, b)
+        finally:
+            dead.start(port=dead.port)
+
+
 class SilentBackend:
     """Accepts connections and reads requests, never answers: a hung back-end."""
 
