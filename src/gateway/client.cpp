@@ -494,6 +494,8 @@ bool ClientConn::pin(int shard) {
   if (c == nullptr) return false;
   pinned_ = c;
   pinned_shard_ = shard;
+  pinned_incarnation_ = c->incarnation();
+  tx_lost_ = false;
   gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -503,6 +505,12 @@ void ClientConn::unpin() {
   pinned_->backend().release_dedicated(pinned_);
   pinned_ = nullptr;
   pinned_shard_ = -1;
+  tx_lost_ = false;
+}
+
+bool ClientConn::pin_broken() {
+  if (pinned_ != nullptr && pinned_->incarnation() != pinned_incarnation_) tx_lost_ = true;
+  return pinned_ != nullptr && tx_lost_;
 }
 
 void ClientConn::end_transaction() {
@@ -518,6 +526,11 @@ std::string no_tx_connection(Backend& b) {
   return "ERR lfdb-gateway: no free transaction connection for backend " + b.label() +
          " (tx_connections)";
 }
+
+std::string tx_connection_lost(Backend& b) {
+  return "ERR lfdb-gateway: the connection to backend " + b.label() +
+         " was lost during the transaction (MULTI/WATCH state is gone; EXEC will abort)";
+}
 }  // namespace
 
 void ClientConn::transaction(const CommandSpec& spec, std::span<const std::string_view> argv) {
@@ -525,6 +538,7 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   if (name == "multi") {
     if (in_multi_) return reply_error("ERR MULTI calls can not be nested");
     in_multi_ = true;
+    if (pin_broken()) return reject(tx_connection_lost(pinned_->backend()));  // WATCH is gone
     if (pinned_ != nullptr) {
       multi_sent_ = true;
       forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
@@ -543,13 +557,21 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   }
   if (name == "unwatch") {
     if (in_multi_) return in_multi(spec, classify(spec), argv);
-    if (pinned_ == nullptr) return reply_local("+OK\r\n");
+    if (pinned_ == nullptr || pin_broken()) {  // nothing watched any more either way
+      unpin();
+      return reply_local("+OK\r\n");
+    }
     forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
     unpin();
     return;
   }
   if (name == "discard") {
     if (!in_multi_) return reply_error("ERR DISCARD without MULTI");
+    if (pin_broken()) {  // the back-end dropped the transaction with the connection
+      reply_local("+OK\r\n");
+      end_transaction();
+      return;
+    }
     if (pinned_ != nullptr && multi_sent_) {
       forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
     } else {
@@ -564,8 +586,9 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   }
   // exec
   if (!in_multi_) return reply_error("ERR EXEC without MULTI");
+  if (pin_broken()) multi_error_ = true;  // whatever was queued is gone: abort, never run half
   if (multi_error_) {
-    if (pinned_ != nullptr) {
+    if (pinned_ != nullptr && !tx_lost_) {
       const std::string_view discard[] = {multi_sent_ ? "DISCARD" : "UNWATCH"};
       forward(pinned_->backend(), discard, nullptr, 0, PendingKind::kSwallow);
     }
@@ -665,7 +688,18 @@ void ClientConn::reply_error(std::string_view text) {
 
 void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, ReplySlot* slot,
                          std::uint32_t part, PendingKind kind) {
-  UpstreamConn& c = pinned_ != nullptr && &pinned_->backend() == &b ? *pinned_ : b.shared(protocol_, id_);
+  const bool on_pin = pinned_ != nullptr && &pinned_->backend() == &b;
+  UpstreamConn& c = on_pin ? *pinned_ : b.shared(protocol_, id_);
+  if (on_pin && pin_broken()) {
+    // Never on a new connection: a queued command would run at once, outside the transaction.
+    if (in_multi_) multi_error_ = true;
+    gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (slot != nullptr) {
+      std::string storage;
+      slot->add_part(part, error_frame(tx_connection_lost(b), storage));
+    }
+    return;
+  }
   Pending p;
   p.kind = kind;
   p.part = part;
@@ -688,6 +722,11 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
   }
   std::string why;
   if (!c.enqueue(argv, p, why)) {
+    if (on_pin) {
+      // A transaction's command that was not sent: the rest must not run without it.
+      tx_lost_ = true;
+      if (in_multi_) multi_error_ = true;
+    }
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     std::string storage;
     const resp::Frame err = error_frame(why, storage);

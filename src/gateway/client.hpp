@@ -89,6 +89,9 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
   bool pin(int shard);
   void unpin();
+  // The pinned connection failed since pinning (or a command could not be sent on it): the
+  // back-end forgot the client's MULTI/WATCH, so the transaction can only abort.
+  bool pin_broken();
   void end_transaction();
   void hello(std::span<const std::string_view> argv, resp::Writer& w);
   void auth(std::span<const std::string_view> argv, resp::Writer& w);
@@ -133,6 +136,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // Transaction state.
   UpstreamConn* pinned_ = nullptr;
   int pinned_shard_ = -1;
+  std::uint64_t pinned_incarnation_ = 0;
+  bool tx_lost_ = false;
   bool in_multi_ = false;
   bool multi_error_ = false;
   bool multi_sent_ = false;

@@ -122,6 +122,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
 
 bool UpstreamConn::refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) {
   why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
+  incarnation_.fetch_add(1, std::memory_order_acq_rel);
   retry_at_ = now + backend_.on_failure(now);
   state_ = State::kDown;
   return false;
@@ -217,6 +218,7 @@ void UpstreamConn::update_interest_locked() {
 
 lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out) {
   const lf::TimePoint now = lf::Clock::now();
+  incarnation_.fetch_add(1, std::memory_order_acq_rel);
   out.swap(fifo_);
   backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
   out_.clear();

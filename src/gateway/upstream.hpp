@@ -110,6 +110,10 @@ class UpstreamConn final : public lf::EventHandler {
   void handle_close(int handle) override;
 
   State state() const;
+  // Counts the connection's failures (lost, refused, timed out). A client pinned to it for a
+  // transaction compares it with the value at pinning: a change means the back-end's MULTI and
+  // WATCH state went with the old connection.
+  std::uint64_t incarnation() const { return incarnation_.load(std::memory_order_acquire); }
   std::size_t in_flight() const;
   bool dedicated() const { return dedicated_; }
   resp::Protocol protocol() const { return protocol_; }
@@ -146,6 +150,7 @@ class UpstreamConn final : public lf::EventHandler {
   lf::Histogram latency_ LF_GUARDED_BY(mu_);
   bool ever_used_ LF_GUARDED_BY(mu_) = false;
   std::atomic<int> fd_{-1};
+  std::atomic<std::uint64_t> incarnation_{0};
 
   // Input side: only the thread dispatching this handler (the reactor runs one at a time).
   std::string in_;
