@@ -9,7 +9,8 @@
 # Prints markdown. Not part of CI.
 set -euo pipefail
 BUILD=${BUILD:-build}
-# Gateways to profile, as name=binary (e.g. a build of the previous commit as "before").
+# Gateways to profile, as name=binary[=flags,comma,separated] (e.g. a build of the previous
+# commit as "before"); without flags they get GW_ARGS.
 GATEWAYS=${GATEWAYS:-lfdb=$BUILD/bin/lfdb-gateway}
 GW_ARGS=${GW_ARGS:---threads 2 --forwarding async}
 N1=${N1:-20000}       # callgrind: requests in the short run
@@ -49,9 +50,9 @@ start() {
   if [ "$name" = nutcracker ]; then
     "$@" nutcracker -c "$DIR/$name-$p.yml" -o "$DIR/$name-$p.log" 2>>"$DIR/$name-$p.err" &
   else
-    local gw=${GWBIN[$name]}
+    local gw=${GWBIN[$name]} args=${GWARGS[$name]:-$GW_ARGS}
     # shellcheck disable=SC2086
-    "$@" "$gw" --config "$DIR/$name-$p.yml" --port "$p" $GW_ARGS 2>>"$DIR/$name-$p.err" &
+    "$@" "$gw" --config "$DIR/$name-$p.yml" --port "$p" $args 2>>"$DIR/$name-$p.err" &
   fi
   PID=$!; pids+=("$PID"); wait_port "$p"
 }
@@ -64,20 +65,26 @@ load() {  # PORT N [clients]
   redis-benchmark -p "$1" -c "${3:-$CLIENTS}" -n "$2" -r 100000 -P "$PIPE" -t get,set -q >/dev/null 2>&1
 }
 
-declare -A IR SYS CS GWBIN
+declare -A IR SYS CS CPU GWBIN
 NAMES=(nutcracker)
-for g in $GATEWAYS; do NAMES+=("${g%%=*}"); GWBIN[${g%%=*}]=${g#*=}; done
+declare -A GWARGS
+for g in $GATEWAYS; do
+  IFS='=' read -r gname gbin gflags <<<"$g"
+  NAMES+=("$gname"); GWBIN[$gname]=$gbin
+  GWARGS[$gname]=${gflags:+$(echo "$gflags" | tr ',' ' ')}
+done
 for name in "${NAMES[@]}"; do
-  # Instructions: callgrind, two request counts.
-  tot=()
-  for n in "$N1" "$N2"; do
+  # Instructions: callgrind, two request counts (QUICK=1 skips callgrind and strace,
+  # NO_CALLGRIND=1 only callgrind).
+  tot=(0 0)
+  [ -n "${QUICK:-}${NO_CALLGRIND:-}" ] || for n in "$N1" "$N2"; do
     p=$(port)
     start "$name" "$p" valgrind --tool=callgrind --callgrind-out-file="$DIR/cg-$name-$n.out"
     load "$p" "$n"
     stop "$PID"
     wait "$PID" 2>/dev/null || true
     t=$(grep -h '^totals:' "$DIR"/cg-"$name"-"$n".out* | awk '{s+=$2} END {print s}')
-    tot+=("$t")
+    tot=("${tot[1]}" "$t")
   done
   # redis-benchmark -t get,set: n GETs and n SETs.
   IR[$name]=$(awk -v a="${tot[0]}" -v b="${tot[1]}" -v n1="$N1" -v n2="$N2" 'BEGIN {printf "%.0f", (b-a)/(2*(n2-n1))}')
@@ -86,21 +93,31 @@ for name in "${NAMES[@]}"; do
   # System calls: strace -c -f for one run.
   p=$(port)
   start "$name" "$p"
-  strace -c -f -p "$PID" -o "$DIR/strace-$name.txt" &
-  SPID=$!
-  sleep 1
-  load "$p" "$NS"
-  kill -INT "$SPID"; wait "$SPID" 2>/dev/null || true
+  touch "$DIR/strace-$name.txt"
+  if [ -z "${QUICK:-}" ]; then
+    strace -c -f -p "$PID" -o "$DIR/strace-$name.txt" &
+    SPID=$!
+    sleep 1
+    load "$p" "$NS"
+    kill -INT "$SPID"; wait "$SPID" 2>/dev/null || true
+  fi
   # Columns: % time, seconds, usecs/call, calls, [errors,] syscall; only calls >= 0.01/request.
   SYS[$name]=$(awk -v n="$NS" '/^ *[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+/ && $NF != "total" {c[$NF]+=$4; t+=$4}
     END {printf "total=%.2f", t/(2*n); for (k in c) if (c[k]/(2*n) >= 0.01) printf " %s=%.2f", k, c[k]/(2*n)}' "$DIR/strace-$name.txt")
 
-  # Context switches: no tool attached, -c 200.
+  # Context switches and CPU time: no tool attached, -c 200. CPU of the proxy and of both
+  # redis-servers from /proc/PID/stat (utime+stime, clock ticks), of redis-benchmark from
+  # /usr/bin/time: where the two shared cores go per request.
   cs() { cat /proc/"$1"/task/*/status | awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {s+=$2} END {print s}'; }
-  c0=$(cs "$PID")
-  load "$p" "$NS" 200
-  c1=$(cs "$PID")
+  ticks() { local t=0; for q in "$@"; do t=$((t + $(awk '{print $14 + $15}' /proc/"$q"/stat))); done; echo "$t"; }
+  c0=$(cs "$PID"); p0=$(ticks "$PID"); r0=$(ticks "${pids[0]}" "${pids[1]}")
+  /usr/bin/time -f "%U %S %e" -o "$DIR/time-$name" redis-benchmark -p "$p" -c 200 -n "$NS" -r 100000 -P "$PIPE" -t get,set -q >/dev/null 2>&1
+  c1=$(cs "$PID"); p1=$(ticks "$PID"); r1=$(ticks "${pids[0]}" "${pids[1]}")
   CS[$name]=$(awk -v a="$c0" -v b="$c1" -v n="$NS" 'BEGIN {printf "%.3f", (b-a)/(2*n)}')
+  hz=$(getconf CLK_TCK)
+  CPU[$name]=$(awk -v p="$((p1 - p0))" -v r="$((r1 - r0))" -v hz="$hz" -v n="$NS" -v t="$(cat "$DIR/time-$name")" 'BEGIN {
+    split(t, a, " "); us = 1e6 / (2 * n)
+    printf "%.1f | %.1f | %.1f | %.1f | %.0f", p / hz * us, r / hz * us, (a[1] + a[2]) * us, (p / hz + r / hz + a[1] + a[2]) * us, 2 * n / a[3] }')
   stop "$PID"
 done
 
@@ -110,6 +127,14 @@ echo "| proxy | instructions/request (callgrind, ($N2-$N1) x 2 requests) | sysca
 echo "|---|---|---|---|"
 for name in "${NAMES[@]}"; do
   echo "| $name | ${IR[$name]} | $(echo "${SYS[$name]}" | awk '{print $1}' | cut -d= -f2) | ${CS[$name]} |"
+done
+echo
+echo "CPU microseconds per request in the -c 200 run (user+system; the two cores give 2,000,000 per second):"
+echo
+echo "| proxy | proxy | both redis-servers | redis-benchmark | all | requests/s in that run |"
+echo "|---|---|---|---|---|---|"
+for name in "${NAMES[@]}"; do
+  echo "| $name | ${CPU[$name]} |"
 done
 echo
 for name in "${NAMES[@]}"; do

@@ -93,7 +93,7 @@ lf::Status Gateway::start() {
   // Bound forwarding waits inside a dispatch: a leader that took several events in one turn
   // would hold the other handles deactivated while it waits, and one of them may carry the very
   // reply it waits for. So one event per turn there; several per turn for async forwarding.
-  const int per_turn = config_.forwarding == Forwarding::kBound ? 1 : 8;
+  const int per_turn = config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn;
   threads_ = std::make_unique<lf::UnboundThreadSet>(*reactor_, lf::Promotion::kLifo, per_turn);
   // Upstream requests buffered during a turn leave together at its end (async forwarding).
   threads_->set_turn_end_hook([] { UpstreamConn::flush_deferred(); });
@@ -201,6 +201,7 @@ std::string Gateway::info() const {
   line("shards", num(shards_.size()));
   line("connections_per_backend", num(static_cast<std::uint64_t>(std::max(1, config_.connections_per_backend))));
   line("tx_connections", num(static_cast<std::uint64_t>(config_.tx_connections)));
+  line("events_per_turn", num(static_cast<std::uint64_t>(config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn)));
   line("max_clients", num(config_.limits.max_clients));
   line("timeout_ms", num(static_cast<std::uint64_t>(
                          std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout).count())));

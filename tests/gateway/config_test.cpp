@@ -196,3 +196,20 @@ TEST(GatewayConfig, CommandLine) {
 
 }  // namespace
 }  // namespace lfdb::gateway
+
+namespace lfdb::gateway {
+namespace {
+
+TEST(GatewayConfig, EventsPerTurn) {
+  Config c;
+  EXPECT_EQ(c.events_per_turn, 8);  // the default, chosen by measurement (docs/benchmarks-gateway.md)
+  ASSERT_TRUE(parse_config_text("events_per_turn: 4\nshards:\n  - primary: 'h:1'\n", "t.yml", c).ok());
+  EXPECT_EQ(c.events_per_turn, 4);
+  Config bad;
+  const lf::Status st = parse_config_text("events_per_turn: 65\nshards:\n  - primary: 'h:1'\n", "t.yml", bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("events_per_turn"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace lfdb::gateway
