@@ -78,6 +78,8 @@ struct Config {
   // Async forwarding: ready events a leader takes per turn before it promotes a follower; the
   // upstream requests of one turn leave in one send (bound forwarding always takes one).
   int events_per_turn = 8;
+  // Async forwarding: wake a follower only when the leader leaves ready events behind.
+  bool lazy_promotion = true;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
 
   std::string requirepass;       // clients must AUTH at the gateway

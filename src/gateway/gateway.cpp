@@ -97,6 +97,9 @@ lf::Status Gateway::start() {
   threads_ = std::make_unique<lf::UnboundThreadSet>(*reactor_, lf::Promotion::kLifo, per_turn);
   // Upstream requests buffered during a turn leave together at its end (async forwarding).
   threads_->set_turn_end_hook([] { UpstreamConn::flush_deferred(); });
+  // A follower is woken only for a backlog (fewer context switches; docs/gateway.md). Never with
+  // bound forwarding: a thread waiting for a reply inside a dispatch must be able to lead.
+  threads_->set_lazy_promotion(lazy_promotion());
   if (config_.forwarding == Forwarding::kBound) bound_ = std::make_unique<lf::BoundThreadSet>(*threads_);
   upstream_ctx_.reactor = reactor_.get();
   upstream_ctx_.bound = bound_.get();
@@ -201,6 +204,7 @@ std::string Gateway::info() const {
   line("shards", num(shards_.size()));
   line("connections_per_backend", num(static_cast<std::uint64_t>(std::max(1, config_.connections_per_backend))));
   line("tx_connections", num(static_cast<std::uint64_t>(config_.tx_connections)));
+  line("lazy_promotion", lazy_promotion() ? "yes" : "no");
   line("events_per_turn", num(static_cast<std::uint64_t>(config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn)));
   line("max_clients", num(config_.limits.max_clients));
   line("timeout_ms", num(static_cast<std::uint64_t>(

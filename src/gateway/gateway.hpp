@@ -54,6 +54,7 @@ class Gateway {
   std::uint16_t port() const { return port_; }
 
   const Config& config() const { return config_; }
+  bool lazy_promotion() const { return config_.lazy_promotion && config_.forwarding == Forwarding::kAsync; }
   const Router& router() const { return router_; }
   lf::Reactor& reactor() { return *reactor_; }
   lf::BoundThreadSet* bound() { return bound_.get(); }
