@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lfdb-gateway (async and bound forwarding, 2 threads) against twemproxy (Debian's nutcracker)
 # over the same two redis-servers, with the same client: redis-benchmark -c 200, unpipelined
-# and -P 16. Contenders are interleaved, ROUNDS times; medians are reported. Prints markdown.
+# and -P 16 (GATEWAYS and BEFORE below choose the lfdb-gateway contenders). Contenders are interleaved, ROUNDS times; medians are reported. Prints markdown.
 # Not part of CI: a benchmark never gates anything on a timing.
 set -euo pipefail
 BUILD=${BUILD:-build}
@@ -35,11 +35,21 @@ pool:
 YML
 nutcracker -c "$DIR/nutcracker.yml" -o "$DIR/nutcracker.log" &
 pids+=($!); wait_port "$NC"
-GA=$(port); GB=$(port)
-"$GW" --config "$DIR/nutcracker.yml" --port "$GA" --threads 2 --forwarding async 2>"$DIR/gw-async.log" &
-pids+=($!); wait_port "$GA"
-"$GW" --config "$DIR/nutcracker.yml" --port "$GB" --threads 2 --forwarding bound 2>"$DIR/gw-bound.log" &
-pids+=($!); wait_port "$GB"
+# Gateways: name=binary=flags, space-separated (flags with commas for spaces). BEFORE=binary adds
+# a build of an earlier version as "before-async", for before/after in one interleaved run.
+GATEWAYS=${GATEWAYS:-"lfdb-async=$GW=--threads,2,--forwarding,async lfdb-bound=$GW=--threads,2,--forwarding,bound"}
+if [ -n "${BEFORE:-}" ]; then GATEWAYS="before-async=$BEFORE=--threads,2,--forwarding,async $GATEWAYS"; fi
+NAMES=(nutcracker)
+declare -A PORT
+PORT[nutcracker]=$NC
+for g in $GATEWAYS; do
+  IFS='=' read -r name bin flags <<<"$g"
+  p=$(port)
+  # shellcheck disable=SC2046
+  "$bin" --config "$DIR/nutcracker.yml" --port "$p" $(echo "$flags" | tr ',' ' ') 2>"$DIR/gw-$name.log" &
+  pids+=($!); wait_port "$p"
+  NAMES+=("$name"); PORT[$name]=$p
+done
 
 declare -A RPS P99
 run() {  # name port pipeline test
@@ -52,7 +62,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[i
 for r in $(seq "$ROUNDS"); do
   for P in 1 16; do
     for t in get set; do
-      run nutcracker "$NC" "$P" "$t"; run lfdb-async "$GA" "$P" "$t"; run lfdb-bound "$GB" "$P" "$t"
+      for n in "${NAMES[@]}"; do run "$n" "${PORT[$n]}" "$P" "$t"; done
     done
   done
 done
@@ -60,11 +70,12 @@ echo "redis-benchmark -c 200 -n $N -r 100000, two redis-servers, medians of $ROU
 echo
 echo "| proxy | -P | test | requests/s | p99 ms |"
 echo "|---|---|---|---|---|"
-for P in 1 16; do for t in get set; do for n in nutcracker lfdb-async lfdb-bound; do
+for P in 1 16; do for t in get set; do for n in "${NAMES[@]}"; do
   echo "| $n | $P | $t | $(echo "${RPS[$n|$P|$t]}" | median) | $(echo "${P99[$n|$P|$t]}" | median) |"
 done; done; done
 echo
-for p in $GA $GB; do
-  redis-cli -p "$p" info | grep -E "^(forwarding|async_|bound_|promotions|events|voluntary|involuntary)" | tr -d '\r' | sed 's/^/    /'
+for n in "${NAMES[@]:1}"; do
+  echo "    $n:"
+  redis-cli -p "${PORT[$n]}" info | grep -E "^(forwarding|async_|bound_|promotions|events|voluntary|involuntary)" | tr -d '\r' | sed 's/^/    /'
   echo
 done

@@ -158,9 +158,24 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
 
 void ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
   std::vector<BoundCall> calls;
+  bool bound = false;
   {
     lf::MutexLock lock(mu_);
-    if (bound_mode_) bound_calls_ = &calls;
+    if (bound_mode_) {
+      // Bound forwarding nests: a thread waiting for its replies leads the handle set and may
+      // dispatch another client that waits in turn, on the same stack. Past kMaxBoundDepth
+      // nested dispatches the batch is forwarded asynchronously (nobody waits for it), which
+      // bounds the stack and the scratch buffers it holds, whatever the number of clients.
+      // Also while replies of such a batch are still queued, so replies leave in order.
+      const std::size_t depth = ScratchLease::depth();
+      gw_.stats().note_bound_depth(depth);
+      bound = depth <= kMaxBoundDepth && slots_.empty();
+      if (bound) {
+        bound_calls_ = &calls;
+      } else {
+        gw_.stats().bound_batches_async.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
     while (!stop_reading_) {
       if (over_limits_locked()) {
         // Backpressure: stop reading until replies drain (flush_head_locked resumes).
@@ -187,13 +202,13 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       consumed += r.consumed;
       // Bound forwarding answers a batch at a time; keep batches small enough to bound the
       // contexts one thread holds.
-      if (bound_mode_ && calls.size() >= 64) break;
+      if (bound && calls.size() >= 64) break;
     }
     flush_upstreams();
     bound_calls_ = nullptr;
-    if (!bound_mode_) flush_head_locked();
+    if (!bound) flush_head_locked();
   }
-  if (bound_mode_) {
+  if (bound) {
     finish_bound_batch(calls);
     // A batch cut short by its size: the rest of the input is processed on the next event.
     if (consumed < size && !stop_reading_) (void)gw_.reactor().notify(hid_, lf::kReadEvent);
@@ -479,6 +494,8 @@ bool ClientConn::pin(int shard) {
   if (c == nullptr) return false;
   pinned_ = c;
   pinned_shard_ = shard;
+  pinned_incarnation_ = c->incarnation();
+  tx_lost_ = false;
   gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -488,6 +505,12 @@ void ClientConn::unpin() {
   pinned_->backend().release_dedicated(pinned_);
   pinned_ = nullptr;
   pinned_shard_ = -1;
+  tx_lost_ = false;
+}
+
+bool ClientConn::pin_broken() {
+  if (pinned_ != nullptr && pinned_->incarnation() != pinned_incarnation_) tx_lost_ = true;
+  return pinned_ != nullptr && tx_lost_;
 }
 
 void ClientConn::end_transaction() {
@@ -503,6 +526,11 @@ std::string no_tx_connection(Backend& b) {
   return "ERR lfdb-gateway: no free transaction connection for backend " + b.label() +
          " (tx_connections)";
 }
+
+std::string tx_connection_lost(Backend& b) {
+  return "ERR lfdb-gateway: the connection to backend " + b.label() +
+         " was lost during the transaction (MULTI/WATCH state is gone; EXEC will abort)";
+}
 }  // namespace
 
 void ClientConn::transaction(const CommandSpec& spec, std::span<const std::string_view> argv) {
@@ -510,6 +538,7 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   if (name == "multi") {
     if (in_multi_) return reply_error("ERR MULTI calls can not be nested");
     in_multi_ = true;
+    if (pin_broken()) return reject(tx_connection_lost(pinned_->backend()));  // WATCH is gone
     if (pinned_ != nullptr) {
       multi_sent_ = true;
       forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
@@ -528,13 +557,21 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   }
   if (name == "unwatch") {
     if (in_multi_) return in_multi(spec, classify(spec), argv);
-    if (pinned_ == nullptr) return reply_local("+OK\r\n");
+    if (pinned_ == nullptr || pin_broken()) {  // nothing watched any more either way
+      unpin();
+      return reply_local("+OK\r\n");
+    }
     forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
     unpin();
     return;
   }
   if (name == "discard") {
     if (!in_multi_) return reply_error("ERR DISCARD without MULTI");
+    if (pin_broken()) {  // the back-end dropped the transaction with the connection
+      reply_local("+OK\r\n");
+      end_transaction();
+      return;
+    }
     if (pinned_ != nullptr && multi_sent_) {
       forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
     } else {
@@ -549,8 +586,9 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   }
   // exec
   if (!in_multi_) return reply_error("ERR EXEC without MULTI");
+  if (pin_broken()) multi_error_ = true;  // whatever was queued is gone: abort, never run half
   if (multi_error_) {
-    if (pinned_ != nullptr) {
+    if (pinned_ != nullptr && !tx_lost_) {
       const std::string_view discard[] = {multi_sent_ ? "DISCARD" : "UNWATCH"};
       forward(pinned_->backend(), discard, nullptr, 0, PendingKind::kSwallow);
     }
@@ -650,7 +688,18 @@ void ClientConn::reply_error(std::string_view text) {
 
 void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, ReplySlot* slot,
                          std::uint32_t part, PendingKind kind) {
-  UpstreamConn& c = pinned_ != nullptr && &pinned_->backend() == &b ? *pinned_ : b.shared(protocol_, id_);
+  const bool on_pin = pinned_ != nullptr && &pinned_->backend() == &b;
+  UpstreamConn& c = on_pin ? *pinned_ : b.shared(protocol_, id_);
+  if (on_pin && pin_broken()) {
+    // Never on a new connection: a queued command would run at once, outside the transaction.
+    if (in_multi_) multi_error_ = true;
+    gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    if (slot != nullptr) {
+      std::string storage;
+      slot->add_part(part, error_frame(tx_connection_lost(b), storage));
+    }
+    return;
+  }
   Pending p;
   p.kind = kind;
   p.part = part;
@@ -673,6 +722,11 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
   }
   std::string why;
   if (!c.enqueue(argv, p, why)) {
+    if (on_pin) {
+      // A transaction's command that was not sent: the rest must not run without it.
+      tx_lost_ = true;
+      if (in_multi_) multi_error_ = true;
+    }
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     std::string storage;
     const resp::Frame err = error_frame(why, storage);
@@ -688,16 +742,34 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
 }
 
 void ClientConn::flush_upstreams() {
-  for (UpstreamConn* c : dirty_) c->flush();
+  // Async forwarding sends at the end of the thread's leader turn: the requests of every client
+  // the turn served share one send per upstream connection (and the back-end reads them with one
+  // recv). A bound batch is waited for inside this dispatch, so it must leave now.
+  const bool defer = bound_calls_ == nullptr;
+  for (UpstreamConn* c : dirty_) {
+    if (defer) c->flush_at_turn_end();
+    else c->flush();
+  }
   dirty_.clear();
 }
 
 // ---- replies --------------------------------------------------------------------------
 
-void ClientConn::on_reply(const Pending& p, const resp::Frame& reply) {
+void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
   if (closed_) return;
   auto* slot = static_cast<ReplySlot*>(p.slot);
+  if (more_follow) {
+    // The next reply is this client's too: queue this one, send both with that one.
+    if (slot->merge == Merge::kNone && !slots_.empty() && &slots_.front() == slot) {
+      out_.append(reply.bytes());
+      slots_.pop_front();
+    } else if (!slot->add_part(p.part, reply)) {
+      return;
+    }
+    collect_ready_locked();
+    return;
+  }
   if (slot->merge == Merge::kNone && !slots_.empty() && &slots_.front() == slot &&
       out_sent_ == out_.size() && !broken_) {
     // The reply its client waits for next, nothing queued before it: straight from the
@@ -722,12 +794,16 @@ void ClientConn::on_reply(const Pending& p, const resp::Frame& reply) {
   flush_head_locked();
 }
 
-void ClientConn::flush_head_locked() {
+void ClientConn::collect_ready_locked() {
   while (!slots_.empty() && slots_.front().ready) {
     out_.append(slots_.front().reply);
     if (slots_.front().close_after) closing_ = true;
     slots_.pop_front();
   }
+}
+
+void ClientConn::flush_head_locked() {
+  collect_ready_locked();
   send_out_locked();
   if (paused_ && !over_limits_locked()) {
     paused_ = false;

@@ -46,6 +46,10 @@ class Gateway;
 
 class ClientConn final : public lf::EventHandler, public ReplySink {
  public:
+  // Bound forwarding: the deepest nesting of client dispatches on one thread's stack at which a
+  // batch still waits for its replies (deeper ones are forwarded asynchronously).
+  static constexpr std::size_t kMaxBoundDepth = 8;
+
   ClientConn(Gateway& gw, lf::SockStream stream, std::uint64_t id);
   ~ClientConn() override;
 
@@ -54,7 +58,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void handle_close(int handle) override;
   void on_registered(lf::HandlerId id) override { hid_ = id; }
 
-  void on_reply(const Pending& p, const resp::Frame& reply) override;
+  void on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) override;
   void retain() override { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() override;
 
@@ -85,6 +89,9 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
   bool pin(int shard);
   void unpin();
+  // The pinned connection failed since pinning (or a command could not be sent on it): the
+  // back-end forgot the client's MULTI/WATCH, so the transaction can only abort.
+  bool pin_broken();
   void end_transaction();
   void hello(std::span<const std::string_view> argv, resp::Writer& w);
   void auth(std::span<const std::string_view> argv, resp::Writer& w);
@@ -102,6 +109,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void finish_bound_batch(std::vector<BoundCall>& calls);
 
   // Writer side (mu_).
+  void collect_ready_locked() LF_REQUIRES(mu_);  // ready head slots into the output
   void flush_head_locked() LF_REQUIRES(mu_);
   void send_out_locked() LF_REQUIRES(mu_);
   void update_interest_locked() LF_REQUIRES(mu_);
@@ -128,6 +136,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // Transaction state.
   UpstreamConn* pinned_ = nullptr;
   int pinned_shard_ = -1;
+  std::uint64_t pinned_incarnation_ = 0;
+  bool tx_lost_ = false;
   bool in_multi_ = false;
   bool multi_error_ = false;
   bool multi_sent_ = false;

@@ -202,6 +202,10 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       if ((st = integer(v, at, 0, 1000000, i)).ok()) out.server_failure_limit = static_cast<int>(i);
     } else if (key == "connections_per_backend" || key == "server_connections") {
       if ((st = integer(v, at, 1, 64, i)).ok()) out.connections_per_backend = static_cast<int>(i);
+    } else if (key == "lazy_promotion") {
+      st = boolean(v, at, out.lazy_promotion);
+    } else if (key == "events_per_turn") {
+      if ((st = integer(v, at, 1, 64, i)).ok()) out.events_per_turn = static_cast<int>(i);
     } else if (key == "tx_connections") {
       if ((st = integer(v, at, 0, 4096, i)).ok()) out.tx_connections = static_cast<int>(i);
     } else if (key == "requirepass") {
@@ -432,14 +436,18 @@ lf::Status load_config_file(const std::string& path, Config& out) {
 
 lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& usage) {
   CLI::App app{"lfdb-gateway: the front-end communication server of lfdb"};
-  std::string config_file, bind, model, forwarding, shard_list;
-  int port = -1, threads = 0;
+  std::string config_file, bind, model, forwarding, shard_list, lazy;
+  int port = -1, threads = 0, events_per_turn = 0;
   app.add_option("--config", config_file, "YAML config (lfdb's shape or a twemproxy pool)");
   app.add_option("--port", port, "listen port (0: any free port)")->check(CLI::Range(0, 65535));
   app.add_option("--bind", bind, "listen address (127.0.0.1)");
   app.add_option("--threads", threads, "Leader/Followers threads (2)")->check(CLI::Range(1, 256));
   app.add_option("--model", model, "lf | reactor (lf)");
   app.add_option("--forwarding", forwarding, "async | bound (async)");
+  app.add_option("--events-per-turn", events_per_turn,
+                 "async: ready events a leader takes per turn (see docs/gateway.md)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--lazy-promotion", lazy, "async: wake a follower only for a backlog: yes | no (yes)");
   app.add_option("--shards", shard_list, "host:port,host:port,... (one primary per shard) instead of a config file");
   usage = app.help();
   try {
@@ -469,6 +477,11 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
   if (port >= 0) out.port = static_cast<std::uint16_t>(port);
   if (!bind.empty()) out.bind = bind;
   if (threads > 0) out.threads = threads;
+  if (events_per_turn > 0) out.events_per_turn = events_per_turn;
+  if (!lazy.empty()) {
+    if (lazy != "yes" && lazy != "no") return lf::Status::error("--lazy-promotion: expected yes or no, got '" + lazy + "'");
+    out.lazy_promotion = lazy == "yes";
+  }
   if (!model.empty()) {
     if (model != "lf" && model != "reactor") return lf::Status::error("--model: expected lf or reactor, got '" + model + "'");
     out.model = model;

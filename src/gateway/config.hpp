@@ -75,6 +75,11 @@ struct Config {
   lf::Duration server_retry_timeout = std::chrono::milliseconds(3000);  // ejected: retry after
   int server_failure_limit = 2;   // consecutive failures that eject a back-end; 0: never eject
   int connections_per_backend = 1;  // shared, multiplexed connections per back-end and protocol
+  // Async forwarding: ready events a leader takes per turn before it promotes a follower; the
+  // upstream requests of one turn leave in one send (bound forwarding always takes one).
+  int events_per_turn = 8;
+  // Async forwarding: wake a follower only when the leader leaves ready events behind.
+  bool lazy_promotion = true;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
 
   std::string requirepass;       // clients must AUTH at the gateway

@@ -93,8 +93,13 @@ lf::Status Gateway::start() {
   // Bound forwarding waits inside a dispatch: a leader that took several events in one turn
   // would hold the other handles deactivated while it waits, and one of them may carry the very
   // reply it waits for. So one event per turn there; several per turn for async forwarding.
-  const int per_turn = config_.forwarding == Forwarding::kBound ? 1 : 8;
+  const int per_turn = config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn;
   threads_ = std::make_unique<lf::UnboundThreadSet>(*reactor_, lf::Promotion::kLifo, per_turn);
+  // Upstream requests buffered during a turn leave together at its end (async forwarding).
+  threads_->set_turn_end_hook([] { UpstreamConn::flush_deferred(); });
+  // A follower is woken only for a backlog (fewer context switches; docs/gateway.md). Never with
+  // bound forwarding: a thread waiting for a reply inside a dispatch must be able to lead.
+  threads_->set_lazy_promotion(lazy_promotion());
   if (config_.forwarding == Forwarding::kBound) bound_ = std::make_unique<lf::BoundThreadSet>(*threads_);
   upstream_ctx_.reactor = reactor_.get();
   upstream_ctx_.bound = bound_.get();
@@ -197,6 +202,11 @@ std::string Gateway::info() const {
   line("forwarding", to_string(config_.forwarding));
   line("read_policy", to_string(config_.read_policy));
   line("shards", num(shards_.size()));
+  line("connections_per_backend", num(static_cast<std::uint64_t>(std::max(1, config_.connections_per_backend))));
+  line("tx_connections", num(static_cast<std::uint64_t>(config_.tx_connections)));
+  line("lazy_promotion", lazy_promotion() ? "yes" : "no");
+  line("events_per_turn", num(static_cast<std::uint64_t>(config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn)));
+  line("max_clients", num(config_.limits.max_clients));
   line("timeout_ms", num(static_cast<std::uint64_t>(
                          std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout).count())));
   s += "\r\n# Clients\r\n";
@@ -224,6 +234,8 @@ std::string Gateway::info() const {
     line("bound_handoffs_per_reply",
          std::to_string(h + own == 0 ? 0.0 : static_cast<double>(h) / static_cast<double>(h + own)));
     line("bound_late_replies", num(upstream_ctx_.late_bound_replies.load()));
+    line("bound_max_nesting", num(stats_.bound_max_depth.load()));
+    line("bound_batches_async", num(stats_.bound_batches_async.load()));
   } else {
     line("async_replies_same_thread", num(same));
     line("async_replies_other_thread", num(other));

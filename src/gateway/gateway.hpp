@@ -32,6 +32,14 @@ struct GatewayStats {
   std::atomic<std::uint64_t> connections_accepted{0}, connections_rejected{0}, clients_open{0},
       commands{0}, local_replies{0}, forwarded{0}, split{0}, fanout{0}, error_replies{0},
       protocol_errors{0}, tx_pinned{0};
+  // Bound forwarding: the deepest nesting of dispatches seen on one thread, and the batches
+  // forwarded asynchronously because they came deeper than ClientConn::kMaxBoundDepth.
+  std::atomic<std::uint64_t> bound_max_depth{0}, bound_batches_async{0};
+  void note_bound_depth(std::uint64_t d) {
+    std::uint64_t cur = bound_max_depth.load(std::memory_order_relaxed);
+    while (d > cur && !bound_max_depth.compare_exchange_weak(cur, d, std::memory_order_relaxed)) {
+    }
+  }
 };
 
 class Gateway {
@@ -46,6 +54,7 @@ class Gateway {
   std::uint16_t port() const { return port_; }
 
   const Config& config() const { return config_; }
+  bool lazy_promotion() const { return config_.lazy_promotion && config_.forwarding == Forwarding::kAsync; }
   const Router& router() const { return router_; }
   lf::Reactor& reactor() { return *reactor_; }
   lf::BoundThreadSet* bound() { return bound_.get(); }

@@ -29,6 +29,9 @@ class ScratchLease {
   ScratchLease(const ScratchLease&) = delete;
   ScratchLease& operator=(const ScratchLease&) = delete;
 
+  // Leases the calling thread holds now: how deeply dispatches are nested on its stack.
+  static std::size_t depth() { return stack().depth; }
+
   char* data() { return buf_->data(); }
   std::size_t size() const { return buf_->size(); }
 

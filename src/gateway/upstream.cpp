@@ -122,6 +122,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
 
 bool UpstreamConn::refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) {
   why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
+  incarnation_.fetch_add(1, std::memory_order_acq_rel);
   retry_at_ = now + backend_.on_failure(now);
   state_ = State::kDown;
   return false;
@@ -161,6 +162,26 @@ void UpstreamConn::flush() {
   flush_locked();
 }
 
+namespace {
+// Connections with requests buffered by the calling thread during its current turn.
+std::vector<UpstreamConn*>& deferred_flushes() {
+  thread_local std::vector<UpstreamConn*> v;
+  return v;
+}
+}  // namespace
+
+void UpstreamConn::flush_at_turn_end() {
+  auto& v = deferred_flushes();
+  if (std::find(v.begin(), v.end(), this) == v.end()) v.push_back(this);
+}
+
+void UpstreamConn::flush_deferred() {
+  auto& v = deferred_flushes();
+  // A flush never dispatches handlers, so nothing is added to `v` meanwhile.
+  for (UpstreamConn* c : v) c->flush();
+  v.clear();
+}
+
 void UpstreamConn::flush_locked() {
   if (state_ != State::kConnected) return;
   while (out_sent_ < out_.size()) {
@@ -197,6 +218,7 @@ void UpstreamConn::update_interest_locked() {
 
 lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out) {
   const lf::TimePoint now = lf::Clock::now();
+  incarnation_.fetch_add(1, std::memory_order_acq_rel);
   out.swap(fifo_);
   backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
   out_.clear();
@@ -229,7 +251,7 @@ void UpstreamConn::complete_failed(std::deque<Pending>& failed, const std::strin
   backend_.errors.fetch_add(failed.size(), std::memory_order_relaxed);
 }
 
-void UpstreamConn::complete(const Pending& p, const resp::Frame& reply) {
+void UpstreamConn::complete(const Pending& p, const resp::Frame& reply, bool more_follow) {
   UpstreamContext& ctx = backend_.context();
   switch (p.kind) {
     case PendingKind::kSlot:
@@ -238,7 +260,7 @@ void UpstreamConn::complete(const Pending& p, const resp::Frame& reply) {
       } else {
         ctx.replies_other_thread.fetch_add(1, std::memory_order_relaxed);
       }
-      p.sink->on_reply(p, reply);
+      p.sink->on_reply(p, reply, more_follow);
       p.sink->release();
       break;
     case PendingKind::kBound:
@@ -324,6 +346,7 @@ lf::Disposition UpstreamConn::read_replies() {
       data = in_.data();
       size = in_.size();
     }
+    const bool drained = n >= 0 && static_cast<std::size_t>(n) < ScratchLease::kChunk;
     if (n == 0) {
       fail("ERR lfdb-gateway: backend " + backend_.label() + " closed the connection");
       return lf::Disposition::kRemove;
@@ -383,7 +406,11 @@ lf::Disposition UpstreamConn::read_replies() {
             prelude_error.assign(frames_[i].payload());
           }
         }
-        complete(p, frames_[i]);
+        // Consecutive replies for one client (its pipeline) leave in one send.
+        const bool more_follow = p.kind == PendingKind::kSlot && i + 1 < popped_.size() &&
+                                 popped_[i + 1].kind == PendingKind::kSlot &&
+                                 popped_[i + 1].sink == p.sink;
+        complete(p, frames_[i], more_follow);
       }
       if (!prelude_error.empty()) {
         fail("ERR lfdb-gateway: backend " + backend_.label() + " refused the connection set-up (" +
@@ -398,6 +425,9 @@ lf::Disposition UpstreamConn::read_replies() {
       in_.assign(data + pos, size - pos);
     }
     if (in_.empty() && in_.capacity() > (1u << 20)) std::string().swap(in_);
+    // The socket gave less than asked: it is empty now, so skip the recv that would only say
+    // EAGAIN (the handle is level-triggered: anything arriving meanwhile is reported on re-arm).
+    if (drained) return lf::Disposition::kResume;
   }
   // Plenty read in one go: let other handles have a turn (level-triggered, so the rest is
   // reported again when the handle is re-armed).
@@ -463,27 +493,35 @@ bool Backend::ejected(lf::TimePoint now) const {
 }
 
 lf::Duration Backend::on_failure(lf::TimePoint now) {
-  failures.fetch_add(1, std::memory_order_relaxed);
+  connection_failures.fetch_add(1, std::memory_order_relaxed);
   const Config& cfg = *ctx_.config;
-  const int n = consecutive_failures_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  lf::MutexLock lock(health_mu_);
+  if (now < round_until_) return round_until_ - now;  // this round's failure is counted already
+  failures.fetch_add(1, std::memory_order_relaxed);
+  const int n = ++consecutive_failures_;
   if (cfg.server_failure_limit > 0 && n >= cfg.server_failure_limit) {
     const std::int64_t until = to_ns(now + cfg.server_retry_timeout);
     if (ejected_until_ns_.load(std::memory_order_acquire) < to_ns(now)) {
       ejections.fetch_add(1, std::memory_order_relaxed);
     }
     ejected_until_ns_.store(until, std::memory_order_release);
+    round_until_ = now + cfg.server_retry_timeout;
     return cfg.server_retry_timeout;
   }
   // Exponential backoff: 100 ms, 200 ms, 400 ms ... capped by the retry timeout.
-  lf::Duration d = std::chrono::milliseconds(100) * (1 << std::min(n - 1, 10));
-  return std::min(d, cfg.server_retry_timeout);
+  const lf::Duration d = std::min<lf::Duration>(std::chrono::milliseconds(100) * (1 << std::min(n - 1, 10)),
+                                                cfg.server_retry_timeout);
+  round_until_ = now + d;
+  return d;
 }
 
 void Backend::on_connected() {
-  if (consecutive_failures_.exchange(0, std::memory_order_acq_rel) > 0 ||
-      failures.load(std::memory_order_relaxed) > 0) {
+  lf::MutexLock lock(health_mu_);
+  if (consecutive_failures_ > 0 || failures.load(std::memory_order_relaxed) > 0) {
     reconnects.fetch_add(1, std::memory_order_relaxed);
   }
+  consecutive_failures_ = 0;
+  round_until_ = lf::TimePoint{};  // the next failure starts a new outage
 }
 
 void Backend::tick(lf::TimePoint now) {
@@ -510,6 +548,19 @@ std::string Backend::info_line() const {
     dedicated_total = dedicated_.size();
     dedicated_idle = idle_.size();
   }
+  // Open connections (connected or connecting), shared and dedicated: what the back-end sees.
+  std::size_t open = 0;
+  auto is_open = [](const UpstreamConn& c) {
+    const UpstreamConn::State s = c.state();
+    return s == UpstreamConn::State::kConnected || s == UpstreamConn::State::kConnecting;
+  };
+  for (int p = 0; p < 2; ++p) {
+    for (const auto& c : shared_[p]) open += is_open(*c) ? 1 : 0;
+  }
+  {
+    lf::MutexLock lock(pool_mu_);
+    for (const auto& c : dedicated_) open += is_open(*c) ? 1 : 0;
+  }
   const char* state = "up";
   const lf::TimePoint now = lf::Clock::now();
   if (ejected(now)) {
@@ -522,9 +573,11 @@ std::string Backend::info_line() const {
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000); };
   return "addr=" + label_ + ",shard=" + std::to_string(shard_) +
          ",role=" + (primary_ ? "primary" : "replica") + ",state=" + state +
-         ",in_flight=" + std::to_string(in_flight()) +
+         ",connections=" + std::to_string(open) + ",in_flight=" + std::to_string(in_flight()) +
          ",requests=" + std::to_string(requests.load()) + ",errors=" + std::to_string(errors.load()) +
-         ",failures=" + std::to_string(failures.load()) + ",timeouts=" + std::to_string(timeouts.load()) +
+         ",failures=" + std::to_string(failures.load()) +
+         ",connection_failures=" + std::to_string(connection_failures.load()) +
+         ",timeouts=" + std::to_string(timeouts.load()) +
          ",reconnects=" + std::to_string(reconnects.load()) +
          ",ejections=" + std::to_string(ejections.load()) +
          ",dedicated=" + std::to_string(dedicated_total) + ",dedicated_idle=" + std::to_string(dedicated_idle) +

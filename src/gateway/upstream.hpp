@@ -62,7 +62,9 @@ struct Pending {
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
-  virtual void on_reply(const Pending& p, const resp::Frame& reply) = 0;
+  // `more_follow`: the next reply completed by this thread (same upstream read) is for this
+  // sink too, so it may buffer this one and write both with one system call.
+  virtual void on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) = 0;
   virtual void retain() = 0;
   virtual void release() = 0;
 };
@@ -93,6 +95,11 @@ class UpstreamConn final : public lf::EventHandler {
   bool enqueue(std::span<const std::string_view> argv, const Pending& p, std::string& why);
   // Sends what is buffered (called once per client batch, and on writability).
   void flush();
+  // Async forwarding: flush at the end of the calling thread's leader turn instead, so the
+  // requests of every client event of the turn leave in one send (see flush_deferred()).
+  void flush_at_turn_end();
+  // Flushes the connections the calling thread deferred (the thread set's turn-end hook).
+  static void flush_deferred();
   // Housekeeping: fail on timeout, reconnect when the backoff has passed (if `keep_up`).
   void tick(lf::TimePoint now, bool keep_up);
   // Fails every Pending with `why` and closes the connection (reconnect follows).
@@ -103,6 +110,10 @@ class UpstreamConn final : public lf::EventHandler {
   void handle_close(int handle) override;
 
   State state() const;
+  // Counts the connection's failures (lost, refused, timed out). A client pinned to it for a
+  // transaction compares it with the value at pinning: a change means the back-end's MULTI and
+  // WATCH state went with the old connection.
+  std::uint64_t incarnation() const { return incarnation_.load(std::memory_order_acquire); }
   std::size_t in_flight() const;
   bool dedicated() const { return dedicated_; }
   resp::Protocol protocol() const { return protocol_; }
@@ -118,7 +129,7 @@ class UpstreamConn final : public lf::EventHandler {
   void update_interest_locked() LF_REQUIRES(mu_);
   // Takes the queue for failing, marks the connection closing; returns the handler to remove.
   lf::HandlerId begin_fail_locked(std::deque<Pending>& out) LF_REQUIRES(mu_);
-  void complete(const Pending& p, const resp::Frame& reply);
+  void complete(const Pending& p, const resp::Frame& reply, bool more_follow = false);
   void complete_failed(std::deque<Pending>& failed, const std::string& why);
   lf::Disposition read_replies();
 
@@ -139,6 +150,7 @@ class UpstreamConn final : public lf::EventHandler {
   lf::Histogram latency_ LF_GUARDED_BY(mu_);
   bool ever_used_ LF_GUARDED_BY(mu_) = false;
   std::atomic<int> fd_{-1};
+  std::atomic<std::uint64_t> incarnation_{0};
 
   // Input side: only the thread dispatching this handler (the reactor runs one at a time).
   std::string in_;
@@ -166,8 +178,13 @@ class Backend {
 
   // Health, shared by all connections to this back-end.
   bool ejected(lf::TimePoint now) const;
-  // A connection failed: counts it and returns the backoff before its next attempt (the rest
-  // of the retry timeout when this failure ejects the back-end).
+  // A connection failed: returns the backoff before its next attempt (the rest of the retry
+  // timeout when this failure ejects the back-end). Failures are counted once per round of
+  // attempts: when a back-end dies, each of its connections fails (several shared ones, one per
+  // protocol, the dedicated ones), but that is one failure of the back-end, not several. A
+  // failure during the backoff that the round's first (counted) failure started is the same
+  // outage seen by another connection: it is not counted, and that connection retries with
+  // the others when the backoff ends. A failed retry after that is the next round.
   lf::Duration on_failure(lf::TimePoint now);
   void on_connected();
   void tick(lf::TimePoint now);
@@ -175,8 +192,10 @@ class Backend {
   std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
   // Counters (INFO).
-  std::atomic<std::uint64_t> requests{0}, errors{0}, failures{0}, reconnects{0}, ejections{0},
-      timeouts{0};
+  // failures: counted ones (rounds, what ejection counts); connection_failures: every failed
+  // connection or connect attempt.
+  std::atomic<std::uint64_t> requests{0}, errors{0}, failures{0}, connection_failures{0},
+      reconnects{0}, ejections{0}, timeouts{0};
   std::atomic<std::int64_t> in_flight_{0};
   std::string info_line() const;
 
@@ -187,8 +206,10 @@ class Backend {
   const int shard_;
   const bool primary_;
   std::vector<std::unique_ptr<UpstreamConn>> shared_[2];  // [0] RESP2, [1] RESP3
-  std::atomic<int> consecutive_failures_{0};
-  std::atomic<std::int64_t> ejected_until_ns_{0};
+  mutable lf::Mutex health_mu_;
+  int consecutive_failures_ LF_GUARDED_BY(health_mu_) = 0;
+  lf::TimePoint round_until_ LF_GUARDED_BY(health_mu_){};  // the current round's backoff ends
+  std::atomic<std::int64_t> ejected_until_ns_{0};  // read without the lock on every request
   mutable lf::Mutex pool_mu_;
   std::vector<std::unique_ptr<UpstreamConn>> dedicated_ LF_GUARDED_BY(pool_mu_);
   std::vector<UpstreamConn*> idle_ LF_GUARDED_BY(pool_mu_);

@@ -159,11 +159,17 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
     Event more[kMaxEventsPerTurn];
     int taken = 0;
     while (taken + 1 < events_per_turn_ && reactor_.take_ready(more[taken])) ++taken;
-    promote_locked(me);
+    if (!lazy_promotion_ || reactor_.has_ready()) {
+      promote_locked(me);
+    } else {
+      // Keep the role (leader_ stays &w) while processing: not waiting on the handle set.
+      leaders_now_.fetch_sub(1, std::memory_order_acq_rel);
+    }
     me.state.store(ThreadState::kProcessing, std::memory_order_release);
     mu_.unlock();
     reactor_.dispatch(ev);
     for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
+    if (turn_end_) turn_end_();
     me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
     mu_.lock();
   }

@@ -196,3 +196,37 @@ TEST(GatewayConfig, CommandLine) {
 
 }  // namespace
 }  // namespace lfdb::gateway
+
+namespace lfdb::gateway {
+namespace {
+
+TEST(GatewayConfig, EventsPerTurn) {
+  Config c;
+  EXPECT_EQ(c.events_per_turn, 8);  // the default, chosen by measurement (docs/benchmarks-gateway.md)
+  ASSERT_TRUE(parse_config_text("events_per_turn: 4\nshards:\n  - primary: 'h:1'\n", "t.yml", c).ok());
+  EXPECT_EQ(c.events_per_turn, 4);
+  Config bad;
+  const lf::Status st = parse_config_text("events_per_turn: 65\nshards:\n  - primary: 'h:1'\n", "t.yml", bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("events_per_turn"), std::string::npos) << st.message();
+}
+
+TEST(GatewayConfig, LazyPromotion) {
+  Config c;
+  EXPECT_TRUE(c.lazy_promotion);
+  ASSERT_TRUE(parse_config_text("lazy_promotion: false\nshards:\n  - primary: 'h:1'\n", "t.yml", c).ok());
+  EXPECT_FALSE(c.lazy_promotion);
+  Config f;
+  std::string usage;
+  const char* ok[] = {"lfdb-gateway", "--shards", "h:1", "--lazy-promotion", "yes"};
+  ASSERT_TRUE(parse_command_line(5, const_cast<char**>(ok), f, usage).ok());
+  EXPECT_TRUE(f.lazy_promotion);
+  Config g;
+  const char* bad[] = {"lfdb-gateway", "--shards", "h:1", "--lazy-promotion", "maybe"};
+  const lf::Status st = parse_command_line(5, const_cast<char**>(bad), g, usage);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("--lazy-promotion"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace lfdb::gateway

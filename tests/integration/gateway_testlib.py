@@ -51,7 +51,10 @@ def _wait_port(port, proc, timeout=10.0):
 
 
 class Process:
-    """A child process with its output in a log file."""
+    """A child process with its output in a log file. `preexec` (if set) runs in the child
+    before exec, e.g. to lower a resource limit."""
+
+    preexec = None
 
     def __init__(self, name, directory):
         self.name = name
@@ -65,7 +68,8 @@ class Process:
         log.write(("$ " + " ".join(shlex.quote(c) for c in cmd) + "\n").encode())
         log.flush()
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+                                     stdin=subprocess.DEVNULL, cwd=self.dir,
+                                     preexec_fn=self.preexec)
         log.close()
 
     def alive(self):

@@ -130,6 +130,96 @@ class KillBackendTest(GatewayTestCase):
         self.assertEqual(fields["in_flight"], "0")
 
 
+class FailureCountingTest(GatewayTestCase):
+    """A dead back-end's connections all fail at once: one failure toward ejection, not one per
+    connection (with two connections and a limit of 2 it used to be ejected at the first loss)."""
+    gateway_options = {"timeout_ms": 1500, "server_failure_limit": 2, "connections_per_backend": 2,
+                       "server_retry_timeout_ms": 10000}
+
+    def backend1(self):
+        return dict(kv.split("=") for kv in self.info()["backend1"].split(","))
+
+    def test_connections_of_one_outage_count_once(self):
+        self.assertTrue(wait_until(lambda: self.backend1()["connections"] == "2"), self.backend1())
+        dead = self.servers[1]
+        dead.kill(signal.SIGKILL)
+        try:
+            # Both connections see the loss (round 1, one failure); the retry round fails too
+            # (round 2): now it is ejected, and the long retry timeout keeps it so while we look.
+            self.assertTrue(wait_until(lambda: self.backend1()["state"] == "ejected"), self.backend1())
+            b = self.backend1()
+            self.assertEqual(int(b["failures"]), 2, b)
+            self.assertGreaterEqual(int(b["connection_failures"]), 3, b)
+            self.assertEqual(int(b["ejections"]), 1, b)
+        finally:
+            dead.start(port=dead.port)
+
+
+class TransactionBackendDeathTest(GatewayTestCase):
+    """A client's dedicated (pinned) connection dies inside MULTI or after WATCH: the back-end's
+    transaction state is gone, so later commands of the transaction are refused (never run at once
+    on a new connection) and EXEC answers EXECABORT."""
+    gateway_options = {"timeout_ms": 2000, "server_failure_limit": 0}
+
+    def restart_shard1(self):
+        dead = self.servers[1]
+        dead.kill(signal.SIGKILL)
+        dead.start(port=dead.port)
+        r = self.client(socket_timeout=CLIENT_TIMEOUT)
+
+        def serves():
+            try:
+                return r.set(B[5], "x") is True
+            except redis.ResponseError:
+                return False
+        self.assertTrue(wait_until(serves), "shard 1 never came back:\n" + str(self.info()))
+
+    def assert_execabort(self, reply):
+        self.assertIsInstance(reply, RespError)
+        self.assertTrue(reply.message.startswith("EXECABORT"), reply.message)
+
+    def test_multi_then_backend_dies(self):
+        c = self.raw(timeout=CLIENT_TIMEOUT)
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("SET", B[0], "queued-before"), b"QUEUED")  # pins shard 1
+        self.restart_shard1()
+        reply = c.command("SET", B[1], "queued-after")
+        self.assertIsInstance(reply, RespError)
+        self.assertIn("lost during the transaction", reply.message)
+        self.assert_execabort(c.command("EXEC"))
+        d = self.direct(1)
+        self.assertIsNone(d.get(B[0]))
+        self.assertIsNone(d.get(B[1]))  # it would have run at once on a new connection
+        # The client goes on: a new transaction on the same shard commits.
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("SET", B[2], "v"), b"QUEUED")
+        self.assertEqual(c.command("EXEC"), [b"OK"])
+        self.assertEqual(d.get(B[2]), "v")
+
+    def test_watch_then_backend_dies(self):
+        c = self.raw(timeout=CLIENT_TIMEOUT)
+        self.assertEqual(c.command("WATCH", B[3]), b"OK")
+        self.restart_shard1()
+        reply = c.command("MULTI")  # the WATCH went with the connection
+        self.assertIsInstance(reply, RespError)
+        self.assertIn("lost during the transaction", reply.message)
+        self.assertIsInstance(c.command("SET", B[3], "v"), RespError)
+        self.assert_execabort(c.command("EXEC"))
+        self.assertIsNone(self.direct(1).get(B[3]))
+        self.assertEqual(c.command("WATCH", B[3]), b"OK")  # a new transaction pins afresh
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("SET", B[3], "w"), b"QUEUED")
+        self.assertEqual(c.command("EXEC"), [b"OK"])
+
+    def test_discard_after_death(self):
+        c = self.raw(timeout=CLIENT_TIMEOUT)
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("SET", B[4], "x"), b"QUEUED")
+        self.restart_shard1()
+        self.assertEqual(c.command("DISCARD"), b"OK")
+        self.assertEqual(c.command("GET", B[4]), None)
+
+
 class SilentBackend:
     """Accepts connections and reads requests, never answers: a hung back-end."""
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <tuple>
 
 namespace {
 
@@ -132,11 +133,13 @@ class Drainer : public lf::EventHandler {
 };
 
 TEST(UnboundThreadSet, StressNeverMoreThanOneLeaderAndNoEventLost) {
-  for (auto [batch, per_turn] : {std::pair{1, 1}, std::pair{64, 1}, std::pair{64, 8}}) {
+  for (auto [batch, per_turn, lazy] : {std::tuple{1, 1, false}, std::tuple{64, 1, false}, std::tuple{64, 8, false},
+                                       std::tuple{1, 1, true}, std::tuple{64, 8, true}}) {
     lf::ReactorOptions ro;
     ro.max_events_per_wait = batch;
     auto reactor = std::move(lf::Reactor::create(ro).value());
     lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, per_turn);
+    set.set_lazy_promotion(lazy);
     std::atomic<int> violations{0};
     constexpr int kHandles = 100;
     std::vector<std::unique_ptr<Pair>> pairs;
@@ -235,6 +238,103 @@ TEST(UnboundThreadSet, JoinTimesOutAndHandsLeadershipOn) {
   EXPECT_FALSE(set.promote_new_leader().ok());  // this thread is not the leader any more
   set.shutdown();
   follower.join();
+}
+
+// Reads what is there and counts its dispatches (one thread at a time per handler).
+class Counter : public lf::EventHandler {
+ public:
+  Counter(int fd, std::atomic<int>& since_turn) : fd_(fd), since_turn_(since_turn) {}
+  lf::Disposition handle_event(int, lf::EventMask) override {
+    char c;
+    while (::read(fd_, &c, 1) > 0) {
+    }
+    since_turn_.fetch_add(1);
+    return lf::Disposition::kResume;
+  }
+  int get_handle() const override { return fd_; }
+
+ private:
+  int fd_;
+  std::atomic<int>& since_turn_;
+};
+
+TEST(UnboundThreadSet, TurnEndHookRunsOnceAfterTheEventsOfEachTurn) {
+  std::atomic<int> since_turn{0};
+  Pair pairs[3];
+  std::vector<std::unique_ptr<Counter>> handlers;  // outlive the reactor (it closes them)
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/4);
+  std::mutex mu;
+  std::vector<int> turns;  // events dispatched before each hook call
+  set.set_turn_end_hook([&] {
+    std::lock_guard<std::mutex> g(mu);
+    turns.push_back(since_turn.exchange(0));
+  });
+  for (auto& p : pairs) {
+    handlers.push_back(std::make_unique<Counter>(p.a, since_turn));
+    ASSERT_TRUE(reactor->register_handler(handlers.back().get(), lf::kReadEvent).ok());
+    p.poke();  // all three ready before the only thread leads: one epoll_wait returns them
+  }
+  std::thread t([&] { (void)set.join(lf::kInfinite, 0, 0); });
+  auto hooked = [&] {
+    std::lock_guard<std::mutex> g(mu);
+    int n = 0;
+    for (int e : turns) n += e;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return hooked() == 3; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    EXPECT_EQ(turns, std::vector<int>{3});  // one turn took all three, then one hook call
+  }
+  pairs[1].poke();
+  ASSERT_TRUE(eventually([&] { return hooked() == 4; }));
+  {
+    std::lock_guard<std::mutex> g(mu);
+    EXPECT_EQ(turns, (std::vector<int>{3, 1}));
+  }
+  set.shutdown();
+  t.join();
+  EXPECT_EQ(since_turn.load(), 0);  // no event was processed without a hook call after it
+}
+
+TEST(UnboundThreadSet, LazyPromotionWakesAFollowerOnlyForABacklog) {
+  Pair one, blocker_pair, more[3];
+  std::atomic<int> since_turn{0};
+  Counter single(one.a, since_turn);
+  Blocker blocker(blocker_pair.a);
+  std::vector<std::unique_ptr<Counter>> backlog;
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/1);
+  set.set_lazy_promotion(true);
+  std::atomic<int> promotions{0};
+  set.set_promotion_observer([&](int) { promotions.fetch_add(1); });
+  ASSERT_TRUE(reactor->register_handler(&single, lf::kReadEvent).ok());
+  ASSERT_TRUE(reactor->register_handler(&blocker, lf::kReadEvent).ok());
+  for (auto& p : more) {
+    backlog.push_back(std::make_unique<Counter>(p.a, since_turn));
+    ASSERT_TRUE(reactor->register_handler(backlog.back().get(), lf::kReadEvent).ok());
+  }
+  std::thread a([&] { (void)set.join(lf::kInfinite, 0, 0); });
+  std::thread b([&] { (void)set.join(lf::kInfinite, 0, 1); });
+  ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1 && set.follower_count() == 1; }));
+  // One ready event at a time: the leader keeps leading, the follower is never woken.
+  for (int i = 1; i <= 20; ++i) {
+    one.poke();
+    ASSERT_TRUE(eventually([&] { return since_turn.load() == i; }));
+  }
+  EXPECT_EQ(promotions.load(), 0);
+  // A backlog: three events become ready while the only leader is busy; when it takes one of
+  // them the other two are left over, so it promotes the follower.
+  blocker_pair.poke();
+  ASSERT_TRUE(eventually([&] { return blocker.entered.load() == 1; }));
+  for (auto& p : more) p.poke();
+  blocker.release.store(true);
+  ASSERT_TRUE(eventually([&] { return since_turn.load() == 23; }));
+  EXPECT_GE(promotions.load(), 1);
+  set.shutdown();
+  a.join();
+  b.join();
 }
 
 }  // namespace
