@@ -66,6 +66,22 @@ TEST(ReplySlot, SumAllOkConcat) {
   EXPECT_EQ(cat.reply, "*3\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\nc\r\n");
 }
 
+TEST(ReplySlot, SameAnswerFromEveryPart) {
+  // SCRIPT LOAD on every shard: each returns the script's SHA1; the client gets it once.
+  const std::string sha = "$40\r\ne0e1f9fabfc9d4800c877a703b823ac0578ff8db\r\n";
+  ReplySlot same;
+  same.start(Merge::kSame, 2);
+  EXPECT_FALSE(same.add_part(1, frame(sha)));
+  EXPECT_TRUE(same.add_part(0, frame(sha)));
+  EXPECT_EQ(same.reply, sha);
+
+  ReplySlot differ;
+  differ.start(Merge::kSame, 2);
+  differ.add_part(0, frame(sha));
+  differ.add_part(1, frame("$1\r\nx\r\n"));
+  EXPECT_EQ(differ.reply, "-ERR lfdb-gateway: back-ends answered differently\r\n");
+}
+
 TEST(ReplySlot, AnErrorOfAnyPartIsTheReply) {
   ReplySlot s;
   s.start(Merge::kSum, 2);

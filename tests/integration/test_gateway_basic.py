@@ -70,6 +70,22 @@ class RoutingTest(GatewayTestCase):
         self.assertTrue(str(e.exception).startswith("CROSSSLOT"))
         self.assertTrue(self.r.msetnx({A[0]: 1, A[1]: 2}))
 
+    def test_eval_goes_to_the_shard_of_its_keys(self):
+        script = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
+        self.assertEqual(self.r.eval(script, 1, A[4], "a"), "a")
+        self.assertEqual(self.r.eval(script, 1, B[4], "b"), "b")
+        self.assertEqual(self.direct(0).get(A[4]), "a")
+        self.assertEqual(self.direct(1).get(B[4]), "b")
+        with self.assertRaises(redis.ResponseError) as e:
+            self.r.eval(script, 2, A[4], B[4], "x")
+        self.assertTrue(str(e.exception).startswith("CROSSSLOT"), str(e.exception))
+        # SCRIPT LOAD reaches every shard, so EVALSHA works wherever the keys live.
+        sha = self.r.script_load("return redis.call('GET', KEYS[1])")
+        self.assertEqual(self.r.evalsha(sha, 1, A[4]), "a")
+        self.assertEqual(self.r.evalsha(sha, 1, B[4]), "b")
+        self.assertEqual(self.direct(0).script_exists(sha), [True])
+        self.assertEqual(self.direct(1).script_exists(sha), [True])
+
     def test_binary_and_large_values(self):
         rb = self.client(decode=False)
         big = os.urandom(1 << 20)
