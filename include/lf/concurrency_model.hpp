@@ -109,6 +109,10 @@ struct ModelOptions {
   int max_events_per_wait = 64;  // lf, lf-multi, reactor
   int events_per_turn = 8;       // lf, lf-multi: events a leader takes per promotion (measured: docs/benchmarks-echo.md)
   int handle_sets = 0;           // lf-multi: 0 picks min(threads, CPUs)
+  // lf, lf-multi: a leader that took every ready event keeps leading (UnboundThreadSet's lazy
+  // promotion). Only for services whose handlers never block: a leader blocked in a handler
+  // (an fsync) would leave the handle set unwatched.
+  bool lazy_promotion = false;
   std::size_t max_clients = 10000;
   std::size_t read_chunk = 16 * 1024;  // bytes read per recv
 };

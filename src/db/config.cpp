@@ -141,13 +141,15 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (!one()) return bad(name, "expects a path");
     c.port_file = v[0];
   } else if (name == "appendonly" || name == "aof-load-truncated" || name == "aof-load-corrupt" ||
-             name == "enable-debug-command" || name == "aof-use-snapshot-preamble") {
+             name == "enable-debug-command" || name == "aof-use-snapshot-preamble" ||
+             name == "lazy-promotion") {
     if (!one() || (v[0] != "no" && v[0] != "yes")) return bad(name, "expects yes or no");
     const bool yes = v[0] == "yes";
     if (name == "appendonly") c.appendonly = yes;
     else if (name == "aof-load-truncated") c.aof_load_truncated = yes;
     else if (name == "aof-load-corrupt") c.aof_load_corrupt = yes;
     else if (name == "aof-use-snapshot-preamble") c.aof_use_snapshot_preamble = yes;
+    else if (name == "lazy-promotion") c.lazy_promotion = yes;
     else c.enable_debug_command = yes;
   } else if (name == "appendfsync") {
     if (!one()) return bad(name, "expects always, everysec or no");
@@ -234,6 +236,7 @@ Config::Config(const ServerConfig& c) {
              {"maxclients", std::to_string(c.maxclients)},
              {"colors", std::to_string(c.colors)},
              {"events-per-turn", std::to_string(c.events_per_turn)},
+             {"lazy-promotion", c.lazy_promotion ? "yes" : "no"},
              {"hz", std::to_string(c.hz)},
              {"loglevel", c.loglevel},
              {"save", c.save},

@@ -65,6 +65,10 @@ lf::Status Server::start() {
   o.threads = initial_.threads;
   o.promotion = initial_.promotion;
   o.events_per_turn = initial_.events_per_turn;
+  // The elected flusher blocks in fsync inside a handler: a lazy leader would leave the handle
+  // set unwatched for that time, so `always` keeps eager promotion.
+  o.lazy_promotion = initial_.lazy_promotion &&
+                     !(initial_.appendonly && initial_.appendfsync == FsyncPolicy::kAlways);
   o.max_clients = initial_.maxclients;
   auto m = lf::ConcurrencyModel::create(initial_.model, o, *this);
   if (!m.ok()) return m.status();

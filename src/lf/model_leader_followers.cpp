@@ -52,8 +52,11 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
           accepted_, rejected_);
       auto id = hs->reactor->register_handler(hs->accept_handler.get(), kAcceptEvent);
       if (!id.ok()) return id.status();
-      if (!single) hs->threads = std::make_unique<UnboundThreadSet>(*hs->reactor, options_.promotion,
-                                                          options_.events_per_turn);
+      if (!single) {
+        hs->threads = std::make_unique<UnboundThreadSet>(*hs->reactor, options_.promotion,
+                                                         options_.events_per_turn);
+        hs->threads->set_lazy_promotion(options_.lazy_promotion);
+      }
       sets_.push_back(std::move(hs));
     }
     port_ = sets_.front()->acceptor.local_addr().port();
