@@ -38,7 +38,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "# lfdb-server vs redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 echo
-echo "Machine: $(nproc) cores, $(uname -sr); $(date -u +%F). lfdb-server --threads $THREADS --model lf."
+echo "Machine: $(nproc) cores, $(uname -sr); $(date -u +%F). lfdb-server --threads $THREADS --model lf (lazy promotion: the default)."
 echo "Commands: \`redis-benchmark -c 50 -n $N -t T [-P 16]\`, $ROUNDS interleaved rounds, medians."
 echo
 

@@ -31,7 +31,7 @@ struct ServerConfig {
   std::size_t maxclients = 10000;
   std::uint32_t colors = 1024;
   int events_per_turn = 8;
-  bool lazy_promotion = false;  // lf models: see lf::ModelOptions; off when appendfsync is always
+  bool lazy_promotion = true;   // lf models: see lf::ModelOptions; off when appendfsync is always
   lf::Promotion promotion = lf::Promotion::kLifo;
   std::string loglevel = "notice";
   std::string port_file;   // lfdb: write the bound port here once listening (tests, port 0)

@@ -28,8 +28,11 @@ constexpr const char* kUsage =
     "  --maxclients N      connection limit (10000)\n"
     "  --colors N          hue colors / keyspace partitions (1024)\n"
     "  --events-per-turn N events an L/F leader takes per promotion (8)\n"
+    "  --lazy-promotion B  yes | no: a leader with every ready event keeps leading (yes)\n"
     "  --hz N              active expiry cycles per second (10)\n"
     "  --port-file PATH    write the bound port here once listening\n"
+    "  --appendonly B      yes | no: the append-only log (no); --appendfsync always|everysec|no,\n"
+    "                      --dir PATH, --appendfilename NAME (docs/persistence.md)\n"
     "Every directive of the config file is also accepted as --name value.\n";
 
 }  // namespace
