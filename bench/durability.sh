@@ -6,6 +6,7 @@
 # Writes the markdown report to stdout; `make bench-durability` saves docs/benchmarks-durability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BIN=build/bin
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
@@ -15,9 +16,6 @@ pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 start() {  # kind dir -> sets PORT PID
   local kind=$1 dir=$2; mkdir -p "$dir"; PORT=$(free_port)
@@ -31,7 +29,6 @@ start() {  # kind dir -> sets PORT PID
 rps() {  # port clients requests
   redis-benchmark -p "$1" -c "$2" -n "$3" -t set -r 100000 --csv 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"'
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "# Durability: group commit under appendfsync always"
 echo

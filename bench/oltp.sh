@@ -7,6 +7,7 @@
 # Writes markdown to stdout; `make bench-oltp` saves docs/benchmarks-oltp.md and docs/img/oltp-*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BIN=build/bin
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-3}
@@ -22,8 +23,6 @@ pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 start() {  # contender -> PORT PID
   PORT=$(free_port)
@@ -52,7 +51,6 @@ measure() {  # port workload -> "ops p99ms"
     >/dev/null 2>"$WORK/err" || { echo "lfdb-bench failed on $2: $(tail -3 "$WORK/err")" >&2; echo "0 0"; return; }
   /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.0f %.3f" % (j["ops_per_sec"], j["latency_us"]["p99"]/1000))' "$WORK/out.json"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 contenders=(redis)
 for m in $MODELS; do for d in $DATAS; do contenders+=("lfdb-$m.$d"); done; done

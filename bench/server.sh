@@ -7,6 +7,7 @@
 # Writes the markdown report to stdout; `make bench-server` saves it in docs/benchmarks-server.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BIN=build/bin
 ROUNDS=${ROUNDS:-3}
 N=${N:-200000}
@@ -17,8 +18,6 @@ pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 start_lfdb() {  # port, extra args...
   local port=$1; shift
@@ -29,12 +28,10 @@ start_redis() {
   redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --maxclients 20000 >/dev/null 2>&1 &
   pids+=($!); LAST_PID=$!; wait_port "$1"
 }
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 rps() {  # port test pipeline -> requests per second
   redis-benchmark -p "$1" -c 50 -n "$N" -P "$3" -t "$2" --csv 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"'
 }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "# lfdb-server vs redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 echo

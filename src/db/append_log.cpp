@@ -73,7 +73,9 @@ void AppendLog::flush(bool sync) {
   for (int round = 0;; ++round) {
     lf::ElectedGuard elected = flusher_.try_elect();
     if (!elected) return;  // the elected flusher sees what we appended when it re-checks
-    std::string batch;
+    // The two buffers trade places each round, so steady state allocates nothing.
+    std::string& batch = spare_;
+    batch.clear();
     std::uint64_t end = 0;
     const std::uint64_t before = file_size_;
     bool unsynced = false;
@@ -243,11 +245,6 @@ void AppendLog::abort_rewrite() {
   lf::MutexLock lock(mu_);
   rewriting_ = false;
   std::string().swap(rewrite_buf_);
-}
-
-bool AppendLog::rewriting() const {
-  lf::MutexLock lock(mu_);
-  return rewriting_;
 }
 
 lf::Status AppendLog::finish_rewrite(const std::string& tmp_path, const std::string& live_path) {

@@ -96,7 +96,6 @@ class AppendLog {
   void start_rewrite();
   lf::Status finish_rewrite(const std::string& tmp_path, const std::string& live_path);
   void abort_rewrite();
-  bool rewriting() const;
 
  private:
   AppendLog(int fd, std::uint64_t size, FsyncPolicy policy);
@@ -111,6 +110,7 @@ class AppendLog {
   lf::Elected flusher_;
   int fd_;                   // the flusher's (swapped by finish_rewrite under the election)
   std::uint64_t file_size_;  // idem
+  std::string spare_;        // idem: the batch being written; swapped with pending_ to keep capacity
 
 
   mutable lf::Mutex mu_;

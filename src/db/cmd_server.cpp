@@ -208,6 +208,7 @@ std::string Server::info_section(std::string_view name) {
     s += "# Memory\r\n";
     append_line(s, "used_memory:%zu", mi.uordblks + mi.hblkhd);
     append_line(s, "used_memory_arena:%zu", mi.arena);
+    append_line(s, "number_of_cached_scripts:%zu", scripts_.size());
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     append_line(s, "loading:0");

@@ -344,22 +344,18 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
       else out.null();
       return;
     case LUA_TTABLE: {
-      lua_getfield(L, idx, "err");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        std::string msg = lua_tostring(L, -1);
+      // {err = "..."} and {ok = "..."} are an error and a status reply.
+      for (const char* field : {"err", "ok"}) {
+        lua_getfield(L, idx, field);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+          const std::string msg = lua_tostring(L, -1);
+          lua_pop(L, 1);
+          if (field[0] == 'e') out.error(msg);
+          else out.simple_string(msg);
+          return;
+        }
         lua_pop(L, 1);
-        out.error(msg);
-        return;
       }
-      lua_pop(L, 1);
-      lua_getfield(L, idx, "ok");
-      if (lua_type(L, -1) == LUA_TSTRING) {
-        std::string msg = lua_tostring(L, -1);
-        lua_pop(L, 1);
-        out.simple_string(msg);
-        return;
-      }
-      lua_pop(L, 1);
       if (depth > 64) {
         out.error("ERR reached lua stack limit");
         return;
