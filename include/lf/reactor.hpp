@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -102,6 +103,11 @@ class Reactor {
   // The processing half.
   void dispatch(const Event& ev);
 
+  // Called by the leader just before it blocks in epoll_wait (never with a lock held). The
+  // thread sets use it to finish deferred work before the handle set can put them to sleep.
+  // Set it before any thread waits.
+  void set_before_block_hook(std::function<void()> fn) { before_block_ = std::move(fn); }
+
   // wait_for_event + dispatch. Returns 1 if an event was dispatched, 0 on timeout or wakeup,
   // -1 after shutdown.
   int handle_events(Duration timeout = kInfinite);
@@ -138,6 +144,7 @@ class Reactor {
   std::atomic<bool> shutdown_{false};
   std::atomic<int> waiters_{0};  // threads inside epoll_wait: never more than one
   std::atomic<std::int64_t> wait_deadline_ns_{0};
+  std::function<void()> before_block_;  // written before any wait, read only afterwards
 
   // The slot table: chunks allocated on demand and never moved, so a slot's address is stable
   // and lookups need no lock.

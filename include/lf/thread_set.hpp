@@ -82,11 +82,15 @@ class UnboundThreadSet {
   ThreadStatsSnapshot totals() const;  // includes threads that have left
   // Called, with the set's lock held, each time a follower is promoted (tests record order).
   void set_promotion_observer(std::function<void(int tag)> fn);
-  // Called by a thread after it has processed the events of one leader turn and before it
-  // rejoins, without the set's lock. Handlers use it to finish what several events of the turn
-  // started, e.g. send what they buffered for one socket in one system call instead of one per
-  // event. Set it before any thread joins (it is read without a lock afterwards).
-  void set_turn_end_hook(std::function<void()> fn) { turn_end_ = std::move(fn); }
+  // Deferred work: called, without the set's lock, by a thread that has processed events and
+  // is about to block or leave: before it waits on the handle set as the leader, before it
+  // sleeps as a follower, and before join() (or a hybrid wait) returns. Handlers leave work
+  // there that many events share, e.g. one send for the requests of every client served since,
+  // instead of one per event. Each thread calls it for what it deferred itself (thread-local
+  // state is enough), and it runs at the latest when the set has run out of ready events: the
+  // deferred work of a busy set waits only for events already demultiplexed. Set it before any
+  // thread joins (it is read without a lock afterwards).
+  void set_before_block_hook(std::function<void()> fn);
   // Lazy promotion: a leader that took every event the handle set had ready keeps the leader
   // role while it processes them, instead of waking a follower only to have it block in the
   // handle set; it leads again when done. A follower is promoted when events are left over.
@@ -118,6 +122,7 @@ class UnboundThreadSet {
   void run(Member& me, Waiter& w, TimePoint deadline, const std::function<bool()>& done)
       LF_REQUIRES(mu_);
   void promote_locked(Member& me) LF_REQUIRES(mu_);
+  void run_before_block_hook() LF_REQUIRES(mu_);  // drops mu_ around the call
   void become_leader_locked(Member& me, Waiter& w) LF_REQUIRES(mu_);
   void remove_follower_locked(Waiter* w) LF_REQUIRES(mu_);
   Member& member_for_this_thread(int tag) LF_REQUIRES(mu_);
@@ -135,8 +140,8 @@ class UnboundThreadSet {
   std::uint64_t arrivals_ LF_GUARDED_BY(mu_) = 0;
   std::function<void(int)> on_promote_ LF_GUARDED_BY(mu_);
   // Written before any thread joins, only read afterwards: needs no lock.
-  std::function<void()> turn_end_;
-  bool lazy_promotion_ = false;  // as turn_end_
+  std::function<void()> before_block_;
+  bool lazy_promotion_ = false;  // as before_block_
   std::atomic<int> leaders_now_{0};
 };
 

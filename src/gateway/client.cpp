@@ -742,12 +742,12 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
 }
 
 void ClientConn::flush_upstreams() {
-  // Async forwarding sends at the end of the thread's leader turn: the requests of every client
-  // the turn served share one send per upstream connection (and the back-end reads them with one
-  // recv). A bound batch is waited for inside this dispatch, so it must leave now.
+  // Async forwarding sends when the thread is about to block: the requests of every client it
+  // served until then share one send per upstream connection (and the back-end reads them with
+  // one recv). A bound batch is waited for inside this dispatch, so it must leave now.
   const bool defer = bound_calls_ == nullptr;
   for (UpstreamConn* c : dirty_) {
-    if (defer) c->flush_at_turn_end();
+    if (defer) c->defer_flush();
     else c->flush();
   }
   dirty_.clear();

@@ -95,8 +95,10 @@ lf::Status Gateway::start() {
   // reply it waits for. So one event per turn there; several per turn for async forwarding.
   const int per_turn = config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn;
   threads_ = std::make_unique<lf::UnboundThreadSet>(*reactor_, lf::Promotion::kLifo, per_turn);
-  // Upstream requests buffered during a turn leave together at its end (async forwarding).
-  threads_->set_turn_end_hook([] { UpstreamConn::flush_deferred(); });
+  // Upstream requests buffered by a thread leave together when it is about to block (async
+  // forwarding): one send per back-end for every client the thread served since, as many as
+  // the handle set had ready, so a back-end reads a whole batch with one recv.
+  threads_->set_before_block_hook([] { UpstreamConn::flush_deferred(); });
   // A follower is woken only for a backlog (fewer context switches; docs/gateway.md). Never with
   // bound forwarding: a thread waiting for a reply inside a dispatch must be able to lead.
   threads_->set_lazy_promotion(lazy_promotion());

@@ -163,14 +163,21 @@ void UpstreamConn::flush() {
 }
 
 namespace {
-// Connections with requests buffered by the calling thread during its current turn.
+// Connections with requests buffered by the calling thread since it last blocked.
 std::vector<UpstreamConn*>& deferred_flushes() {
   thread_local std::vector<UpstreamConn*> v;
   return v;
 }
 }  // namespace
 
-void UpstreamConn::flush_at_turn_end() {
+void UpstreamConn::defer_flush() {
+  {
+    lf::MutexLock lock(mu_);
+    if (out_.size() - out_sent_ >= kDeferLimit) {
+      flush_locked();
+      return;
+    }
+  }
   auto& v = deferred_flushes();
   if (std::find(v.begin(), v.end(), this) == v.end()) v.push_back(this);
 }

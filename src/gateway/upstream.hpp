@@ -95,10 +95,12 @@ class UpstreamConn final : public lf::EventHandler {
   bool enqueue(std::span<const std::string_view> argv, const Pending& p, std::string& why);
   // Sends what is buffered (called once per client batch, and on writability).
   void flush();
-  // Async forwarding: flush at the end of the calling thread's leader turn instead, so the
-  // requests of every client event of the turn leave in one send (see flush_deferred()).
-  void flush_at_turn_end();
-  // Flushes the connections the calling thread deferred (the thread set's turn-end hook).
+  // Async forwarding: flush when the calling thread is about to block instead, so the requests
+  // of every client it serves until then leave in one send (see flush_deferred()). Past
+  // kDeferLimit buffered bytes it sends at once.
+  void defer_flush();
+  static constexpr std::size_t kDeferLimit = 64 * 1024;
+  // Flushes the connections the calling thread deferred (the thread set's before-block hook).
   static void flush_deferred();
   // Housekeeping: fail on timeout, reconnect when the backoff has passed (if `keep_up`).
   void tick(lf::TimePoint now, bool keep_up);

@@ -412,6 +412,11 @@ WaitResult Reactor::wait_for_event(Duration timeout, Event& out) {
     if (take_ready(out)) return WaitResult::kEvent;
 
     TimePoint until = std::min(deadline, next_timer_deadline());
+    if (before_block_) {
+      before_block_();
+      // The hook may have queued notifications; take them rather than sleep on them.
+      if (take_ready(out)) return WaitResult::kEvent;
+    }
     int prior = waiters_.fetch_add(1, std::memory_order_acq_rel);
     LF_CHECK_MSG(prior == 0, "two threads wait on one handle set at once");
     wait_deadline_ns_.store(until == TimePoint::max() ? INT64_MAX : until.time_since_epoch().count(),

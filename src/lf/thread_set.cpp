@@ -101,12 +101,33 @@ void UnboundThreadSet::become_leader_locked(Member& me, Waiter& w) {
   me.state.store(ThreadState::kLeader, std::memory_order_release);
 }
 
+void UnboundThreadSet::set_before_block_hook(std::function<void()> fn) {
+  before_block_ = fn;
+  reactor_.set_before_block_hook(std::move(fn));  // the leader's case: before epoll_wait
+}
+
+void UnboundThreadSet::run_before_block_hook() {
+  if (!before_block_) return;
+  mu_.unlock();
+  before_block_();
+  mu_.lock();
+}
+
 void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
                            const std::function<bool()>& done) {
+  // Whether this thread processed events since it last ran the before-block hook.
+  bool deferred = false;
   for (;;) {
     if (done && done()) break;
     if (shutdown_ || Clock::now() >= deadline) break;
 
+    if (leader_ != nullptr && leader_ != &w && deferred) {
+      // About to sleep as a follower: finish the deferred work first, then look again (the
+      // leader may have changed meanwhile).
+      deferred = false;
+      run_before_block_hook();
+      continue;
+    }
     if (leader_ != nullptr && leader_ != &w) {
       // Wait as a follower until promoted (or, in a hybrid wait, until the reply is here).
       w.promoted = false;
@@ -169,10 +190,11 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
     mu_.unlock();
     reactor_.dispatch(ev);
     for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
-    if (turn_end_) turn_end_();
+    deferred = true;
     me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
     mu_.lock();
   }
+  if (deferred) run_before_block_hook();
   if (leader_ == &w) {
     // Leaving while holding the leader role: hand it on so the handle set is not orphaned.
     leaders_now_.fetch_add(1, std::memory_order_acq_rel);

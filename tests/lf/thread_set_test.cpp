@@ -1,6 +1,7 @@
 #include "lf/thread_set.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <random>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 namespace {
 
@@ -240,68 +242,116 @@ TEST(UnboundThreadSet, JoinTimesOutAndHandsLeadershipOn) {
   follower.join();
 }
 
-// Reads what is there and counts its dispatches (one thread at a time per handler).
+// Reads what is there and counts its dispatches on the dispatching thread, as a handler that
+// defers work to the before-block hook keeps it in thread-local state.
+thread_local int t_deferred = 0;
+
 class Counter : public lf::EventHandler {
  public:
-  Counter(int fd, std::atomic<int>& since_turn) : fd_(fd), since_turn_(since_turn) {}
+  explicit Counter(int fd, std::atomic<int>* total = nullptr) : fd_(fd), total_(total) {}
   lf::Disposition handle_event(int, lf::EventMask) override {
     char c;
     while (::read(fd_, &c, 1) > 0) {
     }
-    since_turn_.fetch_add(1);
+    ++t_deferred;
+    if (total_ != nullptr) total_->fetch_add(1);
     return lf::Disposition::kResume;
   }
   int get_handle() const override { return fd_; }
 
  private:
   int fd_;
-  std::atomic<int>& since_turn_;
+  std::atomic<int>* total_;
 };
 
-TEST(UnboundThreadSet, TurnEndHookRunsOnceAfterTheEventsOfEachTurn) {
-  std::atomic<int> since_turn{0};
+TEST(UnboundThreadSet, BeforeBlockHookRunsOnceForEveryEventTheThreadTookBeforeBlocking) {
   Pair pairs[3];
   std::vector<std::unique_ptr<Counter>> handlers;  // outlive the reactor (it closes them)
   auto reactor = std::move(lf::Reactor::create().value());
-  lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/4);
+  // One event per turn: the three events take three turns, but the thread never blocks
+  // between them, so their deferred work is finished together.
+  lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/1);
   std::mutex mu;
-  std::vector<int> turns;  // events dispatched before each hook call
-  set.set_turn_end_hook([&] {
+  std::vector<int> batches;  // events finished by each hook call that had any
+  set.set_before_block_hook([&] {
+    if (t_deferred == 0) return;
     std::lock_guard<std::mutex> g(mu);
-    turns.push_back(since_turn.exchange(0));
+    batches.push_back(std::exchange(t_deferred, 0));
   });
   for (auto& p : pairs) {
-    handlers.push_back(std::make_unique<Counter>(p.a, since_turn));
+    handlers.push_back(std::make_unique<Counter>(p.a));
     ASSERT_TRUE(reactor->register_handler(handlers.back().get(), lf::kReadEvent).ok());
     p.poke();  // all three ready before the only thread leads: one epoll_wait returns them
   }
   std::thread t([&] { (void)set.join(lf::kInfinite, 0, 0); });
-  auto hooked = [&] {
+  auto finished = [&] {
     std::lock_guard<std::mutex> g(mu);
     int n = 0;
-    for (int e : turns) n += e;
+    for (int e : batches) n += e;
     return n;
   };
-  ASSERT_TRUE(eventually([&] { return hooked() == 3; }));
+  ASSERT_TRUE(eventually([&] { return finished() == 3; }));
   {
     std::lock_guard<std::mutex> g(mu);
-    EXPECT_EQ(turns, std::vector<int>{3});  // one turn took all three, then one hook call
+    EXPECT_EQ(batches, std::vector<int>{3});
   }
   pairs[1].poke();
-  ASSERT_TRUE(eventually([&] { return hooked() == 4; }));
+  ASSERT_TRUE(eventually([&] { return finished() == 4; }));
   {
     std::lock_guard<std::mutex> g(mu);
-    EXPECT_EQ(turns, (std::vector<int>{3, 1}));
+    EXPECT_EQ(batches, (std::vector<int>{3, 1}));
   }
   set.shutdown();
   t.join();
-  EXPECT_EQ(since_turn.load(), 0);  // no event was processed without a hook call after it
+}
+
+// With several threads, eager or lazy promotion, no thread may sleep (as a follower or in the
+// handle set) or leave with work deferred: once the events stop, all of it is finished.
+TEST(UnboundThreadSet, NoThreadBlocksWithDeferredWork) {
+  for (bool lazy : {false, true}) {
+    SCOPED_TRACE(lazy ? "lazy promotion" : "eager promotion");
+    constexpr int kPairs = 8;
+    Pair pairs[kPairs];
+    std::vector<std::unique_ptr<Counter>> handlers;
+    auto reactor = std::move(lf::Reactor::create().value());
+    lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/2);
+    std::atomic<int> finished{0};
+    set.set_before_block_hook([&] { finished.fetch_add(std::exchange(t_deferred, 0)); });
+    set.set_lazy_promotion(lazy);
+    for (auto& p : pairs) {
+      handlers.push_back(std::make_unique<Counter>(p.a));
+      ASSERT_TRUE(reactor->register_handler(handlers.back().get(), lf::kReadEvent).ok());
+    }
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) threads.emplace_back([&, i] { (void)set.join(lf::kInfinite, 0, i); });
+    std::mt19937 rng(7);
+    for (int round = 0; round < 200; ++round) {
+      const int n = 1 + static_cast<int>(rng() % kPairs);
+      for (int i = 0; i < n; ++i) pairs[rng() % kPairs].poke();
+      // Once every poke is read, every dispatch (counted before its handler runs) must be
+      // finished by a hook call: a thread asleep with deferred work never lets this hold.
+      auto drained = [&] {
+        for (auto& p : pairs) {
+          int unread = 0;
+          if (::ioctl(p.a, FIONREAD, &unread) != 0 || unread != 0) return false;
+        }
+        return true;
+      };
+      ASSERT_TRUE(eventually([&] {
+        return drained() && static_cast<std::uint64_t>(finished.load()) == reactor->stats().dispatched;
+      })) << "round " << round << ": dispatched " << reactor->stats().dispatched << ", finished "
+          << finished.load();
+    }
+    set.shutdown();
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(static_cast<std::uint64_t>(finished.load()), reactor->stats().dispatched);
+  }
 }
 
 TEST(UnboundThreadSet, LazyPromotionWakesAFollowerOnlyForABacklog) {
   Pair one, blocker_pair, more[3];
   std::atomic<int> since_turn{0};
-  Counter single(one.a, since_turn);
+  Counter single(one.a, &since_turn);
   Blocker blocker(blocker_pair.a);
   std::vector<std::unique_ptr<Counter>> backlog;
   auto reactor = std::move(lf::Reactor::create().value());
@@ -312,7 +362,7 @@ TEST(UnboundThreadSet, LazyPromotionWakesAFollowerOnlyForABacklog) {
   ASSERT_TRUE(reactor->register_handler(&single, lf::kReadEvent).ok());
   ASSERT_TRUE(reactor->register_handler(&blocker, lf::kReadEvent).ok());
   for (auto& p : more) {
-    backlog.push_back(std::make_unique<Counter>(p.a, since_turn));
+    backlog.push_back(std::make_unique<Counter>(p.a, &since_turn));
     ASSERT_TRUE(reactor->register_handler(backlog.back().get(), lf::kReadEvent).ok());
   }
   std::thread a([&] { (void)set.join(lf::kInfinite, 0, 0); });
