@@ -23,7 +23,6 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <span>
 #include <string>
 #include <string_view>
@@ -145,7 +144,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
 
   // Shared with completing threads.
   mutable lf::Mutex mu_;
-  std::deque<ReplySlot> slots_ LF_GUARDED_BY(mu_);
+  SlotQueue slots_ LF_GUARDED_BY(mu_);
   std::string out_ LF_GUARDED_BY(mu_);
   std::size_t out_sent_ LF_GUARDED_BY(mu_) = 0;
   bool closed_ LF_GUARDED_BY(mu_) = false;   // handle_close ran: drop late replies

@@ -1,5 +1,7 @@
 #include "gateway/reply_slot.hpp"
 
+#include <memory>
+
 #include "lf/status.hpp"
 
 namespace lfdb::gateway {
@@ -105,6 +107,87 @@ resp::Frame error_frame(std::string_view message, std::string& storage) {
   resp::ReplyResult r = p.parse(storage);
   LF_CHECK(r.complete());
   return r.frame;
+}
+
+}  // namespace lfdb::gateway
+
+namespace lfdb::gateway {
+namespace {
+
+// Nodes a thread has freed, for its next slots. Bounded, and a node whose buffers grew big
+// (a large reply, a wide MGET) is freed rather than kept.
+class NodeCache {
+ public:
+  ~NodeCache() {
+    for (SlotQueue::Node* n : free_) delete n;
+  }
+  SlotQueue::Node* take() {
+    if (free_.empty()) return new SlotQueue::Node();
+    SlotQueue::Node* n = free_.back();
+    free_.pop_back();
+    return n;
+  }
+  void give(SlotQueue::Node* n) {
+    ReplySlot& s = n->slot;
+    const bool big = s.reply.capacity() + s.first_error.capacity() + s.body.capacity() > kMaxKeptBytes ||
+                     s.values.capacity() > kMaxKeptParts || s.part_keys.capacity() > kMaxKeptParts;
+    if (big || free_.size() >= kMaxNodes) {
+      delete n;
+      return;
+    }
+    s.values.clear();
+    s.part_keys.clear();
+    n->next = nullptr;
+    free_.push_back(n);
+  }
+
+ private:
+  static constexpr std::size_t kMaxNodes = 256;
+  static constexpr std::size_t kMaxKeptBytes = 4096;
+  static constexpr std::size_t kMaxKeptParts = 16;
+  std::vector<SlotQueue::Node*> free_;
+};
+
+NodeCache& node_cache() {
+  thread_local NodeCache cache;
+  return cache;
+}
+
+}  // namespace
+
+SlotQueue::~SlotQueue() {
+  while (head_ != nullptr) {
+    Node* n = head_;
+    head_ = n->next;
+    delete n;
+  }
+}
+
+ReplySlot& SlotQueue::emplace_back() {
+  Node* n = node_cache().take();
+  // A cached node keeps its strings' capacity; start() (which every user calls next) clears
+  // their contents. The flags are reset here so the slot is as a default one.
+  n->slot.ready = false;
+  n->slot.close_after = false;
+  n->slot.merge = Merge::kNone;
+  n->slot.parts_left = 1;
+  if (tail_ == nullptr) {
+    head_ = tail_ = n;
+  } else {
+    tail_->next = n;
+    tail_ = n;
+  }
+  ++size_;
+  return n->slot;
+}
+
+void SlotQueue::pop_front() {
+  LF_CHECK(head_ != nullptr);
+  Node* n = head_;
+  head_ = n->next;
+  if (head_ == nullptr) tail_ = nullptr;
+  --size_;
+  node_cache().give(n);
 }
 
 }  // namespace lfdb::gateway

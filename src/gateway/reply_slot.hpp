@@ -58,6 +58,35 @@ struct ReplySlot {
   }
 };
 
+// A client's reply slots in request order (a FIFO). A slot keeps its address while it is
+// queued (Pendings point at it), and an idle client holds no memory for slots: nodes come from
+// a small cache per thread and go back to the cache of whichever thread pops them, so a busy
+// client allocates nothing in the steady state. Not thread-safe: its owner's lock guards it.
+class SlotQueue {
+ public:
+  SlotQueue() = default;
+  ~SlotQueue();
+  SlotQueue(const SlotQueue&) = delete;
+  SlotQueue& operator=(const SlotQueue&) = delete;
+
+  ReplySlot& emplace_back();  // a default slot at the back
+  ReplySlot& front() { return head_->slot; }
+  ReplySlot& back() { return tail_->slot; }
+  void pop_front();
+  bool empty() const { return head_ == nullptr; }
+  std::size_t size() const { return size_; }
+
+  struct Node {
+    ReplySlot slot;
+    Node* next = nullptr;
+  };
+
+ private:
+  Node* head_ = nullptr;
+  Node* tail_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // "-ERR ...\r\n" as a Frame (for failures the gateway reports in a part's place). The bytes
 // live in `storage`.
 resp::Frame error_frame(std::string_view message, std::string& storage);

@@ -108,5 +108,69 @@ TEST(ReplySlot, AMalformedPartIsAnErrorNotACrash) {
   EXPECT_EQ(m.reply.rfind("-ERR lfdb-gateway: unexpected reply", 0), 0u) << m.reply;
 }
 
+TEST(SlotQueue, FifoWithStableAddressesAndReusedNodes) {
+  SlotQueue q;
+  EXPECT_TRUE(q.empty());
+  std::vector<ReplySlot*> addrs;
+  for (int i = 0; i < 5; ++i) {
+    ReplySlot& s = q.emplace_back();
+    s.start(Merge::kNone, 1);
+    s.reply = "r" + std::to_string(i);
+    addrs.push_back(&s);
+  }
+  EXPECT_EQ(q.size(), 5u);
+  // Pushing more never moves the queued slots (Pendings point at them).
+  for (int i = 5; i < 50; ++i) {
+    ReplySlot& s = q.emplace_back();
+    s.start(Merge::kNone, 1);
+    addrs.push_back(&s);
+  }
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(&q.front(), addrs[static_cast<std::size_t>(i)]);
+    EXPECT_EQ(q.front().reply, "r" + std::to_string(i));
+    q.front().ready = true;
+    q.front().close_after = true;
+    q.pop_front();
+  }
+  ReplySlot* last = nullptr;
+  while (!q.empty()) {
+    last = &q.front();
+    q.pop_front();
+  }
+  EXPECT_EQ(q.size(), 0u);
+  // The node popped last comes back first (no allocation), reset to a default slot's flags.
+  ReplySlot& again = q.emplace_back();
+  EXPECT_EQ(&again, last);
+  EXPECT_FALSE(again.ready);
+  EXPECT_FALSE(again.close_after);
+  EXPECT_EQ(again.merge, Merge::kNone);
+  EXPECT_EQ(&q.back(), &again);
+  q.pop_front();
+  // The fifth slot was popped with its flags set; its node is reset too when reused.
+  for (int i = 0; i < 50; ++i) {
+    ReplySlot& s = q.emplace_back();
+    EXPECT_FALSE(s.ready);
+    EXPECT_FALSE(s.close_after);
+  }
+  while (!q.empty()) q.pop_front();
+}
+
+TEST(SlotQueue, AnMgetSlotComesBackEmpty) {
+  SlotQueue q;
+  ReplySlot& m = q.emplace_back();
+  m.start(Merge::kMget, 1);
+  m.values.assign(2, "");
+  m.part_keys = {{0, 1}};
+  m.add_part(0, frame("*2\r\n$1\r\nx\r\n$1\r\ny\r\n"));
+  EXPECT_EQ(m.reply, "*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
+  q.pop_front();
+  ReplySlot& next = q.emplace_back();
+  next.start(Merge::kNone, 1);
+  EXPECT_TRUE(next.values.empty());
+  EXPECT_TRUE(next.part_keys.empty());
+  EXPECT_TRUE(next.reply.empty());
+  q.pop_front();
+}
+
 }  // namespace
 }  // namespace lfdb::gateway
