@@ -109,6 +109,7 @@ void ClientConn::handle_close(int) {
 // ---- reading and dispatching ----------------------------------------------------------
 
 lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
+  bool retry_tx = false;
   {
     lf::MutexLock lock(mu_);
     if (events & lf::kWriteEvent) send_out_locked();
@@ -116,9 +117,17 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     if (closing_) {
       return out_sent_ == out_.size() ? lf::Disposition::kRemove : lf::Disposition::kResume;
     }
+    if (tx_waiting_) {
+      // Woken by a released transaction connection or by the wait's timer (or a stray event):
+      // the waiting command, first in the input, runs again.
+      tx_waiting_ = false;
+      tx_woken_ = true;
+      retry_tx = true;
+      update_interest_locked();
+    }
     if (paused_) return lf::Disposition::kResume;
   }
-  if (!(events & (lf::kReadEvent | lf::kCloseEvent))) return lf::Disposition::kResume;
+  if (!(events & (lf::kReadEvent | lf::kCloseEvent)) && !retry_tx) return lf::Disposition::kResume;
 
   ScratchLease scratch;
   const char* data;
@@ -159,6 +168,7 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
 void ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
   std::vector<BoundCall> calls;
   bool bound = false;
+  bool waiting = false;
   {
     lf::MutexLock lock(mu_);
     if (bound_mode_) {
@@ -199,6 +209,13 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         break;
       }
       command(argv_);
+      if (retry_command_) {
+        // Waiting for a transaction connection: this command again, later (it stays in the
+        // input, and nothing after it runs before it).
+        retry_command_ = false;
+        break;
+      }
+      gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
       consumed += r.consumed;
       // Bound forwarding answers a batch at a time; keep batches small enough to bound the
       // contexts one thread holds.
@@ -207,11 +224,12 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
     flush_upstreams();
     bound_calls_ = nullptr;
     if (!bound) flush_head_locked();
+    waiting = tx_waiting_;
   }
   if (bound) {
     finish_bound_batch(calls);
     // A batch cut short by its size: the rest of the input is processed on the next event.
-    if (consumed < size && !stop_reading_) (void)gw_.reactor().notify(hid_, lf::kReadEvent);
+    if (consumed < size && !stop_reading_ && !waiting) (void)gw_.reactor().notify(hid_, lf::kReadEvent);
   }
 }
 
@@ -255,7 +273,6 @@ void ClientConn::reject(const std::string& e) {
 }
 
 void ClientConn::command(std::span<const std::string_view> argv) {
-  gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
   const CommandSpec* spec = commands::find_command(argv[0]);
   if (spec == nullptr) return reject(commands::unknown_command_error(argv));
   if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
@@ -488,16 +505,49 @@ void ClientConn::auth(std::span<const std::string_view> argv, resp::Writer& w) {
 
 // ---- transactions ---------------------------------------------------------------------
 
-bool ClientConn::pin(int shard) {
+// Pins a dedicated connection to the shard's primary; when the pool is exhausted the client
+// waits for one, up to the request timeout: its command stays unprocessed in the input, it stops
+// reading, and a released connection (Backend::release_dedicated) or the timer dispatches it
+// again to retry. Returns false with retry_command_ set while waiting, and false without it
+// once the wait has timed out (the caller answers with the error).
+bool ClientConn::pin_or_wait(int shard) {
+  const lf::TimePoint now = lf::Clock::now();
+  const bool waited = tx_wait_deadline_ != lf::TimePoint{};
+  const bool may_wait = !waited || now < tx_wait_deadline_;
   Backend& b = gw_.primary(shard);
-  UpstreamConn* c = b.acquire_dedicated(protocol_);
-  if (c == nullptr) return false;
-  pinned_ = c;
-  pinned_shard_ = shard;
-  pinned_incarnation_ = c->incarnation();
-  tx_lost_ = false;
-  gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  UpstreamConn* c = b.acquire_dedicated(protocol_, may_wait ? hid_ : lf::HandlerId{}, tx_woken_);
+  tx_woken_ = false;
+  if (c != nullptr) {
+    end_tx_wait();
+    pinned_ = c;
+    pinned_shard_ = shard;
+    pinned_incarnation_ = c->incarnation();
+    tx_lost_ = false;
+    gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (!may_wait) {
+    end_tx_wait();
+    gw_.stats().tx_wait_timeouts.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (!waited) {
+    const lf::Duration limit = gw_.config().timeout;
+    tx_wait_deadline_ = now + limit;
+    auto timer = gw_.reactor().schedule_timer(hid_, limit);
+    tx_timer_ = timer.ok() ? *timer : 0;
+    gw_.stats().tx_waits.fetch_add(1, std::memory_order_relaxed);
+  }
+  tx_waiting_ = true;
+  update_interest_locked();
+  retry_command_ = true;
+  return false;
+}
+
+void ClientConn::end_tx_wait() {
+  if (tx_timer_ != 0) (void)gw_.reactor().cancel_timer(tx_timer_);
+  tx_timer_ = 0;
+  tx_wait_deadline_ = lf::TimePoint{};
 }
 
 void ClientConn::unpin() {
@@ -523,8 +573,8 @@ void ClientConn::end_transaction() {
 
 namespace {
 std::string no_tx_connection(Backend& b) {
-  return "ERR lfdb-gateway: no free transaction connection for backend " + b.label() +
-         " (tx_connections)";
+  return "ERR lfdb-gateway: no transaction connection to backend " + b.label() +
+         " came free within the timeout (tx_connections)";
 }
 
 std::string tx_connection_lost(Backend& b) {
@@ -551,7 +601,10 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
     if (in_multi_) return reply_error("ERR WATCH inside MULTI is not allowed");
     const int shard = shard_of(spec, argv);
     if (shard == -2 || (pinned_ != nullptr && shard != pinned_shard_)) return reply_error(kCrossSlotError);
-    if (pinned_ == nullptr && !pin(shard)) return reply_error(no_tx_connection(gw_.primary(shard)));
+    if (pinned_ == nullptr && !pin_or_wait(shard)) {
+      if (retry_command_) return;
+      return reply_error(no_tx_connection(gw_.primary(shard)));
+    }
     forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
     return;
   }
@@ -602,7 +655,8 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
       end_transaction();
       return;
     }
-    if (!pin(0)) {
+    if (!pin_or_wait(0)) {
+      if (retry_command_) return;
       reply_error(no_tx_connection(gw_.primary(0)));
       end_transaction();
       return;
@@ -641,7 +695,10 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reply_local("+QUEUED\r\n");
   }
   if (pinned_ == nullptr) {
-    if (!pin(shard)) return reject(no_tx_connection(gw_.primary(shard)));
+    if (!pin_or_wait(shard)) {
+      if (retry_command_) return;
+      return reject(no_tx_connection(gw_.primary(shard)));
+    }
     const std::string_view multi[] = {"MULTI"};
     forward(pinned_->backend(), multi, nullptr, 0, PendingKind::kSwallow);
     multi_sent_ = true;
@@ -839,7 +896,7 @@ void ClientConn::send_out_locked() {
 
 void ClientConn::update_interest_locked() {
   if (closed_ || !hid_.valid()) return;
-  lf::EventMask want = (paused_ || closing_) ? 0 : lf::kReadEvent;
+  lf::EventMask want = (paused_ || closing_ || tx_waiting_) ? 0 : lf::kReadEvent;
   if (out_sent_ < out_.size()) want |= lf::kWriteEvent;
   if (want != interest_) {
     interest_ = want;

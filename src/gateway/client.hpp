@@ -86,7 +86,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // The one shard every key of the command lives in; -1 without keys; -2 across shards.
   int shard_of(const commands::CommandSpec& spec, std::span<const std::string_view> argv) const;
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
-  bool pin(int shard);
+  bool pin_or_wait(int shard) LF_REQUIRES(mu_);
+  void end_tx_wait();
   void unpin();
   // The pinned connection failed since pinning (or a command could not be sent on it): the
   // back-end forgot the client's MULTI/WATCH, so the transaction can only abort.
@@ -141,6 +142,12 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   bool multi_error_ = false;
   bool multi_sent_ = false;
   std::vector<std::vector<std::string>> unpinned_queue_;  // keyless commands before the shard is known
+  // Waiting for a dedicated connection (pin_or_wait): the command stays unprocessed in the
+  // input until a released connection or the wait's timer dispatches the client again.
+  bool retry_command_ = false;        // the command just run must run again later
+  bool tx_woken_ = false;             // this dispatch follows a wait: keep the turn in the queue
+  lf::TimePoint tx_wait_deadline_{};  // {}: not waiting
+  lf::TimerId tx_timer_ = 0;
 
   // Shared with completing threads.
   mutable lf::Mutex mu_;
@@ -151,6 +158,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   bool closing_ LF_GUARDED_BY(mu_) = false;  // close once the output is out
   bool broken_ LF_GUARDED_BY(mu_) = false;   // a send failed
   bool paused_ LF_GUARDED_BY(mu_) = false;   // over a limit: not reading
+  bool tx_waiting_ LF_GUARDED_BY(mu_) = false;  // waiting for a transaction connection: not reading
   lf::EventMask interest_ LF_GUARDED_BY(mu_) = lf::kReadEvent;
 };
 

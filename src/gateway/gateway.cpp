@@ -224,6 +224,8 @@ std::string Gateway::info() const {
   line("error_replies", num(stats_.error_replies.load()));
   line("protocol_errors", num(stats_.protocol_errors.load()));
   line("transactions_pinned", num(stats_.tx_pinned.load()));
+  line("transaction_waits", num(stats_.tx_waits.load()));
+  line("transaction_wait_timeouts", num(stats_.tx_wait_timeouts.load()));
   s += "\r\n# Backends\r\n";
   for (std::size_t i = 0; i < backends_.size(); ++i) line("backend" + num(i), backends_[i]->info_line());
   s += "\r\n# Threads\r\n";

@@ -476,7 +476,7 @@ UpstreamConn& Backend::shared(resp::Protocol protocol, std::uint64_t client_id) 
   return *v[client_id % v.size()];
 }
 
-UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol) {
+UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol, lf::HandlerId waiter, bool first) {
   lf::MutexLock lock(pool_mu_);
   for (auto it = idle_.begin(); it != idle_.end(); ++it) {
     if ((*it)->protocol() == protocol) {
@@ -485,14 +485,39 @@ UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol) {
       return c;
     }
   }
-  if (dedicated_.size() >= static_cast<std::size_t>(ctx_.config->tx_connections)) return nullptr;
+  if (dedicated_.size() >= static_cast<std::size_t>(ctx_.config->tx_connections)) {
+    if (waiter.valid() && std::find(tx_waiters_.begin(), tx_waiters_.end(), waiter) == tx_waiters_.end()) {
+      if (first) {
+        tx_waiters_.push_front(waiter);
+      } else {
+        tx_waiters_.push_back(waiter);
+      }
+    }
+    return nullptr;
+  }
   dedicated_.push_back(std::make_unique<UpstreamConn>(*this, protocol, true));
   return dedicated_.back().get();
 }
 
 void Backend::release_dedicated(UpstreamConn* c) {
+  std::deque<lf::HandlerId> waiters;
+  {
+    lf::MutexLock lock(pool_mu_);
+    idle_.push_back(c);
+    if (tx_waiters_.empty()) return;
+    waiters.swap(tx_waiters_);
+  }
+  // Wake the oldest client still there (a closed one's id is refused); the rest wait on.
+  while (!waiters.empty()) {
+    const lf::HandlerId id = waiters.front();
+    waiters.pop_front();
+    if (ctx_.reactor->notify(id, lf::kReadEvent).ok()) break;
+  }
+  if (waiters.empty()) return;
   lf::MutexLock lock(pool_mu_);
-  idle_.push_back(c);
+  // Those queued meanwhile came later: after the ones still waiting from before.
+  waiters.insert(waiters.end(), tx_waiters_.begin(), tx_waiters_.end());
+  tx_waiters_.swap(waiters);
 }
 
 bool Backend::ejected(lf::TimePoint now) const {

@@ -175,7 +175,12 @@ class Backend {
   // A shared connection for a client (spread by the client's id).
   UpstreamConn& shared(resp::Protocol protocol, std::uint64_t client_id);
   // A dedicated connection for a client in MULTI/WATCH; nullptr when the pool is exhausted.
-  UpstreamConn* acquire_dedicated(resp::Protocol protocol);
+  // With a valid `waiter` (the client's handler) an exhausted pool queues it, in the same
+  // critical section, for the next release; `first` puts it ahead of the others (a woken
+  // client that lost the race keeps its turn). A client is queued once.
+  UpstreamConn* acquire_dedicated(resp::Protocol protocol, lf::HandlerId waiter = {}, bool first = false);
+  // Returns a dedicated connection to the pool and wakes the oldest waiting client (a read
+  // event, on which it retries its command).
   void release_dedicated(UpstreamConn* c);
 
   // Health, shared by all connections to this back-end.
@@ -215,6 +220,8 @@ class Backend {
   mutable lf::Mutex pool_mu_;
   std::vector<std::unique_ptr<UpstreamConn>> dedicated_ LF_GUARDED_BY(pool_mu_);
   std::vector<UpstreamConn*> idle_ LF_GUARDED_BY(pool_mu_);
+  // Clients waiting for a dedicated connection, oldest first; each release wakes one.
+  std::deque<lf::HandlerId> tx_waiters_ LF_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace lfdb::gateway

@@ -332,5 +332,89 @@ class DownAtStartTest(unittest.TestCase):
             good.kill(signal.SIGTERM)
 
 
+class TransactionPoolTest(GatewayTestCase):
+    """More WATCH/MULTI clients than dedicated connections (tx_connections: 1): the next client
+    waits for a connection to come free, keeps its order, and gets a clear error only when none
+    comes free within the request timeout."""
+
+    gateway_options = {"timeout_ms": 700, "tx_connections": 1}
+
+    def test_a_waiting_client_gets_the_connection_when_it_is_released(self):
+        a = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        b = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        waits = int(self.info()["transaction_waits"])
+        self.assertEqual(a.command("WATCH", A[0]), b"OK")  # takes the only connection
+        # b's WATCH waits; the GET pipelined behind it must not overtake it.
+        b.send_command("WATCH", A[1])
+        b.send_command("GET", A[2])
+        with self.assertRaises(Exception):
+            b.read_reply(timeout=0.2)
+        self.assertTrue(wait_until(lambda: int(self.info()["transaction_waits"]) == waits + 1, 5))
+        self.assertEqual(a.command("MULTI"), b"OK")
+        self.assertEqual(a.command("SET", A[0], "1"), b"QUEUED")
+        self.assertEqual(a.command("EXEC"), [b"OK"])  # releases the connection: b goes on
+        self.assertEqual(b.read_parsed(), b"OK")
+        self.assertIsNone(b.read_parsed())  # the GET, after the WATCH
+        self.assertEqual(b.command("MULTI"), b"OK")
+        self.assertEqual(b.command("INCR", A[1]), b"QUEUED")
+        self.assertEqual(b.command("EXEC"), [1])
+        self.assertEqual(self.r.get(A[0]), "1")
+        a.close()
+        b.close()
+
+    def test_waiters_are_served_in_arrival_order(self):
+        holder = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        self.assertEqual(holder.command("WATCH", A[0]), b"OK")
+        waiters = [RawConnection(self.port, timeout=CLIENT_TIMEOUT) for _ in range(3)]
+        for w in waiters:
+            base = int(self.info()["transaction_waits"])
+            w.send_command("WATCH", A[1])
+            # queued before the next one arrives
+            self.assertTrue(wait_until(lambda: int(self.info()["transaction_waits"]) == base + 1, 5))
+        self.assertEqual(holder.command("UNWATCH"), b"OK")
+        for w in waiters:  # each in turn: WATCH answered, then UNWATCH passes the connection on
+            self.assertEqual(w.read_parsed(timeout=0.6), b"OK")
+            self.assertEqual(w.command("UNWATCH"), b"OK")
+        for w in waiters + [holder]:
+            w.close()
+
+    def test_no_connection_within_the_timeout_is_a_clear_error(self):
+        a = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        b = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        timeouts = int(self.info()["transaction_wait_timeouts"])
+        self.assertEqual(a.command("WATCH", A[0]), b"OK")
+        t0 = time.monotonic()
+        reply = b.command("WATCH", A[1])
+        waited = time.monotonic() - t0
+        self.assertIsInstance(reply, RespError)
+        self.assertIn("no transaction connection to backend", reply.message)
+        self.assertIn("tx_connections", reply.message)
+        self.assertGreater(waited, 0.5)  # it waited for the 700 ms timeout, not failed at once
+        self.assertEqual(int(self.info()["transaction_wait_timeouts"]), timeouts + 1)
+        self.assertEqual(b.command("PING"), b"PONG")  # the client goes on
+        self.assertEqual(a.command("UNWATCH"), b"OK")
+        self.assertEqual(b.command("WATCH", A[1]), b"OK")  # free now: at once
+        self.assertEqual(b.command("UNWATCH"), b"OK")
+        a.close()
+        b.close()
+
+    def test_a_waiting_client_that_disconnects_is_skipped(self):
+        a = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        gone = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        c = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
+        self.assertEqual(a.command("WATCH", A[0]), b"OK")
+        gone.send_command("WATCH", A[1])
+        time.sleep(0.1)
+        c.send_command("WATCH", A[2])
+        time.sleep(0.1)
+        gone.close()
+        time.sleep(0.1)
+        self.assertEqual(a.command("UNWATCH"), b"OK")
+        self.assertEqual(c.read_parsed(timeout=0.6), b"OK")
+        self.assertEqual(c.command("UNWATCH"), b"OK")
+        a.close()
+        c.close()
+
+
 if __name__ == "__main__":
     unittest.main()
