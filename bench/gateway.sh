@@ -51,10 +51,27 @@ for g in $GATEWAYS; do
   NAMES+=("$name"); PORT[$name]=$p
 done
 
+# The ceiling: the same client straight to one of the redis-servers, no proxy in between. A
+# proxy adds work to every request, so on a machine whose cores the client and the back-ends
+# already fill, no proxy can go much past this line (NO_DIRECT=1 leaves it out).
+if [ -z "${NO_DIRECT:-}" ]; then NAMES+=(no-proxy); PORT[no-proxy]=$R1; fi
+
+# CLIENT=lfdb-bench drives the same runs with lfdb-bench (one client thread, closed loop,
+# DURATION seconds each), a cheaper client than redis-benchmark: more of the cores are left
+# to the proxies, so their own cost shows more.
+CLIENT=${CLIENT:-redis-benchmark}
+DURATION=${DURATION:-5}
+LFDB_BENCH=$BUILD/bin/lfdb-bench
 declare -A RPS P99
 run() {  # name port pipeline test
   local out
-  out=$(redis-benchmark -p "$2" -c 200 -n "$N" -r 100000 -P "$3" -t "$4" --csv 2>/dev/null | tail -1)
+  if [ "$CLIENT" = lfdb-bench ]; then
+    local ratio=0:1; [ "$4" = set ] && ratio=1:0
+    out=$("$LFDB_BENCH" -p "$2" -c 200 -t 1 -P "$3" --ratio "$ratio" --keys 100000 -d "$DURATION" \
+          --json - 2>/dev/null | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); print("x,%.0f,0,0,0,0,%.3f" % (j["ops_per_sec"], j["latency_us"]["p99"] / 1000.0))')
+  else
+    out=$(redis-benchmark -p "$2" -c 200 -n "$N" -r 100000 -P "$3" -t "$4" --csv 2>/dev/null | tail -1)
+  fi
   RPS["$1|$3|$4"]+="$(echo "$out" | cut -d, -f2 | tr -d '"') "
   P99["$1|$3|$4"]+="$(echo "$out" | cut -d, -f7 | tr -d '"') "
 }
@@ -66,7 +83,11 @@ for r in $(seq "$ROUNDS"); do
     done
   done
 done
-echo "redis-benchmark -c 200 -n $N -r 100000, two redis-servers, medians of $ROUNDS interleaved rounds"
+if [ "$CLIENT" = lfdb-bench ]; then
+  echo "lfdb-bench -c 200 -t 1 --keys 100000 -d $DURATION (GET: --ratio 0:1, SET: 1:0), two redis-servers, medians of $ROUNDS interleaved rounds; no-proxy: straight to one redis-server"
+else
+  echo "redis-benchmark -c 200 -n $N -r 100000, two redis-servers, medians of $ROUNDS interleaved rounds; no-proxy: straight to one redis-server"
+fi
 echo
 echo "| proxy | -P | test | requests/s | p99 ms |"
 echo "|---|---|---|---|---|"
@@ -74,7 +95,19 @@ for P in 1 16; do for t in get set; do for n in "${NAMES[@]}"; do
   echo "| $n | $P | $t | $(echo "${RPS[$n|$P|$t]}" | median) | $(echo "${P99[$n|$P|$t]}" | median) |"
 done; done; done
 echo
+echo "Throughput ratios (medians): to nutcracker, and to the same client with no proxy at all"
+echo
+echo "| proxy | -P | test | x nutcracker | x no-proxy |"
+echo "|---|---|---|---|---|"
+for P in 1 16; do for t in get set; do for n in "${NAMES[@]}"; do
+  [ "$n" = nutcracker ] || [ "$n" = no-proxy ] && continue
+  me=$(echo "${RPS[$n|$P|$t]}" | median); nc=$(echo "${RPS[nutcracker|$P|$t]}" | median)
+  np=$(echo "${RPS[no-proxy|$P|$t]:-}" | median)
+  echo "| $n | $P | $t | $(awk -v a="$me" -v b="$nc" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}') | $(awk -v a="$me" -v b="${np:-0}" 'BEGIN{if (b > 0) printf "%.2f", (a / b); else printf "-"}') |"
+done; done; done
+echo
 for n in "${NAMES[@]:1}"; do
+  [ "$n" = no-proxy ] && continue
   echo "    $n:"
   redis-cli -p "${PORT[$n]}" info | grep -E "^(forwarding|async_|bound_|promotions|events|voluntary|involuntary)" | tr -d '\r' | sed 's/^/    /'
   echo
