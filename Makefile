@@ -35,18 +35,18 @@ test-release: build
 test-asan: setup
 	@echo "== tests: address+undefined sanitizers (clang) =="
 	@cmake -S . -B $(BUILD)/asan -G $(GENERATOR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
-	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" >/dev/null
+	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE "no_sanitizer|peer"
+	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE "no_sanitizer|peer|extended"
 
 test-tsan: setup
 	@echo "== tests: thread sanitizer (clang) =="
 	@cmake -S . -B $(BUILD)/tsan -G $(GENERATOR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread >/dev/null
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE "no_sanitizer|peer"
+	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE "no_sanitizer|peer|extended"
 
 # Bounded libFuzzer runs of the parsers (clang); scripts/fuzz.sh owns the list of targets.
 test-fuzz: setup
