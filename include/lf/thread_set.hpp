@@ -98,6 +98,11 @@ class UnboundThreadSet {
   // wait for the end of the turn. Not for a set with a hybrid BoundThreadSet (a thread waiting
   // for a reply inside a dispatch must be able to lead). Set before any thread joins.
   void set_lazy_promotion(bool on) { lazy_promotion_ = on; }
+  // For a handler that finds it will run long (a script past its first instructions, a
+  // blocking call): if the calling thread keeps the leader role of a thread set while it
+  // processes (lazy promotion), a follower is promoted now, so the handle set is not left
+  // unwatched until the handler returns. A thread-local check when there is nothing to hand on.
+  static void hand_off_leadership();
 
  private:
   friend class BoundThreadSet;
@@ -123,6 +128,7 @@ class UnboundThreadSet {
       LF_REQUIRES(mu_);
   void promote_locked(Member& me) LF_REQUIRES(mu_);
   void run_before_block_hook() LF_REQUIRES(mu_);  // drops mu_ around the call
+  void hand_off_kept_role(Member& me, Waiter* w);
   void become_leader_locked(Member& me, Waiter& w) LF_REQUIRES(mu_);
   void remove_follower_locked(Waiter* w) LF_REQUIRES(mu_);
   Member& member_for_this_thread(int tag) LF_REQUIRES(mu_);

@@ -47,6 +47,8 @@ constexpr CommandSpec kScriptSubs[] = {
     {"script|exists", -3, NS, 0, 0, 0, H::kFree, {}, "scripting", "Determines whether server-side Lua scripts exist in the script cache."},
     {"script|flush", -2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Removes all server-side Lua scripts from the script cache."},
     {"script|help", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns helpful text about the different subcommands."},
+    // Touches no key: it runs at once, next to the script it stops (which holds its colors).
+    {"script|kill", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a server-side Lua script during execution."},
 };
 
 constexpr CommandSpec kCommands[] = {

@@ -101,6 +101,9 @@ void config_set_cmd(CommandContext& c) {
   if (!st.ok()) return c.out.error(st.message());
   for (const auto& [k, v] : pairs) {
     if (k == "requirepass") c.server->set_auth_required(!v.empty());
+    if (k == "busy-reply-threshold" || k == "lua-time-limit") {
+      c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
+    }
   }
   c.out.simple_string("OK");
 }

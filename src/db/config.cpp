@@ -137,6 +137,9 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
   } else if (name == "hz") {
     if (!one() || !to_int(v[0], 1, 500, x)) return bad(name, "expects 1-500");
     c.hz = static_cast<int>(x);
+  } else if (name == "busy-reply-threshold" || name == "lua-time-limit") {
+    if (!one() || !to_int(v[0], 0, 86400000, x)) return bad(name, "expects milliseconds, 0-86400000");
+    c.busy_reply_threshold_ms = x;
   } else if (name == "port-file") {
     if (!one()) return bad(name, "expects a path");
     c.port_file = v[0];
@@ -238,6 +241,8 @@ Config::Config(const ServerConfig& c) {
              {"events-per-turn", std::to_string(c.events_per_turn)},
              {"lazy-promotion", c.lazy_promotion ? "yes" : "no"},
              {"hz", std::to_string(c.hz)},
+             {"busy-reply-threshold", std::to_string(c.busy_reply_threshold_ms)},
+             {"lua-time-limit", std::to_string(c.busy_reply_threshold_ms)},
              {"loglevel", c.loglevel},
              {"save", c.save},
              {"dbfilename", c.dbfilename},
@@ -259,7 +264,8 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 }
 
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save"};
+  static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
+                                                       "busy-reply-threshold", "lua-time-limit"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   for (const auto& [k, v] : pairs) {
@@ -275,12 +281,17 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                "') - can't set immutable config");
     }
     long long x = 0;
-    if (k == "hz" && !to_int(v, 1, 500, x)) {
+    if ((k == "hz" && !to_int(v, 1, 500, x)) ||
+        ((k == "busy-reply-threshold" || k == "lua-time-limit") && !to_int(v, 0, 86400000, x))) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument couldn't be parsed into an integer");
     }
   }
-  for (const auto& [k, v] : pairs) values_[k] = v;
+  for (const auto& [k, v] : pairs) {
+    values_[k] = v;
+    if (k == "busy-reply-threshold") values_["lua-time-limit"] = v;  // two names, one setting
+    if (k == "lua-time-limit") values_["busy-reply-threshold"] = v;
+  }
   return lf::Status();
 }
 

@@ -36,6 +36,7 @@ struct ServerConfig {
   std::string loglevel = "notice";
   std::string port_file;   // lfdb: write the bound port here once listening (tests, port 0)
   int hz = 10;             // active expiry cycles per second
+  long long busy_reply_threshold_ms = 5000;  // a script running longer may be stopped by SCRIPT KILL
   // Durability (docs/persistence.md).
   bool appendonly = false;
   FsyncPolicy appendfsync = FsyncPolicy::kEverySec;

@@ -30,6 +30,7 @@ constexpr const char* kUsage =
     "  --events-per-turn N events an L/F leader takes per promotion (8)\n"
     "  --lazy-promotion B  yes | no: a leader with every ready event keeps leading (yes)\n"
     "  --hz N              active expiry cycles per second (10)\n"
+    "  --busy-reply-threshold MS  SCRIPT KILL may stop scripts running longer (5000)\n"
     "  --port-file PATH    write the bound port here once listening\n"
     "  --appendonly B      yes | no: the append-only log (no); --appendfsync always|everysec|no,\n"
     "                      --dir PATH, --appendfilename NAME (docs/persistence.md)\n"

@@ -14,6 +14,7 @@
 #include "db/log_loader.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
+#include "lf/thread_set.hpp"
 
 namespace lfdb::db {
 
@@ -120,6 +121,8 @@ lf::Status Server::load_snapshot_file() {
 }
 
 lf::Status Server::save_now() {
+  // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
+  lf::UnboundThreadSet::hand_off_leadership();
   std::uint64_t keys = 0;
   lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys);
   if (st.ok()) {

@@ -5,15 +5,18 @@
 #include <lua5.4/lualib.h>
 #include <nettle/sha1.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <vector>
 
 #include "db/append_log.hpp"
 #include "db/log_records.hpp"
 #include "db/server.hpp"
+#include "lf/thread_set.hpp"
 
 namespace lfdb::db {
 
@@ -66,6 +69,32 @@ std::uint64_t ScriptRegistry::generation() const {
   return generation_.load(std::memory_order_acquire);
 }
 
+void ScriptRegistry::begin_run(Running* r) {
+  lf::MutexLock lock(running_mu_);
+  running_.push_back(r);
+}
+
+void ScriptRegistry::end_run(Running* r) {
+  lf::MutexLock lock(running_mu_);
+  running_.erase(std::find(running_.begin(), running_.end(), r));
+}
+
+ScriptRegistry::KillResult ScriptRegistry::kill_busy(std::int64_t now_ms) {
+  const std::int64_t threshold = busy_threshold_ms();
+  bool killed = false, busy = false;
+  lf::MutexLock lock(running_mu_);
+  for (Running* r : running_) {
+    if (now_ms - r->started_ms < threshold) continue;  // not busy yet: left alone
+    busy = true;
+    if (!r->wrote.load(std::memory_order_acquire)) {
+      r->kill.store(true, std::memory_order_release);
+      killed = true;
+    }
+  }
+  if (killed) return KillResult::kKilled;
+  return busy ? KillResult::kUnkillable : KillResult::kNotBusy;
+}
+
 std::size_t ScriptRegistry::size() const {
   lf::MutexLock lock(mu_);
   return scripts_.size();
@@ -87,6 +116,8 @@ struct ScriptRun {
   }
   std::string effects;              // the write commands run, as log records
   std::size_t effect_count = 0;
+  ScriptRegistry::Running* running = nullptr;
+  std::string_view sha;
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -124,6 +155,28 @@ int redis_sha1hex(lua_State* L) {
 }
 int redis_log(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
 
+// Every kHookInstructions Lua instructions: has SCRIPT KILL asked this script to stop? No C++
+// object is alive in this frame, so raising a Lua error (a longjmp) is safe here.
+constexpr int kHookInstructions = 10000;
+
+void kill_hook(lua_State* L, lua_Debug*) {
+  // A script this long is no short handler: a thread that kept the leader role while it runs
+  // (lazy promotion) hands it on, so other connections are served meanwhile.
+  lf::UnboundThreadSet::hand_off_leadership();
+  const ScriptRun* run = t_run;
+  if (run == nullptr || run->running == nullptr || !run->running->kill.load(std::memory_order_acquire)) {
+    return;
+  }
+  lua_Debug where;
+  int line = 0;
+  if (lua_getstack(L, 0, &where) != 0 && lua_getinfo(L, "l", &where) != 0) line = where.currentline;
+  char sha[41] = {};
+  std::memcpy(sha, run->sha.data(), std::min<std::size_t>(run->sha.size(), 40));
+  lua_pushfstring(L, "ERR Script killed by user with SCRIPT KILL... script: %s, on @user_script:%d.", sha,
+                  line);
+  lua_error(L);
+}
+
 lua_State* state_for(const ScriptRegistry& reg) {
   const std::uint64_t gen = reg.generation();
   if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
@@ -152,6 +205,7 @@ lua_State* state_for(const ScriptRegistry& reg) {
     lua_setfield(L, -2, level);
   }
   lua_setglobal(L, "redis");
+  lua_sethook(L, kill_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.L = L;
   t_lua.generation = gen;
   return L;
@@ -297,6 +351,8 @@ int call_impl(lua_State* L, std::string& err) {
                      "' that is not among its KEYS: lfdb runs a script on its declared keys only");
   }
   if (spec->has(commands::kWrite)) {
+    // From here on SCRIPT KILL cannot stop it without breaking its atomicity.
+    if (run->running != nullptr) run->running->wrote.store(true, std::memory_order_release);
     AppendLog* log = outer.server->append_log();
     if (log != nullptr && log->failing()) {
       return raise("MISCONF Errors writing to the AOF file: " + log->write_error());
@@ -428,9 +484,14 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   }
   set_array(L, "KEYS", keys);
   set_array(L, "ARGV", args);
+  ScriptRegistry::Running running;
+  running.started_ms = c.now_ms;
+  c.server->scripts().begin_run(&running);
   ScriptRun run;
   run.outer = &c;
   run.keys = keys;
+  run.running = &running;
+  run.sha = sha;
   // The script's effects go to a block of their own, wrapped in MULTI/EXEC when there are
   // several (lazy-expiry DELs included, so they keep their place).
   std::string* outer_records = t_invocation_log.records;
@@ -438,6 +499,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   t_run = &run;
   const int rc = lua_pcall(L, 0, 1, 0);
   t_run = nullptr;
+  c.server->scripts().end_run(&running);
   t_invocation_log.records = outer_records;
   if (outer_records != nullptr && !run.effects.empty()) {
     // Inside MULTI/EXEC the transaction's own block already makes it atomic.
@@ -504,6 +566,21 @@ void script_flush_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+void script_kill_cmd(CommandContext& c) {
+  switch (c.server->scripts().kill_busy(c.now_ms)) {
+    case ScriptRegistry::KillResult::kKilled:
+      return c.out.simple_string("OK");
+    case ScriptRegistry::KillResult::kUnkillable:
+      return c.out.error(
+          "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+          "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+          "NOSAVE command.");
+    case ScriptRegistry::KillResult::kNotBusy:
+      break;
+  }
+  c.out.error("NOTBUSY No scripts in execution right now.");
+}
+
 void script_help_cmd(CommandContext& c) {
   static constexpr std::string_view kLines[] = {
       "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -511,6 +588,8 @@ void script_help_cmd(CommandContext& c) {
       "    Return information about the existence of the scripts in the script cache.",
       "FLUSH [ASYNC|SYNC]",
       "    Flush the Lua scripts cache.",
+      "KILL",
+      "    Kill the currently executing Lua script.",
       "LOAD <script>",
       "    Load a script into the scripts cache without executing it.",
       "HELP",
@@ -525,6 +604,7 @@ constexpr HandlerEntry kScriptHandlers[] = {
     {"script|load", script_load_cmd},
     {"script|exists", script_exists_cmd},
     {"script|flush", script_flush_cmd},
+    {"script|kill", script_kill_cmd},
     {"script|help", script_help_cmd},
 };
 

@@ -15,7 +15,15 @@
 // The log gets the script's effects, not the script: the write commands it ran, as one
 // MULTI ... EXEC block (or a single command), so replay is deterministic whatever the script did.
 //
-// Thread-safety: ScriptRegistry guards its map with a mutex; the Lua state is thread-local.
+// A script that runs away (a loop that never ends) holds its colors and its thread. SCRIPT KILL
+// stops the scripts that have run longer than `busy-reply-threshold` (lua-time-limit) and have
+// not written yet: a count hook checks for the request every few thousand Lua instructions and
+// the script ends with an error. One that has written cannot be stopped without breaking its
+// atomicity (UNKILLABLE), as in Redis. Unlike Redis, other clients are not answered BUSY
+// meanwhile: only those waiting for the script's colors wait.
+//
+// Thread-safety: ScriptRegistry guards its map and its list of running scripts with mutexes;
+// a running script's flags are atomics; the Lua state is thread-local.
 #pragma once
 
 #include <atomic>
@@ -23,6 +31,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "db/command_context.hpp"
 #include "lf/mutex.hpp"
@@ -39,10 +48,27 @@ class ScriptRegistry {
   std::uint64_t generation() const;
   std::size_t size() const;
 
+  // A script while it runs: registered by run_script, flagged by SCRIPT KILL.
+  struct Running {
+    std::int64_t started_ms = 0;
+    std::atomic<bool> wrote{false};  // ran a write command: killing it would break atomicity
+    std::atomic<bool> kill{false};   // SCRIPT KILL asked it to stop
+  };
+  void begin_run(Running* r);
+  void end_run(Running* r);
+  enum class KillResult { kKilled, kNotBusy, kUnkillable };
+  // Flags every script running for at least the busy threshold that has not written yet.
+  KillResult kill_busy(std::int64_t now_ms);
+  void set_busy_threshold_ms(std::int64_t ms) { busy_threshold_ms_.store(ms, std::memory_order_relaxed); }
+  std::int64_t busy_threshold_ms() const { return busy_threshold_ms_.load(std::memory_order_relaxed); }
+
  private:
   mutable lf::Mutex mu_;
   std::map<std::string, std::string, std::less<>> scripts_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint64_t> generation_{0};  // bumped by flush(): threads drop their Lua state
+  mutable lf::Mutex running_mu_;
+  std::vector<Running*> running_ LF_GUARDED_BY(running_mu_);
+  std::atomic<std::int64_t> busy_threshold_ms_{5000};
 };
 
 std::string sha1_hex(std::string_view data);

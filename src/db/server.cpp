@@ -22,6 +22,7 @@ Server::Server(const ServerConfig& config)
       keyspace_(config.colors),
       executor_(Executor::create(config.data, config.colors)) {
   auth_required_.store(!config.requirepass.empty());
+  scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), server_handlers(),
                      script_handlers()}) {

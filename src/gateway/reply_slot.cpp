@@ -25,6 +25,12 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
   LF_CHECK(parts_left > 0);
   if (merge == Merge::kNone) {
     reply.assign(f.bytes());
+  } else if (merge == Merge::kAnyOk) {
+    if (!f.is_error()) {
+      ++count;
+    } else if (first_error.empty() || (first_error.starts_with("-NOTBUSY") && !f.bytes().starts_with("-NOTBUSY"))) {
+      first_error.assign(f.bytes());
+    }
   } else if (f.is_error()) {
     if (first_error.empty()) first_error.assign(f.bytes());
   } else {
@@ -66,6 +72,7 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
         for (const resp::Frame& e : f.elements()) values[keys[i++]].assign(e.bytes());
         break;
       }
+      case Merge::kAnyOk:
       case Merge::kNone:
         break;
     }
@@ -74,7 +81,13 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
   if (merge != Merge::kNone) {
     reply.clear();
     resp::Writer w(reply, protocol);
-    if (!first_error.empty()) {
+    if (merge == Merge::kAnyOk) {
+      if (count > 0) {
+        w.simple_string("OK");
+      } else {
+        reply = first_error;
+      }
+    } else if (!first_error.empty()) {
       reply = first_error;
     } else {
       switch (merge) {
@@ -89,6 +102,7 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
           for (const auto& v : values) reply.append(v);
           break;
         case Merge::kSame: reply = body; break;
+        case Merge::kAnyOk:
         case Merge::kNone: break;
       }
     }

@@ -28,6 +28,8 @@ enum class Merge : std::uint8_t {
   kAllOk,   // +OK when every part said OK (MSET, FLUSHALL, FLUSHDB)
   kConcat,  // arrays concatenated (KEYS)
   kSame,    // every part must answer the same: that answer (SCRIPT LOAD's SHA1)
+  kAnyOk,   // +OK if any part did it (SCRIPT KILL); else an error, one that refused (UNKILLABLE)
+            // ahead of one that found nothing to do (NOTBUSY)
 };
 
 struct ReplySlot {

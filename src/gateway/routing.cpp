@@ -22,6 +22,7 @@ CommandRoute classify(const commands::CommandSpec& spec) {
   // live. EVAL/EVALSHA go where their declared keys are (one shard, or CROSSSLOT).
   if (n == "script|load") return {Route::kFanout, Merge::kSame};
   if (n == "script|flush") return {Route::kFanout, Merge::kAllOk};
+  if (n == "script|kill") return {Route::kFanout, Merge::kAnyOk};
   if (n == "scan" || n == "randomkey" || n == "shutdown" || n.starts_with("config|get") ||
       n.starts_with("config|set") || n == "config|resetstat" || n == "client|list" ||
       n == "client|kill" || n == "client|info" || n == "client|no-evict" || n == "client|no-touch") {

@@ -14,6 +14,14 @@ struct Membership {
 };
 thread_local std::vector<Membership> tls_memberships;
 thread_local std::vector<std::pair<const UnboundThreadSet*, void*>> tls_waiters;
+// The thread set whose leader role this thread keeps while it processes (lazy promotion), with
+// its Member and Waiter there; what hand_off_leadership() hands on.
+struct KeptRole {
+  UnboundThreadSet* set = nullptr;
+  void* member = nullptr;
+  void* waiter = nullptr;
+};
+thread_local KeptRole tls_kept_role;
 
 }  // namespace
 
@@ -180,16 +188,20 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
     Event more[kMaxEventsPerTurn];
     int taken = 0;
     while (taken + 1 < events_per_turn_ && reactor_.take_ready(more[taken])) ++taken;
+    const KeptRole outer_kept = tls_kept_role;
     if (!lazy_promotion_ || reactor_.has_ready()) {
       promote_locked(me);
     } else {
-      // Keep the role (leader_ stays &w) while processing: not waiting on the handle set.
+      // Keep the role (leader_ stays &w) while processing: not waiting on the handle set. A
+      // handler that runs long hands it on (hand_off_leadership).
       leaders_now_.fetch_sub(1, std::memory_order_acq_rel);
+      tls_kept_role = KeptRole{this, &me, &w};
     }
     me.state.store(ThreadState::kProcessing, std::memory_order_release);
     mu_.unlock();
     reactor_.dispatch(ev);
     for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
+    tls_kept_role = outer_kept;
     deferred = true;
     me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
     mu_.lock();
@@ -232,6 +244,20 @@ void UnboundThreadSet::promote_locked(Member& me) {
 void UnboundThreadSet::remove_follower_locked(Waiter* w) {
   auto it = std::find(followers_.begin(), followers_.end(), w);
   if (it != followers_.end()) followers_.erase(it);
+}
+
+void UnboundThreadSet::hand_off_leadership() {
+  const KeptRole kept = tls_kept_role;
+  if (kept.set == nullptr) return;
+  tls_kept_role = KeptRole{};
+  kept.set->hand_off_kept_role(*static_cast<Member*>(kept.member), static_cast<Waiter*>(kept.waiter));
+}
+
+void UnboundThreadSet::hand_off_kept_role(Member& me, Waiter* w) {
+  MutexLock lock(mu_);
+  if (leader_ != w) return;
+  leaders_now_.fetch_add(1, std::memory_order_acq_rel);  // promote_locked gives up a leader
+  promote_locked(me);
 }
 
 Status UnboundThreadSet::promote_new_leader() {

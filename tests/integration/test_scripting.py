@@ -3,11 +3,12 @@ against both). lfdb refuses keys a script did not declare (it runs a script on t
 its declared keys); redis-server allows them, so that test is lfdb's alone."""
 
 import threading
+import time
 import unittest
 
 import redis
 
-from lfdb_testlib import ServerTestCase, is_lfdb
+from lfdb_testlib import RawConnection, RespError, ServerTestCase, is_lfdb
 
 BOOK = """
 local left = tonumber(redis.call('GET', KEYS[1]))
@@ -146,6 +147,76 @@ class Concurrency(ServerTestCase):
         for f in range(flights):
             self.assertEqual(self.rb.get("seats:{%d}" % f), b"0")
             self.assertEqual(self.rb.hlen("booked:{%d}" % f), 50)
+
+
+class ScriptKill(ServerTestCase):
+    """SCRIPT KILL stops a runaway script that has not written (its client gets an error and
+    the server goes on); one that has written is UNKILLABLE; with none running, NOTBUSY."""
+
+    def setUp(self):
+        super().setUp()
+        self.r.config_set("busy-reply-threshold", 100)
+
+    def tearDown(self):
+        self.r.config_set("busy-reply-threshold", 5000)
+        super().tearDown()
+
+    def kill_until_answered(self):
+        """SCRIPT KILL once the script is past the busy threshold (redis-server answers others
+        only from then on; lfdb says NOTBUSY before it), on a new connection each time: under
+        --model lf-multi a connection may land in the handle set whose only thread runs the
+        script, and is served only when it ends."""
+        deadline = time.monotonic() + 10
+        while True:
+            self.assertLess(time.monotonic(), deadline, "no SCRIPT KILL was answered")
+            c = RawConnection(self.port, timeout=0.5)
+            try:
+                reply = c.command("SCRIPT", "KILL")
+            except Exception:
+                continue  # not served while the script runs: try another connection
+            finally:
+                c.close()
+            if not (isinstance(reply, RespError) and reply.message.startswith("NOTBUSY")):
+                return reply
+            time.sleep(0.05)
+
+    def test_a_runaway_script_is_killed(self):
+        looper = RawConnection(self.port, timeout=20)
+        looper.send_command("EVAL", "local n = 0 while true do n = n + 1 end", "0")
+        time.sleep(0.15)
+        self.assertEqual(self.kill_until_answered(), b"OK")
+        reply = looper.read_parsed(timeout=10)
+        self.assertIsInstance(reply, RespError)
+        self.assertTrue(reply.message.startswith("ERR Script killed by user with SCRIPT KILL..."),
+                        reply.message)
+        self.assertIn("@user_script:1", reply.message)
+        # The connection and the server go on.
+        self.assertEqual(looper.command("PING"), b"PONG")
+        reply = looper.command("SCRIPT", "KILL")
+        self.assertIsInstance(reply, RespError)
+        self.assertEqual(reply.message, "NOTBUSY No scripts in execution right now.")
+        self.assertEqual(self.r.eval("return 7", 0), 7)
+        looper.close()
+
+    def test_a_script_that_wrote_is_unkillable(self):
+        slow = RawConnection(self.port, timeout=60)
+        # Writes, then loops for a while (not forever: it must end by itself).
+        slow.send_command("EVAL", "redis.call('SET', KEYS[1], 'x') for i = 1, tonumber(ARGV[1]) do end return 1",
+                          "1", "wrote", "300000000")
+        time.sleep(0.15)
+        reply = self.kill_until_answered()
+        self.assertIsInstance(reply, RespError)
+        self.assertTrue(reply.message.startswith(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset."),
+            reply.message)
+        self.assertEqual(slow.read_parsed(timeout=60), 1)  # it ran to its end, atomically
+        self.assertEqual(self.r.get("wrote"), "x")
+        slow.close()
+
+    def test_notbusy_without_scripts(self):
+        with self.assertRaises(redis.ResponseError) as e:
+            self.r.script_kill()
+        self.assertEqual(str(e.exception), "NOTBUSY No scripts in execution right now.")
 
 
 if __name__ == "__main__":

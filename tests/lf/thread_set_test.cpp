@@ -29,11 +29,12 @@ struct Pair {
 // Blocks in handle_event until released: keeps its thread in the processing state.
 class Blocker : public lf::EventHandler {
  public:
-  explicit Blocker(int fd) : fd_(fd) {}
+  explicit Blocker(int fd, bool hands_off = false) : fd_(fd), hands_off_(hands_off) {}
   lf::Disposition handle_event(int, lf::EventMask) override {
     char c;
     while (::read(fd_, &c, 1) > 0) {
     }
+    if (hands_off_) lf::UnboundThreadSet::hand_off_leadership();  // "this will take long"
     entered.fetch_add(1);
     while (!release.load()) std::this_thread::sleep_for(1ms);
     return lf::Disposition::kResume;
@@ -44,6 +45,7 @@ class Blocker : public lf::EventHandler {
 
  private:
   int fd_;
+  bool hands_off_;
 };
 
 template <class F>
@@ -385,6 +387,37 @@ TEST(UnboundThreadSet, LazyPromotionWakesAFollowerOnlyForABacklog) {
   set.shutdown();
   a.join();
   b.join();
+}
+
+// Under lazy promotion a leader that took the only ready event keeps the role while it
+// processes; a handler that will run long hands it on, so another connection is served while it
+// runs. Without the hand-off the second event would wait for the blocker.
+TEST(UnboundThreadSet, ALongHandlerHandsTheLeaderRoleOn) {
+  for (bool hands_off : {true, false}) {
+    SCOPED_TRACE(hands_off ? "hands off" : "keeps the role");
+    Pair slow_pair, quick_pair;
+    std::atomic<int> quick_count{0};
+    Blocker slow(slow_pair.a, hands_off);
+    Counter quick(quick_pair.a, &quick_count);
+    auto reactor = std::move(lf::Reactor::create().value());
+    lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/1);
+    set.set_lazy_promotion(true);
+    ASSERT_TRUE(reactor->register_handler(&slow, lf::kReadEvent).ok());
+    ASSERT_TRUE(reactor->register_handler(&quick, lf::kReadEvent).ok());
+    std::thread a([&] { (void)set.join(lf::kInfinite, 0, 0); });
+    std::thread b([&] { (void)set.join(lf::kInfinite, 0, 1); });
+    ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1 && set.follower_count() == 1; }));
+    slow_pair.poke();
+    ASSERT_TRUE(eventually([&] { return slow.entered.load() == 1; }));
+    quick_pair.poke();
+    const bool served = eventually([&] { return quick_count.load() == 1; }, 300ms);
+    EXPECT_EQ(served, hands_off);
+    slow.release.store(true);
+    ASSERT_TRUE(eventually([&] { return quick_count.load() == 1; }));
+    set.shutdown();
+    a.join();
+    b.join();
+  }
 }
 
 }  // namespace
