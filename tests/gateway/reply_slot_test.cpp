@@ -108,6 +108,28 @@ TEST(ReplySlot, AMalformedPartIsAnErrorNotACrash) {
   EXPECT_EQ(m.reply.rfind("-ERR lfdb-gateway: unexpected reply", 0), 0u) << m.reply;
 }
 
+TEST(ReplySlot, AnyOkIsOkIfAnyPartDidItElseTheMostTellingError) {
+  ReplySlot one;
+  one.start(Merge::kAnyOk, 3);
+  one.add_part(0, frame("-NOTBUSY No scripts in execution right now.\r\n"));
+  one.add_part(1, frame("+OK\r\n"));
+  EXPECT_TRUE(one.add_part(2, frame("-UNKILLABLE Sorry\r\n")));
+  EXPECT_EQ(one.reply, "+OK\r\n");
+
+  ReplySlot none;
+  none.start(Merge::kAnyOk, 3);
+  none.add_part(0, frame("-NOTBUSY No scripts in execution right now.\r\n"));
+  none.add_part(1, frame("-UNKILLABLE Sorry\r\n"));
+  EXPECT_TRUE(none.add_part(2, frame("-NOTBUSY No scripts in execution right now.\r\n")));
+  EXPECT_EQ(none.reply, "-UNKILLABLE Sorry\r\n");
+
+  ReplySlot idle;
+  idle.start(Merge::kAnyOk, 2);
+  idle.add_part(0, frame("-NOTBUSY No scripts in execution right now.\r\n"));
+  EXPECT_TRUE(idle.add_part(1, frame("-NOTBUSY No scripts in execution right now.\r\n")));
+  EXPECT_EQ(idle.reply, "-NOTBUSY No scripts in execution right now.\r\n");
+}
+
 TEST(SlotQueue, FifoWithStableAddressesAndReusedNodes) {
   SlotQueue q;
   EXPECT_TRUE(q.empty());
