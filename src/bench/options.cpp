@@ -105,9 +105,6 @@ int parse_options(int argc, char** argv, Options& o) {
   if (o.workload != WorkloadKind::kGetSet && o.pipeline > 1) {
     return bad("--pipeline applies to getset only: a reservation or transfer terminal runs one transaction at a time");
   }
-  if (o.workload == WorkloadKind::kTransfer && o.txn == "eval") {
-    return bad("--txn eval is not supported for transfer yet (reservation has it); use --txn multi (WATCH/MULTI/EXEC)");
-  }
   if (o.key_prefix.find_first_of("{}") != std::string::npos) {
     return bad("--key-prefix must not contain '{' or '}': keys carry their own {hash tag}");
   }

@@ -74,9 +74,28 @@ class BenchWorkloadsTest(ServerTestCase):
         sold = sum(int(self.r.get("flight:{%d}:bookings" % f)) for f in range(2))
         self.assertEqual(sold, s["outcomes"]["booked"] + s["warmup_ops"])
 
+    def test_reservation_by_stored_procedure_sells_every_seat_once(self):
+        run = run_bench(self.port, "-w", "reservation", "--txn", "eval", "-c", 20, "-t", 2, "-n", 3000,
+                        "--flights", 5, "--seats", 300)
+        s = self.assertRan(run, ops=3000)
+        self.assertTrue(s["invariant"]["ok"], run)
+        self.assertEqual(s["outcomes"]["booked"], 1500, run)
+        self.assertEqual(s["outcomes"]["sold_out"], 1500, run)
+        self.assertEqual(s["retries"], 0, run)  # a script never conflicts: nothing to retry
+        for f in range(5):
+            self.assertEqual(self.r.get("flight:{%d}:seats" % f), "0")
+            self.assertEqual(self.r.hlen("flight:{%d}:booked" % f), 300)
+
     def test_transfer_conserves_money(self):
-        run = run_bench(self.port, "-w", "transfer", "-c", 16, "-t", 2, "-n", 3000, "--branches", 3,
-                        "--accounts", 50, "--tellers", 4, "--initial-balance", 500, "--max-delta", 400)
+        self.check_transfer("multi")
+
+    def test_transfer_by_stored_procedure_conserves_money(self):
+        self.check_transfer("eval")
+
+    def check_transfer(self, txn):
+        run = run_bench(self.port, "-w", "transfer", "--txn", txn, "-c", 16, "-t", 2, "-n", 3000,
+                        "--branches", 3, "--accounts", 50, "--tellers", 4, "--initial-balance", 500,
+                        "--max-delta", 400)
         s = self.assertRan(run, ops=3000)
         self.assertTrue(s["invariant"]["ok"], run)
         transferred = s["outcomes"].get("transferred", 0)
@@ -119,7 +138,7 @@ class BenchUsageTest(ServerTestCase):
 
     def test_bad_options(self):
         self.expect_usage_error("--pipeline applies to getset only", "-w", "reservation", "-P", 4)
-        self.expect_usage_error("not supported", "-w", "transfer", "--txn", "eval")
+        self.expect_usage_error("--txn", "-w", "transfer", "--txn", "nosuch")
         self.expect_usage_error("--zipf-theta must be in (0, 1)", "--dist", "zipf", "--zipf-theta", 1.5)
         self.expect_usage_error("--ratio must be SET:GET", "--ratio", "9")
         self.expect_usage_error("--key-prefix must not contain", "--key-prefix", "a{b}")
