@@ -30,6 +30,7 @@ enum Flag : std::uint32_t {
   kConnection = 1u << 9, // acts on the connection only (the gateway answers it itself)
   kRandom = 1u << 10,    // result not deterministic (RANDOMKEY, HRANDFIELD, TIME)
   kNumKeys = 1u << 11,   // keys follow a count: argv[first_key - 1] keys from first_key (EVAL)
+  kDenyOom = 1u << 12,   // may grow memory use (Redis refuses it past maxmemory; lfdb reports it)
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its
@@ -57,7 +58,7 @@ struct CommandSpec {
   int key_step = 0;
   HueClass hue = HueClass::kUndeclared;
   std::span<const CommandSpec> subcommands{};  // container commands only
-  std::string_view group;      // "string", "generic", "hash", "connection", "server", "transactions"
+  std::string_view group;      // "string", "generic", "hash", "list", "set", "connection", "server", ...
   std::string_view summary;    // one line, for COMMAND DOCS
 
   bool has(std::uint32_t f) const { return (flags & f) != 0; }

@@ -17,6 +17,7 @@ Form form_of(std::string_view name) {
       {"pexpire", Form::kTtlState},     {"expireat", Form::kTtlState},
       {"pexpireat", Form::kTtlState},   {"hincrbyfloat", Form::kHashField},
       {"eval", Form::kNone},            {"evalsha", Form::kNone},  // scripts log their effects
+      {"spop", Form::kNone},  // random: the handler logs SREM (or DEL) of what it popped
   };
   auto it = forms.find(name);
   return it == forms.end() ? Form::kArgv : it->second;

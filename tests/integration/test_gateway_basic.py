@@ -70,6 +70,22 @@ class RoutingTest(GatewayTestCase):
         self.assertTrue(str(e.exception).startswith("CROSSSLOT"))
         self.assertTrue(self.r.msetnx({A[0]: 1, A[1]: 2}))
 
+    def test_crossslot_for_list_and_set_commands(self):
+        # The gateway finds the keys from the command table: fixed positions (LMOVE, SMOVE),
+        # every argument (SINTERSTORE) and keys after a count (SINTERCARD).
+        self.r.rpush(A[15], "x")
+        self.r.sadd(A[16], "m")
+        for args in (("LMOVE", A[15], B[15], "LEFT", "LEFT"), ("RPOPLPUSH", A[15], B[15]),
+                     ("SMOVE", A[16], B[16], "m"), ("SINTERSTORE", A[17], A[16], B[16]),
+                     ("SUNION", A[16], B[16]), ("SINTERCARD", "2", A[16], B[16])):
+            with self.assertRaises(redis.ResponseError) as e:
+                self.r.execute_command(*args)
+            self.assertTrue(str(e.exception).startswith("CROSSSLOT"), "%r: %s" % (args, e.exception))
+        self.assertEqual(self.r.lmove(A[15], A[18], "LEFT", "RIGHT"), "x")
+        self.assertEqual(self.r.execute_command("SINTERCARD", "2", A[16], A[16]), 1)
+        self.assertEqual(self.r.sunionstore(A[17], [A[16], A[19]]), 1)
+        self.assertEqual(self.direct(0).smembers(A[17]), {"m"})
+
     def test_eval_goes_to_the_shard_of_its_keys(self):
         script = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
         self.assertEqual(self.r.eval(script, 1, A[4], "a"), "a")

@@ -49,6 +49,10 @@ def dump(r):
             v = r.get(k)
         elif t == b"hash":
             v = r.hgetall(k)
+        elif t == b"list":
+            v = r.lrange(k, 0, -1)
+        elif t == b"set":
+            v = frozenset(r.smembers(k))
         else:
             continue  # expired between KEYS and TYPE
         out[k] = (t, v, r.pexpiretime(k))
@@ -102,6 +106,35 @@ class RoundTrip(unittest.TestCase):
         p.incr("tx1").incr("tx2").hset("txh", "k", "v").expire("tx1", 900)
         p.execute()
         r.expireat("ea", 4_000_000_000)   # no such key: nothing logged
+        # lists
+        r.rpush("l", *["e%d" % i for i in range(20)])
+        r.lpush("l", "head")
+        r.lpop("l", 2)
+        r.rpop("l")
+        r.lset("l", 3, "set3")
+        r.linsert("l", "BEFORE", "e10", "ins")
+        r.lrem("l", 1, "e12")
+        r.ltrim("l", 1, -2)
+        r.lmove("l", "l2", "LEFT", "RIGHT")
+        r.rpoplpush("l", "l2")
+        r.rpush("lgone", "x")
+        r.lpop("lgone")                   # the last element takes the key
+        r.rpush("lttl", "a", "b")
+        r.pexpire("lttl", 6_000_000)
+        # sets: SPOP is random, the log must hold what it removed
+        r.sadd("set", *["m%d" % i for i in range(30)])
+        r.srem("set", "m0", "m1")
+        r.spop("set")
+        r.spop("set", 5)
+        r.sadd("set2", "m5", "m6", "m7", "x")
+        r.sinterstore("sinter", "set", "set2")
+        r.sunionstore("sunion", "set", "set2")
+        r.sdiffstore("sdiff", "set2", "set")
+        r.smove("set2", "set3", "x")
+        r.sadd("ints", 1, 2, 3)
+        r.spop("ints", 10)                # every member: the key goes
+        r.sadd("sttl", "a")
+        r.expire("sttl", 800)
         time.sleep(0.05)                  # let "gone" expire
 
     def test_clean_restart_keeps_every_type_and_ttl(self):
