@@ -12,7 +12,7 @@ using H = HueClass;
 constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
                         NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
                         C = kConnection, RND = kRandom, NK = kNumKeys,
-                        DO = kDenyOom;
+                        DO = kDenyOom, DK = kDestKey;
 
 constexpr CommandSpec kClientSubs[] = {
     {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
@@ -171,6 +171,31 @@ constexpr CommandSpec kCommands[] = {
     {"sintercard", -3, R | NK, 2, 0, 1, H::kKeyRead, {}, "set", "Returns the number of members of the intersect of multiple sets."},
     {"smove", 4, W | F, 1, 2, 1, H::kKeyWrite, {}, "set", "Moves a member from one set to another."},
     {"sscan", -3, R | RND, 1, 1, 1, H::kKeyRead, {}, "set", "Iterates over members of a set."},
+    // sorted sets
+    {"zadd", -4, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."},
+    {"zincrby", 4, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Increments the score of a member in a sorted set."},
+    {"zrem", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."},
+    {"zscore", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the score of a member in a sorted set."},
+    {"zmscore", -3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the score of one or more members in a sorted set."},
+    {"zcard", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the number of members in a sorted set."},
+    {"zcount", 4, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the count of members in a sorted set that have scores within a range."},
+    {"zlexcount", 4, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the number of members in a sorted set within a lexicographical range."},
+    {"zrank", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the index of a member in a sorted set ordered by ascending scores."},
+    {"zrevrank", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns the index of a member in a sorted set ordered by descending scores."},
+    {"zrange", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns members in a sorted set within a range of indexes."},
+    {"zrevrange", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns members in a sorted set within a range of indexes in reverse order."},
+    {"zrangebyscore", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns members in a sorted set within a range of scores."},
+    {"zrevrangebyscore", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns members in a sorted set within a range of scores in reverse order."},
+    {"zrangebylex", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns members in a sorted set within a lexicographical range."},
+    {"zrevrangebylex", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Returns members in a sorted set within a lexicographical range in reverse order."},
+    {"zpopmin", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"zpopmax", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"zremrangebyrank", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."},
+    {"zremrangebyscore", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."},
+    {"zremrangebylex", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted_set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."},
+    {"zunionstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted_set", "Stores the union of multiple sorted sets in a key."},
+    {"zinterstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted_set", "Stores the intersect of multiple sorted sets in a key."},
+    {"zscan", -3, R | RND, 1, 1, 1, H::kKeyRead, {}, "sorted_set", "Iterates over members and scores of a sorted set."},
     // transactions
     {"multi", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},
     {"exec", 1, NS | NM, 0, 0, 0, H::kTransaction, {}, "transactions", "Executes all commands in a transaction."},

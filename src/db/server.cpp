@@ -24,7 +24,7 @@ Server::Server(const ServerConfig& config)
   auth_required_.store(!config.requirepass.empty());
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
-                     set_handlers(), server_handlers(), script_handlers()}) {
+                     set_handlers(), zset_handlers(), server_handlers(), script_handlers()}) {
     for (const HandlerEntry& h : group) handlers.emplace(h.name, h.handler);
   }
   auto bind = [&](const CommandSpec& s) {

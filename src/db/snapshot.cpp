@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -16,10 +17,10 @@ namespace lfdb::db {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
-// Version 2 added lists and sets (tags 3 and 4); a version 1 file (strings and hashes only)
-// still loads.
+// Version 2 added lists, sets and sorted sets (tags 3, 4, 5; a sorted set's scores are the
+// doubles' 8 bytes, exact); a version 1 file (strings and hashes only) still loads.
 constexpr std::uint32_t kVersion = 2, kOldestVersion = 1;
-constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kEnd = 0xFF;
+constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kEnd = 0xFF;
 
 std::uint8_t tag_of(Type t) {
   switch (t) {
@@ -27,6 +28,7 @@ std::uint8_t tag_of(Type t) {
     case Type::kHash: return kHash;
     case Type::kList: return kList;
     case Type::kSet: return kSet;
+    case Type::kZSet: return kZSet;
   }
   return kString;
 }
@@ -186,6 +188,15 @@ lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, 
           out.varint(e.value.set->size());
           for (const std::string& v : *e.value.set) out.str(v);
           break;
+        case Type::kZSet:
+          out.varint(e.value.zset->size());
+          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            out.str(z->member);
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &z->score, sizeof bits);
+            out.u64(bits);
+          }
+          break;
       }
       ++n;
     }
@@ -244,7 +255,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
   if (version < kOldestVersion || version > kVersion) {
     return bad("unknown version " + std::to_string(version));
   }
-  const std::uint8_t last_tag = version == 1 ? kHash : kSet;
+  const std::uint8_t last_tag = version == 1 ? kHash : kZSet;
   if (!in.i64(out.created_ms)) return bad("cut short");
   for (;;) {
     std::uint8_t type = 0;
@@ -287,13 +298,25 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
           if (!in.str(v)) return bad_element();
           e.value.list->emplace_back(v);
         }
-      } else {
+      } else if (type == kSet) {
         e.value.type = Type::kSet;
         e.value.set = std::make_unique<Set>();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
           e.value.set->emplace(v);
+        }
+      } else {
+        e.value.type = Type::kZSet;
+        e.value.zset = std::make_unique<ZSet>();
+        for (std::uint64_t i = 0; i < n; ++i) {
+          std::string_view m;
+          std::uint64_t bits = 0;
+          if (!in.str(m) || !in.u64(bits)) return bad_element();
+          double score = 0;
+          std::memcpy(&score, &bits, sizeof score);
+          if (std::isnan(score)) return bad_element();  // the skip list's order needs numbers
+          e.value.zset->set(m, score);
         }
       }
     }
@@ -401,6 +424,20 @@ lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int6
         case Type::kSet: {
           Chunked cmd(rec, {"SADD", key});
           for (const std::string& v : *e.value.set) cmd.add(v);
+          break;
+        }
+        case Type::kZSet: {
+          // Declared before `cmd`, whose destructor writes the views into these.
+          std::vector<std::string> scores;
+          scores.reserve(e.value.zset->size());
+          Chunked cmd(rec, {"ZADD", key});
+          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            scores.push_back(format_score(z->score));
+          }
+          std::size_t i = 0;
+          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+          }
           break;
         }
       }

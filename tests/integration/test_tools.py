@@ -206,9 +206,9 @@ class RedisBenchmarkTest(ServerTestCase):
         self.check_state()
 
     def test_benchmark_containers(self):
-        # Lists and sets (redis-benchmark's own keys: mylist, myset): no error replies.
-        self.bench(tests="lpush,rpush,lpop,rpop,sadd,spop,lrange_100", n=20000,
-                   names=["LPUSH", "RPUSH", "LPOP", "RPOP", "SADD", "SPOP",
+        # Lists, sets and sorted sets (redis-benchmark's keys: mylist, myset, myzset): no errors.
+        self.bench(tests="lpush,rpush,lpop,rpop,sadd,spop,zadd,zpopmin,lrange_100", n=20000,
+                   names=["LPUSH", "RPUSH", "LPOP", "RPOP", "SADD", "SPOP", "ZADD", "ZPOPMIN",
                           "LPUSH (needed to benchmark LRANGE)", "LRANGE_100 (first 100 elements)"])
         self.assertEqual(self.r.type("mylist"), "list")
         self.assertGreaterEqual(self.r.llen("mylist"), 100)
