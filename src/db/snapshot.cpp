@@ -269,6 +269,8 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
     Partition& p = ks.of(key);
     bool created = false;
     Entry& e = p.find_or_create(key, 0, created);
+    e.value.drop_containers();  // a key that repeats: the last record wins, whole
+    e.value.raw = false;
     if (type == kString) {
       std::string_view v;
       if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));
