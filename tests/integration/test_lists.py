@@ -2,6 +2,7 @@
 LPOS LMOVE RPOPLPUSH, and what the generic commands do with lists (TYPE, OBJECT ENCODING, DEL,
 EXPIRE, RENAME). Written against redis-server 7.0; run unchanged against lfdb-server."""
 
+import threading
 import unittest
 
 from lfdb_testlib import RawConnection, RespError, ServerTestCase
@@ -219,6 +220,53 @@ class ListGenericTest(ServerTestCase):
                          ["b", "x", "y"])
         self.assertIsNone(self.r.eval("return redis.call('lpop', KEYS[1], 2)", 1, "nokey"))
         self.assertEqual(self.r.eval("return redis.call('lpos', KEYS[1], 'zz')", 1, "l"), None)
+
+
+class ContainerConcurrencyTest(ServerTestCase):
+    """Multi-key moves from several connections at once: each takes both keys' colors in the
+    scheduler's fixed order, so none is lost or doubled and nothing deadlocks."""
+
+    def hammer(self, fn, threads=4, rounds=300):
+        errors = []
+
+        def run(i):
+            c = self.client()
+            try:
+                for j in range(rounds):
+                    fn(c, i, j)
+            except Exception as e:  # reported below
+                errors.append(e)
+
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        self.assertEqual(errors, [])
+
+    def test_moves_between_lists_sets_and_sorted_sets(self):
+        keys = ["ca", "cb", "cc"]  # different colors (no hash tag)
+        self.r.rpush("ca", *range(100))
+        self.r.sadd("sa", *range(100))
+        self.r.zadd("za", {str(i): i for i in range(100)})
+
+        def step(c, i, j):
+            a, b = keys[(i + j) % 3], keys[(i + j + 1) % 3]
+            c.lmove(a, b, "LEFT", "RIGHT")
+            c.rpoplpush(b, a)
+            m = str((i * 7 + j) % 100)
+            c.smove("s" + a[1], "s" + b[1], m)
+            c.zunionstore("zu%d" % i, ["za", "z" + b[1]])
+            if c.zrem("za", m):
+                c.zadd("z" + b[1], {m: j})
+            c.zadd("za", {m: 0}, nx=True)
+
+        self.hammer(step)
+        self.assertEqual(sum(self.r.llen(k) for k in keys), 100)
+        self.assertEqual(sorted(int(x) for k in keys for x in self.r.lrange(k, 0, -1)), list(range(100)))
+        members = [m for k in ("sa", "sb", "sc") for m in self.r.smembers(k)]
+        self.assertEqual(sorted(int(x) for x in members), list(range(100)))
+        self.assertEqual(self.r.zcard("za"), 100)
 
 
 if __name__ == "__main__":
