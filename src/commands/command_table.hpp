@@ -59,7 +59,7 @@ struct CommandSpec {
   int key_step = 0;
   HueClass hue = HueClass::kUndeclared;
   std::span<const CommandSpec> subcommands{};  // container commands only
-  std::string_view group;      // "string", "generic", "hash", "list", "set", "sorted_set", "server", ...
+  std::string_view group;      // "string", "generic", "hash", "list", "set", "sorted-set", "server", ...
   std::string_view summary;    // one line, for COMMAND DOCS
 
   bool has(std::uint32_t f) const { return (flags & f) != 0; }
