@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -131,10 +132,38 @@ void scard_cmd(CommandContext& c) {
   c.out.integer(s ? static_cast<std::int64_t>(s->size()) : 0);
 }
 
-// Pointers to `n` distinct random members (all of them when n >= size), by a partial
-// Fisher-Yates shuffle over the members.
+// Up to this size a set is sampled exactly uniformly from a walk over all of it (cheap here);
+// past it, by buckets, which favours members of short chains a little, as Redis's
+// dictGetRandomKey does, but stays O(1) per member on a set of any size.
+constexpr std::size_t kUniformUpTo = 4096;
+
+// One random member of a non-empty set.
+const std::string& random_member(const Set& s) {
+  auto& gen = rng();
+  if (s.size() <= 128) return *std::next(s.begin(), static_cast<std::ptrdiff_t>(gen() % s.size()));
+  const std::size_t buckets = s.bucket_count();
+  for (int tries = 0; tries < 64; ++tries) {
+    const std::size_t b = gen() % buckets;
+    const std::size_t n = s.bucket_size(b);
+    if (n == 0) continue;
+    return *std::next(s.begin(b), static_cast<std::ptrdiff_t>(gen() % n));
+  }
+  return *std::next(s.begin(), static_cast<std::ptrdiff_t>(gen() % s.size()));
+}
+
+// Pointers to `n` distinct random members (all of them when n >= size). A few from a big set are
+// drawn one by one (O(n) expected, as SPOP and SRANDMEMBER promise); otherwise a partial
+// Fisher-Yates shuffle over all the members (uniform).
 std::vector<const std::string*> sample(const Set& s, std::uint64_t n) {
   std::vector<const std::string*> items;
+  if (s.size() > kUniformUpTo && n < s.size() / 4) {
+    std::unordered_set<const std::string*> seen;
+    while (items.size() < n) {
+      const std::string* m = &random_member(s);
+      if (seen.insert(m).second) items.push_back(m);
+    }
+    return items;
+  }
   items.reserve(s.size());
   for (const std::string& m : s) items.push_back(&m);
   if (n >= items.size()) return items;
@@ -182,7 +211,7 @@ void srandmember_cmd(CommandContext& c) {
     const Set* s = set_at(c, c.arg(1), wrong);
     if (wrong) return c.out.error(kErrWrongType);
     if (s == nullptr) return c.out.null();
-    return c.out.bulk(*sample(*s, 1)[0]);
+    return c.out.bulk(random_member(*s));
   }
   std::int64_t l = 0;
   if (!parse_int(c.arg(2), l)) return c.out.error(kErrNotInteger);
@@ -200,10 +229,14 @@ void srandmember_cmd(CommandContext& c) {
     for (const std::string* m : items) c.out.bulk(*m);
     return;
   }
-  const auto items = sample(*s, s->size());
-  auto& gen = rng();
   const auto n = static_cast<std::uint64_t>(-l);
   c.out.array_header(n);
+  if (s->size() > kUniformUpTo) {
+    for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(random_member(*s));
+    return;
+  }
+  const auto items = sample(*s, s->size());
+  auto& gen = rng();
   for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(*items[gen() % items.size()]);
 }
 
