@@ -11,7 +11,8 @@ namespace {
 using H = HueClass;
 constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
                         NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
-                        C = kConnection, RND = kRandom, NK = kNumKeys;
+                        C = kConnection, RND = kRandom, NK = kNumKeys,
+                        DO = kDenyOom, DK = kDestKey;
 
 constexpr CommandSpec kClientSubs[] = {
     {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
@@ -137,6 +138,66 @@ constexpr CommandSpec kCommands[] = {
     {"hstrlen", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns the length of the value of a field."},
     {"hrandfield", -2, R | RND, 1, 1, 1, H::kKeyRead, {}, "hash", "Returns one or more random fields from a hash."},
     {"hscan", -3, R, 1, 1, 1, H::kKeyRead, {}, "hash", "Iterates over fields and values of a hash."},
+    // lists (no blocking commands: BLPOP and the like stay unknown)
+    {"lpush", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist."},
+    {"rpush", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist."},
+    {"lpushx", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "list", "Prepends one or more elements to a list only when the list exists."},
+    {"rpushx", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "list", "Appends an element to a list only when the list exists."},
+    {"lpop", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."},
+    {"rpop", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."},
+    {"llen", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "list", "Returns the length of a list."},
+    {"lrange", 4, R, 1, 1, 1, H::kKeyRead, {}, "list", "Returns a range of elements from a list."},
+    {"lindex", 3, R, 1, 1, 1, H::kKeyRead, {}, "list", "Returns an element from a list by its index."},
+    {"lset", 4, W | DO, 1, 1, 1, H::kKeyWrite, {}, "list", "Sets the value of an element in a list by its index."},
+    {"lrem", 4, W, 1, 1, 1, H::kKeyWrite, {}, "list", "Removes elements from a list. Deletes the list if the last element was removed."},
+    {"ltrim", 4, W, 1, 1, 1, H::kKeyWrite, {}, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed."},
+    {"linsert", 5, W | DO, 1, 1, 1, H::kKeyWrite, {}, "list", "Inserts an element before or after another element in a list."},
+    {"lpos", -3, R, 1, 1, 1, H::kKeyRead, {}, "list", "Returns the index of matching elements in a list."},
+    {"lmove", 5, W | DO, 1, 2, 1, H::kKeyWrite, {}, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."},
+    {"rpoplpush", 3, W | DO, 1, 2, 1, H::kKeyWrite, {}, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."},
+    // sets
+    {"sadd", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Adds one or more members to a set. Creates the key if it doesn't exist."},
+    {"srem", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Removes one or more members from a set. Deletes the set if the last member was removed."},
+    {"smembers", 2, R, 1, 1, 1, H::kKeyRead, {}, "set", "Returns all members of a set."},
+    {"sismember", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "set", "Determines whether a member belongs to a set."},
+    {"smismember", -3, R | F, 1, 1, 1, H::kKeyRead, {}, "set", "Determines whether multiple members belong to a set."},
+    {"scard", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "set", "Returns the number of members in a set."},
+    {"spop", -2, W | RND | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped."},
+    {"srandmember", -2, R | RND, 1, 1, 1, H::kKeyRead, {}, "set", "Get one or multiple random members from a set"},
+    {"sinter", -2, R, 1, -1, 1, H::kKeyRead, {}, "set", "Returns the intersect of multiple sets."},
+    {"sunion", -2, R, 1, -1, 1, H::kKeyRead, {}, "set", "Returns the union of multiple sets."},
+    {"sdiff", -2, R, 1, -1, 1, H::kKeyRead, {}, "set", "Returns the difference of multiple sets."},
+    {"sinterstore", -3, W | DO, 1, -1, 1, H::kKeyWrite, {}, "set", "Stores the intersect of multiple sets in a key."},
+    {"sunionstore", -3, W | DO, 1, -1, 1, H::kKeyWrite, {}, "set", "Stores the union of multiple sets in a key."},
+    {"sdiffstore", -3, W | DO, 1, -1, 1, H::kKeyWrite, {}, "set", "Stores the difference of multiple sets in a key."},
+    {"sintercard", -3, R | NK, 2, 0, 1, H::kKeyRead, {}, "set", "Returns the number of members of the intersect of multiple sets."},
+    {"smove", 4, W | F, 1, 2, 1, H::kKeyWrite, {}, "set", "Moves a member from one set to another."},
+    {"sscan", -3, R | RND, 1, 1, 1, H::kKeyRead, {}, "set", "Iterates over members of a set."},
+    // sorted sets
+    {"zadd", -4, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist."},
+    {"zincrby", 4, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Increments the score of a member in a sorted set."},
+    {"zrem", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed."},
+    {"zscore", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the score of a member in a sorted set."},
+    {"zmscore", -3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the score of one or more members in a sorted set."},
+    {"zcard", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the number of members in a sorted set."},
+    {"zcount", 4, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the count of members in a sorted set that have scores within a range."},
+    {"zlexcount", 4, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the number of members in a sorted set within a lexicographical range."},
+    {"zrank", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the index of a member in a sorted set ordered by ascending scores."},
+    {"zrevrank", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns the index of a member in a sorted set ordered by descending scores."},
+    {"zrange", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a range of indexes."},
+    {"zrevrange", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a range of indexes in reverse order."},
+    {"zrangebyscore", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a range of scores."},
+    {"zrevrangebyscore", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a range of scores in reverse order."},
+    {"zrangebylex", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a lexicographical range."},
+    {"zrevrangebylex", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a lexicographical range in reverse order."},
+    {"zpopmin", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"zpopmax", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"zremrangebyrank", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."},
+    {"zremrangebyscore", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."},
+    {"zremrangebylex", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."},
+    {"zunionstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted-set", "Stores the union of multiple sorted sets in a key."},
+    {"zinterstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted-set", "Stores the intersect of multiple sorted sets in a key."},
+    {"zscan", -3, R | RND, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Iterates over members and scores of a sorted set."},
     // transactions
     {"multi", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},
     {"exec", 1, NS | NM, 0, 0, 0, H::kTransaction, {}, "transactions", "Executes all commands in a transaction."},
@@ -179,7 +240,7 @@ class NameIndex {
   }
 
  private:
-  static constexpr std::size_t kSlots = 256;
+  static constexpr std::size_t kSlots = 512;  // under half full with every command
   static std::size_t hash(std::string_view s) {
     std::size_t h = 1469598103934665603ull;  // FNV-1a over the lower-cased bytes
     for (char c : s) h = (h ^ static_cast<unsigned char>(lower(c))) * 1099511628211ull;

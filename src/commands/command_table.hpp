@@ -30,6 +30,8 @@ enum Flag : std::uint32_t {
   kConnection = 1u << 9, // acts on the connection only (the gateway answers it itself)
   kRandom = 1u << 10,    // result not deterministic (RANDOMKEY, HRANDFIELD, TIME)
   kNumKeys = 1u << 11,   // keys follow a count: argv[first_key - 1] keys from first_key (EVAL)
+  kDenyOom = 1u << 12,   // may grow memory use (Redis refuses it past maxmemory; lfdb reports it)
+  kDestKey = 1u << 13,   // with kNumKeys: argv[1] is a key too, before the count (ZUNIONSTORE)
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its
@@ -57,7 +59,7 @@ struct CommandSpec {
   int key_step = 0;
   HueClass hue = HueClass::kUndeclared;
   std::span<const CommandSpec> subcommands{};  // container commands only
-  std::string_view group;      // "string", "generic", "hash", "connection", "server", "transactions"
+  std::string_view group;      // "string", "generic", "hash", "list", "set", "sorted-set", "server", ...
   std::string_view summary;    // one line, for COMMAND DOCS
 
   bool has(std::uint32_t f) const { return (flags & f) != 0; }
@@ -99,6 +101,7 @@ template <typename Fn>
 void for_each_key(const CommandSpec& spec, std::span<const std::string_view> argv, Fn&& fn) {
   if (!spec.has(kNumKeys)) return for_each_key(spec, argv.size(), fn);
   const long n = declared_key_count(spec, argv);
+  if (spec.has(kDestKey) && argv.size() > 1) fn(std::size_t{1});
   for (long i = 0; i < n; ++i) fn(static_cast<std::size_t>(spec.first_key + i));
 }
 

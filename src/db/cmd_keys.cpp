@@ -226,10 +226,14 @@ void persist_cmd(CommandContext& c) {
 
 // OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
 // "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a hash
-// is "listpack" up to 512 fields with every field and value up to 64 bytes, else "hashtable".
+// is "listpack" up to 512 fields with every field and value up to 64 bytes, else "hashtable";
+// a list is "quicklist"; a set "intset" up to 512 integers, else "hashtable"; a sorted set
+// "listpack" up to 128 members of up to 64 bytes, else "skiplist".
 constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 constexpr std::size_t kListpackEntries = 512;      // hash-max-listpack-entries (measured on 7.0.15)
 constexpr std::size_t kListpackValue = 64;         // hash-max-listpack-value
+constexpr std::size_t kIntsetEntries = 512;        // set-max-intset-entries
+constexpr std::size_t kZsetListpackEntries = 128;  // zset-max-listpack-entries
 
 const char* encoding_of(const Value& v) {
   if (v.type == Type::kString) {
@@ -237,6 +241,24 @@ const char* encoding_of(const Value& v) {
     if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
     if (parse_int(v.str, n)) return "int";
     return v.str.size() <= kEmbstrLimit ? "embstr" : "raw";
+  }
+  if (v.type == Type::kZSet) {
+    // zset-max-listpack-entries 128, zset-max-listpack-value 64; never converted back.
+    if (v.raw || v.zset->size() > kZsetListpackEntries) return "skiplist";
+    for (const ZSet::Node* n = v.zset->first(); n != nullptr; n = n->next()) {
+      if (n->member.size() > kListpackValue) return "skiplist";
+    }
+    return "listpack";
+  }
+  if (v.type == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
+  if (v.type == Type::kSet) {
+    // set-max-intset-entries 512: small sets of integers are intsets, the rest hash tables.
+    if (v.raw || v.set->size() > kIntsetEntries) return "hashtable";
+    std::int64_t n = 0;
+    for (const std::string& m : *v.set) {
+      if (!parse_int(m, n)) return "hashtable";
+    }
+    return "intset";
   }
   if (v.hash->size() > kListpackEntries) return "hashtable";
   for (const auto& [field, value] : *v.hash) {

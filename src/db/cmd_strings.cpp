@@ -23,7 +23,7 @@ void store(CommandContext& c, std::string_view key, std::string_view value, std:
   bool created = false;
   Entry& e = p.find_or_create(key, c.now_ms, created);
   e.value.type = Type::kString;
-  e.value.hash.reset();
+  e.value.drop_containers();
   e.value.str.assign(value);
   e.value.raw = false;
   if (!keep_ttl) p.set_expire(key, e, at_ms);

@@ -89,6 +89,9 @@ struct HandlerEntry {
 std::span<const HandlerEntry> string_handlers();
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> hash_handlers();
+std::span<const HandlerEntry> list_handlers();
+std::span<const HandlerEntry> set_handlers();
+std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
 

@@ -10,11 +10,16 @@
 
 namespace lfdb::db {
 
-std::size_t StringHash::operator()(std::string_view s) const noexcept {
-  return static_cast<std::size_t>(XXH3_64bits(s.data(), s.size()));
+const char* type_name(Type t) {
+  switch (t) {
+    case Type::kString: return "string";
+    case Type::kHash: return "hash";
+    case Type::kList: return "list";
+    case Type::kSet: return "set";
+    case Type::kZSet: return "zset";
+  }
+  return "string";
 }
-
-const char* type_name(Type t) { return t == Type::kHash ? "hash" : "string"; }
 
 std::int64_t now_ms() {
   using namespace std::chrono;

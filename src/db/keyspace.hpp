@@ -3,7 +3,7 @@
 // invocation that holds a key's color owns that key's partition: handlers touch partitions
 // without locks (docs/hue.md). With `--data global` the same partitions sit behind one mutex.
 //
-// Values are strings or hashes; an entry may carry an absolute expiry time (ms since the epoch).
+// Values are strings, hashes, lists, sets or sorted sets; an entry may carry an absolute expiry time (ms since the epoch).
 // Expired keys disappear lazily (the first access after the deadline erases them) and actively
 // (Server's expiry cycle sweeps partitions under their color).
 //
@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,23 +25,43 @@
 #include <unordered_set>
 #include <vector>
 
+#include "db/string_hash.hpp"
+#include "db/zset.hpp"
+
 namespace lfdb::db {
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept;
-};
 
 using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+// A deque: O(1) pushes and pops at both ends and O(1) LINDEX/LSET by position, which is what
+// the list commands need; LINSERT and LREM are O(N) as in Redis.
+using List = std::deque<std::string>;
+using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
-enum class Type : std::uint8_t { kString, kHash };
-const char* type_name(Type t);  // "string", "hash"
+enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet };
+const char* type_name(Type t);  // "string", "hash", "list", "set", "zset"
 
+// One of the containers is set, matching `type`; a container is never empty (the key is
+// deleted with its last element).
 struct Value {
   Type type = Type::kString;
   std::string str;             // kString
-  std::unique_ptr<Hash> hash;  // kHash (never empty: the key is deleted with its last field)
-  bool raw = false;            // kString changed in place (APPEND, SETRANGE): OBJECT ENCODING
+  std::unique_ptr<Hash> hash;  // kHash
+  std::unique_ptr<List> list;  // kList
+  std::unique_ptr<Set> set;    // kSet
+  std::unique_ptr<ZSet> zset;  // kZSet
+  // The value left its compact encoding for good, as Redis 7.0 never converts back: a string
+  // changed in place (APPEND, SETRANGE: "raw"), a set that once held a non-integer or grew past
+  // 512 members ("hashtable" even after those members left), a sorted set that outgrew
+  // listpack ("skiplist"). OBJECT ENCODING only.
+  bool raw = false;
+
+  // The value becomes a string: every container goes (SET over a list, say).
+  void drop_containers() {
+    hash.reset();
+    list.reset();
+    set.reset();
+    zset.reset();
+  }
 };
 
 struct Entry {

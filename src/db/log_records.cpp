@@ -7,7 +7,7 @@
 namespace lfdb::db {
 namespace {
 
-enum class Form { kArgv, kStringState, kTtlState, kHashField, kNone };
+enum class Form { kArgv, kStringState, kTtlState, kHashField, kZsetScore, kNone };
 
 Form form_of(std::string_view name) {
   static const std::unordered_map<std::string_view, Form> forms = {
@@ -17,6 +17,8 @@ Form form_of(std::string_view name) {
       {"pexpire", Form::kTtlState},     {"expireat", Form::kTtlState},
       {"pexpireat", Form::kTtlState},   {"hincrbyfloat", Form::kHashField},
       {"eval", Form::kNone},            {"evalsha", Form::kNone},  // scripts log their effects
+      {"spop", Form::kNone},  // random: the handler logs SREM (or DEL) of what it popped
+      {"zincrby", Form::kZsetScore},    {"zadd", Form::kZsetScore},
   };
   auto it = forms.find(name);
   return it == forms.end() ? Form::kArgv : it->second;
@@ -42,8 +44,18 @@ void encode_command(std::string& out, std::initializer_list<std::string_view> ar
 
 void log_effect(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                 Keyspace& ks, std::int64_t now_ms, std::string& out) {
-  const Form form = form_of(spec.name);
+  Form form = form_of(spec.name);
   if (form == Form::kNone) return;
+  if (form == Form::kZsetScore && spec.name == "zadd") {
+    // Only ZADD ... INCR computes a score; its options come before the score/member pair.
+    bool incr = false;
+    for (std::size_t i = 2; i + 2 < argv.size() && !incr; ++i) {
+      const std::string_view a = argv[i];
+      incr = a.size() == 4 && (a[0] | 0x20) == 'i' && (a[1] | 0x20) == 'n' &&
+             (a[2] | 0x20) == 'c' && (a[3] | 0x20) == 'r';
+    }
+    if (!incr) form = Form::kArgv;
+  }
   if (form == Form::kArgv) return encode_command(out, argv);
   const std::string_view key = argv[1];
   const Entry* e = ks.of(key).peek(key, now_ms);
@@ -62,6 +74,13 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
       auto f = e->value.hash->find(argv[2]);
       if (f == e->value.hash->end()) return encode_command(out, argv);
       return encode_command(out, {"HSET", key, f->first, f->second});
+    }
+    case Form::kZsetScore: {
+      if (e->value.type != Type::kZSet) return encode_command(out, argv);
+      const ZSet::Node* n = e->value.zset->find(argv.back());
+      if (n == nullptr) return encode_command(out, argv);
+      const std::string score = format_score(n->score);
+      return encode_command(out, {"ZADD", key, score, n->member});
     }
     case Form::kArgv:
     case Form::kNone:

@@ -5,6 +5,8 @@
 //   SET SETEX PSETEX INCRBYFLOAT       -> SET key value [PXAT deadline]   (or DEL key)
 //   EXPIRE PEXPIRE EXPIREAT PEXPIREAT GETEX -> PEXPIREAT key deadline | PERSIST key | DEL key
 //   HINCRBYFLOAT                       -> HSET key field value
+//   SPOP (random)                      -> SREM key popped... | DEL key   (written by the handler)
+//   ZINCRBY, ZADD ... INCR             -> ZADD key score member   (score as %.17g: exact)
 // Keys that expire are logged as DEL where they expire (Partition::expired), and replay runs
 // with the clock at 0 so nothing expires while the log is loaded: the order of the log decides.
 //

@@ -24,8 +24,8 @@ Server::Server(const ServerConfig& config)
   auth_required_.store(!config.requirepass.empty());
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   std::unordered_map<std::string_view, Handler> handlers;
-  for (auto group : {string_handlers(), key_handlers(), hash_handlers(), server_handlers(),
-                     script_handlers()}) {
+  for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
+                     set_handlers(), zset_handlers(), server_handlers(), script_handlers()}) {
     for (const HandlerEntry& h : group) handlers.emplace(h.name, h.handler);
   }
   auto bind = [&](const CommandSpec& s) {

@@ -25,6 +25,7 @@ void flag_names(const CommandSpec& s, resp::Writer& w) {
   if (s.has(commands::kFast)) f.push_back("fast");
   if (s.has(commands::kNoAuth)) f.push_back("no_auth");
   if (s.has(commands::kNoMulti)) f.push_back("no_multi");
+  if (s.has(commands::kDenyOom)) f.push_back("denyoom");
   w.set_header(f.size());
   for (auto x : f) w.simple_string(x);
 }
@@ -39,7 +40,9 @@ void command_info(const CommandSpec& s, resp::Writer& w) {
   w.integer(s.key_step);
   w.set_header(1);  // ACL categories
   std::string cat = "@";
-  cat += s.group;
+  for (char ch : s.group) {
+    if (ch != '-') cat += ch;  // the doc group "sorted-set" is the ACL category @sortedset
+  }
   w.simple_string(cat);
   w.set_header(0);    // tips
   w.array_header(0);  // key specifications (first/last/step above describe the keys)

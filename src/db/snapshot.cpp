@@ -5,8 +5,11 @@
 #include <xxhash.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
+#include <vector>
 
 #include "db/log_records.hpp"
 
@@ -14,8 +17,21 @@ namespace lfdb::db {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
-constexpr std::uint32_t kVersion = 1;
-constexpr std::uint8_t kString = 1, kHash = 2, kEnd = 0xFF;
+// Version 2 added lists, sets and sorted sets (tags 3, 4, 5; a sorted set's scores are the
+// doubles' 8 bytes, exact); a version 1 file (strings and hashes only) still loads.
+constexpr std::uint32_t kVersion = 2, kOldestVersion = 1;
+constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kEnd = 0xFF;
+
+std::uint8_t tag_of(Type t) {
+  switch (t) {
+    case Type::kString: return kString;
+    case Type::kHash: return kHash;
+    case Type::kList: return kList;
+    case Type::kSet: return kSet;
+    case Type::kZSet: return kZSet;
+  }
+  return kString;
+}
 
 // Buffered output to a file descriptor that also hashes what it writes. Plain write(2), no
 // stdio: it runs in a forked child too.
@@ -150,17 +166,37 @@ lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, 
   for (std::uint32_t c = 0; c < ks.colors(); ++c) {
     for (const auto& [key, e] : ks.at(c).map()) {
       if (!live(e, now_ms)) continue;
-      out.u8(e.value.type == Type::kHash ? kHash : kString);
+      out.u8(tag_of(e.value.type));
       out.i64(e.expire_at_ms);
       out.str(key);
-      if (e.value.type == Type::kHash) {
-        out.varint(e.value.hash->size());
-        for (const auto& [f, v] : *e.value.hash) {
-          out.str(f);
-          out.str(v);
-        }
-      } else {
-        out.str(e.value.str);
+      switch (e.value.type) {
+        case Type::kString:
+          out.str(e.value.str);
+          break;
+        case Type::kHash:
+          out.varint(e.value.hash->size());
+          for (const auto& [f, v] : *e.value.hash) {
+            out.str(f);
+            out.str(v);
+          }
+          break;
+        case Type::kList:
+          out.varint(e.value.list->size());
+          for (const std::string& v : *e.value.list) out.str(v);
+          break;
+        case Type::kSet:
+          out.varint(e.value.set->size());
+          for (const std::string& v : *e.value.set) out.str(v);
+          break;
+        case Type::kZSet:
+          out.varint(e.value.zset->size());
+          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            out.str(z->member);
+            std::uint64_t bits = 0;
+            std::memcpy(&bits, &z->score, sizeof bits);
+            out.u64(bits);
+          }
+          break;
       }
       ++n;
     }
@@ -216,7 +252,10 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
   }
   std::uint32_t version = 0;
   if (!in.u32(version)) return bad("cut short");
-  if (version != kVersion) return bad("unknown version " + std::to_string(version));
+  if (version < kOldestVersion || version > kVersion) {
+    return bad("unknown version " + std::to_string(version));
+  }
+  const std::uint8_t last_tag = version == 1 ? kHash : kZSet;
   if (!in.i64(out.created_ms)) return bad("cut short");
   for (;;) {
     std::uint8_t type = 0;
@@ -224,12 +263,14 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
     if (type == kEnd) break;
     std::int64_t at = -1;
     std::string_view key;
-    if ((type != kString && type != kHash) || !in.i64(at) || !in.str(key)) {
+    if (type < kString || type > last_tag || !in.i64(at) || !in.str(key)) {
       return bad("bad record at byte " + std::to_string(in.pos()));
     }
     Partition& p = ks.of(key);
     bool created = false;
     Entry& e = p.find_or_create(key, 0, created);
+    e.value.drop_containers();  // a key that repeats: the last record wins, whole
+    e.value.raw = false;
     if (type == kString) {
       std::string_view v;
       if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));
@@ -237,13 +278,48 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
       e.value.str.assign(v);
     } else {
       std::uint64_t n = 0;
-      if (!in.varint(n)) return bad("bad hash at byte " + std::to_string(in.pos()));
-      e.value.type = Type::kHash;
-      e.value.hash = std::make_unique<Hash>();
-      for (std::uint64_t i = 0; i < n; ++i) {
-        std::string_view f, v;
-        if (!in.str(f) || !in.str(v)) return bad("bad hash field at byte " + std::to_string(in.pos()));
-        e.value.hash->emplace(std::string(f), std::string(v));
+      // A container is never empty, and each element takes at least a byte: a count that
+      // says otherwise is damage.
+      if (!in.varint(n) || n == 0 || n > b.size()) {
+        return bad("bad container at byte " + std::to_string(in.pos()));
+      }
+      auto bad_element = [&] { return bad("bad element at byte " + std::to_string(in.pos())); };
+      if (type == kHash) {
+        e.value.type = Type::kHash;
+        e.value.hash = std::make_unique<Hash>();
+        for (std::uint64_t i = 0; i < n; ++i) {
+          std::string_view f, v;
+          if (!in.str(f) || !in.str(v)) return bad_element();
+          e.value.hash->emplace(std::string(f), std::string(v));
+        }
+      } else if (type == kList) {
+        e.value.type = Type::kList;
+        e.value.list = std::make_unique<List>();
+        for (std::uint64_t i = 0; i < n; ++i) {
+          std::string_view v;
+          if (!in.str(v)) return bad_element();
+          e.value.list->emplace_back(v);
+        }
+      } else if (type == kSet) {
+        e.value.type = Type::kSet;
+        e.value.set = std::make_unique<Set>();
+        for (std::uint64_t i = 0; i < n; ++i) {
+          std::string_view v;
+          if (!in.str(v)) return bad_element();
+          e.value.set->emplace(v);
+        }
+      } else {
+        e.value.type = Type::kZSet;
+        e.value.zset = std::make_unique<ZSet>();
+        for (std::uint64_t i = 0; i < n; ++i) {
+          std::string_view m;
+          std::uint64_t bits = 0;
+          if (!in.str(m) || !in.u64(bits)) return bad_element();
+          double score = 0;
+          std::memcpy(&score, &bits, sizeof score);
+          if (std::isnan(score)) return bad_element();  // the skip list's order needs numbers
+          e.value.zset->set(m, score);
+        }
       }
     }
     if (at >= 0) p.set_expire(key, e, at);
@@ -281,6 +357,34 @@ lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks) {
   return r;
 }
 
+namespace {
+// One container as commands of at most kChunk elements after the head (HSET key f v ...,
+// RPUSH key e ...), so no single log record is huge.
+class Chunked {
+ public:
+  Chunked(std::string& out, std::initializer_list<std::string_view> head)
+      : out_(out), args_(head), head_(head.size()) {}
+  Chunked(const Chunked&) = delete;
+  Chunked& operator=(const Chunked&) = delete;
+  ~Chunked() { flush(); }
+  template <typename... S>
+  void add(const S&... parts) {
+    (args_.push_back(parts), ...);
+    if (args_.size() >= head_ + kChunk) flush();
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 1024;
+  void flush() {
+    if (args_.size() > head_) encode_command(out_, args_);
+    args_.resize(head_);
+  }
+  std::string& out_;
+  std::vector<std::string_view> args_;
+  std::size_t head_;
+};
+}  // namespace
+
 lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
                           bool snapshot_preamble) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -300,27 +404,48 @@ lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int6
     for (const auto& [key, e] : ks.at(c).map()) {
       if (!live(e, now_ms)) continue;
       rec.clear();
-      if (e.value.type == Type::kHash) {
-        // HSET in chunks, so no single record is huge.
-        std::vector<std::string_view> args{"HSET", key};
-        for (const auto& [f, v] : *e.value.hash) {
-          args.push_back(f);
-          args.push_back(v);
-          if (args.size() >= 2 + 2 * 512) {
-            encode_command(rec, args);
-            args.resize(2);
+      switch (e.value.type) {
+        case Type::kString:
+          if (e.expire_at_ms >= 0) {
+            const std::string at = std::to_string(e.expire_at_ms);
+            encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
+          } else {
+            encode_command(rec, {"SET", key, e.value.str});
           }
+          break;
+        case Type::kHash: {
+          Chunked cmd(rec, {"HSET", key});
+          for (const auto& [f, v] : *e.value.hash) cmd.add(f, v);
+          break;
         }
-        if (args.size() > 2) encode_command(rec, args);
-        if (e.expire_at_ms >= 0) {
-          const std::string at = std::to_string(e.expire_at_ms);
-          encode_command(rec, {"PEXPIREAT", key, at});
+        case Type::kList: {
+          Chunked cmd(rec, {"RPUSH", key});
+          for (const std::string& v : *e.value.list) cmd.add(v);
+          break;
         }
-      } else if (e.expire_at_ms >= 0) {
+        case Type::kSet: {
+          Chunked cmd(rec, {"SADD", key});
+          for (const std::string& v : *e.value.set) cmd.add(v);
+          break;
+        }
+        case Type::kZSet: {
+          // Declared before `cmd`, whose destructor writes the views into these.
+          std::vector<std::string> scores;
+          scores.reserve(e.value.zset->size());
+          Chunked cmd(rec, {"ZADD", key});
+          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            scores.push_back(format_score(z->score));
+          }
+          std::size_t i = 0;
+          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+          }
+          break;
+        }
+      }
+      if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
         const std::string at = std::to_string(e.expire_at_ms);
-        encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
-      } else {
-        encode_command(rec, {"SET", key, e.value.str});
+        encode_command(rec, {"PEXPIREAT", key, at});
       }
       out.bytes(rec.data(), rec.size());
     }

@@ -67,6 +67,33 @@ TEST(CommandTable, KeyPositions) {
   EXPECT_EQ(k, (std::vector<std::size_t>{2}));
 }
 
+TEST(CommandTable, ListSetAndSortedSetKeyPositions) {
+  EXPECT_EQ(keys("lmove", 5), (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(keys("rpoplpush", 3), (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(keys("smove", 4), (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(keys("sinterstore", 4), (std::vector<std::size_t>{1, 2, 3}));
+  EXPECT_EQ(keys("lpush", 5), (std::vector<std::size_t>{1}));
+  // SINTERCARD's keys follow their count, options after them are not keys.
+  std::vector<std::string_view> argv = {"sintercard", "2", "a", "b", "LIMIT", "1"};
+  std::vector<std::size_t> k;
+  for_each_key(*find_command("sintercard"), std::span<const std::string_view>(argv),
+               [&](std::size_t i) { k.push_back(i); });
+  EXPECT_EQ(k, (std::vector<std::size_t>{2, 3}));
+  EXPECT_TRUE(find_command("lpush")->has(kDenyOom));
+  // ZUNIONSTORE: the destination, then the keys its count names (WEIGHTS are not keys).
+  std::vector<std::string_view> z = {"zunionstore", "dst", "2", "a", "b", "WEIGHTS", "1", "2"};
+  k.clear();
+  for_each_key(*find_command("zunionstore"), std::span<const std::string_view>(z),
+               [&](std::size_t i) { k.push_back(i); });
+  EXPECT_EQ(k, (std::vector<std::size_t>{1, 3, 4}));
+  std::vector<std::string_view> bad = {"zinterstore", "dst", "x", "a"};
+  k.clear();
+  for_each_key(*find_command("zinterstore"), std::span<const std::string_view>(bad),
+               [&](std::size_t i) { k.push_back(i); });
+  EXPECT_EQ(k, (std::vector<std::size_t>{1}));  // the handler reports the bad count
+  EXPECT_EQ(find_command("blpop"), nullptr);  // blocking commands are not supported
+}
+
 TEST(CommandTable, ErrorTextsAreRedis70s) {
   std::vector<std::string_view> argv = {"foo", "a", "b"};
   EXPECT_EQ(unknown_command_error(argv), "ERR unknown command 'foo', with args beginning with: 'a' 'b' ");

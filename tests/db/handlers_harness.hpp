@@ -87,7 +87,8 @@ class HandlerTest : public ::testing::Test {
   static const std::unordered_map<std::string_view, Handler>& handlers() {
     static const auto* table = [] {
       auto* m = new std::unordered_map<std::string_view, Handler>;
-      for (auto span : {string_handlers(), key_handlers(), hash_handlers()}) {
+      for (auto span : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
+                        set_handlers(), zset_handlers()}) {
         for (const auto& e : span) m->emplace(e.name, e.handler);
       }
       return m;

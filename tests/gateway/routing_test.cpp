@@ -33,6 +33,11 @@ TEST(GatewayRouting, Classify) {
     EXPECT_EQ(route_of(n), Route::kSplit) << n;
   }
   EXPECT_EQ(route_of("msetnx"), Route::kKeyed);  // atomic: never split
+  // Multi-key list and set commands are atomic: one shard, else CROSSSLOT.
+  for (const char* n : {"lmove", "rpoplpush", "smove", "sinter", "sinterstore", "sintercard",
+                        "zunionstore", "zinterstore", "zadd", "zrange"}) {
+    EXPECT_EQ(route_of(n), Route::kKeyed) << n;
+  }
   for (const char* n : {"dbsize", "flushall", "flushdb", "keys"}) EXPECT_EQ(route_of(n), Route::kFanout) << n;
   for (const char* n : {"multi", "exec", "discard", "watch", "unwatch"}) {
     EXPECT_EQ(route_of(n), Route::kTransaction) << n;

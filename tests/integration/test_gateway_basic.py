@@ -70,6 +70,27 @@ class RoutingTest(GatewayTestCase):
         self.assertTrue(str(e.exception).startswith("CROSSSLOT"))
         self.assertTrue(self.r.msetnx({A[0]: 1, A[1]: 2}))
 
+    def test_crossslot_for_list_set_and_sorted_set_commands(self):
+        # The gateway finds the keys from the command table: fixed positions (LMOVE, SMOVE),
+        # every argument (SINTERSTORE), keys after a count (SINTERCARD), and a destination
+        # before the count (ZUNIONSTORE).
+        self.r.rpush(A[15], "x")
+        self.r.sadd(A[16], "m")
+        for args in (("LMOVE", A[15], B[15], "LEFT", "LEFT"), ("RPOPLPUSH", A[15], B[15]),
+                     ("SMOVE", A[16], B[16], "m"), ("SINTERSTORE", A[17], A[16], B[16]),
+                     ("SUNION", A[16], B[16]), ("SINTERCARD", "2", A[16], B[16]),
+                     ("ZUNIONSTORE", A[17], "2", A[16], B[16]), ("ZUNIONSTORE", B[17], "1", A[16]),
+                     ("ZINTERSTORE", A[17], "1", B[16], "WEIGHTS", "2")):
+            with self.assertRaises(redis.ResponseError) as e:
+                self.r.execute_command(*args)
+            self.assertTrue(str(e.exception).startswith("CROSSSLOT"), "%r: %s" % (args, e.exception))
+        self.assertEqual(self.r.lmove(A[15], A[18], "LEFT", "RIGHT"), "x")
+        self.assertEqual(self.r.execute_command("SINTERCARD", "2", A[16], A[16]), 1)
+        self.assertEqual(self.r.sunionstore(A[17], [A[16], A[19]]), 1)
+        self.assertEqual(self.direct(0).smembers(A[17]), {"m"})
+        self.assertEqual(self.r.zunionstore(A[18], [A[16], A[17]]), 1)
+        self.assertEqual(self.direct(0).zscore(A[18], "m"), 2.0)
+
     def test_eval_goes_to_the_shard_of_its_keys(self):
         script = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
         self.assertEqual(self.r.eval(script, 1, A[4], "a"), "a")

@@ -49,6 +49,12 @@ def dump(r):
             v = r.get(k)
         elif t == b"hash":
             v = r.hgetall(k)
+        elif t == b"list":
+            v = r.lrange(k, 0, -1)
+        elif t == b"set":
+            v = frozenset(r.smembers(k))
+        elif t == b"zset":
+            v = r.zrange(k, 0, -1, withscores=True)
         else:
             continue  # expired between KEYS and TYPE
         out[k] = (t, v, r.pexpiretime(k))
@@ -102,6 +108,52 @@ class RoundTrip(unittest.TestCase):
         p.incr("tx1").incr("tx2").hset("txh", "k", "v").expire("tx1", 900)
         p.execute()
         r.expireat("ea", 4_000_000_000)   # no such key: nothing logged
+        # lists
+        r.rpush("l", *["e%d" % i for i in range(20)])
+        r.lpush("l", "head")
+        r.lpop("l", 2)
+        r.rpop("l")
+        r.lset("l", 3, "set3")
+        r.linsert("l", "BEFORE", "e10", "ins")
+        r.lrem("l", 1, "e12")
+        r.ltrim("l", 1, -2)
+        r.lmove("l", "l2", "LEFT", "RIGHT")
+        r.rpoplpush("l", "l2")
+        r.rpush("lgone", "x")
+        r.lpop("lgone")                   # the last element takes the key
+        r.rpush("lttl", "a", "b")
+        r.pexpire("lttl", 6_000_000)
+        # sets: SPOP is random, the log must hold what it removed
+        r.sadd("set", *["m%d" % i for i in range(30)])
+        r.srem("set", "m0", "m1")
+        r.spop("set")
+        r.spop("set", 5)
+        r.sadd("set2", "m5", "m6", "m7", "x")
+        r.sinterstore("sinter", "set", "set2")
+        r.sunionstore("sunion", "set", "set2")
+        r.sdiffstore("sdiff", "set2", "set")
+        r.smove("set2", "set3", "x")
+        r.sadd("ints", 1, 2, 3)
+        r.spop("ints", 10)                # every member: the key goes
+        r.sadd("sttl", "a")
+        r.expire("sttl", 800)
+        # sorted sets: ZINCRBY / ZADD INCR are logged as the score they produced
+        r.zadd("z", {"a": 0.1, "b": 2, "c": -3.5, "d": float("inf"), "e": 1e-300})
+        r.zincrby("z", 0.2, "a")          # 0.30000000000000004
+        r.zadd("z", {"b": 1.1}, incr=True)
+        r.zadd("z", {"c": 10}, gt=True)
+        r.zrem("z", "e")
+        r.zadd("z2", {"m%d" % i: i / 3 for i in range(200)})
+        r.zremrangebyrank("z2", 0, 9)
+        r.zremrangebyscore("z2", 50, "(60")
+        r.zpopmin("z2", 3)
+        r.zpopmax("z2")
+        r.zunionstore("zu", {"z": 2, "z2": 0.5}, aggregate="MAX")
+        r.zinterstore("zi", ["z", "z2"])
+        r.zadd("zgone", {"x": 1})
+        r.zpopmin("zgone")
+        r.zadd("zttl", {"x": 1})
+        r.pexpire("zttl", 9_000_000)
         time.sleep(0.05)                  # let "gone" expire
 
     def test_clean_restart_keeps_every_type_and_ttl(self):
@@ -153,6 +205,24 @@ class RoundTrip(unittest.TestCase):
             log = f.read()
         self.assertNotIn(b"EVAL", log.upper())
         self.assertIn(b"MULTI", log)
+
+    def test_random_and_float_effects_are_logged_as_state(self):
+        r = client(self.sp)
+        r.sadd("s", *range(20))
+        popped = r.spop("s", 3)
+        r.zincrby("z", 0.1, "m")
+        r.zincrby("z", 0.2, "m")          # 0.30000000000000004: needs all 17 digits
+        r.zadd("z", {"n": 1.5}, incr=True)
+        with open(os.path.join(self.sp.dir, AOF), "rb") as f:
+            log = f.read().upper()
+        for word in (b"SPOP", b"ZINCRBY", b"INCR"):
+            self.assertNotIn(word, log)
+        self.assertIn(b"SREM", log)
+        self.assertIn(b"0.30000000000000004", log)
+        after = self.restart(sigkill=True)
+        self.assertEqual(after.zscore("z", "m"), 0.30000000000000004)
+        self.assertEqual(after.scard("s"), 17)
+        self.assertFalse(any(after.sismember("s", m) for m in popped))
 
     def test_redis_check_aof_accepts_the_log(self):
         r = client(self.sp)

@@ -170,9 +170,9 @@ class RedisCliTest(ServerTestCase):
 class RedisBenchmarkTest(ServerTestCase):
     TESTS = ["SET", "GET", "INCR", "HSET", "MSET (10 keys)"]
 
-    def bench(self, *extra):
-        cmd = [BENCH, "-h", "127.0.0.1", "-p", str(self.port), "-q", "-n", "5000", "-c", "20",
-               "-t", "set,get,incr,mset,hset"] + list(extra)
+    def bench(self, *extra, tests="set,get,incr,mset,hset", names=None, n=5000):
+        cmd = [BENCH, "-h", "127.0.0.1", "-p", str(self.port), "-q", "-n", str(n), "-c", "20",
+               "-t", tests] + list(extra)
         p = subprocess.run(cmd, capture_output=True, timeout=90)
         out = p.stdout.decode(errors="replace")
         err = p.stderr.decode(errors="replace")
@@ -186,7 +186,7 @@ class RedisBenchmarkTest(ServerTestCase):
             m = re.match(r"^(.+?): ([\d.]+) requests per second", line)
             self.assertIsNotNone(m, "unexpected output line: %r\n%s" % (line, out + err))
             results[m.group(1)] = float(m.group(2))
-        self.assertEqual(sorted(results), sorted(self.TESTS))
+        self.assertEqual(sorted(results), sorted(names or self.TESTS))
         for name, rps in results.items():
             self.assertGreater(rps, 0, name)
         for word in ("ERR", "Error", "error", "WARN", "Could not"):
@@ -204,6 +204,14 @@ class RedisBenchmarkTest(ServerTestCase):
     def test_benchmark(self):
         self.bench()
         self.check_state()
+
+    def test_benchmark_containers(self):
+        # Lists, sets and sorted sets (redis-benchmark's keys: mylist, myset, myzset): no errors.
+        self.bench(tests="lpush,rpush,lpop,rpop,sadd,spop,zadd,zpopmin,lrange_100", n=20000,
+                   names=["LPUSH", "RPUSH", "LPOP", "RPOP", "SADD", "SPOP", "ZADD", "ZPOPMIN",
+                          "LPUSH (needed to benchmark LRANGE)", "LRANGE_100 (first 100 elements)"])
+        self.assertEqual(self.r.type("mylist"), "list")
+        self.assertGreaterEqual(self.r.llen("mylist"), 100)
 
     def test_benchmark_pipelined(self):
         self.bench("-P", "16")

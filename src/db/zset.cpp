@@ -1,0 +1,314 @@
+#include "db/zset.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+namespace lfdb::db {
+
+// ---- bounds and numbers ---------------------------------------------------------------------
+
+bool parse_double(std::string_view s, double& v) {
+  if (s.empty() || s.size() > 5000 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
+  const std::string buf(s);
+  char* end = nullptr;
+  errno = 0;
+  v = std::strtod(buf.c_str(), &end);
+  if (end != buf.c_str() + buf.size()) return false;  // trailing bytes, or a NUL inside
+  if (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || v == 0)) return false;
+  return !std::isnan(v);
+}
+
+std::string format_score(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%.17g", v);
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+bool parse_score_bound(std::string_view s, double& v, bool& exclusive) {
+  exclusive = !s.empty() && s[0] == '(';
+  if (exclusive) s.remove_prefix(1);
+  // zslParseRange is plain strtod up to the end: leading spaces pass, and "" or "(" is 0.
+  if (s.empty()) {
+    v = 0;
+    return true;
+  }
+  const std::string buf(s);
+  char* end = nullptr;
+  v = std::strtod(buf.c_str(), &end);
+  return end == buf.c_str() + buf.size() && !std::isnan(v);
+}
+
+namespace {
+// One ZRANGEBYLEX bound into (string, exclusive, -inf, +inf).
+bool parse_lex_item(std::string_view s, std::string& out, bool& ex, bool& minus, bool& plus) {
+  if (s.empty()) return false;
+  if (s.size() == 1 && (s[0] == '-' || s[0] == '+')) {
+    minus = s[0] == '-';
+    plus = s[0] == '+';
+    return true;
+  }
+  if (s[0] != '(' && s[0] != '[') return false;
+  ex = s[0] == '(';
+  out.assign(s.substr(1));
+  return true;
+}
+}  // namespace
+
+bool parse_lex_range(std::string_view min, std::string_view max, LexRange& r) {
+  bool min_minus = false, min_plus = false, max_minus = false, max_plus = false;
+  if (!parse_lex_item(min, r.min, r.min_ex, min_minus, min_plus)) return false;
+  if (!parse_lex_item(max, r.max, r.max_ex, max_minus, max_plus)) return false;
+  r.min_inf = min_minus;
+  r.min_plus = min_plus;
+  r.max_inf = max_plus;
+  r.max_minus = max_minus;
+  return true;
+}
+
+bool LexRange::above_min(std::string_view m) const {
+  if (min_inf) return true;
+  if (min_plus) return false;
+  return min_ex ? m > std::string_view(min) : m >= std::string_view(min);
+}
+
+bool LexRange::below_max(std::string_view m) const {
+  if (max_inf) return true;
+  if (max_minus) return false;
+  return max_ex ? m < std::string_view(max) : m <= std::string_view(max);
+}
+
+bool LexRange::empty() const {
+  if (min_plus || max_minus) return true;
+  if (min_inf || max_inf) return false;
+  const int c = std::string_view(min).compare(max);
+  return c > 0 || (c == 0 && (min_ex || max_ex));
+}
+
+// ---- the skip list --------------------------------------------------------------------------
+
+ZSet::Node* ZSet::make_node(int height, std::string_view member, double score) {
+  void* mem = ::operator new(sizeof(Node) + static_cast<std::size_t>(height) * sizeof(Level));
+  Node* n = new (mem) Node{std::string(member), score, nullptr, height};
+  Level* lv = reinterpret_cast<Level*>(n + 1);
+  for (int i = 0; i < height; ++i) new (lv + i) Level{};
+  return n;
+}
+
+void ZSet::free_node(Node* n) {
+  n->~Node();  // Level is trivially destructible
+  ::operator delete(n);
+}
+
+ZSet::ZSet() : head_(make_node(kMaxLevel, {}, 0)), rng_state_(reinterpret_cast<std::uintptr_t>(this) | 1) {}
+
+ZSet::~ZSet() {
+  Node* n = head_->levels()[0].forward;
+  while (n != nullptr) {
+    Node* next = n->levels()[0].forward;
+    free_node(n);
+    n = next;
+  }
+  free_node(head_);
+}
+
+// Redis's level distribution: each further level with probability 1/4.
+int ZSet::random_level() {
+  int level = 1;
+  for (;;) {
+    rng_state_ ^= rng_state_ << 13;  // xorshift64: the structure only needs spread, not secrecy
+    rng_state_ ^= rng_state_ >> 7;
+    rng_state_ ^= rng_state_ << 17;
+    if ((rng_state_ & 3) != 0 || level >= kMaxLevel) return level;
+    ++level;
+  }
+}
+
+// n sorts before (score, member).
+bool ZSet::before(const Node* n, double score, std::string_view member) {
+  return n->score < score || (n->score == score && std::string_view(n->member) < member);
+}
+
+ZSet::Node* ZSet::insert(double score, std::string_view member) {
+  Node* update[kMaxLevel];
+  std::size_t rank[kMaxLevel];
+  Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
+    while (x->levels()[i].forward != nullptr && before(x->levels()[i].forward, score, member)) {
+      rank[i] += x->levels()[i].span;
+      x = x->levels()[i].forward;
+    }
+    update[i] = x;
+  }
+  const int height = random_level();
+  if (height > level_) {
+    for (int i = level_; i < height; ++i) {
+      rank[i] = 0;
+      update[i] = head_;
+      head_->levels()[i].span = length_;
+    }
+    level_ = height;
+  }
+  x = make_node(height, member, score);
+  for (int i = 0; i < height; ++i) {
+    Level& up = update[i]->levels()[i];
+    x->levels()[i].forward = up.forward;
+    up.forward = x;
+    x->levels()[i].span = up.span - (rank[0] - rank[i]);
+    up.span = (rank[0] - rank[i]) + 1;
+  }
+  for (int i = height; i < level_; ++i) update[i]->levels()[i].span++;
+  x->backward = update[0] == head_ ? nullptr : update[0];
+  if (Node* f = x->levels()[0].forward) f->backward = x;
+  else tail_ = x;
+  ++length_;
+  return x;
+}
+
+void ZSet::unlink(Node* x, Node* const* update) {
+  for (int i = 0; i < level_; ++i) {
+    Level& up = update[i]->levels()[i];
+    if (up.forward == x) {
+      up.span += x->levels()[i].span - 1;
+      up.forward = x->levels()[i].forward;
+    } else {
+      up.span -= 1;
+    }
+  }
+  if (Node* f = x->levels()[0].forward) f->backward = x->backward;
+  else tail_ = x->backward;
+  while (level_ > 1 && head_->levels()[level_ - 1].forward == nullptr) --level_;
+  --length_;
+}
+
+const ZSet::Node* ZSet::find(std::string_view member) const {
+  auto it = index_.find(member);
+  return it == index_.end() ? nullptr : it->second;
+}
+
+bool ZSet::set(std::string_view member, double score) {
+  // -0 is stored as 0: Redis keeps small sorted sets in a listpack, where a score of -0 is
+  // written as the integer 0, and the replies must not tell the two encodings apart.
+  if (score == 0) score = 0;
+  auto it = index_.find(member);
+  if (it != index_.end()) {
+    Node* n = it->second;
+    if (n->score == score) return false;
+    // Still between its neighbours: the score changes in place (ZINCRBY's common case).
+    const Node* prev = n->backward;
+    const Node* next = n->levels()[0].forward;
+    if ((prev == nullptr || prev->score < score) && (next == nullptr || next->score > score)) {
+      n->score = score;
+      return false;
+    }
+    const std::string keep = n->member;
+    erase(keep);
+    Node* x = insert(score, keep);
+    index_.emplace(std::string_view(x->member), x);
+    return false;
+  }
+  Node* x = insert(score, member);
+  index_.emplace(std::string_view(x->member), x);
+  return true;
+}
+
+bool ZSet::erase(std::string_view member) {
+  auto it = index_.find(member);
+  if (it == index_.end()) return false;
+  Node* target = it->second;
+  Node* update[kMaxLevel];
+  Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr &&
+           before(x->levels()[i].forward, target->score, target->member)) {
+      x = x->levels()[i].forward;
+    }
+    update[i] = x;
+  }
+  index_.erase(it);
+  unlink(target, update);
+  free_node(target);
+  return true;
+}
+
+std::size_t ZSet::rank(const Node* n) const {
+  std::size_t r = 0;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr &&
+           (before(x->levels()[i].forward, n->score, n->member) || x->levels()[i].forward == n)) {
+      r += x->levels()[i].span;
+      x = x->levels()[i].forward;
+    }
+    if (x == n) break;
+  }
+  return r - 1;
+}
+
+const ZSet::Node* ZSet::at(std::size_t rank) const {
+  if (rank >= length_) return nullptr;
+  const std::size_t want = rank + 1;  // spans count from 1
+  std::size_t traversed = 0;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr && traversed + x->levels()[i].span <= want) {
+      traversed += x->levels()[i].span;
+      x = x->levels()[i].forward;
+    }
+    if (traversed == want) return x;
+  }
+  return nullptr;
+}
+
+const ZSet::Node* ZSet::first_in(const ScoreRange& r) const {
+  if (r.empty() || length_ == 0) return nullptr;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr && !r.above_min(x->levels()[i].forward->score)) {
+      x = x->levels()[i].forward;
+    }
+  }
+  x = x->levels()[0].forward;
+  return x != nullptr && r.below_max(x->score) ? x : nullptr;
+}
+
+const ZSet::Node* ZSet::last_in(const ScoreRange& r) const {
+  if (r.empty() || length_ == 0) return nullptr;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr && r.below_max(x->levels()[i].forward->score)) {
+      x = x->levels()[i].forward;
+    }
+  }
+  return x != head_ && r.above_min(x->score) ? x : nullptr;
+}
+
+const ZSet::Node* ZSet::first_in(const LexRange& r) const {
+  if (r.empty() || length_ == 0) return nullptr;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr && !r.above_min(x->levels()[i].forward->member)) {
+      x = x->levels()[i].forward;
+    }
+  }
+  x = x->levels()[0].forward;
+  return x != nullptr && r.below_max(x->member) ? x : nullptr;
+}
+
+const ZSet::Node* ZSet::last_in(const LexRange& r) const {
+  if (r.empty() || length_ == 0) return nullptr;
+  const Node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward != nullptr && r.below_max(x->levels()[i].forward->member)) {
+      x = x->levels()[i].forward;
+    }
+  }
+  return x != head_ && r.above_min(x->member) ? x : nullptr;
+}
+
+}  // namespace lfdb::db

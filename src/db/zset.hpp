@@ -1,0 +1,125 @@
+// A sorted set: members ordered by (score, member), each member once.
+//
+// Why this structure: the sorted-set commands need, all in O(log N), (1) a member's score
+// (ZSCORE, and every ZADD/ZINCRBY), (2) a member's rank (ZRANK), (3) the element at a rank
+// (ZRANGE by index, ZREMRANGEBYRANK), and (4) the first element at or after a score or a
+// lexicographic bound (ZRANGEBYSCORE, ZCOUNT, ZRANGEBYLEX), then walking in either direction.
+// A hash map member -> node answers (1) in O(1). An ordered tree keyed by (score, member) would
+// answer (4) but not (2)/(3) without per-node subtree counts; a skip list whose links carry their
+// span (the number of elements they skip, as Redis's zskiplist does) answers (2), (3) and (4)
+// in expected O(log N) with simple code, and its level-0 list plus back pointers make range
+// walks a pointer chase in either direction.
+//
+// Members are compared as byte strings (memcmp order, as Redis's sdscmp); scores are never NaN
+// (the commands refuse NaN before they get here).
+//
+// Thread-safety: none; a ZSet is a value inside a partition, touched only under its color.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "db/string_hash.hpp"
+
+namespace lfdb::db {
+
+// A score interval: [min, max], either end open when its `ex` flag is set.
+struct ScoreRange {
+  double min = 0, max = 0;
+  bool min_ex = false, max_ex = false;
+  bool above_min(double s) const { return min_ex ? s > min : s >= min; }
+  bool below_max(double s) const { return max_ex ? s < max : s <= max; }
+  bool empty() const { return min > max || (min == max && (min_ex || max_ex)); }
+};
+
+// A lexicographic interval as ZRANGEBYLEX spells it: "-" and "+" are the infinities, "[x"
+// includes x, "(x" excludes it.
+struct LexRange {
+  std::string min, max;
+  bool min_ex = false, max_ex = false;
+  bool min_inf = false;  // "-": below everything
+  bool max_inf = false;  // "+": above everything
+  bool min_plus = false;  // "+" given as the minimum: nothing is above it
+  bool max_minus = false; // "-" given as the maximum: nothing is below it
+  bool above_min(std::string_view m) const;
+  bool below_max(std::string_view m) const;
+  bool empty() const;
+};
+
+// Parses ZRANGEBYSCORE's "(1.5" / "-inf" / "3"; false if not a float (or NaN).
+bool parse_score_bound(std::string_view s, double& v, bool& exclusive);
+// Parses ZRANGEBYLEX's bounds; false if neither "-", "+", "[x" nor "(x".
+bool parse_lex_range(std::string_view min, std::string_view max, LexRange& r);
+// Redis's strict double syntax (getDoubleFromObject): no spaces, the whole string, no NaN, no
+// overflow; "inf" and "-inf" are fine.
+bool parse_double(std::string_view s, double& v);
+// A score as Redis writes it (%.17g, "inf", "-inf"): round-trips exactly through parse_double.
+std::string format_score(double v);
+
+class ZSet {
+ public:
+  struct Node;
+  struct Level {
+    Node* forward = nullptr;
+    std::size_t span = 0;  // elements between this node and `forward` on this level, plus one
+  };
+  struct Node {
+    std::string member;
+    double score = 0;
+    Node* backward = nullptr;  // level 0, toward the head (nullptr for the first)
+    int height = 0;
+    Level* levels() { return reinterpret_cast<Level*>(this + 1); }
+    const Level* levels() const { return reinterpret_cast<const Level*>(this + 1); }
+    Node* next() const { return levels()[0].forward; }
+    Node* prev() const { return backward; }
+  };
+
+  ZSet();
+  ~ZSet();
+  ZSet(const ZSet&) = delete;
+  ZSet& operator=(const ZSet&) = delete;
+
+  std::size_t size() const { return length_; }
+  bool empty() const { return length_ == 0; }
+
+  // The member's node, or nullptr.
+  const Node* find(std::string_view member) const;
+  // Adds the member, or moves it to `score`; true if it is new.
+  bool set(std::string_view member, double score);
+  // Removes the member; false if it was not there.
+  bool erase(std::string_view member);
+
+  // 0-based rank in ascending order of a node of this set.
+  std::size_t rank(const Node* n) const;
+  // The node at a 0-based ascending rank (< size()), or nullptr.
+  const Node* at(std::size_t rank) const;
+  const Node* first() const { return length_ ? head_->levels()[0].forward : nullptr; }
+  const Node* last() const { return tail_; }
+  // The first node inside the range (ascending), the last one, or nullptr.
+  const Node* first_in(const ScoreRange& r) const;
+  const Node* last_in(const ScoreRange& r) const;
+  const Node* first_in(const LexRange& r) const;
+  const Node* last_in(const LexRange& r) const;
+
+ private:
+  static constexpr int kMaxLevel = 32;
+  static Node* make_node(int height, std::string_view member, double score);
+  static void free_node(Node* n);
+  static bool before(const Node* n, double score, std::string_view member);
+  int random_level();
+  Node* insert(double score, std::string_view member);
+  void unlink(Node* x, Node* const* update);
+
+  Node* head_;
+  Node* tail_ = nullptr;
+  std::size_t length_ = 0;
+  int level_ = 1;
+  std::uint64_t rng_state_;
+  std::unordered_map<std::string_view, Node*, StringHash, std::equal_to<>> index_;  // views of
+                                                                                 // nodes' members
+};
+
+}  // namespace lfdb::db
