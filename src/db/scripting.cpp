@@ -297,6 +297,7 @@ int call_impl(lua_State* L, std::string& err) {
                      "' that is not among its KEYS: lfdb runs a script on its declared keys only");
   }
   if (spec->has(commands::kWrite)) {
+    if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
     AppendLog* log = outer.server->append_log();
     if (log != nullptr && log->failing()) {
       return raise("MISCONF Errors writing to the AOF file: " + log->write_error());
