@@ -14,7 +14,8 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, ServerProcess, free_port, is_lfdb
+from lfdb_testlib import HOST, ServerProcess, is_lfdb
+import gateway_testlib
 
 WAIT = 10.0  # seconds: the bound of every wait for catching up
 
@@ -461,6 +462,31 @@ class ReplicationTest(unittest.TestCase):
                 self.assertEqual(missing, [], "acknowledged writes missing on the replica")
             total += len(keys)
         self.assertGreater(total, 50)
+        self.assertEqual(dump(pc), dump(rc))
+
+
+    @unittest.skipUnless(gateway_testlib.GATEWAY, "LFDB_GATEWAY is not set")
+    def test_gateway_reads_from_an_lfdb_replica(self):
+        p = self.primary()
+        pc = self.client(p)
+        r = self.replica(p.port)
+        rc = self.client(r)
+        wait_caught_up(pc, rc)
+        import tempfile
+        d = tempfile.mkdtemp(prefix="lfdb-repl-gw-")
+        gw = gateway_testlib.Gateway(d, "read_policy: round-robin\ntimeout_ms: 2000\nshards:\n"
+                                     "  - primary: %s:%d\n    replicas: [%s:%d]\n"
+                                     % (HOST, p.port, HOST, r.port)).start()
+        self.addCleanup(gw.kill)
+        g = redis.Redis(host=HOST, port=gw.port, socket_timeout=10)
+        for i in range(20):
+            self.assertTrue(g.set("g:%d" % i, i))  # writes go to the primary
+        wait_caught_up(pc, rc)
+        before = int(rc.info("stats")["total_commands_processed"])
+        for i in range(20):
+            self.assertEqual(g.get("g:%d" % i), str(i).encode())
+        after = int(rc.info("stats")["total_commands_processed"])
+        self.assertGreaterEqual(after - before, 20, "the reads were not answered by the replica")
         self.assertEqual(dump(pc), dump(rc))
 
 
