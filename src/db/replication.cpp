@@ -170,9 +170,10 @@ class Replication::Link {
   std::string in_;
 };
 
-Replication::Replication(Server& server) : server_(server), own_replid_(random_replid()) {
+Replication::Replication(Server& server) : server_(server) {
   lf::MutexLock lock(replid_mu_);
   master_replid_ = "?";
+  own_replid_ = random_replid();
 }
 
 Replication::~Replication() {
@@ -184,7 +185,10 @@ void Replication::start_dispatcher() {
   const ServerConfig& cfg = server_.initial_config();
   if (AppendLog* log = server_.append_log()) {
     dispatch::DispatcherOptions o;
-    o.replid = own_replid_;
+    {
+      lf::MutexLock lock(replid_mu_);
+      o.replid = own_replid_;
+    }
     o.backlog_size = cfg.repl_backlog_size;
     o.base = log->appended();
     dispatcher_ = std::make_unique<dispatch::Dispatcher>(std::move(o));
@@ -295,6 +299,16 @@ void Replication::replicaof_command(CommandContext& c) {
     ++t.generation;
   });
   const bool was_replica = replica_.exchange(!no_one, std::memory_order_acq_rel);
+  if (!no_one) {
+    // Our keyspace is about to be replaced behind our log's back: whatever history replicas
+    // of ours follow ends here (a later promotion starts a new one).
+    std::string fresh = random_replid();
+    {
+      lf::MutexLock lock(replid_mu_);
+      own_replid_ = fresh;
+    }
+    if (dispatcher_) dispatcher_->new_history(std::move(fresh));
+  }
   if (no_one && was_replica && server_.append_log() != nullptr) {
     // What this server applied as a replica is not in its own log: rewrite the log from the
     // keyspace so the data it now owns as a primary survives a restart.
@@ -363,9 +377,14 @@ std::string Replication::info() {
     return s;
   }
   line("role:master");
+  std::string own;
+  {
+    lf::MutexLock lock(replid_mu_);
+    own = own_replid_;
+  }
   if (!dispatcher_) {
     line("connected_slaves:0");
-    line("master_replid:" + own_replid_);
+    line("master_replid:" + own);
     line("master_repl_offset:0");
     line("repl_backlog_active:0");
     return s;
@@ -378,7 +397,7 @@ std::string Replication::info() {
          ",state=" + r.state + ",offset=" + std::to_string(r.offset) +
          ",lag=" + std::to_string(r.lag_s));
   }
-  line("master_replid:" + own_replid_);
+  line("master_replid:" + own);
   line("master_replid2:0000000000000000000000000000000000000000");
   line("master_repl_offset:" + std::to_string(dispatcher_->sealed_end()));
   line("second_repl_offset:-1");

@@ -97,7 +97,7 @@ class Replication {
   std::atomic<std::uint64_t> applied_transactions_{0};
   mutable lf::Mutex replid_mu_;
   std::string master_replid_ LF_GUARDED_BY(replid_mu_);  // the history applied ("?": none)
-  std::string own_replid_;  // immutable: this server's history as a primary
+  std::string own_replid_ LF_GUARDED_BY(replid_mu_);  // this server's history as a primary
 };
 
 }  // namespace lfdb::db

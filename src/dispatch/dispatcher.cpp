@@ -56,6 +56,12 @@ class Loop {
       auto handle = lf::overloaded{
           [this](SegmentRef s) { on_segment(s); },
           [this](lf::Unique<ReplicaLink> l) { on_replica(std::move(l)); },
+          [this](NewHistory h) {
+            peers_.clear();
+            opt_.replid = std::move(h.replid);
+            backlog_ = Backlog(opt_.backlog_size, backlog_.end());
+            changed_ = true;
+          },
           [&open](DispatcherStop) { open = false; }};
       inbox.receive_for(wait, handle);
       // Take whatever else queued meanwhile before sending: fewer, larger sends.
@@ -258,8 +264,7 @@ void dispatcher_main(std::stop_token stop, std::shared_ptr<DispatcherInbox> inbo
 }  // namespace
 
 Dispatcher::Dispatcher(DispatcherOptions options)
-    : replid_(options.replid),
-      sealed_end_(options.base),
+    : sealed_end_(options.base),
       inbox_(std::make_shared<DispatcherInbox>()),
       view_(std::make_shared<lf::Monitor<ReplicationView>>()) {
   view_->with([&options](ReplicationView& v) {
@@ -283,6 +288,12 @@ void Dispatcher::ship(std::uint64_t start, std::string_view bytes) {
 }
 
 void Dispatcher::add_replica(lf::Unique<ReplicaLink> link) { (void)inbox_->send(std::move(link)); }
+
+void Dispatcher::new_history(std::string replid) {
+  (void)inbox_->send(NewHistory{std::move(replid)});
+  // Until the thread publishes it, no pre-check may approve a resume of the old history.
+  view_->with([](ReplicationView& v) { v.replid = "-"; });
+}
 
 bool Dispatcher::can_resume(std::string_view replid, std::uint64_t offset) const {
   return view_->with([&](const ReplicationView& v) {

@@ -6,6 +6,7 @@
 //                           (one message per group-commit batch, never per command);
 //   lf::Unique<ReplicaLink> a replica's socket, handed over by the session that read its
 //                           LFDB.SYNC, with the snapshot for a full resync (an Immutable);
+//   NewHistory              a value: this server stopped being a primary; drop every replica;
 //   DispatcherStop          a value: leave.
 //
 // It ships every segment, in log order, to every replica, from where that replica stands (a
@@ -57,6 +58,13 @@ struct DispatcherStop {
   using sendable_value = void;
 };
 
+// The primary's history ends (it became a replica: its keyspace will be replaced without its
+// log seeing it): every replica is dropped and later ones must resync fully under `replid`.
+struct NewHistory {
+  using sendable_value = void;
+  std::string replid;
+};
+
 struct DispatcherOptions {
   using sendable_value = void;
   std::string replid;
@@ -84,7 +92,8 @@ struct ReplicationView {
   std::uint64_t dropped_behind = 0;  // replicas disconnected for falling out of the backlog
 };
 
-using DispatcherInbox = lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, DispatcherStop>;
+using DispatcherInbox =
+    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, DispatcherStop>;
 
 class Dispatcher {
  public:
@@ -96,15 +105,14 @@ class Dispatcher {
   // The log's segment sink: copies the bytes into one Immutable message.
   void ship(std::uint64_t start, std::string_view bytes);
   void add_replica(lf::Unique<ReplicaLink> link);
+  void new_history(std::string replid);
   // The sealed end of the log (INFO's master_repl_offset): current as soon as ship() returns.
   std::uint64_t sealed_end() const { return sealed_end_.load(std::memory_order_acquire); }
-  const std::string& replid() const { return replid_; }
   // A pre-check for LFDB.SYNC (may be a few ms stale; the dispatcher has the last word).
   bool can_resume(std::string_view replid, std::uint64_t offset) const;
   ReplicationView view() const;
 
  private:
-  const std::string replid_;
   std::atomic<std::uint64_t> sealed_end_;
   std::shared_ptr<DispatcherInbox> inbox_;
   std::shared_ptr<lf::Monitor<ReplicationView>> view_;

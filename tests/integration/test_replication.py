@@ -465,6 +465,49 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(dump(pc), dump(rc))
 
 
+    def test_log_rewrite_on_the_primary_keeps_the_stream_whole(self):
+        p = self.primary()
+        pc = self.client(p)
+        r = self.replica(p.port)
+        rc = self.client(r)
+        for i in range(300):
+            pc.set("r:%d" % i, i)
+        pc.bgrewriteaof()
+        for i in range(300):
+            pc.incr("r:%d" % i)
+        wait_for("the rewrite to finish",
+                 lambda: int(pc.info("persistence")["aof_rewrite_in_progress"]) == 0 and
+                 pc.info("persistence").get("aof_rewrites", 1) != 0)
+        for i in range(100):
+            pc.hset("after", str(i), i)
+        wait_caught_up(pc, rc)
+        self.assertEqual(dump(pc), dump(rc))
+        self.assertEqual(info(rc)["lfdb_full_syncs"], 1)
+
+    def test_a_primary_that_follows_another_starts_a_new_history(self):
+        q = self.primary()
+        qc = self.client(q)
+        qc.set("q", "1")
+        p = self.primary()
+        pc = self.client(p)
+        pc.set("p", "1")
+        r = self.replica(p.port)
+        rc = self.client(r)
+        wait_caught_up(pc, rc)
+        old = info(pc)["master_replid"]
+        self.assertTrue(pc.execute_command("REPLICAOF", "127.0.0.1", str(q.port)))
+        wait_caught_up(qc, pc)
+        self.assertIsNone(pc.get("p"))
+        # Its replica lost its link: a replica cannot serve replicas of its own.
+        wait_for("the second-level link to drop", lambda: info(rc)["master_link_status"] == "down")
+        self.assertTrue(pc.execute_command("REPLICAOF", "NO", "ONE"))
+        self.assertNotEqual(info(pc)["master_replid"], old)
+        pc.set("after", "promotion")
+        wait_caught_up(pc, rc)
+        self.assertEqual(dump(pc), dump(rc))
+        self.assertEqual(rc.get("q"), b"1")
+        self.assertEqual(info(rc)["lfdb_full_syncs"], 2)
+
     @unittest.skipUnless(gateway_testlib.GATEWAY, "LFDB_GATEWAY is not set")
     def test_gateway_reads_from_an_lfdb_replica(self):
         p = self.primary()
