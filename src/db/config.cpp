@@ -205,6 +205,9 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
       c.replicaof_host = v[0];
       c.replicaof_port = static_cast<std::uint16_t>(x);
     }
+  } else if (name == "backup-dir") {
+    if (!one() || v[0].empty()) return bad(name, "expects a directory");
+    c.backup_dir = v[0];
   } else if (name == "masterauth") {
     if (!one()) return bad(name, "expects one password");
     c.masterauth = v[0];
@@ -288,6 +291,7 @@ Config::Config(const ServerConfig& c) {
              {"aof-load-truncated", c.aof_load_truncated ? "yes" : "no"},
              {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
+             {"backup-dir", c.backup_dir},
              {"databases", "1"}};
 }
 

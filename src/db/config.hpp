@@ -52,6 +52,7 @@ struct ServerConfig {
   std::uint16_t replicaof_port = 0;
   std::string masterauth;                // AUTH sent to the primary
   std::size_t repl_backlog_size = 16u << 20;
+  std::string backup_dir;                // non-empty: the dispatcher also keeps a backup log there
 
   std::string snapshot_path() const { return dir + "/" + dbfilename; }
 

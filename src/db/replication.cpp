@@ -191,7 +191,16 @@ void Replication::start_dispatcher() {
     }
     o.backlog_size = cfg.repl_backlog_size;
     o.base = log->appended();
-    dispatcher_ = std::make_unique<dispatch::Dispatcher>(std::move(o));
+    auto seed = lf::Unique<dispatch::BackupSeed>(nullptr);
+    if (!cfg.backup_dir.empty()) {
+      // Opened now, before serving: a rewrite renaming another file over it later cannot change
+      // what this descriptor reads.
+      seed = lf::make_unique_msg<dispatch::BackupSeed>();
+      seed->fd = ::open(cfg.aof_path().c_str(), O_RDONLY | O_CLOEXEC);
+      seed->size = o.base;
+      o.backup_dir = cfg.backup_dir;
+    }
+    dispatcher_ = std::make_unique<dispatch::Dispatcher>(std::move(o), std::move(seed));
     dispatch::Dispatcher* d = dispatcher_.get();
     log->set_segment_sink([d](std::uint64_t start, std::string_view bytes) { d->ship(start, bytes); });
   }
@@ -408,6 +417,11 @@ std::string Replication::info() {
   line("lfdb_full_syncs:" + std::to_string(v.full_syncs));
   line("lfdb_partial_syncs:" + std::to_string(v.partial_syncs));
   line("lfdb_replicas_dropped_behind:" + std::to_string(v.dropped_behind));
+  if (!v.backup_path.empty() || !v.backup_error.empty()) {
+    line("lfdb_backup_file:" + v.backup_path);
+    line("lfdb_backup_offset:" + std::to_string(v.backup_synced));
+    line("lfdb_backup_status:" + (v.backup_error.empty() ? std::string("ok") : v.backup_error));
+  }
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <list>
+#include <memory>
 
 #include "resp/request_parser.hpp"
 
@@ -47,7 +48,17 @@ class Loop {
   Loop(DispatcherOptions o, std::shared_ptr<lf::Monitor<ReplicationView>> view)
       : opt_(std::move(o)), backlog_(opt_.backlog_size, opt_.base), view_(std::move(view)) {}
 
-  void run(const std::stop_token& stop, DispatcherInbox& inbox) {
+  void run(const std::stop_token& stop, DispatcherInbox& inbox, lf::Unique<BackupSeed> seed) {
+    if (!opt_.backup_dir.empty() && seed) {
+      backup_ = std::make_unique<BackupFile>();
+      lf::Status st = backup_->open(opt_.backup_dir, opt_.replid, *seed);
+      if (st.ok()) {
+        backup_path_ = backup_->path();
+      } else {
+        backup_fail(st);
+      }
+      seed = lf::Unique<BackupSeed>(nullptr);  // closes the loaded log's descriptor
+    }
     bool open = true;
     while (open && !stop.stop_requested()) {
       bool blocked = false;
@@ -60,6 +71,7 @@ class Loop {
             peers_.clear();
             opt_.replid = std::move(h.replid);
             backlog_ = Backlog(opt_.backlog_size, backlog_.end());
+            if (backup_) backup_fail(lf::Status::error("this server became a replica"));
             changed_ = true;
           },
           [&open](DispatcherStop) { open = false; }};
@@ -68,6 +80,10 @@ class Loop {
       for (int i = 0; i < 256 && open && inbox.try_receive(handle); ++i) {
       }
       if (inbox.closed() && inbox.size() == 0) open = false;
+      if (backup_) {
+        lf::Status st = backup_->sync();
+        if (!st.ok()) backup_fail(st);
+      }
       pump_all();
       publish(false);
     }
@@ -76,7 +92,22 @@ class Loop {
   }
 
  private:
+  void backup_fail(const lf::Status& st) {
+    // The backup stops rather than keep a file with a hole in it; the primary goes on.
+    backup_error_ = st.message();
+    if (backup_) backup_synced_last_ = backup_->synced();
+    std::fprintf(stderr, "lfdb-server: dispatcher: backup stopped: %s\n", st.message().c_str());
+    backup_.reset();
+    changed_ = true;
+  }
+
   void on_segment(const SegmentRef& s) {
+    if (backup_) {
+      lf::Status b = s->start == backup_->end()
+                         ? backup_->append(s->bytes)
+                         : lf::Status::error("a segment does not follow the backup's end");
+      if (!b.ok()) backup_fail(b);
+    }
     lf::Status st = backlog_.append(s);
     if (!st.ok()) {
       // A hole in what we ship would be a lost write on every replica: drop them all (they
@@ -232,6 +263,9 @@ class Loop {
     v.partial_syncs = partial_syncs_;
     v.partial_refused = partial_refused_;
     v.dropped_behind = dropped_behind_;
+    v.backup_path = backup_path_;
+    v.backup_synced = backup_ ? backup_->synced() : backup_synced_last_;
+    v.backup_error = backup_error_;
     for (const Peer& p : peers_) {
       ReplicaView r;
       r.ip = p.link->ip;
@@ -250,20 +284,25 @@ class Loop {
   Backlog backlog_;
   std::shared_ptr<lf::Monitor<ReplicationView>> view_;
   std::list<Peer> peers_;
+  std::unique_ptr<BackupFile> backup_;  // null: no backup (or it failed)
+  std::string backup_path_;
+  std::string backup_error_;
+  std::uint64_t backup_synced_last_ = 0;
   bool changed_ = true;
   std::int64_t last_publish_ms_ = 0;
   std::uint64_t full_syncs_ = 0, partial_syncs_ = 0, partial_refused_ = 0, dropped_behind_ = 0;
 };
 
 void dispatcher_main(std::stop_token stop, std::shared_ptr<DispatcherInbox> inbox,
-                     std::shared_ptr<lf::Monitor<ReplicationView>> view, DispatcherOptions o) {
+                     std::shared_ptr<lf::Monitor<ReplicationView>> view, DispatcherOptions o,
+                     lf::Unique<BackupSeed> seed) {
   Loop loop(std::move(o), std::move(view));
-  loop.run(stop, *inbox);
+  loop.run(stop, *inbox, std::move(seed));
 }
 
 }  // namespace
 
-Dispatcher::Dispatcher(DispatcherOptions options)
+Dispatcher::Dispatcher(DispatcherOptions options, lf::Unique<BackupSeed> seed)
     : sealed_end_(options.base),
       inbox_(std::make_shared<DispatcherInbox>()),
       view_(std::make_shared<lf::Monitor<ReplicationView>>()) {
@@ -272,7 +311,7 @@ Dispatcher::Dispatcher(DispatcherOptions options)
     v.backlog_start = v.backlog_end = options.base;
     v.backlog_size = options.backlog_size;
   });
-  thread_ = lf::spawn(dispatcher_main, inbox_, view_, std::move(options));
+  thread_ = lf::spawn(dispatcher_main, inbox_, view_, std::move(options), std::move(seed));
 }
 
 Dispatcher::~Dispatcher() {

@@ -12,7 +12,8 @@
 // It ships every segment, in log order, to every replica, from where that replica stands (a
 // cursor into the backlog: no per-replica copy). A replica whose cursor falls out of the backlog
 // (it reads slower than the primary writes, by more than repl-backlog-size) is disconnected; it
-// reconnects and resyncs. What the thread knows is published as a value in a Monitor for INFO
+// reconnects and resyncs. With backup_dir, every segment is also appended to a backup file and
+// fdatasync'ed (once per batch of segments taken together). What the thread knows is published as a value in a Monitor for INFO
 // and ROLE. Protocol: docs/replication.md.
 //
 // Thread-safety: Dispatcher (the owner's handle) may be called from any thread: ship() from the
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "dispatch/backlog.hpp"
+#include "dispatch/backup.hpp"
 #include "lf/immutable.hpp"
 #include "lf/mailbox.hpp"
 #include "lf/monitor.hpp"
@@ -70,6 +72,7 @@ struct DispatcherOptions {
   std::string replid;
   std::size_t backlog_size = 16u << 20;
   std::uint64_t base = 0;  // the log offset shipping starts at
+  std::string backup_dir;  // non-empty: also append every segment to a file there (backup.hpp)
 };
 
 struct ReplicaView {
@@ -90,6 +93,9 @@ struct ReplicationView {
   std::uint64_t partial_syncs = 0;
   std::uint64_t partial_refused = 0;
   std::uint64_t dropped_behind = 0;  // replicas disconnected for falling out of the backlog
+  std::string backup_path;           // empty: no backup
+  std::uint64_t backup_synced = 0;   // the log offset the backup file holds durably
+  std::string backup_error;          // empty: fine
 };
 
 using DispatcherInbox =
@@ -97,7 +103,8 @@ using DispatcherInbox =
 
 class Dispatcher {
  public:
-  explicit Dispatcher(DispatcherOptions options);
+  // `seed`: the loaded log, for the backup file's start (empty without backup_dir).
+  explicit Dispatcher(DispatcherOptions options, lf::Unique<BackupSeed> seed = lf::Unique<BackupSeed>(nullptr));
   ~Dispatcher();  // stops the thread; open replica links are closed
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;

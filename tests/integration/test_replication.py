@@ -508,6 +508,48 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(rc.get("q"), b"1")
         self.assertEqual(info(rc)["lfdb_full_syncs"], 2)
 
+    def test_backup_dir_restores_to_the_primarys_data(self):
+        import glob
+        import os
+        import shutil
+        import tempfile
+        backup = tempfile.mkdtemp(prefix="lfdb-backup-")
+        self.addCleanup(shutil.rmtree, backup, True)
+        p = self.primary(("backup-dir", backup))
+        pc = self.client(p)
+
+        def restored():
+            """The newest backup file, once it holds everything sealed, loaded by a new server."""
+            target = int(info(pc)["master_repl_offset"])
+            wait_for("the backup to reach offset %d" % target,
+                     lambda: int(info(pc).get("lfdb_backup_offset", -1)) >= target)
+            path = info(pc)["lfdb_backup_file"]
+            self.assertEqual(info(pc)["lfdb_backup_status"], "ok")
+            s = FixedPortServer([("appendonly", "yes")])
+            shutil.copy(path, os.path.join(s.dir, "appendonly.aof"))
+            s.start()
+            self.servers.append(s)
+            return self.client(s)
+
+        for i in range(200):
+            pc.set("k:%d" % i, i)
+        tx = pc.pipeline(transaction=True)
+        tx.incr("k:1").hset("h", "f", "v").expire("k:2", 1000)
+        tx.execute()
+        pc.bgrewriteaof()
+        for i in range(200):
+            pc.incr("k:%d" % i)
+        wait_for("the rewrite to finish", lambda: int(pc.info("persistence")["aof_rewrite_in_progress"]) == 0)
+        pc.eval("redis.call('SET', KEYS[1], 'script')", 1, "s")
+        self.assertEqual(dump(restored()), dump(pc))
+        # A restart starts a new history and a new backup file, again complete on its own.
+        p.stop(keep_dir=True)
+        p.start()
+        pc = self.client(p)
+        pc.set("after", "restart")
+        self.assertEqual(len(glob.glob(os.path.join(backup, "backup-*.aof"))), 2)
+        self.assertEqual(dump(restored()), dump(pc))
+
     @unittest.skipUnless(gateway_testlib.GATEWAY, "LFDB_GATEWAY is not set")
     def test_gateway_reads_from_an_lfdb_replica(self):
         p = self.primary()
