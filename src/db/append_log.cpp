@@ -109,11 +109,6 @@ void AppendLog::flush(bool sync) {
         failing_.store(true, std::memory_order_release);
         done.swap(waiters_);
       } else {
-        if (sink_ && !batch.empty()) {
-          // Under `always` a replica may only see what the disk holds; otherwise what the
-          // kernel holds (the same promise the primary's own clients get).
-          seal(end - batch.size(), batch, policy_ != FsyncPolicy::kAlways || (sync && unsynced));
-        }
         written_ = end;
         file_size_ = before + batch.size();
         stats_.size = file_size_;
@@ -133,6 +128,12 @@ void AppendLog::flush(bool sync) {
         }
         waiters_.resize(keep);
       }
+    }
+    if (err == 0 && sink_ && !batch.empty()) {
+      // Still the flusher (segments go out in log order), but without mu_: appenders do not
+      // wait for the copy. Under `always` a replica may only see what the disk holds;
+      // otherwise what the kernel holds (the same promise the primary's own clients get).
+      seal(end - batch.size(), batch, policy_ != FsyncPolicy::kAlways || (sync && unsynced));
     }
     elected.release();
     const bool outer = !t_releasing;

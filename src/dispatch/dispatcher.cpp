@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <list>
 #include <memory>
+#include <thread>
 
 #include "resp/request_parser.hpp"
 
@@ -63,7 +64,6 @@ class Loop {
     while (open && !stop.stop_requested()) {
       bool blocked = false;
       for (const Peer& p : peers_) blocked = blocked || p.blocked;
-      const auto wait = std::chrono::milliseconds(blocked ? 1 : 50);
       auto handle = lf::overloaded{
           [this](SegmentRef s) { on_segment(s); },
           [this](lf::Unique<ReplicaLink> l) { on_replica(std::move(l)); },
@@ -75,9 +75,15 @@ class Loop {
             changed_ = true;
           },
           [&open](DispatcherStop) { open = false; }};
-      inbox.receive_for(wait, handle);
+      if (peers_.empty()) {
+        // Nobody to ship to: the backlog can take the segments a few at a time, without a
+        // wake-up (a context switch) for each batch the log writes.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      } else {
+        inbox.receive_for(std::chrono::milliseconds(blocked ? 1 : 50), handle);
+      }
       // Take whatever else queued meanwhile before sending: fewer, larger sends.
-      for (int i = 0; i < 256 && open && inbox.try_receive(handle); ++i) {
+      for (int i = 0; i < 4096 && open && inbox.try_receive(handle); ++i) {
       }
       if (inbox.closed() && inbox.size() == 0) open = false;
       if (backup_) {

@@ -245,6 +245,25 @@ class ReplicationTest(unittest.TestCase):
         role = rc.execute_command("ROLE")
         self.assertEqual(role[0], b"slave")
         self.assertEqual(role[3], b"connected")
+        pc.flushall()
+        pc.set("after-flush", "1")
+        wait_caught_up(pc, rc)
+        self.assertEqual(rc.dbsize(), 1)
+        self.assertEqual(dump(pc), dump(rc))
+
+    def test_masterauth_authenticates_the_replica(self):
+        p = self.primary(("requirepass", "s3cret"))
+        pc = self.client(p, password="s3cret")
+        pc.set("k", "v")
+        r = self.replica(p.port, ("masterauth", "s3cret"))
+        rc = self.client(r)
+        wait_caught_up(pc, rc)
+        self.assertEqual(rc.get("k"), b"v")
+        bad = self.replica(p.port, ("masterauth", "wrong"))
+        bc = self.client(bad)
+        time.sleep(0.3)
+        self.assertEqual(info(bc)["master_link_status"], "down")
+        self.assertIn("AUTH refused", bad.log())
 
     def test_readers_on_the_replica_see_whole_transactions(self):
         p = self.primary()
