@@ -87,6 +87,10 @@ def one_round(with_replica):
         t.join()
     rps = float(re.findall(r"([0-9.]+) requests per second", out)[-1])
     if r:
+        i = redis.Redis(port=rport).info("replication")
+        if i["lfdb_full_syncs"] != 1 or i["lfdb_partial_syncs"] != 0:
+            print("  (the link dropped during the round: %s full, %s partial resyncs)"
+                  % (i["lfdb_full_syncs"], i["lfdb_partial_syncs"]))
         stop(r, rdir)
     stop(p, pdir)
     return rps, lags
