@@ -308,6 +308,12 @@ void Replication::replicaof_command(CommandContext& c) {
     ++t.generation;
   });
   const bool was_replica = replica_.exchange(!no_one, std::memory_order_acq_rel);
+  {
+    // Whatever we follow next, our keyspace may no longer be the history we applied (we may
+    // take writes as a primary meanwhile): the next sync is a full one.
+    lf::MutexLock lock(replid_mu_);
+    master_replid_ = "?";
+  }
   if (!no_one) {
     // Our keyspace is about to be replaced behind our log's back: whatever history replicas
     // of ours follow ends here (a later promotion starts a new one).

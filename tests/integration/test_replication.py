@@ -345,6 +345,7 @@ class ReplicationTest(unittest.TestCase):
         self.assertTrue(rc.execute_command("REPLICAOF", "NO", "ONE"))
         self.assertEqual(info(rc)["role"], "master")
         rc.set("k", "mine")
+        rc.set("only-here", "x")
         self.assertEqual(rc.get("k"), b"mine")
         pc.set("k", "primary's")
         time.sleep(0.2)
@@ -353,6 +354,8 @@ class ReplicationTest(unittest.TestCase):
         self.assertTrue(rc.execute_command("SLAVEOF", "127.0.0.1", str(p.port)))
         wait_caught_up(pc, rc)
         self.assertEqual(rc.get("k"), b"primary's")
+        self.assertIsNone(rc.get("only-here"))  # a full resync: its own writes are gone
+        self.assertEqual(dump(pc), dump(rc))
 
     def test_primary_without_log_refuses_replicas(self):
         s = FixedPortServer([("appendonly", "no")]).start()
