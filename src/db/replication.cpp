@@ -181,8 +181,46 @@ Replication::~Replication() {
   stop_dispatcher();
 }
 
+std::string Replication::state_path() const {
+  return server_.initial_config().dir + "/replica.state";
+}
+
+void Replication::forget_saved_position() { ::unlink(state_path().c_str()); }
+
+void Replication::save_position(const std::string& replid, std::uint64_t p0, std::uint64_t f0) {
+  const std::string path = state_path(), tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return;
+  std::fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n", replid.c_str(), p0, f0);
+  const bool ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) {
+    const int dfd = ::open(server_.initial_config().dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+}
+
 void Replication::start_dispatcher() {
   const ServerConfig& cfg = server_.initial_config();
+  if (AppendLog* log = server_.append_log(); log != nullptr && !cfg.replicaof_host.empty()) {
+    // A replica that kept its log: where did it stand in its primary's stream?
+    char replid[64] = {0};
+    std::uint64_t p0 = 0, f0 = 0;
+    std::FILE* f = std::fopen(state_path().c_str(), "r");
+    const bool ok = f != nullptr && std::fscanf(f, "%63s %" SCNu64 " %" SCNu64, replid, &p0, &f0) == 3;
+    if (f != nullptr) std::fclose(f);
+    const std::uint64_t size = log->appended();  // the loaded file's valid bytes
+    if (ok && f0 <= size) {
+      lf::MutexLock lock(replid_mu_);
+      master_replid_ = replid;
+      applied_offset_.store(p0 + (size - f0), std::memory_order_relaxed);
+      std::fprintf(stderr, "lfdb-server: replica: resuming %s at offset %" PRIu64 " (from its log)\n",
+                   replid, p0 + (size - f0));
+    }
+  }
   if (AppendLog* log = server_.append_log()) {
     dispatch::DispatcherOptions o;
     {
@@ -192,7 +230,7 @@ void Replication::start_dispatcher() {
     o.backlog_size = cfg.repl_backlog_size;
     o.base = log->appended();
     auto seed = lf::Unique<dispatch::BackupSeed>(nullptr);
-    if (!cfg.backup_dir.empty()) {
+    if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty()) {  // a replica's log is not a history
       // Opened now, before serving: a rewrite renaming another file over it later cannot change
       // what this descriptor reads.
       seed = lf::make_unique_msg<dispatch::BackupSeed>();
@@ -308,6 +346,7 @@ void Replication::replicaof_command(CommandContext& c) {
     ++t.generation;
   });
   const bool was_replica = replica_.exchange(!no_one, std::memory_order_acq_rel);
+  forget_saved_position();
   {
     // Whatever we follow next, our keyspace may no longer be the history we applied (we may
     // take writes as a primary meanwhile): the next sync is a full one.
@@ -523,6 +562,17 @@ std::string Replication::run_link(const Target& t) {
       }
       applied = true;
       applied_offset_.store(start, std::memory_order_release);
+      if (r.ok() && server_.append_log() != nullptr) {
+        // Our log becomes this keyspace, then the stream as applied: a restart resumes.
+        forget_saved_position();
+        auto size = server_.rewrite_log_now();
+        if (size.ok()) {
+          save_position(new_replid, start, *size);
+        } else {
+          std::fprintf(stderr, "lfdb-server: replica: its log after the full resync: %s\n",
+                       size.status().message().c_str());
+        }
+      }
       lf::MutexLock lock(replid_mu_);
       master_replid_ = r.ok() ? new_replid : "?";
     });
@@ -560,8 +610,17 @@ std::string Replication::run_link(const Target& t) {
           });
         }
         applied_offset_.fetch_add(batch.consumed, std::memory_order_acq_rel);
+        // Our own log takes the primary's records verbatim (whole transactions), so its
+        // length says where we stand (save_position).
+        if (AppendLog* log = server_.append_log()) {
+          log->append(std::string_view(link.input().data(), batch.consumed));
+        }
         applied = true;
       });
+      if (AppendLog* log = server_.append_log(); applied && log != nullptr &&
+                                                 log->policy() != FsyncPolicy::kAlways) {
+        log->write_pending();
+      }
       if (!applied) return "";
       applied_transactions_.fetch_add(batch.transactions(), std::memory_order_relaxed);
       link.input().erase(0, batch.consumed);

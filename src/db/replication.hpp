@@ -61,6 +61,9 @@ class Replication {
   void replicaof_command(CommandContext& c);  // REPLICAOF host port | NO ONE
   void role_command(CommandContext& c);
   std::string info();
+  // A replica with appendonly yes saves where its log stands in the primary's stream, so a
+  // restart resumes with a partial resync; anything that rewrites the log drops that.
+  void forget_saved_position();
 
  private:
   struct Target {
@@ -78,6 +81,10 @@ class Replication {
   // Runs fn alone (every color), from the link thread, and waits for it.
   template <class Fn>
   void run_alone(Fn&& fn);
+  std::string state_path() const;
+  // DIR/replica.state: "<replid> <primary offset P0> <file offset F0>": the log's bytes from
+  // F0 on are the primary's stream from P0 on.
+  void save_position(const std::string& replid, std::uint64_t p0, std::uint64_t f0);
 
   Server& server_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;  // set in start(), reset in stop()

@@ -98,6 +98,9 @@ class Server final : public lf::Service {
   // BGSAVE and BGREWRITEAOF, which run alone (their hue conflicts with every command), so the
   // keyspace holds still; the background ones fork and the child writes its copy-on-write image.
   lf::Status save_now();
+  // The log rewritten from the keyspace now, in this process (a replica after a full resync;
+  // the caller runs alone). Returns the new file's size.
+  lf::Result<std::uint64_t> rewrite_log_now();
   std::string start_bgsave();        // "" when started, else the error reply
   std::string start_bgrewriteaof();  // idem
   void reap_child();                 // the ticker: a finished child's result

@@ -432,6 +432,51 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(pc.dbsize(), rc.dbsize())
         self.assertEqual(dump(pc), dump(rc))
 
+    def test_replica_with_its_own_log_resumes_after_kill9_with_a_partial_resync(self):
+        p = self.primary()
+        pc = self.client(p)
+        r = self.replica(p.port, ("appendonly", "yes"))
+        rc = self.client(r)
+        stop = threading.Event()
+        count = [0]
+
+        def write():
+            c = self.client(p)
+            while not stop.is_set():
+                tx = c.pipeline(transaction=True)
+                tx.set("w:%d" % count[0], count[0]).incr("n")
+                tx.execute()
+                count[0] += 1
+
+        w = threading.Thread(target=write)
+        w.start()
+        try:
+            wait_for("some writes", lambda: count[0] > 300)
+            r.kill9()  # mid-stream: its log may end in a torn transaction
+            before = count[0]
+            wait_for("writes while the replica is down", lambda: count[0] > before + 300)
+            r.start()
+            rc = self.client(r)
+            wait_for("writes after the restart", lambda: count[0] > before + 600)
+        finally:
+            stop.set()
+            w.join()
+        wait_caught_up(pc, rc)
+        i = info(rc)
+        self.assertEqual(i["lfdb_full_syncs"], 0, "the restarted replica did not resume from its log")
+        self.assertGreaterEqual(i["lfdb_partial_syncs"], 1)
+        self.assertIn("resuming", r.log())
+        self.assertEqual(pc.dbsize(), rc.dbsize())
+        self.assertEqual(dump(pc), dump(rc))
+        # Promoted, it keeps the data across its own restart (its log has it).
+        self.assertTrue(rc.execute_command("REPLICAOF", "NO", "ONE"))
+        wait_for("the promotion's log rewrite", lambda: int(rc.info("persistence")["aof_rewrite_in_progress"]) == 0)
+        expected = dump(rc)
+        r.stop(keep_dir=True)
+        r.extra = [("appendonly", "yes")]
+        r.start()
+        self.assertEqual(dump(self.client(r)), expected)
+
     def test_primary_restart_replica_reconnects(self):
         p = self.primary()
         pc = self.client(p)
