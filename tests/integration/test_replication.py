@@ -616,8 +616,8 @@ class ReplicationTest(unittest.TestCase):
         p.start()
         pc = self.client(p)
         pc.set("after", "restart")
+        self.assertEqual(dump(restored()), dump(pc))  # waits for the new file to catch up
         self.assertEqual(len(glob.glob(os.path.join(backup, "backup-*.aof"))), 2)
-        self.assertEqual(dump(restored()), dump(pc))
 
     @unittest.skipUnless(gateway_testlib.GATEWAY, "LFDB_GATEWAY is not set")
     def test_gateway_reads_from_an_lfdb_replica(self):
