@@ -390,7 +390,8 @@ void Replication::role_command(CommandContext& c) {
       dispatcher_ ? dispatcher_->view() : dispatch::ReplicationView{};
   c.out.array_header(3);
   c.out.bulk("master");
-  c.out.integer(dispatcher_ ? static_cast<std::int64_t>(dispatcher_->sealed_end()) : 0);
+  AppendLog* log = server_.append_log();
+  c.out.integer(dispatcher_ && log != nullptr ? static_cast<std::int64_t>(log->appended()) : 0);
   c.out.array_header(v.replicas.size());
   for (const auto& r : v.replicas) {
     c.out.array_header(3);
@@ -453,7 +454,10 @@ std::string Replication::info() {
   }
   line("master_replid:" + own);
   line("master_replid2:0000000000000000000000000000000000000000");
-  line("master_repl_offset:" + std::to_string(dispatcher_->sealed_end()));
+  // Everything executed (appended), so a replica at this offset has every write acknowledged
+  // so far; what may already be shipped is the sealed end (written, or fsynced under always).
+  line("master_repl_offset:" + std::to_string(server_.append_log()->appended()));
+  line("lfdb_sealed_offset:" + std::to_string(dispatcher_->sealed_end()));
   line("second_repl_offset:-1");
   line("repl_backlog_active:1");
   line("repl_backlog_size:" + std::to_string(v.backlog_size));
