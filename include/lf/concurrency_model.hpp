@@ -67,6 +67,10 @@ class SessionHost {
   virtual void unpark() = 0;
   // Close the connection soon (CLIENT KILL from another connection). Never while parked.
   virtual void request_close() = 0;
+  // The connection's socket, for a session that hands its connection over to another owner
+  // (a replica's link goes to the replication dispatcher): it dup()s it and closes its session;
+  // the model's close then leaves the dup open. -1 when the model cannot tell.
+  virtual int handle() const { return -1; }
 };
 
 class Session {

@@ -79,6 +79,11 @@ constexpr CommandSpec kCommands[] = {
     {"bgrewriteaof", 1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously rewrites the append-only file to disk."},
     {"lastsave", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the Unix timestamp of the last successful save to disk."},
     {"debug", -2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "lfdb: fault injection for tests (AOF-FAULT), when enable-debug-command is yes."},
+    // replication (docs/replication.md): REPLICAOF and LFDB.SYNC run alone
+    {"replicaof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Configures a server as replica of another, or promotes it to a master."},
+    {"slaveof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Sets a Redis server as a replica of another, or promotes it to being a master."},
+    {"role", 1, NS | F, 0, 0, 0, H::kFree, {}, "server", "Returns the replication role."},
+    {"lfdb.sync", -3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "lfdb: a replica asks to be streamed the log from <replid> <offset> (partial or full resync)."},
     // strings
     {"get", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the string value of a key."},
     {"set", -3, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Sets the string value of a key, ignoring its type."},

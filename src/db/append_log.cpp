@@ -129,6 +129,12 @@ void AppendLog::flush(bool sync) {
         waiters_.resize(keep);
       }
     }
+    if (err == 0 && sink_ && !batch.empty()) {
+      // Still the flusher (segments go out in log order), but without mu_: appenders do not
+      // wait for the copy. Under `always` a replica may only see what the disk holds;
+      // otherwise what the kernel holds (the same promise the primary's own clients get).
+      seal(end - batch.size(), batch, policy_ != FsyncPolicy::kAlways || (sync && unsynced));
+    }
     elected.release();
     const bool outer = !t_releasing;
     t_releasing = true;
@@ -141,6 +147,26 @@ void AppendLog::flush(bool sync) {
     const bool waiting = !waiters_.empty();
     if (!waiting && (pending_.empty() || round >= 8)) return;
   }
+}
+
+void AppendLog::seal(std::uint64_t start, std::string_view bytes, bool durable) {
+  if (!durable) {
+    if (unsealed_.empty()) unsealed_start_ = start;
+    unsealed_.append(bytes);
+    return;
+  }
+  if (unsealed_.empty()) {
+    sink_(start, bytes);
+    return;
+  }
+  unsealed_.append(bytes);
+  sink_(unsealed_start_, unsealed_);
+  unsealed_.clear();
+}
+
+std::uint64_t AppendLog::appended() const {
+  lf::MutexLock lock(mu_);
+  return appended_;
 }
 
 int AppendLog::write_all(const std::string& bytes) {
@@ -290,6 +316,8 @@ lf::Status AppendLog::finish_rewrite(const std::string& tmp_path, const std::str
       (void)::fsync(dfd);
       ::close(dfd);
     }
+    // What was pending is in the new file now, fsynced: sealed.
+    if (sink_ && !pending_.empty()) seal(written_, pending_, /*durable=*/true);
     ::close(fd_);
     fd_ = fd;
     size += tail.size();

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -49,6 +50,13 @@ class CommitWaiter {
   virtual void committed(bool ok) = 0;
 };
 
+// Receives sealed segments: the bytes [start, start + bytes.size()) of the logical log, once they
+// are written (and, under appendfsync always, fsynced), in log order, each ending on an
+// invocation's boundary. Called by the flusher while it holds the election (so calls never
+// overlap and come in order); it must not call back into the log. The replication dispatcher
+// copies the bytes into a message (docs/replication.md).
+using SegmentSink = std::function<void(std::uint64_t start, std::string_view bytes)>;
+
 struct AppendLogStats {
   std::uint64_t size = 0;             // bytes in the file
   std::uint64_t rewrites = 0;         // BGREWRITEAOF switches done
@@ -68,6 +76,11 @@ class AppendLog {
   ~AppendLog();
 
   FsyncPolicy policy() const { return policy_; }
+  // Set once, before any thread appends (the server's start): nothing guards it afterwards.
+  void set_segment_sink(SegmentSink sink) { sink_ = std::move(sink); }
+  // The logical offset after everything appended so far: where a snapshot taken while the
+  // caller runs alone stands in the log.
+  std::uint64_t appended() const;
   // Appends one invocation's records (complete commands or a MULTI...EXEC block); returns the
   // offset their end will have in the file.
   std::uint64_t append(std::string_view records);
@@ -105,12 +118,18 @@ class AppendLog {
   void flush(bool sync);
   // Writes `bytes` at the end of the file; 0 or an errno.
   int write_all(const std::string& bytes);
+  // The flusher: [start, start + bytes.size()) is written; seal it (with what waits) if `durable`.
+  void seal(std::uint64_t start, std::string_view bytes, bool durable);
 
   const FsyncPolicy policy_;
   lf::Elected flusher_;
   int fd_;                   // the flusher's (swapped by finish_rewrite under the election)
   std::uint64_t file_size_;  // idem
   std::string spare_;        // idem: the batch being written; swapped with pending_ to keep capacity
+  SegmentSink sink_;         // immutable once serving starts
+  // The flusher's: bytes written but not yet sealed (under `always`, until an fsync covers them).
+  std::string unsealed_;
+  std::uint64_t unsealed_start_ = 0;
 
 
   mutable lf::Mutex mu_;

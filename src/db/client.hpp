@@ -61,6 +61,7 @@ struct ClientState {
   bool authenticated = false;
   bool no_evict = false;
   bool no_touch = false;
+  bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
 
   // MULTI/EXEC.
   bool in_multi = false;

@@ -123,6 +123,10 @@ void watch_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+void replicaof_cmd(CommandContext& c) { c.server->replication().replicaof_command(c); }
+void role_cmd(CommandContext& c) { c.server->replication().role_command(c); }
+void lfdb_sync_cmd(CommandContext& c) { c.server->replication().sync_command(c); }
+
 constexpr HandlerEntry kHandlers[] = {
     {"ping", ping_cmd},           {"echo", echo_cmd},
     {"time", time_cmd},           {"dbsize", dbsize_cmd},
@@ -131,6 +135,8 @@ constexpr HandlerEntry kHandlers[] = {
     {"bgrewriteaof", bgrewriteaof_cmd}, {"lastsave", lastsave_cmd},
     {"info", info_cmd},           {"config|get", config_get_cmd},
     {"config|set", config_set_cmd}, {"watch", watch_cmd},
+    {"replicaof", replicaof_cmd}, {"slaveof", replicaof_cmd},
+    {"role", role_cmd},           {"lfdb.sync", lfdb_sync_cmd},
 };
 
 }  // namespace
@@ -153,7 +159,7 @@ __attribute__((format(printf, 2, 3))) void append_line(std::string& s, const cha
 
 std::string Server::info(std::span<const std::string_view> sections) {
   static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
-                                                  "persistence", "stats",
+                                                  "persistence", "stats", "replication",
                                                   "keyspace", "threads"};
   std::vector<std::string> wanted;
   for (auto s : sections) {
@@ -258,6 +264,8 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
+  } else if (name == "replication") {
+    s = replication().info();
   } else if (name == "keyspace") {
     s += "# Keyspace\r\n";
     const std::uint64_t keys = keyspace_.size();

@@ -15,6 +15,22 @@ bool to_int(const std::string& s, long long lo, long long hi, long long& v) {
   return ec == std::errc() && p == s.data() + s.size() && v >= lo && v <= hi;
 }
 
+// "16mb", "64k", "1gb", plain bytes: redis.conf's memory units.
+bool to_memory(const std::string& s, std::uint64_t& out) {
+  std::size_t i = 0;
+  std::uint64_t v = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + static_cast<std::uint64_t>(s[i++] - '0');
+  if (i == 0) return false;
+  std::string unit = s.substr(i);
+  for (char& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::uint64_t mul = unit.empty() ? 1 : unit == "k" ? 1000 : unit == "kb" ? 1024
+                            : unit == "m" ? 1000000 : unit == "mb" ? 1u << 20
+                            : unit == "g" ? 1000000000ull : unit == "gb" ? 1ull << 30 : 0;
+  if (mul == 0) return false;
+  out = v * mul;
+  return true;
+}
+
 lf::Status bad(const std::string& name, const std::string& why) {
   return lf::Status::error("directive '" + name + "': " + why);
 }
@@ -177,6 +193,33 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
       return bad(name, "expects a file name (no directory: see 'dir')");
     }
     c.appendfilename = v[0];
+  } else if (name == "replicaof" || name == "slaveof") {
+    std::vector<std::string> hp = v;
+    if (hp.size() == 1 && hp[0].find(' ') != std::string::npos) {  // "host port" as one value
+      hp = {hp[0].substr(0, hp[0].find(' ')), hp[0].substr(hp[0].find(' ') + 1)};
+    }
+    const std::vector<std::string>& v = hp;
+    if (v.size() == 2 && (v[0] == "no" || v[0] == "NO") && (v[1] == "one" || v[1] == "ONE")) {
+      c.replicaof_host.clear();
+      c.replicaof_port = 0;
+    } else if (v.size() != 2 || v[0].empty() || !to_int(v[1], 1, 65535, x)) {
+      return bad(name, "expects a host and a port");
+    } else {
+      c.replicaof_host = v[0];
+      c.replicaof_port = static_cast<std::uint16_t>(x);
+    }
+  } else if (name == "backup-dir") {
+    if (!one() || v[0].empty()) return bad(name, "expects a directory");
+    c.backup_dir = v[0];
+  } else if (name == "masterauth") {
+    if (!one()) return bad(name, "expects one password");
+    c.masterauth = v[0];
+  } else if (name == "repl-backlog-size") {
+    std::uint64_t bytes = 0;
+    if (!one() || !to_memory(v[0], bytes) || bytes < 16 * 1024) {
+      return bad(name, "expects a size of at least 16kb (e.g. 16mb)");
+    }
+    c.repl_backlog_size = static_cast<std::size_t>(bytes);
   } else if (accepted_no_effect().count(name) != 0) {
     // Accepted so existing redis.conf files load; lfdb has nothing to do for these.
   } else {
@@ -251,6 +294,9 @@ Config::Config(const ServerConfig& c) {
              {"appendfilename", c.appendfilename},
              {"dir", c.dir},
              {"aof-load-truncated", c.aof_load_truncated ? "yes" : "no"},
+             {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
+             {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
+             {"backup-dir", c.backup_dir},
              {"databases", "1"}};
 }
 

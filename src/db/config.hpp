@@ -48,6 +48,12 @@ struct ServerConfig {
   bool enable_debug_command = false;  // DEBUG (fault injection for tests)
   std::string dbfilename = "dump.lfdb";  // snapshots (SAVE, BGSAVE, shutdown)
   std::string save;                      // non-empty: a snapshot at shutdown (save points: not yet)
+  // Replication (docs/replication.md).
+  std::string replicaof_host;            // non-empty: start as a replica of host:port
+  std::uint16_t replicaof_port = 0;
+  std::string masterauth;                // AUTH sent to the primary
+  std::size_t repl_backlog_size = 16u << 20;
+  std::string backup_dir;                // non-empty: the dispatcher also keeps a backup log there
 
   std::string snapshot_path() const { return dir + "/" + dbfilename; }
 

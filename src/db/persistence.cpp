@@ -132,6 +132,25 @@ lf::Status Server::save_now() {
   return st;
 }
 
+lf::Result<std::uint64_t> Server::rewrite_log_now() {
+  if (!log_) return std::uint64_t{0};
+  {
+    lf::MutexLock lock(persist_mu_);
+    if (child_pid_ != 0) return lf::Status::error("a background save or rewrite is running");
+  }
+  const std::string tmp = initial_.dir + "/temp-resync-" + std::to_string(::getpid()) + ".aof";
+  log_->start_rewrite();
+  lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
+  if (!st.ok()) {
+    log_->abort_rewrite();
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  st = log_->finish_rewrite(tmp, initial_.aof_path());
+  if (!st.ok()) return st;
+  return log_->stats().size;
+}
+
 std::int64_t Server::last_save_s() {
   lf::MutexLock lock(persist_mu_);
   return (last_save_ms_ != 0 ? last_save_ms_ : started_ms_) / 1000;
@@ -183,6 +202,8 @@ std::string Server::start_bgrewriteaof() {
                : "ERR Background save in progress, try BGREWRITEAOF again later";
   }
   const std::string tmp = initial_.dir + "/temp-rewriteaof-" + std::to_string(::getpid()) + ".aof";
+  // A replica's saved stream position counts bytes of this file: a rewrite changes them.
+  repl_->forget_saved_position();
   // From this instant (nothing runs: we run alone) the log also keeps records for the new file.
   log_->start_rewrite();
   std::int64_t us = 0;

@@ -351,6 +351,7 @@ int call_impl(lua_State* L, std::string& err) {
                      "' that is not among its KEYS: lfdb runs a script on its declared keys only");
   }
   if (spec->has(commands::kWrite)) {
+    if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
     // From here on SCRIPT KILL cannot stop it without breaking its atomicity.
     if (run->running != nullptr) run->running->wrote.store(true, std::memory_order_release);
     AppendLog* log = outer.server->append_log();

@@ -20,7 +20,8 @@ Server::Server(const ServerConfig& config)
     : initial_(config),
       config_(config),
       keyspace_(config.colors),
-      executor_(Executor::create(config.data, config.colors)) {
+      executor_(Executor::create(config.data, config.colors)),
+      repl_(std::make_unique<Replication>(*this)) {
   auth_required_.store(!config.requirepass.empty());
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   std::unordered_map<std::string_view, Handler> handlers;
@@ -58,6 +59,8 @@ lf::Status Server::start() {
   // keyspace); otherwise the last snapshot is the data.
   lf::Status loaded = initial_.appendonly ? load_append_log() : load_snapshot_file();
   if (!loaded.ok()) return loaded;
+  // Before any connection: the log's sealed segments go to the dispatcher from the first one.
+  repl_->start_dispatcher();
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) return lf::Status::from_errno("eventfd");
   lf::ModelOptions o;
@@ -86,6 +89,7 @@ lf::Status Server::start() {
     f.close();
     std::rename((initial_.port_file + ".tmp").c_str(), initial_.port_file.c_str());
   }
+  repl_->start_link();  // after the model: the replica announces its port
   ticker_ = std::thread([this] {
     const auto period = std::chrono::milliseconds(1000 / std::max(1, initial_.hz));
     std::int64_t next_log_tick = now_ms() + 1000;
@@ -123,6 +127,7 @@ void Server::stop() {
   // Refuse new commands, let queued invocations finish (their tasks refer to sessions the
   // model is about to close), then close everything.
   stopping_.store(true, std::memory_order_release);
+  repl_->stop_link();
   if (ticker_.joinable()) ticker_.join();
   executor_->quiesce();
   wait_child();
@@ -141,6 +146,7 @@ void Server::stop() {
   }
   model_->stop();
   model_.reset();
+  repl_->stop_dispatcher();  // after the last flush: replicas get what was sealed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
 }
@@ -199,6 +205,8 @@ std::string Server::client_list(const ClientState* only) {
 
 void Server::maybe_run_expiry_cycle(std::int64_t now) {
   constexpr std::size_t kBudget = 2000;
+  // A replica's keys expire by the primary's DELs (its readers already see them gone).
+  if (repl_->is_replica()) return;
   if (now < next_expiry_ms_.load(std::memory_order_relaxed)) return;
   lf::ElectedGuard g = expiry_role_.try_elect();
   if (!g) return;  // another thread is on it
@@ -220,7 +228,12 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
       t_invocation_log.records = log_ ? &records : nullptr;
       (void)p->expire_some(now_ms(), kBudget, expired);
       t_invocation_log.records = nullptr;
-      if (!records.empty()) log_->append(records);
+      if (!records.empty()) {
+        log_->append(records);
+        // Written (and so sealed for replicas) now rather than at the next tick; under
+        // `always` the ticker's flush covers them, as no reply waits for them.
+        if (log_->policy() != FsyncPolicy::kAlways) log_->write_pending();
+      }
       if (expired) stats_.expired_keys.fetch_add(expired, std::memory_order_relaxed);
     }));
   }

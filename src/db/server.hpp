@@ -27,6 +27,7 @@
 #include "db/config.hpp"
 #include "db/executor.hpp"
 #include "db/keyspace.hpp"
+#include "db/replication.hpp"
 #include "db/scripting.hpp"
 #include "db/stats.hpp"
 #include "lf/concurrency_model.hpp"
@@ -87,6 +88,7 @@ class Server final : public lf::Service {
   }
   std::size_t connected_clients();
 
+  Replication& replication() { return *repl_; }
   // The append-only log (nullptr when appendonly is no).
   AppendLog* append_log() { return log_.get(); }
   // Replays one logged command (or checks it): loading at start.
@@ -96,6 +98,9 @@ class Server final : public lf::Service {
   // BGSAVE and BGREWRITEAOF, which run alone (their hue conflicts with every command), so the
   // keyspace holds still; the background ones fork and the child writes its copy-on-write image.
   lf::Status save_now();
+  // The log rewritten from the keyspace now, in this process (a replica after a full resync;
+  // the caller runs alone). Returns the new file's size.
+  lf::Result<std::uint64_t> rewrite_log_now();
   std::string start_bgsave();        // "" when started, else the error reply
   std::string start_bgrewriteaof();  // idem
   void reap_child();                 // the ticker: a finished child's result
@@ -159,6 +164,9 @@ class Server final : public lf::Service {
   std::int64_t max_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
   std::uint64_t snapshot_keys_loaded_ = 0;  // immutable after start
   std::atomic<int> shutdown_save_{0};       // SHUTDOWN SAVE (1) / NOSAVE (-1) / default (0)
+
+  // Declared last: its threads use everything above; made in the ctor, started in start().
+  std::unique_ptr<Replication> repl_;
 };
 
 }  // namespace lfdb::db

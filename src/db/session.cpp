@@ -166,6 +166,7 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     return reject("NOAUTH Authentication required.");
   }
   if (spec->has(commands::kWrite)) {
+    if (server_.replication().is_replica()) return reject(std::string(kErrReadOnly));
     AppendLog* log = server_.append_log();
     if (log != nullptr && log->failing()) {
       return reject("MISCONF Errors writing to the AOF file: " + log->write_error());
@@ -210,7 +211,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
                        hashes_};
   // Fast path: run now, over the arguments where they lie in the read buffer.
   lf::hue::Task now([this, &bc, argv, &out] { run(bc, argv, out); });
-  if (server_.executor().try_run(inv, now)) return Step::kDone;
+  if (server_.executor().try_run(inv, now)) return close_ ? Step::kClose : Step::kDone;
 
   // Slow path: the task may run later on another thread, after this read buffer is gone.
   // Replies that wait for the disk stay with the session while it parks.
@@ -257,7 +258,11 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
   AppendLog* log = server_.append_log();
-  if (log == nullptr || !ctx.writes) return bc.handler(ctx);
+  if (log == nullptr || !ctx.writes) {
+    bc.handler(ctx);
+    if (client_.handed_over) close_ = true;  // LFDB.SYNC: the dispatcher has the socket now
+    return;
+  }
   InvocationLog& il = t_invocation_log;
   il.records = &log_buf_;
   il.changes = 0;
@@ -267,6 +272,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_effect(*bc.spec, argv, server_.keyspace(), ctx.now_ms, log_buf_);
   }
   il.records = nullptr;
+  if (client_.handed_over) close_ = true;  // LFDB.SYNC: the dispatcher has the socket now
   // Appended while the invocation still holds its colors: the log keeps each key's order.
   if (!in_transaction_ && !log_buf_.empty()) {
     commit_offset_ = log->append(log_buf_);

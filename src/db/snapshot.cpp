@@ -1,6 +1,7 @@
 #include "db/snapshot.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -231,6 +232,32 @@ lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64
   fsync_dir_of(path);
   keys_written = n;
   return lf::Status();
+}
+
+lf::Result<std::string> snapshot_to_bytes(const Keyspace& ks, std::int64_t now_ms) {
+  // Through a memory file, so the one writer of the format serves both.
+  const int fd = ::memfd_create("lfdb-snapshot", MFD_CLOEXEC);
+  if (fd < 0) return lf::Status::from_errno("memfd_create");
+  std::uint64_t n = 0;
+  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, "the in-memory snapshot");
+  std::string bytes;
+  if (st.ok()) {
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    bytes.resize(size > 0 ? static_cast<std::size_t>(size) : 0);
+    std::size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t r = ::pread(fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        st = lf::Status::from_errno("reading the in-memory snapshot");
+        break;
+      }
+      got += static_cast<std::size_t>(r);
+    }
+  }
+  ::close(fd);
+  if (!st.ok()) return st;
+  return bytes;
 }
 
 bool is_snapshot(std::string_view bytes) {

@@ -38,6 +38,9 @@ lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64
 // Loads a snapshot into an empty keyspace. A missing file is not an error (nothing loaded).
 lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks);
 
+// The snapshot as bytes in memory (a replica's full resync); same stillness rule.
+lf::Result<std::string> snapshot_to_bytes(const Keyspace& ks, std::int64_t now_ms);
+
 // Whether bytes start like a snapshot (a rewritten log with a snapshot preamble does).
 bool is_snapshot(std::string_view bytes);
 // Loads the snapshot at the start of `bytes` (checksum verified); `what` names it in errors.

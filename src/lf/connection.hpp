@@ -82,6 +82,7 @@ class Connection final : public EventHandler, public SessionHost {
   // SessionHost.
   void unpark() override;
   void request_close() override;
+  int handle() const override { return stream_.handle(); }
 
  private:
   // The session parked with `out` to send. Flushes it and meets the unparker: whichever of the

@@ -84,6 +84,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
       cv_.notify_one();  // under the lock: the waiter may return and destroy this at once
     }
     void request_close() override { stream_.shutdown_both(); }
+    int handle() const override { return stream_.handle(); }
     void wait_unparked() {
       MutexLock lock(mu_);
       while (!unparked_) cv_.wait(mu_);

@@ -1,0 +1,110 @@
+// lfdb-server's replication: both roles (docs/replication.md).
+//
+// Primary: with appendonly yes the server starts a dispatch::Dispatcher and makes it the append
+// log's segment sink, so every sealed batch of the log becomes one Immutable message to it.
+// LFDB.SYNC (runs alone, like SAVE) decides with the dispatcher's published backlog whether the
+// replica can resume; if not it takes an in-memory snapshot at the log's current offset; then
+// it dup()s the connection's socket and hands it to the dispatcher as a Unique<ReplicaLink>,
+// and the session closes its own side without a reply: from then on the dispatcher owns the
+// conversation.
+//
+// Replica: one link thread connects to the primary, sends LFDB.SYNC, loads a full resync's
+// snapshot, and applies the stream whole transactions at a time, each batch of them in one
+// invocation that runs alone (so a reader sees every transaction entirely or not at all). It
+// acknowledges its offset (REPLCONF ACK) and reconnects with backoff when the link drops,
+// asking to resume where it stands. Clients' writes are refused with READONLY meanwhile.
+//
+// Thread-safety: commands call in from serving threads (LFDB.SYNC and REPLICAOF run alone),
+// INFO from any; the link thread is the only one that touches the link. Each shared field says
+// what guards it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "db/command_context.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "lf/monitor.hpp"
+#include "lf/mutex.hpp"
+#include "lf/status.hpp"
+
+namespace lfdb::db {
+
+class Server;
+
+inline constexpr std::string_view kErrReadOnly =
+    "READONLY You can't write against a read only replica.";
+
+class Replication {
+ public:
+  explicit Replication(Server& server);
+  ~Replication();
+
+  // After the log is loaded, before connections are served: the dispatcher (appendonly yes),
+  // made the log's segment sink, and the role from the config.
+  void start_dispatcher();
+  // Once the server listens: the link thread (it idles while this server is a primary).
+  void start_link();
+  // Shutdown: the link thread first (nothing is applied after), the dispatcher after the log's
+  // last flush (its replicas' sockets close with it).
+  void stop_link();
+  void stop_dispatcher();
+
+  // True while this server follows a primary: clients' writes get READONLY.
+  bool is_replica() const { return replica_.load(std::memory_order_acquire); }
+
+  // Command handlers (src/db/cmd_server.cpp binds them).
+  void sync_command(CommandContext& c);       // LFDB.SYNC replid offset [listening-port]
+  void replicaof_command(CommandContext& c);  // REPLICAOF host port | NO ONE
+  void role_command(CommandContext& c);
+  std::string info();
+  // A replica with appendonly yes saves where its log stands in the primary's stream, so a
+  // restart resumes with a partial resync; anything that rewrites the log drops that.
+  void forget_saved_position();
+
+ private:
+  struct Target {
+    std::string host;  // empty: primary
+    std::uint16_t port = 0;
+    std::uint64_t generation = 0;  // bumped by every REPLICAOF
+  };
+  class Link;
+
+  void link_main();
+  // One connection to the primary, until it drops, the target changes or the server stops.
+  // Returns a message for the log when it failed.
+  std::string run_link(const Target& t);
+  bool target_is(std::uint64_t generation);
+  // Runs fn alone (every color), from the link thread, and waits for it.
+  template <class Fn>
+  void run_alone(Fn&& fn);
+  std::string state_path() const;
+  // DIR/replica.state: "<replid> <primary offset P0> <file offset F0>": the log's bytes from
+  // F0 on are the primary's stream from P0 on.
+  void save_position(const std::string& replid, std::uint64_t p0, std::uint64_t f0);
+
+  Server& server_;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher_;  // set in start(), reset in stop()
+  std::thread link_thread_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> replica_{false};
+
+  lf::Monitor<Target> target_;
+
+  // The replica's view of its link, for INFO and ROLE (written by the link thread).
+  std::atomic<bool> link_up_{false};
+  std::atomic<bool> sync_in_progress_{false};
+  std::atomic<std::int64_t> last_io_ms_{0};
+  std::atomic<std::uint64_t> applied_offset_{0};  // the primary's log offset applied here
+  std::atomic<std::uint64_t> full_syncs_{0};
+  std::atomic<std::uint64_t> partial_syncs_{0};
+  std::atomic<std::uint64_t> applied_transactions_{0};
+  mutable lf::Mutex replid_mu_;
+  std::string master_replid_ LF_GUARDED_BY(replid_mu_);  // the history applied ("?": none)
+  std::string own_replid_ LF_GUARDED_BY(replid_mu_);  // this server's history as a primary
+};
+
+}  // namespace lfdb::db

@@ -1,0 +1,353 @@
+#include "dispatch/dispatcher.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <list>
+#include <memory>
+#include <thread>
+
+#include "resp/request_parser.hpp"
+
+namespace lfdb::dispatch {
+
+ReplicaLink::~ReplicaLink() {
+  if (fd >= 0) ::close(fd);
+}
+
+namespace {
+
+std::int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One replica as the dispatcher serves it.
+struct Peer {
+  explicit Peer(lf::Unique<ReplicaLink> l) : link(std::move(l)) {}
+  enum class Stage { kWaitSnapshot, kHead, kSnapshot, kStream };
+  lf::Unique<ReplicaLink> link;
+  Stage stage = Stage::kHead;
+  std::string head;  // the resync line (and the snapshot's bulk header)
+  std::size_t sent = 0;  // of head, then of the snapshot
+  std::uint64_t cursor = 0;  // the next log offset to send
+  std::uint64_t acked = 0;
+  std::int64_t last_ack_ms = 0;
+  bool blocked = false;  // the socket took less than offered: retry soon
+  resp::RequestParser parser;
+  std::string in;
+};
+
+// The dispatcher thread's state: owned by it alone.
+class Loop {
+ public:
+  Loop(DispatcherOptions o, std::shared_ptr<lf::Monitor<ReplicationView>> view)
+      : opt_(std::move(o)), backlog_(opt_.backlog_size, opt_.base), view_(std::move(view)) {}
+
+  void run(const std::stop_token& stop, DispatcherInbox& inbox, lf::Unique<BackupSeed> seed) {
+    if (!opt_.backup_dir.empty() && seed) {
+      backup_ = std::make_unique<BackupFile>();
+      lf::Status st = backup_->open(opt_.backup_dir, opt_.replid, *seed);
+      if (st.ok()) {
+        backup_path_ = backup_->path();
+      } else {
+        backup_fail(st);
+      }
+      seed = lf::Unique<BackupSeed>(nullptr);  // closes the loaded log's descriptor
+    }
+    bool open = true;
+    while (open && !stop.stop_requested()) {
+      bool blocked = false;
+      for (const Peer& p : peers_) blocked = blocked || p.blocked;
+      auto handle = lf::overloaded{
+          [this](SegmentRef s) { on_segment(s); },
+          [this](lf::Unique<ReplicaLink> l) { on_replica(std::move(l)); },
+          [this](NewHistory h) {
+            peers_.clear();
+            opt_.replid = std::move(h.replid);
+            backlog_ = Backlog(opt_.backlog_size, backlog_.end());
+            if (backup_) backup_fail(lf::Status::error("this server became a replica"));
+            changed_ = true;
+          },
+          [&open](DispatcherStop) { open = false; }};
+      if (peers_.empty()) {
+        // Nobody to ship to: the backlog can take the segments a few at a time, without a
+        // wake-up (a context switch) for each batch the log writes.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      } else {
+        inbox.receive_for(std::chrono::milliseconds(blocked ? 1 : 50), handle);
+      }
+      // Take whatever else queued meanwhile before sending: fewer, larger sends.
+      for (int i = 0; i < 4096 && open && inbox.try_receive(handle); ++i) {
+      }
+      if (inbox.closed() && inbox.size() == 0) open = false;
+      if (backup_) {
+        lf::Status st = backup_->sync();
+        if (!st.ok()) backup_fail(st);
+      }
+      pump_all();
+      publish(false);
+    }
+    peers_.clear();
+    publish(true);
+  }
+
+ private:
+  void backup_fail(const lf::Status& st) {
+    // The backup stops rather than keep a file with a hole in it; the primary goes on.
+    backup_error_ = st.message();
+    if (backup_) backup_synced_last_ = backup_->synced();
+    std::fprintf(stderr, "lfdb-server: dispatcher: backup stopped: %s\n", st.message().c_str());
+    backup_.reset();
+    changed_ = true;
+  }
+
+  void on_segment(const SegmentRef& s) {
+    if (backup_) {
+      lf::Status b = s->start == backup_->end()
+                         ? backup_->append(s->bytes)
+                         : lf::Status::error("a segment does not follow the backup's end");
+      if (!b.ok()) backup_fail(b);
+    }
+    lf::Status st = backlog_.append(s);
+    if (!st.ok()) {
+      // A hole in what we ship would be a lost write on every replica: drop them all (they
+      // resync from a snapshot) and restart the backlog at this segment.
+      std::fprintf(stderr, "lfdb-server: dispatcher: %s; replicas resync\n", st.message().c_str());
+      peers_.clear();
+      backlog_ = Backlog(opt_.backlog_size, s->start);
+      (void)backlog_.append(s);
+      changed_ = true;
+    }
+  }
+
+  void on_replica(lf::Unique<ReplicaLink> l) {
+    const int fl = ::fcntl(l->fd, F_GETFL, 0);
+    if (fl >= 0) (void)::fcntl(l->fd, F_SETFL, fl | O_NONBLOCK);
+    Peer& p = peers_.emplace_back(std::move(l));
+    p.last_ack_ms = mono_ms();
+    if (p.link->snapshot) {
+      p.stage = Peer::Stage::kWaitSnapshot;
+      p.acked = p.link->snapshot_offset;
+      ++full_syncs_;
+    } else if (backlog_.decide(opt_.replid, p.link->replid, p.link->offset) ==
+               ResyncKind::kPartial) {
+      p.head = "+CONTINUE " + opt_.replid + " " + std::to_string(p.link->offset) + "\r\n";
+      p.cursor = p.link->offset;
+      p.acked = p.cursor;
+      ++partial_syncs_;
+    } else {
+      // The session's pre-check raced with the backlog moving on: the replica asks again and
+      // gets a full resync.
+      p.head = "-NOMASTERLINK partial resync not possible any more, ask for a full one\r\n";
+      p.cursor = backlog_.end();
+      ++partial_refused_;
+      (void)send_some(p, p.head);
+      peers_.pop_back();
+    }
+    changed_ = true;
+  }
+
+  // Sends from `bytes` starting at p.sent; false when the link broke.
+  bool send_some(Peer& p, std::string_view bytes) {
+    while (p.sent < bytes.size()) {
+      const ssize_t n = ::send(p.link->fd, bytes.data() + p.sent, bytes.size() - p.sent,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        p.blocked = true;
+        return true;
+      }
+      if (n <= 0) return false;
+      p.sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  // Moves one replica on as far as its socket takes; false: drop it.
+  bool pump(Peer& p) {
+    p.blocked = false;
+    if (p.stage == Peer::Stage::kWaitSnapshot) {
+      // The snapshot holds writes up to snapshot_offset: they go out only once sealed (under
+      // appendfsync always, on the primary's disk).
+      if (backlog_.end() < p.link->snapshot_offset) return read_acks(p);
+      if (!backlog_.holds(p.link->snapshot_offset)) return false;
+      p.head = "+FULLRESYNC " + opt_.replid + " " + std::to_string(p.link->snapshot_offset) +
+               "\r\n$" + std::to_string(p.link->snapshot->get().size()) + "\r\n";
+      p.cursor = p.link->snapshot_offset;
+      p.stage = Peer::Stage::kHead;
+      changed_ = true;
+    }
+    if (p.stage == Peer::Stage::kHead) {
+      if (!send_some(p, p.head)) return false;
+      if (p.blocked) return true;
+      p.sent = 0;
+      p.stage = p.link->snapshot ? Peer::Stage::kSnapshot : Peer::Stage::kStream;
+      changed_ = true;
+    }
+    if (p.stage == Peer::Stage::kSnapshot) {
+      if (!send_some(p, p.link->snapshot->get())) return false;
+      if (p.blocked) return true;
+      p.sent = 0;
+      p.link->snapshot.reset();  // the last reference frees it
+      p.stage = Peer::Stage::kStream;
+      changed_ = true;
+    }
+    if (p.cursor < backlog_.start()) {
+      ++dropped_behind_;
+      std::fprintf(stderr, "lfdb-server: dispatcher: replica %s:%u fell out of the backlog; "
+                   "disconnected (it resyncs)\n", p.link->ip.c_str(), p.link->listening_port);
+      return false;
+    }
+    while (p.cursor < backlog_.end()) {
+      const std::string_view piece = backlog_.piece(p.cursor);
+      p.sent = 0;
+      if (!send_some(p, piece)) return false;
+      p.cursor += p.sent;
+      p.sent = 0;
+      if (p.blocked) break;
+    }
+    return read_acks(p);
+  }
+
+  // The replica's REPLCONF ACK <offset> lines; false when it closed the link.
+  bool read_acks(Peer& p) {
+    char buf[512];
+    for (;;) {
+      const ssize_t n = ::recv(p.link->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return false;
+      p.in.append(buf, static_cast<std::size_t>(n));
+      if (p.in.size() > 64 * 1024) return false;  // not a replica speaking
+    }
+    std::vector<std::string_view> argv;
+    for (;;) {
+      const resp::RequestResult r = p.parser.parse(p.in, argv);
+      if (r.failed()) return false;
+      if (!r.complete()) {
+        p.in.erase(0, r.consumed);
+        return true;
+      }
+      if (argv.size() == 3 && (argv[1] == "ACK" || argv[1] == "ack")) {
+        std::uint64_t v = 0;
+        for (char c : argv[2]) v = c >= '0' && c <= '9' ? v * 10 + static_cast<std::uint64_t>(c - '0') : v;
+        p.acked = v;
+        p.last_ack_ms = mono_ms();
+      }
+      p.in.erase(0, r.consumed);
+    }
+  }
+
+  void pump_all() {
+    for (auto it = peers_.begin(); it != peers_.end();) {
+      if (pump(*it)) {
+        ++it;
+      } else {
+        it = peers_.erase(it);
+        changed_ = true;
+      }
+    }
+  }
+
+  void publish(bool force) {
+    const std::int64_t now = mono_ms();
+    if (!force && !changed_ && now - last_publish_ms_ < 100) return;
+    last_publish_ms_ = now;
+    changed_ = false;
+    ReplicationView v;
+    v.replid = opt_.replid;
+    v.backlog_start = backlog_.start();
+    v.backlog_end = backlog_.end();
+    v.backlog_size = backlog_.capacity();
+    v.full_syncs = full_syncs_;
+    v.partial_syncs = partial_syncs_;
+    v.partial_refused = partial_refused_;
+    v.dropped_behind = dropped_behind_;
+    v.backup_path = backup_path_;
+    v.backup_synced = backup_ ? backup_->synced() : backup_synced_last_;
+    v.backup_error = backup_error_;
+    for (const Peer& p : peers_) {
+      ReplicaView r;
+      r.ip = p.link->ip;
+      r.port = p.link->listening_port;
+      r.state = p.stage == Peer::Stage::kWaitSnapshot ? "wait_bgsave"
+                : p.stage == Peer::Stage::kStream     ? "online"
+                                                      : "send_bulk";
+      r.offset = p.acked;
+      r.lag_s = (now - p.last_ack_ms) / 1000;
+      v.replicas.push_back(std::move(r));
+    }
+    view_->with([&v](ReplicationView& shared) { shared = std::move(v); });
+  }
+
+  DispatcherOptions opt_;
+  Backlog backlog_;
+  std::shared_ptr<lf::Monitor<ReplicationView>> view_;
+  std::list<Peer> peers_;
+  std::unique_ptr<BackupFile> backup_;  // null: no backup (or it failed)
+  std::string backup_path_;
+  std::string backup_error_;
+  std::uint64_t backup_synced_last_ = 0;
+  bool changed_ = true;
+  std::int64_t last_publish_ms_ = 0;
+  std::uint64_t full_syncs_ = 0, partial_syncs_ = 0, partial_refused_ = 0, dropped_behind_ = 0;
+};
+
+void dispatcher_main(std::stop_token stop, std::shared_ptr<DispatcherInbox> inbox,
+                     std::shared_ptr<lf::Monitor<ReplicationView>> view, DispatcherOptions o,
+                     lf::Unique<BackupSeed> seed) {
+  Loop loop(std::move(o), std::move(view));
+  loop.run(stop, *inbox, std::move(seed));
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(DispatcherOptions options, lf::Unique<BackupSeed> seed)
+    : sealed_end_(options.base),
+      inbox_(std::make_shared<DispatcherInbox>()),
+      view_(std::make_shared<lf::Monitor<ReplicationView>>()) {
+  view_->with([&options](ReplicationView& v) {
+    v.replid = options.replid;
+    v.backlog_start = v.backlog_end = options.base;
+    v.backlog_size = options.backlog_size;
+  });
+  thread_ = lf::spawn(dispatcher_main, inbox_, view_, std::move(options), std::move(seed));
+}
+
+Dispatcher::~Dispatcher() {
+  (void)inbox_->send(DispatcherStop{});
+  inbox_->close();
+  thread_.request_stop();
+  thread_.join();
+}
+
+void Dispatcher::ship(std::uint64_t start, std::string_view bytes) {
+  (void)inbox_->send(lf::make_immutable<Segment>(Segment{start, std::string(bytes)}));
+  sealed_end_.store(start + bytes.size(), std::memory_order_release);
+}
+
+void Dispatcher::add_replica(lf::Unique<ReplicaLink> link) { (void)inbox_->send(std::move(link)); }
+
+void Dispatcher::new_history(std::string replid) {
+  (void)inbox_->send(NewHistory{std::move(replid)});
+  // Until the thread publishes it, no pre-check may approve a resume of the old history.
+  view_->with([](ReplicationView& v) { v.replid = "-"; });
+}
+
+bool Dispatcher::can_resume(std::string_view replid, std::uint64_t offset) const {
+  return view_->with([&](const ReplicationView& v) {
+    return replid == v.replid && offset >= v.backlog_start && offset <= sealed_end();
+  });
+}
+
+ReplicationView Dispatcher::view() const {
+  return view_->with([](const ReplicationView& v) { return v; });
+}
+
+}  // namespace lfdb::dispatch

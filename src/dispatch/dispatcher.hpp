@@ -1,0 +1,129 @@
+// The dispatcher (Code Co-op's dispatcher, seed 004; messages only, seed 003): one thread that
+// owns the backlog of sealed log segments and every destination they are shipped to, and
+// receives everything it works on as a message:
+//
+//   SegmentRef              lf::Immutable<Segment>: the log's flusher seals a batch and sends it
+//                           (one message per group-commit batch, never per command);
+//   lf::Unique<ReplicaLink> a replica's socket, handed over by the session that read its
+//                           LFDB.SYNC, with the snapshot for a full resync (an Immutable);
+//   NewHistory              a value: this server stopped being a primary; drop every replica;
+//   DispatcherStop          a value: leave.
+//
+// It ships every segment, in log order, to every replica, from where that replica stands (a
+// cursor into the backlog: no per-replica copy). A replica whose cursor falls out of the backlog
+// (it reads slower than the primary writes, by more than repl-backlog-size) is disconnected; it
+// reconnects and resyncs. With backup_dir, every segment is also appended to a backup file and
+// fdatasync'ed (once per batch of segments taken together). What the thread knows is published as a value in a Monitor for INFO
+// and ROLE. Protocol: docs/replication.md.
+//
+// Thread-safety: Dispatcher (the owner's handle) may be called from any thread: ship() from the
+// flusher (one at a time, in log order), add_replica() from sessions, view() from INFO.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dispatch/backlog.hpp"
+#include "dispatch/backup.hpp"
+#include "lf/immutable.hpp"
+#include "lf/mailbox.hpp"
+#include "lf/monitor.hpp"
+#include "lf/spawn.hpp"
+#include "lf/unique.hpp"
+
+namespace lfdb::dispatch {
+
+// A replica's connection, as the session hands it over: the socket (owned: closed with the
+// link) and what the replica asked for.
+struct ReplicaLink {
+  int fd = -1;
+  std::string ip;
+  std::uint16_t listening_port = 0;  // the replica's own port (INFO's slaveN:port)
+  std::string replid;                // the history the replica has ("?": none)
+  std::uint64_t offset = 0;          // where it stands in that history
+  // Set for a full resync: the keyspace as of log offset snapshot_offset.
+  std::optional<lf::Immutable<std::string>> snapshot;
+  std::uint64_t snapshot_offset = 0;
+
+  ReplicaLink() = default;
+  ReplicaLink(const ReplicaLink&) = delete;
+  ReplicaLink& operator=(const ReplicaLink&) = delete;
+  ~ReplicaLink();
+};
+
+struct DispatcherStop {
+  using sendable_value = void;
+};
+
+// The primary's history ends (it became a replica: its keyspace will be replaced without its
+// log seeing it): every replica is dropped and later ones must resync fully under `replid`.
+struct NewHistory {
+  using sendable_value = void;
+  std::string replid;
+};
+
+struct DispatcherOptions {
+  using sendable_value = void;
+  std::string replid;
+  std::size_t backlog_size = 16u << 20;
+  std::uint64_t base = 0;  // the log offset shipping starts at
+  std::string backup_dir;  // non-empty: also append every segment to a file there (backup.hpp)
+};
+
+struct ReplicaView {
+  std::string ip;
+  std::uint16_t port = 0;
+  std::string state;         // "wait_bgsave", "send_bulk", "online"
+  std::uint64_t offset = 0;  // what the replica acknowledged (REPLCONF ACK)
+  std::int64_t lag_s = 0;    // seconds since its last acknowledgement
+};
+
+struct ReplicationView {
+  std::string replid;
+  std::uint64_t backlog_start = 0;
+  std::uint64_t backlog_end = 0;
+  std::size_t backlog_size = 0;
+  std::vector<ReplicaView> replicas;
+  std::uint64_t full_syncs = 0;
+  std::uint64_t partial_syncs = 0;
+  std::uint64_t partial_refused = 0;
+  std::uint64_t dropped_behind = 0;  // replicas disconnected for falling out of the backlog
+  std::string backup_path;           // empty: no backup
+  std::uint64_t backup_synced = 0;   // the log offset the backup file holds durably
+  std::string backup_error;          // empty: fine
+};
+
+using DispatcherInbox =
+    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, DispatcherStop>;
+
+class Dispatcher {
+ public:
+  // `seed`: the loaded log, for the backup file's start (empty without backup_dir).
+  explicit Dispatcher(DispatcherOptions options, lf::Unique<BackupSeed> seed = lf::Unique<BackupSeed>(nullptr));
+  ~Dispatcher();  // stops the thread; open replica links are closed
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // The log's segment sink: copies the bytes into one Immutable message.
+  void ship(std::uint64_t start, std::string_view bytes);
+  void add_replica(lf::Unique<ReplicaLink> link);
+  void new_history(std::string replid);
+  // The sealed end of the log (INFO's master_repl_offset): current as soon as ship() returns.
+  std::uint64_t sealed_end() const { return sealed_end_.load(std::memory_order_acquire); }
+  // A pre-check for LFDB.SYNC (may be a few ms stale; the dispatcher has the last word).
+  bool can_resume(std::string_view replid, std::uint64_t offset) const;
+  ReplicationView view() const;
+
+ private:
+  std::atomic<std::uint64_t> sealed_end_;
+  std::shared_ptr<DispatcherInbox> inbox_;
+  std::shared_ptr<lf::Monitor<ReplicationView>> view_;
+  lf::SpawnedThread thread_;
+};
+
+}  // namespace lfdb::dispatch

@@ -1,0 +1,70 @@
+// The backlog: contiguity, bounds, pieces, and the partial-or-full resync decision.
+#include <gtest/gtest.h>
+
+#include "dispatch/backlog.hpp"
+
+namespace lfdb::dispatch {
+namespace {
+
+SegmentRef seg(std::uint64_t start, std::string bytes) {
+  return lf::make_immutable<Segment>(Segment{start, std::move(bytes)});
+}
+
+TEST(Backlog, StartsEmptyAtItsBase) {
+  Backlog b(100, 40);
+  EXPECT_EQ(b.start(), 40u);
+  EXPECT_EQ(b.end(), 40u);
+  EXPECT_TRUE(b.holds(40));
+  EXPECT_FALSE(b.holds(39));
+  EXPECT_FALSE(b.holds(41));
+  EXPECT_TRUE(b.piece(40).empty());
+}
+
+TEST(Backlog, RefusesGapsAndOverlaps) {
+  Backlog b(100, 0);
+  ASSERT_TRUE(b.append(seg(0, "abc")).ok());
+  EXPECT_FALSE(b.append(seg(4, "x")).ok());   // a hole: a lost write
+  EXPECT_FALSE(b.append(seg(2, "cd")).ok());  // an overlap: a doubled write
+  EXPECT_TRUE(b.append(seg(3, "def")).ok());
+  EXPECT_EQ(b.end(), 6u);
+}
+
+TEST(Backlog, PiecesRunToTheEndOfTheirSegment) {
+  Backlog b(100, 10);
+  ASSERT_TRUE(b.append(seg(10, "hello")).ok());
+  ASSERT_TRUE(b.append(seg(15, "world")).ok());
+  EXPECT_EQ(b.piece(10), "hello");
+  EXPECT_EQ(b.piece(12), "llo");
+  EXPECT_EQ(b.piece(15), "world");
+  EXPECT_EQ(b.piece(19), "d");
+  EXPECT_TRUE(b.piece(20).empty());
+  EXPECT_TRUE(b.piece(9).empty());
+}
+
+TEST(Backlog, KeepsAtMostItsCapacityButAlwaysTheNewestSegment) {
+  Backlog b(10, 0);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.append(seg(b.end(), "abcd")).ok());
+  EXPECT_EQ(b.end(), 40u);
+  EXPECT_LE(b.bytes(), 10u);
+  EXPECT_EQ(b.start(), 32u);  // two segments of 4 fit, a third would not
+  EXPECT_EQ(b.piece(32), "abcd");
+  ASSERT_TRUE(b.append(seg(40, std::string(50, 'x'))).ok());  // bigger than the capacity
+  EXPECT_EQ(b.start(), 40u);
+  EXPECT_EQ(b.segments(), 1u);
+  EXPECT_EQ(b.end(), 90u);
+}
+
+TEST(Backlog, PartialResyncOnlyForOurHistoryInsideTheBacklog) {
+  Backlog b(10, 0);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.append(seg(b.end(), "abcd")).ok());  // [12, 20)
+  EXPECT_EQ(b.decide("ours", "ours", 12), ResyncKind::kPartial);
+  EXPECT_EQ(b.decide("ours", "ours", 17), ResyncKind::kPartial);
+  EXPECT_EQ(b.decide("ours", "ours", 20), ResyncKind::kPartial);  // up to date: nothing to send
+  EXPECT_EQ(b.decide("ours", "ours", 11), ResyncKind::kFull);     // fell out of the backlog
+  EXPECT_EQ(b.decide("ours", "ours", 21), ResyncKind::kFull);     // ahead of us: another history
+  EXPECT_EQ(b.decide("ours", "theirs", 16), ResyncKind::kFull);
+  EXPECT_EQ(b.decide("ours", "?", 16), ResyncKind::kFull);
+}
+
+}  // namespace
+}  // namespace lfdb::dispatch
