@@ -166,10 +166,10 @@ class ScriptKill(ServerTestCase):
         only from then on; lfdb says NOTBUSY before it), on a new connection each time: under
         --model lf-multi a connection may land in the handle set whose only thread runs the
         script, and is served only when it ends."""
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while True:
             self.assertLess(time.monotonic(), deadline, "no SCRIPT KILL was answered")
-            c = RawConnection(self.port, timeout=0.5)
+            c = RawConnection(self.port, timeout=1.0)
             try:
                 reply = c.command("SCRIPT", "KILL")
             except Exception:
@@ -200,9 +200,12 @@ class ScriptKill(ServerTestCase):
 
     def test_a_script_that_wrote_is_unkillable(self):
         slow = RawConnection(self.port, timeout=60)
-        # Writes, then loops for a while (not forever: it must end by itself).
-        slow.send_command("EVAL", "redis.call('SET', KEYS[1], 'x') for i = 1, tonumber(ARGV[1]) do end return 1",
-                          "1", "wrote", "300000000")
+        # Writes, then loops for 3 s of the server's clock (not forever: it must end by itself;
+        # and not by an iteration count, which a loaded machine would make too short).
+        slow.send_command("EVAL", "redis.call('SET', KEYS[1], 'x') "
+                          "local t0 = tonumber(redis.call('TIME')[1]) "
+                          "while tonumber(redis.call('TIME')[1]) - t0 < tonumber(ARGV[1]) do end "
+                          "return 1", "1", "wrote", "3")
         time.sleep(0.15)
         reply = self.kill_until_answered()
         self.assertIsInstance(reply, RespError)
