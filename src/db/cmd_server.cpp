@@ -221,8 +221,10 @@ std::string Server::info_section(std::string_view name) {
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     append_line(s, "loading:0");
+    const std::uint64_t changes = keyspace_.changes();
     {
       lf::MutexLock lock(persist_mu_);
+      append_line(s, "rdb_changes_since_last_save:%" PRIu64, changes - saved_changes_);
       append_line(s, "rdb_bgsave_in_progress:%d", child_kind_ == ChildKind::kSnapshot ? 1 : 0);
       append_line(s, "rdb_last_save_time:%" PRId64, (last_save_ms_ ? last_save_ms_ : started_ms_) / 1000);
       append_line(s, "rdb_last_bgsave_status:%s", last_bgsave_ok_ ? "ok" : "err");

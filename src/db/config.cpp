@@ -187,6 +187,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
   } else if (name == "save") {
     std::string all;
     for (const auto& x : v) all += (all.empty() ? "" : " ") + x;
+    std::vector<std::pair<std::int64_t, std::uint64_t>> points;
+    if (!parse_save_points(all, points)) return bad(name, "expects <seconds> <changes> pairs, or \"\"");
     c.save = all;
   } else if (name == "appendfilename") {
     if (!one() || v[0].empty() || v[0].find('/') != std::string::npos) {
@@ -327,6 +329,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                "') - can't set immutable config");
     }
     long long x = 0;
+    std::vector<std::pair<std::int64_t, std::uint64_t>> points;
+    if (k == "save" && !parse_save_points(v, points)) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
+    }
     if ((k == "hz" && !to_int(v, 1, 500, x)) ||
         ((k == "busy-reply-threshold" || k == "lua-time-limit") && !to_int(v, 0, 86400000, x))) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
@@ -344,6 +350,28 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
 std::string Config::requirepass() const {
   lf::MutexLock lock(mu_);
   return values_.at("requirepass");
+}
+
+bool parse_save_points(const std::string& text, std::vector<std::pair<std::int64_t, std::uint64_t>>& out) {
+  out.clear();
+  std::vector<std::string> words;
+  std::string w;
+  for (char ch : text) {
+    if (ch == ' ' || ch == '\t') {
+      if (!w.empty()) words.push_back(std::move(w));
+      w.clear();
+    } else {
+      w += ch;
+    }
+  }
+  if (!w.empty()) words.push_back(std::move(w));
+  if (words.size() % 2 != 0) return false;
+  for (std::size_t i = 0; i < words.size(); i += 2) {
+    long long secs = 0, changes = 0;
+    if (!to_int(words[i], 1, 100LL * 365 * 86400, secs) || !to_int(words[i + 1], 1, INT64_MAX, changes)) return false;
+    out.emplace_back(secs, static_cast<std::uint64_t>(changes));
+  }
+  return true;
 }
 
 }  // namespace lfdb::db

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lf/concurrency_model.hpp"
@@ -47,7 +48,7 @@ struct ServerConfig {
   bool aof_use_snapshot_preamble = false;  // BGREWRITEAOF's base: a snapshot instead of commands
   bool enable_debug_command = false;  // DEBUG (fault injection for tests)
   std::string dbfilename = "dump.lfdb";  // snapshots (SAVE, BGSAVE, shutdown)
-  std::string save;                      // non-empty: a snapshot at shutdown (save points: not yet)
+  std::string save;                      // "<seconds> <changes> ...": BGSAVE points; non-empty: also a snapshot at shutdown
   // Replication (docs/replication.md).
   std::string replicaof_host;            // non-empty: start as a replica of host:port
   std::uint16_t replicaof_port = 0;
@@ -86,5 +87,9 @@ class Config {
   mutable lf::Mutex mu_;
   std::map<std::string, std::string> values_ LF_GUARDED_BY(mu_);
 };
+
+// `save` as (seconds, changes) points: "3600 1 300 100" -> {{3600,1},{300,100}}; "" -> none.
+// False when the text is not pairs of positive integers.
+bool parse_save_points(const std::string& text, std::vector<std::pair<std::int64_t, std::uint64_t>>& out);
 
 }  // namespace lfdb::db

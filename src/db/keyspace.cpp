@@ -38,7 +38,7 @@ Entry* Partition::find(std::string_view key, std::int64_t now) {
 }
 
 void Partition::expired(std::string_view key) {
-  ++dirty_;
+  bump_changes(1);
   if (!watchers_.empty()) touch_watchers(key);
   if (std::string* log = t_invocation_log.records) encode_command(*log, {"DEL", key});
 }
@@ -137,7 +137,7 @@ void Partition::clear() {
     for (const auto& s : w) s->dirty.store(true, std::memory_order_relaxed);
   }
   watchers_.clear();
-  dirty_ += map_.size();
+  bump_changes(map_.size());
   expiring_.clear();
   Map().swap(map_);
   count();
@@ -153,6 +153,12 @@ std::uint32_t Keyspace::color_of_key(std::string_view key) const {
 std::uint64_t Keyspace::size() const {
   std::uint64_t n = 0;
   for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].size();
+  return n;
+}
+
+std::uint64_t Keyspace::changes() const {
+  std::uint64_t n = 0;
+  for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].changes();
   return n;
 }
 

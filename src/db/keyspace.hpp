@@ -107,7 +107,7 @@ class Partition {
 
   // Every change to a key goes through here: watchers become dirty, the change counter moves.
   void modified(std::string_view key) {
-    ++dirty_;
+    bump_changes(1);
     ++t_invocation_log.changes;
     if (!watchers_.empty()) touch_watchers(key);
   }
@@ -121,7 +121,8 @@ class Partition {
   const Map& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
   std::uint64_t expires() const { return expires_count_.load(std::memory_order_relaxed); }
-  std::uint64_t changes() const { return dirty_; }
+  // Changes made to this partition (read by the ticker for `save` points, from another thread).
+  std::uint64_t changes() const { return dirty_.load(std::memory_order_relaxed); }
   // Sum of remaining TTLs over a sample, for INFO's avg_ttl.
   const std::unordered_set<std::string_view>& expiring() const { return expiring_; }
 
@@ -136,7 +137,9 @@ class Partition {
   std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
                      std::equal_to<>> watchers_;
-  std::uint64_t dirty_ = 0;
+  // One writer at a time (the color's owner), any reader: a relaxed load and store, no RMW.
+  void bump_changes(std::uint64_t n) { dirty_.store(dirty_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::atomic<std::uint64_t> dirty_{0};
   std::atomic<std::uint64_t> keys_{0};           // map_.size(), for readers without the color
   std::atomic<std::uint64_t> expires_count_{0};  // expiring_.size(), idem
 };
@@ -154,6 +157,7 @@ class Keyspace {
   // Atomic sums over partitions: approximate while writers run, exact when quiet.
   std::uint64_t size() const;
   std::uint64_t expires() const;
+  std::uint64_t changes() const;
 
  private:
   std::uint32_t mask_;

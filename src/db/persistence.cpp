@@ -124,10 +124,12 @@ lf::Status Server::save_now() {
   // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
   lf::UnboundThreadSet::hand_off_leadership();
   std::uint64_t keys = 0;
+  const std::uint64_t changes = keyspace_.changes();  // exact: SAVE runs alone
   lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys);
   if (st.ok()) {
     lf::MutexLock lock(persist_mu_);
     last_save_ms_ = now_ms();
+    saved_changes_ = changes;
   }
   return st;
 }
@@ -177,8 +179,13 @@ std::string Server::start_bgsave() {
                : "ERR Background append only file rewriting in progress, try again later";
   }
   std::int64_t us = 0;
+  last_bgsave_try_ms_ = now_ms();
+  child_changes_ = keyspace_.changes();  // exact: BGSAVE runs alone, and the child copies this
   const pid_t pid = timed_fork(us);
-  if (pid < 0) return std::string("ERR Background save failed: fork: ") + std::strerror(errno);
+  if (pid < 0) {
+    last_bgsave_ok_ = false;
+    return std::string("ERR Background save failed: fork: ") + std::strerror(errno);
+  }
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
@@ -260,7 +267,10 @@ void Server::reap_child() {
     last_rewrite_ok_ = finished;
   } else {
     last_bgsave_ok_ = ok;
-    if (ok) last_save_ms_ = now_ms();
+    if (ok) {
+      last_save_ms_ = now_ms();
+      saved_changes_ = child_changes_;
+    }
   }
   child_pid_ = 0;
   child_kind_ = ChildKind::kNone;
@@ -275,6 +285,39 @@ void Server::wait_child() {
     reap_child();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// `save <seconds> <changes>` points: a BGSAVE once any point is reached, counted from the last
+// good snapshot (or the start). After a failed one, the next try waits kSaveRetryMs, as the
+// disk that failed it may still be full. The BGSAVE itself runs alone, as the command does.
+void Server::maybe_periodic_save(std::int64_t now) {
+  constexpr std::int64_t kSaveRetryMs = 5000;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> points;
+  const auto value = config_.get("save");
+  if (value.empty() || !parse_save_points(value.front().second, points) || points.empty()) return;
+  if (periodic_save_queued_.load(std::memory_order_acquire)) return;
+  const std::uint64_t changes = keyspace_.changes();  // approximate while writers run: enough
+  {
+    lf::MutexLock lock(persist_mu_);
+    if (child_pid_ != 0) return;
+    if (!last_bgsave_ok_ && now - last_bgsave_try_ms_ < kSaveRetryMs) return;
+    const std::uint64_t since = changes - saved_changes_;
+    const std::int64_t since_ms = now - (last_save_ms_ != 0 ? last_save_ms_ : started_ms_);
+    bool due = false;
+    for (const auto& [seconds, min_changes] : points) {
+      if (since >= min_changes && since_ms >= seconds * 1000) due = true;
+    }
+    if (!due) return;
+  }
+  periodic_save_queued_.store(true, std::memory_order_release);
+  static const std::uint64_t kHash[1] = {0};
+  const Invocation alone{executor_->exec_alone(), Placement::kKeys, std::span<const std::uint64_t>(kHash)};
+  (void)executor_->submit(alone, lf::hue::Task([this] {
+    const std::string err = start_bgsave();
+    if (!err.empty()) std::fprintf(stderr, "lfdb-server: save point: %s\n", err.c_str());
+    else std::fprintf(stderr, "lfdb-server: save point reached: background snapshot started\n");
+    periodic_save_queued_.store(false, std::memory_order_release);
+  }));
 }
 
 }  // namespace lfdb::db

@@ -78,6 +78,10 @@ lf::Status Server::start() {
   if (!m.ok()) return m.status();
   model_ = std::move(*m);
   started_ms_ = now_ms();  // before the threads start: INFO reads it without a lock
+  {
+    lf::MutexLock lock(persist_mu_);
+    saved_changes_ = keyspace_.changes();  // what was loaded is on disk already
+  }
   lf::Status st = model_->start();
   if (!st.ok()) {
     model_.reset();
@@ -99,9 +103,10 @@ lf::Status Server::start() {
       const std::int64_t now = now_ms();
       maybe_run_expiry_cycle(now);
       // The log's once-a-second duty: fsync under everysec, retry after a disk error.
-      if (log_ && now >= next_log_tick) {
+      if (now >= next_log_tick) {
         next_log_tick = now + 1000;
-        log_->tick();
+        if (log_) log_->tick();
+        maybe_periodic_save(now);
       }
       reap_child();
     }

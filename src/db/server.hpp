@@ -104,6 +104,8 @@ class Server final : public lf::Service {
   std::string start_bgsave();        // "" when started, else the error reply
   std::string start_bgrewriteaof();  // idem
   void reap_child();                 // the ticker: a finished child's result
+  // The ticker, once a second: a BGSAVE when a `save <seconds> <changes>` point is reached.
+  void maybe_periodic_save(std::int64_t now_ms);
   std::int64_t last_save_s();
   void set_shutdown_save(int v) { shutdown_save_.store(v, std::memory_order_relaxed); }
 
@@ -162,6 +164,11 @@ class Server final : public lf::Service {
   bool last_rewrite_ok_ LF_GUARDED_BY(persist_mu_) = true;
   std::int64_t last_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
   std::int64_t max_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
+  // Keyspace changes covered by the last good snapshot, and by the one being written.
+  std::uint64_t saved_changes_ LF_GUARDED_BY(persist_mu_) = 0;
+  std::uint64_t child_changes_ LF_GUARDED_BY(persist_mu_) = 0;
+  std::int64_t last_bgsave_try_ms_ LF_GUARDED_BY(persist_mu_) = 0;
+  std::atomic<bool> periodic_save_queued_{false};
   std::uint64_t snapshot_keys_loaded_ = 0;  // immutable after start
   std::atomic<int> shutdown_save_{0};       // SHUTDOWN SAVE (1) / NOSAVE (-1) / default (0)
 

@@ -345,6 +345,41 @@ class Snapshots(unittest.TestCase):
         finally:
             sp.stop()
 
+    def test_save_points_snapshot_in_the_background(self):
+        """`save 1 3`: a BGSAVE once 3 changes are a second old; nothing while fewer; the
+        snapshot holds them after a kill -9 (appendonly no: the snapshot is all there is)."""
+        sp = ServerProcess()
+        sp.extra = [("dir", sp.dir), ("save", "1 3")]
+        sp.start()
+        try:
+            r = client(sp)
+            r.set("a", "1")
+            r.set("b", "2")
+            time.sleep(2.5)  # two changes, older than a second: below the point, no snapshot
+            self.assertFalse(os.path.exists(os.path.join(sp.dir, "dump.lfdb")))
+            self.assertEqual(r.info("persistence")["rdb_changes_since_last_save"], 2)
+            r.set("c", "3")
+            deadline = time.monotonic() + 20
+            while r.info("persistence")["rdb_changes_since_last_save"] != 0:
+                self.assertLess(time.monotonic(), deadline, "the save point never saved")
+                time.sleep(0.05)
+            wait_info(r, "rdb_bgsave_in_progress", 0)
+            self.assertEqual(r.info("persistence")["rdb_last_bgsave_status"], "ok")
+            self.assertIn("save point reached", sp.log())
+            kill9(sp)
+            sp.start()
+            r = client(sp)
+            self.assertEqual(r.mget("a", "b", "c"), [b"1", b"2", b"3"])
+            # CONFIG SET validates and turns them off.
+            with self.assertRaises(redis.ResponseError):
+                r.config_set("save", "60")
+            r.config_set("save", "")
+            r.set("d", "4")
+            time.sleep(2.5)
+            self.assertEqual(r.info("persistence")["rdb_changes_since_last_save"], 1)
+        finally:
+            sp.stop()
+
     def test_damaged_snapshot_refuses_to_start(self):
         r = client(self.sp)
         r.set("k", "v" * 100)
