@@ -26,6 +26,23 @@ struct TransferTally {
   std::vector<std::uint64_t> doubt;
 };
 
+// One transfer's draw, the same for both forms so they load the same keys. The account decides
+// the branch (accounts are numbered branch-major), so a Zipf skew over accounts also makes some
+// branches hotter than others, as in a real bank.
+struct TransferDraw {
+  std::uint64_t branch = 0, account = 0, teller = 0;
+  std::int64_t delta = 0;
+  void draw(const Options& o, const KeyChooser& accounts, Rng& rng) {
+    const std::uint64_t global = accounts.next(rng);
+    branch = global / o.accounts;
+    account = global % o.accounts;
+    teller = rng.below(o.tellers);
+    do {
+      delta = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(2 * o.max_delta + 1))) - o.max_delta;
+    } while (delta == 0);
+  }
+};
+
 class TransferTerminal final : public WatchedTransaction {
  public:
   TransferTerminal(const Options& o, const KeyChooser& accounts, TransferTally& tally, std::uint64_t index,
@@ -34,15 +51,12 @@ class TransferTerminal final : public WatchedTransaction {
 
  protected:
   void choose() override {
-    // The account decides the branch (accounts are numbered branch-major), so a Zipf skew over
-    // accounts also makes some branches hotter than others, as in a real bank.
-    std::uint64_t global = accounts_.next(rng_);
-    branch_ = global / o_.accounts;
-    account_ = global % o_.accounts;
-    teller_ = rng_.below(o_.tellers);
-    do {
-      delta_ = static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(2 * o_.max_delta + 1))) - o_.max_delta;
-    } while (delta_ == 0);
+    TransferDraw d;
+    d.draw(o_, accounts_, rng_);
+    branch_ = d.branch;
+    account_ = d.account;
+    teller_ = d.teller;
+    delta_ = d.delta;
     ++seq_;
     account_key_.clear();
     fmt::format_to(std::back_inserter(account_key_), "{}account:{{b{}}}:{}", o_.key_prefix, branch_, account_);
@@ -135,14 +149,12 @@ class TransferScriptTerminal final : public Terminal {
       : o_(o), accounts_(accounts), tally_(tally), index_(index), rng_(rng) {}
 
   void begin(std::string& out) override {
-    // The same draw as the WATCH/MULTI terminal's, so both forms load the same keys.
-    std::uint64_t global = accounts_.next(rng_);
-    branch_ = global / o_.accounts;
-    account_ = global % o_.accounts;
-    teller_ = rng_.below(o_.tellers);
-    do {
-      delta_ = static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(2 * o_.max_delta + 1))) - o_.max_delta;
-    } while (delta_ == 0);
+    TransferDraw d;
+    d.draw(o_, accounts_, rng_);
+    branch_ = d.branch;
+    account_ = d.account;
+    teller_ = d.teller;
+    delta_ = d.delta;
     ++seq_;
     for (std::string* s : {&account_key_, &teller_key_, &branch_key_, &history_key_, &field_, &record_, &delta_text_}) {
       s->clear();
