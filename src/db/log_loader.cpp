@@ -54,10 +54,21 @@ lf::Result<LogLoad> load_log(std::string_view bytes, const LogLoadOptions& optio
 
   while (pos < bytes.size()) {
     if (bytes[pos] != '*') return corrupt(pos, "expected '*' at the start of a record");
+    // A count of 0 or less is no record: the request parser would skip it as a client's empty
+    // command and read what follows as an inline command, whose arguments may live in the
+    // parser's own buffer (not in `bytes`), where a MULTI block could not keep them.
+    if (pos + 1 < bytes.size() && (bytes[pos + 1] == '-' || bytes[pos + 1] == '0')) {
+      return corrupt(pos, "empty record");
+    }
     const resp::RequestResult r = parser.parse(bytes.substr(pos), argv);
     if (r.failed()) return corrupt(pos, resp::error_message(r));
     if (!r.complete()) return torn(pos);
     if (argv.empty()) return corrupt(pos, "empty record");
+    for (std::string_view a : argv) {
+      if (a.data() < bytes.data() + pos || a.data() + a.size() > bytes.data() + pos + r.consumed) {
+        return corrupt(pos, "not a RESP multibulk record");
+      }
+    }
     if (iequal(argv[0], "multi")) {
       if (in_multi) return corrupt(pos, "MULTI inside MULTI");
       in_multi = true;

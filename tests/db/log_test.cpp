@@ -114,6 +114,28 @@ TEST(LogLoader, UnknownCommandInATransactionAppliesNoneOfIt) {
   EXPECT_TRUE(r.applied.empty());
 }
 
+// An empty count followed by an inline command (found by the fuzzer): the request parser would
+// take the inline command, its arguments spliced into the parser's own buffer, which the next
+// record overwrites while a MULTI block still pointed into it. The loader calls it corrupt.
+TEST(LogLoader, EmptyCountThenInlineIsCorruptNotACommand) {
+  for (const std::string bad : {"*0\r\nSET \"a\\x41\" 1\r\n", "*-1\r\nSET a 1\r\n"}) {
+    std::string log;
+    encode_command(log, {"MULTI"});
+    encode_command(log, {"SET", "x", "1"});
+    const std::size_t at = log.size();
+    log += bad;
+    encode_command(log, {"SET", "y", "2"});
+    encode_command(log, {"EXEC"});
+    Recorder r;
+    auto res = load_log(log, {}, r.fn());
+    ASSERT_FALSE(res.ok());
+    EXPECT_NE(res.status().message().find("at offset " + std::to_string(at) + " "), std::string::npos)
+        << res.status().message();
+    EXPECT_NE(res.status().message().find("empty record"), std::string::npos) << res.status().message();
+    EXPECT_TRUE(r.applied.empty());
+  }
+}
+
 class TempFile {
  public:
   TempFile() {
