@@ -156,14 +156,12 @@ class ReservationScriptTerminal final : public Terminal {
 
   bool on_reply(const resp::Frame& reply, std::string&, OpResult& result) override {
     sent_ = false;
-    if (reply.type() != resp::ReplyType::kInteger) {
-      // An error after the script began may have left part of it done: in doubt.
+    std::int64_t booked = 0;
+    if (!script_result(reply, result, booked)) {
       ++tally_.doubt[flight_];
-      result.fail(reply.type() == resp::ReplyType::kError ? std::string(reply.payload().substr(0, reply.payload().find(' ')))
-                                                          : std::string("unexpected reply"));
       return true;
     }
-    if (reply.integer() == 1) {
+    if (booked == 1) {
       ++tally_.acked[flight_];
       result.outcome = "booked";
     } else {
@@ -215,13 +213,7 @@ class ReservationWorkload final : public Workload {
         cmds.push_back({"SET", key(f, "bookings"), "0"});
         cmds.push_back({"DEL", key(f, "booked")});
       }
-      auto r = c.pipeline(cmds);
-      if (!r.ok()) return r.status();
-      for (std::size_t i = 0; i < r->size(); ++i) {
-        if ((*r)[i].is_error()) {
-          return lf::Status::error(fmt::format("set-up: {} {}: {}", cmds[i][0], cmds[i][1], (*r)[i].str));
-        }
-      }
+      if (auto st = run_setup(c, cmds); !st.ok()) return st;
     }
     return lf::Status();
   }

@@ -26,12 +26,15 @@ struct TransferTally {
   std::vector<std::uint64_t> doubt;
 };
 
-// One transfer's draw, the same for both forms so they load the same keys. The account decides
-// the branch (accounts are numbered branch-major), so a Zipf skew over accounts also makes some
-// branches hotter than others, as in a real bank.
-struct TransferDraw {
+// One transfer: its draw and the names it uses, the same for both forms so they load the same
+// keys. The account decides the branch (accounts are numbered branch-major), so a Zipf skew over
+// accounts also makes some branches hotter than others, as in a real bank. The strings are
+// reused from one transfer to the next (no allocation once they have grown).
+struct Transfer {
   std::uint64_t branch = 0, account = 0, teller = 0;
   std::int64_t delta = 0;
+  std::string account_key, teller_key, branch_key, history_key, field, record, delta_text;
+
   void draw(const Options& o, const KeyChooser& accounts, Rng& rng) {
     const std::uint64_t global = accounts.next(rng);
     branch = global / o.accounts;
@@ -40,6 +43,22 @@ struct TransferDraw {
     do {
       delta = static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(2 * o.max_delta + 1))) - o.max_delta;
     } while (delta == 0);
+    account_key.clear();
+    fmt::format_to(std::back_inserter(account_key), "{}account:{{b{}}}:{}", o.key_prefix, branch, account);
+  }
+  // The rest of what the writes name: teller, branch and history keys, the history record.
+  void name_writes(const Options& o, std::uint64_t terminal, std::uint64_t seq) {
+    for (std::string* s : {&teller_key, &branch_key, &history_key, &field, &record, &delta_text}) s->clear();
+    fmt::format_to(std::back_inserter(teller_key), "{}teller:{{b{}}}:{}", o.key_prefix, branch, teller);
+    fmt::format_to(std::back_inserter(branch_key), "{}branch:{{b{}}}", o.key_prefix, branch);
+    fmt::format_to(std::back_inserter(history_key), "{}history:{{b{}}}", o.key_prefix, branch);
+    fmt::format_to(std::back_inserter(field), "{}:{}", terminal, seq);
+    fmt::format_to(std::back_inserter(record), "{} {} {}", account, teller, delta);
+    fmt::format_to(std::back_inserter(delta_text), "{}", delta);
+  }
+  void acknowledged(TransferTally& tally) const {
+    ++tally.acked[branch];
+    tally.acked_delta[branch] += delta;
   }
 };
 
@@ -51,17 +70,10 @@ class TransferTerminal final : public WatchedTransaction {
 
  protected:
   void choose() override {
-    TransferDraw d;
-    d.draw(o_, accounts_, rng_);
-    branch_ = d.branch;
-    account_ = d.account;
-    teller_ = d.teller;
-    delta_ = d.delta;
+    t_.draw(o_, accounts_, rng_);
     ++seq_;
-    account_key_.clear();
-    fmt::format_to(std::back_inserter(account_key_), "{}account:{{b{}}}:{}", o_.key_prefix, branch_, account_);
   }
-  std::string_view watch_key() const override { return account_key_; }
+  std::string_view watch_key() const override { return t_.account_key; }
 
   bool plan(const resp::Frame& value, OpResult& result) override {
     if (value.is_null()) {
@@ -73,7 +85,7 @@ class TransferTerminal final : public WatchedTransaction {
       result.fail("balance not a number");
       return false;
     }
-    if (balance + delta_ < 0) {
+    if (balance + t_.delta < 0) {
       result.outcome = "declined";
       return false;
     }
@@ -81,22 +93,11 @@ class TransferTerminal final : public WatchedTransaction {
   }
 
   std::size_t queue(std::string& out) override {
-    teller_key_.clear();
-    branch_key_.clear();
-    history_key_.clear();
-    field_.clear();
-    record_.clear();
-    delta_text_.clear();
-    fmt::format_to(std::back_inserter(teller_key_), "{}teller:{{b{}}}:{}", o_.key_prefix, branch_, teller_);
-    fmt::format_to(std::back_inserter(branch_key_), "{}branch:{{b{}}}", o_.key_prefix, branch_);
-    fmt::format_to(std::back_inserter(history_key_), "{}history:{{b{}}}", o_.key_prefix, branch_);
-    fmt::format_to(std::back_inserter(field_), "{}:{}", index_, seq_);
-    fmt::format_to(std::back_inserter(record_), "{} {} {}", account_, teller_, delta_);
-    fmt::format_to(std::back_inserter(delta_text_), "{}", delta_);
-    std::string_view a[] = {"INCRBY", account_key_, delta_text_};
-    std::string_view t[] = {"INCRBY", teller_key_, delta_text_};
-    std::string_view b[] = {"INCRBY", branch_key_, delta_text_};
-    std::string_view h[] = {"HSET", history_key_, field_, record_};
+    t_.name_writes(o_, index_, seq_);
+    std::string_view a[] = {"INCRBY", t_.account_key, t_.delta_text};
+    std::string_view t[] = {"INCRBY", t_.teller_key, t_.delta_text};
+    std::string_view b[] = {"INCRBY", t_.branch_key, t_.delta_text};
+    std::string_view h[] = {"HSET", t_.history_key, t_.field, t_.record};
     resp::append_command(out, a);
     resp::append_command(out, t);
     resp::append_command(out, b);
@@ -107,26 +108,24 @@ class TransferTerminal final : public WatchedTransaction {
   void committed(const resp::Frame& exec, OpResult& result) override {
     for (const resp::Frame& e : exec.elements()) {
       if (e.type() != resp::ReplyType::kInteger) {
-        ++tally_.doubt[branch_];
+        ++tally_.doubt[t_.branch];
         result.fail("error inside EXEC");
         return;
       }
     }
-    ++tally_.acked[branch_];
-    tally_.acked_delta[branch_] += delta_;
+    t_.acknowledged(tally_);
     result.outcome = "transferred";
   }
 
-  void in_doubt() override { ++tally_.doubt[branch_]; }
+  void in_doubt() override { ++tally_.doubt[t_.branch]; }
 
  private:
   const KeyChooser& accounts_;
   TransferTally& tally_;
   std::uint64_t index_;
   Rng rng_;
-  std::uint64_t branch_ = 0, account_ = 0, teller_ = 0, seq_ = 0;
-  std::int64_t delta_ = 0;
-  std::string account_key_, teller_key_, branch_key_, history_key_, field_, record_, delta_text_;
+  std::uint64_t seq_ = 0;
+  Transfer t_;
 };
 
 // The transfer as a stored procedure: KEYS = account, teller, branch, history; ARGV = delta,
@@ -149,41 +148,23 @@ class TransferScriptTerminal final : public Terminal {
       : o_(o), accounts_(accounts), tally_(tally), index_(index), rng_(rng) {}
 
   void begin(std::string& out) override {
-    TransferDraw d;
-    d.draw(o_, accounts_, rng_);
-    branch_ = d.branch;
-    account_ = d.account;
-    teller_ = d.teller;
-    delta_ = d.delta;
-    ++seq_;
-    for (std::string* s : {&account_key_, &teller_key_, &branch_key_, &history_key_, &field_, &record_, &delta_text_}) {
-      s->clear();
-    }
-    fmt::format_to(std::back_inserter(account_key_), "{}account:{{b{}}}:{}", o_.key_prefix, branch_, account_);
-    fmt::format_to(std::back_inserter(teller_key_), "{}teller:{{b{}}}:{}", o_.key_prefix, branch_, teller_);
-    fmt::format_to(std::back_inserter(branch_key_), "{}branch:{{b{}}}", o_.key_prefix, branch_);
-    fmt::format_to(std::back_inserter(history_key_), "{}history:{{b{}}}", o_.key_prefix, branch_);
-    fmt::format_to(std::back_inserter(field_), "{}:{}", index_, seq_);
-    fmt::format_to(std::back_inserter(record_), "{} {} {}", account_, teller_, delta_);
-    fmt::format_to(std::back_inserter(delta_text_), "{}", delta_);
-    std::string_view eval[] = {"EVAL",       kTransferScript, "4",    account_key_, teller_key_,
-                               branch_key_, history_key_,    delta_text_, field_,   record_};
+    t_.draw(o_, accounts_, rng_);
+    t_.name_writes(o_, index_, ++seq_);
+    std::string_view eval[] = {"EVAL",         kTransferScript, "4",     t_.account_key, t_.teller_key,
+                               t_.branch_key, t_.history_key,  t_.delta_text, t_.field,  t_.record};
     resp::append_command(out, eval);
     sent_ = true;
   }
 
   bool on_reply(const resp::Frame& reply, std::string&, OpResult& result) override {
     sent_ = false;
-    if (reply.type() != resp::ReplyType::kInteger) {
-      // An error after the script began may have left part of it done: in doubt.
-      ++tally_.doubt[branch_];
-      result.fail(reply.type() == resp::ReplyType::kError ? std::string(reply.payload().substr(0, reply.payload().find(' ')))
-                                                          : std::string("unexpected reply"));
+    std::int64_t moved = 0;
+    if (!script_result(reply, result, moved)) {
+      ++tally_.doubt[t_.branch];
       return true;
     }
-    if (reply.integer() == 1) {
-      ++tally_.acked[branch_];
-      tally_.acked_delta[branch_] += delta_;
+    if (moved == 1) {
+      t_.acknowledged(tally_);
       result.outcome = "transferred";
     } else {
       result.outcome = "declined";
@@ -192,7 +173,7 @@ class TransferScriptTerminal final : public Terminal {
   }
 
   void abandon() override {
-    if (sent_) ++tally_.doubt[branch_];
+    if (sent_) ++tally_.doubt[t_.branch];
     sent_ = false;
   }
 
@@ -202,10 +183,9 @@ class TransferScriptTerminal final : public Terminal {
   TransferTally& tally_;
   std::uint64_t index_;
   Rng rng_;
-  std::uint64_t branch_ = 0, account_ = 0, teller_ = 0, seq_ = 0;
-  std::int64_t delta_ = 0;
+  std::uint64_t seq_ = 0;
   bool sent_ = false;
-  std::string account_key_, teller_key_, branch_key_, history_key_, field_, record_, delta_text_;
+  Transfer t_;
 };
 
 class TransferWorkload final : public Workload {
@@ -252,13 +232,7 @@ class TransferWorkload final : public Workload {
       cmds.push_back(std::move(tellers));
       cmds.push_back({"SET", branch_key(b), "0"});
       cmds.push_back({"DEL", history_key(b)});
-      auto r = c.pipeline(cmds);
-      if (!r.ok()) return r.status();
-      for (std::size_t i = 0; i < r->size(); ++i) {
-        if ((*r)[i].is_error()) {
-          return lf::Status::error(fmt::format("set-up: {} {}: {}", cmds[i][0], cmds[i][1], (*r)[i].str));
-        }
-      }
+      if (auto st = run_setup(c, cmds); !st.ok()) return st;
     }
     return lf::Status();
   }
