@@ -9,7 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libfmt-dev libcli11-dev libyaml-cpp-dev liblua5.4-dev libxxhash-dev nettle-dev nlohmann-json3-dev
   redis-server redis-tools python3-redis nutcracker bc valgrind
-  strace procps
+  strace procps ccache
   libace-dev libasio-dev
 )
 
