@@ -107,18 +107,12 @@ Disposition Connection::park(std::string& out, bool in_dispatch) {
   (void)reactor_.suspend_handler(id_);
   if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
   out.clear();
-  if (!second_to_arrive()) return Disposition::kResume;  // stays suspended: the unparker goes on
+  if (!park_.arrive()) return Disposition::kResume;  // stays suspended: the unparker goes on
   return carry_on(in_dispatch);
 }
 
-bool Connection::second_to_arrive() {
-  if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return false;
-  park_.store(0, std::memory_order_relaxed);  // both have arrived: the next park starts afresh
-  return true;
-}
-
 void Connection::unpark() {
-  if (!second_to_arrive()) return;  // the parking thread is still flushing: it goes on
+  if (!park_.arrive()) return;  // the parking thread is still flushing: it goes on
   (void)carry_on(/*in_dispatch=*/false);
 }
 
@@ -135,7 +129,7 @@ Disposition Connection::carry_on(bool in_dispatch) {
     if (a != SessionAction::kPark) return finish(reply(a, out), in_dispatch);
     if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
     out.clear();
-    if (!second_to_arrive()) return Disposition::kResume;
+    if (!park_.arrive()) return Disposition::kResume;
   }
 }
 
@@ -194,7 +188,7 @@ void Connection::process_message(const std::string& message) {
   if (action == SessionAction::kPark) {
     // The handle is suspended already (the reactor thread did it) and not being dispatched.
     if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
-    if (second_to_arrive()) (void)carry_on(/*in_dispatch=*/false);
+    if (park_.arrive()) (void)carry_on(/*in_dispatch=*/false);
     return;
   }
   if (reply(action, out) == Disposition::kRemove) {

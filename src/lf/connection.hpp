@@ -14,6 +14,7 @@
 
 #include "lf/concurrency_model.hpp"
 #include "lf/reactor.hpp"
+#include "lf/rendezvous.hpp"
 
 namespace lf::detail {
 
@@ -88,8 +89,6 @@ class Connection final : public EventHandler, public SessionHost {
   // The session parked with `out` to send. Flushes it and meets the unparker: whichever of the
   // two comes second carries the connection on. Returns what the dispatch (if any) returns.
   Disposition park(std::string& out, bool in_dispatch);
-  // True when the other party has already arrived, so this thread must carry on.
-  bool second_to_arrive();
   // Runs the session over the input it kept until it parks again or is done.
   Disposition carry_on(bool in_dispatch);
   Disposition finish(Disposition d, bool in_dispatch);
@@ -108,8 +107,7 @@ class Connection final : public EventHandler, public SessionHost {
   std::string pending_out_;  // replies the socket has not taken yet
   bool closing_ = false;
   bool broken_ = false;  // a send failed while parked: close once the session is unparked
-  // Rendezvous of the parking thread and the unparker (0, then 1 after the first arrives).
-  std::atomic<int> park_{0};
+  Rendezvous park_;  // the parking thread and the unparker: the second to arrive goes on
   std::atomic<bool> close_requested_{false};
 };
 
