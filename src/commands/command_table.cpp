@@ -4,6 +4,9 @@
 
 #include <array>
 #include <cstring>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
 
 namespace lfdb::commands {
 namespace {
@@ -221,16 +224,23 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Open addressing over the names, built once: lookups are a hash of the lower-cased name and
-// one or two compares, with no allocation.
-class NameIndex {
+// The catalog, built once: open addressing over the top-level names (a lookup is a hash of the
+// lower-cased name and one or two compares, with no allocation), and the dense index of every
+// spec: top-level commands first, in table order, then each container's subcommands.
+class Catalog {
  public:
-  NameIndex() {
+  Catalog() {
     slots_.fill(-1);
     for (std::size_t i = 0; i < std::size(kCommands); ++i) {
       std::size_t h = hash(kCommands[i].name) & (kSlots - 1);
       while (slots_[h] >= 0) h = (h + 1) & (kSlots - 1);
       slots_[h] = static_cast<int>(i);
+      by_index_.push_back(&kCommands[i]);
+    }
+    for (const CommandSpec& c : kCommands) {
+      if (!c.is_container()) continue;
+      subs_.push_back({c.subcommands.data(), c.subcommands.size(), by_index_.size()});
+      for (const CommandSpec& s : c.subcommands) by_index_.push_back(&s);
     }
   }
   const CommandSpec* find(std::string_view name) const {
@@ -243,8 +253,29 @@ class NameIndex {
     }
     return nullptr;
   }
+  std::uint16_t index_of(const CommandSpec& s) const {
+    const CommandSpec* p = &s;
+    if (p >= std::begin(kCommands) && p < std::end(kCommands)) {
+      return static_cast<std::uint16_t>(p - std::begin(kCommands));
+    }
+    for (const SubRange& r : subs_) {
+      if (p >= r.begin && p < r.begin + r.count) {
+        return static_cast<std::uint16_t>(r.base + static_cast<std::size_t>(p - r.begin));
+      }
+    }
+    std::fprintf(stderr, "commands: spec '%.*s' is not in the table\n",
+                 static_cast<int>(s.name.size()), s.name.data());
+    std::abort();
+  }
+  std::size_t count() const { return by_index_.size(); }
+  const CommandSpec& at(std::uint16_t i) const { return *by_index_.at(i); }
 
  private:
+  struct SubRange {
+    const CommandSpec* begin;
+    std::size_t count;
+    std::size_t base;
+  };
   static constexpr std::size_t kSlots = 512;  // under half full with every command
   static std::size_t hash(std::string_view s) {
     std::size_t h = 1469598103934665603ull;  // FNV-1a over the lower-cased bytes
@@ -252,7 +283,14 @@ class NameIndex {
     return h;
   }
   std::array<int, kSlots> slots_;
+  std::vector<const CommandSpec*> by_index_;
+  std::vector<SubRange> subs_;
 };
+
+const Catalog& catalog() {
+  static const Catalog c;
+  return c;
+}
 
 }  // namespace
 
@@ -274,9 +312,61 @@ const char* to_string(HueClass c) {
 
 std::span<const CommandSpec> all_commands() { return kCommands; }
 
-const CommandSpec* find_command(std::string_view name) {
-  static const NameIndex index;
-  return index.find(name);
+const CommandSpec* find_command(std::string_view name) { return catalog().find(name); }
+
+std::size_t command_count() { return catalog().count(); }
+std::uint16_t index_of(const CommandSpec& spec) { return catalog().index_of(spec); }
+const CommandSpec& spec_at(std::uint16_t index) { return catalog().at(index); }
+
+Resolved resolve(std::span<const std::string_view> argv) {
+  using F = Resolved::Failure;
+  Resolved r;
+  if (argv.empty()) {
+    r.failure = F::kUnknownCommand;
+    return r;
+  }
+  const CommandSpec* spec = catalog().find(argv[0]);
+  if (spec == nullptr) {
+    r.failure = F::kUnknownCommand;
+    return r;
+  }
+  if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
+    if (argv.size() < 2) {
+      r.failure = F::kArity;
+      return r;
+    }
+    const CommandSpec* sub = find_subcommand(*spec, argv[1]);
+    if (sub == nullptr) {
+      r.failure = F::kUnknownSubcommand;
+      return r;
+    }
+    spec = sub;
+  }
+  if (!spec->arity_ok(argv.size())) {
+    r.failure = F::kArity;
+    return r;
+  }
+  r.spec = spec;
+  r.index = catalog().index_of(*spec);
+  return r;
+}
+
+std::string Resolved::error(std::span<const std::string_view> argv) const {
+  switch (failure) {
+    case Failure::kNone:
+      return std::string();
+    case Failure::kUnknownCommand:
+      return argv.empty() ? std::string("ERR unknown command ''") : unknown_command_error(argv);
+    case Failure::kUnknownSubcommand:
+      return unknown_subcommand_error(find_command(argv[0])->name, argv[1]);
+    case Failure::kArity: {
+      // The name Redis reports: the subcommand's when one was found, else the command's.
+      const CommandSpec* top = find_command(argv[0]);
+      const CommandSpec* sub = argv.size() > 1 && top->is_container() ? find_subcommand(*top, argv[1]) : nullptr;
+      return wrong_arity_error((sub != nullptr ? sub : top)->name);
+    }
+  }
+  return std::string();
 }
 
 const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name) {

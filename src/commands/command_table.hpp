@@ -78,6 +78,28 @@ const CommandSpec* find_command(std::string_view name);
 // A container's subcommand (case-insensitive); nullptr when unknown.
 const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name);
 
+// Every spec, top-level and subcommand, has a dense index in [0, command_count()): tiers keep
+// what they attach to a command (lfdb-server's handlers) in an array by that index.
+std::size_t command_count();
+std::uint16_t index_of(const CommandSpec& spec);
+const CommandSpec& spec_at(std::uint16_t index);
+
+// The one front door of both tiers: the spec a request names, or why it names none.
+struct Resolved {
+  enum class Failure : std::uint8_t { kNone, kUnknownCommand, kUnknownSubcommand, kArity };
+  const CommandSpec* spec = nullptr;  // the subcommand's spec for a container command
+  std::uint16_t index = 0;            // index_of(*spec)
+  Failure failure = Failure::kNone;
+  explicit operator bool() const { return spec != nullptr; }
+  // Redis's error reply (without the leading '-') for a failure: unknown command, unknown
+  // subcommand, or wrong number of arguments.
+  std::string error(std::span<const std::string_view> argv) const;
+};
+// Looks argv[0] up (and argv[1] for a container that is given arguments) and checks the arity.
+// No allocation on success. A container named alone (CONFIG) with an arity that allows it
+// resolves to the container itself.
+Resolved resolve(std::span<const std::string_view> argv);
+
 // Calls fn(index) for every key argument of argv under spec (argv[0] is the name; for a
 // subcommand spec, positions count from the container name as Redis does). Commands whose keys
 // follow a count (kNumKeys: EVAL) need the arguments: use the overload that takes them; this

@@ -81,6 +81,28 @@ bool glob_match(std::string_view pattern, std::string_view text, bool nocase = f
 bool parse_expire(std::string_view value, bool ms, bool absolute, std::int64_t now_ms,
                   std::string_view cmd, resp::Writer& out, std::int64_t& at_ms);
 
+// What a connection command's handler sees (HELLO, AUTH, SELECT, CLIENT, MULTI, QUIT,
+// SHUTDOWN...): its arguments and reply, the server, and the connection: its state and the
+// session's controls (authenticate, close after the replies, the transaction). These handlers
+// run at once on the serving thread and touch no key (their hue class is kFree).
+class ServerSession;
+struct SessionContext {
+  std::span<const std::string_view> argv;
+  resp::Writer& out;
+  Server& server;
+  ServerSession& session;
+  ClientState& client;
+  const commands::CommandSpec* spec;
+
+  std::size_t argc() const { return argv.size(); }
+};
+using SessionHandler = void (*)(SessionContext&);
+struct SessionHandlerEntry {
+  std::string_view name;
+  SessionHandler handler;
+};
+std::span<const SessionHandlerEntry> session_handlers();
+
 // Handlers by command group, registered by name (the table's spec name, e.g. "client|id").
 struct HandlerEntry {
   std::string_view name;
@@ -94,5 +116,6 @@ std::span<const HandlerEntry> set_handlers();
 std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
+std::span<const HandlerEntry> introspection_handlers();
 
 }  // namespace lfdb::db

@@ -79,16 +79,11 @@ lf::Status Server::load_append_log() {
 }
 
 lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool check_only) {
-  const CommandSpec* spec = commands::find_command(argv[0]);
-  if (spec != nullptr && spec->is_container() && argv.size() > 1) {
-    spec = commands::find_subcommand(*spec, argv[1]);
-  }
-  if (spec == nullptr) return lf::Status::error("unknown command '" + std::string(argv[0]) + "'");
-  if (!spec->arity_ok(argv.size())) {
-    return lf::Status::error("wrong number of arguments for '" + std::string(spec->name) + "'");
-  }
-  const BoundCommand* bc = bound(spec);
-  if (bc == nullptr || bc->handler == nullptr || !spec->has(commands::kWrite)) {
+  const commands::Resolved r = commands::resolve(argv);
+  if (!r) return lf::Status::error(r.error(argv).substr(4));  // without "ERR "
+  const CommandSpec* spec = r.spec;
+  const BoundCommand* bc = &bound(r.index);
+  if (bc->handler == nullptr || !spec->has(commands::kWrite)) {
     return lf::Status::error("'" + std::string(spec->name) + "' is not a logged write");
   }
   if (check_only) return lf::Status();

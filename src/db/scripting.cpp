@@ -327,17 +327,15 @@ int call_impl(lua_State* L, std::string& err) {
     }
   }
   for (const std::string& a : owned) argv.push_back(a);
-  const commands::CommandSpec* spec = commands::find_command(argv[0]);
-  if (spec != nullptr && spec->is_container() && argv.size() > 1) {
-    spec = commands::find_subcommand(*spec, argv[1]);
-  }
-  if (spec == nullptr) return raise("ERR Unknown Redis command called from script");
-  if (!spec->arity_ok(argv.size())) {
+  const commands::Resolved r = commands::resolve(argv);
+  if (r.failure == commands::Resolved::Failure::kArity) {
     return raise("ERR Wrong number of args calling Redis command from script");
   }
+  if (!r) return raise("ERR Unknown Redis command called from script");
+  const commands::CommandSpec* spec = r.spec;
   CommandContext& outer = *run->outer;
-  const BoundCommand* bc = outer.server->bound(spec);
-  if (spec->has(commands::kNoScript) || bc == nullptr || bc->handler == nullptr ||
+  const BoundCommand* bc = &outer.server->bound(r.index);
+  if (spec->has(commands::kNoScript) || bc->handler == nullptr ||
       !allowed_in_script(spec->hue)) {
     return raise("ERR This Redis command is not allowed from script");
   }

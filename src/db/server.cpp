@@ -24,35 +24,37 @@ Server::Server(const ServerConfig& config)
       repl_(std::make_unique<Replication>(*this)) {
   auth_required_.store(!config.requirepass.empty());
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
+  // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
-                     set_handlers(), zset_handlers(), server_handlers(), script_handlers()}) {
-    for (const HandlerEntry& h : group) handlers.emplace(h.name, h.handler);
+                     set_handlers(), zset_handlers(), server_handlers(), script_handlers(),
+                     introspection_handlers()}) {
+    for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
-  auto bind = [&](const CommandSpec& s) {
-    BoundCommand b;
+  std::unordered_map<std::string_view, SessionHandler> session;
+  for (const SessionHandlerEntry& h : session_handlers()) {
+    LF_CHECK(session.emplace(h.name, h.handler).second);
+  }
+  bound_.resize(commands::command_count());
+  for (std::uint16_t i = 0; i < bound_.size(); ++i) {
+    const CommandSpec& s = commands::spec_at(i);
+    BoundCommand& b = bound_[i];
     b.spec = &s;
-    auto it = handlers.find(s.name);
-    b.handler = it == handlers.end() ? nullptr : it->second;
     b.hue = executor_->hue_of(s.hue);
-    // Data commands need a handler; only connection commands are answered by the session.
-    LF_CHECK_MSG(b.handler != nullptr || s.hue == HueClass::kFree ||
-                     s.hue == HueClass::kTransaction,
-                 "command without a handler");
-    bound_.emplace(&s, b);
-  };
-  for (const CommandSpec& s : commands::all_commands()) {
-    bind(s);
-    for (const CommandSpec& sub : s.subcommands) bind(sub);
+    if (auto it = handlers.find(s.name); it != handlers.end()) b.handler = it->second;
+    if (auto it = session.find(s.name); it != session.end()) b.session = it->second;
+    // Every command a request can name has exactly one handler; EXEC is the session's own
+    // (kTransaction), and a container that needs a subcommand is never run itself.
+    const bool runnable = !s.is_container() || s.arity_ok(1);
+    const int bound_to = (b.handler != nullptr) + (b.session != nullptr);
+    LF_CHECK_MSG(bound_to == (runnable && s.hue != HueClass::kTransaction ? 1 : 0),
+                 "a command table entry without exactly one handler");
+    LF_CHECK_MSG(b.session == nullptr || s.hue == HueClass::kFree,
+                 "a connection command must touch no key");
   }
 }
 
 Server::~Server() { stop(); }
-
-const BoundCommand* Server::bound(const CommandSpec* spec) const {
-  auto it = bound_.find(spec);
-  return it == bound_.end() ? nullptr : &it->second;
-}
 
 lf::Status Server::start() {
   // The log, when there is one, holds every write (a rewritten log starts with the whole

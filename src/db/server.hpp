@@ -19,8 +19,10 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "commands/command_table.hpp"
+#include "commands/connection.hpp"
 #include "db/append_log.hpp"
 #include "db/client.hpp"
 #include "db/command_context.hpp"
@@ -35,15 +37,18 @@
 
 namespace lfdb::db {
 
-// A table entry bound to its handler and hue. Immutable after start.
+// A table entry bound to its handler and hue. Immutable after start. Exactly one of the two
+// handlers is set: a data handler runs under the command's hue, a session handler (connection
+// commands) at once on the serving thread.
 struct BoundCommand {
   const commands::CommandSpec* spec = nullptr;
-  Handler handler = nullptr;  // nullptr: handled by the session itself (connection commands)
+  Handler handler = nullptr;
+  SessionHandler session = nullptr;
   lf::hue::HueId hue = 0;
 };
 
 inline constexpr const char* kVersion = "0.1.0";
-inline constexpr const char* kRedisCompat = "7.0.15";  // what HELLO and INFO report as redis_version
+using commands::kRedisCompat;  // what HELLO and INFO report as redis_version
 
 class Server final : public lf::Service {
  public:
@@ -57,7 +62,11 @@ class Server final : public lf::Service {
 
   std::unique_ptr<lf::Session> open_session(const lf::InetAddr& peer) override;
 
-  const BoundCommand* bound(const commands::CommandSpec* spec) const;
+  // The binding of a table entry, by the entry's index (commands::index_of).
+  const BoundCommand& bound(std::uint16_t index) const { return bound_[index]; }
+  const BoundCommand& bound(const commands::CommandSpec& spec) const {
+    return bound_[commands::index_of(spec)];
+  }
   Keyspace& keyspace() { return keyspace_; }
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
@@ -123,7 +132,7 @@ class Server final : public lf::Service {
   Config config_;
   Keyspace keyspace_;
   std::unique_ptr<Executor> executor_;
-  std::unordered_map<const commands::CommandSpec*, BoundCommand> bound_;  // immutable after ctor
+  std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
   ScriptRegistry scripts_;
   std::unique_ptr<lf::ConcurrencyModel> model_;

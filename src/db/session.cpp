@@ -49,9 +49,9 @@ void ServerSession::on_attach() {
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {
-  if (awaiting_commit_) {
+  if (phase_ == Phase::kAwaitingCommit) {
     // Unparked by the flusher: our records are durable, or the disk failed them.
-    awaiting_commit_ = false;
+    phase_ = Phase::kServing;
     commit_offset_ = 0;
     if (!commit_ok_) {
       // The writes ran but cannot be made durable: their replies are not sent; the client
@@ -66,6 +66,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
       return lf::SessionAction::kClose;
     }
   }
+  phase_ = Phase::kServing;  // unparked by a queued command's task, if we were parked for one
   if (!held_.empty()) {
     out.append(held_);
     held_.clear();
@@ -97,11 +98,10 @@ lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
   held_.append(out);
   out.clear();
   close_after_commit_ = a == lf::SessionAction::kClose;
-  awaiting_commit_ = true;
-  if (commit_park_.fetch_add(1, std::memory_order_acq_rel) == 0) return lf::SessionAction::kPark;
+  phase_ = Phase::kAwaitingCommit;
+  if (!commit_meeting_.arrive()) return lf::SessionAction::kPark;
   // The flusher covered us before we could park: go on here.
-  commit_park_.store(0, std::memory_order_relaxed);
-  awaiting_commit_ = false;
+  phase_ = Phase::kServing;
   commit_offset_ = 0;
   out.swap(held_);
   held_.clear();
@@ -114,14 +114,13 @@ lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
 
 void ServerSession::committed(bool ok) {
   commit_ok_ = ok;
-  if (commit_park_.fetch_add(1, std::memory_order_acq_rel) == 0) return;  // settle() goes on
-  commit_park_.store(0, std::memory_order_relaxed);
+  if (!commit_meeting_.arrive()) return;  // settle() goes on
   host()->unpark();  // last touch: the connection may be closed inside
 }
 
 lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) {
-  if (shutdown_after_) server_.request_shutdown();
-  if (close_) return lf::SessionAction::kClose;
+  if (ending_ == Ending::kCloseThenShutdown) server_.request_shutdown();
+  if (closing()) return lf::SessionAction::kClose;
   for (;;) {
     if (server_.stopping()) return lf::SessionAction::kClose;
     const resp::RequestResult r = parser_.parse(in.view(), argv_);
@@ -153,17 +152,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     w.error(error);
     return Step::kDone;
   };
-  const CommandSpec* spec = commands::find_command(argv[0]);
-  if (spec == nullptr) return reject(commands::unknown_command_error(argv));
-  if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
-    if (argv.size() < 2) return reject(commands::wrong_arity_error(spec->name));
-    const CommandSpec* sub = commands::find_subcommand(*spec, argv[1]);
-    if (sub == nullptr) return reject(commands::unknown_subcommand_error(spec->name, argv[1]));
-    spec = sub;
-  }
-  if (!spec->arity_ok(argv.size())) return reject(commands::wrong_arity_error(spec->name));
+  const commands::Resolved resolved = commands::resolve(argv);
+  if (!resolved) return reject(resolved.error(argv));
+  const CommandSpec* spec = resolved.spec;
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
-    return reject("NOAUTH Authentication required.");
+    return reject(std::string(commands::kErrNoAuth));
   }
   if (spec->has(commands::kWrite)) {
     if (server_.replication().is_replica()) return reject(std::string(kErrReadOnly));
@@ -172,15 +165,14 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       return reject("MISCONF Errors writing to the AOF file: " + log->write_error());
     }
   }
-  const BoundCommand* bc = server_.bound(spec);
-  LF_CHECK_MSG(bc != nullptr, "command table entry without a binding");
+  const BoundCommand& bc = server_.bound(resolved.index);
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
     client_.queued.emplace_back();
     client_.queued.back().assign(argv, spec);
     w.simple_string("QUEUED");
     return Step::kDone;
   }
-  return execute(*bc, argv, out);
+  return execute(bc, argv, out);
 }
 
 ServerSession::Step ServerSession::execute(const BoundCommand& bc,
@@ -189,10 +181,10 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   server_.stats().commands.add();
   client_.last_command.store(bc.spec->name.data(), std::memory_order_relaxed);
   if (bc.spec->hue == HueClass::kTransaction) return exec(out);
-  if (bc.handler == nullptr) {
+  if (bc.session != nullptr) {
     resp::Writer w(out, client_.protocol);
-    if (!connection_command(bc, argv, w)) close_ = true;
-    return close_ ? Step::kClose : Step::kDone;
+    run_session(bc, argv, w);
+    return closing() ? Step::kClose : Step::kDone;
   }
   if (bc.spec->hue == HueClass::kFree) {
     run(bc, argv, out);
@@ -211,7 +203,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
                        hashes_};
   // Fast path: run now, over the arguments where they lie in the read buffer.
   lf::hue::Task now([this, &bc, argv, &out] { run(bc, argv, out); });
-  if (server_.executor().try_run(inv, now)) return close_ ? Step::kClose : Step::kDone;
+  if (server_.executor().try_run(inv, now)) return closing() ? Step::kClose : Step::kDone;
 
   // Slow path: the task may run later on another thread, after this read buffer is gone.
   // Replies that wait for the disk stay with the session while it parks.
@@ -221,6 +213,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   }
   parked_.assign(argv, bc.spec);
   parked_bc_ = &bc;
+  phase_ = Phase::kAwaitingColors;
   server_.stats().parked.add();
   (void)server_.executor().submit(inv, lf::hue::Task([this] { run_parked(); }));
   return meet_parked_task(out);
@@ -229,15 +222,15 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
 // The submitter and the task meet here: if the task has finished (it ran inline, or queued and
 // already ran), its reply is taken now; otherwise the connection parks and the task unparks it.
 ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
-  if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return Step::kParked;
-  park_.store(0, std::memory_order_relaxed);
+  if (!task_meeting_.arrive()) return Step::kParked;
+  phase_ = Phase::kServing;
   if (!held_.empty()) {
     out.insert(0, held_);
     held_.clear();
   }
   out.append(parked_out_);
   parked_out_.clear();
-  return close_ ? Step::kClose : Step::kDone;
+  return closing() ? Step::kClose : Step::kDone;
 }
 
 void ServerSession::run_parked() {
@@ -246,8 +239,7 @@ void ServerSession::run_parked() {
   } else {
     run_transaction(parked_out_);
   }
-  if (park_.fetch_add(1, std::memory_order_acq_rel) == 0) return;  // the submitter takes it
-  park_.store(0, std::memory_order_relaxed);
+  if (!task_meeting_.arrive()) return;  // the submitter takes it
   host()->unpark();  // last touch: the connection may be closed inside
 }
 
@@ -260,7 +252,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
-    if (client_.handed_over) close_ = true;  // LFDB.SYNC: the dispatcher has the socket now
+    if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
     return;
   }
   InvocationLog& il = t_invocation_log;
@@ -272,7 +264,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_effect(*bc.spec, argv, server_.keyspace(), ctx.now_ms, log_buf_);
   }
   il.records = nullptr;
-  if (client_.handed_over) close_ = true;  // LFDB.SYNC: the dispatcher has the socket now
+  if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
   // Appended while the invocation still holds its colors: the log keeps each key's order.
   if (!in_transaction_ && !log_buf_.empty()) {
     commit_offset_ = log->append(log_buf_);
@@ -327,6 +319,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
     held_.append(out);  // replies that wait for the disk stay with the session while it parks
     out.clear();
   }
+  phase_ = Phase::kAwaitingColors;
   (void)ex.submit(inv, lf::hue::Task([this] { run_parked(); }));
   return meet_parked_task(out);
 }
@@ -350,11 +343,11 @@ void ServerSession::run_transaction(std::string& out) {
     const std::size_t multi_len = log_buf_.size();
     w.array_header(client_.queued.size());
     for (const OwnedCommand& q : client_.queued) {
-      const BoundCommand* bc = server_.bound(q.spec);
-      if (bc->handler != nullptr) {
-        run(*bc, q.argv, out);
-      } else if (!connection_command(*bc, q.argv, w)) {
-        close_ = true;
+      const BoundCommand& bc = server_.bound(*q.spec);
+      if (bc.handler != nullptr) {
+        run(bc, q.argv, out);
+      } else {
+        run_session(bc, q.argv, w);
       }
     }
     in_transaction_ = false;
@@ -370,12 +363,39 @@ void ServerSession::run_transaction(std::string& out) {
   unwatch();
 }
 
+void ServerSession::run_session(const BoundCommand& bc, std::span<const std::string_view> argv,
+                                resp::Writer& w) {
+  SessionContext sc{argv, w, server_, *this, client_, bc.spec};
+  bc.session(sc);
+}
+
+// ---- controls for the connection commands ------------------------------------------------
+
+void ServerSession::authenticate() {
+  client_.authenticated = true;
+  parser_.set_auth_required(false);
+}
+
+void ServerSession::close_after_replies() {
+  if (ending_ == Ending::kOpen) ending_ = Ending::kClose;
+}
+
+void ServerSession::shutdown_after_replies() { ending_ = Ending::kCloseThenShutdown; }
+
 void ServerSession::unwatch() {
   if (client_.watch) {
     client_.watch->released.store(true, std::memory_order_relaxed);
     client_.watch.reset();
   }
   client_.watched.clear();
+}
+
+void ServerSession::discard_transaction() {
+  client_.in_multi = false;
+  client_.in_multi_flag.store(false, std::memory_order_relaxed);
+  client_.multi_error = false;
+  client_.queued.clear();
+  unwatch();
 }
 
 }  // namespace lfdb::db

@@ -1,7 +1,8 @@
 // ServerSession: one client connection of lfdb-server. It cuts the input into commands
-// (resp::RequestParser), validates each against the command table (existence, arity, AUTH,
-// MULTI), and runs it:
-//   - connection commands (HELLO, AUTH, CLIENT, MULTI, ...) at once, on the serving thread;
+// (resp::RequestParser), resolves each at the one front door (commands::resolve: existence,
+// arity), checks AUTH, MULTI and the write guards, and runs it through its binding:
+//   - connection commands (HELLO, AUTH, CLIENT, MULTI, QUIT...) by their session handler, at
+//     once, on the serving thread (session_commands.cpp);
 //   - data commands through the Executor. When the command's colors are free it runs inline,
 //     over argument views into the read buffer (no copy). When they are not, the arguments are
 //     copied, the command is queued, and the session parks (SessionAction::kPark): the rest of
@@ -12,12 +13,15 @@
 // session holds its replies (held_), registers with the AppendLog and parks; the elected
 // flusher calls committed() and that unparks it (docs/persistence.md).
 //
+// The session's phase says which of those it is in. States that later features add (a client
+// subscribed to channels, blocked on a key) become phases or modes here, next to these.
+//
 // Thread-safety: the model calls a session from one thread at a time; while parked, only the
 // queued task (or the flusher's committed()) touches it, and it hands the session back through
-// SessionHost::unpark().
+// SessionHost::unpark(). Each park is met by an lf::Rendezvous: whichever side arrives second
+// carries the connection on.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,6 +29,7 @@
 #include "db/client.hpp"
 #include "db/server.hpp"
 #include "lf/concurrency_model.hpp"
+#include "lf/rendezvous.hpp"
 #include "resp/request_parser.hpp"
 
 namespace lfdb::db {
@@ -37,7 +42,21 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override;
   void committed(bool ok) override;
 
+  // ---- controls for the connection commands' handlers (session_commands.cpp) ----
+  void authenticate();             // AUTH / HELLO AUTH succeeded
+  void close_after_replies();      // QUIT, CLIENT KILL of this connection
+  void shutdown_after_replies();   // SHUTDOWN: this connection closes, then the server stops
+  void unwatch();                  // UNWATCH, and the end of every transaction
+  void discard_transaction();      // DISCARD: the queue and the watches dropped
+
  private:
+  enum class Phase : std::uint8_t {
+    kServing,         // reading and running commands on the serving thread
+    kAwaitingColors,  // parked: a queued command waits for its colors; its task unparks us
+    kAwaitingCommit,  // parked: the replies wait for the fsync of our records (always)
+  };
+  // What becomes of the connection once the replies are out.
+  enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown };
   enum class Step { kDone, kParked, kClose };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
@@ -45,40 +64,31 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   lf::SessionAction settle(lf::SessionAction a, std::string& out);
   Step dispatch(std::span<const std::string_view> argv, std::string& out);
   Step execute(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
-  // Runs a bound command's handler (or connection command) writing to `out`.
+  // Runs a bound command's data handler writing to `out`.
   void run(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
+  // Runs a connection command's session handler.
+  void run_session(const BoundCommand& bc, std::span<const std::string_view> argv,
+                   resp::Writer& w);
   // The task of a command that had to queue: reply into parked_out_, then unpark.
   void run_parked();
   Step meet_parked_task(std::string& out);
   void on_attach() override;
+  bool closing() const { return ending_ != Ending::kOpen; }
 
-  // Connection commands, answered by the session itself. Return false to close after reply.
-  bool connection_command(const BoundCommand& bc, std::span<const std::string_view> argv,
-                          resp::Writer& w);
-  void hello(std::span<const std::string_view> argv, resp::Writer& w);
-  void auth(std::span<const std::string_view> argv, resp::Writer& w);
-  void client(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
-              resp::Writer& w);
-  void command(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
-               resp::Writer& w);
   Step exec(std::string& out);
   void run_transaction(std::string& out);
-  void unwatch();
-  void shutdown_command(std::span<const std::string_view> argv, resp::Writer& w);
-  void debug_command(std::span<const std::string_view> argv, resp::Writer& w);
 
   Server& server_;
   ClientState client_;
   resp::RequestParser parser_;
+  Phase phase_ = Phase::kServing;
+  Ending ending_ = Ending::kOpen;
   std::vector<std::string_view> argv_;   // the current command (views into the input)
   std::vector<std::uint64_t> hashes_;    // its keys' hashes
   OwnedCommand parked_;                  // the command that queued, with its own bytes
-  const BoundCommand* parked_bc_ = nullptr;
+  const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked
-  bool close_ = false;                   // QUIT/SHUTDOWN/kill: close after the replies
-  bool shutdown_after_ = false;
-  // Rendezvous of the submitter and the parked task (see meet_parked_task).
-  std::atomic<int> park_{0};
+  lf::Rendezvous task_meeting_;          // the submitter and the queued task
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
@@ -86,10 +96,9 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   bool in_transaction_ = false;
   std::uint64_t commit_offset_ = 0;
   std::string held_;               // replies that wait for the disk (or for a parked command)
-  bool awaiting_commit_ = false;   // parked until committed()
-  bool commit_ok_ = false;         // committed()'s verdict, published by commit_park_
+  bool commit_ok_ = false;         // committed()'s verdict, published by commit_meeting_
   bool close_after_commit_ = false;
-  std::atomic<int> commit_park_{0};  // rendezvous of the parking session and the flusher
+  lf::Rendezvous commit_meeting_;  // the parking session and the flusher
 };
 
 }  // namespace lfdb::db

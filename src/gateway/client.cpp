@@ -273,15 +273,9 @@ void ClientConn::reject(const std::string& e) {
 }
 
 void ClientConn::command(std::span<const std::string_view> argv) {
-  const CommandSpec* spec = commands::find_command(argv[0]);
-  if (spec == nullptr) return reject(commands::unknown_command_error(argv));
-  if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
-    if (argv.size() < 2) return reject(commands::wrong_arity_error(spec->name));
-    const CommandSpec* sub = commands::find_subcommand(*spec, argv[1]);
-    if (sub == nullptr) return reject(commands::unknown_subcommand_error(spec->name, argv[1]));
-    spec = sub;
-  }
-  if (!spec->arity_ok(argv.size())) return reject(commands::wrong_arity_error(spec->name));
+  const commands::Resolved resolved = commands::resolve(argv);
+  if (!resolved) return reject(resolved.error(argv));
+  const CommandSpec* spec = resolved.spec;
   if (!authenticated_ && !spec->has(commands::kNoAuth)) return reject("NOAUTH Authentication required.");
   const CommandRoute route = classify(*spec);
   const Config& cfg = gw_.config();

@@ -108,6 +108,57 @@ TEST(CommandTable, ErrorTextsAreRedis70s) {
   EXPECT_EQ(unknown_subcommand_error("client", "bad"), "ERR unknown subcommand 'bad'. Try CLIENT HELP.");
 }
 
+// The one front door: what a request names, or Redis's exact error for why it names nothing.
+TEST(CommandTable, ResolveGivesTheSpecOrRedissError) {
+  auto resolved = [](std::vector<std::string_view> argv) { return resolve(argv); };
+  auto error_of = [](std::vector<std::string_view> argv) { return resolve(argv).error(argv); };
+
+  const Resolved get = resolved({"GeT", "k"});
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get.spec, find_command("get"));
+  EXPECT_EQ(&spec_at(get.index), get.spec);
+
+  const Resolved setname = resolved({"client", "SETNAME", "x"});
+  ASSERT_TRUE(setname);
+  EXPECT_EQ(setname.spec->name, "client|setname");
+  EXPECT_EQ(&spec_at(setname.index), setname.spec);
+
+  // A container whose arity allows it alone resolves to itself (COMMAND); one that needs a
+  // subcommand does not (CONFIG).
+  ASSERT_TRUE(resolved({"command"}));
+  EXPECT_EQ(resolved({"command"}).spec->name, "command");
+  EXPECT_FALSE(resolved({"config"}));
+
+  EXPECT_EQ(error_of({"nosuch", "a"}), "ERR unknown command 'nosuch', with args beginning with: 'a' ");
+  EXPECT_EQ(error_of({"get"}), "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(error_of({"config"}), "ERR wrong number of arguments for 'config' command");
+  EXPECT_EQ(error_of({"client", "bogus"}), "ERR unknown subcommand 'bogus'. Try CLIENT HELP.");
+  EXPECT_EQ(error_of({"client", "setname"}),
+            wrong_arity_error("client|setname"));
+  EXPECT_EQ(resolved({"client", "bogus"}).failure, Resolved::Failure::kUnknownSubcommand);
+  EXPECT_EQ(resolved({"get"}).failure, Resolved::Failure::kArity);
+  EXPECT_EQ(resolved({"nosuch"}).failure, Resolved::Failure::kUnknownCommand);
+}
+
+// Every spec has its own index, dense from 0, and spec_at inverts index_of.
+TEST(CommandTable, EverySpecHasADenseIndex) {
+  std::vector<bool> seen(command_count(), false);
+  std::size_t specs = 0;
+  auto visit = [&](const CommandSpec& s) {
+    const std::uint16_t i = index_of(s);
+    ASSERT_LT(i, command_count());
+    EXPECT_FALSE(seen[i]) << s.name;
+    seen[i] = true;
+    EXPECT_EQ(&spec_at(i), &s);
+    ++specs;
+  };
+  for (const CommandSpec& c : all_commands()) {
+    visit(c);
+    for (const CommandSpec& sub : c.subcommands) visit(sub);
+  }
+  EXPECT_EQ(specs, command_count());
+}
+
 TEST(CommandTable, HashTagsAndSlotsMatchRedisCluster) {
   EXPECT_EQ(hash_tag("{user1000}.following"), "user1000");
   EXPECT_EQ(hash_tag("foo{}{bar}"), "foo{}{bar}");  // an empty first tag: the whole key

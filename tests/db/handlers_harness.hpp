@@ -112,20 +112,13 @@ class HandlerTest : public ::testing::Test {
 
   std::string run(std::vector<std::string> args) {
     std::vector<std::string_view> argv(args.begin(), args.end());
-    const commands::CommandSpec* spec = commands::find_command(argv.at(0));
-    if (spec == nullptr) {
+    const commands::Resolved r = commands::resolve(argv);
+    if (r.failure == commands::Resolved::Failure::kArity) return error(r.error(argv));
+    if (!r) {
       ADD_FAILURE() << "unknown command " << args[0];
       return {};
     }
-    if (spec->is_container()) {
-      if (argv.size() < 2) return error(commands::wrong_arity_error(spec->name));
-      spec = commands::find_subcommand(*spec, argv[1]);
-      if (spec == nullptr) {
-        ADD_FAILURE() << "unknown subcommand " << args[1];
-        return {};
-      }
-    }
-    if (!spec->arity_ok(argv.size())) return error(commands::wrong_arity_error(spec->name));
+    const commands::CommandSpec* spec = r.spec;
     auto it = handlers().find(spec->name);
     if (it == handlers().end()) {
       ADD_FAILURE() << "no handler for " << spec->name;

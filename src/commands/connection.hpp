@@ -1,0 +1,66 @@
+// The parts of the connection commands both tiers answer themselves (HELLO, AUTH, CLIENT
+// SETNAME, SELECT): parsed and replied to here, once, so lfdb-server and lfdb-gateway give the
+// same replies and errors. What each tier then does with them (its own client state) stays in
+// the tier.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "resp/writer.hpp"
+
+namespace lfdb::commands {
+
+// The Redis version lfdb answers as (HELLO, INFO redis_version): the one whose behaviour it keeps.
+inline constexpr const char* kRedisCompat = "7.0.15";
+
+inline constexpr std::string_view kErrWrongPass =
+    "WRONGPASS invalid username-password pair or user is disabled.";
+inline constexpr std::string_view kErrNoAuth = "NOAUTH Authentication required.";
+inline constexpr std::string_view kErrBadClientName =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
+inline constexpr std::string_view kErrHelloNoAuth =
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
+    "AUTH <user> <pass> option can be used to authenticate the client and select the RESP "
+    "protocol version at the same time";
+inline constexpr std::string_view kErrAuthNoPassword =
+    "ERR AUTH <password> called without any password configured for the default user. Are you "
+    "sure your configuration is correct?";
+
+// Client names are printable ASCII without spaces (CLIENT SETNAME, HELLO SETNAME).
+bool valid_client_name(std::string_view name);
+
+// Only the default user exists: a user/password pair is right when the user is "default" and
+// the password is the configured one (any password when none is configured). The compare takes
+// the same time wherever the first difference lies.
+bool credentials_match(std::string_view user, std::string_view given,
+                       std::string_view configured_password);
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]].
+struct HelloRequest {
+  resp::Protocol protocol = resp::Protocol::kResp2;
+  bool auth = false;
+  std::string_view user, password;
+  bool setname = false;
+  std::string_view name;
+};
+// Parses argv (the connection's current protocol is the default); "" or Redis's error reply.
+std::string parse_hello(std::span<const std::string_view> argv, resp::Protocol current,
+                        HelloRequest& out);
+
+// HELLO's reply: the map a client reads the server's identity and its own from.
+struct HelloReply {
+  resp::Protocol protocol = resp::Protocol::kResp2;
+  std::int64_t client_id = 0;
+  std::string_view role = "master";
+};
+void write_hello(resp::Writer& w, const HelloReply& r);
+
+// SELECT's argument: "" and the index, or Redis's error reply.
+std::string parse_db_index(std::string_view arg, std::int64_t& index);
+
+}  // namespace lfdb::commands

@@ -1,0 +1,178 @@
+// COMMAND (the table described to clients), CONFIG RESETSTAT / HELP, and DEBUG: server
+// commands that touch no key and run at once on the serving thread (hue class kFree).
+#include <vector>
+
+#include "db/server.hpp"
+
+namespace lfdb::db {
+namespace {
+
+using commands::CommandSpec;
+
+void help_lines(resp::Writer& w, std::initializer_list<std::string_view> lines) {
+  w.array_header(lines.size());
+  for (auto l : lines) w.simple_string(l);
+}
+
+void flag_names(const CommandSpec& s, resp::Writer& w) {
+  std::vector<std::string_view> f;
+  if (s.has(commands::kWrite)) f.push_back("write");
+  if (s.has(commands::kReadonly)) f.push_back("readonly");
+  if (s.has(commands::kAdmin)) f.push_back("admin");
+  if (s.has(commands::kNoScript)) f.push_back("noscript");
+  if (s.has(commands::kFast)) f.push_back("fast");
+  if (s.has(commands::kNoAuth)) f.push_back("no_auth");
+  if (s.has(commands::kNoMulti)) f.push_back("no_multi");
+  if (s.has(commands::kDenyOom)) f.push_back("denyoom");
+  w.set_header(f.size());
+  for (auto x : f) w.simple_string(x);
+}
+
+void command_info(const CommandSpec& s, resp::Writer& w) {
+  w.array_header(10);
+  w.bulk(s.name);
+  w.integer(s.arity);
+  flag_names(s, w);
+  w.integer(s.first_key);
+  w.integer(s.last_key);
+  w.integer(s.key_step);
+  w.set_header(1);  // ACL categories
+  std::string cat = "@";
+  for (char ch : s.group) {
+    if (ch != '-') cat += ch;  // the doc group "sorted-set" is the ACL category @sortedset
+  }
+  w.simple_string(cat);
+  w.set_header(0);    // tips
+  w.array_header(0);  // key specifications (first/last/step above describe the keys)
+  w.array_header(s.subcommands.size());
+  for (const CommandSpec& sub : s.subcommands) command_info(sub, w);
+}
+
+void command_docs(const CommandSpec& s, resp::Writer& w) {
+  w.map_header(s.is_container() ? 4 : 3);
+  w.bulk("summary");
+  w.bulk(s.summary);
+  w.bulk("since");
+  w.bulk("1.0.0");
+  w.bulk("group");
+  w.bulk(s.group);
+  if (s.is_container()) {
+    w.bulk("subcommands");
+    w.map_header(s.subcommands.size());
+    for (const CommandSpec& sub : s.subcommands) {
+      w.bulk(sub.name);
+      command_docs(sub, w);
+    }
+  }
+}
+
+// The specs COMMAND INFO / DOCS describe: every one, or those named (nullptr: unknown).
+std::vector<const CommandSpec*> named_specs(CommandContext& c) {
+  std::vector<const CommandSpec*> specs;
+  if (c.argc() == 2) {
+    for (const CommandSpec& s : commands::all_commands()) specs.push_back(&s);
+  } else {
+    for (std::size_t i = 2; i < c.argc(); ++i) specs.push_back(commands::find_command(c.arg(i)));
+  }
+  return specs;
+}
+
+void command_cmd(CommandContext& c) {
+  const auto all = commands::all_commands();
+  c.out.array_header(all.size());
+  for (const CommandSpec& s : all) command_info(s, c.out);
+}
+
+void command_count_cmd(CommandContext& c) {
+  c.out.integer(static_cast<std::int64_t>(commands::all_commands().size()));
+}
+
+void command_list_cmd(CommandContext& c) {
+  const auto all = commands::all_commands();
+  c.out.array_header(all.size());
+  for (const CommandSpec& s : all) c.out.bulk(s.name);
+}
+
+void command_info_cmd(CommandContext& c) {
+  const auto specs = named_specs(c);
+  c.out.array_header(specs.size());
+  for (const CommandSpec* s : specs) {
+    if (s) command_info(*s, c.out);
+    else c.out.null_array();
+  }
+}
+
+void command_docs_cmd(CommandContext& c) {
+  const auto specs = named_specs(c);
+  std::size_t known = 0;
+  for (const CommandSpec* s : specs) known += s != nullptr;
+  c.out.map_header(known);
+  for (const CommandSpec* s : specs) {
+    if (!s) continue;
+    c.out.bulk(s->name);
+    command_docs(*s, c.out);
+  }
+}
+
+void command_help_cmd(CommandContext& c) {
+  help_lines(c.out, {"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "(no subcommand)", "    Return details about all Redis commands.",
+                     "COUNT", "    Return the total number of commands in this Redis server.",
+                     "LIST", "    Return a list of all commands in this Redis server.",
+                     "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+                     "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+                     "HELP", "    Print this help."});
+}
+
+void config_resetstat_cmd(CommandContext& c) {
+  c.server->stats().reset();
+  c.out.simple_string("OK");
+}
+
+void config_help_cmd(CommandContext& c) {
+  help_lines(c.out, {"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                     "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+                     "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                     "HELP", "    Print this help."});
+}
+
+// DEBUG AOF-FAULT WRITE|FSYNC|BOTH|OFF: the append-only log's writes or fsyncs fail with EIO
+// (a partial write first) until OFF. Only with enable-debug-command yes.
+void debug_cmd(CommandContext& c) {
+  if (!c.server->initial_config().enable_debug_command) {
+    return c.out.error("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
+                       "\"local\", you can run it from a local connection, otherwise you need to set "
+                       "this option in the configuration file, and then restart the server.");
+  }
+  if (iequal(c.arg(1), "aof-fault") && c.argc() == 3) {
+    AppendLog* log = c.server->append_log();
+    if (log == nullptr) return c.out.error("ERR the append-only log is off");
+    const std::string_view what = c.arg(2);
+    if (iequal(what, "write")) log->inject_fault(true, false);
+    else if (iequal(what, "fsync")) log->inject_fault(false, true);
+    else if (iequal(what, "both")) log->inject_fault(true, true);
+    else if (iequal(what, "off")) log->inject_fault(false, false);
+    else return c.out.error(kErrSyntax);
+    return c.out.simple_string("OK");
+  }
+  c.out.error("ERR unknown subcommand '" + std::string(c.arg(1)) + "'. Try DEBUG HELP.");
+}
+
+constexpr HandlerEntry kHandlers[] = {
+    {"command", command_cmd},
+    {"command|count", command_count_cmd},
+    {"command|list", command_list_cmd},
+    {"command|info", command_info_cmd},
+    {"command|docs", command_docs_cmd},
+    {"command|help", command_help_cmd},
+    {"config|resetstat", config_resetstat_cmd},
+    {"config|help", config_help_cmd},
+    {"debug", debug_cmd},
+};
+
+}  // namespace
+
+std::span<const HandlerEntry> introspection_handlers() { return kHandlers; }
+
+}  // namespace lfdb::db
