@@ -52,6 +52,8 @@ class Result {
   const T& value() const& { return std::get<0>(v_); }
   T* operator->() { return &value(); }
   T& operator*() { return value(); }
+  const T* operator->() const { return &value(); }
+  const T& operator*() const { return value(); }
   const Status& status() const {
     static const Status kOk;
     return ok() ? kOk : std::get<1>(v_);

@@ -56,6 +56,7 @@ struct ClientState {
   std::atomic<std::int64_t> last_command_ms{0};
   std::atomic<bool> in_multi_flag{false};
   std::atomic<const char*> last_command{"NULL"};
+  std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;

@@ -209,7 +209,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "lfdb_colors:%u", keyspace_.colors());
   } else if (name == "clients") {
     s += "# Clients\r\n";
-    append_line(s, "connected_clients:%zu", connected_clients());
+    append_line(s, "connected_clients:%zu", clients().size());
     append_line(s, "maxclients:%zu", initial_.maxclients);
     append_line(s, "blocked_clients:0");
   } else if (name == "memory") {

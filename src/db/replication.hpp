@@ -8,11 +8,10 @@
 // and the session closes its own side without a reply: from then on the dispatcher owns the
 // conversation.
 //
-// Replica: one link thread connects to the primary, sends LFDB.SYNC, loads a full resync's
-// snapshot, and applies the stream whole transactions at a time, each batch of them in one
-// invocation that runs alone (so a reader sees every transaction entirely or not at all). It
-// acknowledges its offset (REPLCONF ACK) and reconnects with backoff when the link drops,
-// asking to resume where it stands. Clients' writes are refused with READONLY meanwhile.
+// Replica: one link thread runs a PrimaryLink per connection (primary_link.hpp: handshake,
+// full resync, stream; every batch of whole transactions applied in one invocation that runs
+// alone, so a reader sees every transaction entirely or not at all) and reconnects with backoff
+// when the link drops, asking to resume where it stands. Clients' writes are refused with READONLY meanwhile.
 //
 // Thread-safety: commands call in from serving threads (LFDB.SYNC and REPLICAOF run alone),
 // INFO from any; the link thread is the only one that touches the link. Each shared field says
@@ -26,6 +25,7 @@
 #include <thread>
 
 #include "db/command_context.hpp"
+#include "db/primary_link.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "lf/monitor.hpp"
 #include "lf/mutex.hpp"
@@ -71,20 +71,12 @@ class Replication {
     std::uint16_t port = 0;
     std::uint64_t generation = 0;  // bumped by every REPLICAOF
   };
-  class Link;
 
   void link_main();
-  // One connection to the primary, until it drops, the target changes or the server stops.
-  // Returns a message for the log when it failed.
-  std::string run_link(const Target& t);
   bool target_is(std::uint64_t generation);
   // Runs fn alone (every color), from the link thread, and waits for it.
   template <class Fn>
   void run_alone(Fn&& fn);
-  std::string state_path() const;
-  // DIR/replica.state: "<replid> <primary offset P0> <file offset F0>": the log's bytes from
-  // F0 on are the primary's stream from P0 on.
-  void save_position(const std::string& replid, std::uint64_t p0, std::uint64_t f0);
 
   Server& server_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;  // set in start(), reset in stop()
@@ -95,15 +87,8 @@ class Replication {
   lf::Monitor<Target> target_;
 
   // The replica's view of its link, for INFO and ROLE (written by the link thread).
-  std::atomic<bool> link_up_{false};
-  std::atomic<bool> sync_in_progress_{false};
-  std::atomic<std::int64_t> last_io_ms_{0};
-  std::atomic<std::uint64_t> applied_offset_{0};  // the primary's log offset applied here
-  std::atomic<std::uint64_t> full_syncs_{0};
-  std::atomic<std::uint64_t> partial_syncs_{0};
-  std::atomic<std::uint64_t> applied_transactions_{0};
+  ReplicaProgress progress_;
   mutable lf::Mutex replid_mu_;
-  std::string master_replid_ LF_GUARDED_BY(replid_mu_);  // the history applied ("?": none)
   std::string own_replid_ LF_GUARDED_BY(replid_mu_);  // this server's history as a primary
 };
 

@@ -164,50 +164,8 @@ std::unique_ptr<lf::Session> Server::open_session(const lf::InetAddr& peer) {
   return std::make_unique<ServerSession>(*this, peer);
 }
 
-std::uint64_t Server::add_client(ClientState* c) {
-  const std::uint64_t id = next_client_id_.fetch_add(1, std::memory_order_relaxed);
-  lf::MutexLock lock(clients_mu_);
-  clients_.push_back(c);
-  return id;
-}
-
-void Server::remove_client(ClientState* c) {
-  lf::MutexLock lock(clients_mu_);
-  clients_.remove(c);
-}
-
-std::size_t Server::connected_clients() {
-  lf::MutexLock lock(clients_mu_);
-  return clients_.size();
-}
-
 std::string Server::client_list(const ClientState* only) {
-  std::string out;
-  const std::int64_t now = now_ms();
-  const std::string laddr = initial_.bind + ":" + std::to_string(port());
-  lf::MutexLock lock(clients_mu_);
-  for (ClientState* c : clients_) {
-    if (only != nullptr && c != only) continue;
-    std::string name;
-    {
-      lf::MutexLock nl(c->name_mu);
-      name = c->name;
-    }
-    const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
-    char line[512];
-    std::snprintf(line, sizeof line,
-                  "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name=%s age=%" PRId64 " idle=%" PRId64
-                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
-                  "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
-                  "user=default redir=-1 resp=%d\n",
-                  c->id, c->addr.c_str(), laddr.c_str(), name.c_str(), (now - c->created_ms) / 1000,
-                  last == 0 ? 0 : (now - last) / 1000,
-                  c->in_multi_flag.load(std::memory_order_relaxed) ? "x" : "N",
-                  c->last_command.load(std::memory_order_relaxed),
-                  c->protocol == resp::Protocol::kResp3 ? 3 : 2);
-    out += line;
-  }
-  return out;
+  return clients_.list(initial_.bind + ":" + std::to_string(port()), only);
 }
 
 void Server::maybe_run_expiry_cycle(std::int64_t now) {

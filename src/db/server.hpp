@@ -25,6 +25,7 @@
 #include "commands/connection.hpp"
 #include "db/append_log.hpp"
 #include "db/client.hpp"
+#include "db/client_registry.hpp"
 #include "db/command_context.hpp"
 #include "db/config.hpp"
 #include "db/executor.hpp"
@@ -78,24 +79,9 @@ class Server final : public lf::Service {
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
   void set_auth_required(bool v) { auth_required_.store(v, std::memory_order_release); }
 
-  // Client registry.
-  std::uint64_t add_client(ClientState* c);
-  void remove_client(ClientState* c);
+  ClientRegistry& clients() { return clients_; }
+  // CLIENT LIST / CLIENT INFO: every client's line, or only c's.
   std::string client_list(const ClientState* only = nullptr);
-  // Kills the clients `match` selects (not `self` if skip_self); returns how many.
-  template <typename Match>
-  std::size_t kill_clients(Match&& match) {
-    lf::MutexLock lock(clients_mu_);
-    std::size_t n = 0;
-    for (ClientState* c : clients_) {
-      if (match(*c)) {
-        c->host->request_close();
-        ++n;
-      }
-    }
-    return n;
-  }
-  std::size_t connected_clients();
 
   Replication& replication() { return *repl_; }
   // The append-only log (nullptr when appendonly is no).
@@ -142,9 +128,7 @@ class Server final : public lf::Service {
   int wake_fd_ = -1;  // eventfd: request_shutdown() -> wait()
   std::int64_t started_ms_ = 0;  // immutable after start
 
-  lf::Mutex clients_mu_;
-  std::list<ClientState*> clients_ LF_GUARDED_BY(clients_mu_);
-  std::atomic<std::uint64_t> next_client_id_{1};
+  ClientRegistry clients_;
 
   // Active expiry: the ticker calls maybe_run_expiry_cycle every 1/hz; the call is guarded by
   // an election so any other caller (a future one on the serving path) can never overlap a

@@ -40,12 +40,12 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 
 ServerSession::~ServerSession() {
   unwatch();
-  if (client_.host != nullptr) server_.remove_client(&client_);
+  if (client_.host != nullptr) server_.clients().remove(&client_);
 }
 
 void ServerSession::on_attach() {
   client_.host = host();
-  client_.id = server_.add_client(&client_);
+  client_.id = server_.clients().add(&client_);
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {

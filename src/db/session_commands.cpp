@@ -39,6 +39,8 @@ void hello_cmd(SessionContext& c) {
     c.client.name.assign(req.name);
   }
   c.client.protocol = req.protocol;
+  c.client.resp_version.store(req.protocol == resp::Protocol::kResp3 ? 3 : 2,
+                              std::memory_order_relaxed);
   commands::write_hello(c.out, {req.protocol, static_cast<std::int64_t>(c.client.id), "master"});
 }
 
@@ -131,7 +133,7 @@ void client_kill_cmd(SessionContext& c) {
   if (c.argc() == 3) {  // CLIENT KILL addr:port (the old form)
     const std::string addr(c.argv[2]);
     const bool self = addr == c.client.addr;
-    const std::size_t n = self ? 1 : c.server.kill_clients([&](const ClientState& other) {
+    const std::size_t n = self ? 1 : c.server.clients().kill([&](const ClientState& other) {
       return &other != &c.client && other.addr == addr;
     });
     if (n == 0) return c.out.error("ERR No such client");
@@ -165,7 +167,7 @@ void client_kill_cmd(SessionContext& c) {
     return addr.empty() || other.addr == addr;
   };
   bool kill_self = false;
-  std::size_t n = c.server.kill_clients([&](const ClientState& other) {
+  std::size_t n = c.server.clients().kill([&](const ClientState& other) {
     if (!matches(other)) return false;
     if (&other == &c.client) {
       kill_self = !skipme;

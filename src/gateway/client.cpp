@@ -277,7 +277,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
   if (!authenticated_ && !spec->has(commands::kNoAuth)) return reject("NOAUTH Authentication required.");
-  const CommandRoute route = classify(*spec);
+  const CommandRoute route = route_of(resolved.index);
   const Config& cfg = gw_.config();
   if (route.route != Route::kLocal) {
     if (spec->has(commands::kAdmin) && !cfg.allow_admin) {

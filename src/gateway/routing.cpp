@@ -1,36 +1,95 @@
 #include "gateway/routing.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace lfdb::gateway {
 
-CommandRoute classify(const commands::CommandSpec& spec) {
-  const std::string_view n = spec.name;
-  if (n == "ping" || n == "echo" || n == "hello" || n == "auth" || n == "quit" || n == "select" ||
-      n == "client|id" || n == "client|setname" || n == "client|getname" || n == "client|help" ||
-      n == "info") {
-    return {Route::kLocal, Merge::kNone};
-  }
-  if (n == "multi" || n == "exec" || n == "discard" || n == "watch" || n == "unwatch") {
-    return {Route::kTransaction, Merge::kNone};
-  }
-  if (n == "mget") return {Route::kSplit, Merge::kMget};
-  if (n == "mset") return {Route::kSplit, Merge::kAllOk};
-  if (n == "del" || n == "unlink" || n == "exists" || n == "touch") return {Route::kSplit, Merge::kSum};
-  if (n == "dbsize") return {Route::kFanout, Merge::kSum};
-  if (n == "flushall" || n == "flushdb") return {Route::kFanout, Merge::kAllOk};
-  if (n == "keys") return {Route::kFanout, Merge::kConcat};
-  // Scripts: loaded into and flushed from every shard, so EVALSHA finds them wherever its keys
-  // live. EVAL/EVALSHA go where their declared keys are (one shard, or CROSSSLOT).
-  if (n == "script|load") return {Route::kFanout, Merge::kSame};
-  if (n == "script|flush") return {Route::kFanout, Merge::kAllOk};
-  if (n == "script|kill") return {Route::kFanout, Merge::kAnyOk};
-  if (n == "scan" || n == "randomkey" || n == "shutdown" || n.starts_with("config|get") ||
-      n.starts_with("config|set") || n == "config|resetstat" || n == "client|list" ||
-      n == "client|kill" || n == "client|info" || n == "client|no-evict" || n == "client|no-touch") {
-    return {Route::kUnsupported, Merge::kNone};
-  }
-  if (spec.first_key > 0) return {Route::kKeyed, Merge::kNone};
-  return {Route::kAnyShard, Merge::kNone};
+namespace {
+
+struct NamedRoute {
+  std::string_view name;
+  CommandRoute route;
+};
+
+// The commands the gateway does not simply send where their keys are. Everything else with
+// keys is kKeyed, and without keys kAnyShard.
+constexpr NamedRoute kRoutes[] = {
+    {"ping", {Route::kLocal, Merge::kNone}},
+    {"echo", {Route::kLocal, Merge::kNone}},
+    {"hello", {Route::kLocal, Merge::kNone}},
+    {"auth", {Route::kLocal, Merge::kNone}},
+    {"quit", {Route::kLocal, Merge::kNone}},
+    {"select", {Route::kLocal, Merge::kNone}},
+    {"client|id", {Route::kLocal, Merge::kNone}},
+    {"client|setname", {Route::kLocal, Merge::kNone}},
+    {"client|getname", {Route::kLocal, Merge::kNone}},
+    {"client|help", {Route::kLocal, Merge::kNone}},
+    {"info", {Route::kLocal, Merge::kNone}},
+    {"multi", {Route::kTransaction, Merge::kNone}},
+    {"exec", {Route::kTransaction, Merge::kNone}},
+    {"discard", {Route::kTransaction, Merge::kNone}},
+    {"watch", {Route::kTransaction, Merge::kNone}},
+    {"unwatch", {Route::kTransaction, Merge::kNone}},
+    {"mget", {Route::kSplit, Merge::kMget}},
+    {"mset", {Route::kSplit, Merge::kAllOk}},
+    {"del", {Route::kSplit, Merge::kSum}},
+    {"unlink", {Route::kSplit, Merge::kSum}},
+    {"exists", {Route::kSplit, Merge::kSum}},
+    {"touch", {Route::kSplit, Merge::kSum}},
+    {"dbsize", {Route::kFanout, Merge::kSum}},
+    {"flushall", {Route::kFanout, Merge::kAllOk}},
+    {"flushdb", {Route::kFanout, Merge::kAllOk}},
+    {"keys", {Route::kFanout, Merge::kConcat}},
+    // Scripts: loaded into and flushed from every shard, so EVALSHA finds them wherever its
+    // keys live. EVAL/EVALSHA go where their declared keys are (one shard, or CROSSSLOT).
+    {"script|load", {Route::kFanout, Merge::kSame}},
+    {"script|flush", {Route::kFanout, Merge::kAllOk}},
+    {"script|kill", {Route::kFanout, Merge::kAnyOk}},
+    {"scan", {Route::kUnsupported, Merge::kNone}},
+    {"randomkey", {Route::kUnsupported, Merge::kNone}},
+    {"shutdown", {Route::kUnsupported, Merge::kNone}},
+    {"config|get", {Route::kUnsupported, Merge::kNone}},
+    {"config|set", {Route::kUnsupported, Merge::kNone}},
+    {"config|resetstat", {Route::kUnsupported, Merge::kNone}},
+    {"client|list", {Route::kUnsupported, Merge::kNone}},
+    {"client|kill", {Route::kUnsupported, Merge::kNone}},
+    {"client|info", {Route::kUnsupported, Merge::kNone}},
+    {"client|no-evict", {Route::kUnsupported, Merge::kNone}},
+    {"client|no-touch", {Route::kUnsupported, Merge::kNone}},
+};
+
+// Every spec's route, by its index, decided once.
+const std::vector<CommandRoute>& route_table() {
+  static const std::vector<CommandRoute> table = [] {
+    std::vector<CommandRoute> t(commands::command_count());
+    for (std::uint16_t i = 0; i < t.size(); ++i) {
+      const commands::CommandSpec& spec = commands::spec_at(i);
+      t[i] = spec.first_key > 0 ? CommandRoute{Route::kKeyed, Merge::kNone}
+                                : CommandRoute{Route::kAnyShard, Merge::kNone};
+    }
+    for (const NamedRoute& r : kRoutes) {
+      const commands::CommandSpec* spec = commands::find_command(r.name.substr(0, r.name.find('|')));
+      if (spec != nullptr && r.name.find('|') != std::string_view::npos) {
+        spec = commands::find_subcommand(*spec, r.name.substr(r.name.find('|') + 1));
+      }
+      if (spec == nullptr) {  // a name missing from the command table: a bug, found at start
+        std::fprintf(stderr, "lfdb-gateway: route for unknown command '%.*s'\n",
+                     static_cast<int>(r.name.size()), r.name.data());
+        std::abort();
+      }
+      t[commands::index_of(*spec)] = r.route;
+    }
+    return t;
+  }();
+  return table;
 }
+
+}  // namespace
+
+CommandRoute route_of(std::uint16_t index) { return route_table()[index]; }
+
+CommandRoute classify(const commands::CommandSpec& spec) { return route_of(commands::index_of(spec)); }
 
 Router::Router(const std::vector<ShardConfig>& shards) : shards_(static_cast<int>(shards.size())) {
   for (std::size_t i = 0; i < shards.size(); ++i) {

@@ -6,7 +6,8 @@
 // configured). Within a shard, writes go to the primary and reads by the read policy (seed
 // 004: one writer, many read-only units of work).
 //
-// Thread-safety: a Router is immutable after construction; classify() is pure.
+// Thread-safety: a Router is immutable after construction; route_of() and classify() read a
+// table built once.
 #pragma once
 
 #include <array>
@@ -35,7 +36,10 @@ struct CommandRoute {
   Merge merge = Merge::kNone;  // kSplit / kFanout
 };
 
-// `spec` is the resolved command (a subcommand for containers).
+// What the gateway does with a command, by its spec's index (commands::Resolved::index),
+// decided once for every spec at start.
+CommandRoute route_of(std::uint16_t index);
+// The same for a spec (a subcommand's spec for containers).
 CommandRoute classify(const commands::CommandSpec& spec);
 
 class Router {

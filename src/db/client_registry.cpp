@@ -1,0 +1,55 @@
+#include "db/client_registry.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "db/keyspace.hpp"
+
+namespace lfdb::db {
+
+std::uint64_t ClientRegistry::add(ClientState* c) {
+  const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  lf::MutexLock lock(mu_);
+  clients_.push_back(c);
+  return id;
+}
+
+void ClientRegistry::remove(ClientState* c) {
+  lf::MutexLock lock(mu_);
+  clients_.remove(c);
+}
+
+std::size_t ClientRegistry::size() {
+  lf::MutexLock lock(mu_);
+  return clients_.size();
+}
+
+std::string ClientRegistry::list(const std::string& laddr, const ClientState* only) {
+  std::string out;
+  const std::int64_t now = now_ms();
+  lf::MutexLock lock(mu_);
+  for (ClientState* c : clients_) {
+    if (only != nullptr && c != only) continue;
+    std::string name;
+    {
+      lf::MutexLock nl(c->name_mu);
+      name = c->name;
+    }
+    const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name=%s age=%" PRId64 " idle=%" PRId64
+                  " flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+                  "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
+                  "user=default redir=-1 resp=%d\n",
+                  c->id, c->addr.c_str(), laddr.c_str(), name.c_str(), (now - c->created_ms) / 1000,
+                  last == 0 ? 0 : (now - last) / 1000,
+                  c->in_multi_flag.load(std::memory_order_relaxed) ? "x" : "N",
+                  c->last_command.load(std::memory_order_relaxed),
+                  c->resp_version.load(std::memory_order_relaxed));
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace lfdb::db
