@@ -26,7 +26,7 @@
 
 #include "lf/mutex.hpp"
 #include "lf/status.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 #include "lf/time.hpp"
 
 namespace lf {

@@ -14,7 +14,7 @@
 #include "db/log_loader.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lfdb::db {
 

@@ -16,7 +16,7 @@
 #include "db/append_log.hpp"
 #include "db/log_records.hpp"
 #include "db/server.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lfdb::db {
 

@@ -1,4 +1,4 @@
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 #include <algorithm>
 
