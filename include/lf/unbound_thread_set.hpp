@@ -1,18 +1,23 @@
-// lf::UnboundThreadSet: the Leader/Followers thread set for unbound handle/thread association.
+// lf::UnboundThreadSet: the Leader/Followers thread set for unbound handle/thread association,
+// where any thread may process any event.
 //
-// Threads call join(). At most one of them, the leader, waits on the reactor's handle set.
-// When it takes an event (its handle is now deactivated) it promotes a follower to be the new
-// leader and then processes the event itself: no queue, no allocation, no handoff between the
-// demultiplexing and the processing of a request. When done it rejoins: it leads at once if
-// there is no leader, else it waits as a follower.
-//
-// Each follower waits on its own condition variable, so the leader can promote exactly the
-// follower that the promotion protocol names: FIFO (longest waiting), LIFO (most recently
-// arrived; the default, it keeps hot threads and caches busy), or priority (highest priority
-// given to join(), FIFO among equals).
+// Threads call join(). At most one of them, the leader, waits on the reactor's handle set. The
+// pattern's activities, by name:
+//   join()                  a thread joins, and rejoins after processing: it leads at once if
+//                           nobody does, else it waits as a follower;
+//   Reactor::wait_for_event the leader waits on the handle set and takes an event; the reactor
+//                           deactivates its handle (Reactor::deactivate);
+//   promote_new_leader()    the leader hands the handle set to the follower the promotion
+//                           protocol names (lf::Promotion), then processes the event itself: no
+//                           queue, no allocation, no thread switch between the demultiplexing and
+//                           the processing of a request;
+//   Reactor::dispatch       processing; the handle is reactivated when the handler returns
+//                           (Reactor::reactivate), and the thread rejoins.
+// The leader role itself (who leads, who follows, the protocols) is detail::LeaderRole, which
+// the bound set's pure mode shares. Every promotion goes through promote_new_leader().
 //
 // Thread-safety: all members may be called from any thread. Each thread's state (leader,
-// processing, follower) is observable through states() and is what the stress tests check:
+// processing, follower) is observable through threads() and is what the stress tests check:
 // leaders_now() never exceeds one (also enforced with LF_CHECK).
 #pragma once
 
@@ -22,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "lf/detail/leader_role.hpp"
 #include "lf/mutex.hpp"
 #include "lf/reactor.hpp"
 #include "lf/stats.hpp"
@@ -30,14 +36,8 @@
 
 namespace lf {
 
-enum class Promotion { kFifo, kLifo, kPriority };
-const char* to_string(Promotion p);
-bool parse_promotion(const std::string& s, Promotion& out);
-
 enum class ThreadState : int { kIdle = 0, kFollower, kLeader, kProcessing };
 const char* to_string(ThreadState s);
-
-class BoundThreadSet;
 
 class UnboundThreadSet {
  public:
@@ -57,18 +57,33 @@ class UnboundThreadSet {
   // thread in observations (tests use it to see promotion order).
   Status join(Duration timeout = kInfinite, int priority = 0, int tag = -1);
 
-  // Called by the leader once it has taken an event, before processing it: hands the handle
-  // set to a follower. join() does this itself; it is public for handlers that drive the
-  // reactor directly. Returns an error if the caller is not the leader.
-  Status promote_new_leader();
+  // A predicate wait: take part in the set like join() (lead, follow, process events) until
+  // `done()` holds, or the set shuts down, or `deadline` passes; ok only if done() held. A
+  // thread that waits for something an event handler will provide (the hybrid bound set: a
+  // reply) keeps the handle set served meanwhile. `self` is the thread's place in the set while
+  // it waits. done() is checked with the set's lock held; whoever makes it true calls wake(self)
+  // afterwards, while `self` still exists (the bound set's own lock sees to that).
+  using Waiter = detail::Follower;
+  Status join_until(Waiter& self, const std::function<bool()>& done, TimePoint deadline);
+  // Make a thread in join_until() check its done() again: wakes it if it follows, wakes the
+  // handle set if it leads (a processing thread checks when its handler returns).
+  void wake(Waiter& waiter);
+
+  // For an event handler about to run long (a script past its first instructions, a snapshot):
+  // as in the pattern, a handler calls promote_new_leader() before its processing. With lazy
+  // promotion the calling thread may still hold the leader role of its thread set (of each set
+  // it is processing for, when nested); a follower is promoted now, so the handle set is not
+  // left unwatched until the handler returns. Returns whether the thread held a role it gave
+  // up; false (a thread-local check) when it held none: eager promotion already promoted.
+  static bool promote_new_leader();
 
   // Ends every join(): followers wake, the leader's wait returns, processing threads return
   // after their current event. Also shuts the reactor down.
   void shutdown();
-  bool is_shut_down() const;
+  bool is_shut_down() const { return shutdown_.load(std::memory_order_acquire); }
 
   Reactor& reactor() { return reactor_; }
-  Promotion promotion() const { return promotion_; }
+  Promotion promotion() const { return role_.promotion(); }
 
   // Observability.
   struct ThreadInfo {
@@ -77,14 +92,14 @@ class UnboundThreadSet {
     ThreadStatsSnapshot stats;
   };
   std::vector<ThreadInfo> threads() const;
-  int leaders_now() const { return leaders_now_.load(std::memory_order_acquire); }
+  int leaders_now() const { return role_.leading_now(); }
   std::size_t follower_count() const;
   ThreadStatsSnapshot totals() const;  // includes threads that have left
   // Called, with the set's lock held, each time a follower is promoted (tests record order).
   void set_promotion_observer(std::function<void(int tag)> fn);
   // Deferred work: called, without the set's lock, by a thread that has processed events and
   // is about to block or leave: before it waits on the handle set as the leader, before it
-  // sleeps as a follower, and before join() (or a hybrid wait) returns. Handlers leave work
+  // sleeps as a follower, and before join() (or join_until()) returns. Handlers leave work
   // there that many events share, e.g. one send for the requests of every client served since,
   // instead of one per event. Each thread calls it for what it deferred itself (thread-local
   // state is enough), and it runs at the latest when the set has run out of ready events: the
@@ -93,62 +108,41 @@ class UnboundThreadSet {
   void set_before_block_hook(std::function<void()> fn);
   // Lazy promotion: a leader that took every event the handle set had ready keeps the leader
   // role while it processes them, instead of waking a follower only to have it block in the
-  // handle set; it leads again when done. A follower is promoted when events are left over.
-  // Saves a wake-up and a sleep per turn when the load is light; events that arrive meanwhile
-  // wait for the end of the turn. Not for a set with a hybrid BoundThreadSet (a thread waiting
-  // for a reply inside a dispatch must be able to lead). Set before any thread joins.
+  // handle set; it leads again when done. A follower is promoted when events are left over, or
+  // when a handler calls promote_new_leader(). Saves a wake-up and a sleep per turn when the
+  // load is light; events that arrive meanwhile wait for the end of the turn. Not for a set
+  // with a hybrid BoundThreadSet (a thread waiting for a reply inside a dispatch must be able
+  // to lead). Set before any thread joins.
   void set_lazy_promotion(bool on) { lazy_promotion_ = on; }
-  // For a handler that finds it will run long (a script past its first instructions, a
-  // blocking call): if the calling thread keeps the leader role of a thread set while it
-  // processes (lazy promotion), a follower is promoted now, so the handle set is not left
-  // unwatched until the handler returns. A thread-local check when there is nothing to hand on.
-  static void hand_off_leadership();
 
  private:
-  friend class BoundThreadSet;
-  // A thread's membership in this set: its state and statistics.
-  struct Member {
-    int tag = -1;
-    std::atomic<ThreadState> state{ThreadState::kIdle};
-    ThreadStats stats;
-    int depth = 0;  // nested (hybrid) waits of this thread in this set
-  };
-  // One wait for leadership (or, in a hybrid bound wait, for a reply). Each has its own
-  // condition variable so the leader notifies exactly the thread it promotes.
-  struct Waiter {
-    CondVar cv;
-    bool promoted = false;  // guarded by mu_
-    int priority = 0;
-    int tag = -1;
-  };
+  struct Member;  // a thread's membership: its state and statistics
+  struct Turn;    // one stay of a thread in the set (a join or a join_until)
+  // The calling thread's innermost turn in any set; each links to the one it is nested in.
+  static thread_local Turn* current_turn_;
 
-  // The loop shared by join() and a hybrid bound wait: lead, follow or process until `done`
-  // (if given) or shutdown or the deadline. Called with mu_ held.
-  void run(Member& me, Waiter& w, TimePoint deadline, const std::function<bool()>& done)
-      LF_REQUIRES(mu_);
-  void promote_locked(Member& me) LF_REQUIRES(mu_);
-  void run_before_block_hook() LF_REQUIRES(mu_);  // drops mu_ around the call
-  void hand_off_kept_role(Member& me, Waiter* w);
-  void become_leader_locked(Member& me, Waiter& w) LF_REQUIRES(mu_);
-  void remove_follower_locked(Waiter* w) LF_REQUIRES(mu_);
-  Member& member_for_this_thread(int tag) LF_REQUIRES(mu_);
-  void leave_locked(Member& me) LF_REQUIRES(mu_);
+  void enter(Turn& turn, int tag) LF_REQUIRES(role_.mu);
+  void leave(Turn& turn) LF_REQUIRES(role_.mu);
+  // The Leader/Followers loop of one turn: lead, promote, process, rejoin, until `done` (if
+  // given) holds or shutdown or the deadline.
+  void take_turns(Turn& turn, TimePoint deadline, const std::function<bool()>& done)
+      LF_REQUIRES(role_.mu);
+  // The one path of every promotion: the turn's thread holds the role and gives it up.
+  void promote_new_leader(Turn& turn) LF_REQUIRES(role_.mu);
+  void run_before_block_hook() LF_REQUIRES(role_.mu);  // drops the lock around the call
 
   Reactor& reactor_;
-  const Promotion promotion_;
   const int events_per_turn_;
-  mutable Mutex mu_;
-  Waiter* leader_ LF_GUARDED_BY(mu_) = nullptr;
-  std::vector<Waiter*> followers_ LF_GUARDED_BY(mu_);  // in arrival order
-  std::vector<Member*> members_ LF_GUARDED_BY(mu_);
-  ThreadStatsSnapshot departed_ LF_GUARDED_BY(mu_);    // stats of threads that left
-  bool shutdown_ LF_GUARDED_BY(mu_) = false;
-  std::uint64_t arrivals_ LF_GUARDED_BY(mu_) = 0;
-  std::function<void(int)> on_promote_ LF_GUARDED_BY(mu_);
+  detail::LeaderRole role_;  // its lock, role_.mu, guards what follows
+  std::vector<Member*> members_ LF_GUARDED_BY(role_.mu);
+  ThreadStatsSnapshot departed_ LF_GUARDED_BY(role_.mu);  // stats of threads that left
+  // Set with role_.mu held (a follower checks it there before it sleeps, so it cannot miss the
+  // wake-up); read anywhere.
+  std::atomic<bool> shutdown_{false};
+  std::function<void(int)> on_promote_ LF_GUARDED_BY(role_.mu);
   // Written before any thread joins, only read afterwards: needs no lock.
   std::function<void()> before_block_;
   bool lazy_promotion_ = false;  // as before_block_
-  std::atomic<int> leaders_now_{0};
 };
 
 }  // namespace lf

@@ -4,43 +4,28 @@
 
 namespace lf {
 
-namespace {
-
-// The memberships of the calling thread (a thread may be in several sets, and re-enter one
-// through a hybrid wait).
-struct Membership {
-  const UnboundThreadSet* set;
-  void* member;
+// A thread's membership in one set: its state and statistics. One per thread and set, shared by
+// the thread's nested turns there.
+struct UnboundThreadSet::Member {
+  int tag = -1;
+  std::atomic<ThreadState> state{ThreadState::kIdle};
+  ThreadStats stats;
 };
-thread_local std::vector<Membership> tls_memberships;
-thread_local std::vector<std::pair<const UnboundThreadSet*, void*>> tls_waiters;
-// The thread set whose leader role this thread keeps while it processes (lazy promotion), with
-// its Member and Waiter there; what hand_off_leadership() hands on.
-struct KeptRole {
-  UnboundThreadSet* set = nullptr;
-  void* member = nullptr;
-  void* waiter = nullptr;
+
+// One stay of a thread in a set: a join(), or a join_until() that may be nested in a handler
+// the thread dispatches for the same set or another one. Lives on the thread's stack; only its
+// own thread touches it, so it needs no lock.
+struct UnboundThreadSet::Turn {
+  Turn(UnboundThreadSet& s, Waiter& w) : set(s), self(w) {}
+  UnboundThreadSet& set;
+  Waiter& self;
+  Member* member = nullptr;
+  bool owns_member = false;  // the thread's outermost turn in this set
+  bool keeps_role = false;   // holds the leader role while processing (lazy promotion)
+  Turn* outer = nullptr;     // the turn this one is nested in, in any set
 };
-thread_local KeptRole tls_kept_role;
 
-}  // namespace
-
-const char* to_string(Promotion p) {
-  switch (p) {
-    case Promotion::kFifo: return "fifo";
-    case Promotion::kLifo: return "lifo";
-    case Promotion::kPriority: return "priority";
-  }
-  return "?";
-}
-
-bool parse_promotion(const std::string& s, Promotion& out) {
-  if (s == "fifo") out = Promotion::kFifo;
-  else if (s == "lifo") out = Promotion::kLifo;
-  else if (s == "priority") out = Promotion::kPriority;
-  else return false;
-  return true;
-}
+thread_local UnboundThreadSet::Turn* UnboundThreadSet::current_turn_ = nullptr;
 
 const char* to_string(ThreadState s) {
   switch (s) {
@@ -54,59 +39,77 @@ const char* to_string(ThreadState s) {
 
 UnboundThreadSet::UnboundThreadSet(Reactor& reactor, Promotion promotion, int events_per_turn)
     : reactor_(reactor),
-      promotion_(promotion),
-      events_per_turn_(std::clamp(events_per_turn, 1, kMaxEventsPerTurn)) {}
+      events_per_turn_(std::clamp(events_per_turn, 1, kMaxEventsPerTurn)),
+      role_(promotion) {}
 
 UnboundThreadSet::~UnboundThreadSet() {
-  MutexLock lock(mu_);
+  MutexLock lock(role_.mu);
   LF_CHECK_MSG(members_.empty(), "UnboundThreadSet destroyed while threads are in it");
 }
 
-UnboundThreadSet::Member& UnboundThreadSet::member_for_this_thread(int tag) {
-  for (auto& m : tls_memberships) {
-    if (m.set == this) return *static_cast<Member*>(m.member);
+void UnboundThreadSet::enter(Turn& turn, int tag) {
+  turn.outer = current_turn_;
+  for (Turn* t = turn.outer; t != nullptr; t = t->outer) {
+    if (&t->set == this) {
+      turn.member = t->member;
+      break;
+    }
   }
-  auto* m = new Member;
-  m->tag = tag;
-  m->stats.tid = current_tid();
-  members_.push_back(m);
-  tls_memberships.push_back(Membership{this, m});
-  return *m;
+  if (turn.member == nullptr) {
+    turn.member = new Member;
+    turn.member->tag = tag;
+    turn.member->stats.tid = current_tid();
+    turn.owns_member = true;
+    members_.push_back(turn.member);
+  }
+  current_turn_ = &turn;
+  turn.self.tag = turn.member->tag;
 }
 
-void UnboundThreadSet::leave_locked(Member& me) {
+void UnboundThreadSet::leave(Turn& turn) {
+  current_turn_ = turn.outer;
+  Member& me = *turn.member;
+  if (!turn.owns_member) {
+    me.state.store(ThreadState::kProcessing, std::memory_order_release);  // back in the outer dispatch
+    return;
+  }
+  me.state.store(ThreadState::kIdle, std::memory_order_release);
   me.stats.refresh_rusage();
   departed_ += ThreadStatsSnapshot::of(me.stats, "leader/follower");
   members_.erase(std::find(members_.begin(), members_.end(), &me));
-  tls_memberships.erase(std::find_if(tls_memberships.begin(), tls_memberships.end(),
-                                     [this](const Membership& m) { return m.set == this; }));
   delete &me;
 }
 
 Status UnboundThreadSet::join(Duration timeout, int priority, int tag) {
   const TimePoint deadline = deadline_after(timeout);
-  MutexLock lock(mu_);
-  Member& me = member_for_this_thread(tag);
-  Waiter w;
-  w.priority = priority;
-  w.tag = me.tag;
-  ++me.depth;
-  tls_waiters.emplace_back(this, &w);
-  run(me, w, deadline, nullptr);
-  tls_waiters.pop_back();
-  if (--me.depth == 0) {
-    me.state.store(ThreadState::kIdle, std::memory_order_release);
-    leave_locked(me);
-  }
-  if (shutdown_) return Status();
+  Waiter self;
+  self.priority = priority;
+  MutexLock lock(role_.mu);
+  Turn turn(*this, self);
+  enter(turn, tag);
+  take_turns(turn, deadline, nullptr);
+  leave(turn);
+  if (is_shut_down()) return Status();
   return Status::error("join: timed out");
 }
 
-void UnboundThreadSet::become_leader_locked(Member& me, Waiter& w) {
-  leader_ = &w;
-  int prior = leaders_now_.fetch_add(1, std::memory_order_acq_rel);
-  LF_CHECK_MSG(prior == 0, "two leaders in one thread set");
-  me.state.store(ThreadState::kLeader, std::memory_order_release);
+Status UnboundThreadSet::join_until(Waiter& self, const std::function<bool()>& done, TimePoint deadline) {
+  MutexLock lock(role_.mu);
+  if (done()) return Status();
+  Turn turn(*this, self);
+  enter(turn, -1);
+  take_turns(turn, deadline, done);
+  leave(turn);
+  if (done()) return Status();
+  if (is_shut_down()) return Status::error("thread set shut down");
+  return Status::error("timed out", ETIMEDOUT);
+}
+
+void UnboundThreadSet::wake(Waiter& waiter) {
+  MutexLock lock(role_.mu);
+  waiter.cv.notify_one();
+  // A leader waits in the handle set, not on its condition variable.
+  if (role_.held_by(waiter)) reactor_.notify();
 }
 
 void UnboundThreadSet::set_before_block_hook(std::function<void()> fn) {
@@ -116,185 +119,121 @@ void UnboundThreadSet::set_before_block_hook(std::function<void()> fn) {
 
 void UnboundThreadSet::run_before_block_hook() {
   if (!before_block_) return;
-  mu_.unlock();
+  role_.mu.unlock();
   before_block_();
-  mu_.lock();
+  role_.mu.lock();
 }
 
-void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
-                           const std::function<bool()>& done) {
+void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::function<bool()>& done) {
+  Member& me = *turn.member;
+  Waiter& self = turn.self;
+  Event events[kMaxEventsPerTurn];  // taken by this thread as the leader, processed here
   // Whether this thread processed events since it last ran the before-block hook.
   bool deferred = false;
   for (;;) {
     if (done && done()) break;
-    if (shutdown_ || Clock::now() >= deadline) break;
+    if (is_shut_down() || Clock::now() >= deadline) break;
 
-    if (leader_ != nullptr && leader_ != &w && deferred) {
-      // About to sleep as a follower: finish the deferred work first, then look again (the
-      // leader may have changed meanwhile).
-      deferred = false;
-      run_before_block_hook();
-      continue;
-    }
-    if (leader_ != nullptr && leader_ != &w) {
-      // Wait as a follower until promoted (or, in a hybrid wait, until the reply is here).
-      w.promoted = false;
-      followers_.push_back(&w);
-      me.state.store(ThreadState::kFollower, std::memory_order_release);
-      me.stats.bump(me.stats.follower_waits);
-      while (!w.promoted && !shutdown_ && !(done && done())) {
-        if (deadline == TimePoint::max()) {
-          w.cv.wait(mu_);
-        } else if (!w.cv.wait_until(mu_, deadline)) {
-          break;
-        }
-      }
-      if (!w.promoted) {
-        remove_follower_locked(&w);
+    if (!role_.vacant() && !role_.held_by(self)) {
+      if (deferred) {
+        // About to sleep as a follower: finish the deferred work first, then look again (the
+        // leader may have changed meanwhile).
+        deferred = false;
+        run_before_block_hook();
         continue;
       }
-      // The promoter made us the leader (leader_ == &w). Re-check from the top before leading:
-      // in a hybrid wait the reply may have arrived together with the promotion, and a leader
-      // blocked on the handle set would not notice it.
-      w.promoted = false;
+      // Join as a follower until promoted (or, in join_until, until done).
+      me.state.store(ThreadState::kFollower, std::memory_order_release);
+      me.stats.bump(me.stats.follower_waits);
+      (void)role_.follow(self, deadline, [&] { return is_shut_down() || (done && done()); });
+      // Promoted or not, look again from the top before leading: in join_until the awaited
+      // event may have come with the promotion, and a leader blocked on the handle set would
+      // not notice it.
       continue;
-    } else if (leader_ == nullptr) {
-      become_leader_locked(me, w);
-    } else {
-      // Still the leader from the previous round (timeout or wakeup).
-      int prior = leaders_now_.fetch_add(1, std::memory_order_acq_rel);
-      LF_CHECK_MSG(prior == 0, "two leaders in one thread set");
-      me.state.store(ThreadState::kLeader, std::memory_order_release);
     }
+    if (role_.vacant()) role_.take(self);
 
-    // Lead: wait on the handle set without holding the thread set's lock.
-    Event ev;
-    mu_.unlock();
-    WaitResult r = reactor_.wait_for_event(
-        deadline == TimePoint::max() ? kInfinite : std::max(Duration::zero(), deadline - Clock::now()),
-        ev);
-    mu_.lock();
-    if (r != WaitResult::kEvent) {
-      leaders_now_.fetch_sub(1, std::memory_order_acq_rel);
-      if (r == WaitResult::kShutdown && !shutdown_) {
-        shutdown_ = true;
-        for (Waiter* f : followers_) f->cv.notify_one();
-      }
-      continue;  // leader_ is still &w: re-check done/deadline/shutdown, then lead again
-    }
-
-    // Took an event with its handle deactivated (and, with events_per_turn > 1, a few more
-    // that were already demultiplexed): promote a follower, then process them here.
-    Event more[kMaxEventsPerTurn];
+    // Lead: wait on the handle set without the set's lock. The reactor deactivates the handle
+    // of each event it hands out.
     int taken = 0;
-    while (taken + 1 < events_per_turn_ && reactor_.take_ready(more[taken])) ++taken;
-    const KeptRole outer_kept = tls_kept_role;
+    WaitResult r;
+    {
+      detail::LeaderRole::Leading leading(role_);
+      me.state.store(ThreadState::kLeader, std::memory_order_release);
+      role_.mu.unlock();
+      r = reactor_.wait_for_event(
+          deadline == TimePoint::max() ? kInfinite : std::max(Duration::zero(), deadline - Clock::now()),
+          events[0]);
+      role_.mu.lock();
+      // With events_per_turn > 1, a few more that were already demultiplexed.
+      if (r == WaitResult::kEvent) {
+        taken = 1;
+        while (taken < events_per_turn_ && reactor_.take_ready(events[taken])) ++taken;
+      }
+    }  // the leader state ends here, with the lock held
+    if (r != WaitResult::kEvent) {
+      if (r == WaitResult::kShutdown && !is_shut_down()) {
+        shutdown_.store(true, std::memory_order_release);
+        role_.wake_followers();
+      }
+      continue;  // still holds the role: re-check done/deadline/shutdown, then lead again
+    }
+
+    // Hand the handle set on, then process what was taken here.
     if (!lazy_promotion_ || reactor_.has_ready()) {
-      promote_locked(me);
+      promote_new_leader(turn);
     } else {
-      // Keep the role (leader_ stays &w) while processing: not waiting on the handle set. A
-      // handler that runs long hands it on (hand_off_leadership).
-      leaders_now_.fetch_sub(1, std::memory_order_acq_rel);
-      tls_kept_role = KeptRole{this, &me, &w};
+      // Keep the role while processing: nobody waits on the handle set meanwhile. A handler
+      // that runs long gives it up (the static promote_new_leader()).
+      turn.keeps_role = true;
     }
     me.state.store(ThreadState::kProcessing, std::memory_order_release);
-    mu_.unlock();
-    reactor_.dispatch(ev);
-    for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
-    tls_kept_role = outer_kept;
+    role_.mu.unlock();
+    for (int i = 0; i < taken; ++i) reactor_.dispatch(events[i]);  // reactivates each handle
+    turn.keeps_role = false;
     deferred = true;
-    me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
-    mu_.lock();
+    me.stats.events.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+    role_.mu.lock();
+    // Rejoin: lead again if the role was kept (or is vacant), else follow.
   }
   if (deferred) run_before_block_hook();
-  if (leader_ == &w) {
-    // Leaving while holding the leader role: hand it on so the handle set is not orphaned.
-    leaders_now_.fetch_add(1, std::memory_order_acq_rel);
-    promote_locked(me);
-  }
-  me.state.store(me.depth > 1 ? ThreadState::kProcessing : ThreadState::kIdle,
-                 std::memory_order_release);
+  // Leaving while holding the leader role: hand it on so the handle set is not orphaned.
+  if (role_.held_by(self)) promote_new_leader(turn);
 }
 
-void UnboundThreadSet::promote_locked(Member& me) {
-  leaders_now_.fetch_sub(1, std::memory_order_acq_rel);
-  leader_ = nullptr;
-  if (followers_.empty()) return;
-  auto it = followers_.begin();
-  switch (promotion_) {
-    case Promotion::kFifo:
-      break;
-    case Promotion::kLifo:
-      it = followers_.end() - 1;
-      break;
-    case Promotion::kPriority:
-      it = std::max_element(followers_.begin(), followers_.end(),
-                            [](const Waiter* a, const Waiter* b) { return a->priority < b->priority; });
-      break;
-  }
-  Waiter* next = *it;
-  followers_.erase(it);
-  leader_ = next;
-  next->promoted = true;
-  me.stats.bump(me.stats.promotions);
+void UnboundThreadSet::promote_new_leader(Turn& turn) {
+  Waiter* next = role_.promote_new_leader();
+  if (next == nullptr) return;
+  turn.member->stats.bump(turn.member->stats.promotions);
   if (on_promote_) on_promote_(next->tag);
-  next->cv.notify_one();
 }
 
-void UnboundThreadSet::remove_follower_locked(Waiter* w) {
-  auto it = std::find(followers_.begin(), followers_.end(), w);
-  if (it != followers_.end()) followers_.erase(it);
-}
-
-void UnboundThreadSet::hand_off_leadership() {
-  const KeptRole kept = tls_kept_role;
-  if (kept.set == nullptr) return;
-  tls_kept_role = KeptRole{};
-  kept.set->hand_off_kept_role(*static_cast<Member*>(kept.member), static_cast<Waiter*>(kept.waiter));
-}
-
-void UnboundThreadSet::hand_off_kept_role(Member& me, Waiter* w) {
-  MutexLock lock(mu_);
-  if (leader_ != w) return;
-  leaders_now_.fetch_add(1, std::memory_order_acq_rel);  // promote_locked gives up a leader
-  promote_locked(me);
-}
-
-Status UnboundThreadSet::promote_new_leader() {
-  MutexLock lock(mu_);
-  Waiter* mine = nullptr;
-  for (auto it = tls_waiters.rbegin(); it != tls_waiters.rend(); ++it) {
-    if (it->first == this) {
-      mine = static_cast<Waiter*>(it->second);
-      break;
-    }
+bool UnboundThreadSet::promote_new_leader() {
+  bool gave_up = false;
+  for (Turn* t = current_turn_; t != nullptr; t = t->outer) {
+    if (!t->keeps_role) continue;
+    t->keeps_role = false;
+    UnboundThreadSet& set = t->set;
+    MutexLock lock(set.role_.mu);
+    if (!set.role_.held_by(t->self)) continue;
+    set.promote_new_leader(*t);
+    gave_up = true;
   }
-  if (mine == nullptr || leader_ != mine) return Status::error("promote_new_leader: caller is not the leader");
-  for (auto& m : tls_memberships) {
-    if (m.set == this) {
-      promote_locked(*static_cast<Member*>(m.member));
-      return Status();
-    }
-  }
-  return Status::error("promote_new_leader: caller is not in the thread set");
+  return gave_up;
 }
 
 void UnboundThreadSet::shutdown() {
   {
-    MutexLock lock(mu_);
-    shutdown_ = true;
-    for (Waiter* f : followers_) f->cv.notify_one();
+    MutexLock lock(role_.mu);
+    shutdown_.store(true, std::memory_order_release);
+    role_.wake_followers();
   }
   reactor_.shutdown();
 }
 
-bool UnboundThreadSet::is_shut_down() const {
-  MutexLock lock(mu_);
-  return shutdown_;
-}
 
 std::vector<UnboundThreadSet::ThreadInfo> UnboundThreadSet::threads() const {
-  MutexLock lock(mu_);
+  MutexLock lock(role_.mu);
   std::vector<ThreadInfo> out;
   out.reserve(members_.size());
   for (const Member* m : members_) {
@@ -305,12 +244,12 @@ std::vector<UnboundThreadSet::ThreadInfo> UnboundThreadSet::threads() const {
 }
 
 std::size_t UnboundThreadSet::follower_count() const {
-  MutexLock lock(mu_);
-  return followers_.size();
+  MutexLock lock(role_.mu);
+  return role_.follower_count();
 }
 
 ThreadStatsSnapshot UnboundThreadSet::totals() const {
-  MutexLock lock(mu_);
+  MutexLock lock(role_.mu);
   ThreadStatsSnapshot sum = departed_;
   for (const Member* m : members_) sum += ThreadStatsSnapshot::of(m->stats, "");
   sum.role = "leader/follower";
@@ -318,7 +257,7 @@ ThreadStatsSnapshot UnboundThreadSet::totals() const {
 }
 
 void UnboundThreadSet::set_promotion_observer(std::function<void(int)> fn) {
-  MutexLock lock(mu_);
+  MutexLock lock(role_.mu);
   on_promote_ = std::move(fn);
 }
 
