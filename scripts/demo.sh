@@ -88,8 +88,8 @@ printf '   %-28s requests %-9s promotions/request %-7s replies by another thread
 for i in 1 2; do
   port=S$i; I=$(info "${!port}")
   cmds=$(echo "$I" | field total_commands_processed)
-  printf '   %-28s commands %-9s promotions/command %-7s handoffs %-7s context switches/command %s  fsyncs/write %s  parked %s\n' \
-    "shard$i :${!port}" "$cmds" "$(echo "$I" | field promotions_per_command)" "$(echo "$I" | field handoffs)" \
+  printf '   %-28s commands %-9s promotions/command %-7s context switches/command %s  fsyncs/write %s  parked %s\n' \
+    "shard$i :${!port}" "$cmds" "$(echo "$I" | field promotions_per_command)" \
     "$(echo "$I" | field context_switches_per_command)" "$(echo "$I" | field lfdb_aof_fsyncs_per_record)" \
     "$(echo "$I" | field lfdb_parked_commands)"
 done

@@ -3,19 +3,22 @@
 //
 // Before sending, a thread registers its ThreadContext (expecting_response), so the reply can
 // never arrive before the set knows who waits for it; after sending it calls wait(). One waiting
-// thread at a time leads: it reads replies and hands each to the thread whose request it answers
-// (specific notification: each context has its own condition variable). When replies come back
-// in request order the leader usually finds its own and no handoff happens; handoffs() counts the
-// ones that did.
+// thread at a time leads: it reads replies and hands each off to the thread whose request it
+// answers (hand_off: the pattern's event handoff, a Specific Notification on that thread's own
+// condition variable). When replies come back in request order the leader usually finds its own
+// and no handoff happens; reply_handoffs() counts the ones that did.
 //
 // Two modes:
-//   pure    BoundThreadSet(ReplyStream&): the leader reads the multiplexed stream itself.
-//   hybrid  BoundThreadSet(UnboundThreadSet&): a waiting thread leads the whole handle set of
-//           that unbound set, dispatching any event (new client requests included) while it
-//           waits. The event handler that reads a reply calls deliver(). So even with every
-//           thread waiting for a back-end, the server keeps serving: no deadlock.
+//   pure    BoundThreadSet(ReplyStream&): the leader reads the multiplexed stream itself. The
+//           leader role is a detail::LeaderRole with FIFO promotion, as in the unbound set.
+//   hybrid  BoundThreadSet(UnboundThreadSet&): a waiting thread takes part in that unbound set
+//           (UnboundThreadSet::join_until) and may lead its whole handle set, dispatching any
+//           event (new client requests included) while it waits. The event handler that reads a
+//           reply calls deliver(). So even with every thread waiting for a back-end, the server
+//           keeps serving: no deadlock.
 // Thread-safety: every member may be called from any thread; a ThreadContext belongs to one
-// thread and one outstanding request at a time.
+// thread and one outstanding request at a time. In the hybrid mode the set's lock is taken
+// before the unbound set's (deliver wakes the waiter with its own lock held).
 #pragma once
 
 #include <atomic>
@@ -24,10 +27,11 @@
 #include <string_view>
 #include <vector>
 
+#include "lf/detail/leader_role.hpp"
 #include "lf/mutex.hpp"
 #include "lf/status.hpp"
-#include "lf/thread_set.hpp"
 #include "lf/time.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lf {
 
@@ -47,9 +51,9 @@ class ThreadContext {
   std::atomic<bool> received_{false};
   std::string response_;
   Status error_;
-  CondVar cv_;             // pure mode: the specific notification
-  bool promoted_ = false;  // pure mode: made leader by the previous one
-  void* waiter_ = nullptr; // hybrid mode: the unbound set's waiter record while waiting
+  // The thread's place while it waits: among the pure set's followers, or in the unbound set
+  // of the hybrid mode. Its condition variable is what a handoff wakes.
+  detail::Follower follower_;
   pid_t tid_ = 0;
 };
 
@@ -74,31 +78,32 @@ class BoundThreadSet {
   // shutdown). A timed-out request is forgotten: its late reply is discarded.
   Status wait(ThreadContext* ctx, Duration timeout = kInfinite);
 
-  // Hybrid mode: hand a reply read by an event handler to the thread waiting for it. Returns
-  // false if nobody waits for that id (timed out, or never sent).
+  // Hybrid mode: hand a reply read by an event handler off to the thread waiting for it.
+  // Returns false if nobody waits for that id (timed out, or never sent).
   bool deliver(std::uint64_t request_id, std::string_view reply);
   // Fail every registered request (the connection was lost).
   void fail_all(const Status& why);
 
-  std::uint64_t handoffs() const { return handoffs_.load(std::memory_order_relaxed); }
+  // Replies handed off to another thread than the one that read them, and replies read by
+  // their own thread.
+  std::uint64_t reply_handoffs() const { return reply_handoffs_.load(std::memory_order_relaxed); }
   std::uint64_t own_replies() const { return own_.load(std::memory_order_relaxed); }
 
  private:
-  Mutex& mu() const LF_RETURN_CAPABILITY(hybrid_ ? hybrid_->mu_ : pure_mu_);
-  ThreadContext* take_waiting(std::uint64_t id) LF_NO_THREAD_SAFETY_ANALYSIS;
-  void complete(ThreadContext* dest, const Status& st) LF_NO_THREAD_SAFETY_ANALYSIS;
   Status wait_pure(ThreadContext* ctx, TimePoint deadline);
   Status wait_hybrid(ThreadContext* ctx, TimePoint deadline);
+  ThreadContext* take_waiting(std::uint64_t id) LF_REQUIRES(role_.mu);
+  // The bound set's handoff: dest's reply (or error) is in; wake its thread.
+  void hand_off(ThreadContext* dest, const Status& st) LF_REQUIRES(role_.mu);
+  void fail_waiting(const Status& why) LF_REQUIRES(role_.mu);
 
-  ReplyStream* stream_ = nullptr;
-  UnboundThreadSet* hybrid_ = nullptr;
-  mutable Mutex pure_mu_;
-  // Guarded by mu(): pure_mu_ in the pure mode, the unbound set's lock in the hybrid mode.
-  std::vector<ThreadContext*> waiting_;       // registered and not yet answered
-  std::vector<ThreadContext*> followers_;     // pure mode: waiting to lead
-  ThreadContext* leader_ = nullptr;           // pure mode
-  std::string discard_;                       // pure mode: body of an unknown reply
-  std::atomic<std::uint64_t> handoffs_{0}, own_{0};
+  ReplyStream* const stream_ = nullptr;
+  UnboundThreadSet* const hybrid_ = nullptr;
+  // Pure mode: who reads the stream. Both modes: its lock guards what follows.
+  detail::LeaderRole role_{Promotion::kFifo};
+  std::vector<ThreadContext*> waiting_ LF_GUARDED_BY(role_.mu);  // registered, not yet answered
+  std::string discard_;  // pure mode: the body of an unknown reply; only the leader uses it
+  std::atomic<std::uint64_t> reply_handoffs_{0}, own_{0};
 };
 
 }  // namespace lf

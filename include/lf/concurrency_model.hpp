@@ -26,7 +26,7 @@
 #include "lf/net.hpp"
 #include "lf/stats.hpp"
 #include "lf/status.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lf {
 

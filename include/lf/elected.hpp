@@ -7,7 +7,9 @@
 // NOT fault tolerant: if the elected thread blocks forever or dies while holding the guard, no
 // other thread is ever elected again. Keep the elected task finite and non-blocking where you can.
 // After releasing, an elected thread must re-check for work that arrived while it was elected
-// (see rerun_needed()): a loser that enqueued work relies on the winner to see it.
+// and, if there is some, try_elect() again: a loser that enqueued work and returned relies on
+// the winner to see it. Elected has no call for this; the caller's loop does it (the log's
+// group-commit flush, a color's drain).
 #pragma once
 
 #include <atomic>

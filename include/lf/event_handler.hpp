@@ -12,12 +12,15 @@
 
 namespace lf {
 
+// The pattern's event types, less SIGNAL: signals are no event of this reactor. A handler is
+// dispatched on whichever thread leads, and a signal can be routed to a descriptor (signalfd)
+// only if every thread of the process blocks it, which a library cannot promise. lfdb's mains
+// catch SIGTERM/SIGINT themselves and tell their main thread, which stops the server.
 using EventMask = std::uint32_t;
 inline constexpr EventMask kReadEvent = 01;
 inline constexpr EventMask kAcceptEvent = 01;  // an alias of kReadEvent, as in the pattern
 inline constexpr EventMask kWriteEvent = 02;
 inline constexpr EventMask kTimeoutEvent = 04;
-inline constexpr EventMask kSignalEvent = 010;
 inline constexpr EventMask kCloseEvent = 020;  // peer hung up or the socket failed
 
 struct HandlerId {

@@ -5,10 +5,12 @@
 // dispatched on the same handler meanwhile (EPOLLONESHOT in the shared mode).
 //
 // Its work is split in two halves so a thread set can put a promotion between them:
-//   wait_for_event()  the leader's half: waits on the handle set, takes one event and
-//                     deactivates its handle;
+//   wait_for_event()  the leader's half: waits on the handle set and takes one event, whose
+//                     handle it deactivates (deactivate(): the pattern's protocol for
+//                     temporarily deactivating handles, so the next leader cannot take a second
+//                     event of the same handler);
 //   dispatch()        the processing half: runs the handler's hook, then reactivates the handle
-//                     (or keeps it suspended, or removes it) as the handler asked.
+//                     (reactivate(): or keeps it suspended, or removes it) as the handler asked.
 // handle_events() does both, for a single thread.
 //
 // Thread-safety: register/remove/suspend/resume/set_interest/schedule_timer/notify may be
@@ -131,8 +133,13 @@ class Reactor {
   Slot* slot_for(std::uint32_t index) const;
   Result<std::uint32_t> allocate_slot();
   void free_slot(std::uint32_t index);
-  bool activate(HandlerId id, EventMask events, bool from_epoll, Event& out);
-  void complete(const Event& ev, Disposition d);
+  // Taking an event: if the handler is live, not suspended and not being dispatched, mark it
+  // busy and (shared mode) disarm its handle, which EPOLLONESHOT already did for an epoll event;
+  // fill `out` and return true. Else drop the event. Called by wait_for_event/take_ready.
+  bool deactivate(HandlerId id, EventMask events, bool from_epoll, Event& out);
+  // After its dispatch: re-arm the handle and queue its pending timer/notify events, or keep it
+  // suspended, or remove it (handle_close), as `d` says. Called by dispatch().
+  void reactivate(const Event& ev, Disposition d);
   void queue_pending(HandlerId id);
   bool take_pending(Event& out);
   void fire_timers();

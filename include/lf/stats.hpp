@@ -1,5 +1,5 @@
 // Per-thread statistics of the concurrency models: each thread counts its own events,
-// promotions, handoffs and waits in relaxed atomics that any thread may read; context switches
+// promotions and waits in relaxed atomics that any thread may read; context switches
 // come from getrusage(RUSAGE_THREAD), which only the thread itself can ask for, so it refreshes
 // its snapshot when it leaves a thread set and whenever a reader bumps the refresh epoch.
 // Thread-safety: the owning thread writes; anyone reads (values may be slightly stale).
@@ -18,7 +18,6 @@ struct ThreadStats {
   std::atomic<pid_t> tid{0};
   std::atomic<std::uint64_t> events{0};          // events this thread dispatched
   std::atomic<std::uint64_t> promotions{0};      // followers this thread promoted to leader
-  std::atomic<std::uint64_t> handoffs{0};        // replies this thread handed to another thread
   std::atomic<std::uint64_t> follower_waits{0};  // times it slept as a follower
   std::atomic<std::uint64_t> queue_waits{0};     // times work waited in a queue (hsha, colors)
   std::atomic<std::uint64_t> voluntary_cs{0};    // getrusage(RUSAGE_THREAD) snapshot
@@ -32,7 +31,7 @@ struct ThreadStats {
 struct ThreadStatsSnapshot {
   pid_t tid = 0;
   std::string role;  // "leader/follower", "reactor", "worker", "connection", ...
-  std::uint64_t events = 0, promotions = 0, handoffs = 0, follower_waits = 0, queue_waits = 0,
+  std::uint64_t events = 0, promotions = 0, follower_waits = 0, queue_waits = 0,
                 voluntary_cs = 0, involuntary_cs = 0;
 
   static ThreadStatsSnapshot of(const ThreadStats& s, std::string role);

@@ -285,7 +285,6 @@ std::string Server::info_section(std::string_view name) {
     const auto& t = ms.totals;
     append_line(s, "events:%" PRIu64, t.events);
     append_line(s, "promotions:%" PRIu64, t.promotions);
-    append_line(s, "handoffs:%" PRIu64, t.handoffs);
     append_line(s, "queue_waits:%" PRIu64, t.queue_waits);
     append_line(s, "color_queue_waits:%" PRIu64, executor_->queued_runs());
     append_line(s, "voluntary_context_switches:%" PRIu64, t.voluntary_cs);
@@ -295,9 +294,9 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "promotions_per_command:%.4f", static_cast<double>(t.promotions) / static_cast<double>(cmds));
     for (std::size_t i = 0; i < ms.threads.size(); ++i) {
       const auto& x = ms.threads[i];
-      append_line(s, "thread_%zu:role=%s,events=%" PRIu64 ",promotions=%" PRIu64 ",handoffs=%" PRIu64
+      append_line(s, "thread_%zu:role=%s,events=%" PRIu64 ",promotions=%" PRIu64
            ",queue_waits=%" PRIu64 ",vcsw=%" PRIu64 ",ivcsw=%" PRIu64,
-           i, x.role.c_str(), x.events, x.promotions, x.handoffs, x.queue_waits, x.voluntary_cs,
+           i, x.role.c_str(), x.events, x.promotions, x.queue_waits, x.voluntary_cs,
            x.involuntary_cs);
     }
     std::string hs = executor_->stats();

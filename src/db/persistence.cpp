@@ -14,7 +14,7 @@
 #include "db/log_loader.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lfdb::db {
 
@@ -117,7 +117,7 @@ lf::Status Server::load_snapshot_file() {
 
 lf::Status Server::save_now() {
   // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
-  lf::UnboundThreadSet::hand_off_leadership();
+  lf::UnboundThreadSet::promote_new_leader();
   std::uint64_t keys = 0;
   const std::uint64_t changes = keyspace_.changes();  // exact: SAVE runs alone
   lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys);

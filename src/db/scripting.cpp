@@ -16,7 +16,7 @@
 #include "db/append_log.hpp"
 #include "db/log_records.hpp"
 #include "db/server.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lfdb::db {
 
@@ -162,7 +162,7 @@ constexpr int kHookInstructions = 10000;
 void kill_hook(lua_State* L, lua_Debug*) {
   // A script this long is no short handler: a thread that kept the leader role while it runs
   // (lazy promotion) hands it on, so other connections are served meanwhile.
-  lf::UnboundThreadSet::hand_off_leadership();
+  lf::UnboundThreadSet::promote_new_leader();
   const ScriptRun* run = t_run;
   if (run == nullptr || run->running == nullptr || !run->running->kill.load(std::memory_order_acquire)) {
     return;

@@ -232,7 +232,7 @@ std::string Gateway::info() const {
   const std::uint64_t same = upstream_ctx_.replies_same_thread.load();
   const std::uint64_t other = upstream_ctx_.replies_other_thread.load();
   if (bound_) {
-    const std::uint64_t h = bound_->handoffs(), own = bound_->own_replies();
+    const std::uint64_t h = bound_->reply_handoffs(), own = bound_->own_replies();
     line("bound_replies_own", num(own));
     line("bound_handoffs", num(h));
     line("bound_handoffs_per_reply",

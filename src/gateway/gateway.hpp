@@ -24,7 +24,7 @@
 #include "lf/bound_thread_set.hpp"
 #include "lf/net.hpp"
 #include "lf/reactor.hpp"
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lfdb::gateway {
 

@@ -7,10 +7,8 @@ namespace lf {
 BoundThreadSet::BoundThreadSet(ReplyStream& stream) : stream_(&stream) {}
 BoundThreadSet::BoundThreadSet(UnboundThreadSet& threads) : hybrid_(&threads) {}
 
-Mutex& BoundThreadSet::mu() const { return hybrid_ ? hybrid_->mu_ : pure_mu_; }
-
 Status BoundThreadSet::expecting_response(ThreadContext* ctx) {
-  MutexLock lock(mu());
+  MutexLock lock(role_.mu);
   ctx->received_.store(false, std::memory_order_release);
   ctx->error_ = Status();
   ctx->tid_ = current_tid();
@@ -30,44 +28,43 @@ ThreadContext* BoundThreadSet::take_waiting(std::uint64_t id) {
   return nullptr;
 }
 
-// Marks dest answered and wakes it (the specific notification). Called with mu() held.
-void BoundThreadSet::complete(ThreadContext* dest, const Status& st) {
+void BoundThreadSet::hand_off(ThreadContext* dest, const Status& st) {
   dest->error_ = st;
   dest->received_.store(true, std::memory_order_release);
   if (dest->tid_ == current_tid()) {
     own_.fetch_add(1, std::memory_order_relaxed);
   } else {
-    handoffs_.fetch_add(1, std::memory_order_relaxed);
+    reply_handoffs_.fetch_add(1, std::memory_order_relaxed);
   }
   if (hybrid_ != nullptr) {
-    if (dest->waiter_ != nullptr) {
-      auto* w = static_cast<UnboundThreadSet::Waiter*>(dest->waiter_);
-      w->cv.notify_one();
-      // The destination may be the leader, blocked on the handle set rather than on its
-      // condition variable: wake the handle set.
-      if (hybrid_->leader_ == w) hybrid_->reactor_.notify();
-    }
+    // With our lock still held: dest's thread takes it before it returns from wait(), so its
+    // context outlives the wake-up.
+    hybrid_->wake(dest->follower_);
   } else {
-    dest->cv_.notify_one();
+    dest->follower_.cv.notify_one();
+  }
+}
+
+void BoundThreadSet::fail_waiting(const Status& why) {
+  while (!waiting_.empty()) {
+    ThreadContext* c = waiting_.back();
+    waiting_.pop_back();
+    hand_off(c, why);
   }
 }
 
 bool BoundThreadSet::deliver(std::uint64_t request_id, std::string_view reply) {
-  MutexLock lock(mu());
+  MutexLock lock(role_.mu);
   ThreadContext* dest = take_waiting(request_id);
   if (dest == nullptr) return false;
   dest->response_.assign(reply.data(), reply.size());
-  complete(dest, Status());
+  hand_off(dest, Status());
   return true;
 }
 
 void BoundThreadSet::fail_all(const Status& why) {
-  MutexLock lock(mu());
-  while (!waiting_.empty()) {
-    ThreadContext* c = waiting_.back();
-    waiting_.pop_back();
-    complete(c, why);
-  }
+  MutexLock lock(role_.mu);
+  fail_waiting(why);
 }
 
 Status BoundThreadSet::wait(ThreadContext* ctx, Duration timeout) {
@@ -76,108 +73,60 @@ Status BoundThreadSet::wait(ThreadContext* ctx, Duration timeout) {
 }
 
 Status BoundThreadSet::wait_hybrid(ThreadContext* ctx, TimePoint deadline) {
-  UnboundThreadSet& set = *hybrid_;
-  MutexLock lock(set.mu_);
-  if (!ctx->received_.load(std::memory_order_acquire)) {
-    UnboundThreadSet::Member& me = set.member_for_this_thread(-1);
-    ++me.depth;
-    UnboundThreadSet::Waiter w;
-    w.tag = me.tag;
-    ctx->waiter_ = &w;
-    set.run(me, w, deadline, [ctx] { return ctx->received_.load(std::memory_order_acquire); });
-    ctx->waiter_ = nullptr;
-    if (--me.depth == 0) {
-      me.state.store(ThreadState::kIdle, std::memory_order_release);
-      set.leave_locked(me);
-    }
-  }
+  const Status st = hybrid_->join_until(
+      ctx->follower_, [ctx] { return ctx->received_.load(std::memory_order_acquire); }, deadline);
+  MutexLock lock(role_.mu);  // also waits out a handoff still waking us
   if (!ctx->received_.load(std::memory_order_acquire)) {
     auto it = std::find(waiting_.begin(), waiting_.end(), ctx);
     if (it != waiting_.end()) waiting_.erase(it);
-    return Status::error(set.shutdown_ ? "bound thread set shut down" : "timed out waiting for the reply",
-                         set.shutdown_ ? 0 : ETIMEDOUT);
+    const bool timed_out = st.sys_errno() == ETIMEDOUT;
+    return Status::error(timed_out ? "timed out waiting for the reply" : "bound thread set shut down",
+                         timed_out ? ETIMEDOUT : 0);
   }
   return ctx->error_;
 }
 
 Status BoundThreadSet::wait_pure(ThreadContext* ctx, TimePoint deadline) {
-  MutexLock lock(pure_mu_);
-  for (;;) {
-    if (ctx->received_.load(std::memory_order_acquire)) return ctx->error_;
-    if (leader_ != nullptr) {
-      // Wait as a follower: for the reply (handed off) or to be promoted to leader.
-      ctx->promoted_ = false;
-      followers_.push_back(ctx);
-      bool timed_out = false;
-      while (!ctx->received_.load(std::memory_order_acquire) && !ctx->promoted_) {
-        if (deadline == TimePoint::max()) {
-          ctx->cv_.wait(pure_mu_);
-        } else if (!ctx->cv_.wait_until(pure_mu_, deadline)) {
-          timed_out = true;
-          break;
-        }
-      }
-      auto f = std::find(followers_.begin(), followers_.end(), ctx);
-      if (f != followers_.end()) followers_.erase(f);
-      if (ctx->received_.load(std::memory_order_acquire)) {
-        if (ctx->promoted_) {
-          ctx->promoted_ = false;
-          leader_ = nullptr;
-          goto promote;  // made leader and answered at once: pass the role on
-        }
-        return ctx->error_;
-      }
-      if (timed_out && !ctx->promoted_) {
-        auto it = std::find(waiting_.begin(), waiting_.end(), ctx);
-        if (it != waiting_.end()) waiting_.erase(it);
-        return Status::error("timed out waiting for the reply", ETIMEDOUT);
-      }
-      ctx->promoted_ = false;  // leader_ == ctx now
-    } else {
-      leader_ = ctx;
+  auto answered = [ctx] { return ctx->received_.load(std::memory_order_acquire); };
+  MutexLock lock(role_.mu);
+  if (answered()) return ctx->error_;
+  if (role_.vacant()) {
+    role_.take(ctx->follower_);
+  } else {
+    // Wait as a follower: for the reply (handed off) or to be promoted to leader.
+    if (role_.follow(ctx->follower_, deadline, answered) != detail::LeaderRole::Followed::kPromoted) {
+      if (answered()) return ctx->error_;
+      auto it = std::find(waiting_.begin(), waiting_.end(), ctx);
+      if (it != waiting_.end()) waiting_.erase(it);
+      return Status::error("timed out waiting for the reply", ETIMEDOUT);
     }
-    // Lead: read replies and hand each to its thread until our own arrives.
-    while (!ctx->received_.load(std::memory_order_acquire)) {
-      pure_mu_.unlock();
+  }
+  // Lead: read replies and hand each off to its thread until our own arrives (at once, if it
+  // came with the promotion).
+  {
+    detail::LeaderRole::Leading leading(role_);
+    while (!answered()) {
+      role_.mu.unlock();
       Result<std::uint64_t> id = stream_->read_header();
-      pure_mu_.lock();
+      role_.mu.lock();
       if (!id.ok()) {
-        leader_ = nullptr;
-        while (!waiting_.empty()) {
-          ThreadContext* c = waiting_.back();
-          waiting_.pop_back();
-          complete(c, id.status());
-        }
+        fail_waiting(id.status());
         break;
       }
       ThreadContext* dest = take_waiting(*id);
       // The body goes straight into the destination's buffer; only the leader touches the
       // stream, and the destination reads its buffer only after `received` is set under the lock.
       std::string& into = dest != nullptr ? dest->response_ : discard_;
-      pure_mu_.unlock();
+      role_.mu.unlock();
       Status body = stream_->read_body(into);
-      pure_mu_.lock();
-      if (dest != nullptr) complete(dest, body);
-      if (!body.ok()) {
-        while (!waiting_.empty()) {
-          ThreadContext* c = waiting_.back();
-          waiting_.pop_back();
-          complete(c, body);
-        }
-      }
+      role_.mu.lock();
+      if (dest != nullptr) hand_off(dest, body);
+      if (!body.ok()) fail_waiting(body);
     }
-    leader_ = nullptr;
-  promote:
-    // Promote the longest-waiting follower that still needs a reply.
-    if (!followers_.empty()) {
-      ThreadContext* next = followers_.front();
-      followers_.erase(followers_.begin());
-      leader_ = next;
-      next->promoted_ = true;
-      next->cv_.notify_one();
-    }
-    return ctx->error_;
-  }
+  }  // the leader state ends here, with the lock held
+  // The longest-waiting follower that still needs a reply leads next.
+  role_.promote_new_leader();
+  return ctx->error_;
 }
 
 }  // namespace lf

@@ -256,8 +256,8 @@ Status Reactor::set_interest(HandlerId id, EventMask interest) {
   interest &= kReadEvent | kWriteEvent;
   if (interest == s->interest) return Status();
   s->interest = interest;
-  // Shared mode: a busy slot is disarmed (one-shot) and complete() re-arms it with the new
-  // interest. Single-threaded mode: a busy slot stays armed and complete() leaves it alone, so
+  // Shared mode: a busy slot is disarmed (one-shot) and reactivate() re-arms it with the new
+  // interest. Single-threaded mode: a busy slot stays armed and reactivate() leaves it alone, so
   // apply it now; the only thread that could take its events is the one dispatching it.
   if (s->armed && (!s->busy || !options_.shared)) return arm(epfd_, options_.shared, *s, id);
   return Status();
@@ -342,7 +342,7 @@ void Reactor::shutdown() {
   notify();
 }
 
-bool Reactor::activate(HandlerId id, EventMask events, bool from_epoll, Event& out) {
+bool Reactor::deactivate(HandlerId id, EventMask events, bool from_epoll, Event& out) {
   Slot* s = slot_for(id.slot);
   if (s == nullptr) return false;
   MutexLock lock(s->mu);
@@ -381,7 +381,7 @@ bool Reactor::take_pending(Event& out) {
       pending_.erase(pending_.begin());
     }
     ready_hint_.fetch_sub(1, std::memory_order_release);
-    if (activate(id, 0, false, out)) return true;
+    if (deactivate(id, 0, false, out)) return true;
   }
 }
 
@@ -399,7 +399,7 @@ bool Reactor::take_ready(Event& out) {
       }
     }
     ready_hint_.fetch_sub(1, std::memory_order_release);
-    if (activate(HandlerId::from_raw(ev.data.u64), from_epoll(ev.events), true, out)) return true;
+    if (deactivate(HandlerId::from_raw(ev.data.u64), from_epoll(ev.events), true, out)) return true;
   }
   return take_pending(out);
 }
@@ -462,10 +462,10 @@ WaitResult Reactor::wait_for_event(Duration timeout, Event& out) {
 void Reactor::dispatch(const Event& ev) {
   n_dispatched_.fetch_add(1, std::memory_order_relaxed);
   Disposition d = ev.handler->handle_event(ev.handle, ev.events);
-  complete(ev, d);
+  reactivate(ev, d);
 }
 
-void Reactor::complete(const Event& ev, Disposition d) {
+void Reactor::reactivate(const Event& ev, Disposition d) {
   Slot* s = slot_for(ev.id.slot);
   EventHandler* close_handler = nullptr;
   bool queue = false;

@@ -24,7 +24,6 @@ ThreadStatsSnapshot ThreadStatsSnapshot::of(const ThreadStats& s, std::string ro
   o.role = std::move(role);
   o.events = s.events.load(std::memory_order_relaxed);
   o.promotions = s.promotions.load(std::memory_order_relaxed);
-  o.handoffs = s.handoffs.load(std::memory_order_relaxed);
   o.follower_waits = s.follower_waits.load(std::memory_order_relaxed);
   o.queue_waits = s.queue_waits.load(std::memory_order_relaxed);
   o.voluntary_cs = s.voluntary_cs.load(std::memory_order_relaxed);
@@ -41,7 +40,6 @@ ThreadStatsSnapshot ThreadStatsSnapshot::of(const ThreadStats& s, std::string ro
 ThreadStatsSnapshot& ThreadStatsSnapshot::operator+=(const ThreadStatsSnapshot& o) {
   events += o.events;
   promotions += o.promotions;
-  handoffs += o.handoffs;
   follower_waits += o.follower_waits;
   queue_waits += o.queue_waits;
   voluntary_cs += o.voluntary_cs;

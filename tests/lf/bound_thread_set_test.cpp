@@ -110,8 +110,8 @@ TEST(BoundThreadSet, EveryThreadGetsItsOwnReplyOutOfOrder) {
   for (auto& t : threads) t.join();
   server.join();
   EXPECT_EQ(wrong.load(), 0);
-  EXPECT_EQ(set.handoffs() + set.own_replies(), static_cast<std::uint64_t>(kThreads * kRequests));
-  EXPECT_GT(set.handoffs(), 0u);  // reversed batches force handoffs
+  EXPECT_EQ(set.reply_handoffs() + set.own_replies(), static_cast<std::uint64_t>(kThreads * kRequests));
+  EXPECT_GT(set.reply_handoffs(), 0u);  // reversed batches force handoffs
 }
 
 TEST(BoundThreadSet, NoHandoffWhenRepliesComeInOrderToOneThread) {
@@ -129,7 +129,7 @@ TEST(BoundThreadSet, NoHandoffWhenRepliesComeInOrderToOneThread) {
     ASSERT_EQ(ctx.response(), "re:x");
   }
   server.join();
-  EXPECT_EQ(set.handoffs(), 0u);
+  EXPECT_EQ(set.reply_handoffs(), 0u);
   EXPECT_EQ(set.own_replies(), static_cast<std::uint64_t>(kRequests));
 }
 

@@ -74,13 +74,13 @@ TEST(Reactor, SuspendedHandlerGetsNothingUntilResumed) {
     auto id = r->register_handler(&h, lf::kReadEvent);
     ASSERT_TRUE(r->suspend_handler(*id).ok());
     p.poke();
-    ASSERT_TRUE(r->notify(*id, lf::kSignalEvent).ok());
+    ASSERT_TRUE(r->notify(*id, lf::kWriteEvent).ok());  // no write interest: only the notification brings it
     EXPECT_EQ(r->handle_events(std::chrono::milliseconds(50)), 0);
     EXPECT_EQ(h.events.load(), 0);
     ASSERT_TRUE(r->resume_handler(*id).ok());
     EXPECT_EQ(r->handle_events(std::chrono::seconds(5)), 1);
     EXPECT_EQ(h.events.load(), 1);
-    EXPECT_TRUE(h.last.load() & lf::kSignalEvent);  // the notification waited for the resume
+    EXPECT_TRUE(h.last.load() & lf::kWriteEvent);  // the notification waited for the resume
     r.reset();  // closes h while it still exists
   }
 }

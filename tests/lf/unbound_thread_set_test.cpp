@@ -1,4 +1,4 @@
-#include "lf/thread_set.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/ioctl.h>
@@ -34,7 +34,7 @@ class Blocker : public lf::EventHandler {
     char c;
     while (::read(fd_, &c, 1) > 0) {
     }
-    if (hands_off_) lf::UnboundThreadSet::hand_off_leadership();  // "this will take long"
+    if (hands_off_) gave_up_role.store(lf::UnboundThreadSet::promote_new_leader());  // "this will take long"
     entered.fetch_add(1);
     while (!release.load()) std::this_thread::sleep_for(1ms);
     return lf::Disposition::kResume;
@@ -42,6 +42,7 @@ class Blocker : public lf::EventHandler {
   int get_handle() const override { return fd_; }
   std::atomic<int> entered{0};
   std::atomic<bool> release{false};
+  std::atomic<bool> gave_up_role{false};  // what promote_new_leader() returned
 
  private:
   int fd_;
@@ -239,7 +240,7 @@ TEST(UnboundThreadSet, JoinTimesOutAndHandsLeadershipOn) {
   EXPECT_FALSE(st.ok());
   // Whoever was leader, the remaining thread must lead now.
   EXPECT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
-  EXPECT_FALSE(set.promote_new_leader().ok());  // this thread is not the leader any more
+  EXPECT_FALSE(lf::UnboundThreadSet::promote_new_leader());  // this thread holds no role any more
   set.shutdown();
   follower.join();
 }
@@ -390,11 +391,11 @@ TEST(UnboundThreadSet, LazyPromotionWakesAFollowerOnlyForABacklog) {
 }
 
 // Under lazy promotion a leader that took the only ready event keeps the role while it
-// processes; a handler that will run long hands it on, so another connection is served while it
-// runs. Without the hand-off the second event would wait for the blocker.
-TEST(UnboundThreadSet, ALongHandlerHandsTheLeaderRoleOn) {
+// processes; a handler that will run long calls promote_new_leader(), so another connection is
+// served while it runs. Without the promotion the second event would wait for the blocker.
+TEST(UnboundThreadSet, ALongHandlerPromotesANewLeader) {
   for (bool hands_off : {true, false}) {
-    SCOPED_TRACE(hands_off ? "hands off" : "keeps the role");
+    SCOPED_TRACE(hands_off ? "promotes" : "keeps the role");
     Pair slow_pair, quick_pair;
     std::atomic<int> quick_count{0};
     Blocker slow(slow_pair.a, hands_off);
@@ -416,12 +417,139 @@ TEST(UnboundThreadSet, ALongHandlerHandsTheLeaderRoleOn) {
       // Nobody watches the handle set while the blocker runs: still unserved a while later.
       EXPECT_FALSE(eventually([&] { return quick_count.load() == 1; }, 300ms));
     }
+    EXPECT_EQ(slow.gave_up_role.load(), hands_off);  // it held the role, and gave it up
     slow.release.store(true);
     ASSERT_TRUE(eventually([&] { return quick_count.load() == 1; }));
     set.shutdown();
     a.join();
     b.join();
   }
+}
+
+// Eager promotion promoted a follower before the handler ran: a handler's promote_new_leader()
+// finds no role to give up, and says so.
+TEST(UnboundThreadSet, PromoteNewLeaderFromAHandlerIsANoOpUnderEagerPromotion) {
+  Pair slow_pair;
+  Blocker slow(slow_pair.a, /*hands_off=*/true);
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor, lf::Promotion::kLifo, /*events_per_turn=*/1);
+  std::atomic<int> promotions{0};
+  set.set_promotion_observer([&](int) { promotions.fetch_add(1); });
+  ASSERT_TRUE(reactor->register_handler(&slow, lf::kReadEvent).ok());
+  std::thread a([&] { (void)set.join(lf::kInfinite, 0, 0); });
+  std::thread b([&] { (void)set.join(lf::kInfinite, 0, 1); });
+  ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1 && set.follower_count() == 1; }));
+  slow_pair.poke();
+  ASSERT_TRUE(eventually([&] { return slow.entered.load() == 1; }));
+  EXPECT_FALSE(slow.gave_up_role.load());
+  EXPECT_EQ(promotions.load(), 1);  // the one before the handler ran
+  EXPECT_TRUE(eventually([&] { return set.leaders_now() == 1; }));  // the promoted follower leads
+  slow.release.store(true);
+  set.shutdown();
+  a.join();
+  b.join();
+}
+
+// Sets a flag when dispatched and wakes the thread that waits for it in join_until().
+class Answer : public lf::EventHandler {
+ public:
+  Answer(int fd, lf::UnboundThreadSet& set, lf::UnboundThreadSet::Waiter& waiter)
+      : fd_(fd), set_(set), waiter_(waiter) {}
+  lf::Disposition handle_event(int, lf::EventMask) override {
+    char c;
+    while (::read(fd_, &c, 1) > 0) {
+    }
+    dispatched_on = lf::current_tid();
+    answered.store(true);
+    set_.wake(waiter_);
+    return lf::Disposition::kResume;
+  }
+  int get_handle() const override { return fd_; }
+  std::atomic<bool> answered{false};
+  std::atomic<pid_t> dispatched_on{0};
+
+ private:
+  int fd_;
+  lf::UnboundThreadSet& set_;
+  lf::UnboundThreadSet::Waiter& waiter_;
+};
+
+// The predicate wait of the hybrid bound set: the only thread in the set waits for an answer
+// that only an event can bring, so it must lead the handle set meanwhile and dispatch it.
+TEST(UnboundThreadSet, JoinUntilLeadsTheHandleSetUntilItsConditionHolds) {
+  Pair p;
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor);
+  lf::UnboundThreadSet::Waiter self;
+  Answer answer(p.a, set, self);
+  ASSERT_TRUE(reactor->register_handler(&answer, lf::kReadEvent).ok());
+  std::atomic<pid_t> waiter_tid{0};
+  lf::Status st;
+  std::thread t([&] {
+    waiter_tid = lf::current_tid();
+    st = set.join_until(self, [&] { return answer.answered.load(); }, lf::deadline_after(20s));
+  });
+  ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  p.poke();
+  t.join();
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(answer.dispatched_on.load(), waiter_tid.load());
+  EXPECT_EQ(set.threads().size(), 0u);  // it left the set
+  EXPECT_EQ(set.leaders_now(), 0);
+  reactor.reset();
+}
+
+// Made true from outside while the waiter leads (blocked in the handle set, not on its
+// condition variable): wake() must reach it there.
+TEST(UnboundThreadSet, WakeReachesAWaiterThatLeads) {
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor);
+  lf::UnboundThreadSet::Waiter self;
+  std::atomic<bool> done{false};
+  lf::Status st = lf::Status::error("not returned");
+  std::thread t([&] { st = set.join_until(self, [&] { return done.load(); }, lf::deadline_after(20s)); });
+  ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  done.store(true);
+  set.wake(self);
+  t.join();  // `self` outlives the wake-up
+  EXPECT_TRUE(st.ok()) << st.message();
+}
+
+// ...and a waiter that follows: it wakes, finds its condition true and leaves, and the leader
+// keeps leading.
+TEST(UnboundThreadSet, WakeReachesAWaiterThatFollows) {
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor);
+  std::thread leader([&] { (void)set.join(lf::kInfinite, 0, 0); });
+  ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  lf::UnboundThreadSet::Waiter self;
+  std::atomic<bool> done{false};
+  lf::Status st = lf::Status::error("not returned");
+  std::thread t([&] { st = set.join_until(self, [&] { return done.load(); }, lf::deadline_after(20s)); });
+  ASSERT_TRUE(eventually([&] { return set.follower_count() == 1; }));
+  done.store(true);
+  set.wake(self);
+  t.join();
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(set.follower_count(), 0u);
+  EXPECT_EQ(set.leaders_now(), 1);
+  set.shutdown();
+  leader.join();
+}
+
+TEST(UnboundThreadSet, JoinUntilTimesOutOrEndsAtShutdown) {
+  auto reactor = std::move(lf::Reactor::create().value());
+  lf::UnboundThreadSet set(*reactor);
+  lf::UnboundThreadSet::Waiter self;
+  lf::Status st = set.join_until(self, [] { return false; }, lf::deadline_after(30ms));
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.sys_errno(), ETIMEDOUT);
+  std::thread t([&] { st = set.join_until(self, [] { return false; }, lf::TimePoint::max()); });
+  ASSERT_TRUE(eventually([&] { return set.leaders_now() == 1; }));
+  set.shutdown();
+  t.join();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.sys_errno(), ETIMEDOUT);
 }
 
 }  // namespace

@@ -1,0 +1,264 @@
+#include "lf/unbound_thread_set.hpp"
+
+#include <algorithm>
+
+namespace lf {
+
+// A thread's membership in one set: its state and statistics. One per thread and set, shared by
+// the thread's nested turns there.
+struct UnboundThreadSet::Member {
+  int tag = -1;
+  std::atomic<ThreadState> state{ThreadState::kIdle};
+  ThreadStats stats;
+};
+
+// One stay of a thread in a set: a join(), or a join_until() that may be nested in a handler
+// the thread dispatches for the same set or another one. Lives on the thread's stack; only its
+// own thread touches it, so it needs no lock.
+struct UnboundThreadSet::Turn {
+  Turn(UnboundThreadSet& s, Waiter& w) : set(s), self(w) {}
+  UnboundThreadSet& set;
+  Waiter& self;
+  Member* member = nullptr;
+  bool owns_member = false;  // the thread's outermost turn in this set
+  bool keeps_role = false;   // holds the leader role while processing (lazy promotion)
+  Turn* outer = nullptr;     // the turn this one is nested in, in any set
+};
+
+thread_local UnboundThreadSet::Turn* UnboundThreadSet::current_turn_ = nullptr;
+
+const char* to_string(ThreadState s) {
+  switch (s) {
+    case ThreadState::kIdle: return "idle";
+    case ThreadState::kFollower: return "follower";
+    case ThreadState::kLeader: return "leader";
+    case ThreadState::kProcessing: return "processing";
+  }
+  return "?";
+}
+
+UnboundThreadSet::UnboundThreadSet(Reactor& reactor, Promotion promotion, int events_per_turn)
+    : reactor_(reactor),
+      events_per_turn_(std::clamp(events_per_turn, 1, kMaxEventsPerTurn)),
+      role_(promotion) {}
+
+UnboundThreadSet::~UnboundThreadSet() {
+  MutexLock lock(role_.mu);
+  LF_CHECK_MSG(members_.empty(), "UnboundThreadSet destroyed while threads are in it");
+}
+
+void UnboundThreadSet::enter(Turn& turn, int tag) {
+  turn.outer = current_turn_;
+  for (Turn* t = turn.outer; t != nullptr; t = t->outer) {
+    if (&t->set == this) {
+      turn.member = t->member;
+      break;
+    }
+  }
+  if (turn.member == nullptr) {
+    turn.member = new Member;
+    turn.member->tag = tag;
+    turn.member->stats.tid = current_tid();
+    turn.owns_member = true;
+    members_.push_back(turn.member);
+  }
+  current_turn_ = &turn;
+  turn.self.tag = turn.member->tag;
+}
+
+void UnboundThreadSet::leave(Turn& turn) {
+  current_turn_ = turn.outer;
+  Member& me = *turn.member;
+  if (!turn.owns_member) {
+    me.state.store(ThreadState::kProcessing, std::memory_order_release);  // back in the outer dispatch
+    return;
+  }
+  me.state.store(ThreadState::kIdle, std::memory_order_release);
+  me.stats.refresh_rusage();
+  departed_ += ThreadStatsSnapshot::of(me.stats, "leader/follower");
+  members_.erase(std::find(members_.begin(), members_.end(), &me));
+  delete &me;
+}
+
+Status UnboundThreadSet::join(Duration timeout, int priority, int tag) {
+  const TimePoint deadline = deadline_after(timeout);
+  Waiter self;
+  self.priority = priority;
+  MutexLock lock(role_.mu);
+  Turn turn(*this, self);
+  enter(turn, tag);
+  take_turns(turn, deadline, nullptr);
+  leave(turn);
+  if (is_shut_down()) return Status();
+  return Status::error("join: timed out");
+}
+
+Status UnboundThreadSet::join_until(Waiter& self, const std::function<bool()>& done, TimePoint deadline) {
+  MutexLock lock(role_.mu);
+  if (done()) return Status();
+  Turn turn(*this, self);
+  enter(turn, -1);
+  take_turns(turn, deadline, done);
+  leave(turn);
+  if (done()) return Status();
+  if (is_shut_down()) return Status::error("thread set shut down");
+  return Status::error("timed out", ETIMEDOUT);
+}
+
+void UnboundThreadSet::wake(Waiter& waiter) {
+  MutexLock lock(role_.mu);
+  waiter.cv.notify_one();
+  // A leader waits in the handle set, not on its condition variable.
+  if (role_.held_by(waiter)) reactor_.notify();
+}
+
+void UnboundThreadSet::set_before_block_hook(std::function<void()> fn) {
+  before_block_ = fn;
+  reactor_.set_before_block_hook(std::move(fn));  // the leader's case: before epoll_wait
+}
+
+void UnboundThreadSet::run_before_block_hook() {
+  if (!before_block_) return;
+  role_.mu.unlock();
+  before_block_();
+  role_.mu.lock();
+}
+
+void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::function<bool()>& done) {
+  Member& me = *turn.member;
+  Waiter& self = turn.self;
+  Event events[kMaxEventsPerTurn];  // taken by this thread as the leader, processed here
+  // Whether this thread processed events since it last ran the before-block hook.
+  bool deferred = false;
+  for (;;) {
+    if (done && done()) break;
+    if (is_shut_down() || Clock::now() >= deadline) break;
+
+    if (!role_.vacant() && !role_.held_by(self)) {
+      if (deferred) {
+        // About to sleep as a follower: finish the deferred work first, then look again (the
+        // leader may have changed meanwhile).
+        deferred = false;
+        run_before_block_hook();
+        continue;
+      }
+      // Join as a follower until promoted (or, in join_until, until done).
+      me.state.store(ThreadState::kFollower, std::memory_order_release);
+      me.stats.bump(me.stats.follower_waits);
+      (void)role_.follow(self, deadline, [&] { return is_shut_down() || (done && done()); });
+      // Promoted or not, look again from the top before leading: in join_until the awaited
+      // event may have come with the promotion, and a leader blocked on the handle set would
+      // not notice it.
+      continue;
+    }
+    if (role_.vacant()) role_.take(self);
+
+    // Lead: wait on the handle set without the set's lock. The reactor deactivates the handle
+    // of each event it hands out.
+    int taken = 0;
+    WaitResult r;
+    {
+      detail::LeaderRole::Leading leading(role_);
+      me.state.store(ThreadState::kLeader, std::memory_order_release);
+      role_.mu.unlock();
+      r = reactor_.wait_for_event(
+          deadline == TimePoint::max() ? kInfinite : std::max(Duration::zero(), deadline - Clock::now()),
+          events[0]);
+      role_.mu.lock();
+      // With events_per_turn > 1, a few more that were already demultiplexed.
+      if (r == WaitResult::kEvent) {
+        taken = 1;
+        while (taken < events_per_turn_ && reactor_.take_ready(events[taken])) ++taken;
+      }
+    }  // the leader state ends here, with the lock held
+    if (r != WaitResult::kEvent) {
+      if (r == WaitResult::kShutdown && !is_shut_down()) {
+        shutdown_.store(true, std::memory_order_release);
+        role_.wake_followers();
+      }
+      continue;  // still holds the role: re-check done/deadline/shutdown, then lead again
+    }
+
+    // Hand the handle set on, then process what was taken here.
+    if (!lazy_promotion_ || reactor_.has_ready()) {
+      promote_new_leader(turn);
+    } else {
+      // Keep the role while processing: nobody waits on the handle set meanwhile. A handler
+      // that runs long gives it up (the static promote_new_leader()).
+      turn.keeps_role = true;
+    }
+    me.state.store(ThreadState::kProcessing, std::memory_order_release);
+    role_.mu.unlock();
+    for (int i = 0; i < taken; ++i) reactor_.dispatch(events[i]);  // reactivates each handle
+    turn.keeps_role = false;
+    deferred = true;
+    me.stats.events.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+    role_.mu.lock();
+    // Rejoin: lead again if the role was kept (or is vacant), else follow.
+  }
+  if (deferred) run_before_block_hook();
+  // Leaving while holding the leader role: hand it on so the handle set is not orphaned.
+  if (role_.held_by(self)) promote_new_leader(turn);
+}
+
+void UnboundThreadSet::promote_new_leader(Turn& turn) {
+  Waiter* next = role_.promote_new_leader();
+  if (next == nullptr) return;
+  turn.member->stats.bump(turn.member->stats.promotions);
+  if (on_promote_) on_promote_(next->tag);
+}
+
+bool UnboundThreadSet::promote_new_leader() {
+  bool gave_up = false;
+  for (Turn* t = current_turn_; t != nullptr; t = t->outer) {
+    if (!t->keeps_role) continue;
+    t->keeps_role = false;
+    UnboundThreadSet& set = t->set;
+    MutexLock lock(set.role_.mu);
+    if (!set.role_.held_by(t->self)) continue;
+    set.promote_new_leader(*t);
+    gave_up = true;
+  }
+  return gave_up;
+}
+
+void UnboundThreadSet::shutdown() {
+  {
+    MutexLock lock(role_.mu);
+    shutdown_.store(true, std::memory_order_release);
+    role_.wake_followers();
+  }
+  reactor_.shutdown();
+}
+
+
+std::vector<UnboundThreadSet::ThreadInfo> UnboundThreadSet::threads() const {
+  MutexLock lock(role_.mu);
+  std::vector<ThreadInfo> out;
+  out.reserve(members_.size());
+  for (const Member* m : members_) {
+    out.push_back(ThreadInfo{m->tag, m->state.load(std::memory_order_acquire),
+                             ThreadStatsSnapshot::of(m->stats, "leader/follower")});
+  }
+  return out;
+}
+
+std::size_t UnboundThreadSet::follower_count() const {
+  MutexLock lock(role_.mu);
+  return role_.follower_count();
+}
+
+ThreadStatsSnapshot UnboundThreadSet::totals() const {
+  MutexLock lock(role_.mu);
+  ThreadStatsSnapshot sum = departed_;
+  for (const Member* m : members_) sum += ThreadStatsSnapshot::of(m->stats, "");
+  sum.role = "leader/follower";
+  return sum;
+}
+
+void UnboundThreadSet::set_promotion_observer(std::function<void(int)> fn) {
+  MutexLock lock(role_.mu);
+  on_promote_ = std::move(fn);
+}
+
+}  // namespace lf
