@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "db/session.hpp"
+#include "db/snapshot.hpp"
 
 namespace lfdb::db {
 
@@ -55,6 +56,10 @@ const BoundCommand* Server::bound(const CommandSpec* spec) const {
 }
 
 lf::Status Server::start() {
+  // A save a crash interrupted left its temporary file: nothing will ever rename it.
+  for (const std::string& path : remove_stale_temp_files(initial_.dir, initial_.dbfilename)) {
+    std::fprintf(stderr, "lfdb-server: removed %s, left by a save that did not finish\n", path.c_str());
+  }
   // The log, when there is one, holds every write (a rewritten log starts with the whole
   // keyspace); otherwise the last snapshot is the data.
   lf::Status loaded = initial_.appendonly ? load_append_log() : load_snapshot_file();
