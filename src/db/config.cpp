@@ -37,7 +37,7 @@ lf::Status bad(const std::string& name, const std::string& why) {
 
 // Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
 const std::set<std::string>& accepted_no_effect() {
-  static const std::set<std::string> s = {"daemonize", "protected-mode",
+  static const std::set<std::string> s = {"daemonize",
                                           "logfile", "pidfile", "databases", "timeout",
                                           "tcp-keepalive", "supervised", "always-show-logo"};
   return s;
@@ -161,7 +161,7 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     c.port_file = v[0];
   } else if (name == "appendonly" || name == "aof-load-truncated" || name == "aof-load-corrupt" ||
              name == "enable-debug-command" || name == "aof-use-snapshot-preamble" ||
-             name == "lazy-promotion") {
+             name == "lazy-promotion" || name == "protected-mode") {
     if (!one() || (v[0] != "no" && v[0] != "yes")) return bad(name, "expects yes or no");
     const bool yes = v[0] == "yes";
     if (name == "appendonly") c.appendonly = yes;
@@ -169,6 +169,7 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     else if (name == "aof-load-corrupt") c.aof_load_corrupt = yes;
     else if (name == "aof-use-snapshot-preamble") c.aof_use_snapshot_preamble = yes;
     else if (name == "lazy-promotion") c.lazy_promotion = yes;
+    else if (name == "protected-mode") c.protected_mode = yes;
     else c.enable_debug_command = yes;
   } else if (name == "appendfsync") {
     if (!one()) return bad(name, "expects always, everysec or no");
@@ -284,6 +285,7 @@ Config::Config(const ServerConfig& c) {
              {"model", lf::to_string(c.model)},
              {"data", to_string(c.data)},
              {"requirepass", c.requirepass},
+             {"protected-mode", c.protected_mode ? "yes" : "no"},
              {"maxclients", std::to_string(c.maxclients)},
              {"colors", std::to_string(c.colors)},
              {"events-per-turn", std::to_string(c.events_per_turn)},
@@ -320,7 +322,7 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
-                                                       "rdb-key-save-delay"};
+                                                       "protected-mode", "rdb-key-save-delay"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   for (const auto& [k, v] : pairs) {
@@ -339,6 +341,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     std::vector<std::pair<std::int64_t, std::uint64_t>> points;
     if (k == "save" && !parse_save_points(v, points)) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
+    }
+    if (k == "protected-mode" && v != "yes" && v != "no") {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - argument must be 'yes' or 'no'");
     }
     if ((k == "hz" && !to_int(v, 1, 500, x)) ||
         (k == "rdb-key-save-delay" && !to_int(v, INT32_MIN, INT32_MAX, x)) ||

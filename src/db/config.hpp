@@ -29,6 +29,8 @@ struct ServerConfig {
   lf::ModelKind model = lf::ModelKind::kLeaderFollowers;
   DataMode data = DataMode::kColors;
   std::string requirepass;
+  // Protected mode: with no requirepass, serve clients from 127.0.0.1 only (commands/access.hpp).
+  bool protected_mode = true;
   std::size_t maxclients = 10000;
   std::uint32_t colors = 1024;
   int events_per_turn = 8;

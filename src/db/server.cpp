@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "commands/access.hpp"
 #include "db/session.hpp"
 #include "db/snapshot.hpp"
 
@@ -24,6 +25,7 @@ Server::Server(const ServerConfig& config)
       executor_(Executor::create(config.data, config.colors)),
       repl_(std::make_unique<Replication>(*this)) {
   auth_required_.store(!config.requirepass.empty());
+  protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
@@ -159,6 +161,14 @@ void Server::stop() {
   repl_->stop_dispatcher();  // after the last flush: replicas get what was sealed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
+}
+
+std::string_view Server::refusal(const lf::InetAddr& peer) {
+  if (!protected_mode_.load(std::memory_order_relaxed) || auth_required() ||
+      commands::is_local_client(peer.native())) {
+    return {};
+  }
+  return commands::kProtectedModeDenied;
 }
 
 std::unique_ptr<lf::Session> Server::open_session(const lf::InetAddr& peer) {

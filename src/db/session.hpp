@@ -57,6 +57,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
                           resp::Writer& w);
   void hello(std::span<const std::string_view> argv, resp::Writer& w);
   void auth(std::span<const std::string_view> argv, resp::Writer& w);
+  void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
   void client(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
               resp::Writer& w);
   void command(const commands::CommandSpec& spec, std::span<const std::string_view> argv,

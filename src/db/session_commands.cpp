@@ -2,6 +2,7 @@
 // MULTI...) or describe the server (COMMAND), and touch no key.
 #include <algorithm>
 
+#include "commands/access.hpp"
 #include "db/session.hpp"
 
 namespace lfdb::db {
@@ -13,8 +14,6 @@ namespace {
 bool valid_client_name(std::string_view n) {
   return std::all_of(n.begin(), n.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
-
-constexpr std::string_view kWrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
 
 void flag_names(const CommandSpec& s, resp::Writer& w) {
   std::vector<std::string_view> f;
@@ -161,9 +160,8 @@ void ServerSession::hello(std::span<const std::string_view> argv, resp::Writer& 
   for (; i < argv.size(); ++i) {
     const bool more = i + 1 < argv.size();
     if (iequal(argv[i], "auth") && i + 2 < argv.size()) {
-      const std::string pass = server_.config().requirepass();
-      if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass)) {
-        w.error(kWrongPass);
+      if (!commands::credentials_match(argv[i + 1], argv[i + 2], server_.config().requirepass())) {
+        wrong_pass(w);
         return;
       }
       client_.authenticated = true;
@@ -182,6 +180,8 @@ void ServerSession::hello(std::span<const std::string_view> argv, resp::Writer& 
     }
   }
   if (!client_.authenticated && server_.auth_required()) {
+    server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     w.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
             "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
             "select the RESP protocol version at the same time");
@@ -222,14 +222,20 @@ void ServerSession::auth(std::span<const std::string_view> argv, resp::Writer& w
     return;
   }
   const std::string_view user = argv.size() == 3 ? argv[1] : "default";
-  const std::string_view given = argv.back();
-  if (user != "default" || (!pass.empty() && given != pass)) {
-    w.error(kWrongPass);
+  if (!commands::credentials_match(user, argv.back(), pass)) {
+    wrong_pass(w);
     return;
   }
   client_.authenticated = true;
   parser_.set_auth_required(false);
   w.simple_string("OK");
+}
+
+void ServerSession::wrong_pass(resp::Writer& w) {
+  ServerStats& st = server_.stats();
+  st.error_replies.fetch_add(1, std::memory_order_relaxed);
+  st.wrong_pass.fetch_add(1, std::memory_order_relaxed);
+  w.error(commands::kWrongPass);
 }
 
 void ServerSession::client(const CommandSpec& spec, std::span<const std::string_view> argv,
