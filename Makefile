@@ -4,6 +4,8 @@ GENERATOR ?= Ninja
 BUILD     ?= build
 # ccache (when present) lets worktrees and the three builds share compiled objects.
 LAUNCHER  := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache,)
+# The project's builds treat warnings as errors (CMake's default leaves them warnings).
+WERROR    := -DLF_WERROR=ON
 CTEST_ARGS ?= --output-on-failure --timeout 300 -j $(JOBS)
 
 .PHONY: all setup build demo demo-echo test test-release test-asan test-tsan fuzz bench bench-server bench-durability bench-oltp bench-echo bench-gateway clean
@@ -14,7 +16,7 @@ setup:
 	@bash scripts/setup.sh
 
 $(BUILD)/build.ninja: | setup
-	@cmake -S . -B $(BUILD) -G $(GENERATOR) $(LAUNCHER) -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -G $(GENERATOR) $(LAUNCHER) $(WERROR) -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 build: setup $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -36,7 +38,7 @@ test-release: build
 
 test-asan: setup
 	@echo "== tests: address+undefined sanitizers (clang) =="
-	@cmake -S . -B $(BUILD)/asan -G $(GENERATOR) $(LAUNCHER) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
+	@cmake -S . -B $(BUILD)/asan -G $(GENERATOR) $(LAUNCHER) $(WERROR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
 	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -44,7 +46,7 @@ test-asan: setup
 
 test-tsan: setup
 	@echo "== tests: thread sanitizer (clang) =="
-	@cmake -S . -B $(BUILD)/tsan -G $(GENERATOR) $(LAUNCHER) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
+	@cmake -S . -B $(BUILD)/tsan -G $(GENERATOR) $(LAUNCHER) $(WERROR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

@@ -96,6 +96,10 @@ class Session {
 class Service {
  public:
   virtual ~Service() = default;
+  // Asked first for each accepted connection: a non-empty answer turns it away before any
+  // session opens; the model sends it (one protocol error line, a constant) and closes the
+  // connection, as it does past max_clients, and counts it in ModelStats::rejected.
+  virtual std::string_view refusal(const InetAddr& /*peer*/) { return {}; }
   virtual std::unique_ptr<Session> open_session(const InetAddr& peer) = 0;
 };
 
@@ -125,7 +129,7 @@ struct ModelStats {
   std::vector<ThreadStatsSnapshot> threads;
   ThreadStatsSnapshot totals;
   std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;  // over max_clients
+  std::uint64_t rejected = 0;  // over max_clients, or refused by the service
   std::uint64_t open_connections = 0;
 };
 

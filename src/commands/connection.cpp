@@ -45,22 +45,6 @@ bool valid_client_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
 
-bool credentials_match(std::string_view user, std::string_view given,
-                       std::string_view configured_password) {
-  const bool user_ok = user == "default";
-  if (configured_password.empty()) return user_ok;
-  // Every byte of the longer of the two is looked at, whatever matched so far.
-  const std::size_t n = std::max(given.size(), configured_password.size());
-  unsigned diff = given.size() == configured_password.size() ? 0u : 1u;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char a = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
-    const unsigned char b =
-        i < configured_password.size() ? static_cast<unsigned char>(configured_password[i]) : 0;
-    diff |= static_cast<unsigned>(a ^ b);
-  }
-  return user_ok && diff == 0;
-}
-
 std::string parse_hello(std::span<const std::string_view> argv, resp::Protocol current,
                         HelloRequest& out) {
   out = HelloRequest{};

@@ -1,5 +1,5 @@
 // The parts of the connection commands both tiers answer themselves (HELLO, AUTH, CLIENT
-// SETNAME, SELECT): parsed and replied to here, once, so lfdb-server and lfdb-gateway give the
+// SETNAME, SELECT; who may connect and authenticate is in access.hpp): parsed and replied to here, once, so lfdb-server and lfdb-gateway give the
 // same replies and errors. What each tier then does with them (its own client state) stays in
 // the tier.
 //
@@ -18,8 +18,6 @@ namespace lfdb::commands {
 // The Redis version lfdb answers as (HELLO, INFO redis_version): the one whose behaviour it keeps.
 inline constexpr const char* kRedisCompat = "7.0.15";
 
-inline constexpr std::string_view kErrWrongPass =
-    "WRONGPASS invalid username-password pair or user is disabled.";
 inline constexpr std::string_view kErrNoAuth = "NOAUTH Authentication required.";
 inline constexpr std::string_view kErrBadClientName =
     "ERR Client names cannot contain spaces, newlines or special characters.";
@@ -33,12 +31,6 @@ inline constexpr std::string_view kErrAuthNoPassword =
 
 // Client names are printable ASCII without spaces (CLIENT SETNAME, HELLO SETNAME).
 bool valid_client_name(std::string_view name);
-
-// Only the default user exists: a user/password pair is right when the user is "default" and
-// the password is the configured one (any password when none is configured). The compare takes
-// the same time wherever the first difference lies.
-bool credentials_match(std::string_view user, std::string_view given,
-                       std::string_view configured_password);
 
 // HELLO [protover [AUTH username password] [SETNAME clientname]].
 struct HelloRequest {

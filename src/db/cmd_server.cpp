@@ -101,6 +101,7 @@ void config_set_cmd(CommandContext& c) {
   if (!st.ok()) return c.out.error(st.message());
   for (const auto& [k, v] : pairs) {
     if (k == "requirepass") c.server->set_auth_required(!v.empty());
+    if (k == "protected-mode") c.server->set_protected_mode(v == "yes");
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }
@@ -160,7 +161,7 @@ __attribute__((format(printf, 2, 3))) void append_line(std::string& s, const cha
 std::string Server::info(std::span<const std::string_view> sections) {
   static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
                                                   "persistence", "stats", "replication",
-                                                  "keyspace", "threads"};
+                                                  "errorstats", "keyspace", "threads"};
   std::vector<std::string> wanted;
   for (auto s : sections) {
     std::string l(s);
@@ -268,6 +269,13 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
   } else if (name == "replication") {
     s = replication().info();
+  } else if (name == "errorstats") {
+    // Redis's per-prefix error counts, for the access rules' refusals (a failed AUTH is a
+    // WRONGPASS); like Redis, a prefix is listed once it has happened.
+    s += "# Errorstats\r\n";
+    const std::uint64_t no_auth = stats_.no_auth.load(), wrong_pass = stats_.wrong_pass.load();
+    if (no_auth != 0) append_line(s, "errorstat_NOAUTH:count=%" PRIu64, no_auth);
+    if (wrong_pass != 0) append_line(s, "errorstat_WRONGPASS:count=%" PRIu64, wrong_pass);
   } else if (name == "keyspace") {
     s += "# Keyspace\r\n";
     const std::uint64_t keys = keyspace_.size();

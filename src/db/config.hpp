@@ -29,6 +29,8 @@ struct ServerConfig {
   lf::ModelKind model = lf::ModelKind::kLeaderFollowers;
   DataMode data = DataMode::kColors;
   std::string requirepass;
+  // Protected mode: with no requirepass, serve clients from 127.0.0.1 only (commands/access.hpp).
+  bool protected_mode = true;
   std::size_t maxclients = 10000;
   std::uint32_t colors = 1024;
   int events_per_turn = 8;
@@ -48,6 +50,9 @@ struct ServerConfig {
   bool aof_use_snapshot_preamble = false;  // BGREWRITEAOF's base: a snapshot instead of commands
   bool enable_debug_command = false;  // DEBUG (fault injection for tests)
   std::string dbfilename = "dump.lfdb";  // snapshots (SAVE, BGSAVE, shutdown)
+  // Redis's rdb-key-save-delay (for tests): microseconds slept after each key a snapshot or a
+  // log rewrite writes; negative -n: one microsecond every n keys. 0: none.
+  int rdb_key_save_delay_us = 0;
   std::string save;                      // "<seconds> <changes> ...": BGSAVE points; non-empty: also a snapshot at shutdown
   // Replication (docs/replication.md).
   std::string replicaof_host;            // non-empty: start as a replica of host:port
@@ -82,6 +87,7 @@ class Config {
   // Sets several parameters atomically (all or none); error text as Redis gives it.
   lf::Status set(const std::vector<std::pair<std::string, std::string>>& pairs);
   std::string requirepass() const;
+  int rdb_key_save_delay_us() const;
 
  private:
   mutable lf::Mutex mu_;

@@ -120,7 +120,8 @@ lf::Status Server::save_now() {
   lf::UnboundThreadSet::promote_new_leader();
   std::uint64_t keys = 0;
   const std::uint64_t changes = keyspace_.changes();  // exact: SAVE runs alone
-  lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys);
+  lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys,
+                                config_.rdb_key_save_delay_us());
   if (st.ok()) {
     lf::MutexLock lock(persist_mu_);
     last_save_ms_ = now_ms();
@@ -135,7 +136,8 @@ lf::Result<std::uint64_t> Server::rewrite_log_now() {
     lf::MutexLock lock(persist_mu_);
     if (child_pid_ != 0) return lf::Status::error("a background save or rewrite is running");
   }
-  const std::string tmp = initial_.dir + "/temp-resync-" + std::to_string(::getpid()) + ".aof";
+  const std::string tmp =
+      initial_.dir + "/" + kResyncTempPrefix + std::to_string(::getpid()) + kLogTempSuffix;
   log_->start_rewrite();
   lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
   if (!st.ok()) {
@@ -176,6 +178,7 @@ std::string Server::start_bgsave() {
   std::int64_t us = 0;
   last_bgsave_try_ms_ = now_ms();
   child_changes_ = keyspace_.changes();  // exact: BGSAVE runs alone, and the child copies this
+  const int key_delay_us = config_.rdb_key_save_delay_us();
   const pid_t pid = timed_fork(us);
   if (pid < 0) {
     last_bgsave_ok_ = false;
@@ -184,7 +187,7 @@ std::string Server::start_bgsave() {
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
-    lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys);
+    lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys, key_delay_us);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (bgsave child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
   }
@@ -203,7 +206,9 @@ std::string Server::start_bgrewriteaof() {
                ? "ERR Background append only file rewriting already in progress"
                : "ERR Background save in progress, try BGREWRITEAOF again later";
   }
-  const std::string tmp = initial_.dir + "/temp-rewriteaof-" + std::to_string(::getpid()) + ".aof";
+  const std::string tmp =
+      initial_.dir + "/" + kRewriteTempPrefix + std::to_string(::getpid()) + kLogTempSuffix;
+  const int key_delay_us = config_.rdb_key_save_delay_us();
   // A replica's saved stream position counts bytes of this file: a rewrite changes them.
   repl_->forget_saved_position();
   // From this instant (nothing runs: we run alone) the log also keeps records for the new file.
@@ -216,7 +221,8 @@ std::string Server::start_bgrewriteaof() {
            std::strerror(errno);
   }
   if (pid == 0) {
-    lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
+    lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble,
+                                   key_delay_us);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (rewrite child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
   }

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <fstream>
 
+#include "commands/access.hpp"
 #include "db/session.hpp"
+#include "db/snapshot.hpp"
 
 namespace lfdb::db {
 
@@ -23,6 +25,7 @@ Server::Server(const ServerConfig& config)
       executor_(Executor::create(config.data, config.colors)),
       repl_(std::make_unique<Replication>(*this)) {
   auth_required_.store(!config.requirepass.empty());
+  protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
@@ -57,6 +60,10 @@ Server::Server(const ServerConfig& config)
 Server::~Server() { stop(); }
 
 lf::Status Server::start() {
+  // A save a crash interrupted left its temporary file: nothing will ever rename it.
+  for (const std::string& path : remove_stale_temp_files(initial_.dir, initial_.dbfilename)) {
+    std::fprintf(stderr, "lfdb-server: removed %s, left by a save that did not finish\n", path.c_str());
+  }
   // The log, when there is one, holds every write (a rewritten log starts with the whole
   // keyspace); otherwise the last snapshot is the data.
   lf::Status loaded = initial_.appendonly ? load_append_log() : load_snapshot_file();
@@ -156,6 +163,14 @@ void Server::stop() {
   repl_->stop_dispatcher();  // after the last flush: replicas get what was sealed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
+}
+
+std::string_view Server::refusal(const lf::InetAddr& peer) {
+  if (!protected_mode_.load(std::memory_order_relaxed) || auth_required() ||
+      commands::is_local_client(peer.native())) {
+    return {};
+  }
+  return commands::kProtectedModeDenied;
 }
 
 std::unique_ptr<lf::Session> Server::open_session(const lf::InetAddr& peer) {

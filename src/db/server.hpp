@@ -61,6 +61,8 @@ class Server final : public lf::Service {
   void request_shutdown();     // any thread, signal handlers included (async-signal-safe)
   void stop();
 
+  // Protected mode's refusal (commands/access.hpp), or nothing.
+  std::string_view refusal(const lf::InetAddr& peer) override;
   std::unique_ptr<lf::Session> open_session(const lf::InetAddr& peer) override;
 
   // The binding of a table entry, by the entry's index (commands::index_of).
@@ -78,6 +80,7 @@ class Server final : public lf::Service {
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
   void set_auth_required(bool v) { auth_required_.store(v, std::memory_order_release); }
+  void set_protected_mode(bool v) { protected_mode_.store(v, std::memory_order_relaxed); }
 
   ClientRegistry& clients() { return clients_; }
   // CLIENT LIST / CLIENT INFO: every client's line, or only c's.
@@ -124,6 +127,7 @@ class Server final : public lf::Service {
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> auth_required_{false};
+  std::atomic<bool> protected_mode_{true};
   std::atomic<bool> shutdown_requested_{false};
   int wake_fd_ = -1;  // eventfd: request_shutdown() -> wait()
   std::int64_t started_ms_ = 0;  // immutable after start

@@ -1,5 +1,8 @@
 #include "db/session.hpp"
 
+#include <cstdio>
+
+#include "commands/access.hpp"
 #include "db/log_records.hpp"
 #include "lf/status.hpp"
 #include "resp/writer.hpp"
@@ -140,6 +143,17 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     in.consume(r.consumed);
     if (s == Step::kParked) return lf::SessionAction::kPark;
     if (s == Step::kClose) return lf::SessionAction::kClose;
+    // Replies pile up for a client that has not authenticated (a pipelined password guesser):
+    // it is dropped with none of them sent, as Redis does (commands/access.hpp). `out` holds
+    // every reply of this session not yet sent: the model reads no more while some wait.
+    if (!client_.authenticated && out.size() > commands::kUnauthenticatedOutputLimit &&
+        server_.auth_required()) {
+      std::fprintf(stderr, "lfdb-server: client %s dropped: %zu bytes of replies piled up before AUTH\n",
+                   client_.addr.c_str(), out.size());
+      out.clear();
+      in.consume(in.size());
+      return lf::SessionAction::kClose;
+    }
   }
 }
 
@@ -156,6 +170,7 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
+    server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return reject(std::string(commands::kErrNoAuth));
   }
   if (spec->has(commands::kWrite)) {

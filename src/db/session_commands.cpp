@@ -3,6 +3,7 @@
 // touch no key. Each is bound to its table entry by name when the server starts.
 #include "db/session.hpp"
 
+#include "commands/access.hpp"
 #include "commands/connection.hpp"
 
 namespace lfdb::db {
@@ -13,6 +14,14 @@ using commands::CommandSpec;
 void help_lines(resp::Writer& w, std::initializer_list<std::string_view> lines) {
   w.array_header(lines.size());
   for (auto l : lines) w.simple_string(l);
+}
+
+// A failed AUTH or HELLO AUTH: its reply, counted (INFO errorstats: WRONGPASS).
+void wrong_pass(SessionContext& c) {
+  ServerStats& st = c.server.stats();
+  st.error_replies.fetch_add(1, std::memory_order_relaxed);
+  st.wrong_pass.fetch_add(1, std::memory_order_relaxed);
+  c.out.error(commands::kWrongPass);
 }
 
 void quit_cmd(SessionContext& c) {
@@ -27,11 +36,13 @@ void hello_cmd(SessionContext& c) {
   }
   if (req.auth) {
     if (!commands::credentials_match(req.user, req.password, c.server.config().requirepass())) {
-      return c.out.error(commands::kErrWrongPass);
+      return wrong_pass(c);
     }
     c.session.authenticate();
   }
   if (!c.client.authenticated && c.server.auth_required()) {
+    c.server.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    c.server.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return c.out.error(commands::kErrHelloNoAuth);
   }
   if (req.setname) {
@@ -49,9 +60,7 @@ void auth_cmd(SessionContext& c) {
   const std::string pass = c.server.config().requirepass();
   if (c.argc() == 2 && pass.empty()) return c.out.error(commands::kErrAuthNoPassword);
   const std::string_view user = c.argc() == 3 ? c.argv[1] : "default";
-  if (!commands::credentials_match(user, c.argv.back(), pass)) {
-    return c.out.error(commands::kErrWrongPass);
-  }
+  if (!commands::credentials_match(user, c.argv.back(), pass)) return wrong_pass(c);
   c.session.authenticate();
   c.out.simple_string("OK");
 }

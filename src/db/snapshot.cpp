@@ -6,8 +6,11 @@
 #include <xxhash.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <memory>
 #include <vector>
@@ -156,10 +159,29 @@ class In {
 
 namespace {
 
+// rdb-key-save-delay, as Redis sleeps it: n > 0 microseconds after every key; n < 0 one
+// microsecond after every -n keys.
+class KeyDelay {
+ public:
+  explicit KeyDelay(int us) : us_(us) {}
+  void after_key() {
+    if (us_ > 0) {
+      ::usleep(static_cast<useconds_t>(us_));
+    } else if (us_ < 0 && ++keys_ % -static_cast<std::int64_t>(us_) == 0) {
+      ::usleep(1);
+    }
+  }
+
+ private:
+  const int us_;
+  std::int64_t keys_ = 0;
+};
+
 // The snapshot itself, streamed to fd. Returns the number of keys, or the write error.
 lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, std::uint64_t& n,
-                               const std::string& what) {
+                               const std::string& what, int key_delay_us = 0) {
   n = 0;
+  KeyDelay delay(key_delay_us);
   Out out(fd);
   out.bytes(kMagic, sizeof kMagic);
   out.u32(kVersion);
@@ -200,6 +222,7 @@ lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, 
           break;
       }
       ++n;
+      delay.after_key();
     }
   }
   out.u8(kEnd);
@@ -212,12 +235,12 @@ lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, 
 }  // namespace
 
 lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
-                         std::uint64_t& keys_written) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+                         std::uint64_t& keys_written, int key_delay_us) {
+  const std::string tmp = path + kSnapshotTempInfix + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + tmp);
   std::uint64_t n = 0;
-  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, tmp);
+  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, tmp, key_delay_us);
   if (!st.ok()) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -413,12 +436,12 @@ class Chunked {
 }  // namespace
 
 lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
-                          bool snapshot_preamble) {
+                          bool snapshot_preamble, int key_delay_us) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + path);
   if (snapshot_preamble) {
     std::uint64_t n = 0;
-    lf::Status st = write_snapshot_body(ks, fd, now_ms, n, path);
+    lf::Status st = write_snapshot_body(ks, fd, now_ms, n, path, key_delay_us);
     if (!st.ok()) {
       ::close(fd);
       return st;
@@ -427,6 +450,7 @@ lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int6
   }
   Out out(fd);
   std::string rec;
+  KeyDelay delay(key_delay_us);
   for (std::uint32_t c = 0; c < ks.colors(); ++c) {
     for (const auto& [key, e] : ks.at(c).map()) {
       if (!live(e, now_ms)) continue;
@@ -475,6 +499,7 @@ lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int6
         encode_command(rec, {"PEXPIREAT", key, at});
       }
       out.bytes(rec.data(), rec.size());
+      delay.after_key();
     }
   }
   if (!out.drain()) {
@@ -482,6 +507,52 @@ lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int6
     return lf::Status::error("writing " + path + ": " + std::strerror(out.error()));
   }
   return sync_and_close(fd, path);
+}
+
+namespace {
+
+// The pid in a name made of prefix, decimal pid, suffix; -1 for any other name.
+pid_t pid_in_name(std::string_view name, std::string_view prefix, std::string_view suffix) {
+  if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+      !name.ends_with(suffix)) {
+    return -1;
+  }
+  const std::string_view digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  pid_t pid = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  return ec == std::errc() && p == digits.data() + digits.size() && pid > 0 ? pid : -1;
+}
+
+// Whether `pid` is another lfdb-server still running: its save may be under way. A zombie (a
+// killed child not reaped yet) runs nothing.
+bool another_live_server(pid_t pid) {
+  if (pid == ::getpid()) return false;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");  // "pid (comm) state ..."
+  std::string stat;
+  if (!std::getline(f, stat)) return false;
+  const std::size_t open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) return false;
+  const std::string_view comm(stat.data() + open + 1, close - open - 1);
+  const char state = stat[close + 2];
+  return comm.starts_with("lfdb-server") && state != 'Z' && state != 'X';
+}
+
+}  // namespace
+
+std::vector<std::string> remove_stale_temp_files(const std::string& dir,
+                                                 const std::string& dbfilename) {
+  std::vector<std::string> removed;
+  const std::string snapshot_prefix = dbfilename + kSnapshotTempInfix;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    pid_t pid = pid_in_name(name, snapshot_prefix, "");
+    if (pid < 0) pid = pid_in_name(name, kRewriteTempPrefix, kLogTempSuffix);
+    if (pid < 0) pid = pid_in_name(name, kResyncTempPrefix, kLogTempSuffix);
+    if (pid < 0 || another_live_server(pid)) continue;
+    if (::unlink(entry.path().c_str()) == 0) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 }  // namespace lfdb::db

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "db/keyspace.hpp"
 #include "lf/status.hpp"
@@ -33,8 +34,10 @@ struct SnapshotLoad {
 };
 
 // Writes `ks` to `path` (via path.tmp-<pid>); keys already expired at `now_ms` are left out.
+// key_delay_us: rdb-key-save-delay (ServerConfig), a pause after each key, for tests that must
+// catch a save in the middle.
 lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
-                         std::uint64_t& keys_written);
+                         std::uint64_t& keys_written, int key_delay_us = 0);
 // Loads a snapshot into an empty keyspace. A missing file is not an error (nothing loaded).
 lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks);
 
@@ -50,8 +53,23 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view bytes, Keyspace& k
 // The base of a rewritten append-only log, written to `path` directly (the caller renames):
 // the keyspace as commands (SET/HSET/PEXPIREAT: any RESP tool reads it), or with
 // snapshot_preamble the binary snapshot (faster to load; redis-check-aof cannot read it).
-// Same stillness rule as save_snapshot.
+// Same stillness rule and key delay as save_snapshot.
 lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
-                          bool snapshot_preamble);
+                          bool snapshot_preamble, int key_delay_us = 0);
+
+// The temporary files of saves, named after the writing process: the snapshot's
+// <dbfilename>.tmp-<pid> (renamed over <dbfilename> when complete), and in `dir` the rewritten
+// log's temp-rewriteaof-<pid>.aof (BGREWRITEAOF) and temp-resync-<pid>.aof (a replica's full
+// resync), renamed over the log.
+inline constexpr char kSnapshotTempInfix[] = ".tmp-";
+inline constexpr char kRewriteTempPrefix[] = "temp-rewriteaof-";
+inline constexpr char kResyncTempPrefix[] = "temp-resync-";
+inline constexpr char kLogTempSuffix[] = ".aof";
+
+// The ones a crash in the middle of a save left behind in `dir`. Called at start, when no save
+// of ours can be running: removes every one but those whose pid is a live lfdb-server other
+// than this process (a server sharing the directory may be writing it). Returns their paths.
+std::vector<std::string> remove_stale_temp_files(const std::string& dir,
+                                                 const std::string& dbfilename);
 
 }  // namespace lfdb::db

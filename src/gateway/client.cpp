@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <memory>
 
+#include "commands/access.hpp"
+#include "commands/connection.hpp"
 #include "gateway/gateway.hpp"
 #include "gateway/scratch.hpp"
 
@@ -17,7 +20,6 @@ using commands::CommandSpec;
 
 namespace {
 
-constexpr std::string_view kWrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
 constexpr std::string_view kSyntax = "ERR syntax error";
 constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
 constexpr const char* kRedisCompat = "7.0.15";  // what HELLO reports, as lfdb-server does
@@ -186,6 +188,9 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         gw_.stats().bound_batches_async.fetch_add(1, std::memory_order_relaxed);
       }
     }
+    // Before AUTH every reply is the gateway's own: what waits to be sent is what the output
+    // holds plus what this dispatch adds (reply_local counts it).
+    unauthenticated_unsent_ = authenticated_ ? 0 : out_.size() - out_sent_;
     while (!stop_reading_) {
       if (over_limits_locked()) {
         // Backpressure: stop reading until replies drain (flush_head_locked resumes).
@@ -217,9 +222,21 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       }
       gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
       consumed += r.consumed;
+      if (!authenticated_ && unauthenticated_unsent_ > commands::kUnauthenticatedOutputLimit) {
+        // Replies pile up for a client that has not authenticated (a pipelined password
+        // guesser): dropped with none of them sent, as Redis does (commands/access.hpp).
+        std::fprintf(stderr, "lfdb-gateway: client %llu dropped: %zu bytes of replies piled up before AUTH\n",
+                     static_cast<unsigned long long>(id_), unauthenticated_unsent_);
+        broken_ = true;
+        stop_reading_ = true;
+        consumed = size;
+        break;
+      }
       // Bound forwarding answers a batch at a time; keep batches small enough to bound the
-      // contexts one thread holds.
-      if (bound && calls.size() >= 64) break;
+      // contexts one thread holds. Not before AUTH: nothing is forwarded then (no context is
+      // held), and the replies of one read must pile up as they would in async forwarding, for
+      // the unauthenticated output limit above.
+      if (bound && calls.size() >= 64 && authenticated_) break;
     }
     flush_upstreams();
     bound_calls_ = nullptr;
@@ -276,7 +293,10 @@ void ClientConn::command(std::span<const std::string_view> argv) {
   const commands::Resolved resolved = commands::resolve(argv);
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
-  if (!authenticated_ && !spec->has(commands::kNoAuth)) return reject("NOAUTH Authentication required.");
+  if (!authenticated_ && !spec->has(commands::kNoAuth)) {
+    gw_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
+    return reject(std::string(commands::kErrNoAuth));
+  }
   const CommandRoute route = route_of(resolved.index);
   const Config& cfg = gw_.config();
   if (route.route != Route::kLocal) {
@@ -439,8 +459,9 @@ void ClientConn::hello(std::span<const std::string_view> argv, resp::Writer& w) 
   for (; i < argv.size(); ++i) {
     const bool more = i + 1 < argv.size();
     if (iequal(argv[i], "auth") && i + 2 < argv.size()) {
-      const std::string& pass = gw_.config().requirepass;
-      if (argv[i + 1] != "default" || (!pass.empty() && argv[i + 2] != pass)) return w.error(kWrongPass);
+      if (!commands::credentials_match(argv[i + 1], argv[i + 2], gw_.config().requirepass)) {
+        return wrong_pass(w);
+      }
       authed = true;
       i += 2;
     } else if (iequal(argv[i], "setname") && more) {
@@ -454,6 +475,7 @@ void ClientConn::hello(std::span<const std::string_view> argv, resp::Writer& w) 
     }
   }
   if (!authed) {
+    gw_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return w.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
                    "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                    "select the RESP protocol version at the same time");
@@ -491,10 +513,15 @@ void ClientConn::auth(std::span<const std::string_view> argv, resp::Writer& w) {
                    "Are you sure your configuration is correct?");
   }
   const std::string_view user = argv.size() == 3 ? argv[1] : "default";
-  if (user != "default" || (!pass.empty() && argv.back() != pass)) return w.error(kWrongPass);
+  if (!commands::credentials_match(user, argv.back(), pass)) return wrong_pass(w);
   authenticated_ = true;
   parser_.set_auth_required(false);
   w.simple_string("OK");
+}
+
+void ClientConn::wrong_pass(resp::Writer& w) {
+  gw_.stats().wrong_pass.fetch_add(1, std::memory_order_relaxed);
+  w.error(commands::kWrongPass);
 }
 
 // ---- transactions ---------------------------------------------------------------------
@@ -721,6 +748,7 @@ ReplySlot* ClientConn::begin_slot(Merge merge, std::uint32_t parts) {
 }
 
 void ClientConn::reply_local(const std::string& bytes, bool close_after) {
+  if (!authenticated_) unauthenticated_unsent_ += bytes.size();
   if (bound_calls_ == nullptr && slots_.empty() && !close_after) {
     out_.append(bytes);  // nothing ahead of it: straight to the output
     return;

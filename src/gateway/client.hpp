@@ -95,6 +95,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void end_transaction();
   void hello(std::span<const std::string_view> argv, resp::Writer& w);
   void auth(std::span<const std::string_view> argv, resp::Writer& w);
+  void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
 
   // Reply slots and forwarding (both modes).
   ReplySlot* begin_slot(Merge merge, std::uint32_t parts) LF_REQUIRES(mu_);
@@ -133,6 +134,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   std::vector<UpstreamConn*> dirty_;
   std::vector<BoundCall>* bound_calls_ = nullptr;
   bool stop_reading_ = false;  // QUIT or a protocol error: nothing after it is processed
+  std::size_t unauthenticated_unsent_ = 0;  // before AUTH: reply bytes not sent yet
   // Transaction state.
   UpstreamConn* pinned_ = nullptr;
   int pinned_shard_ = -1;
@@ -156,7 +158,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   std::size_t out_sent_ LF_GUARDED_BY(mu_) = 0;
   bool closed_ LF_GUARDED_BY(mu_) = false;   // handle_close ran: drop late replies
   bool closing_ LF_GUARDED_BY(mu_) = false;  // close once the output is out
-  bool broken_ LF_GUARDED_BY(mu_) = false;   // a send failed
+  bool broken_ LF_GUARDED_BY(mu_) = false;   // a send failed, or the client is dropped
   bool paused_ LF_GUARDED_BY(mu_) = false;   // over a limit: not reading
   bool tx_waiting_ LF_GUARDED_BY(mu_) = false;  // waiting for a transaction connection: not reading
   lf::EventMask interest_ LF_GUARDED_BY(mu_) = lf::kReadEvent;

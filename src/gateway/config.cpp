@@ -212,6 +212,8 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       st = scalar(v, at, out.requirepass);
     } else if (key == "backend_password") {
       st = scalar(v, at, out.backend_password);
+    } else if (key == "protected_mode") {
+      st = boolean(v, at, out.protected_mode);
     } else if (key == "allow_admin") {
       st = boolean(v, at, out.allow_admin);
     } else if (key == "allow_dangerous") {
@@ -436,7 +438,7 @@ lf::Status load_config_file(const std::string& path, Config& out) {
 
 lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& usage) {
   CLI::App app{"lfdb-gateway: the front-end communication server of lfdb"};
-  std::string config_file, bind, model, forwarding, shard_list, lazy;
+  std::string config_file, bind, model, forwarding, shard_list, lazy, protected_mode;
   int port = -1, threads = 0, events_per_turn = 0;
   app.add_option("--config", config_file, "YAML config (lfdb's shape or a twemproxy pool)");
   app.add_option("--port", port, "listen port (0: any free port)")->check(CLI::Range(0, 65535));
@@ -448,6 +450,8 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
                  "async: ready events a leader takes per turn (see docs/gateway.md)")
       ->check(CLI::Range(1, 64));
   app.add_option("--lazy-promotion", lazy, "async: wake a follower only for a backlog: yes | no (yes)");
+  app.add_option("--protected-mode", protected_mode,
+                 "without requirepass, serve clients from 127.0.0.1 only: yes | no (yes)");
   app.add_option("--shards", shard_list, "host:port,host:port,... (one primary per shard) instead of a config file");
   usage = app.help();
   try {
@@ -481,6 +485,12 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
   if (!lazy.empty()) {
     if (lazy != "yes" && lazy != "no") return lf::Status::error("--lazy-promotion: expected yes or no, got '" + lazy + "'");
     out.lazy_promotion = lazy == "yes";
+  }
+  if (!protected_mode.empty()) {
+    if (protected_mode != "yes" && protected_mode != "no") {
+      return lf::Status::error("--protected-mode: expected yes or no, got '" + protected_mode + "'");
+    }
+    out.protected_mode = protected_mode == "yes";
   }
   if (!model.empty()) {
     if (model != "lf" && model != "reactor") return lf::Status::error("--model: expected lf or reactor, got '" + model + "'");

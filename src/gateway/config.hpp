@@ -6,7 +6,8 @@
 //      twemproxy can switch: listen, servers (host:port:weight [name]), hash_tag, timeout,
 //      server_retry_timeout, server_failure_limit, server_connections, redis_auth, ... Keys
 //      lfdb has no use for are accepted with a warning.
-// Command-line flags (--port, --bind, --threads, --model, --forwarding) override the file.
+// Command-line flags (--port, --bind, --threads, --model, --forwarding, --protected-mode, ...)
+// override the file.
 //
 // Thread-safety: a Config is a value, built once before the gateway starts and read-only after.
 #pragma once
@@ -83,6 +84,8 @@ struct Config {
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
 
   std::string requirepass;       // clients must AUTH at the gateway
+  // Protected mode, as lfdb-server's: without requirepass, clients from 127.0.0.1 only.
+  bool protected_mode = true;
   std::string backend_password;  // sent as AUTH on every upstream connection
   bool allow_admin = false;
   bool allow_dangerous = false;

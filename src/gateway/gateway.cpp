@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "commands/access.hpp"
 #include "gateway/client.hpp"
 
 namespace lfdb::gateway {
@@ -25,6 +26,13 @@ class Gateway::AcceptHandler final : public lf::EventHandler {
       if (st.clients_open.load(std::memory_order_relaxed) >= gw_.config_.limits.max_clients) {
         static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
         (void)s.send(kFull, sizeof kFull - 1);
+        st.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (gw_.config_.protected_mode && gw_.config_.requirepass.empty() &&
+          !commands::is_local_client(peer.native())) {
+        const std::string_view no = commands::kProtectedModeDenied;
+        (void)s.send(no.data(), no.size());
         st.connections_rejected.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
@@ -226,6 +234,10 @@ std::string Gateway::info() const {
   line("transactions_pinned", num(stats_.tx_pinned.load()));
   line("transaction_waits", num(stats_.tx_waits.load()));
   line("transaction_wait_timeouts", num(stats_.tx_wait_timeouts.load()));
+  // Redis's per-prefix error counts for the access rules' refusals, listed once they happened.
+  s += "\r\n# Errorstats\r\n";
+  if (const std::uint64_t n = stats_.no_auth.load(); n != 0) line("errorstat_NOAUTH", "count=" + num(n));
+  if (const std::uint64_t n = stats_.wrong_pass.load(); n != 0) line("errorstat_WRONGPASS", "count=" + num(n));
   s += "\r\n# Backends\r\n";
   for (std::size_t i = 0; i < backends_.size(); ++i) line("backend" + num(i), backends_[i]->info_line());
   s += "\r\n# Threads\r\n";

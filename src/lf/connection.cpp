@@ -230,6 +230,11 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
       rejected_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    if (const std::string_view no = service_.refusal(peer); !no.empty()) {
+      (void)s.send(no.data(), no.size());
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     auto session = service_.open_session(peer);
     if (!session) continue;
     auto* c = new Connection(std::move(s), std::move(session), host_, reactor_, mode_,

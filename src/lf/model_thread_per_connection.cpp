@@ -122,6 +122,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
         rejected_.fetch_add(1);
         continue;
       }
+      if (const std::string_view no = service_.refusal(peer); !no.empty()) {
+        (void)s.send(no.data(), no.size());
+        rejected_.fetch_add(1);
+        continue;
+      }
       auto session = service_.open_session(peer);
       if (!session) continue;
       (void)s.set_nonblocking(false);

@@ -42,17 +42,6 @@ TEST(Connection, HelloReplyIsOneMap) {
   EXPECT_NE(out.find(kRedisCompat), std::string::npos);
 }
 
-TEST(Connection, CredentialsMatchOnlyTheDefaultUserAndThePassword) {
-  EXPECT_TRUE(credentials_match("default", "anything", ""));  // no password configured
-  EXPECT_FALSE(credentials_match("alice", "anything", ""));
-  EXPECT_TRUE(credentials_match("default", "secret", "secret"));
-  EXPECT_FALSE(credentials_match("default", "secreT", "secret"));
-  EXPECT_FALSE(credentials_match("default", "secret1", "secret"));
-  EXPECT_FALSE(credentials_match("default", "secre", "secret"));
-  EXPECT_FALSE(credentials_match("default", "", "secret"));
-  EXPECT_FALSE(credentials_match("bob", "secret", "secret"));
-}
-
 TEST(Connection, DbIndexIsAStrictInteger) {
   std::int64_t i = -1;
   EXPECT_EQ(parse_db_index("9", i), "");

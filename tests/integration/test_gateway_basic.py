@@ -3,6 +3,7 @@ redis-cli and redis-benchmark through the gateway; cross-shard commands; reply o
 pipelining across shards; validation; transactions pinned to one shard; INFO."""
 
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -12,6 +13,7 @@ import redis
 
 from gateway_testlib import (HOST, GatewayTestCase, RespError, keys_for_shard, shard_of)
 from lfdb_testlib import encode_command
+from test_access import WRONGPASS, burst
 
 A = keys_for_shard(0, 2, 20, "a")  # keys of shard 0
 B = keys_for_shard(1, 2, 20, "b")  # keys of shard 1
@@ -212,6 +214,24 @@ class AuthTest(GatewayTestCase):
         with self.assertRaises((redis.AuthenticationError, redis.ResponseError)) as e:
             self.client(password="nope").get(A[0])
         self.assertIn("WRONGPASS", str(e.exception))
+
+    def wrongpass_count(self):
+        c = self.raw()
+        self.assertEqual(c.command("AUTH", "s3cret"), b"OK")
+        m = re.search(r"^errorstat_WRONGPASS:count=(\d+)", c.command("INFO").decode(), re.M)
+        return int(m.group(1)) if m else 0
+
+    def test_a_pipelined_guesser_is_dropped(self):
+        # As lfdb-server and redis-server (test_access.py): replies that pile up past 16 KiB
+        # before AUTH drop the client with none of them sent; every guess made is counted.
+        before = self.wrongpass_count()
+        self.assertEqual(burst(self.port, b"AUTH guess\r\n" * 256), (WRONGPASS * 256, False))
+        self.assertEqual(burst(self.port, b"AUTH guess\r\n" * 400), (b"", True))
+        self.assertEqual(burst(self.port, b"GET k\r\n" * 1000), (b"", True))
+        self.assertEqual(self.wrongpass_count(), before + 256 + 257)
+        # Authenticated, the same pipeline is answered in full.
+        got, closed = burst(self.port, b"AUTH s3cret\r\n" + b"AUTH guess\r\n" * 400)
+        self.assertEqual((got, closed), (b"+OK\r\n" + WRONGPASS * 400, False))
 
 
 class PipelineOrderTest(GatewayTestCase):

@@ -1,12 +1,14 @@
-"""lfdb-gateway's configuration: a twemproxy (nutcracker) config accepted as it is, and clear
-errors (not crashes) for bad files and flags."""
+"""lfdb-gateway's configuration: a twemproxy (nutcracker) config accepted as it is, clear
+errors (not crashes) for bad files and flags, and protected mode."""
 
 import os
 import signal
 import tempfile
 import unittest
 
-from gateway_testlib import (GATEWAY, HOST, Backend, Gateway, RawConnection, run_gateway)
+from gateway_testlib import (GATEWAY, HOST, Backend, Gateway, GatewayTestCase, RawConnection,
+                             run_gateway)
+from test_access import DENIED, NOAUTH, burst, interface_address
 
 
 @unittest.skipUnless(GATEWAY, "LFDB_GATEWAY is not set")
@@ -102,3 +104,46 @@ class ConfigErrorTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+class ProtectedModeTest(GatewayTestCase):
+    """Listening on every address with no requirepass: as lfdb-server and redis-server
+    (test_access.py), only clients from 127.0.0.1 are served; others get Redis's DENIED line,
+    unasked, and are closed."""
+
+    backends = 1
+    gateway_args = ("--bind", "0.0.0.0")
+
+    def test_only_127_0_0_1_is_served(self):
+        self.assertEqual(burst(self.port, b"PING\r\n", wait=0.5), (b"+PONG\r\n", False))
+        self.assertEqual(burst(self.port, b"", source="127.0.0.2"), (DENIED, True))
+        addr = interface_address()
+        if addr is not None:
+            self.assertEqual(burst(self.port, b"", source=addr, dest=addr), (DENIED, True))
+        self.assertGreaterEqual(int(self.info()["rejected_connections"]), 1)
+
+
+class ProtectedModeOffInTheFileTest(GatewayTestCase):
+    backends = 1
+    gateway_options = {"protected_mode": False, "timeout_ms": 2000}
+    gateway_args = ("--bind", "0.0.0.0")
+
+    def test_everyone_is_served(self):
+        self.assertEqual(burst(self.port, b"PING\r\n", source="127.0.0.2", wait=0.5),
+                         (b"+PONG\r\n", False))
+
+
+class ProtectedModeOffByFlagTest(ProtectedModeOffInTheFileTest):
+    gateway_options = {"timeout_ms": 2000}
+    gateway_args = ("--bind", "0.0.0.0", "--protected-mode", "no")
+
+
+class ProtectedModeWithPasswordTest(GatewayTestCase):
+    backends = 1
+    gateway_options = {"requirepass": "s3cret", "timeout_ms": 2000}
+    gateway_args = ("--bind", "0.0.0.0")
+
+    def setUp(self):  # the base class's client would need the password
+        pass
+
+    def test_a_password_lifts_it(self):
+        self.assertEqual(burst(self.port, b"PING\r\n", source="127.0.0.2", wait=0.5), (NOAUTH, False))

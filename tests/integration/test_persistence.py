@@ -7,6 +7,7 @@ Against redis-server (the peer) these tests are skipped: they exercise lfdb's ow
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -486,6 +487,95 @@ class Rewrite(unittest.TestCase):
             self.assertIn("append-only log is off", str(e.exception))
         finally:
             sp.stop()
+
+
+def children(pid):
+    """The pids of a process's children."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def dead_pid():
+    """A pid no process has now (one that just exited)."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def temp_files(directory):
+    return sorted(f for f in os.listdir(directory) if ".tmp-" in f or f.startswith("temp-"))
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's snapshots and log rewrite")
+class StaleTempFiles(unittest.TestCase):
+    """A crash in the middle of BGSAVE or BGREWRITEAOF leaves the save's temporary file (named
+    after the writing process); the next start removes it, and only such files."""
+
+    def crash_mid_save(self, sp, start_save, pattern):
+        """Starts a save slowed down to 50 ms a key, waits for its temporary file, then kills
+        the server and its child with SIGKILL (a machine that loses power takes both)."""
+        r = client(sp)
+        r.mset({"k%d" % i: "v%d" % i for i in range(40)})
+        r.config_set("rdb-key-save-delay", 50000)
+        start_save(r)
+        deadline = time.monotonic() + 30
+        while not [f for f in temp_files(sp.dir) if re.fullmatch(pattern, f)]:
+            self.assertLess(time.monotonic(), deadline, "the save never created its file")
+            time.sleep(0.01)
+        kids = children(sp.proc.pid)
+        self.assertEqual(len(kids), 1, kids)
+        os.kill(kids[0], signal.SIGKILL)
+        kill9(sp)
+        left = [f for f in temp_files(sp.dir) if re.fullmatch(pattern, f)]
+        self.assertEqual(len(left), 1, temp_files(sp.dir))
+        return left[0]
+
+    def test_a_crash_mid_bgsave_leaves_nothing_after_restart(self):
+        sp = ServerProcess()
+        sp.extra = [("dir", sp.dir), ("appendonly", "yes")]
+        sp.start()
+        try:
+            left = self.crash_mid_save(sp, lambda r: r.bgsave(), r"dump\.lfdb\.tmp-\d+")
+            sp.start()
+            self.assertEqual(temp_files(sp.dir), [])
+            self.assertIn("removed %s/%s, left by a save that did not finish" % (sp.dir, left), sp.log())
+            self.assertEqual(client(sp).get("k39"), b"v39")  # the log has every write
+        finally:
+            sp.stop()
+
+    def test_a_crash_mid_rewrite_leaves_nothing_after_restart(self):
+        sp = lfdb_server(fsync="everysec")
+        sp.start()
+        try:
+            left = self.crash_mid_save(sp, lambda r: r.bgrewriteaof(), r"temp-rewriteaof-\d+\.aof")
+            sp.start()
+            self.assertEqual(temp_files(sp.dir), [])
+            self.assertIn("removed %s/%s" % (sp.dir, left), sp.log())
+            self.assertEqual(client(sp).get("k39"), b"v39")
+        finally:
+            sp.stop()
+
+    def test_only_temp_files_of_processes_gone_are_removed(self):
+        other = ServerProcess()
+        other.start()  # a live lfdb-server that could be saving into the same directory
+        sp = ServerProcess()
+        sp.extra = [("dir", sp.dir), ("dbfilename", "db.snap")]
+        gone = dead_pid()
+        stale = ["db.snap.tmp-%d" % gone, "temp-rewriteaof-%d.aof" % gone, "temp-resync-%d.aof" % gone]
+        kept = ["db.snap.tmp-%d" % other.proc.pid, "temp-rewriteaof-%d.aof" % other.proc.pid,
+                "dump.lfdb.tmp-%d" % gone,   # not this server's snapshot name
+                "db.snap.tmp-x1", "temp-rewriteaof-1.aof.bak", "temp-rewriteaof-.aof"]
+        for f in stale + kept:
+            with open(os.path.join(sp.dir, f), "w") as out:
+                out.write("x")
+        try:
+            sp.start()
+            self.assertEqual(sorted(os.listdir(sp.dir)), sorted(kept + ["server.log"]))
+            for f in stale:
+                self.assertIn("removed %s/%s" % (sp.dir, f), sp.log())
+        finally:
+            sp.stop()
+            other.stop()
 
 
 @unittest.skipUnless(is_lfdb(), "lfdb's append-only log")

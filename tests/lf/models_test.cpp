@@ -166,6 +166,58 @@ TEST_P(ModelStress, StopsWithClientsConnectedAndLeaksNothing) {
   EXPECT_EQ(model.value()->stats().open_connections, 0u);
 }
 
+// A service that turns every peer away but the ones it admits: the refused connection gets the
+// refusal's bytes, then end of stream, and no session is ever opened for it.
+class RefusingService final : public lf::Service {
+ public:
+  std::atomic<int> opened{0};
+  std::atomic<bool> refuse{true};
+  std::string_view refusal(const lf::InetAddr&) override {
+    return refuse.load() ? std::string_view("-DENIED go away\r\n") : std::string_view();
+  }
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr&) override {
+    opened.fetch_add(1);
+    return std::make_unique<FrameSession>(counters_);
+  }
+
+ private:
+  Counters counters_;
+};
+
+TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
+  RefusingService service;
+  lf::ModelOptions o;
+  o.threads = 2;
+  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model.value()->start().ok());
+  auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
+  auto refused = lf::Connector::connect(*addr);
+  ASSERT_TRUE(refused.ok());
+  // Nothing sent: the refusal comes unasked, then the end of the stream.
+  std::string got(17, '\0');
+  ASSERT_TRUE(refused.value().recv_exact(got.data(), got.size()).ok());
+  EXPECT_EQ(got, "-DENIED go away\r\n");
+  char more = 0;
+  EXPECT_FALSE(refused.value().recv_exact(&more, 1).ok());
+  // Admitted again: an ordinary session echoes a frame.
+  service.refuse.store(false);
+  auto admitted = lf::Connector::connect(*addr);
+  ASSERT_TRUE(admitted.ok());
+  std::string frame(12, '\0');  // an empty payload: length 0, seq 0, checksum of nothing
+  const std::uint32_t sum = checksum(nullptr, 0);
+  std::memcpy(frame.data() + 8, &sum, 4);
+  ASSERT_TRUE(admitted.value().send_all(frame).ok());
+  std::string echo(12, '\0');
+  ASSERT_TRUE(admitted.value().recv_exact(echo.data(), echo.size()).ok());
+  EXPECT_EQ(echo, frame);
+  const lf::ModelStats st = model.value()->stats();
+  model.value()->stop();
+  EXPECT_EQ(service.opened.load(), 1);
+  EXPECT_EQ(st.rejected, 1u);
+  EXPECT_EQ(st.accepted, 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(lf::all_models()),
                          [](const auto& info) {
                            std::string n = lf::to_string(info.param);
