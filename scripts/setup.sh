@@ -10,6 +10,7 @@ PACKAGES=(
   libfmt-dev libcli11-dev libyaml-cpp-dev liblua5.4-dev libxxhash-dev nettle-dev nlohmann-json3-dev
   redis-server redis-tools python3-redis nutcracker bc valgrind
   strace procps ccache
+  tcl dpkg-dev
   libace-dev libasio-dev
 )
 
