@@ -30,8 +30,11 @@ demo-echo: build
 
 # Release build (g++) + ASan/UBSan build (clang, -Wthread-safety) + TSan build (clang), the fuzz
 # runs, and Redis's own test suite's CI units.
-test: test-release test-asan test-tsan test-fuzz test-conformance
-	@echo "make test: all suites passed (release, asan+ubsan, tsan, fuzz, conformance)"
+# Conformance runs right after the release build: its own 'N passed, M failed' line counts the
+# Redis tests lfdb does not pass yet (gated by floors, docs/conformance.md), so the test runs'
+# closing lines come after it.
+test: test-conformance test-release test-asan test-tsan test-fuzz
+	@echo "make test: all suites passed (conformance, release, asan+ubsan, tsan, fuzz)"
 
 test-release: build
 	@echo "== tests: release (g++) =="
