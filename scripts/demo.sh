@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: seed 000's OLTP system on loopback. Two lfdb-server shards (durable: every booking
+# `make demo`: the Leader/Followers pattern's OLTP system on loopback. Two lfdb-server shards (durable: every booking
 # is on disk before its terminal hears "booked", with group commit), one lfdb-gateway in front of
 # them, and 1,000 lfdb-bench travel agents booking seats through the gateway for DEMO_SECONDS
 # (20) with live progress. Then the summary, the invariant check (no seat sold twice, no booking
@@ -43,7 +43,7 @@ bold=""; plain=""
 if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true); fi
 say() { echo "${bold}== $*${plain}"; }
 
-say "lfdb demo: seed 000's OLTP system on 127.0.0.1 (work dir $WORK)"
+say "lfdb demo: the Leader/Followers pattern's OLTP system on 127.0.0.1 (work dir $WORK)"
 S1=$(free_port); S2=$(free_port); GW=$(free_port)
 for i in 1 2; do
   port=S$i; mkdir -p "$WORK/shard$i"

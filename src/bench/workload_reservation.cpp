@@ -1,4 +1,4 @@
-// reservation: terminals book seats on flights (seed 000's travel agents).
+// reservation: terminals book seats on flights (the Leader/Followers pattern's travel agents).
 //   keys of flight F, all with the hash tag {F} so a sharding gateway keeps them on one shard:
 //     flight:{F}:seats     seats left (a counter, set to --seats by the set-up)
 //     flight:{F}:bookings  seats sold (a counter)

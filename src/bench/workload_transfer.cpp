@@ -1,4 +1,4 @@
-// transfer: TPC-B-like account updates (seed 000's point-of-sale and claims terminals).
+// transfer: TPC-B-like account updates (the Leader/Followers pattern's point-of-sale and claims terminals).
 //   keys of branch B, all with the hash tag {bB} so a sharding gateway keeps them on one shard:
 //     account:{bB}:<a>   balance (set to --initial-balance by the set-up)
 //     teller:{bB}:<t>    sum of the deltas the teller handled (0 at set-up)

@@ -1,6 +1,6 @@
 // How a command's invocation gets the right to touch the keyspace: `--data colors` asks the
 // hue scheduler (lock-free, per-color exclusion; a command that must wait is queued and its
-// connection parks), `--data global` takes one mutex around every data access (seed 004's
+// connection parks), `--data global` takes one mutex around every data access (ObjectStore's
 // ObjectStore 5.1 model, kept as the measured baseline).
 //
 // Thread-safety: both executors are called by every serving thread at once.

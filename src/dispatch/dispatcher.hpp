@@ -1,4 +1,4 @@
-// The dispatcher (Code Co-op's dispatcher, seed 004; messages only, seed 003): one thread that
+// The dispatcher (Code Co-op's dispatcher, with its message discipline: only values, monitors, immutable and unique objects cross threads): one thread that
 // owns the backlog of sealed log segments and every destination they are shipped to, and
 // receives everything it works on as a message:
 //

@@ -1,4 +1,4 @@
-// gateway::Gateway: lfdb's front-end communication server (seed 000's OLTP front end).
+// gateway::Gateway: lfdb's front-end communication server (the Leader/Followers pattern's OLTP front end).
 //
 // One handle set holds both sides: the listening socket, every client connection and every
 // upstream (back-end) connection. A Leader/Followers thread set (lf::UnboundThreadSet) leads

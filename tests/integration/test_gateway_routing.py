@@ -1,4 +1,4 @@
-"""Seed 004's reader/writer split at the gateway: writes go to a shard's primary, reads by the
+"""ObjectStore's reader/writer split at the gateway: writes go to a shard's primary, reads by the
 read policy. The "replica" here is an independent server (no replication), so where a read went
 shows in its answer."""
 
