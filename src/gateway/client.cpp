@@ -95,14 +95,15 @@ void ClientConn::handle_close(int) {
   }
   // A dedicated connection goes back to its pool clean: the back-end forgets the client's
   // MULTI and WATCH state first (the replies are nobody's).
-  if (pinned_ != nullptr && !gw_.stopping()) {
-    const std::string_view cleanup[] = {in_multi_ && multi_sent_ ? "DISCARD" : "UNWATCH"};
+  if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty() && !gw_.stopping()) {
+    const std::string_view cleanup[] = {cmd};
     Pending p;
     p.kind = PendingKind::kSwallow;
     std::string why;
-    if (pinned_->enqueue(cleanup, p, why)) pinned_->flush();
+    if (tx_.connection()->enqueue(cleanup, p, why)) tx_.connection()->flush();
   }
-  unpin();
+  end_tx_wait();
+  end_transaction();
   release();
 }
 
@@ -121,7 +122,7 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
       // Woken by a released transaction connection or by the wait's timer (or a stray event):
       // the waiting command, first in the input, runs again.
       tx_waiting_ = false;
-      tx_woken_ = true;
+      tx_.note_woken();
       retry_tx = true;
       update_interest_locked();
     }
@@ -209,10 +210,9 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         break;
       }
       command(argv_);
-      if (retry_command_) {
+      if (tx_.take_retry()) {
         // Waiting for a transaction connection: this command again, later (it stays in the
         // input, and nothing after it runs before it).
-        retry_command_ = false;
         break;
       }
       gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
@@ -268,7 +268,7 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
 }
 
 void ClientConn::reject(const std::string& e) {
-  if (in_multi_) multi_error_ = true;  // EXEC will abort, as the server would
+  tx_.refuse();  // inside MULTI, EXEC will abort, as the server would
   reply_error(e);
 }
 
@@ -295,7 +295,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
                     "': dangerous commands are disabled (allow_dangerous)");
     }
   }
-  if (in_multi_ && route.route != Route::kTransaction && spec->name != "quit") {
+  if (tx_.in_multi() && route.route != Route::kTransaction && spec->name != "quit") {
     return in_multi(*spec, route, argv);
   }
   switch (route.route) {
@@ -508,67 +508,46 @@ void ClientConn::auth(std::span<const std::string_view> argv, resp::Writer& w) {
 // Pins a dedicated connection to the shard's primary; when the pool is exhausted the client
 // waits for one, up to the request timeout: its command stays unprocessed in the input, it stops
 // reading, and a released connection (Backend::release_dedicated) or the timer dispatches it
-// again to retry. Returns false with retry_command_ set while waiting, and false without it
-// once the wait has timed out (the caller answers with the error).
-bool ClientConn::pin_or_wait(int shard) {
+// again to retry. kWaiting: the command runs again later (the caller returns without a reply);
+// kTimedOut: the wait is over without a connection (the caller answers with the error).
+ClientConn::PinResult ClientConn::pin_or_wait(int shard) {
   const lf::TimePoint now = lf::Clock::now();
-  const bool waited = tx_wait_deadline_ != lf::TimePoint{};
-  const bool may_wait = !waited || now < tx_wait_deadline_;
+  const bool waited = tx_.waiting();
+  const bool may_wait = tx_.may_wait(now);
   Backend& b = gw_.primary(shard);
-  UpstreamConn* c = b.acquire_dedicated(protocol_, may_wait ? hid_ : lf::HandlerId{}, tx_woken_);
-  tx_woken_ = false;
+  UpstreamConn* c = b.acquire_dedicated(protocol_, may_wait ? hid_ : lf::HandlerId{}, tx_.take_woken());
   if (c != nullptr) {
     end_tx_wait();
-    pinned_ = c;
-    pinned_shard_ = shard;
-    pinned_incarnation_ = c->incarnation();
-    tx_lost_ = false;
+    tx_.pin(*c, shard);
     gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return PinResult::kPinned;
   }
   if (!may_wait) {
     end_tx_wait();
     gw_.stats().tx_wait_timeouts.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return PinResult::kTimedOut;
   }
   if (!waited) {
     const lf::Duration limit = gw_.config().timeout;
-    tx_wait_deadline_ = now + limit;
+    tx_.start_wait(now, limit);
     auto timer = gw_.reactor().schedule_timer(hid_, limit);
-    tx_timer_ = timer.ok() ? *timer : 0;
+    tx_.set_timer(timer.ok() ? *timer : 0, now + limit);
     gw_.stats().tx_waits.fetch_add(1, std::memory_order_relaxed);
   }
   tx_waiting_ = true;
   update_interest_locked();
-  retry_command_ = true;
-  return false;
+  tx_.retry_later();
+  return PinResult::kWaiting;
 }
 
 void ClientConn::end_tx_wait() {
-  if (tx_timer_ != 0) (void)gw_.reactor().cancel_timer(tx_timer_);
-  tx_timer_ = 0;
-  tx_wait_deadline_ = lf::TimePoint{};
-}
-
-void ClientConn::unpin() {
-  if (pinned_ == nullptr) return;
-  pinned_->backend().release_dedicated(pinned_);
-  pinned_ = nullptr;
-  pinned_shard_ = -1;
-  tx_lost_ = false;
-}
-
-bool ClientConn::pin_broken() {
-  if (pinned_ != nullptr && pinned_->incarnation() != pinned_incarnation_) tx_lost_ = true;
-  return pinned_ != nullptr && tx_lost_;
+  if (tx_.timer() != 0) (void)gw_.reactor().cancel_timer(tx_.timer());
+  tx_.set_timer(0, lf::TimePoint{});
+  tx_.end_wait();
 }
 
 void ClientConn::end_transaction() {
-  in_multi_ = false;
-  multi_error_ = false;
-  multi_sent_ = false;
-  unpinned_queue_.clear();
-  unpin();
+  if (UpstreamConn* c = tx_.end(); c != nullptr) c->backend().release_dedicated(c);
 }
 
 namespace {
@@ -586,51 +565,54 @@ std::string tx_connection_lost(Backend& b) {
 void ClientConn::transaction(const CommandSpec& spec, std::span<const std::string_view> argv) {
   const std::string_view name = spec.name;
   if (name == "multi") {
-    if (in_multi_) return reply_error("ERR MULTI calls can not be nested");
-    in_multi_ = true;
-    if (pin_broken()) return reject(tx_connection_lost(pinned_->backend()));  // WATCH is gone
-    if (pinned_ != nullptr) {
-      multi_sent_ = true;
-      forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+    if (tx_.in_multi()) return reply_error("ERR MULTI calls can not be nested");
+    tx_.begin_multi();
+    if (tx_.lost()) return reject(tx_connection_lost(pinned_backend()));  // WATCH is gone
+    if (tx_.pinned()) {
+      tx_.note_multi_sent();
+      forward_pinned(argv, begin_slot(Merge::kNone, 1));
     } else {
       reply_local("+OK\r\n");
     }
     return;
   }
   if (name == "watch") {
-    if (in_multi_) return reply_error("ERR WATCH inside MULTI is not allowed");
+    if (tx_.in_multi()) return reply_error("ERR WATCH inside MULTI is not allowed");
     const int shard = shard_of(spec, argv);
-    if (shard == -2 || (pinned_ != nullptr && shard != pinned_shard_)) return reply_error(kCrossSlotError);
-    if (pinned_ == nullptr && !pin_or_wait(shard)) {
-      if (retry_command_) return;
-      return reply_error(no_tx_connection(gw_.primary(shard)));
+    if (shard == -2 || (tx_.pinned() && shard != tx_.shard())) return reply_error(kCrossSlotError);
+    if (!tx_.pinned()) {
+      switch (pin_or_wait(shard)) {
+        case PinResult::kWaiting: return;
+        case PinResult::kTimedOut: return reply_error(no_tx_connection(gw_.primary(shard)));
+        case PinResult::kPinned: break;
+      }
     }
-    forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+    forward_pinned(argv, begin_slot(Merge::kNone, 1));
     return;
   }
   if (name == "unwatch") {
-    if (in_multi_) return in_multi(spec, classify(spec), argv);
-    if (pinned_ == nullptr || pin_broken()) {  // nothing watched any more either way
-      unpin();
+    if (tx_.in_multi()) return in_multi(spec, classify(spec), argv);
+    if (!tx_.pinned() || tx_.lost()) {  // nothing watched any more either way
+      end_transaction();
       return reply_local("+OK\r\n");
     }
-    forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
-    unpin();
+    forward_pinned(argv, begin_slot(Merge::kNone, 1));
+    end_transaction();
     return;
   }
   if (name == "discard") {
-    if (!in_multi_) return reply_error("ERR DISCARD without MULTI");
-    if (pin_broken()) {  // the back-end dropped the transaction with the connection
+    if (!tx_.in_multi()) return reply_error("ERR DISCARD without MULTI");
+    if (tx_.lost()) {  // the back-end dropped the transaction with the connection
       reply_local("+OK\r\n");
       end_transaction();
       return;
     }
-    if (pinned_ != nullptr && multi_sent_) {
-      forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+    if (tx_.multi_sent()) {
+      forward_pinned(argv, begin_slot(Merge::kNone, 1));
     } else {
-      if (pinned_ != nullptr) {  // WATCH without MULTI sent: DISCARD also unwatches
+      if (tx_.pinned()) {  // WATCH without MULTI sent: DISCARD also unwatches
         const std::string_view unwatch[] = {"UNWATCH"};
-        forward(pinned_->backend(), unwatch, nullptr, 0, PendingKind::kSwallow);
+        forward_pinned(unwatch, nullptr, PendingKind::kSwallow);
       }
       reply_local("+OK\r\n");
     }
@@ -638,41 +620,33 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
     return;
   }
   // exec
-  if (!in_multi_) return reply_error("ERR EXEC without MULTI");
-  if (pin_broken()) multi_error_ = true;  // whatever was queued is gone: abort, never run half
-  if (multi_error_) {
-    if (pinned_ != nullptr && !tx_lost_) {
-      const std::string_view discard[] = {multi_sent_ ? "DISCARD" : "UNWATCH"};
-      forward(pinned_->backend(), discard, nullptr, 0, PendingKind::kSwallow);
+  if (!tx_.in_multi()) return reply_error("ERR EXEC without MULTI");
+  if (tx_.must_abort()) {  // refused commands, or whatever was queued is gone: never run half
+    if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty()) {
+      const std::string_view cleanup[] = {cmd};
+      forward_pinned(cleanup, nullptr, PendingKind::kSwallow);
     }
     reply_error("EXECABORT Transaction discarded because of previous errors.");
     end_transaction();
     return;
   }
-  if (pinned_ == nullptr) {
-    if (unpinned_queue_.empty()) {
+  if (!tx_.pinned()) {
+    if (tx_.unpinned().empty()) {
       reply_local("*0\r\n");
       end_transaction();
       return;
     }
-    if (!pin_or_wait(0)) {
-      if (retry_command_) return;
-      reply_error(no_tx_connection(gw_.primary(0)));
-      end_transaction();
-      return;
+    switch (pin_or_wait(0)) {
+      case PinResult::kWaiting: return;
+      case PinResult::kTimedOut:
+        reply_error(no_tx_connection(gw_.primary(0)));
+        end_transaction();
+        return;
+      case PinResult::kPinned: break;
     }
   }
-  if (!multi_sent_) {
-    const std::string_view multi[] = {"MULTI"};
-    forward(pinned_->backend(), multi, nullptr, 0, PendingKind::kSwallow);
-    multi_sent_ = true;
-  }
-  for (const auto& q : unpinned_queue_) {
-    std::vector<std::string_view> v(q.begin(), q.end());
-    forward(pinned_->backend(), v, nullptr, 0, PendingKind::kSwallow);
-  }
-  unpinned_queue_.clear();
-  forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+  if (!tx_.multi_sent()) send_multi();
+  forward_pinned(argv, begin_slot(Merge::kNone, 1));
   end_transaction();
 }
 
@@ -686,29 +660,42 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
   const int shard = shard_of(spec, argv);
-  if (shard == -2 || (shard >= 0 && pinned_ != nullptr && shard != pinned_shard_)) {
+  if (shard == -2 || (shard >= 0 && tx_.pinned() && shard != tx_.shard())) {
     return reject(std::string(kCrossSlotError));
   }
-  if (pinned_ == nullptr && shard < 0) {
+  if (!tx_.pinned() && shard < 0) {
     // The shard is not known yet: keep it until a key names one (or EXEC picks shard 0).
-    unpinned_queue_.emplace_back(argv.begin(), argv.end());
+    tx_.queue_unpinned(argv);
     return reply_local("+QUEUED\r\n");
   }
-  if (pinned_ == nullptr) {
-    if (!pin_or_wait(shard)) {
-      if (retry_command_) return;
-      return reject(no_tx_connection(gw_.primary(shard)));
+  if (!tx_.pinned()) {
+    switch (pin_or_wait(shard)) {
+      case PinResult::kWaiting: return;
+      case PinResult::kTimedOut: return reject(no_tx_connection(gw_.primary(shard)));
+      case PinResult::kPinned: break;
     }
-    const std::string_view multi[] = {"MULTI"};
-    forward(pinned_->backend(), multi, nullptr, 0, PendingKind::kSwallow);
-    multi_sent_ = true;
-    for (const auto& q : unpinned_queue_) {
-      std::vector<std::string_view> v(q.begin(), q.end());
-      forward(pinned_->backend(), v, nullptr, 0, PendingKind::kSwallow);
-    }
-    unpinned_queue_.clear();
+    send_multi();
   }
-  forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+  forward_pinned(argv, begin_slot(Merge::kNone, 1));
+}
+
+void ClientConn::send_multi() {
+  // MULTI and the keyless commands queued before the shard was known; their replies (OK,
+  // QUEUED) were given by the gateway already.
+  const std::string_view multi[] = {"MULTI"};
+  forward_pinned(multi, nullptr, PendingKind::kSwallow);
+  tx_.note_multi_sent();
+  for (const auto& q : tx_.unpinned()) {
+    std::vector<std::string_view> v(q.begin(), q.end());
+    forward_pinned(v, nullptr, PendingKind::kSwallow);
+  }
+  tx_.clear_unpinned();
+}
+
+Backend& ClientConn::pinned_backend() { return tx_.connection()->backend(); }
+
+void ClientConn::forward_pinned(std::span<const std::string_view> argv, ReplySlot* slot, PendingKind kind) {
+  forward(pinned_backend(), argv, slot, 0, kind);
 }
 
 // ---- slots and forwarding -------------------------------------------------------------
@@ -745,11 +732,11 @@ void ClientConn::reply_error(std::string_view text) {
 
 void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, ReplySlot* slot,
                          std::uint32_t part, PendingKind kind) {
-  const bool on_pin = pinned_ != nullptr && &pinned_->backend() == &b;
-  UpstreamConn& c = on_pin ? *pinned_ : b.shared(protocol_, id_);
-  if (on_pin && pin_broken()) {
+  const bool on_pin = tx_.pinned() && &pinned_backend() == &b;
+  UpstreamConn& c = on_pin ? *tx_.connection() : b.shared(protocol_, id_);
+  if (on_pin && tx_.lost()) {
     // Never on a new connection: a queued command would run at once, outside the transaction.
-    if (in_multi_) multi_error_ = true;
+    tx_.refuse();
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     if (slot != nullptr) {
       std::string storage;
@@ -781,8 +768,8 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
   if (!c.enqueue(argv, p, why)) {
     if (on_pin) {
       // A transaction's command that was not sent: the rest must not run without it.
-      tx_lost_ = true;
-      if (in_multi_) multi_error_ = true;
+      tx_.lose(PinnedTransaction::Loss::kConnection);
+      tx_.refuse();
     }
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     std::string storage;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "commands/command_table.hpp"
+#include "gateway/pinned_transaction.hpp"
 #include "gateway/reply_slot.hpp"
 #include "gateway/routing.hpp"
 #include "gateway/upstream.hpp"
@@ -86,12 +87,15 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // The one shard every key of the command lives in; -1 without keys; -2 across shards.
   int shard_of(const commands::CommandSpec& spec, std::span<const std::string_view> argv) const;
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
-  bool pin_or_wait(int shard) LF_REQUIRES(mu_);
+  enum class PinResult { kPinned, kWaiting, kTimedOut };
+  PinResult pin_or_wait(int shard) LF_REQUIRES(mu_);
+  // Inside MULTI, once pinned: MULTI and the keyless commands queued before the shard was known.
+  void send_multi() LF_REQUIRES(mu_);
+  Backend& pinned_backend();
+  void forward_pinned(std::span<const std::string_view> argv, ReplySlot* slot,
+                      PendingKind kind = PendingKind::kSlot) LF_REQUIRES(mu_);
   void end_tx_wait();
-  void unpin();
-  // The pinned connection failed since pinning (or a command could not be sent on it): the
-  // back-end forgot the client's MULTI/WATCH, so the transaction can only abort.
-  bool pin_broken();
+  // EXEC, DISCARD, UNWATCH: back to no transaction; the dedicated connection goes back to its pool.
   void end_transaction();
   void hello(std::span<const std::string_view> argv, resp::Writer& w);
   void auth(std::span<const std::string_view> argv, resp::Writer& w);
@@ -133,22 +137,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   std::vector<UpstreamConn*> dirty_;
   std::vector<BoundCall>* bound_calls_ = nullptr;
   bool stop_reading_ = false;  // QUIT or a protocol error: nothing after it is processed
-  // Transaction state.
-  UpstreamConn* pinned_ = nullptr;
-  int pinned_shard_ = -1;
-  std::uint64_t pinned_incarnation_ = 0;
-  bool tx_lost_ = false;
-  bool in_multi_ = false;
-  bool multi_error_ = false;
-  bool multi_sent_ = false;
-  std::vector<std::vector<std::string>> unpinned_queue_;  // keyless commands before the shard is known
-  // Waiting for a dedicated connection (pin_or_wait): the command stays unprocessed in the
-  // input until a released connection or the wait's timer dispatches the client again.
-  bool retry_command_ = false;        // the command just run must run again later
-  bool tx_woken_ = false;             // this dispatch follows a wait: keep the turn in the queue
-  lf::TimePoint tx_wait_deadline_{};  // {}: not waiting
-  lf::TimerId tx_timer_ = 0;
-
+  PinnedTransaction tx_;  // MULTI/WATCH and the dedicated connection they pin
   // Shared with completing threads.
   mutable lf::Mutex mu_;
   SlotQueue slots_ LF_GUARDED_BY(mu_);
