@@ -133,8 +133,12 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
   ScratchLease scratch;
   const char* data;
   std::size_t size;
-  ssize_t n;
-  if (leftover_.empty()) {
+  ssize_t n = 0;
+  if (input_closed_) {
+    // The client shut its sending side: only what it sent before is left to run.
+    data = leftover_.data();
+    size = leftover_.size();
+  } else if (leftover_.empty()) {
     n = ::recv(fd_, scratch.data(), scratch.size(), 0);
     data = scratch.data();
     size = n > 0 ? static_cast<std::size_t>(n) : 0;
@@ -146,12 +150,19 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     data = leftover_.data();
     size = leftover_.size();
   }
-  if (n == 0) return lf::Disposition::kRemove;
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return lf::Disposition::kRemove;
-  if (size == 0) return lf::Disposition::kResume;
+  if (n == 0 && !input_closed_) {
+    // End of the client's requests (shutdown(SHUT_WR), or a close we cannot tell from one until
+    // a send fails): not of its interest in the replies. What it sent is still run and answered;
+    // the connection closes once the last reply is out.
+    input_closed_ = true;
+    lf::MutexLock lock(mu_);
+    read_side_closed_ = true;
+    update_interest_locked();
+  }
 
   std::size_t consumed = 0;
-  process_input(data, size, consumed);
+  const bool held_back = size > 0 && process_input(data, size, consumed);
   if (data == leftover_.data()) {
     leftover_.erase(0, consumed);
   } else {
@@ -162,14 +173,33 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
 
   lf::MutexLock lock(mu_);
   if (broken_) return lf::Disposition::kRemove;
+  if (input_closed_ && !held_back) {
+    // Everything it sent has run (an incomplete command at the end can never complete).
+    leftover_.clear();
+    close_when_answered_locked();
+  }
   if (closing_ && out_sent_ == out_.size() && slots_.empty()) return lf::Disposition::kRemove;
   return lf::Disposition::kResume;
 }
 
-void ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
+void ClientConn::close_when_answered_locked() {
+  if (closing_) return;
+  if (slots_.empty()) {
+    closing_ = true;
+    update_interest_locked();
+    return;
+  }
+  // After the last reply still to come: an empty reply that closes, as QUIT's does.
+  ReplySlot* s = begin_slot(Merge::kNone, 0);
+  s->set_local("");
+  s->close_after = true;
+}
+
+bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
   std::vector<BoundCall> calls;
   bool bound = false;
   bool waiting = false;
+  bool held_back = false;
   {
     lf::MutexLock lock(mu_);
     if (bound_mode_) {
@@ -192,6 +222,7 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         // Backpressure: stop reading until replies drain (flush_head_locked resumes).
         paused_ = true;
         update_interest_locked();
+        held_back = true;
         break;
       }
       const resp::RequestResult r =
@@ -213,13 +244,17 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       if (tx_.take_retry()) {
         // Waiting for a transaction connection: this command again, later (it stays in the
         // input, and nothing after it runs before it).
+        held_back = true;
         break;
       }
       gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
       consumed += r.consumed;
       // Bound forwarding answers a batch at a time; keep batches small enough to bound the
       // contexts one thread holds.
-      if (bound && calls.size() >= 64) break;
+      if (bound && calls.size() >= 64) {
+        held_back = consumed < size;  // the rest runs on the next event (notified below)
+        break;
+      }
     }
     flush_upstreams();
     bound_calls_ = nullptr;
@@ -231,6 +266,7 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
     // A batch cut short by its size: the rest of the input is processed on the next event.
     if (consumed < size && !stop_reading_ && !waiting) (void)gw_.reactor().notify(hid_, lf::kReadEvent);
   }
+  return held_back;
 }
 
 void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
@@ -883,7 +919,7 @@ void ClientConn::send_out_locked() {
 
 void ClientConn::update_interest_locked() {
   if (closed_ || !hid_.valid()) return;
-  lf::EventMask want = (paused_ || closing_ || tx_waiting_) ? 0 : lf::kReadEvent;
+  lf::EventMask want = (paused_ || closing_ || tx_waiting_ || read_side_closed_) ? 0 : lf::kReadEvent;
   if (out_sent_ < out_.size()) want |= lf::kWriteEvent;
   if (want != interest_) {
     interest_ = want;

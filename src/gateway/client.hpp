@@ -75,7 +75,9 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   };
 
   // Reader side.
-  void process_input(const char* data, std::size_t size, std::size_t& consumed);
+  // Runs the complete commands in the input. True when it stopped before the end for a reason
+  // of its own (backpressure, a transaction wait, a full bound batch): more will run later.
+  bool process_input(const char* data, std::size_t size, std::size_t& consumed);
   void command(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void local(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void keyed(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
@@ -118,6 +120,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void send_out_locked() LF_REQUIRES(mu_);
   void update_interest_locked() LF_REQUIRES(mu_);
   bool over_limits_locked() const LF_REQUIRES(mu_);
+  // The client sent its last request: close once every reply to it is out.
+  void close_when_answered_locked() LF_REQUIRES(mu_);
 
   Gateway& gw_;
   const int fd_;
@@ -137,6 +141,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   std::vector<UpstreamConn*> dirty_;
   std::vector<BoundCall>* bound_calls_ = nullptr;
   bool stop_reading_ = false;  // QUIT or a protocol error: nothing after it is processed
+  bool input_closed_ = false;  // the client shut its sending side (EOF): no more recv
   PinnedTransaction tx_;  // MULTI/WATCH and the dedicated connection they pin
   // Shared with completing threads.
   mutable lf::Mutex mu_;
@@ -148,6 +153,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   bool broken_ LF_GUARDED_BY(mu_) = false;   // a send failed
   bool paused_ LF_GUARDED_BY(mu_) = false;   // over a limit: not reading
   bool tx_waiting_ LF_GUARDED_BY(mu_) = false;  // waiting for a transaction connection: not reading
+  bool read_side_closed_ LF_GUARDED_BY(mu_) = false;  // input_closed_, for the interest
   lf::EventMask interest_ LF_GUARDED_BY(mu_) = lf::kReadEvent;
 };
 
