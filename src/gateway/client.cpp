@@ -1,5 +1,7 @@
 #include "gateway/client.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -102,7 +104,8 @@ void ClientConn::handle_close(int) {
     std::string why;
     if (tx_.connection()->enqueue(cleanup, p, why)) tx_.connection()->flush();
   }
-  end_tx_wait();
+  if (tx_.waiting()) gw_.primary(tx_.wait_shard()).cancel_wait(hid_);  // its turn goes on
+  if (tx_.timer() != 0) (void)gw_.reactor().cancel_timer(tx_.timer());
   end_transaction();
   release();
 }
@@ -111,9 +114,11 @@ void ClientConn::handle_close(int) {
 
 lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
   bool retry_tx = false;
+  bool paused = false;
   {
     lf::MutexLock lock(mu_);
     if (events & lf::kWriteEvent) send_out_locked();
+    if (events & lf::kTimeoutEvent) check_output_limits_locked();  // over the soft limit too long?
     if (broken_) return lf::Disposition::kRemove;
     if (closing_) {
       return out_sent_ == out_.size() ? lf::Disposition::kRemove : lf::Disposition::kResume;
@@ -122,12 +127,13 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
       // Woken by a released transaction connection or by the wait's timer (or a stray event):
       // the waiting command, first in the input, runs again.
       tx_waiting_ = false;
-      tx_.note_woken();
       retry_tx = true;
       update_interest_locked();
     }
-    if (paused_) return lf::Disposition::kResume;
+    paused = paused_;
   }
+  if (events & lf::kTimeoutEvent) on_tx_timer(paused);
+  if (paused) return lf::Disposition::kResume;
   if (!(events & (lf::kReadEvent | lf::kCloseEvent)) && !retry_tx) return lf::Disposition::kResume;
 
   ScratchLease scratch;
@@ -218,8 +224,15 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       }
     }
     while (!stop_reading_) {
-      if (over_limits_locked()) {
-        // Backpressure: stop reading until replies drain (flush_head_locked resumes).
+      if (switching_ && slots_.empty() && calls.empty()) switching_ = false;  // everything is in
+      if (over_limits_locked(calls.size())) {
+        if (!calls.empty()) {
+          // A bound batch that fills the window ends here; the rest runs once its replies are in
+          // (notified below).
+          held_back = consumed < size;
+          break;
+        }
+        // Backpressure: stop reading until replies drain (send_out_locked resumes).
         paused_ = true;
         update_interest_locked();
         held_back = true;
@@ -256,6 +269,11 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         break;
       }
     }
+    if (tx_.pinned()) {
+      // The idle timeout of a pinned client counts from its last request.
+      tx_.touch(lf::Clock::now());
+      wake_at(tx_.idle_deadline(gw_.config().tx_idle_timeout));
+    }
     flush_upstreams();
     bound_calls_ = nullptr;
     if (!bound) flush_head_locked();
@@ -271,7 +289,10 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
 
 void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
   lf::BoundThreadSet* bound = gw_.bound();
-  const lf::Duration wait_limit = gw_.config().timeout * 2;  // the housekeeper fails it first
+  // No limit of its own: every request is answered, fails with its connection, or fails alone
+  // once late on a stalled connection (the housekeeper); a request behind another client's
+  // backlog that keeps flowing may wait longer than the timeout, and is not late.
+  const lf::Duration wait_limit = lf::kInfinite;
   std::string storage;
   for (BoundCall& call : calls) {
     for (BoundPart& part : call.parts) {
@@ -294,9 +315,10 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
     }
   }
   lf::MutexLock lock(mu_);
-  if (closed_) return;
+  if (closed_ || broken_) return;
   for (BoundCall& call : calls) {
     LF_CHECK(call.slot.ready);
+    note_reply_size_locked(call.slot.reply.size());
     out_.append(call.slot.reply);
     if (call.slot.close_after) closing_ = true;
   }
@@ -547,27 +569,36 @@ void ClientConn::auth(std::span<const std::string_view> argv, resp::Writer& w) {
 // again to retry. kWaiting: the command runs again later (the caller returns without a reply);
 // kTimedOut: the wait is over without a connection (the caller answers with the error).
 ClientConn::PinResult ClientConn::pin_or_wait(int shard) {
+  if (!slots_.empty() || (bound_calls_ != nullptr && !bound_calls_->empty())) {
+    // The client's earlier requests went on shared connections; the first one on the dedicated
+    // connection must not overtake them (SET k, then MULTI, INCR k, EXEC, must see the SET).
+    // It waits, unread, until every reply so far is in (send_out_locked resumes it).
+    switching_ = true;
+    paused_ = true;
+    update_interest_locked();
+    tx_.retry_later();
+    return PinResult::kWaiting;
+  }
   const lf::TimePoint now = lf::Clock::now();
-  const bool waited = tx_.waiting();
   const bool may_wait = tx_.may_wait(now);
   Backend& b = gw_.primary(shard);
-  UpstreamConn* c = b.acquire_dedicated(protocol_, may_wait ? hid_ : lf::HandlerId{}, tx_.take_woken());
+  UpstreamConn* c = b.acquire_dedicated(protocol_, hid_, may_wait);
   if (c != nullptr) {
-    end_tx_wait();
-    tx_.pin(*c, shard);
+    tx_.end_wait();
+    tx_.pin(*c, shard, now);
+    wake_at(tx_.idle_deadline(gw_.config().tx_idle_timeout));
     gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
     return PinResult::kPinned;
   }
   if (!may_wait) {
-    end_tx_wait();
+    b.cancel_wait(hid_);  // out of the queue (a connection handed to it meanwhile goes on)
+    tx_.end_wait();
     gw_.stats().tx_wait_timeouts.fetch_add(1, std::memory_order_relaxed);
     return PinResult::kTimedOut;
   }
-  if (!waited) {
-    const lf::Duration limit = gw_.config().timeout;
-    tx_.start_wait(now, limit);
-    auto timer = gw_.reactor().schedule_timer(hid_, limit);
-    tx_.set_timer(timer.ok() ? *timer : 0, now + limit);
+  if (!tx_.waiting()) {
+    tx_.start_wait(shard, now, gw_.config().timeout);
+    wake_at(tx_.wait_deadline());
     gw_.stats().tx_waits.fetch_add(1, std::memory_order_relaxed);
   }
   tx_waiting_ = true;
@@ -576,10 +607,46 @@ ClientConn::PinResult ClientConn::pin_or_wait(int shard) {
   return PinResult::kWaiting;
 }
 
-void ClientConn::end_tx_wait() {
+void ClientConn::wake_at(lf::TimePoint t) {
+  if (t == lf::TimePoint::max()) return;
+  if (tx_.timer() != 0 && tx_.timer_at() <= t) return;  // one that fires first is pending: it re-arms
   if (tx_.timer() != 0) (void)gw_.reactor().cancel_timer(tx_.timer());
-  tx_.set_timer(0, lf::TimePoint{});
-  tx_.end_wait();
+  const lf::Duration in = std::max(t - lf::Clock::now(), lf::Duration::zero());
+  auto id = gw_.reactor().schedule_timer(hid_, in);
+  tx_.set_timer(id.ok() ? *id : 0, t);
+}
+
+void ClientConn::on_tx_timer(bool paused) {
+  const lf::TimePoint now = lf::Clock::now();
+  if (tx_.timer() != 0 && now >= tx_.timer_at()) tx_.set_timer(0, lf::TimePoint{});  // it fired
+  // A waiting client's deadline is seen by its retry (this dispatch runs it).
+  const lf::Duration limit = gw_.config().tx_idle_timeout;
+  const lf::TimePoint deadline = tx_.idle_deadline(limit);
+  if (deadline == lf::TimePoint::max()) return;
+  if (now < deadline) return wake_at(deadline);
+  if (paused) {
+    // Held back by the gateway (its replies not taken), not silent: the output limits judge that.
+    tx_.touch(now);
+    return wake_at(tx_.idle_deadline(limit));
+  }
+  expire_idle_transaction();
+}
+
+void ClientConn::expire_idle_transaction() {
+  // As when the client goes away: the back-end forgets its MULTI and WATCH first, so the next
+  // client of the connection inherits nothing; what was queued never runs.
+  UpstreamConn* c = tx_.connection();
+  if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty()) {
+    const std::string_view cleanup[] = {cmd};
+    Pending p;
+    p.kind = PendingKind::kSwallow;
+    std::string why;
+    if (c->enqueue(cleanup, p, why)) c->flush();
+  }
+  tx_.lose(PinnedTransaction::Loss::kIdle);
+  (void)tx_.release_connection();
+  c->backend().release_dedicated(c);
+  gw_.stats().tx_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ClientConn::end_transaction() {
@@ -592,18 +659,25 @@ std::string no_tx_connection(Backend& b) {
          " came free within the timeout (tx_connections)";
 }
 
-std::string tx_connection_lost(Backend& b) {
-  return "ERR lfdb-gateway: the connection to backend " + b.label() +
+}  // namespace
+
+std::string ClientConn::lost_error() {
+  if (tx_.loss() == PinnedTransaction::Loss::kIdle) {
+    return "ERR lfdb-gateway: the transaction was idle longer than tx_idle_timeout_ms (" +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(gw_.config().tx_idle_timeout).count()) +
+           " ms) and was discarded (EXEC will abort)";
+  }
+  const std::string backend = tx_.pinned() ? "backend " + pinned_backend().label() : "its backend";
+  return "ERR lfdb-gateway: the connection to " + backend +
          " was lost during the transaction (MULTI/WATCH state is gone; EXEC will abort)";
 }
-}  // namespace
 
 void ClientConn::transaction(const CommandSpec& spec, std::span<const std::string_view> argv) {
   const std::string_view name = spec.name;
   if (name == "multi") {
     if (tx_.in_multi()) return reply_error("ERR MULTI calls can not be nested");
     tx_.begin_multi();
-    if (tx_.lost()) return reject(tx_connection_lost(pinned_backend()));  // WATCH is gone
+    if (tx_.lost()) return reject(lost_error());  // WATCH is gone
     if (tx_.pinned()) {
       tx_.note_multi_sent();
       forward_pinned(argv, begin_slot(Merge::kNone, 1));
@@ -614,6 +688,7 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   }
   if (name == "watch") {
     if (tx_.in_multi()) return reply_error("ERR WATCH inside MULTI is not allowed");
+    if (tx_.lost()) return reply_error(lost_error());  // what it watched before is gone
     const int shard = shard_of(spec, argv);
     if (shard == -2 || (tx_.pinned() && shard != tx_.shard())) return reply_error(kCrossSlotError);
     if (!tx_.pinned()) {
@@ -662,7 +737,9 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
       const std::string_view cleanup[] = {cmd};
       forward_pinned(cleanup, nullptr, PendingKind::kSwallow);
     }
-    reply_error("EXECABORT Transaction discarded because of previous errors.");
+    reply_error(tx_.loss() == PinnedTransaction::Loss::kIdle
+                    ? "EXECABORT Transaction discarded because it was idle longer than tx_idle_timeout_ms at lfdb-gateway."
+                    : "EXECABORT Transaction discarded because of previous errors.");
     end_transaction();
     return;
   }
@@ -684,10 +761,13 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
   if (!tx_.multi_sent()) send_multi();
   forward_pinned(argv, begin_slot(Merge::kNone, 1));
   end_transaction();
+  // What the client sends next goes on a shared connection: it must not overtake the EXEC.
+  switching_ = true;
 }
 
 void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
                           std::span<const std::string_view> argv) {
+  if (tx_.lost()) return reject(lost_error());
   if (route.route == Route::kUnsupported || route.route == Route::kFanout) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
@@ -776,7 +856,7 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     if (slot != nullptr) {
       std::string storage;
-      slot->add_part(part, error_frame(tx_connection_lost(b), storage));
+      slot->add_part(part, error_frame(lost_error(), storage));
     }
     return;
   }
@@ -837,7 +917,8 @@ void ClientConn::flush_upstreams() {
 
 void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
-  if (closed_) return;
+  if (closed_ || broken_) return;  // gone, or disconnected: nobody takes it
+  note_reply_size_locked(reply.bytes().size());
   auto* slot = static_cast<ReplySlot*>(p.slot);
   if (more_follow) {
     // The next reply is this client's too: queue this one, send both with that one.
@@ -885,12 +966,13 @@ void ClientConn::collect_ready_locked() {
 void ClientConn::flush_head_locked() {
   collect_ready_locked();
   send_out_locked();
-  if (paused_ && !over_limits_locked()) {
-    paused_ = false;
-    update_interest_locked();
-    // The input kept while paused is processed on the next dispatch.
-    (void)gw_.reactor().notify(hid_, lf::kReadEvent);
-  }
+}
+
+void ClientConn::resume_if_drained_locked() {
+  if (!paused_ || broken_ || closed_ || over_limits_locked()) return;
+  paused_ = false;
+  // The input kept while paused is processed on the next dispatch.
+  (void)gw_.reactor().notify(hid_, lf::kReadEvent);
 }
 
 void ClientConn::send_out_locked() {
@@ -910,7 +992,16 @@ void ClientConn::send_out_locked() {
     out_.clear();
     out_sent_ = 0;
     if (out_.capacity() > (64u << 10)) std::string().swap(out_);
+    in_socket_ = 0;
+  } else {
+    // The socket took what it could: its send queue is full of what the client has not read
+    // either. Counted with the buffer for the output limits (measured only for a client that is
+    // behind).
+    int queued = 0;
+    in_socket_ = ::ioctl(fd_, SIOCOUTQ, &queued) == 0 && queued > 0 ? static_cast<std::size_t>(queued) : 0;
   }
+  check_output_limits_locked();
+  resume_if_drained_locked();
   update_interest_locked();
   // A completing thread cannot return kRemove for this handler: ask the reactor for a dispatch
   // that will (closing with everything sent, or a broken socket).
@@ -927,14 +1018,62 @@ void ClientConn::update_interest_locked() {
   }
 }
 
-bool ClientConn::over_limits_locked() const {
-  const Limits& l = gw_.config().limits;
-  const std::size_t pending_out = out_.size() - out_sent_;
+bool ClientConn::over_limits_locked(std::size_t bound_in_flight) const {
+  const std::size_t max_pipeline = gw_.config().limits.max_pipeline;
+  const std::size_t soft = gw_.config().output_limit.soft;
+  const std::size_t in_flight = slots_.size() + bound_in_flight;
+  if (switching_ && in_flight > 0) return true;  // a change of upstream connection waits for them
+  // The replies still to come, judged by the size of the client's recent replies (before any
+  // came back, as if each were a kFirstWindow-th of kInFlightReplyBytes). So a client whose
+  // replies are big is held back before they are asked for, not after a whole pipeline of them
+  // landed: on a shared connection, what one client has in flight is what every other client's
+  // next request waits behind.
+  const std::size_t per_reply = reply_estimate_ > 0 ? reply_estimate_ : kInFlightReplyBytes / kFirstWindow;
+  const std::size_t coming = in_flight * per_reply;
+  const std::size_t pending = owed_locked();
   if (paused_) {
     // Resume only once well below the limits, so a client at the edge does not flap.
-    return slots_.size() > l.max_pipeline / 2 || pending_out > l.max_output_bytes / 2;
+    return in_flight > max_pipeline / 2 || coming > kInFlightReplyBytes / 2 ||
+           (soft > 0 && pending + coming > soft / 2);
   }
-  return slots_.size() >= l.max_pipeline || pending_out >= l.max_output_bytes;
+  return in_flight >= max_pipeline || coming >= kInFlightReplyBytes || (soft > 0 && pending + coming >= soft);
+}
+
+void ClientConn::note_reply_size_locked(std::size_t bytes) {
+  // Up at once for a big reply, down slowly (by an eighth per reply) after it.
+  reply_estimate_ = std::max(bytes, reply_estimate_ - reply_estimate_ / 8);
+}
+
+void ClientConn::check_output_limits_locked() {
+  if (broken_ || closed_) return;
+  const OutputBufferLimit& l = gw_.config().output_limit;
+  const std::size_t owed = owed_locked();
+  bool over = l.hard > 0 && owed >= l.hard;
+  // The soft limit, the gateway's way: it stops forwarding for a client whose output reaches the
+  // limit (over_limits_locked), so the output is not let past it by much; a client held there,
+  // not taking its output down to half, for longer than the soft time is disconnected.
+  const bool held = l.soft > 0 && paused_ && owed >= l.soft / 2;
+  if (!over && held) {
+    const lf::TimePoint now = lf::Clock::now();
+    if (held_since_ == lf::TimePoint{}) {
+      // A held client sends nothing and takes nothing: a timer comes back to it when its time
+      // is up.
+      held_since_ = now;
+      (void)gw_.reactor().schedule_timer(hid_, l.soft_time + std::chrono::milliseconds(10));
+    } else {
+      over = now - held_since_ > l.soft_time;
+    }
+  } else if (!held) {
+    held_since_ = lf::TimePoint{};
+  }
+  if (!over) return;
+  // Disconnected, as redis-server does: the replies it did not take are dropped (and so are the
+  // ones still to come), and the reactor removes it (send_out_locked asks for the dispatch).
+  broken_ = true;
+  std::string().swap(out_);
+  out_sent_ = 0;
+  in_socket_ = 0;
+  gw_.stats().output_limit_disconnections.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace lfdb::gateway

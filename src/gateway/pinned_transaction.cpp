@@ -4,10 +4,11 @@
 
 namespace lfdb::gateway {
 
-void PinnedTransaction::pin(UpstreamConn& c, int shard) {
+void PinnedTransaction::pin(UpstreamConn& c, int shard, lf::TimePoint now) {
   conn_ = &c;
   shard_ = shard;
   incarnation_ = c.incarnation();
+  last_activity_ = now;
 }
 
 UpstreamConn* PinnedTransaction::release_connection() {
@@ -41,8 +42,15 @@ UpstreamConn* PinnedTransaction::end() {
   return release_connection();
 }
 
-void PinnedTransaction::start_wait(lf::TimePoint now, lf::Duration limit) {
-  if (!waiting()) wait_deadline_ = now + limit;
+void PinnedTransaction::start_wait(int shard, lf::TimePoint now, lf::Duration limit) {
+  if (waiting()) return;
+  wait_deadline_ = now + limit;
+  wait_shard_ = shard;
+}
+
+lf::TimePoint PinnedTransaction::idle_deadline(lf::Duration limit) const {
+  if (!pinned() || limit == lf::Duration::zero()) return lf::TimePoint::max();
+  return last_activity_ + limit;
 }
 
 }  // namespace lfdb::gateway

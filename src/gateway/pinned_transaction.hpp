@@ -12,14 +12,18 @@
 //              pinned (a later failure of the connection changes it: the back-end forgot the
 //              client's MULTI and WATCH with the old connection).
 //   loss       why the transaction can only abort: kConnection (the pinned connection failed, or
-//              one of the transaction's commands could not be sent). A loss lasts until the
-//              client ends the transaction (EXEC, DISCARD, UNWATCH), so EXEC aborts.
+//              one of the transaction's commands could not be sent), kIdle (the client was silent
+//              longer than tx_idle_timeout: the gateway discarded the transaction on the back-end
+//              and gave the connection back to its pool). A loss lasts until the client ends the
+//              transaction (EXEC, DISCARD, UNWATCH): every command of it in between is refused
+//              and EXEC aborts, so nothing of it is ever half-applied.
 //   refused    a command of the transaction was refused (validation, CROSSSLOT): EXEC aborts,
 //              as the server would.
 //   unpinned   keyless commands queued inside MULTI before a key named the shard.
-//   pool wait  the client waits for a dedicated connection of an exhausted pool: the command
-//              stays unprocessed until the pool hands it one or the wait's deadline passes.
-//   timer      the reactor timer the client keeps for the wait's deadline.
+//   pool wait  the client waits for a dedicated connection of an exhausted pool (of `wait_shard`):
+//              the command stays unprocessed until the pool hands it one or the deadline passes.
+//   activity   when the pinned client last sent a command (the idle timeout counts from it).
+//   timer      the one reactor timer the client keeps for the wait's and the idle deadlines.
 //
 // Thread-safety: none inside. It belongs to the client's reading side: the thread the reactor
 // dispatches the client on (one at a time), as the rest of the client's parsing state.
@@ -41,7 +45,7 @@ class UpstreamConn;
 class PinnedTransaction {
  public:
   enum class Multi : std::uint8_t { kNone, kLocal, kSent };
-  enum class Loss : std::uint8_t { kNone, kConnection };
+  enum class Loss : std::uint8_t { kNone, kConnection, kIdle };
 
   // ---- where the client is
   bool in_multi() const { return multi_ != Multi::kNone; }
@@ -62,8 +66,8 @@ class PinnedTransaction {
 
   // ---- the pin
   // Pins the client to dedicated connection `c` of `shard` (the client was not pinned and has
-  // no loss: both end with the transaction).
-  void pin(UpstreamConn& c, int shard);
+  // no loss: both end with the transaction); `now` starts its idle time.
+  void pin(UpstreamConn& c, int shard, lf::TimePoint now);
   // Unpins and returns the connection for its pool (nullptr when not pinned). A loss stays.
   UpstreamConn* release_connection();
   // The command that hands the pinned connection back to its pool clean, so the next client
@@ -91,11 +95,15 @@ class PinnedTransaction {
   // ---- waiting for a dedicated connection (an exhausted pool)
   bool waiting() const { return wait_deadline_ != lf::TimePoint{}; }
   lf::TimePoint wait_deadline() const { return wait_deadline_; }
-  // Starts a wait until now + limit (no-op while waiting already).
-  void start_wait(lf::TimePoint now, lf::Duration limit);
+  int wait_shard() const { return wait_shard_; }
+  // Starts a wait for a connection of `shard` until now + limit (no-op while waiting already).
+  void start_wait(int shard, lf::TimePoint now, lf::Duration limit);
   // May the client still wait at `now`? (true when it is not waiting yet)
   bool may_wait(lf::TimePoint now) const { return !waiting() || now < wait_deadline_; }
-  void end_wait() { wait_deadline_ = lf::TimePoint{}; }
+  void end_wait() {
+    wait_deadline_ = lf::TimePoint{};
+    wait_shard_ = -1;
+  }
   // The command being run waits: it must run again later (set while waiting, taken by the
   // input loop, which stops there so nothing the client sent after it runs first).
   void retry_later() { retry_ = true; }
@@ -104,15 +112,14 @@ class PinnedTransaction {
     retry_ = false;
     return r;
   }
-  // The client was woken by a released connection: its retry keeps its turn in the pool's queue.
-  void note_woken() { woken_ = true; }
-  bool take_woken() {
-    const bool w = woken_;
-    woken_ = false;
-    return w;
-  }
 
-  // ---- the client's timer for the deadline (scheduled and cancelled by the client)
+  // ---- idleness of a pinned client
+  void touch(lf::TimePoint now) { last_activity_ = now; }
+  // When the pinned client, silent since its last command, reaches `limit`: TimePoint::max()
+  // when it is not pinned, or `limit` is zero (no idle timeout).
+  lf::TimePoint idle_deadline(lf::Duration limit) const;
+
+  // ---- the client's timer for these deadlines (scheduled and cancelled by the client)
   lf::TimerId timer() const { return timer_; }
   lf::TimePoint timer_at() const { return timer_at_; }
   void set_timer(lf::TimerId id, lf::TimePoint at) {
@@ -125,12 +132,13 @@ class PinnedTransaction {
   Loss loss_ = Loss::kNone;
   bool refused_ = false;
   bool retry_ = false;
-  bool woken_ = false;
   UpstreamConn* conn_ = nullptr;
   int shard_ = -1;
   std::uint64_t incarnation_ = 0;
   std::vector<std::vector<std::string>> unpinned_;
   lf::TimePoint wait_deadline_{};  // {}: not waiting
+  int wait_shard_ = -1;
+  lf::TimePoint last_activity_{};
   lf::TimerId timer_ = 0;          // 0: none scheduled
   lf::TimePoint timer_at_{};
 };

@@ -125,7 +125,7 @@ TEST(PinnedTransaction, CleanupCommandFollowsWhatTheBackEndHolds) {
   Fixture f;
   UpstreamConn& c = f.dedicated();
   PinnedTransaction tx;
-  tx.pin(c, 3);
+  tx.pin(c, 3, lf::Clock::now());
   EXPECT_TRUE(tx.pinned());
   EXPECT_EQ(tx.connection(), &c);
   EXPECT_EQ(tx.shard(), 3);
@@ -146,7 +146,7 @@ TEST(PinnedTransaction, AFailedPinnedConnectionLosesTheTransaction) {
   Fixture f;
   UpstreamConn& c = f.dedicated();
   PinnedTransaction tx;
-  tx.pin(c, 0);
+  tx.pin(c, 0, lf::Clock::now());
   tx.begin_multi();
   tx.note_multi_sent();
   EXPECT_FALSE(tx.lost());
@@ -158,7 +158,7 @@ TEST(PinnedTransaction, AFailedPinnedConnectionLosesTheTransaction) {
   EXPECT_EQ(tx.end(), &c);
   EXPECT_FALSE(tx.lost());
   // Pinned again (the connection reconnects on its next request): a fresh incarnation.
-  tx.pin(c, 0);
+  tx.pin(c, 0, lf::Clock::now());
   EXPECT_FALSE(tx.lost());
   EXPECT_EQ(tx.cleanup_command(), "UNWATCH");
   tx.end();
@@ -169,7 +169,7 @@ TEST(PinnedTransaction, ACommandThatCouldNotBeSentLosesItToo) {
   Fixture f;
   UpstreamConn& c = f.dedicated();
   PinnedTransaction tx;
-  tx.pin(c, 0);
+  tx.pin(c, 0, lf::Clock::now());
   tx.lose(Loss::kConnection);
   EXPECT_TRUE(tx.lost());
   EXPECT_TRUE(tx.cleanup_command().empty());
@@ -181,7 +181,7 @@ TEST(PinnedTransaction, ReleasingTheConnectionKeepsTheLoss) {
   Fixture f;
   UpstreamConn& c = f.dedicated();
   PinnedTransaction tx;
-  tx.pin(c, 0);
+  tx.pin(c, 0, lf::Clock::now());
   tx.begin_multi();
   tx.lose(Loss::kConnection);
   EXPECT_EQ(tx.release_connection(), &c);
@@ -198,10 +198,11 @@ TEST(PinnedTransaction, WaitingForAConnectionHasOneDeadline) {
   PinnedTransaction tx;
   const lf::TimePoint t0 = lf::Clock::now();
   EXPECT_TRUE(tx.may_wait(t0));
-  tx.start_wait(t0, milliseconds(700));
+  tx.start_wait(2, t0, milliseconds(700));
   EXPECT_TRUE(tx.waiting());
+  EXPECT_EQ(tx.wait_shard(), 2);
   EXPECT_EQ(tx.wait_deadline(), t0 + milliseconds(700));
-  tx.start_wait(t0 + milliseconds(500), milliseconds(700));  // a retry keeps the first deadline
+  tx.start_wait(2, t0 + milliseconds(500), milliseconds(700));  // a retry keeps the first deadline
   EXPECT_EQ(tx.wait_deadline(), t0 + milliseconds(700));
   EXPECT_TRUE(tx.may_wait(t0 + milliseconds(699)));
   EXPECT_FALSE(tx.may_wait(t0 + milliseconds(700)));
@@ -210,7 +211,49 @@ TEST(PinnedTransaction, WaitingForAConnectionHasOneDeadline) {
   EXPECT_FALSE(tx.take_retry());  // taken once
   tx.end_wait();
   EXPECT_FALSE(tx.waiting());
+  EXPECT_EQ(tx.wait_shard(), -1);
   EXPECT_TRUE(tx.may_wait(t0 + milliseconds(10000)));
+}
+
+TEST(PinnedTransaction, IdlenessCountsFromTheLastCommandWhilePinned) {
+  Fixture f;
+  UpstreamConn& c = f.dedicated();
+  PinnedTransaction tx;
+  const lf::TimePoint t0 = lf::Clock::now();
+  const lf::Duration limit = milliseconds(5000);
+  EXPECT_EQ(tx.idle_deadline(limit), lf::TimePoint::max());  // not pinned: nothing to lose
+  tx.pin(c, 0, t0);
+  EXPECT_EQ(tx.idle_deadline(limit), t0 + limit);
+  tx.touch(t0 + milliseconds(3000));  // a command
+  EXPECT_EQ(tx.idle_deadline(limit), t0 + milliseconds(8000));
+  EXPECT_EQ(tx.idle_deadline(lf::Duration::zero()), lf::TimePoint::max());  // 0: no idle timeout
+  tx.end();
+  f.backend->release_dedicated(&c);
+}
+
+TEST(PinnedTransaction, AnIdleTransactionIsLostUntilTheClientEndsIt) {
+  Fixture f;
+  UpstreamConn& c = f.dedicated();
+  PinnedTransaction tx;
+  tx.pin(c, 0, lf::Clock::now());
+  tx.begin_multi();
+  tx.note_multi_sent();
+  // The gateway discards it on the back-end (the clean-up command) and frees the connection.
+  EXPECT_EQ(tx.cleanup_command(), "DISCARD");
+  tx.lose(Loss::kIdle);
+  EXPECT_EQ(tx.release_connection(), &c);
+  f.backend->release_dedicated(&c);
+  EXPECT_FALSE(tx.pinned());
+  EXPECT_TRUE(tx.in_multi());
+  EXPECT_EQ(tx.loss(), Loss::kIdle);
+  EXPECT_TRUE(tx.must_abort());  // EXEC aborts: nothing of it runs
+  EXPECT_TRUE(tx.cleanup_command().empty());
+  EXPECT_EQ(tx.idle_deadline(milliseconds(5000)), lf::TimePoint::max());
+  tx.lose(Loss::kConnection);  // the first reason stays
+  EXPECT_EQ(tx.loss(), Loss::kIdle);
+  EXPECT_EQ(tx.end(), nullptr);
+  EXPECT_EQ(tx.loss(), Loss::kNone);
+  EXPECT_FALSE(tx.in_multi());
 }
 
 }  // namespace
