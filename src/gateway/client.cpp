@@ -1,5 +1,7 @@
 #include "gateway/client.hpp"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -97,14 +99,16 @@ void ClientConn::handle_close(int) {
   }
   // A dedicated connection goes back to its pool clean: the back-end forgets the client's
   // MULTI and WATCH state first (the replies are nobody's).
-  if (pinned_ != nullptr && !gw_.stopping()) {
-    const std::string_view cleanup[] = {in_multi_ && multi_sent_ ? "DISCARD" : "UNWATCH"};
+  if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty() && !gw_.stopping()) {
+    const std::string_view cleanup[] = {cmd};
     Pending p;
     p.kind = PendingKind::kSwallow;
     std::string why;
-    if (pinned_->enqueue(cleanup, p, why)) pinned_->flush();
+    if (tx_.connection()->enqueue(cleanup, p, why)) tx_.connection()->flush();
   }
-  unpin();
+  if (tx_.waiting()) gw_.primary(tx_.wait_shard()).cancel_wait(hid_);  // its turn goes on
+  if (tx_.timer() != 0) (void)gw_.reactor().cancel_timer(tx_.timer());
+  end_transaction();
   release();
 }
 
@@ -112,9 +116,11 @@ void ClientConn::handle_close(int) {
 
 lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
   bool retry_tx = false;
+  bool paused = false;
   {
     lf::MutexLock lock(mu_);
     if (events & lf::kWriteEvent) send_out_locked();
+    if (events & lf::kTimeoutEvent) check_output_limits_locked();  // over the soft limit too long?
     if (broken_) return lf::Disposition::kRemove;
     if (closing_) {
       return out_sent_ == out_.size() ? lf::Disposition::kRemove : lf::Disposition::kResume;
@@ -123,19 +129,24 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
       // Woken by a released transaction connection or by the wait's timer (or a stray event):
       // the waiting command, first in the input, runs again.
       tx_waiting_ = false;
-      tx_woken_ = true;
       retry_tx = true;
       update_interest_locked();
     }
-    if (paused_) return lf::Disposition::kResume;
+    paused = paused_;
   }
+  if (events & lf::kTimeoutEvent) on_tx_timer(paused);
+  if (paused) return lf::Disposition::kResume;
   if (!(events & (lf::kReadEvent | lf::kCloseEvent)) && !retry_tx) return lf::Disposition::kResume;
 
   ScratchLease scratch;
   const char* data;
   std::size_t size;
-  ssize_t n;
-  if (leftover_.empty()) {
+  ssize_t n = 0;
+  if (input_closed_) {
+    // The client shut its sending side: only what it sent before is left to run.
+    data = leftover_.data();
+    size = leftover_.size();
+  } else if (leftover_.empty()) {
     n = ::recv(fd_, scratch.data(), scratch.size(), 0);
     data = scratch.data();
     size = n > 0 ? static_cast<std::size_t>(n) : 0;
@@ -147,12 +158,19 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     data = leftover_.data();
     size = leftover_.size();
   }
-  if (n == 0) return lf::Disposition::kRemove;
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return lf::Disposition::kRemove;
-  if (size == 0) return lf::Disposition::kResume;
+  if (n == 0 && !input_closed_) {
+    // End of the client's requests (shutdown(SHUT_WR), or a close we cannot tell from one until
+    // a send fails): not of its interest in the replies. What it sent is still run and answered;
+    // the connection closes once the last reply is out.
+    input_closed_ = true;
+    lf::MutexLock lock(mu_);
+    read_side_closed_ = true;
+    update_interest_locked();
+  }
 
   std::size_t consumed = 0;
-  process_input(data, size, consumed);
+  const bool held_back = size > 0 && process_input(data, size, consumed);
   if (data == leftover_.data()) {
     leftover_.erase(0, consumed);
   } else {
@@ -163,14 +181,33 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
 
   lf::MutexLock lock(mu_);
   if (broken_) return lf::Disposition::kRemove;
+  if (input_closed_ && !held_back) {
+    // Everything it sent has run (an incomplete command at the end can never complete).
+    leftover_.clear();
+    close_when_answered_locked();
+  }
   if (closing_ && out_sent_ == out_.size() && slots_.empty()) return lf::Disposition::kRemove;
   return lf::Disposition::kResume;
 }
 
-void ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
+void ClientConn::close_when_answered_locked() {
+  if (closing_) return;
+  if (slots_.empty()) {
+    closing_ = true;
+    update_interest_locked();
+    return;
+  }
+  // After the last reply still to come: an empty reply that closes, as QUIT's does.
+  ReplySlot* s = begin_slot(Merge::kNone, 0);
+  s->set_local("");
+  s->close_after = true;
+}
+
+bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& consumed) {
   std::vector<BoundCall> calls;
   bool bound = false;
   bool waiting = false;
+  bool held_back = false;
   {
     lf::MutexLock lock(mu_);
     if (bound_mode_) {
@@ -192,10 +229,18 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
     // holds plus what this dispatch adds (reply_local counts it).
     unauthenticated_unsent_ = authenticated_ ? 0 : out_.size() - out_sent_;
     while (!stop_reading_) {
-      if (over_limits_locked()) {
-        // Backpressure: stop reading until replies drain (flush_head_locked resumes).
+      if (switching_ && slots_.empty() && calls.empty()) switching_ = false;  // everything is in
+      if (over_limits_locked(calls.size())) {
+        if (!calls.empty()) {
+          // A bound batch that fills the window ends here; the rest runs once its replies are in
+          // (notified below).
+          held_back = consumed < size;
+          break;
+        }
+        // Backpressure: stop reading until replies drain (send_out_locked resumes).
         paused_ = true;
         update_interest_locked();
+        held_back = true;
         break;
       }
       const resp::RequestResult r =
@@ -214,10 +259,10 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         break;
       }
       command(argv_);
-      if (retry_command_) {
+      if (tx_.take_retry()) {
         // Waiting for a transaction connection: this command again, later (it stays in the
         // input, and nothing after it runs before it).
-        retry_command_ = false;
+        held_back = true;
         break;
       }
       gw_.stats().commands.fetch_add(1, std::memory_order_relaxed);
@@ -236,7 +281,15 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       // contexts one thread holds. Not before AUTH: nothing is forwarded then (no context is
       // held), and the replies of one read must pile up as they would in async forwarding, for
       // the unauthenticated output limit above.
-      if (bound && calls.size() >= 64 && authenticated_) break;
+      if (bound && calls.size() >= 64 && authenticated_) {
+        held_back = consumed < size;  // the rest runs on the next event (notified below)
+        break;
+      }
+    }
+    if (tx_.pinned()) {
+      // The idle timeout of a pinned client counts from its last request.
+      tx_.touch(lf::Clock::now());
+      wake_at(tx_.idle_deadline(gw_.config().tx_idle_timeout));
     }
     flush_upstreams();
     bound_calls_ = nullptr;
@@ -248,11 +301,15 @@ void ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
     // A batch cut short by its size: the rest of the input is processed on the next event.
     if (consumed < size && !stop_reading_ && !waiting) (void)gw_.reactor().notify(hid_, lf::kReadEvent);
   }
+  return held_back;
 }
 
 void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
   lf::BoundThreadSet* bound = gw_.bound();
-  const lf::Duration wait_limit = gw_.config().timeout * 2;  // the housekeeper fails it first
+  // No limit of its own: every request is answered, fails with its connection, or fails alone
+  // once late on a stalled connection (the housekeeper); a request behind another client's
+  // backlog that keeps flowing may wait longer than the timeout, and is not late.
+  const lf::Duration wait_limit = lf::kInfinite;
   std::string storage;
   for (BoundCall& call : calls) {
     for (BoundPart& part : call.parts) {
@@ -275,9 +332,10 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
     }
   }
   lf::MutexLock lock(mu_);
-  if (closed_) return;
+  if (closed_ || broken_) return;
   for (BoundCall& call : calls) {
     LF_CHECK(call.slot.ready);
+    note_reply_size_locked(call.slot.reply.size());
     out_.append(call.slot.reply);
     if (call.slot.close_after) closing_ = true;
   }
@@ -285,7 +343,7 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
 }
 
 void ClientConn::reject(const std::string& e) {
-  if (in_multi_) multi_error_ = true;  // EXEC will abort, as the server would
+  tx_.refuse();  // inside MULTI, EXEC will abort, as the server would
   reply_error(e);
 }
 
@@ -309,7 +367,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
                     "': dangerous commands are disabled (allow_dangerous)");
     }
   }
-  if (in_multi_ && route.route != Route::kTransaction && spec->name != "quit") {
+  if (tx_.in_multi() && route.route != Route::kTransaction && spec->name != "quit") {
     return in_multi(*spec, route, argv);
   }
   switch (route.route) {
@@ -529,67 +587,91 @@ void ClientConn::wrong_pass(resp::Writer& w) {
 // Pins a dedicated connection to the shard's primary; when the pool is exhausted the client
 // waits for one, up to the request timeout: its command stays unprocessed in the input, it stops
 // reading, and a released connection (Backend::release_dedicated) or the timer dispatches it
-// again to retry. Returns false with retry_command_ set while waiting, and false without it
-// once the wait has timed out (the caller answers with the error).
-bool ClientConn::pin_or_wait(int shard) {
+// again to retry. kWaiting: the command runs again later (the caller returns without a reply);
+// kTimedOut: the wait is over without a connection (the caller answers with the error).
+ClientConn::PinResult ClientConn::pin_or_wait(int shard) {
+  if (!slots_.empty() || (bound_calls_ != nullptr && !bound_calls_->empty())) {
+    // The client's earlier requests went on shared connections; the first one on the dedicated
+    // connection must not overtake them (SET k, then MULTI, INCR k, EXEC, must see the SET).
+    // It waits, unread, until every reply so far is in (send_out_locked resumes it).
+    switching_ = true;
+    paused_ = true;
+    update_interest_locked();
+    tx_.retry_later();
+    return PinResult::kWaiting;
+  }
   const lf::TimePoint now = lf::Clock::now();
-  const bool waited = tx_wait_deadline_ != lf::TimePoint{};
-  const bool may_wait = !waited || now < tx_wait_deadline_;
+  const bool may_wait = tx_.may_wait(now);
   Backend& b = gw_.primary(shard);
-  UpstreamConn* c = b.acquire_dedicated(protocol_, may_wait ? hid_ : lf::HandlerId{}, tx_woken_);
-  tx_woken_ = false;
+  UpstreamConn* c = b.acquire_dedicated(protocol_, hid_, may_wait);
   if (c != nullptr) {
-    end_tx_wait();
-    pinned_ = c;
-    pinned_shard_ = shard;
-    pinned_incarnation_ = c->incarnation();
-    tx_lost_ = false;
+    tx_.end_wait();
+    tx_.pin(*c, shard, now);
+    wake_at(tx_.idle_deadline(gw_.config().tx_idle_timeout));
     gw_.stats().tx_pinned.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return PinResult::kPinned;
   }
   if (!may_wait) {
-    end_tx_wait();
+    b.cancel_wait(hid_);  // out of the queue (a connection handed to it meanwhile goes on)
+    tx_.end_wait();
     gw_.stats().tx_wait_timeouts.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return PinResult::kTimedOut;
   }
-  if (!waited) {
-    const lf::Duration limit = gw_.config().timeout;
-    tx_wait_deadline_ = now + limit;
-    auto timer = gw_.reactor().schedule_timer(hid_, limit);
-    tx_timer_ = timer.ok() ? *timer : 0;
+  if (!tx_.waiting()) {
+    tx_.start_wait(shard, now, gw_.config().timeout);
+    wake_at(tx_.wait_deadline());
     gw_.stats().tx_waits.fetch_add(1, std::memory_order_relaxed);
   }
   tx_waiting_ = true;
   update_interest_locked();
-  retry_command_ = true;
-  return false;
+  tx_.retry_later();
+  return PinResult::kWaiting;
 }
 
-void ClientConn::end_tx_wait() {
-  if (tx_timer_ != 0) (void)gw_.reactor().cancel_timer(tx_timer_);
-  tx_timer_ = 0;
-  tx_wait_deadline_ = lf::TimePoint{};
+void ClientConn::wake_at(lf::TimePoint t) {
+  if (t == lf::TimePoint::max()) return;
+  if (tx_.timer() != 0 && tx_.timer_at() <= t) return;  // one that fires first is pending: it re-arms
+  if (tx_.timer() != 0) (void)gw_.reactor().cancel_timer(tx_.timer());
+  const lf::Duration in = std::max(t - lf::Clock::now(), lf::Duration::zero());
+  auto id = gw_.reactor().schedule_timer(hid_, in);
+  tx_.set_timer(id.ok() ? *id : 0, t);
 }
 
-void ClientConn::unpin() {
-  if (pinned_ == nullptr) return;
-  pinned_->backend().release_dedicated(pinned_);
-  pinned_ = nullptr;
-  pinned_shard_ = -1;
-  tx_lost_ = false;
+void ClientConn::on_tx_timer(bool paused) {
+  const lf::TimePoint now = lf::Clock::now();
+  if (tx_.timer() != 0 && now >= tx_.timer_at()) tx_.set_timer(0, lf::TimePoint{});  // it fired
+  // A waiting client's deadline is seen by its retry (this dispatch runs it).
+  const lf::Duration limit = gw_.config().tx_idle_timeout;
+  const lf::TimePoint deadline = tx_.idle_deadline(limit);
+  if (deadline == lf::TimePoint::max()) return;
+  if (now < deadline) return wake_at(deadline);
+  if (paused) {
+    // Held back by the gateway (its replies not taken), not silent: the output limits judge that.
+    tx_.touch(now);
+    return wake_at(tx_.idle_deadline(limit));
+  }
+  expire_idle_transaction();
 }
 
-bool ClientConn::pin_broken() {
-  if (pinned_ != nullptr && pinned_->incarnation() != pinned_incarnation_) tx_lost_ = true;
-  return pinned_ != nullptr && tx_lost_;
+void ClientConn::expire_idle_transaction() {
+  // As when the client goes away: the back-end forgets its MULTI and WATCH first, so the next
+  // client of the connection inherits nothing; what was queued never runs.
+  UpstreamConn* c = tx_.connection();
+  if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty()) {
+    const std::string_view cleanup[] = {cmd};
+    Pending p;
+    p.kind = PendingKind::kSwallow;
+    std::string why;
+    if (c->enqueue(cleanup, p, why)) c->flush();
+  }
+  tx_.lose(PinnedTransaction::Loss::kIdle);
+  (void)tx_.release_connection();
+  c->backend().release_dedicated(c);
+  gw_.stats().tx_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ClientConn::end_transaction() {
-  in_multi_ = false;
-  multi_error_ = false;
-  multi_sent_ = false;
-  unpinned_queue_.clear();
-  unpin();
+  if (UpstreamConn* c = tx_.end(); c != nullptr) c->backend().release_dedicated(c);
 }
 
 namespace {
@@ -598,60 +680,71 @@ std::string no_tx_connection(Backend& b) {
          " came free within the timeout (tx_connections)";
 }
 
-std::string tx_connection_lost(Backend& b) {
-  return "ERR lfdb-gateway: the connection to backend " + b.label() +
+}  // namespace
+
+std::string ClientConn::lost_error() {
+  if (tx_.loss() == PinnedTransaction::Loss::kIdle) {
+    return "ERR lfdb-gateway: the transaction was idle longer than tx_idle_timeout_ms (" +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(gw_.config().tx_idle_timeout).count()) +
+           " ms) and was discarded (EXEC will abort)";
+  }
+  const std::string backend = tx_.pinned() ? "backend " + pinned_backend().label() : "its backend";
+  return "ERR lfdb-gateway: the connection to " + backend +
          " was lost during the transaction (MULTI/WATCH state is gone; EXEC will abort)";
 }
-}  // namespace
 
 void ClientConn::transaction(const CommandSpec& spec, std::span<const std::string_view> argv) {
   const std::string_view name = spec.name;
   if (name == "multi") {
-    if (in_multi_) return reply_error("ERR MULTI calls can not be nested");
-    in_multi_ = true;
-    if (pin_broken()) return reject(tx_connection_lost(pinned_->backend()));  // WATCH is gone
-    if (pinned_ != nullptr) {
-      multi_sent_ = true;
-      forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+    if (tx_.in_multi()) return reply_error("ERR MULTI calls can not be nested");
+    tx_.begin_multi();
+    if (tx_.lost()) return reject(lost_error());  // WATCH is gone
+    if (tx_.pinned()) {
+      tx_.note_multi_sent();
+      forward_pinned(argv, begin_slot(Merge::kNone, 1));
     } else {
       reply_local("+OK\r\n");
     }
     return;
   }
   if (name == "watch") {
-    if (in_multi_) return reply_error("ERR WATCH inside MULTI is not allowed");
+    if (tx_.in_multi()) return reply_error("ERR WATCH inside MULTI is not allowed");
+    if (tx_.lost()) return reply_error(lost_error());  // what it watched before is gone
     const int shard = shard_of(spec, argv);
-    if (shard == -2 || (pinned_ != nullptr && shard != pinned_shard_)) return reply_error(kCrossSlotError);
-    if (pinned_ == nullptr && !pin_or_wait(shard)) {
-      if (retry_command_) return;
-      return reply_error(no_tx_connection(gw_.primary(shard)));
+    if (shard == -2 || (tx_.pinned() && shard != tx_.shard())) return reply_error(kCrossSlotError);
+    if (!tx_.pinned()) {
+      switch (pin_or_wait(shard)) {
+        case PinResult::kWaiting: return;
+        case PinResult::kTimedOut: return reply_error(no_tx_connection(gw_.primary(shard)));
+        case PinResult::kPinned: break;
+      }
     }
-    forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+    forward_pinned(argv, begin_slot(Merge::kNone, 1));
     return;
   }
   if (name == "unwatch") {
-    if (in_multi_) return in_multi(spec, classify(spec), argv);
-    if (pinned_ == nullptr || pin_broken()) {  // nothing watched any more either way
-      unpin();
+    if (tx_.in_multi()) return in_multi(spec, classify(spec), argv);
+    if (!tx_.pinned() || tx_.lost()) {  // nothing watched any more either way
+      end_transaction();
       return reply_local("+OK\r\n");
     }
-    forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
-    unpin();
+    forward_pinned(argv, begin_slot(Merge::kNone, 1));
+    end_transaction();
     return;
   }
   if (name == "discard") {
-    if (!in_multi_) return reply_error("ERR DISCARD without MULTI");
-    if (pin_broken()) {  // the back-end dropped the transaction with the connection
+    if (!tx_.in_multi()) return reply_error("ERR DISCARD without MULTI");
+    if (tx_.lost()) {  // the back-end dropped the transaction with the connection
       reply_local("+OK\r\n");
       end_transaction();
       return;
     }
-    if (pinned_ != nullptr && multi_sent_) {
-      forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+    if (tx_.multi_sent()) {
+      forward_pinned(argv, begin_slot(Merge::kNone, 1));
     } else {
-      if (pinned_ != nullptr) {  // WATCH without MULTI sent: DISCARD also unwatches
+      if (tx_.pinned()) {  // WATCH without MULTI sent: DISCARD also unwatches
         const std::string_view unwatch[] = {"UNWATCH"};
-        forward(pinned_->backend(), unwatch, nullptr, 0, PendingKind::kSwallow);
+        forward_pinned(unwatch, nullptr, PendingKind::kSwallow);
       }
       reply_local("+OK\r\n");
     }
@@ -659,46 +752,43 @@ void ClientConn::transaction(const CommandSpec& spec, std::span<const std::strin
     return;
   }
   // exec
-  if (!in_multi_) return reply_error("ERR EXEC without MULTI");
-  if (pin_broken()) multi_error_ = true;  // whatever was queued is gone: abort, never run half
-  if (multi_error_) {
-    if (pinned_ != nullptr && !tx_lost_) {
-      const std::string_view discard[] = {multi_sent_ ? "DISCARD" : "UNWATCH"};
-      forward(pinned_->backend(), discard, nullptr, 0, PendingKind::kSwallow);
+  if (!tx_.in_multi()) return reply_error("ERR EXEC without MULTI");
+  if (tx_.must_abort()) {  // refused commands, or whatever was queued is gone: never run half
+    if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty()) {
+      const std::string_view cleanup[] = {cmd};
+      forward_pinned(cleanup, nullptr, PendingKind::kSwallow);
     }
-    reply_error("EXECABORT Transaction discarded because of previous errors.");
+    reply_error(tx_.loss() == PinnedTransaction::Loss::kIdle
+                    ? "EXECABORT Transaction discarded because it was idle longer than tx_idle_timeout_ms at lfdb-gateway."
+                    : "EXECABORT Transaction discarded because of previous errors.");
     end_transaction();
     return;
   }
-  if (pinned_ == nullptr) {
-    if (unpinned_queue_.empty()) {
+  if (!tx_.pinned()) {
+    if (tx_.unpinned().empty()) {
       reply_local("*0\r\n");
       end_transaction();
       return;
     }
-    if (!pin_or_wait(0)) {
-      if (retry_command_) return;
-      reply_error(no_tx_connection(gw_.primary(0)));
-      end_transaction();
-      return;
+    switch (pin_or_wait(0)) {
+      case PinResult::kWaiting: return;
+      case PinResult::kTimedOut:
+        reply_error(no_tx_connection(gw_.primary(0)));
+        end_transaction();
+        return;
+      case PinResult::kPinned: break;
     }
   }
-  if (!multi_sent_) {
-    const std::string_view multi[] = {"MULTI"};
-    forward(pinned_->backend(), multi, nullptr, 0, PendingKind::kSwallow);
-    multi_sent_ = true;
-  }
-  for (const auto& q : unpinned_queue_) {
-    std::vector<std::string_view> v(q.begin(), q.end());
-    forward(pinned_->backend(), v, nullptr, 0, PendingKind::kSwallow);
-  }
-  unpinned_queue_.clear();
-  forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+  if (!tx_.multi_sent()) send_multi();
+  forward_pinned(argv, begin_slot(Merge::kNone, 1));
   end_transaction();
+  // What the client sends next goes on a shared connection: it must not overtake the EXEC.
+  switching_ = true;
 }
 
 void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
                           std::span<const std::string_view> argv) {
+  if (tx_.lost()) return reject(lost_error());
   if (route.route == Route::kUnsupported || route.route == Route::kFanout) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
@@ -707,29 +797,42 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
   const int shard = shard_of(spec, argv);
-  if (shard == -2 || (shard >= 0 && pinned_ != nullptr && shard != pinned_shard_)) {
+  if (shard == -2 || (shard >= 0 && tx_.pinned() && shard != tx_.shard())) {
     return reject(std::string(kCrossSlotError));
   }
-  if (pinned_ == nullptr && shard < 0) {
+  if (!tx_.pinned() && shard < 0) {
     // The shard is not known yet: keep it until a key names one (or EXEC picks shard 0).
-    unpinned_queue_.emplace_back(argv.begin(), argv.end());
+    tx_.queue_unpinned(argv);
     return reply_local("+QUEUED\r\n");
   }
-  if (pinned_ == nullptr) {
-    if (!pin_or_wait(shard)) {
-      if (retry_command_) return;
-      return reject(no_tx_connection(gw_.primary(shard)));
+  if (!tx_.pinned()) {
+    switch (pin_or_wait(shard)) {
+      case PinResult::kWaiting: return;
+      case PinResult::kTimedOut: return reject(no_tx_connection(gw_.primary(shard)));
+      case PinResult::kPinned: break;
     }
-    const std::string_view multi[] = {"MULTI"};
-    forward(pinned_->backend(), multi, nullptr, 0, PendingKind::kSwallow);
-    multi_sent_ = true;
-    for (const auto& q : unpinned_queue_) {
-      std::vector<std::string_view> v(q.begin(), q.end());
-      forward(pinned_->backend(), v, nullptr, 0, PendingKind::kSwallow);
-    }
-    unpinned_queue_.clear();
+    send_multi();
   }
-  forward(pinned_->backend(), argv, begin_slot(Merge::kNone, 1), 0);
+  forward_pinned(argv, begin_slot(Merge::kNone, 1));
+}
+
+void ClientConn::send_multi() {
+  // MULTI and the keyless commands queued before the shard was known; their replies (OK,
+  // QUEUED) were given by the gateway already.
+  const std::string_view multi[] = {"MULTI"};
+  forward_pinned(multi, nullptr, PendingKind::kSwallow);
+  tx_.note_multi_sent();
+  for (const auto& q : tx_.unpinned()) {
+    std::vector<std::string_view> v(q.begin(), q.end());
+    forward_pinned(v, nullptr, PendingKind::kSwallow);
+  }
+  tx_.clear_unpinned();
+}
+
+Backend& ClientConn::pinned_backend() { return tx_.connection()->backend(); }
+
+void ClientConn::forward_pinned(std::span<const std::string_view> argv, ReplySlot* slot, PendingKind kind) {
+  forward(pinned_backend(), argv, slot, 0, kind);
 }
 
 // ---- slots and forwarding -------------------------------------------------------------
@@ -767,15 +870,15 @@ void ClientConn::reply_error(std::string_view text) {
 
 void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, ReplySlot* slot,
                          std::uint32_t part, PendingKind kind) {
-  const bool on_pin = pinned_ != nullptr && &pinned_->backend() == &b;
-  UpstreamConn& c = on_pin ? *pinned_ : b.shared(protocol_, id_);
-  if (on_pin && pin_broken()) {
+  const bool on_pin = tx_.pinned() && &pinned_backend() == &b;
+  UpstreamConn& c = on_pin ? *tx_.connection() : b.shared(protocol_, id_);
+  if (on_pin && tx_.lost()) {
     // Never on a new connection: a queued command would run at once, outside the transaction.
-    if (in_multi_) multi_error_ = true;
+    tx_.refuse();
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     if (slot != nullptr) {
       std::string storage;
-      slot->add_part(part, error_frame(tx_connection_lost(b), storage));
+      slot->add_part(part, error_frame(lost_error(), storage));
     }
     return;
   }
@@ -803,8 +906,8 @@ void ClientConn::forward(Backend& b, std::span<const std::string_view> argv, Rep
   if (!c.enqueue(argv, p, why)) {
     if (on_pin) {
       // A transaction's command that was not sent: the rest must not run without it.
-      tx_lost_ = true;
-      if (in_multi_) multi_error_ = true;
+      tx_.lose(PinnedTransaction::Loss::kConnection);
+      tx_.refuse();
     }
     gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     std::string storage;
@@ -836,7 +939,8 @@ void ClientConn::flush_upstreams() {
 
 void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
-  if (closed_) return;
+  if (closed_ || broken_) return;  // gone, or disconnected: nobody takes it
+  note_reply_size_locked(reply.bytes().size());
   auto* slot = static_cast<ReplySlot*>(p.slot);
   if (more_follow) {
     // The next reply is this client's too: queue this one, send both with that one.
@@ -884,12 +988,13 @@ void ClientConn::collect_ready_locked() {
 void ClientConn::flush_head_locked() {
   collect_ready_locked();
   send_out_locked();
-  if (paused_ && !over_limits_locked()) {
-    paused_ = false;
-    update_interest_locked();
-    // The input kept while paused is processed on the next dispatch.
-    (void)gw_.reactor().notify(hid_, lf::kReadEvent);
-  }
+}
+
+void ClientConn::resume_if_drained_locked() {
+  if (!paused_ || broken_ || closed_ || over_limits_locked()) return;
+  paused_ = false;
+  // The input kept while paused is processed on the next dispatch.
+  (void)gw_.reactor().notify(hid_, lf::kReadEvent);
 }
 
 void ClientConn::send_out_locked() {
@@ -909,7 +1014,16 @@ void ClientConn::send_out_locked() {
     out_.clear();
     out_sent_ = 0;
     if (out_.capacity() > (64u << 10)) std::string().swap(out_);
+    in_socket_ = 0;
+  } else {
+    // The socket took what it could: its send queue is full of what the client has not read
+    // either. Counted with the buffer for the output limits (measured only for a client that is
+    // behind).
+    int queued = 0;
+    in_socket_ = ::ioctl(fd_, SIOCOUTQ, &queued) == 0 && queued > 0 ? static_cast<std::size_t>(queued) : 0;
   }
+  check_output_limits_locked();
+  resume_if_drained_locked();
   update_interest_locked();
   // A completing thread cannot return kRemove for this handler: ask the reactor for a dispatch
   // that will (closing with everything sent, or a broken socket).
@@ -918,7 +1032,7 @@ void ClientConn::send_out_locked() {
 
 void ClientConn::update_interest_locked() {
   if (closed_ || !hid_.valid()) return;
-  lf::EventMask want = (paused_ || closing_ || tx_waiting_) ? 0 : lf::kReadEvent;
+  lf::EventMask want = (paused_ || closing_ || tx_waiting_ || read_side_closed_) ? 0 : lf::kReadEvent;
   if (out_sent_ < out_.size()) want |= lf::kWriteEvent;
   if (want != interest_) {
     interest_ = want;
@@ -926,14 +1040,62 @@ void ClientConn::update_interest_locked() {
   }
 }
 
-bool ClientConn::over_limits_locked() const {
-  const Limits& l = gw_.config().limits;
-  const std::size_t pending_out = out_.size() - out_sent_;
+bool ClientConn::over_limits_locked(std::size_t bound_in_flight) const {
+  const std::size_t max_pipeline = gw_.config().limits.max_pipeline;
+  const std::size_t soft = gw_.config().output_limit.soft;
+  const std::size_t in_flight = slots_.size() + bound_in_flight;
+  if (switching_ && in_flight > 0) return true;  // a change of upstream connection waits for them
+  // The replies still to come, judged by the size of the client's recent replies (before any
+  // came back, as if each were a kFirstWindow-th of kInFlightReplyBytes). So a client whose
+  // replies are big is held back before they are asked for, not after a whole pipeline of them
+  // landed: on a shared connection, what one client has in flight is what every other client's
+  // next request waits behind.
+  const std::size_t per_reply = reply_estimate_ > 0 ? reply_estimate_ : kInFlightReplyBytes / kFirstWindow;
+  const std::size_t coming = in_flight * per_reply;
+  const std::size_t pending = owed_locked();
   if (paused_) {
     // Resume only once well below the limits, so a client at the edge does not flap.
-    return slots_.size() > l.max_pipeline / 2 || pending_out > l.max_output_bytes / 2;
+    return in_flight > max_pipeline / 2 || coming > kInFlightReplyBytes / 2 ||
+           (soft > 0 && pending + coming > soft / 2);
   }
-  return slots_.size() >= l.max_pipeline || pending_out >= l.max_output_bytes;
+  return in_flight >= max_pipeline || coming >= kInFlightReplyBytes || (soft > 0 && pending + coming >= soft);
+}
+
+void ClientConn::note_reply_size_locked(std::size_t bytes) {
+  // Up at once for a big reply, down slowly (by an eighth per reply) after it.
+  reply_estimate_ = std::max(bytes, reply_estimate_ - reply_estimate_ / 8);
+}
+
+void ClientConn::check_output_limits_locked() {
+  if (broken_ || closed_) return;
+  const OutputBufferLimit& l = gw_.config().output_limit;
+  const std::size_t owed = owed_locked();
+  bool over = l.hard > 0 && owed >= l.hard;
+  // The soft limit, the gateway's way: it stops forwarding for a client whose output reaches the
+  // limit (over_limits_locked), so the output is not let past it by much; a client held there,
+  // not taking its output down to half, for longer than the soft time is disconnected.
+  const bool held = l.soft > 0 && paused_ && owed >= l.soft / 2;
+  if (!over && held) {
+    const lf::TimePoint now = lf::Clock::now();
+    if (held_since_ == lf::TimePoint{}) {
+      // A held client sends nothing and takes nothing: a timer comes back to it when its time
+      // is up.
+      held_since_ = now;
+      (void)gw_.reactor().schedule_timer(hid_, l.soft_time + std::chrono::milliseconds(10));
+    } else {
+      over = now - held_since_ > l.soft_time;
+    }
+  } else if (!held) {
+    held_since_ = lf::TimePoint{};
+  }
+  if (!over) return;
+  // Disconnected, as redis-server does: the replies it did not take are dropped (and so are the
+  // ones still to come), and the reactor removes it (send_out_locked asks for the dispatch).
+  broken_ = true;
+  std::string().swap(out_);
+  out_sent_ = 0;
+  in_socket_ = 0;
+  gw_.stats().output_limit_disconnections.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace lfdb::gateway

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "commands/command_table.hpp"
+#include "gateway/pinned_transaction.hpp"
 #include "gateway/reply_slot.hpp"
 #include "gateway/routing.hpp"
 #include "gateway/upstream.hpp"
@@ -48,6 +49,12 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // Bound forwarding: the deepest nesting of client dispatches on one thread's stack at which a
   // batch still waits for its replies (deeper ones are forwarded asynchronously).
   static constexpr std::size_t kMaxBoundDepth = 8;
+  // Backpressure in bytes (over_limits_locked): the replies one client may have in flight, as
+  // judged by its recent replies; a client whose reply sizes are not known yet has
+  // kFirstWindow requests in flight. 8 MB is far above what a LAN round trip needs to keep a
+  // client's pipeline moving, and what a back-end builds for one client in a few milliseconds.
+  static constexpr std::size_t kInFlightReplyBytes = 8u << 20;
+  static constexpr std::size_t kFirstWindow = 16;
 
   ClientConn(Gateway& gw, lf::SockStream stream, std::uint64_t id);
   ~ClientConn() override;
@@ -74,7 +81,9 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   };
 
   // Reader side.
-  void process_input(const char* data, std::size_t size, std::size_t& consumed);
+  // Runs the complete commands in the input. True when it stopped before the end for a reason
+  // of its own (backpressure, a transaction wait, a full bound batch): more will run later.
+  bool process_input(const char* data, std::size_t size, std::size_t& consumed);
   void command(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void local(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void keyed(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
@@ -86,12 +95,21 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // The one shard every key of the command lives in; -1 without keys; -2 across shards.
   int shard_of(const commands::CommandSpec& spec, std::span<const std::string_view> argv) const;
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
-  bool pin_or_wait(int shard) LF_REQUIRES(mu_);
-  void end_tx_wait();
-  void unpin();
-  // The pinned connection failed since pinning (or a command could not be sent on it): the
-  // back-end forgot the client's MULTI/WATCH, so the transaction can only abort.
-  bool pin_broken();
+  enum class PinResult { kPinned, kWaiting, kTimedOut };
+  PinResult pin_or_wait(int shard) LF_REQUIRES(mu_);
+  // The client's one timer (PinnedTransaction's): fires at `t` or before (TimePoint::max(): none).
+  void wake_at(lf::TimePoint t);
+  // A timer fired: the pinned client silent for tx_idle_timeout loses its transaction.
+  void on_tx_timer(bool paused);
+  void expire_idle_transaction();
+  // The error for a command of a lost transaction (PinnedTransaction::Loss).
+  std::string lost_error();
+  // Inside MULTI, once pinned: MULTI and the keyless commands queued before the shard was known.
+  void send_multi() LF_REQUIRES(mu_);
+  Backend& pinned_backend();
+  void forward_pinned(std::span<const std::string_view> argv, ReplySlot* slot,
+                      PendingKind kind = PendingKind::kSlot) LF_REQUIRES(mu_);
+  // EXEC, DISCARD, UNWATCH: back to no transaction; the dedicated connection goes back to its pool.
   void end_transaction();
   void hello(std::span<const std::string_view> argv, resp::Writer& w);
   void auth(std::span<const std::string_view> argv, resp::Writer& w);
@@ -114,7 +132,20 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void flush_head_locked() LF_REQUIRES(mu_);
   void send_out_locked() LF_REQUIRES(mu_);
   void update_interest_locked() LF_REQUIRES(mu_);
-  bool over_limits_locked() const LF_REQUIRES(mu_);
+  // Backpressure: stop reading and forwarding for the client (max_pipeline commands in flight,
+  // kInFlightReplyBytes of replies expected, or its output, pending and expected, past the soft
+  // output limit). `bound_in_flight`: the bound batch being built.
+  bool over_limits_locked(std::size_t bound_in_flight = 0) const LF_REQUIRES(mu_);
+  void note_reply_size_locked(std::size_t bytes) LF_REQUIRES(mu_);
+  // A paused client back under its limits reads again (any thread that took replies from it).
+  void resume_if_drained_locked() LF_REQUIRES(mu_);
+  // Reply bytes the client has not taken: the gateway's buffer and the socket's send queue.
+  std::size_t owed_locked() const LF_REQUIRES(mu_) { return out_.size() - out_sent_ + in_socket_; }
+  // client_output_buffer_limit: past the hard limit, or held back at the soft one for too long,
+  // the client is disconnected (broken_).
+  void check_output_limits_locked() LF_REQUIRES(mu_);
+  // The client sent its last request: close once every reply to it is out.
+  void close_when_answered_locked() LF_REQUIRES(mu_);
 
   Gateway& gw_;
   const int fd_;
@@ -135,32 +166,25 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   std::vector<BoundCall>* bound_calls_ = nullptr;
   bool stop_reading_ = false;  // QUIT or a protocol error: nothing after it is processed
   std::size_t unauthenticated_unsent_ = 0;  // before AUTH: reply bytes not sent yet
-  // Transaction state.
-  UpstreamConn* pinned_ = nullptr;
-  int pinned_shard_ = -1;
-  std::uint64_t pinned_incarnation_ = 0;
-  bool tx_lost_ = false;
-  bool in_multi_ = false;
-  bool multi_error_ = false;
-  bool multi_sent_ = false;
-  std::vector<std::vector<std::string>> unpinned_queue_;  // keyless commands before the shard is known
-  // Waiting for a dedicated connection (pin_or_wait): the command stays unprocessed in the
-  // input until a released connection or the wait's timer dispatches the client again.
-  bool retry_command_ = false;        // the command just run must run again later
-  bool tx_woken_ = false;             // this dispatch follows a wait: keep the turn in the queue
-  lf::TimePoint tx_wait_deadline_{};  // {}: not waiting
-  lf::TimerId tx_timer_ = 0;
-
+  bool input_closed_ = false;  // the client shut its sending side (EOF): no more recv
+  PinnedTransaction tx_;  // MULTI/WATCH and the dedicated connection they pin
   // Shared with completing threads.
   mutable lf::Mutex mu_;
   SlotQueue slots_ LF_GUARDED_BY(mu_);
   std::string out_ LF_GUARDED_BY(mu_);
   std::size_t out_sent_ LF_GUARDED_BY(mu_) = 0;
+  std::size_t in_socket_ LF_GUARDED_BY(mu_) = 0;  // the socket's send queue when out_ is not empty
   bool closed_ LF_GUARDED_BY(mu_) = false;   // handle_close ran: drop late replies
   bool closing_ LF_GUARDED_BY(mu_) = false;  // close once the output is out
   bool broken_ LF_GUARDED_BY(mu_) = false;   // a send failed, or the client is dropped
   bool paused_ LF_GUARDED_BY(mu_) = false;   // over a limit: not reading
   bool tx_waiting_ LF_GUARDED_BY(mu_) = false;  // waiting for a transaction connection: not reading
+  // The client moves between a shared and a dedicated connection (pinning, EXEC): what it sends
+  // next waits until every reply so far is in, so it cannot overtake them at the back-end.
+  bool switching_ LF_GUARDED_BY(mu_) = false;
+  bool read_side_closed_ LF_GUARDED_BY(mu_) = false;  // input_closed_, for the interest
+  lf::TimePoint held_since_ LF_GUARDED_BY(mu_){};  // held back at the soft output limit since
+  std::size_t reply_estimate_ LF_GUARDED_BY(mu_) = 0;   // bytes of a recent reply (0: none yet)
   lf::EventMask interest_ LF_GUARDED_BY(mu_) = lf::kReadEvent;
 };
 

@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -151,8 +153,10 @@ lf::Status parse_limits(const YAML::Node& n, const std::string& where, Limits& l
                          : key == "max_multibulk_len" ? &l.max_multibulk_len
                          : key == "max_inline_len"    ? &l.max_inline_len
                          : key == "max_pipeline"      ? &l.max_pipeline
-                         : key == "max_output_bytes"  ? &l.max_output_bytes
                                                       : nullptr;
+    if (key == "max_output_bytes") {
+      return bad(at, "replaced by client_output_buffer_limit (its soft limit is where reading stops)");
+    }
     if (field == nullptr) return bad(at, "unknown limit");
     if (auto st = size_value(kv.second, at, *field); !st.ok()) return st;
   }
@@ -196,6 +200,12 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       st = millis(v, at, out.timeout);
     } else if (key == "connect_timeout_ms") {
       st = millis(v, at, out.connect_timeout);
+    } else if (key == "liveness_timeout_ms") {
+      st = millis(v, at, out.liveness_timeout);
+    } else if (key == "client_output_buffer_limit") {
+      if ((st = scalar(v, at, s)).ok()) {
+        if (auto e = parse_output_buffer_limit(s, out.output_limit); !e.ok()) st = bad(at, e.message());
+      }
     } else if (key == "server_retry_timeout_ms" || key == "server_retry_timeout") {
       st = millis(v, at, out.server_retry_timeout);
     } else if (key == "server_failure_limit") {
@@ -208,6 +218,8 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       if ((st = integer(v, at, 1, 64, i)).ok()) out.events_per_turn = static_cast<int>(i);
     } else if (key == "tx_connections") {
       if ((st = integer(v, at, 0, 4096, i)).ok()) out.tx_connections = static_cast<int>(i);
+    } else if (key == "tx_idle_timeout_ms") {
+      if ((st = integer(v, at, 0, 86400000, i)).ok()) out.tx_idle_timeout = std::chrono::milliseconds(i);
     } else if (key == "requirepass") {
       st = scalar(v, at, out.requirepass);
     } else if (key == "backend_password") {
@@ -362,6 +374,49 @@ bool parse_forwarding(const std::string& s, Forwarding& out) {
   else if (s == "bound") out = Forwarding::kBound;
   else return false;
   return true;
+}
+
+namespace {
+// A size as Redis's configuration writes it: bytes, or b/k/kb/m/mb/g/gb (k = 1000, kb = 1024).
+bool parse_memory(std::string s, std::size_t& out) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  static const std::pair<const char*, unsigned long long> kUnits[] = {
+      {"gb", 1ull << 30}, {"mb", 1ull << 20}, {"kb", 1ull << 10},
+      {"g", 1000000000ull}, {"m", 1000000ull}, {"k", 1000ull}, {"b", 1ull}};
+  unsigned long long mul = 1;
+  for (const auto& [unit, m] : kUnits) {
+    const std::size_t n = std::strlen(unit);
+    if (s.size() > n && s.compare(s.size() - n, n, unit) == 0) {
+      s.resize(s.size() - n);
+      mul = m;
+      break;
+    }
+  }
+  long long v = 0;
+  if (!to_int(s, 0, (1ll << 50), v)) return false;
+  out = static_cast<std::size_t>(v) * mul;
+  return true;
+}
+}  // namespace
+
+lf::Status parse_output_buffer_limit(const std::string& text, OutputBufferLimit& out) {
+  std::istringstream in(text);
+  std::vector<std::string> w;
+  for (std::string t; in >> t;) w.push_back(t);
+  if (w.size() != 4) return lf::Status::error("expected 'normal <hard> <soft> <soft seconds>', got '" + text + "'");
+  std::string cls = w[0];
+  std::transform(cls.begin(), cls.end(), cls.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (cls != "normal") {
+    return lf::Status::error("only the 'normal' class applies to lfdb-gateway's clients, got '" + w[0] + "'");
+  }
+  OutputBufferLimit l;
+  long long secs = 0;
+  if (!parse_memory(w[1], l.hard) || !parse_memory(w[2], l.soft) || !to_int(w[3], 0, 86400 * 365, secs)) {
+    return lf::Status::error("expected 'normal <hard> <soft> <soft seconds>' with sizes such as 256mb, got '" + text + "'");
+  }
+  l.soft_time = std::chrono::seconds(secs);
+  out = l;
+  return lf::Status();
 }
 
 lf::Status parse_endpoint(const std::string& text, Endpoint& out) {

@@ -58,9 +58,21 @@ struct Limits {
   // Commands of one client forwarded and not yet answered; past it the gateway stops reading
   // that client until replies drain (backpressure instead of unbounded memory).
   std::size_t max_pipeline = 1024;
-  // Reply bytes a client has not taken; past it the gateway stops reading that client too.
-  std::size_t max_output_bytes = 64ull * 1024 * 1024;
 };
+
+// Redis's client-output-buffer-limit for normal clients ("normal <hard> <soft> <soft seconds>"),
+// over the reply bytes a client has not taken yet. At `soft` the gateway stops reading and
+// forwarding for the client (backpressure) until it drains to half; a client past `hard`, or held
+// at `soft` for longer than `soft_time` without draining, is disconnected, as redis-server
+// disconnects one. 0 turns a limit off (Redis's default for normal clients is 0 0 0: no limit at
+// all; a proxy shared by many clients needs one, see docs/gateway.md).
+struct OutputBufferLimit {
+  std::size_t hard = 512ull << 20;  // proto-max-bulk-len: a reader still gets any single value
+  std::size_t soft = 64ull << 20;
+  lf::Duration soft_time = std::chrono::seconds(60);
+};
+// Parses "normal 512mb 64mb 60" (sizes as Redis writes them: 1k = 1000, 1kb = 1024, ... gb).
+lf::Status parse_output_buffer_limit(const std::string& text, OutputBufferLimit& out);
 
 struct Config {
   std::string bind = "127.0.0.1";
@@ -71,7 +83,14 @@ struct Config {
   ReadPolicy read_policy = ReadPolicy::kPrimary;
   std::vector<ShardConfig> shards;
 
-  lf::Duration timeout = std::chrono::milliseconds(2000);          // per request
+  // Per request, counted while its connection receives nothing: a request fails with
+  // "timed out" once it is older than this and no byte of any reply came on its connection for
+  // as long (a back-end delivering another client's backlog is not late).
+  lf::Duration timeout = std::chrono::milliseconds(2000);
+  // A connection that receives nothing for `timeout` while requests wait is stalled: the
+  // back-end is probed with a PING on a connection of its own; no answer within this marks it
+  // failed (busy Redis answers BUSY once a script passes busy-reply-threshold, 5 s).
+  lf::Duration liveness_timeout = std::chrono::milliseconds(5000);
   lf::Duration connect_timeout = std::chrono::milliseconds(1000);
   lf::Duration server_retry_timeout = std::chrono::milliseconds(3000);  // ejected: retry after
   int server_failure_limit = 2;   // consecutive failures that eject a back-end; 0: never eject
@@ -82,6 +101,10 @@ struct Config {
   // Async forwarding: wake a follower only when the leader leaves ready events behind.
   bool lazy_promotion = true;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
+  // A client pinned to a dedicated connection (inside MULTI, or after WATCH) that sends nothing
+  // for this long loses its transaction: discarded on the back-end, the connection back to the
+  // pool, an error to the client at its next command. 0: never.
+  lf::Duration tx_idle_timeout = std::chrono::milliseconds(5000);
 
   std::string requirepass;       // clients must AUTH at the gateway
   // Protected mode, as lfdb-server's: without requirepass, clients from 127.0.0.1 only.
@@ -90,6 +113,7 @@ struct Config {
   bool allow_admin = false;
   bool allow_dangerous = false;
   Limits limits;
+  OutputBufferLimit output_limit;
 
   std::vector<std::string> warnings;  // accepted-but-ignored keys, for the log
   std::string source;                 // "lfdb", "twemproxy" or "flags"

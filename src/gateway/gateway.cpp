@@ -217,8 +217,16 @@ std::string Gateway::info() const {
   line("lazy_promotion", lazy_promotion() ? "yes" : "no");
   line("events_per_turn", num(static_cast<std::uint64_t>(config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn)));
   line("max_clients", num(config_.limits.max_clients));
-  line("timeout_ms", num(static_cast<std::uint64_t>(
-                         std::chrono::duration_cast<std::chrono::milliseconds>(config_.timeout).count())));
+  auto ms = [&num](lf::Duration d) {
+    return num(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));
+  };
+  line("timeout_ms", ms(config_.timeout));
+  line("liveness_timeout_ms", ms(config_.liveness_timeout));
+  line("tx_idle_timeout_ms", ms(config_.tx_idle_timeout));
+  const OutputBufferLimit& obl = config_.output_limit;
+  line("client_output_buffer_limit", "normal " + num(obl.hard) + " " + num(obl.soft) + " " +
+                                         num(static_cast<std::uint64_t>(
+                                             std::chrono::duration_cast<std::chrono::seconds>(obl.soft_time).count())));
   s += "\r\n# Clients\r\n";
   line("connected_clients", num(stats_.clients_open.load()));
   line("total_connections_received", num(stats_.connections_accepted.load()));
@@ -234,6 +242,8 @@ std::string Gateway::info() const {
   line("transactions_pinned", num(stats_.tx_pinned.load()));
   line("transaction_waits", num(stats_.tx_waits.load()));
   line("transaction_wait_timeouts", num(stats_.tx_wait_timeouts.load()));
+  line("transaction_idle_timeouts", num(stats_.tx_idle_timeouts.load()));
+  line("client_output_buffer_limit_disconnections", num(stats_.output_limit_disconnections.load()));
   // Redis's per-prefix error counts for the access rules' refusals, listed once they happened.
   s += "\r\n# Errorstats\r\n";
   if (const std::uint64_t n = stats_.no_auth.load(); n != 0) line("errorstat_NOAUTH", "count=" + num(n));

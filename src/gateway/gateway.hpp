@@ -31,7 +31,8 @@ namespace lfdb::gateway {
 struct GatewayStats {
   std::atomic<std::uint64_t> connections_accepted{0}, connections_rejected{0}, clients_open{0},
       commands{0}, local_replies{0}, forwarded{0}, split{0}, fanout{0}, error_replies{0},
-      protocol_errors{0}, tx_pinned{0}, tx_waits{0}, tx_wait_timeouts{0};
+      protocol_errors{0}, tx_pinned{0}, tx_waits{0}, tx_wait_timeouts{0},
+      output_limit_disconnections{0}, tx_idle_timeouts{0};
   // INFO errorstats: WRONGPASS (failed AUTH, HELLO AUTH) and NOAUTH (a command before AUTH).
   std::atomic<std::uint64_t> wrong_pass{0}, no_auth{0};
   // Bound forwarding: the deepest nesting of dispatches seen on one thread, and the batches

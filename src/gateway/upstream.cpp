@@ -33,8 +33,8 @@ int thread_index() {
 
 // ---- UpstreamConn ---------------------------------------------------------------------
 
-UpstreamConn::UpstreamConn(Backend& backend, resp::Protocol protocol, bool dedicated)
-    : backend_(backend), protocol_(protocol), dedicated_(dedicated) {}
+UpstreamConn::UpstreamConn(Backend& backend, resp::Protocol protocol, Role role)
+    : backend_(backend), protocol_(protocol), role_(role) {}
 
 UpstreamConn::~UpstreamConn() {
   // Only at shutdown, after the handle set is gone: nobody waits for these replies any more.
@@ -85,6 +85,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
   parser_.reset();
   out_.clear();
   out_sent_ = 0;
+  expired_ = 0;
   // The prelude: whatever the connection needs before the clients' requests.
   Pending prelude;
   prelude.kind = PendingKind::kPrelude;
@@ -145,6 +146,15 @@ bool UpstreamConn::enqueue(std::span<const std::string_view> argv, const Pending
   }
   if (state_ == State::kClosing) {
     why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (connection lost)";
+    return false;
+  }
+  if ((p.kind == PendingKind::kSlot || p.kind == PendingKind::kBound) && stalled_locked(now)) {
+    // Whatever holds it up (a long script, a hung process), a request sent now would only wait
+    // for the timeout: it fails at once, and flows again as soon as the back-end answers. (Not
+    // a transaction's clean-up, DISCARD or UNWATCH: it must reach the back-end before the
+    // dedicated connection serves another client.)
+    why = "ERR lfdb-gateway: backend " + backend_.label() + " is not answering (no reply for " +
+          ms_text(backend_.context().config->timeout) + "; busy or hung)";
     return false;
   }
   ever_used_ = true;
@@ -227,6 +237,7 @@ lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out) {
   const lf::TimePoint now = lf::Clock::now();
   incarnation_.fetch_add(1, std::memory_order_acq_rel);
   out.swap(fifo_);
+  expired_ = 0;
   backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(out.size()), std::memory_order_relaxed);
   out_.clear();
   out_sent_ = 0;
@@ -254,8 +265,13 @@ void UpstreamConn::complete_failed(std::deque<Pending>& failed, const std::strin
   if (failed.empty()) return;
   std::string storage;
   const resp::Frame err = error_frame(why, storage);
-  for (const Pending& p : failed) complete(p, err);
+  bool probe_failed = false;
+  for (const Pending& p : failed) {
+    if (p.kind == PendingKind::kProbe) probe_failed = true;  // an error reply would mean alive
+    else complete(p, err);
+  }
   backend_.errors.fetch_add(failed.size(), std::memory_order_relaxed);
+  if (probe_failed) backend_.on_probe_failed(why);
 }
 
 void UpstreamConn::complete(const Pending& p, const resp::Frame& reply, bool more_follow) {
@@ -275,33 +291,70 @@ void UpstreamConn::complete(const Pending& p, const resp::Frame& reply, bool mor
         ctx.late_bound_replies.fetch_add(1, std::memory_order_relaxed);
       }
       break;
+    case PendingKind::kProbe:  // answered, whatever it says (BUSY too): alive, nothing to do
     case PendingKind::kSwallow:
     case PendingKind::kPrelude:
       break;
   }
 }
 
-void UpstreamConn::tick(lf::TimePoint now, bool keep_up) {
+bool UpstreamConn::stalled_locked(lf::TimePoint now) const {
+  if (fifo_.empty() || (state_ != State::kConnected && state_ != State::kConnecting)) return false;
+  const lf::TimePoint last_read{lf::Duration(last_read_ns_.load(std::memory_order_relaxed))};
+  return now - std::max(last_read, fifo_.front().sent) > backend_.context().config->timeout;
+}
+
+bool UpstreamConn::stalled(lf::TimePoint now) const {
+  lf::MutexLock lock(mu_);
+  return stalled_locked(now);
+}
+
+bool UpstreamConn::tick(lf::TimePoint now, bool keep_up) {
   const Config& cfg = *backend_.context().config;
   std::string why;
+  std::vector<Pending> late;
+  bool stalled = false;
   {
     lf::MutexLock lock(mu_);
     if (state_ == State::kConnecting && now - connect_started_ > cfg.connect_timeout) {
       why = "ERR lfdb-gateway: backend " + backend_.label() + " connect timed out after " +
             ms_text(cfg.connect_timeout);
-    } else if ((state_ == State::kConnected || state_ == State::kConnecting) && !fifo_.empty() &&
-               now - fifo_.front().sent > cfg.timeout) {
-      why = "ERR lfdb-gateway: backend " + backend_.label() + " timed out (no reply within " +
-            ms_text(cfg.timeout) + ")";
-      backend_.timeouts.fetch_add(1, std::memory_order_relaxed);
-    } else if ((keep_up || ever_used_) && !dedicated_ &&
+    } else if (role_ == Role::kProbe) {
+      if (!fifo_.empty() && (state_ == State::kConnected || state_ == State::kConnecting) &&
+          now - fifo_.front().sent > cfg.liveness_timeout) {
+        why = "ERR lfdb-gateway: backend " + backend_.label() + " is not responding (no answer to a PING within " +
+              ms_text(cfg.liveness_timeout) + ")";
+      }
+    } else if (stalled_locked(now)) {
+      stalled = true;
+      // Each request older than the timeout fails alone. Its place in the FIFO stays (its reply,
+      // if it comes, is dropped), so the replies behind it still find their requests.
+      while (expired_ < fifo_.size() && now - fifo_[expired_].sent > cfg.timeout) {
+        Pending& p = fifo_[expired_++];
+        if (p.kind == PendingKind::kSlot || p.kind == PendingKind::kBound) {
+          late.push_back(p);  // the client's reference goes with it
+          p.kind = PendingKind::kSwallow;
+          p.sink = nullptr;
+        }
+      }
+    } else if ((keep_up || ever_used_) && role_ == Role::kShared &&
                (state_ == State::kDown || state_ == State::kIdle) && now >= retry_at_ &&
                !backend_.ejected(now)) {
       std::string ignored;
       (void)start_connect_locked(ignored);
     }
   }
+  if (!late.empty()) {
+    std::string storage;
+    const resp::Frame err = error_frame("ERR lfdb-gateway: backend " + backend_.label() +
+                                            " timed out (no reply within " + ms_text(cfg.timeout) + ")",
+                                        storage);
+    for (const Pending& p : late) complete(p, err);
+    backend_.timeouts.fetch_add(late.size(), std::memory_order_relaxed);
+    backend_.errors.fetch_add(late.size(), std::memory_order_relaxed);
+  }
   if (!why.empty()) fail(why);
+  return stalled;
 }
 
 lf::Disposition UpstreamConn::handle_event(int, lf::EventMask events) {
@@ -354,6 +407,7 @@ lf::Disposition UpstreamConn::read_replies() {
       size = in_.size();
     }
     const bool drained = n >= 0 && static_cast<std::size_t>(n) < ScratchLease::kChunk;
+    if (n > 0) last_read_ns_.store(lf::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     if (n == 0) {
       fail("ERR lfdb-gateway: backend " + backend_.label() + " closed the connection");
       return lf::Disposition::kRemove;
@@ -397,6 +451,7 @@ lf::Disposition UpstreamConn::read_replies() {
             fifo_.pop_front();
             latency_.record(static_cast<std::uint64_t>((now - popped_.back().sent).count()));
           }
+          expired_ -= std::min(expired_, frames_.size());
           backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(frames_.size()), std::memory_order_relaxed);
         }
       }
@@ -423,6 +478,15 @@ lf::Disposition UpstreamConn::read_replies() {
         fail("ERR lfdb-gateway: backend " + backend_.label() + " refused the connection set-up (" +
              prelude_error + ")");
         return lf::Disposition::kRemove;
+      }
+      if (role_ == Role::kProbe) {
+        // Answered: the probe connection closes until the next stall (it never lingers as an
+        // extra connection of the back-end). Not a failure: nothing is counted.
+        lf::MutexLock lock(mu_);
+        if (fifo_.empty()) {
+          state_ = State::kClosing;
+          return lf::Disposition::kRemove;
+        }
       }
     }
     // Keep the unconsumed tail (a reply split across reads).
@@ -464,9 +528,10 @@ Backend::Backend(UpstreamContext& ctx, Endpoint endpoint, int shard, bool primar
   for (int p = 0; p < 2; ++p) {
     for (int i = 0; i < n; ++i) {
       shared_[p].push_back(std::make_unique<UpstreamConn>(
-          *this, p == 0 ? resp::Protocol::kResp2 : resp::Protocol::kResp3, false));
+          *this, p == 0 ? resp::Protocol::kResp2 : resp::Protocol::kResp3, UpstreamConn::Role::kShared));
     }
   }
+  probe_ = std::make_unique<UpstreamConn>(*this, resp::Protocol::kResp2, UpstreamConn::Role::kProbe);
 }
 
 Backend::~Backend() = default;
@@ -476,48 +541,80 @@ UpstreamConn& Backend::shared(resp::Protocol protocol, std::uint64_t client_id) 
   return *v[client_id % v.size()];
 }
 
-UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol, lf::HandlerId waiter, bool first) {
+UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol, lf::HandlerId client, bool may_wait) {
   lf::MutexLock lock(pool_mu_);
-  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
-    if ((*it)->protocol() == protocol) {
-      UpstreamConn* c = *it;
-      idle_.erase(it);
+  for (auto it = handed_.begin(); it != handed_.end(); ++it) {
+    if (it->second == client) {  // released to this client while it waited: its turn
+      UpstreamConn* c = it->first;
+      handed_.erase(it);
       return c;
     }
   }
-  if (dedicated_.size() >= static_cast<std::size_t>(ctx_.config->tx_connections)) {
-    if (waiter.valid() && std::find(tx_waiters_.begin(), tx_waiters_.end(), waiter) == tx_waiters_.end()) {
-      if (first) {
-        tx_waiters_.push_front(waiter);
-      } else {
-        tx_waiters_.push_back(waiter);
+  // Clients queued ahead of this one (all of them, if it is not queued) for this protocol.
+  bool queued = false, others_first = false;
+  for (const TxWaiter& w : tx_waiters_) {
+    if (w.client == client) {
+      queued = true;
+      break;
+    }
+    others_first |= w.protocol == protocol;
+  }
+  if (!others_first) {
+    for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      if ((*it)->protocol() == protocol) {
+        UpstreamConn* c = *it;
+        idle_.erase(it);
+        if (queued) std::erase_if(tx_waiters_, [&](const TxWaiter& w) { return w.client == client; });
+        return c;
       }
     }
-    return nullptr;
+    if (dedicated_.size() < static_cast<std::size_t>(ctx_.config->tx_connections)) {
+      if (queued) std::erase_if(tx_waiters_, [&](const TxWaiter& w) { return w.client == client; });
+      dedicated_.push_back(std::make_unique<UpstreamConn>(*this, protocol, UpstreamConn::Role::kDedicated));
+      return dedicated_.back().get();
+    }
   }
-  dedicated_.push_back(std::make_unique<UpstreamConn>(*this, protocol, true));
-  return dedicated_.back().get();
+  if (may_wait && client.valid() && !queued) tx_waiters_.push_back(TxWaiter{client, protocol});
+  return nullptr;
 }
 
 void Backend::release_dedicated(UpstreamConn* c) {
-  std::deque<lf::HandlerId> waiters;
+  for (;;) {
+    lf::HandlerId next;
+    {
+      lf::MutexLock lock(pool_mu_);
+      auto it = std::find_if(tx_waiters_.begin(), tx_waiters_.end(),
+                             [&](const TxWaiter& w) { return w.protocol == c->protocol(); });
+      if (it == tx_waiters_.end()) {
+        idle_.push_back(c);
+        return;
+      }
+      next = it->client;
+      tx_waiters_.erase(it);
+      handed_.emplace_back(c, next);
+    }
+    // Woken to retry its command, it finds the connection handed to it. A client that is gone
+    // cannot be woken: the connection goes to the next one.
+    if (ctx_.reactor->notify(next, lf::kReadEvent).ok()) return;
+    lf::MutexLock lock(pool_mu_);
+    std::erase_if(handed_, [&](const auto& h) { return h.first == c; });
+  }
+}
+
+void Backend::cancel_wait(lf::HandlerId client) {
+  UpstreamConn* handed = nullptr;
   {
     lf::MutexLock lock(pool_mu_);
-    idle_.push_back(c);
-    if (tx_waiters_.empty()) return;
-    waiters.swap(tx_waiters_);
+    std::erase_if(tx_waiters_, [&](const TxWaiter& w) { return w.client == client; });
+    for (auto it = handed_.begin(); it != handed_.end(); ++it) {
+      if (it->second == client) {
+        handed = it->first;
+        handed_.erase(it);
+        break;
+      }
+    }
   }
-  // Wake the oldest client still there (a closed one's id is refused); the rest wait on.
-  while (!waiters.empty()) {
-    const lf::HandlerId id = waiters.front();
-    waiters.pop_front();
-    if (ctx_.reactor->notify(id, lf::kReadEvent).ok()) break;
-  }
-  if (waiters.empty()) return;
-  lf::MutexLock lock(pool_mu_);
-  // Those queued meanwhile came later: after the ones still waiting from before.
-  waiters.insert(waiters.end(), tx_waiters_.begin(), tx_waiters_.end());
-  tx_waiters_.swap(waiters);
+  if (handed != nullptr) release_dedicated(handed);
 }
 
 bool Backend::ejected(lf::TimePoint now) const {
@@ -556,16 +653,57 @@ void Backend::on_connected() {
   round_until_ = lf::TimePoint{};  // the next failure starts a new outage
 }
 
+std::vector<UpstreamConn*> Backend::data_connections() const {
+  std::vector<UpstreamConn*> v;
+  for (const auto& conns : shared_) {
+    for (const auto& c : conns) v.push_back(c.get());
+  }
+  lf::MutexLock lock(pool_mu_);
+  for (const auto& c : dedicated_) v.push_back(c.get());
+  return v;
+}
+
 void Backend::tick(lf::TimePoint now) {
-  for (int p = 0; p < 2; ++p) {
-    for (auto& c : shared_[p]) c->tick(now, p == 0);
+  bool stalled = false;
+  for (UpstreamConn* c : data_connections()) {
+    // The RESP2 shared connections are kept up; the others open on demand.
+    stalled |= c->tick(now, !c->dedicated() && c->protocol() == resp::Protocol::kResp2);
   }
-  std::vector<UpstreamConn*> pool;
-  {
-    lf::MutexLock lock(pool_mu_);
-    for (auto& c : dedicated_) pool.push_back(c.get());
+  (void)probe_->tick(now, false);  // a probe unanswered for liveness_timeout fails here
+  if (stalled) probe(now);
+}
+
+void Backend::probe(lf::TimePoint now) {
+  // One PING at a time, at most one per timeout: a stall that lasts (a long script) is checked
+  // again each timeout, and each answer is the proof of life that keeps the back-end up.
+  if (probe_->in_flight() > 0 || now - last_probe_ < ctx_.config->timeout) return;
+  last_probe_ = now;
+  const std::string_view ping[] = {"PING"};
+  Pending p;
+  p.kind = PendingKind::kProbe;
+  std::string why;
+  const std::uint64_t before = probe_->incarnation();
+  if (probe_->enqueue(ping, p, why)) {
+    probes.fetch_add(1, std::memory_order_relaxed);
+    probe_->flush();
+  } else if (probe_->incarnation() != before) {
+    // The connect itself failed (counted as a failure by the attempt): nobody is listening.
+    probes.fetch_add(1, std::memory_order_relaxed);
+    on_probe_failed(why);
   }
-  for (UpstreamConn* c : pool) c->tick(now, false);
+  // Else ejected, backing off or still closing after the last answer: the next tick tries.
+}
+
+void Backend::on_probe_failed(const std::string& why) {
+  probes_failed.fetch_add(1, std::memory_order_relaxed);
+  fail_stalled(why);
+}
+
+void Backend::fail_stalled(const std::string& why) {
+  const lf::TimePoint now = lf::Clock::now();
+  for (UpstreamConn* c : data_connections()) {
+    if (c->stalled(now)) c->fail(why);
+  }
 }
 
 std::string Backend::info_line() const {
@@ -586,21 +724,21 @@ std::string Backend::info_line() const {
     const UpstreamConn::State s = c.state();
     return s == UpstreamConn::State::kConnected || s == UpstreamConn::State::kConnecting;
   };
-  for (int p = 0; p < 2; ++p) {
-    for (const auto& c : shared_[p]) open += is_open(*c) ? 1 : 0;
-  }
-  {
-    lf::MutexLock lock(pool_mu_);
-    for (const auto& c : dedicated_) open += is_open(*c) ? 1 : 0;
-  }
-  const char* state = "up";
+  bool stalled = false;
   const lf::TimePoint now = lf::Clock::now();
+  for (UpstreamConn* c : data_connections()) {
+    open += is_open(*c) ? 1 : 0;
+    stalled |= c->stalled(now);
+  }
+  open += is_open(*probe_) ? 1 : 0;
+  const char* state = "up";
   if (ejected(now)) {
     state = "ejected";
   } else {
     bool any_up = false;
     for (const auto& c : shared_[0]) any_up |= c->state() == UpstreamConn::State::kConnected;
     if (!any_up) state = "down";
+    else if (stalled) state = "busy";  // not answering for the timeout, alive as far as known
   }
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000); };
   return "addr=" + label_ + ",shard=" + std::to_string(shard_) +
@@ -610,6 +748,7 @@ std::string Backend::info_line() const {
          ",failures=" + std::to_string(failures.load()) +
          ",connection_failures=" + std::to_string(connection_failures.load()) +
          ",timeouts=" + std::to_string(timeouts.load()) +
+         ",probes=" + std::to_string(probes.load()) + ",probes_failed=" + std::to_string(probes_failed.load()) +
          ",reconnects=" + std::to_string(reconnects.load()) +
          ",ejections=" + std::to_string(ejections.load()) +
          ",dedicated=" + std::to_string(dedicated_total) + ",dedicated_idle=" + std::to_string(dedicated_idle) +

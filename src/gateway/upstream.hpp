@@ -9,10 +9,19 @@
 //                 reads a reply pops the FIFO's head and completes it.
 //   ReplySink     what a Pending completes into: a client connection (async forwarding).
 //
-// Failure: a connection that fails (EOF, error, protocol error, the oldest request older than
-// the timeout) fails every Pending at once with an error naming the back-end, and reconnects
-// with backoff; after server_failure_limit consecutive failures the back-end is ejected for
-// server_retry_timeout, and requests for it fail fast meanwhile.
+// Failure: a connection that fails (EOF, error, protocol error) fails every Pending at once with
+// an error naming the back-end, and reconnects with backoff; after server_failure_limit
+// consecutive failures the back-end is ejected for server_retry_timeout, and requests for it fail
+// fast meanwhile.
+//
+// Lateness judges the back-end, not one client's backlog: a request fails alone ("timed out")
+// once it is older than the timeout while its connection received nothing for as long; its place
+// in the FIFO stays (its reply is dropped when it comes), so the connection and everyone else's
+// requests on it live on. A connection that receives nothing for the timeout while requests wait
+// is stalled: new requests fail fast, and the back-end is probed with a PING on a connection of
+// its own. Any answer (BUSY too) means busy but alive: nothing is counted against it. No answer
+// within liveness_timeout, or no connection at all, fails the stalled connections: that failure
+// counts toward ejection.
 //
 // Thread-safety: UpstreamConn's queue, output and state are guarded by its mutex; its input
 // side (buffer, reply parser) is touched only by the thread the reactor dispatches it on (one at
@@ -47,6 +56,7 @@ enum class PendingKind : std::uint8_t {
   kBound,    // hand to the thread waiting in the bound thread set
   kSwallow,  // nobody wants the reply (transaction clean-up on a dedicated connection)
   kPrelude,  // AUTH / HELLO 3 sent on connect: an error fails the connection
+  kProbe,    // the liveness PING of a stalled back-end: any reply means alive
 };
 
 struct Pending {
@@ -85,8 +95,11 @@ class Backend;
 class UpstreamConn final : public lf::EventHandler {
  public:
   enum class State { kIdle, kConnecting, kConnected, kClosing, kDown };
+  // shared: multiplexed for every client; dedicated: one pinned client at a time (MULTI/WATCH);
+  // probe: the back-end's liveness PING, closed again once answered.
+  enum class Role : std::uint8_t { kShared, kDedicated, kProbe };
 
-  UpstreamConn(Backend& backend, resp::Protocol protocol, bool dedicated);
+  UpstreamConn(Backend& backend, resp::Protocol protocol, Role role);
   ~UpstreamConn() override;
 
   // Appends one request and its Pending. Connects first if the connection is idle or its
@@ -102,8 +115,11 @@ class UpstreamConn final : public lf::EventHandler {
   static constexpr std::size_t kDeferLimit = 64 * 1024;
   // Flushes the connections the calling thread deferred (the thread set's before-block hook).
   static void flush_deferred();
-  // Housekeeping: fail on timeout, reconnect when the backoff has passed (if `keep_up`).
-  void tick(lf::TimePoint now, bool keep_up);
+  // Housekeeping: requests late on a stalled connection fail alone; a connect or a probe that
+  // takes too long fails the connection; reconnect when the backoff has passed (if `keep_up`).
+  // Returns whether the connection is stalled (see the top of this file).
+  bool tick(lf::TimePoint now, bool keep_up);
+  bool stalled(lf::TimePoint now) const;
   // Fails every Pending with `why` and closes the connection (reconnect follows).
   void fail(const std::string& why);
 
@@ -117,7 +133,7 @@ class UpstreamConn final : public lf::EventHandler {
   // WATCH state went with the old connection.
   std::uint64_t incarnation() const { return incarnation_.load(std::memory_order_acquire); }
   std::size_t in_flight() const;
-  bool dedicated() const { return dedicated_; }
+  bool dedicated() const { return role_ == Role::kDedicated; }
   resp::Protocol protocol() const { return protocol_; }
   Backend& backend() { return backend_; }
   // Latency of answered requests (nanoseconds), merged into the caller's histogram.
@@ -129,6 +145,8 @@ class UpstreamConn final : public lf::EventHandler {
   bool refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) LF_REQUIRES(mu_);
   void flush_locked() LF_REQUIRES(mu_);
   void update_interest_locked() LF_REQUIRES(mu_);
+  // Requests wait and nothing came for the timeout since the oldest was sent.
+  bool stalled_locked(lf::TimePoint now) const LF_REQUIRES(mu_);
   // Takes the queue for failing, marks the connection closing; returns the handler to remove.
   lf::HandlerId begin_fail_locked(std::deque<Pending>& out) LF_REQUIRES(mu_);
   void complete(const Pending& p, const resp::Frame& reply, bool more_follow = false);
@@ -137,7 +155,7 @@ class UpstreamConn final : public lf::EventHandler {
 
   Backend& backend_;
   const resp::Protocol protocol_;
-  const bool dedicated_;
+  const Role role_;
 
   mutable lf::Mutex mu_;
   State state_ LF_GUARDED_BY(mu_) = State::kIdle;
@@ -147,12 +165,17 @@ class UpstreamConn final : public lf::EventHandler {
   std::string out_ LF_GUARDED_BY(mu_);
   std::size_t out_sent_ LF_GUARDED_BY(mu_) = 0;
   std::deque<Pending> fifo_ LF_GUARDED_BY(mu_);
+  // The first `expired_` Pendings of the FIFO timed out: their clients were answered, their
+  // replies are dropped when they come (a prefix: requests expire in the order they were sent).
+  std::size_t expired_ LF_GUARDED_BY(mu_) = 0;
   lf::TimePoint connect_started_ LF_GUARDED_BY(mu_){};
   lf::TimePoint retry_at_ LF_GUARDED_BY(mu_){};
   lf::Histogram latency_ LF_GUARDED_BY(mu_);
   bool ever_used_ LF_GUARDED_BY(mu_) = false;
   std::atomic<int> fd_{-1};
   std::atomic<std::uint64_t> incarnation_{0};
+  // When the reader last received bytes (steady clock, ns): progress, whole replies or not.
+  std::atomic<std::int64_t> last_read_ns_{0};
 
   // Input side: only the thread dispatching this handler (the reactor runs one at a time).
   std::string in_;
@@ -174,14 +197,18 @@ class Backend {
 
   // A shared connection for a client (spread by the client's id).
   UpstreamConn& shared(resp::Protocol protocol, std::uint64_t client_id);
-  // A dedicated connection for a client in MULTI/WATCH; nullptr when the pool is exhausted.
-  // With a valid `waiter` (the client's handler) an exhausted pool queues it, in the same
-  // critical section, for the next release; `first` puts it ahead of the others (a woken
-  // client that lost the race keeps its turn). A client is queued once.
-  UpstreamConn* acquire_dedicated(resp::Protocol protocol, lf::HandlerId waiter = {}, bool first = false);
-  // Returns a dedicated connection to the pool and wakes the oldest waiting client (a read
-  // event, on which it retries its command).
+  // A dedicated connection for client `client` (its handler) in MULTI/WATCH, or nullptr.
+  // Turns are taken in arrival order: a connection handed to the client is its own; an idle one
+  // or a new one (while the pool has room) only when no client waits ahead for one. Else, with
+  // `may_wait`, the client is queued (once) for the next release.
+  UpstreamConn* acquire_dedicated(resp::Protocol protocol, lf::HandlerId client = {}, bool may_wait = false);
+  // Returns a dedicated connection to the pool: it is handed to the longest-waiting client (of
+  // its protocol), which is woken with a read event to retry its command; nobody else can take it
+  // meanwhile, not the releasing client either. With nobody waiting it goes idle.
   void release_dedicated(UpstreamConn* c);
+  // The client stops waiting (its wait timed out, or it is gone): out of the queue, and a
+  // connection already handed to it goes to the next one.
+  void cancel_wait(lf::HandlerId client);
 
   // Health, shared by all connections to this back-end.
   bool ejected(lf::TimePoint now) const;
@@ -194,15 +221,22 @@ class Backend {
   // the others when the backoff ends. A failed retry after that is the next round.
   lf::Duration on_failure(lf::TimePoint now);
   void on_connected();
+  // Housekeeping (the housekeeper's thread only): ticks every connection, probes a stalled
+  // back-end's liveness.
   void tick(lf::TimePoint now);
+  // The liveness probe got no answer (lost, refused, or none within liveness_timeout): the
+  // stalled connections fail with `why`. (An answer, whatever it says, needs nothing done.)
+  void on_probe_failed(const std::string& why);
 
   std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
   // Counters (INFO).
   // failures: counted ones (rounds, what ejection counts); connection_failures: every failed
   // connection or connect attempt.
+  // timeouts: requests that failed late (each alone); probes: liveness PINGs sent, and the ones
+  // that got no answer.
   std::atomic<std::uint64_t> requests{0}, errors{0}, failures{0}, connection_failures{0},
-      reconnects{0}, ejections{0}, timeouts{0};
+      reconnects{0}, ejections{0}, timeouts{0}, probes{0}, probes_failed{0};
   std::atomic<std::int64_t> in_flight_{0};
   std::string info_line() const;
 
@@ -213,6 +247,14 @@ class Backend {
   const int shard_;
   const bool primary_;
   std::vector<std::unique_ptr<UpstreamConn>> shared_[2];  // [0] RESP2, [1] RESP3
+  std::unique_ptr<UpstreamConn> probe_;
+  lf::TimePoint last_probe_{};  // the housekeeper's only
+  // Sends a liveness PING (one at a time, at most one per timeout).
+  void probe(lf::TimePoint now);
+  // Fails the connections that are stalled now, with `why`.
+  void fail_stalled(const std::string& why);
+  // Shared and dedicated connections, for housekeeping (the pool's list is copied under its lock).
+  std::vector<UpstreamConn*> data_connections() const;
   mutable lf::Mutex health_mu_;
   int consecutive_failures_ LF_GUARDED_BY(health_mu_) = 0;
   lf::TimePoint round_until_ LF_GUARDED_BY(health_mu_){};  // the current round's backoff ends
@@ -220,8 +262,14 @@ class Backend {
   mutable lf::Mutex pool_mu_;
   std::vector<std::unique_ptr<UpstreamConn>> dedicated_ LF_GUARDED_BY(pool_mu_);
   std::vector<UpstreamConn*> idle_ LF_GUARDED_BY(pool_mu_);
-  // Clients waiting for a dedicated connection, oldest first; each release wakes one.
-  std::deque<lf::HandlerId> tx_waiters_ LF_GUARDED_BY(pool_mu_);
+  // Clients waiting for a dedicated connection, oldest first; each release hands one over.
+  struct TxWaiter {
+    lf::HandlerId client;
+    resp::Protocol protocol;
+  };
+  std::deque<TxWaiter> tx_waiters_ LF_GUARDED_BY(pool_mu_);
+  // Connections handed to a woken client that has not taken them yet.
+  std::vector<std::pair<UpstreamConn*, lf::HandlerId>> handed_ LF_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace lfdb::gateway

@@ -230,3 +230,57 @@ TEST(GatewayConfig, LazyPromotion) {
 
 }  // namespace
 }  // namespace lfdb::gateway
+
+namespace lfdb::gateway {
+namespace {
+
+TEST(GatewayConfig, ClientOutputBufferLimitAsRedisWritesIt) {
+  Config c;
+  EXPECT_EQ(c.output_limit.hard, 512ull << 20);  // the defaults (docs/gateway.md)
+  EXPECT_EQ(c.output_limit.soft, 64ull << 20);
+  EXPECT_EQ(c.output_limit.soft_time, std::chrono::seconds(60));
+  // Redis's own key spelling works too ('-' and '_' alike), and its size units.
+  ASSERT_TRUE(parse_config_text("client-output-buffer-limit: normal 256mb 32MB 30\nshards: ['h:1']\n", "t.yml", c).ok());
+  EXPECT_EQ(c.output_limit.hard, 256ull << 20);
+  EXPECT_EQ(c.output_limit.soft, 32ull << 20);
+  EXPECT_EQ(c.output_limit.soft_time, std::chrono::seconds(30));
+  OutputBufferLimit l;
+  ASSERT_TRUE(parse_output_buffer_limit("normal 0 0 0", l).ok());  // Redis's default: none
+  EXPECT_EQ(l.hard, 0u);
+  EXPECT_EQ(l.soft, 0u);
+  ASSERT_TRUE(parse_output_buffer_limit("Normal 1k 1kb 1", l).ok());
+  EXPECT_EQ(l.hard, 1000u);  // k is 1000, kb 1024, as in redis.conf
+  EXPECT_EQ(l.soft, 1024u);
+  ASSERT_TRUE(parse_output_buffer_limit("normal 2g 3m 0", l).ok());
+  EXPECT_EQ(l.hard, 2000000000u);
+  EXPECT_EQ(l.soft, 3000000u);
+  const char* bad[] = {"pubsub 32mb 8mb 60", "normal 1mb 1mb", "normal lots 1mb 1", "normal 1mb 1mb -1", ""};
+  for (const char* b : bad) EXPECT_FALSE(parse_output_buffer_limit(b, l).ok()) << b;
+  const lf::Status st = parse_config_text("client_output_buffer_limit: replica 1 1 1\nshards: ['h:1']\n", "t.yml", c);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("only the 'normal' class"), std::string::npos) << st.message();
+  // The old byte limit names its replacement.
+  const lf::Status old = parse_config_text("limits: {max_output_bytes: 1000}\nshards: ['h:1']\n", "t.yml", c);
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.message().find("client_output_buffer_limit"), std::string::npos) << old.message();
+}
+
+TEST(GatewayConfig, TxIdleTimeout) {
+  Config c;
+  EXPECT_EQ(c.tx_idle_timeout, std::chrono::milliseconds(5000));
+  ASSERT_TRUE(parse_config_text("tx_idle_timeout_ms: 0\nshards: ['h:1']\n", "t.yml", c).ok());
+  EXPECT_EQ(c.tx_idle_timeout, lf::Duration::zero());  // never
+  ASSERT_TRUE(parse_config_text("tx_idle_timeout_ms: 1500\nshards: ['h:1']\n", "t.yml", c).ok());
+  EXPECT_EQ(c.tx_idle_timeout, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(parse_config_text("tx_idle_timeout_ms: -1\nshards: ['h:1']\n", "t.yml", c).ok());
+}
+
+TEST(GatewayConfig, LivenessTimeout) {
+  Config c;
+  EXPECT_EQ(c.liveness_timeout, std::chrono::milliseconds(5000));
+  ASSERT_TRUE(parse_config_text("liveness_timeout_ms: 750\nshards: ['h:1']\n", "t.yml", c).ok());
+  EXPECT_EQ(c.liveness_timeout, std::chrono::milliseconds(750));
+}
+
+}  // namespace
+}  // namespace lfdb::gateway

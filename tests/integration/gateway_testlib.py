@@ -4,6 +4,7 @@ Environment:
   LFDB_GATEWAY          path of the lfdb-gateway binary (required)
   LFDB_GATEWAY_BACKEND  "redis" (default: redis-server from PATH) or the path of lfdb-server
   LFDB_GATEWAY_ARGS     extra gateway flags, e.g. "--forwarding bound --threads 2"
+  LFDB_SANITIZED        1 when the binaries are built with a sanitizer (see SLOWDOWN)
 
 A GatewayTestCase class starts `backends` back-end servers (each on a free port) and one
 gateway in front of them (a YAML config written to a temp dir), once per class.
@@ -25,6 +26,12 @@ import redis
 from lfdb_testlib import HOST, RawConnection, RespError, free_port  # noqa: F401
 
 GATEWAY = os.environ.get("LFDB_GATEWAY", "")
+# Built with a sanitizer (the ctest registration says so): the binaries are several times slower
+# and carry shadow memory, so the few tests whose timeouts must exceed what a back-end takes, or
+# that bound the gateway's memory, scale those by these factors.
+SANITIZED = os.environ.get("LFDB_SANITIZED", "") not in ("", "0")
+SLOWDOWN = 5 if SANITIZED else 1
+SHADOW_MEMORY = 8 if SANITIZED else 1
 BACKEND = os.environ.get("LFDB_GATEWAY_BACKEND", "redis")
 GATEWAY_ARGS = shlex.split(os.environ.get("LFDB_GATEWAY_ARGS", ""))
 REDIS_SERVER = os.environ.get("LFDB_REDIS_SERVER", "redis-server")
