@@ -230,7 +230,9 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
     unauthenticated_unsent_ = authenticated_ ? 0 : out_.size() - out_sent_;
     while (!stop_reading_) {
       if (switching_ && slots_.empty() && calls.empty()) switching_ = false;  // everything is in
-      if (over_limits_locked(calls.size())) {
+      // Before AUTH every reply is local and the unauthenticated output limit below bounds
+      // them: backpressure would send a guesser's replies out in windows instead of dropping it.
+      if (authenticated_ && over_limits_locked(calls.size())) {
         if (!calls.empty()) {
           // A bound batch that fills the window ends here; the rest runs once its replies are in
           // (notified below).
