@@ -102,6 +102,10 @@ class Reactor {
   bool has_ready() const { return ready_hint_.load(std::memory_order_acquire) > 0; }
   // The processing half.
   void dispatch(const Event& ev);
+  // Gives back an event that was taken and will not be dispatched by its taker (a thread whose
+  // handler turned out long hands the rest of its turn on): the handle is reactivated and the
+  // event is taken again, by any thread, as if it had never been taken.
+  void release(const Event& ev);
 
   // Called by the leader just before it blocks in epoll_wait (never with a lock held). The
   // thread sets use it to finish deferred work before the handle set can put them to sleep.

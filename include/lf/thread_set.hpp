@@ -101,8 +101,20 @@ class UnboundThreadSet {
   // For a handler that finds it will run long (a script past its first instructions, a
   // blocking call): if the calling thread keeps the leader role of a thread set while it
   // processes (lazy promotion), a follower is promoted now, so the handle set is not left
-  // unwatched until the handler returns. A thread-local check when there is nothing to hand on.
+  // unwatched until the handler returns; and the events it took in the same turn and has not
+  // processed yet (events_per_turn > 1) go back to the handle set for any thread to take, so
+  // their connections do not wait for it either. A thread-local check when there is nothing to
+  // hand on.
   static void hand_off_leadership();
+  // For a handler that keeps its thread for a long time (a runaway script), so that the handle
+  // set is never left without a thread: when no thread of the calling thread's set leads or
+  // waits to lead (every one is processing), the caller takes the leader role for one turn
+  // without blocking: it takes the events already ready (up to events_per_turn), hands the role
+  // on (to a follower that has come meanwhile, or leaves it vacant) and dispatches them here,
+  // nested in its own handler. Returns how many it dispatched (0 when another thread leads or
+  // waits, or the caller is in no set). The caller must make nested dispatches safe: lfdb-server
+  // answers them as Redis does while a script is busy.
+  static int serve_while_processing();
 
  private:
   friend class BoundThreadSet;
@@ -129,6 +141,7 @@ class UnboundThreadSet {
   void promote_locked(Member& me) LF_REQUIRES(mu_);
   void run_before_block_hook() LF_REQUIRES(mu_);  // drops mu_ around the call
   void hand_off_kept_role(Member& me, Waiter* w);
+  int serve_one_turn(Member& me);
   void become_leader_locked(Member& me, Waiter& w) LF_REQUIRES(mu_);
   void remove_follower_locked(Waiter* w) LF_REQUIRES(mu_);
   Member& member_for_this_thread(int tag) LF_REQUIRES(mu_);

@@ -459,6 +459,18 @@ WaitResult Reactor::wait_for_event(Duration timeout, Event& out) {
   }
 }
 
+void Reactor::release(const Event& ev) {
+  Slot* s = slot_for(ev.id.slot);
+  {
+    MutexLock lock(s->mu);
+    // Kept for the next taker (a timer or notification would be lost otherwise); readiness
+    // that came from epoll is also reported again once the handle is re-armed: the handler sees
+    // at most one more event than it would have, and readers treat a spurious one as nothing.
+    s->pending |= ev.events;
+  }
+  complete(ev, Disposition::kResume);
+}
+
 void Reactor::dispatch(const Event& ev) {
   n_dispatched_.fetch_add(1, std::memory_order_relaxed);
   Disposition d = ev.handler->handle_event(ev.handle, ev.events);

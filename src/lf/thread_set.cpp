@@ -22,6 +22,16 @@ struct KeptRole {
   void* waiter = nullptr;
 };
 thread_local KeptRole tls_kept_role;
+// The events this thread took in its current turn and has not dispatched yet (events_per_turn >
+// 1): a handler that turns out long gives them back (hand_off_leadership), so the connections
+// behind them are not held until it returns.
+struct TurnRest {
+  Reactor* reactor = nullptr;
+  Event* events = nullptr;
+  int next = 0;   // the next to dispatch
+  int count = 0;
+};
+thread_local TurnRest* tls_turn_rest = nullptr;
 
 }  // namespace
 
@@ -199,11 +209,15 @@ void UnboundThreadSet::run(Member& me, Waiter& w, TimePoint deadline,
     }
     me.state.store(ThreadState::kProcessing, std::memory_order_release);
     mu_.unlock();
+    TurnRest rest{&reactor_, more, 0, taken};
+    TurnRest* const outer_rest = tls_turn_rest;
+    tls_turn_rest = &rest;
     reactor_.dispatch(ev);
-    for (int i = 0; i < taken; ++i) reactor_.dispatch(more[i]);
+    while (rest.next < rest.count) reactor_.dispatch(more[rest.next++]);
+    tls_turn_rest = outer_rest;
     tls_kept_role = outer_kept;
     deferred = true;
-    me.stats.events.fetch_add(static_cast<std::uint64_t>(taken) + 1, std::memory_order_relaxed);
+    me.stats.events.fetch_add(static_cast<std::uint64_t>(rest.next) + 1, std::memory_order_relaxed);
     mu_.lock();
   }
   if (deferred) run_before_block_hook();
@@ -247,6 +261,10 @@ void UnboundThreadSet::remove_follower_locked(Waiter* w) {
 }
 
 void UnboundThreadSet::hand_off_leadership() {
+  if (TurnRest* rest = tls_turn_rest; rest != nullptr && rest->next < rest->count) {
+    for (int i = rest->next; i < rest->count; ++i) rest->reactor->release(rest->events[i]);
+    rest->next = rest->count;
+  }
   const KeptRole kept = tls_kept_role;
   if (kept.set == nullptr) return;
   tls_kept_role = KeptRole{};
@@ -258,6 +276,48 @@ void UnboundThreadSet::hand_off_kept_role(Member& me, Waiter* w) {
   if (leader_ != w) return;
   leaders_now_.fetch_add(1, std::memory_order_acq_rel);  // promote_locked gives up a leader
   promote_locked(me);
+}
+
+int UnboundThreadSet::serve_while_processing() {
+  hand_off_leadership();  // a role kept while processing goes first: the turn below is separate
+  if (tls_waiters.empty()) return 0;
+  auto* set = const_cast<UnboundThreadSet*>(tls_waiters.back().first);
+  for (auto& m : tls_memberships) {
+    if (m.set == set) return set->serve_one_turn(*static_cast<Member*>(m.member));
+  }
+  return 0;
+}
+
+int UnboundThreadSet::serve_one_turn(Member& me) {
+  Waiter w;  // this turn's place as the leader; nobody waits on it
+  w.tag = me.tag;
+  Event events[kMaxEventsPerTurn];
+  int taken = 0;
+  {
+    MutexLock lock(mu_);
+    if (shutdown_ || leader_ != nullptr) return 0;  // the handle set is watched
+    become_leader_locked(me, w);
+  }
+  const WaitResult r = reactor_.wait_for_event(Duration::zero(), events[0]);
+  if (r == WaitResult::kEvent) {
+    taken = 1;
+    while (taken < events_per_turn_ && reactor_.take_ready(events[taken])) ++taken;
+  }
+  {
+    MutexLock lock(mu_);
+    if (r == WaitResult::kShutdown && !shutdown_) {
+      shutdown_ = true;
+      for (Waiter* f : followers_) f->cv.notify_one();
+    }
+    promote_locked(me);  // to a thread that came back meanwhile, or vacant
+    me.state.store(ThreadState::kProcessing, std::memory_order_release);
+  }
+  TurnRest* const outer_rest = tls_turn_rest;  // given back already; not this turn's to give
+  tls_turn_rest = nullptr;
+  for (int i = 0; i < taken; ++i) reactor_.dispatch(events[i]);
+  tls_turn_rest = outer_rest;
+  me.stats.events.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+  return taken;
 }
 
 Status UnboundThreadSet::promote_new_leader() {
