@@ -15,6 +15,7 @@
 
 #include "db/append_log.hpp"
 #include "db/log_records.hpp"
+#include "db/script_sandbox.hpp"
 #include "db/server.hpp"
 #include "lf/thread_set.hpp"
 
@@ -167,13 +168,10 @@ void kill_hook(lua_State* L, lua_Debug*) {
   if (run == nullptr || run->running == nullptr || !run->running->kill.load(std::memory_order_acquire)) {
     return;
   }
-  lua_Debug where;
-  int line = 0;
-  if (lua_getstack(L, 0, &where) != 0 && lua_getinfo(L, "l", &where) != 0) line = where.currentline;
-  char sha[41] = {};
-  std::memcpy(sha, run->sha.data(), std::min<std::size_t>(run->sha.size(), 40));
-  lua_pushfstring(L, "ERR Script killed by user with SCRIPT KILL... script: %s, on @user_script:%d.", sha,
-                  line);
+  // Raised as redis.call raises; the message handler says where.
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "ERR Script killed by user with SCRIPT KILL...");
+  lua_setfield(L, -2, "err");
   lua_error(L);
 }
 
@@ -181,17 +179,6 @@ lua_State* state_for(const ScriptRegistry& reg) {
   const std::uint64_t gen = reg.generation();
   if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
   if (t_lua.L != nullptr) lua_close(t_lua.L);
-  lua_State* L = luaL_newstate();
-  // The libraries Redis offers scripts (no io, os, package, debug: scripts touch data only).
-  luaL_requiref(L, "_G", luaopen_base, 1);
-  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-  lua_pop(L, 4);
-  for (const char* unsafe : {"dofile", "loadfile", "load", "require", "collectgarbage"}) {
-    lua_pushnil(L);
-    lua_setglobal(L, unsafe);
-  }
   static const luaL_Reg kRedis[] = {{"call", redis_call},
                                     {"pcall", redis_pcall},
                                     {"error_reply", redis_error_reply},
@@ -199,12 +186,7 @@ lua_State* state_for(const ScriptRegistry& reg) {
                                     {"sha1hex", redis_sha1hex},
                                     {"log", redis_log},
                                     {nullptr, nullptr}};
-  luaL_newlib(L, kRedis);
-  for (const char* level : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
-    lua_pushinteger(L, 0);
-    lua_setfield(L, -2, level);
-  }
-  lua_setglobal(L, "redis");
+  lua_State* L = new_sandboxed_state(kRedis);
   lua_sethook(L, kill_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.L = L;
   t_lua.generation = gen;
@@ -437,15 +419,6 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
   }
 }
 
-void set_array(lua_State* L, const char* name, std::span<const std::string_view> items) {
-  lua_createtable(L, static_cast<int>(items.size()), 0);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    lua_pushlstring(L, items[i].data(), items[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  lua_setglobal(L, name);
-}
-
 std::string error_text(lua_State* L) {
   if (lua_type(L, -1) == LUA_TTABLE) {
     lua_getfield(L, -1, "err");
@@ -470,21 +443,23 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   const auto keys = c.argv.subspan(3, static_cast<std::size_t>(nkeys));
   const auto args = c.argv.subspan(3 + static_cast<std::size_t>(nkeys));
   lua_State* L = state_for(c.server->scripts());
+  const int top = lua_gettop(L);
   // The compiled function is cached in the registry table under f_<sha>.
   const std::string fname = "f_" + std::string(sha);
+  lua_pushcfunction(L, script_error_handler);
   lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str());
   if (lua_type(L, -1) != LUA_TFUNCTION) {
     lua_pop(L, 1);
-    if (luaL_loadbuffer(L, source.data(), source.size(), "@user_script") != LUA_OK) {
+    if (load_script(L, source, "@user_script") != LUA_OK) {
       std::string msg = "ERR Error compiling script (new function): " + error_text(L);
-      lua_pop(L, 1);
+      lua_settop(L, top);
       return c.out.error(msg);
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, fname.c_str());
   }
-  set_array(L, "KEYS", keys);
-  set_array(L, "ARGV", args);
+  set_script_array(L, "KEYS", keys);
+  set_script_array(L, "ARGV", args);
   ScriptRegistry::Running running;
   running.started_ms = c.now_ms;
   c.server->scripts().begin_run(&running);
@@ -498,7 +473,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   std::string* outer_records = t_invocation_log.records;
   if (outer_records != nullptr) t_invocation_log.records = &run.effects;
   t_run = &run;
-  const int rc = lua_pcall(L, 0, 1, 0);
+  const int rc = lua_pcall(L, 0, 1, -2);
   t_run = nullptr;
   c.server->scripts().end_run(&running);
   t_invocation_log.records = outer_records;
@@ -510,16 +485,20 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     if (wrap) encode_command(*outer_records, {"EXEC"});
   }
   if (rc != LUA_OK) {
+    // Redis 7's form: the error, then where in the script it was raised.
     std::string msg = error_text(L);
-    lua_pop(L, 1);
-    // Errors from redis.call come through as they are; Lua errors get Redis's prefix.
-    if (msg.empty() || !(std::isupper(static_cast<unsigned char>(msg[0])))) {
-      msg = "ERR Error running script (call to " + fname + "): " + msg;
+    if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "line") == LUA_TNUMBER) {
+      lua_getfield(L, -2, "source");
+      const char* src = lua_tostring(L, -1);
+      msg += " script: " + std::string(sha) + ", on " + (src != nullptr ? src : "?") + ":" +
+             std::to_string(lua_tointeger(L, -2)) + ".";
+      lua_pop(L, 1);
     }
+    lua_settop(L, top);
     return c.out.error(msg);
   }
   write_value(L, -1, c.out, 0);
-  lua_pop(L, 1);
+  lua_settop(L, top);
 }
 
 }  // namespace lfdb::db

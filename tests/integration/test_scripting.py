@@ -2,6 +2,7 @@
 against both). lfdb refuses keys a script did not declare (it runs a script on the colors of
 its declared keys); redis-server allows them, so that test is lfdb's alone."""
 
+import hashlib
 import threading
 import time
 import unittest
@@ -9,6 +10,20 @@ import unittest
 import redis
 
 from lfdb_testlib import RawConnection, RespError, ServerTestCase, is_lfdb
+
+
+def sha1(script):
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+def script_error(message, script, line=1, position=True):
+    """Redis 7's reply to a script that raised `message` on `line` (`position`: the message
+    carries Lua's "user_script:N: " prefix, as errors raised by the script's own code do)."""
+    where = "user_script:%d: " % line if position else ""
+    return "ERR %s%s script: %s, on @user_script:%d." % (where, message, sha1(script), line)
+
+
+READONLY = "Attempt to modify a readonly table"
 
 BOOK = """
 local left = tonumber(redis.call('GET', KEYS[1]))
@@ -220,6 +235,110 @@ class ScriptKill(ServerTestCase):
         with self.assertRaises(redis.ResponseError) as e:
             self.r.script_kill()
         self.assertEqual(str(e.exception), "NOTBUSY No scripts in execution right now.")
+
+
+class Sandbox(ServerTestCase):
+    """Scripts run in Redis 7's sandbox: the globals, the libraries and the redis table are
+    read-only, so nothing a script does reaches another script (lfdb keeps one Lua state per
+    serving thread, and every later script on that thread would see it)."""
+
+    def eval_error(self, script, *keys):
+        reply = self.call("EVAL", script, str(len(keys)), *keys)
+        self.assertIsInstance(reply, RespError, "%r -> %r" % (script, reply))
+        return reply.message
+
+    def test_globals_are_read_only(self):
+        for script in ("x = 1", "_G.o = 1", "_G['y'] = 2", "redis = nil", "KEYS = {}", "string = {}"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script))
+
+    def test_reading_an_undefined_global_is_an_error(self):
+        script = "return y"
+        self.assertEqual(self.eval_error(script), script_error(
+            "Script attempted to access nonexistent global variable 'y'", script))
+
+    def test_libraries_and_redis_are_read_only(self):
+        for script in ("redis.call = function() return 'spied' end", "redis.pcall = nil",
+                       "redis.foo = 1", "string.upper = nil", "string.x = 1", "math.pi = 3",
+                       "table.insert = nil"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script))
+        # rawset and setmetatable refuse from inside the builtin (no position in the message).
+        for script in ("rawset(_G, 'o', 1)", "rawset(redis, 'call', nil)",
+                       "rawset(string, 'upper', nil)", "setmetatable(_G, nil)",
+                       "setmetatable(string, {})"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script, position=False))
+
+    def test_the_string_metatable_cannot_change(self):
+        for script in ("getmetatable('').__index.upper = function() return 'PWNED' end",
+                       "local m = getmetatable('') m.__index = {}",
+                       "getmetatable('').__add = 1"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script))
+        self.assertEqual(self.rb.eval("return ('abc'):upper()", 0), b"ABC")
+        self.assertEqual(self.rb.eval("return getmetatable('').__index == string", 0), 1)
+
+    def test_no_os_io_or_module_loading(self):
+        for name in ("os", "io", "dofile", "loadfile", "require", "print", "debug", "package"):
+            script = "return type(%s)" % name
+            self.assertEqual(self.eval_error(script), script_error(
+                "Script attempted to access nonexistent global variable '%s'" % name, script))
+
+    def test_loadstring_compiles_text_never_bytecode(self):
+        self.assertIsNone(self.rb.eval("return loadstring(string.dump(function() return 1 end))", 0))
+        self.assertEqual(self.rb.eval("return loadstring('return 40 + 2')()", 0), 42)
+        # A loaded chunk runs in the same read-only globals.
+        self.assertEqual(self.rb.eval("local ok, e = pcall(loadstring('x = 1')) return e", 0),
+                         b'[string "x = 1"]:1: ' + READONLY.encode())
+        script = "return load('return 1')"
+        self.assertEqual(self.eval_error(script), script_error(
+            "bad argument #1 to 'load' (function expected, got string)", script))
+
+    def test_what_scripts_may_still_do(self):
+        self.assertEqual(self.rb.eval("KEYS[1] = 'changed' return KEYS[1]", 1, "k"), b"changed")
+        self.assertEqual(self.rb.eval("return KEYS[1]", 1, "k"), b"k")
+        self.assertEqual(self.rb.eval("local t = setmetatable({}, {__index = function() return 5 end}) "
+                                      "return t.x", 0), 5)
+        self.assertEqual(self.rb.eval("local n = 0 for k, v in pairs(string) do n = n + 1 end "
+                                      "return n > 10", 0), 1)
+        self.assertEqual(self.rb.eval("return next(string) ~= nil and rawget(_G, 'redis') ~= nil", 0), 1)
+        self.assertEqual(self.rb.eval("return {unpack({1, 2, 3})}", 0), [1, 2, 3])
+        self.assertEqual(self.rb.eval("return _G._G == _G", 0), 1)
+
+    def test_a_script_cannot_spy_on_the_next(self):
+        """The attack: replace redis.call with a logger, then read what the next scripts called.
+        Several connections, several times each, so every serving thread's Lua state is tried."""
+        spy = ("if not _G.o then _G.o = redis.call; _G.log = {} end "
+               "redis.call = function(...) table.insert(_G.log, table.concat({...}, ' ')) "
+               "return _G.o(...) end")
+        tries = ("redis.call = nil", "string.upper = function() return 'PWNED' end",
+                 "getmetatable('').__index = {}", "rawset(_G, 'log', {})", "setmetatable(_G, {})",
+                 "_G.o = 1", "math.floor = nil")
+        attempt = " ".join("pcall(function() %s end)" % t for t in tries)
+        conns = [self.raw() for _ in range(4)]
+        for _ in range(5):
+            for c in conns:
+                reply = c.command("EVAL", spy, "0")
+                self.assertEqual(reply, RespError(script_error(
+                    "Script attempted to access nonexistent global variable 'o'", spy)))
+                self.assertIsNone(c.command("EVAL", attempt, "0"))
+        for c in conns:
+            self.assertEqual(c.command("EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1",
+                                       "pw", "hunter2"), b"OK")
+            reply = c.command("EVAL", "return _G.log", "0")
+            self.assertEqual(reply, RespError(script_error(
+                "Script attempted to access nonexistent global variable 'log'", "return _G.log")))
+            self.assertEqual(c.command("EVAL", "return {type(redis.call), string.upper('a'), "
+                                       "('b'):upper(), tostring(rawget(_G, 'o')), math.floor(2.5)}",
+                                       "0"), [b"function", b"A", b"B", b"nil", 2])
+
+    def test_errors_say_where_the_script_raised_them(self):
+        self.rb.set("s", "abc")
+        script = "error('boom')"
+        self.assertEqual(self.eval_error(script), script_error("boom", script))
+        script = "local x = 1\n\nreturn redis.call('INCR', KEYS[1])"
+        self.assertEqual(self.eval_error(script, "s"), script_error(
+            "value is not an integer or out of range", script, line=3, position=False))
+        # An error reply the script returns is the reply as it is.
+        self.assertEqual(self.eval_error("return redis.pcall('INCR', KEYS[1])", "s"),
+                         "ERR value is not an integer or out of range")
 
 
 if __name__ == "__main__":
