@@ -115,6 +115,11 @@ class Reactor {
   // wait_for_event + dispatch. Returns 1 if an event was dispatched, 0 on timeout or wakeup,
   // -1 after shutdown.
   int handle_events(Duration timeout = kInfinite);
+  // For a handler that keeps the one thread of an unshared reactor for long (a runaway script):
+  // dispatches that reactor's ready events nested in it, without blocking, and returns how many
+  // (0 on any other thread). The shared reactors' equivalent is
+  // UnboundThreadSet::serve_while_processing, which falls back to this.
+  static int serve_while_dispatching_alone();
 
   std::size_t handler_count() const { return live_handlers_.load(std::memory_order_relaxed); }
   ReactorStats stats() const;

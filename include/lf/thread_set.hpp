@@ -112,8 +112,9 @@ class UnboundThreadSet {
   // without blocking: it takes the events already ready (up to events_per_turn), hands the role
   // on (to a follower that has come meanwhile, or leaves it vacant) and dispatches them here,
   // nested in its own handler. Returns how many it dispatched (0 when another thread leads or
-  // waits, or the caller is in no set). The caller must make nested dispatches safe: lfdb-server
-  // answers them as Redis does while a script is busy.
+  // waits). On the thread of a single-threaded reactor, in no set, it serves that reactor the
+  // same way (Reactor::serve_while_dispatching_alone). The caller must make nested dispatches
+  // safe: lfdb-server answers them as Redis does while a script is busy.
   static int serve_while_processing();
 
  private:

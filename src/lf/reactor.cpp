@@ -515,10 +515,35 @@ void Reactor::complete(const Event& ev, Disposition d) {
   }
 }
 
+namespace {
+// The unshared reactor whose event this thread is dispatching (handle_events), if any.
+thread_local Reactor* t_alone = nullptr;
+}  // namespace
+
+int Reactor::serve_while_dispatching_alone() {
+  Reactor* const r = t_alone;
+  if (r == nullptr) return 0;
+  t_alone = nullptr;  // what it dispatches is not to serve in turn
+  int n = 0;
+  Event ev;
+  while (n < r->options_.max_events_per_wait && r->wait_for_event(Duration::zero(), ev) == WaitResult::kEvent) {
+    r->dispatch(ev);
+    ++n;
+  }
+  t_alone = r;
+  return n;
+}
+
 int Reactor::handle_events(Duration timeout) {
   Event ev;
   switch (wait_for_event(timeout, ev)) {
     case WaitResult::kEvent:
+      if (!options_.shared) {
+        t_alone = this;
+        dispatch(ev);
+        t_alone = nullptr;
+        return 1;
+      }
       dispatch(ev);
       return 1;
     case WaitResult::kShutdown:

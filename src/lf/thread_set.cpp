@@ -280,7 +280,7 @@ void UnboundThreadSet::hand_off_kept_role(Member& me, Waiter* w) {
 
 int UnboundThreadSet::serve_while_processing() {
   hand_off_leadership();  // a role kept while processing goes first: the turn below is separate
-  if (tls_waiters.empty()) return 0;
+  if (tls_waiters.empty()) return Reactor::serve_while_dispatching_alone();
   auto* set = const_cast<UnboundThreadSet*>(tls_waiters.back().first);
   for (auto& m : tls_memberships) {
     if (m.set == set) return set->serve_one_turn(*static_cast<Member*>(m.member));
