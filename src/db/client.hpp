@@ -65,6 +65,7 @@ struct ClientState {
 
   // MULTI/EXEC.
   bool in_multi = false;
+  bool in_exec = false;                   // EXEC's commands are running (SCRIPT KILL never waits)
   bool multi_error = false;               // a command failed to queue: EXEC aborts
   std::vector<OwnedCommand> queued;
   // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.

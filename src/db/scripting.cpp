@@ -6,6 +6,7 @@
 #include <nettle/sha1.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -70,30 +71,85 @@ std::uint64_t ScriptRegistry::generation() const {
   return generation_.load(std::memory_order_acquire);
 }
 
-void ScriptRegistry::begin_run(Running* r) {
+bool ScriptRegistry::begin_run(Running* r) {
   lf::MutexLock lock(running_mu_);
+  if (stop_.load(std::memory_order_relaxed) != kRunning) return false;
   running_.push_back(r);
+  return true;
 }
 
 void ScriptRegistry::end_run(Running* r) {
   lf::MutexLock lock(running_mu_);
   running_.erase(std::find(running_.begin(), running_.end(), r));
+  if (waiters_ > 0) changed_.notify_all();
 }
 
-ScriptRegistry::KillResult ScriptRegistry::kill_busy(std::int64_t now_ms) {
-  const std::int64_t threshold = busy_threshold_ms();
-  bool killed = false, busy = false;
+ScriptRegistry::KillResult ScriptRegistry::kill_busy(bool may_wait) {
   lf::MutexLock lock(running_mu_);
-  for (Running* r : running_) {
-    if (now_ms - r->started_ms < threshold) continue;  // not busy yet: left alone
-    busy = true;
-    if (!r->wrote.load(std::memory_order_acquire)) {
-      r->kill.store(true, std::memory_order_release);
-      killed = true;
+  for (;;) {
+    const std::int64_t now = now_ms();
+    const std::int64_t threshold = busy_threshold_ms();
+    bool killed = false, busy = false;
+    std::int64_t next_busy = INT64_MAX;
+    for (Running* r : running_) {
+      if (now - r->started_ms < threshold) {  // not busy yet: left alone
+        next_busy = std::min(next_busy, r->started_ms + threshold);
+        continue;
+      }
+      busy = true;
+      int s = Running::kClean;
+      // One already killed and not yet stopped counts as killed.
+      if (r->state.compare_exchange_strong(s, Running::kKilled, std::memory_order_acq_rel) ||
+          s == Running::kKilled) {
+        killed = true;
+      }
     }
+    if (killed) return KillResult::kKilled;
+    if (busy) return KillResult::kUnkillable;
+    if (!may_wait || next_busy == INT64_MAX || stop_.load(std::memory_order_relaxed) != kRunning) {
+      return KillResult::kNotBusy;
+    }
+    ++waiters_;
+    (void)changed_.wait_until(running_mu_, std::chrono::system_clock::time_point(
+                                               std::chrono::milliseconds(next_busy)));
+    --waiters_;
   }
-  if (killed) return KillResult::kKilled;
-  return busy ? KillResult::kUnkillable : KillResult::kNotBusy;
+}
+
+bool ScriptRegistry::any_busy(std::int64_t now) {
+  const std::int64_t threshold = busy_threshold_ms();
+  lf::MutexLock lock(running_mu_);
+  for (const Running* r : running_) {
+    if (now - r->started_ms >= threshold) return true;
+  }
+  return false;
+}
+
+void ScriptRegistry::begin_shutdown(bool nosave) {
+  lf::MutexLock lock(running_mu_);
+  stop_.store(nosave ? kStopNow : kStopWhenBusy, std::memory_order_release);
+  if (waiters_ > 0) changed_.notify_all();  // a waiting SCRIPT KILL answers now
+}
+
+ScriptRegistry::Verdict ScriptRegistry::verdict(Running& r, std::int64_t now, bool& abandon) {
+  abandon = false;
+  const int stop = stop_.load(std::memory_order_acquire);
+  if (stop == kRunning || (stop == kStopWhenBusy && now - r.started_ms < busy_threshold_ms())) {
+    return r.state.load(std::memory_order_acquire) == Running::kKilled ? Verdict::kKilled
+                                                                        : Verdict::kRun;
+  }
+  int s = Running::kClean;
+  if (!r.state.compare_exchange_strong(s, Running::kKilled, std::memory_order_acq_rel)) {
+    abandon = s == Running::kWrote;
+  }
+  return Verdict::kStoppedByShutdown;
+}
+
+void ScriptRegistry::wait_idle() {
+  lf::MutexLock lock(running_mu_);
+  ++waiters_;
+  while (!running_.empty()) changed_.wait(running_mu_);
+  --waiters_;
 }
 
 std::size_t ScriptRegistry::size() const {
@@ -119,6 +175,9 @@ struct ScriptRun {
   std::size_t effect_count = 0;
   ScriptRegistry::Running* running = nullptr;
   std::string_view sha;
+  bool busy = false;               // has run past the busy threshold (logged once)
+  const char* stopping = nullptr;  // killed: the error raised at every instruction from then on
+  bool abandoned = false;          // stopped by the shutdown after it wrote: nothing is logged
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -156,21 +215,66 @@ int redis_sha1hex(lua_State* L) {
 }
 int redis_log(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
 
-// Every kHookInstructions Lua instructions: has SCRIPT KILL asked this script to stop? No C++
-// object is alive in this frame, so raising a Lua error (a longjmp) is safe here.
+// The hook runs every kHookInstructions Lua instructions. Once the script is stopped it runs at
+// every instruction, so a pcall in the script can catch the error but never go on for long.
 constexpr int kHookInstructions = 10000;
 
-void kill_hook(lua_State* L, lua_Debug*) {
+thread_local bool t_serving_for_busy = false;
+
+// The hook's work, in a frame of its own: every C++ object here is gone before the hook raises
+// its Lua error (a longjmp). Returns the error to raise, or nullptr to go on.
+const char* check_script(ScriptRun& run) {
   // A script this long is no short handler: a thread that kept the leader role while it runs
   // (lazy promotion) hands it on, so other connections are served meanwhile.
   lf::UnboundThreadSet::hand_off_leadership();
-  const ScriptRun* run = t_run;
-  if (run == nullptr || run->running == nullptr || !run->running->kill.load(std::memory_order_acquire)) {
-    return;
+  ScriptRegistry& reg = run.outer->server->scripts();
+  ScriptRegistry::Running& r = *run.running;
+  bool abandon = false;
+  std::int64_t now = now_ms();
+  ScriptRegistry::Verdict v = reg.verdict(r, now, abandon);
+  if (v == ScriptRegistry::Verdict::kRun && now - r.started_ms >= reg.busy_threshold_ms()) {
+    if (!run.busy) {
+      run.busy = true;
+      std::fprintf(stderr,
+                   "lfdb-server: slow script detected: still in execution after %lld milliseconds. "
+                   "You can try killing the script using the SCRIPT KILL command. Script name is: "
+                   "%.*s.\n",
+                   static_cast<long long>(now - r.started_ms), static_cast<int>(run.sha.size()),
+                   run.sha.data());
+    }
+    // Busy: if no other thread of the set is free to, serve the other connections for one
+    // turn, answering them BUSY (they may send SCRIPT KILL or SHUTDOWN NOSAVE).
+    t_serving_for_busy = true;
+    (void)lf::UnboundThreadSet::serve_while_processing();
+    t_serving_for_busy = false;
+    v = reg.verdict(r, now_ms(), abandon);
   }
-  // Raised as redis.call raises; the message handler says where.
+  switch (v) {
+    case ScriptRegistry::Verdict::kRun:
+      return nullptr;
+    case ScriptRegistry::Verdict::kKilled:
+      return "ERR Script killed by user with SCRIPT KILL...";
+    case ScriptRegistry::Verdict::kStoppedByShutdown:
+      break;
+  }
+  if (abandon && !run.abandoned) {
+    run.abandoned = true;
+    reg.note_abandoned();
+  }
+  return "ERR Script killed by the server's shutdown...";
+}
+
+void script_hook(lua_State* L, lua_Debug*) {
+  ScriptRun* run = t_run;
+  if (run == nullptr || run->running == nullptr) return;
+  const char* stop = run->stopping ? run->stopping : check_script(*run);
+  if (stop == nullptr) return;
+  if (run->stopping == nullptr) {
+    run->stopping = stop;
+    lua_sethook(L, script_hook, LUA_MASKCOUNT, 1);
+  }
   lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "ERR Script killed by user with SCRIPT KILL...");
+  lua_pushstring(L, stop);
   lua_setfield(L, -2, "err");
   lua_error(L);
 }
@@ -186,11 +290,9 @@ lua_State* state_for(const ScriptRegistry& reg) {
                                     {"sha1hex", redis_sha1hex},
                                     {"log", redis_log},
                                     {nullptr, nullptr}};
-  lua_State* L = new_sandboxed_state(kRedis);
-  lua_sethook(L, kill_hook, LUA_MASKCOUNT, kHookInstructions);
-  t_lua.L = L;
+  t_lua.L = new_sandboxed_state(kRedis);
   t_lua.generation = gen;
-  return L;
+  return t_lua.L;
 }
 
 // ---- RESP2 reply -> Lua (redis.call's result) ----------------------------------------------
@@ -334,8 +436,11 @@ int call_impl(lua_State* L, std::string& err) {
   }
   if (spec->has(commands::kWrite)) {
     if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
-    // From here on SCRIPT KILL cannot stop it without breaking its atomicity.
-    if (run->running != nullptr) run->running->wrote.store(true, std::memory_order_release);
+    // From here on SCRIPT KILL cannot stop it without breaking its atomicity; one that was
+    // killed a moment ago stops here instead of writing.
+    if (run->running != nullptr && !run->running->mark_wrote()) {
+      return raise(run->stopping != nullptr ? run->stopping : "ERR Script killed by user with SCRIPT KILL...");
+    }
     AppendLog* log = outer.server->append_log();
     if (log != nullptr && log->failing()) {
       return raise("MISCONF Errors writing to the AOF file: " + log->write_error());
@@ -442,7 +547,8 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   }
   const auto keys = c.argv.subspan(3, static_cast<std::size_t>(nkeys));
   const auto args = c.argv.subspan(3 + static_cast<std::size_t>(nkeys));
-  lua_State* L = state_for(c.server->scripts());
+  ScriptRegistry& reg = c.server->scripts();
+  lua_State* L = state_for(reg);
   const int top = lua_gettop(L);
   // The compiled function is cached in the registry table under f_<sha>.
   const std::string fname = "f_" + std::string(sha);
@@ -458,11 +564,16 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, fname.c_str());
   }
-  set_script_array(L, "KEYS", keys);
-  set_script_array(L, "ARGV", args);
   ScriptRegistry::Running running;
   running.started_ms = c.now_ms;
-  c.server->scripts().begin_run(&running);
+  if (!reg.begin_run(&running)) {
+    lua_settop(L, top);
+    return c.out.error("ERR Script not run: the server is shutting down");
+  }
+  set_script_array(L, "KEYS", keys);
+  set_script_array(L, "ARGV", args);
+  // A fresh count, and the hook's every-instruction mode of a killed run undone.
+  lua_sethook(L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   ScriptRun run;
   run.outer = &c;
   run.keys = keys;
@@ -475,9 +586,11 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   t_run = &run;
   const int rc = lua_pcall(L, 0, 1, -2);
   t_run = nullptr;
-  c.server->scripts().end_run(&running);
+  reg.end_run(&running);
   t_invocation_log.records = outer_records;
-  if (outer_records != nullptr && !run.effects.empty()) {
+  // A run the shutdown stopped after it wrote leaves nothing behind: its writes never reach the
+  // log (and the server takes no snapshot and runs nothing more: ScriptRegistry::abandoned).
+  if (outer_records != nullptr && !run.effects.empty() && !run.abandoned) {
     // Inside MULTI/EXEC the transaction's own block already makes it atomic.
     const bool wrap = !t_invocation_log.in_block;
     if (wrap) encode_command(*outer_records, {"MULTI"});
@@ -547,7 +660,13 @@ void script_flush_cmd(CommandContext& c) {
 }
 
 void script_kill_cmd(CommandContext& c) {
-  switch (c.server->scripts().kill_busy(c.now_ms)) {
+  // Redis reads no command while a script runs and is not yet busy, so its SCRIPT KILL is
+  // answered once one is busy (or none runs). This one waits likewise, with its thread handed
+  // on; but not inside MULTI/EXEC (it would hold the transaction's colors) nor from inside a
+  // busy script (which is busy already).
+  const bool may_wait = !serving_for_busy_script() && !(c.client != nullptr && c.client->in_exec);
+  if (may_wait) lf::UnboundThreadSet::hand_off_leadership();
+  switch (c.server->scripts().kill_busy(may_wait)) {
     case ScriptRegistry::KillResult::kKilled:
       return c.out.simple_string("OK");
     case ScriptRegistry::KillResult::kUnkillable:
@@ -591,5 +710,13 @@ constexpr HandlerEntry kScriptHandlers[] = {
 }  // namespace
 
 std::span<const HandlerEntry> script_handlers() { return kScriptHandlers; }
+
+bool serving_for_busy_script() { return t_serving_for_busy; }
+
+bool allowed_while_busy(const commands::CommandSpec& spec) {
+  static constexpr std::string_view kAllowed[] = {"auth",    "hello",   "quit",        "multi",
+                                                  "discard", "unwatch", "script|kill", "shutdown"};
+  return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
+}
 
 }  // namespace lfdb::db

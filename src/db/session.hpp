@@ -49,6 +49,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   void run(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   // The task of a command that had to queue: reply into parked_out_, then unpark.
   void run_parked();
+  bool script_abandoned();
   Step meet_parked_task(std::string& out);
   void on_attach() override;
 

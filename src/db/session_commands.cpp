@@ -407,6 +407,8 @@ void ServerSession::shutdown_command(std::span<const std::string_view> argv, res
     else if (iequal(argv[i], "save")) save = 1;
     else if (!iequal(argv[i], "now") && !iequal(argv[i], "force")) return w.error(kErrSyntax);
   }
+  // As Redis: while a script is busy only SHUTDOWN NOSAVE goes (it stops the script).
+  if (save >= 0 && server_.scripts().any_busy(now_ms())) return w.error(kErrBusy);
   server_.set_shutdown_save(save);
   // No reply: the server goes away (as redis-server does). The request is made once this
   // session returns, so the connection is closed first.
