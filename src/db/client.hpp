@@ -62,6 +62,7 @@ struct ClientState {
   bool no_evict = false;
   bool no_touch = false;
   bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
+  bool scripts_refused = false;  // a busy script of it was stopped as it had hung up: no more
 
   // MULTI/EXEC.
   bool in_multi = false;

@@ -4,6 +4,7 @@
 #include <lua5.4/lua.h>
 #include <lua5.4/lualib.h>
 #include <nettle/sha1.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
@@ -97,12 +98,7 @@ ScriptRegistry::KillResult ScriptRegistry::kill_busy(bool may_wait) {
         continue;
       }
       busy = true;
-      int s = Running::kClean;
-      // One already killed and not yet stopped counts as killed.
-      if (r->state.compare_exchange_strong(s, Running::kKilled, std::memory_order_acq_rel) ||
-          s == Running::kKilled) {
-        killed = true;
-      }
+      if (r->kill_if_clean()) killed = true;  // one killed already and not stopped yet counts
     }
     if (killed) return KillResult::kKilled;
     if (busy) return KillResult::kUnkillable;
@@ -221,6 +217,19 @@ constexpr int kHookInstructions = 10000;
 
 thread_local bool t_serving_for_busy = false;
 
+constexpr const char* kErrClientGone = "ERR Script killed: its client has gone";
+
+// Whether the script's client has closed its connection (or at least its sending side): a busy
+// script checks once per hook. A client that half-closes gets its replies; only a script that
+// has run past the busy threshold is stopped for it.
+bool client_gone(const ScriptRun& run) {
+  const ClientState* client = run.outer->client;
+  const int fd = client != nullptr && client->host != nullptr ? client->host->handle() : -1;
+  if (fd < 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 // The hook's work, in a frame of its own: every C++ object here is gone before the hook raises
 // its Lua error (a longjmp). Returns the error to raise, or nullptr to go on.
 const char* check_script(ScriptRun& run) {
@@ -241,6 +250,12 @@ const char* check_script(ScriptRun& run) {
                    "%.*s.\n",
                    static_cast<long long>(now - r.started_ms), static_cast<int>(run.sha.size()),
                    run.sha.data());
+    }
+    // Busy and its client has gone (hung up): nobody waits for the reply; stopped as SCRIPT
+    // KILL would (if it has not written), and its connection runs no more scripts.
+    if (client_gone(run) && r.kill_if_clean()) {
+      run.outer->client->scripts_refused = true;
+      return kErrClientGone;
     }
     // Busy: if no other thread of the set is free to, serve the other connections for one
     // turn, answering them BUSY (they may send SCRIPT KILL or SHUTDOWN NOSAVE).
@@ -547,6 +562,11 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   }
   const auto keys = c.argv.subspan(3, static_cast<std::size_t>(nkeys));
   const auto args = c.argv.subspan(3 + static_cast<std::size_t>(nkeys));
+  // A connection whose client went away during a busy script runs no more scripts (those it
+  // had sent would run one after another for nobody).
+  if (c.client != nullptr && c.client->scripts_refused) {
+    return c.out.error("ERR Script not run: its client has gone");
+  }
   ScriptRegistry& reg = c.server->scripts();
   lua_State* L = state_for(reg);
   const int top = lua_gettop(L);

@@ -23,7 +23,8 @@
 // for a moment (lf::UnboundThreadSet::serve_while_processing) and answers them as Redis does,
 // BUSY except for SCRIPT KILL, SHUTDOWN NOSAVE and the connection's own commands
 // (allowed_while_busy), so the server stays reachable whatever the number of looping scripts.
-// SHUTDOWN NOSAVE (and a shutdown by signal, once a script is busy) stops scripts too; a stopped
+// A busy script whose client has hung up is stopped like by SCRIPT KILL (nobody waits for it),
+// and that connection runs no more scripts. SHUTDOWN NOSAVE (and a shutdown by signal, once a script is busy) stops scripts too; a stopped
 // script that had written leaves nothing on disk (its effects are not logged, no snapshot is
 // taken and nothing runs after it). docs/server.md says more.
 //
@@ -62,6 +63,11 @@ class ScriptRegistry {
     enum : int { kClean, kWrote, kKilled };
     std::atomic<int> state{kClean};
     bool wrote() const { return state.load(std::memory_order_acquire) == kWrote; }
+    // Stops it if it has not written; true when it is stopped.
+    bool kill_if_clean() {
+      int s = kClean;
+      return state.compare_exchange_strong(s, kKilled, std::memory_order_acq_rel) || s == kKilled;
+    }
     // Before a write command: false when the script has been killed (it must stop instead).
     bool mark_wrote() {
       int s = kClean;

@@ -3,8 +3,8 @@ against both). lfdb refuses keys a script did not declare (it runs a script on t
 its declared keys); redis-server allows them, so that test is lfdb's alone."""
 
 import hashlib
-import os
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -12,7 +12,7 @@ import unittest
 import redis
 
 from lfdb_testlib import (Closed, RawConnection, RespError, ServerProcess, ServerTestCase, Timeout,
-                          is_lfdb, is_redis, lfdb_arg)
+                          encode_command, is_lfdb, is_redis, lfdb_arg)
 
 
 def sha1(script):
@@ -493,6 +493,20 @@ class Busy(ServerTestCase):
             self.assertEqual(c.command("SHUTDOWN"), RespError(BUSY))
             self.assertEqual(c.command("SHUTDOWN", "SAVE"), RespError(BUSY))
         self.assertEqual(kill_loopers(self, self.port, loopers), [RespError(KILLED)] * len(loopers))
+
+    @unittest.skipUnless(is_lfdb(), "redis-server runs on a script whose client has gone")
+    def test_the_scripts_of_a_client_that_hung_up_are_stopped(self):
+        """A client pipelines looping scripts and a SET, and goes: once busy the running script
+        is stopped (nobody waits for its reply), the others are not run, the SET is."""
+        s = socket.create_connection(("127.0.0.1", self.port))
+        s.sendall(b"".join(encode_command("EVAL", LOOP, "1", "{gone}a") for _ in range(3))
+                  + encode_command("SET", "{gone}done", "1"))
+        time.sleep(0.2)
+        s.close()
+        deadline = time.monotonic() + 60
+        while self.r.get("{gone}done") != "1":
+            self.assertLess(time.monotonic(), deadline, "the gone client's scripts kept running")
+            time.sleep(0.05)
 
     def wait_running(self):
         """Until the looping script has started (lfdb: its connection's command is EVAL; one
