@@ -90,6 +90,7 @@ void ClientConn::release() {
 void ClientConn::handle_close(int) {
   {
     lf::MutexLock lock(mu_);
+    reap_scripts_locked();
     closed_ = true;
     ::close(fd_);
   }
@@ -145,7 +146,11 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     data = leftover_.data();
     size = leftover_.size();
   }
-  if (n == 0) return lf::Disposition::kRemove;
+  if (n == 0) {
+    lf::MutexLock lock(mu_);
+    reap_scripts_locked();  // at the end of its input: its scripts' replies have nobody to go to
+    return lf::Disposition::kRemove;
+  }
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return lf::Disposition::kRemove;
   if (size == 0) return lf::Disposition::kResume;
 
@@ -334,7 +339,20 @@ Backend& ClientConn::backend_for(const CommandSpec& spec, int shard) {
 void ClientConn::keyed(const CommandSpec& spec, std::span<const std::string_view> argv) {
   const int shard = shard_of(spec, argv);
   if (shard == -2) return reply_error(kCrossSlotError);
-  forward(backend_for(spec, shard < 0 ? 0 : shard), argv, begin_slot(Merge::kNone, 1), 0);
+  ReplySlot* slot = begin_slot(Merge::kNone, 1);
+  if (spec.name == "eval" || spec.name == "evalsha") slot->script_shard = shard < 0 ? 0 : shard;
+  forward(backend_for(spec, shard < 0 ? 0 : shard), argv, slot, 0);
+}
+
+// The client has gone: its scripts still in flight are left to the reaper, which stops them
+// (they would run one after another for nobody). Not when the gateway itself stops.
+void ClientConn::reap_scripts_locked() {
+  if (gw_.stopping()) return;
+  slots_.for_each([&](ReplySlot& slot) {
+    if (slot.script_shard < 0 || slot.ready || slot.script_reaped) return;
+    slot.script_reaped = true;
+    gw_.reaper().gone(slot.script_shard, 1);
+  });
 }
 
 void ClientConn::split(const CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) {
@@ -814,8 +832,12 @@ void ClientConn::flush_upstreams() {
 
 void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
-  if (closed_) return;
   auto* slot = static_cast<ReplySlot*>(p.slot);
+  if (slot->script_reaped) {
+    slot->script_reaped = false;
+    gw_.reaper().answered(slot->script_shard);
+  }
+  if (closed_) return;
   if (more_follow) {
     // The next reply is this client's too: queue this one, send both with that one.
     if (slot->merge == Merge::kNone && !slots_.empty() && &slots_.front() == slot) {
