@@ -306,6 +306,7 @@ lua_State* state_for(const ScriptRegistry& reg) {
                                     {"log", redis_log},
                                     {nullptr, nullptr}};
   t_lua.L = new_sandboxed_state(kRedis);
+  lua_sethook(t_lua.L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.generation = gen;
   return t_lua.L;
 }
@@ -592,8 +593,6 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   }
   set_script_array(L, "KEYS", keys);
   set_script_array(L, "ARGV", args);
-  // A fresh count, and the hook's every-instruction mode of a killed run undone.
-  lua_sethook(L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   ScriptRun run;
   run.outer = &c;
   run.keys = keys;
@@ -607,6 +606,8 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   const int rc = lua_pcall(L, 0, 1, -2);
   t_run = nullptr;
   reg.end_run(&running);
+  // A killed run's hook ran at every instruction: back to its normal pace.
+  if (run.stopping != nullptr) lua_sethook(L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_invocation_log.records = outer_records;
   // A run the shutdown stopped after it wrote leaves nothing behind: its writes never reach the
   // log (and the server takes no snapshot and runs nothing more: ScriptRegistry::abandoned).
