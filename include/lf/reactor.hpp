@@ -104,6 +104,10 @@ class Reactor {
   bool has_ready() const { return ready_hint_.load(std::memory_order_acquire) > 0; }
   // The processing half.
   void dispatch(const Event& ev);
+  // Gives back an event that was taken and will not be dispatched by its taker (a thread whose
+  // handler turned out long hands the rest of its turn on): the handle is reactivated and the
+  // event is taken again, by any thread, as if it had never been taken.
+  void release(const Event& ev);
 
   // Called by the leader just before it blocks in epoll_wait (never with a lock held). The
   // thread sets use it to finish deferred work before the handle set can put them to sleep.
@@ -113,6 +117,11 @@ class Reactor {
   // wait_for_event + dispatch. Returns 1 if an event was dispatched, 0 on timeout or wakeup,
   // -1 after shutdown.
   int handle_events(Duration timeout = kInfinite);
+  // For a handler that keeps the one thread of an unshared reactor for long (a runaway script):
+  // dispatches that reactor's ready events nested in it, without blocking, and returns how many
+  // (0 on any other thread). The shared reactors' equivalent is
+  // UnboundThreadSet::serve_while_processing, which falls back to this.
+  static int serve_while_dispatching_alone();
 
   std::size_t handler_count() const { return live_handlers_.load(std::memory_order_relaxed); }
   ReactorStats stats() const;

@@ -75,7 +75,19 @@ class UnboundThreadSet {
   // it is processing for, when nested); a follower is promoted now, so the handle set is not
   // left unwatched until the handler returns. Returns whether the thread held a role it gave
   // up; false (a thread-local check) when it held none: eager promotion already promoted.
+  // It also gives back the events the thread took in the same turn and has not processed yet
+  // (events_per_turn > 1), so their connections do not wait for it either.
   static bool promote_new_leader();
+  // For a handler that keeps its thread for a long time (a runaway script), so that the handle
+  // set is never left without a thread: when no thread of the calling thread's innermost set
+  // leads (every one is processing), the caller takes the leader role for one turn without
+  // blocking: it takes the events already ready (up to events_per_turn), hands the role on (to a
+  // follower that came meanwhile, or leaves it vacant) and dispatches them here, nested in its
+  // own handler. Returns how many it dispatched (0 when another thread leads). On the thread of
+  // a single-threaded reactor, in no set, it serves that reactor the same way
+  // (Reactor::serve_while_dispatching_alone). The caller must make nested dispatches safe:
+  // lfdb-server answers them as Redis does while a script is busy.
+  static int serve_while_processing();
 
   // Ends every join(): followers wake, the leader's wait returns, processing threads return
   // after their current event. Also shuts the reactor down.
@@ -129,6 +141,7 @@ class UnboundThreadSet {
       LF_REQUIRES(role_.mu);
   // The one path of every promotion: the turn's thread holds the role and gives it up.
   void promote_new_leader(Turn& turn) LF_REQUIRES(role_.mu);
+  int serve_one_turn(Turn& turn);
   void run_before_block_hook() LF_REQUIRES(role_.mu);  // drops the lock around the call
 
   Reactor& reactor_;

@@ -63,9 +63,11 @@ struct ClientState {
   bool no_evict = false;
   bool no_touch = false;
   bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
+  bool scripts_refused = false;  // a busy script of it was stopped as it had hung up: no more
 
   // MULTI/EXEC.
   bool in_multi = false;
+  bool in_exec = false;                   // EXEC's commands are running (SCRIPT KILL never waits)
   bool multi_error = false;               // a command failed to queue: EXEC aborts
   std::vector<OwnedCommand> queued;
   // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.

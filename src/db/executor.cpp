@@ -1,5 +1,7 @@
 #include "db/executor.hpp"
 
+#include "lf/unbound_thread_set.hpp"
+
 namespace lfdb::db {
 namespace {
 
@@ -74,9 +76,16 @@ class GlobalExecutor final : public Executor {
     matrix_ = std::make_unique<lf::hue::HueMatrix>(build_matrix(class_hues_, exec_alone_, expire_cycle_));
   }
   bool try_run(const Invocation&, lf::hue::Task& task) override {
-    lf::MutexLock lock(mu_);
+    if (!mu_.try_lock()) {
+      // Held, maybe for long (a script): a thread that waits for it first hands on the leader
+      // role it kept and the rest of its turn, so the other connections are served meanwhile
+      // (by the busy script itself, if nobody else is left).
+      (void)lf::UnboundThreadSet::promote_new_leader();
+      mu_.lock();
+    }
     task();
     task.reset();
+    mu_.unlock();
     return true;
   }
   lf::hue::Submitted submit(const Invocation& inv, lf::hue::Task task) override {

@@ -4,8 +4,10 @@
 #include <lua5.4/lua.h>
 #include <lua5.4/lualib.h>
 #include <nettle/sha1.h>
+#include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +17,7 @@
 
 #include "db/append_log.hpp"
 #include "db/log_records.hpp"
+#include "db/script_sandbox.hpp"
 #include "db/server.hpp"
 #include "lf/unbound_thread_set.hpp"
 
@@ -69,30 +72,80 @@ std::uint64_t ScriptRegistry::generation() const {
   return generation_.load(std::memory_order_acquire);
 }
 
-void ScriptRegistry::begin_run(Running* r) {
+bool ScriptRegistry::begin_run(Running* r) {
   lf::MutexLock lock(running_mu_);
+  if (stop_.load(std::memory_order_relaxed) != kRunning) return false;
   running_.push_back(r);
+  return true;
 }
 
 void ScriptRegistry::end_run(Running* r) {
   lf::MutexLock lock(running_mu_);
   running_.erase(std::find(running_.begin(), running_.end(), r));
+  if (waiters_ > 0) changed_.notify_all();
 }
 
-ScriptRegistry::KillResult ScriptRegistry::kill_busy(std::int64_t now_ms) {
-  const std::int64_t threshold = busy_threshold_ms();
-  bool killed = false, busy = false;
+ScriptRegistry::KillResult ScriptRegistry::kill_busy(bool may_wait) {
   lf::MutexLock lock(running_mu_);
-  for (Running* r : running_) {
-    if (now_ms - r->started_ms < threshold) continue;  // not busy yet: left alone
-    busy = true;
-    if (!r->wrote.load(std::memory_order_acquire)) {
-      r->kill.store(true, std::memory_order_release);
-      killed = true;
+  for (;;) {
+    const std::int64_t now = now_ms();
+    const std::int64_t threshold = busy_threshold_ms();
+    bool killed = false, busy = false;
+    std::int64_t next_busy = INT64_MAX;
+    for (Running* r : running_) {
+      if (now - r->started_ms < threshold) {  // not busy yet: left alone
+        next_busy = std::min(next_busy, r->started_ms + threshold);
+        continue;
+      }
+      busy = true;
+      if (r->kill_if_clean()) killed = true;  // one killed already and not stopped yet counts
     }
+    if (killed) return KillResult::kKilled;
+    if (busy) return KillResult::kUnkillable;
+    if (!may_wait || next_busy == INT64_MAX || stop_.load(std::memory_order_relaxed) != kRunning) {
+      return KillResult::kNotBusy;
+    }
+    ++waiters_;
+    (void)changed_.wait_until(running_mu_, std::chrono::system_clock::time_point(
+                                               std::chrono::milliseconds(next_busy)));
+    --waiters_;
   }
-  if (killed) return KillResult::kKilled;
-  return busy ? KillResult::kUnkillable : KillResult::kNotBusy;
+}
+
+bool ScriptRegistry::any_busy(std::int64_t now) {
+  const std::int64_t threshold = busy_threshold_ms();
+  lf::MutexLock lock(running_mu_);
+  for (const Running* r : running_) {
+    if (now - r->started_ms >= threshold) return true;
+  }
+  return false;
+}
+
+void ScriptRegistry::begin_shutdown(bool nosave) {
+  lf::MutexLock lock(running_mu_);
+  stop_.store(nosave ? kStopNow : kStopWhenBusy, std::memory_order_release);
+  if (waiters_ > 0) changed_.notify_all();  // a waiting SCRIPT KILL answers now
+}
+
+ScriptRegistry::Verdict ScriptRegistry::verdict(Running& r, std::int64_t now, bool& abandon) {
+  abandon = false;
+  const int stop = stop_.load(std::memory_order_acquire);
+  if (stop == kRunning || (stop == kStopWhenBusy && now - r.started_ms < busy_threshold_ms())) {
+    return r.state.load(std::memory_order_acquire) == Running::kKilled ? Verdict::kKilled
+                                                                        : Verdict::kRun;
+  }
+  int s = Running::kClean;
+  if (!r.state.compare_exchange_strong(s, Running::kKilled, std::memory_order_acq_rel)) {
+    abandon = s == Running::kWrote;
+  }
+  return Verdict::kStoppedByShutdown;
+}
+
+void ScriptRegistry::wait_idle() {
+  lf::MutexLock lock(running_mu_);
+  ++waiters_;
+  while (!running_.empty()) changed_.wait(running_mu_);
+  --waiters_;
 }
 
 std::size_t ScriptRegistry::size() const {
@@ -118,6 +171,9 @@ struct ScriptRun {
   std::size_t effect_count = 0;
   ScriptRegistry::Running* running = nullptr;
   std::string_view sha;
+  bool busy = false;               // has run past the busy threshold (logged once)
+  const char* stopping = nullptr;  // killed: the error raised at every instruction from then on
+  bool abandoned = false;          // stopped by the shutdown after it wrote: nothing is logged
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -155,25 +211,86 @@ int redis_sha1hex(lua_State* L) {
 }
 int redis_log(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
 
-// Every kHookInstructions Lua instructions: has SCRIPT KILL asked this script to stop? No C++
-// object is alive in this frame, so raising a Lua error (a longjmp) is safe here.
+// The hook runs every kHookInstructions Lua instructions. Once the script is stopped it runs at
+// every instruction, so a pcall in the script can catch the error but never go on for long.
 constexpr int kHookInstructions = 10000;
 
-void kill_hook(lua_State* L, lua_Debug*) {
+thread_local bool t_serving_for_busy = false;
+
+constexpr const char* kErrClientGone = "ERR Script killed: its client has gone";
+
+// Whether the script's client has closed its connection (or at least its sending side): a busy
+// script checks once per hook. A client that half-closes gets its replies; only a script that
+// has run past the busy threshold is stopped for it.
+bool client_gone(const ScriptRun& run) {
+  const ClientState* client = run.outer->client;
+  const int fd = client != nullptr && client->host != nullptr ? client->host->handle() : -1;
+  if (fd < 0) return false;
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+// The hook's work, in a frame of its own: every C++ object here is gone before the hook raises
+// its Lua error (a longjmp). Returns the error to raise, or nullptr to go on.
+const char* check_script(ScriptRun& run) {
   // A script this long is no short handler: a thread that kept the leader role while it runs
   // (lazy promotion) hands it on, so other connections are served meanwhile.
-  lf::UnboundThreadSet::promote_new_leader();
-  const ScriptRun* run = t_run;
-  if (run == nullptr || run->running == nullptr || !run->running->kill.load(std::memory_order_acquire)) {
-    return;
+  (void)lf::UnboundThreadSet::promote_new_leader();
+  ScriptRegistry& reg = run.outer->server->scripts();
+  ScriptRegistry::Running& r = *run.running;
+  bool abandon = false;
+  std::int64_t now = now_ms();
+  ScriptRegistry::Verdict v = reg.verdict(r, now, abandon);
+  if (v == ScriptRegistry::Verdict::kRun && now - r.started_ms >= reg.busy_threshold_ms()) {
+    if (!run.busy) {
+      run.busy = true;
+      std::fprintf(stderr,
+                   "lfdb-server: slow script detected: still in execution after %lld milliseconds. "
+                   "You can try killing the script using the SCRIPT KILL command. Script name is: "
+                   "%.*s.\n",
+                   static_cast<long long>(now - r.started_ms), static_cast<int>(run.sha.size()),
+                   run.sha.data());
+    }
+    // Busy and its client has gone (hung up): nobody waits for the reply; stopped as SCRIPT
+    // KILL would (if it has not written), and its connection runs no more scripts.
+    if (client_gone(run) && r.kill_if_clean()) {
+      run.outer->client->scripts_refused = true;
+      return kErrClientGone;
+    }
+    // Busy: if no other thread of the set is free to, serve the other connections for one
+    // turn, answering them BUSY (they may send SCRIPT KILL or SHUTDOWN NOSAVE).
+    t_serving_for_busy = true;
+    (void)lf::UnboundThreadSet::serve_while_processing();
+    t_serving_for_busy = false;
+    v = reg.verdict(r, now_ms(), abandon);
   }
-  lua_Debug where;
-  int line = 0;
-  if (lua_getstack(L, 0, &where) != 0 && lua_getinfo(L, "l", &where) != 0) line = where.currentline;
-  char sha[41] = {};
-  std::memcpy(sha, run->sha.data(), std::min<std::size_t>(run->sha.size(), 40));
-  lua_pushfstring(L, "ERR Script killed by user with SCRIPT KILL... script: %s, on @user_script:%d.", sha,
-                  line);
+  switch (v) {
+    case ScriptRegistry::Verdict::kRun:
+      return nullptr;
+    case ScriptRegistry::Verdict::kKilled:
+      return "ERR Script killed by user with SCRIPT KILL...";
+    case ScriptRegistry::Verdict::kStoppedByShutdown:
+      break;
+  }
+  if (abandon && !run.abandoned) {
+    run.abandoned = true;
+    reg.note_abandoned();
+  }
+  return "ERR Script killed by the server's shutdown...";
+}
+
+void script_hook(lua_State* L, lua_Debug*) {
+  ScriptRun* run = t_run;
+  if (run == nullptr || run->running == nullptr) return;
+  const char* stop = run->stopping ? run->stopping : check_script(*run);
+  if (stop == nullptr) return;
+  if (run->stopping == nullptr) {
+    run->stopping = stop;
+    lua_sethook(L, script_hook, LUA_MASKCOUNT, 1);
+  }
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, stop);
+  lua_setfield(L, -2, "err");
   lua_error(L);
 }
 
@@ -181,17 +298,6 @@ lua_State* state_for(const ScriptRegistry& reg) {
   const std::uint64_t gen = reg.generation();
   if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
   if (t_lua.L != nullptr) lua_close(t_lua.L);
-  lua_State* L = luaL_newstate();
-  // The libraries Redis offers scripts (no io, os, package, debug: scripts touch data only).
-  luaL_requiref(L, "_G", luaopen_base, 1);
-  luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-  luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-  luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-  lua_pop(L, 4);
-  for (const char* unsafe : {"dofile", "loadfile", "load", "require", "collectgarbage"}) {
-    lua_pushnil(L);
-    lua_setglobal(L, unsafe);
-  }
   static const luaL_Reg kRedis[] = {{"call", redis_call},
                                     {"pcall", redis_pcall},
                                     {"error_reply", redis_error_reply},
@@ -199,16 +305,10 @@ lua_State* state_for(const ScriptRegistry& reg) {
                                     {"sha1hex", redis_sha1hex},
                                     {"log", redis_log},
                                     {nullptr, nullptr}};
-  luaL_newlib(L, kRedis);
-  for (const char* level : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
-    lua_pushinteger(L, 0);
-    lua_setfield(L, -2, level);
-  }
-  lua_setglobal(L, "redis");
-  lua_sethook(L, kill_hook, LUA_MASKCOUNT, kHookInstructions);
-  t_lua.L = L;
+  t_lua.L = new_sandboxed_state(kRedis);
+  lua_sethook(t_lua.L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.generation = gen;
-  return L;
+  return t_lua.L;
 }
 
 // ---- RESP2 reply -> Lua (redis.call's result) ----------------------------------------------
@@ -350,8 +450,11 @@ int call_impl(lua_State* L, std::string& err) {
   }
   if (spec->has(commands::kWrite)) {
     if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
-    // From here on SCRIPT KILL cannot stop it without breaking its atomicity.
-    if (run->running != nullptr) run->running->wrote.store(true, std::memory_order_release);
+    // From here on SCRIPT KILL cannot stop it without breaking its atomicity; one that was
+    // killed a moment ago stops here instead of writing.
+    if (run->running != nullptr && !run->running->mark_wrote()) {
+      return raise(run->stopping != nullptr ? run->stopping : "ERR Script killed by user with SCRIPT KILL...");
+    }
     AppendLog* log = outer.server->append_log();
     if (log != nullptr && log->failing()) {
       return raise("MISCONF Errors writing to the AOF file: " + log->write_error());
@@ -435,15 +538,6 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
   }
 }
 
-void set_array(lua_State* L, const char* name, std::span<const std::string_view> items) {
-  lua_createtable(L, static_cast<int>(items.size()), 0);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    lua_pushlstring(L, items[i].data(), items[i].size());
-    lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
-  }
-  lua_setglobal(L, name);
-}
-
 std::string error_text(lua_State* L) {
   if (lua_type(L, -1) == LUA_TTABLE) {
     lua_getfield(L, -1, "err");
@@ -467,25 +561,36 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   }
   const auto keys = c.argv.subspan(3, static_cast<std::size_t>(nkeys));
   const auto args = c.argv.subspan(3 + static_cast<std::size_t>(nkeys));
-  lua_State* L = state_for(c.server->scripts());
+  // A connection whose client went away during a busy script runs no more scripts (those it
+  // had sent would run one after another for nobody).
+  if (c.client != nullptr && c.client->scripts_refused) {
+    return c.out.error("ERR Script not run: its client has gone");
+  }
+  ScriptRegistry& reg = c.server->scripts();
+  lua_State* L = state_for(reg);
+  const int top = lua_gettop(L);
   // The compiled function is cached in the registry table under f_<sha>.
   const std::string fname = "f_" + std::string(sha);
+  lua_pushcfunction(L, script_error_handler);
   lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str());
   if (lua_type(L, -1) != LUA_TFUNCTION) {
     lua_pop(L, 1);
-    if (luaL_loadbuffer(L, source.data(), source.size(), "@user_script") != LUA_OK) {
+    if (load_script(L, source, "@user_script") != LUA_OK) {
       std::string msg = "ERR Error compiling script (new function): " + error_text(L);
-      lua_pop(L, 1);
+      lua_settop(L, top);
       return c.out.error(msg);
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, fname.c_str());
   }
-  set_array(L, "KEYS", keys);
-  set_array(L, "ARGV", args);
   ScriptRegistry::Running running;
   running.started_ms = c.now_ms;
-  c.server->scripts().begin_run(&running);
+  if (!reg.begin_run(&running)) {
+    lua_settop(L, top);
+    return c.out.error("ERR Script not run: the server is shutting down");
+  }
+  set_script_array(L, "KEYS", keys);
+  set_script_array(L, "ARGV", args);
   ScriptRun run;
   run.outer = &c;
   run.keys = keys;
@@ -496,11 +601,15 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   std::string* outer_records = t_invocation_log.records;
   if (outer_records != nullptr) t_invocation_log.records = &run.effects;
   t_run = &run;
-  const int rc = lua_pcall(L, 0, 1, 0);
+  const int rc = lua_pcall(L, 0, 1, -2);
   t_run = nullptr;
-  c.server->scripts().end_run(&running);
+  reg.end_run(&running);
+  // A killed run's hook ran at every instruction: back to its normal pace.
+  if (run.stopping != nullptr) lua_sethook(L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_invocation_log.records = outer_records;
-  if (outer_records != nullptr && !run.effects.empty()) {
+  // A run the shutdown stopped after it wrote leaves nothing behind: its writes never reach the
+  // log (and the server takes no snapshot and runs nothing more: ScriptRegistry::abandoned).
+  if (outer_records != nullptr && !run.effects.empty() && !run.abandoned) {
     // Inside MULTI/EXEC the transaction's own block already makes it atomic.
     const bool wrap = !t_invocation_log.in_block;
     if (wrap) encode_command(*outer_records, {"MULTI"});
@@ -508,16 +617,20 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     if (wrap) encode_command(*outer_records, {"EXEC"});
   }
   if (rc != LUA_OK) {
+    // Redis 7's form: the error, then where in the script it was raised.
     std::string msg = error_text(L);
-    lua_pop(L, 1);
-    // Errors from redis.call come through as they are; Lua errors get Redis's prefix.
-    if (msg.empty() || !(std::isupper(static_cast<unsigned char>(msg[0])))) {
-      msg = "ERR Error running script (call to " + fname + "): " + msg;
+    if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "line") == LUA_TNUMBER) {
+      lua_getfield(L, -2, "source");
+      const char* src = lua_tostring(L, -1);
+      msg += " script: " + std::string(sha) + ", on " + (src != nullptr ? src : "?") + ":" +
+             std::to_string(lua_tointeger(L, -2)) + ".";
+      lua_pop(L, 1);
     }
+    lua_settop(L, top);
     return c.out.error(msg);
   }
   write_value(L, -1, c.out, 0);
-  lua_pop(L, 1);
+  lua_settop(L, top);
 }
 
 }  // namespace lfdb::db
@@ -566,7 +679,13 @@ void script_flush_cmd(CommandContext& c) {
 }
 
 void script_kill_cmd(CommandContext& c) {
-  switch (c.server->scripts().kill_busy(c.now_ms)) {
+  // Redis reads no command while a script runs and is not yet busy, so its SCRIPT KILL is
+  // answered once one is busy (or none runs). This one waits likewise, with its thread handed
+  // on; but not inside MULTI/EXEC (it would hold the transaction's colors) nor from inside a
+  // busy script (which is busy already).
+  const bool may_wait = !serving_for_busy_script() && !(c.client != nullptr && c.client->in_exec);
+  if (may_wait) (void)lf::UnboundThreadSet::promote_new_leader();
+  switch (c.server->scripts().kill_busy(may_wait)) {
     case ScriptRegistry::KillResult::kKilled:
       return c.out.simple_string("OK");
     case ScriptRegistry::KillResult::kUnkillable:
@@ -610,5 +729,13 @@ constexpr HandlerEntry kScriptHandlers[] = {
 }  // namespace
 
 std::span<const HandlerEntry> script_handlers() { return kScriptHandlers; }
+
+bool serving_for_busy_script() { return t_serving_for_busy; }
+
+bool allowed_while_busy(const commands::CommandSpec& spec) {
+  static constexpr std::string_view kAllowed[] = {"auth",    "hello",   "quit",        "multi",
+                                                  "discard", "unwatch", "script|kill", "shutdown"};
+  return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
+}
 
 }  // namespace lfdb::db

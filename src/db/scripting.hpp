@@ -15,15 +15,21 @@
 // The log gets the script's effects, not the script: the write commands it ran, as one
 // MULTI ... EXEC block (or a single command), so replay is deterministic whatever the script did.
 //
-// A script that runs away (a loop that never ends) holds its colors and its thread. SCRIPT KILL
-// stops the scripts that have run longer than `busy-reply-threshold` (lua-time-limit) and have
-// not written yet: a count hook checks for the request every few thousand Lua instructions and
-// the script ends with an error. One that has written cannot be stopped without breaking its
-// atomicity (UNKILLABLE), as in Redis. Unlike Redis, other clients are not answered BUSY
-// meanwhile: only those waiting for the script's colors wait.
+// A script that runs away (a loop that never ends) holds its colors and its thread. A count hook
+// looks at it every 10,000 Lua instructions. Once it has run longer than `busy-reply-threshold`
+// (lua-time-limit) it is busy: SCRIPT KILL stops it if it has not written yet (one that has
+// written cannot be stopped without breaking its atomicity: UNKILLABLE, as in Redis). While
+// scripts keep every serving thread, the hook of a busy one also serves the other connections
+// for a moment (lf::UnboundThreadSet::serve_while_processing) and answers them as Redis does,
+// BUSY except for SCRIPT KILL, SHUTDOWN NOSAVE and the connection's own commands
+// (allowed_while_busy), so the server stays reachable whatever the number of looping scripts.
+// A busy script whose client has hung up is stopped like by SCRIPT KILL (nobody waits for it),
+// and that connection runs no more scripts. SHUTDOWN NOSAVE (and a shutdown by signal, once a script is busy) stops scripts too; a stopped
+// script that had written leaves nothing on disk (its effects are not logged, no snapshot is
+// taken and nothing runs after it). docs/server.md says more.
 //
 // Thread-safety: ScriptRegistry guards its map and its list of running scripts with mutexes;
-// a running script's flags are atomics; the Lua state is thread-local.
+// a running script's state is atomic; the Lua state is thread-local.
 #pragma once
 
 #include <atomic>
@@ -48,17 +54,51 @@ class ScriptRegistry {
   std::uint64_t generation() const;
   std::size_t size() const;
 
-  // A script while it runs: registered by run_script, flagged by SCRIPT KILL.
+  // A script while it runs: registered by run_script, stopped by SCRIPT KILL or the shutdown.
   struct Running {
     std::int64_t started_ms = 0;
-    std::atomic<bool> wrote{false};  // ran a write command: killing it would break atomicity
-    std::atomic<bool> kill{false};   // SCRIPT KILL asked it to stop
+    // kClean -> kWrote (ran a write command: killing it would break atomicity) or kKilled
+    // (SCRIPT KILL or the shutdown stopped it): one compare-and-swap decides, so a script that
+    // is killed never writes after it, and one that wrote is never killed by SCRIPT KILL.
+    enum : int { kClean, kWrote, kKilled };
+    std::atomic<int> state{kClean};
+    bool wrote() const { return state.load(std::memory_order_acquire) == kWrote; }
+    // Stops it if it has not written; true when it is stopped.
+    bool kill_if_clean() {
+      int s = kClean;
+      return state.compare_exchange_strong(s, kKilled, std::memory_order_acq_rel) || s == kKilled;
+    }
+    // Before a write command: false when the script has been killed (it must stop instead).
+    bool mark_wrote() {
+      int s = kClean;
+      return state.compare_exchange_strong(s, kWrote, std::memory_order_acq_rel) || s == kWrote;
+    }
   };
-  void begin_run(Running* r);
+  // Registers a run; false once the shutdown has begun (the script is not run then).
+  bool begin_run(Running* r);
   void end_run(Running* r);
+
   enum class KillResult { kKilled, kNotBusy, kUnkillable };
-  // Flags every script running for at least the busy threshold that has not written yet.
-  KillResult kill_busy(std::int64_t now_ms);
+  // SCRIPT KILL: stops every script that has run for the busy threshold and has not written.
+  // With scripts running but none busy yet, `may_wait` makes it wait as Redis's SCRIPT KILL
+  // does (Redis reads nothing until then): for the first to become busy, or for none to run.
+  KillResult kill_busy(bool may_wait);
+  // Whether a script has run for the busy threshold (SHUTDOWN without NOSAVE is refused then).
+  bool any_busy(std::int64_t now_ms);
+
+  // Shutdown. NOSAVE stops every script at its next hook; otherwise a script may finish until
+  // it is busy, and is stopped then. A stopped script that had written is abandoned: the server
+  // logs none of its effects, takes no snapshot, and runs no command after it.
+  void begin_shutdown(bool nosave);
+  // What the hook must do with `r` now: let it run, or stop it (killing it, or abandoning it
+  // when it wrote; *abandon tells which).
+  enum class Verdict { kRun, kKilled, kStoppedByShutdown };
+  Verdict verdict(Running& r, std::int64_t now_ms, bool& abandon);
+  void note_abandoned() { abandoned_.store(true, std::memory_order_release); }
+  bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
+  // Until no script runs (the shutdown, after begin_shutdown).
+  void wait_idle();
+
   void set_busy_threshold_ms(std::int64_t ms) { busy_threshold_ms_.store(ms, std::memory_order_relaxed); }
   std::int64_t busy_threshold_ms() const { return busy_threshold_ms_.load(std::memory_order_relaxed); }
 
@@ -68,8 +108,24 @@ class ScriptRegistry {
   std::atomic<std::uint64_t> generation_{0};  // bumped by flush(): threads drop their Lua state
   mutable lf::Mutex running_mu_;
   std::vector<Running*> running_ LF_GUARDED_BY(running_mu_);
+  // Threads waiting for a change of running_ (SCRIPT KILL, the shutdown): end_run wakes them.
+  lf::CondVar changed_;
+  int waiters_ LF_GUARDED_BY(running_mu_) = 0;
+  enum : int { kRunning, kStopWhenBusy, kStopNow };
+  std::atomic<int> stop_{kRunning};  // written under running_mu_ (begin_run reads it there)
+  std::atomic<bool> abandoned_{false};
   std::atomic<std::int64_t> busy_threshold_ms_{5000};
 };
+
+// The reply to a command from another connection while this thread serves it from inside a busy
+// script (BUSY unless allowed_while_busy): true only on such a thread, during that time.
+bool serving_for_busy_script();
+inline constexpr std::string_view kErrBusy =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+// The commands Redis 7.0 lets through while a script is busy (its `allow_busy` flag) that lfdb
+// can run without an invocation: AUTH HELLO QUIT MULTI DISCARD UNWATCH SCRIPT KILL SHUTDOWN.
+// (WATCH, allowed by Redis, needs its key's color here: BUSY.)
+bool allowed_while_busy(const commands::CommandSpec& spec);
 
 std::string sha1_hex(std::string_view data);
 

@@ -141,13 +141,21 @@ void Server::stop() {
   // Refuse new commands, let queued invocations finish (their tasks refer to sessions the
   // model is about to close), then close everything.
   stopping_.store(true, std::memory_order_release);
+  // Running scripts stop: at once under SHUTDOWN NOSAVE, else once busy; none starts any more.
+  const int ask = shutdown_save_.load(std::memory_order_relaxed);
+  scripts_.begin_shutdown(ask < 0);
+  scripts_.wait_idle();
+  const bool abandoned = scripts_.abandoned();
+  if (abandoned) {
+    std::fprintf(stderr, "lfdb-server: a script that had written was stopped by the shutdown: its "
+                         "writes are not logged, and no snapshot is taken\n");
+  }
   repl_->stop_link();
   if (ticker_.joinable()) ticker_.join();
   executor_->quiesce();
   wait_child();
   // A snapshot at shutdown when `save` is configured or SHUTDOWN SAVE asked (NOSAVE: none).
-  const int ask = shutdown_save_.load(std::memory_order_relaxed);
-  if (ask > 0 || (ask == 0 && !initial_.save.empty())) {
+  if (!abandoned && (ask > 0 || (ask == 0 && !initial_.save.empty()))) {
     lf::Status st = save_now();
     std::fprintf(stderr, "lfdb-server: %s\n",
                  st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()

@@ -180,6 +180,19 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       return reject("MISCONF Errors writing to the AOF file: " + log->write_error());
     }
   }
+  // Served from inside a busy script (every other thread is in one too): Redis's answer. A
+  // refused EXEC ends its transaction, as Redis's does.
+  if (serving_for_busy_script() && !allowed_while_busy(*spec)) {
+    if (spec->hue == commands::HueClass::kTransaction) {
+      client_.in_multi = false;
+      client_.in_multi_flag.store(false, std::memory_order_relaxed);
+      client_.multi_error = false;
+      client_.queued.clear();
+      unwatch();
+      return reject("EXECABORT Transaction discarded because of: " + std::string(kErrBusy));
+    }
+    return reject(std::string(kErrBusy));
+  }
   const BoundCommand& bc = server_.bound(resolved.index);
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
     client_.queued.emplace_back();
@@ -260,6 +273,7 @@ void ServerSession::run_parked() {
 
 void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view> argv,
                         std::string& out) {
+  if (script_abandoned()) return;
   resp::Writer w(out, client_.protocol);
   CommandContext ctx{argv, w, server_.keyspace(), now_ms(), &server_, &client_, bc.spec};
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
@@ -285,6 +299,17 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     commit_offset_ = log->append(log_buf_);
     log_buf_.clear();
   }
+}
+
+// A script that the shutdown stopped after it wrote left half its effects in memory and none in
+// the log: nothing may run after it (as in Redis, where SHUTDOWN NOSAVE exits at once). The
+// connection closes unanswered, as after a crash. Checked where an invocation starts (run() of
+// a transaction's commands is covered by its own start).
+bool ServerSession::script_abandoned() {
+  if (in_transaction_ || client_.in_exec) return false;
+  if (!server_.stopping() || !server_.scripts().abandoned()) return false;
+  close_after_replies();
+  return true;
 }
 
 // ---- transactions ----------------------------------------------------------------------
@@ -340,6 +365,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
 }
 
 void ServerSession::run_transaction(std::string& out) {
+  if (script_abandoned()) return;
   resp::Writer w(out, client_.protocol);
   bool dirty = client_.watch && client_.watch->dirty.load(std::memory_order_relaxed);
   if (!dirty && client_.watch) {
@@ -357,6 +383,7 @@ void ServerSession::run_transaction(std::string& out) {
     if (log != nullptr) encode_command(log_buf_, {"MULTI"});
     const std::size_t multi_len = log_buf_.size();
     w.array_header(client_.queued.size());
+    client_.in_exec = true;
     for (const OwnedCommand& q : client_.queued) {
       const BoundCommand& bc = server_.bound(*q.spec);
       if (bc.handler != nullptr) {
@@ -365,6 +392,7 @@ void ServerSession::run_transaction(std::string& out) {
         run_session(bc, q.argv, w);
       }
     }
+    client_.in_exec = false;
     in_transaction_ = false;
     if (log != nullptr) {
       if (log_buf_.size() > multi_len) {

@@ -71,6 +71,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
                    resp::Writer& w);
   // The task of a command that had to queue: reply into parked_out_, then unpark.
   void run_parked();
+  bool script_abandoned();
   Step meet_parked_task(std::string& out);
   void on_attach() override;
   bool closing() const { return ending_ != Ending::kOpen; }

@@ -94,6 +94,7 @@ void ClientConn::release() {
 void ClientConn::handle_close(int) {
   {
     lf::MutexLock lock(mu_);
+    reap_scripts_locked();
     closed_ = true;
     ::close(fd_);
   }
@@ -166,6 +167,10 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     input_closed_ = true;
     lf::MutexLock lock(mu_);
     read_side_closed_ = true;
+    // A half-close cannot be told from a close: scripts still in flight get SCRIPT KILL once
+    // they are busy (the reaper), as a gone client's would; a script that ends in time is
+    // answered as usual.
+    reap_scripts_locked();
     update_interest_locked();
   }
 
@@ -408,7 +413,20 @@ Backend& ClientConn::backend_for(const CommandSpec& spec, int shard) {
 void ClientConn::keyed(const CommandSpec& spec, std::span<const std::string_view> argv) {
   const int shard = shard_of(spec, argv);
   if (shard == -2) return reply_error(kCrossSlotError);
-  forward(backend_for(spec, shard < 0 ? 0 : shard), argv, begin_slot(Merge::kNone, 1), 0);
+  ReplySlot* slot = begin_slot(Merge::kNone, 1);
+  if (spec.name == "eval" || spec.name == "evalsha") slot->script_shard = shard < 0 ? 0 : shard;
+  forward(backend_for(spec, shard < 0 ? 0 : shard), argv, slot, 0);
+}
+
+// The client has gone: its scripts still in flight are left to the reaper, which stops them
+// (they would run one after another for nobody). Not when the gateway itself stops.
+void ClientConn::reap_scripts_locked() {
+  if (gw_.stopping()) return;
+  slots_.for_each([&](ReplySlot& slot) {
+    if (slot.script_shard < 0 || slot.ready || slot.script_reaped) return;
+    slot.script_reaped = true;
+    gw_.reaper().gone(slot.script_shard, 1);
+  });
 }
 
 void ClientConn::split(const CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) {
@@ -941,9 +959,13 @@ void ClientConn::flush_upstreams() {
 
 void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
+  auto* slot = static_cast<ReplySlot*>(p.slot);
+  if (slot->script_reaped) {  // counted by the reaper whether or not anyone takes the reply
+    slot->script_reaped = false;
+    gw_.reaper().answered(slot->script_shard);
+  }
   if (closed_ || broken_) return;  // gone, or disconnected: nobody takes it
   note_reply_size_locked(reply.bytes().size());
-  auto* slot = static_cast<ReplySlot*>(p.slot);
   if (more_follow) {
     // The next reply is this client's too: queue this one, send both with that one.
     if (slot->merge == Merge::kNone && !slots_.empty() && &slots_.front() == slot) {

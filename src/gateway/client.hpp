@@ -87,6 +87,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void command(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void local(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void keyed(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void reap_scripts_locked() LF_REQUIRES(mu_);
   void split(const commands::CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void fanout(Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void transaction(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);

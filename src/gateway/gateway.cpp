@@ -125,6 +125,9 @@ lf::Status Gateway::start() {
     }
     shards_.push_back(std::move(shard));
   }
+  std::vector<Endpoint> primaries;
+  for (const ShardConfig& sc : config_.shards) primaries.push_back(sc.primary);
+  reaper_ = std::make_unique<ScriptReaper>(primaries, config_.backend_password);
 
   auto addr = lf::InetAddr::resolve(config_.bind, config_.port);
   if (!addr.ok()) return addr.status();
@@ -166,6 +169,7 @@ void Gateway::stop() {
   upstream_ctx_.bound = nullptr;
   backends_.clear();
   shards_.clear();
+  reaper_.reset();
   acceptor_.close();
 }
 

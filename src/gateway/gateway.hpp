@@ -20,6 +20,7 @@
 
 #include "gateway/config.hpp"
 #include "gateway/routing.hpp"
+#include "gateway/script_reaper.hpp"
 #include "gateway/upstream.hpp"
 #include "lf/bound_thread_set.hpp"
 #include "lf/net.hpp"
@@ -65,6 +66,8 @@ class Gateway {
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   Backend& primary(int shard) { return *shards_[static_cast<std::size_t>(shard)]->primary; }
+  // Stops the scripts of clients that have gone (ScriptReaper).
+  ScriptReaper& reaper() { return *reaper_; }
   // The back-end a read of `shard` goes to, by the read policy.
   Backend& read_backend(int shard);
   std::uint64_t next_request_id() { return next_request_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -95,6 +98,7 @@ class Gateway {
   lf::Acceptor acceptor_;
   std::unique_ptr<AcceptHandler> accept_handler_;
   std::unique_ptr<Housekeeper> housekeeper_;
+  std::unique_ptr<ScriptReaper> reaper_;  // made before the threads, gone after them
   std::vector<std::thread> workers_;
   std::uint16_t port_ = 0;
   bool started_ = false;

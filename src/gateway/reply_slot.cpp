@@ -13,6 +13,8 @@ void ReplySlot::start(Merge m, std::uint32_t parts, resp::Protocol p) {
   merge = m;
   parts_left = parts;
   reply.clear();
+  script_shard = -1;
+  script_reaped = false;
   first_error.clear();
   sum = 0;
   count = 0;

@@ -39,6 +39,10 @@ struct ReplySlot {
   resp::Protocol protocol = resp::Protocol::kResp2;  // the client's, when the command came
   std::uint32_t parts_left = 1;
   std::string reply;  // the bytes to send, once ready
+  // EVAL/EVALSHA: the shard it runs on, and whether its client has gone and left it to the
+  // ScriptReaper (which hears when it is answered).
+  int script_shard = -1;
+  bool script_reaped = false;
 
   // Merge state.
   std::string first_error;  // the first error reply of any part wins
@@ -77,6 +81,10 @@ class SlotQueue {
   void pop_front();
   bool empty() const { return head_ == nullptr; }
   std::size_t size() const { return size_; }
+  template <class Fn>
+  void for_each(Fn&& fn) {
+    for (Node* n = head_; n != nullptr; n = n->next) fn(n->slot);
+  }
 
   struct Node {
     ReplySlot slot;

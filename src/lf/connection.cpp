@@ -1,11 +1,35 @@
 #include "connection.hpp"
 
+#include <deque>
+
 namespace lf::detail {
 
+namespace {
+
+// Connection dispatches on this thread's stack. A handler that serves other connections while it
+// runs (UnboundThreadSet::serve_while_processing) nests theirs inside its own, whose input and
+// replies are still in use below: each level gets scratch buffers of its own.
+thread_local std::size_t t_dispatch_depth = 0;
+
+struct DispatchLevel {
+  DispatchLevel() { ++t_dispatch_depth; }
+  ~DispatchLevel() { --t_dispatch_depth; }
+  DispatchLevel(const DispatchLevel&) = delete;
+  DispatchLevel& operator=(const DispatchLevel&) = delete;
+};
+
+}  // namespace
+
 IoScratch& io_scratch(std::size_t read_chunk) {
-  thread_local IoScratch scratch;
-  if (scratch.in.size() < read_chunk) scratch.in.resize(read_chunk);
-  return scratch;
+  thread_local IoScratch outermost;
+  thread_local std::deque<IoScratch> nested;  // a deque: growing it moves nothing in use
+  IoScratch* scratch = &outermost;
+  if (t_dispatch_depth > 1) {
+    while (nested.size() < t_dispatch_depth - 1) nested.emplace_back();
+    scratch = &nested[t_dispatch_depth - 2];
+  }
+  if (scratch->in.size() < read_chunk) scratch->in.resize(read_chunk);
+  return *scratch;
 }
 
 SessionPump::Outcome SessionPump::read_and_run(SockStream& stream, std::size_t read_chunk,
@@ -65,6 +89,7 @@ void Connection::handle_close(int) {
 }
 
 Disposition Connection::handle_event(int, EventMask events) {
+  const DispatchLevel level;
   if (close_requested_.load(std::memory_order_acquire)) return Disposition::kRemove;
   if (events & kWriteEvent) {
     Disposition d = on_writable();

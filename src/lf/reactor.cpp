@@ -459,6 +459,18 @@ WaitResult Reactor::wait_for_event(Duration timeout, Event& out) {
   }
 }
 
+void Reactor::release(const Event& ev) {
+  Slot* s = slot_for(ev.id.slot);
+  {
+    MutexLock lock(s->mu);
+    // Kept for the next taker (a timer or notification would be lost otherwise); readiness
+    // that came from epoll is also reported again once the handle is re-armed: the handler sees
+    // at most one more event than it would have, and readers treat a spurious one as nothing.
+    s->pending |= ev.events;
+  }
+  reactivate(ev, Disposition::kResume);
+}
+
 void Reactor::dispatch(const Event& ev) {
   n_dispatched_.fetch_add(1, std::memory_order_relaxed);
   Disposition d = ev.handler->handle_event(ev.handle, ev.events);
@@ -503,10 +515,35 @@ void Reactor::reactivate(const Event& ev, Disposition d) {
   }
 }
 
+namespace {
+// The unshared reactor whose event this thread is dispatching (handle_events), if any.
+thread_local Reactor* t_alone = nullptr;
+}  // namespace
+
+int Reactor::serve_while_dispatching_alone() {
+  Reactor* const r = t_alone;
+  if (r == nullptr) return 0;
+  t_alone = nullptr;  // what it dispatches is not to serve in turn
+  int n = 0;
+  Event ev;
+  while (n < r->options_.max_events_per_wait && r->wait_for_event(Duration::zero(), ev) == WaitResult::kEvent) {
+    r->dispatch(ev);
+    ++n;
+  }
+  t_alone = r;
+  return n;
+}
+
 int Reactor::handle_events(Duration timeout) {
   Event ev;
   switch (wait_for_event(timeout, ev)) {
     case WaitResult::kEvent:
+      if (!options_.shared) {
+        t_alone = this;
+        dispatch(ev);
+        t_alone = nullptr;
+        return 1;
+      }
       dispatch(ev);
       return 1;
     case WaitResult::kShutdown:

@@ -23,6 +23,11 @@ struct UnboundThreadSet::Turn {
   bool owns_member = false;  // the thread's outermost turn in this set
   bool keeps_role = false;   // holds the leader role while processing (lazy promotion)
   Turn* outer = nullptr;     // the turn this one is nested in, in any set
+  // The events taken as the leader and being processed now: rest[next..count) are still to
+  // dispatch. A handler that turns out long gives them back (promote_new_leader()).
+  Event* rest = nullptr;
+  int next = 0;
+  int count = 0;
 };
 
 thread_local UnboundThreadSet::Turn* UnboundThreadSet::current_turn_ = nullptr;
@@ -189,10 +194,16 @@ void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::fun
     }
     me.state.store(ThreadState::kProcessing, std::memory_order_release);
     role_.mu.unlock();
-    for (int i = 0; i < taken; ++i) reactor_.dispatch(events[i]);  // reactivates each handle
+    turn.rest = events;
+    turn.next = 0;
+    turn.count = taken;
+    while (turn.next < turn.count) reactor_.dispatch(events[turn.next++]);  // reactivates each handle
+    const int dispatched = turn.next;
+    turn.rest = nullptr;
+    turn.next = turn.count = 0;
     turn.keeps_role = false;
     deferred = true;
-    me.stats.events.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+    me.stats.events.fetch_add(static_cast<std::uint64_t>(dispatched), std::memory_order_relaxed);
     role_.mu.lock();
     // Rejoin: lead again if the role was kept (or is vacant), else follow.
   }
@@ -211,6 +222,8 @@ void UnboundThreadSet::promote_new_leader(Turn& turn) {
 bool UnboundThreadSet::promote_new_leader() {
   bool gave_up = false;
   for (Turn* t = current_turn_; t != nullptr; t = t->outer) {
+    // The rest of the turn goes back to the handle set for any thread to take.
+    while (t->next < t->count) t->set.reactor_.release(t->rest[t->next++]);
     if (!t->keeps_role) continue;
     t->keeps_role = false;
     UnboundThreadSet& set = t->set;
@@ -220,6 +233,46 @@ bool UnboundThreadSet::promote_new_leader() {
     gave_up = true;
   }
   return gave_up;
+}
+
+int UnboundThreadSet::serve_while_processing() {
+  (void)promote_new_leader();  // a role kept while processing goes first: the turn below is separate
+  Turn* const turn = current_turn_;
+  if (turn == nullptr) return Reactor::serve_while_dispatching_alone();
+  return turn->set.serve_one_turn(*turn);
+}
+
+int UnboundThreadSet::serve_one_turn(Turn& turn) {
+  Waiter self;  // this turn's place as the leader; nobody waits on it
+  self.tag = turn.member->tag;
+  Event events[kMaxEventsPerTurn];
+  int taken = 0;
+  {
+    MutexLock lock(role_.mu);
+    if (is_shut_down() || !role_.vacant()) return 0;  // the handle set is watched
+    role_.take(self);
+    WaitResult r;
+    {
+      detail::LeaderRole::Leading leading(role_);
+      role_.mu.unlock();  // as in take_turns: the handle set is waited on without the set's lock
+      r = reactor_.wait_for_event(Duration::zero(), events[0]);
+      role_.mu.lock();
+      if (r == WaitResult::kEvent) {
+        taken = 1;
+        while (taken < events_per_turn_ && reactor_.take_ready(events[taken])) ++taken;
+      }
+    }
+    if (r == WaitResult::kShutdown && !is_shut_down()) {
+      shutdown_.store(true, std::memory_order_release);
+      role_.wake_followers();
+    }
+    Waiter* next = role_.promote_new_leader();  // to a thread that came back meanwhile, or vacant
+    if (next != nullptr && on_promote_) on_promote_(next->tag);
+  }
+  // Dispatched nested in the long handler; not given back by it (they are this turn's).
+  for (int i = 0; i < taken; ++i) reactor_.dispatch(events[i]);
+  turn.member->stats.events.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+  return taken;
 }
 
 void UnboundThreadSet::shutdown() {

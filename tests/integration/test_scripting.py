@@ -2,13 +2,34 @@
 against both). lfdb refuses keys a script did not declare (it runs a script on the colors of
 its declared keys); redis-server allows them, so that test is lfdb's alone."""
 
+import hashlib
+import signal
+import socket
 import threading
 import time
 import unittest
 
 import redis
 
-from lfdb_testlib import RawConnection, RespError, ServerTestCase, is_lfdb
+from lfdb_testlib import (Closed, RawConnection, RespError, ServerProcess, ServerTestCase, Timeout,
+                          encode_command, is_lfdb, is_redis, lfdb_arg)
+
+
+def sha1(script):
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+def script_error(message, script, line=1, position=True):
+    """Redis 7's reply to a script that raised `message` on `line` (`position`: the message
+    carries Lua's "user_script:N: " prefix, as errors raised by the script's own code do)."""
+    where = "user_script:%d: " % line if position else ""
+    return "ERR %s%s script: %s, on @user_script:%d." % (where, message, sha1(script), line)
+
+
+READONLY = "Attempt to modify a readonly table"
+LOOP = "while true do end"
+KILLED = "ERR Script killed by user with SCRIPT KILL... script: %s, on @user_script:1." % sha1(LOOP)
+BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 
 BOOK = """
 local left = tonumber(redis.call('GET', KEYS[1]))
@@ -162,10 +183,8 @@ class ScriptKill(ServerTestCase):
         super().tearDown()
 
     def kill_until_answered(self):
-        """SCRIPT KILL once the script is past the busy threshold (redis-server answers others
-        only from then on; lfdb says NOTBUSY before it), on a new connection each time: under
-        --model lf-multi a connection may land in the handle set whose only thread runs the
-        script, and is served only when it ends."""
+        """SCRIPT KILL, answered once the script is past the busy threshold, on a new
+        connection each time (a reply that does not come in time is retried elsewhere)."""
         deadline = time.monotonic() + 30
         while True:
             self.assertLess(time.monotonic(), deadline, "no SCRIPT KILL was answered")
@@ -220,6 +239,408 @@ class ScriptKill(ServerTestCase):
         with self.assertRaises(redis.ResponseError) as e:
             self.r.script_kill()
         self.assertEqual(str(e.exception), "NOTBUSY No scripts in execution right now.")
+
+
+class Sandbox(ServerTestCase):
+    """Scripts run in Redis 7's sandbox: the globals, the libraries and the redis table are
+    read-only, so nothing a script does reaches another script (lfdb keeps one Lua state per
+    serving thread, and every later script on that thread would see it)."""
+
+    def eval_error(self, script, *keys):
+        reply = self.call("EVAL", script, str(len(keys)), *keys)
+        self.assertIsInstance(reply, RespError, "%r -> %r" % (script, reply))
+        return reply.message
+
+    def test_globals_are_read_only(self):
+        for script in ("x = 1", "_G.o = 1", "_G['y'] = 2", "redis = nil", "KEYS = {}", "string = {}"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script))
+
+    def test_reading_an_undefined_global_is_an_error(self):
+        script = "return y"
+        self.assertEqual(self.eval_error(script), script_error(
+            "Script attempted to access nonexistent global variable 'y'", script))
+
+    def test_libraries_and_redis_are_read_only(self):
+        for script in ("redis.call = function() return 'spied' end", "redis.pcall = nil",
+                       "redis.foo = 1", "string.upper = nil", "string.x = 1", "math.pi = 3",
+                       "table.insert = nil"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script))
+        # rawset and setmetatable refuse from inside the builtin (no position in the message).
+        for script in ("rawset(_G, 'o', 1)", "rawset(redis, 'call', nil)",
+                       "rawset(string, 'upper', nil)", "setmetatable(_G, nil)",
+                       "setmetatable(string, {})"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script, position=False))
+
+    def test_the_string_metatable_cannot_change(self):
+        for script in ("getmetatable('').__index.upper = function() return 'PWNED' end",
+                       "local m = getmetatable('') m.__index = {}",
+                       "getmetatable('').__add = 1"):
+            self.assertEqual(self.eval_error(script), script_error(READONLY, script))
+        self.assertEqual(self.rb.eval("return ('abc'):upper()", 0), b"ABC")
+        self.assertEqual(self.rb.eval("return getmetatable('').__index == string", 0), 1)
+
+    def test_no_os_io_or_module_loading(self):
+        for name in ("os", "io", "dofile", "loadfile", "require", "print", "debug", "package"):
+            script = "return type(%s)" % name
+            self.assertEqual(self.eval_error(script), script_error(
+                "Script attempted to access nonexistent global variable '%s'" % name, script))
+
+    def test_loadstring_compiles_text_never_bytecode(self):
+        self.assertIsNone(self.rb.eval("return loadstring(string.dump(function() return 1 end))", 0))
+        self.assertEqual(self.rb.eval("return loadstring('return 40 + 2')()", 0), 42)
+        # A loaded chunk runs in the same read-only globals.
+        self.assertEqual(self.rb.eval("local ok, e = pcall(loadstring('x = 1')) return e", 0),
+                         b'[string "x = 1"]:1: ' + READONLY.encode())
+        script = "return load('return 1')"
+        self.assertEqual(self.eval_error(script), script_error(
+            "bad argument #1 to 'load' (function expected, got string)", script))
+
+    def test_what_scripts_may_still_do(self):
+        self.assertEqual(self.rb.eval("KEYS[1] = 'changed' return KEYS[1]", 1, "k"), b"changed")
+        self.assertEqual(self.rb.eval("return KEYS[1]", 1, "k"), b"k")
+        self.assertEqual(self.rb.eval("local t = setmetatable({}, {__index = function() return 5 end}) "
+                                      "return t.x", 0), 5)
+        self.assertEqual(self.rb.eval("local n = 0 for k, v in pairs(string) do n = n + 1 end "
+                                      "return n > 10", 0), 1)
+        self.assertEqual(self.rb.eval("return next(string) ~= nil and rawget(_G, 'redis') ~= nil", 0), 1)
+        self.assertEqual(self.rb.eval("return {unpack({1, 2, 3})}", 0), [1, 2, 3])
+        self.assertEqual(self.rb.eval("return _G._G == _G", 0), 1)
+
+    def test_a_script_cannot_spy_on_the_next(self):
+        """The attack: replace redis.call with a logger, then read what the next scripts called.
+        Several connections, several times each, so every serving thread's Lua state is tried."""
+        spy = ("if not _G.o then _G.o = redis.call; _G.log = {} end "
+               "redis.call = function(...) table.insert(_G.log, table.concat({...}, ' ')) "
+               "return _G.o(...) end")
+        tries = ("redis.call = nil", "string.upper = function() return 'PWNED' end",
+                 "getmetatable('').__index = {}", "rawset(_G, 'log', {})", "setmetatable(_G, {})",
+                 "_G.o = 1", "math.floor = nil")
+        attempt = " ".join("pcall(function() %s end)" % t for t in tries)
+        conns = [self.raw() for _ in range(4)]
+        for _ in range(5):
+            for c in conns:
+                reply = c.command("EVAL", spy, "0")
+                self.assertEqual(reply, RespError(script_error(
+                    "Script attempted to access nonexistent global variable 'o'", spy)))
+                self.assertIsNone(c.command("EVAL", attempt, "0"))
+        for c in conns:
+            self.assertEqual(c.command("EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1",
+                                       "pw", "hunter2"), b"OK")
+            reply = c.command("EVAL", "return _G.log", "0")
+            self.assertEqual(reply, RespError(script_error(
+                "Script attempted to access nonexistent global variable 'log'", "return _G.log")))
+            self.assertEqual(c.command("EVAL", "return {type(redis.call), string.upper('a'), "
+                                       "('b'):upper(), tostring(rawget(_G, 'o')), math.floor(2.5)}",
+                                       "0"), [b"function", b"A", b"B", b"nil", 2])
+
+    def test_errors_say_where_the_script_raised_them(self):
+        self.rb.set("s", "abc")
+        script = "error('boom')"
+        self.assertEqual(self.eval_error(script), script_error("boom", script))
+        script = "local x = 1\n\nreturn redis.call('INCR', KEYS[1])"
+        self.assertEqual(self.eval_error(script, "s"), script_error(
+            "value is not an integer or out of range", script, line=3, position=False))
+        # An error reply the script returns is the reply as it is.
+        self.assertEqual(self.eval_error("return redis.pcall('INCR', KEYS[1])", "s"),
+                         "ERR value is not an integer or out of range")
+
+
+def model():
+    return lfdb_arg("model", "lf") if is_lfdb() else "redis"
+
+
+def serving_threads():
+    """How many looping scripts take every serving thread: redis-server runs one at a time."""
+    return int(lfdb_arg("threads", "2")) if model() not in ("redis", "reactor") else 1
+
+
+def exact_busy():
+    """Whether the looping scripts surely hold every thread that could read a connection: under
+    lf-multi a connection may land in a handle set whose thread is free, so other clients may be
+    served rather than told BUSY."""
+    return model() in ("redis", "lf", "reactor")
+
+
+def needs_hook_service(test):
+    return unittest.skipIf(model() in ("hsha", "tpc"),
+                           "tpc gives every connection a thread (there is no running out of them); "
+                           "under hsha a busy script's hook serves nothing (docs/server.md)")(test)
+
+
+def start_loopers(port, n, script=LOOP, written=0):
+    """n connections, each running a script that never ends on keys of its own (the first
+    `written` of them write first)."""
+    loopers = []
+    for i in range(n):
+        c = RawConnection(port, timeout=60)
+        body = ("redis.call('SET', KEYS[1], 'half') " + script) if i < written else script
+        c.send_command("EVAL", body, "1", "{s%d}a" % i)
+        loopers.append(c)
+    return loopers
+
+
+def until_busy(test, port):
+    """PING on fresh connections until one is answered BUSY. Before the scripts are busy a PING
+    waits (every thread is in a script) or is served (a thread is still free)."""
+    deadline = time.monotonic() + 60
+    while True:
+        test.assertLess(time.monotonic(), deadline, "never answered BUSY")
+        with RawConnection(port, timeout=30) as c:
+            reply = c.command("PING")
+        if reply == RespError(BUSY):
+            return
+        test.assertEqual(reply, b"PONG")
+        time.sleep(0.05)
+
+
+def kill_loopers(test, port, loopers):
+    """SCRIPT KILL until every looper has its reply: OK the first time (a script is busy); a
+    script that was not busy yet is left alone and killed by a later SCRIPT KILL (which waits
+    for it to be busy). Returns the loopers' replies."""
+    replies = []
+    left = list(loopers)
+    first = True
+    deadline = time.monotonic() + 60
+    while left:
+        test.assertLess(time.monotonic(), deadline, "the scripts were not killed")
+        with RawConnection(port, timeout=30) as c:
+            reply = c.command("SCRIPT", "KILL")
+        if first:
+            test.assertEqual(reply, b"OK")
+            first = False
+        still = []
+        for c in left:
+            try:
+                replies.append(c.read_parsed(timeout=2))
+                c.close()
+            except Timeout:
+                still.append(c)
+        left = still
+    return replies
+
+
+def no_script_left(test, port):
+    """After a test, whatever it left running: SCRIPT KILL until NOTBUSY."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with RawConnection(port, timeout=30) as c:
+                if c.command("SCRIPT", "KILL") == RespError("NOTBUSY No scripts in execution right now."):
+                    return
+        except (Timeout, Closed):
+            pass
+        time.sleep(0.1)
+    test.fail("a script is still running")
+
+
+def until_closed(conn, timeout=30):
+    """Replies until the server closes the connection (a script killed at shutdown may be
+    answered first)."""
+    replies = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            replies.append(conn.read_parsed(timeout=max(0.1, deadline - time.monotonic())))
+        except Closed:
+            return replies
+
+
+@needs_hook_service
+class Busy(ServerTestCase):
+    """As many looping scripts as serving threads: the server keeps answering, as Redis does
+    (BUSY, except SCRIPT KILL, SHUTDOWN NOSAVE and a connection's own commands)."""
+
+    threshold_ms = 500
+
+    def setUp(self):
+        super().setUp()
+        self.r.config_set("busy-reply-threshold", self.threshold_ms)
+
+    def tearDown(self):
+        no_script_left(self, self.port)
+        self.r.config_set("busy-reply-threshold", 5000)
+        super().tearDown()
+
+    def test_every_thread_looping_still_answers(self):
+        loopers = start_loopers(self.port, serving_threads())
+        until_busy(self, self.port)
+        if exact_busy():
+            with RawConnection(self.port, timeout=30) as c:
+                for cmd in (("GET", "x"), ("MULTI",), ("SET", "x", "1"), ("EXEC",), ("DISCARD",),
+                            ("HELLO", "2")):
+                    c.send_command(*cmd)
+                replies = [c.read_parsed() for _ in range(6)]
+            self.assertEqual(replies[:5], [
+                RespError(BUSY), b"OK", RespError(BUSY),
+                RespError("EXECABORT Transaction discarded because of: " + BUSY),
+                RespError("ERR DISCARD without MULTI")])
+            self.assertIsInstance(replies[5], list)  # HELLO answers (RESP2: a flat array)
+        for reply in kill_loopers(self, self.port, loopers):
+            if exact_busy():
+                self.assertEqual(reply, RespError(KILLED))
+            else:  # a second script may have met a busy first one in its handle set
+                self.assertIn(reply, (RespError(KILLED), RespError(BUSY)))
+        self.assertEqual(self.r.ping(), True)
+        with RawConnection(self.port) as c:
+            self.assertEqual(c.command("SCRIPT", "KILL"),
+                             RespError("NOTBUSY No scripts in execution right now."))
+
+    @unittest.skipUnless(exact_busy(), "SHUTDOWN could be served by a free thread and stop the server")
+    def test_shutdown_without_nosave_is_refused_while_busy(self):
+        loopers = start_loopers(self.port, serving_threads())
+        until_busy(self, self.port)
+        with RawConnection(self.port, timeout=30) as c:
+            self.assertEqual(c.command("SHUTDOWN"), RespError(BUSY))
+            self.assertEqual(c.command("SHUTDOWN", "SAVE"), RespError(BUSY))
+        self.assertEqual(kill_loopers(self, self.port, loopers), [RespError(KILLED)] * len(loopers))
+
+    @unittest.skipUnless(is_lfdb(), "redis-server runs on a script whose client has gone")
+    def test_the_scripts_of_a_client_that_hung_up_are_stopped(self):
+        """A client pipelines looping scripts and a SET, and goes: once busy the running script
+        is stopped (nobody waits for its reply), the others are not run, the SET is."""
+        s = socket.create_connection(("127.0.0.1", self.port))
+        s.sendall(b"".join(encode_command("EVAL", LOOP, "1", "{gone}a") for _ in range(3))
+                  + encode_command("SET", "{gone}done", "1"))
+        time.sleep(0.2)
+        s.close()
+        deadline = time.monotonic() + 60
+        while self.r.get("{gone}done") != "1":
+            self.assertLess(time.monotonic(), deadline, "the gone client's scripts kept running")
+            time.sleep(0.05)
+
+    def wait_running(self):
+        """Until the looping script has started (lfdb: its connection's command is EVAL; one
+        thread is still free to say so). redis-server (and the single reactor) read nothing
+        meanwhile: a pause, after which they read the EVAL sent before the SCRIPT KILL first."""
+        if model() != "lf":
+            time.sleep(0.3)
+            return
+        deadline = time.monotonic() + 30
+        while "cmd=eval" not in self.r.execute_command("CLIENT", "LIST"):
+            self.assertLess(time.monotonic(), deadline, "the script did not start")
+            time.sleep(0.02)
+        time.sleep(0.1)
+
+    @unittest.skipIf(model() == "lf-multi", "no way to see the script start from the other handle set")
+    def test_script_kill_before_the_threshold_waits_for_it(self):
+        """Redis answers a SCRIPT KILL sent before the script is busy once it is (it reads
+        nothing until then): OK, and the script is killed; lfdb answered NOTBUSY at once."""
+        self.r.config_set("busy-reply-threshold", 3000)
+        looper = RawConnection(self.port, timeout=60)
+        looper.send_command("EVAL", LOOP, "0")
+        self.wait_running()
+        with RawConnection(self.port, timeout=60) as killer:
+            self.assertEqual(killer.command("SCRIPT", "KILL"), b"OK")
+        self.assertEqual(looper.read_parsed(timeout=30), RespError(KILLED))
+        looper.close()
+
+    @unittest.skipIf(model() == "lf-multi", "no way to see the script start from the other handle set")
+    def test_script_kill_before_the_threshold_of_a_script_that_ends(self):
+        self.r.config_set("busy-reply-threshold", 10000)
+        script = ("local t0 = tonumber(redis.call('TIME')[1]) "
+                  "while tonumber(redis.call('TIME')[1]) - t0 < 2 do end return 5")
+        looper = RawConnection(self.port, timeout=60)
+        looper.send_command("EVAL", script, "0")
+        self.wait_running()
+        with RawConnection(self.port, timeout=60) as killer:
+            self.assertEqual(killer.command("SCRIPT", "KILL"),
+                             RespError("NOTBUSY No scripts in execution right now."))
+        self.assertEqual(looper.read_parsed(timeout=30), 5)
+        looper.close()
+
+
+@needs_hook_service
+class ShutdownStopsScripts(unittest.TestCase):
+    """SHUTDOWN NOSAVE (and, in lfdb, SIGTERM) ends the server whatever its scripts do; a script
+    stopped after it wrote leaves nothing on disk."""
+
+    def start(self, sp=None):
+        if sp is None:
+            sp = ServerProcess([("busy-reply-threshold", 500), ("appendonly", "yes")])
+            self.addCleanup(sp.stop)
+        sp.start()
+        return sp
+
+    def wait_exit(self, sp):
+        try:
+            sp.proc.wait(60)
+        except Exception:
+            self.fail("the server did not exit\n----- log -----\n%s" % sp.log())
+        last = "bye bye" if is_redis() else "lfdb-server: bye"
+        self.assertIn(last, sp.log().strip().splitlines()[-1])
+
+    def restart_and_get(self, sp, *keys):
+        sp.stop(keep_dir=True)
+        self.start(sp)
+        r = redis.Redis(host="127.0.0.1", port=sp.port, socket_timeout=10)
+        deadline = time.monotonic() + 30
+        try:
+            while True:
+                try:
+                    return r.mget(*keys)
+                except redis.exceptions.BusyLoadingError:  # redis-server reads its log first
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.05)
+        finally:
+            r.close()
+
+    def test_shutdown_nosave_with_every_thread_looping(self):
+        sp = self.start()
+        loopers = start_loopers(sp.port, serving_threads())
+        until_busy(self, sp.port)
+        with RawConnection(sp.port, timeout=30) as c:
+            c.send_command("SHUTDOWN", "NOSAVE")
+            until_closed(c)
+        self.wait_exit(sp)
+        for c in loopers:
+            until_closed(c)
+            c.close()
+
+    def test_shutdown_nosave_after_a_script_wrote(self):
+        """SCRIPT KILL answers UNKILLABLE; SHUTDOWN NOSAVE then exits, and the half-done script
+        is not in the append-only log."""
+        sp = self.start()
+        r = redis.Redis(host="127.0.0.1", port=sp.port, socket_timeout=30)
+        r.set("before", "1")
+        looper = start_loopers(sp.port, 1, written=1)[0]
+        deadline = time.monotonic() + 60
+        while True:  # NOTBUSY: the script has not started yet (another thread took SCRIPT KILL)
+            self.assertLess(time.monotonic(), deadline)
+            with RawConnection(sp.port, timeout=60) as c:
+                reply = c.command("SCRIPT", "KILL")
+            if reply != RespError("NOTBUSY No scripts in execution right now."):
+                break
+            time.sleep(0.05)
+        self.assertIsInstance(reply, RespError)
+        self.assertTrue(reply.message.startswith(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset."),
+            reply.message)
+        with RawConnection(sp.port, timeout=30) as c:
+            c.send_command("SHUTDOWN", "NOSAVE")
+            until_closed(c)
+        self.wait_exit(sp)
+        until_closed(looper)
+        looper.close()
+        r.close()
+        self.assertEqual(self.restart_and_get(sp, "before", "{s0}a"), [b"1", None])
+
+    @unittest.skipUnless(is_lfdb(), "redis-server acts on SIGTERM only once its script ends")
+    def test_sigterm_with_every_thread_looping(self):
+        """Once the scripts are busy they are stopped (the one that wrote, abandoned: no log
+        record, no snapshot) and the server exits."""
+        sp = self.start()
+        r = redis.Redis(host="127.0.0.1", port=sp.port, socket_timeout=30)
+        r.set("before", "1")
+        r.close()
+        loopers = start_loopers(sp.port, serving_threads(), written=1)
+        until_busy(self, sp.port)
+        sp.proc.send_signal(signal.SIGTERM)
+        self.wait_exit(sp)
+        self.assertIn("a script that had written was stopped by the shutdown", sp.log())
+        for c in loopers:
+            until_closed(c)
+            c.close()
+        self.assertEqual(self.restart_and_get(sp, "before", "{s0}a"), [b"1", None])
 
 
 if __name__ == "__main__":
