@@ -48,66 +48,77 @@ char fold(char c, bool nocase) {
   return nocase ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
 }
 
-bool match(const char* p, const char* pend, const char* s, const char* send, bool nocase,
-           int depth) {
-  if (depth > 1000) return false;  // pathological patterns (Redis caps nesting the same way)
-  while (p < pend) {
-    switch (*p) {
-      case '*':
-        while (p + 1 < pend && p[1] == '*') ++p;
-        if (p + 1 == pend) return true;
-        for (const char* t = s; t <= send; ++t) {
-          if (match(p + 1, pend, t, send, nocase, depth + 1)) return true;
-        }
-        return false;
-      case '?':
-        if (s == send) return false;
-        ++s;
-        break;
-      case '[': {
-        if (s == send) return false;
-        ++p;
-        const bool negate = p < pend && *p == '^';
-        if (negate) ++p;
-        bool hit = false;
-        while (p < pend && *p != ']') {
-          if (*p == '\\' && p + 1 < pend) {
-            ++p;
-            if (fold(*p, nocase) == fold(*s, nocase)) hit = true;
-          } else if (p + 2 < pend && p[1] == '-' && p[2] != ']') {
-            char lo = fold(p[0], nocase), hi = fold(p[2], nocase);
-            if (lo > hi) std::swap(lo, hi);
-            const char c = fold(*s, nocase);
-            if (c >= lo && c <= hi) hit = true;
-            p += 2;
-          } else if (fold(*p, nocase) == fold(*s, nocase)) {
-            hit = true;
-          }
+// Whether the one-character token at p (`?`, a class `[...]`, an escape `\x` or a literal)
+// takes c; `next` is set past the token either way.
+bool token_takes(const char* p, const char* pend, char c, bool nocase, const char*& next) {
+  switch (*p) {
+    case '?':
+      next = p + 1;
+      return true;
+    case '[': {
+      ++p;
+      const bool negate = p < pend && *p == '^';
+      if (negate) ++p;
+      bool hit = false;
+      while (p < pend && *p != ']') {
+        if (*p == '\\' && p + 1 < pend) {
           ++p;
+          if (fold(*p, nocase) == fold(c, nocase)) hit = true;
+        } else if (p + 2 < pend && p[1] == '-' && p[2] != ']') {
+          char lo = fold(p[0], nocase), hi = fold(p[2], nocase);
+          if (lo > hi) std::swap(lo, hi);
+          const char f = fold(c, nocase);
+          if (f >= lo && f <= hi) hit = true;
+          p += 2;
+        } else if (fold(*p, nocase) == fold(c, nocase)) {
+          hit = true;
         }
-        if (p == pend) --p;  // unterminated class: Redis treats the end as ']'
-        if (negate) hit = !hit;
-        if (!hit) return false;
-        ++s;
-        break;
+        ++p;
       }
-      case '\\':
-        if (p + 1 < pend) ++p;
-        [[fallthrough]];
-      default:
-        if (s == send || fold(*p, nocase) != fold(*s, nocase)) return false;
-        ++s;
-        break;
+      next = p < pend ? p + 1 : pend;  // an unterminated class ends with the pattern, as in Redis
+      return negate ? !hit : hit;
     }
-    ++p;
+    case '\\':
+      if (p + 1 < pend) ++p;
+      [[fallthrough]];
+    default:
+      next = p + 1;
+      return fold(*p, nocase) == fold(c, nocase);
   }
-  return s == send;
+}
+
+// Every token but `*` takes exactly one character, so on a mismatch only the last `*` needs to
+// take one character more: one backtracking point, O(pattern x text) in the worst case. (Trying
+// every split at every `*` is exponential: `KEYS *a*a*a...*b` over a long key would hold its
+// thread for good.)
+bool match(const char* p, const char* pend, const char* s, const char* send, bool nocase) {
+  const char* star_p = nullptr;  // the pattern just after the last `*` met
+  const char* star_s = nullptr;  // where that `*`'s share of the text ends now
+  while (p < pend || s < send) {
+    if (p < pend && *p == '*') {
+      while (p < pend && *p == '*') ++p;
+      if (p == pend) return true;
+      star_p = p;
+      star_s = s;
+      continue;
+    }
+    const char* next = nullptr;
+    if (p < pend && s < send && token_takes(p, pend, *s, nocase, next)) {
+      p = next;
+      ++s;
+      continue;
+    }
+    if (star_p == nullptr || star_s == send) return false;
+    p = star_p;
+    s = ++star_s;
+  }
+  return true;
 }
 }  // namespace
 
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
   return match(pattern.data(), pattern.data() + pattern.size(), text.data(),
-               text.data() + text.size(), nocase, 0);
+               text.data() + text.size(), nocase);
 }
 
 bool parse_expire(std::string_view value, bool ms, bool absolute, std::int64_t now,

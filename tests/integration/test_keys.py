@@ -159,6 +159,14 @@ class KeysPatternTest(ServerTestCase):
         self.assertEqual(self.call("KEYS", "hell"), [])
         self.assertEqual(self.keys("hello"), ["hello"])
 
+    def test_many_stars_answer_at_once(self):
+        # Thirty `*a` then `b` over a key of sixty `a`s: a matcher that tries every split at
+        # every star never returns, and its thread (and SIGTERM) is lost with it.
+        self.r.set("a" * 60, "v")
+        self.assertEqual(self.call("KEYS", "*a" * 30 + "b"), [])
+        self.assertEqual(self.keys("*a" * 30), ["a" * 60])
+        self.assertEqual(self.r.ping(), True)
+
     def test_keys_skips_expired(self):
         self.r.set("foo:3", "v", px=1)
         time.sleep(0.05)
