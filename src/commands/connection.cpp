@@ -87,7 +87,7 @@ void write_hello(resp::Writer& w, const HelloReply& r) {
   w.bulk("id");
   w.integer(r.client_id);
   w.bulk("mode");
-  w.bulk("standalone");
+  w.bulk(r.mode);
   w.bulk("role");
   w.bulk(r.role);
   w.bulk("modules");

@@ -49,6 +49,7 @@ struct HelloReply {
   resp::Protocol protocol = resp::Protocol::kResp2;
   std::int64_t client_id = 0;
   std::string_view role = "master";
+  std::string_view mode = "standalone";  // lfdb-gateway: "proxy"
 };
 void write_hello(resp::Writer& w, const HelloReply& r);
 

@@ -22,25 +22,6 @@ using commands::CommandSpec;
 
 namespace {
 
-constexpr std::string_view kSyntax = "ERR syntax error";
-constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
-constexpr const char* kRedisCompat = "7.0.15";  // what HELLO reports, as lfdb-server does
-
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
-bool parse_int(std::string_view s, std::int64_t& v) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-}
-
-bool valid_client_name(std::string_view n) {
-  return std::all_of(n.begin(), n.end(), [](char c) { return c >= '!' && c <= '~'; });
-}
-
 // Thread contexts of the bound thread set, reused per thread (a nested dispatch on the same
 // thread takes others from the pool, never one still waiting further up the stack).
 std::vector<std::unique_ptr<lf::ThreadContext>>& ctx_pool() {
@@ -378,7 +359,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
     return in_multi(*spec, route, argv);
   }
   switch (route.route) {
-    case Route::kLocal: return local(*spec, argv);
+    case Route::kLocal: return local(resolved.index, argv);
     case Route::kKeyed: return keyed(*spec, argv);
     case Route::kSplit: return split(*spec, route.merge, argv);
     case Route::kFanout: return fanout(route.merge, argv);
@@ -465,141 +446,6 @@ void ClientConn::fanout(Merge merge, std::span<const std::string_view> argv) {
   const int nshards = gw_.router().shards();
   ReplySlot* slot = begin_slot(merge, static_cast<std::uint32_t>(nshards));
   for (int s = 0; s < nshards; ++s) forward(gw_.primary(s), argv, slot, static_cast<std::uint32_t>(s));
-}
-
-// ---- the gateway's own commands -------------------------------------------------------
-
-void ClientConn::local(const CommandSpec& spec, std::span<const std::string_view> argv) {
-  gw_.stats().local_replies.fetch_add(1, std::memory_order_relaxed);
-  local_buf_.clear();
-  resp::Writer w(local_buf_, protocol_);
-  const std::string_view name = spec.name;
-  bool close_after = false;
-  if (name == "ping") {
-    if (argv.size() > 2) return reply_error(commands::wrong_arity_error("ping"));
-    if (argv.size() == 2) w.bulk(argv[1]);
-    else w.simple_string("PONG");
-  } else if (name == "echo") {
-    w.bulk(argv[1]);
-  } else if (name == "quit") {
-    w.simple_string("OK");
-    close_after = true;
-    stop_reading_ = true;
-  } else if (name == "hello") {
-    hello(argv, w);
-  } else if (name == "auth") {
-    auth(argv, w);
-  } else if (name == "select") {
-    std::int64_t db = 0;
-    if (!parse_int(argv[1], db)) w.error(kNotInteger);
-    else if (db != 0) w.error("ERR DB index is out of range");
-    else w.simple_string("OK");
-  } else if (name == "client|id") {
-    w.integer(static_cast<std::int64_t>(id_));
-  } else if (name == "client|setname") {
-    if (!valid_client_name(argv[2])) {
-      w.error("ERR Client names cannot contain spaces, newlines or special characters.");
-    } else {
-      name_.assign(argv[2]);
-      w.simple_string("OK");
-    }
-  } else if (name == "client|getname") {
-    if (name_.empty()) w.null();
-    else w.bulk(name_);
-  } else if (name == "client|help") {
-    w.array_header(4);
-    w.simple_string("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are (through lfdb-gateway):");
-    w.simple_string("ID");
-    w.simple_string("SETNAME <name>");
-    w.simple_string("GETNAME");
-  } else if (name == "info") {
-    w.verbatim(gw_.info());
-  } else {
-    w.error("ERR lfdb-gateway: no local handler for '" + std::string(name) + "'");
-  }
-  if (!local_buf_.empty() && local_buf_[0] == '-') gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
-  reply_local(local_buf_, close_after);
-}
-
-void ClientConn::hello(std::span<const std::string_view> argv, resp::Writer& w) {
-  resp::Protocol proto = protocol_;
-  std::size_t i = 1;
-  if (argv.size() > 1) {
-    std::int64_t v = 0;
-    if (!parse_int(argv[1], v)) return w.error("ERR Protocol version is not an integer or out of range");
-    if (v < 2 || v > 3) return w.error("NOPROTO unsupported protocol version");
-    proto = v == 3 ? resp::Protocol::kResp3 : resp::Protocol::kResp2;
-    i = 2;
-  }
-  std::string_view setname;
-  bool has_setname = false;
-  bool authed = authenticated_;
-  for (; i < argv.size(); ++i) {
-    const bool more = i + 1 < argv.size();
-    if (iequal(argv[i], "auth") && i + 2 < argv.size()) {
-      if (!commands::credentials_match(argv[i + 1], argv[i + 2], gw_.config().requirepass)) {
-        return wrong_pass(w);
-      }
-      authed = true;
-      i += 2;
-    } else if (iequal(argv[i], "setname") && more) {
-      setname = argv[++i];
-      has_setname = true;
-      if (!valid_client_name(setname)) {
-        return w.error("ERR Client names cannot contain spaces, newlines or special characters.");
-      }
-    } else {
-      return w.error("ERR Syntax error in HELLO option '" + std::string(argv[i]) + "'");
-    }
-  }
-  if (!authed) {
-    gw_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
-    return w.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                   "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
-                   "select the RESP protocol version at the same time");
-  }
-  if (authed && !authenticated_) {
-    authenticated_ = true;
-    parser_.set_auth_required(false);
-  }
-  if (has_setname) name_.assign(setname);
-  // A pinned client keeps its dedicated connection's protocol until it is released.
-  protocol_ = proto;
-  w.set_protocol(proto);
-  w.map_header(7);
-  w.bulk("server");
-  w.bulk("redis");
-  w.bulk("version");
-  w.bulk(kRedisCompat);
-  w.bulk("proto");
-  w.integer(proto == resp::Protocol::kResp3 ? 3 : 2);
-  w.bulk("id");
-  w.integer(static_cast<std::int64_t>(id_));
-  w.bulk("mode");
-  w.bulk("proxy");
-  w.bulk("role");
-  w.bulk("master");
-  w.bulk("modules");
-  w.array_header(0);
-}
-
-void ClientConn::auth(std::span<const std::string_view> argv, resp::Writer& w) {
-  if (argv.size() > 3) return w.error(kSyntax);
-  const std::string& pass = gw_.config().requirepass;
-  if (argv.size() == 2 && pass.empty()) {
-    return w.error("ERR AUTH <password> called without any password configured for the default user. "
-                   "Are you sure your configuration is correct?");
-  }
-  const std::string_view user = argv.size() == 3 ? argv[1] : "default";
-  if (!commands::credentials_match(user, argv.back(), pass)) return wrong_pass(w);
-  authenticated_ = true;
-  parser_.set_auth_required(false);
-  w.simple_string("OK");
-}
-
-void ClientConn::wrong_pass(resp::Writer& w) {
-  gw_.stats().wrong_pass.fetch_add(1, std::memory_order_relaxed);
-  w.error(commands::kWrongPass);
 }
 
 // ---- transactions ---------------------------------------------------------------------

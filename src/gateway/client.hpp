@@ -65,6 +65,16 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void on_registered(lf::HandlerId id) override { hid_ = id; }
 
   void on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) override;
+  // A command the gateway answers itself, and its handler.
+  struct LocalCall {
+    std::span<const std::string_view> argv;
+    resp::Writer& out;
+    bool close_after = false;  // QUIT: close once the reply is out
+  };
+  using LocalHandler = void (ClientConn::*)(LocalCall&);
+  // Binds the gateway's own commands to their specs; aborts if the command table and the
+  // routes disagree. Called once at start, so such a bug shows there.
+  static void bind_local_commands() { (void)local_handlers(); }
   void retain() override { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() override;
 
@@ -85,7 +95,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   // of its own (backpressure, a transaction wait, a full bound batch): more will run later.
   bool process_input(const char* data, std::size_t size, std::size_t& consumed);
   void command(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
-  void local(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void local(std::uint16_t index, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void keyed(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void reap_scripts_locked() LF_REQUIRES(mu_);
   void split(const commands::CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
@@ -112,8 +122,21 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
                       PendingKind kind = PendingKind::kSlot) LF_REQUIRES(mu_);
   // EXEC, DISCARD, UNWATCH: back to no transaction; the dedicated connection goes back to its pool.
   void end_transaction();
-  void hello(std::span<const std::string_view> argv, resp::Writer& w);
-  void auth(std::span<const std::string_view> argv, resp::Writer& w);
+
+  // The gateway's own commands (local_commands.cpp): one handler per Route::kLocal spec, bound
+  // by the spec's index once, at start (LocalCall, LocalHandler: public, above).
+  static const std::vector<LocalHandler>& local_handlers();
+  void ping_cmd(LocalCall& c);
+  void echo_cmd(LocalCall& c);
+  void quit_cmd(LocalCall& c);
+  void hello_cmd(LocalCall& c);
+  void auth_cmd(LocalCall& c);
+  void select_cmd(LocalCall& c);
+  void client_id_cmd(LocalCall& c);
+  void client_setname_cmd(LocalCall& c);
+  void client_getname_cmd(LocalCall& c);
+  void client_help_cmd(LocalCall& c);
+  void info_cmd(LocalCall& c);
   void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
 
   // Reply slots and forwarding (both modes).

@@ -93,6 +93,7 @@ Gateway::Gateway(Config config) : config_(std::move(config)), router_(config_.sh
 Gateway::~Gateway() { stop(); }
 
 lf::Status Gateway::start() {
+  ClientConn::bind_local_commands();
   lf::ReactorOptions ro;
   ro.shared = true;
   auto r = lf::Reactor::create(ro);

@@ -128,7 +128,7 @@ class ValidationTest(GatewayTestCase):
         self.assertEqual(c.command("PING", "x"), b"x")
         self.assertEqual(c.command("PING", "x", "y"),
                          RespError("ERR wrong number of arguments for 'ping' command"))
-        self.assertEqual(c.command("SELECT", "1"), RespError("ERR DB index is out of range"))
+        self.assertEqual(c.command("SELECT", "1"), RespError("ERR SELECT is not allowed in cluster mode"))
         self.assertEqual(c.command("CLIENT", "SETNAME", "me"), b"OK")
         self.assertEqual(c.command("CLIENT", "GETNAME"), b"me")
         self.assertIsInstance(c.command("CLIENT", "ID"), int)
