@@ -355,15 +355,15 @@ void ClientConn::command(std::span<const std::string_view> argv) {
                     "': dangerous commands are disabled (allow_dangerous)");
     }
   }
-  if (tx_.in_multi() && route.route != Route::kTransaction && spec->name != "quit") {
+  if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);
   }
   switch (route.route) {
     case Route::kLocal: return local(resolved.index, argv);
-    case Route::kKeyed: return keyed(*spec, argv);
+    case Route::kKeyed: return keyed(*spec, route, argv);
     case Route::kSplit: return split(*spec, route.merge, argv);
     case Route::kFanout: return fanout(route.merge, argv);
-    case Route::kTransaction: return transaction(*spec, argv);
+    case Route::kTransaction: return transaction(*spec, route.tx, argv);
     case Route::kAnyShard: {
       Backend& b = backend_for(*spec, 0);
       forward(b, argv, begin_slot(Merge::kNone, 1), 0);
@@ -391,11 +391,11 @@ Backend& ClientConn::backend_for(const CommandSpec& spec, int shard) {
   return gw_.primary(shard);
 }
 
-void ClientConn::keyed(const CommandSpec& spec, std::span<const std::string_view> argv) {
+void ClientConn::keyed(const CommandSpec& spec, CommandRoute route, std::span<const std::string_view> argv) {
   const int shard = shard_of(spec, argv);
   if (shard == -2) return reply_error(kCrossSlotError);
   ReplySlot* slot = begin_slot(Merge::kNone, 1);
-  if (spec.name == "eval" || spec.name == "evalsha") slot->script_shard = shard < 0 ? 0 : shard;
+  if (route.script) slot->script_shard = shard < 0 ? 0 : shard;
   forward(backend_for(spec, shard < 0 ? 0 : shard), argv, slot, 0);
 }
 
@@ -559,65 +559,75 @@ std::string ClientConn::lost_error() {
          " was lost during the transaction (MULTI/WATCH state is gone; EXEC will abort)";
 }
 
-void ClientConn::transaction(const CommandSpec& spec, std::span<const std::string_view> argv) {
-  const std::string_view name = spec.name;
-  if (name == "multi") {
-    if (tx_.in_multi()) return reply_error("ERR MULTI calls can not be nested");
-    tx_.begin_multi();
-    if (tx_.lost()) return reject(lost_error());  // WATCH is gone
-    if (tx_.pinned()) {
-      tx_.note_multi_sent();
-      forward_pinned(argv, begin_slot(Merge::kNone, 1));
-    } else {
-      reply_local("+OK\r\n");
-    }
-    return;
+void ClientConn::transaction(const CommandSpec& spec, TxCommand tx, std::span<const std::string_view> argv) {
+  switch (tx) {
+    case TxCommand::kMulti: return multi_cmd(argv);
+    case TxCommand::kWatch: return watch_cmd(spec, argv);
+    case TxCommand::kUnwatch: return unwatch_cmd(spec, argv);
+    case TxCommand::kDiscard: return discard_cmd(argv);
+    case TxCommand::kExec: return exec_cmd(argv);
+    case TxCommand::kNone: break;
   }
-  if (name == "watch") {
-    if (tx_.in_multi()) return reply_error("ERR WATCH inside MULTI is not allowed");
-    if (tx_.lost()) return reply_error(lost_error());  // what it watched before is gone
-    const int shard = shard_of(spec, argv);
-    if (shard == -2 || (tx_.pinned() && shard != tx_.shard())) return reply_error(kCrossSlotError);
-    if (!tx_.pinned()) {
-      switch (pin_or_wait(shard)) {
-        case PinResult::kWaiting: return;
-        case PinResult::kTimedOut: return reply_error(no_tx_connection(gw_.primary(shard)));
-        case PinResult::kPinned: break;
-      }
-    }
+  LF_CHECK_MSG(false, "a transaction route without its command");
+}
+
+void ClientConn::multi_cmd(std::span<const std::string_view> argv) {
+  if (tx_.in_multi()) return reply_error("ERR MULTI calls can not be nested");
+  tx_.begin_multi();
+  if (tx_.lost()) return reject(lost_error());  // WATCH is gone
+  if (tx_.pinned()) {
+    tx_.note_multi_sent();
     forward_pinned(argv, begin_slot(Merge::kNone, 1));
-    return;
+  } else {
+    reply_local("+OK\r\n");
   }
-  if (name == "unwatch") {
-    if (tx_.in_multi()) return in_multi(spec, classify(spec), argv);
-    if (!tx_.pinned() || tx_.lost()) {  // nothing watched any more either way
-      end_transaction();
-      return reply_local("+OK\r\n");
+}
+
+void ClientConn::watch_cmd(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  if (tx_.in_multi()) return reply_error("ERR WATCH inside MULTI is not allowed");
+  if (tx_.lost()) return reply_error(lost_error());  // what it watched before is gone
+  const int shard = shard_of(spec, argv);
+  if (shard == -2 || (tx_.pinned() && shard != tx_.shard())) return reply_error(kCrossSlotError);
+  if (!tx_.pinned()) {
+    switch (pin_or_wait(shard)) {
+      case PinResult::kWaiting: return;
+      case PinResult::kTimedOut: return reply_error(no_tx_connection(gw_.primary(shard)));
+      case PinResult::kPinned: break;
     }
-    forward_pinned(argv, begin_slot(Merge::kNone, 1));
+  }
+  forward_pinned(argv, begin_slot(Merge::kNone, 1));
+}
+
+void ClientConn::unwatch_cmd(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  if (tx_.in_multi()) return in_multi(spec, classify(spec), argv);
+  if (!tx_.pinned() || tx_.lost()) {  // nothing watched any more either way
+    end_transaction();
+    return reply_local("+OK\r\n");
+  }
+  forward_pinned(argv, begin_slot(Merge::kNone, 1));
+  end_transaction();
+}
+
+void ClientConn::discard_cmd(std::span<const std::string_view> argv) {
+  if (!tx_.in_multi()) return reply_error("ERR DISCARD without MULTI");
+  if (tx_.lost()) {  // the back-end dropped the transaction with the connection
+    reply_local("+OK\r\n");
     end_transaction();
     return;
   }
-  if (name == "discard") {
-    if (!tx_.in_multi()) return reply_error("ERR DISCARD without MULTI");
-    if (tx_.lost()) {  // the back-end dropped the transaction with the connection
-      reply_local("+OK\r\n");
-      end_transaction();
-      return;
+  if (tx_.multi_sent()) {
+    forward_pinned(argv, begin_slot(Merge::kNone, 1));
+  } else {
+    if (tx_.pinned()) {  // WATCH without MULTI sent: DISCARD also unwatches
+      const std::string_view unwatch[] = {"UNWATCH"};
+      forward_pinned(unwatch, nullptr, PendingKind::kSwallow);
     }
-    if (tx_.multi_sent()) {
-      forward_pinned(argv, begin_slot(Merge::kNone, 1));
-    } else {
-      if (tx_.pinned()) {  // WATCH without MULTI sent: DISCARD also unwatches
-        const std::string_view unwatch[] = {"UNWATCH"};
-        forward_pinned(unwatch, nullptr, PendingKind::kSwallow);
-      }
-      reply_local("+OK\r\n");
-    }
-    end_transaction();
-    return;
+    reply_local("+OK\r\n");
   }
-  // exec
+  end_transaction();
+}
+
+void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
   if (!tx_.in_multi()) return reply_error("ERR EXEC without MULTI");
   if (tx_.must_abort()) {  // refused commands, or whatever was queued is gone: never run half
     if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty()) {
@@ -659,7 +669,7 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
-  if (route.route == Route::kLocal && spec.name != "ping" && spec.name != "echo") {
+  if (route.route == Route::kLocal && !route.queues_in_multi) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
   const int shard = shard_of(spec, argv);

@@ -96,11 +96,16 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   bool process_input(const char* data, std::size_t size, std::size_t& consumed);
   void command(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void local(std::uint16_t index, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
-  void keyed(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void keyed(const commands::CommandSpec& spec, CommandRoute route, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void reap_scripts_locked() LF_REQUIRES(mu_);
   void split(const commands::CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void fanout(Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
-  void transaction(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void transaction(const commands::CommandSpec& spec, TxCommand tx, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void multi_cmd(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void watch_cmd(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void unwatch_cmd(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void discard_cmd(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void exec_cmd(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void in_multi(const commands::CommandSpec& spec, CommandRoute route,
                 std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   // The one shard every key of the command lives in; -1 without keys; -2 across shards.

@@ -31,9 +31,18 @@ enum class Route : std::uint8_t {
   kUnsupported,  // no meaning across shards (SCAN RANDOMKEY CONFIG CLIENT LIST SHUTDOWN ...)
 };
 
+// kTransaction's commands, told apart by the route rather than by name.
+enum class TxCommand : std::uint8_t { kNone, kMulti, kExec, kDiscard, kWatch, kUnwatch };
+
 struct CommandRoute {
   Route route = Route::kUnsupported;
   Merge merge = Merge::kNone;  // kSplit / kFanout
+  TxCommand tx = TxCommand::kNone;  // kTransaction
+  // kLocal inside MULTI: queued and sent with the transaction (PING, ECHO), answered at once
+  // whatever the transaction (QUIT), or refused (the rest).
+  bool queues_in_multi = false;
+  bool ignores_multi = false;
+  bool script = false;  // EVAL, EVALSHA: a gone client's are stopped (ScriptReaper)
 };
 
 // What the gateway does with a command, by its spec's index (commands::Resolved::index),
