@@ -4,31 +4,10 @@
 #include <string>
 
 #include "db/command_context.hpp"
+#include "db/strings.hpp"
 
 namespace lfdb::db {
 namespace {
-
-constexpr std::size_t kMaxStringSize = 512ull * 1024 * 1024;  // proto-max-bulk-len
-
-// The live string at key: nullptr if missing; sets `wrong` if it holds another type.
-Entry* string_at(CommandContext& c, std::string_view key, bool& wrong) {
-  Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kString;
-  return e;
-}
-
-void store(CommandContext& c, std::string_view key, std::string_view value, std::int64_t at_ms,
-           bool keep_ttl) {
-  Partition& p = c.part(key);
-  bool created = false;
-  Entry& e = p.find_or_create(key, c.now_ms, created);
-  e.value.type = Type::kString;
-  e.value.drop_containers();
-  e.value.str.assign(value);
-  e.value.raw = false;
-  if (!keep_ttl) p.set_expire(key, e, at_ms);
-  p.modified(key);
-}
 
 enum SetFlags : unsigned {
   kNx = 1, kXx = 2, kGet = 4, kEx = 8, kPx = 16, kExat = 32, kPxat = 64, kKeepTtl = 128,
@@ -253,7 +232,7 @@ void append_cmd(CommandContext& c) {
     return;
   }
   if (e->value.str.size() + c.arg(2).size() > kMaxStringSize) {
-    return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return c.out.error(kErrStringTooLong);
   }
   e->value.str.append(c.arg(2));
   e->value.raw = true;
@@ -300,7 +279,7 @@ void setrange_cmd(CommandContext& c) {
   const std::size_t cur = e ? e->value.str.size() : 0;
   if (value.empty()) return c.out.integer(static_cast<std::int64_t>(cur));
   if (static_cast<std::uint64_t>(offset) + value.size() > kMaxStringSize) {
-    return c.out.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return c.out.error(kErrStringTooLong);
   }
   if (e == nullptr) {
     store(c, key, "", -1, false);

@@ -109,6 +109,7 @@ struct HandlerEntry {
   Handler handler;
 };
 std::span<const HandlerEntry> string_handlers();
+std::span<const HandlerEntry> bit_handlers();
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> hash_handlers();
 std::span<const HandlerEntry> list_handlers();

@@ -1,5 +1,5 @@
-"""Differential test of the container types: a seeded random sequence of list, set and sorted
-set commands over a small key space (so types collide and WRONGTYPE, empty-container deletion
+"""Differential test of the container types: a seeded random sequence of list, set, sorted
+set and bitmap commands over a small key space (so types collide and WRONGTYPE, empty-container deletion
 and multi-key commands over missing keys all happen) is sent to a redis-server 7.0 and to the
 lfdb-server under test, started side by side, and their replies are compared one by one.
 
@@ -190,6 +190,50 @@ class Generator:
             cmd += ["AGGREGATE", r.choice(["SUM", "MIN", "MAX"])]
         return cmd
 
+    def bit_cmd(self):
+        """Bitmaps over the same keys (so strings meet lists and WRONGTYPE), with offsets and
+        values near the edges of each field type and every overflow rule."""
+        r, k = self.r, self.key()
+        # The largest legal offset only where it allocates nothing (GETBIT): a SETBIT there
+        # makes a 512 MB string on both servers.
+        off = lambda: str(r.choice([0, 1, 7, 8, 13, 31, 64, 100, -1, 4294967296]))
+        idx = lambda: str(r.choice([0, 1, 2, -1, -2, -100, 3, 100]))
+        ftype = lambda: r.choice(["u1", "u8", "i8", "u16", "i5", "u63", "i64", "u64", "i0", "x8"])
+        foff = lambda: r.choice(["0", "3", "#1", "#2", "17", "-1", "#-1"])
+        val = lambda: str(r.choice([0, 1, -1, 127, 128, -128, 255, 256, 1000,
+                                    9223372036854775807, -9223372036854775808]))
+        unit = lambda: r.choice([[], ["BYTE"], ["BIT"], ["bit"], ["NIBBLE"]])
+
+        def field_ops():
+            ops = []
+            for _ in range(r.randint(1, 4)):
+                x = r.random()
+                if x < 0.2:
+                    ops += ["OVERFLOW", r.choice(["WRAP", "SAT", "FAIL", "sat", "BAD"])]
+                elif x < 0.5:
+                    ops += ["GET", ftype(), foff()]
+                elif x < 0.75:
+                    ops += ["SET", ftype(), foff(), val()]
+                else:
+                    ops += ["INCRBY", ftype(), foff(), val()]
+            return ops
+        return r.choice([
+            lambda: ["SETBIT", k, off(), r.choice(["0", "1", "2", "-1", "x"])],
+            lambda: ["GETBIT", k, r.choice([off(), "4294967295"])],
+            lambda: ["BITCOUNT", k],
+            lambda: ["BITCOUNT", k, idx(), idx()] + unit(),
+            lambda: ["BITCOUNT", k, idx()],
+            lambda: ["BITPOS", k, r.choice(["0", "1", "2"])],
+            lambda: ["BITPOS", k, r.choice(["0", "1"]), idx()],
+            lambda: ["BITPOS", k, r.choice(["0", "1"]), idx(), idx()] + unit(),
+            lambda: ["BITOP", r.choice(["AND", "OR", "XOR", "NOT", "nand"]), self.key()]
+                    + [self.key() for _ in range(r.randint(1, 3))],
+            lambda: ["BITFIELD", k] + field_ops(),
+            lambda: ["BITFIELD_RO", k] + field_ops(),
+            lambda: ["SET", k, r.choice(["\xff\xf0\x00", "foobar", "", "\x00\x00\xff"])],
+            lambda: ["GET", k],
+        ])()
+
     def generic_cmd(self):
         r, k = self.r, self.key()
         return r.choice([
@@ -201,9 +245,11 @@ class Generator:
         x = self.r.random()
         if x < 0.08:
             return self.generic_cmd()
-        if x < 0.45:
+        if x < 0.20:
+            return self.bit_cmd()
+        if x < 0.50:
             return self.zset_cmd()
-        if x < 0.70:
+        if x < 0.72:
             return self.list_cmd()
         return self.set_cmd()
 

@@ -1,0 +1,40 @@
+// What the handlers of string values share (cmd_strings.cpp, cmd_bits.cpp): the size limit, the
+// lookup that tells a wrong type, and storing a whole new value.
+// Thread-safety: as the handlers (command_context.hpp): the caller holds the key's color.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "db/command_context.hpp"
+
+namespace lfdb::db {
+
+inline constexpr std::size_t kMaxStringSize = 512ull * 1024 * 1024;  // proto-max-bulk-len
+inline constexpr std::string_view kErrStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+
+// The live string at key: nullptr if missing; sets `wrong` if it holds another type.
+inline Entry* string_at(CommandContext& c, std::string_view key, bool& wrong) {
+  Entry* e = c.find(key);
+  wrong = e != nullptr && e->value.type != Type::kString;
+  return e;
+}
+
+// The key becomes the string `value` (whatever it held); its deadline becomes at_ms (-1: none)
+// unless keep_ttl.
+inline void store(CommandContext& c, std::string_view key, std::string_view value, std::int64_t at_ms,
+                  bool keep_ttl) {
+  Partition& p = c.part(key);
+  bool created = false;
+  Entry& e = p.find_or_create(key, c.now_ms, created);
+  e.value.type = Type::kString;
+  e.value.drop_containers();
+  e.value.str.assign(value);
+  e.value.raw = false;
+  if (!keep_ttl) p.set_expire(key, e, at_ms);
+  p.modified(key);
+}
+
+}  // namespace lfdb::db
