@@ -212,6 +212,13 @@ constexpr CommandSpec kCommands[] = {
     {"zremrangebylex", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."},
     {"zunionstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted-set", "Stores the union of multiple sorted sets in a key."},
     {"zinterstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted-set", "Stores the intersect of multiple sorted sets in a key."},
+    {"zdiffstore", -4, W | DO | NK | DK, 3, 0, 1, H::kKeyWrite, {}, "sorted-set", "Stores the difference of multiple sorted sets in a key."},
+    {"zunion", -3, R | NK, 2, 0, 1, H::kKeyRead, {}, "sorted-set", "Returns the union of multiple sorted sets."},
+    {"zinter", -3, R | NK, 2, 0, 1, H::kKeyRead, {}, "sorted-set", "Returns the intersect of multiple sorted sets."},
+    {"zdiff", -3, R | NK, 2, 0, 1, H::kKeyRead, {}, "sorted-set", "Returns the difference between multiple sorted sets."},
+    {"zintercard", -3, R | NK, 2, 0, 1, H::kKeyRead, {}, "sorted-set", "Returns the number of members of the intersect of multiple sorted sets."},
+    {"zrangestore", -5, W | DO, 1, 2, 1, H::kKeyWrite, {}, "sorted-set", "Stores a range of members from sorted set in a key."},
+    {"zrandmember", -2, R | RND, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns one or more random members from a sorted set."},
     {"zscan", -3, R | RND, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Iterates over members and scores of a sorted set."},
     // transactions
     {"multi", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},

@@ -53,11 +53,6 @@ const std::string* field_of(const Hash* h, std::string_view field) {
   return it == h->end() ? nullptr : &it->second;
 }
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return gen;
-}
-
 // HSET (replies the number of new fields) and HMSET (replies OK).
 void hset_generic(CommandContext& c, bool hmset) {
   if (c.argc() % 2 == 1) {
@@ -222,7 +217,7 @@ void hrandfield_cmd(CommandContext& c) {
     const Hash* h = hash_at(c, key, wrong);
     if (wrong) return c.out.error(kErrWrongType);
     if (h == nullptr) return c.out.null();
-    auto it = std::next(h->begin(), static_cast<std::ptrdiff_t>(rng()() % h->size()));
+    auto it = std::next(h->begin(), static_cast<std::ptrdiff_t>(random_engine()() % h->size()));
     return c.out.bulk(it->first);
   }
   std::int64_t l = 0;
@@ -248,7 +243,7 @@ void hrandfield_cmd(CommandContext& c) {
   std::vector<const std::pair<const std::string, std::string>*> items;
   items.reserve(h->size());
   for (const auto& kv : *h) items.push_back(&kv);
-  auto& gen = rng();
+  auto& gen = random_engine();
   std::uint64_t n = count;
   if (distinct && count < items.size()) {
     // Partial Fisher-Yates: the first `count` items become a random distinct sample.

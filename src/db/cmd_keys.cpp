@@ -17,11 +17,6 @@ bool live(const Entry& e, std::int64_t now_ms) {
   return e.expire_at_ms < 0 || e.expire_at_ms > now_ms;
 }
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return gen;
-}
-
 void del_cmd(CommandContext& c) {
   std::int64_t deleted = 0;
   for (std::size_t i = 1; i < c.argc(); ++i) {
@@ -114,7 +109,7 @@ void scan_cmd(CommandContext& c) {
 // A random entry of a non-empty map (live or not): a random non-empty bucket, then a random
 // element of its chain, as Redis's dictGetRandomKey; a sparse table falls back to a walk.
 const std::pair<const std::string, Entry>& random_entry(const Map& m) {
-  auto& gen = rng();
+  auto& gen = random_engine();
   const std::size_t buckets = m.bucket_count();
   for (int tries = 0; tries < 64; ++tries) {
     const std::size_t b = gen() % buckets;
@@ -130,7 +125,7 @@ void randomkey_cmd(CommandContext& c) {
   std::uint64_t total = 0;
   for (std::uint32_t color = 0; color < colors; ++color) total += c.ks.at(color).map().size();
   if (total == 0) return c.out.null();
-  auto& gen = rng();
+  auto& gen = random_engine();
   // Sample entries weighted by partition size; expired ones are skipped (not erased: we read).
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::uint64_t r = gen() % total;

@@ -60,11 +60,6 @@ void removed_from(CommandContext& c, std::string_view key, const Set& s) {
   else p.modified(key);
 }
 
-std::mt19937_64& rng() {
-  thread_local std::mt19937_64 gen{std::random_device{}()};
-  return gen;
-}
-
 template <typename Members>
 void reply_set(CommandContext& c, const Members& members) {
   c.out.set_header(members.size());
@@ -139,7 +134,7 @@ constexpr std::size_t kUniformUpTo = 4096;
 
 // One random member of a non-empty set.
 const std::string& random_member(const Set& s) {
-  auto& gen = rng();
+  auto& gen = random_engine();
   if (s.size() <= 128) return *std::next(s.begin(), static_cast<std::ptrdiff_t>(gen() % s.size()));
   const std::size_t buckets = s.bucket_count();
   for (int tries = 0; tries < 64; ++tries) {
@@ -167,7 +162,7 @@ std::vector<const std::string*> sample(const Set& s, std::uint64_t n) {
   items.reserve(s.size());
   for (const std::string& m : s) items.push_back(&m);
   if (n >= items.size()) return items;
-  auto& gen = rng();
+  auto& gen = random_engine();
   for (std::size_t i = 0; i < n; ++i) std::swap(items[i], items[i + gen() % (items.size() - i)]);
   items.resize(n);
   return items;
@@ -236,7 +231,7 @@ void srandmember_cmd(CommandContext& c) {
     return;
   }
   const auto items = sample(*s, s->size());
-  auto& gen = rng();
+  auto& gen = random_engine();
   for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(*items[gen() % items.size()]);
 }
 

@@ -71,6 +71,25 @@ void reply_pairs(CommandContext& c, const std::vector<const Node*>& nodes, bool 
   }
 }
 
+// The destination of a *STORE command becomes `z` (deleted when z is empty, whatever it held;
+// no deadline); returns its size.
+std::int64_t store_zset(CommandContext& c, std::string_view dst, std::unique_ptr<ZSet> z) {
+  Partition& p = c.part(dst);
+  p.erase(dst, c.now_ms);
+  const auto n = static_cast<std::int64_t>(z->size());
+  if (n == 0) return 0;
+  bool big = false;
+  for (const Node* m = z->first(); m != nullptr && !big; m = m->next()) big = m->member.size() > kListpackValue;
+  bool created = false;
+  Entry& e = p.find_or_create(dst, c.now_ms, created);
+  e.value.type = Type::kZSet;
+  e.value.str.clear();
+  e.value.raw = big || z->size() > kListpackEntries;  // zsetConvertToListpackIfNeeded
+  e.value.zset = std::move(z);
+  p.modified(dst);
+  return n;
+}
+
 // LRANGE's index rule over a sorted set; false when the range is empty.
 bool rank_range(std::int64_t start, std::int64_t end, std::size_t size, std::size_t& from,
                 std::size_t& to) {
@@ -280,13 +299,16 @@ std::vector<const Node*> walk(const ZSet& z, const Range& r, bool reverse, std::
 
 // ZRANGE and its legacy forms (zrangeGenericCommand): `by`/`dir` fixed by the legacy command,
 // or kAuto for ZRANGE, which takes BYSCORE, BYLEX and REV as options.
-void zrange_generic(CommandContext& c, By by, Dir dir) {
+// ZRANGESTORE stores the range instead (`store`: the source is argv[2], the range follows it,
+// and WITHSCORES is not an option).
+void zrange_generic(CommandContext& c, By by, Dir dir, bool store = false) {
+  const std::size_t src = store ? 2 : 1;
   bool withscores = false;
   std::int64_t offset = 0, limit = -1;
-  for (std::size_t j = 4; j < c.argc(); ++j) {
+  for (std::size_t j = src + 3; j < c.argc(); ++j) {
     const std::string_view o = c.arg(j);
     const std::size_t left = c.argc() - j - 1;
-    if (iequal(o, "withscores")) {
+    if (!store && iequal(o, "withscores")) {
       withscores = true;
     } else if (iequal(o, "limit") && left >= 2) {
       if (!parse_int(c.arg(j + 1), offset) || !parse_int(c.arg(j + 2), limit)) {
@@ -314,7 +336,7 @@ void zrange_generic(CommandContext& c, By by, Dir dir) {
   }
   const bool reverse = dir == Dir::kReverse;
   // Reversed ranges by score or lex name the maximum first.
-  std::string_view lo = c.arg(2), hi = c.arg(3);
+  std::string_view lo = c.arg(src + 1), hi = c.arg(src + 2);
   if (reverse && by != By::kRank) std::swap(lo, hi);
   std::int64_t start = 0, end = 0;
   ScoreRange sr;
@@ -327,9 +349,12 @@ void zrange_generic(CommandContext& c, By by, Dir dir) {
     return c.out.error(kErrLexRange);
   }
   bool wrong = false;
-  const ZSet* z = zset_at(c, c.arg(1), wrong);
+  const ZSet* z = zset_at(c, c.arg(src), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  if (z == nullptr) return c.out.array_header(0);
+  if (z == nullptr) {
+    if (store) return c.out.integer(store_zset(c, c.arg(1), std::make_unique<ZSet>()));
+    return c.out.array_header(0);
+  }
   std::vector<const Node*> nodes;
   if (by == By::kRank) {
     std::size_t from = 0, to = 0;
@@ -345,7 +370,10 @@ void zrange_generic(CommandContext& c, By by, Dir dir) {
   } else {
     nodes = walk(*z, lr, reverse, offset, limit);
   }
-  reply_pairs(c, nodes, withscores);
+  if (!store) return reply_pairs(c, nodes, withscores);
+  auto out = std::make_unique<ZSet>();  // built before the destination goes: it may be the source
+  for (const Node* n : nodes) out->set(n->member, n->score);
+  c.out.integer(store_zset(c, c.arg(1), std::move(out)));
 }
 void zrange_cmd(CommandContext& c) { zrange_generic(c, By::kAuto, Dir::kAuto); }
 void zrevrange_cmd(CommandContext& c) { zrange_generic(c, By::kRank, Dir::kReverse); }
@@ -353,6 +381,7 @@ void zrangebyscore_cmd(CommandContext& c) { zrange_generic(c, By::kScore, Dir::k
 void zrevrangebyscore_cmd(CommandContext& c) { zrange_generic(c, By::kScore, Dir::kReverse); }
 void zrangebylex_cmd(CommandContext& c) { zrange_generic(c, By::kLex, Dir::kForward); }
 void zrevrangebylex_cmd(CommandContext& c) { zrange_generic(c, By::kLex, Dir::kReverse); }
+void zrangestore_cmd(CommandContext& c) { zrange_generic(c, By::kAuto, Dir::kAuto, true); }
 
 // ZPOPMIN ZPOPMAX key [count]: without a count one flat [member, score] (even in RESP3).
 void zpop_generic(CommandContext& c, bool max) {
@@ -467,49 +496,70 @@ void aggregate(double& target, double v, Aggregate a) {
   }
 }
 
-// ZUNIONSTORE ZINTERSTORE destination numkeys key [key ...] [WEIGHTS w ...]
-// [AGGREGATE SUM|MIN|MAX] (zunionInterDiffGenericCommand): sources' types are checked before
-// the options; the sources are taken smallest first, as Redis does, so a sum adds in its order.
-void zsetop_store(CommandContext& c, bool union_op) {
+enum class SetOp { kUnion, kInter, kDiff };
+// What the command does with the result: stores it (ZUNIONSTORE...), replies with it (ZUNION...),
+// or counts it (ZINTERCARD).
+enum class Output { kStore, kReply, kCount };
+
+// ZUNION ZINTER ZDIFF [STORE] and ZINTERCARD (zunionInterDiffGenericCommand):
+//   [destination] numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]
+//   ZINTERCARD numkeys key [key ...] [LIMIT limit]
+// Sources' types are checked before the options; union and intersection take the sources
+// smallest first, as Redis does, so a sum adds in its order; a difference keeps the first
+// source's scores.
+void zsetop(CommandContext& c, SetOp op, Output output) {
+  const std::size_t numkeys_at = output == Output::kStore ? 2 : 1;
   std::int64_t numkeys = 0;
-  if (!parse_int(c.arg(2), numkeys)) return c.out.error(kErrNotInteger);
+  if (!parse_int(c.arg(numkeys_at), numkeys)) return c.out.error(kErrNotInteger);
   if (numkeys < 1) {
     return c.out.error("ERR at least 1 input key is needed for '" + std::string(c.spec->name) +
                        "' command");
   }
-  if (numkeys > static_cast<std::int64_t>(c.argc() - 3)) return c.out.error(kErrSyntax);
+  if (numkeys > static_cast<std::int64_t>(c.argc() - numkeys_at - 1)) return c.out.error(kErrSyntax);
   const auto nk = static_cast<std::size_t>(numkeys);
   std::vector<Source> src(nk);
   for (std::size_t i = 0; i < nk; ++i) {
-    const Entry* e = c.find(c.arg(3 + i));
+    const Entry* e = c.find(c.arg(numkeys_at + 1 + i));
     if (e == nullptr) continue;
     if (e->value.type == Type::kZSet) src[i].zset = e->value.zset.get();
     else if (e->value.type == Type::kSet) src[i].set = e->value.set.get();
     else return c.out.error(kErrWrongType);
   }
   Aggregate agg = Aggregate::kSum;
-  for (std::size_t j = 3 + nk; j < c.argc();) {
+  bool withscores = false;
+  std::int64_t limit = 0;
+  const bool weighs = op != SetOp::kDiff && output != Output::kCount;
+  for (std::size_t j = numkeys_at + 1 + nk; j < c.argc();) {
     const std::size_t remaining = c.argc() - j;
-    if (remaining >= nk + 1 && iequal(c.arg(j), "weights")) {
+    if (weighs && remaining >= nk + 1 && iequal(c.arg(j), "weights")) {
       for (std::size_t i = 0; i < nk; ++i) {
         if (!parse_double(c.arg(j + 1 + i), src[i].weight)) {
           return c.out.error("ERR weight value is not a float");
         }
       }
       j += nk + 1;
-    } else if (remaining >= 2 && iequal(c.arg(j), "aggregate")) {
+    } else if (weighs && remaining >= 2 && iequal(c.arg(j), "aggregate")) {
       const std::string_view a = c.arg(j + 1);
       if (iequal(a, "sum")) agg = Aggregate::kSum;
       else if (iequal(a, "min")) agg = Aggregate::kMin;
       else if (iequal(a, "max")) agg = Aggregate::kMax;
       else return c.out.error(kErrSyntax);
       j += 2;
+    } else if (output == Output::kReply && iequal(c.arg(j), "withscores")) {
+      withscores = true;
+      ++j;
+    } else if (output == Output::kCount && remaining >= 2 && iequal(c.arg(j), "limit")) {
+      // As Redis: a LIMIT that is not a non-negative integer gets the one message.
+      if (!parse_int(c.arg(j + 1), limit) || limit < 0) return c.out.error("ERR LIMIT can't be negative");
+      j += 2;
     } else {
       return c.out.error(kErrSyntax);
     }
   }
-  std::stable_sort(src.begin(), src.end(),
-                   [](const Source& a, const Source& b) { return a.size() < b.size(); });
+  if (op != SetOp::kDiff) {
+    std::stable_sort(src.begin(), src.end(),
+                     [](const Source& a, const Source& b) { return a.size() < b.size(); });
+  }
   auto weighted = [](double score, double weight) {
     const double v = score * weight;
     return std::isnan(v) ? 0.0 : v;
@@ -517,7 +567,8 @@ void zsetop_store(CommandContext& c, bool union_op) {
   // Member -> score; `order` keeps the members' first appearance for a stable build.
   std::unordered_map<std::string_view, double> result;
   std::vector<std::string_view> order;
-  if (union_op) {
+  std::int64_t counted = 0;
+  if (op == SetOp::kUnion) {
     for (const Source& s : src) {
       s.for_each([&](std::string_view m, double score) {
         const double v = weighted(score, s.weight);
@@ -526,8 +577,10 @@ void zsetop_store(CommandContext& c, bool union_op) {
         else aggregate(it->second, v, agg);
       });
     }
-  } else if (!src.empty() && src[0].size() > 0) {
+  } else if (op == SetOp::kInter && !src.empty() && src[0].size() > 0) {
+    bool full = false;
     src[0].for_each([&](std::string_view m, double score) {
+      if (full) return;
       double acc = weighted(score, src[0].weight);
       for (std::size_t j = 1; j < src.size(); ++j) {
         double other = 0;
@@ -535,34 +588,89 @@ void zsetop_store(CommandContext& c, bool union_op) {
         // Not NaN-guarded here, as in Redis: MIN/MAX then keep the score so far, SUM zeroes.
         aggregate(acc, other * src[j].weight, agg);
       }
+      if (output == Output::kCount) {
+        full = ++counted == limit;
+        return;
+      }
       result.emplace(m, acc);
       order.push_back(m);
     });
+  } else if (op == SetOp::kDiff) {
+    src[0].for_each([&](std::string_view m, double score) {
+      for (std::size_t j = 1; j < src.size(); ++j) {
+        double other = 0;
+        if (src[j].score_of(m, other)) return;
+      }
+      result.emplace(m, score);
+      order.push_back(m);
+    });
   }
+  if (output == Output::kCount) return c.out.integer(counted);
   // Built before the destination goes: it may be one of the sources.
   auto out = std::make_unique<ZSet>();
-  bool big = false;
-  for (std::string_view m : order) {
-    out->set(m, result[m]);
-    big = big || m.size() > kListpackValue;
-  }
-  const std::string_view dst = c.arg(1);
-  Partition& p = c.part(dst);
-  p.erase(dst, c.now_ms);
-  const auto n = static_cast<std::int64_t>(out->size());
-  if (n > 0) {
-    bool created = false;
-    Entry& e = p.find_or_create(dst, c.now_ms, created);
-    e.value.type = Type::kZSet;
-    e.value.str.clear();
-    e.value.raw = big || out->size() > kListpackEntries;  // zsetConvertToListpackIfNeeded
-    e.value.zset = std::move(out);
-    p.modified(dst);
-  }
-  c.out.integer(n);
+  for (std::string_view m : order) out->set(m, result[m]);
+  if (output == Output::kStore) return c.out.integer(store_zset(c, c.arg(1), std::move(out)));
+  std::vector<const Node*> nodes;
+  nodes.reserve(out->size());
+  for (const Node* n = out->first(); n != nullptr; n = n->next()) nodes.push_back(n);
+  reply_pairs(c, nodes, withscores);
 }
-void zunionstore_cmd(CommandContext& c) { zsetop_store(c, true); }
-void zinterstore_cmd(CommandContext& c) { zsetop_store(c, false); }
+void zunionstore_cmd(CommandContext& c) { zsetop(c, SetOp::kUnion, Output::kStore); }
+void zinterstore_cmd(CommandContext& c) { zsetop(c, SetOp::kInter, Output::kStore); }
+void zdiffstore_cmd(CommandContext& c) { zsetop(c, SetOp::kDiff, Output::kStore); }
+void zunion_cmd(CommandContext& c) { zsetop(c, SetOp::kUnion, Output::kReply); }
+void zinter_cmd(CommandContext& c) { zsetop(c, SetOp::kInter, Output::kReply); }
+void zdiff_cmd(CommandContext& c) { zsetop(c, SetOp::kDiff, Output::kReply); }
+void zintercard_cmd(CommandContext& c) { zsetop(c, SetOp::kInter, Output::kCount); }
+
+// ZRANDMEMBER key [count [WITHSCORES]] (zrandmemberCommand): a positive count gives distinct
+// members (the whole set when count >= its size), a negative one may repeat them. WITHSCORES
+// pairs are flat in RESP2 and 2-element arrays in RESP3.
+void zrandmember_cmd(CommandContext& c) {
+  const std::string_view key = c.arg(1);
+  bool wrong = false;
+  if (c.argc() == 2) {
+    const ZSet* z = zset_at(c, key, wrong);
+    if (wrong) return c.out.error(kErrWrongType);
+    if (z == nullptr) return c.out.null();
+    return c.out.bulk(z->at(random_engine()() % z->size())->member);
+  }
+  std::int64_t l = 0;
+  if (!parse_int(c.arg(2), l)) return c.out.error(kErrNotInteger);
+  if (l == LLONG_MIN) {
+    return c.out.error(
+        "ERR value is out of range, value must between -9223372036854775807 and "
+        "9223372036854775807");
+  }
+  if (c.argc() > 4 || (c.argc() == 4 && !iequal(c.arg(3), "withscores"))) {
+    return c.out.error(kErrSyntax);
+  }
+  const bool withscores = c.argc() == 4;
+  if (withscores && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
+    return c.out.error("ERR value is out of range");
+  }
+  const ZSet* z = zset_at(c, key, wrong);
+  if (wrong) return c.out.error(kErrWrongType);
+  if (z == nullptr || l == 0) return c.out.array_header(0);
+  const bool distinct = l > 0;
+  const auto count = static_cast<std::uint64_t>(distinct ? l : -l);
+  auto& gen = random_engine();
+  std::vector<const Node*> nodes;
+  if (distinct && count >= z->size()) {
+    for (const Node* n = z->first(); n != nullptr; n = n->next()) nodes.push_back(n);
+  } else if (distinct) {
+    // Partial Fisher-Yates over ranks: the first `count` become a random distinct sample.
+    std::vector<std::size_t> ranks(z->size());
+    for (std::size_t i = 0; i < ranks.size(); ++i) ranks[i] = i;
+    for (std::size_t i = 0; i < count; ++i) {
+      std::swap(ranks[i], ranks[i + gen() % (ranks.size() - i)]);
+      nodes.push_back(z->at(ranks[i]));
+    }
+  } else {
+    for (std::uint64_t i = 0; i < count; ++i) nodes.push_back(z->at(gen() % z->size()));
+  }
+  reply_pairs(c, nodes, withscores);
+}
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]: the whole set in one reply with cursor 0, in
 // order, scores as %.17g strings (as Redis does for a small set).
@@ -612,6 +720,13 @@ constexpr HandlerEntry kHandlers[] = {
     {"zremrangebylex", zremrangebylex_cmd},
     {"zunionstore", zunionstore_cmd},
     {"zinterstore", zinterstore_cmd},
+    {"zdiffstore", zdiffstore_cmd},
+    {"zunion", zunion_cmd},
+    {"zinter", zinter_cmd},
+    {"zdiff", zdiff_cmd},
+    {"zintercard", zintercard_cmd},
+    {"zrangestore", zrangestore_cmd},
+    {"zrandmember", zrandmember_cmd},
     {"zscan", zscan_cmd},
 };
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <span>
 #include <string_view>
 
@@ -72,6 +73,10 @@ bool parse_int(std::string_view s, std::int64_t& out);        // string2ll: stri
 bool parse_long_double(std::string_view s, long double& out); // string2ld: no spaces, no nan
 std::string format_long_double(long double v);                // INCRBYFLOAT's human form
 std::string format_int(std::int64_t v);
+
+// The random numbers of the random commands (RANDOMKEY, SRANDMEMBER, HRANDFIELD,
+// ZRANDMEMBER...): one engine per thread, seeded from the OS.
+std::mt19937_64& random_engine();
 
 // Glob-style matching as KEYS, SCAN MATCH and CONFIG GET use it: * ? [abc] [^a] [a-z] \x.
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);

@@ -116,6 +116,11 @@ bool match(const char* p, const char* pend, const char* s, const char* send, boo
 }
 }  // namespace
 
+std::mt19937_64& random_engine() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  return gen;
+}
+
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
   return match(pattern.data(), pattern.data() + pattern.size(), text.data(),
                text.data() + text.size(), nocase);

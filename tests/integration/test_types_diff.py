@@ -156,6 +156,10 @@ class Generator:
             lambda: ["ZREMRANGEBYRANK", k, self.index(), self.index()],
             lambda: ["ZREMRANGEBYSCORE", k, self.bound(), self.bound()],
             lambda: self.zstore(k),
+            lambda: self.zsetop(k),
+            lambda: ["ZRANGESTORE", k, self.key(), self.index(), self.index()] + r.choice([[], ["REV"]]),
+            lambda: ["ZRANGESTORE", k, self.key(), self.bound(), self.bound(), "BYSCORE"] + r.choice([[], ["REV"]]) + limit() + r.choice([[], [], ["WITHSCORES"]]),
+            lambda: ["ZRANDMEMBER", k] + r.choice([[], ["0"], ["3"], ["-5"], ["2", "WITHSCORES"], ["-3", "withscores"], ["x"], ["1", "BAD"]]),
             lambda: ["ZSCAN", k, "0"],
             lambda: ["OBJECT", "ENCODING", k],
         ]
@@ -188,6 +192,26 @@ class Generator:
             cmd += ["WEIGHTS"] + [r.choice(["1", "2", "0.5", "-1", "0", "inf"]) for _ in range(n)]
         if r.random() < 0.4:
             cmd += ["AGGREGATE", r.choice(["SUM", "MIN", "MAX"])]
+        return cmd
+
+    def zsetop(self, dst):
+        """ZUNION ZINTER ZDIFF, their STORE forms and ZINTERCARD, with the options each takes
+        and some it does not."""
+        r = self.r
+        n = r.randint(1, 3)
+        name = r.choice(["ZDIFFSTORE", "ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD"])
+        keys = [str(n)] + [self.key() for _ in range(n)]
+        cmd = [name] + ([dst] if name.endswith("STORE") else []) + keys
+        if r.random() < 0.1:
+            cmd[cmd.index(str(n))] = r.choice(["0", "-1", "9", "x"])
+        if r.random() < 0.3:
+            cmd += ["WEIGHTS"] + [r.choice(["1", "2", "-1", "x"]) for _ in range(n)]
+        if r.random() < 0.3:
+            cmd += ["AGGREGATE", r.choice(["SUM", "MIN", "MAX", "AVG"])]
+        if r.random() < 0.4:
+            cmd += ["WITHSCORES"]
+        if r.random() < 0.3:
+            cmd += ["LIMIT", r.choice(["0", "1", "2", "-1", "x"])]
         return cmd
 
     def bit_cmd(self):
