@@ -102,6 +102,8 @@ constexpr CommandSpec kCommands[] = {
     {"append", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "string", "Appends a string to the value of a key. Creates the key if it doesn't exist."},
     {"strlen", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the length of a string value."},
     {"getrange", 4, R, 1, 1, 1, H::kKeyRead, {}, "string", "Returns a substring of the string stored at a key."},
+    {"substr", 4, R, 1, 1, 1, H::kKeyRead, {}, "string", "Returns a substring from a string value."},
+    {"lcs", -3, R, 1, 2, 1, H::kKeyRead, {}, "string", "Finds the longest common substring."},
     {"setrange", 4, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."},
     {"setbit", 4, W | DO, 1, 1, 1, H::kKeyWrite, {}, "bitmap", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."},
     {"getbit", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "bitmap", "Returns a bit value by offset."},

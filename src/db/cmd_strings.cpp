@@ -2,6 +2,7 @@
 #include <climits>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "db/command_context.hpp"
 #include "db/strings.hpp"
@@ -350,7 +351,107 @@ void incrbyfloat_cmd(CommandContext& c) {
   c.out.bulk(s);
 }
 
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN] (lcsCommand): the longest common
+// subsequence of two strings (a missing key is ""), its length, or the matching ranges, found
+// by dynamic programming over a (|a|+1) x (|b|+1) table and read back from the ends of both
+// strings, so ranges come last-first, as Redis lists them.
+void lcs_cmd(CommandContext& c) {
+  std::string_view a, b;
+  for (std::size_t k = 1; k <= 2; ++k) {
+    const Entry* e = c.find(c.arg(k));
+    if (e == nullptr) continue;
+    if (e->value.type != Type::kString) return c.out.error("ERR The specified keys must contain string values");
+    (k == 1 ? a : b) = e->value.str;
+  }
+  bool want_idx = false, want_len = false, with_match_len = false;
+  std::int64_t min_match_len = 0;
+  for (std::size_t j = 3; j < c.argc(); ++j) {
+    const std::string_view o = c.arg(j);
+    if (iequal(o, "idx")) want_idx = true;
+    else if (iequal(o, "len")) want_len = true;
+    else if (iequal(o, "withmatchlen")) with_match_len = true;
+    else if (iequal(o, "minmatchlen") && j + 1 < c.argc()) {
+      if (!parse_int(c.arg(++j), min_match_len)) return c.out.error(kErrNotInteger);
+      if (min_match_len < 0) min_match_len = 0;
+    } else {
+      return c.out.error(kErrSyntax);
+    }
+  }
+  if (want_idx && want_len) {
+    return c.out.error("ERR If you want both the length and indexes, please just use IDX.");
+  }
+  const std::size_t alen = a.size(), blen = b.size();
+  const std::uint64_t cells = static_cast<std::uint64_t>(alen + 1) * (blen + 1);
+  if (cells * sizeof(std::uint32_t) > kMaxStringSize) {
+    return c.out.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  // table[i][j]: the LCS length of a[0, i) and b[0, j).
+  std::vector<std::uint32_t> table(cells, 0);
+  auto at = [&](std::size_t i, std::size_t j) -> std::uint32_t& { return table[i * (blen + 1) + j]; };
+  for (std::size_t i = 1; i <= alen; ++i) {
+    for (std::size_t j = 1; j <= blen; ++j) {
+      at(i, j) = a[i - 1] == b[j - 1] ? at(i - 1, j - 1) + 1 : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  const std::uint32_t total = at(alen, blen);
+  if (want_len) return c.out.integer(total);
+
+  // Back from the ends: a matching byte extends the current run of matches backwards; leaving
+  // a run (a mismatch, or the start of either string) reports it.
+  struct Match {
+    std::size_t a0, a1, b0, b1;
+  };
+  std::vector<Match> matches;
+  std::string common(total, '\0');
+  std::size_t fill = total;
+  bool in_run = false;
+  Match run{};
+  std::size_t i = alen, j = blen;
+  while (i > 0 && j > 0) {
+    bool report = false;
+    if (a[i - 1] == b[j - 1]) {
+      common[--fill] = a[i - 1];
+      if (!in_run) {
+        run = Match{i - 1, i - 1, j - 1, j - 1};
+        in_run = true;
+      } else {
+        --run.a0;  // contiguous with the run: a match always follows a match diagonally
+        --run.b0;
+      }
+      report = run.a0 == 0 || run.b0 == 0;
+      --i;
+      --j;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1)) --i;
+      else --j;
+      report = in_run;
+    }
+    if (report) {
+      const std::size_t len = run.a1 - run.a0 + 1;
+      if (static_cast<std::uint64_t>(min_match_len) <= len) matches.push_back(run);
+      in_run = false;
+    }
+  }
+  if (!want_idx) return c.out.bulk(common);
+  c.out.map_header(2);
+  c.out.bulk("matches");
+  c.out.array_header(matches.size());
+  for (const Match& m : matches) {
+    c.out.array_header(with_match_len ? 3 : 2);
+    c.out.array_header(2);
+    c.out.integer(static_cast<std::int64_t>(m.a0));
+    c.out.integer(static_cast<std::int64_t>(m.a1));
+    c.out.array_header(2);
+    c.out.integer(static_cast<std::int64_t>(m.b0));
+    c.out.integer(static_cast<std::int64_t>(m.b1));
+    if (with_match_len) c.out.integer(static_cast<std::int64_t>(m.a1 - m.a0 + 1));
+  }
+  c.out.bulk("len");
+  c.out.integer(total);
+}
+
 constexpr HandlerEntry kHandlers[] = {
+    {"lcs", lcs_cmd},         {"substr", getrange_cmd},  // SUBSTR: GETRANGE's old name
     {"get", get_cmd},         {"set", set_cmd},
     {"setnx", setnx_cmd},     {"setex", setex_cmd},
     {"psetex", psetex_cmd},   {"getset", getset_cmd},

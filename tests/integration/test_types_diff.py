@@ -256,6 +256,10 @@ class Generator:
             lambda: ["BITFIELD_RO", k] + field_ops(),
             lambda: ["SET", k, r.choice(["\xff\xf0\x00", "foobar", "", "\x00\x00\xff"])],
             lambda: ["GET", k],
+            lambda: ["LCS", k, self.key()] + r.sample(["LEN", "IDX", "WITHMATCHLEN", "BAD"], r.randint(0, 2))
+                    + r.choice([[], [], ["MINMATCHLEN", r.choice(["0", "2", "-1", "x"])]]),
+            lambda: ["SET", k, r.choice(["ohmytext", "mynewtext", "abcdefgh", "xaxbxcxd"])],
+            lambda: ["SUBSTR", k, idx(), idx()],
         ])()
 
     def generic_cmd(self):
