@@ -125,6 +125,10 @@ constexpr CommandSpec kCommands[] = {
     {"rename", 3, W, 1, 2, 1, H::kKeyWrite, {}, "generic", "Renames a key and overwrites the destination."},
     {"renamenx", 3, W | F, 1, 2, 1, H::kKeyWrite, {}, "generic", "Renames a key only when the target key name doesn't exist."},
     {"keys", 2, R | D, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns all key names that match a pattern."},
+    // SORT's BY and GET patterns name keys it does not declare: it runs alone, SORT_RO reads
+    // every partition.
+    {"sort", -2, W | DO, 1, 1, 1, H::kUndeclared, {}, "generic", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result."},
+    {"sort_ro", -2, R, 1, 1, 1, H::kKeyspaceRead, {}, "generic", "Returns the sorted elements of a list, a set, or a sorted set."},
     {"scan", -2, R, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Iterates over the key names in the database."},
     {"randomkey", 1, R | RND, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns a random key name from the database."},
     {"touch", -2, R | F, 1, -1, 1, H::kKeyRead, {}, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed."},
