@@ -105,6 +105,12 @@ constexpr CommandSpec kCommands[] = {
     {"substr", 4, R, 1, 1, 1, H::kKeyRead, {}, "string", "Returns a substring from a string value."},
     {"lcs", -3, R, 1, 2, 1, H::kKeyRead, {}, "string", "Finds the longest common substring."},
     {"setrange", 4, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."},
+    {"pfadd", -2, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "hyperloglog", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."},
+    // PFCOUNT reads, but refreshes the cached estimate inside the value: it holds its keys' colors alone.
+    {"pfcount", -2, R, 1, -1, 1, H::kKeyWrite, {}, "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."},
+    {"pfmerge", -2, W | DO, 1, -1, 1, H::kKeyWrite, {}, "hyperloglog", "Merges one or more HyperLogLog values into a single key."},
+    {"pfdebug", 3, W | DO | A, 2, 2, 1, H::kKeyWrite, {}, "hyperloglog", "Internal commands for debugging HyperLogLog values."},
+    {"pfselftest", 1, A, 0, 0, 0, H::kFree, {}, "hyperloglog", "An internal command for testing HyperLogLog values."},
     {"setbit", 4, W | DO, 1, 1, 1, H::kKeyWrite, {}, "bitmap", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist."},
     {"getbit", 3, R | F, 1, 1, 1, H::kKeyRead, {}, "bitmap", "Returns a bit value by offset."},
     {"bitcount", -2, R, 1, 1, 1, H::kKeyRead, {}, "bitmap", "Counts the number of set bits (population counting) in a string."},

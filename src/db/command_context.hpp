@@ -116,6 +116,7 @@ struct HandlerEntry {
 std::span<const HandlerEntry> string_handlers();
 std::span<const HandlerEntry> bit_handlers();
 std::span<const HandlerEntry> sort_handlers();
+std::span<const HandlerEntry> hll_handlers();
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> hash_handlers();
 std::span<const HandlerEntry> list_handlers();

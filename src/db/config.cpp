@@ -297,6 +297,7 @@ Config::Config(const ServerConfig& c) {
              {"save", c.save},
              {"dbfilename", c.dbfilename},
              {"rdb-key-save-delay", std::to_string(c.rdb_key_save_delay_us)},
+             {"hll-sparse-max-bytes", "3000"},
              {"appendonly", c.appendonly ? "yes" : "no"},
              {"appendfsync", to_string(c.appendfsync)},
              {"appendfilename", c.appendfilename},
@@ -322,7 +323,8 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
-                                                       "protected-mode", "rdb-key-save-delay"};
+                                                       "protected-mode", "rdb-key-save-delay",
+                                                       "hll-sparse-max-bytes"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   for (const auto& [k, v] : pairs) {
@@ -348,6 +350,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     }
     if ((k == "hz" && !to_int(v, 1, 500, x)) ||
         (k == "rdb-key-save-delay" && !to_int(v, INT32_MIN, INT32_MAX, x)) ||
+        (k == "hll-sparse-max-bytes" && !to_int(v, 0, INT32_MAX, x)) ||
         ((k == "busy-reply-threshold" || k == "lua-time-limit") && !to_int(v, 0, 86400000, x))) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument couldn't be parsed into an integer");
