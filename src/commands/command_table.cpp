@@ -105,6 +105,17 @@ constexpr CommandSpec kCommands[] = {
     {"substr", 4, R, 1, 1, 1, H::kKeyRead, {}, "string", "Returns a substring from a string value."},
     {"lcs", -3, R, 1, 2, 1, H::kKeyRead, {}, "string", "Finds the longest common substring."},
     {"setrange", 4, W, 1, 1, 1, H::kKeyWrite, {}, "string", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist."},
+    {"geoadd", -5, W | DO, 1, 1, 1, H::kKeyWrite, {}, "geo", "Adds one or more members to a geospatial index. The key is created if it doesn't exist."},
+    {"geodist", -4, R, 1, 1, 1, H::kKeyRead, {}, "geo", "Returns the distance between two members of a geospatial index."},
+    {"geohash", -2, R, 1, 1, 1, H::kKeyRead, {}, "geo", "Returns members from a geospatial index as geohash strings."},
+    {"geopos", -2, R, 1, 1, 1, H::kKeyRead, {}, "geo", "Returns the longitude and latitude of members from a geospatial index."},
+    // GEORADIUS's STORE key is found by keyword, not by position: it runs alone.
+    {"georadius", -6, W | DO, 1, 1, 1, H::kUndeclared, {}, "geo", "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result."},
+    {"georadius_ro", -6, R, 1, 1, 1, H::kKeyRead, {}, "geo", "Returns members from a geospatial index that are within a distance from a coordinate."},
+    {"georadiusbymember", -5, W | DO, 1, 1, 1, H::kUndeclared, {}, "geo", "Queries a geospatial index for members within a distance from a member, optionally stores the result."},
+    {"georadiusbymember_ro", -5, R, 1, 1, 1, H::kKeyRead, {}, "geo", "Returns members from a geospatial index that are within a distance from a member."},
+    {"geosearch", -7, R, 1, 1, 1, H::kKeyRead, {}, "geo", "Queries a geospatial index for members inside an area of a box or a circle."},
+    {"geosearchstore", -8, W | DO, 1, 2, 1, H::kKeyWrite, {}, "geo", "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result."},
     {"pfadd", -2, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "hyperloglog", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."},
     // PFCOUNT reads, but refreshes the cached estimate inside the value: it holds its keys' colors alone.
     {"pfcount", -2, R, 1, -1, 1, H::kKeyWrite, {}, "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."},

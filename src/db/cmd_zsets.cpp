@@ -734,4 +734,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 std::span<const HandlerEntry> zset_handlers() { return kHandlers; }
 
+Handler zadd_handler() { return zadd_cmd; }
+
 }  // namespace lfdb::db

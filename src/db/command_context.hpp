@@ -117,6 +117,9 @@ std::span<const HandlerEntry> string_handlers();
 std::span<const HandlerEntry> bit_handlers();
 std::span<const HandlerEntry> sort_handlers();
 std::span<const HandlerEntry> hll_handlers();
+std::span<const HandlerEntry> geo_handlers();
+// ZADD itself, for GEOADD (a ZADD of the members' cells).
+Handler zadd_handler();
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> hash_handlers();
 std::span<const HandlerEntry> list_handlers();
