@@ -253,13 +253,6 @@ constexpr CommandSpec kCommands[] = {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != b[i]) return false;  // b is lower case already
-  }
-  return true;
-}
 
 // The catalog, built once: open addressing over the top-level names (a lookup is a hash of the
 // lower-cased name and one or two compares, with no allocation), and the dense index of every
@@ -285,7 +278,7 @@ class Catalog {
     std::size_t h = hash(name) & (kSlots - 1);
     while (slots_[h] >= 0) {
       const CommandSpec& c = kCommands[static_cast<std::size_t>(slots_[h])];
-      if (iequals(name, c.name)) return &c;
+      if (iequal(name, c.name)) return &c;
       h = (h + 1) & (kSlots - 1);
     }
     return nullptr;
@@ -409,7 +402,7 @@ std::string Resolved::error(std::span<const std::string_view> argv) const {
 const CommandSpec* find_subcommand(const CommandSpec& container, std::string_view name) {
   const std::size_t prefix = container.name.size() + 1;
   for (const CommandSpec& s : container.subcommands) {
-    if (iequals(name, s.name.substr(prefix))) return &s;
+    if (iequal(name, s.name.substr(prefix))) return &s;
   }
   return nullptr;
 }

@@ -70,6 +70,17 @@ struct CommandSpec {
   }
 };
 
+// Case-insensitive comparison of an argument against a lower-case literal (command and option
+// names): the one comparison every tier uses.
+inline bool iequal(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char c = a[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) return false;
+  }
+  return true;
+}
+
 // Every top-level command, in a stable order.
 std::span<const CommandSpec> all_commands();
 

@@ -2,17 +2,10 @@
 
 #include <algorithm>
 
+#include "commands/command_table.hpp"
+
 namespace lfdb::commands {
 namespace {
-
-bool iequal(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) return false;
-  }
-  return true;
-}
 
 // Redis's string2ll: an optional '-', digits, no leading zero, no overflow.
 bool parse_int64(std::string_view s, std::int64_t& out) {

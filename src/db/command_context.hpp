@@ -58,15 +58,7 @@ inline constexpr std::string_view kErrOverflow = "ERR increment or decrement wou
 inline constexpr std::string_view kErrNoSuchKey = "ERR no such key";
 inline constexpr std::string_view kErrNanOrInf = "ERR increment would produce NaN or Infinity";
 
-// Case-insensitive comparison of an argument against a lower-case literal (option names).
-inline bool iequal(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char c = a[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != lower[i]) return false;
-  }
-  return true;
-}
+using commands::iequal;  // option names, case-insensitively
 
 // Number parsing and formatting with Redis's rules.
 bool parse_int(std::string_view s, std::int64_t& out);        // string2ll: strict

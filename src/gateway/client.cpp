@@ -392,7 +392,15 @@ Backend& ClientConn::backend_for(const CommandSpec& spec, int shard) {
 }
 
 void ClientConn::keyed(const CommandSpec& spec, CommandRoute route, std::span<const std::string_view> argv) {
-  const int shard = shard_of(spec, argv);
+  int shard = shard_of(spec, argv);
+  if (route.store_keyword) {
+    // The destination of STORE/STOREDIST must live with the source, as Redis Cluster requires.
+    for (std::size_t i = 2; i + 1 < argv.size() && shard >= 0; ++i) {
+      const std::string_view o = argv[i];
+      const bool store = commands::iequal(o, "store") || commands::iequal(o, "storedist");
+      if (store && gw_.router().shard_of_key(argv[i + 1]) != shard) shard = -2;
+    }
+  }
   if (shard == -2) return reply_error(kCrossSlotError);
   ReplySlot* slot = begin_slot(Merge::kNone, 1);
   if (route.script) slot->script_shard = shard < 0 ? 0 : shard;

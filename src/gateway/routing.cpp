@@ -43,6 +43,9 @@ constexpr NamedRoute kRoutes[] = {
     {"keys", {Route::kFanout, Merge::kConcat}},
     {"eval", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
     {"evalsha", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
+    {"sort", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, /*store_keyword=*/true}},
+    {"georadius", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, /*store_keyword=*/true}},
+    {"georadiusbymember", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, /*store_keyword=*/true}},
     // Scripts: loaded into and flushed from every shard, so EVALSHA finds them wherever its
     // keys live. EVAL/EVALSHA go where their declared keys are (one shard, or CROSSSLOT).
     {"script|load", {Route::kFanout, Merge::kSame}},

@@ -43,6 +43,8 @@ struct CommandRoute {
   bool queues_in_multi = false;
   bool ignores_multi = false;
   bool script = false;  // EVAL, EVALSHA: a gone client's are stopped (ScriptReaper)
+  // SORT, GEORADIUS[BYMEMBER]: a STORE/STOREDIST option names one more key, by keyword.
+  bool store_keyword = false;
 };
 
 // What the gateway does with a command, by its spec's index (commands::Resolved::index),

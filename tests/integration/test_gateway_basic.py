@@ -93,6 +93,27 @@ class RoutingTest(GatewayTestCase):
         self.assertEqual(self.r.zunionstore(A[18], [A[16], A[17]]), 1)
         self.assertEqual(self.direct(0).zscore(A[18], "m"), 2.0)
 
+    def test_crossslot_for_bitmap_hll_geo_and_sort_stores(self):
+        # Positional keys (BITOP, ZRANGESTORE, GEOSEARCHSTORE, PFMERGE, PFCOUNT) and the keys
+        # SORT and GEORADIUS name after STORE/STOREDIST.
+        self.r.rpush(A[10], "3", "1", "2")
+        self.r.geoadd(A[11], (13.361389, 38.115556, "Palermo"))
+        self.r.pfadd(A[12], "x")
+        for args in (("BITOP", "OR", A[13], A[14], B[14]), ("ZRANGESTORE", B[13], A[11], "0", "-1"),
+                     ("GEOSEARCHSTORE", B[13], A[11], "FROMLONLAT", "13", "38", "BYRADIUS", "500", "km"),
+                     ("PFMERGE", B[13], A[12]), ("PFCOUNT", A[12], B[12]),
+                     ("SORT", A[10], "STORE", B[13]),
+                     ("GEORADIUS", A[11], "13", "38", "500", "km", "STOREDIST", B[13])):
+            with self.assertRaises(redis.ResponseError) as e:
+                # Not through redis-py's reply callbacks (GEORADIUS's wants its own options).
+                self.r.execute_command(*args, **({"store": None, "store_dist": B[13]} if args[0] == "GEORADIUS" else {}))
+            self.assertTrue(str(e.exception).startswith("CROSSSLOT"), "%r: %s" % (args, e.exception))
+        self.assertEqual(self.r.execute_command("SORT", A[10], "STORE", A[13]), 3)
+        self.assertEqual(self.direct(0).lrange(A[13], 0, -1), ["1", "2", "3"])
+        self.assertEqual(self.r.georadius(A[11], 13, 38, 500, unit="km", store=A[14]), 1)
+        self.assertTrue(self.r.pfmerge(A[15], A[12]))
+        self.assertEqual(self.r.pfcount(A[15]), 1)
+
     def test_eval_goes_to_the_shard_of_its_keys(self):
         script = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
         self.assertEqual(self.r.eval(script, 1, A[4], "a"), "a")
