@@ -38,7 +38,7 @@ lf::Status bad(const std::string& name, const std::string& why) {
 // Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
 const std::set<std::string>& accepted_no_effect() {
   static const std::set<std::string> s = {"daemonize",
-                                          "logfile", "pidfile", "databases", "timeout",
+                                          "logfile", "pidfile", "timeout",
                                           "tcp-keepalive", "supervised", "always-show-logo"};
   return s;
 }
@@ -140,6 +140,10 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     std::uint32_t p = 1;
     while (p < x) p <<= 1;
     c.colors = p;
+  } else if (name == "databases") {
+    // Each database has a partition per color: the bound keeps an idle server's memory sane.
+    if (!one() || !to_int(v[0], 1, 4096, x)) return bad(name, "expects 1-4096");
+    c.databases = static_cast<std::uint32_t>(x);
   } else if (name == "events-per-turn") {
     if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
     c.events_per_turn = static_cast<int>(x);
@@ -305,7 +309,7 @@ Config::Config(const ServerConfig& c) {
              {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
-             {"databases", "1"}};
+             {"databases", std::to_string(c.databases)}};
 }
 
 std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pattern) const {
