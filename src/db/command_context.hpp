@@ -120,5 +120,6 @@ std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
 std::span<const HandlerEntry> introspection_handlers();
+std::span<const HandlerEntry> database_handlers();
 
 }  // namespace lfdb::db
