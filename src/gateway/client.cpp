@@ -23,7 +23,7 @@ using commands::CommandSpec;
 namespace {
 
 constexpr std::string_view kSyntax = "ERR syntax error";
-constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
+constexpr std::string_view kErrClusterSelect = "ERR SELECT is not allowed in cluster mode";
 constexpr const char* kRedisCompat = "7.0.15";  // what HELLO reports, as lfdb-server does
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -372,6 +372,9 @@ void ClientConn::command(std::span<const std::string_view> argv) {
   if (tx_.in_multi() && route.route != Route::kTransaction && spec->name != "quit") {
     return in_multi(*spec, route, argv);
   }
+  if (spec->name == "copy" && copies_to_another_db(argv)) {
+    return reject("ERR Copying to another database is not allowed in cluster mode");
+  }
   switch (route.route) {
     case Route::kLocal: return local(*spec, argv);
     case Route::kKeyed: return keyed(*spec, argv);
@@ -387,6 +390,15 @@ void ClientConn::command(std::span<const std::string_view> argv) {
       return reject("ERR lfdb-gateway does not support '" + std::string(spec->name) +
                     "' (it has no single answer across shards)");
   }
+}
+
+// COPY ... DB n with n != 0 (a bad option is left to the shard, which answers it as Redis does).
+bool ClientConn::copies_to_another_db(std::span<const std::string_view> argv) {
+  for (std::size_t i = 3; i + 1 < argv.size(); ++i) {
+    std::int64_t db = 0;
+    if (iequal(argv[i], "db") && parse_int(argv[i + 1], db) && db != 0) return true;
+  }
+  return false;
 }
 
 int ClientConn::shard_of(const CommandSpec& spec, std::span<const std::string_view> argv) const {
@@ -472,10 +484,13 @@ void ClientConn::local(const CommandSpec& spec, std::span<const std::string_view
   } else if (name == "auth") {
     auth(argv, w);
   } else if (name == "select") {
+    // Database 0 only, as a Redis Cluster node: the shards' other databases stay unreachable.
     std::int64_t db = 0;
-    if (!parse_int(argv[1], db)) w.error(kNotInteger);
-    else if (db != 0) w.error("ERR DB index is out of range");
+    if (std::string e = commands::parse_db_index(argv[1], db); !e.empty()) w.error(e);
+    else if (db != 0) w.error(kErrClusterSelect);
     else w.simple_string("OK");
+  } else if (name == "move" || name == "swapdb") {
+    w.error(std::string("ERR ") + (name == "move" ? "MOVE" : "SWAPDB") + " is not allowed in cluster mode");
   } else if (name == "client|id") {
     w.integer(static_cast<std::int64_t>(id_));
   } else if (name == "client|setname") {

@@ -93,6 +93,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void in_multi(const commands::CommandSpec& spec, CommandRoute route,
                 std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   // The one shard every key of the command lives in; -1 without keys; -2 across shards.
+  static bool copies_to_another_db(std::span<const std::string_view> argv);
   int shard_of(const commands::CommandSpec& spec, std::span<const std::string_view> argv) const;
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
   enum class PinResult { kPinned, kWaiting, kTimedOut };

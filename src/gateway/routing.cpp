@@ -21,6 +21,9 @@ constexpr NamedRoute kRoutes[] = {
     {"auth", {Route::kLocal, Merge::kNone}},
     {"quit", {Route::kLocal, Merge::kNone}},
     {"select", {Route::kLocal, Merge::kNone}},
+    // Database 0 only (SELECT n is refused): MOVE and SWAPDB are refused as by a cluster node.
+    {"move", {Route::kLocal, Merge::kNone}},
+    {"swapdb", {Route::kLocal, Merge::kNone}},
     {"client|id", {Route::kLocal, Merge::kNone}},
     {"client|setname", {Route::kLocal, Merge::kNone}},
     {"client|getname", {Route::kLocal, Merge::kNone}},
