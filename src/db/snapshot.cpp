@@ -189,49 +189,49 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
   out.u32(kVersion);
   out.i64(now_ms);
   for (std::uint32_t d = 0; d < dbs.count(); ++d) {
-  const Keyspace& ks = dbs.db(d);
-  if (ks.size() == 0) continue;
-  out.u8(kSelectDb);
-  out.varint(d);
-  for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-    for (const auto& [key, e] : ks.at(c).map()) {
-      if (!live(e, now_ms)) continue;
-      out.u8(tag_of(e.value.type));
-      out.i64(e.expire_at_ms);
-      out.str(key);
-      switch (e.value.type) {
-        case Type::kString:
-          out.str(e.value.str);
-          break;
-        case Type::kHash:
-          out.varint(e.value.hash->size());
-          for (const auto& [f, v] : *e.value.hash) {
-            out.str(f);
-            out.str(v);
-          }
-          break;
-        case Type::kList:
-          out.varint(e.value.list->size());
-          for (const std::string& v : *e.value.list) out.str(v);
-          break;
-        case Type::kSet:
-          out.varint(e.value.set->size());
-          for (const std::string& v : *e.value.set) out.str(v);
-          break;
-        case Type::kZSet:
-          out.varint(e.value.zset->size());
-          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
-            out.str(z->member);
-            std::uint64_t bits = 0;
-            std::memcpy(&bits, &z->score, sizeof bits);
-            out.u64(bits);
-          }
-          break;
+    const Keyspace& ks = dbs.db(d);
+    if (ks.size() == 0) continue;
+    out.u8(kSelectDb);
+    out.varint(d);
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      for (const auto& [key, e] : ks.at(c).map()) {
+        if (!live(e, now_ms)) continue;
+        out.u8(tag_of(e.value.type));
+        out.i64(e.expire_at_ms);
+        out.str(key);
+        switch (e.value.type) {
+          case Type::kString:
+            out.str(e.value.str);
+            break;
+          case Type::kHash:
+            out.varint(e.value.hash->size());
+            for (const auto& [f, v] : *e.value.hash) {
+              out.str(f);
+              out.str(v);
+            }
+            break;
+          case Type::kList:
+            out.varint(e.value.list->size());
+            for (const std::string& v : *e.value.list) out.str(v);
+            break;
+          case Type::kSet:
+            out.varint(e.value.set->size());
+            for (const std::string& v : *e.value.set) out.str(v);
+            break;
+          case Type::kZSet:
+            out.varint(e.value.zset->size());
+            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+              out.str(z->member);
+              std::uint64_t bits = 0;
+              std::memcpy(&bits, &z->score, sizeof bits);
+              out.u64(bits);
+            }
+            break;
+        }
+        ++n;
+        delay.after_key();
       }
-      ++n;
-      delay.after_key();
     }
-  }
   }
   out.u8(kEnd);
   out.u64(n);
@@ -471,63 +471,63 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
   std::string rec;
   KeyDelay delay(key_delay_us);
   for (std::uint32_t d = 0; d < dbs.count(); ++d) {
-  const Keyspace& ks = dbs.db(d);
-  if (ks.size() == 0) continue;
-  rec.clear();
-  const std::string index = std::to_string(d);
-  encode_command(rec, {"SELECT", index});
-  out.bytes(rec.data(), rec.size());
-  for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-    for (const auto& [key, e] : ks.at(c).map()) {
-      if (!live(e, now_ms)) continue;
-      rec.clear();
-      switch (e.value.type) {
-        case Type::kString:
-          if (e.expire_at_ms >= 0) {
-            const std::string at = std::to_string(e.expire_at_ms);
-            encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
-          } else {
-            encode_command(rec, {"SET", key, e.value.str});
+    const Keyspace& ks = dbs.db(d);
+    if (ks.size() == 0) continue;
+    rec.clear();
+    const std::string index = std::to_string(d);
+    encode_command(rec, {"SELECT", index});
+    out.bytes(rec.data(), rec.size());
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      for (const auto& [key, e] : ks.at(c).map()) {
+        if (!live(e, now_ms)) continue;
+        rec.clear();
+        switch (e.value.type) {
+          case Type::kString:
+            if (e.expire_at_ms >= 0) {
+              const std::string at = std::to_string(e.expire_at_ms);
+              encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
+            } else {
+              encode_command(rec, {"SET", key, e.value.str});
+            }
+            break;
+          case Type::kHash: {
+            Chunked cmd(rec, {"HSET", key});
+            for (const auto& [f, v] : *e.value.hash) cmd.add(f, v);
+            break;
           }
-          break;
-        case Type::kHash: {
-          Chunked cmd(rec, {"HSET", key});
-          for (const auto& [f, v] : *e.value.hash) cmd.add(f, v);
-          break;
-        }
-        case Type::kList: {
-          Chunked cmd(rec, {"RPUSH", key});
-          for (const std::string& v : *e.value.list) cmd.add(v);
-          break;
-        }
-        case Type::kSet: {
-          Chunked cmd(rec, {"SADD", key});
-          for (const std::string& v : *e.value.set) cmd.add(v);
-          break;
-        }
-        case Type::kZSet: {
-          // Declared before `cmd`, whose destructor writes the views into these.
-          std::vector<std::string> scores;
-          scores.reserve(e.value.zset->size());
-          Chunked cmd(rec, {"ZADD", key});
-          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
-            scores.push_back(format_score(z->score));
+          case Type::kList: {
+            Chunked cmd(rec, {"RPUSH", key});
+            for (const std::string& v : *e.value.list) cmd.add(v);
+            break;
           }
-          std::size_t i = 0;
-          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
-            cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+          case Type::kSet: {
+            Chunked cmd(rec, {"SADD", key});
+            for (const std::string& v : *e.value.set) cmd.add(v);
+            break;
           }
-          break;
+          case Type::kZSet: {
+            // Declared before `cmd`, whose destructor writes the views into these.
+            std::vector<std::string> scores;
+            scores.reserve(e.value.zset->size());
+            Chunked cmd(rec, {"ZADD", key});
+            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+              scores.push_back(format_score(z->score));
+            }
+            std::size_t i = 0;
+            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+              cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+            }
+            break;
+          }
         }
+        if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
+          const std::string at = std::to_string(e.expire_at_ms);
+          encode_command(rec, {"PEXPIREAT", key, at});
+        }
+        out.bytes(rec.data(), rec.size());
+        delay.after_key();
       }
-      if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
-        const std::string at = std::to_string(e.expire_at_ms);
-        encode_command(rec, {"PEXPIREAT", key, at});
-      }
-      out.bytes(rec.data(), rec.size());
-      delay.after_key();
     }
-  }
   }
   if (!out.drain()) {
     ::close(fd);
