@@ -64,7 +64,6 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"set-max-intset-entries", "", NoEffectParam::kInteger, 0, kLongMax, "512"},
     {"zset-max-listpack-entries", "zset-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
     {"zset-max-listpack-value", "zset-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
-    {"hll-sparse-max-bytes", "", NoEffectParam::kMemory, 0, kLongMax, "3000"},
     {"stream-node-max-bytes", "", NoEffectParam::kMemory, 0, kLongMax, "4096"},
     {"stream-node-max-entries", "", NoEffectParam::kInteger, 0, kLongMax, "100"},
     {"lazyfree-lazy-eviction", "", NoEffectParam::kBool, 0, 0, "no"},

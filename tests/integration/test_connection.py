@@ -475,7 +475,7 @@ class ConfigParamsTest(ServerTestCase):
                 "set-max-intset-entries": "512",
                 "zset-max-listpack-entries": "128", "zset-max-ziplist-entries": "128",
                 "zset-max-listpack-value": "64", "zset-max-ziplist-value": "64",
-                "hll-sparse-max-bytes": "3000", "stream-node-max-bytes": "4096",
+                "stream-node-max-bytes": "4096",
                 "stream-node-max-entries": "100", "lazyfree-lazy-eviction": "no",
                 "lazyfree-lazy-expire": "no", "lazyfree-lazy-server-del": "no",
                 "lazyfree-lazy-user-del": "no", "lazyfree-lazy-user-flush": "no",
