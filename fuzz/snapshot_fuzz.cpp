@@ -17,9 +17,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
   // Most random inputs die at the magic: give the fuzzer a valid header half of the time (the
-  // current version, with every type; version 1 files are in the corpus).
-  if (size > 0 && (data[0] & 1)) in = std::string("LFDBSNAP\x02\x00\x00\x00", 12) + in.substr(1);
-  lfdb::db::Keyspace ks(16);
+  // current version, with every type and databases; older versions are in the corpus).
+  if (size > 0 && (data[0] & 1)) in = std::string("LFDBSNAP\x03\x00\x00\x00", 12) + in.substr(1);
+  lfdb::db::Databases ks(4, 16);
   auto r = lfdb::db::load_snapshot_bytes(in, ks, "fuzz");
   if (!r.ok()) return 0;
   FUZZ_CHECK(r->bytes <= in.size());
@@ -30,10 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ::close(fd);
   std::uint64_t written = 0;
   FUZZ_CHECK(lfdb::db::save_snapshot(ks, path, /*now_ms=*/0, written).ok());
-  lfdb::db::Keyspace back(16);
+  lfdb::db::Databases back(4, 16);
   auto r2 = lfdb::db::load_snapshot(path, back);
   ::unlink(path);
   FUZZ_CHECK(r2.ok());
   FUZZ_CHECK(back.size() == ks.size());
+  for (std::uint32_t d = 0; d < ks.count(); ++d) FUZZ_CHECK(back.db(d).size() == ks.db(d).size());
   return 0;
 }

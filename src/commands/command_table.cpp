@@ -141,6 +141,11 @@ constexpr CommandSpec kCommands[] = {
     {"type", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "generic", "Determines the type of value stored at a key."},
     {"rename", 3, W, 1, 2, 1, H::kKeyWrite, {}, "generic", "Renames a key and overwrites the destination."},
     {"renamenx", 3, W | F, 1, 2, 1, H::kKeyWrite, {}, "generic", "Renames a key only when the target key name doesn't exist."},
+    // MOVE and COPY touch their keys' colors in two databases (a color is the key's, in every
+    // database); SWAPDB moves every key of two databases: it runs alone.
+    {"move", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Moves a key to another database."},
+    {"copy", -3, W | DO, 1, 2, 1, H::kKeyWrite, {}, "generic", "Copies the value of a key to a new key."},
+    {"swapdb", 3, W | F | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Swaps two Redis databases."},
     {"keys", 2, R | D, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns all key names that match a pattern."},
     // SORT's BY and GET patterns name keys it does not declare: it runs alone, SORT_RO reads
     // every partition.

@@ -89,6 +89,10 @@ void write_hello(resp::Writer& w, const HelloReply& r) {
 
 std::string parse_db_index(std::string_view arg, std::int64_t& index) {
   if (!parse_int64(arg, index)) return "ERR value is not an integer or out of range";
+  // Redis reads the index as an int.
+  if (index < INT32_MIN || index > INT32_MAX) {
+    return "ERR value is out of range, value must between -2147483648 and 2147483647";
+  }
   return std::string();
 }
 

@@ -1,5 +1,7 @@
 #include "db/append_log.hpp"
 
+#include "db/log_records.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,13 +40,37 @@ AppendLog::AppendLog(int fd, std::uint64_t size, FsyncPolicy policy)
 
 AppendLog::~AppendLog() { ::close(fd_); }
 
-std::uint64_t AppendLog::append(std::string_view records) {
-  lf::MutexLock lock(mu_);
+void AppendLog::append_locked(std::string_view records) {
   pending_.append(records);
   if (rewriting_) rewrite_buf_.append(records);
   appended_ += records.size();
+}
+
+std::uint64_t AppendLog::append(std::string_view records, std::uint32_t db, std::uint32_t end_db) {
+  lf::MutexLock lock(mu_);
+  if (db != kNoDb && db != db_) {
+    std::string select;
+    const std::string n = std::to_string(db);
+    encode_command(select, {"SELECT", n});
+    append_locked(select);
+  }
+  append_locked(records);
+  db_ = end_db;
   ++stats_.records;
   return appended_;
+}
+
+std::uint64_t AppendLog::append_verbatim(std::string_view records) {
+  lf::MutexLock lock(mu_);
+  append_locked(records);
+  db_ = kNoDb;
+  ++stats_.records;
+  return appended_;
+}
+
+void AppendLog::forget_db() {
+  lf::MutexLock lock(mu_);
+  db_ = kNoDb;
 }
 
 bool AppendLog::commit_or_wait(std::uint64_t offset, CommitWaiter* w, bool& ok) {
@@ -265,6 +291,8 @@ void AppendLog::start_rewrite() {
   lf::MutexLock lock(mu_);
   rewriting_ = true;
   rewrite_buf_.clear();
+  // The new file's base ends in any database: what follows it starts with a SELECT.
+  db_ = kNoDb;
 }
 
 void AppendLog::abort_rewrite() {

@@ -82,8 +82,17 @@ class AppendLog {
   // caller runs alone stands in the log.
   std::uint64_t appended() const;
   // Appends one invocation's records (complete commands or a MULTI...EXEC block); returns the
-  // offset their end will have in the file.
-  std::uint64_t append(std::string_view records);
+  // offset their end will have in the file. The records apply to database `db` and leave the
+  // log in `end_db` (a script or a transaction may SELECT inside): as Redis's AOF, a SELECT
+  // goes first when the log's last record was for another database. db == kNoDb: the records
+  // start with their own SELECT.
+  std::uint64_t append(std::string_view records, std::uint32_t db, std::uint32_t end_db);
+  // Records that carry their own SELECTs, copied verbatim (a replica's copy of its primary's
+  // stream): the next append() says its database again.
+  std::uint64_t append_verbatim(std::string_view records);
+  // Someone starts reading the log here (a replica after its snapshot): the next append() says
+  // its database.
+  void forget_db();
   // `always`: true when `offset` is durable already (or failed: see ok); otherwise registers
   // `w`, which committed() later, and returns false. May flush on the calling thread.
   bool commit_or_wait(std::uint64_t offset, CommitWaiter* w, bool& ok);
@@ -137,6 +146,8 @@ class AppendLog {
   std::uint64_t appended_ LF_GUARDED_BY(mu_);  // file offset after everything appended
   std::uint64_t written_ LF_GUARDED_BY(mu_);   // ... after everything written
   std::uint64_t synced_ LF_GUARDED_BY(mu_);    // ... after everything fsynced
+  std::uint32_t db_ LF_GUARDED_BY(mu_) = ~std::uint32_t{0};  // the last record's database; unknown at first
+  void append_locked(std::string_view records) LF_REQUIRES(mu_);
   struct Waiter {
     std::uint64_t offset;
     CommitWaiter* who;

@@ -43,6 +43,12 @@ struct OwnedCommand {
   void assign(std::span<const std::string_view> args, const commands::CommandSpec* s);
 };
 
+// A WATCHed key: WATCH is per database, as the key.
+struct WatchedKey {
+  std::uint32_t db = 0;
+  std::string key;
+};
+
 struct ClientState {
   std::uint64_t id = 0;            // immutable
   std::string addr;                // immutable: "ip:port"
@@ -57,6 +63,9 @@ struct ClientState {
   std::atomic<bool> in_multi_flag{false};
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
+  std::atomic<std::uint32_t> db_shown{0};  // `db` as CLIENT LIST shows it
+
+  std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;
@@ -71,7 +80,7 @@ struct ClientState {
   bool multi_error = false;               // a command failed to queue: EXEC aborts
   std::vector<OwnedCommand> queued;
   // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.
-  std::vector<std::string> watched;
+  std::vector<WatchedKey> watched;
   std::shared_ptr<WatchState> watch;
 };
 

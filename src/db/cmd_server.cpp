@@ -35,12 +35,24 @@ void time_cmd(CommandContext& c) {
 
 void dbsize_cmd(CommandContext& c) { c.out.integer(static_cast<std::int64_t>(c.ks.size())); }
 
-void flush_cmd(CommandContext& c) {
+bool flush_args_ok(CommandContext& c) {
   if (c.argc() > 2 || (c.argc() == 2 && !iequal(c.arg(1), "async") && !iequal(c.arg(1), "sync"))) {
-    return c.out.error(kErrSyntax);
+    c.out.error(kErrSyntax);
+    return false;
   }
-  // FLUSHALL writes 'keyspace': it runs alone, so every partition is ours.
+  return true;
+}
+
+// FLUSHDB and FLUSHALL write 'keyspace': they run alone, so every partition is ours.
+void flushdb_cmd(CommandContext& c) {
+  if (!flush_args_ok(c)) return;
   for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  c.out.simple_string("OK");
+}
+
+void flushall_cmd(CommandContext& c) {
+  if (!flush_args_ok(c)) return;
+  c.server->databases().clear();
   c.out.simple_string("OK");
 }
 
@@ -115,11 +127,14 @@ void watch_cmd(CommandContext& c) {
   if (!cl.watch) cl.watch = std::make_shared<WatchState>();
   for (std::size_t i = 1; i < c.argc(); ++i) {
     const std::string_view key = c.arg(i);
-    if (std::find(cl.watched.begin(), cl.watched.end(), key) != cl.watched.end()) continue;
+    const bool seen = std::any_of(cl.watched.begin(), cl.watched.end(), [&](const WatchedKey& w) {
+      return w.db == c.db && w.key == key;
+    });
+    if (seen) continue;
     Partition& p = c.part(key);
     (void)p.find(key, c.now_ms);  // erase it if expired: only expiry after WATCH counts
     p.watch(key, cl.watch);
-    cl.watched.emplace_back(key);
+    cl.watched.push_back({c.db, std::string(key)});
   }
   c.out.simple_string("OK");
 }
@@ -131,7 +146,7 @@ void lfdb_sync_cmd(CommandContext& c) { c.server->replication().sync_command(c);
 constexpr HandlerEntry kHandlers[] = {
     {"ping", ping_cmd},           {"echo", echo_cmd},
     {"time", time_cmd},           {"dbsize", dbsize_cmd},
-    {"flushdb", flush_cmd},       {"flushall", flush_cmd},
+    {"flushdb", flushdb_cmd},     {"flushall", flushall_cmd},
     {"save", save_cmd},           {"bgsave", bgsave_cmd},
     {"bgrewriteaof", bgrewriteaof_cmd}, {"lastsave", lastsave_cmd},
     {"info", info_cmd},           {"config|get", config_get_cmd},
@@ -207,7 +222,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "lfdb_model:%s", lf::to_string(initial_.model));
     append_line(s, "lfdb_data:%s", to_string(initial_.data));
     append_line(s, "lfdb_threads:%d", initial_.threads);
-    append_line(s, "lfdb_colors:%u", keyspace_.colors());
+    append_line(s, "lfdb_colors:%u", dbs_.colors());
   } else if (name == "clients") {
     s += "# Clients\r\n";
     append_line(s, "connected_clients:%zu", clients().size());
@@ -222,7 +237,7 @@ std::string Server::info_section(std::string_view name) {
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     append_line(s, "loading:0");
-    const std::uint64_t changes = keyspace_.changes();
+    const std::uint64_t changes = dbs_.changes();
     {
       lf::MutexLock lock(persist_mu_);
       append_line(s, "rdb_changes_since_last_save:%" PRIu64, changes - saved_changes_);
@@ -278,9 +293,13 @@ std::string Server::info_section(std::string_view name) {
     if (wrong_pass != 0) append_line(s, "errorstat_WRONGPASS:count=%" PRIu64, wrong_pass);
   } else if (name == "keyspace") {
     s += "# Keyspace\r\n";
-    const std::uint64_t keys = keyspace_.size();
-    if (keys > 0) {
-      append_line(s, "db0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0", keys, keyspace_.expires());
+    // A line per database that holds keys, as Redis. avg_ttl stays 0: the TTLs live in
+    // partitions this section may not touch without their colors.
+    for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
+      const Keyspace& ks = dbs_.db(d);
+      const std::uint64_t keys = ks.size();
+      if (keys == 0) continue;
+      append_line(s, "db%u:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0", d, keys, ks.expires());
     }
   } else if (name == "threads") {
     s += "# Threads\r\n";

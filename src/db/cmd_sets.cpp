@@ -184,6 +184,7 @@ void spop_cmd(CommandContext& c) {
   for (const std::string* m : sample(*s, static_cast<std::uint64_t>(count))) popped.push_back(*m);
   for (const std::string& m : popped) s->erase(m);
   if (std::string* log = t_invocation_log.records) {
+    t_invocation_log.select(c.db);
     if (s->empty()) {
       encode_command(*log, {"DEL", key});
     } else {

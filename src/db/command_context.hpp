@@ -1,5 +1,7 @@
 // What a command handler sees: its arguments, the writer for its reply, the keyspace, the
 // clock, the server and the connection it runs for. Handlers are plain functions over this.
+// `ks` is the database the command runs in (number `db`); commands that reach another database
+// (MOVE, COPY ... DB, SWAPDB, FLUSHALL) find it through the server.
 //
 // Data handlers (strings, keys, hashes) use argv, out, ks, now_ms and find() only, so unit tests
 // can run them over a bare Keyspace; server and connection handlers use the rest.
@@ -31,6 +33,7 @@ struct CommandContext {
   Server* server;        // nullptr in unit tests of data handlers
   ClientState* client;   // idem
   const commands::CommandSpec* spec;
+  std::uint32_t db = 0;  // the database the command runs in (SELECT)
 
   std::string_view arg(std::size_t i) const { return argv[i]; }
   std::size_t argc() const { return argv.size(); }
@@ -120,5 +123,6 @@ std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
 std::span<const HandlerEntry> introspection_handlers();
+std::span<const HandlerEntry> database_handlers();
 
 }  // namespace lfdb::db

@@ -38,9 +38,75 @@ lf::Status bad(const std::string& name, const std::string& why) {
 // Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
 const std::set<std::string>& accepted_no_effect() {
   static const std::set<std::string> s = {"daemonize",
-                                          "logfile", "pidfile", "databases", "timeout",
+                                          "logfile", "pidfile", "timeout",
                                           "tcp-keepalive", "supervised", "always-show-logo"};
   return s;
+}
+
+// Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
+// validates with Redis's rules and errors, and reports back, without an effect: they tune
+// Redis's compact encodings (lfdb keeps its own; OBJECT ENCODING does not follow them), its
+// lazy freeing (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
+// the same setting; both answer CONFIG GET and set each other.
+struct NoEffectParam {
+  std::string_view name;
+  std::string_view alias;
+  enum Kind { kBool, kInteger, kMemory } kind;
+  long long min, max;
+  std::string_view initial;
+};
+constexpr long long kIntMax = 2147483647, kIntMin = -kIntMax - 1, kLongMax = 9223372036854775807LL;
+constexpr NoEffectParam kNoEffectParams[] = {
+    {"list-max-listpack-size", "list-max-ziplist-size", NoEffectParam::kInteger, kIntMin, kIntMax, "-2"},
+    {"list-compress-depth", "", NoEffectParam::kInteger, 0, kIntMax, "0"},
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
+    {"hash-max-listpack-value", "hash-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
+    {"set-max-intset-entries", "", NoEffectParam::kInteger, 0, kLongMax, "512"},
+    {"zset-max-listpack-entries", "zset-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
+    {"zset-max-listpack-value", "zset-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
+    {"stream-node-max-bytes", "", NoEffectParam::kMemory, 0, kLongMax, "4096"},
+    {"stream-node-max-entries", "", NoEffectParam::kInteger, 0, kLongMax, "100"},
+    {"lazyfree-lazy-eviction", "", NoEffectParam::kBool, 0, 0, "no"},
+    {"lazyfree-lazy-expire", "", NoEffectParam::kBool, 0, 0, "no"},
+    {"lazyfree-lazy-server-del", "", NoEffectParam::kBool, 0, 0, "no"},
+    {"lazyfree-lazy-user-del", "", NoEffectParam::kBool, 0, 0, "no"},
+    {"lazyfree-lazy-user-flush", "", NoEffectParam::kBool, 0, 0, "no"},
+    {"latency-monitor-threshold", "", NoEffectParam::kInteger, 0, kLongMax, "0"},
+};
+
+const NoEffectParam* no_effect_param(std::string_view name) {
+  for (const NoEffectParam& p : kNoEffectParams) {
+    if (p.name == name || (!p.alias.empty() && p.alias == name)) return &p;
+  }
+  return nullptr;
+}
+
+// The value as Redis reads it (a number, a memory size such as "1kb", yes/no), normalized as
+// CONFIG GET shows it; "" and Redis's reason when it is not valid.
+std::string check_value(const NoEffectParam& p, const std::string& v, std::string& normalized) {
+  if (p.kind == NoEffectParam::kBool) {
+    std::string lower = v;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower != "yes" && lower != "no") return "argument must be 'yes' or 'no'";
+    normalized = lower;
+    return "";
+  }
+  std::int64_t x = 0;
+  if (p.kind == NoEffectParam::kMemory) {
+    std::uint64_t bytes = 0;
+    if (!to_memory(v, bytes)) return "argument must be a memory value";
+    if (bytes > static_cast<std::uint64_t>(p.max)) {
+      return "argument must be between " + std::to_string(p.min) + " and " + std::to_string(p.max) + " inclusive";
+    }
+    x = static_cast<std::int64_t>(bytes);
+  } else {
+    if (!parse_int(v, x)) return "argument couldn't be parsed into an integer";
+    if (x < p.min || x > p.max) {
+      return "argument must be between " + std::to_string(p.min) + " and " + std::to_string(p.max) + " inclusive";
+    }
+  }
+  normalized = std::to_string(x);
+  return "";
 }
 
 }  // namespace
@@ -140,6 +206,10 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     std::uint32_t p = 1;
     while (p < x) p <<= 1;
     c.colors = p;
+  } else if (name == "databases") {
+    // Each database has a partition per color: the bound keeps an idle server's memory sane.
+    if (!one() || !to_int(v[0], 1, 4096, x)) return bad(name, "expects 1-4096");
+    c.databases = static_cast<std::uint32_t>(x);
   } else if (name == "events-per-turn") {
     if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
     c.events_per_turn = static_cast<int>(x);
@@ -306,7 +376,11 @@ Config::Config(const ServerConfig& c) {
              {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
-             {"databases", "1"}};
+             {"databases", std::to_string(c.databases)}};
+  for (const NoEffectParam& p : kNoEffectParams) {
+    values_[std::string(p.name)] = std::string(p.initial);
+    if (!p.alias.empty()) values_[std::string(p.alias)] = std::string(p.initial);
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pattern) const {
@@ -327,6 +401,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                        "hll-sparse-max-bytes"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
+  std::vector<std::pair<const NoEffectParam*, std::string>> no_effect;  // checked, normalized
   for (const auto& [k, v] : pairs) {
     if (values_.count(k) == 0) {
       return lf::Status::error("ERR Unknown option or number of arguments for CONFIG SET - '" + k + "'");
@@ -334,6 +409,14 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (!seen.insert(k).second) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - duplicate parameter");
+    }
+    if (const NoEffectParam* p = no_effect_param(k)) {
+      std::string normalized;
+      if (std::string why = check_value(*p, v, normalized); !why.empty()) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k + "') - " + why);
+      }
+      no_effect.emplace_back(p, std::move(normalized));
+      continue;
     }
     if (mutable_params.count(k) == 0) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
@@ -356,7 +439,12 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                "') - argument couldn't be parsed into an integer");
     }
   }
+  for (const auto& [p, v] : no_effect) {
+    values_[std::string(p->name)] = v;
+    if (!p->alias.empty()) values_[std::string(p->alias)] = v;
+  }
   for (const auto& [k, v] : pairs) {
+    if (no_effect_param(k) != nullptr) continue;
     values_[k] = v;
     if (k == "busy-reply-threshold") values_["lua-time-limit"] = v;  // two names, one setting
     if (k == "lua-time-limit") values_["busy-reply-threshold"] = v;

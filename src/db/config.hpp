@@ -33,6 +33,7 @@ struct ServerConfig {
   bool protected_mode = true;
   std::size_t maxclients = 10000;
   std::uint32_t colors = 1024;
+  std::uint32_t databases = 16;  // SELECT 0 .. databases-1
   int events_per_turn = 8;
   bool lazy_promotion = true;   // lf models: see lf::ModelOptions; off when appendfsync is always
   lf::Promotion promotion = lf::Promotion::kLifo;

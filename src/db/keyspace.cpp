@@ -40,7 +40,10 @@ Entry* Partition::find(std::string_view key, std::int64_t now) {
 void Partition::expired(std::string_view key) {
   bump_changes(1);
   if (!watchers_.empty()) touch_watchers(key);
-  if (std::string* log = t_invocation_log.records) encode_command(*log, {"DEL", key});
+  if (std::string* log = t_invocation_log.records) {
+    t_invocation_log.select(db_);
+    encode_command(*log, {"DEL", key});
+  }
 }
 
 const Entry* Partition::peek(std::string_view key, std::int64_t now) const {
@@ -143,8 +146,67 @@ void Partition::clear() {
   count();
 }
 
-Keyspace::Keyspace(std::uint32_t colors)
-    : mask_(colors - 1), parts_(std::make_unique<Partition[]>(colors)) {}
+void InvocationLog::select(std::uint32_t to) {
+  if (records == nullptr || to == db) return;
+  const std::string n = std::to_string(to);
+  encode_command(*records, {"SELECT", n});
+  db = to;
+}
+
+void Partition::touch_watchers_if(const Partition& other) {
+  for (auto& [key, w] : watchers_) {
+    if (map_.count(key) == 0 && other.map_.count(key) == 0) continue;
+    for (const auto& s : w) s->dirty.store(true, std::memory_order_relaxed);
+  }
+  std::erase_if(watchers_, [&](const auto& kv) {
+    return map_.count(kv.first) != 0 || other.map_.count(kv.first) != 0;
+  });
+}
+
+void Partition::swap_keys(Partition& other) {
+  touch_watchers_if(other);
+  other.touch_watchers_if(*this);
+  bump_changes(map_.size() + other.map_.size());
+  other.bump_changes(map_.size() + other.map_.size());
+  // Swapping the maps keeps their nodes: expiring_'s views stay valid and follow the keys.
+  map_.swap(other.map_);
+  expiring_.swap(other.expiring_);
+  count();
+  other.count();
+}
+
+Keyspace::Keyspace(std::uint32_t colors, std::uint32_t index)
+    : mask_(colors - 1), index_(index), parts_(std::make_unique<Partition[]>(colors)) {
+  for (std::uint32_t c = 0; c < colors; ++c) parts_[c].set_db(index);
+}
+
+Databases::Databases(std::uint32_t count, std::uint32_t colors) {
+  dbs_.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) dbs_.push_back(std::make_unique<Keyspace>(colors, i));
+}
+
+void Databases::swap(std::uint32_t a, std::uint32_t b) {
+  if (a == b) return;
+  for (std::uint32_t c = 0; c < colors(); ++c) dbs_[a]->at(c).swap_keys(dbs_[b]->at(c));
+}
+
+void Databases::clear() {
+  for (auto& d : dbs_) {
+    for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).clear();
+  }
+}
+
+std::uint64_t Databases::size() const {
+  std::uint64_t n = 0;
+  for (const auto& d : dbs_) n += d->size();
+  return n;
+}
+
+std::uint64_t Databases::changes() const {
+  std::uint64_t n = 0;
+  for (const auto& d : dbs_) n += d->changes();
+  return n;
+}
 
 std::uint32_t Keyspace::color_of_key(std::string_view key) const {
   return lf::hue::Scheduler::color_for(commands::key_hash(key), mask_);

@@ -7,6 +7,11 @@
 // Expired keys disappear lazily (the first access after the deadline erases them) and actively
 // (Server's expiry cycle sweeps partitions under their color).
 //
+// Databases (SELECT): a Keyspace is one database; Databases holds `databases` of them, each with
+// its own partitions. A key's color depends on the key only, so the invocation that holds a
+// color owns that color's partition in every database (MOVE and COPY ... DB touch the same
+// colors in two databases; SWAPDB and FLUSHALL run alone).
+//
 // WATCH: a partition remembers which connections watch which of its keys; any change to a
 // watched key (write, delete, expiry, flush) marks those connections' WatchState dirty.
 //
@@ -82,10 +87,16 @@ using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
 // (nullptr when nothing is logged: no log, or loading one) and how many changes its handlers
 // made. Set by whoever runs an invocation; expiry writes its DEL records here, in place, so they
 // keep their order with the command that caused them.
+inline constexpr std::uint32_t kNoDb = ~std::uint32_t{0};  // the log's database is not known
 struct InvocationLog {
   std::string* records = nullptr;
   std::uint64_t changes = 0;
   bool in_block = false;  // the records are inside a MULTI ... EXEC already (a transaction)
+  // The database the records written so far leave the log in (kNoDb: none yet known). A record
+  // for another database is preceded by SELECT, as Redis's AOF does (select()).
+  std::uint32_t db = kNoDb;
+  // Before a record that applies to database `to`: a SELECT when the records stand elsewhere.
+  void select(std::uint32_t to);
 };
 inline thread_local InvocationLog t_invocation_log;
 
@@ -117,6 +128,13 @@ class Partition {
   std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);
   // FLUSHALL: drop everything, dirtying watchers of keys that existed.
   void clear();
+  // SWAPDB: the two partitions (same color, two databases) trade their keys; watchers stay
+  // with their database and become dirty when their key exists on either side.
+  void swap_keys(Partition& other);
+
+  // The database this partition belongs to (its expiry DELs are logged there).
+  std::uint32_t db() const { return db_; }
+  void set_db(std::uint32_t db) { db_ = db; }
 
   const Map& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
@@ -132,7 +150,9 @@ class Partition {
   void expired(std::string_view key);
   void touch_watchers(std::string_view key);
   void count();
+  void touch_watchers_if(const Partition& other);
 
+  std::uint32_t db_ = 0;  // set once, before the partition is shared
   Map map_;
   std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
@@ -146,8 +166,10 @@ class Partition {
 
 class Keyspace {
  public:
-  explicit Keyspace(std::uint32_t colors);  // a power of two, as the scheduler's
+  // colors: a power of two, as the scheduler's; index: which database this is.
+  explicit Keyspace(std::uint32_t colors, std::uint32_t index = 0);
 
+  std::uint32_t index() const { return index_; }
   std::uint32_t colors() const { return mask_ + 1; }
   std::uint32_t color_of_key(std::string_view key) const;
   Partition& of(std::string_view key) { return parts_[color_of_key(key)]; }
@@ -161,7 +183,30 @@ class Keyspace {
 
  private:
   std::uint32_t mask_;
+  std::uint32_t index_;
   std::unique_ptr<Partition[]> parts_;
+};
+
+// Every database of the server (`databases`, 16 by default), fixed at start.
+class Databases {
+ public:
+  Databases(std::uint32_t count, std::uint32_t colors);
+
+  std::uint32_t count() const { return static_cast<std::uint32_t>(dbs_.size()); }
+  std::uint32_t colors() const { return dbs_[0]->colors(); }
+  Keyspace& db(std::uint32_t i) { return *dbs_[i]; }
+  const Keyspace& db(std::uint32_t i) const { return *dbs_[i]; }
+  // SWAPDB: databases a and b trade their keys, color by color (the caller runs alone).
+  void swap(std::uint32_t a, std::uint32_t b);
+  // FLUSHALL, a full resync: every database emptied (the caller holds every color).
+  void clear();
+
+  // Atomic sums over every database.
+  std::uint64_t size() const;
+  std::uint64_t changes() const;
+
+ private:
+  std::vector<std::unique_ptr<Keyspace>> dbs_;
 };
 
 std::int64_t now_ms();  // wall clock, ms since the epoch

@@ -39,8 +39,9 @@ lf::Status Server::load_append_log() {
   // A rewritten log may start with a snapshot (aof-use-snapshot-preamble): load it, then the
   // records that follow it.
   std::uint64_t base = 0;
+  apply_db_ = 0;
   if (is_snapshot(bytes)) {
-    auto snap = load_snapshot_bytes(bytes, keyspace_, path + " (preamble)");
+    auto snap = load_snapshot_bytes(bytes, dbs_, path + " (preamble)");
     if (!snap.ok()) return snap.status();
     base = snap->bytes;
     snapshot_keys_loaded_ = snap->keys;
@@ -70,7 +71,7 @@ lf::Status Server::load_append_log() {
   if (!bytes.empty()) {
     std::fprintf(stderr, "lfdb-server: loaded %s: %" PRIu64 " commands, %" PRIu64
                  " transactions, %" PRIu64 " keys in %" PRId64 " ms\n",
-                 path.c_str(), loaded_commands_, loaded_transactions_, keyspace_.size(), load_ms_);
+                 path.c_str(), loaded_commands_, loaded_transactions_, dbs_.size(), load_ms_);
   }
   auto log = AppendLog::open(path, initial_.appendfsync);
   if (!log.ok()) return log.status();
@@ -79,6 +80,15 @@ lf::Status Server::load_append_log() {
 }
 
 lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool check_only) {
+  if (argv.size() == 2 && iequal(argv[0], "select")) {
+    std::int64_t db = 0;
+    if (!parse_int(argv[1], db) || db < 0 || db >= static_cast<std::int64_t>(dbs_.count())) {
+      return lf::Status::error("SELECT " + std::string(argv[1]) + ": no such database (databases " +
+                               std::to_string(dbs_.count()) + ")");
+    }
+    if (!check_only) apply_db_ = static_cast<std::uint32_t>(db);
+    return lf::Status();
+  }
   const commands::Resolved r = commands::resolve(argv);
   if (!r) return lf::Status::error(r.error(argv).substr(4));  // without "ERR "
   const CommandSpec* spec = r.spec;
@@ -91,7 +101,8 @@ lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool che
   resp::Writer w(reply, resp::Protocol::kResp2);
   // The clock stands at 0 while loading: nothing expires until the whole log is applied (the
   // log holds a DEL wherever a key did expire).
-  CommandContext ctx{argv, w, keyspace_, 0, this, nullptr, spec};
+  CommandContext ctx{argv, w, dbs_.db(apply_db_), 0, this, nullptr, spec};
+  ctx.db = apply_db_;
   ctx.writes = true;
   bc->handler(ctx);
   if (!reply.empty() && reply[0] == '-') load_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -105,7 +116,7 @@ namespace lfdb::db {
 lf::Status Server::load_snapshot_file() {
   const std::string path = initial_.snapshot_path();
   const std::int64_t t0 = now_ms();
-  auto loaded = load_snapshot(path, keyspace_);
+  auto loaded = load_snapshot(path, dbs_);
   if (!loaded.ok()) return loaded.status();
   snapshot_keys_loaded_ = loaded->keys;
   if (loaded->keys > 0) {
@@ -119,8 +130,8 @@ lf::Status Server::save_now() {
   // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
   lf::UnboundThreadSet::promote_new_leader();
   std::uint64_t keys = 0;
-  const std::uint64_t changes = keyspace_.changes();  // exact: SAVE runs alone
-  lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys,
+  const std::uint64_t changes = dbs_.changes();  // exact: SAVE runs alone
+  lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys,
                                 config_.rdb_key_save_delay_us());
   if (st.ok()) {
     lf::MutexLock lock(persist_mu_);
@@ -139,7 +150,7 @@ lf::Result<std::uint64_t> Server::rewrite_log_now() {
   const std::string tmp =
       initial_.dir + "/" + kResyncTempPrefix + std::to_string(::getpid()) + kLogTempSuffix;
   log_->start_rewrite();
-  lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
+  lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
   if (!st.ok()) {
     log_->abort_rewrite();
     ::unlink(tmp.c_str());
@@ -177,7 +188,7 @@ std::string Server::start_bgsave() {
   }
   std::int64_t us = 0;
   last_bgsave_try_ms_ = now_ms();
-  child_changes_ = keyspace_.changes();  // exact: BGSAVE runs alone, and the child copies this
+  child_changes_ = dbs_.changes();  // exact: BGSAVE runs alone, and the child copies this
   const int key_delay_us = config_.rdb_key_save_delay_us();
   const pid_t pid = timed_fork(us);
   if (pid < 0) {
@@ -187,7 +198,7 @@ std::string Server::start_bgsave() {
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
-    lf::Status st = save_snapshot(keyspace_, initial_.snapshot_path(), now_ms(), keys, key_delay_us);
+    lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys, key_delay_us);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (bgsave child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
   }
@@ -221,7 +232,7 @@ std::string Server::start_bgrewriteaof() {
            std::strerror(errno);
   }
   if (pid == 0) {
-    lf::Status st = write_log_base(keyspace_, tmp, now_ms(), initial_.aof_use_snapshot_preamble,
+    lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble,
                                    key_delay_us);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (rewrite child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
@@ -297,7 +308,7 @@ void Server::maybe_periodic_save(std::int64_t now) {
   const auto value = config_.get("save");
   if (value.empty() || !parse_save_points(value.front().second, points) || points.empty()) return;
   if (periodic_save_queued_.load(std::memory_order_acquire)) return;
-  const std::uint64_t changes = keyspace_.changes();  // approximate while writers run: enough
+  const std::uint64_t changes = dbs_.changes();  // approximate while writers run: enough
   {
     lf::MutexLock lock(persist_mu_);
     if (child_pid_ != 0) return;

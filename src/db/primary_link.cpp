@@ -99,7 +99,7 @@ lf::Status PrimaryLink::run(const std::string& host, std::uint16_t port) {
   if (r->full) {
     if (lf::Status s = full_resync(*r, host); !s.ok() || !control_.wanted()) return s;
     std::fprintf(stderr, "lfdb-server: full resync from %s:%u at offset %" PRIu64 ": %" PRIu64
-                 " keys\n", host.c_str(), port, r->offset, server_.keyspace().size());
+                 " keys\n", host.c_str(), port, r->offset, server_.databases().size());
   } else {
     if (r->offset != progress_.applied_offset.load()) {
       return lf::Status::error("CONTINUE at an offset we did not ask for");
@@ -151,14 +151,13 @@ lf::Status PrimaryLink::full_resync(const Resync& r, const std::string& host) {
   }
   std::string snap;
   if (!read_exact(n, snap).ok()) return lf::Status::error("snapshot transfer broke off");
-  Keyspace& ks = server_.keyspace();
-  auto clear_keyspace = [&ks] {
-    for (std::uint32_t i = 0; i < ks.colors(); ++i) ks.at(i).clear();
-  };
+  Databases& ks = server_.databases();
+  auto clear_keyspace = [&ks] { ks.clear(); };
   lf::Status loaded;
   const bool ran = control_.run_alone([&] {
     clear_keyspace();
     auto l = load_snapshot_bytes(snap, ks, "full resync from " + host);
+    server_.restart_apply_db();  // the stream after the snapshot starts with its SELECT
     if (!l.ok()) {
       loaded = l.status();
       clear_keyspace();
@@ -206,7 +205,7 @@ lf::Status PrimaryLink::stream() {
         // Our own log takes the primary's records verbatim (whole transactions), so its
         // length says where we stand (the saved replica position).
         if (AppendLog* log = server_.append_log()) {
-          log->append(std::string_view(in_.data(), batch.consumed));
+          log->append_verbatim(std::string_view(in_.data(), batch.consumed));
         }
       });
       if (!ran) return lf::Status();

@@ -160,12 +160,14 @@ void Replication::sync_command(CommandContext& c) {
   link->offset = offset;
   if (!dispatcher_->can_resume(link->replid, offset)) {
     // We run alone: the keyspace and the log's end stand still together.
-    auto bytes = snapshot_to_bytes(server_.keyspace(), now_ms());
+    auto bytes = snapshot_to_bytes(server_.databases(), now_ms());
     if (!bytes.ok()) {
       c.out.error("ERR full resync: " + bytes.status().message());
       return;  // link's destructor closes the dup
     }
     link->snapshot_offset = server_.append_log()->appended();
+    // The replica reads the stream from here: its first record must say its database.
+    server_.append_log()->forget_db();
     link->snapshot = lf::make_immutable<std::string>(std::move(*bytes));
   }
   dispatcher_->add_replica(std::move(link));

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "commands/connection.hpp"
 #include "db/append_log.hpp"
 #include "db/log_records.hpp"
 #include "db/script_sandbox.hpp"
@@ -167,6 +168,7 @@ struct ScriptRun {
     }
     return false;
   }
+  std::uint32_t db = 0;             // the script's database: the caller's, until it SELECTs
   std::string effects;              // the write commands run, as log records
   std::size_t effect_count = 0;
   ScriptRegistry::Running* running = nullptr;
@@ -434,6 +436,17 @@ int call_impl(lua_State* L, std::string& err) {
   if (!r) return raise("ERR Unknown Redis command called from script");
   const commands::CommandSpec* spec = r.spec;
   CommandContext& outer = *run->outer;
+  if (spec->name == "select") {
+    // As Redis 7: SELECT in a script moves the script only; its caller stays where it was.
+    std::int64_t db = 0;
+    if (std::string e = commands::parse_db_index(argv[1], db); !e.empty()) return raise(e);
+    if (db < 0 || db >= static_cast<std::int64_t>(outer.server->databases().count())) {
+      return raise("ERR DB index is out of range");
+    }
+    run->db = static_cast<std::uint32_t>(db);
+    (void)push_reply(L, "+OK\r\n", 0);
+    return 1;
+  }
   const BoundCommand* bc = &outer.server->bound(r.index);
   if (spec->has(commands::kNoScript) || bc->handler == nullptr ||
       !allowed_in_script(spec->hue)) {
@@ -463,14 +476,16 @@ int call_impl(lua_State* L, std::string& err) {
   thread_local std::string reply;
   reply.clear();
   resp::Writer w(reply, resp::Protocol::kResp2);
-  CommandContext ctx{argv, w, outer.ks, outer.now_ms, outer.server, outer.client, spec};
+  CommandContext ctx{argv, w, outer.server->db(run->db), outer.now_ms, outer.server, outer.client, spec};
+  ctx.db = run->db;
   ctx.writes = true;  // the invocation holds its colors alone (EVAL writes keys)
   InvocationLog& il = t_invocation_log;
   const std::uint64_t changes_before = il.changes;
   il.changes = 0;
   bc->handler(ctx);
   if (il.changes != 0 && il.records != nullptr) {
-    log_effect(*spec, argv, outer.ks, outer.now_ms, *il.records);
+    il.select(run->db);
+    log_effect(*spec, argv, ctx.ks, outer.now_ms, *il.records);
     ++run->effect_count;
   }
   il.changes += changes_before;
@@ -593,6 +608,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   set_script_array(L, "ARGV", args);
   ScriptRun run;
   run.outer = &c;
+  run.db = c.db;
   run.keys = keys;
   run.running = &running;
   run.sha = sha;

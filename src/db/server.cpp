@@ -21,7 +21,7 @@ using commands::HueClass;
 Server::Server(const ServerConfig& config)
     : initial_(config),
       config_(config),
-      keyspace_(config.colors),
+      dbs_(config.databases, config.colors),
       executor_(Executor::create(config.data, config.colors)),
       repl_(std::make_unique<Replication>(*this)) {
   auth_required_.store(!config.requirepass.empty());
@@ -31,7 +31,7 @@ Server::Server(const ServerConfig& config)
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(),
-                     introspection_handlers()}) {
+                     introspection_handlers(), database_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;
@@ -89,7 +89,7 @@ lf::Status Server::start() {
   started_ms_ = now_ms();  // before the threads start: INFO reads it without a lock
   {
     lf::MutexLock lock(persist_mu_);
-    saved_changes_ = keyspace_.changes();  // what was loaded is on disk already
+    saved_changes_ = dbs_.changes();  // what was loaded is on disk already
   }
   lf::Status st = model_->start();
   if (!st.ok()) {
@@ -204,20 +204,28 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
   // Every color that has expiring keys, each swept as the owner of its partition (so a sweep
   // never holds more than one color), at most kBudget keys examined per partition per cycle.
   // Colors without expiring keys cost one atomic load.
-  const std::uint32_t colors = keyspace_.colors();
+  // A color's partitions in every database are its owner's: one sweep covers them all.
+  const std::uint32_t colors = dbs_.colors();
   const std::uint32_t start = expiry_cursor_.fetch_add(1, std::memory_order_relaxed);
   for (std::uint32_t i = 0; i < colors; ++i) {
     const std::uint32_t color = (start + i) & (colors - 1);
-    Partition* p = &keyspace_.at(color);
-    if (p->expires() == 0) continue;
-    executor_->submit_on_color(color, lf::hue::Task([this, p] {
+    bool any = false;
+    for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = dbs_.db(d).at(color).expires() != 0;
+    if (!any) continue;
+    executor_->submit_on_color(color, lf::hue::Task([this, color] {
       std::uint64_t expired = 0;
       std::string records;  // the DELs of what expired, logged as one invocation
-      t_invocation_log.records = log_ ? &records : nullptr;
-      (void)p->expire_some(now_ms(), kBudget, expired);
-      t_invocation_log.records = nullptr;
+      InvocationLog& il = t_invocation_log;
+      il.records = log_ ? &records : nullptr;
+      il.db = kNoDb;  // the records start with their own SELECT
+      const std::int64_t now = now_ms();
+      for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
+        Partition& p = dbs_.db(d).at(color);
+        if (p.expires() != 0) (void)p.expire_some(now, kBudget, expired);
+      }
+      il.records = nullptr;
       if (!records.empty()) {
-        log_->append(records);
+        log_->append(records, kNoDb, il.db);
         // Written (and so sealed for replicas) now rather than at the next tick; under
         // `always` the ticker's flush covers them, as no reply waits for them.
         if (log_->policy() != FsyncPolicy::kAlways) log_->write_pending();

@@ -70,7 +70,8 @@ class Server final : public lf::Service {
   const BoundCommand& bound(const commands::CommandSpec& spec) const {
     return bound_[commands::index_of(spec)];
   }
-  Keyspace& keyspace() { return keyspace_; }
+  Databases& databases() { return dbs_; }
+  Keyspace& db(std::uint32_t i) { return dbs_.db(i); }
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
   ScriptRegistry& scripts() { return scripts_; }
@@ -89,8 +90,11 @@ class Server final : public lf::Service {
   Replication& replication() { return *repl_; }
   // The append-only log (nullptr when appendonly is no).
   AppendLog* append_log() { return log_.get(); }
-  // Replays one logged command (or checks it): loading at start.
+  // Replays one logged command (or checks it): loading at start, and a replica's stream. A
+  // SELECT moves the database the next ones apply to.
   lf::Status apply_logged(std::span<const std::string_view> argv, bool check_only);
+  // A full resync replaced the keyspace: the stream that follows starts in database 0.
+  void restart_apply_db() { apply_db_ = 0; }
 
   // Snapshots and log rewrite (src/db/persistence.cpp). The first three are called by SAVE,
   // BGSAVE and BGREWRITEAOF, which run alone (their hue conflicts with every command), so the
@@ -119,7 +123,7 @@ class Server final : public lf::Service {
 
   const ServerConfig initial_;
   Config config_;
-  Keyspace keyspace_;
+  Databases dbs_;
   std::unique_ptr<Executor> executor_;
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
@@ -149,6 +153,9 @@ class Server final : public lf::Service {
   std::int64_t load_ms_ = 0;              // idem
   std::string load_warning_;              // idem
   std::atomic<std::uint64_t> load_errors_{0};
+  // The database logged commands apply to (their SELECTs move it): the log loader's at start,
+  // then the replica's applier's, which runs alone; nothing else touches it.
+  std::uint32_t apply_db_ = 0;
 
   // Snapshots and rewrite: the child process and what came of it.
   enum class ChildKind { kNone, kSnapshot, kRewrite };

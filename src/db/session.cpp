@@ -275,7 +275,8 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
                         std::string& out) {
   if (script_abandoned()) return;
   resp::Writer w(out, client_.protocol);
-  CommandContext ctx{argv, w, server_.keyspace(), now_ms(), &server_, &client_, bc.spec};
+  CommandContext ctx{argv, w, server_.db(client_.db), now_ms(), &server_, &client_, bc.spec};
+  ctx.db = client_.db;
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
   AppendLog* log = server_.append_log();
@@ -288,15 +289,22 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   il.records = &log_buf_;
   il.changes = 0;
   il.in_block = in_transaction_;
+  // The records start in our database (a transaction's in the one EXEC began in, where its
+  // MULTI record stands); the log puts a SELECT before them when it stands elsewhere.
+  if (!in_transaction_) {
+    il.db = client_.db;
+    log_db_ = client_.db;
+  }
   bc.handler(ctx);
   if (il.changes != 0 || bc.spec->hue == HueClass::kKeyspaceWrite) {
-    log_effect(*bc.spec, argv, server_.keyspace(), ctx.now_ms, log_buf_);
+    il.select(ctx.db);
+    log_effect(*bc.spec, argv, ctx.ks, ctx.now_ms, log_buf_);
   }
   il.records = nullptr;
   if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
   // Appended while the invocation still holds its colors: the log keeps each key's order.
   if (!in_transaction_ && !log_buf_.empty()) {
-    commit_offset_ = log->append(log_buf_);
+    commit_offset_ = log->append(log_buf_, log_db_, il.db);
     log_buf_.clear();
   }
 }
@@ -349,7 +357,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
         alone = true;
     }
   }
-  for (const std::string& k : client_.watched) hashes_.push_back(commands::key_hash(k));
+  for (const WatchedKey& k : client_.watched) hashes_.push_back(commands::key_hash(k.key));
   if (hashes_.empty()) hashes_.push_back(client_.id);
   Executor& ex = server_.executor();
   const Invocation inv{alone ? ex.exec_alone() : ex.hue_of(HueClass::kTransaction),
@@ -370,8 +378,8 @@ void ServerSession::run_transaction(std::string& out) {
   bool dirty = client_.watch && client_.watch->dirty.load(std::memory_order_relaxed);
   if (!dirty && client_.watch) {
     const std::int64_t now = now_ms();
-    for (const std::string& k : client_.watched) {
-      if (server_.keyspace().of(k).expired_in_place(k, now)) dirty = true;
+    for (const WatchedKey& k : client_.watched) {
+      if (server_.db(k.db).of(k.key).expired_in_place(k.key, now)) dirty = true;
     }
   }
   if (dirty) {
@@ -380,6 +388,9 @@ void ServerSession::run_transaction(std::string& out) {
     // The block's records go to the log as one MULTI...EXEC (when it changed anything).
     AppendLog* log = server_.append_log();
     in_transaction_ = log != nullptr;
+    InvocationLog& il = t_invocation_log;
+    il.db = client_.db;
+    log_db_ = client_.db;
     if (log != nullptr) encode_command(log_buf_, {"MULTI"});
     const std::size_t multi_len = log_buf_.size();
     w.array_header(client_.queued.size());
@@ -397,7 +408,7 @@ void ServerSession::run_transaction(std::string& out) {
     if (log != nullptr) {
       if (log_buf_.size() > multi_len) {
         encode_command(log_buf_, {"EXEC"});
-        commit_offset_ = log->append(log_buf_);
+        commit_offset_ = log->append(log_buf_, log_db_, il.db);
       }
       log_buf_.clear();
     }

@@ -94,6 +94,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
   std::string log_buf_;
+  std::uint32_t log_db_ = 0;  // the database log_buf_'s first record applies to
   bool in_transaction_ = false;
   std::uint64_t commit_offset_ = 0;
   std::string held_;               // replies that wait for the disk (or for a parked command)

@@ -68,7 +68,11 @@ void auth_cmd(SessionContext& c) {
 void select_cmd(SessionContext& c) {
   std::int64_t db = 0;
   if (std::string e = commands::parse_db_index(c.argv[1], db); !e.empty()) return c.out.error(e);
-  if (db != 0) return c.out.error("ERR DB index is out of range");
+  if (db < 0 || db >= static_cast<std::int64_t>(c.server.databases().count())) {
+    return c.out.error("ERR DB index is out of range");
+  }
+  c.client.db = static_cast<std::uint32_t>(db);
+  c.client.db_shown.store(c.client.db, std::memory_order_relaxed);
   c.out.simple_string("OK");
 }
 

@@ -22,9 +22,11 @@ namespace {
 
 constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
 // Version 2 added lists, sets and sorted sets (tags 3, 4, 5; a sorted set's scores are the
-// doubles' 8 bytes, exact); a version 1 file (strings and hashes only) still loads.
-constexpr std::uint32_t kVersion = 2, kOldestVersion = 1;
-constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kEnd = 0xFF;
+// doubles' 8 bytes, exact); version 3 added databases (tag 0xFE + varint index: the records
+// after it belong to that database). Versions 1 and 2 still load, into database 0.
+constexpr std::uint32_t kVersion = 3, kOldestVersion = 1;
+constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kSelectDb = 0xFE,
+                       kEnd = 0xFF;
 
 std::uint8_t tag_of(Type t) {
   switch (t) {
@@ -178,7 +180,7 @@ class KeyDelay {
 };
 
 // The snapshot itself, streamed to fd. Returns the number of keys, or the write error.
-lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, std::uint64_t& n,
+lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms, std::uint64_t& n,
                                const std::string& what, int key_delay_us = 0) {
   n = 0;
   KeyDelay delay(key_delay_us);
@@ -186,43 +188,49 @@ lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, 
   out.bytes(kMagic, sizeof kMagic);
   out.u32(kVersion);
   out.i64(now_ms);
-  for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-    for (const auto& [key, e] : ks.at(c).map()) {
-      if (!live(e, now_ms)) continue;
-      out.u8(tag_of(e.value.type));
-      out.i64(e.expire_at_ms);
-      out.str(key);
-      switch (e.value.type) {
-        case Type::kString:
-          out.str(e.value.str);
-          break;
-        case Type::kHash:
-          out.varint(e.value.hash->size());
-          for (const auto& [f, v] : *e.value.hash) {
-            out.str(f);
-            out.str(v);
-          }
-          break;
-        case Type::kList:
-          out.varint(e.value.list->size());
-          for (const std::string& v : *e.value.list) out.str(v);
-          break;
-        case Type::kSet:
-          out.varint(e.value.set->size());
-          for (const std::string& v : *e.value.set) out.str(v);
-          break;
-        case Type::kZSet:
-          out.varint(e.value.zset->size());
-          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
-            out.str(z->member);
-            std::uint64_t bits = 0;
-            std::memcpy(&bits, &z->score, sizeof bits);
-            out.u64(bits);
-          }
-          break;
+  for (std::uint32_t d = 0; d < dbs.count(); ++d) {
+    const Keyspace& ks = dbs.db(d);
+    if (ks.size() == 0) continue;
+    out.u8(kSelectDb);
+    out.varint(d);
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      for (const auto& [key, e] : ks.at(c).map()) {
+        if (!live(e, now_ms)) continue;
+        out.u8(tag_of(e.value.type));
+        out.i64(e.expire_at_ms);
+        out.str(key);
+        switch (e.value.type) {
+          case Type::kString:
+            out.str(e.value.str);
+            break;
+          case Type::kHash:
+            out.varint(e.value.hash->size());
+            for (const auto& [f, v] : *e.value.hash) {
+              out.str(f);
+              out.str(v);
+            }
+            break;
+          case Type::kList:
+            out.varint(e.value.list->size());
+            for (const std::string& v : *e.value.list) out.str(v);
+            break;
+          case Type::kSet:
+            out.varint(e.value.set->size());
+            for (const std::string& v : *e.value.set) out.str(v);
+            break;
+          case Type::kZSet:
+            out.varint(e.value.zset->size());
+            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+              out.str(z->member);
+              std::uint64_t bits = 0;
+              std::memcpy(&bits, &z->score, sizeof bits);
+              out.u64(bits);
+            }
+            break;
+        }
+        ++n;
+        delay.after_key();
       }
-      ++n;
-      delay.after_key();
     }
   }
   out.u8(kEnd);
@@ -234,7 +242,7 @@ lf::Status write_snapshot_body(const Keyspace& ks, int fd, std::int64_t now_ms, 
 
 }  // namespace
 
-lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+lf::Status save_snapshot(const Databases& ks, const std::string& path, std::int64_t now_ms,
                          std::uint64_t& keys_written, int key_delay_us) {
   const std::string tmp = path + kSnapshotTempInfix + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -257,7 +265,7 @@ lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64
   return lf::Status();
 }
 
-lf::Result<std::string> snapshot_to_bytes(const Keyspace& ks, std::int64_t now_ms) {
+lf::Result<std::string> snapshot_to_bytes(const Databases& ks, std::int64_t now_ms) {
   // Through a memory file, so the one writer of the format serves both.
   const int fd = ::memfd_create("lfdb-snapshot", MFD_CLOEXEC);
   if (fd < 0) return lf::Status::from_errno("memfd_create");
@@ -287,7 +295,7 @@ bool is_snapshot(std::string_view bytes) {
   return bytes.size() >= sizeof kMagic && std::memcmp(bytes.data(), kMagic, sizeof kMagic) == 0;
 }
 
-lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
+lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
                                              const std::string& what) {
   SnapshotLoad out;
   auto bad = [&](const std::string& why) {
@@ -307,16 +315,27 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
   }
   const std::uint8_t last_tag = version == 1 ? kHash : kZSet;
   if (!in.i64(out.created_ms)) return bad("cut short");
+  Keyspace* ks = &dbs.db(0);  // versions 1 and 2 had one database
   for (;;) {
     std::uint8_t type = 0;
     if (!in.u8(type)) return bad("cut short");
     if (type == kEnd) break;
+    if (type == kSelectDb && version >= 3) {
+      std::uint64_t d = 0;
+      if (!in.varint(d)) return bad("bad database at byte " + std::to_string(in.pos()));
+      if (d >= dbs.count()) {
+        return bad("database " + std::to_string(d) + " at byte " + std::to_string(in.pos()) +
+                   ", beyond 'databases " + std::to_string(dbs.count()) + "'");
+      }
+      ks = &dbs.db(static_cast<std::uint32_t>(d));
+      continue;
+    }
     std::int64_t at = -1;
     std::string_view key;
     if (type < kString || type > last_tag || !in.i64(at) || !in.str(key)) {
       return bad("bad record at byte " + std::to_string(in.pos()));
     }
-    Partition& p = ks.of(key);
+    Partition& p = ks->of(key);
     bool created = false;
     Entry& e = p.find_or_create(key, 0, created);
     e.value.drop_containers();  // a key that repeats: the last record wins, whole
@@ -386,7 +405,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Keyspace& ks,
   return out;
 }
 
-lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks) {
+lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Databases& ks) {
   std::string b;
   {
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -435,13 +454,13 @@ class Chunked {
 };
 }  // namespace
 
-lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+lf::Status write_log_base(const Databases& dbs, const std::string& path, std::int64_t now_ms,
                           bool snapshot_preamble, int key_delay_us) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + path);
   if (snapshot_preamble) {
     std::uint64_t n = 0;
-    lf::Status st = write_snapshot_body(ks, fd, now_ms, n, path, key_delay_us);
+    lf::Status st = write_snapshot_body(dbs, fd, now_ms, n, path, key_delay_us);
     if (!st.ok()) {
       ::close(fd);
       return st;
@@ -451,55 +470,63 @@ lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int6
   Out out(fd);
   std::string rec;
   KeyDelay delay(key_delay_us);
-  for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-    for (const auto& [key, e] : ks.at(c).map()) {
-      if (!live(e, now_ms)) continue;
-      rec.clear();
-      switch (e.value.type) {
-        case Type::kString:
-          if (e.expire_at_ms >= 0) {
-            const std::string at = std::to_string(e.expire_at_ms);
-            encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
-          } else {
-            encode_command(rec, {"SET", key, e.value.str});
+  for (std::uint32_t d = 0; d < dbs.count(); ++d) {
+    const Keyspace& ks = dbs.db(d);
+    if (ks.size() == 0) continue;
+    rec.clear();
+    const std::string index = std::to_string(d);
+    encode_command(rec, {"SELECT", index});
+    out.bytes(rec.data(), rec.size());
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      for (const auto& [key, e] : ks.at(c).map()) {
+        if (!live(e, now_ms)) continue;
+        rec.clear();
+        switch (e.value.type) {
+          case Type::kString:
+            if (e.expire_at_ms >= 0) {
+              const std::string at = std::to_string(e.expire_at_ms);
+              encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
+            } else {
+              encode_command(rec, {"SET", key, e.value.str});
+            }
+            break;
+          case Type::kHash: {
+            Chunked cmd(rec, {"HSET", key});
+            for (const auto& [f, v] : *e.value.hash) cmd.add(f, v);
+            break;
           }
-          break;
-        case Type::kHash: {
-          Chunked cmd(rec, {"HSET", key});
-          for (const auto& [f, v] : *e.value.hash) cmd.add(f, v);
-          break;
-        }
-        case Type::kList: {
-          Chunked cmd(rec, {"RPUSH", key});
-          for (const std::string& v : *e.value.list) cmd.add(v);
-          break;
-        }
-        case Type::kSet: {
-          Chunked cmd(rec, {"SADD", key});
-          for (const std::string& v : *e.value.set) cmd.add(v);
-          break;
-        }
-        case Type::kZSet: {
-          // Declared before `cmd`, whose destructor writes the views into these.
-          std::vector<std::string> scores;
-          scores.reserve(e.value.zset->size());
-          Chunked cmd(rec, {"ZADD", key});
-          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
-            scores.push_back(format_score(z->score));
+          case Type::kList: {
+            Chunked cmd(rec, {"RPUSH", key});
+            for (const std::string& v : *e.value.list) cmd.add(v);
+            break;
           }
-          std::size_t i = 0;
-          for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
-            cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+          case Type::kSet: {
+            Chunked cmd(rec, {"SADD", key});
+            for (const std::string& v : *e.value.set) cmd.add(v);
+            break;
           }
-          break;
+          case Type::kZSet: {
+            // Declared before `cmd`, whose destructor writes the views into these.
+            std::vector<std::string> scores;
+            scores.reserve(e.value.zset->size());
+            Chunked cmd(rec, {"ZADD", key});
+            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+              scores.push_back(format_score(z->score));
+            }
+            std::size_t i = 0;
+            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+              cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+            }
+            break;
+          }
         }
+        if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
+          const std::string at = std::to_string(e.expire_at_ms);
+          encode_command(rec, {"PEXPIREAT", key, at});
+        }
+        out.bytes(rec.data(), rec.size());
+        delay.after_key();
       }
-      if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
-        const std::string at = std::to_string(e.expire_at_ms);
-        encode_command(rec, {"PEXPIREAT", key, at});
-      }
-      out.bytes(rec.data(), rec.size());
-      delay.after_key();
     }
   }
   if (!out.drain()) {

@@ -1,9 +1,13 @@
 // Snapshots: the whole keyspace at one point in time, in lfdb's own binary format.
 //
-//   "LFDBSNAP" | u32 version (1) | i64 created_ms
-//   records:   u8 type (1 string, 2 hash) | i64 expire_at_ms (-1: none) | str key | value
-//              value: str (string) or varint n + n x (str field, str value) (hash)
+//   "LFDBSNAP" | u32 version (3) | i64 created_ms
+//   records:   u8 type (1 string, 2 hash, 3 list, 4 set, 5 zset) | i64 expire_at_ms (-1: none)
+//              | str key | value
+//              value: str (string), varint n + n x (str field, str value) (hash), varint n +
+//              n x str (list, set), varint n + n x (str member, 8-byte double) (zset)
 //              str: varint length + bytes
+//              or u8 0xFE | varint db: the records that follow belong to database db
+//              (versions 1 and 2 have no such record: everything is database 0)
 //   end:       u8 0xFF | u64 records | u64 XXH3-64 of every byte before it
 //
 // Written to a temporary file, fsynced, then renamed over the target (and the directory
@@ -36,25 +40,25 @@ struct SnapshotLoad {
 // Writes `ks` to `path` (via path.tmp-<pid>); keys already expired at `now_ms` are left out.
 // key_delay_us: rdb-key-save-delay (ServerConfig), a pause after each key, for tests that must
 // catch a save in the middle.
-lf::Status save_snapshot(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+lf::Status save_snapshot(const Databases& ks, const std::string& path, std::int64_t now_ms,
                          std::uint64_t& keys_written, int key_delay_us = 0);
 // Loads a snapshot into an empty keyspace. A missing file is not an error (nothing loaded).
-lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Keyspace& ks);
+lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Databases& ks);
 
 // The snapshot as bytes in memory (a replica's full resync); same stillness rule.
-lf::Result<std::string> snapshot_to_bytes(const Keyspace& ks, std::int64_t now_ms);
+lf::Result<std::string> snapshot_to_bytes(const Databases& ks, std::int64_t now_ms);
 
 // Whether bytes start like a snapshot (a rewritten log with a snapshot preamble does).
 bool is_snapshot(std::string_view bytes);
 // Loads the snapshot at the start of `bytes` (checksum verified); `what` names it in errors.
-lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view bytes, Keyspace& ks,
+lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view bytes, Databases& ks,
                                              const std::string& what);
 
 // The base of a rewritten append-only log, written to `path` directly (the caller renames):
 // the keyspace as commands (SET/HSET/PEXPIREAT: any RESP tool reads it), or with
 // snapshot_preamble the binary snapshot (faster to load; redis-check-aof cannot read it).
 // Same stillness rule and key delay as save_snapshot.
-lf::Status write_log_base(const Keyspace& ks, const std::string& path, std::int64_t now_ms,
+lf::Status write_log_base(const Databases& ks, const std::string& path, std::int64_t now_ms,
                           bool snapshot_preamble, int key_delay_us = 0);
 
 // The temporary files of saves, named after the writing process: the snapshot's

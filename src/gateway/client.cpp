@@ -358,6 +358,9 @@ void ClientConn::command(std::span<const std::string_view> argv) {
   if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);
   }
+  if (route.db_option && copies_to_another_db(argv)) {
+    return reject("ERR Copying to another database is not allowed in cluster mode");
+  }
   switch (route.route) {
     case Route::kLocal: return local(resolved.index, argv);
     case Route::kKeyed: return keyed(*spec, route, argv);
@@ -373,6 +376,15 @@ void ClientConn::command(std::span<const std::string_view> argv) {
       return reject("ERR lfdb-gateway does not support '" + std::string(spec->name) +
                     "' (it has no single answer across shards)");
   }
+}
+
+// COPY ... DB n with n != 0 (a bad option is left to the shard, which answers it as Redis does).
+bool ClientConn::copies_to_another_db(std::span<const std::string_view> argv) {
+  for (std::size_t i = 3; i + 1 < argv.size(); ++i) {
+    std::int64_t db = 0;
+    if (commands::iequal(argv[i], "db") && commands::parse_db_index(argv[i + 1], db).empty() && db != 0) return true;
+  }
+  return false;
 }
 
 int ClientConn::shard_of(const CommandSpec& spec, std::span<const std::string_view> argv) const {

@@ -108,6 +108,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void exec_cmd(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void in_multi(const commands::CommandSpec& spec, CommandRoute route,
                 std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  // COPY ... DB n with n != 0 (a bad option is left to the shard, which answers it).
+  static bool copies_to_another_db(std::span<const std::string_view> argv);
   // The one shard every key of the command lives in; -1 without keys; -2 across shards.
   int shard_of(const commands::CommandSpec& spec, std::span<const std::string_view> argv) const;
   Backend& backend_for(const commands::CommandSpec& spec, int shard);
@@ -137,6 +139,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void hello_cmd(LocalCall& c);
   void auth_cmd(LocalCall& c);
   void select_cmd(LocalCall& c);
+  void move_cmd(LocalCall& c);
+  void swapdb_cmd(LocalCall& c);
   void client_id_cmd(LocalCall& c);
   void client_setname_cmd(LocalCall& c);
   void client_getname_cmd(LocalCall& c);

@@ -43,6 +43,8 @@ const std::vector<ClientConn::LocalHandler>& ClientConn::local_handlers() {
         {"hello", &ClientConn::hello_cmd},
         {"auth", &ClientConn::auth_cmd},
         {"select", &ClientConn::select_cmd},
+        {"move", &ClientConn::move_cmd},
+        {"swapdb", &ClientConn::swapdb_cmd},
         {"client|id", &ClientConn::client_id_cmd},
         {"client|setname", &ClientConn::client_setname_cmd},
         {"client|getname", &ClientConn::client_getname_cmd},
@@ -134,6 +136,9 @@ void ClientConn::select_cmd(LocalCall& c) {
   if (db != 0) return c.out.error("ERR SELECT is not allowed in cluster mode");
   c.out.simple_string("OK");
 }
+
+void ClientConn::move_cmd(LocalCall& c) { c.out.error("ERR MOVE is not allowed in cluster mode"); }
+void ClientConn::swapdb_cmd(LocalCall& c) { c.out.error("ERR SWAPDB is not allowed in cluster mode"); }
 
 void ClientConn::client_id_cmd(LocalCall& c) { c.out.integer(static_cast<std::int64_t>(id_)); }
 

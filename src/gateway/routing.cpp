@@ -21,6 +21,9 @@ constexpr NamedRoute kRoutes[] = {
     {"auth", {Route::kLocal, Merge::kNone}},
     {"quit", {Route::kLocal, Merge::kNone, TxCommand::kNone, false, /*ignores_multi=*/true}},
     {"select", {Route::kLocal, Merge::kNone}},
+    // Database 0 only (SELECT n is refused): MOVE and SWAPDB are refused as by a cluster node.
+    {"move", {Route::kLocal, Merge::kNone}},
+    {"swapdb", {Route::kLocal, Merge::kNone}},
     {"client|id", {Route::kLocal, Merge::kNone}},
     {"client|setname", {Route::kLocal, Merge::kNone}},
     {"client|getname", {Route::kLocal, Merge::kNone}},
@@ -43,6 +46,7 @@ constexpr NamedRoute kRoutes[] = {
     {"keys", {Route::kFanout, Merge::kConcat}},
     {"eval", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
     {"evalsha", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
+    {"copy", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, false, /*db_option=*/true}},
     {"sort", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, /*store_keyword=*/true}},
     {"georadius", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, /*store_keyword=*/true}},
     {"georadiusbymember", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, false, /*store_keyword=*/true}},

@@ -45,6 +45,8 @@ struct CommandRoute {
   bool script = false;  // EVAL, EVALSHA: a gone client's are stopped (ScriptReaper)
   // SORT, GEORADIUS[BYMEMBER]: a STORE/STOREDIST option names one more key, by keyword.
   bool store_keyword = false;
+  // COPY: a DB option other than 0 is refused, as by a cluster node (the gateway keeps db 0).
+  bool db_option = false;
 };
 
 // What the gateway does with a command, by its spec's index (commands::Resolved::index),

@@ -40,6 +40,7 @@ TEST_F(Containers, SpopLogsWhatItRemoved) {
   EXPECT_EQ(run({"sadd", "s", "1", "2", "3", "4"}), integer(4));
   std::string log;
   t_invocation_log.records = &log;
+  t_invocation_log.db = 0;  // the invocation's database, as the session starts it
   const std::string reply = run({"spop", "s", "2"});
   t_invocation_log.records = nullptr;
   const std::vector<std::string> popped = elements(reply);

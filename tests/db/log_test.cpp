@@ -179,7 +179,7 @@ TEST(AppendLog, GroupCommitCoversEveryWriterOnce) {
       for (int i = 0; i < kPerThread; ++i) {
         std::string rec;
         encode_command(rec, {"SET", "k" + std::to_string(t), std::to_string(i)});
-        const std::uint64_t off = (*log)->append(rec);
+        const std::uint64_t off = (*log)->append_verbatim(rec);
         bool ok = false;
         CountingWaiter& w = waiters[t * kPerThread + i];
         if ((*log)->commit_or_wait(off, &w, ok)) {
@@ -215,6 +215,38 @@ TEST(AppendLog, GroupCommitCoversEveryWriterOnce) {
   }
 }
 
+// As Redis's AOF: a SELECT goes before a record only when the log's last record was for another
+// database; the first record of a freshly opened log, and the first after a rewrite started or
+// a replica began reading, always says its database.
+TEST(AppendLog, SelectOnlyWhenTheDatabaseChanges) {
+  TempFile f;
+  auto log = AppendLog::open(f.path(), FsyncPolicy::kNo);
+  ASSERT_TRUE(log.ok());
+  std::string set, two_dbs;
+  encode_command(set, {"SET", "a", "1"});
+  (*log)->append(set, 0, 0);
+  (*log)->append(set, 0, 0);
+  (*log)->append(set, 3, 3);
+  // Records that SELECT inside (a script): the log stands in their last database after them.
+  encode_command(two_dbs, {"SET", "a", "1"});
+  encode_command(two_dbs, {"SELECT", "5"});
+  encode_command(two_dbs, {"SET", "b", "2"});
+  (*log)->append(two_dbs, 3, 5);
+  (*log)->append(set, 5, 5);
+  (*log)->forget_db();
+  (*log)->append(set, 5, 5);
+  (*log)->append_verbatim(set);
+  (*log)->append(set, 5, 5);
+  ASSERT_TRUE((*log)->sync_all().ok());
+  Recorder r;
+  auto res = load_log(f.read(), {}, r.fn());
+  ASSERT_TRUE(res.ok());
+  const std::vector<std::string> want = {
+      "SELECT 0 ", "SET a 1 ", "SET a 1 ", "SELECT 3 ", "SET a 1 ", "SET a 1 ", "SELECT 5 ",
+      "SET b 2 ",  "SET a 1 ", "SELECT 5 ", "SET a 1 ", "SET a 1 ", "SELECT 5 ", "SET a 1 "};
+  EXPECT_EQ(r.applied, want);
+}
+
 TEST(AppendLog, FailedWriteFailsWaitersKeepsBytesAndRecovers) {
   TempFile f;
   auto log = AppendLog::open(f.path(), FsyncPolicy::kAlways);
@@ -224,11 +256,11 @@ TEST(AppendLog, FailedWriteFailsWaitersKeepsBytesAndRecovers) {
   bool ok = false;
   CountingWaiter first, w;
   // Nobody else flushes: this thread is elected and commits itself before returning.
-  EXPECT_FALSE((*log)->commit_or_wait((*log)->append(rec), &first, ok));
+  EXPECT_FALSE((*log)->commit_or_wait((*log)->append_verbatim(rec), &first, ok));
   EXPECT_EQ(first.calls.load(), 1);
   EXPECT_TRUE(first.ok.load());
   (*log)->inject_fault(/*writes=*/true, /*fsyncs=*/false);
-  const std::uint64_t off = (*log)->append(rec);
+  const std::uint64_t off = (*log)->append_verbatim(rec);
   const bool done = (*log)->commit_or_wait(off, &w, ok);
   // The flush ran on this thread and failed us (through the waiter, before we returned).
   EXPECT_FALSE(done);
@@ -238,7 +270,7 @@ TEST(AppendLog, FailedWriteFailsWaitersKeepsBytesAndRecovers) {
   EXPECT_EQ((*log)->write_error(), "Input/output error");
   EXPECT_EQ(f.read(), rec);  // the partial write was cut off
   // Later commits fail at once while the disk is failing.
-  EXPECT_TRUE((*log)->commit_or_wait((*log)->append(rec), &w, ok));
+  EXPECT_TRUE((*log)->commit_or_wait((*log)->append_verbatim(rec), &w, ok));
   EXPECT_FALSE(ok);
   (*log)->inject_fault(false, false);
   (*log)->tick();  // the retry

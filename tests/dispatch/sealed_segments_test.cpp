@@ -66,7 +66,7 @@ TEST(SealedSegments, ContiguousInOrderAndOnInvocationBoundaries) {
         } else {
           encode_command(rec, {"SET", "k" + std::to_string(w), std::to_string(i)});
         }
-        const std::uint64_t end = (*log)->append(rec);
+        const std::uint64_t end = (*log)->append_verbatim(rec);
         {
           lf::MutexLock lock(ends_mu);
           ends.insert(end);
@@ -101,7 +101,7 @@ TEST(SealedSegments, UnderAlwaysNothingIsSealedBeforeItsFsync) {
   (*log)->set_segment_sink(c.sink());
   std::string rec;
   encode_command(rec, {"SET", "a", "1"});
-  (*log)->append(rec);
+  (*log)->append_verbatim(rec);
   EXPECT_TRUE(c.taken().empty());
   ASSERT_TRUE((*log)->sync_all().ok());  // write + fsync
   const auto segs = c.taken();
@@ -120,7 +120,7 @@ TEST(SealedSegments, AFailedWriteSealsNothingUntilTheRetryWorks) {
   std::string rec;
   encode_command(rec, {"SET", "a", "1"});
   (*log)->inject_fault(/*writes=*/true, /*fsyncs=*/false);
-  (*log)->append(rec);
+  (*log)->append_verbatim(rec);
   (*log)->write_pending();
   EXPECT_TRUE((*log)->failing());
   EXPECT_TRUE(c.taken().empty());

@@ -464,6 +464,77 @@ class ConfigTest(ServerTestCase):
         self.assertErrorReply("ERR unknown subcommand 'foo'. Try CONFIG HELP.", "CONFIG", "foo")
 
 
+class ConfigParamsTest(ServerTestCase):
+    """The parameters Redis's test suite sets at the start of its units (encodings, lazy freeing,
+    the latency monitor): accepted, validated with Redis's errors, reported back (issue 13)."""
+
+    DEFAULTS = {"list-max-listpack-size": "-2", "list-max-ziplist-size": "-2",
+                "list-compress-depth": "0",
+                "hash-max-listpack-entries": "128", "hash-max-ziplist-entries": "128",
+                "hash-max-listpack-value": "64", "hash-max-ziplist-value": "64",
+                "set-max-intset-entries": "512",
+                "zset-max-listpack-entries": "128", "zset-max-ziplist-entries": "128",
+                "zset-max-listpack-value": "64", "zset-max-ziplist-value": "64",
+                "stream-node-max-bytes": "4096",
+                "stream-node-max-entries": "100", "lazyfree-lazy-eviction": "no",
+                "lazyfree-lazy-expire": "no", "lazyfree-lazy-server-del": "no",
+                "lazyfree-lazy-user-del": "no", "lazyfree-lazy-user-flush": "no",
+                "latency-monitor-threshold": "0"}
+
+    def tearDown(self):
+        pairs = [x for k, v in self.DEFAULTS.items() if "ziplist" not in k for x in (k, v)]
+        self.assertEqual(self.call("CONFIG", "SET", *pairs), b"OK")
+        super().tearDown()
+
+    def failed(self, name, why):
+        return "ERR CONFIG SET failed (possibly related to argument '%s') - %s" % (name, why)
+
+    def test_defaults(self):
+        for name, value in self.DEFAULTS.items():
+            self.assertEqual(self.r.config_get(name), {name: value}, name)
+
+    def test_set_and_get_back_under_either_name(self):
+        self.assertEqual(self.call("CONFIG", "SET", "list-max-ziplist-size", "1",
+                                   "list-compress-depth", "2"), b"OK")
+        self.assertEqual(self.r.config_get("list-max-*"), {"list-max-listpack-size": "1",
+                                                           "list-max-ziplist-size": "1"})
+        self.assertEqual(self.r.config_get("list-compress-depth"), {"list-compress-depth": "2"})
+        self.assertEqual(self.call("CONFIG", "SET", "hash-max-listpack-value", "1kb"), b"OK")
+        self.assertEqual(self.r.config_get("hash-max-ziplist-value"), {"hash-max-ziplist-value": "1024"})
+        self.assertEqual(self.call("CONFIG", "SET", "zset-max-ziplist-entries", "0",
+                                   "set-max-intset-entries", "100", "lazyfree-lazy-user-del", "YES",
+                                   "latency-monitor-threshold", "200"), b"OK")
+        self.assertEqual(self.r.config_get("zset-max-listpack-entries"), {"zset-max-listpack-entries": "0"})
+        self.assertEqual(self.r.config_get("lazyfree-lazy-user-del"), {"lazyfree-lazy-user-del": "yes"})
+        self.assertEqual(self.r.config_get("latency-monitor-threshold"), {"latency-monitor-threshold": "200"})
+
+    def test_bad_values_get_redis_errors_and_change_nothing(self):
+        self.assertErrorReply(self.failed("list-compress-depth", "argument must be between 0 and 2147483647 inclusive"),
+                              "CONFIG", "SET", "list-compress-depth", "-1")
+        self.assertErrorReply(self.failed("list-max-ziplist-size", "argument couldn't be parsed into an integer"),
+                              "CONFIG", "SET", "list-max-ziplist-size", "x")
+        self.assertErrorReply(self.failed("hash-max-ziplist-value", "argument must be a memory value"),
+                              "CONFIG", "SET", "hash-max-ziplist-value", "lots")
+        self.assertErrorReply(self.failed("set-max-intset-entries", "argument couldn't be parsed into an integer"),
+                              "CONFIG", "SET", "set-max-intset-entries", "1kb")
+        self.assertErrorReply(self.failed("lazyfree-lazy-expire", "argument must be 'yes' or 'no'"),
+                              "CONFIG", "SET", "lazyfree-lazy-expire", "maybe")
+        self.assertErrorReply(self.failed("latency-monitor-threshold", "argument couldn't be parsed into an integer"),
+                              "CONFIG", "SET", "latency-monitor-threshold", "1.5")
+        # Atomic: a bad pair leaves the good one unset.
+        self.assertIsInstance(self.call("CONFIG", "SET", "set-max-intset-entries", "7",
+                                        "zset-max-listpack-value", "bad"), RespError)
+        self.assertEqual(self.r.config_get("set-max-intset-entries"), {"set-max-intset-entries": "512"})
+        self.assertErrorReply(self.failed("set-max-intset-entries", "duplicate parameter"),
+                              "CONFIG", "SET", "set-max-intset-entries", "1", "set-max-intset-entries", "2")
+        # A setting's two names in one CONFIG SET: the last one wins.
+        self.assertEqual(self.call("CONFIG", "SET", "hash-max-ziplist-entries", "1",
+                                   "hash-max-listpack-entries", "2"), b"OK")
+        self.assertEqual(self.r.config_get("hash-max-ziplist-entries"), {"hash-max-ziplist-entries": "2"})
+        self.assertErrorReply(self.failed("databases", "can't set immutable config"),
+                              "CONFIG", "SET", "databases", "4")
+
+
 class KeyspaceAdminTest(ServerTestCase):
     def test_dbsize(self):
         self.assertEqual(self.call("DBSIZE"), 0)

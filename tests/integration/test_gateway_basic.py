@@ -149,7 +149,22 @@ class ValidationTest(GatewayTestCase):
         self.assertEqual(c.command("PING", "x"), b"x")
         self.assertEqual(c.command("PING", "x", "y"),
                          RespError("ERR wrong number of arguments for 'ping' command"))
-        self.assertEqual(c.command("SELECT", "1"), RespError("ERR SELECT is not allowed in cluster mode"))
+        # Database 0 only, with Redis Cluster's errors (a cluster node answers these).
+        cluster = "ERR SELECT is not allowed in cluster mode"
+        self.assertEqual(c.command("SELECT", "1"), RespError(cluster))
+        self.assertEqual(c.command("SELECT", "16"), RespError(cluster))
+        self.assertEqual(c.command("SELECT", "-1"), RespError(cluster))
+        self.assertEqual(c.command("SELECT", "x"),
+                         RespError("ERR value is not an integer or out of range"))
+        self.assertEqual(c.command("MOVE", A[0], "1"),
+                         RespError("ERR MOVE is not allowed in cluster mode"))
+        self.assertEqual(c.command("SWAPDB", "0", "1"),
+                         RespError("ERR SWAPDB is not allowed in cluster mode"))
+        self.assertEqual(c.command("COPY", A[0], A[1], "DB", "1"),
+                         RespError("ERR Copying to another database is not allowed in cluster mode"))
+        self.assertEqual(c.command("SET", A[0], "v"), b"OK")
+        self.assertEqual(c.command("COPY", A[0], A[1], "DB", "0"), 1)
+        self.assertEqual(c.command("GET", A[1]), b"v")
         self.assertEqual(c.command("CLIENT", "SETNAME", "me"), b"OK")
         self.assertEqual(c.command("CLIENT", "GETNAME"), b"me")
         self.assertIsInstance(c.command("CLIENT", "ID"), int)

@@ -365,6 +365,37 @@ class ReplicationTest(unittest.TestCase):
             c.execute_command("LFDB.SYNC", "?", "0")
         self.assertIn("appendonly yes", str(e.exception))
 
+    def test_a_replica_sees_every_database(self):
+        # Keys in database 2 before the replica exists (its full resync's snapshot), then writes
+        # in database 3 and MOVE, COPY ... DB, SWAPDB, FLUSHDB in the stream (SELECT records).
+        p = self.primary()
+        pc = self.client(p, db=2)
+        pc.set("snap", "2")
+        r = self.replica(p.port)
+        wait_caught_up(pc, self.client(r))
+        pc.set("after", "2")  # the stream's first record: it must say its database
+        p3 = self.client(p, db=3)
+        p3.set("k", "three")
+        p3.hset("h", "f", "v")
+        p3.execute_command("MOVE", "h", 4)
+        p3.execute_command("COPY", "k", "k", "DB", 5)
+        p3.eval("redis.call('SELECT', 6); redis.call('SET', KEYS[1], 'six')", 1, "s")
+        p0 = self.client(p, db=0)
+        p0.set("zero", "0")
+        p0.execute_command("SWAPDB", 0, 7)
+        p0.set("new-zero", "0")
+        self.client(p, db=5).flushdb()
+        wait_caught_up(p0, self.client(r))
+        for n, want in [(0, {b"new-zero": (b"string", b"0", False)}),
+                        (2, {b"snap": (b"string", b"2", False), b"after": (b"string", b"2", False)}),
+                        (3, {b"k": (b"string", b"three", False)}),
+                        (4, {b"h": (b"hash", ((b"f", b"v"),), False)}),
+                        (5, {}),
+                        (6, {b"s": (b"string", b"six", False)}),
+                        (7, {b"zero": (b"string", b"0", False)})]:
+            self.assertEqual(dump(self.client(r, db=n)), want, "database %d" % n)
+            self.assertEqual(dump(self.client(p, db=n)), want, "database %d" % n)
+
     def test_late_replica_gets_a_full_resync(self):
         p = self.primary()
         pc = self.client(p)
