@@ -57,6 +57,7 @@ struct ClientState {
   std::atomic<bool> in_multi_flag{false};
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
+  std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "db/blocking/registry.hpp"
 #include "db/client.hpp"
 #include "db/server.hpp"
 #include "lf/concurrency_model.hpp"
@@ -34,13 +35,14 @@
 
 namespace lfdb::db {
 
-class ServerSession final : public lf::Session, public CommitWaiter {
+class ServerSession final : public lf::Session, public CommitWaiter, public blocking::Sleeper {
  public:
   ServerSession(Server& server, const lf::InetAddr& peer);
   ~ServerSession() override;
 
   lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override;
   void committed(bool ok) override;
+  void wake() override;  // a blocked command was settled (blocking::Sleeper)
 
   // ---- controls for the connection commands' handlers (session_commands.cpp) ----
   void authenticate();             // AUTH / HELLO AUTH succeeded
@@ -54,6 +56,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
     kServing,         // reading and running commands on the serving thread
     kAwaitingColors,  // parked: a queued command waits for its colors; its task unparks us
     kAwaitingCommit,  // parked: the replies wait for the fsync of our records (always)
+    kBlocked,         // parked: a blocking command waits on its keys; its settler unparks us
   };
   // What becomes of the connection once the replies are out.
   enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown };
@@ -72,6 +75,13 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   // The task of a command that had to queue: reply into parked_out_, then unpark.
   void run_parked();
   Step meet_parked_task(std::string& out);
+  // A blocking command registered a waiter (waiter_): park until it is settled, or go on with
+  // its outcome if it already was.
+  Step block(std::string& out);
+  Step unblocked(std::string& out);
+  // The ready-keys pass after a write invocation over `keys` (registry.hpp).
+  void serve_blocked(std::span<const std::string_view> keys, bool alone);
+  void run_ready_pass(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   void on_attach() override;
   bool closing() const { return ending_ != Ending::kOpen; }
 
@@ -89,6 +99,8 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
+  std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
+  bool exec_alone_ = false;              // the transaction being run holds every color
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
