@@ -334,8 +334,8 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     blocking::Offer* prev;
     explicit OfferScope(blocking::Offer* o) : prev(blocking::t_offer) { blocking::t_offer = o; }
     ~OfferScope() { blocking::t_offer = prev; }
-  } offer_scope(in_transaction_ ? nullptr : &offer);
-  const bool serve = ctx.writes && !in_transaction_;
+  } offer_scope(in_exec_ ? nullptr : &offer);
+  const bool serve = ctx.writes && !in_exec_;
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
@@ -442,6 +442,7 @@ void ServerSession::run_transaction(std::string& out) {
     if (log != nullptr) encode_command(log_buf_, {"MULTI"});
     const std::size_t multi_len = log_buf_.size();
     w.array_header(client_.queued.size());
+    in_exec_ = true;
     for (const OwnedCommand& q : client_.queued) {
       const BoundCommand& bc = server_.bound(*q.spec);
       if (bc.handler != nullptr) {
@@ -451,6 +452,7 @@ void ServerSession::run_transaction(std::string& out) {
       }
     }
     in_transaction_ = false;
+    in_exec_ = false;
     if (log != nullptr) {
       if (log_buf_.size() > multi_len) {
         encode_command(log_buf_, {"EXEC"});

@@ -101,6 +101,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
   std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
   bool exec_alone_ = false;              // the transaction being run holds every color
+  bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
