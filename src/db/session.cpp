@@ -295,13 +295,14 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
   return closing() ? Step::kClose : Step::kDone;
 }
 
-void ServerSession::serve_blocked(std::span<const std::string_view> keys, bool alone) {
+void ServerSession::serve_blocked(std::span<const std::string_view> keys, std::uint32_t db,
+                                  bool alone) {
   blocking::HeldColors held;
   held.all = alone || server_.initial_config().data == DataMode::kGlobal;
   if (!held.all) {
     for (std::string_view k : keys) held.colors.push_back(server_.keyspace().color_of_key(k));
   }
-  server_.blocking().serve(keys, 0, held, now_ms());
+  server_.blocking().serve(keys, db, held, now_ms());
 }
 
 void ServerSession::run_parked() {
@@ -341,7 +342,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     bc.handler(ctx);
     if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
     if (offer.waiter) waiter_ = std::move(offer.waiter);
-    if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv);
+    if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
     return;
   }
   InvocationLog& il = t_invocation_log;
@@ -360,14 +361,15 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_buf_.clear();
   }
   if (offer.waiter) waiter_ = std::move(offer.waiter);
-  if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv);
+  if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
 }
 
 // After a write invocation, still holding its colors: the clients blocked on its keys.
-void ServerSession::run_ready_pass(const CommandSpec& spec, std::span<const std::string_view> argv) {
+void ServerSession::run_ready_pass(const CommandSpec& spec, std::span<const std::string_view> argv,
+                                   std::uint32_t db) {
   std::vector<std::string_view> keys;
   commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
-  serve_blocked(keys, spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite);
+  serve_blocked(keys, db, spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite);
 }
 
 // ---- transactions ----------------------------------------------------------------------
@@ -468,7 +470,8 @@ void ServerSession::run_transaction(std::string& out) {
         commands::for_each_key(*q.spec, std::span<const std::string_view>(q.argv),
                                [&](std::size_t i) { keys.push_back(q.argv[i]); });
       }
-      serve_blocked(keys, exec_alone_);
+      // Database 0 until SELECT switches databases: then the transaction's own.
+      serve_blocked(keys, 0, exec_alone_);
     }
   }
   client_.queued.clear();

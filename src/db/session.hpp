@@ -13,8 +13,12 @@
 // session holds its replies (held_), registers with the AppendLog and parks; the elected
 // flusher calls committed() and that unparks it (docs/persistence.md).
 //
+// A blocking command (BLPOP...) that finds nothing registers a waiter on its keys and the session
+// parks (phase kBlocked) until a writer, the timer, CLIENT UNBLOCK/KILL or shutdown settles it
+// (db/blocking/registry.hpp); the settler unparks it, through the waiter's own Rendezvous.
+//
 // The session's phase says which of those it is in. States that later features add (a client
-// subscribed to channels, blocked on a key) become phases or modes here, next to these.
+// subscribed to channels) become phases or modes here, next to these.
 //
 // Thread-safety: the model calls a session from one thread at a time; while parked, only the
 // queued task (or the flusher's committed()) touches it, and it hands the session back through
@@ -80,8 +84,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Step block(std::string& out);
   Step unblocked(std::string& out);
   // The ready-keys pass after a write invocation over `keys` (registry.hpp).
-  void serve_blocked(std::span<const std::string_view> keys, bool alone);
-  void run_ready_pass(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
+  void serve_blocked(std::span<const std::string_view> keys, std::uint32_t db, bool alone);
+  void run_ready_pass(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
+                      std::uint32_t db);
   void on_attach() override;
   bool closing() const { return ending_ != Ending::kOpen; }
 
