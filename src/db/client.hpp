@@ -44,7 +44,7 @@ struct OwnedCommand {
 };
 
 struct ClientState {
-  std::uint64_t id = 0;            // immutable
+  std::uint64_t id = 0;            // immutable once registered (set under the registry's lock)
   std::string addr;                // immutable: "ip:port"
   std::string laddr;               // immutable
   std::int64_t created_ms = 0;     // immutable

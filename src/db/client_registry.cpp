@@ -10,6 +10,7 @@ namespace lfdb::db {
 std::uint64_t ClientRegistry::add(ClientState* c) {
   const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   lf::MutexLock lock(mu_);
+  c->id = id;  // under the lock: CLIENT KILL ID reads it from other connections' threads
   clients_.push_back(c);
   return id;
 }

@@ -48,7 +48,7 @@ ServerSession::~ServerSession() {
 
 void ServerSession::on_attach() {
   client_.host = host();
-  client_.id = server_.clients().add(&client_);
+  (void)server_.clients().add(&client_);  // sets client_.id under the registry's lock
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {

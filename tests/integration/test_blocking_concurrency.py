@@ -9,7 +9,16 @@ import threading
 import time
 import unittest
 
-from lfdb_testlib import HOST, RawConnection, ServerTestCase, _reply_end, encode_command, parse_reply
+from lfdb_testlib import (HOST, RawConnection, ServerTestCase, _reply_end, encode_command, is_lfdb,
+                          lfdb_arg, parse_reply)
+
+# CLIENT KILL of a client that was served a moment before: lfdb's handle-set models send the
+# served reply before the kill takes effect (the close waits for the parked connection to carry
+# on), so nothing is lost. redis-server frees a killed client with its unsent replies, and
+# lfdb's tpc model shuts the socket down at once: there a client killed right after it was
+# served loses that reply, and its element. Kills are part of the exactly-once run only where
+# the server promises it.
+KILLS_KEEP_REPLIES = is_lfdb() and lfdb_arg("model", "lf") != "tpc"
 
 WAIT = 30.0
 
@@ -135,7 +144,7 @@ class ExactlyOnceTest(ServerTestCase):
                             record(cmd, v)
                         s.close()
                         continue
-                    if fate < 0.15:
+                    if fate < 0.15 and KILLS_KEEP_REPLIES:
                         # Killed while blocked (by another connection).
                         s = socket.create_connection((HOST, self.port), timeout=WAIT)
                         s.sendall(encode_command("CLIENT", "ID"))
