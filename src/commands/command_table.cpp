@@ -15,7 +15,7 @@ using H = HueClass;
 constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
                         NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
                         C = kConnection, RND = kRandom, NK = kNumKeys,
-                        DO = kDenyOom, DK = kDestKey;
+                        DO = kDenyOom, DK = kDestKey, B = kBlocking;
 
 constexpr CommandSpec kClientSubs[] = {
     {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
@@ -27,6 +27,7 @@ constexpr CommandSpec kClientSubs[] = {
     {"client|no-evict", 3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Sets the client eviction mode of the connection."},
     {"client|no-touch", 3, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."},
     {"client|help", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns helpful text about the different subcommands."},
+    {"client|unblock", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Unblocks a client blocked by a blocking command from a different connection."},
 };
 constexpr CommandSpec kConfigSubs[] = {
     {"config|get", -3, A | NS | D, 0, 0, 0, H::kConfigRead, {}, "server", "Returns the effective values of configuration parameters."},
@@ -198,6 +199,13 @@ constexpr CommandSpec kCommands[] = {
     {"lpos", -3, R, 1, 1, 1, H::kKeyRead, {}, "list", "Returns the index of matching elements in a list."},
     {"lmove", 5, W | DO, 1, 2, 1, H::kKeyWrite, {}, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved."},
     {"rpoplpush", 3, W | DO, 1, 2, 1, H::kKeyWrite, {}, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped."},
+    // Blocking pops (lfdb-server: db/blocking/): the keys come before the timeout.
+    {"blpop", -3, W | NS | B, 1, -2, 1, H::kKeyWrite, {}, "list", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"brpop", -3, W | NS | B, 1, -2, 1, H::kKeyWrite, {}, "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"brpoplpush", 4, W | DO | NS | B, 1, 2, 1, H::kKeyWrite, {}, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped."},
+    {"blmove", 6, W | DO | NS | B, 1, 2, 1, H::kKeyWrite, {}, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."},
+    {"lmpop", -4, W | NK, 2, 0, 1, H::kKeyWrite, {}, "list", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."},
+    {"blmpop", -5, W | NK | B, 3, 0, 1, H::kKeyWrite, {}, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
     // sets
     {"sadd", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Adds one or more members to a set. Creates the key if it doesn't exist."},
     {"srem", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Removes one or more members from a set. Deletes the set if the last member was removed."},
@@ -235,6 +243,10 @@ constexpr CommandSpec kCommands[] = {
     {"zrevrangebylex", -4, R, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns members in a sorted set within a lexicographical range in reverse order."},
     {"zpopmin", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
     {"zpopmax", -2, W | F, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
+    {"bzpopmin", -3, W | NS | F | B, 1, -2, 1, H::kKeyWrite, {}, "sorted-set", "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."},
+    {"bzpopmax", -3, W | NS | F | B, 1, -2, 1, H::kKeyWrite, {}, "sorted-set", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise. Deletes the sorted set if the last element was popped."},
+    {"zmpop", -4, W | NK, 2, 0, 1, H::kKeyWrite, {}, "sorted-set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped."},
+    {"bzmpop", -5, W | NK | B, 3, 0, 1, H::kKeyWrite, {}, "sorted-set", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped."},
     {"zremrangebyrank", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed."},
     {"zremrangebyscore", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed."},
     {"zremrangebylex", 4, W, 1, 1, 1, H::kKeyWrite, {}, "sorted-set", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed."},

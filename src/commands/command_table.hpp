@@ -32,6 +32,7 @@ enum Flag : std::uint32_t {
   kNumKeys = 1u << 11,   // keys follow a count: argv[first_key - 1] keys from first_key (EVAL)
   kDenyOom = 1u << 12,   // may grow memory use (Redis refuses it past maxmemory; lfdb reports it)
   kDestKey = 1u << 13,   // with kNumKeys: argv[1] is a key too, before the count (ZUNIONSTORE)
+  kBlocking = 1u << 14,  // may block the connection until a key is written (BLPOP, BZPOPMIN...)
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its

@@ -50,7 +50,7 @@ struct WatchedKey {
 };
 
 struct ClientState {
-  std::uint64_t id = 0;            // immutable
+  std::uint64_t id = 0;            // immutable once registered (set under the registry's lock)
   std::string addr;                // immutable: "ip:port"
   std::string laddr;               // immutable
   std::int64_t created_ms = 0;     // immutable
@@ -66,6 +66,7 @@ struct ClientState {
   std::atomic<std::uint32_t> db_shown{0};  // `db` as CLIENT LIST shows it
 
   std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
+  std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;

@@ -10,6 +10,7 @@ namespace lfdb::db {
 std::uint64_t ClientRegistry::add(ClientState* c) {
   const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   lf::MutexLock lock(mu_);
+  c->id = id;  // under the lock: CLIENT KILL ID reads it from other connections' threads
   clients_.push_back(c);
   return id;
 }
@@ -44,7 +45,9 @@ std::string ClientRegistry::list(const std::string& laddr, const ClientState* on
                   "user=default redir=-1 resp=%d\n",
                   c->id, c->addr.c_str(), laddr.c_str(), name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
-                  c->in_multi_flag.load(std::memory_order_relaxed) ? "x" : "N",
+                  c->blocked.load(std::memory_order_relaxed)         ? "b"
+                  : c->in_multi_flag.load(std::memory_order_relaxed) ? "x"
+                                                                     : "N",
                   c->db_shown.load(std::memory_order_relaxed), c->last_command.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));
     out += line;

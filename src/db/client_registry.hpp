@@ -18,7 +18,8 @@ namespace lfdb::db {
 
 class ClientRegistry {
  public:
-  // Registers c and gives it its id (CLIENT ID: unique, increasing).
+  // Registers c and gives it its id (CLIENT ID: unique, increasing), set in c->id under the
+  // lock that CLIENT LIST/KILL read it under.
   std::uint64_t add(ClientState* c);
   void remove(ClientState* c);
   std::size_t size();

@@ -20,6 +20,7 @@ void flag_names(const CommandSpec& s, resp::Writer& w) {
   if (s.has(commands::kReadonly)) f.push_back("readonly");
   if (s.has(commands::kAdmin)) f.push_back("admin");
   if (s.has(commands::kNoScript)) f.push_back("noscript");
+  if (s.has(commands::kBlocking)) f.push_back("blocking");
   if (s.has(commands::kFast)) f.push_back("fast");
   if (s.has(commands::kNoAuth)) f.push_back("no_auth");
   if (s.has(commands::kNoMulti)) f.push_back("no_multi");

@@ -227,7 +227,8 @@ std::string Server::info_section(std::string_view name) {
     s += "# Clients\r\n";
     append_line(s, "connected_clients:%zu", clients().size());
     append_line(s, "maxclients:%zu", initial_.maxclients);
-    append_line(s, "blocked_clients:0");
+    append_line(s, "blocked_clients:%" PRIu64, blocking().blocked_clients());
+    append_line(s, "total_blocking_keys:%" PRIu64, blocking().blocking_keys());
   } else if (name == "memory") {
     const struct mallinfo2 mi = ::mallinfo2();
     s += "# Memory\r\n";

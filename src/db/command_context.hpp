@@ -124,5 +124,6 @@ std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
 std::span<const HandlerEntry> introspection_handlers();
 std::span<const HandlerEntry> database_handlers();
+std::span<const HandlerEntry> blocking_handlers();  // db/blocking/cmd_blocking.cpp
 
 }  // namespace lfdb::db

@@ -18,6 +18,11 @@ Form form_of(std::string_view name) {
       {"pexpireat", Form::kTtlState},   {"hincrbyfloat", Form::kHashField},
       {"eval", Form::kNone},            {"evalsha", Form::kNone},  // scripts log their effects
       {"spop", Form::kNone},  // random: the handler logs SREM (or DEL) of what it popped
+      // Blocking pops and their multi-key forms log the plain pop they made (db/blocking/).
+      {"blpop", Form::kNone},  {"brpop", Form::kNone},  {"brpoplpush", Form::kNone},
+      {"blmove", Form::kNone}, {"blmpop", Form::kNone}, {"lmpop", Form::kNone},
+      {"bzpopmin", Form::kNone}, {"bzpopmax", Form::kNone}, {"bzmpop", Form::kNone},
+      {"zmpop", Form::kNone},
       {"zincrby", Form::kZsetScore},    {"zadd", Form::kZsetScore},
   };
   auto it = forms.find(name);

@@ -27,11 +27,12 @@ Server::Server(const ServerConfig& config)
   auth_required_.store(!config.requirepass.empty());
   protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
+  blocking_ = std::make_unique<blocking::Registry>(*this);
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(),
-                     introspection_handlers(), database_handlers()}) {
+                     introspection_handlers(), database_handlers(), blocking_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;
@@ -91,6 +92,7 @@ lf::Status Server::start() {
     lf::MutexLock lock(persist_mu_);
     saved_changes_ = dbs_.changes();  // what was loaded is on disk already
   }
+  blocking_->start();  // before any client can block
   lf::Status st = model_->start();
   if (!st.ok()) {
     model_.reset();
@@ -141,6 +143,7 @@ void Server::stop() {
   // Refuse new commands, let queued invocations finish (their tasks refer to sessions the
   // model is about to close), then close everything.
   stopping_.store(true, std::memory_order_release);
+  blocking_->stop();  // blocked clients are parked: settle them (they close) before the rest
   // Running scripts stop: at once under SHUTDOWN NOSAVE, else once busy; none starts any more.
   const int ask = shutdown_save_.load(std::memory_order_relaxed);
   scripts_.begin_shutdown(ask < 0);

@@ -24,6 +24,7 @@
 #include "commands/command_table.hpp"
 #include "commands/connection.hpp"
 #include "db/append_log.hpp"
+#include "db/blocking/registry.hpp"
 #include "db/client.hpp"
 #include "db/client_registry.hpp"
 #include "db/command_context.hpp"
@@ -84,6 +85,8 @@ class Server final : public lf::Service {
   void set_protected_mode(bool v) { protected_mode_.store(v, std::memory_order_relaxed); }
 
   ClientRegistry& clients() { return clients_; }
+  // Clients blocked on keys (BLPOP & co.): db/blocking/registry.hpp.
+  blocking::Registry& blocking() { return *blocking_; }
   // CLIENT LIST / CLIENT INFO: every client's line, or only c's.
   std::string client_list(const ClientState* only = nullptr);
 
@@ -137,6 +140,7 @@ class Server final : public lf::Service {
   std::int64_t started_ms_ = 0;  // immutable after start
 
   ClientRegistry clients_;
+  std::unique_ptr<blocking::Registry> blocking_;  // made in the ctor; its timer runs from start()
 
   // Active expiry: the ticker calls maybe_run_expiry_cycle every 1/hz; the call is guarded by
   // an election so any other caller (a future one on the serving path) can never overlap a

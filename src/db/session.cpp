@@ -48,7 +48,7 @@ ServerSession::~ServerSession() {
 
 void ServerSession::on_attach() {
   client_.host = host();
-  client_.id = server_.clients().add(&client_);
+  (void)server_.clients().add(&client_);  // sets client_.id under the registry's lock
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {
@@ -69,6 +69,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
       return lf::SessionAction::kClose;
     }
   }
+  const bool was_blocked = phase_ == Phase::kBlocked;
   phase_ = Phase::kServing;  // unparked by a queued command's task, if we were parked for one
   if (!held_.empty()) {
     out.append(held_);
@@ -77,6 +78,12 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   if (!parked_out_.empty()) {
     out.append(parked_out_);
     parked_out_.clear();
+  }
+  if (was_blocked || waiter_) {
+    // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
+    const Step s = was_blocked ? unblocked(out) : block(out);
+    if (s == Step::kParked) return lf::SessionAction::kPark;
+    if (s == Step::kClose) return settle(lf::SessionAction::kClose, out);
   }
   return settle(process(in, out), out);
 }
@@ -114,6 +121,8 @@ lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
   }
   return a;
 }
+
+void ServerSession::wake() { host()->unpark(); }  // last touch, as below
 
 void ServerSession::committed(bool ok) {
   commit_ok_ = ok;
@@ -212,6 +221,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   if (bc.session != nullptr) {
     resp::Writer w(out, client_.protocol);
     run_session(bc, argv, w);
+    blocking::wake_pending();  // CLIENT UNBLOCK / KILL of a blocked client
     return closing() ? Step::kClose : Step::kDone;
   }
   if (bc.spec->hue == HueClass::kFree) {
@@ -231,7 +241,11 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
                        hashes_};
   // Fast path: run now, over the arguments where they lie in the read buffer.
   lf::hue::Task now([this, &bc, argv, &out] { run(bc, argv, out); });
-  if (server_.executor().try_run(inv, now)) return closing() ? Step::kClose : Step::kDone;
+  if (server_.executor().try_run(inv, now)) {
+    blocking::wake_pending();  // clients this command served, now that its colors are free
+    if (waiter_) return block(out);
+    return closing() ? Step::kClose : Step::kDone;
+  }
 
   // Slow path: the task may run later on another thread, after this read buffer is gone.
   // Replies that wait for the disk stay with the session while it parks.
@@ -244,6 +258,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   phase_ = Phase::kAwaitingColors;
   server_.stats().parked.add();
   (void)server_.executor().submit(inv, lf::hue::Task([this] { run_parked(); }));
+  blocking::wake_pending();  // `--data global` ran the task inside submit, under its mutex
   return meet_parked_task(out);
 }
 
@@ -258,7 +273,49 @@ ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
   }
   out.append(parked_out_);
   parked_out_.clear();
+  if (waiter_) return block(out);
   return closing() ? Step::kClose : Step::kDone;
+}
+
+ServerSession::Step ServerSession::block(std::string& out) {
+  if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
+    held_.append(out);  // earlier replies still wait for the disk: they stay with us
+    out.clear();
+  }
+  phase_ = Phase::kBlocked;
+  client_.blocked.store(true, std::memory_order_relaxed);
+  if (!waiter_->park()) return Step::kParked;
+  phase_ = Phase::kServing;
+  return unblocked(out);
+}
+
+ServerSession::Step ServerSession::unblocked(std::string& out) {
+  client_.blocked.store(false, std::memory_order_relaxed);
+  std::shared_ptr<blocking::Waiter> w = std::move(waiter_);
+  waiter_.reset();
+  if (!held_.empty()) {
+    out.insert(0, held_);
+    held_.clear();
+  }
+  out.append(w->reply);
+  // Under `always` a served pop's reply waits for the fsync of its record like our own writes.
+  if (w->commit_offset > commit_offset_) commit_offset_ = w->commit_offset;
+  server_.blocking().forget(w);
+  if (w->close) {
+    close_after_replies();
+    return Step::kClose;
+  }
+  return closing() ? Step::kClose : Step::kDone;
+}
+
+void ServerSession::serve_blocked(std::span<const std::string_view> keys, std::uint32_t db,
+                                  bool alone) {
+  blocking::HeldColors held;
+  held.all = alone || server_.initial_config().data == DataMode::kGlobal;
+  if (!held.all) {
+    for (std::string_view k : keys) held.colors.push_back(server_.db(db).color_of_key(k));
+  }
+  server_.blocking().serve(keys, db, held, now_ms());
 }
 
 void ServerSession::run_parked() {
@@ -267,6 +324,9 @@ void ServerSession::run_parked() {
   } else {
     run_transaction(parked_out_);
   }
+  // Clients this command served: with colors the task may unpark them itself; with the global
+  // mutex it runs inside submit(), which holds the mutex, and execute() wakes them after.
+  if (server_.initial_config().data != DataMode::kGlobal) blocking::wake_pending();
   if (!task_meeting_.arrive()) return;  // the submitter takes it
   host()->unpark();  // last touch: the connection may be closed inside
 }
@@ -279,10 +339,25 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   ctx.db = client_.db;
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
+  // A blocking command may block only when the session runs it itself: not inside MULTI, and
+  // not from a script (whose commands carry their own spec, not this one).
+  blocking::Offer offer;
+  offer.spec = bc.spec;
+  offer.client_id = client_.id;
+  offer.fd = client_.host != nullptr ? client_.host->handle() : -1;
+  offer.sleeper = this;
+  struct OfferScope {
+    blocking::Offer* prev;
+    explicit OfferScope(blocking::Offer* o) : prev(blocking::t_offer) { blocking::t_offer = o; }
+    ~OfferScope() { blocking::t_offer = prev; }
+  } offer_scope(in_exec_ ? nullptr : &offer);
+  const bool serve = ctx.writes && !in_exec_;
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
     if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
+    if (offer.waiter) waiter_ = std::move(offer.waiter);
+    if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
     return;
   }
   InvocationLog& il = t_invocation_log;
@@ -307,6 +382,16 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     commit_offset_ = log->append(log_buf_, log_db_, il.db);
     log_buf_.clear();
   }
+  if (offer.waiter) waiter_ = std::move(offer.waiter);
+  if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
+}
+
+// After a write invocation, still holding its colors: the clients blocked on its keys.
+void ServerSession::run_ready_pass(const CommandSpec& spec, std::span<const std::string_view> argv,
+                                   std::uint32_t db) {
+  std::vector<std::string_view> keys;
+  commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
+  serve_blocked(keys, db, spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite);
 }
 
 // A script that the shutdown stopped after it wrote left half its effects in memory and none in
@@ -363,12 +448,14 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   const Invocation inv{alone ? ex.exec_alone() : ex.hue_of(HueClass::kTransaction),
                        Placement::kKeys, hashes_};
   parked_bc_ = nullptr;
+  exec_alone_ = alone;
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
     held_.append(out);  // replies that wait for the disk stay with the session while it parks
     out.clear();
   }
   phase_ = Phase::kAwaitingColors;
   (void)ex.submit(inv, lf::hue::Task([this] { run_parked(); }));
+  blocking::wake_pending();  // `--data global` ran the task inside submit, under its mutex
   return meet_parked_task(out);
 }
 
@@ -395,7 +482,11 @@ void ServerSession::run_transaction(std::string& out) {
     const std::size_t multi_len = log_buf_.size();
     w.array_header(client_.queued.size());
     client_.in_exec = true;
+    in_exec_ = true;
+    std::vector<std::uint32_t> dbs;  // the database each queued command ran in (SELECT moves it)
+    dbs.reserve(client_.queued.size());
     for (const OwnedCommand& q : client_.queued) {
+      dbs.push_back(client_.db);
       const BoundCommand& bc = server_.bound(*q.spec);
       if (bc.handler != nullptr) {
         run(bc, q.argv, out);
@@ -405,12 +496,33 @@ void ServerSession::run_transaction(std::string& out) {
     }
     client_.in_exec = false;
     in_transaction_ = false;
+    in_exec_ = false;
     if (log != nullptr) {
       if (log_buf_.size() > multi_len) {
         encode_command(log_buf_, {"EXEC"});
         commit_offset_ = log->append(log_buf_, log_db_, il.db);
       }
       log_buf_.clear();
+    }
+    // The whole transaction is done: now its keys' blocked clients (Redis's ready-keys pass).
+    if (server_.blocking().any()) {
+      std::vector<std::uint32_t> seen;  // each database the writes touched, in order
+      for (std::size_t i = 0; i < dbs.size(); ++i) {
+        if (writes_keyspace(client_.queued[i].spec->hue) &&
+            std::find(seen.begin(), seen.end(), dbs[i]) == seen.end()) {
+          seen.push_back(dbs[i]);
+        }
+      }
+      for (std::uint32_t db : seen) {
+        std::vector<std::string_view> keys;
+        for (std::size_t i = 0; i < dbs.size(); ++i) {
+          const OwnedCommand& q = client_.queued[i];
+          if (dbs[i] != db || !writes_keyspace(q.spec->hue)) continue;
+          commands::for_each_key(*q.spec, std::span<const std::string_view>(q.argv),
+                                 [&](std::size_t k) { keys.push_back(q.argv[k]); });
+        }
+        serve_blocked(keys, db, exec_alone_);
+      }
     }
   }
   client_.queued.clear();

@@ -13,8 +13,12 @@
 // session holds its replies (held_), registers with the AppendLog and parks; the elected
 // flusher calls committed() and that unparks it (docs/persistence.md).
 //
+// A blocking command (BLPOP...) that finds nothing registers a waiter on its keys and the session
+// parks (phase kBlocked) until a writer, the timer, CLIENT UNBLOCK/KILL or shutdown settles it
+// (db/blocking/registry.hpp); the settler unparks it, through the waiter's own Rendezvous.
+//
 // The session's phase says which of those it is in. States that later features add (a client
-// subscribed to channels, blocked on a key) become phases or modes here, next to these.
+// subscribed to channels) become phases or modes here, next to these.
 //
 // Thread-safety: the model calls a session from one thread at a time; while parked, only the
 // queued task (or the flusher's committed()) touches it, and it hands the session back through
@@ -26,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "db/blocking/registry.hpp"
 #include "db/client.hpp"
 #include "db/server.hpp"
 #include "lf/concurrency_model.hpp"
@@ -34,13 +39,14 @@
 
 namespace lfdb::db {
 
-class ServerSession final : public lf::Session, public CommitWaiter {
+class ServerSession final : public lf::Session, public CommitWaiter, public blocking::Sleeper {
  public:
   ServerSession(Server& server, const lf::InetAddr& peer);
   ~ServerSession() override;
 
   lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override;
   void committed(bool ok) override;
+  void wake() override;  // a blocked command was settled (blocking::Sleeper)
 
   // ---- controls for the connection commands' handlers (session_commands.cpp) ----
   void authenticate();             // AUTH / HELLO AUTH succeeded
@@ -54,6 +60,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
     kServing,         // reading and running commands on the serving thread
     kAwaitingColors,  // parked: a queued command waits for its colors; its task unparks us
     kAwaitingCommit,  // parked: the replies wait for the fsync of our records (always)
+    kBlocked,         // parked: a blocking command waits on its keys; its settler unparks us
   };
   // What becomes of the connection once the replies are out.
   enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown };
@@ -73,6 +80,14 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   void run_parked();
   bool script_abandoned();
   Step meet_parked_task(std::string& out);
+  // A blocking command registered a waiter (waiter_): park until it is settled, or go on with
+  // its outcome if it already was.
+  Step block(std::string& out);
+  Step unblocked(std::string& out);
+  // The ready-keys pass after a write invocation over `keys` (registry.hpp).
+  void serve_blocked(std::span<const std::string_view> keys, std::uint32_t db, bool alone);
+  void run_ready_pass(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
+                      std::uint32_t db);
   void on_attach() override;
   bool closing() const { return ending_ != Ending::kOpen; }
 
@@ -90,6 +105,9 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
+  std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
+  bool exec_alone_ = false;              // the transaction being run holds every color
+  bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).

@@ -148,9 +148,14 @@ void client_kill_cmd(SessionContext& c) {
   if (c.argc() == 3) {  // CLIENT KILL addr:port (the old form)
     const std::string addr(c.argv[2]);
     const bool self = addr == c.client.addr;
+    std::vector<std::uint64_t> killed;
     const std::size_t n = self ? 1 : c.server.clients().kill([&](const ClientState& other) {
-      return &other != &c.client && other.addr == addr;
+      if (&other == &c.client || other.addr != addr) return false;
+      killed.push_back(other.id);
+      return true;
     });
+    // A blocked client is parked (it reads nothing): its wait ends so that it can close.
+    for (std::uint64_t k : killed) c.server.blocking().settle(k, blocking::Settle::kClose);
     if (n == 0) return c.out.error("ERR No such client");
     if (self) c.session.close_after_replies();
     return c.out.simple_string("OK");
@@ -182,19 +187,39 @@ void client_kill_cmd(SessionContext& c) {
     return addr.empty() || other.addr == addr;
   };
   bool kill_self = false;
+  std::vector<std::uint64_t> killed;
   std::size_t n = c.server.clients().kill([&](const ClientState& other) {
     if (!matches(other)) return false;
     if (&other == &c.client) {
       kill_self = !skipme;
       return false;
     }
+    killed.push_back(other.id);
     return true;
   });
+  // A blocked client is parked (it reads nothing): its wait ends so that it can close.
+  for (std::uint64_t k : killed) c.server.blocking().settle(k, blocking::Settle::kClose);
   if (kill_self) {
     c.session.close_after_replies();
     ++n;
   }
   c.out.integer(static_cast<std::int64_t>(n));
+}
+
+// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was blocked and is now unblocked.
+void client_unblock_cmd(SessionContext& c) {
+  std::int64_t id = 0;
+  if (!parse_int(c.argv[2], id)) return c.out.error(kErrNotInteger);
+  blocking::Settle how = blocking::Settle::kTimeout;
+  if (c.argc() == 4) {
+    if (iequal(c.argv[3], "timeout")) how = blocking::Settle::kTimeout;
+    else if (iequal(c.argv[3], "error")) how = blocking::Settle::kError;
+    else return c.out.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+  } else if (c.argc() > 4) {
+    return c.out.error(kErrSyntax);
+  }
+  const bool done = id > 0 && c.server.blocking().settle(static_cast<std::uint64_t>(id), how);
+  c.out.integer(done ? 1 : 0);
 }
 
 void client_help_cmd(SessionContext& c) {
@@ -226,6 +251,7 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"client|no-touch", client_no_touch_cmd},
     {"client|kill", client_kill_cmd},
     {"client|help", client_help_cmd},
+    {"client|unblock", client_unblock_cmd},
 };
 
 }  // namespace

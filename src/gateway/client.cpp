@@ -354,6 +354,12 @@ void ClientConn::command(std::span<const std::string_view> argv) {
       return reject("NOPERM lfdb-gateway refuses '" + std::string(spec->name) +
                     "': dangerous commands are disabled (allow_dangerous)");
     }
+    // A blocked reply would hold up every client behind it on a shared upstream connection
+    // (inside MULTI they do not block, and go through as the transaction's).
+    if (spec->has(commands::kBlocking) && !tx_.in_multi()) {
+      return reject("NOPERM lfdb-gateway refuses '" + std::string(spec->name) +
+                    "': blocking commands would stall a shared upstream connection");
+    }
   }
   if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);

@@ -98,7 +98,14 @@ TEST(CommandTable, ListSetAndSortedSetKeyPositions) {
   for_each_key(*find_command("zinterstore"), std::span<const std::string_view>(bad),
                [&](std::size_t i) { k.push_back(i); });
   EXPECT_EQ(k, (std::vector<std::size_t>{1}));  // the handler reports the bad count
-  EXPECT_EQ(find_command("blpop"), nullptr);  // blocking commands are not supported
+  // BLPOP: every argument but the last (the timeout) is a key.
+  std::vector<std::string_view> b = {"blpop", "a", "b", "0"};
+  k.clear();
+  for_each_key(*find_command("blpop"), std::span<const std::string_view>(b),
+               [&](std::size_t i) { k.push_back(i); });
+  EXPECT_EQ(k, (std::vector<std::size_t>{1, 2}));
+  EXPECT_TRUE(find_command("blpop")->has(kBlocking));
+  EXPECT_FALSE(find_command("lmpop")->has(kBlocking));
 }
 
 TEST(CommandTable, ErrorTextsAreRedis70s) {

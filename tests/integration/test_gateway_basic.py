@@ -199,6 +199,20 @@ class ValidationTest(GatewayTestCase):
             self.assertTrue(reply.message.startswith("NOPERM lfdb-gateway refuses"), reply.message)
         self.assertTrue(self.gateway.alive())
 
+    def test_blocking_commands_refused_outside_multi(self):
+        # A blocked reply would stall the shared upstream connection: refused at once (not a
+        # hang); inside MULTI they do not block, and run with the transaction.
+        c = self.raw()
+        for cmd in (["BLPOP", A[0], "0"], ["BRPOPLPUSH", A[0], A[1], "0"],
+                    ["BZPOPMIN", A[0], "0"], ["BLMPOP", "0", "1", A[0], "LEFT"]):
+            reply = c.command(*cmd)
+            self.assertIsInstance(reply, RespError, cmd)
+            self.assertTrue(reply.message.startswith("NOPERM lfdb-gateway refuses"), reply.message)
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("BLPOP", A[0], "0"), b"QUEUED")
+        self.assertEqual(c.command("EXEC"), [None])
+        self.assertTrue(self.gateway.alive())
+
     def test_unsupported_keyless_commands_say_so(self):
         reply = self.raw().command("RANDOMKEY")
         self.assertEqual(reply, RespError(

@@ -6,6 +6,7 @@ replication (the replica's slave_repl_offset reaching the primary's master_repl_
 on sleeps, and every wait is bounded and says what it waited for when it fails.
 """
 
+import os
 import random
 import socket
 import threading
@@ -14,7 +15,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, RawConnection, ServerProcess, is_lfdb
 import gateway_testlib
 
 WAIT = 10.0  # seconds: the bound of every wait for catching up
@@ -250,6 +251,32 @@ class ReplicationTest(unittest.TestCase):
         wait_caught_up(pc, rc)
         self.assertEqual(rc.dbsize(), 1)
         self.assertEqual(dump(pc), dump(rc))
+
+    def test_served_blocking_pops_reach_the_replica_as_plain_pops(self):
+        p = self.primary()
+        pc = self.client(p)
+        r = self.replica(p.port)
+        rc = self.client(r)
+        blocked = []
+        for cmd in (["BLPOP", "q", "0"], ["BLMOVE", "q", "d", "LEFT", "RIGHT", "0"]):
+            c = RawConnection(p.port, timeout=10)
+            c.send_command(*cmd)
+            self.assertTrue(c.expect_silence(0.2))
+            blocked.append(c)
+        pc.rpush("q", "1", "2", "3")
+        self.assertEqual(blocked[0].read_parsed(10), [b"q", b"1"])
+        self.assertEqual(blocked[1].read_parsed(10), b"2")
+        for c in blocked:
+            c.close()
+        wait_caught_up(pc, rc)
+        self.assertEqual(dump(pc), dump(rc))
+        self.assertEqual(rc.lrange("d", 0, -1), [b"2"])
+        # A replica never blocks: BLPOP is a write there.
+        with self.assertRaises(redis.exceptions.ReadOnlyError):
+            rc.blpop("q", 0)
+        log = open(os.path.join(p.dir, "appendonly.aof"), "rb").read()
+        self.assertNotIn(b"BLPOP", log.upper())
+        self.assertNotIn(b"BLMOVE", log.upper())
 
     def test_masterauth_authenticates_the_replica(self):
         p = self.primary(("requirepass", "s3cret"))
