@@ -174,6 +174,7 @@ struct ScriptRun {
   bool busy = false;               // has run past the busy threshold (logged once)
   const char* stopping = nullptr;  // killed: the error raised at every instruction from then on
   bool abandoned = false;          // stopped by the shutdown after it wrote: nothing is logged
+  int resp = 2;                    // redis.setresp: the protocol of redis.call's replies
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -192,24 +193,89 @@ int redis_call_generic(lua_State* L, bool protected_call);
 int redis_call(lua_State* L) { return redis_call_generic(L, false); }
 int redis_pcall(lua_State* L) { return redis_call_generic(L, true); }
 
+// Raises `msg` as Redis's redis.* functions do: a plain message without the script's position
+// (the run's error handler adds "ERR " and where).
+int raise_plain(lua_State* L, const char* msg) {
+  lua_pushstring(L, msg);
+  return lua_error(L);
+}
+
+// redis.error_reply(text) / redis.status_reply(text): the tables a script returns for an error or
+// a status reply (an error's leading '-' is dropped). Anything but one string gets an error table.
 int status_or_error_reply(lua_State* L, const char* field) {
-  luaL_checkstring(L, 1);
+  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
+    lua_newtable(L);
+    lua_pushliteral(L, "ERR wrong number or type of arguments");
+    lua_setfield(L, -2, "err");
+    return 1;
+  }
+  std::size_t n = 0;
+  const char* s = lua_tolstring(L, 1, &n);
+  if (field[0] == 'e' && n > 0 && s[0] == '-') {
+    ++s;
+    --n;
+  }
   lua_newtable(L);
-  lua_pushstring(L, field);
-  lua_pushvalue(L, 1);
-  lua_settable(L, -3);
+  lua_pushlstring(L, s, n);
+  lua_setfield(L, -2, field);
   return 1;
 }
 int redis_error_reply(lua_State* L) { return status_or_error_reply(L, "err"); }
 int redis_status_reply(lua_State* L) { return status_or_error_reply(L, "ok"); }
 int redis_sha1hex(lua_State* L) {
+  if (lua_gettop(L) != 1) return raise_plain(L, "wrong number of arguments");
   std::size_t n = 0;
-  const char* s = luaL_checklstring(L, 1, &n);
-  const std::string h = sha1_hex(std::string_view(s, n));
+  const char* s = lua_tolstring(L, 1, &n);  // a number hashes its text; other types hash ""
+  if (s == nullptr) n = 0;
+  const std::string h = sha1_hex(std::string_view(s != nullptr ? s : "", n));
   lua_pushlstring(L, h.data(), h.size());
   return 1;
 }
-int redis_log(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
+
+// redis.log(level, message...): NOTICE and WARNING go to the server's standard error (Redis's
+// default verbosity, notice, logs those two); DEBUG and VERBOSE are accepted and dropped.
+int redis_log(lua_State* L) {
+  const int argc = lua_gettop(L);
+  if (argc < 2) return raise_plain(L, "redis.log() requires two arguments or more.");
+  int valid = 0;
+  const lua_Integer level = static_cast<lua_Integer>(lua_tonumberx(L, 1, &valid));
+  if (valid == 0 || level < 0 || level > 3) return raise_plain(L, "Invalid debug level.");
+  if (level < 2) return 0;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 2; i <= argc; ++i) {
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, i, &n);
+    if (s == nullptr) continue;
+    if (i > 2) luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, s, n);
+  }
+  luaL_pushresult(&b);
+  std::fprintf(stderr, "lfdb-server: script: %s\n", lua_tostring(L, -1));
+  return 0;
+}
+
+// redis.setresp(2|3): the protocol redis.call's replies are converted from (see push_reply).
+int redis_setresp(lua_State* L);
+
+// redis.set_repl(flags): accepted with Redis's checks. lfdb logs and replicates a script's
+// effects as one transaction whatever the flags (what a replica applies is what ran here).
+int redis_set_repl(lua_State* L) {
+  if (lua_gettop(L) != 1) return raise_plain(L, "redis.set_repl() requires two arguments.");
+  int valid = 0;
+  const lua_Integer flags = static_cast<lua_Integer>(lua_tonumberx(L, 1, &valid));
+  if (valid == 0 || (flags & ~lua_Integer{3}) != 0) {
+    return raise_plain(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+  }
+  return 0;
+}
+
+// Redis's debugger hooks, as they behave when no debugging session runs.
+int redis_breakpoint(lua_State* L) {
+  lua_pushboolean(L, 0);
+  return 1;
+}
+int redis_debug(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
 
 // The hook runs every kHookInstructions Lua instructions. Once the script is stopped it runs at
 // every instruction, so a pcall in the script can catch the error but never go on for long.
@@ -304,6 +370,10 @@ lua_State* state_for(const ScriptRegistry& reg) {
                                     {"status_reply", redis_status_reply},
                                     {"sha1hex", redis_sha1hex},
                                     {"log", redis_log},
+                                    {"setresp", redis_setresp},
+                                    {"set_repl", redis_set_repl},
+                                    {"breakpoint", redis_breakpoint},
+                                    {"debug", redis_debug},
                                     {nullptr, nullptr}};
   t_lua.L = new_sandboxed_state(kRedis);
   lua_sethook(t_lua.L, script_hook, LUA_MASKCOUNT, kHookInstructions);
@@ -311,7 +381,21 @@ lua_State* state_for(const ScriptRegistry& reg) {
   return t_lua.L;
 }
 
-// ---- RESP2 reply -> Lua (redis.call's result) ----------------------------------------------
+int redis_setresp(lua_State* L) {
+  if (lua_gettop(L) != 1) return raise_plain(L, "redis.setresp() requires one argument.");
+  int valid = 0;
+  const lua_Integer v = static_cast<lua_Integer>(lua_tonumberx(L, 1, &valid));
+  if (valid == 0 || (v != 2 && v != 3)) return raise_plain(L, "RESP version must be 2 or 3.");
+  if (t_run != nullptr) t_run->resp = static_cast<int>(v);
+  return 0;
+}
+
+// ---- reply -> Lua (redis.call's result) --------------------------------------------------
+//
+// RESP2 as Redis converts it: integers, strings, arrays, {ok=...}, {err=...}, false for nil.
+// After redis.setresp(3) the handler replies in RESP3, whose types become nil, booleans,
+// {double=n}, {big_number=s}, {map={k=v}}, {set={m=true}} and
+// {verbatim_string={format=f, string=s}}.
 
 // Parses one RESP2 reply at `p` and pushes it; returns the position after it (or npos).
 // Error replies push {err = text}; `first_error` reports the top-level one for redis.call.
@@ -327,42 +411,102 @@ std::size_t push_reply(lua_State* L, std::string_view r, std::size_t p) {
     for (std::size_t i = neg ? 1 : 0; i < s.size(); ++i) v = v * 10 + (s[i] - '0');
     return neg ? -v : v;
   };
+  // The table {field = <value on top>}.
+  auto wrap = [L](const char* field) {
+    lua_createtable(L, 0, 1);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, field);
+  };
   switch (t) {
     case '+':
-      lua_newtable(L);
       lua_pushlstring(L, line.data(), line.size());
-      lua_setfield(L, -2, "ok");
+      wrap("ok");
       return next;
     case '-':
-      lua_newtable(L);
       lua_pushlstring(L, line.data(), line.size());
-      lua_setfield(L, -2, "err");
+      wrap("err");
       return next;
     case ':':
       lua_pushinteger(L, to_int(line));
       return next;
-    case '$': {
+    case '_':
+      lua_pushnil(L);
+      return next;
+    case '#':
+      lua_pushboolean(L, line == "t");
+      return next;
+    case ',': {
+      const std::string text(line);
+      lua_pushnumber(L, std::strtod(text.c_str(), nullptr));
+      wrap("double");
+      return next;
+    }
+    case '(':
+      lua_pushlstring(L, line.data(), line.size());
+      wrap("big_number");
+      return next;
+    case '$':
+    case '=':
+    case '!': {
       const long long n = to_int(line);
       if (n < 0) {
         lua_pushboolean(L, 0);
         return next;
       }
-      lua_pushlstring(L, r.data() + next, static_cast<std::size_t>(n));
+      if (r.size() < next + static_cast<std::size_t>(n) + 2) return std::string_view::npos;
+      const std::string_view body = r.substr(next, static_cast<std::size_t>(n));
+      if (t == '=' && body.size() >= 4) {
+        lua_createtable(L, 0, 2);
+        lua_pushlstring(L, body.data(), 3);
+        lua_setfield(L, -2, "format");
+        lua_pushlstring(L, body.data() + 4, body.size() - 4);
+        lua_setfield(L, -2, "string");
+        wrap("verbatim_string");
+      } else {
+        lua_pushlstring(L, body.data(), body.size());
+        if (t == '!') wrap("err");
+      }
       return next + static_cast<std::size_t>(n) + 2;
     }
-    case '*': {
+    case '*':
+    case '>': {
       const long long n = to_int(line);
       if (n < 0) {
         lua_pushboolean(L, 0);
         return next;
       }
-      lua_createtable(L, static_cast<int>(n), 0);
+      luaL_checkstack(L, 4, "reply too deep");
+      lua_createtable(L, static_cast<int>(std::min<long long>(n, 1024)), 0);
       std::size_t q = next;
       for (long long i = 1; i <= n; ++i) {
         q = push_reply(L, r, q);
         if (q == std::string_view::npos) return q;
         lua_rawseti(L, -2, i);
       }
+      return q;
+    }
+    case '%':
+    case '~': {
+      const long long n = to_int(line);
+      luaL_checkstack(L, 4, "reply too deep");
+      lua_newtable(L);
+      std::size_t q = next;
+      for (long long i = 0; i < n; ++i) {
+        q = push_reply(L, r, q);
+        if (q == std::string_view::npos) return q;
+        if (t == '%') {
+          q = push_reply(L, r, q);
+          if (q == std::string_view::npos) return q;
+        } else {
+          lua_pushboolean(L, 1);
+        }
+        if (lua_isnil(L, -2)) {
+          lua_pop(L, 2);
+        } else {
+          lua_rawset(L, -3);
+        }
+      }
+      wrap(t == '%' ? "map" : "set");
       return q;
     }
     default:
@@ -462,7 +606,7 @@ int call_impl(lua_State* L, std::string& err) {
   }
   thread_local std::string reply;
   reply.clear();
-  resp::Writer w(reply, resp::Protocol::kResp2);
+  resp::Writer w(reply, run->resp == 3 ? resp::Protocol::kResp3 : resp::Protocol::kResp2);
   CommandContext ctx{argv, w, outer.ks, outer.now_ms, outer.server, outer.client, spec};
   ctx.writes = true;  // the invocation holds its colors alone (EVAL writes keys)
   InvocationLog& il = t_invocation_log;
@@ -483,8 +627,70 @@ int call_impl(lua_State* L, std::string& err) {
 
 // ---- Lua value -> reply -------------------------------------------------------------------
 
-void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
+// A script's result as a reply, as Redis converts it. `resp3`: the script called
+// redis.setresp(3), so booleans and nil are RESP3's (the Writer turns them into the client's
+// protocol either way).
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3);
+
+// The table's {double=...}, {big_number=...}, {map=...}, {set=...}, {verbatim_string=...} forms;
+// false when it has none of them.
+bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
+  if (lua_getfield(L, idx, "double") == LUA_TNUMBER) {
+    out.double_value(lua_tonumber(L, -1));
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  if (lua_getfield(L, idx, "big_number") == LUA_TSTRING) {
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, -1, &n);
+    out.big_number(std::string_view(s, n));
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  for (const char* field : {"map", "set"}) {
+    if (lua_getfield(L, idx, field) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      continue;
+    }
+    const int t = lua_gettop(L);
+    std::size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+      lua_pop(L, 1);
+      ++n;
+    }
+    if (field[0] == 'm') out.map_header(n);
+    else out.set_header(n);
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+      write_value(L, -2, out, depth + 1, resp3);
+      if (field[0] == 'm') write_value(L, -1, out, depth + 1, resp3);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return true;
+  }
+  if (lua_getfield(L, idx, "verbatim_string") == LUA_TTABLE) {
+    lua_getfield(L, -1, "format");
+    lua_getfield(L, -2, "string");
+    if (lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING) {
+      std::size_t n = 0;
+      const char* s = lua_tolstring(L, -1, &n);
+      out.verbatim(std::string_view(s, n), lua_tostring(L, -2));
+      lua_pop(L, 3);
+      return true;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  return false;
+}
+
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
   idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 8, "reply too deep");
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       std::size_t n = 0;
@@ -498,7 +704,8 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
                                                                   : std::trunc(lua_tonumber(L, idx))));
       return;
     case LUA_TBOOLEAN:
-      if (lua_toboolean(L, idx)) out.integer(1);
+      if (resp3) out.boolean(lua_toboolean(L, idx) != 0);
+      else if (lua_toboolean(L, idx)) out.integer(1);
       else out.null();
       return;
     case LUA_TTABLE: {
@@ -518,6 +725,7 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
         out.error("ERR reached lua stack limit");
         return;
       }
+      if (write_typed_table(L, idx, out, depth, resp3)) return;
       // An array up to its first nil, as Redis does.
       std::size_t n = 0;
       while (lua_rawgeti(L, idx, static_cast<lua_Integer>(n + 1)) != LUA_TNIL) {
@@ -528,7 +736,7 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
       out.array_header(n);
       for (std::size_t i = 1; i <= n; ++i) {
         lua_rawgeti(L, idx, static_cast<lua_Integer>(i));
-        write_value(L, -1, out, depth + 1);
+        write_value(L, -1, out, depth + 1, resp3);
         lua_pop(L, 1);
       }
       return;
@@ -629,7 +837,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     lua_settop(L, top);
     return c.out.error(msg);
   }
-  write_value(L, -1, c.out, 0);
+  write_value(L, -1, c.out, 0, run.resp == 3);
   lua_settop(L, top);
 }
 
