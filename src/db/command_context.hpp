@@ -116,6 +116,7 @@ std::span<const HandlerEntry> set_handlers();
 std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
+std::span<const HandlerEntry> function_handlers();
 std::span<const HandlerEntry> introspection_handlers();
 
 }  // namespace lfdb::db

@@ -159,7 +159,10 @@ lf::Status PrimaryLink::full_resync(const Resync& r, const std::string& host) {
   const bool ran = control_.run_alone([&] {
     clear_keyspace();
     auto l = load_snapshot_bytes(snap, ks, "full resync from " + host);
-    if (!l.ok()) {
+    if (l.ok()) {
+      // The primary's libraries replace ours (none there: none here).
+      if (lf::Status st = server_.restore_libraries(l->libraries); !st.ok()) loaded = st;
+    } else {
       loaded = l.status();
       clear_keyspace();
     }

@@ -241,6 +241,8 @@ int load_script(lua_State* L, std::string_view source, const char* chunkname) {
   return rc;
 }
 
+void push_script_globals(lua_State* L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &kScriptEnv); }
+
 void set_script_array(lua_State* L, const char* name, std::span<const std::string_view> items) {
   lua_pushglobaltable(L);
   lua_createtable(L, static_cast<int>(items.size()), 0);

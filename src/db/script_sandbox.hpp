@@ -33,6 +33,10 @@ lua_State* new_sandboxed_state(const luaL_Reg* redis_functions);
 // error message instead. Returns the luaL_loadbuffer result.
 int load_script(lua_State* L, std::string_view source, const char* chunkname);
 
+// Pushes the read-only globals scripts run in (a function library's code switches to them once
+// it has loaded: library_loader.hpp).
+void push_script_globals(lua_State* L);
+
 // Sets the global array `name` (KEYS, ARGV) for the next run, behind the read-only globals.
 void set_script_array(lua_State* L, const char* name, std::span<const std::string_view> items);
 

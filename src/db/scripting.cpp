@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "db/append_log.hpp"
+#include "db/functions/library_loader.hpp"
 #include "db/log_records.hpp"
 #include "db/script_sandbox.hpp"
 #include "db/server.hpp"
@@ -175,6 +176,7 @@ struct ScriptRun {
   const char* stopping = nullptr;  // killed: the error raised at every instruction from then on
   bool abandoned = false;          // stopped by the shutdown after it wrote: nothing is logged
   int resp = 2;                    // redis.setresp: the protocol of redis.call's replies
+  bool read_only = false;          // no-writes or *_RO: write commands are refused
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -360,10 +362,9 @@ void script_hook(lua_State* L, lua_Debug*) {
   lua_error(L);
 }
 
-lua_State* state_for(const ScriptRegistry& reg) {
-  const std::uint64_t gen = reg.generation();
-  if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
-  if (t_lua.L != nullptr) lua_close(t_lua.L);
+}  // namespace
+
+lua_State* new_script_state() {
   static const luaL_Reg kRedis[] = {{"call", redis_call},
                                     {"pcall", redis_pcall},
                                     {"error_reply", redis_error_reply},
@@ -375,7 +376,16 @@ lua_State* state_for(const ScriptRegistry& reg) {
                                     {"breakpoint", redis_breakpoint},
                                     {"debug", redis_debug},
                                     {nullptr, nullptr}};
-  t_lua.L = new_sandboxed_state(kRedis);
+  return new_sandboxed_state(kRedis);
+}
+
+namespace {
+
+lua_State* state_for(const ScriptRegistry& reg) {
+  const std::uint64_t gen = reg.generation();
+  if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
+  if (t_lua.L != nullptr) lua_close(t_lua.L);
+  t_lua.L = new_script_state();
   lua_sethook(t_lua.L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.generation = gen;
   return t_lua.L;
@@ -593,6 +603,7 @@ int call_impl(lua_State* L, std::string& err) {
                      "' that is not among its KEYS: lfdb runs a script on its declared keys only");
   }
   if (spec->has(commands::kWrite)) {
+    if (run->read_only) return raise("ERR Write commands are not allowed from read-only scripts.");
     if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
     // From here on SCRIPT KILL cannot stop it without breaking its atomicity; one that was
     // killed a moment ago stops here instead of writing.
@@ -759,10 +770,12 @@ std::string error_text(lua_State* L) {
 
 }  // namespace
 
-void run_script(CommandContext& c, std::string_view sha, std::string_view source) {
+void run_script(CommandContext& c, const ScriptTarget& target) {
   const long nkeys = commands::declared_key_count(*c.spec, c.argv);
   std::int64_t declared = 0;
-  if (!parse_int(c.arg(2), declared)) return c.out.error(kErrNotInteger);
+  if (!parse_int(c.arg(2), declared)) {
+    return c.out.error(target.function ? "ERR Bad number of keys provided" : kErrNotInteger);
+  }
   if (declared < 0) return c.out.error("ERR Number of keys can't be negative");
   if (declared > static_cast<std::int64_t>(c.argc()) - 3) {
     return c.out.error("ERR Number of keys can't be greater than number of args");
@@ -777,13 +790,19 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   ScriptRegistry& reg = c.server->scripts();
   lua_State* L = state_for(reg);
   const int top = lua_gettop(L);
-  // The compiled function is cached in the registry table under f_<sha>.
-  const std::string fname = "f_" + std::string(sha);
+  const std::string_view sha = target.label;
   lua_pushcfunction(L, script_error_handler);
-  lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str());
-  if (lua_type(L, -1) != LUA_TFUNCTION) {
+  const int handler = lua_gettop(L);
+  if (target.function) {
+    if (!functions::push_function(L, c.server->functions(), target.label)) {
+      lua_settop(L, top);
+      return c.out.error("ERR Function not found");
+    }
+  } else if (const std::string fname = "f_" + std::string(sha);
+             lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str()) != LUA_TFUNCTION) {
+    // The compiled script is cached in the registry table under f_<sha>.
     lua_pop(L, 1);
-    if (load_script(L, source, "@user_script") != LUA_OK) {
+    if (load_script(L, target.source, "@user_script") != LUA_OK) {
       std::string msg = "ERR Error compiling script (new function): " + error_text(L);
       lua_settop(L, top);
       return c.out.error(msg);
@@ -797,9 +816,21 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     lua_settop(L, top);
     return c.out.error("ERR Script not run: the server is shutting down");
   }
-  set_script_array(L, "KEYS", keys);
-  set_script_array(L, "ARGV", args);
+  if (target.function) {
+    // A function gets KEYS and ARGV as its arguments.
+    for (auto items : {keys, args}) {
+      lua_createtable(L, static_cast<int>(items.size()), 0);
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        lua_pushlstring(L, items[i].data(), items[i].size());
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+      }
+    }
+  } else {
+    set_script_array(L, "KEYS", keys);
+    set_script_array(L, "ARGV", args);
+  }
   ScriptRun run;
+  run.read_only = target.read_only;
   run.outer = &c;
   run.keys = keys;
   run.running = &running;
@@ -809,7 +840,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   std::string* outer_records = t_invocation_log.records;
   if (outer_records != nullptr) t_invocation_log.records = &run.effects;
   t_run = &run;
-  const int rc = lua_pcall(L, 0, 1, -2);
+  const int rc = lua_pcall(L, target.function ? 2 : 0, 1, handler);
   t_run = nullptr;
   reg.end_run(&running);
   // A killed run's hook ran at every instruction: back to its normal pace.
@@ -848,9 +879,29 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
 namespace lfdb::db {
 namespace {
 
+constexpr std::string_view kErrWriteFlagRo =
+    "ERR Can not execute a script with write flag using *_ro command.";
+
+// EVAL, EVALSHA and their _RO forms once the source is known: the shebang decides the flags.
+void eval_source(CommandContext& c, const std::string& sha, std::string_view source, bool ro) {
+  bool shebang = false;
+  std::uint32_t flags = 0;
+  std::string body, err;
+  if (!functions::parse_script_shebang(source, shebang, flags, body, err)) return c.out.error(err);
+  const bool no_writes = (flags & functions::kNoWrites) != 0;
+  if (ro && shebang && !no_writes) return c.out.error(kErrWriteFlagRo);
+  ScriptTarget t;
+  t.label = sha;
+  t.source = shebang ? std::string_view(body) : source;
+  t.read_only = ro || no_writes;
+  run_script(c, t);
+}
+
+bool is_ro(const CommandContext& c) { return c.spec->name.size() > 3 && c.spec->name.ends_with("_ro"); }
+
 void eval_cmd(CommandContext& c) {
   const std::string sha = c.server->scripts().add(c.arg(1));
-  run_script(c, sha, c.arg(1));
+  eval_source(c, sha, c.arg(1), is_ro(c));
 }
 
 void evalsha_cmd(CommandContext& c) {
@@ -860,14 +911,35 @@ void evalsha_cmd(CommandContext& c) {
   }
   std::string sha(c.arg(1));
   for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  run_script(c, sha, source);
+  eval_source(c, sha, source, is_ro(c));
+}
+
+void fcall_cmd(CommandContext& c) {
+  std::string library;
+  std::uint32_t flags = 0;
+  if (!c.server->functions().find_function(c.arg(1), library, flags)) {
+    return c.out.error("ERR Function not found");
+  }
+  const bool no_writes = (flags & functions::kNoWrites) != 0;
+  const bool ro = is_ro(c);
+  if (ro && !no_writes) return c.out.error(kErrWriteFlagRo);
+  ScriptTarget t;
+  t.label = c.arg(1);
+  t.function = true;
+  t.read_only = ro || no_writes;
+  run_script(c, t);
 }
 
 void script_load_cmd(CommandContext& c) {
+  bool shebang = false;
+  std::uint32_t flags = 0;
+  std::string body, err;
+  if (!functions::parse_script_shebang(c.arg(2), shebang, flags, body, err)) return c.out.error(err);
+  const std::string_view source = shebang ? std::string_view(body) : c.arg(2);
   // Compile once here so a syntax error is reported at LOAD, as Redis does.
   lua_State* L = luaL_newstate();
-  const int rc = luaL_loadbuffer(L, c.arg(2).data(), c.arg(2).size(), "@user_script");
-  std::string err = rc == LUA_OK ? "" : lua_tostring(L, -1);
+  const int rc = luaL_loadbuffer(L, source.data(), source.size(), "@user_script");
+  err = rc == LUA_OK ? "" : lua_tostring(L, -1);
   lua_close(L);
   if (rc != LUA_OK) return c.out.error("ERR Error compiling script (new function): " + err);
   c.out.bulk(c.server->scripts().add(c.arg(2)));
@@ -927,6 +999,10 @@ void script_help_cmd(CommandContext& c) {
 constexpr HandlerEntry kScriptHandlers[] = {
     {"eval", eval_cmd},
     {"evalsha", evalsha_cmd},
+    {"eval_ro", eval_cmd},
+    {"evalsha_ro", evalsha_cmd},
+    {"fcall", fcall_cmd},
+    {"fcall_ro", fcall_cmd},
     {"script|load", script_load_cmd},
     {"script|exists", script_exists_cmd},
     {"script|flush", script_flush_cmd},
@@ -941,8 +1017,10 @@ std::span<const HandlerEntry> script_handlers() { return kScriptHandlers; }
 bool serving_for_busy_script() { return t_serving_for_busy; }
 
 bool allowed_while_busy(const commands::CommandSpec& spec) {
-  static constexpr std::string_view kAllowed[] = {"auth",    "hello",   "quit",        "multi",
-                                                  "discard", "unwatch", "script|kill", "shutdown"};
+  static constexpr std::string_view kAllowed[] = {"auth",        "hello",         "quit",
+                                                  "multi",       "discard",       "unwatch",
+                                                  "script|kill", "function|kill", "function|stats",
+                                                  "shutdown"};
   return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
 }
 
