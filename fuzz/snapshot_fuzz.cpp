@@ -2,7 +2,8 @@
 // log preamble is untrusted input.
 // Invariants: never crashes or reads out of bounds; accepts only inputs whose checksum holds;
 // an accepted snapshot reports a length within the input and as many keys as the keyspace got;
-// writing the loaded keyspace back and loading that gives the same keys.
+// writing the loaded keyspace (and its function libraries) back and loading that gives the same
+// keys and libraries.
 #include <unistd.h>
 
 #include <cstddef>
@@ -17,8 +18,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
   // Most random inputs die at the magic: give the fuzzer a valid header half of the time (the
-  // current version, with every type; version 1 files are in the corpus).
-  if (size > 0 && (data[0] & 1)) in = std::string("LFDBSNAP\x02\x00\x00\x00", 12) + in.substr(1);
+  // current version, with every type and libraries; versions 1 and 2 are in the corpus).
+  if (size > 0 && (data[0] & 1)) in = std::string("LFDBSNAP\x03\x00\x00\x00", 12) + in.substr(1);
   lfdb::db::Keyspace ks(16);
   auto r = lfdb::db::load_snapshot_bytes(in, ks, "fuzz");
   if (!r.ok()) return 0;
@@ -29,11 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(fd >= 0);
   ::close(fd);
   std::uint64_t written = 0;
-  FUZZ_CHECK(lfdb::db::save_snapshot(ks, path, /*now_ms=*/0, written).ok());
+  FUZZ_CHECK(lfdb::db::save_snapshot(ks, path, /*now_ms=*/0, written, 0, r->libraries).ok());
   lfdb::db::Keyspace back(16);
   auto r2 = lfdb::db::load_snapshot(path, back);
   ::unlink(path);
   FUZZ_CHECK(r2.ok());
   FUZZ_CHECK(back.size() == ks.size());
+  FUZZ_CHECK(r2->libraries == r->libraries);
   return 0;
 }

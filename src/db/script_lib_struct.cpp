@@ -77,7 +77,7 @@ std::size_t padding(lua_State* L, std::size_t len, const Header& h, char opt, st
 }
 
 // Options that change the header rather than describe a field; returns true when `opt` was one.
-bool header_option(lua_State* L, char opt, const char*& fmt, Header& h) {
+bool header_option(char opt, const char*& fmt, Header& h) {
   switch (opt) {
     case ' ': return true;
     case '>': h.little = false; return true;
@@ -121,7 +121,7 @@ int struct_pack(lua_State* L) {
   luaL_buffinit(L, &out);
   while (*fmt != '\0') {
     const char opt = *fmt++;
-    if (header_option(L, opt, fmt, h)) continue;
+    if (header_option(opt, fmt, h)) continue;
     std::size_t size = option_size(L, opt, fmt);
     for (std::size_t pad = padding(L, luaL_bufflen(&out), h, opt, size); pad > 0; --pad) {
       luaL_addchar(&out, '\0');
@@ -187,7 +187,7 @@ int struct_unpack(lua_State* L) {
   int pushed = 0;
   while (*fmt != '\0') {
     const char opt = *fmt++;
-    if (header_option(L, opt, fmt, h)) continue;
+    if (header_option(opt, fmt, h)) continue;
     std::size_t size = option_size(L, opt, fmt);
     pos += padding(L, pos, h, opt, size);
     luaL_argcheck(L, pos <= ld && size <= ld - pos, 2, "data string too short");
@@ -268,7 +268,7 @@ int struct_size(lua_State* L) {
   std::size_t pos = 0;
   while (*fmt != '\0') {
     const char opt = *fmt++;
-    if (header_option(L, opt, fmt, h)) continue;
+    if (header_option(opt, fmt, h)) continue;
     const std::size_t size = option_size(L, opt, fmt);
     if (opt == 's' || (opt == 'c' && size == 0)) {
       luaL_argerror(L, 1, opt == 's' ? "option 's' has no fixed size" : "option 'c0' has no fixed size");

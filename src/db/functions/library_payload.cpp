@@ -143,7 +143,9 @@ bool read_string(Reader& r, std::string& out) {
       std::uint64_t clen = 0, len = 0;
       bool e1 = false, e2 = false;
       if (!r.length(clen, e1) || !r.length(len, e2) || e1 || e2) return false;
-      if (len > (std::uint64_t{1} << 32) || !r.bytes(clen, raw)) return false;
+      // Three compressed bytes give at most 264: a length beyond that ratio is damage (and never
+      // allocated).
+      if (clen > r.in.size() || len > clen * 88 + 1 || !r.bytes(clen, raw)) return false;
       return lzf_decompress(raw, static_cast<std::size_t>(len), out);
     }
     default:
