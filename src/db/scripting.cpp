@@ -593,6 +593,10 @@ int call_impl(lua_State* L, std::string& err) {
       !allowed_in_script(spec->hue)) {
     return raise("ERR This Redis command is not allowed from script");
   }
+  // Before the keys, as Redis checks it: a read-only script's write is refused whatever it names.
+  if (run->read_only && spec->has(commands::kWrite)) {
+    return raise("ERR Write commands are not allowed from read-only scripts.");
+  }
   std::string bad_key;
   commands::for_each_key(*spec, std::span<const std::string_view>(argv), [&](std::size_t i) {
     if (bad_key.empty() && !run->declared(argv[i])) bad_key = std::string(argv[i]);
@@ -603,7 +607,6 @@ int call_impl(lua_State* L, std::string& err) {
                      "' that is not among its KEYS: lfdb runs a script on its declared keys only");
   }
   if (spec->has(commands::kWrite)) {
-    if (run->read_only) return raise("ERR Write commands are not allowed from read-only scripts.");
     if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
     // From here on SCRIPT KILL cannot stop it without breaking its atomicity; one that was
     // killed a moment ago stops here instead of writing.
@@ -915,16 +918,16 @@ void evalsha_cmd(CommandContext& c) {
 }
 
 void fcall_cmd(CommandContext& c) {
-  std::string library;
+  std::string library, name;
   std::uint32_t flags = 0;
-  if (!c.server->functions().find_function(c.arg(1), library, flags)) {
+  if (!c.server->functions().find_function(c.arg(1), library, name, flags)) {
     return c.out.error("ERR Function not found");
   }
   const bool no_writes = (flags & functions::kNoWrites) != 0;
   const bool ro = is_ro(c);
   if (ro && !no_writes) return c.out.error(kErrWriteFlagRo);
   ScriptTarget t;
-  t.label = c.arg(1);
+  t.label = name;
   t.function = true;
   t.read_only = ro || no_writes;
   run_script(c, t);

@@ -122,7 +122,10 @@ void function_dump_cmd(CommandContext& c) {
 
 void function_restore_cmd(CommandContext& c) {
   enum class Policy { kAppend, kReplace, kFlush } policy = Policy::kAppend;
-  if (c.argc() > 4) return c.out.error(kErrSyntax);
+  if (c.argc() > 4) {
+    return c.out.error("ERR unknown subcommand or wrong number of arguments for '" +
+                       std::string(c.arg(1)) + "'. Try FUNCTION HELP.");
+  }
   if (c.argc() == 4) {
     if (iequal(c.arg(3), "append")) policy = Policy::kAppend;
     else if (iequal(c.arg(3), "replace")) policy = Policy::kReplace;

@@ -1,5 +1,6 @@
 #include "db/functions/library_registry.hpp"
 
+#include <cctype>
 #include <utility>
 
 namespace lfdb::db::functions {
@@ -14,6 +15,15 @@ constexpr NamedFlag kFlags[] = {{"no-writes", kNoWrites},
                                 {"allow-stale", kAllowStale},
                                 {"no-cluster", kNoCluster},
                                 {"allow-cross-slot-keys", kAllowCrossSlotKeys}};
+// Function names are case-insensitive, as in Redis (FCALL TEST finds test).
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (std::tolower(x) != std::tolower(y)) return false;
+  }
+  return true;
+}
 }  // namespace
 
 std::uint32_t flag_by_name(std::string_view name) {
@@ -36,7 +46,7 @@ bool LibraryRegistry::conflicts(const Library& lib, std::string& err) const {
     if (name == lib.name) continue;  // replaced
     for (const FunctionInfo& mine : lib.functions) {
       for (const FunctionInfo& theirs : other.functions) {
-        if (mine.name == theirs.name) {
+        if (same_name(mine.name, theirs.name)) {
           err = "ERR Function " + mine.name + " already exists";
           return true;
         }
@@ -93,12 +103,13 @@ std::vector<Library> LibraryRegistry::snapshot() const {
 }
 
 bool LibraryRegistry::find_function(std::string_view function, std::string& library,
-                                    std::uint32_t& flags) const {
+                                    std::string& canonical, std::uint32_t& flags) const {
   lf::MutexLock lock(mu_);
   for (const auto& [name, lib] : libraries_) {
     for (const FunctionInfo& f : lib.functions) {
-      if (f.name == function) {
+      if (same_name(f.name, function)) {
         library = name;
+        canonical = f.name;
         flags = f.flags;
         return true;
       }

@@ -62,8 +62,10 @@ class LibraryRegistry {
   void assign(std::vector<Library> libs);
   // The whole registry, sorted by library name (a copy: the caller reads it without the lock).
   std::vector<Library> snapshot() const;
-  // The library that registered `function` (copied) and the function's flags.
-  bool find_function(std::string_view function, std::string& library, std::uint32_t& flags) const;
+  // The library that registered `function` (any case), the name it registered it under, and
+  // its flags.
+  bool find_function(std::string_view function, std::string& library, std::string& canonical,
+                     std::uint32_t& flags) const;
   bool has_library(std::string_view name) const;
   std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   std::size_t library_count() const;
