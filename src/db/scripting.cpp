@@ -641,6 +641,14 @@ int call_impl(lua_State* L, std::string& err) {
 
 // ---- Lua value -> reply -------------------------------------------------------------------
 
+// Pushes t[name] without metamethods: the conversion runs outside the script's protected call,
+// so nothing in it may raise (a table with an __index that errors, or _G, whose reads of absent
+// names raise, would take the server down). Returns the value's type.
+int raw_field(lua_State* L, int idx, const char* name) {
+  lua_pushstring(L, name);
+  return lua_rawget(L, idx);
+}
+
 // A script's result as a reply, as Redis converts it. `resp3`: the script called
 // redis.setresp(3), so booleans and nil are RESP3's (the Writer turns them into the client's
 // protocol either way).
@@ -649,13 +657,13 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3
 // The table's {double=...}, {big_number=...}, {map=...}, {set=...}, {verbatim_string=...} forms;
 // false when it has none of them.
 bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
-  if (lua_getfield(L, idx, "double") == LUA_TNUMBER) {
+  if (raw_field(L, idx, "double") == LUA_TNUMBER) {
     out.double_value(lua_tonumber(L, -1));
     lua_pop(L, 1);
     return true;
   }
   lua_pop(L, 1);
-  if (lua_getfield(L, idx, "big_number") == LUA_TSTRING) {
+  if (raw_field(L, idx, "big_number") == LUA_TSTRING) {
     std::size_t n = 0;
     const char* s = lua_tolstring(L, -1, &n);
     out.big_number(std::string_view(s, n));
@@ -664,7 +672,7 @@ bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool
   }
   lua_pop(L, 1);
   for (const char* field : {"map", "set"}) {
-    if (lua_getfield(L, idx, field) != LUA_TTABLE) {
+    if (raw_field(L, idx, field) != LUA_TTABLE) {
       lua_pop(L, 1);
       continue;
     }
@@ -686,9 +694,10 @@ bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool
     lua_pop(L, 1);
     return true;
   }
-  if (lua_getfield(L, idx, "verbatim_string") == LUA_TTABLE) {
-    lua_getfield(L, -1, "format");
-    lua_getfield(L, -2, "string");
+  if (raw_field(L, idx, "verbatim_string") == LUA_TTABLE) {
+    const int v = lua_gettop(L);
+    raw_field(L, v, "format");
+    raw_field(L, v, "string");
     if (lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING) {
       std::size_t n = 0;
       const char* s = lua_tolstring(L, -1, &n);
@@ -704,7 +713,7 @@ bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool
 
 void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
   idx = lua_absindex(L, idx);
-  luaL_checkstack(L, 8, "reply too deep");
+  if (!lua_checkstack(L, 8)) return out.error("ERR reached lua stack limit");  // never raises
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       std::size_t n = 0;
@@ -725,7 +734,7 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3
     case LUA_TTABLE: {
       // {err = "..."} and {ok = "..."} are an error and a status reply.
       for (const char* field : {"err", "ok"}) {
-        lua_getfield(L, idx, field);
+        raw_field(L, idx, field);
         if (lua_type(L, -1) == LUA_TSTRING) {
           const std::string msg = lua_tostring(L, -1);
           lua_pop(L, 1);

@@ -63,7 +63,11 @@ CASES = [
     ("return {set={a=true}}", [], []),
     ("return {big_number='123'}", [], []),
     ("return {verbatim_string={format='txt', string='hi'}}", [], []),
-    # the sandbox
+    # the sandbox; converting a result never runs the script's code (nor crashes the server)
+    ("return _G", [], []),
+    ("local a = {} setmetatable(a, {__index = function() foo() end}) return a", [], []),
+    ("local a = {} setmetatable(a, {__index = function() redis.call('set', 'x', '1') end}) return a", [], []),
+    ("return {1, _G, {err = 'nested'}}", [], []),
     ("return tostring(os)", [], []),
     ("return tostring(io)", [], []),
     ("return tostring(require)", [], []),
