@@ -6,6 +6,7 @@ guarantees: libraries survive a restart (from the log, from a snapshot, from a r
 and reach replicas (streamed, and by a full resync). Runs only against lfdb-server (it starts
 the redis peer itself)."""
 
+import threading
 import time
 import unittest
 
@@ -212,6 +213,45 @@ class FunctionsDiff(unittest.TestCase):
 
 def client(s):
     return redis.Redis(host=HOST, port=s.port, socket_timeout=10)
+
+
+@unittest.skipUnless(is_lfdb(), "lfdb's threads: each reloads the libraries in its own Lua state")
+class FunctionsConcurrent(unittest.TestCase):
+    def test_fcall_while_libraries_change(self):
+        s = FixedPortServer([("threads", "4")]).start()
+        try:
+            version = lambda n: lib("v", "redis.register_function('ver', function(keys, args) "
+                                         "redis.call('incr', keys[1]) return %d end)" % n)
+            client(s).function_load(version(0))
+            stop = threading.Event()
+            seen, problems = [], []
+
+            def caller(i):
+                c = client(s)
+                while not stop.is_set():
+                    try:
+                        seen.append(c.fcall("ver", 1, "counter:%d" % i))
+                    except Exception as e:  # noqa: BLE001 - any failure is the finding
+                        problems.append(repr(e))
+                        return
+
+            threads = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            loader = client(s)
+            for n in range(1, 200):
+                loader.function_load(version(n), replace=True)
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+            self.assertEqual(problems, [])
+            self.assertTrue(seen and all(0 <= v < 200 for v in seen), seen[:10])
+            # Every call ran once: the counters add up to the calls made.
+            total = sum(int(client(s).get("counter:%d" % i) or 0) for i in range(4))
+            self.assertEqual(total, len(seen))
+            self.assertEqual(client(s).fcall("ver", 1, "counter:0"), 199)
+        finally:
+            s.stop()
 
 
 @unittest.skipUnless(is_lfdb(), "lfdb's persistence and replication of libraries")
