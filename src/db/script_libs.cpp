@@ -9,7 +9,8 @@ extern "C" {
 }
 
 #include <cmath>
-#include <mutex>
+
+#include "lf/mutex.hpp"
 
 namespace lfdb::db {
 
@@ -93,13 +94,13 @@ void wrap_functions(lua_State* L, std::initializer_list<const char*> names) {
 
 // lua-cjson keeps the locale's decimal point in a static it sets on every open: states are
 // opened one at a time so two threads never write it together.
-std::mutex g_cjson_open;
+lf::Mutex g_cjson_open;
 
 }  // namespace
 
 void open_script_libraries(lua_State* L) {
   {
-    std::lock_guard<std::mutex> lock(g_cjson_open);
+    lf::MutexLock lock(g_cjson_open);
     luaopen_cjson(L);
   }
   // cjson.new would hand out a fresh, unprotected copy; Redis's scripts have no use for it.
