@@ -98,6 +98,13 @@ STEPS = [
     ("FUNCTION", "RESTORE", "bad"),
     ("FUNCTION", "RESTORE", "x" * 20, "BOGUS"),
     ("FUNCTION", "RESTORE", "a", "b", "c"),
+    # Names: functions clash whatever their case, library names keep theirs. (Two functions of
+    # one library differing only in case are left out: redis-server 7.0.15 accepts them and then
+    # dies deleting the library.)
+    ("FUNCTION", "LOAD", lib("other3", "redis.register_function('myFUNC', function() return 1 end)")),
+    ("FUNCTION", "LOAD", lib("Dup", "redis.register_function('dupper', function() return 3 end)")),
+    ("FUNCTION", "DELETE", "DUP"),
+    ("FUNCTION", "DELETE", "Dup"),
     ("FUNCTION", "LOAD", lib("clash", "redis.register_function('MyFunc', function() return 1 end)")),
     ("FUNCTION", "LOAD", "return 1"),
     ("FUNCTION", "LOAD", "#!lua\nreturn 1"),
