@@ -42,6 +42,19 @@ constexpr CommandSpec kCommandSubs[] = {
     {"command|list", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a list of command names."},
     {"command|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
+// FUNCTION: the subcommands that change the libraries run alone and are logged (library_registry.hpp).
+constexpr CommandSpec kFunctionSubs[] = {
+    {"function|load", -3, W | DO | NS, 0, 0, 0, H::kKeyspaceWrite, {}, "scripting", "Creates a library."},
+    {"function|delete", 3, W | NS, 0, 0, 0, H::kKeyspaceWrite, {}, "scripting", "Deletes a library and its functions."},
+    {"function|flush", -2, W | NS, 0, 0, 0, H::kKeyspaceWrite, {}, "scripting", "Deletes all libraries and functions."},
+    {"function|restore", -3, W | DO | NS, 0, 0, 0, H::kKeyspaceWrite, {}, "scripting", "Restores all libraries from a payload."},
+    {"function|list", -2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns information about all libraries."},
+    {"function|dump", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Dumps all libraries into a serialized binary payload."},
+    {"function|stats", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns information about a function during execution."},
+    // Touches no key: it runs at once, next to the function it stops (as SCRIPT KILL).
+    {"function|kill", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a function during execution."},
+    {"function|help", 2, 0, 0, 0, 0, H::kFree, {}, "scripting", "Returns helpful text about the different subcommands."},
+};
 constexpr CommandSpec kObjectSubs[] = {
     {"object|encoding", 3, R, 2, 2, 1, H::kKeyRead, {}, "generic", "Returns the internal encoding of a Redis object."},
     {"object|help", 2, R, 0, 0, 0, H::kFree, {}, "generic", "Returns helpful text about the different subcommands."},
@@ -78,6 +91,11 @@ constexpr CommandSpec kCommands[] = {
     {"eval", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},
     {"evalsha", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script by SHA1 digest."},
     {"script", -2, 0, 0, 0, 0, H::kFree, kScriptSubs, "scripting", "A container for Lua scripts management commands."},
+    {"eval_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a read-only server-side Lua script."},
+    {"evalsha_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a read-only server-side Lua script by SHA1 digest."},
+    {"fcall", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a function."},
+    {"fcall_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a read-only function."},
+    {"function", -2, 0, 0, 0, 0, H::kFree, kFunctionSubs, "scripting", "A container for function commands."},
     {"save", 1, A | NS | NM, 0, 0, 0, H::kUndeclared, {}, "server", "Synchronously saves the database(s) to disk."},
     {"bgsave", -1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously saves the database(s) to disk."},
     {"bgrewriteaof", 1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously rewrites the append-only file to disk."},

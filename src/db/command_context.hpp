@@ -122,6 +122,7 @@ std::span<const HandlerEntry> set_handlers();
 std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
+std::span<const HandlerEntry> function_handlers();
 std::span<const HandlerEntry> introspection_handlers();
 std::span<const HandlerEntry> database_handlers();
 std::span<const HandlerEntry> blocking_handlers();  // db/blocking/cmd_blocking.cpp

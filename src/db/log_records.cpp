@@ -17,6 +17,11 @@ Form form_of(std::string_view name) {
       {"pexpire", Form::kTtlState},     {"expireat", Form::kTtlState},
       {"pexpireat", Form::kTtlState},   {"hincrbyfloat", Form::kHashField},
       {"eval", Form::kNone},            {"evalsha", Form::kNone},  // scripts log their effects
+      {"eval_ro", Form::kNone},         {"evalsha_ro", Form::kNone},
+      {"fcall", Form::kNone},           {"fcall_ro", Form::kNone},
+      // FUNCTION's writers log themselves, on success (functions/function_commands.cpp)
+      {"function|load", Form::kNone},   {"function|delete", Form::kNone},
+      {"function|flush", Form::kNone},  {"function|restore", Form::kNone},
       {"spop", Form::kNone},  // random: the handler logs SREM (or DEL) of what it popped
       // Blocking pops and their multi-key forms log the plain pop they made (db/blocking/).
       {"blpop", Form::kNone},  {"brpop", Form::kNone},  {"brpoplpush", Form::kNone},

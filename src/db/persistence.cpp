@@ -43,6 +43,7 @@ lf::Status Server::load_append_log() {
   if (is_snapshot(bytes)) {
     auto snap = load_snapshot_bytes(bytes, dbs_, path + " (preamble)");
     if (!snap.ok()) return snap.status();
+    if (lf::Status st = restore_libraries(snap->libraries); !st.ok()) return st;
     base = snap->bytes;
     snapshot_keys_loaded_ = snap->keys;
   }
@@ -118,6 +119,7 @@ lf::Status Server::load_snapshot_file() {
   const std::int64_t t0 = now_ms();
   auto loaded = load_snapshot(path, dbs_);
   if (!loaded.ok()) return loaded.status();
+  if (lf::Status st = restore_libraries(loaded->libraries); !st.ok()) return st;
   snapshot_keys_loaded_ = loaded->keys;
   if (loaded->keys > 0) {
     std::fprintf(stderr, "lfdb-server: loaded snapshot %s: %" PRIu64 " keys in %" PRId64 " ms\n",
@@ -132,7 +134,7 @@ lf::Status Server::save_now() {
   std::uint64_t keys = 0;
   const std::uint64_t changes = dbs_.changes();  // exact: SAVE runs alone
   lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys,
-                                config_.rdb_key_save_delay_us());
+                                config_.rdb_key_save_delay_us(), library_codes());
   if (st.ok()) {
     lf::MutexLock lock(persist_mu_);
     last_save_ms_ = now_ms();
@@ -150,7 +152,8 @@ lf::Result<std::uint64_t> Server::rewrite_log_now() {
   const std::string tmp =
       initial_.dir + "/" + kResyncTempPrefix + std::to_string(::getpid()) + kLogTempSuffix;
   log_->start_rewrite();
-  lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble);
+  lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble, 0,
+                                 library_codes());
   if (!st.ok()) {
     log_->abort_rewrite();
     ::unlink(tmp.c_str());
@@ -190,6 +193,7 @@ std::string Server::start_bgsave() {
   last_bgsave_try_ms_ = now_ms();
   child_changes_ = dbs_.changes();  // exact: BGSAVE runs alone, and the child copies this
   const int key_delay_us = config_.rdb_key_save_delay_us();
+  const std::vector<std::string> libraries = library_codes();  // the child takes no lock
   const pid_t pid = timed_fork(us);
   if (pid < 0) {
     last_bgsave_ok_ = false;
@@ -198,7 +202,8 @@ std::string Server::start_bgsave() {
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
-    lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys, key_delay_us);
+    lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys, key_delay_us,
+                                  libraries);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (bgsave child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
   }
@@ -225,6 +230,7 @@ std::string Server::start_bgrewriteaof() {
   // From this instant (nothing runs: we run alone) the log also keeps records for the new file.
   log_->start_rewrite();
   std::int64_t us = 0;
+  const std::vector<std::string> libraries = library_codes();  // the child takes no lock
   const pid_t pid = timed_fork(us);
   if (pid < 0) {
     log_->abort_rewrite();
@@ -233,7 +239,7 @@ std::string Server::start_bgrewriteaof() {
   }
   if (pid == 0) {
     lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble,
-                                   key_delay_us);
+                                   key_delay_us, libraries);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (rewrite child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
   }

@@ -158,7 +158,10 @@ lf::Status PrimaryLink::full_resync(const Resync& r, const std::string& host) {
     clear_keyspace();
     auto l = load_snapshot_bytes(snap, ks, "full resync from " + host);
     server_.restart_apply_db();  // the stream after the snapshot starts with its SELECT
-    if (!l.ok()) {
+    if (l.ok()) {
+      // The primary's libraries replace ours (none there: none here).
+      if (lf::Status st = server_.restore_libraries(l->libraries); !st.ok()) loaded = st;
+    } else {
       loaded = l.status();
       clear_keyspace();
     }

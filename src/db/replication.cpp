@@ -160,7 +160,7 @@ void Replication::sync_command(CommandContext& c) {
   link->offset = offset;
   if (!dispatcher_->can_resume(link->replid, offset)) {
     // We run alone: the keyspace and the log's end stand still together.
-    auto bytes = snapshot_to_bytes(server_.databases(), now_ms());
+    auto bytes = snapshot_to_bytes(server_.databases(), now_ms(), server_.library_codes());
     if (!bytes.ok()) {
       c.out.error("ERR full resync: " + bytes.status().message());
       return;  // link's destructor closes the dup

@@ -1,7 +1,13 @@
 #include "db/script_sandbox.hpp"
 
+#include <string_view>
+#include <utility>
+
 #include <lua5.4/lauxlib.h>
 #include <lua5.4/lualib.h>
+
+#include "commands/connection.hpp"
+#include "db/script_libs.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -133,6 +139,7 @@ lua_State* new_sandboxed_state(const luaL_Reg* redis_functions) {
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
   lua_pop(L, 4);
+  open_script_libraries(L);  // cjson, cmsgpack, bit, struct
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kProxies);
 
@@ -162,17 +169,38 @@ lua_State* new_sandboxed_state(const luaL_Reg* redis_functions) {
 
   lua_newtable(L);
   luaL_setfuncs(L, redis_functions, 0);
-  for (const char* level : {"LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING"}) {
-    lua_pushinteger(L, 0);
-    lua_setfield(L, -2, level);
+  // Redis 7.0's constants, with its values (redis.log's levels, redis.set_repl's flags).
+  static constexpr std::pair<const char*, int> kConstants[] = {
+      {"LOG_DEBUG", 0},    {"LOG_VERBOSE", 1}, {"LOG_NOTICE", 2},  {"LOG_WARNING", 3},
+      {"REPL_NONE", 0},    {"REPL_AOF", 1},    {"REPL_SLAVE", 2},  {"REPL_REPLICA", 2},
+      {"REPL_ALL", 3}};
+  for (const auto& [name, value] : kConstants) {
+    lua_pushinteger(L, value);
+    lua_setfield(L, -2, name);
   }
+  const std::string_view version = commands::kRedisCompat;
+  lua_pushlstring(L, version.data(), version.size());
+  lua_setfield(L, -2, "REDIS_VERSION");
+  // major << 16 | minor << 8 | patch, as Redis computes it.
+  int parts[3] = {0, 0, 0};
+  std::size_t part = 0;
+  for (char ch : version) {
+    if (ch == '.') {
+      if (++part == 3) break;
+    } else if (ch >= '0' && ch <= '9') {
+      parts[part] = parts[part] * 10 + (ch - '0');
+    }
+  }
+  lua_pushinteger(L, (parts[0] << 16) | (parts[1] << 8) | parts[2]);
+  lua_setfield(L, -2, "REDIS_VERSION_NUM");
   lua_setfield(L, g, "redis");
 
   // What getmetatable shows of a protected table: a read-only empty table.
   lua_newtable(L);
   push_proxy(L, -1, next_fn, 0);
   const int marker = lua_gettop(L);
-  for (const char* lib : {LUA_TABLIBNAME, LUA_STRLIBNAME, LUA_MATHLIBNAME, "redis"}) {
+  for (const char* lib : {LUA_TABLIBNAME, LUA_STRLIBNAME, LUA_MATHLIBNAME, "redis", "cjson",
+                          "cmsgpack", "bit", "struct"}) {
     lua_getfield(L, g, lib);
     push_proxy(L, -1, next_fn, marker);
     lua_setfield(L, g, lib);
@@ -212,6 +240,8 @@ int load_script(lua_State* L, std::string_view source, const char* chunkname) {
   lua_setupvalue(L, -2, 1);  // a main chunk's only upvalue is _ENV
   return rc;
 }
+
+void push_script_globals(lua_State* L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &kScriptEnv); }
 
 void set_script_array(lua_State* L, const char* name, std::span<const std::string_view> items) {
   lua_pushglobaltable(L);

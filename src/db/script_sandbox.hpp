@@ -1,5 +1,6 @@
 // The sandbox every script runs in, as Redis 7 builds it: a script sees the globals, the
-// libraries (string, table, math) and the `redis` table read-only, so nothing it does survives
+// libraries (string, table, math; cjson, cmsgpack, bit, struct: script_libs.hpp) and the `redis`
+// table read-only, so nothing it does survives
 // into another script's run on the same Lua state (there is one per serving thread). Writing a
 // global, replacing redis.call or string.upper, or changing the string metatable is an error
 // ("Attempt to modify a readonly table"), and so is reading a global that does not exist
@@ -31,6 +32,10 @@ lua_State* new_sandboxed_state(const luaL_Reg* redis_functions);
 // Loads a script's source as a function that runs in the read-only globals; on failure pushes the
 // error message instead. Returns the luaL_loadbuffer result.
 int load_script(lua_State* L, std::string_view source, const char* chunkname);
+
+// Pushes the read-only globals scripts run in (a function library's code switches to them once
+// it has loaded: library_loader.hpp).
+void push_script_globals(lua_State* L);
 
 // Sets the global array `name` (KEYS, ARGV) for the next run, behind the read-only globals.
 void set_script_array(lua_State* L, const char* name, std::span<const std::string_view> items);

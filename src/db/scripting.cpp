@@ -17,6 +17,7 @@
 
 #include "commands/connection.hpp"
 #include "db/append_log.hpp"
+#include "db/functions/library_loader.hpp"
 #include "db/log_records.hpp"
 #include "db/script_sandbox.hpp"
 #include "db/server.hpp"
@@ -176,6 +177,8 @@ struct ScriptRun {
   bool busy = false;               // has run past the busy threshold (logged once)
   const char* stopping = nullptr;  // killed: the error raised at every instruction from then on
   bool abandoned = false;          // stopped by the shutdown after it wrote: nothing is logged
+  int resp = 2;                    // redis.setresp: the protocol of redis.call's replies
+  bool read_only = false;          // no-writes or *_RO: write commands are refused
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -194,24 +197,89 @@ int redis_call_generic(lua_State* L, bool protected_call);
 int redis_call(lua_State* L) { return redis_call_generic(L, false); }
 int redis_pcall(lua_State* L) { return redis_call_generic(L, true); }
 
+// Raises `msg` as Redis's redis.* functions do: a plain message without the script's position
+// (the run's error handler adds "ERR " and where).
+int raise_plain(lua_State* L, const char* msg) {
+  lua_pushstring(L, msg);
+  return lua_error(L);
+}
+
+// redis.error_reply(text) / redis.status_reply(text): the tables a script returns for an error or
+// a status reply (an error's leading '-' is dropped). Anything but one string gets an error table.
 int status_or_error_reply(lua_State* L, const char* field) {
-  luaL_checkstring(L, 1);
+  if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
+    lua_newtable(L);
+    lua_pushliteral(L, "ERR wrong number or type of arguments");
+    lua_setfield(L, -2, "err");
+    return 1;
+  }
+  std::size_t n = 0;
+  const char* s = lua_tolstring(L, 1, &n);
+  if (field[0] == 'e' && n > 0 && s[0] == '-') {
+    ++s;
+    --n;
+  }
   lua_newtable(L);
-  lua_pushstring(L, field);
-  lua_pushvalue(L, 1);
-  lua_settable(L, -3);
+  lua_pushlstring(L, s, n);
+  lua_setfield(L, -2, field);
   return 1;
 }
 int redis_error_reply(lua_State* L) { return status_or_error_reply(L, "err"); }
 int redis_status_reply(lua_State* L) { return status_or_error_reply(L, "ok"); }
 int redis_sha1hex(lua_State* L) {
+  if (lua_gettop(L) != 1) return raise_plain(L, "wrong number of arguments");
   std::size_t n = 0;
-  const char* s = luaL_checklstring(L, 1, &n);
-  const std::string h = sha1_hex(std::string_view(s, n));
+  const char* s = lua_tolstring(L, 1, &n);  // a number hashes its text; other types hash ""
+  if (s == nullptr) n = 0;
+  const std::string h = sha1_hex(std::string_view(s != nullptr ? s : "", n));
   lua_pushlstring(L, h.data(), h.size());
   return 1;
 }
-int redis_log(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
+
+// redis.log(level, message...): NOTICE and WARNING go to the server's standard error (Redis's
+// default verbosity, notice, logs those two); DEBUG and VERBOSE are accepted and dropped.
+int redis_log(lua_State* L) {
+  const int argc = lua_gettop(L);
+  if (argc < 2) return raise_plain(L, "redis.log() requires two arguments or more.");
+  int valid = 0;
+  const lua_Integer level = static_cast<lua_Integer>(lua_tonumberx(L, 1, &valid));
+  if (valid == 0 || level < 0 || level > 3) return raise_plain(L, "Invalid debug level.");
+  if (level < 2) return 0;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 2; i <= argc; ++i) {
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, i, &n);
+    if (s == nullptr) continue;
+    if (i > 2) luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, s, n);
+  }
+  luaL_pushresult(&b);
+  std::fprintf(stderr, "lfdb-server: script: %s\n", lua_tostring(L, -1));
+  return 0;
+}
+
+// redis.setresp(2|3): the protocol redis.call's replies are converted from (see push_reply).
+int redis_setresp(lua_State* L);
+
+// redis.set_repl(flags): accepted with Redis's checks. lfdb logs and replicates a script's
+// effects as one transaction whatever the flags (what a replica applies is what ran here).
+int redis_set_repl(lua_State* L) {
+  if (lua_gettop(L) != 1) return raise_plain(L, "redis.set_repl() requires two arguments.");
+  int valid = 0;
+  const lua_Integer flags = static_cast<lua_Integer>(lua_tonumberx(L, 1, &valid));
+  if (valid == 0 || (flags & ~lua_Integer{3}) != 0) {
+    return raise_plain(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+  }
+  return 0;
+}
+
+// Redis's debugger hooks, as they behave when no debugging session runs.
+int redis_breakpoint(lua_State* L) {
+  lua_pushboolean(L, 0);
+  return 1;
+}
+int redis_debug(lua_State*) { return 0; }  // accepted; lfdb has no server log level plumbing yet
 
 // The hook runs every kHookInstructions Lua instructions. Once the script is stopped it runs at
 // every instruction, so a pcall in the script can catch the error but never go on for long.
@@ -296,24 +364,50 @@ void script_hook(lua_State* L, lua_Debug*) {
   lua_error(L);
 }
 
-lua_State* state_for(const ScriptRegistry& reg) {
-  const std::uint64_t gen = reg.generation();
-  if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
-  if (t_lua.L != nullptr) lua_close(t_lua.L);
+}  // namespace
+
+lua_State* new_script_state() {
   static const luaL_Reg kRedis[] = {{"call", redis_call},
                                     {"pcall", redis_pcall},
                                     {"error_reply", redis_error_reply},
                                     {"status_reply", redis_status_reply},
                                     {"sha1hex", redis_sha1hex},
                                     {"log", redis_log},
+                                    {"setresp", redis_setresp},
+                                    {"set_repl", redis_set_repl},
+                                    {"breakpoint", redis_breakpoint},
+                                    {"debug", redis_debug},
                                     {nullptr, nullptr}};
-  t_lua.L = new_sandboxed_state(kRedis);
+  return new_sandboxed_state(kRedis);
+}
+
+namespace {
+
+lua_State* state_for(const ScriptRegistry& reg) {
+  const std::uint64_t gen = reg.generation();
+  if (t_lua.L != nullptr && t_lua.generation == gen) return t_lua.L;
+  if (t_lua.L != nullptr) lua_close(t_lua.L);
+  t_lua.L = new_script_state();
   lua_sethook(t_lua.L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.generation = gen;
   return t_lua.L;
 }
 
-// ---- RESP2 reply -> Lua (redis.call's result) ----------------------------------------------
+int redis_setresp(lua_State* L) {
+  if (lua_gettop(L) != 1) return raise_plain(L, "redis.setresp() requires one argument.");
+  int valid = 0;
+  const lua_Integer v = static_cast<lua_Integer>(lua_tonumberx(L, 1, &valid));
+  if (valid == 0 || (v != 2 && v != 3)) return raise_plain(L, "RESP version must be 2 or 3.");
+  if (t_run != nullptr) t_run->resp = static_cast<int>(v);
+  return 0;
+}
+
+// ---- reply -> Lua (redis.call's result) --------------------------------------------------
+//
+// RESP2 as Redis converts it: integers, strings, arrays, {ok=...}, {err=...}, false for nil.
+// After redis.setresp(3) the handler replies in RESP3, whose types become nil, booleans,
+// {double=n}, {big_number=s}, {map={k=v}}, {set={m=true}} and
+// {verbatim_string={format=f, string=s}}.
 
 // Parses one RESP2 reply at `p` and pushes it; returns the position after it (or npos).
 // Error replies push {err = text}; `first_error` reports the top-level one for redis.call.
@@ -329,42 +423,102 @@ std::size_t push_reply(lua_State* L, std::string_view r, std::size_t p) {
     for (std::size_t i = neg ? 1 : 0; i < s.size(); ++i) v = v * 10 + (s[i] - '0');
     return neg ? -v : v;
   };
+  // The table {field = <value on top>}.
+  auto wrap = [L](const char* field) {
+    lua_createtable(L, 0, 1);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, field);
+  };
   switch (t) {
     case '+':
-      lua_newtable(L);
       lua_pushlstring(L, line.data(), line.size());
-      lua_setfield(L, -2, "ok");
+      wrap("ok");
       return next;
     case '-':
-      lua_newtable(L);
       lua_pushlstring(L, line.data(), line.size());
-      lua_setfield(L, -2, "err");
+      wrap("err");
       return next;
     case ':':
       lua_pushinteger(L, to_int(line));
       return next;
-    case '$': {
+    case '_':
+      lua_pushnil(L);
+      return next;
+    case '#':
+      lua_pushboolean(L, line == "t");
+      return next;
+    case ',': {
+      const std::string text(line);
+      lua_pushnumber(L, std::strtod(text.c_str(), nullptr));
+      wrap("double");
+      return next;
+    }
+    case '(':
+      lua_pushlstring(L, line.data(), line.size());
+      wrap("big_number");
+      return next;
+    case '$':
+    case '=':
+    case '!': {
       const long long n = to_int(line);
       if (n < 0) {
         lua_pushboolean(L, 0);
         return next;
       }
-      lua_pushlstring(L, r.data() + next, static_cast<std::size_t>(n));
+      if (r.size() < next + static_cast<std::size_t>(n) + 2) return std::string_view::npos;
+      const std::string_view body = r.substr(next, static_cast<std::size_t>(n));
+      if (t == '=' && body.size() >= 4) {
+        lua_createtable(L, 0, 2);
+        lua_pushlstring(L, body.data(), 3);
+        lua_setfield(L, -2, "format");
+        lua_pushlstring(L, body.data() + 4, body.size() - 4);
+        lua_setfield(L, -2, "string");
+        wrap("verbatim_string");
+      } else {
+        lua_pushlstring(L, body.data(), body.size());
+        if (t == '!') wrap("err");
+      }
       return next + static_cast<std::size_t>(n) + 2;
     }
-    case '*': {
+    case '*':
+    case '>': {
       const long long n = to_int(line);
       if (n < 0) {
         lua_pushboolean(L, 0);
         return next;
       }
-      lua_createtable(L, static_cast<int>(n), 0);
+      luaL_checkstack(L, 4, "reply too deep");
+      lua_createtable(L, static_cast<int>(std::min<long long>(n, 1024)), 0);
       std::size_t q = next;
       for (long long i = 1; i <= n; ++i) {
         q = push_reply(L, r, q);
         if (q == std::string_view::npos) return q;
         lua_rawseti(L, -2, i);
       }
+      return q;
+    }
+    case '%':
+    case '~': {
+      const long long n = to_int(line);
+      luaL_checkstack(L, 4, "reply too deep");
+      lua_newtable(L);
+      std::size_t q = next;
+      for (long long i = 0; i < n; ++i) {
+        q = push_reply(L, r, q);
+        if (q == std::string_view::npos) return q;
+        if (t == '%') {
+          q = push_reply(L, r, q);
+          if (q == std::string_view::npos) return q;
+        } else {
+          lua_pushboolean(L, 1);
+        }
+        if (lua_isnil(L, -2)) {
+          lua_pop(L, 2);
+        } else {
+          lua_rawset(L, -3);
+        }
+      }
+      wrap(t == '%' ? "map" : "set");
       return q;
     }
     default:
@@ -452,6 +606,10 @@ int call_impl(lua_State* L, std::string& err) {
       !allowed_in_script(spec->hue)) {
     return raise("ERR This Redis command is not allowed from script");
   }
+  // Before the keys, as Redis checks it: a read-only script's write is refused whatever it names.
+  if (run->read_only && spec->has(commands::kWrite)) {
+    return raise("ERR Write commands are not allowed from read-only scripts.");
+  }
   std::string bad_key;
   commands::for_each_key(*spec, std::span<const std::string_view>(argv), [&](std::size_t i) {
     if (bad_key.empty() && !run->declared(argv[i])) bad_key = std::string(argv[i]);
@@ -475,7 +633,7 @@ int call_impl(lua_State* L, std::string& err) {
   }
   thread_local std::string reply;
   reply.clear();
-  resp::Writer w(reply, resp::Protocol::kResp2);
+  resp::Writer w(reply, run->resp == 3 ? resp::Protocol::kResp3 : resp::Protocol::kResp2);
   CommandContext ctx{argv, w, outer.server->db(run->db), outer.now_ms, outer.server, outer.client, spec};
   ctx.db = run->db;
   ctx.writes = true;  // the invocation holds its colors alone (EVAL writes keys)
@@ -498,8 +656,79 @@ int call_impl(lua_State* L, std::string& err) {
 
 // ---- Lua value -> reply -------------------------------------------------------------------
 
-void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
+// Pushes t[name] without metamethods: the conversion runs outside the script's protected call,
+// so nothing in it may raise (a table with an __index that errors, or _G, whose reads of absent
+// names raise, would take the server down). Returns the value's type.
+int raw_field(lua_State* L, int idx, const char* name) {
+  lua_pushstring(L, name);
+  return lua_rawget(L, idx);
+}
+
+// A script's result as a reply, as Redis converts it. `resp3`: the script called
+// redis.setresp(3), so booleans and nil are RESP3's (the Writer turns them into the client's
+// protocol either way).
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3);
+
+// The table's {double=...}, {big_number=...}, {map=...}, {set=...}, {verbatim_string=...} forms;
+// false when it has none of them.
+bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
+  if (raw_field(L, idx, "double") == LUA_TNUMBER) {
+    out.double_value(lua_tonumber(L, -1));
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  if (raw_field(L, idx, "big_number") == LUA_TSTRING) {
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, -1, &n);
+    out.big_number(std::string_view(s, n));
+    lua_pop(L, 1);
+    return true;
+  }
+  lua_pop(L, 1);
+  for (const char* field : {"map", "set"}) {
+    if (raw_field(L, idx, field) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      continue;
+    }
+    const int t = lua_gettop(L);
+    std::size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+      lua_pop(L, 1);
+      ++n;
+    }
+    if (field[0] == 'm') out.map_header(n);
+    else out.set_header(n);
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+      write_value(L, -2, out, depth + 1, resp3);
+      if (field[0] == 'm') write_value(L, -1, out, depth + 1, resp3);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return true;
+  }
+  if (raw_field(L, idx, "verbatim_string") == LUA_TTABLE) {
+    const int v = lua_gettop(L);
+    raw_field(L, v, "format");
+    raw_field(L, v, "string");
+    if (lua_type(L, -1) == LUA_TSTRING && lua_type(L, -2) == LUA_TSTRING) {
+      std::size_t n = 0;
+      const char* s = lua_tolstring(L, -1, &n);
+      out.verbatim(std::string_view(s, n), lua_tostring(L, -2));
+      lua_pop(L, 3);
+      return true;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  return false;
+}
+
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
   idx = lua_absindex(L, idx);
+  if (!lua_checkstack(L, 8)) return out.error("ERR reached lua stack limit");  // never raises
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       std::size_t n = 0;
@@ -513,13 +742,14 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
                                                                   : std::trunc(lua_tonumber(L, idx))));
       return;
     case LUA_TBOOLEAN:
-      if (lua_toboolean(L, idx)) out.integer(1);
+      if (resp3) out.boolean(lua_toboolean(L, idx) != 0);
+      else if (lua_toboolean(L, idx)) out.integer(1);
       else out.null();
       return;
     case LUA_TTABLE: {
       // {err = "..."} and {ok = "..."} are an error and a status reply.
       for (const char* field : {"err", "ok"}) {
-        lua_getfield(L, idx, field);
+        raw_field(L, idx, field);
         if (lua_type(L, -1) == LUA_TSTRING) {
           const std::string msg = lua_tostring(L, -1);
           lua_pop(L, 1);
@@ -533,6 +763,7 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
         out.error("ERR reached lua stack limit");
         return;
       }
+      if (write_typed_table(L, idx, out, depth, resp3)) return;
       // An array up to its first nil, as Redis does.
       std::size_t n = 0;
       while (lua_rawgeti(L, idx, static_cast<lua_Integer>(n + 1)) != LUA_TNIL) {
@@ -543,7 +774,7 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth) {
       out.array_header(n);
       for (std::size_t i = 1; i <= n; ++i) {
         lua_rawgeti(L, idx, static_cast<lua_Integer>(i));
-        write_value(L, -1, out, depth + 1);
+        write_value(L, -1, out, depth + 1, resp3);
         lua_pop(L, 1);
       }
       return;
@@ -566,10 +797,12 @@ std::string error_text(lua_State* L) {
 
 }  // namespace
 
-void run_script(CommandContext& c, std::string_view sha, std::string_view source) {
+void run_script(CommandContext& c, const ScriptTarget& target) {
   const long nkeys = commands::declared_key_count(*c.spec, c.argv);
   std::int64_t declared = 0;
-  if (!parse_int(c.arg(2), declared)) return c.out.error(kErrNotInteger);
+  if (!parse_int(c.arg(2), declared)) {
+    return c.out.error(target.function ? "ERR Bad number of keys provided" : kErrNotInteger);
+  }
   if (declared < 0) return c.out.error("ERR Number of keys can't be negative");
   if (declared > static_cast<std::int64_t>(c.argc()) - 3) {
     return c.out.error("ERR Number of keys can't be greater than number of args");
@@ -584,13 +817,19 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   ScriptRegistry& reg = c.server->scripts();
   lua_State* L = state_for(reg);
   const int top = lua_gettop(L);
-  // The compiled function is cached in the registry table under f_<sha>.
-  const std::string fname = "f_" + std::string(sha);
+  const std::string_view sha = target.label;
   lua_pushcfunction(L, script_error_handler);
-  lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str());
-  if (lua_type(L, -1) != LUA_TFUNCTION) {
+  const int handler = lua_gettop(L);
+  if (target.function) {
+    if (!functions::push_function(L, c.server->functions(), target.label)) {
+      lua_settop(L, top);
+      return c.out.error("ERR Function not found");
+    }
+  } else if (const std::string fname = "f_" + std::string(sha);
+             lua_getfield(L, LUA_REGISTRYINDEX, fname.c_str()) != LUA_TFUNCTION) {
+    // The compiled script is cached in the registry table under f_<sha>.
     lua_pop(L, 1);
-    if (load_script(L, source, "@user_script") != LUA_OK) {
+    if (load_script(L, target.source, "@user_script") != LUA_OK) {
       std::string msg = "ERR Error compiling script (new function): " + error_text(L);
       lua_settop(L, top);
       return c.out.error(msg);
@@ -604,9 +843,21 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     lua_settop(L, top);
     return c.out.error("ERR Script not run: the server is shutting down");
   }
-  set_script_array(L, "KEYS", keys);
-  set_script_array(L, "ARGV", args);
+  if (target.function) {
+    // A function gets KEYS and ARGV as its arguments.
+    for (auto items : {keys, args}) {
+      lua_createtable(L, static_cast<int>(items.size()), 0);
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        lua_pushlstring(L, items[i].data(), items[i].size());
+        lua_rawseti(L, -2, static_cast<lua_Integer>(i + 1));
+      }
+    }
+  } else {
+    set_script_array(L, "KEYS", keys);
+    set_script_array(L, "ARGV", args);
+  }
   ScriptRun run;
+  run.read_only = target.read_only;
   run.outer = &c;
   run.db = c.db;
   run.keys = keys;
@@ -617,7 +868,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
   std::string* outer_records = t_invocation_log.records;
   if (outer_records != nullptr) t_invocation_log.records = &run.effects;
   t_run = &run;
-  const int rc = lua_pcall(L, 0, 1, -2);
+  const int rc = lua_pcall(L, target.function ? 2 : 0, 1, handler);
   t_run = nullptr;
   reg.end_run(&running);
   // A killed run's hook ran at every instruction: back to its normal pace.
@@ -645,7 +896,7 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
     lua_settop(L, top);
     return c.out.error(msg);
   }
-  write_value(L, -1, c.out, 0);
+  write_value(L, -1, c.out, 0, run.resp == 3);
   lua_settop(L, top);
 }
 
@@ -656,9 +907,29 @@ void run_script(CommandContext& c, std::string_view sha, std::string_view source
 namespace lfdb::db {
 namespace {
 
+constexpr std::string_view kErrWriteFlagRo =
+    "ERR Can not execute a script with write flag using *_ro command.";
+
+// EVAL, EVALSHA and their _RO forms once the source is known: the shebang decides the flags.
+void eval_source(CommandContext& c, const std::string& sha, std::string_view source, bool ro) {
+  bool shebang = false;
+  std::uint32_t flags = 0;
+  std::string body, err;
+  if (!functions::parse_script_shebang(source, shebang, flags, body, err)) return c.out.error(err);
+  const bool no_writes = (flags & functions::kNoWrites) != 0;
+  if (ro && shebang && !no_writes) return c.out.error(kErrWriteFlagRo);
+  ScriptTarget t;
+  t.label = sha;
+  t.source = shebang ? std::string_view(body) : source;
+  t.read_only = ro || no_writes;
+  run_script(c, t);
+}
+
+bool is_ro(const CommandContext& c) { return c.spec->name.size() > 3 && c.spec->name.ends_with("_ro"); }
+
 void eval_cmd(CommandContext& c) {
   const std::string sha = c.server->scripts().add(c.arg(1));
-  run_script(c, sha, c.arg(1));
+  eval_source(c, sha, c.arg(1), is_ro(c));
 }
 
 void evalsha_cmd(CommandContext& c) {
@@ -668,14 +939,35 @@ void evalsha_cmd(CommandContext& c) {
   }
   std::string sha(c.arg(1));
   for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  run_script(c, sha, source);
+  eval_source(c, sha, source, is_ro(c));
+}
+
+void fcall_cmd(CommandContext& c) {
+  std::string library, name;
+  std::uint32_t flags = 0;
+  if (!c.server->functions().find_function(c.arg(1), library, name, flags)) {
+    return c.out.error("ERR Function not found");
+  }
+  const bool no_writes = (flags & functions::kNoWrites) != 0;
+  const bool ro = is_ro(c);
+  if (ro && !no_writes) return c.out.error(kErrWriteFlagRo);
+  ScriptTarget t;
+  t.label = name;
+  t.function = true;
+  t.read_only = ro || no_writes;
+  run_script(c, t);
 }
 
 void script_load_cmd(CommandContext& c) {
+  bool shebang = false;
+  std::uint32_t flags = 0;
+  std::string body, err;
+  if (!functions::parse_script_shebang(c.arg(2), shebang, flags, body, err)) return c.out.error(err);
+  const std::string_view source = shebang ? std::string_view(body) : c.arg(2);
   // Compile once here so a syntax error is reported at LOAD, as Redis does.
   lua_State* L = luaL_newstate();
-  const int rc = luaL_loadbuffer(L, c.arg(2).data(), c.arg(2).size(), "@user_script");
-  std::string err = rc == LUA_OK ? "" : lua_tostring(L, -1);
+  const int rc = luaL_loadbuffer(L, source.data(), source.size(), "@user_script");
+  err = rc == LUA_OK ? "" : lua_tostring(L, -1);
   lua_close(L);
   if (rc != LUA_OK) return c.out.error("ERR Error compiling script (new function): " + err);
   c.out.bulk(c.server->scripts().add(c.arg(2)));
@@ -735,6 +1027,10 @@ void script_help_cmd(CommandContext& c) {
 constexpr HandlerEntry kScriptHandlers[] = {
     {"eval", eval_cmd},
     {"evalsha", evalsha_cmd},
+    {"eval_ro", eval_cmd},
+    {"evalsha_ro", evalsha_cmd},
+    {"fcall", fcall_cmd},
+    {"fcall_ro", fcall_cmd},
     {"script|load", script_load_cmd},
     {"script|exists", script_exists_cmd},
     {"script|flush", script_flush_cmd},
@@ -749,8 +1045,10 @@ std::span<const HandlerEntry> script_handlers() { return kScriptHandlers; }
 bool serving_for_busy_script() { return t_serving_for_busy; }
 
 bool allowed_while_busy(const commands::CommandSpec& spec) {
-  static constexpr std::string_view kAllowed[] = {"auth",    "hello",   "quit",        "multi",
-                                                  "discard", "unwatch", "script|kill", "shutdown"};
+  static constexpr std::string_view kAllowed[] = {"auth",        "hello",         "quit",
+                                                  "multi",       "discard",       "unwatch",
+                                                  "script|kill", "function|kill", "function|stats",
+                                                  "shutdown"};
   return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
 }
 

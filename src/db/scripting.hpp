@@ -42,6 +42,8 @@
 #include "db/command_context.hpp"
 #include "lf/mutex.hpp"
 
+struct lua_State;
+
 namespace lfdb::db {
 
 class ScriptRegistry {
@@ -129,8 +131,23 @@ bool allowed_while_busy(const commands::CommandSpec& spec);
 
 std::string sha1_hex(std::string_view data);
 
-// EVAL / EVALSHA: runs the script (`source`, known by `sha`) with the context's KEYS and ARGV and
-// writes its reply to c.out.
-void run_script(CommandContext& c, std::string_view sha, std::string_view source);
+// A new Lua state as scripts get it: the sandbox and the redis.* functions (the thread's own
+// state is one; FUNCTION LOAD checks a library in another).
+lua_State* new_script_state();
+
+// What run_script runs: an EVAL script (compiled from `source`, cached by its SHA1 `label`) or
+// an FCALL function (the callback registered as `label`, called with KEYS and ARGV as its
+// arguments). A read-only run refuses write commands (`#!lua flags=no-writes`, a function's
+// no-writes flag, the *_RO commands).
+struct ScriptTarget {
+  std::string_view label;
+  std::string_view source;
+  bool function = false;
+  bool read_only = false;
+};
+
+// EVAL / EVALSHA / FCALL and their _RO forms: runs the target with the context's keys and
+// arguments and writes its reply to c.out.
+void run_script(CommandContext& c, const ScriptTarget& target);
 
 }  // namespace lfdb::db

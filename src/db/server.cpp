@@ -31,7 +31,7 @@ Server::Server(const ServerConfig& config)
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
-                     set_handlers(), zset_handlers(), server_handlers(), script_handlers(),
+                     set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
                      introspection_handlers(), database_handlers(), blocking_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }

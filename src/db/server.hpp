@@ -30,6 +30,7 @@
 #include "db/command_context.hpp"
 #include "db/config.hpp"
 #include "db/executor.hpp"
+#include "db/functions/library_registry.hpp"
 #include "db/keyspace.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
@@ -76,6 +77,7 @@ class Server final : public lf::Service {
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
   ScriptRegistry& scripts() { return scripts_; }
+  functions::LibraryRegistry& functions() { return functions_; }
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
@@ -103,6 +105,10 @@ class Server final : public lf::Service {
   // BGSAVE and BGREWRITEAOF, which run alone (their hue conflicts with every command), so the
   // keyspace holds still; the background ones fork and the child writes its copy-on-write image.
   lf::Status save_now();
+  // The function libraries' codes, as snapshots keep them; and a snapshot's put back in place
+  // of the registry's (functions/snapshot_libraries.cpp).
+  std::vector<std::string> library_codes() const;
+  lf::Status restore_libraries(const std::vector<std::string>& codes);
   // The log rewritten from the keyspace now, in this process (a replica after a full resync;
   // the caller runs alone). Returns the new file's size.
   lf::Result<std::uint64_t> rewrite_log_now();
@@ -131,6 +137,7 @@ class Server final : public lf::Service {
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
   ScriptRegistry scripts_;
+  functions::LibraryRegistry functions_;
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> auth_required_{false};

@@ -24,8 +24,9 @@ constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
 // Version 2 added lists, sets and sorted sets (tags 3, 4, 5; a sorted set's scores are the
 // doubles' 8 bytes, exact); version 3 added databases (tag 0xFE + varint index: the records
 // after it belong to that database). Versions 1 and 2 still load, into database 0.
-constexpr std::uint32_t kVersion = 3, kOldestVersion = 1;
-constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kSelectDb = 0xFE,
+// Version 4 added function libraries (tag 6: str code, no expiry or key; FUNCTION LOAD), first.
+constexpr std::uint32_t kVersion = 4, kOldestVersion = 1;
+constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kLibrary = 6, kSelectDb = 0xFE,
                        kEnd = 0xFF;
 
 std::uint8_t tag_of(Type t) {
@@ -181,13 +182,18 @@ class KeyDelay {
 
 // The snapshot itself, streamed to fd. Returns the number of keys, or the write error.
 lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms, std::uint64_t& n,
-                               const std::string& what, int key_delay_us = 0) {
+                               const std::string& what, int key_delay_us,
+                               const std::vector<std::string>& libraries) {
   n = 0;
   KeyDelay delay(key_delay_us);
   Out out(fd);
   out.bytes(kMagic, sizeof kMagic);
   out.u32(kVersion);
   out.i64(now_ms);
+  for (const std::string& code : libraries) {
+    out.u8(kLibrary);
+    out.str(code);
+  }
   for (std::uint32_t d = 0; d < dbs.count(); ++d) {
     const Keyspace& ks = dbs.db(d);
     if (ks.size() == 0) continue;
@@ -243,12 +249,13 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
 }  // namespace
 
 lf::Status save_snapshot(const Databases& ks, const std::string& path, std::int64_t now_ms,
-                         std::uint64_t& keys_written, int key_delay_us) {
+                         std::uint64_t& keys_written, int key_delay_us,
+                         const std::vector<std::string>& libraries) {
   const std::string tmp = path + kSnapshotTempInfix + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + tmp);
   std::uint64_t n = 0;
-  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, tmp, key_delay_us);
+  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, tmp, key_delay_us, libraries);
   if (!st.ok()) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -265,12 +272,13 @@ lf::Status save_snapshot(const Databases& ks, const std::string& path, std::int6
   return lf::Status();
 }
 
-lf::Result<std::string> snapshot_to_bytes(const Databases& ks, std::int64_t now_ms) {
+lf::Result<std::string> snapshot_to_bytes(const Databases& ks, std::int64_t now_ms,
+                                          const std::vector<std::string>& libraries) {
   // Through a memory file, so the one writer of the format serves both.
   const int fd = ::memfd_create("lfdb-snapshot", MFD_CLOEXEC);
   if (fd < 0) return lf::Status::from_errno("memfd_create");
   std::uint64_t n = 0;
-  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, "the in-memory snapshot");
+  lf::Status st = write_snapshot_body(ks, fd, now_ms, n, "the in-memory snapshot", 0, libraries);
   std::string bytes;
   if (st.ok()) {
     const off_t size = ::lseek(fd, 0, SEEK_END);
@@ -328,6 +336,12 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
                    ", beyond 'databases " + std::to_string(dbs.count()) + "'");
       }
       ks = &dbs.db(static_cast<std::uint32_t>(d));
+      continue;
+    }
+    if (type == kLibrary && version >= 4) {
+      std::string_view code;
+      if (!in.str(code)) return bad("bad library at byte " + std::to_string(in.pos()));
+      out.libraries.emplace_back(code);
       continue;
     }
     std::int64_t at = -1;
@@ -455,12 +469,13 @@ class Chunked {
 }  // namespace
 
 lf::Status write_log_base(const Databases& dbs, const std::string& path, std::int64_t now_ms,
-                          bool snapshot_preamble, int key_delay_us) {
+                          bool snapshot_preamble, int key_delay_us,
+                          const std::vector<std::string>& libraries) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + path);
   if (snapshot_preamble) {
     std::uint64_t n = 0;
-    lf::Status st = write_snapshot_body(dbs, fd, now_ms, n, path, key_delay_us);
+    lf::Status st = write_snapshot_body(dbs, fd, now_ms, n, path, key_delay_us, libraries);
     if (!st.ok()) {
       ::close(fd);
       return st;
@@ -470,6 +485,11 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
   Out out(fd);
   std::string rec;
   KeyDelay delay(key_delay_us);
+  for (const std::string& code : libraries) {
+    rec.clear();
+    encode_command(rec, {"FUNCTION", "LOAD", code});
+    out.bytes(rec.data(), rec.size());
+  }
   for (std::uint32_t d = 0; d < dbs.count(); ++d) {
     const Keyspace& ks = dbs.db(d);
     if (ks.size() == 0) continue;

@@ -1,6 +1,7 @@
 // Snapshots: the whole keyspace at one point in time, in lfdb's own binary format.
 //
-//   "LFDBSNAP" | u32 version (3) | i64 created_ms
+//   "LFDBSNAP" | u32 version (4) | i64 created_ms
+//   libraries: u8 6 | str code                 (version 4: FUNCTION LOAD's libraries, first)
 //   records:   u8 type (1 string, 2 hash, 3 list, 4 set, 5 zset) | i64 expire_at_ms (-1: none)
 //              | str key | value
 //              value: str (string), varint n + n x (str field, str value) (hash), varint n +
@@ -35,18 +36,21 @@ struct SnapshotLoad {
   std::uint64_t keys = 0;
   std::int64_t created_ms = 0;
   std::uint64_t bytes = 0;  // the snapshot's length (a log's preamble is followed by records)
+  std::vector<std::string> libraries;  // function libraries' codes (Server::restore_libraries)
 };
 
 // Writes `ks` to `path` (via path.tmp-<pid>); keys already expired at `now_ms` are left out.
 // key_delay_us: rdb-key-save-delay (ServerConfig), a pause after each key, for tests that must
 // catch a save in the middle.
 lf::Status save_snapshot(const Databases& ks, const std::string& path, std::int64_t now_ms,
-                         std::uint64_t& keys_written, int key_delay_us = 0);
+                         std::uint64_t& keys_written, int key_delay_us = 0,
+                         const std::vector<std::string>& libraries = {});
 // Loads a snapshot into an empty keyspace. A missing file is not an error (nothing loaded).
 lf::Result<SnapshotLoad> load_snapshot(const std::string& path, Databases& ks);
 
 // The snapshot as bytes in memory (a replica's full resync); same stillness rule.
-lf::Result<std::string> snapshot_to_bytes(const Databases& ks, std::int64_t now_ms);
+lf::Result<std::string> snapshot_to_bytes(const Databases& ks, std::int64_t now_ms,
+                                          const std::vector<std::string>& libraries = {});
 
 // Whether bytes start like a snapshot (a rewritten log with a snapshot preamble does).
 bool is_snapshot(std::string_view bytes);
@@ -59,7 +63,8 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view bytes, Databases& 
 // snapshot_preamble the binary snapshot (faster to load; redis-check-aof cannot read it).
 // Same stillness rule and key delay as save_snapshot.
 lf::Status write_log_base(const Databases& ks, const std::string& path, std::int64_t now_ms,
-                          bool snapshot_preamble, int key_delay_us = 0);
+                          bool snapshot_preamble, int key_delay_us = 0,
+                          const std::vector<std::string>& libraries = {});
 
 // The temporary files of saves, named after the writing process: the snapshot's
 // <dbfilename>.tmp-<pid> (renamed over <dbfilename> when complete), and in `dir` the rewritten

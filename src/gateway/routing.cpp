@@ -55,6 +55,18 @@ constexpr NamedRoute kRoutes[] = {
     {"script|load", {Route::kFanout, Merge::kSame}},
     {"script|flush", {Route::kFanout, Merge::kAllOk}},
     {"script|kill", {Route::kFanout, Merge::kAnyOk}},
+    {"eval_ro", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
+    {"evalsha_ro", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
+    // Functions likewise: every shard holds every library (LOAD, DELETE, FLUSH and RESTORE go
+    // to all of them; LIST, DUMP and STATS read any one); FCALL and FCALL_RO go where their
+    // keys are.
+    {"fcall", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
+    {"fcall_ro", {Route::kKeyed, Merge::kNone, TxCommand::kNone, false, false, /*script=*/true}},
+    {"function|load", {Route::kFanout, Merge::kSame}},
+    {"function|delete", {Route::kFanout, Merge::kAllOk}},
+    {"function|flush", {Route::kFanout, Merge::kAllOk}},
+    {"function|restore", {Route::kFanout, Merge::kAllOk}},
+    {"function|kill", {Route::kFanout, Merge::kAnyOk}},
     {"scan", {Route::kUnsupported, Merge::kNone}},
     {"randomkey", {Route::kUnsupported, Merge::kNone}},
     {"shutdown", {Route::kUnsupported, Merge::kNone}},
