@@ -14,6 +14,7 @@
 
 #include "commands/command_table.hpp"
 #include "db/keyspace.hpp"
+#include "db/pubsub/registry.hpp"
 #include "lf/concurrency_model.hpp"
 #include "lf/mutex.hpp"
 #include "resp/writer.hpp"
@@ -57,6 +58,7 @@ struct ClientState {
   std::atomic<bool> in_multi_flag{false};
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
+  std::atomic<std::uint32_t> sub_count{0}, psub_count{0}, ssub_count{0};  // sub= psub= ssub=
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;
@@ -71,6 +73,13 @@ struct ClientState {
   // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.
   std::vector<std::string> watched;
   std::shared_ptr<WatchState> watch;
+
+  // Pub/sub: what this connection subscribed to, and its outbox (made on its first
+  // subscription; db/pubsub/registry.hpp).
+  std::unique_ptr<pubsub::Subscriptions> subs;
+  bool subscribed_resp2() const {
+    return subs && subs->total() > 0 && protocol == resp::Protocol::kResp2;
+  }
 };
 
 }  // namespace lfdb::db

@@ -19,6 +19,11 @@ namespace {
 
 void ping_cmd(CommandContext& c) {
   if (c.argc() > 2) return c.out.error("ERR wrong number of arguments for 'ping' command");
+  if (c.client != nullptr && c.client->subscribed_resp2()) {  // Redis's answer in subscribed mode
+    c.out.array_header(2);
+    c.out.bulk("pong");
+    return c.out.bulk(c.argc() == 2 ? c.arg(1) : "");
+  }
   if (c.argc() == 2) return c.out.bulk(c.arg(1));
   c.out.simple_string("PONG");
 }

@@ -117,5 +117,6 @@ std::span<const HandlerEntry> zset_handlers();
 std::span<const HandlerEntry> server_handlers();
 std::span<const HandlerEntry> script_handlers();
 std::span<const HandlerEntry> introspection_handlers();
+std::span<const HandlerEntry> pubsub_handlers();
 
 }  // namespace lfdb::db

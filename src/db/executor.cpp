@@ -22,6 +22,8 @@ lf::hue::HueMatrix build_matrix(lf::hue::HueId* class_hues, lf::hue::HueId& exec
   add(HueClass::kConfigRead, Touches().reads("config"));
   add(HueClass::kConfigWrite, Touches().writes("config"));
   add(HueClass::kTransaction, Touches().reads("keyspace").writes_context());
+  add(HueClass::kPubsubRead, Touches().reads("pubsub"));
+  add(HueClass::kPubsubWrite, Touches().writes("pubsub"));
   class_hues[static_cast<int>(HueClass::kUndeclared)] = *t.add_undeclared("undeclared");
   exec_alone = *t.add_undeclared("exec-alone");
   expire_cycle = *t.add("expire-cycle", Touches().reads("keyspace").writes_context());

@@ -31,7 +31,7 @@ Server::Server(const ServerConfig& config)
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(),
-                     introspection_handlers()}) {
+                     introspection_handlers(), pubsub_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;

@@ -74,6 +74,13 @@ class Server final : public lf::Service {
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
   ScriptRegistry& scripts() { return scripts_; }
+  // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output
+  // limits of a subscriber's outbox (client-output-buffer-limit pubsub).
+  pubsub::Registry& pubsub() { return pubsub_; }
+  lf::OutboxLimits pubsub_limits() const {
+    return {pubsub_hard_.load(std::memory_order_relaxed), pubsub_soft_.load(std::memory_order_relaxed),
+            std::chrono::seconds(pubsub_soft_seconds_.load(std::memory_order_relaxed))};
+  }
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
@@ -124,6 +131,10 @@ class Server final : public lf::Service {
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
   ScriptRegistry scripts_;
+  pubsub::Registry pubsub_;
+  // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
+  std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};
+  std::atomic<std::int64_t> pubsub_soft_seconds_{60};
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> auth_required_{false};

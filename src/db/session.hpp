@@ -74,6 +74,7 @@ class ServerSession final : public lf::Session, public CommitWaiter {
   Step meet_parked_task(std::string& out);
   void on_attach() override;
   bool closing() const { return ending_ != Ending::kOpen; }
+  void leave_pubsub();
 
   Step exec(std::string& out);
   void run_transaction(std::string& out);
