@@ -57,6 +57,8 @@ class Outbox {
   Outbox& operator=(const Outbox&) = delete;
 
   Posted post(const Frame& frame);
+  // With the limits as they are now (a setting that may change while the outbox lives).
+  Posted post(const Frame& frame, const OutboxLimits& limits);
   // Appends every queued frame to `out` in post order; returns how many.
   std::size_t drain(std::string& out);
   void close();

@@ -107,6 +107,9 @@ void config_set_cmd(CommandContext& c) {
   for (const auto& [k, v] : pairs) {
     if (k == "requirepass") c.server->set_auth_required(!v.empty());
     if (k == "protected-mode") c.server->set_protected_mode(v == "yes");
+    if (k == "client-output-buffer-limit") {
+      c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
+    }
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }

@@ -45,6 +45,53 @@ const std::set<std::string>& accepted_no_effect() {
 
 }  // namespace
 
+bool merge_output_limits(std::string& current, const std::string& change, std::string& why) {
+  std::vector<std::string> cur, add;
+  (void)split_config_line(current, cur);
+  if (!split_config_line(change, add) || add.size() % 4 != 0 || add.empty()) {
+    why = "Wrong number of arguments in buffer limit configuration.";
+    return false;
+  }
+  for (std::size_t i = 0; i < add.size(); i += 4) {
+    std::string cls = add[i];
+    for (char& ch : cls) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (cls == "replica") cls = "slave";
+    if (cls != "normal" && cls != "slave" && cls != "pubsub") {
+      why = "Invalid client class specified in buffer limit configuration.";
+      return false;
+    }
+    std::uint64_t hard = 0, soft = 0;
+    long long secs = 0;
+    if (!to_memory(add[i + 1], hard) || !to_memory(add[i + 2], soft) ||
+        !to_int(add[i + 3], 0, INT64_MAX, secs)) {
+      why = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+      return false;
+    }
+    for (std::size_t j = 0; j + 3 < cur.size(); j += 4) {
+      if (cur[j] != cls) continue;
+      cur[j + 1] = std::to_string(hard);
+      cur[j + 2] = std::to_string(soft);
+      cur[j + 3] = std::to_string(secs);
+    }
+  }
+  current.clear();
+  for (const std::string& t : cur) current += (current.empty() ? "" : " ") + t;
+  return true;
+}
+
+OutputLimit output_limit(const std::string& canonical, std::string_view cls) {
+  std::vector<std::string> t;
+  (void)split_config_line(canonical, t);
+  OutputLimit out;
+  for (std::size_t j = 0; j + 3 < t.size(); j += 4) {
+    if (t[j] != cls) continue;
+    out.hard = std::stoull(t[j + 1]);
+    out.soft = std::stoull(t[j + 2]);
+    out.soft_seconds = std::stoll(t[j + 3]);
+  }
+  return out;
+}
+
 const char* to_string(DataMode d) { return d == DataMode::kGlobal ? "global" : "colors"; }
 
 const char* to_string(FsyncPolicy p) {
@@ -185,6 +232,10 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
       return bad(name, "expects a file name (no directory: see 'dir')");
     }
     c.dbfilename = v[0];
+  } else if (name == "client-output-buffer-limit") {
+    std::string change, why;
+    for (const std::string& t : v) change += (change.empty() ? "" : " ") + t;
+    if (!merge_output_limits(c.client_output_buffer_limit, change, why)) return bad(name, why);
   } else if (name == "rdb-key-save-delay") {
     if (!one() || !to_int(v[0], INT32_MIN, INT32_MAX, x)) return bad(name, "expects microseconds");
     c.rdb_key_save_delay_us = static_cast<int>(x);
@@ -305,6 +356,7 @@ Config::Config(const ServerConfig& c) {
              {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
+             {"client-output-buffer-limit", c.client_output_buffer_limit},
              {"databases", "1"}};
 }
 
@@ -322,7 +374,8 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
-                                                       "protected-mode", "rdb-key-save-delay"};
+                                                       "protected-mode", "rdb-key-save-delay",
+                                                       "client-output-buffer-limit"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   for (const auto& [k, v] : pairs) {
@@ -342,6 +395,13 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (k == "save" && !parse_save_points(v, points)) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
     }
+    if (k == "client-output-buffer-limit") {
+      std::string merged = values_[k], why;
+      if (!merge_output_limits(merged, v, why)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - " + why);
+      }
+    }
     if (k == "protected-mode" && v != "yes" && v != "no") {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument must be 'yes' or 'no'");
@@ -354,11 +414,21 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     }
   }
   for (const auto& [k, v] : pairs) {
+    if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
+      std::string why;
+      (void)merge_output_limits(values_[k], v, why);
+      continue;
+    }
     values_[k] = v;
     if (k == "busy-reply-threshold") values_["lua-time-limit"] = v;  // two names, one setting
     if (k == "lua-time-limit") values_["busy-reply-threshold"] = v;
   }
   return lf::Status();
+}
+
+std::string Config::output_limits() const {
+  lf::MutexLock lock(mu_);
+  return values_.at("client-output-buffer-limit");
 }
 
 std::string Config::requirepass() const {

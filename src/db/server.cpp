@@ -27,6 +27,7 @@ Server::Server(const ServerConfig& config)
   auth_required_.store(!config.requirepass.empty());
   protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
+  set_pubsub_limits(output_limit(config.client_output_buffer_limit, "pubsub"));
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),

@@ -77,6 +77,11 @@ class Server final : public lf::Service {
   // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output
   // limits of a subscriber's outbox (client-output-buffer-limit pubsub).
   pubsub::Registry& pubsub() { return pubsub_; }
+  void set_pubsub_limits(const OutputLimit& l) {
+    pubsub_hard_.store(l.hard, std::memory_order_relaxed);
+    pubsub_soft_.store(l.soft, std::memory_order_relaxed);
+    pubsub_soft_seconds_.store(l.soft_seconds, std::memory_order_relaxed);
+  }
   lf::OutboxLimits pubsub_limits() const {
     return {pubsub_hard_.load(std::memory_order_relaxed), pubsub_soft_.load(std::memory_order_relaxed),
             std::chrono::seconds(pubsub_soft_seconds_.load(std::memory_order_relaxed))};

@@ -10,18 +10,28 @@ std::shared_ptr<Outbox> Outbox::open(SessionHost& host, OutboxLimits limits) {
 Outbox::Outbox(SessionHost& host, OutboxLimits limits) : host_(&host), limits_(limits) {}
 
 Outbox::Posted Outbox::post(const Frame& frame) {
+  OutboxLimits limits;
+  {
+    MutexLock lock(mu_);
+    limits = limits_;
+  }
+  return post(frame, limits);
+}
+
+Outbox::Posted Outbox::post(const Frame& frame, const OutboxLimits& limits) {
   MutexLock lock(mu_);
+  limits_ = limits;
   if (host_ == nullptr) return Posted::kClosed;
   const std::size_t size = frame->size();
-  if (limits_.hard_bytes != 0 && bytes_ + size > limits_.hard_bytes) {
+  if (limits.hard_bytes != 0 && bytes_ + size > limits.hard_bytes) {
     overflow();
     return Posted::kOverflowed;
   }
-  if (limits_.soft_bytes != 0 && bytes_ + size > limits_.soft_bytes) {
+  if (limits.soft_bytes != 0 && bytes_ + size > limits.soft_bytes) {
     const TimePoint now = Clock::now();
     if (soft_since_ == TimePoint{}) {
       soft_since_ = now;
-    } else if (now - soft_since_ >= limits_.soft_for) {
+    } else if (now - soft_since_ >= limits.soft_for) {
       overflow();
       return Posted::kOverflowed;
     }

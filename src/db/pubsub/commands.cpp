@@ -104,7 +104,8 @@ void publish(CommandContext& c, bool shard) {
   const std::uint64_t self = c.client != nullptr ? c.client->id : 0;
   const bool resp3 = c.out.resp3();
   const std::size_t n =
-      registry(c).publish(shard, c.arg(1), c.arg(2), self, resp3, c.out.buffer());
+      registry(c).publish(shard, c.arg(1), c.arg(2), self, resp3, c.out.buffer(),
+                          c.server->pubsub_limits());
   c.out.integer(static_cast<std::int64_t>(n));
 }
 void publish_cmd(CommandContext& c) { publish(c, false); }

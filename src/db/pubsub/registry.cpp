@@ -74,7 +74,8 @@ void Registry::update_counts() {
 
 template <typename Encode>
 std::size_t Registry::deliver(const Members& to, Encode&& encode, std::uint64_t self_id,
-                              bool self_resp3, std::string& self_out) {
+                              bool self_resp3, std::string& self_out,
+                              const lf::OutboxLimits& limits) {
   std::optional<lf::Frame> frames[2];  // RESP2, RESP3: each encoded once, shared by all
   for (const auto& s : to) {
     if (s->client_id == self_id) {
@@ -84,7 +85,7 @@ std::size_t Registry::deliver(const Members& to, Encode&& encode, std::uint64_t 
     const bool resp3 = s->resp3.load(std::memory_order_relaxed);
     std::optional<lf::Frame>& f = frames[resp3 ? 1 : 0];
     if (!f) f.emplace(lf::make_immutable<std::string>(encode(resp3)));
-    if (s->outbox->post(*f) == lf::Outbox::Posted::kOverflowed) {
+    if (s->outbox->post(*f, limits) == lf::Outbox::Posted::kOverflowed) {
       overflows_.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -92,7 +93,8 @@ std::size_t Registry::deliver(const Members& to, Encode&& encode, std::uint64_t 
 }
 
 std::size_t Registry::publish(bool shard, std::string_view channel, std::string_view message,
-                              std::uint64_t self_id, bool self_resp3, std::string& self_out) {
+                              std::uint64_t self_id, bool self_resp3, std::string& self_out,
+                              const lf::OutboxLimits& limits) {
   std::size_t n = 0;
   const auto& direct = maps_[static_cast<int>(shard ? Kind::kShard : Kind::kChannel)];
   if (auto it = direct.find(std::string(channel)); it != direct.end()) {
@@ -100,7 +102,7 @@ std::size_t Registry::publish(bool shard, std::string_view channel, std::string_
     n += deliver(
         it->second,
         [&](bool resp3) { return encode_message(resp3, kind, channel, message); },
-        self_id, self_resp3, self_out);
+        self_id, self_resp3, self_out, limits);
   }
   if (shard) return n;
   for (const auto& [pattern, members] : maps_[static_cast<int>(Kind::kPattern)]) {
@@ -108,7 +110,7 @@ std::size_t Registry::publish(bool shard, std::string_view channel, std::string_
     n += deliver(
         members,
         [&](bool resp3) { return encode_pmessage(resp3, pattern, channel, message); },
-        self_id, self_resp3, self_out);
+        self_id, self_resp3, self_out, limits);
   }
   return n;
 }

@@ -66,7 +66,8 @@ class Registry {
   // matches it); returns how many got it. The publisher's own copy (self_id) goes to self_out,
   // in its protocol.
   std::size_t publish(bool shard, std::string_view channel, std::string_view message,
-                      std::uint64_t self_id, bool self_resp3, std::string& self_out);
+                      std::uint64_t self_id, bool self_resp3, std::string& self_out,
+                      const lf::OutboxLimits& limits);
 
   // PUBSUB CHANNELS / SHARDCHANNELS (pattern empty: all), NUMSUB / SHARDNUMSUB, NUMPAT.
   std::vector<std::string> channels(bool shard, std::string_view pattern, bool all) const;
@@ -83,7 +84,7 @@ class Registry {
   // Posts the frame of each member's protocol (made once, on first need) to its outbox.
   template <typename Encode>
   std::size_t deliver(const Members& to, Encode&& encode, std::uint64_t self_id, bool self_resp3,
-                      std::string& self_out);
+                      std::string& self_out, const lf::OutboxLimits& limits);
   void update_counts();
 
   std::unordered_map<std::string, Members> maps_[3];  // by Kind; guarded by the hue "pubsub"
