@@ -30,6 +30,7 @@ struct CommandContext {
   Server* server;        // nullptr in unit tests of data handlers
   ClientState* client;   // idem
   const commands::CommandSpec* spec;
+  std::uint32_t db = 0;  // the database the command runs in (SELECT)
 
   std::string_view arg(std::size_t i) const { return argv[i]; }
   std::size_t argc() const { return argv.size(); }

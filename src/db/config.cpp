@@ -6,6 +6,7 @@
 #include <set>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -232,6 +233,10 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
       return bad(name, "expects a file name (no directory: see 'dir')");
     }
     c.dbfilename = v[0];
+  } else if (name == "notify-keyspace-events") {
+    const int flags = v.size() == 1 ? pubsub::parse_event_flags(v[0]) : -1;
+    if (flags < 0) return bad(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    c.notify_keyspace_events = pubsub::format_event_flags(flags);
   } else if (name == "client-output-buffer-limit") {
     std::string change, why;
     for (const std::string& t : v) change += (change.empty() ? "" : " ") + t;
@@ -357,6 +362,7 @@ Config::Config(const ServerConfig& c) {
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
              {"client-output-buffer-limit", c.client_output_buffer_limit},
+             {"notify-keyspace-events", c.notify_keyspace_events},
              {"databases", "1"}};
 }
 
@@ -375,7 +381,8 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
                                                        "protected-mode", "rdb-key-save-delay",
-                                                       "client-output-buffer-limit"};
+                                                       "client-output-buffer-limit",
+                                                       "notify-keyspace-events"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   for (const auto& [k, v] : pairs) {
@@ -402,6 +409,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                  "') - " + why);
       }
     }
+    if (k == "notify-keyspace-events" && pubsub::parse_event_flags(v) < 0) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    }
     if (k == "protected-mode" && v != "yes" && v != "no") {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument must be 'yes' or 'no'");
@@ -417,6 +428,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
       std::string why;
       (void)merge_output_limits(values_[k], v, why);
+      continue;
+    }
+    if (k == "notify-keyspace-events") {  // kept in Redis's canonical letters
+      values_[k] = pubsub::format_event_flags(pubsub::parse_event_flags(v));
       continue;
     }
     values_[k] = v;

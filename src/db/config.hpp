@@ -60,6 +60,7 @@ struct ServerConfig {
   std::string masterauth;                // AUTH sent to the primary
   std::size_t repl_backlog_size = 16u << 20;
   std::string backup_dir;                // non-empty: the dispatcher also keeps a backup log there
+  std::string notify_keyspace_events;  // Redis's letters, canonical (db/pubsub/notify.hpp)
   // client-output-buffer-limit, per class as CONFIG GET shows it; lfdb enforces `pubsub`.
   std::string client_output_buffer_limit =
       "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";

@@ -1,5 +1,7 @@
 #include "db/server.hpp"
 
+#include "db/pubsub/notify.hpp"
+
 #include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/utsname.h>
@@ -28,6 +30,7 @@ Server::Server(const ServerConfig& config)
   protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   set_pubsub_limits(output_limit(config.client_output_buffer_limit, "pubsub"));
+  set_notify_flags(pubsub::parse_event_flags(config.notify_keyspace_events));
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), key_handlers(), hash_handlers(), list_handlers(),
@@ -207,7 +210,14 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
       std::uint64_t expired = 0;
       std::string records;  // the DELs of what expired, logged as one invocation
       t_invocation_log.records = log_ ? &records : nullptr;
+      pubsub::EventSink sink;  // `expired` events, when notifications are on
+      if ((sink.flags = notify_flags()) != 0) {
+        sink.registry = &pubsub_;
+        sink.limits = pubsub_limits();
+        pubsub::t_events = &sink;
+      }
       (void)p->expire_some(now_ms(), kBudget, expired);
+      pubsub::t_events = nullptr;
       t_invocation_log.records = nullptr;
       if (!records.empty()) {
         log_->append(records);

@@ -82,6 +82,8 @@ class Server final : public lf::Service {
     pubsub_soft_.store(l.soft, std::memory_order_relaxed);
     pubsub_soft_seconds_.store(l.soft_seconds, std::memory_order_relaxed);
   }
+  int notify_flags() const { return notify_flags_.load(std::memory_order_relaxed); }
+  void set_notify_flags(int f) { notify_flags_.store(f, std::memory_order_relaxed); }
   lf::OutboxLimits pubsub_limits() const {
     return {pubsub_hard_.load(std::memory_order_relaxed), pubsub_soft_.load(std::memory_order_relaxed),
             std::chrono::seconds(pubsub_soft_seconds_.load(std::memory_order_relaxed))};
@@ -140,6 +142,7 @@ class Server final : public lf::Service {
   // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
   std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};
   std::atomic<std::int64_t> pubsub_soft_seconds_{60};
+  std::atomic<int> notify_flags_{0};  // notify-keyspace-events (pubsub::EventClass bits)
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> auth_required_{false};

@@ -4,6 +4,7 @@
 
 #include "commands/access.hpp"
 #include "db/log_records.hpp"
+#include "db/pubsub/notify.hpp"
 #include "lf/status.hpp"
 #include "resp/writer.hpp"
 
@@ -293,6 +294,22 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   CommandContext ctx{argv, w, server_.keyspace(), now_ms(), &server_, &client_, bc.spec};
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
+  // Keyspace notifications, when on, go out from inside the handler (db/pubsub/notify.hpp).
+  pubsub::EventSink sink;
+  const pubsub::EventSink* outer = pubsub::t_events;
+  if (ctx.writes && (sink.flags = server_.notify_flags()) != 0) {
+    sink.registry = &server_.pubsub();
+    sink.db = ctx.db;
+    sink.self_id = client_.id;
+    sink.self_resp3 = client_.protocol == resp::Protocol::kResp3;
+    sink.self_out = &out;
+    sink.limits = server_.pubsub_limits();
+    pubsub::t_events = &sink;
+  }
+  struct Restore {
+    const pubsub::EventSink* outer;
+    ~Restore() { pubsub::t_events = outer; }
+  } restore{outer};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);

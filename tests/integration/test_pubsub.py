@@ -131,6 +131,8 @@ class PubSubClients(PubSubTestCase):
         self.assertEqual(self.r.pubsub_numsub("c1", "c2", "c3"), [("c1", 1), ("c2", 2), ("c3", 0)])
         self.assertEqual(self.r.pubsub_numpat(), 1)
         self.assertEqual(self.r.execute_command("PUBSUB", "NUMSUB"), [])
+        stats = self.r.info("stats")
+        self.assertEqual((stats["pubsub_channels"], stats["pubsub_patterns"]), (2, 1))
         a.close()
         b.close()
         # A closed connection's subscriptions go with it.
@@ -204,6 +206,28 @@ class SubscribedModeRaw(PubSubTestCase):
         self.assertEqual(seen, list(range(50)))
         self.assertEqual(pub.publish("u", "late"), 0)
         self.assertTrue(s.expect_silence(0.3))
+
+
+class KeyspaceExpiry(PubSubTestCase):
+    """`expired` events: by the active cycle, and lazily when a write meets the key."""
+
+    def test_expired_events(self):
+        self.r.config_set("notify-keyspace-events", "Ex")
+        try:
+            p = self.client().pubsub()
+            p.subscribe("__keyevent@0__:expired")
+            p.get_message(timeout=5)
+            self.r.set("t", "v", px=50)  # nothing touches it: the active cycle expires it
+            m = p.get_message(timeout=10)
+            self.assertEqual((m["channel"], m["data"]), ("__keyevent@0__:expired", "t"))
+            self.r.set("u", "v", px=1)
+            time.sleep(0.05)
+            self.assertFalse(self.r.expire("u", 100))  # a write meets it expired
+            m = p.get_message(timeout=10)
+            self.assertEqual((m["channel"], m["data"]), ("__keyevent@0__:expired", "u"))
+            p.close()
+        finally:
+            self.r.config_set("notify-keyspace-events", "")
 
 
 class Ordering(PubSubTestCase):

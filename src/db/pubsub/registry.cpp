@@ -70,6 +70,7 @@ void Registry::drop(Subscriptions& subs) {
 void Registry::update_counts() {
   n_channels_.store(maps_[0].size(), std::memory_order_relaxed);
   n_patterns_.store(maps_[1].size(), std::memory_order_relaxed);
+  n_shard_.store(maps_[2].size(), std::memory_order_relaxed);
 }
 
 template <typename Encode>

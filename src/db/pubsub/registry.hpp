@@ -77,6 +77,7 @@ class Registry {
   // INFO, from any thread.
   std::size_t channel_count() const { return n_channels_.load(std::memory_order_relaxed); }
   std::size_t pattern_count() const { return n_patterns_.load(std::memory_order_relaxed); }
+  std::size_t shard_channel_count() const { return n_shard_.load(std::memory_order_relaxed); }
   std::uint64_t overflows() const { return overflows_.load(std::memory_order_relaxed); }
 
  private:
@@ -88,7 +89,7 @@ class Registry {
   void update_counts();
 
   std::unordered_map<std::string, Members> maps_[3];  // by Kind; guarded by the hue "pubsub"
-  std::atomic<std::size_t> n_channels_{0}, n_patterns_{0};
+  std::atomic<std::size_t> n_channels_{0}, n_patterns_{0}, n_shard_{0};
   std::atomic<std::uint64_t> overflows_{0};
 };
 
