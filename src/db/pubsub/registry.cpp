@@ -106,10 +106,11 @@ std::size_t Registry::publish(bool shard, std::string_view channel, std::string_
         self_id, self_resp3, self_out, limits);
   }
   if (shard) return n;
-  for (const auto& [pattern, members] : maps_[static_cast<int>(Kind::kPattern)]) {
+  for (const auto& entry : maps_[static_cast<int>(Kind::kPattern)]) {
+    const std::string& pattern = entry.first;
     if (!glob_match(pattern, channel)) continue;
     n += deliver(
-        members,
+        entry.second,
         [&](bool resp3) { return encode_pmessage(resp3, pattern, channel, message); },
         self_id, self_resp3, self_out, limits);
   }
