@@ -164,6 +164,7 @@ void Server::stop() {
   }
   model_->stop();
   model_.reset();
+  executor_->quiesce();  // closing subscribers leave the pub/sub registry in invocations of their own
   repl_->stop_dispatcher();  // after the last flush: replicas get what was sealed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
