@@ -66,14 +66,16 @@ constexpr CommandSpec kPubsubSubs[] = {
 
 constexpr CommandSpec kCommands[] = {
     // connection
+    // Shard channels are keys in Redis's key specs (for cluster routing); here they name no
+    // partition, so they declare none: the gateway will route them by slot itself.
     {"subscribe", -2, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to channels."},
     {"psubscribe", -2, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to channels that match one or more patterns."},
-    {"ssubscribe", -2, NS, 1, -1, 1, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to shard channels."},
+    {"ssubscribe", -2, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to shard channels."},
     {"unsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to channels."},
     {"punsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages published to channels that match one or more patterns."},
-    {"sunsubscribe", -1, NS, 1, -1, 1, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to shard channels."},
+    {"sunsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to shard channels."},
     {"publish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Posts a message to a channel."},
-    {"spublish", 3, F, 1, 1, 1, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
+    {"spublish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
     {"pubsub", -2, 0, 0, 0, 0, H::kFree, kPubsubSubs, "pubsub", "A container for Pub/Sub commands."},
     {"ping", -1, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
     {"echo", 2, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the given string."},
