@@ -67,6 +67,14 @@ class SessionHost {
   virtual void unpark() = 0;
   // Close the connection soon (CLIENT KILL from another connection). Never while parked.
   virtual void request_close() = 0;
+  // From any thread: have the serving thread call on_input soon (with the input it kept,
+  // possibly none), so the session can send what was posted to it (lf::Outbox). Wakes that
+  // come while the session is busy, parked or its output is backed up are merged and
+  // delivered once it can send again. Only after prepare_wake().
+  virtual void wake() {}
+  // On the serving thread, before the session hands anyone a way to wake it (Outbox::open):
+  // a model whose thread blocks in a read prepares to be interrupted.
+  virtual void prepare_wake() {}
   // The connection's socket, for a session that hands its connection over to another owner
   // (a replica's link goes to the replication dispatcher): it dup()s it and closes its session;
   // the model's close then leaves the dup open. -1 when the model cannot tell.

@@ -22,6 +22,7 @@ inline constexpr EventMask kAcceptEvent = 01;  // an alias of kReadEvent, as in 
 inline constexpr EventMask kWriteEvent = 02;
 inline constexpr EventMask kTimeoutEvent = 04;
 inline constexpr EventMask kCloseEvent = 020;  // peer hung up or the socket failed
+inline constexpr EventMask kWakeEvent = 040;   // Reactor::notify'd from another thread: "look again"
 
 struct HandlerId {
   std::uint32_t slot = 0;

@@ -69,8 +69,28 @@ constexpr CommandSpec kScriptSubs[] = {
     {"script|kill", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a server-side Lua script during execution."},
 };
 
+constexpr CommandSpec kPubsubSubs[] = {
+    {"pubsub|channels", -2, 0, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Returns the active channels."},
+    {"pubsub|numpat", 2, 0, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Returns a count of unique pattern subscriptions."},
+    {"pubsub|numsub", -2, 0, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Returns a count of subscribers to channels."},
+    {"pubsub|shardchannels", -2, 0, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Returns the active shard channels."},
+    {"pubsub|shardnumsub", -2, 0, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Returns the count of subscribers of shard channels."},
+    {"pubsub|help", 2, 0, 0, 0, 0, H::kFree, {}, "pubsub", "Returns helpful text about the different subcommands."},
+};
+
 constexpr CommandSpec kCommands[] = {
     // connection
+    // Shard channels are keys in Redis's key specs (for cluster routing); here they name no
+    // partition, so they declare none: the gateway will route them by slot itself.
+    {"subscribe", -2, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to channels."},
+    {"psubscribe", -2, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to channels that match one or more patterns."},
+    {"ssubscribe", -2, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Listens for messages published to shard channels."},
+    {"unsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to channels."},
+    {"punsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages published to channels that match one or more patterns."},
+    {"sunsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to shard channels."},
+    {"publish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Posts a message to a channel."},
+    {"spublish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
+    {"pubsub", -2, 0, 0, 0, 0, H::kFree, kPubsubSubs, "pubsub", "A container for Pub/Sub commands."},
     {"ping", -1, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
     {"echo", 2, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the given string."},
     {"hello", -1, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Handshakes with the server."},
@@ -370,6 +390,8 @@ const char* to_string(HueClass c) {
     case H::kConfigRead: return "config-read";
     case H::kConfigWrite: return "config-write";
     case H::kTransaction: return "transaction";
+    case H::kPubsubRead: return "pubsub-read";
+    case H::kPubsubWrite: return "pubsub-write";
     case H::kUndeclared: return "undeclared";
   }
   return "?";

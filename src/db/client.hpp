@@ -14,6 +14,7 @@
 
 #include "commands/command_table.hpp"
 #include "db/keyspace.hpp"
+#include "db/pubsub/registry.hpp"
 #include "lf/concurrency_model.hpp"
 #include "lf/mutex.hpp"
 #include "resp/writer.hpp"
@@ -67,6 +68,7 @@ struct ClientState {
 
   std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
   std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)
+  std::atomic<std::uint32_t> sub_count{0}, psub_count{0}, ssub_count{0};  // sub= psub= ssub=
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;
@@ -83,6 +85,13 @@ struct ClientState {
   // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.
   std::vector<WatchedKey> watched;
   std::shared_ptr<WatchState> watch;
+
+  // Pub/sub: what this connection subscribed to, and its outbox (made on its first
+  // subscription; db/pubsub/registry.hpp).
+  std::unique_ptr<pubsub::Subscriptions> subs;
+  bool subscribed_resp2() const {
+    return subs && subs->total() > 0 && protocol == resp::Protocol::kResp2;
+  }
 };
 
 }  // namespace lfdb::db

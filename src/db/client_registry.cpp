@@ -40,15 +40,24 @@ std::string ClientRegistry::list(const std::string& laddr, const ClientState* on
     char line[512];
     std::snprintf(line, sizeof line,
                   "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name=%s age=%" PRId64 " idle=%" PRId64
-                  " flags=%s db=%u sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+                  " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
                   "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
                   "user=default redir=-1 resp=%d\n",
                   c->id, c->addr.c_str(), laddr.c_str(), name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
                   c->blocked.load(std::memory_order_relaxed)         ? "b"
                   : c->in_multi_flag.load(std::memory_order_relaxed) ? "x"
-                                                                     : "N",
-                  c->db_shown.load(std::memory_order_relaxed), c->last_command.load(std::memory_order_relaxed),
+                  : (c->sub_count.load(std::memory_order_relaxed) +
+                         c->psub_count.load(std::memory_order_relaxed) +
+                         c->ssub_count.load(std::memory_order_relaxed) >
+                     0)
+                      ? "P"
+                      : "N",
+                  c->db_shown.load(std::memory_order_relaxed),
+                  c->sub_count.load(std::memory_order_relaxed),
+                  c->psub_count.load(std::memory_order_relaxed),
+                  c->ssub_count.load(std::memory_order_relaxed),
+                  c->last_command.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));
     out += line;
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/scan.hpp"
 
 namespace lfdb::db {
@@ -67,6 +68,7 @@ void hset_generic(CommandContext& c, bool hmset) {
   std::int64_t added = 0;
   for (std::size_t i = 2; i < c.argc(); i += 2) added += put(h, c.arg(i), c.arg(i + 1)) ? 1 : 0;
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvHash, "hset", key);
   if (hmset) return c.out.simple_string("OK");
   c.out.integer(added);
 }
@@ -139,8 +141,13 @@ void hdel_cmd(CommandContext& c) {
   }
   if (deleted > 0) {
     Partition& p = c.part(key);
-    if (h->empty()) p.erase(key, c.now_ms);  // the hash goes with its last field
-    else p.modified(key);
+    pubsub::event(pubsub::kEvHash, "hdel", key);
+    if (h->empty()) {
+      p.erase(key, c.now_ms);  // the hash goes with its last field
+      pubsub::event(pubsub::kEvGeneric, "del", key);
+    } else {
+      p.modified(key);
+    }
   }
   c.out.integer(deleted);
 }

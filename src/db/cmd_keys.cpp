@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/scan.hpp"
 
 namespace lfdb::db {
@@ -20,7 +21,10 @@ bool live(const Entry& e, std::int64_t now_ms) {
 void del_cmd(CommandContext& c) {
   std::int64_t deleted = 0;
   for (std::size_t i = 1; i < c.argc(); ++i) {
-    if (c.part(c.arg(i)).erase(c.arg(i), c.now_ms)) ++deleted;
+    if (c.part(c.arg(i)).erase(c.arg(i), c.now_ms)) {
+      ++deleted;
+      pubsub::event(pubsub::kEvGeneric, "del", c.arg(i));
+    }
   }
   c.out.integer(deleted);
 }
@@ -58,6 +62,8 @@ void rename_generic(CommandContext& c, bool nx) {
   d.value = std::move(v);
   p.set_expire(dst, d, at);  // the source's TTL (or none) replaces the destination's
   p.modified(dst);
+  pubsub::event(pubsub::kEvGeneric, "rename_from", src);
+  pubsub::event(pubsub::kEvGeneric, "rename_to", dst);
   if (nx) return c.out.integer(1);
   c.out.simple_string("OK");
 }
@@ -184,9 +190,11 @@ void expire_generic(CommandContext& c, bool ms, bool absolute, std::string_view 
   Partition& p = c.part(key);
   if (at <= c.now_ms) {
     p.erase(key, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "del", key);
   } else {
     p.set_expire(key, *e, at);
     p.modified(key);
+    pubsub::event(pubsub::kEvGeneric, "expire", key);
   }
   c.out.integer(1);
 }
@@ -216,6 +224,7 @@ void persist_cmd(CommandContext& c) {
   Partition& p = c.part(key);
   p.set_expire(key, *e, -1);
   p.modified(key);
+  pubsub::event(pubsub::kEvGeneric, "persist", key);
   c.out.integer(1);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -38,8 +39,12 @@ List& list_for_write(CommandContext& c, std::string_view key) {
 // After elements were removed: the key goes with its last element, else it changed.
 void removed_from(CommandContext& c, std::string_view key, const List& l) {
   Partition& p = c.part(key);
-  if (l.empty()) p.erase(key, c.now_ms);
-  else p.modified(key);
+  if (l.empty()) {
+    p.erase(key, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "del", key);
+  } else {
+    p.modified(key);
+  }
 }
 
 // Redis's index rule: negative counts from the end; true and the position if inside the list.
@@ -78,6 +83,7 @@ void push_generic(CommandContext& c, bool left, bool only_existing) {
     else l.emplace_back(c.arg(i));
   }
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvList, left ? "lpush" : "rpush", key);
   c.out.integer(static_cast<std::int64_t>(l.size()));
 }
 void lpush_cmd(CommandContext& c) { push_generic(c, true, false); }
@@ -101,6 +107,7 @@ void pop_generic(CommandContext& c, bool left) {
     std::string v = left ? std::move(l->front()) : std::move(l->back());
     if (left) l->pop_front();
     else l->pop_back();
+    pubsub::event(pubsub::kEvList, left ? "lpop" : "rpop", key);
     removed_from(c, key, *l);
     return c.out.bulk(v);
   }
@@ -116,6 +123,7 @@ void pop_generic(CommandContext& c, bool left) {
       l->pop_back();
     }
   }
+  pubsub::event(pubsub::kEvList, left ? "lpop" : "rpop", key);
   removed_from(c, key, *l);
 }
 void lpop_cmd(CommandContext& c) { pop_generic(c, true); }

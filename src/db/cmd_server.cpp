@@ -14,11 +14,18 @@
 #include "db/command_context.hpp"
 #include "db/server.hpp"
 
+#include "db/pubsub/notify.hpp"
+
 namespace lfdb::db {
 namespace {
 
 void ping_cmd(CommandContext& c) {
   if (c.argc() > 2) return c.out.error("ERR wrong number of arguments for 'ping' command");
+  if (c.client != nullptr && c.client->subscribed_resp2()) {  // Redis's answer in subscribed mode
+    c.out.array_header(2);
+    c.out.bulk("pong");
+    return c.out.bulk(c.argc() == 2 ? c.arg(1) : "");
+  }
   if (c.argc() == 2) return c.out.bulk(c.arg(1));
   c.out.simple_string("PONG");
 }
@@ -114,6 +121,10 @@ void config_set_cmd(CommandContext& c) {
   for (const auto& [k, v] : pairs) {
     if (k == "requirepass") c.server->set_auth_required(!v.empty());
     if (k == "protected-mode") c.server->set_protected_mode(v == "yes");
+    if (k == "notify-keyspace-events") c.server->set_notify_flags(pubsub::parse_event_flags(v));
+    if (k == "client-output-buffer-limit") {
+      c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
+    }
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }
@@ -279,6 +290,11 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "total_commands_processed:%" PRIu64, stats_.commands.sum());
     append_line(s, "rejected_connections:%" PRIu64, model_ ? model_->stats().rejected : 0);
     append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
+    append_line(s, "pubsub_channels:%zu", pubsub_.channel_count());
+    append_line(s, "pubsub_patterns:%zu", pubsub_.pattern_count());
+    append_line(s, "pubsubshard_channels:%zu", pubsub_.shard_channel_count());
+    // Subscribers dropped at client-output-buffer-limit pubsub (Redis 7.0 does not count them).
+    append_line(s, "lfdb_pubsub_output_limit_disconnections:%" PRIu64, pubsub_.overflows());
     append_line(s, "total_error_replies:%" PRIu64, stats_.error_replies.load());
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/log_records.hpp"
 #include "db/scan.hpp"
 
@@ -56,8 +57,12 @@ bool add(Value& v, std::string_view member) {
 
 void removed_from(CommandContext& c, std::string_view key, const Set& s) {
   Partition& p = c.part(key);
-  if (s.empty()) p.erase(key, c.now_ms);
-  else p.modified(key);
+  if (s.empty()) {
+    p.erase(key, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "del", key);
+  } else {
+    p.modified(key);
+  }
 }
 
 template <typename Members>
@@ -74,7 +79,10 @@ void sadd_cmd(CommandContext& c) {
   Value& v = set_for_write(c, key);
   std::int64_t added = 0;
   for (std::size_t i = 2; i < c.argc(); ++i) added += add(v, c.arg(i)) ? 1 : 0;
-  if (added > 0) c.part(key).modified(key);  // argc >= 3: the set is never left empty
+  if (added > 0) {
+    c.part(key).modified(key);  // argc >= 3: the set is never left empty
+    pubsub::event(pubsub::kEvSet, "sadd", key);
+  }
   c.out.integer(added);
 }
 
@@ -91,7 +99,10 @@ void srem_cmd(CommandContext& c) {
       ++removed;
     }
   }
-  if (removed > 0) removed_from(c, key, *s);
+  if (removed > 0) {
+    pubsub::event(pubsub::kEvSet, "srem", key);
+    removed_from(c, key, *s);
+  }
   c.out.integer(removed);
 }
 

@@ -6,6 +6,7 @@
 
 #include "db/command_context.hpp"
 #include "db/strings.hpp"
+#include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -106,8 +107,11 @@ void set_cmd(CommandContext& c) {
   }
   if (at >= 0 && at <= c.now_ms) {
     c.part(key).erase(key, c.now_ms);  // already expired: the write is a delete
+    pubsub::event(pubsub::kEvGeneric, "del", key);
   } else {
     store(c, key, c.arg(2), at, (flags & kKeepTtl) != 0);
+    pubsub::event(pubsub::kEvString, "set", key);
+    if (at >= 0) pubsub::event(pubsub::kEvGeneric, "expire", key);
   }
   if (!(flags & kGet)) c.out.simple_string("OK");
 }
@@ -118,6 +122,7 @@ void setnx_cmd(CommandContext& c) {
     return;
   }
   store(c, c.arg(1), c.arg(2), -1, false);
+  pubsub::event(pubsub::kEvString, "set", c.arg(1));
   c.out.integer(1);
 }
 
@@ -137,6 +142,8 @@ void setex_generic(CommandContext& c, bool ms, std::string_view cmd) {
     return;
   }
   store(c, c.arg(1), c.arg(3), c.now_ms + v, false);
+  pubsub::event(pubsub::kEvString, "set", c.arg(1));
+  pubsub::event(pubsub::kEvGeneric, "expire", c.arg(1));
   c.out.simple_string("OK");
 }
 void setex_cmd(CommandContext& c) { setex_generic(c, false, "setex"); }
@@ -157,6 +164,7 @@ void getset_cmd(CommandContext& c) {
   if (e) c.out.bulk(e->value.str);
   else c.out.null();
   store(c, c.arg(1), c.arg(2), -1, false);
+  pubsub::event(pubsub::kEvString, "set", c.arg(1));
 }
 
 void getdel_cmd(CommandContext& c) {
@@ -166,6 +174,7 @@ void getdel_cmd(CommandContext& c) {
   if (e == nullptr) return c.out.null();
   c.out.bulk(e->value.str);
   c.part(c.arg(1)).erase(c.arg(1), c.now_ms);
+  pubsub::event(pubsub::kEvGeneric, "del", c.arg(1));
 }
 
 void getex_cmd(CommandContext& c) {
@@ -183,12 +192,15 @@ void getex_cmd(CommandContext& c) {
   Partition& p = c.part(key);
   if (at >= 0 && at <= c.now_ms) {
     p.erase(key, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "del", key);
   } else if (at >= 0) {
     p.set_expire(key, *e, at);
     p.modified(key);
+    pubsub::event(pubsub::kEvGeneric, "expire", key);
   } else if ((flags & kPersist) && e->expire_at_ms >= 0) {
     p.set_expire(key, *e, -1);
     p.modified(key);
+    pubsub::event(pubsub::kEvGeneric, "persist", key);
   }
 }
 
@@ -215,7 +227,10 @@ void mset_generic(CommandContext& c, bool nx) {
       }
     }
   }
-  for (std::size_t i = 1; i < c.argc(); i += 2) store(c, c.arg(i), c.arg(i + 1), -1, false);
+  for (std::size_t i = 1; i < c.argc(); i += 2) {
+    store(c, c.arg(i), c.arg(i + 1), -1, false);
+    pubsub::event(pubsub::kEvString, "set", c.arg(i));
+  }
   if (nx) c.out.integer(1);
   else c.out.simple_string("OK");
 }
@@ -229,6 +244,7 @@ void append_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) {
     store(c, key, c.arg(2), -1, false);
+    pubsub::event(pubsub::kEvString, "append", key);
     c.out.integer(static_cast<std::int64_t>(c.arg(2).size()));
     return;
   }
@@ -238,6 +254,7 @@ void append_cmd(CommandContext& c) {
   e->value.str.append(c.arg(2));
   e->value.raw = true;
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvString, "append", key);
   c.out.integer(static_cast<std::int64_t>(e->value.str.size()));
 }
 
@@ -292,6 +309,7 @@ void setrange_cmd(CommandContext& c) {
   s.replace(off, value.size(), value);
   e->value.raw = true;
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvString, "setrange", key);
   c.out.integer(static_cast<std::int64_t>(s.size()));
 }
 
@@ -313,6 +331,7 @@ void incr_generic(CommandContext& c, std::int64_t by) {
     e->value.raw = false;
     c.part(key).modified(key);
   }
+  pubsub::event(pubsub::kEvString, "incrby", key);
   c.out.integer(v);
 }
 void incr_cmd(CommandContext& c) { incr_generic(c, 1); }
@@ -348,6 +367,7 @@ void incrbyfloat_cmd(CommandContext& c) {
     e->value.raw = false;
     c.part(key).modified(key);
   }
+  pubsub::event(pubsub::kEvString, "incrbyfloat", key);
   c.out.bulk(s);
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/scan.hpp"
 
 namespace lfdb::db {
@@ -50,8 +51,12 @@ Value& zset_for_write(CommandContext& c, std::string_view key, bool& created) {
 
 void removed_from(CommandContext& c, std::string_view key, const ZSet& z) {
   Partition& p = c.part(key);
-  if (z.empty()) p.erase(key, c.now_ms);
-  else p.modified(key);
+  if (z.empty()) {
+    p.erase(key, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "del", key);
+  } else {
+    p.modified(key);
+  }
 }
 
 // Whether a set built this way would have left Redis's listpack encoding (for good: Redis
@@ -187,7 +192,10 @@ void zadd_generic(CommandContext& c, unsigned flags) {
       ++processed;
     }
   }
-  if (added > 0 || updated > 0) c.part(key).modified(key);
+  if (added > 0 || updated > 0) {
+    c.part(key).modified(key);
+    pubsub::event(pubsub::kEvZset, incr ? "zincr" : "zadd", key);
+  }
   if (z.empty()) c.part(key).erase(key, c.now_ms);  // a new key that got nothing
   if (nan) return c.out.error("ERR resulting score is not a number (NaN)");
   if (incr) return processed > 0 ? c.out.double_value(last) : c.out.null();
@@ -204,7 +212,10 @@ void zrem_cmd(CommandContext& c) {
   if (z == nullptr) return c.out.integer(0);
   std::int64_t removed = 0;
   for (std::size_t i = 2; i < c.argc() && !z->empty(); ++i) removed += z->erase(c.arg(i)) ? 1 : 0;
-  if (removed > 0) removed_from(c, key, *z);
+  if (removed > 0) {
+    pubsub::event(pubsub::kEvZset, "zrem", key);
+    removed_from(c, key, *z);
+  }
   c.out.integer(removed);
 }
 

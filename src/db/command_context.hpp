@@ -126,5 +126,6 @@ std::span<const HandlerEntry> function_handlers();
 std::span<const HandlerEntry> introspection_handlers();
 std::span<const HandlerEntry> database_handlers();
 std::span<const HandlerEntry> blocking_handlers();  // db/blocking/cmd_blocking.cpp
+std::span<const HandlerEntry> pubsub_handlers();
 
 }  // namespace lfdb::db

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -110,6 +111,53 @@ std::string check_value(const NoEffectParam& p, const std::string& v, std::strin
 }
 
 }  // namespace
+
+bool merge_output_limits(std::string& current, const std::string& change, std::string& why) {
+  std::vector<std::string> cur, add;
+  (void)split_config_line(current, cur);
+  if (!split_config_line(change, add) || add.size() % 4 != 0 || add.empty()) {
+    why = "Wrong number of arguments in buffer limit configuration.";
+    return false;
+  }
+  for (std::size_t i = 0; i < add.size(); i += 4) {
+    std::string cls = add[i];
+    for (char& ch : cls) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (cls == "replica") cls = "slave";
+    if (cls != "normal" && cls != "slave" && cls != "pubsub") {
+      why = "Invalid client class specified in buffer limit configuration.";
+      return false;
+    }
+    std::uint64_t hard = 0, soft = 0;
+    long long secs = 0;
+    if (!to_memory(add[i + 1], hard) || !to_memory(add[i + 2], soft) ||
+        !to_int(add[i + 3], 0, INT64_MAX, secs)) {
+      why = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+      return false;
+    }
+    for (std::size_t j = 0; j + 3 < cur.size(); j += 4) {
+      if (cur[j] != cls) continue;
+      cur[j + 1] = std::to_string(hard);
+      cur[j + 2] = std::to_string(soft);
+      cur[j + 3] = std::to_string(secs);
+    }
+  }
+  current.clear();
+  for (const std::string& t : cur) current += (current.empty() ? "" : " ") + t;
+  return true;
+}
+
+OutputLimit output_limit(const std::string& canonical, std::string_view cls) {
+  std::vector<std::string> t;
+  (void)split_config_line(canonical, t);
+  OutputLimit out;
+  for (std::size_t j = 0; j + 3 < t.size(); j += 4) {
+    if (t[j] != cls) continue;
+    out.hard = std::stoull(t[j + 1]);
+    out.soft = std::stoull(t[j + 2]);
+    out.soft_seconds = std::stoll(t[j + 3]);
+  }
+  return out;
+}
 
 const char* to_string(DataMode d) { return d == DataMode::kGlobal ? "global" : "colors"; }
 
@@ -255,6 +303,14 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
       return bad(name, "expects a file name (no directory: see 'dir')");
     }
     c.dbfilename = v[0];
+  } else if (name == "notify-keyspace-events") {
+    const int flags = v.size() == 1 ? pubsub::parse_event_flags(v[0]) : -1;
+    if (flags < 0) return bad(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    c.notify_keyspace_events = pubsub::format_event_flags(flags);
+  } else if (name == "client-output-buffer-limit") {
+    std::string change, why;
+    for (const std::string& t : v) change += (change.empty() ? "" : " ") + t;
+    if (!merge_output_limits(c.client_output_buffer_limit, change, why)) return bad(name, why);
   } else if (name == "rdb-key-save-delay") {
     if (!one() || !to_int(v[0], INT32_MIN, INT32_MAX, x)) return bad(name, "expects microseconds");
     c.rdb_key_save_delay_us = static_cast<int>(x);
@@ -376,6 +432,8 @@ Config::Config(const ServerConfig& c) {
              {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
+             {"client-output-buffer-limit", c.client_output_buffer_limit},
+             {"notify-keyspace-events", c.notify_keyspace_events},
              {"databases", std::to_string(c.databases)}};
   for (const NoEffectParam& p : kNoEffectParams) {
     values_[std::string(p.name)] = std::string(p.initial);
@@ -398,7 +456,9 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
                                                        "protected-mode", "rdb-key-save-delay",
-                                                       "hll-sparse-max-bytes"};
+                                                       "hll-sparse-max-bytes",
+                                                       "client-output-buffer-limit",
+                                                       "notify-keyspace-events"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   std::vector<std::pair<const NoEffectParam*, std::string>> no_effect;  // checked, normalized
@@ -427,6 +487,17 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (k == "save" && !parse_save_points(v, points)) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
     }
+    if (k == "client-output-buffer-limit") {
+      std::string merged = values_[k], why;
+      if (!merge_output_limits(merged, v, why)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - " + why);
+      }
+    }
+    if (k == "notify-keyspace-events" && pubsub::parse_event_flags(v) < 0) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                               "') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+    }
     if (k == "protected-mode" && v != "yes" && v != "no") {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument must be 'yes' or 'no'");
@@ -445,11 +516,25 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   }
   for (const auto& [k, v] : pairs) {
     if (no_effect_param(k) != nullptr) continue;
+    if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
+      std::string why;
+      (void)merge_output_limits(values_[k], v, why);
+      continue;
+    }
+    if (k == "notify-keyspace-events") {  // kept in Redis's canonical letters
+      values_[k] = pubsub::format_event_flags(pubsub::parse_event_flags(v));
+      continue;
+    }
     values_[k] = v;
     if (k == "busy-reply-threshold") values_["lua-time-limit"] = v;  // two names, one setting
     if (k == "lua-time-limit") values_["busy-reply-threshold"] = v;
   }
   return lf::Status();
+}
+
+std::string Config::output_limits() const {
+  lf::MutexLock lock(mu_);
+  return values_.at("client-output-buffer-limit");
 }
 
 std::string Config::requirepass() const {

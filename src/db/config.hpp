@@ -61,6 +61,10 @@ struct ServerConfig {
   std::string masterauth;                // AUTH sent to the primary
   std::size_t repl_backlog_size = 16u << 20;
   std::string backup_dir;                // non-empty: the dispatcher also keeps a backup log there
+  std::string notify_keyspace_events;  // Redis's letters, canonical (db/pubsub/notify.hpp)
+  // client-output-buffer-limit, per class as CONFIG GET shows it; lfdb enforces `pubsub`.
+  std::string client_output_buffer_limit =
+      "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
 
   std::string snapshot_path() const { return dir + "/" + dbfilename; }
 
@@ -88,12 +92,23 @@ class Config {
   // Sets several parameters atomically (all or none); error text as Redis gives it.
   lf::Status set(const std::vector<std::pair<std::string, std::string>>& pairs);
   std::string requirepass() const;
+  std::string output_limits() const;  // client-output-buffer-limit, canonical
   int rdb_key_save_delay_us() const;
 
  private:
   mutable lf::Mutex mu_;
   std::map<std::string, std::string> values_ LF_GUARDED_BY(mu_);
 };
+
+// client-output-buffer-limit: merges `change` ("<class> <hard> <soft> <soft seconds>"...,
+// memory units allowed) into `current` (the canonical form above); false with Redis's reason.
+bool merge_output_limits(std::string& current, const std::string& change, std::string& why);
+// One class's limits from the canonical form: {hard bytes, soft bytes, soft seconds}.
+struct OutputLimit {
+  std::uint64_t hard = 0, soft = 0;
+  std::int64_t soft_seconds = 0;
+};
+OutputLimit output_limit(const std::string& canonical, std::string_view cls);
 
 // `save` as (seconds, changes) points: "3600 1 300 100" -> {{3600,1},{300,100}}; "" -> none.
 // False when the text is not pairs of positive integers.

@@ -17,16 +17,19 @@ lf::hue::HueMatrix build_matrix(lf::hue::HueId* class_hues, lf::hue::HueId& exec
   };
   add(HueClass::kFree, Touches());
   add(HueClass::kKeyRead, Touches().reads("keyspace").reads_context());
-  add(HueClass::kKeyWrite, Touches().reads("keyspace").writes_context());
+  // Writers of keys publish keyspace notifications: they read the subscriptions too.
+  add(HueClass::kKeyWrite, Touches().reads("keyspace").reads("pubsub").writes_context());
   add(HueClass::kKeyspaceRead, Touches().reads("keyspace").reads_context());
   add(HueClass::kKeyspaceCount, Touches().reads("keyspace"));
-  add(HueClass::kKeyspaceWrite, Touches().writes("keyspace"));
+  add(HueClass::kKeyspaceWrite, Touches().writes("keyspace").reads("pubsub"));
   add(HueClass::kConfigRead, Touches().reads("config"));
   add(HueClass::kConfigWrite, Touches().writes("config"));
-  add(HueClass::kTransaction, Touches().reads("keyspace").writes_context());
+  add(HueClass::kTransaction, Touches().reads("keyspace").reads("pubsub").writes_context());
+  add(HueClass::kPubsubRead, Touches().reads("pubsub"));
+  add(HueClass::kPubsubWrite, Touches().writes("pubsub"));
   class_hues[static_cast<int>(HueClass::kUndeclared)] = *t.add_undeclared("undeclared");
   exec_alone = *t.add_undeclared("exec-alone");
-  expire_cycle = *t.add("expire-cycle", Touches().reads("keyspace").writes_context());
+  expire_cycle = *t.add("expire-cycle", Touches().reads("keyspace").reads("pubsub").writes_context());
   return *t.build();
 }
 

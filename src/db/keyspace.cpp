@@ -1,5 +1,7 @@
 #include "db/keyspace.hpp"
 
+#include "db/pubsub/notify.hpp"
+
 #include <xxhash.h>
 
 #include <chrono>
@@ -38,6 +40,7 @@ Entry* Partition::find(std::string_view key, std::int64_t now) {
 }
 
 void Partition::expired(std::string_view key) {
+  pubsub::key_expired(key);  // the `expired` keyspace event, when notifications are on
   bump_changes(1);
   if (!watchers_.empty()) touch_watchers(key);
   if (std::string* log = t_invocation_log.records) {
@@ -66,6 +69,7 @@ Entry& Partition::find_or_create(std::string_view key, std::int64_t now, bool& c
   created = true;
   auto [it, ok] = map_.emplace(std::string(key), Entry{});
   count();
+  pubsub::event(pubsub::kEvNew, "new", key);  // keyspace notifications' `n` class
   return it->second;
 }
 

@@ -1,5 +1,7 @@
 #include "db/server.hpp"
 
+#include "db/pubsub/notify.hpp"
+
 #include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/utsname.h>
@@ -28,11 +30,13 @@ Server::Server(const ServerConfig& config)
   protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   blocking_ = std::make_unique<blocking::Registry>(*this);
+  set_pubsub_limits(output_limit(config.client_output_buffer_limit, "pubsub"));
+  set_notify_flags(pubsub::parse_event_flags(config.notify_keyspace_events));
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
-                     introspection_handlers(), database_handlers(), blocking_handlers()}) {
+                     introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;
@@ -171,6 +175,7 @@ void Server::stop() {
   }
   model_->stop();
   model_.reset();
+  executor_->quiesce();  // closing subscribers leave the pub/sub registry in invocations of their own
   repl_->stop_dispatcher();  // after the last flush: replicas get what was sealed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
@@ -221,10 +226,19 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
       InvocationLog& il = t_invocation_log;
       il.records = log_ ? &records : nullptr;
       il.db = kNoDb;  // the records start with their own SELECT
+      pubsub::EventSink sink;  // `expired` events, when notifications are on
+      if ((sink.flags = notify_flags()) != 0) {
+        sink.registry = &pubsub_;
+        sink.limits = pubsub_limits();
+      }
       const std::int64_t now = now_ms();
       for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
         Partition& p = dbs_.db(d).at(color);
-        if (p.expires() != 0) (void)p.expire_some(now, kBudget, expired);
+        if (p.expires() == 0) continue;
+        sink.db = d;
+        if (sink.flags != 0) pubsub::t_events = &sink;
+        (void)p.expire_some(now, kBudget, expired);
+        pubsub::t_events = nullptr;
       }
       il.records = nullptr;
       if (!records.empty()) {

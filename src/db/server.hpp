@@ -78,6 +78,20 @@ class Server final : public lf::Service {
   Config& config() { return config_; }
   ScriptRegistry& scripts() { return scripts_; }
   functions::LibraryRegistry& functions() { return functions_; }
+  // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output
+  // limits of a subscriber's outbox (client-output-buffer-limit pubsub).
+  pubsub::Registry& pubsub() { return pubsub_; }
+  void set_pubsub_limits(const OutputLimit& l) {
+    pubsub_hard_.store(l.hard, std::memory_order_relaxed);
+    pubsub_soft_.store(l.soft, std::memory_order_relaxed);
+    pubsub_soft_seconds_.store(l.soft_seconds, std::memory_order_relaxed);
+  }
+  int notify_flags() const { return notify_flags_.load(std::memory_order_relaxed); }
+  void set_notify_flags(int f) { notify_flags_.store(f, std::memory_order_relaxed); }
+  lf::OutboxLimits pubsub_limits() const {
+    return {pubsub_hard_.load(std::memory_order_relaxed), pubsub_soft_.load(std::memory_order_relaxed),
+            std::chrono::seconds(pubsub_soft_seconds_.load(std::memory_order_relaxed))};
+  }
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
@@ -138,6 +152,11 @@ class Server final : public lf::Service {
   ServerStats stats_;
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
+  pubsub::Registry pubsub_;
+  // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
+  std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};
+  std::atomic<std::int64_t> pubsub_soft_seconds_{60};
+  std::atomic<int> notify_flags_{0};  // notify-keyspace-events (pubsub::EventClass bits)
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> auth_required_{false};

@@ -4,6 +4,7 @@
 
 #include "commands/access.hpp"
 #include "db/log_records.hpp"
+#include "db/pubsub/notify.hpp"
 #include "lf/status.hpp"
 #include "resp/writer.hpp"
 
@@ -28,6 +29,12 @@ void OwnedCommand::assign(std::span<const std::string_view> args, const CommandS
 }
 
 namespace {
+// A RESP2 client with subscriptions reads pushes, not replies: only these are answered.
+bool allowed_when_subscribed(const CommandSpec& s) {
+  return s.hue == HueClass::kPubsubWrite || s.name == "ping" || s.name == "quit" ||
+         s.name == "reset";
+}
+
 bool writes_keyspace(HueClass c) {
   return c == HueClass::kKeyWrite || c == HueClass::kKeyspaceWrite ||
          c == HueClass::kTransaction || c == HueClass::kUndeclared;
@@ -43,7 +50,22 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 
 ServerSession::~ServerSession() {
   unwatch();
+  if (client_.subs) leave_pubsub();
   if (client_.host != nullptr) server_.clients().remove(&client_);
+}
+
+// The connection is gone: its outbox takes no more posts, and its subscriptions leave the
+// registry in an invocation of their own (a writer of "pubsub", like UNSUBSCRIBE), which owns
+// them from here on, so nothing waits for it.
+void ServerSession::leave_pubsub() {
+  client_.subs->self->outbox->close();
+  std::shared_ptr<pubsub::Subscriptions> subs(std::move(client_.subs));
+  const std::uint64_t hash = client_.id;
+  Executor& ex = server_.executor();
+  const Invocation inv{ex.hue_of(HueClass::kPubsubWrite), Placement::kKeys, {&hash, 1}};
+  pubsub::Registry* registry = &server_.pubsub();
+  lf::hue::Task drop([registry, subs] { registry->drop(*subs); });
+  if (!ex.try_run(inv, drop)) (void)ex.submit(inv, std::move(drop));
 }
 
 void ServerSession::on_attach() {
@@ -79,6 +101,9 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
     out.append(parked_out_);
     parked_out_.clear();
   }
+  // Messages posted to this connection (it was woken for them, or they came meanwhile) go
+  // out before the replies of what it reads now.
+  if (client_.subs) client_.subs->self->outbox->drain(out);
   if (was_blocked || waiter_) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
     const Step s = was_blocked ? unblocked(out) : block(out);
@@ -201,6 +226,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       return reject("EXECABORT Transaction discarded because of: " + std::string(kErrBusy));
     }
     return reject(std::string(kErrBusy));
+  }
+  if (client_.subscribed_resp2() && !allowed_when_subscribed(*spec)) {
+    return reject("ERR Can't execute '" + std::string(spec->name) +
+                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                  "in this context");
   }
   const BoundCommand& bc = server_.bound(resolved.index);
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
@@ -352,6 +382,22 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     ~OfferScope() { blocking::t_offer = prev; }
   } offer_scope(in_exec_ ? nullptr : &offer);
   const bool serve = ctx.writes && !in_exec_;
+  // Keyspace notifications, when on, go out from inside the handler (db/pubsub/notify.hpp).
+  pubsub::EventSink sink;
+  const pubsub::EventSink* outer = pubsub::t_events;
+  if (ctx.writes && (sink.flags = server_.notify_flags()) != 0) {
+    sink.registry = &server_.pubsub();
+    sink.db = ctx.db;
+    sink.self_id = client_.id;
+    sink.self_resp3 = client_.protocol == resp::Protocol::kResp3;
+    sink.self_out = &out;
+    sink.limits = server_.pubsub_limits();
+    pubsub::t_events = &sink;
+  }
+  struct Restore {
+    const pubsub::EventSink* outer;
+    ~Restore() { pubsub::t_events = outer; }
+  } restore{outer};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);

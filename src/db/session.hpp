@@ -90,6 +90,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
                       std::uint32_t db);
   void on_attach() override;
   bool closing() const { return ending_ != Ending::kOpen; }
+  void leave_pubsub();
 
   Step exec(std::string& out);
   void run_transaction(std::string& out);

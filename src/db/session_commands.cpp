@@ -52,6 +52,10 @@ void hello_cmd(SessionContext& c) {
   c.client.protocol = req.protocol;
   c.client.resp_version.store(req.protocol == resp::Protocol::kResp3 ? 3 : 2,
                               std::memory_order_relaxed);
+  if (c.client.subs) {  // publishers encode this connection's messages in its protocol
+    c.client.subs->self->resp3.store(req.protocol == resp::Protocol::kResp3,
+                                     std::memory_order_relaxed);
+  }
   commands::write_hello(c.out, {req.protocol, static_cast<std::int64_t>(c.client.id), "master"});
 }
 

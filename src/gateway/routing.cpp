@@ -78,6 +78,20 @@ constexpr NamedRoute kRoutes[] = {
     {"client|info", {Route::kUnsupported, Merge::kNone}},
     {"client|no-evict", {Route::kUnsupported, Merge::kNone}},
     {"client|no-touch", {Route::kUnsupported, Merge::kNone}},
+    // Pub/sub needs the gateway to carry pushes (issue 14, item 5): refused until it does.
+    {"subscribe", {Route::kUnsupported, Merge::kNone}},
+    {"unsubscribe", {Route::kUnsupported, Merge::kNone}},
+    {"psubscribe", {Route::kUnsupported, Merge::kNone}},
+    {"punsubscribe", {Route::kUnsupported, Merge::kNone}},
+    {"ssubscribe", {Route::kUnsupported, Merge::kNone}},
+    {"sunsubscribe", {Route::kUnsupported, Merge::kNone}},
+    {"publish", {Route::kUnsupported, Merge::kNone}},
+    {"spublish", {Route::kUnsupported, Merge::kNone}},
+    {"pubsub|channels", {Route::kUnsupported, Merge::kNone}},
+    {"pubsub|numsub", {Route::kUnsupported, Merge::kNone}},
+    {"pubsub|numpat", {Route::kUnsupported, Merge::kNone}},
+    {"pubsub|shardchannels", {Route::kUnsupported, Merge::kNone}},
+    {"pubsub|shardnumsub", {Route::kUnsupported, Merge::kNone}},
 };
 
 // Every spec's route, by its index, decided once.

@@ -91,11 +91,14 @@ void Connection::handle_close(int) {
 Disposition Connection::handle_event(int, EventMask events) {
   const DispatchLevel level;
   if (close_requested_.load(std::memory_order_acquire)) return Disposition::kRemove;
+  if (events & kWakeEvent) wake_due_ = true;
   if (events & kWriteEvent) {
     Disposition d = on_writable();
     if (d != Disposition::kResume || !pending_out_.empty()) return d;
   }
-  if (!(events & kReadEvent)) return Disposition::kResume;
+  if (!pending_out_.empty()) return Disposition::kResume;  // a wake waits for the socket
+  if (!(events & kReadEvent)) return wake_due_ ? run_woken() : Disposition::kResume;
+  wake_due_ = false;  // the session runs now and sends what was posted to it
   if (mode_ == Mode::kHalfSyncHalfReactive) {
     // The reactor thread reads the request into a newly allocated message and queues it; the
     // handle stays deactivated until a worker has processed it.
@@ -139,6 +142,22 @@ Disposition Connection::park(std::string& out, bool in_dispatch) {
 void Connection::unpark() {
   if (!park_.arrive()) return;  // the parking thread is still flushing: it goes on
   (void)carry_on(/*in_dispatch=*/false);
+}
+
+void Connection::wake() { (void)reactor_.notify(id_, kWakeEvent); }
+
+Disposition Connection::run_woken() {
+  wake_due_ = false;
+  if (mode_ == Mode::kHalfSyncHalfReactive) {
+    (void)reactor_.suspend_handler(id_);  // as for a request: a worker resumes it
+    host_.enqueue_message(this, new std::string());
+    return Disposition::kResume;
+  }
+  std::string& out = io_scratch(read_chunk_).out;
+  out.clear();
+  const SessionAction a = pump_.run_bytes(nullptr, 0, out);
+  if (a == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
+  return reply(a, out);
 }
 
 void Connection::request_close() {

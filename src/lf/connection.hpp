@@ -83,6 +83,7 @@ class Connection final : public EventHandler, public SessionHost {
   // SessionHost.
   void unpark() override;
   void request_close() override;
+  void wake() override;
   int handle() const override { return stream_.handle(); }
 
  private:
@@ -94,6 +95,9 @@ class Connection final : public EventHandler, public SessionHost {
   Disposition finish(Disposition d, bool in_dispatch);
 
   Disposition on_writable();
+  // A wake (SessionHost::wake) with no input: run the session over what it kept so it can send
+  // what was posted to it. HS/HA: a worker does it, as for a request.
+  Disposition run_woken();
   // Sends the replies in `out` (what the socket does not take waits in pending_out_).
   Disposition reply(SessionAction action, const std::string& out);
 
@@ -107,6 +111,9 @@ class Connection final : public EventHandler, public SessionHost {
   std::string pending_out_;  // replies the socket has not taken yet
   bool closing_ = false;
   bool broken_ = false;  // a send failed while parked: close once the session is unparked
+  // A wake arrived while replies were still waiting for the socket: the session runs once
+  // they are out (so what it would drain stays in its outbox, where the limits see it).
+  bool wake_due_ = false;
   Rendezvous park_;  // the parking thread and the unparker: the second to arrive goes on
   std::atomic<bool> close_requested_{false};
 };

@@ -39,6 +39,8 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
       stopping_ = false;
     }
     worker_stats_ = std::make_unique<ThreadStats[]>(static_cast<std::size_t>(options_.threads));
+    // Before the threads exist: stats() (INFO, on a worker) reads it with no other ordering.
+    started_ = true;
     reactor_thread_ = std::thread([this] {
       reactor_stats_.tid = current_tid();
       while (reactor_->handle_events(kInfinite) >= 0) reactor_stats_.bump(reactor_stats_.events);
@@ -46,7 +48,6 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
     for (int i = 0; i < options_.threads; ++i) {
       workers_.emplace_back([this, i] { work(worker_stats_[static_cast<std::size_t>(i)]); });
     }
-    started_ = true;
     return Status();
   }
 

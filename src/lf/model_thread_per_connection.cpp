@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <list>
 #include <thread>
 
@@ -78,6 +79,9 @@ class ThreadPerConnection final : public ConcurrencyModel {
   class Host final : public SessionHost {
    public:
     explicit Host(SockStream& stream) : stream_(stream) {}
+    ~Host() override {
+      if (wakefd_ >= 0) ::close(wakefd_);
+    }
     void unpark() override {
       MutexLock lock(mu_);
       unparked_ = true;
@@ -85,6 +89,29 @@ class ThreadPerConnection final : public ConcurrencyModel {
     }
     void request_close() override { stream_.shutdown_both(); }
     int handle() const override { return stream_.handle(); }
+    // The thread blocks in a read: a wake must interrupt it, so from here on it waits in
+    // poll() on the socket and an eventfd (a connection never woken pays nothing for this).
+    void prepare_wake() override {
+      if (wakefd_ < 0) wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    void wake() override {
+      std::uint64_t one = 1;
+      (void)!::write(wakefd_, &one, sizeof one);
+    }
+    // The serving thread, before it reads: true when the socket has input (or hung up), false
+    // when only a wake came (consumed).
+    bool await_input() {
+      if (wakefd_ < 0) return true;
+      pollfd fds[2] = {{stream_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0}};
+      while (::poll(fds, 2, -1) < 0) {
+        if (errno != EINTR) return true;
+      }
+      if (fds[1].revents & POLLIN) {
+        std::uint64_t n = 0;
+        (void)!::read(wakefd_, &n, sizeof n);
+      }
+      return fds[0].revents != 0;
+    }
     void wait_unparked() {
       MutexLock lock(mu_);
       while (!unparked_) cv_.wait(mu_);
@@ -93,6 +120,9 @@ class ThreadPerConnection final : public ConcurrencyModel {
 
    private:
     SockStream& stream_;
+    // Made by the serving thread (prepare_wake) before any other thread can wake it, and
+    // closed after the session (the only waker's way in) is gone: immutable in between.
+    int wakefd_ = -1;
     Mutex mu_;
     CondVar cv_;
     bool unparked_ LF_GUARDED_BY(mu_) = false;
@@ -152,8 +182,13 @@ class ThreadPerConnection final : public ConcurrencyModel {
     for (;;) {
       std::string& out = io_scratch(options_.read_chunk).out;
       out.clear();
-      SessionPump::Outcome o = pump->read_and_run(*stream, options_.read_chunk, out);
-      if (o.io.eof || !o.io.ok()) break;
+      SessionPump::Outcome o;
+      if (host.await_input()) {
+        o = pump->read_and_run(*stream, options_.read_chunk, out);
+        if (o.io.eof || !o.io.ok()) break;
+      } else {
+        o.action = pump->run_bytes(nullptr, 0, out);  // woken: send what was posted
+      }
       stats->bump(stats->events);
       // Parked: this connection's thread has nothing else to do, so it simply waits for the
       // parked work to finish and carries on itself.

@@ -1,0 +1,204 @@
+"""Differential test of pub/sub sessions: the same script of commands on several connections
+(RESP2 and RESP3 subscribers, publishers, one that switches protocol while subscribed) is run
+against a redis-server 7.0 and the lfdb-server under test, started side by side, and after
+every step each connection's bytes must be the same, byte for byte. Only HELLO's client id is
+masked (the servers number their clients differently). Runs only against lfdb-server."""
+
+import re
+import select
+import socket
+import time
+import unittest
+
+from lfdb_testlib import HOST, REDIS_SERVER, ServerProcess, encode_command, is_lfdb
+
+QUIET = 0.1  # a connection has said all it will for this step after this much silence
+
+
+class RedisPeer(ServerProcess):
+    def command(self, port):
+        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
+                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
+
+
+# (connection, command) steps; a command given as bytes is sent as it is (a pipeline).
+SCRIPT = [
+    ("A", ["SUBSCRIBE", "news", "sport"]),
+    ("A", ["PSUBSCRIBE", "n*"]),
+    ("B", ["HELLO", "3"]),
+    ("B", ["SUBSCRIBE", "news"]),
+    ("B", ["SSUBSCRIBE", "{s}1"]),
+    ("P", ["PUBLISH", "news", "hello"]),
+    ("P", ["PUBLISH", "nope", "x"]),
+    ("P", ["PUBLISH", "sport", ""]),
+    ("P", ["PUBLISH", "zzz", "nobody"]),
+    ("P", ["SPUBLISH", "{s}1", "shard"]),
+    ("A", ["GET", "k"]),
+    ("A", ["CONFIG", "GET", "maxclients"]),
+    ("A", ["PING"]),
+    ("A", ["PING", "arg"]),
+    ("B", ["GET", "k"]),
+    ("B", ["PING"]),
+    ("P", ["PUBSUB", "CHANNELS", "s*"]),
+    ("P", ["PUBSUB", "NUMSUB", "news", "sport", "x"]),
+    ("P", ["PUBSUB", "NUMSUB"]),
+    ("P", ["PUBSUB", "NUMPAT"]),
+    ("P", ["PUBSUB", "SHARDCHANNELS"]),
+    ("P", ["PUBSUB", "SHARDNUMSUB", "{s}1", "{s}2"]),
+    ("P", ["PUBSUB", "CHANNELS", "a", "b"]),
+    ("P", ["PUBSUB", "NUMPAT", "x"]),
+    ("P", ["PUBSUB", "FOO"]),
+    ("P", ["PUBSUB"]),
+    ("P", ["PUBLISH", "a"]),
+    ("P", ["SUBSCRIBE"]),
+    ("P", ["SSUBSCRIBE"]),
+    ("A", ["UNSUBSCRIBE", "sport", "never"]),
+    ("P", b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$1\r\n1\r\n"
+          b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$1\r\n2\r\n"
+          b"*3\r\n$7\r\nPUBLISH\r\n$4\r\nnews\r\n$1\r\n3\r\n"),
+    ("A", ["PUNSUBSCRIBE"]),
+    ("A", ["PUNSUBSCRIBE"]),
+    ("A", ["UNSUBSCRIBE"]),
+    ("A", ["UNSUBSCRIBE"]),
+    ("A", ["SUNSUBSCRIBE"]),
+    ("A", ["GET", "k"]),
+    ("B", ["PUBLISH", "news", "self"]),
+    ("B", ["SPUBLISH", "{s}1", "self"]),
+    ("B", ["SUNSUBSCRIBE", "{s}1"]),
+    ("B", ["UNSUBSCRIBE", "news"]),
+    ("B", ["HELLO", "2"]),
+    ("Q", ["HELLO", "3"]),
+    ("Q", ["SUBSCRIBE", "x"]),
+    ("A", ["SUBSCRIBE", "x"]),
+    ("P", ["PUBLISH", "x", "both protocols"]),
+    ("Q", ["HELLO", "2"]),
+    ("P", ["PUBLISH", "x", "now resp2"]),
+    ("Q", ["GET", "k"]),
+    ("Q", ["PSUBSCRIBE", "x*"]),
+    ("P", ["PUBLISH", "x", "twice"]),
+    ("P", ["MULTI"]),
+    ("P", ["PUBLISH", "x", "in multi"]),
+    ("P", ["SET", "k", "v"]),
+    ("P", ["EXEC"]),
+    ("Q", ["UNSUBSCRIBE", "x"]),
+    ("Q", ["PUNSUBSCRIBE", "x*"]),
+    ("A", ["QUIT"]),
+    ("P", ["PUBLISH", "x", "after quit"]),
+    ("Q", ["HELLO", "3"]),
+    ("Q", ["PSUBSCRIBE", "*"]),
+    ("P", ["PUBLISH", "anything", "goes"]),
+    ("Q", ["PUNSUBSCRIBE"]),
+    # Keyspace notifications: Q (RESP3) and B (RESP2) listen to every event.
+    ("P", ["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+    ("P", ["CONFIG", "GET", "notify-keyspace-events"]),
+    ("Q", ["PSUBSCRIBE", "__key*__:*"]),
+    ("B", ["SUBSCRIBE", "__keyevent@0__:set", "__keyspace@0__:k"]),
+    ("P", ["SET", "k", "v"]),
+    ("P", ["SET", "k", "v", "EX", "100"]),
+    ("P", ["SET", "k", "v", "NX"]),
+    ("P", ["EXPIRE", "k", "200"]),
+    ("P", ["PERSIST", "k"]),
+    ("P", ["APPEND", "k", "x"]),
+    ("P", ["SETRANGE", "k", "0", "z"]),
+    ("P", ["INCR", "n"]),
+    ("P", ["INCRBY", "n", "5"]),
+    ("P", ["INCRBYFLOAT", "f", "1.5"]),
+    ("P", ["RENAME", "k", "k2"]),
+    ("P", ["MSET", "a", "1", "b", "2"]),
+    ("P", ["GETDEL", "a"]),
+    ("P", ["SETEX", "s", "100", "v"]),
+    ("P", ["GETEX", "s", "PERSIST"]),
+    ("P", ["GETEX", "s", "EX", "50"]),
+    ("P", ["GETSET", "s", "w"]),
+    ("P", ["SETNX", "s2", "w"]),
+    ("P", ["DEL", "k2", "n", "f", "missing"]),
+    ("P", ["EXPIRE", "b", "-1"]),
+    ("P", ["RPUSH", "l", "a", "b"]),
+    ("P", ["LPUSH", "l", "c"]),
+    ("P", ["LPOP", "l"]),
+    ("P", ["RPOP", "l", "5"]),
+    ("P", ["HSET", "h", "f", "1", "g", "2"]),
+    ("P", ["HSET", "h", "f", "1"]),
+    ("P", ["HDEL", "h", "f", "nope"]),
+    ("P", ["HDEL", "h", "g"]),
+    ("P", ["SADD", "s1", "a", "b"]),
+    ("P", ["SADD", "s1", "a"]),
+    ("P", ["SREM", "s1", "a", "b"]),
+    ("P", ["ZADD", "z", "1", "a", "2", "b"]),
+    ("P", ["ZADD", "z", "1", "a"]),
+    ("P", ["ZADD", "z", "INCR", "5", "a"]),
+    ("P", ["ZREM", "z", "a", "b"]),
+    ("P", ["CONFIG", "SET", "notify-keyspace-events", "gKxn$"]),
+    ("P", ["CONFIG", "GET", "notify-keyspace-events"]),
+    ("P", ["SET", "k", "only keyspace"]),
+    ("P", ["CONFIG", "SET", "notify-keyspace-events", "KQ"]),
+    ("P", ["CONFIG", "SET", "notify-keyspace-events", "Anm"]),
+    ("P", ["CONFIG", "GET", "notify-keyspace-events"]),
+    ("P", ["CONFIG", "SET", "notify-keyspace-events", ""]),
+    ("P", ["SET", "k", "silent"]),
+    ("P", ["CONFIG", "GET", "notify-keyspace-events"]),
+]
+
+
+def drain_all(conns, expect=None):
+    """Everything each connection sends for one step. Against the reference: until all have
+    been quiet for QUIET seconds. Against the server under test: until each has sent at least
+    what the reference sent (or 10 s passed), then until quiet, so a loaded machine does not
+    shift a late reply into the next step, and extra bytes still show."""
+    out = {n: b"" for n in conns}
+    live = dict(conns)
+    deadline = time.monotonic() + 10
+    while live and time.monotonic() < deadline:
+        short = expect is not None and any(len(mask(out[n])) < len(expect[n]) for n in live)
+        ready, _, _ = select.select(list(live.values()), [], [], 0.5 if short else QUIET)
+        if not ready:
+            if short:
+                continue
+            break
+        for n, s in list(live.items()):
+            if s not in ready:
+                continue
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                d = b""
+            if not d:
+                out[n] += b"<closed>"
+                del live[n]
+            else:
+                out[n] += d
+    return {n: mask(v) for n, v in out.items()}
+
+
+def mask(data):
+    return re.sub(rb"\$2\r\nid\r\n:\d+\r\n", b"$2\r\nid\r\n:N\r\n", data)
+
+
+def run_script(port, expect=None):
+    conns = {name: socket.create_connection((HOST, port)) for name in "ABPQ"}
+    transcript = []
+    for i, (name, cmd) in enumerate(SCRIPT):
+        conns[name].sendall(cmd if isinstance(cmd, bytes) else encode_command(*cmd))
+        transcript.append(drain_all(conns, expect[i] if expect else None))
+    for c in conns.values():
+        c.close()
+    return transcript
+
+
+@unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
+class PubSubDiff(unittest.TestCase):
+    def test_sessions_byte_for_byte(self):
+        peer = RedisPeer().start()
+        lfdb = ServerProcess().start()
+        try:
+            want = run_script(peer.port)
+            got = run_script(lfdb.port, want)
+        finally:
+            peer.stop()
+            lfdb.stop()
+        for i, (name, cmd) in enumerate(SCRIPT):
+            self.assertEqual(got[i], want[i], "step %d: %s %r" % (i, name, cmd))
+
+
+if __name__ == "__main__":
+    unittest.main()
