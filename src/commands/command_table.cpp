@@ -58,6 +58,7 @@ constexpr CommandSpec kFunctionSubs[] = {
 constexpr CommandSpec kObjectSubs[] = {
     {"object|encoding", 3, R, 2, 2, 1, H::kKeyRead, {}, "generic", "Returns the internal encoding of a Redis object."},
     {"object|help", 2, R, 0, 0, 0, H::kFree, {}, "generic", "Returns helpful text about the different subcommands."},
+    {"object|refcount", 3, R, 2, 2, 1, H::kKeyRead, {}, "generic", "Returns the reference count of a value of a key."},
 };
 
 constexpr CommandSpec kScriptSubs[] = {

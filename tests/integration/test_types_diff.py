@@ -266,7 +266,8 @@ class Generator:
         r, k = self.r, self.key()
         return r.choice([
             ["TYPE", k], ["EXISTS", k], ["DEL", k], ["SET", k, "str"], ["HSET", k, "f", "v"],
-            ["RENAME", k, self.key()], ["GET", k],
+            ["RENAME", k, self.key()], ["GET", k], ["OBJECT", "REFCOUNT", k],
+            ["SET", k, r.choice(["0", "9999", "10000", "-1", "12"])],
         ])
 
     def next(self):
