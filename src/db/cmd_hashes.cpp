@@ -228,19 +228,8 @@ void hrandfield_cmd(CommandContext& c) {
     return c.out.bulk(it->first);
   }
   std::int64_t l = 0;
-  if (!parse_int(c.arg(2), l)) return c.out.error(kErrNotInteger);
-  if (l == LLONG_MIN) {
-    return c.out.error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-  }
-  if (c.argc() > 4 || (c.argc() == 4 && !iequal(c.arg(3), "withvalues"))) {
-    return c.out.error(kErrSyntax);
-  }
-  const bool withvalues = c.argc() == 4;
-  if (withvalues && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
-    return c.out.error("ERR value is out of range");
-  }
+  bool withvalues = false;
+  if (!parse_random_count(c, "withvalues", l, withvalues)) return;
   const Hash* h = hash_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (h == nullptr || l == 0) return c.out.array_header(0);

@@ -647,19 +647,8 @@ void zrandmember_cmd(CommandContext& c) {
     return c.out.bulk(z->at(random_engine()() % z->size())->member);
   }
   std::int64_t l = 0;
-  if (!parse_int(c.arg(2), l)) return c.out.error(kErrNotInteger);
-  if (l == LLONG_MIN) {
-    return c.out.error(
-        "ERR value is out of range, value must between -9223372036854775807 and "
-        "9223372036854775807");
-  }
-  if (c.argc() > 4 || (c.argc() == 4 && !iequal(c.arg(3), "withscores"))) {
-    return c.out.error(kErrSyntax);
-  }
-  const bool withscores = c.argc() == 4;
-  if (withscores && (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2)) {
-    return c.out.error("ERR value is out of range");
-  }
+  bool withscores = false;
+  if (!parse_random_count(c, "withscores", l, withscores)) return;
   const ZSet* z = zset_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (z == nullptr || l == 0) return c.out.array_header(0);

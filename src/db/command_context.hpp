@@ -73,6 +73,10 @@ std::string format_int(std::int64_t v);
 // ZRANDMEMBER...): one engine per thread, seeded from the OS.
 std::mt19937_64& random_engine();
 
+// HRANDFIELD's and ZRANDMEMBER's `count [WITHVALUES|WITHSCORES]` (argv[2], argv[3]), with
+// Redis's errors: false with the error written; `with` tells whether the option was given.
+bool parse_random_count(CommandContext& c, std::string_view option, std::int64_t& count, bool& with);
+
 // Glob-style matching as KEYS, SCAN MATCH and CONFIG GET use it: * ? [abc] [^a] [a-z] \x.
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase = false);
 

@@ -993,18 +993,7 @@ void script_kill_cmd(CommandContext& c) {
   // busy script (which is busy already).
   const bool may_wait = !serving_for_busy_script() && !(c.client != nullptr && c.client->in_exec);
   if (may_wait) (void)lf::UnboundThreadSet::promote_new_leader();
-  switch (c.server->scripts().kill_busy(may_wait)) {
-    case ScriptRegistry::KillResult::kKilled:
-      return c.out.simple_string("OK");
-    case ScriptRegistry::KillResult::kUnkillable:
-      return c.out.error(
-          "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
-          "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
-          "NOSAVE command.");
-    case ScriptRegistry::KillResult::kNotBusy:
-      break;
-  }
-  c.out.error("NOTBUSY No scripts in execution right now.");
+  ScriptRegistry::reply_kill(c.out, c.server->scripts().kill_busy(may_wait));
 }
 
 void script_help_cmd(CommandContext& c) {
@@ -1050,6 +1039,21 @@ bool allowed_while_busy(const commands::CommandSpec& spec) {
                                                   "script|kill", "function|kill", "function|stats",
                                                   "shutdown"};
   return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
+}
+
+void ScriptRegistry::reply_kill(resp::Writer& out, KillResult r) {
+  switch (r) {
+    case KillResult::kKilled:
+      return out.simple_string("OK");
+    case KillResult::kUnkillable:
+      return out.error(
+          "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
+          "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
+          "NOSAVE command.");
+    case KillResult::kNotBusy:
+      break;
+  }
+  out.error("NOTBUSY No scripts in execution right now.");
 }
 
 }  // namespace lfdb::db

@@ -85,6 +85,8 @@ class ScriptRegistry {
   // With scripts running but none busy yet, `may_wait` makes it wait as Redis's SCRIPT KILL
   // does (Redis reads nothing until then): for the first to become busy, or for none to run.
   KillResult kill_busy(bool may_wait);
+  // SCRIPT KILL's and FUNCTION KILL's reply to a kill_busy() result (Redis's texts).
+  static void reply_kill(resp::Writer& out, KillResult r);
   // Whether a script has run for the busy threshold (SHUTDOWN without NOSAVE is refused then).
   bool any_busy(std::int64_t now_ms);
 

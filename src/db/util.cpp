@@ -121,6 +121,23 @@ std::mt19937_64& random_engine() {
   return gen;
 }
 
+bool parse_random_count(CommandContext& c, std::string_view option, std::int64_t& count, bool& with) {
+  if (!parse_int(c.arg(2), count)) return c.out.error(kErrNotInteger), false;
+  if (count == INT64_MIN) {
+    c.out.error("ERR value is out of range, value must between -9223372036854775807 and "
+                "9223372036854775807");
+    return false;
+  }
+  if (c.argc() > 4 || (c.argc() == 4 && !iequal(c.arg(3), option))) return c.out.error(kErrSyntax), false;
+  with = c.argc() == 4;
+  // The reply holds two entries per pick: the count must not overflow when doubled.
+  if (with && (count < -INT64_MAX / 2 || count > INT64_MAX / 2)) {
+    c.out.error("ERR value is out of range");
+    return false;
+  }
+  return true;
+}
+
 bool glob_match(std::string_view pattern, std::string_view text, bool nocase) {
   return match(pattern.data(), pattern.data() + pattern.size(), text.data(),
                text.data() + text.size(), nocase);

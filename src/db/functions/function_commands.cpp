@@ -184,18 +184,7 @@ void function_stats_cmd(CommandContext& c) {
 
 void function_kill_cmd(CommandContext& c) {
   // Functions run through the scripts' runner: SCRIPT KILL's rules and replies.
-  switch (c.server->scripts().kill_busy(false)) {
-    case ScriptRegistry::KillResult::kKilled:
-      return c.out.simple_string("OK");
-    case ScriptRegistry::KillResult::kUnkillable:
-      return c.out.error(
-          "UNKILLABLE Sorry the script already executed write commands against the dataset. You can "
-          "either wait the script termination or kill the server in a hard way using the SHUTDOWN "
-          "NOSAVE command.");
-    case ScriptRegistry::KillResult::kNotBusy:
-      break;
-  }
-  c.out.error("NOTBUSY No scripts in execution right now.");
+  ScriptRegistry::reply_kill(c.out, c.server->scripts().kill_busy(false));
 }
 
 void function_help_cmd(CommandContext& c) {
