@@ -96,9 +96,20 @@ for unit in "${units[@]}"; do
 done
 
 # ---- one run: a directory per server with the harness and its src/ programs --------------------
-RUN="$CACHE/run"
-rm -rf "$RUN"
-mkdir -p "$RUN"
+# Each run gets its own directory, so two runs at once (two worktrees sharing the cache, or a
+# full run beside a CI one) never delete each other's harness; `run` points at the latest. A
+# run's directory outlives it for reading its logs, until a later run finds its owner gone.
+for old in "$CACHE"/run.*; do
+  [ -d "$old" ] || continue
+  owner=$(cat "$old/owner" 2>/dev/null || echo 0)
+  [ "$owner" -gt 0 ] && kill -0 "$owner" 2>/dev/null && continue
+  [ "$(readlink -f "$CACHE/run" 2>/dev/null)" = "$(readlink -f "$old")" ] && continue
+  rm -rf "$old"
+done
+RUN=$(mktemp -d "$CACHE/run.XXXXXX")
+echo $$ >"$RUN/owner"
+[ ! -e "$CACHE/run" ] || [ -L "$CACHE/run" ] || rm -rf "$CACHE/run"   # a real directory: an older script's
+ln -sfn "$(basename "$RUN")" "$CACHE/run"
 for target in redis lfdb; do
   w="$RUN/$target"
   mkdir -p "$w/src" "$w/logs"
