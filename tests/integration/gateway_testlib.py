@@ -23,13 +23,12 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, RawConnection, RespError, free_port  # noqa: F401
+from lfdb_testlib import HOST, SANITIZED, RawConnection, RespError, free_port  # noqa: F401
 
 GATEWAY = os.environ.get("LFDB_GATEWAY", "")
-# Built with a sanitizer (the ctest registration says so): the binaries are several times slower
-# and carry shadow memory, so the few tests whose timeouts must exceed what a back-end takes, or
+# Built with a sanitizer (lfdb_testlib.SANITIZED): the binaries are several times slower and
+# carry shadow memory, so the few tests whose timeouts must exceed what a back-end takes, or
 # that bound the gateway's memory, scale those by these factors.
-SANITIZED = os.environ.get("LFDB_SANITIZED", "") not in ("", "0")
 SLOWDOWN = 5 if SANITIZED else 1
 SHADOW_MEMORY = 8 if SANITIZED else 1
 BACKEND = os.environ.get("LFDB_GATEWAY_BACKEND", "redis")

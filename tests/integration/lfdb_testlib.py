@@ -32,6 +32,8 @@ SERVER = os.environ.get("LFDB_SERVER", "redis")
 REDIS_SERVER = os.environ.get("LFDB_REDIS_SERVER", "redis-server")  # the binary used for "redis"
 SERVER_ARGS = shlex.split(os.environ.get("LFDB_SERVER_ARGS", ""))
 HOST = "127.0.0.1"
+# Built with a sanitizer (a server start costs several times more): exhaustive loops may sample.
+SANITIZED = os.environ.get("LFDB_SANITIZED", "") not in ("", "0")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 

@@ -17,7 +17,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import ServerProcess, is_lfdb, RawConnection, Closed
+from lfdb_testlib import ServerProcess, is_lfdb, RawConnection, Closed, SANITIZED
 
 AOF = "appendonly.aof"
 
@@ -608,7 +608,12 @@ class Recovery(unittest.TestCase):
         sp = lfdb_server()
         path = os.path.join(sp.dir, AOF)
         try:
-            for cut in range(len(self.log) + 1):
+            cuts = range(len(self.log) + 1)
+            if SANITIZED:  # a server start costs more: each record's edges, a byte either side
+                starts = [i for i, b in enumerate(self.log) if b == ord("*") and
+                          (i == 0 or self.log[i - 1] == ord("\n"))] + [len(self.log)]
+                cuts = sorted({c for i in starts for c in (i - 1, i, i + 1) if 0 <= c <= len(self.log)})
+            for cut in cuts:
                 with open(path, "wb") as f:
                     f.write(self.log[:cut])
                 sp.start()
