@@ -203,6 +203,9 @@ class ThreadPerConnection final : public ConcurrencyModel {
       if (o.action == SessionAction::kClose) break;
     }
     pump.reset();
+    // The peer sees the end now; the fd itself is closed when the acceptor reaps this thread
+    // (up to a second later), since stop() may still be reaching the stream from its thread.
+    stream->shutdown_both();
     stats->refresh_rusage();
     open_.fetch_sub(1);
     done->store(true);
