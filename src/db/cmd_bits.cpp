@@ -10,6 +10,7 @@
 
 #include "db/command_context.hpp"
 #include "db/strings.hpp"
+#include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -86,6 +87,7 @@ void setbit_cmd(CommandContext& c) {
   const int old = bit_at(*s, bit);
   set_bit(*s, bit, static_cast<int>(on));
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvString, "setbit", key);
   c.out.integer(old);
 }
 
@@ -244,10 +246,12 @@ void bitop_cmd(CommandContext& c) {
   }
   const std::string_view dest = c.arg(2);
   if (longest == 0) {
-    c.part(dest).erase(dest, c.now_ms);  // marks the change itself
+    // erase() marks the change itself
+    if (c.part(dest).erase(dest, c.now_ms)) pubsub::event(pubsub::kEvGeneric, "del", dest);
   } else {
     store(c, dest, out, -1, false);
     c.find(dest)->value.raw = true;  // built as a buffer, never a shared short string: "raw"
+    pubsub::event(pubsub::kEvString, "set", dest);
   }
   c.out.integer(static_cast<std::int64_t>(longest));
 }
@@ -396,7 +400,10 @@ void bitfield_generic(CommandContext& c, bool read_only) {
     changed = true;
     c.out.integer(op.kind == FieldOp::kSet ? old : *next);
   }
-  if (changed) c.part(key).modified(key);
+  if (changed) {
+    c.part(key).modified(key);
+    pubsub::event(pubsub::kEvString, "setbit", key);
+  }
 }
 
 void bitfield_cmd(CommandContext& c) { bitfield_generic(c, false); }

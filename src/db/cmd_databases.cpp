@@ -11,6 +11,7 @@
 
 #include "commands/connection.hpp"
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -68,7 +69,12 @@ void move_cmd(CommandContext& c) {
   const std::int64_t at = e->expire_at_ms;
   Value v = std::move(e->value);
   c.part(key).erase(key, c.now_ms);
-  store(dst, key, std::move(v), at, c.now_ms);
+  pubsub::event(pubsub::kEvGeneric, "move_from", key);
+  {
+    pubsub::EventsInDb there(static_cast<std::uint32_t>(db));
+    store(dst, key, std::move(v), at, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "move_to", key);
+  }
   c.out.integer(1);
 }
 
@@ -93,7 +99,9 @@ void copy_cmd(CommandContext& c) {
   if (e == nullptr) return c.out.integer(0);
   Partition& to = c.server->db(static_cast<std::uint32_t>(db)).of(dst);
   if (to.find(dst, c.now_ms) != nullptr && !replace) return c.out.integer(0);
+  pubsub::EventsInDb there(static_cast<std::uint32_t>(db));
   store(to, dst, copy_of(e->value), e->expire_at_ms, c.now_ms);
+  pubsub::event(pubsub::kEvGeneric, "copy_to", dst);
   c.out.integer(1);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/zset.hpp"
 
 namespace lfdb::db {
@@ -359,7 +360,7 @@ void search_generic(CommandContext& c, unsigned form) {
     Partition& p = c.part(*store);
     auto out = std::make_unique<ZSet>();
     for (std::size_t i = 0; i < n; ++i) out->set(found[i].member, storedist ? found[i].dist : found[i].score);
-    p.erase(*store, c.now_ms);
+    const bool existed = p.erase(*store, c.now_ms);
     if (!out->empty()) {
       bool created = false;
       Entry& e = p.find_or_create(*store, c.now_ms, created);
@@ -367,6 +368,9 @@ void search_generic(CommandContext& c, unsigned form) {
       e.value.str.clear();
       e.value.zset = std::move(out);
       p.modified(*store);
+      pubsub::event(pubsub::kEvZset, (form & kSearchStore) ? "geosearchstore" : "georadiusstore", *store);
+    } else if (existed) {
+      pubsub::event(pubsub::kEvGeneric, "del", *store);
     }
     c.out.integer(static_cast<std::int64_t>(n));
   };

@@ -83,6 +83,7 @@ void hsetnx_cmd(CommandContext& c) {
   if (field_of(h, c.arg(2)) != nullptr) return c.out.integer(0);
   put(hash_for_write(c, key), c.arg(2), c.arg(3));
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvHash, "hset", key);
   c.out.integer(1);
 }
 
@@ -190,6 +191,7 @@ void hincrby_cmd(CommandContext& c) {
   v += by;
   put(hash_for_write(c, key), c.arg(2), format_int(v));
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvHash, "hincrby", key);
   c.out.integer(v);
 }
 
@@ -211,6 +213,7 @@ void hincrbyfloat_cmd(CommandContext& c) {
   const std::string s = format_long_double(v);
   put(hash_for_write(c, key), c.arg(2), s);
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvHash, "hincrbyfloat", key);
   c.out.bulk(s);
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/pubsub/notify.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -326,6 +327,7 @@ void pfadd_cmd(CommandContext& c) {
   if (updated) {
     mark_stale(*s);
     c.part(key).modified(key);
+    pubsub::event(pubsub::kEvString, "pfadd", key);
   }
   c.out.integer(updated ? 1 : 0);
 }
@@ -380,6 +382,7 @@ void pfmerge_cmd(CommandContext& c) {
   store_registers(s, max, sparse_limit(c));
   mark_stale(s);
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvString, "pfadd", key);  // PFMERGE notifies as PFADD, as in Redis
   c.out.simple_string("OK");
 }
 

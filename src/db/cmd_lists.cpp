@@ -175,6 +175,7 @@ void lset_cmd(CommandContext& c) {
   if (!resolve_index(index, l->size(), at)) return c.out.error("ERR index out of range");
   (*l)[at].assign(c.arg(3));
   c.part(key).modified(key);
+  pubsub::event(pubsub::kEvList, "lset", key);
   c.out.simple_string("OK");
 }
 
@@ -206,7 +207,10 @@ void lrem_cmd(CommandContext& c) {
       }
     }
   }
-  if (removed > 0) removed_from(c, key, *l);
+  if (removed > 0) {
+    pubsub::event(pubsub::kEvList, "lrem", key);
+    removed_from(c, key, *l);
+  }
   c.out.integer(static_cast<std::int64_t>(removed));
 }
 
@@ -228,6 +232,7 @@ void ltrim_cmd(CommandContext& c) {
     l->erase(l->begin() + static_cast<std::ptrdiff_t>(to) + 1, l->end());
     l->erase(l->begin(), l->begin() + static_cast<std::ptrdiff_t>(from));
   }
+  pubsub::event(pubsub::kEvList, "ltrim", key);  // trimmed or not, as Redis notifies
   if (l->size() != before) removed_from(c, key, *l);
   c.out.simple_string("OK");
 }
@@ -248,6 +253,7 @@ void linsert_cmd(CommandContext& c) {
     if (*it != c.arg(3)) continue;
     l->emplace(after ? it + 1 : it, c.arg(4));
     c.part(key).modified(key);
+    pubsub::event(pubsub::kEvList, "linsert", key);
     return c.out.integer(static_cast<std::int64_t>(l->size()));
   }
   c.out.integer(-1);
@@ -325,12 +331,15 @@ void move_generic(CommandContext& c, bool from_left, bool to_left) {
   std::string v = from_left ? std::move(s->front()) : std::move(s->back());
   if (from_left) s->pop_front();
   else s->pop_back();
-  // With src == dst the list is never empty here (it lost one element and gets it back).
-  if (src != dst) removed_from(c, src, *s);
+  // The push is notified before the pop, as Redis does; with src == dst the list is never
+  // empty (it lost one element and gets it back).
   List& d = list_for_write(c, dst);
   if (to_left) d.push_front(v);
   else d.push_back(v);
   c.part(dst).modified(dst);
+  pubsub::event(pubsub::kEvList, to_left ? "lpush" : "rpush", dst);
+  pubsub::event(pubsub::kEvList, from_left ? "lpop" : "rpop", src);
+  if (src != dst) removed_from(c, src, *s);
   c.out.bulk(v);
 }
 

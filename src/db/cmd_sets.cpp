@@ -204,6 +204,7 @@ void spop_cmd(CommandContext& c) {
       encode_command(*log, args);
     }
   }
+  pubsub::event(pubsub::kEvSet, "spop", key);
   removed_from(c, key, *s);
   if (!has_count) return c.out.bulk(popped[0]);
   reply_set(c, popped);
@@ -320,6 +321,7 @@ void sdiff_cmd(CommandContext& c) { setop_generic(c, SetOp::kDiff); }
 // SINTERSTORE SUNIONSTORE SDIFFSTORE destination key [key ...]: the destination is replaced
 // whatever it held (and deleted when the result is empty); replies the result's size.
 void setop_store_generic(CommandContext& c, SetOp op) {
+  static constexpr std::string_view kEvents[] = {"sinterstore", "sunionstore", "sdiffstore"};
   std::vector<const Set*> sets;
   if (!sets_of(c, 2, c.argc(), sets)) return;
   const std::vector<std::string_view> members = compute(op, sets);
@@ -338,8 +340,10 @@ void setop_store_generic(CommandContext& c, SetOp op) {
     e.value.str.clear();
     e.value.set = std::move(result);
     p.modified(dst);
+    pubsub::event(pubsub::kEvSet, kEvents[static_cast<int>(op)], dst);
+  } else if (existed) {  // erase() counted that change already
+    pubsub::event(pubsub::kEvGeneric, "del", dst);
   }
-  (void)existed;  // erase() counted that change already
   c.out.integer(n);
 }
 void sinterstore_cmd(CommandContext& c) { setop_store_generic(c, SetOp::kInter); }
@@ -380,8 +384,9 @@ void smove_cmd(CommandContext& c) {
   auto it = s->find(member);
   if (it == s->end()) return c.out.integer(0);
   s->erase(it);
+  pubsub::event(pubsub::kEvSet, "srem", src);
   removed_from(c, src, *s);
-  add(set_for_write(c, dst), member);
+  if (add(set_for_write(c, dst), member)) pubsub::event(pubsub::kEvSet, "sadd", dst);
   c.part(dst).modified(dst);
   c.out.integer(1);
 }

@@ -77,12 +77,16 @@ void reply_pairs(CommandContext& c, const std::vector<const Node*>& nodes, bool 
 }
 
 // The destination of a *STORE command becomes `z` (deleted when z is empty, whatever it held;
-// no deadline); returns its size.
-std::int64_t store_zset(CommandContext& c, std::string_view dst, std::unique_ptr<ZSet> z) {
+// no deadline), notified as `event` (or "del"); returns its size.
+std::int64_t store_zset(CommandContext& c, std::string_view dst, std::unique_ptr<ZSet> z,
+                        std::string_view event) {
   Partition& p = c.part(dst);
-  p.erase(dst, c.now_ms);
+  const bool existed = p.erase(dst, c.now_ms);
   const auto n = static_cast<std::int64_t>(z->size());
-  if (n == 0) return 0;
+  if (n == 0) {
+    if (existed) pubsub::event(pubsub::kEvGeneric, "del", dst);
+    return 0;
+  }
   bool big = false;
   for (const Node* m = z->first(); m != nullptr && !big; m = m->next()) big = m->member.size() > kListpackValue;
   bool created = false;
@@ -92,6 +96,7 @@ std::int64_t store_zset(CommandContext& c, std::string_view dst, std::unique_ptr
   e.value.raw = big || z->size() > kListpackEntries;  // zsetConvertToListpackIfNeeded
   e.value.zset = std::move(z);
   p.modified(dst);
+  pubsub::event(pubsub::kEvZset, event, dst);
   return n;
 }
 
@@ -363,7 +368,7 @@ void zrange_generic(CommandContext& c, By by, Dir dir, bool store = false) {
   const ZSet* z = zset_at(c, c.arg(src), wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (z == nullptr) {
-    if (store) return c.out.integer(store_zset(c, c.arg(1), std::make_unique<ZSet>()));
+    if (store) return c.out.integer(store_zset(c, c.arg(1), std::make_unique<ZSet>(), "zrangestore"));
     return c.out.array_header(0);
   }
   std::vector<const Node*> nodes;
@@ -384,7 +389,7 @@ void zrange_generic(CommandContext& c, By by, Dir dir, bool store = false) {
   if (!store) return reply_pairs(c, nodes, withscores);
   auto out = std::make_unique<ZSet>();  // built before the destination goes: it may be the source
   for (const Node* n : nodes) out->set(n->member, n->score);
-  c.out.integer(store_zset(c, c.arg(1), std::move(out)));
+  c.out.integer(store_zset(c, c.arg(1), std::move(out), "zrangestore"));
 }
 void zrange_cmd(CommandContext& c) { zrange_generic(c, By::kAuto, Dir::kAuto); }
 void zrevrange_cmd(CommandContext& c) { zrange_generic(c, By::kRank, Dir::kReverse); }
@@ -416,6 +421,7 @@ void zpop_generic(CommandContext& c, bool max) {
     const std::string member = e->member;
     z->erase(member);
   }
+  pubsub::event(pubsub::kEvZset, max ? "zpopmax" : "zpopmin", key);
   removed_from(c, key, *z);
 }
 void zpopmin_cmd(CommandContext& c) { zpop_generic(c, false); }
@@ -456,7 +462,12 @@ void zremrange_generic(CommandContext& c, By by) {
   members.reserve(nodes.size());
   for (const Node* n : nodes) members.push_back(n->member);
   for (const std::string& m : members) z->erase(m);
-  if (!members.empty()) removed_from(c, key, *z);
+  if (!members.empty()) {
+    static constexpr std::string_view kEvents[] = {"zremrangebyrank", "zremrangebyscore",
+                                                   "zremrangebylex"};
+    pubsub::event(pubsub::kEvZset, kEvents[by == By::kRank ? 0 : by == By::kScore ? 1 : 2], key);
+    removed_from(c, key, *z);
+  }
   c.out.integer(static_cast<std::int64_t>(members.size()));
 }
 void zremrangebyrank_cmd(CommandContext& c) { zremrange_generic(c, By::kRank); }
@@ -620,7 +631,10 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
   // Built before the destination goes: it may be one of the sources.
   auto out = std::make_unique<ZSet>();
   for (std::string_view m : order) out->set(m, result[m]);
-  if (output == Output::kStore) return c.out.integer(store_zset(c, c.arg(1), std::move(out)));
+  if (output == Output::kStore) {
+    static constexpr std::string_view kEvents[] = {"zunionstore", "zinterstore", "zdiffstore"};
+    return c.out.integer(store_zset(c, c.arg(1), std::move(out), kEvents[static_cast<int>(op)]));
+  }
   std::vector<const Node*> nodes;
   nodes.reserve(out->size());
   for (const Node* n = out->first(); n != nullptr; n = n->next()) nodes.push_back(n);

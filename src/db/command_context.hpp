@@ -18,6 +18,7 @@
 
 #include "commands/command_table.hpp"
 #include "db/keyspace.hpp"
+#include "db/pubsub/notify.hpp"
 #include "resp/writer.hpp"
 
 namespace lfdb::db {
@@ -40,11 +41,13 @@ struct CommandContext {
   Partition& part(std::string_view key) { return ks.of(key); }
   // The live entry at key. Readers (their invocation may share the color with other readers)
   // leave an expired entry in place; writers erase it on the way (lazy expiry). A reader must
-  // not change what it gets.
+  // not change what it gets. A reader's miss is a `keymiss` keyspace notification.
   Entry* find(std::string_view key) {
     Partition& p = ks.of(key);
     if (writes) return p.find(key, now_ms);
-    return const_cast<Entry*>(p.peek(key, now_ms));
+    const Entry* e = p.peek(key, now_ms);
+    if (e == nullptr) pubsub::event(pubsub::kEvKeyMiss, "keymiss", key);
+    return const_cast<Entry*>(e);
   }
   bool writes = true;  // set from the spec's hue class by whoever runs the handler
 };

@@ -16,10 +16,11 @@ lf::hue::HueMatrix build_matrix(lf::hue::HueId* class_hues, lf::hue::HueId& exec
     class_hues[static_cast<int>(c)] = *t.add(commands::to_string(c), touches);
   };
   add(HueClass::kFree, Touches());
-  add(HueClass::kKeyRead, Touches().reads("keyspace").reads_context());
+  // Readers publish keymiss notifications (when asked to): they read the subscriptions too.
+  add(HueClass::kKeyRead, Touches().reads("keyspace").reads("pubsub").reads_context());
   // Writers of keys publish keyspace notifications: they read the subscriptions too.
   add(HueClass::kKeyWrite, Touches().reads("keyspace").reads("pubsub").writes_context());
-  add(HueClass::kKeyspaceRead, Touches().reads("keyspace").reads_context());
+  add(HueClass::kKeyspaceRead, Touches().reads("keyspace").reads("pubsub").reads_context());
   add(HueClass::kKeyspaceCount, Touches().reads("keyspace"));
   add(HueClass::kKeyspaceWrite, Touches().writes("keyspace").reads("pubsub"));
   add(HueClass::kConfigRead, Touches().reads("config"));

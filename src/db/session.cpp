@@ -385,7 +385,9 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   // Keyspace notifications, when on, go out from inside the handler (db/pubsub/notify.hpp).
   pubsub::EventSink sink;
   const pubsub::EventSink* outer = pubsub::t_events;
-  if (ctx.writes && (sink.flags = server_.notify_flags()) != 0) {
+  // Readers notify only their misses (`m`, keymiss), writers everything else.
+  if ((sink.flags = server_.notify_flags()) != 0 &&
+      (ctx.writes || (sink.flags & pubsub::kEvKeyMiss) != 0)) {
     sink.registry = &server_.pubsub();
     sink.db = ctx.db;
     sink.self_id = client_.id;

@@ -4,14 +4,20 @@
 #include <memory>
 
 #include "db/log_records.hpp"
+#include "db/pubsub/notify.hpp"
 
 namespace lfdb::db::blocking {
 namespace {
 
+// After the pop's own event: the key goes with its last element (and says so), else it changed.
 void gone_or_changed(CommandContext& c, std::string_view key, bool empty) {
   Partition& p = c.part(key);
-  if (empty) p.erase(key, c.now_ms);
-  else p.modified(key);
+  if (empty) {
+    p.erase(key, c.now_ms);
+    pubsub::event(pubsub::kEvGeneric, "del", key);
+  } else {
+    p.modified(key);
+  }
 }
 
 Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List& l,
@@ -26,7 +32,6 @@ Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List&
     std::string v = r.left ? std::move(l.front()) : std::move(l.back());
     if (r.left) l.pop_front();
     else l.pop_back();
-    if (key != r.dest) gone_or_changed(c, key, l.empty());
     bool created = false;
     Entry& de = c.part(r.dest).find_or_create(r.dest, c.now_ms, created);
     if (created) {
@@ -37,6 +42,10 @@ Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List&
     if (r.to_left) de.value.list->push_front(v);
     else de.value.list->push_back(v);
     c.part(r.dest).modified(r.dest);
+    // As LMOVE: the push is notified before the pop.
+    pubsub::event(pubsub::kEvList, r.to_left ? "lpush" : "rpush", r.dest);
+    pubsub::event(pubsub::kEvList, r.left ? "lpop" : "rpop", key);
+    if (key != r.dest) gone_or_changed(c, key, l.empty());
     c.out.bulk(v);
     if (log != nullptr) {
       encode_command(*log, {"LMOVE", key, r.dest, r.left ? "LEFT" : "RIGHT",
@@ -54,6 +63,7 @@ Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List&
     if (r.left) l.pop_front();
     else l.pop_back();
   }
+  pubsub::event(pubsub::kEvList, r.left ? "lpop" : "rpop", key);
   gone_or_changed(c, key, l.empty());
   if (log != nullptr) {
     const std::string cnt = std::to_string(n);
@@ -78,6 +88,7 @@ Popped pop_zset(CommandContext& c, const Request& r, std::string_view key, ZSet&
     const std::string member = e->member;
     z.erase(member);
   }
+  pubsub::event(pubsub::kEvZset, r.left ? "zpopmin" : "zpopmax", key);
   gone_or_changed(c, key, z.empty());
   if (log != nullptr) {
     const std::string cnt = std::to_string(n);

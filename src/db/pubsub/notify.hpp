@@ -59,6 +59,24 @@ void notify(const EventSink& sink, int cls, std::string_view event, std::string_
 inline void event(int cls, std::string_view name, std::string_view key) {
   if (const EventSink* s = t_events) notify(*s, cls, name, key);
 }
+// While it lives, the invocation's events are of another database (MOVE, COPY ... DB write
+// there: their `new`, `move_to` and `copy_to` are that database's).
+class EventsInDb {
+ public:
+  explicit EventsInDb(std::uint32_t db) : outer_(t_events) {
+    if (outer_ == nullptr) return;
+    sink_ = *outer_;
+    sink_.db = db;
+    t_events = &sink_;
+  }
+  ~EventsInDb() { t_events = outer_; }
+  EventsInDb(const EventsInDb&) = delete;
+  EventsInDb& operator=(const EventsInDb&) = delete;
+
+ private:
+  const EventSink* outer_;
+  EventSink sink_;
+};
 // A key expired (lazily or by the active cycle) in the thread's current invocation.
 void key_expired(std::string_view key);
 
