@@ -75,6 +75,7 @@ void move_cmd(CommandContext& c) {
     store(dst, key, std::move(v), at, c.now_ms);
     pubsub::event(pubsub::kEvGeneric, "move_to", key);
   }
+  if (c.server->blocking().any()) blocking::note_ready(static_cast<std::uint32_t>(db), key);
   c.out.integer(1);
 }
 
@@ -102,6 +103,7 @@ void copy_cmd(CommandContext& c) {
   pubsub::EventsInDb there(static_cast<std::uint32_t>(db));
   store(to, dst, copy_of(e->value), e->expire_at_ms, c.now_ms);
   pubsub::event(pubsub::kEvGeneric, "copy_to", dst);
+  if (db != c.db && c.server->blocking().any()) blocking::note_ready(static_cast<std::uint32_t>(db), dst);
   c.out.integer(1);
 }
 
@@ -111,6 +113,13 @@ void swapdb_cmd(CommandContext& c) {
   if (!parse_db(c.arg(2), b)) return c.out.error("ERR invalid second DB index");
   if (!valid_db(c, a) || !valid_db(c, b)) return c.out.error(kErrDbRange);
   c.server->databases().swap(static_cast<std::uint32_t>(a), static_cast<std::uint32_t>(b));
+  // The clients blocked in either database now see the other's keys (SWAPDB runs alone).
+  if (c.server->blocking().any()) {
+    for (std::int64_t d : {a, b}) {
+      const auto db = static_cast<std::uint32_t>(d);
+      for (std::string& k : c.server->blocking().waited_keys(db)) blocking::note_ready(db, k);
+    }
+  }
   c.out.simple_string("OK");
 }
 

@@ -364,6 +364,7 @@ void ServerSession::run_parked() {
 void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view> argv,
                         std::string& out) {
   if (script_abandoned()) return;
+  if (!in_exec_) blocking::t_ready_elsewhere.clear();  // a top-level invocation starts clean
   resp::Writer w(out, client_.protocol);
   CommandContext ctx{argv, w, server_.db(client_.db), now_ms(), &server_, &client_, bc.spec};
   ctx.db = client_.db;
@@ -439,7 +440,19 @@ void ServerSession::run_ready_pass(const CommandSpec& spec, std::span<const std:
                                    std::uint32_t db) {
   std::vector<std::string_view> keys;
   commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
-  serve_blocked(keys, db, spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite);
+  const bool alone = spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite;
+  serve_blocked(keys, db, alone);
+  serve_ready_elsewhere(alone);
+}
+
+// The keys the invocation made ready in other databases (blocking::t_ready_elsewhere).
+void ServerSession::serve_ready_elsewhere(bool alone) {
+  auto ready = std::move(blocking::t_ready_elsewhere);
+  blocking::t_ready_elsewhere.clear();
+  for (const auto& [db, key] : ready) {
+    const std::string_view k = key;
+    serve_blocked(std::span<const std::string_view>(&k, 1), db, alone);
+  }
 }
 
 // A script that the shutdown stopped after it wrote left half its effects in memory and none in
@@ -571,6 +584,7 @@ void ServerSession::run_transaction(std::string& out) {
         }
         serve_blocked(keys, db, exec_alone_);
       }
+      serve_ready_elsewhere(exec_alone_);
     }
   }
   client_.queued.clear();

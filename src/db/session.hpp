@@ -86,6 +86,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Step unblocked(std::string& out);
   // The ready-keys pass after a write invocation over `keys` (registry.hpp).
   void serve_blocked(std::span<const std::string_view> keys, std::uint32_t db, bool alone);
+  void serve_ready_elsewhere(bool alone);
   void run_ready_pass(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                       std::uint32_t db);
   void on_attach() override;

@@ -206,6 +206,33 @@ class WakeTest(BlockingBase):
         self.assertEqual(self.call("RENAME", "other", "k"), b"OK")
         self.assertEqual(a.read_parsed(WAIT), [b"k", b"x"])
 
+    def test_move_copy_and_swapdb_make_keys_ready_in_their_database(self):
+        moved = self.raw(timeout=WAIT)
+        self.assertEqual(moved.command("SELECT", "1"), b"OK")
+        moved.send_command("BLPOP", "m", "0")
+        copied = self.raw(timeout=WAIT)
+        self.assertEqual(copied.command("SELECT", "2"), b"OK")
+        copied.send_command("BZPOPMIN", "c", "0")
+        swapped = self.raw(timeout=WAIT)
+        self.assertEqual(swapped.command("SELECT", "3"), b"OK")
+        swapped.send_command("BLMPOP", "0", "1", "s", "LEFT")
+        self.wait_blocked(3)
+        self.call("RPUSH", "m", "x")
+        self.assertEqual(self.call("MOVE", "m", "1"), 1)
+        self.assertEqual(moved.read_parsed(WAIT), [b"m", b"x"])
+        self.call("ZADD", "c", "1", "y")
+        self.assertEqual(self.call("COPY", "c", "c", "DB", "2"), 1)
+        self.assertEqual(copied.read_parsed(WAIT), [b"c", b"y", b"1"])
+        self.assertEqual(self.call("ZCARD", "c"), 1)  # the source stays
+        self.assertEqual(self.call("SELECT", "4"), b"OK")
+        try:
+            self.call("RPUSH", "s", "z")
+            self.assertEqual(self.call("SWAPDB", "3", "4"), b"OK")
+        finally:
+            self.call("SELECT", "0")  # the class's connection, for the tests after this one
+        self.assertEqual(swapped.read_parsed(WAIT), [b"s", [b"z"]])
+        self.wait_blocked(0)
+
     def test_flushall_and_del_leave_waiters_blocked(self):
         a = self.blocked("BLPOP", "k", "0")
         self.call("FLUSHALL")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "commands/command_table.hpp"
 #include "db/blocking/pop.hpp"
@@ -162,6 +163,18 @@ void Registry::forget(const std::shared_ptr<Waiter>& w) {
   for (const std::string& k : w->keys) hashes.push_back(commands::key_hash(k));
   const Invocation inv{ex.hue_of(commands::HueClass::kKeyWrite), Placement::kKeys, hashes};
   (void)ex.submit(inv, lf::hue::Task([this, w] { remove(*w); }));
+}
+
+std::vector<std::string> Registry::waited_keys(std::uint32_t db) const {
+  std::vector<std::string> keys;
+  for (const Room& room : rooms_) {
+    for (const auto& [k, q] : room.queues) {
+      std::uint32_t in = 0;
+      std::memcpy(&in, k.data(), sizeof in);
+      if (in == db && !q.empty()) keys.push_back(k.substr(sizeof in));
+    }
+  }
+  return keys;
 }
 
 void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,

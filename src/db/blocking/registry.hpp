@@ -34,6 +34,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "db/blocking/waiter.hpp"
@@ -86,6 +87,9 @@ class Registry {
   // A settled waiter's leftovers in other rooms are removed by an invocation on its keys.
   void forget(const std::shared_ptr<Waiter>& w);
 
+  // The keys clients wait on in db, for SWAPDB (it runs alone: every room holds still).
+  std::vector<std::string> waited_keys(std::uint32_t db) const;
+
   std::uint64_t blocked_clients() const { return blocked_.load(std::memory_order_relaxed); }
   std::uint64_t blocking_keys() const { return keys_.load(std::memory_order_relaxed); }
 
@@ -118,6 +122,15 @@ class Registry {
 // invocation is over (outside the global mutex with `--data global`).
 void note_woken(std::shared_ptr<Waiter> w);
 void wake_pending();
+
+// Keys a write made ready in another database than its command's own (MOVE, COPY ... DB,
+// SWAPDB), as Redis signals them: the ready pass after the invocation serves them too, on the
+// colors it holds (a key has the same color in every database). The thread's own; the session
+// clears it where a top-level invocation starts and the pass empties it.
+inline thread_local std::vector<std::pair<std::uint32_t, std::string>> t_ready_elsewhere;
+inline void note_ready(std::uint32_t db, std::string_view key) {
+  t_ready_elsewhere.emplace_back(db, std::string(key));
+}
 
 // What a session offers the handler it runs: the blocking command it runs outside MULTI and
 // scripts may block (spec matches), and where the handler leaves the waiter it registered.
