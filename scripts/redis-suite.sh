@@ -122,6 +122,10 @@ done
 ln -s "$REDIS_SERVER" "$RUN/redis/src/redis-server"
 ln -s "$LFDB_SERVER" "$RUN/lfdb/src/redis-server"
 
+# The harness listens on a port of its own (for its test clients) below --baseport: a range of
+# this run's, so that runs at the same time do not take each other's. (It also wants port+10000
+# free, Redis Cluster's bus: the ranges stay below the ephemeral ports.)
+BASEPORT=$((21100 + ($$ % 10) * 1000))
 server_pid=""
 runtest_pid=""
 cleanup() {
@@ -203,6 +207,7 @@ run_unit() {
   # whatever they started.
   (cd "$w" && exec env TERM=dumb timeout -k 10 "$UNIT_LIMIT" ./runtest --host 127.0.0.1 --port "$port" \
      --single "$unit" --ignore-encoding --ignore-digest --tags -needs:debug --tags -needs:repl \
+     --baseport "$BASEPORT" --portcount 800 \
      --timeout "$STALL") >"$log" 2>&1 &
   runtest_pid=$!
   local rc=0
