@@ -27,6 +27,7 @@ constexpr CommandSpec kClientSubs[] = {
     {"client|no-evict", 3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Sets the client eviction mode of the connection."},
     {"client|no-touch", 3, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."},
     {"client|help", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns helpful text about the different subcommands."},
+    {"client|reply", 3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Instructs the server whether to reply to commands."},
     {"client|unblock", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Unblocks a client blocked by a blocking command from a different connection."},
 };
 constexpr CommandSpec kConfigSubs[] = {
@@ -40,6 +41,8 @@ constexpr CommandSpec kCommandSubs[] = {
     {"command|info", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns information about one, multiple or all commands."},
     {"command|docs", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns documentary information about one, multiple or all commands."},
     {"command|list", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a list of command names."},
+    {"command|getkeys", -3, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names from an arbitrary command."},
+    {"command|getkeysandflags", -3, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names and access flags for an arbitrary command."},
     {"command|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
 // FUNCTION: the subcommands that change the libraries run alone and are logged (library_registry.hpp).

@@ -2,6 +2,7 @@
 // commands that touch no key and run at once on the serving thread (hue class kFree).
 #include <vector>
 
+#include "commands/introspect.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -37,12 +38,9 @@ void command_info(const CommandSpec& s, resp::Writer& w) {
   w.integer(s.first_key);
   w.integer(s.last_key);
   w.integer(s.key_step);
-  w.set_header(1);  // ACL categories
-  std::string cat = "@";
-  for (char ch : s.group) {
-    if (ch != '-') cat += ch;  // the doc group "sorted-set" is the ACL category @sortedset
-  }
-  w.simple_string(cat);
+  const std::vector<std::string> cats = commands::acl_categories(s);
+  w.set_header(cats.size());
+  for (const std::string& cat : cats) w.simple_string("@" + cat);
   w.set_header(0);    // tips
   w.array_header(0);  // key specifications (first/last/step above describe the keys)
   w.array_header(s.subcommands.size());
@@ -88,11 +86,60 @@ void command_count_cmd(CommandContext& c) {
   c.out.integer(static_cast<std::int64_t>(commands::all_commands().size()));
 }
 
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]. A filter looks
+// at subcommands too ("config|get"), as Redis's does; lfdb has no modules.
 void command_list_cmd(CommandContext& c) {
-  const auto all = commands::all_commands();
-  c.out.array_header(all.size());
-  for (const CommandSpec& s : all) c.out.bulk(s.name);
+  enum class By { kAll, kModule, kAclcat, kPattern } by = By::kAll;
+  std::string_view what;
+  if (c.argc() != 2) {
+    if (c.argc() != 5 || !iequal(c.arg(2), "filterby")) return c.out.error(kErrSyntax);
+    if (iequal(c.arg(3), "module")) by = By::kModule;
+    else if (iequal(c.arg(3), "aclcat")) by = By::kAclcat;
+    else if (iequal(c.arg(3), "pattern")) by = By::kPattern;
+    else return c.out.error(kErrSyntax);
+    what = c.arg(4);
+  }
+  std::vector<std::string_view> names;
+  auto consider = [&](const CommandSpec& s) {
+    if (by == By::kModule) return;
+    if (by == By::kPattern && !glob_match(what, s.name, true)) return;
+    if (by == By::kAclcat) {
+      bool in = false;
+      for (const std::string& cat : commands::acl_categories(s)) in = in || iequal(what, cat);
+      if (!in) return;
+    }
+    names.push_back(s.name);
+  };
+  for (const CommandSpec& s : commands::all_commands()) {
+    consider(s);
+    if (by == By::kAll) continue;
+    for (const CommandSpec& sub : s.subcommands) consider(sub);
+  }
+  c.out.array_header(names.size());
+  for (auto n : names) c.out.bulk(n);
 }
+
+// COMMAND GETKEYS / GETKEYSANDFLAGS <command> [arg ...]: from the same key positions the
+// server schedules by and the gateway routes by.
+void getkeys(CommandContext& c, bool with_flags) {
+  const auto named = c.argv.subspan(2);
+  const commands::KeyPositions k = commands::key_positions(named);
+  if (!k.error.empty()) return c.out.error(k.error);
+  c.out.array_header(k.positions.size());
+  for (std::size_t i : k.positions) {
+    if (!with_flags) {
+      c.out.bulk(named[i]);
+      continue;
+    }
+    c.out.array_header(2);
+    c.out.bulk(named[i]);
+    const auto flags = commands::key_flags(*k.spec, i);
+    c.out.set_header(flags.size());
+    for (auto f : flags) c.out.simple_string(f);
+  }
+}
+void command_getkeys_cmd(CommandContext& c) { getkeys(c, false); }
+void command_getkeysandflags_cmd(CommandContext& c) { getkeys(c, true); }
 
 void command_info_cmd(CommandContext& c) {
   const auto specs = named_specs(c);
@@ -120,6 +167,9 @@ void command_help_cmd(CommandContext& c) {
                      "(no subcommand)", "    Return details about all Redis commands.",
                      "COUNT", "    Return the total number of commands in this Redis server.",
                      "LIST", "    Return a list of all commands in this Redis server.",
+                     "    FILTERBY MODULE <name> | ACLCAT <category> | PATTERN <pattern>: only those.",
+                     "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+                     "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.",
                      "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
                      "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
                      "HELP", "    Print this help."});
@@ -165,6 +215,8 @@ constexpr HandlerEntry kHandlers[] = {
     {"command|count", command_count_cmd},
     {"command|list", command_list_cmd},
     {"command|info", command_info_cmd},
+    {"command|getkeys", command_getkeys_cmd},
+    {"command|getkeysandflags", command_getkeysandflags_cmd},
     {"command|docs", command_docs_cmd},
     {"command|help", command_help_cmd},
     {"config|resetstat", config_resetstat_cmd},

@@ -196,7 +196,11 @@ std::unique_ptr<lf::Session> Server::open_session(const lf::InetAddr& peer) {
 }
 
 std::string Server::client_list(const ClientState* only) {
-  return clients_.list(initial_.bind + ":" + std::to_string(port()), only);
+  return client_list([only](const ClientState& c) { return only == nullptr || &c == only; });
+}
+
+std::string Server::client_list(const std::function<bool(const ClientState&)>& keep) {
+  return clients_.list(initial_.bind + ":" + std::to_string(port()), keep);
 }
 
 void Server::maybe_run_expiry_cycle(std::int64_t now) {

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -105,6 +106,7 @@ class Server final : public lf::Service {
   blocking::Registry& blocking() { return *blocking_; }
   // CLIENT LIST / CLIENT INFO: every client's line, or only c's.
   std::string client_list(const ClientState* only = nullptr);
+  std::string client_list(const std::function<bool(const ClientState&)>& keep);
 
   Replication& replication() { return *repl_; }
   // The append-only log (nullptr when appendonly is no).

@@ -171,7 +171,17 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       in.consume(r.consumed);
       return lf::SessionAction::kContinue;
     }
+    // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
+    client_.reply_skip = client_.reply_skip_next;
+    client_.reply_skip_next = false;
+    drop_reply_ = client_.reply_skip || client_.reply_off;
+    const std::size_t mark = out.size();
+    client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     const Step s = dispatch(argv_, out);
+    if (s == Step::kDone) {
+      client_.qbuf.store(0, std::memory_order_relaxed);
+      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark) out.resize(mark);
+    }
     // From here on a parked command's task may be running on another thread: touch nothing
     // of the session (the input belongs to the model).
     in.consume(r.consumed);
@@ -349,11 +359,14 @@ void ServerSession::serve_blocked(std::span<const std::string_view> keys, std::u
 }
 
 void ServerSession::run_parked() {
+  const std::size_t mark = parked_out_.size();
   if (parked_bc_ != nullptr) {
     run(*parked_bc_, parked_.argv, parked_out_);
   } else {
     run_transaction(parked_out_);
   }
+  if (drop_reply_) parked_out_.resize(mark);  // CLIENT REPLY OFF / SKIP
+  client_.qbuf.store(0, std::memory_order_relaxed);
   // Clients this command served: with colors the task may unpark them itself; with the global
   // mutex it runs inside submit(), which holds the mutex, and execute() wakes them after.
   if (server_.initial_config().data != DataMode::kGlobal) blocking::wake_pending();
