@@ -102,6 +102,7 @@ constexpr CommandSpec kCommands[] = {
     {"select", 2, F | C, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
     {"quit", -1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
     {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
+    {"monitor", 1, A | NS | C, 0, 0, 0, H::kFree, {}, "server", "Listens for all requests received by the server in real-time."},
     // server
     {"command", -1, NS, 0, 0, 0, H::kFree, kCommandSubs, "server", "Returns detailed information about all commands."},
     {"info", -1, NS | D, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Returns information and statistics about the server."},

@@ -95,6 +95,9 @@ struct ClientState {
   // Pub/sub: what this connection subscribed to, and its outbox (made on its first
   // subscription; db/pubsub/registry.hpp).
   std::unique_ptr<pubsub::Subscriptions> subs;
+  // MONITOR: the outbox every executed command's line reaches this connection by (made by
+  // MONITOR, listed in the server's MonitorFeed until the connection ends).
+  std::shared_ptr<lf::Outbox> monitor;
   bool subscribed_resp2() const {
     return subs && subs->total() > 0 && protocol == resp::Protocol::kResp2;
   }

@@ -641,6 +641,7 @@ int call_impl(lua_State* L, std::string& err) {
   const std::uint64_t changes_before = il.changes;
   il.changes = 0;
   bc->handler(ctx);
+  if (!spec->has(commands::kAdmin)) outer.server->monitors().feed(run->db, "lua", argv);
   if (il.changes != 0 && il.records != nullptr) {
     il.select(run->db);
     log_effect(*spec, argv, ctx.ks, outer.now_ms, *il.records);

@@ -33,6 +33,7 @@
 #include "db/executor.hpp"
 #include "db/functions/library_registry.hpp"
 #include "db/keyspace.hpp"
+#include "db/monitor.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
 #include "db/stats.hpp"
@@ -82,6 +83,7 @@ class Server final : public lf::Service {
   // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output
   // limits of a subscriber's outbox (client-output-buffer-limit pubsub).
   pubsub::Registry& pubsub() { return pubsub_; }
+  MonitorFeed& monitors() { return monitors_; }
   void set_pubsub_limits(const OutputLimit& l) {
     pubsub_hard_.store(l.hard, std::memory_order_relaxed);
     pubsub_soft_.store(l.soft, std::memory_order_relaxed);
@@ -155,6 +157,7 @@ class Server final : public lf::Service {
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
   pubsub::Registry pubsub_;
+  MonitorFeed monitors_;  // a monitor of its own (db/monitor.hpp)
   // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
   std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};
   std::atomic<std::int64_t> pubsub_soft_seconds_{60};

@@ -51,6 +51,10 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 ServerSession::~ServerSession() {
   unwatch();
   if (client_.subs) leave_pubsub();
+  if (client_.monitor) {
+    server_.monitors().remove(client_.id);
+    client_.monitor->close();
+  }
   if (client_.host != nullptr) server_.clients().remove(&client_);
 }
 
@@ -104,6 +108,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   // Messages posted to this connection (it was woken for them, or they came meanwhile) go
   // out before the replies of what it reads now.
   if (client_.subs) client_.subs->self->outbox->drain(out);
+  if (client_.monitor) client_.monitor->drain(out);
   if (was_blocked || waiter_) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
     const Step s = was_blocked ? unblocked(out) : block(out);
@@ -257,7 +262,10 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
                                            std::string& out) {
   server_.stats().commands.add();
   client_.last_command.store(bc.spec->name.data(), std::memory_order_relaxed);
-  if (bc.spec->hue == HueClass::kTransaction) return exec(out);
+  if (bc.spec->hue == HueClass::kTransaction) {
+    exec_name_.assign(argv[0]);  // as MONITOR shows it, once EXEC has run its commands
+    return exec(out);
+  }
   if (bc.session != nullptr) {
     resp::Writer w(out, client_.protocol);
     run_session(bc, argv, w);
@@ -411,6 +419,18 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     const pubsub::EventSink* outer;
     ~Restore() { pubsub::t_events = outer; }
   } restore{outer};
+  // MONITOR: a script's line goes before the lines of the commands it calls; any other
+  // command's after it ran (its reply may be an error: it is shown all the same, as Redis).
+  const bool script = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys);
+  if (script) feed_monitors(*bc.spec, argv);
+  struct FeedAfter {
+    ServerSession* s;
+    const CommandSpec* spec;
+    std::span<const std::string_view> argv;
+    ~FeedAfter() {
+      if (spec != nullptr) s->feed_monitors(*spec, argv);
+    }
+  } feed_after{this, script ? nullptr : bc.spec, argv};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
@@ -479,6 +499,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
     client_.queued.clear();
     unwatch();
     w.error("EXECABORT Transaction discarded because of previous errors.");
+    feed_exec_to_monitors();
     return Step::kDone;
   }
   // One invocation for the whole transaction, on the colors of every key it names and every
@@ -584,6 +605,7 @@ void ServerSession::run_transaction(std::string& out) {
       }
     }
   }
+  feed_exec_to_monitors();
   client_.queued.clear();
   unwatch();
 }
@@ -592,6 +614,19 @@ void ServerSession::run_session(const BoundCommand& bc, std::span<const std::str
                                 resp::Writer& w) {
   SessionContext sc{argv, w, server_, *this, client_, bc.spec};
   bc.session(sc);
+  feed_monitors(*bc.spec, argv);
+}
+
+void ServerSession::feed_exec_to_monitors() {
+  if (!server_.monitors().any()) return;
+  const std::string_view name = exec_name_;
+  feed_monitors(*commands::find_command(name), std::span<const std::string_view>(&name, 1));
+}
+
+void ServerSession::feed_monitors(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  // Administrative commands are not shown (CONFIG, CLIENT LIST, MONITOR itself), as in Redis.
+  if (!server_.monitors().any() || spec.has(commands::kAdmin)) return;
+  server_.monitors().feed(client_.db, client_.addr, argv);
 }
 
 // ---- controls for the connection commands ------------------------------------------------

@@ -54,6 +54,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void shutdown_after_replies();   // SHUTDOWN: this connection closes, then the server stops
   void unwatch();                  // UNWATCH, and the end of every transaction
   void discard_transaction();      // DISCARD: the queue and the watches dropped
+  // MONITOR: the line of a command this connection ran (nothing when no one monitors).
+  void feed_monitors(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
+  void feed_exec_to_monitors();  // EXEC's line, after the lines of the commands it ran
 
  private:
   enum class Phase : std::uint8_t {
@@ -107,6 +110,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::string parked_out_;               // replies written while parked
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
   std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
+  std::string exec_name_;    // EXEC as the client spelled it (MONITOR shows it so)
   bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves

@@ -117,6 +117,17 @@ void shutdown_cmd(SessionContext& c) {
   c.server.request_shutdown();
 }
 
+// MONITOR: from now on this connection is sent the line of every command the server runs
+// (db/monitor.hpp); it may still send commands of its own.
+void monitor_cmd(SessionContext& c) {
+  if (c.client.monitor) return c.out.simple_string("OK");
+  // Held to the pub/sub class of client-output-buffer-limit (Redis uses its replica class,
+  // which lfdb does not keep): a monitor that stops reading is dropped, not buffered forever.
+  c.client.monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits());
+  c.server.monitors().add(c.client.id, c.client.monitor);
+  c.out.simple_string("OK");
+}
+
 // ---- CLIENT -------------------------------------------------------------------------------
 
 void client_id_cmd(SessionContext& c) { c.out.integer(static_cast<std::int64_t>(c.client.id)); }
@@ -298,6 +309,7 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"discard", discard_cmd},
     {"unwatch", unwatch_cmd},
     {"shutdown", shutdown_cmd},
+    {"monitor", monitor_cmd},
     {"client|id", client_id_cmd},
     {"client|setname", client_setname_cmd},
     {"client|getname", client_getname_cmd},

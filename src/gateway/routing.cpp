@@ -78,6 +78,10 @@ constexpr NamedRoute kRoutes[] = {
     {"client|info", {Route::kUnsupported, Merge::kNone}},
     {"client|no-evict", {Route::kUnsupported, Merge::kNone}},
     {"client|no-touch", {Route::kUnsupported, Merge::kNone}},
+    // CLIENT REPLY would need the gateway to drop the back-ends' replies for it, and MONITOR
+    // to carry every shard's feed: refused with a clear error until it does.
+    {"client|reply", {Route::kUnsupported, Merge::kNone}},
+    {"monitor", {Route::kUnsupported, Merge::kNone}},
     // Pub/sub needs the gateway to carry pushes (issue 14, item 5): refused until it does.
     {"subscribe", {Route::kUnsupported, Merge::kNone}},
     {"unsubscribe", {Route::kUnsupported, Merge::kNone}},
