@@ -177,6 +177,7 @@ void command_help_cmd(CommandContext& c) {
 
 void config_resetstat_cmd(CommandContext& c) {
   c.server->stats().reset();
+  c.server->command_stats().reset();
   c.out.simple_string("OK");
 }
 

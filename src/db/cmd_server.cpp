@@ -1,5 +1,6 @@
 // Server commands with handlers: PING ECHO TIME DBSIZE FLUSHDB FLUSHALL INFO CONFIG GET/SET,
 // and WATCH (it registers in its keys' partitions, so it runs under their colors).
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -187,19 +188,27 @@ __attribute__((format(printf, 2, 3))) void append_line(std::string& s, const cha
 std::string Server::info(std::span<const std::string_view> sections) {
   static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
                                                   "persistence", "stats", "replication",
-                                                  "errorstats", "keyspace", "threads"};
+                                                  "cpu", "errorstats", "keyspace", "threads"};
+  // ALL and EVERYTHING add the sections Redis leaves out of the default: per command.
+  static constexpr std::string_view kMore[] = {"commandstats"};
   std::vector<std::string> wanted;
+  auto want = [&](std::string_view name) {  // each section once, in the order first asked
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) wanted.emplace_back(name);
+  };
   for (auto s : sections) {
     std::string l(s);
     for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (l == "all" || l == "everything" || l == "default") {
-      for (auto d : kDefault) wanted.emplace_back(d);
+      for (auto d : kDefault) want(d);
+      if (l != "default") {
+        for (auto d : kMore) want(d);
+      }
     } else {
-      wanted.push_back(l);
+      want(l);
     }
   }
   if (wanted.empty()) {
-    for (auto d : kDefault) wanted.emplace_back(d);
+    for (auto d : kDefault) want(d);
   }
   std::string out;
   for (const auto& s : wanted) {
@@ -299,6 +308,33 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
+  } else if (name == "cpu") {
+    rusage self{}, children{};
+    ::getrusage(RUSAGE_SELF, &self);
+    ::getrusage(RUSAGE_CHILDREN, &children);
+    auto secs = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    s += "# CPU\r\n";
+    append_line(s, "used_cpu_sys:%.6f", secs(self.ru_stime));
+    append_line(s, "used_cpu_user:%.6f", secs(self.ru_utime));
+    append_line(s, "used_cpu_sys_children:%.6f", secs(children.ru_stime));
+    append_line(s, "used_cpu_user_children:%.6f", secs(children.ru_utime));
+  } else if (name == "commandstats") {
+    // Redis's lines, for every command (and subcommand, "config|get") called or refused since
+    // the start or CONFIG RESETSTAT.
+    s += "# Commandstats\r\n";
+    const std::vector<CommandStats::Totals> all = command_stats_.totals();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const CommandStats::Totals& t = all[i];
+      if (t.calls == 0 && t.rejected == 0 && t.failed == 0) continue;
+      const std::string_view n = commands::spec_at(static_cast<std::uint16_t>(i)).name;
+      append_line(s, "cmdstat_%.*s:calls=%" PRIu64 ",usec=%" PRIu64 ",usec_per_call=%.2f,"
+                  "rejected_calls=%" PRIu64 ",failed_calls=%" PRIu64,
+                  static_cast<int>(n.size()), n.data(), t.calls, t.usec,
+                  t.calls == 0 ? 0.0 : static_cast<double>(t.usec) / static_cast<double>(t.calls),
+                  t.rejected, t.failed);
+    }
   } else if (name == "replication") {
     s = replication().info();
   } else if (name == "errorstats") {

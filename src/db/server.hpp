@@ -29,6 +29,7 @@
 #include "db/client.hpp"
 #include "db/client_registry.hpp"
 #include "db/command_context.hpp"
+#include "db/command_stats.hpp"
 #include "db/config.hpp"
 #include "db/executor.hpp"
 #include "db/functions/library_registry.hpp"
@@ -97,6 +98,7 @@ class Server final : public lf::Service {
   }
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
+  CommandStats& command_stats() { return command_stats_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
@@ -154,6 +156,7 @@ class Server final : public lf::Service {
   std::unique_ptr<Executor> executor_;
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
+  CommandStats command_stats_;  // INFO commandstats: per-thread rows (db/command_stats.hpp)
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
   pubsub::Registry pubsub_;

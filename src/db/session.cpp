@@ -1,5 +1,6 @@
 #include "db/session.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 #include "commands/access.hpp"
@@ -209,7 +210,9 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
 ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> argv,
                                             std::string& out) {
   resp::Writer w(out, client_.protocol);
+  const commands::Resolved* known = nullptr;  // the command, once resolved (rejected_calls)
   auto reject = [&](const std::string& error) {
+    if (known != nullptr) server_.command_stats().reject(known->index);
     if (client_.in_multi) client_.multi_error = true;  // EXEC will abort (flagTransaction)
     server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     w.error(error);
@@ -218,6 +221,7 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   const commands::Resolved resolved = commands::resolve(argv);
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
+  known = &resolved;
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
     server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return reject(std::string(commands::kErrNoAuth));
@@ -431,6 +435,20 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
       if (spec != nullptr) s->feed_monitors(*spec, argv);
     }
   } feed_after{this, script ? nullptr : bc.spec, argv};
+  // INFO commandstats: the handler's time, and whether it answered an error.
+  struct Count {
+    Server& server;
+    const CommandSpec& spec;
+    const std::string& out;
+    const std::size_t mark;
+    const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~Count() {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start).count();
+      server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
+                                    out.size() > mark && out[mark] == '-');
+    }
+  } count{server_, *bc.spec, out, out.size()};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
@@ -499,7 +517,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
     client_.queued.clear();
     unwatch();
     w.error("EXECABORT Transaction discarded because of previous errors.");
-    feed_exec_to_monitors();
+    finish_exec(true);
     return Step::kDone;
   }
   // One invocation for the whole transaction, on the colors of every key it names and every
@@ -605,7 +623,7 @@ void ServerSession::run_transaction(std::string& out) {
       }
     }
   }
-  feed_exec_to_monitors();
+  finish_exec(false);
   client_.queued.clear();
   unwatch();
 }
@@ -613,14 +631,21 @@ void ServerSession::run_transaction(std::string& out) {
 void ServerSession::run_session(const BoundCommand& bc, std::span<const std::string_view> argv,
                                 resp::Writer& w) {
   SessionContext sc{argv, w, server_, *this, client_, bc.spec};
+  const std::size_t mark = w.buffer().size();
+  const auto start = std::chrono::steady_clock::now();
   bc.session(sc);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start).count();
+  server_.command_stats().record(commands::index_of(*bc.spec), static_cast<std::uint64_t>(us),
+                                 w.buffer().size() > mark && w.buffer()[mark] == '-');
   feed_monitors(*bc.spec, argv);
 }
 
-void ServerSession::feed_exec_to_monitors() {
-  if (!server_.monitors().any()) return;
+void ServerSession::finish_exec(bool failed) {
   const std::string_view name = exec_name_;
-  feed_monitors(*commands::find_command(name), std::span<const std::string_view>(&name, 1));
+  const CommandSpec& spec = *commands::find_command(name);
+  server_.command_stats().record(commands::index_of(spec), 0, failed);
+  feed_monitors(spec, std::span<const std::string_view>(&name, 1));
 }
 
 void ServerSession::feed_monitors(const CommandSpec& spec, std::span<const std::string_view> argv) {

@@ -56,7 +56,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void discard_transaction();      // DISCARD: the queue and the watches dropped
   // MONITOR: the line of a command this connection ran (nothing when no one monitors).
   void feed_monitors(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
-  void feed_exec_to_monitors();  // EXEC's line, after the lines of the commands it ran
+  // EXEC ran its commands (or aborted): its INFO commandstats count, and its MONITOR line
+  // after the lines of the commands it ran.
+  void finish_exec(bool failed);
 
  private:
   enum class Phase : std::uint8_t {
