@@ -36,6 +36,15 @@ constexpr CommandSpec kConfigSubs[] = {
     {"config|resetstat", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Resets the server's statistics."},
     {"config|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
+constexpr CommandSpec kLatencySubs[] = {
+    {"latency|latest", 2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns the latest latency samples for all events."},
+    {"latency|history", 3, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns timestamp-latency samples for an event."},
+    {"latency|reset", -2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Resets the latency data for one or more events."},
+    {"latency|doctor", 2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns a human-readable latency analysis report."},
+    {"latency|graph", 3, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns a latency graph for an event."},
+    {"latency|histogram", -2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns the cumulative distribution of latencies of a subset or all commands."},
+    {"latency|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
+};
 constexpr CommandSpec kCommandSubs[] = {
     {"command|count", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a count of commands."},
     {"command|info", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns information about one, multiple or all commands."},
@@ -102,6 +111,7 @@ constexpr CommandSpec kCommands[] = {
     {"select", 2, F | C, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
     {"quit", -1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
     {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
+    {"latency", -2, 0, 0, 0, 0, H::kFree, kLatencySubs, "server", "A container for latency diagnostics commands."},
     {"monitor", 1, A | NS | C, 0, 0, 0, H::kFree, {}, "server", "Listens for all requests received by the server in real-time."},
     // server
     {"command", -1, NS, 0, 0, 0, H::kFree, kCommandSubs, "server", "Returns detailed information about all commands."},

@@ -1,5 +1,7 @@
 // COMMAND (the table described to clients), CONFIG RESETSTAT / HELP, and DEBUG: server
 // commands that touch no key and run at once on the serving thread (hue class kFree).
+#include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "commands/introspect.hpp"
@@ -211,6 +213,147 @@ void debug_cmd(CommandContext& c) {
   c.out.error("ERR unknown subcommand '" + std::string(c.arg(1)) + "'. Try DEBUG HELP.");
 }
 
+// ---- LATENCY (db/latency_monitor.hpp, db/command_stats.hpp) --------------------------------
+
+void latency_latest_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  c.out.array_header(events.size());
+  for (const auto& [name, e] : events) {
+    c.out.array_header(4);
+    c.out.bulk(name);
+    c.out.integer(e.samples.back().time_s);
+    c.out.integer(static_cast<std::int64_t>(e.samples.back().ms));
+    c.out.integer(static_cast<std::int64_t>(e.max_ms));
+  }
+}
+
+void latency_history_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  const auto it = events.find(std::string(c.arg(2)));
+  if (it == events.end()) return c.out.array_header(0);
+  c.out.array_header(it->second.samples.size());
+  for (const auto& s : it->second.samples) {
+    c.out.array_header(2);
+    c.out.integer(s.time_s);
+    c.out.integer(static_cast<std::int64_t>(s.ms));
+  }
+}
+
+void latency_reset_cmd(CommandContext& c) {
+  std::vector<std::string> names;
+  for (std::size_t i = 2; i < c.argc(); ++i) names.emplace_back(c.arg(i));
+  c.out.integer(static_cast<std::int64_t>(c.server->latency().reset(names)));
+}
+
+// A report in words: each event's worst, latest and average spike, and what to look at.
+void latency_doctor_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  std::string r;
+  if (events.empty()) {
+    r = "No latency spike has been recorded (latency-monitor-threshold is 0, or nothing took "
+        "that long). Nothing to diagnose.\n";
+  } else {
+    r = "Latency spikes recorded, by event:\n\n";
+    for (const auto& [name, e] : events) {
+      std::uint64_t sum = 0;
+      for (const auto& s : e.samples) sum += s.ms;
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "%s: %zu samples, latest %llu ms, average %llu ms, worst %llu ms.\n",
+                    name.c_str(), e.samples.size(),
+                    static_cast<unsigned long long>(e.samples.back().ms),
+                    static_cast<unsigned long long>(sum / e.samples.size()),
+                    static_cast<unsigned long long>(e.max_ms));
+      r += line;
+    }
+    r += "\nSlow commands: see INFO commandstats and LATENCY HISTOGRAM; slow expire cycles: "
+         "large keys expiring at once.\n";
+  }
+  c.out.verbatim(r);
+}
+
+// An ASCII chart of an event's samples: one column each, '#' up to its share of the worst.
+void latency_graph_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  const auto it = events.find(std::string(c.arg(2)));
+  if (it == events.end()) {
+    return c.out.error("ERR No samples available for event '" + std::string(c.arg(2)) + "'");
+  }
+  const auto& e = it->second;
+  constexpr int kRows = 8;
+  std::string g = it->first + " - high " + std::to_string(e.max_ms) + " ms\n";
+  for (int row = kRows; row >= 1; --row) {
+    for (const auto& s : e.samples) {
+      g += s.ms * kRows >= static_cast<std::uint64_t>(row) * e.max_ms ? '#' : ' ';
+    }
+    g += '\n';
+  }
+  c.out.verbatim(g);
+}
+
+void histogram_of(CommandContext& c, const CommandSpec& s, const CommandStats::Totals& t) {
+  c.out.bulk(s.name);
+  c.out.map_header(2);
+  c.out.bulk("calls");
+  c.out.integer(static_cast<std::int64_t>(t.calls));
+  c.out.bulk("histogram_usec");
+  std::size_t used = 0;
+  for (std::uint64_t n : t.buckets) used += n != 0;
+  c.out.map_header(used);
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < CommandStats::kBuckets; ++b) {
+    if (t.buckets[b] == 0) continue;
+    cumulative += t.buckets[b];
+    c.out.integer(std::int64_t{1} << b);
+    c.out.integer(static_cast<std::int64_t>(cumulative));
+  }
+}
+
+// LATENCY HISTOGRAM [command ...]: every command called since CONFIG RESETSTAT, or those
+// named (a container names its subcommands; unknown names are skipped, as Redis does).
+void latency_histogram_cmd(CommandContext& c) {
+  const std::vector<CommandStats::Totals> all = c.server->command_stats().totals();
+  std::vector<const CommandSpec*> chosen;
+  auto consider = [&](const CommandSpec& s) {
+    if (all[commands::index_of(s)].calls == 0) return;
+    if (std::find(chosen.begin(), chosen.end(), &s) == chosen.end()) chosen.push_back(&s);
+  };
+  auto consider_tree = [&](const CommandSpec& s) {
+    consider(s);
+    for (const CommandSpec& sub : s.subcommands) consider(sub);
+  };
+  if (c.argc() == 2) {
+    for (const CommandSpec& s : commands::all_commands()) consider_tree(s);
+  } else {
+    for (std::size_t i = 2; i < c.argc(); ++i) {
+      const std::string_view name = c.arg(i);
+      const std::size_t bar = name.find('|');
+      const CommandSpec* s = commands::find_command(name.substr(0, bar));
+      if (s != nullptr && bar != std::string_view::npos) {
+        s = commands::find_subcommand(*s, name.substr(bar + 1));
+        if (s != nullptr) consider(*s);
+      } else if (s != nullptr) {
+        consider_tree(*s);
+      }
+    }
+  }
+  c.out.map_header(chosen.size());
+  for (const CommandSpec* s : chosen) histogram_of(c, *s, all[commands::index_of(*s)]);
+}
+
+void latency_help_cmd(CommandContext& c) {
+  help_lines(c.out, {"LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "DOCTOR", "    Return a human readable latency analysis report.",
+                     "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
+                     "HISTORY <event>", "    Return time-latency samples for the <event> class.",
+                     "LATEST", "    Return the latest latency samples for all events.",
+                     "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",
+                     "    (default: reset all data for all event classes)",
+                     "HISTOGRAM [COMMAND ...]", "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+                     "    If no commands are specified then all histograms are replied.",
+                     "HELP", "    Print this help."});
+}
+
 constexpr HandlerEntry kHandlers[] = {
     {"command", command_cmd},
     {"command|count", command_count_cmd},
@@ -223,6 +366,13 @@ constexpr HandlerEntry kHandlers[] = {
     {"config|resetstat", config_resetstat_cmd},
     {"config|help", config_help_cmd},
     {"debug", debug_cmd},
+    {"latency|latest", latency_latest_cmd},
+    {"latency|history", latency_history_cmd},
+    {"latency|reset", latency_reset_cmd},
+    {"latency|doctor", latency_doctor_cmd},
+    {"latency|graph", latency_graph_cmd},
+    {"latency|histogram", latency_histogram_cmd},
+    {"latency|help", latency_help_cmd},
 };
 
 }  // namespace

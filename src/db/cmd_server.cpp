@@ -126,6 +126,7 @@ void config_set_cmd(CommandContext& c) {
     if (k == "client-output-buffer-limit") {
       c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
     }
+    if (k == "latency-monitor-threshold") c.server->latency().set_threshold_ms(std::stoll(v));
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }
@@ -190,7 +191,7 @@ std::string Server::info(std::span<const std::string_view> sections) {
                                                   "persistence", "stats", "replication",
                                                   "cpu", "errorstats", "keyspace", "threads"};
   // ALL and EVERYTHING add the sections Redis leaves out of the default: per command.
-  static constexpr std::string_view kMore[] = {"commandstats"};
+  static constexpr std::string_view kMore[] = {"commandstats", "latencystats"};
   std::vector<std::string> wanted;
   auto want = [&](std::string_view name) {  // each section once, in the order first asked
     if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) wanted.emplace_back(name);
@@ -334,6 +335,18 @@ std::string Server::info_section(std::string_view name) {
                   static_cast<int>(n.size()), n.data(), t.calls, t.usec,
                   t.calls == 0 ? 0.0 : static_cast<double>(t.usec) / static_cast<double>(t.calls),
                   t.rejected, t.failed);
+    }
+  } else if (name == "latencystats") {
+    // Each command's p50, p99 and p99.9, as the upper bounds of their power-of-two buckets.
+    s += "# Latencystats\r\n";
+    const std::vector<CommandStats::Totals> all = command_stats_.totals();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const CommandStats::Totals& t = all[i];
+      if (t.calls == 0) continue;
+      const std::string_view n = commands::spec_at(static_cast<std::uint16_t>(i)).name;
+      append_line(s, "latency_percentiles_usec_%.*s:p50=%.3f,p99=%.3f,p99.9=%.3f",
+                  static_cast<int>(n.size()), n.data(), static_cast<double>(t.percentile(50)),
+                  static_cast<double>(t.percentile(99)), static_cast<double>(t.percentile(99.9)));
     }
   } else if (name == "replication") {
     s = replication().info();

@@ -1,5 +1,8 @@
 #include "db/command_stats.hpp"
 
+#include <algorithm>
+#include <bit>
+
 #include "commands/command_table.hpp"
 
 namespace lfdb::db {
@@ -28,7 +31,23 @@ void CommandStats::record(std::uint16_t index, std::uint64_t usec, bool failed) 
   Row& r = row(index);
   r.calls.fetch_add(1, std::memory_order_relaxed);
   r.usec.fetch_add(usec, std::memory_order_relaxed);
+  const std::size_t b = std::min<std::size_t>(
+      kBuckets - 1, static_cast<std::size_t>(std::bit_width(usec == 0 ? 0 : usec - 1)));
+  r.buckets[b].fetch_add(1, std::memory_order_relaxed);
   if (failed) r.failed.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t CommandStats::Totals::percentile(double p) const {
+  std::uint64_t all = 0;
+  for (std::uint64_t n : buckets) all += n;
+  if (all == 0) return 0;
+  const double want = p / 100.0 * static_cast<double>(all);
+  std::uint64_t seen = 0;
+  for (std::size_t b = 0; b < kBuckets; ++b) {
+    seen += buckets[b];
+    if (static_cast<double>(seen) >= want) return std::uint64_t{1} << b;
+  }
+  return std::uint64_t{1} << (kBuckets - 1);
 }
 
 void CommandStats::reject(std::uint16_t index) {
@@ -44,6 +63,9 @@ std::vector<CommandStats::Totals> CommandStats::totals() {
       t[i].usec += b[i].usec.load(std::memory_order_relaxed);
       t[i].rejected += b[i].rejected.load(std::memory_order_relaxed);
       t[i].failed += b[i].failed.load(std::memory_order_relaxed);
+      for (std::size_t k = 0; k < kBuckets; ++k) {
+        t[i].buckets[k] += b[i].buckets[k].load(std::memory_order_relaxed);
+      }
     }
   }
   return t;
@@ -58,6 +80,7 @@ void CommandStats::reset() {
       b[i].usec.store(0, std::memory_order_relaxed);
       b[i].rejected.store(0, std::memory_order_relaxed);
       b[i].failed.store(0, std::memory_order_relaxed);
+      for (auto& k : b[i].buckets) k.store(0, std::memory_order_relaxed);
     }
   }
 }

@@ -1,5 +1,6 @@
 // CommandStats: INFO commandstats (cmdstat_<name>:calls=,usec=,usec_per_call=,rejected_calls=,
-// failed_calls=), per command of the table (by its dense index).
+// failed_calls=), INFO latencystats and LATENCY HISTOGRAM (each command's calls by duration,
+// in power-of-two buckets of microseconds), per command of the table (by its dense index).
 //
 // Counting is per thread: each thread that runs commands gets a row block of its own on its
 // first count, so counting a call is a few uncontended atomic adds on lines no other thread
@@ -20,8 +21,13 @@ namespace lfdb::db {
 
 class CommandStats {
  public:
+  // Bucket b counts the calls that took at most 2^b microseconds (and more than 2^(b-1)).
+  static constexpr std::size_t kBuckets = 40;
   struct Totals {
     std::uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
+    std::uint64_t buckets[kBuckets] = {};
+    // The upper bound (microseconds) of the bucket the p-th percentile (0 < p <= 100) falls in.
+    std::uint64_t percentile(double p) const;
   };
 
   CommandStats();
@@ -36,6 +42,7 @@ class CommandStats {
  private:
   struct Row {
     std::atomic<std::uint64_t> calls{0}, usec{0}, rejected{0}, failed{0};
+    std::atomic<std::uint64_t> buckets[kBuckets] = {};
   };
   Row& row(std::uint16_t index);
 

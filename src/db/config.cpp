@@ -72,6 +72,7 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"lazyfree-lazy-server-del", "", NoEffectParam::kBool, 0, 0, "no"},
     {"lazyfree-lazy-user-del", "", NoEffectParam::kBool, 0, 0, "no"},
     {"lazyfree-lazy-user-flush", "", NoEffectParam::kBool, 0, 0, "no"},
+    // Takes effect after all: CONFIG SET hands it to the latency monitor (cmd_server.cpp).
     {"latency-monitor-threshold", "", NoEffectParam::kInteger, 0, kLongMax, "0"},
 };
 

@@ -34,6 +34,7 @@
 #include "db/executor.hpp"
 #include "db/functions/library_registry.hpp"
 #include "db/keyspace.hpp"
+#include "db/latency_monitor.hpp"
 #include "db/monitor.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
@@ -99,6 +100,7 @@ class Server final : public lf::Service {
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
   CommandStats& command_stats() { return command_stats_; }
+  LatencyMonitor& latency() { return latency_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
@@ -157,6 +159,7 @@ class Server final : public lf::Service {
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
   CommandStats command_stats_;  // INFO commandstats: per-thread rows (db/command_stats.hpp)
+  LatencyMonitor latency_;      // a monitor of its own (db/latency_monitor.hpp)
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
   pubsub::Registry pubsub_;

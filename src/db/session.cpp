@@ -447,6 +447,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
                           std::chrono::steady_clock::now() - start).count();
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
                                     out.size() > mark && out[mark] == '-');
+      const auto ms = static_cast<std::uint64_t>(us) / 1000;
+      if (server.latency().wanted(ms)) {
+        server.latency().record(spec.has(commands::kFast) ? "fast-command" : "command", ms);
+      }
     }
   } count{server_, *bc.spec, out, out.size()};
   AppendLog* log = server_.append_log();
