@@ -110,6 +110,7 @@ constexpr CommandSpec kCommands[] = {
     {"auth", -2, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Authenticates the connection."},
     {"select", 2, F | C, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
     {"quit", -1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
+    {"reset", 1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Resets the connection."},
     {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
     {"latency", -2, 0, 0, 0, 0, H::kFree, kLatencySubs, "server", "A container for latency diagnostics commands."},
     {"monitor", 1, A | NS | C, 0, 0, 0, H::kFree, {}, "server", "Listens for all requests received by the server in real-time."},

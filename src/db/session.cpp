@@ -679,6 +679,38 @@ void ServerSession::unwatch() {
   client_.watched.clear();
 }
 
+// RESET: the connection as a new one finds it (Redis's list): no transaction or watches, no
+// subscriptions, not a monitor, database 0, RESP2, no name, replies on, no NO-EVICT/NO-TOUCH,
+// and not authenticated when a password is required.
+void ServerSession::reset_connection() {
+  discard_transaction();
+  if (client_.subs) {
+    leave_pubsub();
+    client_.sub_count.store(0, std::memory_order_relaxed);
+    client_.psub_count.store(0, std::memory_order_relaxed);
+    client_.ssub_count.store(0, std::memory_order_relaxed);
+  }
+  if (client_.monitor) {
+    server_.monitors().remove(client_.id);
+    client_.monitor->close();
+    client_.monitor.reset();
+  }
+  client_.db = 0;
+  client_.db_shown.store(0, std::memory_order_relaxed);
+  client_.protocol = resp::Protocol::kResp2;
+  client_.resp_version.store(2, std::memory_order_relaxed);
+  {
+    lf::MutexLock lock(client_.name_mu);
+    client_.name.clear();
+  }
+  client_.reply_off = client_.reply_skip = client_.reply_skip_next = false;
+  client_.no_evict = client_.no_touch = false;
+  if (server_.auth_required()) {
+    client_.authenticated = false;
+    parser_.set_auth_required(true);
+  }
+}
+
 void ServerSession::discard_transaction() {
   client_.in_multi = false;
   client_.in_multi_flag.store(false, std::memory_order_relaxed);

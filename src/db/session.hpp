@@ -54,6 +54,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void shutdown_after_replies();   // SHUTDOWN: this connection closes, then the server stops
   void unwatch();                  // UNWATCH, and the end of every transaction
   void discard_transaction();      // DISCARD: the queue and the watches dropped
+  void reset_connection();         // RESET
   // MONITOR: the line of a command this connection ran (nothing when no one monitors).
   void feed_monitors(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   // EXEC ran its commands (or aborted): its INFO commandstats count, and its MONITOR line

@@ -117,6 +117,11 @@ void shutdown_cmd(SessionContext& c) {
   c.server.request_shutdown();
 }
 
+void reset_cmd(SessionContext& c) {
+  c.session.reset_connection();
+  c.out.simple_string("RESET");  // in the protocol RESET leaves: RESP2
+}
+
 // MONITOR: from now on this connection is sent the line of every command the server runs
 // (db/monitor.hpp); it may still send commands of its own.
 void monitor_cmd(SessionContext& c) {
@@ -310,6 +315,7 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"unwatch", unwatch_cmd},
     {"shutdown", shutdown_cmd},
     {"monitor", monitor_cmd},
+    {"reset", reset_cmd},
     {"client|id", client_id_cmd},
     {"client|setname", client_setname_cmd},
     {"client|getname", client_getname_cmd},

@@ -82,6 +82,9 @@ constexpr NamedRoute kRoutes[] = {
     // CLIENT REPLY would need the gateway to drop the back-ends' replies for it, and MONITOR
     // to carry every shard's feed: refused with a clear error until it does.
     {"client|reply", {Route::kUnsupported, Merge::kNone}},
+    // RESET would have to reset the gateway's own view of the connection (its name, protocol,
+    // pinned transaction) as well: refused until it does.
+    {"reset", {Route::kUnsupported, Merge::kNone}},
     {"monitor", {Route::kUnsupported, Merge::kNone}},
     // One back-end's latency record would pass for the whole cluster's: asked of each shard.
     {"latency|latest", {Route::kUnsupported, Merge::kNone}},

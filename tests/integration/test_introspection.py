@@ -9,7 +9,7 @@ import re
 import time
 import unittest
 
-from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb
 
 
 class RedisPeer(ServerProcess):
@@ -119,6 +119,28 @@ class IntrospectionTest(unittest.TestCase):
                                         '"AUTH" "(redacted)" "(redacted)"', '"PING"'], srv)
                 self.assertIn("[0 lua]", lines[2])
                 self.assertRegex(lines[0], r"^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] ")
+
+    def test_reset(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c, RawConnection(srv.port) as mon:
+                self.assertEqual(mon.command("MONITOR"), b"OK")
+                self.assertEqual(mon.command("RESET"), b"RESET")  # no longer a monitor
+                c.command("SELECT", "3")
+                c.command("CLIENT", "SETNAME", "someone")
+                c.send_command("CLIENT", "REPLY", "SKIP")  # no reply, and none to HELLO
+                c.send_command("HELLO", "3")
+                c.command("MULTI")
+                c.command("SET", "reset-k", "v")
+                self.assertEqual(c.command("RESET"), b"RESET")  # not queued
+                info = fields(c.command("CLIENT", "INFO").decode())
+                self.assertEqual((info["db"], info["name"], info["flags"], info["resp"], info["multi"]),
+                                 ("0", "", "N", "2", "-1"), srv)
+                self.assertEqual(c.command("EXEC"), RespError("ERR EXEC without MULTI"))
+                c.command("SUBSCRIBE", "ch")
+                self.assertEqual(c.command("RESET"), b"RESET")
+                self.assertEqual(c.command("GET", "reset-k"), None)  # not subscribed; never set
+                self.assertEqual(mon.command("PING"), b"PONG")
+                mon.expect_silence()
 
     def test_command_getkeys(self):
         for args in (("SET", "a", "b"), ("MSET", "k1", "v1", "k2", "v2"),
