@@ -45,6 +45,12 @@ constexpr CommandSpec kLatencySubs[] = {
     {"latency|histogram", -2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns the cumulative distribution of latencies of a subset or all commands."},
     {"latency|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
+constexpr CommandSpec kSlowlogSubs[] = {
+    {"slowlog|get", -2, A, 0, 0, 0, H::kFree, {}, "server", "Returns the slow log's entries."},
+    {"slowlog|len", 2, A, 0, 0, 0, H::kFree, {}, "server", "Returns the number of entries in the slow log."},
+    {"slowlog|reset", 2, A, 0, 0, 0, H::kFree, {}, "server", "Clears all entries from the slow log."},
+    {"slowlog|help", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Show helpful text about the different subcommands"},
+};
 constexpr CommandSpec kCommandSubs[] = {
     {"command|count", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a count of commands."},
     {"command|info", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns information about one, multiple or all commands."},
@@ -113,6 +119,7 @@ constexpr CommandSpec kCommands[] = {
     {"reset", 1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Resets the connection."},
     {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
     {"latency", -2, 0, 0, 0, 0, H::kFree, kLatencySubs, "server", "A container for latency diagnostics commands."},
+    {"slowlog", -2, 0, 0, 0, 0, H::kFree, kSlowlogSubs, "server", "A container for slow log commands."},
     {"monitor", 1, A | NS | C, 0, 0, 0, H::kFree, {}, "server", "Listens for all requests received by the server in real-time."},
     // server
     {"command", -1, NS, 0, 0, 0, H::kFree, kCommandSubs, "server", "Returns detailed information about all commands."},

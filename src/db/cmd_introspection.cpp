@@ -354,6 +354,45 @@ void latency_help_cmd(CommandContext& c) {
                      "HELP", "    Print this help."});
 }
 
+// ---- SLOWLOG (db/slow_log.hpp) -------------------------------------------------------------
+
+void slowlog_get_cmd(CommandContext& c) {
+  std::int64_t count = 10;
+  if (c.argc() > 3) return c.out.error(kErrSyntax);
+  if (c.argc() == 3 && (!parse_int(c.arg(2), count) || count < -1)) {
+    return c.out.error("ERR count should be greater than or equal to -1");
+  }
+  const auto entries = c.server->slowlog().newest(count < 0 ? SIZE_MAX : static_cast<std::size_t>(count));
+  c.out.array_header(entries.size());
+  for (const SlowLog::Entry& e : entries) {
+    c.out.array_header(6);
+    c.out.integer(static_cast<std::int64_t>(e.id));
+    c.out.integer(e.time_s);
+    c.out.integer(static_cast<std::int64_t>(e.usec));
+    c.out.array_header(e.args.size());
+    for (const std::string& a : e.args) c.out.bulk(a);
+    c.out.bulk(e.addr);
+    c.out.bulk(e.name);
+  }
+}
+
+void slowlog_len_cmd(CommandContext& c) {
+  c.out.integer(static_cast<std::int64_t>(c.server->slowlog().size()));
+}
+
+void slowlog_reset_cmd(CommandContext& c) {
+  c.server->slowlog().reset();
+  c.out.simple_string("OK");
+}
+
+void slowlog_help_cmd(CommandContext& c) {
+  help_lines(c.out, {"SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                     "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                     "    client name", "LEN", "    Return the length of the slowlog.",
+                     "RESET", "    Reset the slowlog.", "HELP", "    Print this help."});
+}
+
 constexpr HandlerEntry kHandlers[] = {
     {"command", command_cmd},
     {"command|count", command_count_cmd},
@@ -373,6 +412,10 @@ constexpr HandlerEntry kHandlers[] = {
     {"latency|graph", latency_graph_cmd},
     {"latency|histogram", latency_histogram_cmd},
     {"latency|help", latency_help_cmd},
+    {"slowlog|get", slowlog_get_cmd},
+    {"slowlog|len", slowlog_len_cmd},
+    {"slowlog|reset", slowlog_reset_cmd},
+    {"slowlog|help", slowlog_help_cmd},
 };
 
 }  // namespace

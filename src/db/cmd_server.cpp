@@ -127,6 +127,8 @@ void config_set_cmd(CommandContext& c) {
       c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
     }
     if (k == "latency-monitor-threshold") c.server->latency().set_threshold_ms(std::stoll(v));
+    if (k == "slowlog-log-slower-than") c.server->slowlog().set_threshold_us(std::stoll(v));
+    if (k == "slowlog-max-len") c.server->slowlog().set_max_len(std::stoll(v));
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }

@@ -36,6 +36,7 @@
 #include "db/keyspace.hpp"
 #include "db/latency_monitor.hpp"
 #include "db/monitor.hpp"
+#include "db/slow_log.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
 #include "db/stats.hpp"
@@ -101,6 +102,7 @@ class Server final : public lf::Service {
   ServerStats& stats() { return stats_; }
   CommandStats& command_stats() { return command_stats_; }
   LatencyMonitor& latency() { return latency_; }
+  SlowLog& slowlog() { return slowlog_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
@@ -160,6 +162,7 @@ class Server final : public lf::Service {
   ServerStats stats_;
   CommandStats command_stats_;  // INFO commandstats: per-thread rows (db/command_stats.hpp)
   LatencyMonitor latency_;      // a monitor of its own (db/latency_monitor.hpp)
+  SlowLog slowlog_;             // a monitor of its own (db/slow_log.hpp)
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
   pubsub::Registry pubsub_;

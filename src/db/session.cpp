@@ -437,8 +437,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   } feed_after{this, script ? nullptr : bc.spec, argv};
   // INFO commandstats: the handler's time, and whether it answered an error.
   struct Count {
+    ServerSession& session;
     Server& server;
     const CommandSpec& spec;
+    std::span<const std::string_view> argv;
     const std::string& out;
     const std::size_t mark;
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
@@ -447,12 +449,13 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
                           std::chrono::steady_clock::now() - start).count();
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
                                     out.size() > mark && out[mark] == '-');
+      session.slow_log(spec, argv, static_cast<std::uint64_t>(us));
       const auto ms = static_cast<std::uint64_t>(us) / 1000;
       if (server.latency().wanted(ms)) {
         server.latency().record(spec.has(commands::kFast) ? "fast-command" : "command", ms);
       }
     }
-  } count{server_, *bc.spec, out, out.size()};
+  } count{*this, server_, *bc.spec, argv, out, out.size()};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
@@ -642,6 +645,7 @@ void ServerSession::run_session(const BoundCommand& bc, std::span<const std::str
                       std::chrono::steady_clock::now() - start).count();
   server_.command_stats().record(commands::index_of(*bc.spec), static_cast<std::uint64_t>(us),
                                  w.buffer().size() > mark && w.buffer()[mark] == '-');
+  slow_log(*bc.spec, argv, static_cast<std::uint64_t>(us));
   feed_monitors(*bc.spec, argv);
 }
 
@@ -650,6 +654,19 @@ void ServerSession::finish_exec(bool failed) {
   const CommandSpec& spec = *commands::find_command(name);
   server_.command_stats().record(commands::index_of(spec), 0, failed);
   feed_monitors(spec, std::span<const std::string_view>(&name, 1));
+}
+
+void ServerSession::slow_log(const CommandSpec& spec, std::span<const std::string_view> argv,
+                             std::uint64_t usec) {
+  if (!server_.slowlog().wanted(usec)) return;
+  // AUTH's and HELLO's secrets stay out of the log, as Redis keeps them out.
+  if (spec.name == "auth" || spec.name == "hello") return;
+  std::string name;
+  {
+    lf::MutexLock lock(client_.name_mu);
+    name = client_.name;
+  }
+  server_.slowlog().record(usec, argv, client_.addr, std::move(name));
 }
 
 void ServerSession::feed_monitors(const CommandSpec& spec, std::span<const std::string_view> argv) {

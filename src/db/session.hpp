@@ -60,6 +60,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // EXEC ran its commands (or aborted): its INFO commandstats count, and its MONITOR line
   // after the lines of the commands it ran.
   void finish_exec(bool failed);
+  // SLOWLOG: a command this connection ran, if it took long enough.
+  void slow_log(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
+                std::uint64_t usec);
 
  private:
   enum class Phase : std::uint8_t {

@@ -93,6 +93,9 @@ constexpr NamedRoute kRoutes[] = {
     {"latency|doctor", {Route::kUnsupported, Merge::kNone}},
     {"latency|graph", {Route::kUnsupported, Merge::kNone}},
     {"latency|histogram", {Route::kUnsupported, Merge::kNone}},
+    {"slowlog|get", {Route::kUnsupported, Merge::kNone}},
+    {"slowlog|len", {Route::kUnsupported, Merge::kNone}},
+    {"slowlog|reset", {Route::kUnsupported, Merge::kNone}},
     // Pub/sub needs the gateway to carry pushes (issue 14, item 5): refused until it does.
     {"subscribe", {Route::kUnsupported, Merge::kNone}},
     {"unsubscribe", {Route::kUnsupported, Merge::kNone}},

@@ -142,6 +142,41 @@ class IntrospectionTest(unittest.TestCase):
                 self.assertEqual(mon.command("PING"), b"PONG")
                 mon.expect_silence()
 
+    def test_slowlog(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                self.assertEqual(c.command("SLOWLOG", "RESET"), b"OK")
+                pairs = c.command("CONFIG", "GET", "slowlog-*")
+                self.assertEqual(dict(zip(pairs[0::2], pairs[1::2])),
+                                 {b"slowlog-max-len": b"128", b"slowlog-log-slower-than": b"10000"})
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+                c.command("CONFIG", "SET", "slowlog-max-len", "10")
+                c.command("CLIENT", "SETNAME", "slowpoke")
+                for i in range(20):
+                    c.command("PING", str(i))
+                self.assertEqual(c.command("SLOWLOG", "LEN"), 10, srv)
+                self.assertEqual(len(c.command("SLOWLOG", "GET", "5")), 5)
+                c.command("SET", "big", "x" * 200)
+                c.command("RPUSH", "many", *[str(i) for i in range(40)])
+                entries = c.command("SLOWLOG", "GET", "-1")
+                self.assertEqual(len(entries), 10)
+                many, big = entries[0], entries[1]
+                self.assertEqual(len(many), 6)
+                self.assertEqual(many[3][-1], b"... (11 more arguments)")
+                self.assertEqual(len(many[3]), 32)
+                self.assertEqual(big[3][2], b"x" * 128 + b"... (72 more bytes)")
+                self.assertEqual(many[5], b"slowpoke")
+                self.assertRegex(many[4].decode(), r"^127\.0\.0\.1:\d+$")
+                self.assertGreater(many[0], big[0])
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+                c.command("SLOWLOG", "RESET")
+                c.command("PING")
+                self.assertEqual(c.command("SLOWLOG", "LEN"), 0)
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        for args in (("SLOWLOG", "GET", "-2"), ("SLOWLOG", "GET", "x"), ("SLOWLOG", "NOPE"),
+                     ("SLOWLOG", "LEN", "x"), ("CONFIG", "SET", "slowlog-max-len", "-1")):
+            self.same(*args)
+
     def test_command_getkeys(self):
         for args in (("SET", "a", "b"), ("MSET", "k1", "v1", "k2", "v2"),
                      ("SORT", "abc", "STORE", "bad", "STORE", "def"), ("SORT", "a", "LIMIT", "0", "STORE", "b"),
