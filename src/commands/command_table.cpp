@@ -27,6 +27,7 @@ constexpr CommandSpec kClientSubs[] = {
     {"client|no-evict", 3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Sets the client eviction mode of the connection."},
     {"client|no-touch", 3, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."},
     {"client|help", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns helpful text about the different subcommands."},
+    {"client|reply", 3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Instructs the server whether to reply to commands."},
     {"client|unblock", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Unblocks a client blocked by a blocking command from a different connection."},
 };
 constexpr CommandSpec kConfigSubs[] = {
@@ -35,11 +36,28 @@ constexpr CommandSpec kConfigSubs[] = {
     {"config|resetstat", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Resets the server's statistics."},
     {"config|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
+constexpr CommandSpec kLatencySubs[] = {
+    {"latency|latest", 2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns the latest latency samples for all events."},
+    {"latency|history", 3, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns timestamp-latency samples for an event."},
+    {"latency|reset", -2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Resets the latency data for one or more events."},
+    {"latency|doctor", 2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns a human-readable latency analysis report."},
+    {"latency|graph", 3, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns a latency graph for an event."},
+    {"latency|histogram", -2, A | NS, 0, 0, 0, H::kFree, {}, "server", "Returns the cumulative distribution of latencies of a subset or all commands."},
+    {"latency|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
+};
+constexpr CommandSpec kSlowlogSubs[] = {
+    {"slowlog|get", -2, A, 0, 0, 0, H::kFree, {}, "server", "Returns the slow log's entries."},
+    {"slowlog|len", 2, A, 0, 0, 0, H::kFree, {}, "server", "Returns the number of entries in the slow log."},
+    {"slowlog|reset", 2, A, 0, 0, 0, H::kFree, {}, "server", "Clears all entries from the slow log."},
+    {"slowlog|help", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Show helpful text about the different subcommands"},
+};
 constexpr CommandSpec kCommandSubs[] = {
     {"command|count", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a count of commands."},
     {"command|info", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns information about one, multiple or all commands."},
     {"command|docs", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns documentary information about one, multiple or all commands."},
     {"command|list", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a list of command names."},
+    {"command|getkeys", -3, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names from an arbitrary command."},
+    {"command|getkeysandflags", -3, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names and access flags for an arbitrary command."},
     {"command|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
 // FUNCTION: the subcommands that change the libraries run alone and are logged (library_registry.hpp).
@@ -98,7 +116,11 @@ constexpr CommandSpec kCommands[] = {
     {"auth", -2, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Authenticates the connection."},
     {"select", 2, F | C, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
     {"quit", -1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
+    {"reset", 1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Resets the connection."},
     {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
+    {"latency", -2, 0, 0, 0, 0, H::kFree, kLatencySubs, "server", "A container for latency diagnostics commands."},
+    {"slowlog", -2, 0, 0, 0, 0, H::kFree, kSlowlogSubs, "server", "A container for slow log commands."},
+    {"monitor", 1, A | NS | C, 0, 0, 0, H::kFree, {}, "server", "Listens for all requests received by the server in real-time."},
     // server
     {"command", -1, NS, 0, 0, 0, H::kFree, kCommandSubs, "server", "Returns detailed information about all commands."},
     {"info", -1, NS | D, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Returns information and statistics about the server."},

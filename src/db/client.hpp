@@ -65,6 +65,7 @@ struct ClientState {
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
   std::atomic<std::uint32_t> db_shown{0};  // `db` as CLIENT LIST shows it
+  std::atomic<std::size_t> qbuf{0};  // `qbuf`: the bytes of the command being run (0 between)
 
   std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
   std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)
@@ -74,6 +75,11 @@ struct ClientState {
   bool authenticated = false;
   bool no_evict = false;
   bool no_touch = false;
+  // CLIENT REPLY: OFF drops every reply until ON; SKIP drops the next command's (skip_next
+  // becomes skip for the command after it).
+  bool reply_off = false;
+  bool reply_skip_next = false;
+  bool reply_skip = false;
   bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
   bool scripts_refused = false;  // a busy script of it was stopped as it had hung up: no more
 
@@ -89,6 +95,9 @@ struct ClientState {
   // Pub/sub: what this connection subscribed to, and its outbox (made on its first
   // subscription; db/pubsub/registry.hpp).
   std::unique_ptr<pubsub::Subscriptions> subs;
+  // MONITOR: the outbox every executed command's line reaches this connection by (made by
+  // MONITOR, listed in the server's MonitorFeed until the connection ends).
+  std::shared_ptr<lf::Outbox> monitor;
   bool subscribed_resp2() const {
     return subs && subs->total() > 0 && protocol == resp::Protocol::kResp2;
   }

@@ -25,12 +25,27 @@ std::size_t ClientRegistry::size() {
   return clients_.size();
 }
 
-std::string ClientRegistry::list(const std::string& laddr, const ClientState* only) {
+std::string_view client_type(const ClientState& c) {
+  const std::uint32_t subs = c.sub_count.load(std::memory_order_relaxed) +
+                             c.psub_count.load(std::memory_order_relaxed) +
+                             c.ssub_count.load(std::memory_order_relaxed);
+  return subs > 0 ? "pubsub" : "normal";
+}
+
+bool type_known(std::string_view type) {
+  for (std::string_view t : {"normal", "master", "replica", "slave", "pubsub"}) {
+    if (commands::iequal(type, t)) return true;
+  }
+  return false;
+}
+
+std::string ClientRegistry::list(const std::string& laddr,
+                                 const std::function<bool(const ClientState&)>& keep) {
   std::string out;
   const std::int64_t now = now_ms();
   lf::MutexLock lock(mu_);
   for (ClientState* c : clients_) {
-    if (only != nullptr && c != only) continue;
+    if (!keep(*c)) continue;
     std::string name;
     {
       lf::MutexLock nl(c->name_mu);
@@ -39,11 +54,12 @@ std::string ClientRegistry::list(const std::string& laddr, const ClientState* on
     const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
     char line[512];
     std::snprintf(line, sizeof line,
-                  "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name=%s age=%" PRId64 " idle=%" PRId64
-                  " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+                  "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
+                  " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 "
                   "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
                   "user=default redir=-1 resp=%d\n",
-                  c->id, c->addr.c_str(), laddr.c_str(), name.c_str(), (now - c->created_ms) / 1000,
+                  c->id, c->addr.c_str(), laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
+                  name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
                   c->blocked.load(std::memory_order_relaxed)         ? "b"
                   : c->in_multi_flag.load(std::memory_order_relaxed) ? "x"
@@ -57,6 +73,7 @@ std::string ClientRegistry::list(const std::string& laddr, const ClientState* on
                   c->sub_count.load(std::memory_order_relaxed),
                   c->psub_count.load(std::memory_order_relaxed),
                   c->ssub_count.load(std::memory_order_relaxed),
+                  c->qbuf.load(std::memory_order_relaxed),
                   c->last_command.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));
     out += line;

@@ -8,13 +8,21 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <string>
+#include <string_view>
 
 #include "db/client.hpp"
 #include "lf/mutex.hpp"
 
 namespace lfdb::db {
+
+// CLIENT LIST TYPE / CLIENT KILL TYPE: the client's type as Redis names it ("normal",
+// "pubsub"; lfdb's replicas stream over a connection handed to the replication dispatcher and
+// are not listed). type_known says whether Redis knows the name at all.
+std::string_view client_type(const ClientState& c);
+bool type_known(std::string_view type);
 
 class ClientRegistry {
  public:
@@ -23,8 +31,9 @@ class ClientRegistry {
   std::uint64_t add(ClientState* c);
   void remove(ClientState* c);
   std::size_t size();
-  // CLIENT LIST's lines (every client, or `only`); laddr is the listening address.
-  std::string list(const std::string& laddr, const ClientState* only = nullptr);
+  // CLIENT LIST's lines, of the clients `keep` selects (called under the registry's lock: it
+  // may read what other threads may read of a ClientState); laddr is the listening address.
+  std::string list(const std::string& laddr, const std::function<bool(const ClientState&)>& keep);
   // Asks the connections `match` selects to close; returns how many.
   template <typename Match>
   std::size_t kill(Match&& match) {

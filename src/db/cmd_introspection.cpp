@@ -1,7 +1,10 @@
 // COMMAND (the table described to clients), CONFIG RESETSTAT / HELP, and DEBUG: server
 // commands that touch no key and run at once on the serving thread (hue class kFree).
+#include <algorithm>
+#include <cstdio>
 #include <vector>
 
+#include "commands/introspect.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -37,12 +40,9 @@ void command_info(const CommandSpec& s, resp::Writer& w) {
   w.integer(s.first_key);
   w.integer(s.last_key);
   w.integer(s.key_step);
-  w.set_header(1);  // ACL categories
-  std::string cat = "@";
-  for (char ch : s.group) {
-    if (ch != '-') cat += ch;  // the doc group "sorted-set" is the ACL category @sortedset
-  }
-  w.simple_string(cat);
+  const std::vector<std::string> cats = commands::acl_categories(s);
+  w.set_header(cats.size());
+  for (const std::string& cat : cats) w.simple_string("@" + cat);
   w.set_header(0);    // tips
   w.array_header(0);  // key specifications (first/last/step above describe the keys)
   w.array_header(s.subcommands.size());
@@ -88,11 +88,60 @@ void command_count_cmd(CommandContext& c) {
   c.out.integer(static_cast<std::int64_t>(commands::all_commands().size()));
 }
 
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]. A filter looks
+// at subcommands too ("config|get"), as Redis's does; lfdb has no modules.
 void command_list_cmd(CommandContext& c) {
-  const auto all = commands::all_commands();
-  c.out.array_header(all.size());
-  for (const CommandSpec& s : all) c.out.bulk(s.name);
+  enum class By { kAll, kModule, kAclcat, kPattern } by = By::kAll;
+  std::string_view what;
+  if (c.argc() != 2) {
+    if (c.argc() != 5 || !iequal(c.arg(2), "filterby")) return c.out.error(kErrSyntax);
+    if (iequal(c.arg(3), "module")) by = By::kModule;
+    else if (iequal(c.arg(3), "aclcat")) by = By::kAclcat;
+    else if (iequal(c.arg(3), "pattern")) by = By::kPattern;
+    else return c.out.error(kErrSyntax);
+    what = c.arg(4);
+  }
+  std::vector<std::string_view> names;
+  auto consider = [&](const CommandSpec& s) {
+    if (by == By::kModule) return;
+    if (by == By::kPattern && !glob_match(what, s.name, true)) return;
+    if (by == By::kAclcat) {
+      bool in = false;
+      for (const std::string& cat : commands::acl_categories(s)) in = in || iequal(what, cat);
+      if (!in) return;
+    }
+    names.push_back(s.name);
+  };
+  for (const CommandSpec& s : commands::all_commands()) {
+    consider(s);
+    if (by == By::kAll) continue;
+    for (const CommandSpec& sub : s.subcommands) consider(sub);
+  }
+  c.out.array_header(names.size());
+  for (auto n : names) c.out.bulk(n);
 }
+
+// COMMAND GETKEYS / GETKEYSANDFLAGS <command> [arg ...]: from the same key positions the
+// server schedules by and the gateway routes by.
+void getkeys(CommandContext& c, bool with_flags) {
+  const auto named = c.argv.subspan(2);
+  const commands::KeyPositions k = commands::key_positions(named);
+  if (!k.error.empty()) return c.out.error(k.error);
+  c.out.array_header(k.positions.size());
+  for (std::size_t i : k.positions) {
+    if (!with_flags) {
+      c.out.bulk(named[i]);
+      continue;
+    }
+    c.out.array_header(2);
+    c.out.bulk(named[i]);
+    const auto flags = commands::key_flags(*k.spec, i);
+    c.out.set_header(flags.size());
+    for (auto f : flags) c.out.simple_string(f);
+  }
+}
+void command_getkeys_cmd(CommandContext& c) { getkeys(c, false); }
+void command_getkeysandflags_cmd(CommandContext& c) { getkeys(c, true); }
 
 void command_info_cmd(CommandContext& c) {
   const auto specs = named_specs(c);
@@ -120,6 +169,9 @@ void command_help_cmd(CommandContext& c) {
                      "(no subcommand)", "    Return details about all Redis commands.",
                      "COUNT", "    Return the total number of commands in this Redis server.",
                      "LIST", "    Return a list of all commands in this Redis server.",
+                     "    FILTERBY MODULE <name> | ACLCAT <category> | PATTERN <pattern>: only those.",
+                     "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+                     "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.",
                      "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
                      "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
                      "HELP", "    Print this help."});
@@ -127,6 +179,7 @@ void command_help_cmd(CommandContext& c) {
 
 void config_resetstat_cmd(CommandContext& c) {
   c.server->stats().reset();
+  c.server->command_stats().reset();
   c.out.simple_string("OK");
 }
 
@@ -160,16 +213,209 @@ void debug_cmd(CommandContext& c) {
   c.out.error("ERR unknown subcommand '" + std::string(c.arg(1)) + "'. Try DEBUG HELP.");
 }
 
+// ---- LATENCY (db/latency_monitor.hpp, db/command_stats.hpp) --------------------------------
+
+void latency_latest_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  c.out.array_header(events.size());
+  for (const auto& [name, e] : events) {
+    c.out.array_header(4);
+    c.out.bulk(name);
+    c.out.integer(e.samples.back().time_s);
+    c.out.integer(static_cast<std::int64_t>(e.samples.back().ms));
+    c.out.integer(static_cast<std::int64_t>(e.max_ms));
+  }
+}
+
+void latency_history_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  const auto it = events.find(std::string(c.arg(2)));
+  if (it == events.end()) return c.out.array_header(0);
+  c.out.array_header(it->second.samples.size());
+  for (const auto& s : it->second.samples) {
+    c.out.array_header(2);
+    c.out.integer(s.time_s);
+    c.out.integer(static_cast<std::int64_t>(s.ms));
+  }
+}
+
+void latency_reset_cmd(CommandContext& c) {
+  std::vector<std::string> names;
+  for (std::size_t i = 2; i < c.argc(); ++i) names.emplace_back(c.arg(i));
+  c.out.integer(static_cast<std::int64_t>(c.server->latency().reset(names)));
+}
+
+// A report in words: each event's worst, latest and average spike, and what to look at.
+void latency_doctor_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  std::string r;
+  if (events.empty()) {
+    r = "No latency spike has been recorded (latency-monitor-threshold is 0, or nothing took "
+        "that long). Nothing to diagnose.\n";
+  } else {
+    r = "Latency spikes recorded, by event:\n\n";
+    for (const auto& [name, e] : events) {
+      std::uint64_t sum = 0;
+      for (const auto& s : e.samples) sum += s.ms;
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "%s: %zu samples, latest %llu ms, average %llu ms, worst %llu ms.\n",
+                    name.c_str(), e.samples.size(),
+                    static_cast<unsigned long long>(e.samples.back().ms),
+                    static_cast<unsigned long long>(sum / e.samples.size()),
+                    static_cast<unsigned long long>(e.max_ms));
+      r += line;
+    }
+    r += "\nSlow commands: see INFO commandstats and LATENCY HISTOGRAM; slow expire cycles: "
+         "large keys expiring at once.\n";
+  }
+  c.out.verbatim(r);
+}
+
+// An ASCII chart of an event's samples: one column each, '#' up to its share of the worst.
+void latency_graph_cmd(CommandContext& c) {
+  const auto events = c.server->latency().events();
+  const auto it = events.find(std::string(c.arg(2)));
+  if (it == events.end()) {
+    return c.out.error("ERR No samples available for event '" + std::string(c.arg(2)) + "'");
+  }
+  const auto& e = it->second;
+  constexpr int kRows = 8;
+  std::string g = it->first + " - high " + std::to_string(e.max_ms) + " ms\n";
+  for (int row = kRows; row >= 1; --row) {
+    for (const auto& s : e.samples) {
+      g += s.ms * kRows >= static_cast<std::uint64_t>(row) * e.max_ms ? '#' : ' ';
+    }
+    g += '\n';
+  }
+  c.out.verbatim(g);
+}
+
+void histogram_of(CommandContext& c, const CommandSpec& s, const CommandStats::Totals& t) {
+  c.out.bulk(s.name);
+  c.out.map_header(2);
+  c.out.bulk("calls");
+  c.out.integer(static_cast<std::int64_t>(t.calls));
+  c.out.bulk("histogram_usec");
+  std::size_t used = 0;
+  for (std::uint64_t n : t.buckets) used += n != 0;
+  c.out.map_header(used);
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b < CommandStats::kBuckets; ++b) {
+    if (t.buckets[b] == 0) continue;
+    cumulative += t.buckets[b];
+    c.out.integer(std::int64_t{1} << b);
+    c.out.integer(static_cast<std::int64_t>(cumulative));
+  }
+}
+
+// LATENCY HISTOGRAM [command ...]: every command called since CONFIG RESETSTAT, or those
+// named (a container names its subcommands; unknown names are skipped, as Redis does).
+void latency_histogram_cmd(CommandContext& c) {
+  const std::vector<CommandStats::Totals> all = c.server->command_stats().totals();
+  std::vector<const CommandSpec*> chosen;
+  auto consider = [&](const CommandSpec& s) {
+    if (all[commands::index_of(s)].calls == 0) return;
+    if (std::find(chosen.begin(), chosen.end(), &s) == chosen.end()) chosen.push_back(&s);
+  };
+  auto consider_tree = [&](const CommandSpec& s) {
+    consider(s);
+    for (const CommandSpec& sub : s.subcommands) consider(sub);
+  };
+  if (c.argc() == 2) {
+    for (const CommandSpec& s : commands::all_commands()) consider_tree(s);
+  } else {
+    for (std::size_t i = 2; i < c.argc(); ++i) {
+      const std::string_view name = c.arg(i);
+      const std::size_t bar = name.find('|');
+      const CommandSpec* s = commands::find_command(name.substr(0, bar));
+      if (s != nullptr && bar != std::string_view::npos) {
+        s = commands::find_subcommand(*s, name.substr(bar + 1));
+        if (s != nullptr) consider(*s);
+      } else if (s != nullptr) {
+        consider_tree(*s);
+      }
+    }
+  }
+  c.out.map_header(chosen.size());
+  for (const CommandSpec* s : chosen) histogram_of(c, *s, all[commands::index_of(*s)]);
+}
+
+void latency_help_cmd(CommandContext& c) {
+  help_lines(c.out, {"LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "DOCTOR", "    Return a human readable latency analysis report.",
+                     "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
+                     "HISTORY <event>", "    Return time-latency samples for the <event> class.",
+                     "LATEST", "    Return the latest latency samples for all events.",
+                     "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",
+                     "    (default: reset all data for all event classes)",
+                     "HISTOGRAM [COMMAND ...]", "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+                     "    If no commands are specified then all histograms are replied.",
+                     "HELP", "    Print this help."});
+}
+
+// ---- SLOWLOG (db/slow_log.hpp) -------------------------------------------------------------
+
+void slowlog_get_cmd(CommandContext& c) {
+  std::int64_t count = 10;
+  if (c.argc() > 3) return c.out.error(kErrSyntax);
+  if (c.argc() == 3 && (!parse_int(c.arg(2), count) || count < -1)) {
+    return c.out.error("ERR count should be greater than or equal to -1");
+  }
+  const auto entries = c.server->slowlog().newest(count < 0 ? SIZE_MAX : static_cast<std::size_t>(count));
+  c.out.array_header(entries.size());
+  for (const SlowLog::Entry& e : entries) {
+    c.out.array_header(6);
+    c.out.integer(static_cast<std::int64_t>(e.id));
+    c.out.integer(e.time_s);
+    c.out.integer(static_cast<std::int64_t>(e.usec));
+    c.out.array_header(e.args.size());
+    for (const std::string& a : e.args) c.out.bulk(a);
+    c.out.bulk(e.addr);
+    c.out.bulk(e.name);
+  }
+}
+
+void slowlog_len_cmd(CommandContext& c) {
+  c.out.integer(static_cast<std::int64_t>(c.server->slowlog().size()));
+}
+
+void slowlog_reset_cmd(CommandContext& c) {
+  c.server->slowlog().reset();
+  c.out.simple_string("OK");
+}
+
+void slowlog_help_cmd(CommandContext& c) {
+  help_lines(c.out, {"SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "GET [<count>]", "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+                     "    Entries are made of:", "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+                     "    client name", "LEN", "    Return the length of the slowlog.",
+                     "RESET", "    Reset the slowlog.", "HELP", "    Print this help."});
+}
+
 constexpr HandlerEntry kHandlers[] = {
     {"command", command_cmd},
     {"command|count", command_count_cmd},
     {"command|list", command_list_cmd},
     {"command|info", command_info_cmd},
+    {"command|getkeys", command_getkeys_cmd},
+    {"command|getkeysandflags", command_getkeysandflags_cmd},
     {"command|docs", command_docs_cmd},
     {"command|help", command_help_cmd},
     {"config|resetstat", config_resetstat_cmd},
     {"config|help", config_help_cmd},
     {"debug", debug_cmd},
+    {"latency|latest", latency_latest_cmd},
+    {"latency|history", latency_history_cmd},
+    {"latency|reset", latency_reset_cmd},
+    {"latency|doctor", latency_doctor_cmd},
+    {"latency|graph", latency_graph_cmd},
+    {"latency|histogram", latency_histogram_cmd},
+    {"latency|help", latency_help_cmd},
+    {"slowlog|get", slowlog_get_cmd},
+    {"slowlog|len", slowlog_len_cmd},
+    {"slowlog|reset", slowlog_reset_cmd},
+    {"slowlog|help", slowlog_help_cmd},
 };
 
 }  // namespace

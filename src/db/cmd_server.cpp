@@ -1,5 +1,6 @@
 // Server commands with handlers: PING ECHO TIME DBSIZE FLUSHDB FLUSHALL INFO CONFIG GET/SET,
 // and WATCH (it registers in its keys' partitions, so it runs under their colors).
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -125,6 +126,9 @@ void config_set_cmd(CommandContext& c) {
     if (k == "client-output-buffer-limit") {
       c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
     }
+    if (k == "latency-monitor-threshold") c.server->latency().set_threshold_ms(std::stoll(v));
+    if (k == "slowlog-log-slower-than") c.server->slowlog().set_threshold_us(std::stoll(v));
+    if (k == "slowlog-max-len") c.server->slowlog().set_max_len(std::stoll(v));
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }
@@ -187,19 +191,27 @@ __attribute__((format(printf, 2, 3))) void append_line(std::string& s, const cha
 std::string Server::info(std::span<const std::string_view> sections) {
   static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
                                                   "persistence", "stats", "replication",
-                                                  "errorstats", "keyspace", "threads"};
+                                                  "cpu", "errorstats", "keyspace", "threads"};
+  // ALL and EVERYTHING add the sections Redis leaves out of the default: per command.
+  static constexpr std::string_view kMore[] = {"commandstats", "latencystats"};
   std::vector<std::string> wanted;
+  auto want = [&](std::string_view name) {  // each section once, in the order first asked
+    if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) wanted.emplace_back(name);
+  };
   for (auto s : sections) {
     std::string l(s);
     for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (l == "all" || l == "everything" || l == "default") {
-      for (auto d : kDefault) wanted.emplace_back(d);
+      for (auto d : kDefault) want(d);
+      if (l != "default") {
+        for (auto d : kMore) want(d);
+      }
     } else {
-      wanted.push_back(l);
+      want(l);
     }
   }
   if (wanted.empty()) {
-    for (auto d : kDefault) wanted.emplace_back(d);
+    for (auto d : kDefault) want(d);
   }
   std::string out;
   for (const auto& s : wanted) {
@@ -299,6 +311,45 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
+  } else if (name == "cpu") {
+    rusage self{}, children{};
+    ::getrusage(RUSAGE_SELF, &self);
+    ::getrusage(RUSAGE_CHILDREN, &children);
+    auto secs = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    s += "# CPU\r\n";
+    append_line(s, "used_cpu_sys:%.6f", secs(self.ru_stime));
+    append_line(s, "used_cpu_user:%.6f", secs(self.ru_utime));
+    append_line(s, "used_cpu_sys_children:%.6f", secs(children.ru_stime));
+    append_line(s, "used_cpu_user_children:%.6f", secs(children.ru_utime));
+  } else if (name == "commandstats") {
+    // Redis's lines, for every command (and subcommand, "config|get") called or refused since
+    // the start or CONFIG RESETSTAT.
+    s += "# Commandstats\r\n";
+    const std::vector<CommandStats::Totals> all = command_stats_.totals();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const CommandStats::Totals& t = all[i];
+      if (t.calls == 0 && t.rejected == 0 && t.failed == 0) continue;
+      const std::string_view n = commands::spec_at(static_cast<std::uint16_t>(i)).name;
+      append_line(s, "cmdstat_%.*s:calls=%" PRIu64 ",usec=%" PRIu64 ",usec_per_call=%.2f,"
+                  "rejected_calls=%" PRIu64 ",failed_calls=%" PRIu64,
+                  static_cast<int>(n.size()), n.data(), t.calls, t.usec,
+                  t.calls == 0 ? 0.0 : static_cast<double>(t.usec) / static_cast<double>(t.calls),
+                  t.rejected, t.failed);
+    }
+  } else if (name == "latencystats") {
+    // Each command's p50, p99 and p99.9, as the upper bounds of their power-of-two buckets.
+    s += "# Latencystats\r\n";
+    const std::vector<CommandStats::Totals> all = command_stats_.totals();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const CommandStats::Totals& t = all[i];
+      if (t.calls == 0) continue;
+      const std::string_view n = commands::spec_at(static_cast<std::uint16_t>(i)).name;
+      append_line(s, "latency_percentiles_usec_%.*s:p50=%.3f,p99=%.3f,p99.9=%.3f",
+                  static_cast<int>(n.size()), n.data(), static_cast<double>(t.percentile(50)),
+                  static_cast<double>(t.percentile(99)), static_cast<double>(t.percentile(99.9)));
+    }
   } else if (name == "replication") {
     s = replication().info();
   } else if (name == "errorstats") {

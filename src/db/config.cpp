@@ -72,7 +72,11 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"lazyfree-lazy-server-del", "", NoEffectParam::kBool, 0, 0, "no"},
     {"lazyfree-lazy-user-del", "", NoEffectParam::kBool, 0, 0, "no"},
     {"lazyfree-lazy-user-flush", "", NoEffectParam::kBool, 0, 0, "no"},
+    // Takes effect after all: CONFIG SET hands it to the latency monitor (cmd_server.cpp).
     {"latency-monitor-threshold", "", NoEffectParam::kInteger, 0, kLongMax, "0"},
+    // Likewise: CONFIG SET hands these to the slow log (cmd_server.cpp).
+    {"slowlog-log-slower-than", "", NoEffectParam::kInteger, -1, kLongMax, "10000"},
+    {"slowlog-max-len", "", NoEffectParam::kInteger, 0, kLongMax, "128"},
 };
 
 const NoEffectParam* no_effect_param(std::string_view name) {

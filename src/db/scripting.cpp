@@ -640,7 +640,14 @@ int call_impl(lua_State* L, std::string& err) {
   InvocationLog& il = t_invocation_log;
   const std::uint64_t changes_before = il.changes;
   il.changes = 0;
+  const auto start = std::chrono::steady_clock::now();
   bc->handler(ctx);
+  outer.server->command_stats().record(
+      r.index,
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - start).count()),
+      !reply.empty() && reply[0] == '-');
+  if (!spec->has(commands::kAdmin)) outer.server->monitors().feed(run->db, "lua", argv);
   if (il.changes != 0 && il.records != nullptr) {
     il.select(run->db);
     log_effect(*spec, argv, ctx.ks, outer.now_ms, *il.records);

@@ -196,7 +196,11 @@ std::unique_ptr<lf::Session> Server::open_session(const lf::InetAddr& peer) {
 }
 
 std::string Server::client_list(const ClientState* only) {
-  return clients_.list(initial_.bind + ":" + std::to_string(port()), only);
+  return client_list([only](const ClientState& c) { return only == nullptr || &c == only; });
+}
+
+std::string Server::client_list(const std::function<bool(const ClientState&)>& keep) {
+  return clients_.list(initial_.bind + ":" + std::to_string(port()), keep);
 }
 
 void Server::maybe_run_expiry_cycle(std::int64_t now) {
@@ -221,6 +225,7 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
     for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = dbs_.db(d).at(color).expires() != 0;
     if (!any) continue;
     executor_->submit_on_color(color, lf::hue::Task([this, color] {
+      const std::int64_t began = now_ms();
       std::uint64_t expired = 0;
       std::string records;  // the DELs of what expired, logged as one invocation
       InvocationLog& il = t_invocation_log;
@@ -248,6 +253,7 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
         if (log_->policy() != FsyncPolicy::kAlways) log_->write_pending();
       }
       if (expired) stats_.expired_keys.fetch_add(expired, std::memory_order_relaxed);
+      latency_.record("expire-cycle", static_cast<std::uint64_t>(now_ms() - began));
     }));
   }
 }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -28,10 +29,14 @@
 #include "db/client.hpp"
 #include "db/client_registry.hpp"
 #include "db/command_context.hpp"
+#include "db/command_stats.hpp"
 #include "db/config.hpp"
 #include "db/executor.hpp"
 #include "db/functions/library_registry.hpp"
 #include "db/keyspace.hpp"
+#include "db/latency_monitor.hpp"
+#include "db/monitor.hpp"
+#include "db/slow_log.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
 #include "db/stats.hpp"
@@ -81,6 +86,7 @@ class Server final : public lf::Service {
   // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output
   // limits of a subscriber's outbox (client-output-buffer-limit pubsub).
   pubsub::Registry& pubsub() { return pubsub_; }
+  MonitorFeed& monitors() { return monitors_; }
   void set_pubsub_limits(const OutputLimit& l) {
     pubsub_hard_.store(l.hard, std::memory_order_relaxed);
     pubsub_soft_.store(l.soft, std::memory_order_relaxed);
@@ -94,6 +100,9 @@ class Server final : public lf::Service {
   }
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
+  CommandStats& command_stats() { return command_stats_; }
+  LatencyMonitor& latency() { return latency_; }
+  SlowLog& slowlog() { return slowlog_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
@@ -105,6 +114,7 @@ class Server final : public lf::Service {
   blocking::Registry& blocking() { return *blocking_; }
   // CLIENT LIST / CLIENT INFO: every client's line, or only c's.
   std::string client_list(const ClientState* only = nullptr);
+  std::string client_list(const std::function<bool(const ClientState&)>& keep);
 
   Replication& replication() { return *repl_; }
   // The append-only log (nullptr when appendonly is no).
@@ -150,9 +160,13 @@ class Server final : public lf::Service {
   std::unique_ptr<Executor> executor_;
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
+  CommandStats command_stats_;  // INFO commandstats: per-thread rows (db/command_stats.hpp)
+  LatencyMonitor latency_;      // a monitor of its own (db/latency_monitor.hpp)
+  SlowLog slowlog_;             // a monitor of its own (db/slow_log.hpp)
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
   pubsub::Registry pubsub_;
+  MonitorFeed monitors_;  // a monitor of its own (db/monitor.hpp)
   // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
   std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};
   std::atomic<std::int64_t> pubsub_soft_seconds_{60};

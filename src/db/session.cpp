@@ -1,5 +1,6 @@
 #include "db/session.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 #include "commands/access.hpp"
@@ -51,6 +52,10 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 ServerSession::~ServerSession() {
   unwatch();
   if (client_.subs) leave_pubsub();
+  if (client_.monitor) {
+    server_.monitors().remove(client_.id);
+    client_.monitor->close();
+  }
   if (client_.host != nullptr) server_.clients().remove(&client_);
 }
 
@@ -104,6 +109,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   // Messages posted to this connection (it was woken for them, or they came meanwhile) go
   // out before the replies of what it reads now.
   if (client_.subs) client_.subs->self->outbox->drain(out);
+  if (client_.monitor) client_.monitor->drain(out);
   if (was_blocked || waiter_) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
     const Step s = was_blocked ? unblocked(out) : block(out);
@@ -171,7 +177,17 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       in.consume(r.consumed);
       return lf::SessionAction::kContinue;
     }
+    // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
+    client_.reply_skip = client_.reply_skip_next;
+    client_.reply_skip_next = false;
+    drop_reply_ = client_.reply_skip || client_.reply_off;
+    const std::size_t mark = out.size();
+    client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     const Step s = dispatch(argv_, out);
+    if (s == Step::kDone) {
+      client_.qbuf.store(0, std::memory_order_relaxed);
+      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark) out.resize(mark);
+    }
     // From here on a parked command's task may be running on another thread: touch nothing
     // of the session (the input belongs to the model).
     in.consume(r.consumed);
@@ -194,7 +210,9 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
 ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> argv,
                                             std::string& out) {
   resp::Writer w(out, client_.protocol);
+  const commands::Resolved* known = nullptr;  // the command, once resolved (rejected_calls)
   auto reject = [&](const std::string& error) {
+    if (known != nullptr) server_.command_stats().reject(known->index);
     if (client_.in_multi) client_.multi_error = true;  // EXEC will abort (flagTransaction)
     server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
     w.error(error);
@@ -203,6 +221,7 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   const commands::Resolved resolved = commands::resolve(argv);
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
+  known = &resolved;
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
     server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return reject(std::string(commands::kErrNoAuth));
@@ -247,7 +266,10 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
                                            std::string& out) {
   server_.stats().commands.add();
   client_.last_command.store(bc.spec->name.data(), std::memory_order_relaxed);
-  if (bc.spec->hue == HueClass::kTransaction) return exec(out);
+  if (bc.spec->hue == HueClass::kTransaction) {
+    exec_name_.assign(argv[0]);  // as MONITOR shows it, once EXEC has run its commands
+    return exec(out);
+  }
   if (bc.session != nullptr) {
     resp::Writer w(out, client_.protocol);
     run_session(bc, argv, w);
@@ -349,11 +371,14 @@ void ServerSession::serve_blocked(std::span<const std::string_view> keys, std::u
 }
 
 void ServerSession::run_parked() {
+  const std::size_t mark = parked_out_.size();
   if (parked_bc_ != nullptr) {
     run(*parked_bc_, parked_.argv, parked_out_);
   } else {
     run_transaction(parked_out_);
   }
+  if (drop_reply_) parked_out_.resize(mark);  // CLIENT REPLY OFF / SKIP
+  client_.qbuf.store(0, std::memory_order_relaxed);
   // Clients this command served: with colors the task may unpark them itself; with the global
   // mutex it runs inside submit(), which holds the mutex, and execute() wakes them after.
   if (server_.initial_config().data != DataMode::kGlobal) blocking::wake_pending();
@@ -401,6 +426,39 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     const pubsub::EventSink* outer;
     ~Restore() { pubsub::t_events = outer; }
   } restore{outer};
+  // MONITOR: a script's line goes before the lines of the commands it calls; any other
+  // command's after it ran (its reply may be an error: it is shown all the same, as Redis).
+  const bool script = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys);
+  if (script) feed_monitors(*bc.spec, argv);
+  struct FeedAfter {
+    ServerSession* s;
+    const CommandSpec* spec;
+    std::span<const std::string_view> argv;
+    ~FeedAfter() {
+      if (spec != nullptr) s->feed_monitors(*spec, argv);
+    }
+  } feed_after{this, script ? nullptr : bc.spec, argv};
+  // INFO commandstats: the handler's time, and whether it answered an error.
+  struct Count {
+    ServerSession& session;
+    Server& server;
+    const CommandSpec& spec;
+    std::span<const std::string_view> argv;
+    const std::string& out;
+    const std::size_t mark;
+    const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~Count() {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - start).count();
+      server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
+                                    out.size() > mark && out[mark] == '-');
+      session.slow_log(spec, argv, static_cast<std::uint64_t>(us));
+      const auto ms = static_cast<std::uint64_t>(us) / 1000;
+      if (server.latency().wanted(ms)) {
+        server.latency().record(spec.has(commands::kFast) ? "fast-command" : "command", ms);
+      }
+    }
+  } count{*this, server_, *bc.spec, argv, out, out.size()};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     bc.handler(ctx);
@@ -481,6 +539,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
     client_.queued.clear();
     unwatch();
     w.error("EXECABORT Transaction discarded because of previous errors.");
+    finish_exec(true);
     return Step::kDone;
   }
   // One invocation for the whole transaction, on the colors of every key it names and every
@@ -587,6 +646,7 @@ void ServerSession::run_transaction(std::string& out) {
       serve_ready_elsewhere(exec_alone_);
     }
   }
+  finish_exec(false);
   client_.queued.clear();
   unwatch();
 }
@@ -594,7 +654,41 @@ void ServerSession::run_transaction(std::string& out) {
 void ServerSession::run_session(const BoundCommand& bc, std::span<const std::string_view> argv,
                                 resp::Writer& w) {
   SessionContext sc{argv, w, server_, *this, client_, bc.spec};
+  const std::size_t mark = w.buffer().size();
+  const auto start = std::chrono::steady_clock::now();
   bc.session(sc);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start).count();
+  server_.command_stats().record(commands::index_of(*bc.spec), static_cast<std::uint64_t>(us),
+                                 w.buffer().size() > mark && w.buffer()[mark] == '-');
+  slow_log(*bc.spec, argv, static_cast<std::uint64_t>(us));
+  feed_monitors(*bc.spec, argv);
+}
+
+void ServerSession::finish_exec(bool failed) {
+  const std::string_view name = exec_name_;
+  const CommandSpec& spec = *commands::find_command(name);
+  server_.command_stats().record(commands::index_of(spec), 0, failed);
+  feed_monitors(spec, std::span<const std::string_view>(&name, 1));
+}
+
+void ServerSession::slow_log(const CommandSpec& spec, std::span<const std::string_view> argv,
+                             std::uint64_t usec) {
+  if (!server_.slowlog().wanted(usec)) return;
+  // AUTH's and HELLO's secrets stay out of the log, as Redis keeps them out.
+  if (spec.name == "auth" || spec.name == "hello") return;
+  std::string name;
+  {
+    lf::MutexLock lock(client_.name_mu);
+    name = client_.name;
+  }
+  server_.slowlog().record(usec, argv, client_.addr, std::move(name));
+}
+
+void ServerSession::feed_monitors(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  // Administrative commands are not shown (CONFIG, CLIENT LIST, MONITOR itself), as in Redis.
+  if (!server_.monitors().any() || spec.has(commands::kAdmin)) return;
+  server_.monitors().feed(client_.db, client_.addr, argv);
 }
 
 // ---- controls for the connection commands ------------------------------------------------
@@ -616,6 +710,38 @@ void ServerSession::unwatch() {
     client_.watch.reset();
   }
   client_.watched.clear();
+}
+
+// RESET: the connection as a new one finds it (Redis's list): no transaction or watches, no
+// subscriptions, not a monitor, database 0, RESP2, no name, replies on, no NO-EVICT/NO-TOUCH,
+// and not authenticated when a password is required.
+void ServerSession::reset_connection() {
+  discard_transaction();
+  if (client_.subs) {
+    leave_pubsub();
+    client_.sub_count.store(0, std::memory_order_relaxed);
+    client_.psub_count.store(0, std::memory_order_relaxed);
+    client_.ssub_count.store(0, std::memory_order_relaxed);
+  }
+  if (client_.monitor) {
+    server_.monitors().remove(client_.id);
+    client_.monitor->close();
+    client_.monitor.reset();
+  }
+  client_.db = 0;
+  client_.db_shown.store(0, std::memory_order_relaxed);
+  client_.protocol = resp::Protocol::kResp2;
+  client_.resp_version.store(2, std::memory_order_relaxed);
+  {
+    lf::MutexLock lock(client_.name_mu);
+    client_.name.clear();
+  }
+  client_.reply_off = client_.reply_skip = client_.reply_skip_next = false;
+  client_.no_evict = client_.no_touch = false;
+  if (server_.auth_required()) {
+    client_.authenticated = false;
+    parser_.set_auth_required(true);
+  }
 }
 
 void ServerSession::discard_transaction() {

@@ -54,6 +54,15 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void shutdown_after_replies();   // SHUTDOWN: this connection closes, then the server stops
   void unwatch();                  // UNWATCH, and the end of every transaction
   void discard_transaction();      // DISCARD: the queue and the watches dropped
+  void reset_connection();         // RESET
+  // MONITOR: the line of a command this connection ran (nothing when no one monitors).
+  void feed_monitors(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
+  // EXEC ran its commands (or aborted): its INFO commandstats count, and its MONITOR line
+  // after the lines of the commands it ran.
+  void finish_exec(bool failed);
+  // SLOWLOG: a command this connection ran, if it took long enough.
+  void slow_log(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
+                std::uint64_t usec);
 
  private:
   enum class Phase : std::uint8_t {
@@ -108,6 +117,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::string parked_out_;               // replies written while parked
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
   std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
+  std::string exec_name_;    // EXEC as the client spelled it (MONITOR shows it so)
+  bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
 

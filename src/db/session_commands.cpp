@@ -1,6 +1,8 @@
 // The connection commands: handlers over a SessionContext, run at once on the serving thread.
 // They act on the connection itself (its protocol, name, authentication, transaction, life) and
 // touch no key. Each is bound to its table entry by name when the server starts.
+#include <algorithm>
+
 #include "db/session.hpp"
 
 #include "commands/access.hpp"
@@ -115,6 +117,22 @@ void shutdown_cmd(SessionContext& c) {
   c.server.request_shutdown();
 }
 
+void reset_cmd(SessionContext& c) {
+  c.session.reset_connection();
+  c.out.simple_string("RESET");  // in the protocol RESET leaves: RESP2
+}
+
+// MONITOR: from now on this connection is sent the line of every command the server runs
+// (db/monitor.hpp); it may still send commands of its own.
+void monitor_cmd(SessionContext& c) {
+  if (c.client.monitor) return c.out.simple_string("OK");
+  // Held to the pub/sub class of client-output-buffer-limit (Redis uses its replica class,
+  // which lfdb does not keep): a monitor that stops reading is dropped, not buffered forever.
+  c.client.monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits());
+  c.server.monitors().add(c.client.id, c.client.monitor);
+  c.out.simple_string("OK");
+}
+
 // ---- CLIENT -------------------------------------------------------------------------------
 
 void client_id_cmd(SessionContext& c) { c.out.integer(static_cast<std::int64_t>(c.client.id)); }
@@ -132,9 +150,28 @@ void client_getname_cmd(SessionContext& c) {
   c.out.bulk(c.client.name);
 }
 
+// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]
 void client_list_cmd(SessionContext& c) {
-  if (c.argc() > 2 && !(c.argc() == 4 && iequal(c.argv[2], "type"))) return c.out.error(kErrSyntax);
-  c.out.verbatim(c.server.client_list());
+  std::string_view type;
+  std::vector<std::uint64_t> ids;
+  bool by_id = false;
+  if (c.argc() == 4 && iequal(c.argv[2], "type")) {
+    type = c.argv[3];
+    if (!type_known(type)) return c.out.error("ERR Unknown client type '" + std::string(type) + "'");
+  } else if (c.argc() > 3 && iequal(c.argv[2], "id")) {
+    by_id = true;
+    for (std::size_t i = 3; i < c.argc(); ++i) {
+      std::int64_t id = 0;
+      if (!parse_int(c.argv[i], id) || id <= 0) return c.out.error("ERR Invalid client ID");
+      ids.push_back(static_cast<std::uint64_t>(id));
+    }
+  } else if (c.argc() != 2) {
+    return c.out.error(kErrSyntax);
+  }
+  c.out.verbatim(c.server.client_list([&](const ClientState& other) {
+    if (by_id) return std::find(ids.begin(), ids.end(), other.id) != ids.end();
+    return type.empty() || iequal(type, client_type(other));
+  }));
 }
 
 void client_info_cmd(SessionContext& c) { c.out.verbatim(c.server.client_list(&c.client)); }
@@ -167,6 +204,8 @@ void client_kill_cmd(SessionContext& c) {
   if (c.argc() % 2 != 0) return c.out.error(kErrSyntax);
   std::int64_t id = -1;
   std::string addr;
+  std::string_view type;
+  std::int64_t maxage = 0;
   bool skipme = true;
   for (std::size_t i = 2; i + 1 < c.argc(); i += 2) {
     const std::string_view k = c.argv[i], v = c.argv[i + 1];
@@ -180,14 +219,22 @@ void client_kill_cmd(SessionContext& c) {
       if (iequal(v, "yes")) skipme = true;
       else if (iequal(v, "no")) skipme = false;
       else return c.out.error(kErrSyntax);
-    } else if (iequal(k, "type") || iequal(k, "user") || iequal(k, "maxage")) {
-      // lfdb has only normal clients and the default user: these filters match everyone.
+    } else if (iequal(k, "type")) {
+      if (!type_known(v)) return c.out.error("ERR Unknown client type '" + std::string(v) + "'");
+      type = v;
+    } else if (iequal(k, "user")) {
+      // lfdb has the default user only: it matches every client, any other name none.
+      if (v != "default") return c.out.error("ERR No such user '" + std::string(v) + "'");
+    } else if (iequal(k, "maxage")) {
+      if (!parse_int(v, maxage)) return c.out.error(kErrSyntax);
     } else {
       return c.out.error(kErrSyntax);
     }
   }
   auto matches = [&](const ClientState& other) {
     if (id > 0 && other.id != static_cast<std::uint64_t>(id)) return false;
+    if (!type.empty() && !iequal(type, client_type(other))) return false;
+    if (maxage > 0 && (now_ms() - other.created_ms) / 1000 < maxage) return false;
     return addr.empty() || other.addr == addr;
   };
   bool kill_self = false;
@@ -226,13 +273,34 @@ void client_unblock_cmd(SessionContext& c) {
   c.out.integer(done ? 1 : 0);
 }
 
+// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing themselves (process() drops the
+// replies they turn off).
+void client_reply_cmd(SessionContext& c) {
+  const std::string_view mode = c.argv[2];
+  if (iequal(mode, "on")) {
+    c.client.reply_off = false;
+    c.client.reply_skip = false;
+    c.client.reply_skip_next = false;
+    return c.out.simple_string("OK");
+  }
+  if (iequal(mode, "off")) {
+    c.client.reply_off = true;
+    c.client.reply_skip_next = false;
+  } else if (iequal(mode, "skip")) {
+    if (!c.client.reply_off) c.client.reply_skip_next = true;
+  } else {
+    c.out.error(kErrSyntax);
+  }
+}
+
 void client_help_cmd(SessionContext& c) {
   help_lines(c.out, {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                      "GETNAME", "    Return the name of the current connection.",
                      "ID", "    Return the ID of the current connection.",
                      "INFO", "    Return information about the current client connection.",
                      "KILL <ip:port>", "    Kill connection made from <ip:port>.",
-                     "LIST", "    Return information about client connections.",
+                     "LIST [TYPE <type>] [ID <id> [<id> ...]]", "    Return information about client connections.",
+                     "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
                      "SETNAME <name>", "    Assign the name <name> to the current connection.",
                      "HELP", "    Print this help."});
 }
@@ -246,6 +314,8 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"discard", discard_cmd},
     {"unwatch", unwatch_cmd},
     {"shutdown", shutdown_cmd},
+    {"monitor", monitor_cmd},
+    {"reset", reset_cmd},
     {"client|id", client_id_cmd},
     {"client|setname", client_setname_cmd},
     {"client|getname", client_getname_cmd},
@@ -256,6 +326,7 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"client|kill", client_kill_cmd},
     {"client|help", client_help_cmd},
     {"client|unblock", client_unblock_cmd},
+    {"client|reply", client_reply_cmd},
 };
 
 }  // namespace

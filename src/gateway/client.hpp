@@ -146,6 +146,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void client_getname_cmd(LocalCall& c);
   void client_help_cmd(LocalCall& c);
   void info_cmd(LocalCall& c);
+  void command_getkeys_cmd(LocalCall& c);
   void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
 
   // Reply slots and forwarding (both modes).

@@ -7,6 +7,7 @@
 
 #include "commands/access.hpp"
 #include "commands/connection.hpp"
+#include "commands/introspect.hpp"
 #include "gateway/client.hpp"
 #include "gateway/gateway.hpp"
 
@@ -50,6 +51,7 @@ const std::vector<ClientConn::LocalHandler>& ClientConn::local_handlers() {
         {"client|getname", &ClientConn::client_getname_cmd},
         {"client|help", &ClientConn::client_help_cmd},
         {"info", &ClientConn::info_cmd},
+        {"command|getkeys", &ClientConn::command_getkeys_cmd},
     };
     std::vector<LocalHandler> t(commands::command_count(), nullptr);
     for (const NamedLocal& n : named) {
@@ -162,5 +164,15 @@ void ClientConn::client_help_cmd(LocalCall& c) {
 }
 
 void ClientConn::info_cmd(LocalCall& c) { c.out.verbatim(gw_.info()); }
+
+// COMMAND GETKEYS: the key positions the gateway routes by (commands/introspect.hpp), the
+// same the server reports.
+void ClientConn::command_getkeys_cmd(LocalCall& c) {
+  const auto named = c.argv.subspan(2);
+  const commands::KeyPositions k = commands::key_positions(named);
+  if (!k.error.empty()) return c.out.error(k.error);
+  c.out.array_header(k.positions.size());
+  for (std::size_t i : k.positions) c.out.bulk(named[i]);
+}
 
 }  // namespace lfdb::gateway

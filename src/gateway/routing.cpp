@@ -29,6 +29,7 @@ constexpr NamedRoute kRoutes[] = {
     {"client|getname", {Route::kLocal, Merge::kNone}},
     {"client|help", {Route::kLocal, Merge::kNone}},
     {"info", {Route::kLocal, Merge::kNone}},
+    {"command|getkeys", {Route::kLocal, Merge::kNone}},
     {"multi", {Route::kTransaction, Merge::kNone, TxCommand::kMulti}},
     {"exec", {Route::kTransaction, Merge::kNone, TxCommand::kExec}},
     {"discard", {Route::kTransaction, Merge::kNone, TxCommand::kDiscard}},
@@ -78,6 +79,23 @@ constexpr NamedRoute kRoutes[] = {
     {"client|info", {Route::kUnsupported, Merge::kNone}},
     {"client|no-evict", {Route::kUnsupported, Merge::kNone}},
     {"client|no-touch", {Route::kUnsupported, Merge::kNone}},
+    // CLIENT REPLY would need the gateway to drop the back-ends' replies for it, and MONITOR
+    // to carry every shard's feed: refused with a clear error until it does.
+    {"client|reply", {Route::kUnsupported, Merge::kNone}},
+    // RESET would have to reset the gateway's own view of the connection (its name, protocol,
+    // pinned transaction) as well: refused until it does.
+    {"reset", {Route::kUnsupported, Merge::kNone}},
+    {"monitor", {Route::kUnsupported, Merge::kNone}},
+    // One back-end's latency record would pass for the whole cluster's: asked of each shard.
+    {"latency|latest", {Route::kUnsupported, Merge::kNone}},
+    {"latency|history", {Route::kUnsupported, Merge::kNone}},
+    {"latency|reset", {Route::kUnsupported, Merge::kNone}},
+    {"latency|doctor", {Route::kUnsupported, Merge::kNone}},
+    {"latency|graph", {Route::kUnsupported, Merge::kNone}},
+    {"latency|histogram", {Route::kUnsupported, Merge::kNone}},
+    {"slowlog|get", {Route::kUnsupported, Merge::kNone}},
+    {"slowlog|len", {Route::kUnsupported, Merge::kNone}},
+    {"slowlog|reset", {Route::kUnsupported, Merge::kNone}},
     // Pub/sub needs the gateway to carry pushes (issue 14, item 5): refused until it does.
     {"subscribe", {Route::kUnsupported, Merge::kNone}},
     {"unsubscribe", {Route::kUnsupported, Merge::kNone}},

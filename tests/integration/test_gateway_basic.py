@@ -168,6 +168,21 @@ class ValidationTest(GatewayTestCase):
         self.assertEqual(c.command("CLIENT", "SETNAME", "me"), b"OK")
         self.assertEqual(c.command("CLIENT", "GETNAME"), b"me")
         self.assertIsInstance(c.command("CLIENT", "ID"), int)
+        # COMMAND GETKEYS: answered here, from the key positions the gateway routes by.
+        self.assertEqual(c.command("COMMAND", "GETKEYS", "SORT", "a", "STORE", "b"), [b"a", b"b"])
+        self.assertEqual(c.command("COMMAND", "GETKEYS", "PING", "x"),
+                         RespError("ERR The command has no key arguments"))
+        self.assertEqual(c.command("COMMAND", "GETKEYS", "NOSUCH", "x"),
+                         RespError("ERR Invalid command specified"))
+        # What has no single answer across shards is refused with a clear error (the admin
+        # ones, MONITOR and LATENCY, by allow_admin first).
+        for args in (("MONITOR",), ("CLIENT", "REPLY", "OFF"), ("LATENCY", "LATEST")):
+            reply = c.command(*args)
+            self.assertIsInstance(reply, RespError, args)
+            self.assertIn("lfdb-gateway", str(reply))
+        self.assertEqual(c.command("CLIENT", "REPLY", "OFF"),
+                         RespError("ERR lfdb-gateway does not support 'client|reply' (it has no "
+                                   "single answer across shards)"))
         self.assertEqual(c.command("QUIT"), b"OK")
         self.assertTrue(c.is_closed())
 

@@ -1,0 +1,126 @@
+#include "commands/introspect.hpp"
+
+namespace lfdb::commands {
+namespace {
+
+bool parse_count(std::string_view s, long& n) {
+  if (s.empty() || s.size() > 18) return false;
+  std::size_t i = s[0] == '-' ? 1 : 0;
+  if (i == s.size()) return false;
+  n = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    n = n * 10 + (s[i] - '0');
+  }
+  if (s[0] == '-') n = -n;
+  return true;
+}
+
+// Scripts and functions may declare no keys (Redis's no-mandatory-keys).
+bool keys_optional(const CommandSpec& spec) { return spec.group == "scripting"; }
+
+// SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the key, and the
+// last STORE's destination (options skipped with their arguments, as Redis reads them).
+void sort_keys(std::span<const std::string_view> argv, std::vector<std::size_t>& out) {
+  out.push_back(1);
+  std::size_t store = 0;
+  for (std::size_t i = 2; i < argv.size(); ++i) {
+    if (iequal(argv[i], "limit")) i += 2;
+    else if (iequal(argv[i], "get") || iequal(argv[i], "by")) i += 1;
+    else if (iequal(argv[i], "store") && i + 1 < argv.size()) store = ++i;
+  }
+  if (store != 0) out.push_back(store);
+}
+
+bool is_store_destination(const CommandSpec& spec, std::size_t position) {
+  if (spec.name == "sort") return position > 1;
+  if (spec.has(kDestKey)) return position == 1;
+  return false;
+}
+
+}  // namespace
+
+KeyPositions key_positions(std::span<const std::string_view> argv) {
+  KeyPositions r;
+  const Resolved res = resolve(argv);
+  if (!res) {
+    r.error = res.failure == Resolved::Failure::kArity
+                  ? "ERR Invalid number of arguments specified for command"
+                  : "ERR Invalid command specified";
+    return r;
+  }
+  r.spec = res.spec;
+  const CommandSpec& spec = *res.spec;
+  if (spec.name == "sort" || spec.name == "sort_ro") {
+    sort_keys(argv, r.positions);
+    return r;
+  }
+  if (spec.first_key <= 0) {
+    r.error = "ERR The command has no key arguments";
+    return r;
+  }
+  if (spec.has(kNumKeys)) {
+    const std::size_t at = static_cast<std::size_t>(spec.first_key - 1);
+    long n = 0;
+    const long avail = static_cast<long>(argv.size()) - spec.first_key;
+    const bool valid = at < argv.size() && parse_count(argv[at], n) && n >= 0 && n <= avail &&
+                       (n > 0 || keys_optional(spec));
+    if (!valid) {
+      if (!keys_optional(spec)) r.error = "ERR Invalid arguments specified for command";
+      return r;
+    }
+    if (spec.has(kDestKey)) r.positions.push_back(1);
+    for (long i = 0; i < n; ++i) r.positions.push_back(static_cast<std::size_t>(spec.first_key + i));
+    return r;
+  }
+  for_each_key(spec, argv.size(), [&](std::size_t i) { r.positions.push_back(i); });
+  if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
+  return r;
+}
+
+std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t position) {
+  const std::string_view n = spec.name;
+  if (is_store_destination(spec, position)) return {"OW", "update"};
+  if (spec.has(kDestKey) || n == "sort") return {"RO", "access"};
+  if (!spec.has(kWrite)) return {"RO", "access"};
+  // Writes: overwrite, remove, move between two keys, or read-modify-write (the default).
+  if (n == "set" || n == "mset" || n == "msetnx" || n == "setex" || n == "psetex") {
+    return {"OW", "update"};
+  }
+  if (n == "del" || n == "unlink") return {"RM", "delete"};
+  if (n == "lmove" || n == "blmove" || n == "rpoplpush" || n == "brpoplpush" || n == "smove") {
+    if (position == 1) return {"RW", "access", "delete"};
+    return {"RW", "insert"};
+  }
+  if (n == "copy" || n == "rename" || n == "renamenx") {
+    if (position == 1) return n == "copy" ? std::vector<std::string_view>{"RO", "access"}
+                                          : std::vector<std::string_view>{"RW", "access", "delete"};
+    return {"OW", "update"};
+  }
+  if (n == "lpush" || n == "rpush" || n == "sadd" || n == "pfadd") return {"RW", "insert"};
+  return {"RW", "access", "update"};
+}
+
+std::vector<std::string> acl_categories(const CommandSpec& spec) {
+  std::vector<std::string> cats;
+  if (spec.has(kWrite)) cats.emplace_back("write");
+  if (spec.has(kReadonly)) cats.emplace_back("read");
+  // The doc group names the data-type category ("sorted-set" is @sortedset); the generic
+  // commands are Redis's @keyspace; "server" has none of its own (its commands are @admin).
+  if (spec.group == "generic") {
+    cats.emplace_back("keyspace");
+  } else if (spec.group != "server") {
+    std::string g;
+    for (char ch : spec.group) {
+      if (ch != '-') g += ch;
+    }
+    cats.push_back(std::move(g));
+  }
+  cats.emplace_back(spec.has(kFast) ? "fast" : "slow");
+  if (spec.has(kAdmin)) cats.emplace_back("admin");
+  if (spec.has(kDangerous)) cats.emplace_back("dangerous");
+  if (spec.has(kBlocking)) cats.emplace_back("blocking");
+  return cats;
+}
+
+}  // namespace lfdb::commands

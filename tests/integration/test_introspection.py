@@ -1,0 +1,256 @@
+"""The server surface clients and tools touch, side by side with redis-server 7.0: CLIENT LIST /
+INFO / KILL / REPLY, MONITOR, COMMAND GETKEYS / GETKEYSANDFLAGS / LIST FILTERBY, INFO
+commandstats / latencystats / cpu, CONFIG RESETSTAT, LATENCY. Each check sends the same requests
+to a redis-server it starts and to lfdb-server, and compares what Redis defines (replies, error
+strings, the shape of CLIENT LIST's lines); numbers that depend on the server (ids, times, fds)
+are compared by form. Runs only against lfdb-server (it starts the redis peer itself)."""
+
+import re
+import time
+import unittest
+
+from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb
+
+
+class RedisPeer(ServerProcess):
+    """redis-server on a free port, whatever server the suite is run against."""
+
+    def command(self, port):
+        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
+                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
+
+
+CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "
+                 "argv-mem multi-mem rbs rbp obl oll omem tot-mem events cmd user redir resp").split()
+
+
+def fields(line):
+    return dict(kv.split("=", 1) for kv in line.strip().split(" "))
+
+
+@unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
+class IntrospectionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = RedisPeer().start()
+        cls.lfdb = ServerProcess().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
+
+    def both(self, *args):
+        """The parsed replies of redis-server and lfdb-server to one command."""
+        out = []
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                out.append(c.command(*args))
+        return out
+
+    def same(self, *args):
+        want, got = self.both(*args)
+        self.assertEqual(got, want, args)
+        return got
+
+    def test_client_list_fields(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                line = c.command("CLIENT", "LIST").decode()
+                f = fields(line)
+                self.assertEqual(list(f), CLIENT_FIELDS, srv)
+                # qbuf: the bytes of the CLIENT LIST request itself, as Redis counts them.
+                self.assertEqual((f["flags"], f["cmd"], f["qbuf"], f["multi"]),
+                                 ("N", "client|list", "26", "-1"))
+                self.assertRegex(f["fd"], r"^\d+$")
+                me = c.command("CLIENT", "ID")
+                by_id = c.command("CLIENT", "LIST", "ID", str(me), "999999").decode()
+                self.assertEqual(len(by_id.strip().split("\n")), 1)
+                self.assertEqual(fields(by_id)["id"], str(me))
+                self.assertIn(f"id={me} ", c.command("CLIENT", "LIST", "TYPE", "normal").decode())
+                self.assertEqual(c.command("CLIENT", "LIST", "TYPE", "pubsub"), b"")
+                info = fields(c.command("CLIENT", "INFO").decode())
+                self.assertEqual(info["cmd"], "client|info")
+
+    def test_client_errors(self):
+        for args in (("CLIENT", "LIST", "ID", "abc"), ("CLIENT", "LIST", "TYPE", "foo"),
+                     ("CLIENT", "LIST", "foo"), ("CLIENT", "KILL", "TYPE", "wrong"),
+                     ("CLIENT", "KILL", "USER", "nouser"), ("CLIENT", "KILL", "ID", "0"),
+                     ("CLIENT", "KILL", "ID", "10", "x"), ("CLIENT", "KILL", "SKIPME", "maybe"),
+                     ("CLIENT", "KILL", "MAXAGE", "x"), ("CLIENT", "REPLY", "maybe"),
+                     ("CLIENT", "REPLY"), ("CLIENT", "KILL", "ID", "123456")):
+            self.same(*args)
+
+    def test_client_kill_type_and_skipme(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as me, RawConnection(srv.port) as other:
+                self.assertEqual(other.command("PING"), b"PONG")
+                self.assertGreaterEqual(me.command("CLIENT", "KILL", "TYPE", "normal"), 1)
+                self.assertTrue(other.is_closed(), srv)
+                self.assertEqual(me.command("PING"), b"PONG")  # SKIPME yes by default
+
+    def test_client_reply(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.send(b"CLIENT REPLY OFF\r\nPING a\r\nSET k v\r\nCLIENT REPLY ON\r\nPING b\r\n"
+                       b"CLIENT REPLY SKIP\r\nPING c\r\nPING d\r\n"
+                       b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nPING e\r\n")
+                got = [c.read_parsed() for _ in range(5)]
+                self.assertEqual(got, [b"OK", b"b", b"d", b"OK", b"e"], srv)
+                c.expect_silence()
+
+    def test_monitor(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as mon, RawConnection(srv.port) as c:
+                self.assertEqual(mon.command("MONITOR"), b"OK")
+                c.command("SET", "foo", 'b"r\n')
+                c.command("EVAL", "return redis.call('get', KEYS[1])", "1", "foo")
+                c.command("MULTI")
+                c.command("INCR", "n")
+                c.command("EXEC")
+                c.command("AUTH", "u", "p")
+                c.command("CONFIG", "GET", "maxmemory")  # admin: not shown
+                c.command("PING")
+                lines = [mon.read_parsed().decode() for _ in range(8)]
+                rest = [re.sub(r"^\d+\.\d{6} \[0 [^\]]+\] ", "", l) for l in lines]
+                self.assertEqual(rest, ['"SET" "foo" "b\\"r\\n"',
+                                        '"EVAL" "return redis.call(\'get\', KEYS[1])" "1" "foo"',
+                                        '"get" "foo"', '"MULTI"', '"INCR" "n"', '"EXEC"',
+                                        '"AUTH" "(redacted)" "(redacted)"', '"PING"'], srv)
+                self.assertIn("[0 lua]", lines[2])
+                self.assertRegex(lines[0], r"^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] ")
+
+    def test_reset(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c, RawConnection(srv.port) as mon:
+                self.assertEqual(mon.command("MONITOR"), b"OK")
+                self.assertEqual(mon.command("RESET"), b"RESET")  # no longer a monitor
+                c.command("SELECT", "3")
+                c.command("CLIENT", "SETNAME", "someone")
+                c.send_command("CLIENT", "REPLY", "SKIP")  # no reply, and none to HELLO
+                c.send_command("HELLO", "3")
+                c.command("MULTI")
+                c.command("SET", "reset-k", "v")
+                self.assertEqual(c.command("RESET"), b"RESET")  # not queued
+                info = fields(c.command("CLIENT", "INFO").decode())
+                self.assertEqual((info["db"], info["name"], info["flags"], info["resp"], info["multi"]),
+                                 ("0", "", "N", "2", "-1"), srv)
+                self.assertEqual(c.command("EXEC"), RespError("ERR EXEC without MULTI"))
+                c.command("SUBSCRIBE", "ch")
+                self.assertEqual(c.command("RESET"), b"RESET")
+                self.assertEqual(c.command("GET", "reset-k"), None)  # not subscribed; never set
+                self.assertEqual(mon.command("PING"), b"PONG")
+                mon.expect_silence()
+
+    def test_slowlog(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                self.assertEqual(c.command("SLOWLOG", "RESET"), b"OK")
+                pairs = c.command("CONFIG", "GET", "slowlog-*")
+                self.assertEqual(dict(zip(pairs[0::2], pairs[1::2])),
+                                 {b"slowlog-max-len": b"128", b"slowlog-log-slower-than": b"10000"})
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+                c.command("CONFIG", "SET", "slowlog-max-len", "10")
+                c.command("CLIENT", "SETNAME", "slowpoke")
+                for i in range(20):
+                    c.command("PING", str(i))
+                self.assertEqual(c.command("SLOWLOG", "LEN"), 10, srv)
+                self.assertEqual(len(c.command("SLOWLOG", "GET", "5")), 5)
+                c.command("SET", "big", "x" * 200)
+                c.command("RPUSH", "many", *[str(i) for i in range(40)])
+                entries = c.command("SLOWLOG", "GET", "-1")
+                self.assertEqual(len(entries), 10)
+                many, big = entries[0], entries[1]
+                self.assertEqual(len(many), 6)
+                self.assertEqual(many[3][-1], b"... (11 more arguments)")
+                self.assertEqual(len(many[3]), 32)
+                self.assertEqual(big[3][2], b"x" * 128 + b"... (72 more bytes)")
+                self.assertEqual(many[5], b"slowpoke")
+                self.assertRegex(many[4].decode(), r"^127\.0\.0\.1:\d+$")
+                self.assertGreater(many[0], big[0])
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+                c.command("SLOWLOG", "RESET")
+                c.command("PING")
+                self.assertEqual(c.command("SLOWLOG", "LEN"), 0)
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        for args in (("SLOWLOG", "GET", "-2"), ("SLOWLOG", "GET", "x"), ("SLOWLOG", "NOPE"),
+                     ("SLOWLOG", "LEN", "x"), ("CONFIG", "SET", "slowlog-max-len", "-1")):
+            self.same(*args)
+
+    def test_command_getkeys(self):
+        for args in (("SET", "a", "b"), ("MSET", "k1", "v1", "k2", "v2"),
+                     ("SORT", "abc", "STORE", "bad", "STORE", "def"), ("SORT", "a", "LIMIT", "0", "STORE", "b"),
+                     ("EVAL", "return 1", "1", "key"), ("EVAL", "return 1", "0"),
+                     ("ZUNIONSTORE", "d", "2", "a", "b"), ("ZUNIONSTORE", "d", "2", "a"),
+                     ("LCS", "k1", "k2"), ("PING", "x"), ("NOSUCH", "x"), ("GET", "a", "b"),
+                     ("CONFIG", "NOSUCH")):
+            self.same("COMMAND", "GETKEYS", *args)
+        self.same("COMMAND", "GETKEYS")
+        for args in (("SET", "k1", "v1"), ("MSET", "k1", "v1", "k2", "v2"),
+                     ("LMOVE", "k1", "k2", "left", "right"), ("SORT", "k1", "STORE", "k2")):
+            self.same("COMMAND", "GETKEYSANDFLAGS", *args)
+
+    def test_command_list_filterby(self):
+        for args in (("FILTERBY", "PATTERN", "config*"), ("FILTERBY", "ACLCAT", "hyperloglog"),
+                     ("FILTERBY", "MODULE", "x"), ("FILTERBY", "nope", "x"), ("FILTERBY",)):
+            want, got = self.both("COMMAND", "LIST", *args)
+            if isinstance(want, list):  # lfdb's table may lack a command Redis has
+                self.assertTrue(set(got) <= set(want), (args, set(got) - set(want)))
+                self.assertTrue(got or not want, args)
+            else:
+                self.assertEqual(got, want, args)
+        want, got = self.both("COMMAND", "INFO", "get", "set")
+        for w, g in zip(want, got):
+            # name, arity, first/last/step and the ACL categories (the flags are the table's)
+            self.assertEqual(g[:2] + g[3:7], w[:2] + w[3:7])
+
+    def test_info_commandstats_and_sections(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("CONFIG", "RESETSTAT")
+                c.command("SET", "foo", "1")
+                c.command("GEOADD", "foo", "0", "0", "bar")  # WRONGTYPE: a failed call
+                c.command("EVAL", "redis.call('expire', KEYS[1], 100)", "1", "foo")
+                stats = c.command("INFO", "commandstats").decode()
+                self.assertRegex(stats, r"cmdstat_geoadd:calls=1,usec=\d+,usec_per_call=[\d.]+,"
+                                        r"rejected_calls=0,failed_calls=1", srv)
+                self.assertIn("cmdstat_expire:calls=1,", stats)
+                self.assertIn("cmdstat_set:calls=1,", stats)
+                self.assertNotIn("cmdstat_zadd", stats)
+                everything = c.command("INFO", "cpu", "all").decode()
+                self.assertEqual(everything.count("used_cpu_user_children"), 1)
+                self.assertIn("rejected_calls", everything)
+                self.assertIn("latency_percentiles_usec_set:p50=", everything)
+                default = c.command("INFO").decode()
+                self.assertIn("used_cpu_user", default)
+                self.assertNotIn("rejected_calls", default)
+
+    def test_latency(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("CONFIG", "RESETSTAT")
+                c.command("SET", "a", "b")
+                c.command("CLIENT", "ID")
+                histo = c.command("LATENCY", "HISTOGRAM", "set", "client", "nosuch")
+                self.assertEqual(sorted(histo[0::2]), [b"client|id", b"set"], srv)
+                entry = histo[histo.index(b"set") + 1]
+                self.assertEqual(entry[:3], [b"calls", 1, b"histogram_usec"])
+                self.assertEqual(c.command("LATENCY", "HISTORY", "nosuch"), [])
+                self.assertEqual(c.command("LATENCY", "RESET", "nosuch"), 0)
+                self.assertGreater(len(c.command("LATENCY", "DOCTOR")), 0)
+                # A command past the threshold is an event, kept until LATENCY RESET.
+                c.command("CONFIG", "SET", "latency-monitor-threshold", "1")
+                c.command("EVAL", "local x = 0 for i = 1, 3000000 do x = x + i end return 1", "0")
+                latest = c.command("LATENCY", "LATEST")
+                self.assertEqual([e[0] for e in latest], [b"command"], srv)
+                self.assertGreaterEqual(latest[0][3], 1)
+                self.assertEqual(len(c.command("LATENCY", "HISTORY", "command")), 1)
+                self.assertEqual(c.command("LATENCY", "RESET"), 1)
+                self.assertEqual(c.command("LATENCY", "LATEST"), [])
+                c.command("CONFIG", "SET", "latency-monitor-threshold", "0")
+        self.same("LATENCY", "HELP", "x")
+        self.same("LATENCY", "GRAPH", "nosuch")
+
+
+if __name__ == "__main__":
+    unittest.main()
