@@ -397,11 +397,12 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
     return true;
   }
   std::string_view keys[16];
-  std::size_t n = 0;
+  std::size_t n = 0, incoming = 0;
+  for (std::string_view a : argv) incoming += a.size();
   commands::for_each_key(*bc.spec, argv, [&](std::size_t i) {
     if (n < std::size(keys)) keys[n++] = argv[i];
   });
-  const bool oom = memory::make_room(server_.databases(), std::span(keys, n), ctx.now_ms);
+  const bool oom = memory::make_room(server_.databases(), std::span(keys, n), incoming, ctx.now_ms);
   if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;
   server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
   ctx.out.error(std::string(memory::kErrOom));

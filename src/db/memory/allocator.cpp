@@ -103,8 +103,11 @@ bool purge() {
   return mallctl(name, nullptr, nullptr, nullptr, 0) == 0;
 }
 
-std::uint64_t Gauge::used() {
-  if (mono_ns() - refreshed_ns_.load(std::memory_order_relaxed) < kRefreshNs ||
+std::uint64_t Gauge::used(std::uint64_t incoming) {
+  const std::uint64_t since =
+      incoming == 0 ? since_refresh_.load(std::memory_order_relaxed)
+                    : since_refresh_.fetch_add(incoming, std::memory_order_relaxed) + incoming;
+  if ((since < kRefreshBytes && mono_ns() - refreshed_ns_.load(std::memory_order_relaxed) < kRefreshNs) ||
       refreshing_.exchange(true, std::memory_order_acquire)) {
     return used_.load(std::memory_order_relaxed);
   }
@@ -120,6 +123,7 @@ std::uint64_t Gauge::fresh() {
   while (v > p && !peak_.compare_exchange_weak(p, v, std::memory_order_relaxed)) {
   }
   refreshed_ns_.store(mono_ns(), std::memory_order_relaxed);
+  since_refresh_.store(0, std::memory_order_relaxed);
   return v;
 }
 

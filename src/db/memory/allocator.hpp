@@ -28,14 +28,16 @@ struct AllocatorFigures {
 };
 AllocatorFigures allocator_figures();
 
-// used_memory as the eviction sees it: the allocator's figure, refreshed at most every
-// `kRefreshNs`, so a write pays an atomic load and a clock read; the peak follows it. An
+// used_memory as the eviction sees it: the allocator's figure, refreshed every `kRefreshNs` or
+// once writers have brought `kRefreshBytes` of arguments since the last refresh, whichever
+// comes first, so a write pays an atomic add and a clock read; the peak follows it. An
 // eviction that freed bytes takes them off at once (forget()), so the next write does not
 // evict again for memory already given back.
 class Gauge {
  public:
   static constexpr std::int64_t kRefreshNs = 1'000'000;  // 1 ms
-  std::uint64_t used();     // cached, refreshed when stale
+  static constexpr std::uint64_t kRefreshBytes = 64 << 10;
+  std::uint64_t used(std::uint64_t incoming = 0);  // cached, refreshed when stale
   std::uint64_t fresh();    // refreshed now
   std::uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
   void forget(std::uint64_t freed);
@@ -45,6 +47,7 @@ class Gauge {
   std::atomic<std::uint64_t> used_{0};
   std::atomic<std::uint64_t> peak_{0};
   std::atomic<std::int64_t> refreshed_ns_{0};
+  std::atomic<std::uint64_t> since_refresh_{0};  // argument bytes written since the refresh
   std::atomic<bool> refreshing_{false};  // one refresher at a time; the others use the cache
 };
 Gauge& gauge();

@@ -32,7 +32,7 @@ bool anything_evictable(const Databases& dbs, Policy policy) {
 struct Candidate {
   Partition* part = nullptr;
   std::string key;
-  double score = -1;
+  double score = 0;
 };
 
 double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
@@ -51,9 +51,10 @@ double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
 }
 
 // Samples up to n keys of p (those with a TTL under a volatile policy) into best.
-void sample(Partition& p, Policy policy, int n, std::int64_t now_ms, Candidate& best) {
+void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candidate& best) {
   const Map& map = p.map();
   if (map.empty()) return;
+  const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(samples), map.size()));
   if (is_volatile(policy)) {
     const auto& exp = p.expiring();
     if (exp.empty()) return;
@@ -64,21 +65,22 @@ void sample(Partition& p, Policy policy, int n, std::int64_t now_ms, Candidate& 
         auto m = map.find(*it);
         if (m == map.end()) continue;
         const double s = score_of(m->second, policy, now_ms);
-        if (s > best.score) best = {&p, m->first, s};
+        if (best.part == nullptr || s > best.score) best = {&p, m->first, s};
       }
     }
     return;
   }
   const std::size_t buckets = map.bucket_count();
-  for (int taken = 0, tries = 0; taken < n && tries < 4 * n; ++tries) {
-    // One key per random bucket (the first non-empty one from there): the keys a round looks
-    // at are spread over the table, not neighbours.
+  for (int taken = 0; taken < n;) {
+    // Every key of a random bucket (the first non-empty one from there): the keys a round looks
+    // at are spread over the table, and a key that is not first in its bucket's chain is seen
+    // as often as one that is.
     std::size_t b = rng()() % buckets;
     while (map.bucket_size(b) == 0) b = (b + 1) % buckets;
-    auto it = map.begin(b);
-    ++taken;
-    const double s = score_of(it->second, policy, now_ms);
-    if (s > best.score) best = {&p, it->first, s};
+    for (auto it = map.begin(b); it != map.end(b); ++it, ++taken) {
+      const double s = score_of(it->second, policy, now_ms);
+      if (best.part == nullptr || s > best.score) best = {&p, it->first, s};
+    }
   }
 }
 
@@ -87,6 +89,22 @@ void sample(Partition& p, Policy policy, int n, std::int64_t now_ms, Candidate& 
 std::int64_t budget_us(int tenacity) {
   if (tenacity >= 100) return -1;
   return static_cast<std::int64_t>(500.0 * std::pow(1.15, tenacity - 10));
+}
+
+// The colors' shared sense of what a good candidate is: a running average of the best score
+// each LRU/LFU round found. A writer whose colors hold only keys much fresher (or more used)
+// than that leaves the eviction to writers of other colors while the overshoot is small, so
+// a color that happens to be written often is not emptied of its hot keys (docs/memory.md).
+std::atomic<double> g_bar{0.0};
+
+bool below_bar(const Candidate& best, Policy policy) {
+  if (policy != Policy::kAllKeysLru && policy != Policy::kVolatileLru && policy != Policy::kAllKeysLfu &&
+      policy != Policy::kVolatileLfu) {
+    return false;
+  }
+  const double bar = g_bar.load(std::memory_order_relaxed);
+  g_bar.store(bar + (best.score - bar) / 64.0, std::memory_order_relaxed);
+  return best.score < 0.8 * bar;
 }
 
 }  // namespace
@@ -102,15 +120,22 @@ bool out_of_memory(const Databases& dbs) {
   return !anything_evictable(dbs, live().policy.load(std::memory_order_relaxed));
 }
 
-bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::int64_t now_ms) {
+bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size_t incoming,
+               std::int64_t now_ms) {
   const Limits lim = live().load();
   if (lim.maxmemory == 0) return false;
-  std::uint64_t used = gauge().used();
+  std::uint64_t used = gauge().used(incoming);
   if (used <= lim.maxmemory) return false;
-  if (lim.policy == Policy::kNoEviction) return true;
+  if (lim.policy == Policy::kNoEviction) return out_of_memory(dbs);
   used = gauge().fresh();
   if (used <= lim.maxmemory) return false;
-  const std::uint64_t need = used - lim.maxmemory;
+  // What this write frees: what is over, but no more than about what it brings while the
+  // overshoot is small (then each color evicts as fast as it grows, and a color that happens to
+  // be written often is not emptied of its hot keys), twice that when it is not (so the
+  // overshoot other writers ran up before the gauge's refresh drains within a few writes).
+  const std::uint64_t over = used - lim.maxmemory;
+  const std::uint64_t soft = std::min<std::uint64_t>(256 << 10, lim.maxmemory / 16);
+  const std::uint64_t need = std::min<std::uint64_t>(over, over < soft ? incoming + 128 : 2 * incoming + 512);
 
   std::vector<std::uint32_t> colors;
   for (std::string_view k : keys) {
@@ -126,6 +151,9 @@ bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::int6
       for (std::uint32_t d = 0; d < dbs.count(); ++d) sample(dbs.db(d).at(c), lim.policy, lim.samples, now_ms, best);
     }
     if (best.part == nullptr) break;  // nothing left to evict in our colors
+    // Small overshoot: the 1/16 of maxmemory (at most 256 KB) the writers of other colors may
+    // take care of, when our best is a poor candidate.
+    if (below_bar(best, lim.policy) && over < soft) break;
     if (const Entry* e = best.part->peek(best.key, now_ms)) {
       freed += key_usage(best.key, *e, 5) + best.key.size();
     }

@@ -38,9 +38,11 @@ EvictionCounters& counters();
 // command must be refused. Cheap (an atomic load) when no limit is set. Needs no color.
 bool out_of_memory(const Databases& dbs);
 
-// Evicts keys of the colors of `keys` (an invocation that holds them) until used memory is
-// under maxmemory or the tenacity budget is spent. Returns whether deny-oom commands must be
-// refused afterwards (out_of_memory() after the evictions).
-bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::int64_t now_ms);
+// Evicts keys of the colors of `keys` (an invocation that holds them, bringing `incoming`
+// bytes of arguments) until used memory is under maxmemory, or twice `incoming` is freed, or the
+// tenacity budget is spent. Returns whether deny-oom commands must be refused afterwards
+// (out_of_memory() after the evictions).
+bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size_t incoming,
+               std::int64_t now_ms);
 
 }  // namespace lfdb::db::memory

@@ -93,7 +93,7 @@ bool parse_param(std::string_view name, const std::string& value, Limits& to, st
     }
     return true;
   }
-  if (name == "maxmemory-samples") return parse_int_in(value, 1, 64, to.samples, why);
+  if (name == "maxmemory-samples") return parse_int_in(value, 1, INT_MAX, to.samples, why);
   if (name == "maxmemory-eviction-tenacity") return parse_int_in(value, 0, 100, to.tenacity, why);
   if (name == "lfu-log-factor") return parse_int_in(value, 0, INT_MAX, to.lfu_log_factor, why);
   if (name == "lfu-decay-time") return parse_int_in(value, 0, INT_MAX, to.lfu_decay_time, why);

@@ -36,7 +36,7 @@ inline bool is_volatile(Policy p) {
 struct Limits {
   std::uint64_t maxmemory = 0;  // 0: no limit
   Policy policy = Policy::kNoEviction;
-  int samples = 5;           // keys sampled per eviction (1..64)
+  int samples = 5;           // keys sampled per partition per eviction round (1..INT_MAX)
   int tenacity = 10;         // 0..100: how long one write may keep evicting
   int lfu_log_factor = 10;   // how slowly the LFU counter saturates
   int lfu_decay_time = 1;    // minutes for the LFU counter to halve... to drop by one (0: never)
