@@ -19,11 +19,16 @@ std::mt19937_64& rng() {
   return r;
 }
 
+// Stops at the first partition that has a candidate: a full scan (every color of every
+// database) only when there is none, which is when the server refuses writes anyway.
 bool anything_evictable(const Databases& dbs, Policy policy) {
   if (policy == Policy::kNoEviction) return false;
-  if (!is_volatile(policy)) return dbs.size() != 0;
+  const bool vol = is_volatile(policy);
   for (std::uint32_t d = 0; d < dbs.count(); ++d) {
-    if (dbs.db(d).expires() != 0) return true;
+    const Keyspace& ks = dbs.db(d);
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      if ((vol ? ks.at(c).expires() : ks.at(c).size()) != 0) return true;
+    }
   }
   return false;
 }
@@ -127,8 +132,6 @@ bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size
   std::uint64_t used = gauge().used(incoming);
   if (used <= lim.maxmemory) return false;
   if (lim.policy == Policy::kNoEviction) return out_of_memory(dbs);
-  used = gauge().fresh();
-  if (used <= lim.maxmemory) return false;
   // What this write frees: what is over, but no more than about what it brings while the
   // overshoot is small (then each color evicts as fast as it grows, and a color that happens to
   // be written often is not emptied of its hot keys), twice that when it is not (so the
