@@ -7,10 +7,10 @@ extern "C" size_t nallocx(size_t size, int flags) __attribute__((weak));
 namespace lfdb::db::memory {
 namespace {
 
-// libstdc++'s node of an unordered container: the next pointer, the element, the cached hash
-// (kept for every hash that is not marked fast, as StringHash is not).
+// libstdc++'s node of an unordered container: the next pointer and the element (no cached hash:
+// libstdc++ keeps none for StringHash, perf shows every bucket walk hashing its keys).
 template <typename Element>
-constexpr std::size_t kNode = sizeof(void*) + sizeof(Element) + sizeof(std::size_t);
+constexpr std::size_t kNode = sizeof(void*) + sizeof(Element);
 
 template <typename Table>
 std::size_t buckets(const Table& t) {
