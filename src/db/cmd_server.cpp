@@ -11,6 +11,8 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "db/memory/evictor.hpp"
+#include "db/memory/memory_commands.hpp"
 #include "db/client.hpp"
 #include "db/command_context.hpp"
 #include "db/server.hpp"
@@ -253,11 +255,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "blocked_clients:%" PRIu64, blocking().blocked_clients());
     append_line(s, "total_blocking_keys:%" PRIu64, blocking().blocking_keys());
   } else if (name == "memory") {
-    const struct mallinfo2 mi = ::mallinfo2();
-    s += "# Memory\r\n";
-    append_line(s, "used_memory:%zu", mi.uordblks + mi.hblkhd);
-    append_line(s, "used_memory_arena:%zu", mi.arena);
-    append_line(s, "number_of_cached_scripts:%zu", scripts_.size());
+    s += memory::info_section(*this);  // db/memory/
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     append_line(s, "loading:0");
@@ -302,6 +300,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "total_commands_processed:%" PRIu64, stats_.commands.sum());
     append_line(s, "rejected_connections:%" PRIu64, model_ ? model_->stats().rejected : 0);
     append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
+    append_line(s, "evicted_keys:%" PRIu64, memory::counters().evicted_keys.load());
     append_line(s, "pubsub_channels:%zu", pubsub_.channel_count());
     append_line(s, "pubsub_patterns:%zu", pubsub_.pattern_count());
     append_line(s, "pubsubshard_channels:%zu", pubsub_.shard_channel_count());

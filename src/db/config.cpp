@@ -230,7 +230,10 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
                            ServerConfig& c) {
   long long x = 0;
   auto one = [&]() -> bool { return v.size() == 1; };
-  if (name == "port") {
+  if (memory::is_param(name)) {  // maxmemory & co. (db/memory/settings.hpp)
+    std::string why;
+    if (!one() || !memory::parse_param(name, v[0], c.memory, why)) return bad(name, why.empty() ? "expects one value" : why);
+  } else if (name == "port") {
     if (!one() || !to_int(v[0], 0, 65535, x)) return bad(name, "expects a port number 0-65535");
     c.port = static_cast<std::uint16_t>(x);
   } else if (name == "bind") {
@@ -439,6 +442,8 @@ Config::Config(const ServerConfig& c) {
              {"client-output-buffer-limit", c.client_output_buffer_limit},
              {"notify-keyspace-events", c.notify_keyspace_events},
              {"databases", std::to_string(c.databases)}};
+  for (std::string_view p : memory::kParams) values_[std::string(p)] = memory::format_param(p, c.memory);
+  memory::live().store(c.memory);
   for (const NoEffectParam& p : kNoEffectParams) {
     values_[std::string(p.name)] = std::string(p.initial);
     if (!p.alias.empty()) values_[std::string(p.alias)] = std::string(p.initial);
@@ -466,6 +471,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   std::vector<std::pair<const NoEffectParam*, std::string>> no_effect;  // checked, normalized
+  memory::Limits limits = memory::live().load();  // maxmemory & co., applied once all are valid
   for (const auto& [k, v] : pairs) {
     if (values_.count(k) == 0) {
       return lf::Status::error("ERR Unknown option or number of arguments for CONFIG SET - '" + k + "'");
@@ -480,6 +486,13 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
         return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k + "') - " + why);
       }
       no_effect.emplace_back(p, std::move(normalized));
+      continue;
+    }
+    if (memory::is_param(k)) {
+      std::string why;
+      if (!memory::parse_param(k, v, limits, why)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k + "') - " + why);
+      }
       continue;
     }
     if (mutable_params.count(k) == 0) {
@@ -519,6 +532,11 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (!p->alias.empty()) values_[std::string(p->alias)] = v;
   }
   for (const auto& [k, v] : pairs) {
+    if (memory::is_param(k)) {
+      values_[k] = memory::format_param(k, limits);
+      memory::live().store(limits);
+      continue;
+    }
     if (no_effect_param(k) != nullptr) continue;
     if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
       std::string why;

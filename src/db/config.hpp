@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "db/memory/settings.hpp"
 #include "lf/concurrency_model.hpp"
 #include "lf/mutex.hpp"
 #include "lf/status.hpp"
@@ -65,6 +66,8 @@ struct ServerConfig {
   // client-output-buffer-limit, per class as CONFIG GET shows it; lfdb enforces `pubsub`.
   std::string client_output_buffer_limit =
       "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+
+  memory::Limits memory;  // maxmemory and its policy (db/memory/settings.hpp)
 
   std::string snapshot_path() const { return dir + "/" + dbfilename; }
 

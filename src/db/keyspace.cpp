@@ -36,7 +36,22 @@ Entry* Partition::find(std::string_view key, std::int64_t now) {
     erase_it(it);
     return nullptr;
   }
+  memory::touch(it->second.value.access, now);
   return &it->second;
+}
+
+void Partition::evict(std::string_view key) {
+  auto it = map_.find(key);
+  if (it == map_.end()) return;
+  pubsub::event(pubsub::kEvEvicted, "evicted", it->first);
+  bump_changes(1);
+  ++t_invocation_log.changes;
+  if (!watchers_.empty()) touch_watchers(it->first);
+  if (std::string* log = t_invocation_log.records) {
+    t_invocation_log.select(db_);
+    encode_command(*log, {"DEL", it->first});
+  }
+  erase_it(it);
 }
 
 void Partition::expired(std::string_view key) {
@@ -53,6 +68,7 @@ const Entry* Partition::peek(std::string_view key, std::int64_t now) const {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) return nullptr;
+  memory::touch(it->second.value.access, now);
   return &it->second;
 }
 
@@ -68,6 +84,7 @@ Entry& Partition::find_or_create(std::string_view key, std::int64_t now, bool& c
   }
   created = true;
   auto [it, ok] = map_.emplace(std::string(key), Entry{});
+  it->second.value.access = memory::initial_stamp(now);
   count();
   pubsub::event(pubsub::kEvNew, "new", key);  // keyspace notifications' `n` class
   return it->second;

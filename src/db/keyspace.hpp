@@ -30,6 +30,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "db/memory/access_clock.hpp"
 #include "db/string_hash.hpp"
 #include "db/zset.hpp"
 
@@ -49,6 +50,9 @@ const char* type_name(Type t);  // "string", "hash", "list", "set", "zset"
 // deleted with its last element).
 struct Value {
   Type type = Type::kString;
+  // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
+  // padding after `type`, so it costs no byte. Mutable: readers stamp it (atomically).
+  mutable std::uint32_t access = 0;
   std::string str;             // kString
   std::unique_ptr<Hash> hash;  // kHash
   std::unique_ptr<List> list;  // kList
@@ -123,6 +127,9 @@ class Partition {
     if (!watchers_.empty()) touch_watchers(key);
   }
   void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
+  // Eviction (db/memory/evictor.hpp): erases a live key as an expiry does (watchers dirty, a
+  // DEL in the invocation's log) and says so with the `evicted` keyspace event.
+  void evict(std::string_view key);
 
   // Active expiry: erases up to `budget` expired keys; returns how many were examined.
   std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);

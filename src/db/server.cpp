@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "commands/access.hpp"
+#include "db/memory/memory_commands.hpp"
 #include "db/session.hpp"
 #include "db/snapshot.hpp"
 
@@ -36,7 +37,8 @@ Server::Server(const ServerConfig& config)
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
-                     introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers()}) {
+                     introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers(),
+                     memory::memory_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;
@@ -109,6 +111,7 @@ lf::Status Server::start() {
     std::rename((initial_.port_file + ".tmp").c_str(), initial_.port_file.c_str());
   }
   repl_->start_link();  // after the model: the replica announces its port
+  memory::note_startup();  // used_memory_startup: the server before its first client
   ticker_ = std::thread([this] {
     const auto period = std::chrono::milliseconds(1000 / std::max(1, initial_.hz));
     std::int64_t next_log_tick = now_ms() + 1000;

@@ -5,6 +5,7 @@
 
 #include "commands/access.hpp"
 #include "db/log_records.hpp"
+#include "db/memory/evictor.hpp"
 #include "db/pubsub/notify.hpp"
 #include "lf/status.hpp"
 #include "resp/writer.hpp"
@@ -251,6 +252,20 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                   "in this context");
   }
+  // Past maxmemory with nothing left to evict (db/memory/evictor.hpp): Redis refuses deny-oom
+  // commands, anything queued into a MULTI, and an EXEC whose queue holds a deny-oom command.
+  if (memory::live().maxmemory.load(std::memory_order_relaxed) != 0 && refused_for_memory(*spec) &&
+      memory::out_of_memory(server_.databases())) {
+    if (spec->hue == commands::HueClass::kTransaction) {
+      client_.in_multi = false;
+      client_.in_multi_flag.store(false, std::memory_order_relaxed);
+      client_.multi_error = false;
+      client_.queued.clear();
+      unwatch();
+      return reject("EXECABORT Transaction discarded because of: " + std::string(memory::kErrOom));
+    }
+    return reject(std::string(memory::kErrOom));
+  }
   const BoundCommand& bc = server_.bound(resolved.index);
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
     client_.queued.emplace_back();
@@ -259,6 +274,17 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     return Step::kDone;
   }
   return execute(bc, argv, out);
+}
+
+bool ServerSession::refused_for_memory(const CommandSpec& spec) const {
+  if (spec.has(commands::kDenyOom)) return true;
+  if (spec.hue == HueClass::kTransaction) {
+    for (const OwnedCommand& q : client_.queued) {
+      if (q.spec->has(commands::kDenyOom)) return true;
+    }
+    return false;
+  }
+  return client_.in_multi && spec.name != "discard" && spec.name != "quit" && spec.name != "reset";
 }
 
 ServerSession::Step ServerSession::execute(const BoundCommand& bc,
@@ -386,6 +412,28 @@ void ServerSession::run_parked() {
   host()->unpark();  // last touch: the connection may be closed inside
 }
 
+// A writer past maxmemory evicts within the colors it holds before it writes (docs/memory.md);
+// false when the command is refused instead (a deny-oom command, nothing left to evict; never
+// inside EXEC, whose refusal came before it started).
+bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::string_view> argv,
+                              CommandContext& ctx) {
+  if (memory::live().maxmemory.load(std::memory_order_relaxed) == 0 || !ctx.writes ||
+      bc.spec->hue != HueClass::kKeyWrite) {
+    return true;
+  }
+  std::string_view keys[16];
+  std::size_t n = 0, incoming = 0;
+  for (std::string_view a : argv) incoming += a.size();
+  commands::for_each_key(*bc.spec, argv, [&](std::size_t i) {
+    if (n < std::size(keys)) keys[n++] = argv[i];
+  });
+  const bool oom = memory::make_room(server_.databases(), std::span(keys, n), incoming, ctx.now_ms);
+  if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;
+  server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+  ctx.out.error(std::string(memory::kErrOom));
+  return false;
+}
+
 void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view> argv,
                         std::string& out) {
   if (script_abandoned()) return;
@@ -461,6 +509,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   } count{*this, server_, *bc.spec, argv, out, out.size()};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
+    if (!make_room(bc, argv, ctx)) return;
     bc.handler(ctx);
     if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
     if (offer.waiter) waiter_ = std::move(offer.waiter);
@@ -477,7 +526,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     il.db = client_.db;
     log_db_ = client_.db;
   }
-  bc.handler(ctx);
+  if (make_room(bc, argv, ctx)) bc.handler(ctx);
   if (il.changes != 0 || bc.spec->hue == HueClass::kKeyspaceWrite) {
     il.select(ctx.db);
     log_effect(*bc.spec, argv, ctx.ks, ctx.now_ms, log_buf_);

@@ -82,6 +82,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Step execute(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   // Runs a bound command's data handler writing to `out`.
   void run(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
+  // maxmemory (db/memory/evictor.hpp): refused before it runs / room made as it runs.
+  bool refused_for_memory(const commands::CommandSpec& spec) const;
+  bool make_room(const BoundCommand& bc, std::span<const std::string_view> argv, CommandContext& ctx);
   // Runs a connection command's session handler.
   void run_session(const BoundCommand& bc, std::span<const std::string_view> argv,
                    resp::Writer& w);

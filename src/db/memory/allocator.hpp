@@ -1,0 +1,55 @@
+// What the allocator says: the bytes the process has allocated (used_memory), the resident set
+// (used_memory_rss), and the allocator's own report and purge (MEMORY MALLOC-STATS, PURGE).
+//
+// lfdb-server links jemalloc (Debian's libjemalloc-dev), whose `stats.allocated` counts every
+// live allocation of every thread, the Lua states and the C libraries included; reading it
+// after an `epoch` refresh costs a few microseconds (docs/memory.md has the measurement), so
+// `Gauge` below reads it at most once per refresh interval and the writers share that figure.
+// Builds without jemalloc (the sanitizers bring their own allocator; unit tests) read the
+// sanitizer's count, or glibc's mallinfo2(): the same questions, another allocator's answer.
+//
+// Thread-safety: every function may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace lfdb::db::memory {
+
+const char* allocator_name();          // "jemalloc-5.3.0", "libc", "sanitizer"
+std::uint64_t allocated_bytes();       // fresh: the allocator's live bytes now
+std::uint64_t resident_bytes();        // the process's RSS (/proc/self/statm)
+std::string malloc_stats();            // the allocator's own text report
+bool purge();                          // give unused pages back to the OS; false: not supported
+// jemalloc's allocated / active / resident / retained after one refresh (0 without jemalloc).
+struct AllocatorFigures {
+  std::uint64_t allocated = 0, active = 0, resident = 0, retained = 0;
+};
+AllocatorFigures allocator_figures();
+
+// used_memory as the eviction sees it: the allocator's figure, refreshed every `kRefreshNs` or
+// once writers have brought `kRefreshBytes` of arguments since the last refresh, whichever
+// comes first, so a write pays an atomic add and a clock read; the peak follows it. An
+// eviction that freed bytes takes them off at once (forget()), so the next write does not
+// evict again for memory already given back.
+class Gauge {
+ public:
+  static constexpr std::int64_t kRefreshNs = 1'000'000;  // 1 ms
+  static constexpr std::uint64_t kRefreshBytes = 64 << 10;
+  std::uint64_t used(std::uint64_t incoming = 0);  // cached, refreshed when stale
+  std::uint64_t fresh();    // refreshed now
+  std::uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
+  void forget(std::uint64_t freed);
+  void reset_peak() { peak_.store(used_.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> used_{0};
+  std::atomic<std::uint64_t> peak_{0};
+  std::atomic<std::int64_t> refreshed_ns_{0};
+  std::atomic<std::uint64_t> since_refresh_{0};  // argument bytes written since the refresh
+  std::atomic<bool> refreshing_{false};  // one refresher at a time; the others use the cache
+};
+Gauge& gauge();
+
+}  // namespace lfdb::db::memory

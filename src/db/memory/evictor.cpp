@@ -1,0 +1,180 @@
+#include "db/memory/evictor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "db/keyspace.hpp"
+#include "db/memory/allocator.hpp"
+#include "db/memory/object_size.hpp"
+
+namespace lfdb::db::memory {
+namespace {
+
+std::mt19937_64& rng() {
+  thread_local std::mt19937_64 r(std::random_device{}());
+  return r;
+}
+
+// Stops at the first partition that has a candidate: a full scan (every color of every
+// database) only when there is none, which is when the server refuses writes anyway.
+bool anything_evictable(const Databases& dbs, Policy policy) {
+  if (policy == Policy::kNoEviction) return false;
+  const bool vol = is_volatile(policy);
+  for (std::uint32_t d = 0; d < dbs.count(); ++d) {
+    const Keyspace& ks = dbs.db(d);
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      if ((vol ? ks.at(c).expires() : ks.at(c).size()) != 0) return true;
+    }
+  }
+  return false;
+}
+
+// The best candidate seen in one round: the higher the score, the better to evict.
+struct Candidate {
+  Partition* part = nullptr;
+  std::string key;
+  double score = 0;
+};
+
+double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
+  switch (policy) {
+    case Policy::kAllKeysLru:
+    case Policy::kVolatileLru:
+      return static_cast<double>(idle_ms(read(e.value.access), now_ms));
+    case Policy::kAllKeysLfu:
+    case Policy::kVolatileLfu:
+      return 255.0 - static_cast<double>(lfu_decayed(read(e.value.access), now_ms));
+    case Policy::kVolatileTtl:
+      return -static_cast<double>(e.expire_at_ms);  // the soonest deadline first
+    default:
+      return static_cast<double>(rng()() >> 11);  // random
+  }
+}
+
+// Samples up to n keys of p (those with a TTL under a volatile policy) into best.
+void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candidate& best) {
+  const Map& map = p.map();
+  if (map.empty()) return;
+  const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(samples), map.size()));
+  if (is_volatile(policy)) {
+    const auto& exp = p.expiring();
+    if (exp.empty()) return;
+    const std::size_t buckets = exp.bucket_count();
+    std::size_t b = rng()() % buckets;
+    for (int taken = 0, looked = 0; taken < n && looked < static_cast<int>(buckets); ++looked, b = (b + 1) % buckets) {
+      for (auto it = exp.begin(b); it != exp.end(b) && taken < n; ++it, ++taken) {
+        auto m = map.find(*it);
+        if (m == map.end()) continue;
+        const double s = score_of(m->second, policy, now_ms);
+        if (best.part == nullptr || s > best.score) best = {&p, m->first, s};
+      }
+    }
+    return;
+  }
+  const std::size_t buckets = map.bucket_count();
+  for (int taken = 0; taken < n;) {
+    // Every key of a random bucket (the first non-empty one from there): the keys a round looks
+    // at are spread over the table, and a key that is not first in its bucket's chain is seen
+    // as often as one that is.
+    std::size_t b = rng()() % buckets;
+    // begin(b) == end(b) is O(1); bucket_size() walks the chain and hashes every key in it
+    // (StringHash's nodes keep no hash), which perf showed as most of the eviction's cost.
+    while (map.begin(b) == map.end(b)) b = (b + 1) % buckets;
+    for (auto it = map.begin(b); it != map.end(b); ++it, ++taken) {
+      const double s = score_of(it->second, policy, now_ms);
+      if (best.part == nullptr || s > best.score) best = {&p, it->first, s};
+    }
+  }
+}
+
+// How long one write may keep evicting: 500 µs at the default tenacity 10, growing 15% per step,
+// unbounded at 100 (the shape Redis documents for maxmemory-eviction-tenacity).
+std::int64_t budget_us(int tenacity) {
+  if (tenacity >= 100) return -1;
+  return static_cast<std::int64_t>(500.0 * std::pow(1.15, tenacity - 10));
+}
+
+// The colors' shared sense of what a good candidate is: a running average of the best score
+// each LRU/LFU round found. A writer whose colors hold only keys much fresher (or more used)
+// than that leaves the eviction to writers of other colors while the overshoot is small, so
+// a color that happens to be written often is not emptied of its hot keys (docs/memory.md).
+std::atomic<double> g_bar{0.0};
+
+bool below_bar(const Candidate& best, Policy policy) {
+  if (policy != Policy::kAllKeysLru && policy != Policy::kVolatileLru && policy != Policy::kAllKeysLfu &&
+      policy != Policy::kVolatileLfu) {
+    return false;
+  }
+  const double bar = g_bar.load(std::memory_order_relaxed);
+  g_bar.store(bar + (best.score - bar) / 64.0, std::memory_order_relaxed);
+  return best.score < 0.8 * bar;
+}
+
+}  // namespace
+
+EvictionCounters& counters() {
+  static EvictionCounters c;
+  return c;
+}
+
+bool out_of_memory(const Databases& dbs) {
+  const std::uint64_t max = live().maxmemory.load(std::memory_order_relaxed);
+  if (max == 0 || gauge().used() <= max) return false;
+  return !anything_evictable(dbs, live().policy.load(std::memory_order_relaxed));
+}
+
+bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size_t incoming,
+               std::int64_t now_ms) {
+  const Limits lim = live().load();
+  if (lim.maxmemory == 0) return false;
+  std::uint64_t used = gauge().used(incoming);
+  if (used <= lim.maxmemory) return false;
+  if (lim.policy == Policy::kNoEviction) return out_of_memory(dbs);
+  // What this write frees: what is over, but no more than about what it brings while the
+  // overshoot is small (then each color evicts as fast as it grows, and a color that happens to
+  // be written often is not emptied of its hot keys), twice that when it is not (so the
+  // overshoot other writers ran up before the gauge's refresh drains within a few writes).
+  const std::uint64_t over = used - lim.maxmemory;
+  const std::uint64_t soft = std::min<std::uint64_t>(256 << 10, lim.maxmemory / 16);
+  const std::uint64_t need = std::min<std::uint64_t>(over, over < soft ? incoming + 128 : 2 * incoming + 512);
+
+  std::vector<std::uint32_t> colors;
+  for (std::string_view k : keys) {
+    const std::uint32_t c = dbs.db(0).color_of_key(k);
+    if (std::find(colors.begin(), colors.end(), c) == colors.end()) colors.push_back(c);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const std::int64_t budget = budget_us(lim.tenacity);
+  std::uint64_t freed = 0, evicted = 0;
+  while (freed < need) {
+    Candidate best;
+    for (std::uint32_t c : colors) {
+      for (std::uint32_t d = 0; d < dbs.count(); ++d) sample(dbs.db(d).at(c), lim.policy, lim.samples, now_ms, best);
+    }
+    if (best.part == nullptr) break;  // nothing left to evict in our colors
+    // Small overshoot: the 1/16 of maxmemory (at most 256 KB) the writers of other colors may
+    // take care of, when our best is a poor candidate.
+    if (below_bar(best, lim.policy) && over < soft) break;
+    if (const Entry* e = best.part->peek(best.key, now_ms)) {
+      freed += key_usage(best.key, *e, 5) + best.key.size();
+    }
+    best.part->evict(best.key);
+    ++evicted;
+    if (budget >= 0 && (evicted & 15) == 0 &&
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count() > budget) {
+      counters().eviction_exceeded_time.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  if (evicted != 0) {
+    counters().evicted_keys.fetch_add(evicted, std::memory_order_relaxed);
+    gauge().forget(freed);
+  }
+  return out_of_memory(dbs);
+}
+
+}  // namespace lfdb::db::memory

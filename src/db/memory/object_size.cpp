@@ -1,0 +1,106 @@
+#include "db/memory/object_size.hpp"
+
+#include "db/keyspace.hpp"
+
+extern "C" size_t nallocx(size_t size, int flags) __attribute__((weak));
+
+namespace lfdb::db::memory {
+namespace {
+
+// libstdc++'s node of an unordered container: the next pointer and the element (no cached hash:
+// libstdc++ keeps none for StringHash, perf shows every bucket walk hashing its keys).
+template <typename Element>
+constexpr std::size_t kNode = sizeof(void*) + sizeof(Element);
+
+template <typename Table>
+std::size_t buckets(const Table& t) {
+  return t.bucket_count() > 1 ? size_class(t.bucket_count() * sizeof(void*)) : 0;
+}
+
+// Sums per(element) over the first `samples` elements (all when 0) and scales to the size.
+template <typename Range, typename Per>
+std::size_t sampled(const Range& r, std::size_t size, std::size_t samples, Per per) {
+  std::size_t seen = 0, bytes = 0;
+  for (const auto& x : r) {
+    if (samples != 0 && seen == samples) break;
+    bytes += per(x);
+    ++seen;
+  }
+  if (seen == 0) return 0;
+  return seen == size ? bytes : bytes / seen * size;
+}
+
+}  // namespace
+
+std::size_t size_class(std::size_t n) {
+  if (n == 0) return 0;
+  if (nallocx != nullptr) return nallocx(n, 0);
+  // jemalloc's classes, for builds without it: 8, 16, 32, 48, ... 128, then four per doubling.
+  if (n <= 8) return 8;
+  if (n <= 128) return (n + 15) / 16 * 16;
+  std::size_t pow = 128;
+  while (pow * 2 < n) pow *= 2;
+  const std::size_t step = pow / 4;
+  return (n + step - 1) / step * step;
+}
+
+std::size_t string_heap(const std::string& s) {
+  return s.capacity() > 15 ? size_class(s.capacity() + 1) : 0;
+}
+
+std::size_t value_usage(const Entry& e, std::size_t samples) {
+  const Value& v = e.value;
+  switch (v.type) {
+    case Type::kString:
+      return string_heap(v.str);
+    case Type::kHash: {
+      const Hash& h = *v.hash;
+      return size_class(sizeof(Hash)) + buckets(h) +
+             sampled(h, h.size(), samples, [](const auto& kv) {
+               return size_class(kNode<Hash::value_type>) + string_heap(kv.first) + string_heap(kv.second);
+             });
+    }
+    case Type::kList: {
+      const List& l = *v.list;
+      // std::deque: 512-byte blocks of 16 strings, and its map of block pointers.
+      const std::size_t blocks = l.size() / 16 + 1;
+      return size_class(sizeof(List)) + blocks * size_class(512) + size_class((blocks + 2) * sizeof(void*)) +
+             sampled(l, l.size(), samples, [](const std::string& s) { return string_heap(s); });
+    }
+    case Type::kSet: {
+      const Set& s = *v.set;
+      return size_class(sizeof(Set)) + buckets(s) +
+             sampled(s, s.size(), samples, [](const std::string& m) {
+               return size_class(kNode<std::string>) + string_heap(m);
+             });
+    }
+    case Type::kZSet: {
+      const ZSet& z = *v.zset;
+      // Each member: a skip-list node with its levels (1.33 on average: p = 1/4), and its entry
+      // in the member index (a view and a pointer).
+      const std::size_t per_index = size_class(kNode<std::pair<const std::string_view, void*>>);
+      std::size_t bytes = 0, seen = 0;
+      for (const ZSet::Node* n = z.first(); n != nullptr && (samples == 0 || seen < samples); n = n->next()) {
+        bytes += size_class(sizeof(ZSet::Node) + static_cast<std::size_t>(n->height) * sizeof(ZSet::Level)) +
+                 string_heap(n->member) + per_index;
+        ++seen;
+      }
+      if (seen != 0 && seen != z.size()) bytes = bytes / seen * z.size();
+      // The set itself, its head node (32 levels) and its index's buckets (about one per member).
+      return size_class(sizeof(ZSet)) + size_class(sizeof(ZSet::Node) + 32 * sizeof(ZSet::Level)) +
+             size_class(z.size() * sizeof(void*)) + bytes;
+    }
+  }
+  return 0;
+}
+
+std::size_t key_usage(std::string_view key, const Entry& e, std::size_t samples) {
+  // The key's node in its partition's table (and a share of its buckets: one pointer), the key's
+  // own heap bytes, and an entry in the expires index when it has a deadline.
+  std::size_t bytes = size_class(kNode<Map::value_type>) + sizeof(void*);
+  if (key.size() > 15) bytes += size_class(key.size() + 1);
+  if (e.expire_at_ms >= 0) bytes += size_class(kNode<std::string_view>) + sizeof(void*);
+  return bytes + value_usage(e, samples);
+}
+
+}  // namespace lfdb::db::memory

@@ -1,0 +1,356 @@
+"""maxmemory, its policies and the memory introspection commands (docs/memory.md).
+
+Every behaviour runs against a redis-server 7.0 started next to the lfdb-server under test, so
+each check is known to be fair: the same commands, the same errors, and for the numbers (memory
+kept under the limit, the hot set kept by LRU, MEMORY USAGE) lfdb is held to what redis-server
+does in the same run. Runs only against lfdb-server (it starts its own redis-server)."""
+
+import os
+import time
+import unittest
+
+import redis
+
+from lfdb_testlib import HOST, REDIS_SERVER, ServerProcess, is_lfdb
+
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+# How far over maxmemory used_memory may be seen right after a burst of writes. Redis evicts
+# before each command, to the byte; lfdb's writers read used_memory from a figure refreshed every
+# millisecond (allocator.hpp), so a burst can run past the limit by what the server writes in one
+# millisecond before the next refresh sees it. 512 KB covers it with room (docs/memory.md).
+SLACK = 512 * 1024
+VALUE = b"v" * 1000
+
+
+class RedisPeer(ServerProcess):
+    def command(self, port):
+        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
+                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
+
+
+def used(r):
+    return int(r.info("memory")["used_memory"])
+
+
+def error_of(fn, *args):
+    try:
+        fn(*args)
+    except redis.ResponseError as e:
+        return str(e)
+    return None
+
+
+@unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
+class MemoryTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = RedisPeer().start()
+        cls.lfdb = ServerProcess().start()
+        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
+
+    def client(self, name, **kw):
+        return redis.Redis(host=HOST, port=self.servers[name].port, **kw)
+
+    def setUp(self):
+        for name in self.servers:
+            r = self.client(name)
+            r.config_set("maxmemory", 0)
+            r.config_set("maxmemory-policy", "noeviction")
+            r.flushall()
+            r.close()
+
+    def both(self):
+        return [(name, self.client(name)) for name in ("redis", "lfdb")]
+
+    # ---- accounting ---------------------------------------------------------------------------
+
+    def test_info_memory_has_redis_fields_and_used_memory_follows_the_data(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                info = r.info("memory")
+                for field in ("used_memory", "used_memory_human", "used_memory_rss",
+                              "used_memory_peak", "used_memory_dataset", "used_memory_startup",
+                              "mem_fragmentation_ratio", "maxmemory", "maxmemory_policy",
+                              "mem_allocator"):
+                    self.assertIn(field, info)
+                before = used(r)
+                p = r.pipeline(transaction=False)
+                for i in range(10000):
+                    p.set("k:%d" % i, VALUE)
+                p.execute()
+                grown = used(r) - before
+                # 10,000 values of 1,000 bytes: at least the bytes themselves, at most 3x.
+                self.assertGreater(grown, 10000 * 1000)
+                self.assertLess(grown, 3 * 10000 * 1100)
+                self.assertGreaterEqual(int(r.info("memory")["used_memory_peak"]), used(r) - SLACK)
+                r.flushall()
+
+    def test_config_units_and_errors_as_redis(self):
+        results = {}
+        for name, r in self.both():
+            out = []
+            for value in ("100mb", "1gb", "64k", "12345", "2GB"):
+                r.config_set("maxmemory", value)
+                out.append(r.config_get("maxmemory")["maxmemory"])
+            out.append(error_of(r.config_set, "maxmemory", "12xb"))
+            out.append(error_of(r.config_set, "maxmemory-policy", "lru"))
+            out.append(error_of(r.config_set, "maxmemory-samples", "0"))
+            out.append(error_of(r.config_set, "maxmemory-eviction-tenacity", "101"))
+            out.append(error_of(r.config_set, "lfu-log-factor", "x"))
+            for policy in ("ALLKEYS-LRU", "volatile-ttl", "allkeys-lfu"):
+                r.config_set("maxmemory-policy", policy)
+                out.append(r.config_get("maxmemory-policy")["maxmemory-policy"])
+            r.config_set("lfu-decay-time", "3")
+            out.append(r.config_get("lfu-decay-time")["lfu-decay-time"])
+            r.config_set("maxmemory", 0)
+            results[name] = out
+        self.assertEqual(results["lfdb"], results["redis"])
+
+    SHAPES = {
+        "string": lambda r, k: r.set(k, "x" * 200),
+        "hash": lambda r, k: r.hset(k, mapping={"f%d" % i: "v%d" % i for i in range(50)}),
+        "list": lambda r, k: r.rpush(k, *["item%d" % i for i in range(50)]),
+        "intset": lambda r, k: r.sadd(k, *range(50)),
+        "set": lambda r, k: r.sadd(k, *["member%d" % i for i in range(50)]),
+        "zset": lambda r, k: r.zadd(k, {"m%d" % i: i for i in range(50)}),
+    }
+
+    def test_memory_usage_per_type_tracks_what_the_key_costs(self):
+        """MEMORY USAGE of a key against what 300 such keys really added to used_memory, on both
+        servers; and lfdb's figure against redis-server's (lfdb keeps no listpacks or intsets
+        yet, issue 17 item 5, so its small containers cost several times Redis's)."""
+        usage = {}
+        for name, r in self.both():
+            for shape, make in self.SHAPES.items():
+                with self.subTest(server=name, shape=shape):
+                    r.flushall()
+                    before = used(r)
+                    for i in range(300):
+                        make(r, "%s:%d" % (shape, i))
+                    per_key = (used(r) - before) / 300
+                    est = r.memory_usage("%s:7" % shape, samples=0)
+                    usage.setdefault(shape, {})[name] = (est, round(per_key))
+                    self.assertGreater(est, 0.5 * per_key)
+                    self.assertLess(est, 2.0 * per_key)
+            r.flushall()
+            r.set("str:small", "hello")
+            self.assertIsNone(r.memory_usage("nosuchkey"))
+            self.assertEqual(error_of(r.execute_command, "MEMORY", "USAGE", "str:small", "SAMPLES", "x"),
+                             "value is not an integer or out of range")
+            self.assertEqual(error_of(r.execute_command, "MEMORY", "USAGE", "str:small", "FOO"), "syntax error")
+            self.assertEqual(error_of(r.execute_command, "MEMORY", "USAGE", "str:small", "SAMPLES", "-1"),
+                             "syntax error")
+        print("\nMEMORY USAGE (estimate, measured bytes per key):", usage)
+        self.assertLess(usage["string"]["lfdb"][0], 2 * usage["string"]["redis"][0])
+        for shape, v in usage.items():
+            self.assertLess(v["lfdb"][0], 25 * v["redis"][0], shape)
+
+    def test_memory_subcommands_reply_shapes(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.set("a", "1")
+                stats = r.execute_command("MEMORY", "STATS")
+                keys = stats[0::2]
+                for field in (b"peak.allocated", b"total.allocated", b"startup.allocated",
+                              b"overhead.total", b"keys.count", b"dataset.bytes", b"fragmentation"):
+                    self.assertIn(field, keys)
+                self.assertIn(b"db.0", keys)
+                self.assertIsInstance(r.execute_command("MEMORY", "DOCTOR"), bytes)
+                self.assertIsInstance(r.execute_command("MEMORY", "MALLOC-STATS"), bytes)
+                self.assertTrue(r.execute_command("MEMORY", "PURGE"))
+                self.assertIn(b"USAGE <key> [SAMPLES <count>]", r.execute_command("MEMORY", "HELP"))
+                self.assertIn("unknown subcommand", error_of(r.execute_command, "MEMORY", "NOPE"))
+
+    # ---- the limit ----------------------------------------------------------------------------
+
+    def test_noeviction_refuses_writes_reads_go_on(self):
+        results = {}
+        for name, r in self.both():
+            r.set("kept", "yes")
+            other = self.client(name)
+            tx = other.pipeline(transaction=True)  # queued before the limit, EXEC after it
+            other.execute_command("MULTI")
+            other.execute_command("SET", "t", "1")
+            r.config_set("maxmemory", 1)
+            out = [error_of(r.set, "k", "v"),
+                   error_of(r.execute_command, "SETRANGE", "big", 536870911, "x"),
+                   error_of(r.lpush, "l", "x"),
+                   r.get("kept"),
+                   r.delete("kept"),  # DEL is not deny-oom
+                   r.exists("big"),
+                   error_of(other.execute_command, "EXEC")]
+            out.append(r.execute_command("MULTI"))
+            out.append(error_of(r.execute_command, "GET", "kept"))  # nothing queues over the limit
+            out.append(error_of(r.execute_command, "EXEC"))
+            out.append(r.execute_command("MULTI"))
+            out.append(r.execute_command("DISCARD"))
+            r.config_set("maxmemory", 0)
+            out.append(r.set("k", "v"))
+            results[name] = out
+            del tx
+            other.close()
+        self.assertEqual(results["lfdb"], results["redis"])
+        self.assertEqual(results["lfdb"][0], OOM)
+        self.assertEqual(results["lfdb"][1], OOM)
+
+    def fill_under_policy(self, r, policy, limit, volatile_first=0):
+        r.config_set("maxmemory-policy", policy)
+        base = used(r)
+        r.config_set("maxmemory", base + limit)
+        p = r.pipeline(transaction=False)
+        for i in range(volatile_first):
+            p.set("persist:%d" % i, VALUE)
+        p.execute()
+        peak_over = 0
+        written = 0
+        i = 0
+        while written < 3 * limit:
+            p = r.pipeline(transaction=False)
+            for _ in range(500):
+                if policy.startswith("volatile"):
+                    p.set("k:%d" % i, VALUE, ex=3600 + i)
+                else:
+                    p.set("k:%d" % i, VALUE)
+                i += 1
+            replies = p.execute(raise_on_error=False)
+            errors = [x for x in replies if isinstance(x, Exception)]
+            self.assertEqual(errors, [], policy)
+            written += 500 * len(VALUE)
+            peak_over = max(peak_over, used(r) - (base + limit))
+        return base, peak_over
+
+    def test_every_policy_keeps_used_memory_under_the_limit(self):
+        limit = 2 << 20
+        for policy in ("allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+                       "volatile-lfu", "volatile-random", "volatile-ttl"):
+            for name, r in self.both():
+                with self.subTest(policy=policy, server=name):
+                    r.flushall()
+                    persistent = 200 if policy.startswith("volatile") else 0
+                    base, over = self.fill_under_policy(r, policy, limit, persistent)
+                    self.assertLessEqual(over, SLACK, "used_memory ran %d bytes past maxmemory" % over)
+                    self.assertGreater(int(r.info("stats")["evicted_keys"]), 0)
+                    if persistent:  # volatile-*: keys without a TTL are never evicted
+                        self.assertEqual(r.exists(*["persist:%d" % i for i in range(persistent)]), persistent)
+                    r.config_set("maxmemory", 0)
+                    self.assertTrue(r.ping())
+
+    def test_volatile_policy_without_ttl_keys_refuses_like_noeviction(self):
+        results = {}
+        for name, r in self.both():
+            r.set("a", "1")
+            r.config_set("maxmemory-policy", "volatile-lru")
+            r.config_set("maxmemory", 1)
+            results[name] = [error_of(r.set, "b", "2"), r.get("a")]
+            r.config_set("maxmemory", 0)
+        self.assertEqual(results["lfdb"], results["redis"])
+        self.assertEqual(results["lfdb"][0], OOM)
+
+    def hot_set_kept(self, policy, n=20000):
+        """Redis's LRU test, on both servers at once (their clocks move together): n keys fill
+        maxmemory, a quarter of them are read again, then n/2 new keys are written. Returns, per
+        server, the fractions of the hot and of the cold keys still there."""
+        val = b"v" * 100
+        clients = dict(self.both())
+
+        def batch(r, cmds):
+            for i in range(0, len(cmds), 500):
+                p = r.pipeline(transaction=False)
+                for c in cmds[i:i + 500]:
+                    p.execute_command(*c)
+                p.execute()
+
+        hot = ["k:%d" % i for i in range(0, n, 4)]
+        cold = ["k:%d" % i for i in range(n) if i % 4]
+        for r in clients.values():
+            r.config_set("maxmemory-policy", policy)
+            batch(r, [("SET", "k:%d" % i, val) for i in range(n)])
+            r.config_set("maxmemory", used(r))  # full: new keys evict
+        lru = policy.endswith("lru")
+        if lru:
+            time.sleep(1.1)  # Redis's LRU clock counts seconds
+        for r in clients.values():
+            batch(r, [("GET", k) for k in hot] * (1 if lru else 3))
+        if lru:
+            time.sleep(1.1)
+        out = {}
+        for name, r in clients.items():
+            batch(r, [("SET", "new:%d" % i, val) for i in range(n // 2)])
+            self.assertGreater(int(r.info("stats")["evicted_keys"]), 0)
+            out[name] = (sum(r.exists(*hot[i:i + 1000]) for i in range(0, len(hot), 1000)) / len(hot),
+                         sum(r.exists(*cold[i:i + 1000]) for i in range(0, len(cold), 1000)) / len(cold))
+            r.config_set("maxmemory", 0)
+            r.flushall()
+        return out
+
+    def test_lru_and_lfu_keep_the_hot_set_as_well_as_redis(self):
+        for policy in ("allkeys-lru", "allkeys-lfu"):
+            got = self.hot_set_kept(policy)
+            with self.subTest(policy=policy, redis=got["redis"], lfdb=got["lfdb"]):
+                # (fraction of the hot set kept, fraction of the cold keys kept). lfdb's writers
+                # choose among their own colors' keys (about 20 per color here), Redis among all:
+                # docs/memory.md has the numbers; lfdb must keep the hot set far better than
+                # chance and within 15% of what redis-server keeps.
+                self.assertGreater(got["lfdb"][0], got["lfdb"][1] + 0.3)
+                self.assertGreaterEqual(got["lfdb"][0], 0.85 * got["redis"][0])
+
+    def test_object_freq_and_idletime(self):
+        results = {}
+        for name, r in self.both():
+            r.set("k", "v")
+            out = [error_of(r.object, "freq", "k"), r.object("freq", "nokey")]
+            r.config_set("maxmemory-policy", "allkeys-lfu")
+            r.set("f", "v")
+            out.append(r.object("freq", "f"))  # a new key starts at 5
+            for _ in range(200):
+                r.get("f")
+            out.append(r.object("freq", "f") > 5)
+            out.append(error_of(r.object, "idletime", "f"))
+            r.config_set("maxmemory-policy", "allkeys-lru")
+            r.set("i", "v")
+            out.append(r.object("idletime", "i") <= 1)
+            results[name] = out
+        self.assertEqual(results["lfdb"], results["redis"])
+
+    def test_evictions_are_notified_and_counted(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("notify-keyspace-events", "Ee")
+                ps = self.client(name).pubsub()
+                ps.subscribe("__keyevent@0__:evicted")
+                ps.get_message(timeout=1.0)
+                before = int(r.info("stats")["evicted_keys"])
+                self.fill_under_policy(r, "allkeys-random", 1 << 20)
+                msg = None
+                deadline = time.monotonic() + 5
+                while msg is None and time.monotonic() < deadline:
+                    msg = ps.get_message(timeout=1.0)
+                self.assertIsNotNone(msg)
+                self.assertEqual(msg["type"], "message")
+                self.assertTrue(msg["data"].startswith(b"k:"))
+                self.assertGreater(int(r.info("stats")["evicted_keys"]), before)
+                r.config_set("notify-keyspace-events", "")
+                r.config_set("maxmemory", 0)
+                ps.close()
+
+    def test_evictions_reach_the_log_as_del(self):
+        srv = ServerProcess([("appendonly", "yes"), ("appendfsync", "always")]).start()
+        try:
+            r = redis.Redis(host=HOST, port=srv.port)
+            self.fill_under_policy(r, "allkeys-lru", 1 << 20)
+            evicted = int(r.info("stats")["evicted_keys"])
+            self.assertGreater(evicted, 0)
+            with open(os.path.join(srv.dir, "appendonly.aof"), "rb") as f:
+                log = f.read()
+            self.assertGreaterEqual(log.count(b"$3\r\nDEL\r\n"), evicted)
+        finally:
+            srv.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
