@@ -14,7 +14,8 @@ BUILD = os.environ.get("HUE_CHECK_BUILD", os.path.join(REPO, "build"))
 
 def run(*extra):
     p = subprocess.run([TOOL, "--build", BUILD, "--tu", "src/db/executor.cpp",
-                        "--extra", os.path.join(HERE, "fixture_misdeclared.cpp"), *extra],
+                        "--extra", os.path.join(HERE, "fixture_misdeclared.cpp"),
+                        "--accepted", os.devnull, *extra],
                        capture_output=True, text=True, timeout=900)
     return p.returncode, p.stdout + p.stderr
 

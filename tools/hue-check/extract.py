@@ -103,7 +103,8 @@ class Extractor:
 
     # Guards: a call's enclosing conditions over the function's bool parameters, so that a
     # shared body (zrange_generic(c, ..., store = false)) is followed per handler with the
-    # constants the handler passes. Expressions: ("p", i) parameter i, ("c", bool), ("not", e),
+    # constants the handler passes. Expressions: ("p", i) parameter i, ("c", bool or an enum
+    # constant's value), ("eq", a, b), ("not", e),
     # ("and", a, b), ("or", a, b), ("u",) unknown.
     def bool_default(self, p):
         for ch in p.walk_preorder():
@@ -126,6 +127,9 @@ class Extractor:
         if e.kind == K.DECL_REF_EXPR and e.referenced is not None \
                 and e.referenced.kind == K.PARM_DECL and e.spelling in self.params:
             return ("p", self.params[e.spelling])
+        if e.kind == K.DECL_REF_EXPR and e.referenced is not None \
+                and e.referenced.kind == K.ENUM_CONSTANT_DECL:
+            return ("c", e.referenced.enum_value)
         kids = list(e.get_children())
         if e.kind == K.UNARY_OPERATOR and len(kids) == 1:
             toks = [t.spelling for t in e.get_tokens()]
@@ -137,6 +141,9 @@ class Extractor:
             op = toks[n] if n < len(toks) else ""
             if op in ("&&", "||"):
                 return ("and" if op == "&&" else "or", self.expr(kids[0]), self.expr(kids[1]))
+            if op in ("==", "!="):  # an enum parameter against a constant (Output::kStore)
+                eq = ("eq", self.expr(kids[0]), self.expr(kids[1]))
+                return eq if op == "==" else ("not", eq)
         return ("u",)
 
     def returns(self, st):
@@ -172,6 +179,8 @@ class Extractor:
             self.body(c, fn, guards)
 
     def arg_value(self, a):
+        if not list(a.get_tokens()):
+            return ("d",)  # an argument left out: the parameter's default
         v = self.expr(a)
         return v if v[0] in ("p", "c") else None
 

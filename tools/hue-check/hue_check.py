@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import shutil
 import sys
 import time
 
@@ -117,7 +118,7 @@ def parse(compdb, tus, extra, jobs, use_cache):
         h.update(repr(job[:2]).encode())
         st = os.stat(job[0])
         h.update(f"{st.st_mtime_ns}:{st.st_size}".encode())
-        return os.path.join(cache_dir, h.hexdigest() + ".pickle")
+        return os.path.join(cache_dir, stamp.hexdigest(), h.hexdigest() + ".pickle")
 
     results, todo = [None] * len(jobs_list), []
     for i, job in enumerate(jobs_list):
@@ -131,10 +132,14 @@ def parse(compdb, tus, extra, jobs, use_cache):
             fresh = pool.map(extract.work, [jobs_list[i] for i in todo], chunksize=1)
     else:
         fresh = [extract.work(jobs_list[i]) for i in todo]
+    if use_cache and os.path.isdir(cache_dir):  # what older stamps left
+        for d in os.listdir(cache_dir):
+            if d != stamp.hexdigest():
+                shutil.rmtree(os.path.join(cache_dir, d), ignore_errors=True)
     for i, r in zip(todo, fresh):
         results[i] = r
         if use_cache and not r["errors"]:
-            os.makedirs(cache_dir, exist_ok=True)
+            os.makedirs(os.path.dirname(key(jobs_list[i])), exist_ok=True)
             with open(key(jobs_list[i]), "wb") as f:
                 pickle.dump(r, f)
     db = {"functions": {}, "handlers": [], "commands": [], "classes": [], "addressed": set(),
@@ -177,6 +182,9 @@ def evaluate(e, env):
     if k == "not":
         v = evaluate(e[1], env)
         return None if v is None else not v
+    if k == "eq":
+        a, b = evaluate(e[1], env), evaluate(e[2], env)
+        return None if a is None or b is None else a == b
     if k in ("and", "or"):
         a, b = evaluate(e[1], env), evaluate(e[2], env)
         if k == "and":
@@ -218,7 +226,9 @@ def derive(db, emap, start):
         args = call.get("args") or []
         bound = []
         for i, d in enumerate(defaults):
-            a = args[i] if i < len(args) else ("c", d) if d is not None else None
+            a = args[i] if i < len(args) and args[i] != ("d",) else None
+            if a is None and (i >= len(args) or args[i] == ("d",)) and d is not None:
+                a = ("c", d)
             if a is None:
                 bound.append(None)
             elif a[0] == "c":
@@ -441,6 +451,8 @@ def main():
                     "repository root; default: lfdb-server's src/db, src/commands, src/resp)")
     ap.add_argument("--extra", action="append", default=[],
                     help="one more source file, compiled with the first unit's flags (test fixtures)")
+    ap.add_argument("--accepted", default=os.path.join(HERE, "accepted.txt"),
+                    help="effects vouched for by a reviewer (see the file)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--explain", nargs=2, metavar=("A", "B"))
     ap.add_argument("--matrix", action="store_true")
@@ -470,6 +482,8 @@ def main():
     handlers = {}
     for h in db["handlers"]:
         handlers.setdefault(h["name"], h)
+    accepted = load_accepted(args.accepted)
+    used = set()
     checked, failures, notes = [], [], []
     for spec in db["commands"]:
         h = handlers.get(spec["name"])
@@ -479,6 +493,10 @@ def main():
         cls, cls_loc = classes.get(cls_name, (Touches(cls_name, declared=False), None))
         effects = derive(db, emap, h["usr"])
         upper = spec["name"].upper()
+        for eff in list(effects):
+            if (upper, f"{eff[0]}:{eff[1]}") in accepted:
+                used.add((upper, f"{eff[0]}:{eff[1]}"))
+                del effects[eff]  # vouched for in accepted.txt: not derived, not checked
         derived = touches_of(effects, emap, upper)
         checked.append((spec, h, cls, effects, derived))
         label = extract_label(cls_name)
@@ -493,6 +511,10 @@ def main():
         if over:
             notes.append(f"hue-check: note: {upper} is declared {label}; {over}")
 
+    for (cmd, eff), (why, where) in sorted(accepted.items()):
+        if (cmd, eff) not in used:
+            failures.append(f"hue-check: {where}: {cmd} {eff} is accepted but no longer derived: "
+                            "remove the line (an acceptance must not outlive its reason)")
     by_name = {spec["name"].upper(): derived for spec, _, _, _, derived in checked}
     if args.effects:
         name = args.effects.upper()
@@ -533,8 +555,26 @@ def main():
         print(f)
     print(f"hue-check: {len(checked)} handlers checked over {units} translation units, "
           f"{len(failures)} under-declared, {len(notes)} over-declared, "
+          f"{len(used)} accepted ({os.path.relpath(args.accepted, REPO)}), "
           f"{time.monotonic() - t0:.1f} s")
     return 1 if failures else 0
+
+
+def load_accepted(path):
+    """accepted.txt: `COMMAND resource:access reason...`, effects the analysis derives only
+    because it does not follow values (a read-only variant's flag that keeps it off a shared
+    body's write path). Each line says what keeps the access from happening."""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    for n, raw in enumerate(open(path), 1):
+        if raw.lstrip().startswith("#") or not raw.strip():
+            continue
+        parts = raw.split(None, 2)
+        if len(parts) < 3:
+            raise SystemExit(f"{path}:{n}: COMMAND resource:access reason")
+        out[(parts[0].upper(), parts[1])] = (parts[2].strip(), f"{os.path.relpath(path, REPO)}:{n}")
+    return out
 
 
 def extract_label(cls_name):
