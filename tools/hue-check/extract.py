@@ -98,7 +98,15 @@ class Extractor:
         if f.spelling == "build_matrix":
             self.classes(f, out)
         self.params = {p.spelling: i for i, p in enumerate(params) if p.spelling}
+        self.refs = {}
         self.body(f, fn, ())
+        # Functions named here more often than called: their address is taken (a Lua C function
+        # pushed or put in a luaL_Reg table), so a library may call them back.
+        called = {}
+        for c in fn["calls"]:
+            if c.get("usr"):
+                called[c["usr"]] = called.get(c["usr"], 0) + 1
+        fn["addressed"] = sorted(u for u, n in self.refs.items() if n > called.get(u, 0))
         return fn
 
     # Guards: a call's enclosing conditions over the function's bool parameters, so that a
@@ -175,6 +183,10 @@ class Extractor:
             return
         if node.kind == K.CALL_EXPR:
             self.call(node, fn, guards)
+        elif node.kind == K.DECL_REF_EXPR and node.referenced is not None \
+                and node.referenced.kind in FUNCS:
+            u = node.referenced.get_usr()
+            self.refs[u] = self.refs.get(u, 0) + 1
         for c in kids:
             self.body(c, fn, guards)
 
@@ -217,9 +229,6 @@ class Extractor:
         if not library and r.kind == K.CXX_METHOD and r.is_virtual_method():
             # Virtual unless the object is named with a qualified call (Base::f()).
             call["kind"] = "virtual"
-        if library and r.spelling.startswith("lua"):
-            call["addressed"] = [a.referenced.get_usr() for a in c.get_arguments()
-                                 if a.referenced is not None and a.referenced.kind in FUNCS]
         fn["calls"].append(call)
 
     def pointer_name(self, c):

@@ -156,8 +156,7 @@ def parse(compdb, tus, extra, jobs, use_cache):
         db["by_name"].setdefault(fn["name"], []).append(usr)
         db["by_short"].setdefault(fn["name"].rsplit("::", 1)[-1], []).append(usr)
     for fn in db["functions"].values():
-        for c in fn["calls"]:
-            db["addressed"].update(c.get("addressed", []))
+        db["addressed"].update(fn.get("addressed", []))
     return db, len(jobs_list)
 
 
