@@ -122,10 +122,12 @@ def parse(compdb, tus, extra, jobs, use_cache):
 
     results, todo = [None] * len(jobs_list), []
     for i, job in enumerate(jobs_list):
-        if use_cache and os.path.exists(key(job)):
+        try:
+            if not use_cache:
+                raise OSError
             with open(key(job), "rb") as f:
                 results[i] = pickle.load(f)
-        else:
+        except (OSError, EOFError, pickle.UnpicklingError):
             todo.append(i)
     if jobs > 1 and len(todo) > 1:
         with multiprocessing.Pool(jobs) as pool:
@@ -140,8 +142,11 @@ def parse(compdb, tus, extra, jobs, use_cache):
         results[i] = r
         if use_cache and not r["errors"]:
             os.makedirs(os.path.dirname(key(jobs_list[i])), exist_ok=True)
-            with open(key(jobs_list[i]), "wb") as f:
+            # Written aside, then renamed: two checks at once (ctest -j) never read half a file.
+            tmp = f"{key(jobs_list[i])}.{os.getpid()}"
+            with open(tmp, "wb") as f:
                 pickle.dump(r, f)
+            os.replace(tmp, key(jobs_list[i]))
     db = {"functions": {}, "handlers": [], "commands": [], "classes": [], "addressed": set(),
           "errors": []}
     for r in results:
