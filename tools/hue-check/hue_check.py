@@ -37,7 +37,7 @@ ORDER = {"none": 0, "read": 1, "write": 2}
 class EffectMap:
     def __init__(self, path):
         self.effects, self.internal, self.follow, self.indirect, self.virtual = [], [], [], [], []
-        self.alias, self.all_colors = {}, set()
+        self.alias, self.all_colors, self.followed = {}, set(), set()
         for n, raw in enumerate(open(path), 1):
             line = raw.split("#", 1)[0].split()
             if not line:
@@ -52,7 +52,11 @@ class EffectMap:
                 else:
                     accesses = rest[1:]
                 # `internal` alone: a call that touches nothing a hue declares (not followed).
-                accesses = [tuple(a.split(":")) for a in accesses if a != "internal"]
+                # `follow`: the access, and the function's own code followed as well.
+                follow = "follow" in accesses
+                accesses = [tuple(a.split(":")) for a in accesses if a not in ("internal", "follow")]
+                if follow:
+                    self.followed.add(rest[0] + (f" {const}" if const is not None else ""))
                 self.effects.append((rest[0], const, accesses, where))
             elif kind == "internal":
                 self.internal.append(rest[0])
@@ -77,6 +81,13 @@ class EffectMap:
             if fnmatch.fnmatchcase(name, glob):
                 return []
         return None
+
+    def follows(self, name, const):
+        """Whether the rule that gives `name` its effect also has its code followed."""
+        for glob, c, _, _ in reversed(self.effects):
+            if fnmatch.fnmatchcase(name, glob) and (c is None or c == const):
+                return glob + (f" {c}" if c is not None else "") in self.followed
+        return False
 
     def rule(self, rules, name):
         for glob, value in reversed(rules):
@@ -256,7 +267,8 @@ def derive(db, emap, start):
                 if acc is not None:
                     for a in acc:
                         record(a, state, line, name)
-                    continue
+                    if not (kind == "direct" and emap.follows(name, c.get("const", False))):
+                        continue
             if kind == "direct":
                 # A template's instance has a USR of its own: follow the template by name (every
                 # overload of that name, to be safe).
