@@ -267,7 +267,10 @@ def derive(db, emap, start):
                 if acc is not None:
                     for a in acc:
                         record(a, state, line, name)
-                    if not (kind == "direct" and emap.follows(name, c.get("const", False))):
+                    # Followed as well when the map says so and its code is in the analysed
+                    # units (the fixtures' run does not parse keyspace.cpp: the effect stands).
+                    if not (kind == "direct" and emap.follows(name, c.get("const", False))
+                            and (c["usr"] in fns or db["by_name"].get(name))):
                         continue
             if kind == "direct":
                 # A template's instance has a USR of its own: follow the template by name (every
