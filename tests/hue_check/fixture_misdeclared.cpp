@@ -1,0 +1,76 @@
+// hue-check's proof that it can fail: a small command table whose handlers touch more than their
+// hue class allows, each in a different way (a helper's write, a registry, the partition tables,
+// a function pointer), next to one handler that is declared right and one declared too wide.
+// This file is analysed by test_hue_check.py only; no binary links it.
+#include <memory>
+#include <string>
+
+#include "db/command_context.hpp"
+#include "db/pubsub/registry.hpp"
+#include "db/server.hpp"
+
+namespace lfdb::db::hue_check_fixture {
+namespace {
+
+using commands::CommandSpec;
+using H = commands::HueClass;
+
+// Two calls down from the handler: the access the check must find, with its path.
+bool drop_if_empty(CommandContext& c, std::string_view key) {
+  return c.part(key).erase(key, c.now_ms);
+}
+void tidy(CommandContext& c) { (void)drop_if_empty(c, c.arg(1)); }
+
+// Declared key-read, but its helper erases the key: a write of the context.
+void fixture_get_cmd(CommandContext& c) {
+  const Entry* e = c.find(c.arg(1));
+  if (e == nullptr) tidy(c);
+  c.out.null();
+}
+
+// Declared pubsub-read, but it adds a subscription: a write of global 'pubsub'.
+void fixture_listen_cmd(CommandContext& c) {
+  (void)c.server->pubsub().add(pubsub::Kind::kChannel, std::string(c.arg(1)), nullptr);
+  c.out.simple_string("OK");
+}
+
+// Declared key-write, but it empties every database: a write of global 'keyspace'.
+void fixture_wipe_cmd(CommandContext& c) {
+  c.server->databases().clear();
+  c.out.simple_string("OK");
+}
+
+// Declared key-read, but it calls through a function pointer the analysis cannot follow.
+void (*g_hook)(CommandContext&) = nullptr;
+void fixture_hook_cmd(CommandContext& c) {
+  if (g_hook != nullptr) g_hook(c);
+  c.out.simple_string("OK");
+}
+
+// Declared right: reads its key.
+void fixture_strlen_cmd(CommandContext& c) {
+  const Entry* e = c.find(c.arg(1));
+  c.out.integer(e == nullptr ? 0 : 1);
+}
+
+// Declared key-write, touches nothing shared: over-declared (reported, not failed).
+void fixture_ping_cmd(CommandContext& c) { c.out.simple_string("OK"); }
+
+}  // namespace
+
+constexpr CommandSpec kFixtureCommands[] = {
+    {"fixture.get", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "reads; its helper erases"},
+    {"fixture.listen", 2, 0, 0, 0, 0, H::kPubsubRead, {}, "fixture", "subscribes"},
+    {"fixture.wipe", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "flushes every database"},
+    {"fixture.hook", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a hook"},
+    {"fixture.strlen", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "reads its key"},
+    {"fixture.ping", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "touches nothing"},
+};
+
+constexpr HandlerEntry kFixtureHandlers[] = {
+    {"fixture.get", fixture_get_cmd},       {"fixture.listen", fixture_listen_cmd},
+    {"fixture.wipe", fixture_wipe_cmd},     {"fixture.hook", fixture_hook_cmd},
+    {"fixture.strlen", fixture_strlen_cmd}, {"fixture.ping", fixture_ping_cmd},
+};
+
+}  // namespace lfdb::db::hue_check_fixture

@@ -1,0 +1,315 @@
+"""What hue-check needs from one translation unit, read with libclang (python3-clang-14).
+
+For every function defined in the project's own files: its calls (direct, virtual, through a
+pointer, into a library) and the project functions whose address it hands to a library call
+(Lua's C functions). Besides: the handler tables (arrays of HandlerEntry / SessionHandlerEntry),
+the command tables (arrays of CommandSpec) and the declaration of each hue class (the
+`add(HueClass::kX, Touches()...)` calls that build the server's matrix).
+
+A worker process parses its share of the translation units and returns plain data; lambdas'
+bodies count as their enclosing function's (the lambda may run whenever that function does).
+"""
+import os
+import shlex
+
+import clang.cindex as ci
+
+LIBCLANG = "/usr/lib/llvm-14/lib/libclang.so.1"
+RESOURCE_DIR = "/usr/lib/llvm-14/lib/clang/14.0.6"
+
+K = ci.CursorKind
+# libclang 14 reports a few cursor kinds its Python bindings do not list (e.g. 280, OpenMP
+# directives): give them placeholders so that walking any tree never raises.
+for _id in range(1000):
+    if _id >= len(K._kinds) or K._kinds[_id] is None:
+        K(_id)
+FUNCS = {K.FUNCTION_DECL, K.CXX_METHOD, K.CONSTRUCTOR, K.DESTRUCTOR, K.FUNCTION_TEMPLATE,
+         K.CONVERSION_FUNCTION}
+# g++ options clang does not know; they only tune warnings or code generation.
+DROP = {"-Wno-restrict", "-Werror", "-fno-semantic-interposition"}
+
+
+def qualified(c):
+    parts = []
+    while c is not None and c.kind != K.TRANSLATION_UNIT:
+        if c.spelling:
+            parts.append(c.spelling)
+        c = c.semantic_parent
+    return "::".join(reversed(parts))
+
+
+def compile_args(entry):
+    if "arguments" in entry:
+        args = list(entry["arguments"])[1:]
+    else:
+        args = shlex.split(entry["command"])[1:]
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a == "-o":
+            skip = True
+            continue
+        if a == "-c" or a in DROP or a == entry["file"] or a.startswith("-O") or a == "-g":
+            continue
+        out.append(a)
+    return out + ["-resource-dir", RESOURCE_DIR, "-Wno-unknown-warning-option"]
+
+
+class Extractor:
+    def __init__(self, roots):
+        self.roots = tuple(os.path.realpath(r) + os.sep for r in roots)
+        self.seen = set()  # USRs of function definitions already walked (headers repeat)
+        self.index = ci.Index.create()
+
+    def ours(self, cursor):
+        f = cursor.location.file
+        return f is not None and os.path.realpath(f.name).startswith(self.roots)
+
+    def parse(self, path, args):
+        tu = self.index.parse(path, args=args)
+        errors = [f"{d.location.file}:{d.location.line}: {d.spelling}" for d in tu.diagnostics
+                  if d.severity >= ci.Diagnostic.Error]
+        out = {"file": path, "errors": errors, "functions": {}, "handlers": [], "commands": [],
+               "classes": [], "addressed": []}
+        self.walk_decls(tu.cursor, out)
+        return out
+
+    def walk_decls(self, cursor, out):
+        for c in cursor.get_children():
+            if not self.ours(c):
+                continue
+            if c.kind in (K.NAMESPACE, K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE, K.LINKAGE_SPEC):
+                self.walk_decls(c, out)
+            elif c.kind in FUNCS and c.is_definition():
+                usr = c.get_usr()
+                if usr in self.seen:
+                    continue
+                self.seen.add(usr)
+                out["functions"][usr] = self.function(c, out)
+            elif c.kind == K.VAR_DECL:
+                self.table(c, out)
+
+    def function(self, f, out):
+        params = [p for p in f.get_children() if p.kind == K.PARM_DECL]
+        fn = {"name": qualified(f), "loc": f"{f.location.file.name}:{f.location.line}",
+              "calls": [], "defaults": [self.bool_default(p) for p in params]}
+        if f.spelling == "build_matrix":
+            self.classes(f, out)
+        self.params = {p.spelling: i for i, p in enumerate(params) if p.spelling}
+        self.refs = {}
+        self.body(f, fn, ())
+        # Functions named here more often than called: their address is taken (a Lua C function
+        # pushed or put in a luaL_Reg table), so a library may call them back.
+        called = {}
+        for c in fn["calls"]:
+            if c.get("usr"):
+                called[c["usr"]] = called.get(c["usr"], 0) + 1
+        fn["addressed"] = sorted(u for u, n in self.refs.items() if n > called.get(u, 0))
+        return fn
+
+    # Guards: a call's enclosing conditions over the function's bool parameters, so that a
+    # shared body (zrange_generic(c, ..., store = false)) is followed per handler with the
+    # constants the handler passes. Expressions: ("p", i) parameter i, ("c", bool or an enum
+    # constant's value), ("eq", a, b), ("not", e),
+    # ("and", a, b), ("or", a, b), ("u",) unknown.
+    def bool_default(self, p):
+        for ch in p.walk_preorder():
+            if ch.kind == K.CXX_BOOL_LITERAL_EXPR:
+                return [t.spelling for t in ch.get_tokens()][:1] == ["true"]
+        return None
+
+    def strip(self, e):
+        while e.kind in (K.UNEXPOSED_EXPR, K.PAREN_EXPR):
+            kids = list(e.get_children())
+            if len(kids) != 1:
+                break
+            e = kids[0]
+        return e
+
+    def expr(self, e):
+        e = self.strip(e)
+        if e.kind == K.CXX_BOOL_LITERAL_EXPR:
+            return ("c", [t.spelling for t in e.get_tokens()][:1] == ["true"])
+        if e.kind == K.DECL_REF_EXPR and e.referenced is not None \
+                and e.referenced.kind == K.PARM_DECL and e.spelling in self.params:
+            return ("p", self.params[e.spelling])
+        if e.kind == K.DECL_REF_EXPR and e.referenced is not None \
+                and e.referenced.kind == K.ENUM_CONSTANT_DECL:
+            return ("c", e.referenced.enum_value)
+        kids = list(e.get_children())
+        if e.kind == K.UNARY_OPERATOR and len(kids) == 1:
+            toks = [t.spelling for t in e.get_tokens()]
+            if toks[:1] == ["!"]:
+                return ("not", self.expr(kids[0]))
+        if e.kind == K.BINARY_OPERATOR and len(kids) == 2:
+            toks = [t.spelling for t in e.get_tokens()]
+            n = len(list(kids[0].get_tokens()))
+            op = toks[n] if n < len(toks) else ""
+            if op in ("&&", "||"):
+                return ("and" if op == "&&" else "or", self.expr(kids[0]), self.expr(kids[1]))
+            if op in ("==", "!="):  # an enum parameter against a constant (Output::kStore)
+                eq = ("eq", self.expr(kids[0]), self.expr(kids[1]))
+                return eq if op == "==" else ("not", eq)
+        return ("u",)
+
+    def returns(self, st):
+        st = self.strip(st)
+        if st.kind == K.RETURN_STMT:
+            return True
+        if st.kind == K.COMPOUND_STMT:
+            kids = list(st.get_children())
+            return bool(kids) and kids[-1].kind == K.RETURN_STMT
+        return False
+
+    def body(self, node, fn, guards):
+        kids = list(node.get_children())
+        if node.kind == K.IF_STMT and len(kids) in (2, 3) and kids[0].kind != K.DECL_STMT:
+            cond = self.expr(kids[0])
+            self.body(kids[0], fn, guards)
+            self.body(kids[1], fn, guards + ((cond, True),))
+            if len(kids) == 3:
+                self.body(kids[2], fn, guards + ((cond, False),))
+            return
+        if node.kind == K.COMPOUND_STMT:
+            g = guards
+            for st in kids:
+                self.body(st, fn, g)
+                sub = list(st.get_children())
+                if st.kind == K.IF_STMT and len(sub) == 2 and sub[0].kind != K.DECL_STMT \
+                        and self.returns(sub[1]):
+                    g = g + ((self.expr(sub[0]), False),)  # after `if (x) return ...;`
+            return
+        if node.kind == K.CALL_EXPR:
+            self.call(node, fn, guards)
+        elif node.kind == K.DECL_REF_EXPR and node.referenced is not None \
+                and node.referenced.kind in FUNCS:
+            u = node.referenced.get_usr()
+            self.refs[u] = self.refs.get(u, 0) + 1
+        for c in kids:
+            self.body(c, fn, guards)
+
+    def arg_value(self, a):
+        if not list(a.get_tokens()):
+            return ("d",)  # an argument left out: the parameter's default
+        v = self.expr(a)
+        return v if v[0] in ("p", "c") else None
+
+    def call(self, c, fn, guards):
+        r = c.referenced
+        line = c.location.line
+        if r is None:
+            # A template's dependent call (z.last_in(r) with r's type a parameter): resolved
+            # at instantiation, so followed by name; none of the project's: a library's.
+            fn["calls"].append({"kind": "dependent", "name": c.spelling, "line": line,
+                                "guards": guards})
+            return
+        if r.kind in (K.FIELD_DECL, K.VAR_DECL, K.PARM_DECL):
+            t = r.type.spelling
+            fn["calls"].append({"kind": "indirect", "name": qualified(r), "line": line,
+                                "guards": guards,
+                                # A template's callable parameter (Fn&& fn): what the caller
+                                # passes is a lambda, whose body is the caller's already.
+                                "callable": r.kind == K.PARM_DECL and "(" not in t
+                                and "function<" not in t})
+            return
+        if r.kind not in FUNCS:
+            return  # a constructor of a type without one, a builtin
+        if r.kind == K.CXX_METHOD and r.spelling == "operator()" and not r.semantic_parent.spelling:
+            return  # a lambda: its body is already the enclosing function's
+        loc = r.location.file
+        library = loc is None or not os.path.realpath(loc.name).startswith(self.roots)
+        call = {"kind": "library" if library else "direct", "usr": r.get_usr(),
+                "name": qualified(r), "line": line,
+                "const": r.kind == K.CXX_METHOD and r.is_const_method(), "guards": guards,
+                "args": [self.arg_value(a) for a in c.get_arguments()]}
+        # Special members without a body anywhere are the compiler's (memberwise): nothing to follow.
+        call["special"] = r.kind in (K.CONSTRUCTOR, K.DESTRUCTOR) or r.spelling == "operator="
+        if not library and r.kind == K.CXX_METHOD and r.is_virtual_method():
+            # Virtual unless the object is named with a qualified call (Base::f()).
+            call["kind"] = "virtual"
+        fn["calls"].append(call)
+
+    def pointer_name(self, c):
+        for n in c.walk_preorder():
+            if n.kind in (K.MEMBER_REF_EXPR, K.DECL_REF_EXPR) and n.referenced is not None:
+                return qualified(n.referenced)
+        return None
+
+    def table(self, var, out):
+        t = var.type.spelling
+        if "HandlerEntry" in t and "[" in t:
+            for el in self.elements(var):
+                name = self.literal(el)
+                ref = [n.referenced for n in el.walk_preorder()
+                       if n.kind == K.DECL_REF_EXPR and n.referenced is not None
+                       and n.referenced.kind in FUNCS]
+                if name and ref:
+                    out["handlers"].append({"name": name, "usr": ref[0].get_usr(),
+                                            "function": qualified(ref[0]),
+                                            "table": qualified(var),
+                                            "loc": f"{el.location.file.name}:{el.location.line}"})
+        elif "CommandSpec" in t and "[" in t:
+            for el in self.elements(var):
+                name = self.literal(el)
+                hue = [n.spelling for n in el.walk_preorder()
+                       if n.kind == K.DECL_REF_EXPR and n.referenced is not None
+                       and n.referenced.kind == K.ENUM_CONSTANT_DECL
+                       and n.referenced.semantic_parent.spelling == "HueClass"]
+                if name and hue:
+                    out["commands"].append({"name": name, "hue": hue[0],
+                                            "loc": f"{el.location.file.name}:{el.location.line}"})
+
+    def elements(self, var):
+        for c in var.get_children():
+            if c.kind == K.INIT_LIST_EXPR:
+                return [e for e in c.get_children() if e.kind == K.INIT_LIST_EXPR]
+        return []
+
+    def literal(self, el):
+        for n in el.walk_preorder():
+            if n.kind == K.STRING_LITERAL:
+                return n.spelling.strip('"')
+        return None
+
+    def classes(self, f, out):
+        # add(HueClass::kX, Touches().reads("g").writes_context()...) and
+        # class_hues[HueClass::kUndeclared] = add_undeclared(...)
+        for c in f.walk_preorder():
+            if c.kind != K.CALL_EXPR:
+                continue
+            args = list(c.get_arguments())
+            if c.spelling == "operator()" and len(args) >= 2:
+                args = args[-2:]  # a lambda's call counts the lambda as its first argument
+                cls = [n.spelling for n in args[0].walk_preorder() if n.kind == K.DECL_REF_EXPR
+                       and n.referenced is not None and n.referenced.kind == K.ENUM_CONSTANT_DECL]
+                if not cls:
+                    continue
+                decl = {"class": cls[0], "reads": [], "writes": [], "context": "none",
+                        "loc": f"{c.location.file.name}:{c.location.line}"}
+                for n in args[1].walk_preorder():
+                    if n.kind != K.CALL_EXPR:
+                        continue
+                    if n.spelling in ("reads", "writes"):
+                        lit = [m.spelling.strip('"') for m in n.walk_preorder()
+                               if m.kind == K.STRING_LITERAL]
+                        decl[n.spelling].append(lit[-1])
+                    elif n.spelling == "writes_context":
+                        decl["context"] = "write"
+                    elif n.spelling == "reads_context" and decl["context"] != "write":
+                        decl["context"] = "read"
+                out["classes"].append(decl)
+
+
+_extractor = None
+
+
+def work(job):
+    """One translation unit, in a worker process (the extractor is the process's)."""
+    global _extractor
+    path, args, roots = job
+    if _extractor is None:
+        ci.Config.set_library_file(LIBCLANG)
+        _extractor = Extractor(roots)
+    return _extractor.parse(path, args)
