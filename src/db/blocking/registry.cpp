@@ -8,6 +8,7 @@
 #include "commands/command_table.hpp"
 #include "db/blocking/pop.hpp"
 #include "db/server.hpp"
+#include "db/stream/read.hpp"
 
 namespace lfdb::db::blocking {
 namespace {
@@ -183,6 +184,10 @@ void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
         q.erase(q.begin() + static_cast<long>(i));
         continue;
       }
+      if (w->op == Op::kStream) {
+        serve_stream_reader(q, i, key, db, now_ms, log != nullptr ? &records : nullptr);
+        continue;
+      }
       const Entry* e = ks.of(key).find(key, now_ms);
       if (e == nullptr) break;
       const bool list = e->value.type == Type::kList;
@@ -226,6 +231,41 @@ void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
     const std::uint64_t at = log->append(records, db, db);  // every served pop is in `db`
     for (std::size_t i = first_woken; i < t_woken.size(); ++i) t_woken[i]->commit_offset = at;
   }
+}
+
+// A blocked XREAD / XREADGROUP reader at q[i] (db/stream/read.hpp): left waiting (i moves
+// on), or claimed and answered from the stream at key, its records into `records`.
+void Registry::serve_stream_reader(Queue& q, std::size_t& i, const std::string& key,
+                                   std::uint32_t db, std::int64_t now_ms, std::string* records) {
+  Keyspace& ks = server_.db(db);
+  std::shared_ptr<Waiter> w = q[i];
+  std::string probe;
+  resp::Writer probe_out(probe, w->protocol);
+  CommandContext look{{}, probe_out, ks, now_ms, &server_, nullptr, nullptr};
+  look.db = db;
+  const stream::Blocked b = stream::blocked_state(look, *w, key);
+  if (b == stream::Blocked::kWait) {
+    ++i;
+    return;
+  }
+  q.erase(q.begin() + static_cast<long>(i));
+  if (!w->claim()) return;
+  if (hung_up(w->fd)) {
+    w->close = true;  // gone: nothing delivered to it
+  } else {
+    resp::Writer out(w->reply, w->protocol);
+    CommandContext c{{}, out, ks, now_ms, &server_, nullptr, nullptr};
+    c.db = db;
+    // The reader's group changes are logged with the pops of this pass, in `db`.
+    const InvocationLog saved = t_invocation_log;
+    t_invocation_log.records = records;
+    t_invocation_log.db = db;
+    stream::serve_blocked(c, *w, key, b);
+    t_invocation_log = saved;
+    w->served_from_key = true;
+  }
+  settled(*w);
+  note_woken(std::move(w));
 }
 
 void Registry::deferred_serve(std::uint32_t db, std::string key, std::string dest) {
