@@ -463,6 +463,109 @@ class StreamsDiffTest(unittest.TestCase):
             p.both(*cmd)
 
 
+@unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
+class BlockedReadersDiffTest(unittest.TestCase):
+    """XREAD / XREADGROUP BLOCK, the same scenarios on both servers, replies compared."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.lfdb = ServerProcess().start()
+        cls.peer = RedisPeer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.lfdb.stop()
+        cls.peer.stop()
+
+    def scenario(self, port, proto, setup, blocked, writes):
+        """Runs `setup`, sends each of `blocked` on its own connection, waits until the server
+        counts them blocked, runs `writes`, and returns what each blocked reader got."""
+        admin = raw(port)
+        self.addCleanup(admin.close)
+        admin.command("FLUSHALL")
+        for c in setup:
+            admin.command(*c)
+        readers = []
+        for c in blocked:
+            conn = raw(port, proto)
+            self.addCleanup(conn.close)
+            conn.send_command(*c)
+            readers.append(conn)
+        self.assertTrue(wait_for(lambda: b"blocked_clients:%d" % len(blocked)
+                                 in admin.command("INFO", "clients")))
+        for c in writes:
+            admin.command(*c)
+        out = [conn.read_parsed(timeout=10) for conn in readers]
+        out.append(admin.command("XPENDING", "s", "g") if any(
+            c[0] == "XGROUP" for c in setup) else None)
+        return out
+
+    def compare(self, setup, blocked, writes):
+        for proto in (2, 3):
+            a = self.scenario(self.lfdb.port, proto, setup, blocked, writes)
+            b = self.scenario(self.peer.port, proto, setup, blocked, writes)
+            self.assertEqual(a, b, "lfdb vs redis, RESP%d: %r then %r" % (proto, blocked, writes))
+
+    def test_xread_served_by_xadd(self):
+        self.compare([["XADD", "s", "1-1", "a", "1"]],
+                     [["XREAD", "BLOCK", "0", "STREAMS", "s", "$"],
+                      ["XREAD", "BLOCK", "0", "COUNT", "1", "STREAMS", "t", "s", "0", "$"],
+                      ["XREAD", "BLOCK", "20000", "STREAMS", "s", "1-1"]],
+                     [["XADD", "s", "2-1", "b", "2"]])
+
+    def test_xread_other_key_type_and_timeout(self):
+        self.compare([], [["XREAD", "BLOCK", "0", "STREAMS", "s", "t", "$", "$"]],
+                     [["LPUSH", "s", "x"], ["DEL", "s"], ["XADD", "t", "5-5", "f", "v"]])
+        self.compare([], [["XREAD", "BLOCK", "50", "STREAMS", "s", "$"]], [])
+
+    def test_xreadgroup_served_destroyed_deleted(self):
+        setup = [["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]]
+        # The first reader takes one entry (COUNT 1), the second the next.
+        self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "COUNT", "1",
+                              "STREAMS", "s", ">"],
+                             ["XREADGROUP", "GROUP", "g", "c2", "BLOCK", "0", "STREAMS", "s", ">"]],
+                     [["MULTI"], ["XADD", "s", "1-1", "a", "1"], ["XADD", "s", "2-1", "a", "2"],
+                      ["EXEC"]])
+        self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "NOACK", "BLOCK", "0",
+                              "STREAMS", "s", ">"]], [["XADD", "s", "1-1", "a", "1"]])
+        self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"]],
+                     [["XGROUP", "DESTROY", "s", "g"]])
+        self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"]],
+                     [["DEL", "s"]])
+        self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"]],
+                     [["SET", "s", "x"]])
+
+    def test_script_and_transaction(self):
+        for port in (self.lfdb.port, self.peer.port):
+            c = raw(port)
+            self.addCleanup(c.close)
+            c.command("FLUSHALL")
+            self.assertEqual(
+                c.command("EVAL", "return redis.pcall('xread','block','0','streams',KEYS[1],'$')",
+                          "1", "s"),
+                RespError("ERR xread command is not allowed with BLOCK option from scripts"))
+            c.command("MULTI")
+            c.command("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+            self.assertEqual(c.command("EXEC"), [None])
+
+    def test_many_readers_one_xadd(self):
+        """200 readers blocked at once hold no thread each; one XADD serves every one."""
+        conns = []
+        for _ in range(200):
+            conn = raw(self.lfdb.port)
+            self.addCleanup(conn.close)
+            conn.send_command("XREAD", "BLOCK", "0", "STREAMS", "many", "$")
+            conns.append(conn)
+        admin = raw(self.lfdb.port)
+        self.addCleanup(admin.close)
+        self.assertTrue(wait_for(lambda: b"blocked_clients:200" in admin.command("INFO", "clients")))
+        self.assertEqual(admin.command("PING"), b"PONG")
+        admin.command("XADD", "many", "1-1", "f", "v")
+        for conn in conns:
+            self.assertEqual(conn.read_parsed(timeout=10),
+                             [[b"many", [[b"1-1", [b"f", b"v"]]]]])
+
+
 def wait_for(pred, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -25,7 +25,7 @@ bool parse_read(CommandContext& c, ReadArgs& a) {
     if (iequal(o, "block") && more != 0) {
       // A script's commands run with their own spec under the script's offer (read.hpp).
       if (blocking::t_offer != nullptr && blocking::t_offer->spec != c.spec) {
-        c.out.error(std::string(c.arg(0)) + " command is not allowed with BLOCK option from scripts");
+        c.out.error("ERR " + std::string(c.arg(0)) + " command is not allowed with BLOCK option from scripts");
         return false;
       }
       std::int64_t ms = 0;
