@@ -534,6 +534,9 @@ class BlockedReadersDiffTest(unittest.TestCase):
                      [["DEL", "s"]])
         self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"]],
                      [["SET", "s", "x"]])
+        self.compare(setup, [["XREADGROUP", "GROUP", "g", "c1", "BLOCK", "0", "STREAMS", "s", ">"],
+                             ["XREAD", "BLOCK", "100", "STREAMS", "s", "$"]],
+                     [["FLUSHALL"]])
 
     def test_script_and_transaction(self):
         for port in (self.lfdb.port, self.peer.port):

@@ -102,7 +102,9 @@ class Registry {
   void run_timer();
   void deferred_serve(std::uint32_t db, std::string key, std::string dest);
   void serve_stream_reader(Queue& q, std::size_t& i, const std::string& key, std::uint32_t db,
-                           std::int64_t now_ms, std::string* records);
+                           std::int64_t now_ms, std::string* records, bool errors_only = false);
+  // Every blocked group reader whose stream or group is gone is answered (after FLUSHALL...).
+  void sweep_stream_groups(std::int64_t now_ms);
 
   Server& server_;
   std::vector<Room> rooms_;  // by color; each guarded by its color (see above)

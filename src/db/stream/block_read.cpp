@@ -70,7 +70,9 @@ Blocked blocked_state(CommandContext& c, const blocking::Waiter& w, std::string_
     if (g == nullptr) return Blocked::kNoGroup;
     after = g->last_id;
   }
-  return s.last_id() > after ? Blocked::kReady : Blocked::kWait;
+  // An entry after `after` must be there: a stream whose newer entries were all deleted serves
+  // nothing (Redis answers such a reader at its timeout, never with an empty array).
+  return s.length() != 0 && s.last_live_id() > after ? Blocked::kReady : Blocked::kWait;
 }
 
 void serve_blocked(CommandContext& c, const blocking::Waiter& w, std::string_view key, Blocked b) {

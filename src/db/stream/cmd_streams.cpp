@@ -6,6 +6,7 @@
 // layout: XADD with the id it assigned, and a trim (XADD's or XTRIM's, approximate or limited)
 // as the exact XTRIM that removes the same entries (MINID = the first entry left, or MAXLEN = 0
 // when none is left).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -142,7 +143,10 @@ std::size_t parse_add_trim(CommandContext& c, AddArgs& a, bool xadd) {
     }
   } else {
     // Approximate trimming does at most 100 blocks' worth of work unless told otherwise.
-    a.trim.limit = a.trim.approx ? static_cast<std::int64_t>(100 * Stream::kBlockEntries) : 0;
+    std::int64_t limit = static_cast<std::int64_t>(std::min<std::uint64_t>(
+        100 * Stream::block_entries(), 1000000));
+    if (limit <= 0) limit = 10000;
+    a.trim.limit = a.trim.approx ? limit : 0;
   }
   return i;
 }

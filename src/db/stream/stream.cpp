@@ -6,6 +6,7 @@
 // fixed size, so a deletion flips it in place.
 #include "db/stream/stream.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <cstring>
 
@@ -257,6 +258,20 @@ struct Stream::Block {
   }
 };
 
+namespace {
+std::atomic<std::uint64_t> g_block_entries{100};
+std::atomic<std::uint64_t> g_block_bytes{4096};
+constexpr std::uint64_t kMaxBlockBytes = std::uint64_t{1} << 30;
+}  // namespace
+
+void Stream::set_block_limits(std::uint64_t entries, std::uint64_t bytes) {
+  g_block_entries.store(entries, std::memory_order_relaxed);
+  g_block_bytes.store(bytes == 0 || bytes > kMaxBlockBytes ? kMaxBlockBytes : bytes,
+                      std::memory_order_relaxed);
+}
+std::uint64_t Stream::block_entries() { return g_block_entries.load(std::memory_order_relaxed); }
+std::uint64_t Stream::block_bytes_limit() { return g_block_bytes.load(std::memory_order_relaxed); }
+
 Stream::Stream() = default;
 Stream::~Stream() = default;
 
@@ -264,8 +279,9 @@ void Stream::append(StreamId id, std::span<const std::string_view> fields) {
   std::size_t bytes = 0;
   for (std::string_view f : fields) bytes += f.size();
   Block* b = blocks_.empty() ? nullptr : blocks_.rbegin()->second.get();
-  if (b != nullptr && (b->data.size() + b->master.size() + bytes >= kBlockBytes ||
-                       b->total() >= kBlockEntries)) {
+  const std::uint64_t max_entries = block_entries();
+  if (b != nullptr && (b->data.size() + b->master.size() + bytes >= block_bytes_limit() ||
+                       (max_entries != 0 && b->total() >= max_entries))) {
     b->data.shrink_to_fit();  // a full block keeps no spare capacity
     b = nullptr;
   }

@@ -1,8 +1,8 @@
 // A stream: an append-only sequence of entries, each an id (ms-seq) and field/value pairs, plus
 // its consumer groups.
 //
-// Layout (docs/streams.md): entries live in blocks of at most kBlockEntries entries and about
-// kBlockBytes bytes; a block is one byte string of encoded entries whose ids are deltas against
+// Layout (docs/streams.md): entries live in blocks of at most stream-node-max-entries entries
+// and about stream-node-max-bytes bytes (100 and 4096, as Redis's); a block is one byte string of encoded entries whose ids are deltas against
 // the block's first id, and an entry whose field names equal the block's first entry's (the
 // block's "master" fields) stores only its values. Blocks sit in an ordered map keyed by their
 // first id, so an append touches only the last block and a range read finds its first block in
@@ -86,8 +86,11 @@ struct TrimSpec {
 
 class Stream {
  public:
-  static constexpr std::size_t kBlockEntries = 100;  // stream-node-max-entries
-  static constexpr std::size_t kBlockBytes = 4096;   // stream-node-max-bytes
+  // A block's bounds: stream-node-max-entries (0: none) and stream-node-max-bytes (0: 1 GiB),
+  // set by CONFIG SET; read by every append. Relaxed atomics: a bound, not a protocol.
+  static void set_block_limits(std::uint64_t entries, std::uint64_t bytes);
+  static std::uint64_t block_entries();
+  static std::uint64_t block_bytes_limit();
 
   Stream();
   ~Stream();
