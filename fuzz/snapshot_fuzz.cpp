@@ -1,5 +1,6 @@
 // libFuzzer target for the snapshot reader (db::load_snapshot_bytes): a damaged dump.lfdb or
-// log preamble is untrusted input.
+// log preamble is untrusted input. Streams go through stream::decode (db/stream/stream.hpp),
+// which checks every count, length, id order and consumer index against the bytes it has.
 // Invariants: never crashes or reads out of bounds; accepts only inputs whose checksum holds;
 // an accepted snapshot reports a length within the input and as many keys as the keyspace got;
 // writing the loaded keyspace (and its function libraries) back and loading that gives the same
@@ -19,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string in(reinterpret_cast<const char*>(data), size);
   // Most random inputs die at the magic: give the fuzzer a valid header half of the time (the
   // current version, with every type, databases and libraries; older versions are in the corpus).
-  if (size > 0 && (data[0] & 1)) in = std::string("LFDBSNAP\x04\x00\x00\x00", 12) + in.substr(1);
+  if (size > 0 && (data[0] & 1)) in = std::string("LFDBSNAP\x05\x00\x00\x00", 12) + in.substr(1);
   lfdb::db::Databases ks(4, 16);
   auto r = lfdb::db::load_snapshot_bytes(in, ks, "fuzz");
   if (!r.ok()) return 0;

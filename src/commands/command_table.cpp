@@ -90,6 +90,22 @@ constexpr CommandSpec kObjectSubs[] = {
     {"object|idletime", 3, R, 2, 2, 1, H::kKeyRead, {}, "generic", "Returns the time since the last access to a Redis object."},
 };
 
+// Streams (lfdb-server: db/stream/). XGROUP's and XINFO's keys count from the container name.
+constexpr CommandSpec kXgroupSubs[] = {
+    {"xgroup|create", -5, W | DO, 2, 2, 1, H::kKeyWrite, {}, "stream", "Creates a consumer group."},
+    {"xgroup|setid", -5, W, 2, 2, 1, H::kKeyWrite, {}, "stream", "Sets the last-delivered ID of a consumer group."},
+    {"xgroup|destroy", 4, W, 2, 2, 1, H::kKeyWrite, {}, "stream", "Destroys a consumer group."},
+    {"xgroup|createconsumer", 5, W | DO, 2, 2, 1, H::kKeyWrite, {}, "stream", "Creates a consumer in a consumer group."},
+    {"xgroup|delconsumer", 5, W, 2, 2, 1, H::kKeyWrite, {}, "stream", "Deletes a consumer from a consumer group."},
+    {"xgroup|help", 2, 0, 0, 0, 0, H::kFree, {}, "stream", "Returns helpful text about the different subcommands."},
+};
+constexpr CommandSpec kXinfoSubs[] = {
+    {"xinfo|stream", -3, R, 2, 2, 1, H::kKeyRead, {}, "stream", "Returns information about a stream."},
+    {"xinfo|groups", 3, R, 2, 2, 1, H::kKeyRead, {}, "stream", "Returns a list of the consumer groups of a stream."},
+    {"xinfo|consumers", 4, R, 2, 2, 1, H::kKeyRead, {}, "stream", "Returns a list of the consumers in a consumer group."},
+    {"xinfo|help", 2, 0, 0, 0, 0, H::kFree, {}, "stream", "Returns helpful text about the different subcommands."},
+};
+
 constexpr CommandSpec kScriptSubs[] = {
     {"script|load", 3, NS, 0, 0, 0, H::kFree, {}, "scripting", "Loads a server-side Lua script to the script cache."},
     {"script|exists", -3, NS, 0, 0, 0, H::kFree, {}, "scripting", "Determines whether server-side Lua scripts exist in the script cache."},
@@ -279,6 +295,22 @@ constexpr CommandSpec kCommands[] = {
     {"blmove", 6, W | DO | NS | B, 1, 2, 1, H::kKeyWrite, {}, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved."},
     {"lmpop", -4, W | NK, 2, 0, 1, H::kKeyWrite, {}, "list", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped."},
     {"blmpop", -5, W | NK | B, 3, 0, 1, H::kKeyWrite, {}, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped."},
+    // streams (lfdb-server: db/stream/): XREAD's and XREADGROUP's keys follow STREAMS
+    {"xadd", -5, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "stream", "Appends a new message to a stream. Creates the key if it doesn't exist."},
+    {"xrange", -4, R, 1, 1, 1, H::kKeyRead, {}, "stream", "Returns the messages from a stream within a range of IDs."},
+    {"xrevrange", -4, R, 1, 1, 1, H::kKeyRead, {}, "stream", "Returns the messages from a stream within a range of IDs in reverse order."},
+    {"xlen", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "stream", "Return the number of messages in a stream."},
+    {"xdel", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "stream", "Returns the number of messages after removing them from a stream."},
+    {"xtrim", -4, W, 1, 1, 1, H::kKeyWrite, {}, "stream", "Deletes messages from the beginning of a stream."},
+    {"xsetid", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "stream", "An internal command for replicating stream values."},
+    {"xread", -4, R | B | kStreamKeys, 1, 0, 1, H::kKeyWrite, {}, "stream", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise."},
+    {"xreadgroup", -7, W | B | kStreamKeys, 1, 0, 1, H::kKeyWrite, {}, "stream", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."},
+    {"xack", -4, W | F, 1, 1, 1, H::kKeyWrite, {}, "stream", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."},
+    {"xpending", -3, R, 1, 1, 1, H::kKeyRead, {}, "stream", "Returns the information and entries from a stream consumer group's pending entries list."},
+    {"xclaim", -6, W | F, 1, 1, 1, H::kKeyWrite, {}, "stream", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member."},
+    {"xautoclaim", -6, W | F, 1, 1, 1, H::kKeyWrite, {}, "stream", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member."},
+    {"xgroup", -2, 0, 0, 0, 0, H::kFree, kXgroupSubs, "stream", "A container for consumer groups commands."},
+    {"xinfo", -2, 0, 0, 0, 0, H::kFree, kXinfoSubs, "stream", "A container for stream introspection commands."},
     // sets
     {"sadd", -3, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Adds one or more members to a set. Creates the key if it doesn't exist."},
     {"srem", -3, W | F, 1, 1, 1, H::kKeyWrite, {}, "set", "Removes one or more members from a set. Deletes the set if the last member was removed."},
@@ -497,6 +529,27 @@ const CommandSpec* find_subcommand(const CommandSpec& container, std::string_vie
     if (iequal(name, s.name.substr(prefix))) return &s;
   }
   return nullptr;
+}
+
+bool stream_keys(std::span<const std::string_view> argv, std::size_t& first, std::size_t& count) {
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    const std::size_t more = argv.size() - i - 1;
+    const std::string_view o = argv[i];
+    if ((iequal(o, "block") || iequal(o, "count")) && more >= 1) {
+      ++i;
+    } else if (iequal(o, "group") && more >= 2) {
+      i += 2;
+    } else if (iequal(o, "noack")) {
+    } else if (iequal(o, "streams") && more >= 1) {
+      if (more % 2 != 0) return false;
+      first = i + 1;
+      count = more / 2;
+      return true;
+    } else {
+      return false;
+    }
+  }
+  return false;
 }
 
 long declared_key_count(const CommandSpec& spec, std::span<const std::string_view> argv) {

@@ -33,6 +33,7 @@ enum Flag : std::uint32_t {
   kDenyOom = 1u << 12,   // may grow memory use (Redis refuses it past maxmemory; lfdb reports it)
   kDestKey = 1u << 13,   // with kNumKeys: argv[1] is a key too, before the count (ZUNIONSTORE)
   kBlocking = 1u << 14,  // may block the connection until a key is written (BLPOP, BZPOPMIN...)
+  kStreamKeys = 1u << 15,  // keys are the first half of what follows STREAMS (XREAD, XREADGROUP)
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its
@@ -120,7 +121,7 @@ Resolved resolve(std::span<const std::string_view> argv);
 // one sees no keys for them.
 template <typename Fn>
 void for_each_key(const CommandSpec& spec, std::size_t argc, Fn&& fn) {
-  if (spec.first_key <= 0 || spec.has(kNumKeys)) return;
+  if (spec.first_key <= 0 || spec.has(kNumKeys) || spec.has(kStreamKeys)) return;
   const long last = spec.last_key < 0 ? static_cast<long>(argc) + spec.last_key
                                       : static_cast<long>(spec.last_key);
   const long step = spec.key_step > 0 ? spec.key_step : 1;
@@ -133,8 +134,20 @@ void for_each_key(const CommandSpec& spec, std::size_t argc, Fn&& fn) {
 // the count is not a non-negative integer (the handler reports the error).
 long declared_key_count(const CommandSpec& spec, std::span<const std::string_view> argv);
 
+// XREAD's and XREADGROUP's keys: the options before STREAMS are read as the handler reads them
+// (BLOCK n, COUNT n, GROUP g c, NOACK); the keys are the first half of what follows STREAMS.
+// False when the options do not parse or the rest is unbalanced (the handler reports it, having
+// touched no key).
+bool stream_keys(std::span<const std::string_view> argv, std::size_t& first, std::size_t& count);
+
 template <typename Fn>
 void for_each_key(const CommandSpec& spec, std::span<const std::string_view> argv, Fn&& fn) {
+  if (spec.has(kStreamKeys)) {
+    std::size_t first = 0, count = 0;
+    if (!stream_keys(argv, first, count)) return;
+    for (std::size_t i = 0; i < count; ++i) fn(first + i);
+    return;
+  }
   if (!spec.has(kNumKeys)) return for_each_key(spec, argv.size(), fn);
   const long n = declared_key_count(spec, argv);
   if (spec.has(kDestKey) && argv.size() > 1) fn(std::size_t{1});

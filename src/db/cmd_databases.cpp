@@ -43,6 +43,13 @@ Value copy_of(const Value& v) {
         out.zset->set(n->member, n->score);
       }
       break;
+    case Type::kStream: {
+      // Through the snapshot form: one way to copy every part (entries, groups, pending).
+      std::string bytes, why;
+      stream::encode(*v.stream, bytes);
+      out.stream = stream::decode(bytes, why);
+      break;
+    }
   }
   return out;
 }

@@ -254,6 +254,7 @@ const char* encoding_of(const Value& v) {
     }
     return "listpack";
   }
+  if (v.type == Type::kStream) return "stream";
   if (v.type == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
   if (v.type == Type::kSet) {
     // set-max-intset-entries 512: small sets of integers are intsets, the rest hash tables.

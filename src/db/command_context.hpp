@@ -134,5 +134,9 @@ std::span<const HandlerEntry> introspection_handlers();
 std::span<const HandlerEntry> database_handlers();
 std::span<const HandlerEntry> blocking_handlers();  // db/blocking/cmd_blocking.cpp
 std::span<const HandlerEntry> pubsub_handlers();
+// db/stream/: the entries' commands, the consumer groups', XREAD and XREADGROUP
+std::span<const HandlerEntry> stream_entry_handlers();
+std::span<const HandlerEntry> stream_group_handlers();
+std::span<const HandlerEntry> stream_read_handlers();
 
 }  // namespace lfdb::db

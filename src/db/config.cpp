@@ -531,6 +531,9 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     values_[std::string(p->name)] = v;
     if (!p->alias.empty()) values_[std::string(p->alias)] = v;
   }
+  // The stream block bounds do take effect (db/stream/stream.hpp).
+  stream::Stream::set_block_limits(std::stoull(values_["stream-node-max-entries"]),
+                                   std::stoull(values_["stream-node-max-bytes"]));
   for (const auto& [k, v] : pairs) {
     if (memory::is_param(k)) {
       values_[k] = memory::format_param(k, limits);

@@ -19,6 +19,7 @@ const char* type_name(Type t) {
     case Type::kList: return "list";
     case Type::kSet: return "set";
     case Type::kZSet: return "zset";
+    case Type::kStream: return "stream";
   }
   return "string";
 }

@@ -3,7 +3,7 @@
 // invocation that holds a key's color owns that key's partition: handlers touch partitions
 // without locks (docs/hue.md). With `--data global` the same partitions sit behind one mutex.
 //
-// Values are strings, hashes, lists, sets or sorted sets; an entry may carry an absolute expiry time (ms since the epoch).
+// Values are strings, hashes, lists, sets, sorted sets or streams; an entry may carry an absolute expiry time (ms since the epoch).
 // Expired keys disappear lazily (the first access after the deadline erases them) and actively
 // (Server's expiry cycle sweeps partitions under their color).
 //
@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "db/memory/access_clock.hpp"
+#include "db/stream/stream.hpp"
 #include "db/string_hash.hpp"
 #include "db/zset.hpp"
 
@@ -43,11 +44,11 @@ using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal
 using List = std::deque<std::string>;
 using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
-enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet };
-const char* type_name(Type t);  // "string", "hash", "list", "set", "zset"
+enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet, kStream };
+const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "stream"
 
 // One of the containers is set, matching `type`; a container is never empty (the key is
-// deleted with its last element).
+// deleted with its last element), except a stream, which outlives its entries as Redis's do.
 struct Value {
   Type type = Type::kString;
   // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
@@ -58,6 +59,7 @@ struct Value {
   std::unique_ptr<List> list;  // kList
   std::unique_ptr<Set> set;    // kSet
   std::unique_ptr<ZSet> zset;  // kZSet
+  std::unique_ptr<stream::Stream> stream;  // kStream (db/stream/)
   // The value left its compact encoding for good, as Redis 7.0 never converts back: a string
   // changed in place (APPEND, SETRANGE: "raw"), a set that once held a non-integer or grew past
   // 512 members ("hashtable" even after those members left), a sorted set that outgrew
@@ -70,6 +72,7 @@ struct Value {
     list.reset();
     set.reset();
     zset.reset();
+    stream.reset();
   }
 };
 

@@ -28,6 +28,14 @@ Form form_of(std::string_view name) {
       {"blmove", Form::kNone}, {"blmpop", Form::kNone}, {"lmpop", Form::kNone},
       {"bzpopmin", Form::kNone}, {"bzpopmax", Form::kNone}, {"bzmpop", Form::kNone},
       {"zmpop", Form::kNone},
+      // Streams log their effects themselves (db/stream/): XADD with its id, trims as exact
+      // XTRIMs, group reads and claims as XCLAIM ... FORCE and XGROUP SETID.
+      {"xadd", Form::kNone},   {"xtrim", Form::kNone},   {"xdel", Form::kNone},
+      {"xsetid", Form::kNone}, {"xack", Form::kNone},    {"xclaim", Form::kNone},
+      {"xautoclaim", Form::kNone}, {"xread", Form::kNone}, {"xreadgroup", Form::kNone},
+      {"xgroup|create", Form::kNone}, {"xgroup|setid", Form::kNone},
+      {"xgroup|destroy", Form::kNone}, {"xgroup|createconsumer", Form::kNone},
+      {"xgroup|delconsumer", Form::kNone},
       {"zincrby", Form::kZsetScore},    {"zadd", Form::kZsetScore},
   };
   auto it = forms.find(name);

@@ -7,6 +7,8 @@
 //   HINCRBYFLOAT                       -> HSET key field value
 //   SPOP (random)                      -> SREM key popped... | DEL key   (written by the handler)
 //   ZINCRBY, ZADD ... INCR             -> ZADD key score member   (score as %.17g: exact)
+//   stream writes (db/stream/)         -> XADD with its id, exact XTRIM, XCLAIM ... FORCE,
+//                                         XGROUP SETID ... ENTRIESREAD  (written by the handlers)
 // Keys that expire are logged as DEL where they expire (Partition::expired), and replay runs
 // with the clock at 0 so nothing expires while the log is loaded: the order of the log decides.
 //

@@ -38,7 +38,8 @@ Server::Server(const ServerConfig& config)
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
                      introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers(),
-                     memory::memory_handlers()}) {
+                     memory::memory_handlers(), stream_entry_handlers(), stream_group_handlers(),
+                     stream_read_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;

@@ -25,8 +25,10 @@ constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
 // doubles' 8 bytes, exact); version 3 added databases (tag 0xFE + varint index: the records
 // after it belong to that database). Versions 1 and 2 still load, into database 0.
 // Version 4 added function libraries (tag 6: str code, no expiry or key; FUNCTION LOAD), first.
-constexpr std::uint32_t kVersion = 4, kOldestVersion = 1;
-constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kLibrary = 6, kSelectDb = 0xFE,
+// Version 5 added streams (tag 7: one str holding stream::encode's form, db/stream/stream.hpp).
+constexpr std::uint32_t kVersion = 5, kOldestVersion = 1;
+constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kLibrary = 6,
+                       kStream = 7, kSelectDb = 0xFE,
                        kEnd = 0xFF;
 
 std::uint8_t tag_of(Type t) {
@@ -36,6 +38,7 @@ std::uint8_t tag_of(Type t) {
     case Type::kList: return kList;
     case Type::kSet: return kSet;
     case Type::kZSet: return kZSet;
+    case Type::kStream: return kStream;
   }
   return kString;
 }
@@ -233,6 +236,12 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
               out.u64(bits);
             }
             break;
+          case Type::kStream: {
+            std::string blob;
+            stream::encode(*e.value.stream, blob);
+            out.str(blob);
+            break;
+          }
         }
         ++n;
         delay.after_key();
@@ -321,7 +330,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
   if (version < kOldestVersion || version > kVersion) {
     return bad("unknown version " + std::to_string(version));
   }
-  const std::uint8_t last_tag = version == 1 ? kHash : kZSet;
+  const std::uint8_t last_tag = version == 1 ? kHash : version >= 5 ? kStream : kZSet;
   if (!in.i64(out.created_ms)) return bad("cut short");
   Keyspace* ks = &dbs.db(0);  // versions 1 and 2 had one database
   for (;;) {
@@ -359,6 +368,18 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
       if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));
       e.value.type = Type::kString;
       e.value.str.assign(v);
+    } else if (type == kStream) {
+      std::string_view blob;
+      std::string why;
+      if (!in.str(blob)) return bad("bad stream at byte " + std::to_string(in.pos()));
+      e.value.type = Type::kStream;
+      e.value.stream = stream::decode(blob, why);
+      if (!e.value.stream) {
+        p.erase(key, 0);
+        return bad(why + " at byte " + std::to_string(in.pos()));
+      }
+    } else if (type == kLibrary) {
+      return bad("bad record at byte " + std::to_string(in.pos()));
     } else {
       std::uint64_t n = 0;
       // A container is never empty, and each element takes at least a byte: a count that
@@ -539,6 +560,9 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
             }
             break;
           }
+          case Type::kStream:
+            stream::rewrite_commands(key, *e.value.stream, rec);
+            break;
         }
         if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
           const std::string at = std::to_string(e.expire_at_ms);

@@ -9,6 +9,7 @@
 #include "commands/command_table.hpp"
 #include "db/blocking/pop.hpp"
 #include "db/server.hpp"
+#include "db/stream/read.hpp"
 
 namespace lfdb::db::blocking {
 namespace {
@@ -180,6 +181,9 @@ std::vector<std::string> Registry::waited_keys(std::uint32_t db) const {
 void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
                      const HeldColors& held, std::int64_t now_ms) {
   Keyspace& ks = server_.db(db);
+  // A write that ran alone without keys (FLUSHALL, FLUSHDB, SWAPDB) may have taken any stream
+  // from under its group readers: each is looked at.
+  if (keys.empty() && held.all) sweep_stream_groups(now_ms);
   std::vector<std::string> todo(keys.begin(), keys.end());
   std::string records;
   AppendLog* log = server_.append_log();
@@ -194,6 +198,10 @@ void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
       std::shared_ptr<Waiter> w = q[i];
       if (!w->waiting()) {  // settled elsewhere: a leftover
         q.erase(q.begin() + static_cast<long>(i));
+        continue;
+      }
+      if (w->op == Op::kStream) {
+        serve_stream_reader(q, i, key, db, now_ms, log != nullptr ? &records : nullptr);
         continue;
       }
       const Entry* e = ks.of(key).find(key, now_ms);
@@ -239,6 +247,65 @@ void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
     const std::uint64_t at = log->append(records, db, db);  // every served pop is in `db`
     for (std::size_t i = first_woken; i < t_woken.size(); ++i) t_woken[i]->commit_offset = at;
   }
+}
+
+// A blocked XREAD / XREADGROUP reader at q[i] (db/stream/read.hpp): left waiting (i moves
+// on), or claimed and answered from the stream at key, its records into `records`.
+void Registry::sweep_stream_groups(std::int64_t now_ms) {
+  for (Room& room : rooms_) {
+    for (auto it = room.queues.begin(); it != room.queues.end();) {
+      Queue& q = it->second;
+      const std::string key = it->first.substr(sizeof(std::uint32_t));
+      for (std::size_t i = 0; i < q.size();) {
+        const std::shared_ptr<Waiter>& w = q[i];
+        if (w->op != Op::kStream || w->group.empty()) {
+          ++i;
+          continue;
+        }
+        serve_stream_reader(q, i, key, w->db, now_ms, nullptr, /*errors_only=*/true);
+      }
+      if (q.empty()) {
+        it = room.queues.erase(it);
+        keys_.fetch_sub(1, std::memory_order_relaxed);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+void Registry::serve_stream_reader(Queue& q, std::size_t& i, const std::string& key,
+                                   std::uint32_t db, std::int64_t now_ms, std::string* records,
+                                   bool errors_only) {
+  Keyspace& ks = server_.db(db);
+  std::shared_ptr<Waiter> w = q[i];
+  std::string probe;
+  resp::Writer probe_out(probe, w->protocol);
+  CommandContext look{{}, probe_out, ks, now_ms, &server_, nullptr, nullptr};
+  look.db = db;
+  const stream::Blocked b = stream::blocked_state(look, *w, key);
+  if (b == stream::Blocked::kWait || (errors_only && b == stream::Blocked::kReady)) {
+    ++i;
+    return;
+  }
+  q.erase(q.begin() + static_cast<long>(i));
+  if (!w->claim()) return;
+  w->served_from_key = true;  // out of this key's queue already
+  if (hung_up(w->fd)) {
+    w->close = true;  // gone: nothing delivered to it
+  } else {
+    resp::Writer out(w->reply, w->protocol);
+    CommandContext c{{}, out, ks, now_ms, &server_, nullptr, nullptr};
+    c.db = db;
+    // The reader's group changes are logged with the pops of this pass, in `db`.
+    const InvocationLog saved = t_invocation_log;
+    t_invocation_log.records = records;
+    t_invocation_log.db = db;
+    stream::serve_blocked(c, *w, key, b);
+    t_invocation_log = saved;
+  }
+  settled(*w);
+  note_woken(std::move(w));
 }
 
 void Registry::deferred_serve(std::uint32_t db, std::string key, std::string dest) {

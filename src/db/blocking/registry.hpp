@@ -1,5 +1,5 @@
 // The blocked clients of lfdb-server (BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP BZPOPMIN BZPOPMAX
-// BZMPOP): where their waits are registered, how a write serves them, and what ends a wait
+// BZMPOP, XREAD and XREADGROUP BLOCK): where their waits are registered, how a write serves them, and what ends a wait
 // that no write serves (timeout, CLIENT UNBLOCK, CLIENT KILL, a hang-up, shutdown).
 // docs/blocking.md has the design; the short form:
 //
@@ -105,6 +105,10 @@ class Registry {
   void settled(Waiter& w);
   void run_timer();
   void deferred_serve(std::uint32_t db, std::string key, std::string dest);
+  void serve_stream_reader(Queue& q, std::size_t& i, const std::string& key, std::uint32_t db,
+                           std::int64_t now_ms, std::string* records, bool errors_only = false);
+  // Every blocked group reader whose stream or group is gone is answered (after FLUSHALL...).
+  void sweep_stream_groups(std::int64_t now_ms);
 
   Server& server_;
   std::vector<Room> rooms_;  // by color; each guarded by its color (see above)

@@ -31,6 +31,7 @@ enum class Op : std::uint8_t {
   kMPop,   // BLMPOP: [key, [elements]] (up to count)
   kZPop,   // BZPOPMIN BZPOPMAX: [key, member, score]
   kZMPop,  // BZMPOP: [key, [[member, score]...]] (up to count)
+  kStream, // XREAD / XREADGROUP BLOCK: [[key, entries]] (up to count; db/stream/block_read.cpp)
 };
 
 inline bool wants_list(Op op) { return op == Op::kPop || op == Op::kMove || op == Op::kMPop; }
@@ -52,6 +53,11 @@ class Waiter {
   std::uint32_t db = 0;
   std::vector<std::string> keys;  // in the order given: served by the first ready one
   std::string dest;               // kMove
+  // kStream: per key (in `keys` order) the id whose successors it waits for, as ms, seq pairs;
+  // XREADGROUP's group and consumer (group empty for XREAD) and NOACK.
+  std::vector<std::uint64_t> after_ids;
+  std::string group, consumer;
+  bool noack = false;
   std::uint64_t client_id = 0;
   int fd = -1;                    // the connection's socket, for hang-up checks (-1: unknown)
   resp::Protocol protocol = resp::Protocol::kResp2;

@@ -90,6 +90,12 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
       return size_class(sizeof(ZSet)) + size_class(sizeof(ZSet::Node) + 32 * sizeof(ZSet::Level)) +
              size_class(z.size() * sizeof(void*)) + bytes;
     }
+    case Type::kStream: {
+      // The blocks' bytes and their index's tree nodes (about 64 bytes each). The groups'
+      // pending lists are not counted: an underestimate for streams with many pending entries.
+      const stream::Stream& st = *v.stream;
+      return size_class(sizeof(stream::Stream)) + st.block_bytes() + st.blocks() * size_class(64);
+    }
   }
   return 0;
 }

@@ -1,0 +1,83 @@
+// What the stream command handlers share: finding a stream under its key, the replies of ids
+// and entries, logging an effect, and Redis's stream error texts.
+//
+// Thread-safety: as every handler's (command_context.hpp): under the keys' colors.
+#pragma once
+
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "db/command_context.hpp"
+#include "db/log_records.hpp"
+#include "db/stream/stream.hpp"
+
+namespace lfdb::db::stream {
+
+inline constexpr std::string_view kErrInvalidId =
+    "ERR Invalid stream ID specified as stream command argument";
+inline constexpr std::string_view kErrStartId = "ERR invalid start ID for the interval";
+inline constexpr std::string_view kErrEndId = "ERR invalid end ID for the interval";
+
+// The stream at key (nullptr when absent or of another type: `wrong` tells).
+inline Stream* stream_at(CommandContext& c, std::string_view key, bool& wrong) {
+  Entry* e = c.find(key);
+  wrong = e != nullptr && e->value.type != Type::kStream;
+  return e != nullptr && !wrong ? e->value.stream.get() : nullptr;
+}
+
+// The stream at key, created empty when absent (the caller checked the type).
+inline Stream& stream_create(CommandContext& c, std::string_view key) {
+  bool created = false;
+  Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
+  if (created) {
+    e.value.type = Type::kStream;
+    e.value.str.clear();
+    e.value.stream = std::make_unique<Stream>();
+  }
+  return *e.value.stream;
+}
+
+// The clock of delivery and seen times: the invocation's, or the wall clock while the log is
+// replayed (its invocations run with the clock at 0 so that nothing expires).
+inline std::int64_t clock_ms(const CommandContext& c) { return c.now_ms > 0 ? c.now_ms : now_ms(); }
+
+inline void reply_id(CommandContext& c, StreamId id) { c.out.bulk(id.str()); }
+
+inline void reply_entry(CommandContext& c, StreamId id, const FieldList& f) {
+  c.out.array_header(2);
+  reply_id(c, id);
+  c.out.array_header(f.size() * 2);
+  for (const auto& [k, v] : f) {
+    c.out.bulk(k);
+    c.out.bulk(v);
+  }
+}
+
+// An effect record for the log (and replicas), when the invocation keeps one.
+inline void log_record(CommandContext& c, std::span<const std::string_view> args) {
+  if (std::string* log = t_invocation_log.records) {
+    t_invocation_log.select(c.db);
+    encode_command(*log, args);
+  }
+}
+inline void log_record(CommandContext& c, std::initializer_list<std::string_view> args) {
+  log_record(c, std::span<const std::string_view>(args.begin(), args.size()));
+}
+
+// XRANGE's interval ends: "-", "+", "ms", "ms-seq", "(id" (exclusive). False: error written.
+bool parse_range_start(CommandContext& c, std::string_view arg, StreamId& id);
+bool parse_range_end(CommandContext& c, std::string_view arg, StreamId& id);
+
+// Redis's syntax error of a container's subcommand (XGROUP, XINFO).
+void subcommand_syntax_error(CommandContext& c);
+
+// The group's pending-entry change that XCLAIM and XREADGROUP log, as Redis propagates it.
+void log_claim(CommandContext& c, std::string_view key, std::string_view group, const Group& g,
+               StreamId id, const Nack& n);
+// The group's last id and entries-read, as XGROUP SETID.
+void log_group_position(CommandContext& c, std::string_view key, std::string_view group,
+                        const Group& g);
+
+}  // namespace lfdb::db::stream
