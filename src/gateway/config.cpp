@@ -509,7 +509,7 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
                  "async: ready events a leader takes per turn (see docs/gateway.md)")
       ->check(CLI::Range(1, 64));
   app.add_option("--lazy-promotion", lazy, "async: wake a follower only for a backlog: yes | no (yes)");
-  app.add_option("--handle-set", handle_set, "how the threads share epoll: epoll-oneshot | epoll-et (epoll-oneshot)");
+  app.add_option("--handle-set", handle_set, "how the threads share epoll: epoll-oneshot | epoll-et (epoll-et)");
   app.add_option("--protected-mode", protected_mode,
                  "without requirepass, serve clients from 127.0.0.1 only: yes | no (yes)");
   app.add_option("--shards", shard_list, "host:port,host:port,... (one primary per shard) instead of a config file");

@@ -102,7 +102,7 @@ struct Config {
   // Async forwarding: wake a follower only when the leader leaves ready events behind.
   bool lazy_promotion = true;
   // How the threads share the handle set (lf::HandleSetKind): epoll-oneshot | epoll-et.
-  lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollOneShot;
+  lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollEdge;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
   // A client pinned to a dedicated connection (inside MULTI, or after WATCH) that sends nothing
   // for this long loses its transaction: discarded on the back-end, the connection back to the
