@@ -108,3 +108,7 @@ for d in colors global; do
   printf '| %s | %.0f |\n' "$d" "$(printf '%s\n' "${v[@]}" | median)"
   stop_pid "$pid"
 done
+
+echo
+# The handle sets' section (its own servers and rounds).
+bash bench/handle_sets.sh

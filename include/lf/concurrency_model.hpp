@@ -123,6 +123,10 @@ struct ModelOptions {
   int threads = 4;
   Promotion promotion = Promotion::kLifo;
   int max_events_per_wait = 64;  // lf, lf-multi, reactor
+  // lf, lf-multi: how the shared handle set deactivates a handle while a thread processes it
+  // (lf::HandleSetKind; hsha keeps the one-shot set, the baseline as the pattern describes it).
+  // Edge-triggered by default: a system call fewer per request (docs/benchmarks-server.md).
+  HandleSetKind handle_set = HandleSetKind::kEpollEdge;
   int events_per_turn = 8;       // lf, lf-multi: events a leader takes per promotion (measured: docs/benchmarks-echo.md)
   int handle_sets = 0;           // lf-multi: 0 picks min(threads, CPUs)
   // lf, lf-multi: a leader that took every ready event keeps leading (UnboundThreadSet's lazy

@@ -2,7 +2,21 @@
 //
 // It registers event handlers, demultiplexes their I/O events, timers and notifications, and
 // dispatches each event to its handler with the handle deactivated, so no second thread can be
-// dispatched on the same handler meanwhile (EPOLLONESHOT in the shared mode).
+// dispatched on the same handler meanwhile.
+//
+// Two handle sets for the shared mode (HandleSetKind):
+//   epoll-oneshot  EPOLLONESHOT: epoll itself deactivates a handle when it reports it, and
+//                  reactivate() re-arms it (one epoll_ctl per dispatch).
+//   epoll-et       EPOLLET, registered once: the handle is never disarmed; deactivation is the
+//                  slot's own state, idle -> taken -> (taken, and more arrived). Readiness that
+//                  epoll reports while the handler is taken or suspended is kept in the slot,
+//                  and the thread that dispatched it runs it again when its dispatch returns,
+//                  so nothing is lost between a handler's last read and its release and no
+//                  system call re-arms anything. The price is a rule for handlers: epoll reports
+//                  a handle again only when new input arrives, so a handler that stops reading
+//                  before the socket would block (a full buffer, an accept quota) calls
+//                  notify(id, kReadEvent) from its dispatch to be dispatched again
+//                  (edge_triggered() says which rule holds).
 //
 // Its work is split in two halves so a thread set can put a promotion between them:
 //   wait_for_event()  the leader's half: waits on the handle set and takes one event, whose
@@ -26,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -36,14 +51,19 @@
 
 namespace lf {
 
+enum class HandleSetKind { kEpollOneShot, kEpollEdge };
+const char* to_string(HandleSetKind k);  // "epoll-oneshot", "epoll-et"
+bool parse_handle_set(std::string_view s, HandleSetKind& out);
+
 struct ReactorOptions {
-  // true: many threads take turns waiting on the handle set (EPOLLONESHOT, re-armed after
-  // each dispatch). false: one thread only (level-triggered registrations stay armed).
+  // true: many threads take turns waiting on the handle set (deactivated per `handle_set`).
+  // false: one thread only (level-triggered registrations stay armed; `handle_set` is unused).
   bool shared = true;
   // How many ready events one epoll_wait may return. The surplus stays in the reactor's ready
   // list and the next leader takes from it without a system call. 1 is the pattern in its
   // plainest form.
   int max_events_per_wait = 64;
+  HandleSetKind handle_set = HandleSetKind::kEpollOneShot;  // last: {shared, max} stays valid
 };
 
 // One demultiplexed event, owned by the thread that took it until it calls dispatch().
@@ -64,6 +84,8 @@ struct ReactorStats {
   std::uint64_t dispatched = 0;   // events handed to handlers
   std::uint64_t stale = 0;        // events dropped: handler gone, busy or suspended
   std::uint64_t rearms = 0;       // epoll_ctl calls to reactivate a handle
+  std::uint64_t kept = 0;         // edge-triggered: events kept for a taken or suspended handler
+  std::uint64_t redispatched = 0; // edge-triggered: dispatches run again by the same thread
 };
 
 class Reactor {
@@ -88,6 +110,8 @@ class Reactor {
   bool cancel_timer(TimerId timer);
 
   // Queue `events` for the handler; dispatched like a timer (never while suspended or busy).
+  // Edge-triggered: called by a handler from its own dispatch, the events are dispatched by the
+  // same thread right after it returns (how a handler says it left input unread).
   Status notify(HandlerId id, EventMask events);
   // Wake the thread waiting in the handle set (it returns kWoken).
   void notify();
@@ -126,6 +150,8 @@ class Reactor {
   std::size_t handler_count() const { return live_handlers_.load(std::memory_order_relaxed); }
   ReactorStats stats() const;
   bool shared() const { return options_.shared; }
+  // Readiness is reported once per arrival (see the top of this file), not while it lasts.
+  bool edge_triggered() const { return edge_; }
 
  public:
   struct Slot;  // internal: one registered handler (defined in reactor.cpp)
@@ -148,13 +174,16 @@ class Reactor {
   bool deactivate(HandlerId id, EventMask events, bool from_epoll, Event& out);
   // After its dispatch: re-arm the handle and queue its pending timer/notify events, or keep it
   // suspended, or remove it (handle_close), as `d` says. Called by dispatch().
-  void reactivate(const Event& ev, Disposition d);
+  // Edge-triggered, with `may_keep`: if events arrived while it was taken, it stays taken, `ev`
+  // gets them and the result is true (the caller dispatches it again).
+  bool reactivate(Event& ev, Disposition d, bool may_keep);
   void queue_pending(HandlerId id);
   bool take_pending(Event& out);
   void fire_timers();
   TimePoint next_timer_deadline();
 
   const ReactorOptions options_;
+  const bool edge_;  // shared and HandleSetKind::kEpollEdge
   const int epfd_;
   const int wakefd_;
   std::atomic<bool> shutdown_{false};
@@ -191,7 +220,7 @@ class Reactor {
   TimerId next_timer_ LF_GUARDED_BY(timer_mu_) = 1;
 
   std::atomic<std::uint64_t> n_waits_{0}, n_demuxed_{0}, n_dispatched_{0}, n_stale_{0},
-      n_rearms_{0};
+      n_rearms_{0}, n_kept_{0}, n_redispatched_{0};
 };
 
 }  // namespace lf

@@ -268,6 +268,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
   } else if (name == "events-per-turn") {
     if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
     c.events_per_turn = static_cast<int>(x);
+  } else if (name == "handle-set") {
+    if (!one() || !lf::parse_handle_set(v[0], c.handle_set)) return bad(name, "expects epoll-oneshot or epoll-et");
   } else if (name == "promotion") {
     if (one() && v[0] == "lifo") c.promotion = lf::Promotion::kLifo;
     else if (one() && v[0] == "fifo") c.promotion = lf::Promotion::kFifo;
@@ -422,6 +424,7 @@ Config::Config(const ServerConfig& c) {
              {"maxclients", std::to_string(c.maxclients)},
              {"colors", std::to_string(c.colors)},
              {"events-per-turn", std::to_string(c.events_per_turn)},
+             {"handle-set", lf::to_string(c.handle_set)},
              {"lazy-promotion", c.lazy_promotion ? "yes" : "no"},
              {"hz", std::to_string(c.hz)},
              {"busy-reply-threshold", std::to_string(c.busy_reply_threshold_ms)},

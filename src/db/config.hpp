@@ -36,6 +36,8 @@ struct ServerConfig {
   std::uint32_t colors = 1024;
   std::uint32_t databases = 16;  // SELECT 0 .. databases-1
   int events_per_turn = 8;
+  // lf models: how the shared handle set deactivates a connection while a thread serves it.
+  lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollEdge;
   bool lazy_promotion = true;   // lf models: see lf::ModelOptions; off when appendfsync is always
   lf::Promotion promotion = lf::Promotion::kLifo;
   std::string loglevel = "notice";

@@ -86,6 +86,7 @@ lf::Status Server::start() {
   o.threads = initial_.threads;
   o.promotion = initial_.promotion;
   o.events_per_turn = initial_.events_per_turn;
+  o.handle_set = initial_.handle_set;
   // The elected flusher blocks in fsync inside a handler: a lazy leader would leave the handle
   // set unwatched for that time, so `always` keeps eager promotion.
   o.lazy_promotion = initial_.lazy_promotion &&

@@ -124,23 +124,31 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
   const char* data;
   std::size_t size;
   ssize_t n = 0;
+  std::size_t asked = 0;  // what the recv could have filled
   if (input_closed_) {
     // The client shut its sending side: only what it sent before is left to run.
     data = leftover_.data();
     size = leftover_.size();
   } else if (leftover_.empty()) {
-    n = ::recv(fd_, scratch.data(), scratch.size(), 0);
+    asked = scratch.size();
+    n = ::recv(fd_, scratch.data(), asked, 0);
     data = scratch.data();
     size = n > 0 ? static_cast<std::size_t>(n) : 0;
   } else {
     const std::size_t old = leftover_.size();
-    leftover_.resize(old + ScratchLease::kChunk);
-    n = ::recv(fd_, leftover_.data() + old, ScratchLease::kChunk, 0);
+    asked = ScratchLease::kChunk;
+    leftover_.resize(old + asked);
+    n = ::recv(fd_, leftover_.data() + old, asked, 0);
     leftover_.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
     data = leftover_.data();
     size = leftover_.size();
   }
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return lf::Disposition::kRemove;
+  // A full read may have left input in the socket, which an edge-triggered handle set does not
+  // report again: another turn, right after this one (a one-shot set re-reports it by itself).
+  if (n > 0 && static_cast<std::size_t>(n) == asked && gw_.reactor().edge_triggered()) {
+    (void)gw_.reactor().notify(hid_, lf::kReadEvent);
+  }
   if (n == 0 && !input_closed_) {
     // End of the client's requests (shutdown(SHUT_WR), or a close we cannot tell from one until
     // a send fails): not of its interest in the replies. What it sent is still run and answered;

@@ -214,6 +214,10 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       if ((st = integer(v, at, 1, 64, i)).ok()) out.connections_per_backend = static_cast<int>(i);
     } else if (key == "lazy_promotion") {
       st = boolean(v, at, out.lazy_promotion);
+    } else if (key == "handle_set") {
+      if ((st = scalar(v, at, s)).ok() && !lf::parse_handle_set(s, out.handle_set)) {
+        st = bad(at, "handle_set: expected epoll-oneshot or epoll-et");
+      }
     } else if (key == "events_per_turn") {
       if ((st = integer(v, at, 1, 64, i)).ok()) out.events_per_turn = static_cast<int>(i);
     } else if (key == "tx_connections") {
@@ -493,7 +497,7 @@ lf::Status load_config_file(const std::string& path, Config& out) {
 
 lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& usage) {
   CLI::App app{"lfdb-gateway: the front-end communication server of lfdb"};
-  std::string config_file, bind, model, forwarding, shard_list, lazy, protected_mode;
+  std::string config_file, bind, model, forwarding, shard_list, lazy, protected_mode, handle_set;
   int port = -1, threads = 0, events_per_turn = 0;
   app.add_option("--config", config_file, "YAML config (lfdb's shape or a twemproxy pool)");
   app.add_option("--port", port, "listen port (0: any free port)")->check(CLI::Range(0, 65535));
@@ -505,6 +509,7 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
                  "async: ready events a leader takes per turn (see docs/gateway.md)")
       ->check(CLI::Range(1, 64));
   app.add_option("--lazy-promotion", lazy, "async: wake a follower only for a backlog: yes | no (yes)");
+  app.add_option("--handle-set", handle_set, "how the threads share epoll: epoll-oneshot | epoll-et (epoll-et)");
   app.add_option("--protected-mode", protected_mode,
                  "without requirepass, serve clients from 127.0.0.1 only: yes | no (yes)");
   app.add_option("--shards", shard_list, "host:port,host:port,... (one primary per shard) instead of a config file");
@@ -540,6 +545,9 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
   if (!lazy.empty()) {
     if (lazy != "yes" && lazy != "no") return lf::Status::error("--lazy-promotion: expected yes or no, got '" + lazy + "'");
     out.lazy_promotion = lazy == "yes";
+  }
+  if (!handle_set.empty() && !lf::parse_handle_set(handle_set, out.handle_set)) {
+    return lf::Status::error("--handle-set: expected epoll-oneshot or epoll-et, got '" + handle_set + "'");
   }
   if (!protected_mode.empty()) {
     if (protected_mode != "yes" && protected_mode != "no") {

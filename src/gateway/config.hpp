@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lf/reactor.hpp"
 #include "lf/status.hpp"
 #include "lf/time.hpp"
 
@@ -100,6 +101,8 @@ struct Config {
   int events_per_turn = 8;
   // Async forwarding: wake a follower only when the leader leaves ready events behind.
   bool lazy_promotion = true;
+  // How the threads share the handle set (lf::HandleSetKind): epoll-oneshot | epoll-et.
+  lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollEdge;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
   // A client pinned to a dedicated connection (inside MULTI, or after WATCH) that sends nothing
   // for this long loses its transaction: discarded on the back-end, the connection back to the

@@ -15,13 +15,15 @@ class Gateway::AcceptHandler final : public lf::EventHandler {
  public:
   explicit AcceptHandler(Gateway& gw) : gw_(gw) {}
   int get_handle() const override { return gw_.acceptor_.handle(); }
+  void on_registered(lf::HandlerId id) override { id_ = id; }
   lf::Disposition handle_event(int, lf::EventMask) override {
     // Bounded per event, so a burst of connections cannot starve the other handles.
     for (int i = 0; i < 64; ++i) {
       lf::IoResult io;
       lf::InetAddr peer;
       lf::SockStream s = gw_.acceptor_.accept(io, &peer);
-      if (io.would_block || !io.ok()) break;  // EMFILE and friends: retry on the next event
+      if (io.would_block) return lf::Disposition::kResume;
+      if (!io.ok()) break;  // EMFILE and friends: retry on the next event
       GatewayStats& st = gw_.stats_;
       if (st.clients_open.load(std::memory_order_relaxed) >= gw_.config_.limits.max_clients) {
         static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
@@ -48,11 +50,14 @@ class Gateway::AcceptHandler final : public lf::EventHandler {
       }
       (void)gw_.reactor_->set_interest(*id, lf::kReadEvent);
     }
+    // Connections may still be pending: an edge-triggered handle set would not say so again.
+    if (gw_.reactor_->edge_triggered()) (void)gw_.reactor_->notify(id_, lf::kAcceptEvent);
     return lf::Disposition::kResume;
   }
 
  private:
   Gateway& gw_;
+  lf::HandlerId id_;
 };
 
 // Drives the timers: request timeouts, connect timeouts, reconnects with backoff and
@@ -96,6 +101,7 @@ lf::Status Gateway::start() {
   ClientConn::bind_local_commands();
   lf::ReactorOptions ro;
   ro.shared = true;
+  ro.handle_set = config_.handle_set;
   auto r = lf::Reactor::create(ro);
   if (!r.ok()) return r.status();
   reactor_ = std::move(r.value());

@@ -500,8 +500,13 @@ lf::Disposition UpstreamConn::read_replies() {
     // EAGAIN (the handle is level-triggered: anything arriving meanwhile is reported on re-arm).
     if (drained) return lf::Disposition::kResume;
   }
-  // Plenty read in one go: let other handles have a turn (level-triggered, so the rest is
-  // reported again when the handle is re-armed).
+  // Plenty read in one go: let other handles have a turn (one-shot: the rest is reported again
+  // when the handle is re-armed; edge-triggered: it would not be, so ask for another turn).
+  lf::Reactor& r = *backend_.context().reactor;
+  if (r.edge_triggered()) {
+    lf::MutexLock lock(mu_);
+    (void)r.notify(id_, lf::kReadEvent);
+  }
   return lf::Disposition::kResume;
 }
 

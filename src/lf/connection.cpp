@@ -120,6 +120,11 @@ Disposition Connection::handle_event(int, EventMask events) {
   out.clear();
   SessionPump::Outcome o = pump_.read_and_run(stream_, read_chunk_, out);
   if (o.io.would_block) return Disposition::kResume;
+  // A read that filled its buffer may have left input in the socket, which an edge-triggered
+  // handle set does not report again: ask for another turn (this thread's, right after this one).
+  if (reactor_.edge_triggered() && static_cast<std::size_t>(o.io.n) == read_chunk_) {
+    (void)reactor_.notify(id_, kReadEvent);
+  }
   if (o.io.eof || !o.io.ok()) return Disposition::kRemove;
   if (o.action == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
   return reply(o.action, out);
@@ -263,7 +268,7 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
     IoResult io;
     InetAddr peer;
     SockStream s = acceptor_.accept(io, &peer);
-    if (io.would_block) break;
+    if (io.would_block) return Disposition::kResume;
     if (!io.ok()) {
       // EMFILE/ENFILE and friends: keep serving existing clients; retry on the next event.
       break;
@@ -297,6 +302,9 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
     // touch it only through its id.
     (void)reactor_.set_interest(*id, kReadEvent);
   }
+  // The quota ran out (or accept failed) with connections possibly still pending: an
+  // edge-triggered handle set reports them only when another one arrives, so take another turn.
+  if (reactor_.edge_triggered()) (void)reactor_.notify(id_, kAcceptEvent);
   return Disposition::kResume;
 }
 

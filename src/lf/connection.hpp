@@ -126,8 +126,10 @@ class AcceptHandler final : public EventHandler {
                 std::atomic<std::uint64_t>& rejected);
   Disposition handle_event(int handle, EventMask events) override;
   int get_handle() const override { return acceptor_.handle(); }
+  void on_registered(HandlerId id) override { id_ = id; }
 
  private:
+  HandlerId id_;
   Acceptor& acceptor_;
   Reactor& reactor_;
   Service& service_;

@@ -34,6 +34,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
       auto hs = std::make_unique<HandleSet>();
       ReactorOptions ro;
       ro.shared = !single;
+      ro.handle_set = options_.handle_set;
       ro.max_events_per_wait = options_.max_events_per_wait;
       auto r = Reactor::create(ro);
       if (!r.ok()) return r.status();

@@ -17,11 +17,13 @@ struct Reactor::Slot {
   int fd LF_GUARDED_BY(mu) = -1;
   std::uint32_t gen LF_GUARDED_BY(mu) = 0;
   EventMask interest LF_GUARDED_BY(mu) = 0;
-  EventMask pending LF_GUARDED_BY(mu) = 0;  // timer/notify events not yet dispatched
+  // Timer/notify events not yet dispatched; edge-triggered, also the readiness epoll reported
+  // while the handler was taken or suspended (taken-and-more-arrived).
+  EventMask pending LF_GUARDED_BY(mu) = 0;
   bool live LF_GUARDED_BY(mu) = false;       // registered and not removed
-  bool busy LF_GUARDED_BY(mu) = false;       // a thread is dispatching it
+  bool busy LF_GUARDED_BY(mu) = false;       // a thread is dispatching it (taken)
   bool suspended LF_GUARDED_BY(mu) = false;  // deactivated by the application
-  bool armed LF_GUARDED_BY(mu) = false;      // epoll may report it
+  bool armed LF_GUARDED_BY(mu) = false;      // epoll may report it (always, once registered, in ET)
   bool queued LF_GUARDED_BY(mu) = false;     // in the pending list
 };
 
@@ -45,7 +47,27 @@ EventMask from_epoll(std::uint32_t e) {
   return m;
 }
 
+// How many times in a row the thread that dispatched an edge-triggered handler runs it again for
+// what arrived meanwhile, before it queues the rest for any thread (so one busy client cannot
+// keep a thread from the others for long).
+constexpr int kRedispatchLimit = 8;
+
 }  // namespace
+
+const char* to_string(HandleSetKind k) {
+  return k == HandleSetKind::kEpollEdge ? "epoll-et" : "epoll-oneshot";
+}
+
+bool parse_handle_set(std::string_view s, HandleSetKind& out) {
+  if (s == "epoll-oneshot") {
+    out = HandleSetKind::kEpollOneShot;
+  } else if (s == "epoll-et") {
+    out = HandleSetKind::kEpollEdge;
+  } else {
+    return false;
+  }
+  return true;
+}
 
 Result<std::unique_ptr<Reactor>> Reactor::create(ReactorOptions options) {
   if (options.max_events_per_wait < 1) options.max_events_per_wait = 1;
@@ -71,6 +93,7 @@ Result<std::unique_ptr<Reactor>> Reactor::create(ReactorOptions options) {
 
 Reactor::Reactor(ReactorOptions options, int epfd, int wakefd)
     : options_(options),
+      edge_(options.shared && options.handle_set == HandleSetKind::kEpollEdge),
       epfd_(epfd),
       wakefd_(wakefd),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),
@@ -137,14 +160,20 @@ void Reactor::free_slot(std::uint32_t index) {
   free_slots_.push_back(index);
 }
 
+// The epoll flags every registration of this reactor carries.
+static std::uint32_t mode_flags(const ReactorOptions& o) {
+  if (!o.shared) return 0;
+  return o.handle_set == HandleSetKind::kEpollEdge ? std::uint32_t{EPOLLET} : std::uint32_t{EPOLLONESHOT};
+}
+
 // Make epoll report the slot's interest again (one-shot in the shared mode).
-static Status arm(int epfd, bool shared, Reactor::Slot& s, HandlerId id) LF_REQUIRES(s.mu);
+static Status arm(int epfd, std::uint32_t flags, Reactor::Slot& s, HandlerId id) LF_REQUIRES(s.mu);
 // Stop epoll from reporting the slot.
 static Status disarm(int epfd, Reactor::Slot& s) LF_REQUIRES(s.mu);
 
-static Status arm(int epfd, bool shared, Reactor::Slot& s, HandlerId id) {
+static Status arm(int epfd, std::uint32_t flags, Reactor::Slot& s, HandlerId id) {
   epoll_event ev{};
-  ev.events = to_epoll(s.interest) | (shared ? std::uint32_t{EPOLLONESHOT} : 0u);
+  ev.events = to_epoll(s.interest) | flags;
   ev.data.u64 = id.raw();
   if (::epoll_ctl(epfd, EPOLL_CTL_MOD, s.fd, &ev) != 0) return Status::from_errno("epoll_ctl(MOD)");
   s.armed = true;
@@ -178,7 +207,7 @@ Result<HandlerId> Reactor::register_handler(EventHandler* handler, EventMask int
     s->busy = s->suspended = s->queued = false;
     handler->on_registered(id);
     epoll_event ev{};
-    ev.events = to_epoll(s->interest) | (options_.shared ? std::uint32_t{EPOLLONESHOT} : 0u);
+    ev.events = to_epoll(s->interest) | mode_flags(options_);
     ev.data.u64 = id.raw();
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
       Status st = Status::from_errno("epoll_ctl(ADD)");
@@ -223,7 +252,8 @@ Status Reactor::suspend_handler(HandlerId id) {
   MutexLock lock(s->mu);
   if (!s->live || s->gen != id.gen) return Status::error("suspend_handler: handler not registered");
   s->suspended = true;
-  if (s->armed && !s->busy) return disarm(epfd_, *s);
+  // Edge-triggered: the handle stays registered; what epoll reports meanwhile waits in the slot.
+  if (s->armed && !s->busy && !edge_) return disarm(epfd_, *s);
   return Status();
 }
 
@@ -238,7 +268,7 @@ Status Reactor::resume_handler(HandlerId id) {
     s->suspended = false;
     if (s->busy) return Status();  // re-armed when its dispatch returns
     if (!s->armed) {
-      Status st = arm(epfd_, options_.shared, *s, id);
+      Status st = arm(epfd_, mode_flags(options_), *s, id);
       if (!st.ok()) return st;
       n_rearms_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -256,10 +286,12 @@ Status Reactor::set_interest(HandlerId id, EventMask interest) {
   interest &= kReadEvent | kWriteEvent;
   if (interest == s->interest) return Status();
   s->interest = interest;
-  // Shared mode: a busy slot is disarmed (one-shot) and reactivate() re-arms it with the new
-  // interest. Single-threaded mode: a busy slot stays armed and reactivate() leaves it alone, so
-  // apply it now; the only thread that could take its events is the one dispatching it.
-  if (s->armed && (!s->busy || !options_.shared)) return arm(epfd_, options_.shared, *s, id);
+  // One-shot: a busy slot is disarmed and reactivate() re-arms it with the new interest.
+  // Single-threaded mode: a busy slot stays armed and reactivate() leaves it alone, so apply it
+  // now; the only thread that could take its events is the one dispatching it. Edge-triggered:
+  // the slot is always armed and events for a busy one wait in it, so apply it now too (the
+  // modification reports the handle again if it is ready for the new interest).
+  if (s->armed && (!s->busy || !options_.shared || edge_)) return arm(epfd_, mode_flags(options_), *s, id);
   return Status();
 }
 
@@ -347,6 +379,13 @@ bool Reactor::deactivate(HandlerId id, EventMask events, bool from_epoll, Event&
   if (s == nullptr) return false;
   MutexLock lock(s->mu);
   if (!from_epoll) s->queued = false;
+  if (s->live && s->gen == id.gen && (s->busy || s->suspended) && edge_ && from_epoll) {
+    // Taken or suspended, and more arrived: epoll will not say so again, so the slot keeps it
+    // for the thread that releases the handler (reactivate) or for resume_handler.
+    s->pending |= events;
+    n_kept_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   if (!s->live || s->gen != id.gen || s->busy || s->suspended) {
     // Gone, or already deactivated: drop it. Level-triggered readiness is reported again when
     // the handle is re-armed, and timer/notify events stay in `pending` until then.
@@ -356,7 +395,7 @@ bool Reactor::deactivate(HandlerId id, EventMask events, bool from_epoll, Event&
   events |= s->pending;
   s->pending = 0;
   if (events == 0) return false;
-  if (options_.shared) {
+  if (options_.shared && !edge_) {
     if (from_epoll) {
       s->armed = false;  // EPOLLONESHOT disarmed it when it fired
     } else if (s->armed) {
@@ -468,16 +507,22 @@ void Reactor::release(const Event& ev) {
     // at most one more event than it would have, and readers treat a spurious one as nothing.
     s->pending |= ev.events;
   }
-  reactivate(ev, Disposition::kResume);
+  Event given = ev;
+  (void)reactivate(given, Disposition::kResume, /*may_keep=*/false);
 }
 
 void Reactor::dispatch(const Event& ev) {
-  n_dispatched_.fetch_add(1, std::memory_order_relaxed);
-  Disposition d = ev.handler->handle_event(ev.handle, ev.events);
-  reactivate(ev, d);
+  Event cur = ev;
+  for (int again = 0;; ++again) {
+    n_dispatched_.fetch_add(1, std::memory_order_relaxed);
+    Disposition d = cur.handler->handle_event(cur.handle, cur.events);
+    // Edge-triggered: what arrived while it ran is run now, by this thread, with no system call.
+    if (!reactivate(cur, d, /*may_keep=*/again < kRedispatchLimit)) return;
+    n_redispatched_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
-void Reactor::reactivate(const Event& ev, Disposition d) {
+bool Reactor::reactivate(Event& ev, Disposition d, bool may_keep) {
   Slot* s = slot_for(ev.id.slot);
   EventHandler* close_handler = nullptr;
   bool queue = false;
@@ -496,10 +541,16 @@ void Reactor::reactivate(const Event& ev, Disposition d) {
     } else {
       if (d == Disposition::kKeepSuspended) s->suspended = true;
       if (s->suspended) {
-        if (s->armed) (void)disarm(epfd_, *s);
+        if (s->armed && !edge_) (void)disarm(epfd_, *s);
+      } else if (edge_ && may_keep && s->pending != 0) {
+        // Taken, and more arrived: it stays taken and this thread runs it again.
+        s->busy = true;
+        ev.events = s->pending;
+        s->pending = 0;
+        return true;
       } else {
         if (!s->armed) {
-          Status st = arm(epfd_, options_.shared, *s, ev.id);
+          Status st = arm(epfd_, mode_flags(options_), *s, ev.id);
           LF_CHECK_MSG(st.ok(), st.message().c_str());
           n_rearms_.fetch_add(1, std::memory_order_relaxed);
         }
@@ -513,6 +564,7 @@ void Reactor::reactivate(const Event& ev, Disposition d) {
     close_handler->handle_close(ev.handle);
     free_slot(ev.id.slot);
   }
+  return false;
 }
 
 namespace {
@@ -560,6 +612,8 @@ ReactorStats Reactor::stats() const {
   st.dispatched = n_dispatched_.load(std::memory_order_relaxed);
   st.stale = n_stale_.load(std::memory_order_relaxed);
   st.rearms = n_rearms_.load(std::memory_order_relaxed);
+  st.kept = n_kept_.load(std::memory_order_relaxed);
+  st.redispatched = n_redispatched_.load(std::memory_order_relaxed);
   return st;
 }
 

@@ -115,15 +115,40 @@ void client(std::uint16_t port, int first, int count, std::atomic<int>& failures
   }
 }
 
-class ModelStress : public ::testing::TestWithParam<lf::ModelKind> {};
+// A model, and the handle set its threads share (lf and lf-multi run under both).
+struct ModelCase {
+  lf::ModelKind model;
+  lf::HandleSetKind handle_set;
+};
+
+std::vector<ModelCase> all_cases() {
+  std::vector<ModelCase> cases;
+  for (lf::ModelKind m : lf::all_models()) {
+    cases.push_back({m, lf::HandleSetKind::kEpollOneShot});
+    if (m == lf::ModelKind::kLeaderFollowers || m == lf::ModelKind::kLeaderFollowersMulti) {
+      cases.push_back({m, lf::HandleSetKind::kEpollEdge});
+    }
+  }
+  return cases;
+}
+
+class ModelStress : public ::testing::TestWithParam<ModelCase> {
+ protected:
+  lf::ModelOptions options() const {
+    lf::ModelOptions o;
+    o.handle_set = GetParam().handle_set;
+    return o;
+  }
+  lf::ModelKind model_kind() const { return GetParam().model; }
+};
 
 TEST_P(ModelStress, EveryMessageHandledOnceInOrder) {
   FrameService service;
-  lf::ModelOptions o;
+  lf::ModelOptions o = options();
   o.threads = 8;
   o.read_chunk = 1024;  // small reads: frames split across reads all the time
   o.events_per_turn = 4;
-  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
   ASSERT_TRUE(model.ok()) << model.status().message();
   ASSERT_TRUE(model.value()->start().ok());
   std::atomic<int> failures{0};
@@ -144,9 +169,9 @@ TEST_P(ModelStress, EveryMessageHandledOnceInOrder) {
 
 TEST_P(ModelStress, StopsWithClientsConnectedAndLeaksNothing) {
   FrameService service;
-  lf::ModelOptions o;
+  lf::ModelOptions o = options();
   o.threads = 4;
-  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
   ASSERT_TRUE(model.ok());
   ASSERT_TRUE(model.value()->start().ok());
   auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
@@ -186,9 +211,9 @@ class RefusingService final : public lf::Service {
 
 TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
   RefusingService service;
-  lf::ModelOptions o;
+  lf::ModelOptions o = options();
   o.threads = 2;
-  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
   ASSERT_TRUE(model.ok());
   ASSERT_TRUE(model.value()->start().ok());
   auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
@@ -218,9 +243,10 @@ TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
   EXPECT_EQ(st.accepted, 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(lf::all_models()),
+INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(all_cases()),
                          [](const auto& info) {
-                           std::string n = lf::to_string(info.param);
+                           std::string n = lf::to_string(info.param.model);
+                           if (info.param.handle_set == lf::HandleSetKind::kEpollEdge) n += "_et";
                            for (auto& ch : n) if (ch == '-') ch = '_';
                            return n;
                          });
@@ -232,6 +258,12 @@ TEST(ModelNames, ParseAndPrint) {
     EXPECT_EQ(k, m);
   }
   EXPECT_FALSE(lf::parse_model("threads", k));
+  lf::HandleSetKind h;
+  for (auto kind : {lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge}) {
+    ASSERT_TRUE(lf::parse_handle_set(lf::to_string(kind), h));
+    EXPECT_EQ(h, kind);
+  }
+  EXPECT_FALSE(lf::parse_handle_set("epoll", h));
 }
 
 }  // namespace

@@ -35,9 +35,10 @@ class AsksForWrite : public lf::EventHandler {
   lf::HandlerId id_;
 };
 
-void run_case(bool shared) {
+void run_case(bool shared, lf::HandleSetKind kind = lf::HandleSetKind::kEpollOneShot) {
   lf::ReactorOptions o;
   o.shared = shared;
+  o.handle_set = kind;
   auto r = std::move(lf::Reactor::create(o).value());
   int fds[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
@@ -57,6 +58,7 @@ void run_case(bool shared) {
 }
 
 TEST(ReactorInterest, ChangedDuringOwnDispatchShared) { run_case(true); }
+TEST(ReactorInterest, ChangedDuringOwnDispatchEdgeTriggered) { run_case(true, lf::HandleSetKind::kEpollEdge); }
 TEST(ReactorInterest, ChangedDuringOwnDispatchSingleThreaded) { run_case(false); }
 
 }  // namespace

@@ -44,13 +44,20 @@ class Counter : public lf::EventHandler {
   int fd_;
 };
 
-std::unique_ptr<lf::Reactor> make(bool shared = true) {
+std::unique_ptr<lf::Reactor> make(bool shared, lf::HandleSetKind kind) {
   lf::ReactorOptions o;
   o.shared = shared;
+  o.handle_set = kind;
   return std::move(lf::Reactor::create(o).value());
 }
 
-TEST(Reactor, DispatchesReadEvents) {
+// Every safety rule holds for each shared handle set: one-shot and edge-triggered.
+class Reactor : public ::testing::TestWithParam<lf::HandleSetKind> {
+ protected:
+  std::unique_ptr<lf::Reactor> make(bool shared = true) const { return ::make(shared, GetParam()); }
+};
+
+TEST_P(Reactor, DispatchesReadEvents) {
   auto r = make();
   Pair p;
   Counter h(p.a);
@@ -66,7 +73,7 @@ TEST(Reactor, DispatchesReadEvents) {
   EXPECT_FALSE(r->remove_handler(*id).ok());  // a stale id is refused
 }
 
-TEST(Reactor, SuspendedHandlerGetsNothingUntilResumed) {
+TEST_P(Reactor, SuspendedHandlerGetsNothingUntilResumed) {
   for (bool shared : {true, false}) {
     auto r = make(shared);
     Pair p;
@@ -85,7 +92,7 @@ TEST(Reactor, SuspendedHandlerGetsNothingUntilResumed) {
   }
 }
 
-TEST(Reactor, TimersFireAndCancel) {
+TEST_P(Reactor, TimersFireAndCancel) {
   auto r = make();
   Pair p;
   Counter h(p.a);
@@ -101,7 +108,7 @@ TEST(Reactor, TimersFireAndCancel) {
   r.reset();
 }
 
-TEST(Reactor, TimerDoesNotDispatchOnSuspendedHandler) {
+TEST_P(Reactor, TimerDoesNotDispatchOnSuspendedHandler) {
   auto r = make();
   Pair p;
   Counter h(p.a);
@@ -116,9 +123,10 @@ TEST(Reactor, TimerDoesNotDispatchOnSuspendedHandler) {
   r.reset();
 }
 
-TEST(Reactor, ReusedFdNeverReachesTheOldHandler) {
+TEST_P(Reactor, ReusedFdNeverReachesTheOldHandler) {
   lf::ReactorOptions o;
   o.max_events_per_wait = 64;
+  o.handle_set = GetParam();
   auto r = std::move(lf::Reactor::create(o).value());
   // Two handlers ready in one epoll batch: dispatching the first removes the second and opens a
   // new socket that gets the same fd number; the batch's stale event must not reach anyone.
@@ -177,7 +185,7 @@ TEST(Reactor, ReusedFdNeverReachesTheOldHandler) {
   r.reset();
 }
 
-TEST(Reactor, HandlerRemovedWhileProcessingIsNeverDispatchedAgain) {
+TEST_P(Reactor, HandlerRemovedWhileProcessingIsNeverDispatchedAgain) {
   auto r = make();
   Pair p;
   struct Slow : lf::EventHandler {
@@ -212,7 +220,7 @@ TEST(Reactor, HandlerRemovedWhileProcessingIsNeverDispatchedAgain) {
   EXPECT_EQ(h.events.load(), 1);
 }
 
-TEST(Reactor, RemoveAndResumeRaceLeavesOneOutcome) {
+TEST_P(Reactor, RemoveAndResumeRaceLeavesOneOutcome) {
   // remove_handler and resume_handler from two threads on the same handler, many times: either
   // resume wins and then remove closes it, or remove wins and resume is refused; never both, and
   // handle_close runs exactly once.
@@ -240,7 +248,7 @@ TEST(Reactor, RemoveAndResumeRaceLeavesOneOutcome) {
   EXPECT_EQ(r->handler_count(), 0u);
 }
 
-TEST(Reactor, NotifyWakesTheWaiterAndShutdownEndsIt) {
+TEST_P(Reactor, NotifyWakesTheWaiterAndShutdownEndsIt) {
   auto r = make();
   std::thread waker([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -252,7 +260,7 @@ TEST(Reactor, NotifyWakesTheWaiterAndShutdownEndsIt) {
   EXPECT_EQ(r->handle_events(std::chrono::seconds(10)), -1);
 }
 
-TEST(Reactor, DestructorClosesRemainingHandlers) {
+TEST_P(Reactor, DestructorClosesRemainingHandlers) {
   Pair p;
   Counter h(p.a);
   {
@@ -261,5 +269,130 @@ TEST(Reactor, DestructorClosesRemainingHandlers) {
   }
   EXPECT_EQ(h.closes.load(), 1);
 }
+
+// Input that arrives after a handler's last read and before its dispatch returns is never lost,
+// and never dispatched on a second thread meanwhile, while another thread leads the handle set.
+// (One-shot: the handle is disarmed, re-arming reports it. Edge-triggered: epoll reports it
+// once, to the leader, while the handler is taken; the slot keeps it for the releasing thread.)
+TEST_P(Reactor, InputArrivingAfterTheLastReadIsNotLost) {
+  auto r = make();
+  Pair p;
+  struct Late : lf::EventHandler {
+    int fd = -1;
+    Pair* pair = nullptr;
+    std::atomic<int> inside{0}, violations{0}, bytes{0};
+    std::atomic<bool> entered{false}, others_led{false};
+    lf::Disposition handle_event(int, lf::EventMask) override {
+      if (inside.fetch_add(1) != 0) violations.fetch_add(1);
+      char buf[64];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) bytes.fetch_add(static_cast<int>(n));
+      if (!entered.exchange(true)) {
+        pair->poke();  // after the last read, while this dispatch still owns the handler
+        for (int i = 0; i < 10000 && !others_led.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      inside.fetch_sub(1);
+      return lf::Disposition::kResume;
+    }
+    int get_handle() const override { return fd; }
+  } h;
+  h.fd = p.a;
+  h.pair = &p;
+  ASSERT_TRUE(r->register_handler(&h, lf::kReadEvent).ok());
+  p.poke();
+  std::thread processor([&] { r->handle_events(std::chrono::seconds(10)); });
+  for (int i = 0; i < 10000 && !h.entered.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 3; ++i) r->handle_events(std::chrono::milliseconds(20));  // lead meanwhile
+  h.others_led.store(true);
+  processor.join();
+  for (int i = 0; i < 100 && h.bytes.load() < 2; ++i) r->handle_events(std::chrono::milliseconds(20));
+  EXPECT_EQ(h.bytes.load(), 2);
+  EXPECT_EQ(h.violations.load(), 0);
+  r.reset();
+}
+
+// Edge-triggered only: the state machine at work, counted. A second thread takes the late
+// input's event while the handler is taken (kept), and the first runs it again (redispatched).
+TEST(ReactorEdge, MoreArrivedWhileTakenIsRunAgainByTheSameThread) {
+  auto r = ::make(true, lf::HandleSetKind::kEpollEdge);
+  ASSERT_TRUE(r->edge_triggered());
+  Pair p;
+  struct Taken : lf::EventHandler {
+    int fd = -1;
+    std::atomic<bool> entered{false}, release{false};
+    std::atomic<int> events{0}, bytes{0}, inside{0}, violations{0};
+    std::thread::id first_thread, last_thread;
+    lf::Disposition handle_event(int, lf::EventMask) override {
+      if (inside.fetch_add(1) != 0) violations.fetch_add(1);
+      if (events.fetch_add(1) == 0) first_thread = std::this_thread::get_id();
+      last_thread = std::this_thread::get_id();
+      char buf[64];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) bytes.fetch_add(static_cast<int>(n));
+      entered.store(true);
+      while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      inside.fetch_sub(1);
+      return lf::Disposition::kResume;
+    }
+    int get_handle() const override { return fd; }
+  } h;
+  h.fd = p.a;
+  ASSERT_TRUE(r->register_handler(&h, lf::kReadEvent).ok());
+  p.poke();
+  std::thread processor([&] { r->handle_events(std::chrono::seconds(5)); });
+  for (int i = 0; i < 5000 && !h.entered.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(h.entered.load());
+  p.poke();  // arrives while the handler is taken
+  // This thread leads: it takes the event, finds the handler taken and leaves it in the slot.
+  for (int i = 0; i < 50 && r->stats().kept == 0; ++i) r->handle_events(std::chrono::milliseconds(20));
+  EXPECT_EQ(r->stats().kept, 1u);
+  EXPECT_EQ(h.events.load(), 1);
+  h.release.store(true);
+  processor.join();
+  EXPECT_EQ(h.events.load(), 2);
+  EXPECT_EQ(h.bytes.load(), 2);
+  EXPECT_EQ(h.violations.load(), 0);
+  EXPECT_EQ(r->stats().redispatched, 1u);
+  EXPECT_EQ(h.last_thread, h.first_thread);
+  EXPECT_EQ(r->stats().rearms, 0u);  // registered once: nothing re-armed
+  r.reset();
+}
+
+// Edge-triggered: a handler that leaves input unread says so with notify from its dispatch,
+// and is run again for it by the same thread (epoll would not report that input again).
+TEST(ReactorEdge, NotifyFromOwnDispatchRunsItAgain) {
+  auto r = ::make(true, lf::HandleSetKind::kEpollEdge);
+  Pair p;
+  struct OneByteAtATime : lf::EventHandler {
+    int fd = -1;
+    lf::Reactor* r = nullptr;
+    lf::HandlerId id;
+    std::atomic<int> bytes{0};
+    void on_registered(lf::HandlerId i) override { id = i; }
+    lf::Disposition handle_event(int, lf::EventMask) override {
+      char c;
+      if (::read(fd, &c, 1) == 1) {
+        bytes.fetch_add(1);
+        EXPECT_TRUE(r->notify(id, lf::kReadEvent).ok());
+      }
+      return lf::Disposition::kResume;
+    }
+    int get_handle() const override { return fd; }
+  } h;
+  h.fd = p.a;
+  h.r = r.get();
+  ASSERT_TRUE(r->register_handler(&h, lf::kReadEvent).ok());
+  ASSERT_EQ(::write(p.b, "abcdefghijklmnopqrst", 20), 20);  // more than one turn's worth of reruns
+  for (int i = 0; i < 100 && h.bytes.load() < 20; ++i) r->handle_events(std::chrono::milliseconds(20));
+  EXPECT_EQ(h.bytes.load(), 20);
+  r.reset();
+}
+
+INSTANTIATE_TEST_SUITE_P(HandleSets, Reactor,
+                         ::testing::Values(lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge),
+                         [](const auto& info) {
+                           return info.param == lf::HandleSetKind::kEpollEdge ? std::string("et")
+                                                                              : std::string("oneshot");
+                         });
 
 }  // namespace
