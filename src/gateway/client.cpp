@@ -308,6 +308,11 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
   const lf::Duration wait_limit = lf::kInfinite;
   std::string storage;
   for (BoundCall& call : calls) {
+    // While a script's reply is awaited here, this thread holds the client's handler: the reaper
+    // watches its socket, and stops the script if the client hangs up meanwhile.
+    const std::uint64_t watch = call.slot.script_shard >= 0 && !gw_.stopping()
+                                    ? gw_.reaper().watch(fd_, call.slot.script_shard)
+                                    : 0;
     for (BoundPart& part : call.parts) {
       const lf::Status st = bound->wait(part.ctx, wait_limit);
       if (st.ok()) {
@@ -326,6 +331,7 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
       release_ctx(part.ctx);
       part.ctx = nullptr;
     }
+    if (watch != 0) gw_.reaper().unwatch(watch);
   }
   lf::MutexLock lock(mu_);
   if (closed_ || broken_) return;

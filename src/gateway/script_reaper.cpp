@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <stop_token>
+#include <unordered_map>
 
 #include "lf/net.hpp"
 #include "lf/time.hpp"
@@ -58,24 +59,53 @@ std::string kill_once(const std::string& host, int port, const std::string& pass
   return line;
 }
 
+// The peer has gone, or half-closed (as a client that ends its input is treated everywhere).
+bool hung_up(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+struct Watched {
+  int fd;
+  int shard;
+  bool gone = false;  // counted in `left` of its shard
+};
+
 void reap(std::stop_token stop, std::shared_ptr<ScriptReaper::Box> box,
           std::vector<std::string> hosts, std::vector<int> ports, std::string password) {
   std::vector<int> left(hosts.size(), 0);  // gone clients' scripts in flight, per shard
   std::vector<lf::TimePoint> next_try(hosts.size());
+  std::unordered_map<std::uint64_t, Watched> watched;  // bound forwarding's awaited scripts
+  auto answered = [&](int shard) {
+    int& n = left[static_cast<std::size_t>(shard)];
+    if (n > 0) --n;
+  };
   auto note = lf::overloaded{
       [&](ScriptReaper::Gone g) { left[static_cast<std::size_t>(g.shard)] += g.scripts; },
-      [&](ScriptReaper::Answered a) {
-        int& n = left[static_cast<std::size_t>(a.shard)];
-        if (n > 0) --n;
+      [&](ScriptReaper::Answered a) { answered(a.shard); },
+      [&](ScriptReaper::Watch w) { watched.emplace(w.id, Watched{w.fd, w.shard}); },
+      [&](ScriptReaper::Unwatch u) {
+        auto it = watched.find(u.id);
+        if (it == watched.end()) return;
+        if (it->second.gone) answered(it->second.shard);
+        watched.erase(it);
       }};
   for (;;) {
-    const bool pending = std::any_of(left.begin(), left.end(), [](int n) { return n > 0; });
+    const bool pending = !watched.empty() ||
+                         std::any_of(left.begin(), left.end(), [](int n) { return n > 0; });
     // Idle: sleep until news. Otherwise look again soon.
     const bool got = pending ? box->receive_for(50ms, note) : box->receive(note);
     if (!got && box->closed()) return;
     while (box->try_receive(note)) {
     }
     if (stop.stop_requested()) return;
+    // Looked at after the mailbox, so an unwatched fd (which its client may close right after)
+    // is not polled any more.
+    for (auto& [id, w] : watched) {
+      if (w.gone || !hung_up(w.fd)) continue;
+      w.gone = true;
+      ++left[static_cast<std::size_t>(w.shard)];
+    }
     for (std::size_t s = 0; s < hosts.size(); ++s) {
       if (left[s] == 0 || lf::Clock::now() < next_try[s]) continue;
       const std::string r = kill_once(hosts[s], ports[s], password, stop);
@@ -109,5 +139,13 @@ ScriptReaper::~ScriptReaper() {
 void ScriptReaper::gone(int shard, int scripts) { (void)box_->send(Gone{shard, scripts}); }
 
 void ScriptReaper::answered(int shard) { (void)box_->send(Answered{shard}); }
+
+std::uint64_t ScriptReaper::watch(int fd, int shard) {
+  const std::uint64_t id = next_watch_.fetch_add(1, std::memory_order_relaxed);
+  (void)box_->send(Watch{id, fd, shard});
+  return id;
+}
+
+void ScriptReaper::unwatch(std::uint64_t id) { (void)box_->send(Unwatch{id}); }
 
 }  // namespace lfdb::gateway

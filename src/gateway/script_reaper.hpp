@@ -11,10 +11,16 @@
 // SCRIPT KILL stops every busy script of the shard, also another client's: what a busy script
 // is there for.
 //
+// Bound forwarding awaits a script's reply in the client's own dispatch, so nothing else reads
+// that client meanwhile: it asks the reaper to watch the client's socket while it waits (watch,
+// unwatch), and the reaper counts the script as a gone client's once the socket hangs up.
+//
 // Thread-safety: gone() and answered() post to the reaper's mailbox from any thread; its own
 // thread (lf::spawn) owns the counts and the sockets.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +41,10 @@ class ScriptReaper {
 
   void gone(int shard, int scripts);  // a gone client's scripts in flight on `shard`
   void answered(int shard);           // one of them has its reply (or failed)
+  // A script's reply awaited on `shard` for the client on fd (open until unwatch: its handler is
+  // held by the waiting thread); the returned id ends the watch once the reply is in.
+  std::uint64_t watch(int fd, int shard);
+  void unwatch(std::uint64_t id);
 
   struct Gone {
     using sendable_value = void;
@@ -45,10 +55,21 @@ class ScriptReaper {
     using sendable_value = void;
     int shard;
   };
-  using Box = lf::Mailbox<Gone, Answered>;
+  struct Watch {
+    using sendable_value = void;
+    std::uint64_t id;
+    int fd;
+    int shard;
+  };
+  struct Unwatch {
+    using sendable_value = void;
+    std::uint64_t id;
+  };
+  using Box = lf::Mailbox<Gone, Answered, Watch, Unwatch>;
 
  private:
   std::shared_ptr<Box> box_;
+  std::atomic<std::uint64_t> next_watch_{1};
   lf::SpawnedThread thread_;
 };
 

@@ -63,7 +63,6 @@ def wait_done(test, r, key, timeout=90):
         time.sleep(0.1)
 
 
-@unittest.skipIf(bound_forwarding(), "bound forwarding does not track a gone client's scripts")
 class GoneClientScripts(GatewayTestCase):
     """The shared back-end connection stays up (a long gateway timeout): the reaper stops the
     scripts, on redis-server and lfdb-server alike."""
@@ -82,9 +81,8 @@ class GoneClientScripts(GatewayTestCase):
 
 
 @unittest.skipIf(backend_is_redis(), "redis-server runs on a script whose client has gone")
-@unittest.skipIf(bound_forwarding(), "a late request no longer closes its shared back-end "
-                 "connection (per-request deadlines), and bound forwarding does not track a "
-                 "gone client's scripts: known gap, docs/gateway.md")
+@unittest.skipIf(bound_forwarding(), "a late request fails alone and does not close its shared "
+                 "back-end connection (per-request deadlines): the reaper stops the scripts")
 class GoneClientScriptsAfterTimeout(GatewayTestCase):
     """The gateway's timeout closes the shared back-end connection (its replies were failed):
     lfdb-server stops the busy script of the closed connection and runs no more of its scripts."""
