@@ -92,6 +92,25 @@ void wrap_functions(lua_State* L, std::initializer_list<const char*> names) {
   }
 }
 
+// bit.tohex(x, n): the library negates a negative n (upper case digits), which overflows for an n
+// of -2^31 as a 32-bit value and then writes before its buffer: a script could crash the
+// server. Such an n becomes -2^31 + 1 first, which asks for the same (upper case, all digits).
+int tohex_guarded(lua_State* L) {
+  if (lua_gettop(L) >= 2 && lua_type(L, 2) == LUA_TNUMBER) {
+    // The library's conversion: the nearest integer, modulo 2^32.
+    double m = std::fmod(std::nearbyint(lua_tonumber(L, 2)), 4294967296.0);
+    if (m < 0) m += 4294967296.0;
+    if (m == 2147483648.0) {
+      lua_pushinteger(L, -2147483647);
+      lua_replace(L, 2);
+    }
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 // lua-cjson keeps the locale's decimal point in a static it sets on every open: states are
 // opened one at a time so two threads never write it together.
 lf::Mutex g_cjson_open;
@@ -112,6 +131,9 @@ void open_script_libraries(lua_State* L) {
   luaopen_bit(L);
   wrap_functions(L, {"tobit", "bnot", "band", "bor", "bxor", "lshift", "rshift", "arshift",
                      "rol", "ror", "bswap"});
+  lua_getfield(L, -1, "tohex");
+  lua_pushcclosure(L, tohex_guarded, 1);
+  lua_setfield(L, -2, "tohex");
   lua_setglobal(L, "bit");
 
   open_struct_library(L);
