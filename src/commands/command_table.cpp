@@ -156,7 +156,7 @@ constexpr CommandSpec kCommands[] = {
     {"flushdb", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from the current database."},
     {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
-    {"shutdown", -1, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
+    {"shutdown", -1, A | NS | D | DM, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
     // scripting: a script runs on the colors of the keys it declares, atomically
     {"eval", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},
     {"evalsha", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script by SHA1 digest."},
@@ -166,7 +166,7 @@ constexpr CommandSpec kCommands[] = {
     {"fcall", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a function."},
     {"fcall_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a read-only function."},
     {"function", -2, 0, 0, 0, 0, H::kFree, kFunctionSubs, "scripting", "A container for function commands."},
-    {"save", 1, A | NS | NM, 0, 0, 0, H::kUndeclared, {}, "server", "Synchronously saves the database(s) to disk."},
+    {"save", 1, A | NS | DM, 0, 0, 0, H::kUndeclared, {}, "server", "Synchronously saves the database(s) to disk."},
     {"bgsave", -1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously saves the database(s) to disk."},
     {"bgrewriteaof", 1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously rewrites the append-only file to disk."},
     {"lastsave", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the Unix timestamp of the last successful save to disk."},
@@ -175,7 +175,7 @@ constexpr CommandSpec kCommands[] = {
     {"replicaof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Configures a server as replica of another, or promotes it to a master."},
     {"slaveof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Sets a Redis server as a replica of another, or promotes it to being a master."},
     {"role", 1, NS | F, 0, 0, 0, H::kFree, {}, "server", "Returns the replication role."},
-    {"lfdb.sync", -3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "lfdb: a replica asks to be streamed the log from <replid> <offset> (partial or full resync)."},
+    {"lfdb.sync", -3, A | NS | DM | D, 0, 0, 0, H::kUndeclared, {}, "server", "lfdb: a replica asks to be streamed the log from <replid> <offset> (partial or full resync)."},
     // strings
     {"get", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the string value of a key."},
     {"set", -3, W | DO, 1, 1, 1, H::kKeyWrite, {}, "string", "Sets the string value of a key, ignoring its type."},
@@ -369,7 +369,7 @@ constexpr CommandSpec kCommands[] = {
     {"multi", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},
     {"exec", 1, NS | NM, 0, 0, 0, H::kTransaction, {}, "transactions", "Executes all commands in a transaction."},
     {"discard", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Discards a transaction."},
-    {"watch", -2, NS | F | NM | DM, 1, -1, 1, H::kKeyWrite, {}, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
+    {"watch", -2, NS | F | NM, 1, -1, 1, H::kKeyWrite, {}, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
     {"unwatch", 1, NS | F, 0, 0, 0, H::kFree, {}, "transactions", "Forgets about watched keys of a transaction."},
 };
 

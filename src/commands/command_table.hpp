@@ -25,7 +25,7 @@ enum Flag : std::uint32_t {
   kFast = 1u << 4,       // O(1) or O(log N)
   kNoAuth = 1u << 5,     // allowed before AUTH
   kNoMulti = 1u << 6,    // executed at once even inside MULTI (EXEC, DISCARD, WATCH...)
-  kDenyInMulti = 1u << 7,  // an error inside MULTI (WATCH)
+  kDenyInMulti = 1u << 7,  // refused inside MULTI, which then aborts (SAVE, SHUTDOWN: no-multi)
   kDangerous = 1u << 8,  // FLUSHALL, KEYS, SHUTDOWN...: refused by the gateway unless allowed
   kConnection = 1u << 9, // acts on the connection only (the gateway answers it itself)
   kRandom = 1u << 10,    // result not deterministic (RANDOMKEY, HRANDFIELD, TIME)

@@ -26,7 +26,7 @@ void flag_names(const CommandSpec& s, resp::Writer& w) {
   if (s.has(commands::kBlocking)) f.push_back("blocking");
   if (s.has(commands::kFast)) f.push_back("fast");
   if (s.has(commands::kNoAuth)) f.push_back("no_auth");
-  if (s.has(commands::kNoMulti)) f.push_back("no_multi");
+  if (s.has(commands::kDenyInMulti)) f.push_back("no_multi");
   if (s.has(commands::kDenyOom)) f.push_back("denyoom");
   w.set_header(f.size());
   for (auto x : f) w.simple_string(x);

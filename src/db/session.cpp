@@ -267,6 +267,9 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     return reject(std::string(memory::kErrOom));
   }
   const BoundCommand& bc = server_.bound(resolved.index);
+  if (client_.in_multi && spec->has(commands::kDenyInMulti)) {
+    return reject("ERR Command not allowed inside a transaction");
+  }
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
     client_.queued.emplace_back();
     client_.queued.back().assign(argv, spec);

@@ -78,6 +78,15 @@ class MultiExecTest(ServerTestCase):
         self.assertIsNone(self.r.get("c"))
         self.assertEqual(self.raw("EXEC"), b"-ERR EXEC without MULTI\r\n")
 
+    def test_save_and_shutdown_are_refused_inside_multi_and_abort_it(self):
+        for cmd in ("SAVE", "SHUTDOWN"):
+            self.assertEqual(self.raw("MULTI"), b"+OK\r\n")
+            self.assertEqual(self.raw("SET", "a", "1"), b"+QUEUED\r\n")
+            self.assertEqual(self.raw(cmd), b"-ERR Command not allowed inside a transaction\r\n")
+            self.assertEqual(self.raw("EXEC"), ("-%s\r\n" % EXECABORT).encode())
+            self.assertIsNone(self.r.get("a"))
+        self.assertEqual(self.r.ping(), True)  # the SHUTDOWN never ran
+
     def test_unknown_command_aborts_exec(self):
         self.assertEqual(self.raw("MULTI"), b"+OK\r\n")
         self.assertEqual(self.raw("SET", "a", "1"), b"+QUEUED\r\n")
