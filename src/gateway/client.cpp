@@ -144,9 +144,11 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     size = leftover_.size();
   }
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return lf::Disposition::kRemove;
-  // A full read may have left input in the socket, which an edge-triggered handle set does not
-  // report again: another turn, right after this one (a one-shot set re-reports it by itself).
-  if (n > 0 && static_cast<std::size_t>(n) == asked && gw_.reactor().edge_triggered()) {
+  // A full read may have left input in the socket, and a hang-up reported with the input leaves
+  // the end still to be read; an edge-triggered handle set reports neither again: another turn,
+  // right after this one (a one-shot set re-reports them by itself).
+  if (n > 0 && (static_cast<std::size_t>(n) == asked || (events & lf::kCloseEvent)) &&
+      gw_.reactor().edge_triggered()) {
     (void)gw_.reactor().notify(hid_, lf::kReadEvent);
   }
   if (n == 0 && !input_closed_) {

@@ -120,9 +120,11 @@ Disposition Connection::handle_event(int, EventMask events) {
   out.clear();
   SessionPump::Outcome o = pump_.read_and_run(stream_, read_chunk_, out);
   if (o.io.would_block) return Disposition::kResume;
-  // A read that filled its buffer may have left input in the socket, which an edge-triggered
-  // handle set does not report again: ask for another turn (this thread's, right after this one).
-  if (reactor_.edge_triggered() && static_cast<std::size_t>(o.io.n) == read_chunk_) {
+  // A read that filled its buffer may have left input in the socket, and a hang-up reported with
+  // the input leaves the end still to be read: an edge-triggered handle set reports neither
+  // again, so ask for another turn (this thread's, right after this one).
+  if (reactor_.edge_triggered() && !o.io.eof &&
+      (static_cast<std::size_t>(o.io.n) == read_chunk_ || (events & kCloseEvent))) {
     (void)reactor_.notify(id_, kReadEvent);
   }
   if (o.io.eof || !o.io.ok()) return Disposition::kRemove;

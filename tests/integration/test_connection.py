@@ -2,6 +2,7 @@
 DBSIZE FLUSHDB FLUSHALL TIME, unknown-command and arity errors."""
 
 import re
+import socket
 import time
 import unittest
 
@@ -36,6 +37,22 @@ class PingEchoTest(ServerTestCase):
         self.assertEqual(self.raw_command("pInG"), b"+PONG\r\n")
         self.assertEqual(self.call("set", "k", "v"), b"OK")
         self.assertEqual(self.call("GeT", "k"), b"v")
+
+
+class HalfCloseTest(ServerTestCase):
+    def test_every_reply_then_the_end_after_shutdown_wr(self):
+        # The requests and the client's FIN may come in one packet: the server answers them all,
+        # then closes (it missed the end under the edge-triggered handle set, and the client
+        # waited forever).
+        for n in (1, 100):
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            s.sendall(b"".join(b"SET hc%d x\r\n" % i for i in range(n)))
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while chunk := s.recv(65536):
+                got += chunk
+            s.close()
+            self.assertEqual(got, b"+OK\r\n" * n)
 
 
 class HelloTest(ServerTestCase):
