@@ -73,11 +73,12 @@ constexpr CommandSpec kFunctionSubs[] = {
     {"function|kill", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a function during execution."},
     {"function|help", 2, 0, 0, 0, 0, H::kFree, {}, "scripting", "Returns helpful text about the different subcommands."},
 };
-// MEMORY (db/memory/): USAGE reads its key on the key's color; the rest read atomics.
+// MEMORY (db/memory/): USAGE reads its key on the key's color; STATS and DOCTOR read the
+// keyspace's counts, as DBSIZE does; the rest read the allocator's own figures.
 constexpr CommandSpec kMemorySubs[] = {
     {"memory|usage", -3, R, 2, 2, 1, H::kKeyRead, {}, "server", "Estimates the memory usage of a key."},
-    {"memory|stats", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Returns details about memory usage."},
-    {"memory|doctor", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Outputs a memory problems report."},
+    {"memory|stats", 2, 0, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Returns details about memory usage."},
+    {"memory|doctor", 2, 0, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Outputs a memory problems report."},
     {"memory|malloc-stats", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Returns the allocator statistics."},
     {"memory|purge", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Asks the allocator to release memory."},
     {"memory|help", 2, 0, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
