@@ -246,6 +246,11 @@ class DumpTest(unittest.TestCase):
                 self.assertEqual(r.object("freq", "foo"), 100)
                 r.config_set("maxmemory-policy", "noeviction")
 
+    def test_info_reports_no_migrate_sockets(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                self.assertEqual(r.info("stats")["migrate_cached_sockets"], 0)
+
     def test_restored_keys_survive_a_restart_from_the_log(self):
         lf = self.client("lfdb")
         red = self.client("redis")
