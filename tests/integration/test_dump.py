@@ -7,6 +7,7 @@ and the restored value reads the same on both. RESTORE's options and errors are 
 for reply, and lfdb-server's log replays what RESTORE did. Runs only against lfdb-server (it
 starts its own redis-server)."""
 
+import threading
 import time
 import unittest
 
@@ -245,6 +246,24 @@ class DumpTest(unittest.TestCase):
                 r.restore("foo", 0, payload, frequency=100)
                 self.assertEqual(r.object("freq", "foo"), 100)
                 r.config_set("maxmemory-policy", "noeviction")
+
+    def test_restoring_a_list_wakes_a_blocked_pop(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.rpush("src", "a", "b")
+                payload = r.dump("src")
+                blocked = self.client(name)
+                result = []
+                t = threading.Thread(target=lambda: result.append(blocked.blpop("dst", 10)))
+                t.start()
+                deadline = time.monotonic() + 10
+                while r.info("clients")["blocked_clients"] == 0 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                r.restore("dst", 0, payload)
+                t.join(15)
+                blocked.close()
+                self.assertEqual(result, [(b"dst", b"a")])
+                self.assertEqual(r.lrange("dst", 0, -1), [b"b"])
 
     def test_info_reports_no_migrate_sockets(self):
         for name, r in self.both():
