@@ -348,6 +348,67 @@ bool listpack_decode(std::string_view lp, std::vector<std::string>& out) {
   return count == 65535 || count == out.size();
 }
 
+bool ziplist_decode(std::string_view zl, std::vector<std::string>& out) {
+  out.clear();
+  Reader r{zl};
+  std::uint64_t total = 0, tail = 0, count = 0;
+  if (!r.le(4, total) || !r.le(4, tail) || !r.le(2, count) || total != zl.size() || zl.size() < 11 ||
+      static_cast<unsigned char>(zl.back()) != 0xFF) {
+    return false;
+  }
+  r.in = zl.substr(0, zl.size() - 1);  // entries end at the terminator
+  while (!r.at_end()) {
+    // The previous entry's length (1 byte, or 0xFE and 4 bytes), then the encoding.
+    unsigned char b = 0;
+    std::uint64_t u = 0;
+    (void)r.byte(b);
+    if (b == 0xFE && !r.le(4, u)) return false;
+    if (b == 0xFF) return false;
+    if (!r.byte(b)) return false;
+    std::string_view s;
+    switch (b >> 6) {
+      case 0:  // a string of up to 63 bytes
+        if (!r.bytes(b & 0x3f, s)) return false;
+        out.emplace_back(s);
+        continue;
+      case 1: {  // up to 16383 bytes, 14 bits big endian
+        unsigned char c = 0;
+        if (!r.byte(c) || !r.bytes(static_cast<std::size_t>((b & 0x3f) << 8) | c, s)) return false;
+        out.emplace_back(s);
+        continue;
+      }
+      case 2: {  // 4 bytes big endian
+        std::string_view raw;
+        if (b != 0x80 || !r.bytes(4, raw)) return false;
+        std::uint64_t n = 0;
+        for (char ch : raw) n = (n << 8) | static_cast<unsigned char>(ch);
+        if (!r.bytes(static_cast<std::size_t>(n), s)) return false;
+        out.emplace_back(s);
+        continue;
+      }
+      default:
+        break;
+    }
+    std::size_t width = 0;
+    switch (b) {
+      case 0xC0: width = 2; break;
+      case 0xD0: width = 4; break;
+      case 0xE0: width = 8; break;
+      case 0xF0: width = 3; break;
+      case 0xFE: width = 1; break;
+      default:
+        if (b >= 0xF1 && b <= 0xFD) {  // an immediate 0..12
+          out.push_back(std::to_string((b & 0x0f) - 1));
+          continue;
+        }
+        return false;
+    }
+    if (!r.le(width, u)) return false;
+    out.push_back(std::to_string(sign_extend(u, width)));
+  }
+  return count == 65535 || count == out.size();
+}
+
 std::string intset_encode(std::vector<std::int64_t> values) {
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());

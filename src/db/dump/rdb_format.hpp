@@ -64,6 +64,9 @@ class ListpackWriter {
 // Every element of the listpack `lp` as a string (integers in decimal); false when damaged.
 bool listpack_decode(std::string_view lp, std::vector<std::string>& out);
 
+// Ziplists (Redis before 7.0's compact sequences), read only; false when damaged.
+bool ziplist_decode(std::string_view zl, std::vector<std::string>& out);
+
 // Intsets: encoding width (2, 4, 8), count, then the sorted integers, all little endian.
 std::string intset_encode(std::vector<std::int64_t> values);
 bool intset_decode(std::string_view blob, std::vector<std::int64_t>& out);

@@ -15,7 +15,7 @@ namespace {
 // Redis's RDB object types (rdb.h).
 enum RdbType : unsigned char {
   kString = 0, kList = 1, kSet = 2, kZSet = 3, kHash = 4, kZSet2 = 5,
-  kSetIntset = 11, kListQuicklist = 14, kStreamListpacks = 15, kHashListpack = 16,
+  kListZiplist = 10, kSetIntset = 11, kZSetZiplist = 12, kHashZiplist = 13, kListQuicklist = 14, kStreamListpacks = 15, kHashListpack = 16,
   kZSetListpack = 17, kListQuicklist2 = 18, kStreamListpacks2 = 19,
 };
 constexpr std::uint64_t kQuicklistPlain = 1, kQuicklistPacked = 2;
@@ -253,9 +253,22 @@ bool read_double_binary(Reader& r, double& d) {
   return !std::isnan(d);
 }
 
+// The elements of a listpack (Redis 7) or a ziplist (before 7.0) held in one RDB string.
+bool read_packed(Reader& r, bool ziplist, std::vector<std::string>& elems) {
+  std::string blob;
+  if (!r.string(blob)) return false;
+  return ziplist ? ziplist_decode(blob, elems) : listpack_decode(blob, elems);
+}
+
 bool decode_list(Reader& r, unsigned char type, Value& v) {
   v.type = Type::kList;
   v.list = std::make_unique<List>();
+  if (type == kListZiplist) {
+    std::vector<std::string> elems;
+    if (!read_packed(r, true, elems)) return false;
+    for (std::string& e : elems) v.list->push_back(std::move(e));
+    return !v.list->empty();
+  }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -267,15 +280,14 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
     }
     std::uint64_t container = kQuicklistPacked;
     if (type == kListQuicklist2 && !r.length(container)) return false;
-    std::string blob;
-    if (!r.string(blob)) return false;
     if (container == kQuicklistPlain) {
-      v.list->push_back(std::move(blob));
+      std::string e;
+      if (!r.string(e)) return false;
+      v.list->push_back(std::move(e));
       continue;
     }
-    if (container != kQuicklistPacked || type != kListQuicklist2) return false;  // ziplists
     std::vector<std::string> elems;
-    if (!listpack_decode(blob, elems)) return false;
+    if (container != kQuicklistPacked || !read_packed(r, type == kListQuicklist, elems)) return false;
     for (std::string& e : elems) v.list->push_back(std::move(e));
   }
   return !v.list->empty();
@@ -306,10 +318,9 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
 bool decode_hash(Reader& r, unsigned char type, Value& v) {
   v.type = Type::kHash;
   v.hash = std::make_unique<Hash>();
-  if (type == kHashListpack) {
-    std::string blob;
+  if (type == kHashListpack || type == kHashZiplist) {
     std::vector<std::string> elems;
-    if (!r.string(blob) || !listpack_decode(blob, elems) || elems.empty() || elems.size() % 2 != 0) {
+    if (!read_packed(r, type == kHashZiplist, elems) || elems.empty() || elems.size() % 2 != 0) {
       return false;
     }
     for (std::size_t i = 0; i < elems.size(); i += 2) {
@@ -331,10 +342,9 @@ bool decode_hash(Reader& r, unsigned char type, Value& v) {
 bool decode_zset(Reader& r, unsigned char type, Value& v) {
   v.type = Type::kZSet;
   v.zset = std::make_unique<ZSet>();
-  if (type == kZSetListpack) {
-    std::string blob;
+  if (type == kZSetListpack || type == kZSetZiplist) {
     std::vector<std::string> elems;
-    if (!r.string(blob) || !listpack_decode(blob, elems) || elems.empty() || elems.size() % 2 != 0) {
+    if (!read_packed(r, type == kZSetZiplist, elems) || elems.empty() || elems.size() % 2 != 0) {
       return false;
     }
     for (std::size_t i = 0; i < elems.size(); i += 2) {
@@ -523,12 +533,14 @@ bool restore_value(std::string_view payload, Value& out, std::string& err) {
         v.type = Type::kString;
         ok = r.string(v.str);
         break;
-      case kList: case kListQuicklist: case kListQuicklist2: ok = decode_list(r, type, v); break;
+      case kList: case kListZiplist: case kListQuicklist: case kListQuicklist2:
+        ok = decode_list(r, type, v);
+        break;
       case kSet: case kSetIntset: ok = decode_set(r, type, v); break;
-      case kHash: case kHashListpack: ok = decode_hash(r, type, v); break;
-      case kZSet: case kZSet2: case kZSetListpack: ok = decode_zset(r, type, v); break;
+      case kHash: case kHashZiplist: case kHashListpack: ok = decode_hash(r, type, v); break;
+      case kZSet: case kZSet2: case kZSetZiplist: case kZSetListpack: ok = decode_zset(r, type, v); break;
       case kStreamListpacks: case kStreamListpacks2: ok = decode_stream(r, type, v); break;
-      default: ok = false;  // modules, ziplists, types newer than 7.0
+      default: ok = false;  // modules, zipmaps, types newer than 7.0
     }
   }
   if (!ok) {

@@ -9,9 +9,10 @@
 //   hash        RDB_TYPE_HASH_LISTPACK up to 512 fields of up to 64 bytes, else RDB_TYPE_HASH
 //   sorted set  RDB_TYPE_ZSET_LISTPACK up to 128 members of up to 64 bytes, else RDB_TYPE_ZSET_2
 //   stream      RDB_TYPE_STREAM_LISTPACKS_2 (7.0's): entries, metadata, groups, PELs, consumers
-// What lfdb reads: all of those, plus RDB_TYPE_LIST, RDB_TYPE_ZSET (text scores) and
-// RDB_TYPE_STREAM_LISTPACKS (before 7.0: no first id, deletions or entries-read). The ziplist
-// encodings of Redis before 7.0 are refused ("Bad data format").
+// What lfdb reads: all of those, plus what Redis before 7.0 wrote: RDB_TYPE_LIST, RDB_TYPE_ZSET
+// (text scores), the ziplist encodings (LIST_ZIPLIST, LIST_QUICKLIST, ZSET_ZIPLIST,
+// HASH_ZIPLIST) and RDB_TYPE_STREAM_LISTPACKS (no first id, deletions or entries-read). Zipmaps
+// (before 2.6) and modules are refused ("Bad data format").
 //
 // The decoder reads client bytes: it is total (fuzz/rdb_value_fuzz.cpp) and refuses what Redis
 // refuses on load (empty containers, repeated set members or hash fields, NaN scores).
