@@ -14,6 +14,7 @@ import unittest
 import redis
 
 from lfdb_testlib import HOST, REDIS_SERVER, ServerProcess, is_lfdb
+from test_replication import wait_caught_up
 
 
 class RedisPeer(ServerProcess):
@@ -284,6 +285,28 @@ class DumpTest(unittest.TestCase):
                 blocked.close()
                 self.assertEqual(result, [(b"dst", b"a")])
                 self.assertEqual(r.lrange("dst", 0, -1), [b"b"])
+
+    def test_restored_keys_reach_a_replica(self):
+        lf, red = self.client("lfdb"), self.client("redis")
+        replica = ServerProcess([("replicaof", "%s %d" % (HOST, self.lfdb.port))]).start()
+        self.addCleanup(replica.stop)
+        rc = redis.Redis(host=HOST, port=replica.port, socket_timeout=10)
+        self.addCleanup(rc.close)
+        cases = build_cases()
+        keys = []
+        for case in ("string_lzf", "list_large", "zset_small", "stream_small", "set_intset"):
+            red.delete("k")
+            for cmd in cases[case]:
+                red.execute_command(*cmd)
+            lf.restore("rep:" + case, 100000 if case == "zset_small" else 0, red.dump("k"))
+            keys.append("rep:" + case)
+        lf.set("rep:gone", "x")
+        lf.restore("rep:gone", 1000, red.dump("k"), absttl=True, replace=True)  # long expired
+        wait_caught_up(lf, rc)
+        for key in keys:
+            self.assertEqual(rc.dump(key), lf.dump(key), key)
+        self.assertEqual(rc.pexpiretime("rep:zset_small"), lf.pexpiretime("rep:zset_small"))
+        self.assertEqual(rc.exists("rep:gone"), 0)
 
     def test_info_reports_no_migrate_sockets(self):
         for name, r in self.both():
