@@ -13,7 +13,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, REDIS_SERVER, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, ServerProcess, is_lfdb
 from test_replication import wait_caught_up
 
 
@@ -307,6 +307,15 @@ class DumpTest(unittest.TestCase):
             self.assertEqual(rc.dump(key), lf.dump(key), key)
         self.assertEqual(rc.pexpiretime("rep:zset_small"), lf.pexpiretime("rep:zset_small"))
         self.assertEqual(rc.exists("rep:gone"), 0)
+
+    def test_key_flags_as_redis(self):
+        got = []
+        for name in ("redis", "lfdb"):
+            with RawConnection(self.servers[name].port) as c:  # redis-py parses COMMAND's own way
+                got.append([c.command("COMMAND", "GETKEYSANDFLAGS", *cmd)
+                            for cmd in (("DUMP", "k"), ("RESTORE", "k", "0", "x", "REPLACE"))])
+        self.assertEqual(got[1], got[0])
+        self.assertEqual(got[0][1], [[b"k", [b"OW", b"update"]]])
 
     def test_info_reports_no_migrate_sockets(self):
         for name, r in self.both():
