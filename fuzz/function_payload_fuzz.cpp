@@ -7,10 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "db/dump/rdb_format.hpp"
 #include "db/functions/library_payload.hpp"
 #include "fuzz_check.hpp"
 
-using lfdb::db::functions::crc64_jones;
+using lfdb::db::dump::crc64_jones;
 using lfdb::db::functions::decode_payload;
 using lfdb::db::functions::encode_payload;
 

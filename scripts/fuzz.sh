@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bounded libFuzzer runs of the parsers (RESP, the append-only log, snapshots, FUNCTION RESTORE
-# payloads and function library code) (`make test-fuzz`). Builds fuzz/ with clang++-14
+# payloads, RESTORE payloads and function library code) (`make test-fuzz`). Builds fuzz/ with clang++-14
 # (-fsanitize=fuzzer,address,undefined) into build/fuzz, runs each target for FUZZ_SECONDS
 # (default 30) on a copy of its seed corpus (the checked-in seeds stay as they are), prints one
 # line per target, and exits non-zero if any target crashed, leaked or broke an invariant.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-30}
 out=build/fuzz
-targets=(resp_request resp_reply log_loader snapshot function_payload library_code)
+targets=(resp_request resp_reply log_loader snapshot function_payload library_code rdb_value)
 
 mkdir -p "$out"
 if ! { cmake -S fuzz -B "$out" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \

@@ -235,6 +235,8 @@ constexpr CommandSpec kCommands[] = {
     // database); SWAPDB moves every key of two databases: it runs alone.
     {"move", 3, W | F, 1, 1, 1, H::kKeyWrite, {}, "generic", "Moves a key to another database."},
     {"copy", -3, W | DO, 1, 2, 1, H::kKeyWrite, {}, "generic", "Copies the value of a key to a new key."},
+    {"dump", 2, R, 1, 1, 1, H::kKeyRead, {}, "generic", "Returns a serialized representation of the value stored at a key."},
+    {"restore", -4, W | DO, 1, 1, 1, H::kKeyWrite, {}, "generic", "Creates a key from the serialized representation of a value."},
     {"swapdb", 3, W | F | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Swaps two Redis databases."},
     {"keys", 2, R | D, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns all key names that match a pattern."},
     // SORT's BY and GET patterns name keys it does not declare: it runs alone, SORT_RO reads

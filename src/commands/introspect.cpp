@@ -84,7 +84,8 @@ std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t pos
   if (spec.has(kDestKey) || n == "sort") return {"RO", "access"};
   if (!spec.has(kWrite)) return {"RO", "access"};
   // Writes: overwrite, remove, move between two keys, or read-modify-write (the default).
-  if (n == "set" || n == "mset" || n == "msetnx" || n == "setex" || n == "psetex") {
+  if (n == "set" || n == "mset" || n == "msetnx" || n == "setex" || n == "psetex" ||
+      n == "restore") {
     return {"OW", "update"};
   }
   if (n == "del" || n == "unlink") return {"RM", "delete"};

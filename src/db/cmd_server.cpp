@@ -304,6 +304,8 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "pubsub_channels:%zu", pubsub_.channel_count());
     append_line(s, "pubsub_patterns:%zu", pubsub_.pattern_count());
     append_line(s, "pubsubshard_channels:%zu", pubsub_.shard_channel_count());
+    // Redis's MIGRATE connection cache: lfdb has no MIGRATE (docs/server.md), so never a socket.
+    s += "migrate_cached_sockets:0\r\n";
     // Subscribers dropped at client-output-buffer-limit pubsub (Redis 7.0 does not count them).
     append_line(s, "lfdb_pubsub_output_limit_disconnections:%" PRIu64, pubsub_.overflows());
     append_line(s, "total_error_replies:%" PRIu64, stats_.error_replies.load());

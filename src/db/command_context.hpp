@@ -123,6 +123,7 @@ std::span<const HandlerEntry> geo_handlers();
 // ZADD itself, for GEOADD (a ZADD of the members' cells).
 Handler zadd_handler();
 std::span<const HandlerEntry> key_handlers();
+std::span<const HandlerEntry> dump_handlers();  // db/dump/: DUMP, RESTORE
 std::span<const HandlerEntry> hash_handlers();
 std::span<const HandlerEntry> list_handlers();
 std::span<const HandlerEntry> set_handlers();

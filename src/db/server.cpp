@@ -35,7 +35,7 @@ Server::Server(const ServerConfig& config)
   set_notify_flags(pubsub::parse_event_flags(config.notify_keyspace_events));
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
-  for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), hash_handlers(), list_handlers(),
+  for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), dump_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
                      introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers(),
                      memory::memory_handlers(), stream_entry_handlers(), stream_group_handlers(),

@@ -114,6 +114,20 @@ class RoutingTest(GatewayTestCase):
         self.assertTrue(self.r.pfmerge(A[15], A[12]))
         self.assertEqual(self.r.pfcount(A[15]), 1)
 
+    def test_dump_and_restore_go_to_their_keys_shard(self):
+        # DUMP and RESTORE route by their key (the command table's); the payload is binary.
+        r = redis.Redis(host=HOST, port=self.port)
+        self.addCleanup(r.close)
+        r.rpush(A[17], "x", "1", "y")
+        payload = r.dump(A[17])
+        self.assertTrue(r.restore(B[17], 0, payload))
+        self.assertEqual(self.direct(1).lrange(B[17], 0, -1), ["x", "1", "y"])
+        self.assertIsNone(self.direct(0).get(B[17]))
+        with self.assertRaises(redis.ResponseError) as e:
+            r.restore(B[17], 0, payload)
+        self.assertTrue(str(e.exception).startswith("BUSYKEY"), str(e.exception))
+        self.assertIsNone(r.dump("missing-" + A[17]))
+
     def test_eval_goes_to_the_shard_of_its_keys(self):
         script = "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('GET', KEYS[1])"
         self.assertEqual(self.r.eval(script, 1, A[4], "a"), "a")

@@ -1,4 +1,4 @@
-// FUNCTION DUMP / RESTORE payloads, in Redis 7.0's form so payloads move between lfdb and Redis:
+// FUNCTION DUMP / RESTORE payloads (their RDB pieces: db/dump/rdb_format.hpp), in Redis 7.0's form so payloads move between lfdb and Redis:
 // for each library the function opcode (245) and its code as an RDB string, then the RDB
 // version (2 bytes, little endian) and a CRC-64 (Jones polynomial, as Redis's) of everything
 // before it (8 bytes, little endian). Redis writes long codes LZF-compressed; lfdb reads those
@@ -18,7 +18,5 @@ namespace lfdb::db::functions {
 std::string encode_payload(const std::vector<std::string>& codes);
 // The codes in `payload`; false with Redis's error in `err`.
 bool decode_payload(std::string_view payload, std::vector<std::string>& codes, std::string& err);
-
-std::uint64_t crc64_jones(std::uint64_t crc, std::string_view data);
 
 }  // namespace lfdb::db::functions
