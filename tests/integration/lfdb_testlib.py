@@ -99,10 +99,12 @@ class ServerProcess:
         for name, value in self.extra:
             directives += ["--" + name, str(value)]
         if is_redis():
-            return ([REDIS_SERVER, "--port", str(port), "--bind", HOST,
-                     "--save", "", "--appendonly", "no", "--daemonize", "no",
-                     "--dir", self.dir] + directives)
+            return self.redis_command(port) + directives
         return [SERVER, "--port", str(port), "--bind", HOST] + directives + SERVER_ARGS
+
+    def redis_command(self, port):
+        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
+                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
     def start(self):
         # The port can be taken between free_port() and the server's bind: retry a few times.
@@ -289,6 +291,28 @@ class RespError(Exception):
 
     def __repr__(self):
         return "RespError(%r)" % self.message
+
+
+class RedisPeer(ServerProcess):
+    """redis-server on a free port, whatever server the suite is run against: the peer the
+    side-by-side tests compare lfdb-server with."""
+
+    def command(self, port):
+        return self.redis_command(port)
+
+
+class SideBySideTestCase(unittest.TestCase):
+    """A redis-server (peer) and the server under test (lfdb), started once for the class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = RedisPeer().start()
+        cls.lfdb = ServerProcess().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
 
 
 def encode_command(*args):

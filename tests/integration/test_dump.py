@@ -13,14 +13,8 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, RawConnection, RedisPeer, ServerProcess, is_lfdb
 from test_replication import wait_caught_up
-
-
-class RedisPeer(ServerProcess):
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
 
 def error_of(fn, *args):

@@ -12,16 +12,8 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, RawConnection, REDIS_SERVER, RespError, SideBySideTestCase, is_lfdb
 from test_replication import FixedPortServer, wait_caught_up, wait_for
-
-
-class RedisPeer(ServerProcess):
-    """redis-server on a free port, whatever server the suite is run against."""
-
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
 
 LIB = """#!lua name=mylib
@@ -152,17 +144,7 @@ def normalize(reply):
 
 
 @unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
-class FunctionsDiff(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class FunctionsDiff(SideBySideTestCase):
     def both(self, *cmd):
         replies = []
         for server in (self.peer, self.lfdb):

@@ -8,8 +8,7 @@ compared as sets."""
 import random
 import unittest
 
-from lfdb_testlib import RawConnection, ServerProcess, is_lfdb
-from test_types_diff import RedisPeer
+from lfdb_testlib import RawConnection, SideBySideTestCase, is_lfdb
 
 PLACES = [
     ("13.361389", "38.115556", "Palermo"), ("15.087269", "37.502669", "Catania"),
@@ -23,17 +22,7 @@ PLACES = [
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
-class GeoDifferentialTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class GeoDifferentialTest(SideBySideTestCase):
     def compare(self, cmds, unordered=False):
         for proto in ("2", "3"):
             with RawConnection(self.peer.port) as pc, RawConnection(self.lfdb.port) as lc:

@@ -7,22 +7,11 @@ does."""
 import random
 import unittest
 
-from lfdb_testlib import RawConnection, RespError, ServerProcess, is_lfdb
-from test_types_diff import RedisPeer
+from lfdb_testlib import RawConnection, RespError, SideBySideTestCase, is_lfdb
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
-class HyperLogLogDifferentialTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class HyperLogLogDifferentialTest(SideBySideTestCase):
     def setUp(self):
         self.pc = RawConnection(self.peer.port)
         self.lc = RawConnection(self.lfdb.port)

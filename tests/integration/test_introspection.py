@@ -9,15 +9,7 @@ import re
 import time
 import unittest
 
-from lfdb_testlib import HOST, REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb
-
-
-class RedisPeer(ServerProcess):
-    """redis-server on a free port, whatever server the suite is run against."""
-
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
+from lfdb_testlib import RawConnection, RespError, SideBySideTestCase, is_lfdb
 
 
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "
@@ -29,17 +21,7 @@ def fields(line):
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
-class IntrospectionTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class IntrospectionTest(SideBySideTestCase):
     def both(self, *args):
         """The parsed replies of redis-server and lfdb-server to one command."""
         out = []

@@ -11,7 +11,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, REDIS_SERVER, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, RedisPeer, ServerProcess, is_lfdb
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 # How far over maxmemory used_memory may be seen right after a burst of writes. Redis evicts
@@ -20,12 +20,6 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 # millisecond before the next refresh sees it. 512 KB covers it with room (docs/memory.md).
 SLACK = 512 * 1024
 VALUE = b"v" * 1000
-
-
-class RedisPeer(ServerProcess):
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
 
 def used(r):

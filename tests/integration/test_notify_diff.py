@@ -7,8 +7,7 @@ Runs only against lfdb-server."""
 
 import unittest
 
-from lfdb_testlib import RawConnection, ServerProcess, is_lfdb
-from test_pubsub_diff import RedisPeer
+from lfdb_testlib import RawConnection, RedisPeer, ServerProcess, is_lfdb
 
 SENTINEL = "__notify_diff_done__"
 

@@ -10,15 +10,9 @@ import socket
 import time
 import unittest
 
-from lfdb_testlib import HOST, REDIS_SERVER, ServerProcess, encode_command, is_lfdb
+from lfdb_testlib import HOST, RedisPeer, ServerProcess, encode_command, is_lfdb
 
 QUIET = 0.1  # a connection has said all it will for this step after this much silence
-
-
-class RedisPeer(ServerProcess):
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
 
 # (connection, command) steps; a command given as bytes is sent as it is (a pipeline).

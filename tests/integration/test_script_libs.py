@@ -8,15 +8,7 @@ than one key) are left out: Lua 5.1 and 5.4 hash differently. Runs only against 
 
 import unittest
 
-from lfdb_testlib import REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb
-
-
-class RedisPeer(ServerProcess):
-    """redis-server on a free port, whatever server the suite is run against."""
-
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
+from lfdb_testlib import RawConnection, REDIS_SERVER, RespError, SideBySideTestCase, is_lfdb
 
 
 # (script, keys, args): each must give the same reply on both servers.
@@ -203,17 +195,7 @@ return out
 
 
 @unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
-class ScriptLibrariesDiff(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class ScriptLibrariesDiff(SideBySideTestCase):
     def both(self, *cmd):
         replies = []
         for server in (self.peer, self.lfdb):

@@ -7,8 +7,7 @@ ties under ALPHA BY) are not compared."""
 
 import unittest
 
-from lfdb_testlib import RawConnection, ServerProcess, is_lfdb
-from test_types_diff import RedisPeer
+from lfdb_testlib import RawConnection, SideBySideTestCase, is_lfdb
 
 SETUP = [
     ["RPUSH", "nums", "3", "10", "-1.5", "2", "2", "0x10", " 7", "inf"],
@@ -49,17 +48,7 @@ CASES = [
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
-class SortDifferentialTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class SortDifferentialTest(SideBySideTestCase):
     def test_cases(self):
         for proto in ("2", "3"):
             with RawConnection(self.peer.port) as pc, RawConnection(self.lfdb.port) as lc:

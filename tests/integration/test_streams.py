@@ -17,19 +17,10 @@ import unittest
 
 import redis
 
-from lfdb_testlib import (HOST, REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb,
-                          parse_reply, encode_command)
+from lfdb_testlib import HOST, RawConnection, RedisPeer, RespError, ServerProcess, is_lfdb
 
 SEED = int(os.environ.get("LFDB_DIFF_SEED", "20261205"))
 STEPS = int(os.environ.get("LFDB_DIFF_STEPS", "2500"))
-
-
-class RedisPeer(ServerProcess):
-    """redis-server on a free port, whatever server the suite is run against."""
-
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
 
 def raw(port, proto=2):

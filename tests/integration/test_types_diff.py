@@ -12,8 +12,7 @@ import os
 import random
 import unittest
 
-from lfdb_testlib import (HOST, REDIS_SERVER, RawConnection, RespError, ServerProcess, is_lfdb,
-                          parse_reply)
+from lfdb_testlib import RawConnection, RespError, SideBySideTestCase, is_lfdb, parse_reply
 
 SEED = int(os.environ.get("LFDB_DIFF_SEED", "20261122"))
 STEPS = int(os.environ.get("LFDB_DIFF_STEPS", "4000"))
@@ -22,14 +21,6 @@ KEYS = ["a", "b", "c", "d", "e"]
 ELEMS = ["v0", "v1", "v2", "v3", "v4", "v5", "1", "2", "3", "-7", ""]
 UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF"}
 LEX_KEY = "lex"  # a sorted set whose scores are all 0 (Generator.lex_cmd)
-
-
-class RedisPeer(ServerProcess):
-    """redis-server on a free port, whatever server the suite is run against."""
-
-    def command(self, port):
-        return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
 
 
 def normalize(cmd, reply):
@@ -284,17 +275,7 @@ class Generator:
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
-class TypesDifferentialTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class TypesDifferentialTest(SideBySideTestCase):
     def run_sequence(self, seed, steps, resp3=False):
         rnd = random.Random(seed)
         gen = Generator(rnd)
