@@ -134,22 +134,26 @@ SCRIPT = [
 ]
 
 
-def drain_all(conns, expect=None):
-    """Everything each connection sends for one step. Against the reference: until all have
-    been quiet for QUIET seconds. Against the server under test: until each has sent at least
-    what the reference sent (or 10 s passed), then until quiet, so a loaded machine does not
-    shift a late reply into the next step, and extra bytes still show."""
-    out = {n: b"" for n in conns}
-    live = dict(conns)
+def drain_step(ref, dut):
+    """Everything each connection of both servers sends for one step, read at the same time so
+    the two servers' quiet windows overlap. The reference's step ends once all its connections
+    have been quiet for QUIET seconds; the server under test's once each connection has sent at
+    least what the reference's did (or 10 s passed) and then been quiet, so a loaded machine
+    does not shift a late reply into the next step, and extra bytes still show."""
+    names = list(ref)
+    out = {(side, n): b"" for side in ("ref", "dut") for n in names}
+    live = {("ref", n): s for n, s in ref.items()}
+    live.update({("dut", n): s for n, s in dut.items()})
     deadline = time.monotonic() + 10
     while live and time.monotonic() < deadline:
-        short = expect is not None and any(len(mask(out[n])) < len(expect[n]) for n in live)
+        short = any(len(mask(out[("dut", n)])) < len(mask(out[("ref", n)]))
+                    for (side, n) in live if side == "dut")
         ready, _, _ = select.select(list(live.values()), [], [], 0.5 if short else QUIET)
         if not ready:
             if short:
                 continue
             break
-        for n, s in list(live.items()):
+        for key, s in list(live.items()):
             if s not in ready:
                 continue
             try:
@@ -157,26 +161,32 @@ def drain_all(conns, expect=None):
             except ConnectionResetError:
                 d = b""
             if not d:
-                out[n] += b"<closed>"
-                del live[n]
+                out[key] += b"<closed>"
+                del live[key]
             else:
-                out[n] += d
-    return {n: mask(v) for n, v in out.items()}
+                out[key] += d
+    return ({n: mask(out[("ref", n)]) for n in names}, {n: mask(out[("dut", n)]) for n in names})
 
 
 def mask(data):
     return re.sub(rb"\$2\r\nid\r\n:\d+\r\n", b"$2\r\nid\r\n:N\r\n", data)
 
 
-def run_script(port, expect=None):
-    conns = {name: socket.create_connection((HOST, port)) for name in "ABPQ"}
-    transcript = []
-    for i, (name, cmd) in enumerate(SCRIPT):
-        conns[name].sendall(cmd if isinstance(cmd, bytes) else encode_command(*cmd))
-        transcript.append(drain_all(conns, expect[i] if expect else None))
-    for c in conns.values():
+def run_script(ref_port, dut_port):
+    """The script against both servers, step by step: (reference, under test) transcripts."""
+    ref = {name: socket.create_connection((HOST, ref_port)) for name in "ABPQ"}
+    dut = {name: socket.create_connection((HOST, dut_port)) for name in "ABPQ"}
+    want, got = [], []
+    for name, cmd in SCRIPT:
+        wire = cmd if isinstance(cmd, bytes) else encode_command(*cmd)
+        ref[name].sendall(wire)
+        dut[name].sendall(wire)
+        w, g = drain_step(ref, dut)
+        want.append(w)
+        got.append(g)
+    for c in list(ref.values()) + list(dut.values()):
         c.close()
-    return transcript
+    return want, got
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
@@ -185,8 +195,7 @@ class PubSubDiff(unittest.TestCase):
         peer = RedisPeer().start()
         lfdb = ServerProcess().start()
         try:
-            want = run_script(peer.port)
-            got = run_script(lfdb.port, want)
+            want, got = run_script(peer.port, lfdb.port)
         finally:
             peer.stop()
             lfdb.stop()
