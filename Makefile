@@ -54,7 +54,7 @@ test-tsan: setup
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE "no_sanitizer|peer|extended|semantics"
+	  ctest --test-dir $(BUILD)/tsan $(CTEST_ARGS) -LE "no_sanitizer|peer|extended|semantics|compile_fail"
 
 # Bounded libFuzzer runs of the parsers (clang); scripts/fuzz.sh owns the list of targets.
 test-fuzz: setup
