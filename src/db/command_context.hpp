@@ -50,6 +50,8 @@ struct CommandContext {
     return const_cast<Entry*>(e);
   }
   bool writes = true;  // set from the spec's hue class by whoever runs the handler
+  bool alone = false;  // the invocation holds every color (a script may reach any key)
+  bool rerun_alone = false;  // set by a script that must run again alone (db/scripting.hpp)
 };
 
 using Handler = void (*)(CommandContext&);

@@ -17,6 +17,7 @@
 
 #include "commands/connection.hpp"
 #include "db/append_log.hpp"
+#include "db/blocking/registry.hpp"
 #include "db/functions/library_loader.hpp"
 #include "db/log_records.hpp"
 #include "db/script_sandbox.hpp"
@@ -64,9 +65,33 @@ bool ScriptRegistry::exists(std::string_view sha) const {
   return find(sha, ignored);
 }
 
+void ScriptRegistry::note_runs_alone(std::uint64_t identity) {
+  lf::MutexLock lock(mu_);
+  alone_.insert(identity);
+  any_alone_.store(true, std::memory_order_release);
+}
+
+bool ScriptRegistry::runs_alone(std::uint64_t identity) const {
+  if (!any_alone_.load(std::memory_order_acquire)) return false;
+  lf::MutexLock lock(mu_);
+  return alone_.count(identity) != 0;
+}
+
+std::uint64_t script_identity(const commands::CommandSpec& spec,
+                              std::span<const std::string_view> argv) {
+  std::string target(argv.size() > 1 ? argv[1] : std::string_view());
+  if (spec.name == "evalsha" || spec.name == "evalsha_ro") {  // SHA1s in either case
+    for (char& ch : target) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  const std::uint64_t h = std::hash<std::string>{}(target);
+  return h ^ (std::hash<std::string_view>{}(spec.name) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
 void ScriptRegistry::flush() {
   lf::MutexLock lock(mu_);
   scripts_.clear();
+  alone_.clear();
+  any_alone_.store(false, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
 }
 
@@ -81,7 +106,14 @@ bool ScriptRegistry::begin_run(Running* r) {
   return true;
 }
 
+void ScriptRegistry::note_busy(Running& r) {
+  if (r.counted_busy) return;
+  r.counted_busy = true;
+  busy_runs_.fetch_add(1, std::memory_order_release);
+}
+
 void ScriptRegistry::end_run(Running* r) {
+  if (r->counted_busy) busy_runs_.fetch_sub(1, std::memory_order_release);
   lf::MutexLock lock(running_mu_);
   running_.erase(std::find(running_.begin(), running_.end(), r));
   if (waiters_ > 0) changed_.notify_all();
@@ -163,7 +195,11 @@ namespace {
 struct ScriptRun {
   CommandContext* outer = nullptr;
   std::span<const std::string_view> keys;  // declared: the colors this invocation holds
+  bool alone = false;  // the invocation holds every color: any key, any command
+  bool had_effect = false;  // a write or a PUBLISH ran: the script can no longer start over
+  bool rerun_alone = false;  // stopped to run again alone (it reached past its colors)
   bool declared(std::string_view k) const {
+    if (alone) return true;
     for (std::string_view d : keys) {
       if (d == k) return true;
     }
@@ -314,6 +350,7 @@ const char* check_script(ScriptRun& run) {
   if (v == ScriptRegistry::Verdict::kRun && now - r.started_ms >= reg.busy_threshold_ms()) {
     if (!run.busy) {
       run.busy = true;
+      reg.note_busy(r);  // from now on the server answers BUSY, as Redis's does
       std::fprintf(stderr,
                    "lfdb-server: slow script detected: still in execution after %lld milliseconds. "
                    "You can try killing the script using the SCRIPT KILL command. Script name is: "
@@ -532,6 +569,33 @@ bool allowed_in_script(commands::HueClass h) {
          h == HueClass::kKeyspaceCount;
 }
 
+// Commands a script may call once it runs alone, holding every color: the keyspace-wide ones
+// (KEYS, SCAN, RANDOMKEY, FLUSHALL, FLUSHDB, SWAPDB) and those whose keys are not all in their
+// arguments (SORT ... BY/GET, GEORADIUS ... STORE).
+bool allowed_when_alone(commands::HueClass h) {
+  using commands::HueClass;
+  return h == HueClass::kKeyspaceRead || h == HueClass::kKeyspaceWrite || h == HueClass::kUndeclared;
+}
+
+constexpr const char* kRerunAlone = "ERR lfdb: the script is run again alone";
+
+// The script reached past the colors it holds. Before any effect it stops (raised at every
+// instruction from here on, so neither redis.pcall nor Lua's pcall can carry on) and run_script
+// runs it again alone; after one it gets `err`. Either way its later calls run alone.
+int reach_past_colors(lua_State* L, ScriptRun& run, std::string& out_err, std::string err) {
+  run.outer->server->scripts().note_runs_alone(script_identity(*run.outer->spec, run.outer->argv));
+  const bool restartable = !run.had_effect && run.running != nullptr && !run.running->wrote() &&
+                           run.outer->client != nullptr && !run.outer->client->in_exec;
+  if (restartable) {
+    run.rerun_alone = true;
+    run.stopping = kRerunAlone;
+    lua_sethook(L, script_hook, LUA_MASKCOUNT, 1);
+    err = kRerunAlone;
+  }
+  out_err = std::move(err);
+  return -1;
+}
+
 // redis.call's work; returns the number of results pushed, or -1 with `err` set. Every C++
 // object of the call lives in here, so none is alive when the caller raises the Lua error
 // (lua_error longjmps: destructors in between would be skipped).
@@ -602,9 +666,15 @@ int call_impl(lua_State* L, std::string& err) {
     return 1;
   }
   const BoundCommand* bc = &outer.server->bound(r.index);
-  if (spec->has(commands::kNoScript) || bc->handler == nullptr ||
-      !allowed_in_script(spec->hue)) {
+  if (spec->has(commands::kNoScript) || bc->handler == nullptr) {
     return raise("ERR This Redis command is not allowed from script");
+  }
+  if (!allowed_in_script(spec->hue) && !run->alone) {
+    if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
+    return reach_past_colors(L, *run, err,
+                             "ERR Script called '" + std::string(spec->name) +
+                                 "', which needs every key, where it could not start over (it wrote, "
+                                 "or runs in MULTI): lfdb runs this script alone from its next call on");
   }
   // Before the keys, as Redis checks it: a read-only script's write is refused whatever it names.
   if (run->read_only && spec->has(commands::kWrite)) {
@@ -615,9 +685,13 @@ int call_impl(lua_State* L, std::string& err) {
     if (bad_key.empty() && !run->declared(argv[i])) bad_key = std::string(argv[i]);
   });
   if (!bad_key.empty()) {
-    return raise(
-                 "ERR Script accessed key '" + bad_key +
-                     "' that is not among its KEYS: lfdb runs a script on its declared keys only");
+    return reach_past_colors(L, *run, err,
+                             "ERR Script accessed key '" + bad_key +
+                                 "' that is not among its KEYS where it could not start over (it wrote, "
+                                 "or runs in MULTI): lfdb runs this script alone from its next call on");
+  }
+  if (spec->has(commands::kWrite) || spec->hue == commands::HueClass::kPubsubRead) {
+    run->had_effect = true;
   }
   if (spec->has(commands::kWrite)) {
     if (outer.server->replication().is_replica()) return raise(std::string(kErrReadOnly));
@@ -648,10 +722,17 @@ int call_impl(lua_State* L, std::string& err) {
                                      std::chrono::steady_clock::now() - start).count()),
       !reply.empty() && reply[0] == '-');
   if (!spec->has(commands::kAdmin)) outer.server->monitors().feed(run->db, "lua", argv);
-  if (il.changes != 0 && il.records != nullptr) {
+  if ((il.changes != 0 || spec->hue == commands::HueClass::kKeyspaceWrite) && il.records != nullptr) {
     il.select(run->db);
     log_effect(*spec, argv, ctx.ks, outer.now_ms, *il.records);
     ++run->effect_count;
+  }
+  // Keys written outside the caller's declared ones (run alone, or in another database after
+  // SELECT): their blocked clients are served after the script (Redis's ready-keys pass).
+  if (spec->has(commands::kWrite) && (run->alone || run->db != outer.db) &&
+      outer.server->blocking().any()) {
+    commands::for_each_key(*spec, std::span<const std::string_view>(argv),
+                           [&](std::size_t i) { blocking::note_ready(run->db, argv[i]); });
   }
   il.changes += changes_before;
   if (!reply.empty() && reply[0] == '-') return raise(reply.substr(1, reply.size() - 3));
@@ -868,6 +949,7 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
   run.outer = &c;
   run.db = c.db;
   run.keys = keys;
+  run.alone = c.alone;
   run.running = &running;
   run.sha = sha;
   // The script's effects go to a block of their own, wrapped in MULTI/EXEC when there are
@@ -881,6 +963,11 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
   // A killed run's hook ran at every instruction: back to its normal pace.
   if (run.stopping != nullptr) lua_sethook(L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_invocation_log.records = outer_records;
+  if (run.rerun_alone) {  // it had no effect: the caller runs it again, alone (reach_past_colors)
+    lua_settop(L, top);
+    c.rerun_alone = true;
+    return;
+  }
   // A run the shutdown stopped after it wrote leaves nothing behind: its writes never reach the
   // log (and the server takes no snapshot and runs nothing more: ScriptRegistry::abandoned).
   if (outer_records != nullptr && !run.effects.empty() && !run.abandoned) {

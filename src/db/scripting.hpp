@@ -4,8 +4,11 @@
 // is atomic like MULTI/EXEC: nothing else touches those keys meanwhile, and it never waits for
 // another invocation (the colors are taken in the scheduler's fixed order). Inside, redis.call
 // runs the command's handler directly on this thread. A script may touch only its declared keys
-// (the colors it holds): any other key is refused with an error, as are commands that need more
-// than keys (KEYS, FLUSHALL, CONFIG ...).
+// (the colors it holds). A script that reaches another key, or a command that needs more than
+// keys (KEYS, SCAN, FLUSHALL, SORT), before it has had any effect (a write, a PUBLISH) is
+// stopped and run again alone, holding every color, and is remembered so that its later calls
+// run alone from the start; one that reaches such a key after an effect gets an error, and runs
+// alone from its next call on. Under `--data global` every script runs alone anyway.
 //
 // One Lua state per serving thread (created on first use), so scripts on different colors run in
 // parallel. The script registry (SHA1 -> source) is shared; a thread compiles a script the first
@@ -35,6 +38,8 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +69,7 @@ class ScriptRegistry {
     // is killed never writes after it, and one that wrote is never killed by SCRIPT KILL.
     enum : int { kClean, kWrote, kKilled };
     std::atomic<int> state{kClean};
+    bool counted_busy = false;  // in busy_runs_ (touched by the running thread only)
     bool wrote() const { return state.load(std::memory_order_acquire) == kWrote; }
     // Stops it if it has not written; true when it is stopped.
     bool kill_if_clean() {
@@ -89,6 +95,10 @@ class ScriptRegistry {
   static void reply_kill(resp::Writer& out, KillResult r);
   // Whether a script has run for the busy threshold (SHUTDOWN without NOSAVE is refused then).
   bool any_busy(std::int64_t now_ms);
+  // The hook found `r` past the busy threshold: until it ends, busy_now() is true and the
+  // server answers every other command BUSY, as Redis does (one relaxed load per command).
+  void note_busy(Running& r);
+  bool busy_now() const { return busy_runs_.load(std::memory_order_relaxed) != 0; }
 
   // Shutdown. NOSAVE stops every script at its next hook; otherwise a script may finish until
   // it is busy, and is stopped then. A stopped script that had written is abandoned: the server
@@ -103,6 +113,14 @@ class ScriptRegistry {
   // Until no script runs (the shutdown, after begin_shutdown).
   void wait_idle();
 
+  // Scripts that reach keys they did not declare (Redis allows it outside cluster mode) run
+  // alone: their invocation holds every color. A script learns it on its first such access
+  // (run_script restarts it alone when it has had no effect yet) and is remembered here by
+  // script_identity(), so its later calls are scheduled alone from the start. SCRIPT FLUSH
+  // forgets them.
+  void note_runs_alone(std::uint64_t identity);
+  bool runs_alone(std::uint64_t identity) const;
+
   void set_busy_threshold_ms(std::int64_t ms) { busy_threshold_ms_.store(ms, std::memory_order_relaxed); }
   std::int64_t busy_threshold_ms() const { return busy_threshold_ms_.load(std::memory_order_relaxed); }
 
@@ -110,6 +128,8 @@ class ScriptRegistry {
   mutable lf::Mutex mu_;
   std::map<std::string, std::string, std::less<>> scripts_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint64_t> generation_{0};  // bumped by flush(): threads drop their Lua state
+  std::set<std::uint64_t> alone_ LF_GUARDED_BY(mu_);  // script_identity() of scripts run alone
+  std::atomic<bool> any_alone_{false};  // !alone_.empty(): most servers never take mu_ for it
   mutable lf::Mutex running_mu_;
   std::vector<Running*> running_ LF_GUARDED_BY(running_mu_);
   // Threads waiting for a change of running_ (SCRIPT KILL, the shutdown): end_run wakes them.
@@ -118,6 +138,7 @@ class ScriptRegistry {
   enum : int { kRunning, kStopWhenBusy, kStopNow };
   std::atomic<int> stop_{kRunning};  // written under running_mu_ (begin_run reads it there)
   std::atomic<bool> abandoned_{false};
+  std::atomic<int> busy_runs_{0};  // runs past the busy threshold (note_busy .. end_run)
   std::atomic<std::int64_t> busy_threshold_ms_{5000};
 };
 
@@ -147,6 +168,11 @@ struct ScriptTarget {
   bool function = false;
   bool read_only = false;
 };
+
+// Which script an EVAL/EVALSHA/FCALL (or _RO) call runs, as a number for runs_alone(): its
+// body, SHA1 or function name with the command's name (a collision only runs a script alone).
+std::uint64_t script_identity(const commands::CommandSpec& spec,
+                              std::span<const std::string_view> argv);
 
 // EVAL / EVALSHA / FCALL and their _RO forms: runs the target with the context's keys and
 // arguments and writes its reply to c.out.

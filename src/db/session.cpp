@@ -234,9 +234,10 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       return reject("MISCONF Errors writing to the AOF file: " + log->write_error());
     }
   }
-  // Served from inside a busy script (every other thread is in one too): Redis's answer. A
+  // While a script is busy (past busy-reply-threshold), Redis's answer to everything else, from
+  // any thread (also from inside the busy script, when every other thread is in one too). A
   // refused EXEC ends its transaction, as Redis's does.
-  if (serving_for_busy_script() && !allowed_while_busy(*spec)) {
+  if ((serving_for_busy_script() || server_.scripts().busy_now()) && !allowed_while_busy(*spec)) {
     if (spec->hue == commands::HueClass::kTransaction) {
       client_.in_multi = false;
       client_.in_multi_flag.store(false, std::memory_order_relaxed);
@@ -316,6 +317,10 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   // A command without keys (DBSIZE, FLUSHALL, CONFIG) may run on any color; the connection's
   // id spreads them.
   if (hashes_.empty()) hashes_.push_back(client_.id);
+  // A script known to reach past its declared keys runs alone (db/scripting.hpp).
+  script_alone_ = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys) &&
+                  server_.scripts().runs_alone(script_identity(*bc.spec, argv));
+  if (script_alone_) return submit_parked(alone_invocation(), bc, argv, out);
   const Invocation inv{bc.hue,
                        bc.spec->hue == HueClass::kKeyspaceRead ? Placement::kAllColors
                                                                : Placement::kKeys,
@@ -323,11 +328,32 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   // Fast path: run now, over the arguments where they lie in the read buffer.
   lf::hue::Task now([this, &bc, argv, &out] { run(bc, argv, out); });
   if (server_.executor().try_run(inv, now)) {
+    if (rerun_alone_) return rerun_alone(bc, argv, out);
     blocking::wake_pending();  // clients this command served, now that its colors are free
     if (waiter_) return block(out);
     return closing() ? Step::kClose : Step::kDone;
   }
+  return submit_parked(inv, bc, argv, out);
+}
 
+Invocation ServerSession::alone_invocation() {
+  return Invocation{server_.executor().exec_alone(), Placement::kKeys, hashes_};
+}
+
+// A script stopped on its declared colors to start over alone: its second run is queued like
+// any command that waits for colors.
+ServerSession::Step ServerSession::rerun_alone(const BoundCommand& bc,
+                                               std::span<const std::string_view> argv,
+                                               std::string& out) {
+  rerun_alone_ = false;
+  script_alone_ = true;
+  rerun_ = true;
+  return submit_parked(alone_invocation(), bc, argv, out);
+}
+
+ServerSession::Step ServerSession::submit_parked(const Invocation& inv, const BoundCommand& bc,
+                                                 std::span<const std::string_view> argv,
+                                                 std::string& out) {
   // Slow path: the task may run later on another thread, after this read buffer is gone.
   // Replies that wait for the disk stay with the session while it parks.
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
@@ -403,9 +429,18 @@ void ServerSession::run_parked() {
   const std::size_t mark = parked_out_.size();
   if (parked_bc_ != nullptr) {
     run(*parked_bc_, parked_.argv, parked_out_);
+    if (rerun_alone_) {  // queued again, alone; this run leaves nothing behind
+      rerun_alone_ = false;
+      script_alone_ = true;
+      rerun_ = true;
+      (void)server_.executor().submit(alone_invocation(), lf::hue::Task([this] { run_parked(); }));
+      return;
+    }
   } else {
     run_transaction(parked_out_);
   }
+  script_alone_ = false;
+  rerun_ = false;
   if (drop_reply_) parked_out_.resize(mark);  // CLIENT REPLY OFF / SKIP
   client_.qbuf.store(0, std::memory_order_relaxed);
   // Clients this command served: with colors the task may unpark them itself; with the global
@@ -437,6 +472,12 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
   return false;
 }
 
+// The script stopped to run again alone: nothing of this run is answered or counted.
+void ServerSession::note_rerun_alone(std::string& out, std::size_t mark) {
+  out.resize(mark);
+  rerun_alone_ = true;
+}
+
 void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view> argv,
                         std::string& out) {
   if (script_abandoned()) return;
@@ -446,6 +487,9 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   ctx.db = client_.db;
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
+  ctx.alone = script_alone_ || (in_exec_ && exec_alone_) ||
+              server_.initial_config().data == DataMode::kGlobal;
+  const std::size_t mark = out.size();
   // A blocking command may block only when the session runs it itself: not inside MULTI, and
   // not from a script (whose commands carry their own spec, not this one).
   blocking::Offer offer;
@@ -480,7 +524,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   // MONITOR: a script's line goes before the lines of the commands it calls; any other
   // command's after it ran (its reply may be an error: it is shown all the same, as Redis).
   const bool script = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys);
-  if (script) feed_monitors(*bc.spec, argv);
+  if (script && !rerun_) feed_monitors(*bc.spec, argv);
   struct FeedAfter {
     ServerSession* s;
     const CommandSpec* spec;
@@ -499,6 +543,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     const std::size_t mark;
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     ~Count() {
+      if (session.rerun_alone_) return;  // counted once, when it runs again alone
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start).count();
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
@@ -514,6 +559,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
     bc.handler(ctx);
+    if (ctx.rerun_alone) return note_rerun_alone(out, mark);
     if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
     if (offer.waiter) waiter_ = std::move(offer.waiter);
     if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
@@ -530,6 +576,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_db_ = client_.db;
   }
   if (make_room(bc, argv, ctx)) bc.handler(ctx);
+  if (ctx.rerun_alone) {
+    il.records = nullptr;
+    return note_rerun_alone(out, mark);
+  }
   if (il.changes != 0 || bc.spec->hue == HueClass::kKeyspaceWrite) {
     il.select(ctx.db);
     log_effect(*bc.spec, argv, ctx.ks, ctx.now_ms, log_buf_);
@@ -550,7 +600,8 @@ void ServerSession::run_ready_pass(const CommandSpec& spec, std::span<const std:
                                    std::uint32_t db) {
   std::vector<std::string_view> keys;
   commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
-  const bool alone = spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite;
+  const bool alone = spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite ||
+                     script_alone_;
   serve_blocked(keys, db, alone);
   serve_ready_elsewhere(alone);
 }
@@ -600,6 +651,11 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   bool alone = false;
   hashes_.clear();
   for (const OwnedCommand& q : client_.queued) {
+    if (q.spec->group == "scripting" && q.spec->has(commands::kNumKeys) &&
+        server_.scripts().runs_alone(script_identity(*q.spec, q.argv))) {
+      alone = true;  // a script that reaches past its declared keys (db/scripting.hpp)
+      continue;
+    }
     switch (q.spec->hue) {
       case HueClass::kKeyRead:
       case HueClass::kKeyWrite:

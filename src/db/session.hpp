@@ -105,6 +105,11 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool closing() const { return ending_ != Ending::kOpen; }
   void leave_pubsub();
 
+  Step submit_parked(const Invocation& inv, const BoundCommand& bc,
+                     std::span<const std::string_view> argv, std::string& out);
+  Step rerun_alone(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
+  Invocation alone_invocation();
+  void note_rerun_alone(std::string& out, std::size_t mark);
   Step exec(std::string& out);
   void run_transaction(std::string& out);
 
@@ -123,6 +128,12 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::string exec_name_;    // EXEC as the client spelled it (MONITOR shows it so)
   bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color
+  // Scripts that reach past their declared keys run alone (db/scripting.hpp): script_alone_
+  // while the command runs holding every color, rerun_alone_ when a run stopped to start over
+  // alone, rerun_ during that second run (not counted or shown to MONITOR again).
+  bool script_alone_ = false;
+  bool rerun_alone_ = false;
+  bool rerun_ = false;
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a

@@ -1,6 +1,7 @@
 """EVAL, EVALSHA and SCRIPT: Lua stored procedures (written against redis-server 7.0, run
-against both). lfdb refuses keys a script did not declare (it runs a script on the colors of
-its declared keys); redis-server allows them, so that test is lfdb's alone."""
+against both). lfdb runs a script on the colors of its declared keys, and one that reaches
+further alone; only a script that reaches further after it wrote gets an error (once), so that
+test is lfdb's alone."""
 
 import hashlib
 import signal
@@ -104,14 +105,55 @@ class Eval(ServerTestCase):
             self.rb.eval("return redis.call('EVAL', 'return 1', 0)", 0)
         self.assertIn("This Redis command is not allowed from script", str(e.exception))
 
-    @unittest.skipUnless(is_lfdb(), "redis-server lets a script touch undeclared keys")
-    def test_undeclared_key_is_refused(self):
+    def test_undeclared_keys_and_keyspace_commands(self):
+        """Redis (outside cluster mode) lets a script reach keys it did not declare and call
+        KEYS or FLUSHDB; lfdb runs such a script again alone, then alone from the start."""
+        self.rb.set("other", "v")
+        for _ in range(2):  # the second call runs alone from the start
+            self.assertEqual(self.rb.eval("return redis.call('GET', 'other')", 1, "mine"), b"v")
+            self.assertEqual(self.rb.eval("redis.call('SET', 'made', '1') "
+                                          "return redis.call('KEYS', 'made*')", 0), [b"made"])
+        self.assertEqual(self.rb.eval("redis.call('FLUSHDB') return redis.call('DBSIZE')", 0), 0)
+        self.assertIsNone(self.rb.get("other"))
+
+    def test_a_script_stopped_to_start_over_runs_its_effects_once(self):
+        """Lua's pcall catches the undeclared GET's error, yet the first run goes no further:
+        the INCR runs once, in the second run."""
+        script = "pcall(redis.call, 'GET', 'far') return redis.call('INCR', KEYS[1])"
+        self.assertEqual(self.rb.eval(script, 1, "near"), 1)
+        self.assertEqual(self.rb.get("near"), b"1")
+        script = "redis.pcall('GET', 'far2') return redis.call('INCR', KEYS[1])"
+        self.assertEqual(self.rb.eval(script, 1, "near2"), 1)
+
+    def test_an_undeclared_push_wakes_a_blocked_client(self):
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(
+            self.client(socket_timeout=60).blpop("jobs", timeout=30)))
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while int(self.rb.info("clients")["blocked_clients"]) != 1:
+            self.assertLess(time.monotonic(), deadline, "BLPOP did not block")
+            time.sleep(0.02)
+        self.assertEqual(self.rb.eval("return redis.call('RPUSH', 'jobs', 'j1')", 0), 1)
+        waiter.join(30)
+        self.assertEqual(got, [("jobs", "j1")])
+
+    @unittest.skipUnless(is_lfdb() and lfdb_arg("data") != "global",
+                         "redis-server (and lfdb under --data global) runs any script on any key")
+    def test_undeclared_key_after_a_write_is_refused_once(self):
+        """Once a script has written it cannot start over: its undeclared key is an error (its
+        write stays, as after any script error); its next call runs alone and succeeds."""
+        script = "redis.call('SET', KEYS[1], 'x') return redis.call('GET', 'far')"
+        self.rb.set("far", "f")
         with self.assertRaises(redis.ResponseError) as e:
-            self.rb.eval("return redis.call('GET', 'other')", 1, "mine")
+            self.rb.eval(script, 1, "near")
         self.assertIn("not among its KEYS", str(e.exception))
-        with self.assertRaises(redis.ResponseError) as e:
-            self.rb.eval("return redis.call('KEYS', '*')", 0)
-        self.assertIn("not allowed from script", str(e.exception))
+        self.assertIn("alone from its next call on", str(e.exception))
+        self.assertEqual(self.rb.get("near"), b"x")
+        self.assertEqual(self.rb.eval(script, 1, "near"), b"f")
+        p = self.rb.pipeline(transaction=True)  # known now: inside MULTI too
+        p.eval(script, 1, "near")
+        self.assertEqual(p.execute(), [b"f"])
 
     def test_inside_multi(self):
         p = self.rb.pipeline(transaction=True)
@@ -504,9 +546,29 @@ class Busy(ServerTestCase):
         time.sleep(0.2)
         s.close()
         deadline = time.monotonic() + 60
-        while self.r.get("{gone}done") != "1":
+        while True:
+            try:
+                if self.r.get("{gone}done") == "1":
+                    break
+            except redis.ResponseError as e:  # BUSY until the script is stopped
+                self.assertEqual(str(e), BUSY)
             self.assertLess(time.monotonic(), deadline, "the gone client's scripts kept running")
             time.sleep(0.05)
+
+    def test_other_keys_are_busy_too(self):
+        """While a script is busy, Redis answers BUSY to every other command, whatever keys it
+        names; EXEC then aborts its transaction."""
+        looper = RawConnection(self.port, timeout=60)
+        looper.send_command("EVAL", LOOP, "1", "{loop}a")
+        until_busy(self, self.port)
+        with RawConnection(self.port, timeout=30) as c:
+            for cmd in (("GET", "elsewhere"), ("MULTI",), ("INCR", "elsewhere"), ("EXEC",)):
+                c.send_command(*cmd)
+            self.assertEqual([c.read_parsed() for _ in range(4)], [
+                RespError(BUSY), b"OK", RespError(BUSY),
+                RespError("EXECABORT Transaction discarded because of: " + BUSY)])
+        self.assertEqual(kill_loopers(self, self.port, [looper]), [RespError(KILLED)])
+        self.assertIsNone(self.r.get("elsewhere"))
 
     def wait_running(self):
         """Until the looping script has started (lfdb: its connection's command is EVAL; one
