@@ -109,26 +109,52 @@ bool ScriptRegistry::begin_run(Running* r) {
 void ScriptRegistry::note_busy(Running& r) {
   if (r.counted_busy) return;
   r.counted_busy = true;
+  if (r.function) busy_functions_.fetch_add(1, std::memory_order_release);
   busy_runs_.fetch_add(1, std::memory_order_release);
 }
 
+std::string_view ScriptRegistry::busy_error() const {
+  const int fns = busy_functions_.load(std::memory_order_acquire);
+  return fns > 0 && fns == busy_runs_.load(std::memory_order_acquire) ? kErrBusyFunction : kErrBusy;
+}
+
+bool ScriptRegistry::running_function(RunningFunction& out) const {
+  lf::MutexLock lock(running_mu_);
+  const Running* first = nullptr;
+  for (const Running* r : running_) {
+    if (r->function && (first == nullptr || r->started_ms < first->started_ms)) first = r;
+  }
+  if (first == nullptr) return false;
+  out.name.assign(first->name);
+  out.command.assign(first->argv.begin(), first->argv.end());
+  out.started_ms = first->started_ms;
+  return true;
+}
+
 void ScriptRegistry::end_run(Running* r) {
-  if (r->counted_busy) busy_runs_.fetch_sub(1, std::memory_order_release);
+  if (r->counted_busy) {
+    if (r->function) busy_functions_.fetch_sub(1, std::memory_order_release);
+    busy_runs_.fetch_sub(1, std::memory_order_release);
+  }
   lf::MutexLock lock(running_mu_);
   running_.erase(std::find(running_.begin(), running_.end(), r));
   if (waiters_ > 0) changed_.notify_all();
 }
 
-ScriptRegistry::KillResult ScriptRegistry::kill_busy(bool may_wait) {
+ScriptRegistry::KillResult ScriptRegistry::kill_busy(bool functions, bool may_wait) {
   lf::MutexLock lock(running_mu_);
   for (;;) {
     const std::int64_t now = now_ms();
     const std::int64_t threshold = busy_threshold_ms();
-    bool killed = false, busy = false;
+    bool killed = false, busy = false, other_busy = false;
     std::int64_t next_busy = INT64_MAX;
     for (Running* r : running_) {
       if (now - r->started_ms < threshold) {  // not busy yet: left alone
         next_busy = std::min(next_busy, r->started_ms + threshold);
+        continue;
+      }
+      if (r->function != functions) {  // SCRIPT KILL stops no function, FUNCTION KILL no EVAL
+        other_busy = true;
         continue;
       }
       busy = true;
@@ -136,6 +162,7 @@ ScriptRegistry::KillResult ScriptRegistry::kill_busy(bool may_wait) {
     }
     if (killed) return KillResult::kKilled;
     if (busy) return KillResult::kUnkillable;
+    if (other_busy) return KillResult::kOtherKind;
     if (!may_wait || next_busy == INT64_MAX || stop_.load(std::memory_order_relaxed) != kRunning) {
       return KillResult::kNotBusy;
     }
@@ -927,6 +954,9 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
   }
   ScriptRegistry::Running running;
   running.started_ms = c.now_ms;
+  running.function = target.function;
+  running.name = target.label;
+  running.argv = c.argv;
   if (!reg.begin_run(&running)) {
     lua_settop(L, top);
     return c.out.error("ERR Script not run: the server is shutting down");
@@ -1087,7 +1117,7 @@ void script_kill_cmd(CommandContext& c) {
   // busy script (which is busy already).
   const bool may_wait = !serving_for_busy_script() && !(c.client != nullptr && c.client->in_exec);
   if (may_wait) (void)lf::UnboundThreadSet::promote_new_leader();
-  ScriptRegistry::reply_kill(c.out, c.server->scripts().kill_busy(may_wait));
+  ScriptRegistry::reply_kill(c.out, c.server->scripts().kill_busy(false, may_wait), false);
 }
 
 void script_help_cmd(CommandContext& c) {
@@ -1135,8 +1165,10 @@ bool allowed_while_busy(const commands::CommandSpec& spec) {
   return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
 }
 
-void ScriptRegistry::reply_kill(resp::Writer& out, KillResult r) {
+void ScriptRegistry::reply_kill(resp::Writer& out, KillResult r, bool functions) {
   switch (r) {
+    case KillResult::kOtherKind:  // what is busy is killed by the other command
+      return out.error(functions ? kErrBusy : kErrBusyFunction);
     case KillResult::kKilled:
       return out.simple_string("OK");
     case KillResult::kUnkillable:

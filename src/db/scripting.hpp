@@ -70,6 +70,11 @@ class ScriptRegistry {
     enum : int { kClean, kWrote, kKilled };
     std::atomic<int> state{kClean};
     bool counted_busy = false;  // in busy_runs_ (touched by the running thread only)
+    // What runs, for FUNCTION STATS and the kill commands (set before begin_run; argv lives
+    // until end_run, which takes running_mu_, so readers copy it under that mutex).
+    bool function = false;
+    std::string_view name;
+    std::span<const std::string_view> argv;
     bool wrote() const { return state.load(std::memory_order_acquire) == kWrote; }
     // Stops it if it has not written; true when it is stopped.
     bool kill_if_clean() {
@@ -86,19 +91,31 @@ class ScriptRegistry {
   bool begin_run(Running* r);
   void end_run(Running* r);
 
-  enum class KillResult { kKilled, kNotBusy, kUnkillable };
-  // SCRIPT KILL: stops every script that has run for the busy threshold and has not written.
-  // With scripts running but none busy yet, `may_wait` makes it wait as Redis's SCRIPT KILL
-  // does (Redis reads nothing until then): for the first to become busy, or for none to run.
-  KillResult kill_busy(bool may_wait);
+  enum class KillResult { kKilled, kNotBusy, kUnkillable, kOtherKind };
+  // SCRIPT KILL (functions false) and FUNCTION KILL (true): stops every script of that kind
+  // that has run for the busy threshold and has not written; kOtherKind when only runs of the
+  // other kind are busy (Redis answers BUSY, naming the other command). With scripts running
+  // but none busy yet, `may_wait` makes it wait as Redis's SCRIPT KILL does (Redis reads
+  // nothing until then): for the first to become busy, or for none to run.
+  KillResult kill_busy(bool functions, bool may_wait);
   // SCRIPT KILL's and FUNCTION KILL's reply to a kill_busy() result (Redis's texts).
-  static void reply_kill(resp::Writer& out, KillResult r);
+  static void reply_kill(resp::Writer& out, KillResult r, bool functions);
+  // FUNCTION STATS' running_script: the function running longest, if any.
+  struct RunningFunction {
+    std::string name;
+    std::vector<std::string> command;
+    std::int64_t started_ms = 0;
+  };
+  bool running_function(RunningFunction& out) const;
   // Whether a script has run for the busy threshold (SHUTDOWN without NOSAVE is refused then).
   bool any_busy(std::int64_t now_ms);
   // The hook found `r` past the busy threshold: until it ends, busy_now() is true and the
   // server answers every other command BUSY, as Redis does (one relaxed load per command).
   void note_busy(Running& r);
   bool busy_now() const { return busy_runs_.load(std::memory_order_relaxed) != 0; }
+  // Redis's BUSY text names the kill command of what is busy: FUNCTION KILL when only
+  // functions are, SCRIPT KILL otherwise.
+  std::string_view busy_error() const;
 
   // Shutdown. NOSAVE stops every script at its next hook; otherwise a script may finish until
   // it is busy, and is stopped then. A stopped script that had written is abandoned: the server
@@ -139,6 +156,7 @@ class ScriptRegistry {
   std::atomic<int> stop_{kRunning};  // written under running_mu_ (begin_run reads it there)
   std::atomic<bool> abandoned_{false};
   std::atomic<int> busy_runs_{0};  // runs past the busy threshold (note_busy .. end_run)
+  std::atomic<int> busy_functions_{0};  // those of them that are functions
   std::atomic<std::int64_t> busy_threshold_ms_{5000};
 };
 
@@ -147,6 +165,8 @@ class ScriptRegistry {
 bool serving_for_busy_script();
 inline constexpr std::string_view kErrBusy =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+inline constexpr std::string_view kErrBusyFunction =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 // The commands Redis 7.0 lets through while a script is busy (its `allow_busy` flag) that lfdb
 // can run without an invocation: AUTH HELLO QUIT MULTI DISCARD UNWATCH SCRIPT KILL SHUTDOWN.
 // (WATCH, allowed by Redis, needs its key's color here: BUSY.)

@@ -244,9 +244,10 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       client_.multi_error = false;
       client_.queued.clear();
       unwatch();
-      return reject("EXECABORT Transaction discarded because of: " + std::string(kErrBusy));
+      return reject("EXECABORT Transaction discarded because of: " +
+                    std::string(server_.scripts().busy_error()));
     }
-    return reject(std::string(kErrBusy));
+    return reject(std::string(server_.scripts().busy_error()));
   }
   if (client_.subscribed_resp2() && !allowed_when_subscribed(*spec)) {
     return reject("ERR Can't execute '" + std::string(spec->name) +

@@ -175,6 +175,66 @@ class FunctionsDiff(SideBySideTestCase):
             a, b = self.both(*listing)
             self.assertEqual(b, a)
 
+    def test_busy_function_and_the_kill_commands(self):
+        """A looping function: FUNCTION STATS names it, BUSY names FUNCTION KILL, SCRIPT KILL
+        is refused; a looping EVAL the other way round. Same replies from both servers."""
+        loop = lib("loops", "redis.register_function('spin', function() local a = 1 "
+                            "while true do a = a + 1 end end)")
+        self.both("FUNCTION", "LOAD", loop)
+        self.both("CONFIG", "SET", "busy-reply-threshold", "100")
+        try:
+            for start, wrong, right in (
+                    (("FCALL", "spin", "0"), ("SCRIPT", "KILL"), ("FUNCTION", "KILL")),
+                    (("EVAL", "local a = 1 while true do a = a + 1 end", "0"),
+                     ("FUNCTION", "KILL"), ("SCRIPT", "KILL"))):
+                with self.subTest(start=start[0]):
+                    loopers = []
+                    for server in (self.peer, self.lfdb):
+                        c = RawConnection(server.port, timeout=30)
+                        c.send_command(*start)
+                        loopers.append(c)
+                    for server in (self.peer, self.lfdb):  # until busy
+                        deadline = time.monotonic() + 30
+                        while True:
+                            with RawConnection(server.port, timeout=30) as c:
+                                if isinstance(c.command("PING"), RespError):
+                                    break
+                            self.assertLess(time.monotonic(), deadline, "never busy")
+                            time.sleep(0.05)
+                    replies = []
+                    for server in (self.peer, self.lfdb):
+                        with RawConnection(server.port, timeout=30) as c:
+                            replies.append([c.command("PING"), c.command(*wrong)])
+                    self.assertEqual(replies[1], replies[0])
+                    self.assertEqual(self.both(*right), [b"OK", b"OK"])
+                    for c in loopers:
+                        self.assertIsInstance(c.read_parsed(timeout=30), RespError)
+                        c.close()
+            if is_lfdb():  # FUNCTION STATS while it runs (Redis answers only between commands)
+                c = RawConnection(self.lfdb.port, timeout=30)
+                c.send_command("FCALL", "spin", "0")
+                deadline = time.monotonic() + 30
+                with RawConnection(self.lfdb.port, timeout=30) as q:
+                    while True:
+                        stats = q.command("FUNCTION", "STATS")
+                        if stats[1] is not None:
+                            break
+                        self.assertLess(time.monotonic(), deadline, "the function never ran")
+                        time.sleep(0.02)
+                self.assertEqual(stats[1][:4], [b"name", b"spin", b"command", [b"FCALL", b"spin", b"0"]])
+                self.assertEqual(stats[1][4], b"duration_ms")
+                deadline = time.monotonic() + 30
+                while True:
+                    with RawConnection(self.lfdb.port, timeout=30) as k:
+                        if k.command("FUNCTION", "KILL") == b"OK":
+                            break
+                    self.assertLess(time.monotonic(), deadline, "never killed")
+                    time.sleep(0.05)
+                self.assertIsInstance(c.read_parsed(timeout=30), RespError)
+                c.close()
+        finally:
+            self.both("CONFIG", "SET", "busy-reply-threshold", "5000")
+
     def test_dump_and_restore_across_servers(self):
         self.both("FUNCTION", "LOAD", LIB)
         self.both("FUNCTION", "LOAD", OTHER)

@@ -171,7 +171,19 @@ void function_stats_cmd(CommandContext& c) {
   const LibraryRegistry& reg = c.server->functions();
   c.out.map_header(2);
   c.out.bulk("running_script");
-  c.out.null();  // lfdb does not track which function runs (FUNCTION KILL still stops it)
+  ScriptRegistry::RunningFunction running;
+  if (c.server->scripts().running_function(running)) {
+    c.out.map_header(3);
+    c.out.bulk("name");
+    c.out.bulk(running.name);
+    c.out.bulk("command");
+    c.out.array_header(running.command.size());
+    for (const std::string& a : running.command) c.out.bulk(a);
+    c.out.bulk("duration_ms");
+    c.out.integer(std::max<std::int64_t>(0, c.now_ms - running.started_ms));
+  } else {
+    c.out.null();
+  }
   c.out.bulk("engines");
   c.out.map_header(1);
   c.out.bulk("LUA");
@@ -184,7 +196,7 @@ void function_stats_cmd(CommandContext& c) {
 
 void function_kill_cmd(CommandContext& c) {
   // Functions run through the scripts' runner: SCRIPT KILL's rules and replies.
-  ScriptRegistry::reply_kill(c.out, c.server->scripts().kill_busy(false));
+  ScriptRegistry::reply_kill(c.out, c.server->scripts().kill_busy(true, false), true);
 }
 
 void function_help_cmd(CommandContext& c) {
