@@ -166,6 +166,7 @@ class Extractor:
         if f.spelling == "build_matrix":
             self.classes(f, out)
         self.params = {p.spelling: i for i, p in enumerate(params) if p.spelling}
+        self.out = out  # a table may be a function's local static (the streams' handlers)
         self.refs = {}
         self.body(f, fn, ())
         # Functions named here more often than called: their address is taken (a Lua C function
@@ -249,6 +250,8 @@ class Extractor:
                         and self.returns(sub[1]):
                     g = g + ((self.expr(sub[0]), False),)  # after `if (x) return ...;`
             return
+        if node.kind == K.VAR_DECL and self.table(node, self.out):
+            return  # a table names handlers for the dispatcher: no call, no address taken here
         if node.kind == K.CALL_EXPR:
             self.call(node, fn, guards)
         elif node.kind == K.DECL_REF_EXPR and node.referenced is not None \
@@ -313,6 +316,7 @@ class Extractor:
         return None
 
     def table(self, var, out):
+        """Reads a handler or command table; whether `var` is one."""
         t = var.type.spelling
         if "HandlerEntry" in t and "[" in t:
             for el in self.elements(var):
@@ -335,6 +339,9 @@ class Extractor:
                 if name and hue:
                     out["commands"].append({"name": name, "hue": hue[0],
                                             "loc": f"{el.location.file.name}:{el.location.line}"})
+        else:
+            return False
+        return True
 
     def elements(self, var):
         for c in var.get_children():
