@@ -170,7 +170,7 @@ void geoadd_cmd(CommandContext& c) {
   }
   CommandContext z = c;
   z.argv = zadd;
-  zadd_handler()(z);
+  run_zadd(z);
 }
 
 void geodist_cmd(CommandContext& c) {

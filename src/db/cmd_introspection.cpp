@@ -2,6 +2,7 @@
 // commands that touch no key and run at once on the serving thread (hue class kFree).
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "commands/introspect.hpp"
@@ -191,13 +192,103 @@ void config_help_cmd(CommandContext& c) {
                      "HELP", "    Print this help."});
 }
 
+// DEBUG HUES: the runtime's hue declarations, for comparison with what hue-check derives from
+// the handlers' code (docs/hue.md, "Checking the declarations"). Three sections: each class's
+// declaration in lf::hue's terms, the class matrix (HueMatrix::to_string), and each command's
+// class. Command names are upper case, subcommands as CONTAINER|SUB, as hue-check spells them.
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+  return out;
+}
+
+// A hue's declaration, spelled as the Touches() that would declare it (hue-check's spelling):
+// reads, then writes, each by global name, then the context.
+std::string describe(const lf::hue::HueMatrix& m, lf::hue::HueId id) {
+  const lf::hue::HueInfo& h = m.hue(id);
+  if (!h.declared) return "undeclared";
+  auto names = [&m](const std::vector<std::uint32_t>& ids) {
+    std::vector<std::string> out;
+    for (std::uint32_t g : ids) out.push_back(m.globals()[g]);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  std::string out = "Touches()";
+  for (const std::string& g : names(h.reads)) out += ".reads(\"" + g + "\")";
+  for (const std::string& g : names(h.writes)) out += ".writes(\"" + g + "\")";
+  if (h.context == lf::hue::Access::kRead) out += ".reads_context()";
+  if (h.context == lf::hue::Access::kWrite) out += ".writes_context()";
+  return out;
+}
+
+// The same declaration as a Touches, to register it again under another name.
+lf::hue::Touches touches_of(const lf::hue::HueMatrix& m, lf::hue::HueId id) {
+  const lf::hue::HueInfo& h = m.hue(id);
+  lf::hue::Touches t;
+  for (std::uint32_t g : h.reads) t.reads(m.globals()[g]);
+  for (std::uint32_t g : h.writes) t.writes(m.globals()[g]);
+  if (h.context == lf::hue::Access::kRead) t.reads_context();
+  if (h.context == lf::hue::Access::kWrite) t.writes_context();
+  return t;
+}
+
+// "get", "GET", "client|id", "CLIENT|ID": the spec, or nullptr.
+const CommandSpec* spec_named(std::string_view name) {
+  const std::size_t bar = name.find('|');
+  const CommandSpec* s = commands::find_command(name.substr(0, bar));
+  if (s == nullptr || bar == std::string_view::npos) return s;
+  return commands::find_subcommand(*s, name.substr(bar + 1));
+}
+
+void debug_hues(CommandContext& c) {
+  const lf::hue::HueMatrix& m = c.server->executor().matrix();
+  std::string out = "# classes\n";
+  for (lf::hue::HueId id = 0; id < m.size(); ++id) {
+    out += std::string(m.name(id)) + " " + describe(m, id) + "\n";
+  }
+  out += "# matrix\n" + m.to_string() + "\n# commands\n";
+  for (std::uint16_t i = 0; i < commands::command_count(); ++i) {
+    const CommandSpec& s = commands::spec_at(i);
+    out += upper(s.name) + " " + commands::to_string(s.hue) + "\n";
+  }
+  c.out.verbatim(out);
+}
+
+// DEBUG HUES EXPLAIN A B: HueMatrix::explain over the two commands' declared classes, with the
+// commands' names: the words `hue-check --explain A B` prints for the derived declarations.
+// The classes are registered first, so the globals come in the runtime table's order.
+void debug_hues_explain(CommandContext& c) {
+  const CommandSpec* a = spec_named(c.arg(3));
+  const CommandSpec* b = spec_named(c.arg(4));
+  if (a == nullptr || b == nullptr) {
+    return c.out.error("ERR unknown command '" + std::string(c.arg(a == nullptr ? 3 : 4)) + "'");
+  }
+  const lf::hue::HueMatrix& m = c.server->executor().matrix();
+  lf::hue::HueTable t;
+  for (lf::hue::HueId id = 0; id < m.size(); ++id) {
+    if (m.hue(id).declared) (void)t.add(std::string(m.name(id)), touches_of(m, id));
+  }
+  auto add = [&](const CommandSpec& s) {
+    const lf::hue::HueId cls = c.server->executor().hue_of(s.hue);
+    return m.hue(cls).declared ? t.add(upper(s.name), touches_of(m, cls)) : t.add_undeclared(upper(s.name));
+  };
+  const lf::hue::HueId ha = *add(*a);
+  const lf::hue::HueId hb = a == b ? ha : *add(*b);
+  c.out.bulk(t.build()->explain(ha, hb));
+}
+
 // DEBUG AOF-FAULT WRITE|FSYNC|BOTH|OFF: the append-only log's writes or fsyncs fail with EIO
-// (a partial write first) until OFF. Only with enable-debug-command yes.
+// (a partial write first) until OFF. DEBUG HUES [EXPLAIN A B]: above. Only with
+// enable-debug-command yes.
 void debug_cmd(CommandContext& c) {
   if (!c.server->initial_config().enable_debug_command) {
     return c.out.error("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
                        "\"local\", you can run it from a local connection, otherwise you need to set "
                        "this option in the configuration file, and then restart the server.");
+  }
+  if (iequal(c.arg(1), "hues") && c.argc() == 2) return debug_hues(c);
+  if (iequal(c.arg(1), "hues") && c.argc() == 5 && iequal(c.arg(2), "explain")) {
+    return debug_hues_explain(c);
   }
   if (iequal(c.arg(1), "aof-fault") && c.argc() == 3) {
     AppendLog* log = c.server->append_log();

@@ -748,6 +748,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 std::span<const HandlerEntry> zset_handlers() { return kHandlers; }
 
-Handler zadd_handler() { return zadd_cmd; }
+void run_zadd(CommandContext& c) { zadd_cmd(c); }
 
 }  // namespace lfdb::db

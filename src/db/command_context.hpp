@@ -122,8 +122,9 @@ std::span<const HandlerEntry> bit_handlers();
 std::span<const HandlerEntry> sort_handlers();
 std::span<const HandlerEntry> hll_handlers();
 std::span<const HandlerEntry> geo_handlers();
-// ZADD itself, for GEOADD (a ZADD of the members' cells).
-Handler zadd_handler();
+// ZADD itself, for GEOADD (a ZADD of the members' cells). A direct call, not a handler pointer:
+// hue-check follows GEOADD into ZADD's code only through a call it can name.
+void run_zadd(CommandContext& c);
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> dump_handlers();  // db/dump/: DUMP, RESTORE
 std::span<const HandlerEntry> hash_handlers();

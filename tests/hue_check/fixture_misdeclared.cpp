@@ -1,6 +1,6 @@
 // hue-check's proof that it can fail: a small command table whose handlers touch more than their
 // hue class allows, each in a different way (a helper's write, a registry, the partition tables,
-// a function pointer), next to one handler that is declared right and one declared too wide.
+// a function pointer, a pointer a call computes), next to one handler that is declared right and one declared too wide.
 // This file is analysed by test_hue_check.py only; no binary links it.
 #include <memory>
 #include <string>
@@ -47,6 +47,12 @@ void fixture_hook_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+// Declared key-read, but it calls through a pointer a call computes (the shape GEOADD's call of
+// ZADD once had): no declaration names the callee, so the worst case.
+void fixture_erase_cmd(CommandContext& c) { (void)drop_if_empty(c, c.arg(1)); }
+Handler pick_handler() { return fixture_erase_cmd; }
+void fixture_computed_cmd(CommandContext& c) { pick_handler()(c); }
+
 // Declared right: reads its key.
 void fixture_strlen_cmd(CommandContext& c) {
   const Entry* e = c.find(c.arg(1));
@@ -63,6 +69,7 @@ constexpr CommandSpec kFixtureCommands[] = {
     {"fixture.listen", 2, 0, 0, 0, 0, H::kPubsubRead, {}, "fixture", "subscribes"},
     {"fixture.wipe", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "flushes every database"},
     {"fixture.hook", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a hook"},
+    {"fixture.computed", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a computed pointer"},
     {"fixture.strlen", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "reads its key"},
     {"fixture.ping", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "touches nothing"},
 };
@@ -71,6 +78,7 @@ constexpr HandlerEntry kFixtureHandlers[] = {
     {"fixture.get", fixture_get_cmd},       {"fixture.listen", fixture_listen_cmd},
     {"fixture.wipe", fixture_wipe_cmd},     {"fixture.hook", fixture_hook_cmd},
     {"fixture.strlen", fixture_strlen_cmd}, {"fixture.ping", fixture_ping_cmd},
+    {"fixture.computed", fixture_computed_cmd},
 };
 
 }  // namespace lfdb::db::hue_check_fixture

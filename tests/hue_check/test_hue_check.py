@@ -45,7 +45,7 @@ class HueCheckFixtures(unittest.TestCase):
 
     def test_exit_status_fails(self):
         self.assertEqual(self.rc, 1, self.out)
-        self.assertIn("4 under-declared", self.out)
+        self.assertIn("5 under-declared", self.out)
 
     def test_write_of_the_context_two_calls_down(self):
         b = self.failure("FIXTURE.GET")
@@ -75,6 +75,14 @@ class HueCheckFixtures(unittest.TestCase):
         b = self.failure("FIXTURE.HOOK")
         self.assertIn("an unfollowable call", b)
         self.assertIn("g_hook (a function pointer)", self.path(b)[-1])
+
+    def test_computed_pointer_assumes_the_worst(self):
+        # A call through a pointer another call returns (pick_handler()(c)) names no callee:
+        # before the extractor told it apart from a template's dependent call, it was dropped.
+        b = self.failure("FIXTURE.COMPUTED")
+        self.assertIn("an unfollowable call", b)
+        self.assertIn("pick_handler()", self.path(b)[-1])
+        self.assertIn("(a function pointer)", self.path(b)[-1])
 
     def test_declared_right_passes_and_wide_is_noted(self):
         self.assertNotIn("FIXTURE.STRLEN", self.blocks)

@@ -57,18 +57,86 @@ def compile_args(entry):
     return out + ["-resource-dir", RESOURCE_DIR, "-Wno-unknown-warning-option"]
 
 
+def sans_includes(args):
+    """The flags without the include directories (-I, -isystem): what must match for a unit to
+    use a precompiled header made with other include directories."""
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in ("-I", "-isystem"):
+            skip = True
+        elif not a.startswith(("-I", "-isystem")):
+            out.append(a)
+    return out
+
+
+def moved(inputs):
+    """Whether a file a precompiled header was made from has another time now."""
+    for path, mtime in inputs:
+        try:
+            if os.stat(path).st_mtime_ns != mtime:
+                return True
+        except OSError:
+            return True
+    return False
+
+
+def precompile(prelude, args, roots, pch):
+    """Compiles the units' shared #include lines into `pch` and reads the project functions and
+    tables of those headers (each unit that uses the precompiled header reads only its own)."""
+    ci.Config.loaded or ci.Config.set_library_file(LIBCLANG)
+    source = pch + ".hpp"
+    with open(source, "w") as f:
+        f.write(prelude)
+    ex = Extractor(roots)
+    tu = ex.index.parse(source, args=["-x", "c++-header"] + args)
+    out = ex.facts(tu, source)
+    if not out["errors"]:
+        tu.save(pch + ".tmp")
+        os.replace(pch + ".tmp", pch)
+        out["inputs"] = sorted({(i.include.name, os.stat(i.include.name).st_mtime_ns)
+                                for i in tu.get_includes()})
+    return out
+
+
+def returns_function(f):
+    """Whether f returns a pointer or reference to a function."""
+    t = f.result_type.get_canonical()
+    if t.kind in (ci.TypeKind.POINTER, ci.TypeKind.LVALUEREFERENCE):
+        t = t.get_pointee().get_canonical()
+    return t.kind in (ci.TypeKind.FUNCTIONPROTO, ci.TypeKind.FUNCTIONNOPROTO)
+
+
 class Extractor:
     def __init__(self, roots):
         self.roots = tuple(os.path.realpath(r) + os.sep for r in roots)
         self.seen = set()  # USRs of function definitions already walked (headers repeat)
         self.index = ci.Index.create()
+        self.files = {}  # file name -> whether it is the project's (realpath is slow)
 
     def ours(self, cursor):
         f = cursor.location.file
-        return f is not None and os.path.realpath(f.name).startswith(self.roots)
+        if f is None:
+            return False
+        name = f.name
+        mine = self.files.get(name)
+        if mine is None:
+            mine = self.files[name] = os.path.realpath(name).startswith(self.roots)
+        return mine
 
-    def parse(self, path, args):
-        tu = self.index.parse(path, args=args)
+    def parse(self, path, args, pch=None):
+        tu = self.index.parse(path, args=args + (["-include-pch", pch] if pch else []))
+        if pch and any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
+            # The shared headers make visible what this unit does not include (two `kVersion`s
+            # under using-directives): it is parsed on its own, with only its own headers.
+            tu = self.index.parse(path, args=args)
+            pch = None
+        out = self.facts(tu, path)
+        out["alone"] = not pch
+        return out
+
+    def facts(self, tu, path):
         errors = [f"{d.location.file}:{d.location.line}: {d.spelling}" for d in tu.diagnostics
                   if d.severity >= ci.Diagnostic.Error]
         out = {"file": path, "errors": errors, "functions": {}, "handlers": [], "commands": [],
@@ -98,6 +166,7 @@ class Extractor:
         if f.spelling == "build_matrix":
             self.classes(f, out)
         self.params = {p.spelling: i for i, p in enumerate(params) if p.spelling}
+        self.out = out  # a table may be a function's local static (the streams' handlers)
         self.refs = {}
         self.body(f, fn, ())
         # Functions named here more often than called: their address is taken (a Lua C function
@@ -181,6 +250,8 @@ class Extractor:
                         and self.returns(sub[1]):
                     g = g + ((self.expr(sub[0]), False),)  # after `if (x) return ...;`
             return
+        if node.kind == K.VAR_DECL and self.table(node, self.out):
+            return  # a table names handlers for the dispatcher: no call, no address taken here
         if node.kind == K.CALL_EXPR:
             self.call(node, fn, guards)
         elif node.kind == K.DECL_REF_EXPR and node.referenced is not None \
@@ -218,8 +289,15 @@ class Extractor:
             return  # a constructor of a type without one, a builtin
         if r.kind == K.CXX_METHOD and r.spelling == "operator()" and not r.semantic_parent.spelling:
             return  # a lambda: its body is already the enclosing function's
-        loc = r.location.file
-        library = loc is None or not os.path.realpath(loc.name).startswith(self.roots)
+        kids = list(c.get_children())
+        if kids and self.strip(kids[0]).kind == K.CALL_EXPR and returns_function(r):
+            # pick()(c): libclang names the inner call's function as the callee, but what runs
+            # is the pointer it returns. Nothing names that: the worst case.
+            fn["calls"].append({"kind": "indirect", "line": line, "guards": guards,
+                                "name": "".join(t.spelling for t in kids[0].get_tokens()),
+                                "callable": False})
+            return
+        library = not self.ours(r)
         call = {"kind": "library" if library else "direct", "usr": r.get_usr(),
                 "name": qualified(r), "line": line,
                 "const": r.kind == K.CXX_METHOD and r.is_const_method(), "guards": guards,
@@ -238,6 +316,7 @@ class Extractor:
         return None
 
     def table(self, var, out):
+        """Reads a handler or command table; whether `var` is one."""
         t = var.type.spelling
         if "HandlerEntry" in t and "[" in t:
             for el in self.elements(var):
@@ -260,6 +339,9 @@ class Extractor:
                 if name and hue:
                     out["commands"].append({"name": name, "hue": hue[0],
                                             "loc": f"{el.location.file.name}:{el.location.line}"})
+        else:
+            return False
+        return True
 
     def elements(self, var):
         for c in var.get_children():
@@ -308,8 +390,8 @@ _extractor = None
 def work(job):
     """One translation unit, in a worker process (the extractor is the process's)."""
     global _extractor
-    path, args, roots = job
+    path, args, roots, pch = job
     if _extractor is None:
-        ci.Config.set_library_file(LIBCLANG)
+        ci.Config.loaded or ci.Config.set_library_file(LIBCLANG)
         _extractor = Extractor(roots)
-    return _extractor.parse(path, args)
+    return _extractor.parse(path, args, pch)

@@ -8,7 +8,10 @@ handler whose effects its class does not cover fails the check (exit status 1), 
 path to the access; a class wider than the effects need is reported, not failed.
 
   hue-check [--build DIR]               the check
-  hue-check --explain GET SET           why two commands conflict, derived (lf::hue's words)
+  hue-check --explain GET SET           why two commands conflict, derived (lf::hue's words);
+                                        repeatable, one line per pair
+  hue-check --declarations              every command's declared class and derived declaration,
+                                        as JSON (compared with DEBUG HUES by tests/hue_check)
   hue-check --matrix                    the derived two-bit constraint matrix
   hue-check --effects GET               a command's derived effects and their call paths
 See docs/hue.md ("Checking the declarations").
@@ -97,6 +100,36 @@ class EffectMap:
 
 
 # ---------------------------------------------------------------- parsing
+def digest(*parts):
+    h = hashlib.sha1()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else repr(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def content(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def prelude_of(paths):
+    """Every #include line of the units, once each, in first-seen order: the header the units
+    share, compiled once into a precompiled header (each unit's own #include of it is then a
+    no-op: every header has an include guard or #pragma once)."""
+    lines, seen = [], set()
+    for path in paths:
+        for raw in content(path).decode("utf-8", "replace").splitlines():
+            line = raw.strip()
+            # The project's headers and C++'s own (<vector>): a C header may be included inside
+            # an extern "C" block (Lua's), which the prelude cannot repeat.
+            if line.startswith(("#include \"", "#include <")) and line not in seen \
+                    and (line.startswith("#include \"") or "." not in line):
+                seen.add(line)
+                lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def parse(compdb, tus, extra, jobs, use_cache):
     entries = json.load(open(compdb))
     chosen = [e for e in entries
@@ -108,56 +141,101 @@ def parse(compdb, tus, extra, jobs, use_cache):
     # The compile command's own paths (a worktree's build may point at another checkout).
     src_root = os.path.dirname(os.path.dirname(os.path.realpath(chosen[0]["file"])))
     roots.append(os.path.dirname(src_root))
-    jobs_list = [(e["file"], extract.compile_args(e), roots) for e in chosen]
-    for f in extra:
-        jobs_list.append((os.path.realpath(f), extract.compile_args(chosen[0]), roots))
-    # Largest first, so the two workers finish together.
-    jobs_list.sort(key=lambda j: -os.path.getsize(j[0]))
-    # A unit's facts are kept in the build directory, valid while no project source changed
-    # (one stamp over every file under the roots: any edit re-parses everything).
+    units = [(os.path.realpath(e["file"]), extract.compile_args(e)) for e in chosen]
+    units += [(os.path.realpath(f), extract.compile_args(chosen[0])) for f in extra]
+    # One set of flags for all: the most common. A unit whose flags differ from it only in
+    # include directories (src/commands and src/resp do not see include/) is parsed with it
+    # too (more directories to search change nothing for a unit that compiles without them);
+    # any other is parsed alone, without the precompiled header.
+    flags = max({tuple(a) for _, a in units}, key=lambda a: sum(tuple(u[1]) == a for u in units))
+    flags = list(flags)
+    shared = [(path, flags) for path, a in units if extract.sans_includes(a) == extract.sans_includes(flags)]
+    apart = [(path, a) for path, a in units if extract.sans_includes(a) != extract.sans_includes(flags)]
+
+    # The cache (BUILD/hue-check-cache) is keyed by contents, not times: a unit is parsed again
+    # when its own text, a project header, its flags or the extractor changed.
     cache_dir = os.path.join(os.path.dirname(os.path.realpath(compdb)), "hue-check-cache")
-    stamp = hashlib.sha1()
-    for root in roots[:2]:  # src, include: the fixtures are hashed with their job
+    headers = []
+    for root in roots[:2] + [src_root]:
         for dirpath, _, files in sorted(os.walk(root)):
-            for f in sorted(files):
-                st = os.stat(os.path.join(dirpath, f))
-                stamp.update(f"{dirpath}/{f}:{st.st_mtime_ns}:{st.st_size};".encode())
-    stamp.update(open(extract.__file__, "rb").read())
+            headers += [os.path.join(dirpath, f) for f in sorted(files) if f.endswith((".hpp", ".h"))]
+    tool = content(extract.__file__)
+    header_stamp = digest(tool, *[(h, content(h)) for h in sorted(set(headers))])
+    prelude = prelude_of([p for p, _ in shared])
+    pch_key = digest(header_stamp, prelude, flags)
 
-    def key(job):
-        h = stamp.copy()
-        h.update(repr(job[:2]).encode())
-        st = os.stat(job[0])
-        h.update(f"{st.st_mtime_ns}:{st.st_size}".encode())
-        return os.path.join(cache_dir, stamp.hexdigest(), h.hexdigest() + ".pickle")
+    def cached(key, make):
+        path = os.path.join(cache_dir, key + ".pickle")
+        if use_cache:
+            try:
+                with open(path, "rb") as f:
+                    os.utime(path)  # used: kept by the pruning below
+                    return pickle.load(f), True
+            except (OSError, EOFError, pickle.UnpicklingError):
+                pass
+        return make(), False
 
+    def store(key, value):
+        if not use_cache or value["errors"]:
+            return
+        os.makedirs(cache_dir, exist_ok=True)
+        # Written aside, then renamed: two checks at once (ctest -j) never read half a file.
+        path = os.path.join(cache_dir, key + ".pickle")
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            pickle.dump(value, f)
+        os.replace(tmp, path)
+
+    unit_keys = [digest(pch_key, path, content(path)) for path, _ in shared] + \
+                [digest(header_stamp, path, a, content(path)) for path, a in apart]
+    jobs_list = [(path, a, roots, None) for path, a in shared + apart]
     results, todo = [None] * len(jobs_list), []
-    for i, job in enumerate(jobs_list):
-        try:
-            if not use_cache:
-                raise OSError
-            with open(key(job), "rb") as f:
-                results[i] = pickle.load(f)
-        except (OSError, EOFError, pickle.UnpicklingError):
+    for i, k in enumerate(unit_keys):
+        results[i], hit = cached(k, lambda: None)
+        if not hit or results[i] is None:
             todo.append(i)
+    # The shared headers: compiled once (their functions and tables are read from that parse),
+    # and each unit then parses only its own text on top.
+    pch = os.path.join(cache_dir, pch_key + ".pch")
+    head, _ = cached(pch_key, lambda: None)
+    # The facts read from the shared headers stay valid while their contents do; the
+    # precompiled header itself is refused by clang once a header's time changed (a checkout),
+    # so it is made again then.
+    stale = head is None or not os.path.exists(pch) or extract.moved(head.get("inputs", []))
+    if shared and (head is None or (stale and any(i < len(shared) for i in todo))):
+        os.makedirs(cache_dir, exist_ok=True)
+        head = extract.precompile(prelude, flags, roots, pch)
+        store(pch_key, head)
+        stale = False
+    use_pch = head is not None and not head["errors"] and not stale
+    if head is not None and head["errors"]:
+        head = None  # the units are parsed without it, each with its headers (slower, as sound)
+    if use_pch and use_cache:
+        os.utime(pch)  # used: kept by the pruning below
+    for i in todo:
+        if i < len(shared) and use_pch:
+            jobs_list[i] = jobs_list[i][:3] + (pch,)
+    # Largest first, so the two workers finish together.
+    todo.sort(key=lambda i: -os.path.getsize(jobs_list[i][0]))
     if jobs > 1 and len(todo) > 1:
-        with multiprocessing.Pool(jobs) as pool:
+        with multiprocessing.Pool(min(jobs, len(todo))) as pool:
             fresh = pool.map(extract.work, [jobs_list[i] for i in todo], chunksize=1)
     else:
         fresh = [extract.work(jobs_list[i]) for i in todo]
-    if use_cache and os.path.isdir(cache_dir):  # what older stamps left
-        for d in os.listdir(cache_dir):
-            if d != stamp.hexdigest():
-                shutil.rmtree(os.path.join(cache_dir, d), ignore_errors=True)
     for i, r in zip(todo, fresh):
         results[i] = r
-        if use_cache and not r["errors"]:
-            os.makedirs(os.path.dirname(key(jobs_list[i])), exist_ok=True)
-            # Written aside, then renamed: two checks at once (ctest -j) never read half a file.
-            tmp = f"{key(jobs_list[i])}.{os.getpid()}"
-            with open(tmp, "wb") as f:
-                pickle.dump(r, f)
-            os.replace(tmp, key(jobs_list[i]))
+        store(unit_keys[i], r)
+    if use_cache and os.path.isdir(cache_dir):
+        # What no run has used for a week; a precompiled header (28 MB) after a day.
+        for f in os.listdir(cache_dir):
+            age = 86400 if ".pch" in f and not f.startswith(pch_key) else 7 * 86400
+            try:
+                if time.time() - os.stat(os.path.join(cache_dir, f)).st_mtime > age:
+                    os.unlink(os.path.join(cache_dir, f))
+            except OSError:
+                pass
+    if head is not None:
+        results.append(head)
     db = {"functions": {}, "handlers": [], "commands": [], "classes": [], "addressed": set(),
           "errors": []}
     for r in results:
@@ -173,6 +251,7 @@ def parse(compdb, tus, extra, jobs, use_cache):
         db["by_short"].setdefault(fn["name"].rsplit("::", 1)[-1], []).append(usr)
     for fn in db["functions"].values():
         db["addressed"].update(fn.get("addressed", []))
+    db["alone"] = sum(1 for r in results[:len(jobs_list)] if r.get("alone"))
     return db, len(jobs_list)
 
 
@@ -473,7 +552,8 @@ def main():
     ap.add_argument("--accepted", default=os.path.join(HERE, "accepted.txt"),
                     help="effects vouched for by a reviewer (see the file)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--explain", nargs=2, metavar=("A", "B"))
+    ap.add_argument("--explain", nargs=2, metavar=("A", "B"), action="append")
+    ap.add_argument("--declarations", action="store_true")
     ap.add_argument("--matrix", action="store_true")
     ap.add_argument("--effects", metavar="COMMAND")
     ap.add_argument("--no-cache", action="store_true",
@@ -546,12 +626,24 @@ def main():
                 return 0
         print(f"hue-check: no handler for {name}")
         return 2
+    every_global = globals_order + sorted(
+        set().union(*(t.reads | t.writes for t in by_name.values())) - set(globals_order))
     if args.explain:
-        a, b = (by_name.get(x.upper()) for x in args.explain)
-        if a is None or b is None:
-            print(f"hue-check: unknown command among {args.explain}")
-            return 2
-        print(explain(a, b, globals_order + sorted(set().union(*(t.reads | t.writes for t in by_name.values())) - set(globals_order))))
+        for pair in args.explain:
+            a, b = (by_name.get(x.upper()) for x in pair)
+            if a is None or b is None:
+                print(f"hue-check: unknown command among {pair}")
+                return 2
+            print(explain(a, b, every_global))
+        return 0
+    if args.declarations:
+        out = {"globals": every_global, "commands": {}}
+        for spec, _, _, _, derived in checked:
+            out["commands"][derived.name] = {
+                "class": extract_label(spec["hue"]), "declared": derived.declared,
+                "context": derived.context, "reads": sorted(derived.reads),
+                "writes": sorted(derived.writes), "describe": derived.describe()}
+        print(json.dumps(out, indent=1, sort_keys=True))
         return 0
     if args.matrix:
         groups = {}
@@ -572,7 +664,8 @@ def main():
         print(n)
     for f in failures:
         print(f)
-    print(f"hue-check: {len(checked)} handlers checked over {units} translation units, "
+    print(f"hue-check: {len(checked)} handlers checked over {units} translation units "
+          f"({db['alone']} without the shared precompiled header), "
           f"{len(failures)} under-declared, {len(notes)} over-declared, "
           f"{len(used)} accepted ({os.path.relpath(args.accepted, REPO)}), "
           f"{time.monotonic() - t0:.1f} s")
