@@ -102,6 +102,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   if (!held_.empty()) {
     out.append(held_);
     held_.clear();
+    if (held_.capacity() > lf::kReplyKeepBytes) std::string().swap(held_);  // a spike
   }
   if (!parked_out_.empty()) {
     out.append(parked_out_);
