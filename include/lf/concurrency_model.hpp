@@ -54,7 +54,19 @@ enum class SessionAction {
   // its turn elsewhere): flush `out`, read nothing more from the connection, and continue when
   // the session calls host().unpark(). Unconsumed input is kept for that continuation.
   kPark,
+  // The replies in `out` reached kReplyFlushBytes with input left: send them, then call
+  // on_input again over the input kept, before reading more. While the socket does not take
+  // them, the model neither runs the session nor reads: a client that does not read its
+  // replies holds its server no more than a bound of output (back-pressure).
+  kYield,
 };
+
+// The bound of replies a session builds before it yields them to the socket (kYield). A
+// pipeline's replies thus go out in pieces of about this size, plus one reply.
+inline constexpr std::size_t kReplyFlushBytes = 64 * 1024;
+// A thread's reply buffer that grew past this (one large reply) is given back once sent, so a
+// spike does not stay resident for the thread's lifetime.
+inline constexpr std::size_t kReplyKeepBytes = 256 * 1024;
 
 // What a session may ask of the model that runs its connection, from any thread.
 class SessionHost {

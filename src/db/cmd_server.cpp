@@ -127,6 +127,13 @@ void config_set_cmd(CommandContext& c) {
     if (k == "notify-keyspace-events") c.server->set_notify_flags(pubsub::parse_event_flags(v));
     if (k == "client-output-buffer-limit") {
       c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
+      c.server->set_normal_output_limit(output_limit(c.server->config().output_limits(), "normal"));
+    }
+    if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {
+      const std::string now = c.server->config().get(k).at(0).second;  // as bytes
+      (k == "proto-max-bulk-len" ? c.server->client_limits().max_bulk
+                                 : c.server->client_limits().query_buffer)
+          .store(std::stoull(now), std::memory_order_relaxed);
     }
     if (k == "latency-monitor-threshold") c.server->latency().set_threshold_ms(std::stoll(v));
     if (k == "slowlog-log-slower-than") c.server->slowlog().set_threshold_us(std::stoll(v));
@@ -308,6 +315,12 @@ std::string Server::info_section(std::string_view name) {
     s += "migrate_cached_sockets:0\r\n";
     // Subscribers dropped at client-output-buffer-limit pubsub (Redis 7.0 does not count them).
     append_line(s, "lfdb_pubsub_output_limit_disconnections:%" PRIu64, pubsub_.overflows());
+    // Redis 7.2's two counters (7.0 has neither): every class of output limit, and the query
+    // buffer limit (db/client_limits.hpp).
+    append_line(s, "client_query_buffer_limit_disconnections:%" PRIu64,
+                client_limits_.query_disconnections.load());
+    append_line(s, "client_output_buffer_limit_disconnections:%" PRIu64,
+                client_limits_.output_disconnections.load() + pubsub_.overflows());
     append_line(s, "total_error_replies:%" PRIu64, stats_.error_replies.load());
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());

@@ -57,6 +57,8 @@ struct NoEffectParam {
   std::string_view initial;
 };
 constexpr long long kIntMax = 2147483647, kIntMin = -kIntMax - 1, kLongMax = 9223372036854775807LL;
+// client-query-buffer-limit and proto-max-bulk-len: Redis 7.0 takes neither below 1mb.
+constexpr std::uint64_t kMinClientLimit = 1024 * 1024;
 constexpr NoEffectParam kNoEffectParams[] = {
     {"list-max-listpack-size", "list-max-ziplist-size", NoEffectParam::kInteger, kIntMin, kIntMax, "-2"},
     {"list-compress-depth", "", NoEffectParam::kInteger, 0, kIntMax, "0"},
@@ -320,6 +322,12 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     std::string change, why;
     for (const std::string& t : v) change += (change.empty() ? "" : " ") + t;
     if (!merge_output_limits(c.client_output_buffer_limit, change, why)) return bad(name, why);
+  } else if (name == "client-query-buffer-limit" || name == "proto-max-bulk-len") {
+    std::uint64_t bytes = 0;
+    if (!one() || !to_memory(v[0], bytes) || bytes < kMinClientLimit || bytes > static_cast<std::uint64_t>(kLongMax)) {
+      return bad(name, "expects a size of at least 1mb");
+    }
+    (name == "proto-max-bulk-len" ? c.proto_max_bulk_len : c.client_query_buffer_limit) = bytes;
   } else if (name == "rdb-key-save-delay") {
     if (!one() || !to_int(v[0], INT32_MIN, INT32_MAX, x)) return bad(name, "expects microseconds");
     c.rdb_key_save_delay_us = static_cast<int>(x);
@@ -443,6 +451,8 @@ Config::Config(const ServerConfig& c) {
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
              {"client-output-buffer-limit", c.client_output_buffer_limit},
+             {"client-query-buffer-limit", std::to_string(c.client_query_buffer_limit)},
+             {"proto-max-bulk-len", std::to_string(c.proto_max_bulk_len)},
              {"notify-keyspace-events", c.notify_keyspace_events},
              {"databases", std::to_string(c.databases)}};
   for (std::string_view p : memory::kParams) values_[std::string(p)] = memory::format_param(p, c.memory);
@@ -470,6 +480,8 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                        "protected-mode", "rdb-key-save-delay",
                                                        "hll-sparse-max-bytes",
                                                        "client-output-buffer-limit",
+                                                       "client-query-buffer-limit",
+                                                       "proto-max-bulk-len",
                                                        "notify-keyspace-events"};
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
@@ -514,6 +526,18 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                  "') - " + why);
       }
     }
+    if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {
+      std::uint64_t bytes = 0;
+      if (!to_memory(v, bytes)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - argument must be a memory value");
+      }
+      if (bytes < kMinClientLimit || bytes > static_cast<std::uint64_t>(kLongMax)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - argument must be between " + std::to_string(kMinClientLimit) +
+                                 " and " + std::to_string(kLongMax) + " inclusive");
+      }
+    }
     if (k == "notify-keyspace-events" && pubsub::parse_event_flags(v) < 0) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
@@ -547,6 +571,12 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
       std::string why;
       (void)merge_output_limits(values_[k], v, why);
+      continue;
+    }
+    if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {  // as bytes
+      std::uint64_t bytes = 0;
+      (void)to_memory(v, bytes);
+      values_[k] = std::to_string(bytes);
       continue;
     }
     if (k == "notify-keyspace-events") {  // kept in Redis's canonical letters

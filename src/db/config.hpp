@@ -65,9 +65,12 @@ struct ServerConfig {
   std::size_t repl_backlog_size = 16u << 20;
   std::string backup_dir;                // non-empty: the dispatcher also keeps a backup log there
   std::string notify_keyspace_events;  // Redis's letters, canonical (db/pubsub/notify.hpp)
-  // client-output-buffer-limit, per class as CONFIG GET shows it; lfdb enforces `pubsub`.
+  // client-output-buffer-limit, per class as CONFIG GET shows it; lfdb enforces `pubsub` and
+  // `normal` (db/client_limits.hpp).
   std::string client_output_buffer_limit =
       "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+  std::uint64_t client_query_buffer_limit = 1ull << 30;  // db/client_limits.hpp
+  std::uint64_t proto_max_bulk_len = 512ull << 20;
 
   memory::Limits memory;  // maxmemory and its policy (db/memory/settings.hpp)
 

@@ -32,6 +32,9 @@ Server::Server(const ServerConfig& config)
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   blocking_ = std::make_unique<blocking::Registry>(*this);
   set_pubsub_limits(output_limit(config.client_output_buffer_limit, "pubsub"));
+  set_normal_output_limit(output_limit(config.client_output_buffer_limit, "normal"));
+  client_limits_.query_buffer.store(config.client_query_buffer_limit, std::memory_order_relaxed);
+  client_limits_.max_bulk.store(config.proto_max_bulk_len, std::memory_order_relaxed);
   set_notify_flags(pubsub::parse_event_flags(config.notify_keyspace_events));
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;

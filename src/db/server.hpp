@@ -27,6 +27,7 @@
 #include "db/append_log.hpp"
 #include "db/blocking/registry.hpp"
 #include "db/client.hpp"
+#include "db/client_limits.hpp"
 #include "db/client_registry.hpp"
 #include "db/command_context.hpp"
 #include "db/command_stats.hpp"
@@ -91,6 +92,14 @@ class Server final : public lf::Service {
     pubsub_hard_.store(l.hard, std::memory_order_relaxed);
     pubsub_soft_.store(l.soft, std::memory_order_relaxed);
     pubsub_soft_seconds_.store(l.soft_seconds, std::memory_order_relaxed);
+  }
+  // The normal class of client-output-buffer-limit, client-query-buffer-limit and
+  // proto-max-bulk-len, as sessions read them (db/client_limits.hpp).
+  ClientLimits& client_limits() { return client_limits_; }
+  void set_normal_output_limit(const OutputLimit& l) {
+    client_limits_.normal_hard.store(l.hard, std::memory_order_relaxed);
+    client_limits_.normal_soft.store(l.soft, std::memory_order_relaxed);
+    client_limits_.normal_soft_seconds.store(l.soft_seconds, std::memory_order_relaxed);
   }
   int notify_flags() const { return notify_flags_.load(std::memory_order_relaxed); }
   void set_notify_flags(int f) { notify_flags_.store(f, std::memory_order_relaxed); }
@@ -170,6 +179,7 @@ class Server final : public lf::Service {
   // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
   std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};
   std::atomic<std::int64_t> pubsub_soft_seconds_{60};
+  ClientLimits client_limits_;  // atomics of its own
   std::atomic<int> notify_flags_{0};  // notify-keyspace-events (pubsub::EventClass bits)
   std::unique_ptr<lf::ConcurrencyModel> model_;
   std::atomic<bool> stopping_{false};

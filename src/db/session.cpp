@@ -102,10 +102,16 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   if (!held_.empty()) {
     out.append(held_);
     held_.clear();
+    if (held_.capacity() > lf::kReplyKeepBytes) std::string().swap(held_);  // a spike
   }
   if (!parked_out_.empty()) {
     out.append(parked_out_);
     parked_out_.clear();
+    if (parked_out_.capacity() > lf::kReplyKeepBytes) std::string().swap(parked_out_);  // a spike
+    if (over_output_limit(out.size())) {
+      out.clear();
+      return lf::SessionAction::kClose;
+    }
   }
   // Messages posted to this connection (it was woken for them, or they came meanwhile) go
   // out before the replies of what it reads now.
@@ -165,6 +171,8 @@ void ServerSession::committed(bool ok) {
 lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) {
   if (ending_ == Ending::kCloseThenShutdown) server_.request_shutdown();
   if (closing()) return lf::SessionAction::kClose;
+  ClientLimits& limits = server_.client_limits();
+  parser_.set_max_bulk_len(limits.max_bulk.load(std::memory_order_relaxed));
   for (;;) {
     if (server_.stopping()) return lf::SessionAction::kClose;
     const resp::RequestResult r = parser_.parse(in.view(), argv_);
@@ -176,6 +184,16 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     }
     if (!r.complete()) {
       in.consume(r.consumed);
+      if (in.size() > limits.query_buffer.load(std::memory_order_relaxed)) {
+        limits.query_disconnections.fetch_add(1, std::memory_order_relaxed);
+        std::fprintf(stderr,
+                     "lfdb-server: closing client id=%llu addr=%s: it reached the max query "
+                     "buffer length (%zu bytes of an incomplete command, "
+                     "client-query-buffer-limit)\n",
+                     static_cast<unsigned long long>(client_.id), client_.addr.c_str(), in.size());
+        in.consume(in.size());
+        return lf::SessionAction::kClose;
+      }
       return lf::SessionAction::kContinue;
     }
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
@@ -188,6 +206,11 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     if (s == Step::kDone) {
       client_.qbuf.store(0, std::memory_order_relaxed);
       if ((client_.reply_skip || client_.reply_off) && out.size() >= mark) out.resize(mark);
+      if (over_output_limit(out.size())) {
+        out.clear();  // none of them is sent: the client sees the connection close
+        in.consume(in.size());
+        return lf::SessionAction::kClose;
+      }
     }
     // From here on a parked command's task may be running on another thread: touch nothing
     // of the session (the input belongs to the model).
@@ -205,7 +228,36 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       in.consume(in.size());
       return lf::SessionAction::kClose;
     }
+    // Enough replies for one send with more of the pipeline to go: they go out first, and the
+    // rest runs only once the socket took them (lf::SessionAction::kYield). A client that does
+    // not read holds the server no more than this bound (plus one reply).
+    if (out.size() >= lf::kReplyFlushBytes && !in.empty()) return lf::SessionAction::kYield;
   }
+}
+
+// client-output-buffer-limit normal (db/client_limits.hpp), over the replies not sent yet. A
+// subscriber's are its outbox's (the pubsub class); a monitor's likewise.
+bool ServerSession::over_output_limit(std::size_t unsent) {
+  if (client_.subs || client_.monitor) return false;
+  ClientLimits& limits = server_.client_limits();
+  const std::uint64_t hard = limits.normal_hard.load(std::memory_order_relaxed);
+  const std::uint64_t soft = limits.normal_soft.load(std::memory_order_relaxed);
+  bool over = hard != 0 && unsent > hard;
+  if (soft != 0 && unsent > soft) {
+    const std::int64_t now = now_ms();
+    if (obuf_soft_since_ms_ == 0) obuf_soft_since_ms_ = now;
+    over = over || now - obuf_soft_since_ms_ >
+                       limits.normal_soft_seconds.load(std::memory_order_relaxed) * 1000;
+  } else {
+    obuf_soft_since_ms_ = 0;
+  }
+  if (!over) return false;
+  limits.output_disconnections.fetch_add(1, std::memory_order_relaxed);
+  std::fprintf(stderr,
+               "lfdb-server: closing client id=%llu addr=%s for overcoming of output buffer "
+               "limits (%zu bytes of replies unsent, client-output-buffer-limit normal)\n",
+               static_cast<unsigned long long>(client_.id), client_.addr.c_str(), unsent);
+  return true;
 }
 
 ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> argv,

@@ -102,6 +102,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void run_ready_pass(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                       std::uint32_t db);
   void on_attach() override;
+  // client-output-buffer-limit normal over `unsent` bytes of replies: true (logged, counted)
+  // when the connection must close.
+  bool over_output_limit(std::size_t unsent);
   bool closing() const { return ending_ != Ending::kOpen; }
   void leave_pubsub();
 
@@ -135,6 +138,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool rerun_alone_ = false;
   bool rerun_ = false;
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
+  std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).

@@ -128,8 +128,25 @@ Disposition Connection::handle_event(int, EventMask events) {
     (void)reactor_.notify(id_, kReadEvent);
   }
   if (o.io.eof || !o.io.ok()) return Disposition::kRemove;
-  if (o.action == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
-  return reply(o.action, out);
+  return respond(o.action, out);
+}
+
+// A yield sends the replies so far and runs the session over the input it kept, for as long as
+// the socket takes them; once it does not, the session runs again when they are out
+// (wake_due_), and nothing is read in between.
+Disposition Connection::respond(SessionAction action, std::string& out) {
+  while (action == SessionAction::kYield) {
+    const Disposition d = reply(SessionAction::kContinue, out);
+    if (d != Disposition::kResume) return d;
+    if (!pending_out_.empty()) {
+      wake_due_ = true;
+      return d;
+    }
+    out.clear();
+    action = pump_.run_bytes(nullptr, 0, out);
+  }
+  if (action == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
+  return reply(action, out);
 }
 
 // Parking. The session's parked work runs on another thread and calls unpark() when done; this
@@ -162,9 +179,7 @@ Disposition Connection::run_woken() {
   }
   std::string& out = io_scratch(read_chunk_).out;
   out.clear();
-  const SessionAction a = pump_.run_bytes(nullptr, 0, out);
-  if (a == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
-  return reply(a, out);
+  return respond(pump_.run_bytes(nullptr, 0, out), out);
 }
 
 void Connection::request_close() {
@@ -177,6 +192,16 @@ Disposition Connection::carry_on(bool in_dispatch) {
   for (;;) {
     const SessionAction a =
         broken_ ? SessionAction::kClose : pump_.run_bytes(nullptr, 0, out);
+    if (a == SessionAction::kYield) {
+      // As respond(), off the dispatch: the handle is suspended, so no one else touches us.
+      const Disposition d = reply(SessionAction::kContinue, out);
+      if (d != Disposition::kResume || !pending_out_.empty()) {
+        if (d == Disposition::kResume) wake_due_ = true;
+        return finish(d, in_dispatch);
+      }
+      out.clear();
+      continue;
+    }
     if (a != SessionAction::kPark) return finish(reply(a, out), in_dispatch);
     if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
     out.clear();
@@ -199,18 +224,25 @@ Disposition Connection::finish(Disposition d, bool in_dispatch) {
   return d;
 }
 
-Disposition Connection::reply(SessionAction action, const std::string& out) {
+Disposition Connection::reply(SessionAction action, std::string& out) {
   if (action == SessionAction::kClose) closing_ = true;
   if (!out.empty()) {
     if (pending_out_.empty()) {
       IoResult w = stream_.send(out.data(), out.size());
       if (!w.ok()) return Disposition::kRemove;
       std::size_t sent = w.n > 0 ? static_cast<std::size_t>(w.n) : 0;
-      if (sent < out.size()) pending_out_.assign(out, sent, std::string::npos);
+      if (sent < out.size()) {
+        // The rest waits here: the buffer itself moves (no copy of a large reply), and the
+        // thread's buffer starts again from nothing.
+        pending_out_.swap(out);
+        pending_sent_ = sent;
+        out.clear();
+      }
     } else {
       pending_out_.append(out);
     }
   }
+  if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
   if (!pending_out_.empty()) {
     // Backpressure: stop reading until the client takes its replies.
     (void)reactor_.set_interest(id_, kWriteEvent);
@@ -220,13 +252,14 @@ Disposition Connection::reply(SessionAction action, const std::string& out) {
 }
 
 Disposition Connection::on_writable() {
-  while (!pending_out_.empty()) {
-    IoResult w = stream_.send(pending_out_.data(), pending_out_.size());
+  while (pending_sent_ < pending_out_.size()) {
+    IoResult w = stream_.send(pending_out_.data() + pending_sent_, pending_out_.size() - pending_sent_);
     if (w.would_block) return Disposition::kResume;
     if (!w.ok()) return Disposition::kRemove;
-    pending_out_.erase(0, static_cast<std::size_t>(w.n));
+    pending_sent_ += static_cast<std::size_t>(w.n);
   }
   std::string().swap(pending_out_);
+  pending_sent_ = 0;
   if (closing_) return Disposition::kRemove;
   (void)reactor_.set_interest(id_, kReadEvent);
   return Disposition::kResume;
@@ -236,6 +269,20 @@ void Connection::process_message(const std::string& message) {
   std::string& out = io_scratch(read_chunk_).out;
   out.clear();
   SessionAction action = pump_.run_bytes(message.data(), message.size(), out);
+  while (action == SessionAction::kYield) {
+    // As respond(), on the worker: the handle stays suspended until this is done with it.
+    if (reply(SessionAction::kContinue, out) == Disposition::kRemove) {
+      (void)reactor_.remove_handler(id_);
+      return;
+    }
+    if (!pending_out_.empty()) {
+      wake_due_ = true;
+      (void)reactor_.resume_handler(id_);
+      return;
+    }
+    out.clear();
+    action = pump_.run_bytes(nullptr, 0, out);
+  }
   if (action == SessionAction::kPark) {
     // The handle is suspended already (the reactor thread did it) and not being dispatched.
     if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;

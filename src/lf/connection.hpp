@@ -98,8 +98,12 @@ class Connection final : public EventHandler, public SessionHost {
   // A wake (SessionHost::wake) with no input: run the session over what it kept so it can send
   // what was posted to it. HS/HA: a worker does it, as for a request.
   Disposition run_woken();
-  // Sends the replies in `out` (what the socket does not take waits in pending_out_).
-  Disposition reply(SessionAction action, const std::string& out);
+  // Sends the replies in `out` (what the socket does not take waits in pending_out_, and `out`
+  // is left empty, its buffer given back if it grew large).
+  Disposition reply(SessionAction action, std::string& out);
+  // What the dispatch does with the session's action: a yield loops (reply, run the kept
+  // input) while the socket takes the replies; a park parks; the rest is reply().
+  Disposition respond(SessionAction action, std::string& out);
 
   SockStream stream_;
   SessionPump pump_;
@@ -108,11 +112,13 @@ class Connection final : public EventHandler, public SessionHost {
   const Mode mode_;
   const std::size_t read_chunk_;
   HandlerId id_;
-  std::string pending_out_;  // replies the socket has not taken yet
+  std::string pending_out_;  // replies the socket has not taken yet, from pending_sent_ on
+  std::size_t pending_sent_ = 0;
   bool closing_ = false;
   bool broken_ = false;  // a send failed while parked: close once the session is unparked
-  // A wake arrived while replies were still waiting for the socket: the session runs once
-  // they are out (so what it would drain stays in its outbox, where the limits see it).
+  // A wake arrived (or the session yielded with input kept) while replies were still waiting
+  // for the socket: the session runs once they are out (so what it would drain stays in its
+  // outbox, where the limits see it, and its pipeline's next replies are not built yet).
   bool wake_due_ = false;
   Rendezvous park_;  // the parking thread and the unparker: the second to arrive goes on
   std::atomic<bool> close_requested_{false};

@@ -191,15 +191,21 @@ class ThreadPerConnection final : public ConcurrencyModel {
       }
       stats->bump(stats->events);
       // Parked: this connection's thread has nothing else to do, so it simply waits for the
-      // parked work to finish and carries on itself.
-      while (o.action == SessionAction::kPark) {
+      // parked work to finish and carries on itself. Yielded: the replies so far go out (the
+      // blocking send is the back-pressure) before the session runs over the input it kept.
+      while (o.action == SessionAction::kPark || o.action == SessionAction::kYield) {
         if (!out.empty() && !stream->send_all(out).ok()) o.io.err = EPIPE;
         out.clear();
-        host.wait_unparked();
+        if (o.action == SessionAction::kPark) {
+          host.wait_unparked();  // even after a failed send: the parked work still owns the session
+        } else if (!o.io.ok()) {
+          break;
+        }
         o.action = pump->run_bytes(nullptr, 0, out);
       }
       if (!o.io.ok()) break;
       if (!out.empty() && !stream->send_all(out).ok()) break;
+      if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
       if (o.action == SessionAction::kClose) break;
     }
     pump.reset();

@@ -86,6 +86,8 @@ class RequestParser {
   bool auth_required() const { return auth_required_; }
 
   const Limits& limits() const { return limits_; }
+  // proto-max-bulk-len, which the server may change between two commands (CONFIG SET).
+  void set_max_bulk_len(std::size_t n) { limits_.max_bulk_len = n; }
   bool failed() const { return phase_ == Phase::kFailed; }
   // Bytes of the pending, incomplete command already validated: the next call resumes there
   // rather than at the start (what makes a big command O(total)). 0 between commands.

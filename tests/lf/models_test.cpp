@@ -243,6 +243,64 @@ TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
   EXPECT_EQ(st.accepted, 1u);
 }
 
+// kYield: a session whose replies are much larger than its requests (a pipeline of large GETs)
+// yields them in pieces; the model sends each piece and runs the session over the input it kept,
+// and while the client does not read, runs nothing more. Every reply arrives whole, in order,
+// and the session never had more than a piece (plus one reply) built at once.
+class AmplifyingSession final : public lf::Session {
+ public:
+  static constexpr std::size_t kReply = 100 * 1024;
+  explicit AmplifyingSession(std::atomic<std::size_t>& most) : most_(most) {}
+  lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override {
+    while (in.size() >= 4) {
+      std::uint32_t seq;
+      std::memcpy(&seq, in.view().data(), 4);
+      in.consume(4);
+      out.append(kReply, static_cast<char>('a' + seq % 26));
+      std::size_t m = most_.load();
+      while (out.size() > m && !most_.compare_exchange_weak(m, out.size())) {
+      }
+      if (out.size() >= lf::kReplyFlushBytes && in.size() >= 4) return lf::SessionAction::kYield;
+    }
+    return lf::SessionAction::kContinue;
+  }
+
+ private:
+  std::atomic<std::size_t>& most_;
+};
+
+class AmplifyingService final : public lf::Service {
+ public:
+  std::atomic<std::size_t> most{0};
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr&) override {
+    return std::make_unique<AmplifyingSession>(most);
+  }
+};
+
+TEST_P(ModelStress, AYieldingSessionSendsItsRepliesInPiecesToASlowReader) {
+  AmplifyingService service;
+  lf::ModelOptions o = options();
+  o.threads = 2;
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model.value()->start().ok());
+  auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
+  auto c = lf::Connector::connect(*addr);
+  ASSERT_TRUE(c.ok());
+  constexpr std::uint32_t kRequests = 200;  // 20 MB of replies for 800 bytes of requests
+  std::string requests;
+  for (std::uint32_t i = 0; i < kRequests; ++i) requests.append(reinterpret_cast<const char*>(&i), 4);
+  ASSERT_TRUE(c.value().send_all(requests).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // not reading: the model waits
+  std::string reply(AmplifyingSession::kReply, '\0');
+  for (std::uint32_t i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(c.value().recv_exact(reply.data(), reply.size()).ok()) << "reply " << i;
+    ASSERT_EQ(reply, std::string(reply.size(), static_cast<char>('a' + i % 26))) << "reply " << i;
+  }
+  model.value()->stop();
+  EXPECT_LE(service.most.load(), lf::kReplyFlushBytes + AmplifyingSession::kReply);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(all_cases()),
                          [](const auto& info) {
                            std::string n = lf::to_string(info.param.model);

@@ -1,0 +1,317 @@
+"""Replies that stream instead of piling up, and the client limits (docs/memory.md).
+
+A pipeline of large GETs from a client that reads slowly, or not at all, must keep the server's
+memory bounded (the replies go out in pieces and the rest of the pipeline waits for the socket),
+and the memory of a spike must be given back once the client is gone. Memory is read from
+/proc/<pid>/status (VmRSS) with generous bounds; nothing here asserts a duration.
+
+The limits (client-output-buffer-limit normal, client-query-buffer-limit, proto-max-bulk-len,
+maxclients) run against a redis-server 7.0 started next to the lfdb-server under test, so each
+check is known to be fair. Runs only against lfdb-server (it starts its own redis-server)."""
+
+import socket
+import time
+import unittest
+
+import redis
+
+from lfdb_testlib import HOST, RedisPeer, ServerProcess, is_lfdb
+
+MB = 1024 * 1024
+VALUE_SIZE = 512 * 1024
+# Inline GETs, as the issue's case: 7 bytes each, so one 16 KB read brings in 2,340 of them.
+GET = b"GET big\r\n"
+REPLY_SIZE = len(b"$%d\r\n" % VALUE_SIZE) + VALUE_SIZE + 2
+
+
+def rss(proc):
+    with open("/proc/%d/status" % proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def connect(server, timeout=30.0):
+    s = socket.create_connection((HOST, server.port), timeout=timeout)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # a slow reader's small window
+    return s
+
+
+def closed_without_reply(s, timeout=10.0):
+    """True when the server closes `s` having sent nothing (b"" before any byte)."""
+    s.settimeout(timeout)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+@unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
+class ClientLimitsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = RedisPeer().start()
+        cls.lfdb = ServerProcess().start()
+        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
+
+    def client(self, name, **kw):
+        return redis.Redis(host=HOST, port=self.servers[name].port, socket_timeout=30, **kw)
+
+    def setUp(self):
+        for name in self.servers:
+            r = self.client(name)
+            r.config_set("client-output-buffer-limit", "normal 0 0 0")
+            r.config_set("client-query-buffer-limit", "1gb")
+            r.config_set("proto-max-bulk-len", "512mb")
+            r.flushall()
+            r.close()
+
+    def both(self):
+        return [(name, self.client(name)) for name in ("redis", "lfdb")]
+
+    # ---- replies that stream ------------------------------------------------------------------
+
+    def pipeline_of_big_gets(self, name, count, bound=None):
+        """Sends `count` GETs of a 512 KB value in one write and reads nothing for a while, then
+        reads the replies slowly. Returns (RSS growth while nothing was read, the largest RSS
+        growth while reading, RSS growth once the client left and the server settled); with a
+        `bound`, fails as soon as one of them passes it."""
+        server = self.servers[name]
+        r = self.client(name)
+        r.set("big", b"x" * VALUE_SIZE)
+        base = rss(server.proc)
+        s = connect(server)
+        s.sendall(GET * count)
+        # Not reading: whatever the server built and could not send is in its memory now.
+        stalled = 0
+        for _ in range(20):
+            time.sleep(0.1)
+            stalled = max(stalled, rss(server.proc) - base)
+        if bound is not None:
+            self.assertLess(stalled, bound, "RSS growth while the client did not read")
+        want, got, peak, chunks = count * REPLY_SIZE, 0, stalled, 0
+        while got < want:
+            data = s.recv(64 * 1024)
+            self.assertTrue(data, "%s closed the connection after %d of %d bytes" % (name, got, want))
+            got += len(data)
+            chunks += 1
+            if chunks % 64 == 0:
+                peak = max(peak, rss(server.proc) - base)
+                time.sleep(0.001)  # a slow reader
+        self.assertEqual(got, want)
+        if bound is not None:
+            self.assertLess(peak, bound, "RSS growth while the client read slowly")
+        s.close()
+        # After the spike: RSS goes back near where it was (the allocator returns freed pages
+        # with a delay of its own, so poll, with a generous upper bound for liveness).
+        after = rss(server.proc) - base
+        deadline = time.monotonic() + 30
+        while after > 48 * MB and time.monotonic() < deadline:
+            time.sleep(0.5)
+            after = rss(server.proc) - base
+        self.assertEqual(r.ping(), True)
+        r.close()
+        return stalled, peak, after
+
+    def test_slow_reader_of_pipelined_big_gets_keeps_rss_bounded(self):
+        count = 400  # 200 MB of replies
+        lfdb = self.pipeline_of_big_gets("lfdb", count, bound=48 * MB)
+        red = self.pipeline_of_big_gets("redis", count)
+        report = "RSS growth (stalled, peak, after leaving): lfdb %s, redis-server %s MB" % (
+            tuple(x // MB for x in lfdb), tuple(x // MB for x in red))
+        # Redis builds every reply before it sends (its normal class has no limit by default):
+        # about the 200 MB. lfdb builds about 64 KB plus one reply ahead of the socket.
+        self.assertLess(lfdb[0], 48 * MB, report)
+        self.assertLess(lfdb[1], 48 * MB, report)
+        self.assertLess(lfdb[2], 48 * MB, report)
+
+    def test_other_clients_are_served_while_one_does_not_read(self):
+        r = self.client("lfdb")
+        r.set("big", b"x" * VALUE_SIZE)
+        base = rss(self.lfdb.proc)
+        hog = connect(self.lfdb)
+        hog.sendall(GET * 2000)  # 1 GB of replies, never read
+        time.sleep(1)
+        other = self.client("lfdb")
+        for i in range(100):
+            self.assertEqual(other.set("k%d" % i, i), True)
+            self.assertEqual(other.get("big"), b"x" * VALUE_SIZE)
+        self.assertLess(rss(self.lfdb.proc) - base, 48 * MB)
+        hog.close()
+        other.close()
+        self.assertEqual(r.ping(), True)
+
+    # ---- client-output-buffer-limit normal ----------------------------------------------------
+
+    def test_no_reply_for_a_single_reply_over_the_hard_limit(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                self.assertTrue(r.config_set("client-output-buffer-limit", "normal 100000 0 0"))
+                self.assertIn("normal 100000 0 0",
+                              r.config_get("client-output-buffer-limit")["client-output-buffer-limit"])
+                r.set("v", b"x" * 200000)
+                s = connect(self.servers[name])
+                s.settimeout(10)
+                s.sendall(b"CLIENT SETNAME obufvictim\r\n")
+                self.assertEqual(s.recv(5), b"+OK\r\n")
+                s.sendall(b"GET v\r\n")
+                self.assertTrue(closed_without_reply(s))
+                s.close()
+                self.assertNotIn("obufvictim", str(r.client_list()))
+                self.assertEqual(r.strlen("v"), 200000)
+                r.close()
+        self.assertIn("output buffer limits", self.lfdb.log())
+        info = self.client("lfdb").info("stats")
+        self.assertGreaterEqual(info["client_output_buffer_limit_disconnections"], 1)
+
+    def test_a_transaction_runs_whole_even_when_its_replies_pass_the_limit(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "normal 100000 0 0")
+                for _ in range(150):
+                    r.lpush("mylist", b"x" * 1000)
+                r.set("k1", "v1")
+                s = connect(self.servers[name])
+                s.sendall(b"MULTI\r\nSET k2 v2\r\nGET k2\r\nLRANGE mylist 0 -1\r\n"
+                          b"SET k3 v3\r\nDEL k1\r\nEXEC\r\n")
+                s.settimeout(10)
+                got = b""
+                while True:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    got += data
+                self.assertNotIn(b"*5\r\n", got)  # EXEC's reply never came
+                s.close()
+                self.assertEqual(r.get("k1"), None)
+                self.assertEqual(r.get("k2"), b"v2")
+                self.assertEqual(r.get("k3"), b"v3")
+                r.close()
+
+    def test_soft_limit_for_its_seconds(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "normal 0 100000 1")
+                r.set("v", b"x" * 200000)
+                s = connect(self.servers[name])
+                s.settimeout(10)
+                # Over the soft limit once: served (the seconds have not passed).
+                s.sendall(b"GET v\r\n")
+                got = 0
+                while got < 200000 + 11:
+                    got += len(s.recv(65536))
+                time.sleep(2.5)  # Redis counts whole seconds and wants more than the limit's
+                s.sendall(b"GET v\r\n")  # still over, seconds later: closed
+                self.assertTrue(closed_without_reply(s))
+                s.close()
+                r.close()
+
+    # ---- client-query-buffer-limit, proto-max-bulk-len ----------------------------------------
+
+    def test_query_buffer_limit_closes_a_client_with_a_command_too_big(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                self.assertTrue(r.config_set("client-query-buffer-limit", "1mb"))
+                self.assertEqual(r.config_get("client-query-buffer-limit"),
+                                 {"client-query-buffer-limit": "1048576"})
+                s = connect(self.servers[name])
+                try:
+                    s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$3000000\r\n" + b"x" * 2000000)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.assertTrue(closed_without_reply(s))
+                s.close()
+                self.assertEqual(r.exists("q"), 0)
+                r.config_set("client-query-buffer-limit", "1gb")
+                r.set("q", b"y" * 3000000)  # the same command is fine under the default
+                self.assertEqual(r.strlen("q"), 3000000)
+                r.close()
+        self.assertIn("max query buffer length", self.lfdb.log())
+        info = self.client("lfdb").info("stats")
+        self.assertGreaterEqual(info["client_query_buffer_limit_disconnections"], 1)
+
+    def test_limits_refuse_values_below_one_megabyte(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                for param in ("client-query-buffer-limit", "proto-max-bulk-len"):
+                    with self.assertRaises(redis.ResponseError) as e:
+                        r.config_set(param, "100")
+                    self.assertEqual(
+                        str(e.exception),
+                        "CONFIG SET failed (possibly related to argument '%s') - argument must "
+                        "be between 1048576 and 9223372036854775807 inclusive" % param)
+                    with self.assertRaises(redis.ResponseError) as e:
+                        r.config_set(param, "abc")
+                    self.assertEqual(
+                        str(e.exception),
+                        "CONFIG SET failed (possibly related to argument '%s') - argument must "
+                        "be a memory value" % param)
+                r.close()
+
+    def test_proto_max_bulk_len_takes_effect(self):
+        for name, r in self.both():
+            with self.subTest(server=name):
+                self.assertTrue(r.config_set("proto-max-bulk-len", "1mb"))
+                self.assertEqual(r.config_get("proto-max-bulk-len"),
+                                 {"proto-max-bulk-len": "1048576"})
+                s = connect(self.servers[name])
+                s.settimeout(10)
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\np\r\n$1048577\r\n")
+                self.assertEqual(s.recv(100), b"-ERR Protocol error: invalid bulk length\r\n")
+                s.close()
+                s = connect(self.servers[name])
+                s.settimeout(10)
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\np\r\n$1048576\r\n" + b"z" * 1048576 + b"\r\n")
+                self.assertEqual(s.recv(100), b"+OK\r\n")
+                s.close()
+                r.config_set("proto-max-bulk-len", "512mb")
+                r.close()
+
+
+@unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
+class MaxClientsTest(unittest.TestCase):
+    def test_past_maxclients_a_connection_gets_the_error(self):
+        for name, server in (("redis", RedisPeer()), ("lfdb", ServerProcess([("maxclients", 3)]))):
+            with self.subTest(server=name):
+                server.start()
+                try:
+                    admin = redis.Redis(host=HOST, port=server.port, socket_timeout=10)
+                    if name == "redis":  # the peer takes no directives: set it live
+                        admin.config_set("maxclients", 3)
+                    self.assertEqual(admin.ping(), True)  # one of the three
+                    held = [connect(server) for _ in range(2)]
+                    for s in held:
+                        s.sendall(b"PING\r\n")
+                        self.assertEqual(s.recv(100), b"+PONG\r\n")
+                    extra = connect(server)
+                    extra.settimeout(10)
+                    self.assertEqual(extra.recv(100), b"-ERR max number of clients reached\r\n")
+                    extra.close()
+                    held.pop().close()
+                    # Room again once the server has seen the close (poll: no timing assumed).
+                    deadline = time.monotonic() + 10
+                    while True:
+                        again = connect(server)
+                        again.settimeout(10)
+                        again.sendall(b"PING\r\n")
+                        got = again.recv(100)
+                        again.close()
+                        if got == b"+PONG\r\n" or time.monotonic() > deadline:
+                            break
+                        time.sleep(0.1)
+                    self.assertEqual(got, b"+PONG\r\n")
+                    for s in held:
+                        s.close()
+                    admin.close()
+                finally:
+                    server.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
