@@ -83,6 +83,11 @@ void ClientConn::local(std::uint16_t index, std::span<const std::string_view> ar
 
 void ClientConn::ping_cmd(LocalCall& c) {
   if (c.argv.size() > 2) return c.out.error(commands::wrong_arity_error("ping"));
+  if (protocol_ == resp::Protocol::kResp2 && subscribed()) {  // Redis's answer in subscribed mode
+    c.out.array_header(2);
+    c.out.bulk("pong");
+    return c.out.bulk(c.argv.size() == 2 ? c.argv[1] : "");
+  }
   if (c.argv.size() == 2) c.out.bulk(c.argv[1]);
   else c.out.simple_string("PONG");
 }
