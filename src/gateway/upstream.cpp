@@ -648,7 +648,8 @@ UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol, lf::HandlerId 
 UpstreamConn* Backend::acquire_blocking(resp::Protocol protocol) {
   lf::MutexLock lock(pool_mu_);
   for (auto it = blocking_idle_.begin(); it != blocking_idle_.end(); ++it) {
-    if ((*it)->protocol() == protocol) {
+    // Not one still closing (its last client left while blocked): it is reopened once closed.
+    if ((*it)->protocol() == protocol && (*it)->state() != UpstreamConn::State::kClosing) {
       UpstreamConn* c = *it;
       blocking_idle_.erase(it);
       return c;
