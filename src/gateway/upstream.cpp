@@ -124,7 +124,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
 bool UpstreamConn::refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) {
   why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
   incarnation_.fetch_add(1, std::memory_order_acq_rel);
-  retry_at_ = now + backend_.on_failure(now);
+  retry_at_ = counts_failures() ? now + backend_.on_failure(now) : now;
   state_ = State::kDown;
   return false;
 }
@@ -254,7 +254,7 @@ void UpstreamConn::fail(const std::string& why) {
     lf::MutexLock lock(mu_);
     if (state_ != State::kConnected && state_ != State::kConnecting) return;
     remove = registered_;
-    id = begin_fail_locked(failed);
+    id = begin_fail_locked(failed, counts_failures());
   }
   // Outside the lock: removal may run handle_close at once, which takes it.
   if (remove) (void)backend_.context().reactor->remove_handler(id);

@@ -151,6 +151,12 @@ class UpstreamConn final : public lf::EventHandler {
   std::uint64_t incarnation() const { return incarnation_.load(std::memory_order_acquire); }
   std::size_t in_flight() const;
   bool dedicated() const { return role_ == Role::kDedicated; }
+  // Whether its failures count toward the back-end's ejection. Not a blocking connection's: a
+  // burst of blocked clients opens hundreds at once, and connects that overflow the back-end's
+  // accept queue (and time out) say nothing about the back-end the shared connections do not
+  // (ejecting it would fail every client for the retry timeout). The blocked client gets the
+  // error either way.
+  bool counts_failures() const { return role_ != Role::kBlocking; }
   Role role() const { return role_; }
   resp::Protocol protocol() const { return protocol_; }
   Backend& backend() { return backend_; }
