@@ -34,7 +34,12 @@ int thread_index() {
 // ---- UpstreamConn ---------------------------------------------------------------------
 
 UpstreamConn::UpstreamConn(Backend& backend, resp::Protocol protocol, Role role)
-    : backend_(backend), protocol_(protocol), role_(role) {}
+    : backend_(backend), protocol_(protocol), role_(role) {
+  if (role == Role::kShared || role == Role::kDedicated) {
+    lf::MutexLock lock(mu_);
+    latency_ = std::make_unique<lf::Histogram>();
+  }
+}
 
 UpstreamConn::~UpstreamConn() {
   // Only at shutdown, after the handle set is gone: nobody waits for these replies any more.
@@ -59,7 +64,7 @@ std::size_t UpstreamConn::in_flight() const {
 
 void UpstreamConn::merge_latency(lf::Histogram& into) const {
   lf::MutexLock lock(mu_);
-  into.merge(latency_);
+  if (latency_) into.merge(*latency_);
 }
 
 bool UpstreamConn::start_connect_locked(std::string& why) {
@@ -467,7 +472,7 @@ lf::Disposition UpstreamConn::read_replies() {
           for (std::size_t i = 0; i < frames_.size(); ++i) {
             popped_.push_back(fifo_.front());
             fifo_.pop_front();
-            latency_.record(static_cast<std::uint64_t>((now - popped_.back().sent).count()));
+            if (latency_) latency_->record(static_cast<std::uint64_t>((now - popped_.back().sent).count()));
           }
           expired_ -= std::min(expired_, frames_.size());
           backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(frames_.size()), std::memory_order_relaxed);

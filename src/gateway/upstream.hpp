@@ -196,7 +196,10 @@ class UpstreamConn final : public lf::EventHandler {
   std::size_t expired_ LF_GUARDED_BY(mu_) = 0;
   lf::TimePoint connect_started_ LF_GUARDED_BY(mu_){};
   lf::TimePoint retry_at_ LF_GUARDED_BY(mu_){};
-  lf::Histogram latency_ LF_GUARDED_BY(mu_);
+  // Request latency (INFO's latency_*): shared and dedicated connections only. A histogram is
+  // ~59 KB; a blocked command's wait is no latency, and thousands of blocking connections would
+  // carry one each.
+  std::unique_ptr<lf::Histogram> latency_ LF_GUARDED_BY(mu_);
   bool ever_used_ LF_GUARDED_BY(mu_) = false;
   std::atomic<int> fd_{-1};
   std::atomic<std::uint64_t> incarnation_{0};
