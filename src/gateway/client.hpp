@@ -172,7 +172,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   void ping_cmd(LocalCall& c);
   void echo_cmd(LocalCall& c);
   void quit_cmd(LocalCall& c);
-  void hello_cmd(LocalCall& c);
+  void hello_cmd(LocalCall& c) LF_REQUIRES(mu_);  // (it re-encodes a subscriber's messages)
   void auth_cmd(LocalCall& c);
   void select_cmd(LocalCall& c);
   void move_cmd(LocalCall& c);

@@ -116,6 +116,14 @@ void ClientConn::hello_cmd(LocalCall& c) {
   }
   if (req.setname) name_.assign(req.name);
   // A pinned client keeps its dedicated connection's protocol until it is released.
+  if (req.protocol != protocol_ && subscribed()) {
+    // The messages still to come are encoded for the new protocol.
+    for (std::size_t k = 0; k < 3; ++k) {
+      for (const std::string& name : subs_[k]) {
+        gw_.hub().set_protocol(static_cast<PubSubHub::Kind>(k), name, outbox_.get(), req.protocol);
+      }
+    }
+  }
   protocol_ = req.protocol;
   commands::write_hello(c.out, {req.protocol, static_cast<std::int64_t>(id_), "master", "proxy"});
 }

@@ -67,6 +67,16 @@ void PubSubHub::unsubscribe(Kind kind, std::string_view name, const lf::Outbox* 
   for (int shard : shards_of(kind, name)) send_locked(shard, kUnsubscribe[index(kind)], name);
 }
 
+void PubSubHub::set_protocol(Kind kind, std::string_view name, const lf::Outbox* box, resp::Protocol protocol) {
+  lf::MutexLock lock(mu_);
+  auto& map = subs_[index(kind)];
+  auto it = map.find(std::string(name));
+  if (it == map.end()) return;
+  for (Subscriber& s : it->second) {
+    if (s.box.get() == box) s.protocol = protocol;
+  }
+}
+
 std::size_t PubSubHub::listeners(Kind kind, std::string_view name) const {
   lf::MutexLock lock(mu_);
   const auto& map = subs_[index(kind)];

@@ -54,6 +54,8 @@ class PubSubHub final : public PushSink {
   void subscribe(Kind kind, std::string_view name, const Subscriber& s, std::vector<int>& shards);
   // The last listener of a name leaving unsubscribes it upstream.
   void unsubscribe(Kind kind, std::string_view name, const lf::Outbox* box);
+  // The client switched protocols (HELLO): its messages are encoded for the new one.
+  void set_protocol(Kind kind, std::string_view name, const lf::Outbox* box, resp::Protocol protocol);
   // This gateway's clients listening to a channel / shard channel; distinct patterns.
   std::size_t listeners(Kind kind, std::string_view name) const;
   std::size_t patterns() const;

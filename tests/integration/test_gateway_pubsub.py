@@ -198,6 +198,11 @@ class PubSubTest(GatewayTestCase):
         self.r.publish("p3", "hey")
         self.assertEqual(c.read_reply(), message_bytes("p3", "hey", b">"))
         self.assertEqual(c.command("GET", "k3"), b"v")
+        # Back to RESP2 while subscribed: the messages come as RESP2 arrays from then on.
+        c.send_command("HELLO", "2")
+        c.read_reply()
+        self.r.publish("p3", "two")
+        self.assertEqual(c.read_reply(), message_bytes("p3", "two"))
 
 
 class ManySubscribersTest(GatewayTestCase):
