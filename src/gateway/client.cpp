@@ -73,12 +73,16 @@ void ClientConn::release() {
 }
 
 void ClientConn::handle_close(int) {
+  std::vector<UpstreamConn*> blocked;
   {
     lf::MutexLock lock(mu_);
     reap_scripts_locked();
+    leave_pubsub();
+    blocked = blocked_connections_locked();
     closed_ = true;
     ::close(fd_);
   }
+  abandon_blocked(blocked);
   // A dedicated connection goes back to its pool clean: the back-end forgets the client's
   // MULTI and WATCH state first (the replies are nobody's).
   if (const std::string_view cmd = tx_.cleanup_command(); !cmd.empty() && !gw_.stopping()) {
@@ -101,7 +105,12 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
   bool paused = false;
   {
     lf::MutexLock lock(mu_);
-    if (events & lf::kWriteEvent) send_out_locked();
+    if (pubsub_dropped_.load(std::memory_order_acquire) && !broken_) {
+      // Past client-output-buffer-limit pubsub (the outbox dropped its messages already).
+      broken_ = true;
+      gw_.stats().output_limit_disconnections.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (events & (lf::kWriteEvent | lf::kWakeEvent)) send_out_locked();  // and posted messages
     if (events & lf::kTimeoutEvent) check_output_limits_locked();  // over the soft limit too long?
     if (broken_) return lf::Disposition::kRemove;
     if (closing_) {
@@ -117,7 +126,10 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     paused = paused_;
   }
   if (events & lf::kTimeoutEvent) on_tx_timer(paused);
-  if (paused) return lf::Disposition::kResume;
+  if (paused) {
+    if (events & (lf::kReadEvent | lf::kCloseEvent)) watch_blocked_hangup();
+    return lf::Disposition::kResume;
+  }
   if (!(events & (lf::kReadEvent | lf::kCloseEvent)) && !retry_tx) return lf::Disposition::kResume;
 
   ScratchLease scratch;
@@ -156,13 +168,20 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
     // a send fails): not of its interest in the replies. What it sent is still run and answered;
     // the connection closes once the last reply is out.
     input_closed_ = true;
-    lf::MutexLock lock(mu_);
-    read_side_closed_ = true;
-    // A half-close cannot be told from a close: scripts still in flight get SCRIPT KILL once
-    // they are busy (the reaper), as a gone client's would; a script that ends in time is
-    // answered as usual.
-    reap_scripts_locked();
-    update_interest_locked();
+    std::vector<UpstreamConn*> blocked;
+    {
+      lf::MutexLock lock(mu_);
+      read_side_closed_ = true;
+      // A half-close cannot be told from a close: scripts still in flight get SCRIPT KILL once
+      // they are busy (the reaper), as a gone client's would; a script that ends in time is
+      // answered as usual.
+      reap_scripts_locked();
+      // Likewise a blocked command is given up, as redis-server frees a blocked client at its
+      // EOF: the back-end must not serve an element to nobody.
+      blocked = blocked_connections_locked();
+      update_interest_locked();
+    }
+    abandon_blocked(blocked);
   }
 
   std::size_t consumed = 0;
@@ -217,6 +236,7 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
       bound = depth <= kMaxBoundDepth && slots_.empty();
       if (bound) {
         bound_calls_ = &calls;
+        bound_batch_open_ = true;
       } else {
         gw_.stats().bound_batches_async.fetch_add(1, std::memory_order_relaxed);
       }
@@ -291,7 +311,8 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
     }
     flush_upstreams();
     bound_calls_ = nullptr;
-    if (!bound) flush_head_locked();
+    // (A bound batch may have queued an asynchronous slot: a blocking or subscribe command.)
+    if (!bound || !slots_.empty()) flush_head_locked();
     waiting = tx_waiting_;
   }
   if (bound) {
@@ -336,6 +357,7 @@ void ClientConn::finish_bound_batch(std::vector<BoundCall>& calls) {
     if (watch != 0) gw_.reaper().unwatch(watch);
   }
   lf::MutexLock lock(mu_);
+  bound_batch_open_ = false;
   if (closed_ || broken_) return;
   for (BoundCall& call : calls) {
     LF_CHECK(call.slot.ready);
@@ -361,6 +383,11 @@ void ClientConn::command(std::span<const std::string_view> argv) {
   }
   const CommandRoute route = route_of(resolved.index);
   const Config& cfg = gw_.config();
+  if (protocol_ == resp::Protocol::kResp2 && subscribed() && route.pubsub == PubsubCommand::kNone &&
+      spec->name != "ping" && spec->name != "quit" && spec->name != "reset") {
+    return reject("ERR Can't execute '" + std::string(spec->name) +
+                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+  }
   if (route.route != Route::kLocal) {
     if (spec->has(commands::kAdmin) && !cfg.allow_admin) {
       return reject("NOPERM lfdb-gateway refuses '" + std::string(spec->name) +
@@ -370,12 +397,10 @@ void ClientConn::command(std::span<const std::string_view> argv) {
       return reject("NOPERM lfdb-gateway refuses '" + std::string(spec->name) +
                     "': dangerous commands are disabled (allow_dangerous)");
     }
-    // A blocked reply would hold up every client behind it on a shared upstream connection
-    // (inside MULTI they do not block, and go through as the transaction's).
-    if (spec->has(commands::kBlocking) && !tx_.in_multi()) {
-      return reject("NOPERM lfdb-gateway refuses '" + std::string(spec->name) +
-                    "': blocking commands would stall a shared upstream connection");
-    }
+    // A blocked reply would hold up every client behind it on a shared upstream connection:
+    // blocking commands take a connection of their own (inside MULTI they do not block, and go
+    // through as the transaction's).
+    if (spec->has(commands::kBlocking) && !tx_.in_multi()) return blocking(*spec, argv);
   }
   if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);
@@ -389,6 +414,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
     case Route::kSplit: return split(*spec, route.merge, argv);
     case Route::kFanout: return fanout(route.merge, argv);
     case Route::kTransaction: return transaction(*spec, route.tx, argv);
+    case Route::kPubsub: return pubsub(*spec, route.pubsub, argv);
     case Route::kAnyShard: {
       Backend& b = backend_for(*spec, 0);
       forward(b, argv, begin_slot(Merge::kNone, 1), 0);
@@ -707,7 +733,7 @@ void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
 void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
                           std::span<const std::string_view> argv) {
   if (tx_.lost()) return reject(lost_error());
-  if (route.route == Route::kUnsupported || route.route == Route::kFanout) {
+  if (route.route == Route::kUnsupported || route.route == Route::kFanout || route.route == Route::kPubsub) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
@@ -858,6 +884,13 @@ void ClientConn::flush_upstreams() {
 void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) {
   lf::MutexLock lock(mu_);
   auto* slot = static_cast<ReplySlot*>(p.slot);
+  if (slot->blocking_conn != nullptr) {
+    // The blocked command is answered (or failed): its connection serves the next one.
+    UpstreamConn* c = slot->blocking_conn;
+    slot->blocking_conn = nullptr;
+    c->backend().release_blocking(c);
+    if (--blocked_in_flight_ == 0) blocked_input_seen_ = false;
+  }
   if (slot->script_reaped) {  // counted by the reaper whether or not anyone takes the reply
     slot->script_reaped = false;
     gw_.reaper().answered(slot->script_shard);
@@ -921,16 +954,20 @@ void ClientConn::resume_if_drained_locked() {
 
 void ClientConn::send_out_locked() {
   if (closed_) return;
-  while (out_sent_ < out_.size() && !broken_) {
-    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_sent_ += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) broken_ = true;
-      break;
+  // Posted messages go out between replies; a few rounds, then the next wake takes the rest.
+  for (int round = 0; round < 4; ++round) {
+    while (out_sent_ < out_.size() && !broken_) {
+      const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+      if (n > 0) {
+        out_sent_ += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) broken_ = true;
+        break;
+      }
     }
+    if (!drain_pushes_locked()) break;
   }
   if (out_sent_ == out_.size()) {
     out_.clear();
@@ -955,6 +992,10 @@ void ClientConn::send_out_locked() {
 void ClientConn::update_interest_locked() {
   if (closed_ || !hid_.valid()) return;
   lf::EventMask want = (paused_ || closing_ || tx_waiting_ || read_side_closed_) ? 0 : lf::kReadEvent;
+  // Paused behind a blocked command: watched for a hang-up (watch_blocked_hangup).
+  if (paused_ && blocked_in_flight_ > 0 && !blocked_input_seen_ && !closing_ && !read_side_closed_) {
+    want = lf::kReadEvent;
+  }
   if (out_sent_ < out_.size()) want |= lf::kWriteEvent;
   if (want != interest_) {
     interest_ = want;

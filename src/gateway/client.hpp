@@ -23,6 +23,8 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +32,7 @@
 
 #include "commands/command_table.hpp"
 #include "gateway/pinned_transaction.hpp"
+#include "gateway/pubsub_hub.hpp"
 #include "gateway/reply_slot.hpp"
 #include "gateway/routing.hpp"
 #include "gateway/upstream.hpp"
@@ -37,6 +40,7 @@
 #include "lf/event_handler.hpp"
 #include "lf/mutex.hpp"
 #include "lf/net.hpp"
+#include "lf/outbox.hpp"
 #include "resp/request_parser.hpp"
 #include "resp/writer.hpp"
 
@@ -44,7 +48,7 @@ namespace lfdb::gateway {
 
 class Gateway;
 
-class ClientConn final : public lf::EventHandler, public ReplySink {
+class ClientConn final : public lf::EventHandler, public ReplySink, public lf::SessionHost {
  public:
   // Bound forwarding: the deepest nesting of client dispatches on one thread's stack at which a
   // batch still waits for its replies (deeper ones are forwarded asynchronously).
@@ -78,6 +82,14 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void retain() override { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() override;
 
+  // lf::SessionHost, for the client's outbox (pub/sub messages, posted by the PubSubHub from
+  // the threads reading the subscriber connections): a post wakes the client's handler, which
+  // drains the outbox into its output between replies; an overflow (client-output-buffer-limit
+  // pubsub) drops the client. Called under the outbox's lock: they only notify the handle set.
+  void wake() override;
+  void request_close() override;
+  void unpark() override {}  // a gateway client never parks
+
  private:
   // Bound forwarding: one command of the batch and the contexts its parts wait on.
   struct BoundPart {
@@ -100,6 +112,30 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void reap_scripts_locked() LF_REQUIRES(mu_);
   void split(const commands::CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void fanout(Merge merge, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  // Pub/sub (pubsub_client.cpp): the subscribe family answered from the client's own
+  // subscriptions, PUBLISH/SPUBLISH forwarded to the channel's shard, NUMSUB/NUMPAT local.
+  void pubsub(const commands::CommandSpec& spec, PubsubCommand cmd, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void subscribe_cmd(PubSubHub::Kind kind, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void unsubscribe_cmd(PubSubHub::Kind kind, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  // RESP2 subscribed mode: any subscription (Redis's rule for what may run then).
+  bool subscribed() const { return !subs_[0].empty() || !subs_[1].empty() || !subs_[2].empty(); }
+  // The client goes: its subscriptions leave the hub, its outbox closes.
+  void leave_pubsub() LF_REQUIRES(mu_);
+  // Moves what the outbox holds into the output when no reply is owed before it (so a message
+  // never overtakes a reply) and the socket took everything so far (so a slow reader's backlog
+  // stays in the outbox, under its limits). True if it moved anything.
+  bool drain_pushes_locked() LF_REQUIRES(mu_);
+  // Blocking commands (BLPOP ...): one connection of the key's shard's blocking pool each.
+  void blocking(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  // A command that must not overtake the replies still owed (it goes on another connection):
+  // true if it has to wait for them; it then runs again once they are in.
+  bool wait_for_earlier_replies() LF_REQUIRES(mu_);
+  // The client went (or half-closed, as redis-server counts it) while blocked: the connections
+  // of its blocked commands, and closing them (without the client's lock).
+  std::vector<UpstreamConn*> blocked_connections_locked() LF_REQUIRES(mu_);
+  void abandon_blocked(const std::vector<UpstreamConn*>& conns);
+  // A paused, blocked client had a read or hang-up event: gone (EOF) or sending more?
+  void watch_blocked_hangup();
   void transaction(const commands::CommandSpec& spec, TxCommand tx, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void multi_cmd(std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void watch_cmd(const commands::CommandSpec& spec, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
@@ -136,7 +172,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   void ping_cmd(LocalCall& c);
   void echo_cmd(LocalCall& c);
   void quit_cmd(LocalCall& c);
-  void hello_cmd(LocalCall& c);
+  void hello_cmd(LocalCall& c) LF_REQUIRES(mu_);  // (it re-encodes a subscriber's messages)
   void auth_cmd(LocalCall& c);
   void select_cmd(LocalCall& c);
   void move_cmd(LocalCall& c);
@@ -202,6 +238,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   std::size_t unauthenticated_unsent_ = 0;  // before AUTH: reply bytes not sent yet
   bool input_closed_ = false;  // the client shut its sending side (EOF): no more recv
   PinnedTransaction tx_;  // MULTI/WATCH and the dedicated connection they pin
+  std::set<std::string> subs_[3];  // channels, patterns, shard channels (PubSubHub::Kind)
+  std::atomic<bool> pubsub_dropped_{false};  // the outbox overflowed: disconnect
   // Shared with completing threads.
   mutable lf::Mutex mu_;
   SlotQueue slots_ LF_GUARDED_BY(mu_);
@@ -220,6 +258,14 @@ class ClientConn final : public lf::EventHandler, public ReplySink {
   lf::TimePoint held_since_ LF_GUARDED_BY(mu_){};  // held back at the soft output limit since
   std::size_t reply_estimate_ LF_GUARDED_BY(mu_) = 0;   // bytes of a recent reply (0: none yet)
   lf::EventMask interest_ LF_GUARDED_BY(mu_) = lf::kReadEvent;
+  std::shared_ptr<lf::Outbox> outbox_ LF_GUARDED_BY(mu_);  // opened by the first subscription
+  // A bound batch is being answered by its thread: posted messages wait (they must not overtake
+  // its replies, which are not in the slot queue).
+  bool bound_batch_open_ LF_GUARDED_BY(mu_) = false;
+  // Blocking commands in flight. While one blocks, the paused client is still watched for a
+  // hang-up (its input is not read), until it sends more (then it is only read once answered).
+  std::size_t blocked_in_flight_ LF_GUARDED_BY(mu_) = 0;
+  bool blocked_input_seen_ LF_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace lfdb::gateway

@@ -204,7 +204,7 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       st = millis(v, at, out.liveness_timeout);
     } else if (key == "client_output_buffer_limit") {
       if ((st = scalar(v, at, s)).ok()) {
-        if (auto e = parse_output_buffer_limit(s, out.output_limit); !e.ok()) st = bad(at, e.message());
+        if (auto e = parse_output_buffer_limits(s, out.output_limit, out.pubsub_limit); !e.ok()) st = bad(at, e.message());
       }
     } else if (key == "server_retry_timeout_ms" || key == "server_retry_timeout") {
       st = millis(v, at, out.server_retry_timeout);
@@ -222,6 +222,8 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       if ((st = integer(v, at, 1, 64, i)).ok()) out.events_per_turn = static_cast<int>(i);
     } else if (key == "tx_connections") {
       if ((st = integer(v, at, 0, 4096, i)).ok()) out.tx_connections = static_cast<int>(i);
+    } else if (key == "blocking_connections") {
+      if ((st = integer(v, at, 0, 65536, i)).ok()) out.blocking_connections = static_cast<int>(i);
     } else if (key == "tx_idle_timeout_ms") {
       if ((st = integer(v, at, 0, 86400000, i)).ok()) out.tx_idle_timeout = std::chrono::milliseconds(i);
     } else if (key == "requirepass") {
@@ -420,6 +422,31 @@ lf::Status parse_output_buffer_limit(const std::string& text, OutputBufferLimit&
   }
   l.soft_time = std::chrono::seconds(secs);
   out = l;
+  return lf::Status();
+}
+
+lf::Status parse_output_buffer_limits(const std::string& text, OutputBufferLimit& normal,
+                                      OutputBufferLimit& pubsub) {
+  std::istringstream in(text);
+  std::vector<std::string> w;
+  for (std::string t; in >> t;) w.push_back(t);
+  if (w.empty() || w.size() % 4 != 0) {
+    return lf::Status::error("expected '<class> <hard> <soft> <soft seconds>' (normal, pubsub), got '" + text + "'");
+  }
+  OutputBufferLimit n = normal, p = pubsub;
+  for (std::size_t i = 0; i < w.size(); i += 4) {
+    std::string cls = w[i];
+    std::transform(cls.begin(), cls.end(), cls.begin(), [](unsigned char c) { return std::tolower(c); });
+    const bool is_pubsub = cls == "pubsub";
+    // One class's words, read as the normal class's.
+    const std::string one = "normal " + w[i + 1] + " " + w[i + 2] + " " + w[i + 3];
+    if (cls != "normal" && !is_pubsub) {
+      return lf::Status::error("only the 'normal' and 'pubsub' classes apply to lfdb-gateway's clients, got '" + w[i] + "'");
+    }
+    if (auto e = parse_output_buffer_limit(one, is_pubsub ? p : n); !e.ok()) return e;
+  }
+  normal = n;
+  pubsub = p;
   return lf::Status();
 }
 

@@ -74,6 +74,10 @@ struct OutputBufferLimit {
 };
 // Parses "normal 512mb 64mb 60" (sizes as Redis writes them: 1k = 1000, 1kb = 1024, ... gb).
 lf::Status parse_output_buffer_limit(const std::string& text, OutputBufferLimit& out);
+// The directive as redis.conf writes it, one or more classes: "normal 512mb 64mb 60 pubsub 32mb
+// 8mb 60" (normal and pubsub apply to the gateway's clients).
+lf::Status parse_output_buffer_limits(const std::string& text, OutputBufferLimit& normal,
+                                      OutputBufferLimit& pubsub);
 
 struct Config {
   std::string bind = "127.0.0.1";
@@ -104,6 +108,9 @@ struct Config {
   // How the threads share the handle set (lf::HandleSetKind): epoll-oneshot | epoll-et.
   lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollEdge;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
+  // Connections per back-end for blocking commands (BLPOP, BRPOP, BLMOVE, BZPOPMIN, XREAD BLOCK
+  // ...), one blocked command each; past it a blocking command gets an error at once.
+  int blocking_connections = 256;
   // A client pinned to a dedicated connection (inside MULTI, or after WATCH) that sends nothing
   // for this long loses its transaction: discarded on the back-end, the connection back to the
   // pool, an error to the client at its next command. 0: never.
@@ -117,6 +124,9 @@ struct Config {
   bool allow_dangerous = false;
   Limits limits;
   OutputBufferLimit output_limit;
+  // client-output-buffer-limit's pubsub class, over the messages a subscriber has not taken
+  // (Redis's default 32mb 8mb 60); past it the subscriber is disconnected.
+  OutputBufferLimit pubsub_limit{32ull << 20, 8ull << 20, std::chrono::seconds(60)};
 
   std::vector<std::string> warnings;  // accepted-but-ignored keys, for the log
   std::string source;                 // "lfdb", "twemproxy" or "flags"

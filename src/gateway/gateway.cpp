@@ -135,6 +135,8 @@ lf::Status Gateway::start() {
   std::vector<Endpoint> primaries;
   for (const ShardConfig& sc : config_.shards) primaries.push_back(sc.primary);
   reaper_ = std::make_unique<ScriptReaper>(primaries, config_.backend_password);
+  hub_ = std::make_unique<PubSubHub>(*this);
+  upstream_ctx_.push_sink = hub_.get();
 
   auto addr = lf::InetAddr::resolve(config_.bind, config_.port);
   if (!addr.ok()) return addr.status();
@@ -177,6 +179,8 @@ void Gateway::stop() {
   backends_.clear();
   shards_.clear();
   reaper_.reset();
+  upstream_ctx_.push_sink = nullptr;
+  hub_.reset();
   acceptor_.close();
 }
 
@@ -203,6 +207,7 @@ Backend& Gateway::read_backend(int shard) {
 void Gateway::housekeeping() {
   const lf::TimePoint now = lf::Clock::now();
   for (auto& b : backends_) b->tick(now);
+  hub_->tick();  // lost subscriber connections come back with their subscriptions
 }
 
 std::string Gateway::info() const {
@@ -225,6 +230,7 @@ std::string Gateway::info() const {
   line("shards", num(shards_.size()));
   line("connections_per_backend", num(static_cast<std::uint64_t>(std::max(1, config_.connections_per_backend))));
   line("tx_connections", num(static_cast<std::uint64_t>(config_.tx_connections)));
+  line("blocking_connections", num(static_cast<std::uint64_t>(config_.blocking_connections)));
   line("lazy_promotion", lazy_promotion() ? "yes" : "no");
   line("events_per_turn", num(static_cast<std::uint64_t>(config_.forwarding == Forwarding::kBound ? 1 : config_.events_per_turn)));
   line("max_clients", num(config_.limits.max_clients));
@@ -250,6 +256,16 @@ std::string Gateway::info() const {
   line("fanout_commands", num(stats_.fanout.load()));
   line("error_replies", num(stats_.error_replies.load()));
   line("protocol_errors", num(stats_.protocol_errors.load()));
+  line("blocking_commands", num(stats_.blocking_commands.load()));
+  line("blocking_refused", num(stats_.blocking_refused.load()));
+  line("blocking_abandoned", num(stats_.blocking_abandoned.load()));
+  line("pubsub_channels", num(hub_->listeners_total(PubSubHub::Kind::kChannel)));
+  line("pubsub_patterns", num(hub_->patterns()));
+  line("pubsub_shardchannels", num(hub_->listeners_total(PubSubHub::Kind::kShard)));
+  line("pubsub_messages", num(hub_->messages.load()));
+  line("pubsub_deliveries", num(hub_->deliveries.load()));
+  line("pubsub_resyncs", num(hub_->resyncs.load()));
+  line("pubsub_limit_disconnections", num(hub_->dropped_subscribers.load()));
   line("transactions_pinned", num(stats_.tx_pinned.load()));
   line("transaction_waits", num(stats_.tx_waits.load()));
   line("transaction_wait_timeouts", num(stats_.tx_wait_timeouts.load()));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "gateway/config.hpp"
+#include "gateway/pubsub_hub.hpp"
 #include "gateway/routing.hpp"
 #include "gateway/script_reaper.hpp"
 #include "gateway/upstream.hpp"
@@ -34,6 +35,9 @@ struct GatewayStats {
       commands{0}, local_replies{0}, forwarded{0}, split{0}, fanout{0}, error_replies{0},
       protocol_errors{0}, tx_pinned{0}, tx_waits{0}, tx_wait_timeouts{0},
       output_limit_disconnections{0}, tx_idle_timeouts{0};
+  // Blocking commands: forwarded on a blocking connection, refused at blocking_connections, and
+  // blocked clients that left (their connection closed so the back-end forgets them).
+  std::atomic<std::uint64_t> blocking_commands{0}, blocking_refused{0}, blocking_abandoned{0};
   // INFO errorstats: WRONGPASS (failed AUTH, HELLO AUTH) and NOAUTH (a command before AUTH).
   std::atomic<std::uint64_t> wrong_pass{0}, no_auth{0};
   // Bound forwarding: the deepest nesting of dispatches seen on one thread, and the batches
@@ -68,6 +72,8 @@ class Gateway {
   Backend& primary(int shard) { return *shards_[static_cast<std::size_t>(shard)]->primary; }
   // Stops the scripts of clients that have gone (ScriptReaper).
   ScriptReaper& reaper() { return *reaper_; }
+  // Pub/sub: the subscriptions of every client and the back-ends' subscriber connections.
+  PubSubHub& hub() { return *hub_; }
   // The back-end a read of `shard` goes to, by the read policy.
   Backend& read_backend(int shard);
   std::uint64_t next_request_id() { return next_request_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -99,6 +105,7 @@ class Gateway {
   std::unique_ptr<AcceptHandler> accept_handler_;
   std::unique_ptr<Housekeeper> housekeeper_;
   std::unique_ptr<ScriptReaper> reaper_;  // made before the threads, gone after them
+  std::unique_ptr<PubSubHub> hub_;        // likewise
   std::vector<std::thread> workers_;
   std::uint16_t port_ = 0;
   bool started_ = false;

@@ -83,6 +83,11 @@ void ClientConn::local(std::uint16_t index, std::span<const std::string_view> ar
 
 void ClientConn::ping_cmd(LocalCall& c) {
   if (c.argv.size() > 2) return c.out.error(commands::wrong_arity_error("ping"));
+  if (protocol_ == resp::Protocol::kResp2 && subscribed()) {  // Redis's answer in subscribed mode
+    c.out.array_header(2);
+    c.out.bulk("pong");
+    return c.out.bulk(c.argv.size() == 2 ? c.argv[1] : "");
+  }
   if (c.argv.size() == 2) c.out.bulk(c.argv[1]);
   else c.out.simple_string("PONG");
 }
@@ -111,6 +116,14 @@ void ClientConn::hello_cmd(LocalCall& c) {
   }
   if (req.setname) name_.assign(req.name);
   // A pinned client keeps its dedicated connection's protocol until it is released.
+  if (req.protocol != protocol_ && subscribed()) {
+    // The messages still to come are encoded for the new protocol.
+    for (std::size_t k = 0; k < 3; ++k) {
+      for (const std::string& name : subs_[k]) {
+        gw_.hub().set_protocol(static_cast<PubSubHub::Kind>(k), name, outbox_.get(), req.protocol);
+      }
+    }
+  }
   protocol_ = req.protocol;
   commands::write_hello(c.out, {req.protocol, static_cast<std::int64_t>(id_), "master", "proxy"});
 }

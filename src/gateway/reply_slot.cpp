@@ -15,6 +15,7 @@ void ReplySlot::start(Merge m, std::uint32_t parts, resp::Protocol p) {
   reply.clear();
   script_shard = -1;
   script_reaped = false;
+  blocking_conn = nullptr;
   first_error.clear();
   sum = 0;
   count = 0;
@@ -25,6 +26,13 @@ void ReplySlot::start(Merge m, std::uint32_t parts, resp::Protocol p) {
 
 bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
   LF_CHECK(parts_left > 0);
+  if (merge == Merge::kPrepared) {
+    if (--parts_left > 0) return false;
+    reply.swap(body);
+    std::string().swap(body);
+    ready = true;
+    return true;
+  }
   if (merge == Merge::kNone) {
     reply.assign(f.bytes());
   } else if (merge == Merge::kAnyOk) {
@@ -76,6 +84,7 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
       }
       case Merge::kAnyOk:
       case Merge::kNone:
+      case Merge::kPrepared:
         break;
     }
   }
@@ -105,7 +114,8 @@ bool ReplySlot::add_part(std::uint32_t part, const resp::Frame& f) {
           break;
         case Merge::kSame: reply = body; break;
         case Merge::kAnyOk:
-        case Merge::kNone: break;
+        case Merge::kNone:
+        case Merge::kPrepared: break;
       }
     }
     // The merge state is not needed any more; keep no big buffers in a queued slot.

@@ -30,7 +30,11 @@ enum class Merge : std::uint8_t {
   kSame,    // every part must answer the same: that answer (SCRIPT LOAD's SHA1)
   kAnyOk,   // +OK if any part did it (SCRIPT KILL); else an error, one that refused (UNKILLABLE)
             // ahead of one that found nothing to do (NOTBUSY)
+  kPrepared,  // the gateway's own reply (in `body`), sent once every part answered, whatever
+              // they said ((P|S)SUBSCRIBE's confirmations wait for the back-ends' subscriptions)
 };
+
+class UpstreamConn;
 
 struct ReplySlot {
   bool ready = false;
@@ -43,6 +47,8 @@ struct ReplySlot {
   // ScriptReaper (which hears when it is answered).
   int script_shard = -1;
   bool script_reaped = false;
+  // A blocking command's connection (Backend::acquire_blocking): given back when the reply is in.
+  UpstreamConn* blocking_conn = nullptr;
 
   // Merge state.
   std::string first_error;  // the first error reply of any part wins

@@ -7,6 +7,12 @@ namespace lfdb::gateway {
 
 namespace {
 
+constexpr CommandRoute pubsub_route(PubsubCommand c) {
+  CommandRoute r{Route::kPubsub, Merge::kNone};
+  r.pubsub = c;
+  return r;
+}
+
 struct NamedRoute {
   std::string_view name;
   CommandRoute route;
@@ -96,20 +102,22 @@ constexpr NamedRoute kRoutes[] = {
     {"slowlog|get", {Route::kUnsupported, Merge::kNone}},
     {"slowlog|len", {Route::kUnsupported, Merge::kNone}},
     {"slowlog|reset", {Route::kUnsupported, Merge::kNone}},
-    // Pub/sub needs the gateway to carry pushes (issue 14, item 5): refused until it does.
-    {"subscribe", {Route::kUnsupported, Merge::kNone}},
-    {"unsubscribe", {Route::kUnsupported, Merge::kNone}},
-    {"psubscribe", {Route::kUnsupported, Merge::kNone}},
-    {"punsubscribe", {Route::kUnsupported, Merge::kNone}},
-    {"ssubscribe", {Route::kUnsupported, Merge::kNone}},
-    {"sunsubscribe", {Route::kUnsupported, Merge::kNone}},
-    {"publish", {Route::kUnsupported, Merge::kNone}},
-    {"spublish", {Route::kUnsupported, Merge::kNone}},
-    {"pubsub|channels", {Route::kUnsupported, Merge::kNone}},
-    {"pubsub|numsub", {Route::kUnsupported, Merge::kNone}},
-    {"pubsub|numpat", {Route::kUnsupported, Merge::kNone}},
-    {"pubsub|shardchannels", {Route::kUnsupported, Merge::kNone}},
-    {"pubsub|shardnumsub", {Route::kUnsupported, Merge::kNone}},
+    // Pub/sub: subscriptions are the gateway's own (one subscriber connection per back-end, the
+    // messages fanned out here); PUBLISH and SPUBLISH go to their channel's shard; the channel
+    // lists are the back-ends' (fan-out), the counts the gateway's (docs/gateway.md, "Pub/sub").
+    {"subscribe", pubsub_route(PubsubCommand::kSubscribe)},
+    {"unsubscribe", pubsub_route(PubsubCommand::kUnsubscribe)},
+    {"psubscribe", pubsub_route(PubsubCommand::kPsubscribe)},
+    {"punsubscribe", pubsub_route(PubsubCommand::kPunsubscribe)},
+    {"ssubscribe", pubsub_route(PubsubCommand::kSsubscribe)},
+    {"sunsubscribe", pubsub_route(PubsubCommand::kSunsubscribe)},
+    {"publish", pubsub_route(PubsubCommand::kPublish)},
+    {"spublish", pubsub_route(PubsubCommand::kSpublish)},
+    {"pubsub|channels", {Route::kFanout, Merge::kConcat}},
+    {"pubsub|shardchannels", {Route::kFanout, Merge::kConcat}},
+    {"pubsub|numsub", pubsub_route(PubsubCommand::kNumsub)},
+    {"pubsub|shardnumsub", pubsub_route(PubsubCommand::kShardnumsub)},
+    {"pubsub|numpat", pubsub_route(PubsubCommand::kNumpat)},
 };
 
 // Every spec's route, by its index, decided once.

@@ -29,6 +29,13 @@ enum class Route : std::uint8_t {
   kAnyShard,     // no keys, same answer anywhere (TIME, COMMAND ...): the first shard
   kTransaction,  // MULTI EXEC DISCARD WATCH UNWATCH: a dedicated connection (docs/gateway.md)
   kUnsupported,  // no meaning across shards (SCAN RANDOMKEY CONFIG CLIENT LIST SHUTDOWN ...)
+  kPubsub,       // the subscribe family (the gateway's PubSubHub), PUBLISH/SPUBLISH by channel
+};
+
+// kPubsub's commands.
+enum class PubsubCommand : std::uint8_t {
+  kNone, kSubscribe, kPsubscribe, kSsubscribe, kUnsubscribe, kPunsubscribe, kSunsubscribe,
+  kPublish, kSpublish, kNumsub, kShardnumsub, kNumpat,
 };
 
 // kTransaction's commands, told apart by the route rather than by name.
@@ -47,6 +54,7 @@ struct CommandRoute {
   bool store_keyword = false;
   // COPY: a DB option other than 0 is refused, as by a cluster node (the gateway keeps db 0).
   bool db_option = false;
+  PubsubCommand pubsub = PubsubCommand::kNone;  // kPubsub
 };
 
 // What the gateway does with a command, by its spec's index (commands::Resolved::index),

@@ -34,7 +34,12 @@ int thread_index() {
 // ---- UpstreamConn ---------------------------------------------------------------------
 
 UpstreamConn::UpstreamConn(Backend& backend, resp::Protocol protocol, Role role)
-    : backend_(backend), protocol_(protocol), role_(role) {}
+    : backend_(backend), protocol_(protocol), role_(role) {
+  if (role == Role::kShared || role == Role::kDedicated) {
+    lf::MutexLock lock(mu_);
+    latency_ = std::make_unique<lf::Histogram>();
+  }
+}
 
 UpstreamConn::~UpstreamConn() {
   // Only at shutdown, after the handle set is gone: nobody waits for these replies any more.
@@ -59,7 +64,7 @@ std::size_t UpstreamConn::in_flight() const {
 
 void UpstreamConn::merge_latency(lf::Histogram& into) const {
   lf::MutexLock lock(mu_);
-  into.merge(latency_);
+  if (latency_) into.merge(*latency_);
 }
 
 bool UpstreamConn::start_connect_locked(std::string& why) {
@@ -124,7 +129,7 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
 bool UpstreamConn::refuse_locked(const std::string& what, lf::TimePoint now, std::string& why) {
   why = "ERR lfdb-gateway: backend " + backend_.label() + " is down (" + what + ")";
   incarnation_.fetch_add(1, std::memory_order_acq_rel);
-  retry_at_ = now + backend_.on_failure(now);
+  retry_at_ = counts_failures() ? now + backend_.on_failure(now) : now;
   state_ = State::kDown;
   return false;
 }
@@ -233,7 +238,7 @@ void UpstreamConn::update_interest_locked() {
   }
 }
 
-lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out) {
+lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out, bool counts) {
   const lf::TimePoint now = lf::Clock::now();
   incarnation_.fetch_add(1, std::memory_order_acq_rel);
   out.swap(fifo_);
@@ -242,7 +247,7 @@ lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out) {
   out_.clear();
   out_sent_ = 0;
   state_ = registered_ ? State::kClosing : State::kDown;
-  retry_at_ = now + backend_.on_failure(now);
+  retry_at_ = counts ? now + backend_.on_failure(now) : now;
   return id_;
 }
 
@@ -254,9 +259,23 @@ void UpstreamConn::fail(const std::string& why) {
     lf::MutexLock lock(mu_);
     if (state_ != State::kConnected && state_ != State::kConnecting) return;
     remove = registered_;
-    id = begin_fail_locked(failed);
+    id = begin_fail_locked(failed, counts_failures());
   }
   // Outside the lock: removal may run handle_close at once, which takes it.
+  if (remove) (void)backend_.context().reactor->remove_handler(id);
+  complete_failed(failed, why);
+}
+
+void UpstreamConn::close_quietly(const std::string& why) {
+  std::deque<Pending> failed;
+  lf::HandlerId id;
+  bool remove = false;
+  {
+    lf::MutexLock lock(mu_);
+    if (state_ != State::kConnected && state_ != State::kConnecting) return;
+    remove = registered_;
+    id = begin_fail_locked(failed, /*counts=*/false);
+  }
   if (remove) (void)backend_.context().reactor->remove_handler(id);
   complete_failed(failed, why);
 }
@@ -299,6 +318,8 @@ void UpstreamConn::complete(const Pending& p, const resp::Frame& reply, bool mor
 }
 
 bool UpstreamConn::stalled_locked(lf::TimePoint now) const {
+  // A blocked command waits as long as it asked to: silence is what it expects.
+  if (role_ == Role::kBlocking) return false;
   if (fifo_.empty() || (state_ != State::kConnected && state_ != State::kConnecting)) return false;
   const lf::TimePoint last_read{lf::Duration(last_read_ns_.load(std::memory_order_relaxed))};
   return now - std::max(last_read, fifo_.front().sent) > backend_.context().config->timeout;
@@ -436,7 +457,9 @@ lf::Disposition UpstreamConn::read_replies() {
       }
       break;
     }
-    if (!frames_.empty()) {
+    if (!frames_.empty() && role_ == Role::kSubscriber) {
+      if (!deliver_subscriber_frames()) return lf::Disposition::kRemove;
+    } else if (!frames_.empty()) {
       popped_.clear();
       bool unexpected = false;
       {
@@ -449,7 +472,7 @@ lf::Disposition UpstreamConn::read_replies() {
           for (std::size_t i = 0; i < frames_.size(); ++i) {
             popped_.push_back(fifo_.front());
             fifo_.pop_front();
-            latency_.record(static_cast<std::uint64_t>((now - popped_.back().sent).count()));
+            if (latency_) latency_->record(static_cast<std::uint64_t>((now - popped_.back().sent).count()));
           }
           expired_ -= std::min(expired_, frames_.size());
           backend_.in_flight_.fetch_sub(static_cast<std::int64_t>(frames_.size()), std::memory_order_relaxed);
@@ -510,6 +533,49 @@ lf::Disposition UpstreamConn::read_replies() {
   return lf::Disposition::kResume;
 }
 
+namespace {
+// A published message as a subscribed back-end pushes it (RESP2: an array whose first element
+// names the kind); everything else a subscribed connection sends answers a request.
+bool is_message(const resp::Frame& f) {
+  if (f.type() != resp::ReplyType::kArray && f.type() != resp::ReplyType::kPush) return false;
+  const auto it = f.elements().begin();
+  if (it == std::default_sentinel) return false;
+  const std::string_view kind = it->payload();
+  return kind == "message" || kind == "pmessage" || kind == "smessage";
+}
+}  // namespace
+
+bool UpstreamConn::deliver_subscriber_frames() {
+  PushSink* sink = backend_.context().push_sink;
+  for (const resp::Frame& f : frames_) {
+    if (is_message(f)) {
+      if (sink != nullptr) sink->on_push(backend_.shard(), f);
+      continue;
+    }
+    Pending p;
+    {
+      lf::MutexLock lock(mu_);
+      if (state_ != State::kConnected) return true;
+      if (fifo_.empty()) {
+        // Nothing asked for it (a confirmation the gateway did not count): ignore, but say so.
+        backend_.errors.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      p = fifo_.front();
+      fifo_.pop_front();
+      if (expired_ > 0) --expired_;
+      backend_.in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (f.is_error() && p.kind == PendingKind::kPrelude) {
+      fail("ERR lfdb-gateway: backend " + backend_.label() + " refused the connection set-up (" +
+           std::string(f.payload()) + ")");
+      return false;
+    }
+    complete(p, f);
+  }
+  return true;
+}
+
 void UpstreamConn::handle_close(int) {
   lf::MutexLock lock(mu_);
   const int fd = fd_.exchange(-1);
@@ -537,6 +603,7 @@ Backend::Backend(UpstreamContext& ctx, Endpoint endpoint, int shard, bool primar
     }
   }
   probe_ = std::make_unique<UpstreamConn>(*this, resp::Protocol::kResp2, UpstreamConn::Role::kProbe);
+  subscriber_ = std::make_unique<UpstreamConn>(*this, resp::Protocol::kResp2, UpstreamConn::Role::kSubscriber);
 }
 
 Backend::~Backend() = default;
@@ -581,6 +648,26 @@ UpstreamConn* Backend::acquire_dedicated(resp::Protocol protocol, lf::HandlerId 
   }
   if (may_wait && client.valid() && !queued) tx_waiters_.push_back(TxWaiter{client, protocol});
   return nullptr;
+}
+
+UpstreamConn* Backend::acquire_blocking(resp::Protocol protocol) {
+  lf::MutexLock lock(pool_mu_);
+  for (auto it = blocking_idle_.begin(); it != blocking_idle_.end(); ++it) {
+    // Not one still closing (its last client left while blocked): it is reopened once closed.
+    if ((*it)->protocol() == protocol && (*it)->state() != UpstreamConn::State::kClosing) {
+      UpstreamConn* c = *it;
+      blocking_idle_.erase(it);
+      return c;
+    }
+  }
+  if (blocking_.size() >= static_cast<std::size_t>(ctx_.config->blocking_connections)) return nullptr;
+  blocking_.push_back(std::make_unique<UpstreamConn>(*this, protocol, UpstreamConn::Role::kBlocking));
+  return blocking_.back().get();
+}
+
+void Backend::release_blocking(UpstreamConn* c) {
+  lf::MutexLock lock(pool_mu_);
+  blocking_idle_.push_back(c);
 }
 
 void Backend::release_dedicated(UpstreamConn* c) {
@@ -663,8 +750,10 @@ std::vector<UpstreamConn*> Backend::data_connections() const {
   for (const auto& conns : shared_) {
     for (const auto& c : conns) v.push_back(c.get());
   }
+  v.push_back(subscriber_.get());
   lf::MutexLock lock(pool_mu_);
   for (const auto& c : dedicated_) v.push_back(c.get());
+  for (const auto& c : blocking_) v.push_back(c.get());
   return v;
 }
 
@@ -716,12 +805,14 @@ std::string Backend::info_line() const {
   for (int p = 0; p < 2; ++p) {
     for (const auto& c : shared_[p]) c->merge_latency(h);
   }
-  std::size_t dedicated_total = 0, dedicated_idle = 0;
+  std::size_t dedicated_total = 0, dedicated_idle = 0, blocking_total = 0, blocking_idle = 0;
   {
     lf::MutexLock lock(pool_mu_);
     for (const auto& c : dedicated_) c->merge_latency(h);
     dedicated_total = dedicated_.size();
     dedicated_idle = idle_.size();
+    blocking_total = blocking_.size();
+    blocking_idle = blocking_idle_.size();
   }
   // Open connections (connected or connecting), shared and dedicated: what the back-end sees.
   std::size_t open = 0;
@@ -757,6 +848,8 @@ std::string Backend::info_line() const {
          ",reconnects=" + std::to_string(reconnects.load()) +
          ",ejections=" + std::to_string(ejections.load()) +
          ",dedicated=" + std::to_string(dedicated_total) + ",dedicated_idle=" + std::to_string(dedicated_idle) +
+         ",blocking=" + std::to_string(blocking_total) + ",blocking_idle=" + std::to_string(blocking_idle) +
+         ",subscriber=" + (is_open(*subscriber_) ? "1" : "0") +
          ",latency_p50_us=" + us(h.percentile(0.5)) + ",latency_p99_us=" + us(h.percentile(0.99)) +
          ",latency_max_us=" + us(h.max());
 }

@@ -69,6 +69,15 @@ struct Pending {
   std::int32_t forwarder = -1;  // thread_index() of the forwarding thread
 };
 
+// Where a subscriber connection's published messages go (the gateway's PubSubHub): `frame` is one
+// `message`, `pmessage` or `smessage` push from the back-end of shard `shard`, a view valid during
+// the call. Called on the thread reading that connection, with no connection lock held.
+class PushSink {
+ public:
+  virtual ~PushSink() = default;
+  virtual void on_push(int shard, const resp::Frame& frame) = 0;
+};
+
 class ReplySink {
  public:
   virtual ~ReplySink() = default;
@@ -85,6 +94,7 @@ struct UpstreamContext {
   lf::Reactor* reactor = nullptr;
   lf::BoundThreadSet* bound = nullptr;
   const Config* config = nullptr;
+  PushSink* push_sink = nullptr;  // subscriber connections' messages (set before any connects)
   std::atomic<std::uint64_t> replies_same_thread{0};   // async: completed by the forwarder
   std::atomic<std::uint64_t> replies_other_thread{0};  // async: completed by another thread
   std::atomic<std::uint64_t> late_bound_replies{0};    // bound: nobody waited any more
@@ -96,8 +106,12 @@ class UpstreamConn final : public lf::EventHandler {
  public:
   enum class State { kIdle, kConnecting, kConnected, kClosing, kDown };
   // shared: multiplexed for every client; dedicated: one pinned client at a time (MULTI/WATCH);
-  // probe: the back-end's liveness PING, closed again once answered.
-  enum class Role : std::uint8_t { kShared, kDedicated, kProbe };
+  // probe: the back-end's liveness PING, closed again once answered; subscriber: the one
+  // connection per back-end in subscribed mode that carries every channel and pattern the
+  // gateway's clients listen to (its pushes go to the context's PushSink, its FIFO holds only
+  // the replies asked for: set-up, (un)subscribe confirmations, PINGs); blocking: one blocked
+  // command (BLPOP ...) at a time, never late (the command's own timeout governs it).
+  enum class Role : std::uint8_t { kShared, kDedicated, kProbe, kSubscriber, kBlocking };
 
   UpstreamConn(Backend& backend, resp::Protocol protocol, Role role);
   ~UpstreamConn() override;
@@ -122,6 +136,9 @@ class UpstreamConn final : public lf::EventHandler {
   bool stalled(lf::TimePoint now) const;
   // Fails every Pending with `why` and closes the connection (reconnect follows).
   void fail(const std::string& why);
+  // Closes the connection for a reason that is not the back-end's (a blocked client left): the
+  // Pendings fail with `why`, nothing counts toward ejection, the next use reconnects at once.
+  void close_quietly(const std::string& why);
 
   lf::Disposition handle_event(int handle, lf::EventMask events) override;
   int get_handle() const override { return fd_.load(std::memory_order_acquire); }
@@ -134,6 +151,13 @@ class UpstreamConn final : public lf::EventHandler {
   std::uint64_t incarnation() const { return incarnation_.load(std::memory_order_acquire); }
   std::size_t in_flight() const;
   bool dedicated() const { return role_ == Role::kDedicated; }
+  // Whether its failures count toward the back-end's ejection. Not a blocking connection's: a
+  // burst of blocked clients opens hundreds at once, and connects that overflow the back-end's
+  // accept queue (and time out) say nothing about the back-end the shared connections do not
+  // (ejecting it would fail every client for the retry timeout). The blocked client gets the
+  // error either way.
+  bool counts_failures() const { return role_ != Role::kBlocking; }
+  Role role() const { return role_; }
   resp::Protocol protocol() const { return protocol_; }
   Backend& backend() { return backend_; }
   // Latency of answered requests (nanoseconds), merged into the caller's histogram.
@@ -148,7 +172,9 @@ class UpstreamConn final : public lf::EventHandler {
   // Requests wait and nothing came for the timeout since the oldest was sent.
   bool stalled_locked(lf::TimePoint now) const LF_REQUIRES(mu_);
   // Takes the queue for failing, marks the connection closing; returns the handler to remove.
-  lf::HandlerId begin_fail_locked(std::deque<Pending>& out) LF_REQUIRES(mu_);
+  lf::HandlerId begin_fail_locked(std::deque<Pending>& out, bool counts = true) LF_REQUIRES(mu_);
+  // Subscriber role: each frame is a push (to the PushSink) or the reply to the FIFO's head.
+  bool deliver_subscriber_frames();
   void complete(const Pending& p, const resp::Frame& reply, bool more_follow = false);
   void complete_failed(std::deque<Pending>& failed, const std::string& why);
   lf::Disposition read_replies();
@@ -170,7 +196,10 @@ class UpstreamConn final : public lf::EventHandler {
   std::size_t expired_ LF_GUARDED_BY(mu_) = 0;
   lf::TimePoint connect_started_ LF_GUARDED_BY(mu_){};
   lf::TimePoint retry_at_ LF_GUARDED_BY(mu_){};
-  lf::Histogram latency_ LF_GUARDED_BY(mu_);
+  // Request latency (INFO's latency_*): shared and dedicated connections only. A histogram is
+  // ~59 KB; a blocked command's wait is no latency, and thousands of blocking connections would
+  // carry one each.
+  std::unique_ptr<lf::Histogram> latency_ LF_GUARDED_BY(mu_);
   bool ever_used_ LF_GUARDED_BY(mu_) = false;
   std::atomic<int> fd_{-1};
   std::atomic<std::uint64_t> incarnation_{0};
@@ -197,6 +226,13 @@ class Backend {
 
   // A shared connection for a client (spread by the client's id).
   UpstreamConn& shared(resp::Protocol protocol, std::uint64_t client_id);
+  // The back-end's one subscriber connection (RESP2; the gateway's PubSubHub drives it).
+  UpstreamConn& subscriber() { return *subscriber_; }
+  // A connection for one blocking command, or nullptr when blocking_connections are all busy
+  // (the client gets an error at once: never a hang). Given back with release_blocking() once
+  // the command's reply (or failure) is in.
+  UpstreamConn* acquire_blocking(resp::Protocol protocol);
+  void release_blocking(UpstreamConn* c);
   // A dedicated connection for client `client` (its handler) in MULTI/WATCH, or nullptr.
   // Turns are taken in arrival order: a connection handed to the client is its own; an idle one
   // or a new one (while the pool has room) only when no client waits ahead for one. Else, with
@@ -248,6 +284,7 @@ class Backend {
   const bool primary_;
   std::vector<std::unique_ptr<UpstreamConn>> shared_[2];  // [0] RESP2, [1] RESP3
   std::unique_ptr<UpstreamConn> probe_;
+  std::unique_ptr<UpstreamConn> subscriber_;
   lf::TimePoint last_probe_{};  // the housekeeper's only
   // Sends a liveness PING (one at a time, at most one per timeout).
   void probe(lf::TimePoint now);
@@ -270,6 +307,9 @@ class Backend {
   std::deque<TxWaiter> tx_waiters_ LF_GUARDED_BY(pool_mu_);
   // Connections handed to a woken client that has not taken them yet.
   std::vector<std::pair<UpstreamConn*, lf::HandlerId>> handed_ LF_GUARDED_BY(pool_mu_);
+  // Blocking commands' connections (blocking_connections at most), and the idle ones.
+  std::vector<std::unique_ptr<UpstreamConn>> blocking_ LF_GUARDED_BY(pool_mu_);
+  std::vector<UpstreamConn*> blocking_idle_ LF_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace lfdb::gateway

@@ -258,7 +258,13 @@ TEST(GatewayConfig, ClientOutputBufferLimitAsRedisWritesIt) {
   for (const char* b : bad) EXPECT_FALSE(parse_output_buffer_limit(b, l).ok()) << b;
   const lf::Status st = parse_config_text("client_output_buffer_limit: replica 1 1 1\nshards: ['h:1']\n", "t.yml", c);
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("only the 'normal' class"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("only the 'normal' and 'pubsub' classes"), std::string::npos) << st.message();
+  // Both classes in one line, as redis.conf writes them; the pubsub class bounds subscribers.
+  ASSERT_TRUE(parse_config_text("client_output_buffer_limit: normal 1mb 1mb 1 pubsub 2mb 1mb 5\nshards: ['h:1']\n",
+                                "t.yml", c).ok());
+  EXPECT_EQ(c.output_limit.hard, 1ull << 20);
+  EXPECT_EQ(c.pubsub_limit.hard, 2ull << 20);
+  EXPECT_EQ(c.pubsub_limit.soft_time, std::chrono::seconds(5));
   // The old byte limit names its replacement.
   const lf::Status old = parse_config_text("limits: {max_output_bytes: 1000}\nshards: ['h:1']\n", "t.yml", c);
   ASSERT_FALSE(old.ok());

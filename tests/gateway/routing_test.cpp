@@ -44,6 +44,12 @@ TEST(GatewayRouting, Classify) {
   }
   for (const char* n : {"scan", "randomkey", "shutdown"}) EXPECT_EQ(route_of(n), Route::kUnsupported) << n;
   EXPECT_EQ(route_of("config", "get"), Route::kUnsupported);
+  // Pub/sub: the gateway's own (PubSubHub); the channel lists come from every shard.
+  for (const char* n : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "publish", "spublish"}) {
+    EXPECT_EQ(route_of(n), Route::kPubsub) << n;
+  }
+  EXPECT_EQ(route_of("pubsub", "channels"), Route::kFanout);
+  EXPECT_EQ(route_of("pubsub", "numsub"), Route::kPubsub);
   EXPECT_EQ(route_of("time"), Route::kAnyShard);
   EXPECT_EQ(classify(*find_command("mget")).merge, Merge::kMget);
   EXPECT_EQ(classify(*find_command("del")).merge, Merge::kSum);

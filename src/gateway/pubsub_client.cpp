@@ -1,0 +1,274 @@
+// ClientConn's pub/sub and blocking commands (docs/gateway.md, "Pub/sub" and "Blocking
+// commands"): the subscribe family is answered from the client's own subscriptions, which the
+// PubSubHub shares out over one subscriber connection per back-end; a blocking command takes a
+// connection of the key's shard's blocking pool for as long as it blocks.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "gateway/client.hpp"
+#include "gateway/gateway.hpp"
+#include "gateway/scratch.hpp"
+
+namespace lfdb::gateway {
+
+namespace {
+
+using Kind = PubSubHub::Kind;
+
+constexpr std::string_view kSubscribeReply[] = {"subscribe", "psubscribe", "ssubscribe"};
+constexpr std::string_view kUnsubscribeReply[] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
+
+std::size_t index(Kind k) { return static_cast<std::size_t>(k); }
+
+}  // namespace
+
+void ClientConn::wake() { (void)gw_.reactor().notify(hid_, lf::kWakeEvent); }
+
+void ClientConn::request_close() {
+  pubsub_dropped_.store(true, std::memory_order_release);
+  (void)gw_.reactor().notify(hid_, lf::kWakeEvent);
+}
+
+bool ClientConn::drain_pushes_locked() {
+  if (!outbox_ || broken_ || closed_ || closing_ || bound_batch_open_ || !slots_.empty() ||
+      out_sent_ != out_.size()) {
+    return false;
+  }
+  return outbox_->drain(out_) > 0;
+}
+
+void ClientConn::pubsub(const commands::CommandSpec&, PubsubCommand cmd, std::span<const std::string_view> argv) {
+  switch (cmd) {
+    case PubsubCommand::kSubscribe: return subscribe_cmd(Kind::kChannel, argv);
+    case PubsubCommand::kPsubscribe: return subscribe_cmd(Kind::kPattern, argv);
+    case PubsubCommand::kSsubscribe: return subscribe_cmd(Kind::kShard, argv);
+    case PubsubCommand::kUnsubscribe: return unsubscribe_cmd(Kind::kChannel, argv);
+    case PubsubCommand::kPunsubscribe: return unsubscribe_cmd(Kind::kPattern, argv);
+    case PubsubCommand::kSunsubscribe: return unsubscribe_cmd(Kind::kShard, argv);
+    case PubsubCommand::kPublish:
+    case PubsubCommand::kSpublish: {
+      // To the channel's shard, where its subscribers (and every pattern) listen. The count is
+      // the back-end's: this gateway's subscriber connection counts once per matching
+      // subscription, whatever number of clients it serves.
+      const int shard = gw_.router().shard_of_key(argv[1]);
+      forward(gw_.primary(shard), argv, begin_slot(Merge::kNone, 1), 0);
+      return;
+    }
+    case PubsubCommand::kNumsub:
+    case PubsubCommand::kShardnumsub: {
+      // This gateway's clients: the back-ends only see its one subscriber connection.
+      const Kind kind = cmd == PubsubCommand::kNumsub ? Kind::kChannel : Kind::kShard;
+      local_buf_.clear();
+      resp::Writer w(local_buf_, protocol_);
+      w.array_header((argv.size() - 2) * 2);
+      for (std::size_t i = 2; i < argv.size(); ++i) {
+        w.bulk(argv[i]);
+        w.integer(static_cast<std::int64_t>(gw_.hub().listeners(kind, argv[i])));
+      }
+      return reply_local(local_buf_);
+    }
+    case PubsubCommand::kNumpat: {
+      local_buf_.clear();
+      resp::Writer(local_buf_, protocol_).integer(static_cast<std::int64_t>(gw_.hub().patterns()));
+      return reply_local(local_buf_);
+    }
+    case PubsubCommand::kNone: break;
+  }
+  LF_CHECK_MSG(false, "a pub/sub route without its command");
+}
+
+void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv) {
+  if (kind == Kind::kShard) {
+    // As Redis Cluster: the shard channels of one SSUBSCRIBE live in one shard.
+    for (std::size_t i = 2; i < argv.size(); ++i) {
+      if (gw_.router().shard_of_key(argv[i]) != gw_.router().shard_of_key(argv[1])) {
+        return reply_error(kCrossSlotError);
+      }
+    }
+  }
+  // Bound forwarding: the confirmation is an asynchronous slot; replies a bound batch still
+  // owes go first.
+  if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
+  if (!outbox_) {
+    const OutputBufferLimit& l = gw_.config().pubsub_limit;
+    outbox_ = lf::Outbox::open(*this, lf::OutboxLimits{l.hard, l.soft, l.soft_time});
+  }
+  const std::size_t k = index(kind);
+  std::string confirmations;
+  resp::Writer w(confirmations, protocol_);
+  std::vector<int> shards;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (subs_[k].insert(std::string(argv[i])).second) {
+      gw_.hub().subscribe(kind, argv[i], PubSubHub::Subscriber{outbox_, protocol_}, shards);
+    }
+    const std::size_t count = kind == Kind::kShard ? subs_[2].size() : subs_[0].size() + subs_[1].size();
+    w.push_header(3);
+    w.bulk(kSubscribeReply[k]);
+    w.bulk(argv[i]);
+    w.integer(static_cast<std::int64_t>(count));
+  }
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  if (shards.empty()) return reply_local(confirmations);
+  // The confirmation waits until each shard's subscriber connection answered a PING sent after
+  // the SUBSCRIBE: from then on the back-end delivers what is published, so a client that
+  // publishes after its confirmation (on any connection) never misses its own message.
+  std::vector<BoundCall>* const bound_calls = bound_calls_;
+  bound_calls_ = nullptr;
+  ReplySlot* slot = begin_slot(Merge::kPrepared, static_cast<std::uint32_t>(shards.size()));
+  slot->body = std::move(confirmations);
+  const std::string_view ping[] = {"PING"};
+  for (std::uint32_t i = 0; i < shards.size(); ++i) {
+    Pending p;
+    p.kind = PendingKind::kSlot;
+    p.sink = this;
+    p.slot = slot;
+    p.part = i;
+    p.forwarder = thread_index();
+    UpstreamConn& c = gw_.primary(shards[i]).subscriber();
+    std::string why;
+    if (c.enqueue(ping, p, why)) {
+      c.flush();
+    } else {
+      // The back-end is down: the subscription stands and comes back with it (PubSubHub::tick).
+      std::string storage;
+      slot->add_part(i, error_frame(why, storage));
+    }
+  }
+  bound_calls_ = bound_calls;
+  if (bound_calls_ != nullptr) switching_ = true;  // nothing bound overtakes the slot
+}
+
+void ClientConn::unsubscribe_cmd(Kind kind, std::span<const std::string_view> argv) {
+  if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
+  const std::size_t k = index(kind);
+  std::vector<std::string> names;
+  if (argv.size() > 1) {
+    for (std::size_t i = 1; i < argv.size(); ++i) names.emplace_back(argv[i]);
+  } else {
+    names.assign(subs_[k].begin(), subs_[k].end());
+  }
+  // What was posted before it arrives before its confirmation.
+  if (outbox_ && slots_.empty() && out_sent_ == out_.size()) (void)outbox_->drain(out_);
+  local_buf_.clear();
+  resp::Writer w(local_buf_, protocol_);
+  auto count = [&] {
+    return static_cast<std::int64_t>(kind == Kind::kShard ? subs_[2].size() : subs_[0].size() + subs_[1].size());
+  };
+  if (names.empty()) {
+    w.push_header(3);
+    w.bulk(kUnsubscribeReply[k]);
+    w.null();
+    w.integer(count());
+  }
+  for (const std::string& name : names) {
+    if (subs_[k].erase(name) > 0) gw_.hub().unsubscribe(kind, name, outbox_.get());
+    w.push_header(3);
+    w.bulk(kUnsubscribeReply[k]);
+    w.bulk(name);
+    w.integer(count());
+  }
+  reply_local(local_buf_);
+}
+
+void ClientConn::leave_pubsub() {
+  if (!outbox_) return;
+  if (!gw_.stopping()) {
+    for (std::size_t k = 0; k < 3; ++k) {
+      for (const std::string& name : subs_[k]) gw_.hub().unsubscribe(static_cast<Kind>(k), name, outbox_.get());
+    }
+  }
+  for (auto& s : subs_) s.clear();
+  outbox_->close();  // no post reaches this client any more; what was queued is freed
+}
+
+std::vector<UpstreamConn*> ClientConn::blocked_connections_locked() {
+  std::vector<UpstreamConn*> v;
+  slots_.for_each([&](ReplySlot& slot) {
+    if (!slot.ready && slot.blocking_conn != nullptr) v.push_back(slot.blocking_conn);
+  });
+  return v;
+}
+
+void ClientConn::abandon_blocked(const std::vector<UpstreamConn*>& conns) {
+  // The connection is closed, so the back-end forgets the blocked client before it could serve
+  // it an element nobody would take; the failed reply gives the connection back to the pool.
+  for (UpstreamConn* c : conns) {
+    gw_.stats().blocking_abandoned.fetch_add(1, std::memory_order_relaxed);
+    c->close_quietly("ERR lfdb-gateway: the blocked client left");
+  }
+}
+
+void ClientConn::watch_blocked_hangup() {
+  std::vector<UpstreamConn*> blocked;
+  {
+    lf::MutexLock lock(mu_);
+    if (blocked_in_flight_ == 0 || closed_) return;
+    char b;
+    const ssize_t n = ::recv(fd_, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      blocked = blocked_connections_locked();  // gone: give the blocked commands up
+    } else if (n > 0) {
+      // More commands behind the blocked one: they wait, unread (a hang-up after them is seen
+      // once the blocked command is answered).
+      blocked_input_seen_ = true;
+      update_interest_locked();
+    }
+  }
+  abandon_blocked(blocked);
+}
+
+bool ClientConn::wait_for_earlier_replies() {
+  if (slots_.empty() && (bound_calls_ == nullptr || bound_calls_->empty())) return false;
+  // It runs again, unread input first, once every reply so far is in (send_out_locked resumes).
+  switching_ = true;
+  paused_ = true;
+  update_interest_locked();
+  tx_.retry_later();
+  return true;
+}
+
+void ClientConn::blocking(const commands::CommandSpec& spec, std::span<const std::string_view> argv) {
+  const int shard = shard_of(spec, argv);
+  if (shard == -2) return reply_error(kCrossSlotError);
+  // On a connection of its own: it must not overtake the replies still owed on the others.
+  if (wait_for_earlier_replies()) return;
+  Backend& b = gw_.primary(shard < 0 ? 0 : shard);
+  UpstreamConn* c = b.acquire_blocking(protocol_);
+  if (c == nullptr) {
+    gw_.stats().blocking_refused.fetch_add(1, std::memory_order_relaxed);
+    return reply_error("ERR lfdb-gateway: all " + std::to_string(gw_.config().blocking_connections) +
+                       " blocking connections to backend " + b.label() +
+                       " are in use (blocking_connections)");
+  }
+  // An asynchronous slot also under bound forwarding: no thread waits for a blocked reply.
+  std::vector<BoundCall>* const bound_calls = bound_calls_;
+  bound_calls_ = nullptr;
+  ReplySlot* slot = begin_slot(Merge::kNone, 1);
+  bound_calls_ = bound_calls;
+  slot->blocking_conn = c;
+  Pending p;
+  p.kind = PendingKind::kSlot;
+  p.sink = this;
+  p.slot = slot;
+  p.forwarder = thread_index();
+  std::string why;
+  if (c->enqueue(argv, p, why)) {
+    c->flush();
+    ++blocked_in_flight_;
+    gw_.stats().forwarded.fetch_add(1, std::memory_order_relaxed);
+    gw_.stats().blocking_commands.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    slot->blocking_conn = nullptr;
+    b.release_blocking(c);
+    gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    std::string storage;
+    slot->add_part(0, error_frame(why, storage));
+  }
+  // A blocked client runs nothing else until it is answered, as on redis-server.
+  switching_ = true;
+}
+
+}  // namespace lfdb::gateway
