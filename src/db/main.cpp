@@ -27,7 +27,7 @@ constexpr const char* kUsage =
     "  --requirepass PASS  require AUTH\n"
     "  --maxclients N      connection limit (10000)\n"
     "  --colors N          hue colors / keyspace partitions (1024)\n"
-    "  --events-per-turn N events an L/F leader takes per promotion (8)\n"
+    "  --events-per-turn N events an L/F leader takes per promotion (64)\n"
     "  --lazy-promotion B  yes | no: a leader with every ready event keeps leading (yes)\n"
     "  --handle-set H      epoll-oneshot | epoll-et | io_uring: how lf's threads share the handle set (epoll-et)\n"
     "  --hz N              active expiry cycles per second (10)\n"
