@@ -36,7 +36,7 @@ struct ServerConfig {
   std::uint32_t colors = 1024;
   std::uint32_t databases = 16;  // SELECT 0 .. databases-1
   // A leader takes a whole epoll_wait's batch (max_events_per_wait is 64) and, with lazy
-  // promotion, keeps leading: a backlog no longer wakes a follower (0.18-0.24 futex calls per
+  // promotion, keeps leading: a backlog no longer wakes a follower (0.18-0.28 futex calls per
   // unpipelined GET at 8, none at 64; benchmarks-server.md). A long command still hands the rest
   // of its turn on (UnboundThreadSet::promote_new_leader).
   int events_per_turn = 64;
