@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# lfdb-server --model lf over its two handle sets (epoll-oneshot, epoll-et) against redis-server,
+# lfdb-server --model lf over its handle sets (epoll-oneshot, epoll-et, io_uring; epoll-et also with
+# a leader that takes a whole epoll_wait's batch, --events-per-turn 64) against redis-server,
 # one run, interleaved (not part of CI). Per server and workload, in each round:
 #   system calls per request   perf stat -e raw_syscalls:sys_enter (and the epoll_ctl, epoll_wait,
 #                              read/recv and write/send tracepoints) attached to the server over
@@ -24,8 +25,8 @@ pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-start_lfdb() {  # port, handle set
-  $BIN/lfdb-server --port "$1" --threads "$THREADS" --model lf --handle-set "$2" >/dev/null 2>&1 &
+start_lfdb() {  # port, handle set, more options
+  $BIN/lfdb-server --port "$1" --threads "$THREADS" --model lf --handle-set "$2" ${3:-} >/dev/null 2>&1 &
   pids+=($!); LAST_PID=$!; wait_port "$1"
 }
 start_redis() {
@@ -36,12 +37,14 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in cl
 bench_run() {  # port test pipeline n -> requests/s
   redis-benchmark -p "$1" -c 50 -n "$4" -P "$3" -t "$2" -r 100000 --csv 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"'
 }
-EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_sendto
+EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_sendto
 
 declare -A PORT PID
-names=(oneshot et redis)
+names=(oneshot et et64 uring64 redis)
 p=$(free_port); start_lfdb "$p" epoll-oneshot; PORT[oneshot]=$p; PID[oneshot]=$LAST_PID
-p=$(free_port); start_lfdb "$p" epoll-et; PORT[et]=$p; PID[et]=$LAST_PID
+p=$(free_port); start_lfdb "$p" epoll-et "--events-per-turn 8"; PORT[et]=$p; PID[et]=$LAST_PID
+p=$(free_port); start_lfdb "$p" epoll-et "--events-per-turn 64"; PORT[et64]=$p; PID[et64]=$LAST_PID
+p=$(free_port); start_lfdb "$p" io_uring "--events-per-turn 64"; PORT[uring64]=$p; PID[uring64]=$LAST_PID
 p=$(free_port); start_redis "$p"; PORT[redis]=$p; PID[redis]=$LAST_PID
 for s in "${names[@]}"; do redis-benchmark -p "${PORT[$s]}" -c 50 -n 20000 -t set,get -r 100000 -q >/dev/null 2>&1; done  # warm up
 
@@ -62,7 +65,7 @@ for t in get set; do
         total=$(count raw_syscalls:sys_enter)
         SYS[$s,$t,$pl]+="$(echo "scale=3; $total / $n" | bc) "
         CTL[$s,$t,$pl]+="$(echo "scale=3; $(count syscalls:sys_enter_epoll_ctl) / $n" | bc) "
-        DETAIL[$s,$t,$pl]="epoll_wait $(echo "scale=3; $(count syscalls:sys_enter_epoll_wait) / $n" | bc), read+recv $(echo "scale=3; ($(count syscalls:sys_enter_read) + $(count syscalls:sys_enter_recvfrom)) / $n" | bc), write+send $(echo "scale=3; ($(count syscalls:sys_enter_write) + $(count syscalls:sys_enter_sendto)) / $n" | bc)"
+        DETAIL[$s,$t,$pl]="futex $(echo "scale=3; $(count syscalls:sys_enter_futex) / $n" | bc), io_uring_enter $(echo "scale=3; $(count syscalls:sys_enter_io_uring_enter) / $n" | bc), epoll_wait $(echo "scale=3; $(count syscalls:sys_enter_epoll_wait) / $n" | bc), read+recv $(echo "scale=3; ($(count syscalls:sys_enter_read) + $(count syscalls:sys_enter_recvfrom)) / $n" | bc), write+send $(echo "scale=3; ($(count syscalls:sys_enter_write) + $(count syscalls:sys_enter_sendto)) / $n" | bc)"
         rm -f "$out"
         c0=$(cpu_ticks "$pid")
         r=$(bench_run "$port" "$t" "$pl" "$n")
@@ -79,7 +82,8 @@ spread() { printf '%s\n' $1 | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%
 echo "## Handle sets: system calls and CPU time per request"
 echo
 echo "Machine: $(nproc) cores, $(uname -sr); $(date -u '+%F %H:%M') UTC. Command: \`bash bench/handle_sets.sh\`"
-echo "(ROUNDS=$ROUNDS). lfdb-server --model lf --threads $THREADS --handle-set epoll-oneshot | epoll-et,"
+echo "(ROUNDS=$ROUNDS). lfdb-server --model lf --threads $THREADS --handle-set epoll-oneshot | epoll-et | io_uring"
+echo "(et: --events-per-turn 8; et64 and uring64: --events-per-turn 64; oneshot: the server's default),"
 echo "and redis-server --save \"\" --appendonly no, all running at once, driven in turn by"
 echo "\`redis-benchmark -c 50 -r 100000 -t T [-P 16]\` ($N1 requests unpipelined, $N16 at -P 16)."
 echo "System calls: \`perf stat -e raw_syscalls:sys_enter -p PID\` over one run; CPU time: utime+stime"
@@ -101,7 +105,7 @@ for t in get set; do
   done
 done
 echo
-echo "Per request in the last round's traced run (epoll_wait, read+recv, write+send):"
+echo "Per request in the last round's traced run (futex, io_uring_enter, epoll_wait, read+recv, write+send):"
 echo
 echo '```'
 for t in get set; do

@@ -12,6 +12,7 @@ PACKAGES=(
   strace procps ccache
   tcl dpkg-dev
   libace-dev libasio-dev
+  liburing-dev
 )
 
 missing=()

@@ -4,7 +4,7 @@
 // dispatches each event to its handler with the handle deactivated, so no second thread can be
 // dispatched on the same handler meanwhile.
 //
-// Two handle sets for the shared mode (HandleSetKind):
+// Three handle sets for the shared mode (HandleSetKind):
 //   epoll-oneshot  EPOLLONESHOT: epoll itself deactivates a handle when it reports it, and
 //                  reactivate() re-arms it (one epoll_ctl per dispatch).
 //   epoll-et       EPOLLET, registered once: the handle is never disarmed; deactivation is the
@@ -17,6 +17,10 @@
 //                  before the socket would block (a full buffer, an accept quota) calls
 //                  notify(id, kReadEvent) from its dispatch to be dispatched again
 //                  (edge_triggered() says which rule holds).
+//   io_uring       the same slot states and rule as epoll-et, with readiness reported through an
+//                  io_uring completion queue: one multishot poll request per handle, posted at
+//                  registration (src/lf/uring_poller.hpp). Only where liburing was found at build
+//                  time and the kernel allows io_uring; create() fails with the reason otherwise.
 //
 // Its work is split in two halves so a thread set can put a promotion between them:
 //   wait_for_event()  the leader's half: waits on the handle set and takes one event, whose
@@ -51,8 +55,12 @@
 
 namespace lf {
 
-enum class HandleSetKind { kEpollOneShot, kEpollEdge };
-const char* to_string(HandleSetKind k);  // "epoll-oneshot", "epoll-et"
+namespace detail {
+class UringPoller;
+}
+
+enum class HandleSetKind { kEpollOneShot, kEpollEdge, kIoUring };
+const char* to_string(HandleSetKind k);  // "epoll-oneshot", "epoll-et", "io_uring"
 bool parse_handle_set(std::string_view s, HandleSetKind& out);
 
 struct ReactorOptions {
@@ -164,7 +172,13 @@ class Reactor {
     bool operator>(const TimerEntry& o) const { return deadline > o.deadline; }
   };
 
-  Reactor(ReactorOptions options, int epfd, int wakefd);
+  Reactor(ReactorOptions options, int epfd, int wakefd, std::unique_ptr<detail::UringPoller> uring);
+  // The handle set's registrations, over epoll or io_uring (the slot's lock held).
+  Status watch(int fd, EventMask interest, HandlerId id);
+  void unwatch(int fd, HandlerId id);
+  // io_uring: post again the poll requests that ended (the kernel ends a multishot poll when it
+  // cannot post a completion) for handlers still registered.
+  void rewatch_ended(const std::uint64_t* tokens, int n);
   Slot* slot_for(std::uint32_t index) const;
   Result<std::uint32_t> allocate_slot();
   void free_slot(std::uint32_t index);
@@ -183,9 +197,11 @@ class Reactor {
   TimePoint next_timer_deadline();
 
   const ReactorOptions options_;
-  const bool edge_;  // shared and HandleSetKind::kEpollEdge
+  const bool edge_;  // shared and HandleSetKind::kEpollEdge or kIoUring
   const int epfd_;
   const int wakefd_;
+  // HandleSetKind::kIoUring (shared): demultiplexes instead of epoll_wait on epfd_.
+  std::unique_ptr<detail::UringPoller> uring_;  // set at construction, reset by the destructor
   std::atomic<bool> shutdown_{false};
   std::atomic<int> waiters_{0};  // threads inside epoll_wait: never more than one
   std::atomic<std::int64_t> wait_deadline_ns_{0};
@@ -209,6 +225,7 @@ class Reactor {
   std::atomic<std::size_t> ready_hint_{0};  // ready + pending count, read without the lock
   // Buffer for epoll_wait, used only by the single waiter.
   std::vector<epoll_event> wait_buf_;
+  std::vector<std::uint64_t> ended_buf_;  // io_uring: poll requests that ended, same waiter
 
   // Handlers with timer or notification events waiting to be dispatched.
   Mutex pending_mu_;

@@ -35,7 +35,11 @@ struct ServerConfig {
   std::size_t maxclients = 10000;
   std::uint32_t colors = 1024;
   std::uint32_t databases = 16;  // SELECT 0 .. databases-1
-  int events_per_turn = 8;
+  // A leader takes a whole epoll_wait's batch (max_events_per_wait is 64) and, with lazy
+  // promotion, keeps leading: a backlog no longer wakes a follower (0.18-0.28 futex calls per
+  // unpipelined GET at 8, none at 64; benchmarks-server.md). A long command still hands the rest
+  // of its turn on (UnboundThreadSet::promote_new_leader).
+  int events_per_turn = 64;
   // lf models: how the shared handle set deactivates a connection while a thread serves it.
   lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollEdge;
   bool lazy_promotion = true;   // lf models: see lf::ModelOptions; off when appendfsync is always

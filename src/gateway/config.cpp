@@ -216,7 +216,7 @@ lf::Status parse_lfdb(const YAML::Node& root, const std::string& name, Config& o
       st = boolean(v, at, out.lazy_promotion);
     } else if (key == "handle_set") {
       if ((st = scalar(v, at, s)).ok() && !lf::parse_handle_set(s, out.handle_set)) {
-        st = bad(at, "handle_set: expected epoll-oneshot or epoll-et");
+        st = bad(at, "handle_set: expected epoll-oneshot, epoll-et or io_uring");
       }
     } else if (key == "events_per_turn") {
       if ((st = integer(v, at, 1, 64, i)).ok()) out.events_per_turn = static_cast<int>(i);
@@ -536,7 +536,7 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
                  "async: ready events a leader takes per turn (see docs/gateway.md)")
       ->check(CLI::Range(1, 64));
   app.add_option("--lazy-promotion", lazy, "async: wake a follower only for a backlog: yes | no (yes)");
-  app.add_option("--handle-set", handle_set, "how the threads share epoll: epoll-oneshot | epoll-et (epoll-et)");
+  app.add_option("--handle-set", handle_set, "how the threads share the handle set: epoll-oneshot | epoll-et | io_uring (epoll-et)");
   app.add_option("--protected-mode", protected_mode,
                  "without requirepass, serve clients from 127.0.0.1 only: yes | no (yes)");
   app.add_option("--shards", shard_list, "host:port,host:port,... (one primary per shard) instead of a config file");
@@ -574,7 +574,7 @@ lf::Status parse_command_line(int argc, char** argv, Config& out, std::string& u
     out.lazy_promotion = lazy == "yes";
   }
   if (!handle_set.empty() && !lf::parse_handle_set(handle_set, out.handle_set)) {
-    return lf::Status::error("--handle-set: expected epoll-oneshot or epoll-et, got '" + handle_set + "'");
+    return lf::Status::error("--handle-set: expected epoll-oneshot, epoll-et or io_uring, got '" + handle_set + "'");
   }
   if (!protected_mode.empty()) {
     if (protected_mode != "yes" && protected_mode != "no") {

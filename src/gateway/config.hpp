@@ -105,7 +105,7 @@ struct Config {
   int events_per_turn = 8;
   // Async forwarding: wake a follower only when the leader leaves ready events behind.
   bool lazy_promotion = true;
-  // How the threads share the handle set (lf::HandleSetKind): epoll-oneshot | epoll-et.
+  // How the threads share the handle set (lf::HandleSetKind): epoll-oneshot | epoll-et | io_uring.
   lf::HandleSetKind handle_set = lf::HandleSetKind::kEpollEdge;
   int tx_connections = 16;          // dedicated (MULTI/WATCH) connections per back-end, at most
   // Connections per back-end for blocking commands (BLPOP, BRPOP, BLMOVE, BZPOPMIN, XREAD BLOCK

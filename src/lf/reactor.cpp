@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <functional>
 
+#include "uring_poller.hpp"
+
 namespace lf {
 
 // One registered handler. Everything in it is guarded by its own lock, which is what makes
@@ -55,7 +57,12 @@ constexpr int kRedispatchLimit = 8;
 }  // namespace
 
 const char* to_string(HandleSetKind k) {
-  return k == HandleSetKind::kEpollEdge ? "epoll-et" : "epoll-oneshot";
+  switch (k) {
+    case HandleSetKind::kEpollOneShot: return "epoll-oneshot";
+    case HandleSetKind::kEpollEdge: return "epoll-et";
+    case HandleSetKind::kIoUring: return "io_uring";
+  }
+  return "?";
 }
 
 bool parse_handle_set(std::string_view s, HandleSetKind& out) {
@@ -63,6 +70,8 @@ bool parse_handle_set(std::string_view s, HandleSetKind& out) {
     out = HandleSetKind::kEpollOneShot;
   } else if (s == "epoll-et") {
     out = HandleSetKind::kEpollEdge;
+  } else if (s == "io_uring") {
+    out = HandleSetKind::kIoUring;
   } else {
     return false;
   }
@@ -71,6 +80,12 @@ bool parse_handle_set(std::string_view s, HandleSetKind& out) {
 
 Result<std::unique_ptr<Reactor>> Reactor::create(ReactorOptions options) {
   if (options.max_events_per_wait < 1) options.max_events_per_wait = 1;
+  std::unique_ptr<detail::UringPoller> uring;
+  if (options.shared && options.handle_set == HandleSetKind::kIoUring) {
+    auto p = detail::UringPoller::create(4096);
+    if (!p.ok()) return Status::error("handle set io_uring: " + p.status().message());
+    uring = std::move(*p);
+  }
   int epfd = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) return Status::from_errno("epoll_create1");
   int wakefd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -82,22 +97,25 @@ Result<std::unique_ptr<Reactor>> Reactor::create(ReactorOptions options) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeupToken;
-  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0) {
-    Status st = Status::from_errno("epoll_ctl(wakeup)");
+  Status st = uring ? uring->add(wakefd, EPOLLIN, kWakeupToken) : Status();
+  if (st.ok() && ::epoll_ctl(epfd, EPOLL_CTL_ADD, wakefd, &ev) != 0) st = Status::from_errno("epoll_ctl(wakeup)");
+  if (!st.ok()) {
     ::close(wakefd);
     ::close(epfd);
     return st;
   }
-  return std::unique_ptr<Reactor>(new Reactor(options, epfd, wakefd));
+  return std::unique_ptr<Reactor>(new Reactor(options, epfd, wakefd, std::move(uring)));
 }
 
-Reactor::Reactor(ReactorOptions options, int epfd, int wakefd)
+Reactor::Reactor(ReactorOptions options, int epfd, int wakefd, std::unique_ptr<detail::UringPoller> uring)
     : options_(options),
-      edge_(options.shared && options.handle_set == HandleSetKind::kEpollEdge),
+      edge_(options.shared && options.handle_set != HandleSetKind::kEpollOneShot),
       epfd_(epfd),
       wakefd_(wakefd),
+      uring_(std::move(uring)),
       chunks_(new std::atomic<Slot*>[kMaxChunks]),
-      wait_buf_(static_cast<std::size_t>(options.max_events_per_wait)) {
+      wait_buf_(static_cast<std::size_t>(options.max_events_per_wait)),
+      ended_buf_(uring_ ? wait_buf_.size() : 0) {
   for (std::uint32_t i = 0; i < kMaxChunks; ++i) chunks_[i].store(nullptr);
   MutexLock lock(ready_mu_);
   ready_.reserve(static_cast<std::size_t>(options.max_events_per_wait));
@@ -120,13 +138,14 @@ Reactor::~Reactor() {
           s.live = false;
           h = s.handler;
           fd = s.fd;
-          if (s.armed || s.suspended) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+          if (s.armed || s.suspended) unwatch(fd, HandlerId{c * kChunkSize + i, s.gen});
         }
       }
       if (h != nullptr) h->handle_close(fd);
     }
   }
   for (std::uint32_t c = 0; c < kMaxChunks; ++c) delete[] chunks_[c].load();
+  uring_.reset();  // before the eventfd its wake-up poll watches
   ::close(wakefd_);
   ::close(epfd_);
 }
@@ -163,7 +182,7 @@ void Reactor::free_slot(std::uint32_t index) {
 // The epoll flags every registration of this reactor carries.
 static std::uint32_t mode_flags(const ReactorOptions& o) {
   if (!o.shared) return 0;
-  return o.handle_set == HandleSetKind::kEpollEdge ? std::uint32_t{EPOLLET} : std::uint32_t{EPOLLONESHOT};
+  return o.handle_set == HandleSetKind::kEpollOneShot ? std::uint32_t{EPOLLONESHOT} : std::uint32_t{EPOLLET};
 }
 
 // Make epoll report the slot's interest again (one-shot in the shared mode).
@@ -206,11 +225,8 @@ Result<HandlerId> Reactor::register_handler(EventHandler* handler, EventMask int
     s->pending = 0;
     s->busy = s->suspended = s->queued = false;
     handler->on_registered(id);
-    epoll_event ev{};
-    ev.events = to_epoll(s->interest) | mode_flags(options_);
-    ev.data.u64 = id.raw();
-    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      Status st = Status::from_errno("epoll_ctl(ADD)");
+    Status st = watch(fd, s->interest, id);
+    if (!st.ok()) {
       s->handler = nullptr;
       lock.unlock();
       live_handlers_.fetch_add(1, std::memory_order_relaxed);
@@ -234,7 +250,7 @@ Status Reactor::remove_handler(HandlerId id) {
     if (!s->live || s->gen != id.gen) return Status::error("remove_handler: handler not registered");
     s->live = false;
     s->pending = 0;
-    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s->fd, nullptr);
+    unwatch(s->fd, id);
     s->armed = false;
     if (s->busy) return Status();  // the dispatching thread closes it when it returns
     h = s->handler;
@@ -291,8 +307,47 @@ Status Reactor::set_interest(HandlerId id, EventMask interest) {
   // now; the only thread that could take its events is the one dispatching it. Edge-triggered:
   // the slot is always armed and events for a busy one wait in it, so apply it now too (the
   // modification reports the handle again if it is ready for the new interest).
-  if (s->armed && (!s->busy || !options_.shared || edge_)) return arm(epfd_, mode_flags(options_), *s, id);
+  if (s->armed && (!s->busy || !options_.shared || edge_)) {
+    if (!uring_) return arm(epfd_, mode_flags(options_), *s, id);
+    unwatch(s->fd, id);  // io_uring: a poll request's mask is replaced by a new request
+    return watch(s->fd, s->interest, id);
+  }
   return Status();
+}
+
+Status Reactor::watch(int fd, EventMask interest, HandlerId id) {
+  // A multishot poll's mask uses poll's bits, which have epoll's values.
+  if (uring_) return uring_->add(fd, to_epoll(interest), id.raw());
+  epoll_event ev{};
+  ev.events = to_epoll(interest) | mode_flags(options_);
+  ev.data.u64 = id.raw();
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return Status::from_errno("epoll_ctl(ADD)");
+  return Status();
+}
+
+void Reactor::unwatch(int fd, HandlerId id) {
+  // io_uring: completions already posted for `id` are dropped by the generation check.
+  if (uring_) {
+    (void)uring_->cancel(id.raw());
+  } else {
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  }
+}
+
+void Reactor::rewatch_ended(const std::uint64_t* tokens, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (tokens[i] == kWakeupToken) {
+      (void)uring_->add(wakefd_, EPOLLIN, kWakeupToken);
+      continue;
+    }
+    const HandlerId id = HandlerId::from_raw(tokens[i]);
+    Slot* s = slot_for(id.slot);
+    if (s == nullptr) continue;
+    MutexLock lock(s->mu);
+    if (!s->live || s->gen != id.gen) continue;
+    (void)uring_->add(s->fd, to_epoll(s->interest), tokens[i]);
+    n_rearms_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 Result<TimerId> Reactor::schedule_timer(HandlerId id, Duration delay) {
@@ -460,15 +515,19 @@ WaitResult Reactor::wait_for_event(Duration timeout, Event& out) {
     LF_CHECK_MSG(prior == 0, "two threads wait on one handle set at once");
     wait_deadline_ns_.store(until == TimePoint::max() ? INT64_MAX : until.time_since_epoch().count(),
                             std::memory_order_release);
-    int n = ::epoll_wait(epfd_, wait_buf_.data(), static_cast<int>(wait_buf_.size()),
-                         epoll_timeout_ms(until));
+    int ended = 0;
+    int n = uring_ ? uring_->wait(wait_buf_.data(), static_cast<int>(wait_buf_.size()), epoll_timeout_ms(until),
+                                  ended_buf_.data(), ended, static_cast<int>(ended_buf_.size()))
+                   : ::epoll_wait(epfd_, wait_buf_.data(), static_cast<int>(wait_buf_.size()),
+                                  epoll_timeout_ms(until));
     wait_deadline_ns_.store(0, std::memory_order_release);
     waiters_.fetch_sub(1, std::memory_order_acq_rel);
     n_waits_.fetch_add(1, std::memory_order_relaxed);
     if (n < 0) {
-      LF_CHECK_MSG(errno == EINTR, "epoll_wait failed");
+      LF_CHECK_MSG(uring_ || errno == EINTR, "epoll_wait failed");
       n = 0;
     }
+    if (ended > 0) rewatch_ended(ended_buf_.data(), ended);
 
     bool woken = false;
     std::size_t added = 0;
@@ -535,7 +594,7 @@ bool Reactor::reactivate(Event& ev, Disposition d, bool may_keep) {
     } else if (d == Disposition::kRemove) {
       s->live = false;
       s->pending = 0;
-      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s->fd, nullptr);
+      unwatch(s->fd, ev.id);
       s->armed = false;
       close_handler = s->handler;
     } else {

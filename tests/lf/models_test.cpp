@@ -127,6 +127,7 @@ std::vector<ModelCase> all_cases() {
     cases.push_back({m, lf::HandleSetKind::kEpollOneShot});
     if (m == lf::ModelKind::kLeaderFollowers || m == lf::ModelKind::kLeaderFollowersMulti) {
       cases.push_back({m, lf::HandleSetKind::kEpollEdge});
+      cases.push_back({m, lf::HandleSetKind::kIoUring});
     }
   }
   return cases;
@@ -134,6 +135,13 @@ std::vector<ModelCase> all_cases() {
 
 class ModelStress : public ::testing::TestWithParam<ModelCase> {
  protected:
+  void SetUp() override {
+    if (GetParam().handle_set != lf::HandleSetKind::kIoUring) return;
+    lf::ReactorOptions ro;
+    ro.handle_set = lf::HandleSetKind::kIoUring;
+    auto r = lf::Reactor::create(ro);  // only where liburing was built in and the kernel allows it
+    if (!r.ok()) GTEST_SKIP() << r.status().message();
+  }
   lf::ModelOptions options() const {
     lf::ModelOptions o;
     o.handle_set = GetParam().handle_set;
@@ -305,6 +313,7 @@ INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(all_cases()
                          [](const auto& info) {
                            std::string n = lf::to_string(info.param.model);
                            if (info.param.handle_set == lf::HandleSetKind::kEpollEdge) n += "_et";
+                           if (info.param.handle_set == lf::HandleSetKind::kIoUring) n += "_io_uring";
                            for (auto& ch : n) if (ch == '-') ch = '_';
                            return n;
                          });
@@ -317,7 +326,7 @@ TEST(ModelNames, ParseAndPrint) {
   }
   EXPECT_FALSE(lf::parse_model("threads", k));
   lf::HandleSetKind h;
-  for (auto kind : {lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge}) {
+  for (auto kind : {lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge, lf::HandleSetKind::kIoUring}) {
     ASSERT_TRUE(lf::parse_handle_set(lf::to_string(kind), h));
     EXPECT_EQ(h, kind);
   }

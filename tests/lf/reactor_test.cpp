@@ -44,6 +44,21 @@ class Counter : public lf::EventHandler {
   int fd_;
 };
 
+// The io_uring handle set exists only where liburing was found at build time and the kernel
+// allows io_uring; its cases are skipped elsewhere (with the reason).
+std::string io_uring_unusable() {
+  lf::ReactorOptions o;
+  o.handle_set = lf::HandleSetKind::kIoUring;
+  auto r = lf::Reactor::create(o);
+  return r.ok() ? std::string() : r.status().message();
+}
+
+std::string handle_set_name(lf::HandleSetKind k) {
+  std::string n = lf::to_string(k);
+  for (auto& ch : n) if (ch == '-') ch = '_';
+  return n;
+}
+
 std::unique_ptr<lf::Reactor> make(bool shared, lf::HandleSetKind kind) {
   lf::ReactorOptions o;
   o.shared = shared;
@@ -51,9 +66,15 @@ std::unique_ptr<lf::Reactor> make(bool shared, lf::HandleSetKind kind) {
   return std::move(lf::Reactor::create(o).value());
 }
 
-// Every safety rule holds for each shared handle set: one-shot and edge-triggered.
+// Every safety rule holds for each shared handle set: one-shot, edge-triggered and io_uring.
 class Reactor : public ::testing::TestWithParam<lf::HandleSetKind> {
  protected:
+  void SetUp() override {
+    if (GetParam() == lf::HandleSetKind::kIoUring) {
+      std::string why = io_uring_unusable();
+      if (!why.empty()) GTEST_SKIP() << why;
+    }
+  }
   std::unique_ptr<lf::Reactor> make(bool shared = true) const { return ::make(shared, GetParam()); }
 };
 
@@ -311,10 +332,21 @@ TEST_P(Reactor, InputArrivingAfterTheLastReadIsNotLost) {
   r.reset();
 }
 
+// The edge-triggered slot states, under both handle sets that use them (epoll-et, io_uring).
+class ReactorEdge : public ::testing::TestWithParam<lf::HandleSetKind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == lf::HandleSetKind::kIoUring) {
+      std::string why = io_uring_unusable();
+      if (!why.empty()) GTEST_SKIP() << why;
+    }
+  }
+};
+
 // Edge-triggered only: the state machine at work, counted. A second thread takes the late
 // input's event while the handler is taken (kept), and the first runs it again (redispatched).
-TEST(ReactorEdge, MoreArrivedWhileTakenIsRunAgainByTheSameThread) {
-  auto r = ::make(true, lf::HandleSetKind::kEpollEdge);
+TEST_P(ReactorEdge, MoreArrivedWhileTakenIsRunAgainByTheSameThread) {
+  auto r = ::make(true, GetParam());
   ASSERT_TRUE(r->edge_triggered());
   Pair p;
   struct Taken : lf::EventHandler {
@@ -360,8 +392,8 @@ TEST(ReactorEdge, MoreArrivedWhileTakenIsRunAgainByTheSameThread) {
 
 // Edge-triggered: a handler that leaves input unread says so with notify from its dispatch,
 // and is run again for it by the same thread (epoll would not report that input again).
-TEST(ReactorEdge, NotifyFromOwnDispatchRunsItAgain) {
-  auto r = ::make(true, lf::HandleSetKind::kEpollEdge);
+TEST_P(ReactorEdge, NotifyFromOwnDispatchRunsItAgain) {
+  auto r = ::make(true, GetParam());
   Pair p;
   struct OneByteAtATime : lf::EventHandler {
     int fd = -1;
@@ -389,10 +421,23 @@ TEST(ReactorEdge, NotifyFromOwnDispatchRunsItAgain) {
 }
 
 INSTANTIATE_TEST_SUITE_P(HandleSets, Reactor,
-                         ::testing::Values(lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge),
-                         [](const auto& info) {
-                           return info.param == lf::HandleSetKind::kEpollEdge ? std::string("et")
-                                                                              : std::string("oneshot");
-                         });
+                         ::testing::Values(lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge,
+                                           lf::HandleSetKind::kIoUring),
+                         [](const auto& info) { return handle_set_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(EdgeSets, ReactorEdge,
+                         ::testing::Values(lf::HandleSetKind::kEpollEdge, lf::HandleSetKind::kIoUring),
+                         [](const auto& info) { return handle_set_name(info.param); });
+
+// Asked for where it cannot run, the io_uring handle set says why instead of running another.
+TEST(ReactorIoUring, CreatesOrSaysWhyNot) {
+  lf::ReactorOptions o;
+  o.handle_set = lf::HandleSetKind::kIoUring;
+  auto r = lf::Reactor::create(o);
+  if (r.ok()) {
+    EXPECT_TRUE(r.value()->edge_triggered());
+  } else {
+    EXPECT_NE(r.status().message().find("io_uring"), std::string::npos) << r.status().message();
+  }
+}
 
 }  // namespace
