@@ -63,6 +63,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // SLOWLOG: a command this connection ran, if it took long enough.
   void slow_log(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                 std::uint64_t usec);
+  // WAIT: the connection parks on w once the command's handler returns (db/replication_wait.hpp).
+  void park_on(std::shared_ptr<blocking::Waiter> w);
 
  private:
   enum class Phase : std::uint8_t {
@@ -105,6 +107,18 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool closing() const { return ending_ != Ending::kOpen; }
   void leave_pubsub();
 
+  struct TrackingScope {
+    TrackingScope(ServerSession& s, const BoundCommand* bc, std::span<const std::string_view> argv);
+    ~TrackingScope();
+    ServerSession& session;
+    const BoundCommand* bc;
+    std::span<const std::string_view> argv;
+    std::uint64_t prev_writer;
+    bool prev_batch;
+  };
+  void note_caching();
+  void trim_tracking();
+
   Step exec(std::string& out);
   void run_transaction(std::string& out);
 
@@ -124,6 +138,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
+  bool last_was_client_ = false;         // the last command was a CLIENT subcommand (CACHING)
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
