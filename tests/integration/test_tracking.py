@@ -119,6 +119,17 @@ SCRIPT = [
     ("W", ["SET", "g1", "1"]),
     ("T", ["PING"]),
     ("T", ["CLIENT", "TRACKINGINFO"]),
+    ("T", ["CLIENT", "TRACKING", "off"]),
+    # PUBLISH and SPUBLISH from scripts; a subscribed RESP3 caller gets its copy before the reply
+    ("T", ["SUBSCRIBE", "chan"]),
+    ("T", ["SSUBSCRIBE", "schan"]),
+    ("W", ["EVAL", "return redis.call('publish', '__redis__:invalidate', 'from a script')", "0"]),
+    ("T", ["EVAL", "return redis.call('publish', 'chan', 'mine')", "0"]),
+    ("T", ["EVAL", "return redis.call('spublish', 'schan', 'shard')", "0"]),
+    ("W", ["EVAL", "return redis.call('pubsub', 'numsub', 'chan')", "0"]),
+    ("W", ["FCALL_RO", "nope", "0"]),
+    ("T", ["UNSUBSCRIBE"]),
+    ("T", ["SUNSUBSCRIBE"]),
 ]
 
 
