@@ -29,6 +29,10 @@ constexpr CommandSpec kClientSubs[] = {
     {"client|help", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns helpful text about the different subcommands."},
     {"client|reply", 3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Instructs the server whether to reply to commands."},
     {"client|unblock", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Unblocks a client blocked by a blocking command from a different connection."},
+    {"client|tracking", -3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Controls server-assisted client-side caching for the connection."},
+    {"client|caching", 3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Instructs the server whether to track the keys in the next request."},
+    {"client|getredir", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID to which the connection's tracking notifications are redirected."},
+    {"client|trackinginfo", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns information about server-assisted client-side caching for the connection."},
 };
 constexpr CommandSpec kConfigSubs[] = {
     {"config|get", -3, A | NS | D, 0, 0, 0, H::kConfigRead, {}, "server", "Returns the effective values of configuration parameters."},
@@ -135,6 +139,7 @@ constexpr CommandSpec kCommands[] = {
     {"unsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to channels."},
     {"punsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages published to channels that match one or more patterns."},
     {"sunsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to shard channels."},
+    {"wait", 3, NS, 0, 0, 0, H::kFree, {}, "generic", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed."},
     {"publish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Posts a message to a channel."},
     {"spublish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
     {"pubsub", -2, 0, 0, 0, 0, H::kFree, kPubsubSubs, "pubsub", "A container for Pub/Sub commands."},

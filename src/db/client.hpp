@@ -15,6 +15,7 @@
 #include "commands/command_table.hpp"
 #include "db/keyspace.hpp"
 #include "db/pubsub/registry.hpp"
+#include "db/tracking/table.hpp"
 #include "lf/concurrency_model.hpp"
 #include "lf/mutex.hpp"
 #include "resp/writer.hpp"
@@ -80,6 +81,7 @@ struct ClientState {
   bool reply_off = false;
   bool reply_skip_next = false;
   bool reply_skip = false;
+  std::uint64_t write_offset = 0;  // the log offset after this connection's last write (WAIT)
   bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
   bool scripts_refused = false;  // a busy script of it was stopped as it had hung up: no more
 
@@ -98,6 +100,12 @@ struct ClientState {
   // MONITOR: the outbox every executed command's line reaches this connection by (made by
   // MONITOR, listed in the server's MonitorFeed until the connection ends).
   std::shared_ptr<lf::Outbox> monitor;
+  // Pushes that are not replies (pub/sub messages, invalidations) reach this connection by its
+  // endpoint's outbox, opened on first need; CLIENT TRACKING's settings (db/tracking/).
+  std::shared_ptr<tracking::Endpoint> pushes;
+  std::shared_ptr<tracking::Tracker> tracker;
+  std::atomic<std::uint8_t> tracking_flags{0};   // CLIENT LIST flags t (1) and B (2)
+  std::atomic<std::int64_t> tracking_redir{-1};  // CLIENT LIST redir=
   bool subscribed_resp2() const {
     return subs && subs->total() > 0 && protocol == resp::Protocol::kResp2;
   }

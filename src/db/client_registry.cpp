@@ -20,6 +20,14 @@ void ClientRegistry::remove(ClientState* c) {
   clients_.remove(c);
 }
 
+bool ClientRegistry::has(std::uint64_t id) {
+  lf::MutexLock lock(mu_);
+  for (const ClientState* c : clients_) {
+    if (c->id == id) return true;
+  }
+  return false;
+}
+
 std::size_t ClientRegistry::size() {
   lf::MutexLock lock(mu_);
   return clients_.size();
@@ -52,29 +60,35 @@ std::string ClientRegistry::list(const std::string& laddr,
       name = c->name;
     }
     const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
+    // Redis's letters, in its order; N when none applies.
+    std::string flags;
+    if (c->sub_count.load(std::memory_order_relaxed) + c->psub_count.load(std::memory_order_relaxed) +
+            c->ssub_count.load(std::memory_order_relaxed) > 0) {
+      flags += 'P';
+    }
+    if (c->in_multi_flag.load(std::memory_order_relaxed)) flags += 'x';
+    if (c->blocked.load(std::memory_order_relaxed)) flags += 'b';
+    const std::uint8_t tf = c->tracking_flags.load(std::memory_order_relaxed);
+    if ((tf & 1) != 0) flags += 't';
+    if ((tf & 2) != 0) flags += 'B';
+    if (flags.empty()) flags = "N";
     char line[512];
     std::snprintf(line, sizeof line,
                   "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
                   " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 "
                   "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
-                  "user=default redir=-1 resp=%d\n",
+                  "user=default redir=%" PRId64 " resp=%d\n",
                   c->id, c->addr.c_str(), laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
                   name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
-                  c->blocked.load(std::memory_order_relaxed)         ? "b"
-                  : c->in_multi_flag.load(std::memory_order_relaxed) ? "x"
-                  : (c->sub_count.load(std::memory_order_relaxed) +
-                         c->psub_count.load(std::memory_order_relaxed) +
-                         c->ssub_count.load(std::memory_order_relaxed) >
-                     0)
-                      ? "P"
-                      : "N",
+                  flags.c_str(),
                   c->db_shown.load(std::memory_order_relaxed),
                   c->sub_count.load(std::memory_order_relaxed),
                   c->psub_count.load(std::memory_order_relaxed),
                   c->ssub_count.load(std::memory_order_relaxed),
                   c->qbuf.load(std::memory_order_relaxed),
                   c->last_command.load(std::memory_order_relaxed),
+                  c->tracking_redir.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));
     out += line;
   }

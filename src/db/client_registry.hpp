@@ -31,6 +31,7 @@ class ClientRegistry {
   std::uint64_t add(ClientState* c);
   void remove(ClientState* c);
   std::size_t size();
+  bool has(std::uint64_t id);  // a connected client with this id (CLIENT TRACKING REDIRECT)
   // CLIENT LIST's lines, of the clients `keep` selects (called under the registry's lock: it
   // may read what other threads may read of a ClientState); laddr is the listening address.
   std::string list(const std::string& laddr, const std::function<bool(const ClientState&)>& keep);

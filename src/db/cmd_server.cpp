@@ -57,12 +57,14 @@ bool flush_args_ok(CommandContext& c) {
 void flushdb_cmd(CommandContext& c) {
   if (!flush_args_ok(c)) return;
   for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  c.server->tracking().invalidate_all();  // the tracking table knows no databases, as Redis's
   c.out.simple_string("OK");
 }
 
 void flushall_cmd(CommandContext& c) {
   if (!flush_args_ok(c)) return;
   c.server->databases().clear();
+  c.server->tracking().invalidate_all();
   c.out.simple_string("OK");
 }
 
@@ -138,6 +140,7 @@ void config_set_cmd(CommandContext& c) {
     if (k == "latency-monitor-threshold") c.server->latency().set_threshold_ms(std::stoll(v));
     if (k == "slowlog-log-slower-than") c.server->slowlog().set_threshold_us(std::stoll(v));
     if (k == "slowlog-max-len") c.server->slowlog().set_max_len(std::stoll(v));
+    if (k == "tracking-table-max-keys") c.server->tracking().set_max_keys(std::stoull(v));
     if (k == "busy-reply-threshold" || k == "lua-time-limit") {
       c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
     }
@@ -261,6 +264,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "maxclients:%zu", initial_.maxclients);
     append_line(s, "blocked_clients:%" PRIu64, blocking().blocked_clients());
     append_line(s, "total_blocking_keys:%" PRIu64, blocking().blocking_keys());
+    append_line(s, "tracking_clients:%" PRIu64, tracking_->clients());
   } else if (name == "memory") {
     s += memory::info_section(*this);  // db/memory/
   } else if (name == "persistence") {
@@ -311,6 +315,9 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "pubsub_channels:%zu", pubsub_.channel_count());
     append_line(s, "pubsub_patterns:%zu", pubsub_.pattern_count());
     append_line(s, "pubsubshard_channels:%zu", pubsub_.shard_channel_count());
+    append_line(s, "tracking_total_keys:%" PRIu64, tracking_->keys());
+    append_line(s, "tracking_total_items:%" PRIu64, tracking_->items());
+    append_line(s, "tracking_total_prefixes:%" PRIu64, tracking_->prefixes());
     // Redis's MIGRATE connection cache: lfdb has no MIGRATE (docs/server.md), so never a socket.
     s += "migrate_cached_sockets:0\r\n";
     // Subscribers dropped at client-output-buffer-limit pubsub (Redis 7.0 does not count them).

@@ -79,6 +79,8 @@ constexpr NoEffectParam kNoEffectParams[] = {
     // Likewise: CONFIG SET hands these to the slow log (cmd_server.cpp).
     {"slowlog-log-slower-than", "", NoEffectParam::kInteger, -1, kLongMax, "10000"},
     {"slowlog-max-len", "", NoEffectParam::kInteger, 0, kLongMax, "128"},
+    // Likewise: CONFIG SET hands it to the tracking table (db/tracking/table.hpp).
+    {"tracking-table-max-keys", "", NoEffectParam::kInteger, 0, kLongMax, "1000000"},
 };
 
 const NoEffectParam* no_effect_param(std::string_view name) {

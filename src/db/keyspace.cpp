@@ -48,6 +48,7 @@ void Partition::evict(std::string_view key) {
   bump_changes(1);
   ++t_invocation_log.changes;
   if (!watchers_.empty()) touch_watchers(it->first);
+  if (tracking_ != nullptr) tracking::key_changed(tracking_, it->first, true);
   if (std::string* log = t_invocation_log.records) {
     t_invocation_log.select(db_);
     encode_command(*log, {"DEL", it->first});
@@ -59,6 +60,7 @@ void Partition::expired(std::string_view key) {
   pubsub::key_expired(key);  // the `expired` keyspace event, when notifications are on
   bump_changes(1);
   if (!watchers_.empty()) touch_watchers(key);
+  if (tracking_ != nullptr) tracking::key_changed(tracking_, key, true);
   if (std::string* log = t_invocation_log.records) {
     t_invocation_log.select(db_);
     encode_command(*log, {"DEL", key});
@@ -210,6 +212,12 @@ Databases::Databases(std::uint32_t count, std::uint32_t colors) {
 void Databases::swap(std::uint32_t a, std::uint32_t b) {
   if (a == b) return;
   for (std::uint32_t c = 0; c < colors(); ++c) dbs_[a]->at(c).swap_keys(dbs_[b]->at(c));
+}
+
+void Databases::set_tracking(tracking::Table* t) {
+  for (auto& d : dbs_) {
+    for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).set_tracking(t);
+  }
 }
 
 void Databases::clear() {

@@ -36,6 +36,11 @@
 #include "db/zset.hpp"
 
 namespace lfdb::db {
+namespace tracking {
+class Table;
+// A key changed: its trackers are told (db/tracking/table.hpp); from 0: by the server itself.
+void key_changed(Table* t, std::string_view key, bool by_server);
+}  // namespace tracking
 
 
 using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
@@ -128,6 +133,7 @@ class Partition {
     bump_changes(1);
     ++t_invocation_log.changes;
     if (!watchers_.empty()) touch_watchers(key);
+    if (tracking_ != nullptr) tracking::key_changed(tracking_, key, false);
   }
   void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
   // Eviction (db/memory/evictor.hpp): erases a live key as an expiry does (watchers dirty, a
@@ -145,6 +151,8 @@ class Partition {
   // The database this partition belongs to (its expiry DELs are logged there).
   std::uint32_t db() const { return db_; }
   void set_db(std::uint32_t db) { db_ = db; }
+  // The server's table of tracked keys (CLIENT TRACKING); set once, before sharing.
+  void set_tracking(tracking::Table* t) { tracking_ = t; }
 
   const Map& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
@@ -163,6 +171,7 @@ class Partition {
   void touch_watchers_if(const Partition& other);
 
   std::uint32_t db_ = 0;  // set once, before the partition is shared
+  tracking::Table* tracking_ = nullptr;  // idem
   Map map_;
   std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
@@ -210,6 +219,8 @@ class Databases {
   void swap(std::uint32_t a, std::uint32_t b);
   // FLUSHALL, a full resync: every database emptied (the caller holds every color).
   void clear();
+  // Every partition tells this table of its changes (set once, before sharing).
+  void set_tracking(tracking::Table* t);
 
   // Atomic sums over every database.
   std::uint64_t size() const;

@@ -245,6 +245,15 @@ void Replication::role_command(CommandContext& c) {
   }
 }
 
+std::size_t Replication::replicas_acked(std::uint64_t offset) const {
+  if (!dispatcher_) return 0;
+  std::size_t n = 0;
+  for (const auto& r : dispatcher_->view().replicas) {
+    if (r.offset >= offset) ++n;
+  }
+  return n;
+}
+
 std::string Replication::info() {
   std::string s = "# Replication\r\n";
   auto line = [&s](const std::string& l) { s += l + "\r\n"; };

@@ -61,6 +61,8 @@ class Replication {
   void replicaof_command(CommandContext& c);  // REPLICAOF host port | NO ONE
   void role_command(CommandContext& c);
   std::string info();
+  // How many replicas acknowledged the stream up to `offset` (WAIT); 0 without a dispatcher.
+  std::size_t replicas_acked(std::uint64_t offset) const;
   // A replica with appendonly yes saves where its log stands in the primary's stream, so a
   // restart resumes with a partial resync; anything that rewrites the log drops that.
   void forget_saved_position();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands/connection.hpp"
+#include "db/tracking/table.hpp"
 #include "db/append_log.hpp"
 #include "db/blocking/registry.hpp"
 #include "db/functions/library_loader.hpp"
@@ -592,8 +593,9 @@ std::size_t push_reply(lua_State* L, std::string_view r, std::size_t p) {
 
 bool allowed_in_script(commands::HueClass h) {
   using commands::HueClass;
+  // PUBLISH, SPUBLISH and PUBSUB read "pubsub", which every script's class reads too.
   return h == HueClass::kFree || h == HueClass::kKeyRead || h == HueClass::kKeyWrite ||
-         h == HueClass::kKeyspaceCount;
+         h == HueClass::kKeyspaceCount || h == HueClass::kPubsubRead;
 }
 
 // Commands a script may call once it runs alone, holding every color: the keyspace-wide ones
@@ -742,7 +744,16 @@ int call_impl(lua_State* L, std::string& err) {
   const std::uint64_t changes_before = il.changes;
   il.changes = 0;
   const auto start = std::chrono::steady_clock::now();
-  bc->handler(ctx);
+  {
+    // PUBLISH's own copy (a subscribed caller) goes with the caller's replies (pubsub/registry.hpp).
+    struct Publisher {
+      pubsub::ScriptPublisher prev = pubsub::t_script_publisher;
+      ~Publisher() { pubsub::t_script_publisher = prev; }
+    } publisher;
+    pubsub::t_script_publisher = {&outer.out.buffer(), outer.out.resp3()};
+    bc->handler(ctx);
+  }
+  if (spec->has(commands::kReadonly)) tracking::t_script_read = true;  // CLIENT TRACKING: the script's keys
   outer.server->command_stats().record(
       r.index,
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(

@@ -31,6 +31,9 @@ Server::Server(const ServerConfig& config)
   protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   blocking_ = std::make_unique<blocking::Registry>(*this);
+  tracking_ = std::make_unique<tracking::Table>(dbs_.colors(), clients_);
+  acks_ = std::make_unique<AckWaits>(*repl_);
+  dbs_.set_tracking(tracking_.get());
   set_pubsub_limits(output_limit(config.client_output_buffer_limit, "pubsub"));
   set_normal_output_limit(output_limit(config.client_output_buffer_limit, "normal"));
   client_limits_.query_buffer.store(config.client_query_buffer_limit, std::memory_order_relaxed);
@@ -156,6 +159,7 @@ void Server::stop() {
   // model is about to close), then close everything.
   stopping_.store(true, std::memory_order_release);
   blocking_->stop();  // blocked clients are parked: settle them (they close) before the rest
+  acks_->stop();      // and so are the WAITs
   // Running scripts stop: at once under SHUTDOWN NOSAVE, else once busy; none starts any more.
   const int ask = shutdown_save_.load(std::memory_order_relaxed);
   scripts_.begin_shutdown(ask < 0);

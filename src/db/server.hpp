@@ -26,6 +26,8 @@
 #include "commands/connection.hpp"
 #include "db/append_log.hpp"
 #include "db/blocking/registry.hpp"
+#include "db/tracking/table.hpp"
+#include "db/replication_wait.hpp"
 #include "db/client.hpp"
 #include "db/client_limits.hpp"
 #include "db/client_registry.hpp"
@@ -121,11 +123,15 @@ class Server final : public lf::Service {
   ClientRegistry& clients() { return clients_; }
   // Clients blocked on keys (BLPOP & co.): db/blocking/registry.hpp.
   blocking::Registry& blocking() { return *blocking_; }
+  // Client-side caching (CLIENT TRACKING): db/tracking/table.hpp.
+  tracking::Table& tracking() { return *tracking_; }
   // CLIENT LIST / CLIENT INFO: every client's line, or only c's.
   std::string client_list(const ClientState* only = nullptr);
   std::string client_list(const std::function<bool(const ClientState&)>& keep);
 
   Replication& replication() { return *repl_; }
+  // Parked WAITs (db/replication_wait.hpp).
+  AckWaits& acks() { return *acks_; }
   // The append-only log (nullptr when appendonly is no).
   AppendLog* append_log() { return log_.get(); }
   // Replays one logged command (or checks it): loading at start, and a replica's stream. A
@@ -191,6 +197,8 @@ class Server final : public lf::Service {
 
   ClientRegistry clients_;
   std::unique_ptr<blocking::Registry> blocking_;  // made in the ctor; its timer runs from start()
+  std::unique_ptr<tracking::Table> tracking_;     // made in the ctor, before any session
+  std::unique_ptr<AckWaits> acks_;                // made in the ctor; stopped with the blocked
 
   // Active expiry: the ticker calls maybe_run_expiry_cycle every 1/hz; the call is guarded by
   // an election so any other caller (a future one on the serving path) can never overlap a

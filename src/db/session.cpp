@@ -7,6 +7,7 @@
 #include "db/log_records.hpp"
 #include "db/memory/evictor.hpp"
 #include "db/pubsub/notify.hpp"
+#include "db/tracking/commands.hpp"
 #include "lf/status.hpp"
 #include "resp/writer.hpp"
 
@@ -53,6 +54,7 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 ServerSession::~ServerSession() {
   unwatch();
   if (client_.subs) leave_pubsub();
+  tracking::leave(client_, server_);
   if (client_.monitor) {
     server_.monitors().remove(client_.id);
     client_.monitor->close();
@@ -115,13 +117,15 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   }
   // Messages posted to this connection (it was woken for them, or they came meanwhile) go
   // out before the replies of what it reads now.
-  if (client_.subs) client_.subs->self->outbox->drain(out);
+  // (A blocked command's reply goes before them: what its serving write caused comes after.)
+  if (client_.pushes && !was_blocked) client_.pushes->outbox->drain(out);
   if (client_.monitor) client_.monitor->drain(out);
   if (was_blocked || waiter_) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
     const Step s = was_blocked ? unblocked(out) : block(out);
     if (s == Step::kParked) return lf::SessionAction::kPark;
     if (s == Step::kClose) return settle(lf::SessionAction::kClose, out);
+    if (client_.pushes) client_.pushes->outbox->drain(out);
   }
   return settle(process(in, out), out);
 }
@@ -202,7 +206,10 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     drop_reply_ = client_.reply_skip || client_.reply_off;
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
+    if (client_.tracker) note_caching();
     const Step s = dispatch(argv_, out);
+    // Past tracking-table-max-keys (a remembering read, CONFIG SET): the table is trimmed.
+    if (server_.tracking().over_limit() && server_.tracking().claim_trim()) trim_tracking();
     if (s == Step::kDone) {
       client_.qbuf.store(0, std::memory_order_relaxed);
       if ((client_.reply_skip || client_.reply_off) && out.size() >= mark) out.resize(mark);
@@ -357,6 +364,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
     resp::Writer w(out, client_.protocol);
     run_session(bc, argv, w);
     blocking::wake_pending();  // CLIENT UNBLOCK / KILL of a blocked client
+    if (waiter_) return block(out);  // WAIT
     return closing() ? Step::kClose : Step::kDone;
   }
   if (bc.spec->hue == HueClass::kFree) {
@@ -374,7 +382,11 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   script_alone_ = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys) &&
                   server_.scripts().runs_alone(script_identity(*bc.spec, argv));
   if (script_alone_) return submit_parked(alone_invocation(), bc, argv, out);
-  const Invocation inv{bc.hue,
+  // A tracking client's reader remembers the keys it read in their colors' rooms of the tracking
+  // table (db/tracking/table.hpp): it holds its colors as a writer does.
+  const bool remembers = bc.spec->hue == HueClass::kKeyRead && client_.tracker &&
+                         client_.tracker->remembers();
+  const Invocation inv{remembers ? server_.executor().hue_of(HueClass::kKeyWrite) : bc.hue,
                        bc.spec->hue == HueClass::kKeyspaceRead ? Placement::kAllColors
                                                                : Placement::kKeys,
                        hashes_};
@@ -460,7 +472,8 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
   out.append(w->reply);
   // Under `always` a served pop's reply waits for the fsync of its record like our own writes.
   if (w->commit_offset > commit_offset_) commit_offset_ = w->commit_offset;
-  server_.blocking().forget(w);
+  if (w->commit_offset > client_.write_offset) client_.write_offset = w->commit_offset;
+  if (w->op != blocking::Op::kWait) server_.blocking().forget(w);
   if (w->close) {
     close_after_replies();
     return Step::kClose;
@@ -538,6 +551,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   resp::Writer w(out, client_.protocol);
   CommandContext ctx{argv, w, server_.db(client_.db), now_ms(), &server_, &client_, bc.spec};
   ctx.db = client_.db;
+  TrackingScope tracking_scope(*this, &bc, argv);
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
   ctx.alone = script_alone_ || (in_exec_ && exec_alone_) ||
@@ -642,10 +656,67 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   // Appended while the invocation still holds its colors: the log keeps each key's order.
   if (!in_transaction_ && !log_buf_.empty()) {
     commit_offset_ = log->append(log_buf_, log_db_, il.db);
+    client_.write_offset = commit_offset_;
     log_buf_.clear();
   }
   if (offer.waiter) waiter_ = std::move(offer.waiter);
   if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
+}
+
+// Client-side caching around one invocation (db/tracking/table.hpp): the keys this client
+// changes are its own (NOLOOP), the BCAST invalidations go out once it is over (one message per
+// prefix), and a tracking reader remembers the keys it read, after it read them. A script
+// remembers its declared keys when it ran a read-only command.
+ServerSession::TrackingScope::TrackingScope(ServerSession& s, const BoundCommand* bc,
+                                            std::span<const std::string_view> argv)
+    : session(s), bc(bc), argv(argv), prev_writer(tracking::t_writer), prev_batch(tracking::t_batch) {
+  tracking::t_writer = s.client_.id;
+  tracking::t_batch = true;
+  if (bc != nullptr) tracking::t_script_read = false;
+}
+
+ServerSession::TrackingScope::~TrackingScope() {
+  const tracking::Tracker* t = session.client_.tracker.get();
+  if (bc != nullptr && t != nullptr && t->remembers()) {
+    const CommandSpec& spec = *bc->spec;
+    const bool script = spec.group == "scripting" && spec.has(commands::kNumKeys);
+    // Colors held as a writer: a promoted reader (execute), a transaction's, a script's.
+    const bool held = session.in_exec_ || spec.hue == HueClass::kKeyWrite ||
+                      spec.hue == HueClass::kKeyRead || spec.hue == HueClass::kUndeclared;
+    if (held && (script ? tracking::t_script_read : spec.has(commands::kReadonly))) {
+      std::vector<std::string_view> keys;
+      commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
+      if (!keys.empty()) session.server_.tracking().remember(session.client_.id, keys);
+    }
+  }
+  tracking::t_writer = prev_writer;
+  tracking::t_batch = prev_batch;
+  if (!prev_batch) session.server_.tracking().flush();
+}
+
+void ServerSession::park_on(std::shared_ptr<blocking::Waiter> w) {
+  w->sleeper = this;
+  w->fd = client_.host != nullptr ? client_.host->handle() : -1;
+  waiter_ = std::move(w);
+}
+
+// CLIENT CACHING yes|no holds for the command after it only (CLIENT subcommands and a
+// transaction's queueing keep it), as in Redis.
+void ServerSession::note_caching() {
+  tracking::Tracker& t = *client_.tracker;
+  if (!client_.in_multi && !last_was_client_) t.caching.store(false, std::memory_order_relaxed);
+  last_was_client_ = commands::iequal(argv_[0], "client");
+}
+
+// The tracking table's trim runs alone (it may forget keys of every color), as an invocation
+// of its own: nothing waits for it.
+void ServerSession::trim_tracking() {
+  tracking::Table* table = &server_.tracking();
+  const std::uint64_t hash = client_.id;
+  Executor& ex = server_.executor();
+  const Invocation inv{ex.hue_of(HueClass::kKeyspaceWrite), Placement::kKeys, {&hash, 1}};
+  lf::hue::Task trim([table] { table->trim(); });
+  if (!ex.try_run(inv, trim)) (void)ex.submit(inv, std::move(trim));
 }
 
 // After a write invocation, still holding its colors: the clients blocked on its keys.
@@ -756,6 +827,7 @@ void ServerSession::run_transaction(std::string& out) {
     // The block's records go to the log as one MULTI...EXEC (when it changed anything).
     AppendLog* log = server_.append_log();
     in_transaction_ = log != nullptr;
+    TrackingScope tracking_scope(*this, nullptr, {});  // BCAST: one message per prefix for the block
     InvocationLog& il = t_invocation_log;
     il.db = client_.db;
     log_db_ = client_.db;
@@ -782,6 +854,7 @@ void ServerSession::run_transaction(std::string& out) {
       if (log_buf_.size() > multi_len) {
         encode_command(log_buf_, {"EXEC"});
         commit_offset_ = log->append(log_buf_, log_db_, il.db);
+        client_.write_offset = commit_offset_;
       }
       log_buf_.clear();
     }
@@ -884,6 +957,7 @@ void ServerSession::reset_connection() {
     client_.psub_count.store(0, std::memory_order_relaxed);
     client_.ssub_count.store(0, std::memory_order_relaxed);
   }
+  tracking::leave(client_, server_);  // RESET turns tracking off, as Redis's
   if (client_.monitor) {
     server_.monitors().remove(client_.id);
     client_.monitor->close();

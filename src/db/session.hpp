@@ -63,6 +63,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // SLOWLOG: a command this connection ran, if it took long enough.
   void slow_log(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                 std::uint64_t usec);
+  // WAIT: the connection parks on w once the command's handler returns (db/replication_wait.hpp).
+  void park_on(std::shared_ptr<blocking::Waiter> w);
 
  private:
   enum class Phase : std::uint8_t {
@@ -113,6 +115,18 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Step rerun_alone(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   Invocation alone_invocation();
   void note_rerun_alone(std::string& out, std::size_t mark);
+  struct TrackingScope {
+    TrackingScope(ServerSession& s, const BoundCommand* bc, std::span<const std::string_view> argv);
+    ~TrackingScope();
+    ServerSession& session;
+    const BoundCommand* bc;
+    std::span<const std::string_view> argv;
+    std::uint64_t prev_writer;
+    bool prev_batch;
+  };
+  void note_caching();
+  void trim_tracking();
+
   Step exec(std::string& out);
   void run_transaction(std::string& out);
 
@@ -139,6 +153,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool rerun_ = false;
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
   std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
+  bool last_was_client_ = false;         // the last command was a CLIENT subcommand (CACHING)
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).

@@ -4,6 +4,8 @@
 #include <algorithm>
 
 #include "db/session.hpp"
+#include "db/tracking/commands.hpp"
+#include "db/replication_wait.hpp"
 
 #include "commands/access.hpp"
 #include "commands/connection.hpp"
@@ -54,6 +56,11 @@ void hello_cmd(SessionContext& c) {
   c.client.protocol = req.protocol;
   c.client.resp_version.store(req.protocol == resp::Protocol::kResp3 ? 3 : 2,
                               std::memory_order_relaxed);
+  // A RESP3 connection can take pushes: it gets its endpoint (a possible REDIRECT target).
+  if (req.protocol == resp::Protocol::kResp3) tracking::endpoint(c.client, c.server);
+  if (c.client.pushes) {
+    c.client.pushes->resp3.store(req.protocol == resp::Protocol::kResp3, std::memory_order_relaxed);
+  }
   if (c.client.subs) {  // publishers encode this connection's messages in its protocol
     c.client.subs->self->resp3.store(req.protocol == resp::Protocol::kResp3,
                                      std::memory_order_relaxed);
@@ -327,6 +334,11 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"client|help", client_help_cmd},
     {"client|unblock", client_unblock_cmd},
     {"client|reply", client_reply_cmd},
+    {"wait", wait_cmd},
+    {"client|tracking", tracking::client_tracking_cmd},
+    {"client|caching", tracking::client_caching_cmd},
+    {"client|getredir", tracking::client_getredir_cmd},
+    {"client|trackinginfo", tracking::client_trackinginfo_cmd},
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // connection runs one at a time, so that needs nothing more (registry.hpp says the rest).
 #include "db/pubsub/registry.hpp"
 #include "db/server.hpp"
+#include "db/tracking/commands.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -18,9 +19,9 @@ Subscriptions& subscriptions(CommandContext& c) {
   ClientState& cl = *c.client;
   if (!cl.subs) {
     cl.subs = std::make_unique<Subscriptions>();
+    // One outbox for every push to the connection: invalidations share it (db/tracking/).
     cl.subs->self = std::make_shared<pubsub::Subscriber>(
-        cl.id, lf::Outbox::open(*cl.host, c.server->pubsub_limits()),
-        cl.protocol == resp::Protocol::kResp3);
+        cl.id, tracking::endpoint(cl, *c.server).outbox, cl.protocol == resp::Protocol::kResp3);
   }
   return *cl.subs;
 }
@@ -31,6 +32,8 @@ void publish_counts(CommandContext& c) {
   cl.sub_count.store(s ? s->count(Kind::kChannel) : 0, std::memory_order_relaxed);
   cl.psub_count.store(s ? s->count(Kind::kPattern) : 0, std::memory_order_relaxed);
   cl.ssub_count.store(s ? s->count(Kind::kShard) : 0, std::memory_order_relaxed);
+  // A RESP2 connection receives redirected invalidations while it is subscribed.
+  if (cl.pushes) cl.pushes->subscribed.store(s != nullptr && s->total() > 0, std::memory_order_relaxed);
 }
 
 // What the (un)subscribe replies count: shard channels alone, or channels and patterns.
@@ -102,10 +105,11 @@ void sunsubscribe_cmd(CommandContext& c) { unsubscribe(c, Kind::kShard, "sunsubs
 
 void publish(CommandContext& c, bool shard) {
   const std::uint64_t self = c.client != nullptr ? c.client->id : 0;
-  const bool resp3 = c.out.resp3();
-  const std::size_t n =
-      registry(c).publish(shard, c.arg(1), c.arg(2), self, resp3, c.out.buffer(),
-                          c.server->pubsub_limits());
+  const pubsub::ScriptPublisher& script = pubsub::t_script_publisher;
+  const bool resp3 = script.out != nullptr ? script.resp3 : c.out.resp3();
+  std::string& self_out = script.out != nullptr ? *script.out : c.out.buffer();
+  const std::size_t n = registry(c).publish(shard, c.arg(1), c.arg(2), self, resp3, self_out,
+                                            c.server->pubsub_limits());
   c.out.integer(static_cast<std::int64_t>(n));
 }
 void publish_cmd(CommandContext& c) { publish(c, false); }

@@ -93,6 +93,15 @@ class Registry {
   std::atomic<std::uint64_t> overflows_{0};
 };
 
+// A script's PUBLISH (redis.call): the publisher's own copy goes to the connection's replies,
+// before the script's reply, in the connection's protocol (not into the script's reply buffer).
+// Set by the script's call of the command, on its thread.
+struct ScriptPublisher {
+  std::string* out = nullptr;
+  bool resp3 = false;
+};
+inline thread_local ScriptPublisher t_script_publisher;
+
 // The frames Redis sends a subscriber, in either protocol (push in RESP3, array in RESP2).
 std::string encode_message(bool resp3, std::string_view kind, std::string_view channel,
                            std::string_view message);
