@@ -22,6 +22,20 @@ using commands::CommandSpec;
 
 namespace {
 
+// Whether a command of a blocking kind may block: XREAD and XREADGROUP only with a BLOCK option
+// (before STREAMS; GROUP's and COUNT's values are skipped), the others always.
+bool may_block(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  if (!spec.has(commands::kBlocking)) return false;
+  if (!spec.has(commands::kStreamKeys)) return true;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (commands::iequal(argv[i], "streams")) return false;
+    if (commands::iequal(argv[i], "block")) return true;
+    if (commands::iequal(argv[i], "group")) i += 2;
+    else if (commands::iequal(argv[i], "count")) i += 1;
+  }
+  return false;
+}
+
 // Thread contexts of the bound thread set, reused per thread (a nested dispatch on the same
 // thread takes others from the pool, never one still waiting further up the stack).
 std::vector<std::unique_ptr<lf::ThreadContext>>& ctx_pool() {
@@ -372,7 +386,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
     }
     // A blocked reply would hold up every client behind it on a shared upstream connection
     // (inside MULTI they do not block, and go through as the transaction's).
-    if (spec->has(commands::kBlocking) && !tx_.in_multi()) {
+    if (may_block(*spec, argv) && !tx_.in_multi()) {
       return reject("NOPERM lfdb-gateway refuses '" + std::string(spec->name) +
                     "': blocking commands would stall a shared upstream connection");
     }
