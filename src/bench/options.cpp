@@ -12,6 +12,7 @@ const char* workload_name(WorkloadKind k) {
     case WorkloadKind::kGetSet: return "getset";
     case WorkloadKind::kReservation: return "reservation";
     case WorkloadKind::kTransfer: return "transfer";
+    case WorkloadKind::kXQueue: return "xqueue";
   }
   return "?";
 }
@@ -57,8 +58,8 @@ int parse_options(int argc, char** argv, Options& o) {
   app.add_option("--warmup", o.warmup_s, "seconds of load before measuring")->check(CLI::Range(0.0, 1e6));
   app.add_option("--timeout", o.timeout_s, "seconds an operation may wait for its reply before its connection is failed")
       ->check(CLI::Range(0.01, 1e6));
-  app.add_option("--workload,-w", workload, "getset | reservation | transfer")
-      ->check(CLI::IsMember({"getset", "reservation", "transfer"}));
+  app.add_option("--workload,-w", workload, "getset | reservation | transfer | xqueue")
+      ->check(CLI::IsMember({"getset", "reservation", "transfer", "xqueue"}));
   app.add_option("--txn", o.txn, "transaction form of reservation/transfer: multi (WATCH/MULTI/EXEC) | eval")
       ->check(CLI::IsMember({"multi", "eval"}));
   app.add_option("--key-prefix", o.key_prefix, "prepended to every key");
@@ -91,7 +92,8 @@ int parse_options(int argc, char** argv, Options& o) {
   }
   if (workload == "getset") o.workload = WorkloadKind::kGetSet;
   else if (workload == "reservation") o.workload = WorkloadKind::kReservation;
-  else o.workload = WorkloadKind::kTransfer;
+  else if (workload == "transfer") o.workload = WorkloadKind::kTransfer;
+  else o.workload = WorkloadKind::kXQueue;
   o.dist = dist == "zipf" ? Distribution::kZipf : Distribution::kUniform;
 
   auto bad = [](const std::string& msg) {
@@ -103,7 +105,7 @@ int parse_options(int argc, char** argv, Options& o) {
     return bad("--zipf-theta must be in (0, 1), e.g. 0.99");
   }
   if (o.workload != WorkloadKind::kGetSet && o.pipeline > 1) {
-    return bad("--pipeline applies to getset only: a reservation or transfer terminal runs one transaction at a time");
+    return bad("--pipeline applies to getset only: a reservation, transfer or xqueue terminal runs one operation at a time");
   }
   if (o.key_prefix.find_first_of("{}") != std::string::npos) {
     return bad("--key-prefix must not contain '{' or '}': keys carry their own {hash tag}");

@@ -10,7 +10,7 @@
 
 namespace bench {
 
-enum class WorkloadKind { kGetSet, kReservation, kTransfer };
+enum class WorkloadKind { kGetSet, kReservation, kTransfer, kXQueue };
 
 struct Options {
   // Where.

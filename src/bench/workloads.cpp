@@ -9,6 +9,7 @@ lf::Result<std::unique_ptr<Workload>> make_workload(const Options& o) {
     case WorkloadKind::kGetSet: return make_getset(o);
     case WorkloadKind::kReservation: return make_reservation(o);
     case WorkloadKind::kTransfer: return make_transfer(o);
+    case WorkloadKind::kXQueue: return make_xqueue(o);
   }
   return lf::Status::error("unknown workload");
 }

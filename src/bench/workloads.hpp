@@ -14,6 +14,7 @@ lf::Result<std::unique_ptr<Workload>> make_workload(const Options& o);
 lf::Result<std::unique_ptr<Workload>> make_getset(const Options& o);
 lf::Result<std::unique_ptr<Workload>> make_reservation(const Options& o);
 lf::Result<std::unique_ptr<Workload>> make_transfer(const Options& o);
+lf::Result<std::unique_ptr<Workload>> make_xqueue(const Options& o);
 
 // The kind of an error reply: its first word ("ERR", "WRONGTYPE", "EXECABORT", "NOAUTH"), which
 // is how Redis classifies errors, so a summary can count them by kind.

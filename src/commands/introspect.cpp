@@ -73,7 +73,8 @@ KeyPositions key_positions(std::span<const std::string_view> argv) {
     for (long i = 0; i < n; ++i) r.positions.push_back(static_cast<std::size_t>(spec.first_key + i));
     return r;
   }
-  for_each_key(spec, argv.size(), [&](std::size_t i) { r.positions.push_back(i); });
+  // The arguments' overload: XREAD's and XREADGROUP's keys are found after STREAMS.
+  for_each_key(spec, argv, [&](std::size_t i) { r.positions.push_back(i); });
   if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
   return r;
 }
@@ -82,7 +83,15 @@ std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t pos
   const std::string_view n = spec.name;
   if (is_store_destination(spec, position)) return {"OW", "update"};
   if (spec.has(kDestKey) || n == "sort") return {"RO", "access"};
-  if (!spec.has(kWrite)) return {"RO", "access"};
+  // Streams: XLEN reads no data; XREADGROUP writes the group, not the entries (read-only, as
+  // Redis declares it); the writers insert, update or delete as Redis's key specs say.
+  if (n == "xlen") return {"RO"};
+  if (!spec.has(kWrite) || n == "xreadgroup") return {"RO", "access"};
+  if (n == "xtrim" || n == "xdel" || n == "xautoclaim" || n == "xgroup|destroy" || n == "xgroup|delconsumer") {
+    return {"RW", "delete"};
+  }
+  if (n == "xgroup|create" || n == "xgroup|createconsumer") return {"RW", "insert"};
+  if (n == "xadd" || n == "xack" || n == "xclaim" || n == "xsetid" || n == "xgroup|setid") return {"RW", "update"};
   // Writes: overwrite, remove, move between two keys, or read-modify-write (the default).
   if (n == "set" || n == "mset" || n == "msetnx" || n == "setex" || n == "psetex" ||
       n == "restore") {

@@ -22,6 +22,20 @@ using commands::CommandSpec;
 
 namespace {
 
+// Whether a command of a blocking kind may block: XREAD and XREADGROUP only with a BLOCK option
+// (before STREAMS; GROUP's and COUNT's values are skipped), the others always.
+bool may_block(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  if (!spec.has(commands::kBlocking)) return false;
+  if (!spec.has(commands::kStreamKeys)) return true;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (commands::iequal(argv[i], "streams")) return false;
+    if (commands::iequal(argv[i], "block")) return true;
+    if (commands::iequal(argv[i], "group")) i += 2;
+    else if (commands::iequal(argv[i], "count")) i += 1;
+  }
+  return false;
+}
+
 // Thread contexts of the bound thread set, reused per thread (a nested dispatch on the same
 // thread takes others from the pool, never one still waiting further up the stack).
 std::vector<std::unique_ptr<lf::ThreadContext>>& ctx_pool() {
@@ -398,9 +412,9 @@ void ClientConn::command(std::span<const std::string_view> argv) {
                     "': dangerous commands are disabled (allow_dangerous)");
     }
     // A blocked reply would hold up every client behind it on a shared upstream connection:
-    // blocking commands take a connection of their own (inside MULTI they do not block, and go
-    // through as the transaction's).
-    if (spec->has(commands::kBlocking) && !tx_.in_multi()) return blocking(*spec, argv);
+    // commands that may block (XREAD/XREADGROUP only with BLOCK) take a connection of their own
+    // (inside MULTI they do not block, and go through as the transaction's).
+    if (may_block(*spec, argv) && !tx_.in_multi()) return blocking(*spec, argv);
   }
   if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);

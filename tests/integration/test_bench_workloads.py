@@ -36,6 +36,16 @@ class BenchWorkloadsTest(ServerTestCase):
         s = self.assertRan(run, ops=1000)
         self.assertEqual(s["outcomes"], {"get_hit": 1000})
 
+    def test_xqueue_reads_and_acknowledges_each_entry_once(self):
+        run = run_bench(self.port, "-w", "xqueue", "-c", 8, "-t", 2, "-n", 2000, "--key-prefix", "xq:")
+        s = self.assertRan(run, ops=2000)
+        self.assertEqual(s["outcomes"], {"acked": 2000})
+        self.assertEqual(s["replies"], 4000)  # an XREADGROUP and an XACK per operation
+        group = self.r.xinfo_groups("xq:xqueue")[0]
+        self.assertEqual(group["pending"], 0)
+        self.assertEqual(group["entries-read"], 2000)
+        self.assertEqual(self.r.xlen("xq:xqueue"), 2000 + 4 * 8)  # the set-up's margin
+
     def test_getset_mix_pipelined_zipf(self):
         run = run_bench(self.port, "-w", "getset", "-c", 10, "-P", 16, "-n", 20000, "--keys", 1000,
                         "--dist", "zipf", "--zipf-theta", 0.99, "--ratio", "1:9")

@@ -15,8 +15,8 @@ from gateway_testlib import (HOST, GatewayTestCase, RespError, keys_for_shard, s
 from lfdb_testlib import encode_command
 from test_access import WRONGPASS, burst
 
-A = keys_for_shard(0, 2, 20, "a")  # keys of shard 0
-B = keys_for_shard(1, 2, 20, "b")  # keys of shard 1
+A = keys_for_shard(0, 2, 24, "a")  # keys of shard 0
+B = keys_for_shard(1, 2, 24, "b")  # keys of shard 1
 
 
 class RoutingTest(GatewayTestCase):
@@ -92,6 +92,23 @@ class RoutingTest(GatewayTestCase):
         self.assertEqual(self.direct(0).smembers(A[17]), {"m"})
         self.assertEqual(self.r.zunionstore(A[18], [A[16], A[17]]), 1)
         self.assertEqual(self.direct(0).zscore(A[18], "m"), 2.0)
+
+    def test_stream_reads_route_by_the_keys_after_streams(self):
+        # XREAD and XREADGROUP name their keys after STREAMS: keys of one shard are forwarded
+        # there, keys of two shards are Redis Cluster's CROSSSLOT.
+        self.r.xadd(A[20], {"f": "v"}, id="1-1")
+        self.r.xadd(A[21], {"f": "w"}, id="2-2")
+        self.r.xgroup_create(A[20], "g", "0")
+        self.assertEqual(self.r.xread({A[20]: "0", A[21]: "0"}, count=1),
+                         [[A[20], [("1-1", {"f": "v"})]], [A[21], [("2-2", {"f": "w"})]]])
+        self.assertEqual(self.direct(0).xlen(A[21]), 1)
+        self.assertEqual(self.r.xreadgroup("g", "c", {A[20]: ">"}),
+                         [[A[20], [("1-1", {"f": "v"})]]])
+        for args in (("XREAD", "COUNT", "1", "STREAMS", A[20], B[20], "0", "0"),
+                     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", A[20], B[20], ">", ">")):
+            with self.assertRaises(redis.ResponseError) as e:
+                self.r.execute_command(*args)
+            self.assertTrue(str(e.exception).startswith("CROSSSLOT"), "%r: %s" % (args, e.exception))
 
     def test_crossslot_for_bitmap_hll_geo_and_sort_stores(self):
         # Positional keys (BITOP, ZRANGESTORE, GEOSEARCHSTORE, PFMERGE, PFCOUNT) and the keys
@@ -233,7 +250,8 @@ class ValidationTest(GatewayTestCase):
         # out as on redis-server; inside MULTI they do not block, and run with the transaction.
         c = self.raw()
         for cmd in (["BLPOP", A[0], "0.1"], ["BRPOPLPUSH", A[0], A[1], "0.1"],
-                    ["BZPOPMIN", A[0], "0.1"], ["BLMPOP", "0.1", "1", A[0], "LEFT"]):
+                    ["BZPOPMIN", A[0], "0.1"], ["BLMPOP", "0.1", "1", A[0], "LEFT"],
+                    ["XREAD", "BLOCK", "100", "STREAMS", A[1], "$"]):
             self.assertIsNone(c.command(*cmd), cmd)
         self.assertEqual(c.command("RPUSH", A[0], "x"), 1)
         self.assertEqual(c.command("BLPOP", A[0], "0"), [A[0].encode(), b"x"])

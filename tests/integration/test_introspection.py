@@ -165,11 +165,23 @@ class IntrospectionTest(SideBySideTestCase):
                      ("EVAL", "return 1", "1", "key"), ("EVAL", "return 1", "0"),
                      ("ZUNIONSTORE", "d", "2", "a", "b"), ("ZUNIONSTORE", "d", "2", "a"),
                      ("LCS", "k1", "k2"), ("PING", "x"), ("NOSUCH", "x"), ("GET", "a", "b"),
-                     ("CONFIG", "NOSUCH")):
+                     ("CONFIG", "NOSUCH"), ("XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"),
+                     ("XREAD", "BLOCK", "0", "STREAMS", "x", "y", "z", "1", "2", "3"),
+                     ("XREADGROUP", "GROUP", "g", "c", "NOACK", "STREAMS", "a", "b", ">", ">"),
+                     ("XADD", "s", "*", "f", "v")):
             self.same("COMMAND", "GETKEYS", *args)
         self.same("COMMAND", "GETKEYS")
         for args in (("SET", "k1", "v1"), ("MSET", "k1", "v1", "k2", "v2"),
-                     ("LMOVE", "k1", "k2", "left", "right"), ("SORT", "k1", "STORE", "k2")):
+                     ("LMOVE", "k1", "k2", "left", "right"), ("SORT", "k1", "STORE", "k2"),
+                     ("XREAD", "STREAMS", "a", "b", "0", "0"),
+                     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", ">"), ("XADD", "s", "*", "f", "v"),
+                     ("XTRIM", "s", "MAXLEN", "1"), ("XDEL", "s", "1-1"), ("XACK", "s", "g", "1-1"),
+                     ("XCLAIM", "s", "g", "c", "0", "1-1"), ("XAUTOCLAIM", "s", "g", "c", "0", "0"),
+                     ("XSETID", "s", "1-1"), ("XGROUP", "CREATE", "s", "g", "0"),
+                     ("XGROUP", "SETID", "s", "g", "0"), ("XGROUP", "DESTROY", "s", "g"),
+                     ("XGROUP", "CREATECONSUMER", "s", "g", "c"), ("XGROUP", "DELCONSUMER", "s", "g", "c"),
+                     ("XLEN", "s"), ("XRANGE", "s", "-", "+"), ("XPENDING", "s", "g"),
+                     ("XINFO", "STREAM", "s")):
             self.same("COMMAND", "GETKEYSANDFLAGS", *args)
 
     def test_command_list_filterby(self):

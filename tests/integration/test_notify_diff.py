@@ -62,6 +62,17 @@ SCRIPT = [
         ["GEOSEARCHSTORE", "gs", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
         ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "gr"],
         ["SELECT", "1"], ["SET", "db1key", "v"], ["MOVE", "db1key", "0"], ["SELECT", "0"],
+        # streams (explicit ids: the replies are compared too)
+        ["XADD", "st", "1-1", "f", "v"], ["XADD", "st", "MAXLEN", "1", "2-1", "f", "v"],
+        ["XADD", "nost", "NOMKSTREAM", "1-1", "f", "v"], ["XADD", "st", "3-1", "f", "v"],
+        ["XGROUP", "CREATE", "st", "g", "0"], ["XGROUP", "CREATE", "st2", "g", "$", "MKSTREAM"],
+        ["XGROUP", "CREATECONSUMER", "st", "g", "c1"],
+        ["XREADGROUP", "GROUP", "g", "c2", "STREAMS", "st", ">"],
+        ["XGROUP", "SETID", "st", "g", "0"], ["XGROUP", "DELCONSUMER", "st", "g", "c1"],
+        ["XCLAIM", "st", "g", "c3", "0", "2-1"], ["XAUTOCLAIM", "st", "g", "c4", "0", "0"],
+        ["XACK", "st", "g", "2-1"], ["XDEL", "st", "2-1"], ["XDEL", "st", "9-9"],
+        ["XTRIM", "st", "MAXLEN", "0"], ["XTRIM", "st", "MAXLEN", "0"], ["XSETID", "st", "5-5"],
+        ["XGROUP", "DESTROY", "st", "g"], ["XGROUP", "DESTROY", "st", "g"],
     ]),
     ("KEAm", [
         ["GET", "missing"], ["HGET", "missing", "f"], ["LRANGE", "missing", "0", "-1"],

@@ -423,6 +423,49 @@ class ReplicationTest(unittest.TestCase):
             self.assertEqual(dump(self.client(r, db=n)), want, "database %d" % n)
             self.assertEqual(dump(self.client(p, db=n)), want, "database %d" % n)
 
+    def test_streams_and_groups_reach_the_replica(self):
+        # A stream and a group before the replica exists (its full resync's snapshot), then
+        # every kind of stream and group change in the stream of records: the replica ends with
+        # the same entries, ids, counters, groups, consumers and pending lists (delivery times
+        # and counts included; consumers' seen-times are the replica's own).
+        p = self.primary()
+        pc = self.client(p)
+        for i in range(1, 50):
+            pc.xadd("s", {"n": i, "k": "v"}, id="%d-%d" % (i, i % 3))
+        pc.xgroup_create("s", "g", "0")
+        pc.xreadgroup("g", "alice", {"s": ">"}, count=5)
+        r = self.replica(p.port)
+        rc = self.client(r)
+        wait_caught_up(pc, rc)
+        pc.xadd("s", {"n": "auto"})
+        pc.xadd("s", {"n": "trimmed"}, maxlen=40)
+        pc.xgroup_create("s", "h", "$")
+        pc.xreadgroup("g", "bob", {"s": ">"}, count=7)
+        pc.xreadgroup("g", "carol", {"s": ">"}, count=2, noack=True)
+        pc.xclaim("s", "g", "dave", 0, [e[0] for e in pc.xrange("s", count=8)][5:], retrycount=4)
+        pc.xack("s", "g", *[e[0] for e in pc.xrange("s", count=3)])
+        pc.xautoclaim("s", "g", "erin", 0, "0-0", count=2)
+        pc.xdel("s", "30-0", "31-1")
+        pc.xgroup_createconsumer("s", "h", "idle")
+        pc.xgroup_delconsumer("s", "g", "carol")
+        pc.xgroup_setid("s", "h", "20-2")
+        pc.xgroup_create("made", "g", "$", mkstream=True)
+        pc.execute_command("XSETID", "made", "5-5", "ENTRIESADDED", "3", "MAXDELETEDID", "4-0")
+        wait_caught_up(pc, rc)
+
+        def state(c):
+            out = {}
+            for k in (b"s", b"made"):
+                info = c.execute_command("XINFO", "STREAM", k, "FULL")
+                for g in info[info.index(b"groups") + 1]:
+                    for cons in g[g.index(b"consumers") + 1]:
+                        cons[cons.index(b"seen-time") + 1] = "t"
+                out[k] = info
+            return out
+
+        self.maxDiff = None
+        self.assertEqual(state(rc), state(pc))
+
     def test_late_replica_gets_a_full_resync(self):
         p = self.primary()
         pc = self.client(p)

@@ -199,13 +199,16 @@ void xadd_cmd(CommandContext& c) {
   if (s == nullptr) s = &stream_create(c, key);
   const std::span<const std::string_view> fields = c.argv.subspan(fields_at);
   s->append(id, fields);
-  const std::string ids = id.str();
+  StreamId::Text buf;
+  const std::string_view ids = id.text(buf);
   c.out.bulk(ids);
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvStream, "xadd", key);
-  std::vector<std::string_view> rec{"XADD", key, ids};
-  rec.insert(rec.end(), fields.begin(), fields.end());
-  log_record(c, rec);
+  if (logging()) {
+    std::vector<std::string_view> rec{"XADD", key, ids};
+    rec.insert(rec.end(), fields.begin(), fields.end());
+    log_record(c, rec);
+  }
   if (a.trim.strategy != TrimSpec::Strategy::kNone && s->trim(a.trim) != 0) {
     pubsub::event(pubsub::kEvStream, "xtrim", key);
     log_trim(c, key, *s);

@@ -43,7 +43,10 @@ inline Stream& stream_create(CommandContext& c, std::string_view key) {
 // replayed (its invocations run with the clock at 0 so that nothing expires).
 inline std::int64_t clock_ms(const CommandContext& c) { return c.now_ms > 0 ? c.now_ms : now_ms(); }
 
-inline void reply_id(CommandContext& c, StreamId id) { c.out.bulk(id.str()); }
+inline void reply_id(CommandContext& c, StreamId id) {
+  StreamId::Text buf;
+  c.out.bulk(id.text(buf));
+}
 
 inline void reply_entry(CommandContext& c, StreamId id, const FieldList& f) {
   c.out.array_header(2);
@@ -54,6 +57,10 @@ inline void reply_entry(CommandContext& c, StreamId id, const FieldList& f) {
     c.out.bulk(v);
   }
 }
+
+// Whether the invocation keeps effect records (a log or replicas): without, a command need not
+// build one.
+inline bool logging() { return t_invocation_log.records != nullptr; }
 
 // An effect record for the log (and replicas), when the invocation keeps one.
 inline void log_record(CommandContext& c, std::span<const std::string_view> args) {

@@ -83,12 +83,11 @@ bool StreamId::decr() {
   return true;
 }
 
-std::string StreamId::str() const {
-  char buf[48];
-  auto r = std::to_chars(buf, buf + 24, ms);
+std::string_view StreamId::text(Text& buf) const {
+  auto r = std::to_chars(buf.data(), buf.data() + 24, ms);
   *r.ptr++ = '-';
-  r = std::to_chars(r.ptr, buf + sizeof buf, seq);
-  return std::string(buf, r.ptr);
+  r = std::to_chars(r.ptr, buf.data() + buf.size(), seq);
+  return {buf.data(), static_cast<std::size_t>(r.ptr - buf.data())};
 }
 
 namespace {

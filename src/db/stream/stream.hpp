@@ -13,6 +13,7 @@
 // Thread-safety: none; a Stream is a value inside a partition, touched only under its color.
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -38,7 +39,11 @@ struct StreamId {
   // The next / previous id; false (and unchanged) at the ends.
   bool incr();
   bool decr();
-  std::string str() const;
+  // "ms-seq". text() writes it into the caller's buffer (replies and log records format an id
+  // per entry: an id of 16 characters and more would cost a heap string each time).
+  using Text = std::array<char, 48>;
+  std::string_view text(Text& buf) const;
+  std::string str() const { Text buf; return std::string(text(buf)); }
 };
 
 // One entry as read: its id and fields (views valid until the stream changes).
