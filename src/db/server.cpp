@@ -167,7 +167,10 @@ void Server::stop() {
 }
 
 lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool check_only) {
-  if (argv.size() == 2 && iequal(argv[0], "select")) {
+  const commands::Resolved r = commands::resolve(argv);
+  if (!r) return lf::Status::error(r.error(argv).substr(4));  // without "ERR "
+  const CommandSpec* spec = r.spec;
+  if (spec->has(commands::kSelectsDb)) {  // the stream's own database, not a session's
     std::int64_t db = 0;
     if (!parse_int(argv[1], db) || db < 0 || db >= static_cast<std::int64_t>(dbs_.count())) {
       return lf::Status::error("SELECT " + std::string(argv[1]) + ": no such database (databases " +
@@ -176,9 +179,6 @@ lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool che
     if (!check_only) apply_db_ = static_cast<std::uint32_t>(db);
     return lf::Status();
   }
-  const commands::Resolved r = commands::resolve(argv);
-  if (!r) return lf::Status::error(r.error(argv).substr(4));  // without "ERR "
-  const CommandSpec* spec = r.spec;
   const BoundCommand* bc = &bound(r.index);
   if (bc->handler == nullptr || !spec->has(commands::kWrite)) {
     return lf::Status::error("'" + std::string(spec->name) + "' is not a logged write");
