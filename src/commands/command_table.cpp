@@ -72,9 +72,9 @@ constexpr CommandSpec kFunctionSubs[] = {
     {"function|restore", -3, W | DO | NS, 0, 0, 0, H::kKeyspaceWrite, {}, "scripting", "Restores all libraries from a payload."},
     {"function|list", -2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns information about all libraries."},
     {"function|dump", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Dumps all libraries into a serialized binary payload."},
-    {"function|stats", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns information about a function during execution."},
+    {"function|stats", 2, NS | kAllowBusy, 0, 0, 0, H::kFree, {}, "scripting", "Returns information about a function during execution."},
     // Touches no key: it runs at once, next to the function it stops (as SCRIPT KILL).
-    {"function|kill", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a function during execution."},
+    {"function|kill", 2, NS | kAllowBusy, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a function during execution."},
     {"function|help", 2, 0, 0, 0, 0, H::kFree, {}, "scripting", "Returns helpful text about the different subcommands."},
 };
 // MEMORY (db/memory/): USAGE reads its key on the key's color; STATS and DOCTOR read the
@@ -117,7 +117,7 @@ constexpr CommandSpec kScriptSubs[] = {
     {"script|flush", -2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Removes all server-side Lua scripts from the script cache."},
     {"script|help", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Returns helpful text about the different subcommands."},
     // Touches no key: it runs at once, next to the script it stops (which holds its colors).
-    {"script|kill", 2, NS, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a server-side Lua script during execution."},
+    {"script|kill", 2, NS | kAllowBusy, 0, 0, 0, H::kFree, {}, "scripting", "Terminates a server-side Lua script during execution."},
 };
 
 constexpr CommandSpec kPubsubSubs[] = {
@@ -143,13 +143,13 @@ constexpr CommandSpec kCommands[] = {
     {"publish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Posts a message to a channel."},
     {"spublish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
     {"pubsub", -2, 0, 0, 0, 0, H::kFree, kPubsubSubs, "pubsub", "A container for Pub/Sub commands."},
-    {"ping", -1, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
+    {"ping", -1, F | kSubscribed, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
     {"echo", 2, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the given string."},
-    {"hello", -1, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Handshakes with the server."},
-    {"auth", -2, NS | F | NA | C, 0, 0, 0, H::kFree, {}, "connection", "Authenticates the connection."},
-    {"select", 2, F | C, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
-    {"quit", -1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
-    {"reset", 1, NS | F | NA | NM | C, 0, 0, 0, H::kFree, {}, "connection", "Resets the connection."},
+    {"hello", -1, NS | F | NA | C | kAllowBusy | kSecretArgs, 0, 0, 0, H::kFree, {}, "connection", "Handshakes with the server."},
+    {"auth", -2, NS | F | NA | C | kAllowBusy | kSecretArgs, 0, 0, 0, H::kFree, {}, "connection", "Authenticates the connection."},
+    {"select", 2, F | C | kSelectsDb, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
+    {"quit", -1, NS | F | NA | NM | C | kAllowBusy | kSubscribed | kLeavesMulti, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
+    {"reset", 1, NS | F | NA | NM | C | kSubscribed | kLeavesMulti, 0, 0, 0, H::kFree, {}, "connection", "Resets the connection."},
     {"client", -2, 0, 0, 0, 0, H::kFree, kClientSubs, "connection", "A container for client connection commands."},
     {"latency", -2, 0, 0, 0, 0, H::kFree, kLatencySubs, "server", "A container for latency diagnostics commands."},
     {"slowlog", -2, 0, 0, 0, 0, H::kFree, kSlowlogSubs, "server", "A container for slow log commands."},
@@ -162,7 +162,7 @@ constexpr CommandSpec kCommands[] = {
     {"flushdb", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from the current database."},
     {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
-    {"shutdown", -1, A | NS | D | DM, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
+    {"shutdown", -1, A | NS | D | DM | kAllowBusy, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
     // scripting: a script runs on the colors of the keys it declares, atomically
     {"eval", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},
     {"evalsha", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script by SHA1 digest."},
@@ -374,11 +374,11 @@ constexpr CommandSpec kCommands[] = {
     {"zrandmember", -2, R | RND, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Returns one or more random members from a sorted set."},
     {"zscan", -3, R | RND, 1, 1, 1, H::kKeyRead, {}, "sorted-set", "Iterates over members and scores of a sorted set."},
     // transactions
-    {"multi", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},
+    {"multi", 1, NS | F | NM | C | kAllowBusy, 0, 0, 0, H::kFree, {}, "transactions", "Starts a transaction."},
     {"exec", 1, NS | NM, 0, 0, 0, H::kTransaction, {}, "transactions", "Executes all commands in a transaction."},
-    {"discard", 1, NS | F | NM | C, 0, 0, 0, H::kFree, {}, "transactions", "Discards a transaction."},
+    {"discard", 1, NS | F | NM | C | kAllowBusy | kLeavesMulti, 0, 0, 0, H::kFree, {}, "transactions", "Discards a transaction."},
     {"watch", -2, NS | F | NM, 1, -1, 1, H::kKeyWrite, {}, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
-    {"unwatch", 1, NS | F, 0, 0, 0, H::kFree, {}, "transactions", "Forgets about watched keys of a transaction."},
+    {"unwatch", 1, NS | F | kAllowBusy, 0, 0, 0, H::kFree, {}, "transactions", "Forgets about watched keys of a transaction."},
 };
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -34,6 +34,14 @@ enum Flag : std::uint32_t {
   kDestKey = 1u << 13,   // with kNumKeys: argv[1] is a key too, before the count (ZUNIONSTORE)
   kBlocking = 1u << 14,  // may block the connection until a key is written (BLPOP, BZPOPMIN...)
   kStreamKeys = 1u << 15,  // keys are the first half of what follows STREAMS (XREAD, XREADGROUP)
+  // Behaviour a session or a replay gives a command, decided here instead of by its name:
+  kAllowBusy = 1u << 16,    // answered while a script is busy (Redis's allow-busy: AUTH, SCRIPT KILL)
+  kSubscribed = 1u << 17,   // answered in RESP2 subscribed mode, besides the subscribe family
+  kLeavesMulti = 1u << 18,  // ends a transaction without running it (DISCARD, QUIT, RESET): inside
+                            // MULTI never refused for memory
+  kSecretArgs = 1u << 19,   // its arguments may carry a password: kept out of the slow log
+  kSelectsDb = 1u << 20,    // moves the database the next commands apply to (SELECT): in a script
+                            // the script's own, in a logged stream the stream's
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its

@@ -71,25 +71,25 @@ void flushall_cmd(CommandContext& c) {
 // SAVE, BGSAVE, BGREWRITEAOF run alone (hue: undeclared), so the keyspace holds still while
 // they save or fork.
 void save_cmd(CommandContext& c) {
-  lf::Status st = c.server->save_now();
+  lf::Status st = c.server->persistence().save_now();
   if (!st.ok()) return c.out.error("ERR " + st.message());
   c.out.simple_string("OK");
 }
 
 void bgsave_cmd(CommandContext& c) {
   if (c.argc() > 2 || (c.argc() == 2 && !iequal(c.arg(1), "schedule"))) return c.out.error(kErrSyntax);
-  const std::string err = c.server->start_bgsave();
-  if (!err.empty()) return c.out.error(err);
+  const lf::Status st = c.server->persistence().start_bgsave();
+  if (!st.ok()) return c.out.error(st.message());
   c.out.simple_string("Background saving started");
 }
 
 void bgrewriteaof_cmd(CommandContext& c) {
-  const std::string err = c.server->start_bgrewriteaof();
-  if (!err.empty()) return c.out.error(err);
+  const lf::Status st = c.server->persistence().start_bgrewriteaof();
+  if (!st.ok()) return c.out.error(st.message());
   c.out.simple_string("Background append only file rewriting started");
 }
 
-void lastsave_cmd(CommandContext& c) { c.out.integer(c.server->last_save_s()); }
+void lastsave_cmd(CommandContext& c) { c.out.integer(c.server->persistence().last_save_s()); }
 
 void info_cmd(CommandContext& c) {
   std::string text = c.server->info(c.argv.subspan(1));
@@ -270,26 +270,24 @@ std::string Server::info_section(std::string_view name) {
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     append_line(s, "loading:0");
-    const std::uint64_t changes = dbs_.changes();
-    {
-      lf::MutexLock lock(persist_mu_);
-      append_line(s, "rdb_changes_since_last_save:%" PRIu64, changes - saved_changes_);
-      append_line(s, "rdb_bgsave_in_progress:%d", child_kind_ == ChildKind::kSnapshot ? 1 : 0);
-      append_line(s, "rdb_last_save_time:%" PRId64, (last_save_ms_ ? last_save_ms_ : started_ms_) / 1000);
-      append_line(s, "rdb_last_bgsave_status:%s", last_bgsave_ok_ ? "ok" : "err");
-      append_line(s, "aof_rewrite_in_progress:%d", child_kind_ == ChildKind::kRewrite ? 1 : 0);
-      append_line(s, "aof_last_bgrewrite_status:%s", last_rewrite_ok_ ? "ok" : "err");
-      append_line(s, "latest_fork_usec:%" PRId64, last_fork_us_);
-      append_line(s, "lfdb_max_fork_usec:%" PRId64, max_fork_us_);
-      append_line(s, "lfdb_snapshot_keys_loaded:%" PRIu64, snapshot_keys_loaded_);
-    }
-    append_line(s, "aof_enabled:%d", log_ ? 1 : 0);
-    if (log_) {
-      const AppendLogStats a = log_->stats();
+    const Persistence::Info p = persistence_.info();
+    append_line(s, "rdb_changes_since_last_save:%" PRIu64, p.changes_since_save);
+    append_line(s, "rdb_bgsave_in_progress:%d", p.bgsave_in_progress ? 1 : 0);
+    append_line(s, "rdb_last_save_time:%" PRId64, p.last_save_s);
+    append_line(s, "rdb_last_bgsave_status:%s", p.last_bgsave_ok ? "ok" : "err");
+    append_line(s, "aof_rewrite_in_progress:%d", p.rewrite_in_progress ? 1 : 0);
+    append_line(s, "aof_last_bgrewrite_status:%s", p.last_rewrite_ok ? "ok" : "err");
+    append_line(s, "latest_fork_usec:%" PRId64, p.last_fork_us);
+    append_line(s, "lfdb_max_fork_usec:%" PRId64, p.max_fork_us);
+    append_line(s, "lfdb_snapshot_keys_loaded:%" PRIu64, p.snapshot_keys_loaded);
+    AppendLog* const log = append_log();
+    append_line(s, "aof_enabled:%d", log ? 1 : 0);
+    if (log) {
+      const AppendLogStats a = log->stats();
       append_line(s, "aof_last_write_status:%s", a.last_error.empty() ? "ok" : "err");
       append_line(s, "aof_current_size:%" PRIu64, a.size);
       append_line(s, "aof_buffer_length:%" PRIu64, a.pending);
-      append_line(s, "lfdb_aof_fsync:%s", to_string(log_->policy()));
+      append_line(s, "lfdb_aof_fsync:%s", to_string(log->policy()));
       append_line(s, "lfdb_aof_last_error:%s", a.last_error.c_str());
       append_line(s, "lfdb_aof_records:%" PRIu64, a.records);
       append_line(s, "lfdb_aof_writes:%" PRIu64, a.writes);
@@ -299,11 +297,12 @@ std::string Server::info_section(std::string_view name) {
       append_line(s, "lfdb_aof_rewrites:%" PRIu64, a.rewrites);
       append_line(s, "lfdb_aof_fsyncs_per_record:%.4f",
                   static_cast<double>(a.fsyncs) / static_cast<double>(std::max<std::uint64_t>(1, a.records)));
-      append_line(s, "lfdb_aof_loaded_commands:%" PRIu64, loaded_commands_);
-      append_line(s, "lfdb_aof_loaded_transactions:%" PRIu64, loaded_transactions_);
-      append_line(s, "lfdb_aof_load_ms:%" PRId64, load_ms_);
-      append_line(s, "lfdb_aof_load_errors:%" PRIu64, load_errors_.load());
-      append_line(s, "lfdb_aof_load_warning:%s", load_warning_.c_str());
+      const Persistence::LogLoadReport& l = persistence_.log_load();
+      append_line(s, "lfdb_aof_loaded_commands:%" PRIu64, l.commands);
+      append_line(s, "lfdb_aof_loaded_transactions:%" PRIu64, l.transactions);
+      append_line(s, "lfdb_aof_load_ms:%" PRId64, l.ms);
+      append_line(s, "lfdb_aof_load_errors:%" PRIu64, apply_errors());
+      append_line(s, "lfdb_aof_load_warning:%s", l.warning.c_str());
     }
   } else if (name == "stats") {
     s += "# Stats\r\n";

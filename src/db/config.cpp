@@ -120,27 +120,24 @@ std::string check_value(const NoEffectParam& p, const std::string& v, std::strin
 
 }  // namespace
 
-bool merge_output_limits(std::string& current, const std::string& change, std::string& why) {
+lf::Status merge_output_limits(std::string& current, const std::string& change) {
   std::vector<std::string> cur, add;
   (void)split_config_line(current, cur);
   if (!split_config_line(change, add) || add.size() % 4 != 0 || add.empty()) {
-    why = "Wrong number of arguments in buffer limit configuration.";
-    return false;
+    return lf::Status::error("Wrong number of arguments in buffer limit configuration.");
   }
   for (std::size_t i = 0; i < add.size(); i += 4) {
     std::string cls = add[i];
     for (char& ch : cls) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (cls == "replica") cls = "slave";
     if (cls != "normal" && cls != "slave" && cls != "pubsub") {
-      why = "Invalid client class specified in buffer limit configuration.";
-      return false;
+      return lf::Status::error("Invalid client class specified in buffer limit configuration.");
     }
     std::uint64_t hard = 0, soft = 0;
     long long secs = 0;
     if (!to_memory(add[i + 1], hard) || !to_memory(add[i + 2], soft) ||
         !to_int(add[i + 3], 0, INT64_MAX, secs)) {
-      why = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
-      return false;
+      return lf::Status::error("Error in hard, soft or soft_seconds setting in buffer limit configuration.");
     }
     for (std::size_t j = 0; j + 3 < cur.size(); j += 4) {
       if (cur[j] != cls) continue;
@@ -151,7 +148,7 @@ bool merge_output_limits(std::string& current, const std::string& change, std::s
   }
   current.clear();
   for (const std::string& t : cur) current += (current.empty() ? "" : " ") + t;
-  return true;
+  return lf::Status();
 }
 
 OutputLimit output_limit(const std::string& canonical, std::string_view cls) {
@@ -321,9 +318,11 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (flags < 0) return bad(name, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
     c.notify_keyspace_events = pubsub::format_event_flags(flags);
   } else if (name == "client-output-buffer-limit") {
-    std::string change, why;
+    std::string change;
     for (const std::string& t : v) change += (change.empty() ? "" : " ") + t;
-    if (!merge_output_limits(c.client_output_buffer_limit, change, why)) return bad(name, why);
+    if (lf::Status st = merge_output_limits(c.client_output_buffer_limit, change); !st.ok()) {
+      return bad(name, st.message());
+    }
   } else if (name == "client-query-buffer-limit" || name == "proto-max-bulk-len") {
     std::uint64_t bytes = 0;
     if (!one() || !to_memory(v[0], bytes) || bytes < kMinClientLimit || bytes > static_cast<std::uint64_t>(kLongMax)) {
@@ -522,10 +521,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
     }
     if (k == "client-output-buffer-limit") {
-      std::string merged = values_[k], why;
-      if (!merge_output_limits(merged, v, why)) {
+      std::string merged = values_[k];
+      if (lf::Status st = merge_output_limits(merged, v); !st.ok()) {
         return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - " + why);
+                                 "') - " + st.message());
       }
     }
     if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {
@@ -571,8 +570,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     }
     if (no_effect_param(k) != nullptr) continue;
     if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
-      std::string why;
-      (void)merge_output_limits(values_[k], v, why);
+      (void)merge_output_limits(values_[k], v);  // checked above
       continue;
     }
     if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {  // as bytes

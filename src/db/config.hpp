@@ -113,8 +113,9 @@ class Config {
 };
 
 // client-output-buffer-limit: merges `change` ("<class> <hard> <soft> <soft seconds>"...,
-// memory units allowed) into `current` (the canonical form above); false with Redis's reason.
-bool merge_output_limits(std::string& current, const std::string& change, std::string& why);
+// memory units allowed) into `current` (the canonical form above); an error with Redis's reason
+// (current untouched then).
+lf::Status merge_output_limits(std::string& current, const std::string& change);
 // One class's limits from the canonical form: {hard bytes, soft bytes, soft seconds}.
 struct OutputLimit {
   std::uint64_t hard = 0, soft = 0;

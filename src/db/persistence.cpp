@@ -1,5 +1,7 @@
-// Server's durability duties: loading at start (the append-only log, or the last snapshot),
-// SAVE, BGSAVE and BGREWRITEAOF with their child processes. docs/persistence.md.
+// Persistence: loading at start (the append-only log, or the last snapshot), SAVE, BGSAVE and
+// BGREWRITEAOF with their child processes, save points. docs/persistence.md.
+#include "db/persistence.hpp"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,9 +20,28 @@
 
 namespace lfdb::db {
 
-using commands::CommandSpec;
+Persistence::Persistence(Server& server, const ServerConfig& initial)
+    : server_(server), initial_(initial) {}
 
-lf::Status Server::load_append_log() {
+Persistence::~Persistence() = default;
+
+lf::Status Persistence::load() {
+  // A save a crash interrupted left its temporary file: nothing will ever rename it.
+  for (const std::string& path : remove_stale_temp_files(initial_.dir, initial_.dbfilename)) {
+    std::fprintf(stderr, "lfdb-server: removed %s, left by a save that did not finish\n", path.c_str());
+  }
+  // The log, when there is one, holds every write (a rewritten log starts with the whole
+  // keyspace); otherwise the last snapshot is the data.
+  return initial_.appendonly ? load_append_log() : load_snapshot_file();
+}
+
+void Persistence::started(std::int64_t started_ms) {
+  lf::MutexLock lock(mu_);
+  started_ms_ = started_ms;
+  saved_changes_ = server_.databases().changes();  // what was loaded is on disk already
+}
+
+lf::Status Persistence::load_append_log() {
   const std::string path = initial_.aof_path();
   const std::int64_t t0 = now_ms();
   std::string bytes;
@@ -39,11 +60,11 @@ lf::Status Server::load_append_log() {
   // A rewritten log may start with a snapshot (aof-use-snapshot-preamble): load it, then the
   // records that follow it.
   std::uint64_t base = 0;
-  apply_db_ = 0;
+  server_.restart_apply_db();
   if (is_snapshot(bytes)) {
-    auto snap = load_snapshot_bytes(bytes, dbs_, path + " (preamble)");
+    auto snap = load_snapshot_bytes(bytes, server_.databases(), path + " (preamble)");
     if (!snap.ok()) return snap.status();
-    if (lf::Status st = restore_libraries(snap->libraries); !st.ok()) return st;
+    if (lf::Status st = server_.restore_libraries(snap->libraries); !st.ok()) return st;
     base = snap->bytes;
     snapshot_keys_loaded_ = snap->keys;
   }
@@ -52,7 +73,7 @@ lf::Status Server::load_append_log() {
   o.load_corrupt = initial_.aof_load_corrupt;
   auto loaded = load_log(std::string_view(bytes).substr(base), o,
                          [this](std::span<const std::string_view> argv, bool check) {
-                           return apply_logged(argv, check);
+                           return server_.apply_logged(argv, check);
                          });
   if (!loaded.ok()) {
     return lf::Status::error(path + (base ? " (after its " + std::to_string(base) + "-byte snapshot preamble)" : "") +
@@ -65,14 +86,15 @@ lf::Status Server::load_append_log() {
     }
     std::fprintf(stderr, "lfdb-server: warning: %s: %s\n", path.c_str(), loaded->warning.c_str());
   }
-  loaded_commands_ = loaded->commands;
-  loaded_transactions_ = loaded->transactions;
-  load_warning_ = loaded->warning;
-  load_ms_ = now_ms() - t0;
+  log_load_.commands = loaded->commands;
+  log_load_.transactions = loaded->transactions;
+  log_load_.warning = loaded->warning;
+  log_load_.ms = now_ms() - t0;
   if (!bytes.empty()) {
     std::fprintf(stderr, "lfdb-server: loaded %s: %" PRIu64 " commands, %" PRIu64
                  " transactions, %" PRIu64 " keys in %" PRId64 " ms\n",
-                 path.c_str(), loaded_commands_, loaded_transactions_, dbs_.size(), load_ms_);
+                 path.c_str(), log_load_.commands, log_load_.transactions, server_.databases().size(),
+                 log_load_.ms);
   }
   auto log = AppendLog::open(path, initial_.appendfsync);
   if (!log.ok()) return log.status();
@@ -80,46 +102,12 @@ lf::Status Server::load_append_log() {
   return lf::Status();
 }
 
-lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool check_only) {
-  if (argv.size() == 2 && iequal(argv[0], "select")) {
-    std::int64_t db = 0;
-    if (!parse_int(argv[1], db) || db < 0 || db >= static_cast<std::int64_t>(dbs_.count())) {
-      return lf::Status::error("SELECT " + std::string(argv[1]) + ": no such database (databases " +
-                               std::to_string(dbs_.count()) + ")");
-    }
-    if (!check_only) apply_db_ = static_cast<std::uint32_t>(db);
-    return lf::Status();
-  }
-  const commands::Resolved r = commands::resolve(argv);
-  if (!r) return lf::Status::error(r.error(argv).substr(4));  // without "ERR "
-  const CommandSpec* spec = r.spec;
-  const BoundCommand* bc = &bound(r.index);
-  if (bc->handler == nullptr || !spec->has(commands::kWrite)) {
-    return lf::Status::error("'" + std::string(spec->name) + "' is not a logged write");
-  }
-  if (check_only) return lf::Status();
-  std::string reply;
-  resp::Writer w(reply, resp::Protocol::kResp2);
-  // The clock stands at 0 while loading: nothing expires until the whole log is applied (the
-  // log holds a DEL wherever a key did expire).
-  CommandContext ctx{argv, w, dbs_.db(apply_db_), 0, this, nullptr, spec};
-  ctx.db = apply_db_;
-  ctx.writes = true;
-  bc->handler(ctx);
-  if (!reply.empty() && reply[0] == '-') load_errors_.fetch_add(1, std::memory_order_relaxed);
-  return lf::Status();
-}
-
-}  // namespace lfdb::db
-
-namespace lfdb::db {
-
-lf::Status Server::load_snapshot_file() {
+lf::Status Persistence::load_snapshot_file() {
   const std::string path = initial_.snapshot_path();
   const std::int64_t t0 = now_ms();
-  auto loaded = load_snapshot(path, dbs_);
+  auto loaded = load_snapshot(path, server_.databases());
   if (!loaded.ok()) return loaded.status();
-  if (lf::Status st = restore_libraries(loaded->libraries); !st.ok()) return st;
+  if (lf::Status st = server_.restore_libraries(loaded->libraries); !st.ok()) return st;
   snapshot_keys_loaded_ = loaded->keys;
   if (loaded->keys > 0) {
     std::fprintf(stderr, "lfdb-server: loaded snapshot %s: %" PRIu64 " keys in %" PRId64 " ms\n",
@@ -128,32 +116,32 @@ lf::Status Server::load_snapshot_file() {
   return lf::Status();
 }
 
-lf::Status Server::save_now() {
+lf::Status Persistence::save_now() {
   // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
   lf::UnboundThreadSet::promote_new_leader();
   std::uint64_t keys = 0;
-  const std::uint64_t changes = dbs_.changes();  // exact: SAVE runs alone
-  lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys,
-                                config_.rdb_key_save_delay_us(), library_codes());
+  const std::uint64_t changes = server_.databases().changes();  // exact: SAVE runs alone
+  lf::Status st = save_snapshot(server_.databases(), initial_.snapshot_path(), now_ms(), keys,
+                                server_.config().rdb_key_save_delay_us(), server_.library_codes());
   if (st.ok()) {
-    lf::MutexLock lock(persist_mu_);
+    lf::MutexLock lock(mu_);
     last_save_ms_ = now_ms();
     saved_changes_ = changes;
   }
   return st;
 }
 
-lf::Result<std::uint64_t> Server::rewrite_log_now() {
+lf::Result<std::uint64_t> Persistence::rewrite_log_now() {
   if (!log_) return std::uint64_t{0};
   {
-    lf::MutexLock lock(persist_mu_);
+    lf::MutexLock lock(mu_);
     if (child_pid_ != 0) return lf::Status::error("a background save or rewrite is running");
   }
   const std::string tmp =
       initial_.dir + "/" + kResyncTempPrefix + std::to_string(::getpid()) + kLogTempSuffix;
   log_->start_rewrite();
-  lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble, 0,
-                                 library_codes());
+  lf::Status st = write_log_base(server_.databases(), tmp, now_ms(), initial_.aof_use_snapshot_preamble, 0,
+                                 server_.library_codes());
   if (!st.ok()) {
     log_->abort_rewrite();
     ::unlink(tmp.c_str());
@@ -164,8 +152,8 @@ lf::Result<std::uint64_t> Server::rewrite_log_now() {
   return log_->stats().size;
 }
 
-std::int64_t Server::last_save_s() {
-  lf::MutexLock lock(persist_mu_);
+std::int64_t Persistence::last_save_s() {
+  lf::MutexLock lock(mu_);
   return (last_save_ms_ != 0 ? last_save_ms_ : started_ms_) / 1000;
 }
 
@@ -182,27 +170,29 @@ pid_t timed_fork(std::int64_t& us) {
 }
 }  // namespace
 
-std::string Server::start_bgsave() {
-  lf::MutexLock lock(persist_mu_);
+lf::Status Persistence::start_bgsave() {
+  lf::MutexLock lock(mu_);
   if (child_pid_ != 0) {
-    return child_kind_ == ChildKind::kSnapshot
-               ? "ERR Background save already in progress"
-               : "ERR Background append only file rewriting in progress, try again later";
+    return lf::Status::error(
+        child_kind_ == ChildKind::kSnapshot
+            ? "ERR Background save already in progress"
+            : "ERR Background append only file rewriting in progress, try again later");
   }
   std::int64_t us = 0;
   last_bgsave_try_ms_ = now_ms();
-  child_changes_ = dbs_.changes();  // exact: BGSAVE runs alone, and the child copies this
-  const int key_delay_us = config_.rdb_key_save_delay_us();
-  const std::vector<std::string> libraries = library_codes();  // the child takes no lock
+  child_changes_ = server_.databases().changes();  // exact: BGSAVE runs alone, and the child copies this
+  const int key_delay_us = server_.config().rdb_key_save_delay_us();
+  const std::vector<std::string> libraries = server_.library_codes();  // the child takes no lock
   const pid_t pid = timed_fork(us);
   if (pid < 0) {
     last_bgsave_ok_ = false;
-    return std::string("ERR Background save failed: fork: ") + std::strerror(errno);
+    return lf::Status::error(std::string("ERR Background save failed: fork: ") + std::strerror(errno),
+                             errno);
   }
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
-    lf::Status st = save_snapshot(dbs_, initial_.snapshot_path(), now_ms(), keys, key_delay_us,
+    lf::Status st = save_snapshot(server_.databases(), initial_.snapshot_path(), now_ms(), keys, key_delay_us,
                                   libraries);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (bgsave child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
@@ -211,34 +201,37 @@ std::string Server::start_bgsave() {
   child_kind_ = ChildKind::kSnapshot;
   last_fork_us_ = us;
   if (us > max_fork_us_) max_fork_us_ = us;
-  return "";
+  return lf::Status();
 }
 
-std::string Server::start_bgrewriteaof() {
-  if (!log_) return "ERR the append-only log is off (appendonly no)";
-  lf::MutexLock lock(persist_mu_);
+lf::Status Persistence::start_bgrewriteaof() {
+  if (!log_) return lf::Status::error("ERR the append-only log is off (appendonly no)");
+  lf::MutexLock lock(mu_);
   if (child_pid_ != 0) {
-    return child_kind_ == ChildKind::kRewrite
-               ? "ERR Background append only file rewriting already in progress"
-               : "ERR Background save in progress, try BGREWRITEAOF again later";
+    return lf::Status::error(
+        child_kind_ == ChildKind::kRewrite
+            ? "ERR Background append only file rewriting already in progress"
+            : "ERR Background save in progress, try BGREWRITEAOF again later");
   }
   const std::string tmp =
       initial_.dir + "/" + kRewriteTempPrefix + std::to_string(::getpid()) + kLogTempSuffix;
-  const int key_delay_us = config_.rdb_key_save_delay_us();
+  const int key_delay_us = server_.config().rdb_key_save_delay_us();
   // A replica's saved stream position counts bytes of this file: a rewrite changes them.
-  repl_->forget_saved_position();
+  server_.replication().forget_saved_position();
   // From this instant (nothing runs: we run alone) the log also keeps records for the new file.
   log_->start_rewrite();
   std::int64_t us = 0;
-  const std::vector<std::string> libraries = library_codes();  // the child takes no lock
+  const std::vector<std::string> libraries = server_.library_codes();  // the child takes no lock
   const pid_t pid = timed_fork(us);
   if (pid < 0) {
+    const int err = errno;  // before abort_rewrite's calls can change it
     log_->abort_rewrite();
-    return std::string("ERR Can't rewrite append only file in background: fork: ") +
-           std::strerror(errno);
+    return lf::Status::error(
+        std::string("ERR Can't rewrite append only file in background: fork: ") + std::strerror(err),
+        err);
   }
   if (pid == 0) {
-    lf::Status st = write_log_base(dbs_, tmp, now_ms(), initial_.aof_use_snapshot_preamble,
+    lf::Status st = write_log_base(server_.databases(), tmp, now_ms(), initial_.aof_use_snapshot_preamble,
                                    key_delay_us, libraries);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (rewrite child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
@@ -248,15 +241,15 @@ std::string Server::start_bgrewriteaof() {
   rewrite_tmp_ = tmp;
   last_fork_us_ = us;
   if (us > max_fork_us_) max_fork_us_ = us;
-  return "";
+  return lf::Status();
 }
 
-void Server::reap_child() {
+void Persistence::reap_child() {
   pid_t pid = 0;
   ChildKind kind = ChildKind::kNone;
   std::string tmp;
   {
-    lf::MutexLock lock(persist_mu_);
+    lf::MutexLock lock(mu_);
     pid = child_pid_;
     kind = child_kind_;
     tmp = rewrite_tmp_;
@@ -280,7 +273,7 @@ void Server::reap_child() {
   } else {
     std::fprintf(stderr, "lfdb-server: background snapshot %s\n", ok ? "saved" : "failed");
   }
-  lf::MutexLock lock(persist_mu_);
+  lf::MutexLock lock(mu_);
   if (kind == ChildKind::kRewrite) {
     last_rewrite_ok_ = finished;
   } else {
@@ -294,10 +287,47 @@ void Server::reap_child() {
   child_kind_ = ChildKind::kNone;
 }
 
-void Server::wait_child() {
+void Persistence::on_second(std::int64_t now) {
+  if (log_) log_->tick();
+  maybe_periodic_save(now);
+}
+
+void Persistence::shut_down(bool may_save) {
+  wait_child();
+  const int ask = shutdown_save();
+  if (may_save && (ask > 0 || (ask == 0 && !initial_.save.empty()))) {
+    lf::Status st = save_now();
+    std::fprintf(stderr, "lfdb-server: %s\n",
+                 st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
+                         : st.message().c_str());
+  }
+  if (log_) {
+    // Nothing runs any more: whatever was appended reaches the disk before we go.
+    lf::Status st = log_->sync_all();
+    if (!st.ok()) std::fprintf(stderr, "lfdb-server: %s\n", st.message().c_str());
+  }
+}
+
+Persistence::Info Persistence::info() {
+  const std::uint64_t changes = server_.databases().changes();
+  Info i;
+  lf::MutexLock lock(mu_);
+  i.changes_since_save = changes - saved_changes_;
+  i.bgsave_in_progress = child_kind_ == ChildKind::kSnapshot;
+  i.rewrite_in_progress = child_kind_ == ChildKind::kRewrite;
+  i.last_save_s = (last_save_ms_ != 0 ? last_save_ms_ : started_ms_) / 1000;
+  i.last_bgsave_ok = last_bgsave_ok_;
+  i.last_rewrite_ok = last_rewrite_ok_;
+  i.last_fork_us = last_fork_us_;
+  i.max_fork_us = max_fork_us_;
+  i.snapshot_keys_loaded = snapshot_keys_loaded_;
+  return i;
+}
+
+void Persistence::wait_child() {
   for (;;) {
     {
-      lf::MutexLock lock(persist_mu_);
+      lf::MutexLock lock(mu_);
       if (child_pid_ == 0) return;
     }
     reap_child();
@@ -308,15 +338,15 @@ void Server::wait_child() {
 // `save <seconds> <changes>` points: a BGSAVE once any point is reached, counted from the last
 // good snapshot (or the start). After a failed one, the next try waits kSaveRetryMs, as the
 // disk that failed it may still be full. The BGSAVE itself runs alone, as the command does.
-void Server::maybe_periodic_save(std::int64_t now) {
+void Persistence::maybe_periodic_save(std::int64_t now) {
   constexpr std::int64_t kSaveRetryMs = 5000;
   std::vector<std::pair<std::int64_t, std::uint64_t>> points;
-  const auto value = config_.get("save");
+  const auto value = server_.config().get("save");
   if (value.empty() || !parse_save_points(value.front().second, points) || points.empty()) return;
   if (periodic_save_queued_.load(std::memory_order_acquire)) return;
-  const std::uint64_t changes = dbs_.changes();  // approximate while writers run: enough
+  const std::uint64_t changes = server_.databases().changes();  // approximate while writers run: enough
   {
-    lf::MutexLock lock(persist_mu_);
+    lf::MutexLock lock(mu_);
     if (child_pid_ != 0) return;
     if (!last_bgsave_ok_ && now - last_bgsave_try_ms_ < kSaveRetryMs) return;
     const std::uint64_t since = changes - saved_changes_;
@@ -329,10 +359,10 @@ void Server::maybe_periodic_save(std::int64_t now) {
   }
   periodic_save_queued_.store(true, std::memory_order_release);
   static const std::uint64_t kHash[1] = {0};
-  const Invocation alone{executor_->exec_alone(), Placement::kKeys, std::span<const std::uint64_t>(kHash)};
-  (void)executor_->submit(alone, lf::hue::Task([this] {
-    const std::string err = start_bgsave();
-    if (!err.empty()) std::fprintf(stderr, "lfdb-server: save point: %s\n", err.c_str());
+  const Invocation alone{server_.executor().exec_alone(), Placement::kKeys, std::span<const std::uint64_t>(kHash)};
+  (void)server_.executor().submit(alone, lf::hue::Task([this] {
+    const lf::Status st = start_bgsave();
+    if (!st.ok()) std::fprintf(stderr, "lfdb-server: save point: %s\n", st.message().c_str());
     else std::fprintf(stderr, "lfdb-server: save point reached: background snapshot started\n");
     periodic_save_queued_.store(false, std::memory_order_release);
   }));

@@ -170,7 +170,7 @@ lf::Status PrimaryLink::full_resync(const Resync& r, const std::string& host) {
     if (l.ok() && server_.append_log() != nullptr) {
       // Our log becomes this keyspace, then the stream as applied: a restart resumes.
       forget_replica_position(dir);
-      auto size = server_.rewrite_log_now();
+      auto size = server_.persistence().rewrite_log_now();
       if (size.ok()) {
         save_replica_position(dir, {r.replid, r.offset, *size});
       } else {

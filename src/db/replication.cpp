@@ -209,8 +209,8 @@ void Replication::replicaof_command(CommandContext& c) {
   if (no_one && was_replica && server_.append_log() != nullptr) {
     // What this server applied as a replica is not in its own log: rewrite the log from the
     // keyspace so the data it now owns as a primary survives a restart.
-    const std::string err = server_.start_bgrewriteaof();
-    if (!err.empty()) std::fprintf(stderr, "lfdb-server: REPLICAOF NO ONE: %s\n", err.c_str());
+    const lf::Status st = server_.persistence().start_bgrewriteaof();
+    if (!st.ok()) std::fprintf(stderr, "lfdb-server: REPLICAOF NO ONE: %s\n", st.message().c_str());
   }
   std::fprintf(stderr, "lfdb-server: %s\n",
                no_one ? "MASTER MODE enabled (REPLICAOF NO ONE)"

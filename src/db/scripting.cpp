@@ -683,7 +683,7 @@ int call_impl(lua_State* L, std::string& err) {
   if (!r) return raise("ERR Unknown Redis command called from script");
   const commands::CommandSpec* spec = r.spec;
   CommandContext& outer = *run->outer;
-  if (spec->name == "select") {
+  if (spec->has(commands::kSelectsDb)) {
     // As Redis 7: SELECT in a script moves the script only; its caller stays where it was.
     std::int64_t db = 0;
     if (std::string e = commands::parse_db_index(argv[1], db); !e.empty()) return raise(e);
@@ -1168,13 +1168,7 @@ std::span<const HandlerEntry> script_handlers() { return kScriptHandlers; }
 
 bool serving_for_busy_script() { return t_serving_for_busy; }
 
-bool allowed_while_busy(const commands::CommandSpec& spec) {
-  static constexpr std::string_view kAllowed[] = {"auth",        "hello",         "quit",
-                                                  "multi",       "discard",       "unwatch",
-                                                  "script|kill", "function|kill", "function|stats",
-                                                  "shutdown"};
-  return std::find(std::begin(kAllowed), std::end(kAllowed), spec.name) != std::end(kAllowed);
-}
+bool allowed_while_busy(const commands::CommandSpec& spec) { return spec.has(commands::kAllowBusy); }
 
 void ScriptRegistry::reply_kill(resp::Writer& out, KillResult r, bool functions) {
   switch (r) {

@@ -26,6 +26,7 @@ Server::Server(const ServerConfig& config)
       config_(config),
       dbs_(config.databases, config.colors),
       executor_(Executor::create(config.data, config.colors)),
+      persistence_(*this, initial_),
       repl_(std::make_unique<Replication>(*this)) {
   auth_required_.store(!config.requirepass.empty());
   protected_mode_.store(config.protected_mode);
@@ -74,14 +75,7 @@ Server::Server(const ServerConfig& config)
 Server::~Server() { stop(); }
 
 lf::Status Server::start() {
-  // A save a crash interrupted left its temporary file: nothing will ever rename it.
-  for (const std::string& path : remove_stale_temp_files(initial_.dir, initial_.dbfilename)) {
-    std::fprintf(stderr, "lfdb-server: removed %s, left by a save that did not finish\n", path.c_str());
-  }
-  // The log, when there is one, holds every write (a rewritten log starts with the whole
-  // keyspace); otherwise the last snapshot is the data.
-  lf::Status loaded = initial_.appendonly ? load_append_log() : load_snapshot_file();
-  if (!loaded.ok()) return loaded;
+  if (lf::Status loaded = persistence_.load(); !loaded.ok()) return loaded;
   // Before any connection: the log's sealed segments go to the dispatcher from the first one.
   repl_->start_dispatcher();
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC);
@@ -102,10 +96,7 @@ lf::Status Server::start() {
   if (!m.ok()) return m.status();
   model_ = std::move(*m);
   started_ms_ = now_ms();  // before the threads start: INFO reads it without a lock
-  {
-    lf::MutexLock lock(persist_mu_);
-    saved_changes_ = dbs_.changes();  // what was loaded is on disk already
-  }
+  persistence_.started(started_ms_);
   blocking_->start();  // before any client can block
   lf::Status st = model_->start();
   if (!st.ok()) {
@@ -128,13 +119,13 @@ lf::Status Server::start() {
       if (stopping()) break;
       const std::int64_t now = now_ms();
       maybe_run_expiry_cycle(now);
-      // The log's once-a-second duty: fsync under everysec, retry after a disk error.
+      // The log's once-a-second duty (fsync under everysec, retry after a disk error), and
+      // the save points.
       if (now >= next_log_tick) {
         next_log_tick = now + 1000;
-        if (log_) log_->tick();
-        maybe_periodic_save(now);
+        persistence_.on_second(now);
       }
-      reap_child();
+      persistence_.reap_child();
     }
   });
   return lf::Status();
@@ -161,8 +152,7 @@ void Server::stop() {
   blocking_->stop();  // blocked clients are parked: settle them (they close) before the rest
   acks_->stop();      // and so are the WAITs
   // Running scripts stop: at once under SHUTDOWN NOSAVE, else once busy; none starts any more.
-  const int ask = shutdown_save_.load(std::memory_order_relaxed);
-  scripts_.begin_shutdown(ask < 0);
+  scripts_.begin_shutdown(persistence_.shutdown_save() < 0);
   scripts_.wait_idle();
   const bool abandoned = scripts_.abandoned();
   if (abandoned) {
@@ -172,25 +162,45 @@ void Server::stop() {
   repl_->stop_link();
   if (ticker_.joinable()) ticker_.join();
   executor_->quiesce();
-  wait_child();
-  // A snapshot at shutdown when `save` is configured or SHUTDOWN SAVE asked (NOSAVE: none).
-  if (!abandoned && (ask > 0 || (ask == 0 && !initial_.save.empty()))) {
-    lf::Status st = save_now();
-    std::fprintf(stderr, "lfdb-server: %s\n",
-                 st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
-                         : st.message().c_str());
-  }
-  if (log_) {
-    // Nothing runs any more: whatever was appended reaches the disk before we go.
-    lf::Status st = log_->sync_all();
-    if (!st.ok()) std::fprintf(stderr, "lfdb-server: %s\n", st.message().c_str());
-  }
+  // A running child finishes; a snapshot when `save` is configured or SHUTDOWN SAVE asked
+  // (NOSAVE: none; nor after an abandoned script); the log reaches the disk.
+  persistence_.shut_down(!abandoned);
   model_->stop();
   model_.reset();
   executor_->quiesce();  // closing subscribers leave the pub/sub registry in invocations of their own
   repl_->stop_dispatcher();  // after the last flush: replicas get what was sealed
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
+}
+
+lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool check_only) {
+  const commands::Resolved r = commands::resolve(argv);
+  if (!r) return lf::Status::error(r.error(argv).substr(4));  // without "ERR "
+  const CommandSpec* spec = r.spec;
+  if (spec->has(commands::kSelectsDb)) {  // the stream's own database, not a session's
+    std::int64_t db = 0;
+    if (!parse_int(argv[1], db) || db < 0 || db >= static_cast<std::int64_t>(dbs_.count())) {
+      return lf::Status::error("SELECT " + std::string(argv[1]) + ": no such database (databases " +
+                               std::to_string(dbs_.count()) + ")");
+    }
+    if (!check_only) apply_db_ = static_cast<std::uint32_t>(db);
+    return lf::Status();
+  }
+  const BoundCommand* bc = &bound(r.index);
+  if (bc->handler == nullptr || !spec->has(commands::kWrite)) {
+    return lf::Status::error("'" + std::string(spec->name) + "' is not a logged write");
+  }
+  if (check_only) return lf::Status();
+  std::string reply;
+  resp::Writer w(reply, resp::Protocol::kResp2);
+  // The clock stands at 0 while loading: nothing expires until the whole log is applied (the
+  // log holds a DEL wherever a key did expire).
+  CommandContext ctx{argv, w, dbs_.db(apply_db_), 0, this, nullptr, spec};
+  ctx.db = apply_db_;
+  ctx.writes = true;
+  bc->handler(ctx);
+  if (!reply.empty() && reply[0] == '-') apply_errors_.fetch_add(1, std::memory_order_relaxed);
+  return lf::Status();
 }
 
 std::string_view Server::refusal(const lf::InetAddr& peer) {
@@ -241,7 +251,8 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
       std::uint64_t expired = 0;
       std::string records;  // the DELs of what expired, logged as one invocation
       InvocationLog& il = t_invocation_log;
-      il.records = log_ ? &records : nullptr;
+      AppendLog* const log = append_log();
+      il.records = log ? &records : nullptr;
       il.db = kNoDb;  // the records start with their own SELECT
       pubsub::EventSink sink;  // `expired` events, when notifications are on
       if ((sink.flags = notify_flags()) != 0) {
@@ -259,10 +270,10 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
       }
       il.records = nullptr;
       if (!records.empty()) {
-        log_->append(records, kNoDb, il.db);
+        log->append(records, kNoDb, il.db);
         // Written (and so sealed for replicas) now rather than at the next tick; under
         // `always` the ticker's flush covers them, as no reply waits for them.
-        if (log_->policy() != FsyncPolicy::kAlways) log_->write_pending();
+        if (log->policy() != FsyncPolicy::kAlways) log->write_pending();
       }
       if (expired) stats_.expired_keys.fetch_add(expired, std::memory_order_relaxed);
       latency_.record("expire-cycle", static_cast<std::uint64_t>(now_ms() - began));

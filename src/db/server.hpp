@@ -1,6 +1,7 @@
 // lfdb::db::Server: the back-end database server. It owns the keyspace, the executor (hue
 // scheduler or global mutex), the command bindings (table entry + handler + hue), the client
-// registry, statistics and the concurrency model that runs its connections (lf::Service).
+// registry, persistence (db/persistence.hpp), replication, statistics and the concurrency model
+// that runs its connections (lf::Service).
 //
 // Life: Server(config) -> start() -> wait() (returns after SHUTDOWN or request_shutdown()) ->
 // stop(). stop() first refuses new commands and lets queued invocations finish (they refer to
@@ -39,6 +40,7 @@
 #include "db/keyspace.hpp"
 #include "db/latency_monitor.hpp"
 #include "db/monitor.hpp"
+#include "db/persistence.hpp"
 #include "db/slow_log.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
@@ -132,32 +134,22 @@ class Server final : public lf::Service {
   Replication& replication() { return *repl_; }
   // Parked WAITs (db/replication_wait.hpp).
   AckWaits& acks() { return *acks_; }
+  // Loading, the log, snapshots, rewrite and save points (db/persistence.hpp).
+  Persistence& persistence() { return persistence_; }
   // The append-only log (nullptr when appendonly is no).
-  AppendLog* append_log() { return log_.get(); }
+  AppendLog* append_log() { return persistence_.log(); }
   // Replays one logged command (or checks it): loading at start, and a replica's stream. A
   // SELECT moves the database the next ones apply to.
   lf::Status apply_logged(std::span<const std::string_view> argv, bool check_only);
-  // A full resync replaced the keyspace: the stream that follows starts in database 0.
+  // The log or a full resync starts: the stream that follows starts in database 0.
   void restart_apply_db() { apply_db_ = 0; }
+  // Logged commands whose replay answered an error (INFO lfdb_aof_load_errors).
+  std::uint64_t apply_errors() const { return apply_errors_.load(std::memory_order_relaxed); }
 
-  // Snapshots and log rewrite (src/db/persistence.cpp). The first three are called by SAVE,
-  // BGSAVE and BGREWRITEAOF, which run alone (their hue conflicts with every command), so the
-  // keyspace holds still; the background ones fork and the child writes its copy-on-write image.
-  lf::Status save_now();
   // The function libraries' codes, as snapshots keep them; and a snapshot's put back in place
   // of the registry's (functions/snapshot_libraries.cpp).
   std::vector<std::string> library_codes() const;
   lf::Status restore_libraries(const std::vector<std::string>& codes);
-  // The log rewritten from the keyspace now, in this process (a replica after a full resync;
-  // the caller runs alone). Returns the new file's size.
-  lf::Result<std::uint64_t> rewrite_log_now();
-  std::string start_bgsave();        // "" when started, else the error reply
-  std::string start_bgrewriteaof();  // idem
-  void reap_child();                 // the ticker: a finished child's result
-  // The ticker, once a second: a BGSAVE when a `save <seconds> <changes>` point is reached.
-  void maybe_periodic_save(std::int64_t now_ms);
-  std::int64_t last_save_s();
-  void set_shutdown_save(int v) { shutdown_save_.store(v, std::memory_order_relaxed); }
 
   std::string info(std::span<const std::string_view> sections);
   // The active expiry cycle, run by whichever thread is elected when it is due.
@@ -165,9 +157,6 @@ class Server final : public lf::Service {
 
  private:
   std::string info_section(std::string_view name);
-  lf::Status load_append_log();
-  lf::Status load_snapshot_file();
-  void wait_child();  // shutdown: let a running BGSAVE/BGREWRITEAOF child finish
 
   const ServerConfig initial_;
   Config config_;
@@ -208,35 +197,12 @@ class Server final : public lf::Service {
   std::atomic<std::uint32_t> expiry_cursor_{0};
   std::thread ticker_;
 
-  // Durability. log_ is set before the model starts and reset after it stops.
-  std::unique_ptr<AppendLog> log_;
-  std::uint64_t loaded_commands_ = 0;     // immutable after start
-  std::uint64_t loaded_transactions_ = 0; // idem
-  std::int64_t load_ms_ = 0;              // idem
-  std::string load_warning_;              // idem
-  std::atomic<std::uint64_t> load_errors_{0};
+  // Durability: its log is set before the model starts and lives as long as the server.
+  Persistence persistence_;
+  std::atomic<std::uint64_t> apply_errors_{0};
   // The database logged commands apply to (their SELECTs move it): the log loader's at start,
   // then the replica's applier's, which runs alone; nothing else touches it.
   std::uint32_t apply_db_ = 0;
-
-  // Snapshots and rewrite: the child process and what came of it.
-  enum class ChildKind { kNone, kSnapshot, kRewrite };
-  lf::Mutex persist_mu_;
-  pid_t child_pid_ LF_GUARDED_BY(persist_mu_) = 0;
-  ChildKind child_kind_ LF_GUARDED_BY(persist_mu_) = ChildKind::kNone;
-  std::string rewrite_tmp_ LF_GUARDED_BY(persist_mu_);
-  std::int64_t last_save_ms_ LF_GUARDED_BY(persist_mu_) = 0;
-  bool last_bgsave_ok_ LF_GUARDED_BY(persist_mu_) = true;
-  bool last_rewrite_ok_ LF_GUARDED_BY(persist_mu_) = true;
-  std::int64_t last_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
-  std::int64_t max_fork_us_ LF_GUARDED_BY(persist_mu_) = 0;
-  // Keyspace changes covered by the last good snapshot, and by the one being written.
-  std::uint64_t saved_changes_ LF_GUARDED_BY(persist_mu_) = 0;
-  std::uint64_t child_changes_ LF_GUARDED_BY(persist_mu_) = 0;
-  std::int64_t last_bgsave_try_ms_ LF_GUARDED_BY(persist_mu_) = 0;
-  std::atomic<bool> periodic_save_queued_{false};
-  std::uint64_t snapshot_keys_loaded_ = 0;  // immutable after start
-  std::atomic<int> shutdown_save_{0};       // SHUTDOWN SAVE (1) / NOSAVE (-1) / default (0)
 
   // Declared last: its threads use everything above; made in the ctor, started in start().
   std::unique_ptr<Replication> repl_;

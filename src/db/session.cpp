@@ -34,8 +34,7 @@ void OwnedCommand::assign(std::span<const std::string_view> args, const CommandS
 namespace {
 // A RESP2 client with subscriptions reads pushes, not replies: only these are answered.
 bool allowed_when_subscribed(const CommandSpec& s) {
-  return s.hue == HueClass::kPubsubWrite || s.name == "ping" || s.name == "quit" ||
-         s.name == "reset";
+  return s.hue == HueClass::kPubsubWrite || s.has(commands::kSubscribed);
 }
 
 bool writes_keyspace(HueClass c) {
@@ -348,7 +347,7 @@ bool ServerSession::refused_for_memory(const CommandSpec& spec) const {
     }
     return false;
   }
-  return client_.in_multi && spec.name != "discard" && spec.name != "quit" && spec.name != "reset";
+  return client_.in_multi && !spec.has(commands::kLeavesMulti);
 }
 
 ServerSession::Step ServerSession::execute(const BoundCommand& bc,
@@ -910,7 +909,7 @@ void ServerSession::slow_log(const CommandSpec& spec, std::span<const std::strin
                              std::uint64_t usec) {
   if (!server_.slowlog().wanted(usec)) return;
   // AUTH's and HELLO's secrets stay out of the log, as Redis keeps them out.
-  if (spec.name == "auth" || spec.name == "hello") return;
+  if (spec.has(commands::kSecretArgs)) return;
   std::string name;
   {
     lf::MutexLock lock(client_.name_mu);

@@ -117,7 +117,7 @@ void shutdown_cmd(SessionContext& c) {
   }
   // As Redis: while a script is busy only SHUTDOWN NOSAVE goes (it stops the script).
   if (save >= 0 && c.server.scripts().any_busy(now_ms())) return c.out.error(kErrBusy);
-  c.server.set_shutdown_save(save);
+  c.server.persistence().set_shutdown_save(save);
   // No reply: the server goes away (as redis-server does). The request is made again once this
   // session returns, so the connection is closed first.
   c.session.shutdown_after_replies();

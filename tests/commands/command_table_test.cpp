@@ -173,6 +173,32 @@ TEST(CommandTable, EverySpecHasADenseIndex) {
   EXPECT_EQ(specs, command_count());
 }
 
+// The behaviour a session, a script or a log replay gives a command comes from its flags, not
+// from comparing its name; each flag is on exactly the commands that get that behaviour (as in
+// Redis 7.0): allowed while a script is busy, answered in RESP2 subscribed mode (besides the
+// subscribe family's hue), ending MULTI without running it, arguments kept out of the slow log,
+// moving the database.
+TEST(CommandTable, BehaviourFlagsAreOnExactlyTheirCommands) {
+  auto with = [](std::uint32_t flag) {
+    std::set<std::string_view> names;
+    auto visit = [&](const CommandSpec& s) {
+      if (s.has(flag)) names.insert(s.name);
+    };
+    for (const CommandSpec& c : all_commands()) {
+      visit(c);
+      for (const CommandSpec& sub : c.subcommands) visit(sub);
+    }
+    return names;
+  };
+  using Names = std::set<std::string_view>;
+  EXPECT_EQ(with(kAllowBusy), (Names{"auth", "discard", "function|kill", "function|stats", "hello",
+                                     "multi", "quit", "script|kill", "shutdown", "unwatch"}));
+  EXPECT_EQ(with(kSubscribed), (Names{"ping", "quit", "reset"}));
+  EXPECT_EQ(with(kLeavesMulti), (Names{"discard", "quit", "reset"}));
+  EXPECT_EQ(with(kSecretArgs), (Names{"auth", "hello"}));
+  EXPECT_EQ(with(kSelectsDb), (Names{"select"}));
+}
+
 TEST(CommandTable, HashTagsAndSlotsMatchRedisCluster) {
   EXPECT_EQ(hash_tag("{user1000}.following"), "user1000");
   EXPECT_EQ(hash_tag("foo{}{bar}"), "foo{}{bar}");  // an empty first tag: the whole key

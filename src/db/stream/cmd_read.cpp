@@ -18,7 +18,6 @@
 namespace lfdb::db::stream {
 
 bool parse_read(CommandContext& c, ReadArgs& a) {
-  a.group_read = c.spec->name == "xreadgroup";
   for (std::size_t i = 1; i < c.argc(); ++i) {
     const std::size_t more = c.argc() - i - 1;
     const std::string_view o = c.arg(i);
@@ -264,13 +263,17 @@ bool serve_read(CommandContext& c, const ReadArgs& a) {
 
 namespace {
 
-void xread_cmd(CommandContext& c) {
+void read_cmd(CommandContext& c, bool group_read) {
   ReadArgs a;
+  a.group_read = group_read;
   if (!parse_read(c, a)) return;
   if (serve_read(c, a)) return;
   if (a.block && block_read(c, a)) return;
   c.out.null_array();
 }
+
+void xread_cmd(CommandContext& c) { read_cmd(c, false); }
+void xreadgroup_cmd(CommandContext& c) { read_cmd(c, true); }
 
 }  // namespace
 }  // namespace lfdb::db::stream
@@ -281,7 +284,7 @@ std::span<const HandlerEntry> stream_read_handlers() {
   using namespace stream;
   static constexpr HandlerEntry kHandlers[] = {
       {"xread", xread_cmd},
-      {"xreadgroup", xread_cmd},
+      {"xreadgroup", xreadgroup_cmd},
   };
   return kHandlers;
 }

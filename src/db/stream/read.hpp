@@ -29,7 +29,8 @@ struct ReadArgs {
   std::vector<StreamId> ids;    // per stream: entries after it ("$" resolved; ">" is max())
 };
 
-// False with the error written.
+// Reads the options into a (whose group_read the caller sets: XREADGROUP). False with the error
+// written.
 bool parse_read(CommandContext& c, ReadArgs& a);
 // Writes the reply and returns true when any stream had something for the reader.
 bool serve_read(CommandContext& c, const ReadArgs& a);
