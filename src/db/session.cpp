@@ -378,7 +378,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   // id spreads them.
   if (hashes_.empty()) hashes_.push_back(client_.id);
   // A script known to reach past its declared keys runs alone (db/scripting.hpp).
-  script_alone_ = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys) &&
+  script_alone_ = commands::runs_script(*bc.spec) &&
                   server_.scripts().runs_alone(script_identity(*bc.spec, argv));
   if (script_alone_) return submit_parked(alone_invocation(), bc, argv, out);
   // A tracking client's reader remembers the keys it read in their colors' rooms of the tracking
@@ -589,7 +589,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   } restore{outer};
   // MONITOR: a script's line goes before the lines of the commands it calls; any other
   // command's after it ran (its reply may be an error: it is shown all the same, as Redis).
-  const bool script = bc.spec->group == "scripting" && bc.spec->has(commands::kNumKeys);
+  const bool script = commands::runs_script(*bc.spec);
   if (script && !rerun_) feed_monitors(*bc.spec, argv);
   struct FeedAfter {
     ServerSession* s;
@@ -678,7 +678,7 @@ ServerSession::TrackingScope::~TrackingScope() {
   const tracking::Tracker* t = session.client_.tracker.get();
   if (bc != nullptr && t != nullptr && t->remembers()) {
     const CommandSpec& spec = *bc->spec;
-    const bool script = spec.group == "scripting" && spec.has(commands::kNumKeys);
+    const bool script = commands::runs_script(spec);
     // Colors held as a writer: a promoted reader (execute), a transaction's, a script's.
     const bool held = session.in_exec_ || spec.hue == HueClass::kKeyWrite ||
                       spec.hue == HueClass::kKeyRead || spec.hue == HueClass::kUndeclared;
@@ -774,7 +774,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   bool alone = false;
   hashes_.clear();
   for (const OwnedCommand& q : client_.queued) {
-    if (q.spec->group == "scripting" && q.spec->has(commands::kNumKeys) &&
+    if (commands::runs_script(*q.spec) &&
         server_.scripts().runs_alone(script_identity(*q.spec, q.argv))) {
       alone = true;  // a script that reaches past its declared keys (db/scripting.hpp)
       continue;
