@@ -1,6 +1,7 @@
 // hue-check's proof that it can fail: a small command table whose handlers touch more than their
 // hue class allows, each in a different way (a helper's write, a registry, the partition tables,
-// a function pointer, a pointer a call computes), next to one handler that is declared right and one declared too wide.
+// a function pointer, a pointer a call computes, a template's call resolved only per
+// instantiation), next to one handler that is declared right and one declared too wide.
 // This file is analysed by test_hue_check.py only; no binary links it.
 #include <memory>
 #include <string>
@@ -53,6 +54,23 @@ void fixture_erase_cmd(CommandContext& c) { (void)drop_if_empty(c, c.arg(1)); }
 Handler pick_handler() { return fixture_erase_cmd; }
 void fixture_computed_cmd(CommandContext& c) { pick_handler()(c); }
 
+// Declared key-write, but a template calls a member on an object of its parameter's type:
+// instantiated with Wiper, that member empties every database, a write of global 'keyspace'.
+// libclang gives the call no callee (it is resolved per instantiation): followed by its name.
+struct Wiper {
+  Server* server;
+  void wipe_everything() { server->databases().clear(); }
+};
+template <typename Target>
+void sweep(Target& t) {
+  t.wipe_everything();
+}
+void fixture_sweep_cmd(CommandContext& c) {
+  Wiper w{c.server};
+  sweep(w);
+  c.out.simple_string("OK");
+}
+
 // Declared right: reads its key.
 void fixture_strlen_cmd(CommandContext& c) {
   const Entry* e = c.find(c.arg(1));
@@ -70,6 +88,7 @@ constexpr CommandSpec kFixtureCommands[] = {
     {"fixture.wipe", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "flushes every database"},
     {"fixture.hook", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a hook"},
     {"fixture.computed", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a computed pointer"},
+    {"fixture.sweep", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "a template's member call flushes"},
     {"fixture.strlen", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "reads its key"},
     {"fixture.ping", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "touches nothing"},
 };
@@ -78,7 +97,7 @@ constexpr HandlerEntry kFixtureHandlers[] = {
     {"fixture.get", fixture_get_cmd},       {"fixture.listen", fixture_listen_cmd},
     {"fixture.wipe", fixture_wipe_cmd},     {"fixture.hook", fixture_hook_cmd},
     {"fixture.strlen", fixture_strlen_cmd}, {"fixture.ping", fixture_ping_cmd},
-    {"fixture.computed", fixture_computed_cmd},
+    {"fixture.computed", fixture_computed_cmd}, {"fixture.sweep", fixture_sweep_cmd},
 };
 
 }  // namespace lfdb::db::hue_check_fixture

@@ -45,7 +45,7 @@ class HueCheckFixtures(unittest.TestCase):
 
     def test_exit_status_fails(self):
         self.assertEqual(self.rc, 1, self.out)
-        self.assertIn("5 under-declared", self.out)
+        self.assertIn("6 under-declared", self.out)
 
     def test_write_of_the_context_two_calls_down(self):
         b = self.failure("FIXTURE.GET")
@@ -83,6 +83,20 @@ class HueCheckFixtures(unittest.TestCase):
         self.assertIn("an unfollowable call", b)
         self.assertIn("pick_handler()", self.path(b)[-1])
         self.assertIn("(a function pointer)", self.path(b)[-1])
+
+    def test_template_dependent_member_call_is_followed_by_name(self):
+        # sweep<Target>'s t.wipe_everything() has no callee in libclang (resolved per
+        # instantiation): before it was followed by its name it was dropped, and FIXTURE.SWEEP
+        # passed.
+        b = self.failure("FIXTURE.SWEEP")
+        self.assertIn("is declared key-write", b)
+        self.assertIn("writes global 'keyspace'", b)
+        self.assertEqual(self.path(b), [
+            "lfdb::db::hue_check_fixture::fixture_sweep_cmd",
+            "lfdb::db::hue_check_fixture::sweep",
+            "lfdb::db::hue_check_fixture::Wiper::wipe_everything",
+            "lfdb::db::Databases::clear",
+        ])
 
     def test_declared_right_passes_and_wide_is_noted(self):
         self.assertNotIn("FIXTURE.STRLEN", self.blocks)
