@@ -5,6 +5,7 @@
 // This file is analysed by test_hue_check.py only; no binary links it.
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "db/command_context.hpp"
 #include "db/pubsub/registry.hpp"
@@ -71,6 +72,18 @@ void fixture_sweep_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+// Declared key-read, but a template calls a member that no project function has and that is not
+// a library container's (std::thread's detach): what runs is not known, so the worst case.
+template <typename Worker>
+void let_go(Worker& w) {
+  w.detach();
+}
+void fixture_detach_cmd(CommandContext& c) {
+  std::thread t;
+  if (t.joinable()) let_go(t);
+  c.out.simple_string("OK");
+}
+
 // Declared right: reads its key.
 void fixture_strlen_cmd(CommandContext& c) {
   const Entry* e = c.find(c.arg(1));
@@ -89,6 +102,7 @@ constexpr CommandSpec kFixtureCommands[] = {
     {"fixture.hook", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a hook"},
     {"fixture.computed", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a computed pointer"},
     {"fixture.sweep", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "a template's member call flushes"},
+    {"fixture.detach", 1, 0, 0, 0, 0, H::kKeyRead, {}, "fixture", "a template's unknown member call"},
     {"fixture.strlen", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "reads its key"},
     {"fixture.ping", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "touches nothing"},
 };
@@ -98,6 +112,7 @@ constexpr HandlerEntry kFixtureHandlers[] = {
     {"fixture.wipe", fixture_wipe_cmd},     {"fixture.hook", fixture_hook_cmd},
     {"fixture.strlen", fixture_strlen_cmd}, {"fixture.ping", fixture_ping_cmd},
     {"fixture.computed", fixture_computed_cmd}, {"fixture.sweep", fixture_sweep_cmd},
+    {"fixture.detach", fixture_detach_cmd},
 };
 
 }  // namespace lfdb::db::hue_check_fixture

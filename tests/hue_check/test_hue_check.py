@@ -45,7 +45,7 @@ class HueCheckFixtures(unittest.TestCase):
 
     def test_exit_status_fails(self):
         self.assertEqual(self.rc, 1, self.out)
-        self.assertIn("6 under-declared", self.out)
+        self.assertIn("7 under-declared", self.out)
 
     def test_write_of_the_context_two_calls_down(self):
         b = self.failure("FIXTURE.GET")
@@ -97,6 +97,15 @@ class HueCheckFixtures(unittest.TestCase):
             "lfdb::db::hue_check_fixture::Wiper::wipe_everything",
             "lfdb::db::Databases::clear",
         ])
+
+    def test_template_call_no_project_function_has_assumes_the_worst(self):
+        # let_go<Worker>'s w.detach(): no project function is named detach and it is not a
+        # library container's member, so what it runs is unknown (before: dropped, passed).
+        b = self.failure("FIXTURE.DETACH")
+        self.assertIn("an unfollowable call", b)
+        self.assertEqual(self.path(b)[:2], ["lfdb::db::hue_check_fixture::fixture_detach_cmd",
+                                            "lfdb::db::hue_check_fixture::let_go"])
+        self.assertIn("a template's dependent call to 'detach'", self.path(b)[-1])
 
     def test_declared_right_passes_and_wide_is_noted(self):
         self.assertNotIn("FIXTURE.STRLEN", self.blocks)
