@@ -1,7 +1,8 @@
 // hue-check's proof that it can fail: a small command table whose handlers touch more than their
 // hue class allows, each in a different way (a helper's write, a registry, the partition tables,
 // a function pointer, a pointer a call computes, a template's call resolved only per
-// instantiation), next to one handler that is declared right and one declared too wide.
+// instantiation, a destructor), next to one handler that is declared right and one declared too
+// wide.
 // This file is analysed by test_hue_check.py only; no binary links it.
 #include <memory>
 #include <string>
@@ -84,6 +85,17 @@ void fixture_detach_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+// Declared key-write, but a local object's destructor, which runs where its scope ends (a call
+// libclang does not show), empties every database: a write of global 'keyspace'.
+struct WipeOnExit {
+  Server* server;
+  ~WipeOnExit() { server->databases().clear(); }
+};
+void fixture_scope_cmd(CommandContext& c) {
+  WipeOnExit guard{c.server};
+  c.out.simple_string("OK");
+}
+
 // Declared right: reads its key.
 void fixture_strlen_cmd(CommandContext& c) {
   const Entry* e = c.find(c.arg(1));
@@ -103,6 +115,7 @@ constexpr CommandSpec kFixtureCommands[] = {
     {"fixture.computed", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "calls a computed pointer"},
     {"fixture.sweep", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "a template's member call flushes"},
     {"fixture.detach", 1, 0, 0, 0, 0, H::kKeyRead, {}, "fixture", "a template's unknown member call"},
+    {"fixture.scope", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "a destructor flushes"},
     {"fixture.strlen", 2, 0, 1, 1, 1, H::kKeyRead, {}, "fixture", "reads its key"},
     {"fixture.ping", 1, 0, 0, 0, 0, H::kKeyWrite, {}, "fixture", "touches nothing"},
 };
@@ -112,7 +125,7 @@ constexpr HandlerEntry kFixtureHandlers[] = {
     {"fixture.wipe", fixture_wipe_cmd},     {"fixture.hook", fixture_hook_cmd},
     {"fixture.strlen", fixture_strlen_cmd}, {"fixture.ping", fixture_ping_cmd},
     {"fixture.computed", fixture_computed_cmd}, {"fixture.sweep", fixture_sweep_cmd},
-    {"fixture.detach", fixture_detach_cmd},
+    {"fixture.detach", fixture_detach_cmd},     {"fixture.scope", fixture_scope_cmd},
 };
 
 }  // namespace lfdb::db::hue_check_fixture

@@ -45,7 +45,7 @@ class HueCheckFixtures(unittest.TestCase):
 
     def test_exit_status_fails(self):
         self.assertEqual(self.rc, 1, self.out)
-        self.assertIn("7 under-declared", self.out)
+        self.assertIn("8 under-declared", self.out)
 
     def test_write_of_the_context_two_calls_down(self):
         b = self.failure("FIXTURE.GET")
@@ -106,6 +106,17 @@ class HueCheckFixtures(unittest.TestCase):
         self.assertEqual(self.path(b)[:2], ["lfdb::db::hue_check_fixture::fixture_detach_cmd",
                                             "lfdb::db::hue_check_fixture::let_go"])
         self.assertIn("a template's dependent call to 'detach'", self.path(b)[-1])
+
+    def test_local_objects_destructor_is_followed(self):
+        # ~WipeOnExit runs where fixture_scope_cmd's scope ends: no call expression names it
+        # (before it was recorded from the local's declaration, FIXTURE.SCOPE passed).
+        b = self.failure("FIXTURE.SCOPE")
+        self.assertIn("writes global 'keyspace'", b)
+        self.assertEqual(self.path(b), [
+            "lfdb::db::hue_check_fixture::fixture_scope_cmd",
+            "lfdb::db::hue_check_fixture::WipeOnExit::~WipeOnExit",
+            "lfdb::db::Databases::clear",
+        ])
 
     def test_declared_right_passes_and_wide_is_noted(self):
         self.assertNotIn("FIXTURE.STRLEN", self.blocks)

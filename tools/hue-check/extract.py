@@ -254,6 +254,8 @@ class Extractor:
             return
         if node.kind == K.VAR_DECL and self.table(node, self.out):
             return  # a table names handlers for the dispatcher: no call, no address taken here
+        if node.kind in (K.VAR_DECL, K.CXX_DELETE_EXPR):
+            self.destructor(node, fn, guards)
         if node.kind == K.CALL_EXPR:
             self.call(node, fn, guards)
         elif node.kind in (K.BINARY_OPERATOR, K.UNARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR) \
@@ -273,6 +275,34 @@ class Extractor:
             self.refs[u] = self.refs.get(u, 0) + 1
         for c in kids:
             self.body(c, fn, guards)
+
+    def destructor(self, node, fn, guards):
+        """A local object's destructor runs where its scope ends, and `delete p` runs p's: calls
+        libclang does not show. Recorded as a call where the object is declared (or deleted)."""
+        if node.kind == K.VAR_DECL:
+            t = node.type.get_canonical()
+            if t.kind in (ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.RVALUEREFERENCE,
+                          ci.TypeKind.POINTER) or node.storage_class == ci.StorageClass.STATIC:
+                return  # a reference or pointer destroys nothing; a static, at exit
+        else:
+            kids = list(node.get_children())
+            if not kids:
+                return
+            t = kids[-1].type.get_canonical()
+            if t.kind != ci.TypeKind.POINTER:
+                return
+            t = t.get_pointee().get_canonical()
+        while t.kind in (ci.TypeKind.CONSTANTARRAY, ci.TypeKind.INCOMPLETEARRAY):
+            t = t.element_type.get_canonical()
+        d = t.get_declaration()
+        if d is None or d.kind not in (K.CLASS_DECL, K.STRUCT_DECL) or not self.ours(d):
+            return
+        for m in d.get_children():
+            if m.kind == K.DESTRUCTOR:
+                dd = m.get_definition() or m
+                fn["calls"].append({"kind": "direct", "usr": dd.get_usr(), "name": qualified(dd),
+                                    "line": node.location.line, "const": False,
+                                    "guards": guards, "args": [], "special": True})
 
     def arg_value(self, a):
         if not list(a.get_tokens()):
