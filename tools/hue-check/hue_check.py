@@ -359,7 +359,10 @@ def derive(db, emap, start):
                     visit(target, c, env, state, line)
                 if targets or c.get("special"):
                     continue  # followed, or a constructor, destructor or assignment the compiler made
-                if name.startswith("lfdb::"):
+                # Declared in a project namespace (lfdb::, resp::; liblf's are `internal` in the
+                # map) but defined in no analysed unit: what it runs is not known. A global C
+                # function a project file declares (jemalloc's mallctl, weak) is a library's.
+                if "::" in name:
                     record(("world", "write"), state, line,
                            f"{name} (no definition in the analysed translation units)")
             elif kind == "dependent":
