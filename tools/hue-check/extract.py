@@ -162,7 +162,9 @@ class Extractor:
     def function(self, f, out):
         params = [p for p in f.get_children() if p.kind == K.PARM_DECL]
         fn = {"name": qualified(f), "loc": f"{f.location.file.name}:{f.location.line}",
-              "calls": [], "defaults": [self.bool_default(p) for p in params]}
+              "calls": [], "defaults": [self.bool_default(p) for p in params],
+              # Whether a dependent call that resolves to it by name is a const call.
+              "const": f.kind == K.CXX_METHOD and f.is_const_method()}
         if f.spelling == "build_matrix":
             self.classes(f, out)
         self.params = {p.spelling: i for i, p in enumerate(params) if p.spelling}
@@ -252,14 +254,55 @@ class Extractor:
             return
         if node.kind == K.VAR_DECL and self.table(node, self.out):
             return  # a table names handlers for the dispatcher: no call, no address taken here
+        if node.kind in (K.VAR_DECL, K.CXX_DELETE_EXPR):
+            self.destructor(node, fn, guards)
         if node.kind == K.CALL_EXPR:
             self.call(node, fn, guards)
+        elif node.kind in (K.BINARY_OPERATOR, K.UNARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR) \
+                and node.type.kind == ci.TypeKind.DEPENDENT:
+            self.operator(node, fn, guards)
+        elif node.kind == K.CXX_FOR_RANGE_STMT:
+            # The loop's begin(), end() and its iterator's operators are calls libclang does not
+            # show, resolved or not: followed by name, as a template's dependent calls are.
+            for name in ("begin", "end", "operator*", "operator++", "operator!=", "operator=="):
+                fn["calls"].append({"kind": "dependent", "name": name, "line": node.location.line,
+                                    "guards": guards, "member": True, "std": False,
+                                    "operator": name.startswith("operator"),
+                                    "text": f"the range for's {name}"})
         elif node.kind == K.DECL_REF_EXPR and node.referenced is not None \
                 and node.referenced.kind in FUNCS:
             u = node.referenced.get_usr()
             self.refs[u] = self.refs.get(u, 0) + 1
         for c in kids:
             self.body(c, fn, guards)
+
+    def destructor(self, node, fn, guards):
+        """A local object's destructor runs where its scope ends, and `delete p` runs p's: calls
+        libclang does not show. Recorded as a call where the object is declared (or deleted)."""
+        if node.kind == K.VAR_DECL:
+            t = node.type.get_canonical()
+            if t.kind in (ci.TypeKind.LVALUEREFERENCE, ci.TypeKind.RVALUEREFERENCE,
+                          ci.TypeKind.POINTER) or node.storage_class == ci.StorageClass.STATIC:
+                return  # a reference or pointer destroys nothing; a static, at exit
+        else:
+            kids = list(node.get_children())
+            if not kids:
+                return
+            t = kids[-1].type.get_canonical()
+            if t.kind != ci.TypeKind.POINTER:
+                return
+            t = t.get_pointee().get_canonical()
+        while t.kind in (ci.TypeKind.CONSTANTARRAY, ci.TypeKind.INCOMPLETEARRAY):
+            t = t.element_type.get_canonical()
+        d = t.get_declaration()
+        if d is None or d.kind not in (K.CLASS_DECL, K.STRUCT_DECL) or not self.ours(d):
+            return
+        for m in d.get_children():
+            if m.kind == K.DESTRUCTOR:
+                dd = m.get_definition() or m
+                fn["calls"].append({"kind": "direct", "usr": dd.get_usr(), "name": qualified(dd),
+                                    "line": node.location.line, "const": False,
+                                    "guards": guards, "args": [], "special": True})
 
     def arg_value(self, a):
         if not list(a.get_tokens()):
@@ -271,10 +314,7 @@ class Extractor:
         r = c.referenced
         line = c.location.line
         if r is None:
-            # A template's dependent call (z.last_in(r) with r's type a parameter): resolved
-            # at instantiation, so followed by name; none of the project's: a library's.
-            fn["calls"].append({"kind": "dependent", "name": c.spelling, "line": line,
-                                "guards": guards})
+            self.dependent(c, fn, guards)
             return
         if r.kind in (K.FIELD_DECL, K.VAR_DECL, K.PARM_DECL):
             t = r.type.spelling
@@ -308,6 +348,113 @@ class Extractor:
             # Virtual unless the object is named with a qualified call (Base::f()).
             call["kind"] = "virtual"
         fn["calls"].append(call)
+
+    # A template's dependent call (z.last_in(r), members.size(), T::make(x), f(t) found by
+    # argument-dependent lookup) is resolved only per instantiation, and libclang gives it no
+    # callee and no name. Its name is read from the callee expression's tokens, so that it can be
+    # followed by name (hue_check.py's `dependent` rule); a callee that has no name (a pointer to
+    # member, a pointer another call returns) is the worst case.
+    KEYWORDS = {"template", "typename", "this", "operator"}
+
+    def callee_name(self, callee):
+        """The last name of a callee expression (`last_in` in `z.last_in`, `foo` in
+        `t.template foo<int>`, `make` in `T::make`), and whether `std::` qualifies it."""
+        toks = [t.spelling for t in callee.get_tokens()]
+        name, depth, qualifier = None, 0, []
+        for i, t in enumerate(toks):
+            if t in ("<", "(", "[") and not (t == "<" and name is None):
+                depth += 1
+            elif t in (">", ")", "]") and depth:
+                depth -= 1
+            elif t == ">>" and depth:
+                depth = max(0, depth - 2)
+            elif depth == 0 and (t[0].isalpha() or t[0] == "_") and t not in self.KEYWORDS:
+                name = t
+                qualifier = toks[:i]
+        return name, qualifier[:2] == ["std", "::"] or qualifier[:3] == ["::", "std", "::"]
+
+    def callable_param(self, e):
+        """Whether `e` names a function's callable parameter (Fn&& fn), possibly through
+        std::forward<Fn>(fn) or std::move(fn): what its caller passes is a lambda."""
+        e = self.strip(e)
+        if e.kind == K.CALL_EXPR:
+            kids = list(e.get_children())
+            name, std = self.callee_name(self.strip(kids[0])) if kids else (None, False)
+            if std and name in ("forward", "move") and len(kids) == 2:
+                return self.callable_param(kids[1])
+            return False
+        r = e.referenced if e.kind == K.DECL_REF_EXPR else None
+        if r is None or r.kind != K.PARM_DECL:
+            return False
+        t = r.type.spelling
+        return "(" not in t and "function<" not in t
+
+    def dependent(self, c, fn, guards):
+        line = c.location.line
+        kids = list(c.get_children())
+        callee = self.strip(kids[0]) if kids else None
+        text = "".join(t.spelling for t in c.get_tokens())
+        if callee is None:
+            fn["calls"].append({"kind": "indirect", "name": text, "line": line,
+                                "guards": guards, "callable": False})
+            return
+        if self.callable_param(callee):
+            fn["calls"].append({"kind": "indirect", "name": text, "line": line,
+                                "guards": guards, "callable": True})
+            return
+        if callee.kind not in (K.MEMBER_REF_EXPR, K.DECL_REF_EXPR, K.TYPE_REF):
+            # (t.*pm)(), pick<T>()(x), a subscript's element called: no name to follow by.
+            fn["calls"].append({"kind": "indirect", "name": text, "line": line,
+                                "guards": guards, "callable": False})
+            return
+        name, std = self.callee_name(callee)
+        if name is None:
+            fn["calls"].append({"kind": "indirect", "name": text, "line": line,
+                                "guards": guards, "callable": False})
+            return
+        call = {"kind": "dependent", "name": name, "line": line, "guards": guards,
+                "member": callee.kind == K.MEMBER_REF_EXPR, "std": std, "text": text}
+        if callee.kind == K.MEMBER_REF_EXPR:
+            # The object's class, when only the arguments are dependent (map_.count(kv.first))
+            # or the class is a template whose members are known (this->h() in S<T>).
+            cls = self.object_class(callee)
+            if cls is not None:
+                call["class"], call["ours"] = qualified(cls), self.ours(cls)
+        fn["calls"].append(call)
+
+    def object_class(self, member):
+        kids = list(member.get_children())
+        if not kids:
+            return None  # an implicit this->: the class is the enclosing one, not named here
+        t = kids[0].type.get_canonical()
+        while t.kind in (ci.TypeKind.POINTER, ci.TypeKind.LVALUEREFERENCE,
+                         ci.TypeKind.RVALUEREFERENCE):
+            t = t.get_pointee().get_canonical()
+        d = t.get_declaration()
+        if d is None or d.kind not in (K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE,
+                                       K.CLASS_TEMPLATE_PARTIAL_SPECIALIZATION, K.UNION_DECL):
+            return None  # a template parameter's type: any class
+        return d
+
+    # An operator on an operand of a dependent type (a < b, *it, ++it) is an overloaded
+    # operator's call once instantiated, or the built-in one.
+    RELATED = {"<": ("<=>",), ">": ("<=>",), "<=": ("<=>",), ">=": ("<=>",), "!=": ("==",)}
+
+    def operator(self, node, fn, guards):
+        kids = list(node.get_children())
+        toks = [t.spelling for t in node.get_tokens()]
+        if node.kind == K.UNARY_OPERATOR:
+            op = toks[0] if toks and not toks[0][0].isalnum() else (toks[-1] if toks else "")
+        else:
+            n = len(list(kids[0].get_tokens())) if kids else 0
+            op = toks[n] if n < len(toks) else ""
+        if not op:
+            return
+        for o in (op,) + self.RELATED.get(op, ()):
+            fn["calls"].append({"kind": "dependent", "name": "operator" + o,
+                                "line": node.location.line, "guards": guards, "member": False,
+                                "std": False, "operator": True,
+                                "text": "".join(toks)})
 
     def pointer_name(self, c):
         for n in c.walk_preorder():

@@ -359,23 +359,31 @@ def derive(db, emap, start):
                     visit(target, c, env, state, line)
                 if targets or c.get("special"):
                     continue  # followed, or a constructor, destructor or assignment the compiler made
-                if name.startswith("lfdb::"):
+                # Declared in a project namespace (lfdb::, resp::; liblf's are `internal` in the
+                # map) but defined in no analysed unit: what it runs is not known. A global C
+                # function a project file declares (jemalloc's mallctl, weak) is a library's.
+                if "::" in name:
                     record(("world", "write"), state, line,
                            f"{name} (no definition in the analysed translation units)")
             elif kind == "dependent":
-                # Resolved only per instantiation: every project function of that name.
-                for target in db["by_short"].get(name, []):
-                    acc = emap.effect_of(fns[target]["name"], False)
+                # Resolved only per instantiation: followed by name (dependent_targets).
+                found, library = dependent_targets(db, emap, c)
+                for target, glob, accesses in found:
+                    if target is None:
+                        for a in accesses:
+                            record(a, state, line, glob)
+                        continue
+                    const = fns[target].get("const", False)
+                    acc = emap.effect_of(fns[target]["name"], const)
                     if acc is not None:
                         for a in acc:
                             record(a, state, line, fns[target]["name"])
-                    else:
+                    if acc is None or emap.follows(fns[target]["name"], const):
                         visit(target, c, env, state, line)
-                # Mapped functions without a body here (Partition::erase...) by their name too.
-                for glob, const, accesses, _ in emap.effects:
-                    if glob.endswith("::" + name) and not glob.endswith("*"):
-                        for a in accesses:
-                            record(a, state, line, glob)
+                if not found and not library:
+                    record(("world", "write"), state, line,
+                           f"{c.get('text', name)} (a template's dependent call to '{name}', "
+                           "which no project function and no library container has)")
             elif kind == "virtual":
                 acc = emap.rule(emap.virtual, name)
                 if acc is None:
@@ -400,6 +408,46 @@ def derive(db, emap, start):
                     for a in acc:
                         record(a, state, line, f"a call through {name} (declared in effects.map)")
     return effects
+
+
+# The member functions of the C++ library's containers, strings, views, smart pointers and
+# optionals that a template calls on an object of a dependent type (members.size()): when no
+# project function has the name, such a call is the library's, and a library function touches
+# only what it is given. Any other name no project function has is the worst case.
+LIBRARY_MEMBERS = set("""
+    size empty begin end cbegin cend rbegin rend data front back at find count contains
+    lower_bound upper_bound equal_range push_back emplace_back pop_back push_front emplace_front
+    pop_front insert emplace emplace_hint try_emplace insert_or_assign erase clear reserve resize
+    capacity shrink_to_fit swap assign append substr compare starts_with ends_with c_str length
+    get reset release value value_or has_value max_size bucket_count load_factor
+    """.split())
+
+
+def dependent_targets(db, emap, call):
+    """What a template's dependent call may run: [(usr or None, glob, accesses)], and whether it
+    is the library's. By its name: every project function of that name (the union of their
+    effects: the template may be instantiated with any of their classes), and the mapped
+    functions without a body in the analysed units (Partition::erase...). A call qualified by
+    std:: is the library's (a qualified name has no argument-dependent lookup); so is one whose
+    name no project function has, when it is a library container's member."""
+    name = call["name"]
+    if call.get("std") or ("class" in call and not call["ours"]):
+        return [], True  # std::move(x), or a member of a library class (map_.count(k))
+    if "class" in call:
+        # The object's class is known: its member of that name (declared in a base class when
+        # the class has none, so then by the name alone).
+        own = call["class"] + "::" + name
+        found = [(usr, None, None) for usr in db["by_name"].get(own, [])]
+        found += [(None, glob, accesses) for glob, _, accesses, _ in emap.effects
+                  if glob == own]
+        if found:
+            return found, False
+    found = [(usr, None, None) for usr in db["by_short"].get(name, [])]
+    for glob, _, accesses, _ in emap.effects:
+        if glob.endswith("::" + name) and not glob.endswith("*"):
+            found.append((None, glob, accesses))
+    # An operator no project function overloads is the built-in one or the library's.
+    return found, name in LIBRARY_MEMBERS or call.get("operator", False)
 
 
 class Touches:
