@@ -132,7 +132,9 @@ void Partition::watch(std::string_view key, const std::shared_ptr<WatchState>& w
   auto& v = it->second;
   // Prune watchers whose connection moved on: a key watched and never changed must not
   // collect one entry per transaction forever.
-  std::erase_if(v, [](const auto& s) { return s->released.load(std::memory_order_relaxed); });
+  std::erase_if(v, [](const std::shared_ptr<WatchState>& s) {
+    return s->released.load(std::memory_order_relaxed);
+  });
   v.push_back(w);
 }
 
