@@ -262,6 +262,16 @@ class GatewayTestCase(unittest.TestCase):
         return out
 
 
+def wait_until(pred, timeout=20.0, step=0.05):
+    """Polls pred until it is true or timeout seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
 def key_slot(key):
     """CRC16 (XMODEM) of the hash tag, mod 16384: Redis Cluster's slot, as the gateway computes it."""
     if isinstance(key, str):

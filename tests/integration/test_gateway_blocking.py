@@ -9,16 +9,7 @@ import unittest
 
 import redis
 
-from gateway_testlib import GatewayTestCase, keys_for_shard
-
-
-def wait_until(pred, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+from gateway_testlib import GatewayTestCase, keys_for_shard, wait_until
 
 
 def blocked_clients(r):

@@ -12,20 +12,11 @@ import unittest
 import redis
 
 from gateway_testlib import (HOST, Backend, Gateway, GatewayTestCase, RawConnection,
-                             RespError, free_port, keys_for_shard, lfdb_config)
+                             RespError, free_port, keys_for_shard, lfdb_config, wait_until)
 
 A = keys_for_shard(0, 2, 10, "a")
 B = keys_for_shard(1, 2, 10, "b")
 CLIENT_TIMEOUT = 8  # seconds: a client waiting this long means the gateway let it hang
-
-
-def wait_until(pred, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 class KillBackendTest(GatewayTestCase):

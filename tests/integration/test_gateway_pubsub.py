@@ -14,17 +14,9 @@ import unittest
 
 import redis
 
-from gateway_testlib import (GatewayTestCase, RawConnection, keys_for_shard, shard_of)
+from gateway_testlib import (GatewayTestCase, RawConnection, keys_for_shard, shard_of,
+                             wait_until)
 from lfdb_testlib import HOST, encode_command
-
-
-def wait_until(pred, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def raise_fd_limit(n):
