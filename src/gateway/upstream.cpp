@@ -251,7 +251,11 @@ lf::HandlerId UpstreamConn::begin_fail_locked(std::deque<Pending>& out, bool cou
   return id_;
 }
 
-void UpstreamConn::fail(const std::string& why) {
+void UpstreamConn::fail(const std::string& why) { close_failing(why, counts_failures()); }
+
+void UpstreamConn::close_quietly(const std::string& why) { close_failing(why, /*counts=*/false); }
+
+void UpstreamConn::close_failing(const std::string& why, bool counts) {
   std::deque<Pending> failed;
   lf::HandlerId id;
   bool remove = false;
@@ -259,23 +263,9 @@ void UpstreamConn::fail(const std::string& why) {
     lf::MutexLock lock(mu_);
     if (state_ != State::kConnected && state_ != State::kConnecting) return;
     remove = registered_;
-    id = begin_fail_locked(failed, counts_failures());
+    id = begin_fail_locked(failed, counts);
   }
   // Outside the lock: removal may run handle_close at once, which takes it.
-  if (remove) (void)backend_.context().reactor->remove_handler(id);
-  complete_failed(failed, why);
-}
-
-void UpstreamConn::close_quietly(const std::string& why) {
-  std::deque<Pending> failed;
-  lf::HandlerId id;
-  bool remove = false;
-  {
-    lf::MutexLock lock(mu_);
-    if (state_ != State::kConnected && state_ != State::kConnecting) return;
-    remove = registered_;
-    id = begin_fail_locked(failed, /*counts=*/false);
-  }
   if (remove) (void)backend_.context().reactor->remove_handler(id);
   complete_failed(failed, why);
 }

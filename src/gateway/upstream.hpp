@@ -177,6 +177,8 @@ class UpstreamConn final : public lf::EventHandler {
   bool deliver_subscriber_frames();
   void complete(const Pending& p, const resp::Frame& reply, bool more_follow = false);
   void complete_failed(std::deque<Pending>& failed, const std::string& why);
+  // fail() and close_quietly(): closes it and fails what waits on it; `counts` toward ejection.
+  void close_failing(const std::string& why, bool counts);
   lf::Disposition read_replies();
 
   Backend& backend_;
