@@ -141,7 +141,7 @@ void for_each_key(const CommandSpec& spec, std::size_t argc, Fn&& fn) {
 // EVAL, EVALSHA, FCALL and their _RO forms: a call that runs a script or function on the keys
 // it declares (not SCRIPT or FUNCTION, whose group they share).
 inline bool runs_script(const CommandSpec& spec) {
-  return spec.group == "scripting" && spec.has(kNumKeys);
+  return spec.has(kNumKeys) && spec.group == "scripting";  // the flag first: per command
 }
 
 // The number of keys a kNumKeys command declares, clamped to the arguments there are; -1 when
