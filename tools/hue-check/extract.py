@@ -86,15 +86,16 @@ def precompile(prelude, args, roots, pch):
     """Compiles the units' shared #include lines into `pch` and reads the project functions and
     tables of those headers (each unit that uses the precompiled header reads only its own)."""
     ci.Config.loaded or ci.Config.set_library_file(LIBCLANG)
-    source = pch + ".hpp"
+    # Names of this process's own: two checks at once (ctest -j) must never write one file.
+    source = f"{pch}.{os.getpid()}.hpp"
     with open(source, "w") as f:
         f.write(prelude)
     ex = Extractor(roots)
     tu = ex.index.parse(source, args=["-x", "c++-header"] + args)
     out = ex.facts(tu, source)
     if not out["errors"]:
-        tu.save(pch + ".tmp")
-        os.replace(pch + ".tmp", pch)
+        tu.save(f"{pch}.{os.getpid()}.tmp")
+        os.replace(f"{pch}.{os.getpid()}.tmp", pch)
         out["inputs"] = sorted({(i.include.name, os.stat(i.include.name).st_mtime_ns)
                                 for i in tu.get_includes()})
     return out
@@ -126,8 +127,13 @@ class Extractor:
         return mine
 
     def parse(self, path, args, pch=None):
-        tu = self.index.parse(path, args=args + (["-include-pch", pch] if pch else []))
-        if pch and any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics):
+        try:
+            tu = self.index.parse(path, args=args + (["-include-pch", pch] if pch else []))
+        except ci.TranslationUnitLoadError:
+            if not pch:
+                raise
+            tu = None  # the precompiled header was replaced under us: parse as below
+        if pch and (tu is None or any(d.severity >= ci.Diagnostic.Error for d in tu.diagnostics)):
             # The shared headers make visible what this unit does not include (two `kVersion`s
             # under using-directives): it is parsed on its own, with only its own headers.
             tu = self.index.parse(path, args=args)
