@@ -23,6 +23,22 @@ trap cleanup EXIT
 model_args=(--threads 1)
 [ -n "${MODEL:-}" ] && model_args+=(--model "$MODEL")
 
+# Exclusive cost per request by function (dump, requests): the file and the object stripped,
+# the parts inlined from headers merged into the function they were inlined into.
+by_function() {
+  callgrind_annotate --auto=no --threshold=100 "$1" 2>/dev/null |
+    awk -v n="$2" '/^ *[0-9,]+ \( *[0-9.]+%\)  / {
+        c = $1; gsub(",", "", c); line = $0
+        if (line ~ /PROGRAM TOTALS/) { total = c; next }
+        sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", line); sub(/ \[[^]]*\]$/, "", line)
+        if (match(line, /^[^ :]*[\/?][^ :]*:/)) line = substr(line, RLENGTH + 1)
+        sub(/\(.*$/, "", line)            # the name without its parameters
+        cost[line] += c }
+      # (the threads entry frames are listed with their callees: they carry nearly the total)
+      END { for (f in cost) if (cost[f] < total / 2) printf "%.1f %s\n", cost[f] / n, f }' |
+    sort -gr | awk -v top="$TOP" 'NR <= top'
+}
+
 profile() {  # test pipeline -> prints "total per request" then "cost function" lines
   local t=$1 p=$2 port out
   port=$(free_port); out=$DIR/cg-$t-$p.out
@@ -39,17 +55,14 @@ profile() {  # test pipeline -> prints "total per request" then "cost function" 
   wait "$VP" 2>/dev/null || true; VP=
   [ -n "${KEEP:-}" ] && cp "$out.1" "$KEEP/cg-$t-$p.out"
   awk -v n="$N" '/^totals:/ {printf "%.0f\n", $2 / n}' "$out.1"
-  # Exclusive cost by function: strip the file and the object, merge the inlined parts.
-  callgrind_annotate --auto=no --threshold=100 "$out.1" 2>/dev/null |
-    awk -v n="$N" '/^ *[0-9,]+ \( *[0-9.]+%\)  / {
-        c = $1; gsub(",", "", c); line = $0
-        sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", line); sub(/ \[[^]]*\]$/, "", line)
-        i = index(line, ":"); if (i > 0 && substr(line, 1, 1) ~ /[.\/?]/) line = substr(line, i + 1)
-        sub(/\(.*$/, "", line)            # the name without its parameters
-        cost[line] += c }
-      END { for (f in cost) if (f != "PROGRAM TOTALS") printf "%.1f %s\n", cost[f] / n, f }' |
-    sort -gr | awk -v top="$TOP" 'NR <= top'
+  by_function "$out.1" "$N"
 }
+
+# ANNOTATE="dump..." N=requests: only the by-function tables of dumps kept with KEEP.
+if [ -n "${ANNOTATE:-}" ]; then
+  for f in $ANNOTATE; do echo "### $f"; by_function "$f" "$N"; done
+  exit 0
+fi
 
 echo "lfdb-server ${model_args[*]} ${ARGS:-} under callgrind; \`redis-benchmark -c 1 -n $N -P p -t T\` after a 2000-request warm-up; instructions per request"
 for t in $TESTS; do
