@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # lfdb-server against Debian's redis-server 7.0, side by side in one run (not part of CI):
-#   1. redis-benchmark -c 50 -t set,get, with and without -P 16, interleaved, ROUNDS rounds, medians
+#   1. redis-benchmark -c 50 -t set,get, with and without -P 16, interleaved, ROUNDS rounds, medians:
+#      requests/s, and each server's CPU time per request (utime+stime from /proc/PID/stat over
+#      the run / N: the figure the client's share of the two cores does not blur)
 #   2. memory per idle connection at 10,000 connections
 #   3. server-side instructions per GET (callgrind; repeatable on a noisy machine)
 #   4. --data colors vs --data global on a multi-key workload (MSET of 4 keys)
 # Writes the markdown report to stdout; `make bench-server` saves it in docs/benchmarks-server.md.
+# ONLY_THROUGHPUT=1 stops after section 1. Per function: bench/server_profile.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -32,6 +35,13 @@ start_redis() {
 rps() {  # port test pipeline -> requests per second
   redis-benchmark -p "$1" -c 50 -n "$N" -P "$3" -t "$2" --csv 2>/dev/null | tail -1 | cut -d, -f2 | tr -d '"'
 }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, clock ticks
+HZ=$(getconf CLK_TCK)
+rps_cpu() {  # port pid test pipeline -> "requests/s CPU-microseconds-per-request"
+  local t0 r t1
+  t0=$(ticks "$2"); r=$(rps "$1" "$3" "$4"); t1=$(ticks "$2")
+  echo "$r $(echo "($t1 - $t0) * 1000000 / $HZ / $N" | bc -l)"
+}
 
 echo "# lfdb-server vs redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 echo
@@ -44,19 +54,23 @@ RP=$(free_port); start_redis "$RP"; REDIS_PID=$LAST_PID
 
 echo "## Throughput (requests/s)"
 echo
-echo "| test | pipeline | lfdb-server | redis-server | ratio |"
-echo "|---|---|---|---|---|"
+echo "| test | pipeline | lfdb-server | redis-server | ratio | lfdb CPU µs/req | redis CPU µs/req | CPU ratio |"
+echo "|---|---|---|---|---|---|---|---|"
 for t in set get; do
   for p in 1 16; do
-    l=(); r=()
+    l=(); r=(); lc=(); rc=()
     for _ in $(seq "$ROUNDS"); do
-      l+=("$(rps "$LP" $t $p)"); r+=("$(rps "$RP" $t $p)")
+      read -r a b < <(rps_cpu "$LP" "$LFDB_PID" $t $p); l+=("$a"); lc+=("$b")
+      read -r a b < <(rps_cpu "$RP" "$REDIS_PID" $t $p); r+=("$a"); rc+=("$b")
     done
     lm=$(printf '%s\n' "${l[@]}" | median); rm=$(printf '%s\n' "${r[@]}" | median)
-    printf '| %s | %s | %.0f | %.0f | %.2fx |\n' "$t" "$p" "$lm" "$rm" "$(echo "$lm / $rm" | bc -l)"
+    lcm=$(printf '%s\n' "${lc[@]}" | median); rcm=$(printf '%s\n' "${rc[@]}" | median)
+    printf '| %s | %s | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2fx |\n' "$t" "$p" "$lm" "$rm" \
+      "$(echo "$lm / $rm" | bc -l)" "$lcm" "$rcm" "$(echo "$lcm / $rcm" | bc -l)"
   done
 done
 echo
+[ -n "${ONLY_THROUGHPUT:-}" ] && exit 0
 echo "## Memory per idle connection (10,000 connections)"
 echo
 echo '```'

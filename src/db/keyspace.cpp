@@ -123,7 +123,21 @@ void Partition::set_expire(std::string_view key, Entry& e, std::int64_t at) {
 
 void Partition::count() {
   keys_.store(map_.size(), std::memory_order_relaxed);
+  const bool had = expires_count_.load(std::memory_order_relaxed) != 0;
   expires_count_.store(expiring_.size(), std::memory_order_relaxed);
+  if (had != !expiring_.empty()) {
+    if (had) {
+      expiring_partitions_.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+      expiring_partitions_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+Partition::~Partition() {
+  if (expires_count_.load(std::memory_order_relaxed) != 0) {
+    expiring_partitions_.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 void Partition::watch(std::string_view key, const std::shared_ptr<WatchState>& w) {

@@ -114,6 +114,11 @@ inline thread_local InvocationLog t_invocation_log;
 
 class Partition {
  public:
+  Partition() = default;
+  ~Partition();
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+
   // The live entry for key, or nullptr; an entry past its deadline is erased first (lazy expiry).
   Entry* find(std::string_view key, std::int64_t now_ms);
   // As find() without erasing: for invocations that only read the partition (they may run
@@ -157,6 +162,11 @@ class Partition {
   const Map& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
   std::uint64_t expires() const { return expires_count_.load(std::memory_order_relaxed); }
+  // How many partitions, of every keyspace in the process, hold a key with a deadline: while
+  // none does, the active expiry cycle skips its walk over every color of every database.
+  static std::uint64_t expiring_partitions() {
+    return expiring_partitions_.load(std::memory_order_relaxed);
+  }
   // Changes made to this partition (read by the ticker for `save` points, from another thread).
   std::uint64_t changes() const { return dirty_.load(std::memory_order_relaxed); }
   // Sum of remaining TTLs over a sample, for INFO's avg_ttl.
@@ -181,6 +191,10 @@ class Partition {
   std::atomic<std::uint64_t> dirty_{0};
   std::atomic<std::uint64_t> keys_{0};           // map_.size(), for readers without the color
   std::atomic<std::uint64_t> expires_count_{0};  // expiring_.size(), idem
+  // Moved by count() when expiring_ turns empty or non-empty (by the color's owner), and by the
+  // destructor: a hint read without any color (a cycle that misses a key added meanwhile runs
+  // again 1/hz later; lazy expiry covers reads in between).
+  inline static std::atomic<std::uint64_t> expiring_partitions_{0};
 };
 
 class Keyspace {

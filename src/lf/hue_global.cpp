@@ -27,11 +27,6 @@ using detail::Invocation;
 
 namespace {
 
-std::uint32_t slot_of(std::uint64_t union_mask, int bit) {
-  const std::uint64_t below = bit == 0 ? 0 : (union_mask & ((1ull << bit) - 1));
-  return static_cast<std::uint32_t>(std::popcount(below));
-}
-
 template <class Fn>
 void for_each_bit(std::uint64_t mask, Fn&& fn) {
   while (mask != 0) {
@@ -48,7 +43,7 @@ bool Scheduler::try_reserve(std::uint32_t home, std::uint64_t mask) {
   if ((gate_.load(std::memory_order_acquire) & mask) != 0) return false;
   std::atomic<std::uint32_t>* row = &reserve_[std::size_t{home} * reserve_stride_];
   for_each_bit(mask, [&](int bit) {
-    row[slot_of(reserved_union_, bit)].fetch_add(1, std::memory_order_seq_cst);
+    row[reserve_slot_[bit]].fetch_add(1, std::memory_order_seq_cst);
   });
   if ((gate_.load(std::memory_order_seq_cst) & mask) != 0) {
     unreserve(home, mask);
@@ -60,7 +55,7 @@ bool Scheduler::try_reserve(std::uint32_t home, std::uint64_t mask) {
 void Scheduler::unreserve(std::uint32_t home, std::uint64_t mask) {
   std::atomic<std::uint32_t>* row = &reserve_[std::size_t{home} * reserve_stride_];
   for_each_bit(mask, [&](int bit) {
-    row[slot_of(reserved_union_, bit)].fetch_sub(1, std::memory_order_seq_cst);
+    row[reserve_slot_[bit]].fetch_sub(1, std::memory_order_seq_cst);
   });
   // A writer may have counted us and be waiting for this very release.
   if ((gate_.load(std::memory_order_seq_cst) & mask) != 0) kick(kGlobalKick);
@@ -82,7 +77,7 @@ bool Scheduler::reserve_or_block(std::uint32_t color, std::uint32_t home, std::u
 bool Scheduler::reservations_held(std::uint64_t mask) const {
   bool held = false;
   for_each_bit(mask & reserved_union_, [&](int bit) {
-    const std::uint32_t slot = slot_of(reserved_union_, bit);
+    const std::uint32_t slot = reserve_slot_[bit];
     for (std::uint32_t c = 0; !held && c <= mask_; ++c) {
       held = reserve_[std::size_t{c} * reserve_stride_ + slot].load(std::memory_order_seq_cst) != 0;
     }

@@ -177,6 +177,9 @@ Scheduler::Scheduler(HueMatrix matrix, std::uint32_t colors) : matrix_(std::move
       reserved_union_ |= h.reserve_mask;
     }
   }
+  for (int g = 0; g < 64; ++g) {
+    reserve_slot_[g] = static_cast<std::uint8_t>(std::popcount(reserved_union_ & ((1ull << g) - 1)));
+  }
   const auto slots = static_cast<std::uint32_t>(std::popcount(reserved_union_));
   if (slots > 0) {
     reserve_stride_ = (slots + 15) / 16 * 16;  // each color's counters on their own cache line

@@ -358,6 +358,7 @@ Result<TimerId> Reactor::schedule_timer(HandlerId id, Duration delay) {
     tid = next_timer_++;
     timers_.push_back(TimerEntry{deadline, tid, id});
     std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
+    timers_queued_.store(timers_.size(), std::memory_order_release);
   }
   // Wake the waiter if it sleeps past the new deadline.
   std::int64_t waiting_until = wait_deadline_ns_.load(std::memory_order_acquire);
@@ -374,6 +375,8 @@ bool Reactor::cancel_timer(TimerId timer) {
 }
 
 void Reactor::fire_timers() {
+  // As looking under the lock: a timer scheduled after this load is seen next turn either way.
+  if (timers_queued_.load(std::memory_order_acquire) == 0) return;
   std::vector<HandlerId> due;
   {
     MutexLock lock(timer_mu_);
@@ -385,11 +388,13 @@ void Reactor::fire_timers() {
       timers_.pop_back();
       if (cancelled_.erase(t.id) == 0) due.push_back(t.handler);
     }
+    timers_queued_.store(timers_.size(), std::memory_order_release);
   }
   for (HandlerId id : due) (void)notify(id, kTimeoutEvent);
 }
 
 TimePoint Reactor::next_timer_deadline() {
+  if (timers_queued_.load(std::memory_order_acquire) == 0) return TimePoint::max();
   MutexLock lock(timer_mu_);
   return timers_.empty() ? TimePoint::max() : timers_.front().deadline;
 }

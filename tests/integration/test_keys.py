@@ -448,6 +448,37 @@ class ExpiryHappensTest(ServerTestCase):
         self.assertEqual(self.call("DBSIZE"), 10)
         self.assertEqual(self.keyspace(), (10, 0))
 
+    def wait_keys(self, n, deadline_s=10.0):
+        # Active expiry is what removes them (nothing reads them); the deadline only bounds a hang.
+        end = time.time() + deadline_s
+        while self.keyspace()[0] != n and time.time() < end:
+            time.sleep(0.05)
+        return self.keyspace()
+
+    def test_active_expiry_resumes(self):
+        # The cycle skips its walk while no key anywhere has a deadline; it must take it up again
+        # whenever one gets one again, however the deadline came.
+        for _ in range(2):  # the count of volatile partitions falls to 0, then rises again
+            p = self.r.pipeline(transaction=False)
+            for i in range(300):
+                p.set("vol:%d" % i, "v", px=100)
+            p.execute()
+            self.assertEqual(self.wait_keys(0), (0, 0))
+        self.r.set("k", "v", px=100000)
+        self.call("PERSIST", "k")  # back to no deadline at all
+        self.call("PEXPIRE", "k", "100")
+        self.assertEqual(self.wait_keys(0), (0, 0))
+        # Volatile keys that arrive in db0 by SWAPDB, and from a FLUSHALL'd state.
+        self.r.set("s", "v", px=100)
+        self.call("FLUSHALL")
+        self.call("SELECT", "1")
+        for i in range(50):
+            self.call("SET", "sw:%d" % i, "v", "PX", "200")
+        self.call("SELECT", "0")
+        self.call("SWAPDB", "0", "1")
+        self.assertEqual(self.keyspace()[1], 50)
+        self.assertEqual(self.wait_keys(0), (0, 0))
+
 
 if __name__ == "__main__":
     unittest.main()
