@@ -30,24 +30,23 @@ bool valid_db(const CommandContext& c, std::int64_t db) {
 
 Value copy_of(const Value& v) {
   Value out;
-  out.type = v.type;
   out.raw = v.raw;
-  switch (v.type) {
+  switch (v.type()) {
     case Type::kString: out.str = v.str; break;
-    case Type::kHash: out.hash = std::make_unique<Hash>(*v.hash); break;
-    case Type::kList: out.list = std::make_unique<List>(*v.list); break;
-    case Type::kSet: out.set = std::make_unique<Set>(*v.set); break;
+    case Type::kHash: out.reset(std::make_unique<Hash>(*v.hash())); break;
+    case Type::kList: out.reset(std::make_unique<List>(*v.list())); break;
+    case Type::kSet: out.reset(std::make_unique<Set>(*v.set())); break;
     case Type::kZSet:
-      out.zset = std::make_unique<ZSet>();
-      for (const ZSet::Node* n = v.zset->first(); n != nullptr; n = n->next()) {
-        out.zset->set(n->member, n->score);
+      out.reset(std::make_unique<ZSet>());
+      for (const ZSet::Node* n = v.zset()->first(); n != nullptr; n = n->next()) {
+        out.zset()->set(n->member, n->score);
       }
       break;
     case Type::kStream: {
       // Through the snapshot form: one way to copy every part (entries, groups, pending).
       std::string bytes, why;
-      stream::encode(*v.stream, bytes);
-      out.stream = stream::decode(bytes, why);
+      stream::encode(*v.stream(), bytes);
+      out.reset(stream::decode(bytes, why));
       break;
     }
   }

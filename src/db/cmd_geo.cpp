@@ -129,12 +129,12 @@ const ZSet* zset_or_error(CommandContext& c, std::string_view key, bool& failed)
   failed = false;
   const Entry* e = c.find(key);
   if (e == nullptr) return nullptr;
-  if (e->value.type != Type::kZSet) {
+  if (e->value.type() != Type::kZSet) {
     failed = true;
     c.out.error(kErrWrongType);
     return nullptr;
   }
-  return e->value.zset.get();
+  return e->value.zset();
 }
 
 std::optional<Point> member_point(const ZSet* z, std::string_view member) {
@@ -364,9 +364,7 @@ void search_generic(CommandContext& c, unsigned form) {
     if (!out->empty()) {
       bool created = false;
       Entry& e = p.find_or_create(*store, c.now_ms, created);
-      e.value.type = Type::kZSet;
-      e.value.str.clear();
-      e.value.zset = std::move(out);
+      e.value.reset(std::move(out));
       p.modified(*store);
       pubsub::event(pubsub::kEvZset, (form & kSearchStore) ? "geosearchstore" : "georadiusstore", *store);
     } else if (existed) {

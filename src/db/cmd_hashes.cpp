@@ -21,8 +21,8 @@ namespace {
 // The live hash at key: nullptr if missing; sets `wrong` if the key holds another type.
 Hash* hash_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kHash;
-  return e != nullptr && !wrong ? e->value.hash.get() : nullptr;
+  wrong = e != nullptr && e->value.type() != Type::kHash;
+  return e != nullptr && !wrong ? e->value.hash() : nullptr;
 }
 
 // The hash at key, created empty if missing: the caller checked the type and adds a field now.
@@ -30,11 +30,9 @@ Hash& hash_for_write(CommandContext& c, std::string_view key) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.type = Type::kHash;
-    e.value.str.clear();
-    e.value.hash = std::make_unique<Hash>();
+    e.value.reset(std::make_unique<Hash>());
   }
-  return *e.value.hash;
+  return *e.value.hash();
 }
 
 // Sets field to value; true if the field is new.

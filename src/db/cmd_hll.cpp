@@ -169,7 +169,7 @@ std::string* hll_at(CommandContext& c, std::string_view key, bool& failed) {
   Entry* e = c.find(key);
   if (e == nullptr) return nullptr;
   failed = true;
-  if (e->value.type != Type::kString) return c.out.error(kErrWrongType), nullptr;
+  if (e->value.type() != Type::kString) return c.out.error(kErrWrongType), nullptr;
   if (!well_formed(e->value.str)) return c.out.error(kErrNotHll), nullptr;
   failed = false;
   return &e->value.str;

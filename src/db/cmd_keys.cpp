@@ -40,7 +40,7 @@ void exists_cmd(CommandContext& c) {
 
 void type_cmd(CommandContext& c) {
   const Entry* e = c.find(c.arg(1));
-  c.out.simple_string(e ? type_name(e->value.type) : "none");
+  c.out.simple_string(e ? type_name(e->value.type()) : "none");
 }
 
 // RENAME and RENAMENX. Both keys' colors are held, so the value may change partition.
@@ -101,7 +101,7 @@ void scan_cmd(CommandContext& c) {
       if (!live(e, c.now_ms)) continue;
       ++visited;
       if (!o.matches(key)) continue;
-      if (o.has_type && !iequal(o.type, type_name(e.value.type))) continue;
+      if (o.has_type && !iequal(o.type, type_name(e.value.type()))) continue;
       found.push_back(key);
     }
   }
@@ -240,33 +240,33 @@ constexpr std::size_t kIntsetEntries = 512;        // set-max-intset-entries
 constexpr std::size_t kZsetListpackEntries = 128;  // zset-max-listpack-entries
 
 const char* encoding_of(const Value& v) {
-  if (v.type == Type::kString) {
+  if (v.type() == Type::kString) {
     std::int64_t n = 0;
     if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
     if (parse_int(v.str, n)) return "int";
     return v.str.size() <= kEmbstrLimit ? "embstr" : "raw";
   }
-  if (v.type == Type::kZSet) {
+  if (v.type() == Type::kZSet) {
     // zset-max-listpack-entries 128, zset-max-listpack-value 64; never converted back.
-    if (v.raw || v.zset->size() > kZsetListpackEntries) return "skiplist";
-    for (const ZSet::Node* n = v.zset->first(); n != nullptr; n = n->next()) {
+    if (v.raw || v.zset()->size() > kZsetListpackEntries) return "skiplist";
+    for (const ZSet::Node* n = v.zset()->first(); n != nullptr; n = n->next()) {
       if (n->member.size() > kListpackValue) return "skiplist";
     }
     return "listpack";
   }
-  if (v.type == Type::kStream) return "stream";
-  if (v.type == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
-  if (v.type == Type::kSet) {
+  if (v.type() == Type::kStream) return "stream";
+  if (v.type() == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
+  if (v.type() == Type::kSet) {
     // set-max-intset-entries 512: small sets of integers are intsets, the rest hash tables.
-    if (v.raw || v.set->size() > kIntsetEntries) return "hashtable";
+    if (v.raw || v.set()->size() > kIntsetEntries) return "hashtable";
     std::int64_t n = 0;
-    for (const std::string& m : *v.set) {
+    for (const std::string& m : *v.set()) {
       if (!parse_int(m, n)) return "hashtable";
     }
     return "intset";
   }
-  if (v.hash->size() > kListpackEntries) return "hashtable";
-  for (const auto& [field, value] : *v.hash) {
+  if (v.hash()->size() > kListpackEntries) return "hashtable";
+  for (const auto& [field, value] : *v.hash()) {
     if (field.size() > kListpackValue || value.size() > kListpackValue) return "hashtable";
   }
   return "listpack";

@@ -20,8 +20,8 @@ constexpr std::string_view kErrPositive = "ERR value is out of range, must be po
 // The live list at key: nullptr if missing; sets `wrong` if the key holds another type.
 List* list_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kList;
-  return e != nullptr && !wrong ? e->value.list.get() : nullptr;
+  wrong = e != nullptr && e->value.type() != Type::kList;
+  return e != nullptr && !wrong ? e->value.list() : nullptr;
 }
 
 // The list at key, created empty if missing: the caller checked the type and adds now.
@@ -29,11 +29,9 @@ List& list_for_write(CommandContext& c, std::string_view key) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.type = Type::kList;
-    e.value.str.clear();
-    e.value.list = std::make_unique<List>();
+    e.value.reset(std::make_unique<List>());
   }
-  return *e.value.list;
+  return *e.value.list();
 }
 
 // After elements were removed: the key goes with its last element, else it changed.

@@ -29,8 +29,8 @@ constexpr std::string_view kErrPositive = "ERR value is out of range, must be po
 // The live set at key: nullptr if missing; sets `wrong` if the key holds another type.
 Set* set_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kSet;
-  return e != nullptr && !wrong ? e->value.set.get() : nullptr;
+  wrong = e != nullptr && e->value.type() != Type::kSet;
+  return e != nullptr && !wrong ? e->value.set() : nullptr;
 }
 
 constexpr std::size_t kIntsetEntries = 512;  // set-max-intset-entries
@@ -40,18 +40,16 @@ Value& set_for_write(CommandContext& c, std::string_view key) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.type = Type::kSet;
-    e.value.str.clear();
-    e.value.set = std::make_unique<Set>();
+    e.value.reset(std::make_unique<Set>());
   }
   return e.value;
 }
 
 // Adds member; true if it is new. Notes when the set leaves the intset encoding for good.
 bool add(Value& v, std::string_view member) {
-  if (!v.set->emplace(member).second) return false;
+  if (!v.set()->emplace(member).second) return false;
   std::int64_t n = 0;
-  if (!v.raw && (v.set->size() > kIntsetEntries || !parse_int(member, n))) v.raw = true;
+  if (!v.raw && (v.set()->size() > kIntsetEntries || !parse_int(member, n))) v.raw = true;
   return true;
 }
 
@@ -336,9 +334,7 @@ void setop_store_generic(CommandContext& c, SetOp op) {
   if (n > 0) {
     bool created = false;
     Entry& e = p.find_or_create(dst, c.now_ms, created);
-    e.value.type = Type::kSet;
-    e.value.str.clear();
-    e.value.set = std::move(result);
+    e.value.reset(std::move(result));
     p.modified(dst);
     pubsub::event(pubsub::kEvSet, kEvents[static_cast<int>(op)], dst);
   } else if (existed) {  // erase() counted that change already

@@ -38,12 +38,12 @@ std::optional<std::string_view> look_up(CommandContext& c, std::string_view patt
   const Entry* e = c.find(key);
   if (e == nullptr) return std::nullopt;
   if (field.empty()) {
-    if (e->value.type != Type::kString) return std::nullopt;
+    if (e->value.type() != Type::kString) return std::nullopt;
     return std::string_view(e->value.str);
   }
-  if (e->value.type != Type::kHash) return std::nullopt;
-  auto it = e->value.hash->find(field);
-  if (it == e->value.hash->end()) return std::nullopt;
+  if (e->value.type() != Type::kHash) return std::nullopt;
+  auto it = e->value.hash()->find(field);
+  if (it == e->value.hash()->end()) return std::nullopt;
   return std::string_view(it->second);
 }
 
@@ -100,11 +100,11 @@ void sort_generic(CommandContext& c, bool read_only) {
     }
   }
   const Entry* src = c.find(c.arg(1));
-  if (src != nullptr && src->value.type != Type::kList && src->value.type != Type::kSet &&
-      src->value.type != Type::kZSet) {
+  if (src != nullptr && src->value.type() != Type::kList && src->value.type() != Type::kSet &&
+      src->value.type() != Type::kZSet) {
     return c.out.error(kErrWrongType);
   }
-  const Type type = src != nullptr ? src->value.type : Type::kList;
+  const Type type = src != nullptr ? src->value.type() : Type::kList;
   // A set has no order of its own: unsorted, it would be stored differently elsewhere (a
   // replica, the log), so a stored one is sorted ALPHA instead, as in Redis (which does the same
   // for scripts; lfdb's scripts cannot call SORT: its patterns' keys are not declared).
@@ -118,11 +118,11 @@ void sort_generic(CommandContext& c, bool read_only) {
   if (src != nullptr) {
     const Value& v = src->value;
     if (type == Type::kList) {
-      for (const std::string& e : *v.list) items.push_back(Item{e, 0, std::nullopt});
+      for (const std::string& e : *v.list()) items.push_back(Item{e, 0, std::nullopt});
     } else if (type == Type::kSet) {
-      for (const std::string& e : *v.set) items.push_back(Item{e, 0, std::nullopt});
+      for (const std::string& e : *v.set()) items.push_back(Item{e, 0, std::nullopt});
     } else {
-      for (const ZSet::Node* n = v.zset->first(); n != nullptr; n = n->next()) items.push_back(Item{n->member, 0, std::nullopt});
+      for (const ZSet::Node* n = v.zset()->first(); n != nullptr; n = n->next()) items.push_back(Item{n->member, 0, std::nullopt});
     }
   }
   // Unsorted lists and sorted sets keep their own order, DESC reversing it.
@@ -197,9 +197,7 @@ void sort_generic(CommandContext& c, bool read_only) {
   if (!list->empty()) {
     bool created = false;
     Entry& e = p.find_or_create(*store, c.now_ms, created);
-    e.value.type = Type::kList;
-    e.value.str.clear();
-    e.value.list = std::move(list);
+    e.value.reset(std::move(list));
     p.modified(*store);
   }
   c.out.integer(out_len);

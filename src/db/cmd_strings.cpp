@@ -208,7 +208,7 @@ void mget_cmd(CommandContext& c) {
   c.out.array_header(c.argc() - 1);
   for (std::size_t i = 1; i < c.argc(); ++i) {
     Entry* e = c.find(c.arg(i));
-    if (e == nullptr || e->value.type != Type::kString) c.out.null();
+    if (e == nullptr || e->value.type() != Type::kString) c.out.null();
     else c.out.bulk(e->value.str);
   }
 }
@@ -380,7 +380,7 @@ void lcs_cmd(CommandContext& c) {
   for (std::size_t k = 1; k <= 2; ++k) {
     const Entry* e = c.find(c.arg(k));
     if (e == nullptr) continue;
-    if (e->value.type != Type::kString) return c.out.error("ERR The specified keys must contain string values");
+    if (e->value.type() != Type::kString) return c.out.error("ERR The specified keys must contain string values");
     (k == 1 ? a : b) = e->value.str;
   }
   bool want_idx = false, want_len = false, with_match_len = false;

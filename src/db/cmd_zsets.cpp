@@ -35,16 +35,14 @@ constexpr std::size_t kListpackValue = 64;     // zset-max-listpack-value
 
 ZSet* zset_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kZSet;
-  return e != nullptr && !wrong ? e->value.zset.get() : nullptr;
+  wrong = e != nullptr && e->value.type() != Type::kZSet;
+  return e != nullptr && !wrong ? e->value.zset() : nullptr;
 }
 
 Value& zset_for_write(CommandContext& c, std::string_view key, bool& created) {
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.type = Type::kZSet;
-    e.value.str.clear();
-    e.value.zset = std::make_unique<ZSet>();
+    e.value.reset(std::make_unique<ZSet>());
   }
   return e.value;
 }
@@ -62,7 +60,7 @@ void removed_from(CommandContext& c, std::string_view key, const ZSet& z) {
 // Whether a set built this way would have left Redis's listpack encoding (for good: Redis
 // never converts a skiplist back). OBJECT ENCODING only.
 void note_growth(Value& v, std::string_view member) {
-  if (v.zset->size() > kListpackEntries || member.size() > kListpackValue) v.raw = true;
+  if (v.zset()->size() > kListpackEntries || member.size() > kListpackValue) v.raw = true;
 }
 
 // Member/score pairs: flat in RESP2, [member, score] arrays in RESP3.
@@ -91,10 +89,8 @@ std::int64_t store_zset(CommandContext& c, std::string_view dst, std::unique_ptr
   for (const Node* m = z->first(); m != nullptr && !big; m = m->next()) big = m->member.size() > kListpackValue;
   bool created = false;
   Entry& e = p.find_or_create(dst, c.now_ms, created);
-  e.value.type = Type::kZSet;
-  e.value.str.clear();
   e.value.raw = big || z->size() > kListpackEntries;  // zsetConvertToListpackIfNeeded
-  e.value.zset = std::move(z);
+  e.value.reset(std::move(z));
   p.modified(dst);
   pubsub::event(pubsub::kEvZset, event, dst);
   return n;
@@ -165,7 +161,7 @@ void zadd_generic(CommandContext& c, unsigned flags) {
   Value& v = zset_for_write(c, key, created);
   // Redis sizes a new set for the whole command (zsetTypeCreate).
   if (created && (elements > kListpackEntries || longest > kListpackValue)) v.raw = true;
-  ZSet& z = *v.zset;
+  ZSet& z = *v.zset();
   std::int64_t added = 0, updated = 0, processed = 0;
   double last = 0;
   bool nan = false;
@@ -543,8 +539,8 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
   for (std::size_t i = 0; i < nk; ++i) {
     const Entry* e = c.find(c.arg(numkeys_at + 1 + i));
     if (e == nullptr) continue;
-    if (e->value.type == Type::kZSet) src[i].zset = e->value.zset.get();
-    else if (e->value.type == Type::kSet) src[i].set = e->value.set.get();
+    if (e->value.type() == Type::kZSet) src[i].zset = e->value.zset();
+    else if (e->value.type() == Type::kSet) src[i].set = e->value.set();
     else return c.out.error(kErrWrongType);
   }
   Aggregate agg = Aggregate::kSum;

@@ -82,21 +82,21 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
   const std::string at = std::to_string(e->expire_at_ms);
   switch (form) {
     case Form::kStringState:
-      if (e->value.type != Type::kString) return encode_command(out, {"DEL", key});
+      if (e->value.type() != Type::kString) return encode_command(out, {"DEL", key});
       if (e->expire_at_ms < 0) return encode_command(out, {"SET", key, e->value.str});
       return encode_command(out, {"SET", key, e->value.str, "PXAT", at});
     case Form::kTtlState:
       if (e->expire_at_ms < 0) return encode_command(out, {"PERSIST", key});
       return encode_command(out, {"PEXPIREAT", key, at});
     case Form::kHashField: {
-      if (e->value.type != Type::kHash) return encode_command(out, argv);
-      auto f = e->value.hash->find(argv[2]);
-      if (f == e->value.hash->end()) return encode_command(out, argv);
+      if (e->value.type() != Type::kHash) return encode_command(out, argv);
+      auto f = e->value.hash()->find(argv[2]);
+      if (f == e->value.hash()->end()) return encode_command(out, argv);
       return encode_command(out, {"HSET", key, f->first, f->second});
     }
     case Form::kZsetScore: {
-      if (e->value.type != Type::kZSet) return encode_command(out, argv);
-      const ZSet::Node* n = e->value.zset->find(argv.back());
+      if (e->value.type() != Type::kZSet) return encode_command(out, argv);
+      const ZSet::Node* n = e->value.zset()->find(argv.back());
       if (n == nullptr) return encode_command(out, argv);
       const std::string score = format_score(n->score);
       return encode_command(out, {"ZADD", key, score, n->member});

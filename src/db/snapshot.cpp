@@ -205,31 +205,31 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
       for (const auto& [key, e] : ks.at(c).map()) {
         if (!live(e, now_ms)) continue;
-        out.u8(tag_of(e.value.type));
+        out.u8(tag_of(e.value.type()));
         out.i64(e.expire_at_ms);
         out.str(key);
-        switch (e.value.type) {
+        switch (e.value.type()) {
           case Type::kString:
             out.str(e.value.str);
             break;
           case Type::kHash:
-            out.varint(e.value.hash->size());
-            for (const auto& [f, v] : *e.value.hash) {
+            out.varint(e.value.hash()->size());
+            for (const auto& [f, v] : *e.value.hash()) {
               out.str(f);
               out.str(v);
             }
             break;
           case Type::kList:
-            out.varint(e.value.list->size());
-            for (const std::string& v : *e.value.list) out.str(v);
+            out.varint(e.value.list()->size());
+            for (const std::string& v : *e.value.list()) out.str(v);
             break;
           case Type::kSet:
-            out.varint(e.value.set->size());
-            for (const std::string& v : *e.value.set) out.str(v);
+            out.varint(e.value.set()->size());
+            for (const std::string& v : *e.value.set()) out.str(v);
             break;
           case Type::kZSet:
-            out.varint(e.value.zset->size());
-            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            out.varint(e.value.zset()->size());
+            for (const ZSet::Node* z = e.value.zset()->first(); z != nullptr; z = z->next()) {
               out.str(z->member);
               std::uint64_t bits = 0;
               std::memcpy(&bits, &z->score, sizeof bits);
@@ -238,7 +238,7 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
             break;
           case Type::kStream: {
             std::string blob;
-            stream::encode(*e.value.stream, blob);
+            stream::encode(*e.value.stream(), blob);
             out.str(blob);
             break;
           }
@@ -366,15 +366,13 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
     if (type == kString) {
       std::string_view v;
       if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));
-      e.value.type = Type::kString;
       e.value.str.assign(v);
     } else if (type == kStream) {
       std::string_view blob;
       std::string why;
       if (!in.str(blob)) return bad("bad stream at byte " + std::to_string(in.pos()));
-      e.value.type = Type::kStream;
-      e.value.stream = stream::decode(blob, why);
-      if (!e.value.stream) {
+      e.value.reset(stream::decode(blob, why));
+      if (!e.value.stream()) {
         p.erase(key, 0);
         return bad(why + " at byte " + std::to_string(in.pos()));
       }
@@ -389,32 +387,28 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
       }
       auto bad_element = [&] { return bad("bad element at byte " + std::to_string(in.pos())); };
       if (type == kHash) {
-        e.value.type = Type::kHash;
-        e.value.hash = std::make_unique<Hash>();
+        e.value.reset(std::make_unique<Hash>());
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view f, v;
           if (!in.str(f) || !in.str(v)) return bad_element();
-          e.value.hash->emplace(std::string(f), std::string(v));
+          e.value.hash()->emplace(std::string(f), std::string(v));
         }
       } else if (type == kList) {
-        e.value.type = Type::kList;
-        e.value.list = std::make_unique<List>();
+        e.value.reset(std::make_unique<List>());
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
-          e.value.list->emplace_back(v);
+          e.value.list()->emplace_back(v);
         }
       } else if (type == kSet) {
-        e.value.type = Type::kSet;
-        e.value.set = std::make_unique<Set>();
+        e.value.reset(std::make_unique<Set>());
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
-          e.value.set->emplace(v);
+          e.value.set()->emplace(v);
         }
       } else {
-        e.value.type = Type::kZSet;
-        e.value.zset = std::make_unique<ZSet>();
+        e.value.reset(std::make_unique<ZSet>());
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view m;
           std::uint64_t bits = 0;
@@ -422,7 +416,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
           double score = 0;
           std::memcpy(&score, &bits, sizeof score);
           if (std::isnan(score)) return bad_element();  // the skip list's order needs numbers
-          e.value.zset->set(m, score);
+          e.value.zset()->set(m, score);
         }
       }
     }
@@ -522,7 +516,7 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
       for (const auto& [key, e] : ks.at(c).map()) {
         if (!live(e, now_ms)) continue;
         rec.clear();
-        switch (e.value.type) {
+        switch (e.value.type()) {
           case Type::kString:
             if (e.expire_at_ms >= 0) {
               const std::string at = std::to_string(e.expire_at_ms);
@@ -533,38 +527,38 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
             break;
           case Type::kHash: {
             Chunked cmd(rec, {"HSET", key});
-            for (const auto& [f, v] : *e.value.hash) cmd.add(f, v);
+            for (const auto& [f, v] : *e.value.hash()) cmd.add(f, v);
             break;
           }
           case Type::kList: {
             Chunked cmd(rec, {"RPUSH", key});
-            for (const std::string& v : *e.value.list) cmd.add(v);
+            for (const std::string& v : *e.value.list()) cmd.add(v);
             break;
           }
           case Type::kSet: {
             Chunked cmd(rec, {"SADD", key});
-            for (const std::string& v : *e.value.set) cmd.add(v);
+            for (const std::string& v : *e.value.set()) cmd.add(v);
             break;
           }
           case Type::kZSet: {
             // Declared before `cmd`, whose destructor writes the views into these.
             std::vector<std::string> scores;
-            scores.reserve(e.value.zset->size());
+            scores.reserve(e.value.zset()->size());
             Chunked cmd(rec, {"ZADD", key});
-            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            for (const ZSet::Node* z = e.value.zset()->first(); z != nullptr; z = z->next()) {
               scores.push_back(format_score(z->score));
             }
             std::size_t i = 0;
-            for (const ZSet::Node* z = e.value.zset->first(); z != nullptr; z = z->next()) {
+            for (const ZSet::Node* z = e.value.zset()->first(); z != nullptr; z = z->next()) {
               cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
             }
             break;
           }
           case Type::kStream:
-            stream::rewrite_commands(key, *e.value.stream, rec);
+            stream::rewrite_commands(key, *e.value.stream(), rec);
             break;
         }
-        if (e.value.type != Type::kString && e.expire_at_ms >= 0) {
+        if (e.value.type() != Type::kString && e.expire_at_ms >= 0) {
           const std::string at = std::to_string(e.expire_at_ms);
           encode_command(rec, {"PEXPIREAT", key, at});
         }

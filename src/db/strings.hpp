@@ -18,7 +18,7 @@ inline constexpr std::string_view kErrStringTooLong =
 // The live string at key: nullptr if missing; sets `wrong` if it holds another type.
 inline Entry* string_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kString;
+  wrong = e != nullptr && e->value.type() != Type::kString;
   return e;
 }
 
@@ -29,7 +29,6 @@ inline void store(CommandContext& c, std::string_view key, std::string_view valu
   Partition& p = c.part(key);
   bool created = false;
   Entry& e = p.find_or_create(key, c.now_ms, created);
-  e.value.type = Type::kString;
   e.value.drop_containers();
   e.value.str.assign(value);
   e.value.raw = false;

@@ -25,7 +25,7 @@ Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List&
   if (r.op == Op::kMove) {
     // The destination's type is checked before anything leaves the source (LMOVE's rule).
     Entry* d = c.find(r.dest);
-    if (d != nullptr && d->value.type != Type::kList) {
+    if (d != nullptr && d->value.type() != Type::kList) {
       c.out.error(kErrWrongType);
       return Popped::kDestWrong;
     }
@@ -35,12 +35,10 @@ Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List&
     bool created = false;
     Entry& de = c.part(r.dest).find_or_create(r.dest, c.now_ms, created);
     if (created) {
-      de.value.type = Type::kList;
-      de.value.str.clear();
-      de.value.list = std::make_unique<List>();
+      de.value.reset(std::make_unique<List>());
     }
-    if (r.to_left) de.value.list->push_front(v);
-    else de.value.list->push_back(v);
+    if (r.to_left) de.value.list()->push_front(v);
+    else de.value.list()->push_back(v);
     c.part(r.dest).modified(r.dest);
     // As LMOVE: the push is notified before the pop.
     pubsub::event(pubsub::kEvList, r.to_left ? "lpush" : "rpush", r.dest);
@@ -105,13 +103,13 @@ Popped pop_for(CommandContext& c, const Request& r, std::string_view key, std::s
   Entry* e = c.find(key);
   if (e == nullptr) return Popped::kNothing;
   const Type want = wants_list(r.op) ? Type::kList : Type::kZSet;
-  if (e->value.type != want) {
+  if (e->value.type() != want) {
     if (!strict) return Popped::kNothing;
     c.out.error(kErrWrongType);
     return Popped::kWrongType;
   }
-  if (want == Type::kList) return pop_list(c, r, key, *e->value.list, log);
-  return pop_zset(c, r, key, *e->value.zset, log);
+  if (want == Type::kList) return pop_list(c, r, key, *e->value.list(), log);
+  return pop_zset(c, r, key, *e->value.zset(), log);
 }
 
 void write_timeout(resp::Writer& out, Op op) {

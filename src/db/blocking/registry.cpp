@@ -206,8 +206,8 @@ void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
       }
       const Entry* e = ks.of(key).find(key, now_ms);
       if (e == nullptr) break;
-      const bool list = e->value.type == Type::kList;
-      if (list != wants_list(w->op) || (!list && e->value.type != Type::kZSet)) {
+      const bool list = e->value.type() == Type::kList;
+      if (list != wants_list(w->op) || (!list && e->value.type() != Type::kZSet)) {
         ++i;  // a list's waiters ignore a sorted set and the other way round
         continue;
       }

@@ -75,7 +75,7 @@ void encode_list(const List& l, std::string& out) {
 }
 
 void encode_set(const Value& v, std::string& out) {
-  const Set& s = *v.set;
+  const Set& s = *v.set();
   std::vector<std::int64_t> ints;
   bool intset = !v.raw && s.size() <= kSetIntsetEntries;
   for (const std::string& m : s) {
@@ -120,7 +120,7 @@ void encode_hash(const Hash& h, std::string& out) {
 }
 
 void encode_zset(const Value& v, std::string& out) {
-  const ZSet& z = *v.zset;
+  const ZSet& z = *v.zset();
   bool packed = !v.raw && small_members(z.size(), kZSetListpackEntries);
   for (const ZSet::Node* n = z.first(); packed && n != nullptr; n = n->next()) {
     packed = n->member.size() <= kListpackValue;
@@ -261,13 +261,12 @@ bool read_packed(Reader& r, bool ziplist, std::vector<std::string>& elems) {
 }
 
 bool decode_list(Reader& r, unsigned char type, Value& v) {
-  v.type = Type::kList;
-  v.list = std::make_unique<List>();
+  v.reset(std::make_unique<List>());
   if (type == kListZiplist) {
     std::vector<std::string> elems;
     if (!read_packed(r, true, elems)) return false;
-    for (std::string& e : elems) v.list->push_back(std::move(e));
-    return !v.list->empty();
+    for (std::string& e : elems) v.list()->push_back(std::move(e));
+    return !v.list()->empty();
   }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;
@@ -275,7 +274,7 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
     if (type == kList) {
       std::string e;
       if (!r.string(e)) return false;
-      v.list->push_back(std::move(e));
+      v.list()->push_back(std::move(e));
       continue;
     }
     std::uint64_t container = kQuicklistPacked;
@@ -283,25 +282,24 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
     if (container == kQuicklistPlain) {
       std::string e;
       if (!r.string(e)) return false;
-      v.list->push_back(std::move(e));
+      v.list()->push_back(std::move(e));
       continue;
     }
     std::vector<std::string> elems;
     if (container != kQuicklistPacked || !read_packed(r, type == kListQuicklist, elems)) return false;
-    for (std::string& e : elems) v.list->push_back(std::move(e));
+    for (std::string& e : elems) v.list()->push_back(std::move(e));
   }
-  return !v.list->empty();
+  return !v.list()->empty();
 }
 
 bool decode_set(Reader& r, unsigned char type, Value& v) {
-  v.type = Type::kSet;
-  v.set = std::make_unique<Set>();
+  v.reset(std::make_unique<Set>());
   if (type == kSetIntset) {
     std::string blob;
     std::vector<std::int64_t> ints;
     if (!r.string(blob) || !intset_decode(blob, ints)) return false;
     for (std::int64_t i : ints) {
-      if (!v.set->insert(std::to_string(i)).second) return false;
+      if (!v.set()->insert(std::to_string(i)).second) return false;
     }
     return true;
   }
@@ -309,22 +307,21 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
   if (!r.length(n) || n == 0) return false;
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string m;
-    if (!r.string(m) || !v.set->insert(std::move(m)).second) return false;  // repeats: damage
+    if (!r.string(m) || !v.set()->insert(std::move(m)).second) return false;  // repeats: damage
   }
-  v.raw = v.set->size() > kSetIntsetEntries;
+  v.raw = v.set()->size() > kSetIntsetEntries;
   return true;
 }
 
 bool decode_hash(Reader& r, unsigned char type, Value& v) {
-  v.type = Type::kHash;
-  v.hash = std::make_unique<Hash>();
+  v.reset(std::make_unique<Hash>());
   if (type == kHashListpack || type == kHashZiplist) {
     std::vector<std::string> elems;
     if (!read_packed(r, type == kHashZiplist, elems) || elems.empty() || elems.size() % 2 != 0) {
       return false;
     }
     for (std::size_t i = 0; i < elems.size(); i += 2) {
-      if (!v.hash->emplace(std::move(elems[i]), std::move(elems[i + 1])).second) return false;
+      if (!v.hash()->emplace(std::move(elems[i]), std::move(elems[i + 1])).second) return false;
     }
     return true;
   }
@@ -332,7 +329,7 @@ bool decode_hash(Reader& r, unsigned char type, Value& v) {
   if (!r.length(n) || n == 0) return false;
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string f, val;
-    if (!r.string(f) || !r.string(val) || !v.hash->emplace(std::move(f), std::move(val)).second) {
+    if (!r.string(f) || !r.string(val) || !v.hash()->emplace(std::move(f), std::move(val)).second) {
       return false;
     }
   }
@@ -340,8 +337,7 @@ bool decode_hash(Reader& r, unsigned char type, Value& v) {
 }
 
 bool decode_zset(Reader& r, unsigned char type, Value& v) {
-  v.type = Type::kZSet;
-  v.zset = std::make_unique<ZSet>();
+  v.reset(std::make_unique<ZSet>());
   if (type == kZSetListpack || type == kZSetZiplist) {
     std::vector<std::string> elems;
     if (!read_packed(r, type == kZSetZiplist, elems) || elems.empty() || elems.size() % 2 != 0) {
@@ -349,7 +345,7 @@ bool decode_zset(Reader& r, unsigned char type, Value& v) {
     }
     for (std::size_t i = 0; i < elems.size(); i += 2) {
       double d = 0;
-      if (!parse_double(elems[i + 1], d) || !v.zset->set(elems[i], d)) return false;
+      if (!parse_double(elems[i + 1], d) || !v.zset()->set(elems[i], d)) return false;
     }
     return true;
   }
@@ -360,7 +356,7 @@ bool decode_zset(Reader& r, unsigned char type, Value& v) {
     double d = 0;
     if (!r.string(m)) return false;
     if (!(type == kZSet2 ? read_double_binary(r, d) : read_double_text(r, d))) return false;
-    if (!v.zset->set(m, d)) return false;  // a repeated member
+    if (!v.zset()->set(m, d)) return false;  // a repeated member
   }
   return true;
 }
@@ -412,9 +408,8 @@ bool decode_stream_node(stream::StreamId master, const std::vector<std::string>&
 }
 
 bool decode_stream(Reader& r, unsigned char type, Value& v) {
-  v.type = Type::kStream;
-  v.stream = std::make_unique<stream::Stream>();
-  stream::Stream& s = *v.stream;
+  v.reset(std::make_unique<stream::Stream>());
+  stream::Stream& s = *v.stream();
   std::uint64_t nodes = 0;
   if (!r.length(nodes)) return false;
   stream::StreamId prev;
@@ -499,16 +494,16 @@ bool decode_stream(Reader& r, unsigned char type, Value& v) {
 
 std::string dump_value(const Value& v) {
   std::string out;
-  switch (v.type) {
+  switch (v.type()) {
     case Type::kString:
       out.push_back(static_cast<char>(kString));
       put_string(out, v.str);
       break;
-    case Type::kList: encode_list(*v.list, out); break;
+    case Type::kList: encode_list(*v.list(), out); break;
     case Type::kSet: encode_set(v, out); break;
-    case Type::kHash: encode_hash(*v.hash, out); break;
+    case Type::kHash: encode_hash(*v.hash(), out); break;
     case Type::kZSet: encode_zset(v, out); break;
-    case Type::kStream: encode_stream(*v.stream, out); break;
+    case Type::kStream: encode_stream(*v.stream(), out); break;
   }
   seal_payload(out);
   return out;
@@ -530,7 +525,6 @@ bool restore_value(std::string_view payload, Value& out, std::string& err) {
   if (ok) {
     switch (type) {
       case kString:
-        v.type = Type::kString;
         ok = r.string(v.str);
         break;
       case kList: case kListZiplist: case kListQuicklist: case kListQuicklist2:

@@ -50,32 +50,32 @@ std::size_t string_heap(const std::string& s) {
 
 std::size_t value_usage(const Entry& e, std::size_t samples) {
   const Value& v = e.value;
-  switch (v.type) {
+  switch (v.type()) {
     case Type::kString:
       return string_heap(v.str);
     case Type::kHash: {
-      const Hash& h = *v.hash;
+      const Hash& h = *v.hash();
       return size_class(sizeof(Hash)) + buckets(h) +
              sampled(h, h.size(), samples, [](const auto& kv) {
                return size_class(kNode<Hash::value_type>) + string_heap(kv.first) + string_heap(kv.second);
              });
     }
     case Type::kList: {
-      const List& l = *v.list;
+      const List& l = *v.list();
       // std::deque: 512-byte blocks of 16 strings, and its map of block pointers.
       const std::size_t blocks = l.size() / 16 + 1;
       return size_class(sizeof(List)) + blocks * size_class(512) + size_class((blocks + 2) * sizeof(void*)) +
              sampled(l, l.size(), samples, [](const std::string& s) { return string_heap(s); });
     }
     case Type::kSet: {
-      const Set& s = *v.set;
+      const Set& s = *v.set();
       return size_class(sizeof(Set)) + buckets(s) +
              sampled(s, s.size(), samples, [](const std::string& m) {
                return size_class(kNode<std::string>) + string_heap(m);
              });
     }
     case Type::kZSet: {
-      const ZSet& z = *v.zset;
+      const ZSet& z = *v.zset();
       // Each member: a skip-list node with its levels (1.33 on average: p = 1/4), and its entry
       // in the member index (a view and a pointer).
       const std::size_t per_index = size_class(kNode<std::pair<const std::string_view, void*>>);
@@ -93,7 +93,7 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
     case Type::kStream: {
       // The blocks' bytes and their index's tree nodes (about 64 bytes each). The groups'
       // pending lists are not counted: an underestimate for streams with many pending entries.
-      const stream::Stream& st = *v.stream;
+      const stream::Stream& st = *v.stream();
       return size_class(sizeof(stream::Stream)) + st.block_bytes() + st.blocks() * size_class(64);
     }
   }

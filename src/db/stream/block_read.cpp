@@ -62,8 +62,8 @@ bool block_read(CommandContext& c, const ReadArgs& a) {
 Blocked blocked_state(CommandContext& c, const blocking::Waiter& w, std::string_view key) {
   Entry* e = c.find(key);
   const bool group = !w.group.empty();
-  if (e == nullptr || e->value.type != Type::kStream) return group ? Blocked::kGone : Blocked::kWait;
-  Stream& s = *e->value.stream;
+  if (e == nullptr || e->value.type() != Type::kStream) return group ? Blocked::kGone : Blocked::kWait;
+  Stream& s = *e->value.stream();
   StreamId after = after_of(w, key);
   if (group) {
     const Group* g = s.find_group(w.group);
@@ -80,7 +80,7 @@ void serve_blocked(CommandContext& c, const blocking::Waiter& w, std::string_vie
     return c.out.error("NOGROUP the consumer group this client was blocked on no longer exists");
   }
   if (b == Blocked::kGone) return c.out.error("UNBLOCKED the stream key no longer exists");
-  Stream& s = *c.find(key)->value.stream;
+  Stream& s = *c.find(key)->value.stream();
   ReadArgs a;
   a.count = w.count;
   a.noack = w.noack;

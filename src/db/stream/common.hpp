@@ -23,8 +23,8 @@ inline constexpr std::string_view kErrEndId = "ERR invalid end ID for the interv
 // The stream at key (nullptr when absent or of another type: `wrong` tells).
 inline Stream* stream_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
-  wrong = e != nullptr && e->value.type != Type::kStream;
-  return e != nullptr && !wrong ? e->value.stream.get() : nullptr;
+  wrong = e != nullptr && e->value.type() != Type::kStream;
+  return e != nullptr && !wrong ? e->value.stream() : nullptr;
 }
 
 // The stream at key, created empty when absent (the caller checked the type).
@@ -32,11 +32,9 @@ inline Stream& stream_create(CommandContext& c, std::string_view key) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.type = Type::kStream;
-    e.value.str.clear();
-    e.value.stream = std::make_unique<Stream>();
+    e.value.reset(std::make_unique<Stream>());
   }
-  return *e.value.stream;
+  return *e.value.stream();
 }
 
 // The clock of delivery and seen times: the invocation's, or the wall clock while the log is
