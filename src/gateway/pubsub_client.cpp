@@ -109,6 +109,7 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
     w.bulk(argv[i]);
     w.integer(static_cast<std::int64_t>(count));
   }
+  endpoint_changed_locked();  // subscribed: a RESP2 REDIRECT target receives now
   std::sort(shards.begin(), shards.end());
   shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
   if (shards.empty()) return reply_local(confirmations);
@@ -170,6 +171,7 @@ void ClientConn::unsubscribe_cmd(Kind kind, std::span<const std::string_view> ar
     w.bulk(name);
     w.integer(count());
   }
+  endpoint_changed_locked();
   reply_local(local_buf_);
 }
 
