@@ -92,7 +92,9 @@ void ClientConn::handle_close(int) {
     lf::MutexLock lock(mu_);
     reap_scripts_locked();
     leave_pubsub();
-    if (track_.on) gw_.tracking().disable(id_);
+    // (Not when the gateway stops: CLIENT TRACKING OFF would go to tracker connections that
+    // are being closed.)
+    if (track_.on && !gw_.stopping()) gw_.tracking().disable(id_);
     if (endpoint_) gw_.tracking().detach(id_);
     blocked = blocked_connections_locked();
     closed_ = true;

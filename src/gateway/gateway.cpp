@@ -275,6 +275,7 @@ std::string Gateway::info() const {
   line("tracking_total_keys", num(tracking_->keys()));
   line("tracking_invalidations", num(tracking_->invalidations.load()));
   line("tracking_flushes", num(tracking_->flushes.load()));
+  line("tracking_evictions", num(tracking_->evictions.load()));
   line("transactions_pinned", num(stats_.tx_pinned.load()));
   line("transaction_waits", num(stats_.tx_waits.load()));
   line("transaction_wait_timeouts", num(stats_.tx_wait_timeouts.load()));

@@ -165,6 +165,19 @@ void TrackingHub::remember(std::uint64_t id, std::span<const std::string_view> k
     auto& ids = keys_[std::string(k)];
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
+  // The table is bounded as Redis bounds its own (tracking-table-max-keys' default): a key
+  // forgotten is invalidated for its readers first, so nobody keeps a value nobody watches.
+  std::vector<std::string_view> one(1);
+  while (keys_.size() > kMaxKeys) {
+    auto victim = keys_.begin();
+    one[0] = victim->first;
+    for (std::uint64_t reader : victim->second) {
+      auto t = trackers_.find(reader);
+      if (t != trackers_.end() && !t->second.s.bcast) deliver_locked(reader, t->second, &one);
+    }
+    keys_.erase(victim);
+    evictions.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 bool TrackingHub::in_sync_locked(int shard) const {

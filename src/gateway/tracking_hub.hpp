@@ -52,6 +52,10 @@ class TrackingHub final : public PushSink, public ReplySink {
     std::vector<std::string> prefixes;  // BCAST: "" when none was given (every key)
   };
 
+  // Keys the table holds at most (Redis's default tracking-table-max-keys): past it, keys are
+  // invalidated for their readers and forgotten.
+  static constexpr std::size_t kMaxKeys = 1'000'000;
+
   explicit TrackingHub(Gateway& gw);
 
   // A client's outbox as a destination of invalidations (its own or redirected ones).
@@ -85,7 +89,7 @@ class TrackingHub final : public PushSink, public ReplySink {
 
   std::size_t clients() const;
   std::size_t keys() const;
-  std::atomic<std::uint64_t> invalidations{0}, flushes{0}, dropped_clients{0};
+  std::atomic<std::uint64_t> invalidations{0}, flushes{0}, evictions{0}, dropped_clients{0};
 
  private:
   struct Endpoint {
