@@ -757,12 +757,12 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
   // PUBLISH and SPUBLISH go with the transaction to their channel's shard, where its
   // subscribers listen: the channel counts as the transaction's key.
   const bool publish = route.pubsub == PubsubCommand::kPublish || route.pubsub == PubsubCommand::kSpublish;
-  if (route.route == Route::kUnsupported || route.route == Route::kFanout ||
-      (route.route == Route::kPubsub && !publish)) {
+  if (route.route == Route::kUnsupported || route.route == Route::kFanout) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
-  if (route.route == Route::kLocal && !route.queues_in_multi) {
+  // The subscribe family is the gateway's own (docs/gateway.md, "Pub/sub").
+  if ((route.route == Route::kLocal && !route.queues_in_multi) || (route.route == Route::kPubsub && !publish)) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
   const int shard = publish ? gw_.router().shard_of_key(argv[1]) : shard_of(spec, argv);

@@ -191,6 +191,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   // The client as a destination of invalidations (its outbox, registered with the TrackingHub):
   // once it asks for its id or tracks; and its protocol or subscribed mode changed.
   void ensure_endpoint_locked() LF_REQUIRES(mu_);
+  // The outbox pushes reach the client by (pub/sub messages, invalidations), opened on first need.
+  void open_outbox_locked() LF_REQUIRES(mu_);
   void endpoint_changed_locked() LF_REQUIRES(mu_);
   // A tracking client's read: its keys go into the gateway's tracking table.
   void remember_reads(const commands::CommandSpec& spec, std::span<const std::string_view> argv);

@@ -91,10 +91,7 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
   // Bound forwarding: the confirmation is an asynchronous slot; replies a bound batch still
   // owes go first.
   if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
-  if (!outbox_) {
-    const OutputBufferLimit& l = gw_.config().pubsub_limit;
-    outbox_ = lf::Outbox::open(*this, lf::OutboxLimits{l.hard, l.soft, l.soft_time});
-  }
+  open_outbox_locked();
   const std::size_t k = index(kind);
   std::string confirmations;
   resp::Writer w(confirmations, protocol_);

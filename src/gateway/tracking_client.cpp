@@ -22,11 +22,14 @@ bool parse_id(std::string_view s, std::int64_t& v) {
 }
 }  // namespace
 
+void ClientConn::open_outbox_locked() {
+  if (outbox_) return;
+  const OutputBufferLimit& l = gw_.config().pubsub_limit;
+  outbox_ = lf::Outbox::open(*this, lf::OutboxLimits{l.hard, l.soft, l.soft_time});
+}
+
 void ClientConn::ensure_endpoint_locked() {
-  if (!outbox_) {
-    const OutputBufferLimit& l = gw_.config().pubsub_limit;
-    outbox_ = lf::Outbox::open(*this, lf::OutboxLimits{l.hard, l.soft, l.soft_time});
-  }
+  open_outbox_locked();
   if (!endpoint_) {
     endpoint_ = true;
     gw_.tracking().attach(id_, outbox_, protocol_, subscribed());

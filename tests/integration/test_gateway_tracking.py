@@ -13,6 +13,7 @@ import threading
 import unittest
 
 from gateway_testlib import GatewayTestCase, RawConnection, keys_for_shard, wait_until
+from lfdb_testlib import RespError
 
 ID = re.compile(rb":\d+\r\n")
 
@@ -255,6 +256,18 @@ class TrackingTest(GatewayTestCase):
         self.assertEqual(through[8][2], b"*4\r\n$3\r\nabc\r\n:1\r\n:1\r\n$3\r\ndef\r\n" + msg(b"bar") + msg(b"vaz"))
         del through[8], direct[8]
         self.assertEqual(masked(through), masked(direct))
+
+    def test_subscribe_inside_multi_is_refused(self):
+        # redis-server queues it and writes its confirmations into the EXEC reply, whose count
+        # then does not match; the gateway refuses it, and the transaction aborts.
+        c = RawConnection(self.port)
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("SUBSCRIBE", "x"),
+                         RespError("ERR lfdb-gateway: 'subscribe' inside MULTI is not supported"))
+        self.assertEqual(c.command("EXEC"),
+                         RespError("EXECABORT Transaction discarded because of previous errors."))
+        self.assertEqual(c.command("PING"), b"PONG")
+        c.close()
 
 
 class TrackingBackendLossTest(GatewayTestCase):
