@@ -92,6 +92,10 @@ void ClientConn::handle_close(int) {
     lf::MutexLock lock(mu_);
     reap_scripts_locked();
     leave_pubsub();
+    // (Not when the gateway stops: CLIENT TRACKING OFF would go to tracker connections that
+    // are being closed.)
+    if (track_.on && !gw_.stopping()) gw_.tracking().disable(id_);
+    if (endpoint_) gw_.tracking().detach(id_);
     blocked = blocked_connections_locked();
     closed_ = true;
     ::close(fd_);
@@ -291,6 +295,8 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
         break;
       }
       command(argv_);
+      // CLIENT CACHING holds for the next command, or for the rest of a transaction.
+      if (track_.caching && !tx_.in_multi() && !commands::iequal(argv_[0], "client")) track_.caching = false;
       if (tx_.take_retry()) {
         // Waiting for a transaction connection: this command again, later (it stays in the
         // input, and nothing after it runs before it).
@@ -416,6 +422,7 @@ void ClientConn::command(std::span<const std::string_view> argv) {
     // (inside MULTI they do not block, and go through as the transaction's).
     if (may_block(*spec, argv) && !tx_.in_multi()) return blocking(*spec, argv);
   }
+  if (track_.on) remember_reads(*spec, argv);
   if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);
   }
@@ -747,14 +754,18 @@ void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
 void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
                           std::span<const std::string_view> argv) {
   if (tx_.lost()) return reject(lost_error());
-  if (route.route == Route::kUnsupported || route.route == Route::kFanout || route.route == Route::kPubsub) {
+  // PUBLISH and SPUBLISH go with the transaction to their channel's shard, where its
+  // subscribers listen: the channel counts as the transaction's key.
+  const bool publish = route.pubsub == PubsubCommand::kPublish || route.pubsub == PubsubCommand::kSpublish;
+  if (route.route == Route::kUnsupported || route.route == Route::kFanout) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
-  if (route.route == Route::kLocal && !route.queues_in_multi) {
+  // The subscribe family is the gateway's own (docs/gateway.md, "Pub/sub").
+  if ((route.route == Route::kLocal && !route.queues_in_multi) || (route.route == Route::kPubsub && !publish)) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
-  const int shard = shard_of(spec, argv);
+  const int shard = publish ? gw_.router().shard_of_key(argv[1]) : shard_of(spec, argv);
   if (shard == -2 || (shard >= 0 && tx_.pinned() && shard != tx_.shard())) {
     return reject(std::string(kCrossSlotError));
   }

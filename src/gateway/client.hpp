@@ -74,6 +74,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
     std::span<const std::string_view> argv;
     resp::Writer& out;
     bool close_after = false;  // QUIT: close once the reply is out
+    bool answered = false;     // the handler queued its reply itself (or runs again later)
   };
   using LocalHandler = void (ClientConn::*)(LocalCall&);
   // Binds the gateway's own commands to their specs; aborts if the command table and the
@@ -177,10 +178,24 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   void select_cmd(LocalCall& c);
   void move_cmd(LocalCall& c);
   void swapdb_cmd(LocalCall& c);
-  void client_id_cmd(LocalCall& c);
+  void client_id_cmd(LocalCall& c) LF_REQUIRES(mu_);
   void client_setname_cmd(LocalCall& c);
   void client_getname_cmd(LocalCall& c);
   void client_help_cmd(LocalCall& c);
+  // Client-side caching and RESET (tracking_client.cpp).
+  void client_tracking_cmd(LocalCall& c) LF_REQUIRES(mu_);
+  void client_caching_cmd(LocalCall& c);
+  void client_getredir_cmd(LocalCall& c);
+  void client_trackinginfo_cmd(LocalCall& c);
+  void reset_cmd(LocalCall& c) LF_REQUIRES(mu_);
+  // The client as a destination of invalidations (its outbox, registered with the TrackingHub):
+  // once it asks for its id or tracks; and its protocol or subscribed mode changed.
+  void ensure_endpoint_locked() LF_REQUIRES(mu_);
+  // The outbox pushes reach the client by (pub/sub messages, invalidations), opened on first need.
+  void open_outbox_locked() LF_REQUIRES(mu_);
+  void endpoint_changed_locked() LF_REQUIRES(mu_);
+  // A tracking client's read: its keys go into the gateway's tracking table.
+  void remember_reads(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   void info_cmd(LocalCall& c);
   void command_getkeys_cmd(LocalCall& c);
   void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
@@ -239,6 +254,14 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   bool input_closed_ = false;  // the client shut its sending side (EOF): no more recv
   PinnedTransaction tx_;  // MULTI/WATCH and the dedicated connection they pin
   std::set<std::string> subs_[3];  // channels, patterns, shard channels (PubSubHub::Kind)
+  // CLIENT TRACKING as this client set it (the table is the TrackingHub's); `caching`: CLIENT
+  // CACHING for the next command (or the rest of the transaction).
+  struct Tracking {
+    bool on = false, bcast = false, optin = false, optout = false, noloop = false, caching = false;
+    std::uint64_t redirect = 0;
+  };
+  Tracking track_;
+  bool endpoint_ = false;  // registered with the TrackingHub
   std::atomic<bool> pubsub_dropped_{false};  // the outbox overflowed: disconnect
   // Shared with completing threads.
   mutable lf::Mutex mu_;

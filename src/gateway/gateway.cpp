@@ -137,6 +137,8 @@ lf::Status Gateway::start() {
   reaper_ = std::make_unique<ScriptReaper>(primaries, config_.backend_password);
   hub_ = std::make_unique<PubSubHub>(*this);
   upstream_ctx_.push_sink = hub_.get();
+  tracking_ = std::make_unique<TrackingHub>(*this);
+  upstream_ctx_.invalidation_sink = tracking_.get();
 
   auto addr = lf::InetAddr::resolve(config_.bind, config_.port);
   if (!addr.ok()) return addr.status();
@@ -181,6 +183,8 @@ void Gateway::stop() {
   reaper_.reset();
   upstream_ctx_.push_sink = nullptr;
   hub_.reset();
+  upstream_ctx_.invalidation_sink = nullptr;
+  tracking_.reset();  // after the connections: their queued CLIENT TRACKING replies name it
   acceptor_.close();
 }
 
@@ -208,6 +212,7 @@ void Gateway::housekeeping() {
   const lf::TimePoint now = lf::Clock::now();
   for (auto& b : backends_) b->tick(now);
   hub_->tick();  // lost subscriber connections come back with their subscriptions
+  tracking_->tick();  // a lost tracker connection invalidates everything and comes back
 }
 
 std::string Gateway::info() const {
@@ -266,6 +271,11 @@ std::string Gateway::info() const {
   line("pubsub_deliveries", num(hub_->deliveries.load()));
   line("pubsub_resyncs", num(hub_->resyncs.load()));
   line("pubsub_limit_disconnections", num(hub_->dropped_subscribers.load()));
+  line("tracking_clients", num(tracking_->clients()));
+  line("tracking_total_keys", num(tracking_->keys()));
+  line("tracking_invalidations", num(tracking_->invalidations.load()));
+  line("tracking_flushes", num(tracking_->flushes.load()));
+  line("tracking_evictions", num(tracking_->evictions.load()));
   line("transactions_pinned", num(stats_.tx_pinned.load()));
   line("transaction_waits", num(stats_.tx_waits.load()));
   line("transaction_wait_timeouts", num(stats_.tx_wait_timeouts.load()));

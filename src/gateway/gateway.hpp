@@ -22,6 +22,7 @@
 #include "gateway/pubsub_hub.hpp"
 #include "gateway/routing.hpp"
 #include "gateway/script_reaper.hpp"
+#include "gateway/tracking_hub.hpp"
 #include "gateway/upstream.hpp"
 #include "lf/bound_thread_set.hpp"
 #include "lf/net.hpp"
@@ -74,6 +75,8 @@ class Gateway {
   ScriptReaper& reaper() { return *reaper_; }
   // Pub/sub: the subscriptions of every client and the back-ends' subscriber connections.
   PubSubHub& hub() { return *hub_; }
+  // Client-side caching: the gateway's tracking table and the back-ends' tracker connections.
+  TrackingHub& tracking() { return *tracking_; }
   // The back-end a read of `shard` goes to, by the read policy.
   Backend& read_backend(int shard);
   std::uint64_t next_request_id() { return next_request_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -106,6 +109,7 @@ class Gateway {
   std::unique_ptr<Housekeeper> housekeeper_;
   std::unique_ptr<ScriptReaper> reaper_;  // made before the threads, gone after them
   std::unique_ptr<PubSubHub> hub_;        // likewise
+  std::unique_ptr<TrackingHub> tracking_;  // likewise
   std::vector<std::thread> workers_;
   std::uint16_t port_ = 0;
   bool started_ = false;

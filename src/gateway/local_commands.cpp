@@ -50,6 +50,11 @@ const std::vector<ClientConn::LocalHandler>& ClientConn::local_handlers() {
         {"client|setname", &ClientConn::client_setname_cmd},
         {"client|getname", &ClientConn::client_getname_cmd},
         {"client|help", &ClientConn::client_help_cmd},
+        {"client|tracking", &ClientConn::client_tracking_cmd},
+        {"client|caching", &ClientConn::client_caching_cmd},
+        {"client|getredir", &ClientConn::client_getredir_cmd},
+        {"client|trackinginfo", &ClientConn::client_trackinginfo_cmd},
+        {"reset", &ClientConn::reset_cmd},
         {"info", &ClientConn::info_cmd},
         {"command|getkeys", &ClientConn::command_getkeys_cmd},
     };
@@ -77,6 +82,7 @@ void ClientConn::local(std::uint16_t index, std::span<const std::string_view> ar
   resp::Writer w(local_buf_, protocol_);
   LocalCall call{argv, w};
   (this->*local_handlers()[index])(call);
+  if (call.answered) return;
   if (!local_buf_.empty() && local_buf_[0] == '-') gw_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
   reply_local(local_buf_, call.close_after);
 }
@@ -125,6 +131,9 @@ void ClientConn::hello_cmd(LocalCall& c) {
     }
   }
   protocol_ = req.protocol;
+  // Its id is known now: it may be a REDIRECT target (RESP3: pushes need no subscription).
+  ensure_endpoint_locked();
+  endpoint_changed_locked();
   commands::write_hello(c.out, {req.protocol, static_cast<std::int64_t>(id_), "master", "proxy"});
 }
 
@@ -155,7 +164,10 @@ void ClientConn::select_cmd(LocalCall& c) {
 void ClientConn::move_cmd(LocalCall& c) { c.out.error("ERR MOVE is not allowed in cluster mode"); }
 void ClientConn::swapdb_cmd(LocalCall& c) { c.out.error("ERR SWAPDB is not allowed in cluster mode"); }
 
-void ClientConn::client_id_cmd(LocalCall& c) { c.out.integer(static_cast<std::int64_t>(id_)); }
+void ClientConn::client_id_cmd(LocalCall& c) {
+  ensure_endpoint_locked();  // its id is known now: it may be a REDIRECT target
+  c.out.integer(static_cast<std::int64_t>(id_));
+}
 
 void ClientConn::client_setname_cmd(LocalCall& c) {
   if (!commands::valid_client_name(c.argv[2])) return c.out.error(commands::kErrBadClientName);
@@ -169,11 +181,15 @@ void ClientConn::client_getname_cmd(LocalCall& c) {
 }
 
 void ClientConn::client_help_cmd(LocalCall& c) {
-  c.out.array_header(4);
+  c.out.array_header(8);
   c.out.simple_string("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are (through lfdb-gateway):");
   c.out.simple_string("ID");
   c.out.simple_string("SETNAME <name>");
   c.out.simple_string("GETNAME");
+  c.out.simple_string("TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]");
+  c.out.simple_string("CACHING (YES|NO)");
+  c.out.simple_string("GETREDIR");
+  c.out.simple_string("TRACKINGINFO");
 }
 
 void ClientConn::info_cmd(LocalCall& c) { c.out.verbatim(gw_.info()); }

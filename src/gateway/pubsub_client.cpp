@@ -91,10 +91,7 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
   // Bound forwarding: the confirmation is an asynchronous slot; replies a bound batch still
   // owes go first.
   if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
-  if (!outbox_) {
-    const OutputBufferLimit& l = gw_.config().pubsub_limit;
-    outbox_ = lf::Outbox::open(*this, lf::OutboxLimits{l.hard, l.soft, l.soft_time});
-  }
+  open_outbox_locked();
   const std::size_t k = index(kind);
   std::string confirmations;
   resp::Writer w(confirmations, protocol_);
@@ -109,6 +106,7 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
     w.bulk(argv[i]);
     w.integer(static_cast<std::int64_t>(count));
   }
+  endpoint_changed_locked();  // subscribed: a RESP2 REDIRECT target receives now
   std::sort(shards.begin(), shards.end());
   shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
   if (shards.empty()) return reply_local(confirmations);
@@ -170,6 +168,7 @@ void ClientConn::unsubscribe_cmd(Kind kind, std::span<const std::string_view> ar
     w.bulk(name);
     w.integer(count());
   }
+  endpoint_changed_locked();
   reply_local(local_buf_);
 }
 

@@ -34,6 +34,13 @@ constexpr NamedRoute kRoutes[] = {
     {"client|setname", {Route::kLocal, Merge::kNone}},
     {"client|getname", {Route::kLocal, Merge::kNone}},
     {"client|help", {Route::kLocal, Merge::kNone}},
+    // Client-side caching: the gateway's own tracking table (TrackingHub).
+    {"client|tracking", {Route::kLocal, Merge::kNone}},
+    {"client|caching", {Route::kLocal, Merge::kNone}},
+    {"client|getredir", {Route::kLocal, Merge::kNone}},
+    {"client|trackinginfo", {Route::kLocal, Merge::kNone}},
+    // RESET runs at once inside MULTI too (it ends it), as on redis-server.
+    {"reset", {Route::kLocal, Merge::kNone, TxCommand::kNone, false, /*ignores_multi=*/true}},
     {"info", {Route::kLocal, Merge::kNone}},
     {"command|getkeys", {Route::kLocal, Merge::kNone}},
     {"multi", {Route::kTransaction, Merge::kNone, TxCommand::kMulti}},
@@ -88,9 +95,6 @@ constexpr NamedRoute kRoutes[] = {
     // CLIENT REPLY would need the gateway to drop the back-ends' replies for it, and MONITOR
     // to carry every shard's feed: refused with a clear error until it does.
     {"client|reply", {Route::kUnsupported, Merge::kNone}},
-    // RESET would have to reset the gateway's own view of the connection (its name, protocol,
-    // pinned transaction) as well: refused until it does.
-    {"reset", {Route::kUnsupported, Merge::kNone}},
     {"monitor", {Route::kUnsupported, Merge::kNone}},
     // One back-end's latency record would pass for the whole cluster's: asked of each shard.
     {"latency|latest", {Route::kUnsupported, Merge::kNone}},

@@ -447,7 +447,7 @@ lf::Disposition UpstreamConn::read_replies() {
       }
       break;
     }
-    if (!frames_.empty() && role_ == Role::kSubscriber) {
+    if (!frames_.empty() && (role_ == Role::kSubscriber || role_ == Role::kTracker)) {
       if (!deliver_subscriber_frames()) return lf::Disposition::kRemove;
     } else if (!frames_.empty()) {
       popped_.clear();
@@ -533,12 +533,17 @@ bool is_message(const resp::Frame& f) {
   const std::string_view kind = it->payload();
   return kind == "message" || kind == "pmessage" || kind == "smessage";
 }
+
+// A tracker connection's pushes (RESP3: never a reply): `invalidate`, and anything else a
+// back-end may push there, which nobody asked for either.
+bool is_invalidation(const resp::Frame& f) { return f.type() == resp::ReplyType::kPush; }
 }  // namespace
 
 bool UpstreamConn::deliver_subscriber_frames() {
-  PushSink* sink = backend_.context().push_sink;
+  const bool tracker = role_ == Role::kTracker;
+  PushSink* sink = tracker ? backend_.context().invalidation_sink : backend_.context().push_sink;
   for (const resp::Frame& f : frames_) {
-    if (is_message(f)) {
+    if (tracker ? is_invalidation(f) : is_message(f)) {
       if (sink != nullptr) sink->on_push(backend_.shard(), f);
       continue;
     }
@@ -594,6 +599,7 @@ Backend::Backend(UpstreamContext& ctx, Endpoint endpoint, int shard, bool primar
   }
   probe_ = std::make_unique<UpstreamConn>(*this, resp::Protocol::kResp2, UpstreamConn::Role::kProbe);
   subscriber_ = std::make_unique<UpstreamConn>(*this, resp::Protocol::kResp2, UpstreamConn::Role::kSubscriber);
+  tracker_ = std::make_unique<UpstreamConn>(*this, resp::Protocol::kResp3, UpstreamConn::Role::kTracker);
 }
 
 Backend::~Backend() = default;
@@ -741,6 +747,7 @@ std::vector<UpstreamConn*> Backend::data_connections() const {
     for (const auto& c : conns) v.push_back(c.get());
   }
   v.push_back(subscriber_.get());
+  v.push_back(tracker_.get());
   lf::MutexLock lock(pool_mu_);
   for (const auto& c : dedicated_) v.push_back(c.get());
   for (const auto& c : blocking_) v.push_back(c.get());
@@ -840,6 +847,7 @@ std::string Backend::info_line() const {
          ",dedicated=" + std::to_string(dedicated_total) + ",dedicated_idle=" + std::to_string(dedicated_idle) +
          ",blocking=" + std::to_string(blocking_total) + ",blocking_idle=" + std::to_string(blocking_idle) +
          ",subscriber=" + (is_open(*subscriber_) ? "1" : "0") +
+         ",tracker=" + (is_open(*tracker_) ? "1" : "0") +
          ",latency_p50_us=" + us(h.percentile(0.5)) + ",latency_p99_us=" + us(h.percentile(0.99)) +
          ",latency_max_us=" + us(h.max());
 }

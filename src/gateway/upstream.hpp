@@ -95,6 +95,7 @@ struct UpstreamContext {
   lf::BoundThreadSet* bound = nullptr;
   const Config* config = nullptr;
   PushSink* push_sink = nullptr;  // subscriber connections' messages (set before any connects)
+  PushSink* invalidation_sink = nullptr;  // tracker connections' `invalidate` pushes (likewise)
   std::atomic<std::uint64_t> replies_same_thread{0};   // async: completed by the forwarder
   std::atomic<std::uint64_t> replies_other_thread{0};  // async: completed by another thread
   std::atomic<std::uint64_t> late_bound_replies{0};    // bound: nobody waited any more
@@ -110,8 +111,10 @@ class UpstreamConn final : public lf::EventHandler {
   // connection per back-end in subscribed mode that carries every channel and pattern the
   // gateway's clients listen to (its pushes go to the context's PushSink, its FIFO holds only
   // the replies asked for: set-up, (un)subscribe confirmations, PINGs); blocking: one blocked
-  // command (BLPOP ...) at a time, never late (the command's own timeout governs it).
-  enum class Role : std::uint8_t { kShared, kDedicated, kProbe, kSubscriber, kBlocking };
+  // command (BLPOP ...) at a time, never late (the command's own timeout governs it);
+  // tracker: the one RESP3 connection per back-end with CLIENT TRACKING ON BCAST, whose
+  // `invalidate` pushes feed the gateway's TrackingHub (its FIFO holds the replies asked for).
+  enum class Role : std::uint8_t { kShared, kDedicated, kProbe, kSubscriber, kBlocking, kTracker };
 
   UpstreamConn(Backend& backend, resp::Protocol protocol, Role role);
   ~UpstreamConn() override;
@@ -173,7 +176,8 @@ class UpstreamConn final : public lf::EventHandler {
   bool stalled_locked(lf::TimePoint now) const LF_REQUIRES(mu_);
   // Takes the queue for failing, marks the connection closing; returns the handler to remove.
   lf::HandlerId begin_fail_locked(std::deque<Pending>& out, bool counts = true) LF_REQUIRES(mu_);
-  // Subscriber role: each frame is a push (to the PushSink) or the reply to the FIFO's head.
+  // Subscriber and tracker roles: each frame is a push (to the context's PushSink for the role)
+  // or the reply to the FIFO's head.
   bool deliver_subscriber_frames();
   void complete(const Pending& p, const resp::Frame& reply, bool more_follow = false);
   void complete_failed(std::deque<Pending>& failed, const std::string& why);
@@ -230,6 +234,9 @@ class Backend {
   UpstreamConn& shared(resp::Protocol protocol, std::uint64_t client_id);
   // The back-end's one subscriber connection (RESP2; the gateway's PubSubHub drives it).
   UpstreamConn& subscriber() { return *subscriber_; }
+  // The back-end's one tracker connection (RESP3, CLIENT TRACKING ON BCAST while any client of
+  // the gateway tracks; the gateway's TrackingHub drives it).
+  UpstreamConn& tracker() { return *tracker_; }
   // A connection for one blocking command, or nullptr when blocking_connections are all busy
   // (the client gets an error at once: never a hang). Given back with release_blocking() once
   // the command's reply (or failure) is in.
@@ -287,6 +294,7 @@ class Backend {
   std::vector<std::unique_ptr<UpstreamConn>> shared_[2];  // [0] RESP2, [1] RESP3
   std::unique_ptr<UpstreamConn> probe_;
   std::unique_ptr<UpstreamConn> subscriber_;
+  std::unique_ptr<UpstreamConn> tracker_;
   lf::TimePoint last_probe_{};  // the housekeeper's only
   // Sends a liveness PING (one at a time, at most one per timeout).
   void probe(lf::TimePoint now);

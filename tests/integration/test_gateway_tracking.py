@@ -1,0 +1,307 @@
+"""Client-side caching, RESET and PUBLISH inside MULTI through lfdb-gateway (docs/gateway.md,
+"Client-side caching").
+
+Real back-ends (redis-server or lfdb-server), the real gateway, redis-py and raw sockets. The
+gateway keeps the tracking table itself, fed by one tracker connection per back-end in BCAST
+mode; what its clients see must be what redis-server shows a client of its own: each session
+below runs through the gateway and straight against a back-end, and the bytes are compared
+(client ids masked).
+"""
+
+import re
+import threading
+import unittest
+
+from gateway_testlib import GatewayTestCase, RawConnection, keys_for_shard, wait_until
+from lfdb_testlib import RespError
+
+ID = re.compile(rb":\d+\r\n")
+
+
+def run_session(port, steps, ids=None):
+    """Runs `steps` over named raw connections: (name, argv, frames to read). argv items may be
+    callables of the ids seen so far ("CLIENT ID" replies, by connection name). Returns the
+    bytes each step read, in order."""
+    conns, out, ids = {}, [], {} if ids is None else ids
+    try:
+        for name, argv, frames in steps:
+            if name not in conns:
+                conns[name] = RawConnection(port, timeout=10)
+            c = conns[name]
+            if argv:
+                c.send_command(*[a(ids) if callable(a) else a for a in argv])
+            got = b"".join(c.read_reply() for _ in range(frames))
+            if argv and argv[0] == "CLIENT" and argv[1] == "ID":
+                ids[name] = int(got[1:-2])
+            out.append((name, " ".join(a if isinstance(a, str) else "<id>" for a in argv), got))
+        # Nothing more than the steps expect (an invalidation too many would show here).
+        for name, c in conns.items():
+            c.sock.settimeout(0.3)
+            try:
+                extra = c.sock.recv(65536)
+            except OSError:
+                extra = b""
+            out.append((name, "(silence)", c.buf + extra))
+    finally:
+        for c in conns.values():
+            c.close()
+    return out
+
+
+def masked(session):
+    """HELLO's reply names the server (the gateway says proxy); client ids differ."""
+    def mask(s, b):
+        if s.startswith("HELLO"):
+            return b"<hello>"
+        if "CLIENT ID" in s or "TRACKINGINFO" in s or "GETREDIR" in s or "silence" in s:
+            return ID.sub(b":<n>\r\n", b)
+        return b
+    return [(n, s, mask(s, b)) for n, s, b in session]
+
+
+class TrackingTest(GatewayTestCase):
+    maxDiff = None
+
+    def keys_on(self, shard, n=1, prefix="t"):
+        return keys_for_shard(shard, len(self.servers), n, prefix)
+
+    def compare(self, steps):
+        """The session's bytes through the gateway equal those of back-end 0 directly."""
+        through = run_session(self.port, steps)
+        self.direct(0).flushall()
+        direct = run_session(self.servers[0].port, steps)
+        self.assertEqual(masked(through), masked(direct))
+        return through
+
+    def test_resp3_default_mode_invalidates_reads_on_every_shard(self):
+        a, b = self.keys_on(0)[0], self.keys_on(1)[0]
+        steps = [
+            ("w", ["SET", a, "1"], 1), ("w", ["SET", b, "2"], 1),
+            ("t", ["HELLO", "3"], 1), ("t", ["CLIENT", "TRACKING", "ON"], 1),
+            ("t", ["GET", a], 1), ("t", ["MGET", b], 1),
+            ("w", ["SET", a, "x"], 1), ("t", [], 1),  # >2 invalidate [a]
+            ("w", ["SET", b, "y"], 1), ("t", [], 1),  # >2 invalidate [b]
+            ("w", ["SET", a, "z"], 1),                # forgotten: no second message
+            ("t", ["PING"], 1),
+            ("t", ["GET", a], 1), ("w", ["DEL", a], 1), ("t", [], 1),
+        ]
+        got = self.compare(steps)
+        self.assertIn(b">2\r\n$10\r\ninvalidate\r\n*1\r\n", got[7][2])
+
+    def test_resp2_redirect_to_a_subscribed_connection(self):
+        a, b = self.keys_on(0)[0], self.keys_on(1)[0]
+        steps = [
+            ("s", ["CLIENT", "ID"], 1), ("s", ["SUBSCRIBE", "__redis__:invalidate"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "REDIRECT", lambda ids: str(ids["s"])], 1),
+            ("t", ["CLIENT", "GETREDIR"], 1),
+            ("t", ["GET", a], 1), ("t", ["GET", b], 1),
+            ("w", ["SET", a, "1"], 1), ("s", [], 1),
+            ("w", ["SET", b, "1"], 1), ("s", [], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "REDIRECT", "999999"], 1),
+            ("t", ["CLIENT", "TRACKINGINFO"], 1),
+        ]
+        got = self.compare(steps)
+        self.assertIn(b"__redis__:invalidate", got[7][2])
+
+    def test_bcast_prefixes_optin_optout_and_errors(self):
+        a = self.keys_on(0, 1, "user:")[0]
+        b = self.keys_on(1, 1, "user:")[0]
+        steps = [
+            ("t", ["HELLO", "3"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "PREFIX", "x"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "BCAST", "OPTIN"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "OPTIN", "OPTOUT"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "ab", "PREFIX", "abc"], 1),
+            ("t", ["CLIENT", "TRACKING", "MAYBE"], 1),
+            ("t", ["CLIENT", "CACHING", "YES"], 1),
+            ("t", ["CLIENT", "GETREDIR"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "user:"], 1),
+            ("t", ["CLIENT", "TRACKING", "ON", "OPTIN"], 1),  # can't switch BCAST off
+            ("t", ["CLIENT", "TRACKINGINFO"], 1),
+            ("w", ["SET", a, "1"], 1), ("t", [], 1),
+            ("w", ["SET", b, "1"], 1), ("t", [], 1),
+            ("w", ["SET", "other", "1"], 1),
+            ("t", ["CLIENT", "TRACKING", "OFF"], 1),
+            ("o", ["HELLO", "3"], 1),
+            ("o", ["CLIENT", "TRACKING", "ON", "OPTIN"], 1),
+            ("o", ["CLIENT", "CACHING", "NO"], 1),
+            ("o", ["GET", a], 1),                       # not cached: no invalidation later
+            ("o", ["CLIENT", "CACHING", "YES"], 1),
+            ("o", ["CLIENT", "TRACKINGINFO"], 1),
+            ("o", ["GET", b], 1),                       # cached
+            ("w", ["SET", a, "2"], 1), ("w", ["SET", b, "2"], 1),
+            ("o", [], 1),
+            ("p", ["HELLO", "3"], 1),
+            ("p", ["CLIENT", "TRACKING", "ON", "OPTOUT"], 1),
+            ("p", ["CLIENT", "CACHING", "NO"], 1),
+            ("p", ["GET", a], 1),                       # not tracked
+            ("p", ["GET", b], 1),                       # tracked
+            ("w", ["SET", a, "3"], 1), ("w", ["SET", b, "3"], 1),
+            ("p", [], 1),
+        ]
+        self.compare(steps)
+
+    def test_flushall_invalidates_everything(self):
+        a = self.keys_on(0)[0]
+        c = RawConnection(self.port)
+        c.command("HELLO", "3")
+        self.assertEqual(c.command("CLIENT", "TRACKING", "ON"), b"OK")
+        # (The setUp's FLUSHALL may reach the gateway's feed only now: a null before the GET's
+        # reply is possible here, and harmless.)
+        c.send_command("GET", a)
+        while c.read_reply() != b"_\r\n":
+            pass
+        self.direct(0).flushall()  # on the back-end itself: the gateway hears it from the feed
+        self.assertEqual(c.read_reply(), b">2\r\n$10\r\ninvalidate\r\n_\r\n")
+        c.close()
+
+    def test_client_side_cache_with_redis_py(self):
+        """A cache on redis-py: RESP2 connections, invalidations redirected to a PubSub."""
+        keys = self.keys_on(0, 3, "c") + self.keys_on(1, 3, "c")
+        w = self.client()
+        for k in keys:
+            w.set(k, "v0")
+        reader = self.client()
+        pubsub = self.client().pubsub()
+        # The target's id first (a RESP2 connection runs nothing else once subscribed).
+        pubsub.connection = pubsub.connection_pool.get_connection("pubsub")
+        pubsub.connection.send_command("CLIENT", "ID")
+        target_id = int(pubsub.connection.read_response())
+        pubsub.subscribe("__redis__:invalidate")
+        self.assertEqual(pubsub.get_message(timeout=5)["type"], "subscribe")
+        reader.execute_command("CLIENT", "TRACKING", "ON", "REDIRECT", target_id)
+        cache, lock = {}, threading.Lock()
+
+        def get(k):
+            with lock:
+                if k in cache:
+                    return cache[k]
+            v = reader.get(k)
+            with lock:
+                cache[k] = v
+            return v
+
+        stop = threading.Event()
+
+        def listen():
+            while not stop.is_set():
+                m = pubsub.get_message(timeout=0.2)
+                if m and m["type"] == "message":
+                    with lock:
+                        if m["data"] is None:
+                            cache.clear()
+                        else:
+                            for k in m["data"]:
+                                cache.pop(k, None)
+
+        t = threading.Thread(target=listen)
+        t.start()
+        try:
+            for k in keys:
+                self.assertEqual(get(k), "v0")
+            for round_ in range(1, 4):
+                for k in keys:
+                    w.set(k, "v%d" % round_)
+                for k in keys:
+                    self.assertTrue(wait_until(lambda: get(k) == "v%d" % round_, timeout=10),
+                                    "%s stayed %r" % (k, get(k)))
+        finally:
+            stop.set()
+            t.join()
+            pubsub.close()
+            reader.connection_pool.disconnect()
+
+    def test_reset(self):
+        a = self.keys_on(0)[0]
+        steps = [
+            ("c", ["HELLO", "3"], 1),
+            ("c", ["CLIENT", "SETNAME", "me"], 1),
+            ("c", ["CLIENT", "TRACKING", "ON"], 1),
+            ("c", ["SUBSCRIBE", "ch"], 1),
+            ("c", ["MULTI"], 1), ("c", ["SET", a, "1"], 1),
+            ("c", ["RESET"], 1),
+            ("c", ["EXEC"], 1), ("c", ["GET", a], 1),
+            ("c", ["CLIENT", "GETNAME"], 1),
+            ("c", ["CLIENT", "TRACKINGINFO"], 1),
+            ("c", ["PING"], 1),
+            ("p", ["PUBLISH", "ch", "x"], 1),
+            ("s", ["SUBSCRIBE", "ch"], 1),
+            ("s", ["GET", a], 1),
+            ("s", ["RESET"], 1),
+            ("s", ["GET", a], 1),
+            ("s", ["WATCH", a], 1), ("s", ["RESET"], 1),
+            ("s", ["MULTI"], 1), ("s", ["SET", a, "2"], 1), ("s", ["EXEC"], 1),
+        ]
+        self.compare(steps)
+
+    def test_publish_inside_multi(self):
+        # Redis's own "publish to self inside multi" (unit/pubsub), and a RESP2 subscriber.
+        steps = [
+            ("s", ["SUBSCRIBE", "foo"], 1),
+            ("c", ["HELLO", "3"], 1), ("c", ["SUBSCRIBE", "foo"], 1),
+            ("c", ["MULTI"], 1), ("c", ["PING", "abc"], 1),
+            ("c", ["PUBLISH", "foo", "bar"], 1), ("c", ["PUBLISH", "foo", "vaz"], 1),
+            ("c", ["PING", "def"], 1),
+            ("c", ["EXEC"], 3),  # the reply, then both messages
+            ("s", [], 2),
+        ]
+        through = run_session(self.port, steps)
+        direct = run_session(self.servers[0].port, steps)
+        # Redis writes a RESP3 client's own messages into the EXEC reply as they are published;
+        # through the gateway they follow it (a push never goes inside a reply there). The
+        # count is the back-end's: the gateway's subscriber connection counts once per channel.
+        msg = lambda p: b">3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$3\r\n%s\r\n" % p
+        self.assertEqual(direct[8][2], b"*4\r\n$3\r\nabc\r\n" + msg(b"bar") + b":2\r\n" + msg(b"vaz") +
+                         b":2\r\n$3\r\ndef\r\n")
+        self.assertEqual(through[8][2], b"*4\r\n$3\r\nabc\r\n:1\r\n:1\r\n$3\r\ndef\r\n" + msg(b"bar") + msg(b"vaz"))
+        del through[8], direct[8]
+        self.assertEqual(masked(through), masked(direct))
+
+    def test_subscribe_inside_multi_is_refused(self):
+        # redis-server queues it and writes its confirmations into the EXEC reply, whose count
+        # then does not match; the gateway refuses it, and the transaction aborts.
+        c = RawConnection(self.port)
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("SUBSCRIBE", "x"),
+                         RespError("ERR lfdb-gateway: 'subscribe' inside MULTI is not supported"))
+        self.assertEqual(c.command("EXEC"),
+                         RespError("EXECABORT Transaction discarded because of previous errors."))
+        self.assertEqual(c.command("PING"), b"PONG")
+        c.close()
+
+
+class TrackingBackendLossTest(GatewayTestCase):
+    """A gateway of its own: a back-end is killed and comes back."""
+
+    def keys_on(self, shard, n=1, prefix="t"):
+        return keys_for_shard(shard, len(self.servers), n, prefix)
+
+    def try_set(self, k, v):
+        try:
+            return self.client().set(k, v)
+        except Exception:
+            return False
+
+    def test_backend_loss_invalidates_everything(self):
+        a = self.keys_on(1)[0]
+        c = RawConnection(self.port, timeout=20)
+        c.command("HELLO", "3")
+        self.assertEqual(c.command("CLIENT", "TRACKING", "ON"), b"OK")
+        c.command("GET", a)
+        self.servers[1].kill()
+        # The feed is gone: whatever the client cached may change unseen.
+        self.assertEqual(c.read_reply(timeout=20), b">2\r\n$10\r\ninvalidate\r\n_\r\n")
+        self.servers[1].start(self.servers[1].port)
+        # Back: everything again (what was read meanwhile was not watched), then reads are
+        # tracked as before.
+        self.assertEqual(c.read_reply(timeout=20), b">2\r\n$10\r\ninvalidate\r\n_\r\n")
+        self.assertTrue(wait_until(lambda: self.try_set(a, "1"), timeout=20))
+        c.command("GET", a)
+        self.client().set(a, "2")
+        self.assertEqual(c.read_reply(timeout=20),
+                         b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(a), a.encode()))
+        c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
