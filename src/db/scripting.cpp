@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "db/acl/commands.hpp"
 #include "commands/connection.hpp"
 #include "db/tracking/table.hpp"
 #include "db/append_log.hpp"
@@ -697,6 +698,23 @@ int call_impl(lua_State* L, std::string& err) {
   const BoundCommand* bc = &outer.server->bound(r.index);
   if (spec->has(commands::kNoScript) || bc->handler == nullptr) {
     return raise("ERR This Redis command is not allowed from script");
+  }
+  // The caller's ACL holds inside the script too (Redis's words differ from the front door's).
+  if (ClientState* cl = outer.client; cl != nullptr && cl->user && !cl->user->unrestricted) {
+    std::size_t at = 0;
+    const acl::Denied d = acl::check(*cl->user, *spec, r.index, argv, at);
+    if (d != acl::Denied::kNone) {
+      log_acl_denial(*outer.server, *cl, d, "lua", *spec, argv, at);
+      if (d == acl::Denied::kCommand) {
+        return raise("ERR The user executing the script can't run this command or subcommand");
+      }
+      if (d == acl::Denied::kKey) {
+        return raise("ERR The user executing the script can't access at least one of the keys "
+                     "mentioned in the command arguments");
+      }
+      return raise("ERR The user executing the script can't publish to the channel mentioned in "
+                   "the command");
+    }
   }
   if (!allowed_in_script(spec->hue) && !run->alone) {
     if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
