@@ -46,7 +46,7 @@ constexpr CommandSpec kAclSubs[] = {
     {"acl|load", 2, A | NS | D, 0, 0, 0, H::kAclWrite, {}, "server", "Reloads the rules from the configured ACL file."},
     {"acl|log", -2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Lists recent security events generated due to ACL rules."},
     {"acl|save", 2, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Saves the effective ACL rules in the configured ACL file."},
-    {"acl|setuser", -3, A | NS | D | kSecretArgs, 0, 0, 0, H::kAclWrite, {}, "server", "Creates and modifies an ACL user and its rules."},
+    {"acl|setuser", -3, A | NS | D, 0, 0, 0, H::kAclWrite, {}, "server", "Creates and modifies an ACL user and its rules."},
     {"acl|users", 2, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Lists all ACL users."},
     {"acl|whoami", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns the authenticated username of the current connection."},
 };
