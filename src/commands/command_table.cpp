@@ -34,6 +34,22 @@ constexpr CommandSpec kClientSubs[] = {
     {"client|getredir", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID to which the connection's tracking notifications are redirected."},
     {"client|trackinginfo", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns information about server-assisted client-side caching for the connection."},
 };
+// ACL (db/acl/): the user registry is the hue global "acl"; SETUSER and DELUSER write it.
+constexpr CommandSpec kAclSubs[] = {
+    {"acl|cat", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Lists the ACL categories, or the commands inside a category."},
+    {"acl|deluser", -3, A | NS | D, 0, 0, 0, H::kAclWrite, {}, "server", "Deletes ACL users, and terminates their connections."},
+    {"acl|dryrun", -4, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Simulates the execution of a command by a user, without executing the command."},
+    {"acl|genpass", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Generates a pseudorandom, secure password that can be used to identify ACL users."},
+    {"acl|getuser", 3, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Lists the ACL rules of a user."},
+    {"acl|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
+    {"acl|list", 2, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Dumps the effective rules in ACL file format."},
+    {"acl|load", 2, A | NS | D, 0, 0, 0, H::kAclWrite, {}, "server", "Reloads the rules from the configured ACL file."},
+    {"acl|log", -2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Lists recent security events generated due to ACL rules."},
+    {"acl|save", 2, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Saves the effective ACL rules in the configured ACL file."},
+    {"acl|setuser", -3, A | NS | D, 0, 0, 0, H::kAclWrite, {}, "server", "Creates and modifies an ACL user and its rules."},
+    {"acl|users", 2, A | NS | D, 0, 0, 0, H::kAclRead, {}, "server", "Lists all ACL users."},
+    {"acl|whoami", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns the authenticated username of the current connection."},
+};
 constexpr CommandSpec kConfigSubs[] = {
     {"config|get", -3, A | NS | D, 0, 0, 0, H::kConfigRead, {}, "server", "Returns the effective values of configuration parameters."},
     {"config|set", -4, A | NS | D, 0, 0, 0, H::kConfigWrite, {}, "server", "Sets configuration parameters in-flight."},
@@ -147,6 +163,7 @@ constexpr CommandSpec kCommands[] = {
     {"echo", 2, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the given string."},
     {"hello", -1, NS | F | NA | C | kAllowBusy | kSecretArgs, 0, 0, 0, H::kFree, {}, "connection", "Handshakes with the server."},
     {"auth", -2, NS | F | NA | C | kAllowBusy | kSecretArgs, 0, 0, 0, H::kFree, {}, "connection", "Authenticates the connection."},
+    {"acl", -2, 0, 0, 0, 0, H::kFree, kAclSubs, "server", "A container for Access List Control commands."},
     {"select", 2, F | C | kSelectsDb, 0, 0, 0, H::kFree, {}, "connection", "Changes the selected database."},
     {"quit", -1, NS | F | NA | NM | C | kAllowBusy | kSubscribed | kLeavesMulti, 0, 0, 0, H::kFree, {}, "connection", "Closes the connection."},
     {"reset", 1, NS | F | NA | NM | C | kSubscribed | kLeavesMulti, 0, 0, 0, H::kFree, {}, "connection", "Resets the connection."},
@@ -467,6 +484,8 @@ const char* to_string(HueClass c) {
     case H::kTransaction: return "transaction";
     case H::kPubsubRead: return "pubsub-read";
     case H::kPubsubWrite: return "pubsub-write";
+    case H::kAclRead: return "acl-read";
+    case H::kAclWrite: return "acl-write";
     case H::kUndeclared: return "undeclared";
   }
   return "?";

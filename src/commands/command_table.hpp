@@ -58,6 +58,8 @@ enum class HueClass : std::uint8_t {
   kTransaction,   // EXEC: the colors of every queued key, or alone (server decides)
   kPubsubRead,    // reads the subscriptions (PUBLISH, PUBSUB): next to each other
   kPubsubWrite,   // changes them (the subscribe family): alone among pub/sub commands
+  kAclRead,       // reads the ACL user registry (ACL GETUSER, LIST, DRYRUN)
+  kAclWrite,      // changes it (ACL SETUSER, DELUSER): alone among ACL commands
   kUndeclared,    // conflicts with everything: serial and correct
 };
 const char* to_string(HueClass c);

@@ -21,6 +21,9 @@
 #include "resp/writer.hpp"
 
 namespace lfdb::db {
+namespace acl {
+struct User;
+}
 
 // A command kept for later (inside MULTI, or parked while its color is busy): owns its bytes.
 struct OwnedCommand {
@@ -61,6 +64,7 @@ struct ClientState {
   // Read by CLIENT LIST from other connections: guarded by the registry's lock for writes.
   lf::Mutex name_mu;
   std::string name LF_GUARDED_BY(name_mu);
+  std::string user_name LF_GUARDED_BY(name_mu) = "default";  // CLIENT LIST user=, KILL USER
   std::atomic<std::int64_t> last_command_ms{0};
   std::atomic<bool> in_multi_flag{false};
   std::atomic<const char*> last_command{"NULL"};
@@ -74,6 +78,10 @@ struct ClientState {
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;
+  // The ACL user this connection runs as (db/acl/registry.hpp): a snapshot, looked up again
+  // when the registry's generation moves past acl_generation.
+  std::shared_ptr<const acl::User> user;
+  std::uint64_t acl_generation = 0;
   bool no_evict = false;
   bool no_touch = false;
   // CLIENT REPLY: OFF drops every reply until ON; SKIP drops the next command's (skip_next

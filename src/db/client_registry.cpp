@@ -54,10 +54,11 @@ std::string ClientRegistry::list(const std::string& laddr,
   lf::MutexLock lock(mu_);
   for (ClientState* c : clients_) {
     if (!keep(*c)) continue;
-    std::string name;
+    std::string name, user;
     {
       lf::MutexLock nl(c->name_mu);
       name = c->name;
+      user = c->user_name;
     }
     const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
     // Redis's letters, in its order; N when none applies.
@@ -77,7 +78,7 @@ std::string ClientRegistry::list(const std::string& laddr,
                   "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
                   " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 "
                   "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
-                  "user=default redir=%" PRId64 " resp=%d\n",
+                  "user=%s redir=%" PRId64 " resp=%d\n",
                   c->id, c->addr.c_str(), laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
                   name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
@@ -87,7 +88,7 @@ std::string ClientRegistry::list(const std::string& laddr,
                   c->psub_count.load(std::memory_order_relaxed),
                   c->ssub_count.load(std::memory_order_relaxed),
                   c->qbuf.load(std::memory_order_relaxed),
-                  c->last_command.load(std::memory_order_relaxed),
+                  c->last_command.load(std::memory_order_relaxed), user.c_str(),
                   c->tracking_redir.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));
     out += line;

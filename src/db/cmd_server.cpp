@@ -124,7 +124,10 @@ void config_set_cmd(CommandContext& c) {
   lf::Status st = c.server->config().set(pairs);
   if (!st.ok()) return c.out.error(st.message());
   for (const auto& [k, v] : pairs) {
-    if (k == "requirepass") c.server->set_auth_required(!v.empty());
+    if (k == "requirepass") {
+      c.server->acl().set_default_password(v);
+      c.server->refresh_auth_required();
+    }
     if (k == "protected-mode") c.server->set_protected_mode(v == "yes");
     if (k == "notify-keyspace-events") c.server->set_notify_flags(pubsub::parse_event_flags(v));
     if (k == "client-output-buffer-limit") {

@@ -28,6 +28,8 @@ lf::hue::HueMatrix build_matrix(lf::hue::HueId* class_hues, lf::hue::HueId& exec
   add(HueClass::kTransaction, Touches().reads("keyspace").reads("pubsub").writes_context());
   add(HueClass::kPubsubRead, Touches().reads("pubsub"));
   add(HueClass::kPubsubWrite, Touches().writes("pubsub"));
+  add(HueClass::kAclRead, Touches().reads("acl"));
+  add(HueClass::kAclWrite, Touches().writes("acl"));
   class_hues[static_cast<int>(HueClass::kUndeclared)] = *t.add_undeclared("undeclared");
   exec_alone = *t.add_undeclared("exec-alone");
   expire_cycle = *t.add("expire-cycle", Touches().reads("keyspace").reads("pubsub").writes_context());

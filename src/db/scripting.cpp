@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "db/acl/commands.hpp"
 #include "commands/connection.hpp"
 #include "db/tracking/table.hpp"
 #include "db/append_log.hpp"
@@ -325,6 +326,7 @@ int redis_log(lua_State* L) {
 
 // redis.setresp(2|3): the protocol redis.call's replies are converted from (see push_reply).
 int redis_setresp(lua_State* L);
+int redis_acl_check_cmd(lua_State* L);
 
 // redis.set_repl(flags): accepted with Redis's checks. lfdb logs and replicates a script's
 // effects as one transaction whatever the flags (what a replica applies is what ran here).
@@ -439,6 +441,7 @@ lua_State* new_script_state() {
                                     {"sha1hex", redis_sha1hex},
                                     {"log", redis_log},
                                     {"setresp", redis_setresp},
+                                    {"acl_check_cmd", redis_acl_check_cmd},
                                     {"set_repl", redis_set_repl},
                                     {"breakpoint", redis_breakpoint},
                                     {"debug", redis_debug},
@@ -456,6 +459,44 @@ lua_State* state_for(const ScriptRegistry& reg) {
   lua_sethook(t_lua.L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_lua.generation = gen;
   return t_lua.L;
+}
+
+// redis.acl_check_cmd(command, args...): whether the script's caller may run it (its ACL user),
+// with Redis's errors for a command that does not exist or has the wrong number of arguments.
+int redis_acl_check_cmd(lua_State* L) {
+  const int argc = lua_gettop(L);
+  if (argc == 0) return raise_plain(L, "Please specify at least one argument for this redis lib call");
+  std::vector<std::string> owned;
+  std::vector<std::string_view> argv;
+  owned.reserve(static_cast<std::size_t>(argc));
+  for (int i = 1; i <= argc; ++i) {
+    if (lua_type(L, i) != LUA_TSTRING && lua_type(L, i) != LUA_TNUMBER) {
+      return raise_plain(L, "Lua redis lib command arguments must be strings or integers");
+    }
+    std::size_t n = 0;
+    const char* s = lua_tolstring(L, i, &n);
+    owned.emplace_back(s, n);
+  }
+  for (const std::string& a : owned) argv.push_back(a);
+  // As Redis 7.0: the command must exist; its arity is not checked.
+  const commands::Resolved r = commands::resolve(argv);
+  const commands::CommandSpec* spec = r.spec;
+  if (r.failure == commands::Resolved::Failure::kArity) {
+    spec = commands::find_command(argv[0]);
+    if (spec->is_container() && argv.size() > 1) {
+      if (const commands::CommandSpec* sub = commands::find_subcommand(*spec, argv[1])) spec = sub;
+    }
+  }
+  if (spec == nullptr) return raise_plain(L, "Invalid command passed to redis.acl_check_cmd()");
+  ScriptRun* run = t_run;
+  const ClientState* cl = run != nullptr ? run->outer->client : nullptr;
+  bool ok = true;
+  if (cl != nullptr && cl->user && !cl->user->unrestricted) {
+    std::size_t at = 0;
+    ok = acl::check(*cl->user, *spec, commands::index_of(*spec), argv, at) == acl::Denied::kNone;
+  }
+  lua_pushboolean(L, ok ? 1 : 0);
+  return 1;
 }
 
 int redis_setresp(lua_State* L) {
@@ -697,6 +738,23 @@ int call_impl(lua_State* L, std::string& err) {
   const BoundCommand* bc = &outer.server->bound(r.index);
   if (spec->has(commands::kNoScript) || bc->handler == nullptr) {
     return raise("ERR This Redis command is not allowed from script");
+  }
+  // The caller's ACL holds inside the script too (Redis's words differ from the front door's).
+  if (ClientState* cl = outer.client; cl != nullptr && cl->user && !cl->user->unrestricted) {
+    std::size_t at = 0;
+    const acl::Denied d = acl::check(*cl->user, *spec, r.index, argv, at);
+    if (d != acl::Denied::kNone) {
+      log_acl_denial(*outer.server, *cl, d, "lua", *spec, argv, at);
+      if (d == acl::Denied::kCommand) {
+        return raise("ERR The user executing the script can't run this command or subcommand");
+      }
+      if (d == acl::Denied::kKey) {
+        return raise("ERR The user executing the script can't access at least one of the keys "
+                     "mentioned in the command arguments");
+      }
+      return raise("ERR The user executing the script can't publish to the channel mentioned in "
+                   "the command");
+    }
   }
   if (!allowed_in_script(spec->hue) && !run->alone) {
     if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");

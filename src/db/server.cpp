@@ -1,5 +1,7 @@
 #include "db/server.hpp"
 
+#include "db/acl/commands.hpp"
+
 #include "db/pubsub/notify.hpp"
 
 #include <malloc.h>
@@ -28,7 +30,8 @@ Server::Server(const ServerConfig& config)
       executor_(Executor::create(config.data, config.colors)),
       persistence_(*this, initial_),
       repl_(std::make_unique<Replication>(*this)) {
-  auth_required_.store(!config.requirepass.empty());
+  if (!config.requirepass.empty()) acl_.set_default_password(config.requirepass);
+  auth_required_.store(acl_.auth_required());
   protected_mode_.store(config.protected_mode);
   scripts_.set_busy_threshold_ms(config.busy_reply_threshold_ms);
   blocking_ = std::make_unique<blocking::Registry>(*this);
@@ -46,7 +49,7 @@ Server::Server(const ServerConfig& config)
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
                      introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers(),
                      memory::memory_handlers(), stream_entry_handlers(), stream_group_handlers(),
-                     stream_read_handlers()}) {
+                     stream_read_handlers(), acl_handlers()}) {
     for (const HandlerEntry& h : group) LF_CHECK(handlers.emplace(h.name, h.handler).second);
   }
   std::unordered_map<std::string_view, SessionHandler> session;

@@ -25,6 +25,7 @@
 
 #include "commands/command_table.hpp"
 #include "commands/connection.hpp"
+#include "db/acl/registry.hpp"
 #include "db/append_log.hpp"
 #include "db/blocking/registry.hpp"
 #include "db/tracking/table.hpp"
@@ -123,6 +124,11 @@ class Server final : public lf::Service {
   void set_protected_mode(bool v) { protected_mode_.store(v, std::memory_order_relaxed); }
 
   ClientRegistry& clients() { return clients_; }
+  // ACL users (db/acl/): the registry (hue global "acl") and ACL LOG.
+  acl::UserRegistry& acl() { return acl_; }
+  acl::AclLog& acl_log() { return acl_log_; }
+  // After the default user changed: whether new connections start unauthenticated.
+  void refresh_auth_required() { set_auth_required(acl_.auth_required()); }
   // Clients blocked on keys (BLPOP & co.): db/blocking/registry.hpp.
   blocking::Registry& blocking() { return *blocking_; }
   // Client-side caching (CLIENT TRACKING): db/tracking/table.hpp.
@@ -170,6 +176,8 @@ class Server final : public lf::Service {
   ScriptRegistry scripts_;
   functions::LibraryRegistry functions_;
   pubsub::Registry pubsub_;
+  acl::UserRegistry acl_;
+  acl::AclLog acl_log_;
   MonitorFeed monitors_;  // a monitor of its own (db/monitor.hpp)
   // Redis's default client-output-buffer-limit for pubsub clients: 32mb 8mb 60.
   std::atomic<std::size_t> pubsub_hard_{32u << 20}, pubsub_soft_{8u << 20};

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands/access.hpp"
+#include "db/acl/commands.hpp"
 #include "db/log_records.hpp"
 #include "db/memory/evictor.hpp"
 #include "db/pubsub/notify.hpp"
@@ -46,6 +47,8 @@ bool writes_keyspace(HueClass c) {
 ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_(server) {
   client_.addr = peer.to_string();
   client_.created_ms = now_ms();
+  client_.acl_generation = server_.acl().generation();
+  client_.user = server_.acl().default_user();
   client_.authenticated = !server_.auth_required();
   parser_.set_auth_required(!client_.authenticated);
 }
@@ -284,6 +287,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
     server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return reject(std::string(commands::kErrNoAuth));
+  }
+  // ACL (db/acl/): one relaxed load and one flag for an unrestricted user.
+  if (client_.acl_generation != server_.acl().generation() && !refresh_user()) return Step::kClose;
+  if (!client_.user->unrestricted) {
+    if (std::string e = acl_denied(*spec, resolved.index, argv); !e.empty()) return reject(e);
   }
   if (spec->has(commands::kWrite)) {
     if (server_.replication().is_replica()) return reject(std::string(kErrReadOnly));
@@ -926,9 +934,42 @@ void ServerSession::feed_monitors(const CommandSpec& spec, std::span<const std::
 
 // ---- controls for the connection commands ------------------------------------------------
 
-void ServerSession::authenticate() {
+void ServerSession::authenticate(std::shared_ptr<const acl::User> user, std::uint64_t generation) {
   client_.authenticated = true;
   parser_.set_auth_required(false);
+  set_user(std::move(user), generation);
+}
+
+void ServerSession::set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation) {
+  if (user->name != client_.user->name) {
+    lf::MutexLock lock(client_.name_mu);
+    client_.user_name = user->name;
+  }
+  client_.user = std::move(user);
+  client_.acl_generation = generation;
+}
+
+// The registry changed since this connection last looked: its user again, as ACL SETUSER left
+// it. False when the user was deleted (or deleted and created again): Redis closes such
+// connections, with no reply to what they sent.
+bool ServerSession::refresh_user() {
+  acl::UserRegistry& reg = server_.acl();
+  const std::uint64_t generation = reg.generation();
+  std::shared_ptr<const acl::User> now = reg.find(client_.user->name);
+  if (!now || now->id != client_.user->id) return false;
+  set_user(std::move(now), generation);
+  return true;
+}
+
+// The command is refused by the user's ACL: Redis's NOPERM error (returned), and an ACL LOG
+// entry.
+std::string ServerSession::acl_denied(const CommandSpec& spec, std::uint16_t index,
+                                      std::span<const std::string_view> argv) {
+  std::size_t at = 0;
+  const acl::Denied d = acl::check(*client_.user, spec, index, argv, at);
+  if (d == acl::Denied::kNone) return {};
+  log_acl_denial(server_, client_, d, client_.in_multi ? "multi" : "toplevel", spec, argv, at);
+  return acl::denied_message(d, spec, argv, at, false);
 }
 
 void ServerSession::close_after_replies() {
@@ -972,6 +1013,7 @@ void ServerSession::reset_connection() {
   }
   client_.reply_off = client_.reply_skip = client_.reply_skip_next = false;
   client_.no_evict = client_.no_touch = false;
+  set_user(server_.acl().default_user(), server_.acl().generation());
   if (server_.auth_required()) {
     client_.authenticated = false;
     parser_.set_auth_required(true);

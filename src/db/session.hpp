@@ -49,7 +49,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void wake() override;  // a blocked command was settled (blocking::Sleeper)
 
   // ---- controls for the connection commands' handlers (session_commands.cpp) ----
-  void authenticate();             // AUTH / HELLO AUTH succeeded
+  // AUTH / HELLO AUTH succeeded: the connection runs as `user` (registry generation seen).
+  void authenticate(std::shared_ptr<const acl::User> user, std::uint64_t generation);
   void close_after_replies();      // QUIT, CLIENT KILL of this connection
   void shutdown_after_replies();   // SHUTDOWN: this connection closes, then the server stops
   void unwatch();                  // UNWATCH, and the end of every transaction
@@ -78,6 +79,10 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   enum class Step { kDone, kParked, kClose };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
+  void set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation);
+  bool refresh_user();
+  std::string acl_denied(const commands::CommandSpec& spec, std::uint16_t index,
+                         std::span<const std::string_view> argv);
   // Before replies leave: under `always` they wait for the fsync of this session's records.
   lf::SessionAction settle(lf::SessionAction a, std::string& out);
   Step dispatch(std::span<const std::string_view> argv, std::string& out);

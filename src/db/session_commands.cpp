@@ -8,6 +8,7 @@
 #include "db/replication_wait.hpp"
 
 #include "commands/access.hpp"
+#include "db/acl/commands.hpp"
 #include "commands/connection.hpp"
 
 namespace lfdb::db {
@@ -28,6 +29,20 @@ void wrong_pass(SessionContext& c) {
   c.out.error(commands::kWrongPass);
 }
 
+// AUTH and HELLO AUTH: the user exists, is on, and the password is one of its own (any, for a
+// nopass user). A failure is counted and logged (ACL LOG: reason auth).
+bool log_in(SessionContext& c, std::string_view user, std::string_view password) {
+  acl::UserRegistry& reg = c.server.acl();
+  const std::uint64_t generation = reg.generation();
+  std::shared_ptr<const acl::User> u = reg.find(user);
+  if (!u || !u->enabled || !u->password_ok(password)) {
+    log_auth_failure(c.server, c.client, user);
+    return false;
+  }
+  c.session.authenticate(std::move(u), generation);
+  return true;
+}
+
 void quit_cmd(SessionContext& c) {
   c.out.simple_string("OK");
   c.session.close_after_replies();
@@ -39,10 +54,7 @@ void hello_cmd(SessionContext& c) {
     return c.out.error(e);
   }
   if (req.auth) {
-    if (!commands::credentials_match(req.user, req.password, c.server.config().requirepass())) {
-      return wrong_pass(c);
-    }
-    c.session.authenticate();
+    if (!log_in(c, req.user, req.password)) return wrong_pass(c);
   }
   if (!c.client.authenticated && c.server.auth_required()) {
     c.server.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
@@ -70,11 +82,11 @@ void hello_cmd(SessionContext& c) {
 
 void auth_cmd(SessionContext& c) {
   if (c.argc() > 3) return c.out.error(kErrSyntax);
-  const std::string pass = c.server.config().requirepass();
-  if (c.argc() == 2 && pass.empty()) return c.out.error(commands::kErrAuthNoPassword);
+  if (c.argc() == 2 && c.server.acl().default_user()->nopass) {
+    return c.out.error(commands::kErrAuthNoPassword);
+  }
   const std::string_view user = c.argc() == 3 ? c.argv[1] : "default";
-  if (!commands::credentials_match(user, c.argv.back(), pass)) return wrong_pass(c);
-  c.session.authenticate();
+  if (!log_in(c, user, c.argv.back())) return wrong_pass(c);
   c.out.simple_string("OK");
 }
 
@@ -212,6 +224,7 @@ void client_kill_cmd(SessionContext& c) {
   std::int64_t id = -1;
   std::string addr;
   std::string_view type;
+  std::string_view user;
   std::int64_t maxage = 0;
   bool skipme = true;
   for (std::size_t i = 2; i + 1 < c.argc(); i += 2) {
@@ -230,8 +243,8 @@ void client_kill_cmd(SessionContext& c) {
       if (!type_known(v)) return c.out.error("ERR Unknown client type '" + std::string(v) + "'");
       type = v;
     } else if (iequal(k, "user")) {
-      // lfdb has the default user only: it matches every client, any other name none.
-      if (v != "default") return c.out.error("ERR No such user '" + std::string(v) + "'");
+      if (!c.server.acl().find(v)) return c.out.error("ERR No such user '" + std::string(v) + "'");
+      user = v;
     } else if (iequal(k, "maxage")) {
       if (!parse_int(v, maxage)) return c.out.error(kErrSyntax);
     } else {
@@ -242,6 +255,12 @@ void client_kill_cmd(SessionContext& c) {
     if (id > 0 && other.id != static_cast<std::uint64_t>(id)) return false;
     if (!type.empty() && !iequal(type, client_type(other))) return false;
     if (maxage > 0 && (now_ms() - other.created_ms) / 1000 < maxage) return false;
+    if (!user.empty()) {
+      // Called under the client registry's lock, which CLIENT LIST also takes before name_mu.
+      ClientState& o = const_cast<ClientState&>(other);
+      lf::MutexLock nl(o.name_mu);
+      if (o.user_name != user) return false;
+    }
     return addr.empty() || other.addr == addr;
   };
   bool kill_self = false;
