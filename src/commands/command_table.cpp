@@ -15,7 +15,7 @@ using H = HueClass;
 constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
                         NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
                         C = kConnection, RND = kRandom, NK = kNumKeys,
-                        DO = kDenyOom, DK = kDestKey, B = kBlocking;
+                        DO = kDenyOom, DK = kDestKey, B = kBlocking, MR = kMayReplicate;
 
 constexpr CommandSpec kClientSubs[] = {
     {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
@@ -28,6 +28,9 @@ constexpr CommandSpec kClientSubs[] = {
     {"client|no-touch", 3, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys."},
     {"client|help", 2, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Returns helpful text about the different subcommands."},
     {"client|reply", 3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Instructs the server whether to reply to commands."},
+    // CLIENT PAUSE / UNPAUSE: the pause state is a monitor of its own (db/client_pause.hpp).
+    {"client|pause", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Suspends commands processing."},
+    {"client|unpause", 2, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Resumes processing of clients that were paused."},
     {"client|unblock", -3, A | NS | D | C, 0, 0, 0, H::kFree, {}, "connection", "Unblocks a client blocked by a blocking command from a different connection."},
     {"client|tracking", -3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Controls server-assisted client-side caching for the connection."},
     {"client|caching", 3, NS | C, 0, 0, 0, H::kFree, {}, "connection", "Instructs the server whether to track the keys in the next request."},
@@ -156,8 +159,8 @@ constexpr CommandSpec kCommands[] = {
     {"punsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages published to channels that match one or more patterns."},
     {"sunsubscribe", -1, NS, 0, 0, 0, H::kPubsubWrite, {}, "pubsub", "Stops listening to messages posted to shard channels."},
     {"wait", 3, NS, 0, 0, 0, H::kFree, {}, "generic", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed."},
-    {"publish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Posts a message to a channel."},
-    {"spublish", 3, F, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
+    {"publish", 3, F | MR, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Posts a message to a channel."},
+    {"spublish", 3, F | MR, 0, 0, 0, H::kPubsubRead, {}, "pubsub", "Post a message to a shard channel"},
     {"pubsub", -2, 0, 0, 0, 0, H::kFree, kPubsubSubs, "pubsub", "A container for Pub/Sub commands."},
     {"ping", -1, F | kSubscribed, 0, 0, 0, H::kFree, {}, "connection", "Returns the server's liveliness response."},
     {"echo", 2, F, 0, 0, 0, H::kFree, {}, "connection", "Returns the given string."},
@@ -181,12 +184,12 @@ constexpr CommandSpec kCommands[] = {
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
     {"shutdown", -1, A | NS | D | DM | kAllowBusy, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
     // scripting: a script runs on the colors of the keys it declares, atomically
-    {"eval", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},
-    {"evalsha", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script by SHA1 digest."},
+    {"eval", -3, NS | NK | MR, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},
+    {"evalsha", -3, NS | NK | MR, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script by SHA1 digest."},
     {"script", -2, 0, 0, 0, 0, H::kFree, kScriptSubs, "scripting", "A container for Lua scripts management commands."},
     {"eval_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a read-only server-side Lua script."},
     {"evalsha_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a read-only server-side Lua script by SHA1 digest."},
-    {"fcall", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a function."},
+    {"fcall", -3, NS | NK | MR, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a function."},
     {"fcall_ro", -3, R | NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Invokes a read-only function."},
     {"function", -2, 0, 0, 0, 0, H::kFree, kFunctionSubs, "scripting", "A container for function commands."},
     {"save", 1, A | NS | DM, 0, 0, 0, H::kUndeclared, {}, "server", "Synchronously saves the database(s) to disk."},
@@ -230,7 +233,7 @@ constexpr CommandSpec kCommands[] = {
     {"geosearchstore", -8, W | DO, 1, 2, 1, H::kKeyWrite, {}, "geo", "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result."},
     {"pfadd", -2, W | DO | F, 1, 1, 1, H::kKeyWrite, {}, "hyperloglog", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist."},
     // PFCOUNT reads, but refreshes the cached estimate inside the value: it holds its keys' colors alone.
-    {"pfcount", -2, R, 1, -1, 1, H::kKeyWrite, {}, "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."},
+    {"pfcount", -2, R | MR, 1, -1, 1, H::kKeyWrite, {}, "hyperloglog", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s)."},
     {"pfmerge", -2, W | DO, 1, -1, 1, H::kKeyWrite, {}, "hyperloglog", "Merges one or more HyperLogLog values into a single key."},
     {"pfdebug", 3, W | DO | A, 2, 2, 1, H::kKeyWrite, {}, "hyperloglog", "Internal commands for debugging HyperLogLog values."},
     {"pfselftest", 1, A, 0, 0, 0, H::kFree, {}, "hyperloglog", "An internal command for testing HyperLogLog values."},

@@ -42,6 +42,8 @@ enum Flag : std::uint32_t {
   kSecretArgs = 1u << 19,   // its arguments may carry a password: kept out of the slow log
   kSelectsDb = 1u << 20,    // moves the database the next commands apply to (SELECT): in a script
                             // the script's own, in a logged stream the stream's
+  kMayReplicate = 1u << 21,  // reaches the replication stream without a write flag (PUBLISH, PFCOUNT,
+                             // EVAL): CLIENT PAUSE WRITE holds it; read-only scripts refuse it
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its

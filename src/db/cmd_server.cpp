@@ -265,7 +265,9 @@ std::string Server::info_section(std::string_view name) {
     s += "# Clients\r\n";
     append_line(s, "connected_clients:%zu", clients().size());
     append_line(s, "maxclients:%zu", initial_.maxclients);
-    append_line(s, "blocked_clients:%" PRIu64, blocking().blocked_clients());
+    // As Redis counts them: blocked on keys, parked in WAIT, held by CLIENT PAUSE.
+    append_line(s, "blocked_clients:%" PRIu64,
+                blocking().blocked_clients() + acks().parked() + pause_.held());
     append_line(s, "total_blocking_keys:%" PRIu64, blocking().blocking_keys());
     append_line(s, "tracking_clients:%" PRIu64, tracking_->clients());
   } else if (name == "memory") {

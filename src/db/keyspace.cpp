@@ -33,12 +33,16 @@ Entry* Partition::find(std::string_view key, std::int64_t now) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) {
-    expired(it->first);
-    erase_it(it);
+    if (!expiry_held(now)) expire_it(it);  // held by CLIENT PAUSE: gone, yet kept in place
     return nullptr;
   }
   memory::touch(it->second.value.access, now);
   return &it->second;
+}
+
+void Partition::expire_it(Map::iterator it) {
+  expired(it->first);
+  erase_it(it);
 }
 
 void Partition::evict(std::string_view key) {
@@ -57,6 +61,7 @@ void Partition::evict(std::string_view key) {
 }
 
 void Partition::expired(std::string_view key) {
+  if (expired_keys_ != nullptr) expired_keys_->fetch_add(1, std::memory_order_relaxed);
   pubsub::key_expired(key);  // the `expired` keyspace event, when notifications are on
   bump_changes(1);
   if (!watchers_.empty()) touch_watchers(key);
@@ -85,6 +90,8 @@ Entry& Partition::find_or_create(std::string_view key, std::int64_t now, bool& c
     created = false;
     return *e;
   }
+  // An expired key a pause kept in place makes way for the write (one the pause let run).
+  if (auto old = map_.find(key); old != map_.end()) expire_it(old);
   created = true;
   auto [it, ok] = map_.emplace(std::string(key), Entry{});
   it->second.value.access = memory::initial_stamp(now);
@@ -161,13 +168,13 @@ void Partition::touch_watchers(std::string_view key) {
 
 std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::uint64_t& expired) {
   std::size_t examined = 0;
+  if (expiry_held(now)) return examined;  // CLIENT PAUSE: nothing is erased meanwhile
   for (auto it = expiring_.begin(); it != expiring_.end() && examined < budget;) {
     ++examined;
     auto m = map_.find(*it);
     ++it;  // erase_it removes the current element from expiring_
     if (m != map_.end() && m->second.expire_at_ms <= now) {
-      this->expired(m->first);
-      erase_it(m);
+      expire_it(m);
       ++expired;
     }
   }
@@ -233,6 +240,12 @@ void Databases::swap(std::uint32_t a, std::uint32_t b) {
 void Databases::set_tracking(tracking::Table* t) {
   for (auto& d : dbs_) {
     for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).set_tracking(t);
+  }
+}
+
+void Databases::set_expiry(const ExpiryHold* hold, std::atomic<std::uint64_t>* expired_keys) {
+  for (auto& d : dbs_) {
+    for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).set_expiry(hold, expired_keys);
   }
 }
 

@@ -170,6 +170,17 @@ struct InvocationLog {
 };
 inline thread_local InvocationLog t_invocation_log;
 
+// CLIENT PAUSE (db/client_pause.hpp) keeps the dataset still: while it lasts, an expired key
+// reads as gone but is not erased, lazily or by the active cycle (Redis's rule, so that a
+// failover's new primary finds what the old one had). Owned by the pause, read from any color.
+struct ExpiryHold {
+  std::atomic<std::int64_t> until_ms{0};  // the pause's end; 0: nothing held
+  bool held(std::int64_t now_ms) const {
+    const std::int64_t until = until_ms.load(std::memory_order_acquire);
+    return until != 0 && now_ms <= until;
+  }
+};
+
 class Partition {
  public:
   Partition() = default;
@@ -216,6 +227,11 @@ class Partition {
   void set_db(std::uint32_t db) { db_ = db; }
   // The server's table of tracked keys (CLIENT TRACKING); set once, before sharing.
   void set_tracking(tracking::Table* t) { tracking_ = t; }
+  // The pause's hold on expiry, and INFO's expired_keys counter; idem.
+  void set_expiry(const ExpiryHold* hold, std::atomic<std::uint64_t>* expired_keys) {
+    hold_ = hold;
+    expired_keys_ = expired_keys;
+  }
 
   const Map& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
@@ -232,6 +248,9 @@ class Partition {
 
  private:
   void erase_it(Map::iterator it);
+  // An expired key erased: expired() then erase_it().
+  void expire_it(Map::iterator it);
+  bool expiry_held(std::int64_t now) const { return hold_ != nullptr && hold_->held(now); }
   // A key that expired (lazily or actively): watchers see a change, the log a DEL.
   void expired(std::string_view key);
   void touch_watchers(std::string_view key);
@@ -240,6 +259,8 @@ class Partition {
 
   std::uint32_t db_ = 0;  // set once, before the partition is shared
   tracking::Table* tracking_ = nullptr;  // idem
+  const ExpiryHold* hold_ = nullptr;     // idem
+  std::atomic<std::uint64_t>* expired_keys_ = nullptr;  // idem
   Map map_;
   std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
@@ -293,6 +314,7 @@ class Databases {
   void clear();
   // Every partition tells this table of its changes (set once, before sharing).
   void set_tracking(tracking::Table* t);
+  void set_expiry(const ExpiryHold* hold, std::atomic<std::uint64_t>* expired_keys);
 
   // Atomic sums over every database.
   std::uint64_t size() const;

@@ -19,6 +19,8 @@ void AckWaits::add(const std::shared_ptr<blocking::Waiter>& w, std::uint64_t off
     return;
   }
   entries_.push_back({w, offset, needed});
+  by_client_[w->client_id] = Entry{w, offset, needed};
+  parked_.fetch_add(1, std::memory_order_relaxed);
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   cv_.notify_one();
 }
@@ -32,7 +34,36 @@ void AckWaits::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool AckWaits::settle(std::uint64_t client_id, blocking::Settle how) {
+  Entry e{};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_client_.find(client_id);
+    if (it == by_client_.end()) return false;
+    e = std::move(it->second);
+    by_client_.erase(it);
+  }
+  // The timer thread drops it from entries_ once it sees it settled.
+  if (!e.waiter->claim()) return false;
+  parked_.fetch_sub(1, std::memory_order_relaxed);
+  resp::Writer out(e.waiter->reply, e.waiter->protocol);
+  switch (how) {
+    case blocking::Settle::kTimeout:
+      out.integer(static_cast<std::int64_t>(repl_.replicas_acked(e.offset)));
+      break;
+    case blocking::Settle::kError:
+      out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+      break;
+    case blocking::Settle::kClose:
+      e.waiter->close = true;
+      break;
+  }
+  blocking::note_woken(std::move(e.waiter));
+  return true;
+}
+
 void AckWaits::run() {
+  std::vector<std::shared_ptr<blocking::Waiter>> settled;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (entries_.empty() && !stopping_) cv_.wait(lock, [&] { return stopping_ || !entries_.empty(); });
@@ -43,18 +74,31 @@ void AckWaits::run() {
     std::vector<Entry> keep;
     const std::int64_t t = now_ms();
     for (Entry& e : now) {
+      if (!e.waiter->waiting()) continue;  // settled by CLIENT UNBLOCK / KILL: dropped
+      keep.push_back(std::move(e));
+    }
+    now.swap(keep);
+    keep.clear();
+    for (Entry& e : now) {
       const std::int64_t acked = static_cast<std::int64_t>(repl_.replicas_acked(e.offset));
       const bool due = e.waiter->deadline_ms != 0 && t >= e.waiter->deadline_ms;
       if (!stopping && acked < e.needed && !due) {
         keep.push_back(std::move(e));
         continue;
       }
-      if (!e.waiter->claim()) continue;
+      if (!e.waiter->claim()) continue;  // CLIENT UNBLOCK / KILL settled it
+      parked_.fetch_sub(1, std::memory_order_relaxed);
+      settled.push_back(e.waiter);
       e.waiter->reply = ":" + std::to_string(acked) + "\r\n";
       e.waiter->close = stopping;
       e.waiter->finish();  // may carry the connection on: nothing of it touched after
     }
     lock.lock();
+    for (const auto& w : settled) {
+      auto it = by_client_.find(w->client_id);
+      if (it != by_client_.end() && it->second.waiter == w) by_client_.erase(it);
+    }
+    settled.clear();
     if (stopping) return;
     for (Entry& e : keep) entries_.push_back(std::move(e));
     if (!entries_.empty()) cv_.wait_for(lock, std::chrono::milliseconds(5));

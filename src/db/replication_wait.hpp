@@ -16,8 +16,10 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include "db/blocking/registry.hpp"
 #include "db/blocking/waiter.hpp"
 #include "db/command_context.hpp"
 #include "lf/mutex.hpp"
@@ -37,6 +39,12 @@ class AckWaits {
   void add(const std::shared_ptr<blocking::Waiter>& w, std::uint64_t offset, std::int64_t needed);
   // Shutdown: every parked WAIT is settled (its connection closes), the thread stops.
   void stop();
+  // CLIENT UNBLOCK (TIMEOUT: the count acknowledged so far, as Redis answers; ERROR: -UNBLOCKED)
+  // and CLIENT KILL (kClose): true if the client was parked in WAIT. The client is woken by the
+  // caller's blocking::wake_pending().
+  bool settle(std::uint64_t client_id, blocking::Settle how);
+  // Parked WAITs: INFO's blocked_clients counts them, as Redis does.
+  std::uint64_t parked() const { return parked_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
@@ -50,6 +58,9 @@ class AckWaits {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Entry> entries_;  // guarded by mu_
+  // The parked WAITs by client id (CLIENT UNBLOCK / KILL), until settled; guarded by mu_.
+  std::unordered_map<std::uint64_t, Entry> by_client_;
+  std::atomic<std::uint64_t> parked_{0};  // registered and not yet settled
   bool stopping_ = false;       // guarded by mu_
   std::thread thread_;          // started by the first add (under mu_), joined by stop()
 };

@@ -756,16 +756,18 @@ int call_impl(lua_State* L, std::string& err) {
                    "the command");
     }
   }
+  // Before the keys, as Redis checks it: a read-only script's write is refused whatever it
+  // names, and so is a command that reaches the replication stream (PUBLISH: CLIENT PAUSE WRITE
+  // lets read-only scripts run).
+  if (run->read_only && (spec->has(commands::kWrite) || spec->has(commands::kMayReplicate))) {
+    return raise("ERR Write commands are not allowed from read-only scripts.");
+  }
   if (!allowed_in_script(spec->hue) && !run->alone) {
     if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
     return reach_past_colors(L, *run, err,
                              "ERR Script called '" + std::string(spec->name) +
                                  "', which needs every key, where it could not start over (it wrote, "
                                  "or runs in MULTI): lfdb runs this script alone from its next call on");
-  }
-  // Before the keys, as Redis checks it: a read-only script's write is refused whatever it names.
-  if (run->read_only && spec->has(commands::kWrite)) {
-    return raise("ERR Write commands are not allowed from read-only scripts.");
   }
   std::string bad_key;
   commands::for_each_key(*spec, std::span<const std::string_view>(argv), [&](std::size_t i) {

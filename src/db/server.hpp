@@ -31,6 +31,7 @@
 #include "db/tracking/table.hpp"
 #include "db/replication_wait.hpp"
 #include "db/client.hpp"
+#include "db/client_pause.hpp"
 #include "db/client_limits.hpp"
 #include "db/client_registry.hpp"
 #include "db/command_context.hpp"
@@ -140,6 +141,8 @@ class Server final : public lf::Service {
   Replication& replication() { return *repl_; }
   // Parked WAITs (db/replication_wait.hpp).
   AckWaits& acks() { return *acks_; }
+  // CLIENT PAUSE and the clients it holds (db/client_pause.hpp).
+  ClientPause& pause() { return pause_; }
   // Loading, the log, snapshots, rewrite and save points (db/persistence.hpp).
   Persistence& persistence() { return persistence_; }
   // The append-only log (nullptr when appendonly is no).
@@ -160,6 +163,9 @@ class Server final : public lf::Service {
   std::string info(std::span<const std::string_view> sections);
   // The active expiry cycle, run by whichever thread is elected when it is due.
   void maybe_run_expiry_cycle(std::int64_t now_ms);
+  // CLIENT UNPAUSE: a cycle now (unless one is running), for the keys the pause kept: its sweeps
+  // are submitted before the UNPAUSE answers, so a later command on their color finds them gone.
+  void run_expiry_cycle_now();
 
  private:
   std::string info_section(std::string_view name);
@@ -196,6 +202,7 @@ class Server final : public lf::Service {
   std::unique_ptr<blocking::Registry> blocking_;  // made in the ctor; its timer runs from start()
   std::unique_ptr<tracking::Table> tracking_;     // made in the ctor, before any session
   std::unique_ptr<AckWaits> acks_;                // made in the ctor; stopped with the blocked
+  ClientPause pause_;                             // a monitor; stopped with the blocked
 
   // Active expiry: the ticker calls maybe_run_expiry_cycle every 1/hz; the call is guarded by
   // an election so any other caller (a future one on the serving path) can never overlap a

@@ -208,8 +208,18 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     drop_reply_ = client_.reply_skip || client_.reply_off;
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
+    const bool last_was_client = last_was_client_;
     if (client_.tracker) note_caching();
     const Step s = dispatch(argv_, out);
+    if (s == Step::kHeld) {
+      // CLIENT PAUSE holds it: unread, it is processed afresh once released, as if it came now.
+      client_.reply_skip_next = client_.reply_skip;
+      last_was_client_ = last_was_client;
+      const Step b = block(out);
+      if (b == Step::kParked) return lf::SessionAction::kPark;
+      if (b == Step::kClose) return lf::SessionAction::kClose;
+      continue;  // released already
+    }
     // Past tracking-table-max-keys (a remembering read, CONFIG SET): the table is trimmed.
     if (server_.tracking().over_limit() && server_.tracking().claim_trim()) trim_tracking();
     if (s == Step::kDone) {
@@ -338,6 +348,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   if (client_.in_multi && spec->has(commands::kDenyInMulti)) {
     return reject("ERR Command not allowed inside a transaction");
   }
+  // CLIENT PAUSE: after the checks above (their errors are answered at once, as Redis's) and
+  // before MULTI queues it.
+  if (server_.pause().mode(now_ms()) != ClientPause::Mode::kOff && hold_for_pause(*spec, argv) == Step::kHeld) {
+    return Step::kHeld;
+  }
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
     client_.queued.emplace_back();
     client_.queued.back().assign(argv, spec);
@@ -456,6 +471,22 @@ ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
   return closing() ? Step::kClose : Step::kDone;
 }
 
+ServerSession::Step ServerSession::hold_for_pause(const CommandSpec& spec,
+                                                  std::span<const std::string_view> argv) {
+  ClientPause& pause = server_.pause();
+  const bool may_write = pause_may_write(server_, client_, spec, argv);
+  if (!pause.holds(may_write, now_ms())) return Step::kDone;
+  auto w = std::make_shared<blocking::Waiter>();
+  w->op = blocking::Op::kPause;
+  w->client_id = client_.id;
+  w->protocol = client_.protocol;
+  w->sleeper = this;
+  w->fd = client_.host != nullptr ? client_.host->handle() : -1;
+  if (!pause.hold(w, may_write)) return Step::kDone;  // it ended meanwhile
+  waiter_ = std::move(w);
+  return Step::kHeld;
+}
+
 ServerSession::Step ServerSession::block(std::string& out) {
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
     held_.append(out);  // earlier replies still wait for the disk: they stay with us
@@ -480,7 +511,7 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
   // Under `always` a served pop's reply waits for the fsync of its record like our own writes.
   if (w->commit_offset > commit_offset_) commit_offset_ = w->commit_offset;
   if (w->commit_offset > client_.write_offset) client_.write_offset = w->commit_offset;
-  if (w->op != blocking::Op::kWait) server_.blocking().forget(w);
+  if (!w->keys.empty()) server_.blocking().forget(w);  // a key's waiter (not WAIT, not a pause)
   if (w->close) {
     close_after_replies();
     return Step::kClose;
@@ -532,6 +563,9 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
       bc.spec->hue != HueClass::kKeyWrite) {
     return true;
   }
+  // A pause keeps the dataset still: nothing is evicted meanwhile, and nothing refused for it
+  // (Redis does not evict while clients are paused).
+  if (server_.pause().mode(ctx.now_ms) != ClientPause::Mode::kOff) return true;
   std::string_view keys[16];
   std::size_t n = 0, incoming = 0;
   for (std::string_view a : argv) incoming += a.size();

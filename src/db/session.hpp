@@ -13,6 +13,9 @@
 // session holds its replies (held_), registers with the AppendLog and parks; the elected
 // flusher calls committed() and that unparks it (docs/persistence.md).
 //
+// A command CLIENT PAUSE holds parks the same way (phase kBlocked, a waiter of kind kPause) with
+// the command left unread in the input; released, the session processes it afresh.
+//
 // A blocking command (BLPOP...) that finds nothing registers a waiter on its keys and the session
 // parks (phase kBlocked) until a writer, the timer, CLIENT UNBLOCK/KILL or shutdown settles it
 // (db/blocking/registry.hpp); the settler unparks it, through the waiter's own Rendezvous.
@@ -76,7 +79,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   };
   // What becomes of the connection once the replies are out.
   enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown };
-  enum class Step { kDone, kParked, kClose };
+  // kHeld: CLIENT PAUSE holds the command (waiter_ registered), which stays unread.
+  enum class Step { kDone, kParked, kClose, kHeld };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
   void set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation);
@@ -102,6 +106,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // A blocking command registered a waiter (waiter_): park until it is settled, or go on with
   // its outcome if it already was.
   Step block(std::string& out);
+  // CLIENT PAUSE (db/client_pause.hpp): kHeld with waiter_ registered when the pause holds spec.
+  Step hold_for_pause(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   Step unblocked(std::string& out);
   // The ready-keys pass after a write invocation over `keys` (registry.hpp).
   void serve_blocked(std::span<const std::string_view> keys, std::uint32_t db, bool alone);

@@ -2,6 +2,7 @@
 // They act on the connection itself (its protocol, name, authentication, transaction, life) and
 // touch no key. Each is bound to its table entry by name when the server starts.
 #include <algorithm>
+#include <limits>
 
 #include "db/session.hpp"
 #include "db/tracking/commands.hpp"
@@ -204,6 +205,13 @@ void client_flag_cmd(SessionContext& c, bool ClientState::*flag) {
 void client_no_evict_cmd(SessionContext& c) { client_flag_cmd(c, &ClientState::no_evict); }
 void client_no_touch_cmd(SessionContext& c) { client_flag_cmd(c, &ClientState::no_touch); }
 
+// A killed client parked on keys, in WAIT or by CLIENT PAUSE is settled so that it closes.
+void settle_killed(Server& server, std::uint64_t id) {
+  if (server.blocking().settle(id, blocking::Settle::kClose)) return;
+  if (server.acks().settle(id, blocking::Settle::kClose)) return;
+  (void)server.pause().release_to_close(id);
+}
+
 void client_kill_cmd(SessionContext& c) {
   if (c.argc() == 3) {  // CLIENT KILL addr:port (the old form)
     const std::string addr(c.argv[2]);
@@ -215,7 +223,7 @@ void client_kill_cmd(SessionContext& c) {
       return true;
     });
     // A blocked client is parked (it reads nothing): its wait ends so that it can close.
-    for (std::uint64_t k : killed) c.server.blocking().settle(k, blocking::Settle::kClose);
+    for (std::uint64_t k : killed) settle_killed(c.server, k);
     if (n == 0) return c.out.error("ERR No such client");
     if (self) c.session.close_after_replies();
     return c.out.simple_string("OK");
@@ -275,12 +283,42 @@ void client_kill_cmd(SessionContext& c) {
     return true;
   });
   // A blocked client is parked (it reads nothing): its wait ends so that it can close.
-  for (std::uint64_t k : killed) c.server.blocking().settle(k, blocking::Settle::kClose);
+  for (std::uint64_t k : killed) settle_killed(c.server, k);
   if (kill_self) {
     c.session.close_after_replies();
     ++n;
   }
   c.out.integer(static_cast<std::int64_t>(n));
+}
+
+// CLIENT PAUSE timeout [WRITE|ALL] (milliseconds; 0 ends at once) and CLIENT UNPAUSE
+// (db/client_pause.hpp). The pausing client is answered at once; its next commands are held
+// like anyone's.
+void client_pause_cmd(SessionContext& c) {
+  ClientPause::Mode mode = ClientPause::Mode::kAll;
+  if (c.argc() == 4) {
+    if (iequal(c.argv[3], "write")) mode = ClientPause::Mode::kWrite;
+    else if (iequal(c.argv[3], "all")) mode = ClientPause::Mode::kAll;
+    else return c.out.error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+  } else if (c.argc() > 4) {
+    return c.out.error("ERR unknown subcommand or wrong number of arguments for '" +
+                       std::string(c.argv[1]) + "'. Try CLIENT HELP.");
+  }
+  std::int64_t timeout = 0;
+  if (!parse_int(c.argv[2], timeout)) return c.out.error("ERR timeout is not an integer or out of range");
+  if (timeout < 0) return c.out.error("ERR timeout is negative");
+  const std::int64_t now = now_ms();
+  if (timeout > std::numeric_limits<std::int64_t>::max() - now) return c.out.error("ERR timeout is out of range");
+  c.server.pause().pause(mode, timeout == 0 ? 0 : now + timeout);
+  c.out.simple_string("OK");
+}
+
+void client_unpause_cmd(SessionContext& c) {
+  c.server.pause().unpause();  // the held clients go on with the caller's wake_pending()
+  // What the pause kept from expiring goes now, ahead of anything later on its color (Redis
+  // erases such a key at its next access; a reader here does not erase).
+  c.server.run_expiry_cycle_now();
+  c.out.simple_string("OK");
 }
 
 // CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was blocked and is now unblocked.
@@ -295,7 +333,10 @@ void client_unblock_cmd(SessionContext& c) {
   } else if (c.argc() > 4) {
     return c.out.error(kErrSyntax);
   }
-  const bool done = id > 0 && c.server.blocking().settle(static_cast<std::uint64_t>(id), how);
+  // A client blocked on keys, or parked in WAIT (a client CLIENT PAUSE holds is not unblocked:
+  // Redis 7.0 cannot answer for it either).
+  const bool done = id > 0 && (c.server.blocking().settle(static_cast<std::uint64_t>(id), how) ||
+                               c.server.acks().settle(static_cast<std::uint64_t>(id), how));
   c.out.integer(done ? 1 : 0);
 }
 
@@ -352,6 +393,8 @@ constexpr SessionHandlerEntry kSessionHandlers[] = {
     {"client|kill", client_kill_cmd},
     {"client|help", client_help_cmd},
     {"client|unblock", client_unblock_cmd},
+    {"client|pause", client_pause_cmd},
+    {"client|unpause", client_unpause_cmd},
     {"client|reply", client_reply_cmd},
     {"wait", wait_cmd},
     {"client|tracking", tracking::client_tracking_cmd},

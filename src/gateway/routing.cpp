@@ -92,6 +92,10 @@ constexpr NamedRoute kRoutes[] = {
     {"client|info", {Route::kUnsupported, Merge::kNone}},
     {"client|no-evict", {Route::kUnsupported, Merge::kNone}},
     {"client|no-touch", {Route::kUnsupported, Merge::kNone}},
+    // CLIENT PAUSE holds one back-end's clients, and the gateway's shared connections with
+    // them: refused until the gateway pauses its own clients.
+    {"client|pause", {Route::kUnsupported, Merge::kNone}},
+    {"client|unpause", {Route::kUnsupported, Merge::kNone}},
     // CLIENT REPLY would need the gateway to drop the back-ends' replies for it, and MONITOR
     // to carry every shard's feed: refused with a clear error until it does.
     {"client|reply", {Route::kUnsupported, Merge::kNone}},

@@ -33,6 +33,7 @@ enum class Op : std::uint8_t {
   kZMPop,  // BZMPOP: [key, [[member, score]...]] (up to count)
   kStream, // XREAD / XREADGROUP BLOCK: [[key, entries]] (up to count; db/stream/block_read.cpp)
   kWait,   // WAIT: no keys; settled by the replicas' acknowledgements (db/replication_wait.hpp)
+  kPause,  // held by CLIENT PAUSE: no keys, no reply; settled when the pause ends (db/client_pause.hpp)
 };
 
 inline bool wants_list(Op op) { return op == Op::kPop || op == Op::kMove || op == Op::kMPop; }
