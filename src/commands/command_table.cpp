@@ -38,6 +38,7 @@ constexpr CommandSpec kConfigSubs[] = {
     {"config|get", -3, A | NS | D, 0, 0, 0, H::kConfigRead, {}, "server", "Returns the effective values of configuration parameters."},
     {"config|set", -4, A | NS | D, 0, 0, 0, H::kConfigWrite, {}, "server", "Sets configuration parameters in-flight."},
     {"config|resetstat", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Resets the server's statistics."},
+    {"config|rewrite", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Persists the effective configuration to file."},
     {"config|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
 constexpr CommandSpec kLatencySubs[] = {

@@ -184,11 +184,18 @@ void config_resetstat_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+void config_rewrite_cmd(CommandContext& c) {
+  const lf::Status st = c.server->config().rewrite();
+  if (!st.ok()) return c.out.error(st.message());
+  c.out.simple_string("OK");
+}
+
 void config_help_cmd(CommandContext& c) {
   help_lines(c.out, {"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                      "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
                      "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
                      "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                     "REWRITE", "    Rewrite the configuration file.",
                      "HELP", "    Print this help."});
 }
 
@@ -494,6 +501,7 @@ constexpr HandlerEntry kHandlers[] = {
     {"command|docs", command_docs_cmd},
     {"command|help", command_help_cmd},
     {"config|resetstat", config_resetstat_cmd},
+    {"config|rewrite", config_rewrite_cmd},
     {"config|help", config_help_cmd},
     {"debug", debug_cmd},
     {"latency|latest", latency_latest_cmd},
