@@ -313,8 +313,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
                   "in this context");
   }
   // Past maxmemory with nothing left to evict (db/memory/evictor.hpp): Redis refuses deny-oom
-  // commands, anything queued into a MULTI, and an EXEC whose queue holds a deny-oom command.
-  if (memory::live().maxmemory.load(std::memory_order_relaxed) != 0 && refused_for_memory(*spec) &&
+  // commands, anything queued into a MULTI, an EXEC whose queue holds a deny-oom command, and a
+  // script that may write (script_denies_oom).
+  if (memory::live().maxmemory.load(std::memory_order_relaxed) != 0 &&
+      (refused_for_memory(*spec) ||
+       (commands::runs_script(*spec) && script_denies_oom(server_, *spec, argv))) &&
       memory::out_of_memory(server_.databases())) {
     if (spec->hue == commands::HueClass::kTransaction) {
       client_.in_multi = false;
