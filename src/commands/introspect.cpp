@@ -40,6 +40,12 @@ bool is_store_destination(const CommandSpec& spec, std::size_t position) {
 
 }  // namespace
 
+bool movable_keys(const CommandSpec& spec) {
+  const std::string_view n = spec.name;
+  return spec.has(kNumKeys) || spec.has(kStreamKeys) || n == "sort" || n == "sort_ro" ||
+         n == "georadius" || n == "georadiusbymember";
+}
+
 KeyPositions key_positions(std::span<const std::string_view> argv) {
   KeyPositions r;
   const Resolved res = resolve(argv);

@@ -29,6 +29,7 @@ void flag_names(const CommandSpec& s, resp::Writer& w) {
   if (s.has(commands::kNoAuth)) f.push_back("no_auth");
   if (s.has(commands::kDenyInMulti)) f.push_back("no_multi");
   if (s.has(commands::kDenyOom)) f.push_back("denyoom");
+  if (commands::movable_keys(s)) f.push_back("movablekeys");
   w.set_header(f.size());
   for (auto x : f) w.simple_string(x);
 }
@@ -89,8 +90,8 @@ void command_count_cmd(CommandContext& c) {
   c.out.integer(static_cast<std::int64_t>(commands::all_commands().size()));
 }
 
-// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]. A filter looks
-// at subcommands too ("config|get"), as Redis's does; lfdb has no modules.
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: subcommands too
+// ("config|get"), filtered or not, as Redis's does; lfdb has no modules.
 void command_list_cmd(CommandContext& c) {
   enum class By { kAll, kModule, kAclcat, kPattern } by = By::kAll;
   std::string_view what;
@@ -113,9 +114,8 @@ void command_list_cmd(CommandContext& c) {
     }
     names.push_back(s.name);
   };
-  for (const CommandSpec& s : commands::all_commands()) {
+  for (const CommandSpec& s : commands::all_commands()) {  // subcommands too, as Redis lists them
     consider(s);
-    if (by == By::kAll) continue;
     for (const CommandSpec& sub : s.subcommands) consider(sub);
   }
   c.out.array_header(names.size());

@@ -37,6 +37,17 @@ bool allowed_when_subscribed(const CommandSpec& s) {
   return s.hue == HueClass::kPubsubWrite || s.has(commands::kSubscribed);
 }
 
+// A RESP3 client's (un)subscribe confirmations are pushes, which Redis sends even under CLIENT
+// REPLY OFF / SKIP (only replies are dropped).
+bool confirms_with_push(std::string_view name, resp::Protocol protocol) {
+  if (protocol != resp::Protocol::kResp3) return false;
+  for (std::string_view n : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
+                             "sunsubscribe"}) {
+    if (iequal(name, n)) return true;
+  }
+  return false;
+}
+
 bool writes_keyspace(HueClass c) {
   return c == HueClass::kKeyWrite || c == HueClass::kKeyspaceWrite ||
          c == HueClass::kTransaction || c == HueClass::kUndeclared;
@@ -202,7 +213,8 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
     client_.reply_skip = client_.reply_skip_next;
     client_.reply_skip_next = false;
-    drop_reply_ = client_.reply_skip || client_.reply_off;
+    drop_reply_ = (client_.reply_skip || client_.reply_off) &&
+                  !confirms_with_push(argv_[0], client_.protocol);
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     if (client_.tracker) note_caching();
@@ -211,7 +223,11 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     if (server_.tracking().over_limit() && server_.tracking().claim_trim()) trim_tracking();
     if (s == Step::kDone) {
       client_.qbuf.store(0, std::memory_order_relaxed);
-      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark) out.resize(mark);
+      // Read after the command: CLIENT REPLY OFF drops its own reply, ON answers.
+      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark &&
+          !confirms_with_push(argv_[0], client_.protocol)) {
+        out.resize(mark);
+      }
       if (over_output_limit(out.size())) {
         out.clear();  // none of them is sent: the client sees the connection close
         in.consume(in.size());
