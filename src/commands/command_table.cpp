@@ -163,6 +163,7 @@ constexpr CommandSpec kCommands[] = {
     {"flushdb", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from the current database."},
     {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
+    {"lolwut", -1, R | F, 0, 0, 0, H::kFree, {}, "server", "Displays computer art and the Redis version"},
     {"shutdown", -1, A | NS | D | DM | kAllowBusy, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
     // scripting: a script runs on the colors of the keys it declares, atomically
     {"eval", -3, NS | NK, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "commands/connection.hpp"
 #include "commands/introspect.hpp"
 #include "db/server.hpp"
 
@@ -182,6 +183,16 @@ void config_resetstat_cmd(CommandContext& c) {
   c.server->stats().reset();
   c.server->command_stats().reset();
   c.out.simple_string("OK");
+}
+
+// LOLWUT [VERSION v] [...]: Redis 7.0's answer for its own version, "Redis ver. 7.0.15" as a
+// verbatim string. Redis draws art before that line for VERSION 5 and 6; lfdb draws none.
+void lolwut_cmd(CommandContext& c) {
+  if (c.argc() >= 3 && iequal(c.arg(1), "version")) {
+    std::int64_t v = 0;
+    if (!parse_int(c.arg(2), v)) return c.out.error("ERR value is not an integer or out of range");
+  }
+  c.out.verbatim(std::string("Redis ver. ") + commands::kRedisCompat + "\n");
 }
 
 void config_rewrite_cmd(CommandContext& c) {
@@ -502,6 +513,7 @@ constexpr HandlerEntry kHandlers[] = {
     {"command|help", command_help_cmd},
     {"config|resetstat", config_resetstat_cmd},
     {"config|rewrite", config_rewrite_cmd},
+    {"lolwut", lolwut_cmd},
     {"config|help", config_help_cmd},
     {"debug", debug_cmd},
     {"latency|latest", latency_latest_cmd},

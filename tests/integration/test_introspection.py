@@ -209,6 +209,16 @@ class IntrospectionTest(SideBySideTestCase):
                 for cmd in ("get", "mset", "zadd"):
                     self.assertNotIn(b"movablekeys", c.command("COMMAND", "INFO", cmd)[0][2], cmd)
 
+    def test_lolwut(self):
+        for args in (("LOLWUT",), ("LOLWUT", "VERSION", "7"), ("LOLWUT", "VERSION", "x"),
+                     ("LOLWUT", "VERSION", "8", "1", "2"), ("lolwut", "foo")):
+            self.same(*args)
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("HELLO", "3")
+                c.send(b"LOLWUT\r\n")
+                self.assertEqual(c.read_reply(), b"=22\r\ntxt:Redis ver. 7.0.15\n\r\n", srv)
+
     def test_command_list_filterby(self):
         for args in (("FILTERBY", "PATTERN", "config*"), ("FILTERBY", "ACLCAT", "hyperloglog"),
                      ("FILTERBY", "MODULE", "x"), ("FILTERBY", "nope", "x"), ("FILTERBY",)):
