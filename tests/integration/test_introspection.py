@@ -209,6 +209,16 @@ class IntrospectionTest(SideBySideTestCase):
                 for cmd in ("get", "mset", "zadd"):
                     self.assertNotIn(b"movablekeys", c.command("COMMAND", "INFO", cmd)[0][2], cmd)
 
+    def test_getkeys_of_malformed_xread(self):
+        """COMMAND GETKEYS follows Redis's key specification for XREAD: the first half of what
+        follows STREAMS, whatever the options or an odd argument out."""
+        for args in (("XREAD", "STREAMS", "a", "b", "c"), ("XREAD", "foo", "STREAMS", "a", "b"),
+                     ("XREAD", "COUNT", "STREAMS", "a", "b"), ("XREAD", "STREAMS", "a", "b", "c", "d", "e"),
+                     ("XREAD", "COUNT", "1", "STREAMS", "a"), ("XREAD", "STREAMS"),
+                     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "b", "c"),
+                     ("XREAD", "BLOCK", "x", "streams", "a", "0")):
+            self.same("COMMAND", "GETKEYS", *args)
+
     def test_lolwut(self):
         for args in (("LOLWUT",), ("LOLWUT", "VERSION", "7"), ("LOLWUT", "VERSION", "x"),
                      ("LOLWUT", "VERSION", "8", "1", "2"), ("lolwut", "foo")):
