@@ -127,6 +127,25 @@ class ConfigTest(SideBySideTestCase):
         self.same("CONFIG", "REWRITE")
 
 
+@unittest.skipUnless(is_lfdb(), "lfdb-server's replication backlog")
+class BacklogSizeTest(unittest.TestCase):
+    def test_config_set_resizes_the_live_backlog(self):
+        srv = ServerProcess(extra=[("appendonly", "yes")]).start()
+        try:
+            with RawConnection(srv.port) as c:
+                self.assertEqual(c.command("CONFIG", "SET", "repl-backlog-size", "32kb"), b"OK")
+                self.assertEqual(c.command("CONFIG", "GET", "repl-backlog-size"),
+                                 [b"repl-backlog-size", b"32768"])
+                info = c.command("INFO", "replication").decode()
+                self.assertIn("repl_backlog_size:32768", info)
+                self.assertEqual(c.command("CONFIG", "SET", "repl-backlog-size", "1kb"),
+                                 RespError("ERR CONFIG SET failed (possibly related to argument "
+                                           "'repl-backlog-size') - argument must be between 16384 "
+                                           "and 9223372036854775807 inclusive"))
+        finally:
+            srv.stop()
+
+
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
 class ConfigFileTest(unittest.TestCase):
     """Each server started from its own copy of one configuration file."""
