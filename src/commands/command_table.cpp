@@ -57,6 +57,7 @@ constexpr CommandSpec kConfigSubs[] = {
     {"config|get", -3, A | NS | D, 0, 0, 0, H::kConfigRead, {}, "server", "Returns the effective values of configuration parameters."},
     {"config|set", -4, A | NS | D, 0, 0, 0, H::kConfigWrite, {}, "server", "Sets configuration parameters in-flight."},
     {"config|resetstat", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Resets the server's statistics."},
+    {"config|rewrite", 2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "Persists the effective configuration to file."},
     {"config|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
 constexpr CommandSpec kLatencySubs[] = {
@@ -182,6 +183,7 @@ constexpr CommandSpec kCommands[] = {
     {"flushdb", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from the current database."},
     {"flushall", -1, W | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Removes all keys from all databases."},
     {"time", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the server time."},
+    {"lolwut", -1, R | F, 0, 0, 0, H::kFree, {}, "server", "Displays computer art and the Redis version"},
     {"shutdown", -1, A | NS | D | DM | kAllowBusy, 0, 0, 0, H::kFree, {}, "server", "Synchronously saves the database(s) to disk and shuts down the server."},
     // scripting: a script runs on the colors of the keys it declares, atomically
     {"eval", -3, NS | NK | MR, 3, 0, 1, H::kKeyWrite, {}, "scripting", "Executes a server-side Lua script."},

@@ -40,6 +40,12 @@ bool is_store_destination(const CommandSpec& spec, std::size_t position) {
 
 }  // namespace
 
+bool movable_keys(const CommandSpec& spec) {
+  const std::string_view n = spec.name;
+  return spec.has(kNumKeys) || spec.has(kStreamKeys) || n == "sort" || n == "sort_ro" ||
+         n == "georadius" || n == "georadiusbymember";
+}
+
 KeyPositions key_positions(std::span<const std::string_view> argv) {
   KeyPositions r;
   const Resolved res = resolve(argv);
@@ -73,7 +79,16 @@ KeyPositions key_positions(std::span<const std::string_view> argv) {
     for (long i = 0; i < n; ++i) r.positions.push_back(static_cast<std::size_t>(spec.first_key + i));
     return r;
   }
-  // The arguments' overload: XREAD's and XREADGROUP's keys are found after STREAMS.
+  if (spec.has(kStreamKeys)) {
+    // Redis's key specification, not the handler's parse: the first STREAMS after the name,
+    // then the first half of what follows (an odd one out is left over, options unchecked).
+    std::size_t at = 1;
+    while (at < argv.size() && !iequal(argv[at], "streams")) ++at;
+    const std::size_t n = at < argv.size() ? (argv.size() - at - 1) / 2 : 0;
+    for (std::size_t i = 0; i < n; ++i) r.positions.push_back(at + 1 + i);
+    if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
+    return r;
+  }
   for_each_key(spec, argv, [&](std::size_t i) { r.positions.push_back(i); });
   if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
   return r;

@@ -30,6 +30,11 @@ KeyPositions key_positions(std::span<const std::string_view> argv);
 // command's keys are read, ...): lfdb's table keeps no per-key flags.
 std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t position);
 
+// COMMAND INFO's `movablekeys`: the command's keys are not a fixed range of positions, so only
+// its arguments tell them (a key count: EVAL, ZUNIONSTORE; a keyword: SORT's STORE, XREAD's
+// STREAMS, GEORADIUS's STORE), as Redis marks them.
+bool movable_keys(const CommandSpec& spec);
+
 // The ACL categories of a command, without the '@' (Redis's names: "read", "write", "fast",
 // "slow", "string", "sortedset", ...): COMMAND INFO shows them and COMMAND LIST FILTERBY ACLCAT
 // selects by them.

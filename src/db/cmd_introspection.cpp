@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "commands/connection.hpp"
 #include "commands/introspect.hpp"
 #include "db/server.hpp"
 
@@ -29,6 +30,7 @@ void flag_names(const CommandSpec& s, resp::Writer& w) {
   if (s.has(commands::kNoAuth)) f.push_back("no_auth");
   if (s.has(commands::kDenyInMulti)) f.push_back("no_multi");
   if (s.has(commands::kDenyOom)) f.push_back("denyoom");
+  if (commands::movable_keys(s)) f.push_back("movablekeys");
   w.set_header(f.size());
   for (auto x : f) w.simple_string(x);
 }
@@ -89,8 +91,8 @@ void command_count_cmd(CommandContext& c) {
   c.out.integer(static_cast<std::int64_t>(commands::all_commands().size()));
 }
 
-// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]. A filter looks
-// at subcommands too ("config|get"), as Redis's does; lfdb has no modules.
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: subcommands too
+// ("config|get"), filtered or not, as Redis's does; lfdb has no modules.
 void command_list_cmd(CommandContext& c) {
   enum class By { kAll, kModule, kAclcat, kPattern } by = By::kAll;
   std::string_view what;
@@ -113,9 +115,8 @@ void command_list_cmd(CommandContext& c) {
     }
     names.push_back(s.name);
   };
-  for (const CommandSpec& s : commands::all_commands()) {
+  for (const CommandSpec& s : commands::all_commands()) {  // subcommands too, as Redis lists them
     consider(s);
-    if (by == By::kAll) continue;
     for (const CommandSpec& sub : s.subcommands) consider(sub);
   }
   c.out.array_header(names.size());
@@ -184,11 +185,28 @@ void config_resetstat_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
+// LOLWUT [VERSION v] [...]: Redis 7.0's answer for its own version, "Redis ver. 7.0.15" as a
+// verbatim string. Redis draws art before that line for VERSION 5 and 6; lfdb draws none.
+void lolwut_cmd(CommandContext& c) {
+  if (c.argc() >= 3 && iequal(c.arg(1), "version")) {
+    std::int64_t v = 0;
+    if (!parse_int(c.arg(2), v)) return c.out.error("ERR value is not an integer or out of range");
+  }
+  c.out.verbatim(std::string("Redis ver. ") + commands::kRedisCompat + "\n");
+}
+
+void config_rewrite_cmd(CommandContext& c) {
+  const lf::Status st = c.server->config().rewrite();
+  if (!st.ok()) return c.out.error(st.message());
+  c.out.simple_string("OK");
+}
+
 void config_help_cmd(CommandContext& c) {
   help_lines(c.out, {"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                      "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
                      "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
                      "RESETSTAT", "    Reset statistics reported by the INFO command.",
+                     "REWRITE", "    Rewrite the configuration file.",
                      "HELP", "    Print this help."});
 }
 
@@ -494,6 +512,8 @@ constexpr HandlerEntry kHandlers[] = {
     {"command|docs", command_docs_cmd},
     {"command|help", command_help_cmd},
     {"config|resetstat", config_resetstat_cmd},
+    {"config|rewrite", config_rewrite_cmd},
+    {"lolwut", lolwut_cmd},
     {"config|help", config_help_cmd},
     {"debug", debug_cmd},
     {"latency|latest", latency_latest_cmd},

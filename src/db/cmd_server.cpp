@@ -123,31 +123,7 @@ void config_set_cmd(CommandContext& c) {
   }
   lf::Status st = c.server->config().set(pairs);
   if (!st.ok()) return c.out.error(st.message());
-  for (const auto& [k, v] : pairs) {
-    if (k == "requirepass") {
-      c.server->acl().set_default_password(v);
-      c.server->refresh_auth_required();
-    }
-    if (k == "protected-mode") c.server->set_protected_mode(v == "yes");
-    if (k == "notify-keyspace-events") c.server->set_notify_flags(pubsub::parse_event_flags(v));
-    if (k == "client-output-buffer-limit") {
-      c.server->set_pubsub_limits(output_limit(c.server->config().output_limits(), "pubsub"));
-      c.server->set_normal_output_limit(output_limit(c.server->config().output_limits(), "normal"));
-    }
-    if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {
-      const std::string now = c.server->config().get(k).at(0).second;  // as bytes
-      (k == "proto-max-bulk-len" ? c.server->client_limits().max_bulk
-                                 : c.server->client_limits().query_buffer)
-          .store(std::stoull(now), std::memory_order_relaxed);
-    }
-    if (k == "latency-monitor-threshold") c.server->latency().set_threshold_ms(std::stoll(v));
-    if (k == "slowlog-log-slower-than") c.server->slowlog().set_threshold_us(std::stoll(v));
-    if (k == "slowlog-max-len") c.server->slowlog().set_max_len(std::stoll(v));
-    if (k == "tracking-table-max-keys") c.server->tracking().set_max_keys(std::stoull(v));
-    if (k == "busy-reply-threshold" || k == "lua-time-limit") {
-      c.server->scripts().set_busy_threshold_ms(std::stoll(v));  // validated by set()
-    }
-  }
+  for (const auto& [k, v] : pairs) c.server->apply_setting(k);
   c.out.simple_string("OK");
 }
 

@@ -1,7 +1,13 @@
 #include "db/config.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -52,13 +58,15 @@ const std::set<std::string>& accepted_no_effect() {
 struct NoEffectParam {
   std::string_view name;
   std::string_view alias;
-  enum Kind { kBool, kInteger, kMemory } kind;
+  enum Kind { kBool, kInteger, kMemory, kMemoryOrPercent } kind;
   long long min, max;
   std::string_view initial;
 };
 constexpr long long kIntMax = 2147483647, kIntMin = -kIntMax - 1, kLongMax = 9223372036854775807LL;
 // client-query-buffer-limit and proto-max-bulk-len: Redis 7.0 takes neither below 1mb.
 constexpr std::uint64_t kMinClientLimit = 1024 * 1024;
+// repl-backlog-size: lfdb's floor (Redis takes 1 byte; a backlog that small serves no resume).
+constexpr std::uint64_t kMinBacklog = 16 * 1024;
 constexpr NoEffectParam kNoEffectParams[] = {
     {"list-max-listpack-size", "list-max-ziplist-size", NoEffectParam::kInteger, kIntMin, kIntMax, "-2"},
     {"list-compress-depth", "", NoEffectParam::kInteger, 0, kIntMax, "0"},
@@ -68,6 +76,8 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"zset-max-listpack-entries", "zset-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
     {"zset-max-listpack-value", "zset-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
     {"stream-node-max-bytes", "", NoEffectParam::kMemory, 0, kLongMax, "4096"},
+    // Redis evicts clients past it; lfdb does not (yet): accepted, validated and reported only.
+    {"maxmemory-clients", "", NoEffectParam::kMemoryOrPercent, 0, kLongMax, "0"},
     {"stream-node-max-entries", "", NoEffectParam::kInteger, 0, kLongMax, "100"},
     {"lazyfree-lazy-eviction", "", NoEffectParam::kBool, 0, 0, "no"},
     {"lazyfree-lazy-expire", "", NoEffectParam::kBool, 0, 0, "no"},
@@ -81,6 +91,8 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"slowlog-max-len", "", NoEffectParam::kInteger, 0, kLongMax, "128"},
     // Likewise: CONFIG SET hands it to the tracking table (db/tracking/table.hpp).
     {"tracking-table-max-keys", "", NoEffectParam::kInteger, 0, kLongMax, "1000000"},
+    // Likewise: PFADD reads it (cmd_hll.cpp).
+    {"hll-sparse-max-bytes", "", NoEffectParam::kInteger, 0, kIntMax, "3000"},
 };
 
 const NoEffectParam* no_effect_param(std::string_view name) {
@@ -101,9 +113,19 @@ std::string check_value(const NoEffectParam& p, const std::string& v, std::strin
     return "";
   }
   std::int64_t x = 0;
-  if (p.kind == NoEffectParam::kMemory) {
+  if (p.kind == NoEffectParam::kMemoryOrPercent && !v.empty() && v.back() == '%') {
+    std::int64_t pct = 0;
+    if (!parse_int(v.substr(0, v.size() - 1), pct) || pct < 0) return "argument must be a memory or percent value";
+    if (pct > 100) return "percentage argument must be less or equal to 100";
+    normalized = std::to_string(pct) + "%";
+    return "";
+  }
+  if (p.kind == NoEffectParam::kMemory || p.kind == NoEffectParam::kMemoryOrPercent) {
     std::uint64_t bytes = 0;
-    if (!to_memory(v, bytes)) return "argument must be a memory value";
+    if (!to_memory(v, bytes)) {
+      return p.kind == NoEffectParam::kMemory ? "argument must be a memory value"
+                                              : "argument must be a memory or percent value";
+    }
     if (bytes > static_cast<std::uint64_t>(p.max)) {
       return "argument must be between " + std::to_string(p.min) + " and " + std::to_string(p.max) + " inclusive";
     }
@@ -366,10 +388,15 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     c.masterauth = v[0];
   } else if (name == "repl-backlog-size") {
     std::uint64_t bytes = 0;
-    if (!one() || !to_memory(v[0], bytes) || bytes < 16 * 1024) {
+    if (!one() || !to_memory(v[0], bytes) || bytes < kMinBacklog) {
       return bad(name, "expects a size of at least 16kb (e.g. 16mb)");
     }
     c.repl_backlog_size = static_cast<std::size_t>(bytes);
+  } else if (const NoEffectParam* p = no_effect_param(name)) {
+    std::string normalized;
+    if (!one()) return bad(name, "expects one value");
+    if (std::string why = check_value(*p, v[0], normalized); !why.empty()) return bad(name, why);
+    c.tuning[std::string(p->name)] = normalized;
   } else if (accepted_no_effect().count(name) != 0) {
     // Accepted so existing redis.conf files load; lfdb has nothing to do for these.
   } else {
@@ -384,6 +411,8 @@ lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
     const std::string path = argv[1];
     std::ifstream f(path);
     if (!f) return lf::Status::error("cannot open config file '" + path + "'");
+    std::error_code ec;
+    out.config_file = std::filesystem::absolute(path, ec).string();  // CONFIG REWRITE's target
     std::string line;
     int lineno = 0;
     std::vector<std::string> words;
@@ -421,9 +450,11 @@ lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
   return lf::Status();
 }
 
-Config::Config(const ServerConfig& c) {
-  lf::MutexLock lock(mu_);
-  values_ = {{"bind", c.bind},
+namespace {
+
+// Every parameter's value as CONFIG GET shows it, for a server started with `c`.
+std::map<std::string, std::string> values_of(const ServerConfig& c) {
+  std::map<std::string, std::string> values = {{"bind", c.bind},
              {"port", std::to_string(c.port)},
              {"threads", std::to_string(c.threads)},
              {"model", lf::to_string(c.model)},
@@ -442,13 +473,13 @@ Config::Config(const ServerConfig& c) {
              {"save", c.save},
              {"dbfilename", c.dbfilename},
              {"rdb-key-save-delay", std::to_string(c.rdb_key_save_delay_us)},
-             {"hll-sparse-max-bytes", "3000"},
              {"appendonly", c.appendonly ? "yes" : "no"},
              {"appendfsync", to_string(c.appendfsync)},
              {"appendfilename", c.appendfilename},
              {"dir", c.dir},
              {"aof-load-truncated", c.aof_load_truncated ? "yes" : "no"},
              {"replicaof", c.replicaof_host.empty() ? "" : c.replicaof_host + " " + std::to_string(c.replicaof_port)},
+             {"daemonize", "no"},
              {"repl-backlog-size", std::to_string(c.repl_backlog_size)},
              {"backup-dir", c.backup_dir},
              {"client-output-buffer-limit", c.client_output_buffer_limit},
@@ -456,13 +487,151 @@ Config::Config(const ServerConfig& c) {
              {"proto-max-bulk-len", std::to_string(c.proto_max_bulk_len)},
              {"notify-keyspace-events", c.notify_keyspace_events},
              {"databases", std::to_string(c.databases)}};
-  for (std::string_view p : memory::kParams) values_[std::string(p)] = memory::format_param(p, c.memory);
-  memory::live().store(c.memory);
+  for (std::string_view p : memory::kParams) values[std::string(p)] = memory::format_param(p, c.memory);
   for (const NoEffectParam& p : kNoEffectParams) {
-    values_[std::string(p.name)] = std::string(p.initial);
-    if (!p.alias.empty()) values_[std::string(p.alias)] = std::string(p.initial);
+    const auto given = c.tuning.find(std::string(p.name));
+    const std::string v = given != c.tuning.end() ? given->second : std::string(p.initial);
+    values[std::string(p.name)] = v;
+    if (!p.alias.empty()) values[std::string(p.alias)] = v;
   }
+  values["slaveof"] = values["replicaof"];  // Redis's older name
+  return values;
 }
+
+// Redis's older names: CONFIG GET answers them, CONFIG REWRITE writes the newer one.
+std::string canonical_name(const std::string& name) {
+  if (name == "slaveof") return "replicaof";
+  if (name == "lua-time-limit") return "busy-reply-threshold";
+  if (name == "io-threads") return "threads";
+  if (const NoEffectParam* p = no_effect_param(name)) return std::string(p->name);
+  return name;
+}
+
+// A parameter as one config-file line, written as Redis writes it: sizes in the largest unit
+// that divides them ("1mb"), names and passwords always quoted, the values that are several
+// words (save points, output limits, host and port) as those words; any other value is one
+// argument, quoted when split_config_line would otherwise cut it.
+std::string config_line(const std::string& name, const std::string& value) {
+  static const std::set<std::string> sizes = {"maxmemory", "repl-backlog-size",
+                                              "client-query-buffer-limit", "proto-max-bulk-len",
+                                              "maxmemory-clients"};
+  static const std::set<std::string> quoted = {"notify-keyspace-events", "requirepass", "masterauth",
+                                               "dbfilename", "appendfilename", "dir", "backup-dir"};
+  const NoEffectParam* p = no_effect_param(name);
+  const bool size = sizes.count(name) != 0 || (p != nullptr && p->kind == NoEffectParam::kMemory);
+  if (size && !value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+    const std::uint64_t bytes = std::stoull(value);
+    for (const auto& [unit, mul] : {std::pair{"gb", 1ull << 30}, {"mb", 1ull << 20}, {"kb", 1ull << 10}}) {
+      if (bytes != 0 && bytes % mul == 0) return name + " " + std::to_string(bytes / mul) + unit;
+    }
+    return name + " " + value;
+  }
+  const bool words = name == "save" || name == "client-output-buffer-limit" || name == "replicaof";
+  bool plain = !value.empty() && quoted.count(name) == 0;
+  for (char ch : value) {
+    if (std::isspace(static_cast<unsigned char>(ch)) || ch == '"' || ch == '\\' || ch == '\'') {
+      plain = plain && words && std::isspace(static_cast<unsigned char>(ch));
+    }
+  }
+  if (plain) return name + " " + value;
+  std::string q = name + " \"";
+  for (char ch : value) {
+    if (ch == '"' || ch == '\\') q += '\\';
+    if (ch == '\n') {
+      q += "\\n";
+      continue;
+    }
+    q += ch;
+  }
+  return q + "\"";
+}
+
+}  // namespace
+
+Config::Config(const ServerConfig& c) : config_file_(c.config_file) {
+  lf::MutexLock lock(mu_);
+  values_ = values_of(c);
+  memory::live().store(c.memory);
+  // The stream block bounds take effect (db/stream/stream.hpp).
+  stream::Stream::set_block_limits(std::stoull(values_["stream-node-max-entries"]),
+                                   std::stoull(values_["stream-node-max-bytes"]));
+}
+
+lf::Status Config::rewrite() const {
+  if (config_file_.empty()) return lf::Status::error("ERR The server is running without a config file");
+  const auto failed = [](int err) {
+    return lf::Status::error(std::string("ERR Rewriting config file: ") + std::strerror(err));
+  };
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(config_file_);
+    if (!in) return failed(errno);
+    for (std::string line; std::getline(in, line);) lines.push_back(std::move(line));
+  }
+  const std::map<std::string, std::string> defaults = values_of(ServerConfig{});
+  std::map<std::string, std::string> now;
+  {
+    lf::MutexLock lock(mu_);
+    now = values_;
+  }
+  // Where each parameter stands in the file (a known name, maybe under an older one).
+  std::map<std::string, std::vector<std::size_t>> at;
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::size_t start = lines[i].find_first_not_of(" \t");
+    if (start == std::string::npos || lines[i][start] == '#') continue;
+    if (!split_config_line(lines[i], words) || words.empty()) continue;
+    std::string name = words[0];
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    name = canonical_name(name);
+    if (now.count(name) != 0) at[name].push_back(i);
+  }
+  std::vector<bool> drop(lines.size(), false);
+  std::vector<std::string> added;
+  for (const auto& [name, value] : now) {
+    if (canonical_name(name) != name) continue;  // written under its newer name
+    const auto it = at.find(name);
+    if (it == at.end()) {
+      const auto d = defaults.find(name);
+      if (d == defaults.end() || d->second != value) added.push_back(config_line(name, value));
+      continue;
+    }
+    lines[it->second[0]] = config_line(name, value);
+    for (std::size_t j = 1; j < it->second.size(); ++j) drop[it->second[j]] = true;
+  }
+  bool signed_already = false;
+  for (const std::string& l : lines) signed_already = signed_already || l == "# Generated by CONFIG REWRITE";
+  std::string text;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (!drop[i]) text += lines[i] + "\n";
+  }
+  if (!added.empty() && !signed_already) text += "# Generated by CONFIG REWRITE\n";
+  for (const std::string& l : added) text += l + "\n";
+  // A new file renamed over the old one: a crash midway leaves the old file whole.
+  const std::string tmp = config_file_ + ".rewrite-tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return failed(errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return failed(err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), config_file_.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return failed(err);
+  }
+  return lf::Status();
+}
+
+
 
 std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pattern) const {
   std::vector<std::pair<std::string, std::string>> out;
@@ -479,11 +648,17 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
                                                        "protected-mode", "rdb-key-save-delay",
-                                                       "hll-sparse-max-bytes",
                                                        "client-output-buffer-limit",
                                                        "client-query-buffer-limit",
                                                        "proto-max-bulk-len",
-                                                       "notify-keyspace-events"};
+                                                       "notify-keyspace-events",
+                                                       "aof-load-truncated", "repl-backlog-size"};
+  // What Redis itself never changes at run time: refused whatever the value, as Redis does.
+  static const std::set<std::string> immutable_params = {"databases", "daemonize", "appendfilename",
+                                                         "replicaof", "slaveof"};
+  // Every other parameter lfdb lists is one it takes only at start (the listening socket, the
+  // concurrency model, the log): a CONFIG SET that keeps its value changes nothing and is
+  // answered OK, as Redis answers a set that changes nothing; a new value is refused as immutable.
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
   std::vector<std::pair<const NoEffectParam*, std::string>> no_effect;  // checked, normalized
@@ -512,6 +687,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       continue;
     }
     if (mutable_params.count(k) == 0) {
+      if (immutable_params.count(k) == 0 && values_[k] == v) continue;
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - can't set immutable config");
     }
@@ -525,6 +701,18 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       if (lf::Status st = merge_output_limits(merged, v); !st.ok()) {
         return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                  "') - " + st.message());
+      }
+    }
+    if (k == "repl-backlog-size") {
+      std::uint64_t bytes = 0;
+      if (!to_memory(v, bytes)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - argument must be a memory value");
+      }
+      if (bytes < kMinBacklog || bytes > static_cast<std::uint64_t>(kLongMax)) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - argument must be between " + std::to_string(kMinBacklog) +
+                                 " and " + std::to_string(kLongMax) + " inclusive");
       }
     }
     if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {
@@ -543,13 +731,12 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
     }
-    if (k == "protected-mode" && v != "yes" && v != "no") {
+    if ((k == "protected-mode" || k == "aof-load-truncated") && v != "yes" && v != "no") {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument must be 'yes' or 'no'");
     }
     if ((k == "hz" && !to_int(v, 1, 500, x)) ||
         (k == "rdb-key-save-delay" && !to_int(v, INT32_MIN, INT32_MAX, x)) ||
-        (k == "hll-sparse-max-bytes" && !to_int(v, 0, INT32_MAX, x)) ||
         ((k == "busy-reply-threshold" || k == "lua-time-limit") && !to_int(v, 0, 86400000, x))) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument couldn't be parsed into an integer");
@@ -559,7 +746,6 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     values_[std::string(p->name)] = v;
     if (!p->alias.empty()) values_[std::string(p->alias)] = v;
   }
-  // The stream block bounds do take effect (db/stream/stream.hpp).
   stream::Stream::set_block_limits(std::stoull(values_["stream-node-max-entries"]),
                                    std::stoull(values_["stream-node-max-bytes"]));
   for (const auto& [k, v] : pairs) {
@@ -573,7 +759,8 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       (void)merge_output_limits(values_[k], v);  // checked above
       continue;
     }
-    if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {  // as bytes
+    if (mutable_params.count(k) == 0) continue;  // kept its value (checked above)
+    if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len" || k == "repl-backlog-size") {  // as bytes
       std::uint64_t bytes = 0;
       (void)to_memory(v, bytes);
       values_[k] = std::to_string(bytes);

@@ -77,6 +77,10 @@ struct ServerConfig {
   std::uint64_t proto_max_bulk_len = 512ull << 20;
 
   memory::Limits memory;  // maxmemory and its policy (db/memory/settings.hpp)
+  // The tuning parameters CONFIG SET also takes (slowlog-*, latency-monitor-threshold,
+  // stream-node-*, the encodings...) as given at start, validated and normalized: name -> value.
+  std::map<std::string, std::string> tuning;
+  std::string config_file;  // the file given at start, absolute; "" without one (CONFIG REWRITE)
 
   std::string snapshot_path() const { return dir + "/" + dbfilename; }
 
@@ -106,10 +110,16 @@ class Config {
   std::string requirepass() const;
   std::string output_limits() const;  // client-output-buffer-limit, canonical
   int rdb_key_save_delay_us() const;
+  // CONFIG REWRITE: writes the current values into the file the server started with, as
+  // Redis does: its comments and the lines lfdb does not know stay where they are, each known
+  // parameter is written once where it first stood, and the ones set away from their
+  // defaults that the file does not name are added at its end. Error text as Redis gives it.
+  lf::Status rewrite() const;
 
  private:
   mutable lf::Mutex mu_;
   std::map<std::string, std::string> values_ LF_GUARDED_BY(mu_);
+  std::string config_file_;  // set once by the constructor
 };
 
 // client-output-buffer-limit: merges `change` ("<class> <hard> <soft> <soft seconds>"...,

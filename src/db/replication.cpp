@@ -103,6 +103,10 @@ void Replication::stop_link() {
   if (link_thread_.joinable()) link_thread_.join();
 }
 
+void Replication::set_backlog_size(std::size_t bytes) {
+  if (dispatcher_) dispatcher_->set_backlog_size(bytes);
+}
+
 void Replication::stop_dispatcher() {
   if (!dispatcher_) return;
   // Nothing flushes the log any more (Server::stop synced it last): unhook, then stop.

@@ -66,6 +66,8 @@ class Replication {
   // A replica with appendonly yes saves where its log stands in the primary's stream, so a
   // restart resumes with a partial resync; anything that rewrites the log drops that.
   void forget_saved_position();
+  // CONFIG SET repl-backlog-size: the dispatcher's backlog (none without the log) takes it.
+  void set_backlog_size(std::size_t bytes);
 
  private:
   struct Target {

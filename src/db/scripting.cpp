@@ -1097,6 +1097,31 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
 
 }  // namespace lfdb::db
 
+namespace lfdb::db {
+
+bool script_denies_oom(Server& server, const commands::CommandSpec& spec,
+                       std::span<const std::string_view> argv) {
+  if (spec.name.ends_with("_ro") || argv.size() < 2) return false;
+  std::uint32_t flags = 0;
+  if (spec.name == "fcall") {
+    std::string library, name;
+    if (!server.functions().find_function(argv[1], library, name, flags)) return false;
+  } else {
+    std::string source;
+    if (spec.name == "eval") {
+      source.assign(argv[1]);
+    } else if (argv[1].size() != 40 || !server.scripts().find(argv[1], source)) {
+      return false;
+    }
+    bool shebang = false;
+    std::string body, err;
+    if (!functions::parse_script_shebang(source, shebang, flags, body, err) || !shebang) return false;
+  }
+  return (flags & (functions::kNoWrites | functions::kAllowOom)) == 0;
+}
+
+}  // namespace lfdb::db
+
 // ---- handlers ------------------------------------------------------------------------------
 
 namespace lfdb::db {

@@ -194,6 +194,13 @@ struct ScriptTarget {
 std::uint64_t script_identity(const commands::CommandSpec& spec,
                               std::span<const std::string_view> argv);
 
+// Past maxmemory, is this EVAL/EVALSHA/FCALL call refused before it runs? As Redis decides it
+// from the flags the script declares: one that may write (no `no-writes`) and did not declare
+// `allow-oom` is; the _RO forms, scripts without a shebang (each write inside meets the limit
+// on its own) and calls of unknown scripts (their handler answers) are not.
+bool script_denies_oom(Server& server, const commands::CommandSpec& spec,
+                       std::span<const std::string_view> argv);
+
 // EVAL / EVALSHA / FCALL and their _RO forms: runs the target with the context's keys and
 // arguments and writes its reply to c.out.
 void run_script(CommandContext& c, const ScriptTarget& target);

@@ -44,6 +44,7 @@ Server::Server(const ServerConfig& config)
   client_limits_.query_buffer.store(config.client_query_buffer_limit, std::memory_order_relaxed);
   client_limits_.max_bulk.store(config.proto_max_bulk_len, std::memory_order_relaxed);
   set_notify_flags(pubsub::parse_event_flags(config.notify_keyspace_events));
+  for (const auto& [name, value] : config.tuning) apply_setting(name);  // from the file or flags
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), dump_handlers(), hash_handlers(), list_handlers(),
@@ -77,6 +78,32 @@ Server::Server(const ServerConfig& config)
 }
 
 Server::~Server() { stop(); }
+
+void Server::apply_setting(const std::string& k) {
+  const auto current = config_.get(k);
+  if (current.empty()) return;
+  const std::string& v = current.front().second;  // validated and normalized by Config
+  if (k == "requirepass") {  // the default user's password, as in Redis
+    acl_.set_default_password(v);
+    refresh_auth_required();
+  }
+  if (k == "protected-mode") set_protected_mode(v == "yes");
+  if (k == "notify-keyspace-events") set_notify_flags(pubsub::parse_event_flags(v));
+  if (k == "client-output-buffer-limit") {
+    set_pubsub_limits(output_limit(config().output_limits(), "pubsub"));
+    set_normal_output_limit(output_limit(config().output_limits(), "normal"));
+  }
+  if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {  // as bytes
+    (k == "proto-max-bulk-len" ? client_limits_.max_bulk : client_limits_.query_buffer)
+        .store(std::stoull(v), std::memory_order_relaxed);
+  }
+  if (k == "latency-monitor-threshold") latency().set_threshold_ms(std::stoll(v));
+  if (k == "slowlog-log-slower-than") slowlog().set_threshold_us(std::stoll(v));
+  if (k == "slowlog-max-len") slowlog().set_max_len(std::stoll(v));
+  if (k == "tracking-table-max-keys") tracking().set_max_keys(std::stoull(v));
+  if (k == "busy-reply-threshold" || k == "lua-time-limit") scripts().set_busy_threshold_ms(std::stoll(v));
+  if (k == "repl-backlog-size") repl_->set_backlog_size(std::stoull(v));
+}
 
 lf::Status Server::start() {
   if (lf::Status loaded = persistence_.load(); !loaded.ok()) return loaded;

@@ -88,6 +88,9 @@ class Server final : public lf::Service {
   Keyspace& db(std::uint32_t i) { return dbs_.db(i); }
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
+  // Hands a parameter's current value (as Config holds it) to the part it tunes: CONFIG SET
+  // after each change, and the constructor for the tuning given at start.
+  void apply_setting(const std::string& name);
   ScriptRegistry& scripts() { return scripts_; }
   functions::LibraryRegistry& functions() { return functions_; }
   // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output

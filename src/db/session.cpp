@@ -38,6 +38,17 @@ bool allowed_when_subscribed(const CommandSpec& s) {
   return s.hue == HueClass::kPubsubWrite || s.has(commands::kSubscribed);
 }
 
+// A RESP3 client's (un)subscribe confirmations are pushes, which Redis sends even under CLIENT
+// REPLY OFF / SKIP (only replies are dropped).
+bool confirms_with_push(std::string_view name, resp::Protocol protocol) {
+  if (protocol != resp::Protocol::kResp3) return false;
+  for (std::string_view n : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
+                             "sunsubscribe"}) {
+    if (iequal(name, n)) return true;
+  }
+  return false;
+}
+
 bool writes_keyspace(HueClass c) {
   return c == HueClass::kKeyWrite || c == HueClass::kKeyspaceWrite ||
          c == HueClass::kTransaction || c == HueClass::kUndeclared;
@@ -205,7 +216,8 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
     client_.reply_skip = client_.reply_skip_next;
     client_.reply_skip_next = false;
-    drop_reply_ = client_.reply_skip || client_.reply_off;
+    drop_reply_ = (client_.reply_skip || client_.reply_off) &&
+                  !confirms_with_push(argv_[0], client_.protocol);
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     const bool last_was_client = last_was_client_;
@@ -224,7 +236,11 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     if (server_.tracking().over_limit() && server_.tracking().claim_trim()) trim_tracking();
     if (s == Step::kDone) {
       client_.qbuf.store(0, std::memory_order_relaxed);
-      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark) out.resize(mark);
+      // Read after the command: CLIENT REPLY OFF drops its own reply, ON answers.
+      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark &&
+          !confirms_with_push(argv_[0], client_.protocol)) {
+        out.resize(mark);
+      }
       if (over_output_limit(out.size())) {
         out.clear();  // none of them is sent: the client sees the connection close
         in.consume(in.size());
@@ -331,8 +347,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
                   "in this context");
   }
   // Past maxmemory with nothing left to evict (db/memory/evictor.hpp): Redis refuses deny-oom
-  // commands, anything queued into a MULTI, and an EXEC whose queue holds a deny-oom command.
-  if (memory::live().maxmemory.load(std::memory_order_relaxed) != 0 && refused_for_memory(*spec) &&
+  // commands, anything queued into a MULTI, an EXEC whose queue holds a deny-oom command, and a
+  // script that may write (script_denies_oom).
+  if (memory::live().maxmemory.load(std::memory_order_relaxed) != 0 &&
+      (refused_for_memory(*spec) ||
+       (commands::runs_script(*spec) && script_denies_oom(server_, *spec, argv))) &&
       memory::out_of_memory(server_.databases())) {
     if (spec->hue == commands::HueClass::kTransaction) {
       client_.in_multi = false;

@@ -47,6 +47,7 @@ class Backlog {
   std::uint64_t end() const { return end_; }      // the sealed end of the log
   std::size_t bytes() const { return end_ - start_; }
   std::size_t capacity() const { return capacity_; }
+  void set_capacity(std::size_t bytes) { capacity_ = bytes; }  // takes hold at the next append
   std::size_t segments() const { return segments_.size(); }
   bool holds(std::uint64_t offset) const { return offset >= start_ && offset <= end_; }
 

@@ -74,6 +74,11 @@ class Loop {
             if (backup_) backup_fail(lf::Status::error("this server became a replica"));
             changed_ = true;
           },
+          [this](BacklogSize b) {
+            opt_.backlog_size = b.bytes;
+            backlog_.set_capacity(b.bytes);
+            changed_ = true;
+          },
           [&open](DispatcherStop) { open = false; }};
       if (peers_.empty()) {
         // Nobody to ship to: the backlog can take the segments a few at a time, without a
@@ -333,6 +338,11 @@ void Dispatcher::ship(std::uint64_t start, std::string_view bytes) {
 }
 
 void Dispatcher::add_replica(lf::Unique<ReplicaLink> link) { (void)inbox_->send(std::move(link)); }
+
+void Dispatcher::set_backlog_size(std::size_t bytes) {
+  (void)inbox_->send(BacklogSize{bytes});
+  view_->with([bytes](ReplicationView& v) { v.backlog_size = bytes; });  // INFO shows it at once
+}
 
 void Dispatcher::new_history(std::string replid) {
   (void)inbox_->send(NewHistory{std::move(replid)});

@@ -67,6 +67,13 @@ struct NewHistory {
   std::string replid;
 };
 
+// CONFIG SET repl-backlog-size: the backlog holds at most `bytes` from now on (older segments
+// go with the next append).
+struct BacklogSize {
+  using sendable_value = void;
+  std::size_t bytes = 0;
+};
+
 struct DispatcherOptions {
   using sendable_value = void;
   std::string replid;
@@ -99,7 +106,7 @@ struct ReplicationView {
 };
 
 using DispatcherInbox =
-    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, DispatcherStop>;
+    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, BacklogSize, DispatcherStop>;
 
 class Dispatcher {
  public:
@@ -113,6 +120,7 @@ class Dispatcher {
   void ship(std::uint64_t start, std::string_view bytes);
   void add_replica(lf::Unique<ReplicaLink> link);
   void new_history(std::string replid);
+  void set_backlog_size(std::size_t bytes);
   // The sealed end of the log (INFO's master_repl_offset): current as soon as ship() returns.
   std::uint64_t sealed_end() const { return sealed_end_.load(std::memory_order_acquire); }
   // A pre-check for LFDB.SYNC (may be a few ms stale; the dispatcher has the last word).

@@ -87,6 +87,7 @@ constexpr NamedRoute kRoutes[] = {
     {"config|get", {Route::kUnsupported, Merge::kNone}},
     {"config|set", {Route::kUnsupported, Merge::kNone}},
     {"config|resetstat", {Route::kUnsupported, Merge::kNone}},
+    {"config|rewrite", {Route::kUnsupported, Merge::kNone}},
     {"client|list", {Route::kUnsupported, Merge::kNone}},
     {"client|kill", {Route::kUnsupported, Merge::kNone}},
     {"client|info", {Route::kUnsupported, Merge::kNone}},

@@ -62,6 +62,13 @@ STEPS = [
     ("FUNCTION", "LOAD", lib("nw", "redis.register_function{function_name='nw', callback=function() return redis.call('set', 'x', '1') end, flags={'no-writes'}}")),
     ("FCALL_RO", "nw", "0"),
     ("FUNCTION", "DELETE", "nw"),
+    ("FUNCTION", "flush", "sync", "extra"),
+    ("FUNCTION", "FLUSH", "bad"),
+    # The header splits as Redis's config lines do: quotes around the name, unbalanced quotes.
+    ("FUNCTION", "LOAD", "#!lua name=\"quoted\"\nredis.register_function('qf', function() return 1 end)"),
+    ("FCALL", "qf", "0"),
+    ("FUNCTION", "DELETE", "quoted"),
+    ("FUNCTION", "LOAD", "#!lua name=\"open\nredis.register_function('qg', function() return 1 end)"),
     ("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k"),
     ("EVAL", "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')", "1", "k"),
     ("EVAL", "#!lua flags=no-writes,allow-oom\nreturn redis.call('get', KEYS[1])", "1", "k"),
@@ -174,6 +181,32 @@ class FunctionsDiff(SideBySideTestCase):
                         ("FUNCTION", "LIST", "libraryname", "zz", "withcode")):
             a, b = self.both(*listing)
             self.assertEqual(b, a)
+
+    def test_past_maxmemory_the_script_flags_decide(self):
+        """Past maxmemory a function or shebang script that may write is refused with OOM before
+        it runs; no-writes and allow-oom ones run, and so do scripts without a shebang."""
+        self.both("FUNCTION", "LOAD", LIB)
+        self.both("SET", "k", "v" * 1000)
+        ro = "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])"
+        rw = "#!lua\nreturn redis.call('get', KEYS[1])"
+        oom_ok = "#!lua flags=allow-oom\nreturn redis.call('get', KEYS[1])"
+        self.both("SCRIPT", "LOAD", rw)
+        sha = self.both("SCRIPT", "LOAD", rw)[0].decode()
+        self.both("CONFIG", "SET", "maxmemory", "1")
+        try:
+            for cmd in (("FCALL", "wr", "1", "k", "x"), ("FCALL", "myfunc", "1", "k", "a"),
+                        ("FCALL", "ro", "1", "k"), ("FCALL_RO", "ro", "1", "k"),
+                        ("FCALL", "stale", "0"), ("EVAL", ro, "1", "k"), ("EVAL", rw, "1", "k"),
+                        ("EVAL", oom_ok, "1", "k"), ("EVALSHA", sha, "1", "k"),
+                        ("EVAL_RO", ro, "1", "k"), ("EVAL", "return redis.call('get', KEYS[1])", "1", "k"),
+                        ("FCALL", "nosuch", "0")):
+                with self.subTest(cmd=cmd[:2]):
+                    a, b = self.both(*cmd)
+                    self.assertEqual(b, a)
+            self.assertEqual(self.both("FCALL", "wr", "1", "k", "x")[0],
+                             RespError("OOM command not allowed when used memory > 'maxmemory'."))
+        finally:
+            self.both("CONFIG", "SET", "maxmemory", "0")
 
     def test_busy_function_and_the_kill_commands(self):
         """A looping function: FUNCTION STATS names it, BUSY names FUNCTION KILL, SCRIPT KILL

@@ -184,6 +184,51 @@ class IntrospectionTest(SideBySideTestCase):
                      ("XINFO", "STREAM", "s")):
             self.same("COMMAND", "GETKEYSANDFLAGS", *args)
 
+    def test_client_reply_off_keeps_resp3_pushes(self):
+        """RESP3 (un)subscribe confirmations are pushes: CLIENT REPLY OFF drops replies only."""
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c, RawConnection(srv.port) as pub:
+                c.command("HELLO", "3")
+                c.send(b"CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPING\r\n")
+                self.assertEqual(c.read_parsed(), [b"subscribe", b"ch", 1], srv)
+                self.assertEqual(pub.command("PUBLISH", "ch", "hi"), 1)
+                self.assertEqual(c.read_parsed(), [b"message", b"ch", b"hi"], srv)
+                c.send(b"UNSUBSCRIBE ch\r\n")
+                self.assertEqual(c.read_parsed(), [b"unsubscribe", b"ch", 0], srv)
+                c.expect_silence()
+
+    def test_command_list_subcommands_and_movablekeys(self):
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                names = c.command("COMMAND", "LIST")
+                self.assertIn(b"client|list", names, srv)
+                self.assertIn(b"config|rewrite", c.command("COMMAND", "LIST", "FILTERBY", "PATTERN", "config|*re*"))
+                for cmd in ("zunionstore", "xread", "eval", "sort", "sort_ro", "georadius", "fcall"):
+                    flags = c.command("COMMAND", "INFO", cmd)[0][2]
+                    self.assertIn(b"movablekeys", flags, (srv, cmd))
+                for cmd in ("get", "mset", "zadd"):
+                    self.assertNotIn(b"movablekeys", c.command("COMMAND", "INFO", cmd)[0][2], cmd)
+
+    def test_getkeys_of_malformed_xread(self):
+        """COMMAND GETKEYS follows Redis's key specification for XREAD: the first half of what
+        follows STREAMS, whatever the options or an odd argument out."""
+        for args in (("XREAD", "STREAMS", "a", "b", "c"), ("XREAD", "foo", "STREAMS", "a", "b"),
+                     ("XREAD", "COUNT", "STREAMS", "a", "b"), ("XREAD", "STREAMS", "a", "b", "c", "d", "e"),
+                     ("XREAD", "COUNT", "1", "STREAMS", "a"), ("XREAD", "STREAMS"),
+                     ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "b", "c"),
+                     ("XREAD", "BLOCK", "x", "streams", "a", "0")):
+            self.same("COMMAND", "GETKEYS", *args)
+
+    def test_lolwut(self):
+        for args in (("LOLWUT",), ("LOLWUT", "VERSION", "7"), ("LOLWUT", "VERSION", "x"),
+                     ("LOLWUT", "VERSION", "8", "1", "2"), ("lolwut", "foo")):
+            self.same(*args)
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("HELLO", "3")
+                c.send(b"LOLWUT\r\n")
+                self.assertEqual(c.read_reply(), b"=22\r\ntxt:Redis ver. 7.0.15\n\r\n", srv)
+
     def test_command_list_filterby(self):
         for args in (("FILTERBY", "PATTERN", "config*"), ("FILTERBY", "ACLCAT", "hyperloglog"),
                      ("FILTERBY", "MODULE", "x"), ("FILTERBY", "nope", "x"), ("FILTERBY",)):

@@ -59,7 +59,10 @@ void function_flush_cmd(CommandContext& c) {
   if (c.argc() == 3 && !iequal(c.arg(2), "async") && !iequal(c.arg(2), "sync")) {
     return c.out.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
   }
-  if (c.argc() > 3) return c.out.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+  if (c.argc() > 3) {  // Redis's subcommand syntax error, naming the subcommand as sent
+    return c.out.error("ERR unknown subcommand or wrong number of arguments for '" +
+                       std::string(c.arg(1)) + "'. Try FUNCTION HELP.");
+  }
   c.server->functions().flush();
   log_command(c);
   c.out.simple_string("OK");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <vector>
 
+#include "db/config.hpp"
 #include "db/script_sandbox.hpp"
 #include "db/scripting.hpp"
 
@@ -290,8 +291,13 @@ bool parse_library_header(std::string_view code, std::string& name, std::string&
     return false;
   }
   const std::string_view line = first_line(code, body);
-  const std::vector<std::string_view> parts = split_spaces(line);
-  const std::string_view engine = parts.empty() ? std::string_view() : parts[0].substr(2);
+  // Split as Redis splits it (its config-line rules): `name="foo"` names the library foo.
+  std::vector<std::string> parts;
+  if (!split_config_line(std::string(line), parts) || parts.empty()) {
+    err = "ERR Invalid library metadata";
+    return false;
+  }
+  const std::string_view engine = std::string_view(parts[0]).substr(2);
   bool named = false;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].substr(0, 5) != "name=") {
@@ -303,7 +309,7 @@ bool parse_library_header(std::string_view code, std::string& name, std::string&
       return false;
     }
     named = true;
-    name = std::string(parts[i].substr(5));
+    name = parts[i].substr(5);
   }
   if (!named) {
     err = "ERR Library name was not given";
