@@ -222,6 +222,41 @@ class StreamsDiffTest(unittest.TestCase):
             for c in cases:
                 p.both(*c)
 
+    def test_entry_replies(self):
+        """Entries are written into replies straight from their blocks: values of every length
+        line width (0, 1, 2, 3 and more digits), entries with the block's field names and with
+        their own, many fields, large ids, deleted entries in the walk, and every command that
+        replies with entries, against redis-server."""
+        for proto in (2, 3):
+            p = self.pair(proto)
+            p.both("CONFIG", "SET", "stream-node-max-entries", "4")
+            sizes = [0, 1, 9, 10, 99, 100, 999, 1000, 70000]
+            for i, n in enumerate(sizes):
+                p.both("XADD", "s", "%d-%d" % (1000 + i, i), "f", "v" * n, "g", str(i))
+                p.both("XADD", "s", "%d-%d" % (1000 + i, i + 1), "other%d" % i, "x" * (n % 300))
+            many = []
+            for k in range(60):
+                many += ["field%d" % k, "w" * k]
+            p.both("XADD", "s", "18446744073709551614-18446744073709551610", *many)
+            p.both("XADD", "s", "18446744073709551614-*", *many[:22])
+            p.both("XDEL", "s", "1002-2", "1004-5", "1008-8")
+            for args in (["XRANGE", "s", "-", "+"], ["XREVRANGE", "s", "+", "-"],
+                         ["XRANGE", "s", "1003", "1006", "COUNT", "3"],
+                         ["XREVRANGE", "s", "1006", "(1002-2", "COUNT", "4"],
+                         ["XRANGE", "s", "(1002-2", "+", "COUNT", "1"],
+                         ["XREAD", "COUNT", "5", "STREAMS", "s", "1001-1"],
+                         ["XINFO", "STREAM", "s"], ["XINFO", "STREAM", "s", "FULL", "COUNT", "7"],
+                         ["XGROUP", "CREATE", "s", "g", "0"],
+                         ["XREADGROUP", "GROUP", "g", "c", "COUNT", "6", "STREAMS", "s", ">"],
+                         ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"],
+                         ["XDEL", "s", "1003-4"],
+                         ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"],
+                         ["XCLAIM", "s", "g", "d", "0", "1001-1", "1003-4", "1000-0"],
+                         ["XAUTOCLAIM", "s", "g", "e", "0", "0", "COUNT", "3"],
+                         ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]):
+                p.both(*args)
+            p.both("CONFIG", "SET", "stream-node-max-entries", "100")
+
     def test_trim(self):
         p = self.pair()
         for i in range(1, 351):
