@@ -257,6 +257,31 @@ class StreamsDiffTest(unittest.TestCase):
                 p.both(*args)
             p.both("CONFIG", "SET", "stream-node-max-entries", "100")
 
+    def test_command_getkeys_malformed_xread(self):
+        """COMMAND GETKEYS answers from Redis's key specs: the first STREAMS (XREADGROUP's from
+        its fourth argument) and half of what follows, however malformed the rest."""
+        p = self.pair()
+        for args in (["XREAD", "COUNT", "2", "STREAMS", "a", "b", "c"],
+                     ["XREAD", "STREAMS", "a", "b", "c"],
+                     ["XREAD", "STREAMS", "a", "b", "c", "d", "e"],
+                     ["XREAD", "COUNT", "1", "STREAMS", "a", "b", "c", "d", "e"],
+                     ["XREAD", "streams", "streams", "streams", "1"],
+                     ["XREAD", "a", "STREAMS", "b", "1"],
+                     ["XREAD", "COUNT", "1", "COUNT", "2", "STREAMS", "a", "b", "c"],
+                     ["XREAD", "COUNT", "STREAMS", "a"],
+                     ["XREAD", "BLOCK", "a", "b", "c", "d"],
+                     ["XREAD", "a", "b", "c", "STREAMS"],
+                     ["XREAD", "STREAMS"], ["XREAD", "STREAMS", "a"], ["XREAD", "foo", "bar"],
+                     ["XREAD", "STREAMS", "a", "1"], ["XREAD", "GROUP", "a", "b", "STREAMS", "a", "1"],
+                     ["XREADGROUP", "GROUP", "streams", "c", "STREAMS", "a", "b", "1"],
+                     ["XREADGROUP", "STREAMS", "a", "b", "c", "d", "e"],
+                     ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", ">", "x"],
+                     ["XREADGROUP", "GROUP", "g", "c", "x", "y", "STREAMS"],
+                     ["XREADGROUP", "GROUP", "g", "STREAMS", "a", ">", "b"],
+                     ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a"],
+                     ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", ">"]):
+            p.both("COMMAND", "GETKEYS", *args)
+
     def test_trim(self):
         p = self.pair()
         for i in range(1, 351):
