@@ -126,14 +126,19 @@ def measure(name, cmd, work, keep):
             got = r.execute_command("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "q", ">")
             assert r.execute_command("XACK", "q", "g", got[0][1][0][0]) == 1
 
-    phase("XADD", xadd_setup, xadd_run)
-    phase("XRANGE", xrange_setup, xrange_run)
-    phase("XQUEUE", xqueue_setup, xqueue_run)
     try:
+        phase("XADD", xadd_setup, xadd_run)
+        phase("XRANGE", xrange_setup, xrange_run)
+        phase("XQUEUE", xqueue_setup, xqueue_run)
         r.shutdown(nosave=True)
-    except Exception:
-        pass
-    proc.wait(timeout=120)
+    except redis.ConnectionError:
+        pass  # the shutdown's own connection drop
+    finally:
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # a failed measure leaves no server behind
+            proc.wait()
     return results
 
 
