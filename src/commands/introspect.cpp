@@ -32,6 +32,21 @@ void sort_keys(std::span<const std::string_view> argv, std::vector<std::size_t>&
   if (store != 0) out.push_back(store);
 }
 
+// XREAD's and XREADGROUP's keys as Redis's key spec finds them (COMMAND GETKEYS answers from
+// the spec, not from the command's own parsing): the first STREAMS (XREADGROUP's from the 4th
+// argument on, and never the last argument), then the first half of what follows it, however
+// malformed the rest; nothing when it has no key to give.
+void stream_keyspec_keys(const CommandSpec& spec, std::span<const std::string_view> argv,
+                         std::vector<std::size_t>& out) {
+  const std::size_t from = spec.name == "xreadgroup" ? 4 : 1;
+  for (std::size_t i = from; i + 1 < argv.size(); ++i) {
+    if (!iequal(argv[i], "streams")) continue;
+    const std::size_t first = i + 1, n = (argv.size() - first) / 2;
+    for (std::size_t k = 0; k < n; ++k) out.push_back(first + k);
+    return;
+  }
+}
+
 bool is_store_destination(const CommandSpec& spec, std::size_t position) {
   if (spec.name == "sort") return position > 1;
   if (spec.has(kDestKey)) return position == 1;
@@ -80,12 +95,7 @@ KeyPositions key_positions(std::span<const std::string_view> argv) {
     return r;
   }
   if (spec.has(kStreamKeys)) {
-    // Redis's key specification, not the handler's parse: the first STREAMS after the name,
-    // then the first half of what follows (an odd one out is left over, options unchecked).
-    std::size_t at = 1;
-    while (at < argv.size() && !iequal(argv[at], "streams")) ++at;
-    const std::size_t n = at < argv.size() ? (argv.size() - at - 1) / 2 : 0;
-    for (std::size_t i = 0; i < n; ++i) r.positions.push_back(at + 1 + i);
+    stream_keyspec_keys(spec, argv, r.positions);
     if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
     return r;
   }

@@ -222,6 +222,66 @@ class StreamsDiffTest(unittest.TestCase):
             for c in cases:
                 p.both(*c)
 
+    def test_entry_replies(self):
+        """Entries are written into replies straight from their blocks: values of every length
+        line width (0, 1, 2, 3 and more digits), entries with the block's field names and with
+        their own, many fields, large ids, deleted entries in the walk, and every command that
+        replies with entries, against redis-server."""
+        for proto in (2, 3):
+            p = self.pair(proto)
+            p.both("CONFIG", "SET", "stream-node-max-entries", "4")
+            sizes = [0, 1, 9, 10, 99, 100, 999, 1000, 70000]
+            for i, n in enumerate(sizes):
+                p.both("XADD", "s", "%d-%d" % (1000 + i, i), "f", "v" * n, "g", str(i))
+                p.both("XADD", "s", "%d-%d" % (1000 + i, i + 1), "other%d" % i, "x" * (n % 300))
+            many = []
+            for k in range(60):
+                many += ["field%d" % k, "w" * k]
+            p.both("XADD", "s", "18446744073709551614-18446744073709551610", *many)
+            p.both("XADD", "s", "18446744073709551614-*", *many[:22])
+            p.both("XDEL", "s", "1002-2", "1004-5", "1008-8")
+            for args in (["XRANGE", "s", "-", "+"], ["XREVRANGE", "s", "+", "-"],
+                         ["XRANGE", "s", "1003", "1006", "COUNT", "3"],
+                         ["XREVRANGE", "s", "1006", "(1002-2", "COUNT", "4"],
+                         ["XRANGE", "s", "(1002-2", "+", "COUNT", "1"],
+                         ["XREAD", "COUNT", "5", "STREAMS", "s", "1001-1"],
+                         ["XINFO", "STREAM", "s"], ["XINFO", "STREAM", "s", "FULL", "COUNT", "7"],
+                         ["XGROUP", "CREATE", "s", "g", "0"],
+                         ["XREADGROUP", "GROUP", "g", "c", "COUNT", "6", "STREAMS", "s", ">"],
+                         ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"],
+                         ["XDEL", "s", "1003-4"],
+                         ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", "0"],
+                         ["XCLAIM", "s", "g", "d", "0", "1001-1", "1003-4", "1000-0"],
+                         ["XAUTOCLAIM", "s", "g", "e", "0", "0", "COUNT", "3"],
+                         ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]):
+                p.both(*args)
+            p.both("CONFIG", "SET", "stream-node-max-entries", "100")
+
+    def test_command_getkeys_malformed_xread(self):
+        """COMMAND GETKEYS answers from Redis's key specs: the first STREAMS (XREADGROUP's from
+        its fourth argument) and half of what follows, however malformed the rest."""
+        p = self.pair()
+        for args in (["XREAD", "COUNT", "2", "STREAMS", "a", "b", "c"],
+                     ["XREAD", "STREAMS", "a", "b", "c"],
+                     ["XREAD", "STREAMS", "a", "b", "c", "d", "e"],
+                     ["XREAD", "COUNT", "1", "STREAMS", "a", "b", "c", "d", "e"],
+                     ["XREAD", "streams", "streams", "streams", "1"],
+                     ["XREAD", "a", "STREAMS", "b", "1"],
+                     ["XREAD", "COUNT", "1", "COUNT", "2", "STREAMS", "a", "b", "c"],
+                     ["XREAD", "COUNT", "STREAMS", "a"],
+                     ["XREAD", "BLOCK", "a", "b", "c", "d"],
+                     ["XREAD", "a", "b", "c", "STREAMS"],
+                     ["XREAD", "STREAMS"], ["XREAD", "STREAMS", "a"], ["XREAD", "foo", "bar"],
+                     ["XREAD", "STREAMS", "a", "1"], ["XREAD", "GROUP", "a", "b", "STREAMS", "a", "1"],
+                     ["XREADGROUP", "GROUP", "streams", "c", "STREAMS", "a", "b", "1"],
+                     ["XREADGROUP", "STREAMS", "a", "b", "c", "d", "e"],
+                     ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", ">", "x"],
+                     ["XREADGROUP", "GROUP", "g", "c", "x", "y", "STREAMS"],
+                     ["XREADGROUP", "GROUP", "g", "STREAMS", "a", ">", "b"],
+                     ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a"],
+                     ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", ">"]):
+            p.both("COMMAND", "GETKEYS", *args)
+
     def test_trim(self):
         p = self.pair()
         for i in range(1, 351):

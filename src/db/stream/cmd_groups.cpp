@@ -331,8 +331,8 @@ void reassign(Nack& n, StreamId id, Consumer& to) {
 
 void reply_claimed(CommandContext& c, const Stream& s, StreamId id, bool justid) {
   if (justid) return reply_id(c, id);
-  s.range(id, id, false, [&](StreamId eid, const FieldList& f) {
-    reply_entry(c, eid, f);
+  s.scan(id, id, false, [&](const EntryRef& e) {
+    reply_entry(c, e);
     return false;
   });
 }

@@ -140,8 +140,8 @@ std::size_t serve_history(CommandContext& c, std::string_view key, std::string_v
   c.out.array_header(ids.size());
   for (const StreamId& id : ids) {
     bool found = false;
-    s.range(id, id, false, [&](StreamId eid, const FieldList& f) {
-      reply_entry(c, eid, f);
+    s.scan(id, id, false, [&](const EntryRef& e) {
+      reply_entry(c, e);
       found = true;
       return false;
     });
@@ -169,15 +169,10 @@ std::size_t serve_new(CommandContext& c, std::string_view key, const ReadArgs& a
     c.out.array_header(0);
     return 0;
   }
-  std::vector<std::pair<StreamId, FieldList>> entries;
-  s.range(start, StreamId::max(), false, [&](StreamId id, const FieldList& f) {
-    entries.emplace_back(id, f);
-    return count == 0 || static_cast<std::int64_t>(entries.size()) < count;
-  });
   const std::int64_t now = clock_ms(c);
   bool moved = false;
-  c.out.array_header(entries.size());
-  for (const auto& [id, f] : entries) {
+  const std::size_t n = reply_entries(c, s, start, StreamId::max(), false,
+                                      static_cast<std::uint64_t>(count), [&](StreamId id) {
     if (g != nullptr && id > g->last_id) {
       if (g->entries_read != kInvalidEntriesRead && !s.range_has_tombstones(id, StreamId::max())) {
         ++g->entries_read;
@@ -187,19 +182,18 @@ std::size_t serve_new(CommandContext& c, std::string_view key, const ReadArgs& a
       g->last_id = id;
       moved = true;
     }
-    reply_entry(c, id, f);
-    if (g == nullptr || a.noack) continue;
+    if (g == nullptr || a.noack) return;
     auto [it, fresh] = g->pel.try_emplace(id, Nack{});
-    Nack& n = it->second;
-    if (!fresh && n.consumer != nullptr) n.consumer->pel.erase(id);
-    n.consumer = cons;
-    n.delivery_time = now;
-    n.delivery_count = 1;
+    Nack& nack = it->second;
+    if (!fresh && nack.consumer != nullptr) nack.consumer->pel.erase(id);
+    nack.consumer = cons;
+    nack.delivery_time = now;
+    nack.delivery_count = 1;
     cons->pel.insert(id);
-    log_claim(c, key, a.group, *g, id, n);
-  }
+    log_claim(c, key, a.group, *g, id, nack);
+  });
   if (moved) log_group_position(c, key, a.group, *g);
-  return entries.size();
+  return n;
 }
 
 bool serve_read(CommandContext& c, const ReadArgs& a) {

@@ -7,6 +7,8 @@
 // as the exact XTRIM that removes the same entries (MINID = the first entry left, or MAXLEN = 0
 // when none is left).
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,75 @@
 #include "db/stream/common.hpp"
 
 namespace lfdb::db::stream {
+
+namespace {
+
+// A RESP length line ("$3\r\n", "*6\r\n") at p; returns its end.
+char* put_header(char* p, char type, std::size_t n) {
+  *p++ = type;
+  if (n < 10) {
+    *p++ = static_cast<char>('0' + n);
+  } else if (n < 100) {
+    *p++ = static_cast<char>('0' + n / 10);
+    *p++ = static_cast<char>('0' + n % 10);
+  } else {
+    p = std::to_chars(p, p + 20, n).ptr;
+  }
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
+char* put_bulk(char* p, std::string_view s) {
+  p = put_header(p, '$', s.size());
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
+}  // namespace
+
+void EntryWriter::write(const EntryRef& e) {
+  // Room for the worst case: every length line at its longest (23 bytes), the id's 41
+  // characters, and the bytes of the names and values (their varint lengths become lines).
+  constexpr std::size_t kLine = 23 + 2;
+  const std::size_t room = 4 + kLine + 41 + kLine + e.names_size + e.body_size +
+                           2 * static_cast<std::size_t>(e.pairs) * kLine;
+  const std::size_t at = out_.size();
+  out_.resize(at + room);
+  char* p = out_.data() + at;
+  std::memcpy(p, "*2\r\n", 4);
+  p += 4;
+  if (!have_ms_ || e.id.ms != ms_) {
+    ms_len_ = static_cast<std::size_t>(std::to_chars(ms_text_, ms_text_ + sizeof ms_text_, e.id.ms).ptr - ms_text_);
+    ms_ = e.id.ms;
+    have_ms_ = true;
+  }
+  char seq[24];
+  const auto seq_len = static_cast<std::size_t>(std::to_chars(seq, seq + sizeof seq, e.id.seq).ptr - seq);
+  p = put_header(p, '$', ms_len_ + 1 + seq_len);
+  std::memcpy(p, ms_text_, ms_len_);
+  p += ms_len_;
+  *p++ = '-';
+  std::memcpy(p, seq, seq_len);
+  p += seq_len;
+  *p++ = '\r';
+  *p++ = '\n';
+  p = put_header(p, '*', 2 * static_cast<std::size_t>(e.pairs));
+  e.each([&](std::string_view f, std::string_view v) {
+    p = put_bulk(p, f);
+    p = put_bulk(p, v);
+  });
+  out_.resize(static_cast<std::size_t>(p - out_.data()));
+}
+
+void insert_array_header(CommandContext& c, std::size_t mark, std::size_t n) {
+  char line[24];
+  const char* end = put_header(line, '*', n);
+  c.out.buffer().insert(mark, line, static_cast<std::size_t>(end - line));
+}
 
 bool parse_range_start(CommandContext& c, std::string_view arg, StreamId& id) {
   const bool ex = arg.size() > 1 && arg[0] == '(';
@@ -251,13 +322,8 @@ void range_generic(CommandContext& c, bool rev) {
   if (wrong) return c.out.error(kErrWrongType);
   if (s == nullptr) return c.out.array_header(0);
   if (count == 0) return c.out.null_array();
-  std::vector<std::pair<StreamId, FieldList>> out;
-  s->range(start, end, rev, [&](StreamId id, const FieldList& f) {
-    out.emplace_back(id, f);
-    return count < 0 || static_cast<std::int64_t>(out.size()) < count;
-  });
-  c.out.array_header(out.size());
-  for (const auto& [id, f] : out) reply_entry(c, id, f);
+  reply_entries(c, *s, start, end, rev, count < 0 ? 0 : static_cast<std::uint64_t>(count),
+                [](StreamId) {});
 }
 
 void xrange_cmd(CommandContext& c) { range_generic(c, false); }
@@ -338,8 +404,8 @@ void xsetid_cmd(CommandContext& c) {
 
 void reply_first_or_last(CommandContext& c, const Stream& s, bool last) {
   bool any = false;
-  s.range(StreamId{}, StreamId::max(), last, [&](StreamId id, const FieldList& f) {
-    reply_entry(c, id, f);
+  s.scan(StreamId{}, StreamId::max(), last, [&](const EntryRef& e) {
+    reply_entry(c, e);
     any = true;
     return false;
   });
@@ -407,15 +473,8 @@ void xinfo_stream_cmd(CommandContext& c) {
     return;
   }
   const auto limit = static_cast<std::size_t>(count);
-  auto within = [&](std::size_t n) { return limit == 0 || n < limit; };
   c.out.bulk("entries");
-  std::vector<std::pair<StreamId, FieldList>> entries;
-  s->range(StreamId{}, StreamId::max(), false, [&](StreamId id, const FieldList& f) {
-    entries.emplace_back(id, f);
-    return within(entries.size());
-  });
-  c.out.array_header(entries.size());
-  for (const auto& [id, f] : entries) reply_entry(c, id, f);
+  reply_entries(c, *s, StreamId{}, StreamId::max(), false, limit, [](StreamId) {});
   c.out.bulk("groups");
   c.out.array_header(s->groups().size());
   for (const auto& [name, g] : s->groups()) {

@@ -46,14 +46,43 @@ inline void reply_id(CommandContext& c, StreamId id) {
   c.out.bulk(id.text(buf));
 }
 
-inline void reply_entry(CommandContext& c, StreamId id, const FieldList& f) {
-  c.out.array_header(2);
-  reply_id(c, id);
-  c.out.array_header(f.size() * 2);
-  for (const auto& [k, v] : f) {
-    c.out.bulk(k);
-    c.out.bulk(v);
-  }
+// Writes entries as RESP replies, [id, [field, value, ...]] (the same bytes in RESP2 and
+// RESP3), straight from their blocks into the reply buffer: no field list, no id string; an
+// id's milliseconds are formatted once for the entries that share them.
+class EntryWriter {
+ public:
+  explicit EntryWriter(std::string& out) : out_(out) {}
+  void write(const EntryRef& e);
+
+ private:
+  std::string& out_;
+  bool have_ms_ = false;
+  std::uint64_t ms_ = 0;  // the milliseconds whose digits ms_text_ holds
+  char ms_text_[24];
+  std::size_t ms_len_ = 0;
+};
+
+inline void reply_entry(CommandContext& c, const EntryRef& e) { EntryWriter(c.out.buffer()).write(e); }
+
+// Writes the array header of `n` elements at `mark`, in front of the elements written since
+// (a reply whose length is known only once its elements are out).
+void insert_array_header(CommandContext& c, std::size_t mark, std::size_t n);
+
+// The live entries of [lo, hi] (descending when rev), at most `count` of them (0: no limit),
+// as a reply array; on_entry(id) runs after each one is written. Returns how many.
+template <typename Fn>
+std::size_t reply_entries(CommandContext& c, const Stream& s, StreamId lo, StreamId hi, bool rev,
+                          std::uint64_t count, Fn&& on_entry) {
+  const std::size_t mark = c.out.buffer().size();
+  EntryWriter w(c.out.buffer());
+  std::uint64_t n = 0;
+  s.scan(lo, hi, rev, [&](const EntryRef& e) {
+    w.write(e);
+    on_entry(e.id);
+    return ++n != count;
+  });
+  insert_array_header(c, mark, n);
+  return n;
 }
 
 // Whether the invocation keeps effect records (a log or replicas): without, a command need not

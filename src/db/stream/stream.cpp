@@ -30,6 +30,21 @@ void put_str(std::string& out, std::string_view s) {
   out.append(s);
 }
 
+char* store_varint(char* p, std::uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+char* store_str(char* p, std::string_view s) {
+  p = store_varint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
 // A bounds-checked reader over bytes: every read fails rather than run past the end.
 struct Reader {
   std::string_view b;
@@ -164,6 +179,19 @@ std::size_t Group::delete_consumer(std::string_view name) {
 
 // ---- blocks ----
 
+// One entry's header as decoded in place: where it starts and ends, its flags and id, and its
+// pairs (values only when it has the block's master fields).
+struct Stream::Decoded {
+  const char* at = nullptr;   // the flags byte
+  const char* body = nullptr; // the pairs
+  const char* end = nullptr;  // the next entry
+  std::uint8_t flags = 0;
+  std::uint32_t pairs = 0;
+  StreamId id;
+
+  bool live() const { return (flags & kDeleted) == 0; }
+};
+
 struct Stream::Block {
   StreamId first;
   std::uint32_t live = 0;
@@ -173,86 +201,92 @@ struct Stream::Block {
   std::string data;    // the entries
 
   std::uint32_t total() const { return live + deleted; }
+  const char* begin() const { return data.data(); }
+  const char* end() const { return data.data() + data.size(); }
 
-  // Decodes the entry at pos: its flags byte offset stays at `at`; fills id and fields (when
-  // fields != nullptr) and advances pos past it. The block's bytes were written by append() or
-  // checked by the decoder, so reads cannot fail here.
-  void read(std::size_t& pos, std::uint8_t& flags, StreamId& id, FieldList* fields) const {
-    Reader r{data, pos};
-    r.u8(flags);
-    std::uint64_t dms = 0, dseq = 0;
-    r.varint(dms);
-    r.varint(dseq);
-    id.ms = first.ms + dms;
-    id.seq = dms == 0 ? first.seq + dseq : dseq;
-    if (fields != nullptr) fields->clear();
-    if ((flags & kSameFields) != 0) {
-      Reader m{master, 0};
-      for (std::uint32_t i = 0; i < master_count; ++i) {
-        std::string_view f, v;
-        m.str(f);
-        r.str(v);
-        if (fields != nullptr) fields->emplace_back(f, v);
-      }
-    } else {
-      std::uint64_t n = 0;
-      r.varint(n);
-      for (std::uint64_t i = 0; i < n; ++i) {
-        std::string_view f, v;
-        r.str(f);
-        r.str(v);
-        if (fields != nullptr) fields->emplace_back(f, v);
-      }
+  // Decodes the entry at p into d; returns where the next one starts. The block's bytes were
+  // written by add() or checked by the snapshot decoder, so the reads need no bounds checks.
+  const char* decode(const char* p, Decoded& d) const {
+    d.at = p;
+    d.flags = static_cast<std::uint8_t>(*p++);
+    const std::uint64_t dms = load_varint(p);
+    const std::uint64_t dseq = load_varint(p);
+    d.id.ms = first.ms + dms;
+    d.id.seq = dms == 0 ? first.seq + dseq : dseq;
+    const bool same = (d.flags & kSameFields) != 0;
+    d.pairs = same ? master_count : static_cast<std::uint32_t>(load_varint(p));
+    d.body = p;
+    for (std::uint32_t i = 0; i < d.pairs; ++i) {
+      if (!same) p += load_varint(p);  // the name
+      p += load_varint(p);             // the value
     }
-    pos = r.pos;
+    d.end = p;
+    return p;
   }
 
-  // The offsets of every entry (deleted ones too), for reverse walks and lookups.
-  std::vector<std::uint32_t> offsets() const {
-    std::vector<std::uint32_t> out;
-    out.reserve(total());
-    std::size_t pos = 0;
-    while (pos < data.size()) {
-      out.push_back(static_cast<std::uint32_t>(pos));
-      std::uint8_t flags = 0;
-      StreamId id;
-      read(pos, flags, id, nullptr);
+  EntryRef ref(const Decoded& d) const {
+    EntryRef e;
+    e.id = d.id;
+    e.pairs = d.pairs;
+    if ((d.flags & kSameFields) != 0) {
+      e.names = master.data();
+      e.names_size = master.size();
     }
-    return out;
+    e.body = d.body;
+    e.body_size = static_cast<std::size_t>(d.end - d.body);
+    return e;
+  }
+
+  // The start of every entry (deleted ones too), for reverse walks.
+  void offsets(std::vector<const char*>& out) const {
+    out.clear();
+    out.reserve(total());
+    Decoded d;
+    for (const char* p = begin(); p < end();) {
+      out.push_back(p);
+      p = decode(p, d);
+    }
   }
 
   StreamId last_id() const {
-    std::size_t pos = 0;
-    StreamId id = first;
-    while (pos < data.size()) {
-      std::uint8_t flags = 0;
-      read(pos, flags, id, nullptr);
-    }
-    return id;
+    Decoded d;
+    d.id = first;
+    for (const char* p = begin(); p < end();) p = decode(p, d);
+    return d.id;
   }
 
   bool same_as_master(std::span<const std::string_view> fields) const {
     if (fields.size() / 2 != master_count) return false;
-    Reader m{master, 0};
+    const char* m = master.data();
     for (std::size_t i = 0; i < fields.size(); i += 2) {
-      std::string_view f;
-      m.str(f);
-      if (f != fields[i]) return false;
+      const std::size_t n = load_varint(m);
+      if (std::string_view(m, n) != fields[i]) return false;
+      m += n;
     }
     return true;
   }
 
+  // Appends one entry, its bytes written in place (one resize, not a push per byte).
   void add(StreamId id, std::span<const std::string_view> fields) {
     const bool same = same_as_master(fields);
-    data.push_back(static_cast<char>(same ? kSameFields : 0));
-    const std::uint64_t dms = id.ms - first.ms;
-    put_varint(data, dms);
-    put_varint(data, dms == 0 ? id.seq - first.seq : id.seq);
-    if (!same) put_varint(data, fields.size() / 2);
+    std::size_t bound = 1 + 3 * 10;
     for (std::size_t i = 0; i < fields.size(); i += 2) {
-      if (!same) put_str(data, fields[i]);
-      put_str(data, fields[i + 1]);
+      bound += 10 + fields[i + 1].size() + (same ? 0 : 10 + fields[i].size());
     }
+    const std::size_t at = data.size();
+    data.resize(at + bound);
+    char* const start = data.data() + at;
+    char* p = start;
+    *p++ = static_cast<char>(same ? kSameFields : 0);
+    const std::uint64_t dms = id.ms - first.ms;
+    p = store_varint(p, dms);
+    p = store_varint(p, dms == 0 ? id.seq - first.seq : id.seq);
+    if (!same) p = store_varint(p, fields.size() / 2);
+    for (std::size_t i = 0; i < fields.size(); i += 2) {
+      if (!same) p = store_str(p, fields[i]);
+      p = store_str(p, fields[i + 1]);
+    }
+    data.resize(at + static_cast<std::size_t>(p - start));
     ++live;
   }
 };
@@ -296,6 +330,7 @@ void Stream::append(StreamId id, std::span<const std::string_view> fields) {
   ++length_;
   ++entries_added_;
   last_id_ = id;
+  last_live_ = id;
   if (length_ == 1) first_id_ = id;
 }
 
@@ -312,13 +347,11 @@ bool Stream::contains(StreamId id) const {
   auto it = block_for(blocks_, id);
   if (it == blocks_.end()) return false;
   const Block& b = *it->second;
-  std::size_t pos = 0;
-  while (pos < b.data.size()) {
-    std::uint8_t flags = 0;
-    StreamId cur;
-    b.read(pos, flags, cur, nullptr);
-    if (cur == id) return (flags & kDeleted) == 0;
-    if (cur > id) return false;
+  Decoded d;
+  for (const char* p = b.begin(); p < b.end();) {
+    p = b.decode(p, d);
+    if (d.id == id) return d.live();
+    if (d.id > id) return false;
   }
   return false;
 }
@@ -327,24 +360,23 @@ bool Stream::erase(StreamId id) {
   auto it = block_for(blocks_, id);
   if (it == blocks_.end()) return false;
   Block& b = *it->second;
-  std::size_t pos = 0;
-  while (pos < b.data.size()) {
-    const std::size_t at = pos;
-    std::uint8_t flags = 0;
-    StreamId cur;
-    b.read(pos, flags, cur, nullptr);
-    if (cur > id) return false;
-    if (cur != id) continue;
-    if ((flags & kDeleted) != 0) return false;
-    b.data[at] = static_cast<char>(flags | kDeleted);
+  Decoded d;
+  for (const char* p = b.begin(); p < b.end();) {
+    p = b.decode(p, d);
+    if (d.id > id) return false;
+    if (d.id != id) continue;
+    if (!d.live()) return false;
+    b.data[static_cast<std::size_t>(d.at - b.begin())] = static_cast<char>(d.flags | kDeleted);
     --b.live;
     ++b.deleted;
     --length_;
     if (b.live == 0) blocks_.erase(it);
     if (length_ == 0) {
       first_id_ = StreamId{};
-    } else if (id == first_id_) {
-      update_first_id();
+      last_live_ = StreamId{};
+    } else {
+      if (id == first_id_) update_first_id();
+      if (id == last_live_) last_live_ = find_last_live();
     }
     return true;
   }
@@ -353,64 +385,63 @@ bool Stream::erase(StreamId id) {
 
 void Stream::update_first_id() {
   first_id_ = StreamId{};
-  range(StreamId{}, StreamId::max(), false, [&](StreamId id, const FieldList&) {
-    first_id_ = id;
+  scan(StreamId{}, StreamId::max(), false, [&](const EntryRef& e) {
+    first_id_ = e.id;
     return false;
   });
 }
 
-StreamId Stream::last_live_id() const {
+StreamId Stream::find_last_live() const {
   StreamId out;
-  range(StreamId{}, StreamId::max(), true, [&](StreamId id, const FieldList&) {
-    out = id;
+  scan(StreamId{}, StreamId::max(), true, [&](const EntryRef& e) {
+    out = e.id;
     return false;
   });
   return out;
 }
 
-void Stream::range(StreamId lo, StreamId hi, bool rev,
-                   const std::function<bool(StreamId, const FieldList&)>& fn) const {
+void Stream::scan(StreamId lo, StreamId hi, bool rev, EntryVisitor& v) const {
   if (lo > hi || blocks_.empty()) return;
-  FieldList fields;
+  Decoded d;
   if (!rev) {
     auto it = block_for(blocks_, lo);
     if (it == blocks_.end()) it = blocks_.begin();
     for (; it != blocks_.end() && it->first <= hi; ++it) {
       const Block& b = *it->second;
-      std::size_t pos = 0;
-      while (pos < b.data.size()) {
-        std::uint8_t flags = 0;
-        StreamId id;
-        const std::size_t at = pos;
-        b.read(pos, flags, id, nullptr);
-        if (id > hi) return;
-        if ((flags & kDeleted) != 0 || id < lo) continue;
-        std::size_t again = at;
-        b.read(again, flags, id, &fields);
-        if (!fn(id, fields)) return;
+      for (const char* p = b.begin(); p < b.end();) {
+        p = b.decode(p, d);
+        if (d.id > hi) return;
+        if (!d.live() || d.id < lo) continue;
+        if (!v.entry(b.ref(d))) return;
       }
     }
     return;
   }
   auto it = block_for(blocks_, hi);
   if (it == blocks_.end()) return;
+  std::vector<const char*> offs;
   for (;;) {
     const Block& b = *it->second;
-    const std::vector<std::uint32_t> offs = b.offsets();
+    b.offsets(offs);
     for (auto o = offs.rbegin(); o != offs.rend(); ++o) {
-      std::size_t pos = *o;
-      std::uint8_t flags = 0;
-      StreamId id;
-      b.read(pos, flags, id, nullptr);
-      if (id < lo) return;
-      if ((flags & kDeleted) != 0 || id > hi) continue;
-      pos = *o;
-      b.read(pos, flags, id, &fields);
-      if (!fn(id, fields)) return;
+      b.decode(*o, d);
+      if (d.id < lo) return;
+      if (!d.live() || d.id > hi) continue;
+      if (!v.entry(b.ref(d))) return;
     }
     if (it == blocks_.begin()) return;
     --it;
   }
+}
+
+void Stream::range(StreamId lo, StreamId hi, bool rev,
+                   const std::function<bool(StreamId, const FieldList&)>& fn) const {
+  FieldList fields;
+  scan(lo, hi, rev, [&](const EntryRef& e) {
+    fields.clear();
+    e.each([&](std::string_view f, std::string_view v) { fields.emplace_back(f, v); });
+    return fn(e.id, fields);
+  });
 }
 
 std::uint64_t Stream::trim(const TrimSpec& t) {
@@ -431,15 +462,12 @@ std::uint64_t Stream::trim(const TrimSpec& t) {
       continue;
     }
     if (t.approx) break;
-    std::size_t pos = 0;
-    while (pos < b.data.size()) {
-      const std::size_t at = pos;
-      std::uint8_t flags = 0;
-      StreamId id;
-      b.read(pos, flags, id, nullptr);
-      if (by_len ? length_ <= t.maxlen : id >= t.minid) break;
-      if ((flags & kDeleted) == 0) {
-        b.data[at] = static_cast<char>(flags | kDeleted);
+    Decoded d;
+    for (const char* p = b.begin(); p < b.end();) {
+      p = b.decode(p, d);
+      if (by_len ? length_ <= t.maxlen : d.id >= t.minid) break;
+      if (d.live()) {
+        b.data[static_cast<std::size_t>(d.at - b.begin())] = static_cast<char>(d.flags | kDeleted);
         --b.live;
         ++b.deleted;
         --length_;
@@ -451,6 +479,7 @@ std::uint64_t Stream::trim(const TrimSpec& t) {
   }
   if (length_ == 0) {
     first_id_ = StreamId{};
+    last_live_ = StreamId{};
   } else if (deleted != 0) {
     update_first_id();
   }

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -48,6 +49,58 @@ struct StreamId {
 
 // One entry as read: its id and fields (views valid until the stream changes).
 using FieldList = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// A varint as the blocks store it, from bytes the stream wrote or its decoder checked (so no
+// bounds checks): 7 bits a byte, low bits first.
+inline std::uint64_t load_varint(const char*& p) {
+  std::uint64_t v = static_cast<std::uint8_t>(*p++);
+  if (v < 0x80) return v;
+  v &= 0x7F;
+  for (int shift = 7;; shift += 7) {
+    const auto c = static_cast<std::uint8_t>(*p++);
+    v |= static_cast<std::uint64_t>(c & 0x7F) << shift;
+    if ((c & 0x80) == 0) return v;
+  }
+}
+
+// A live entry where it lies in its block, for readers that copy it out (replies, records)
+// without building a field list: its id, its field/value pairs, and their bytes. Valid until
+// the stream changes.
+struct EntryRef {
+  StreamId id;
+  std::uint32_t pairs = 0;
+  const char* names = nullptr;  // the block's master field names (str x pairs), or nullptr:
+                                // the names are inline, before each value
+  const char* body = nullptr;   // the pairs' bytes: (str value) or (str name, str value) x pairs
+  std::size_t body_size = 0;
+  std::size_t names_size = 0;   // bytes of `names`
+
+  // Calls fn(field, value) for each pair, in order.
+  template <typename Fn>
+  void each(Fn&& fn) const {
+    const char* m = names;
+    const char* d = body;
+    for (std::uint32_t i = 0; i < pairs; ++i) {
+      const char*& np = m != nullptr ? m : d;
+      const std::size_t nl = load_varint(np);
+      const std::string_view f(np, nl);
+      np += nl;
+      const std::size_t vl = load_varint(d);
+      const std::string_view v(d, vl);
+      d += vl;
+      fn(f, v);
+    }
+  }
+};
+
+// What a walk over entries calls per live entry; false stops the walk.
+class EntryVisitor {
+ public:
+  virtual bool entry(const EntryRef& e) = 0;
+
+ protected:
+  ~EntryVisitor() = default;
+};
 
 // A consumer group's pending entry: delivered, not yet acknowledged.
 struct Consumer;
@@ -114,13 +167,25 @@ class Stream {
   // Deletes one entry; false when there is none with that id.
   bool erase(StreamId id);
   bool contains(StreamId id) const;
-  // The last live entry's id (0-0 when empty).
-  StreamId last_live_id() const;
+  // The last live entry's id (0-0 when empty): kept, since every XREADGROUP asks.
+  StreamId last_live_id() const { return last_live_; }
   // Trims from the head as Redis's streamTrim: whole blocks, then (unless approx) entries.
   std::uint64_t trim(const TrimSpec& t);
 
-  // Calls fn(id, fields) for live entries in [lo, hi], ascending or (rev) descending, until fn
-  // returns false.
+  // Visits the live entries in [lo, hi], ascending or (rev) descending, in place in their
+  // blocks (one decoding per entry, nothing copied), until the visitor returns false.
+  void scan(StreamId lo, StreamId hi, bool rev, EntryVisitor& v) const;
+  template <typename Fn>  // fn(const EntryRef&) -> bool
+    requires(!std::is_base_of_v<EntryVisitor, std::remove_cvref_t<Fn>>)
+  void scan(StreamId lo, StreamId hi, bool rev, Fn&& fn) const {
+    struct Adapter final : EntryVisitor {
+      Fn& f;
+      explicit Adapter(Fn& fn) : f(fn) {}
+      bool entry(const EntryRef& e) override { return f(e); }
+    } a(fn);
+    scan(lo, hi, rev, static_cast<EntryVisitor&>(a));
+  }
+  // The same walk with each entry's fields as a list (snapshots, log rewrite, DUMP).
   void range(StreamId lo, StreamId hi, bool rev,
              const std::function<bool(StreamId, const FieldList&)>& fn) const;
 
@@ -144,13 +209,16 @@ class Stream {
 
  private:
   struct Block;
+  struct Decoded;
   void update_first_id();
+  StreamId find_last_live() const;
 
   std::map<StreamId, std::unique_ptr<Block>> blocks_;  // by each block's first id
   std::uint64_t length_ = 0;
   std::uint64_t entries_added_ = 0;
   StreamId last_id_;
   StreamId first_id_;
+  StreamId last_live_;
   StreamId max_deleted_;
   std::map<std::string, std::unique_ptr<Group>, std::less<>> groups_;
 };
