@@ -92,6 +92,10 @@ struct ClientState {
   std::uint64_t write_offset = 0;  // the log offset after this connection's last write (WAIT)
   bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
   bool scripts_refused = false;  // a busy script of it was stopped as it had hung up: no more
+  // Past maxmemory when this connection's script (or EXEC) started: its first deny-oom call is
+  // refused (Redis's pre-command OOM state). Set by the session before it submits the command,
+  // read by that command's run.
+  bool script_oom = false;
 
   // MULTI/EXEC.
   bool in_multi = false;

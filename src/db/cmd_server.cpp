@@ -123,7 +123,7 @@ void config_set_cmd(CommandContext& c) {
   }
   lf::Status st = c.server->config().set(pairs);
   if (!st.ok()) return c.out.error(st.message());
-  for (const auto& [k, v] : pairs) c.server->apply_setting(k);
+  for (const auto& [k, v] : pairs) c.server->apply_setting(k, v);
   c.out.simple_string("OK");
 }
 

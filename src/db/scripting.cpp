@@ -22,6 +22,7 @@
 #include "db/blocking/registry.hpp"
 #include "db/functions/library_loader.hpp"
 #include "db/log_records.hpp"
+#include "db/memory/evictor.hpp"  // kErrOom
 #include "db/script_sandbox.hpp"
 #include "db/server.hpp"
 #include "lf/unbound_thread_set.hpp"
@@ -244,6 +245,7 @@ struct ScriptRun {
   bool abandoned = false;          // stopped by the shutdown after it wrote: nothing is logged
   int resp = 2;                    // redis.setresp: the protocol of redis.call's replies
   bool read_only = false;          // no-writes or *_RO: write commands are refused
+  bool allow_oom = false;          // the allow-oom flag: no OOM refusal inside the script
 };
 
 thread_local ScriptRun* t_run = nullptr;
@@ -762,6 +764,12 @@ int call_impl(lua_State* L, std::string& err) {
   if (run->read_only && (spec->has(commands::kWrite) || spec->has(commands::kMayReplicate))) {
     return raise("ERR Write commands are not allowed from read-only scripts.");
   }
+  // Past maxmemory a script without allow-oom may not grow memory by its first write; once it
+  // has written it runs to its end (refusing later would break its atomicity), as in Redis.
+  if (!run->allow_oom && !run->had_effect && spec->has(commands::kDenyOom) &&
+      outer.client != nullptr && outer.client->script_oom) {
+    return raise(std::string(memory::kErrOom));
+  }
   if (!allowed_in_script(spec->hue) && !run->alone) {
     if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
     return reach_past_colors(L, *run, err,
@@ -1047,6 +1055,7 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
   }
   ScriptRun run;
   run.read_only = target.read_only;
+  run.allow_oom = target.allow_oom;
   run.outer = &c;
   run.db = c.db;
   run.keys = keys;
@@ -1142,6 +1151,7 @@ void eval_source(CommandContext& c, const std::string& sha, std::string_view sou
   t.label = sha;
   t.source = shebang ? std::string_view(body) : source;
   t.read_only = ro || no_writes;
+  t.allow_oom = (flags & functions::kAllowOom) != 0;
   run_script(c, t);
 }
 
@@ -1175,6 +1185,7 @@ void fcall_cmd(CommandContext& c) {
   t.label = name;
   t.function = true;
   t.read_only = ro || no_writes;
+  t.allow_oom = (flags & functions::kAllowOom) != 0;
   run_script(c, t);
 }
 

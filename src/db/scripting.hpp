@@ -187,6 +187,7 @@ struct ScriptTarget {
   std::string_view source;
   bool function = false;
   bool read_only = false;
+  bool allow_oom = false;  // the allow-oom flag: deny-oom commands run past maxmemory too
 };
 
 // Which script an EVAL/EVALSHA/FCALL (or _RO) call runs, as a number for runs_alone(): its

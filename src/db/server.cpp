@@ -44,7 +44,7 @@ Server::Server(const ServerConfig& config)
   client_limits_.query_buffer.store(config.client_query_buffer_limit, std::memory_order_relaxed);
   client_limits_.max_bulk.store(config.proto_max_bulk_len, std::memory_order_relaxed);
   set_notify_flags(pubsub::parse_event_flags(config.notify_keyspace_events));
-  for (const auto& [name, value] : config.tuning) apply_setting(name);  // from the file or flags
+  for (const auto& [name, value] : config.tuning) apply_setting(name, value);  // from the file or flags
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
   for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), dump_handlers(), hash_handlers(), list_handlers(),
@@ -79,7 +79,7 @@ Server::Server(const ServerConfig& config)
 
 Server::~Server() { stop(); }
 
-void Server::apply_setting(const std::string& k) {
+void Server::apply_setting(const std::string& k, std::string_view given) {
   const auto current = config_.get(k);
   if (current.empty()) return;
   const std::string& v = current.front().second;  // validated and normalized by Config
@@ -88,7 +88,7 @@ void Server::apply_setting(const std::string& k) {
     refresh_auth_required();
   }
   if (k == "protected-mode") set_protected_mode(v == "yes");
-  if (k == "notify-keyspace-events") set_notify_flags(pubsub::parse_event_flags(v));
+  if (k == "notify-keyspace-events") set_notify_flags(pubsub::parse_event_flags(given));
   if (k == "client-output-buffer-limit") {
     set_pubsub_limits(output_limit(config().output_limits(), "pubsub"));
     set_normal_output_limit(output_limit(config().output_limits(), "normal"));

@@ -89,8 +89,9 @@ class Server final : public lf::Service {
   Executor& executor() { return *executor_; }
   Config& config() { return config_; }
   // Hands a parameter's current value (as Config holds it) to the part it tunes: CONFIG SET
-  // after each change, and the constructor for the tuning given at start.
-  void apply_setting(const std::string& name);
+  // after each change, and the constructor for the tuning given at start. `given` is the value
+  // as the user wrote it: the canonical form loses what Redis's does (the `n` next to `A`).
+  void apply_setting(const std::string& name, std::string_view given);
   ScriptRegistry& scripts() { return scripts_; }
   functions::LibraryRegistry& functions() { return functions_; }
   // Pub/sub (db/pubsub/): the registry, guarded by the hue global "pubsub", and the output

@@ -363,6 +363,10 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     }
     return reject(std::string(memory::kErrOom));
   }
+  if (commands::runs_script(*spec) || spec->hue == commands::HueClass::kTransaction) {
+    client_.script_oom = memory::live().maxmemory.load(std::memory_order_relaxed) != 0 &&
+                         memory::out_of_memory(server_.databases());
+  }
   const BoundCommand& bc = server_.bound(resolved.index);
   if (client_.in_multi && spec->has(commands::kDenyInMulti)) {
     return reject("ERR Command not allowed inside a transaction");

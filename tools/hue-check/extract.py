@@ -101,6 +101,24 @@ def precompile(prelude, args, roots, pch):
     return out
 
 
+def holds_template_callable(field):
+    """Whether `field` is typed by a template type parameter of a template it sits in (`Fn& f` in
+    the local adapter of `template <typename Fn> scan(..., Fn&& fn)`): it holds the callable that
+    template was given, a lambda whose body is its caller's already, as for a parameter. A
+    pointer (Fn* f) may point elsewhere: not taken."""
+    if "*" in field.type.spelling:
+        return False
+    name = field.type.spelling.replace("const ", "").replace("&", "").strip()
+    p = field.semantic_parent
+    while p is not None and p.kind != K.TRANSLATION_UNIT:
+        if p.kind in (K.FUNCTION_TEMPLATE, K.CLASS_TEMPLATE):
+            if any(k.kind == K.TEMPLATE_TYPE_PARAMETER and k.spelling == name
+                   for k in p.get_children()):
+                return True
+        p = p.semantic_parent
+    return False
+
+
 def returns_function(f):
     """Whether f returns a pointer or reference to a function."""
     t = f.result_type.get_canonical()
@@ -328,8 +346,9 @@ class Extractor:
                                 "guards": guards,
                                 # A template's callable parameter (Fn&& fn): what the caller
                                 # passes is a lambda, whose body is the caller's already.
-                                "callable": r.kind == K.PARM_DECL and "(" not in t
-                                and "function<" not in t})
+                                "callable": (r.kind == K.PARM_DECL and "(" not in t
+                                             and "function<" not in t)
+                                or (r.kind == K.FIELD_DECL and holds_template_callable(r))})
             return
         if r.kind not in FUNCS:
             return  # a constructor of a type without one, a builtin
