@@ -65,6 +65,7 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 }
 
 ServerSession::~ServerSession() {
+  leave_flight();  // none is left counted on any path; one would make every CLIENT PAUSE wait
   unwatch();
   if (client_.subs) leave_pubsub();
   tracking::leave(client_, server_);
