@@ -310,15 +310,20 @@ class DrainTest(PauseBase):
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             for c in self.r.client_list():
-                if c.get("name") == name and c.get("cmd") == cmd:
+                if c.get("name") == self.unique(name) and c.get("cmd") == cmd:
                     return
             time.sleep(0.01)
         self.fail("%s never showed cmd=%s" % (name, cmd))
 
     def named(self, name):
+        """A new connection named `name`-<this test> (a connection of an earlier test may not be
+        gone yet: its name must not match)."""
         c = self.raw(timeout=WAIT)
-        self.assertEqual(c.command("CLIENT", "SETNAME", name), b"OK")
+        self.assertEqual(c.command("CLIENT", "SETNAME", self.unique(name)), b"OK")
         return c
+
+    def unique(self, name):
+        return "%s-%s" % (name, self._testMethodName)
 
     def keys(self):
         return self.r.info("keyspace").get("db0", {}).get("keys", 0)
