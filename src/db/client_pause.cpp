@@ -41,6 +41,11 @@ bool pause_may_write(Server& server, const ClientState& client, const commands::
   return (flags & functions::kNoWrites) == 0;
 }
 
+bool pause_may_hold(const commands::CommandSpec& spec) {
+  return spec.has(commands::kWrite) || spec.has(commands::kMayReplicate) ||
+         spec.hue == commands::HueClass::kTransaction;
+}
+
 void ClientPause::pause(Mode mode, std::int64_t end_ms) {
   lf::MutexLock lock(mu_);
   if (stopping_) return;
@@ -52,9 +57,23 @@ void ClientPause::pause(Mode mode, std::int64_t end_ms) {
   // The end first: a reader that sees the mode sees an end that covers it.
   end_ms_.store(end, std::memory_order_release);
   expiry_.until_ms.store(end, std::memory_order_release);
-  mode_.store(static_cast<std::uint8_t>(std::max(was, mode)), std::memory_order_release);
+  // seq_cst: a session's enter() and mode() read against it (drain()).
+  mode_.store(static_cast<std::uint8_t>(std::max(was, mode)), std::memory_order_seq_cst);
   if (!timer_.joinable()) timer_ = std::thread([this] { run_timer(); });
   cv_.notify_one();
+}
+
+void ClientPause::drain() const {
+  // The commands in flight were running when the pause began: they end on their own threads
+  // (a queued one runs once the colors it waits for are free, on the thread that frees them),
+  // so the wait ends. Short ones are the rule: yield first, then sleep in small steps.
+  for (int spins = 0; in_flight_.load(std::memory_order_seq_cst) > 0; ++spins) {
+    if (spins < 64) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(spins < 1024 ? 50 : 1000));
+    }
+  }
 }
 
 std::deque<ClientPause::Held> ClientPause::end_locked() {

@@ -16,8 +16,18 @@
 // Where the check stands: a session asks holds() for each command it is about to run, after the
 // checks Redis makes first (arity, AUTH, ...) and before MULTI queues it; a transaction's
 // commands and a script's calls are not asked again, so a pause begun inside MULTI starts once
-// the transaction is over. A command that passed the check before the pause began runs to its
-// end on its thread (Redis, one thread, has no such command).
+// the transaction is over.
+//
+// Draining: a command that passed the check just before the pause began may still be running
+// on another thread (Redis, one thread, has no such command). So each session counts its
+// command in flight before it asks (enter(): one seq_cst increment, then a seq_cst read of the
+// mode) and leaves once the command has run, its blocked clients served (leave(); a command
+// that blocks on keys, waits in WAIT or is held leaves before it parks; a queued one leaves on
+// the thread that ran it). CLIENT PAUSE publishes the pause (a seq_cst store) and then drains():
+// it answers only once nothing else is in flight. Either the command saw the pause, or the pause
+// sees the command: once CLIENT PAUSE has answered, nothing it covers runs until it ends. The
+// wait holds the pausing thread only as long as the commands that were running take (a long
+// script: until it ends or is killed, as Redis answers no one meanwhile).
 //
 // Thread-safety: a monitor. mode_, end_ms_ and the expiry hold are written under mu_ and read
 // with one acquire load by any thread; the held clients' queue is behind mu_; their hand-over is
@@ -52,6 +62,10 @@ struct ClientState;
 // and an EXEC whose queue holds one.
 bool pause_may_write(Server& server, const ClientState& client, const commands::CommandSpec& spec,
                      std::span<const std::string_view> argv);
+// What counts itself in flight (ClientPause::enter()): a cheap superset of pause_may_write
+// (flags only: a no-writes script and an EXEC of reads count too). Reads do not count: one in
+// flight when CLIENT PAUSE ALL answers may still end after it, changing nothing.
+bool pause_may_hold(const commands::CommandSpec& spec);
 
 class ClientPause {
  public:
@@ -72,9 +86,17 @@ class ClientPause {
   // CLIENT KILL of a held client: it is released to close; true if it was held.
   bool release_to_close(std::uint64_t client_id);
 
-  // The mode in force at now_ms (kOff once the end has passed, before the timer noticed).
+  // A session's command is in flight from enter() (before it asks mode()) to leave().
+  void enter() { in_flight_.fetch_add(1, std::memory_order_seq_cst); }
+  void leave() { in_flight_.fetch_sub(1, std::memory_order_release); }
+  // CLIENT PAUSE, once the pause is published (and its own command has left): returns once no
+  // command that may have missed it is still in flight.
+  void drain() const;
+
+  // The mode in force at now_ms (kOff once the end has passed, before the timer noticed). The
+  // seq_cst load pairs with pause()'s store and enter(): see "Draining" above.
   Mode mode(std::int64_t now_ms) const {
-    const auto m = static_cast<Mode>(mode_.load(std::memory_order_acquire));
+    const auto m = static_cast<Mode>(mode_.load(std::memory_order_seq_cst));
     if (m == Mode::kOff || now_ms > end_ms_.load(std::memory_order_acquire)) return Mode::kOff;
     return m;
   }
@@ -100,12 +122,15 @@ class ClientPause {
 
   lf::Mutex mu_;
   lf::CondVar cv_;
-  std::atomic<std::uint8_t> mode_{0};        // written under mu_
+  std::atomic<std::uint8_t> mode_{0};        // written under mu_ (seq_cst: see drain())
   std::atomic<std::int64_t> end_ms_{0};      // written under mu_
   ExpiryHold expiry_;                        // written under mu_
   std::deque<Held> held_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint64_t> held_count_{0};  // held_.size(), for INFO without the lock
   bool stopping_ LF_GUARDED_BY(mu_) = false;
+  // Commands between enter() and leave(), over every session: an atomic on its own line, as
+  // every command touches it.
+  alignas(64) std::atomic<std::int64_t> in_flight_{0};
   // Started under mu_ by the first pause while !stopping_; joined by stop() once stopping_ is
   // set, when nothing can start it any more.
   std::thread timer_;

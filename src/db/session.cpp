@@ -65,6 +65,7 @@ ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_
 }
 
 ServerSession::~ServerSession() {
+  leave_flight();  // none is left counted on any path; one would make every CLIENT PAUSE wait
   unwatch();
   if (client_.subs) leave_pubsub();
   tracking::leave(client_, server_);
@@ -372,17 +373,34 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     return reject("ERR Command not allowed inside a transaction");
   }
   // CLIENT PAUSE: after the checks above (their errors are answered at once, as Redis's) and
-  // before MULTI queues it.
-  if (server_.pause().mode(now_ms()) != ClientPause::Mode::kOff && hold_for_pause(*spec, argv) == Step::kHeld) {
-    return Step::kHeld;
+  // before MULTI queues it. A command a pause may hold counts itself in flight first, so that
+  // CLIENT PAUSE cannot answer while it runs unseen (ClientPause::drain()).
+  ClientPause& pause = server_.pause();
+  if (pause_may_hold(*spec)) {
+    pause.enter();
+    in_flight_ = true;
+  }
+  if (pause.mode(now_ms()) != ClientPause::Mode::kOff && hold_for_pause(*spec, argv) == Step::kHeld) {
+    return Step::kHeld;  // block() leaves before it parks
   }
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
+    leave_flight();
     client_.queued.emplace_back();
     client_.queued.back().assign(argv, spec);
     w.simple_string("QUEUED");
     return Step::kDone;
   }
-  return execute(bc, argv, out);
+  const Step s = execute(bc, argv, out);
+  // kParked: a queued command's task leaves once it ran (it may be running now: touch
+  // nothing), a blocked one left in block().
+  if (s != Step::kParked) leave_flight();
+  return s;
+}
+
+void ServerSession::leave_flight() {
+  if (!in_flight_) return;
+  in_flight_ = false;
+  server_.pause().leave();
 }
 
 bool ServerSession::refused_for_memory(const CommandSpec& spec) const {
@@ -511,6 +529,7 @@ ServerSession::Step ServerSession::hold_for_pause(const CommandSpec& spec,
 }
 
 ServerSession::Step ServerSession::block(std::string& out) {
+  leave_flight();  // what ran is over: a parked client is not in flight (ClientPause::drain())
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
     held_.append(out);  // earlier replies still wait for the disk: they stay with us
     out.clear();
@@ -568,6 +587,7 @@ void ServerSession::run_parked() {
   }
   script_alone_ = false;
   rerun_ = false;
+  leave_flight();  // it ran, its blocked clients served: before the submitter may go on
   if (drop_reply_) parked_out_.resize(mark);  // CLIENT REPLY OFF / SKIP
   client_.qbuf.store(0, std::memory_order_relaxed);
   // Clients this command served: with colors the task may unpark them itself; with the global

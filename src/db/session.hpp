@@ -109,6 +109,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // CLIENT PAUSE (db/client_pause.hpp): kHeld with waiter_ registered when the pause holds spec.
   Step hold_for_pause(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   Step unblocked(std::string& out);
+  // The command counted in flight for CLIENT PAUSE (in_flight_) has run, or parks: it leaves.
+  void leave_flight();
   // The ready-keys pass after a write invocation over `keys` (registry.hpp).
   void serve_blocked(std::span<const std::string_view> keys, std::uint32_t db, bool alone);
   void serve_ready_elsewhere(bool alone);
@@ -163,6 +165,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool rerun_alone_ = false;
   bool rerun_ = false;
   bool in_exec_ = false;                 // running EXEC's commands: none blocks, none serves
+  // The current command counted itself in ClientPause's in-flight commands and has not left
+  // yet. Touched by whichever thread runs the session (or its queued task) at the time.
+  bool in_flight_ = false;
   std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
   bool last_was_client_ = false;         // the last command was a CLIENT subcommand (CACHING)
 

@@ -310,6 +310,11 @@ void client_pause_cmd(SessionContext& c) {
   const std::int64_t now = now_ms();
   if (timeout > std::numeric_limits<std::int64_t>::max() - now) return c.out.error("ERR timeout is out of range");
   c.server.pause().pause(mode, timeout == 0 ? 0 : now + timeout);
+  // Writes that passed the check before the pause began end before the answer: after OK none
+  // runs until the pause ends (as Redis guarantees, failover relies on it). Not inside EXEC:
+  // the transaction is in flight itself and holds its colors, which those writes may wait for;
+  // the rest of it runs before anything else answers, as in Redis.
+  if (!c.client.in_exec) c.server.pause().drain();
   c.out.simple_string("OK");
 }
 

@@ -284,3 +284,83 @@ class WaitTest(PauseBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# Spins for ARGV[1] microseconds of server time, then writes KEYS[1]: a write that is running
+# (on its own thread, in lfdb) when CLIENT PAUSE comes.
+SLOW_WRITE = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat
+  local n = redis.call('TIME')
+until n[1] * 1000000 + n[2] - start > tonumber(ARGV[1])
+redis.call('SET', KEYS[1], 'slow')
+return 1
+"""
+
+
+class DrainTest(PauseBase):
+    """Once CLIENT PAUSE WRITE has answered, no write runs until the pause ends (failover relies
+    on it): a write already running (or queued for its keys) when it came is over before the OK.
+    What the writes did is read from INFO keyspace, which waits for no key."""
+
+    def wait_for_command(self, name, cmd):
+        """Until CLIENT LIST shows the connection named `name` with `cmd` as its command (lfdb:
+        it is running or queued; redis-server answers once it has run)."""
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            for c in self.r.client_list():
+                if c.get("name") == self.unique(name) and c.get("cmd") == cmd:
+                    return
+            time.sleep(0.01)
+        self.fail("%s never showed cmd=%s" % (name, cmd))
+
+    def named(self, name):
+        """A new connection named `name`-<this test> (a connection of an earlier test may not be
+        gone yet: its name must not match)."""
+        c = self.raw(timeout=WAIT)
+        self.assertEqual(c.command("CLIENT", "SETNAME", self.unique(name)), b"OK")
+        return c
+
+    def unique(self, name):
+        return "%s-%s" % (name, self._testMethodName)
+
+    def keys(self):
+        return self.r.info("keyspace").get("db0", {}).get("keys", 0)
+
+    def test_running_write_ends_before_ok(self):
+        slow = self.named("slow")
+        slow.send_command("EVAL", SLOW_WRITE, "1", "k", "1000000")
+        self.wait_for_command("slow", "eval")
+        self.pause(LONG, "WRITE")
+        self.assertEqual(self.keys(), 1)  # the write ran before the OK
+        self.assertEqual(slow.read_parsed(), 1)
+        self.assertEqual(self.keys(), 1)
+        self.assertEqual(self.call("GET", "k"), b"slow")
+
+    def test_queued_write_ends_before_ok(self):
+        # A write queued behind the running script (it waits for its key) is in flight too.
+        slow = self.named("slow")
+        slow.send_command("EVAL", SLOW_WRITE, "1", "k", "1000000")
+        self.wait_for_command("slow", "eval")
+        queued = self.named("queued")
+        queued.send_command("MSET", "k", "queued", "k3", "v")
+        self.wait_for_command("queued", "mset")
+        self.pause(LONG, "WRITE")
+        self.assertEqual(self.keys(), 2)
+        self.assertEqual(slow.read_parsed(), 1)
+        self.assertEqual(queued.read_parsed(), b"OK")
+        self.assertEqual(self.keys(), 2)
+        self.assertEqual(self.call("GET", "k"), b"queued")
+
+    def test_running_transaction_ends_before_ok(self):
+        slow = self.named("slow")
+        self.assertEqual(slow.command("MULTI"), b"OK")
+        self.assertEqual(slow.command("EVAL", SLOW_WRITE, "1", "k", "1000000"), b"QUEUED")
+        self.assertEqual(slow.command("SET", "k2", "after"), b"QUEUED")
+        slow.send_command("EXEC")
+        self.wait_for_command("slow", "exec")
+        self.pause(LONG, "WRITE")
+        self.assertEqual(self.keys(), 2)
+        self.assertEqual(slow.read_parsed(), [1, b"OK"])
+        self.assertEqual(self.keys(), 2)
