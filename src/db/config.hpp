@@ -7,6 +7,8 @@
 // its values with its own mutex.
 #pragma once
 
+#include "db/config_line.hpp"  // split_config_line, for the config file
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -93,8 +95,6 @@ lf::Status parse_command_line(int argc, char** argv, ServerConfig& out);
 // Applies one directive (name lower-cased, values already split).
 lf::Status apply_directive(const std::string& name, const std::vector<std::string>& values,
                            ServerConfig& out);
-// Splits a config line with Redis's rules (sdssplitargs); false on unbalanced quotes.
-bool split_config_line(const std::string& line, std::vector<std::string>& out);
 
 const char* to_string(DataMode d);
 const char* to_string(FsyncPolicy p);

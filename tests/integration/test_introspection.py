@@ -283,7 +283,8 @@ class IntrospectionTest(SideBySideTestCase):
                 latest = c.command("LATENCY", "LATEST")
                 self.assertEqual([e[0] for e in latest], [b"command"], srv)
                 self.assertGreaterEqual(latest[0][3], 1)
-                self.assertEqual(len(c.command("LATENCY", "HISTORY", "command")), 1)
+                # At least the EVAL's (on a sanitizer build other commands may pass 1 ms too).
+                self.assertGreaterEqual(len(c.command("LATENCY", "HISTORY", "command")), 1)
                 self.assertEqual(c.command("LATENCY", "RESET"), 1)
                 self.assertEqual(c.command("LATENCY", "LATEST"), [])
                 c.command("CONFIG", "SET", "latency-monitor-threshold", "0")

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <vector>
 
-#include "db/config.hpp"
+#include "db/config_line.hpp"
 #include "db/script_sandbox.hpp"
 #include "db/scripting.hpp"
 
