@@ -31,6 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string again = dump_value(v);
   Value w;
   FUZZ_CHECK(restore_value(again, w, err));
-  FUZZ_CHECK(w.type == v.type && dump_value(w).size() == again.size());  // orders may differ
+  FUZZ_CHECK(w.type() == v.type() && dump_value(w).size() == again.size());  // orders may differ
   return 0;
 }
