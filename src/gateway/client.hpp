@@ -202,6 +202,8 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
 
   // Reply slots and forwarding (both modes).
   ReplySlot* begin_slot(Merge merge, std::uint32_t parts) LF_REQUIRES(mu_);
+  void answer_after_ping(std::string body, const std::vector<int>& shards,
+                         UpstreamConn& (Backend::*which)()) LF_REQUIRES(mu_);
   void reply_local(const std::string& bytes, bool close_after = false) LF_REQUIRES(mu_);
   void reply_error(std::string_view text) LF_REQUIRES(mu_);
   // A refused command: its error, and inside MULTI the transaction is aborted at EXEC.

@@ -112,11 +112,19 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
   if (shards.empty()) return reply_local(confirmations);
   // The confirmation waits until each shard's subscriber connection answered a PING sent after
   // the SUBSCRIBE: from then on the back-end delivers what is published, so a client that
-  // publishes after its confirmation (on any connection) never misses its own message.
+  // publishes after its confirmation (on any connection) never misses its own message. A
+  // back-end that is down keeps the subscription, which comes back with it (PubSubHub::tick).
+  answer_after_ping(std::move(confirmations), shards, &Backend::subscriber);
+}
+
+// Answers `body` once each shard's connection (`which`: its subscriber or tracker) has answered
+// a PING sent behind what the caller queued there; a shard that is down adds its error instead.
+void ClientConn::answer_after_ping(std::string body, const std::vector<int>& shards,
+                                   UpstreamConn& (Backend::*which)()) {
   std::vector<BoundCall>* const bound_calls = bound_calls_;
   bound_calls_ = nullptr;
   ReplySlot* slot = begin_slot(Merge::kPrepared, static_cast<std::uint32_t>(shards.size()));
-  slot->body = std::move(confirmations);
+  slot->body = std::move(body);
   const std::string_view ping[] = {"PING"};
   for (std::uint32_t i = 0; i < shards.size(); ++i) {
     Pending p;
@@ -125,12 +133,11 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
     p.slot = slot;
     p.part = i;
     p.forwarder = thread_index();
-    UpstreamConn& c = gw_.primary(shards[i]).subscriber();
+    UpstreamConn& c = (gw_.primary(shards[i]).*which)();
     std::string why;
     if (c.enqueue(ping, p, why)) {
       c.flush();
     } else {
-      // The back-end is down: the subscription stands and comes back with it (PubSubHub::tick).
       std::string storage;
       slot->add_part(i, error_frame(why, storage));
     }

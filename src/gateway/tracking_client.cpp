@@ -119,32 +119,12 @@ void ClientConn::client_tracking_cmd(LocalCall& c) {
   track_.redirect = s.redirect;
   if (waiting.empty()) return c.out.simple_string("OK");
   // The OK waits until each shard's tracker connection has BCAST on (a PING behind it is
-  // answered): whatever the client reads after its OK is invalidated when it changes.
+  // answered): whatever the client reads after its OK is invalidated when it changes. A
+  // back-end that is down starts its feed when it returns, and everything is invalidated then.
   c.answered = true;
-  std::vector<BoundCall>* const bound_calls = bound_calls_;
-  bound_calls_ = nullptr;
-  ReplySlot* slot = begin_slot(Merge::kPrepared, static_cast<std::uint32_t>(waiting.size()));
-  resp::Writer(slot->body, protocol_).simple_string("OK");
-  const std::string_view ping[] = {"PING"};
-  for (std::uint32_t i = 0; i < waiting.size(); ++i) {
-    Pending p;
-    p.kind = PendingKind::kSlot;
-    p.sink = this;
-    p.slot = slot;
-    p.part = i;
-    p.forwarder = thread_index();
-    UpstreamConn& conn = gw_.primary(waiting[i]).tracker();
-    std::string why;
-    if (conn.enqueue(ping, p, why)) {
-      conn.flush();
-    } else {
-      // The back-end is down: its feed starts when it returns, and everything is invalidated then.
-      std::string storage;
-      slot->add_part(i, error_frame(why, storage));
-    }
-  }
-  bound_calls_ = bound_calls;
-  if (bound_calls_ != nullptr) switching_ = true;  // nothing bound overtakes the slot
+  std::string ok;
+  resp::Writer(ok, protocol_).simple_string("OK");
+  answer_after_ping(std::move(ok), waiting, &Backend::tracker);
 }
 
 void ClientConn::client_caching_cmd(LocalCall& c) {
