@@ -96,4 +96,33 @@ std::string parse_db_index(std::string_view arg, std::int64_t& index) {
   return std::string();
 }
 
+std::string encode_invalidate(resp::Protocol protocol, const std::vector<std::string_view>* keys) {
+  std::string out;
+  resp::Writer w(out, protocol);
+  if (protocol == resp::Protocol::kResp3) {
+    w.push_header(2);
+    w.bulk("invalidate");
+  } else {
+    w.push_header(3);
+    w.bulk("message");
+    w.bulk("__redis__:invalidate");
+  }
+  if (keys == nullptr) {
+    w.null();
+  } else {
+    w.array_header(keys->size());
+    for (std::string_view k : *keys) w.bulk(k);
+  }
+  return out;
+}
+
+std::string encode_redir_broken(std::uint64_t id) {
+  std::string out;
+  resp::Writer w(out, resp::Protocol::kResp3);
+  w.push_header(2);
+  w.bulk("tracking-redir-broken");
+  w.integer(static_cast<std::int64_t>(id));
+  return out;
+}
+
 }  // namespace lfdb::commands

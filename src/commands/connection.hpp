@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "resp/writer.hpp"
 
@@ -55,5 +56,11 @@ void write_hello(resp::Writer& w, const HelloReply& r);
 
 // SELECT's argument: "" and the index, or Redis's error reply.
 std::string parse_db_index(std::string_view arg, std::int64_t& index);
+
+// Client-side caching's frames, the same from both tiers: RESP3 `>2 invalidate [keys]` (keys ==
+// nullptr: null, everything), under RESP2 the message on __redis__:invalidate a redirected
+// client's subscriber connection gets; and `>2 tracking-redir-broken <id>`.
+std::string encode_invalidate(resp::Protocol protocol, const std::vector<std::string_view>* keys);
+std::string encode_redir_broken(std::uint64_t id);
 
 }  // namespace lfdb::commands

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "commands/connection.hpp"
 #include "gateway/gateway.hpp"
 #include "lf/immutable.hpp"
 
@@ -10,37 +11,6 @@ namespace lfdb::gateway {
 namespace {
 
 constexpr std::uint64_t kNotSynced = ~std::uint64_t{0};
-
-// An invalidation as a RESP3 push, or (RESP2, redirected) a message on __redis__:invalidate;
-// keys == nullptr: null (everything).
-std::string encode_invalidate(resp::Protocol protocol, const std::vector<std::string_view>* keys) {
-  std::string out;
-  resp::Writer w(out, protocol);
-  if (protocol == resp::Protocol::kResp3) {
-    w.push_header(2);
-    w.bulk("invalidate");
-  } else {
-    w.push_header(3);
-    w.bulk("message");
-    w.bulk("__redis__:invalidate");
-  }
-  if (keys == nullptr) {
-    w.null();
-  } else {
-    w.array_header(keys->size());
-    for (std::string_view k : *keys) w.bulk(k);
-  }
-  return out;
-}
-
-std::string encode_redir_broken(std::uint64_t id) {
-  std::string out;
-  resp::Writer w(out, resp::Protocol::kResp3);
-  w.push_header(2);
-  w.bulk("tracking-redir-broken");
-  w.integer(static_cast<std::int64_t>(id));
-  return out;
-}
 
 bool overlaps(std::string_view a, std::string_view b) {
   const std::size_t n = std::min(a.size(), b.size());
@@ -287,7 +257,7 @@ void TrackingHub::deliver_locked(std::uint64_t id, Tracker& t, const std::vector
     // A RESP2 client cannot carry a push between its replies: nothing is sent (as Redis).
     auto self = endpoints_.find(id);
     if (self != endpoints_.end() && self->second.protocol == resp::Protocol::kResp3) {
-      post_locked(self->second, encode_invalidate(resp::Protocol::kResp3, keys));
+      post_locked(self->second, commands::encode_invalidate(resp::Protocol::kResp3, keys));
     }
     return;
   }
@@ -298,13 +268,13 @@ void TrackingHub::deliver_locked(std::uint64_t id, Tracker& t, const std::vector
       t.broken = true;
       auto self = endpoints_.find(id);
       if (self != endpoints_.end() && self->second.protocol == resp::Protocol::kResp3) {
-        post_locked(self->second, encode_redir_broken(t.s.redirect));
+        post_locked(self->second, commands::encode_redir_broken(t.s.redirect));
       }
     }
     return;
   }
   const Endpoint& e = target->second;
-  if (e.protocol == resp::Protocol::kResp3 || e.subscribed) post_locked(e, encode_invalidate(e.protocol, keys));
+  if (e.protocol == resp::Protocol::kResp3 || e.subscribed) post_locked(e, commands::encode_invalidate(e.protocol, keys));
 }
 
 void TrackingHub::post_locked(const Endpoint& e, std::string frame) {

@@ -5,6 +5,7 @@
 #include "db/client_registry.hpp"
 #include "lf/hue.hpp"
 #include "commands/command_table.hpp"
+#include "commands/connection.hpp"
 #include "resp/writer.hpp"
 
 namespace lfdb::db::tracking {
@@ -24,35 +25,6 @@ void post(const Endpoint& e, std::string frame) {
   (void)e.outbox->post(lf::make_immutable<std::string>(std::move(frame)));
 }
 }  // namespace
-
-std::string encode_invalidate(bool resp3, const std::vector<std::string_view>* keys) {
-  std::string out;
-  resp::Writer w(out, resp3 ? resp::Protocol::kResp3 : resp::Protocol::kResp2);
-  if (resp3) {
-    w.push_header(2);
-    w.bulk("invalidate");
-  } else {  // a pub/sub message on __redis__:invalidate
-    w.push_header(3);
-    w.bulk("message");
-    w.bulk("__redis__:invalidate");
-  }
-  if (keys == nullptr) {
-    w.null();
-  } else {
-    w.array_header(keys->size());
-    for (std::string_view k : *keys) w.bulk(k);
-  }
-  return out;
-}
-
-std::string encode_redir_broken(std::uint64_t id) {
-  std::string out;
-  resp::Writer w(out, resp::Protocol::kResp3);
-  w.push_header(2);
-  w.bulk("tracking-redir-broken");
-  w.integer(static_cast<std::int64_t>(id));
-  return out;
-}
 
 Table::Table(std::uint32_t colors, ClientRegistry& clients)
     : mask_(colors - 1), clients_(clients), rooms_(std::make_unique<Room[]>(colors)) {}
@@ -150,7 +122,7 @@ void Table::deliver(Tracker& t, const std::vector<std::string_view>* keys) {
   const std::uint64_t redir = t.redirect.load(std::memory_order_relaxed);
   if (redir == 0) {
     // RESP2 cannot carry a push on the connection's own replies: nothing is sent (as Redis).
-    if (t.self->resp3.load(std::memory_order_relaxed)) post(*t.self, encode_invalidate(true, keys));
+    if (t.self->resp3.load(std::memory_order_relaxed)) post(*t.self, commands::encode_invalidate(resp::Protocol::kResp3, keys));
     return;
   }
   std::shared_ptr<Endpoint> target;
@@ -163,14 +135,14 @@ void Table::deliver(Tracker& t, const std::vector<std::string_view>* keys) {
     if (has_client(redir)) return;  // a RESP2 connection that never subscribed: nothing to say
     if (!t.broken.exchange(true, std::memory_order_relaxed) &&
         t.self->resp3.load(std::memory_order_relaxed)) {
-      post(*t.self, encode_redir_broken(redir));
+      post(*t.self, commands::encode_redir_broken(redir));
     }
     return;
   }
   if (target->resp3.load(std::memory_order_relaxed)) {
-    post(*target, encode_invalidate(true, keys));
+    post(*target, commands::encode_invalidate(resp::Protocol::kResp3, keys));
   } else if (target->subscribed.load(std::memory_order_relaxed)) {
-    post(*target, encode_invalidate(false, keys));
+    post(*target, commands::encode_invalidate(resp::Protocol::kResp2, keys));
   }
 }
 

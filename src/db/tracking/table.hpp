@@ -147,9 +147,4 @@ class Table {
   std::atomic<bool> trim_queued_{false};
 };
 
-// Frames: RESP3 `>2 invalidate [keys]` (or null), the RESP2 message on __redis__:invalidate,
-// and `>2 tracking-redir-broken <id>`.
-std::string encode_invalidate(bool resp3, const std::vector<std::string_view>* keys);
-std::string encode_redir_broken(std::uint64_t id);
-
 }  // namespace lfdb::db::tracking
