@@ -59,8 +59,13 @@ class EventHandler {
   // more: the point where its owner may close the handle and delete it.
   virtual void handle_close(int handle) {}
   // Called by register_handler with the new id before the handle can produce events (even
-  // with no interest, epoll reports hang-ups): a handler that needs its id gets it here.
-  virtual void on_registered(HandlerId id) { (void)id; }
+  // with no interest, epoll reports hang-ups): a handler that needs its id gets it here. The
+  // events returned are delivered as if notify'd at once: a handler that another thread could
+  // reach before its id was known (and so could not notify) says here what it missed.
+  virtual EventMask on_registered(HandlerId id) {
+    (void)id;
+    return 0;
+  }
 };
 
 }  // namespace lf

@@ -109,7 +109,10 @@ class Connection final : public lf::EventHandler {
 
   lf::Disposition handle_event(int handle, lf::EventMask events) override;
   int get_handle() const override { return fd_; }
-  void on_registered(lf::HandlerId id) override { id_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
   void handle_close(int) override { stream_.close(); }
 
   // Starts an operation due at `intended`; its commands go out at the next flush.

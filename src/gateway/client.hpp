@@ -66,7 +66,10 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   lf::Disposition handle_event(int handle, lf::EventMask events) override;
   int get_handle() const override { return fd_; }
   void handle_close(int handle) override;
-  void on_registered(lf::HandlerId id) override { hid_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    hid_ = id;
+    return 0;
+  }
 
   void on_reply(const Pending& p, const resp::Frame& reply, bool more_follow) override;
   // A command the gateway answers itself, and its handler.

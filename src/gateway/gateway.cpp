@@ -15,7 +15,10 @@ class Gateway::AcceptHandler final : public lf::EventHandler {
  public:
   explicit AcceptHandler(Gateway& gw) : gw_(gw) {}
   int get_handle() const override { return gw_.acceptor_.handle(); }
-  void on_registered(lf::HandlerId id) override { id_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
   lf::Disposition handle_event(int, lf::EventMask) override {
     // Bounded per event, so a burst of connections cannot starve the other handles.
     for (int i = 0; i < 64; ++i) {
@@ -70,7 +73,10 @@ class Gateway::Housekeeper final : public lf::EventHandler {
     if (fd_ >= 0) ::close(fd_);
   }
   int get_handle() const override { return fd_; }
-  void on_registered(lf::HandlerId id) override { id_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
   lf::Disposition handle_event(int, lf::EventMask events) override {
     if (events & lf::kTimeoutEvent) {
       gw_.housekeeping();

@@ -112,7 +112,7 @@ Disposition Connection::handle_event(int, EventMask events) {
     message->resize(static_cast<std::size_t>(r.n));
     // Suspend before queueing: a worker may finish and resume the handle before this
     // dispatch returns, and the resume must not be lost.
-    (void)reactor_.suspend_handler(id_);
+    (void)reactor_.suspend_handler(id());
     host_.enqueue_message(this, message);
     return Disposition::kResume;
   }
@@ -125,7 +125,7 @@ Disposition Connection::handle_event(int, EventMask events) {
   // again, so ask for another turn (this thread's, right after this one).
   if (reactor_.edge_triggered() && !o.io.eof &&
       (static_cast<std::size_t>(o.io.n) == read_chunk_ || (events & kCloseEvent))) {
-    (void)reactor_.notify(id_, kReadEvent);
+    (void)reactor_.notify(id(), kReadEvent);
   }
   if (o.io.eof || !o.io.ok()) return Disposition::kRemove;
   return respond(o.action, out);
@@ -156,7 +156,7 @@ Disposition Connection::respond(SessionAction action, std::string& out) {
 Disposition Connection::park(std::string& out, bool in_dispatch) {
   // Suspend before meeting the unparker: it may resume the handle the moment it carries on.
   // While this dispatch runs the reactor defers both (busy), so the order cannot be lost.
-  (void)reactor_.suspend_handler(id_);
+  (void)reactor_.suspend_handler(id());
   if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
   out.clear();
   if (!park_.arrive()) return Disposition::kResume;  // stays suspended: the unparker goes on
@@ -168,12 +168,12 @@ void Connection::unpark() {
   (void)carry_on(/*in_dispatch=*/false);
 }
 
-void Connection::wake() { (void)reactor_.notify(id_, kWakeEvent); }
+void Connection::wake() { (void)reactor_.notify(id(), kWakeEvent); }
 
 Disposition Connection::run_woken() {
   wake_due_ = false;
   if (mode_ == Mode::kHalfSyncHalfReactive) {
-    (void)reactor_.suspend_handler(id_);  // as for a request: a worker resumes it
+    (void)reactor_.suspend_handler(id());  // as for a request: a worker resumes it
     host_.enqueue_message(this, new std::string());
     return Disposition::kResume;
   }
@@ -182,9 +182,20 @@ Disposition Connection::run_woken() {
   return respond(pump_.run_bytes(nullptr, 0, out), out);
 }
 
+// The session joins the client registry when it is attached, before the reactor has named the
+// connection, so CLIENT KILL can arrive while the id is still unknown. Both sides write their
+// own flag, then read the other's (sequentially consistent): whichever comes second sees the
+// first, and the close is never lost — either it is notify'd here, or register_handler
+// delivers it from on_registered.
+EventMask Connection::on_registered(HandlerId id) {
+  id_.store(id, std::memory_order_seq_cst);
+  return close_requested_.load(std::memory_order_seq_cst) ? kReadEvent : 0;
+}
+
 void Connection::request_close() {
-  close_requested_.store(true, std::memory_order_release);
-  (void)reactor_.notify(id_, kReadEvent);  // dispatched once the handle is active
+  close_requested_.store(true, std::memory_order_seq_cst);
+  const HandlerId id = id_.load(std::memory_order_seq_cst);
+  if (id.valid()) (void)reactor_.notify(id, kReadEvent);  // dispatched once the handle is active
 }
 
 Disposition Connection::carry_on(bool in_dispatch) {
@@ -213,13 +224,13 @@ Disposition Connection::carry_on(bool in_dispatch) {
 Disposition Connection::finish(Disposition d, bool in_dispatch) {
   if (broken_) d = Disposition::kRemove;
   if (in_dispatch) {
-    if (d == Disposition::kResume) (void)reactor_.resume_handler(id_);  // re-armed on return
+    if (d == Disposition::kResume) (void)reactor_.resume_handler(id());  // re-armed on return
     return d;
   }
   if (d == Disposition::kRemove) {
-    (void)reactor_.remove_handler(id_);  // suspended and not busy: handle_close runs now
+    (void)reactor_.remove_handler(id());  // suspended and not busy: handle_close runs now
   } else {
-    (void)reactor_.resume_handler(id_);
+    (void)reactor_.resume_handler(id());
   }
   return d;
 }
@@ -245,7 +256,7 @@ Disposition Connection::reply(SessionAction action, std::string& out) {
   if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
   if (!pending_out_.empty()) {
     // Backpressure: stop reading until the client takes its replies.
-    (void)reactor_.set_interest(id_, kWriteEvent);
+    (void)reactor_.set_interest(id(), kWriteEvent);
     return Disposition::kResume;
   }
   return closing_ ? Disposition::kRemove : Disposition::kResume;
@@ -261,7 +272,7 @@ Disposition Connection::on_writable() {
   std::string().swap(pending_out_);
   pending_sent_ = 0;
   if (closing_) return Disposition::kRemove;
-  (void)reactor_.set_interest(id_, kReadEvent);
+  (void)reactor_.set_interest(id(), kReadEvent);
   return Disposition::kResume;
 }
 
@@ -272,12 +283,12 @@ void Connection::process_message(const std::string& message) {
   while (action == SessionAction::kYield) {
     // As respond(), on the worker: the handle stays suspended until this is done with it.
     if (reply(SessionAction::kContinue, out) == Disposition::kRemove) {
-      (void)reactor_.remove_handler(id_);
+      (void)reactor_.remove_handler(id());
       return;
     }
     if (!pending_out_.empty()) {
       wake_due_ = true;
-      (void)reactor_.resume_handler(id_);
+      (void)reactor_.resume_handler(id());
       return;
     }
     out.clear();
@@ -290,10 +301,10 @@ void Connection::process_message(const std::string& message) {
     return;
   }
   if (reply(action, out) == Disposition::kRemove) {
-    (void)reactor_.remove_handler(id_);  // handle_close runs now: the handle is suspended
+    (void)reactor_.remove_handler(id());  // handle_close runs now: the handle is suspended
     return;
   }
-  (void)reactor_.resume_handler(id_);
+  (void)reactor_.resume_handler(id());
 }
 
 AcceptHandler::AcceptHandler(Acceptor& acceptor, Reactor& reactor, Service& service,

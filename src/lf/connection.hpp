@@ -68,8 +68,8 @@ class Connection final : public EventHandler, public SessionHost {
              Reactor& reactor, Mode mode, std::size_t read_chunk);
   ~Connection() override;
 
-  void on_registered(HandlerId id) override { id_ = id; }
-  HandlerId id() const { return id_; }
+  EventMask on_registered(HandlerId id) override;
+  HandlerId id() const { return id_.load(std::memory_order_relaxed); }
   Reactor& reactor() { return reactor_; }
 
   Disposition handle_event(int handle, EventMask events) override;
@@ -111,7 +111,9 @@ class Connection final : public EventHandler, public SessionHost {
   Reactor& reactor_;
   const Mode mode_;
   const std::size_t read_chunk_;
-  HandlerId id_;
+  // Written once, by register_handler; atomic because CLIENT KILL (request_close) can read it
+  // from another thread before registration is over.
+  std::atomic<HandlerId> id_{HandlerId{}};
   std::string pending_out_;  // replies the socket has not taken yet, from pending_sent_ on
   std::size_t pending_sent_ = 0;
   bool closing_ = false;
@@ -132,7 +134,10 @@ class AcceptHandler final : public EventHandler {
                 std::atomic<std::uint64_t>& rejected);
   Disposition handle_event(int handle, EventMask events) override;
   int get_handle() const override { return acceptor_.handle(); }
-  void on_registered(HandlerId id) override { id_ = id; }
+  EventMask on_registered(HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
 
  private:
   HandlerId id_;

@@ -215,6 +215,7 @@ Result<HandlerId> Reactor::register_handler(EventHandler* handler, EventMask int
   if (!index.ok()) return index.status();
   Slot* s = slot_for(*index);
   HandlerId id;
+  bool missed = false;
   {
     MutexLock lock(s->mu);
     s->gen = s->gen + 1 == 0 ? 1 : s->gen + 1;
@@ -222,12 +223,13 @@ Result<HandlerId> Reactor::register_handler(EventHandler* handler, EventMask int
     s->handler = handler;
     s->fd = fd;
     s->interest = interest & (kReadEvent | kWriteEvent);
-    s->pending = 0;
     s->busy = s->suspended = s->queued = false;
-    handler->on_registered(id);
+    s->pending = handler->on_registered(id);
+    missed = s->pending != 0;
     Status st = watch(fd, s->interest, id);
     if (!st.ok()) {
       s->handler = nullptr;
+      s->pending = 0;
       lock.unlock();
       live_handlers_.fetch_add(1, std::memory_order_relaxed);
       free_slot(*index);
@@ -235,8 +237,10 @@ Result<HandlerId> Reactor::register_handler(EventHandler* handler, EventMask int
     }
     s->armed = true;
     s->live = true;
+    s->queued = missed;
   }
   live_handlers_.fetch_add(1, std::memory_order_relaxed);
+  if (missed) queue_pending(id);
   return id;
 }
 

@@ -20,7 +20,10 @@ class Client final : public lf::EventHandler {
   Client() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~Client() override { ::close(fd_); }
   int get_handle() const override { return fd_; }
-  void on_registered(lf::HandlerId id) override { id_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
   lf::Disposition handle_event(int, lf::EventMask events) override {
     if (events & lf::kReadEvent) ++woken;
     return lf::Disposition::kResume;

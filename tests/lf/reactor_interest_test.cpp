@@ -26,7 +26,10 @@ class AsksForWrite : public lf::EventHandler {
     return lf::Disposition::kResume;
   }
   int get_handle() const override { return fd_; }
-  void on_registered(lf::HandlerId id) override { id_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
   int writes = 0;
 
  private:

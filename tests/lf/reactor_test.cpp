@@ -400,7 +400,10 @@ TEST_P(ReactorEdge, NotifyFromOwnDispatchRunsItAgain) {
     lf::Reactor* r = nullptr;
     lf::HandlerId id;
     std::atomic<int> bytes{0};
-    void on_registered(lf::HandlerId i) override { id = i; }
+    lf::EventMask on_registered(lf::HandlerId i) override {
+    id = i;
+    return 0;
+  }
     lf::Disposition handle_event(int, lf::EventMask) override {
       char c;
       if (::read(fd, &c, 1) == 1) {

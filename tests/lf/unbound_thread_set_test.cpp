@@ -139,7 +139,10 @@ class Drainer : public lf::EventHandler {
     return lf::Disposition::kResume;
   }
   int get_handle() const override { return fd_; }
-  void on_registered(lf::HandlerId id) override { id_ = id; }
+  lf::EventMask on_registered(lf::HandlerId id) override {
+    id_ = id;
+    return 0;
+  }
   std::atomic<int> bytes{0};
 
  private:
