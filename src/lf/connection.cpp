@@ -188,13 +188,13 @@ Disposition Connection::run_woken() {
 // first, and the close is never lost — either it is notify'd here, or register_handler
 // delivers it from on_registered.
 EventMask Connection::on_registered(HandlerId id) {
-  id_.store(id, std::memory_order_seq_cst);
+  id_.store(id.raw(), std::memory_order_seq_cst);
   return close_requested_.load(std::memory_order_seq_cst) ? kReadEvent : 0;
 }
 
 void Connection::request_close() {
   close_requested_.store(true, std::memory_order_seq_cst);
-  const HandlerId id = id_.load(std::memory_order_seq_cst);
+  const HandlerId id = HandlerId::from_raw(id_.load(std::memory_order_seq_cst));
   if (id.valid()) (void)reactor_.notify(id, kReadEvent);  // dispatched once the handle is active
 }
 

@@ -69,7 +69,7 @@ class Connection final : public EventHandler, public SessionHost {
   ~Connection() override;
 
   EventMask on_registered(HandlerId id) override;
-  HandlerId id() const { return id_.load(std::memory_order_relaxed); }
+  HandlerId id() const { return HandlerId::from_raw(id_.load(std::memory_order_relaxed)); }
   Reactor& reactor() { return reactor_; }
 
   Disposition handle_event(int handle, EventMask events) override;
@@ -112,8 +112,9 @@ class Connection final : public EventHandler, public SessionHost {
   const Mode mode_;
   const std::size_t read_chunk_;
   // Written once, by register_handler; atomic because CLIENT KILL (request_close) can read it
-  // from another thread before registration is over.
-  std::atomic<HandlerId> id_{HandlerId{}};
+  // from another thread before registration is over. Kept raw: HandlerId is only 4-aligned,
+  // and an atomic of it would not be lock-free.
+  std::atomic<std::uint64_t> id_{0};
   std::string pending_out_;  // replies the socket has not taken yet, from pending_sent_ on
   std::size_t pending_sent_ = 0;
   bool closing_ = false;

@@ -281,6 +281,23 @@ TEST_P(Reactor, NotifyWakesTheWaiterAndShutdownEndsIt) {
   EXPECT_EQ(r->handle_events(std::chrono::seconds(10)), -1);
 }
 
+// A handler that another thread reached before it had an id (and so could not notify it) says
+// what it missed from on_registered: it is dispatched with that, with no I/O on its handle.
+TEST_P(Reactor, EventsMissedBeforeRegistrationAreDelivered) {
+  auto r = make();
+  Pair p;
+  struct Missed : Counter {
+    using Counter::Counter;
+    lf::EventMask on_registered(lf::HandlerId) override { return lf::kReadEvent; }
+  } h(p.a);
+  ASSERT_TRUE(r->register_handler(&h, lf::kReadEvent).ok());
+  for (int i = 0; i < 100 && h.events.load() == 0; ++i) r->handle_events(std::chrono::milliseconds(20));
+  EXPECT_EQ(h.events.load(), 1);
+  EXPECT_TRUE(h.last.load() & lf::kReadEvent);
+  r->handle_events(std::chrono::milliseconds(50));  // and only once
+  EXPECT_EQ(h.events.load(), 1);
+}
+
 TEST_P(Reactor, DestructorClosesRemainingHandlers) {
   Pair p;
   Counter h(p.a);
@@ -401,9 +418,9 @@ TEST_P(ReactorEdge, NotifyFromOwnDispatchRunsItAgain) {
     lf::HandlerId id;
     std::atomic<int> bytes{0};
     lf::EventMask on_registered(lf::HandlerId i) override {
-    id = i;
-    return 0;
-  }
+      id = i;
+      return 0;
+    }
     lf::Disposition handle_event(int, lf::EventMask) override {
       char c;
       if (::read(fd, &c, 1) == 1) {
