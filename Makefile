@@ -46,7 +46,7 @@ test-asan: setup
 	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE "no_sanitizer|peer|extended"
+	  ctest --test-dir $(BUILD)/asan $(CTEST_ARGS) -LE "no_sanitizer|peer|extended|matrix"
 
 test-tsan: setup
 	@echo "== tests: thread sanitizer (clang) =="
