@@ -91,6 +91,9 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"slowlog-max-len", "", NoEffectParam::kInteger, 0, kLongMax, "128"},
     // Likewise: CONFIG SET hands it to the tracking table (db/tracking/table.hpp).
     {"tracking-table-max-keys", "", NoEffectParam::kInteger, 0, kLongMax, "1000000"},
+    // Likewise: CONFIG SET hands these to replication (db/replication.hpp: NOREPLICAS).
+    {"min-replicas-to-write", "min-slaves-to-write", NoEffectParam::kInteger, 0, kIntMax, "0"},
+    {"min-replicas-max-lag", "min-slaves-max-lag", NoEffectParam::kInteger, 0, kIntMax, "10"},
     // Likewise: PFADD reads it (cmd_hll.cpp).
     {"hll-sparse-max-bytes", "", NoEffectParam::kInteger, 0, kIntMax, "3000"},
 };

@@ -258,6 +258,22 @@ std::size_t Replication::replicas_acked(std::uint64_t offset) const {
   return n;
 }
 
+std::size_t Replication::good_replicas(long long max_lag_s) const {
+  if (!dispatcher_) return 0;
+  std::size_t n = 0;
+  for (const auto& r : dispatcher_->view().replicas) {
+    if (r.state == "online" && r.lag_s <= max_lag_s) ++n;
+  }
+  return n;
+}
+
+bool Replication::good_replicas_suffice() const {
+  const long long want = min_replicas_.load(std::memory_order_relaxed);
+  const long long lag = min_replicas_lag_.load(std::memory_order_relaxed);
+  if (want == 0 || lag == 0 || is_replica()) return true;
+  return good_replicas(lag) >= static_cast<std::size_t>(want);
+}
+
 std::string Replication::info() {
   std::string s = "# Replication\r\n";
   auto line = [&s](const std::string& l) { s += l + "\r\n"; };
@@ -290,8 +306,15 @@ std::string Replication::info() {
     lf::MutexLock lock(replid_mu_);
     own = own_replid_;
   }
+  auto good_replicas_line = [&] {
+    if (const long long lag = min_replicas_lag_.load(std::memory_order_relaxed);
+        min_replicas_.load(std::memory_order_relaxed) != 0 && lag != 0) {
+      line("min_slaves_good_slaves:" + std::to_string(good_replicas(lag)));
+    }
+  };
   if (!dispatcher_) {
     line("connected_slaves:0");
+    good_replicas_line();
     line("master_replid:" + own);
     line("master_repl_offset:0");
     line("repl_backlog_active:0");
@@ -299,6 +322,7 @@ std::string Replication::info() {
   }
   const dispatch::ReplicationView v = dispatcher_->view();
   line("connected_slaves:" + std::to_string(v.replicas.size()));
+  good_replicas_line();
   for (std::size_t i = 0; i < v.replicas.size(); ++i) {
     const auto& r = v.replicas[i];
     line("slave" + std::to_string(i) + ":ip=" + r.ip + ",port=" + std::to_string(r.port) +

@@ -37,6 +37,7 @@ class Server;
 
 inline constexpr std::string_view kErrReadOnly =
     "READONLY You can't write against a read only replica.";
+inline constexpr std::string_view kErrNoReplicas = "NOREPLICAS Not enough good replicas to write.";
 
 class Replication {
  public:
@@ -68,6 +69,15 @@ class Replication {
   void forget_saved_position();
   // CONFIG SET repl-backlog-size: the dispatcher's backlog (none without the log) takes it.
   void set_backlog_size(std::size_t bytes);
+  // min-replicas-to-write / min-replicas-max-lag: a primary with fewer replicas that acknowledged
+  // within max-lag seconds refuses writes (NOREPLICAS). Either at 0 turns the rule off.
+  void set_min_replicas(long long to_write) { min_replicas_.store(to_write, std::memory_order_relaxed); }
+  void set_min_replicas_max_lag(long long s) { min_replicas_lag_.store(s, std::memory_order_relaxed); }
+  // False only when the rule is on, this server is a primary, and too few replicas are good: one
+  // relaxed load when the rule is off (every write asks).
+  bool enough_good_replicas() const {
+    return min_replicas_.load(std::memory_order_relaxed) == 0 || good_replicas_suffice();
+  }
 
  private:
   struct Target {
@@ -87,6 +97,10 @@ class Replication {
   std::thread link_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> replica_{false};
+  std::atomic<long long> min_replicas_{0};       // min-replicas-to-write
+  std::atomic<long long> min_replicas_lag_{10};  // min-replicas-max-lag, seconds
+  bool good_replicas_suffice() const;
+  std::size_t good_replicas(long long max_lag_s) const;
 
   lf::Monitor<Target> target_;
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "db/acl/commands.hpp"
@@ -770,6 +771,10 @@ int call_impl(lua_State* L, std::string& err) {
       outer.client != nullptr && outer.client->script_oom) {
     return raise(std::string(memory::kErrOom));
   }
+  // min-replicas-to-write, likewise before its first write only.
+  if (!run->had_effect && spec->has(commands::kWrite) && !outer.server->replication().enough_good_replicas()) {
+    return raise(std::string(kErrNoReplicas));
+  }
   if (!allowed_in_script(spec->hue) && !run->alone) {
     if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
     return reach_past_colors(L, *run, err,
@@ -1108,25 +1113,43 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
 
 namespace lfdb::db {
 
-bool script_denies_oom(Server& server, const commands::CommandSpec& spec,
-                       std::span<const std::string_view> argv) {
-  if (spec.name.ends_with("_ro") || argv.size() < 2) return false;
+namespace {
+
+// The flags a function or a script's shebang declares; nothing for a script without a shebang,
+// an *_RO call (read-only whatever it declares) or a target not found.
+std::optional<std::uint32_t> declared_flags(Server& server, const commands::CommandSpec& spec,
+                                            std::span<const std::string_view> argv) {
+  if (spec.name.ends_with("_ro") || argv.size() < 2) return std::nullopt;
   std::uint32_t flags = 0;
   if (spec.name == "fcall") {
     std::string library, name;
-    if (!server.functions().find_function(argv[1], library, name, flags)) return false;
-  } else {
-    std::string source;
-    if (spec.name == "eval") {
-      source.assign(argv[1]);
-    } else if (argv[1].size() != 40 || !server.scripts().find(argv[1], source)) {
-      return false;
-    }
-    bool shebang = false;
-    std::string body, err;
-    if (!functions::parse_script_shebang(source, shebang, flags, body, err) || !shebang) return false;
+    if (!server.functions().find_function(argv[1], library, name, flags)) return std::nullopt;
+    return flags;
   }
-  return (flags & (functions::kNoWrites | functions::kAllowOom)) == 0;
+  std::string source;
+  if (spec.name == "eval") {
+    source.assign(argv[1]);
+  } else if (argv[1].size() != 40 || !server.scripts().find(argv[1], source)) {
+    return std::nullopt;
+  }
+  bool shebang = false;
+  std::string body, err;
+  if (!functions::parse_script_shebang(source, shebang, flags, body, err) || !shebang) return std::nullopt;
+  return flags;
+}
+
+}  // namespace
+
+bool script_denies_oom(Server& server, const commands::CommandSpec& spec,
+                       std::span<const std::string_view> argv) {
+  const auto flags = declared_flags(server, spec, argv);
+  return flags && (*flags & (functions::kNoWrites | functions::kAllowOom)) == 0;
+}
+
+bool script_may_write(Server& server, const commands::CommandSpec& spec,
+                      std::span<const std::string_view> argv) {
+  const auto flags = declared_flags(server, spec, argv);
+  return flags && (*flags & functions::kNoWrites) == 0;
 }
 
 }  // namespace lfdb::db

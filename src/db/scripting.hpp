@@ -201,6 +201,10 @@ std::uint64_t script_identity(const commands::CommandSpec& spec,
 // on its own) and calls of unknown scripts (their handler answers) are not.
 bool script_denies_oom(Server& server, const commands::CommandSpec& spec,
                        std::span<const std::string_view> argv);
+// Likewise for min-replicas-to-write: a script that declares flags and not no-writes counts as a
+// write before it runs (one without a shebang is judged by its first write instead).
+bool script_may_write(Server& server, const commands::CommandSpec& spec,
+                      std::span<const std::string_view> argv);
 
 // EVAL / EVALSHA / FCALL and their _RO forms: runs the target with the context's keys and
 // arguments and writes its reply to c.out.

@@ -311,6 +311,16 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
   known = &resolved;
+  // A refused EXEC ends its transaction, as Redis's does.
+  auto refuse = [&](std::string_view error) {
+    if (spec->hue != commands::HueClass::kTransaction) return reject(std::string(error));
+    client_.in_multi = false;
+    client_.in_multi_flag.store(false, std::memory_order_relaxed);
+    client_.multi_error = false;
+    client_.queued.clear();
+    unwatch();
+    return reject("EXECABORT Transaction discarded because of: " + std::string(error));
+  };
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
     server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return reject(std::string(commands::kErrNoAuth));
@@ -327,20 +337,16 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       return reject("MISCONF Errors writing to the AOF file: " + log->write_error());
     }
   }
+  // min-replicas-to-write: a write, an EXEC with one queued, a script that declares it may write.
+  if (!server_.replication().enough_good_replicas() &&
+      (spec->has(commands::kWrite) || queued_has(commands::kWrite, *spec) ||
+       (commands::runs_script(*spec) && script_may_write(server_, *spec, argv)))) {
+    return refuse(kErrNoReplicas);
+  }
   // While a script is busy (past busy-reply-threshold), Redis's answer to everything else, from
-  // any thread (also from inside the busy script, when every other thread is in one too). A
-  // refused EXEC ends its transaction, as Redis's does.
+  // any thread (also from inside the busy script, when every other thread is in one too).
   if ((serving_for_busy_script() || server_.scripts().busy_now()) && !allowed_while_busy(*spec)) {
-    if (spec->hue == commands::HueClass::kTransaction) {
-      client_.in_multi = false;
-      client_.in_multi_flag.store(false, std::memory_order_relaxed);
-      client_.multi_error = false;
-      client_.queued.clear();
-      unwatch();
-      return reject("EXECABORT Transaction discarded because of: " +
-                    std::string(server_.scripts().busy_error()));
-    }
-    return reject(std::string(server_.scripts().busy_error()));
+    return refuse(server_.scripts().busy_error());
   }
   if (client_.subscribed_resp2() && !allowed_when_subscribed(*spec)) {
     return reject("ERR Can't execute '" + std::string(spec->name) +
@@ -354,15 +360,7 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
       (refused_for_memory(*spec) ||
        (commands::runs_script(*spec) && script_denies_oom(server_, *spec, argv))) &&
       memory::out_of_memory(server_.databases())) {
-    if (spec->hue == commands::HueClass::kTransaction) {
-      client_.in_multi = false;
-      client_.in_multi_flag.store(false, std::memory_order_relaxed);
-      client_.multi_error = false;
-      client_.queued.clear();
-      unwatch();
-      return reject("EXECABORT Transaction discarded because of: " + std::string(memory::kErrOom));
-    }
-    return reject(std::string(memory::kErrOom));
+    return refuse(memory::kErrOom);
   }
   if (commands::runs_script(*spec) || spec->hue == commands::HueClass::kTransaction) {
     client_.script_oom = memory::live().maxmemory.load(std::memory_order_relaxed) != 0 &&
@@ -405,13 +403,16 @@ void ServerSession::leave_flight() {
 
 bool ServerSession::refused_for_memory(const CommandSpec& spec) const {
   if (spec.has(commands::kDenyOom)) return true;
-  if (spec.hue == HueClass::kTransaction) {
-    for (const OwnedCommand& q : client_.queued) {
-      if (q.spec->has(commands::kDenyOom)) return true;
-    }
-    return false;
-  }
+  if (spec.hue == HueClass::kTransaction) return queued_has(commands::kDenyOom, spec);
   return client_.in_multi && !spec.has(commands::kLeavesMulti);
+}
+
+bool ServerSession::queued_has(commands::Flag flag, const CommandSpec& spec) const {
+  if (spec.hue != HueClass::kTransaction) return false;
+  for (const OwnedCommand& q : client_.queued) {
+    if (q.spec->has(flag)) return true;
+  }
+  return false;
 }
 
 ServerSession::Step ServerSession::execute(const BoundCommand& bc,

@@ -95,6 +95,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   void run(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   // maxmemory (db/memory/evictor.hpp): refused before it runs / room made as it runs.
   bool refused_for_memory(const commands::CommandSpec& spec) const;
+  // EXEC: whether a queued command has the flag (false for any other command).
+  bool queued_has(commands::Flag flag, const commands::CommandSpec& spec) const;
   bool make_room(const BoundCommand& bc, std::span<const std::string_view> argv, CommandContext& ctx);
   // Runs a connection command's session handler.
   void run_session(const BoundCommand& bc, std::span<const std::string_view> argv,

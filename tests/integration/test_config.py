@@ -126,6 +126,55 @@ class ConfigTest(SideBySideTestCase):
     def test_rewrite_without_a_file(self):
         self.same("CONFIG", "REWRITE")
 
+    def session(self, *commands):
+        """Each command in turn on one connection per server; both servers' replies compared."""
+        out = []
+        for srv, c in self.each():
+            replies = []
+            with c:
+                for cmd in commands:
+                    try:
+                        replies.append(c.command(*cmd))
+                    except RespError as e:
+                        replies.append(e)
+            out.append(replies)
+        self.assertEqual(out[1], out[0], commands)
+        return out[1]
+
+    def test_min_replicas_to_write_without_replicas(self):
+        # A primary with no replica and min-replicas-to-write 1: writes, EXEC with a write
+        # queued, scripts that declare they may write, a plain script's first write refused.
+        got = self.session(
+            ("SET", "x", "some value"),
+            ("CONFIG", "SET", "min-replicas-to-write", "1"),
+            ("CONFIG", "GET", "min-slaves-to-write"),
+            ("CONFIG", "GET", "min-replicas-max-lag"),
+            ("SET", "x", "1"),
+            ("GET", "x"),
+            ("EVAL", "#!lua flags=no-writes\nreturn redis.call('get','x')", "1", "x"),
+            ("EVAL", "return redis.call('get','x')", "1", "x"),
+            ("EVAL", "#!lua\nreturn redis.call('get','x')", "1", "x"),
+            ("EVAL", "return redis.call('set','x', 1)", "1", "x"),
+            ("MULTI",), ("GET", "x"), ("SET", "x", "2"), ("EXEC",),
+            ("MULTI",), ("GET", "x"), ("EXEC",),
+            ("CONFIG", "SET", "min-slaves-max-lag", "0"),  # a lag of 0 turns the rule off
+            ("SET", "x", "3"),
+            ("CONFIG", "SET", "min-replicas-max-lag", "10"),
+            ("INCR", "counter"),
+            ("CONFIG", "SET", "min-replicas-to-write", "0"),
+            ("SET", "x", "4"),
+            ("DEL", "x", "counter"),
+        )
+        self.assertEqual(got[4], RespError("NOREPLICAS Not enough good replicas to write."))
+        self.assertEqual(got[8], RespError("NOREPLICAS Not enough good replicas to write."))
+        self.assertEqual(got[17], b"OK")  # the lag at 0: writes pass again
+        for srv, c in self.each():
+            with c:
+                c.command("CONFIG", "SET", "min-replicas-to-write", "1")
+                info = c.command("INFO", "replication").decode()
+                c.command("CONFIG", "SET", "min-replicas-to-write", "0")
+            self.assertIn("min_slaves_good_slaves:0", info, srv)
+
 
 @unittest.skipUnless(is_lfdb(), "lfdb-server's replication backlog")
 class BacklogSizeTest(unittest.TestCase):

@@ -384,6 +384,28 @@ class ReplicationTest(unittest.TestCase):
         self.assertIsNone(rc.get("only-here"))  # a full resync: its own writes are gone
         self.assertEqual(dump(pc), dump(rc))
 
+    def test_min_replicas_to_write_follows_the_replicas(self):
+        # The config file's directive (Redis's older name), then the rule tracking a replica
+        # that comes, and one that stops acknowledging (killed: its lag passes max-lag).
+        p = self.primary(("min-slaves-to-write", "1"), ("min-replicas-max-lag", "2"))
+        pc = self.client(p)
+        with self.assertRaises(redis.ResponseError) as e:
+            pc.set("k", "1")
+        self.assertEqual(str(e.exception), "NOREPLICAS Not enough good replicas to write.")
+        self.assertEqual(info(pc)["min_slaves_good_slaves"], 0)
+        r = self.replica(p.port)
+        wait_for("a good replica", lambda: info(pc).get("min_slaves_good_slaves") == 1)
+        self.assertTrue(pc.set("k", "1"))
+        rc = self.client(r)
+        wait_caught_up(pc, rc)
+        self.assertEqual(rc.get("k"), b"1")
+        r.kill9()
+        wait_for("the replica to stop counting", lambda: info(pc).get("min_slaves_good_slaves") == 0)
+        with self.assertRaises(redis.ResponseError) as e:
+            pc.set("k", "2")
+        self.assertEqual(str(e.exception), "NOREPLICAS Not enough good replicas to write.")
+        self.assertEqual(pc.get("k"), b"1")
+
     def test_primary_without_log_refuses_replicas(self):
         s = FixedPortServer([("appendonly", "no")]).start()
         self.servers.append(s)
