@@ -14,6 +14,8 @@
 #             context switches: voluntary+involuntary over every thread (/proc/PID/task/*/status).
 #   rounds    ROUNDS rounds; in each, every server runs once, the order rotated each round so no
 #             server always follows the same one; medians and [min-max].
+#   counts    then one run per server and workload under perf stat: system calls, futex,
+#             epoll_wait, epoll_ctl, context switches and migrations per request (NO_COUNTS=1: skip).
 # Writes a markdown section to stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,6 +112,33 @@ for t in $TESTS; do
         "$(fmt "${NS[$s,$t,$pl]}")" "$(echo "$(med "${NS[$s,$t,$pl]}") / $rn" | bc -l)" \
         "$(fmt "${TK[$s,$t,$pl]}")" "$(echo "$(med "${TK[$s,$t,$pl]}") / $rt" | bc -l)" "$(med "${SY[$s,$t,$pl]}")" \
         "$(med "${CX[$s,$t,$pl]}")" "$(med "${RPS[$s,$t,$pl]}")"
+    done
+  done
+done
+
+# Where the kernel time goes: one more run per server and workload under perf stat (software
+# events and system-call tracepoints only; the virtual CPUs have no hardware counters), counts
+# per request. Not interleaved with the CPU rounds above, since perf's own cost lands on the server.
+[ -n "${NO_COUNTS:-}" ] && exit 0
+EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,context-switches,cpu-migrations
+echo
+echo "Per request under \`perf stat -e $EVENTS -p PID\`, one run each:"
+echo
+echo "| test | pipeline | server | syscalls | futex | epoll_wait | epoll_ctl | context switches | migrations |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for t in $TESTS; do
+  for pl in $PIPES; do
+    n=$N1; [ "$pl" = 16 ] && n=$N16
+    for s in "${names[@]}"; do
+      out=$(mktemp)
+      perf stat -x, -e "$EVENTS" -p "${PID[$s]}" -o "$out" &
+      perf_pid=$!
+      sleep 0.3
+      bench_run "${PORT[$s]}" "$t" "$pl" "$n" >/dev/null
+      kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+      per() { echo "scale=4; $(grep ",$1," "$out" | head -1 | cut -d, -f1) / $n" | bc; }
+      echo "| $t | $pl | $s | $(per raw_syscalls:sys_enter) | $(per syscalls:sys_enter_futex) | $(per syscalls:sys_enter_epoll_wait) | $(per syscalls:sys_enter_epoll_ctl) | $(per context-switches) | $(per cpu-migrations) |"
+      rm -f "$out"
     done
   done
 done
