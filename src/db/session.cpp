@@ -5,6 +5,7 @@
 
 #include "commands/access.hpp"
 #include "db/acl/commands.hpp"
+#include "db/acl/recheck.hpp"
 #include "db/log_records.hpp"
 #include "db/memory/evictor.hpp"
 #include "db/pubsub/notify.hpp"
@@ -47,6 +48,19 @@ bool confirms_with_push(std::string_view name, resp::Protocol protocol) {
     if (iequal(name, n)) return true;
   }
   return false;
+}
+
+// A queued command the user may no longer run: Redis's EXEC-time NOPERM in its place, and an
+// ACL LOG entry (context multi).
+bool exec_refused(Server& server, ClientState& client, const OwnedCommand& q, resp::Writer& w) {
+  std::size_t at = 0;
+  const std::span<const std::string_view> argv(q.argv);
+  const acl::Denied d = acl::check(*client.user, *q.spec, commands::index_of(*q.spec), argv, at);
+  if (d == acl::Denied::kNone) return false;
+  log_acl_denial(server, client, d, "multi", *q.spec, argv, at);
+  server.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+  w.error(acl::exec_denied_message(d));
+  return true;
 }
 
 bool writes_keyspace(HueClass c) {
@@ -925,6 +939,8 @@ void ServerSession::run_transaction(std::string& out) {
     dbs.reserve(client_.queued.size());
     for (const OwnedCommand& q : client_.queued) {
       dbs.push_back(client_.db);
+      // The user's rules again, as EXEC found them (an ACL SETUSER since it was queued).
+      if (!client_.user->unrestricted && exec_refused(server_, client_, q, w)) continue;
       const BoundCommand& bc = server_.bound(*q.spec);
       if (bc.handler != nullptr) {
         run(bc, q.argv, out);

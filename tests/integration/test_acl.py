@@ -276,6 +276,39 @@ class AclDiff(SideBySideTestCase):
             ("admin", "CLIENT", "KILL", "USER", "kk"),
         ])
 
+    def test_exec_checks_queued_commands_again(self):
+        """Rules changed between MULTI and EXEC: each queued command is checked again when EXEC
+        runs it; the refused ones get the EXEC-time NOPERM (and an ACL LOG entry), the rest run."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "m", "on", "nopass", "+@all", "~*", "&*"),
+            ("m", "AUTH", "m", "x"),
+            ("m", "MULTI"),
+            ("m", "SET", "a", "1"),
+            ("m", "SET", "k1", "2"),
+            ("m", "PUBLISH", "news", "x"),
+            ("m", "PING"),
+            ("m", "GET", "k1"),
+            ("admin", "ACL", "SETUSER", "m", "resetkeys", "~k*", "resetchannels", "-ping"),
+            ("m", "EXEC"),
+            ("admin", "MGET", "a", "k1"),
+            ("admin", "ACL", "LOG"),
+            # Queued while refused: EXEC aborts whatever the rules say by then.
+            ("m", "MULTI"),
+            ("m", "PING"),
+            ("admin", "ACL", "SETUSER", "m", "+ping"),
+            ("m", "EXEC"),
+            # A WATCHed key that changed: the transaction does not run, nothing is checked.
+            ("m", "WATCH", "k1"),
+            ("m", "MULTI"),
+            ("m", "SET", "a", "1"),
+            ("admin", "SET", "k1", "changed"),
+            ("m", "EXEC"),
+            ("admin", "ACL", "LOG", "RESET"),
+            ("admin", "ACL", "SETUSER", "m", "-@all", "+multi", "+exec"),
+            ("m", "MULTI"),
+            ("m", "EXEC"),
+        ])
+
 
 if __name__ == "__main__":
     unittest.main()

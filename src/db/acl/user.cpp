@@ -8,6 +8,7 @@
 #include "commands/access.hpp"
 #include "commands/introspect.hpp"
 #include "db/acl/categories.hpp"
+#include "db/acl/recheck.hpp"
 #include "db/command_context.hpp"
 
 namespace lfdb::db::acl {
@@ -441,6 +442,19 @@ Denied check(const User& u, const CommandSpec& spec, std::uint16_t index,
     }
   }
   return Denied::kNone;
+}
+
+std::string exec_denied_message(Denied d) {
+  const std::string head =
+      "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC "
+      "call. This command is no longer allowed for the following reason: ";
+  switch (d) {
+    case Denied::kCommand: return head + "no permission to execute the command or subcommand";
+    case Denied::kKey: return head + "no permission to touch the specified keys";
+    case Denied::kChannel: return head + "no permission to access one of the channels used as arguments";
+    case Denied::kNone: break;
+  }
+  return "";
 }
 
 std::string denied_message(Denied d, const CommandSpec& spec, std::span<const std::string_view> argv,
