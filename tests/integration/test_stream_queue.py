@@ -228,6 +228,62 @@ class WorkQueueTest(ServerTestCase):
             time.sleep(0.05)
 
 
+@unittest.skipUnless(is_lfdb() and os.path.isdir("/proc/self/task"), "lfdb's blocked-client timer, Linux")
+class BlockedReaderTimerTest(ServerTestCase):
+    """The blocked-client timer (one thread for every blocked client) looks at deadlines and
+    hang-ups every 100 ms. A reader that blocks must not wake it unless it has to look sooner
+    (the first reader, or a deadline before its next look): a work queue's consumers block on
+    nearly every XREADGROUP, and each wake-up polled every blocked socket."""
+    READS = 300
+
+    def timer_wakeups(self):
+        task = "/proc/%d/task" % self.server.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open(os.path.join(task, tid, "comm")) as f:
+                    if f.read().strip() != "lfdb-blocking":
+                        continue
+                with open(os.path.join(task, tid, "status")) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            return int(line.split()[1])
+            except FileNotFoundError:
+                continue
+        self.fail("no lfdb-blocking thread in the server")
+
+    def wait_blocked(self, n):
+        deadline = time.monotonic() + WAIT
+        while int(self.r.info("clients")["blocked_clients"]) != n:
+            self.assertLess(time.monotonic(), deadline, "the reader never blocked")
+            time.sleep(0.001)
+
+    def test_blocked_readers_do_not_wake_the_timer_each(self):
+        self.r.xgroup_create("q", "g", "$", mkstream=True)
+        # A reader blocked throughout (the timer always has a client to watch), with a deadline
+        # well after the test.
+        idle = self.raw(timeout=WAIT)
+        idle.send_command("XREAD", "BLOCK", "600000", "STREAMS", "idle", "$")
+        self.wait_blocked(1)
+        reader = self.raw(timeout=WAIT)
+        before = self.timer_wakeups()
+        start = time.monotonic()
+        for i in range(self.READS):
+            reader.send_command("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "BLOCK",
+                                "0" if i % 2 else "600000", "STREAMS", "q", ">")
+            self.wait_blocked(2)
+            eid = self.r.xadd("q", {"i": str(i)})
+            got = reader.read_parsed()
+            self.assertEqual(got[0][1][0][0].decode(), eid)
+        elapsed = time.monotonic() - start
+        wakeups = self.timer_wakeups() - before
+        # Its own looks: one per 100 ms (twice that, for slack), whatever the readers do.
+        looks = 2 * (10 * elapsed + 1)
+        self.assertLess(wakeups, looks + self.READS / 3,
+                        "%d blocked XREADGROUPs in %.1f s woke the timer %d times"
+                        % (self.READS, elapsed, wakeups))
+        self.assertEqual(self.r.xpending("q", "g")["pending"], self.READS)
+
+
 # Group commit parks and resumes a connection the same way under every model (test_concurrency
 # runs under `appendfsync always` per model): the kill -9 cycles run under the default model,
 # both data modes.
