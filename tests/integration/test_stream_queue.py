@@ -11,25 +11,52 @@ Runs against redis-server and lfdb-server (every --model and --data in ctest; LF
 shrinks the load). Then, lfdb-server alone under `appendfsync always`: the same queue with the
 server killed (SIGKILL) at random moments; after each restart every acknowledged XADD is in the
 stream, every delivered and unacknowledged entry is still pending, every acknowledged entry is
-not, and the group's counters agree with its pending lists. Timeouts are liveness bounds only.
-LFDB_QUEUE_SEED overrides the seed."""
+not, the group's counters agree with its pending lists, and the stream, the group's position and
+its pending list are what redis-server rebuilds from the same log (the file the restart loaded,
+replayed into it). Timeouts are liveness bounds only. LFDB_QUEUE_SEED overrides the seed."""
 
 import os
 import random
+import shutil
 import socket
+import subprocess
 import threading
 import time
 import unittest
 
 import redis
 
-from lfdb_testlib import HOST, SANITIZED, ServerProcess, ServerTestCase, encode_command, is_lfdb, lfdb_arg
+from lfdb_testlib import (HOST, REDIS_SERVER, SANITIZED, RedisPeer, ServerProcess, ServerTestCase,
+                          encode_command, is_lfdb, lfdb_arg)
 
 SEED = int(os.environ.get("LFDB_QUEUE_SEED", str(int(time.time()))))
 WAIT = 120.0 if SANITIZED else 60.0
 CONSUMERS = 8
 CLAIM_IDLE_MS = 200
 DISCONNECT_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError)
+
+
+def xinfo_full(r):
+    """XINFO STREAM jobs FULL, every entry and pending entry, as nested dicts; without what
+    depends on when the log was replayed (consumers' seen times) or on the layout (radix tree
+    counts, which lfdb reports for its blocks)."""
+    def pairs(flat):
+        return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+    info = pairs(r.execute_command("XINFO", "STREAM", "jobs", "FULL", "COUNT", "0"))
+    info.pop("radix-tree-keys")
+    info.pop("radix-tree-nodes")
+    groups = []
+    for g in info.pop("groups"):
+        g = pairs(g)
+        consumers = []
+        for cons in g.pop("consumers"):
+            cons = pairs(cons)
+            cons.pop("seen-time")
+            consumers.append(cons)
+        g["consumers"] = sorted(consumers, key=lambda c: c["name"])
+        groups.append(g)
+    info["groups"] = groups
+    return info
 
 
 def id_key(eid):
@@ -201,10 +228,68 @@ class WorkQueueTest(ServerTestCase):
             time.sleep(0.05)
 
 
+@unittest.skipUnless(is_lfdb() and os.path.isdir("/proc/self/task"), "lfdb's blocked-client timer, Linux")
+class BlockedReaderTimerTest(ServerTestCase):
+    """The blocked-client timer (one thread for every blocked client) looks at deadlines and
+    hang-ups every 100 ms. A reader that blocks must not wake it unless it has to look sooner
+    (the first reader, or a deadline before its next look): a work queue's consumers block on
+    nearly every XREADGROUP, and each wake-up polled every blocked socket."""
+    READS = 300
+
+    def timer_wakeups(self):
+        task = "/proc/%d/task" % self.server.proc.pid
+        for tid in os.listdir(task):
+            try:
+                with open(os.path.join(task, tid, "comm")) as f:
+                    if f.read().strip() != "lfdb-blocking":
+                        continue
+                with open(os.path.join(task, tid, "status")) as f:
+                    for line in f:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            return int(line.split()[1])
+            except FileNotFoundError:
+                continue
+        self.fail("no lfdb-blocking thread in the server")
+
+    def wait_blocked(self, n):
+        deadline = time.monotonic() + WAIT
+        while int(self.r.info("clients")["blocked_clients"]) != n:
+            self.assertLess(time.monotonic(), deadline, "the reader never blocked")
+            time.sleep(0.001)
+
+    def test_blocked_readers_do_not_wake_the_timer_each(self):
+        self.r.xgroup_create("q", "g", "$", mkstream=True)
+        # A reader blocked throughout (the timer always has a client to watch), with a deadline
+        # well after the test.
+        idle = self.raw(timeout=WAIT)
+        idle.send_command("XREAD", "BLOCK", "600000", "STREAMS", "idle", "$")
+        self.wait_blocked(1)
+        reader = self.raw(timeout=WAIT)
+        before = self.timer_wakeups()
+        start = time.monotonic()
+        for i in range(self.READS):
+            reader.send_command("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "BLOCK",
+                                "0" if i % 2 else "600000", "STREAMS", "q", ">")
+            self.wait_blocked(2)
+            eid = self.r.xadd("q", {"i": str(i)})
+            got = reader.read_parsed()
+            self.assertEqual(got[0][1][0][0].decode(), eid)
+        elapsed = time.monotonic() - start
+        wakeups = self.timer_wakeups() - before
+        # Its own looks: one per 100 ms (twice that, for slack), whatever the readers do.
+        looks = 2 * (10 * elapsed + 1)
+        self.assertLess(wakeups, looks + self.READS / 3,
+                        "%d blocked XREADGROUPs in %.1f s woke the timer %d times"
+                        % (self.READS, elapsed, wakeups))
+        self.assertEqual(self.r.xpending("q", "g")["pending"], self.READS)
+
+
 # Group commit parks and resumes a connection the same way under every model (test_concurrency
 # runs under `appendfsync always` per model): the kill -9 cycles run under the default model,
 # both data modes.
 @unittest.skipUnless(is_lfdb() and lfdb_arg("model", "lf") == "lf", "lfdb's log, under the lf model")
+@unittest.skipUnless(shutil.which(REDIS_SERVER) and shutil.which("redis-cli"),
+                     "redis-server replays the log for the comparison")
 class KilledQueueTest(unittest.TestCase):
     CYCLES = 3 if SANITIZED else 4
     PRODUCERS = 2
@@ -246,12 +331,35 @@ class KilledQueueTest(unittest.TestCase):
         # The entries-read counter never runs ahead of what was added.
         self.assertLessEqual(group["entries-read"], len(present), where)
 
+    def check_log(self, r, aof, peer, cycle):
+        """The restarted server holds what its log says: redis-server, given the same records
+        (the file as the restart left it, a torn tail cut), has the same entries and counters,
+        the same group position (last-delivered id, entries-read, lag) and the same pending
+        entries, each with its consumer, delivery time and count."""
+        where = "cycle %d (seed %d)" % (cycle, SEED)
+        p = redis.Redis(host=HOST, port=peer.port, socket_timeout=WAIT, decode_responses=True)
+        try:
+            p.flushall()
+            with open(aof, "rb") as f:
+                replay = subprocess.run(["redis-cli", "-p", str(peer.port), "--pipe"], stdin=f,
+                                        capture_output=True, timeout=WAIT)
+            self.assertEqual(replay.returncode, 0, "redis-server refused records of the log: %s, %s"
+                             % (replay.stdout.decode(errors="replace")[-300:], where))
+            want, got = xinfo_full(p), xinfo_full(r)
+        finally:
+            p.close()
+        self.assertEqual(got["groups"], want["groups"], "the group is not what the log says: " + where)
+        self.assertEqual(got, want, "the stream is not what the log says: " + where)
+
     def test_sigkill_with_appendfsync_always(self):
         rng = random.Random(SEED)
         sp = ServerProcess([("appendonly", "yes"), ("appendfsync", "always")])
         sp.extra.append(("dir", sp.dir))
+        aof = os.path.join(sp.dir, "appendonly.aof")
+        peer = RedisPeer()
         ledger = Ledger()
         try:
+            peer.start()
             sp.start()
             r = redis.Redis(host=HOST, port=sp.port, socket_timeout=WAIT, decode_responses=True)
             r.xgroup_create("jobs", "workers", "$", mkstream=True)
@@ -282,6 +390,7 @@ class KilledQueueTest(unittest.TestCase):
                 sp.start()
                 r = redis.Redis(host=HOST, port=sp.port, socket_timeout=WAIT, decode_responses=True)
                 self.check(r, ledger, cycle)
+                self.check_log(r, aof, peer, cycle)
                 r.close()
             self.assertEqual(ledger.errors, [])
             self.assertGreater(len(ledger.added), 0, "no XADD was ever acknowledged")
@@ -313,6 +422,7 @@ class KilledQueueTest(unittest.TestCase):
                   % (self.CYCLES, SEED, len(ledger.added), len(present)))
         finally:
             sp.stop()
+            peer.stop()
 
 
 if __name__ == "__main__":

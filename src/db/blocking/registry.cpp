@@ -1,6 +1,7 @@
 #include "db/blocking/registry.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -62,7 +63,10 @@ Registry::Registry(Server& server) : server_(server), rooms_(server.databases().
 Registry::~Registry() { stop(); }
 
 void Registry::start() {
-  timer_ = std::thread([this] { run_timer(); });
+  timer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "lfdb-blocking");  // top -H, /proc/<pid>/task/*/comm
+    run_timer();
+  });
 }
 
 void Registry::stop() {
@@ -122,7 +126,11 @@ void Registry::index(const std::shared_ptr<Waiter>& w) {
     return;
   }
   by_client_[w->client_id] = w;
-  cv_.notify_one();  // a nearer deadline, or the first waiter to watch for hang-ups
+  // The first waiter to watch for hang-ups, or a deadline before the timer's next look; any
+  // other waiter is seen at that look (at most kHangupCheckMs away).
+  if (timer_wake_ms_ == 0 || (w->deadline_ms != 0 && w->deadline_ms < timer_wake_ms_)) {
+    cv_.notify_one();
+  }
 }
 
 void Registry::settled(Waiter& w) {
@@ -335,6 +343,7 @@ void Registry::run_timer() {
       lf::MutexLock lock(mu_);
       if (stopping_) return;
       if (by_client_.empty()) {
+        timer_wake_ms_ = 0;
         cv_.wait(mu_);
         continue;
       }
@@ -366,6 +375,7 @@ void Registry::run_timer() {
         }
       }
       if (timed_out.empty() && gone.empty()) {
+        timer_wake_ms_ = next;
         (void)cv_.wait_until(mu_, std::chrono::system_clock::time_point(
                                       std::chrono::milliseconds(next)));
         continue;

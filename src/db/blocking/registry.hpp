@@ -119,6 +119,10 @@ class Registry {
   lf::CondVar cv_;
   std::unordered_map<std::uint64_t, std::shared_ptr<Waiter>> by_client_ LF_GUARDED_BY(mu_);
   bool stopping_ LF_GUARDED_BY(mu_) = false;
+  // When the timer looks next (ms), as it set before it waited; 0 while it waits for a first
+  // waiter. A new waiter wakes it only if it must look sooner: one wake-up (and one poll of
+  // every blocked socket) per blocked command would cost a work queue's every XREADGROUP.
+  std::int64_t timer_wake_ms_ LF_GUARDED_BY(mu_) = 0;
   std::thread timer_;
 };
 
