@@ -199,6 +199,16 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   void endpoint_changed_locked() LF_REQUIRES(mu_);
   // A tracking client's read: its keys go into the gateway's tracking table.
   void remember_reads(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
+  // NOLOOP (tracking_client.cpp): a write of a NOLOOP tracking client, forwarded in an
+  // asynchronous slot that carries its keys (own_keys_, taken by take_own_write); its reply
+  // waits for a marker behind it on each of its shards' tracker connections, so the
+  // invalidations it caused are known as its own before the client sees the reply.
+  bool own_write_wanted(const commands::CommandSpec& spec, CommandRoute route) const;
+  void own_write(const commands::CommandSpec& spec, CommandRoute route, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void take_own_write(ReplySlot& slot, std::vector<int> shards);
+  void end_own_write();  // not forwarded after all
+  // A part of an own write's slot came back: true once the slot is ready to leave.
+  bool own_write_reply_locked(ReplySlot& slot, const Pending& p, const resp::Frame& reply) LF_REQUIRES(mu_);
   void info_cmd(LocalCall& c);
   void command_getkeys_cmd(LocalCall& c);
   void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
@@ -267,6 +277,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   };
   Tracking track_;
   bool endpoint_ = false;  // registered with the TrackingHub
+  std::vector<std::string> own_keys_;  // the NOLOOP write being routed (own_write)
   std::atomic<bool> pubsub_dropped_{false};  // the outbox overflowed: disconnect
   // Shared with completing threads.
   mutable lf::Mutex mu_;

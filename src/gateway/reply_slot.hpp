@@ -49,6 +49,13 @@ struct ReplySlot {
   bool script_reaped = false;
   // A blocking command's connection (Backend::acquire_blocking): given back when the reply is in.
   UpstreamConn* blocking_conn = nullptr;
+  // NOLOOP (ClientConn::own_write_reply_locked): a tracking client's write, answered once a
+  // marker behind it on its shards' tracker connections is (kWrite: the write is in flight;
+  // kMarker: its reply is in `body`, the markers are). The keys and shards it writes.
+  enum class Own : std::uint8_t { kNone, kWrite, kMarker };
+  Own own = Own::kNone;
+  std::vector<std::string> own_keys;
+  std::vector<int> own_shards;
 
   // Merge state.
   std::string first_error;  // the first error reply of any part wins

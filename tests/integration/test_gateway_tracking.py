@@ -141,6 +141,55 @@ class TrackingTest(GatewayTestCase):
         ]
         self.compare(steps)
 
+    def test_noloop_own_writes_are_not_told(self):
+        # NOLOOP: a client is not told about its own writes (keyed, split over both shards), in
+        # the default mode and BCAST; another client's later write still is.
+        a, b = self.keys_on(0)[0], self.keys_on(1)[0]
+        steps = [
+            ("w", ["SET", a, "0"], 1), ("w", ["SET", b, "0"], 1),
+            ("t", ["HELLO", "3"], 1), ("t", ["CLIENT", "TRACKING", "ON", "NOLOOP"], 1),
+            ("t", ["GET", a], 1), ("t", ["SET", a, "1"], 1),       # its own: nothing
+            ("t", ["GET", a], 1), ("w", ["SET", a, "2"], 1),       # another's, later: told
+            ("t", [], 1),
+            ("t", ["GET", a], 1), ("t", ["GET", b], 1),
+            ("t", ["DEL", a, b], 1),                               # both shards, its own
+            ("t", ["GET", a], 1), ("t", ["MGET", b], 1),
+            ("w", ["SET", b, "3"], 1), ("t", [], 1),               # b is told
+            ("t", ["GET", a], 1), ("w", ["SET", a, "4"], 1), ("t", [], 1),
+            ("t", ["SET", a, "5"], 1),                             # nothing read: nothing
+            ("t", ["PING"], 1),
+            ("c", ["HELLO", "3"], 1), ("c", ["CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP"], 1),
+            ("c", ["SET", a, "6"], 1), ("c", ["MSET", a, "7", b, "7"], 1),  # its own
+            ("w", ["SET", b, "8"], 1), ("c", [], 1),               # another's: told
+            ("c", ["PING"], 1),
+        ]
+        got = self.compare(steps)
+        self.assertEqual(got[8][2], b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(a), a.encode()))
+
+    def test_script_reads_are_tracked(self):
+        # Redis tracks the keys a script reads for the client that called it (EVAL, EVALSHA,
+        # FCALL and their read-only forms).
+        a, b = self.keys_on(0)[0], self.keys_on(1)[0]
+        lib = ("#!lua name=gwtrack\nredis.register_function{function_name='rd', flags={'no-writes'}, "
+               "callback=function(k) return redis.call('get', k[1]) end}")
+        get = "return redis.call('get', KEYS[1])"
+        steps = [
+            ("w", ["SET", a, "1"], 1), ("w", ["SET", b, "1"], 1),
+            ("w", ["FUNCTION", "LOAD", "REPLACE", lib], 1),
+            ("t", ["HELLO", "3"], 1), ("t", ["CLIENT", "TRACKING", "ON"], 1),
+            ("t", ["EVAL", get, "1", a], 1), ("w", ["SET", a, "2"], 1), ("t", [], 1),
+            ("t", ["EVAL_RO", get, "1", b], 1), ("w", ["SET", b, "2"], 1), ("t", [], 1),
+            ("t", ["FCALL", "rd", "1", a], 1), ("w", ["SET", a, "3"], 1), ("t", [], 1),
+            ("t", ["FCALL_RO", "rd", "1", b], 1), ("w", ["SET", b, "3"], 1), ("t", [], 1),
+            ("t", ["PING"], 1),
+        ]
+        try:
+            got = self.compare(steps)
+        finally:
+            self.direct(0).execute_command("FUNCTION", "FLUSH")
+            self.direct(1).execute_command("FUNCTION", "FLUSH")
+        self.assertEqual(got[7][2], b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(a), a.encode()))
+
     def test_flushall_invalidates_everything(self):
         a = self.keys_on(0)[0]
         c = RawConnection(self.port)
