@@ -749,7 +749,19 @@ void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
     end_transaction();
     return;
   }
+  // The subscribe family queued: run when the reply comes (an asynchronous slot; replies a bound
+  // batch owes go first).
+  const bool local = !tx_.local().empty();
+  if (local && bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
   if (!tx_.pinned()) {
+    if (tx_.unpinned().empty() && local) {  // nothing for a back-end to run
+      std::string body;
+      std::vector<int> shards;
+      run_local_steps_locked(tx_.local(), nullptr, protocol_, body, shards);
+      end_transaction();
+      if (shards.empty()) return reply_local(body);
+      return answer_after_ping(std::move(body), shards, &Backend::subscriber);
+    }
     if (tx_.unpinned().empty()) {
       reply_local("*0\r\n");
       end_transaction();
@@ -765,7 +777,12 @@ void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
     }
   }
   if (!tx_.multi_sent()) send_multi();
-  forward_pinned(argv, begin_slot(Merge::kNone, 1));
+  std::vector<BoundCall>* const bound_calls = bound_calls_;
+  if (local) bound_calls_ = nullptr;
+  ReplySlot* slot = begin_slot(Merge::kNone, 1);
+  if (local) slot->tx_local = std::move(tx_.local());
+  forward_pinned(argv, slot);
+  bound_calls_ = bound_calls;
   end_transaction();
   // What the client sends next goes on a shared connection: it must not overtake the EXEC.
   switching_ = true;
@@ -781,7 +798,13 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
-  // The subscribe family is the gateway's own (docs/gateway.md, "Pub/sub").
+  // The subscribe family is the gateway's own (docs/gateway.md, "Pub/sub"): it runs at EXEC, and
+  // so does a PING behind it (subscribed, a RESP2 PING answers otherwise).
+  const bool subscribe_family = route.pubsub != PubsubCommand::kNone && route.pubsub <= PubsubCommand::kSunsubscribe;
+  if (subscribe_family || (spec.name == "ping" && !tx_.local().empty())) {
+    tx_.queue_local(argv);
+    return reply_local("+QUEUED\r\n");
+  }
   if ((route.route == Route::kLocal && !route.queues_in_multi) || (route.route == Route::kPubsub && !publish)) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
@@ -792,6 +815,7 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
   if (!tx_.pinned() && shard < 0) {
     // The shard is not known yet: keep it until a key names one (or EXEC picks shard 0).
     tx_.queue_unpinned(argv);
+    tx_.note_queued();
     return reply_local("+QUEUED\r\n");
   }
   if (!tx_.pinned()) {
@@ -802,6 +826,7 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     }
     send_multi();
   }
+  tx_.note_queued();
   forward_pinned(argv, begin_slot(Merge::kNone, 1));
 }
 
@@ -942,6 +967,13 @@ void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_
   }
   if (slot->own != ReplySlot::Own::kNone) {
     if (!own_write_reply_locked(*slot, p, reply)) return;  // its markers are still out
+    if (closed_ || broken_) return;
+    note_reply_size_locked(slot->reply.size());
+    flush_head_locked();
+    return;
+  }
+  if (!slot->tx_local.empty()) {  // an EXEC with the subscribe family in it
+    if (!exec_reply_locked(*slot, p, reply)) return;  // the subscriber connections confirm first
     if (closed_ || broken_) return;
     note_reply_size_locked(slot->reply.size());
     flush_head_locked();

@@ -19,6 +19,7 @@ void ReplySlot::start(Merge m, std::uint32_t parts, resp::Protocol p) {
   own = Own::kNone;
   own_keys.clear();
   own_shards.clear();
+  tx_local.clear();
   first_error.clear();
   sum = 0;
   count = 0;

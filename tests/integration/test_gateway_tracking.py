@@ -12,7 +12,7 @@ import re
 import threading
 import unittest
 
-from gateway_testlib import GatewayTestCase, RawConnection, keys_for_shard, wait_until
+from gateway_testlib import GatewayTestCase, RawConnection, backend_is_redis, keys_for_shard, wait_until
 from lfdb_testlib import RespError
 
 ID = re.compile(rb":\d+\r\n")
@@ -306,16 +306,60 @@ class TrackingTest(GatewayTestCase):
         del through[8], direct[8]
         self.assertEqual(masked(through), masked(direct))
 
-    def test_subscribe_inside_multi_is_refused(self):
-        # redis-server queues it and writes its confirmations into the EXEC reply, whose count
-        # then does not match; the gateway refuses it, and the transaction aborts.
+    def test_subscribe_inside_multi(self):
+        # redis-server queues the subscribe family inside MULTI and runs it at EXEC, writing the
+        # confirmations into the EXEC reply (SUBSCRIBE a b: two frames where the count says
+        # one; SSUBSCRIBE: an error); after EXEC the client is subscribed. Nothing runs when
+        # EXEC does not (WATCH, DISCARD).
+        k = self.keys_on(0)[0]
+        steps = [
+            ("c", ["MULTI"], 1), ("c", ["SUBSCRIBE", "a", "b"], 1), ("c", ["PING"], 1),
+            ("c", ["SET", k, "1"], 1), ("c", ["PSUBSCRIBE", "p*"], 1), ("c", ["UNSUBSCRIBE", "x"], 1),
+            ("c", ["PING", "a", "b"], 1),
+            ("c", ["EXEC"], 2),
+            ("p", ["PUBLISH", "a", "hello"], 1), ("c", [], 1),
+            ("p", ["PUBLISH", "pz", "hi"], 1), ("c", [], 1),
+            ("c", ["PING"], 1), ("c", ["GET", k], 1),
+            ("d", ["HELLO", "3"], 1), ("d", ["WATCH", k], 1), ("w", ["SET", k, "2"], 1),
+            ("d", ["MULTI"], 1), ("d", ["SUBSCRIBE", "q"], 1), ("d", ["EXEC"], 1),
+            ("p", ["PUBLISH", "q", "lost"], 1),
+            ("d", ["MULTI"], 1), ("d", ["SUBSCRIBE", "q"], 1), ("d", ["GET", k], 1), ("d", ["EXEC"], 1),
+            ("p", ["PUBLISH", "q", "got"], 1), ("d", [], 1),
+            ("e", ["MULTI"], 1), ("e", ["SUBSCRIBE", "z"], 1), ("e", ["PING"], 1), ("e", ["EXEC"], 1),
+            ("f", ["MULTI"], 1), ("f", ["SUBSCRIBE", "z"], 1), ("f", ["DISCARD"], 1),
+            ("p", ["PUBLISH", "z", "m"], 1), ("e", [], 1),
+            ("f", ["MULTI"], 1), ("f", ["UNSUBSCRIBE"], 1), ("f", ["EXEC"], 1),
+        ]
+        got = self.compare(steps)
+        self.assertEqual(got[7][2], b"*6\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+                         b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n+OK\r\n"
+                         b"*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:3\r\n"
+                         b"-ERR wrong number of arguments for 'ping' command\r\n")
+
+    def test_ssubscribe_inside_multi(self):
+        # redis-server 7.0 answers SSUBSCRIBE inside MULTI with an error in the EXEC reply (the
+        # transaction's other commands run); lfdb-server runs it, so the bytes are redis-server's.
+        steps = [("c", ["MULTI"], 1), ("c", ["SSUBSCRIBE", "s"], 1), ("c", ["PING"], 1), ("c", ["EXEC"], 1),
+                 ("c", ["GET", "s"], 1)]
+        expected = [b"+OK\r\n", b"+QUEUED\r\n", b"+QUEUED\r\n",
+                    b"*2\r\n-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n+PONG\r\n", b"$-1\r\n"]
+        through = run_session(self.port, steps)
+        self.assertEqual([b for _, _, b in through[:5]], expected)
+        if backend_is_redis():
+            self.assertEqual(masked(through), masked(run_session(self.servers[0].port, steps)))
+
+    def test_subscribe_inside_multi_then_publish(self):
+        # A pipelined MULTI/SUBSCRIBE/EXEC: once EXEC is answered, the connection receives messages.
         c = RawConnection(self.port)
-        self.assertEqual(c.command("MULTI"), b"OK")
-        self.assertEqual(c.command("SUBSCRIBE", "x"),
-                         RespError("ERR lfdb-gateway: 'subscribe' inside MULTI is not supported"))
-        self.assertEqual(c.command("EXEC"),
-                         RespError("EXECABORT Transaction discarded because of previous errors."))
-        self.assertEqual(c.command("PING"), b"PONG")
+        c.send_command("MULTI")
+        c.send_command("SUBSCRIBE", "news")
+        c.send_command("EXEC")
+        self.assertEqual(c.read_reply(), b"+OK\r\n")
+        self.assertEqual(c.read_reply(), b"+QUEUED\r\n")
+        self.assertEqual(c.read_reply(), b"*1\r\n*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+        # Confirmed: a message published right after reaches it.
+        self.assertEqual(self.client().publish("news", "x"), 1)
+        self.assertEqual(c.read_reply(), b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\nx\r\n")
         c.close()
 
 
