@@ -1,5 +1,5 @@
-"""Client-side caching, RESET and PUBLISH inside MULTI through lfdb-gateway (docs/gateway.md,
-"Client-side caching").
+"""Client-side caching (NOLOOP and scripts included), RESET, and PUBLISH and the subscribe family
+inside MULTI through lfdb-gateway (docs/gateway.md, "Client-side caching" and "Pub/sub").
 
 Real back-ends (redis-server or lfdb-server), the real gateway, redis-py and raw sockets. The
 gateway keeps the tracking table itself, fed by one tracker connection per back-end in BCAST
@@ -165,6 +165,46 @@ class TrackingTest(GatewayTestCase):
         ]
         got = self.compare(steps)
         self.assertEqual(got[8][2], b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(a), a.encode()))
+
+    def test_noloop_with_a_concurrent_writer_is_never_left_stale(self):
+        # A NOLOOP client writes and reads a key while another client writes it too: whatever it
+        # was told or not meanwhile, a write made after its last read reaches it.
+        k = self.keys_on(1)[0]
+        t = RawConnection(self.port, timeout=20)
+        t.command("HELLO", "3")
+        self.assertEqual(t.command("CLIENT", "TRACKING", "ON", "NOLOOP"), b"OK")
+
+        def call(*argv):  # the reply, past any invalidation pushed before it
+            t.send_command(*argv)
+            while True:
+                r = t.read_reply()
+                if not r.startswith(b">"):
+                    return r
+
+        stop = threading.Event()
+
+        def write():
+            w = self.client()
+            i = 0
+            while not stop.is_set():
+                w.set(k, "w%d" % i)
+                i += 1
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            for i in range(200):
+                call("SET", k, "t%d" % i)
+                call("GET", k)
+        finally:
+            stop.set()
+            writer.join()
+        self.client().set(k, "final")
+        told = b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(k), k.encode())
+        # What it read last is dropped by the next invalidation after that read's reply: the
+        # final write's, or one of the other client's late ones (then the cache is empty too).
+        self.assertEqual(t.read_reply(), told)
+        t.close()
 
     def test_script_reads_are_tracked(self):
         # Redis tracks the keys a script reads for the client that called it (EVAL, EVALSHA,
