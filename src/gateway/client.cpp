@@ -422,13 +422,23 @@ void ClientConn::command(std::span<const std::string_view> argv) {
     // (inside MULTI they do not block, and go through as the transaction's).
     if (may_block(*spec, argv) && !tx_.in_multi()) return blocking(*spec, argv);
   }
+  const bool own = own_write_wanted(*spec, route);
+  if (own) {
+    // Its slot is asynchronous: replies a bound batch owes go first.
+    if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
+    // Before its keys are remembered (a script's): what it reads is then newer than the write.
+    commands::for_each_key(*spec, argv, [&](std::size_t i) { own_keys_.emplace_back(argv[i]); });
+    gw_.tracking().own_write_begin(id_, own_keys_);
+  }
   if (track_.on) remember_reads(*spec, argv);
   if (tx_.in_multi() && route.route != Route::kTransaction && !route.ignores_multi) {
     return in_multi(*spec, route, argv);
   }
   if (route.db_option && copies_to_another_db(argv)) {
+    end_own_write();
     return reject("ERR Copying to another database is not allowed in cluster mode");
   }
+  if (own) return own_write(*spec, route, argv);
   switch (route.route) {
     case Route::kLocal: return local(resolved.index, argv);
     case Route::kKeyed: return keyed(*spec, route, argv);
@@ -485,6 +495,7 @@ void ClientConn::keyed(const CommandSpec& spec, CommandRoute route, std::span<co
   if (shard == -2) return reply_error(kCrossSlotError);
   ReplySlot* slot = begin_slot(Merge::kNone, 1);
   if (route.script) slot->script_shard = shard < 0 ? 0 : shard;
+  if (!own_keys_.empty()) take_own_write(*slot, {shard < 0 ? 0 : shard});
   forward(backend_for(spec, shard < 0 ? 0 : shard), argv, slot, 0);
 }
 
@@ -502,7 +513,9 @@ void ClientConn::reap_scripts_locked() {
 void ClientConn::split(const CommandSpec& spec, Merge merge, std::span<const std::string_view> argv) {
   const int one = shard_of(spec, argv);
   if (one >= 0) {  // every key in one shard: forwarded as it is
-    forward(backend_for(spec, one), argv, begin_slot(Merge::kNone, 1), 0);
+    ReplySlot* slot = begin_slot(Merge::kNone, 1);
+    if (!own_keys_.empty()) take_own_write(*slot, {one});
+    forward(backend_for(spec, one), argv, slot, 0);
     return;
   }
   gw_.stats().split.fetch_add(1, std::memory_order_relaxed);
@@ -522,6 +535,13 @@ void ClientConn::split(const CommandSpec& spec, Merge merge, std::span<const std
   for (const auto& p : parts) used += p.empty() ? 0 : 1;
   ReplySlot* slot = begin_slot(merge, used);
   if (merge == Merge::kMget) slot->values.assign(key_no, std::string());
+  if (!own_keys_.empty()) {
+    std::vector<int> shards;
+    for (std::size_t s = 0; s < parts.size(); ++s) {
+      if (!parts[s].empty()) shards.push_back(static_cast<int>(s));
+    }
+    take_own_write(*slot, std::move(shards));
+  }
   std::uint32_t part = 0;
   for (std::size_t s = 0; s < parts.size(); ++s) {
     if (parts[s].empty()) continue;
@@ -729,7 +749,19 @@ void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
     end_transaction();
     return;
   }
+  // The subscribe family queued: run when the reply comes (an asynchronous slot; replies a bound
+  // batch owes go first).
+  const bool local = !tx_.local().empty();
+  if (local && bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
   if (!tx_.pinned()) {
+    if (tx_.unpinned().empty() && local) {  // nothing for a back-end to run
+      std::string body;
+      std::vector<int> shards;
+      run_local_steps_locked(tx_.local(), nullptr, protocol_, body, shards);
+      end_transaction();
+      if (shards.empty()) return reply_local(body);
+      return answer_after_ping(std::move(body), shards, &Backend::subscriber);
+    }
     if (tx_.unpinned().empty()) {
       reply_local("*0\r\n");
       end_transaction();
@@ -745,7 +777,12 @@ void ClientConn::exec_cmd(std::span<const std::string_view> argv) {
     }
   }
   if (!tx_.multi_sent()) send_multi();
-  forward_pinned(argv, begin_slot(Merge::kNone, 1));
+  std::vector<BoundCall>* const bound_calls = bound_calls_;
+  if (local) bound_calls_ = nullptr;
+  ReplySlot* slot = begin_slot(Merge::kNone, 1);
+  if (local) slot->tx_local = std::move(tx_.local());
+  forward_pinned(argv, slot);
+  bound_calls_ = bound_calls;
   end_transaction();
   // What the client sends next goes on a shared connection: it must not overtake the EXEC.
   switching_ = true;
@@ -761,7 +798,13 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) +
                       "' cannot be queued in a transaction through the gateway (it spans shards)");
   }
-  // The subscribe family is the gateway's own (docs/gateway.md, "Pub/sub").
+  // The subscribe family is the gateway's own (docs/gateway.md, "Pub/sub"): it runs at EXEC, and
+  // so does a PING behind it (subscribed, a RESP2 PING answers otherwise).
+  const bool subscribe_family = route.pubsub != PubsubCommand::kNone && route.pubsub <= PubsubCommand::kSunsubscribe;
+  if (subscribe_family || (spec.name == "ping" && !tx_.local().empty())) {
+    tx_.queue_local(argv);
+    return reply_local("+QUEUED\r\n");
+  }
   if ((route.route == Route::kLocal && !route.queues_in_multi) || (route.route == Route::kPubsub && !publish)) {
     return reject("ERR lfdb-gateway: '" + std::string(spec.name) + "' inside MULTI is not supported");
   }
@@ -772,6 +815,7 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
   if (!tx_.pinned() && shard < 0) {
     // The shard is not known yet: keep it until a key names one (or EXEC picks shard 0).
     tx_.queue_unpinned(argv);
+    tx_.note_queued();
     return reply_local("+QUEUED\r\n");
   }
   if (!tx_.pinned()) {
@@ -782,6 +826,7 @@ void ClientConn::in_multi(const CommandSpec& spec, CommandRoute route,
     }
     send_multi();
   }
+  tx_.note_queued();
   forward_pinned(argv, begin_slot(Merge::kNone, 1));
 }
 
@@ -919,6 +964,20 @@ void ClientConn::on_reply(const Pending& p, const resp::Frame& reply, bool more_
   if (slot->script_reaped) {  // counted by the reaper whether or not anyone takes the reply
     slot->script_reaped = false;
     gw_.reaper().answered(slot->script_shard);
+  }
+  if (slot->own != ReplySlot::Own::kNone) {
+    if (!own_write_reply_locked(*slot, p, reply)) return;  // its markers are still out
+    if (closed_ || broken_) return;
+    note_reply_size_locked(slot->reply.size());
+    flush_head_locked();
+    return;
+  }
+  if (!slot->tx_local.empty()) {  // an EXEC with the subscribe family in it
+    if (!exec_reply_locked(*slot, p, reply)) return;  // the subscriber connections confirm first
+    if (closed_ || broken_) return;
+    note_reply_size_locked(slot->reply.size());
+    flush_head_locked();
+    return;
   }
   if (closed_ || broken_) return;  // gone, or disconnected: nobody takes it
   note_reply_size_locked(reply.bytes().size());

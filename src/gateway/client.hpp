@@ -121,8 +121,23 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   void pubsub(const commands::CommandSpec& spec, PubsubCommand cmd, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void subscribe_cmd(PubSubHub::Kind kind, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
   void unsubscribe_cmd(PubSubHub::Kind kind, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  // Their work, the confirmations written to `w` in `protocol`; `shards`: the shards whose
+  // subscriber connections were asked to subscribe (a confirmation waits for them).
+  void subscribe_into(PubSubHub::Kind kind, std::span<const std::string_view> argv, resp::Writer& w,
+                      resp::Protocol protocol, std::vector<int>& shards) LF_REQUIRES(mu_);
+  void unsubscribe_into(PubSubHub::Kind kind, std::span<const std::string_view> argv, resp::Writer& w) LF_REQUIRES(mu_);
+  // The subscribe family inside MULTI (pubsub_client.cpp): queued by the gateway, run at EXEC in
+  // their places among the back-end's replies (`exec`: the EXEC reply's array; nullptr when the
+  // back-end runs nothing), the whole EXEC reply written to `out`.
+  void run_local_steps_locked(const std::vector<LocalStep>& steps, const resp::Frame* exec, resp::Protocol protocol,
+                              std::string& out, std::vector<int>& shards) LF_REQUIRES(mu_);
+  // The back-end's EXEC reply for a slot with local steps: true once the slot is ready.
+  bool exec_reply_locked(ReplySlot& slot, const Pending& p, const resp::Frame& reply) LF_REQUIRES(mu_);
+  // A PING on each shard's connection (`which`) for `slot`, a kPrepared slot of that many parts;
+  // a shard that is down answers its part with the error. True when that made the slot ready.
+  bool ping_behind_locked(ReplySlot& slot, const std::vector<int>& shards, UpstreamConn& (Backend::*which)()) LF_REQUIRES(mu_);
   // RESP2 subscribed mode: any subscription (Redis's rule for what may run then).
-  bool subscribed() const { return !subs_[0].empty() || !subs_[1].empty() || !subs_[2].empty(); }
+  bool subscribed() const LF_REQUIRES(mu_) { return !subs_[0].empty() || !subs_[1].empty() || !subs_[2].empty(); }
   // The client goes: its subscriptions leave the hub, its outbox closes.
   void leave_pubsub() LF_REQUIRES(mu_);
   // Moves what the outbox holds into the output when no reply is owed before it (so a message
@@ -173,7 +188,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   // The gateway's own commands (local_commands.cpp): one handler per Route::kLocal spec, bound
   // by the spec's index once, at start (LocalCall, LocalHandler: public, above).
   static const std::vector<LocalHandler>& local_handlers();
-  void ping_cmd(LocalCall& c);
+  void ping_cmd(LocalCall& c) LF_REQUIRES(mu_);
   void echo_cmd(LocalCall& c);
   void quit_cmd(LocalCall& c);
   void hello_cmd(LocalCall& c) LF_REQUIRES(mu_);  // (it re-encodes a subscriber's messages)
@@ -199,6 +214,16 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   void endpoint_changed_locked() LF_REQUIRES(mu_);
   // A tracking client's read: its keys go into the gateway's tracking table.
   void remember_reads(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
+  // NOLOOP (tracking_client.cpp): a write of a NOLOOP tracking client, forwarded in an
+  // asynchronous slot that carries its keys (own_keys_, taken by take_own_write); its reply
+  // waits for a marker behind it on each of its shards' tracker connections, so the
+  // invalidations it caused are known as its own before the client sees the reply.
+  bool own_write_wanted(const commands::CommandSpec& spec, CommandRoute route) const;
+  void own_write(const commands::CommandSpec& spec, CommandRoute route, std::span<const std::string_view> argv) LF_REQUIRES(mu_);
+  void take_own_write(ReplySlot& slot, std::vector<int> shards);
+  void end_own_write();  // not forwarded after all
+  // A part of an own write's slot came back: true once the slot is ready to leave.
+  bool own_write_reply_locked(ReplySlot& slot, const Pending& p, const resp::Frame& reply) LF_REQUIRES(mu_);
   void info_cmd(LocalCall& c);
   void command_getkeys_cmd(LocalCall& c);
   void wrong_pass(resp::Writer& w);  // a failed AUTH or HELLO AUTH: its reply, counted
@@ -258,7 +283,6 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   std::size_t unauthenticated_unsent_ = 0;  // before AUTH: reply bytes not sent yet
   bool input_closed_ = false;  // the client shut its sending side (EOF): no more recv
   PinnedTransaction tx_;  // MULTI/WATCH and the dedicated connection they pin
-  std::set<std::string> subs_[3];  // channels, patterns, shard channels (PubSubHub::Kind)
   // CLIENT TRACKING as this client set it (the table is the TrackingHub's); `caching`: CLIENT
   // CACHING for the next command (or the rest of the transaction).
   struct Tracking {
@@ -267,6 +291,7 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   };
   Tracking track_;
   bool endpoint_ = false;  // registered with the TrackingHub
+  std::vector<std::string> own_keys_;  // the NOLOOP write being routed (own_write)
   std::atomic<bool> pubsub_dropped_{false};  // the outbox overflowed: disconnect
   // Shared with completing threads.
   mutable lf::Mutex mu_;
@@ -287,6 +312,9 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   std::size_t reply_estimate_ LF_GUARDED_BY(mu_) = 0;   // bytes of a recent reply (0: none yet)
   lf::EventMask interest_ LF_GUARDED_BY(mu_) = lf::kReadEvent;
   std::shared_ptr<lf::Outbox> outbox_ LF_GUARDED_BY(mu_);  // opened by the first subscription
+  // Channels, patterns, shard channels (PubSubHub::Kind): the client's commands, and an EXEC's
+  // reply that runs a transaction's subscriptions (on the thread that reads it).
+  std::set<std::string> subs_[3] LF_GUARDED_BY(mu_);
   // A bound batch is being answered by its thread: posted messages wait (they must not overtake
   // its replies, which are not in the slot queue).
   bool bound_batch_open_ LF_GUARDED_BY(mu_) = false;

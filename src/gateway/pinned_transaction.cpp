@@ -39,6 +39,8 @@ UpstreamConn* PinnedTransaction::end() {
   loss_ = Loss::kNone;
   refused_ = false;
   unpinned_.clear();
+  queued_ = 0;
+  local_.clear();
   return release_connection();
 }
 

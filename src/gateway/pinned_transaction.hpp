@@ -20,6 +20,8 @@
 //   refused    a command of the transaction was refused (validation, CROSSSLOT): EXEC aborts,
 //              as the server would.
 //   unpinned   keyless commands queued inside MULTI before a key named the shard.
+//   local      the subscribe family queued inside MULTI: the gateway runs them at EXEC, in their
+//              places among the commands the back-end runs (LocalStep).
 //   pool wait  the client waits for a dedicated connection of an exhausted pool (of `wait_shard`):
 //              the command stays unprocessed until the pool hands it one or the deadline passes.
 //   activity   when the pinned client last sent a command (the idle timeout counts from it).
@@ -35,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/reply_slot.hpp"
 #include "lf/reactor.hpp"
 #include "lf/time.hpp"
 
@@ -87,6 +90,14 @@ class PinnedTransaction {
   const std::vector<std::vector<std::string>>& unpinned() const { return unpinned_; }
   void clear_unpinned() { unpinned_.clear(); }
 
+  // ---- the transaction's commands, counted in order: the back-end's (queued on the pin or
+  // above, note_queued) and the gateway's own (the subscribe family, run at EXEC)
+  void note_queued() { ++queued_; }
+  void queue_local(std::span<const std::string_view> argv) {
+    local_.push_back(LocalStep{queued_++, std::vector<std::string>(argv.begin(), argv.end())});
+  }
+  std::vector<LocalStep>& local() { return local_; }
+
   // ---- the end
   // EXEC, DISCARD, UNWATCH, the client gone: back to no transaction (the loss and refusals are
   // forgotten). Returns the pinned connection for its pool, or nullptr.
@@ -136,6 +147,8 @@ class PinnedTransaction {
   int shard_ = -1;
   std::uint64_t incarnation_ = 0;
   std::vector<std::vector<std::string>> unpinned_;
+  std::uint32_t queued_ = 0;
+  std::vector<LocalStep> local_;
   lf::TimePoint wait_deadline_{};  // {}: not waiting
   int wait_shard_ = -1;
   lf::TimePoint last_activity_{};

@@ -91,14 +91,25 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
   // Bound forwarding: the confirmation is an asynchronous slot; replies a bound batch still
   // owes go first.
   if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
-  open_outbox_locked();
-  const std::size_t k = index(kind);
   std::string confirmations;
   resp::Writer w(confirmations, protocol_);
   std::vector<int> shards;
+  subscribe_into(kind, argv, w, protocol_, shards);
+  if (shards.empty()) return reply_local(confirmations);
+  // The confirmation waits until each shard's subscriber connection answered a PING sent after
+  // the SUBSCRIBE: from then on the back-end delivers what is published, so a client that
+  // publishes after its confirmation (on any connection) never misses its own message. A
+  // back-end that is down keeps the subscription, which comes back with it (PubSubHub::tick).
+  answer_after_ping(std::move(confirmations), shards, &Backend::subscriber);
+}
+
+void ClientConn::subscribe_into(Kind kind, std::span<const std::string_view> argv, resp::Writer& w,
+                                resp::Protocol protocol, std::vector<int>& shards) {
+  open_outbox_locked();
+  const std::size_t k = index(kind);
   for (std::size_t i = 1; i < argv.size(); ++i) {
     if (subs_[k].insert(std::string(argv[i])).second) {
-      gw_.hub().subscribe(kind, argv[i], PubSubHub::Subscriber{outbox_, protocol_}, shards);
+      gw_.hub().subscribe(kind, argv[i], PubSubHub::Subscriber{outbox_, protocol}, shards);
     }
     const std::size_t count = kind == Kind::kShard ? subs_[2].size() : subs_[0].size() + subs_[1].size();
     w.push_header(3);
@@ -109,12 +120,6 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
   endpoint_changed_locked();  // subscribed: a RESP2 REDIRECT target receives now
   std::sort(shards.begin(), shards.end());
   shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-  if (shards.empty()) return reply_local(confirmations);
-  // The confirmation waits until each shard's subscriber connection answered a PING sent after
-  // the SUBSCRIBE: from then on the back-end delivers what is published, so a client that
-  // publishes after its confirmation (on any connection) never misses its own message. A
-  // back-end that is down keeps the subscription, which comes back with it (PubSubHub::tick).
-  answer_after_ping(std::move(confirmations), shards, &Backend::subscriber);
 }
 
 // Answers `body` once each shard's connection (`which`: its subscriber or tracker) has answered
@@ -125,12 +130,19 @@ void ClientConn::answer_after_ping(std::string body, const std::vector<int>& sha
   bound_calls_ = nullptr;
   ReplySlot* slot = begin_slot(Merge::kPrepared, static_cast<std::uint32_t>(shards.size()));
   slot->body = std::move(body);
+  (void)ping_behind_locked(*slot, shards, which);
+  bound_calls_ = bound_calls;
+  if (bound_calls_ != nullptr) switching_ = true;  // nothing bound overtakes the slot
+}
+
+bool ClientConn::ping_behind_locked(ReplySlot& slot, const std::vector<int>& shards, UpstreamConn& (Backend::*which)()) {
   const std::string_view ping[] = {"PING"};
+  bool ready = false;
   for (std::uint32_t i = 0; i < shards.size(); ++i) {
     Pending p;
     p.kind = PendingKind::kSlot;
     p.sink = this;
-    p.slot = slot;
+    p.slot = &slot;
     p.part = i;
     p.forwarder = thread_index();
     UpstreamConn& c = (gw_.primary(shards[i]).*which)();
@@ -139,15 +151,101 @@ void ClientConn::answer_after_ping(std::string body, const std::vector<int>& sha
       c.flush();
     } else {
       std::string storage;
-      slot->add_part(i, error_frame(why, storage));
+      ready = slot.add_part(i, error_frame(why, storage));
     }
   }
-  bound_calls_ = bound_calls;
-  if (bound_calls_ != nullptr) switching_ = true;  // nothing bound overtakes the slot
+  return ready;
+}
+
+// ---- the subscribe family inside MULTI -----------------------------------------------------
+//
+// Queued by the gateway (+QUEUED) in their places among the transaction's commands, and run
+// when EXEC runs: once the back-end's EXEC reply is an array (a transaction aborted or not run,
+// WATCH's null or an error, runs none of them), their confirmations take their places in it, as
+// redis-server writes them into its EXEC reply (a SUBSCRIBE of n channels adds n frames where
+// the count says one). The reply leaves once the subscriber connections confirmed, as a
+// SUBSCRIBE's does; what the client sends next waits for it (switching_), so it runs subscribed.
+
+void ClientConn::run_local_steps_locked(const std::vector<LocalStep>& steps, const resp::Frame* exec,
+                                        resp::Protocol protocol, std::string& out, std::vector<int>& shards) {
+  const resp::Frame none;
+  const resp::Frame& replies = exec != nullptr ? *exec : none;
+  const std::size_t backend_n = replies.element_count();
+  resp::Writer w(out, protocol);
+  w.array_header(backend_n + steps.size());
+  auto element = replies.elements().begin();
+  std::size_t taken = 0;
+  auto next_backend = [&] {
+    if (taken++ < backend_n) {
+      out.append((*element).bytes());
+      ++element;
+    }
+  };
+  std::vector<std::string_view> argv;
+  std::uint32_t at = 0;
+  for (const LocalStep& step : steps) {
+    for (; at < step.at; ++at) next_backend();
+    ++at;
+    argv.assign(step.argv.begin(), step.argv.end());
+    const std::string_view name = argv[0];
+    if (commands::iequal(name, "ping")) {
+      if (argv.size() > 2) {
+        w.error(commands::wrong_arity_error("ping"));
+      } else if (protocol == resp::Protocol::kResp2 && subscribed()) {
+        w.array_header(2);
+        w.bulk("pong");
+        w.bulk(argv.size() == 2 ? argv[1] : "");
+      } else if (argv.size() == 2) {
+        w.bulk(argv[1]);
+      } else {
+        w.simple_string("PONG");
+      }
+    } else if (commands::iequal(name, "ssubscribe")) {
+      // redis-server 7.0 refuses it there (a transaction's client may not block).
+      w.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+    } else if (commands::iequal(name, "subscribe") || commands::iequal(name, "psubscribe")) {
+      subscribe_into(commands::iequal(name, "subscribe") ? Kind::kChannel : Kind::kPattern, argv, w, protocol, shards);
+    } else {
+      const Kind kind = commands::iequal(name, "unsubscribe")    ? Kind::kChannel
+                        : commands::iequal(name, "punsubscribe") ? Kind::kPattern
+                                                                 : Kind::kShard;
+      unsubscribe_into(kind, argv, w);
+    }
+  }
+  while (taken < backend_n) next_backend();
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+}
+
+bool ClientConn::exec_reply_locked(ReplySlot& slot, const Pending& p, const resp::Frame& reply) {
+  if (closed_ || broken_ || !reply.is_aggregate() || reply.is_null()) {
+    // Gone (nobody to subscribe), or the transaction did not run: the reply as it is.
+    slot.tx_local.clear();
+    return slot.add_part(p.part, reply);
+  }
+  const std::vector<LocalStep> steps = std::move(slot.tx_local);
+  const resp::Protocol protocol = slot.protocol;
+  std::string body;
+  std::vector<int> shards;
+  run_local_steps_locked(steps, &reply, protocol, body, shards);
+  slot.start(Merge::kPrepared, static_cast<std::uint32_t>(shards.size()), protocol);
+  if (shards.empty()) {
+    slot.set_local(body);
+    return true;
+  }
+  slot.body = std::move(body);
+  return ping_behind_locked(slot, shards, &Backend::subscriber);
 }
 
 void ClientConn::unsubscribe_cmd(Kind kind, std::span<const std::string_view> argv) {
   if (bound_calls_ != nullptr && !bound_calls_->empty() && wait_for_earlier_replies()) return;
+  local_buf_.clear();
+  resp::Writer w(local_buf_, protocol_);
+  unsubscribe_into(kind, argv, w);
+  reply_local(local_buf_);
+}
+
+void ClientConn::unsubscribe_into(Kind kind, std::span<const std::string_view> argv, resp::Writer& w) {
   const std::size_t k = index(kind);
   std::vector<std::string> names;
   if (argv.size() > 1) {
@@ -157,26 +255,24 @@ void ClientConn::unsubscribe_cmd(Kind kind, std::span<const std::string_view> ar
   }
   // What was posted before it arrives before its confirmation.
   if (outbox_ && slots_.empty() && out_sent_ == out_.size()) (void)outbox_->drain(out_);
-  local_buf_.clear();
-  resp::Writer w(local_buf_, protocol_);
-  auto count = [&] {
-    return static_cast<std::int64_t>(kind == Kind::kShard ? subs_[2].size() : subs_[0].size() + subs_[1].size());
+  // (The lock is held here; the analysis does not see it inside a lambda, so subs_ is passed.)
+  auto count = [kind](const std::set<std::string>* subs) {
+    return static_cast<std::int64_t>(kind == Kind::kShard ? subs[2].size() : subs[0].size() + subs[1].size());
   };
   if (names.empty()) {
     w.push_header(3);
     w.bulk(kUnsubscribeReply[k]);
     w.null();
-    w.integer(count());
+    w.integer(count(subs_));
   }
   for (const std::string& name : names) {
     if (subs_[k].erase(name) > 0) gw_.hub().unsubscribe(kind, name, outbox_.get());
     w.push_header(3);
     w.bulk(kUnsubscribeReply[k]);
     w.bulk(name);
-    w.integer(count());
+    w.integer(count(subs_));
   }
   endpoint_changed_locked();
-  reply_local(local_buf_);
 }
 
 void ClientConn::leave_pubsub() {

@@ -16,6 +16,10 @@ void ReplySlot::start(Merge m, std::uint32_t parts, resp::Protocol p) {
   script_shard = -1;
   script_reaped = false;
   blocking_conn = nullptr;
+  own = Own::kNone;
+  own_keys.clear();
+  own_shards.clear();
+  tx_local.clear();
   first_error.clear();
   sum = 0;
   count = 0;

@@ -36,6 +36,13 @@ enum class Merge : std::uint8_t {
 
 class UpstreamConn;
 
+// A command of a transaction the gateway runs itself at EXEC (the (P|S)SUBSCRIBE family, and a
+// PING behind one, whose RESP2 answer depends on it): its place among the transaction's commands.
+struct LocalStep {
+  std::uint32_t at = 0;
+  std::vector<std::string> argv;
+};
+
 struct ReplySlot {
   bool ready = false;
   bool close_after = false;  // QUIT, protocol error: close once this reply is out
@@ -49,6 +56,16 @@ struct ReplySlot {
   bool script_reaped = false;
   // A blocking command's connection (Backend::acquire_blocking): given back when the reply is in.
   UpstreamConn* blocking_conn = nullptr;
+  // NOLOOP (ClientConn::own_write_reply_locked): a tracking client's write, answered once a
+  // marker behind it on its shards' tracker connections is (kWrite: the write is in flight;
+  // kMarker: its reply is in `body`, the markers are). The keys and shards it writes.
+  enum class Own : std::uint8_t { kNone, kWrite, kMarker };
+  Own own = Own::kNone;
+  std::vector<std::string> own_keys;
+  std::vector<int> own_shards;
+  // EXEC of a transaction with LocalSteps: run when the back-end's EXEC reply is an array, their
+  // replies spliced into it (ClientConn::exec_reply_locked).
+  std::vector<LocalStep> tx_local;
 
   // Merge state.
   std::string first_error;  // the first error reply of any part wins

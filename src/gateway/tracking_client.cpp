@@ -44,11 +44,112 @@ void ClientConn::remember_reads(const commands::CommandSpec& spec, std::span<con
   // Redis's rule: the keys of read-only commands, unless OPTIN without CACHING yes or OPTOUT
   // with CACHING no. Remembered before the read is forwarded, so a write that follows it at the
   // back-end is always invalidated (a write just before it may invalidate it too: harmless).
-  if (!track_.on || track_.bcast || !spec.has(commands::kReadonly)) return;
+  // A script (EVAL, EVALSHA, FCALL and their _RO forms) remembers the keys it declares: Redis
+  // remembers what the script's read commands touch, which the gateway cannot see; a script
+  // keeps to its declared keys through the gateway (they name its shard), so that covers its
+  // reads, and a key it only writes costs an extra invalidation, never a missed one.
+  if (!track_.on || track_.bcast) return;
+  if (!spec.has(commands::kReadonly) && !commands::runs_script(spec)) return;
   if ((track_.optin && !track_.caching) || (track_.optout && track_.caching)) return;
   std::vector<std::string_view> keys;
   commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
   if (!keys.empty()) gw_.tracking().remember(id_, keys);
+}
+
+// ---- NOLOOP --------------------------------------------------------------------------
+//
+// The back-ends see the gateway's connections, not its clients, so the feeds cannot say who
+// wrote a key. The gateway knows which of its clients' writes are under way: a NOLOOP client's
+// write opens a window for its keys (TrackingHub::own_write_begin) before it is forwarded, and
+// its reply is held until a PING sent behind it, once it is answered, on the tracker connection
+// of each shard it wrote is answered too. A back-end sends a write's invalidations to the
+// tracker connection before it reads anything that connection sends after the write's reply
+// left, so by then every invalidation the write caused has come in, and the window closes
+// before the client sees its reply: a write another client makes after that is told to it as
+// usual. What comes in during the window is the client's own (or another client's at the same
+// time, which a NOLOOP client cannot tell from its own on redis-server either).
+
+bool ClientConn::own_write_wanted(const commands::CommandSpec& spec, CommandRoute route) const {
+  if (!track_.on || !track_.noloop || tx_.in_multi()) return false;
+  if (route.route != Route::kKeyed && route.route != Route::kSplit) return false;
+  return spec.has(commands::kWrite) || (route.script && !spec.has(commands::kReadonly));
+}
+
+void ClientConn::own_write(const commands::CommandSpec& spec, CommandRoute route, std::span<const std::string_view> argv) {
+  // An asynchronous slot also under bound forwarding: its reply waits for the markers, which
+  // come back to on_reply; nothing bound overtakes it.
+  std::vector<BoundCall>* const bound_calls = bound_calls_;
+  bound_calls_ = nullptr;
+  if (route.route == Route::kKeyed) {
+    keyed(spec, route, argv);
+  } else {
+    split(spec, route.merge, argv);
+  }
+  bound_calls_ = bound_calls;
+  if (bound_calls_ != nullptr) switching_ = true;
+  if (!own_keys_.empty()) return end_own_write();  // refused (CROSSSLOT): never forwarded
+  ReplySlot& slot = slots_.back();
+  if (slot.ready && slot.own == ReplySlot::Own::kWrite) {
+    // Every part failed to be sent: nothing was written.
+    gw_.tracking().own_write_end(id_, slot.own_keys);
+    slot.own = ReplySlot::Own::kNone;
+  }
+}
+
+void ClientConn::take_own_write(ReplySlot& slot, std::vector<int> shards) {
+  slot.own = ReplySlot::Own::kWrite;
+  slot.own_keys = std::move(own_keys_);
+  slot.own_shards = std::move(shards);
+  own_keys_.clear();
+}
+
+void ClientConn::end_own_write() {
+  if (own_keys_.empty()) return;
+  gw_.tracking().own_write_end(id_, own_keys_);
+  own_keys_.clear();
+}
+
+bool ClientConn::own_write_reply_locked(ReplySlot& slot, const Pending& p, const resp::Frame& reply) {
+  if (!slot.add_part(p.part, reply)) return false;
+  if (slot.own == ReplySlot::Own::kMarker) {
+    // Every invalidation of the write has come in: the window closes, the reply leaves.
+    gw_.tracking().own_write_end(id_, slot.own_keys);
+    slot.own = ReplySlot::Own::kNone;
+    return true;
+  }
+  // The write is answered: its reply waits for the markers (a client gone waits for nothing).
+  std::vector<std::string> keys = std::move(slot.own_keys);
+  std::vector<int> shards = std::move(slot.own_shards);
+  if (closed_ || broken_ || gw_.stopping()) {
+    gw_.tracking().own_write_end(id_, keys);
+    slot.own = ReplySlot::Own::kNone;
+    return true;
+  }
+  std::string written = std::move(slot.reply);
+  slot.start(Merge::kPrepared, static_cast<std::uint32_t>(shards.size()), slot.protocol);
+  slot.body = std::move(written);
+  slot.own = ReplySlot::Own::kMarker;
+  slot.own_keys = std::move(keys);
+  const std::string_view ping[] = {"PING"};
+  for (std::uint32_t i = 0; i < shards.size(); ++i) {
+    Pending m;
+    m.kind = PendingKind::kSlot;
+    m.sink = this;
+    m.slot = &slot;
+    m.part = i;
+    m.forwarder = thread_index();
+    UpstreamConn& c = gw_.primary(shards[i]).tracker();
+    std::string why;
+    if (c.enqueue(ping, m, why)) {
+      c.flush();
+    } else if (slot.add_part(i, reply)) {
+      // No feed from that shard (it is down: everything is invalidated when it returns).
+      gw_.tracking().own_write_end(id_, slot.own_keys);
+      slot.own = ReplySlot::Own::kNone;
+      return true;
+    }
+  }
+  return false;
 }
 
 void ClientConn::client_tracking_cmd(LocalCall& c) {

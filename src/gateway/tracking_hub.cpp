@@ -41,6 +41,7 @@ void TrackingHub::detach(std::uint64_t id) {
   lf::MutexLock lock(mu_);
   endpoints_.erase(id);
   trackers_.erase(id);  // its ids left in keys_ are skipped, and go with their keys
+  forget_own_locked(id);
 }
 
 bool TrackingHub::has_endpoint(std::uint64_t id) const {
@@ -93,6 +94,7 @@ void TrackingHub::enable(std::uint64_t id, const Settings& s, std::vector<int>& 
 void TrackingHub::disable(std::uint64_t id) {
   lf::MutexLock lock(mu_);
   trackers_.erase(id);
+  forget_own_locked(id);
   if (!trackers_.empty()) return;
   // Nobody tracks: the back-ends stop sending every write's keys to the gateway.
   keys_.clear();
@@ -134,6 +136,7 @@ void TrackingHub::remember(std::uint64_t id, std::span<const std::string_view> k
   for (std::string_view k : keys) {
     auto& ids = keys_[std::string(k)];
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    if (OwnWrite* w = own_.empty() ? nullptr : own_locked(k, id); w != nullptr) w->reread = true;
   }
   // The table is bounded as Redis bounds its own (tracking-table-max-keys' default): a key
   // forgotten is invalidated for its readers first, so nobody keeps a value nobody watches.
@@ -147,6 +150,58 @@ void TrackingHub::remember(std::uint64_t id, std::span<const std::string_view> k
     }
     keys_.erase(victim);
     evictions.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void TrackingHub::own_write_begin(std::uint64_t id, std::span<const std::string> keys) {
+  lf::MutexLock lock(mu_);
+  for (const std::string& k : keys) {
+    OwnWrite* w = own_locked(k, id);
+    if (w == nullptr) {
+      own_[k].push_back(OwnWrite{id, 0, false});
+      w = &own_[k].back();
+    }
+    ++w->writes;
+    // A value it read before this write is its own to drop (NOLOOP clients update or drop
+    // what they write, Redis tells them nothing).
+    w->reread = false;
+  }
+}
+
+void TrackingHub::own_write_end(std::uint64_t id, std::span<const std::string> keys) {
+  lf::MutexLock lock(mu_);
+  for (const std::string& k : keys) {
+    auto it = own_.find(k);
+    if (it == own_.end()) continue;  // forgotten (tracking off, the client gone)
+    auto& v = it->second;
+    for (auto w = v.begin(); w != v.end(); ++w) {
+      if (w->id != id) continue;
+      if (--w->writes == 0) v.erase(w);
+      break;
+    }
+    if (v.empty()) own_.erase(it);
+  }
+}
+
+TrackingHub::OwnWrite* TrackingHub::own_locked(std::string_view key, std::uint64_t id) {
+  auto it = own_.find(std::string(key));
+  if (it == own_.end()) return nullptr;
+  for (OwnWrite& w : it->second) {
+    if (w.id == id) return &w;
+  }
+  return nullptr;
+}
+
+bool TrackingHub::own_change_locked(std::string_view key, std::uint64_t id, const Tracker& t) {
+  if (!t.s.noloop || own_.empty()) return false;
+  const OwnWrite* w = own_locked(key, id);
+  return w != nullptr && w->writes > 0 && !w->reread;
+}
+
+void TrackingHub::forget_own_locked(std::uint64_t id) {
+  for (auto it = own_.begin(); it != own_.end();) {
+    std::erase_if(it->second, [id](const OwnWrite& w) { return w.id == id; });
+    it = it->second.empty() ? own_.erase(it) : std::next(it);
   }
 }
 
@@ -235,7 +290,10 @@ void TrackingHub::on_push(int, const resp::Frame& frame) {
     one[0] = name;
     for (std::uint64_t id : ids) {
       auto t = trackers_.find(id);
-      if (t != trackers_.end() && !t->second.s.bcast) deliver_locked(id, t->second, &one);
+      if (t == trackers_.end() || t->second.s.bcast) continue;
+      // NOLOOP: its own write; the key is forgotten for it all the same, as Redis forgets it.
+      if (own_change_locked(name, id, t->second)) continue;
+      deliver_locked(id, t->second, &one);
     }
   }
   // BCAST: one message per prefix with the keys it matches.
@@ -245,7 +303,7 @@ void TrackingHub::on_push(int, const resp::Frame& frame) {
     for (const std::string& prefix : t.s.prefixes) {
       matched.clear();
       for (std::string_view name : names) {
-        if (name.starts_with(prefix)) matched.push_back(name);
+        if (name.starts_with(prefix) && !own_change_locked(name, id, t)) matched.push_back(name);
       }
       if (!matched.empty()) deliver_locked(id, t, &matched);
     }

@@ -77,6 +77,14 @@ class TrackingHub final : public PushSink, public ReplySink {
   std::vector<std::string> prefixes(std::uint64_t id) const;
   // A tracking client forwards a read of these keys.
   void remember(std::uint64_t id, std::span<const std::string_view> keys);
+  // NOLOOP: a client's write of `keys` is about to be forwarded (begin), and every invalidation
+  // it caused has come back through the feeds (end: ClientConn holds the write's reply until a
+  // marker behind it on its shards' tracker connections is answered). In between, an
+  // invalidation of one of these keys is taken for the client's own and not sent to it, unless
+  // it read the key again after the write was sent (then it may hold a value read after
+  // another client's write: it is told, as an extra invalidation never leaves a stale value).
+  void own_write_begin(std::uint64_t id, std::span<const std::string> keys);
+  void own_write_end(std::uint64_t id, std::span<const std::string> keys);
 
   // A tracker connection's `invalidate` push (keys, or null for a flush).
   void on_push(int shard, const resp::Frame& frame) override;
@@ -101,6 +109,12 @@ class TrackingHub final : public PushSink, public ReplySink {
     Settings s;
     bool broken = false;  // the redirection target was gone (told once)
   };
+  // A NOLOOP client's writes of a key under way, and whether it read the key since.
+  struct OwnWrite {
+    std::uint64_t id = 0;
+    std::uint32_t writes = 0;
+    bool reread = false;
+  };
   struct Feed {
     std::uint64_t synced = ~std::uint64_t{0};  // the tracker connection's incarnation with BCAST on
     bool live = false;          // the back-end confirmed it
@@ -115,6 +129,11 @@ class TrackingHub final : public PushSink, public ReplySink {
   // Sends `keys` (nullptr: null) to the client `id` tracks for, or to its redirection target.
   void deliver_locked(std::uint64_t id, Tracker& t, const std::vector<std::string_view>* keys) LF_REQUIRES(mu_);
   void post_locked(const Endpoint& e, std::string frame) LF_REQUIRES(mu_);
+  // The client's own write of `key` under way (nullptr: none), and whether an invalidation of
+  // it is the client's own to keep from it (NOLOOP, no read since).
+  OwnWrite* own_locked(std::string_view key, std::uint64_t id) LF_REQUIRES(mu_);
+  bool own_change_locked(std::string_view key, std::uint64_t id, const Tracker& t) LF_REQUIRES(mu_);
+  void forget_own_locked(std::uint64_t id) LF_REQUIRES(mu_);
 
   Gateway& gw_;
   mutable lf::Mutex mu_;
@@ -122,6 +141,7 @@ class TrackingHub final : public PushSink, public ReplySink {
   std::unordered_map<std::uint64_t, Tracker> trackers_ LF_GUARDED_BY(mu_);
   std::unordered_map<std::string, std::vector<std::uint64_t>> keys_ LF_GUARDED_BY(mu_);
   std::vector<Feed> feeds_ LF_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::vector<OwnWrite>> own_ LF_GUARDED_BY(mu_);
 };
 
 }  // namespace lfdb::gateway

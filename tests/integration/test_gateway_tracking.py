@@ -1,5 +1,5 @@
-"""Client-side caching, RESET and PUBLISH inside MULTI through lfdb-gateway (docs/gateway.md,
-"Client-side caching").
+"""Client-side caching (NOLOOP and scripts included), RESET, and PUBLISH and the subscribe family
+inside MULTI through lfdb-gateway (docs/gateway.md, "Client-side caching" and "Pub/sub").
 
 Real back-ends (redis-server or lfdb-server), the real gateway, redis-py and raw sockets. The
 gateway keeps the tracking table itself, fed by one tracker connection per back-end in BCAST
@@ -12,7 +12,7 @@ import re
 import threading
 import unittest
 
-from gateway_testlib import GatewayTestCase, RawConnection, keys_for_shard, wait_until
+from gateway_testlib import GatewayTestCase, RawConnection, backend_is_redis, keys_for_shard, wait_until
 from lfdb_testlib import RespError
 
 ID = re.compile(rb":\d+\r\n")
@@ -141,6 +141,95 @@ class TrackingTest(GatewayTestCase):
         ]
         self.compare(steps)
 
+    def test_noloop_own_writes_are_not_told(self):
+        # NOLOOP: a client is not told about its own writes (keyed, split over both shards), in
+        # the default mode and BCAST; another client's later write still is.
+        a, b = self.keys_on(0)[0], self.keys_on(1)[0]
+        steps = [
+            ("w", ["SET", a, "0"], 1), ("w", ["SET", b, "0"], 1),
+            ("t", ["HELLO", "3"], 1), ("t", ["CLIENT", "TRACKING", "ON", "NOLOOP"], 1),
+            ("t", ["GET", a], 1), ("t", ["SET", a, "1"], 1),       # its own: nothing
+            ("t", ["GET", a], 1), ("w", ["SET", a, "2"], 1),       # another's, later: told
+            ("t", [], 1),
+            ("t", ["GET", a], 1), ("t", ["GET", b], 1),
+            ("t", ["DEL", a, b], 1),                               # both shards, its own
+            ("t", ["GET", a], 1), ("t", ["MGET", b], 1),
+            ("w", ["SET", b, "3"], 1), ("t", [], 1),               # b is told
+            ("t", ["GET", a], 1), ("w", ["SET", a, "4"], 1), ("t", [], 1),
+            ("t", ["SET", a, "5"], 1),                             # nothing read: nothing
+            ("t", ["PING"], 1),
+            ("c", ["HELLO", "3"], 1), ("c", ["CLIENT", "TRACKING", "ON", "BCAST", "NOLOOP"], 1),
+            ("c", ["SET", a, "6"], 1), ("c", ["MSET", a, "7", b, "7"], 1),  # its own
+            ("w", ["SET", b, "8"], 1), ("c", [], 1),               # another's: told
+            ("c", ["PING"], 1),
+        ]
+        got = self.compare(steps)
+        self.assertEqual(got[8][2], b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(a), a.encode()))
+
+    def test_noloop_with_a_concurrent_writer_is_never_left_stale(self):
+        # A NOLOOP client writes and reads a key while another client writes it too: whatever it
+        # was told or not meanwhile, a write made after its last read reaches it.
+        k = self.keys_on(1)[0]
+        t = RawConnection(self.port, timeout=20)
+        t.command("HELLO", "3")
+        self.assertEqual(t.command("CLIENT", "TRACKING", "ON", "NOLOOP"), b"OK")
+
+        def call(*argv):  # the reply, past any invalidation pushed before it
+            t.send_command(*argv)
+            while True:
+                r = t.read_reply()
+                if not r.startswith(b">"):
+                    return r
+
+        stop = threading.Event()
+
+        def write():
+            w = self.client()
+            i = 0
+            while not stop.is_set():
+                w.set(k, "w%d" % i)
+                i += 1
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        try:
+            for i in range(200):
+                call("SET", k, "t%d" % i)
+                call("GET", k)
+        finally:
+            stop.set()
+            writer.join()
+        self.client().set(k, "final")
+        told = b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(k), k.encode())
+        # What it read last is dropped by the next invalidation after that read's reply: the
+        # final write's, or one of the other client's late ones (then the cache is empty too).
+        self.assertEqual(t.read_reply(), told)
+        t.close()
+
+    def test_script_reads_are_tracked(self):
+        # Redis tracks the keys a script reads for the client that called it (EVAL, EVALSHA,
+        # FCALL and their read-only forms).
+        a, b = self.keys_on(0)[0], self.keys_on(1)[0]
+        lib = ("#!lua name=gwtrack\nredis.register_function{function_name='rd', flags={'no-writes'}, "
+               "callback=function(k) return redis.call('get', k[1]) end}")
+        get = "return redis.call('get', KEYS[1])"
+        steps = [
+            ("w", ["SET", a, "1"], 1), ("w", ["SET", b, "1"], 1),
+            ("w", ["FUNCTION", "LOAD", "REPLACE", lib], 1),
+            ("t", ["HELLO", "3"], 1), ("t", ["CLIENT", "TRACKING", "ON"], 1),
+            ("t", ["EVAL", get, "1", a], 1), ("w", ["SET", a, "2"], 1), ("t", [], 1),
+            ("t", ["EVAL_RO", get, "1", b], 1), ("w", ["SET", b, "2"], 1), ("t", [], 1),
+            ("t", ["FCALL", "rd", "1", a], 1), ("w", ["SET", a, "3"], 1), ("t", [], 1),
+            ("t", ["FCALL_RO", "rd", "1", b], 1), ("w", ["SET", b, "3"], 1), ("t", [], 1),
+            ("t", ["PING"], 1),
+        ]
+        try:
+            got = self.compare(steps)
+        finally:
+            self.direct(0).execute_command("FUNCTION", "FLUSH")
+            self.direct(1).execute_command("FUNCTION", "FLUSH")
+        self.assertEqual(got[7][2], b">2\r\n$10\r\ninvalidate\r\n*1\r\n$%d\r\n%s\r\n" % (len(a), a.encode()))
+
     def test_flushall_invalidates_everything(self):
         a = self.keys_on(0)[0]
         c = RawConnection(self.port)
@@ -257,16 +346,60 @@ class TrackingTest(GatewayTestCase):
         del through[8], direct[8]
         self.assertEqual(masked(through), masked(direct))
 
-    def test_subscribe_inside_multi_is_refused(self):
-        # redis-server queues it and writes its confirmations into the EXEC reply, whose count
-        # then does not match; the gateway refuses it, and the transaction aborts.
+    def test_subscribe_inside_multi(self):
+        # redis-server queues the subscribe family inside MULTI and runs it at EXEC, writing the
+        # confirmations into the EXEC reply (SUBSCRIBE a b: two frames where the count says
+        # one; SSUBSCRIBE: an error); after EXEC the client is subscribed. Nothing runs when
+        # EXEC does not (WATCH, DISCARD).
+        k = self.keys_on(0)[0]
+        steps = [
+            ("c", ["MULTI"], 1), ("c", ["SUBSCRIBE", "a", "b"], 1), ("c", ["PING"], 1),
+            ("c", ["SET", k, "1"], 1), ("c", ["PSUBSCRIBE", "p*"], 1), ("c", ["UNSUBSCRIBE", "x"], 1),
+            ("c", ["PING", "a", "b"], 1),
+            ("c", ["EXEC"], 2),
+            ("p", ["PUBLISH", "a", "hello"], 1), ("c", [], 1),
+            ("p", ["PUBLISH", "pz", "hi"], 1), ("c", [], 1),
+            ("c", ["PING"], 1), ("c", ["GET", k], 1),
+            ("d", ["HELLO", "3"], 1), ("d", ["WATCH", k], 1), ("w", ["SET", k, "2"], 1),
+            ("d", ["MULTI"], 1), ("d", ["SUBSCRIBE", "q"], 1), ("d", ["EXEC"], 1),
+            ("p", ["PUBLISH", "q", "lost"], 1),
+            ("d", ["MULTI"], 1), ("d", ["SUBSCRIBE", "q"], 1), ("d", ["GET", k], 1), ("d", ["EXEC"], 1),
+            ("p", ["PUBLISH", "q", "got"], 1), ("d", [], 1),
+            ("e", ["MULTI"], 1), ("e", ["SUBSCRIBE", "z"], 1), ("e", ["PING"], 1), ("e", ["EXEC"], 1),
+            ("f", ["MULTI"], 1), ("f", ["SUBSCRIBE", "z"], 1), ("f", ["DISCARD"], 1),
+            ("p", ["PUBLISH", "z", "m"], 1), ("e", [], 1),
+            ("f", ["MULTI"], 1), ("f", ["UNSUBSCRIBE"], 1), ("f", ["EXEC"], 1),
+        ]
+        got = self.compare(steps)
+        self.assertEqual(got[7][2], b"*6\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n"
+                         b"*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n+OK\r\n"
+                         b"*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:3\r\n"
+                         b"-ERR wrong number of arguments for 'ping' command\r\n")
+
+    def test_ssubscribe_inside_multi(self):
+        # redis-server 7.0 answers SSUBSCRIBE inside MULTI with an error in the EXEC reply (the
+        # transaction's other commands run); lfdb-server runs it, so the bytes are redis-server's.
+        steps = [("c", ["MULTI"], 1), ("c", ["SSUBSCRIBE", "s"], 1), ("c", ["PING"], 1), ("c", ["EXEC"], 1),
+                 ("c", ["GET", "s"], 1)]
+        expected = [b"+OK\r\n", b"+QUEUED\r\n", b"+QUEUED\r\n",
+                    b"*2\r\n-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n+PONG\r\n", b"$-1\r\n"]
+        through = run_session(self.port, steps)
+        self.assertEqual([b for _, _, b in through[:5]], expected)
+        if backend_is_redis():
+            self.assertEqual(masked(through), masked(run_session(self.servers[0].port, steps)))
+
+    def test_subscribe_inside_multi_then_publish(self):
+        # A pipelined MULTI/SUBSCRIBE/EXEC: once EXEC is answered, the connection receives messages.
         c = RawConnection(self.port)
-        self.assertEqual(c.command("MULTI"), b"OK")
-        self.assertEqual(c.command("SUBSCRIBE", "x"),
-                         RespError("ERR lfdb-gateway: 'subscribe' inside MULTI is not supported"))
-        self.assertEqual(c.command("EXEC"),
-                         RespError("EXECABORT Transaction discarded because of previous errors."))
-        self.assertEqual(c.command("PING"), b"PONG")
+        c.send_command("MULTI")
+        c.send_command("SUBSCRIBE", "news")
+        c.send_command("EXEC")
+        self.assertEqual(c.read_reply(), b"+OK\r\n")
+        self.assertEqual(c.read_reply(), b"+QUEUED\r\n")
+        self.assertEqual(c.read_reply(), b"*1\r\n*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n")
+        # Confirmed: a message published right after reaches it.
+        self.assertEqual(self.client().publish("news", "x"), 1)
+        self.assertEqual(c.read_reply(), b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\nx\r\n")
         c.close()
 
 
