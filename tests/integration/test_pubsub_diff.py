@@ -131,6 +131,12 @@ SCRIPT = [
     ("P", ["CONFIG", "SET", "notify-keyspace-events", ""]),
     ("P", ["SET", "k", "silent"]),
     ("P", ["CONFIG", "GET", "notify-keyspace-events"]),
+    # Inside EXEC: SSUBSCRIBE is refused (a transaction's client may not block), PING answers.
+    ("P", ["MULTI"]),
+    ("P", ["SSUBSCRIBE", "{s}9"]),
+    ("P", ["PING"]),
+    ("P", ["EXEC"]),
+    ("P", ["PUBSUB", "SHARDNUMSUB", "{s}9"]),
 ]
 
 

@@ -98,7 +98,14 @@ void unsubscribe(CommandContext& c, Kind k, std::string_view what) {
 
 void subscribe_cmd(CommandContext& c) { subscribe(c, Kind::kChannel, "subscribe"); }
 void psubscribe_cmd(CommandContext& c) { subscribe(c, Kind::kPattern, "psubscribe"); }
-void ssubscribe_cmd(CommandContext& c) { subscribe(c, Kind::kShard, "ssubscribe"); }
+void ssubscribe_cmd(CommandContext& c) {
+  // Redis lets SUBSCRIBE run inside EXEC but not SSUBSCRIBE (a transaction's client may not
+  // block, and Redis counts shard subscribing as such).
+  if (c.client != nullptr && c.client->in_exec) {
+    return c.out.error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+  }
+  subscribe(c, Kind::kShard, "ssubscribe");
+}
 void unsubscribe_cmd(CommandContext& c) { unsubscribe(c, Kind::kChannel, "unsubscribe"); }
 void punsubscribe_cmd(CommandContext& c) { unsubscribe(c, Kind::kPattern, "punsubscribe"); }
 void sunsubscribe_cmd(CommandContext& c) { unsubscribe(c, Kind::kShard, "sunsubscribe"); }
