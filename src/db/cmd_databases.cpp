@@ -37,10 +37,7 @@ Value copy_of(const Value& v) {
     case Type::kList: out.reset(std::make_unique<List>(*v.list())); break;
     case Type::kSet: out.reset(std::make_unique<Set>(*v.set())); break;
     case Type::kZSet:
-      out.reset(std::make_unique<ZSet>());
-      for (const ZSet::Node* n = v.zset()->first(); n != nullptr; n = n->next()) {
-        out.zset()->set(n->member, n->score);
-      }
+      out.reset(v.zset()->copy());
       break;
     case Type::kStream: {
       // Through the snapshot form: one way to copy every part (entries, groups, pending).

@@ -139,9 +139,9 @@ const ZSet* zset_or_error(CommandContext& c, std::string_view key, bool& failed)
 
 std::optional<Point> member_point(const ZSet* z, std::string_view member) {
   if (z == nullptr) return std::nullopt;
-  const ZSet::Node* n = z->find(member);
-  if (n == nullptr) return std::nullopt;
-  return decode(n->score);
+  ZSet::Ref n = z->find(member);
+  if (!n) return std::nullopt;
+  return decode(n.score());
 }
 
 // GEOADD key [NX|XX] [CH] longitude latitude member [...]: ZADD with the members' cells.
@@ -379,8 +379,8 @@ void search_generic(CommandContext& c, unsigned form) {
   if (count != 0 && sort == 0 && !any) sort = 1;
 
   std::vector<Found> found;
-  for (const ZSet::Node* n = z->first(); n != nullptr; n = n->next()) {
-    const Point at = decode(n->score);
+  for (ZSet::Ref n = z->first(); n; n = n.next()) {
+    const Point at = decode(n.score());
     double d = 0;
     if (box) {
       if (lat_distance(at.lat, center.lat) > height * to_m / 2) continue;
@@ -390,7 +390,7 @@ void search_generic(CommandContext& c, unsigned form) {
       d = distance(center.lon, center.lat, at.lon, at.lat);
       if (d > radius * to_m) continue;
     }
-    found.push_back(Found{n->member, n->score, d, at});
+    found.push_back(Found{n.member(), n.score(), d, at});
     if (any && static_cast<std::int64_t>(found.size()) == count) break;
   }
   if (sort != 0) {

@@ -232,12 +232,11 @@ void persist_cmd(CommandContext& c) {
 // "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a hash
 // is "listpack" up to 512 fields with every field and value up to 64 bytes, else "hashtable";
 // a list is "quicklist"; a set "intset" up to 512 integers, else "hashtable"; a sorted set
-// "listpack" up to 128 members of up to 64 bytes, else "skiplist".
+// "listpack" or "skiplist", the encoding it really has (zset.hpp).
 constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
 constexpr std::size_t kListpackEntries = 512;      // hash-max-listpack-entries (measured on 7.0.15)
 constexpr std::size_t kListpackValue = 64;         // hash-max-listpack-value
 constexpr std::size_t kIntsetEntries = 512;        // set-max-intset-entries
-constexpr std::size_t kZsetListpackEntries = 128;  // zset-max-listpack-entries
 
 const char* encoding_of(const Value& v) {
   if (v.type() == Type::kString) {
@@ -247,12 +246,8 @@ const char* encoding_of(const Value& v) {
     return v.str.size() <= kEmbstrLimit ? "embstr" : "raw";
   }
   if (v.type() == Type::kZSet) {
-    // zset-max-listpack-entries 128, zset-max-listpack-value 64; never converted back.
-    if (v.raw || v.zset()->size() > kZsetListpackEntries) return "skiplist";
-    for (const ZSet::Node* n = v.zset()->first(); n != nullptr; n = n->next()) {
-      if (n->member.size() > kListpackValue) return "skiplist";
-    }
-    return "listpack";
+    // The encoding it has (zset.hpp): packed until a zset-max-listpack-* limit is passed.
+    return v.zset()->packed() ? "listpack" : "skiplist";
   }
   if (v.type() == Type::kStream) return "stream";
   if (v.type() == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)

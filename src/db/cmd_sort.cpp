@@ -122,7 +122,7 @@ void sort_generic(CommandContext& c, bool read_only) {
     } else if (type == Type::kSet) {
       for (const std::string& e : *v.set()) items.push_back(Item{e, 0, std::nullopt});
     } else {
-      for (const ZSet::Node* n = v.zset()->first(); n != nullptr; n = n->next()) items.push_back(Item{n->member, 0, std::nullopt});
+      for (ZSet::Ref n = v.zset()->first(); n; n = n.next()) items.push_back(Item{n.member(), 0, std::nullopt});
     }
   }
   // Unsorted lists and sorted sets keep their own order, DESC reversing it.

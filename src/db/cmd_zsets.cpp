@@ -25,13 +25,11 @@
 namespace lfdb::db {
 namespace {
 
-using Node = ZSet::Node;
+using Ref = ZSet::Ref;
 
 constexpr std::string_view kErrMinMaxFloat = "ERR min or max is not a float";
 constexpr std::string_view kErrLexRange = "ERR min or max not valid string range item";
 constexpr std::string_view kErrPositive = "ERR value is out of range, must be positive";
-constexpr std::size_t kListpackEntries = 128;  // zset-max-listpack-entries
-constexpr std::size_t kListpackValue = 64;     // zset-max-listpack-value
 
 ZSet* zset_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
@@ -39,10 +37,13 @@ ZSet* zset_at(CommandContext& c, std::string_view key, bool& wrong) {
   return e != nullptr && !wrong ? e->value.zset() : nullptr;
 }
 
-Value& zset_for_write(CommandContext& c, std::string_view key, bool& created) {
+// The key's sorted set, created for `elements` members of up to `longest` bytes when missing
+// (the encoding it starts in depends on them: ZSet's constructor).
+Value& zset_for_write(CommandContext& c, std::string_view key, std::size_t elements, std::size_t longest,
+                      bool& created) {
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.reset(std::make_unique<ZSet>());
+    e.value.reset(std::make_unique<ZSet>(elements, longest));
   }
   return e.value;
 }
@@ -57,20 +58,14 @@ void removed_from(CommandContext& c, std::string_view key, const ZSet& z) {
   }
 }
 
-// Whether a set built this way would have left Redis's listpack encoding (for good: Redis
-// never converts a skiplist back). OBJECT ENCODING only.
-void note_growth(Value& v, std::string_view member) {
-  if (v.zset()->size() > kListpackEntries || member.size() > kListpackValue) v.raw = true;
-}
-
 // Member/score pairs: flat in RESP2, [member, score] arrays in RESP3.
-void reply_pairs(CommandContext& c, const std::vector<const Node*>& nodes, bool withscores) {
+void reply_pairs(CommandContext& c, const std::vector<Ref>& nodes, bool withscores) {
   const bool nested = withscores && c.out.resp3();
   c.out.array_header(withscores && !nested ? nodes.size() * 2 : nodes.size());
-  for (const Node* n : nodes) {
+  for (Ref n : nodes) {
     if (nested) c.out.array_header(2);
-    c.out.bulk(n->member);
-    if (withscores) c.out.double_value(n->score);
+    c.out.bulk(n.member());
+    if (withscores) c.out.double_value(n.score());
   }
 }
 
@@ -85,11 +80,9 @@ std::int64_t store_zset(CommandContext& c, std::string_view dst, std::unique_ptr
     if (existed) pubsub::event(pubsub::kEvGeneric, "del", dst);
     return 0;
   }
-  bool big = false;
-  for (const Node* m = z->first(); m != nullptr && !big; m = m->next()) big = m->member.size() > kListpackValue;
+  z->compact_if_small();  // zsetConvertToListpackIfNeeded
   bool created = false;
   Entry& e = p.find_or_create(dst, c.now_ms, created);
-  e.value.raw = big || z->size() > kListpackEntries;  // zsetConvertToListpackIfNeeded
   e.value.reset(std::move(z));
   p.modified(dst);
   pubsub::event(pubsub::kEvZset, event, dst);
@@ -158,9 +151,8 @@ void zadd_generic(CommandContext& c, unsigned flags) {
   const bool incr = flags & kIncr;
   if (cur == nullptr && (flags & kXx)) return incr ? c.out.null() : c.out.integer(0);
   bool created = false;
-  Value& v = zset_for_write(c, key, created);
   // Redis sizes a new set for the whole command (zsetTypeCreate).
-  if (created && (elements > kListpackEntries || longest > kListpackValue)) v.raw = true;
+  Value& v = zset_for_write(c, key, elements, longest, created);
   ZSet& z = *v.zset();
   std::int64_t added = 0, updated = 0, processed = 0;
   double last = 0;
@@ -168,26 +160,25 @@ void zadd_generic(CommandContext& c, unsigned flags) {
   for (std::size_t j = 0; j < elements && !nan; ++j) {
     const std::string_view member = c.arg(i + 2 * j + 1);
     double score = scores[j];
-    if (const Node* n = z.find(member)) {
+    if (Ref n = z.find(member)) {
       if (flags & kNx) continue;
       if (incr) {
-        score += n->score;
+        score += n.score();
         if (std::isnan(score)) {
           nan = true;
           break;
         }
       }
-      if (((flags & kLt) && score >= n->score) || ((flags & kGt) && score <= n->score)) continue;
+      if (((flags & kLt) && score >= n.score()) || ((flags & kGt) && score <= n.score())) continue;
       last = score;
       ++processed;
-      if (score != n->score) {
+      if (score != n.score()) {
         z.set(member, score);
         ++updated;
       }
     } else {
       if (flags & kXx) continue;
       z.set(member, score);
-      note_growth(v, member);
       last = score;
       ++added;
       ++processed;
@@ -224,9 +215,9 @@ void zscore_cmd(CommandContext& c) {
   bool wrong = false;
   const ZSet* z = zset_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  const Node* n = z ? z->find(c.arg(2)) : nullptr;
-  if (n == nullptr) return c.out.null();
-  c.out.double_value(n->score);
+  Ref n = z ? z->find(c.arg(2)) : Ref();
+  if (!n) return c.out.null();
+  c.out.double_value(n.score());
 }
 
 void zmscore_cmd(CommandContext& c) {
@@ -235,9 +226,9 @@ void zmscore_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   c.out.array_header(c.argc() - 2);
   for (std::size_t i = 2; i < c.argc(); ++i) {
-    const Node* n = z ? z->find(c.arg(i)) : nullptr;
-    if (n == nullptr) c.out.null();
-    else c.out.double_value(n->score);
+    Ref n = z ? z->find(c.arg(i)) : Ref();
+    if (!n) c.out.null();
+    else c.out.double_value(n.score());
   }
 }
 
@@ -249,8 +240,8 @@ void zcard_cmd(CommandContext& c) {
 }
 
 // Elements between two nodes of z (inclusive, first <= last), or 0 when either is missing.
-std::int64_t count_between(const ZSet& z, const Node* first, const Node* last) {
-  if (first == nullptr || last == nullptr) return 0;
+std::int64_t count_between(const ZSet& z, Ref first, Ref last) {
+  if (!first || !last) return 0;
   const std::size_t a = z.rank(first), b = z.rank(last);
   return b >= a ? static_cast<std::int64_t>(b - a + 1) : 0;
 }
@@ -277,8 +268,8 @@ void zrank_generic(CommandContext& c, bool rev) {
   bool wrong = false;
   const ZSet* z = zset_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  const Node* n = z ? z->find(c.arg(2)) : nullptr;
-  if (n == nullptr) return c.out.null();
+  Ref n = z ? z->find(c.arg(2)) : Ref();
+  if (!n) return c.out.null();
   const std::size_t r = z->rank(n);
   c.out.integer(static_cast<std::int64_t>(rev ? z->size() - 1 - r : r));
 }
@@ -289,22 +280,22 @@ enum class By { kAuto, kRank, kScore, kLex };
 enum class Dir { kAuto, kForward, kReverse };
 
 // What a range compares a node by.
-double key_of(const Node* n, const ScoreRange&) { return n->score; }
-std::string_view key_of(const Node* n, const LexRange&) { return n->member; }
+double key_of(Ref n, const ScoreRange&) { return n.score(); }
+std::string_view key_of(Ref n, const LexRange&) { return n.member(); }
 
 // The nodes a range by score or lex selects, in the walk's order, after LIMIT.
 template <typename Range>
-std::vector<const Node*> walk(const ZSet& z, const Range& r, bool reverse, std::int64_t offset,
+std::vector<Ref> walk(const ZSet& z, const Range& r, bool reverse, std::int64_t offset,
                               std::int64_t limit) {
-  std::vector<const Node*> out;
+  std::vector<Ref> out;
   if (offset < 0) return out;  // Redis's `while (ln && offset--)` runs off the end
-  const Node* n = reverse ? z.last_in(r) : z.first_in(r);
-  for (; n != nullptr && offset > 0; --offset) n = reverse ? n->prev() : n->next();
-  while (n != nullptr && limit != 0) {
+  Ref n = reverse ? z.last_in(r) : z.first_in(r);
+  for (; n && offset > 0; --offset) n = reverse ? n.prev() : n.next();
+  while (n && limit != 0) {
     if (reverse ? !r.above_min(key_of(n, r)) : !r.below_max(key_of(n, r))) break;
     out.push_back(n);
     if (limit > 0) --limit;
-    n = reverse ? n->prev() : n->next();
+    n = reverse ? n.prev() : n.next();
   }
   return out;
 }
@@ -367,14 +358,14 @@ void zrange_generic(CommandContext& c, By by, Dir dir, bool store = false) {
     if (store) return c.out.integer(store_zset(c, c.arg(1), std::make_unique<ZSet>(), "zrangestore"));
     return c.out.array_header(0);
   }
-  std::vector<const Node*> nodes;
+  std::vector<Ref> nodes;
   if (by == By::kRank) {
     std::size_t from = 0, to = 0;
     if (rank_range(start, end, z->size(), from, to)) {
-      const Node* n = reverse ? z->at(z->size() - 1 - from) : z->at(from);
-      for (std::size_t k = from; k <= to && n != nullptr; ++k) {
+      Ref n = reverse ? z->at(z->size() - 1 - from) : z->at(from);
+      for (std::size_t k = from; k <= to && n; ++k) {
         nodes.push_back(n);
-        n = reverse ? n->prev() : n->next();
+        n = reverse ? n.prev() : n.next();
       }
     }
   } else if (by == By::kScore) {
@@ -384,7 +375,7 @@ void zrange_generic(CommandContext& c, By by, Dir dir, bool store = false) {
   }
   if (!store) return reply_pairs(c, nodes, withscores);
   auto out = std::make_unique<ZSet>();  // built before the destination goes: it may be the source
-  for (const Node* n : nodes) out->set(n->member, n->score);
+  for (Ref n : nodes) out->set(n.member(), n.score());
   c.out.integer(store_zset(c, c.arg(1), std::move(out), "zrangestore"));
 }
 void zrange_cmd(CommandContext& c) { zrange_generic(c, By::kAuto, Dir::kAuto); }
@@ -410,11 +401,11 @@ void zpop_generic(CommandContext& c, bool max) {
   const bool nested = has_count && c.out.resp3();
   c.out.array_header(nested ? n : n * 2);
   for (std::uint64_t i = 0; i < n; ++i) {
-    const Node* e = max ? z->last() : z->first();
+    Ref e = max ? z->last() : z->first();
     if (nested) c.out.array_header(2);
-    c.out.bulk(e->member);
-    c.out.double_value(e->score);
-    const std::string member = e->member;
+    c.out.bulk(e.member());
+    c.out.double_value(e.score());
+    const std::string member(e.member());
     z->erase(member);
   }
   pubsub::event(pubsub::kEvZset, max ? "zpopmax" : "zpopmin", key);
@@ -442,12 +433,12 @@ void zremrange_generic(CommandContext& c, By by) {
   ZSet* z = zset_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (z == nullptr) return c.out.integer(0);
-  std::vector<const Node*> nodes;
+  std::vector<Ref> nodes;
   if (by == By::kRank) {
     std::size_t from = 0, to = 0;
     if (rank_range(start, end, z->size(), from, to)) {
-      const Node* n = z->at(from);
-      for (std::size_t k = from; k <= to && n != nullptr; ++k, n = n->next()) nodes.push_back(n);
+      Ref n = z->at(from);
+      for (std::size_t k = from; k <= to && n; ++k, n = n.next()) nodes.push_back(n);
     }
   } else if (by == By::kScore) {
     nodes = walk(*z, sr, false, 0, -1);
@@ -456,7 +447,7 @@ void zremrange_generic(CommandContext& c, By by) {
   }
   std::vector<std::string> members;
   members.reserve(nodes.size());
-  for (const Node* n : nodes) members.push_back(n->member);
+  for (Ref n : nodes) members.emplace_back(n.member());
   for (const std::string& m : members) z->erase(m);
   if (!members.empty()) {
     static constexpr std::string_view kEvents[] = {"zremrangebyrank", "zremrangebyscore",
@@ -479,9 +470,9 @@ struct Source {
   // The member's score, if the source has it.
   bool score_of(std::string_view m, double& s) const {
     if (zset != nullptr) {
-      const Node* n = zset->find(m);
-      if (n == nullptr) return false;
-      s = n->score;
+      Ref n = zset->find(m);
+      if (!n) return false;
+      s = n.score();
       return true;
     }
     if (set != nullptr && set->contains(m)) {
@@ -493,7 +484,7 @@ struct Source {
   template <typename Fn>
   void for_each(Fn&& fn) const {
     if (zset != nullptr) {
-      for (const Node* n = zset->first(); n != nullptr; n = n->next()) fn(n->member, n->score);
+      for (Ref n = zset->first(); n; n = n.next()) fn(n.member(), n.score());
     } else if (set != nullptr) {
       for (const std::string& m : *set) fn(m, 1.0);
     }
@@ -631,9 +622,9 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
     static constexpr std::string_view kEvents[] = {"zunionstore", "zinterstore", "zdiffstore"};
     return c.out.integer(store_zset(c, c.arg(1), std::move(out), kEvents[static_cast<int>(op)]));
   }
-  std::vector<const Node*> nodes;
+  std::vector<Ref> nodes;
   nodes.reserve(out->size());
-  for (const Node* n = out->first(); n != nullptr; n = n->next()) nodes.push_back(n);
+  for (Ref n = out->first(); n; n = n.next()) nodes.push_back(n);
   reply_pairs(c, nodes, withscores);
 }
 void zunionstore_cmd(CommandContext& c) { zsetop(c, SetOp::kUnion, Output::kStore); }
@@ -654,7 +645,7 @@ void zrandmember_cmd(CommandContext& c) {
     const ZSet* z = zset_at(c, key, wrong);
     if (wrong) return c.out.error(kErrWrongType);
     if (z == nullptr) return c.out.null();
-    return c.out.bulk(z->at(random_engine()() % z->size())->member);
+    return c.out.bulk(z->at(random_engine()() % z->size()).member());
   }
   std::int64_t l = 0;
   bool withscores = false;
@@ -665,9 +656,9 @@ void zrandmember_cmd(CommandContext& c) {
   const bool distinct = l > 0;
   const auto count = static_cast<std::uint64_t>(distinct ? l : -l);
   auto& gen = random_engine();
-  std::vector<const Node*> nodes;
+  std::vector<Ref> nodes;
   if (distinct && count >= z->size()) {
-    for (const Node* n = z->first(); n != nullptr; n = n->next()) nodes.push_back(n);
+    for (Ref n = z->first(); n; n = n.next()) nodes.push_back(n);
   } else if (distinct) {
     // Partial Fisher-Yates over ranks: the first `count` become a random distinct sample.
     std::vector<std::size_t> ranks(z->size());
@@ -693,16 +684,16 @@ void zscan_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   ScanOptions o;
   if (!parse_scan_options(c, 3, false, o)) return;
-  std::vector<const Node*> found;
-  for (const Node* n = z->first(); n != nullptr; n = n->next()) {
-    if (o.matches(n->member)) found.push_back(n);
+  std::vector<Ref> found;
+  for (Ref n = z->first(); n; n = n.next()) {
+    if (o.matches(n.member())) found.push_back(n);
   }
   c.out.array_header(2);
   c.out.bulk("0");
   c.out.array_header(found.size() * 2);
-  for (const Node* n : found) {
-    c.out.bulk(n->member);
-    c.out.bulk(format_score(n->score));
+  for (Ref n : found) {
+    c.out.bulk(n.member());
+    c.out.bulk(format_score(n.score()));
   }
 }
 

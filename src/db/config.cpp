@@ -12,6 +12,7 @@
 #include <set>
 
 #include "db/command_context.hpp"
+#include "db/compact/limits.hpp"
 #include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
@@ -52,8 +53,8 @@ const std::set<std::string>& accepted_no_effect() {
 
 // Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
 // validates with Redis's rules and errors, and reports back, without an effect: they tune
-// Redis's compact encodings (lfdb keeps its own; OBJECT ENCODING does not follow them), its
-// lazy freeing (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
+// Redis's compact encodings (lfdb follows those it has: the zset-max-listpack-* pair, see
+// apply_encoding_limits), its lazy freeing (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
 // the same setting; both answer CONFIG GET and set each other.
 struct NoEffectParam {
   std::string_view name;
@@ -496,6 +497,13 @@ std::string config_line(const std::string& name, const std::string& value) {
   return q + "\"";
 }
 
+// The compact encodings' limits take effect (db/compact/limits.hpp); `values` are checked.
+void apply_encoding_limits(std::map<std::string, std::string>& values) {
+  compact::EncodingLimits& l = compact::limits();
+  l.zset_entries.store(std::stoull(values["zset-max-listpack-entries"]), std::memory_order_relaxed);
+  l.zset_value.store(std::stoull(values["zset-max-listpack-value"]), std::memory_order_relaxed);
+}
+
 }  // namespace
 
 Config::Config(const ServerConfig& c) : config_file_(c.config_file) {
@@ -505,6 +513,7 @@ Config::Config(const ServerConfig& c) : config_file_(c.config_file) {
   // The stream block bounds take effect (db/stream/stream.hpp).
   stream::Stream::set_block_limits(std::stoull(values_["stream-node-max-entries"]),
                                    std::stoull(values_["stream-node-max-bytes"]));
+  apply_encoding_limits(values_);
 }
 
 lf::Status Config::rewrite() const {
@@ -698,6 +707,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   }
   stream::Stream::set_block_limits(std::stoull(values_["stream-node-max-entries"]),
                                    std::stoull(values_["stream-node-max-bytes"]));
+  apply_encoding_limits(values_);
   for (const auto& [k, v] : pairs) {
     if (memory::is_param(k)) {
       values_[k] = memory::format_param(k, limits);

@@ -116,8 +116,8 @@ class Value {
  public:
   // The value left its compact encoding for good, as Redis 7.0 never converts back: a string
   // changed in place (APPEND, SETRANGE: "raw"), a set that once held a non-integer or grew past
-  // 512 members ("hashtable" even after those members left), a sorted set that outgrew
-  // listpack ("skiplist"). OBJECT ENCODING only.
+  // 512 members ("hashtable" even after those members left). OBJECT ENCODING only. (A sorted
+  // set knows its own encoding: ZSet::packed().)
   bool raw = false;
   // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
   // word of `type`, so it costs no byte. Mutable: readers stamp it (atomically).

@@ -96,10 +96,10 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
     }
     case Form::kZsetScore: {
       if (e->value.type() != Type::kZSet) return encode_command(out, argv);
-      const ZSet::Node* n = e->value.zset()->find(argv.back());
-      if (n == nullptr) return encode_command(out, argv);
-      const std::string score = format_score(n->score);
-      return encode_command(out, {"ZADD", key, score, n->member});
+      ZSet::Ref n = e->value.zset()->find(argv.back());
+      if (!n) return encode_command(out, argv);
+      const std::string score = format_score(n.score());
+      return encode_command(out, {"ZADD", key, score, n.member()});
     }
     case Form::kArgv:
     case Form::kNone:

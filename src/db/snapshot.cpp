@@ -229,10 +229,11 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
             break;
           case Type::kZSet:
             out.varint(e.value.zset()->size());
-            for (const ZSet::Node* z = e.value.zset()->first(); z != nullptr; z = z->next()) {
-              out.str(z->member);
+            for (ZSet::Ref z = e.value.zset()->first(); z; z = z.next()) {
+              out.str(z.member());
               std::uint64_t bits = 0;
-              std::memcpy(&bits, &z->score, sizeof bits);
+              const double score = z.score();
+              std::memcpy(&bits, &score, sizeof bits);
               out.u64(bits);
             }
             break;
@@ -545,12 +546,12 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
             std::vector<std::string> scores;
             scores.reserve(e.value.zset()->size());
             Chunked cmd(rec, {"ZADD", key});
-            for (const ZSet::Node* z = e.value.zset()->first(); z != nullptr; z = z->next()) {
-              scores.push_back(format_score(z->score));
+            for (ZSet::Ref z = e.value.zset()->first(); z; z = z.next()) {
+              scores.push_back(format_score(z.score()));
             }
             std::size_t i = 0;
-            for (const ZSet::Node* z = e.value.zset()->first(); z != nullptr; z = z->next()) {
-              cmd.add(std::string_view(scores[i++]), std::string_view(z->member));
+            for (ZSet::Ref z = e.value.zset()->first(); z; z = z.next()) {
+              cmd.add(std::string_view(scores[i++]), std::string_view(z.member()));
             }
             break;
           }

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "db/compact/limits.hpp"
+
 namespace lfdb::db {
 
 // ---- bounds and numbers ---------------------------------------------------------------------
@@ -91,7 +93,7 @@ bool LexRange::empty() const {
 
 // ---- the skip list --------------------------------------------------------------------------
 
-ZSet::Node* ZSet::make_node(int height, std::string_view member, double score) {
+ZSkipList::Node* ZSkipList::make_node(int height, std::string_view member, double score) {
   void* mem = ::operator new(sizeof(Node) + static_cast<std::size_t>(height) * sizeof(Level));
   Node* n = new (mem) Node{std::string(member), score, nullptr, height};
   Level* lv = reinterpret_cast<Level*>(n + 1);
@@ -99,14 +101,14 @@ ZSet::Node* ZSet::make_node(int height, std::string_view member, double score) {
   return n;
 }
 
-void ZSet::free_node(Node* n) {
+void ZSkipList::free_node(Node* n) {
   n->~Node();  // Level is trivially destructible
   ::operator delete(n);
 }
 
-ZSet::ZSet() : head_(make_node(kMaxLevel, {}, 0)), rng_state_(reinterpret_cast<std::uintptr_t>(this) | 1) {}
+ZSkipList::ZSkipList() : head_(make_node(kMaxLevel, {}, 0)), rng_state_(reinterpret_cast<std::uintptr_t>(this) | 1) {}
 
-ZSet::~ZSet() {
+ZSkipList::~ZSkipList() {
   Node* n = head_->levels()[0].forward;
   while (n != nullptr) {
     Node* next = n->levels()[0].forward;
@@ -117,7 +119,7 @@ ZSet::~ZSet() {
 }
 
 // Redis's level distribution: each further level with probability 1/4.
-int ZSet::random_level() {
+int ZSkipList::random_level() {
   int level = 1;
   for (;;) {
     rng_state_ ^= rng_state_ << 13;  // xorshift64: the structure only needs spread, not secrecy
@@ -129,11 +131,11 @@ int ZSet::random_level() {
 }
 
 // n sorts before (score, member).
-bool ZSet::before(const Node* n, double score, std::string_view member) {
+bool ZSkipList::before(const Node* n, double score, std::string_view member) {
   return n->score < score || (n->score == score && std::string_view(n->member) < member);
 }
 
-ZSet::Node* ZSet::insert(double score, std::string_view member) {
+ZSkipList::Node* ZSkipList::insert(double score, std::string_view member) {
   Node* update[kMaxLevel];
   std::size_t rank[kMaxLevel];
   Node* x = head_;
@@ -170,7 +172,7 @@ ZSet::Node* ZSet::insert(double score, std::string_view member) {
   return x;
 }
 
-void ZSet::unlink(Node* x, Node* const* update) {
+void ZSkipList::unlink(Node* x, Node* const* update) {
   for (int i = 0; i < level_; ++i) {
     Level& up = update[i]->levels()[i];
     if (up.forward == x) {
@@ -186,12 +188,12 @@ void ZSet::unlink(Node* x, Node* const* update) {
   --length_;
 }
 
-const ZSet::Node* ZSet::find(std::string_view member) const {
+const ZSkipList::Node* ZSkipList::find(std::string_view member) const {
   auto it = index_.find(member);
   return it == index_.end() ? nullptr : it->second;
 }
 
-bool ZSet::set(std::string_view member, double score) {
+bool ZSkipList::set(std::string_view member, double score) {
   // -0 is stored as 0: Redis keeps small sorted sets in a listpack, where a score of -0 is
   // written as the integer 0, and the replies must not tell the two encodings apart.
   if (score == 0) score = 0;
@@ -217,7 +219,7 @@ bool ZSet::set(std::string_view member, double score) {
   return true;
 }
 
-bool ZSet::erase(std::string_view member) {
+bool ZSkipList::erase(std::string_view member) {
   auto it = index_.find(member);
   if (it == index_.end()) return false;
   Node* target = it->second;
@@ -236,7 +238,7 @@ bool ZSet::erase(std::string_view member) {
   return true;
 }
 
-std::size_t ZSet::rank(const Node* n) const {
+std::size_t ZSkipList::rank(const Node* n) const {
   std::size_t r = 0;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
@@ -250,7 +252,7 @@ std::size_t ZSet::rank(const Node* n) const {
   return r - 1;
 }
 
-const ZSet::Node* ZSet::at(std::size_t rank) const {
+const ZSkipList::Node* ZSkipList::at(std::size_t rank) const {
   if (rank >= length_) return nullptr;
   const std::size_t want = rank + 1;  // spans count from 1
   std::size_t traversed = 0;
@@ -265,7 +267,7 @@ const ZSet::Node* ZSet::at(std::size_t rank) const {
   return nullptr;
 }
 
-const ZSet::Node* ZSet::first_in(const ScoreRange& r) const {
+const ZSkipList::Node* ZSkipList::first_in(const ScoreRange& r) const {
   if (r.empty() || length_ == 0) return nullptr;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
@@ -277,7 +279,7 @@ const ZSet::Node* ZSet::first_in(const ScoreRange& r) const {
   return x != nullptr && r.below_max(x->score) ? x : nullptr;
 }
 
-const ZSet::Node* ZSet::last_in(const ScoreRange& r) const {
+const ZSkipList::Node* ZSkipList::last_in(const ScoreRange& r) const {
   if (r.empty() || length_ == 0) return nullptr;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
@@ -288,7 +290,7 @@ const ZSet::Node* ZSet::last_in(const ScoreRange& r) const {
   return x != head_ && r.above_min(x->score) ? x : nullptr;
 }
 
-const ZSet::Node* ZSet::first_in(const LexRange& r) const {
+const ZSkipList::Node* ZSkipList::first_in(const LexRange& r) const {
   if (r.empty() || length_ == 0) return nullptr;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
@@ -300,7 +302,7 @@ const ZSet::Node* ZSet::first_in(const LexRange& r) const {
   return x != nullptr && r.below_max(x->member) ? x : nullptr;
 }
 
-const ZSet::Node* ZSet::last_in(const LexRange& r) const {
+const ZSkipList::Node* ZSkipList::last_in(const LexRange& r) const {
   if (r.empty() || length_ == 0) return nullptr;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
@@ -309,6 +311,107 @@ const ZSet::Node* ZSet::last_in(const LexRange& r) const {
     }
   }
   return x != head_ && r.above_min(x->member) ? x : nullptr;
+}
+
+// ---- the two encodings ---------------------------------------------------------------------
+
+ZSet::ZSet(std::size_t size_hint, std::size_t longest_hint) {
+  const compact::EncodingLimits& l = compact::limits();
+  if (size_hint > l.zset_max_entries() || longest_hint > l.zset_max_value()) {
+    list_ = std::make_unique<ZSkipList>();
+  }
+}
+
+void ZSet::to_skiplist() {
+  auto list = std::make_unique<ZSkipList>();
+  for (auto p = packed_.first(); p != nullptr; p = packed_.next(p)) {
+    list->set(compact::PackedZSet::member(p), compact::PackedZSet::score(p));
+  }
+  list_ = std::move(list);
+  packed_ = compact::PackedZSet();
+}
+
+std::unique_ptr<ZSet> ZSet::copy() const {
+  auto out = std::make_unique<ZSet>();
+  if (list_ == nullptr) {
+    out->packed_ = packed_.clone();
+    return out;
+  }
+  out->list_ = std::make_unique<ZSkipList>();
+  for (auto* n = list_->first(); n != nullptr; n = n->next()) out->list_->set(n->member, n->score);
+  return out;
+}
+
+void ZSet::compact_if_small() {
+  const compact::EncodingLimits& l = compact::limits();
+  if (list_ == nullptr || list_->size() > l.zset_max_entries()) return;
+  for (auto* n = list_->first(); n != nullptr; n = n->next()) {
+    if (n->member.size() > l.zset_max_value()) return;
+  }
+  compact::PackedZSet packed;
+  for (auto* n = list_->first(); n != nullptr; n = n->next()) packed.set(n->member, n->score);
+  packed_ = std::move(packed);
+  list_.reset();
+}
+
+ZSet::Ref ZSet::find(std::string_view member) const {
+  return list_ ? ref(list_->find(member)) : ref(packed_.find(member));
+}
+
+bool ZSet::set(std::string_view member, double score) {
+  if (list_ == nullptr) {
+    const compact::EncodingLimits& l = compact::limits();
+    const bool fits = packed_.size() < l.zset_max_entries() && member.size() <= l.zset_max_value();
+    if (fits || packed_.find(member) != nullptr) return packed_.set(member, score);
+    to_skiplist();
+  }
+  return list_->set(member, score);
+}
+
+bool ZSet::erase(std::string_view member) {
+  return list_ ? list_->erase(member) : packed_.erase(member);
+}
+
+std::size_t ZSet::rank(Ref r) const { return list_ ? list_->rank(r.node()) : packed_.rank(r.pos()); }
+ZSet::Ref ZSet::at(std::size_t rank) const { return list_ ? ref(list_->at(rank)) : ref(packed_.at(rank)); }
+ZSet::Ref ZSet::first() const { return list_ ? ref(list_->first()) : ref(packed_.first()); }
+ZSet::Ref ZSet::last() const { return list_ ? ref(list_->last()) : ref(packed_.last()); }
+
+// Packed: a walk from either end, as Redis's listpack range queries are.
+ZSet::Ref ZSet::first_in(const ScoreRange& r) const {
+  if (list_) return ref(list_->first_in(r));
+  if (r.empty()) return {};
+  for (Ref x = first(); x; x = x.next()) {
+    if (r.above_min(x.score())) return r.below_max(x.score()) ? x : Ref();
+  }
+  return {};
+}
+
+ZSet::Ref ZSet::last_in(const ScoreRange& r) const {
+  if (list_) return ref(list_->last_in(r));
+  if (r.empty()) return {};
+  for (Ref x = last(); x; x = x.prev()) {
+    if (r.below_max(x.score())) return r.above_min(x.score()) ? x : Ref();
+  }
+  return {};
+}
+
+ZSet::Ref ZSet::first_in(const LexRange& r) const {
+  if (list_) return ref(list_->first_in(r));
+  if (r.empty()) return {};
+  for (Ref x = first(); x; x = x.next()) {
+    if (r.above_min(x.member())) return r.below_max(x.member()) ? x : Ref();
+  }
+  return {};
+}
+
+ZSet::Ref ZSet::last_in(const LexRange& r) const {
+  if (list_) return ref(list_->last_in(r));
+  if (r.empty()) return {};
+  for (Ref x = last(); x; x = x.prev()) {
+    if (r.below_max(x.member())) return r.above_min(x.member()) ? x : Ref();
+  }
+  return {};
 }
 
 }  // namespace lfdb::db

@@ -20,8 +20,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <memory>
 #include <unordered_map>
 
+#include "db/compact/packed_zset.hpp"
 #include "db/string_hash.hpp"
 
 namespace lfdb::db {
@@ -59,7 +61,8 @@ bool parse_double(std::string_view s, double& v);
 // A score as Redis writes it (%.17g, "inf", "-inf"): round-trips exactly through parse_double.
 std::string format_score(double v);
 
-class ZSet {
+// The skip list ZSet becomes once it outgrows its compact encoding (compact/packed_zset.hpp).
+class ZSkipList {
  public:
   struct Node;
   struct Level {
@@ -77,10 +80,10 @@ class ZSet {
     Node* prev() const { return backward; }
   };
 
-  ZSet();
-  ~ZSet();
-  ZSet(const ZSet&) = delete;
-  ZSet& operator=(const ZSet&) = delete;
+  ZSkipList();
+  ~ZSkipList();
+  ZSkipList(const ZSkipList&) = delete;
+  ZSkipList& operator=(const ZSkipList&) = delete;
 
   std::size_t size() const { return length_; }
   bool empty() const { return length_ == 0; }
@@ -120,6 +123,80 @@ class ZSet {
   std::uint64_t rng_state_;
   std::unordered_map<std::string_view, Node*, StringHash, std::equal_to<>> index_;  // views of
                                                                                  // nodes' members
+};
+
+
+// A sorted set in one of Redis's two encodings: packed (compact::PackedZSet, one buffer, while
+// it has at most zset-max-listpack-entries members of at most zset-max-listpack-value bytes) or
+// a skip list (ZSkipList) for good once either limit is passed. OBJECT ENCODING tells which
+// ("listpack" / "skiplist"); every other answer is the same in both.
+//
+// Members are reached through Ref, a position in either encoding: valid until the set changes.
+class ZSet {
+ public:
+  class Ref {
+   public:
+    Ref() = default;
+    explicit operator bool() const { return p_ != nullptr; }
+    bool operator==(const Ref& o) const { return p_ == o.p_; }
+    std::string_view member() const {
+      return owner_ != nullptr ? compact::PackedZSet::member(pos()) : std::string_view(node()->member);
+    }
+    double score() const { return owner_ != nullptr ? compact::PackedZSet::score(pos()) : node()->score; }
+    Ref next() const { return owner_ != nullptr ? Ref(owner_, owner_->next(pos())) : Ref(node()->next()); }
+    Ref prev() const { return owner_ != nullptr ? Ref(owner_, owner_->prev(pos())) : Ref(node()->prev()); }
+
+   private:
+    friend class ZSet;
+    explicit Ref(const ZSkipList::Node* n) : p_(n) {}
+    Ref(const compact::PackedZSet* owner, compact::PackedZSet::Pos p)
+        : p_(p), owner_(p != nullptr ? owner : nullptr) {}
+    const ZSkipList::Node* node() const { return static_cast<const ZSkipList::Node*>(p_); }
+    compact::PackedZSet::Pos pos() const { return static_cast<compact::PackedZSet::Pos>(p_); }
+
+    const void* p_ = nullptr;
+    const compact::PackedZSet* owner_ = nullptr;  // the buffer p_ is in; nullptr: a skip-list node
+  };
+
+  ZSet() = default;  // packed
+  // A set for a command that brings `size_hint` members, the longest `longest_hint` bytes: a
+  // skip list from the start when they would not fit the packed encoding (zsetTypeCreate).
+  ZSet(std::size_t size_hint, std::size_t longest_hint);
+
+  std::size_t size() const { return list_ ? list_->size() : packed_.size(); }
+  bool empty() const { return size() == 0; }
+  bool packed() const { return list_ == nullptr; }
+  // What MEMORY USAGE weighs: the packed buffer's bytes, or the skip list (nullptr while packed).
+  std::size_t packed_bytes() const { return packed_.bytes(); }
+  const ZSkipList* skiplist() const { return list_.get(); }
+
+  Ref find(std::string_view member) const;
+  // Adds the member, or moves it to `score`; true if it is new. Converts to the skip list when
+  // the member would pass a limit.
+  bool set(std::string_view member, double score);
+  bool erase(std::string_view member);
+  std::size_t rank(Ref r) const;
+  Ref at(std::size_t rank) const;
+  Ref first() const;
+  Ref last() const;
+  Ref first_in(const ScoreRange& r) const;
+  Ref last_in(const ScoreRange& r) const;
+  Ref first_in(const LexRange& r) const;
+  Ref last_in(const LexRange& r) const;
+
+  // A copy in the same encoding (COPY).
+  std::unique_ptr<ZSet> copy() const;
+  // A freshly built set (a *STORE result, a loaded payload) goes back to the packed encoding
+  // when it fits, as Redis's zsetConvertToListpackIfNeeded; a key's stored set never does.
+  void compact_if_small();
+
+ private:
+  void to_skiplist();
+  Ref ref(compact::PackedZSet::Pos p) const { return Ref(&packed_, p); }
+  Ref ref(const ZSkipList::Node* n) const { return Ref(n); }
+
+  compact::PackedZSet packed_;        // the members while packed()
+  std::unique_ptr<ZSkipList> list_;   // the members once converted
 };
 
 }  // namespace lfdb::db

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "db/compact/limits.hpp"
+
 namespace lfdb::db {
 namespace {
 
@@ -19,26 +21,40 @@ using Model = std::vector<std::pair<double, std::string>>;
 void expect_same(const ZSet& z, const Model& m) {
   ASSERT_EQ(z.size(), m.size());
   std::size_t i = 0;
-  for (const ZSet::Node* n = z.first(); n != nullptr; n = n->next(), ++i) {
-    ASSERT_EQ(n->score, m[i].first) << i;
-    ASSERT_EQ(n->member, m[i].second) << i;
+  for (ZSet::Ref n = z.first(); n; n = n.next(), ++i) {
+    ASSERT_EQ(n.score(), m[i].first) << i;
+    ASSERT_EQ(n.member(), m[i].second) << i;
     ASSERT_EQ(z.rank(n), i);
-    ASSERT_EQ(z.at(i), n);
-    ASSERT_EQ(z.find(n->member), n);
+    ASSERT_TRUE(z.at(i) == n);
+    ASSERT_TRUE(z.find(n.member()) == n);
   }
   ASSERT_EQ(i, m.size());
   // Backward links agree with the forward walk.
   i = m.size();
-  for (const ZSet::Node* n = z.last(); n != nullptr; n = n->prev()) {
+  for (ZSet::Ref n = z.last(); n; n = n.prev()) {
     ASSERT_GT(i, 0u);
     --i;
-    ASSERT_EQ(n->member, m[i].second);
+    ASSERT_EQ(n.member(), m[i].second);
   }
   ASSERT_EQ(i, 0u);
-  EXPECT_EQ(z.at(m.size()), nullptr);
+  EXPECT_FALSE(z.at(m.size()));
 }
 
-TEST(ZSet, RandomOperationsAgreeWithASortedVector) {
+// Each test runs with the packed encoding throughout (its limit far above), the skip list
+// throughout (zset-max-listpack-entries 0), and Redis's default of 128, where the random test
+// converts midway.
+class ZSetEncodings : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  void SetUp() override {
+    saved_ = compact::limits().zset_max_entries();
+    compact::limits().zset_entries.store(GetParam());
+  }
+  void TearDown() override { compact::limits().zset_entries.store(saved_); }
+  std::size_t saved_ = 0;
+};
+INSTANTIATE_TEST_SUITE_P(Limits, ZSetEncodings, ::testing::Values(0, 128, 1000000));
+
+TEST_P(ZSetEncodings, RandomOperationsAgreeWithASortedVector) {
   std::mt19937_64 gen(42);
   ZSet z;
   std::vector<std::pair<std::string, double>> members;  // member -> score, the model's truth
@@ -63,40 +79,40 @@ TEST(ZSet, RandomOperationsAgreeWithASortedVector) {
   }
 }
 
-TEST(ZSet, RangesByScore) {
+TEST_P(ZSetEncodings, RangesByScore) {
   ZSet z;
   for (int i = 0; i < 10; ++i) z.set("m" + std::to_string(i), i);
   ScoreRange r{2, 5, false, false};
-  ASSERT_NE(z.first_in(r), nullptr);
-  EXPECT_EQ(z.first_in(r)->member, "m2");
-  EXPECT_EQ(z.last_in(r)->member, "m5");
+  ASSERT_TRUE(z.first_in(r));
+  EXPECT_EQ(z.first_in(r).member(), "m2");
+  EXPECT_EQ(z.last_in(r).member(), "m5");
   r = {2, 5, true, true};
-  EXPECT_EQ(z.first_in(r)->member, "m3");
-  EXPECT_EQ(z.last_in(r)->member, "m4");
+  EXPECT_EQ(z.first_in(r).member(), "m3");
+  EXPECT_EQ(z.last_in(r).member(), "m4");
   r = {-INFINITY, INFINITY, false, false};
-  EXPECT_EQ(z.first_in(r)->member, "m0");
-  EXPECT_EQ(z.last_in(r)->member, "m9");
+  EXPECT_EQ(z.first_in(r).member(), "m0");
+  EXPECT_EQ(z.last_in(r).member(), "m9");
   r = {5, 5, true, false};
-  EXPECT_EQ(z.first_in(r), nullptr);
+  EXPECT_FALSE(z.first_in(r));
   r = {10, 20, false, false};
-  EXPECT_EQ(z.first_in(r), nullptr);
-  EXPECT_EQ(z.last_in(r), nullptr);
+  EXPECT_FALSE(z.first_in(r));
+  EXPECT_FALSE(z.last_in(r));
   r = {6, 2, false, false};
-  EXPECT_EQ(z.first_in(r), nullptr);
+  EXPECT_FALSE(z.first_in(r));
 }
 
-TEST(ZSet, RangesByLex) {
+TEST_P(ZSetEncodings, RangesByLex) {
   ZSet z;
   for (const char* m : {"a", "b", "c", "d", "e"}) z.set(m, 0);
   LexRange r;
   ASSERT_TRUE(parse_lex_range("[b", "(e", r));
-  EXPECT_EQ(z.first_in(r)->member, "b");
-  EXPECT_EQ(z.last_in(r)->member, "d");
+  EXPECT_EQ(z.first_in(r).member(), "b");
+  EXPECT_EQ(z.last_in(r).member(), "d");
   ASSERT_TRUE(parse_lex_range("-", "+", r));
-  EXPECT_EQ(z.first_in(r)->member, "a");
-  EXPECT_EQ(z.last_in(r)->member, "e");
+  EXPECT_EQ(z.first_in(r).member(), "a");
+  EXPECT_EQ(z.last_in(r).member(), "e");
   ASSERT_TRUE(parse_lex_range("(e", "+", r));
-  EXPECT_EQ(z.first_in(r), nullptr);
+  EXPECT_FALSE(z.first_in(r));
   ASSERT_TRUE(parse_lex_range("+", "-", r));
   EXPECT_TRUE(r.empty());
   ASSERT_TRUE(parse_lex_range("-", "-", r));
@@ -106,28 +122,61 @@ TEST(ZSet, RangesByLex) {
   EXPECT_FALSE(parse_lex_range("", "[c", r));
 }
 
-TEST(ZSet, UpdatesKeepOrderAndRank) {
+TEST_P(ZSetEncodings, UpdatesKeepOrderAndRank) {
   ZSet z;
   z.set("a", 1);
   z.set("b", 2);
   z.set("c", 3);
   EXPECT_FALSE(z.set("a", 2.5));  // in place between neighbours? no: moves past b
-  EXPECT_EQ(z.at(0)->member, "b");
-  EXPECT_EQ(z.at(1)->member, "a");
+  EXPECT_EQ(z.at(0).member(), "b");
+  EXPECT_EQ(z.at(1).member(), "a");
   EXPECT_FALSE(z.set("a", 2.6));  // stays between b and c: updated in place
   EXPECT_EQ(z.rank(z.find("a")), 1u);
   EXPECT_FALSE(z.set("c", 2));    // ties order by member: b < c
-  EXPECT_EQ(z.at(0)->member, "b");
-  EXPECT_EQ(z.at(1)->member, "c");
+  EXPECT_EQ(z.at(0).member(), "b");
+  EXPECT_EQ(z.at(1).member(), "c");
   EXPECT_TRUE(z.erase("b"));
   EXPECT_FALSE(z.erase("b"));
-  EXPECT_EQ(z.first()->member, "c");
-  EXPECT_EQ(z.last()->member, "a");
+  EXPECT_EQ(z.first().member(), "c");
+  EXPECT_EQ(z.last().member(), "a");
   EXPECT_TRUE(z.erase("a"));
   EXPECT_TRUE(z.erase("c"));
   EXPECT_TRUE(z.empty());
-  EXPECT_EQ(z.first(), nullptr);
-  EXPECT_EQ(z.last(), nullptr);
+  EXPECT_FALSE(z.first());
+  EXPECT_FALSE(z.last());
+}
+
+TEST(ZSet, ConvertsToTheSkipListOncePastALimitAndNeverBack) {
+  ASSERT_EQ(compact::limits().zset_max_entries(), 128u);
+  ASSERT_EQ(compact::limits().zset_max_value(), 64u);
+  ZSet z;
+  for (int i = 0; i < 128; ++i) z.set("m" + std::to_string(i), i);
+  EXPECT_TRUE(z.packed());
+  z.set("m5", 1000);  // an update adds nothing
+  EXPECT_TRUE(z.packed());
+  z.set("m128", 128);
+  EXPECT_FALSE(z.packed());
+  EXPECT_EQ(z.size(), 129u);
+  for (int i = 0; i < 128; ++i) z.erase("m" + std::to_string(i));
+  EXPECT_FALSE(z.packed());  // never back
+  EXPECT_EQ(z.first().member(), "m128");
+
+  ZSet longer;
+  longer.set(std::string(64, 'a'), 1);
+  EXPECT_TRUE(longer.packed());
+  longer.set(std::string(65, 'b'), 2);
+  EXPECT_FALSE(longer.packed());
+  EXPECT_EQ(longer.size(), 2u);
+  EXPECT_EQ(longer.last().member(), std::string(65, 'b'));
+  longer.erase(std::string(65, 'b'));
+  EXPECT_FALSE(longer.packed());
+  longer.compact_if_small();  // a fresh result may go back
+  EXPECT_TRUE(longer.packed());
+  EXPECT_EQ(longer.first().member(), std::string(64, 'a'));
+
+  EXPECT_TRUE(ZSet(128, 64).packed());  // sized for the command that creates it
+  EXPECT_FALSE(ZSet(129, 1).packed());
+  EXPECT_FALSE(ZSet(1, 65).packed());
 }
 
 TEST(ZSet, ScoresParseAndFormatAsRedis) {

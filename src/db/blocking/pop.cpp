@@ -79,11 +79,11 @@ Popped pop_zset(CommandContext& c, const Request& r, std::string_view key, ZSet&
   c.out.bulk(key);
   if (r.op == Op::kZMPop) c.out.array_header(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const ZSet::Node* e = r.left ? z.first() : z.last();
+    ZSet::Ref e = r.left ? z.first() : z.last();
     if (r.op == Op::kZMPop) c.out.array_header(2);
-    c.out.bulk(e->member);
-    c.out.double_value(e->score);
-    const std::string member = e->member;
+    c.out.bulk(e.member());
+    c.out.double_value(e.score());
+    const std::string member(e.member());
     z.erase(member);
   }
   pubsub::event(pubsub::kEvZset, r.left ? "zpopmin" : "zpopmax", key);
@@ -101,7 +101,7 @@ Popped pop_zset(CommandContext& c, const Request& r, std::string_view key, ZSet&
 Popped pop_for(CommandContext& c, const Request& r, std::string_view key, std::string* log,
                bool strict) {
   Entry* e = c.find(key);
-  if (e == nullptr) return Popped::kNothing;
+  if (!e) return Popped::kNothing;
   const Type want = wants_list(r.op) ? Type::kList : Type::kZSet;
   if (e->value.type() != want) {
     if (!strict) return Popped::kNothing;

@@ -1,6 +1,8 @@
 #include "db/dump/rdb_value.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -22,7 +24,6 @@ constexpr std::uint64_t kQuicklistPlain = 1, kQuicklistPacked = 2;
 constexpr std::size_t kListNodeBytes = 8192;     // list-max-listpack-size -2
 constexpr std::size_t kSetIntsetEntries = 512;   // set-max-intset-entries
 constexpr std::size_t kHashListpackEntries = 512, kListpackValue = 64;
-constexpr std::size_t kZSetListpackEntries = 128;
 constexpr std::uint64_t kStreamNodeEntries = 100;  // stream-node-max-entries
 constexpr unsigned kStreamDeleted = 1, kStreamSameFields = 2;
 
@@ -52,8 +53,6 @@ bool read_raw_id(Reader& r, stream::StreamId& id) {
   for (int i = 8; i < 16; ++i) id.seq = (id.seq << 8) | static_cast<unsigned char>(raw[static_cast<std::size_t>(i)]);
   return true;
 }
-
-bool small_members(std::size_t n, std::size_t limit) { return n <= limit; }
 
 void encode_list(const List& l, std::string& out) {
   out.push_back(static_cast<char>(kListQuicklist2));
@@ -121,15 +120,11 @@ void encode_hash(const Hash& h, std::string& out) {
 
 void encode_zset(const Value& v, std::string& out) {
   const ZSet& z = *v.zset();
-  bool packed = !v.raw && small_members(z.size(), kZSetListpackEntries);
-  for (const ZSet::Node* n = z.first(); packed && n != nullptr; n = n->next()) {
-    packed = n->member.size() <= kListpackValue;
-  }
-  if (packed) {
+  if (z.packed()) {  // the encoding the set has now, as Redis writes it
     ListpackWriter w;
-    for (const ZSet::Node* n = z.first(); n != nullptr; n = n->next()) {
-      w.add(n->member);
-      w.add(format_score(n->score));
+    for (ZSet::Ref n = z.first(); n; n = n.next()) {
+      w.add(n.member());
+      w.add(format_score(n.score()));
     }
     out.push_back(static_cast<char>(kZSetListpack));
     put_raw_string(out, w.finish());
@@ -138,9 +133,9 @@ void encode_zset(const Value& v, std::string& out) {
   out.push_back(static_cast<char>(kZSet2));
   put_length(out, z.size());
   // From the highest score down, as Redis writes them (a loader inserts each at the head).
-  for (const ZSet::Node* n = z.last(); n != nullptr; n = n->prev()) {
-    put_string(out, n->member);
-    put_double(out, n->score);
+  for (ZSet::Ref n = z.last(); n; n = n.prev()) {
+    put_string(out, n.member());
+    put_double(out, n.score());
   }
 }
 
@@ -351,6 +346,9 @@ bool decode_zset(Reader& r, unsigned char type, Value& v) {
   }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;
+  // Built as a skip list when the count says it will be one, then packed if it fits after all
+  // (a long member, say, may have left): Redis converts a loaded sorted set the same way.
+  v.reset(std::make_unique<ZSet>(static_cast<std::size_t>(std::min<std::uint64_t>(n, SIZE_MAX)), 0));
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string m;
     double d = 0;
@@ -358,6 +356,7 @@ bool decode_zset(Reader& r, unsigned char type, Value& v) {
     if (!(type == kZSet2 ? read_double_binary(r, d) : read_double_text(r, d))) return false;
     if (!v.zset()->set(m, d)) return false;  // a repeated member
   }
+  v.zset()->compact_if_small();
   return true;
 }
 

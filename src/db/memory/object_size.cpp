@@ -75,19 +75,23 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
              });
     }
     case Type::kZSet: {
-      const ZSet& z = *v.zset();
+      const ZSet& zset = *v.zset();
+      if (zset.packed()) return size_class(sizeof(ZSet)) + size_class(zset.packed_bytes());
+      const ZSkipList& z = *zset.skiplist();
       // Each member: a skip-list node with its levels (1.33 on average: p = 1/4), and its entry
       // in the member index (a view and a pointer).
       const std::size_t per_index = size_class(kNode<std::pair<const std::string_view, void*>>);
       std::size_t bytes = 0, seen = 0;
-      for (const ZSet::Node* n = z.first(); n != nullptr && (samples == 0 || seen < samples); n = n->next()) {
-        bytes += size_class(sizeof(ZSet::Node) + static_cast<std::size_t>(n->height) * sizeof(ZSet::Level)) +
+      for (const ZSkipList::Node* n = z.first(); n != nullptr && (samples == 0 || seen < samples); n = n->next()) {
+        bytes += size_class(sizeof(ZSkipList::Node) + static_cast<std::size_t>(n->height) * sizeof(ZSkipList::Level)) +
                  string_heap(n->member) + per_index;
         ++seen;
       }
       if (seen != 0 && seen != z.size()) bytes = bytes / seen * z.size();
-      // The set itself, its head node (32 levels) and its index's buckets (about one per member).
-      return size_class(sizeof(ZSet)) + size_class(sizeof(ZSet::Node) + 32 * sizeof(ZSet::Level)) +
+      // The set, its skip list, the head node (32 levels) and the index's buckets (about one per
+      // member).
+      return size_class(sizeof(ZSet)) + size_class(sizeof(ZSkipList)) +
+             size_class(sizeof(ZSkipList::Node) + 32 * sizeof(ZSkipList::Level)) +
              size_class(z.size() * sizeof(void*)) + bytes;
     }
     case Type::kStream: {

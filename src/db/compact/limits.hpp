@@ -1,0 +1,30 @@
+// Where the compact encodings end: Redis's hash-max-listpack-entries/value,
+// set-max-intset-entries and zset-max-listpack-entries/value, as CONFIG SET leaves them.
+//
+// A container past a limit converts to its full structure for good (Redis never converts back);
+// the limits are read on every write that grows a compact container, so they are atomics,
+// relaxed, written at start and by CONFIG SET (db/config.cpp), process-wide as the parameters
+// are.
+//
+// Thread-safety: atomics only.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+namespace lfdb::db::compact {
+
+struct EncodingLimits {
+  std::atomic<std::size_t> zset_entries{128};  // zset-max-listpack-entries
+  std::atomic<std::size_t> zset_value{64};     // zset-max-listpack-value (bytes of a member)
+
+  std::size_t zset_max_entries() const { return zset_entries.load(std::memory_order_relaxed); }
+  std::size_t zset_max_value() const { return zset_value.load(std::memory_order_relaxed); }
+};
+
+inline EncodingLimits& limits() {
+  static EncodingLimits l;
+  return l;
+}
+
+}  // namespace lfdb::db::compact

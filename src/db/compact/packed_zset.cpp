@@ -1,0 +1,239 @@
+#include "db/compact/packed_zset.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace lfdb::db::compact {
+namespace {
+
+constexpr std::size_t kHeader = 8;  // uint32 entry bytes, uint32 count
+
+std::uint32_t load32(const unsigned char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+void store32(unsigned char* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+
+// LEB128: 7 bits a byte, low bits first, the high bit says another byte follows.
+std::size_t varint_size(std::size_t v) {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+unsigned char* put_varint(unsigned char* p, std::size_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<unsigned char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<unsigned char>(v);
+  return p;
+}
+const unsigned char* get_varint(const unsigned char* p, std::size_t& v) {
+  v = 0;
+  for (unsigned shift = 0;; shift += 7) {
+    const unsigned char b = *p++;
+    v |= static_cast<std::size_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return p;
+  }
+}
+
+// The back length: the same 7-bit groups, highest group first, so that the last byte holds the
+// lowest; every byte but the first has its high bit set ("a byte precedes").
+unsigned char* put_backlen(unsigned char* p, std::size_t v) {
+  const std::size_t n = varint_size(v);
+  for (std::size_t i = n; i-- > 0;) {
+    const auto group = static_cast<unsigned char>((v >> (7 * i)) & 0x7f);
+    *p++ = static_cast<unsigned char>(group | (i + 1 < n ? 0x80 : 0));
+  }
+  return p;
+}
+// Reads the back length that ends just before `end`; `start` becomes its first byte.
+std::size_t get_backlen(const unsigned char* end, const unsigned char*& start) {
+  std::size_t v = 0;
+  const unsigned char* p = end - 1;
+  for (unsigned shift = 0;; shift += 7, --p) {
+    v |= static_cast<std::size_t>(*p & 0x7f) << shift;
+    if ((*p & 0x80) == 0) break;
+  }
+  start = p;
+  return v;
+}
+
+// The entry's size before its back length: length prefix, member, score.
+std::size_t body_size(std::size_t member_len) { return varint_size(member_len) + member_len + 8; }
+std::size_t entry_size(std::size_t member_len) {
+  const std::size_t body = body_size(member_len);
+  return body + varint_size(body);
+}
+
+// (s1, m1) sorts before (s2, m2): the skip list's order.
+bool before(double s1, std::string_view m1, double s2, std::string_view m2) {
+  return s1 < s2 || (s1 == s2 && m1 < m2);
+}
+
+}  // namespace
+
+PackedZSet::~PackedZSet() { std::free(buf_); }
+
+PackedZSet& PackedZSet::operator=(PackedZSet&& o) noexcept {
+  if (this != &o) {
+    std::free(buf_);
+    buf_ = o.buf_;
+    o.buf_ = nullptr;
+  }
+  return *this;
+}
+
+PackedZSet PackedZSet::clone() const {
+  PackedZSet out;
+  if (buf_ == nullptr) return out;
+  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
+  if (out.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(out.buf_, buf_, bytes());
+  return out;
+}
+
+std::size_t PackedZSet::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
+std::size_t PackedZSet::bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
+unsigned char* PackedZSet::data() const { return buf_ + kHeader; }
+unsigned char* PackedZSet::end() const { return buf_ + kHeader + load32(buf_); }
+
+PackedZSet::Pos PackedZSet::first() const { return size() == 0 ? nullptr : data(); }
+
+PackedZSet::Pos PackedZSet::last() const { return size() == 0 ? nullptr : prev(end()); }
+
+PackedZSet::Pos PackedZSet::next(Pos p) const {
+  std::size_t len = 0;
+  const unsigned char* q = get_varint(p, len) + len + 8;
+  const std::size_t body = static_cast<std::size_t>(q - p);
+  q += varint_size(body);
+  return q == end() ? nullptr : q;
+}
+
+PackedZSet::Pos PackedZSet::prev(Pos p) const {
+  if (p == data()) return nullptr;
+  const unsigned char* start = nullptr;
+  const std::size_t body = get_backlen(p, start);
+  return start - body;
+}
+
+std::string_view PackedZSet::member(Pos p) {
+  std::size_t len = 0;
+  const unsigned char* m = get_varint(p, len);
+  return {reinterpret_cast<const char*>(m), len};
+}
+
+double PackedZSet::score(Pos p) {
+  std::size_t len = 0;
+  const unsigned char* m = get_varint(p, len);
+  double s;
+  std::memcpy(&s, m + len, 8);
+  return s;
+}
+
+PackedZSet::Pos PackedZSet::find(std::string_view m) const {
+  for (Pos p = first(); p != nullptr; p = next(p)) {
+    if (member(p) == m) return p;
+  }
+  return nullptr;
+}
+
+std::size_t PackedZSet::rank(Pos p) const {
+  std::size_t r = 0;
+  for (Pos q = first(); q != p; q = next(q)) ++r;
+  return r;
+}
+
+PackedZSet::Pos PackedZSet::at(std::size_t rank) const {
+  if (rank >= size()) return nullptr;
+  Pos p = first();
+  while (rank-- > 0) p = next(p);
+  return p;
+}
+
+std::size_t PackedZSet::longest() const {
+  std::size_t n = 0;
+  for (Pos p = first(); p != nullptr; p = next(p)) n = std::max(n, member(p).size());
+  return n;
+}
+
+void PackedZSet::remove(Pos p) {
+  const std::size_t len = entry_size(member(p).size());
+  unsigned char* at = buf_ + (p - buf_);
+  const std::size_t used = load32(buf_);
+  std::memmove(at, at + len, static_cast<std::size_t>(end() - (at + len)));
+  const std::uint32_t count = load32(buf_ + 4) - 1;
+  if (count == 0) {
+    std::free(buf_);
+    buf_ = nullptr;
+    return;
+  }
+  store32(buf_, static_cast<std::uint32_t>(used - len));
+  store32(buf_ + 4, count);
+  // Shrinking in place cannot fail in practice; keep the larger buffer if it does.
+  if (auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + used - len))) buf_ = b;
+}
+
+void PackedZSet::insert(std::string_view m, double s) {
+  const std::size_t len = entry_size(m.size());
+  const std::size_t used = buf_ == nullptr ? 0 : load32(buf_);
+  const std::size_t count = size();
+  // Where it goes: before the first entry that sorts after it.
+  std::size_t off = used;
+  for (Pos p = first(); p != nullptr; p = next(p)) {
+    if (before(s, m, score(p), member(p))) {
+      off = static_cast<std::size_t>(p - data());
+      break;
+    }
+  }
+  auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + used + len));
+  if (b == nullptr) throw std::bad_alloc();
+  buf_ = b;
+  unsigned char* at = data() + off;
+  std::memmove(at + len, at, used - off);
+  unsigned char* q = put_varint(at, m.size());
+  if (!m.empty()) std::memcpy(q, m.data(), m.size());
+  q += m.size();
+  std::memcpy(q, &s, 8);
+  put_backlen(q + 8, body_size(m.size()));
+  store32(buf_, static_cast<std::uint32_t>(used + len));
+  store32(buf_ + 4, static_cast<std::uint32_t>(count + 1));
+}
+
+bool PackedZSet::set(std::string_view m, double s) {
+  if (s == 0) s = 0;  // -0 is stored as 0 (see the header)
+  if (Pos p = find(m)) {
+    if (score(p) == s) return false;
+    // Still between its neighbours: the score changes in place (ZINCRBY's common case).
+    Pos before_p = prev(p);
+    Pos after_p = next(p);
+    if ((before_p == nullptr || before(score(before_p), member(before_p), s, m)) &&
+        (after_p == nullptr || before(s, m, score(after_p), member(after_p)))) {
+      std::memcpy(buf_ + (p - buf_) + varint_size(m.size()) + m.size(), &s, 8);
+      return false;
+    }
+    // `m` may point into the buffer (a caller passing member(p)): copy it out first.
+    const std::string keep(m);
+    remove(p);
+    insert(keep, s);
+    return false;
+  }
+  insert(m, s);
+  return true;
+}
+
+bool PackedZSet::erase(std::string_view m) {
+  Pos p = find(m);
+  if (p == nullptr) return false;
+  remove(p);
+  return true;
+}
+
+}  // namespace lfdb::db::compact

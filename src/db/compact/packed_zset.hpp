@@ -1,0 +1,70 @@
+// A small sorted set in one allocation: the compact encoding ZSet keeps until the set passes
+// zset-max-listpack-entries / zset-max-listpack-value (the role Redis's listpack plays).
+//
+// Why: a skip list costs a head node of 32 levels, a node and an index entry per member and a
+// hash table's buckets, about 1.5 KB for five short members; packed, the same five are about
+// 18 bytes each in one buffer. Every query is a linear walk, which for the few dozen members
+// this encoding holds is as fast as the skip list's pointer chase (and is what Redis does).
+//
+// Layout of the buffer (nullptr when empty):
+//   header   uint32 bytes of entries, uint32 count
+//   entries  ascending by (score, member bytes), each:
+//              member length (LEB128), member bytes, score (8 bytes, the double's bits),
+//              back length: the entry's size before it, 7 bits a byte written so that it reads
+//              from its last byte backward (the high bit says another byte precedes)
+// The back length lets a walk go backward (ZREVRANGE) one entry at a time.
+//
+// Scores are never NaN (the commands refuse it first); -0 is stored as 0, as the skip list does.
+//
+// Thread-safety: none; a value inside a partition, touched only under its color.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace lfdb::db::compact {
+
+class PackedZSet {
+ public:
+  using Pos = const unsigned char*;  // an entry's first byte; nullptr: none
+
+  PackedZSet() = default;
+  ~PackedZSet();
+  PackedZSet(const PackedZSet&) = delete;
+  PackedZSet& operator=(const PackedZSet&) = delete;
+  PackedZSet(PackedZSet&& o) noexcept : buf_(o.buf_) { o.buf_ = nullptr; }
+  PackedZSet& operator=(PackedZSet&& o) noexcept;
+  PackedZSet clone() const;  // the same bytes in a buffer of its own
+
+  std::size_t size() const;
+  bool empty() const { return size() == 0; }
+  std::size_t bytes() const;  // the buffer's size, header included (0 when empty)
+
+  Pos first() const;
+  Pos last() const;
+  Pos next(Pos p) const;  // nullptr after the last
+  Pos prev(Pos p) const;  // nullptr before the first
+  static std::string_view member(Pos p);
+  static double score(Pos p);
+
+  Pos find(std::string_view member) const;
+  // Adds the member, or moves it to `score`; true if it is new.
+  bool set(std::string_view member, double score);
+  // Removes the member; false if it was not there.
+  bool erase(std::string_view member);
+  std::size_t rank(Pos p) const;   // 0-based, ascending
+  Pos at(std::size_t rank) const;  // nullptr past the end
+  // The longest member (the encoding's value limit is checked against it).
+  std::size_t longest() const;
+
+ private:
+  unsigned char* data() const;  // the first entry's byte
+  unsigned char* end() const;   // one past the last entry
+  void remove(Pos p);
+  void insert(std::string_view member, double score);
+
+  unsigned char* buf_ = nullptr;
+};
+
+}  // namespace lfdb::db::compact
