@@ -155,6 +155,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::string parked_out_;               // replies written while parked
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
   std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
+  const commands::CommandSpec* blocked_spec_ = nullptr;  // the command waiter_ blocks (a key's)
   std::string exec_name_;    // EXEC as the client spelled it (MONITOR shows it so)
   bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color
