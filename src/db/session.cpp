@@ -631,6 +631,18 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
   return false;
 }
 
+// A command answered an error (counted in INFO errorstats unless the script's glue did), or was
+// refused as it ran (maxmemory: a rejected call, true: no call is recorded).
+bool ServerSession::note_error(const CommandSpec& spec, const std::string& out, std::size_t mark,
+                               const CommandContext& ctx) {
+  if (out.size() > mark && out[mark] == '-' && !ctx.error_counted) {
+    server_.errors().count(std::string_view(out).substr(mark));
+  }
+  if (!ctx.refused) return false;
+  server_.command_stats().reject(commands::index_of(spec));
+  return true;
+}
+
 // The script stopped to run again alone: nothing of this run is answered or counted.
 void ServerSession::note_rerun_alone(std::string& out, std::size_t mark) {
   out.resize(mark);
@@ -707,13 +719,8 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     ~Count() {
       if (session.rerun_alone_) return;  // counted once, when it runs again alone
       const bool error = out.size() > mark && out[mark] == '-';
-      if (error && !ctx.error_counted) {
-        server.errors().count(std::string_view(out).substr(mark));
-      }
-      if (ctx.refused) {
-        server.command_stats().reject(commands::index_of(spec));
-        return;
-      }
+      // The error path stays out of line: a command that succeeds pays two tests for it.
+      if ((error || ctx.refused) && session.note_error(spec, out, mark, ctx)) return;
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start).count();
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),

@@ -128,6 +128,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Step rerun_alone(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   Invocation alone_invocation();
   void note_rerun_alone(std::string& out, std::size_t mark);
+  [[gnu::cold, gnu::noinline]] bool note_error(const commands::CommandSpec& spec,
+                                              const std::string& out, std::size_t mark,
+                                              const CommandContext& ctx);
   struct TrackingScope {
     TrackingScope(ServerSession& s, const BoundCommand* bc, std::span<const std::string_view> argv);
     ~TrackingScope();
