@@ -519,6 +519,7 @@ Resolved resolve(std::span<const std::string_view> argv) {
   if (spec->is_container() && (argv.size() > 1 || !spec->arity_ok(1))) {
     if (argv.size() < 2) {
       r.failure = F::kArity;
+      r.index = catalog().index_of(*spec);
       return r;
     }
     const CommandSpec* sub = find_subcommand(*spec, argv[1]);
@@ -530,6 +531,7 @@ Resolved resolve(std::span<const std::string_view> argv) {
   }
   if (!spec->arity_ok(argv.size())) {
     r.failure = F::kArity;
+    r.index = catalog().index_of(*spec);
     return r;
   }
   r.spec = spec;

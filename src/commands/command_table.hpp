@@ -115,7 +115,7 @@ const CommandSpec& spec_at(std::uint16_t index);
 struct Resolved {
   enum class Failure : std::uint8_t { kNone, kUnknownCommand, kUnknownSubcommand, kArity };
   const CommandSpec* spec = nullptr;  // the subcommand's spec for a container command
-  std::uint16_t index = 0;            // index_of(*spec)
+  std::uint16_t index = 0;            // index_of(*spec); for kArity, of the command refused
   Failure failure = Failure::kNone;
   explicit operator bool() const { return spec != nullptr; }
   // Redis's error reply (without the leading '-') for a failure: unknown command, unknown

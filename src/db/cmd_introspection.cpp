@@ -182,6 +182,7 @@ void command_help_cmd(CommandContext& c) {
 void config_resetstat_cmd(CommandContext& c) {
   c.server->stats().reset();
   c.server->command_stats().reset();
+  c.server->errors().reset();
   c.out.simple_string("OK");
 }
 

@@ -308,7 +308,7 @@ std::string Server::info_section(std::string_view name) {
                 client_limits_.query_disconnections.load());
     append_line(s, "client_output_buffer_limit_disconnections:%" PRIu64,
                 client_limits_.output_disconnections.load() + pubsub_.overflows());
-    append_line(s, "total_error_replies:%" PRIu64, stats_.error_replies.load());
+    append_line(s, "total_error_replies:%" PRIu64, errors_.total());
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
@@ -354,12 +354,16 @@ std::string Server::info_section(std::string_view name) {
   } else if (name == "replication") {
     s = replication().info();
   } else if (name == "errorstats") {
-    // Redis's per-prefix error counts, for the access rules' refusals (a failed AUTH is a
-    // WRONGPASS); like Redis, a prefix is listed once it has happened.
+    // Redis's per-prefix error counts (db/stats/error_stats.hpp): a prefix is listed once it
+    // has happened, in byte order, with the characters INFO's syntax uses as underscores.
     s += "# Errorstats\r\n";
-    const std::uint64_t no_auth = stats_.no_auth.load(), wrong_pass = stats_.wrong_pass.load();
-    if (no_auth != 0) append_line(s, "errorstat_NOAUTH:count=%" PRIu64, no_auth);
-    if (wrong_pass != 0) append_line(s, "errorstat_WRONGPASS:count=%" PRIu64, wrong_pass);
+    for (auto& [prefix, n] : errors_.prefixes()) {
+      std::string safe = prefix;
+      for (char& ch : safe) {
+        if (ch == ':' || ch == '#' || ch == '\r' || ch == '\n') ch = '_';
+      }
+      append_line(s, "errorstat_%s:count=%" PRIu64, safe.c_str(), n);
+    }
   } else if (name == "keyspace") {
     s += "# Keyspace\r\n";
     // A line per database that holds keys, as Redis. avg_ttl stays 0: the TTLs live in

@@ -52,6 +52,11 @@ struct CommandContext {
   bool writes = true;  // set from the spec's hue class by whoever runs the handler
   bool alone = false;  // the invocation holds every color (a script may reach any key)
   bool rerun_alone = false;  // set by a script that must run again alone (db/scripting.hpp)
+  // The error reply is counted in INFO errorstats already (a script's error made by
+  // redis.call, db/stats/error_stats.hpp), and the command was refused before it ran (maxmemory).
+  bool error_counted = false;
+  bool refused = false;
+  bool failed = false;  // its reply holds an error inside (a script's array): failed_calls
 };
 
 using Handler = void (*)(CommandContext&);

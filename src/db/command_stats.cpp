@@ -54,6 +54,10 @@ void CommandStats::reject(std::uint16_t index) {
   row(index).rejected.fetch_add(1, std::memory_order_relaxed);
 }
 
+void CommandStats::fail(std::uint16_t index) {
+  row(index).failed.fetch_add(1, std::memory_order_relaxed);
+}
+
 std::vector<CommandStats::Totals> CommandStats::totals() {
   std::vector<Totals> t(commands::command_count());
   lf::MutexLock lock(mu_);

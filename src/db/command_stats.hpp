@@ -35,6 +35,8 @@ class CommandStats {
   void record(std::uint16_t index, std::uint64_t usec, bool failed);
   // A command refused before it ran (NOAUTH, READONLY, MISCONF, BUSY ...).
   void reject(std::uint16_t index);
+  // A call recorded already that ends in an error later (a blocked command woken with one).
+  void fail(std::uint16_t index);
   // By command index (commands::spec_at).
   std::vector<Totals> totals();
   void reset();

@@ -254,6 +254,8 @@ void set_script_array(lua_State* L, const char* name, std::span<const std::strin
   lua_pop(L, 1);
 }
 
+const char kCountedErrorMark = 0;
+
 int script_error_handler(lua_State* L) {
   // Level 1 raised it; when that is a C function (redis.call, error, a refused write), the
   // script's line is the caller's.
@@ -274,6 +276,14 @@ int script_error_handler(lua_State* L) {
   }
   if (has_err) {
     lua_setfield(L, t, "err");
+    lua_pushlightuserdata(L, const_cast<char*>(&kCountedErrorMark));
+    if (lua_rawget(L, 1) != LUA_TNIL) {
+      lua_pushlightuserdata(L, const_cast<char*>(&kCountedErrorMark));
+      lua_insert(L, -2);
+      lua_rawset(L, t);
+    } else {
+      lua_pop(L, 1);
+    }
   } else {
     lua_pushliteral(L, "ERR ");
     luaL_tolstring(L, 1, nullptr);

@@ -42,7 +42,12 @@ void set_script_array(lua_State* L, const char* name, std::span<const std::strin
 
 // The message handler of a script's run: turns whatever was raised into a table {err = "...",
 // source = "@user_script", line = N} where the line is the script's, not that of the C function
-// that raised (redis.call, error, a refused write), as Redis 7 reports it.
+// that raised (redis.call, error, a refused write), as Redis 7 reports it. The counted mark
+// (below) goes with it.
 int script_error_handler(lua_State* L);
+
+// The key (as a light userdata, which no script can make, so none can forge it) of the field
+// that marks an error table whose error INFO errorstats counted already: redis.call's.
+extern const char kCountedErrorMark;
 
 }  // namespace lfdb::db

@@ -247,7 +247,24 @@ struct ScriptRun {
   int resp = 2;                    // redis.setresp: the protocol of redis.call's replies
   bool read_only = false;          // no-writes or *_RO: write commands are refused
   bool allow_oom = false;          // the allow-oom flag: no OOM refusal inside the script
+  // INFO errorstats: the errors redis.call / redis.pcall made, counted once the run is over
+  // (not when it stops to start over alone: its second run makes them again). `calling` is
+  // the command of the call in progress once it is named, `call_ran` once its handler ran
+  // (before that an error refuses it: rejected_calls).
+  std::vector<std::string> errors;
+  int calling = -1;
+  bool call_ran = false;
 };
+
+// An error table redis.call made, counted already (INFO errorstats): kCountedErrorMark.
+bool counted_error(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) return false;
+  lua_pushlightuserdata(L, const_cast<char*>(&kCountedErrorMark));
+  const bool marked = lua_rawget(L, idx) != LUA_TNIL;
+  lua_pop(L, 1);
+  return marked;
+}
 
 thread_local ScriptRun* t_run = nullptr;
 
@@ -675,14 +692,34 @@ int reach_past_colors(lua_State* L, ScriptRun& run, std::string& out_err, std::s
 int call_impl(lua_State* L, std::string& err);
 
 // The error as Lua sees it: a table {err = "..."}, raised (call) or returned (pcall).
+// Each such error is counted (INFO errorstats) whether the script catches it or not, as Redis
+// counts it, and the table carries the mark so that it is not counted again as the script's
+// reply.
 int redis_call_generic(lua_State* L, bool protected_call) {
   thread_local std::string err;
   err.clear();
+  ScriptRun* run = t_run;
+  if (run != nullptr) {
+    run->calling = -1;
+    run->call_ran = false;
+  }
   const int n = call_impl(L, err);
   if (n >= 0) return n;
+  const bool counted = run != nullptr && !run->rerun_alone;
+  if (counted) {
+    run->errors.push_back(err);
+    if (run->calling >= 0 && !run->call_ran) {
+      run->outer->server->command_stats().reject(static_cast<std::uint16_t>(run->calling));
+    }
+  }
   lua_newtable(L);
   lua_pushlstring(L, err.data(), err.size());
   lua_setfield(L, -2, "err");
+  if (counted) {
+    lua_pushlightuserdata(L, const_cast<char*>(&kCountedErrorMark));
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+  }
   if (protected_call) return 1;
   return lua_error(L);
 }
@@ -721,6 +758,7 @@ int call_impl(lua_State* L, std::string& err) {
   }
   for (const std::string& a : owned) argv.push_back(a);
   const commands::Resolved r = commands::resolve(argv);
+  if (r || r.failure == commands::Resolved::Failure::kArity) run->calling = r.index;
   if (r.failure == commands::Resolved::Failure::kArity) {
     return raise("ERR Wrong number of args calling Redis command from script");
   }
@@ -817,6 +855,7 @@ int call_impl(lua_State* L, std::string& err) {
   const std::uint64_t changes_before = il.changes;
   il.changes = 0;
   const auto start = std::chrono::steady_clock::now();
+  run->call_ran = true;  // from here on an error is the command's own (failed_calls)
   {
     // PUBLISH's own copy (a subscribed caller) goes with the caller's replies (pubsub/registry.hpp).
     struct Publisher {
@@ -866,11 +905,19 @@ int raw_field(lua_State* L, int idx, const char* name) {
 // A script's result as a reply, as Redis converts it. `resp3`: the script called
 // redis.setresp(3), so booleans and nil are RESP3's (the Writer turns them into the client's
 // protocol either way).
-void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3);
+// Each error it writes is counted (INFO errorstats), but for the tables redis.call's errors
+// made, counted where they were made; `any` tells the script's call failed (Redis fails a call
+// whose reply holds an error anywhere, an array's element too).
+struct ReplyErrors {
+  ErrorStats& stats;
+  bool any = false;
+};
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3, ReplyErrors& errors);
 
 // The table's {double=...}, {big_number=...}, {map=...}, {set=...}, {verbatim_string=...} forms;
 // false when it has none of them.
-bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
+bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3,
+                       ReplyErrors& errors) {
   if (raw_field(L, idx, "double") == LUA_TNUMBER) {
     out.double_value(lua_tonumber(L, -1));
     lua_pop(L, 1);
@@ -901,8 +948,8 @@ bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool
     else out.set_header(n);
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
-      write_value(L, -2, out, depth + 1, resp3);
-      if (field[0] == 'm') write_value(L, -1, out, depth + 1, resp3);
+      write_value(L, -2, out, depth + 1, resp3, errors);
+      if (field[0] == 'm') write_value(L, -1, out, depth + 1, resp3, errors);
       lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -925,9 +972,14 @@ bool write_typed_table(lua_State* L, int idx, resp::Writer& out, int depth, bool
   return false;
 }
 
-void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3) {
+void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3, ReplyErrors& errors) {
   idx = lua_absindex(L, idx);
-  if (!lua_checkstack(L, 8)) return out.error("ERR reached lua stack limit");  // never raises
+  auto error = [&](std::string_view msg) {
+    errors.stats.count(msg);
+    errors.any = true;
+    out.error(msg);
+  };
+  if (!lua_checkstack(L, 8)) return error("ERR reached lua stack limit");  // never raises
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       std::size_t n = 0;
@@ -952,17 +1004,25 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3
         if (lua_type(L, -1) == LUA_TSTRING) {
           const std::string msg = lua_tostring(L, -1);
           lua_pop(L, 1);
-          if (field[0] == 'e') out.error(msg);
-          else out.simple_string(msg);
+          if (field[0] == 'e') {
+            if (counted_error(L, idx)) {
+              errors.any = true;
+              out.error(msg);
+            } else {
+              error(msg);
+            }
+          } else {
+            out.simple_string(msg);
+          }
           return;
         }
         lua_pop(L, 1);
       }
       if (depth > 64) {
-        out.error("ERR reached lua stack limit");
+        error("ERR reached lua stack limit");
         return;
       }
-      if (write_typed_table(L, idx, out, depth, resp3)) return;
+      if (write_typed_table(L, idx, out, depth, resp3, errors)) return;
       // An array up to its first nil, as Redis does.
       std::size_t n = 0;
       while (lua_rawgeti(L, idx, static_cast<lua_Integer>(n + 1)) != LUA_TNIL) {
@@ -973,7 +1033,7 @@ void write_value(lua_State* L, int idx, resp::Writer& out, int depth, bool resp3
       out.array_header(n);
       for (std::size_t i = 1; i <= n; ++i) {
         lua_rawgeti(L, idx, static_cast<lua_Integer>(i));
-        write_value(L, -1, out, depth + 1, resp3);
+        write_value(L, -1, out, depth + 1, resp3, errors);
         lua_pop(L, 1);
       }
       return;
@@ -1092,7 +1152,11 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
     outer_records->append(run.effects);
     if (wrap) encode_command(*outer_records, {"EXEC"});
   }
+  // The errors its calls made (rerun_alone returned above: they are made again).
+  for (const std::string& e : run.errors) c.server->errors().count(e);
   if (rc != LUA_OK) {
+    // One redis.call raised (and the script did not catch) was counted where it was made.
+    c.error_counted = counted_error(L, -1);
     // Redis 7's form: the error, then where in the script it was raised.
     std::string msg = error_text(L);
     if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "line") == LUA_TNUMBER) {
@@ -1105,7 +1169,10 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
     lua_settop(L, top);
     return c.out.error(msg);
   }
-  write_value(L, -1, c.out, 0, run.resp == 3);
+  ReplyErrors errors{c.server->errors()};
+  write_value(L, -1, c.out, 0, run.resp == 3, errors);
+  c.error_counted = true;  // write_value counted what it wrote
+  c.failed = errors.any;
   lua_settop(L, top);
 }
 

@@ -43,6 +43,7 @@
 #include "db/latency_monitor.hpp"
 #include "db/monitor.hpp"
 #include "db/persistence.hpp"
+#include "db/stats/error_stats.hpp"
 #include "db/slow_log.hpp"
 #include "db/replication.hpp"
 #include "db/scripting.hpp"
@@ -120,6 +121,7 @@ class Server final : public lf::Service {
   const ServerConfig& initial_config() const { return initial_; }
   ServerStats& stats() { return stats_; }
   CommandStats& command_stats() { return command_stats_; }
+  ErrorStats& errors() { return errors_; }
   LatencyMonitor& latency() { return latency_; }
   SlowLog& slowlog() { return slowlog_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
@@ -181,6 +183,7 @@ class Server final : public lf::Service {
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
   CommandStats command_stats_;  // INFO commandstats: per-thread rows (db/command_stats.hpp)
+  ErrorStats errors_;           // every error reply, counted (db/stats/error_stats.hpp)
   LatencyMonitor latency_;      // a monitor of its own (db/latency_monitor.hpp)
   SlowLog slowlog_;             // a monitor of its own (db/slow_log.hpp)
   ScriptRegistry scripts_;

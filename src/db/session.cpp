@@ -58,8 +58,9 @@ bool exec_refused(Server& server, ClientState& client, const OwnedCommand& q, re
   const acl::Denied d = acl::check(*client.user, *q.spec, commands::index_of(*q.spec), argv, at);
   if (d == acl::Denied::kNone) return false;
   log_acl_denial(server, client, d, "multi", *q.spec, argv, at);
-  server.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
-  w.error(acl::exec_denied_message(d));
+  const std::string message = acl::exec_denied_message(d);
+  server.errors().count(message);
+  w.error(message);
   return true;
 }
 
@@ -210,6 +211,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     const resp::RequestResult r = parser_.parse(in.view(), argv_);
     if (r.failed()) {
       resp::Writer(out, client_.protocol).error(resp::error_message(r));
+      server_.errors().count(resp::error_message(r));
       server_.stats().protocol_errors.fetch_add(1, std::memory_order_relaxed);
       in.consume(in.size());
       return lf::SessionAction::kClose;
@@ -313,18 +315,20 @@ bool ServerSession::over_output_limit(std::size_t unsent) {
 ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> argv,
                                             std::string& out) {
   resp::Writer w(out, client_.protocol);
-  const commands::Resolved* known = nullptr;  // the command, once resolved (rejected_calls)
+  const commands::Resolved resolved = commands::resolve(argv);
+  // Refused before it runs: rejected_calls of the command named (when it exists), and the error
+  // counted (INFO errorstats).
   auto reject = [&](const std::string& error) {
-    if (known != nullptr) server_.command_stats().reject(known->index);
+    if (resolved.spec != nullptr || resolved.failure == commands::Resolved::Failure::kArity) {
+      server_.command_stats().reject(resolved.index);
+    }
     if (client_.in_multi) client_.multi_error = true;  // EXEC will abort (flagTransaction)
-    server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+    server_.errors().count(error);
     w.error(error);
     return Step::kDone;
   };
-  const commands::Resolved resolved = commands::resolve(argv);
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
-  known = &resolved;
   // A refused EXEC ends its transaction, as Redis's does.
   auto refuse = [&](std::string_view error) {
     if (spec->hue != commands::HueClass::kTransaction) return reject(std::string(error));
@@ -336,7 +340,6 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     return reject("EXECABORT Transaction discarded because of: " + std::string(error));
   };
   if (!client_.authenticated && !spec->has(commands::kNoAuth) && server_.auth_required()) {
-    server_.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return reject(std::string(commands::kErrNoAuth));
   }
   // ACL (db/acl/): one relaxed load and one flag for an unrestricted user.
@@ -565,6 +568,13 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
     held_.clear();
   }
   out.append(w->reply);
+  // Woken with an error (CLIENT UNBLOCK ... ERROR, its stream or group gone): counted, and a
+  // failed call of the command that blocked, as in Redis.
+  if (!w->reply.empty() && w->reply[0] == '-') {
+    server_.errors().count(w->reply);
+    if (blocked_spec_ != nullptr) server_.command_stats().fail(commands::index_of(*blocked_spec_));
+  }
+  blocked_spec_ = nullptr;
   // Under `always` a served pop's reply waits for the fsync of its record like our own writes.
   if (w->commit_offset > commit_offset_) commit_offset_ = w->commit_offset;
   if (w->commit_offset > client_.write_offset) client_.write_offset = w->commit_offset;
@@ -632,9 +642,21 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
   });
   const bool oom = memory::make_room(server_.databases(), std::span(keys, n), incoming, ctx.now_ms);
   if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;
-  server_.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
+  ctx.refused = true;  // a rejected call, as Redis's refusal before the command
   ctx.out.error(std::string(memory::kErrOom));
   return false;
+}
+
+// A command answered an error (counted in INFO errorstats unless the script's glue did), or was
+// refused as it ran (maxmemory: a rejected call, true: no call is recorded).
+bool ServerSession::note_error(const CommandSpec& spec, const std::string& out, std::size_t mark,
+                               const CommandContext& ctx) {
+  if (out.size() > mark && out[mark] == '-' && !ctx.error_counted) {
+    server_.errors().count(std::string_view(out).substr(mark));
+  }
+  if (!ctx.refused) return false;
+  server_.command_stats().reject(commands::index_of(spec));
+  return true;
 }
 
 // The script stopped to run again alone: nothing of this run is answered or counted.
@@ -699,35 +721,43 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
       if (spec != nullptr) s->feed_monitors(*spec, argv);
     }
   } feed_after{this, script ? nullptr : bc.spec, argv};
-  // INFO commandstats: the handler's time, and whether it answered an error.
+  // INFO commandstats: the handler's time, and whether it answered an error (counted in INFO
+  // errorstats here, unless the script's glue counted it where it was made).
   struct Count {
     ServerSession& session;
     Server& server;
     const CommandSpec& spec;
     std::span<const std::string_view> argv;
     const std::string& out;
+    const CommandContext& ctx;
     const std::size_t mark;
     const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
     ~Count() {
       if (session.rerun_alone_) return;  // counted once, when it runs again alone
+      const bool error = out.size() > mark && out[mark] == '-';
+      // The error path stays out of line: a command that succeeds pays two tests for it.
+      if ((error || ctx.refused) && session.note_error(spec, out, mark, ctx)) return;
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start).count();
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
-                                    out.size() > mark && out[mark] == '-');
+                                    error || ctx.failed);
       session.slow_log(spec, argv, static_cast<std::uint64_t>(us));
       const auto ms = static_cast<std::uint64_t>(us) / 1000;
       if (server.latency().wanted(ms)) {
         server.latency().record(spec.has(commands::kFast) ? "fast-command" : "command", ms);
       }
     }
-  } count{*this, server_, *bc.spec, argv, out, out.size()};
+  } count{*this, server_, *bc.spec, argv, out, ctx, out.size()};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
     bc.handler(ctx);
     if (ctx.rerun_alone) return note_rerun_alone(out, mark);
     if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
-    if (offer.waiter) waiter_ = std::move(offer.waiter);
+    if (offer.waiter) {
+      waiter_ = std::move(offer.waiter);
+      blocked_spec_ = bc.spec;
+    }
     if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
     return;
   }
@@ -758,7 +788,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     client_.write_offset = commit_offset_;
     log_buf_.clear();
   }
-  if (offer.waiter) waiter_ = std::move(offer.waiter);
+  if (offer.waiter) {
+    waiter_ = std::move(offer.waiter);
+    blocked_spec_ = bc.spec;
+  }
   if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
 }
 
@@ -856,6 +889,8 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   resp::Writer w(out, client_.protocol);
   if (!client_.in_multi) {
     w.error("ERR EXEC without MULTI");
+    server_.errors().count("ERR EXEC without MULTI");
+    finish_exec(true);
     return Step::kDone;
   }
   client_.in_multi = false;
@@ -865,6 +900,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
     client_.queued.clear();
     unwatch();
     w.error("EXECABORT Transaction discarded because of previous errors.");
+    server_.errors().count("EXECABORT Transaction discarded because of previous errors.");
     finish_exec(true);
     return Step::kDone;
   }
@@ -994,8 +1030,10 @@ void ServerSession::run_session(const BoundCommand& bc, std::span<const std::str
   bc.session(sc);
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - start).count();
+  const bool failed = w.buffer().size() > mark && w.buffer()[mark] == '-';
+  if (failed) server_.errors().count(std::string_view(w.buffer()).substr(mark));
   server_.command_stats().record(commands::index_of(*bc.spec), static_cast<std::uint64_t>(us),
-                                 w.buffer().size() > mark && w.buffer()[mark] == '-');
+                                 failed);
   slow_log(*bc.spec, argv, static_cast<std::uint64_t>(us));
   feed_monitors(*bc.spec, argv);
 }

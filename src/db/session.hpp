@@ -130,6 +130,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Step rerun_alone(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   Invocation alone_invocation();
   void note_rerun_alone(std::string& out, std::size_t mark);
+  [[gnu::cold, gnu::noinline]] bool note_error(const commands::CommandSpec& spec,
+                                              const std::string& out, std::size_t mark,
+                                              const CommandContext& ctx);
   struct TrackingScope {
     TrackingScope(ServerSession& s, const BoundCommand* bc, std::span<const std::string_view> argv);
     ~TrackingScope();
@@ -157,6 +160,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::string parked_out_;               // replies written while parked
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
   std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
+  const commands::CommandSpec* blocked_spec_ = nullptr;  // the command waiter_ blocks (a key's)
   std::string exec_name_;    // EXEC as the client spelled it (MONITOR shows it so)
   bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color

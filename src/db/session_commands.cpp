@@ -22,13 +22,8 @@ void help_lines(resp::Writer& w, std::initializer_list<std::string_view> lines) 
   for (auto l : lines) w.simple_string(l);
 }
 
-// A failed AUTH or HELLO AUTH: its reply, counted (INFO errorstats: WRONGPASS).
-void wrong_pass(SessionContext& c) {
-  ServerStats& st = c.server.stats();
-  st.error_replies.fetch_add(1, std::memory_order_relaxed);
-  st.wrong_pass.fetch_add(1, std::memory_order_relaxed);
-  c.out.error(commands::kWrongPass);
-}
+// A failed AUTH or HELLO AUTH: its reply (counted by the session, INFO errorstats: WRONGPASS).
+void wrong_pass(SessionContext& c) { c.out.error(commands::kWrongPass); }
 
 // AUTH and HELLO AUTH: the user exists, is on, and the password is one of its own (any, for a
 // nopass user). A failure is counted and logged (ACL LOG: reason auth).
@@ -58,8 +53,6 @@ void hello_cmd(SessionContext& c) {
     if (!log_in(c, req.user, req.password)) return wrong_pass(c);
   }
   if (!c.client.authenticated && c.server.auth_required()) {
-    c.server.stats().error_replies.fetch_add(1, std::memory_order_relaxed);
-    c.server.stats().no_auth.fetch_add(1, std::memory_order_relaxed);
     return c.out.error(commands::kErrHelloNoAuth);
   }
   if (req.setname) {

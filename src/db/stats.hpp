@@ -44,10 +44,6 @@ struct ServerStats {
   std::atomic<std::uint64_t> expired_keys{0};
   std::atomic<std::uint64_t> expiry_cycles{0};
   std::atomic<std::uint64_t> protocol_errors{0};
-  std::atomic<std::uint64_t> error_replies{0};
-  // INFO errorstats: the refusals of the access rules (commands/access.hpp).
-  std::atomic<std::uint64_t> wrong_pass{0};  // WRONGPASS: failed AUTH and HELLO AUTH
-  std::atomic<std::uint64_t> no_auth{0};     // NOAUTH: a command before AUTH
 
   void reset() {
     commands.reset();
@@ -56,9 +52,6 @@ struct ServerStats {
     expired_keys = 0;
     expiry_cycles = 0;
     protocol_errors = 0;
-    error_replies = 0;
-    wrong_pass = 0;
-    no_auth = 0;
   }
 };
 
