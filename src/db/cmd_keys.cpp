@@ -30,16 +30,19 @@ void del_cmd(CommandContext& c) {
 }
 
 // EXISTS and TOUCH: how many of the arguments name a live key (a repeated key counts each time).
-void exists_cmd(CommandContext& c) {
+// EXISTS only looks; TOUCH is an access to each key (their access clocks: OBJECT IDLETIME).
+void count_live(CommandContext& c, Access access) {
   std::int64_t n = 0;
   for (std::size_t i = 1; i < c.argc(); ++i) {
-    if (c.find(c.arg(i)) != nullptr) ++n;
+    if (c.find(c.arg(i), access) != nullptr) ++n;
   }
   c.out.integer(n);
 }
+void exists_cmd(CommandContext& c) { count_live(c, Access::kLook); }
+void touch_cmd(CommandContext& c) { count_live(c, Access::kTouch); }
 
 void type_cmd(CommandContext& c) {
-  const Entry* e = c.find(c.arg(1));
+  const Entry* e = c.find(c.arg(1), Access::kLook);
   c.out.simple_string(e ? type_name(e->value.type()) : "none");
 }
 
@@ -205,7 +208,7 @@ void pexpireat_cmd(CommandContext& c) { expire_generic(c, true, true, "pexpireat
 
 // TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 missing, -1 no TTL; seconds are rounded as Redis does.
 void ttl_generic(CommandContext& c, bool ms, bool absolute) {
-  const Entry* e = c.find(c.arg(1));
+  const Entry* e = c.find(c.arg(1), Access::kLook);
   if (e == nullptr) return c.out.integer(-2);
   if (e->expire_at_ms < 0) return c.out.integer(-1);
   std::int64_t t = absolute ? e->expire_at_ms : e->expire_at_ms - c.now_ms;
@@ -268,7 +271,7 @@ const char* encoding_of(const Value& v) {
 }
 
 void object_encoding_cmd(CommandContext& c) {
-  const Entry* e = c.find(c.arg(2));
+  const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
   c.out.bulk(encoding_of(e->value));
 }
@@ -277,7 +280,7 @@ void object_encoding_cmd(CommandContext& c) {
 // (0..9999, "int" encoded) is one of Redis's shared integers, whose count Redis reports as
 // INT_MAX: clients and tests that check it see the same number.
 void object_refcount_cmd(CommandContext& c) {
-  const Entry* e = c.find(c.arg(2));
+  const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
   std::int64_t n = -1;
   const bool shared = std::string_view(encoding_of(e->value)) == "int" && parse_int(e->value.str, n) &&
@@ -311,7 +314,7 @@ constexpr HandlerEntry kHandlers[] = {
     {"del", del_cmd},
     {"unlink", del_cmd},
     {"exists", exists_cmd},
-    {"touch", exists_cmd},
+    {"touch", touch_cmd},
     {"type", type_cmd},
     {"rename", rename_cmd},
     {"renamenx", renamenx_cmd},

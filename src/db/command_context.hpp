@@ -26,6 +26,14 @@ namespace lfdb::db {
 class Server;
 struct ClientState;
 
+// How a lookup counts on the key's access clock (LRU idle time, LFU counter: what eviction and
+// OBJECT IDLETIME / FREQ read).
+enum class Access {
+  kUse,    // an access, unless the connection set CLIENT NO-TOUCH
+  kLook,   // none: TTL, TYPE and EXISTS only look at the key, as in Redis
+  kTouch,  // always, NO-TOUCH or not: TOUCH, whose whole point is the access
+};
+
 struct CommandContext {
   std::span<const std::string_view> argv;
   resp::Writer& out;
@@ -42,13 +50,10 @@ struct CommandContext {
   // The live entry at key. Readers (their invocation may share the color with other readers)
   // leave an expired entry in place; writers erase it on the way (lazy expiry). A reader must
   // not change what it gets. A reader's miss is a `keymiss` keyspace notification.
-  Entry* find(std::string_view key) {
-    Partition& p = ks.of(key);
-    if (writes) return p.find(key, now_ms);
-    const Entry* e = p.peek(key, now_ms);
-    if (e == nullptr) pubsub::event(pubsub::kEvKeyMiss, "keymiss", key);
-    return const_cast<Entry*>(e);
-  }
+  Entry* find(std::string_view key, Access access = Access::kUse);
+  // The live entry at key as OBJECT and MEMORY USAGE see it: no access, no `keymiss`, as Redis's
+  // object lookups.
+  const Entry* inspect(std::string_view key) { return ks.of(key).peek(key, now_ms, false); }
   bool writes = true;  // set from the spec's hue class by whoever runs the handler
   bool alone = false;  // the invocation holds every color (a script may reach any key)
   bool rerun_alone = false;  // set by a script that must run again alone (db/scripting.hpp)

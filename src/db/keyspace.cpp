@@ -29,14 +29,14 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-Entry* Partition::find(std::string_view key, std::int64_t now) {
+Entry* Partition::find(std::string_view key, std::int64_t now, bool touch) {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) {
     if (!expiry_held(now)) expire_it(it);  // held by CLIENT PAUSE: gone, yet kept in place
     return nullptr;
   }
-  memory::touch(it->second.value.access, now);
+  if (touch) memory::touch(it->second.value.access, now);
   return &it->second;
 }
 
@@ -72,11 +72,11 @@ void Partition::expired(std::string_view key) {
   }
 }
 
-const Entry* Partition::peek(std::string_view key, std::int64_t now) const {
+const Entry* Partition::peek(std::string_view key, std::int64_t now, bool touch) const {
   auto it = map_.find(key);
   if (it == map_.end()) return nullptr;
   if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) return nullptr;
-  memory::touch(it->second.value.access, now);
+  if (touch) memory::touch(it->second.value.access, now);
   return &it->second;
 }
 

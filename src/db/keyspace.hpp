@@ -189,10 +189,11 @@ class Partition {
   Partition& operator=(const Partition&) = delete;
 
   // The live entry for key, or nullptr; an entry past its deadline is erased first (lazy expiry).
-  Entry* find(std::string_view key, std::int64_t now_ms);
+  // `touch`: the lookup is an access, which stamps the key's access clock (access_clock.hpp).
+  Entry* find(std::string_view key, std::int64_t now_ms, bool touch = true);
   // As find() without erasing: for invocations that only read the partition (they may run
   // alongside other readers of the same color, so they must not change it).
-  const Entry* peek(std::string_view key, std::int64_t now_ms) const;
+  const Entry* peek(std::string_view key, std::int64_t now_ms, bool touch = true) const;
   // WATCH's expiry rule: the key is still stored but its deadline has passed.
   bool expired_in_place(std::string_view key, std::int64_t now_ms) const;
   // Inserts an empty string entry if the key is missing (after lazy expiry). `created` tells.

@@ -39,10 +39,10 @@ bool allowed_when_subscribed(const CommandSpec& s) {
   return s.hue == HueClass::kPubsubWrite || s.has(commands::kSubscribed);
 }
 
-// A RESP3 client's (un)subscribe confirmations are pushes, which Redis sends even under CLIENT
-// REPLY OFF / SKIP (only replies are dropped).
-bool confirms_with_push(std::string_view name, resp::Protocol protocol) {
-  if (protocol != resp::Protocol::kResp3) return false;
+// The subscribe family's confirmations are pushes in both protocols (a RESP2 subscriber reads
+// them as it reads its messages), which Redis sends even under CLIENT REPLY OFF / SKIP: only
+// replies are dropped, an error of these commands (arity, ACL, context) among them.
+bool confirms_with_push(std::string_view name) {
   for (std::string_view n : {"subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe",
                              "sunsubscribe"}) {
     if (iequal(name, n)) return true;
@@ -233,8 +233,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
     client_.reply_skip = client_.reply_skip_next;
     client_.reply_skip_next = false;
-    drop_reply_ = (client_.reply_skip || client_.reply_off) &&
-                  !confirms_with_push(argv_[0], client_.protocol);
+    drop_reply_ = (client_.reply_skip || client_.reply_off) && !confirms_with_push(argv_[0]);
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     const bool last_was_client = last_was_client_;
@@ -254,8 +253,8 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     if (s == Step::kDone) {
       client_.qbuf.store(0, std::memory_order_relaxed);
       // Read after the command: CLIENT REPLY OFF drops its own reply, ON answers.
-      if ((client_.reply_skip || client_.reply_off) && out.size() >= mark &&
-          !confirms_with_push(argv_[0], client_.protocol)) {
+      if ((client_.reply_skip || client_.reply_off) && out.size() > mark &&
+          (!confirms_with_push(argv_[0]) || out[mark] == '-')) {
         out.resize(mark);
       }
       if (over_output_limit(out.size())) {

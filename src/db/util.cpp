@@ -1,14 +1,26 @@
-// Number parsing/formatting and glob matching with Redis's exact rules, shared by handlers.
+// Number parsing/formatting and glob matching with Redis's exact rules, shared by handlers; and
+// CommandContext's key lookup.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "db/client.hpp"
 #include "db/command_context.hpp"
 #include "resp/numbers.hpp"
 
 namespace lfdb::db {
+
+Entry* CommandContext::find(std::string_view key, Access access) {
+  Partition& p = ks.of(key);
+  const bool touch = access == Access::kTouch ||
+                     (access == Access::kUse && (client == nullptr || !client->no_touch));
+  if (writes) return p.find(key, now_ms, touch);
+  const Entry* e = p.peek(key, now_ms, touch);
+  if (e == nullptr) pubsub::event(pubsub::kEvKeyMiss, "keymiss", key);
+  return const_cast<Entry*>(e);
+}
 
 bool parse_int(std::string_view s, std::int64_t& out) { return resp::detail::parse_int64(s, out); }
 

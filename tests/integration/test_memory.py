@@ -311,6 +311,41 @@ class MemoryTest(unittest.TestCase):
             results[name] = out
         self.assertEqual(results["lfdb"], results["redis"])
 
+    # Each runs against key k (a string) that RESTORE ... IDLETIME left idle for 1000 s: which
+    # commands are an access to the key (its clock restarts) and which only look at it.
+    LOOKUPS = [
+        ["TTL", "k"], ["PTTL", "k"], ["EXPIRETIME", "k"], ["PEXPIRETIME", "k"], ["TYPE", "k"],
+        ["EXISTS", "k", "k"], ["OBJECT", "ENCODING", "k"], ["OBJECT", "IDLETIME", "k"],
+        ["MEMORY", "USAGE", "k"], ["SCAN", "0"], ["KEYS", "*"], ["RANDOMKEY"], ["DBSIZE"],
+        ["TOUCH", "k", "nokey"], ["GET", "k"], ["MGET", "k"], ["STRLEN", "k"], ["DUMP", "k"],
+        ["GETRANGE", "k", "0", "1"], ["COPY", "k", "k2"], ["EXPIRE", "k", "100"], ["APPEND", "k", "x"],
+    ]
+
+    def idle_after(self, r, cmd):
+        r.flushall()
+        r.set("src", "v")
+        r.restore("k", 0, r.dump("src"), replace=True, idletime=1000)
+        if cmd[0] == "OBJECT":
+            r.object(cmd[1], cmd[2])  # redis-py parses OBJECT's reply only through object()
+        else:
+            r.execute_command(*cmd)
+        return r.object("idletime", "k") >= 1000
+
+    def test_which_commands_touch_the_access_clock(self):
+        self.maxDiff = None
+        results = {}
+        for name, r in self.both():
+            results[name] = [(" ".join(cmd[:2]), self.idle_after(r, cmd)) for cmd in self.LOOKUPS]
+        self.assertEqual(results["lfdb"], results["redis"])
+        # CLIENT NO-TOUCH (Redis 7.2; 7.0 lacks it): the connection's reads leave the clock
+        # alone, but TOUCH, whose whole point is the access.
+        r = self.client("lfdb")
+        self.assertTrue(r.execute_command("CLIENT", "NO-TOUCH", "ON"))
+        self.assertEqual([self.idle_after(r, ["GET", "k"]), self.idle_after(r, ["TOUCH", "k"])],
+                         [True, False])
+        r.execute_command("CLIENT", "NO-TOUCH", "OFF")
+        self.assertFalse(self.idle_after(r, ["GET", "k"]))
+
     def test_evictions_are_notified_and_counted(self):
         for name, r in self.both():
             with self.subTest(server=name):

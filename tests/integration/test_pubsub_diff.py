@@ -137,6 +137,29 @@ SCRIPT = [
     ("P", ["PING"]),
     ("P", ["EXEC"]),
     ("P", ["PUBSUB", "SHARDNUMSUB", "{s}9"]),
+    # CLIENT REPLY OFF / SKIP drop replies, not the subscribe family's confirmations nor the
+    # messages: a RESP2 subscriber (R) gets them as a RESP3 one does; errors stay dropped.
+    ("P", ["CONFIG", "SET", "notify-keyspace-events", "KA"]),
+    ("R", ["CLIENT", "REPLY", "OFF"]),
+    ("R", ["PSUBSCRIBE", "__keyspace@0__:*"]),
+    ("P", ["SET", "foo", "bar"]),
+    ("P", ["PUBLISH", "__keyspace@0__:x", "direct"]),
+    ("R", ["PING"]),
+    ("R", ["GET", "foo"]),
+    ("R", ["SUBSCRIBE"]),
+    ("R", ["SUBSCRIBE", "c1"]),
+    ("R", ["PUNSUBSCRIBE"]),
+    ("R", ["UNSUBSCRIBE"]),
+    ("R", ["UNSUBSCRIBE"]),
+    ("R", ["GET", "foo"]),
+    ("R", ["CLIENT", "REPLY", "ON"]),
+    ("R", ["CLIENT", "REPLY", "SKIP"]),
+    ("R", ["PSUBSCRIBE", "*"]),
+    ("P", ["SET", "foo", "baz"]),
+    ("R", ["PUNSUBSCRIBE", "*"]),
+    ("R", ["CLIENT", "REPLY", "SKIP"]),
+    ("R", ["GET", "foo"]),
+    ("R", ["GET", "foo"]),
 ]
 
 
@@ -180,8 +203,8 @@ def mask(data):
 
 def run_script(ref_port, dut_port):
     """The script against both servers, step by step: (reference, under test) transcripts."""
-    ref = {name: socket.create_connection((HOST, ref_port)) for name in "ABPQ"}
-    dut = {name: socket.create_connection((HOST, dut_port)) for name in "ABPQ"}
+    ref = {name: socket.create_connection((HOST, ref_port)) for name in "ABPQR"}
+    dut = {name: socket.create_connection((HOST, dut_port)) for name in "ABPQR"}
     want, got = [], []
     for name, cmd in SCRIPT:
         wire = cmd if isinstance(cmd, bytes) else encode_command(*cmd)

@@ -40,16 +40,6 @@ std::string human(std::uint64_t n) {
 
 double ratio(std::uint64_t a, std::uint64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); }
 
-// The entry at key without touching its access clock (OBJECT and MEMORY USAGE must not count
-// as accesses, as in Redis).
-const Entry* untouched(CommandContext& c, std::string_view key) {
-  const Map& m = c.part(key).map();
-  auto it = m.find(key);
-  if (it == m.end()) return nullptr;
-  if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= c.now_ms) return nullptr;
-  return &it->second;
-}
-
 void usage_cmd(CommandContext& c) {
   std::int64_t samples = 5;
   for (std::size_t i = 3; i < c.argc(); ++i) {
@@ -61,7 +51,7 @@ void usage_cmd(CommandContext& c) {
       return c.out.error(std::string(kErrSyntax));
     }
   }
-  const Entry* e = untouched(c, c.arg(2));
+  const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
   c.out.integer(static_cast<std::int64_t>(key_usage(c.arg(2), *e, static_cast<std::size_t>(samples))));
 }
@@ -185,7 +175,7 @@ void help_cmd(CommandContext& c) {
 }
 
 void object_freq_cmd(CommandContext& c) {
-  const Entry* e = untouched(c, c.arg(2));
+  const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
   if (!is_lfu(live().policy.load(std::memory_order_relaxed))) {
     return c.out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
@@ -196,7 +186,7 @@ void object_freq_cmd(CommandContext& c) {
 }
 
 void object_idletime_cmd(CommandContext& c) {
-  const Entry* e = untouched(c, c.arg(2));
+  const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
   if (is_lfu(live().policy.load(std::memory_order_relaxed))) {
     return c.out.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note "
