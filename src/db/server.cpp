@@ -14,6 +14,8 @@
 #include <fstream>
 
 #include "commands/access.hpp"
+#include "db/memory/allocator.hpp"
+#include "db/memory/evictor.hpp"
 #include "db/memory/memory_commands.hpp"
 #include "db/session.hpp"
 #include "db/snapshot.hpp"
@@ -103,6 +105,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   if (k == "tracking-table-max-keys") tracking().set_max_keys(std::stoull(v));
   if (k == "busy-reply-threshold" || k == "lua-time-limit") scripts().set_busy_threshold_ms(std::stoll(v));
   if (k == "repl-backlog-size") repl_->set_backlog_size(std::stoull(v));
+  if (k == "maxmemory") evict_over_limit();
   if (k == "min-replicas-to-write" || k == "min-slaves-to-write") repl_->set_min_replicas(std::stoll(v));
   if (k == "min-replicas-max-lag" || k == "min-slaves-max-lag") repl_->set_min_replicas_max_lag(std::stoll(v));
 }
@@ -287,38 +290,52 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
     bool any = false;
     for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = dbs_.db(d).at(color).expires() != 0;
     if (!any) continue;
-    executor_->submit_on_color(color, lf::hue::Task([this, color] {
-      const std::int64_t began = now_ms();
-      std::uint64_t expired = 0;
-      std::string records;  // the DELs of what expired, logged as one invocation
-      InvocationLog& il = t_invocation_log;
-      AppendLog* const log = append_log();
-      il.records = log ? &records : nullptr;
-      il.db = kNoDb;  // the records start with their own SELECT
-      pubsub::EventSink sink;  // `expired` events, when notifications are on
-      if ((sink.flags = notify_flags()) != 0) {
-        sink.registry = &pubsub_;
-        sink.limits = pubsub_limits();
-      }
-      const std::int64_t now = now_ms();
-      for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
-        Partition& p = dbs_.db(d).at(color);
-        if (p.expires() == 0) continue;
-        sink.db = d;
-        if (sink.flags != 0) pubsub::t_events = &sink;
-        (void)p.expire_some(now, kBudget, expired);
-        pubsub::t_events = nullptr;
-      }
-      il.records = nullptr;
-      if (!records.empty()) {
-        log->append(records, kNoDb, il.db);
-        // Written (and so sealed for replicas) now rather than at the next tick; under
-        // `always` the ticker's flush covers them, as no reply waits for them.
-        if (log->policy() != FsyncPolicy::kAlways) log->write_pending();
-      }
-      // `expired` keys are counted in INFO's expired_keys by the partitions (set_expiry).
-      latency_.record("expire-cycle", static_cast<std::uint64_t>(now_ms() - began));
-    }));
+    sweep_color(color, "expire-cycle", [](Partition& p, std::int64_t now) {
+      std::uint64_t expired = 0;  // counted in INFO's expired_keys by the partitions (set_expiry)
+      if (p.expires() != 0) (void)p.expire_some(now, kBudget, expired);
+    });
+  }
+}
+
+template <class Sweep>
+void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep sweep) {
+  executor_->submit_on_color(color, lf::hue::Task([this, color, latency_event, sweep] {
+    const std::int64_t began = now_ms();
+    std::string records;  // the DELs of what went, logged as one invocation
+    InvocationLog& il = t_invocation_log;
+    AppendLog* const log = append_log();
+    il.records = log ? &records : nullptr;
+    il.db = kNoDb;  // the records start with their own SELECT
+    pubsub::EventSink sink;  // `expired` / `evicted` events, when notifications are on
+    if ((sink.flags = notify_flags()) != 0) {
+      sink.registry = &pubsub_;
+      sink.limits = pubsub_limits();
+    }
+    const std::int64_t now = now_ms();
+    for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
+      sink.db = d;
+      if (sink.flags != 0) pubsub::t_events = &sink;
+      sweep(dbs_.db(d).at(color), now);
+      pubsub::t_events = nullptr;
+    }
+    il.records = nullptr;
+    if (!records.empty()) {
+      log->append(records, kNoDb, il.db);
+      // Written (and so sealed for replicas) now rather than at the next tick; under
+      // `always` the ticker's flush covers them, as no reply waits for them.
+      if (log->policy() != FsyncPolicy::kAlways) log->write_pending();
+    }
+    latency_.record(latency_event, static_cast<std::uint64_t>(now_ms() - began));
+  }));
+}
+
+void Server::evict_over_limit() {
+  const memory::Limits lim = memory::live().load();
+  if (lim.maxmemory == 0 || repl_->is_replica() || memory::gauge().used() <= lim.maxmemory) return;
+  const std::uint64_t limit = lim.maxmemory;  // the limit as set, whatever is set next
+  for (std::uint32_t color = 0; color < dbs_.colors(); ++color) {
+    sweep_color(color, "eviction-cycle",
+                [limit](Partition& p, std::int64_t now) { (void)memory::evict_down_to(p, limit, now); });
   }
 }
 

@@ -172,9 +172,18 @@ class Server final : public lf::Service {
   // CLIENT UNPAUSE: a cycle now (unless one is running), for the keys the pause kept: its sweeps
   // are submitted before the UNPAUSE answers, so a later command on their color finds them gone.
   void run_expiry_cycle_now();
+  // CONFIG SET maxmemory below what is used: Redis evicts before it answers. Here every color
+  // evicts its own keys down to that limit, as the owner of its partitions (submitted before the
+  // CONFIG SET answers, so a later command on a color finds them gone).
+  void evict_over_limit();
 
  private:
   std::string info_section(std::string_view name);
+  // Runs sweep(partition, now) as the owner of `color`, on its partition in each database, with
+  // what the sweeps do logged as one invocation (DELs), their keyspace events published, and
+  // the whole taken as one latency sample of `latency_event`.
+  template <class Sweep>
+  void sweep_color(std::uint32_t color, const char* latency_event, Sweep sweep);
 
   const ServerConfig initial_;
   Config config_;

@@ -367,6 +367,33 @@ class MemoryTest(unittest.TestCase):
                 r.config_set("maxmemory", 0)
                 ps.close()
 
+    def test_config_set_maxmemory_below_use_evicts_at_once(self):
+        # Redis evicts while applying the new limit, before any write asks for room: here in a
+        # database other than 0, with the keys' `evicted` events and evicted_keys.
+        for name, r in self.both():
+            with self.subTest(server=name):
+                db9 = self.client(name, db=9)
+                r.config_set("notify-keyspace-events", "Ee")
+                r.config_set("maxmemory-policy", "allkeys-lru")
+                ps = self.client(name).pubsub()
+                ps.psubscribe("*")
+                ps.get_message(timeout=1.0)
+                db9.set("foo", "bar")
+                before = int(r.info("stats")["evicted_keys"])
+                r.config_set("maxmemory", 1)
+                r.config_set("maxmemory", 0)  # after: what the first limit set off still goes
+                msg = None
+                deadline = time.monotonic() + 5
+                while msg is None and time.monotonic() < deadline:
+                    msg = ps.get_message(timeout=1.0)
+                self.assertEqual((msg or {}).get("channel"), b"__keyevent@9__:evicted")
+                self.assertEqual(msg["data"], b"foo")
+                self.assertEqual(db9.dbsize(), 0)
+                self.assertEqual(int(r.info("stats")["evicted_keys"]), before + 1)
+                r.config_set("notify-keyspace-events", "")
+                ps.close()
+                db9.close()
+
     def test_evictions_reach_the_log_as_del(self):
         srv = ServerProcess([("appendonly", "yes"), ("appendfsync", "always")]).start()
         try:

@@ -177,4 +177,22 @@ bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size
   return out_of_memory(dbs);
 }
 
+std::uint64_t evict_down_to(Partition& p, std::uint64_t limit, std::int64_t now_ms) {
+  const Limits lim = live().load();
+  if (limit == 0 || lim.policy == Policy::kNoEviction) return 0;
+  std::uint64_t evicted = 0;
+  while (gauge().used() > limit) {
+    Candidate best;
+    sample(p, lim.policy, lim.samples, now_ms, best);
+    if (best.part == nullptr) break;  // nothing here the policy may evict
+    std::uint64_t size = best.key.size();
+    if (const Entry* e = best.part->peek(best.key, now_ms)) size += key_usage(best.key, *e, 5);
+    best.part->evict(best.key);
+    gauge().forget(size);
+    ++evicted;
+  }
+  if (evicted != 0) counters().evicted_keys.fetch_add(evicted, std::memory_order_relaxed);
+  return evicted;
+}
+
 }  // namespace lfdb::db::memory

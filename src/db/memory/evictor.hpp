@@ -22,6 +22,7 @@
 
 namespace lfdb::db {
 class Databases;
+class Partition;
 }
 
 namespace lfdb::db::memory {
@@ -44,5 +45,10 @@ bool out_of_memory(const Databases& dbs);
 // (out_of_memory() after the evictions).
 bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size_t incoming,
                std::int64_t now_ms);
+
+// CONFIG SET maxmemory below what is used (Server::evict_over_limit): evicts keys of one
+// partition, on the invocation that owns it, until used memory is at most `limit` or the
+// partition has nothing the policy may evict. Returns how many went.
+std::uint64_t evict_down_to(Partition& p, std::uint64_t limit, std::int64_t now_ms);
 
 }  // namespace lfdb::db::memory
