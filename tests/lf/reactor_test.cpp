@@ -296,6 +296,7 @@ TEST_P(Reactor, EventsMissedBeforeRegistrationAreDelivered) {
   EXPECT_TRUE(h.last.load() & lf::kReadEvent);
   r->handle_events(std::chrono::milliseconds(50));  // and only once
   EXPECT_EQ(h.events.load(), 1);
+  r.reset();  // closes the handler while it still exists
 }
 
 TEST_P(Reactor, DestructorClosesRemainingHandlers) {
