@@ -130,24 +130,11 @@ bool ClientConn::own_write_reply_locked(ReplySlot& slot, const Pending& p, const
   slot.body = std::move(written);
   slot.own = ReplySlot::Own::kMarker;
   slot.own_keys = std::move(keys);
-  const std::string_view ping[] = {"PING"};
-  for (std::uint32_t i = 0; i < shards.size(); ++i) {
-    Pending m;
-    m.kind = PendingKind::kSlot;
-    m.sink = this;
-    m.slot = &slot;
-    m.part = i;
-    m.forwarder = thread_index();
-    UpstreamConn& c = gw_.primary(shards[i]).tracker();
-    std::string why;
-    if (c.enqueue(ping, m, why)) {
-      c.flush();
-    } else if (slot.add_part(i, reply)) {
-      // No feed from that shard (it is down: everything is invalidated when it returns).
-      gw_.tracking().own_write_end(id_, slot.own_keys);
-      slot.own = ReplySlot::Own::kNone;
-      return true;
-    }
+  // A shard whose feed is down answers at once (everything is invalidated when it returns).
+  if (ping_behind_locked(slot, shards, &Backend::tracker)) {
+    gw_.tracking().own_write_end(id_, slot.own_keys);
+    slot.own = ReplySlot::Own::kNone;
+    return true;
   }
   return false;
 }
