@@ -34,6 +34,10 @@ SERVER_ARGS = shlex.split(os.environ.get("LFDB_SERVER_ARGS", ""))
 HOST = "127.0.0.1"
 # Built with a sanitizer (a server start costs several times more): exhaustive loops may sample.
 SANITIZED = os.environ.get("LFDB_SANITIZED", "") not in ("", "0")
+# A suite's copy under another model or handle set (labels matrix / extended): what it checks is
+# lfdb-server's side. A side-by-side test checks redis-server's half in the suite's first copy only
+# (redis-server is the same whatever lfdb-server's model).
+MATRIX_COPY = os.environ.get("LFDB_MATRIX_COPY", "") not in ("", "0")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
