@@ -1,5 +1,6 @@
 // The sandbox every script runs in, as Redis 7 builds it: a script sees the globals, the
-// libraries (string, table, math; cjson, cmsgpack, bit, struct: script_libs.hpp) and the `redis`
+// libraries (string, table, math, coroutine; cjson, cmsgpack, bit, struct: script_libs.hpp) and
+// the `redis`
 // table read-only, so nothing it does survives
 // into another script's run on the same Lua state (there is one per serving thread). Writing a
 // global, replacing redis.call or string.upper, or changing the string metatable is an error
