@@ -149,6 +149,39 @@ constexpr CommandSpec kPubsubSubs[] = {
     {"pubsub|help", 2, 0, 0, 0, 0, H::kFree, {}, "pubsub", "Returns helpful text about the different subcommands."},
 };
 
+// CLUSTER: lfdb-server is not a cluster node (the gateway is lfdb's cluster), so every
+// subcommand answers as a Redis 7.0 server without cluster mode does: listed in COMMAND with
+// Redis's arity and flags, refused when called (db/cmd_server.cpp).
+constexpr CommandSpec kClusterSubs[] = {
+    {"cluster|addslots", -3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Assign new hash slots to receiving node"},
+    {"cluster|addslotsrange", -4, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Assign new hash slots to receiving node"},
+    {"cluster|bumpepoch", 2, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Advance the cluster config epoch"},
+    {"cluster|count-failure-reports", 3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Return the number of failure reports active for a given node"},
+    {"cluster|countkeysinslot", 3, 0, 0, 0, 0, H::kFree, {}, "cluster", "Return the number of local keys in the specified hash slot"},
+    {"cluster|delslots", -3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Set hash slots as unbound in receiving node"},
+    {"cluster|delslotsrange", -4, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Set hash slots as unbound in receiving node"},
+    {"cluster|failover", -2, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Forces a replica to perform a manual failover of its master."},
+    {"cluster|flushslots", 2, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Delete a node's own slots information"},
+    {"cluster|forget", 3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Remove a node from the nodes table"},
+    {"cluster|getkeysinslot", 4, 0, 0, 0, 0, H::kFree, {}, "cluster", "Return local key names in the specified hash slot"},
+    {"cluster|help", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Show helpful text about the different subcommands"},
+    {"cluster|info", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Provides info about Redis Cluster node state"},
+    {"cluster|keyslot", 3, 0, 0, 0, 0, H::kFree, {}, "cluster", "Returns the hash slot of the specified key"},
+    {"cluster|links", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Returns a list of all TCP links to and from peer nodes in cluster"},
+    {"cluster|meet", -4, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Force a node cluster to handshake with another node"},
+    {"cluster|myid", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Return the node id"},
+    {"cluster|nodes", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Get Cluster config for the node"},
+    {"cluster|replicas", 3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "List replica nodes of the specified master node"},
+    {"cluster|replicate", 3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Reconfigure a node as a replica of the specified master node"},
+    {"cluster|reset", -2, A | NS | D, 0, 0, 0, H::kFree, {}, "cluster", "Reset a Redis Cluster node"},
+    {"cluster|saveconfig", 2, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Forces the node to save cluster state on disk"},
+    {"cluster|set-config-epoch", 3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Set the configuration epoch in a new node"},
+    {"cluster|setslot", -4, A | D, 0, 0, 0, H::kFree, {}, "cluster", "Bind a hash slot to a specific node"},
+    {"cluster|shards", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Get array of cluster slots to node mappings"},
+    {"cluster|slaves", 3, A | D, 0, 0, 0, H::kFree, {}, "cluster", "List replica nodes of the specified master node"},
+    {"cluster|slots", 2, 0, 0, 0, 0, H::kFree, {}, "cluster", "Get array of Cluster slot to node mappings"},
+};
+
 constexpr CommandSpec kCommands[] = {
     // connection
     // Shard channels are keys in Redis's key specs (for cluster routing); here they name no
@@ -175,6 +208,10 @@ constexpr CommandSpec kCommands[] = {
     {"latency", -2, 0, 0, 0, 0, H::kFree, kLatencySubs, "server", "A container for latency diagnostics commands."},
     {"slowlog", -2, 0, 0, 0, 0, H::kFree, kSlowlogSubs, "server", "A container for slow log commands."},
     {"monitor", 1, A | NS | C, 0, 0, 0, H::kFree, {}, "server", "Listens for all requests received by the server in real-time."},
+    {"cluster", -2, 0, 0, 0, 0, H::kFree, kClusterSubs, "cluster", "A container for cluster commands"},
+    {"readonly", 1, F, 0, 0, 0, H::kFree, {}, "cluster", "Enables read queries for a connection to a cluster replica node"},
+    {"readwrite", 1, F, 0, 0, 0, H::kFree, {}, "cluster", "Disables read queries for a connection to a cluster replica node"},
+    {"asking", 1, F, 0, 0, 0, H::kFree, {}, "cluster", "Sent by cluster clients after an -ASK redirect"},
     // server
     {"command", -1, NS, 0, 0, 0, H::kFree, kCommandSubs, "server", "Returns detailed information about all commands."},
     {"info", -1, NS | D, 0, 0, 0, H::kKeyspaceCount, {}, "server", "Returns information and statistics about the server."},

@@ -141,10 +141,11 @@ std::vector<std::string> acl_categories(const CommandSpec& spec) {
   if (spec.has(kWrite)) cats.emplace_back("write");
   if (spec.has(kReadonly)) cats.emplace_back("read");
   // The doc group names the data-type category ("sorted-set" is @sortedset); the generic
-  // commands are Redis's @keyspace; "server" has none of its own (its commands are @admin).
+  // commands are Redis's @keyspace; "server" and "cluster" have none of their own (their
+  // commands are @admin or @slow).
   if (spec.group == "generic") {
     cats.emplace_back("keyspace");
-  } else if (spec.group != "server") {
+  } else if (spec.group != "server" && spec.group != "cluster") {
     std::string g;
     for (char ch : spec.group) {
       if (ch != '-') g += ch;

@@ -1,5 +1,5 @@
 // Server commands with handlers: PING ECHO TIME DBSIZE FLUSHDB FLUSHALL INFO CONFIG GET/SET,
-// and WATCH (it registers in its keys' partitions, so it runs under their colors).
+// CLUSTER (refused: no cluster mode), and WATCH (it registers in its keys' partitions, so it runs under their colors).
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -149,7 +149,45 @@ void replicaof_cmd(CommandContext& c) { c.server->replication().replicaof_comman
 void role_cmd(CommandContext& c) { c.server->replication().role_command(c); }
 void lfdb_sync_cmd(CommandContext& c) { c.server->replication().sync_command(c); }
 
+// CLUSTER, READONLY, READWRITE and ASKING: lfdb-server is not a cluster node (lfdb-gateway routes
+// by slot in front of the shards), so it answers them as a Redis 7.0 server with cluster mode
+// off answers every one of them, CLUSTER HELP included.
+void cluster_disabled_cmd(CommandContext& c) {
+  c.out.error("ERR This instance has cluster support disabled");
+}
+
 constexpr HandlerEntry kHandlers[] = {
+    {"readonly", cluster_disabled_cmd},
+    {"readwrite", cluster_disabled_cmd},
+    {"asking", cluster_disabled_cmd},
+    {"cluster|addslots", cluster_disabled_cmd},
+    {"cluster|addslotsrange", cluster_disabled_cmd},
+    {"cluster|bumpepoch", cluster_disabled_cmd},
+    {"cluster|count-failure-reports", cluster_disabled_cmd},
+    {"cluster|countkeysinslot", cluster_disabled_cmd},
+    {"cluster|delslots", cluster_disabled_cmd},
+    {"cluster|delslotsrange", cluster_disabled_cmd},
+    {"cluster|failover", cluster_disabled_cmd},
+    {"cluster|flushslots", cluster_disabled_cmd},
+    {"cluster|forget", cluster_disabled_cmd},
+    {"cluster|getkeysinslot", cluster_disabled_cmd},
+    {"cluster|help", cluster_disabled_cmd},
+    {"cluster|info", cluster_disabled_cmd},
+    {"cluster|keyslot", cluster_disabled_cmd},
+    {"cluster|links", cluster_disabled_cmd},
+    {"cluster|meet", cluster_disabled_cmd},
+    {"cluster|myid", cluster_disabled_cmd},
+    {"cluster|nodes", cluster_disabled_cmd},
+    {"cluster|replicas", cluster_disabled_cmd},
+    {"cluster|replicate", cluster_disabled_cmd},
+    {"cluster|reset", cluster_disabled_cmd},
+    {"cluster|saveconfig", cluster_disabled_cmd},
+    {"cluster|set-config-epoch", cluster_disabled_cmd},
+    {"cluster|setslot", cluster_disabled_cmd},
+    {"cluster|shards", cluster_disabled_cmd},
+    {"cluster|slaves", cluster_disabled_cmd},
+    {"cluster|slots", cluster_disabled_cmd},
+
     {"ping", ping_cmd},           {"echo", echo_cmd},
     {"time", time_cmd},           {"dbsize", dbsize_cmd},
     {"flushdb", flushdb_cmd},     {"flushall", flushall_cmd},

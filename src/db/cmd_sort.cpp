@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/script_call.hpp"
 
 namespace lfdb::db {
 namespace {
@@ -106,9 +107,9 @@ void sort_generic(CommandContext& c, bool read_only) {
   }
   const Type type = src != nullptr ? src->value.type() : Type::kList;
   // A set has no order of its own: unsorted, it would be stored differently elsewhere (a
-  // replica, the log), so a stored one is sorted ALPHA instead, as in Redis (which does the same
-  // for scripts; lfdb's scripts cannot call SORT: its patterns' keys are not declared).
-  if (dontsort && type == Type::kSet && store) {
+  // replica, the log), and a script's result could differ from one run to the next, so a stored
+  // one or one a script asks for is sorted ALPHA instead, as in Redis.
+  if (dontsort && type == Type::kSet && (store || t_in_script_call)) {
     dontsort = false;
     alpha = true;
     sort_by.reset();

@@ -97,6 +97,9 @@ constexpr NoEffectParam kNoEffectParams[] = {
     {"min-replicas-max-lag", "min-slaves-max-lag", NoEffectParam::kInteger, 0, kIntMax, "10"},
     // Likewise: PFADD reads it (cmd_hll.cpp).
     {"hll-sparse-max-bytes", "", NoEffectParam::kInteger, 0, kIntMax, "3000"},
+    // Hidden, as in Redis (CONFIG GET answers its exact name only): Redis sleeps it per key while
+    // loading a snapshot, a knob for its own tests; lfdb's loads do not sleep on it.
+    {"key-load-delay", "", NoEffectParam::kInteger, kIntMin, kIntMax, "0"},
 };
 
 const NoEffectParam* no_effect_param(std::string_view name) {
@@ -597,7 +600,7 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
   lf::MutexLock lock(mu_);
   for (const auto& [k, v] : values_) {
     // Testing knobs answer to their exact name only, as Redis's hidden configs do.
-    const bool hidden = k == "rdb-key-save-delay";
+    const bool hidden = k == "rdb-key-save-delay" || k == "key-load-delay";
     if (hidden ? iequal(pattern, k) : glob_match(pattern, k, /*nocase=*/true)) out.emplace_back(k, v);
   }
   return out;

@@ -1,5 +1,6 @@
 #include "db/script_sandbox.hpp"
 
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -129,6 +130,31 @@ void wrap_global(lua_State* L, int g, const char* name, lua_CFunction fn) {
   lua_setfield(L, g, name);
 }
 
+// Lua 5.4 names the culprit of a type error after the message ("attempt to call a nil value
+// (field 'f')"); Redis's Lua 5.1 names it inside ("attempt to call field 'f' (a nil value)"), and
+// clients match that text. Rewrites the first such error in `text` to 5.1's words; a constant's
+// name, which 5.1 never gives, is dropped.
+void lua51_wording(std::string& text) {
+  const std::size_t at = text.find("attempt to ");
+  if (at == std::string::npos) return;
+  const std::size_t verb = at + 11;  // "call", "index", "perform arithmetic on" ...
+  const std::size_t article = text.find(" a ", verb);
+  if (article == std::string::npos) return;
+  const std::size_t type = article + 3;
+  const std::size_t value = text.find(" value (", type);
+  if (value == std::string::npos || text.find(' ', type) != value) return;
+  const std::size_t kind = value + 8;
+  const std::size_t quote = text.find(" '", kind);
+  if (quote == std::string::npos || text.find(' ', kind) != quote) return;
+  const std::size_t close = text.find("')", quote + 2);
+  if (close == std::string::npos) return;
+  const std::string what = text.substr(kind, close + 1 - kind);  // field 'f'
+  const std::string a_value = text.substr(article + 1, value + 6 - article - 1);  // a nil value
+  std::string words = text.substr(verb, article + 1 - verb);  // "call "
+  words += what.starts_with("constant ") ? a_value : what + " (" + a_value + ")";
+  text.replace(verb, close + 2 - verb, words);
+}
+
 }  // namespace
 
 lua_State* new_sandboxed_state(const luaL_Reg* redis_functions) {
@@ -138,7 +164,8 @@ lua_State* new_sandboxed_state(const luaL_Reg* redis_functions) {
   luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
   luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
   luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-  lua_pop(L, 4);
+  luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);  // part of Lua 5.1's base library
+  lua_pop(L, 5);
   open_script_libraries(L);  // cjson, cmsgpack, bit, struct
   lua_newtable(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &kProxies);
@@ -199,8 +226,8 @@ lua_State* new_sandboxed_state(const luaL_Reg* redis_functions) {
   lua_newtable(L);
   push_proxy(L, -1, next_fn, 0);
   const int marker = lua_gettop(L);
-  for (const char* lib : {LUA_TABLIBNAME, LUA_STRLIBNAME, LUA_MATHLIBNAME, "redis", "cjson",
-                          "cmsgpack", "bit", "struct"}) {
+  for (const char* lib : {LUA_TABLIBNAME, LUA_STRLIBNAME, LUA_MATHLIBNAME, LUA_COLIBNAME, "redis",
+                          "cjson", "cmsgpack", "bit", "struct"}) {
     lua_getfield(L, g, lib);
     push_proxy(L, -1, next_fn, marker);
     lua_setfield(L, g, lib);
@@ -285,10 +312,15 @@ int script_error_handler(lua_State* L) {
       lua_pop(L, 1);
     }
   } else {
-    lua_pushliteral(L, "ERR ");
-    luaL_tolstring(L, 1, nullptr);
-    lua_concat(L, 2);
+    std::size_t n = 0;
+    const char* raw = luaL_tolstring(L, 1, &n);
+    thread_local std::string text;  // no destructor between here and a Lua error's longjmp
+    text.assign("ERR ");
+    text.append(raw, n);
+    lua51_wording(text);
+    lua_pushlstring(L, text.data(), text.size());
     lua_setfield(L, t, "err");
+    lua_pop(L, 1);
   }
   if (where) {
     lua_pushstring(L, ar.source);

@@ -1,7 +1,7 @@
 // The sandbox every script runs in, as Redis 7 builds it: a script sees the globals, the
-// libraries (string, table, math; cjson, cmsgpack, bit, struct: script_libs.hpp) and the `redis`
-// table read-only, so nothing it does survives
-// into another script's run on the same Lua state (there is one per serving thread). Writing a
+// libraries (string, table, math, coroutine; cjson, cmsgpack, bit, struct: script_libs.hpp) and
+// the `redis` table read-only, so nothing it does survives into another script's run on the
+// same Lua state (there is one per serving thread). Writing a
 // global, replacing redis.call or string.upper, or changing the string metatable is an error
 // ("Attempt to modify a readonly table"), and so is reading a global that does not exist
 // ("Script attempted to access nonexistent global variable 'x'"). There is no os, io, require,

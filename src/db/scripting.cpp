@@ -24,6 +24,7 @@
 #include "db/functions/library_loader.hpp"
 #include "db/log_records.hpp"
 #include "db/memory/evictor.hpp"  // kErrOom
+#include "db/script_call.hpp"
 #include "db/script_sandbox.hpp"
 #include "db/server.hpp"
 #include "lf/unbound_thread_set.hpp"
@@ -290,7 +291,11 @@ int raise_plain(lua_State* L, const char* msg) {
 }
 
 // redis.error_reply(text) / redis.status_reply(text): the tables a script returns for an error or
-// a status reply (an error's leading '-' is dropped). Anything but one string gets an error table.
+// a status reply. Anything but one string gets an error table.
+// An error's text is "CODE message", as Redis forms it: a leading '-' is dropped, the code is what
+// comes before the first space, and text with no space gets the code ERR ("" -> "ERR ",
+// "x" -> "ERR x", "-MY_CODE msg" -> "MY_CODE msg"); the message
+// loses its leading and trailing CR/LF (a reply keeps its line; the Writer blanks inner ones).
 int status_or_error_reply(lua_State* L, const char* field) {
   if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING) {
     lua_newtable(L);
@@ -300,12 +305,21 @@ int status_or_error_reply(lua_State* L, const char* field) {
   }
   std::size_t n = 0;
   const char* s = lua_tolstring(L, 1, &n);
-  if (field[0] == 'e' && n > 0 && s[0] == '-') {
-    ++s;
-    --n;
+  std::string text(s, n);
+  if (field[0] == 'e') {
+    std::string_view rest(text);
+    std::string code = "ERR";
+    if (!rest.empty() && rest.front() == '-') rest.remove_prefix(1);
+    if (const auto space = rest.find(' '); space != std::string_view::npos) {
+      code.assign(rest.substr(0, space));
+      rest.remove_prefix(space + 1);
+    }
+    while (!rest.empty() && (rest.front() == '\r' || rest.front() == '\n')) rest.remove_prefix(1);
+    while (!rest.empty() && (rest.back() == '\r' || rest.back() == '\n')) rest.remove_suffix(1);
+    text = code + " " + std::string(rest);
   }
   lua_newtable(L);
-  lua_pushlstring(L, s, n);
+  lua_pushlstring(L, text.data(), text.size());
   lua_setfield(L, -2, field);
   return 1;
 }
@@ -767,11 +781,15 @@ int call_impl(lua_State* L, std::string& err) {
   CommandContext& outer = *run->outer;
   if (spec->has(commands::kSelectsDb)) {
     // As Redis 7: SELECT in a script moves the script only; its caller stays where it was.
+    // It ran (INFO commandstats: a call, failed when the index is refused).
+    run->call_ran = true;
     std::int64_t db = 0;
-    if (std::string e = commands::parse_db_index(argv[1], db); !e.empty()) return raise(e);
-    if (db < 0 || db >= static_cast<std::int64_t>(outer.server->databases().count())) {
-      return raise("ERR DB index is out of range");
+    std::string e = commands::parse_db_index(argv[1], db);
+    if (e.empty() && (db < 0 || db >= static_cast<std::int64_t>(outer.server->databases().count()))) {
+      e = "ERR DB index is out of range";
     }
+    outer.server->command_stats().record(r.index, 0, !e.empty());
+    if (!e.empty()) return raise(e);
     run->db = static_cast<std::uint32_t>(db);
     (void)push_reply(L, "+OK\r\n", 0);
     return 1;
@@ -863,6 +881,10 @@ int call_impl(lua_State* L, std::string& err) {
       ~Publisher() { pubsub::t_script_publisher = prev; }
     } publisher;
     pubsub::t_script_publisher = {&outer.out.buffer(), outer.out.resp3()};
+    struct InScriptCall {
+      InScriptCall() { t_in_script_call = true; }
+      ~InScriptCall() { t_in_script_call = false; }
+    } in_call;
     bc->handler(ctx);
   }
   if (spec->has(commands::kReadonly)) tracking::t_script_read = true;  // CLIENT TRACKING: the script's keys

@@ -134,6 +134,15 @@ STEPS = [
     ("FUNCTION", "LOAD", lib("lp", "while true do end")),
     ("FUNCTION", "DELETE", "ok"),
     ("FUNCTION", "STATS"),
+    # register_function kept past its load (the loading `redis` table in a local) is refused
+    # when a function calls it; the functions' own `redis` table has none.
+    ("FUNCTION", "LOAD", lib("late", "local lib = redis\n"
+                                     "lib.register_function('late1', function() lib.register_function('late2', function() return 2 end) return 1 end)\n"
+                                     "redis.register_function('late3', function() return redis.register_function('late4', function() return 4 end) end)")),
+    ("FCALL", "late1", "0"),
+    ("FCALL", "late3", "0"),
+    ("FCALL", "late2", "0"),
+    ("FUNCTION", "DELETE", "late"),
 ]
 
 

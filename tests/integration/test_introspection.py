@@ -291,6 +291,71 @@ class IntrospectionTest(SideBySideTestCase):
         self.same("LATENCY", "HELP", "x")
         self.same("LATENCY", "GRAPH", "nosuch")
 
+    def replies(self, *args):
+        """Both servers' replies to one command (an error reply is a RespError)."""
+        out = []
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                try:
+                    out.append(c.command(*args))
+                except RespError as e:
+                    out.append(e)
+        return out
+
+    def test_cluster_without_cluster_mode(self):
+        """lfdb-server is no cluster node: CLUSTER (every subcommand, HELP too), READONLY,
+        READWRITE and ASKING answer as a redis-server without cluster mode, and COMMAND lists
+        them as it does."""
+        for args in (("CLUSTER", "HELP"), ("CLUSTER", "INFO"), ("CLUSTER", "NODES"), ("CLUSTER", "SLOTS"),
+                     ("CLUSTER", "SHARDS"), ("CLUSTER", "MYID"), ("CLUSTER", "KEYSLOT", "foo"),
+                     ("CLUSTER", "COUNTKEYSINSLOT", "1"), ("CLUSTER", "GETKEYSINSLOT", "1", "1"),
+                     ("CLUSTER", "RESET", "HARD"), ("CLUSTER", "ADDSLOTS", "1"), ("CLUSTER", "MEET", "h", "1"),
+                     ("CLUSTER", "LINKS"), ("cluster", "info", "extra"), ("CLUSTER", "nosuch"), ("CLUSTER",),
+                     ("READONLY",), ("READWRITE",), ("ASKING",), ("READONLY", "x"),
+                     ("EVAL", "return redis.call('cluster', 'reset', 'hard')", "0"),
+                     ("EVAL", "return redis.call('cluster', 'info')", "0")):
+            want, got = self.replies(*args)
+            self.assertEqual(got, want, args)
+        want, got = self.both("COMMAND", "LIST", "FILTERBY", "PATTERN", "cluster*")
+        self.assertEqual(sorted(got), sorted(want))
+        for cmd in ("cluster", "readonly", "readwrite", "asking"):
+            (w,), (g,) = self.both("COMMAND", "INFO", cmd)
+            # name, arity, first/last/step and the ACL categories, subcommands likewise
+            self.assertEqual(g[:2] + g[3:6], w[:2] + w[3:6], cmd)
+            subs_w = sorted((s[0], s[1], s[3:6]) for s in w[9])
+            subs_g = sorted((s[0], s[1], s[3:6]) for s in g[9])
+            self.assertEqual(subs_g, subs_w, cmd)
+        want, got = self.both("COMMAND", "DOCS", "cluster")
+        self.assertEqual(sorted(got[1][got[1].index(b"subcommands") + 1][0::2]),
+                         sorted(want[1][want[1].index(b"subcommands") + 1][0::2]))
+
+    def test_hidden_config_and_evict_field(self):
+        """key-load-delay answers its exact name only; INFO memory has mem_not_counted_for_evict
+        (0 on lfdb: eviction weighs all of used_memory)."""
+        for args in (("CONFIG", "GET", "key-load-delay"), ("CONFIG", "SET", "key-load-delay", "-5"),
+                     ("CONFIG", "GET", "key-load-delay"), ("CONFIG", "SET", "key-load-delay", "abc"),
+                     ("CONFIG", "SET", "key-load-delay", "99999999999"), ("CONFIG", "SET", "key-load-delay", "0"),
+                     ("CONFIG", "GET", "*load-delay*")):
+            want, got = self.replies(*args)
+            self.assertEqual(got, want, args)
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                self.assertNotIn(b"key-load-delay", c.command("CONFIG", "GET", "*")[0::2], srv)
+                memory = dict(l.split(":", 1) for l in c.command("INFO", "memory").decode().split("\r\n")
+                              if ":" in l)
+                self.assertEqual(memory.get("mem_not_counted_for_evict"), "0", srv)
+
+    def test_select_in_a_script_is_a_call(self):
+        """SELECT called by a script counts in INFO commandstats: a call, failed when refused."""
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("CONFIG", "RESETSTAT")
+                self.assertIsInstance(c.command("EVAL", "return redis.call('select', 99)", "0"), RespError)
+                c.command("EVAL", "return redis.call('select', 1)", "0")
+                stats = c.command("INFO", "commandstats").decode()
+                self.assertRegex(stats, r"cmdstat_select:calls=2,usec=\d+,usec_per_call=[\d.]+,"
+                                        r"rejected_calls=0,failed_calls=1", srv)
+
 
 if __name__ == "__main__":
     unittest.main()

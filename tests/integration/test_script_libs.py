@@ -39,6 +39,37 @@ CASES = [
     ("return redis.error_reply('My Error')", [], []),
     ("return redis.status_reply('My Status')", [], []),
     ("return redis.status_reply()", [], []),
+    # The error's code: the word before the first space, ERR when there is none; a message's own
+    # CR/LF at either end dropped, inner ones blanked in the reply.
+    ("return redis.error_reply('')", [], []),
+    ("return redis.error_reply('-')", [], []),
+    ("return redis.error_reply('x')", [], []),
+    ("return redis.error_reply('ERR')", [], []),
+    ("return redis.error_reply(' x')", [], []),
+    ("return redis.error_reply('-x y')", [], []),
+    ("return redis.error_reply('X\\r\\n+INJECTED')", [], []),
+    ("error(redis.error_reply('X\\r\\n+INJECTED'))", [], []),
+    ("return redis.error_reply('x').err", [], []),
+    ("return redis.error_reply('-x\\n').err", [], []),
+    ("return redis.error_reply('\\nx y\\r\\n').err", [], []),
+    ("return redis.status_reply('a\\r\\nb')", [], []),
+    ("return {err='a\\r\\nb'}", [], []),
+    # Lua 5.1's words for a type error naming its culprit.
+    ("local t = nil; return t.x", [], []),
+    ("local t = {}; return t.x.y", [], []),
+    ("local t = {}; return t:nomethod()", [], []),
+    ("return ('x')()", [], []),
+    ("return 1 + {}", [], []),
+    # Read-only tables, the basic types' metatables, coroutines (part of Lua 5.1's base library).
+    ("getmetatable(coroutine.create(function() return 1 end)).__index = function() return 1 end", [], []),
+    ("getmetatable('').__index = function() return 1 end", [], []),
+    ("coroutine.create = function() return 1 end", [], []),
+    ("local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) "
+     "return {co(1), co(5)}", [], []),
+    # SORT of a set with no order of its own (BY a constant): ALPHA for scripts.
+    ("return redis.call('sort', KEYS[1], 'by', '_')", ["sortme"], []),
+    ("return redis.call('sort', KEYS[1], 'by', '_', 'get', '#', 'get', '_:*')", ["sortme"], []),
+    ("return redis.call('sort', KEYS[1], 'by', 'nosort', 'desc')", ["sortme"], []),
     # RESP3 conversions, both ways (the client speaks RESP2 here)
     ("redis.setresp(3); return redis.call('hgetall', KEYS[1])", ["h"], []),
     ("redis.setresp(3); return redis.call('hgetall', KEYS[1]).map.f", ["h"], []),
@@ -211,6 +242,7 @@ class ScriptLibrariesDiff(SideBySideTestCase):
         self.both("HSET", "h", "f", "v")
         self.both("SADD", "s", "m")
         self.both("ZADD", "z", "1.25", "a")
+        self.both("SADD", "sortme", "c", "a", "b", "aa", "azz", "z", "10", "9")
 
     def test_same_replies(self):
         for script, keys, args in CASES:

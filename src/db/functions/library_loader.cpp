@@ -64,11 +64,23 @@ int raise_plain(lua_State* L, const char* msg) {
   return lua_error(L);
 }
 
+// The deadline of the library load running on this thread (FUNCTION LOAD, RESTORE, a snapshot's
+// libraries); nullptr when none runs.
+struct LoadClock {
+  std::chrono::steady_clock::time_point deadline;
+};
+thread_local LoadClock* t_load_clock = nullptr;
+
 // ---- redis.register_function -------------------------------------------------------------
 //
 // Upvalue 1: the collector, name -> {callback, flags, description} for the library loading.
+// A library may keep the loading `redis` table in a local and call register_function from a
+// function later: with no load running that is refused, as Redis refuses it.
 
 int register_function(lua_State* L) {
+  if (t_load_clock == nullptr) {
+    return raise_plain(L, "redis.register_function can only be called on FUNCTION LOAD command");
+  }
   const int argc = lua_gettop(L);
   if (argc < 1 || argc > 2) return raise_plain(L, "wrong number of arguments to redis.register_function");
   std::uint32_t flags = 0;
@@ -221,10 +233,6 @@ void switch_to_script_globals(lua_State* L, int env) {
   lua_pop(L, 1);
 }
 
-struct LoadClock {
-  std::chrono::steady_clock::time_point deadline;
-};
-thread_local LoadClock* t_load_clock = nullptr;
 
 void load_hook(lua_State* L, lua_Debug*) {
   if (t_load_clock != nullptr && std::chrono::steady_clock::now() > t_load_clock->deadline) {
