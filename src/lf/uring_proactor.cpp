@@ -291,7 +291,8 @@ struct UringProactor::Impl {
 
   // --- a thread holding a slot ----------------------------------------------------------
   void run_slot(Slot& s) {
-    std::vector<Completion> batch;
+    // Per thread, so its capacity and the slots' pending lists' circulate: no allocation per turn.
+    thread_local std::vector<Completion> batch;
     for (;;) {
       {
         MutexLock l(s.mu);
