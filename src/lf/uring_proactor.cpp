@@ -389,7 +389,6 @@ struct UringProactor::Impl {
           if (!ready.empty()) {
             s = ready.front();
             ready.pop_front();
-            if (!ready.empty() && followers > 0) followers_cv.notify_one();
             break;
           }
           if (!leader_present) {
