@@ -24,6 +24,7 @@
 // lacks provided buffer rings, 5.19+), create() fails with the reason.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -72,6 +73,10 @@ struct ProactorOptions {
   unsigned buffers = 1024;          // provided receive buffers (a power of two)
   unsigned buffer_size = 4096;
   unsigned ring_entries = 1024;  // submission queue; the completion queue is 8x
+  // Back-pressure: a connection whose unsent replies exceed this stops receiving (its recv is
+  // cancelled) until they drain to half of it, so a peer that sends and does not read holds at
+  // most this much (plus what was already received) instead of growing without bound.
+  std::size_t output_limit = 1 << 20;
 };
 
 struct ProactorStats {
@@ -79,6 +84,7 @@ struct ProactorStats {
   std::uint64_t completions = 0;  // reaped by leaders
   std::uint64_t enters = 0;       // io_uring_enter calls (waits and submissions)
   std::uint64_t leader_turns = 0;
+  std::uint64_t recv_pauses = 0;  // recvs cancelled for back-pressure (output_limit)
 };
 
 class UringProactor {

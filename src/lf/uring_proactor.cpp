@@ -72,6 +72,7 @@ struct Slot {
   std::size_t inflight_off = 0;
   bool send_inflight = false;
   bool recv_armed = false;
+  bool recv_paused = false;  // cancelled for back-pressure; posted again once output drains
   bool cancel_sent = false;
   int ops = 0;  // requests whose final completion has not been seen
 };
@@ -106,7 +107,7 @@ struct UringProactor::Impl {
   bool stopping LF_GUARDED_BY(pmu) = false;
   std::vector<std::thread> threads;  // start/stop's caller only
 
-  std::atomic<std::uint64_t> accepted{0}, completions{0}, enters{0}, turns{0};
+  std::atomic<std::uint64_t> accepted{0}, completions{0}, enters{0}, turns{0}, pauses{0};
 
   ~Impl() {
     if (buf_registered) (void)io_uring_unregister_buf_ring(&ring, kBufferGroup);
@@ -283,7 +284,7 @@ struct UringProactor::Impl {
     s.out.clear();
     s.inflight.clear();
     s.inflight_off = 0;
-    s.send_inflight = s.recv_armed = s.cancel_sent = false;
+    s.send_inflight = s.recv_armed = s.recv_paused = s.cancel_sent = false;
     s.ops = 0;
     s.handler = factory(s.id);
     queue_recv(s);
@@ -317,15 +318,27 @@ struct UringProactor::Impl {
         s.inflight_off = 0;
         queue_send(s);
       }
+      const std::size_t backlog = s.out.size() + s.inflight.size() - s.inflight_off;
       if (closing && s.recv_armed && !s.cancel_sent) {
         s.cancel_sent = true;
-        MutexLock l(sq_mu);
-        io_uring_sqe* sqe = get_sqe();
-        io_uring_prep_cancel64(sqe, token(kRecv, s.id.slot, s.id.gen), 0);
-        io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
+        queue_cancel(s);
+      } else if (!closing && s.recv_armed && !s.recv_paused && backlog > opt.output_limit) {
+        s.recv_paused = true;  // the peer does not read: stop receiving until it does
+        pauses.fetch_add(1, std::memory_order_relaxed);
+        queue_cancel(s);
+      } else if (!closing && s.recv_paused && !s.recv_armed && backlog <= opt.output_limit / 2) {
+        s.recv_paused = false;  // drained, and the cancelled recv has ended: receive again
+        queue_recv(s);
       }
       publish();
     }
+  }
+
+  void queue_cancel(Slot& s) {
+    MutexLock l(sq_mu);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, token(kRecv, s.id.slot, s.id.gen), 0);
+    io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
   }
 
   void handle(Slot& s, const Completion& c) {
@@ -342,11 +355,12 @@ struct UringProactor::Impl {
                                                   static_cast<std::size_t>(c.res)));
         }
         return_buffer(bid);
-      } else if (c.res != -ENOBUFS) {
-        s.closing.store(true);  // the peer's end of stream, an error, or our cancellation
+      } else if (c.res != -ENOBUFS && !(c.res == -ECANCELED && s.recv_paused)) {
+        s.closing.store(true);  // the peer's end of stream, an error, or close()'s cancellation
       }
-      // Out of buffers, or the kernel ended the multishot request: post it again.
-      if (!s.recv_armed && !s.closing.load()) queue_recv(s);
+      // Out of buffers, or the kernel ended the multishot request: post it again (unless
+      // paused for back-pressure: run_slot posts it once the output drained).
+      if (!s.recv_armed && !s.recv_paused && !s.closing.load()) queue_recv(s);
     } else if (c.kind == kSend) {
       --s.ops;
       s.send_inflight = false;
@@ -526,6 +540,7 @@ ProactorStats UringProactor::stats() const {
   st.completions = impl_->completions.load();
   st.enters = impl_->enters.load();
   st.leader_turns = impl_->turns.load();
+  st.recv_pauses = impl_->pauses.load();
   return st;
 }
 

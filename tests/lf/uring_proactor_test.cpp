@@ -62,9 +62,11 @@ class Echo final : public lf::ProactorHandler {
   int fd_ = -1;
 };
 
-std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers = 64, unsigned size = 1024) {
+std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers = 64, unsigned size = 1024,
+                                        std::size_t output_limit = 1 << 20) {
   lf::ProactorOptions o;
   o.threads = threads;
+  o.output_limit = output_limit;
   o.buffers = buffers;
   o.buffer_size = size;
   o.max_connections = 512;
@@ -244,6 +246,26 @@ TEST(UringProactor, FdReuseNeverReachesTheOldHandler) {
   std::set<std::uint64_t> ids;
   for (auto id : r.ids) ids.insert(id.raw());
   EXPECT_EQ(ids.size(), r.ids.size()) << "a HandlerId was given twice";
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+TEST(UringProactor, APeerThatDoesNotReadStopsTheReceivingUntilItDoes) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2, 64, 1024, 64 * 1024);
+  Client c(p->port());
+  ASSERT_GE(c.fd, 0);
+  int small = 16 * 1024;  // small socket buffers, so the server's sends back up quickly
+  ASSERT_EQ(::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  // More than the kernel's socket buffers take (the server's send buffer grows to 4 MiB), so
+  // what is left backs up in the server.
+  const std::string big = pattern(16 << 20, 3);
+  std::thread sender([&] { EXPECT_TRUE(c.send_all(big)); });
+  // Not reading: the echo backs up past the limit and the server stops receiving.
+  EXPECT_TRUE(eventually([&] { return p->stats().recv_pauses > 0; })) << "no back-pressure";
+  std::string got = c.recv_n(big.size(), 30s);
+  sender.join();
+  ASSERT_EQ(got.size(), big.size());
+  EXPECT_TRUE(got == big) << "the echo after a pause came back different";
   EXPECT_EQ(r.overlaps.load(), 0);
 }
 
