@@ -17,8 +17,9 @@
 //    generation (HandlerId); a completion of an older generation is dropped (its buffer goes
 //    back to the ring), and a slot is freed only after the final completion of each of its
 //    requests has been seen;
-//  * removal is atomic: after close(id) returns no on_data starts for that handler; on_close
-//    runs once, after the last on_data returned and every request of the connection ended.
+//  * removal is atomic: once close(id) has returned no new on_data begins for that handler (one
+//    already under way finishes); on_close runs once, after the last on_data returned and every
+//    request of the connection ended, and by then the id no longer names it.
 //
 // Where io_uring is unavailable (liblf built without liburing, or a kernel that refuses it or
 // lacks provided buffer rings, 5.19+), create() fails with the reason.
