@@ -64,6 +64,7 @@ void client_thread(const LoadOptions& o, std::vector<Conn>& conns, Shared& share
       std::size_t before = c.received_in_batch / msg;
       c.received_in_batch += got;
       std::size_t after = c.received_in_batch / msg;
+      result.all_messages += after - before;
       if (measuring && after > before) {
         auto lat = static_cast<std::uint64_t>((lf::Clock::now() - c.sent_at).count());
         for (std::size_t m = before; m < after; ++m) result.latency_ns.record(lat);
@@ -111,6 +112,7 @@ lf::Result<LoadResult> run_load(const LoadOptions& o, const std::function<void()
   for (auto& r : results) {
     total.requests += r.requests;
     total.errors += r.errors;
+    total.all_messages += r.all_messages;
     total.latency_ns.merge(r.latency_ns);
   }
   return total;

@@ -26,6 +26,7 @@ struct LoadOptions {
 
 struct LoadResult {
   std::uint64_t requests = 0;  // messages echoed inside the measured window
+  std::uint64_t all_messages = 0;  // echoed over the whole run, warm-up included (CPU per message)
   double seconds = 0;
   lf::Histogram latency_ns;
   std::uint64_t errors = 0;

@@ -1,0 +1,116 @@
+// lf::UringProactor: a completion-based handle set over io_uring, the Proactor variant of the
+// Leader/Followers pattern (an experiment beside the Reactor's readiness handle sets; issue 18).
+//
+// The kernel does the I/O: one multishot accept on the listening socket, one multishot recv per
+// connection into buffers the proactor provides (a registered buffer ring), and sends queued as
+// submission entries that go to the kernel in one io_uring_enter per leader turn (with the
+// leader's wait), or at once by a worker when a leader is already blocked in the kernel.
+// Threads take turns: the leader reaps completions and routes each to its connection's slot;
+// the threads that take a slot run its handler with the bytes in hand (on_data), then return
+// the buffers to the ring and queue what the handler sent.
+//
+// The safety rules of the reactor's handle sets hold here too:
+//  * one thread per handler at a time: a slot is taken from the moment a completion is routed
+//    to it until its pending completions are drained; completions arriving meanwhile wait in the
+//    slot, in order, and the thread holding it runs them next;
+//  * never the wrong handler after fd reuse: every request's user data carries the slot and its
+//    generation (HandlerId); a completion of an older generation is dropped (its buffer goes
+//    back to the ring), and a slot is freed only after the final completion of each of its
+//    requests has been seen;
+//  * removal is atomic: once close(id) has returned no new on_data begins for that handler (one
+//    already under way finishes); on_close runs once, after the last on_data returned and every
+//    request of the connection ended, and by then the id no longer names it.
+//
+// Where io_uring is unavailable (liblf built without liburing, or a kernel that refuses it or
+// lacks provided buffer rings, 5.19+), create() fails with the reason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lf/event_handler.hpp"
+#include "lf/net.hpp"
+#include "lf/status.hpp"
+
+namespace lf {
+
+class UringProactor;
+
+// What a handler may do from inside on_data (only there: it names the slot the calling thread
+// holds).
+class ProactorIo {
+ public:
+  // Queue bytes for the connection (copied); they go out after on_data returns, in order.
+  void send(std::string_view bytes);
+  // Close the connection once what was queued has been sent; no on_data follows.
+  void close();
+  HandlerId id() const;
+  int fd() const;
+
+  explicit ProactorIo(void* slot) : slot_(slot) {}  // the proactor's: a slot it holds
+
+ private:
+  void* slot_;
+};
+
+class ProactorHandler {
+ public:
+  virtual ~ProactorHandler() = default;
+  // Bytes the kernel received for this connection, valid only during the call.
+  virtual void on_data(ProactorIo& io, std::string_view bytes) = 0;
+  // Once, after the last on_data returned and the connection's requests all ended.
+  virtual void on_close() {}
+};
+
+struct ProactorOptions {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;           // 0: any free port
+  int threads = 2;                  // threads taking turns as the leader
+  unsigned max_connections = 4096;  // slots
+  unsigned buffers = 1024;          // provided receive buffers (a power of two)
+  unsigned buffer_size = 4096;
+  unsigned ring_entries = 1024;  // submission queue; the completion queue is 8x
+  // Back-pressure: a connection whose unsent replies exceed this stops receiving (its recv is
+  // cancelled) until they drain to half of it, so a peer that sends and does not read holds at
+  // most this much (plus what was already received) instead of growing without bound.
+  std::size_t output_limit = 1 << 20;
+};
+
+struct ProactorStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t completions = 0;  // reaped by leaders
+  std::uint64_t enters = 0;       // io_uring_enter calls (waits and submissions)
+  std::uint64_t leader_turns = 0;
+  std::uint64_t recv_pauses = 0;  // recvs cancelled for back-pressure (output_limit)
+};
+
+class UringProactor {
+ public:
+  using Factory = std::function<std::unique_ptr<ProactorHandler>(HandlerId)>;
+
+  // Opens the listening socket and the ring; fails with the reason where io_uring is unusable.
+  static Result<std::unique_ptr<UringProactor>> create(const ProactorOptions& options, Factory factory);
+  ~UringProactor();  // stops first
+  UringProactor(const UringProactor&) = delete;
+  UringProactor& operator=(const UringProactor&) = delete;
+
+  Status start();  // posts the multishot accept and starts the threads
+  void stop();     // joins the threads; open connections are closed without on_close
+  std::uint16_t port() const;
+
+  // Close a connection from any thread (a pending recv is cancelled); false if `id` is gone.
+  bool close(HandlerId id);
+  ProactorStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit UringProactor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lf

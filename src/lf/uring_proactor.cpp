@@ -1,0 +1,572 @@
+// The completion handle set (include/lf/uring_proactor.hpp): Leader/Followers over an io_uring
+// completion queue. Who touches what:
+//   * the completion queue: only the leader (one thread at a time, leader_present_);
+//   * the submission queue: any thread, under sq_mu_; entries are made visible to the kernel
+//     (flush_sq) and submitted with the leader's wait, or by the thread that queued them when a
+//     leader is already blocked in the kernel (leader_blocked_), so a send never waits for an
+//     unrelated completion;
+//   * the provided-buffer ring's tail: any thread returning a buffer, under buf_mu_;
+//   * a slot's owned fields (fd, handler, output, request counts): the thread that holds the
+//     slot taken (Slot::taken, under Slot::mu), or the leader while it opens the slot.
+#include "lf/uring_proactor.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "lf/mutex.hpp"
+#include "lf/thread_annotations.hpp"
+
+#ifdef LF_HAVE_LIBURING
+#include <liburing.h>
+#endif
+
+namespace lf {
+
+#ifdef LF_HAVE_LIBURING
+
+namespace {
+
+// User data: kind (top 8 bits) | generation (24 bits) | slot (32 bits).
+enum Kind : std::uint8_t { kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3 };
+constexpr std::uint32_t kGenMask = 0xFFFFFF;
+constexpr int kBufferGroup = 1;
+
+std::uint64_t token(Kind k, std::uint32_t slot, std::uint32_t gen) {
+  return (static_cast<std::uint64_t>(k) << 56) | (static_cast<std::uint64_t>(gen & kGenMask) << 32) | slot;
+}
+
+struct Completion {
+  Kind kind;
+  int res;
+  unsigned flags;
+};
+
+}  // namespace
+
+struct Slot {
+  Mutex mu;
+  std::uint32_t index = 0;
+  std::uint32_t gen LF_GUARDED_BY(mu) = 0;  // 0: free
+  std::uint32_t last_gen LF_GUARDED_BY(mu) = 0;
+  bool taken LF_GUARDED_BY(mu) = false;  // a thread runs (or is about to run) this slot
+  std::vector<Completion> pending LF_GUARDED_BY(mu);  // routed while taken, in queue order
+  // Set by close(id), ProactorIo::close and the end of the peer's stream; checked before each
+  // on_data, so none starts once it is set.
+  std::atomic<bool> closing{false};
+
+  // Owned by the thread holding the slot taken (see the file comment).
+  HandlerId id;
+  int fd = -1;
+  std::unique_ptr<ProactorHandler> handler;
+  std::string out;       // queued by on_data, not yet handed to the kernel
+  std::string inflight;  // the send the kernel holds (at most one: replies stay in order)
+  std::size_t inflight_off = 0;
+  bool send_inflight = false;
+  bool recv_armed = false;
+  bool recv_paused = false;  // cancelled for back-pressure; posted again once output drains
+  bool cancel_sent = false;
+  int ops = 0;  // requests whose final completion has not been seen
+};
+
+struct UringProactor::Impl {
+  ProactorOptions opt;
+  Factory factory;
+  Acceptor acceptor;
+
+  io_uring ring{};  // SQ half under sq_mu; CQ half the leader's only (not annotated: one struct)
+  bool ring_ready = false;
+  io_uring_buf_ring* br = nullptr;  // tail under buf_mu
+  std::size_t br_bytes = 0;
+  std::vector<char> buffers;
+  int buf_mask = 0;
+  bool buf_registered = false;
+  bool accept_armed = false;  // the leader's
+
+  std::vector<std::unique_ptr<Slot>> slots;
+  Mutex free_mu;
+  std::vector<std::uint32_t> free_slots LF_GUARDED_BY(free_mu);
+
+  Mutex sq_mu;
+  bool leader_blocked LF_GUARDED_BY(sq_mu) = false;
+  Mutex buf_mu;
+
+  Mutex pmu;
+  CondVar followers_cv;
+  std::deque<Slot*> ready LF_GUARDED_BY(pmu);
+  bool leader_present LF_GUARDED_BY(pmu) = false;
+  int followers LF_GUARDED_BY(pmu) = 0;
+  bool stopping LF_GUARDED_BY(pmu) = false;
+  std::vector<std::thread> threads;  // start/stop's caller only
+
+  std::atomic<std::uint64_t> accepted{0}, completions{0}, enters{0}, turns{0}, pauses{0};
+
+  ~Impl() {
+    if (buf_registered) (void)io_uring_unregister_buf_ring(&ring, kBufferGroup);
+    // The ring goes before the connections and the buffers: its exit cancels what is in flight.
+    if (ring_ready) io_uring_queue_exit(&ring);
+    for (auto& s : slots) {
+      if (s->fd >= 0) ::close(s->fd);  // still open at stop: closed without on_close
+    }
+    if (br != nullptr) ::munmap(br, br_bytes);
+  }
+
+  // --- submission side ----------------------------------------------------------------
+  // Publish the entries filled so far to the kernel's ring (liburing's submit does the same
+  // before its system call); returns how many the kernel has not consumed yet.
+  unsigned flush_sq() LF_REQUIRES(sq_mu) {
+    io_uring_sq* sq = &ring.sq;
+    const unsigned mask = *sq->kring_mask;
+    unsigned ktail = *sq->ktail;
+    for (unsigned n = sq->sqe_tail - sq->sqe_head; n > 0; --n) {
+      sq->array[ktail & mask] = sq->sqe_head & mask;
+      ++ktail;
+      ++sq->sqe_head;
+    }
+    io_uring_smp_store_release(sq->ktail, ktail);
+    return ktail - io_uring_smp_load_acquire(sq->khead);
+  }
+  void enter(unsigned to_submit, unsigned wait_nr) {
+    enters.fetch_add(1, std::memory_order_relaxed);
+    int rc = io_uring_enter(static_cast<unsigned>(ring.ring_fd), to_submit, wait_nr,
+                            wait_nr > 0 ? IORING_ENTER_GETEVENTS : 0, nullptr);
+    LF_CHECK_MSG(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY, "io_uring_enter failed");
+  }
+  io_uring_sqe* get_sqe() LF_REQUIRES(sq_mu) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    if (sqe == nullptr) {  // full: hand what is queued to the kernel now
+      enter(flush_sq(), 0);
+      sqe = io_uring_get_sqe(&ring);
+      LF_CHECK_MSG(sqe != nullptr, "io_uring: submission queue stays full");
+    }
+    return sqe;
+  }
+  // Submit now if a leader is blocked in the kernel (it would not see the entries before its
+  // next completion); else the next leader's wait submits them.
+  void publish() {
+    MutexLock l(sq_mu);
+    if (!leader_blocked) return;
+    unsigned n = flush_sq();
+    if (n > 0) enter(n, 0);
+  }
+  void queue_recv(Slot& s) {
+    {
+      MutexLock l(sq_mu);
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_recv_multishot(sqe, s.fd, nullptr, 0, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = kBufferGroup;
+      io_uring_sqe_set_data64(sqe, token(kRecv, s.id.slot, s.id.gen));
+    }
+    s.recv_armed = true;
+    ++s.ops;
+  }
+  void queue_send(Slot& s) {
+    {
+      MutexLock l(sq_mu);
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_send(sqe, s.fd, s.inflight.data() + s.inflight_off, s.inflight.size() - s.inflight_off,
+                         MSG_NOSIGNAL);
+      io_uring_sqe_set_data64(sqe, token(kSend, s.id.slot, s.id.gen));
+    }
+    s.send_inflight = true;
+    ++s.ops;
+  }
+  // Cancel `slot`'s recv (its final completion, -ECANCELED, reaches the slot) and wake a
+  // leader blocked in the kernel with the cancellation's own completion.
+  void cancel_recv_now(HandlerId id) {
+    MutexLock l(sq_mu);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, token(kRecv, id.slot, id.gen), 0);
+    io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
+    enter(flush_sq(), 0);
+  }
+  void queue_accept() {
+    MutexLock l(sq_mu);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_multishot_accept(sqe, acceptor.handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, token(kAccept, 0, 0));
+    accept_armed = true;
+  }
+  void return_buffer(unsigned bid) {
+    MutexLock l(buf_mu);
+    io_uring_buf_ring_add(br, buffers.data() + static_cast<std::size_t>(bid) * opt.buffer_size, opt.buffer_size,
+                          static_cast<unsigned short>(bid), buf_mask, 0);
+    io_uring_buf_ring_advance(br, 1);
+  }
+
+  // --- the leader's turn ----------------------------------------------------------------
+  void lead(std::vector<Slot*>& runnable) {
+    turns.fetch_add(1, std::memory_order_relaxed);
+    if (!accept_armed) queue_accept();
+    unsigned to_submit;
+    {
+      MutexLock l(sq_mu);
+      to_submit = flush_sq();
+      leader_blocked = true;
+    }
+    const bool have = io_uring_cq_ready(&ring) > 0;
+    if (to_submit > 0 || !have) enter(to_submit, have ? 0 : 1);  // one system call: submit + wait
+    {
+      MutexLock l(sq_mu);
+      leader_blocked = false;
+    }
+    unsigned head, seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring, head, cqe) {
+      ++seen;
+      route(cqe->user_data, cqe->res, cqe->flags, runnable);
+    }
+    io_uring_cq_advance(&ring, seen);
+    completions.fetch_add(seen, std::memory_order_relaxed);
+  }
+
+  void route(std::uint64_t ud, int res, unsigned flags, std::vector<Slot*>& runnable) {
+    const auto kind = static_cast<Kind>(ud >> 56);
+    if (kind == kInternal) return;
+    if (kind == kAccept) {
+      if (!(flags & IORING_CQE_F_MORE)) accept_armed = false;  // posted again next turn
+      if (res >= 0) open_slot(res);
+      return;
+    }
+    const auto index = static_cast<std::uint32_t>(ud);
+    const auto gen = static_cast<std::uint32_t>(ud >> 32) & kGenMask;
+    bool stale = true;
+    if (index < slots.size()) {
+      Slot& s = *slots[index];
+      MutexLock l(s.mu);
+      if (s.gen == gen) {
+        stale = false;
+        s.pending.push_back(Completion{kind, res, flags});
+        if (!s.taken) {
+          s.taken = true;
+          runnable.push_back(&s);
+        }
+      }
+    }
+    // A completion of an older generation never reaches a handler; its buffer goes back.
+    if (stale && (flags & IORING_CQE_F_BUFFER)) return_buffer(flags >> IORING_CQE_BUFFER_SHIFT);
+  }
+
+  void open_slot(int fd) {
+    std::uint32_t index;
+    {
+      MutexLock l(free_mu);
+      if (free_slots.empty()) {
+        ::close(fd);  // no slot left: refuse the connection
+        return;
+      }
+      index = free_slots.back();
+      free_slots.pop_back();
+    }
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    int one = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    Slot& s = *slots[index];
+    MutexLock l(s.mu);  // held while the owned fields are set: the next owner sees them
+    std::uint32_t gen = (s.last_gen + 1) & kGenMask;
+    if (gen == 0) gen = 1;
+    s.last_gen = gen;
+    s.gen = gen;
+    s.taken = false;
+    s.pending.clear();
+    s.closing.store(false);
+    s.id = HandlerId{index, gen};
+    s.fd = fd;
+    s.out.clear();
+    s.inflight.clear();
+    s.inflight_off = 0;
+    s.send_inflight = s.recv_armed = s.recv_paused = s.cancel_sent = false;
+    s.ops = 0;
+    s.handler = factory(s.id);
+    queue_recv(s);
+  }
+
+  // --- a thread holding a slot ----------------------------------------------------------
+  void run_slot(Slot& s) {
+    // Per thread, so its capacity and the slots' pending lists' circulate: no allocation per turn.
+    thread_local std::vector<Completion> batch;
+    for (;;) {
+      {
+        MutexLock l(s.mu);
+        batch.clear();
+        batch.swap(s.pending);
+        if (batch.empty()) {
+          if (!(s.closing.load() && s.ops == 0)) {
+            s.taken = false;
+            return;
+          }
+        }
+      }
+      if (batch.empty()) {  // closing, and every request of the connection has ended
+        finish(s);
+        return;
+      }
+      for (const Completion& c : batch) handle(s, c);
+      const bool closing = s.closing.load();
+      if (!s.send_inflight && !s.out.empty()) {
+        s.inflight.swap(s.out);
+        s.out.clear();
+        s.inflight_off = 0;
+        queue_send(s);
+      }
+      const std::size_t backlog = s.out.size() + s.inflight.size() - s.inflight_off;
+      if (closing && s.recv_armed && !s.cancel_sent) {
+        s.cancel_sent = true;
+        queue_cancel(s);
+      } else if (!closing && s.recv_armed && !s.recv_paused && backlog > opt.output_limit) {
+        s.recv_paused = true;  // the peer does not read: stop receiving until it does
+        pauses.fetch_add(1, std::memory_order_relaxed);
+        queue_cancel(s);
+      } else if (!closing && s.recv_paused && !s.recv_armed && backlog <= opt.output_limit / 2) {
+        s.recv_paused = false;  // drained, and the cancelled recv has ended: receive again
+        queue_recv(s);
+      }
+      publish();
+    }
+  }
+
+  void queue_cancel(Slot& s) {
+    MutexLock l(sq_mu);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, token(kRecv, s.id.slot, s.id.gen), 0);
+    io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
+  }
+
+  void handle(Slot& s, const Completion& c) {
+    if (c.kind == kRecv) {
+      if (!(c.flags & IORING_CQE_F_MORE)) {
+        s.recv_armed = false;
+        --s.ops;
+      }
+      if (c.res > 0) {
+        const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
+        if (!s.closing.load()) {
+          ProactorIo io(&s);
+          s.handler->on_data(io, std::string_view(buffers.data() + static_cast<std::size_t>(bid) * opt.buffer_size,
+                                                  static_cast<std::size_t>(c.res)));
+        }
+        return_buffer(bid);
+      } else if (c.res != -ENOBUFS && !(c.res == -ECANCELED && s.recv_paused)) {
+        s.closing.store(true);  // the peer's end of stream, an error, or close()'s cancellation
+      }
+      // Out of buffers, or the kernel ended the multishot request: post it again (unless
+      // paused for back-pressure: run_slot posts it once the output drained).
+      if (!s.recv_armed && !s.recv_paused && !s.closing.load()) queue_recv(s);
+    } else if (c.kind == kSend) {
+      --s.ops;
+      s.send_inflight = false;
+      if (c.res < 0) {
+        s.closing.store(true);
+        s.out.clear();
+      } else {
+        s.inflight_off += static_cast<std::size_t>(c.res);
+        if (s.inflight_off < s.inflight.size()) queue_send(s);  // the rest of a partial send
+      }
+    }
+  }
+
+  // The id dies first (close(id) answers false from here on), then on_close runs; the slot is
+  // reusable only after both.
+  void finish(Slot& s) {
+    {
+      MutexLock l(s.mu);
+      s.gen = 0;
+      s.taken = false;
+      s.pending.clear();
+    }
+    s.handler->on_close();
+    s.handler.reset();
+    ::close(s.fd);
+    s.fd = -1;
+    MutexLock l(free_mu);
+    free_slots.push_back(s.index);
+  }
+
+  // --- the threads ----------------------------------------------------------------------
+  void run_thread() {
+    std::vector<Slot*> runnable;
+    for (;;) {
+      Slot* s = nullptr;
+      {
+        MutexLock l(pmu);
+        for (;;) {
+          if (stopping) return;
+          if (!ready.empty()) {
+            s = ready.front();
+            ready.pop_front();
+            break;
+          }
+          if (!leader_present) {
+            leader_present = true;
+            break;
+          }
+          ++followers;
+          followers_cv.wait(pmu);
+          --followers;
+        }
+      }
+      if (s != nullptr) {
+        run_slot(*s);
+        continue;
+      }
+      lead(runnable);
+      MutexLock l(pmu);
+      leader_present = false;
+      for (Slot* r : runnable) ready.push_back(r);
+      runnable.clear();
+      // Promote a follower when there is more than this thread will take itself.
+      if (ready.size() > 1 && followers > 0) followers_cv.notify_one();
+    }
+  }
+};
+
+void ProactorIo::send(std::string_view bytes) { static_cast<Slot*>(slot_)->out.append(bytes); }
+void ProactorIo::close() { static_cast<Slot*>(slot_)->closing.store(true); }
+HandlerId ProactorIo::id() const { return static_cast<Slot*>(slot_)->id; }
+int ProactorIo::fd() const { return static_cast<Slot*>(slot_)->fd; }
+
+Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions& options, Factory factory) {
+  if (options.buffers == 0 || (options.buffers & (options.buffers - 1)) != 0 || options.buffers > 32768) {
+    return Status::error("uring proactor: buffers must be a power of two up to 32768");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->opt = options;
+  impl->factory = std::move(factory);
+  io_uring_params p{};
+  p.flags = IORING_SETUP_CQSIZE;
+  p.cq_entries = options.ring_entries * 8;
+  int rc = io_uring_queue_init_params(options.ring_entries, &impl->ring, &p);
+  if (rc < 0) return Status::error("io_uring_queue_init failed (the kernel refuses io_uring)", -rc);
+  impl->ring_ready = true;
+  if (!(impl->ring.features & IORING_FEAT_NODROP)) {
+    return Status::error("io_uring: this kernel may drop completions (5.5 or newer needed)");
+  }
+  // The provided-buffer ring: one page-aligned array of buffer descriptors the kernel reads.
+  impl->br_bytes = sizeof(io_uring_buf) * options.buffers;
+  void* mem = ::mmap(nullptr, impl->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (mem == MAP_FAILED) return Status::error("uring proactor: mmap of the buffer ring failed", errno);
+  impl->br = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+  reg.ring_entries = options.buffers;
+  reg.bgid = kBufferGroup;
+  rc = io_uring_register_buf_ring(&impl->ring, &reg, 0);
+  if (rc < 0) return Status::error("io_uring: provided buffer rings unsupported (5.19 or newer needed)", -rc);
+  impl->buf_registered = true;
+  impl->buffers.resize(static_cast<std::size_t>(options.buffers) * options.buffer_size);
+  impl->buf_mask = io_uring_buf_ring_mask(options.buffers);
+  io_uring_buf_ring_init(impl->br);
+  for (unsigned i = 0; i < options.buffers; ++i) {
+    io_uring_buf_ring_add(impl->br, impl->buffers.data() + static_cast<std::size_t>(i) * options.buffer_size,
+                          options.buffer_size, static_cast<unsigned short>(i), impl->buf_mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(impl->br, static_cast<int>(options.buffers));
+
+  impl->slots.reserve(options.max_connections);
+  {
+    MutexLock l(impl->free_mu);
+    for (std::uint32_t i = 0; i < options.max_connections; ++i) {
+      auto s = std::make_unique<Slot>();
+      s->index = i;
+      impl->slots.push_back(std::move(s));
+      impl->free_slots.push_back(options.max_connections - 1 - i);  // slot 0 first
+    }
+  }
+  auto addr = InetAddr::resolve(options.bind, options.port);
+  if (!addr.ok()) return addr.status();
+  Status st = impl->acceptor.open(addr.value());
+  if (!st.ok()) return st;
+  return std::unique_ptr<UringProactor>(new UringProactor(std::move(impl)));
+}
+
+Status UringProactor::start() {
+  int n = impl_->opt.threads < 1 ? 1 : impl_->opt.threads;
+  for (int i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->run_thread(); });
+  return Status();
+}
+
+void UringProactor::stop() {
+  if (impl_->threads.empty()) return;
+  {
+    MutexLock l(impl_->pmu);
+    impl_->stopping = true;
+    impl_->followers_cv.notify_all();
+  }
+  {
+    MutexLock l(impl_->sq_mu);  // wake a leader blocked in the kernel
+    io_uring_sqe* sqe = impl_->get_sqe();
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
+    impl_->enter(impl_->flush_sq(), 0);
+  }
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+bool UringProactor::close(HandlerId id) {
+  if (id.slot >= impl_->slots.size()) return false;
+  Slot& s = *impl_->slots[id.slot];
+  bool schedule = false;
+  {
+    MutexLock l(s.mu);
+    if (s.gen == 0 || s.gen != id.gen) return false;
+    s.closing.store(true);
+    if (!s.taken) {
+      s.taken = true;
+      schedule = true;
+    }
+  }
+  if (schedule) {
+    MutexLock l(impl_->pmu);
+    impl_->ready.push_back(&s);
+    if (impl_->followers > 0) impl_->followers_cv.notify_one();
+  }
+  impl_->cancel_recv_now(id);
+  return true;
+}
+
+ProactorStats UringProactor::stats() const {
+  ProactorStats st;
+  st.accepted = impl_->accepted.load();
+  st.completions = impl_->completions.load();
+  st.enters = impl_->enters.load();
+  st.leader_turns = impl_->turns.load();
+  st.recv_pauses = impl_->pauses.load();
+  return st;
+}
+
+std::uint16_t UringProactor::port() const { return impl_->acceptor.local_addr().port(); }
+
+#else  // !LF_HAVE_LIBURING
+
+struct UringProactor::Impl {};
+void ProactorIo::send(std::string_view) {}
+void ProactorIo::close() {}
+HandlerId ProactorIo::id() const { return HandlerId{}; }
+int ProactorIo::fd() const { return -1; }
+Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions&, Factory) {
+  return Status::error("uring proactor not built in (liburing's header was not found at build time)");
+}
+Status UringProactor::start() { return Status::error("uring proactor not built in"); }
+void UringProactor::stop() {}
+bool UringProactor::close(HandlerId) { return false; }
+ProactorStats UringProactor::stats() const { return {}; }
+std::uint16_t UringProactor::port() const { return 0; }
+
+#endif
+
+UringProactor::UringProactor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+UringProactor::~UringProactor() {
+  stop();
+}
+
+}  // namespace lf

@@ -1,0 +1,319 @@
+// The completion handle set (lf::UringProactor): echo over real sockets on 127.0.0.1, many
+// connections, closes while a recv is pending, fd reuse, and a stress run (run under TSan too).
+// Skips with the reason where io_uring is unavailable.
+#include "lf/uring_proactor.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Everything a handler saw, checked by the tests; `busy` catches two threads in one handler.
+struct Record {
+  std::atomic<int> handlers{0}, closes{0}, overlaps{0};
+  std::mutex mu;
+  std::vector<lf::HandlerId> ids;  // by creation order
+  std::vector<int> fds;
+};
+
+class Echo final : public lf::ProactorHandler {
+ public:
+  Echo(Record& r, lf::HandlerId id) : r_(r), id_(id) {}
+  void on_data(lf::ProactorIo& io, std::string_view bytes) override {
+    if (busy_.exchange(true)) r_.overlaps.fetch_add(1);
+    EXPECT_TRUE(io.id() == id_) << "a completion reached the wrong handler";
+    {
+      std::lock_guard<std::mutex> l(r_.mu);
+      if (fd_ < 0) {
+        fd_ = io.fd();
+        r_.fds.push_back(fd_);
+      }
+    }
+    if (bytes == "QUIT\n") {
+      io.close();
+    } else {
+      io.send(bytes);
+    }
+    std::this_thread::yield();  // widen the window another thread would need to overlap
+    busy_.store(false);
+  }
+  void on_close() override {
+    EXPECT_EQ(closes_.fetch_add(1), 0) << "on_close twice";
+    r_.closes.fetch_add(1);
+  }
+
+ private:
+  Record& r_;
+  lf::HandlerId id_;
+  std::atomic<bool> busy_{false};
+  std::atomic<int> closes_{0};
+  int fd_ = -1;
+};
+
+std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers = 64, unsigned size = 1024,
+                                        std::size_t output_limit = 1 << 20) {
+  lf::ProactorOptions o;
+  o.threads = threads;
+  o.output_limit = output_limit;
+  o.buffers = buffers;
+  o.buffer_size = size;
+  o.max_connections = 512;
+  auto p = lf::UringProactor::create(o, [&r](lf::HandlerId id) {
+    r.handlers.fetch_add(1);
+    std::lock_guard<std::mutex> l(r.mu);
+    r.ids.push_back(id);
+    return std::make_unique<Echo>(r, id);
+  });
+  if (!p.ok()) return nullptr;
+  if (!p.value()->start().ok()) return nullptr;
+  return std::move(p.value());
+}
+
+// Skips the test (with the reason) where the proactor cannot run.
+#define MAKE_OR_SKIP(var, ...)                                                         \
+  auto var = make(__VA_ARGS__);                                                        \
+  if (!var) {                                                                          \
+    lf::ProactorOptions probe;                                                         \
+    auto why = lf::UringProactor::create(probe, [](lf::HandlerId) { return nullptr; }); \
+    GTEST_SKIP() << "io_uring unavailable: " << why.status().message();                \
+  }
+
+struct Client {
+  int fd = -1;
+  explicit Client(std::uint16_t port) {
+    auto addr = lf::InetAddr::resolve("127.0.0.1", port);
+    auto s = lf::Connector::connect(addr.value());
+    if (s.ok()) fd = ::dup(s.value().handle());
+  }
+  ~Client() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool send_all(std::string_view b) {
+    while (!b.empty()) {
+      ssize_t n = ::send(fd, b.data(), b.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      b.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Up to n bytes, waiting at most `limit` (a liveness bound, not a timing assertion).
+  std::string recv_n(std::size_t n, std::chrono::milliseconds limit = 10s) {
+    std::string got;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    char buf[65536];
+    while (got.size() < n && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      ssize_t r = ::recv(fd, buf, std::min(sizeof buf, n - got.size()), 0);
+      if (r <= 0) break;
+      got.append(buf, static_cast<std::size_t>(r));
+    }
+    return got;
+  }
+  // True once the server closed its end (recv returns 0), within `limit`.
+  bool sees_eof(std::chrono::milliseconds limit = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+      if (r == 0) return true;
+      if (r < 0) return errno == ECONNRESET;
+    }
+    return false;
+  }
+};
+
+template <typename Pred>
+bool eventually(Pred p, std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (p()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return p();
+}
+
+std::string pattern(std::size_t n, int seed) {
+  std::string s(n, 'a');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + static_cast<std::size_t>(seed)) % 26);
+  return s;
+}
+
+TEST(UringProactor, EchoesSmallAndLargeMessagesExactly) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2);
+  Client c(p->port());
+  ASSERT_GE(c.fd, 0);
+  for (std::size_t n : {1u, 64u, 1024u, 1025u, 200000u}) {  // 200 KB: many buffers, partial sends
+    std::string msg = pattern(n, static_cast<int>(n));
+    std::thread sender([&] { EXPECT_TRUE(c.send_all(msg)); });
+    std::string got = c.recv_n(n);
+    sender.join();
+    ASSERT_EQ(got.size(), n);
+    EXPECT_TRUE(got == msg) << "bytes differ at size " << n;
+  }
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+TEST(UringProactor, ManyConnectionsEachGetTheirOwnBytes) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 4, 256, 512);
+  constexpr int kConns = 100;
+  std::vector<std::unique_ptr<Client>> cs;
+  for (int i = 0; i < kConns; ++i) {
+    cs.push_back(std::make_unique<Client>(p->port()));
+    ASSERT_GE(cs.back()->fd, 0);
+  }
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < kConns; ++i) ASSERT_TRUE(cs[i]->send_all(pattern(100, i * 31 + round)));
+    for (int i = 0; i < kConns; ++i) ASSERT_EQ(cs[i]->recv_n(100), pattern(100, i * 31 + round)) << "conn " << i;
+  }
+  EXPECT_EQ(r.handlers.load(), kConns);
+  EXPECT_EQ(r.overlaps.load(), 0);
+  cs.clear();
+  EXPECT_TRUE(eventually([&] { return r.closes.load() == kConns; })) << r.closes.load();
+}
+
+TEST(UringProactor, CloseWhileARecvIsPending) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2);
+  // The server closes it: close(id) cancels the armed recv; the client sees the end.
+  Client a(p->port());
+  ASSERT_TRUE(a.send_all("hi"));
+  ASSERT_EQ(a.recv_n(2), "hi");
+  lf::HandlerId id;
+  {
+    std::lock_guard<std::mutex> l(r.mu);
+    id = r.ids.at(0);
+  }
+  EXPECT_TRUE(p->close(id));
+  EXPECT_TRUE(a.sees_eof());
+  EXPECT_TRUE(eventually([&] { return r.closes.load() == 1; }));
+  EXPECT_FALSE(p->close(id)) << "a closed handler's id must not name anything";
+  // The client closes it: the pending recv ends with the end of stream.
+  Client b(p->port());
+  ASSERT_TRUE(b.send_all("yo"));
+  ASSERT_EQ(b.recv_n(2), "yo");
+  ::close(b.fd);
+  b.fd = -1;
+  EXPECT_TRUE(eventually([&] { return r.closes.load() == 2; }));
+  // The handler closes itself from on_data.
+  Client c(p->port());
+  ASSERT_TRUE(c.send_all("QUIT\n"));
+  EXPECT_TRUE(c.sees_eof());
+  EXPECT_TRUE(eventually([&] { return r.closes.load() == 3; }));
+  EXPECT_EQ(r.handlers.load(), 3);
+}
+
+TEST(UringProactor, FdReuseNeverReachesTheOldHandler) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2);
+  std::set<int> fds_seen;
+  int reused = 0;
+  for (int i = 0; i < 20; ++i) {
+    Client c(p->port());
+    std::string msg = pattern(50, i);
+    ASSERT_TRUE(c.send_all(msg));
+    ASSERT_EQ(c.recv_n(50), msg);
+    lf::HandlerId id;
+    int fd;
+    {
+      std::lock_guard<std::mutex> l(r.mu);
+      id = r.ids.back();
+      fd = r.fds.back();
+    }
+    if (!fds_seen.insert(fd).second) ++reused;
+    ASSERT_TRUE(p->close(id));  // the server closes, so the next accept may get the same fd
+    ASSERT_TRUE(c.sees_eof());
+    ASSERT_TRUE(eventually([&] { return r.closes.load() == i + 1; }));
+    EXPECT_FALSE(p->close(id));
+  }
+  EXPECT_GT(reused, 0) << "the kernel never gave a closed fd number back: nothing was tested";
+  std::set<std::uint64_t> ids;
+  for (auto id : r.ids) ids.insert(id.raw());
+  EXPECT_EQ(ids.size(), r.ids.size()) << "a HandlerId was given twice";
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+TEST(UringProactor, APeerThatDoesNotReadStopsTheReceivingUntilItDoes) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2, 64, 1024, 64 * 1024);
+  Client c(p->port());
+  ASSERT_GE(c.fd, 0);
+  int small = 16 * 1024;  // small socket buffers, so the server's sends back up quickly
+  ASSERT_EQ(::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  // More than the kernel's socket buffers take (the server's send buffer grows to 4 MiB), so
+  // what is left backs up in the server.
+  const std::string big = pattern(16 << 20, 3);
+  std::thread sender([&] { EXPECT_TRUE(c.send_all(big)); });
+  // Not reading: the echo backs up past the limit and the server stops receiving.
+  EXPECT_TRUE(eventually([&] { return p->stats().recv_pauses > 0; })) << "no back-pressure";
+  std::string got = c.recv_n(big.size(), 30s);
+  sender.join();
+  ASSERT_EQ(got.size(), big.size());
+  EXPECT_TRUE(got == big) << "the echo after a pause came back different";
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+TEST(UringProactor, StressChurnWithServerCloses) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 4, 128, 256);  // few small buffers: recvs also run out and are posted again
+  constexpr int kClients = 8, kConnsEach = 25, kMsgs = 20;
+  std::atomic<int> bad{0};
+  std::atomic<bool> done{false};
+  std::thread closer([&] {  // closes random live handlers while traffic runs
+    std::size_t k = 0;
+    while (!done.load()) {
+      lf::HandlerId id;
+      {
+        std::lock_guard<std::mutex> l(r.mu);
+        if (!r.ids.empty()) id = r.ids[(k * 7919) % r.ids.size()];
+      }
+      ++k;
+      if (id.valid()) (void)p->close(id);
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kClients; ++t) {
+    ts.emplace_back([&, t] {
+      for (int c = 0; c < kConnsEach; ++c) {
+        Client cl(p->port());
+        if (cl.fd < 0) {
+          bad.fetch_add(1);
+          continue;
+        }
+        for (int m = 0; m < kMsgs; ++m) {
+          std::string msg = pattern(static_cast<std::size_t>(100 + (m * 97) % 900), t * 1000 + c * 10 + m);
+          if (!cl.send_all(msg)) break;  // closed by the closer: fine
+          std::string got = cl.recv_n(msg.size());
+          if (got.size() < msg.size()) break;  // closed mid-way: only a prefix may come
+          if (got != msg) bad.fetch_add(1);     // but never someone else's bytes
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  done.store(true);
+  closer.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(r.overlaps.load(), 0);
+  EXPECT_EQ(r.handlers.load(), kClients * kConnsEach);
+  EXPECT_TRUE(eventually([&] { return r.closes.load() == kClients * kConnsEach; })) << r.closes.load();
+}
+
+}  // namespace
