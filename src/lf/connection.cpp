@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <deque>
+#include <vector>
 
 namespace lf::detail {
 
@@ -18,7 +19,35 @@ struct DispatchLevel {
   DispatchLevel& operator=(const DispatchLevel&) = delete;
 };
 
+// ReplyBatch: this thread's open batch (the connections whose replies wait for the end of the
+// turn), and output buffers of replies already flushed, kept for the next turn's.
+struct OpenBatch {
+  bool open = false;
+  std::vector<Connection*> deferred;
+  std::vector<std::string> spares;
+};
+thread_local OpenBatch t_batch;
+constexpr std::size_t kSpareOutputs = 64;
+
 }  // namespace
+
+ReplyBatch::ReplyBatch() : was_open_(t_batch.open) {
+  t_batch.open = true;
+  t_batch.deferred.reserve(kSpareOutputs);
+}
+
+ReplyBatch::~ReplyBatch() {
+  flush();
+  t_batch.open = was_open_;
+}
+
+void ReplyBatch::flush() {
+  // A connection flushed here may be closed (and deleted) by its resume: nothing of it is
+  // touched afterwards.
+  std::vector<Connection*>& d = t_batch.deferred;
+  for (std::size_t i = 0; i < d.size(); ++i) d[i]->flush_deferred();
+  d.clear();
+}
 
 IoScratch& io_scratch(std::size_t read_chunk) {
   thread_local IoScratch outermost;
@@ -146,7 +175,35 @@ Disposition Connection::respond(SessionAction action, std::string& out) {
     action = pump_.run_bytes(nullptr, 0, out);
   }
   if (action == SessionAction::kPark) return park(out, /*in_dispatch=*/true);
+  // Only the outermost dispatch of a turn defers: one nested in a long handler
+  // (serve_while_processing) sends at once, as that handler's turn has no end in sight.
+  if (t_batch.open && t_dispatch_depth == 1 && mode_ == Mode::kInline &&
+      action == SessionAction::kContinue && !out.empty() && pending_out_.empty()) {
+    // The thread's output buffer is replaced by a spare one: the next connection's replies
+    // allocate nothing.
+    deferred_out_.swap(out);
+    if (!t_batch.spares.empty()) {
+      out.swap(t_batch.spares.back());
+      t_batch.spares.pop_back();
+    }
+    t_batch.deferred.push_back(this);
+    return Disposition::kKeepSuspended;  // flush_deferred resumes it
+  }
   return reply(action, out);
+}
+
+void Connection::flush_deferred() {
+  const Disposition d = reply(SessionAction::kContinue, deferred_out_);
+  deferred_out_.clear();
+  if (deferred_out_.capacity() > 0 && t_batch.spares.size() < kSpareOutputs) {
+    t_batch.spares.push_back(std::move(deferred_out_));  // at most kReplyKeepBytes (reply())
+  }
+  std::string().swap(deferred_out_);
+  if (d == Disposition::kRemove) {
+    (void)reactor_.remove_handler(id());  // suspended and not busy: handle_close runs now
+  } else {
+    (void)reactor_.resume_handler(id());  // what arrived meanwhile is taken by the next wait
+  }
 }
 
 // Parking. The session's parked work runs on another thread and calls unpark() when done; this

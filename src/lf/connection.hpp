@@ -26,6 +26,28 @@ IoScratch& io_scratch(std::size_t read_chunk);
 
 class Connection;
 
+// Replies at the end of a turn. A thread set's leader dispatches a batch of ready connections
+// per turn; with a ReplyBatch open on its thread, each connection's replies are sent after the
+// turn's last dispatch instead of at the end of its own, as a single-threaded event loop sends
+// them before it sleeps. A send wakes the client that waits for it, and the kernel places a
+// woken reader next to the writer expecting the writer to sleep: a client woken in the middle
+// of the batch preempts the thread that still has the rest to serve. Until its replies are
+// out the connection's handle stays suspended, so no thread reads it or answers it in
+// between and no reply is reordered.
+class ReplyBatch {
+ public:
+  ReplyBatch();
+  ~ReplyBatch();
+  ReplyBatch(const ReplyBatch&) = delete;
+  ReplyBatch& operator=(const ReplyBatch&) = delete;
+  // Sends what this thread's open batch holds so far (a handler that turns out long hands its
+  // turn on: the replies finished before it do not wait for it).
+  static void flush();
+
+ private:
+  const bool was_open_;  // a turn nested in a handler's (join_until) ends with the outer's open
+};
+
 // A session with the input it has not consumed yet. Shared by every model, so the rule
 // "read into the thread's scratch, copy aside only a split request" lives in one place.
 class SessionPump {
@@ -84,6 +106,9 @@ class Connection final : public EventHandler, public SessionHost {
   void unpark() override;
   void request_close() override;
   void wake() override;
+  // ReplyBatch: sends the replies left for the end of the turn and resumes the handle (or
+  // removes it, if the send failed).
+  void flush_deferred();
   int handle() const override { return stream_.handle(); }
 
  private:
@@ -116,6 +141,9 @@ class Connection final : public EventHandler, public SessionHost {
   // and an atomic of it would not be lock-free.
   std::atomic<std::uint64_t> id_{0};
   std::string pending_out_;  // replies the socket has not taken yet, from pending_sent_ on
+  // Replies left for the end of the dispatching thread's turn (ReplyBatch); the buffer comes
+  // from and goes back to the thread's spares, so an idle connection holds none.
+  std::string deferred_out_;
   std::size_t pending_sent_ = 0;
   bool closing_ = false;
   bool broken_ = false;  // a send failed while parked: close once the session is unparked

@@ -1,5 +1,7 @@
 #include "lf/unbound_thread_set.hpp"
 
+#include "connection.hpp"
+
 #include <algorithm>
 
 namespace lf {
@@ -197,7 +199,12 @@ void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::fun
     turn.rest = events;
     turn.next = 0;
     turn.count = taken;
-    while (turn.next < turn.count) reactor_.dispatch(events[turn.next++]);  // reactivates each handle
+    if (taken > 1) {
+      const detail::ReplyBatch batch;  // the turn's replies go out after its last dispatch
+      while (turn.next < turn.count) reactor_.dispatch(events[turn.next++]);
+    } else {
+      while (turn.next < turn.count) reactor_.dispatch(events[turn.next++]);  // reactivates each handle
+    }
     const int dispatched = turn.next;
     turn.rest = nullptr;
     turn.next = turn.count = 0;
@@ -220,6 +227,7 @@ void UnboundThreadSet::promote_new_leader(Turn& turn) {
 }
 
 bool UnboundThreadSet::promote_new_leader() {
+  detail::ReplyBatch::flush();  // the replies finished before this long handler do not wait
   bool gave_up = false;
   for (Turn* t = current_turn_; t != nullptr; t = t->outer) {
     // The rest of the turn goes back to the handle set for any thread to take.
