@@ -108,9 +108,13 @@ std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t pos
   const std::string_view n = spec.name;
   if (is_store_destination(spec, position)) return {"OW", "update"};
   if (spec.has(kDestKey) || n == "sort") return {"RO", "access"};
-  // Streams: XLEN reads no data; XREADGROUP writes the group, not the entries (read-only, as
+  if (n == "xlen" || n == "exists" || n == "hexists" || n == "hlen" || n == "hstrlen" ||
+      n == "llen" || n == "scard" || n == "sismember" || n == "strlen" || n == "touch" ||
+      n == "type" || n == "watch" || n == "zcard" || n == "memory|usage" || n.starts_with("object|")) {
+    return {"RO"};  // Redis's key specs: these look at a key without reading its data
+  }
+  // Streams: XREADGROUP writes the group, not the entries (read-only, as
   // Redis declares it); the writers insert, update or delete as Redis's key specs say.
-  if (n == "xlen") return {"RO"};
   if (!spec.has(kWrite) || n == "xreadgroup") return {"RO", "access"};
   if (n == "xtrim" || n == "xdel" || n == "xautoclaim" || n == "xgroup|destroy" || n == "xgroup|delconsumer") {
     return {"RW", "delete"};

@@ -90,7 +90,9 @@ struct ClientState {
   bool reply_skip_next = false;
   bool reply_skip = false;
   std::uint64_t write_offset = 0;  // the log offset after this connection's last write (WAIT)
-  bool handed_over = false;  // LFDB.SYNC gave the socket to the replication dispatcher: close
+  // The command asks that this connection close once its reply is out: LFDB.SYNC gave the
+  // socket to the replication dispatcher, or ACL DELUSER deleted the connection's own user.
+  bool close_after_reply = false;
   bool scripts_refused = false;  // a busy script of it was stopped as it had hung up: no more
   // Past maxmemory when this connection's script (or EXEC) started: its first deny-oom call is
   // refused (Redis's pre-command OOM state). Set by the session before it submits the command,

@@ -29,7 +29,8 @@ lf::hue::HueMatrix build_matrix(lf::hue::HueId* class_hues, lf::hue::HueId& exec
   add(HueClass::kPubsubRead, Touches().reads("pubsub"));
   add(HueClass::kPubsubWrite, Touches().writes("pubsub"));
   add(HueClass::kAclRead, Touches().reads("acl"));
-  add(HueClass::kAclWrite, Touches().writes("acl"));
+  // ACL SETUSER reads the subscriptions: it closes the subscribers its new rules refuse.
+  add(HueClass::kAclWrite, Touches().writes("acl").reads("pubsub"));
   class_hues[static_cast<int>(HueClass::kUndeclared)] = *t.add_undeclared("undeclared");
   exec_alone = *t.add_undeclared("exec-alone");
   expire_cycle = *t.add("expire-cycle", Touches().reads("keyspace").reads("pubsub").writes_context());

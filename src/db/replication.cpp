@@ -177,7 +177,7 @@ void Replication::sync_command(CommandContext& c) {
   dispatcher_->add_replica(std::move(link));
   // No reply from here: the dispatcher answers on the handed-over socket; the session closes
   // its side (the dup keeps the connection open).
-  c.client->handed_over = true;
+  c.client->close_after_reply = true;
 }
 
 // ---- commands ----------------------------------------------------------------------------

@@ -752,7 +752,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     if (!make_room(bc, argv, ctx)) return;
     bc.handler(ctx);
     if (ctx.rerun_alone) return note_rerun_alone(out, mark);
-    if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
+    if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
     if (offer.waiter) {
       waiter_ = std::move(offer.waiter);
       blocked_spec_ = bc.spec;
@@ -780,7 +780,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_effect(*bc.spec, argv, ctx.ks, ctx.now_ms, log_buf_);
   }
   il.records = nullptr;
-  if (client_.handed_over) close_after_replies();  // LFDB.SYNC: the dispatcher has the socket
+  if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
   // Appended while the invocation still holds its colors: the log keeps each key's order.
   if (!in_transaction_ && !log_buf_.empty()) {
     commit_offset_ = log->append(log_buf_, log_db_, il.db);

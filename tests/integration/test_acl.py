@@ -310,5 +310,134 @@ class AclDiff(SideBySideTestCase):
         ])
 
 
+    def test_revoked_channels_close_subscribers(self):
+        """ACL SETUSER that takes channels away closes the user's subscribers holding a
+        subscription the new rules refuse (a pattern is kept only by the same pattern); rules
+        that keep every channel, or allow all of them, close none; other users' subscribers
+        stay."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "ps", "on", "nopass", "+@all", "resetchannels", "&foo:1",
+             "&bar:*", "&orders"),
+            ("admin", "ACL", "SETUSER", "other", "on", "nopass", "+@all", "allchannels"),
+            ("s1", "AUTH", "ps", "x"), ("s1", "SUBSCRIBE", "foo:1"),
+            ("s2", "AUTH", "ps", "x"), ("s2", "PSUBSCRIBE", "bar:*"),
+            ("s3", "AUTH", "ps", "x"), ("s3", "SSUBSCRIBE", "orders"),
+            ("s4", "AUTH", "other", "x"), ("s4", "PSUBSCRIBE", "bar:*"),
+            ("n", "AUTH", "ps", "x"),  # no subscriptions: never closed for channels
+            ("admin", "ACL", "SETUSER", "ps", "resetchannels", "&foo:1", "&bar:*", "&orders", "&z"),
+            ("admin", "ACL", "SETUSER", "ps", "allchannels"),
+            ("admin", "ACL", "SETUSER", "ps", "resetchannels", "&foo:*", "&orders", "&bar:x"),
+        ])
+        for server in (self.peer, self.lfdb):
+            self.assertTrue(self.conn(server, "s2").is_closed(timeout=10), server)
+        self.run_steps([("s1", "PING"), ("s3", "PING"), ("s4", "PING"), ("n", "PING"),
+                        ("admin", "ACL", "SETUSER", "ps", "resetchannels")])
+        for server in (self.peer, self.lfdb):
+            for name in ("s1", "s3"):
+                self.assertTrue(self.conn(server, name).is_closed(timeout=10), (server, name))
+        self.run_steps([("s4", "PING"), ("n", "PING")])
+
+    def test_deluser_of_own_user_closes_after_reply(self):
+        """ACL DELUSER of the calling connection's own user answers, then closes that connection
+        (its next command gets no reply); the user's other connections close at once."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "me", "on", "nopass", "+@all", "allkeys"),
+            ("self", "AUTH", "me", "x"),
+            ("other", "AUTH", "me", "x"),
+            ("self", "ACL", "DELUSER", "me", "nosuch"),
+        ])
+        for server in (self.peer, self.lfdb):
+            for name in ("self", "other"):
+                self.assertTrue(self.conn(server, name).is_closed(timeout=10), (server, name))
+        self.run_steps([("admin", "ACL", "USERS")])
+
+    def test_selectors(self):
+        """`(...)` rules: each selector a set of commands, keys and channels of its own; GETUSER
+        lists them under selectors, ACL LIST writes them in parentheses; a command passes when
+        one selector allows all of it; clearselectors and reset drop them."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "sel", "on", "nopass", "+get", "~r*",
+             "(+set ~w* &chan)", "(", "+hget", "%R~h*", ")", "(%W~x* +@list)", "()"),
+            ("admin", "ACL", "GETUSER", "sel"),
+            ("admin", "ACL", "LIST"),
+            ("s", "AUTH", "sel", "x"),
+            ("s", "GET", "r1"), ("s", "GET", "w1"), ("s", "SET", "w1", "v"), ("s", "SET", "r1", "v"),
+            ("s", "HGET", "h1", "f"), ("s", "HSET", "h1", "f", "v"), ("s", "RPUSH", "x1", "a"),
+            ("s", "LPOP", "x1"), ("s", "LPUSH", "h1", "a"), ("s", "LMOVE", "x1", "x2", "LEFT", "LEFT"),
+            ("s", "PUBLISH", "chan", "m"), ("s", "PUBLISH", "other", "m"), ("s", "PING"),
+            ("admin", "ACL", "DRYRUN", "sel", "GET", "w1"),
+            ("admin", "ACL", "DRYRUN", "sel", "SET", "w1", "v"),
+            ("admin", "ACL", "DRYRUN", "sel", "SET", "r1", "v"),
+            ("admin", "ACL", "DRYRUN", "sel", "MSET", "w1", "v", "r1", "v"),
+            ("admin", "ACL", "DRYRUN", "sel", "RPUSH", "x1", "a"),
+            ("admin", "ACL", "DRYRUN", "sel", "LPOP", "x1"),
+            ("admin", "ACL", "DRYRUN", "sel", "PUBLISH", "other", "m"),
+            ("admin", "ACL", "DRYRUN", "sel", "PING"),
+            ("admin", "ACL", "LOG"),
+            ("admin", "ACL", "SETUSER", "sel", "clearselectors", "(~a* +incr)"),
+            ("admin", "ACL", "GETUSER", "sel"),
+            ("s", "SET", "w1", "v"), ("s", "INCR", "a1"),
+            ("admin", "ACL", "SETUSER", "sel", "reset"),
+            ("admin", "ACL", "GETUSER", "sel"),
+            ("admin", "ACL", "LIST"),
+        ])
+
+    def test_read_write_key_permissions(self):
+        """%R~ serves the keys a command reads, %W~ the ones it writes, by the command's key
+        specs (COPY reads its source and writes its destination; GETDEL needs both)."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "rw", "on", "nopass", "+@all", "%R~src*", "%W~dst*",
+             "%RW~both*", "%wr~mix*"),
+            ("admin", "ACL", "GETUSER", "rw"),
+            ("admin", "SET", "src1", "v"),
+            ("k", "AUTH", "rw", "x"),
+            ("k", "GET", "src1"), ("k", "SET", "src1", "v"), ("k", "GET", "dst1"),
+            ("k", "SET", "dst1", "v"), ("k", "COPY", "src1", "dst2"), ("k", "COPY", "dst1", "src2"),
+            ("k", "GETDEL", "dst1"), ("k", "GETDEL", "both1"), ("k", "APPEND", "mix1", "v"),
+            ("k", "EXISTS", "dst1"), ("k", "STRLEN", "src1"), ("k", "DEL", "src1"),
+            ("admin", "ACL", "DRYRUN", "rw", "COPY", "dst1", "src2"),
+            ("admin", "ACL", "DRYRUN", "rw", "LMOVE", "src1", "dst1", "LEFT", "LEFT"),
+            ("admin", "ACL", "SETUSER", "rw", "%~x"),
+            ("admin", "ACL", "SETUSER", "rw", "%RR~x"),
+            ("admin", "ACL", "SETUSER", "rw", "%R"),
+            ("admin", "ACL", "GETUSER", "rw"),
+        ])
+
+    def test_selector_errors(self):
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "se", "(+get", "~x"),
+            ("admin", "ACL", "SETUSER", "se", "on", "(+nosuch)"),
+            ("admin", "ACL", "SETUSER", "se", "(on)"),
+            ("admin", "ACL", "SETUSER", "se", "(", "~a*", "allkeys ~b)"),
+            ("admin", "ACL", "SETUSER", "se", "(>pass)"),
+            ("admin", "ACL", "SETUSER", "se", "+get", "(~a", "~b"),
+            ("admin", "ACL", "USERS"),
+            ("admin", "ACL", "SETUSER", "se", "(~a)", "(~a)", "(\"~b c\")", "('&d')"),
+            ("admin", "ACL", "GETUSER", "se"),
+            ("admin", "ACL", "SETUSER", "se", "clearselectors"),
+            ("admin", "ACL", "GETUSER", "se"),
+        ])
+
+    def test_revoked_channels_with_selectors(self):
+        """Channels are revoked only when no selector keeps them: a subscriber whose channel
+        moves from the root selector into a `(...)` one stays; one whose channel no selector
+        allows is closed."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "cs", "on", "nopass", "+@all", "resetchannels", "&a", "&b"),
+            ("sa", "AUTH", "cs", "x"), ("sa", "SUBSCRIBE", "a"),
+            ("sb", "AUTH", "cs", "x"), ("sb", "SUBSCRIBE", "b"),
+            ("admin", "ACL", "SETUSER", "cs", "resetchannels", "&a", "(&b +@all)"),
+            ("admin", "ACL", "SETUSER", "cs", "resetchannels", "clearselectors", "(&a)"),
+        ])
+        for server in (self.peer, self.lfdb):
+            self.assertTrue(self.conn(server, "sb").is_closed(timeout=10), server)
+        self.run_steps([("sa", "PING"),
+                        ("admin", "ACL", "SETUSER", "cs", "(allchannels)"),
+                        ("sa", "PING"),
+                        ("admin", "ACL", "SETUSER", "cs", "clearselectors")])
+        for server in (self.peer, self.lfdb):
+            self.assertTrue(self.conn(server, "sa").is_closed(timeout=10), server)
+
+
 if __name__ == "__main__":
     unittest.main()

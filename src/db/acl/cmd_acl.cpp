@@ -1,8 +1,10 @@
 // ACL's subcommands (db/acl/commands.hpp), with Redis 7.0's replies and errors.
+#include <algorithm>
 #include <random>
 
 #include "db/acl/categories.hpp"
 #include "db/acl/commands.hpp"
+#include "db/acl/recheck.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -33,14 +35,58 @@ void add_entry(Server& server, ClientState& client, std::string reason, std::str
   server.acl_log().add(std::move(e));
 }
 
+// Closes the connections in `ids` (sorted; nullptr: all) that run as one of `users`, blocked
+// ones included. The calling connection is among them when its own user matches: it closes
+// right after this command's reply (Redis closes it after the command).
+void close_connections_of(CommandContext& c, const std::vector<std::uint64_t>* ids,
+                          std::span<const std::string_view> users) {
+  std::vector<std::uint64_t> killed;
+  bool self = false;
+  c.server->clients().kill([&](ClientState& other) {
+    if (ids != nullptr && !std::binary_search(ids->begin(), ids->end(), other.id)) return false;
+    bool match = false;
+    {
+      lf::MutexLock nl(other.name_mu);
+      for (std::string_view u : users) match = match || other.user_name == u;
+    }
+    if (match && &other == c.client) {
+      self = true;
+      return false;
+    }
+    if (match) killed.push_back(other.id);
+    return match;
+  });
+  for (std::uint64_t k : killed) c.server->blocking().settle(k, blocking::Settle::kClose);
+  if (self) c.client->close_after_reply = true;
+}
+
+// Rules that took channels away close the user's subscribers that hold a subscription the new
+// rules refuse, as Redis 7.0 does; the others keep theirs.
+void close_revoked_subscribers(CommandContext& c, const acl::User& before, const acl::User& after) {
+  if (acl::keeps_channels(before, after)) return;
+  std::vector<std::uint64_t> ids;
+  c.server->pubsub().for_each_subscription(
+      [&](pubsub::Kind k, const std::string& name, std::uint64_t client_id) {
+        if (!acl::channel_allowed(after, name, k == pubsub::Kind::kPattern)) ids.push_back(client_id);
+      });
+  if (ids.empty()) return;
+  std::sort(ids.begin(), ids.end());
+  const std::string_view user = after.name;
+  close_connections_of(c, &ids, std::span<const std::string_view>(&user, 1));
+}
+
 void setuser_cmd(CommandContext& c) {
   const std::string_view name = c.arg(2);
   for (char ch : name) {
-    if (ch == ' ' || ch == '\0') return c.out.error("ERR Usernames can't contain spaces or null characters");
+    if (ch == ' ' || ch == '\0' || (ch >= '\t' && ch <= '\r')) {
+      return c.out.error("ERR Usernames can't contain spaces or null characters");
+    }
   }
+  const std::shared_ptr<const acl::User> before = c.server->acl().find(name);
   const std::string e = c.server->acl().set_user(name, c.argv.subspan(3));
   if (!e.empty()) return c.out.error(e);
   if (name == "default") c.server->refresh_auth_required();
+  if (before) close_revoked_subscribers(c, *before, *c.server->acl().find(name));
   c.out.simple_string("OK");
 }
 
@@ -50,22 +96,19 @@ void deluser_cmd(CommandContext& c) {
     if (n == "default") return c.out.error("ERR The 'default' user cannot be removed");
   }
   const std::size_t n = c.server->acl().del_users(names);
-  // Their other connections close now (this one at its next command: its reply goes first).
-  std::vector<std::uint64_t> killed;
-  if (n != 0) {
-    c.server->clients().kill([&](ClientState& other) {
-      if (&other == c.client) return false;
-      bool gone = false;
-      {
-        lf::MutexLock nl(other.name_mu);
-        for (std::string_view d : names) gone = gone || other.user_name == d;
-      }
-      if (gone) killed.push_back(other.id);
-      return gone;
-    });
-  }
-  for (std::uint64_t k : killed) c.server->blocking().settle(k, blocking::Settle::kClose);
+  // Their connections close now, this one right after its reply.
+  if (n != 0) close_connections_of(c, nullptr, names);
   c.out.integer(static_cast<std::int64_t>(n));
+}
+
+// GETUSER's commands, keys and channels of one selector.
+void describe_selector(CommandContext& c, const acl::Selector& s) {
+  c.out.bulk("commands");
+  c.out.bulk(s.describe_commands());
+  c.out.bulk("keys");
+  c.out.bulk(s.describe_keys());
+  c.out.bulk("channels");
+  c.out.bulk(s.describe_channels());
 }
 
 void getuser_cmd(CommandContext& c) {
@@ -79,14 +122,13 @@ void getuser_cmd(CommandContext& c) {
   c.out.bulk("passwords");
   c.out.array_header(u->passwords.size());
   for (const std::string& p : u->passwords) c.out.bulk(p);
-  c.out.bulk("commands");
-  c.out.bulk(u->describe_commands());
-  c.out.bulk("keys");
-  c.out.bulk(u->describe_keys());
-  c.out.bulk("channels");
-  c.out.bulk(u->describe_channels());
+  describe_selector(c, u->root);
   c.out.bulk("selectors");
-  c.out.array_header(0);
+  c.out.array_header(u->selectors.size());
+  for (const acl::Selector& s : u->selectors) {
+    c.out.map_header(3);
+    describe_selector(c, s);
+  }
 }
 
 void users_cmd(CommandContext& c) {

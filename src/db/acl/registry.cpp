@@ -37,13 +37,18 @@ void UserRegistry::publish_locked(std::shared_ptr<User> u) {
 // The whole read-modify-write under the mutex: a CONFIG SET requirepass (which changes the
 // default user outside the "acl" declaration) cannot fall between the copy and the publish.
 std::string UserRegistry::set_user(std::string_view name, std::span<const std::string_view> rules) {
+  std::vector<std::string> merged;
+  std::size_t bad = 0;
+  if (!merge_selector_args(rules, merged, bad)) {
+    return "ERR Unmatched parenthesis in acl selector starting at '" + std::string(rules[bad]) + "'.";
+  }
   lf::MutexLock lock(mu_);
   const auto it = users_.find(name);
   auto u = it != users_.end() ? std::make_shared<User>(*it->second)
                               : std::make_shared<User>(std::string(name));
-  for (std::string_view r : rules) {
+  for (const std::string& r : merged) {
     if (std::string e = u->apply_rule(r); !e.empty()) {
-      return "ERR Error in ACL SETUSER modifier '" + std::string(r) + "': " + e;
+      return "ERR Error in ACL SETUSER modifier '" + r + "': " + e;
     }
   }
   publish_locked(std::move(u));

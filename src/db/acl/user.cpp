@@ -3,96 +3,26 @@
 #include <nettle/sha2.h>
 
 #include <algorithm>
-#include <climits>
 
 #include "commands/access.hpp"
-#include "commands/introspect.hpp"
-#include "db/acl/categories.hpp"
 #include "db/acl/recheck.hpp"
-#include "db/command_context.hpp"
+#include "db/config_line.hpp"
 
 namespace lfdb::db::acl {
 namespace {
 
 using commands::CommandSpec;
 
-constexpr std::string_view kErrSyntax = "Syntax error";
-constexpr std::string_view kErrUnknown = "Unknown command or category name in ACL";
-constexpr std::string_view kErrKeysAfterAll =
-    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have "
-    "any effect. Try 'resetkeys' to start with an empty list of patterns";
-constexpr std::string_view kErrChannelsAfterAll =
-    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not "
-    "have any effect. Try 'resetchannels' to start with an empty list of channels";
 constexpr std::string_view kErrNoSuchPass =
     "The password you are trying to remove from the user does not exist";
 constexpr std::string_view kErrBadHash =
     "The password hash must be exactly 64 characters and contain only lowercase hexadecimal "
     "characters";
-constexpr std::string_view kErrFirstArgOfSub = "Allowing first-arg of a subcommand is not supported";
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& ch : r) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return r;
-}
-
-bool has_spaces(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f' || ch == '\0';
-  });
-}
 
 bool valid_hash(std::string_view h) {
   if (h.size() != 64) return false;
   return std::all_of(h.begin(), h.end(),
                      [](char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'); });
-}
-
-// A command named in a rule: "get", or "client|kill" for a subcommand.
-const CommandSpec* lookup(std::string_view name) {
-  const std::size_t bar = name.find('|');
-  if (bar == std::string_view::npos) return commands::find_command(name);
-  const CommandSpec* top = commands::find_command(name.substr(0, bar));
-  if (top == nullptr || !top->is_container()) return nullptr;
-  return commands::find_subcommand(*top, name.substr(bar + 1));
-}
-
-// Allowing or denying a command covers its subcommands, and forgets its allowed first args.
-void change(std::vector<bool>& allowed, std::vector<std::vector<std::string>>* first_args,
-            const CommandSpec& spec, bool value) {
-  const std::uint16_t i = commands::index_of(spec);
-  allowed[i] = value;
-  if (first_args != nullptr) (*first_args)[i].clear();
-  for (const CommandSpec& sub : spec.subcommands) allowed[commands::index_of(sub)] = value;
-}
-
-void change_category(std::vector<bool>& allowed, std::vector<std::vector<std::string>>* first_args,
-                     std::uint32_t cat, bool value) {
-  for (const CommandSpec& top : commands::all_commands()) {
-    if ((categories_of(commands::index_of(top)) & cat) != 0) change(allowed, first_args, top, value);
-    for (const CommandSpec& sub : top.subcommands) {
-      if ((categories_of(commands::index_of(sub)) & cat) != 0) change(allowed, first_args, sub, value);
-    }
-  }
-}
-
-void count_category(const std::vector<bool>& allowed, std::uint32_t cat, unsigned long& on,
-                    unsigned long& off) {
-  on = off = 0;
-  for (std::size_t i = 0; i < allowed.size(); ++i) {
-    if ((categories_of(static_cast<std::uint16_t>(i)) & cat) == 0) continue;
-    (allowed[i] ? on : off)++;
-  }
-}
-
-bool matches_channel(const User& u, std::string_view channel, bool literal) {
-  for (const std::string& p : u.channels) {
-    if (literal ? p == channel : glob_match(p, channel)) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -115,14 +45,9 @@ std::string sha256_hex(std::string_view s) {
 
 std::string full_name(const CommandSpec& spec) { return std::string(spec.name); }
 
-User::User(std::string n)
-    : name(std::move(n)), allowed(commands::command_count(), false),
-      first_args(commands::command_count()) {}
+User::User(std::string n) : name(std::move(n)) {}
 
-void User::refresh() {
-  unrestricted = all_keys && all_channels &&
-                 std::all_of(allowed.begin(), allowed.end(), [](bool b) { return b; });
-}
+void User::refresh() { unrestricted = root.unrestricted(); }
 
 std::string User::apply_rule(std::string_view op) {
   if (op.empty()) return "";
@@ -161,101 +86,25 @@ std::string User::apply_rule(std::string_view op) {
     const auto it = std::find(passwords.begin(), passwords.end(), h);
     if (it == passwords.end()) return std::string(kErrNoSuchPass);
     passwords.erase(it);
+  } else if (op[0] == '(' && op.back() == ')') {
+    // A selector: its rules split as a config line is, applied to a new empty selector (a
+    // line that does not split gives an empty one, as Redis's does).
+    std::vector<std::string> words;
+    if (!split_config_line(std::string(op.substr(1, op.size() - 2)), words)) words.clear();
+    Selector s;
+    for (const std::string& w : words) {
+      if (std::string e = s.apply_rule(w); !e.empty()) return e;
+    }
+    selectors.push_back(std::move(s));
+  } else if (commands::iequal(op, "clearselectors")) {
+    selectors.clear();
   } else if (commands::iequal(op, "reset")) {
     for (std::string_view r : {"resetpass", "resetkeys", "resetchannels", "off", "sanitize-payload",
-                               "-@all"}) {
+                               "clearselectors", "-@all"}) {
       (void)apply_rule(r);
     }
-  } else if (commands::iequal(op, "allkeys") || op == "~*") {
-    all_keys = true;
-    keys.clear();
-  } else if (commands::iequal(op, "resetkeys")) {
-    all_keys = false;
-    keys.clear();
-  } else if (commands::iequal(op, "allchannels") || op == "&*") {
-    all_channels = true;
-    channels.clear();
-  } else if (commands::iequal(op, "resetchannels")) {
-    all_channels = false;
-    channels.clear();
-  } else if (commands::iequal(op, "allcommands") || commands::iequal(op, "+@all")) {
-    std::fill(allowed.begin(), allowed.end(), true);
-    future_commands = true;
-    for (auto& f : first_args) f.clear();
-  } else if (commands::iequal(op, "nocommands") || commands::iequal(op, "-@all")) {
-    std::fill(allowed.begin(), allowed.end(), false);
-    future_commands = false;
-    for (auto& f : first_args) f.clear();
-  } else if (op[0] == '~' || op[0] == '%') {
-    if (all_keys) return std::string(kErrKeysAfterAll);
-    std::uint8_t perms = 0;
-    std::size_t at = 1;
-    if (op[0] == '%') {
-      for (; at < op.size(); ++at) {
-        const char ch = op[at];
-        if ((ch == 'R' || ch == 'r') && !(perms & kKeyRead)) {
-          perms |= kKeyRead;
-        } else if ((ch == 'W' || ch == 'w') && !(perms & kKeyWrite)) {
-          perms |= kKeyWrite;
-        } else if (ch == '~') {
-          ++at;
-          break;
-        } else {
-          return std::string(kErrSyntax);
-        }
-      }
-    } else {
-      perms = kKeyRead | kKeyWrite;
-    }
-    const std::string_view pattern = at <= op.size() ? op.substr(at) : std::string_view();
-    if (has_spaces(pattern)) return std::string(kErrSyntax);
-    const auto it = std::find_if(keys.begin(), keys.end(),
-                                 [&](const KeyPattern& k) { return k.pattern == pattern; });
-    if (it == keys.end()) {
-      keys.push_back({std::string(pattern), perms});
-    } else {
-      it->perms |= perms;
-    }
-  } else if (op[0] == '&') {
-    if (all_channels) return std::string(kErrChannelsAfterAll);
-    const std::string_view pattern = op.substr(1);
-    if (has_spaces(pattern)) return std::string(kErrSyntax);
-    if (std::find(channels.begin(), channels.end(), pattern) == channels.end()) {
-      channels.emplace_back(pattern);
-    }
-  } else if ((op[0] == '+' || op[0] == '-') && op.size() > 1 && op[1] == '@') {
-    Category c;
-    if (!category_by_name(op.substr(2), c)) return std::string(kErrUnknown);
-    change_category(allowed, &first_args, bit(c), op[0] == '+');
-  } else if (op[0] == '+') {
-    const std::string_view name = op.substr(1);
-    const std::size_t bar = name.rfind('|');
-    if (bar == std::string_view::npos) {
-      const CommandSpec* spec = commands::find_command(name);
-      if (spec == nullptr) return std::string(kErrUnknown);
-      change(allowed, &first_args, *spec, true);
-    } else {
-      const CommandSpec* cmd = lookup(name.substr(0, bar));
-      if (cmd == nullptr) return std::string(kErrUnknown);
-      if (name.substr(0, bar).find('|') != std::string_view::npos) return std::string(kErrFirstArgOfSub);
-      const std::string_view sub = name.substr(bar + 1);
-      if (sub.empty()) return std::string(kErrSyntax);
-      if (cmd->is_container()) {
-        const CommandSpec* s = lookup(name);
-        if (s == nullptr) return std::string(kErrUnknown);
-        change(allowed, &first_args, *s, true);
-      } else {
-        std::vector<std::string>& f = first_args[commands::index_of(*cmd)];
-        const std::string l = lower(sub);
-        if (std::find(f.begin(), f.end(), l) == f.end()) f.push_back(l);
-      }
-    }
-  } else if (op[0] == '-') {
-    const CommandSpec* spec = lookup(op.substr(1));
-    if (spec == nullptr) return std::string(kErrUnknown);
-    change(allowed, &first_args, *spec, false);
   } else {
-    return std::string(kErrSyntax);
+    return root.apply_rule(op);
   }
   return "";
 }
@@ -277,86 +126,6 @@ std::vector<std::string_view> User::flags() const {
   return f;
 }
 
-// The rules that rebuild the command bits, as Redis 7.0 words them: +@all or -@all, then the
-// categories that bring the most commands for the fewest exceptions, chosen greedily in ACL
-// CAT's order, then the single commands that still differ, then the allowed first args.
-std::string User::describe_commands() const {
-  const bool additive = !future_commands;
-  std::string rules = additive ? "-@all" : "+@all";
-  std::vector<bool> fake(allowed.size(), !additive);
-  std::vector<bool> temp = allowed;
-  bool applied[static_cast<std::size_t>(Category::kCount)] = {};
-  for (;;) {
-    int best = -1;
-    unsigned long mindiff = INT_MAX, maxsame = 0;
-    for (std::size_t j = 0; j < std::size(applied); ++j) {
-      if (applied[j]) continue;
-      unsigned long on = 0, off = 0;
-      count_category(temp, bit(static_cast<Category>(j)), on, off);
-      const unsigned long diff = additive ? off : on;
-      const unsigned long same = additive ? on : off;
-      if (same > diff && (diff < mindiff || (diff == mindiff && same > maxsame))) {
-        best = static_cast<int>(j);
-        mindiff = diff;
-        maxsame = same;
-      }
-    }
-    if (best < 0) break;
-    const Category c = static_cast<Category>(best);
-    change_category(fake, nullptr, bit(c), additive);
-    change_category(temp, nullptr, bit(c), !additive);
-    rules += additive ? " +@" : " -@";
-    rules += category_name(c);
-    applied[best] = true;
-  }
-  auto single = [&](const CommandSpec& spec) {
-    const std::uint16_t i = commands::index_of(spec);
-    if (allowed[i] != fake[i]) {
-      rules += allowed[i] ? " +" : " -";
-      rules += spec.name;
-      change(fake, nullptr, spec, allowed[i]);
-    }
-  };
-  for (const CommandSpec& top : commands::all_commands()) {
-    single(top);
-    for (const CommandSpec& sub : top.subcommands) single(sub);
-    const std::uint16_t i = commands::index_of(top);
-    if (!allowed[i]) {
-      for (const std::string& a : first_args[i]) {
-        rules += " +";
-        rules += top.name;
-        rules += '|';
-        rules += a;
-      }
-    }
-  }
-  return rules;
-}
-
-std::string User::describe_keys() const {
-  if (all_keys) return "~*";
-  std::string s;
-  for (const KeyPattern& k : keys) {
-    if (!s.empty()) s += ' ';
-    if (k.perms == kKeyRead) s += "%R";
-    if (k.perms == kKeyWrite) s += "%W";
-    s += '~';
-    s += k.pattern;
-  }
-  return s;
-}
-
-std::string User::describe_channels() const {
-  if (all_channels) return "&*";
-  std::string s;
-  for (const std::string& c : channels) {
-    if (!s.empty()) s += ' ';
-    s += '&';
-    s += c;
-  }
-  return s;
-}
-
 std::string User::describe() const {
   std::string s;
   for (std::string_view f : flags()) {
@@ -368,80 +137,89 @@ std::string User::describe() const {
     s += p;
     s += ' ';
   }
-  if (all_keys) {
-    s += "~* ";
-  } else {
-    for (const KeyPattern& k : keys) {
-      if (k.perms == kKeyRead) s += "%R";
-      if (k.perms == kKeyWrite) s += "%W";
-      s += '~';
-      s += k.pattern;
-      s += ' ';
-    }
+  s += root.describe();
+  for (const Selector& sel : selectors) {
+    s += " (";
+    s += sel.describe();
+    s += ')';
   }
-  if (all_channels) {
-    s += "&* ";
-  } else {
-    s += "resetchannels ";
-    for (const std::string& c : channels) {
-      s += '&';
-      s += c;
-      s += ' ';
-    }
-  }
-  s += describe_commands();
   return s;
+}
+
+bool merge_selector_args(std::span<const std::string_view> args, std::vector<std::string>& out,
+                         std::size_t& bad) {
+  out.clear();
+  bool open = false;
+  std::string selector;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    const bool closes = !a.empty() && a.back() == ')';
+    if (!open && !a.empty() && a[0] == '(' && !closes) {
+      open = true;
+      bad = i;
+      selector = std::string(a);
+    } else if (open) {
+      selector += ' ';
+      selector += a;
+      if (closes) {
+        open = false;
+        out.push_back(std::move(selector));
+        selector.clear();
+      }
+    } else {
+      out.emplace_back(a);
+    }
+  }
+  return !open;
 }
 
 Denied check(const User& u, const CommandSpec& spec, std::uint16_t index,
              std::span<const std::string_view> argv, std::size_t& at) {
-  if (!u.allowed[index] && !spec.has(commands::kNoAuth)) {
-    const std::vector<std::string>& f = u.first_args[index];
-    if (argv.size() < 2 || f.empty()) return Denied::kCommand;
-    const auto it = std::find_if(f.begin(), f.end(),
-                                 [&](const std::string& a) { return commands::iequal(argv[1], a); });
-    if (it == f.end()) return Denied::kCommand;
-  }
-  if (!u.all_keys) {
-    Denied d = Denied::kNone;
-    commands::for_each_key(spec, argv, [&](std::size_t i) {
-      if (d != Denied::kNone) return;
-      std::uint8_t need = 0;
-      for (std::string_view f : commands::key_flags(spec, i)) {
-        if (f == "access") need |= kKeyRead;
-        if (f == "insert" || f == "delete" || f == "update") need |= kKeyWrite;
-      }
-      for (const KeyPattern& k : u.keys) {
-        if ((k.perms & need) == need && glob_match(k.pattern, argv[i])) return;
-      }
-      d = Denied::kKey;
-      at = i;
-    });
-    if (d != Denied::kNone) return d;
-  }
-  if (!u.all_channels) {
-    const std::string_view n = spec.name;
-    std::size_t from = 0, to = 0;
-    bool literal = false;
-    if (n == "publish" || n == "spublish") {
-      from = 1;
-      to = 2;
-    } else if (n == "subscribe" || n == "ssubscribe") {
-      from = 1;
-      to = argv.size();
-    } else if (n == "psubscribe") {
-      from = 1;
-      to = argv.size();
-      literal = true;
-    }
-    for (std::size_t i = from; i < to && i < argv.size(); ++i) {
-      if (!matches_channel(u, argv[i], literal)) {
-        at = i;
-        return Denied::kChannel;
-      }
+  Denied d = u.root.check(spec, index, argv, at);
+  if (d == Denied::kNone || u.selectors.empty()) return d;
+  // Redis's pick among the refusals: the greatest reason, then the latest argument.
+  std::size_t best_at = d == Denied::kCommand ? 0 : at;
+  for (const Selector& s : u.selectors) {
+    std::size_t a = 0;
+    const Denied r = s.check(spec, index, argv, a);
+    if (r == Denied::kNone) return r;
+    if (r == Denied::kCommand) a = 0;
+    if (r > d || (r == d && a > best_at)) {
+      d = r;
+      best_at = a;
     }
   }
-  return Denied::kNone;
+  at = best_at;
+  return d;
+}
+
+bool channel_allowed(const User& u, std::string_view name, bool pattern) {
+  if (u.root.channel_allowed(name, pattern)) return true;
+  return std::any_of(u.selectors.begin(), u.selectors.end(),
+                     [&](const Selector& s) { return s.channel_allowed(name, pattern); });
+}
+
+// Redis's shortcut: a selector allowing every channel now keeps all; else each channel pattern
+// any selector had must stand, literally, in some selector now (one allowing every channel
+// before is lost).
+bool keeps_channels(const User& before, const User& after) {
+  auto all = [](const User& u) {
+    return u.root.all_channels ||
+           std::any_of(u.selectors.begin(), u.selectors.end(), [](const Selector& s) { return s.all_channels; });
+  };
+  if (all(after)) return true;
+  if (all(before)) return false;
+  auto in_after = [&](const std::string& c) {
+    auto has = [&](const Selector& s) {
+      return std::find(s.channels.begin(), s.channels.end(), c) != s.channels.end();
+    };
+    return has(after.root) || std::any_of(after.selectors.begin(), after.selectors.end(), has);
+  };
+  if (!std::all_of(before.root.channels.begin(), before.root.channels.end(), in_after)) return false;
+  for (const Selector& s : before.selectors) {
+    if (!std::all_of(s.channels.begin(), s.channels.end(), in_after)) return false;
+  }
+  return true;
 }
 
 std::string exec_denied_message(Denied d) {

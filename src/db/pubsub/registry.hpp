@@ -74,6 +74,17 @@ class Registry {
   std::size_t subscribers(bool shard, std::string_view channel) const;
   std::size_t patterns() const { return maps_[1].size(); }
 
+  // Every subscription as fn(kind, name, subscriber's client id): ACL SETUSER's search for the
+  // subscribers a user's new rules no longer allow (a reader of "pubsub").
+  template <typename Fn>
+  void for_each_subscription(Fn&& fn) const {
+    for (int k = 0; k < 3; ++k) {
+      for (const auto& [name, members] : maps_[k]) {
+        for (const auto& m : members) fn(static_cast<Kind>(k), name, m->client_id);
+      }
+    }
+  }
+
   // INFO, from any thread.
   std::size_t channel_count() const { return n_channels_.load(std::memory_order_relaxed); }
   std::size_t pattern_count() const { return n_patterns_.load(std::memory_order_relaxed); }
