@@ -70,7 +70,17 @@ struct ClientState {
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
   std::atomic<std::uint32_t> db_shown{0};  // `db` as CLIENT LIST shows it
-  std::atomic<std::size_t> qbuf{0};  // `qbuf`: the bytes of the command being run (0 between)
+  // `qbuf`: the bytes of the command being run; between reads, the input kept (a split
+  // request's rest, commands a yield left for later).
+  std::atomic<std::size_t> qbuf{0};
+  // The client's memory as CLIENT LIST and maxmemory-clients see it (ClientRegistry::account):
+  // written by the serving thread after each read it handled; tot_mem is also taken to 0 by the
+  // registry's eviction, under the registry's lock (the exchange keeps the registry's sum exact).
+  std::atomic<std::size_t> omem{0};       // replies handed to the connection, not yet known sent
+  std::atomic<std::size_t> multi_mem{0};  // the MULTI queue's commands
+  std::atomic<std::size_t> tot_mem{0};    // everything the connection holds (below)
+  std::atomic<bool> evictable{true};      // !no_evict, published for the registry's eviction
+  std::atomic<bool> evicted{false};       // maxmemory-clients closed it (set under the lock)
 
   std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
   std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)

@@ -1,5 +1,6 @@
 #include "db/client_registry.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -18,6 +19,35 @@ std::uint64_t ClientRegistry::add(ClientState* c) {
 void ClientRegistry::remove(ClientState* c) {
   lf::MutexLock lock(mu_);
   clients_.remove(c);
+  account(*c, 0);  // under the lock: evict_over cannot count it any more
+}
+
+std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
+  std::vector<std::uint64_t> ids;
+  lf::MutexLock lock(mu_);
+  std::vector<std::pair<std::size_t, ClientState*>> heavy;
+  for (ClientState* c : clients_) {
+    const std::size_t m = c->tot_mem.load(std::memory_order_relaxed);
+    if (m != 0 && c->evictable.load(std::memory_order_relaxed) &&
+        !c->evicted.load(std::memory_order_relaxed)) {
+      heavy.emplace_back(m, c);
+    }
+  }
+  // Heaviest first (Redis evicts from its largest memory bucket down), and only until under.
+  std::sort(heavy.begin(), heavy.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [m, c] : heavy) {
+    const std::size_t total = memory();
+    if (total <= limit) break;
+    c->evicted.store(true, std::memory_order_relaxed);
+    account(*c, 0);  // its memory leaves the sum now: the next client is judged without it
+    std::fprintf(stderr,
+                 "lfdb-server: evicting client id=%" PRIu64 " addr=%s: it uses %zu bytes (tot-mem) "
+                 "and the clients %zu, over maxmemory-clients (%zu bytes)\n",
+                 c->id, c->addr.c_str(), m, total, limit);
+    c->host->request_close();
+    ids.push_back(c->id);
+  }
+  return ids;
 }
 
 bool ClientRegistry::has(std::uint64_t id) {
@@ -72,12 +102,13 @@ std::string ClientRegistry::list(const std::string& laddr,
     const std::uint8_t tf = c->tracking_flags.load(std::memory_order_relaxed);
     if ((tf & 1) != 0) flags += 't';
     if ((tf & 2) != 0) flags += 'B';
+    if (!c->evictable.load(std::memory_order_relaxed)) flags += 'e';  // CLIENT NO-EVICT on
     if (flags.empty()) flags = "N";
     char line[512];
     std::snprintf(line, sizeof line,
                   "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
                   " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 "
-                  "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s "
+                  "multi-mem=%zu rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s "
                   "user=%s redir=%" PRId64 " resp=%d\n",
                   c->id, c->addr.c_str(), laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
                   name.c_str(), (now - c->created_ms) / 1000,
@@ -88,6 +119,9 @@ std::string ClientRegistry::list(const std::string& laddr,
                   c->psub_count.load(std::memory_order_relaxed),
                   c->ssub_count.load(std::memory_order_relaxed),
                   c->qbuf.load(std::memory_order_relaxed),
+                  c->multi_mem.load(std::memory_order_relaxed),
+                  c->omem.load(std::memory_order_relaxed),
+                  c->tot_mem.load(std::memory_order_relaxed),
                   c->last_command.load(std::memory_order_relaxed), user.c_str(),
                   c->tracking_redir.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));

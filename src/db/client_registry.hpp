@@ -3,6 +3,10 @@
 // removes it when it ends; other connections read only what ClientState marks as readable from
 // other threads (immutable fields and atomics), under the registry's lock.
 //
+// It also keeps the sum of every client's memory (tot-mem) for maxmemory-clients: each serving
+// thread publishes its own client's figure after a read (account), and the thread that finds
+// the sum over the limit closes the heaviest evictable clients (evict_over), as CLIENT KILL does.
+//
 // Thread-safety: every member may be called from any thread.
 #pragma once
 
@@ -12,6 +16,7 @@
 #include <list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "db/client.hpp"
 #include "lf/mutex.hpp"
@@ -35,6 +40,23 @@ class ClientRegistry {
   // CLIENT LIST's lines, of the clients `keep` selects (called under the registry's lock: it
   // may read what other threads may read of a ClientState); laddr is the listening address.
   std::string list(const std::string& laddr, const std::function<bool(const ClientState&)>& keep);
+  // The serving thread's new figure for its client: CLIENT LIST's tot-mem, and the sum.
+  void account(ClientState& c, std::size_t bytes) {
+    const std::size_t old = c.tot_mem.exchange(bytes, std::memory_order_relaxed);
+    if (old != bytes) {
+      total_mem_.fetch_add(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old),
+                           std::memory_order_relaxed);
+    }
+  }
+  // Every client's memory together (INFO memory mem_clients_normal).
+  std::size_t memory() const {
+    const std::int64_t t = total_mem_.load(std::memory_order_relaxed);
+    return t < 0 ? 0 : static_cast<std::size_t>(t);  // an add may trail its exchange
+  }
+  // maxmemory-clients: asks the heaviest clients not under CLIENT NO-EVICT to close until the
+  // sum is at most `limit`, each logged; returns their ids (the caller settles parked ones as
+  // CLIENT KILL does).
+  std::vector<std::uint64_t> evict_over(std::size_t limit);
   // Asks the connections `match` selects to close; returns how many.
   template <typename Match>
   std::size_t kill(Match&& match) {
@@ -53,6 +75,8 @@ class ClientRegistry {
   lf::Mutex mu_;
   std::list<ClientState*> clients_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint64_t> next_id_{1};
+  // The sum of the registered clients' tot_mem: moved only by exchanges of a tot_mem.
+  std::atomic<std::int64_t> total_mem_{0};
 };
 
 }  // namespace lfdb::db

@@ -330,6 +330,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "rejected_connections:%" PRIu64, model_ ? model_->stats().rejected : 0);
     append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
     append_line(s, "evicted_keys:%" PRIu64, memory::counters().evicted_keys.load());
+    append_line(s, "evicted_clients:%" PRIu64, client_limits_.evicted_clients.load());
     append_line(s, "pubsub_channels:%zu", pubsub_.channel_count());
     append_line(s, "pubsub_patterns:%zu", pubsub_.pattern_count());
     append_line(s, "pubsubshard_channels:%zu", pubsub_.shard_channel_count());

@@ -99,6 +99,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
     (k == "proto-max-bulk-len" ? client_limits_.max_bulk : client_limits_.query_buffer)
         .store(std::stoull(v), std::memory_order_relaxed);
   }
+  if (k == "maxmemory-clients") client_limits_.set_maxmemory_clients(v);
   if (k == "latency-monitor-threshold") latency().set_threshold_ms(std::stoll(v));
   if (k == "slowlog-log-slower-than") slowlog().set_threshold_us(std::stoll(v));
   if (k == "slowlog-max-len") slowlog().set_max_len(std::stoll(v));

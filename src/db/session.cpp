@@ -8,6 +8,7 @@
 #include "db/acl/recheck.hpp"
 #include "db/log_records.hpp"
 #include "db/memory/evictor.hpp"
+#include "db/memory/settings.hpp"
 #include "db/pubsub/notify.hpp"
 #include "db/tracking/commands.hpp"
 #include "lf/status.hpp"
@@ -156,7 +157,62 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
     if (s == Step::kClose) return settle(lf::SessionAction::kClose, out);
     if (client_.pushes) client_.pushes->outbox->drain(out);
   }
-  return settle(process(in, out), out);
+  return account(settle(process(in, out), out), in, out);
+}
+
+// What a client holds, in lfdb's layout (docs/memory.md, "Client eviction"): the session itself,
+// the input kept after this read (a split request's rest, or what a yield left), the replies
+// handed to the connection with this read and those held for the disk or a parked command (the
+// model runs the session again only once they are out, so they are pending until then), the
+// MULTI queue, the watched keys and the subscriptions.
+lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuffer& in,
+                                         std::string& out) {
+  if (a == lf::SessionAction::kPark || a == lf::SessionAction::kClose) return a;  // not ours now
+  auto recount = [](Tally& t, const auto& items, auto&& size_of) {
+    if (t.count == items.size()) return t.bytes;
+    t = {items.size(), 0};
+    for (const auto& i : items) t.bytes += size_of(i);
+    return t.bytes;
+  };
+  const std::size_t multi = recount(queued_tally_, client_.queued, [](const OwnedCommand& q) {
+    return sizeof q + q.bytes.capacity() + q.argv.capacity() * sizeof(std::string_view);
+  });
+  const std::size_t watched = recount(watched_tally_, client_.watched, [](const WatchedKey& w) {
+    return sizeof w + w.key.capacity() + sizeof(void*) * 4;  // and its place in the partition's list
+  });
+  std::size_t subs = 0;
+  if (client_.subs) {
+    if (subs_tally_.count != client_.subs->total()) {
+      subs_tally_ = {client_.subs->total(), 0};
+      for (const auto& kind : client_.subs->names) {
+        for (const std::string& name : kind) {
+          subs_tally_.bytes += sizeof name + name.capacity() + sizeof(void*) * 4;  // and its map entry
+        }
+      }
+    }
+    subs = subs_tally_.bytes;
+  }
+  const std::size_t omem = out.size() + held_.size() + parked_out_.size();
+  client_.qbuf.store(in.size(), std::memory_order_relaxed);
+  client_.omem.store(omem, std::memory_order_relaxed);
+  client_.multi_mem.store(multi, std::memory_order_relaxed);
+  client_.evictable.store(!client_.no_evict, std::memory_order_relaxed);
+  ClientRegistry& clients = server_.clients();
+  clients.account(client_, sizeof *this + in.size() + omem + multi + watched + subs);
+  const std::uint64_t limit =
+      server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
+  if (limit != 0 && clients.memory() > limit) {
+    const std::vector<std::uint64_t> evicted = clients.evict_over(limit);
+    server_.client_limits().evicted_clients.fetch_add(evicted.size(), std::memory_order_relaxed);
+    for (std::uint64_t id : evicted) {
+      if (id != client_.id) settle_killed(server_, id);
+    }
+  }
+  if (client_.evicted.load(std::memory_order_relaxed)) {
+    out.clear();  // evicted: closed with nothing more sent, as Redis frees it
+    return lf::SessionAction::kClose;
+  }
+  return a;
 }
 
 lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {

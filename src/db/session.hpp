@@ -42,6 +42,10 @@
 
 namespace lfdb::db {
 
+// A client closed by CLIENT KILL or maxmemory-clients while parked (on keys, WAIT, CLIENT
+// PAUSE) is settled so that it closes (session_commands.cpp).
+void settle_killed(Server& server, std::uint64_t id);
+
 class ServerSession final : public lf::Session, public CommitWaiter, public blocking::Sleeper {
  public:
   ServerSession(Server& server, const lf::InetAddr& peer);
@@ -124,6 +128,10 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool over_output_limit(std::size_t unsent);
   bool closing() const { return ending_ != Ending::kOpen; }
   void leave_pubsub();
+  // After a read: the client's memory (CLIENT LIST tot-mem, omem, qbuf, multi-mem) published to
+  // the registry, and maxmemory-clients enforced (client_limits.hpp). kClose when this client
+  // was the one evicted.
+  lf::SessionAction account(lf::SessionAction a, const lf::InputBuffer& in, std::string& out);
 
   Step submit_parked(const Invocation& inv, const BoundCommand& bc,
                      std::span<const std::string_view> argv, std::string& out);
@@ -176,6 +184,11 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   bool in_flight_ = false;
   std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
   bool last_was_client_ = false;         // the last command was a CLIENT subcommand (CACHING)
+  // account()'s running sums, recounted only when their container's size moves.
+  struct Tally {
+    std::size_t count = 0, bytes = 0;
+  };
+  Tally queued_tally_, watched_tally_, subs_tally_;
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).

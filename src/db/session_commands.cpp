@@ -198,12 +198,15 @@ void client_flag_cmd(SessionContext& c, bool ClientState::*flag) {
 void client_no_evict_cmd(SessionContext& c) { client_flag_cmd(c, &ClientState::no_evict); }
 void client_no_touch_cmd(SessionContext& c) { client_flag_cmd(c, &ClientState::no_touch); }
 
-// A killed client parked on keys, in WAIT or by CLIENT PAUSE is settled so that it closes.
+}  // namespace
+
 void settle_killed(Server& server, std::uint64_t id) {
   if (server.blocking().settle(id, blocking::Settle::kClose)) return;
   if (server.acks().settle(id, blocking::Settle::kClose)) return;
   (void)server.pause().release_to_close(id);
 }
+
+namespace {
 
 void client_kill_cmd(SessionContext& c) {
   if (c.argc() == 3) {  // CLIENT KILL addr:port (the old form)

@@ -33,10 +33,14 @@ bool anything_evictable(const Databases& dbs, Policy policy) {
   return false;
 }
 
-// The best candidate seen in one round: the higher the score, the better to evict.
+// The best candidate seen in one round: the higher the score, the better to evict. The key is
+// a view of the map's own key and the entry its node's: both stay valid until the round's
+// eviction (nothing is erased while a round samples), so a round copies no key and the evictor
+// needs no second lookup to size what it evicts.
 struct Candidate {
   Partition* part = nullptr;
-  std::string key;
+  std::string_view key;
+  const Entry* entry = nullptr;
   double score = 0;
 };
 
@@ -55,6 +59,12 @@ double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
   }
 }
 
+void consider(Partition& p, const std::string& key, const Entry& e, Policy policy, std::int64_t now_ms,
+              Candidate& best) {
+  const double s = score_of(e, policy, now_ms);
+  if (best.part == nullptr || s > best.score) best = {&p, key, &e, s};
+}
+
 // Samples up to n keys of p (those with a TTL under a volatile policy) into best.
 void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candidate& best) {
   const Map& map = p.map();
@@ -65,30 +75,62 @@ void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candi
     if (exp.empty()) return;
     const std::size_t buckets = exp.bucket_count();
     std::size_t b = rng()() % buckets;
-    for (int taken = 0, looked = 0; taken < n && looked < static_cast<int>(buckets); ++looked, b = (b + 1) % buckets) {
+    for (int taken = 0, looked = 0; taken < n && looked < static_cast<int>(buckets); ++looked) {
       for (auto it = exp.begin(b); it != exp.end(b) && taken < n; ++it, ++taken) {
         auto m = map.find(*it);
-        if (m == map.end()) continue;
-        const double s = score_of(m->second, policy, now_ms);
-        if (best.part == nullptr || s > best.score) best = {&p, m->first, s};
+        if (m != map.end()) consider(p, m->first, m->second, policy, now_ms, best);
       }
+      if (++b == buckets) b = 0;
     }
     return;
   }
+  // Consecutive non-empty buckets from a random one, as Redis's sampling walks its table: the
+  // first bucket's whole chain, then the first key of each next bucket. The first key of a
+  // bucket costs one pointer; going further down a chain with the local iterator hashes every
+  // key to see where the bucket ends (StringHash's nodes keep no hash), which perf showed as
+  // most of the eviction's cost when every chain was walked. The one full chain per round
+  // keeps a key that is not first in its bucket a candidate too.
   const std::size_t buckets = map.bucket_count();
+  std::size_t b = rng()() % buckets;
+  bool first = true;
   for (int taken = 0; taken < n;) {
-    // Every key of a random bucket (the first non-empty one from there): the keys a round looks
-    // at are spread over the table, and a key that is not first in its bucket's chain is seen
-    // as often as one that is.
-    std::size_t b = rng()() % buckets;
-    // begin(b) == end(b) is O(1); bucket_size() walks the chain and hashes every key in it
-    // (StringHash's nodes keep no hash), which perf showed as most of the eviction's cost.
-    while (map.begin(b) == map.end(b)) b = (b + 1) % buckets;
-    for (auto it = map.begin(b); it != map.end(b); ++it, ++taken) {
-      const double s = score_of(it->second, policy, now_ms);
-      if (best.part == nullptr || s > best.score) best = {&p, it->first, s};
+    while (map.begin(b) == map.end(b)) {
+      if (++b == buckets) b = 0;
     }
+    if (first) {
+      for (auto it = map.begin(b); it != map.end(b) && taken < n; ++it, ++taken) {
+        consider(p, it->first, it->second, policy, now_ms, best);
+      }
+      first = false;
+    } else {
+      auto it = map.begin(b);
+      consider(p, it->first, it->second, policy, now_ms, best);
+      ++taken;
+    }
+    if (++b == buckets) b = 0;
   }
+}
+
+// The databases that hold keys, as a bit per database (the first 64; any further database is
+// always sampled), refreshed at most every kDbsRefreshMs by one writer. A round samples only
+// these, so a write in database 0 does not read the fifteen empty databases' partitions: their
+// cold cache lines were a quarter of the sampling's cost in perf. A database that gains its
+// first keys is sampled from the next refresh on.
+constexpr std::int64_t kDbsRefreshMs = 100;
+std::atomic<std::uint64_t> g_db_mask{0};
+std::atomic<std::int64_t> g_db_mask_ms{0};  // when it was refreshed (0: never)
+
+std::uint64_t databases_with_keys(const Databases& dbs, std::int64_t now_ms) {
+  std::int64_t at = g_db_mask_ms.load(std::memory_order_relaxed);
+  if ((now_ms - at >= kDbsRefreshMs || now_ms < at) &&
+      g_db_mask_ms.compare_exchange_strong(at, now_ms, std::memory_order_relaxed)) {
+    std::uint64_t mask = 0;
+    for (std::uint32_t d = 0; d < dbs.count() && d < 64; ++d) {
+      if (dbs.db(d).size() != 0) mask |= std::uint64_t{1} << d;
+    }
+    g_db_mask.store(mask, std::memory_order_relaxed);
+  }
+  return g_db_mask.load(std::memory_order_relaxed);
 }
 
 // How long one write may keep evicting: 500 µs at the default tenacity 10, growing 15% per step,
@@ -150,18 +192,20 @@ bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size
   const auto started = std::chrono::steady_clock::now();
   const std::int64_t budget = budget_us(lim.tenacity);
   std::uint64_t freed = 0, evicted = 0;
+  const std::uint64_t with_keys = databases_with_keys(dbs, now_ms);
   while (freed < need) {
     Candidate best;
     for (std::uint32_t c : colors) {
-      for (std::uint32_t d = 0; d < dbs.count(); ++d) sample(dbs.db(d).at(c), lim.policy, lim.samples, now_ms, best);
+      for (std::uint32_t d = 0; d < dbs.count(); ++d) {
+        if (d < 64 && (with_keys >> d & 1) == 0) continue;
+        sample(dbs.db(d).at(c), lim.policy, lim.samples, now_ms, best);
+      }
     }
     if (best.part == nullptr) break;  // nothing left to evict in our colors
     // Small overshoot: the 1/16 of maxmemory (at most 256 KB) the writers of other colors may
     // take care of, when our best is a poor candidate.
     if (below_bar(best, lim.policy) && over < soft) break;
-    if (const Entry* e = best.part->peek(best.key, now_ms)) {
-      freed += key_usage(best.key, *e, 5) + best.key.size();
-    }
+    freed += key_usage(best.key, *best.entry, 5) + best.key.size();
     best.part->evict(best.key);
     ++evicted;
     if (budget >= 0 && (evicted & 15) == 0 &&
@@ -185,8 +229,7 @@ std::uint64_t evict_down_to(Partition& p, std::uint64_t limit, std::int64_t now_
     Candidate best;
     sample(p, lim.policy, lim.samples, now_ms, best);
     if (best.part == nullptr) break;  // nothing here the policy may evict
-    std::uint64_t size = best.key.size();
-    if (const Entry* e = best.part->peek(best.key, now_ms)) size += key_usage(best.key, *e, 5);
+    const std::uint64_t size = best.key.size() + key_usage(best.key, *best.entry, 5);
     best.part->evict(best.key);
     gauge().forget(size);
     ++evicted;

@@ -231,6 +231,9 @@ std::string info_section(Server& server) {
   line(s, "allocator_allocated:%" PRIu64, f.alloc.allocated);
   line(s, "allocator_active:%" PRIu64, f.alloc.active);
   line(s, "allocator_resident:%" PRIu64, f.alloc.resident);
+  // Redis's two client kinds: lfdb's replicas stream from the dispatcher, not from a client.
+  line(s, "mem_clients_slaves:0");
+  line(s, "mem_clients_normal:%" PRIu64, static_cast<std::uint64_t>(server.clients().memory()));
   line(s, "used_memory_lua:0");
   line(s, "number_of_cached_scripts:%zu", server.scripts().size());
   line(s, "maxmemory:%" PRIu64, lim.maxmemory);

@@ -1,0 +1,246 @@
+"""Client eviction (maxmemory-clients, CLIENT NO-EVICT), from Redis 7.0's documentation.
+
+When the memory of every client together passes maxmemory-clients (bytes, or a percentage of
+maxmemory), the server closes the heaviest clients first until the sum is under it again; a
+client under CLIENT NO-EVICT on is never closed that way; each eviction counts in INFO stats
+evicted_clients (docs/memory.md, "Client eviction").
+
+Redis's own client-eviction unit is external:skip (it starts its own server), so each case here
+runs against a redis-server 7.0 started next to the lfdb-server under test: it is known to be
+fair. Clients are made heavy the way the documentation names: a large query buffer (a command
+not yet complete), a large MULTI queue, a large reply not yet read. Nothing asserts a duration:
+polls have generous deadlines."""
+
+import time
+import unittest
+
+import redis
+
+from lfdb_testlib import HOST, RawConnection, RedisPeer, ServerProcess, is_lfdb
+
+KB = 1024
+
+
+def info_stat(r, field):
+    return int(r.info("stats")[field])
+
+
+def eventually(check, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+@unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
+class ClientEvictionTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = RedisPeer().start()
+        cls.lfdb = ServerProcess().start()
+        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
+
+    def setUp(self):
+        self.opened = []
+
+    def tearDown(self):
+        for c in self.opened:
+            c.close()
+        for name in self.servers:
+            r = self.control(name)
+            r.config_set("maxmemory-clients", "0")
+            r.config_set("maxmemory", "0")
+            r.flushall()
+            r.close()
+
+    def control(self, name):
+        """A client of the test's own, under CLIENT NO-EVICT (as Redis's test harness makes its
+        own): a sum over the limit that nothing else can bring down would close it too."""
+        r = redis.Redis(host=HOST, port=self.servers[name].port, socket_timeout=30,
+                        single_connection_client=True)
+        r.execute_command("CLIENT", "NO-EVICT", "on")
+        self.opened.append(r)
+        return r
+
+    def raw(self, name, client_name):
+        c = RawConnection(self.servers[name].port, timeout=30.0)
+        self.opened.append(c)
+        self.assertEqual(c.command("CLIENT", "SETNAME", client_name), b"OK")
+        return c
+
+    def tot_mem(self, r, client_name):
+        """CLIENT LIST's tot-mem of the client named so (None when it is gone)."""
+        for c in r.client_list():
+            if c["name"] == client_name:
+                return int(c["tot-mem"])
+        return None
+
+    def grow_query_buffer(self, r, c, client_name, size):
+        """A SET whose value is `size` bytes long, sent but for its last 10 bytes: the command
+        stays in the client's query buffer. Waits until CLIENT LIST shows it."""
+        c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % size + b"x" * (size - 10))
+        ok = eventually(lambda: (self.tot_mem(r, client_name) or 0) >= size - 10)
+        self.assertTrue(ok, "tot-mem of %s: %s" % (client_name, self.tot_mem(r, client_name)))
+
+    # ---- cases ------------------------------------------------------------------------------
+
+    def test_query_buffer_client_is_evicted(self):
+        """A client whose unfinished command passes maxmemory-clients is closed; the others go
+        on; evicted_clients counts it; lfdb logs it."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                r.config_set("maxmemory-clients", "400kb")
+                other = self.raw(name, "bystander")
+                heavy = self.raw(name, "heavy")
+                heavy.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n" + b"x" * 600000)
+                self.assertTrue(heavy.is_closed(timeout=20.0))
+                self.assertEqual(other.command("PING"), b"PONG")
+                self.assertIsNone(self.tot_mem(r, "heavy"))
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+                if name == "lfdb":
+                    self.assertIn("evicting client", self.lfdb.log())
+
+    def test_lower_limit_evicts_at_once(self):
+        """CONFIG SET maxmemory-clients below what the clients use evicts the heavy one."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                heavy = self.raw(name, "heavy")
+                self.grow_query_buffer(r, heavy, "heavy", 500 * KB)
+                r.config_set("maxmemory-clients", "300kb")
+                self.assertTrue(heavy.is_closed(timeout=20.0))
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+
+    def test_heaviest_first_and_only_until_under(self):
+        """Two heavy clients and a limit that only one of them passes with the rest: the
+        heavier goes, the lighter stays (the sum is under the limit without it)."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                big = self.raw(name, "big")
+                small = self.raw(name, "small")
+                self.grow_query_buffer(r, big, "big", 700 * KB)
+                self.grow_query_buffer(r, small, "small", 300 * KB)
+                r.config_set("maxmemory-clients", "900kb")
+                self.assertTrue(big.is_closed(timeout=20.0))
+                # The lighter one finishes its command: it was never closed.
+                small.send(b"x" * 10 + b"\r\n")
+                self.assertEqual(small.read_parsed(timeout=20.0), b"OK")
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+
+    def test_no_evict_client_is_kept(self):
+        """CLIENT NO-EVICT on: the client is not evicted however much it holds; off again, it
+        is."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                heavy = self.raw(name, "heavy")
+                self.assertEqual(heavy.command("CLIENT", "NO-EVICT", "on"), b"OK")
+                r.config_set("maxmemory-clients", "300kb")
+                self.grow_query_buffer(r, heavy, "heavy", 600 * KB)
+                heavy.send(b"x" * 10 + b"\r\n")
+                self.assertEqual(heavy.read_parsed(timeout=20.0), b"OK")
+                self.assertEqual(info_stat(r, "evicted_clients"), before)
+                self.assertEqual(heavy.command("CLIENT", "NO-EVICT", "off"), b"OK")
+                heavy.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n" + b"x" * 600000)
+                self.assertTrue(heavy.is_closed(timeout=20.0))
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+
+    def test_percentage_of_maxmemory(self):
+        """maxmemory-clients as a percentage: of maxmemory (1% of 50 MB: 512 KB). A client
+        holding 300 KB stays, one holding 900 KB goes."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                r.config_set("maxmemory", "50mb")
+                r.config_set("maxmemory-clients", "1%")
+                self.assertEqual(r.config_get("maxmemory-clients")["maxmemory-clients"], "1%")
+                light = self.raw(name, "light")
+                self.grow_query_buffer(r, light, "light", 300 * KB)
+                light.send(b"x" * 10 + b"\r\n")
+                self.assertEqual(light.read_parsed(timeout=20.0), b"OK")
+                self.assertEqual(info_stat(r, "evicted_clients"), before)
+                # Gone before the next one grows: redis-server keeps a big query buffer's room
+                # for a while after the command, which would make it a candidate too.
+                light.close()
+                self.assertTrue(eventually(lambda: self.tot_mem(r, "light") is None))
+                heavy = self.raw(name, "heavy")
+                heavy.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n" + b"x" * 900000)
+                self.assertTrue(heavy.is_closed(timeout=20.0))
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+
+    def test_multi_queue_counts(self):
+        """The commands queued in MULTI are the client's memory: a large queue is evicted."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                r.config_set("maxmemory-clients", "300kb")
+                heavy = self.raw(name, "heavy")
+                self.assertEqual(heavy.command("MULTI"), b"OK")
+                value = b"v" * (10 * KB)
+                closed = False
+                for i in range(100):  # 1 MB of queued SETs, each answered QUEUED until evicted
+                    try:
+                        heavy.send_command("SET", "k%d" % i, value)
+                        heavy.read_parsed(timeout=20.0)
+                    except Exception:  # the server closed it
+                        closed = True
+                        break
+                self.assertTrue(closed or heavy.is_closed(timeout=20.0))
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+                self.assertEqual(r.dbsize(), 0)
+
+    def test_unread_large_reply_counts(self):
+        """A reply larger than the limit that the client has not read yet: evicted."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                # Written by a connection that then leaves: redis-server keeps a large query
+                # buffer's room with its client for a while, which would keep the sum over the
+                # limit with nothing evictable but the next client.
+                writer = redis.Redis(host=HOST, port=self.servers[name].port, socket_timeout=30)
+                writer.set("big", b"x" * (2 * 1024 * KB))
+                gone = writer.client_id()
+                writer.connection_pool.disconnect()
+                self.assertTrue(eventually(lambda: all(int(c["id"]) != gone for c in r.client_list())))
+                r.config_set("maxmemory-clients", "500kb")
+                heavy = self.raw(name, "heavy")
+                heavy.send(b"GET big\r\n" * 4)
+                closed = eventually(lambda: info_stat(r, "evicted_clients") == before + 1)
+                self.assertTrue(closed)
+                self.assertEqual(self.tot_mem(r, "heavy"), None)
+
+    def test_client_list_shows_memory(self):
+        """tot-mem grows with what the client holds and falls back once its command is done."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                c = self.raw(name, "grower")
+                idle = self.tot_mem(r, "grower")
+                self.grow_query_buffer(r, c, "grower", 400 * KB)
+                c.send(b"x" * 10 + b"\r\n")
+                self.assertEqual(c.read_parsed(timeout=20.0), b"OK")
+                self.assertTrue(eventually(lambda: self.tot_mem(r, "grower") < 100 * KB),
+                                "tot-mem %s (idle %s)" % (self.tot_mem(r, "grower"), idle))
+                mem = r.info("memory")
+                self.assertIn("mem_clients_normal", mem)
+                self.assertGreater(int(mem["mem_clients_normal"]), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
