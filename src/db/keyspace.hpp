@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,7 +49,17 @@ struct WatchState {
   std::atomic<bool> released{false};  // the connection is done with it (EXEC, UNWATCH, close)
 };
 
-using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+// A key and its key-table hash (hash_of). Built from the key alone it hashes the key; a command
+// that hashed its key already (for its color) builds it with that hash, so the key is hashed
+// once for all the lookups it makes.
+struct KeyRef {
+  std::string_view key;
+  std::uint64_t hash;
+  KeyRef(std::string_view k, std::uint64_t h) : key(k), hash(h) {}
+  template <class S>
+    requires std::convertible_to<const S&, std::string_view>
+  KeyRef(const S& k) : key(k), hash(hash_of(key)) {}  // NOLINT: implicit on purpose
+};
 
 // What the invocation running on this thread leaves for the append-only log: its records
 // (nullptr when nothing is logged: no log, or loading one) and how many changes its handlers
@@ -87,18 +98,18 @@ class Partition {
 
   // The live entry for key, or nullptr; an entry past its deadline is erased first (lazy expiry).
   // `touch`: the lookup is an access, which stamps the key's access clock (access_clock.hpp).
-  Entry* find(std::string_view key, std::int64_t now_ms, bool touch = true);
+  Entry* find(KeyRef key, std::int64_t now_ms, bool touch = true);
   // As find() without erasing: for invocations that only read the partition (they may run
   // alongside other readers of the same color, so they must not change it).
-  const Entry* peek(std::string_view key, std::int64_t now_ms, bool touch = true) const;
+  const Entry* peek(KeyRef key, std::int64_t now_ms, bool touch = true) const;
   // WATCH's expiry rule: the key is still stored but its deadline has passed.
-  bool expired_in_place(std::string_view key, std::int64_t now_ms) const;
+  bool expired_in_place(KeyRef key, std::int64_t now_ms) const;
   // Inserts an empty string entry if the key is missing (after lazy expiry). `created` tells.
-  Entry& find_or_create(std::string_view key, std::int64_t now_ms, bool& created);
+  Entry& find_or_create(KeyRef key, std::int64_t now_ms, bool& created);
   // Erases the key; returns whether it was there (expired keys count as absent).
-  bool erase(std::string_view key, std::int64_t now_ms);
+  bool erase(KeyRef key, std::int64_t now_ms);
   // Sets or clears (-1) the entry's deadline, keeping the expires index in step.
-  void set_expire(std::string_view key, Entry& e, std::int64_t at_ms);
+  void set_expire(KeyRef key, Entry& e, std::int64_t at_ms);
 
   // Every change to a key goes through here: watchers become dirty, the change counter moves.
   void modified(std::string_view key) {
@@ -110,7 +121,7 @@ class Partition {
   void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
   // Eviction (db/memory/evictor.hpp): erases a live key as an expiry does (watchers dirty, a
   // DEL in the invocation's log) and says so with the `evicted` keyspace event.
-  void evict(std::string_view key);
+  void evict(KeyRef key);
 
   // Active expiry: erases up to `budget` expired keys; returns how many were examined.
   std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);
@@ -131,7 +142,7 @@ class Partition {
     expired_keys_ = expired_keys;
   }
 
-  const Map& map() const { return map_; }
+  const KeyTable& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
   std::uint64_t expires() const { return expires_count_.load(std::memory_order_relaxed); }
   // How many partitions, of every keyspace in the process, hold a key with a deadline: while
@@ -145,22 +156,23 @@ class Partition {
   const std::unordered_set<std::string_view>& expiring() const { return expiring_; }
 
  private:
-  void erase_it(Map::iterator it);
+  void erase_it(KeyNode* n, std::uint64_t hash);
   // An expired key erased: expired() then erase_it().
-  void expire_it(Map::iterator it);
+  void expire_it(KeyNode* n, std::uint64_t hash);
   bool expiry_held(std::int64_t now) const { return hold_ != nullptr && hold_->held(now); }
   // A key that expired (lazily or actively): watchers see a change, the log a DEL.
   void expired(std::string_view key);
   void touch_watchers(std::string_view key);
   void count();
   void touch_watchers_if(const Partition& other);
+  bool has(std::string_view key) const { return map_.find(key, hash_of(key)) != nullptr; }
 
   std::uint32_t db_ = 0;  // set once, before the partition is shared
   tracking::Table* tracking_ = nullptr;  // idem
   const ExpiryHold* hold_ = nullptr;     // idem
   std::atomic<std::uint64_t>* expired_keys_ = nullptr;  // idem
-  Map map_;
-  std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
+  KeyTable map_;
+  std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (nodes never move)
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
                      std::equal_to<>> watchers_;
   // One writer at a time (the color's owner), any reader: a relaxed load and store, no RMW.
@@ -182,7 +194,8 @@ class Keyspace {
   std::uint32_t index() const { return index_; }
   std::uint32_t colors() const { return mask_ + 1; }
   std::uint32_t color_of_key(std::string_view key) const;
-  Partition& of(std::string_view key) { return parts_[color_of_key(key)]; }
+  // The key's partition. A KeyRef's hash is its color's hash too unless the key has a hash tag.
+  Partition& of(KeyRef key) { return parts_[color_of(key)]; }
   Partition& at(std::uint32_t color) { return parts_[color]; }
   const Partition& at(std::uint32_t color) const { return parts_[color]; }
 
@@ -192,6 +205,8 @@ class Keyspace {
   std::uint64_t changes() const;
 
  private:
+  std::uint32_t color_of(KeyRef key) const;
+
   std::uint32_t mask_;
   std::uint32_t index_;
   std::unique_ptr<Partition[]> parts_;

@@ -57,7 +57,7 @@ double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
 
 // Samples up to n keys of p (those with a TTL under a volatile policy) into best.
 void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candidate& best) {
-  const Map& map = p.map();
+  const KeyTable& map = p.map();
   if (map.empty()) return;
   const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(samples), map.size()));
   if (is_volatile(policy)) {
@@ -67,27 +67,19 @@ void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candi
     std::size_t b = rng()() % buckets;
     for (int taken = 0, looked = 0; taken < n && looked < static_cast<int>(buckets); ++looked, b = (b + 1) % buckets) {
       for (auto it = exp.begin(b); it != exp.end(b) && taken < n; ++it, ++taken) {
-        auto m = map.find(*it);
-        if (m == map.end()) continue;
-        const double s = score_of(m->second, policy, now_ms);
-        if (best.part == nullptr || s > best.score) best = {&p, m->first, s};
+        const KeyNode* m = map.find(*it, hash_of(*it));
+        if (m == nullptr) continue;
+        const double s = score_of(m->entry, policy, now_ms);
+        if (best.part == nullptr || s > best.score) best = {&p, std::string(m->key()), s};
       }
     }
     return;
   }
-  const std::size_t buckets = map.bucket_count();
-  for (int taken = 0; taken < n;) {
-    // Every key of a random bucket (the first non-empty one from there): the keys a round looks
-    // at are spread over the table, and a key that is not first in its bucket's chain is seen
-    // as often as one that is.
-    std::size_t b = rng()() % buckets;
-    // begin(b) == end(b) is O(1); bucket_size() walks the chain and hashes every key in it
-    // (StringHash's nodes keep no hash), which perf showed as most of the eviction's cost.
-    while (map.begin(b) == map.end(b)) b = (b + 1) % buckets;
-    for (auto it = map.begin(b); it != map.end(b); ++it, ++taken) {
-      const double s = score_of(it->second, policy, now_ms);
-      if (best.part == nullptr || s > best.score) best = {&p, it->first, s};
-    }
+  // n keys drawn from the whole table, each key as likely as any other (KeyTable::random).
+  for (int taken = 0; taken < n; ++taken) {
+    const KeyNode* k = map.random(rng());
+    const double s = score_of(k->entry, policy, now_ms);
+    if (best.part == nullptr || s > best.score) best = {&p, std::string(k->key()), s};
   }
 }
 
