@@ -86,10 +86,13 @@ void keys_cmd(CommandContext& c) {
   for (std::string_view k : found) c.out.bulk(k);
 }
 
-// SCAN's cursor is a partition index. A call visits whole partitions from the cursor on until
-// it has visited COUNT live keys or run out (MATCH and TYPE filter what it visited), and answers
-// the next partition's index, or 0 at the end. A key's partition never changes, so a key that
-// exists throughout the iteration is returned exactly once.
+// SCAN's cursor: the partition (color) in bits 48 and up, and below them where that partition's
+// key table resumes, a position in its hash space (the hash's top 48 bits; KeyTable::scan). A
+// call visits whole key-table segments, in hash order, partition after partition, until it has
+// visited COUNT live keys or run out (MATCH and TYPE filter what it visited), and answers where
+// the next call starts, or 0 at the end. A key's partition never changes and a segment's split
+// never moves a key below the cursor, so a key that exists throughout the iteration is
+// returned at least once, as Redis guarantees, however the tables grow in between.
 void scan_cmd(CommandContext& c) {
   std::uint64_t cursor = 0;
   if (!parse_scan_cursor(c.arg(1), cursor)) return c.out.error("ERR invalid cursor");
@@ -98,35 +101,24 @@ void scan_cmd(CommandContext& c) {
   std::vector<std::string_view> found;
   std::uint64_t visited = 0;
   const std::uint64_t colors = c.ks.colors();
-  std::uint64_t next = cursor;
-  for (; next < colors && visited < static_cast<std::uint64_t>(o.count); ++next) {
-    for (const auto& [key, e] : c.ks.at(static_cast<std::uint32_t>(next)).map()) {
-      if (!live(e, c.now_ms)) continue;
+  std::uint64_t color = cursor >> 48;
+  std::uint64_t pos = cursor << 16;
+  while (color < colors && visited < static_cast<std::uint64_t>(o.count)) {
+    pos = c.ks.at(static_cast<std::uint32_t>(color)).map().scan(pos, [&](const KeyNode& n) {
+      const Entry& e = n.entry;
+      if (!live(e, c.now_ms)) return;
       ++visited;
-      if (!o.matches(key)) continue;
-      if (o.has_type && !iequal(o.type, type_name(e.value.type()))) continue;
-      found.push_back(key);
-    }
+      if (!o.matches(n.key())) return;
+      if (o.has_type && !iequal(o.type, type_name(e.value.type()))) return;
+      found.push_back(n.key());
+    });
+    if (pos == 0) ++color;
   }
-  if (next >= colors) next = 0;
+  const std::uint64_t next = color >= colors ? 0 : (color << 48) | (pos >> 16);
   c.out.array_header(2);
   c.out.bulk(std::to_string(next));
   c.out.array_header(found.size());
   for (std::string_view k : found) c.out.bulk(k);
-}
-
-// A random entry of a non-empty map (live or not): a random non-empty bucket, then a random
-// element of its chain, as Redis's dictGetRandomKey; a sparse table falls back to a walk.
-const std::pair<const std::string, Entry>& random_entry(const Map& m) {
-  auto& gen = random_engine();
-  const std::size_t buckets = m.bucket_count();
-  for (int tries = 0; tries < 64; ++tries) {
-    const std::size_t b = gen() % buckets;
-    const std::size_t n = m.bucket_size(b);
-    if (n == 0) continue;
-    return *std::next(m.begin(b), static_cast<std::ptrdiff_t>(gen() % n));
-  }
-  return *std::next(m.begin(), static_cast<std::ptrdiff_t>(gen() % m.size()));
 }
 
 void randomkey_cmd(CommandContext& c) {
@@ -140,8 +132,9 @@ void randomkey_cmd(CommandContext& c) {
     std::uint64_t r = gen() % total;
     std::uint32_t color = 0;
     while (r >= c.ks.at(color).map().size()) r -= c.ks.at(color++).map().size();
-    const auto& [key, e] = random_entry(c.ks.at(color).map());
-    if (live(e, c.now_ms)) return c.out.bulk(key);
+    // Every key of the partition equally likely (KeyTable::random).
+    const KeyNode* n = c.ks.at(color).map().random(gen);
+    if (live(n->entry, c.now_ms)) return c.out.bulk(n->key());
   }
   // Mostly expired entries: count the live ones and pick one of them uniformly.
   std::uint64_t alive = 0;

@@ -46,14 +46,33 @@ struct CommandContext {
 
   std::string_view arg(std::size_t i) const { return argv[i]; }
   std::size_t argc() const { return argv.size(); }
-  Partition& part(std::string_view key) { return ks.of(key); }
+  // The key with its key-table hash: the one its session computed for the color when it did
+  // (`key_hashes`), else hashed here; one hash serves the partition's choice and its lookup.
+  KeyRef ref(std::string_view key) const {
+    for (const KeyHash& k : key_hashes) {
+      if (k.data == key.data() && k.size == key.size()) return KeyRef(key, k.hash);
+    }
+    return KeyRef(key);
+  }
+  Partition& part(std::string_view key) { return ks.of(ref(key)); }
   // The live entry at key. Readers (their invocation may share the color with other readers)
   // leave an expired entry in place; writers erase it on the way (lazy expiry). A reader must
   // not change what it gets. A reader's miss is a `keymiss` keyspace notification.
   Entry* find(std::string_view key, Access access = Access::kUse);
   // The live entry at key as OBJECT and MEMORY USAGE see it: no access, no `keymiss`, as Redis's
   // object lookups.
-  const Entry* inspect(std::string_view key) { return ks.of(key).peek(key, now_ms, false); }
+  const Entry* inspect(std::string_view key) {
+    const KeyRef k = ref(key);
+    return ks.of(k).peek(k, now_ms, false);
+  }
+  // The hashes the session computed for this command's keys (argv's own bytes: matched by
+  // address). Empty where nobody did (scripts, MULTI, tests): ref() hashes then.
+  struct KeyHash {
+    const char* data;
+    std::size_t size;
+    std::uint64_t hash;
+  };
+  std::span<const KeyHash> key_hashes = {};
   bool writes = true;  // set from the spec's hue class by whoever runs the handler
   bool alone = false;  // the invocation holds every color (a script may reach any key)
   bool rerun_alone = false;  // set by a script that must run again alone (db/scripting.hpp)

@@ -29,35 +29,35 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-Entry* Partition::find(std::string_view key, std::int64_t now, bool touch) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) {
-    if (!expiry_held(now)) expire_it(it);  // held by CLIENT PAUSE: gone, yet kept in place
+Entry* Partition::find(KeyRef key, std::int64_t now, bool touch) {
+  KeyNode* n = map_.find(key.key, key.hash);
+  if (n == nullptr) return nullptr;
+  if (n->entry.expire_at_ms >= 0 && n->entry.expire_at_ms <= now) {
+    if (!expiry_held(now)) expire_it(n, key.hash);  // held by CLIENT PAUSE: gone, yet kept in place
     return nullptr;
   }
-  if (touch) memory::touch(it->second.value.access, now);
-  return &it->second;
+  if (touch) memory::touch(n->entry.value.access, now);
+  return &n->entry;
 }
 
-void Partition::expire_it(Map::iterator it) {
-  expired(it->first);
-  erase_it(it);
+void Partition::expire_it(KeyNode* n, std::uint64_t hash) {
+  expired(n->key());
+  erase_it(n, hash);
 }
 
-void Partition::evict(std::string_view key) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return;
-  pubsub::event(pubsub::kEvEvicted, "evicted", it->first);
+void Partition::evict(KeyRef key) {
+  KeyNode* n = map_.find(key.key, key.hash);
+  if (n == nullptr) return;
+  pubsub::event(pubsub::kEvEvicted, "evicted", n->key());
   bump_changes(1);
   ++t_invocation_log.changes;
-  if (!watchers_.empty()) touch_watchers(it->first);
-  if (tracking_ != nullptr) tracking::key_changed(tracking_, it->first, true);
+  if (!watchers_.empty()) touch_watchers(n->key());
+  if (tracking_ != nullptr) tracking::key_changed(tracking_, n->key(), true);
   if (std::string* log = t_invocation_log.records) {
     t_invocation_log.select(db_);
-    encode_command(*log, {"DEL", it->first});
+    encode_command(*log, {"DEL", n->key()});
   }
-  erase_it(it);
+  erase_it(n, key.hash);
 }
 
 void Partition::expired(std::string_view key) {
@@ -72,56 +72,56 @@ void Partition::expired(std::string_view key) {
   }
 }
 
-const Entry* Partition::peek(std::string_view key, std::int64_t now, bool touch) const {
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  if (it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now) return nullptr;
-  if (touch) memory::touch(it->second.value.access, now);
-  return &it->second;
+const Entry* Partition::peek(KeyRef key, std::int64_t now, bool touch) const {
+  const KeyNode* n = map_.find(key.key, key.hash);
+  if (n == nullptr) return nullptr;
+  if (n->entry.expire_at_ms >= 0 && n->entry.expire_at_ms <= now) return nullptr;
+  if (touch) memory::touch(n->entry.value.access, now);
+  return &n->entry;
 }
 
-bool Partition::expired_in_place(std::string_view key, std::int64_t now) const {
-  auto it = map_.find(key);
-  return it != map_.end() && it->second.expire_at_ms >= 0 && it->second.expire_at_ms <= now;
+bool Partition::expired_in_place(KeyRef key, std::int64_t now) const {
+  const KeyNode* n = map_.find(key.key, key.hash);
+  return n != nullptr && n->entry.expire_at_ms >= 0 && n->entry.expire_at_ms <= now;
 }
 
-Entry& Partition::find_or_create(std::string_view key, std::int64_t now, bool& created) {
+Entry& Partition::find_or_create(KeyRef key, std::int64_t now, bool& created) {
   if (Entry* e = find(key, now)) {
     created = false;
     return *e;
   }
   // An expired key a pause kept in place makes way for the write (one the pause let run).
-  if (auto old = map_.find(key); old != map_.end()) expire_it(old);
+  if (KeyNode* old = map_.find(key.key, key.hash)) expire_it(old, key.hash);
   created = true;
-  auto [it, ok] = map_.emplace(std::string(key), Entry{});
-  it->second.value.access = memory::initial_stamp(now);
+  KeyNode* n = map_.insert(key.key, key.hash);
+  n->entry.value.access = memory::initial_stamp(now);
   count();
-  pubsub::event(pubsub::kEvNew, "new", key);  // keyspace notifications' `n` class
-  return it->second;
+  pubsub::event(pubsub::kEvNew, "new", key.key);  // keyspace notifications' `n` class
+  return n->entry;
 }
 
-bool Partition::erase(std::string_view key, std::int64_t now) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return false;
-  const bool live = it->second.expire_at_ms < 0 || it->second.expire_at_ms > now;
-  modified(it->first);
-  erase_it(it);
+bool Partition::erase(KeyRef key, std::int64_t now) {
+  KeyNode* n = map_.find(key.key, key.hash);
+  if (n == nullptr) return false;
+  const bool live = n->entry.expire_at_ms < 0 || n->entry.expire_at_ms > now;
+  modified(n->key());
+  erase_it(n, key.hash);
   return live;
 }
 
-void Partition::erase_it(Map::iterator it) {
-  if (it->second.expire_at_ms >= 0) expiring_.erase(std::string_view(it->first));
-  map_.erase(it);
+void Partition::erase_it(KeyNode* n, std::uint64_t hash) {
+  if (n->entry.expire_at_ms >= 0) expiring_.erase(n->key());
+  map_.erase(n, hash);
   count();
 }
 
-void Partition::set_expire(std::string_view key, Entry& e, std::int64_t at) {
+void Partition::set_expire(KeyRef key, Entry& e, std::int64_t at) {
   if ((e.expire_at_ms >= 0) != (at >= 0)) {
     if (at >= 0) {
-      auto it = map_.find(key);  // the view must point at the map's own copy of the key
-      expiring_.insert(std::string_view(it->first));
+      // The view must point at the table's own copy of the key.
+      expiring_.insert(map_.find(key.key, key.hash)->key());
     } else {
-      expiring_.erase(key);
+      expiring_.erase(key.key);
     }
   }
   e.expire_at_ms = at;
@@ -171,10 +171,11 @@ std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::ui
   if (expiry_held(now)) return examined;  // CLIENT PAUSE: nothing is erased meanwhile
   for (auto it = expiring_.begin(); it != expiring_.end() && examined < budget;) {
     ++examined;
-    auto m = map_.find(*it);
+    const std::uint64_t h = hash_of(*it);
+    KeyNode* m = map_.find(*it, h);
     ++it;  // erase_it removes the current element from expiring_
-    if (m != map_.end() && m->second.expire_at_ms <= now) {
-      expire_it(m);
+    if (m != nullptr && m->entry.expire_at_ms <= now) {
+      expire_it(m, h);
       ++expired;
     }
   }
@@ -183,13 +184,13 @@ std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::ui
 
 void Partition::clear() {
   for (auto& [key, w] : watchers_) {
-    if (map_.count(key) == 0) continue;
+    if (map_.find(key, hash_of(key)) == nullptr) continue;
     for (const auto& s : w) s->dirty.store(true, std::memory_order_relaxed);
   }
   watchers_.clear();
   bump_changes(map_.size());
   expiring_.clear();
-  Map().swap(map_);
+  map_.clear();
   count();
 }
 
@@ -202,11 +203,11 @@ void InvocationLog::select(std::uint32_t to) {
 
 void Partition::touch_watchers_if(const Partition& other) {
   for (auto& [key, w] : watchers_) {
-    if (map_.count(key) == 0 && other.map_.count(key) == 0) continue;
+    if (!has(key) && !other.has(key)) continue;
     for (const auto& s : w) s->dirty.store(true, std::memory_order_relaxed);
   }
   std::erase_if(watchers_, [&](const auto& kv) {
-    return map_.count(kv.first) != 0 || other.map_.count(kv.first) != 0;
+    return has(kv.first) || other.has(kv.first);
   });
 }
 
@@ -269,6 +270,12 @@ std::uint64_t Databases::changes() const {
 
 std::uint32_t Keyspace::color_of_key(std::string_view key) const {
   return lf::hue::Scheduler::color_for(commands::key_hash(key), mask_);
+}
+
+std::uint32_t Keyspace::color_of(KeyRef key) const {
+  const std::string_view tag = commands::hash_tag(key.key);
+  const std::uint64_t h = tag.size() == key.key.size() ? key.hash : commands::key_hash(key.key);
+  return lf::hue::Scheduler::color_for(h, mask_);
 }
 
 std::uint64_t Keyspace::size() const {

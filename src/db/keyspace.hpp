@@ -21,8 +21,8 @@
 #pragma once
 
 #include <atomic>
+#include <concepts>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,10 +30,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "db/entry.hpp"
+#include "db/key_table.hpp"
 #include "db/memory/access_clock.hpp"
-#include "db/stream/stream.hpp"
 #include "db/string_hash.hpp"
-#include "db/zset.hpp"
 
 namespace lfdb::db {
 namespace tracking {
@@ -42,108 +42,6 @@ class Table;
 void key_changed(Table* t, std::string_view key, bool by_server);
 }  // namespace tracking
 
-
-using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
-// A deque: O(1) pushes and pops at both ends and O(1) LINDEX/LSET by position, which is what
-// the list commands need; LINSERT and LREM are O(N) as in Redis.
-using List = std::deque<std::string>;
-using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
-
-enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet, kStream };
-const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "stream"
-
-// A key's value: a string, or one container, matching type(); a container is never empty (the
-// key is deleted with its last element), except a stream, which outlives its entries as Redis's
-// do. One pointer stands for whichever container the type names (not one per type side by
-// side), and the type byte, `raw` and the access clock share one word: 48 bytes in all.
-class Value {
- public:
-  Value() = default;
-  Value(Value&& o) noexcept
-      : type_(o.type_), raw(o.raw), access(o.access), str(std::move(o.str)), box_(o.box_) {
-    o.type_ = Type::kString;
-    o.box_ = nullptr;
-  }
-  Value& operator=(Value&& o) noexcept {
-    if (this != &o) {
-      drop_containers();
-      type_ = o.type_;
-      raw = o.raw;
-      access = o.access;
-      str = std::move(o.str);
-      box_ = o.box_;
-      o.type_ = Type::kString;
-      o.box_ = nullptr;
-    }
-    return *this;
-  }
-  ~Value() { drop_containers(); }
-
-  Type type() const { return type_; }
-  // The container this value holds, or nullptr when it holds another type. Shallow const, as
-  // the unique_ptrs these replace were: a reader's const Entry still reaches the elements.
-  Hash* hash() const { return held<Hash>(Type::kHash); }
-  List* list() const { return held<List>(Type::kList); }
-  Set* set() const { return held<Set>(Type::kSet); }
-  ZSet* zset() const { return held<ZSet>(Type::kZSet); }
-  stream::Stream* stream() const { return held<stream::Stream>(Type::kStream); }
-
-  // The value becomes this container (the type follows); the string or the container held
-  // before goes.
-  void reset(std::unique_ptr<Hash> c) { adopt(Type::kHash, c.release()); }
-  void reset(std::unique_ptr<List> c) { adopt(Type::kList, c.release()); }
-  void reset(std::unique_ptr<Set> c) { adopt(Type::kSet, c.release()); }
-  void reset(std::unique_ptr<ZSet> c) { adopt(Type::kZSet, c.release()); }
-  void reset(std::unique_ptr<stream::Stream> c) { adopt(Type::kStream, c.release()); }
-
-  // The value becomes a string: the container goes (SET over a list, say).
-  void drop_containers() {
-    switch (type_) {
-      case Type::kString: break;
-      case Type::kHash: delete static_cast<Hash*>(box_); break;
-      case Type::kList: delete static_cast<List*>(box_); break;
-      case Type::kSet: delete static_cast<Set*>(box_); break;
-      case Type::kZSet: delete static_cast<ZSet*>(box_); break;
-      case Type::kStream: delete static_cast<stream::Stream*>(box_); break;
-    }
-    box_ = nullptr;
-    type_ = Type::kString;
-  }
-
- private:
-  Type type_ = Type::kString;
-
- public:
-  // The value left its compact encoding for good, as Redis 7.0 never converts back: a string
-  // changed in place (APPEND, SETRANGE: "raw"), a set that once held a non-integer or grew past
-  // 512 members ("hashtable" even after those members left). OBJECT ENCODING only. (A sorted
-  // set knows its own encoding: ZSet::packed().)
-  bool raw = false;
-  // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
-  // word of `type`, so it costs no byte. Mutable: readers stamp it (atomically).
-  mutable std::uint32_t access = 0;
-  std::string str;  // kString
-
- private:
-  template <class T>
-  T* held(Type t) const { return type_ == t ? static_cast<T*>(box_) : nullptr; }
-  void adopt(Type t, void* c) {
-    drop_containers();
-    str.clear();
-    str.shrink_to_fit();  // a string value's heap buffer goes with it
-    type_ = t;
-    box_ = c;
-  }
-
-  void* box_ = nullptr;  // the container type_ names; nullptr for a string
-};
-static_assert(sizeof(Value) == 48, "type, raw and the clock in one word, the string, one pointer");
-
-struct Entry {
-  Value value;
-  std::int64_t expire_at_ms = -1;  // -1: no expiry
-};
-
 // What one connection's WATCH left behind; shared between the connection and the partitions
 // of its watched keys. Set dirty from any color, read by EXEC: atomics.
 struct WatchState {
@@ -151,7 +49,17 @@ struct WatchState {
   std::atomic<bool> released{false};  // the connection is done with it (EXEC, UNWATCH, close)
 };
 
-using Map = std::unordered_map<std::string, Entry, StringHash, std::equal_to<>>;
+// A key and its key-table hash (hash_of). Built from the key alone it hashes the key; a command
+// that hashed its key already (for its color) builds it with that hash, so the key is hashed
+// once for all the lookups it makes.
+struct KeyRef {
+  std::string_view key;
+  std::uint64_t hash;
+  KeyRef(std::string_view k, std::uint64_t h) : key(k), hash(h) {}
+  template <class S>
+    requires std::convertible_to<const S&, std::string_view>
+  KeyRef(const S& k) : key(k), hash(hash_of(key)) {}  // NOLINT: implicit on purpose
+};
 
 // What the invocation running on this thread leaves for the append-only log: its records
 // (nullptr when nothing is logged: no log, or loading one) and how many changes its handlers
@@ -190,18 +98,18 @@ class Partition {
 
   // The live entry for key, or nullptr; an entry past its deadline is erased first (lazy expiry).
   // `touch`: the lookup is an access, which stamps the key's access clock (access_clock.hpp).
-  Entry* find(std::string_view key, std::int64_t now_ms, bool touch = true);
+  Entry* find(KeyRef key, std::int64_t now_ms, bool touch = true);
   // As find() without erasing: for invocations that only read the partition (they may run
   // alongside other readers of the same color, so they must not change it).
-  const Entry* peek(std::string_view key, std::int64_t now_ms, bool touch = true) const;
+  const Entry* peek(KeyRef key, std::int64_t now_ms, bool touch = true) const;
   // WATCH's expiry rule: the key is still stored but its deadline has passed.
-  bool expired_in_place(std::string_view key, std::int64_t now_ms) const;
+  bool expired_in_place(KeyRef key, std::int64_t now_ms) const;
   // Inserts an empty string entry if the key is missing (after lazy expiry). `created` tells.
-  Entry& find_or_create(std::string_view key, std::int64_t now_ms, bool& created);
+  Entry& find_or_create(KeyRef key, std::int64_t now_ms, bool& created);
   // Erases the key; returns whether it was there (expired keys count as absent).
-  bool erase(std::string_view key, std::int64_t now_ms);
+  bool erase(KeyRef key, std::int64_t now_ms);
   // Sets or clears (-1) the entry's deadline, keeping the expires index in step.
-  void set_expire(std::string_view key, Entry& e, std::int64_t at_ms);
+  void set_expire(KeyRef key, Entry& e, std::int64_t at_ms);
 
   // Every change to a key goes through here: watchers become dirty, the change counter moves.
   void modified(std::string_view key) {
@@ -213,7 +121,7 @@ class Partition {
   void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
   // Eviction (db/memory/evictor.hpp): erases a live key as an expiry does (watchers dirty, a
   // DEL in the invocation's log) and says so with the `evicted` keyspace event.
-  void evict(std::string_view key);
+  void evict(KeyRef key);
 
   // Active expiry: erases up to `budget` expired keys; returns how many were examined.
   std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);
@@ -234,7 +142,7 @@ class Partition {
     expired_keys_ = expired_keys;
   }
 
-  const Map& map() const { return map_; }
+  const KeyTable& map() const { return map_; }
   std::uint64_t size() const { return keys_.load(std::memory_order_relaxed); }
   std::uint64_t expires() const { return expires_count_.load(std::memory_order_relaxed); }
   // How many partitions, of every keyspace in the process, hold a key with a deadline: while
@@ -248,22 +156,23 @@ class Partition {
   const std::unordered_set<std::string_view>& expiring() const { return expiring_; }
 
  private:
-  void erase_it(Map::iterator it);
+  void erase_it(KeyNode* n, std::uint64_t hash);
   // An expired key erased: expired() then erase_it().
-  void expire_it(Map::iterator it);
+  void expire_it(KeyNode* n, std::uint64_t hash);
   bool expiry_held(std::int64_t now) const { return hold_ != nullptr && hold_->held(now); }
   // A key that expired (lazily or actively): watchers see a change, the log a DEL.
   void expired(std::string_view key);
   void touch_watchers(std::string_view key);
   void count();
   void touch_watchers_if(const Partition& other);
+  bool has(std::string_view key) const { return map_.find(key, hash_of(key)) != nullptr; }
 
   std::uint32_t db_ = 0;  // set once, before the partition is shared
   tracking::Table* tracking_ = nullptr;  // idem
   const ExpiryHold* hold_ = nullptr;     // idem
   std::atomic<std::uint64_t>* expired_keys_ = nullptr;  // idem
-  Map map_;
-  std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (node-stable)
+  KeyTable map_;
+  std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (nodes never move)
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
                      std::equal_to<>> watchers_;
   // One writer at a time (the color's owner), any reader: a relaxed load and store, no RMW.
@@ -285,7 +194,8 @@ class Keyspace {
   std::uint32_t index() const { return index_; }
   std::uint32_t colors() const { return mask_ + 1; }
   std::uint32_t color_of_key(std::string_view key) const;
-  Partition& of(std::string_view key) { return parts_[color_of_key(key)]; }
+  // The key's partition. A KeyRef's hash is its color's hash too unless the key has a hash tag.
+  Partition& of(KeyRef key) { return parts_[color_of(key)]; }
   Partition& at(std::uint32_t color) { return parts_[color]; }
   const Partition& at(std::uint32_t color) const { return parts_[color]; }
 
@@ -295,6 +205,8 @@ class Keyspace {
   std::uint64_t changes() const;
 
  private:
+  std::uint32_t color_of(KeyRef key) const;
+
   std::uint32_t mask_;
   std::uint32_t index_;
   std::unique_ptr<Partition[]> parts_;

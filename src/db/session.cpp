@@ -492,6 +492,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
                                            std::string& out) {
   server_.stats().commands.add();
   client_.last_command.store(bc.spec->name.data(), std::memory_order_relaxed);
+  key_hashes_.clear();  // filled again below for this command's keys, if it has any
   if (bc.spec->hue == HueClass::kTransaction) {
     exec_name_.assign(argv[0]);  // as MONITOR shows it, once EXEC has run its commands
     return exec(out);
@@ -509,7 +510,13 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   }
   hashes_.clear();
   commands::for_each_key(*bc.spec, argv, [&](std::size_t i) {
-    hashes_.push_back(commands::key_hash(argv[i]));
+    // One hash per key: a key without a hash tag hashes whole for its color, and that hash is
+    // also its key-table hash (hash_of), which the handler's lookups reuse (CommandContext::ref).
+    const std::string_view key = argv[i];
+    const std::string_view tag = commands::hash_tag(key);
+    const std::uint64_t h = hash_of(tag);  // commands::key_hash(key)
+    hashes_.push_back(h);
+    if (tag.size() == key.size()) key_hashes_.push_back({key.data(), key.size(), h});
   });
   // A command without keys (DBSIZE, FLUSHALL, CONFIG) may run on any color; the connection's
   // id spreads them.
@@ -727,6 +734,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   resp::Writer w(out, client_.protocol);
   CommandContext ctx{argv, w, server_.db(client_.db), now_ms(), &server_, &client_, bc.spec};
   ctx.db = client_.db;
+  if (!in_exec_) ctx.key_hashes = key_hashes_;
   TrackingScope tracking_scope(*this, &bc, argv);
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);

@@ -163,6 +163,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Ending ending_ = Ending::kOpen;
   std::vector<std::string_view> argv_;   // the current command (views into the input)
   std::vector<std::uint64_t> hashes_;    // its keys' hashes
+  // The keys of the command being executed whose color hash is their key-table hash (no hash
+  // tag), for its handler's lookups (CommandContext::key_hashes); cleared for every command.
+  std::vector<CommandContext::KeyHash> key_hashes_;
   OwnedCommand parked_;                  // the command that queued, with its own bytes
   const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked

@@ -26,13 +26,14 @@ inline Entry* string_at(CommandContext& c, std::string_view key, bool& wrong) {
 // unless keep_ttl.
 inline void store(CommandContext& c, std::string_view key, std::string_view value, std::int64_t at_ms,
                   bool keep_ttl) {
-  Partition& p = c.part(key);
+  const KeyRef k = c.ref(key);
+  Partition& p = c.ks.of(k);
   bool created = false;
-  Entry& e = p.find_or_create(key, c.now_ms, created);
+  Entry& e = p.find_or_create(k, c.now_ms, created);
   e.value.drop_containers();
   e.value.str.assign(value);
   e.value.raw = false;
-  if (!keep_ttl) p.set_expire(key, e, at_ms);
+  if (!keep_ttl) p.set_expire(k, e, at_ms);
   p.modified(key);
 }
 

@@ -13,11 +13,12 @@
 namespace lfdb::db {
 
 Entry* CommandContext::find(std::string_view key, Access access) {
-  Partition& p = ks.of(key);
+  const KeyRef k = ref(key);
+  Partition& p = ks.of(k);
   const bool touch = access == Access::kTouch ||
                      (access == Access::kUse && (client == nullptr || !client->no_touch));
-  if (writes) return p.find(key, now_ms, touch);
-  const Entry* e = p.peek(key, now_ms, touch);
+  if (writes) return p.find(k, now_ms, touch);
+  const Entry* e = p.peek(k, now_ms, touch);
   if (e == nullptr) pubsub::event(pubsub::kEvKeyMiss, "keymiss", key);
   return const_cast<Entry*>(e);
 }

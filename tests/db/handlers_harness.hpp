@@ -153,9 +153,8 @@ class HandlerTest : public ::testing::Test {
     }
   }
   const Entry* stored(std::string_view key) {
-    const auto& m = ks.of(key).map();
-    auto it = m.find(key);
-    return it == m.end() ? nullptr : &it->second;
+    const KeyNode* n = ks.of(key).map().find(key, hash_of(key));
+    return n == nullptr ? nullptr : &n->entry;
   }
 };
 

@@ -59,7 +59,7 @@ double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
   }
 }
 
-void consider(Partition& p, const std::string& key, const Entry& e, Policy policy, std::int64_t now_ms,
+void consider(Partition& p, std::string_view key, const Entry& e, Policy policy, std::int64_t now_ms,
               Candidate& best) {
   const double s = score_of(e, policy, now_ms);
   if (best.part == nullptr || s > best.score) best = {&p, key, &e, s};
@@ -67,7 +67,7 @@ void consider(Partition& p, const std::string& key, const Entry& e, Policy polic
 
 // Samples up to n keys of p (those with a TTL under a volatile policy) into best.
 void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candidate& best) {
-  const Map& map = p.map();
+  const KeyTable& map = p.map();
   if (map.empty()) return;
   const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(samples), map.size()));
   if (is_volatile(policy)) {
@@ -77,37 +77,18 @@ void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candi
     std::size_t b = rng()() % buckets;
     for (int taken = 0, looked = 0; taken < n && looked < static_cast<int>(buckets); ++looked) {
       for (auto it = exp.begin(b); it != exp.end(b) && taken < n; ++it, ++taken) {
-        auto m = map.find(*it);
-        if (m != map.end()) consider(p, m->first, m->second, policy, now_ms, best);
+        const KeyNode* m = map.find(*it, hash_of(*it));
+        if (m != nullptr) consider(p, m->key(), m->entry, policy, now_ms, best);
       }
       if (++b == buckets) b = 0;
     }
     return;
   }
-  // Consecutive non-empty buckets from a random one, as Redis's sampling walks its table: the
-  // first bucket's whole chain, then the first key of each next bucket. The first key of a
-  // bucket costs one pointer; going further down a chain with the local iterator hashes every
-  // key to see where the bucket ends (StringHash's nodes keep no hash), which perf showed as
-  // most of the eviction's cost when every chain was walked. The one full chain per round
-  // keeps a key that is not first in its bucket a candidate too.
-  const std::size_t buckets = map.bucket_count();
-  std::size_t b = rng()() % buckets;
-  bool first = true;
-  for (int taken = 0; taken < n;) {
-    while (map.begin(b) == map.end(b)) {
-      if (++b == buckets) b = 0;
-    }
-    if (first) {
-      for (auto it = map.begin(b); it != map.end(b) && taken < n; ++it, ++taken) {
-        consider(p, it->first, it->second, policy, now_ms, best);
-      }
-      first = false;
-    } else {
-      auto it = map.begin(b);
-      consider(p, it->first, it->second, policy, now_ms, best);
-      ++taken;
-    }
-    if (++b == buckets) b = 0;
+  // n keys drawn from the whole table, each key as likely as any other (KeyTable::random): a
+  // pick reads one slot and its node, with no hashing, so sampling needs no bucket walk.
+  for (int taken = 0; taken < n; ++taken) {
+    const KeyNode* k = map.random(rng());
+    consider(p, k->key(), k->entry, policy, now_ms, best);
   }
 }
 

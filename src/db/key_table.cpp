@@ -1,0 +1,227 @@
+#include "db/key_table.hpp"
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+namespace lfdb::db {
+
+// ---- KeyNode ----
+
+std::size_t KeyNode::alloc_size(std::size_t n) {
+  // The key's bytes start right after len_; a short key may end inside the struct's padding.
+  const std::size_t need = sizeof(Entry) + sizeof(std::uint32_t) + n;
+  return need < sizeof(KeyNode) ? sizeof(KeyNode) : need;
+}
+
+KeyNode* KeyNode::make(std::string_view key) {
+  static_assert(alignof(KeyNode) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+  void* mem = ::operator new(alloc_size(key.size()));
+  KeyNode* n = new (mem) KeyNode();
+  n->len_ = static_cast<std::uint32_t>(key.size());
+  if (!key.empty()) std::memcpy(n->bytes(), key.data(), key.size());
+  return n;
+}
+
+void KeyNode::destroy(KeyNode* n) {
+  n->~KeyNode();
+  ::operator delete(static_cast<void*>(n));
+}
+
+// ---- KeyTable ----
+
+KeyTable::KeyTable() {
+  auto* s = new Segment();
+  segments_.push_back(s);
+  dir_.push_back(s);
+}
+
+KeyTable::~KeyTable() { free_all(); }
+
+KeyTable::KeyTable(KeyTable&& o) noexcept : KeyTable() { swap(o); }
+
+KeyTable& KeyTable::operator=(KeyTable&& o) noexcept {
+  if (this != &o) {
+    KeyTable empty;
+    swap(empty);
+    swap(o);
+  }
+  return *this;
+}
+
+void KeyTable::swap(KeyTable& o) noexcept {
+  dir_.swap(o.dir_);
+  segments_.swap(o.segments_);
+  std::swap(depth_, o.depth_);
+  std::swap(size_, o.size_);
+}
+
+void KeyTable::free_all() {
+  for (Segment* s : segments_) {
+    for (std::uint64_t slot : s->slots) {
+      if (slot != 0) KeyNode::destroy(node_of(slot));
+    }
+    delete s;
+  }
+  segments_.clear();
+  dir_.clear();
+}
+
+void KeyTable::clear() {
+  KeyTable empty;
+  swap(empty);
+}
+
+KeyNode* KeyTable::find(std::string_view key, std::uint64_t hash) const {
+  const Segment& s = *dir_[dir_index(hash)];
+  const std::uint64_t tag = tag_of(hash);
+  for (std::size_t i = home_of_tag(tag);; i = next(i)) {
+    const std::uint64_t slot = s.slots[i];
+    if (slot == 0) return nullptr;
+    if ((slot >> 48) == tag) {
+      KeyNode* n = node_of(slot);
+      if (n->key() == key) return n;
+    }
+  }
+}
+
+void KeyTable::prefetch(std::uint64_t hash) const {
+  const Segment& s = *dir_[dir_index(hash)];
+  __builtin_prefetch(&s.slots[home_of_tag(tag_of(hash))]);
+}
+
+void KeyTable::place(Segment& s, KeyNode* n, std::uint64_t hash) {
+  const std::uint64_t tag = tag_of(hash);
+  std::size_t i = home_of_tag(tag);
+  while (s.slots[i] != 0) i = next(i);
+  s.slots[i] = (tag << 48) | reinterpret_cast<std::uint64_t>(n);
+  ++s.size;
+}
+
+KeyNode* KeyTable::insert(std::string_view key, std::uint64_t hash) {
+  KeyNode* n = KeyNode::make(key);
+  Segment* s = dir_[dir_index(hash)];
+  // A full segment splits before the insert; a split may leave every key on one side (they
+  // share the next bit), so split again until the key's own segment has room.
+  while (s->size >= kMaxLoad && s->depth < 48) {
+    split(s);
+    s = dir_[dir_index(hash)];
+  }
+  if (s->size + 1 >= kSlots) {
+    // 48 equal hash bits on kMaxLoad keys: not a hash function's doing.
+    KeyNode::destroy(n);
+    throw std::length_error("key table: too many keys with one hash prefix");
+  }
+  place(*s, n, hash);
+  ++size_;
+  return n;
+}
+
+void KeyTable::split(Segment* s) {
+  if (s->depth == depth_) {
+    // The directory doubles: entry i becomes entries 2i and 2i+1, both at the same segment.
+    std::vector<Segment*> twice(dir_.size() * 2);
+    for (std::size_t i = 0; i < dir_.size(); ++i) twice[2 * i] = twice[2 * i + 1] = dir_[i];
+    dir_.swap(twice);
+    ++depth_;
+  }
+  auto* hi = new Segment();
+  segments_.push_back(hi);
+  const std::uint32_t d = s->depth + 1;
+  hi->depth = d;
+  hi->prefix = (s->prefix << 1) | 1;
+  s->depth = d;
+  s->prefix <<= 1;
+  // The upper half of s's directory range now points at hi.
+  const std::size_t span = std::size_t{1} << (depth_ - d);
+  const std::size_t first_hi = static_cast<std::size_t>(hi->prefix) << (depth_ - d);
+  for (std::size_t i = first_hi; i < first_hi + span; ++i) dir_[i] = hi;
+  // The keys are placed again by their hashes: bit (64 - d) picks the half.
+  std::uint64_t old[kSlots];
+  std::memcpy(old, s->slots, sizeof(old));
+  std::memset(s->slots, 0, sizeof(s->slots));
+  s->size = 0;
+  for (std::uint64_t slot : old) {
+    if (slot == 0) continue;
+    KeyNode* n = node_of(slot);
+    const std::uint64_t h = hash_of(n->key());
+    place(((h >> (64 - d)) & 1) != 0 ? *hi : *s, n, h);
+  }
+}
+
+void KeyTable::erase(KeyNode* n, std::uint64_t hash) {
+  Segment& s = *dir_[dir_index(hash)];
+  std::size_t i = home_of_tag(tag_of(hash));
+  while (node_of(s.slots[i]) != n) i = next(i);
+  // Backward-shift deletion: a later slot of the run moves into the hole when its home does not
+  // lie cyclically in (hole, its position].
+  std::size_t hole = i;
+  for (std::size_t j = next(i);; j = next(j)) {
+    const std::uint64_t slot = s.slots[j];
+    if (slot == 0) break;
+    const std::size_t home = home_of_tag(slot >> 48);
+    const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (!stays) {
+      s.slots[hole] = slot;
+      hole = j;
+    }
+  }
+  s.slots[hole] = 0;
+  --s.size;
+  --size_;
+  KeyNode::destroy(n);
+}
+
+std::uint64_t KeyTable::range_end(const Segment& s, std::uint64_t) {
+  if (s.depth == 0) return 0;
+  const std::uint64_t next_prefix = s.prefix + 1;
+  if (next_prefix >> s.depth) return 0;  // the last range: the iteration is over
+  return next_prefix << (64 - s.depth);
+}
+
+KeyNode* KeyTable::first_from(std::size_t seg, std::size_t slot) const {
+  // A sparse table: the first key from a random place on (used after many empty draws).
+  for (std::size_t k = 0; k <= segments_.size(); ++k) {
+    const Segment* s = segments_[(seg + k) % segments_.size()];
+    for (std::size_t i = k == 0 ? slot : 0; i < kSlots; ++i) {
+      if (s->slots[i] != 0) return node_of(s->slots[i]);
+    }
+  }
+  return nullptr;
+}
+
+void KeyTable::Iterator::settle() {
+  while (seg_ < t_->segments_.size()) {
+    const Segment& s = *t_->segments_[seg_];
+    while (slot_ < kSlots && s.slots[slot_] == 0) ++slot_;
+    if (slot_ < kSlots) return;
+    ++seg_;
+    slot_ = 0;
+  }
+  slot_ = 0;
+}
+
+bool KeyTable::valid() const {
+  std::size_t total = 0;
+  for (const Segment* s : segments_) {
+    std::size_t n = 0;
+    if (s->depth > depth_) return false;
+    for (std::size_t i = 0; i < kSlots; ++i) {
+      const std::uint64_t slot = s->slots[i];
+      if (slot == 0) continue;
+      ++n;
+      const KeyNode* node = node_of(slot);
+      const std::uint64_t h = hash_of(node->key());
+      if ((slot >> 48) != tag_of(h)) return false;
+      if (s->depth > 0 && (h >> (64 - s->depth)) != s->prefix) return false;
+      if (dir_[dir_index(h)] != s) return false;
+      if (find(node->key(), h) != node) return false;
+    }
+    if (n != s->size) return false;
+    total += n;
+  }
+  return total == size_ && dir_.size() == (std::size_t{1} << depth_);
+}
+
+}  // namespace lfdb::db

@@ -1,0 +1,194 @@
+// The key table: a partition's index from key to Entry, the product's own structure in place of
+// a node-per-key std::unordered_map (docs/memory.md, "The layout of a key").
+//
+// Shape (extendible hashing over open-addressing segments, as Dragonfly's dashtable is):
+// - A key's node is one allocation: its Entry, then the key's length and bytes, inline. A short
+//   key costs no second allocation, and a node never moves, so an Entry* or a key's view stays
+//   valid until that key is erased (handlers hold two entries at once; the expires index holds
+//   views of the keys).
+// - A directory of 2^depth pointers, indexed by the hash's top `depth` bits, points at
+//   segments. A segment has local depth d <= depth and holds exactly the keys whose hash starts
+//   with its d-bit prefix; the directory entries of that prefix all point at it.
+// - A segment is kSlots eight-byte slots, linear probing: a slot is the node's address (48 bits)
+//   and 16 bits of the key's hash, the tag. The tag also gives the key's home slot, so a probe
+//   compares key bytes only when the tags agree, and deletion shifts later slots back without
+//   rehashing any key (no tombstones).
+// - Growth is per segment: the segment that passes its load limit splits in two by the next hash
+//   bit (the directory doubles first when the segment was at full depth: pointers only). No
+//   insert ever rehashes more than one segment's keys, however large the table.
+// - The hash is given by the caller (hash_of(key), xxh3 of the whole key): a command hashes its
+//   key once and hands the hash to every lookup it makes.
+//
+// SCAN: a cursor is a position in the hash space. scan() visits the whole segment holding that
+// position and returns the position where the segment's range ends. Splits only divide ranges
+// and never move a key to a position below the segment it left, so a key present for the whole
+// iteration is returned at least once (exactly once while the table only grows).
+//
+// Random keys (RANDOMKEY, eviction's samples): a segment picked uniformly from the list of
+// segments, then a slot picked uniformly; an empty slot starts over. Every key is equally likely
+// (every segment has kSlots slots).
+//
+// Thread-safety: none inside; the owner (a Partition: its color's invocation) serializes.
+#pragma once
+
+#include <xxhash.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "db/entry.hpp"
+
+namespace lfdb::db {
+
+// The key table's hash of a key: xxh3 of all its bytes (the colors hash only a key's hash tag;
+// for a key without one the two are the same number).
+inline std::uint64_t hash_of(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+// One key: its Entry and, after it in the same allocation, the key's bytes.
+class KeyNode {
+ public:
+  Entry entry;
+
+  std::string_view key() const { return {bytes(), len_}; }
+  // A node for key with an empty entry; destroy() is its only way out.
+  static KeyNode* make(std::string_view key);
+  static void destroy(KeyNode* n);
+  // The bytes the allocator is asked for, for a key of n bytes (MEMORY USAGE).
+  static std::size_t alloc_size(std::size_t n);
+
+ private:
+  KeyNode() = default;
+  ~KeyNode() = default;
+  const char* bytes() const { return reinterpret_cast<const char*>(&len_ + 1); }
+  char* bytes() { return reinterpret_cast<char*>(&len_ + 1); }
+
+  std::uint32_t len_ = 0;
+};
+
+class KeyTable {
+ public:
+  static constexpr std::size_t kSlots = 254;  // a segment with its header is 2 KB: a size class
+  static constexpr std::size_t kMaxLoad = kSlots * 4 / 5;  // split past this many keys
+
+  KeyTable();
+  ~KeyTable();
+  KeyTable(KeyTable&& o) noexcept;
+  KeyTable& operator=(KeyTable&& o) noexcept;
+  KeyTable(const KeyTable&) = delete;
+  KeyTable& operator=(const KeyTable&) = delete;
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  // The node of key (hash == hash_of(key)), or nullptr.
+  KeyNode* find(std::string_view key, std::uint64_t hash) const;
+  // A new node for a key that is not in the table (the caller checked with find()).
+  KeyNode* insert(std::string_view key, std::uint64_t hash);
+  // Erases a node of this table, given its key's hash.
+  void erase(KeyNode* n, std::uint64_t hash);
+  void erase(KeyNode* n) { erase(n, hash_of(n->key())); }
+  // Every node freed; the table is as new (one empty segment).
+  void clear();
+  void swap(KeyTable& o) noexcept;
+
+  // Brings the slots of hash's home into cache ahead of a find() (a pipelined batch).
+  void prefetch(std::uint64_t hash) const;
+
+  // A uniformly random node, or nullptr when the table is empty. `next` gives 64 random bits.
+  template <class Rng>
+  KeyNode* random(Rng& next) const {
+    if (size_ == 0) return nullptr;
+    for (int tries = 0; tries < 1024; ++tries) {
+      const Segment* s = segments_[static_cast<std::size_t>(next() % segments_.size())];
+      const std::uint64_t slot = s->slots[static_cast<std::size_t>(next() % kSlots)];
+      if (slot != 0) return node_of(slot);
+    }
+    return first_from(static_cast<std::size_t>(next() % segments_.size()),
+                      static_cast<std::size_t>(next() % kSlots));
+  }
+
+  // SCAN: calls fn(KeyNode&) for every key of the segment holding hash position `cursor`;
+  // returns the position where that segment's range ends, or 0 past the last one.
+  template <class Fn>
+  std::uint64_t scan(std::uint64_t cursor, Fn&& fn) const {
+    const std::size_t d = dir_index(cursor);
+    const Segment* s = dir_[d];
+    for (std::uint64_t slot : s->slots) {
+      if (slot != 0) fn(*node_of(slot));
+    }
+    return range_end(*s, cursor);
+  }
+
+  // Iteration in no particular order (snapshots, KEYS): `for (const auto& [key, e] : table)`.
+  struct Item {
+    std::string_view first;
+    Entry& second;
+  };
+  class Iterator {
+   public:
+    Item operator*() const {
+      KeyNode* n = node_of(t_->segments_[seg_]->slots[slot_]);
+      return {n->key(), n->entry};
+    }
+    KeyNode* node() const { return node_of(t_->segments_[seg_]->slots[slot_]); }
+    Iterator& operator++() {
+      ++slot_;
+      settle();
+      return *this;
+    }
+    bool operator==(const Iterator& o) const { return seg_ == o.seg_ && slot_ == o.slot_; }
+
+   private:
+    friend class KeyTable;
+    Iterator(const KeyTable* t, std::size_t seg, std::size_t slot) : t_(t), seg_(seg), slot_(slot) {
+      settle();
+    }
+    void settle();
+    const KeyTable* t_;
+    std::size_t seg_;
+    std::size_t slot_;
+  };
+  Iterator begin() const { return Iterator(this, 0, 0); }
+  Iterator end() const { return Iterator(this, segments_.size(), 0); }
+
+  // For tests and MEMORY figures: segments, the directory's depth, slots in all.
+  std::size_t segments() const { return segments_.size(); }
+  unsigned depth() const { return depth_; }
+  std::size_t capacity() const { return segments_.size() * kSlots; }
+  // Checks every invariant (each key reachable from its hash, depths and prefixes consistent);
+  // for tests.
+  bool valid() const;
+
+ private:
+  struct Segment {
+    std::uint32_t depth = 0;  // local depth: the prefix length its keys share
+    std::uint32_t size = 0;
+    std::uint64_t prefix = 0;  // the `depth` top bits its keys' hashes share
+    std::uint64_t slots[kSlots] = {};
+  };
+  static_assert(sizeof(Segment) == 2048, "a segment is one 2 KB size class");
+
+  static constexpr std::uint64_t kPtrMask = (std::uint64_t{1} << 48) - 1;
+  static KeyNode* node_of(std::uint64_t slot) { return reinterpret_cast<KeyNode*>(slot & kPtrMask); }
+  static std::uint64_t tag_of(std::uint64_t hash) { return hash & 0xFFFF; }
+  static std::size_t home_of_tag(std::uint64_t tag) { return static_cast<std::size_t>((tag * kSlots) >> 16); }
+  static std::size_t next(std::size_t i) { return i + 1 == kSlots ? 0 : i + 1; }
+  std::size_t dir_index(std::uint64_t hash) const {
+    return depth_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - depth_));
+  }
+  static std::uint64_t range_end(const Segment& s, std::uint64_t cursor);
+  KeyNode* first_from(std::size_t seg, std::size_t slot) const;
+  static void place(Segment& s, KeyNode* n, std::uint64_t hash);
+  void split(Segment* s);
+  void free_all();
+
+  std::vector<Segment*> dir_;       // 2^depth_ entries
+  std::vector<Segment*> segments_;  // each segment once (owned)
+  unsigned depth_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace lfdb::db
