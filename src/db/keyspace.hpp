@@ -30,6 +30,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "db/hash.hpp"
 #include "db/memory/access_clock.hpp"
 #include "db/stream/stream.hpp"
 #include "db/string_hash.hpp"
@@ -43,7 +44,6 @@ void key_changed(Table* t, std::string_view key, bool by_server);
 }  // namespace tracking
 
 
-using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
 // A deque: O(1) pushes and pops at both ends and O(1) LINDEX/LSET by position, which is what
 // the list commands need; LINSERT and LREM are O(N) as in Redis.
 using List = std::deque<std::string>;
