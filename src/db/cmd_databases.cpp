@@ -33,7 +33,7 @@ Value copy_of(const Value& v) {
   out.raw = v.raw;
   switch (v.type()) {
     case Type::kString: out.str = v.str; break;
-    case Type::kHash: out.reset(std::make_unique<Hash>(*v.hash())); break;
+    case Type::kHash: out.reset(v.hash()->copy()); break;  // its encoding too
     case Type::kList: out.reset(std::make_unique<List>(*v.list())); break;
     case Type::kSet: out.reset(std::make_unique<Set>(*v.set())); break;
     case Type::kZSet:

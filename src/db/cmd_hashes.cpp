@@ -5,9 +5,12 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -35,21 +38,10 @@ Hash& hash_for_write(CommandContext& c, std::string_view key) {
   return *e.value.hash();
 }
 
-// Sets field to value; true if the field is new.
-bool put(Hash& h, std::string_view field, std::string_view value) {
-  auto it = h.find(field);
-  if (it == h.end()) {
-    h.emplace(std::string(field), std::string(value));
-    return true;
-  }
-  it->second.assign(value);
-  return false;
-}
-
-const std::string* field_of(const Hash* h, std::string_view field) {
-  if (h == nullptr) return nullptr;
-  auto it = h->find(field);
-  return it == h->end() ? nullptr : &it->second;
+// The field's value, or nullopt (also for a missing hash); a view valid until the hash changes.
+std::optional<std::string_view> field_of(const Hash* h, std::string_view field) {
+  if (h == nullptr) return std::nullopt;
+  return h->get(field);
 }
 
 // HSET (replies the number of new fields) and HMSET (replies OK).
@@ -64,7 +56,7 @@ void hset_generic(CommandContext& c, bool hmset) {
   if (wrong) return c.out.error(kErrWrongType);
   Hash& h = hash_for_write(c, key);
   std::int64_t added = 0;
-  for (std::size_t i = 2; i < c.argc(); i += 2) added += put(h, c.arg(i), c.arg(i + 1)) ? 1 : 0;
+  for (std::size_t i = 2; i < c.argc(); i += 2) added += h.set(c.arg(i), c.arg(i + 1)) ? 1 : 0;
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvHash, "hset", key);
   if (hmset) return c.out.simple_string("OK");
@@ -78,8 +70,8 @@ void hsetnx_cmd(CommandContext& c) {
   bool wrong = false;
   const Hash* h = hash_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  if (field_of(h, c.arg(2)) != nullptr) return c.out.integer(0);
-  put(hash_for_write(c, key), c.arg(2), c.arg(3));
+  if (field_of(h, c.arg(2))) return c.out.integer(0);
+  hash_for_write(c, key).set(c.arg(2), c.arg(3));
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvHash, "hset", key);
   c.out.integer(1);
@@ -89,8 +81,8 @@ void hget_cmd(CommandContext& c) {
   bool wrong = false;
   const Hash* h = hash_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  const std::string* v = field_of(h, c.arg(2));
-  if (v == nullptr) return c.out.null();
+  const auto v = field_of(h, c.arg(2));
+  if (!v) return c.out.null();
   c.out.bulk(*v);
 }
 
@@ -100,8 +92,8 @@ void hmget_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   c.out.array_header(c.argc() - 2);
   for (std::size_t i = 2; i < c.argc(); ++i) {
-    const std::string* v = field_of(h, c.arg(i));
-    if (v == nullptr) c.out.null();
+    const auto v = field_of(h, c.arg(i));
+    if (!v) c.out.null();
     else c.out.bulk(*v);
   }
 }
@@ -133,10 +125,7 @@ void hdel_cmd(CommandContext& c) {
   if (h == nullptr) return c.out.integer(0);
   std::int64_t deleted = 0;
   for (std::size_t i = 2; i < c.argc() && !h->empty(); ++i) {
-    auto it = h->find(c.arg(i));
-    if (it == h->end()) continue;
-    h->erase(it);
-    ++deleted;
+    if (h->erase(c.arg(i))) ++deleted;
   }
   if (deleted > 0) {
     Partition& p = c.part(key);
@@ -162,14 +151,14 @@ void hexists_cmd(CommandContext& c) {
   bool wrong = false;
   const Hash* h = hash_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  c.out.integer(field_of(h, c.arg(2)) != nullptr ? 1 : 0);
+  c.out.integer(field_of(h, c.arg(2)) ? 1 : 0);
 }
 
 void hstrlen_cmd(CommandContext& c) {
   bool wrong = false;
   const Hash* h = hash_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  const std::string* v = field_of(h, c.arg(2));
+  const auto v = field_of(h, c.arg(2));
   c.out.integer(v ? static_cast<std::int64_t>(v->size()) : 0);
 }
 
@@ -181,13 +170,13 @@ void hincrby_cmd(CommandContext& c) {
   const Hash* h = hash_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   std::int64_t v = 0;
-  const std::string* cur = field_of(h, c.arg(2));
-  if (cur != nullptr && !parse_int(*cur, v)) return c.out.error("ERR hash value is not an integer");
+  const auto cur = field_of(h, c.arg(2));
+  if (cur && !parse_int(*cur, v)) return c.out.error("ERR hash value is not an integer");
   if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v)) {
     return c.out.error(kErrOverflow);
   }
   v += by;
-  put(hash_for_write(c, key), c.arg(2), format_int(v));
+  hash_for_write(c, key).set(c.arg(2), format_int(v));  // in place while packed
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvHash, "hincrby", key);
   c.out.integer(v);
@@ -202,14 +191,14 @@ void hincrbyfloat_cmd(CommandContext& c) {
   const Hash* h = hash_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   long double v = 0;
-  const std::string* cur = field_of(h, c.arg(2));
-  if (cur != nullptr && !parse_long_double(*cur, v)) {
+  const auto cur = field_of(h, c.arg(2));
+  if (cur && !parse_long_double(*cur, v)) {
     return c.out.error("ERR hash value is not a float");
   }
   v += by;
   if (std::isnan(v) || std::isinf(v)) return c.out.error(kErrNanOrInf);
   const std::string s = format_long_double(v);
-  put(hash_for_write(c, key), c.arg(2), s);
+  hash_for_write(c, key).set(c.arg(2), s);
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvHash, "hincrbyfloat", key);
   c.out.bulk(s);
@@ -226,7 +215,7 @@ void hrandfield_cmd(CommandContext& c) {
     if (wrong) return c.out.error(kErrWrongType);
     if (h == nullptr) return c.out.null();
     auto it = std::next(h->begin(), static_cast<std::ptrdiff_t>(random_engine()() % h->size()));
-    return c.out.bulk(it->first);
+    return c.out.bulk((*it).first);
   }
   std::int64_t l = 0;
   bool withvalues = false;
@@ -237,9 +226,7 @@ void hrandfield_cmd(CommandContext& c) {
   const bool distinct = l > 0;
   const auto count = static_cast<std::uint64_t>(distinct ? l : -l);
 
-  std::vector<const std::pair<const std::string, std::string>*> items;
-  items.reserve(h->size());
-  for (const auto& kv : *h) items.push_back(&kv);
+  std::vector<Hash::Pair> items(h->begin(), h->end());
   auto& gen = random_engine();
   std::uint64_t n = count;
   if (distinct && count < items.size()) {
@@ -253,10 +240,10 @@ void hrandfield_cmd(CommandContext& c) {
   const bool pairs3 = withvalues && c.out.resp3();
   c.out.array_header(withvalues && !pairs3 ? n * 2 : n);
   for (std::uint64_t i = 0; i < n; ++i) {
-    const auto* kv = distinct ? items[i] : items[gen() % items.size()];
+    const Hash::Pair& kv = distinct ? items[i] : items[gen() % items.size()];
     if (pairs3) c.out.array_header(2);
-    c.out.bulk(kv->first);
-    if (withvalues) c.out.bulk(kv->second);
+    c.out.bulk(kv.first);
+    if (withvalues) c.out.bulk(kv.second);
   }
 }
 
@@ -271,16 +258,16 @@ void hscan_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   ScanOptions o;
   if (!parse_scan_options(c, 3, false, o)) return;
-  std::vector<const std::pair<const std::string, std::string>*> found;
-  for (const auto& kv : *h) {
-    if (o.matches(kv.first)) found.push_back(&kv);
+  std::vector<Hash::Pair> found;
+  for (const Hash::Pair kv : *h) {
+    if (o.matches(kv.first)) found.push_back(kv);
   }
   c.out.array_header(2);
   c.out.bulk("0");
   c.out.array_header(found.size() * 2);
-  for (const auto* kv : found) {
-    c.out.bulk(kv->first);
-    c.out.bulk(kv->second);
+  for (const Hash::Pair& kv : found) {
+    c.out.bulk(kv.first);
+    c.out.bulk(kv.second);
   }
 }
 

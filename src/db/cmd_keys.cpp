@@ -225,13 +225,11 @@ void persist_cmd(CommandContext& c) {
 }
 
 // OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
-// "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a hash
-// is "listpack" up to 512 fields with every field and value up to 64 bytes, else "hashtable";
-// a list is "quicklist"; a set "intset" up to 512 integers, else "hashtable"; a sorted set
-// "listpack" or "skiplist", the encoding it really has (zset.hpp).
+// "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a list
+// is "quicklist"; a set "intset" up to 512 integers, else "hashtable"; a hash ("listpack" or
+// "hashtable", hash.hpp) and a sorted set ("listpack" or "skiplist", zset.hpp) the encoding
+// they really have.
 constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
-constexpr std::size_t kListpackEntries = 512;      // hash-max-listpack-entries (measured on 7.0.15)
-constexpr std::size_t kListpackValue = 64;         // hash-max-listpack-value
 constexpr std::size_t kIntsetEntries = 512;        // set-max-intset-entries
 
 const char* encoding_of(const Value& v) {
@@ -256,11 +254,8 @@ const char* encoding_of(const Value& v) {
     }
     return "intset";
   }
-  if (v.hash()->size() > kListpackEntries) return "hashtable";
-  for (const auto& [field, value] : *v.hash()) {
-    if (field.size() > kListpackValue || value.size() > kListpackValue) return "hashtable";
-  }
-  return "listpack";
+  // The encoding it has (hash.hpp): packed until a hash-max-listpack-* limit is passed.
+  return v.hash()->packed() ? "listpack" : "hashtable";
 }
 
 void object_encoding_cmd(CommandContext& c) {

@@ -43,9 +43,7 @@ std::optional<std::string_view> look_up(CommandContext& c, std::string_view patt
     return std::string_view(e->value.str);
   }
   if (e->value.type() != Type::kHash) return std::nullopt;
-  auto it = e->value.hash()->find(field);
-  if (it == e->value.hash()->end()) return std::nullopt;
-  return std::string_view(it->second);
+  return e->value.hash()->get(field);
 }
 
 // A score as SORT reads one: strtod over the whole text (leading blanks, hex and inf accepted,

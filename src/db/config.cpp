@@ -53,7 +53,7 @@ const std::set<std::string>& accepted_no_effect() {
 
 // Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
 // validates with Redis's rules and errors, and reports back, without an effect: they tune
-// Redis's compact encodings (lfdb follows those it has: the zset-max-listpack-* pair, see
+// Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs, see
 // apply_encoding_limits), its lazy freeing (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
 // the same setting; both answer CONFIG GET and set each other.
 struct NoEffectParam {
@@ -71,7 +71,7 @@ constexpr std::uint64_t kMinBacklog = 16 * 1024;
 constexpr NoEffectParam kNoEffectParams[] = {
     {"list-max-listpack-size", "list-max-ziplist-size", NoEffectParam::kInteger, kIntMin, kIntMax, "-2"},
     {"list-compress-depth", "", NoEffectParam::kInteger, 0, kIntMax, "0"},
-    {"hash-max-listpack-entries", "hash-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
+    {"hash-max-listpack-entries", "hash-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "512"},
     {"hash-max-listpack-value", "hash-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
     {"set-max-intset-entries", "", NoEffectParam::kInteger, 0, kLongMax, "512"},
     {"zset-max-listpack-entries", "zset-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
@@ -505,6 +505,8 @@ void apply_encoding_limits(std::map<std::string, std::string>& values) {
   compact::EncodingLimits& l = compact::limits();
   l.zset_entries.store(std::stoull(values["zset-max-listpack-entries"]), std::memory_order_relaxed);
   l.zset_value.store(std::stoull(values["zset-max-listpack-value"]), std::memory_order_relaxed);
+  l.hash_entries.store(std::stoull(values["hash-max-listpack-entries"]), std::memory_order_relaxed);
+  l.hash_value.store(std::stoull(values["hash-max-listpack-value"]), std::memory_order_relaxed);
 }
 
 }  // namespace

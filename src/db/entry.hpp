@@ -9,13 +9,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "db/hash.hpp"
 #include "db/stream/stream.hpp"
 #include "db/string_hash.hpp"
 #include "db/zset.hpp"
 
 namespace lfdb::db {
 
-using Hash = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
 // A deque: O(1) pushes and pops at both ends and O(1) LINDEX/LSET by position, which is what
 // the list commands need; LINSERT and LREM are O(N) as in Redis.
 using List = std::deque<std::string>;

@@ -90,9 +90,9 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
       return encode_command(out, {"PEXPIREAT", key, at});
     case Form::kHashField: {
       if (e->value.type() != Type::kHash) return encode_command(out, argv);
-      auto f = e->value.hash()->find(argv[2]);
-      if (f == e->value.hash()->end()) return encode_command(out, argv);
-      return encode_command(out, {"HSET", key, f->first, f->second});
+      const auto v = e->value.hash()->get(argv[2]);
+      if (!v) return encode_command(out, argv);
+      return encode_command(out, {"HSET", key, argv[2], *v});
     }
     case Form::kZsetScore: {
       if (e->value.type() != Type::kZSet) return encode_command(out, argv);

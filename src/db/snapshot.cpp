@@ -392,7 +392,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view f, v;
           if (!in.str(f) || !in.str(v)) return bad_element();
-          e.value.hash()->emplace(std::string(f), std::string(v));
+          e.value.hash()->set(f, v);  // packed while it fits, as a RESTOREd hash
         }
       } else if (type == kList) {
         e.value.reset(std::make_unique<List>());

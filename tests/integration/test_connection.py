@@ -487,7 +487,7 @@ class ConfigParamsTest(ServerTestCase):
 
     DEFAULTS = {"list-max-listpack-size": "-2", "list-max-ziplist-size": "-2",
                 "list-compress-depth": "0",
-                "hash-max-listpack-entries": "128", "hash-max-ziplist-entries": "128",
+                "hash-max-listpack-entries": "512", "hash-max-ziplist-entries": "512",
                 "hash-max-listpack-value": "64", "hash-max-ziplist-value": "64",
                 "set-max-intset-entries": "512",
                 "zset-max-listpack-entries": "128", "zset-max-ziplist-entries": "128",

@@ -1,6 +1,7 @@
 """The compact encodings, side by side with redis-server 7.0: OBJECT ENCODING's answer after each
-step (listpack / skiplist for sorted sets), the conversion when zset-max-listpack-entries or
-zset-max-listpack-value is passed and never back, the encodings COPY, the *STORE commands and
+step (listpack / skiplist for sorted sets, listpack / hashtable for hashes), the conversion when
+zset-max-listpack-entries or zset-max-listpack-value (hash-max-listpack-entries, -value) is
+passed and never back, the encodings COPY, the *STORE commands and
 RESTORE leave, and the same replies from a packed set as from a skip list. Each server gets one
 connection that lives for the whole test, and every command goes to both."""
 
@@ -8,7 +9,8 @@ import unittest
 
 from lfdb_testlib import RawConnection, REDIS_SERVER, RespError, SideBySideTestCase, is_lfdb
 
-DEFAULTS = [("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64")]
+DEFAULTS = [("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"),
+            ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64")]
 
 
 @unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
@@ -137,6 +139,121 @@ class EncodingsDiff(SideBySideTestCase):
         self.assertEqual(lengths, [5, 5])
         self.both("ZMPOP", "1", "z", "MIN", "COUNT", "10")
         self.both("EXISTS", "z")
+
+    def read_hash(self, key):
+        """Every read of a hash, compared: in the same order while packed (a listpack keeps
+        insertion order), as mappings from a hash table (whose order is the table's)."""
+        packed = self.both("OBJECT", "ENCODING", key) == b"listpack"
+        for cmd in (("HLEN", key), ("HGET", key, "f1"), ("HMGET", key, "f0", "nope", "f2"),
+                    ("HEXISTS", key, "f3"), ("HSTRLEN", key, "f1")):
+            self.both(*cmd)
+        replies = [{name: c.command(name, key) for name in ("HGETALL", "HKEYS", "HVALS")} for c in self.conns]
+        if packed:
+            self.assertEqual(replies[1], replies[0])
+        else:
+            self.assertEqual(dict(zip(replies[1]["HGETALL"][::2], replies[1]["HGETALL"][1::2])),
+                             dict(zip(replies[0]["HGETALL"][::2], replies[0]["HGETALL"][1::2])))
+            self.assertEqual(sorted(replies[1]["HKEYS"]), sorted(replies[0]["HKEYS"]))
+        # HSCAN: one reply with cursor 0 from a listpack, in its order; from a table, every pair
+        # once over the whole scan.
+        scans = []
+        for c in self.conns:
+            cursor, pairs = b"0", []
+            for _ in range(10000):
+                cursor, part = c.command("HSCAN", key, cursor, "COUNT", "50")
+                pairs += part
+                if cursor == b"0":
+                    break
+            scans.append(pairs)
+        if packed:
+            self.assertEqual(self.conns[1].command("HSCAN", key, "0"), self.conns[0].command("HSCAN", key, "0"))
+        self.assertEqual(dict(zip(scans[1][::2], scans[1][1::2])), dict(zip(scans[0][::2], scans[0][1::2])))
+        # HRANDFIELD: a count at least the size answers the whole hash (in a listpack's order).
+        whole = [c.command("HRANDFIELD", key, "100000", "WITHVALUES") for c in self.conns]
+        if packed:
+            self.assertEqual(whole[1], whole[0])
+        else:
+            self.assertEqual(dict(zip(whole[1][::2], whole[1][1::2])), dict(zip(whole[0][::2], whole[0][1::2])))
+        lengths = [len(c.command("HRANDFIELD", key, "-7", "WITHVALUES")) for c in self.conns]
+        self.assertEqual(lengths, [14, 14])
+
+    def test_hash_converts_past_the_entries_limit_and_never_back(self):
+        self.both("HSET", "h", *sum((["f%d" % i, "v%d" % i] for i in range(512)), []))
+        self.encoding("h", b"listpack")
+        self.read_hash("h")
+        self.both("HSET", "h", "f512", "v")
+        self.encoding("h", b"hashtable")
+        self.both("HDEL", "h", *["f%d" % i for i in range(4, 513)])
+        self.encoding("h", b"hashtable")
+        self.read_hash("h")
+        self.both("HSET", "big", *sum((["f%d" % i, "v"] for i in range(513)), []))
+        self.encoding("big", b"hashtable")
+
+    def test_hash_converts_past_the_value_limit(self):
+        self.both("HSET", "h", "f" * 64, "v" * 64, "f1", "x")
+        self.encoding("h", b"listpack")
+        self.both("HSET", "h", "f2", "v" * 65)
+        self.encoding("h", b"hashtable")
+        self.both("HDEL", "h", "f2")
+        self.encoding("h", b"hashtable")
+        self.both("HSET", "k", "k" * 65, "v")
+        self.encoding("k", b"hashtable")
+        self.both("HSETNX", "n", "f1", "v" * 65)
+        self.encoding("n", b"hashtable")
+        # HINCRBYFLOAT's long result converts too (hashTypeSet checks the value it stores).
+        self.both("HSET", "fl", "f1", "1")
+        self.both("HINCRBYFLOAT", "fl", "f1", "1e70")
+        self.encoding("fl", b"hashtable")
+        self.read_hash("fl")
+
+    def test_hash_keeps_insertion_order_through_updates(self):
+        self.both("HSET", "h", "f3", "c", "f1", "a", "f2", "b", "f0", "z")
+        self.both("HSET", "h", "f1", "longer value", "f9", "new")
+        self.both("HINCRBY", "h", "n", "5")
+        self.both("HINCRBY", "h", "n", "-105")
+        self.both("HINCRBYFLOAT", "h", "fl", "1.5")
+        self.both("HINCRBYFLOAT", "h", "fl", "10.25")
+        self.both("HDEL", "h", "f2", "nope")
+        self.both("HSET", "h", "f2", "back at the end")
+        self.both("HSETNX", "h", "f3", "ignored")
+        self.both("HMSET", "h", "f0", "", "m", "0")
+        self.encoding("h", b"listpack")
+        self.read_hash("h")
+        self.both("HSCAN", "h", "0", "MATCH", "f*")
+        self.both("HDEL", "h", "f3", "f1", "f0", "f9", "n", "fl", "f2", "m")
+        self.both("EXISTS", "h")
+
+    def test_hash_config_set_copy_and_restore(self):
+        self.both("CONFIG", "SET", "hash-max-listpack-entries", "4")
+        self.both("CONFIG", "SET", "hash-max-ziplist-value", "8")
+        self.both("HSET", "h", "f1", "1", "f2", "2", "f3", "3", "f4", "4")
+        self.encoding("h", b"listpack")
+        self.both("HSET", "h", "f5", "5")
+        self.encoding("h", b"hashtable")
+        self.both("HSET", "v", "f1", "123456789")
+        self.encoding("v", b"hashtable")
+        self.both("HSET", "s", "b", "2", "a", "1")
+        self.both("HSET", "t", "b", "2", "a", "123456789")
+        self.both("HDEL", "t", "a")
+        self.both("CONFIG", "SET", "hash-max-listpack-entries", "0")
+        self.both("HSET", "zero", "f", "v")
+        self.encoding("zero", b"hashtable")
+        self.both("CONFIG", "SET", "hash-max-listpack-entries", "4")
+        # COPY keeps the source's encoding.
+        self.both("COPY", "s", "c1")
+        self.encoding("c1", b"listpack")
+        self.both("COPY", "t", "c2")
+        self.encoding("c2", b"hashtable")
+        # RESTORE: packed when it fits, whatever form the payload has; each server's DUMP also
+        # restores on the other.
+        for key in ("s", "t", "h"):
+            payloads = [c.command("DUMP", key) for c in self.conns]
+            for c in self.conns:
+                for i, payload in enumerate(payloads):
+                    c.command("RESTORE", "%s:back%d" % (key, i), "0", payload)
+            for i in range(2):
+                self.encoding("%s:back%d" % (key, i), b"hashtable" if key == "h" else b"listpack")
+                self.read_hash("%s:back%d" % (key, i))
 
 
 if __name__ == "__main__":

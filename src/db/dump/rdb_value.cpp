@@ -23,7 +23,6 @@ enum RdbType : unsigned char {
 constexpr std::uint64_t kQuicklistPlain = 1, kQuicklistPacked = 2;
 constexpr std::size_t kListNodeBytes = 8192;     // list-max-listpack-size -2
 constexpr std::size_t kSetIntsetEntries = 512;   // set-max-intset-entries
-constexpr std::size_t kHashListpackEntries = 512, kListpackValue = 64;
 constexpr std::uint64_t kStreamNodeEntries = 100;  // stream-node-max-entries
 constexpr unsigned kStreamDeleted = 1, kStreamSameFields = 2;
 
@@ -96,11 +95,7 @@ void encode_set(const Value& v, std::string& out) {
 }
 
 void encode_hash(const Hash& h, std::string& out) {
-  bool packed = h.size() <= kHashListpackEntries;
-  for (auto it = h.begin(); packed && it != h.end(); ++it) {
-    packed = it->first.size() <= kListpackValue && it->second.size() <= kListpackValue;
-  }
-  if (packed) {
+  if (h.packed()) {  // the encoding the hash has now, as Redis writes it
     ListpackWriter w;
     for (const auto& [f, val] : h) {
       w.add(f);
@@ -316,7 +311,7 @@ bool decode_hash(Reader& r, unsigned char type, Value& v) {
       return false;
     }
     for (std::size_t i = 0; i < elems.size(); i += 2) {
-      if (!v.hash()->emplace(std::move(elems[i]), std::move(elems[i + 1])).second) return false;
+      if (!v.hash()->set(elems[i], elems[i + 1])) return false;  // a repeated field: damage
     }
     return true;
   }
@@ -324,7 +319,8 @@ bool decode_hash(Reader& r, unsigned char type, Value& v) {
   if (!r.length(n) || n == 0) return false;
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string f, val;
-    if (!r.string(f) || !r.string(val) || !v.hash()->emplace(std::move(f), std::move(val)).second) {
+    // Packed while it fits (rdbLoadObject's choice); a repeated field is damage.
+    if (!r.string(f) || !r.string(val) || !v.hash()->set(f, val)) {
       return false;
     }
   }

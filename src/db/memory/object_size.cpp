@@ -54,10 +54,12 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
     case Type::kString:
       return string_heap(v.str);
     case Type::kHash: {
-      const Hash& h = *v.hash();
-      return size_class(sizeof(Hash)) + buckets(h) +
+      const Hash& hash = *v.hash();
+      if (hash.packed()) return size_class(sizeof(Hash)) + size_class(hash.packed_bytes());
+      const Hash::Table& h = *hash.table();
+      return size_class(sizeof(Hash)) + size_class(sizeof(Hash::Table)) + buckets(h) +
              sampled(h, h.size(), samples, [](const auto& kv) {
-               return size_class(kNode<Hash::value_type>) + string_heap(kv.first) + string_heap(kv.second);
+               return size_class(kNode<Hash::Table::value_type>) + string_heap(kv.first) + string_heap(kv.second);
              });
     }
     case Type::kList: {

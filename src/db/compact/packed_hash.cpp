@@ -1,0 +1,169 @@
+#include "db/compact/packed_hash.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace lfdb::db::compact {
+namespace {
+
+constexpr std::size_t kHeader = 8;  // uint32 entry bytes, uint32 count
+
+std::uint32_t load32(const unsigned char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+void store32(unsigned char* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
+
+// LEB128: 7 bits a byte, low bits first, the high bit says another byte follows.
+std::size_t varint_size(std::size_t v) {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+unsigned char* put_varint(unsigned char* p, std::size_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<unsigned char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<unsigned char>(v);
+  return p;
+}
+const unsigned char* get_varint(const unsigned char* p, std::size_t& v) {
+  v = 0;
+  for (unsigned shift = 0;; shift += 7) {
+    const unsigned char b = *p++;
+    v |= static_cast<std::size_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return p;
+  }
+}
+
+std::size_t part_size(std::size_t len) { return varint_size(len) + len; }
+unsigned char* put_part(unsigned char* p, std::string_view s) {
+  p = put_varint(p, s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+// The part (length and bytes) at p; `after` becomes the byte past it.
+std::string_view get_part(const unsigned char* p, const unsigned char*& after) {
+  std::size_t len = 0;
+  p = get_varint(p, len);
+  after = p + len;
+  return {reinterpret_cast<const char*>(p), len};
+}
+
+}  // namespace
+
+PackedHash::~PackedHash() { std::free(buf_); }
+
+PackedHash& PackedHash::operator=(PackedHash&& o) noexcept {
+  if (this != &o) {
+    std::free(buf_);
+    buf_ = o.buf_;
+    o.buf_ = nullptr;
+  }
+  return *this;
+}
+
+PackedHash PackedHash::clone() const {
+  PackedHash out;
+  if (buf_ == nullptr) return out;
+  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
+  if (out.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(out.buf_, buf_, bytes());
+  return out;
+}
+
+std::size_t PackedHash::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
+std::size_t PackedHash::bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
+unsigned char* PackedHash::data() const { return buf_ + kHeader; }
+unsigned char* PackedHash::end() const { return buf_ + kHeader + load32(buf_); }
+
+PackedHash::Pos PackedHash::first() const { return size() == 0 ? nullptr : data(); }
+
+PackedHash::Pos PackedHash::next(Pos p) const {
+  const unsigned char* q = nullptr;
+  get_part(p, q);
+  get_part(q, q);
+  return q == end() ? nullptr : q;
+}
+
+std::string_view PackedHash::field(Pos p) {
+  const unsigned char* after = nullptr;
+  return get_part(p, after);
+}
+
+std::string_view PackedHash::value(Pos p) {
+  const unsigned char* q = nullptr;
+  get_part(p, q);
+  return get_part(q, q);
+}
+
+PackedHash::Pos PackedHash::find(std::string_view f) const {
+  for (Pos p = first(); p != nullptr; p = next(p)) {
+    if (field(p) == f) return p;
+  }
+  return nullptr;
+}
+
+unsigned char* PackedHash::splice(std::size_t off, std::size_t old_len, std::size_t len) {
+  const std::size_t used = buf_ == nullptr ? 0 : load32(buf_);
+  const std::size_t count = buf_ == nullptr ? 0 : load32(buf_ + 4);
+  const std::size_t grown = used - old_len + len;
+  if (grown > UINT32_MAX) throw std::bad_alloc();  // far past any limit this encoding takes
+  if (len > old_len || buf_ == nullptr) {
+    auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + grown));
+    if (b == nullptr) throw std::bad_alloc();
+    buf_ = b;
+  }
+  unsigned char* at = data() + off;
+  std::memmove(at + len, at + old_len, used - off - old_len);
+  store32(buf_, static_cast<std::uint32_t>(grown));
+  store32(buf_ + 4, static_cast<std::uint32_t>(count));
+  if (len < old_len) {  // give the tail back (a failed shrink keeps the larger block)
+    if (auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + grown))) buf_ = b;
+  }
+  return data() + off;
+}
+
+bool PackedHash::set(std::string_view f, std::string_view v) {
+  if (Pos p = find(f); p != nullptr) {
+    const unsigned char* val = nullptr;
+    get_part(p, val);
+    const unsigned char* after = nullptr;
+    const std::string_view old = get_part(val, after);
+    if (old.size() == v.size()) {  // the same size: overwrite, no move
+      if (!v.empty()) std::memcpy(const_cast<unsigned char*>(after) - v.size(), v.data(), v.size());
+      return false;
+    }
+    const auto off = static_cast<std::size_t>(val - data());
+    put_part(splice(off, static_cast<std::size_t>(after - val), part_size(v.size())), v);
+    return false;
+  }
+  const std::size_t off = buf_ == nullptr ? 0 : load32(buf_);
+  put_part(put_part(splice(off, 0, part_size(f.size()) + part_size(v.size())), f), v);
+  store32(buf_ + 4, load32(buf_ + 4) + 1);
+  return true;
+}
+
+bool PackedHash::erase(std::string_view f) {
+  Pos p = find(f);
+  if (p == nullptr) return false;
+  const unsigned char* after = nullptr;
+  get_part(p, after);
+  get_part(after, after);
+  if (size() == 1) {
+    std::free(buf_);
+    buf_ = nullptr;
+    return true;
+  }
+  splice(static_cast<std::size_t>(p - data()), static_cast<std::size_t>(after - p), 0);
+  store32(buf_ + 4, load32(buf_ + 4) - 1);
+  return true;
+}
+
+}  // namespace lfdb::db::compact
