@@ -215,7 +215,7 @@ TEST(CommandTable, BehaviourFlagsAreOnExactlyTheirCommands) {
                                      "multi", "quit", "script|kill", "shutdown", "unwatch"}));
   EXPECT_EQ(with(kSubscribed), (Names{"ping", "quit", "reset"}));
   EXPECT_EQ(with(kLeavesMulti), (Names{"discard", "quit", "reset"}));
-  EXPECT_EQ(with(kSecretArgs), (Names{"auth", "hello"}));
+  EXPECT_EQ(with(kSecretArgs), (Names{"auth", "hello", "migrate"}));  // MIGRATE: AUTH, AUTH2
   EXPECT_EQ(with(kSelectsDb), (Names{"select"}));
 }
 
