@@ -15,7 +15,8 @@ using H = HueClass;
 constexpr std::uint32_t W = kWrite, R = kReadonly, A = kAdmin, NS = kNoScript, F = kFast,
                         NA = kNoAuth, NM = kNoMulti, DM = kDenyInMulti, D = kDangerous,
                         C = kConnection, RND = kRandom, NK = kNumKeys,
-                        DO = kDenyOom, DK = kDestKey, B = kBlocking, MR = kMayReplicate;
+                        DO = kDenyOom, DK = kDestKey, B = kBlocking, MR = kMayReplicate,
+                        KO = kKeysOption;
 
 constexpr CommandSpec kClientSubs[] = {
     {"client|id", 2, NS | F | C, 0, 0, 0, H::kFree, {}, "connection", "Returns the client ID for the current connection."},
@@ -301,6 +302,9 @@ constexpr CommandSpec kCommands[] = {
     {"copy", -3, W | DO, 1, 2, 1, H::kKeyWrite, {}, "generic", "Copies the value of a key to a new key."},
     {"dump", 2, R, 1, 1, 1, H::kKeyRead, {}, "generic", "Returns a serialized representation of the value stored at a key."},
     {"restore", -4, W | DO, 1, 1, 1, H::kKeyWrite, {}, "generic", "Creates a key from the serialized representation of a value."},
+    // MIGRATE holds the server for up to its timeout while the target answers, as Redis's one
+    // thread does; its KEYS form names keys the scheduler cannot see in advance: it runs alone.
+    {"migrate", -6, W | D | KO | kSecretArgs, 3, 3, 1, H::kUndeclared, {}, "generic", "Atomically transfers a key from one Redis instance to another."},
     {"swapdb", 3, W | F | D, 0, 0, 0, H::kKeyspaceWrite, {}, "server", "Swaps two Redis databases."},
     {"keys", 2, R | D, 0, 0, 0, H::kKeyspaceRead, {}, "generic", "Returns all key names that match a pattern."},
     // SORT's BY and GET patterns name keys it does not declare: it runs alone, SORT_RO reads
@@ -621,6 +625,23 @@ bool stream_keys(std::span<const std::string_view> argv, std::size_t& first, std
     }
   }
   return false;
+}
+
+bool keys_option_keys(const CommandSpec& spec, std::span<const std::string_view> argv,
+                      std::size_t& first, std::size_t& count) {
+  first = count = 0;
+  const std::size_t key_at = static_cast<std::size_t>(spec.first_key);
+  for (std::size_t i = static_cast<std::size_t>(-spec.arity); i < argv.size(); ++i) {
+    if (iequal(argv[i], "keys")) {
+      if (key_at >= argv.size() || !argv[key_at].empty()) return false;
+      first = i + 1;
+      count = argv.size() - first;
+      return true;
+    }
+    if (iequal(argv[i], "auth")) i += 1;
+    else if (iequal(argv[i], "auth2")) i += 2;
+  }
+  return true;
 }
 
 long declared_key_count(const CommandSpec& spec, std::span<const std::string_view> argv) {

@@ -44,6 +44,7 @@ enum Flag : std::uint32_t {
                             // the script's own, in a logged stream the stream's
   kMayReplicate = 1u << 21,  // reaches the replication stream without a write flag (PUBLISH, PFCOUNT,
                              // EVAL): CLIENT PAUSE WRITE holds it; read-only scripts refuse it
+  kKeysOption = 1u << 22,  // a KEYS option, when given, names the keys instead of first_key (MIGRATE)
 };
 
 // How a command's invocations are scheduled (docs/hue.md, "How the server declares its
@@ -158,8 +159,22 @@ long declared_key_count(const CommandSpec& spec, std::span<const std::string_vie
 // touched no key).
 bool stream_keys(std::span<const std::string_view> argv, std::size_t& first, std::size_t& count);
 
+// MIGRATE's keys as Redis finds them: the options after the fixed arguments are skipped with
+// their arguments (AUTH password, AUTH2 username password) until KEYS, whose followers are the
+// keys; `first` 0 when there is no KEYS option (the key is argv[first_key]). False when KEYS is
+// given but the key argument is not empty (the handler reports it; nothing is a key).
+bool keys_option_keys(const CommandSpec& spec, std::span<const std::string_view> argv,
+                      std::size_t& first, std::size_t& count);
+
 template <typename Fn>
 void for_each_key(const CommandSpec& spec, std::span<const std::string_view> argv, Fn&& fn) {
+  if (spec.has(kKeysOption)) {
+    std::size_t first = 0, count = 0;
+    if (!keys_option_keys(spec, argv, first, count)) return;
+    if (first == 0) return for_each_key(spec, argv.size(), fn);
+    for (std::size_t i = 0; i < count; ++i) fn(first + i);
+    return;
+  }
   if (spec.has(kStreamKeys)) {
     std::size_t first = 0, count = 0;
     if (!stream_keys(argv, first, count)) return;

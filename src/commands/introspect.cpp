@@ -57,7 +57,7 @@ bool is_store_destination(const CommandSpec& spec, std::size_t position) {
 
 bool movable_keys(const CommandSpec& spec) {
   const std::string_view n = spec.name;
-  return spec.has(kNumKeys) || spec.has(kStreamKeys) || n == "sort" || n == "sort_ro" ||
+  return spec.has(kNumKeys) || spec.has(kStreamKeys) || spec.has(kKeysOption) || n == "sort" || n == "sort_ro" ||
          n == "georadius" || n == "georadiusbymember";
 }
 
@@ -127,6 +127,7 @@ std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t pos
     return {"OW", "update"};
   }
   if (n == "del" || n == "unlink") return {"RM", "delete"};
+  if (n == "migrate") return {"RW", "access", "delete"};  // read, sent, then removed
   if (n == "lmove" || n == "blmove" || n == "rpoplpush" || n == "brpoplpush" || n == "smove") {
     if (position == 1) return {"RW", "access", "delete"};
     return {"RW", "insert"};

@@ -32,7 +32,7 @@ std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t pos
 
 // COMMAND INFO's `movablekeys`: the command's keys are not a fixed range of positions, so only
 // its arguments tell them (a key count: EVAL, ZUNIONSTORE; a keyword: SORT's STORE, XREAD's
-// STREAMS, GEORADIUS's STORE), as Redis marks them.
+// STREAMS, GEORADIUS's STORE, MIGRATE's KEYS), as Redis marks them.
 bool movable_keys(const CommandSpec& spec);
 
 // The ACL categories of a command, without the '@' (Redis's names: "read", "write", "fast",

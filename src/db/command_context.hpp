@@ -156,6 +156,7 @@ std::span<const HandlerEntry> geo_handlers();
 void run_zadd(CommandContext& c);
 std::span<const HandlerEntry> key_handlers();
 std::span<const HandlerEntry> dump_handlers();  // db/dump/: DUMP, RESTORE
+std::span<const HandlerEntry> migrate_handlers();  // db/dump/migrate.cpp: MIGRATE
 std::span<const HandlerEntry> hash_handlers();
 std::span<const HandlerEntry> list_handlers();
 std::span<const HandlerEntry> set_handlers();

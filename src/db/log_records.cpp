@@ -23,6 +23,7 @@ Form form_of(std::string_view name) {
       {"function|load", Form::kNone},   {"function|delete", Form::kNone},
       {"function|flush", Form::kNone},  {"function|restore", Form::kNone},
       {"restore", Form::kNone},  // the state it left: RESTORE ... ABSTTL or DEL (db/dump/)
+      {"migrate", Form::kNone},  // the keys it moved away, as one DEL (db/dump/migrate.cpp)
       {"spop", Form::kNone},  // random: the handler logs SREM (or DEL) of what it popped
       // Blocking pops and their multi-key forms log the plain pop they made (db/blocking/).
       {"blpop", Form::kNone},  {"brpop", Form::kNone},  {"brpoplpush", Form::kNone},

@@ -11,6 +11,7 @@
 //                                         XGROUP SETID ... ENTRIESREAD  (written by the handlers)
 //   RESTORE (db/dump/)                 -> RESTORE key deadline payload REPLACE ABSTTL (or a 0
 //                                         TTL), or DEL   (written by the handler)
+//   MIGRATE (db/dump/)                 -> DEL of the keys the target took (written by the handler)
 // Keys that expire are logged as DEL where they expire (Partition::expired), and replay runs
 // with the clock at 0 so nothing expires while the log is loaded: the order of the log decides.
 //

@@ -49,7 +49,7 @@ Server::Server(const ServerConfig& config)
   for (const auto& [name, value] : config.tuning) apply_setting(name, value);  // from the file or flags
   // Binding happens once, here, by name; at run time a command finds its binding by index.
   std::unordered_map<std::string_view, Handler> handlers;
-  for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), dump_handlers(), hash_handlers(), list_handlers(),
+  for (auto group : {string_handlers(), bit_handlers(), sort_handlers(), hll_handlers(), geo_handlers(), key_handlers(), dump_handlers(), migrate_handlers(), hash_handlers(), list_handlers(),
                      set_handlers(), zset_handlers(), server_handlers(), script_handlers(), function_handlers(),
                      introspection_handlers(), database_handlers(), blocking_handlers(), pubsub_handlers(),
                      memory::memory_handlers(), stream_entry_handlers(), stream_group_handlers(),

@@ -31,9 +31,10 @@ TEST(CommandTable, NamesAreUniqueAndEveryDataCommandDeclaresAHue) {
     EXPECT_TRUE(names.insert(c.name).second) << c.name;
     EXPECT_EQ(find_command(c.name), &c);
     // Commands that name more keys than their positions say (SORT's BY/GET patterns, a
-    // STORE key found by keyword) take the whole keyspace instead: alone, or every color.
+    // STORE key found by keyword, MIGRATE's KEYS) take the whole keyspace instead: alone, or
+    // every color.
     const bool more_keys = c.name == "sort" || c.name == "sort_ro" || c.name == "georadius" ||
-                           c.name == "georadiusbymember";
+                           c.name == "georadiusbymember" || c.has(kKeysOption);
     if (c.first_key > 0 && !more_keys) {
       EXPECT_TRUE(c.hue == HueClass::kKeyRead || c.hue == HueClass::kKeyWrite) << c.name;
     }
@@ -45,6 +46,25 @@ TEST(CommandTable, NamesAreUniqueAndEveryDataCommandDeclaresAHue) {
     }
   }
   EXPECT_GE(all_commands().size(), 76u);  // issue 3's list
+}
+
+// MIGRATE's keys: the key argument, or what follows KEYS (AUTH's and AUTH2's arguments are not
+// options, even when they read "keys"); none when KEYS comes with a non-empty key argument.
+TEST(CommandTable, MigrateKeysOption) {
+  const CommandSpec& m = *find_command("migrate");
+  auto keys_of = [&](std::vector<std::string_view> argv) {
+    std::vector<std::size_t> out;
+    for_each_key(m, std::span<const std::string_view>(argv), [&](std::size_t i) { out.push_back(i); });
+    return out;
+  };
+  EXPECT_EQ(keys_of({"migrate", "h", "1", "k", "0", "10"}), (std::vector<std::size_t>{3}));
+  EXPECT_EQ(keys_of({"migrate", "h", "1", "", "0", "10", "COPY", "KEYS", "a", "b"}),
+            (std::vector<std::size_t>{8, 9}));
+  EXPECT_EQ(keys_of({"migrate", "h", "1", "", "0", "10", "AUTH", "keys", "KEYS", "a"}),
+            (std::vector<std::size_t>{9}));
+  EXPECT_EQ(keys_of({"migrate", "h", "1", "", "0", "10", "AUTH2", "keys", "keys", "KEYS", "a"}),
+            (std::vector<std::size_t>{10}));
+  EXPECT_TRUE(keys_of({"migrate", "h", "1", "k", "0", "10", "KEYS", "a"}).empty());
 }
 
 TEST(CommandTable, Arity) {
@@ -195,7 +215,7 @@ TEST(CommandTable, BehaviourFlagsAreOnExactlyTheirCommands) {
                                      "multi", "quit", "script|kill", "shutdown", "unwatch"}));
   EXPECT_EQ(with(kSubscribed), (Names{"ping", "quit", "reset"}));
   EXPECT_EQ(with(kLeavesMulti), (Names{"discard", "quit", "reset"}));
-  EXPECT_EQ(with(kSecretArgs), (Names{"auth", "hello"}));
+  EXPECT_EQ(with(kSecretArgs), (Names{"auth", "hello", "migrate"}));  // MIGRATE: AUTH, AUTH2
   EXPECT_EQ(with(kSelectsDb), (Names{"select"}));
 }
 

@@ -60,7 +60,7 @@ def redis_commands():
 REDIS_COMMANDS = redis_commands()
 
 # Redis commands lfdb-server does not have (ACL CAT lists what the server has).
-NOT_IN_LFDB = {b"migrate", b"restore-asking", b"asking", b"readonly", b"readwrite", b"cluster",
+NOT_IN_LFDB = {b"restore-asking", b"asking", b"readonly", b"readwrite", b"cluster",
                b"failover", b"psync", b"sync", b"replconf", b"module"}
 
 
