@@ -197,7 +197,12 @@ void lolwut_cmd(CommandContext& c) {
 }
 
 void config_rewrite_cmd(CommandContext& c) {
-  const lf::Status st = c.server->config().rewrite();
+  // Without an aclfile the users live in the config file as `user` lines, as in Redis.
+  std::vector<std::string> users;
+  if (c.server->initial_config().aclfile.empty()) {
+    for (const auto& u : c.server->acl().users()) users.push_back("user " + u->name + " " + u->describe());
+  }
+  const lf::Status st = c.server->config().rewrite(users);
   if (!st.ok()) return c.out.error(st.message());
   c.out.simple_string("OK");
 }

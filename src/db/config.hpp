@@ -32,6 +32,10 @@ struct ServerConfig {
   lf::ModelKind model = lf::ModelKind::kLeaderFollowers;
   DataMode data = DataMode::kColors;
   std::string requirepass;
+  // ACL users (db/acl/acl_file.hpp): the aclfile's path, or the config file's `user` lines
+  // (each its words after `user`, checked when read); Redis refuses both at once.
+  std::string aclfile;
+  std::vector<std::vector<std::string>> users;
   // Protected mode: with no requirepass, serve clients from 127.0.0.1 only (commands/access.hpp).
   bool protected_mode = true;
   std::size_t maxclients = 10000;
@@ -113,8 +117,11 @@ class Config {
   // CONFIG REWRITE: writes the current values into the file the server started with, as
   // Redis does: its comments and the lines lfdb does not know stay where they are, each known
   // parameter is written once where it first stood, and the ones set away from their
-  // defaults that the file does not name are added at its end. Error text as Redis gives it.
-  lf::Status rewrite() const;
+  // defaults that the file does not name are added at its end. `user_lines` ("user <name>
+  // <rules>", ACL LIST's lines) take the places of the file's `user` lines in order, the rest
+  // added at the end; with an aclfile the caller gives none and the file's `user` lines go.
+  // Error text as Redis gives it.
+  lf::Status rewrite(const std::vector<std::string>& user_lines) const;
 
  private:
   mutable lf::Mutex mu_;

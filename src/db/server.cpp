@@ -1,5 +1,6 @@
 #include "db/server.hpp"
 
+#include "db/acl/acl_file.hpp"
 #include "db/acl/commands.hpp"
 
 #include "db/pubsub/notify.hpp"
@@ -111,7 +112,38 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   if (k == "min-replicas-max-lag" || k == "min-slaves-max-lag") repl_->set_min_replicas_max_lag(std::stoll(v));
 }
 
+// The aclfile's users, or the config file's `user` lines (each checked when read), replace the
+// default set before any connection; a bad aclfile stops the start, as it stops Redis's.
+lf::Status Server::load_users() {
+  std::vector<std::shared_ptr<acl::User>> users;
+  if (!initial_.aclfile.empty()) {
+    if (std::string e = acl::load_acl_file(initial_.aclfile, users); !e.empty()) {
+      return lf::Status::error("Aborting startup because of ACL errors: " + e);
+    }
+  } else if (!initial_.users.empty()) {
+    bool has_default = false;
+    for (const std::vector<std::string>& words : initial_.users) {
+      const std::vector<std::string_view> rules(words.begin() + 1, words.end());
+      std::shared_ptr<acl::User> u;
+      if (std::string e = acl::user_from_words(words[0], rules, u); !e.empty()) return lf::Status::error(e);
+      for (const auto& other : users) {
+        if (other->name == u->name) return lf::Status::error("Duplicate user '" + u->name + "' in the config file");
+      }
+      has_default = has_default || u->name == "default";
+      users.push_back(std::move(u));
+    }
+    // Without a `user default` line the default user keeps what requirepass gave it.
+    if (!has_default) users.push_back(std::make_shared<acl::User>(*acl_.default_user()));
+  } else {
+    return lf::Status();
+  }
+  (void)acl_.replace_all(std::move(users));
+  refresh_auth_required();
+  return lf::Status();
+}
+
 lf::Status Server::start() {
+  if (lf::Status users = load_users(); !users.ok()) return users;
   if (lf::Status loaded = persistence_.load(); !loaded.ok()) return loaded;
   // Before any connection: the log's sealed segments go to the dispatcher from the first one.
   repl_->start_dispatcher();

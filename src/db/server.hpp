@@ -178,6 +178,7 @@ class Server final : public lf::Service {
   void evict_over_limit();
 
  private:
+  lf::Status load_users();  // the aclfile or the config file's `user` lines, before serving
   std::string info_section(std::string_view name);
   // Runs sweep(partition, now) as the owner of `color`, on its partition in each database, with
   // what the sweeps do logged as one invocation (DELs), their keyspace events published, and

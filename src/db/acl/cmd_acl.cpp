@@ -1,7 +1,9 @@
 // ACL's subcommands (db/acl/commands.hpp), with Redis 7.0's replies and errors.
 #include <algorithm>
+#include <cstdio>
 #include <random>
 
+#include "db/acl/acl_file.hpp"
 #include "db/acl/categories.hpp"
 #include "db/acl/commands.hpp"
 #include "db/acl/recheck.hpp"
@@ -239,10 +241,32 @@ void log_cmd(CommandContext& c) {
   }
 }
 
-// lfdb keeps its users in memory only: no aclfile, so SAVE and LOAD answer as Redis does
-// without one.
-void save_cmd(CommandContext& c) { c.out.error(kErrNoAclFile); }
-void load_cmd(CommandContext& c) { c.out.error(kErrNoAclFile); }
+// The users as ACL LIST shows them, into the aclfile (db/acl/acl_file.hpp).
+void save_cmd(CommandContext& c) {
+  const std::string& path = c.server->initial_config().aclfile;
+  if (path.empty()) return c.out.error(kErrNoAclFile);
+  const auto users = c.server->acl().users();
+  if (std::string e = acl::save_acl_file(path, users); !e.empty()) {
+    std::fprintf(stderr, "lfdb-server: %s\n", e.c_str());
+    return c.out.error("ERR There was an error trying to save the ACLs. Please check the server logs for more information");
+  }
+  c.out.simple_string("OK");
+}
+
+// The aclfile's users replace every user at once, or, with any bad line, none. As Redis 7.0
+// does, the connections of every user but `default` close (this one right after its reply):
+// their users are new ones now, even under the same names.
+void load_cmd(CommandContext& c) {
+  const std::string& path = c.server->initial_config().aclfile;
+  if (path.empty()) return c.out.error(kErrNoAclFile);
+  std::vector<std::shared_ptr<acl::User>> users;
+  if (std::string e = acl::load_acl_file(path, users); !e.empty()) return c.out.error("ERR " + e);
+  const std::vector<std::string> replaced = c.server->acl().replace_all(std::move(users));
+  c.server->refresh_auth_required();
+  const std::vector<std::string_view> names(replaced.begin(), replaced.end());
+  if (!names.empty()) close_connections_of(c, nullptr, names);
+  c.out.simple_string("OK");
+}
 
 void help_cmd(CommandContext& c) {
   static constexpr std::string_view kLines[] = {
@@ -260,11 +284,11 @@ void help_cmd(CommandContext& c) {
       "LIST",
       "    Every user's rules, one line each.",
       "LOAD",
-      "    Reload the users from the ACL file (none is configured).",
+      "    Reload the users from the ACL file.",
       "LOG [<count> | RESET]",
       "    The latest refused commands, keys, channels and failed logins; RESET empties it.",
       "SAVE",
-      "    Write the users to the ACL file (none is configured).",
+      "    Write the users to the ACL file.",
       "SETUSER <username> <attribute> [<attribute> ...]",
       "    Create or change a user: on|off, >pass, <pass, #hash, !hash, nopass, resetpass,",
       "    +cmd, -cmd, +@category, -@category, +cmd|sub, ~pattern, %R~ %W~ %RW~pattern,",

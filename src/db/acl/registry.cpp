@@ -2,10 +2,34 @@
 
 namespace lfdb::db::acl {
 
-UserRegistry::UserRegistry() {
+std::shared_ptr<User> UserRegistry::new_default_user() {
   auto u = std::make_shared<User>("default");
   for (std::string_view r : {"+@all", "~*", "&*", "on", "nopass"}) (void)u->apply_rule(r);
-  publish(std::move(u));
+  return u;
+}
+
+UserRegistry::UserRegistry() { publish(new_default_user()); }
+
+std::vector<std::string> UserRegistry::replace_all(std::vector<std::shared_ptr<User>> users) {
+  std::shared_ptr<User> def;
+  for (auto& u : users) {
+    if (u->name == "default") def = u;
+  }
+  if (!def) users.push_back(def = new_default_user());
+  std::vector<std::string> replaced;
+  lf::MutexLock lock(mu_);
+  for (const auto& [name, u] : users_) {
+    if (name != "default") replaced.push_back(name);
+  }
+  const std::uint64_t default_id = users_.at("default")->id;
+  users_.clear();
+  for (auto& u : users) {
+    u->id = u == def ? default_id : next_id_++;
+    u->refresh();
+    users_[u->name] = std::move(u);
+  }
+  generation_.fetch_add(1, std::memory_order_relaxed);
+  return replaced;
 }
 
 std::shared_ptr<const User> UserRegistry::find(std::string_view name) const {

@@ -44,12 +44,18 @@ class UserRegistry {
       LF_EXCLUDES(mu_);
   // ACL DELUSER: how many of the names were deleted (`default` is refused before, by the caller).
   std::size_t del_users(std::span<const std::string_view> names) LF_EXCLUDES(mu_);
+  // ACL LOAD / the server's start: `users` (checked, names unique) become the whole set at
+  // once. The default user keeps its identity (its connections stay), with the rules the set
+  // gives it or, when it names none, the rules a new server starts with; every other user is
+  // new. Returns the names of the users replaced, whose connections Redis closes.
+  std::vector<std::string> replace_all(std::vector<std::shared_ptr<User>> users) LF_EXCLUDES(mu_);
   // requirepass: the default user's password (`resetpass` then `>pass`, or `nopass` when empty).
   void set_default_password(std::string_view pass) LF_EXCLUDES(mu_);
   // Whether a new connection starts unauthenticated: the default user is off or has a password.
   bool auth_required() const LF_EXCLUDES(mu_);
 
  private:
+  static std::shared_ptr<User> new_default_user();
   void publish(std::shared_ptr<User> u) LF_EXCLUDES(mu_);
   void publish_locked(std::shared_ptr<User> u) LF_REQUIRES(mu_);
 
