@@ -112,6 +112,13 @@ void ServerSession::on_attach() {
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {
+  if (accounted_out_ != 0) {
+    // The replies account() counted last time were out before the model ran this session
+    // again: omem is only what is still held (a CLIENT LIST of this read shows them gone).
+    client_.omem.store(client_.omem.load(std::memory_order_relaxed) - accounted_out_,
+                       std::memory_order_relaxed);
+    accounted_out_ = 0;
+  }
   if (phase_ == Phase::kAwaitingCommit) {
     // Unparked by the flusher: our records are durable, or the disk failed them.
     phase_ = Phase::kServing;
@@ -195,6 +202,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   const std::size_t omem = out.size() + held_.size() + parked_out_.size();
   client_.qbuf.store(in.size(), std::memory_order_relaxed);
   client_.omem.store(omem, std::memory_order_relaxed);
+  accounted_out_ = out.size();
   client_.multi_mem.store(multi, std::memory_order_relaxed);
   client_.evictable.store(!client_.no_evict, std::memory_order_relaxed);
   ClientRegistry& clients = server_.clients();

@@ -192,6 +192,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     std::size_t count = 0, bytes = 0;
   };
   Tally queued_tally_, watched_tally_, subs_tally_;
+  std::size_t accounted_out_ = 0;  // the replies account() last counted in omem
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).

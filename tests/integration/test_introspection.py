@@ -53,6 +53,11 @@ class IntrospectionTest(SideBySideTestCase):
                 self.assertEqual(c.command("CLIENT", "LIST", "TYPE", "pubsub"), b"")
                 info = fields(c.command("CLIENT", "INFO").decode())
                 self.assertEqual(info["cmd"], "client|info")
+                # omem: replies the client has already read are no longer output memory.
+                c.command("SET", "big", "x" * 10000)
+                c.command("GET", "big")
+                info = fields(c.command("CLIENT", "INFO").decode())
+                self.assertEqual(info["omem"], "0", srv)
 
     def test_client_errors(self):
         for args in (("CLIENT", "LIST", "ID", "abc"), ("CLIENT", "LIST", "TYPE", "foo"),
