@@ -53,10 +53,11 @@ void set_bit(std::string& s, std::uint64_t bit, int on) {
 }
 
 // The string at key grown to hold `bytes` bytes (created when missing), for a write; nullptr with
-// WRONGTYPE written when the key holds another type. Creating or growing it is a change of its
-// own (a BITFIELD whose every write fails under OVERFLOW FAIL still leaves the zeros, as in
-// Redis), so it is marked here: the log and replicas see the same key.
-std::string* writable_bits(CommandContext& c, std::string_view key, std::uint64_t bytes) {
+// WRONGTYPE written when the key holds another type. `grown` says whether it was created or
+// grown: a change even when no bit then changes (a BITFIELD whose every write fails under
+// OVERFLOW FAIL still leaves the zeros, as in Redis), which the caller marks together with its
+// own, once, so the log and replicas see the same key and the change counts once as in Redis.
+std::string* writable_bits(CommandContext& c, std::string_view key, std::uint64_t bytes, bool& grown) {
   bool wrong = false;
   Entry* e = string_at(c, key, wrong);
   if (wrong) {
@@ -68,10 +69,8 @@ std::string* writable_bits(CommandContext& c, std::string_view key, std::uint64_
     e = &c.part(key).find_or_create(key, c.now_ms, created);
   }
   std::string& s = e->value.str;
-  if (s.size() < bytes) {
-    s.resize(bytes, '\0');
-    c.part(key).modified(key);
-  }
+  grown = s.size() < bytes;
+  if (grown) s.resize(bytes, '\0');
   e->value.raw = true;
   return &s;
 }
@@ -82,12 +81,15 @@ void setbit_cmd(CommandContext& c) {
   std::int64_t on = 0;
   if (!parse_int(c.arg(3), on) || (on & ~1) != 0) return c.out.error(kErrBitValue);
   const std::string_view key = c.arg(1);
-  std::string* s = writable_bits(c, key, (bit >> 3) + 1);
+  bool grown = false;
+  std::string* s = writable_bits(c, key, (bit >> 3) + 1, grown);
   if (s == nullptr) return;
   const int old = bit_at(*s, bit);
-  set_bit(*s, bit, static_cast<int>(on));
-  c.part(key).modified(key);
-  pubsub::event(pubsub::kEvString, "setbit", key);
+  if (grown || old != on) {  // a bit set to what it was changes nothing (no event, no change)
+    set_bit(*s, bit, static_cast<int>(on));
+    c.part(key).modified(key);
+    pubsub::event(pubsub::kEvString, "setbit", key);
+  }
   c.out.integer(old);
 }
 
@@ -371,8 +373,9 @@ void bitfield_generic(CommandContext& c, bool read_only) {
   const std::string_view key = c.arg(1);
   std::string* s = nullptr;
   std::string_view view;
+  bool changed = false;
   if (writes) {
-    s = writable_bits(c, key, highest_byte);
+    s = writable_bits(c, key, highest_byte, changed);
     if (s == nullptr) return;
   } else {
     bool wrong = false;
@@ -381,7 +384,6 @@ void bitfield_generic(CommandContext& c, bool read_only) {
     if (e != nullptr) view = e->value.str;
   }
   c.out.array_header(ops.size());
-  bool changed = false;
   for (const FieldOp& op : ops) {
     const std::string_view cur = s != nullptr ? std::string_view(*s) : view;
     const std::uint64_t raw = read_field(cur, op.offset, op.type.bits);
@@ -396,8 +398,10 @@ void bitfield_generic(CommandContext& c, bool read_only) {
       c.out.null();
       continue;
     }
-    write_field(*s, op.offset, op.type.bits, static_cast<std::uint64_t>(*next));
-    changed = true;
+    if (*next != old) {  // the same value written back changes nothing
+      write_field(*s, op.offset, op.type.bits, static_cast<std::uint64_t>(*next));
+      changed = true;
+    }
     c.out.integer(op.kind == FieldOp::kSet ? old : *next);
   }
   if (changed) {

@@ -359,8 +359,8 @@ void sintercard_cmd(CommandContext& c) {
   std::int64_t limit = 0;
   for (std::size_t i = end; i < c.argc(); i += 2) {
     if (!iequal(c.arg(i), "limit") || i + 1 >= c.argc()) return c.out.error(kErrSyntax);
-    if (!parse_int(c.arg(i + 1), limit)) return c.out.error(kErrNotInteger);
-    if (limit < 0) return c.out.error("ERR LIMIT can't be negative");
+    // Redis gives a LIMIT that is not a number the negative one's error too.
+    if (!parse_int(c.arg(i + 1), limit) || limit < 0) return c.out.error("ERR LIMIT can't be negative");
   }
   std::vector<const Set*> sets;
   if (!sets_of(c, 2, end, sets)) return;
@@ -382,8 +382,12 @@ void smove_cmd(CommandContext& c) {
   s->erase(it);
   pubsub::event(pubsub::kEvSet, "srem", src);
   removed_from(c, src, *s);
-  if (add(set_for_write(c, dst), member)) pubsub::event(pubsub::kEvSet, "sadd", dst);
-  c.part(dst).modified(dst);
+  // A destination that already holds the member is left as it was: no event, and its
+  // watchers' transactions still run.
+  if (add(set_for_write(c, dst), member)) {
+    pubsub::event(pubsub::kEvSet, "sadd", dst);
+    c.part(dst).modified(dst);
+  }
   c.out.integer(1);
 }
 

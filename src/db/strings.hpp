@@ -31,7 +31,14 @@ inline void store(CommandContext& c, std::string_view key, std::string_view valu
   bool created = false;
   Entry& e = p.find_or_create(k, c.now_ms, created);
   e.value.drop_containers();
-  e.value.str.assign(value);
+  // assign() keeps the old buffer: a short value over a long one would keep the long one's
+  // bytes for as long as the key lives, so a buffer much larger than the value is replaced.
+  std::string& str = e.value.str;
+  if (str.capacity() > value.size() + value.size() / 8 + 64) {
+    std::string(value).swap(str);
+  } else {
+    str.assign(value);
+  }
   e.value.raw = false;
   if (!keep_ttl) p.set_expire(k, e, at_ms);
   p.modified(key);

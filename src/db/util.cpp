@@ -104,13 +104,21 @@ bool token_takes(const char* p, const char* pend, char c, bool nocase, const cha
 // take one character more: one backtracking point, O(pattern x text) in the worst case. (Trying
 // every split at every `*` is exponential: `KEYS *a*a*a...*b` over a long key would hold its
 // thread for good.)
+//
+// Redis matches by recursion at each `*` and refuses a match deeper than 1000 of them (its guard
+// against abusive patterns): a pattern with more than 1000 runs of `*` followed by something
+// never matches there. The same answer here, so KEYS, SCAN MATCH and PSUBSCRIBE agree with it.
+constexpr int kMaxStars = 1000;
+
 bool match(const char* p, const char* pend, const char* s, const char* send, bool nocase) {
   const char* star_p = nullptr;  // the pattern just after the last `*` met
   const char* star_s = nullptr;  // where that `*`'s share of the text ends now
+  int stars = 0;                 // runs of `*` met, a trailing one aside
   while (p < pend || s < send) {
     if (p < pend && *p == '*') {
       while (p < pend && *p == '*') ++p;
       if (p == pend) return true;
+      if (++stars > kMaxStars) return false;
       star_p = p;
       star_s = s;
       continue;

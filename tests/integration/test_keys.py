@@ -128,6 +128,13 @@ class KeysPatternTest(ServerTestCase):
 
     def test_star(self):
         self.assertEqual(self.keys("*"), sorted(self.KEYS))
+
+    def test_more_than_a_thousand_stars_never_match(self):
+        # Redis's guard against abusive patterns: no match past 1000 nested `*`, quickly.
+        self.call("SET", "a" * 3000, "1")
+        self.assertEqual(self.call("KEYS", "*?" * 1001), [])
+        self.assertEqual(self.call("KEYS", "*?" * 1000 + "*"), [b"a" * 3000])
+        self.assertEqual(self.call("KEYS", "*?" * 3000), [])
         self.assertEqual(self.keys("foo*"), ["foo", "foo:1", "foo:2"])
         self.assertEqual(self.keys("h*llo"), sorted(k for k in self.KEYS if k.startswith("h")
                                                   and k.endswith("llo")))

@@ -151,6 +151,8 @@ class SetAlgebraTest(ServerTestCase):
         self.assertErrorReply("ERR LIMIT can't be negative",
                               "SINTERCARD", "1", "{t}a", "LIMIT", "-1")
         self.assertErrorReply("ERR syntax error", "SINTERCARD", "1", "{t}a", "FOO", "1")
+        self.assertErrorReply("ERR LIMIT can't be negative",
+                              "SINTERCARD", "1", "{t}a", "LIMIT", "a")
 
     def test_smove(self):
         self.assertEqual(self.call("SMOVE", "{t}a", "{t}n", "1"), 1)
@@ -163,6 +165,20 @@ class SetAlgebraTest(ServerTestCase):
         self.assertEqual(self.call("SMOVE", "{t}missing", "{t}s", "2"), 0)
         self.assertEqual(self.call("SMOVE", "{t}n", "{t}b", "1"), 1)
         self.assertEqual(self.call("EXISTS", "{t}n"), 0)
+
+    def test_smove_to_a_set_that_has_the_member_leaves_it_unchanged(self):
+        # Only the source changed: a transaction watching the destination still runs.
+        self.call("SADD", "{t}src", "a", "b")
+        self.call("SADD", "{t}dst", "a")
+        w = self.client()
+        with w.pipeline(transaction=True) as pipe:
+            pipe.watch("{t}dst")
+            pipe.multi()
+            pipe.sadd("{t}dst", "c")
+            self.assertEqual(self.call("SMOVE", "{t}src", "{t}dst", "a"), 1)
+            self.assertEqual(pipe.execute(), [1])
+        self.assertEqual(self.call("SCARD", "{t}dst"), 2)
+        self.assertEqual(self.call("SMEMBERS", "{t}src"), [b"b"])
 
 
 class SetScanTest(ServerTestCase):

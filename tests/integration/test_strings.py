@@ -410,6 +410,25 @@ class CounterTest(ServerTestCase):
 
 
 class BinaryAndLargeTest(ServerTestCase):
+    def test_a_shorter_value_does_not_keep_the_longer_ones_buffer(self):
+        self.call("SET", "big", "A" * 100000)
+        self.call("SET", "big", "A" * 33000)
+        self.assertLess(self.call("MEMORY", "USAGE", "big"), 42000)
+
+    def test_setbit_and_bitfield_count_a_change_only_when_a_bit_changes(self):
+        def changes():
+            return self.r.info("persistence")["rdb_changes_since_last_save"]
+        before = changes()
+        self.call("SETBIT", "{b}1", "0", "0")               # created: a change
+        self.call("BITFIELD", "{b}2", "SET", "i5", "0", "0")  # created: a change
+        self.assertEqual(changes(), before + 2)
+        self.call("SETBIT", "{b}1", "0", "0")
+        self.call("BITFIELD", "{b}2", "SET", "i5", "0", "0")
+        self.assertEqual(changes(), before + 2)
+        self.call("SETBIT", "{b}1", "0", "1")
+        self.call("BITFIELD", "{b}2", "SET", "i5", "0", "-3")
+        self.assertEqual(changes(), before + 4)
+
     def test_binary_values(self):
         value = b"a\x00b\r\nc\xff\xfe\x00\r\n" + bytes(range(256))
         self.assertTrue(self.rb.set(b"bin", value))
