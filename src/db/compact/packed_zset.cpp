@@ -1,4 +1,5 @@
 #include "db/compact/packed_zset.hpp"
+#include "db/compact/packed_bytes.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -9,40 +10,12 @@
 namespace lfdb::db::compact {
 namespace {
 
-constexpr std::size_t kHeader = 8;  // uint32 entry bytes, uint32 count
-
-std::uint32_t load32(const unsigned char* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-void store32(unsigned char* p, std::uint32_t v) { std::memcpy(p, &v, 4); }
-
-// LEB128: 7 bits a byte, low bits first, the high bit says another byte follows.
-std::size_t varint_size(std::size_t v) {
-  std::size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-unsigned char* put_varint(unsigned char* p, std::size_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<unsigned char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<unsigned char>(v);
-  return p;
-}
-const unsigned char* get_varint(const unsigned char* p, std::size_t& v) {
-  v = 0;
-  for (unsigned shift = 0;; shift += 7) {
-    const unsigned char b = *p++;
-    v |= static_cast<std::size_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) return p;
-  }
-}
+using bytes::get_varint;
+using bytes::kHeader;
+using bytes::load32;
+using bytes::put_varint;
+using bytes::store32;
+using bytes::varint_size;
 
 // The back length: the same 7-bit groups, highest group first, so that the last byte holds the
 // lowest; every byte but the first has its high bit set ("a byte precedes").
