@@ -1,5 +1,6 @@
 #include "db/key_table.hpp"
 
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -31,11 +32,31 @@ void KeyNode::destroy(KeyNode* n) {
 
 // ---- KeyTable ----
 
-KeyTable::KeyTable() {
-  auto* s = new Segment();
-  segments_.push_back(s);
-  dir_.push_back(s);
+KeyTable::Segment* KeyTable::new_segment(std::size_t slots) {
+  void* mem = ::operator new(sizeof(Segment) + slots * sizeof(std::uint64_t));
+  auto* s = new (mem) Segment();
+  std::memset(s->slots(), 0, slots * sizeof(std::uint64_t));
+  return s;
 }
+
+void KeyTable::delete_segment(Segment* s) {
+  s->~Segment();
+  ::operator delete(static_cast<void*>(s));
+}
+
+KeyTable::Segment* KeyTable::shared_empty() {
+  // Read by every empty table's find(); never written (insert() gives a table its own segment
+  // first), so sharing it across threads is safe.
+  struct Empty {
+    Segment header;
+    std::uint64_t slots[kMinSlots] = {};
+  };
+  static_assert(offsetof(Empty, slots) == sizeof(Segment), "the slots follow the header");
+  static Empty empty;
+  return &empty.header;
+}
+
+KeyTable::KeyTable() : first_(shared_empty()) {}
 
 KeyTable::~KeyTable() { free_all(); }
 
@@ -51,33 +72,37 @@ KeyTable& KeyTable::operator=(KeyTable&& o) noexcept {
 }
 
 void KeyTable::swap(KeyTable& o) noexcept {
+  std::swap(first_, o.first_);
   dir_.swap(o.dir_);
   segments_.swap(o.segments_);
+  std::swap(cap_, o.cap_);
   std::swap(depth_, o.depth_);
   std::swap(size_, o.size_);
 }
 
 void KeyTable::free_all() {
   for (Segment* s : segments_) {
-    for (std::uint64_t slot : s->slots) {
-      if (slot != 0) KeyNode::destroy(node_of(slot));
+    const std::uint64_t* slots = s->slots();
+    for (std::size_t i = 0; i < cap_; ++i) {
+      if (slots[i] != 0) KeyNode::destroy(node_of(slots[i]));
     }
-    delete s;
+    delete_segment(s);
   }
-  segments_.clear();
-  dir_.clear();
+  std::vector<Segment*>().swap(segments_);
+  std::vector<Segment*>().swap(dir_);
+  first_ = shared_empty();
+  cap_ = kMinSlots;
+  depth_ = 0;
+  size_ = 0;
 }
 
-void KeyTable::clear() {
-  KeyTable empty;
-  swap(empty);
-}
+void KeyTable::clear() { free_all(); }
 
 KeyNode* KeyTable::find(std::string_view key, std::uint64_t hash) const {
-  const Segment& s = *dir_[dir_index(hash)];
+  const std::uint64_t* slots = segment_of(hash)->slots();
   const std::uint64_t tag = tag_of(hash);
   for (std::size_t i = home_of_tag(tag);; i = next(i)) {
-    const std::uint64_t slot = s.slots[i];
+    const std::uint64_t slot = slots[i];
     if (slot == 0) return nullptr;
     if ((slot >> 48) == tag) {
       KeyNode* n = node_of(slot);
@@ -87,28 +112,40 @@ KeyNode* KeyTable::find(std::string_view key, std::uint64_t hash) const {
 }
 
 void KeyTable::prefetch(std::uint64_t hash) const {
-  const Segment& s = *dir_[dir_index(hash)];
-  __builtin_prefetch(&s.slots[home_of_tag(tag_of(hash))]);
+  __builtin_prefetch(&segment_of(hash)->slots()[home_of_tag(tag_of(hash))]);
 }
 
-void KeyTable::place(Segment& s, KeyNode* n, std::uint64_t hash) {
+void KeyTable::place(Segment& s, KeyNode* n, std::uint64_t hash) const {
   const std::uint64_t tag = tag_of(hash);
+  std::uint64_t* slots = s.slots();
   std::size_t i = home_of_tag(tag);
-  while (s.slots[i] != 0) i = next(i);
-  s.slots[i] = (tag << 48) | reinterpret_cast<std::uint64_t>(n);
+  while (slots[i] != 0) i = next(i);
+  slots[i] = (tag << 48) | reinterpret_cast<std::uint64_t>(n);
   ++s.size;
 }
 
 KeyNode* KeyTable::insert(std::string_view key, std::uint64_t hash) {
+  if (segments_.empty()) {  // the first key: the table's own (small) segment
+    first_ = new_segment(cap_);
+    try {
+      segments_.push_back(first_);
+    } catch (...) {
+      delete_segment(first_);
+      first_ = shared_empty();
+      throw;
+    }
+  }
+  // The only segment doubles until it is full-sized; after that, segments split.
+  if (cap_ < kSlots && first_->size >= cap_ * 4 / 5) grow();
   KeyNode* n = KeyNode::make(key);
-  Segment* s = dir_[dir_index(hash)];
+  Segment* s = segment_of(hash);
   // A full segment splits before the insert; a split may leave every key on one side (they
   // share the next bit), so split again until the key's own segment has room.
   while (s->size >= kMaxLoad && s->depth < 48) {
     split(s);
-    s = dir_[dir_index(hash)];
+    s = segment_of(hash);
   }
-  if (s->size + 1 >= kSlots) {
+  if (s->size + 1 >= cap_) {
     // 48 equal hash bits on kMaxLoad keys: not a hash function's doing.
     KeyNode::destroy(n);
     throw std::length_error("key table: too many keys with one hash prefix");
@@ -118,15 +155,35 @@ KeyNode* KeyTable::insert(std::string_view key, std::uint64_t hash) {
   return n;
 }
 
+void KeyTable::grow() {
+  // Only while the table is one segment (depth 0): its keys move to a segment twice the size.
+  Segment* old = first_;
+  const std::size_t old_cap = cap_;
+  const std::size_t cap = old_cap * 2 < kSlots ? old_cap * 2 : kSlots;
+  Segment* bigger = new_segment(cap);
+  cap_ = cap;
+  const std::uint64_t* slots = old->slots();
+  for (std::size_t i = 0; i < old_cap; ++i) {
+    if (slots[i] == 0) continue;
+    KeyNode* n = node_of(slots[i]);
+    place(*bigger, n, hash_of(n->key()));
+  }
+  first_ = bigger;
+  segments_[0] = bigger;
+  delete_segment(old);
+}
+
 void KeyTable::split(Segment* s) {
   if (s->depth == depth_) {
     // The directory doubles: entry i becomes entries 2i and 2i+1, both at the same segment.
-    std::vector<Segment*> twice(dir_.size() * 2);
-    for (std::size_t i = 0; i < dir_.size(); ++i) twice[2 * i] = twice[2 * i + 1] = dir_[i];
+    std::vector<Segment*> twice(std::size_t{2} << depth_);
+    for (std::size_t i = 0; i < twice.size() / 2; ++i) {
+      twice[2 * i] = twice[2 * i + 1] = depth_ == 0 ? first_ : dir_[i];
+    }
     dir_.swap(twice);
     ++depth_;
   }
-  auto* hi = new Segment();
+  Segment* hi = new_segment(kSlots);
   segments_.push_back(hi);
   const std::uint32_t d = s->depth + 1;
   hi->depth = d;
@@ -139,8 +196,8 @@ void KeyTable::split(Segment* s) {
   for (std::size_t i = first_hi; i < first_hi + span; ++i) dir_[i] = hi;
   // The keys are placed again by their hashes: bit (64 - d) picks the half.
   std::uint64_t old[kSlots];
-  std::memcpy(old, s->slots, sizeof(old));
-  std::memset(s->slots, 0, sizeof(s->slots));
+  std::memcpy(old, s->slots(), sizeof(old));
+  std::memset(s->slots(), 0, sizeof(old));
   s->size = 0;
   for (std::uint64_t slot : old) {
     if (slot == 0) continue;
@@ -151,26 +208,28 @@ void KeyTable::split(Segment* s) {
 }
 
 void KeyTable::erase(KeyNode* n, std::uint64_t hash) {
-  Segment& s = *dir_[dir_index(hash)];
+  Segment& s = *segment_of(hash);
+  std::uint64_t* slots = s.slots();
   std::size_t i = home_of_tag(tag_of(hash));
-  while (node_of(s.slots[i]) != n) i = next(i);
+  while (node_of(slots[i]) != n) i = next(i);
   // Backward-shift deletion: a later slot of the run moves into the hole when its home does not
   // lie cyclically in (hole, its position].
   std::size_t hole = i;
   for (std::size_t j = next(i);; j = next(j)) {
-    const std::uint64_t slot = s.slots[j];
+    const std::uint64_t slot = slots[j];
     if (slot == 0) break;
     const std::size_t home = home_of_tag(slot >> 48);
     const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (!stays) {
-      s.slots[hole] = slot;
+      slots[hole] = slot;
       hole = j;
     }
   }
-  s.slots[hole] = 0;
+  slots[hole] = 0;
   --s.size;
   --size_;
   KeyNode::destroy(n);
+  if (size_ == 0) free_all();  // an empty table holds no memory
 }
 
 std::uint64_t KeyTable::range_end(const Segment& s, std::uint64_t) {
@@ -183,9 +242,9 @@ std::uint64_t KeyTable::range_end(const Segment& s, std::uint64_t) {
 KeyNode* KeyTable::first_from(std::size_t seg, std::size_t slot) const {
   // A sparse table: the first key from a random place on (used after many empty draws).
   for (std::size_t k = 0; k <= segments_.size(); ++k) {
-    const Segment* s = segments_[(seg + k) % segments_.size()];
-    for (std::size_t i = k == 0 ? slot : 0; i < kSlots; ++i) {
-      if (s->slots[i] != 0) return node_of(s->slots[i]);
+    const std::uint64_t* slots = segments_[(seg + k) % segments_.size()]->slots();
+    for (std::size_t i = k == 0 ? slot : 0; i < cap_; ++i) {
+      if (slots[i] != 0) return node_of(slots[i]);
     }
   }
   return nullptr;
@@ -193,9 +252,9 @@ KeyNode* KeyTable::first_from(std::size_t seg, std::size_t slot) const {
 
 void KeyTable::Iterator::settle() {
   while (seg_ < t_->segments_.size()) {
-    const Segment& s = *t_->segments_[seg_];
-    while (slot_ < kSlots && s.slots[slot_] == 0) ++slot_;
-    if (slot_ < kSlots) return;
+    const std::uint64_t* slots = t_->segments_[seg_]->slots();
+    while (slot_ < t_->cap_ && slots[slot_] == 0) ++slot_;
+    if (slot_ < t_->cap_) return;
     ++seg_;
     slot_ = 0;
   }
@@ -204,24 +263,27 @@ void KeyTable::Iterator::settle() {
 
 bool KeyTable::valid() const {
   std::size_t total = 0;
+  if (segments_.empty() != (first_ == shared_empty())) return false;
+  if (segments_.size() > 1 && cap_ != kSlots) return false;
   for (const Segment* s : segments_) {
     std::size_t n = 0;
     if (s->depth > depth_) return false;
-    for (std::size_t i = 0; i < kSlots; ++i) {
-      const std::uint64_t slot = s->slots[i];
+    const std::uint64_t* slots = s->slots();
+    for (std::size_t i = 0; i < cap_; ++i) {
+      const std::uint64_t slot = slots[i];
       if (slot == 0) continue;
       ++n;
       const KeyNode* node = node_of(slot);
       const std::uint64_t h = hash_of(node->key());
       if ((slot >> 48) != tag_of(h)) return false;
       if (s->depth > 0 && (h >> (64 - s->depth)) != s->prefix) return false;
-      if (dir_[dir_index(h)] != s) return false;
+      if (segment_of(h) != s) return false;
       if (find(node->key(), h) != node) return false;
     }
     if (n != s->size) return false;
     total += n;
   }
-  return total == size_ && dir_.size() == (std::size_t{1} << depth_);
+  return total == size_ && (depth_ == 0 ? dir_.empty() : dir_.size() == (std::size_t{1} << depth_));
 }
 
 }  // namespace lfdb::db

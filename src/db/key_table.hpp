@@ -9,13 +9,19 @@
 // - A directory of 2^depth pointers, indexed by the hash's top `depth` bits, points at
 //   segments. A segment has local depth d <= depth and holds exactly the keys whose hash starts
 //   with its d-bit prefix; the directory entries of that prefix all point at it.
-// - A segment is kSlots eight-byte slots, linear probing: a slot is the node's address (48 bits)
+// - A segment is cap_ eight-byte slots (kSlots once the table has split), linear probing: a slot is the node's address (48 bits)
 //   and 16 bits of the key's hash, the tag. The tag also gives the key's home slot, so a probe
 //   compares key bytes only when the tags agree, and deletion shifts later slots back without
 //   rehashing any key (no tombstones).
 // - Growth is per segment: the segment that passes its load limit splits in two by the next hash
 //   bit (the directory doubles first when the segment was at full depth: pointers only). No
 //   insert ever rehashes more than one segment's keys, however large the table.
+// - Small tables stay small. A server has a table per database and color, thousands of them, most
+//   empty or nearly so: an empty table allocates nothing (it reads one shared, never-written
+//   empty segment), and a table's only segment starts at kMinSlots slots and doubles up to kSlots
+//   before the first split. All segments of a table have the same number of slots (cap_), so a
+//   random slot of a random segment stays a fair draw. A table emptied by erases gives its
+//   segments back.
 // - The hash is given by the caller (hash_of(key), xxh3 of the whole key): a command hashes its
 //   key once and hands the hash to every lookup it makes.
 //
@@ -26,7 +32,7 @@
 //
 // Random keys (RANDOMKEY, eviction's samples): a segment picked uniformly from the list of
 // segments, then a slot picked uniformly; an empty slot starts over. Every key is equally likely
-// (every segment has kSlots slots).
+// (every segment has cap_ slots).
 //
 // Thread-safety: none inside; the owner (a Partition: its color's invocation) serializes.
 #pragma once
@@ -70,8 +76,9 @@ class KeyNode {
 
 class KeyTable {
  public:
-  static constexpr std::size_t kSlots = 254;  // a segment with its header is 2 KB: a size class
+  static constexpr std::size_t kSlots = 254;  // a full segment with its header is 2 KB: a size class
   static constexpr std::size_t kMaxLoad = kSlots * 4 / 5;  // split past this many keys
+  static constexpr std::size_t kMinSlots = 8;  // a first segment's slots (80 bytes with its header)
 
   KeyTable();
   ~KeyTable();
@@ -90,7 +97,7 @@ class KeyTable {
   // Erases a node of this table, given its key's hash.
   void erase(KeyNode* n, std::uint64_t hash);
   void erase(KeyNode* n) { erase(n, hash_of(n->key())); }
-  // Every node freed; the table is as new (one empty segment).
+  // Every node freed; the table is as new (no segment of its own).
   void clear();
   void swap(KeyTable& o) noexcept;
 
@@ -103,21 +110,21 @@ class KeyTable {
     if (size_ == 0) return nullptr;
     for (int tries = 0; tries < 1024; ++tries) {
       const Segment* s = segments_[static_cast<std::size_t>(next() % segments_.size())];
-      const std::uint64_t slot = s->slots[static_cast<std::size_t>(next() % kSlots)];
+      const std::uint64_t slot = s->slots()[static_cast<std::size_t>(next() % cap_)];
       if (slot != 0) return node_of(slot);
     }
     return first_from(static_cast<std::size_t>(next() % segments_.size()),
-                      static_cast<std::size_t>(next() % kSlots));
+                      static_cast<std::size_t>(next() % cap_));
   }
 
   // SCAN: calls fn(KeyNode&) for every key of the segment holding hash position `cursor`;
   // returns the position where that segment's range ends, or 0 past the last one.
   template <class Fn>
   std::uint64_t scan(std::uint64_t cursor, Fn&& fn) const {
-    const std::size_t d = dir_index(cursor);
-    const Segment* s = dir_[d];
-    for (std::uint64_t slot : s->slots) {
-      if (slot != 0) fn(*node_of(slot));
+    const Segment* s = segment_of(cursor);
+    const std::uint64_t* slots = s->slots();
+    for (std::size_t i = 0; i < cap_; ++i) {
+      if (slots[i] != 0) fn(*node_of(slots[i]));
     }
     return range_end(*s, cursor);
   }
@@ -130,10 +137,10 @@ class KeyTable {
   class Iterator {
    public:
     Item operator*() const {
-      KeyNode* n = node_of(t_->segments_[seg_]->slots[slot_]);
+      KeyNode* n = node();
       return {n->key(), n->entry};
     }
-    KeyNode* node() const { return node_of(t_->segments_[seg_]->slots[slot_]); }
+    KeyNode* node() const { return node_of(t_->segments_[seg_]->slots()[slot_]); }
     Iterator& operator++() {
       ++slot_;
       settle();
@@ -157,36 +164,44 @@ class KeyTable {
   // For tests and MEMORY figures: segments, the directory's depth, slots in all.
   std::size_t segments() const { return segments_.size(); }
   unsigned depth() const { return depth_; }
-  std::size_t capacity() const { return segments_.size() * kSlots; }
+  std::size_t capacity() const { return segments_.size() * cap_; }
   // Checks every invariant (each key reachable from its hash, depths and prefixes consistent);
   // for tests.
   bool valid() const;
 
  private:
+  // A segment's header; its slots follow it in the same allocation (cap_ of them).
   struct Segment {
     std::uint32_t depth = 0;  // local depth: the prefix length its keys share
     std::uint32_t size = 0;
     std::uint64_t prefix = 0;  // the `depth` top bits its keys' hashes share
-    std::uint64_t slots[kSlots] = {};
+    std::uint64_t* slots() { return reinterpret_cast<std::uint64_t*>(this + 1); }
+    const std::uint64_t* slots() const { return reinterpret_cast<const std::uint64_t*>(this + 1); }
   };
-  static_assert(sizeof(Segment) == 2048, "a segment is one 2 KB size class");
+  static_assert(sizeof(Segment) + KeyTable::kSlots * 8 == 2048, "a full segment is one 2 KB size class");
 
   static constexpr std::uint64_t kPtrMask = (std::uint64_t{1} << 48) - 1;
   static KeyNode* node_of(std::uint64_t slot) { return reinterpret_cast<KeyNode*>(slot & kPtrMask); }
   static std::uint64_t tag_of(std::uint64_t hash) { return hash & 0xFFFF; }
-  static std::size_t home_of_tag(std::uint64_t tag) { return static_cast<std::size_t>((tag * kSlots) >> 16); }
-  static std::size_t next(std::size_t i) { return i + 1 == kSlots ? 0 : i + 1; }
-  std::size_t dir_index(std::uint64_t hash) const {
-    return depth_ == 0 ? 0 : static_cast<std::size_t>(hash >> (64 - depth_));
+  std::size_t home_of_tag(std::uint64_t tag) const { return static_cast<std::size_t>((tag * cap_) >> 16); }
+  std::size_t next(std::size_t i) const { return i + 1 == cap_ ? 0 : i + 1; }
+  Segment* segment_of(std::uint64_t hash) const {
+    return depth_ == 0 ? first_ : dir_[static_cast<std::size_t>(hash >> (64 - depth_))];
   }
+  static Segment* new_segment(std::size_t slots);
+  static void delete_segment(Segment* s);
+  static Segment* shared_empty();
   static std::uint64_t range_end(const Segment& s, std::uint64_t cursor);
   KeyNode* first_from(std::size_t seg, std::size_t slot) const;
-  static void place(Segment& s, KeyNode* n, std::uint64_t hash);
+  void place(Segment& s, KeyNode* n, std::uint64_t hash) const;
+  void grow();
   void split(Segment* s);
   void free_all();
 
-  std::vector<Segment*> dir_;       // 2^depth_ entries
-  std::vector<Segment*> segments_;  // each segment once (owned)
+  Segment* first_;                  // the segment of every hash while depth_ == 0
+  std::vector<Segment*> dir_;       // 2^depth_ entries once depth_ > 0 (empty before)
+  std::vector<Segment*> segments_;  // each segment once (owned); none for an empty table
+  std::size_t cap_ = kMinSlots;     // slots in each segment
   unsigned depth_ = 0;
   std::size_t size_ = 0;
 };

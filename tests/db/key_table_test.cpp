@@ -56,6 +56,39 @@ TEST(KeyTable, EmptyAndSingle) {
   EXPECT_EQ(l->key(), long_key);
 }
 
+// A server holds a table per database and color: an empty one allocates nothing, a small one is
+// one small segment that doubles until full-sized, and a table emptied by erases gives its
+// segments back.
+TEST(KeyTable, SmallTablesStaySmall) {
+  KeyTable t;
+  EXPECT_EQ(t.segments(), 0u);
+  EXPECT_EQ(t.capacity(), 0u);
+  EXPECT_TRUE(t.valid());
+  std::vector<KeyNode*> nodes;
+  std::size_t last_capacity = 0;
+  for (int i = 0; i < 400; ++i) {
+    nodes.push_back(insert(t, "k" + std::to_string(i)));
+    ASSERT_TRUE(t.valid()) << i;
+    if (t.segments() == 1) {
+      EXPECT_GE(t.capacity(), last_capacity);  // it only grows while it is one segment
+      last_capacity = t.capacity();
+    }
+    if (i == 0) {
+      EXPECT_EQ(t.capacity(), KeyTable::kMinSlots);
+    }
+  }
+  EXPECT_GT(t.segments(), 1u);  // past one full segment it split
+  EXPECT_EQ(t.capacity(), t.segments() * KeyTable::kSlots);
+  for (int i = 0; i < 400; ++i) EXPECT_EQ(find(t, "k" + std::to_string(i)), nodes[i]);
+  for (KeyNode* n : nodes) t.erase(n);
+  EXPECT_EQ(t.segments(), 0u);
+  EXPECT_EQ(find(t, "k1"), nullptr);
+  EXPECT_TRUE(t.valid());
+  insert(t, "again");
+  EXPECT_EQ(t.capacity(), KeyTable::kMinSlots);
+  EXPECT_TRUE(t.valid());
+}
+
 // Random inserts, erases and lookups over a pool of keys, the table and std::unordered_map side by
 // side; the invariants are checked as it grows and shrinks.
 TEST(KeyTable, RandomAgainstUnorderedMap) {
