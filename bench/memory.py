@@ -50,6 +50,9 @@ CASES = {
                                                           for j in range(5)), []))),
     "list5": (300_000, "list of 5 short strings",
               lambda i: resp("RPUSH", "list:%d" % i, *["e%d:%d" % (j, i) for j in range(5)])),
+    # Long enough for several 8 KB nodes: what a list costs per element once it has many.
+    "list1000": (3_000, "list of 1000 short strings",
+                 lambda i: resp("RPUSH", "biglist:%d" % i, *["e%d:%d" % (j, i) for j in range(1000)])),
 }
 
 

@@ -77,8 +77,8 @@ void push_generic(CommandContext& c, bool left, bool only_existing) {
   if (cur == nullptr && only_existing) return c.out.integer(0);
   List& l = list_for_write(c, key);
   for (std::size_t i = 2; i < c.argc(); ++i) {
-    if (left) l.emplace_front(c.arg(i));
-    else l.emplace_back(c.arg(i));
+    if (left) l.push_front(c.arg(i));
+    else l.push_back(c.arg(i));
   }
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvList, left ? "lpush" : "rpush", key);
@@ -102,7 +102,7 @@ void pop_generic(CommandContext& c, bool left) {
   if (wrong) return c.out.error(kErrWrongType);
   if (l == nullptr) return has_count ? c.out.null_array() : c.out.null();
   if (!has_count) {
-    std::string v = left ? std::move(l->front()) : std::move(l->back());
+    std::string v(left ? l->front() : l->back());
     if (left) l->pop_front();
     else l->pop_back();
     pubsub::event(pubsub::kEvList, left ? "lpop" : "rpop", key);
@@ -147,7 +147,8 @@ void lrange_cmd(CommandContext& c) {
     return c.out.array_header(0);
   }
   c.out.array_header(to - from + 1);
-  for (std::size_t i = from; i <= to; ++i) c.out.bulk((*l)[i]);
+  List::Iter it = l->iter_at(from);
+  for (std::size_t i = from; i <= to; ++i, ++it) c.out.bulk(*it);
 }
 
 void lindex_cmd(CommandContext& c) {
@@ -158,7 +159,7 @@ void lindex_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   std::size_t at = 0;
   if (l == nullptr || !resolve_index(index, l->size(), at)) return c.out.null();
-  c.out.bulk((*l)[at]);
+  c.out.bulk(l->at(at));
 }
 
 void lset_cmd(CommandContext& c) {
@@ -171,7 +172,7 @@ void lset_cmd(CommandContext& c) {
   if (l == nullptr) return c.out.error(kErrNoSuchKey);
   std::size_t at = 0;
   if (!resolve_index(index, l->size(), at)) return c.out.error("ERR index out of range");
-  (*l)[at].assign(c.arg(3));
+  l->set(at, c.arg(3));
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvList, "lset", key);
   c.out.simple_string("OK");
@@ -189,22 +190,7 @@ void lrem_cmd(CommandContext& c) {
   // Unsigned so that count = LLONG_MIN has a magnitude; 0 means no limit.
   const std::uint64_t limit = count < 0 ? 0 - static_cast<std::uint64_t>(count)
                                         : static_cast<std::uint64_t>(count);
-  std::uint64_t removed = 0;
-  if (count >= 0) {
-    List kept;
-    for (std::string& v : *l) {
-      if (v == elem && (limit == 0 || removed < limit)) ++removed;
-      else kept.push_back(std::move(v));
-    }
-    l->swap(kept);  // every element moved to `kept`, removed or not
-  } else {
-    for (std::size_t i = l->size(); i-- > 0 && removed < limit;) {
-      if ((*l)[i] == elem) {
-        l->erase(l->begin() + static_cast<std::ptrdiff_t>(i));
-        ++removed;
-      }
-    }
-  }
+  const std::uint64_t removed = l->remove(elem, limit, count < 0);
   if (removed > 0) {
     pubsub::event(pubsub::kEvList, "lrem", key);
     removed_from(c, key, *l);
@@ -227,8 +213,7 @@ void ltrim_cmd(CommandContext& c) {
   if (!resolve_range(start, stop, l->size(), from, to)) {
     l->clear();
   } else {
-    l->erase(l->begin() + static_cast<std::ptrdiff_t>(to) + 1, l->end());
-    l->erase(l->begin(), l->begin() + static_cast<std::ptrdiff_t>(from));
+    l->keep_range(from, to);
   }
   pubsub::event(pubsub::kEvList, "ltrim", key);  // trimmed or not, as Redis notifies
   if (l->size() != before) removed_from(c, key, *l);
@@ -249,7 +234,7 @@ void linsert_cmd(CommandContext& c) {
   if (l == nullptr) return c.out.integer(0);
   for (auto it = l->begin(); it != l->end(); ++it) {
     if (*it != c.arg(3)) continue;
-    l->emplace(after ? it + 1 : it, c.arg(4));
+    l->insert(after ? ++it : it, c.arg(4));
     c.part(key).modified(key);
     pubsub::event(pubsub::kEvList, "linsert", key);
     return c.out.integer(static_cast<std::int64_t>(l->size()));
@@ -299,9 +284,14 @@ void lpos_cmd(CommandContext& c) {
   const std::uint64_t want = has_count ? (count == 0 ? UINT64_MAX : static_cast<std::uint64_t>(count)) : 1;
   const std::uint64_t scan = maxlen == 0 ? n : std::min<std::uint64_t>(n, static_cast<std::uint64_t>(maxlen));
   std::vector<std::int64_t> found;
+  // One walk from the end RANK names (a position's element is not looked up anew each step).
+  List::Iter it = forward ? l->begin() : l->end();
   for (std::uint64_t k = 0; k < scan && found.size() < want; ++k) {
     const std::size_t i = forward ? k : n - 1 - k;
-    if ((*l)[i] != c.arg(2)) continue;
+    if (!forward) --it;
+    const bool match = *it == c.arg(2);
+    if (forward) ++it;
+    if (!match) continue;
     if (skip > 0) {
       --skip;
       continue;
@@ -326,7 +316,7 @@ void move_generic(CommandContext& c, bool from_left, bool to_left) {
   if (s == nullptr) return c.out.null();
   list_at(c, dst, wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  std::string v = from_left ? std::move(s->front()) : std::move(s->back());
+  std::string v(from_left ? s->front() : s->back());
   if (from_left) s->pop_front();
   else s->pop_back();
   // The push is notified before the pop, as Redis does; with src == dst the list is never

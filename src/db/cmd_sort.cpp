@@ -117,7 +117,7 @@ void sort_generic(CommandContext& c, bool read_only) {
   if (src != nullptr) {
     const Value& v = src->value;
     if (type == Type::kList) {
-      for (const std::string& e : *v.list()) items.push_back(Item{e, 0, std::nullopt});
+      for (std::string_view e : *v.list()) items.push_back(Item{e, 0, std::nullopt});
     } else if (type == Type::kSet) {
       for (const std::string& e : *v.set()) items.push_back(Item{e, 0, std::nullopt});
     } else {
@@ -184,10 +184,10 @@ void sort_generic(CommandContext& c, bool read_only) {
   auto list = std::make_unique<List>();
   for (std::int64_t i = start; i <= end; ++i) {
     const std::string_view e = items[static_cast<std::size_t>(i)].element;
-    if (gets.empty()) list->emplace_back(e);
+    if (gets.empty()) list->push_back(e);
     for (std::string_view g : gets) {
       const std::optional<std::string_view> v = look_up(c, g, e, key);
-      list->emplace_back(v ? *v : std::string_view());  // a missing one is stored as ""
+      list->push_back(v ? *v : std::string_view());  // a missing one is stored as ""
     }
   }
   // Built before the destination goes: it may be the source, or what a pattern names.

@@ -3,22 +3,19 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "db/hash.hpp"
+#include "db/list.hpp"
 #include "db/stream/stream.hpp"
 #include "db/string_hash.hpp"
 #include "db/zset.hpp"
 
 namespace lfdb::db {
 
-// A deque: O(1) pushes and pops at both ends and O(1) LINDEX/LSET by position, which is what
-// the list commands need; LINSERT and LREM are O(N) as in Redis.
-using List = std::deque<std::string>;
 using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet, kStream };

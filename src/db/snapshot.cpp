@@ -221,7 +221,7 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
             break;
           case Type::kList:
             out.varint(e.value.list()->size());
-            for (const std::string& v : *e.value.list()) out.str(v);
+            for (std::string_view v : *e.value.list()) out.str(v);
             break;
           case Type::kSet:
             out.varint(e.value.set()->size());
@@ -399,7 +399,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
-          e.value.list()->emplace_back(v);
+          e.value.list()->push_back(v);
         }
       } else if (type == kSet) {
         e.value.reset(std::make_unique<Set>());
@@ -533,7 +533,7 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
           }
           case Type::kList: {
             Chunked cmd(rec, {"RPUSH", key});
-            for (const std::string& v : *e.value.list()) cmd.add(v);
+            for (std::string_view v : *e.value.list()) cmd.add(v);
             break;
           }
           case Type::kSet: {

@@ -29,7 +29,7 @@ Popped pop_list(CommandContext& c, const Request& r, std::string_view key, List&
       c.out.error(kErrWrongType);
       return Popped::kDestWrong;
     }
-    std::string v = r.left ? std::move(l.front()) : std::move(l.back());
+    std::string v(r.left ? l.front() : l.back());
     if (r.left) l.pop_front();
     else l.pop_back();
     bool created = false;

@@ -57,7 +57,7 @@ void encode_list(const List& l, std::string& out) {
   out.push_back(static_cast<char>(kListQuicklist2));
   std::vector<std::string> nodes;
   ListpackWriter w;
-  for (const std::string& e : l) {
+  for (std::string_view e : l) {
     if (w.count() > 0 && w.bytes() + e.size() + 11 > kListNodeBytes) {
       nodes.push_back(w.finish());
       w = ListpackWriter();
@@ -255,7 +255,7 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
   if (type == kListZiplist) {
     std::vector<std::string> elems;
     if (!read_packed(r, true, elems)) return false;
-    for (std::string& e : elems) v.list()->push_back(std::move(e));
+    for (std::string& e : elems) v.list()->push_back(e);
     return !v.list()->empty();
   }
   std::uint64_t n = 0;
@@ -264,7 +264,7 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
     if (type == kList) {
       std::string e;
       if (!r.string(e)) return false;
-      v.list()->push_back(std::move(e));
+      v.list()->push_back(e);
       continue;
     }
     std::uint64_t container = kQuicklistPacked;
@@ -272,12 +272,12 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
     if (container == kQuicklistPlain) {
       std::string e;
       if (!r.string(e)) return false;
-      v.list()->push_back(std::move(e));
+      v.list()->push_back(e);
       continue;
     }
     std::vector<std::string> elems;
     if (container != kQuicklistPacked || !read_packed(r, type == kListQuicklist, elems)) return false;
-    for (std::string& e : elems) v.list()->push_back(std::move(e));
+    for (std::string& e : elems) v.list()->push_back(e);
   }
   return !v.list()->empty();
 }

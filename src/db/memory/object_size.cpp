@@ -64,10 +64,13 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
     }
     case Type::kList: {
       const List& l = *v.list();
-      // std::deque: 512-byte blocks of 16 strings, and its map of block pointers.
-      const std::size_t blocks = l.size() / 16 + 1;
-      return size_class(sizeof(List)) + blocks * size_class(512) + size_class((blocks + 2) * sizeof(void*)) +
-             sampled(l, l.size(), samples, [](const std::string& s) { return string_heap(s); });
+      // The List, its ring of node handles (none with one node) and each node's buffer; with
+      // samples, the first nodes scaled to all of them (Redis samples a quicklist's nodes).
+      const std::size_t nodes = l.node_count();
+      std::size_t seen = 0, bytes = 0;
+      for (; seen < nodes && (samples == 0 || seen < samples); ++seen) bytes += size_class(l.node(seen).bytes());
+      if (seen > 0 && seen < nodes) bytes = bytes / seen * nodes;
+      return size_class(sizeof(List)) + size_class(l.ring_bytes()) + bytes;
     }
     case Type::kSet: {
       const Set& s = *v.set();
