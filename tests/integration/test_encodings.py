@@ -2,15 +2,19 @@
 step (listpack / skiplist for sorted sets, listpack / hashtable for hashes), the conversion when
 zset-max-listpack-entries or zset-max-listpack-value (hash-max-listpack-entries, -value) is
 passed and never back, the encodings COPY, the *STORE commands and
-RESTORE leave, and the same replies from a packed set as from a skip list. Each server gets one
+RESTORE leave, and the same replies from a packed set as from a skip list; lists under every kind
+of list-max-listpack-size bound (many nodes), every list write, COPY, SORT..STORE and DUMP /
+RESTORE across the two servers. Each server gets one
 connection that lives for the whole test, and every command goes to both."""
 
+import random
 import unittest
 
 from lfdb_testlib import RawConnection, REDIS_SERVER, RespError, SideBySideTestCase, is_lfdb
 
 DEFAULTS = [("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"),
-            ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64")]
+            ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64"),
+            ("list-max-listpack-size", "-2")]
 
 
 @unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
@@ -254,6 +258,59 @@ class EncodingsDiff(SideBySideTestCase):
             for i in range(2):
                 self.encoding("%s:back%d" % (key, i), b"hashtable" if key == "h" else b"listpack")
                 self.read_hash("%s:back%d" % (key, i))
+
+    def read_list(self, key):
+        """Every read of a list, compared: whole, by index from both ends, ranges, LPOS."""
+        n = self.both("LLEN", key)
+        self.both("LRANGE", key, "0", "-1")
+        for i in list(range(0, n, 7)) + [n - 1, -1, -n, n]:
+            self.both("LINDEX", key, str(i))
+        self.both("LRANGE", key, str(n // 3), str(-(n // 4) - 1))
+        for rank in ("1", "2", "-1", "-3"):
+            self.both("LPOS", key, "a", "RANK", rank, "COUNT", "0")
+
+    def test_list_node_bounds_and_every_write_match(self):
+        # Each node bound of list-max-listpack-size, small enough that these lists span many
+        # nodes, with elements long enough to cross the byte bounds and short enough to repeat.
+        rnd = random.Random(31)
+        for fill in ("-2", "-1", "3", "1", "-5"):
+            self.both("CONFIG", "SET", "list-max-listpack-size", fill)
+            key = "l" + fill
+            for step in range(600):
+                v = rnd.choice(["a", "b", "c", "x" * rnd.choice([1, 100, 1000, 5000])])
+                op = rnd.randrange(12)
+                if op < 4:
+                    self.both(rnd.choice(["LPUSH", "RPUSH"]), key, v, rnd.choice(["a", "b"]))
+                elif op < 6:
+                    self.both(rnd.choice(["LPOP", "RPOP"]), key, *(["2"] if op == 5 else []))
+                elif op == 6:
+                    self.both("LINSERT", key, rnd.choice(["BEFORE", "AFTER"]), rnd.choice(["a", "b", "c"]), v)
+                elif op == 7:
+                    self.both("LSET", key, str(rnd.randrange(-5, 5)), v)
+                elif op == 8:
+                    self.both("LREM", key, str(rnd.randrange(-2, 3)), rnd.choice(["a", "b", "c"]))
+                elif op == 9 and rnd.randrange(10) == 0:
+                    self.both("LTRIM", key, str(rnd.randrange(0, 3)), str(rnd.randrange(-3, 60)))
+                elif op == 10:
+                    self.both("LMOVE", key, key + ":o", rnd.choice(["LEFT", "RIGHT"]), rnd.choice(["LEFT", "RIGHT"]))
+                else:
+                    self.both("RPUSH", key, "c", v)
+                if step % 50 == 0:
+                    self.read_list(key)
+            self.read_list(key)
+            self.encoding(key, b"quicklist")
+            # COPY, SORT..STORE, and each server's DUMP restores on the other.
+            self.both("COPY", key, key + ":copy")
+            self.read_list(key + ":copy")
+            self.both("SORT", key, "ALPHA", "STORE", key + ":sorted")
+            self.read_list(key + ":sorted")
+            payloads = [c.command("DUMP", key) for c in self.conns]
+            for c in self.conns:
+                for i, payload in enumerate(payloads):
+                    c.command("RESTORE", "%s:back%d" % (key, i), "0", payload)
+            for i in range(2):
+                self.read_list("%s:back%d" % (key, i))
+                self.encoding("%s:back%d" % (key, i), b"quicklist")
 
 
 if __name__ == "__main__":
