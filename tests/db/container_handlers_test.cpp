@@ -10,7 +10,7 @@ namespace {
 
 using Containers = HandlerTest;
 
-TEST_F(Containers, ListsAreDequesThatDieEmpty) {
+TEST_F(Containers, ListsDieWithTheirLastElement) {
   EXPECT_EQ(run({"rpush", "l", "a", "b", "c"}), integer(3));
   EXPECT_EQ(run({"lpush", "l", "z"}), integer(4));
   EXPECT_EQ(run({"lrange", "l", "0", "-1"}), bulks({"z", "a", "b", "c"}));
