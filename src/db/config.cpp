@@ -54,7 +54,8 @@ const std::set<std::string>& accepted_no_effect() {
 
 // Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
 // validates with Redis's rules and errors, and reports back, without an effect: they tune
-// Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs, see
+// Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs and
+// set-max-intset-entries, see
 // apply_encoding_limits), its lazy freeing (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
 // the same setting; both answer CONFIG GET and set each other.
 struct NoEffectParam {
@@ -527,6 +528,7 @@ void apply_encoding_limits(std::map<std::string, std::string>& values) {
   l.zset_value.store(std::stoull(values["zset-max-listpack-value"]), std::memory_order_relaxed);
   l.hash_entries.store(std::stoull(values["hash-max-listpack-entries"]), std::memory_order_relaxed);
   l.hash_value.store(std::stoull(values["hash-max-listpack-value"]), std::memory_order_relaxed);
+  l.set_entries.store(std::stoull(values["set-max-intset-entries"]), std::memory_order_relaxed);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Where the compact encodings end: Redis's hash-max-listpack-entries/value and
-// zset-max-listpack-entries/value, as CONFIG SET leaves them.
+// zset-max-listpack-entries/value and set-max-intset-entries, as CONFIG SET leaves them.
 //
 // A container past a limit converts to its full structure for good (Redis never converts back);
 // the limits are read on every write that grows a compact container, so they are atomics,
@@ -19,11 +19,13 @@ struct EncodingLimits {
   std::atomic<std::size_t> zset_value{64};     // zset-max-listpack-value (bytes of a member)
   std::atomic<std::size_t> hash_entries{512};  // hash-max-listpack-entries
   std::atomic<std::size_t> hash_value{64};     // hash-max-listpack-value (bytes of a field or value)
+  std::atomic<std::size_t> set_entries{512};   // set-max-intset-entries
 
   std::size_t zset_max_entries() const { return zset_entries.load(std::memory_order_relaxed); }
   std::size_t zset_max_value() const { return zset_value.load(std::memory_order_relaxed); }
   std::size_t hash_max_entries() const { return hash_entries.load(std::memory_order_relaxed); }
   std::size_t hash_max_value() const { return hash_value.load(std::memory_order_relaxed); }
+  std::size_t set_max_intset_entries() const { return set_entries.load(std::memory_order_relaxed); }
 };
 
 inline EncodingLimits& limits() {

@@ -70,8 +70,10 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
              sampled(l, l.size(), samples, [](const std::string& s) { return string_heap(s); });
     }
     case Type::kSet: {
-      const Set& s = *v.set();
-      return size_class(sizeof(Set)) + buckets(s) +
+      const Set& set = *v.set();
+      if (set.intset()) return size_class(sizeof(Set)) + size_class(set.ints().bytes());
+      const Set::Table& s = *set.table();
+      return size_class(sizeof(Set)) + size_class(sizeof(Set::Table)) + buckets(s) +
              sampled(s, s.size(), samples, [](const std::string& m) {
                return size_class(kNode<std::string>) + string_heap(m);
              });
