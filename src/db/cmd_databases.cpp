@@ -35,7 +35,7 @@ Value copy_of(const Value& v) {
     case Type::kString: out.str = v.str; break;
     case Type::kHash: out.reset(v.hash()->copy()); break;  // its encoding too
     case Type::kList: out.reset(std::make_unique<List>(*v.list())); break;
-    case Type::kSet: out.reset(std::make_unique<Set>(*v.set())); break;
+    case Type::kSet: out.reset(v.set()->copy()); break;  // its encoding too
     case Type::kZSet:
       out.reset(v.zset()->copy());
       break;

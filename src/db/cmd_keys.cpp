@@ -226,11 +226,9 @@ void persist_cmd(CommandContext& c) {
 
 // OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
 // "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a list
-// is "quicklist"; a set "intset" up to 512 integers, else "hashtable"; a hash ("listpack" or
-// "hashtable", hash.hpp) and a sorted set ("listpack" or "skiplist", zset.hpp) the encoding
-// they really have.
+// is "quicklist"; a set ("intset" or "hashtable", set.hpp), a hash ("listpack" or "hashtable",
+// hash.hpp) and a sorted set ("listpack" or "skiplist", zset.hpp) the encoding they really have.
 constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
-constexpr std::size_t kIntsetEntries = 512;        // set-max-intset-entries
 
 const char* encoding_of(const Value& v) {
   if (v.type() == Type::kString) {
@@ -246,13 +244,8 @@ const char* encoding_of(const Value& v) {
   if (v.type() == Type::kStream) return "stream";
   if (v.type() == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
   if (v.type() == Type::kSet) {
-    // set-max-intset-entries 512: small sets of integers are intsets, the rest hash tables.
-    if (v.raw || v.set()->size() > kIntsetEntries) return "hashtable";
-    std::int64_t n = 0;
-    for (const std::string& m : *v.set()) {
-      if (!parse_int(m, n)) return "hashtable";
-    }
-    return "intset";
+    // The encoding it has (set.hpp): an intset until a non-integer or set-max-intset-entries.
+    return v.set()->intset() ? "intset" : "hashtable";
   }
   // The encoding it has (hash.hpp): packed until a hash-max-listpack-* limit is passed.
   return v.hash()->packed() ? "listpack" : "hashtable";

@@ -33,8 +33,6 @@ Set* set_at(CommandContext& c, std::string_view key, bool& wrong) {
   return e != nullptr && !wrong ? e->value.set() : nullptr;
 }
 
-constexpr std::size_t kIntsetEntries = 512;  // set-max-intset-entries
-
 // The set at key, created empty if missing: the caller checked the type and adds now.
 Value& set_for_write(CommandContext& c, std::string_view key) {
   bool created = false;
@@ -45,13 +43,8 @@ Value& set_for_write(CommandContext& c, std::string_view key) {
   return e.value;
 }
 
-// Adds member; true if it is new. Notes when the set leaves the intset encoding for good.
-bool add(Value& v, std::string_view member) {
-  if (!v.set()->emplace(member).second) return false;
-  std::int64_t n = 0;
-  if (!v.raw && (v.set()->size() > kIntsetEntries || !parse_int(member, n))) v.raw = true;
-  return true;
-}
+// Adds member; true if it is new (the set picks its encoding: set.hpp).
+bool add(Value& v, std::string_view member) { return v.set()->add(member); }
 
 void removed_from(CommandContext& c, std::string_view key, const Set& s) {
   Partition& p = c.part(key);
@@ -63,10 +56,13 @@ void removed_from(CommandContext& c, std::string_view key, const Set& s) {
   }
 }
 
+std::string_view view_of(const Set::Member& m) { return m.view(); }
+std::string_view view_of(std::string_view m) { return m; }
+
 template <typename Members>
 void reply_set(CommandContext& c, const Members& members) {
   c.out.set_header(members.size());
-  for (const auto& m : members) c.out.bulk(m);
+  for (const auto& m : members) c.out.bulk(view_of(m));
 }
 
 void sadd_cmd(CommandContext& c) {
@@ -92,10 +88,7 @@ void srem_cmd(CommandContext& c) {
   if (s == nullptr) return c.out.integer(0);
   std::int64_t removed = 0;
   for (std::size_t i = 2; i < c.argc() && !s->empty(); ++i) {
-    if (auto it = s->find(c.arg(i)); it != s->end()) {
-      s->erase(it);
-      ++removed;
-    }
+    if (s->erase(c.arg(i))) ++removed;
   }
   if (removed > 0) {
     pubsub::event(pubsub::kEvSet, "srem", key);
@@ -136,44 +129,51 @@ void scard_cmd(CommandContext& c) {
   c.out.integer(s ? static_cast<std::int64_t>(s->size()) : 0);
 }
 
-// Up to this size a set is sampled exactly uniformly from a walk over all of it (cheap here);
+// Up to this size a table is sampled exactly uniformly from a walk over all of it (cheap here);
 // past it, by buckets, which favours members of short chains a little, as Redis's
-// dictGetRandomKey does, but stays O(1) per member on a set of any size.
+// dictGetRandomKey does, but stays O(1) per member on a set of any size. An intset is always
+// picked from uniformly: its members are an array.
 constexpr std::size_t kUniformUpTo = 4096;
 
 // One random member of a non-empty set.
-const std::string& random_member(const Set& s) {
+Set::Member random_member(const Set& s) {
   auto& gen = random_engine();
-  if (s.size() <= 128) return *std::next(s.begin(), static_cast<std::ptrdiff_t>(gen() % s.size()));
-  const std::size_t buckets = s.bucket_count();
+  if (s.intset()) return Set::Member(s.ints().at(gen() % s.size()));
+  const Set::Table& t = *s.table();
+  auto pick = [&](Set::Table::const_iterator it, std::size_t n) {
+    return Set::Member(std::string_view(*std::next(it, static_cast<std::ptrdiff_t>(gen() % n))));
+  };
+  if (t.size() <= 128) return pick(t.begin(), t.size());
+  const std::size_t buckets = t.bucket_count();
   for (int tries = 0; tries < 64; ++tries) {
     const std::size_t b = gen() % buckets;
-    const std::size_t n = s.bucket_size(b);
+    const std::size_t n = t.bucket_size(b);
     if (n == 0) continue;
-    return *std::next(s.begin(b), static_cast<std::ptrdiff_t>(gen() % n));
+    return Set::Member(std::string_view(*std::next(t.begin(b), static_cast<std::ptrdiff_t>(gen() % n))));
   }
-  return *std::next(s.begin(), static_cast<std::ptrdiff_t>(gen() % s.size()));
+  return pick(t.begin(), t.size());
 }
 
-// Pointers to `n` distinct random members (all of them when n >= size). A few from a big set are
-// drawn one by one (O(n) expected, as SPOP and SRANDMEMBER promise); otherwise a partial
-// Fisher-Yates shuffle over all the members (uniform).
-std::vector<const std::string*> sample(const Set& s, std::uint64_t n) {
-  std::vector<const std::string*> items;
+// `n` distinct random members (all of them when n >= size). A few from a big set are drawn one
+// by one (O(n) expected, as SPOP and SRANDMEMBER promise); otherwise a partial Fisher-Yates
+// shuffle over all the members (uniform).
+std::vector<Set::Member> sample(const Set& s, std::uint64_t n) {
+  std::vector<Set::Member> items;
   if (s.size() > kUniformUpTo && n < s.size() / 4) {
-    std::unordered_set<const std::string*> seen;
+    std::unordered_set<std::string_view> seen;  // views into the table (or the intset's items)
+    items.reserve(n);  // no reallocation: `seen` views the items' own digits for an intset
     while (items.size() < n) {
-      const std::string* m = &random_member(s);
-      if (seen.insert(m).second) items.push_back(m);
+      items.push_back(random_member(s));
+      if (!seen.insert(items.back().view()).second) items.pop_back();
     }
     return items;
   }
   items.reserve(s.size());
-  for (const std::string& m : s) items.push_back(&m);
+  for (Set::Member m : s) items.push_back(m);
   if (n >= items.size()) return items;
   auto& gen = random_engine();
   for (std::size_t i = 0; i < n; ++i) std::swap(items[i], items[i + gen() % (items.size() - i)]);
-  items.resize(n);
+  items.erase(items.begin() + static_cast<std::ptrdiff_t>(n), items.end());
   return items;
 }
 
@@ -190,7 +190,7 @@ void spop_cmd(CommandContext& c) {
   if (s == nullptr) return has_count ? c.out.set_header(0) : c.out.null();
   if (count == 0) return c.out.set_header(0);
   std::vector<std::string> popped;
-  for (const std::string* m : sample(*s, static_cast<std::uint64_t>(count))) popped.push_back(*m);
+  for (const Set::Member& m : sample(*s, static_cast<std::uint64_t>(count))) popped.push_back(m.str());
   for (const std::string& m : popped) s->erase(m);
   if (std::string* log = t_invocation_log.records) {
     t_invocation_log.select(c.db);
@@ -217,7 +217,7 @@ void srandmember_cmd(CommandContext& c) {
     const Set* s = set_at(c, c.arg(1), wrong);
     if (wrong) return c.out.error(kErrWrongType);
     if (s == nullptr) return c.out.null();
-    return c.out.bulk(random_member(*s));
+    return c.out.bulk(random_member(*s).view());
   }
   std::int64_t l = 0;
   if (!parse_int(c.arg(2), l)) return c.out.error(kErrNotInteger);
@@ -232,18 +232,18 @@ void srandmember_cmd(CommandContext& c) {
   if (l > 0) {
     const auto items = sample(*s, static_cast<std::uint64_t>(l));
     c.out.array_header(items.size());
-    for (const std::string* m : items) c.out.bulk(*m);
+    for (const Set::Member& m : items) c.out.bulk(m.view());
     return;
   }
   const auto n = static_cast<std::uint64_t>(-l);
   c.out.array_header(n);
   if (s->size() > kUniformUpTo) {
-    for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(random_member(*s));
+    for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(random_member(*s).view());
     return;
   }
   const auto items = sample(*s, s->size());
   auto& gen = random_engine();
-  for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(*items[gen() % items.size()]);
+  for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(items[gen() % items.size()].view());
 }
 
 enum class SetOp { kInter, kUnion, kDiff };
@@ -263,15 +263,19 @@ bool sets_of(CommandContext& c, std::size_t from, std::size_t to, std::vector<co
   return true;
 }
 
-// The members of the operation's result (views into the stored sets).
-std::vector<std::string_view> compute(SetOp op, const std::vector<const Set*>& sets) {
-  std::vector<std::string_view> out;
+// The members of the operation's result (views into the stored sets, or an intset's digits).
+std::vector<Set::Member> compute(SetOp op, const std::vector<const Set*>& sets) {
+  std::vector<Set::Member> out;
   if (op == SetOp::kUnion) {
+    std::size_t total = 0;
+    for (const Set* s : sets) total += s != nullptr ? s->size() : 0;
+    out.reserve(total);  // no reallocation: `seen` views the members' own digits too
     std::unordered_set<std::string_view> seen;
     for (const Set* s : sets) {
       if (s == nullptr) continue;
-      for (const std::string& m : *s) {
-        if (seen.insert(m).second) out.push_back(m);
+      for (Set::Member m : *s) {
+        out.push_back(m);
+        if (!seen.insert(out.back().view()).second) out.pop_back();
       }
     }
     return out;
@@ -284,10 +288,10 @@ std::vector<std::string_view> compute(SetOp op, const std::vector<const Set*>& s
       if (s == nullptr) return out;
       if (s->size() < smallest->size()) smallest = s;
     }
-    for (const std::string& m : *smallest) {
+    for (Set::Member m : *smallest) {
       bool all = true;
       for (const Set* s : sets) {
-        if (s != smallest && !s->contains(m)) {
+        if (s != smallest && !s->contains(m.view())) {
           all = false;
           break;
         }
@@ -296,10 +300,10 @@ std::vector<std::string_view> compute(SetOp op, const std::vector<const Set*>& s
     }
     return out;
   }
-  for (const std::string& m : *sets[0]) {
+  for (Set::Member m : *sets[0]) {
     bool other = false;
     for (std::size_t i = 1; i < sets.size() && !other; ++i) {
-      other = sets[i] != nullptr && (sets[i] == sets[0] || sets[i]->contains(m));
+      other = sets[i] != nullptr && (sets[i] == sets[0] || sets[i]->contains(m.view()));
     }
     if (!other) out.push_back(m);
   }
@@ -322,11 +326,11 @@ void setop_store_generic(CommandContext& c, SetOp op) {
   static constexpr std::string_view kEvents[] = {"sinterstore", "sunionstore", "sdiffstore"};
   std::vector<const Set*> sets;
   if (!sets_of(c, 2, c.argc(), sets)) return;
-  const std::vector<std::string_view> members = compute(op, sets);
-  // Copy before the destination goes: it may be one of the sources.
+  const std::vector<Set::Member> members = compute(op, sets);
+  // Copy before the destination goes: it may be one of the sources. The result starts an
+  // intset, as Redis's does, and converts if a member asks it to.
   auto result = std::make_unique<Set>();
-  result->reserve(members.size());
-  for (std::string_view m : members) result->emplace(m);
+  for (const Set::Member& m : members) result->add(m.view());
   const std::string_view dst = c.arg(1);
   Partition& p = c.part(dst);
   const bool existed = p.erase(dst, c.now_ms);
@@ -377,9 +381,7 @@ void smove_cmd(CommandContext& c) {
   const Set* d = set_at(c, dst, wrong_dst);
   if (wrong_src || wrong_dst) return c.out.error(kErrWrongType);
   if (s == d) return c.out.integer(s->contains(member) ? 1 : 0);
-  auto it = s->find(member);
-  if (it == s->end()) return c.out.integer(0);
-  s->erase(it);
+  if (!s->erase(member)) return c.out.integer(0);
   pubsub::event(pubsub::kEvSet, "srem", src);
   removed_from(c, src, *s);
   // A destination that already holds the member is left as it was: no event, and its
@@ -402,14 +404,14 @@ void sscan_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   ScanOptions o;
   if (!parse_scan_options(c, 3, false, o)) return;
-  std::vector<std::string_view> found;
-  for (const std::string& m : *s) {
-    if (o.matches(m)) found.push_back(m);
+  std::vector<Set::Member> found;
+  for (Set::Member m : *s) {
+    if (o.matches(m.view())) found.push_back(m);
   }
   c.out.array_header(2);
   c.out.bulk("0");
   c.out.array_header(found.size());
-  for (std::string_view m : found) c.out.bulk(m);
+  for (const Set::Member& m : found) c.out.bulk(m.view());
 }
 
 constexpr HandlerEntry kHandlers[] = {

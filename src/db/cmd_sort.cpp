@@ -113,13 +113,15 @@ void sort_generic(CommandContext& c, bool read_only) {
     sort_by.reset();
   }
 
+  std::vector<Set::Member> set_members;  // what a set's items view (an intset holds no strings)
   std::vector<Item> items;
   if (src != nullptr) {
     const Value& v = src->value;
     if (type == Type::kList) {
       for (std::string_view e : *v.list()) items.push_back(Item{e, 0, std::nullopt});
     } else if (type == Type::kSet) {
-      for (const std::string& e : *v.set()) items.push_back(Item{e, 0, std::nullopt});
+      set_members.assign(v.set()->begin(), v.set()->end());
+      for (const Set::Member& e : set_members) items.push_back(Item{e.view(), 0, std::nullopt});
     } else {
       for (ZSet::Ref n = v.zset()->first(); n; n = n.next()) items.push_back(Item{n.member(), 0, std::nullopt});
     }

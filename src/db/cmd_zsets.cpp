@@ -486,7 +486,7 @@ struct Source {
     if (zset != nullptr) {
       for (Ref n = zset->first(); n; n = n.next()) fn(n.member(), n.score());
     } else if (set != nullptr) {
-      for (const std::string& m : *set) fn(m, 1.0);
+      for (Set::Member m : *set) fn(m.view(), 1.0);
     }
   }
 };

@@ -54,8 +54,9 @@ const std::set<std::string>& accepted_no_effect() {
 
 // Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
 // validates with Redis's rules and errors, and reports back, without an effect: they tune
-// Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs and
-// list-max-listpack-size, see apply_encoding_limits), its lazy freeing (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
+// Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs,
+// list-max-listpack-size and set-max-intset-entries, see apply_encoding_limits), its lazy freeing
+// (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
 // the same setting; both answer CONFIG GET and set each other.
 struct NoEffectParam {
   std::string_view name;
@@ -528,6 +529,7 @@ void apply_encoding_limits(std::map<std::string, std::string>& values) {
   l.hash_entries.store(std::stoull(values["hash-max-listpack-entries"]), std::memory_order_relaxed);
   l.hash_value.store(std::stoull(values["hash-max-listpack-value"]), std::memory_order_relaxed);
   l.list_fill.store(std::stoll(values["list-max-listpack-size"]), std::memory_order_relaxed);
+  l.set_entries.store(std::stoull(values["set-max-intset-entries"]), std::memory_order_relaxed);
 }
 
 }  // namespace

@@ -6,17 +6,15 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "db/hash.hpp"
 #include "db/list.hpp"
+#include "db/set.hpp"
 #include "db/stream/stream.hpp"
 #include "db/string_hash.hpp"
 #include "db/zset.hpp"
 
 namespace lfdb::db {
-
-using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
 enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet, kStream };
 const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "stream"
@@ -83,10 +81,9 @@ class Value {
   Type type_ = Type::kString;
 
  public:
-  // The value left its compact encoding for good, as Redis 7.0 never converts back: a string
-  // changed in place (APPEND, SETRANGE: "raw"), a set that once held a non-integer or grew past
-  // 512 members ("hashtable" even after those members left). OBJECT ENCODING only. (A sorted
-  // set knows its own encoding: ZSet::packed().)
+  // The string left its compact encoding for good, as Redis 7.0 never converts back: changed in
+  // place (APPEND, SETRANGE: "raw"). OBJECT ENCODING only. (The containers know their own
+  // encodings: Hash::packed(), Set::intset(), ZSet::packed().)
   bool raw = false;
   // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
   // word of `type`, so it costs no byte. Mutable: readers stamp it (atomically).

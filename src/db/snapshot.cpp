@@ -225,7 +225,7 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
             break;
           case Type::kSet:
             out.varint(e.value.set()->size());
-            for (const std::string& v : *e.value.set()) out.str(v);
+            for (Set::Member m : *e.value.set()) out.str(m.view());
             break;
           case Type::kZSet:
             out.varint(e.value.zset()->size());
@@ -406,7 +406,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
-          e.value.set()->emplace(v);
+          e.value.set()->add(v);
         }
       } else {
         e.value.reset(std::make_unique<ZSet>());
@@ -537,8 +537,11 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
             break;
           }
           case Type::kSet: {
+            // Declared before `cmd`, whose destructor writes the views into them; never
+            // reallocated.
+            std::vector<Set::Member> members(e.value.set()->begin(), e.value.set()->end());
             Chunked cmd(rec, {"SADD", key});
-            for (const std::string& v : *e.value.set()) cmd.add(v);
+            for (const Set::Member& m : members) cmd.add(m.view());
             break;
           }
           case Type::kZSet: {

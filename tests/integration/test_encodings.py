@@ -1,7 +1,8 @@
 """The compact encodings, side by side with redis-server 7.0: OBJECT ENCODING's answer after each
-step (listpack / skiplist for sorted sets, listpack / hashtable for hashes), the conversion when
-zset-max-listpack-entries or zset-max-listpack-value (hash-max-listpack-entries, -value) is
-passed and never back, the encodings COPY, the *STORE commands and
+step (listpack / skiplist for sorted sets, listpack / hashtable for hashes, intset / hashtable for
+sets), the conversion when zset-max-listpack-entries or zset-max-listpack-value
+(hash-max-listpack-entries, -value; set-max-intset-entries or a member that is not an integer
+in canonical form) is passed and never back, the encodings COPY, the *STORE commands and
 RESTORE leave, and the same replies from a packed set as from a skip list; lists under every kind
 of list-max-listpack-size bound (many nodes), every list write, COPY, SORT..STORE and DUMP /
 RESTORE across the two servers. Each server gets one
@@ -14,7 +15,7 @@ from lfdb_testlib import RawConnection, REDIS_SERVER, RespError, SideBySideTestC
 
 DEFAULTS = [("zset-max-listpack-entries", "128"), ("zset-max-listpack-value", "64"),
             ("hash-max-listpack-entries", "512"), ("hash-max-listpack-value", "64"),
-            ("list-max-listpack-size", "-2")]
+            ("list-max-listpack-size", "-2"), ("set-max-intset-entries", "512")]
 
 
 @unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
@@ -305,12 +306,139 @@ class EncodingsDiff(SideBySideTestCase):
             self.both("SORT", key, "ALPHA", "STORE", key + ":sorted")
             self.read_list(key + ":sorted")
             payloads = [c.command("DUMP", key) for c in self.conns]
+    def read_set(self, key):
+        """Every read of a set, compared: an intset walks in ascending order on both servers, so
+        even the order of SMEMBERS and SSCAN must match; a hash table's is compared sorted."""
+        intset = self.both("OBJECT", "ENCODING", key) == b"intset"
+        for cmd in (("SCARD", key), ("SISMEMBER", key, "3"), ("SISMEMBER", key, "03"),
+                    ("SISMEMBER", key, "-5000000000"), ("SMISMEMBER", key, "1", "x", "70000", "+1"),
+                    ("SORT", key), ("SORT", key, "DESC", "LIMIT", "1", "2"), ("SORT", key, "ALPHA"),
+                    ("SINTERCARD", "1", key), ("SRANDMEMBER", key, "-0"), ("EXISTS", key)):
+            self.both(*cmd)
+        for cmd in (("SMEMBERS", key), ("SSCAN", key, "0"), ("SSCAN", key, "0", "MATCH", "*0*"),
+                    ("SRANDMEMBER", key, "100000"), ("SINTER", key, key), ("SUNION", key, "nokey"),
+                    ("SDIFF", key, "nokey")):
+            if cmd[0] == "SSCAN" and not intset:
+                continue  # Redis walks a big table in several calls, lfdb answers in one
+            replies = [c.command(*cmd) for c in self.conns]
+            if cmd[0] == "SSCAN":
+                self.assertEqual(replies[0][0], b"0")
+                replies = [r[1] for r in replies]
+            if intset and cmd[0] in ("SMEMBERS", "SSCAN", "SRANDMEMBER"):
+                self.assertEqual(replies[1], replies[0], cmd)
+            else:
+                self.assertEqual(sorted(replies[1]), sorted(replies[0]), cmd)
+        return intset
+
+    def test_set_of_integers_is_an_intset_until_a_string_and_never_back(self):
+        self.both("SADD", "s", "3", "1", "2")
+        self.encoding("s", b"intset")
+        self.read_set("s")
+        # Wider members (4 and 8 bytes) keep it an intset.
+        self.both("SADD", "s", "70000", "-5000000000", "9223372036854775807", "-9223372036854775808")
+        self.encoding("s", b"intset")
+        self.read_set("s")
+        self.both("SREM", "s", "-5000000000", "9223372036854775807", "-9223372036854775808", "nope")
+        self.encoding("s", b"intset")
+        self.read_set("s")
+        self.both("SADD", "s", "x")
+        self.encoding("s", b"hashtable")
+        self.both("SREM", "s", "x")
+        self.encoding("s", b"hashtable")
+        self.read_set("s")
+        # Integers not in canonical form are strings; so is one past 64 bits.
+        for i, odd in enumerate(("01", "+1", "-0", " 1", "1.5", "9223372036854775808", "")):
+            self.both("SADD", "odd%d" % i, odd)
+            self.encoding("odd%d" % i, b"hashtable")
+            self.both("SADD", "late%d" % i, "1", "2")
+            self.both("SADD", "late%d" % i, odd)
+            self.encoding("late%d" % i, b"hashtable")
+        # The first member decides a new set's encoding; SMOVE creates the destination so too.
+        self.both("SMOVE", "s", "m1", "70000")
+        self.encoding("m1", b"intset")
+        self.both("SADD", "str", "a", "1")
+        self.both("SMOVE", "str", "m2", "1")
+        self.encoding("m2", b"intset")
+        self.both("SMOVE", "str", "m3", "a")
+        self.encoding("m3", b"hashtable")
+        # SPOP and SREM until it is gone.
+        self.both("SPOP", "s", "2")
+        self.both("SCARD", "s")
+        self.both("SADD", "p", *[str(i) for i in range(50)])
+        for _ in range(3):
+            self.both("SCARD", "p")
+            for c in self.conns:
+                c.command("SPOP", "p", "20")
+        self.both("EXISTS", "p")
+
+    def test_set_converts_past_the_entries_limit_and_config_set_moves_it(self):
+        self.both("SADD", "big", *[str(i) for i in range(512)])
+        self.encoding("big", b"intset")
+        self.both("SADD", "big", "512")
+        self.encoding("big", b"hashtable")
+        self.both("SREM", "big", "0", "1", "2")
+        self.encoding("big", b"hashtable")
+        self.read_set("big")
+        self.both("CONFIG", "SET", "set-max-intset-entries", "4")
+        self.assertEqual(self.both("CONFIG", "GET", "set-max-intset-entries"), [b"set-max-intset-entries", b"4"])
+        self.both("SADD", "four", "1", "2", "3", "4")
+        self.encoding("four", b"intset")
+        self.both("SADD", "four", "4")
+        self.encoding("four", b"intset")
+        self.both("SADD", "four", "5")
+        self.encoding("four", b"hashtable")
+        self.both("SADD", "five", "1", "2", "3", "4", "5")  # one SADD past it too
+        self.encoding("five", b"hashtable")
+        self.both("CONFIG", "SET", "set-max-intset-entries", "0")
+        self.both("SADD", "zero", "1")
+        self.encoding("zero", b"hashtable")
+
+    def test_set_store_copy_and_restore_pick_the_encoding_as_redis(self):
+        self.both("SADD", "i", "1", "2", "3", "70000")
+        self.both("SADD", "t", "2", "3", "x")
+        self.both("SREM", "t", "x")  # a table of integers only
+        self.encoding("t", b"hashtable")
+        self.both("SADD", "str", "3", "y")
+        # A *STORE result starts an intset and converts only if a member asks it to.
+        for cmd, dst, enc in ((("SUNIONSTORE", "u", "i", "t"), "u", b"intset"),
+                              (("SINTERSTORE", "n", "t", "i"), "n", b"intset"),
+                              (("SDIFFSTORE", "d", "str", "t"), "d", b"hashtable"),
+                              (("SDIFFSTORE", "d2", "t", "str"), "d2", b"intset"),
+                              (("SUNIONSTORE", "u2", "i", "str"), "u2", b"hashtable")):
+            self.both(*cmd)
+            self.encoding(dst, enc)
+            self.read_set(dst)
+        # COPY keeps the source's encoding.
+        self.both("COPY", "i", "c1")
+        self.encoding("c1", b"intset")
+        self.both("COPY", "t", "c2")
+        self.encoding("c2", b"hashtable")
+        # RESTORE: an intset when it fits, whatever form the payload has; each server's DUMP
+        # also restores on the other.
+        self.both("SADD", "wide", "-5000000000", "5")
+        self.both("SADD", "narrowed", "-5000000000", "5")
+        self.both("SREM", "narrowed", "-5000000000")  # an intset keeps its width
+        for key in ("i", "t", "str", "wide", "narrowed"):
+            payloads = [c.command("DUMP", key) for c in self.conns]
+            if key in ("i", "wide", "narrowed"):
+                self.assertEqual(payloads[1], payloads[0], key)  # intsets dump byte for byte
             for c in self.conns:
                 for i, payload in enumerate(payloads):
                     c.command("RESTORE", "%s:back%d" % (key, i), "0", payload)
             for i in range(2):
                 self.read_list("%s:back%d" % (key, i))
                 self.encoding("%s:back%d" % (key, i), b"quicklist")
+                self.encoding("%s:back%d" % (key, i), b"hashtable" if key == "str" else b"intset")
+                self.read_set("%s:back%d" % (key, i))
+        # A payload of more integers than the limit loads as a table.
+        self.both("SADD", "many", *[str(i) for i in range(10)])
+        payloads = [c.command("DUMP", "many") for c in self.conns]
+        self.both("CONFIG", "SET", "set-max-intset-entries", "5")
+        for c in self.conns:
+            for i, payload in enumerate(payloads):
+                c.command("RESTORE", "many:back%d" % i, "0", payload)
+        for i in range(2):
+            self.encoding("many:back%d" % i, b"hashtable")
 
 
 if __name__ == "__main__":

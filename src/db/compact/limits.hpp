@@ -1,6 +1,6 @@
 // Where the compact encodings end: Redis's hash-max-listpack-entries/value and
-// zset-max-listpack-entries/value, and how large a list's node grows (list-max-listpack-size),
-// as CONFIG SET leaves them.
+// zset-max-listpack-entries/value, set-max-intset-entries, and how large a list's node grows
+// (list-max-listpack-size), as CONFIG SET leaves them.
 //
 // A container past a limit converts to its full structure for good (Redis never converts back);
 // the limits are read on every write that grows a compact container, so they are atomics,
@@ -24,12 +24,14 @@ struct EncodingLimits {
   // list-max-listpack-size: positive, elements a node holds; negative, its bytes: -1 4 KB,
   // -2 8 KB, -3 16 KB, -4 32 KB, -5 (and below) 64 KB.
   std::atomic<std::int64_t> list_fill{-2};
+  std::atomic<std::size_t> set_entries{512};   // set-max-intset-entries
 
   std::size_t zset_max_entries() const { return zset_entries.load(std::memory_order_relaxed); }
   std::size_t zset_max_value() const { return zset_value.load(std::memory_order_relaxed); }
   std::size_t hash_max_entries() const { return hash_entries.load(std::memory_order_relaxed); }
   std::size_t hash_max_value() const { return hash_value.load(std::memory_order_relaxed); }
   std::int64_t list_max_fill() const { return list_fill.load(std::memory_order_relaxed); }
+  std::size_t set_max_intset_entries() const { return set_entries.load(std::memory_order_relaxed); }
 };
 
 inline EncodingLimits& limits() {

@@ -409,10 +409,10 @@ bool ziplist_decode(std::string_view zl, std::vector<std::string>& out) {
   return count == 65535 || count == out.size();
 }
 
-std::string intset_encode(std::vector<std::int64_t> values) {
+std::string intset_encode(std::vector<std::int64_t> values, int min_width) {
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
-  int width = 2;
+  int width = min_width;
   for (std::int64_t v : values) {
     if (v < INT32_MIN || v > INT32_MAX) width = 8;
     else if ((v < INT16_MIN || v > INT16_MAX) && width < 4) width = 4;

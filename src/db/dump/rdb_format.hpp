@@ -68,7 +68,8 @@ bool listpack_decode(std::string_view lp, std::vector<std::string>& out);
 bool ziplist_decode(std::string_view zl, std::vector<std::string>& out);
 
 // Intsets: encoding width (2, 4, 8), count, then the sorted integers, all little endian.
-std::string intset_encode(std::vector<std::int64_t> values);
+// min_width: 2, or a wider element width the set keeps (an intset does not narrow).
+std::string intset_encode(std::vector<std::int64_t> values, int min_width = 2);
 bool intset_decode(std::string_view blob, std::vector<std::int64_t>& out);
 
 }  // namespace lfdb::db::dump

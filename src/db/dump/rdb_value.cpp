@@ -22,7 +22,6 @@ enum RdbType : unsigned char {
 };
 constexpr std::uint64_t kQuicklistPlain = 1, kQuicklistPacked = 2;
 constexpr std::size_t kListNodeBytes = 8192;     // list-max-listpack-size -2
-constexpr std::size_t kSetIntsetEntries = 512;   // set-max-intset-entries
 constexpr std::uint64_t kStreamNodeEntries = 100;  // stream-node-max-entries
 constexpr unsigned kStreamDeleted = 1, kStreamSameFields = 2;
 
@@ -74,24 +73,17 @@ void encode_list(const List& l, std::string& out) {
 
 void encode_set(const Value& v, std::string& out) {
   const Set& s = *v.set();
-  std::vector<std::int64_t> ints;
-  bool intset = !v.raw && s.size() <= kSetIntsetEntries;
-  for (const std::string& m : s) {
-    std::int64_t n = 0;
-    if (!intset || !parse_int(m, n)) {
-      intset = false;
-      break;
-    }
-    ints.push_back(n);
-  }
-  if (intset) {
+  if (s.intset()) {  // the encoding the set has now, as Redis writes it
+    std::vector<std::int64_t> ints;
+    ints.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) ints.push_back(s.ints().at(i));
     out.push_back(static_cast<char>(kSetIntset));
-    put_raw_string(out, intset_encode(std::move(ints)));
+    put_raw_string(out, intset_encode(std::move(ints), static_cast<int>(s.ints().width())));
     return;
   }
   out.push_back(static_cast<char>(kSet));
   put_length(out, s.size());
-  for (const std::string& m : s) put_string(out, m);
+  for (Set::Member m : s) put_string(out, m.view());
 }
 
 void encode_hash(const Hash& h, std::string& out) {
@@ -288,18 +280,19 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
     std::string blob;
     std::vector<std::int64_t> ints;
     if (!r.string(blob) || !intset_decode(blob, ints)) return false;
+    // Member by member: an intset past set-max-intset-entries becomes a table, as Redis's load
+    // converts it.
     for (std::int64_t i : ints) {
-      if (!v.set()->insert(std::to_string(i)).second) return false;
+      if (!v.set()->add(Set::Member(i).view())) return false;
     }
-    return true;
+    return !v.set()->empty();
   }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string m;
-    if (!r.string(m) || !v.set()->insert(std::move(m)).second) return false;  // repeats: damage
+    if (!r.string(m) || !v.set()->add(m)) return false;  // repeats: damage
   }
-  v.raw = v.set()->size() > kSetIntsetEntries;
   return true;
 }
 

@@ -73,8 +73,10 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
       return size_class(sizeof(List)) + size_class(l.ring_bytes()) + bytes;
     }
     case Type::kSet: {
-      const Set& s = *v.set();
-      return size_class(sizeof(Set)) + buckets(s) +
+      const Set& set = *v.set();
+      if (set.intset()) return size_class(sizeof(Set)) + size_class(set.ints().bytes());
+      const Set::Table& s = *set.table();
+      return size_class(sizeof(Set)) + size_class(sizeof(Set::Table)) + buckets(s) +
              sampled(s, s.size(), samples, [](const std::string& m) {
                return size_class(kNode<std::string>) + string_heap(m);
              });

@@ -1,0 +1,70 @@
+#include "db/set.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include "db/compact/limits.hpp"
+#include "resp/numbers.hpp"
+
+namespace lfdb::db {
+namespace {
+
+// Redis's canonical integer form (string2ll): what an intset may hold.
+bool parse_int(std::string_view s, std::int64_t& out) { return resp::detail::parse_int64(s, out); }
+
+}  // namespace
+
+Set::Member::Member(std::int64_t v) {
+  const auto r = std::to_chars(digits_, digits_ + sizeof(digits_), v);
+  len_ = static_cast<std::uint32_t>(r.ptr - digits_);
+}
+
+Set::Member& Set::Member::operator=(const Member& o) {
+  ptr_ = o.ptr_;
+  len_ = o.len_;
+  if (ptr_ == nullptr) std::memcpy(digits_, o.digits_, len_);
+  return *this;
+}
+
+bool Set::contains(std::string_view member) const {
+  if (table_) return table_->find(member) != table_->end();
+  std::int64_t n = 0;
+  return parse_int(member, n) && ints_.contains(n);
+}
+
+bool Set::add(std::string_view member) {
+  std::int64_t n = 0;
+  if (!table_ && !parse_int(member, n)) to_table();
+  if (table_) return table_->emplace(member).second;
+  if (!ints_.insert(n)) return false;
+  if (ints_.size() > compact::limits().set_max_intset_entries()) to_table();
+  return true;
+}
+
+bool Set::erase(std::string_view member) {
+  if (table_) {
+    auto it = table_->find(member);
+    if (it == table_->end()) return false;
+    table_->erase(it);
+    return true;
+  }
+  std::int64_t n = 0;
+  return parse_int(member, n) && ints_.erase(n);
+}
+
+std::unique_ptr<Set> Set::copy() const {
+  auto out = std::make_unique<Set>();
+  if (table_) out->table_ = std::make_unique<Table>(*table_);
+  else out->ints_ = ints_.clone();
+  return out;
+}
+
+void Set::to_table() {
+  auto t = std::make_unique<Table>();
+  t->reserve(ints_.size() + 1);
+  for (std::size_t i = 0; i < ints_.size(); ++i) t->emplace(Member(ints_.at(i)).view());
+  table_ = std::move(t);
+  ints_ = compact::IntSet();
+}
+
+}  // namespace lfdb::db

@@ -1,0 +1,108 @@
+// A set value: distinct members in one of Redis's two encodings: an integer set
+// (compact::IntSet, one sorted buffer, while every member is an integer in canonical form and
+// there are at most set-max-intset-entries of them) or a hash table of strings for good once
+// either condition fails (Redis 7.0 never converts back). OBJECT ENCODING tells which ("intset" /
+// "hashtable"); every other answer is the same in both, but the order of a walk: ascending while
+// an intset (as Redis's), the table's order after.
+//
+// A walk yields Members: a view of a stored string, or an integer member's digits held in the
+// Member itself (an intset stores no strings). Keep the Member, not its view(), for as long as
+// the view is needed. A Member viewing the table stays valid until the set changes.
+//
+// Thread-safety: none; a value inside a partition, touched only under its color.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "db/compact/int_set.hpp"
+#include "db/string_hash.hpp"
+
+namespace lfdb::db {
+
+class Set {
+ public:
+  using Table = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+  // One member as a walk or a random pick gives it.
+  class Member {
+   public:
+    explicit Member(std::string_view s) : ptr_(s.data()), len_(static_cast<std::uint32_t>(s.size())) {}
+    explicit Member(std::int64_t v);
+    Member(const Member& o) { *this = o; }
+    Member& operator=(const Member& o);
+    std::string_view view() const { return {ptr_ != nullptr ? ptr_ : digits_, len_}; }
+    std::string str() const { return std::string(view()); }
+    bool operator==(const Member& o) const { return view() == o.view(); }
+
+   private:
+    const char* ptr_ = nullptr;  // the stored string; nullptr: the digits below
+    std::uint32_t len_ = 0;
+    char digits_[20] = {};       // an integer's text ("-9223372036854775808" is 20)
+  };
+
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Member;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = Member;
+
+    Iterator() = default;
+    Member operator*() const { return ints_ != nullptr ? Member(ints_->at(pos_)) : Member(std::string_view(*it_)); }
+    Iterator& operator++() {
+      if (ints_ != nullptr) ++pos_;
+      else ++it_;
+      return *this;
+    }
+    bool operator==(const Iterator& o) const { return ints_ != nullptr ? pos_ == o.pos_ : it_ == o.it_; }
+
+   private:
+    friend class Set;
+    Iterator(const compact::IntSet* ints, std::size_t pos) : ints_(ints), pos_(pos) {}
+    explicit Iterator(Table::const_iterator it) : it_(it) {}
+
+    const compact::IntSet* ints_ = nullptr;  // the integers walked; nullptr: the table
+    std::size_t pos_ = 0;
+    Table::const_iterator it_{};
+  };
+
+  Set() = default;  // an empty intset: the first member decides, as Redis's setTypeCreate
+
+  std::size_t size() const { return table_ ? table_->size() : ints_.size(); }
+  bool empty() const { return size() == 0; }
+  bool intset() const { return table_ == nullptr; }
+  // What MEMORY USAGE and DUMP read: the integers while intset(), or the table (nullptr then).
+  const compact::IntSet& ints() const { return ints_; }
+  const Table* table() const { return table_.get(); }
+
+  bool contains(std::string_view member) const;
+  // Adds member; true if it is new. A member that is not an integer in canonical form converts
+  // the set to the table first; one that leaves more than set-max-intset-entries members
+  // converts it after (Redis's setTypeAdd). The view may not point into this set.
+  bool add(std::string_view member);
+  bool erase(std::string_view member);
+  void reserve(std::size_t n) {
+    if (table_) table_->reserve(n);
+  }
+
+  Iterator begin() const { return table_ ? Iterator(table_->cbegin()) : Iterator(&ints_, 0); }
+  Iterator end() const { return table_ ? Iterator(table_->cend()) : Iterator(&ints_, ints_.size()); }
+
+  // A copy in the same encoding (COPY).
+  std::unique_ptr<Set> copy() const;
+
+ private:
+  void to_table();
+
+  compact::IntSet ints_;          // the members while intset()
+  std::unique_ptr<Table> table_;  // the members once converted
+};
+
+}  // namespace lfdb::db

@@ -1,0 +1,158 @@
+// The integer set (src/db/compact/int_set.hpp) and Set in both encodings (src/db/set.hpp):
+// random operations against std::set with values around the 16- and 32-bit boundaries (so the
+// element width grows mid-run), the width a set keeps, and the conversion to the table at a
+// non-integer member or past set-max-intset-entries, for good.
+#include "db/compact/int_set.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "db/compact/limits.hpp"
+#include "db/set.hpp"
+
+namespace lfdb::db {
+namespace {
+
+void expect_same(const compact::IntSet& s, const std::set<std::int64_t>& m) {
+  ASSERT_EQ(s.size(), m.size());
+  std::size_t i = 0;
+  for (std::int64_t v : m) {
+    ASSERT_EQ(s.at(i), v) << i;
+    ASSERT_TRUE(s.contains(v)) << v;
+    ++i;
+  }
+  if (m.empty()) {
+    EXPECT_EQ(s.bytes(), 0u);
+  } else {
+    EXPECT_EQ(s.bytes(), 8 + m.size() * s.width());
+  }
+}
+
+std::int64_t random_value(std::mt19937_64& gen) {
+  // A few values on either side of each width's limits, and small ones that repeat.
+  static const std::int64_t edges[] = {0, 1, -1, 7, INT16_MAX, INT16_MIN, INT16_MAX + 1LL,
+                                       INT16_MIN - 1LL, INT32_MAX, INT32_MIN, INT32_MAX + 1LL,
+                                       INT32_MIN - 1LL, INT64_MAX, INT64_MIN};
+  if (gen() % 4 == 0) return edges[gen() % std::size(edges)];
+  return static_cast<std::int64_t>(gen() % 200) - 100;
+}
+
+TEST(IntSet, RandomOperationsStaySortedAndUnique) {
+  std::mt19937_64 gen(17);
+  compact::IntSet s;
+  std::set<std::int64_t> model;
+  for (int step = 0; step < 5000; ++step) {
+    const std::int64_t v = random_value(gen);
+    if (gen() % 3 == 0) {
+      EXPECT_EQ(s.erase(v), model.erase(v) == 1);
+    } else {
+      EXPECT_EQ(s.insert(v), model.insert(v).second);
+    }
+    ASSERT_NO_FATAL_FAILURE(expect_same(s, model)) << "step " << step;
+    // A value outside every member's width is never found (contains' shortcut).
+    if (!model.count(v)) {
+      EXPECT_FALSE(s.contains(v));
+    }
+  }
+  const compact::IntSet copy = s.clone();
+  expect_same(copy, model);
+}
+
+TEST(IntSet, WidthIsTheWidestMembersAndStaysAfterItGoes) {
+  compact::IntSet s;
+  EXPECT_EQ(s.bytes(), 0u);
+  s.insert(5);
+  s.insert(-3);
+  EXPECT_EQ(s.width(), 2u);
+  EXPECT_EQ(s.bytes(), 8u + 2 * 2);
+  s.insert(70000);  // widens every element to 4 bytes
+  EXPECT_EQ(s.width(), 4u);
+  EXPECT_EQ(s.at(0), -3);
+  EXPECT_EQ(s.at(1), 5);
+  EXPECT_EQ(s.at(2), 70000);
+  s.insert(-5000000000LL);  // below every member: goes first, 8 bytes
+  EXPECT_EQ(s.width(), 8u);
+  EXPECT_EQ(s.at(0), -5000000000LL);
+  EXPECT_EQ(s.at(3), 70000);
+  EXPECT_TRUE(s.erase(-5000000000LL));
+  EXPECT_EQ(s.width(), 8u);
+  EXPECT_EQ(s.bytes(), 8u + 3 * 8);
+  EXPECT_FALSE(s.contains(5000000000LL));
+  EXPECT_TRUE(s.contains(-3));
+}
+
+std::vector<std::string> walk(const Set& s) {
+  std::vector<std::string> out;
+  for (Set::Member m : s) out.push_back(m.str());
+  return out;
+}
+
+TEST(Set, IntegersInCanonicalFormStayAnIntset) {
+  Set s;
+  EXPECT_TRUE(s.add("10"));
+  EXPECT_TRUE(s.add("-2"));
+  EXPECT_TRUE(s.add("9223372036854775807"));
+  EXPECT_TRUE(s.add("-9223372036854775808"));
+  EXPECT_FALSE(s.add("10"));
+  EXPECT_TRUE(s.intset());
+  // Ascending, as Redis's intset walks.
+  EXPECT_EQ(walk(s), (std::vector<std::string>{"-9223372036854775808", "-2", "10", "9223372036854775807"}));
+  EXPECT_TRUE(s.contains("-2"));
+  EXPECT_FALSE(s.contains("+10"));  // not canonical: not the member 10
+  EXPECT_FALSE(s.contains("010"));
+  EXPECT_FALSE(s.contains("x"));
+  EXPECT_FALSE(s.erase("x"));
+  EXPECT_TRUE(s.erase("-2"));
+  EXPECT_EQ(s.size(), 3u);
+  const auto copy = s.copy();
+  EXPECT_TRUE(copy->intset());
+  EXPECT_EQ(walk(*copy), walk(s));
+}
+
+TEST(Set, ANonCanonicalMemberConvertsForGood) {
+  for (const char* odd : {"a", "01", "+1", "-0", " 1", "1.0", "9223372036854775808", ""}) {
+    Set s;
+    s.add("1");
+    s.add("2");
+    ASSERT_TRUE(s.add(odd)) << odd;
+    EXPECT_FALSE(s.intset()) << odd;
+    EXPECT_TRUE(s.contains("1") && s.contains("2") && s.contains(odd)) << odd;
+    EXPECT_TRUE(s.erase(odd));
+    EXPECT_FALSE(s.intset()) << "never converts back";
+    EXPECT_EQ(s.size(), 2u);
+  }
+}
+
+TEST(Set, PastTheEntriesLimitConvertsForGood) {
+  auto& limit = compact::limits().set_entries;
+  const std::size_t saved = limit.load();
+  limit.store(4);
+  Set s;
+  for (int i = 0; i < 4; ++i) s.add(std::to_string(i * 1000));
+  EXPECT_TRUE(s.intset());
+  EXPECT_FALSE(s.add("0"));  // a repeat does not count
+  EXPECT_TRUE(s.intset());
+  EXPECT_TRUE(s.add("7"));
+  EXPECT_FALSE(s.intset());
+  EXPECT_EQ(s.size(), 5u);
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(s.contains(std::to_string(i * 1000)));
+  EXPECT_TRUE(s.erase("7"));
+  EXPECT_FALSE(s.intset());
+  limit.store(saved);
+}
+
+TEST(Set, MembersKeepTheirDigitsWhenCopied) {
+  Set s;
+  s.add("-123456789012");
+  std::vector<Set::Member> kept;
+  for (int i = 0; i < 100; ++i) kept.push_back(*s.begin());  // reallocations copy the digits
+  for (const Set::Member& m : kept) EXPECT_EQ(m.view(), "-123456789012");
+}
+
+}  // namespace
+}  // namespace lfdb::db
