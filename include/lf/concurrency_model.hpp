@@ -168,6 +168,12 @@ class ConcurrencyModel {
   // Stops accepting, closes every connection, joins every thread. Returns within a second
   // (sessions are not waited on beyond the request they are processing).
   virtual void stop() = 0;
+  // Listens at bind:port (0: any free port) instead, while the model runs: the new socket is
+  // open before the old one closes, so a failure (the address is in use) changes nothing and
+  // the model goes on listening where it was. Connections already accepted stay. From any
+  // thread, a session's own too (CONFIG SET port); rebinds are serialized.
+  virtual Status rebind(const std::string& bind, std::uint16_t port) = 0;
+  // Where the model listens now (after a rebind, the new port).
   virtual std::uint16_t port() const = 0;
   virtual ModelStats stats() const = 0;
   virtual ModelKind kind() const = 0;

@@ -78,6 +78,7 @@ class Acceptor {
  public:
   Acceptor() = default;
   Acceptor(Acceptor&& o) noexcept : fd_(o.fd_), addr_(o.addr_) { o.fd_ = -1; }
+  Acceptor& operator=(Acceptor&& o) noexcept;  // closes the socket it held
   ~Acceptor();
   Status open(const InetAddr& addr, AcceptorOptions options = {});
   // A new connection (non-blocking, close-on-exec), or would_block in `io` when none is pending.

@@ -121,8 +121,36 @@ void config_set_cmd(CommandContext& c) {
     for (char& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     pairs.emplace_back(std::move(k), std::string(c.arg(i + 1)));
   }
-  lf::Status st = c.server->config().set(pairs);
+  // What each parameter was, to put back if the listener cannot move: as in Redis, a CONFIG
+  // SET whose apply fails leaves every parameter it named as it was.
+  Config& config = c.server->config();
+  std::vector<std::pair<std::string, std::string>> before;
+  for (const auto& [k, v] : pairs) {
+    for (auto& kv : config.get(k)) {
+      if (kv.first == k) before.push_back(std::move(kv));
+    }
+  }
+  auto value_of = [&](const std::string& name) {
+    auto now = config.get(name);
+    return now.empty() ? std::string() : now.front().second;
+  };
+  const std::string bind_was = value_of("bind"), port_was = value_of("port");
+  lf::Status st = config.set(pairs);
   if (!st.ok()) return c.out.error(st.message());
+  const std::string bind = value_of("bind"), port = value_of("port");
+  if (bind != bind_was || port != port_was) {
+    lf::Status moved = c.server->listen_at(bind, static_cast<std::uint16_t>(std::stoul(port)));
+    if (!moved.ok()) {
+      std::fprintf(stderr, "lfdb-server: CONFIG SET cannot listen on %s:%s: %s\n", bind.c_str(),
+                   port.c_str(), moved.message().c_str());  // the server log the reply points to
+      (void)config.set(before);  // the values it held, each valid then
+      const bool port_failed = port != port_was;
+      return c.out.error(port_failed ? "ERR CONFIG SET failed (possibly related to argument 'port') - "
+                                       "Unable to listen on this port. Check server logs."
+                                     : "ERR CONFIG SET failed (possibly related to argument 'bind') - "
+                                       "Failed to bind to specified addresses.");
+    }
+  }
   for (const auto& [k, v] : pairs) c.server->apply_setting(k, v);
   c.out.simple_string("OK");
 }

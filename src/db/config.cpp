@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -642,6 +643,13 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
   return out;
 }
 
+// The first of a value's space-separated words ("" if none).
+static std::string first_word(std::string_view v) {
+  const std::size_t b = v.find_first_not_of(' ');
+  if (b == std::string_view::npos) return "";
+  return std::string(v.substr(b, v.find(' ', b) - b));
+}
+
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
@@ -650,7 +658,8 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                        "client-query-buffer-limit",
                                                        "proto-max-bulk-len",
                                                        "notify-keyspace-events",
-                                                       "aof-load-truncated", "repl-backlog-size"};
+                                                       "aof-load-truncated", "repl-backlog-size",
+                                                       "port", "bind"};
   // What Redis itself never changes at run time: refused whatever the value, as Redis does.
   static const std::set<std::string> immutable_params = {"databases", "daemonize", "appendfilename", "aclfile",
                                                          "replicaof", "slaveof"};
@@ -725,6 +734,18 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                  " and " + std::to_string(kLongMax) + " inclusive");
       }
     }
+    // The listener's: the caller moves it once the values are in (Server::listen_at) and
+    // puts every value back if it cannot.
+    if (k == "port" && !to_int(v, 0, 65535, x)) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'port') - " +
+                               std::string(to_int(v, LLONG_MIN, LLONG_MAX, x)
+                                               ? "argument must be between 0 and 65535 inclusive"
+                                               : "argument couldn't be parsed into an integer"));
+    }
+    if (k == "bind" && first_word(v).empty()) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'bind') - "
+                               "Failed to bind to specified addresses.");
+    }
     if (k == "notify-keyspace-events" && pubsub::parse_event_flags(v) < 0) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
@@ -767,6 +788,14 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     }
     if (k == "notify-keyspace-events") {  // kept in Redis's canonical letters
       values_[k] = pubsub::format_event_flags(pubsub::parse_event_flags(v));
+      continue;
+    }
+    if (k == "port") {
+      values_[k] = std::to_string(std::stoll(v));  // checked above
+      continue;
+    }
+    if (k == "bind") {  // lfdb listens on one address: the first, as from the config file
+      values_[k] = first_word(v);
       continue;
     }
     values_[k] = v;

@@ -125,6 +125,12 @@ class Server final : public lf::Service {
   LatencyMonitor& latency() { return latency_; }
   SlowLog& slowlog() { return slowlog_; }
   std::uint16_t port() const { return model_ ? model_->port() : 0; }
+  // CONFIG SET port / bind: the model listens there instead (lf::ConcurrencyModel::rebind);
+  // on failure it still listens where it did.
+  lf::Status listen_at(const std::string& bind, std::uint16_t port) {
+    if (!model_) return lf::Status::error("not listening");
+    return model_->rebind(bind, port);
+  }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   bool auth_required() const { return auth_required_.load(std::memory_order_acquire); }
   void set_auth_required(bool v) { auth_required_.store(v, std::memory_order_release); }

@@ -364,12 +364,12 @@ void Connection::process_message(const std::string& message) {
   (void)reactor_.resume_handler(id());
 }
 
-AcceptHandler::AcceptHandler(Acceptor& acceptor, Reactor& reactor, Service& service,
+AcceptHandler::AcceptHandler(Acceptor acceptor, Reactor& reactor, Service& service,
                              ConnectionHost& host, Connection::Mode mode,
                              const ModelOptions& options, std::atomic<std::uint64_t>& open,
                              std::atomic<std::uint64_t>& accepted,
                              std::atomic<std::uint64_t>& rejected)
-    : acceptor_(acceptor),
+    : acceptor_(std::move(acceptor)),
       reactor_(reactor),
       service_(service),
       host_(host),
@@ -423,6 +423,68 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
   // edge-triggered handle set reports them only when another one arrives, so take another turn.
   if (reactor_.edge_triggered()) (void)reactor_.notify(id_, kAcceptEvent);
   return Disposition::kResume;
+}
+
+void AcceptHandler::handle_close(int) {
+  acceptor_.close();  // the port is free from here on
+  closed_.store(true, std::memory_order_release);  // the last touch: the owner may free it now
+}
+
+void ListenerSet::attach(std::vector<Reactor*> reactors) {
+  MutexLock lock(mu_);
+  reactors_ = std::move(reactors);
+}
+
+Status ListenerSet::listen(const InetAddr& addr, bool reuse_port) {
+  MutexLock lock(mu_);
+  free_closed();
+  if (reactors_.empty()) return Status::error("not running");
+  std::vector<Acceptor> sockets(reactors_.size());
+  InetAddr at = addr;
+  AcceptorOptions ao;
+  ao.reuse_port = reuse_port;
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    Status st = sockets[i].open(at, ao);
+    if (!st.ok()) return st;  // the ones opened close with `sockets`; the old still listen
+    if (i == 0) at = sockets[0].local_addr();  // port 0 picked one: the others join it
+  }
+  const std::uint16_t port = sockets[0].local_addr().port();
+  std::vector<std::unique_ptr<AcceptHandler>> fresh;
+  for (std::size_t i = 0; i < sockets.size(); ++i) {
+    auto h = std::make_unique<AcceptHandler>(std::move(sockets[i]), *reactors_[i], service_, host_,
+                                             mode_, options_, open_, accepted_, rejected_);
+    auto id = reactors_[i]->register_handler(h.get(), kAcceptEvent);
+    if (!id.ok()) {
+      // Undo the ones registered: the old listeners were never touched.
+      for (std::size_t j = 0; j < fresh.size(); ++j) {
+        (void)reactors_[j]->remove_handler(fresh[j]->id());
+        retired_.push_back(std::move(fresh[j]));
+      }
+      return id.status();
+    }
+    fresh.push_back(std::move(h));
+  }
+  // Both listen for a moment; once removed, an old listener takes no more events, and what
+  // still waits in its backlog is reset when its socket closes (so it is with Redis's).
+  for (std::size_t i = 0; i < current_.size(); ++i) {
+    (void)reactors_[i]->remove_handler(current_[i]->id());
+    retired_.push_back(std::move(current_[i]));
+  }
+  current_ = std::move(fresh);
+  port_.store(port, std::memory_order_release);
+  free_closed();
+  return Status();
+}
+
+void ListenerSet::free_closed() {
+  std::erase_if(retired_, [](const std::unique_ptr<AcceptHandler>& h) { return h->closed(); });
+}
+
+void ListenerSet::clear() {
+  MutexLock lock(mu_);
+  current_.clear();
+  retired_.clear();
+  reactors_.clear();
 }
 
 }  // namespace lf::detail

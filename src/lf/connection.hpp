@@ -11,8 +11,10 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lf/concurrency_model.hpp"
+#include "lf/mutex.hpp"
 #include "lf/reactor.hpp"
 #include "lf/rendezvous.hpp"
 
@@ -155,9 +157,14 @@ class Connection final : public EventHandler, public SessionHost {
   std::atomic<bool> close_requested_{false};
 };
 
+// The listening socket and its handler, one unit: a model replaces it at run time
+// (ConcurrencyModel::rebind) by registering a new one and removing the old, which keeps
+// accepting until the reactor lets it go. handle_close, which the reactor calls once no thread
+// dispatches it any more, closes the socket and then says so through closed(): from then on
+// its owner may free it.
 class AcceptHandler final : public EventHandler {
  public:
-  AcceptHandler(Acceptor& acceptor, Reactor& reactor, Service& service, ConnectionHost& host,
+  AcceptHandler(Acceptor acceptor, Reactor& reactor, Service& service, ConnectionHost& host,
                 Connection::Mode mode, const ModelOptions& options,
                 std::atomic<std::uint64_t>& open, std::atomic<std::uint64_t>& accepted,
                 std::atomic<std::uint64_t>& rejected);
@@ -167,10 +174,16 @@ class AcceptHandler final : public EventHandler {
     id_ = id;
     return 0;
   }
+  void handle_close(int handle) override;
+  // Set by on_registered before the handle can report anything; read by the registering
+  // thread once register_handler returned.
+  HandlerId id() const { return id_; }
+  std::uint16_t port() const { return acceptor_.local_addr().port(); }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
 
  private:
   HandlerId id_;
-  Acceptor& acceptor_;
+  Acceptor acceptor_;  // the reactor's thread in dispatch, then handle_close, use it in turn
   Reactor& reactor_;
   Service& service_;
   ConnectionHost& host_;
@@ -179,6 +192,47 @@ class AcceptHandler final : public EventHandler {
   std::atomic<std::uint64_t>& open_;
   std::atomic<std::uint64_t>& accepted_;
   std::atomic<std::uint64_t>& rejected_;
+  std::atomic<bool> closed_{false};
+};
+
+// A reactor-based model's listening sockets, one per handle set (lf-multi: several sharing a
+// port with SO_REUSEPORT), and their replacement while the model runs (ConcurrencyModel::
+// rebind). listen() opens every new socket before it touches the old ones, so a failure (the
+// port is taken) leaves the model listening where it was; then it registers the new listeners
+// and removes the old, which the reactors close once no thread is accepting on them.
+// Thread-safe: mu_ makes one listen() at a time and guards the listeners, current and retired.
+class ListenerSet {
+ public:
+  ListenerSet(Service& service, ConnectionHost& host, Connection::Mode mode,
+              const ModelOptions& options, std::atomic<std::uint64_t>& open,
+              std::atomic<std::uint64_t>& accepted, std::atomic<std::uint64_t>& rejected)
+      : service_(service), host_(host), mode_(mode), options_(options), open_(open),
+        accepted_(accepted), rejected_(rejected) {}
+  // Before the first listen(): the handle sets, one listener each.
+  void attach(std::vector<Reactor*> reactors) LF_EXCLUDES(mu_);
+  // Listen at `addr` (port 0: a free one, shared by every handle set) instead of where the
+  // model listened; all or nothing.
+  Status listen(const InetAddr& addr, bool reuse_port) LF_EXCLUDES(mu_);
+  std::uint16_t port() const { return port_.load(std::memory_order_acquire); }
+  // After the reactors were destroyed (they closed the current listeners): frees them all.
+  void clear() LF_EXCLUDES(mu_);
+
+ private:
+  void free_closed() LF_REQUIRES(mu_);
+
+  Service& service_;
+  ConnectionHost& host_;
+  const Connection::Mode mode_;
+  const ModelOptions options_;
+  std::atomic<std::uint64_t>& open_;
+  std::atomic<std::uint64_t>& accepted_;
+  std::atomic<std::uint64_t>& rejected_;
+  Mutex mu_;
+  std::vector<Reactor*> reactors_ LF_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<AcceptHandler>> current_ LF_GUARDED_BY(mu_);  // one per reactor
+  // Removed from their reactors, freed once closed() (a thread may still be accepting on one).
+  std::vector<std::unique_ptr<AcceptHandler>> retired_ LF_GUARDED_BY(mu_);
+  std::atomic<std::uint16_t> port_{0};  // the current listeners' port: read without mu_
 };
 
 }  // namespace lf::detail

@@ -15,7 +15,9 @@ namespace {
 
 class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHost {
  public:
-  HalfSyncHalfReactive(const ModelOptions& o, Service& s) : options_(o), service_(s) {}
+  HalfSyncHalfReactive(const ModelOptions& o, Service& s)
+      : options_(o),
+        listeners_(s, *this, Connection::Mode::kHalfSyncHalfReactive, o, open_, accepted_, rejected_) {}
   ~HalfSyncHalfReactive() override { stop(); }
 
   Status start() override {
@@ -27,13 +29,8 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
     auto r = Reactor::create(ro);
     if (!r.ok()) return r.status();
     reactor_ = std::move(r.value());
-    Status st = acceptor_.open(*addr);
-    if (!st.ok()) return st;
-    accept_handler_ = std::make_unique<AcceptHandler>(acceptor_, *reactor_, service_, *this,
-                                                      Connection::Mode::kHalfSyncHalfReactive,
-                                                      options_, open_, accepted_, rejected_);
-    auto id = reactor_->register_handler(accept_handler_.get(), kAcceptEvent);
-    if (!id.ok()) return id.status();
+    listeners_.attach({reactor_.get()});
+    if (Status st = listeners_.listen(*addr, false); !st.ok()) return st;
     {
       MutexLock lock(mu_);
       stopping_ = false;
@@ -69,11 +66,17 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
       queue_.clear();
     }
     final_totals_ = totals_now();
-    reactor_.reset();
-    acceptor_.close();
+    reactor_.reset();  // closes the connections and the listener
+    listeners_.clear();
   }
 
-  std::uint16_t port() const override { return acceptor_.local_addr().port(); }
+  Status rebind(const std::string& bind, std::uint16_t port) override {
+    auto addr = InetAddr::resolve(bind, port);
+    if (!addr.ok()) return addr.status();
+    return listeners_.listen(*addr, false);
+  }
+
+  std::uint16_t port() const override { return listeners_.port(); }
   ModelKind kind() const override { return ModelKind::kHalfSyncHalfReactive; }
 
   ModelStats stats() const override {
@@ -135,10 +138,7 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
   }
 
   const ModelOptions options_;
-  Service& service_;
   std::unique_ptr<Reactor> reactor_;
-  Acceptor acceptor_;
-  std::unique_ptr<AcceptHandler> accept_handler_;
   std::thread reactor_thread_;
   std::vector<std::thread> workers_;
   ThreadStats reactor_stats_;
@@ -153,6 +153,7 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
   bool stopping_ LF_GUARDED_BY(mu_) = false;
 
   std::atomic<std::uint64_t> open_{0}, accepted_{0}, rejected_{0};
+  ListenerSet listeners_;  // after the counters it refers to
 };
 
 }  // namespace

@@ -13,8 +13,6 @@ namespace {
 struct HandleSet {
   std::unique_ptr<Reactor> reactor;
   std::unique_ptr<UnboundThreadSet> threads;  // null for the single-threaded reactor
-  Acceptor acceptor;
-  std::unique_ptr<AcceptHandler> accept_handler;
   std::vector<std::thread> workers;
   ThreadStats single_stats;  // the single-threaded reactor's own thread
 };
@@ -22,13 +20,13 @@ struct HandleSet {
 class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
  public:
   ReactorModel(ModelKind kind, const ModelOptions& o, Service& s, int sets)
-      : kind_(kind), options_(o), service_(s), nsets_(sets) {}
+      : kind_(kind), options_(o), nsets_(sets),
+        listeners_(s, *this, Connection::Mode::kInline, o, open_, accepted_, rejected_) {}
   ~ReactorModel() override { stop(); }
 
   Status start() override {
     auto addr = InetAddr::resolve(options_.bind, options_.port);
     if (!addr.ok()) return addr.status();
-    InetAddr bind_addr = *addr;
     const bool single = kind_ == ModelKind::kSingleThreadedReactor;
     for (int i = 0; i < nsets_; ++i) {
       auto hs = std::make_unique<HandleSet>();
@@ -39,20 +37,6 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
       auto r = Reactor::create(ro);
       if (!r.ok()) return r.status();
       hs->reactor = std::move(r.value());
-      AcceptorOptions ao;
-      ao.reuse_port = kind_ == ModelKind::kLeaderFollowersMulti;
-      Status st = hs->acceptor.open(bind_addr, ao);
-      if (!st.ok()) return st;
-      if (i == 0) bind_addr = InetAddr::of([&] {
-        sockaddr_in sa = bind_addr.native();
-        sa.sin_port = htons(hs->acceptor.local_addr().port());
-        return sa;
-      }());
-      hs->accept_handler = std::make_unique<AcceptHandler>(
-          hs->acceptor, *hs->reactor, service_, *this, Connection::Mode::kInline, options_, open_,
-          accepted_, rejected_);
-      auto id = hs->reactor->register_handler(hs->accept_handler.get(), kAcceptEvent);
-      if (!id.ok()) return id.status();
       if (!single) {
         hs->threads = std::make_unique<UnboundThreadSet>(*hs->reactor, options_.promotion,
                                                          options_.events_per_turn);
@@ -60,7 +44,10 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
       }
       sets_.push_back(std::move(hs));
     }
-    port_ = sets_.front()->acceptor.local_addr().port();
+    std::vector<Reactor*> reactors;
+    for (auto& hs : sets_) reactors.push_back(hs->reactor.get());
+    listeners_.attach(std::move(reactors));
+    if (Status st = listeners_.listen(*addr, reuse_port()); !st.ok()) return st;
     // Threads are dealt to the handle sets round-robin.
     int nthreads = single ? 1 : options_.threads;
     for (int t = 0; t < nthreads; ++t) {
@@ -82,6 +69,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
   void stop() override {
     if (!started_) {
       sets_.clear();
+      listeners_.clear();
       return;
     }
     started_ = false;
@@ -97,13 +85,19 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
       final_totals_ += hs->threads ? hs->threads->totals()
                                    : ThreadStatsSnapshot::of(hs->single_stats, "reactor");
       hs->threads.reset();
-      hs->reactor.reset();  // closes every remaining connection
-      hs->acceptor.close();
+      hs->reactor.reset();  // closes every remaining connection and the listener
     }
+    listeners_.clear();
     sets_.clear();
   }
 
-  std::uint16_t port() const override { return port_; }
+  Status rebind(const std::string& bind, std::uint16_t port) override {
+    auto addr = InetAddr::resolve(bind, port);
+    if (!addr.ok()) return addr.status();
+    return listeners_.listen(*addr, reuse_port());
+  }
+
+  std::uint16_t port() const override { return listeners_.port(); }
   ModelKind kind() const override { return kind_; }
 
   ModelStats stats() const override {
@@ -128,15 +122,16 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
   void connection_closed() override { open_.fetch_sub(1, std::memory_order_relaxed); }
 
  private:
+  bool reuse_port() const { return kind_ == ModelKind::kLeaderFollowersMulti; }
+
   const ModelKind kind_;
   const ModelOptions options_;
-  Service& service_;
   const int nsets_;
   std::vector<std::unique_ptr<HandleSet>> sets_;
-  std::uint16_t port_ = 0;
   bool started_ = false;
   ThreadStatsSnapshot final_totals_;
   std::atomic<std::uint64_t> open_{0}, accepted_{0}, rejected_{0};
+  ListenerSet listeners_;  // after the counters it refers to
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <list>
+#include <optional>
 #include <thread>
 
 #include "connection.hpp"
@@ -25,11 +26,16 @@ class ThreadPerConnection final : public ConcurrencyModel {
     if (!addr.ok()) return addr.status();
     Status st = acceptor_.open(*addr);
     if (!st.ok()) return st;
+    port_.store(acceptor_.local_addr().port(), std::memory_order_release);
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) return Status::from_errno("eventfd");
     {
       MutexLock lock(mu_);
       stopping_ = false;
+    }
+    {
+      MutexLock lock(listen_mu_);
+      accepting_ = true;
     }
     acceptor_thread_ = std::thread([this] { accept_loop(); });
     started_ = true;
@@ -39,6 +45,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
   void stop() override {
     if (!started_) return;
     started_ = false;
+    {
+      MutexLock lock(listen_mu_);
+      accepting_ = false;  // the acceptor thread leaves at its next wake; a rebind gives up
+      swapped_.notify_all();
+    }
     std::uint64_t one = 1;
     (void)!::write(wakefd_, &one, sizeof one);
     acceptor_thread_.join();
@@ -55,7 +66,30 @@ class ThreadPerConnection final : public ConcurrencyModel {
     acceptor_.close();
   }
 
-  std::uint16_t port() const override { return acceptor_.local_addr().port(); }
+  // The new socket is opened here; the acceptor thread, woken, takes it in place of its own
+  // (closing that) and says so: when this returns the old port is closed.
+  Status rebind(const std::string& bind, std::uint16_t port) override {
+    auto addr = InetAddr::resolve(bind, port);
+    if (!addr.ok()) return addr.status();
+    Acceptor fresh;
+    if (Status st = fresh.open(*addr); !st.ok()) return st;
+    const std::uint16_t bound = fresh.local_addr().port();
+    MutexLock lock(listen_mu_);
+    while (accepting_ && incoming_.has_value()) swapped_.wait(listen_mu_);  // one at a time
+    if (!accepting_) return Status::error("not running");
+    incoming_ = std::move(fresh);
+    std::uint64_t one = 1;
+    (void)!::write(wakefd_, &one, sizeof one);
+    while (accepting_ && incoming_.has_value()) swapped_.wait(listen_mu_);
+    if (incoming_.has_value()) {  // stopped before the swap
+      incoming_.reset();
+      return Status::error("not running");
+    }
+    port_.store(bound, std::memory_order_release);
+    return Status();
+  }
+
+  std::uint16_t port() const override { return port_.load(std::memory_order_acquire); }
   ModelKind kind() const override { return ModelKind::kThreadPerConnection; }
 
   ModelStats stats() const override {
@@ -140,7 +174,19 @@ class ThreadPerConnection final : public ConcurrencyModel {
     for (;;) {
       int n = ::poll(fds, 2, 1000);
       reap_finished();
-      if (n > 0 && (fds[1].revents & POLLIN)) return;
+      if (n > 0 && (fds[1].revents & POLLIN)) {
+        std::uint64_t wakes = 0;
+        (void)!::read(wakefd_, &wakes, sizeof wakes);
+        MutexLock lock(listen_mu_);
+        if (!accepting_) return;
+        if (incoming_.has_value()) {  // a rebind: this thread alone polls and accepts
+          acceptor_ = std::move(*incoming_);  // closes the old socket
+          incoming_.reset();
+          fds[0].fd = acceptor_.handle();
+          swapped_.notify_all();
+        }
+        continue;
+      }
       if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
       IoResult io;
       InetAddr peer;
@@ -240,8 +286,15 @@ class ThreadPerConnection final : public ConcurrencyModel {
 
   const ModelOptions options_;
   Service& service_;
-  Acceptor acceptor_;
+  Acceptor acceptor_;  // the acceptor thread's alone while it runs
+  std::atomic<std::uint16_t> port_{0};
   int wakefd_ = -1;
+  // A rebind hands its new socket to the acceptor thread through incoming_ and waits on
+  // swapped_ until it was taken; accepting_ ends both sides' waits at stop.
+  Mutex listen_mu_;
+  CondVar swapped_;
+  std::optional<Acceptor> incoming_ LF_GUARDED_BY(listen_mu_);
+  bool accepting_ LF_GUARDED_BY(listen_mu_) = false;
   std::thread acceptor_thread_;
   bool started_ = false;
   mutable Mutex mu_;

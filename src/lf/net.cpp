@@ -144,6 +144,16 @@ void SockStream::shutdown_both() {
 
 Acceptor::~Acceptor() { close(); }
 
+Acceptor& Acceptor::operator=(Acceptor&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.fd_;
+    addr_ = o.addr_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
 void Acceptor::close() {
   if (fd_ >= 0) {
     ::close(fd_);

@@ -309,6 +309,64 @@ TEST_P(ModelStress, AYieldingSessionSendsItsRepliesInPiecesToASlowReader) {
   EXPECT_LE(service.most.load(), lf::kReplyFlushBytes + AmplifyingSession::kReply);
 }
 
+// One frame there and back over `c`: the connection is served.
+bool echoes(lf::SockStream& c, std::uint32_t seq) {
+  const std::string payload = "frame " + std::to_string(seq);
+  const auto len = static_cast<std::uint32_t>(payload.size());
+  const std::uint32_t sum = checksum(payload.data(), len);
+  std::string frame;
+  frame.append(reinterpret_cast<const char*>(&len), 4);
+  frame.append(reinterpret_cast<const char*>(&seq), 4);
+  frame.append(reinterpret_cast<const char*>(&sum), 4);
+  frame.append(payload);
+  std::string back(frame.size(), '\0');
+  return c.send_all(frame).ok() && c.recv_exact(back.data(), back.size()).ok() && back == frame;
+}
+
+lf::Result<lf::SockStream> connect_to(std::uint16_t port) {
+  return lf::Connector::connect(*lf::InetAddr::resolve("127.0.0.1", port), std::chrono::seconds(2));
+}
+
+// CONFIG SET port's ground: rebind moves the listening socket while the model runs. A port
+// in use changes nothing; a free one is listened on at once and the old one is closed when
+// rebind returns; connections accepted before go on being served throughout.
+TEST_P(ModelStress, RebindMovesTheListenerAndKeepsTheConnections) {
+  FrameService service;
+  auto model = lf::ConcurrencyModel::create(model_kind(), options(), service);
+  ASSERT_TRUE(model.ok());
+  lf::ConcurrencyModel& m = *model.value();
+  ASSERT_TRUE(m.start().ok());
+  const std::uint16_t first = m.port();
+  auto kept = connect_to(first);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(echoes(kept.value(), 0));
+
+  lf::Acceptor taken;  // another listener holds this port
+  ASSERT_TRUE(taken.open(*lf::InetAddr::resolve("127.0.0.1", 0)).ok());
+  EXPECT_FALSE(m.rebind("127.0.0.1", taken.local_addr().port()).ok());
+  EXPECT_EQ(m.port(), first);
+  auto still = connect_to(first);
+  ASSERT_TRUE(still.ok()) << "the failed rebind closed the listener";
+  EXPECT_TRUE(echoes(still.value(), 0));
+  EXPECT_FALSE(m.rebind("no.such.host.invalid", 0).ok());
+  EXPECT_EQ(m.port(), first);
+
+  std::uint16_t before = first;
+  for (int round = 0; round < 3; ++round) {  // the retired listeners are freed on the way
+    ASSERT_TRUE(m.rebind("127.0.0.1", 0).ok());
+    const std::uint16_t now = m.port();
+    ASSERT_NE(now, before);
+    auto fresh = connect_to(now);
+    ASSERT_TRUE(fresh.ok()) << "round " << round;
+    EXPECT_TRUE(echoes(fresh.value(), 0));
+    EXPECT_FALSE(connect_to(before).ok()) << "the old port still listens, round " << round;
+    EXPECT_TRUE(echoes(kept.value(), static_cast<std::uint32_t>(round + 1)));
+    before = now;
+  }
+  m.stop();
+  EXPECT_EQ(service.counters.violations.load(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(all_cases()),
                          [](const auto& info) {
                            std::string n = lf::to_string(info.param.model);

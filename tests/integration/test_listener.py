@@ -1,0 +1,98 @@
+"""CONFIG SET port / bind at run time. The server moves its listening socket: it answers on the
+new port, the old one refuses, connections made before carry on. When the new socket cannot be
+opened (another socket holds the port) the whole CONFIG SET fails with Redis's error and every
+parameter it named keeps the value it had (Redis rolls back on an apply error). Written against
+redis-server 7.0; run unchanged against lfdb-server, under every --model (the listener is the
+concurrency model's)."""
+
+import socket
+import unittest
+
+import redis
+
+from lfdb_testlib import HOST, ServerTestCase, free_port
+
+
+def refuses(host, port):
+    """True when nothing listens at host:port (the connection is refused)."""
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+class ListenerMoves(ServerTestCase):
+    flush_before_each = False
+
+    def config(self, c, name):
+        return c.config_get(name)[name]
+
+    def at(self, port, host=HOST):
+        c = redis.Redis(host=host, port=port, decode_responses=True, socket_timeout=10)
+        type(self)._clients.append(c)
+        return c
+
+    def test_a_taken_port_fails_and_rolls_back_every_parameter(self):
+        r = self.r
+        names = ("maxmemory", "port", "client-query-buffer-limit")
+        before = {n: self.config(r, n) for n in names}
+        with socket.socket() as taken:
+            taken.bind((HOST, 0))
+            taken.listen()
+            with self.assertRaises(redis.ResponseError) as e:
+                r.execute_command("CONFIG", "SET", "maxmemory", "10000001", "port",
+                                  str(taken.getsockname()[1]), "client-query-buffer-limit", "10m")
+        self.assertEqual(str(e.exception), "CONFIG SET failed (possibly related to argument 'port') "
+                         "- Unable to listen on this port. Check server logs.")
+        self.assertEqual({n: self.config(r, n) for n in names}, before)
+        self.assertTrue(self.at(self.port).ping())  # still listening where it was
+        self.assertEqual(int(r.info("server")["tcp_port"]), self.port)
+
+    def test_moves_to_a_free_port_and_back(self):
+        kept = self.client()
+        self.assertTrue(kept.ping())
+        new = free_port()
+        self.assertTrue(self.r.config_set("port", new))
+        moved = self.at(new)
+        self.assertTrue(moved.ping())
+        self.assertEqual(self.config(moved, "port"), str(new))
+        self.assertEqual(int(moved.info("server")["tcp_port"]), new)
+        self.assertTrue(refuses(HOST, self.port), "the old port still listens")
+        self.assertTrue(kept.ping())  # a connection made before the move carries on
+        self.assertTrue(moved.config_set("port", self.port))
+        self.assertTrue(self.at(self.port).ping())
+        self.assertTrue(refuses(HOST, new))
+        self.assertTrue(kept.ping())
+
+    def test_a_port_out_of_range_is_refused(self):
+        with self.assertRaises(redis.ResponseError) as e:
+            self.r.config_set("port", 65536)
+        self.assertEqual(str(e.exception), "CONFIG SET failed (possibly related to argument 'port') "
+                         "- argument must be between 0 and 65535 inclusive")
+        self.assertEqual(self.config(self.r, "port"), str(self.port))
+
+    def test_bind_moves_to_another_address_and_back(self):
+        kept = self.client()
+        self.assertTrue(kept.ping())
+        self.assertTrue(self.r.config_set("bind", "127.0.0.2"))  # loopback too, on Linux
+        moved = self.at(self.port, host="127.0.0.2")
+        self.assertTrue(moved.ping())
+        self.assertEqual(self.config(moved, "bind"), "127.0.0.2")
+        self.assertTrue(refuses(HOST, self.port))
+        self.assertTrue(kept.ping())
+        self.assertTrue(moved.config_set("bind", HOST))
+        self.assertTrue(self.at(self.port).ping())
+        self.assertTrue(refuses("127.0.0.2", self.port))
+
+    def test_an_address_it_cannot_bind_fails_and_keeps_the_old(self):
+        with self.assertRaises(redis.ResponseError) as e:
+            self.r.config_set("bind", "192.0.2.1")  # TEST-NET-1: no interface has it
+        self.assertEqual(str(e.exception), "CONFIG SET failed (possibly related to argument 'bind') "
+                         "- Failed to bind to specified addresses.")
+        self.assertEqual(self.config(self.r, "bind"), HOST)
+        self.assertTrue(self.at(self.port).ping())
+
+
+if __name__ == "__main__":
+    unittest.main()
