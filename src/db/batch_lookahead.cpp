@@ -6,20 +6,16 @@
 namespace lfdb::db {
 namespace {
 
-// A decimal count after its type byte, ending in CRLF; false when anything else is there (a
-// sign, no digits, more than 9 digits: the real parser decides about those).
-bool read_count(std::string_view in, std::size_t& at, char type, std::size_t& count) {
-  if (at >= in.size() || in[at] != type) return false;
-  std::size_t i = at + 1, v = 0, digits = 0;
-  while (i < in.size() && in[i] >= '0' && in[i] <= '9') {
-    if (++digits > 9) return false;
-    v = v * 10 + static_cast<std::size_t>(in[i] - '0');
-    ++i;
-  }
-  if (digits == 0 || i + 1 >= in.size() || in[i] != '\r' || in[i + 1] != '\n') return false;
-  at = i + 2;
+// `<type><count>\r\n` at p: the pointer past it, or nullptr for anything else (no digits, more
+// than 9, a sign, not all there yet: the real parser decides about those).
+inline const char* read_count(const char* p, const char* end, char type, std::size_t& count) {
+  if (end - p < 4 || *p != type) return nullptr;  // the shortest is `$0\r\n`
+  const char* digits = ++p;
+  std::size_t v = 0;
+  while (p < end && static_cast<unsigned>(*p - '0') < 10) v = v * 10 + static_cast<std::size_t>(*p++ - '0');
+  if (p == digits || p - digits > 9 || end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
   count = v;
-  return true;
+  return p + 2;
 }
 
 // A longer argv[1] is left unguessed: hashing it twice would cost more than its miss.
@@ -29,29 +25,27 @@ constexpr std::size_t kMaxKeyBytes = 256;
 
 std::size_t BatchLookahead::scan(std::string_view in) {
   n_ = 0;
-  std::size_t at = 0;
+  const char* p = in.data();
+  const char* const end = p + in.size();
   while (n_ < kMax) {
     std::size_t argc = 0;
-    if (!read_count(in, at, '*', argc) || argc == 0) break;
+    p = read_count(p, end, '*', argc);
+    if (p == nullptr || argc == 0) break;
     Guess g;
-    bool complete = true;
-    for (std::size_t a = 0; a < argc; ++a) {
+    for (std::size_t a = 0; a < argc && p != nullptr; ++a) {
       std::size_t len = 0;
-      if (!read_count(in, at, '$', len) || in.size() - at < len + 2) {
-        complete = false;
+      p = read_count(p, end, '$', len);
+      if (p == nullptr || static_cast<std::size_t>(end - p) < len + 2) {
+        p = nullptr;
         break;
       }
       if (a == 1 && len <= kMaxKeyBytes) {
-        const std::string_view key = in.substr(at, len);
-        if (commands::hash_tag(key).size() == key.size()) {
-          g.data = key.data();
-          g.size = key.size();
-          g.hash = db::hash_of(key);
-        }
+        const std::string_view key(p, len);
+        if (commands::hash_tag(key).size() == len) g = {p, len, db::hash_of(key)};
       }
-      at += len + 2;
+      p += len + 2;
     }
-    if (!complete) break;
+    if (p == nullptr) break;
     guesses_[n_++] = g;
   }
   return n_;

@@ -274,7 +274,6 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
   look_at_ = 0;
   for (;;) {
     if (server_.stopping()) return lf::SessionAction::kClose;
-    if (look_at_ >= lookahead_.commands()) warm_batch(in.view());
     const resp::RequestResult r = parser_.parse(in.view(), argv_);
     if (r.failed()) {
       resp::Writer(out, client_.protocol).error(resp::error_message(r));
@@ -297,6 +296,9 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       }
       return lf::SessionAction::kContinue;
     }
+    // More input after this command (a pipeline): its next keys are looked at first, this
+    // command's with them (an unpipelined command pays only this test).
+    if (look_at_ >= lookahead_.commands() && in.size() > r.consumed) warm_batch(in.view());
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
     client_.reply_skip = client_.reply_skip_next;
     client_.reply_skip_next = false;
