@@ -115,6 +115,23 @@ void KeyTable::prefetch(std::uint64_t hash) const {
   __builtin_prefetch(&segment_of(hash)->slots()[home_of_tag(tag_of(hash))]);
 }
 
+void KeyTable::prefetch_node(std::uint64_t hash) const {
+  const std::uint64_t* slots = segment_of(hash)->slots();
+  const std::uint64_t tag = tag_of(hash);
+  std::size_t i = home_of_tag(tag);
+  for (int probe = 0; probe < 4; ++probe, i = next(i)) {  // a few: the lookup walks the rest
+    const std::uint64_t slot = slots[i];
+    if (slot == 0) return;
+    if ((slot >> 48) == tag) {
+      // Its Entry and key bytes: a node of a short key spans two lines.
+      const char* n = reinterpret_cast<const char*>(node_of(slot));
+      __builtin_prefetch(n);
+      __builtin_prefetch(n + 64);
+      return;
+    }
+  }
+}
+
 void KeyTable::place(Segment& s, KeyNode* n, std::uint64_t hash) const {
   const std::uint64_t tag = tag_of(hash);
   std::uint64_t* slots = s.slots();

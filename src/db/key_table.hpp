@@ -103,6 +103,9 @@ class KeyTable {
 
   // Brings the slots of hash's home into cache ahead of a find() (a pipelined batch).
   void prefetch(std::uint64_t hash) const;
+  // Then, once those slots are in, the node a find() of hash would compare first: the first
+  // slot from its home with its tag (a key present or, rarely, another with the same tag).
+  void prefetch_node(std::uint64_t hash) const;
 
   // A uniformly random node, or nullptr when the table is empty. `next` gives 64 random bits.
   template <class Rng>

@@ -272,6 +272,10 @@ std::uint32_t Keyspace::color_of_key(std::string_view key) const {
   return lf::hue::Scheduler::color_for(commands::key_hash(key), mask_);
 }
 
+Partition& Keyspace::of_color_hash(std::uint64_t hash) {
+  return parts_[lf::hue::Scheduler::color_for(hash, mask_)];
+}
+
 std::uint32_t Keyspace::color_of(KeyRef key) const {
   const std::string_view tag = commands::hash_tag(key.key);
   const std::uint64_t h = tag.size() == key.key.size() ? key.hash : commands::key_hash(key.key);

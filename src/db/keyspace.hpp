@@ -196,6 +196,8 @@ class Keyspace {
   std::uint32_t color_of_key(std::string_view key) const;
   // The key's partition. A KeyRef's hash is its color's hash too unless the key has a hash tag.
   Partition& of(KeyRef key) { return parts_[color_of(key)]; }
+  // The partition of a key whose color hash is `hash` (a key without a hash tag: its hash_of).
+  Partition& of_color_hash(std::uint64_t hash);
   Partition& at(std::uint32_t color) { return parts_[color]; }
   const Partition& at(std::uint32_t color) const { return parts_[color]; }
 

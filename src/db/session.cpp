@@ -270,6 +270,8 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
   if (closing()) return lf::SessionAction::kClose;
   ClientLimits& limits = server_.client_limits();
   parser_.set_max_bulk_len(limits.max_bulk.load(std::memory_order_relaxed));
+  lookahead_.clear();  // guesses of an earlier read point at bytes that are gone
+  look_at_ = 0;
   for (;;) {
     if (server_.stopping()) return lf::SessionAction::kClose;
     const resp::RequestResult r = parser_.parse(in.view(), argv_);
@@ -294,6 +296,9 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       }
       return lf::SessionAction::kContinue;
     }
+    // More input after this command (a pipeline): its next keys are looked at first, this
+    // command's with them (an unpipelined command pays only this test).
+    if (look_at_ >= lookahead_.commands() && in.size() > r.consumed) warm_batch(in.view());
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
     client_.reply_skip = client_.reply_skip_next;
     client_.reply_skip_next = false;
@@ -327,6 +332,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
         return lf::SessionAction::kClose;
       }
     }
+    ++look_at_;
     // From here on a parked command's task may be running on another thread: touch nothing
     // of the session (the input belongs to the model).
     in.consume(r.consumed);
@@ -348,6 +354,34 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // not read holds the server no more than this bound (plus one reply).
     if (out.size() >= lf::kReplyFlushBytes && !in.empty()) return lf::SessionAction::kYield;
   }
+}
+
+// Each command of a pipelined batch would wait for its key's slot and node from memory on its
+// own, thousands of instructions after the previous one's wait. Here the batch's likely keys
+// (BatchLookahead's guesses) are looked at in one short loop first, so those misses overlap:
+// every key's home slots, then every key's node. The loop holds the keys' colors as a reader
+// (the hue of GET), so it reads the partitions as any reader does; when one of the colors is
+// taken by a writer it does nothing (the prefetch is an optimization, never needed).
+void ServerSession::warm_batch(std::string_view input) {
+  look_at_ = 0;
+  if (lookahead_.scan(input) < 2 || client_.in_multi ||
+      server_.initial_config().data != DataMode::kColors) {
+    return;  // one command has nothing to overlap with; MULTI queues; `global` has no colors
+  }
+  std::uint64_t hashes[BatchLookahead::kMax];
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < lookahead_.commands(); ++i) {
+    if (lookahead_.at(i).data != nullptr) hashes[n++] = lookahead_.at(i).hash;
+  }
+  if (n < 2) return;
+  Keyspace& ks = server_.db(client_.db);
+  const std::span<const std::uint64_t> hs(hashes, n);
+  const Invocation inv{server_.executor().hue_of(HueClass::kKeyRead), Placement::kKeys, hs};
+  lf::hue::Task warm([&ks, hs] {
+    for (std::uint64_t h : hs) ks.of_color_hash(h).map().prefetch(h);
+    for (std::uint64_t h : hs) ks.of_color_hash(h).map().prefetch_node(h);
+  });
+  (void)server_.executor().try_run(inv, warm);
 }
 
 // client-output-buffer-limit normal (db/client_limits.hpp), over the replies not sent yet. A
@@ -521,8 +555,14 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
     // One hash per key: a key without a hash tag hashes whole for its color, and that hash is
     // also its key-table hash (hash_of), which the handler's lookups reuse (CommandContext::ref).
     const std::string_view key = argv[i];
+    std::uint64_t h = 0;
+    if (lookahead_.hash_of_guess(look_at_, key, h)) {  // hashed by warm_batch (no hash tag)
+      hashes_.push_back(h);
+      key_hashes_.push_back({key.data(), key.size(), h});
+      return;
+    }
     const std::string_view tag = commands::hash_tag(key);
-    const std::uint64_t h = hash_of(tag);  // commands::key_hash(key)
+    h = hash_of(tag);  // commands::key_hash(key)
     hashes_.push_back(h);
     if (tag.size() == key.size()) key_hashes_.push_back({key.data(), key.size(), h});
   });

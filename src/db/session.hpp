@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "db/batch_lookahead.hpp"
 #include "db/blocking/registry.hpp"
 #include "db/client.hpp"
 #include "db/server.hpp"
@@ -87,6 +88,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   enum class Step { kDone, kParked, kClose, kHeld };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
+  // A pipelined batch: its commands' likely keys (lookahead_) and, when there are several, their
+  // key-table lines brought into cache together before the first of them runs.
+  void warm_batch(std::string_view input);
   void set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation);
   bool refresh_user();
   std::string acl_denied(const commands::CommandSpec& spec, std::uint16_t index,
@@ -166,6 +170,11 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // The keys of the command being executed whose color hash is their key-table hash (no hash
   // tag), for its handler's lookups (CommandContext::key_hashes); cleared for every command.
   std::vector<CommandContext::KeyHash> key_hashes_;
+  // The guessed keys of the commands at the front of the input (scanned by warm_batch) and which
+  // of them process() is at: execute() takes a guess's hash instead of hashing the key again.
+  // Valid during one process() only (it scans afresh first): the input's bytes move between reads.
+  BatchLookahead lookahead_;
+  std::size_t look_at_ = 0;
   OwnedCommand parked_;                  // the command that queued, with its own bytes
   const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked
