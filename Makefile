@@ -6,6 +6,13 @@ BUILD     ?= build
 LAUNCHER  := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache,)
 # The project's builds treat warnings as errors (CMake's default leaves them warnings).
 WERROR    := -DLF_WERROR=ON
+# Unity builds: CMake compiles each target's sources in batches, one TU per batch, so the
+# headers are parsed once per batch instead of once per source; a cold build (CI's three) takes
+# far less CPU (docs/build.md has the numbers). UNITY=OFF compiles a TU per source (in a fresh
+# BUILD dir, e.g. `make build BUILD=build-nounity UNITY=OFF`): quicker to rebuild after
+# editing one file, and what catches a source that leans on a header its batch-mates included.
+UNITY     ?= ON
+UNITY_FLAGS := -DCMAKE_UNITY_BUILD=$(UNITY)
 # Tests run two to a core: an integration test spends most of its time waiting on sockets and
 # timers (its processes used 10-30% of its wall time in one measurement), so two per core keep the
 # cores busy. TSan's tests use far more CPU: one and a half per core there.
@@ -21,7 +28,7 @@ setup:
 	@bash scripts/setup.sh
 
 $(BUILD)/build.ninja: | setup
-	@cmake -S . -B $(BUILD) -G $(GENERATOR) $(LAUNCHER) $(WERROR) -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -G $(GENERATOR) $(LAUNCHER) $(WERROR) $(UNITY_FLAGS) -DCMAKE_CXX_COMPILER=g++ -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
 build: setup $(BUILD)/build.ninja
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -47,7 +54,7 @@ test-release: build
 
 test-asan: setup
 	@echo "== tests: address+undefined sanitizers (clang) =="
-	@cmake -S . -B $(BUILD)/asan -G $(GENERATOR) $(LAUNCHER) $(WERROR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
+	@cmake -S . -B $(BUILD)/asan -G $(GENERATOR) $(LAUNCHER) $(WERROR) $(UNITY_FLAGS) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
 	  -DCMAKE_BUILD_TYPE=Debug -DLF_SANITIZE="address;undefined" -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/asan -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -55,7 +62,7 @@ test-asan: setup
 
 test-tsan: setup
 	@echo "== tests: thread sanitizer (clang) =="
-	@cmake -S . -B $(BUILD)/tsan -G $(GENERATOR) $(LAUNCHER) $(WERROR) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
+	@cmake -S . -B $(BUILD)/tsan -G $(GENERATOR) $(LAUNCHER) $(WERROR) $(UNITY_FLAGS) -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_C_COMPILER=clang-14 \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=thread -DLF_BUILD_EXAMPLES=OFF >/dev/null
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

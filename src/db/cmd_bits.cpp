@@ -413,7 +413,7 @@ void bitfield_generic(CommandContext& c, bool read_only) {
 void bitfield_cmd(CommandContext& c) { bitfield_generic(c, false); }
 void bitfield_ro_cmd(CommandContext& c) { bitfield_generic(c, true); }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kBitHandlers[] = {
     {"setbit", setbit_cmd},     {"getbit", getbit_cmd},     {"bitcount", bitcount_cmd},
     {"bitpos", bitpos_cmd},     {"bitop", bitop_cmd},       {"bitfield", bitfield_cmd},
     {"bitfield_ro", bitfield_ro_cmd},
@@ -421,6 +421,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> bit_handlers() { return kHandlers; }
+std::span<const HandlerEntry> bit_handlers() { return kBitHandlers; }
 
 }  // namespace lfdb::db

@@ -126,7 +126,7 @@ void swapdb_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
-const HandlerEntry kHandlers[] = {
+const HandlerEntry kDatabaseHandlers[] = {
     {"move", move_cmd},
     {"copy", copy_cmd},
     {"swapdb", swapdb_cmd},
@@ -134,6 +134,6 @@ const HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> database_handlers() { return kHandlers; }
+std::span<const HandlerEntry> database_handlers() { return kDatabaseHandlers; }
 
 }  // namespace lfdb::db

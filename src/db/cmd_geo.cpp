@@ -233,7 +233,7 @@ void geopos_cmd(CommandContext& c) {
 
 // ---- searches ----------------------------------------------------------------------------
 
-enum Form : unsigned {
+enum SearchForm : unsigned {
   kByCoords = 1,    // GEORADIUS key lon lat radius unit ...
   kByMember = 2,    // GEORADIUSBYMEMBER key member radius unit ...
   kSearch = 4,      // GEOSEARCH key FROM... BY... ...
@@ -424,7 +424,7 @@ void georadiusbymember_ro_cmd(CommandContext& c) { search_generic(c, kByMember |
 void geosearch_cmd(CommandContext& c) { search_generic(c, kSearch); }
 void geosearchstore_cmd(CommandContext& c) { search_generic(c, kSearchStore); }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kGeoHandlers[] = {
     {"geoadd", geoadd_cmd},
     {"geodist", geodist_cmd},
     {"geohash", geohash_cmd},
@@ -439,6 +439,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> geo_handlers() { return kHandlers; }
+std::span<const HandlerEntry> geo_handlers() { return kGeoHandlers; }
 
 }  // namespace lfdb::db

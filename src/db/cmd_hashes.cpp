@@ -271,7 +271,7 @@ void hscan_cmd(CommandContext& c) {
   }
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kHashHandlers[] = {
     {"hset", hset_cmd},
     {"hsetnx", hsetnx_cmd},
     {"hget", hget_cmd},
@@ -292,6 +292,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> hash_handlers() { return kHandlers; }
+std::span<const HandlerEntry> hash_handlers() { return kHashHandlers; }
 
 }  // namespace lfdb::db

@@ -479,13 +479,13 @@ void pfselftest_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kHllHandlers[] = {
     {"pfadd", pfadd_cmd},     {"pfcount", pfcount_cmd},       {"pfmerge", pfmerge_cmd},
     {"pfdebug", pfdebug_cmd}, {"pfselftest", pfselftest_cmd},
 };
 
 }  // namespace
 
-std::span<const HandlerEntry> hll_handlers() { return kHandlers; }
+std::span<const HandlerEntry> hll_handlers() { return kHllHandlers; }
 
 }  // namespace lfdb::db

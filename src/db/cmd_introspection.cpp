@@ -508,7 +508,7 @@ void slowlog_help_cmd(CommandContext& c) {
                      "RESET", "    Reset the slowlog.", "HELP", "    Print this help."});
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kIntrospectionHandlers[] = {
     {"command", command_cmd},
     {"command|count", command_count_cmd},
     {"command|list", command_list_cmd},
@@ -537,6 +537,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> introspection_handlers() { return kHandlers; }
+std::span<const HandlerEntry> introspection_handlers() { return kIntrospectionHandlers; }
 
 }  // namespace lfdb::db

@@ -152,7 +152,7 @@ void randomkey_cmd(CommandContext& c) {
   c.out.null();  // unreachable: the keyspace does not change under a reader
 }
 
-enum ExpireFlags : unsigned { kNx = 1, kXx = 2, kGt = 4, kLt = 8 };
+enum ExpireFlags : unsigned { kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt = 8 };
 
 // EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (expireGenericCommand): options first, then the time,
 // then the key. GT and LT treat a key without TTL as one with an infinite TTL. A deadline not
@@ -161,16 +161,16 @@ void expire_generic(CommandContext& c, bool ms, bool absolute, std::string_view 
   unsigned flags = 0;
   for (std::size_t i = 3; i < c.argc(); ++i) {
     const std::string_view o = c.arg(i);
-    if (iequal(o, "nx")) flags |= kNx;
-    else if (iequal(o, "xx")) flags |= kXx;
-    else if (iequal(o, "gt")) flags |= kGt;
-    else if (iequal(o, "lt")) flags |= kLt;
+    if (iequal(o, "nx")) flags |= kExpireNx;
+    else if (iequal(o, "xx")) flags |= kExpireXx;
+    else if (iequal(o, "gt")) flags |= kExpireGt;
+    else if (iequal(o, "lt")) flags |= kExpireLt;
     else return c.out.error("ERR Unsupported option " + std::string(o));
   }
-  if ((flags & kNx) && (flags & (kXx | kGt | kLt))) {
+  if ((flags & kExpireNx) && (flags & (kExpireXx | kExpireGt | kExpireLt))) {
     return c.out.error("ERR NX and XX, GT or LT options at the same time are not compatible");
   }
-  if ((flags & kGt) && (flags & kLt)) {
+  if ((flags & kExpireGt) && (flags & kExpireLt)) {
     return c.out.error("ERR GT and LT options at the same time are not compatible");
   }
   std::int64_t at = 0;
@@ -179,8 +179,8 @@ void expire_generic(CommandContext& c, bool ms, bool absolute, std::string_view 
   Entry* e = c.find(key);
   if (e == nullptr) return c.out.integer(0);
   const std::int64_t cur = e->expire_at_ms;  // -1: none
-  if (((flags & kNx) && cur != -1) || ((flags & kXx) && cur == -1) ||
-      ((flags & kGt) && (cur == -1 || at <= cur)) || ((flags & kLt) && cur != -1 && at >= cur)) {
+  if (((flags & kExpireNx) && cur != -1) || ((flags & kExpireXx) && cur == -1) ||
+      ((flags & kExpireGt) && (cur == -1 || at <= cur)) || ((flags & kExpireLt) && cur != -1 && at >= cur)) {
     return c.out.integer(0);
   }
   Partition& p = c.part(key);
@@ -291,7 +291,7 @@ void object_help_cmd(CommandContext& c) {
   for (std::string_view line : kLines) c.out.simple_string(line);
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kKeyHandlers[] = {
     {"del", del_cmd},
     {"unlink", del_cmd},
     {"exists", exists_cmd},
@@ -318,6 +318,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> key_handlers() { return kHandlers; }
+std::span<const HandlerEntry> key_handlers() { return kKeyHandlers; }
 
 }  // namespace lfdb::db

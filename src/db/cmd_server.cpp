@@ -184,7 +184,7 @@ void cluster_disabled_cmd(CommandContext& c) {
   c.out.error("ERR This instance has cluster support disabled");
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kServerHandlers[] = {
     {"readonly", cluster_disabled_cmd},
     {"readwrite", cluster_disabled_cmd},
     {"asking", cluster_disabled_cmd},
@@ -229,7 +229,7 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> server_handlers() { return kHandlers; }
+std::span<const HandlerEntry> server_handlers() { return kServerHandlers; }
 
 // ---- INFO ----------------------------------------------------------------------------
 

@@ -207,13 +207,13 @@ void sort_generic(CommandContext& c, bool read_only) {
 void sort_cmd(CommandContext& c) { sort_generic(c, false); }
 void sort_ro_cmd(CommandContext& c) { sort_generic(c, true); }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kSortHandlers[] = {
     {"sort", sort_cmd},
     {"sort_ro", sort_ro_cmd},
 };
 
 }  // namespace
 
-std::span<const HandlerEntry> sort_handlers() { return kHandlers; }
+std::span<const HandlerEntry> sort_handlers() { return kSortHandlers; }
 
 }  // namespace lfdb::db

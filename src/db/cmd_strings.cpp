@@ -470,7 +470,7 @@ void lcs_cmd(CommandContext& c) {
   c.out.integer(total);
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kStringHandlers[] = {
     {"lcs", lcs_cmd},         {"substr", getrange_cmd},  // SUBSTR: GETRANGE's old name
     {"get", get_cmd},         {"set", set_cmd},
     {"setnx", setnx_cmd},     {"setex", setex_cmd},
@@ -486,6 +486,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> string_handlers() { return kHandlers; }
+std::span<const HandlerEntry> string_handlers() { return kStringHandlers; }
 
 }  // namespace lfdb::db

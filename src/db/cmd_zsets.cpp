@@ -107,7 +107,7 @@ bool parse_score_range(std::string_view min, std::string_view max, ScoreRange& r
   return parse_score_bound(min, r.min, r.min_ex) && parse_score_bound(max, r.max, r.max_ex);
 }
 
-enum ZaddFlags : unsigned { kNx = 1, kXx = 2, kGt = 4, kLt = 8, kCh = 16, kIncr = 32 };
+enum ZaddFlags : unsigned { kZaddNx = 1, kZaddXx = 2, kZaddGt = 4, kZaddLt = 8, kCh = 16, kIncr = 32 };
 
 // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...] (zaddGenericCommand);
 // ZINCRBY is ZADD INCR.
@@ -116,10 +116,10 @@ void zadd_generic(CommandContext& c, unsigned flags) {
   if (!(flags & kIncr)) {
     for (; i < c.argc(); ++i) {
       const std::string_view o = c.arg(i);
-      if (iequal(o, "nx")) flags |= kNx;
-      else if (iequal(o, "xx")) flags |= kXx;
-      else if (iequal(o, "gt")) flags |= kGt;
-      else if (iequal(o, "lt")) flags |= kLt;
+      if (iequal(o, "nx")) flags |= kZaddNx;
+      else if (iequal(o, "xx")) flags |= kZaddXx;
+      else if (iequal(o, "gt")) flags |= kZaddGt;
+      else if (iequal(o, "lt")) flags |= kZaddLt;
       else if (iequal(o, "ch")) flags |= kCh;
       else if (iequal(o, "incr")) flags |= kIncr;
       else break;
@@ -128,11 +128,11 @@ void zadd_generic(CommandContext& c, unsigned flags) {
   const std::size_t args = c.argc() - i;
   if (args == 0 || args % 2 != 0) return c.out.error(kErrSyntax);
   const std::size_t elements = args / 2;
-  if ((flags & kNx) && (flags & kXx)) {
+  if ((flags & kZaddNx) && (flags & kZaddXx)) {
     return c.out.error("ERR XX and NX options at the same time are not compatible");
   }
-  if (((flags & kGt) && (flags & kNx)) || ((flags & kLt) && (flags & kNx)) ||
-      ((flags & kGt) && (flags & kLt))) {
+  if (((flags & kZaddGt) && (flags & kZaddNx)) || ((flags & kZaddLt) && (flags & kZaddNx)) ||
+      ((flags & kZaddGt) && (flags & kZaddLt))) {
     return c.out.error("ERR GT, LT, and/or NX options at the same time are not compatible");
   }
   if ((flags & kIncr) && elements > 1) {
@@ -149,7 +149,7 @@ void zadd_generic(CommandContext& c, unsigned flags) {
   const ZSet* cur = zset_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   const bool incr = flags & kIncr;
-  if (cur == nullptr && (flags & kXx)) return incr ? c.out.null() : c.out.integer(0);
+  if (cur == nullptr && (flags & kZaddXx)) return incr ? c.out.null() : c.out.integer(0);
   bool created = false;
   // Redis sizes a new set for the whole command (zsetTypeCreate).
   Value& v = zset_for_write(c, key, elements, longest, created);
@@ -161,7 +161,7 @@ void zadd_generic(CommandContext& c, unsigned flags) {
     const std::string_view member = c.arg(i + 2 * j + 1);
     double score = scores[j];
     if (Ref n = z.find(member)) {
-      if (flags & kNx) continue;
+      if (flags & kZaddNx) continue;
       if (incr) {
         score += n.score();
         if (std::isnan(score)) {
@@ -169,7 +169,7 @@ void zadd_generic(CommandContext& c, unsigned flags) {
           break;
         }
       }
-      if (((flags & kLt) && score >= n.score()) || ((flags & kGt) && score <= n.score())) continue;
+      if (((flags & kZaddLt) && score >= n.score()) || ((flags & kZaddGt) && score <= n.score())) continue;
       last = score;
       ++processed;
       if (score != n.score()) {
@@ -177,7 +177,7 @@ void zadd_generic(CommandContext& c, unsigned flags) {
         ++updated;
       }
     } else {
-      if (flags & kXx) continue;
+      if (flags & kZaddXx) continue;
       z.set(member, score);
       last = score;
       ++added;
@@ -697,7 +697,7 @@ void zscan_cmd(CommandContext& c) {
   }
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kZsetHandlers[] = {
     {"zadd", zadd_cmd},
     {"zincrby", zincrby_cmd},
     {"zrem", zrem_cmd},
@@ -733,7 +733,7 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> zset_handlers() { return kHandlers; }
+std::span<const HandlerEntry> zset_handlers() { return kZsetHandlers; }
 
 void run_zadd(CommandContext& c) { zadd_cmd(c); }
 

@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::int64_t kIoTimeoutMs = 5000;
 
-bool parse_u64(std::string_view s, std::uint64_t& out) {
+bool parse_reply_u64(std::string_view s, std::uint64_t& out) {
   if (s.empty() || s.size() > 20) return false;
   std::uint64_t v = 0;
   for (char ch : s) {
@@ -135,7 +135,7 @@ lf::Result<PrimaryLink::Resync> PrimaryLink::handshake() {
     return lf::Status::error("LFDB.SYNC refused: " + line);
   }
   const std::size_t sp1 = line.find(' '), sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string::npos || !parse_u64(std::string_view(line).substr(sp2 + 1), r.offset)) {
+  if (sp2 == std::string::npos || !parse_reply_u64(std::string_view(line).substr(sp2 + 1), r.offset)) {
     return lf::Status::error("bad resync line: " + line);
   }
   r.replid = line.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -146,7 +146,7 @@ lf::Status PrimaryLink::full_resync(const Resync& r, const std::string& host) {
   lf::Result<std::string> header = read_line();
   std::uint64_t n = 0;
   if (!header.ok() || header->empty() || (*header)[0] != '$' ||
-      !parse_u64(std::string_view(*header).substr(1), n)) {
+      !parse_reply_u64(std::string_view(*header).substr(1), n)) {
     return lf::Status::error("bad snapshot header: " + (header.ok() ? *header : std::string()));
   }
   std::string snap;

@@ -17,7 +17,7 @@ namespace {
 
 using commands::CommandSpec;
 
-void help_lines(resp::Writer& w, std::initializer_list<std::string_view> lines) {
+void client_help_lines(resp::Writer& w, std::initializer_list<std::string_view> lines) {
   w.array_header(lines.size());
   for (auto l : lines) w.simple_string(l);
 }
@@ -362,7 +362,7 @@ void client_reply_cmd(SessionContext& c) {
 }
 
 void client_help_cmd(SessionContext& c) {
-  help_lines(c.out, {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  client_help_lines(c.out, {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                      "GETNAME", "    Return the name of the current connection.",
                      "ID", "    Return the ID of the current connection.",
                      "INFO", "    Return information about the current client connection.",

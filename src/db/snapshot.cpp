@@ -26,7 +26,7 @@ constexpr char kMagic[8] = {'L', 'F', 'D', 'B', 'S', 'N', 'A', 'P'};
 // after it belong to that database). Versions 1 and 2 still load, into database 0.
 // Version 4 added function libraries (tag 6: str code, no expiry or key; FUNCTION LOAD), first.
 // Version 5 added streams (tag 7: one str holding stream::encode's form, db/stream/stream.hpp).
-constexpr std::uint32_t kVersion = 5, kOldestVersion = 1;
+constexpr std::uint32_t kSnapshotVersion = 5, kOldestSnapshotVersion = 1;
 constexpr std::uint8_t kString = 1, kHash = 2, kList = 3, kSet = 4, kZSet = 5, kLibrary = 6,
                        kStream = 7, kSelectDb = 0xFE,
                        kEnd = 0xFF;
@@ -45,13 +45,13 @@ std::uint8_t tag_of(Type t) {
 
 // Buffered output to a file descriptor that also hashes what it writes. Plain write(2), no
 // stdio: it runs in a forked child too.
-class Out {
+class SnapshotOut {
  public:
-  explicit Out(int fd) : fd_(fd), state_(XXH3_createState()) {
+  explicit SnapshotOut(int fd) : fd_(fd), state_(XXH3_createState()) {
     XXH3_64bits_reset(state_);
     buf_.reserve(kChunk);
   }
-  ~Out() { XXH3_freeState(state_); }
+  ~SnapshotOut() { XXH3_freeState(state_); }
   void bytes(const void* p, std::size_t n) {
     XXH3_64bits_update(state_, p, n);
     buf_.append(static_cast<const char*>(p), n);
@@ -100,7 +100,7 @@ class Out {
   int err_ = 0;
 };
 
-bool live(const Entry& e, std::int64_t now) { return e.expire_at_ms < 0 || e.expire_at_ms > now; }
+bool kept(const Entry& e, std::int64_t now) { return e.expire_at_ms < 0 || e.expire_at_ms > now; }
 
 lf::Status sync_and_close(int fd, const std::string& what) {
   if (::fsync(fd) != 0) {
@@ -189,9 +189,9 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
                                const std::vector<std::string>& libraries) {
   n = 0;
   KeyDelay delay(key_delay_us);
-  Out out(fd);
+  SnapshotOut out(fd);
   out.bytes(kMagic, sizeof kMagic);
-  out.u32(kVersion);
+  out.u32(kSnapshotVersion);
   out.i64(now_ms);
   for (const std::string& code : libraries) {
     out.u8(kLibrary);
@@ -204,7 +204,7 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
     out.varint(d);
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
       for (const auto& [key, e] : ks.at(c).map()) {
-        if (!live(e, now_ms)) continue;
+        if (!kept(e, now_ms)) continue;
         out.u8(tag_of(e.value.type()));
         out.i64(e.expire_at_ms);
         out.str(key);
@@ -328,7 +328,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
   }
   std::uint32_t version = 0;
   if (!in.u32(version)) return bad("cut short");
-  if (version < kOldestVersion || version > kVersion) {
+  if (version < kOldestSnapshotVersion || version > kSnapshotVersion) {
     return bad("unknown version " + std::to_string(version));
   }
   const std::uint8_t last_tag = version == 1 ? kHash : version >= 5 ? kStream : kZSet;
@@ -498,7 +498,7 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
     }
     return sync_and_close(fd, path);
   }
-  Out out(fd);
+  SnapshotOut out(fd);
   std::string rec;
   KeyDelay delay(key_delay_us);
   for (const std::string& code : libraries) {
@@ -515,7 +515,7 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
     out.bytes(rec.data(), rec.size());
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
       for (const auto& [key, e] : ks.at(c).map()) {
-        if (!live(e, now_ms)) continue;
+        if (!kept(e, now_ms)) continue;
         rec.clear();
         switch (e.value.type()) {
           case Type::kString:

@@ -20,7 +20,7 @@ using Kind = PubSubHub::Kind;
 constexpr std::string_view kSubscribeReply[] = {"subscribe", "psubscribe", "ssubscribe"};
 constexpr std::string_view kUnsubscribeReply[] = {"unsubscribe", "punsubscribe", "sunsubscribe"};
 
-std::size_t index(Kind k) { return static_cast<std::size_t>(k); }
+std::size_t kind_index(Kind k) { return static_cast<std::size_t>(k); }
 
 }  // namespace
 
@@ -106,7 +106,7 @@ void ClientConn::subscribe_cmd(Kind kind, std::span<const std::string_view> argv
 void ClientConn::subscribe_into(Kind kind, std::span<const std::string_view> argv, resp::Writer& w,
                                 resp::Protocol protocol, std::vector<int>& shards) {
   open_outbox_locked();
-  const std::size_t k = index(kind);
+  const std::size_t k = kind_index(kind);
   for (std::size_t i = 1; i < argv.size(); ++i) {
     if (subs_[k].insert(std::string(argv[i])).second) {
       gw_.hub().subscribe(kind, argv[i], PubSubHub::Subscriber{outbox_, protocol}, shards);
@@ -246,7 +246,7 @@ void ClientConn::unsubscribe_cmd(Kind kind, std::span<const std::string_view> ar
 }
 
 void ClientConn::unsubscribe_into(Kind kind, std::span<const std::string_view> argv, resp::Writer& w) {
-  const std::size_t k = index(kind);
+  const std::size_t k = kind_index(kind);
   std::vector<std::string> names;
   if (argv.size() > 1) {
     for (std::size_t i = 1; i < argv.size(); ++i) names.emplace_back(argv[i]);

@@ -10,7 +10,7 @@ namespace lfdb::gateway {
 
 namespace {
 
-constexpr std::uint64_t kNotSynced = ~std::uint64_t{0};
+constexpr std::uint64_t kFeedNotSynced = ~std::uint64_t{0};
 
 bool overlaps(std::string_view a, std::string_view b) {
   const std::size_t n = std::min(a.size(), b.size());
@@ -225,7 +225,7 @@ void TrackingHub::start_feed_locked(int shard) {
   std::string why;
   f.live = false;
   if (!c.enqueue(on, p, why)) {
-    f.synced = kNotSynced;  // down: the next tick tries again
+    f.synced = kFeedNotSynced;  // down: the next tick tries again
     return;
   }
   c.flush();
@@ -249,7 +249,7 @@ void TrackingHub::tick() {
   lf::MutexLock lock(mu_);
   for (int shard = 0; shard < static_cast<int>(feeds_.size()); ++shard) {
     Feed& f = feeds_[static_cast<std::size_t>(shard)];
-    if (f.synced != kNotSynced && !in_sync_locked(shard)) {
+    if (f.synced != kFeedNotSynced && !in_sync_locked(shard)) {
       // The feed was lost (the back-end died, restarted, or stopped answering): what it would
       // have told is unknown, so everything is invalidated now (once, not at every failed
       // retry) and again once it is back.
@@ -258,7 +258,7 @@ void TrackingHub::tick() {
       f.flush_on_live = true;
       if (was_live) flush_all_locked();
     }
-    if (!trackers_.empty() && f.synced == kNotSynced) start_feed_locked(shard);
+    if (!trackers_.empty() && f.synced == kFeedNotSynced) start_feed_locked(shard);
   }
 }
 

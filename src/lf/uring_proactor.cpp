@@ -44,15 +44,17 @@ std::uint64_t token(Kind k, std::uint32_t slot, std::uint32_t gen) {
   return (static_cast<std::uint64_t>(k) << 56) | (static_cast<std::uint64_t>(gen & kGenMask) << 32) | slot;
 }
 
-struct Completion {
-  Kind kind;
-  int res;
-  unsigned flags;
-};
-
 }  // namespace
 
 struct Slot {
+  // A completion routed to the slot. Its kind is a Kind held as a byte: Slot has linkage, so
+  // its fields keep clear of this file's anonymous namespace (a unity build shares the TU).
+  struct Completion {
+    std::uint8_t kind;
+    int res;
+    unsigned flags;
+  };
+
   Mutex mu;
   std::uint32_t index = 0;
   std::uint32_t gen LF_GUARDED_BY(mu) = 0;  // 0: free
@@ -245,7 +247,7 @@ struct UringProactor::Impl {
       MutexLock l(s.mu);
       if (s.gen == gen) {
         stale = false;
-        s.pending.push_back(Completion{kind, res, flags});
+        s.pending.push_back(Slot::Completion{kind, res, flags});
         if (!s.taken) {
           s.taken = true;
           runnable.push_back(&s);
@@ -293,7 +295,7 @@ struct UringProactor::Impl {
   // --- a thread holding a slot ----------------------------------------------------------
   void run_slot(Slot& s) {
     // Per thread, so its capacity and the slots' pending lists' circulate: no allocation per turn.
-    thread_local std::vector<Completion> batch;
+    thread_local std::vector<Slot::Completion> batch;
     for (;;) {
       {
         MutexLock l(s.mu);
@@ -310,7 +312,7 @@ struct UringProactor::Impl {
         finish(s);
         return;
       }
-      for (const Completion& c : batch) handle(s, c);
+      for (const Slot::Completion& c : batch) handle(s, c);
       const bool closing = s.closing.load();
       if (!s.send_inflight && !s.out.empty()) {
         s.inflight.swap(s.out);
@@ -341,7 +343,7 @@ struct UringProactor::Impl {
     io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
   }
 
-  void handle(Slot& s, const Completion& c) {
+  void handle(Slot& s, const Slot::Completion& c) {
     if (c.kind == kRecv) {
       if (!(c.flags & IORING_CQE_F_MORE)) {
         s.recv_armed = false;

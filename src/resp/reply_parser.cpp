@@ -11,7 +11,6 @@ namespace resp {
 
 namespace {
 
-constexpr std::size_t kNpos = std::string_view::npos;
 // Bounds the count of owed elements far above anything a real frame can need (every element
 // takes at least 3 bytes), so the counter cannot wrap on hostile headers.
 constexpr std::uint64_t kMaxPending = 1ull << 56;
@@ -94,16 +93,16 @@ ScanResult scan_frame(std::string_view in, detail::ScanState& st, const ReplyLim
     // Refuse a bad type byte at once rather than after its line: a desynchronized stream (or a
     // server that is not speaking RESP) fails fast instead of waiting for a CR that may not come.
     if (st.pos < in.size() && !is_type_byte(in[st.pos])) return error(ReplyError::kInvalidType);
-    std::size_t cr = kNpos;
+    std::size_t cr = std::string_view::npos;
     if (st.scan < in.size()) {
       const void* hit = std::memchr(in.data() + st.scan, '\r', in.size() - st.scan);
       if (hit != nullptr) cr = static_cast<std::size_t>(static_cast<const char*>(hit) - in.data());
     }
     // Judge the line by its own length, so any split of the input gives the same verdict.
-    if ((cr == kNpos ? in.size() : cr) - st.pos > limits.max_line_len + 1) {
+    if ((cr == std::string_view::npos ? in.size() : cr) - st.pos > limits.max_line_len + 1) {
       return error(ReplyError::kLineTooLong);
     }
-    if (cr == kNpos) {
+    if (cr == std::string_view::npos) {
       st.scan = in.size();
       return need(1);
     }
@@ -231,7 +230,7 @@ Frame Frame::decode(std::string_view complete) {
   while (p < complete.size() && complete[p] == '|') {
     const std::size_t cr = complete.find('\r', p);
     std::int64_t n = 0;
-    if (cr == kNpos || !detail::parse_int64(complete.substr(p + 1, cr - p - 1), n) || n < 0) {
+    if (cr == std::string_view::npos || !detail::parse_int64(complete.substr(p + 1, cr - p - 1), n) || n < 0) {
       return f;
     }
     const std::size_t after = measure(complete, cr + 2, static_cast<std::uint64_t>(n) * 2);
@@ -241,7 +240,7 @@ Frame Frame::decode(std::string_view complete) {
   f.attribute_ = complete.substr(0, std::min(p, complete.size()));
   if (p >= complete.size()) return f;
   const std::size_t cr = complete.find('\r', p);
-  if (cr == kNpos) return f;
+  if (cr == std::string_view::npos) return f;
   f.type_ = static_cast<ReplyType>(complete[p]);
   const std::string_view line = complete.substr(p + 1, cr - p - 1);
   const std::size_t body = cr + 2;
@@ -311,7 +310,7 @@ double Frame::number() const {
   if (r.ec == std::errc::result_out_of_range) {
     // Too large overflows to infinity, too small underflows to zero, as strtod would give.
     const std::size_t e = s.find_first_of("eE");
-    const bool tiny = e != kNpos && e + 1 < s.size() && s[e + 1] == '-';
+    const bool tiny = e != std::string_view::npos && e + 1 < s.size() && s[e + 1] == '-';
     const double magnitude = tiny ? 0.0 : std::numeric_limits<double>::infinity();
     return negative ? -magnitude : magnitude;
   }

@@ -130,8 +130,29 @@ def prelude_of(paths):
     return "\n".join(lines) + "\n"
 
 
+def sources_of(entries):
+    """The compile database by source. A unity build's (CMAKE_UNITY_BUILD, docs/build.md) names
+    its batches, CMake's Unity/unity_N_cxx.cxx, each #including the sources it merges: each of
+    those sources stands for itself here, with its batch's command."""
+    out = []
+    for e in entries:
+        if os.path.basename(os.path.dirname(e["file"])) != "Unity":
+            out.append(e)
+            continue
+        for line in content(e["file"]).decode("utf-8", "replace").splitlines():
+            if line.startswith('#include "'):
+                source = line[len('#include "'):line.rindex('"')]
+                batch = dict(e, file=source)
+                if "arguments" in e:
+                    batch["arguments"] = [source if a == e["file"] else a for a in e["arguments"]]
+                else:
+                    batch["command"] = e["command"].replace(e["file"], source)
+                out.append(batch)
+    return out
+
+
 def parse(compdb, tus, extra, jobs, use_cache):
-    entries = json.load(open(compdb))
+    entries = sources_of(json.load(open(compdb)))
     chosen = [e for e in entries
               if any(fnmatch.fnmatchcase(os.path.realpath(e["file"]), "*/" + g)
                      for g in tus)]

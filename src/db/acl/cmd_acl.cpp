@@ -242,7 +242,7 @@ void log_cmd(CommandContext& c) {
 }
 
 // The users as ACL LIST shows them, into the aclfile (db/acl/acl_file.hpp).
-void save_cmd(CommandContext& c) {
+void acl_save_cmd(CommandContext& c) {
   const std::string& path = c.server->initial_config().aclfile;
   if (path.empty()) return c.out.error(kErrNoAclFile);
   const auto users = c.server->acl().users();
@@ -309,7 +309,7 @@ constexpr HandlerEntry kAclHandlers[] = {
     {"acl|setuser", setuser_cmd}, {"acl|deluser", deluser_cmd}, {"acl|getuser", getuser_cmd},
     {"acl|users", users_cmd},     {"acl|list", list_cmd},       {"acl|whoami", whoami_cmd},
     {"acl|cat", cat_cmd},         {"acl|genpass", genpass_cmd}, {"acl|dryrun", dryrun_cmd},
-    {"acl|log", log_cmd},         {"acl|save", save_cmd},       {"acl|load", load_cmd},
+    {"acl|log", log_cmd},         {"acl|save", acl_save_cmd},       {"acl|load", load_cmd},
     {"acl|help", help_cmd},
 };
 

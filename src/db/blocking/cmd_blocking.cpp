@@ -178,7 +178,7 @@ void bzmpop_cmd(CommandContext& c) {
   mpop(c, 2, true, true, deadline);
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kBlockingHandlers[] = {
     {"blpop", blpop_cmd},       {"brpop", brpop_cmd},       {"brpoplpush", brpoplpush_cmd},
     {"blmove", blmove_cmd},     {"blmpop", blmpop_cmd},     {"lmpop", lmpop_cmd},
     {"bzpopmin", bzpopmin_cmd}, {"bzpopmax", bzpopmax_cmd}, {"bzmpop", bzmpop_cmd},
@@ -187,6 +187,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> blocking_handlers() { return kHandlers; }
+std::span<const HandlerEntry> blocking_handlers() { return kBlockingHandlers; }
 
 }  // namespace lfdb::db

@@ -94,7 +94,7 @@ void restore_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kDumpHandlers[] = {
     {"dump", dump_cmd},
     {"restore", restore_cmd},
 };
@@ -103,5 +103,5 @@ constexpr HandlerEntry kHandlers[] = {
 }  // namespace lfdb::db::dump
 
 namespace lfdb::db {
-std::span<const HandlerEntry> dump_handlers() { return dump::kHandlers; }
+std::span<const HandlerEntry> dump_handlers() { return dump::kDumpHandlers; }
 }  // namespace lfdb::db

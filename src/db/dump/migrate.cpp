@@ -239,7 +239,7 @@ void migrate_cmd(CommandContext& c) {
   c.out.simple_string("OK");
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kMigrateHandlers[] = {
     {"migrate", migrate_cmd},
 };
 
@@ -247,5 +247,5 @@ constexpr HandlerEntry kHandlers[] = {
 }  // namespace lfdb::db::dump
 
 namespace lfdb::db {
-std::span<const HandlerEntry> migrate_handlers() { return dump::kHandlers; }
+std::span<const HandlerEntry> migrate_handlers() { return dump::kMigrateHandlers; }
 }  // namespace lfdb::db

@@ -170,7 +170,7 @@ void pubsub_help_cmd(CommandContext& c) {
   for (auto l : kLines) c.out.simple_string(l);
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kPubsubHandlers[] = {
     {"subscribe", subscribe_cmd},
     {"psubscribe", psubscribe_cmd},
     {"ssubscribe", ssubscribe_cmd},
@@ -189,6 +189,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> pubsub_handlers() { return kHandlers; }
+std::span<const HandlerEntry> pubsub_handlers() { return kPubsubHandlers; }
 
 }  // namespace lfdb::db
