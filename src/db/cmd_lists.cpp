@@ -15,7 +15,6 @@
 namespace lfdb::db {
 namespace {
 
-constexpr std::string_view kErrPositive = "ERR value is out of range, must be positive";
 
 // The live list at key: nullptr if missing; sets `wrong` if the key holds another type.
 List* list_at(CommandContext& c, std::string_view key, bool& wrong) {
@@ -347,7 +346,7 @@ void lmove_cmd(CommandContext& c) {
 }
 void rpoplpush_cmd(CommandContext& c) { move_generic(c, false, true); }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kListHandlers[] = {
     {"lpush", lpush_cmd},   {"rpush", rpush_cmd},     {"lpushx", lpushx_cmd},
     {"rpushx", rpushx_cmd}, {"lpop", lpop_cmd},       {"rpop", rpop_cmd},
     {"llen", llen_cmd},     {"lrange", lrange_cmd},   {"lindex", lindex_cmd},
@@ -358,6 +357,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> list_handlers() { return kHandlers; }
+std::span<const HandlerEntry> list_handlers() { return kListHandlers; }
 
 }  // namespace lfdb::db

@@ -24,7 +24,6 @@
 namespace lfdb::db {
 namespace {
 
-constexpr std::string_view kErrPositive = "ERR value is out of range, must be positive";
 
 // The live set at key: nullptr if missing; sets `wrong` if the key holds another type.
 Set* set_at(CommandContext& c, std::string_view key, bool& wrong) {
@@ -414,7 +413,7 @@ void sscan_cmd(CommandContext& c) {
   for (const Set::Member& m : found) c.out.bulk(m.view());
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kSetHandlers[] = {
     {"sadd", sadd_cmd},
     {"srem", srem_cmd},
     {"smembers", smembers_cmd},
@@ -436,6 +435,6 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> set_handlers() { return kHandlers; }
+std::span<const HandlerEntry> set_handlers() { return kSetHandlers; }
 
 }  // namespace lfdb::db

@@ -29,7 +29,6 @@ using Ref = ZSet::Ref;
 
 constexpr std::string_view kErrMinMaxFloat = "ERR min or max is not a float";
 constexpr std::string_view kErrLexRange = "ERR min or max not valid string range item";
-constexpr std::string_view kErrPositive = "ERR value is out of range, must be positive";
 
 ZSet* zset_at(CommandContext& c, std::string_view key, bool& wrong) {
   Entry* e = c.find(key);
@@ -505,7 +504,7 @@ void aggregate(double& target, double v, Aggregate a) {
   }
 }
 
-enum class SetOp { kUnion, kInter, kDiff };
+enum class ZSetOp { kUnion, kInter, kDiff };
 // What the command does with the result: stores it (ZUNIONSTORE...), replies with it (ZUNION...),
 // or counts it (ZINTERCARD).
 enum class Output { kStore, kReply, kCount };
@@ -516,7 +515,7 @@ enum class Output { kStore, kReply, kCount };
 // Sources' types are checked before the options; union and intersection take the sources
 // smallest first, as Redis does, so a sum adds in its order; a difference keeps the first
 // source's scores.
-void zsetop(CommandContext& c, SetOp op, Output output) {
+void zsetop(CommandContext& c, ZSetOp op, Output output) {
   const std::size_t numkeys_at = output == Output::kStore ? 2 : 1;
   std::int64_t numkeys = 0;
   if (!parse_int(c.arg(numkeys_at), numkeys)) return c.out.error(kErrNotInteger);
@@ -537,7 +536,7 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
   Aggregate agg = Aggregate::kSum;
   bool withscores = false;
   std::int64_t limit = 0;
-  const bool weighs = op != SetOp::kDiff && output != Output::kCount;
+  const bool weighs = op != ZSetOp::kDiff && output != Output::kCount;
   for (std::size_t j = numkeys_at + 1 + nk; j < c.argc();) {
     const std::size_t remaining = c.argc() - j;
     if (weighs && remaining >= nk + 1 && iequal(c.arg(j), "weights")) {
@@ -565,7 +564,7 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
       return c.out.error(kErrSyntax);
     }
   }
-  if (op != SetOp::kDiff) {
+  if (op != ZSetOp::kDiff) {
     std::stable_sort(src.begin(), src.end(),
                      [](const Source& a, const Source& b) { return a.size() < b.size(); });
   }
@@ -577,7 +576,7 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
   std::unordered_map<std::string_view, double> result;
   std::vector<std::string_view> order;
   std::int64_t counted = 0;
-  if (op == SetOp::kUnion) {
+  if (op == ZSetOp::kUnion) {
     for (const Source& s : src) {
       s.for_each([&](std::string_view m, double score) {
         const double v = weighted(score, s.weight);
@@ -586,7 +585,7 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
         else aggregate(it->second, v, agg);
       });
     }
-  } else if (op == SetOp::kInter && !src.empty() && src[0].size() > 0) {
+  } else if (op == ZSetOp::kInter && !src.empty() && src[0].size() > 0) {
     bool full = false;
     src[0].for_each([&](std::string_view m, double score) {
       if (full) return;
@@ -604,7 +603,7 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
       result.emplace(m, acc);
       order.push_back(m);
     });
-  } else if (op == SetOp::kDiff) {
+  } else if (op == ZSetOp::kDiff) {
     src[0].for_each([&](std::string_view m, double score) {
       for (std::size_t j = 1; j < src.size(); ++j) {
         double other = 0;
@@ -627,13 +626,13 @@ void zsetop(CommandContext& c, SetOp op, Output output) {
   for (Ref n = out->first(); n; n = n.next()) nodes.push_back(n);
   reply_pairs(c, nodes, withscores);
 }
-void zunionstore_cmd(CommandContext& c) { zsetop(c, SetOp::kUnion, Output::kStore); }
-void zinterstore_cmd(CommandContext& c) { zsetop(c, SetOp::kInter, Output::kStore); }
-void zdiffstore_cmd(CommandContext& c) { zsetop(c, SetOp::kDiff, Output::kStore); }
-void zunion_cmd(CommandContext& c) { zsetop(c, SetOp::kUnion, Output::kReply); }
-void zinter_cmd(CommandContext& c) { zsetop(c, SetOp::kInter, Output::kReply); }
-void zdiff_cmd(CommandContext& c) { zsetop(c, SetOp::kDiff, Output::kReply); }
-void zintercard_cmd(CommandContext& c) { zsetop(c, SetOp::kInter, Output::kCount); }
+void zunionstore_cmd(CommandContext& c) { zsetop(c, ZSetOp::kUnion, Output::kStore); }
+void zinterstore_cmd(CommandContext& c) { zsetop(c, ZSetOp::kInter, Output::kStore); }
+void zdiffstore_cmd(CommandContext& c) { zsetop(c, ZSetOp::kDiff, Output::kStore); }
+void zunion_cmd(CommandContext& c) { zsetop(c, ZSetOp::kUnion, Output::kReply); }
+void zinter_cmd(CommandContext& c) { zsetop(c, ZSetOp::kInter, Output::kReply); }
+void zdiff_cmd(CommandContext& c) { zsetop(c, ZSetOp::kDiff, Output::kReply); }
+void zintercard_cmd(CommandContext& c) { zsetop(c, ZSetOp::kInter, Output::kCount); }
 
 // ZRANDMEMBER key [count [WITHSCORES]] (zrandmemberCommand): a positive count gives distinct
 // members (the whole set when count >= its size), a negative one may repeat them. WITHSCORES

@@ -10,7 +10,7 @@ namespace lfdb::db {
 namespace {
 
 // Redis's canonical integer form (string2ll): what an intset may hold.
-bool parse_int(std::string_view s, std::int64_t& out) { return resp::detail::parse_int64(s, out); }
+bool canonical_int(std::string_view s, std::int64_t& out) { return resp::detail::parse_int64(s, out); }
 
 }  // namespace
 
@@ -29,12 +29,12 @@ Set::Member& Set::Member::operator=(const Member& o) {
 bool Set::contains(std::string_view member) const {
   if (table_) return table_->find(member) != table_->end();
   std::int64_t n = 0;
-  return parse_int(member, n) && ints_.contains(n);
+  return canonical_int(member, n) && ints_.contains(n);
 }
 
 bool Set::add(std::string_view member) {
   std::int64_t n = 0;
-  if (!table_ && !parse_int(member, n)) to_table();
+  if (!table_ && !canonical_int(member, n)) to_table();
   if (table_) return table_->emplace(member).second;
   if (!ints_.insert(n)) return false;
   if (ints_.size() > compact::limits().set_max_intset_entries()) to_table();
@@ -49,7 +49,7 @@ bool Set::erase(std::string_view member) {
     return true;
   }
   std::int64_t n = 0;
-  return parse_int(member, n) && ints_.erase(n);
+  return canonical_int(member, n) && ints_.erase(n);
 }
 
 std::unique_ptr<Set> Set::copy() const {

@@ -16,7 +16,7 @@ using bytes::store32;
 using bytes::varint_size;
 
 // The part of an entry a back length counts: the length prefix and the bytes.
-std::size_t body_size(std::size_t len) { return varint_size(len) + len; }
+std::size_t list_body_size(std::size_t len) { return varint_size(len) + len; }
 
 // Writes v backwards so that it ends just before `end`: the byte before `end` holds the low 7
 // bits. Returns `end`.
@@ -49,14 +49,14 @@ std::size_t get_back_length(const unsigned char* end, const unsigned char*& star
 unsigned char* put_entry(unsigned char* p, std::string_view v) {
   p = put_varint(p, v.size());
   if (!v.empty()) std::memcpy(p, v.data(), v.size());
-  return put_back_length(p + v.size(), body_size(v.size()));
+  return put_back_length(p + v.size(), list_body_size(v.size()));
 }
 
 // The byte past the entry at p.
 const unsigned char* entry_end(const unsigned char* p) {
   std::size_t len = 0;
   const unsigned char* q = get_varint(p, len);
-  return q + len + varint_size(body_size(len));
+  return q + len + varint_size(list_body_size(len));
 }
 
 }  // namespace
@@ -84,7 +84,7 @@ PackedList PackedList::clone() const {
 std::size_t PackedList::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
 std::size_t PackedList::bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
 std::size_t PackedList::entry_bytes(std::size_t len) {
-  return body_size(len) + varint_size(body_size(len));
+  return list_body_size(len) + varint_size(list_body_size(len));
 }
 unsigned char* PackedList::data() const { return buf_ + kHeader; }
 unsigned char* PackedList::end() const { return buf_ + kHeader + load32(buf_); }

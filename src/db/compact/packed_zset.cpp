@@ -40,9 +40,9 @@ std::size_t get_backlen(const unsigned char* end, const unsigned char*& start) {
 }
 
 // The entry's size before its back length: length prefix, member, score.
-std::size_t body_size(std::size_t member_len) { return varint_size(member_len) + member_len + 8; }
+std::size_t zset_body_size(std::size_t member_len) { return varint_size(member_len) + member_len + 8; }
 std::size_t entry_size(std::size_t member_len) {
-  const std::size_t body = body_size(member_len);
+  const std::size_t body = zset_body_size(member_len);
   return body + varint_size(body);
 }
 
@@ -175,7 +175,7 @@ void PackedZSet::insert(std::string_view m, double s) {
   if (!m.empty()) std::memcpy(q, m.data(), m.size());
   q += m.size();
   std::memcpy(q, &s, 8);
-  put_backlen(q + 8, body_size(m.size()));
+  put_backlen(q + 8, zset_body_size(m.size()));
   store32(buf_, static_cast<std::uint32_t>(used + len));
   store32(buf_ + 4, static_cast<std::uint32_t>(count + 1));
 }

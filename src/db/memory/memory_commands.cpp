@@ -196,7 +196,7 @@ void object_idletime_cmd(CommandContext& c) {
   c.out.integer(static_cast<std::int64_t>(idle_ms(read(e->value.access), c.now_ms) / 1000));
 }
 
-constexpr HandlerEntry kHandlers[] = {
+constexpr HandlerEntry kMemoryHandlers[] = {
     {"memory|usage", usage_cmd},
     {"memory|stats", stats_cmd},
     {"memory|doctor", doctor_cmd},
@@ -209,7 +209,7 @@ constexpr HandlerEntry kHandlers[] = {
 
 }  // namespace
 
-std::span<const HandlerEntry> memory_handlers() { return kHandlers; }
+std::span<const HandlerEntry> memory_handlers() { return kMemoryHandlers; }
 
 void note_startup() { g_startup.store(gauge().fresh(), std::memory_order_relaxed); }
 
