@@ -1,5 +1,7 @@
 #include "commands/introspect.hpp"
 
+#include "commands/key_specs.hpp"
+
 namespace lfdb::commands {
 namespace {
 
@@ -94,6 +96,7 @@ KeyPositions key_positions(std::span<const std::string_view> argv) {
     return r;
   }
   for_each_key(spec, argv, [&](std::size_t i) { r.positions.push_back(i); });
+  option_keyword_keys(spec, argv, r.positions);
   if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
   return r;
 }

@@ -291,10 +291,12 @@ bool parse_small(std::string_view s, long& n) {
   return true;
 }
 
-// Whether the spec, searched over argv as Redis searches it, finds the key at `position`.
-bool finds(const KeySpec& ks, std::span<const std::string_view> argv, std::size_t position) {
+// The keys the spec finds in argv as Redis searches: positions first, first + step, ... up to
+// last (and below argc); false when it finds none to search for (keyword absent, unknown search,
+// a key count that is not a number).
+bool bounds(const KeySpec& ks, std::span<const std::string_view> argv, long& first, long& last,
+            long& step) {
   const long argc = static_cast<long>(argv.size());
-  long first = 0;
   if (ks.begin.type == BeginSearch::Type::kIndex) {
     first = ks.begin.at;
   } else if (ks.begin.type == BeginSearch::Type::kKeyword) {
@@ -313,7 +315,7 @@ bool finds(const KeySpec& ks, std::span<const std::string_view> argv, std::size_
   } else {
     return false;
   }
-  long last = 0, step = 1;
+  step = 1;
   if (ks.find.type == FindKeys::Type::kRange) {
     step = ks.find.b;
     if (ks.find.a >= 0) last = first + ks.find.a;
@@ -329,9 +331,17 @@ bool finds(const KeySpec& ks, std::span<const std::string_view> argv, std::size_
   } else {
     return false;
   }
-  const long p = static_cast<long>(position);
   if (step <= 0) step = 1;
-  return p >= first && p <= last && p < argc && (p - first) % step == 0;
+  last = std::min(last, argc - 1);
+  return true;
+}
+
+// Whether the spec, searched over argv as Redis searches it, finds the key at `position`.
+bool finds(const KeySpec& ks, std::span<const std::string_view> argv, std::size_t position) {
+  long first = 0, last = 0, step = 1;
+  if (!bounds(ks, argv, first, last, step)) return false;
+  const long p = static_cast<long>(position);
+  return p >= first && p <= last && (p - first) % step == 0;
 }
 
 // A VARIABLE_FLAGS spec's flags for one call, from its arguments as Redis reads them: SET
@@ -378,6 +388,17 @@ std::uint16_t key_flags_at(const CommandSpec& spec, std::span<const std::string_
     return ks.begin.type == BeginSearch::Type::kUnknown;
   });
   return unknown == specs.rend() ? 0 : unknown->flags;
+}
+
+void option_keyword_keys(const CommandSpec& spec, std::span<const std::string_view> argv,
+                         std::vector<std::size_t>& out) {
+  if (spec.has(kStreamKeys) || spec.has(kKeysOption)) return;  // for_each_key follows those
+  for (const KeySpec& ks : key_specs(spec)) {
+    if (ks.begin.type != BeginSearch::Type::kKeyword) continue;
+    long first = 0, last = 0, step = 1;
+    if (!bounds(ks, argv, first, last, step)) continue;
+    for (long p = first; p <= last; p += step) out.push_back(static_cast<std::size_t>(p));
+  }
 }
 
 std::vector<std::string_view> key_flag_names(std::uint16_t flags) {

@@ -430,6 +430,8 @@ class AclDiff(SideBySideTestCase):
             ("k", "SDIFFSTORE", "w5", "rs1", "w5"), ("k", "ZRANGESTORE", "wz2", "rz", "0", "-1"),
             ("k", "ZUNIONSTORE", "wz3", "1", "rz"), ("k", "SORT", "rl", "STORE", "wl2"),
             ("k", "GEORADIUS", "rg", "0", "0", "100", "km", "STORE", "wg"),
+            ("k", "GEORADIUS", "rg", "0", "0", "100", "km", "STORE", "r9"),
+            ("k", "GEORADIUSBYMEMBER", "rg", "m", "100", "km", "STOREDIST", "r9"),
             ("k", "GEOSEARCHSTORE", "wg2", "rg", "FROMLONLAT", "0", "0", "BYRADIUS", "100", "km"),
             ("k", "PFMERGE", "wp", "rp"), ("k", "PFCOUNT", "rp"),
             ("k", "EVAL", "return 1", "1", "r1"), ("k", "EVAL", "return 1", "1", "w1"),

@@ -173,7 +173,9 @@ class IntrospectionTest(SideBySideTestCase):
                      ("CONFIG", "NOSUCH"), ("XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"),
                      ("XREAD", "BLOCK", "0", "STREAMS", "x", "y", "z", "1", "2", "3"),
                      ("XREADGROUP", "GROUP", "g", "c", "NOACK", "STREAMS", "a", "b", ">", ">"),
-                     ("XADD", "s", "*", "f", "v")):
+                     ("XADD", "s", "*", "f", "v"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STORE", "d", "STOREDIST", "e"),
+                     ("GEORADIUSBYMEMBER", "k", "m", "1", "km", "STOREDIST", "d", "COUNT", "1")):
             self.same("COMMAND", "GETKEYS", *args)
         self.same("COMMAND", "GETKEYS")
         for args in (("SET", "k1", "v1"), ("MSET", "k1", "v1", "k2", "v2"),
@@ -192,7 +194,10 @@ class IntrospectionTest(SideBySideTestCase):
                      ("EXPIRE", "k", "1"), ("LPOP", "l"), ("PFMERGE", "d", "a", "b"),
                      ("BITOP", "AND", "d", "a", "b"), ("SUNIONSTORE", "d", "a", "b"),
                      ("ZUNIONSTORE", "d", "2", "a", "b"), ("ZRANGESTORE", "d", "s", "0", "1"),
-                     ("GEORADIUS", "k", "0", "0", "1", "m"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STORE", "d", "STOREDIST", "e"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STOREDIST", "e", "store", "d"),
+                     ("GEORADIUSBYMEMBER", "k", "store", "1", "km", "STORE", "d"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STORE"),
                      ("GEOSEARCHSTORE", "d", "s", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"),
                      ("EVAL", "return 1", "2", "a", "b"), ("SORT", "k", "BY", "x", "STORE", "d"),
                      ("SET", "k", "v"), ("SET", "k", "v", "EX", "10", "get"), ("BITFIELD", "k", "GET", "u8", "0"),

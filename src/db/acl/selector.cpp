@@ -309,7 +309,7 @@ Denied Selector::check(const CommandSpec& spec, std::uint16_t index,
   if (!all_keys) {
     Denied d = Denied::kNone;
     // The access each key's spec asks for: %R~ patterns serve reads, %W~ writes.
-    commands::for_each_key(spec, argv, [&](std::size_t i) {
+    auto check_key = [&](std::size_t i) {
       if (d != Denied::kNone) return;
       // As Redis 7.0 decides: ACCESS needs read, INSERT / DELETE / UPDATE need write; RO / RW /
       // OW / RM alone ask for nothing more than a pattern that matches (EXISTS, TYPE).
@@ -322,7 +322,12 @@ Denied Selector::check(const CommandSpec& spec, std::uint16_t index,
       }
       d = Denied::kKey;
       at = i;
-    });
+    };
+    commands::for_each_key(spec, argv, check_key);
+    // GEORADIUS's STORE / STOREDIST destinations: keys to Redis, not in the table's positions.
+    std::vector<std::size_t> option_keys;
+    commands::option_keyword_keys(spec, argv, option_keys);
+    for (std::size_t i : option_keys) check_key(i);
     if (d != Denied::kNone) return d;
   }
   if (!all_channels) {
