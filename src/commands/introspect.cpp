@@ -1,5 +1,7 @@
 #include "commands/introspect.hpp"
 
+#include "commands/key_specs.hpp"
+
 namespace lfdb::commands {
 namespace {
 
@@ -45,12 +47,6 @@ void stream_keyspec_keys(const CommandSpec& spec, std::span<const std::string_vi
     for (std::size_t k = 0; k < n; ++k) out.push_back(first + k);
     return;
   }
-}
-
-bool is_store_destination(const CommandSpec& spec, std::size_t position) {
-  if (spec.name == "sort") return position > 1;
-  if (spec.has(kDestKey)) return position == 1;
-  return false;
 }
 
 }  // namespace
@@ -100,45 +96,9 @@ KeyPositions key_positions(std::span<const std::string_view> argv) {
     return r;
   }
   for_each_key(spec, argv, [&](std::size_t i) { r.positions.push_back(i); });
+  option_keyword_keys(spec, argv, r.positions);
   if (r.positions.empty()) r.error = "ERR Invalid arguments specified for command";
   return r;
-}
-
-std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t position) {
-  const std::string_view n = spec.name;
-  if (is_store_destination(spec, position)) return {"OW", "update"};
-  if (spec.has(kDestKey) || n == "sort") return {"RO", "access"};
-  if (n == "xlen" || n == "exists" || n == "hexists" || n == "hlen" || n == "hstrlen" ||
-      n == "llen" || n == "scard" || n == "sismember" || n == "strlen" || n == "touch" ||
-      n == "type" || n == "watch" || n == "zcard" || n == "memory|usage" || n.starts_with("object|")) {
-    return {"RO"};  // Redis's key specs: these look at a key without reading its data
-  }
-  // Streams: XREADGROUP writes the group, not the entries (read-only, as
-  // Redis declares it); the writers insert, update or delete as Redis's key specs say.
-  if (!spec.has(kWrite) || n == "xreadgroup") return {"RO", "access"};
-  if (n == "xtrim" || n == "xdel" || n == "xautoclaim" || n == "xgroup|destroy" || n == "xgroup|delconsumer") {
-    return {"RW", "delete"};
-  }
-  if (n == "xgroup|create" || n == "xgroup|createconsumer") return {"RW", "insert"};
-  if (n == "xadd" || n == "xack" || n == "xclaim" || n == "xsetid" || n == "xgroup|setid") return {"RW", "update"};
-  // Writes: overwrite, remove, move between two keys, or read-modify-write (the default).
-  if (n == "set" || n == "mset" || n == "msetnx" || n == "setex" || n == "psetex" ||
-      n == "restore") {
-    return {"OW", "update"};
-  }
-  if (n == "del" || n == "unlink") return {"RM", "delete"};
-  if (n == "migrate") return {"RW", "access", "delete"};  // read, sent, then removed
-  if (n == "lmove" || n == "blmove" || n == "rpoplpush" || n == "brpoplpush" || n == "smove") {
-    if (position == 1) return {"RW", "access", "delete"};
-    return {"RW", "insert"};
-  }
-  if (n == "copy" || n == "rename" || n == "renamenx") {
-    if (position == 1) return n == "copy" ? std::vector<std::string_view>{"RO", "access"}
-                                          : std::vector<std::string_view>{"RW", "access", "delete"};
-    return {"OW", "update"};
-  }
-  if (n == "lpush" || n == "rpush" || n == "sadd" || n == "pfadd") return {"RW", "insert"};
-  return {"RW", "access", "update"};
 }
 
 std::vector<std::string> acl_categories(const CommandSpec& spec) {

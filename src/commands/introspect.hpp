@@ -24,11 +24,8 @@ struct KeyPositions {
 };
 KeyPositions key_positions(std::span<const std::string_view> argv);
 
-// The access flags COMMAND GETKEYSANDFLAGS gives the key at `position` (Redis's key-spec flag
-// names: RO/RW/OW/RM, then access/update/insert/delete).
-// Derived from the command's flags and kind (a STORE destination is overwritten, a read-only
-// command's keys are read, ...): lfdb's table keeps no per-key flags.
-std::vector<std::string_view> key_flags(const CommandSpec& spec, std::size_t position);
+// A key's access flags (COMMAND GETKEYSANDFLAGS, ACL's %R~ / %W~) are its key spec's:
+// key_specs.hpp.
 
 // COMMAND INFO's `movablekeys`: the command's keys are not a fixed range of positions, so only
 // its arguments tell them (a key count: EVAL, ZUNIONSTORE; a keyword: SORT's STORE, XREAD's

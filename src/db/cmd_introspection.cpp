@@ -7,6 +7,7 @@
 
 #include "commands/connection.hpp"
 #include "commands/introspect.hpp"
+#include "commands/key_specs.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -35,6 +36,72 @@ void flag_names(const CommandSpec& s, resp::Writer& w) {
   for (auto x : f) w.simple_string(x);
 }
 
+// COMMAND INFO's key specifications: each one's flags, begin_search and find_keys, as Redis
+// 7.0 describes them (maps; RESP2 flattens them to arrays).
+void key_specs_info(const CommandSpec& s, resp::Writer& w) {
+  using commands::BeginSearch;
+  using commands::FindKeys;
+  const auto specs = commands::key_specs(s);
+  w.array_header(specs.size());
+  for (const commands::KeySpec& ks : specs) {
+    w.map_header(3);
+    w.bulk("flags");
+    const auto names = commands::key_flag_names(ks.flags);
+    w.set_header(names.size());
+    for (auto n : names) w.simple_string(n);
+    w.bulk("begin_search");
+    w.map_header(2);
+    w.bulk("type");
+    if (ks.begin.type == BeginSearch::Type::kIndex) {
+      w.bulk("index");
+      w.bulk("spec");
+      w.map_header(1);
+      w.bulk("index");
+      w.integer(ks.begin.at);
+    } else if (ks.begin.type == BeginSearch::Type::kKeyword) {
+      w.bulk("keyword");
+      w.bulk("spec");
+      w.map_header(2);
+      w.bulk("keyword");
+      w.bulk(ks.begin.keyword);
+      w.bulk("startfrom");
+      w.integer(ks.begin.at);
+    } else {
+      w.bulk("unknown");
+      w.bulk("spec");
+      w.map_header(0);
+    }
+    w.bulk("find_keys");
+    w.map_header(2);
+    w.bulk("type");
+    if (ks.find.type == FindKeys::Type::kRange) {
+      w.bulk("range");
+      w.bulk("spec");
+      w.map_header(3);
+      w.bulk("lastkey");
+      w.integer(ks.find.a);
+      w.bulk("keystep");
+      w.integer(ks.find.b);
+      w.bulk("limit");
+      w.integer(ks.find.c);
+    } else if (ks.find.type == FindKeys::Type::kKeynum) {
+      w.bulk("keynum");
+      w.bulk("spec");
+      w.map_header(3);
+      w.bulk("keynumidx");
+      w.integer(ks.find.a);
+      w.bulk("firstkey");
+      w.integer(ks.find.b);
+      w.bulk("keystep");
+      w.integer(ks.find.c);
+    } else {
+      w.bulk("unknown");
+      w.bulk("spec");
+      w.map_header(0);
+    }
+  }
+}
+
 void command_info(const CommandSpec& s, resp::Writer& w) {
   w.array_header(10);
   w.bulk(s.name);
@@ -47,7 +114,7 @@ void command_info(const CommandSpec& s, resp::Writer& w) {
   w.set_header(cats.size());
   for (const std::string& cat : cats) w.simple_string("@" + cat);
   w.set_header(0);    // tips
-  w.array_header(0);  // key specifications (first/last/step above describe the keys)
+  key_specs_info(s, w);
   w.array_header(s.subcommands.size());
   for (const CommandSpec& sub : s.subcommands) command_info(sub, w);
 }
@@ -137,7 +204,7 @@ void getkeys(CommandContext& c, bool with_flags) {
     }
     c.out.array_header(2);
     c.out.bulk(named[i]);
-    const auto flags = commands::key_flags(*k.spec, i);
+    const auto flags = commands::key_flag_names(commands::key_flags_at(*k.spec, named, i));
     c.out.set_header(flags.size());
     for (auto f : flags) c.out.simple_string(f);
   }

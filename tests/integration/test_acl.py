@@ -405,6 +405,45 @@ class AclDiff(SideBySideTestCase):
             ("admin", "ACL", "GETUSER", "rw"),
         ])
 
+    def test_key_permissions_from_key_specs(self):
+        """%R~ / %W~ follow each key spec's flags as Redis 7.0 does: ACCESS needs read, INSERT /
+        UPDATE / DELETE need write, so APPEND or ZREM need only %W~, a STORE's sources only
+        %R~, EVAL's keys both, and SET or BITFIELD decide by their arguments (VARIABLE_FLAGS)."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "kp", "on", "nopass", "+@all", "%R~r*", "%W~w*"),
+            ("admin", "SET", "r1", "abc"), ("admin", "SET", "r2", "abd"),
+            ("admin", "SADD", "rs1", "a", "b"), ("admin", "SADD", "rs2", "b"),
+            ("admin", "ZADD", "rz", "1", "a", "2", "b"), ("admin", "RPUSH", "rl", "3", "1", "2"),
+            ("admin", "GEOADD", "rg", "0.1", "0.1", "m"), ("admin", "PFADD", "rp", "a"),
+            ("k", "AUTH", "kp", "x"),
+            ("k", "APPEND", "w1", "x"), ("k", "SETRANGE", "w1", "0", "y"), ("k", "SETNX", "w3", "v"),
+            ("k", "HSET", "wh", "f", "v"), ("k", "HSETNX", "wh", "g", "v"), ("k", "HDEL", "wh", "f"),
+            ("k", "RPUSH", "wl", "a"), ("k", "LPUSHX", "wl", "a"), ("k", "LINSERT", "wl", "BEFORE", "a", "b"),
+            ("k", "LSET", "wl", "0", "c"), ("k", "LREM", "wl", "0", "a"), ("k", "LTRIM", "wl", "0", "5"),
+            ("k", "ZADD", "wz", "1", "a"), ("k", "ZREM", "wz", "a"), ("k", "ZREMRANGEBYRANK", "wz", "0", "1"),
+            ("k", "EXPIRE", "w1", "100"), ("k", "PEXPIRE", "w1", "100000"), ("k", "PERSIST", "w1"),
+            ("k", "SET", "w2", "v"), ("k", "SET", "w2", "v", "GET"), ("k", "SET", "r1", "v", "GET"),
+            ("k", "BITFIELD", "r1", "GET", "u8", "0"), ("k", "BITFIELD", "r1", "OVERFLOW", "SAT", "GET", "u8", "0"),
+            ("k", "BITFIELD", "r1", "SET", "u8", "0", "1"), ("k", "BITFIELD", "w1", "INCRBY", "u8", "0", "1"),
+            ("k", "BITOP", "AND", "w4", "r1", "r2"), ("k", "BITOP", "AND", "r3", "r1", "r2"),
+            ("k", "SUNIONSTORE", "w5", "rs1", "rs2"), ("k", "SINTERSTORE", "w5", "rs1", "rs2"),
+            ("k", "SDIFFSTORE", "w5", "rs1", "w5"), ("k", "ZRANGESTORE", "wz2", "rz", "0", "-1"),
+            ("k", "ZUNIONSTORE", "wz3", "1", "rz"), ("k", "SORT", "rl", "STORE", "wl2"),
+            ("k", "GEORADIUS", "rg", "0", "0", "100", "km", "STORE", "wg"),
+            ("k", "GEORADIUS", "rg", "0", "0", "100", "km", "STORE", "r9"),
+            ("k", "GEORADIUSBYMEMBER", "rg", "m", "100", "km", "STOREDIST", "r9"),
+            ("k", "GEOSEARCHSTORE", "wg2", "rg", "FROMLONLAT", "0", "0", "BYRADIUS", "100", "km"),
+            ("k", "PFMERGE", "wp", "rp"), ("k", "PFCOUNT", "rp"),
+            ("k", "EVAL", "return 1", "1", "r1"), ("k", "EVAL", "return 1", "1", "w1"),
+            ("k", "GETDEL", "w1"), ("k", "LPOP", "wl"), ("k", "EXISTS", "w1", "r1"),
+            ("admin", "ACL", "DRYRUN", "kp", "APPEND", "r1", "x"),
+            ("admin", "ACL", "DRYRUN", "kp", "ZREM", "wz", "a"),
+            ("admin", "ACL", "DRYRUN", "kp", "SET", "w1", "v", "EX", "10", "GET"),
+            ("admin", "ACL", "DRYRUN", "kp", "BITFIELD", "r1", "GET", "u8"),
+            ("admin", "ACL", "DRYRUN", "kp", "FCALL", "f", "1", "r1"),
+            ("admin", "ACL", "DRYRUN", "kp", "GEORADIUSBYMEMBER", "rg", "m", "1", "km", "STOREDIST", "wg"),
+        ])
+
     def test_selector_errors(self):
         self.run_steps([
             ("admin", "ACL", "SETUSER", "se", "(+get", "~x"),

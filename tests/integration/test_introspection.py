@@ -173,7 +173,9 @@ class IntrospectionTest(SideBySideTestCase):
                      ("CONFIG", "NOSUCH"), ("XREAD", "COUNT", "1", "STREAMS", "a", "b", "0", "0"),
                      ("XREAD", "BLOCK", "0", "STREAMS", "x", "y", "z", "1", "2", "3"),
                      ("XREADGROUP", "GROUP", "g", "c", "NOACK", "STREAMS", "a", "b", ">", ">"),
-                     ("XADD", "s", "*", "f", "v")):
+                     ("XADD", "s", "*", "f", "v"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STORE", "d", "STOREDIST", "e"),
+                     ("GEORADIUSBYMEMBER", "k", "m", "1", "km", "STOREDIST", "d", "COUNT", "1")):
             self.same("COMMAND", "GETKEYS", *args)
         self.same("COMMAND", "GETKEYS")
         for args in (("SET", "k1", "v1"), ("MSET", "k1", "v1", "k2", "v2"),
@@ -186,8 +188,50 @@ class IntrospectionTest(SideBySideTestCase):
                      ("XGROUP", "SETID", "s", "g", "0"), ("XGROUP", "DESTROY", "s", "g"),
                      ("XGROUP", "CREATECONSUMER", "s", "g", "c"), ("XGROUP", "DELCONSUMER", "s", "g", "c"),
                      ("XLEN", "s"), ("XRANGE", "s", "-", "+"), ("XPENDING", "s", "g"),
-                     ("XINFO", "STREAM", "s")):
+                     ("XINFO", "STREAM", "s"),
+                     # the key specs' flags, and SET's and BITFIELD's by their arguments
+                     ("APPEND", "k"), ("SETNX", "k", "v"), ("HSET", "h", "f", "v"), ("ZREM", "z", "m"),
+                     ("EXPIRE", "k", "1"), ("LPOP", "l"), ("PFMERGE", "d", "a", "b"),
+                     ("BITOP", "AND", "d", "a", "b"), ("SUNIONSTORE", "d", "a", "b"),
+                     ("ZUNIONSTORE", "d", "2", "a", "b"), ("ZRANGESTORE", "d", "s", "0", "1"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STORE", "d", "STOREDIST", "e"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STOREDIST", "e", "store", "d"),
+                     ("GEORADIUSBYMEMBER", "k", "store", "1", "km", "STORE", "d"),
+                     ("GEORADIUS", "k", "0", "0", "1", "m", "STORE"),
+                     ("GEOSEARCHSTORE", "d", "s", "FROMLONLAT", "0", "0", "BYRADIUS", "1", "m"),
+                     ("EVAL", "return 1", "2", "a", "b"), ("SORT", "k", "BY", "x", "STORE", "d"),
+                     ("SET", "k", "v"), ("SET", "k", "v", "EX", "10", "get"), ("BITFIELD", "k", "GET", "u8", "0"),
+                     ("BITFIELD", "k", "OVERFLOW", "WRAP", "GET", "u8", "0"), ("BITFIELD", "k", "GET", "u8"),
+                     ("BITFIELD", "k", "SET", "u8", "0", "1"), ("BITFIELD", "k", "nope"),
+                     ("MIGRATE", "h", "1", "k", "0", "1"), ("EXISTS", "a", "b"), ("TYPE", "k")):
             self.same("COMMAND", "GETKEYSANDFLAGS", *args)
+
+    def test_key_specs_as_redis(self):
+        """COMMAND INFO's key specifications (each one's flags, begin_search and find_keys; not
+        Redis's prose notes) are Redis 7.0's, for every command and subcommand both know."""
+        def infos(srv):
+            out = {}
+            def walk(info):
+                out[info[0]] = info
+                for sub in info[9]:
+                    walk(sub)
+            with RawConnection(srv.port) as c:
+                for info in c.command("COMMAND"):
+                    walk(info)
+            return out
+
+        def specs(info):
+            out = []
+            for ks in info[8]:
+                d = dict(zip(ks[0::2], ks[1::2]))
+                out.append((d[b"flags"], d[b"begin_search"], d[b"find_keys"]))
+            return out
+        want, got = infos(self.peer), infos(self.lfdb)
+        common = sorted(set(want) & set(got))
+        self.assertGreater(len(common), 300)
+        self.assertGreater(sum(1 for n in common if want[n][8]), 150)
+        for name in common:
+            self.assertEqual(specs(got[name]), specs(want[name]), name)
 
     def test_client_reply_off_keeps_resp3_pushes(self):
         """RESP3 (un)subscribe confirmations are pushes: CLIENT REPLY OFF drops replies only."""

@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "commands/introspect.hpp"
+#include "commands/key_specs.hpp"
 #include "db/acl/categories.hpp"
 #include "db/command_context.hpp"
 
@@ -308,19 +309,25 @@ Denied Selector::check(const CommandSpec& spec, std::uint16_t index,
   if (!all_keys) {
     Denied d = Denied::kNone;
     // The access each key's spec asks for: %R~ patterns serve reads, %W~ writes.
-    commands::for_each_key(spec, argv, [&](std::size_t i) {
+    auto check_key = [&](std::size_t i) {
       if (d != Denied::kNone) return;
+      // As Redis 7.0 decides: ACCESS needs read, INSERT / DELETE / UPDATE need write; RO / RW /
+      // OW / RM alone ask for nothing more than a pattern that matches (EXISTS, TYPE).
+      const std::uint16_t f = commands::key_flags_at(spec, argv, i);
       std::uint8_t need = 0;
-      for (std::string_view f : commands::key_flags(spec, i)) {
-        if (f == "access") need |= kKeyRead;
-        if (f == "insert" || f == "delete" || f == "update") need |= kKeyWrite;
-      }
+      if (f & commands::kKeyAccess) need |= kKeyRead;
+      if (f & (commands::kKeyInsert | commands::kKeyDelete | commands::kKeyUpdate)) need |= kKeyWrite;
       for (const KeyPattern& k : keys) {
         if ((k.perms & need) == need && glob_match(k.pattern, argv[i])) return;
       }
       d = Denied::kKey;
       at = i;
-    });
+    };
+    commands::for_each_key(spec, argv, check_key);
+    // GEORADIUS's STORE / STOREDIST destinations: keys to Redis, not in the table's positions.
+    std::vector<std::size_t> option_keys;
+    commands::option_keyword_keys(spec, argv, option_keys);
+    for (std::size_t i : option_keys) check_key(i);
     if (d != Denied::kNone) return d;
   }
   if (!all_channels) {
