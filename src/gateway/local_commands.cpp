@@ -195,8 +195,9 @@ void ClientConn::client_help_cmd(LocalCall& c) {
 void ClientConn::info_cmd(LocalCall& c) { c.out.verbatim(gw_.info()); }
 
 // COMMAND GETKEYS: the key positions the gateway routes by (commands/introspect.hpp), the
-// same the server reports; GEORADIUS's STORE / STOREDIST destinations are among them, though
-// the gateway routes GEORADIUS by its source key alone.
+// same the server reports; GEORADIUS's STORE / STOREDIST destinations are among them (the
+// gateway routes GEORADIUS by its source and refuses a destination on another shard with
+// CROSSSLOT: ClientConn::keyed).
 void ClientConn::command_getkeys_cmd(LocalCall& c) {
   const auto named = c.argv.subspan(2);
   const commands::KeyPositions k = commands::key_positions(named);
