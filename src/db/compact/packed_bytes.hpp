@@ -1,5 +1,6 @@
-// The byte-level pieces the compact encodings share (packed_zset, packed_hash): a buffer's
-// 32-bit header words and the LEB128 lengths in front of each stored string.
+// The byte-level pieces the compact encodings share (packed_zset, packed_hash, packed_list): a
+// buffer's 32-bit header words, the LEB128 lengths in front of each stored string, and the back
+// lengths after an entry that let a walk go backward.
 #pragma once
 
 #include <cstddef>
@@ -41,6 +42,28 @@ inline const unsigned char* get_varint(const unsigned char* p, std::size_t& v) {
     v |= static_cast<std::size_t>(b & 0x7f) << shift;
     if ((b & 0x80) == 0) return p;
   }
+}
+
+// The back length: the same 7-bit groups, highest group first, so that the last byte holds the
+// lowest; every byte but the first has its high bit set ("a byte precedes"). Returns p past it.
+inline unsigned char* put_backlen(unsigned char* p, std::size_t v) {
+  const std::size_t n = varint_size(v);
+  for (std::size_t i = n; i-- > 0;) {
+    const auto group = static_cast<unsigned char>((v >> (7 * i)) & 0x7f);
+    *p++ = static_cast<unsigned char>(group | (i + 1 < n ? 0x80 : 0));
+  }
+  return p;
+}
+// Reads the back length that ends just before `end`; `start` becomes its first byte.
+inline std::size_t get_backlen(const unsigned char* end, const unsigned char*& start) {
+  std::size_t v = 0;
+  const unsigned char* p = end - 1;
+  for (unsigned shift = 0;; shift += 7, --p) {
+    v |= static_cast<std::size_t>(*p & 0x7f) << shift;
+    if ((*p & 0x80) == 0) break;
+  }
+  start = p;
+  return v;
 }
 
 }  // namespace lfdb::db::compact::bytes

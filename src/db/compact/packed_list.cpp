@@ -8,9 +8,11 @@
 namespace lfdb::db::compact {
 namespace {
 
+using bytes::get_backlen;
 using bytes::get_varint;
 using bytes::kHeader;
 using bytes::load32;
+using bytes::put_backlen;
 using bytes::put_varint;
 using bytes::store32;
 using bytes::varint_size;
@@ -18,38 +20,10 @@ using bytes::varint_size;
 // The part of an entry a back length counts: the length prefix and the bytes.
 std::size_t list_body_size(std::size_t len) { return varint_size(len) + len; }
 
-// Writes v backwards so that it ends just before `end`: the byte before `end` holds the low 7
-// bits. Returns `end`.
-unsigned char* put_back_length(unsigned char* at, std::size_t v) {
-  const std::size_t n = varint_size(v);
-  unsigned char* p = at + n;
-  for (std::size_t i = 0; i < n; ++i) {
-    const bool more = v >= 0x80;
-    *--p = static_cast<unsigned char>((v & 0x7f) | (more ? 0x80 : 0));
-    v >>= 7;
-  }
-  return at + n;
-}
-
-// The back length that ends just before `end`; `start` becomes its first byte.
-std::size_t get_back_length(const unsigned char* end, const unsigned char*& start) {
-  std::size_t v = 0;
-  unsigned shift = 0;
-  const unsigned char* p = end;
-  for (;;) {
-    const unsigned char b = *--p;
-    v |= static_cast<std::size_t>(b & 0x7f) << shift;
-    shift += 7;
-    if ((b & 0x80) == 0) break;
-  }
-  start = p;
-  return v;
-}
-
 unsigned char* put_entry(unsigned char* p, std::string_view v) {
   p = put_varint(p, v.size());
   if (!v.empty()) std::memcpy(p, v.data(), v.size());
-  return put_back_length(p + v.size(), list_body_size(v.size()));
+  return put_backlen(p + v.size(), list_body_size(v.size()));
 }
 
 // The byte past the entry at p.
@@ -94,7 +68,7 @@ PackedList::Pos PackedList::first() const { return buf_ == nullptr ? nullptr : d
 PackedList::Pos PackedList::last() const {
   if (buf_ == nullptr) return nullptr;
   const unsigned char* start = nullptr;
-  const std::size_t body = get_back_length(end(), start);
+  const std::size_t body = get_backlen(end(), start);
   return start - body;
 }
 
@@ -106,7 +80,7 @@ PackedList::Pos PackedList::next(Pos p) const {
 PackedList::Pos PackedList::prev(Pos p) const {
   if (p == data()) return nullptr;
   const unsigned char* start = nullptr;
-  const std::size_t body = get_back_length(p, start);
+  const std::size_t body = get_backlen(p, start);
   return start - body;
 }
 
@@ -169,7 +143,7 @@ void PackedList::erase_back(std::size_t n) {
   const unsigned char* p = end();
   for (std::size_t i = 0; i < n; ++i) {
     const unsigned char* start = nullptr;
-    const std::size_t body = get_back_length(p, start);
+    const std::size_t body = get_backlen(p, start);
     p = start - body;
   }
   const auto off = static_cast<std::size_t>(p - data());

@@ -10,34 +10,14 @@
 namespace lfdb::db::compact {
 namespace {
 
+using bytes::get_backlen;
 using bytes::get_varint;
 using bytes::kHeader;
 using bytes::load32;
+using bytes::put_backlen;
 using bytes::put_varint;
 using bytes::store32;
 using bytes::varint_size;
-
-// The back length: the same 7-bit groups, highest group first, so that the last byte holds the
-// lowest; every byte but the first has its high bit set ("a byte precedes").
-unsigned char* put_backlen(unsigned char* p, std::size_t v) {
-  const std::size_t n = varint_size(v);
-  for (std::size_t i = n; i-- > 0;) {
-    const auto group = static_cast<unsigned char>((v >> (7 * i)) & 0x7f);
-    *p++ = static_cast<unsigned char>(group | (i + 1 < n ? 0x80 : 0));
-  }
-  return p;
-}
-// Reads the back length that ends just before `end`; `start` becomes its first byte.
-std::size_t get_backlen(const unsigned char* end, const unsigned char*& start) {
-  std::size_t v = 0;
-  const unsigned char* p = end - 1;
-  for (unsigned shift = 0;; shift += 7, --p) {
-    v |= static_cast<std::size_t>(*p & 0x7f) << shift;
-    if ((*p & 0x80) == 0) break;
-  }
-  start = p;
-  return v;
-}
 
 // The entry's size before its back length: length prefix, member, score.
 std::size_t zset_body_size(std::size_t member_len) { return varint_size(member_len) + member_len + 8; }
