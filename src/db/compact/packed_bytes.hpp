@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace lfdb::db::compact::bytes {
 
@@ -65,5 +67,42 @@ inline std::size_t get_backlen(const unsigned char* end, const unsigned char*& s
   start = p;
   return v;
 }
+
+// What every packed encoding owns: one malloc'd buffer (nullptr while empty) that starts with
+// the two header words, its entry bytes and its entry count. Move-only; a derived encoding's
+// clone() copies it with copy_from().
+class PackedBuffer {
+ public:
+  PackedBuffer() = default;
+  ~PackedBuffer() { std::free(buf_); }
+  PackedBuffer(const PackedBuffer&) = delete;
+  PackedBuffer& operator=(const PackedBuffer&) = delete;
+  PackedBuffer(PackedBuffer&& o) noexcept : buf_(o.buf_) { o.buf_ = nullptr; }
+  PackedBuffer& operator=(PackedBuffer&& o) noexcept {
+    if (this != &o) {
+      std::free(buf_);
+      buf_ = o.buf_;
+      o.buf_ = nullptr;
+    }
+    return *this;
+  }
+
+  std::size_t size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
+  // The buffer's size, header included (0 when empty).
+  std::size_t bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
+
+ protected:
+  // This (empty) buffer becomes a copy of o's bytes.
+  void copy_from(const PackedBuffer& o) {
+    if (o.buf_ == nullptr) return;
+    buf_ = static_cast<unsigned char*>(std::malloc(o.bytes()));
+    if (buf_ == nullptr) throw std::bad_alloc();
+    std::memcpy(buf_, o.buf_, o.bytes());
+  }
+  unsigned char* data() const { return buf_ + kHeader; }  // the first entry's byte
+  unsigned char* end() const { return buf_ + kHeader + load32(buf_); }  // one past the last
+
+  unsigned char* buf_ = nullptr;
+};
 
 }  // namespace lfdb::db::compact::bytes

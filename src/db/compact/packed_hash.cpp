@@ -31,30 +31,11 @@ std::string_view get_part(const unsigned char* p, const unsigned char*& after) {
 
 }  // namespace
 
-PackedHash::~PackedHash() { std::free(buf_); }
-
-PackedHash& PackedHash::operator=(PackedHash&& o) noexcept {
-  if (this != &o) {
-    std::free(buf_);
-    buf_ = o.buf_;
-    o.buf_ = nullptr;
-  }
-  return *this;
-}
-
 PackedHash PackedHash::clone() const {
   PackedHash out;
-  if (buf_ == nullptr) return out;
-  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
-  if (out.buf_ == nullptr) throw std::bad_alloc();
-  std::memcpy(out.buf_, buf_, bytes());
+  out.copy_from(*this);
   return out;
 }
-
-std::size_t PackedHash::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
-std::size_t PackedHash::bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
-unsigned char* PackedHash::data() const { return buf_ + kHeader; }
-unsigned char* PackedHash::end() const { return buf_ + kHeader + load32(buf_); }
 
 PackedHash::Pos PackedHash::first() const { return size() == 0 ? nullptr : data(); }
 

@@ -19,23 +19,18 @@
 #include <cstdint>
 #include <string_view>
 
+#include "db/compact/packed_bytes.hpp"
+
 namespace lfdb::db::compact {
 
-class PackedHash {
+class PackedHash : public bytes::PackedBuffer {
  public:
   using Pos = const unsigned char*;  // an entry's first byte; nullptr: none
 
   PackedHash() = default;
-  ~PackedHash();
-  PackedHash(const PackedHash&) = delete;
-  PackedHash& operator=(const PackedHash&) = delete;
-  PackedHash(PackedHash&& o) noexcept : buf_(o.buf_) { o.buf_ = nullptr; }
-  PackedHash& operator=(PackedHash&& o) noexcept;
   PackedHash clone() const;  // the same bytes in a buffer of its own
 
-  std::size_t size() const;
   bool empty() const { return size() == 0; }
-  std::size_t bytes() const;  // the buffer's size, header included (0 when empty)
 
   Pos first() const;
   Pos next(Pos p) const;  // nullptr after the last
@@ -50,13 +45,10 @@ class PackedHash {
   bool erase(std::string_view field);
 
  private:
-  unsigned char* data() const;  // the first entry's byte
-  unsigned char* end() const;   // one past the last entry
   // Replaces the `old_len` bytes at offset `off` of the entries by `len` bytes (uninitialised),
   // moving what follows; returns where the new bytes go.
   unsigned char* splice(std::size_t off, std::size_t old_len, std::size_t len);
 
-  unsigned char* buf_ = nullptr;
 };
 
 }  // namespace lfdb::db::compact

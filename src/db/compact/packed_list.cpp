@@ -35,33 +35,14 @@ const unsigned char* entry_end(const unsigned char* p) {
 
 }  // namespace
 
-PackedList::~PackedList() { std::free(buf_); }
-
-PackedList& PackedList::operator=(PackedList&& o) noexcept {
-  if (this != &o) {
-    std::free(buf_);
-    buf_ = o.buf_;
-    o.buf_ = nullptr;
-  }
-  return *this;
-}
-
 PackedList PackedList::clone() const {
   PackedList out;
-  if (buf_ == nullptr) return out;
-  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
-  if (out.buf_ == nullptr) throw std::bad_alloc();
-  std::memcpy(out.buf_, buf_, bytes());
+  out.copy_from(*this);
   return out;
 }
-
-std::size_t PackedList::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
-std::size_t PackedList::bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
 std::size_t PackedList::entry_bytes(std::size_t len) {
   return list_body_size(len) + varint_size(list_body_size(len));
 }
-unsigned char* PackedList::data() const { return buf_ + kHeader; }
-unsigned char* PackedList::end() const { return buf_ + kHeader + load32(buf_); }
 
 PackedList::Pos PackedList::first() const { return buf_ == nullptr ? nullptr : data(); }
 

@@ -21,23 +21,18 @@
 #include <cstdint>
 #include <string_view>
 
+#include "db/compact/packed_bytes.hpp"
+
 namespace lfdb::db::compact {
 
-class PackedList {
+class PackedList : public bytes::PackedBuffer {
  public:
   using Pos = const unsigned char*;  // an entry's first byte; nullptr: none (or the end)
 
   PackedList() = default;
-  ~PackedList();
-  PackedList(const PackedList&) = delete;
-  PackedList& operator=(const PackedList&) = delete;
-  PackedList(PackedList&& o) noexcept : buf_(o.buf_) { o.buf_ = nullptr; }
-  PackedList& operator=(PackedList&& o) noexcept;
   PackedList clone() const;  // the same bytes in a buffer of its own
 
-  std::size_t size() const;
   bool empty() const { return buf_ == nullptr; }
-  std::size_t bytes() const;  // the buffer's size, header included (0 when empty)
   // What one more element of `len` bytes adds to bytes().
   static std::size_t entry_bytes(std::size_t len);
 
@@ -65,13 +60,10 @@ class PackedList {
   PackedList split(std::size_t keep);
 
  private:
-  unsigned char* data() const;  // the first entry's byte
-  unsigned char* end() const;   // one past the last entry
   // Replaces the `old_len` bytes at offset `off` of the entries by `len` bytes (uninitialised),
   // moving what follows, and sets the count; returns where the new bytes go.
   unsigned char* splice(std::size_t off, std::size_t old_len, std::size_t len, std::size_t count);
 
-  unsigned char* buf_ = nullptr;
 };
 
 }  // namespace lfdb::db::compact

@@ -33,30 +33,11 @@ bool before(double s1, std::string_view m1, double s2, std::string_view m2) {
 
 }  // namespace
 
-PackedZSet::~PackedZSet() { std::free(buf_); }
-
-PackedZSet& PackedZSet::operator=(PackedZSet&& o) noexcept {
-  if (this != &o) {
-    std::free(buf_);
-    buf_ = o.buf_;
-    o.buf_ = nullptr;
-  }
-  return *this;
-}
-
 PackedZSet PackedZSet::clone() const {
   PackedZSet out;
-  if (buf_ == nullptr) return out;
-  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
-  if (out.buf_ == nullptr) throw std::bad_alloc();
-  std::memcpy(out.buf_, buf_, bytes());
+  out.copy_from(*this);
   return out;
 }
-
-std::size_t PackedZSet::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
-std::size_t PackedZSet::bytes() const { return buf_ == nullptr ? 0 : kHeader + load32(buf_); }
-unsigned char* PackedZSet::data() const { return buf_ + kHeader; }
-unsigned char* PackedZSet::end() const { return buf_ + kHeader + load32(buf_); }
 
 PackedZSet::Pos PackedZSet::first() const { return size() == 0 ? nullptr : data(); }
 

@@ -23,23 +23,18 @@
 #include <cstdint>
 #include <string_view>
 
+#include "db/compact/packed_bytes.hpp"
+
 namespace lfdb::db::compact {
 
-class PackedZSet {
+class PackedZSet : public bytes::PackedBuffer {
  public:
   using Pos = const unsigned char*;  // an entry's first byte; nullptr: none
 
   PackedZSet() = default;
-  ~PackedZSet();
-  PackedZSet(const PackedZSet&) = delete;
-  PackedZSet& operator=(const PackedZSet&) = delete;
-  PackedZSet(PackedZSet&& o) noexcept : buf_(o.buf_) { o.buf_ = nullptr; }
-  PackedZSet& operator=(PackedZSet&& o) noexcept;
   PackedZSet clone() const;  // the same bytes in a buffer of its own
 
-  std::size_t size() const;
   bool empty() const { return size() == 0; }
-  std::size_t bytes() const;  // the buffer's size, header included (0 when empty)
 
   Pos first() const;
   Pos last() const;
@@ -59,12 +54,9 @@ class PackedZSet {
   std::size_t longest() const;
 
  private:
-  unsigned char* data() const;  // the first entry's byte
-  unsigned char* end() const;   // one past the last entry
   void remove(Pos p);
   void insert(std::string_view member, double score);
 
-  unsigned char* buf_ = nullptr;
 };
 
 }  // namespace lfdb::db::compact
