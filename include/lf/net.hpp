@@ -23,6 +23,9 @@ class InetAddr {
   // "127.0.0.1", "0.0.0.0", "localhost"; IPv4 only for now.
   static Result<InetAddr> resolve(const std::string& host, std::uint16_t port);
   static InetAddr of(const sockaddr_in& sa) { InetAddr a; a.sa_ = sa; return a; }
+  // The local end of a connected or bound socket (getsockname); the zero address when fd is not
+  // an IPv4 socket.
+  static InetAddr local_of(int fd);
   std::uint16_t port() const { return ntohs(sa_.sin_port); }
   std::string to_string() const;  // "127.0.0.1:6379"
   const sockaddr_in& native() const { return sa_; }

@@ -77,7 +77,7 @@ bool type_known(std::string_view type) {
   return false;
 }
 
-std::string ClientRegistry::list(const std::string& laddr,
+std::string ClientRegistry::list(const std::string& listener,
                                  const std::function<bool(const ClientState&)>& keep) {
   std::string out;
   const std::int64_t now = now_ms();
@@ -110,7 +110,7 @@ std::string ClientRegistry::list(const std::string& laddr,
                   " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 "
                   "multi-mem=%zu rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s "
                   "user=%s redir=%" PRId64 " resp=%d\n",
-                  c->id, c->addr.c_str(), laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
+                  c->id, c->addr.c_str(), c->laddr.empty() ? listener.c_str() : c->laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
                   name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
                   flags.c_str(),

@@ -38,8 +38,9 @@ class ClientRegistry {
   std::size_t size();
   bool has(std::uint64_t id);  // a connected client with this id (CLIENT TRACKING REDIRECT)
   // CLIENT LIST's lines, of the clients `keep` selects (called under the registry's lock: it
-  // may read what other threads may read of a ClientState); laddr is the listening address.
-  std::string list(const std::string& laddr, const std::function<bool(const ClientState&)>& keep);
+  // may read what other threads may read of a ClientState); `listener` stands in for a client's
+  // laddr when its connection has no socket of its own to ask.
+  std::string list(const std::string& listener, const std::function<bool(const ClientState&)>& keep);
   // The serving thread's new figure for its client: CLIENT LIST's tot-mem, and the sum.
   void account(ClientState& c, std::size_t bytes) {
     const std::size_t old = c.tot_mem.exchange(bytes, std::memory_order_relaxed);

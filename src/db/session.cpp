@@ -108,6 +108,12 @@ void ServerSession::leave_pubsub() {
 
 void ServerSession::on_attach() {
   client_.host = host();
+  // The connection's own local end, as Redis shows it: with `bind 0.0.0.0` a local client's is
+  // 127.0.0.1, and a client accepted before CONFIG SET port keeps the port it came in on.
+  if (client_.host != nullptr) {
+    const lf::InetAddr local = lf::InetAddr::local_of(client_.host->handle());
+    if (local.port() != 0) client_.laddr = local.to_string();
+  }
   (void)server_.clients().add(&client_);  // sets client_.id under the registry's lock
 }
 

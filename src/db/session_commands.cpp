@@ -226,7 +226,7 @@ void client_kill_cmd(SessionContext& c) {
   }
   if (c.argc() % 2 != 0) return c.out.error(kErrSyntax);
   std::int64_t id = -1;
-  std::string addr;
+  std::string addr, laddr;
   std::string_view type;
   std::string_view user;
   std::int64_t maxage = 0;
@@ -238,7 +238,7 @@ void client_kill_cmd(SessionContext& c) {
     } else if (iequal(k, "addr")) {
       addr = v;
     } else if (iequal(k, "laddr")) {
-      // lfdb listens on one address: every client matches.
+      laddr = v;
     } else if (iequal(k, "skipme")) {
       if (iequal(v, "yes")) skipme = true;
       else if (iequal(v, "no")) skipme = false;
@@ -265,6 +265,7 @@ void client_kill_cmd(SessionContext& c) {
       lf::MutexLock nl(o.name_mu);
       if (o.user_name != user) return false;
     }
+    if (!laddr.empty() && other.laddr != laddr) return false;
     return addr.empty() || other.addr == addr;
   };
   bool kill_self = false;

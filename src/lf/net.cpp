@@ -38,6 +38,16 @@ std::string InetAddr::to_string() const {
   return std::string(buf) + ":" + std::to_string(port());
 }
 
+InetAddr InetAddr::local_of(int fd) {
+  sockaddr_in sa{};
+  socklen_t len = sizeof sa;
+  if (fd < 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0 ||
+      sa.sin_family != AF_INET) {
+    return InetAddr();
+  }
+  return of(sa);
+}
+
 SockStream& SockStream::operator=(SockStream&& o) noexcept {
   if (this != &o) {
     close();

@@ -306,12 +306,14 @@ class RedisPeer(ServerProcess):
 
 
 class SideBySideTestCase(unittest.TestCase):
-    """A redis-server (peer) and the server under test (lfdb), started once for the class."""
+    """A redis-server (peer) and the server under test (lfdb), started once for the class;
+    `servers` names them "redis" and "lfdb"."""
 
     @classmethod
     def setUpClass(cls):
         cls.peer = RedisPeer().start()
         cls.lfdb = ServerProcess().start()
+        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
 
     @classmethod
     def tearDownClass(cls):

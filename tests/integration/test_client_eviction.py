@@ -16,7 +16,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, RawConnection, RedisPeer, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, RawConnection, SideBySideTestCase, is_lfdb
 
 KB = 1024
 
@@ -35,18 +35,7 @@ def eventually(check, timeout=20.0):
 
 
 @unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
-class ClientEvictionTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class ClientEvictionTest(SideBySideTestCase):
     def setUp(self):
         self.opened = []
 

@@ -15,7 +15,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, MATRIX_COPY, RedisPeer, ServerProcess, SANITIZED, is_lfdb
+from lfdb_testlib import HOST, MATRIX_COPY, RedisPeer, SANITIZED, ServerProcess, SideBySideTestCase, is_lfdb
 
 MB = 1024 * 1024
 VALUE_SIZE = 512 * 1024
@@ -48,18 +48,7 @@ def closed_without_reply(s, timeout=10.0):
 
 
 @unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
-class ClientLimitsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class ClientLimitsTest(SideBySideTestCase):
     def client(self, name, **kw):
         return redis.Redis(host=HOST, port=self.servers[name].port, socket_timeout=30, **kw)
 

@@ -65,6 +65,30 @@ class ListenerMoves(ServerTestCase):
         self.assertTrue(refuses(HOST, new))
         self.assertTrue(kept.ping())
 
+    def test_each_client_shows_and_is_killed_by_its_own_laddr(self):
+        old = self.client()
+        old.client_setname("came-in-before")
+        new_port = free_port()
+        self.assertTrue(self.r.config_set("port", new_port))
+        try:
+            moved = self.at(new_port)
+            moved.client_setname("came-in-after")
+            laddr = {c["name"]: c["laddr"] for c in moved.client_list()
+                     if c["name"].startswith("came-in")}
+            self.assertEqual(laddr, {"came-in-before": f"{HOST}:{self.port}",
+                                     "came-in-after": f"{HOST}:{new_port}"})
+            self.assertEqual(moved.client_info()["laddr"], f"{HOST}:{new_port}")
+            # Only the connections that came in on the old port go.
+            killed = moved.execute_command("CLIENT", "KILL", "LADDR", f"{HOST}:{self.port}",
+                                           "SKIPME", "yes")
+            self.assertGreaterEqual(killed, 1)
+            names = [c["name"] for c in moved.client_list()]
+            self.assertNotIn("came-in-before", names)
+            self.assertIn("came-in-after", names)
+            self.assertEqual(moved.execute_command("CLIENT", "KILL", "LADDR", "127.0.0.1:1"), 0)
+        finally:
+            self.assertTrue(self.at(new_port).config_set("port", self.port))
+
     def test_a_port_out_of_range_is_refused(self):
         with self.assertRaises(redis.ResponseError) as e:
             self.r.config_set("port", 65536)

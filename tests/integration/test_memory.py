@@ -11,7 +11,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, RedisPeer, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, ServerProcess, SideBySideTestCase, is_lfdb
 
 OOM = "OOM command not allowed when used memory > 'maxmemory'."
 # How far over maxmemory used_memory may be seen right after a burst of writes. Redis evicts
@@ -35,18 +35,7 @@ def error_of(fn, *args):
 
 
 @unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
-class MemoryTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
-        cls.servers = {"redis": cls.peer, "lfdb": cls.lfdb}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.peer.stop()
-        cls.lfdb.stop()
-
+class MemoryTest(SideBySideTestCase):
     def client(self, name, **kw):
         return redis.Redis(host=HOST, port=self.servers[name].port, **kw)
 
