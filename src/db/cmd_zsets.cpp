@@ -464,6 +464,10 @@ void zremrangebylex_cmd(CommandContext& c) { zremrange_generic(c, By::kLex); }
 struct Source {
   const ZSet* zset = nullptr;
   const Set* set = nullptr;
+  // An intset's members as text, made once: an intset stores no strings, and the result keeps
+  // views of the members it walked, so each member's digits must outlive the walk (a Member
+  // holds its own, gone with the loop's iteration).
+  std::vector<Set::Member> ints;
   double weight = 1;
   std::size_t size() const { return zset ? zset->size() : set ? set->size() : 0; }
   // The member's score, if the source has it.
@@ -484,6 +488,8 @@ struct Source {
   void for_each(Fn&& fn) const {
     if (zset != nullptr) {
       for (Ref n = zset->first(); n; n = n.next()) fn(n.member(), n.score());
+    } else if (!ints.empty()) {
+      for (const Set::Member& m : ints) fn(m.view(), 1.0);
     } else if (set != nullptr) {
       for (Set::Member m : *set) fn(m.view(), 1.0);
     }
@@ -532,6 +538,7 @@ void zsetop(CommandContext& c, ZSetOp op, Output output) {
     if (e->value.type() == Type::kZSet) src[i].zset = e->value.zset();
     else if (e->value.type() == Type::kSet) src[i].set = e->value.set();
     else return c.out.error(kErrWrongType);
+    if (src[i].set != nullptr && src[i].set->intset()) src[i].ints.assign(src[i].set->begin(), src[i].set->end());
   }
   Aggregate agg = Aggregate::kSum;
   bool withscores = false;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands/access.hpp"
+#include "commands/introspect.hpp"
 #include "db/acl/commands.hpp"
 #include "db/acl/recheck.hpp"
 #include "db/log_records.hpp"
@@ -68,6 +69,18 @@ bool exec_refused(Server& server, ClientState& client, const OwnedCommand& q, re
 bool writes_keyspace(HueClass c) {
   return c == HueClass::kKeyWrite || c == HueClass::kKeyspaceWrite ||
          c == HueClass::kTransaction || c == HueClass::kUndeclared;
+}
+
+// The keys a write may have made ready for blocked clients: its declared keys, and for a
+// command whose keys move (SORT ... STORE dest, GEORADIUS ... STORE dest) every key COMMAND
+// GETKEYS names, the destination included. Those commands run alone, so every color is held.
+void ready_candidates(const CommandSpec& spec, std::span<const std::string_view> argv,
+                      std::vector<std::string_view>& keys) {
+  if (commands::movable_keys(spec)) {
+    for (std::size_t i : commands::key_positions(argv).positions) keys.push_back(argv[i]);
+    return;
+  }
+  commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
 }
 }  // namespace
 
@@ -972,7 +985,7 @@ void ServerSession::trim_tracking() {
 void ServerSession::run_ready_pass(const CommandSpec& spec, std::span<const std::string_view> argv,
                                    std::uint32_t db) {
   std::vector<std::string_view> keys;
-  commands::for_each_key(spec, argv, [&](std::size_t i) { keys.push_back(argv[i]); });
+  ready_candidates(spec, argv, keys);
   const bool alone = spec.hue == HueClass::kUndeclared || spec.hue == HueClass::kKeyspaceWrite ||
                      script_alone_;
   serve_blocked(keys, db, alone);
@@ -1126,8 +1139,7 @@ void ServerSession::run_transaction(std::string& out) {
         for (std::size_t i = 0; i < dbs.size(); ++i) {
           const OwnedCommand& q = client_.queued[i];
           if (dbs[i] != db || !writes_keyspace(q.spec->hue)) continue;
-          commands::for_each_key(*q.spec, std::span<const std::string_view>(q.argv),
-                                 [&](std::size_t k) { keys.push_back(q.argv[k]); });
+          ready_candidates(*q.spec, std::span<const std::string_view>(q.argv), keys);
         }
         serve_blocked(keys, db, exec_alone_);
       }

@@ -68,6 +68,15 @@ class ImmediateTest(BlockingBase):
         self.assertIsNone(self.call("BLMPOP", "0.05", "2", "a", "b", "RIGHT"))
         self.assertEqual(self.call("BLMPOP", "0.01", "1", "k", "LEFT", "COUNT", "2"), None)
 
+    def test_a_millisecond_or_less_is_a_millisecond_not_forever(self):
+        # 0.001 * 1000 is a hair under 1 in binary: truncated, it was 0, which waits forever.
+        # Job queues (BullMQ's workers) block for exactly 0.001 s.
+        self.assertIsNone(self.call("BLPOP", "k", "0.001"))
+        self.assertIsNone(self.call("BRPOP", "k", "0.0001"))
+        self.assertIsNone(self.call("BLMPOP", "0.001", "1", "k", "LEFT"))
+        self.assertIsNone(self.call("BZPOPMIN", "k", "0.001"))
+        self.assertEqual(int(self.r.info("clients")["blocked_clients"]), 0)
+
     def test_mpop_arguments(self):
         for cmd in (["LMPOP"], ["BLMPOP", "0"]):
             self.assertEqual(self.call(*cmd, "0", "k", "LEFT"),
@@ -205,6 +214,19 @@ class WakeTest(BlockingBase):
         self.call("RPUSH", "other", "x")
         self.assertEqual(self.call("RENAME", "other", "k"), b"OK")
         self.assertEqual(a.read_parsed(WAIT), [b"k", b"x"])
+
+    def test_sort_and_georadius_store_make_their_destination_ready(self):
+        a = self.blocked("BLPOP", "{t}sorted", "0")
+        self.call("RPUSH", "{t}src", "c", "a", "b")
+        self.assertEqual(self.call("SORT", "{t}src", "ALPHA", "STORE", "{t}sorted"), 3)
+        self.assertEqual(a.read_parsed(WAIT), [b"{t}sorted", b"a"])
+        z = self.blocked("BZPOPMIN", "{t}near", "0")
+        self.call("GEOADD", "{t}geo", "13.361389", "38.115556", "Palermo")
+        self.assertEqual(self.call("GEORADIUS", "{t}geo", "15", "37", "200", "km",
+                                   "STORE", "{t}near"), 1)
+        key, member, _ = z.read_parsed(WAIT)
+        self.assertEqual((key, member), (b"{t}near", b"Palermo"))
+        self.wait_blocked(0)
 
     def test_move_copy_and_swapdb_make_keys_ready_in_their_database(self):
         moved = self.raw(timeout=WAIT)

@@ -452,6 +452,23 @@ class EncodingsDiff(SideBySideTestCase):
         for i in range(2):
             self.encoding("many:back%d" % i, b"hashtable")
 
+    def test_sorted_set_operations_over_intsets(self):
+        # An intset holds no strings: the members the result keeps must outlive the walk.
+        self.both("SADD", "one", "100", "101", "102", "103")
+        self.both("SADD", "two", "100", "200", "201", "202")
+        self.both("ZADD", "three", "1", "500", "1", "501", "1", "502", "1", "503", "1", "100")
+        self.encoding("one", b"intset")
+        for cmd in (("ZINTERSTORE", "to", "3", "one", "two", "three", "WEIGHTS", "0", "0", "1"),
+                    ("ZRANGE", "to", "0", "-1", "WITHSCORES"),
+                    ("ZUNIONSTORE", "u", "3", "one", "two", "three", "WEIGHTS", "1", "2", "3"),
+                    ("ZRANGE", "u", "0", "-1", "WITHSCORES"),
+                    ("ZUNION", "2", "one", "two", "WITHSCORES"),
+                    ("ZINTER", "2", "one", "three", "WITHSCORES"),
+                    ("ZDIFF", "2", "one", "two", "WITHSCORES"),
+                    ("ZDIFFSTORE", "d", "2", "one", "two"), ("ZRANGE", "d", "0", "-1"),
+                    ("ZINTERCARD", "2", "one", "two")):
+            self.both(*cmd)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -39,7 +39,9 @@ bool parse_timeout(CommandContext& c, std::string_view s, std::int64_t& deadline
     c.out.error(ms < 0 ? kErrTimeoutNegative : kErrTimeoutRange);
     return false;
   }
-  const auto tval = static_cast<std::int64_t>(ms);  // truncated, as Redis: 0.0001 is forever
+  // Rounded up to whole milliseconds, as Redis 7.0 does since 7.0.8: 0.001 s is 1 ms even
+  // though 0.001 * 1000 comes out a hair under 1 in binary, and 0.0001 s is 1 ms, not forever.
+  const auto tval = static_cast<std::int64_t>(std::ceil(ms));
   if (tval < 0) {
     c.out.error(kErrTimeoutNegative);
     return false;
