@@ -54,6 +54,10 @@ bool read_raw_id(Reader& r, stream::StreamId& id) {
 
 void encode_list(const List& l, std::string& out) {
   out.push_back(static_cast<char>(kListQuicklist2));
+  struct Settle {  // the walk below opens compressed nodes; they close when it is done
+    const List& l;
+    ~Settle() { l.settle(); }
+  } settle{l};
   std::vector<std::string> nodes;
   ListpackWriter w;
   for (std::string_view e : l) {
@@ -67,7 +71,10 @@ void encode_list(const List& l, std::string& out) {
   put_length(out, nodes.size());
   for (const std::string& n : nodes) {
     put_length(out, kQuicklistPacked);
-    put_raw_string(out, n);
+    // Redis writes each node LZF-compressed: a node compressed in memory (list-compress-depth)
+    // as it is, any other one by rdbcompression's rule. Both give the same bytes (one algorithm,
+    // one input), so the payload does not depend on the depth.
+    put_lzf_string(out, n);
   }
 }
 
