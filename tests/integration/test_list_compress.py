@@ -96,7 +96,7 @@ class ListCompressTest(unittest.TestCase):
                     if step % 100 == 99:
                         self.both("LRANGE", "k", "0", "-1")
                 self.assertEqual(self.lf.object("encoding", "k"), b"quicklist")
-                self.both("OBJECT", "ENCODING", "k")
+                self.assertEqual(self.red.object("encoding", "k"), b"quicklist")
                 self.both("LRANGE", "k", "0", "-1")
 
     def test_dump_payloads_match_and_cross(self):
