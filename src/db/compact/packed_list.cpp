@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include <vector>
 
 #include <lzf.h>
 
@@ -63,19 +62,21 @@ bool PackedList::compress() {
   const std::size_t raw = load32(buf_);
   if (kHeader + raw < kMinCompressBytes || raw > ~kLzfBit) return false;
   // lzf_compress gives 0 when its output would not fit: the room given is what still saves
-  // kMinCompressGain bytes.
-  thread_local std::vector<unsigned char> scratch;
+  // kMinCompressGain bytes. Compressed straight into the new buffer, then shrunk to fit (no
+  // scratch buffer that would keep a large node's size).
   const std::size_t room = raw - kMinCompressGain - 1;
-  if (scratch.size() < room) scratch.resize(room);
-  const unsigned int n = ::lzf_compress(data(), static_cast<unsigned int>(raw), scratch.data(),
-                                      static_cast<unsigned int>(room));
-  if (n == 0) return false;
-  auto* b = static_cast<unsigned char*>(std::malloc(kLzfHeader + n));
+  auto* b = static_cast<unsigned char*>(std::malloc(kLzfHeader + room));
   if (b == nullptr) return false;  // plain is still a valid form
+  const unsigned int n = ::lzf_compress(data(), static_cast<unsigned int>(raw), b + kLzfHeader,
+                                        static_cast<unsigned int>(room));
+  if (n == 0) {
+    std::free(b);
+    return false;
+  }
+  if (auto* shrunk = static_cast<unsigned char*>(std::realloc(b, kLzfHeader + n))) b = shrunk;
   store32(b, static_cast<std::uint32_t>(n) | kLzfBit);
   store32(b + 4, load32(buf_ + 4));
   store32(b + 8, static_cast<std::uint32_t>(raw));
-  std::memcpy(b + kLzfHeader, scratch.data(), n);
   std::free(buf_);
   buf_ = b;
   return true;
