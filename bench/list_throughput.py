@@ -8,6 +8,7 @@ redis-benchmark's lpush, lpop and lrange_100 tests against each (-c 50 -P 16). P
 per round and server, and each build's ratio to redis-server's in the same round.
 
   bench/list_throughput.py --also base=/tmp/lfdb-base [--rounds 2] [-n 200000]
+                           [--config list-compress-depth=1]   (given to every server)
 """
 import argparse
 import csv
@@ -61,16 +62,19 @@ def main():
     ap.add_argument("--also", action="append", default=[], help="NAME=PATH: another lfdb-server")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("-n", type=int, default=200000)
+    ap.add_argument("--config", action="append", default=[], help="NAME=VALUE for every server")
     a = ap.parse_args()
+    extra = [x for kv in a.config for x in ("--" + kv.split("=", 1)[0], kv.split("=", 1)[1])]
     lfdbs = [tuple(x.split("=", 1)) for x in a.also] + [("lfdb", a.server)]
     print("| round | test | redis-server | " + " | ".join("%s | ratio" % name for name, _ in lfdbs) + " |")
     print("|---|---|---:|" + "---:|---:|" * len(lfdbs))
     for rnd in range(1, a.rounds + 1):
         port = free_port()
-        results = [run_one(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"], port, a.n)]
+        results = [run_one(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"] + extra,
+                           port, a.n)]
         for _, path in lfdbs:
             port = free_port()
-            results.append(run_one([path, "--port", str(port)], port, a.n))
+            results.append(run_one([path, "--port", str(port)] + extra, port, a.n))
         for test in results[0]:
             base = results[0][test]
             cells = ["%.0f | %.2f" % (r.get(test, 0), r.get(test, 0) / base) for r in results[1:]]

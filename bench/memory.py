@@ -9,6 +9,7 @@ get their own columns in the same run, so a change is measured against its base 
 loaded machine.
 
   bench/memory.py [--scale 1.0] [--only short,counters] [--also main=/tmp/lfdb-main]
+                  [--config list-compress-depth=1]   (given to every server, redis-server too)
 """
 import argparse
 import os
@@ -28,6 +29,12 @@ def resp(*args):
         a = a if isinstance(a, bytes) else str(a).encode()
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
+
+
+def job(i, j):
+    # A queued job as text: a few fields, ids that differ from one element to the next.
+    return ("{\"id\":%d,\"list\":%d,\"kind\":\"resize\",\"user\":\"u%d\",\"state\":\"queued\"}"
+            % (j, i, j % 977)).ljust(100, " ")
 
 
 # name -> (keys at scale 1, description, the commands that create key i)
@@ -53,6 +60,13 @@ CASES = {
     # Long enough for several 8 KB nodes: what a list costs per element once it has many.
     "list1000": (3_000, "list of 1000 short strings",
                  lambda i: resp("RPUSH", "biglist:%d" % i, *["e%d:%d" % (j, i) for j in range(1000)])),
+    # Job queues and timelines (list-compress-depth): 100-byte elements of text, and 10000-long.
+    "list1000x100": (600, "list of 1000 100-byte strings",
+                     lambda i: resp("RPUSH", "biglist:%d" % i, *[job(i, j) for j in range(1000)])),
+    "list10000": (300, "list of 10000 short strings",
+                  lambda i: resp("RPUSH", "biglist:%d" % i, *["e%d:%d" % (j, i) for j in range(10000)])),
+    "list10000x100": (60, "list of 10000 100-byte strings",
+                      lambda i: resp("RPUSH", "biglist:%d" % i, *[job(i, j) for j in range(10000)])),
 }
 
 
@@ -124,7 +138,9 @@ def main():
     ap.add_argument("--server", default=os.path.join(ROOT, "build/bin/lfdb-server"))
     ap.add_argument("--threads", default="2")
     ap.add_argument("--also", action="append", default=[], help="NAME=PATH: another lfdb-server")
+    ap.add_argument("--config", action="append", default=[], help="NAME=VALUE for every server")
     a = ap.parse_args()
+    extra = [x for kv in a.config for x in ("--" + kv.split("=", 1)[0], kv.split("=", 1)[1])]
     lfdbs = [("lfdb", a.server)] + [tuple(x.split("=", 1)) for x in a.also]
     names = [n for n in CASES if not a.only or n in a.only.split(",")]
 
@@ -143,12 +159,12 @@ def main():
         try:
             port = free_port()
             r = measure(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                         "--appendonly", "no"], port, path, keys)
+                         "--appendonly", "no"] + extra, port, path, keys)
             row = [desc, str(keys), "%.1f" % r[0], "%.1f" % r[1]]
             for _, binary in lfdbs:
                 port = free_port()
                 l = measure([binary, "--port", str(port), "--bind", "127.0.0.1",
-                             "--threads", a.threads], port, path, keys)
+                             "--threads", a.threads] + extra, port, path, keys)
                 row += ["%.1f" % l[0], "%.1f" % l[1], "%.2f" % (l[0] / r[0])]
             print("| " + " | ".join(row) + " |")
             sys.stdout.flush()

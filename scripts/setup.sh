@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   clang-14 libclang-rt-14-dev llvm-14 python3-clang-14
   libgtest-dev libgmock-dev libbenchmark-dev
-  libfmt-dev libcli11-dev libyaml-cpp-dev liblua5.4-dev libjemalloc-dev lua-cjson-dev lua-bitop-dev libxxhash-dev nettle-dev nlohmann-json3-dev
+  libfmt-dev libcli11-dev libyaml-cpp-dev liblua5.4-dev libjemalloc-dev lua-cjson-dev lua-bitop-dev libxxhash-dev liblzf-dev nettle-dev nlohmann-json3-dev
   redis-server redis-tools python3-redis nutcracker bc valgrind
   strace procps ccache
   tcl dpkg-dev

@@ -148,6 +148,7 @@ void lrange_cmd(CommandContext& c) {
   c.out.array_header(to - from + 1);
   List::Iter it = l->iter_at(from);
   for (std::size_t i = from; i <= to; ++i, ++it) c.out.bulk(*it);
+  l->settle();  // the interior nodes the walk opened are compressed again
 }
 
 void lindex_cmd(CommandContext& c) {
@@ -159,6 +160,7 @@ void lindex_cmd(CommandContext& c) {
   std::size_t at = 0;
   if (l == nullptr || !resolve_index(index, l->size(), at)) return c.out.null();
   c.out.bulk(l->at(at));
+  l->settle();
 }
 
 void lset_cmd(CommandContext& c) {
@@ -238,6 +240,7 @@ void linsert_cmd(CommandContext& c) {
     pubsub::event(pubsub::kEvList, "linsert", key);
     return c.out.integer(static_cast<std::int64_t>(l->size()));
   }
+  l->settle();  // no pivot: the nodes the walk opened are compressed again
   c.out.integer(-1);
 }
 
@@ -297,6 +300,7 @@ void lpos_cmd(CommandContext& c) {
     }
     found.push_back(static_cast<std::int64_t>(i));
   }
+  l->settle();
   if (!has_count) {
     if (found.empty()) return c.out.null();
     return c.out.integer(found[0]);

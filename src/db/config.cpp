@@ -56,7 +56,8 @@ const std::set<std::string>& accepted_no_effect() {
 // Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
 // validates with Redis's rules and errors, and reports back, without an effect: they tune
 // Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs,
-// list-max-listpack-size and set-max-intset-entries, see apply_encoding_limits), its lazy freeing
+// list-max-listpack-size, list-compress-depth and set-max-intset-entries, see
+// apply_encoding_limits), its lazy freeing
 // (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
 // the same setting; both answer CONFIG GET and set each other.
 struct NoEffectParam {
@@ -531,6 +532,7 @@ void apply_encoding_limits(std::map<std::string, std::string>& values) {
   l.hash_value.store(std::stoull(values["hash-max-listpack-value"]), std::memory_order_relaxed);
   l.list_fill.store(std::stoll(values["list-max-listpack-size"]), std::memory_order_relaxed);
   l.set_entries.store(std::stoull(values["set-max-intset-entries"]), std::memory_order_relaxed);
+  l.list_depth.store(std::stoull(values["list-compress-depth"]), std::memory_order_relaxed);
 }
 
 }  // namespace

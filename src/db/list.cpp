@@ -22,6 +22,9 @@ std::size_t max_node_count(std::int64_t fill) {
   return fill == 0 ? 1 : static_cast<std::size_t>(fill);
 }
 
+// Whether node k of n lies in the interior that list-compress-depth d keeps compressed.
+bool interior(std::size_t k, std::size_t n, std::size_t d) { return d > 0 && k >= d && k + d < n; }
+
 bool within(std::size_t bytes, std::size_t count) {
   const std::int64_t fill = compact::limits().list_max_fill();
   return bytes <= max_node_bytes(fill) && count <= max_node_count(fill);
@@ -52,7 +55,59 @@ std::size_t List::node_count() const {
   return solo_.empty() ? 0 : 1;
 }
 
+void List::remember(std::size_t i) const {
+  const auto k = static_cast<std::uint32_t>(i);
+  if (open_lo_ > open_hi_) {
+    open_lo_ = open_hi_ = k;
+  } else {
+    if (k < open_lo_) open_lo_ = k;
+    if (k > open_hi_) open_hi_ = k;
+  }
+}
+
+const List::Node& List::open(std::size_t i) const {
+  Node& n = held(i);
+  if (n.compressed()) {
+    n.decompress();
+    remember(i);
+  }
+  return n;
+}
+
+List::Node& List::touch(std::size_t i) {
+  Node& n = held(i);
+  n.decompress();
+  remember(i);
+  return n;
+}
+
+void List::settle() const {
+  const std::size_t d = compact::limits().list_compress_depth();
+  const std::size_t n = node_count();
+  if (reshaped_ && d > 0 && ring_ != nullptr) {
+    // The ends plain (a compressed node may have moved into them, or the depth grew), and the
+    // first interior node at either end compressed: the nodes a push or a pop moves past.
+    for (std::size_t i = 0; i < d && i < n; ++i) {
+      held(i).decompress();
+      held(n - 1 - i).decompress();
+    }
+    if (interior(d, n, d)) held(d).compress();
+    if (d < n && interior(n - 1 - d, n, d)) held(n - 1 - d).compress();
+  }
+  for (std::size_t k = open_lo_; k <= open_hi_ && k < n; ++k) {
+    if (interior(k, n, d)) held(k).compress();
+  }
+  open_lo_ = 1;
+  open_hi_ = 0;
+  reshaped_ = false;
+}
+
 void List::add_node(std::size_t at, Node&& n) {
+  reshaped_ = true;
+  if (open_lo_ <= open_hi_) {  // the remembered nodes from `at` on move one up
+    if (at <= open_lo_) ++open_lo_;
+    if (at <= open_hi_) ++open_hi_;
+  }
   if (ring_ == nullptr) {
     if (solo_.empty()) {
       solo_ = std::move(n);
@@ -81,6 +136,16 @@ void List::add_node(std::size_t at, Node&& n) {
 }
 
 void List::drop_node(std::size_t at) {
+  reshaped_ = true;
+  if (open_lo_ <= open_hi_) {  // the remembered nodes after `at` move one down
+    if (open_lo_ == open_hi_ && open_lo_ == at) {
+      open_lo_ = 1;
+      open_hi_ = 0;
+    } else {
+      if (at < open_lo_) --open_lo_;
+      if (at <= open_hi_ && open_hi_ > 0) --open_hi_;
+    }
+  }
   if (ring_ == nullptr) return;  // the solo node is simply empty now
   if (at == 0) {
     ring_[slot(0)] = Node();
@@ -99,31 +164,35 @@ void List::drop_node(std::size_t at) {
 }
 
 void List::push_front(std::string_view v) {
-  if (node_count() == 0 || !fits(node(0), v.size())) add_node(0, Node());
-  node(0).push_front(v);
+  if (node_count() == 0 || !fits(touch(0), v.size())) add_node(0, Node());
+  touch(0).push_front(v);
   ++size_;
+  settle();
 }
 
 void List::push_back(std::string_view v) {
   const std::size_t n = node_count();
-  if (n == 0 || !fits(node(n - 1), v.size())) add_node(n, Node());
-  node(node_count() - 1).push_back(v);
+  if (n == 0 || !fits(touch(n - 1), v.size())) add_node(n, Node());
+  touch(node_count() - 1).push_back(v);
   ++size_;
+  settle();
 }
 
 void List::pop_front() {
-  Node& n = node(0);
+  Node& n = touch(0);
   n.erase_front(1);
   --size_;
   if (n.empty()) drop_node(0);
+  settle();
 }
 
 void List::pop_back() {
   const std::size_t k = node_count() - 1;
-  Node& n = node(k);
+  Node& n = touch(k);
   n.erase_back(1);
   --size_;
   if (n.empty()) drop_node(k);
+  settle();
 }
 
 std::size_t List::locate(std::size_t i, std::size_t& in_node) const {
@@ -144,7 +213,7 @@ std::size_t List::locate(std::size_t i, std::size_t& in_node) const {
 List::Iter List::iter_at(std::size_t i) const {
   std::size_t in = 0;
   const std::size_t k = locate(i, in);
-  const Node& n = node(k);
+  const Node& n = open(k);
   Node::Pos p = nullptr;
   if (in < n.size() / 2) {
     p = n.first();
@@ -161,14 +230,14 @@ List::Iter& List::Iter::operator++() {
   pos_ = n.next(pos_);
   if (pos_ == nullptr) {
     ++node_;
-    if (node_ < list_->node_count()) pos_ = list_->node(node_).first();
+    if (node_ < list_->node_count()) pos_ = list_->open(node_).first();
   }
   return *this;
 }
 
 List::Iter& List::Iter::operator--() {
   if (pos_ != nullptr) pos_ = list_->node(node_).prev(pos_);
-  while (pos_ == nullptr && node_ > 0) pos_ = list_->node(--node_).last();
+  while (pos_ == nullptr && node_ > 0) pos_ = list_->open(--node_).last();
   return *this;
 }
 
@@ -177,6 +246,8 @@ void List::split_if_over(std::size_t k) {
   if (n.size() < 2 || within(n.bytes(), n.size())) return;
   Node tail = n.split(n.size() / 2);
   add_node(k + 1, std::move(tail));
+  remember(k);
+  remember(k + 1);
   // A half may still be past the bound (a large element among small ones): halve again.
   split_if_over(k + 1);
   split_if_over(k);
@@ -184,8 +255,8 @@ void List::split_if_over(std::size_t k) {
 
 bool List::join_next(std::size_t k) {
   if (k + 1 >= node_count()) return false;
-  Node& x = node(k);
-  Node& y = node(k + 1);
+  Node& x = touch(k);
+  Node& y = touch(k + 1);
   if (!within(x.bytes() + y.bytes() - compact::bytes::kHeader, x.size() + y.size())) return false;
   x.append(std::move(y));
   drop_node(k + 1);
@@ -194,22 +265,24 @@ bool List::join_next(std::size_t k) {
 
 void List::set(std::size_t i, std::string_view v) {
   const Iter it = iter_at(i);
-  node(it.node_).replace(it.pos_, v);
+  touch(it.node_).replace(it.pos_, v);
   split_if_over(it.node_);
+  settle();
 }
 
 void List::insert(Iter at, std::string_view v) {
   if (at.pos_ == nullptr) return push_back(v);
   std::size_t k = at.node_;
-  Node& n = node(k);
+  Node& n = touch(k);  // open already: `at` points into it
   // Before a node's first element: the end of the node before takes it when it has room.
-  if (at.pos_ == n.first() && k > 0 && fits(node(k - 1), v.size())) {
+  if (at.pos_ == n.first() && k > 0 && fits(touch(k - 1), v.size())) {
     node(k - 1).push_back(v);
   } else {
     n.insert(at.pos_, v);
     split_if_over(k);
   }
   ++size_;
+  settle();
 }
 
 std::size_t List::remove(std::string_view v, std::uint64_t limit, bool from_tail) {
@@ -217,7 +290,7 @@ std::size_t List::remove(std::string_view v, std::uint64_t limit, bool from_tail
   auto done = [&] { return limit != 0 && removed >= limit; };
   if (!from_tail) {
     for (std::size_t k = 0; k < node_count() && !done();) {
-      Node& n = node(k);
+      Node& n = touch(k);
       for (Node::Pos p = n.first(); p != nullptr && !done();) {
         if (Node::value(p) == v) {
           p = n.erase(p);
@@ -233,10 +306,11 @@ std::size_t List::remove(std::string_view v, std::uint64_t limit, bool from_tail
         ++k;  // else node k joined the one before and the next one is node k now
       }
     }
+    settle();
     return removed;
   }
   for (std::size_t k = node_count(); k-- > 0 && !done();) {
-    Node& n = node(k);
+    Node& n = touch(k);
     for (Node::Pos p = n.last(); p != nullptr && !done();) {
       const Node::Pos before = n.prev(p);
       if (Node::value(p) == v) {
@@ -253,6 +327,7 @@ std::size_t List::remove(std::string_view v, std::uint64_t limit, bool from_tail
     if (n.empty()) drop_node(k);
     else join_next(k);  // the node after k was walked already
   }
+  settle();
   return removed;
 }
 
@@ -268,7 +343,7 @@ void List::keep_range(std::size_t from, std::size_t to) {
       n = Node();
       drop_node(k);
     } else {
-      n.erase_back(drop_back);
+      touch(k).erase_back(drop_back);
       size_ -= drop_back;
       drop_back = 0;
     }
@@ -282,11 +357,12 @@ void List::keep_range(std::size_t from, std::size_t to) {
       n = Node();
       drop_node(0);
     } else {
-      n.erase_front(drop_front);
+      touch(0).erase_front(drop_front);
       size_ -= drop_front;
       drop_front = 0;
     }
   }
+  settle();
 }
 
 void List::clear() {
@@ -295,6 +371,9 @@ void List::clear() {
   cap_ = head_ = nodes_ = 0;
   solo_ = Node();
   size_ = 0;
+  open_lo_ = 1;
+  open_hi_ = 0;
+  reshaped_ = false;
 }
 
 }  // namespace lfdb::db

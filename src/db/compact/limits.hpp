@@ -1,6 +1,6 @@
 // Where the compact encodings end: Redis's hash-max-listpack-entries/value and
 // zset-max-listpack-entries/value, set-max-intset-entries, and how large a list's node grows
-// (list-max-listpack-size), as CONFIG SET leaves them.
+// (list-max-listpack-size) and how much of it stays plain (list-compress-depth), as CONFIG SET leaves them.
 //
 // A container past a limit converts to its full structure for good (Redis never converts back);
 // the limits are read on every write that grows a compact container, so they are atomics,
@@ -25,6 +25,8 @@ struct EncodingLimits {
   // -2 8 KB, -3 16 KB, -4 32 KB, -5 (and below) 64 KB.
   std::atomic<std::int64_t> list_fill{-2};
   std::atomic<std::size_t> set_entries{512};   // set-max-intset-entries
+  // list-compress-depth: nodes kept plain at each end of a list; 0, no compression.
+  std::atomic<std::size_t> list_depth{0};
 
   std::size_t zset_max_entries() const { return zset_entries.load(std::memory_order_relaxed); }
   std::size_t zset_max_value() const { return zset_value.load(std::memory_order_relaxed); }
@@ -32,6 +34,7 @@ struct EncodingLimits {
   std::size_t hash_max_value() const { return hash_value.load(std::memory_order_relaxed); }
   std::int64_t list_max_fill() const { return list_fill.load(std::memory_order_relaxed); }
   std::size_t set_max_intset_entries() const { return set_entries.load(std::memory_order_relaxed); }
+  std::size_t list_compress_depth() const { return list_depth.load(std::memory_order_relaxed); }
 };
 
 inline EncodingLimits& limits() {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <new>
 
+#include <lzf.h>
+
 namespace lfdb::db::compact {
 namespace {
 
@@ -35,10 +37,66 @@ const unsigned char* entry_end(const unsigned char* p) {
 
 }  // namespace
 
+constexpr std::size_t kLzfHeader = 12;  // compressed bytes | kLzfBit, count, plain entry bytes
+
 PackedList PackedList::clone() const {
   PackedList out;
-  out.copy_from(*this);
+  if (!compressed()) {
+    out.copy_from(*this);
+    return out;
+  }
+  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
+  if (out.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(out.buf_, buf_, bytes());
   return out;
+}
+
+std::size_t PackedList::bytes() const {
+  if (!compressed()) return PackedBuffer::bytes();
+  return kLzfHeader + (load32(buf_) & ~kLzfBit);
+}
+
+bool PackedList::compress() {
+  if (buf_ == nullptr) return false;
+  if (compressed()) return true;
+  const std::size_t raw = load32(buf_);
+  if (kHeader + raw < kMinCompressBytes || raw > ~kLzfBit) return false;
+  // lzf_compress gives 0 when its output would not fit: the room given is what still saves
+  // kMinCompressGain bytes. Compressed straight into the new buffer, then shrunk to fit (no
+  // scratch buffer that would keep a large node's size).
+  const std::size_t room = raw - kMinCompressGain - 1;
+  auto* b = static_cast<unsigned char*>(std::malloc(kLzfHeader + room));
+  if (b == nullptr) return false;  // plain is still a valid form
+  const unsigned int n = ::lzf_compress(data(), static_cast<unsigned int>(raw), b + kLzfHeader,
+                                        static_cast<unsigned int>(room));
+  if (n == 0) {
+    std::free(b);
+    return false;
+  }
+  if (auto* shrunk = static_cast<unsigned char*>(std::realloc(b, kLzfHeader + n))) b = shrunk;
+  store32(b, static_cast<std::uint32_t>(n) | kLzfBit);
+  store32(b + 4, load32(buf_ + 4));
+  store32(b + 8, static_cast<std::uint32_t>(raw));
+  std::free(buf_);
+  buf_ = b;
+  return true;
+}
+
+void PackedList::decompress() {
+  if (!compressed()) return;
+  const std::size_t n = load32(buf_) & ~kLzfBit;
+  const std::size_t raw = load32(buf_ + 8);
+  auto* b = static_cast<unsigned char*>(std::malloc(kHeader + raw));
+  if (b == nullptr) throw std::bad_alloc();
+  // The stream is our own, written by compress(): anything but the whole node back is a bug.
+  if (::lzf_decompress(buf_ + kLzfHeader, static_cast<unsigned int>(n), b + kHeader,
+                     static_cast<unsigned int>(raw)) != raw) {
+    std::abort();
+  }
+  store32(b, static_cast<std::uint32_t>(raw));
+  store32(b + 4, load32(buf_ + 4));
+  std::free(buf_);
+  buf_ = b;
 }
 std::size_t PackedList::entry_bytes(std::size_t len) {
   return list_body_size(len) + varint_size(list_body_size(len));

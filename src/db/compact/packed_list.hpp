@@ -14,6 +14,13 @@
 //            byte precedes. It lets a walk go from the last entry to the first.
 // Elements are bytes: an integer is kept as its text (Redis's listpack stores it as a number).
 //
+// A node can be compressed (list-compress-depth, db/list.hpp): its entry bytes LZF-compressed
+// (Debian's liblzf, the algorithm Redis's quicklist uses) in a buffer of its own form:
+//   header   uint32 compressed bytes | kLzfBit, uint32 count, uint32 entry bytes when plain
+//   the LZF stream
+// Only size(), bytes(), compressed(), clone() and decompress() may be called on a compressed node;
+// List opens a node (decompress()) before anything reads or changes its entries.
+//
 // Thread-safety: none; a value inside a partition, touched only under its color.
 #pragma once
 
@@ -31,6 +38,19 @@ class PackedList : public bytes::PackedBuffer {
 
   PackedList() = default;
   PackedList clone() const;  // the same bytes in a buffer of its own
+
+  // The buffer's size as allocated: the compressed form's when compressed (MEMORY USAGE).
+  std::size_t bytes() const;
+  bool compressed() const { return buf_ != nullptr && (bytes::load32(buf_) & kLzfBit) != 0; }
+  // Compresses the node when that saves space, as Redis decides it: nodes under
+  // kMinCompressBytes stay plain, and so does one whose LZF form is not kMinCompressGain bytes
+  // smaller. Returns whether the node is compressed now.
+  bool compress();
+  void decompress();  // back to the plain form (a plain node stays as it is)
+
+  static constexpr std::uint32_t kLzfBit = 0x80000000u;
+  static constexpr std::size_t kMinCompressBytes = 48;
+  static constexpr std::size_t kMinCompressGain = 8;
 
   bool empty() const { return buf_ == nullptr; }
   // What one more element of `len` bytes adds to bytes().

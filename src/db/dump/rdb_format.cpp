@@ -1,5 +1,7 @@
 #include "db/dump/rdb_format.hpp"
 
+#include <lzf.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -115,6 +117,24 @@ void put_length(std::string& out, std::uint64_t n) {
 void put_raw_string(std::string& out, std::string_view s) {
   put_length(out, s.size());
   out.append(s);
+}
+
+void put_lzf_string(std::string& out, std::string_view s) {
+  // Redis's rule (rdbcompression yes): strings over 20 bytes are tried, and the LZF form is kept
+  // when it is at least 4 bytes shorter; lzf_compress gives 0 when it does not fit that room.
+  if (s.size() > 20 && s.size() <= UINT32_MAX) {
+    std::string z(s.size() - 4, '\0');
+    const unsigned int n = ::lzf_compress(s.data(), static_cast<unsigned int>(s.size()), z.data(),
+                                          static_cast<unsigned int>(z.size()));
+    if (n != 0) {
+      out.push_back(static_cast<char>(0xC3));  // the LZF string encoding
+      put_length(out, n);
+      put_length(out, s.size());
+      out.append(z.data(), n);
+      return;
+    }
+  }
+  put_raw_string(out, s);
 }
 
 void put_string(std::string& out, std::string_view s) {

@@ -28,6 +28,9 @@ void put_length(std::string& out, std::uint64_t n);
 // (as Redis writes them), else plain.
 void put_string(std::string& out, std::string_view s);
 void put_raw_string(std::string& out, std::string_view s);  // always plain (binary blobs)
+// A binary blob LZF-compressed as Redis writes it with rdbcompression yes (over 20 bytes, and
+// only when that saves 4 bytes or more: liblzf, the same algorithm and settings), else plain.
+void put_lzf_string(std::string& out, std::string_view s);
 
 struct Reader {
   std::string_view in;

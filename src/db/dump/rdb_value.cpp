@@ -52,12 +52,21 @@ bool read_raw_id(Reader& r, stream::StreamId& id) {
   return true;
 }
 
+// What Redis 7.0.15's quicklist adds to an element's length when it asks whether a node may
+// take it (a fixed overestimate of the length prefix and back length): the nodes a DUMP writes
+// end where redis-server's end for a list built by RPUSH, so the payloads are the same bytes.
+constexpr std::size_t kListEntryEstimate = 8;
+
 void encode_list(const List& l, std::string& out) {
   out.push_back(static_cast<char>(kListQuicklist2));
+  struct Settle {  // the walk below opens compressed nodes; they close when it is done
+    const List& l;
+    ~Settle() { l.settle(); }
+  } settle{l};
   std::vector<std::string> nodes;
   ListpackWriter w;
   for (std::string_view e : l) {
-    if (w.count() > 0 && w.bytes() + e.size() + 11 > kListNodeBytes) {
+    if (w.count() > 0 && w.bytes() + e.size() + kListEntryEstimate > kListNodeBytes) {
       nodes.push_back(w.finish());
       w = ListpackWriter();
     }
@@ -67,7 +76,10 @@ void encode_list(const List& l, std::string& out) {
   put_length(out, nodes.size());
   for (const std::string& n : nodes) {
     put_length(out, kQuicklistPacked);
-    put_raw_string(out, n);
+    // Redis writes each node LZF-compressed: a node compressed in memory (list-compress-depth)
+    // as it is, any other one by rdbcompression's rule. Both give the same bytes (one algorithm,
+    // one input), so the payload does not depend on the depth.
+    put_lzf_string(out, n);
   }
 }
 
