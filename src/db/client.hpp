@@ -81,6 +81,10 @@ struct ClientState {
   std::atomic<std::size_t> tot_mem{0};    // everything the connection holds (below)
   std::atomic<bool> evictable{true};      // !no_evict, published for the registry's eviction
   std::atomic<bool> evicted{false};       // maxmemory-clients closed it (set under the lock)
+  // CLIENT KILL asked it to close (set under the registry's lock). Its own thread closes it
+  // later; until then CLIENT LIST and another KILL no longer see it, as in Redis, where the
+  // killed client is gone when KILL answers.
+  std::atomic<bool> killed{false};
 
   std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
   std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)

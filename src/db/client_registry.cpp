@@ -83,6 +83,8 @@ std::string ClientRegistry::list(const std::string& listener,
   const std::int64_t now = now_ms();
   lf::MutexLock lock(mu_);
   for (ClientState* c : clients_) {
+    // Closing already (CLIENT KILL, maxmemory-clients): gone as far as a client can tell.
+    if (c->killed.load(std::memory_order_relaxed) || c->evicted.load(std::memory_order_relaxed)) continue;
     if (!keep(*c)) continue;
     std::string name, user;
     {

@@ -64,7 +64,9 @@ class ClientRegistry {
     lf::MutexLock lock(mu_);
     std::size_t n = 0;
     for (ClientState* c : clients_) {
+      if (c->killed.load(std::memory_order_relaxed) || c->evicted.load(std::memory_order_relaxed)) continue;
       if (match(*c)) {
+        c->killed.store(true, std::memory_order_relaxed);
         c->host->request_close();
         ++n;
       }
