@@ -5,9 +5,11 @@
 // haversine over a sphere of radius 6372797.560856 m, so every distance, hash and coordinate is
 // the number Redis gives.
 //
-// A search examines every member of the set (Redis first narrows to the geohash cells around
-// the shape, then applies the same exact test): the same members match; unsorted results come
-// in score order, and ANY takes the first it meets in that order.
+// A search reads only the geohash cells around the shape (geo/geohash_cells.hpp: the centre's
+// cell and its ring at a step sized from the radius or box), each a score range of the sorted
+// set, O(log N + M), and applies the exact distance or box test to the members found there.
+// The cells are Redis's in Redis's order, so unsorted results, and ANY's first COUNT, are the
+// ones Redis gives.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,46 +18,19 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/geo/geohash_cells.hpp"
 #include "db/pubsub/notify.hpp"
 #include "db/zset.hpp"
 
 namespace lfdb::db {
 namespace {
 
-constexpr double kLonMin = -180, kLonMax = 180;
-constexpr double kLatMin = -85.05112878, kLatMax = 85.05112878;
-constexpr int kStep = 26;
-constexpr double kEarthRadius = 6372797.560856;
-constexpr double kDegToRad = M_PI / 180.0;
-
-std::uint64_t spread(std::uint32_t v) {  // v's bits into the even positions of 64
-  std::uint64_t x = v;
-  x = (x | (x << 16)) & 0x0000FFFF0000FFFFULL;
-  x = (x | (x << 8)) & 0x00FF00FF00FF00FFULL;
-  x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0FULL;
-  x = (x | (x << 2)) & 0x3333333333333333ULL;
-  x = (x | (x << 1)) & 0x5555555555555555ULL;
-  return x;
-}
-
-std::uint32_t gather(std::uint64_t x) {  // the even bits of x, packed
-  x &= 0x5555555555555555ULL;
-  x = (x | (x >> 1)) & 0x3333333333333333ULL;
-  x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0FULL;
-  x = (x | (x >> 4)) & 0x00FF00FF00FF00FFULL;
-  x = (x | (x >> 8)) & 0x0000FFFF0000FFFFULL;
-  x = (x | (x >> 16)) & 0x00000000FFFFFFFFULL;
-  return static_cast<std::uint32_t>(x);
-}
-
-// The 52-bit cell of (lon, lat) over the given latitude range (Mercator's, or GEOHASH's ±90).
-std::uint64_t encode(double lon, double lat, double lat_min, double lat_max) {
-  double lat_off = (lat - lat_min) / (lat_max - lat_min);
-  double lon_off = (lon - kLonMin) / (kLonMax - kLonMin);
-  lat_off *= static_cast<double>(1ULL << kStep);
-  lon_off *= static_cast<double>(1ULL << kStep);
-  return spread(static_cast<std::uint32_t>(lat_off)) | (spread(static_cast<std::uint32_t>(lon_off)) << 1);
-}
+using geo::kDegToRad;
+using geo::kEarthRadius;
+using geo::kLatMax;
+using geo::kLatMin;
+using geo::kLonMax;
+using geo::kLonMin;
 
 struct Point {
   double lon = 0, lat = 0;
@@ -63,14 +38,8 @@ struct Point {
 
 // The centre of a score's cell, clamped into the valid range.
 Point decode(double score) {
-  const auto bits = static_cast<std::uint64_t>(score);
-  const std::uint32_t ilat = gather(bits), ilon = gather(bits >> 1);
-  const double cells = static_cast<double>(1ULL << kStep);
-  const double lat_lo = kLatMin + (ilat * 1.0 / cells) * (kLatMax - kLatMin);
-  const double lat_hi = kLatMin + ((ilat + 1) * 1.0 / cells) * (kLatMax - kLatMin);
-  const double lon_lo = kLonMin + (ilon * 1.0 / cells) * (kLonMax - kLonMin);
-  const double lon_hi = kLonMin + ((ilon + 1) * 1.0 / cells) * (kLonMax - kLonMin);
-  Point p{(lon_lo + lon_hi) / 2, (lat_lo + lat_hi) / 2};
+  const geo::Area a = geo::area_of(geo::Cell{static_cast<std::uint64_t>(score), geo::kMaxStep});
+  Point p{(a.lon_min + a.lon_max) / 2, (a.lat_min + a.lat_max) / 2};
   p.lon = std::clamp(p.lon, kLonMin, kLonMax);
   p.lat = std::clamp(p.lat, kLatMin, kLatMax);
   return p;
@@ -162,7 +131,7 @@ void geoadd_cmd(CommandContext& c) {
   for (std::size_t i = first; i < c.argc(); i += 3) {
     Point p;
     if (!parse_lon_lat(c, i, p)) return;
-    scores.push_back(format_int(static_cast<std::int64_t>(encode(p.lon, p.lat, kLatMin, kLatMax))));
+    scores.push_back(format_int(static_cast<std::int64_t>(geo::cell_of(p.lon, p.lat, geo::kMaxStep).bits)));
   }
   for (std::size_t i = first, k = 0; i < c.argc(); i += 3, ++k) {
     zadd.push_back(scores[k]);
@@ -204,7 +173,7 @@ void geohash_cmd(CommandContext& c) {
     }
     // The standard geohash: latitude over ±90, re-encoded from the cell's centre; 11 characters
     // of 5 bits from 52 (the last one is 0).
-    const std::uint64_t bits = encode(p->lon, p->lat, -90, 90);
+    const std::uint64_t bits = geo::cell_of(p->lon, p->lat, geo::kMaxStep, -90, 90).bits;
     char buf[11];
     for (int k = 0; k < 11; ++k) {
       const unsigned idx = k == 10 ? 0 : static_cast<unsigned>((bits >> (52 - (k + 1) * 5)) & 0x1f);
@@ -378,20 +347,29 @@ void search_generic(CommandContext& c, unsigned form) {
   }
   if (count != 0 && sort == 0 && !any) sort = 1;
 
+  // The cells around the shape, each a range of scores, in Redis's order; within one, the
+  // same exact test as every member would get. ANY stops at the COUNTth match.
+  const geo::Shape shape{center.lon, center.lat, box, radius, width, height, to_m};
+  const std::size_t limit = any ? static_cast<std::size_t>(count) : 0;
   std::vector<Found> found;
-  for (ZSet::Ref n = z->first(); n; n = n.next()) {
-    const Point at = decode(n.score());
-    double d = 0;
-    if (box) {
-      if (lat_distance(at.lat, center.lat) > height * to_m / 2) continue;
-      if (distance(at.lon, at.lat, center.lon, at.lat) > width * to_m / 2) continue;
-      d = distance(center.lon, center.lat, at.lon, at.lat);
-    } else {
-      d = distance(center.lon, center.lat, at.lon, at.lat);
-      if (d > radius * to_m) continue;
+  for (const geo::Cell& cell : geo::search_cells(shape)) {
+    if (limit != 0 && found.size() >= limit) break;
+    const geo::ScoreSpan span = geo::score_span(cell);
+    const ScoreRange range{static_cast<double>(span.lo), static_cast<double>(span.hi), false, true};
+    for (ZSet::Ref n = z->first_in(range); n && range.below_max(n.score()); n = n.next()) {
+      const Point at = decode(n.score());
+      double d = 0;
+      if (box) {
+        if (lat_distance(at.lat, center.lat) > height * to_m / 2) continue;
+        if (distance(at.lon, at.lat, center.lon, at.lat) > width * to_m / 2) continue;
+        d = distance(center.lon, center.lat, at.lon, at.lat);
+      } else {
+        d = distance(center.lon, center.lat, at.lon, at.lat);
+        if (d > radius * to_m) continue;
+      }
+      found.push_back(Found{n.member(), n.score(), d, at});
+      if (limit != 0 && found.size() >= limit) break;
     }
-    found.push_back(Found{n.member(), n.score(), d, at});
-    if (any && static_cast<std::int64_t>(found.size()) == count) break;
   }
   if (sort != 0) {
     std::stable_sort(found.begin(), found.end(), [&](const Found& a, const Found& b) {

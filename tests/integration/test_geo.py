@@ -2,8 +2,9 @@
 under test, in RESP2 and RESP3: cells (GEOADD's scores), GEOHASH strings, GEOPOS coordinates,
 GEODIST in every unit, searches by radius and by box from coordinates and from members with
 every WITH option, COUNT, ANY with a COUNT that takes everything, ASC/DESC, STORE/STOREDIST,
-and the errors. Orders Redis leaves to its cell scan (unsorted results, ANY cutting short) are
-compared as sets."""
+and the errors. test_cell_order compares the orders Redis leaves to its geohash cell scan
+(unsorted results, ANY cutting short) exactly: near the poles, across the antimeridian, radii
+and boxes from metres to the whole world, over both sorted set encodings."""
 
 import random
 import unittest
@@ -106,6 +107,55 @@ class GeoDifferentialTest(SideBySideTestCase):
                 by = ["BYBOX", str(rnd.choice([500, 3000])), str(rnd.choice([500, 3000])), "km"]
             cmds.append(["GEOSEARCH", "g", "FROMLONLAT", lon, lat] + by + ["ASC", "WITHDIST", "WITHHASH"])
         self.compare(cmds)
+
+    def test_cell_order(self):
+        # Points clustered where the cell choice is delicate (the poles' last rows, both sides
+        # of the antimeridian, the equator and the prime meridian) plus a spread over the world;
+        # then searches with no ASC/DESC (replies in the order the cells are visited) and ANY
+        # with a small COUNT (which cells are read first decides who is in the reply).
+        rnd = random.Random(13)
+        centres = [(179.9, 84.9), (-179.9, -84.9), (179.95, 0.1), (-179.95, -0.1), (0.01, 0.01),
+                   (13.36, 38.11), (-0.05, 60.0), (120.0, -70.0), (-45.0, 81.0)]
+
+        def points(n_spread, n_near):
+            add = []
+            for i in range(n_spread):
+                add += ["%.6f" % rnd.uniform(-180, 180), "%.6f" % rnd.uniform(-85.05, 85.05), "s%d" % i]
+            for k, (lon, lat) in enumerate(centres):
+                for i in range(n_near):
+                    plon = lon + rnd.uniform(-2, 2)
+                    plon = plon - 360 if plon > 180 else (plon + 360 if plon < -180 else plon)
+                    plat = max(-85.05, min(85.05, lat + rnd.uniform(-1.5, 1.5)))
+                    add += ["%.6f" % plon, "%.6f" % plat, "c%d_%d" % (k, i)]
+            return add
+
+        searches = []
+        for lon, lat in centres + [(180, 85.05112878), (-180, -85.05112878), (0, 0)]:
+            frm = ["FROMLONLAT", repr(lon), repr(lat)]
+            for by in (["BYRADIUS", "1", "m"], ["BYRADIUS", "50", "km"], ["BYRADIUS", "300", "km"],
+                       ["BYRADIUS", "2500", "km"], ["BYRADIUS", "9000", "km"], ["BYRADIUS", "20000", "km"],
+                       ["BYBOX", "100", "400", "km"], ["BYBOX", "900", "60", "km"], ["BYBOX", "20000", "5000", "mi"]):
+                searches.append(["GEOSEARCH", "g"] + frm + by)
+                searches.append(["GEOSEARCH", "g"] + frm + by + ["WITHDIST", "WITHHASH"])
+                searches.append(["GEOSEARCH", "g"] + frm + by + ["COUNT", "3", "ANY"])
+                searches.append(["GEOSEARCH", "g"] + frm + by + ["COUNT", "5", "ANY", "DESC"])
+                searches.append(["GEOSEARCHSTORE", "d", "g"] + frm + by + ["COUNT", "4", "ANY", "STOREDIST"])
+                searches.append(["ZRANGE", "d", "0", "-1", "WITHSCORES"])
+        for member in ("c0_0", "c1_0", "c2_0", "c3_0", "s0"):
+            for radius in ("10", "500", "3000", "15000"):
+                searches.append(["GEORADIUSBYMEMBER", "g", member, radius, "km"])
+                searches.append(["GEORADIUSBYMEMBER_RO", "g", member, radius, "km", "COUNT", "2", "ANY"])
+        searches.append(["GEORADIUS", "g", "179.99", "-85", "700", "km", "WITHCOORD"])
+        # A small set stays in the packed encoding; a big one is a skip list.
+        for n_spread, n_near in ((40, 8), (1500, 120)):
+            add = points(n_spread, n_near)
+            self.compare([["DEL", "g"], ["GEOADD", "g"] + add, ["OBJECT", "ENCODING", "g"]] + searches)
+
+    def test_unsorted_fixed_set(self):
+        self.compare([["GEOSEARCH", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "300", "km"],
+                      ["GEORADIUS", "g", "-73.98", "40.75", "50", "km", "WITHDIST"],
+                      ["GEORADIUS", "g", "0", "0", "20000", "km"],
+                      ["GEOSEARCH", "g", "FROMMEMBER", "corner", "BYBOX", "20000", "20000", "km"]])
 
 
 if __name__ == "__main__":
