@@ -131,7 +131,9 @@ void sort_generic(CommandContext& c, bool read_only) {
 
   const auto len = static_cast<std::int64_t>(items.size());
   std::int64_t start = limit_start < 0 ? 0 : limit_start;
-  std::int64_t end = limit_count < 0 ? len - 1 : start + limit_count - 1;
+  // A count past what is left ends at the last item (LIMIT 2 9223372036854775807: start + count
+  // would overflow).
+  std::int64_t end = limit_count < 0 || limit_count > len - start ? len - 1 : start + limit_count - 1;
   if (start >= len) {
     start = len - 1;
     end = len - 2;

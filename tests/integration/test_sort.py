@@ -29,6 +29,7 @@ CASES = [
     ["SORT", "nums", "LIMIT", "-5", "2"], ["SORT", "nums", "LIMIT", "6", "-1"],
     ["SORT", "nums", "LIMIT", "100", "5"], ["SORT", "nums", "LIMIT", "x", "1"],
     ["SORT", "nums", "LIMIT", "1"], ["SORT", "nums", "BOGUS"],
+    ["SORT", "nums", "LIMIT", "2", "9223372036854775807"], ["SORT_RO", "nums", "LIMIT", "9223372036854775807", "9223372036854775807"],
     ["SORT", "ids", "BY", "w_*"], ["SORT", "ids", "BY", "w_*", "DESC"],
     ["SORT", "ids", "BY", "h_*->f"], ["SORT", "ids", "BY", "bad_*"],
     ["SORT", "ids", "BY", "nosort"], ["SORT", "ids", "BY", "nosort", "DESC"],
