@@ -39,7 +39,7 @@ TEST(KeyTable, EmptyAndSingle) {
   EXPECT_EQ(t.random(rng), nullptr);
   EXPECT_TRUE(scan_all(t).empty());
   KeyNode* n = insert(t, "a");
-  n->entry.value.str = "v";
+  n->entry.value.str() = "v";
   EXPECT_EQ(find(t, "a"), n);
   EXPECT_EQ(n->key(), "a");
   EXPECT_EQ(t.random(rng), n);
@@ -102,12 +102,12 @@ TEST(KeyTable, RandomAgainstUnorderedMap) {
     auto it = ref.find(key);
     ASSERT_EQ(n != nullptr, it != ref.end()) << key;
     if (n != nullptr) {
-      ASSERT_EQ(n->entry.value.str, it->second);
+      ASSERT_EQ(n->entry.value.str(), it->second);
     }
     if (op < 6) {
       if (n == nullptr) n = insert(t, key);
-      n->entry.value.str = std::to_string(round);
-      ref[key] = n->entry.value.str;
+      n->entry.value.str() = std::to_string(round);
+      ref[key] = n->entry.value.str();
     } else if (op < 9 && n != nullptr) {
       t.erase(n, hash_of(key));
       ref.erase(it);
@@ -122,7 +122,7 @@ TEST(KeyTable, RandomAgainstUnorderedMap) {
   for (const auto& [key, e] : t) {
     auto it = ref.find(std::string(key));
     ASSERT_NE(it, ref.end());
-    EXPECT_EQ(e.value.str, it->second);
+    EXPECT_EQ(e.value.str(), it->second);
     ++seen;
   }
   EXPECT_EQ(seen, ref.size());

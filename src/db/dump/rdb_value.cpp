@@ -485,7 +485,7 @@ std::string dump_value(const Value& v) {
   switch (v.type()) {
     case Type::kString:
       out.push_back(static_cast<char>(kString));
-      put_string(out, v.str);
+      put_string(out, v.str());
       break;
     case Type::kList: encode_list(*v.list(), out); break;
     case Type::kSet: encode_set(v, out); break;
@@ -513,7 +513,7 @@ bool restore_value(std::string_view payload, Value& out, std::string& err) {
   if (ok) {
     switch (type) {
       case kString:
-        ok = r.string(v.str);
+        ok = r.string(v.str());
         break;
       case kList: case kListZiplist: case kListQuicklist: case kListQuicklist2:
         ok = decode_list(r, type, v);

@@ -52,7 +52,7 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
   const Value& v = e.value;
   switch (v.type()) {
     case Type::kString:
-      return string_heap(v.str);
+      return string_heap(v.str());
     case Type::kHash: {
       const Hash& hash = *v.hash();
       if (hash.packed()) return size_class(sizeof(Hash)) + size_class(hash.packed_bytes());

@@ -1,0 +1,102 @@
+// A key's Value (src/db/entry.hpp): the string and the container's pointer share one union, so
+// every move and change of type must end one member's life and begin the other's. These run
+// under ASan/UBSan too, where a string destroyed as a pointer or a container leaked shows.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "db/entry.hpp"
+
+namespace {
+
+using lfdb::db::Hash;
+using lfdb::db::List;
+using lfdb::db::Set;
+using lfdb::db::Type;
+using lfdb::db::Value;
+
+// A string past the 15 bytes a std::string keeps inline: it owns a heap buffer.
+const std::string kLong(100, 'x');
+
+Value hash_value(std::string_view field) {
+  Value v;
+  auto h = std::make_unique<Hash>();
+  h->set(field, "v");
+  v.reset(std::move(h));
+  return v;
+}
+
+TEST(Value, StringAndContainerShareTheUnion) {
+  Value v;
+  EXPECT_EQ(v.type(), Type::kString);
+  EXPECT_TRUE(v.str().empty());
+  v.str() = kLong;
+  v.reset(std::make_unique<Set>());  // the string's buffer goes
+  EXPECT_EQ(v.type(), Type::kSet);
+  EXPECT_NE(v.set(), nullptr);
+  EXPECT_EQ(v.hash(), nullptr);
+  v.set()->add("m");
+  v.reset(std::make_unique<List>());  // one container for another
+  EXPECT_EQ(v.type(), Type::kList);
+  EXPECT_EQ(v.set(), nullptr);
+  v.drop_containers();  // SET over a list: an empty string again
+  EXPECT_EQ(v.type(), Type::kString);
+  EXPECT_TRUE(v.str().empty());
+  v.str() = kLong;
+  v.drop_containers();  // a string keeps its bytes
+  EXPECT_EQ(v.str(), kLong);
+}
+
+TEST(Value, MovesCarryTheLiveMember) {
+  Value s;
+  s.str() = kLong;
+  s.raw = true;
+  s.access = 7;
+  Value moved(std::move(s));
+  EXPECT_EQ(moved.type(), Type::kString);
+  EXPECT_EQ(moved.str(), kLong);
+  EXPECT_TRUE(moved.raw);
+  EXPECT_EQ(moved.access, 7u);
+
+  Value h = hash_value("f");
+  Hash* held = h.hash();
+  Value taken(std::move(h));
+  EXPECT_EQ(taken.hash(), held);  // the container itself moves, not a copy
+  EXPECT_EQ(h.type(), Type::kString);  // NOLINT(bugprone-use-after-move): a defined state
+  EXPECT_TRUE(h.str().empty());
+  EXPECT_EQ(taken.hash()->get("f"), "v");
+}
+
+TEST(Value, MoveAssignmentOverEveryPair) {
+  // string over string, container over string, string over container, container over container
+  Value a;
+  a.str() = kLong;
+  Value b;
+  b.str() = "short";
+  a = std::move(b);
+  EXPECT_EQ(a.str(), "short");
+
+  Value h = hash_value("f");
+  a = std::move(h);
+  EXPECT_EQ(a.type(), Type::kHash);
+  EXPECT_EQ(h.type(), Type::kString);  // NOLINT(bugprone-use-after-move)
+
+  Value s;
+  s.str() = kLong;
+  a = std::move(s);  // the hash goes, the string comes
+  EXPECT_EQ(a.type(), Type::kString);
+  EXPECT_EQ(a.str(), kLong);
+
+  a = hash_value("g");
+  a = hash_value("h");  // the first hash goes
+  EXPECT_EQ(a.hash()->get("h"), "v");
+  EXPECT_FALSE(a.hash()->get("g").has_value());
+
+  Value& self = a;
+  a = std::move(self);  // a self-move keeps the value
+  EXPECT_EQ(a.hash()->get("h"), "v");
+}
+
+}  // namespace
