@@ -388,7 +388,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
       }
       auto bad_element = [&] { return bad("bad element at byte " + std::to_string(in.pos())); };
       if (type == kHash) {
-        e.value.reset(std::make_unique<Hash>());
+        e.value.make_hash();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view f, v;
           if (!in.str(f) || !in.str(v)) return bad_element();
@@ -402,14 +402,14 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
           e.value.list()->push_back(v);
         }
       } else if (type == kSet) {
-        e.value.reset(std::make_unique<Set>());
+        e.value.make_set();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
           e.value.set()->add(v);
         }
       } else {
-        e.value.reset(std::make_unique<ZSet>());
+        e.value.make_zset();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view m;
           std::uint64_t bits = 0;

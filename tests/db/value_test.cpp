@@ -60,13 +60,42 @@ TEST(Value, MovesCarryTheLiveMember) {
   EXPECT_TRUE(moved.raw);
   EXPECT_EQ(moved.access, 7u);
 
+  // A hash lives in the Value: its fields move with it, the Hash* does not.
   Value h = hash_value("f");
-  Hash* held = h.hash();
   Value taken(std::move(h));
-  EXPECT_EQ(taken.hash(), held);  // the container itself moves, not a copy
+  EXPECT_EQ(taken.type(), Type::kHash);
+  EXPECT_EQ(taken.hash()->get("f"), "v");
   EXPECT_EQ(h.type(), Type::kString);  // NOLINT(bugprone-use-after-move): a defined state
   EXPECT_TRUE(h.str().empty());
-  EXPECT_EQ(taken.hash()->get("f"), "v");
+  EXPECT_EQ(h.hash(), nullptr);
+
+  // A list is boxed: the box itself moves, not a copy.
+  Value l;
+  l.reset(std::make_unique<List>());
+  List* box = l.list();
+  Value took(std::move(l));
+  EXPECT_EQ(took.list(), box);
+  EXPECT_EQ(l.type(), Type::kString);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(Value, SmallContainersLiveInline) {
+  Value v;
+  Hash& h = v.make_hash();
+  EXPECT_EQ(v.hash(), &h);
+  // The Hash is inside the Value's 40 bytes: no box of its own.
+  const auto* lo = reinterpret_cast<const char*>(&v);
+  const auto* at = reinterpret_cast<const char*>(&h);
+  EXPECT_TRUE(at >= lo && at + sizeof(Hash) <= lo + sizeof(Value));
+  h.set("f", std::string(100, 'y'));
+  Set& s = v.make_set();  // the hash (and its buffer) goes
+  s.add("1");
+  s.add(kLong);  // converts to the table
+  EXPECT_FALSE(v.set()->intset());
+  v.make_zset(std::size_t{200}, std::size_t{8}).set("m", 1.5);  // a set created as a skip list
+  EXPECT_EQ(v.zset()->size(), 1u);
+  v.reset(std::make_unique<Hash>());  // a hash built apart moves in
+  EXPECT_EQ(v.type(), Type::kHash);
+  EXPECT_EQ(v.hash()->size(), 0u);
 }
 
 TEST(Value, MoveAssignmentOverEveryPair) {
