@@ -68,7 +68,7 @@ std::string* writable_bits(CommandContext& c, std::string_view key, std::uint64_
     bool created = false;
     e = &c.part(key).find_or_create(key, c.now_ms, created);
   }
-  std::string& s = e->value.str;
+  std::string& s = e->value.str();
   grown = s.size() < bytes;
   if (grown) s.resize(bytes, '\0');
   e->value.raw = true;
@@ -99,7 +99,7 @@ void getbit_cmd(CommandContext& c) {
   bool wrong = false;
   const Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  c.out.integer(e == nullptr ? 0 : bit_at(e->value.str, bit));
+  c.out.integer(e == nullptr ? 0 : bit_at(e->value.str(), bit));
 }
 
 // BITCOUNT's and BITPOS's [start end [BYTE|BIT]] over a string of `len` bytes, as a range of bits
@@ -149,7 +149,7 @@ void bitcount_cmd(CommandContext& c) {
   const Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) return c.out.integer(0);
-  const std::string& s = e->value.str;
+  const std::string& s = e->value.str();
   const auto len = static_cast<std::int64_t>(s.size());
   BitRange r{0, len * 8 - 1};
   if (c.argc() == 4 || c.argc() == 5) {
@@ -174,7 +174,7 @@ void bitpos_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   // A missing key is an endless run of zeros.
   if (e == nullptr) return c.out.integer(bit == 1 ? -1 : 0);
-  const std::string& s = e->value.str;
+  const std::string& s = e->value.str();
   const auto len = static_cast<std::int64_t>(s.size());
   BitRange r{0, len * 8 - 1};
   bool end_given = false;
@@ -229,7 +229,7 @@ void bitop_cmd(CommandContext& c) {
     bool wrong = false;
     const Entry* e = string_at(c, c.arg(i), wrong);
     if (wrong) return c.out.error(kErrWrongType);
-    src.push_back(e == nullptr ? std::string_view() : std::string_view(e->value.str));
+    src.push_back(e == nullptr ? std::string_view() : std::string_view(e->value.str()));
     longest = std::max(longest, src.back().size());
   }
   std::string out(longest, '\0');
@@ -381,7 +381,7 @@ void bitfield_generic(CommandContext& c, bool read_only) {
     bool wrong = false;
     const Entry* e = string_at(c, key, wrong);
     if (wrong) return c.out.error(kErrWrongType);
-    if (e != nullptr) view = e->value.str;
+    if (e != nullptr) view = e->value.str();
   }
   c.out.array_header(ops.size());
   for (const FieldOp& op : ops) {

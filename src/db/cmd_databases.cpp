@@ -32,7 +32,7 @@ Value copy_of(const Value& v) {
   Value out;
   out.raw = v.raw;
   switch (v.type()) {
-    case Type::kString: out.str = v.str; break;
+    case Type::kString: out.str() = v.str(); break;
     case Type::kHash: out.reset(v.hash()->copy()); break;  // its encoding too
     case Type::kList: out.reset(std::make_unique<List>(*v.list())); break;
     case Type::kSet: out.reset(v.set()->copy()); break;  // its encoding too

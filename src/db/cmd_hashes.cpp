@@ -33,7 +33,7 @@ Hash& hash_for_write(CommandContext& c, std::string_view key) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.reset(std::make_unique<Hash>());
+    return e.value.make_hash();
   }
   return *e.value.hash();
 }

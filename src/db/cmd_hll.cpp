@@ -170,9 +170,9 @@ std::string* hll_at(CommandContext& c, std::string_view key, bool& failed) {
   if (e == nullptr) return nullptr;
   failed = true;
   if (e->value.type() != Type::kString) return c.out.error(kErrWrongType), nullptr;
-  if (!well_formed(e->value.str)) return c.out.error(kErrNotHll), nullptr;
+  if (!well_formed(e->value.str())) return c.out.error(kErrNotHll), nullptr;
   failed = false;
-  return &e->value.str;
+  return &e->value.str();
 }
 
 // Every register of a well-formed value; false for a corrupt sparse body.
@@ -295,9 +295,9 @@ void pfadd_cmd(CommandContext& c) {
   if (s == nullptr) {
     bool created = false;
     Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
-    e.value.str = empty_hll();
+    e.value.str() = empty_hll();
     e.value.raw = true;
-    s = &e.value.str;
+    s = &e.value.str();
     updated = true;
   }
   if (c.argc() > 2) {
@@ -371,10 +371,10 @@ void pfmerge_cmd(CommandContext& c) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.str = empty_hll();
+    e.value.str() = empty_hll();
     e.value.raw = true;
   }
-  std::string& s = e.value.str;
+  std::string& s = e.value.str();
   if (dense && encoding_of(s) == kSparse) {  // one dense input makes the result dense at once
     s.resize(kDenseSize);
     s[4] = static_cast<char>(kDense);

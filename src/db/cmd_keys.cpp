@@ -234,8 +234,8 @@ const char* encoding_of(const Value& v) {
   if (v.type() == Type::kString) {
     std::int64_t n = 0;
     if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
-    if (parse_int(v.str, n)) return "int";
-    return v.str.size() <= kEmbstrLimit ? "embstr" : "raw";
+    if (parse_int(v.str(), n)) return "int";
+    return v.str().size() <= kEmbstrLimit ? "embstr" : "raw";
   }
   if (v.type() == Type::kZSet) {
     // The encoding it has (zset.hpp): packed until a zset-max-listpack-* limit is passed.
@@ -264,7 +264,7 @@ void object_refcount_cmd(CommandContext& c) {
   const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
   std::int64_t n = -1;
-  const bool shared = std::string_view(encoding_of(e->value)) == "int" && parse_int(e->value.str, n) &&
+  const bool shared = std::string_view(encoding_of(e->value)) == "int" && parse_int(e->value.str(), n) &&
                       n >= 0 && n < 10000;
   c.out.integer(shared ? 2147483647 : 1);
 }

@@ -37,7 +37,7 @@ Value& set_for_write(CommandContext& c, std::string_view key) {
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.reset(std::make_unique<Set>());
+    e.value.make_set();
   }
   return e.value;
 }

@@ -40,7 +40,7 @@ std::optional<std::string_view> look_up(CommandContext& c, std::string_view patt
   if (e == nullptr) return std::nullopt;
   if (field.empty()) {
     if (e->value.type() != Type::kString) return std::nullopt;
-    return std::string_view(e->value.str);
+    return std::string_view(e->value.str());
   }
   if (e->value.type() != Type::kHash) return std::nullopt;
   return e->value.hash()->get(field);

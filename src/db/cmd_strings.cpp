@@ -94,7 +94,7 @@ void set_cmd(CommandContext& c) {
   }
   if ((flags & kNx && e != nullptr) || (flags & kXx && e == nullptr)) {
     if (flags & kGet) {
-      if (e) c.out.bulk(e->value.str);
+      if (e) c.out.bulk(e->value.str());
       else c.out.null();
     } else {
       c.out.null();
@@ -102,7 +102,7 @@ void set_cmd(CommandContext& c) {
     return;
   }
   if (flags & kGet) {
-    if (e) c.out.bulk(e->value.str);
+    if (e) c.out.bulk(e->value.str());
     else c.out.null();
   }
   if (at >= 0 && at <= c.now_ms) {
@@ -154,14 +154,14 @@ void get_cmd(CommandContext& c) {
   Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) return c.out.null();
-  c.out.bulk(e->value.str);
+  c.out.bulk(e->value.str());
 }
 
 void getset_cmd(CommandContext& c) {
   bool wrong = false;
   Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  if (e) c.out.bulk(e->value.str);
+  if (e) c.out.bulk(e->value.str());
   else c.out.null();
   store(c, c.arg(1), c.arg(2), -1, false);
   pubsub::event(pubsub::kEvString, "set", c.arg(1));
@@ -172,7 +172,7 @@ void getdel_cmd(CommandContext& c) {
   Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) return c.out.null();
-  c.out.bulk(e->value.str);
+  c.out.bulk(e->value.str());
   c.part(c.arg(1)).erase(c.arg(1), c.now_ms);
   pubsub::event(pubsub::kEvGeneric, "del", c.arg(1));
 }
@@ -188,7 +188,7 @@ void getex_cmd(CommandContext& c) {
   Entry* e = string_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) return c.out.null();
-  c.out.bulk(e->value.str);
+  c.out.bulk(e->value.str());
   Partition& p = c.part(key);
   if (at >= 0 && at <= c.now_ms) {
     p.erase(key, c.now_ms);
@@ -209,7 +209,7 @@ void mget_cmd(CommandContext& c) {
   for (std::size_t i = 1; i < c.argc(); ++i) {
     Entry* e = c.find(c.arg(i));
     if (e == nullptr || e->value.type() != Type::kString) c.out.null();
-    else c.out.bulk(e->value.str);
+    else c.out.bulk(e->value.str());
   }
 }
 
@@ -248,21 +248,21 @@ void append_cmd(CommandContext& c) {
     c.out.integer(static_cast<std::int64_t>(c.arg(2).size()));
     return;
   }
-  if (e->value.str.size() + c.arg(2).size() > kMaxStringSize) {
+  if (e->value.str().size() + c.arg(2).size() > kMaxStringSize) {
     return c.out.error(kErrStringTooLong);
   }
-  e->value.str.append(c.arg(2));
+  e->value.str().append(c.arg(2));
   e->value.raw = true;
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvString, "append", key);
-  c.out.integer(static_cast<std::int64_t>(e->value.str.size()));
+  c.out.integer(static_cast<std::int64_t>(e->value.str().size()));
 }
 
 void strlen_cmd(CommandContext& c) {
   bool wrong = false;
   Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  c.out.integer(e ? static_cast<std::int64_t>(e->value.str.size()) : 0);
+  c.out.integer(e ? static_cast<std::int64_t>(e->value.str().size()) : 0);
 }
 
 void getrange_cmd(CommandContext& c) {
@@ -274,7 +274,7 @@ void getrange_cmd(CommandContext& c) {
   Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) return c.out.bulk("");
-  const auto len = static_cast<std::int64_t>(e->value.str.size());
+  const auto len = static_cast<std::int64_t>(e->value.str().size());
   if (start < 0 && end < 0 && start > end) return c.out.bulk("");
   if (start < 0) start += len;
   if (end < 0) end += len;
@@ -282,7 +282,7 @@ void getrange_cmd(CommandContext& c) {
   if (end < 0) end = 0;
   if (end >= len) end = len - 1;
   if (start > end || len == 0) return c.out.bulk("");
-  c.out.bulk(std::string_view(e->value.str).substr(static_cast<std::size_t>(start),
+  c.out.bulk(std::string_view(e->value.str()).substr(static_cast<std::size_t>(start),
                                                    static_cast<std::size_t>(end - start + 1)));
 }
 
@@ -294,7 +294,7 @@ void setrange_cmd(CommandContext& c) {
   bool wrong = false;
   Entry* e = string_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
-  const std::size_t cur = e ? e->value.str.size() : 0;
+  const std::size_t cur = e ? e->value.str().size() : 0;
   if (value.empty()) return c.out.integer(static_cast<std::int64_t>(cur));
   if (static_cast<std::uint64_t>(offset) + value.size() > kMaxStringSize) {
     return c.out.error(kErrStringTooLong);
@@ -303,7 +303,7 @@ void setrange_cmd(CommandContext& c) {
     store(c, key, "", -1, false);
     e = c.find(key);
   }
-  std::string& s = e->value.str;
+  std::string& s = e->value.str();
   const auto off = static_cast<std::size_t>(offset);
   if (s.size() < off + value.size()) s.resize(off + value.size(), '\0');
   s.replace(off, value.size(), value);
@@ -319,7 +319,7 @@ void incr_generic(CommandContext& c, std::int64_t by) {
   Entry* e = string_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   std::int64_t v = 0;
-  if (e != nullptr && !parse_int(e->value.str, v)) return c.out.error(kErrNotInteger);
+  if (e != nullptr && !parse_int(e->value.str(), v)) return c.out.error(kErrNotInteger);
   if ((by < 0 && v < 0 && by < LLONG_MIN - v) || (by > 0 && v > 0 && by > LLONG_MAX - v)) {
     return c.out.error(kErrOverflow);
   }
@@ -327,7 +327,7 @@ void incr_generic(CommandContext& c, std::int64_t by) {
   if (e == nullptr) {
     store(c, key, format_int(v), -1, false);
   } else {
-    e->value.str = format_int(v);
+    e->value.str() = format_int(v);
     e->value.raw = false;
     c.part(key).modified(key);
   }
@@ -354,7 +354,7 @@ void incrbyfloat_cmd(CommandContext& c) {
   Entry* e = string_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   long double v = 0, by = 0;
-  if ((e != nullptr && !parse_long_double(e->value.str, v)) || !parse_long_double(c.arg(2), by)) {
+  if ((e != nullptr && !parse_long_double(e->value.str(), v)) || !parse_long_double(c.arg(2), by)) {
     return c.out.error(kErrNotFloat);
   }
   v += by;
@@ -363,7 +363,7 @@ void incrbyfloat_cmd(CommandContext& c) {
   if (e == nullptr) {
     store(c, key, s, -1, false);
   } else {
-    e->value.str = s;
+    e->value.str() = s;
     e->value.raw = false;
     c.part(key).modified(key);
   }
@@ -381,7 +381,7 @@ void lcs_cmd(CommandContext& c) {
     const Entry* e = c.find(c.arg(k));
     if (e == nullptr) continue;
     if (e->value.type() != Type::kString) return c.out.error("ERR The specified keys must contain string values");
-    (k == 1 ? a : b) = e->value.str;
+    (k == 1 ? a : b) = e->value.str();
   }
   bool want_idx = false, want_len = false, with_match_len = false;
   std::int64_t min_match_len = 0;

@@ -42,7 +42,7 @@ Value& zset_for_write(CommandContext& c, std::string_view key, std::size_t eleme
                       bool& created) {
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
-    e.value.reset(std::make_unique<ZSet>(elements, longest));
+    e.value.make_zset(elements, longest);
   }
   return e.value;
 }

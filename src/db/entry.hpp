@@ -2,9 +2,12 @@
 // partitions hand to handlers. See db/keyspace.hpp for how values change and expire.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
+#include <new>
 #include <memory>
 #include <string>
+#include <utility>
 #include <unordered_map>
 
 #include "db/hash.hpp"
@@ -21,60 +24,85 @@ const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "str
 
 // A key's value: a string, or one container, matching type(); a container is never empty (the
 // key is deleted with its last element), except a stream, which outlives its entries as Redis's
-// do. One pointer stands for whichever container the type names (not one per type side by
-// side), and the type byte, `raw` and the access clock share one word: 48 bytes in all.
+// do. The members share one union, as a value is never two of them: the string, the hash, the
+// set and the sorted set themselves (16 bytes each: a packed buffer's pointer and a table's,
+// so a small container costs its one buffer and no box), or the pointer to a list or a stream.
+// The type byte says which member is alive; every change of type goes through reset(), make_*()
+// or drop_containers(), which end one member's life and begin the other's. The type byte, `raw`
+// and the access clock share one word: 40 bytes in all.
+//
+// An inline container moves with its Value: a Hash*, Set* or ZSet* taken from a value is good
+// until that value is moved (RENAME, MOVE, RESTORE move a value to another key's node; a node
+// itself never moves, so other keys' changes leave it valid).
 class Value {
  public:
-  Value() = default;
-  Value(Value&& o) noexcept
-      : type_(o.type_), raw(o.raw), access(o.access), str(std::move(o.str)), box_(o.box_) {
-    o.type_ = Type::kString;
-    o.box_ = nullptr;
-  }
+  Value() : str_() {}
+  Value(Value&& o) noexcept : raw(o.raw), access(o.access) { take(o); }
   Value& operator=(Value&& o) noexcept {
     if (this != &o) {
-      drop_containers();
-      type_ = o.type_;
+      end_member();
+      take(o);
       raw = o.raw;
       access = o.access;
-      str = std::move(o.str);
-      box_ = o.box_;
-      o.type_ = Type::kString;
-      o.box_ = nullptr;
     }
     return *this;
   }
-  ~Value() { drop_containers(); }
+  ~Value() { end_member(); }
 
   Type type() const { return type_; }
+  // The string: only while type() is kString (the union's other member is alive otherwise).
+  std::string& str() {
+    assert(type_ == Type::kString);
+    return str_;
+  }
+  const std::string& str() const {
+    assert(type_ == Type::kString);
+    return str_;
+  }
   // The container this value holds, or nullptr when it holds another type. Shallow const, as
-  // the unique_ptrs these replace were: a reader's const Entry still reaches the elements.
-  Hash* hash() const { return held<Hash>(Type::kHash); }
-  List* list() const { return held<List>(Type::kList); }
-  Set* set() const { return held<Set>(Type::kSet); }
-  ZSet* zset() const { return held<ZSet>(Type::kZSet); }
-  stream::Stream* stream() const { return held<stream::Stream>(Type::kStream); }
+  // the unique_ptrs these replace were: a reader's const Entry still reaches the elements (no
+  // Value is defined const: they live in the key table's nodes).
+  Hash* hash() const { return type_ == Type::kHash ? const_cast<Hash*>(&hash_) : nullptr; }
+  List* list() const { return type_ == Type::kList ? static_cast<List*>(box_) : nullptr; }
+  Set* set() const { return type_ == Type::kSet ? const_cast<Set*>(&set_) : nullptr; }
+  ZSet* zset() const { return type_ == Type::kZSet ? const_cast<ZSet*>(&zset_) : nullptr; }
+  stream::Stream* stream() const { return type_ == Type::kStream ? static_cast<stream::Stream*>(box_) : nullptr; }
 
-  // The value becomes this container (the type follows); the string or the container held
-  // before goes.
-  void reset(std::unique_ptr<Hash> c) { adopt(Type::kHash, c.release()); }
+  // The value becomes an empty container of that type, in place (the type follows); the string
+  // or the container held before goes.
+  Hash& make_hash() {
+    end_member();
+    new (&hash_) Hash();
+    type_ = Type::kHash;
+    return hash_;
+  }
+  Set& make_set() {
+    end_member();
+    new (&set_) Set();
+    type_ = Type::kSet;
+    return set_;
+  }
+  template <class... Args>
+  ZSet& make_zset(Args&&... args) {
+    end_member();
+    new (&zset_) ZSet(std::forward<Args>(args)...);
+    type_ = Type::kZSet;
+    return zset_;
+  }
+  // The value becomes this container (a hash, set or sorted set moves in; a list or stream is
+  // adopted by pointer); the string or the container held before goes.
+  void reset(std::unique_ptr<Hash> c) { make_hash() = std::move(*c); }
+  void reset(std::unique_ptr<Set> c) { make_set() = std::move(*c); }
+  void reset(std::unique_ptr<ZSet> c) { make_zset() = std::move(*c); }
   void reset(std::unique_ptr<List> c) { adopt(Type::kList, c.release()); }
-  void reset(std::unique_ptr<Set> c) { adopt(Type::kSet, c.release()); }
-  void reset(std::unique_ptr<ZSet> c) { adopt(Type::kZSet, c.release()); }
   void reset(std::unique_ptr<stream::Stream> c) { adopt(Type::kStream, c.release()); }
 
-  // The value becomes a string: the container goes (SET over a list, say).
+  // The value becomes a string: the container goes (SET over a list, say). A string value
+  // keeps its bytes.
   void drop_containers() {
-    switch (type_) {
-      case Type::kString: break;
-      case Type::kHash: delete static_cast<Hash*>(box_); break;
-      case Type::kList: delete static_cast<List*>(box_); break;
-      case Type::kSet: delete static_cast<Set*>(box_); break;
-      case Type::kZSet: delete static_cast<ZSet*>(box_); break;
-      case Type::kStream: delete static_cast<stream::Stream*>(box_); break;
-    }
-    box_ = nullptr;
-    type_ = Type::kString;
+    if (type_ == Type::kString) return;
+    end_member();
+    become_string();
   }
 
  private:
@@ -88,26 +116,58 @@ class Value {
   // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
   // word of `type`, so it costs no byte. Mutable: readers stamp it (atomically).
   mutable std::uint32_t access = 0;
-  std::string str;  // kString
 
  private:
-  template <class T>
-  T* held(Type t) const { return type_ == t ? static_cast<T*>(box_) : nullptr; }
   void adopt(Type t, void* c) {
-    drop_containers();
-    str.clear();
-    str.shrink_to_fit();  // a string value's heap buffer goes with it
+    end_member();  // a string value's heap buffer goes with it
     type_ = t;
     box_ = c;
   }
+  // Ends the life of the member type_ names: the string, the inline container, or the boxed
+  // one the pointer owns. The caller begins the next member's.
+  void end_member() {
+    switch (type_) {
+      case Type::kString: str_.~basic_string(); break;
+      case Type::kHash: hash_.~Hash(); break;
+      case Type::kSet: set_.~Set(); break;
+      case Type::kZSet: zset_.~ZSet(); break;
+      case Type::kList: delete static_cast<List*>(box_); break;
+      case Type::kStream: delete static_cast<stream::Stream*>(box_); break;
+    }
+  }
+  // After end_member() (or a boxed container's pointer moved out): an empty string again.
+  void become_string() {
+    new (&str_) std::string();
+    type_ = Type::kString;
+  }
+  // This value has no live member: it takes o's, and o is left an empty string (as a moved-from
+  // value always was).
+  void take(Value& o) {
+    type_ = o.type_;
+    switch (o.type_) {
+      case Type::kString: new (&str_) std::string(std::move(o.str_)); return;
+      case Type::kHash: new (&hash_) Hash(std::move(o.hash_)); break;
+      case Type::kSet: new (&set_) Set(std::move(o.set_)); break;
+      case Type::kZSet: new (&zset_) ZSet(std::move(o.zset_)); break;
+      case Type::kList: case Type::kStream: box_ = o.box_; o.become_string(); return;
+    }
+    o.end_member();  // the moved-from container (empty now)
+    o.become_string();
+  }
 
-  void* box_ = nullptr;  // the container type_ names; nullptr for a string
+  union {
+    std::string str_;  // kString
+    Hash hash_;        // kHash
+    Set set_;          // kSet
+    ZSet zset_;        // kZSet
+    void* box_;        // kList, kStream: the container, on its own allocation
+  };
 };
-static_assert(sizeof(Value) == 48, "type, raw and the clock in one word, the string, one pointer");
-
+static_assert(sizeof(Value) == 40, "type, raw and the clock in one word, then the string, a small container or a pointer");
 struct Entry {
   Value value;
   std::int64_t expire_at_ms = -1;  // -1: no expiry
 };
+static_assert(sizeof(Entry) == 48, "a key of up to 12 bytes makes a node of jemalloc's 64 class");
 
 }  // namespace lfdb::db

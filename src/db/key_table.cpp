@@ -11,8 +11,9 @@ namespace lfdb::db {
 // ---- KeyNode ----
 
 std::size_t KeyNode::alloc_size(std::size_t n) {
-  // The key's bytes start right after len_; a short key may end inside the struct's padding.
-  const std::size_t need = sizeof(Entry) + sizeof(std::uint32_t) + n;
+  // The key's bytes start right after len_ (and the long length); a short key may end inside
+  // the struct's padding.
+  const std::size_t need = sizeof(Entry) + 1 + (n < kLongKey ? 0 : sizeof(std::uint32_t)) + n;
   return need < sizeof(KeyNode) ? sizeof(KeyNode) : need;
 }
 
@@ -20,8 +21,16 @@ KeyNode* KeyNode::make(std::string_view key) {
   static_assert(alignof(KeyNode) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
   void* mem = ::operator new(alloc_size(key.size()));
   KeyNode* n = new (mem) KeyNode();
-  n->len_ = static_cast<std::uint32_t>(key.size());
-  if (!key.empty()) std::memcpy(n->bytes(), key.data(), key.size());
+  char* at = reinterpret_cast<char*>(&n->len_ + 1);
+  if (key.size() < kLongKey) {
+    n->len_ = static_cast<std::uint8_t>(key.size());
+  } else {
+    n->len_ = kLongKey;
+    const auto len = static_cast<std::uint32_t>(key.size());
+    std::memcpy(at, &len, sizeof len);
+    at += sizeof len;
+  }
+  if (!key.empty()) std::memcpy(at, key.data(), key.size());
   return n;
 }
 

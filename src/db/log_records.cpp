@@ -84,8 +84,8 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
   switch (form) {
     case Form::kStringState:
       if (e->value.type() != Type::kString) return encode_command(out, {"DEL", key});
-      if (e->expire_at_ms < 0) return encode_command(out, {"SET", key, e->value.str});
-      return encode_command(out, {"SET", key, e->value.str, "PXAT", at});
+      if (e->expire_at_ms < 0) return encode_command(out, {"SET", key, e->value.str()});
+      return encode_command(out, {"SET", key, e->value.str(), "PXAT", at});
     case Form::kTtlState:
       if (e->expire_at_ms < 0) return encode_command(out, {"PERSIST", key});
       return encode_command(out, {"PEXPIREAT", key, at});

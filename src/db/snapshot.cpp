@@ -210,7 +210,7 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
         out.str(key);
         switch (e.value.type()) {
           case Type::kString:
-            out.str(e.value.str);
+            out.str(e.value.str());
             break;
           case Type::kHash:
             out.varint(e.value.hash()->size());
@@ -367,7 +367,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
     if (type == kString) {
       std::string_view v;
       if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));
-      e.value.str.assign(v);
+      e.value.str().assign(v);
     } else if (type == kStream) {
       std::string_view blob;
       std::string why;
@@ -388,7 +388,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
       }
       auto bad_element = [&] { return bad("bad element at byte " + std::to_string(in.pos())); };
       if (type == kHash) {
-        e.value.reset(std::make_unique<Hash>());
+        e.value.make_hash();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view f, v;
           if (!in.str(f) || !in.str(v)) return bad_element();
@@ -402,14 +402,14 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
           e.value.list()->push_back(v);
         }
       } else if (type == kSet) {
-        e.value.reset(std::make_unique<Set>());
+        e.value.make_set();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view v;
           if (!in.str(v)) return bad_element();
           e.value.set()->add(v);
         }
       } else {
-        e.value.reset(std::make_unique<ZSet>());
+        e.value.make_zset();
         for (std::uint64_t i = 0; i < n; ++i) {
           std::string_view m;
           std::uint64_t bits = 0;
@@ -521,9 +521,9 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
           case Type::kString:
             if (e.expire_at_ms >= 0) {
               const std::string at = std::to_string(e.expire_at_ms);
-              encode_command(rec, {"SET", key, e.value.str, "PXAT", at});
+              encode_command(rec, {"SET", key, e.value.str(), "PXAT", at});
             } else {
-              encode_command(rec, {"SET", key, e.value.str});
+              encode_command(rec, {"SET", key, e.value.str()});
             }
             break;
           case Type::kHash: {

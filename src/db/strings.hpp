@@ -33,7 +33,7 @@ inline void store(CommandContext& c, std::string_view key, std::string_view valu
   e.value.drop_containers();
   // assign() keeps the old buffer: a short value over a long one would keep the long one's
   // bytes for as long as the key lives, so a buffer much larger than the value is replaced.
-  std::string& str = e.value.str;
+  std::string& str = e.value.str();
   if (str.capacity() > value.size() + value.size() / 8 + 64) {
     std::string(value).swap(str);
   } else {

@@ -14,6 +14,7 @@
 
 namespace {
 
+using lfdb::db::Entry;
 using lfdb::db::hash_of;
 using lfdb::db::KeyNode;
 using lfdb::db::KeyTable;
@@ -39,7 +40,7 @@ TEST(KeyTable, EmptyAndSingle) {
   EXPECT_EQ(t.random(rng), nullptr);
   EXPECT_TRUE(scan_all(t).empty());
   KeyNode* n = insert(t, "a");
-  n->entry.value.str = "v";
+  n->entry.value.str() = "v";
   EXPECT_EQ(find(t, "a"), n);
   EXPECT_EQ(n->key(), "a");
   EXPECT_EQ(t.random(rng), n);
@@ -102,12 +103,12 @@ TEST(KeyTable, RandomAgainstUnorderedMap) {
     auto it = ref.find(key);
     ASSERT_EQ(n != nullptr, it != ref.end()) << key;
     if (n != nullptr) {
-      ASSERT_EQ(n->entry.value.str, it->second);
+      ASSERT_EQ(n->entry.value.str(), it->second);
     }
     if (op < 6) {
       if (n == nullptr) n = insert(t, key);
-      n->entry.value.str = std::to_string(round);
-      ref[key] = n->entry.value.str;
+      n->entry.value.str() = std::to_string(round);
+      ref[key] = n->entry.value.str();
     } else if (op < 9 && n != nullptr) {
       t.erase(n, hash_of(key));
       ref.erase(it);
@@ -122,7 +123,7 @@ TEST(KeyTable, RandomAgainstUnorderedMap) {
   for (const auto& [key, e] : t) {
     auto it = ref.find(std::string(key));
     ASSERT_NE(it, ref.end());
-    EXPECT_EQ(e.value.str, it->second);
+    EXPECT_EQ(e.value.str(), it->second);
     ++seen;
   }
   EXPECT_EQ(seen, ref.size());
@@ -232,6 +233,23 @@ TEST(KeyTable, MoveAndSwapKeepNodes) {
   EXPECT_EQ(find(c, "y"), y);
   EXPECT_EQ(a.size(), 0u);
   EXPECT_EQ(find(a, "y"), nullptr);
+}
+
+// The node keeps a key's length in one byte below 255 bytes and in five from 255: both forms
+// give back the key, and a key of up to 15 bytes makes a 64-byte node (jemalloc's 64 class).
+TEST(KeyTable, KeysOfEveryLengthForm) {
+  KeyTable t;
+  std::vector<std::string> keys;
+  for (std::size_t n : {0, 1, 15, 16, 253, 254, 255, 256, 300, 70000}) keys.push_back(std::string(n, static_cast<char>('a' + n % 26)));
+  for (const std::string& k : keys) ASSERT_EQ(insert(t, k)->key(), k);
+  for (const std::string& k : keys) {
+    const KeyNode* n = find(t, k);
+    ASSERT_NE(n, nullptr) << k.size();
+    EXPECT_EQ(n->key(), k);
+  }
+  EXPECT_EQ(KeyNode::alloc_size(15), 64u);
+  EXPECT_EQ(KeyNode::alloc_size(254), sizeof(Entry) + 1 + 254);
+  EXPECT_EQ(KeyNode::alloc_size(255), sizeof(Entry) + 5 + 255);
 }
 
 }  // namespace

@@ -287,7 +287,7 @@ bool decode_list(Reader& r, unsigned char type, Value& v) {
 }
 
 bool decode_set(Reader& r, unsigned char type, Value& v) {
-  v.reset(std::make_unique<Set>());
+  v.make_set();
   if (type == kSetIntset) {
     std::string blob;
     std::vector<std::int64_t> ints;
@@ -309,7 +309,7 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
 }
 
 bool decode_hash(Reader& r, unsigned char type, Value& v) {
-  v.reset(std::make_unique<Hash>());
+  v.make_hash();
   if (type == kHashListpack || type == kHashZiplist) {
     std::vector<std::string> elems;
     if (!read_packed(r, type == kHashZiplist, elems) || elems.empty() || elems.size() % 2 != 0) {
@@ -333,7 +333,7 @@ bool decode_hash(Reader& r, unsigned char type, Value& v) {
 }
 
 bool decode_zset(Reader& r, unsigned char type, Value& v) {
-  v.reset(std::make_unique<ZSet>());
+  v.make_zset();
   if (type == kZSetListpack || type == kZSetZiplist) {
     std::vector<std::string> elems;
     if (!read_packed(r, type == kZSetZiplist, elems) || elems.empty() || elems.size() % 2 != 0) {
@@ -349,7 +349,7 @@ bool decode_zset(Reader& r, unsigned char type, Value& v) {
   if (!r.length(n) || n == 0) return false;
   // Built as a skip list when the count says it will be one, then packed if it fits after all
   // (a long member, say, may have left): Redis converts a loaded sorted set the same way.
-  v.reset(std::make_unique<ZSet>(static_cast<std::size_t>(std::min<std::uint64_t>(n, SIZE_MAX)), 0));
+  v.make_zset(static_cast<std::size_t>(std::min<std::uint64_t>(n, SIZE_MAX)), 0);
   for (std::uint64_t i = 0; i < n; ++i) {
     std::string m;
     double d = 0;
@@ -497,7 +497,7 @@ std::string dump_value(const Value& v) {
   switch (v.type()) {
     case Type::kString:
       out.push_back(static_cast<char>(kString));
-      put_string(out, v.str);
+      put_string(out, v.str());
       break;
     case Type::kList: encode_list(*v.list(), out); break;
     case Type::kSet: encode_set(v, out); break;
@@ -525,7 +525,7 @@ bool restore_value(std::string_view payload, Value& out, std::string& err) {
   if (ok) {
     switch (type) {
       case kString:
-        ok = r.string(v.str);
+        ok = r.string(v.str());
         break;
       case kList: case kListZiplist: case kListQuicklist: case kListQuicklist2:
         ok = decode_list(r, type, v);

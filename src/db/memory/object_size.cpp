@@ -52,12 +52,12 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
   const Value& v = e.value;
   switch (v.type()) {
     case Type::kString:
-      return string_heap(v.str);
+      return string_heap(v.str());
     case Type::kHash: {
       const Hash& hash = *v.hash();
-      if (hash.packed()) return size_class(sizeof(Hash)) + size_class(hash.packed_bytes());
+      if (hash.packed()) return size_class(hash.packed_bytes());  // the Hash itself is in the Value
       const Hash::Table& h = *hash.table();
-      return size_class(sizeof(Hash)) + size_class(sizeof(Hash::Table)) + buckets(h) +
+      return size_class(sizeof(Hash::Table)) + buckets(h) +
              sampled(h, h.size(), samples, [](const auto& kv) {
                return size_class(kNode<Hash::Table::value_type>) + string_heap(kv.first) + string_heap(kv.second);
              });
@@ -74,16 +74,16 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
     }
     case Type::kSet: {
       const Set& set = *v.set();
-      if (set.intset()) return size_class(sizeof(Set)) + size_class(set.ints().bytes());
+      if (set.intset()) return size_class(set.ints().bytes());  // the Set itself is in the Value
       const Set::Table& s = *set.table();
-      return size_class(sizeof(Set)) + size_class(sizeof(Set::Table)) + buckets(s) +
+      return size_class(sizeof(Set::Table)) + buckets(s) +
              sampled(s, s.size(), samples, [](const std::string& m) {
                return size_class(kNode<std::string>) + string_heap(m);
              });
     }
     case Type::kZSet: {
       const ZSet& zset = *v.zset();
-      if (zset.packed()) return size_class(sizeof(ZSet)) + size_class(zset.packed_bytes());
+      if (zset.packed()) return size_class(zset.packed_bytes());  // the ZSet itself is in the Value
       const ZSkipList& z = *zset.skiplist();
       // Each member: a skip-list node with its levels (1.33 on average: p = 1/4), and its entry
       // in the member index (a view and a pointer).
@@ -95,9 +95,9 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
         ++seen;
       }
       if (seen != 0 && seen != z.size()) bytes = bytes / seen * z.size();
-      // The set, its skip list, the head node (32 levels) and the index's buckets (about one per
+      // Its skip list, the head node (32 levels) and the index's buckets (about one per
       // member).
-      return size_class(sizeof(ZSet)) + size_class(sizeof(ZSkipList)) +
+      return size_class(sizeof(ZSkipList)) +
              size_class(sizeof(ZSkipList::Node) + 32 * sizeof(ZSkipList::Level)) +
              size_class(z.size() * sizeof(void*)) + bytes;
     }

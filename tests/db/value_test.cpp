@@ -1,0 +1,131 @@
+// A key's Value (src/db/entry.hpp): the string and the container's pointer share one union, so
+// every move and change of type must end one member's life and begin the other's. These run
+// under ASan/UBSan too, where a string destroyed as a pointer or a container leaked shows.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "db/entry.hpp"
+
+namespace {
+
+using lfdb::db::Hash;
+using lfdb::db::List;
+using lfdb::db::Set;
+using lfdb::db::Type;
+using lfdb::db::Value;
+
+// A string past the 15 bytes a std::string keeps inline: it owns a heap buffer.
+const std::string kLong(100, 'x');
+
+Value hash_value(std::string_view field) {
+  Value v;
+  auto h = std::make_unique<Hash>();
+  h->set(field, "v");
+  v.reset(std::move(h));
+  return v;
+}
+
+TEST(Value, StringAndContainerShareTheUnion) {
+  Value v;
+  EXPECT_EQ(v.type(), Type::kString);
+  EXPECT_TRUE(v.str().empty());
+  v.str() = kLong;
+  v.reset(std::make_unique<Set>());  // the string's buffer goes
+  EXPECT_EQ(v.type(), Type::kSet);
+  EXPECT_NE(v.set(), nullptr);
+  EXPECT_EQ(v.hash(), nullptr);
+  v.set()->add("m");
+  v.reset(std::make_unique<List>());  // one container for another
+  EXPECT_EQ(v.type(), Type::kList);
+  EXPECT_EQ(v.set(), nullptr);
+  v.drop_containers();  // SET over a list: an empty string again
+  EXPECT_EQ(v.type(), Type::kString);
+  EXPECT_TRUE(v.str().empty());
+  v.str() = kLong;
+  v.drop_containers();  // a string keeps its bytes
+  EXPECT_EQ(v.str(), kLong);
+}
+
+TEST(Value, MovesCarryTheLiveMember) {
+  Value s;
+  s.str() = kLong;
+  s.raw = true;
+  s.access = 7;
+  Value moved(std::move(s));
+  EXPECT_EQ(moved.type(), Type::kString);
+  EXPECT_EQ(moved.str(), kLong);
+  EXPECT_TRUE(moved.raw);
+  EXPECT_EQ(moved.access, 7u);
+
+  // A hash lives in the Value: its fields move with it, the Hash* does not.
+  Value h = hash_value("f");
+  Value taken(std::move(h));
+  EXPECT_EQ(taken.type(), Type::kHash);
+  EXPECT_EQ(taken.hash()->get("f"), "v");
+  EXPECT_EQ(h.type(), Type::kString);  // NOLINT(bugprone-use-after-move): a defined state
+  EXPECT_TRUE(h.str().empty());
+  EXPECT_EQ(h.hash(), nullptr);
+
+  // A list is boxed: the box itself moves, not a copy.
+  Value l;
+  l.reset(std::make_unique<List>());
+  List* box = l.list();
+  Value took(std::move(l));
+  EXPECT_EQ(took.list(), box);
+  EXPECT_EQ(l.type(), Type::kString);  // NOLINT(bugprone-use-after-move)
+}
+
+TEST(Value, SmallContainersLiveInline) {
+  Value v;
+  Hash& h = v.make_hash();
+  EXPECT_EQ(v.hash(), &h);
+  // The Hash is inside the Value's 40 bytes: no box of its own.
+  const auto* lo = reinterpret_cast<const char*>(&v);
+  const auto* at = reinterpret_cast<const char*>(&h);
+  EXPECT_TRUE(at >= lo && at + sizeof(Hash) <= lo + sizeof(Value));
+  h.set("f", std::string(100, 'y'));
+  Set& s = v.make_set();  // the hash (and its buffer) goes
+  s.add("1");
+  s.add(kLong);  // converts to the table
+  EXPECT_FALSE(v.set()->intset());
+  v.make_zset(std::size_t{200}, std::size_t{8}).set("m", 1.5);  // a set created as a skip list
+  EXPECT_EQ(v.zset()->size(), 1u);
+  v.reset(std::make_unique<Hash>());  // a hash built apart moves in
+  EXPECT_EQ(v.type(), Type::kHash);
+  EXPECT_EQ(v.hash()->size(), 0u);
+}
+
+TEST(Value, MoveAssignmentOverEveryPair) {
+  // string over string, container over string, string over container, container over container
+  Value a;
+  a.str() = kLong;
+  Value b;
+  b.str() = "short";
+  a = std::move(b);
+  EXPECT_EQ(a.str(), "short");
+
+  Value h = hash_value("f");
+  a = std::move(h);
+  EXPECT_EQ(a.type(), Type::kHash);
+  EXPECT_EQ(h.type(), Type::kString);  // NOLINT(bugprone-use-after-move)
+
+  Value s;
+  s.str() = kLong;
+  a = std::move(s);  // the hash goes, the string comes
+  EXPECT_EQ(a.type(), Type::kString);
+  EXPECT_EQ(a.str(), kLong);
+
+  a = hash_value("g");
+  a = hash_value("h");  // the first hash goes
+  EXPECT_EQ(a.hash()->get("h"), "v");
+  EXPECT_FALSE(a.hash()->get("g").has_value());
+
+  Value& self = a;
+  a = std::move(self);  // a self-move keeps the value
+  EXPECT_EQ(a.hash()->get("h"), "v");
+}
+
+}  // namespace
