@@ -64,8 +64,62 @@ void RequestParser::reset() {
   failure_ = RequestResult{};
 }
 
+namespace {
+
+// `<type><count>\r\n` at p with a plain count (1 to 18 digits, no sign, no leading zero but "0"
+// itself): the pointer past it, or nullptr (parse_int64 and the limits decide about the rest).
+inline const char* plain_count(const char* p, const char* end, char type, std::uint64_t& count) {
+  if (end - p < 4 || *p != type) return nullptr;  // the shortest is `$0\r\n`
+  const char* const digits = ++p;
+  std::uint64_t v = 0;
+  while (p < end && static_cast<unsigned>(*p - '0') < 10) {
+    v = v * 10 + static_cast<std::uint64_t>(*p++ - '0');
+  }
+  const std::ptrdiff_t n = p - digits;
+  if (n == 0 || n > 18 || (n > 1 && *digits == '0')) return nullptr;
+  if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
+  count = v;
+  return p + 2;
+}
+
+}  // namespace
+
+std::size_t RequestParser::parse_plain(std::string_view input,
+                                       std::vector<std::string_view>& argv) const {
+  const char* const begin = input.data();
+  const char* const end = begin + input.size();
+  std::uint64_t argc = 0;
+  const char* p = plain_count(begin, end, '*', argc);
+  if (p == nullptr || argc == 0 || argc > limits_.max_multibulk_len ||
+      (auth_required_ && argc > limits_.unauth_max_multibulk_len)) {
+    return 0;
+  }
+  const std::uint64_t max_len = auth_required_ ? std::min<std::uint64_t>(limits_.max_bulk_len,
+                                                                         limits_.unauth_max_bulk_len)
+                                               : limits_.max_bulk_len;
+  const std::size_t first = argv.size();
+  for (std::uint64_t a = 0; a < argc; ++a) {
+    std::uint64_t len = 0;
+    p = plain_count(p, end, '$', len);
+    // The payload and its two trailing bytes are taken unchecked, as parse() takes them.
+    if (p == nullptr || len > max_len || static_cast<std::uint64_t>(end - p) < len + 2) {
+      argv.resize(first);
+      return 0;
+    }
+    argv.emplace_back(p, static_cast<std::size_t>(len));
+    p += len + 2;
+  }
+  return static_cast<std::size_t>(p - begin);
+}
+
 RequestResult RequestParser::parse(std::string_view input, std::vector<std::string_view>& argv) {
   argv.clear();
+  if (phase_ == Phase::kIdle) {
+    if (const std::size_t n = parse_plain(input, argv); n != 0) {
+      seen_ = 0;
+      return RequestResult{ParseStatus::kComplete, n, 0, RequestError::kNone, 0};
+    }
+  }
   if (phase_ == Phase::kFailed) return failure_;
   // A shorter input than last time breaks the calling contract; starting the pending command over
   // keeps every remembered offset inside the input instead of trusting stale ones.
