@@ -1,5 +1,7 @@
 #include "db/batch_lookahead.hpp"
 
+#include <cstdint>
+
 #include "commands/command_table.hpp"
 #include "db/key_table.hpp"
 #include "resp/request_parser.hpp"
@@ -21,14 +23,17 @@ std::size_t BatchLookahead::scan(std::string_view in, const resp::RequestParser&
   while (n_ < kMax && args_.size() < kMaxArgs) {
     const std::size_t first = args_.size();
     const std::size_t bytes = parser.parse_plain(in.substr(at), args_);
-    if (bytes == 0) break;
+    if (bytes == 0 || bytes > UINT32_MAX) {
+      args_.resize(first);
+      break;
+    }
     const std::size_t argc = args_.size() - first;
     Guess g;
     if (argc >= 2 && args_[first + 1].size() <= kMaxKeyBytes) {
       const std::string_view key = args_[first + 1];
       if (commands::hash_tag(key).size() == key.size()) g = {key.data(), key.size(), db::hash_of(key)};
     }
-    cmds_[n_] = {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(argc), bytes};
+    cmds_[n_] = {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)};
     guesses_[n_++] = g;
     at += bytes;
   }

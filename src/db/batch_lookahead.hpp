@@ -56,7 +56,8 @@ class BatchLookahead {
   const Guess& at(std::size_t i) const { return guesses_[i]; }
   // The i-th command's arguments (views into the scanned input) and its bytes in the input.
   std::span<const std::string_view> argv(std::size_t i) const {
-    return std::span<const std::string_view>(args_).subspan(cmds_[i].first, cmds_[i].argc);
+    const std::size_t end = i + 1 < n_ ? cmds_[i + 1].first : args_.size();
+    return std::span<const std::string_view>(args_).subspan(cmds_[i].first, end - cmds_[i].first);
   }
   std::size_t bytes(std::size_t i) const { return cmds_[i].bytes; }
   // The hash of `key` when it is the i-th command's guess (same bytes at the same address).
@@ -70,9 +71,10 @@ class BatchLookahead {
   void clear() { n_ = 0; }
 
  private:
+  // Small: every connection carries kMax of them. A command of 4 GiB or more is the parser's.
   struct Command {
-    std::uint32_t first = 0, argc = 0;  // its arguments in args_
-    std::size_t bytes = 0;
+    std::uint32_t first = 0;  // its first argument in args_ (the next command's first ends them)
+    std::uint32_t bytes = 0;
   };
   std::array<Guess, kMax> guesses_{};
   std::array<Command, kMax> cmds_{};

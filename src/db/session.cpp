@@ -542,7 +542,7 @@ commands::Resolved ServerSession::resolve(std::span<const std::string_view> argv
   if (r && argv[0].size() <= last_name_.size() && commands::find_command(argv[0]) == r.spec) {
     last_spec_ = r.spec;
     last_index_ = r.index;
-    last_name_len_ = argv[0].size();
+    last_name_len_ = static_cast<std::uint8_t>(argv[0].size());
     std::memcpy(last_name_.data(), argv[0].data(), last_name_len_);
   }
   return r;

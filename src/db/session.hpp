@@ -183,10 +183,10 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::size_t look_at_ = 0;
   // resolve()'s memo: the last command name (as spelled) that resolved to a command of its own
   // (not a container's subcommand), and that command.
-  std::array<char, 24> last_name_{};
-  std::size_t last_name_len_ = 0;
   const commands::CommandSpec* last_spec_ = nullptr;
+  std::array<char, 16> last_name_{};
   std::uint16_t last_index_ = 0;
+  std::uint8_t last_name_len_ = 0;
   OwnedCommand parked_;                  // the command that queued, with its own bytes
   const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked

@@ -69,17 +69,20 @@ namespace {
 // `<type><count>\r\n` at p with a plain count (1 to 18 digits, no sign, no leading zero but "0"
 // itself): the pointer past it, or nullptr (parse_int64 and the limits decide about the rest).
 inline const char* plain_count(const char* p, const char* end, char type, std::uint64_t& count) {
-  if (end - p < 4 || *p != type) return nullptr;  // the shortest is `$0\r\n`
-  const char* const digits = ++p;
-  std::uint64_t v = 0;
-  while (p < end && static_cast<unsigned>(*p - '0') < 10) {
-    v = v * 10 + static_cast<std::uint64_t>(*p++ - '0');
+  if (end - p < 4 || p[0] != type) return nullptr;  // the shortest is `$0\r\n`
+  std::uint64_t v = static_cast<unsigned char>(p[1]) - static_cast<unsigned>('0');
+  if (v > 9) return nullptr;
+  const char* q = p + 2;
+  if (v != 0) {  // "0" stands alone: a digit after it is a leading zero, refused below
+    for (const char* const stop = end - p > 19 ? p + 19 : end; q < stop; ++q) {
+      const unsigned d = static_cast<unsigned char>(*q) - static_cast<unsigned>('0');
+      if (d > 9) break;
+      v = v * 10 + d;
+    }
   }
-  const std::ptrdiff_t n = p - digits;
-  if (n == 0 || n > 18 || (n > 1 && *digits == '0')) return nullptr;
-  if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return nullptr;
+  if (end - q < 2 || q[0] != '\r' || q[1] != '\n') return nullptr;
   count = v;
-  return p + 2;
+  return q + 2;
 }
 
 }  // namespace

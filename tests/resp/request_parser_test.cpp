@@ -417,6 +417,9 @@ TEST(RequestParser, PlainLeavesEverythingElseToParse) {
       {"*2\r\n$3\rxGET\r\n$1\r\nk\r\n", ParseStatus::kComplete},
       {"*1\r\n$-1\r\n", ParseStatus::kError},
       {"*1\r\n#3\r\nGET\r\n", ParseStatus::kError},
+      {"*1\r\n$1234567890123456789\r\n", ParseStatus::kError},        // 19 digits
+      {"*1\r\n$00\r\n\r\n", ParseStatus::kError},
+      {"*1\r\n$\r\n\r\n", ParseStatus::kError},
       {"*-1\r\n", ParseStatus::kNeedMore},
   };
   for (const Case& c : cases) {
