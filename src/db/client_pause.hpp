@@ -100,6 +100,11 @@ class ClientPause {
     if (m == Mode::kOff || now_ms > end_ms_.load(std::memory_order_acquire)) return Mode::kOff;
     return m;
   }
+  // Whether a pause is set at all (it may have ended already: mode() says): the same seq_cst
+  // load as mode(), without the clock read a command pays when none is set.
+  bool engaged() const {
+    return static_cast<Mode>(mode_.load(std::memory_order_seq_cst)) != Mode::kOff;
+  }
   // Whether a command that may write (or may not) waits now.
   bool holds(bool may_write, std::int64_t now_ms) const {
     const Mode m = mode(now_ms);

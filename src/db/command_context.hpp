@@ -50,7 +50,7 @@ struct CommandContext {
   // (`key_hashes`), else hashed here; one hash serves the partition's choice and its lookup.
   KeyRef ref(std::string_view key) const {
     for (const KeyHash& k : key_hashes) {
-      if (k.data == key.data() && k.size == key.size()) return KeyRef(key, k.hash);
+      if (k.data == key.data() && k.size == key.size()) return KeyRef(key, k.hash, true);
     }
     return KeyRef(key);
   }
@@ -65,8 +65,8 @@ struct CommandContext {
     const KeyRef k = ref(key);
     return ks.of(k).peek(k, now_ms, false);
   }
-  // The hashes the session computed for this command's keys (argv's own bytes: matched by
-  // address). Empty where nobody did (scripts, MULTI, tests): ref() hashes then.
+  // The hashes the session computed for this command's keys without a hash tag (argv's own
+  // bytes: matched by address; ref() marks them untagged). Empty where nobody did (scripts, MULTI, tests): ref() hashes then.
   struct KeyHash {
     const char* data;
     std::size_t size;

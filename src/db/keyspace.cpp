@@ -29,6 +29,11 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 Entry* Partition::find(KeyRef key, std::int64_t now, bool touch) {
   KeyNode* n = map_.find(key.key, key.hash);
   if (n == nullptr) return nullptr;
@@ -277,6 +282,7 @@ Partition& Keyspace::of_color_hash(std::uint64_t hash) {
 }
 
 std::uint32_t Keyspace::color_of(KeyRef key) const {
+  if (key.untagged) return lf::hue::Scheduler::color_for(key.hash, mask_);
   const std::string_view tag = commands::hash_tag(key.key);
   const std::uint64_t h = tag.size() == key.key.size() ? key.hash : commands::key_hash(key.key);
   return lf::hue::Scheduler::color_for(h, mask_);

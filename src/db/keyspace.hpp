@@ -55,7 +55,10 @@ struct WatchState {
 struct KeyRef {
   std::string_view key;
   std::uint64_t hash;
-  KeyRef(std::string_view k, std::uint64_t h) : key(k), hash(h) {}
+  // Known to have no hash tag (its color hashes the whole key: `hash`), so the partition's choice
+  // needs no look for one; false: not known (it is looked for).
+  bool untagged = false;
+  KeyRef(std::string_view k, std::uint64_t h, bool no_tag = false) : key(k), hash(h), untagged(no_tag) {}
   template <class S>
     requires std::convertible_to<const S&, std::string_view>
   KeyRef(const S& k) : key(k), hash(hash_of(key)) {}  // NOLINT: implicit on purpose
@@ -240,5 +243,6 @@ class Databases {
 };
 
 std::int64_t now_ms();  // wall clock, ms since the epoch
+std::int64_t now_us();  // wall clock, µs since the epoch (now_us() / 1000 is a now_ms())
 
 }  // namespace lfdb::db

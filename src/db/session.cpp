@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "commands/access.hpp"
 #include "commands/introspect.hpp"
@@ -289,11 +290,29 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
   if (closing()) return lf::SessionAction::kClose;
   ClientLimits& limits = server_.client_limits();
   parser_.set_max_bulk_len(limits.max_bulk.load(std::memory_order_relaxed));
-  lookahead_.clear();  // guesses of an earlier read point at bytes that are gone
+  lookahead_.clear();  // commands of an earlier read point at bytes that are gone
   look_at_ = 0;
   for (;;) {
     if (server_.stopping()) return lf::SessionAction::kClose;
-    const resp::RequestResult r = parser_.parse(in.view(), argv_);
+    // The commands at the front of the input are parsed together, once (warm_batch), and run
+    // from there; what that parse leaves (a command cut short, inline, anything to report) is
+    // the parser's, and so is a command it began reading in an earlier read (not idle). Before
+    // AUTH every command goes through the parser: AUTH changes its limits.
+    if (look_at_ >= lookahead_.commands() && !parser_.auth_required() && parser_.idle()) {
+      warm_batch(in.view());
+    }
+    std::span<const std::string_view> argv;
+    resp::RequestResult r;
+    if (look_at_ < lookahead_.commands() && !parser_.auth_required()) {
+      argv = lookahead_.argv(look_at_);
+      r.status = resp::ParseStatus::kComplete;
+      r.consumed = lookahead_.bytes(look_at_);
+    } else {
+      lookahead_.clear();  // RESET made the connection unauthenticated again
+      look_at_ = 0;
+      r = parser_.parse(in.view(), argv_);
+      argv = argv_;
+    }
     if (r.failed()) {
       resp::Writer(out, client_.protocol).error(resp::error_message(r));
       server_.errors().count(resp::error_message(r));
@@ -315,18 +334,15 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       }
       return lf::SessionAction::kContinue;
     }
-    // More input after this command (a pipeline): its next keys are looked at first, this
-    // command's with them (an unpipelined command pays only this test).
-    if (look_at_ >= lookahead_.commands() && in.size() > r.consumed) warm_batch(in.view());
     // CLIENT REPLY: SKIP turns off the reply of the command after it; OFF every reply.
     client_.reply_skip = client_.reply_skip_next;
     client_.reply_skip_next = false;
-    drop_reply_ = (client_.reply_skip || client_.reply_off) && !confirms_with_push(argv_[0]);
+    drop_reply_ = (client_.reply_skip || client_.reply_off) && !confirms_with_push(argv[0]);
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     const bool last_was_client = last_was_client_;
-    if (client_.tracker) note_caching();
-    const Step s = dispatch(argv_, out);
+    if (client_.tracker) note_caching(argv[0]);
+    const Step s = dispatch(argv, out);
     if (s == Step::kHeld) {
       // CLIENT PAUSE holds it: unread, it is processed afresh once released, as if it came now.
       client_.reply_skip_next = client_.reply_skip;
@@ -342,7 +358,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       client_.qbuf.store(0, std::memory_order_relaxed);
       // Read after the command: CLIENT REPLY OFF drops its own reply, ON answers.
       if ((client_.reply_skip || client_.reply_off) && out.size() > mark &&
-          (!confirms_with_push(argv_[0]) || out[mark] == '-')) {
+          (!confirms_with_push(argv[0]) || out[mark] == '-')) {
         out.resize(mark);
       }
       if (over_output_limit(out.size())) {
@@ -383,7 +399,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
 // taken by a writer it does nothing (the prefetch is an optimization, never needed).
 void ServerSession::warm_batch(std::string_view input) {
   look_at_ = 0;
-  if (lookahead_.scan(input) < 2 || client_.in_multi ||
+  if (lookahead_.scan(input, parser_) < 2 || client_.in_multi ||
       server_.initial_config().data != DataMode::kColors) {
     return;  // one command has nothing to overlap with; MULTI queues; `global` has no colors
   }
@@ -431,7 +447,7 @@ bool ServerSession::over_output_limit(std::size_t unsent) {
 ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> argv,
                                             std::string& out) {
   resp::Writer w(out, client_.protocol);
-  const commands::Resolved resolved = commands::resolve(argv);
+  const commands::Resolved resolved = resolve(argv);
   // Refused before it runs: rejected_calls of the command named (when it exists), and the error
   // counted (INFO errorstats).
   auto reject = [&](const std::string& error) {
@@ -511,7 +527,8 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     pause.enter();
     in_flight_ = true;
   }
-  if (pause.mode(now_ms()) != ClientPause::Mode::kOff && hold_for_pause(*spec, argv) == Step::kHeld) {
+  if (pause.engaged() && pause.mode(now_ms()) != ClientPause::Mode::kOff &&
+      hold_for_pause(*spec, argv) == Step::kHeld) {
     return Step::kHeld;  // block() leaves before it parks
   }
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
@@ -526,6 +543,28 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   // nothing), a blocked one left in block().
   if (s != Step::kParked) leave_flight();
   return s;
+}
+
+// A pipeline mostly repeats one command: the name spelled as last time (the same bytes) is the
+// same command, whose arity is all that is left to check. Anything else asks the table, and a
+// command that is not a container (whose meaning depends on argv[1]) is remembered.
+commands::Resolved ServerSession::resolve(std::span<const std::string_view> argv) {
+  if (!argv.empty() && last_spec_ != nullptr && argv[0].size() == last_name_len_ &&
+      std::memcmp(argv[0].data(), last_name_.data(), last_name_len_) == 0 &&
+      last_spec_->arity_ok(argv.size())) {
+    commands::Resolved r;
+    r.spec = last_spec_;
+    r.index = last_index_;
+    return r;
+  }
+  const commands::Resolved r = commands::resolve(argv);
+  if (r && argv[0].size() <= last_name_.size() && commands::find_command(argv[0]) == r.spec) {
+    last_spec_ = r.spec;
+    last_index_ = r.index;
+    last_name_len_ = static_cast<std::uint8_t>(argv[0].size());
+    std::memcpy(last_name_.data(), argv[0].data(), last_name_len_);
+  }
+  return r;
 }
 
 void ServerSession::leave_flight() {
@@ -799,7 +838,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   if (script_abandoned()) return;
   if (!in_exec_) blocking::t_ready_elsewhere.clear();  // a top-level invocation starts clean
   resp::Writer w(out, client_.protocol);
-  CommandContext ctx{argv, w, server_.db(client_.db), now_ms(), &server_, &client_, bc.spec};
+  // One clock read gives the command its time (one for the whole command, as Redis caches it)
+  // and INFO commandstats its start; a second, once it ran, its duration (Count below).
+  const std::int64_t start_us = now_us();
+  CommandContext ctx{argv, w, server_.db(client_.db), start_us / 1000, &server_, &client_, bc.spec};
   ctx.db = client_.db;
   if (!in_exec_) ctx.key_hashes = key_hashes_;
   TrackingScope tracking_scope(*this, &bc, argv);
@@ -861,14 +903,15 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     const std::string& out;
     const CommandContext& ctx;
     const std::size_t mark;
-    const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    const std::int64_t start_us;
     ~Count() {
       if (session.rerun_alone_) return;  // counted once, when it runs again alone
       const bool error = out.size() > mark && out[mark] == '-';
       // The error path stays out of line: a command that succeeds pays two tests for it.
       if ((error || ctx.refused) && session.note_error(spec, out, mark, ctx)) return;
-      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - start).count();
+      // The wall clock, as the command's time is: a step back while it ran counts 0 µs.
+      const std::int64_t end_us = now_us();
+      const std::int64_t us = end_us > start_us ? end_us - start_us : 0;
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
                                     error || ctx.failed);
       session.slow_log(spec, argv, static_cast<std::uint64_t>(us));
@@ -877,7 +920,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
         server.latency().record(spec.has(commands::kFast) ? "fast-command" : "command", ms);
       }
     }
-  } count{*this, server_, *bc.spec, argv, out, ctx, out.size()};
+  } count{*this, server_, *bc.spec, argv, out, ctx, out.size(), start_us};
   AppendLog* log = server_.append_log();
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
@@ -964,10 +1007,10 @@ void ServerSession::park_on(std::shared_ptr<blocking::Waiter> w) {
 
 // CLIENT CACHING yes|no holds for the command after it only (CLIENT subcommands and a
 // transaction's queueing keep it), as in Redis.
-void ServerSession::note_caching() {
+void ServerSession::note_caching(std::string_view name) {
   tracking::Tracker& t = *client_.tracker;
   if (!client_.in_multi && !last_was_client_) t.caching.store(false, std::memory_order_relaxed);
-  last_was_client_ = commands::iequal(argv_[0], "client");
+  last_was_client_ = commands::iequal(name, "client");
 }
 
 // The tracking table's trim runs alone (it may forget keys of every color), as an invocation

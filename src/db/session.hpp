@@ -29,6 +29,7 @@
 // carries the connection on.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -88,8 +89,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   enum class Step { kDone, kParked, kClose, kHeld };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
-  // A pipelined batch: its commands' likely keys (lookahead_) and, when there are several, their
-  // key-table lines brought into cache together before the first of them runs.
+  // The commands at the front of the input, parsed once (lookahead_) with their likely keys, and,
+  // when there are several, their key-table lines brought into cache together before the first
+  // of them runs.
   void warm_batch(std::string_view input);
   void set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation);
   bool refresh_user();
@@ -98,6 +100,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // Before replies leave: under `always` they wait for the fsync of this session's records.
   lf::SessionAction settle(lf::SessionAction a, std::string& out);
   Step dispatch(std::span<const std::string_view> argv, std::string& out);
+  // commands::resolve, remembering the last command resolved by its name's bytes.
+  commands::Resolved resolve(std::span<const std::string_view> argv);
   Step execute(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   // Runs a bound command's data handler writing to `out`.
   void run(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
@@ -154,7 +158,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     std::uint64_t prev_writer;
     bool prev_batch;
   };
-  void note_caching();
+  void note_caching(std::string_view name);  // the command's name (argv[0])
   void trim_tracking();
 
   Step exec(std::string& out);
@@ -165,7 +169,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   resp::RequestParser parser_;
   Phase phase_ = Phase::kServing;
   Ending ending_ = Ending::kOpen;
-  std::vector<std::string_view> argv_;   // the current command (views into the input)
+  // The current command when the parser cut it (views into the input); one that warm_batch cut
+  // has its arguments in lookahead_.
+  std::vector<std::string_view> argv_;
   std::vector<std::uint64_t> hashes_;    // its keys' hashes
   // The keys of the command being executed whose color hash is their key-table hash (no hash
   // tag), for its handler's lookups (CommandContext::key_hashes); cleared for every command.
@@ -175,6 +181,12 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // Valid during one process() only (it scans afresh first): the input's bytes move between reads.
   BatchLookahead lookahead_;
   std::size_t look_at_ = 0;
+  // resolve()'s memo: the last command name (as spelled) that resolved to a command of its own
+  // (not a container's subcommand), and that command.
+  const commands::CommandSpec* last_spec_ = nullptr;
+  std::array<char, 16> last_name_{};
+  std::uint16_t last_index_ = 0;
+  std::uint8_t last_name_len_ = 0;
   OwnedCommand parked_;                  // the command that queued, with its own bytes
   const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
   std::string parked_out_;               // replies written while parked

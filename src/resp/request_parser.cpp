@@ -64,8 +64,65 @@ void RequestParser::reset() {
   failure_ = RequestResult{};
 }
 
+namespace {
+
+// `<type><count>\r\n` at p with a plain count (1 to 18 digits, no sign, no leading zero but "0"
+// itself): the pointer past it, or nullptr (parse_int64 and the limits decide about the rest).
+inline const char* plain_count(const char* p, const char* end, char type, std::uint64_t& count) {
+  if (end - p < 4 || p[0] != type) return nullptr;  // the shortest is `$0\r\n`
+  std::uint64_t v = static_cast<unsigned char>(p[1]) - static_cast<unsigned>('0');
+  if (v > 9) return nullptr;
+  const char* q = p + 2;
+  if (v != 0) {  // "0" stands alone: a digit after it is a leading zero, refused below
+    for (const char* const stop = end - p > 19 ? p + 19 : end; q < stop; ++q) {
+      const unsigned d = static_cast<unsigned char>(*q) - static_cast<unsigned>('0');
+      if (d > 9) break;
+      v = v * 10 + d;
+    }
+  }
+  if (end - q < 2 || q[0] != '\r' || q[1] != '\n') return nullptr;
+  count = v;
+  return q + 2;
+}
+
+}  // namespace
+
+std::size_t RequestParser::parse_plain(std::string_view input,
+                                       std::vector<std::string_view>& argv) const {
+  const char* const begin = input.data();
+  const char* const end = begin + input.size();
+  std::uint64_t argc = 0;
+  const char* p = plain_count(begin, end, '*', argc);
+  if (p == nullptr || argc == 0 || argc > limits_.max_multibulk_len ||
+      (auth_required_ && argc > limits_.unauth_max_multibulk_len)) {
+    return 0;
+  }
+  const std::uint64_t max_len = auth_required_ ? std::min<std::uint64_t>(limits_.max_bulk_len,
+                                                                         limits_.unauth_max_bulk_len)
+                                               : limits_.max_bulk_len;
+  const std::size_t first = argv.size();
+  for (std::uint64_t a = 0; a < argc; ++a) {
+    std::uint64_t len = 0;
+    p = plain_count(p, end, '$', len);
+    // The payload and its two trailing bytes are taken unchecked, as parse() takes them.
+    if (p == nullptr || len > max_len || static_cast<std::uint64_t>(end - p) < len + 2) {
+      argv.resize(first);
+      return 0;
+    }
+    argv.emplace_back(p, static_cast<std::size_t>(len));
+    p += len + 2;
+  }
+  return static_cast<std::size_t>(p - begin);
+}
+
 RequestResult RequestParser::parse(std::string_view input, std::vector<std::string_view>& argv) {
   argv.clear();
+  if (phase_ == Phase::kIdle) {
+    if (const std::size_t n = parse_plain(input, argv); n != 0) {
+      seen_ = 0;
+      return RequestResult{ParseStatus::kComplete, n, 0, RequestError::kNone, 0};
+    }
+  }
   if (phase_ == Phase::kFailed) return failure_;
   // A shorter input than last time breaks the calling contract; starting the pending command over
   // keeps every remembered offset inside the input instead of trusting stale ones.

@@ -80,6 +80,16 @@ class RequestParser {
   // After kError every further call returns the same error: the connection must be closed.
   [[nodiscard]] RequestResult parse(std::string_view input, std::vector<std::string_view>& argv);
 
+  // The common case alone, without touching the parser's state: a complete multibulk command in
+  // its plain form at the front of `input` (`*N\r\n`, then N `$len\r\n<bytes>\r\n`, counts with
+  // no sign and no leading zero, N >= 1, every limit of this parser met). Appends its arguments to
+  // argv and returns its bytes: exactly what parse() would hand out for it. Anything else (cut
+  // short, inline, empty, an error to report) returns 0 and appends nothing: parse() decides.
+  // parse() takes this path first; a caller may also read commands ahead with it (the session's
+  // pipelined batch) and hand parse() the input after them.
+  [[nodiscard]] std::size_t parse_plain(std::string_view input,
+                                        std::vector<std::string_view>& argv) const;
+
   // Redis refuses big requests from a client that has not authenticated yet when a password is
   // set (protects memory from strangers). The server sets this per connection.
   void set_auth_required(bool required) { auth_required_ = required; }
@@ -89,6 +99,9 @@ class RequestParser {
   // proto-max-bulk-len, which the server may change between two commands (CONFIG SET).
   void set_max_bulk_len(std::size_t n) { limits_.max_bulk_len = n; }
   bool failed() const { return phase_ == Phase::kFailed; }
+  // Between commands: no command is pending, so parse_plain's reading of the input's front is
+  // the command parse() would return next.
+  bool idle() const { return phase_ == Phase::kIdle; }
   // Bytes of the pending, incomplete command already validated: the next call resumes there
   // rather than at the start (what makes a big command O(total)). 0 between commands.
   std::size_t validated() const { return pos_; }

@@ -312,6 +312,21 @@ class UnauthenticatedLimitsTest(ServerTestCase):
             self.assertEqual(c.command("STRLEN", "big"), 20000)
             self.assertEqual(c.command("FLUSHALL"), b"OK")
 
+    # The limits change between two commands of one read: each command is cut with the limits in
+    # force once the commands before it have run (lfdb reads a pipelined batch ahead).
+    def test_limits_lifted_by_auth_earlier_in_the_same_read(self):
+        data = (encode_command("AUTH", "pw") + encode_command("SET", "big", "x" * 20000) +
+                encode_command("STRLEN", "big") + encode_command("DEL", "big"))
+        out, closed = raw_exchange(self.port, data, timeout=0.5)
+        self.assertEqual((out, closed), (b"+OK\r\n+OK\r\n:20000\r\n:1\r\n", False))
+
+    def test_limits_back_after_reset_earlier_in_the_same_read(self):
+        data = (encode_command("AUTH", "pw") + encode_command("PING") + encode_command("RESET") +
+                encode_command("SET", "big", "x" * 20000) + encode_command("PING"))
+        out, closed = raw_exchange(self.port, data)
+        self.assertEqual(out, b"+OK\r\n+PONG\r\n+RESET\r\n" + PROTO + b"unauthenticated bulk length\r\n")
+        self.assertTrue(closed)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -362,3 +362,93 @@ TEST(RequestParser, ArgvAndBuffersKeepTheirCapacity) {
 }
 
 }  // namespace
+
+// parse_plain (the common case, which parse() takes first and the server's batch reads ahead
+// with): for a plain complete command it hands out what parse() does; for anything else it
+// returns 0, appends nothing, and parse() gives its own verdict (a command, an error, need more).
+namespace plain {
+
+std::vector<std::string_view> parsed(RequestParser& p, std::string_view in, std::size_t& consumed,
+                                     ParseStatus& status) {
+  std::vector<std::string_view> argv;
+  const auto r = p.parse(in, argv);
+  consumed = r.consumed;
+  status = r.status;
+  return argv;
+}
+
+TEST(RequestParser, PlainCommandsAreWhatParseHandsOut) {
+  const std::string big(70000, 'v');
+  const std::vector<std::string> inputs = {
+      std::string(kSet), "*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n",
+      std::string("*3\r\n$3\r\nSET\r\n$0\r\n\r\n$6\r\na\r\n\0b\n\r\n", 31),
+      "*2\r\n$3\r\nGET\r\n$3\r\nkeyXY",                              // trailing bytes unchecked
+      "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$70000\r\n" + big + "\r\n"};
+  for (const std::string& in : inputs) {
+    RequestParser p;
+    std::vector<std::string_view> fast{"kept"};
+    const std::size_t n = p.parse_plain(in, fast);
+    std::size_t consumed = 0;
+    ParseStatus status{};
+    const auto slow = parsed(p, in, consumed, status);
+    ASSERT_EQ(status, ParseStatus::kComplete) << in;
+    EXPECT_EQ(n, consumed) << in;
+    ASSERT_EQ(fast.size(), slow.size() + 1) << in;  // appended after what was there
+    for (std::size_t i = 0; i < slow.size(); ++i) {
+      EXPECT_EQ(fast[i + 1].data(), slow[i].data());
+      EXPECT_EQ(fast[i + 1].size(), slow[i].size());
+    }
+  }
+}
+
+TEST(RequestParser, PlainLeavesEverythingElseToParse) {
+  struct Case {
+    std::string in;
+    ParseStatus status;
+  };
+  const std::vector<Case> cases = {
+      {"*2\r\n$3\r\nGET\r\n$3\r\nke", ParseStatus::kNeedMore},          // cut short
+      {"*2\r\n$3\r\nGET\r\n", ParseStatus::kNeedMore},
+      {"PING\r\n", ParseStatus::kComplete},                            // inline
+      {"*0\r\n*1\r\n$4\r\nPING\r\n", ParseStatus::kComplete},          // skipped, then a command
+      {"*02\r\n$3\r\nGET\r\n$1\r\nk\r\n", ParseStatus::kError},        // leading zero
+      {"*2\r\n$03\r\nGET\r\n$1\r\nk\r\n", ParseStatus::kError},
+      {"*2\rx$3\r\nGET\r\n$1\r\nk\r\n", ParseStatus::kComplete},       // '\n' unchecked by parse
+      {"*2\r\n$3\rxGET\r\n$1\r\nk\r\n", ParseStatus::kComplete},
+      {"*1\r\n$-1\r\n", ParseStatus::kError},
+      {"*1\r\n#3\r\nGET\r\n", ParseStatus::kError},
+      {"*1\r\n$1234567890123456789\r\n", ParseStatus::kError},        // 19 digits
+      {"*1\r\n$00\r\n\r\n", ParseStatus::kError},
+      {"*1\r\n$\r\n\r\n", ParseStatus::kError},
+      {"*-1\r\n", ParseStatus::kNeedMore},
+  };
+  for (const Case& c : cases) {
+    RequestParser p;
+    std::vector<std::string_view> fast{"kept"};
+    EXPECT_EQ(p.parse_plain(c.in, fast), 0u) << c.in;
+    EXPECT_EQ(fast.size(), 1u) << c.in;
+    std::size_t consumed = 0;
+    ParseStatus status{};
+    (void)parsed(p, c.in, consumed, status);
+    EXPECT_EQ(status, c.status) << c.in;
+  }
+  // The limits are the parser's own.
+  RequestParser small;
+  small.set_max_bulk_len(4);
+  std::vector<std::string_view> argv;
+  EXPECT_EQ(small.parse_plain("*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n", argv), 0u);
+  EXPECT_EQ(small.parse_plain("*2\r\n$3\r\nGET\r\n$4\r\nhell\r\n", argv), 23u);
+  RequestParser stranger;
+  stranger.set_auth_required(true);
+  argv.clear();
+  const std::string eleven = "*11\r\n" + [] {
+    std::string s;
+    for (int i = 0; i < 11; ++i) s += "$1\r\nx\r\n";
+    return s;
+  }();
+  EXPECT_EQ(stranger.parse_plain(eleven, argv), 0u);
+  EXPECT_EQ(stranger.parse_plain("*2\r\n$4\r\nAUTH\r\n$16385\r\n" + std::string(16385, 'p') + "\r\n", argv), 0u);
+  EXPECT_TRUE(argv.empty());
+}
+
+}  // namespace plain
