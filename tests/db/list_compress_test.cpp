@@ -11,12 +11,13 @@
 #include "db/compact/limits.hpp"
 #include "db/compact/packed_list.hpp"
 #include "db/list.hpp"
+#include "list_model.hpp"
 
 namespace lfdb::db {
 namespace {
 
 using compact::PackedList;
-using Model = std::deque<std::string>;
+using Model = list_model::ListModel;
 
 // Restores the process-wide parameters a test changed.
 struct LimitsGuard {
@@ -155,16 +156,7 @@ TEST(ListCompression, RandomOperationsAgreeWithDequeAtDepths) {
         const std::string e = element(gen, gen() % 3);
         const std::uint64_t limit = gen() % 3;
         const bool tail = gen() % 2;
-        std::size_t want = 0;
-        if (!tail) {
-          for (auto it = m.begin(); it != m.end() && (limit == 0 || want < limit);) {
-            if (*it == e) { it = m.erase(it); ++want; } else ++it;
-          }
-        } else {
-          for (std::size_t i = m.size(); i-- > 0 && (limit == 0 || want < limit);) {
-            if (m[i] == e) { m.erase(m.begin() + static_cast<std::ptrdiff_t>(i)); ++want; }
-          }
-        }
+        const std::size_t want = list_model::model_remove(m, e, limit, tail);
         ASSERT_EQ(l.remove(e, limit, tail), want);
       } else if (op == 9 && m.size() > 10 && gen() % 20 == 0) {  // LTRIM
         const std::size_t from = gen() % (m.size() / 10);

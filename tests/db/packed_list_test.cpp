@@ -13,12 +13,13 @@
 
 #include "db/compact/limits.hpp"
 #include "db/list.hpp"
+#include "list_model.hpp"
 
 namespace lfdb::db {
 namespace {
 
 using compact::PackedList;
-using Model = std::deque<std::string>;
+using Model = list_model::ListModel;
 
 void expect_same(const PackedList& n, const Model& m) {
   ASSERT_EQ(n.size(), m.size());
@@ -190,16 +191,7 @@ TEST(List, RandomOperationsAgreeWithDeque) {
           const std::string e = random_string(gen, gen() % 3);
           const std::uint64_t limit = gen() % 4;
           const bool tail = gen() % 2;
-          std::size_t want = 0;
-          if (!tail) {
-            for (auto it = m.begin(); it != m.end() && (limit == 0 || want < limit);) {
-              if (*it == e) { it = m.erase(it); ++want; } else ++it;
-            }
-          } else {
-            for (std::size_t i = m.size(); i-- > 0 && (limit == 0 || want < limit);) {
-              if (m[i] == e) { m.erase(m.begin() + static_cast<std::ptrdiff_t>(i)); ++want; }
-            }
-          }
+          const std::size_t want = list_model::model_remove(m, e, limit, tail);
           EXPECT_EQ(l.remove(e, limit, tail), want);
         } else if (op == 9 && !m.empty() && gen() % 8 == 0) {  // LTRIM
           const std::size_t from = gen() % m.size();
