@@ -84,31 +84,35 @@ conformance: build
 
 # Comparisons against peers (not part of CI): lfdb-server against redis-server (throughput,
 # memory, instructions; durability; lfdb-bench workloads under every model), liblf echo against
-# ACE and Asio, lfdb-gateway against nutcracker. Each writes docs/benchmarks-*.md.
+# ACE and Asio, lfdb-gateway against nutcracker. Each writes its fresh report to
+# docs/bench-runs/<part>.md (generated: rerunning replaces it); `make bench` then assembles them
+# into docs/benchmarks.md. The docs/benchmarks-*.md pages are written by hand: the history of
+# each comparison, what changed between runs and why; a run never overwrites them.
+RUNS := docs/bench-runs
 bench: bench-server bench-durability bench-oltp bench-echo bench-gateway
 	@bash bench/index.sh > docs/benchmarks.md && echo "make bench: wrote docs/benchmarks.md"
 
-# lfdb-server against redis-server (not part of CI): writes docs/benchmarks-server.md.
+# lfdb-server against redis-server.
 bench-server: build
-	@bash bench/server.sh | tee docs/benchmarks-server.md
+	@mkdir -p $(RUNS) && bash bench/server.sh > $(RUNS)/server.md.tmp && mv $(RUNS)/server.md.tmp $(RUNS)/server.md && cat $(RUNS)/server.md
 
-# Group commit under appendfsync always against redis-server (not part of CI).
+# Group commit under appendfsync always against redis-server.
 bench-durability: build
-	@bash bench/durability.sh | tee docs/benchmarks-durability.md
+	@mkdir -p $(RUNS) && bash bench/durability.sh > $(RUNS)/durability.md.tmp && mv $(RUNS)/durability.md.tmp $(RUNS)/durability.md && cat $(RUNS)/durability.md
 
-# lfdb-server under every model x data vs redis-server with lfdb-bench's workloads (not part of CI).
+# lfdb-server under every model x data vs redis-server with lfdb-bench's workloads.
 bench-oltp: build
 	@command -v gnuplot >/dev/null || apt-get install -y -qq gnuplot-nox >/dev/null
-	@bash bench/oltp.sh | tee docs/benchmarks-oltp.md
+	@mkdir -p $(RUNS) && REPORT_DIR=$(RUNS) bash bench/oltp.sh > $(RUNS)/oltp.md.tmp && mv $(RUNS)/oltp.md.tmp $(RUNS)/oltp.md && cat $(RUNS)/oltp.md
 
 # liblf's echo server under each model against ACE (TP_Reactor, Dev_Poll_Reactor) and Asio echo
-# servers run by N threads (not part of CI): writes docs/benchmarks-echo-peers.md.
+# servers run by N threads.
 bench-echo: build
-	@bash bench/echo_peers.sh > docs/benchmarks-echo-peers.md.tmp && mv docs/benchmarks-echo-peers.md.tmp docs/benchmarks-echo-peers.md && cat docs/benchmarks-echo-peers.md
+	@mkdir -p $(RUNS) && bash bench/echo_peers.sh > $(RUNS)/echo-peers.md.tmp && mv $(RUNS)/echo-peers.md.tmp $(RUNS)/echo-peers.md && cat $(RUNS)/echo-peers.md
 
-# lfdb-gateway against nutcracker in front of the same redis-server back-ends (not part of CI).
+# lfdb-gateway against nutcracker in front of the same redis-server back-ends.
 bench-gateway: build
-	@bash bench/gateway.sh | tee docs/benchmarks-gateway.md
+	@mkdir -p $(RUNS) && bash bench/gateway.sh > $(RUNS)/gateway.md.tmp && mv $(RUNS)/gateway.md.tmp $(RUNS)/gateway.md && cat $(RUNS)/gateway.md
 
 clean:
 	rm -rf $(BUILD)

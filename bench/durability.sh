@@ -3,7 +3,7 @@
 # `appendfsync always` (group commit) against redis-server with `appendfsync always`, and
 # against lfdb-server with `appendfsync no`, at 1, 10 and 50 writing clients; plus fsyncs per
 # acknowledged write (INFO persistence). ROUNDS interleaved rounds, medians.
-# Writes the markdown report to stdout; `make bench-durability` saves docs/benchmarks-durability.md.
+# Writes the markdown report to stdout; `make bench-durability` saves docs/bench-runs/durability.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh

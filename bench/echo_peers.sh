@@ -11,7 +11,7 @@
 #     and CPU (utime + stime) of server and client, to say which side was saturated;
 #   - system calls per request in a separate pass: strace -c -f on the server (counts only: it
 #     slows the server), requests taken from the kernel's bytes_sent on the server's sockets.
-# Prints markdown; `make bench-echo` saves it to docs/benchmarks-echo-peers.md.
+# Prints markdown; `make bench-echo` saves it to docs/bench-runs/echo-peers.md.
 #   ROUNDS=3 SECONDS_=3 THREADS="4 2" PIPELINES="1 16" bash bench/echo_peers.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

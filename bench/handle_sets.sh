@@ -10,7 +10,7 @@
 #                              two cores drops out of it;
 #   requests/s                  what redis-benchmark printed for that second run.
 # Medians of ROUNDS rounds; the spread (min-max) is printed next to each.
-# Writes a markdown section to stdout; bench/server.sh appends it to docs/benchmarks-server.md.
+# Writes a markdown section to stdout; bench/server.sh includes it in its report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh

@@ -4,7 +4,7 @@
 # as WATCH/MULTI/EXEC and as EVAL, transfer. Contenders are interleaved within each round (A B C
 # ..., ROUNDS times) and the medians reported, with the ratio to redis-server. Each run starts a
 # fresh server. PNG bar charts via gnuplot when it is installed.
-# Writes markdown to stdout; `make bench-oltp` saves docs/benchmarks-oltp.md and docs/img/oltp-*.png.
+# Writes markdown to stdout; `make bench-oltp` saves docs/bench-runs/oltp.md and docs/img/oltp-*.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -97,7 +97,7 @@ set yrange [0:*]
 set grid ytics
 plot "$WORK/$w.dat" using 0:2:xtic(1) with boxes notitle
 EOF
-    echo "![$w]($(realpath --relative-to=docs "$IMG")/oltp-$w.png)"
+    echo "![$w]($(realpath --relative-to="${REPORT_DIR:-docs}" "$IMG")/oltp-$w.png)"
     echo
   fi
   unset ops p99

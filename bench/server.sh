@@ -6,7 +6,7 @@
 #   2. memory per idle connection at 10,000 connections
 #   3. server-side instructions per GET (callgrind; repeatable on a noisy machine)
 #   4. --data colors vs --data global on a multi-key workload (MSET of 4 keys)
-# Writes the markdown report to stdout; `make bench-server` saves it in docs/benchmarks-server.md.
+# Writes the markdown report to stdout; `make bench-server` saves it in docs/bench-runs/server.md.
 # ONLY_THROUGHPUT=1 stops after section 1. Per function: bench/server_profile.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
