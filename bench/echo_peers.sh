@@ -160,11 +160,13 @@ measure() {  # contender threads pipeline round
     echo "echo_peers.sh: $1 threads $2 pipeline $3: no request answered inside the sampling window (bytes_sent $b0 -> $b1 from $t0 to $t1, client connected at $connected; a stalled machine?; client: $(cat "$load_out" "$WORK/client.time" | tr "\n" " ")); again" >&2
     return 1
   fi
-  # requests/s 123  p50 1.0 us  p99 2.0 us  max 3.0 us  errors 0
+  # requests/s 123  p50 1.0 us  p99 2.0 us  max 3.0 us  errors 0  messages 456
+  # (read by name: the client's line grows fields)
   local rate p99 errors
-  rate=$(awk '{print $2}' "$load_out")
-  p99=$(awk '{print $7}' "$load_out")
-  errors=$(awk '{print $NF}' "$load_out")
+  field() { awk -v k="$1" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}' "$load_out"; }
+  rate=$(field requests/s)
+  p99=$(field p99)
+  errors=$(field errors)
   if [ -z "$rate" ] || [ "$errors" != 0 ]; then
     echo "echo_peers.sh: $1 threads $2 pipeline $3: client failed: $(cat "$load_out")" >&2
     exit 1
