@@ -57,6 +57,18 @@ CASES = {
                                                           for j in range(5)), []))),
     "list5": (300_000, "list of 5 short strings",
               lambda i: resp("RPUSH", "list:%d" % i, *["e%d:%d" % (j, i) for j in range(5)])),
+    # Past the compact encodings (issue 17 item 5): what a member costs in the full structures,
+    # Redis's hashtable (hash, set), intset (up to 512) and skiplist + dict (sorted set).
+    "hash1000": (3_000, "hash of 1000 short fields",
+                 lambda i: resp("HSET", "bighash:%d" % i, *sum((["f%d" % j, "v%d" % (i + j)]
+                                                              for j in range(1000)), []))),
+    "set1000": (3_000, "set of 1000 short strings",
+                lambda i: resp("SADD", "bigset:%d" % i, *["m%d:%d" % (j, i) for j in range(1000)])),
+    "intset500": (10_000, "set of 500 integers",
+                  lambda i: resp("SADD", "bigiset:%d" % i, *[i * 500 + j for j in range(500)])),
+    "zset1000": (3_000, "sorted set of 1000 short members",
+                 lambda i: resp("ZADD", "bigzset:%d" % i, *sum(([j + 1, "m%d:%d" % (j, i)]
+                                                                for j in range(1000)), []))),
     # Long enough for several 8 KB nodes: what a list costs per element once it has many.
     "list1000": (3_000, "list of 1000 short strings",
                  lambda i: resp("RPUSH", "biglist:%d" % i, *["e%d:%d" % (j, i) for j in range(1000)])),

@@ -1,14 +1,63 @@
 #include "db/hash.hpp"
 
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
 #include "db/compact/limits.hpp"
+#include "db/compact/packed_bytes.hpp"
 
 namespace lfdb::db {
+
+// ---- FieldValue ------------------------------------------------------------------------------
+
+unsigned char* FieldValue::make(std::string_view field, std::string_view value) {
+  const std::size_t n = compact::bytes::varint_size(field.size()) +
+                        compact::bytes::varint_size(value.size()) + field.size() + value.size();
+  auto* b = static_cast<unsigned char*>(std::malloc(n));
+  if (b == nullptr) throw std::bad_alloc();
+  unsigned char* q = compact::bytes::put_varint(b, field.size());
+  q = compact::bytes::put_varint(q, value.size());
+  if (!field.empty()) std::memcpy(q, field.data(), field.size());
+  if (!value.empty()) std::memcpy(q + field.size(), value.data(), value.size());
+  return b;
+}
+
+FieldValue::FieldValue(std::string_view field, std::string_view value) : block_(make(field, value)) {}
+FieldValue::FieldValue(const FieldValue& o) : block_(make(o.field(), o.value())) {}
+FieldValue::~FieldValue() { std::free(block_); }
+
+std::string_view FieldValue::field() const {
+  std::size_t f = 0, v = 0;
+  const unsigned char* q = compact::bytes::get_varint(compact::bytes::get_varint(block_, f), v);
+  return {reinterpret_cast<const char*>(q), f};
+}
+
+std::string_view FieldValue::value() const {
+  std::size_t f = 0, v = 0;
+  const unsigned char* q = compact::bytes::get_varint(compact::bytes::get_varint(block_, f), v);
+  return {reinterpret_cast<const char*>(q + f), v};
+}
+
+void FieldValue::set_value(std::string_view value) const {
+  unsigned char* b = make(field(), value);
+  std::free(block_);
+  block_ = b;
+}
+
+std::size_t FieldValue::bytes() const {
+  std::size_t f = 0, v = 0;
+  const unsigned char* q = compact::bytes::get_varint(compact::bytes::get_varint(block_, f), v);
+  return static_cast<std::size_t>(q - block_) + f + v;
+}
+
+// ---- Hash ------------------------------------------------------------------------------------
 
 std::optional<std::string_view> Hash::get(std::string_view field) const {
   if (table_) {
     auto it = table_->find(field);
     if (it == table_->end()) return std::nullopt;
-    return std::string_view(it->second);
+    return it->value();
   }
   compact::PackedHash::Pos p = packed_.find(field);
   if (p == nullptr) return std::nullopt;
@@ -23,10 +72,10 @@ bool Hash::set(std::string_view field, std::string_view value) {
   if (table_) {
     auto it = table_->find(field);
     if (it != table_->end()) {
-      it->second.assign(value);
+      it->set_value(value);
       return false;
     }
-    table_->emplace(std::string(field), std::string(value));
+    table_->emplace(field, value);
     return true;
   }
   const bool added = packed_.set(field, value);
@@ -55,7 +104,7 @@ void Hash::to_table() {
   auto t = std::make_unique<Table>();
   t->reserve(packed_.size() + 1);
   for (auto p = packed_.first(); p != nullptr; p = packed_.next(p)) {
-    t->emplace(std::string(compact::PackedHash::field(p)), std::string(compact::PackedHash::value(p)));
+    t->emplace(compact::PackedHash::field(p), compact::PackedHash::value(p));
   }
   table_ = std::move(t);
   packed_ = compact::PackedHash();

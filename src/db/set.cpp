@@ -1,9 +1,12 @@
 #include "db/set.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "db/compact/limits.hpp"
+#include "db/compact/packed_bytes.hpp"
 #include "resp/numbers.hpp"
 
 namespace lfdb::db {
@@ -13,6 +16,26 @@ namespace {
 bool canonical_int(std::string_view s, std::int64_t& out) { return resp::detail::parse_int64(s, out); }
 
 }  // namespace
+
+StoredMember::StoredMember(std::string_view s) {
+  block_ = static_cast<unsigned char*>(std::malloc(compact::bytes::varint_size(s.size()) + s.size()));
+  if (block_ == nullptr) throw std::bad_alloc();
+  unsigned char* q = compact::bytes::put_varint(block_, s.size());
+  if (!s.empty()) std::memcpy(q, s.data(), s.size());
+}
+
+StoredMember::~StoredMember() { std::free(block_); }
+
+std::string_view StoredMember::view() const {
+  std::size_t n = 0;
+  const unsigned char* q = compact::bytes::get_varint(block_, n);
+  return {reinterpret_cast<const char*>(q), n};
+}
+
+std::size_t StoredMember::bytes() const {
+  std::size_t n = 0;
+  return static_cast<std::size_t>(compact::bytes::get_varint(block_, n) - block_) + n;
+}
 
 Set::Member::Member(std::int64_t v) {
   const auto r = std::to_chars(digits_, digits_ + sizeof(digits_), v);

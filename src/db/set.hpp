@@ -25,9 +25,39 @@
 
 namespace lfdb::db {
 
+// A member in a set's table: one malloc'd block, its length (LEB128) and its bytes. Why: a
+// std::string made a libstdc++ node of 40 bytes (48 with jemalloc's classes) and a heap block
+// past 15 bytes; a 10-byte member's block is 11 bytes (16) and its node 16.
+class StoredMember {
+ public:
+  explicit StoredMember(std::string_view s);
+  StoredMember(const StoredMember& o) : StoredMember(o.view()) {}  // its own block (COPY)
+  StoredMember(StoredMember&& o) noexcept : block_(o.block_) { o.block_ = nullptr; }
+  StoredMember& operator=(const StoredMember&) = delete;
+  StoredMember& operator=(StoredMember&&) = delete;
+  ~StoredMember();
+
+  std::string_view view() const;
+  explicit operator std::string_view() const { return view(); }
+  std::size_t bytes() const;  // the block's size
+
+ private:
+  unsigned char* block_;
+};
+
 class Set {
  public:
-  using Table = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+  // The members, hashed and compared by their bytes (a lookup takes a view).
+  struct ByBytes {
+    using is_transparent = void;
+    static std::string_view of(const StoredMember& m) { return m.view(); }
+    static std::string_view of(std::string_view s) { return s; }
+    template <typename A>
+    std::size_t operator()(const A& a) const noexcept { return StringHash{}(of(a)); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept { return of(a) == of(b); }
+  };
+  using Table = std::unordered_set<StoredMember, ByBytes, ByBytes>;
 
   // One member as a walk or a random pick gives it.
   class Member {
@@ -55,7 +85,7 @@ class Set {
     using reference = Member;
 
     Iterator() = default;
-    Member operator*() const { return ints_ != nullptr ? Member(ints_->at(pos_)) : Member(std::string_view(*it_)); }
+    Member operator*() const { return ints_ != nullptr ? Member(ints_->at(pos_)) : Member(it_->view()); }
     Iterator& operator++() {
       if (ints_ != nullptr) ++pos_;
       else ++it_;

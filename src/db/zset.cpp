@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "db/compact/limits.hpp"
@@ -94,16 +95,17 @@ bool LexRange::empty() const {
 // ---- the skip list --------------------------------------------------------------------------
 
 ZSkipList::Node* ZSkipList::make_node(int height, std::string_view member, double score) {
-  void* mem = ::operator new(sizeof(Node) + static_cast<std::size_t>(height) * sizeof(Level));
-  Node* n = new (mem) Node{std::string(member), score, nullptr, height};
-  Level* lv = reinterpret_cast<Level*>(n + 1);
+  const std::size_t levels = static_cast<std::size_t>(height) * sizeof(Level);
+  void* mem = ::operator new(sizeof(Node) + levels + member.size());
+  Node* n = new (mem) Node{score, nullptr, member.size(), height};
+  Level* lv = n->levels();
   for (int i = 0; i < height; ++i) new (lv + i) Level{};
+  if (!member.empty()) std::memcpy(reinterpret_cast<char*>(lv + height), member.data(), member.size());
   return n;
 }
 
 void ZSkipList::free_node(Node* n) {
-  n->~Node();  // Level is trivially destructible
-  ::operator delete(n);
+  ::operator delete(n);  // Node and Level are trivially destructible, the member is bytes
 }
 
 ZSkipList::ZSkipList() : head_(make_node(kMaxLevel, {}, 0)), rng_state_(reinterpret_cast<std::uintptr_t>(this) | 1) {}
@@ -132,7 +134,7 @@ int ZSkipList::random_level() {
 
 // n sorts before (score, member).
 bool ZSkipList::before(const Node* n, double score, std::string_view member) {
-  return n->score < score || (n->score == score && std::string_view(n->member) < member);
+  return n->score < score || (n->score == score && n->member() < member);
 }
 
 ZSkipList::Node* ZSkipList::insert(double score, std::string_view member) {
@@ -190,7 +192,7 @@ void ZSkipList::unlink(Node* x, Node* const* update) {
 
 const ZSkipList::Node* ZSkipList::find(std::string_view member) const {
   auto it = index_.find(member);
-  return it == index_.end() ? nullptr : it->second;
+  return it == index_.end() ? nullptr : *it;
 }
 
 bool ZSkipList::set(std::string_view member, double score) {
@@ -199,7 +201,7 @@ bool ZSkipList::set(std::string_view member, double score) {
   if (score == 0) score = 0;
   auto it = index_.find(member);
   if (it != index_.end()) {
-    Node* n = it->second;
+    Node* n = *it;
     if (n->score == score) return false;
     // Still between its neighbours: the score changes in place (ZINCRBY's common case).
     const Node* prev = n->backward;
@@ -208,26 +210,24 @@ bool ZSkipList::set(std::string_view member, double score) {
       n->score = score;
       return false;
     }
-    const std::string keep = n->member;
+    const std::string keep(n->member());
     erase(keep);
-    Node* x = insert(score, keep);
-    index_.emplace(std::string_view(x->member), x);
+    index_.insert(insert(score, keep));
     return false;
   }
-  Node* x = insert(score, member);
-  index_.emplace(std::string_view(x->member), x);
+  index_.insert(insert(score, member));
   return true;
 }
 
 bool ZSkipList::erase(std::string_view member) {
   auto it = index_.find(member);
   if (it == index_.end()) return false;
-  Node* target = it->second;
+  Node* target = *it;
   Node* update[kMaxLevel];
   Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
     while (x->levels()[i].forward != nullptr &&
-           before(x->levels()[i].forward, target->score, target->member)) {
+           before(x->levels()[i].forward, target->score, target->member())) {
       x = x->levels()[i].forward;
     }
     update[i] = x;
@@ -243,7 +243,7 @@ std::size_t ZSkipList::rank(const Node* n) const {
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
     while (x->levels()[i].forward != nullptr &&
-           (before(x->levels()[i].forward, n->score, n->member) || x->levels()[i].forward == n)) {
+           (before(x->levels()[i].forward, n->score, n->member()) || x->levels()[i].forward == n)) {
       r += x->levels()[i].span;
       x = x->levels()[i].forward;
     }
@@ -294,23 +294,23 @@ const ZSkipList::Node* ZSkipList::first_in(const LexRange& r) const {
   if (r.empty() || length_ == 0) return nullptr;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
-    while (x->levels()[i].forward != nullptr && !r.above_min(x->levels()[i].forward->member)) {
+    while (x->levels()[i].forward != nullptr && !r.above_min(x->levels()[i].forward->member())) {
       x = x->levels()[i].forward;
     }
   }
   x = x->levels()[0].forward;
-  return x != nullptr && r.below_max(x->member) ? x : nullptr;
+  return x != nullptr && r.below_max(x->member()) ? x : nullptr;
 }
 
 const ZSkipList::Node* ZSkipList::last_in(const LexRange& r) const {
   if (r.empty() || length_ == 0) return nullptr;
   const Node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
-    while (x->levels()[i].forward != nullptr && r.below_max(x->levels()[i].forward->member)) {
+    while (x->levels()[i].forward != nullptr && r.below_max(x->levels()[i].forward->member())) {
       x = x->levels()[i].forward;
     }
   }
-  return x != head_ && r.above_min(x->member) ? x : nullptr;
+  return x != head_ && r.above_min(x->member()) ? x : nullptr;
 }
 
 // ---- the two encodings ---------------------------------------------------------------------
@@ -338,7 +338,7 @@ std::unique_ptr<ZSet> ZSet::copy() const {
     return out;
   }
   out->list_ = std::make_unique<ZSkipList>();
-  for (auto* n = list_->first(); n != nullptr; n = n->next()) out->list_->set(n->member, n->score);
+  for (auto* n = list_->first(); n != nullptr; n = n->next()) out->list_->set(n->member(), n->score);
   return out;
 }
 
@@ -346,10 +346,10 @@ void ZSet::compact_if_small() {
   const compact::EncodingLimits& l = compact::limits();
   if (list_ == nullptr || list_->size() > l.zset_max_entries()) return;
   for (auto* n = list_->first(); n != nullptr; n = n->next()) {
-    if (n->member.size() > l.zset_max_value()) return;
+    if (n->member().size() > l.zset_max_value()) return;
   }
   compact::PackedZSet packed;
-  for (auto* n = list_->first(); n != nullptr; n = n->next()) packed.set(n->member, n->score);
+  for (auto* n = list_->first(); n != nullptr; n = n->next()) packed.set(n->member(), n->score);
   packed_ = std::move(packed);
   list_.reset();
 }

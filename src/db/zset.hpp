@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 #include <memory>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "db/compact/packed_zset.hpp"
 #include "db/string_hash.hpp"
@@ -69,13 +69,19 @@ class ZSkipList {
     Node* forward = nullptr;
     std::size_t span = 0;  // elements between this node and `forward` on this level, plus one
   };
+  // One allocation a member: the fields, `height` levels, then the member's bytes (a
+  // std::string member cost its 32 bytes plus a heap block past 15 bytes; inline, a node of one
+  // level and a 10-byte member is 58 bytes, jemalloc's 64 class).
   struct Node {
-    std::string member;
     double score = 0;
     Node* backward = nullptr;  // level 0, toward the head (nullptr for the first)
+    std::size_t size = 0;      // the member's bytes, after the levels
     int height = 0;
     Level* levels() { return reinterpret_cast<Level*>(this + 1); }
     const Level* levels() const { return reinterpret_cast<const Level*>(this + 1); }
+    std::string_view member() const {
+      return {reinterpret_cast<const char*>(levels() + height), size};
+    }
     Node* next() const { return levels()[0].forward; }
     Node* prev() const { return backward; }
   };
@@ -121,8 +127,19 @@ class ZSkipList {
   std::size_t length_ = 0;
   int level_ = 1;
   std::uint64_t rng_state_;
-  std::unordered_map<std::string_view, Node*, StringHash, std::equal_to<>> index_;  // views of
-                                                                                 // nodes' members
+  // The member index: the nodes themselves, hashed and compared by their members (a lookup
+  // takes a view). A libstdc++ node of one pointer is 16 bytes, where a (view, pointer) pair
+  // made it 32.
+  struct ByMember {
+    using is_transparent = void;
+    static std::string_view of(const Node* n) { return n->member(); }
+    static std::string_view of(std::string_view s) { return s; }
+    template <typename A>
+    std::size_t operator()(const A& a) const noexcept { return StringHash{}(of(a)); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept { return of(a) == of(b); }
+  };
+  std::unordered_set<Node*, ByMember, ByMember> index_;
 };
 
 
@@ -140,7 +157,7 @@ class ZSet {
     explicit operator bool() const { return p_ != nullptr; }
     bool operator==(const Ref& o) const { return p_ == o.p_; }
     std::string_view member() const {
-      return owner_ != nullptr ? compact::PackedZSet::member(pos()) : std::string_view(node()->member);
+      return owner_ != nullptr ? compact::PackedZSet::member(pos()) : node()->member();
     }
     double score() const { return owner_ != nullptr ? compact::PackedZSet::score(pos()) : node()->score; }
     Ref next() const { return owner_ != nullptr ? Ref(owner_, owner_->next(pos())) : Ref(node()->next()); }

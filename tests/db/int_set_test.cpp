@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -152,6 +153,38 @@ TEST(Set, MembersKeepTheirDigitsWhenCopied) {
   std::vector<Set::Member> kept;
   for (int i = 0; i < 100; ++i) kept.push_back(*s.begin());  // reallocations copy the digits
   for (const Set::Member& m : kept) EXPECT_EQ(m.view(), "-123456789012");
+}
+
+TEST(Set, TheTableAgreesWithAStdSetAndCopiesItsMembers) {
+  // Members of every length class of the one-block StoredMember: empty, short, past 127 bytes
+  // (a two-byte length), integers and strings mixed.
+  std::mt19937_64 gen(5);
+  const std::size_t lengths[] = {0, 1, 9, 15, 16, 127, 128, 300};
+  Set s;
+  std::set<std::string> model;
+  for (int step = 0; step < 20000; ++step) {
+    std::string m = gen() % 3 == 0 ? std::to_string(gen() % 300)
+                                   : std::string(lengths[gen() % std::size(lengths)], 'x') +
+                                         std::to_string(gen() % 50);
+    if (gen() % 3 == 0) {
+      EXPECT_EQ(s.erase(m), model.erase(m) == 1) << m;
+    } else {
+      EXPECT_EQ(s.add(m), model.insert(m).second) << m;
+    }
+    if (step % 999 == 0) {
+      std::set<std::string> walked;
+      for (const Set::Member& x : s) EXPECT_TRUE(walked.insert(x.str()).second);
+      EXPECT_EQ(walked, model);
+      for (const std::string& x : model) EXPECT_TRUE(s.contains(x)) << x;
+    }
+  }
+  EXPECT_FALSE(s.intset());
+  EXPECT_FALSE(s.contains("absent"));
+  const std::unique_ptr<Set> copy = s.copy();
+  s.erase(*model.begin());
+  std::set<std::string> walked;
+  for (const Set::Member& x : *copy) walked.insert(x.str());
+  EXPECT_EQ(walked, model);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 #include "db/compact/packed_bytes.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -19,11 +21,90 @@ using bytes::put_varint;
 using bytes::store32;
 using bytes::varint_size;
 
+// A score's bytes: a tag byte, then the value in as few bytes as it needs. Integer-valued scores
+// (the common 1, 2, 3 or a timestamp in seconds) are stored as integers: one byte for
+// kSmallMin..kSmallMax (the tag is the value itself, biased), 2 or 4 more bytes for the rest of
+// int16's and int32's ranges; any other double is its 8 bytes. Every integer in int32's range is
+// exactly a double, so score() gives back the double that was set, bit for bit (-0 is stored as
+// 0 before it gets here, NaN never is; inf, 0.1 or 1e300 take the 8 bytes).
+constexpr unsigned char kTagInt16 = 0xFD;
+constexpr unsigned char kTagInt32 = 0xFE;
+constexpr unsigned char kTagDouble = 0xFF;
+constexpr int kSmallMin = -32;
+constexpr int kSmallMax = kSmallMin + kTagInt16 - 1;  // 220: every tag below kTagInt16 is a value
+
+// The score's encoded bytes (tag included), and its bytes written at p.
+std::size_t score_size(double s) {
+  if (!(s >= INT32_MIN && s <= INT32_MAX) || std::trunc(s) != s) return 9;
+  const auto i = static_cast<std::int32_t>(s);
+  if (i >= kSmallMin && i <= kSmallMax) return 1;
+  return i >= INT16_MIN && i <= INT16_MAX ? 3 : 5;
+}
+unsigned char* put_score(unsigned char* p, double s) {
+  switch (score_size(s)) {
+    case 1:
+      *p = static_cast<unsigned char>(static_cast<int>(s) - kSmallMin);
+      return p + 1;
+    case 3: {
+      const auto i = static_cast<std::int16_t>(s);
+      *p = kTagInt16;
+      std::memcpy(p + 1, &i, 2);
+      return p + 3;
+    }
+    case 5: {
+      const auto i = static_cast<std::int32_t>(s);
+      *p = kTagInt32;
+      std::memcpy(p + 1, &i, 4);
+      return p + 5;
+    }
+    default:
+      *p = kTagDouble;
+      std::memcpy(p + 1, &s, 8);
+      return p + 9;
+  }
+}
+// The encoded score's size, from its tag byte.
+std::size_t stored_score_size(const unsigned char* p) {
+  switch (*p) {
+    case kTagInt16: return 3;
+    case kTagInt32: return 5;
+    case kTagDouble: return 9;
+    default: return 1;
+  }
+}
+double get_score(const unsigned char* p) {
+  switch (*p) {
+    case kTagInt16: {
+      std::int16_t i;
+      std::memcpy(&i, p + 1, 2);
+      return i;
+    }
+    case kTagInt32: {
+      std::int32_t i;
+      std::memcpy(&i, p + 1, 4);
+      return i;
+    }
+    case kTagDouble: {
+      double s;
+      std::memcpy(&s, p + 1, 8);
+      return s;
+    }
+    default: return static_cast<int>(*p) + kSmallMin;
+  }
+}
+
 // The entry's size before its back length: length prefix, member, score.
-std::size_t zset_body_size(std::size_t member_len) { return varint_size(member_len) + member_len + 8; }
-std::size_t entry_size(std::size_t member_len) {
-  const std::size_t body = zset_body_size(member_len);
+std::size_t zset_body_size(std::size_t member_len, double score) {
+  return varint_size(member_len) + member_len + score_size(score);
+}
+std::size_t entry_size(std::size_t member_len, double score) {
+  const std::size_t body = zset_body_size(member_len, score);
   return body + varint_size(body);
+}
+// Where an entry's score starts.
+const unsigned char* score_at(const unsigned char* p) {
+  std::size_t len = 0;
+  return get_varint(p, len) + len;
 }
 
 // (s1, m1) sorts before (s2, m2): the skip list's order.
@@ -44,8 +125,8 @@ PackedZSet::Pos PackedZSet::first() const { return size() == 0 ? nullptr : data(
 PackedZSet::Pos PackedZSet::last() const { return size() == 0 ? nullptr : prev(end()); }
 
 PackedZSet::Pos PackedZSet::next(Pos p) const {
-  std::size_t len = 0;
-  const unsigned char* q = get_varint(p, len) + len + 8;
+  const unsigned char* q = score_at(p);
+  q += stored_score_size(q);
   const std::size_t body = static_cast<std::size_t>(q - p);
   q += varint_size(body);
   return q == end() ? nullptr : q;
@@ -64,13 +145,7 @@ std::string_view PackedZSet::member(Pos p) {
   return {reinterpret_cast<const char*>(m), len};
 }
 
-double PackedZSet::score(Pos p) {
-  std::size_t len = 0;
-  const unsigned char* m = get_varint(p, len);
-  double s;
-  std::memcpy(&s, m + len, 8);
-  return s;
-}
+double PackedZSet::score(Pos p) { return get_score(score_at(p)); }
 
 PackedZSet::Pos PackedZSet::find(std::string_view m) const {
   for (Pos p = first(); p != nullptr; p = next(p)) {
@@ -99,7 +174,7 @@ std::size_t PackedZSet::longest() const {
 }
 
 void PackedZSet::remove(Pos p) {
-  const std::size_t len = entry_size(member(p).size());
+  const std::size_t len = entry_size(member(p).size(), score(p));
   unsigned char* at = buf_ + (p - buf_);
   const std::size_t used = load32(buf_);
   std::memmove(at, at + len, static_cast<std::size_t>(end() - (at + len)));
@@ -116,7 +191,7 @@ void PackedZSet::remove(Pos p) {
 }
 
 void PackedZSet::insert(std::string_view m, double s) {
-  const std::size_t len = entry_size(m.size());
+  const std::size_t len = entry_size(m.size(), s);
   const std::size_t used = buf_ == nullptr ? 0 : load32(buf_);
   const std::size_t count = size();
   // Where it goes: before the first entry that sorts after it.
@@ -135,8 +210,7 @@ void PackedZSet::insert(std::string_view m, double s) {
   unsigned char* q = put_varint(at, m.size());
   if (!m.empty()) std::memcpy(q, m.data(), m.size());
   q += m.size();
-  std::memcpy(q, &s, 8);
-  put_backlen(q + 8, zset_body_size(m.size()));
+  put_backlen(put_score(q, s), zset_body_size(m.size(), s));
   store32(buf_, static_cast<std::uint32_t>(used + len));
   store32(buf_ + 4, static_cast<std::uint32_t>(count + 1));
 }
@@ -145,12 +219,14 @@ bool PackedZSet::set(std::string_view m, double s) {
   if (s == 0) s = 0;  // -0 is stored as 0 (see the header)
   if (Pos p = find(m)) {
     if (score(p) == s) return false;
-    // Still between its neighbours: the score changes in place (ZINCRBY's common case).
+    // Still between its neighbours and as many bytes: the score changes in place (ZINCRBY's
+    // common case). A score whose encoding grows or shrinks takes the entry out and back in.
     Pos before_p = prev(p);
     Pos after_p = next(p);
-    if ((before_p == nullptr || before(score(before_p), member(before_p), s, m)) &&
+    if (score_size(s) == stored_score_size(score_at(p)) &&
+        (before_p == nullptr || before(score(before_p), member(before_p), s, m)) &&
         (after_p == nullptr || before(s, m, score(after_p), member(after_p)))) {
-      std::memcpy(buf_ + (p - buf_) + varint_size(m.size()) + m.size(), &s, 8);
+      put_score(buf_ + (score_at(p) - buf_), s);
       return false;
     }
     // `m` may point into the buffer (a caller passing member(p)): copy it out first.

@@ -3,18 +3,23 @@
 //
 // Why: a skip list costs a head node of 32 levels, a node and an index entry per member and a
 // hash table's buckets, about 1.5 KB for five short members; packed, the same five are about
-// 18 bytes each in one buffer. Every query is a linear walk, which for the few dozen members
+// 12 bytes each in one buffer. Every query is a linear walk, which for the few dozen members
 // this encoding holds is as fast as the skip list's pointer chase (and is what Redis does).
 //
 // Layout of the buffer (nullptr when empty):
 //   header   uint32 bytes of entries, uint32 count
-//   entries  ascending by (score, member bytes), each:
-//              member length (LEB128), member bytes, score (8 bytes, the double's bits),
+//   entries  ascending by (score, member), each:
+//              member length (LEB128), member bytes,
+//              score: a tag byte and what it says follows. An integer-valued score is stored as
+//              an integer: -32..220 in the tag byte alone, int16 in 2 more bytes, int32 in 4;
+//              any other score is the tag and the double's 8 bytes (what a listpack does with
+//              an integer score, which is what most sorted sets hold: ranks, counts, seconds),
 //              back length: the entry's size before it, 7 bits a byte written so that it reads
 //              from its last byte backward (the high bit says another byte precedes)
 // The back length lets a walk go backward (ZREVRANGE) one entry at a time.
 //
 // Scores are never NaN (the commands refuse it first); -0 is stored as 0, as the skip list does.
+// score() returns exactly the double that was set: every int32 is exactly a double.
 //
 // Thread-safety: none; a value inside a partition, touched only under its color.
 #pragma once

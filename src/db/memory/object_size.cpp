@@ -58,8 +58,8 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
       if (hash.packed()) return size_class(hash.packed_bytes());  // the Hash itself is in the Value
       const Hash::Table& h = *hash.table();
       return size_class(sizeof(Hash::Table)) + buckets(h) +
-             sampled(h, h.size(), samples, [](const auto& kv) {
-               return size_class(kNode<Hash::Table::value_type>) + string_heap(kv.first) + string_heap(kv.second);
+             sampled(h, h.size(), samples, [](const FieldValue& e) {
+               return size_class(kNode<FieldValue>) + size_class(e.bytes());
              });
     }
     case Type::kList: {
@@ -77,21 +77,22 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
       if (set.intset()) return size_class(set.ints().bytes());  // the Set itself is in the Value
       const Set::Table& s = *set.table();
       return size_class(sizeof(Set::Table)) + buckets(s) +
-             sampled(s, s.size(), samples, [](const std::string& m) {
-               return size_class(kNode<std::string>) + string_heap(m);
+             sampled(s, s.size(), samples, [](const StoredMember& m) {
+               return size_class(kNode<StoredMember>) + size_class(m.bytes());
              });
     }
     case Type::kZSet: {
       const ZSet& zset = *v.zset();
       if (zset.packed()) return size_class(zset.packed_bytes());  // the ZSet itself is in the Value
       const ZSkipList& z = *zset.skiplist();
-      // Each member: a skip-list node with its levels (1.33 on average: p = 1/4), and its entry
-      // in the member index (a view and a pointer).
-      const std::size_t per_index = size_class(kNode<std::pair<const std::string_view, void*>>);
+      // Each member: a skip-list node with its levels (1.33 on average: p = 1/4) and its
+      // bytes, and its entry in the member index (a pointer to the node).
+      const std::size_t per_index = size_class(kNode<void*>);
       std::size_t bytes = 0, seen = 0;
       for (const ZSkipList::Node* n = z.first(); n != nullptr && (samples == 0 || seen < samples); n = n->next()) {
-        bytes += size_class(sizeof(ZSkipList::Node) + static_cast<std::size_t>(n->height) * sizeof(ZSkipList::Level)) +
-                 string_heap(n->member) + per_index;
+        bytes += size_class(sizeof(ZSkipList::Node) + static_cast<std::size_t>(n->height) * sizeof(ZSkipList::Level) +
+                            n->size) +
+                 per_index;
         ++seen;
       }
       if (seen != 0 && seen != z.size()) bytes = bytes / seen * z.size();
