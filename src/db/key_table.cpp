@@ -242,7 +242,13 @@ void KeyTable::erase(KeyNode* n, std::uint64_t hash) {
 }
 
 void KeyTable::erase_at(const Pick& p) {
-  remove_at(*segments_[p.segment], p.slot);
+  // An erase since the pick (another key of the same batch) may have shifted this one back a
+  // slot or more: then it is found by its hash.
+  if (p.segment < segments_.size() && p.slot < cap_ && node_of(segments_[p.segment]->slots()[p.slot]) == p.node) {
+    remove_at(*segments_[p.segment], p.slot);
+  } else {
+    erase(p.node, hash_of(p.node->key()));
+  }
 }
 
 void KeyTable::remove_at(Segment& s, std::size_t i) {

@@ -128,8 +128,9 @@ class KeyTable {
                       static_cast<std::size_t>(next() % cap_));
   }
 
-  // Where a key sits: its node, its segment (an index into the list of segments) and slot. Valid
-  // until the table's next insert or erase; erase_at() takes it without hashing or probing.
+  // Where a key sits: its node, its segment (an index into the list of segments) and slot, as
+  // pick() found it. erase_at() erases there without hashing or probing; the node must still be
+  // in the table with no insert since (another erase may have shifted it: then it is found).
   struct Pick {
     KeyNode* node = nullptr;
     std::uint32_t segment = 0;
@@ -174,8 +175,8 @@ class KeyTable {
     for (int k = 0; k < left; ++k) out[todo[k]] = first_pick(static_cast<std::size_t>(next() % segments_.size()));
     return n;
   }
-  // Erases the node at p (from pick(), with no insert or erase since): as erase() without
-  // hashing its key or probing for it.
+  // Erases p's node: at p's place when it is still there (no erase since moved it), as erase()
+  // without hashing its key or probing for it; else as erase().
   void erase_at(const Pick& p);
 
   // SCAN: calls fn(KeyNode&) for every key of the segment holding hash position `cursor`;
