@@ -235,9 +235,25 @@ void KeyTable::split(Segment* s) {
 
 void KeyTable::erase(KeyNode* n, std::uint64_t hash) {
   Segment& s = *segment_of(hash);
-  std::uint64_t* slots = s.slots();
+  const std::uint64_t* slots = s.slots();
   std::size_t i = home_of_tag(tag_of(hash));
   while (node_of(slots[i]) != n) i = next(i);
+  remove_at(s, i);
+}
+
+void KeyTable::erase_at(const Pick& p) {
+  // An erase since the pick (another key of the same batch) may have shifted this one back a
+  // slot or more: then it is found by its hash.
+  if (p.segment < segments_.size() && p.slot < cap_ && node_of(segments_[p.segment]->slots()[p.slot]) == p.node) {
+    remove_at(*segments_[p.segment], p.slot);
+  } else {
+    erase(p.node, hash_of(p.node->key()));
+  }
+}
+
+void KeyTable::remove_at(Segment& s, std::size_t i) {
+  std::uint64_t* slots = s.slots();
+  KeyNode* n = node_of(slots[i]);
   // Backward-shift deletion: a later slot of the run moves into the hole when its home does not
   // lie cyclically in (hole, its position].
   std::size_t hole = i;
@@ -263,6 +279,17 @@ std::uint64_t KeyTable::range_end(const Segment& s, std::uint64_t) {
   const std::uint64_t next_prefix = s.prefix + 1;
   if (next_prefix >> s.depth) return 0;  // the last range: the iteration is over
   return next_prefix << (64 - s.depth);
+}
+
+KeyTable::Pick KeyTable::first_pick(std::size_t seg) const {
+  for (std::size_t k = 0; k <= segments_.size(); ++k) {
+    const std::size_t at = (seg + k) % segments_.size();
+    const std::uint64_t* slots = segments_[at]->slots();
+    for (std::size_t i = 0; i < cap_; ++i) {
+      if (slots[i] != 0) return {node_of(slots[i]), static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(i)};
+    }
+  }
+  return {};
 }
 
 KeyNode* KeyTable::first_from(std::size_t seg, std::size_t slot) const {

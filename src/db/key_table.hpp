@@ -128,6 +128,57 @@ class KeyTable {
                       static_cast<std::size_t>(next() % cap_));
   }
 
+  // Where a key sits: its node, its segment (an index into the list of segments) and slot, as
+  // pick() found it. erase_at() erases there without hashing or probing; the node must still be
+  // in the table with no insert since (another erase may have shifted it: then it is found).
+  struct Pick {
+    KeyNode* node = nullptr;
+    std::uint32_t segment = 0;
+    std::uint32_t slot = 0;
+  };
+  static constexpr int kMaxPicks = 64;
+  // Eviction's samples: fills out[0..n) (n <= kMaxPicks) with keys drawn as random() draws them
+  // (each key equally likely, repeats possible) and returns how many (0 for an empty table, else
+  // n). The n draws run side by side: every draw's slot is prefetched before any is read, and
+  // every found node before the caller reads it, so the cache misses of a sample overlap
+  // instead of costing one after another (docs/memory.md, "Numbers").
+  template <class Rng>
+  int pick(Rng& next, Pick* out, int n) const {
+    if (size_ == 0 || n <= 0) return 0;
+    if (n > kMaxPicks) n = kMaxPicks;
+    int todo[kMaxPicks];
+    int left = n;
+    for (int i = 0; i < n; ++i) todo[i] = i;
+    const auto segs = static_cast<std::uint64_t>(segments_.size());
+    for (int round = 0; left > 0 && round < 64; ++round) {
+      for (int k = 0; k < left; ++k) {
+        // One 64-bit draw gives both indexes (multiply-shift: no division).
+        const std::uint64_t r = next();
+        Pick& p = out[todo[k]];
+        p.segment = static_cast<std::uint32_t>(((r >> 32) * segs) >> 32);
+        p.slot = static_cast<std::uint32_t>(((r & 0xFFFFFFFF) * cap_) >> 32);
+        __builtin_prefetch(&segments_[p.segment]->slots()[p.slot]);
+      }
+      int still = 0;
+      for (int k = 0; k < left; ++k) {
+        Pick& p = out[todo[k]];
+        const std::uint64_t slot = segments_[p.segment]->slots()[p.slot];
+        if (slot == 0) {
+          todo[still++] = todo[k];  // an empty slot: drawn again next round
+          continue;
+        }
+        p.node = node_of(slot);
+        __builtin_prefetch(p.node);
+      }
+      left = still;
+    }
+    for (int k = 0; k < left; ++k) out[todo[k]] = first_pick(static_cast<std::size_t>(next() % segments_.size()));
+    return n;
+  }
+  // Erases p's node: at p's place when it is still there (no erase since moved it), as erase()
+  // without hashing its key or probing for it; else as erase().
+  void erase_at(const Pick& p);
+
   // SCAN: calls fn(KeyNode&) for every key of the segment holding hash position `cursor`;
   // returns the position where that segment's range ends, or 0 past the last one.
   template <class Fn>
@@ -204,6 +255,8 @@ class KeyTable {
   static Segment* shared_empty();
   static std::uint64_t range_end(const Segment& s, std::uint64_t cursor);
   KeyNode* first_from(std::size_t seg, std::size_t slot) const;
+  Pick first_pick(std::size_t seg) const;  // the first key from segment seg on, with its place
+  void remove_at(Segment& s, std::size_t i);  // empties slot i of s (backward shift), frees its node
   void place(Segment& s, KeyNode* n, std::uint64_t hash) const;
   void grow();
   void split(Segment* s);

@@ -53,16 +53,28 @@ void Partition::expire_it(KeyNode* n, std::uint64_t hash) {
 void Partition::evict(KeyRef key) {
   KeyNode* n = map_.find(key.key, key.hash);
   if (n == nullptr) return;
-  pubsub::event(pubsub::kEvEvicted, "evicted", n->key());
+  evicting(n->key());
+  erase_it(n, key.hash);
+}
+
+void Partition::evict(const KeyTable::Pick& at) {
+  KeyNode* n = at.node;
+  evicting(n->key());
+  if (n->entry.expire_at_ms >= 0) expiring_.erase(n->key());
+  map_.erase_at(at);
+  count();
+}
+
+void Partition::evicting(std::string_view key) {
+  pubsub::event(pubsub::kEvEvicted, "evicted", key);
   bump_changes(1);
   ++t_invocation_log.changes;
-  if (!watchers_.empty()) touch_watchers(n->key());
-  if (tracking_ != nullptr) tracking::key_changed(tracking_, n->key(), true);
+  if (!watchers_.empty()) touch_watchers(key);
+  if (tracking_ != nullptr) tracking::key_changed(tracking_, key, true);
   if (std::string* log = t_invocation_log.records) {
     t_invocation_log.select(db_);
-    encode_command(*log, {"DEL", n->key()});
+    encode_command(*log, {"DEL", key});
   }
-  erase_it(n, key.hash);
 }
 
 void Partition::expired(std::string_view key) {

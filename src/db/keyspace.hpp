@@ -125,6 +125,9 @@ class Partition {
   // Eviction (db/memory/evictor.hpp): erases a live key as an expiry does (watchers dirty, a
   // DEL in the invocation's log) and says so with the `evicted` keyspace event.
   void evict(KeyRef key);
+  // The same for a key sampled from map() (KeyTable::pick), with no insert or erase since: no
+  // hash and no lookup (the sample already found the node).
+  void evict(const KeyTable::Pick& at);
 
   // Active expiry: erases up to `budget` expired keys; returns how many were examined.
   std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);
@@ -160,6 +163,8 @@ class Partition {
 
  private:
   void erase_it(KeyNode* n, std::uint64_t hash);
+  // An eviction's notices (event, watchers, tracking, the log's DEL), before its erase.
+  void evicting(std::string_view key);
   // An expired key erased: expired() then erase_it().
   void expire_it(KeyNode* n, std::uint64_t hash);
   bool expiry_held(std::int64_t now) const { return hold_ != nullptr && hold_->held(now); }
@@ -199,6 +204,8 @@ class Keyspace {
   std::uint32_t color_of_key(std::string_view key) const;
   // The key's partition. A KeyRef's hash is its color's hash too unless the key has a hash tag.
   Partition& of(KeyRef key) { return parts_[color_of(key)]; }
+  // The color of a key (its hash tag's color when it has one), from its hash when known untagged.
+  std::uint32_t color_of(KeyRef key) const;
   // The partition of a key whose color hash is `hash` (a key without a hash tag: its hash_of).
   Partition& of_color_hash(std::uint64_t hash);
   Partition& at(std::uint32_t color) { return parts_[color]; }
@@ -210,8 +217,6 @@ class Keyspace {
   std::uint64_t changes() const;
 
  private:
-  std::uint32_t color_of(KeyRef key) const;
-
   std::uint32_t mask_;
   std::uint32_t index_;
   std::unique_ptr<Partition[]> parts_;

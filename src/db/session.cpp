@@ -1,5 +1,6 @@
 #include "db/session.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -802,13 +803,18 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
   // A pause keeps the dataset still: nothing is evicted meanwhile, and nothing refused for it
   // (Redis does not evict while clients are paused).
   if (server_.pause().mode(ctx.now_ms) != ClientPause::Mode::kOff) return true;
-  std::string_view keys[16];
+  // The colors of the keys (of the first 16), each once; ctx.ref() brings the hash the session
+  // took for the key's color, so nothing is hashed again here.
+  std::uint32_t colors[16];
   std::size_t n = 0, incoming = 0;
   for (std::string_view a : argv) incoming += a.size();
+  const Keyspace& ks = server_.databases().db(0);
   commands::for_each_key(*bc.spec, argv, [&](std::size_t i) {
-    if (n < std::size(keys)) keys[n++] = argv[i];
+    if (n == std::size(colors)) return;
+    const std::uint32_t c = ks.color_of(ctx.ref(argv[i]));
+    if (std::find(colors, colors + n, c) == colors + n) colors[n++] = c;
   });
-  const bool oom = memory::make_room(server_.databases(), std::span(keys, n), incoming, ctx.now_ms);
+  const bool oom = memory::make_room(server_.databases(), std::span(colors, n), incoming, ctx.now_ms);
   if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;
   ctx.refused = true;  // a rejected call, as Redis's refusal before the command
   ctx.out.error(std::string(memory::kErrOom));

@@ -39,11 +39,11 @@ EvictionCounters& counters();
 // command must be refused. Cheap (an atomic load) when no limit is set. Needs no color.
 bool out_of_memory(const Databases& dbs);
 
-// Evicts keys of the colors of `keys` (an invocation that holds them, bringing `incoming`
-// bytes of arguments) until used memory is under maxmemory, or twice `incoming` is freed, or the
-// tenacity budget is spent. Returns whether deny-oom commands must be refused afterwards
-// (out_of_memory() after the evictions).
-bool make_room(Databases& dbs, std::span<const std::string_view> keys, std::size_t incoming,
+// Evicts keys of `colors` (each once: the colors of the keys of a write whose invocation holds
+// them, bringing `incoming` bytes of arguments) until used memory is under maxmemory, or twice
+// `incoming` is freed, or the tenacity budget is spent. Returns whether deny-oom commands must
+// be refused afterwards (out_of_memory() after the evictions).
+bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_t incoming,
                std::int64_t now_ms);
 
 // CONFIG SET maxmemory below what is used (Server::evict_over_limit): evicts keys of one
