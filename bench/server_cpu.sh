@@ -14,6 +14,9 @@
 #             context switches: voluntary+involuntary over every thread (/proc/PID/task/*/status).
 #   rounds    ROUNDS rounds; in each, every server runs once, the order rotated each round so no
 #             server always follows the same one; medians and [min-max].
+#             The kernel share comes from the scheduler tick (250 Hz here): about 100 ticks in a
+#             400,000-GET run, too few to split user from kernel within 15%; bench/server_kernel.sh
+#             splits the same CPU by perf samples, with sizes and counts per system call.
 #   counts    then one run per server and workload under perf stat: system calls, futex,
 #             epoll_wait, epoll_ctl, context switches and migrations per request (NO_COUNTS=1: skip).
 # Writes a markdown section to stdout.
