@@ -165,18 +165,18 @@ SCRIPT = [
 
 def drain_step(ref, dut):
     """Everything each connection of both servers sends for one step, read at the same time so
-    the two servers' quiet windows overlap. The reference's step ends once all its connections
-    have been quiet for QUIET seconds; the server under test's once each connection has sent at
-    least what the reference's did (or 10 s passed) and then been quiet, so a loaded machine
-    does not shift a late reply into the next step, and extra bytes still show."""
+    the two servers' quiet windows overlap. The step ends once every connection has been quiet
+    for QUIET seconds and each connection of one server has sent as much as its twin on the
+    other (or 10 s passed), so a loaded machine does not shift either server's late reply into
+    the next step, and extra or missing bytes still show (after the 10 s)."""
     names = list(ref)
     out = {(side, n): b"" for side in ("ref", "dut") for n in names}
     live = {("ref", n): s for n, s in ref.items()}
     live.update({("dut", n): s for n, s in dut.items()})
     deadline = time.monotonic() + 10
     while live and time.monotonic() < deadline:
-        short = any(len(mask(out[("dut", n)])) < len(mask(out[("ref", n)]))
-                    for (side, n) in live if side == "dut")
+        short = any(len(mask(out[("dut", n)])) != len(mask(out[("ref", n)]))
+                    for (side, n) in live)
         ready, _, _ = select.select(list(live.values()), [], [], 0.5 if short else QUIET)
         if not ready:
             if short:
