@@ -1,7 +1,8 @@
 // A set value: distinct members in one of Redis's two encodings: an integer set
-// (compact::IntSet, one sorted buffer, while every member is an integer in canonical form and
-// there are at most set-max-intset-entries of them) or a hash table of strings for good once
-// either condition fails (Redis 7.0 never converts back). OBJECT ENCODING tells which ("intset" /
+// (compact::IntSet: sorted, inside the Set while small, one heap block past that; while every
+// member is an integer in canonical form and there are at most set-max-intset-entries of them)
+// or a hash table of strings for good once either condition fails (Redis 7.0 never converts
+// back). OBJECT ENCODING tells which ("intset" /
 // "hashtable"); every other answer is the same in both, but the order of a walk: ascending while
 // an intset (as Redis's), the table's order after.
 //
@@ -134,5 +135,8 @@ class Set {
   compact::IntSet ints_;          // the members while intset()
   std::unique_ptr<Table> table_;  // the members once converted
 };
+
+// The Value's union holds a Set inline (entry.hpp), and with it a small IntSet's elements.
+static_assert(sizeof(Set) <= 32, "Set must fit the Value's 32-byte union");
 
 }  // namespace lfdb::db

@@ -27,11 +27,10 @@ void expect_same(const compact::IntSet& s, const std::set<std::int64_t>& m) {
     ASSERT_TRUE(s.contains(v)) << v;
     ++i;
   }
-  if (m.empty()) {
-    EXPECT_EQ(s.bytes(), 0u);
-  } else {
-    EXPECT_EQ(s.bytes(), 8 + m.size() * s.width());
-  }
+  // Inline while the elements fit in 22 bytes (no block), a block of header and elements after.
+  const bool fits = m.size() * s.width() <= 22;
+  EXPECT_EQ(s.is_inline(), fits) << m.size() << " of width " << s.width();
+  EXPECT_EQ(s.bytes(), fits ? 0 : 8 + m.size() * s.width());
 }
 
 std::int64_t random_value(std::mt19937_64& gen) {
@@ -70,7 +69,8 @@ TEST(IntSet, WidthIsTheWidestMembersAndStaysAfterItGoes) {
   s.insert(5);
   s.insert(-3);
   EXPECT_EQ(s.width(), 2u);
-  EXPECT_EQ(s.bytes(), 8u + 2 * 2);
+  EXPECT_TRUE(s.is_inline());
+  EXPECT_EQ(s.bytes(), 0u);
   s.insert(70000);  // widens every element to 4 bytes
   EXPECT_EQ(s.width(), 4u);
   EXPECT_EQ(s.at(0), -3);
@@ -80,11 +80,67 @@ TEST(IntSet, WidthIsTheWidestMembersAndStaysAfterItGoes) {
   EXPECT_EQ(s.width(), 8u);
   EXPECT_EQ(s.at(0), -5000000000LL);
   EXPECT_EQ(s.at(3), 70000);
+  EXPECT_FALSE(s.is_inline());  // 4 of 8 bytes: past the 22 inline bytes
+  EXPECT_EQ(s.bytes(), 8u + 4 * 8);
   EXPECT_TRUE(s.erase(-5000000000LL));
   EXPECT_EQ(s.width(), 8u);
   EXPECT_EQ(s.bytes(), 8u + 3 * 8);
   EXPECT_FALSE(s.contains(5000000000LL));
   EXPECT_TRUE(s.contains(-3));
+}
+
+// Small sets around the inline/heap boundary at every width: values from a pool that keeps the
+// count near the 11, 5 or 2 elements that fit inline, inserts and erases against std::set, and
+// the set moved (constructed and assigned), cloned and moved into between steps, so that every
+// path between the two forms (insert past the limit, widen past it, erase under it) runs with
+// the elements checked after it (under ASan: no block leaked, none read after it went).
+TEST(IntSet, SmallSetsCrossTheInlineLimitAtEveryWidth) {
+  std::mt19937_64 gen(23);
+  // Per round, the members are small values and a few of the round's width.
+  const std::int64_t wide[][3] = {{1, 2, 3},                             // stays 2 bytes
+                                  {40000, -40000, 70000},                 // 4 bytes
+                                  {INT32_MAX + 1LL, INT64_MIN, INT64_MAX}};  // 8 bytes
+  std::size_t crossings = 0;
+  for (int round = 0; round < 60; ++round) {
+    const auto& extra = wide[round % 3];
+    const std::int64_t span = 4 + round % 12;  // small values -span..span-1
+    compact::IntSet s;
+    std::set<std::int64_t> model;
+    bool was_inline = true;
+    for (int step = 0; step < 400; ++step) {
+      const std::int64_t v =
+          gen() % 6 == 0 ? extra[gen() % 3] : static_cast<std::int64_t>(gen() % (2 * span)) - span;
+      if (gen() % 2 == 0) {
+        ASSERT_EQ(s.erase(v), model.erase(v) == 1) << v;
+      } else {
+        ASSERT_EQ(s.insert(v), model.insert(v).second) << v;
+      }
+      if (model.empty()) {
+        EXPECT_EQ(s.width(), 2u);  // an emptied set starts over at 2 bytes
+      }
+      switch (gen() % 4) {
+        case 0: {  // moved out and back: the inline bytes go with it
+          compact::IntSet moved(std::move(s));
+          EXPECT_TRUE(s.empty());
+          s = std::move(moved);
+          break;
+        }
+        case 1: {  // a clone, moved over the original (whose block, if any, goes)
+          compact::IntSet copy = s.clone();
+          ASSERT_NO_FATAL_FAILURE(expect_same(copy, model));
+          s = std::move(copy);
+          EXPECT_TRUE(copy.empty());
+          break;
+        }
+        default:
+          break;
+      }
+      ASSERT_NO_FATAL_FAILURE(expect_same(s, model)) << "round " << round << " step " << step;
+      crossings += s.is_inline() != was_inline;
+      was_inline = s.is_inline();
+    }
+  }
+  EXPECT_GT(crossings, 100u);  // the boundary was crossed, both ways, many times
 }
 
 std::vector<std::string> walk(const Set& s) {

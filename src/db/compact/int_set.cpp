@@ -1,6 +1,7 @@
 #include "db/compact/int_set.hpp"
 #include "db/compact/packed_bytes.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -57,29 +58,69 @@ unsigned char* grow(unsigned char* buf, std::size_t size) {
 
 }  // namespace
 
-IntSet::~IntSet() { std::free(buf_); }
+IntSet::~IntSet() { free_heap(); }
+
+IntSet::IntSet(IntSet&& o) noexcept {
+  std::memcpy(inl_, o.inl_, sizeof(inl_));
+  count_ = o.count_;
+  mode_ = o.mode_;
+  o.count_ = 0;
+  o.mode_ = 2;  // empty and inline: the block, if any, is this one's now
+}
 
 IntSet& IntSet::operator=(IntSet&& o) noexcept {
   if (this != &o) {
-    std::free(buf_);
-    buf_ = o.buf_;
-    o.buf_ = nullptr;
+    free_heap();
+    std::memcpy(inl_, o.inl_, sizeof(inl_));
+    count_ = o.count_;
+    mode_ = o.mode_;
+    o.count_ = 0;
+    o.mode_ = 2;
   }
   return *this;
 }
 
 IntSet IntSet::clone() const {
   IntSet out;
-  if (buf_ == nullptr) return out;
-  out.buf_ = static_cast<unsigned char*>(std::malloc(bytes()));
-  if (out.buf_ == nullptr) throw std::bad_alloc();
-  std::memcpy(out.buf_, buf_, bytes());
+  if (is_inline()) {
+    std::memcpy(out.inl_, inl_, sizeof(inl_));
+    out.count_ = count_;
+    out.mode_ = mode_;
+    return out;
+  }
+  auto* block = static_cast<unsigned char*>(std::malloc(bytes()));
+  if (block == nullptr) throw std::bad_alloc();
+  std::memcpy(block, heap(), bytes());
+  out.adopt_heap(block);
   return out;
 }
 
-std::size_t IntSet::size() const { return buf_ == nullptr ? 0 : load32(buf_ + 4); }
-std::size_t IntSet::width() const { return buf_ == nullptr ? 2 : load32(buf_); }
-std::size_t IntSet::bytes() const { return buf_ == nullptr ? 0 : kHeader + size() * width(); }
+unsigned char* IntSet::heap() const {
+  unsigned char* p;
+  std::memcpy(&p, inl_, sizeof(p));
+  return p;
+}
+
+void IntSet::adopt_heap(unsigned char* block) {
+  std::memcpy(inl_, &block, sizeof(block));
+  count_ = 0;
+  mode_ = kHeap;
+}
+
+void IntSet::free_heap() {
+  if (!is_inline()) std::free(heap());
+}
+
+const unsigned char* IntSet::elems() const { return is_inline() ? inl_ : heap() + kHeader; }
+
+void IntSet::set_count(std::size_t n) {
+  if (is_inline()) count_ = static_cast<std::uint8_t>(n);
+  else store32(heap() + 4, static_cast<std::uint32_t>(n));
+}
+
+std::size_t IntSet::size() const { return is_inline() ? count_ : load32(heap() + 4); }
+std::size_t IntSet::width() const { return is_inline() ? mode_ : load32(heap()); }
+std::size_t IntSet::bytes() const { return is_inline() ? 0 : kHeader + size() * width(); }
 
 std::size_t IntSet::width_for(std::int64_t v) {
   if (v >= INT16_MIN && v <= INT16_MAX) return 2;
@@ -89,7 +130,7 @@ std::size_t IntSet::width_for(std::int64_t v) {
 
 std::int64_t IntSet::at(std::size_t i) const {
   const std::size_t w = width();
-  return load_elem(buf_ + kHeader + i * w, w);
+  return load_elem(elems() + i * w, w);
 }
 
 std::size_t IntSet::lower_bound(std::int64_t v, bool& found) const {
@@ -104,39 +145,57 @@ std::size_t IntSet::lower_bound(std::int64_t v, bool& found) const {
 }
 
 bool IntSet::contains(std::int64_t v) const {
-  if (buf_ == nullptr || width_for(v) > width()) return false;  // wider than any member
+  if (empty() || width_for(v) > width()) return false;  // wider than any member
   bool found = false;
   lower_bound(v, found);
   return found;
 }
 
-void IntSet::widen(std::size_t w) {
+void IntSet::reshape(std::size_t w, std::size_t room) {
   const std::size_t n = size(), old = width();
-  buf_ = grow(buf_, kHeader + n * w);
-  // From the last element down, so no element is overwritten before it is read.
-  for (std::size_t i = n; i-- > 0;) {
-    store_elem(buf_ + kHeader + i * w, w, load_elem(buf_ + kHeader + i * old, old));
+  const bool to_inline = room * w <= kInlineBytes;
+  if (w == old && to_inline == is_inline()) {
+    // The same width in the same form: a block only changes its size (the common insert).
+    if (!to_inline) adopt_heap(grow(heap(), kHeader + room * w));
+    return;
   }
-  store32(buf_, static_cast<std::uint32_t>(w));
+  // A new width or the other form: the elements go to fresh storage, converted one by one.
+  unsigned char staged[kInlineBytes];
+  unsigned char* block = nullptr;
+  unsigned char* dst = staged;
+  if (!to_inline) {
+    block = grow(nullptr, kHeader + room * w);  // throws before anything has changed
+    store32(block, static_cast<std::uint32_t>(w));
+    store32(block + 4, static_cast<std::uint32_t>(n));
+    dst = block + kHeader;
+  }
+  const unsigned char* src = elems();
+  for (std::size_t i = 0; i < n; ++i) store_elem(dst + i * w, w, load_elem(src + i * old, old));
+  free_heap();
+  if (to_inline) {
+    std::memcpy(inl_, staged, n * w);
+    count_ = static_cast<std::uint8_t>(n);
+    mode_ = static_cast<std::uint8_t>(w);
+  } else {
+    adopt_heap(block);
+  }
 }
 
 bool IntSet::insert(std::int64_t v) {
-  if (buf_ == nullptr) {
-    buf_ = grow(nullptr, kHeader + width_for(v));
-    store32(buf_, static_cast<std::uint32_t>(width_for(v)));
-    store32(buf_ + 4, 0);
-  } else if (width_for(v) > width()) {
-    widen(width_for(v));  // v is below or above every member: it goes first or last
+  const std::size_t n = size(), w = std::max(width(), width_for(v));
+  std::size_t pos = 0;
+  if (w > width()) {
+    pos = v < 0 ? 0 : n;  // v is below or above every member: it goes first or last
+  } else {
+    bool found = false;
+    pos = lower_bound(v, found);
+    if (found) return false;
   }
-  bool found = false;
-  const std::size_t pos = lower_bound(v, found);
-  if (found) return false;
-  const std::size_t n = size(), w = width();
-  buf_ = grow(buf_, kHeader + (n + 1) * w);
-  unsigned char* at_pos = buf_ + kHeader + pos * w;
+  reshape(w, n + 1);
+  unsigned char* at_pos = elems() + pos * w;
   std::memmove(at_pos + w, at_pos, (n - pos) * w);
   store_elem(at_pos, w, v);
-  store32(buf_ + 4, static_cast<std::uint32_t>(n + 1));
+  set_count(n + 1);
   return true;
 }
 
@@ -145,15 +204,11 @@ bool IntSet::erase(std::int64_t v) {
   bool found = false;
   const std::size_t pos = lower_bound(v, found);
   const std::size_t n = size(), w = width();
-  if (n == 1) {
-    std::free(buf_);
-    buf_ = nullptr;
-    return true;
-  }
-  unsigned char* at_pos = buf_ + kHeader + pos * w;
+  unsigned char* at_pos = elems() + pos * w;
   std::memmove(at_pos, at_pos + w, (n - pos - 1) * w);
-  store32(buf_ + 4, static_cast<std::uint32_t>(n - 1));
-  buf_ = grow(buf_, kHeader + (n - 1) * w);
+  set_count(n - 1);
+  reshape(w, n - 1);  // a smaller block, or back inline once the rest fits
+  if (n == 1) mode_ = 2;  // empty (and inline): the width starts over, as a new set's
   return true;
 }
 

@@ -74,7 +74,8 @@ std::size_t value_usage(const Entry& e, std::size_t samples) {
     }
     case Type::kSet: {
       const Set& set = *v.set();
-      if (set.intset()) return size_class(set.ints().bytes());  // the Set itself is in the Value
+      // The Set itself is in the Value; a small intset's elements too (no block: bytes() is 0).
+      if (set.intset()) return size_class(set.ints().bytes());
       const Set::Table& s = *set.table();
       return size_class(sizeof(Set::Table)) + buckets(s) +
              sampled(s, s.size(), samples, [](const StoredMember& m) {
