@@ -2,9 +2,9 @@
 // (compact::IntSet: sorted, inside the Set while small, one heap block past that; while every
 // member is an integer in canonical form and there are at most set-max-intset-entries of them)
 // or a hash table of strings for good once either condition fails (Redis 7.0 never converts
-// back). OBJECT ENCODING tells which ("intset" /
-// "hashtable"); every other answer is the same in both, but the order of a walk: ascending while
-// an intset (as Redis's), the table's order after.
+// back). OBJECT ENCODING tells which ("intset" / "hashtable"); every other answer is the same
+// in both, but the order of a walk: ascending while an intset (as Redis's), the table's order
+// after.
 //
 // A walk yields Members: a view of a stored string, or an integer member's digits held in the
 // Member itself (an intset stores no strings). Keep the Member, not its view(), for as long as
