@@ -45,7 +45,7 @@ rps_cpu() {  # port pid test pipeline -> "requests/s CPU-microseconds-per-reques
 
 echo "# lfdb-server vs redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 echo
-echo "Machine: $(nproc) cores, $(uname -sr); $(date -u +%F). lfdb-server --threads $THREADS --model lf (lazy promotion: the default)."
+echo "Machine: $(nproc) cores, $(uname -sr); $(date -u +%F), load average $(cut -d" " -f1-3 /proc/loadavg) at the start. lfdb-server --threads $THREADS --model lf (lazy promotion: the default)."
 echo "Commands: \`redis-benchmark -c 50 -n $N -t T [-P 16]\`, $ROUNDS interleaved rounds, medians."
 echo
 
