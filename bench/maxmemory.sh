@@ -31,19 +31,8 @@ POLICIES=${POLICIES:-"allkeys-lru allkeys-lfu"}
 WORKLOADS=${WORKLOADS:-"set-P16 set-P1 get-mix"}
 TICK=$(getconf CLK_TCK)
 
-pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+trap stop_started EXIT
 
-start_lfdb() {  # binary port policy
-  "$1" --port "$2" --maxmemory "$MAXMEMORY" --maxmemory-policy "$3" >/dev/null 2>&1 &
-  pids+=($!); LAST_PID=$!; wait_port "$2"
-}
-start_redis() {  # port policy
-  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no \
-    --maxmemory "$MAXMEMORY" --maxmemory-policy "$2" >/dev/null 2>&1 &
-  pids+=($!); LAST_PID=$!; wait_port "$1"
-}
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 bench() {  # port n pipeline clients test [extra args] -> requests/s
@@ -78,9 +67,10 @@ names=(redis lfdb)
 load0=$(cut -d' ' -f1 /proc/loadavg)
 for pol in $POLICIES; do
   declare -A PORT PID
-  p=$(free_port); start_redis "$p" "$pol"; PORT[redis]=$p; PID[redis]=$LAST_PID
-  p=$(free_port); start_lfdb "$BIN/lfdb-server" "$p" "$pol"; PORT[lfdb]=$p; PID[lfdb]=$LAST_PID
-  if [ -n "${OTHER:-}" ]; then p=$(free_port); start_lfdb "$OTHER" "$p" "$pol"; PORT[other]=$p; PID[other]=$LAST_PID; fi
+  limit=(--maxmemory "$MAXMEMORY" --maxmemory-policy "$pol")
+  p=$(free_port); start_redis "$p" "${limit[@]}"; PORT[redis]=$p; PID[redis]=$LAST_PID
+  p=$(free_port); start_lfdb "$BIN/lfdb-server" "$p" "${limit[@]}"; PORT[lfdb]=$p; PID[lfdb]=$LAST_PID
+  if [ -n "${OTHER:-}" ]; then p=$(free_port); start_lfdb "$OTHER" "$p" "${limit[@]}"; PORT[other]=$p; PID[other]=$LAST_PID; fi
   for s in "${names[@]}"; do bench "${PORT[$s]}" "$FILL" 16 50 set >/dev/null; done  # the fill pass
   for r in $(seq 0 $((ROUNDS - 1))); do
     for w in $WORKLOADS; do
@@ -101,9 +91,6 @@ for pol in $POLICIES; do
 done
 load1=$(cut -d' ' -f1 /proc/loadavg)
 
-med() { printf '%s\n' $1 | median; }
-lo() { printf '%s\n' $1 | sort -g | head -1; }
-hi() { printf '%s\n' $1 | sort -g | tail -1; }
 
 echo "Machine: $(nproc) cores; $(date -u '+%F %H:%M') UTC; load average $load0 at the start, $load1 at the end."
 echo "Command: \`ROUNDS=$ROUNDS N16=$N16 N1=$N1 FILL=$FILL MAXMEMORY=$MAXMEMORY bash bench/maxmemory.sh\`${OTHER:+ (OTHER=$OTHER)}; medians [min-max] of $ROUNDS rounds."

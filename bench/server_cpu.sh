@@ -31,19 +31,8 @@ TESTS=${TESTS:-"get set"}
 PIPES=${PIPES:-"1 16"}
 TICK=$(getconf CLK_TCK)
 
-pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+trap stop_started EXIT
 
-start_lfdb() {  # binary port args...
-  local bin=$1 port=$2; shift 2
-  "$bin" --port "$port" "$@" >/dev/null 2>&1 &
-  pids+=($!); LAST_PID=$!; wait_port "$port"
-}
-start_redis() {
-  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
-  pids+=($!); LAST_PID=$!; wait_port "$1"
-}
 # "utime stime ns ctx" of a process: ticks in user and kernel mode, every thread's run time,
 # every thread's context switches.
 sample() {
@@ -60,16 +49,7 @@ bench_run() {  # port test pipeline n -> requests/s
 }
 
 declare -A PORT PID
-names=(redis reactor lf)
-p=$(free_port); start_redis "$p"; PORT[redis]=$p; PID[redis]=$LAST_PID
-p=$(free_port); start_lfdb "$BIN/lfdb-server" "$p" --model reactor --threads 1; PORT[reactor]=$p; PID[reactor]=$LAST_PID
-p=$(free_port); start_lfdb "$BIN/lfdb-server" "$p" --model lf --threads 2; PORT[lf]=$p; PID[lf]=$LAST_PID
-if [ -n "${OTHER:-}" ]; then
-  names+=(reactor-other lf-other)
-  p=$(free_port); start_lfdb "$OTHER" "$p" --model reactor --threads 1; PORT[reactor-other]=$p; PID[reactor-other]=$LAST_PID
-  p=$(free_port); start_lfdb "$OTHER" "$p" --model lf --threads 2; PORT[lf-other]=$p; PID[lf-other]=$LAST_PID
-fi
-for s in "${names[@]}"; do redis-benchmark -p "${PORT[$s]}" -c 50 -n 20000 -t set,get -r 100000 -q >/dev/null 2>&1; done  # warm up
+start_cpu_contenders "$BIN/lfdb-server"
 
 declare -A TK NS CX RPS SY
 load0=$(cut -d' ' -f1 /proc/loadavg)
@@ -95,9 +75,6 @@ for t in $TESTS; do
 done
 load1=$(cut -d' ' -f1 /proc/loadavg)
 
-med() { printf '%s\n' $1 | median; }
-lo() { printf '%s\n' $1 | sort -g | head -1; }
-hi() { printf '%s\n' $1 | sort -g | tail -1; }
 fmt() { printf '%.2f [%.2f-%.2f]' "$(med "$1")" "$(lo "$1")" "$(hi "$1")"; }
 
 echo "Machine: $(nproc) cores, $(uname -sr); $(date -u '+%F %H:%M') UTC; load average $load0 at the start, $load1 at the end."

@@ -37,19 +37,9 @@ TESTS=${TESTS:-"get"}
 PIPES=${PIPES:-"16"}
 TMP=$(mktemp -d)
 
-pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
+cleanup() { stop_started; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-start_lfdb() {  # binary port args...
-  local bin=$1 port=$2; shift 2
-  "$bin" --port "$port" "$@" >/dev/null 2>&1 &
-  pids+=($!); LAST_PID=$!; wait_port "$port"
-}
-start_redis() {
-  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
-  pids+=($!); LAST_PID=$!; wait_port "$1"
-}
 cpu_ns() {  # every thread's run time (ns)
   local ns=0 t
   for t in /proc/"$1"/task/*; do ns=$((ns + $(awk '{print $1}' "$t/schedstat" 2>/dev/null || echo 0))); done
@@ -86,16 +76,7 @@ classify() {
 }
 
 declare -A PORT PID
-names=(redis reactor lf)
-p=$(free_port); start_redis "$p"; PORT[redis]=$p; PID[redis]=$LAST_PID
-p=$(free_port); start_lfdb "$BIN/lfdb-server" "$p" --model reactor --threads 1; PORT[reactor]=$p; PID[reactor]=$LAST_PID
-p=$(free_port); start_lfdb "$BIN/lfdb-server" "$p" --model lf --threads 2; PORT[lf]=$p; PID[lf]=$LAST_PID
-if [ -n "${OTHER:-}" ]; then
-  names+=(reactor-other lf-other)
-  p=$(free_port); start_lfdb "$OTHER" "$p" --model reactor --threads 1; PORT[reactor-other]=$p; PID[reactor-other]=$LAST_PID
-  p=$(free_port); start_lfdb "$OTHER" "$p" --model lf --threads 2; PORT[lf-other]=$p; PID[lf-other]=$LAST_PID
-fi
-for s in "${names[@]}"; do redis-benchmark -p "${PORT[$s]}" -c 50 -n 20000 -t set,get -r 100000 -q >/dev/null 2>&1; done  # warm up
+start_cpu_contenders "$BIN/lfdb-server"
 
 declare -A V
 cols=(cpu user ret kern recv send epoll other)
@@ -132,7 +113,6 @@ for t in $TESTS; do
 done
 load1=$(cut -d' ' -f1 /proc/loadavg)
 
-med() { printf '%s\n' $1 | median; }
 echo "Machine: $(nproc) cores, $(uname -sr); $(date -u '+%F %H:%M') UTC; load average $load0 at the start, $load1 at the end."
 echo "Command: \`ROUNDS=$ROUNDS N1=$N1 N16=$N16 TESTS=\"$TESTS\" PIPES=\"$PIPES\" bash bench/server_kernel.sh\`; redis-benchmark -c 50 -r 100000;"
 echo "$ROUNDS rounds of one run per server under perf record -F $FREQ -g, rotated; medians. µs per request: CPU from schedstat,"

@@ -55,15 +55,7 @@ class FieldValue {
 class Hash {
  public:
   // The fields, hashed and compared by the field alone (a lookup takes a view).
-  struct ByField {
-    using is_transparent = void;
-    static std::string_view of(const FieldValue& e) { return e.field(); }
-    static std::string_view of(std::string_view s) { return s; }
-    template <typename A>
-    std::size_t operator()(const A& a) const noexcept { return StringHash{}(of(a)); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const noexcept { return of(a) == of(b); }
-  };
+  using ByField = ByKeyBytes<FieldValue, &FieldValue::field>;
   using Table = std::unordered_set<FieldValue, ByField, ByField>;
   using Pair = std::pair<std::string_view, std::string_view>;  // field, value
 

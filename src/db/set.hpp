@@ -49,15 +49,7 @@ class StoredMember {
 class Set {
  public:
   // The members, hashed and compared by their bytes (a lookup takes a view).
-  struct ByBytes {
-    using is_transparent = void;
-    static std::string_view of(const StoredMember& m) { return m.view(); }
-    static std::string_view of(std::string_view s) { return s; }
-    template <typename A>
-    std::size_t operator()(const A& a) const noexcept { return StringHash{}(of(a)); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const noexcept { return of(a) == of(b); }
-  };
+  using ByBytes = ByKeyBytes<StoredMember, &StoredMember::view>;
   using Table = std::unordered_set<StoredMember, ByBytes, ByBytes>;
 
   // One member as a walk or a random pick gives it.

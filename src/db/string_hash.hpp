@@ -16,4 +16,17 @@ struct StringHash {
   }
 };
 
+// Hash and equality for a table of T that hashes and compares each element by the bytes its
+// member Key returns (a hash's field, a set's member), so a lookup takes a std::string_view.
+template <typename T, std::string_view (T::*Key)() const>
+struct ByKeyBytes {
+  using is_transparent = void;
+  static std::string_view of(const T& e) { return (e.*Key)(); }
+  static std::string_view of(std::string_view s) { return s; }
+  template <typename A>
+  std::size_t operator()(const A& a) const noexcept { return StringHash{}(of(a)); }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const noexcept { return of(a) == of(b); }
+};
+
 }  // namespace lfdb::db
