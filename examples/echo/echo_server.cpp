@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   std::string model_name = "lf", bind = "127.0.0.1", stats_file, port_file, promotion = "lifo",
               handle_set = "epoll-et";
   int port = 7000, threads = 4, batch = 64, per_turn = 8;
+  bool lazy = false;
   app.add_option("--model", model_name, "lf | lf-multi | hsha | tpc | reactor")->capture_default_str();
   app.add_option("--threads", threads, "threads (lf, lf-multi: the pool; hsha: workers)")->capture_default_str();
   app.add_option("--port", port, "TCP port (0: any free port)")->capture_default_str();
@@ -108,6 +109,8 @@ int main(int argc, char** argv) {
   app.add_option("--handle-set", handle_set,
                  "epoll-oneshot | epoll-et | io_uring (readiness) | uring-completion (lf only: the proactor)")
       ->capture_default_str();
+  app.add_flag("--lazy-promotion", lazy,
+               "lf, lf-multi: a leader that took every ready event keeps leading (echo handlers never block)");
   app.add_option("--stats-file", stats_file, "where SIGUSR1 writes the counters");
   app.add_option("--port-file", port_file, "write the bound port here once listening");
   CLI11_PARSE(app, argc, argv);
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
   opts.threads = threads;
   opts.max_events_per_wait = batch;
   opts.events_per_turn = per_turn;
+  opts.lazy_promotion = lazy;
   if (!lf::parse_promotion(promotion, opts.promotion)) {
     std::fprintf(stderr, "lf-echo-server: unknown --promotion '%s'\n", promotion.c_str());
     return 2;
