@@ -90,7 +90,9 @@ void encode_set(const Value& v, std::string& out) {
     ints.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) ints.push_back(s.ints().at(i));
     out.push_back(static_cast<char>(kSetIntset));
-    put_raw_string(out, intset_encode(std::move(ints), static_cast<int>(s.ints().width())));
+    // An intset is a string payload in RDB, so Redis writes it by the string rule: LZF when it
+    // is over 20 bytes and that saves space (a long run of close integers compresses well).
+    put_lzf_string(out, intset_encode(std::move(ints), static_cast<int>(s.ints().width())));
     return;
   }
   out.push_back(static_cast<char>(kSet));
@@ -292,12 +294,10 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
     std::string blob;
     std::vector<std::int64_t> ints;
     if (!r.string(blob) || !intset_decode(blob, ints)) return false;
-    // Member by member: an intset past set-max-intset-entries becomes a table, as Redis's load
-    // converts it.
-    for (std::int64_t i : ints) {
-      if (!v.set()->add(Set::Member(i).view())) return false;
-    }
-    return !v.set()->empty();
+    // At once, sized once; an intset past set-max-intset-entries becomes a table, as Redis's
+    // load converts it. A repeated member is damage.
+    const std::size_t n = ints.size();
+    return v.set()->add_ints(ints) == n && n > 0;
   }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;
