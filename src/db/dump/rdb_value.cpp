@@ -108,7 +108,7 @@ void encode_hash(const Hash& h, std::string& out) {
       w.add(val);
     }
     out.push_back(static_cast<char>(kHashListpack));
-    put_raw_string(out, w.finish());
+    put_lzf_string(out, w.finish());  // a string payload: the string rule, as Redis writes it
     return;
   }
   out.push_back(static_cast<char>(kHash));
@@ -128,7 +128,7 @@ void encode_zset(const Value& v, std::string& out) {
       w.add(format_score(n.score()));
     }
     out.push_back(static_cast<char>(kZSetListpack));
-    put_raw_string(out, w.finish());
+    put_lzf_string(out, w.finish());  // a string payload: the string rule, as Redis writes it
     return;
   }
   out.push_back(static_cast<char>(kZSet2));
@@ -196,8 +196,8 @@ void encode_stream(const stream::Stream& s, std::string& out) {
   for (const StreamNodeWriter& n : nodes) {
     std::string key;
     put_raw_id(key, n.master);
-    put_raw_string(out, key);
-    put_raw_string(out, finish_node(n));
+    put_raw_string(out, key);  // 16 bytes: never compressed
+    put_lzf_string(out, finish_node(n));
   }
   put_length(out, s.length());
   put_length(out, s.last_id().ms);
@@ -209,7 +209,7 @@ void encode_stream(const stream::Stream& s, std::string& out) {
   put_length(out, s.entries_added());
   put_length(out, s.groups().size());
   for (const auto& [name, g] : s.groups()) {
-    put_raw_string(out, name);
+    put_string(out, name);  // Redis's raw-string rule: an integer, LZF or plain
     put_length(out, g->last_id.ms);
     put_length(out, g->last_id.seq);
     put_length(out, static_cast<std::uint64_t>(g->entries_read));
@@ -221,7 +221,7 @@ void encode_stream(const stream::Stream& s, std::string& out) {
     }
     put_length(out, g->consumers.size());
     for (const auto& [cname, c] : g->consumers) {
-      put_raw_string(out, cname);
+      put_string(out, cname);
       put_le64(out, static_cast<std::uint64_t>(c->seen_time));
       put_length(out, c->pel.size());
       for (const stream::StreamId& id : c->pel) put_raw_id(out, id);
