@@ -70,8 +70,11 @@ void sadd_cmd(CommandContext& c) {
   set_at(c, key, wrong);
   if (wrong) return c.out.error(kErrWrongType);
   Value& v = set_for_write(c, key);
-  std::int64_t added = 0;
-  for (std::size_t i = 2; i < c.argc(); ++i) added += add(v, c.arg(i)) ? 1 : 0;
+  // All members at once: an intset is sized once for them (Set::add_all).
+  std::vector<std::string_view> members;
+  members.reserve(c.argc() - 2);
+  for (std::size_t i = 2; i < c.argc(); ++i) members.push_back(c.arg(i));
+  const auto added = static_cast<std::int64_t>(v.set()->add_all(members));
   if (added > 0) {
     c.part(key).modified(key);  // argc >= 3: the set is never left empty
     pubsub::event(pubsub::kEvSet, "sadd", key);
@@ -329,7 +332,10 @@ void setop_store_generic(CommandContext& c, SetOp op) {
   // Copy before the destination goes: it may be one of the sources. The result starts an
   // intset, as Redis's does, and converts if a member asks it to.
   auto result = std::make_unique<Set>();
-  for (const Set::Member& m : members) result->add(m.view());
+  std::vector<std::string_view> views;
+  views.reserve(members.size());
+  for (const Set::Member& m : members) views.push_back(m.view());
+  result->add_all(views);  // an intset result is built at its final size
   const std::string_view dst = c.arg(1);
   Partition& p = c.part(dst);
   const bool existed = p.erase(dst, c.now_ms);

@@ -1,5 +1,6 @@
 #include "db/set.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,34 @@ bool Set::add(std::string_view member) {
   if (!ints_.insert(n)) return false;
   if (ints_.size() > compact::limits().set_max_intset_entries()) to_table();
   return true;
+}
+
+std::size_t Set::add_all(const std::vector<std::string_view>& members) {
+  std::vector<std::int64_t> ints;
+  if (!table_ && members.size() > 1) {
+    ints.reserve(members.size());
+    for (std::string_view m : members) {
+      std::int64_t n = 0;
+      if (!canonical_int(m, n)) break;  // the set converts: one by one below
+      ints.push_back(n);
+    }
+  }
+  if (ints.size() == members.size() && !ints.empty()) return add_ints(ints);
+  std::size_t added = 0;
+  for (std::string_view m : members) added += add(m) ? 1 : 0;
+  return added;
+}
+
+std::size_t Set::add_ints(std::vector<std::int64_t>& ints) {
+  std::sort(ints.begin(), ints.end());
+  ints.erase(std::unique(ints.begin(), ints.end()), ints.end());
+  // Past the entries limit the set converts where add() would: that case goes one by one.
+  if (table_ || ints_.size() + ints.size() > compact::limits().set_max_intset_entries()) {
+    std::size_t added = 0;
+    for (std::int64_t n : ints) added += add(Member(n).view()) ? 1 : 0;
+    return added;
+  }
+  return ints_.insert_sorted(ints.data(), ints.size());
 }
 
 bool Set::erase(std::string_view member) {

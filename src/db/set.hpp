@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "db/compact/int_set.hpp"
 #include "db/string_hash.hpp"
@@ -110,6 +111,12 @@ class Set {
   // the set to the table first; one that leaves more than set-max-intset-entries members
   // converts it after (Redis's setTypeAdd). The view may not point into this set.
   bool add(std::string_view member);
+  // Adds every member, as add() one after the other would (the same members and encoding);
+  // returns how many were new. While the set stays an intset, the integers go in at once and
+  // its storage is sized once, for the final count (compact::IntSet::insert_sorted).
+  std::size_t add_all(const std::vector<std::string_view>& members);
+  // The same for integers (RESTORE of an intset); `ints` is sorted and deduplicated in place.
+  std::size_t add_ints(std::vector<std::int64_t>& ints);
   bool erase(std::string_view member);
   void reserve(std::size_t n) {
     if (table_) table_->reserve(n);

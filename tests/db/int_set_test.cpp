@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -61,6 +62,49 @@ TEST(IntSet, RandomOperationsStaySortedAndUnique) {
   }
   const compact::IntSet copy = s.clone();
   expect_same(copy, model);
+}
+
+// Bulk inserts (insert_sorted: SADD with many members, a *STORE's result, RESTORE) mixed with
+// single inserts and erases against std::set: batches of 0-40 values, some already members, some
+// wider than every member (the merge widens first), across the inline limit and back. The block
+// is sized once per batch: bytes() stays the exact header plus elements (expect_same).
+TEST(IntSet, BulkInsertsAgreeWithAStdSet) {
+  std::mt19937_64 gen(41);
+  std::size_t batches = 0, widened = 0;
+  for (int round = 0; round < 40; ++round) {
+    compact::IntSet s;
+    std::set<std::int64_t> model;
+    for (int step = 0; step < 300; ++step) {
+      const auto op = gen() % 4;
+      if (op == 0) {
+        const std::int64_t v = random_value(gen);
+        ASSERT_EQ(s.erase(v), model.erase(v) == 1) << v;
+      } else if (op == 1) {
+        const std::int64_t v = random_value(gen);
+        ASSERT_EQ(s.insert(v), model.insert(v).second) << v;
+      } else {
+        std::set<std::int64_t> batch;  // ascending and distinct, as insert_sorted wants them
+        const std::size_t n = gen() % 41;
+        for (std::size_t i = 0; i < n; ++i) {
+          // Half from the members already there (repeats), half new.
+          if (!model.empty() && gen() % 2 == 0) {
+            batch.insert(*std::next(model.begin(), static_cast<long>(gen() % model.size())));
+          } else {
+            batch.insert(random_value(gen));
+          }
+        }
+        const std::vector<std::int64_t> v(batch.begin(), batch.end());
+        const std::size_t before = model.size(), width = s.width();
+        model.insert(v.begin(), v.end());
+        ASSERT_EQ(s.insert_sorted(v.data(), v.size()), model.size() - before) << "round " << round;
+        widened += s.width() > width;
+        ++batches;
+      }
+      ASSERT_NO_FATAL_FAILURE(expect_same(s, model)) << "round " << round << " step " << step;
+    }
+  }
+  EXPECT_GT(batches, 5000u);
+  EXPECT_GT(widened, 20u);  // batches that widened the set ran the widening merge
 }
 
 TEST(IntSet, WidthIsTheWidestMembersAndStaysAfterItGoes) {
@@ -201,6 +245,49 @@ TEST(Set, PastTheEntriesLimitConvertsForGood) {
   EXPECT_TRUE(s.erase("7"));
   EXPECT_FALSE(s.intset());
   limit.store(saved);
+}
+
+// add_all (SADD's many members, a *STORE's result) against add() one by one on a second Set:
+// the same members, the same encoding, the same count of new members, for batches of integers
+// (the bulk path), batches with a non-integer (one by one: converts) and batches that pass a
+// small set-max-intset-entries (one by one: converts where add() does).
+TEST(Set, AddAllIsAddOneByOne) {
+  auto& limit = compact::limits().set_entries;
+  const std::size_t saved = limit.load();
+  std::mt19937_64 gen(7);
+  std::size_t bulk = 0, converted = 0;
+  for (int round = 0; round < 200; ++round) {
+    limit.store(round % 2 == 0 ? 512 : 20 + round % 30);
+    Set all, one;
+    for (int step = 0; step < 30; ++step) {
+      std::vector<std::string> members;
+      const std::size_t n = gen() % 12;
+      for (std::size_t i = 0; i < n; ++i) {
+        members.push_back(gen() % 60 == 0 ? "x" + std::to_string(gen() % 5)
+                                          : std::to_string(random_value(gen)));
+      }
+      const std::vector<std::string_view> views(members.begin(), members.end());
+      if (gen() % 5 == 0 && !members.empty()) {  // an erase between the batches
+        ASSERT_EQ(all.erase(members[0]), one.erase(members[0]));
+        continue;
+      }
+      std::size_t added_one = 0;
+      for (std::string_view m : views) added_one += one.add(m) ? 1 : 0;
+      bulk += all.intset() && n > 1;
+      ASSERT_EQ(all.add_all(views), added_one) << "round " << round << " step " << step;
+      ASSERT_EQ(all.intset(), one.intset()) << "round " << round << " step " << step;
+      ASSERT_EQ(all.size(), one.size());
+      if (all.intset()) {
+        ASSERT_EQ(walk(all), walk(one));
+      } else {
+        for (Set::Member m : one) ASSERT_TRUE(all.contains(m.view())) << m.str();
+      }
+    }
+    converted += !all.intset();
+  }
+  limit.store(saved);
+  EXPECT_GT(bulk, 1000u);
+  EXPECT_GT(converted, 50u);
 }
 
 TEST(Set, MembersKeepTheirDigitsWhenCopied) {

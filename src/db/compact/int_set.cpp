@@ -199,6 +199,40 @@ bool IntSet::insert(std::int64_t v) {
   return true;
 }
 
+std::size_t IntSet::insert_sorted(const std::int64_t* v, std::size_t m) {
+  if (m == 0) return 0;
+  std::size_t added = 0;
+  for (std::size_t j = 0; j < m; ++j) added += contains(v[j]) ? 0 : 1;
+  if (added == 0) return 0;
+  const std::size_t n = size();
+  const std::size_t w = std::max({width(), width_for(v[0]), width_for(v[m - 1])});
+  reshape(w, n + added);
+  // Merge from the back: slot k is written only after the element that was in it has been read
+  // (k - i, the new values still to place, never goes below zero). A value already present is
+  // skipped; when the new values run out, the old elements before them are already in place.
+  unsigned char* e = elems();
+  std::size_t i = n, j = m, k = n + added;
+  while (j > 0) {
+    const std::int64_t x = v[j - 1];
+    if (i > 0) {
+      const std::int64_t y = load_elem(e + (i - 1) * w, w);
+      if (y > x) {
+        store_elem(e + --k * w, w, y);
+        --i;
+        continue;
+      }
+      if (y == x) {
+        --j;
+        continue;
+      }
+    }
+    store_elem(e + --k * w, w, x);
+    --j;
+  }
+  set_count(n + added);
+  return added;
+}
+
 bool IntSet::erase(std::int64_t v) {
   if (!contains(v)) return false;
   bool found = false;

@@ -58,6 +58,10 @@ class IntSet {
   bool contains(std::int64_t v) const;
   bool insert(std::int64_t v);  // false if it was there
   bool erase(std::int64_t v);   // false if it was not there
+  // Inserts v[0..n), ascending and distinct; returns how many were new. The storage is resized
+  // once, to the final count (a bulk SADD, a *STORE's result, RESTORE): growing one member at a
+  // time reallocs once per member and copies the block at every jemalloc size class it passes.
+  std::size_t insert_sorted(const std::int64_t* v, std::size_t n);
 
   // The element width a value needs: 2, 4 or 8.
   static std::size_t width_for(std::int64_t v);

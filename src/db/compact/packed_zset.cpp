@@ -14,11 +14,8 @@ namespace {
 
 using bytes::get_backlen;
 using bytes::get_varint;
-using bytes::kHeader;
-using bytes::load32;
 using bytes::put_backlen;
 using bytes::put_varint;
-using bytes::store32;
 using bytes::varint_size;
 
 // A score's bytes: a tag byte, then the value in as few bytes as it needs. Integer-valued scores
@@ -116,7 +113,12 @@ bool before(double s1, std::string_view m1, double s2, std::string_view m2) {
 
 PackedZSet PackedZSet::clone() const {
   PackedZSet out;
-  out.copy_from(*this);
+  if (buf_ == nullptr) return out;
+  out.buf_ = static_cast<unsigned char*>(std::malloc(used_));
+  if (out.buf_ == nullptr) throw std::bad_alloc();
+  std::memcpy(out.buf_, buf_, used_);
+  out.used_ = used_;
+  out.count_ = count_;
   return out;
 }
 
@@ -176,24 +178,22 @@ std::size_t PackedZSet::longest() const {
 void PackedZSet::remove(Pos p) {
   const std::size_t len = entry_size(member(p).size(), score(p));
   unsigned char* at = buf_ + (p - buf_);
-  const std::size_t used = load32(buf_);
+  const std::size_t used = used_;
   std::memmove(at, at + len, static_cast<std::size_t>(end() - (at + len)));
-  const std::uint32_t count = load32(buf_ + 4) - 1;
-  if (count == 0) {
+  if (count_ == 1) {
     std::free(buf_);
-    buf_ = nullptr;
+    forget();
     return;
   }
-  store32(buf_, static_cast<std::uint32_t>(used - len));
-  store32(buf_ + 4, count);
+  used_ = static_cast<std::uint32_t>(used - len);
+  --count_;
   // Shrinking in place cannot fail in practice; keep the larger buffer if it does.
-  if (auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + used - len))) buf_ = b;
+  if (auto* b = static_cast<unsigned char*>(std::realloc(buf_, used - len))) buf_ = b;
 }
 
 void PackedZSet::insert(std::string_view m, double s) {
   const std::size_t len = entry_size(m.size(), s);
-  const std::size_t used = buf_ == nullptr ? 0 : load32(buf_);
-  const std::size_t count = size();
+  const std::size_t used = used_;
   // Where it goes: before the first entry that sorts after it.
   std::size_t off = used;
   for (Pos p = first(); p != nullptr; p = next(p)) {
@@ -202,7 +202,7 @@ void PackedZSet::insert(std::string_view m, double s) {
       break;
     }
   }
-  auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + used + len));
+  auto* b = static_cast<unsigned char*>(std::realloc(buf_, used + len));
   if (b == nullptr) throw std::bad_alloc();
   buf_ = b;
   unsigned char* at = data() + off;
@@ -211,8 +211,8 @@ void PackedZSet::insert(std::string_view m, double s) {
   if (!m.empty()) std::memcpy(q, m.data(), m.size());
   q += m.size();
   put_backlen(put_score(q, s), zset_body_size(m.size(), s));
-  store32(buf_, static_cast<std::uint32_t>(used + len));
-  store32(buf_ + 4, static_cast<std::uint32_t>(count + 1));
+  used_ = static_cast<std::uint32_t>(used + len);
+  ++count_;
 }
 
 bool PackedZSet::set(std::string_view m, double s) {

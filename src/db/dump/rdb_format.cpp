@@ -145,7 +145,7 @@ void put_string(std::string& out, std::string_view s) {
     put_le(out, static_cast<std::uint64_t>(v), width);
     return;
   }
-  put_raw_string(out, s);
+  put_lzf_string(out, s);
 }
 
 bool Reader::byte(unsigned char& b) {

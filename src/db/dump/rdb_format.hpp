@@ -24,8 +24,8 @@ void seal_payload(std::string& out);
 bool open_payload(std::string_view payload, std::string_view& body);
 
 void put_length(std::string& out, std::uint64_t n);
-// An RDB string: integer-encoded when it is a canonical 32-bit integer of up to 11 characters
-// (as Redis writes them), else plain.
+// An RDB string as Redis writes it (rdbcompression yes): integer-encoded when it is a canonical
+// 32-bit integer of up to 11 characters, else by put_lzf_string's rule.
 void put_string(std::string& out, std::string_view s);
 void put_raw_string(std::string& out, std::string_view s);  // always plain (binary blobs)
 // A binary blob LZF-compressed as Redis writes it with rdbcompression yes (over 20 bytes, and

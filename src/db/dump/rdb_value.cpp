@@ -90,7 +90,10 @@ void encode_set(const Value& v, std::string& out) {
     ints.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) ints.push_back(s.ints().at(i));
     out.push_back(static_cast<char>(kSetIntset));
-    put_raw_string(out, intset_encode(std::move(ints), static_cast<int>(s.ints().width())));
+    // An intset is a string payload in RDB, so Redis writes it by the string rule: LZF when it
+    // is over 20 bytes and that saves 4 (64-bit members' repeated high bytes do; a run of
+    // consecutive 16- or 32-bit members saves less and stays plain).
+    put_lzf_string(out, intset_encode(std::move(ints), static_cast<int>(s.ints().width())));
     return;
   }
   out.push_back(static_cast<char>(kSet));
@@ -106,7 +109,7 @@ void encode_hash(const Hash& h, std::string& out) {
       w.add(val);
     }
     out.push_back(static_cast<char>(kHashListpack));
-    put_raw_string(out, w.finish());
+    put_lzf_string(out, w.finish());  // a string payload: the string rule, as Redis writes it
     return;
   }
   out.push_back(static_cast<char>(kHash));
@@ -126,7 +129,7 @@ void encode_zset(const Value& v, std::string& out) {
       w.add(format_score(n.score()));
     }
     out.push_back(static_cast<char>(kZSetListpack));
-    put_raw_string(out, w.finish());
+    put_lzf_string(out, w.finish());  // a string payload: the string rule, as Redis writes it
     return;
   }
   out.push_back(static_cast<char>(kZSet2));
@@ -194,8 +197,8 @@ void encode_stream(const stream::Stream& s, std::string& out) {
   for (const StreamNodeWriter& n : nodes) {
     std::string key;
     put_raw_id(key, n.master);
-    put_raw_string(out, key);
-    put_raw_string(out, finish_node(n));
+    put_raw_string(out, key);  // 16 bytes: never compressed
+    put_lzf_string(out, finish_node(n));
   }
   put_length(out, s.length());
   put_length(out, s.last_id().ms);
@@ -207,7 +210,7 @@ void encode_stream(const stream::Stream& s, std::string& out) {
   put_length(out, s.entries_added());
   put_length(out, s.groups().size());
   for (const auto& [name, g] : s.groups()) {
-    put_raw_string(out, name);
+    put_string(out, name);  // Redis's raw-string rule: an integer, LZF or plain
     put_length(out, g->last_id.ms);
     put_length(out, g->last_id.seq);
     put_length(out, static_cast<std::uint64_t>(g->entries_read));
@@ -219,7 +222,7 @@ void encode_stream(const stream::Stream& s, std::string& out) {
     }
     put_length(out, g->consumers.size());
     for (const auto& [cname, c] : g->consumers) {
-      put_raw_string(out, cname);
+      put_string(out, cname);
       put_le64(out, static_cast<std::uint64_t>(c->seen_time));
       put_length(out, c->pel.size());
       for (const stream::StreamId& id : c->pel) put_raw_id(out, id);
@@ -292,12 +295,10 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
     std::string blob;
     std::vector<std::int64_t> ints;
     if (!r.string(blob) || !intset_decode(blob, ints)) return false;
-    // Member by member: an intset past set-max-intset-entries becomes a table, as Redis's load
-    // converts it.
-    for (std::int64_t i : ints) {
-      if (!v.set()->add(Set::Member(i).view())) return false;
-    }
-    return !v.set()->empty();
+    // At once, sized once; an intset past set-max-intset-entries becomes a table, as Redis's
+    // load converts it. A repeated member is damage.
+    const std::size_t n = ints.size();
+    return v.set()->add_ints(ints) == n && n > 0;
   }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;
