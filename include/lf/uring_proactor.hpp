@@ -60,6 +60,9 @@ class ProactorIo {
   void notify_when_drained();
   // The peer is gone, an error happened or close() was asked: no on_data will follow.
   bool closing() const;
+  // Closing without sending: close(id) was asked or the connection failed (not the peer's
+  // orderly end of stream, after which what is queued still goes out).
+  bool aborted() const;
   // Bytes queued or in the kernel's hands, not yet sent.
   std::size_t unsent() const;
   HandlerId id() const;

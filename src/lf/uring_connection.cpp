@@ -90,14 +90,16 @@ void UringConnection::on_notify(ProactorIo& io) {
   if (unpark_due_.exchange(false, std::memory_order_acq_rel)) {
     parked_ = false;
     io.pin(false);
-    if (io.closing()) return;  // the peer went away meanwhile: the proactor finishes it now
+    // Killed or failed meanwhile: the proactor finishes it now. After the peer's orderly end
+    // the session still answers what it was sent.
+    if (io.aborted()) return;
     io.hold(false);
     wake_due_.store(false, std::memory_order_relaxed);  // this run delivers it
     run(io, nullptr, 0);
     return;
   }
   if (!wake_due_.load(std::memory_order_acquire)) return;  // merged into an earlier run
-  if (parked_ || yielded_ || io.closing()) return;  // the run that ends them delivers it
+  if (parked_ || yielded_ || io.aborted()) return;  // the run that ends them delivers it
   if (io.unsent() > 0) {
     io.notify_when_drained();  // backed up: the session runs once the replies are out
     return;
@@ -107,7 +109,7 @@ void UringConnection::on_notify(ProactorIo& io) {
 }
 
 void UringConnection::on_drained(ProactorIo& io) {
-  if (parked_ || io.closing()) return;
+  if (parked_ || io.aborted()) return;
   if (!yielded_ && !wake_due_.load(std::memory_order_acquire)) return;
   yielded_ = false;
   io.hold(false);

@@ -429,8 +429,9 @@ struct UringProactor::Impl {
         }
         return_buffer(bid);
       } else if (c.res != -ENOBUFS && !(c.res == -ECANCELED && s.recv_paused)) {
-        // The peer's end of stream, an error, or close()'s cancellation.
-        if (c.res != -ECANCELED) s.abort.store(true);
+        // The peer's end of stream, an error, or close()'s cancellation. At the end of the
+        // stream the replies still go out (a client that shut down its half reads them all).
+        if (c.res < 0 && c.res != -ECANCELED) s.abort.store(true);
         s.closing.store(true);
       }
       // Out of buffers, or the kernel ended the multishot request: post it again (unless
@@ -553,8 +554,10 @@ struct UringProactor::Impl {
       leader_present = false;
       for (Slot* r : runnable) ready.push_back(r);
       runnable.clear();
-      // Promote a follower when there is more than this thread will take itself.
-      if (ready.size() > 1 && followers > 0) followers_cv.notify_one();
+      // This thread goes on to process a slot: promote a follower to lead meanwhile (and to
+      // take a second slot first, if there is one), so a long handler (a script) never leaves
+      // the completion queue unwatched while threads sleep as followers.
+      if (!ready.empty() && followers > 0) followers_cv.notify_one();
     }
   }
 };
@@ -565,6 +568,7 @@ void ProactorIo::hold(bool on) { static_cast<Slot*>(slot_)->held = on; }
 void ProactorIo::pin(bool on) { static_cast<Slot*>(slot_)->pinned = on; }
 void ProactorIo::notify_when_drained() { static_cast<Slot*>(slot_)->want_drained = true; }
 bool ProactorIo::closing() const { return static_cast<Slot*>(slot_)->closing.load(); }
+bool ProactorIo::aborted() const { return static_cast<Slot*>(slot_)->abort.load(); }
 std::size_t ProactorIo::unsent() const {
   const Slot& s = *static_cast<Slot*>(slot_);
   return s.out.size() + s.inflight.size() - s.inflight_off;
@@ -699,6 +703,7 @@ void ProactorIo::hold(bool) {}
 void ProactorIo::pin(bool) {}
 void ProactorIo::notify_when_drained() {}
 bool ProactorIo::closing() const { return true; }
+bool ProactorIo::aborted() const { return true; }
 std::size_t ProactorIo::unsent() const { return 0; }
 HandlerId ProactorIo::id() const { return HandlerId{}; }
 int ProactorIo::fd() const { return -1; }
