@@ -100,6 +100,11 @@ struct ProactorOptions {
   // cancelled) until they drain to half of it, so a peer that sends and does not read holds at
   // most this much (plus what was already received) instead of growing without bound.
   std::size_t output_limit = 1 << 20;
+  // false: a leader that goes on to process a slot always promotes a follower first (a futex
+  // wake per turn), so a handler that blocks never leaves the completion queue unwatched.
+  // true: it promotes one only when more slots are ready than it takes itself, or when its
+  // handler calls UnboundThreadSet::promote_new_leader() (a long one: a script, a snapshot).
+  bool lazy_promotion = true;
 };
 
 struct ProactorStats {

@@ -147,6 +147,8 @@ class UringCompletionModel final : public ConcurrencyModel {
     // A session yields its replies every kReplyFlushBytes: past a few of those unsent, the
     // client is not reading, and nothing more is received from it until it does.
     po.output_limit = 4 * kReplyFlushBytes;
+    // As the reactor's lf: lazy only for services whose handlers never block without saying so.
+    po.lazy_promotion = options_.lazy_promotion;
     auto p = UringProactor::create(po, [this](HandlerId id, int fd) { return open(id, fd); });
     if (!p.ok()) return Status::error("handle set uring-completion: " + p.status().message());
     proactor_ = std::move(p.value());

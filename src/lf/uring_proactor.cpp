@@ -27,6 +27,7 @@
 
 #include "lf/mutex.hpp"
 #include "lf/thread_annotations.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 #ifdef LF_HAVE_LIBURING
 #include <liburing.h>
@@ -523,7 +524,18 @@ struct UringProactor::Impl {
   }
 
   // --- the threads ----------------------------------------------------------------------
+  // A handler about to run long (UnboundThreadSet::promote_new_leader()): if nobody leads, a
+  // follower does from now on.
+  static bool promote_from_handler(void* arg) {
+    Impl& self = *static_cast<Impl*>(arg);
+    MutexLock l(self.pmu);
+    if (self.leader_present || self.followers == 0) return false;
+    self.followers_cv.notify_one();
+    return true;
+  }
+
   void run_thread() {
+    UnboundThreadSet::set_thread_promote_hook(&Impl::promote_from_handler, this);
     std::vector<Slot*> runnable;
     for (;;) {
       Slot* s = nullptr;
@@ -554,10 +566,13 @@ struct UringProactor::Impl {
       leader_present = false;
       for (Slot* r : runnable) ready.push_back(r);
       runnable.clear();
-      // This thread goes on to process a slot: promote a follower to lead meanwhile (and to
-      // take a second slot first, if there is one), so a long handler (a script) never leaves
-      // the completion queue unwatched while threads sleep as followers.
-      if (!ready.empty() && followers > 0) followers_cv.notify_one();
+      // This thread goes on to process a slot. Eager: promote a follower to lead meanwhile, so
+      // a handler that blocks never leaves the completion queue unwatched. Lazy: only when
+      // there is more than this thread takes itself; a long handler promotes one itself
+      // (promote_from_handler, through UnboundThreadSet::promote_new_leader()).
+      if (followers > 0 && (ready.size() > 1 || (!opt.lazy_promotion && !ready.empty()))) {
+        followers_cv.notify_one();
+      }
     }
   }
 };
