@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -468,6 +469,89 @@ TEST(ModelNames, UringCompletionIsRefusedWithModelsOtherThanLf) {
   lf::ReactorOptions ro;
   ro.handle_set = lf::HandleSetKind::kUringCompletion;
   EXPECT_FALSE(lf::Reactor::create(ro).ok());
+}
+
+}  // namespace
+
+namespace {
+
+// Lazy promotion on the completion handle set: a thread that goes on to process keeps no
+// follower awake, so a handler about to run long says so (UnboundThreadSet::promote_new_leader,
+// as lfdb-server's scripts do) and a follower leads meanwhile. The long handler waits for
+// another connection to be served; without the promotion nobody would serve it until the long
+// handler gave up (its bound, 10 s, is for liveness only) and long_saw_it stays false.
+struct LongAndShort {
+  std::atomic<bool> short_served{false};
+  std::atomic<bool> long_saw_it{false};
+};
+
+class LongOrShortSession final : public lf::Session {
+ public:
+  explicit LongOrShortSession(LongAndShort& s) : s_(s) {}
+  lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override {
+    while (!in.empty()) {
+      const char op = in.view()[0];
+      in.consume(1);
+      if (op == 'P') {
+        out.push_back('p');
+      } else if (op == 'L') {
+        (void)lf::UnboundThreadSet::promote_new_leader();
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!s_.short_served.load() && std::chrono::steady_clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        s_.long_saw_it.store(s_.short_served.load());
+        out.push_back('l');
+      } else {
+        s_.short_served.store(true);
+        out.push_back('s');
+      }
+    }
+    return lf::SessionAction::kContinue;
+  }
+
+ private:
+  LongAndShort& s_;
+};
+
+class LongOrShortService final : public lf::Service {
+ public:
+  LongAndShort state;
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr&) override {
+    return std::make_unique<LongOrShortSession>(state);
+  }
+};
+
+TEST(UringCompletionLazy, ALongHandlerThatSaysSoHandsTheQueueOn) {
+  if (const std::string why = uring_completion_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  LongOrShortService service;
+  lf::ModelOptions o;
+  o.handle_set = lf::HandleSetKind::kUringCompletion;
+  o.threads = 2;
+  o.lazy_promotion = true;
+  auto model = lf::ConcurrencyModel::create(lf::ModelKind::kLeaderFollowers, o, service);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model.value()->start().ok());
+  auto slow = connect_to(model.value()->port());
+  auto quick = connect_to(model.value()->port());
+  ASSERT_TRUE(slow.ok() && quick.ok());
+  char c = 0;
+  for (auto* conn : {&slow.value(), &quick.value()}) {  // both served once: the model runs
+    ASSERT_TRUE(conn->send_all("P").ok());
+    ASSERT_TRUE(conn->recv_exact(&c, 1).ok());
+  }
+  // Time for the second thread to start and wait as a follower (else it would come to lead
+  // by itself, and this would not test the promotion).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(slow.value().send_all("L").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the long handler is running
+  ASSERT_TRUE(quick.value().send_all("S").ok());
+  ASSERT_TRUE(quick.value().recv_exact(&c, 1).ok());
+  EXPECT_EQ(c, 's');
+  ASSERT_TRUE(slow.value().recv_exact(&c, 1).ok());
+  EXPECT_EQ(c, 'l');
+  EXPECT_TRUE(service.state.long_saw_it.load());
+  model.value()->stop();
 }
 
 }  // namespace
