@@ -23,7 +23,8 @@ start_redis() {  # port [redis-server args...]: no persistence
   pids+=($!); LAST_PID=$!; wait_port "$port"
 }
 # The CPU comparisons' contenders: redis-server, lfdb-server --model reactor (one thread) and
-# --model lf (two), plus reactor-other / lf-other from $OTHER when set; fills names, PORT, PID
+# --model lf (two), lf-uring (the same on --handle-set uring-completion; URING=0: not), plus
+# reactor-other / lf-other from $OTHER when set; fills names, PORT, PID
 # (declare -A PORT PID first) and warms each up.
 start_cpu_contenders() {  # lfdb-server binary
   local p
@@ -31,6 +32,13 @@ start_cpu_contenders() {  # lfdb-server binary
   p=$(free_port); start_redis "$p"; PORT[redis]=$p; PID[redis]=$LAST_PID
   p=$(free_port); start_lfdb "$1" "$p" --model reactor --threads 1; PORT[reactor]=$p; PID[reactor]=$LAST_PID
   p=$(free_port); start_lfdb "$1" "$p" --model lf --threads 2; PORT[lf]=$p; PID[lf]=$LAST_PID
+  # lf on the completion handle set (io_uring, multishot recv into provided buffers); URING=0
+  # leaves it out (a kernel or build without it).
+  if [ "${URING:-1}" != 0 ]; then
+    names+=(lf-uring)
+    p=$(free_port); start_lfdb "$1" "$p" --model lf --threads 2 --handle-set uring-completion
+    PORT[lf-uring]=$p; PID[lf-uring]=$LAST_PID
+  fi
   if [ -n "${OTHER:-}" ]; then
     names+=(reactor-other lf-other)
     p=$(free_port); start_lfdb "$OTHER" "$p" --model reactor --threads 1; PORT[reactor-other]=$p; PID[reactor-other]=$LAST_PID

@@ -5,7 +5,8 @@
 # takes but not what it asks for.
 #
 #   servers   redis-server (one thread of work), lfdb-server --model reactor --threads 1 (one
-#             thread of work, like redis), lfdb-server --model lf --threads 2 (two); each with
+#             thread of work, like redis), lfdb-server --model lf --threads 2 (two), the same
+#             with --handle-set uring-completion (lf-uring; URING=0 leaves it out); each with
 #             its defaults otherwise. Extra lfdb binaries: OTHER=path (adds "lf-other" and
 #             "reactor-other", e.g. a build of main, for a before/after in the same run).
 #   workload  redis-benchmark -c 50 -r 100000 -n N -t T [-P 16], after a warm-up.

@@ -17,7 +17,8 @@
 # Environment: LFDB_SERVER (build/bin/lfdb-server), REDIS_SERVER (redis-server on PATH),
 # REDIS_SUITE_DIR (build/redis-suite), REDIS_SUITE_UNIT_LIMIT (seconds a unit may run against one
 # server before it is killed and reported as an abort; 600), REDIS_SUITE_STALL (seconds without a
-# test finishing after which the harness gives up and names the test in progress; 120).
+# test finishing after which the harness gives up and names the test in progress; 120),
+# LFDB_SERVER_ARGS (more arguments for lfdb-server, e.g. --handle-set uring-completion).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,7 @@ REDIS_SERVER="${REDIS_SERVER:-$(command -v redis-server || true)}"
 CACHE="$(realpath -m "${REDIS_SUITE_DIR:-$ROOT/build/redis-suite}")"
 UNIT_LIMIT="${REDIS_SUITE_UNIT_LIMIT:-600}"
 STALL="${REDIS_SUITE_STALL:-120}"
+LFDB_SERVER_ARGS="${LFDB_SERVER_ARGS:-}"
 WANT_UPSTREAM=7.0.15   # the Redis release whose behaviour is lfdb's spec
 
 die() { echo "redis-suite: $*" >&2; exit 2; }
@@ -149,7 +151,8 @@ start_server() {
     "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
       >"$dir/server.log" 2>&1 &
   else
-    "$LFDB_SERVER" --port 0 --port-file "$dir/port" --dir "$dir" >"$dir/server.log" 2>&1 &
+    # shellcheck disable=SC2086  # LFDB_SERVER_ARGS: words, as the integration tests take them
+    "$LFDB_SERVER" --port 0 --port-file "$dir/port" --dir "$dir" $LFDB_SERVER_ARGS >"$dir/server.log" 2>&1 &
   fi
   server_pid=$!
   local i

@@ -65,7 +65,7 @@ int run_proactor(const lf::ModelOptions& opts, const sigset_t& set, const std::s
   po.bind = opts.bind;
   po.port = opts.port;
   po.threads = opts.threads;
-  auto p = lf::UringProactor::create(po, [](lf::HandlerId) { return std::make_unique<EchoHandler>(); });
+  auto p = lf::UringProactor::create(po, [](lf::HandlerId, int) { return std::make_unique<EchoHandler>(); });
   if (!p.ok()) {
     std::fprintf(stderr, "lf-echo-server: %s\n", p.status().message().c_str());
     return 1;

@@ -59,8 +59,12 @@ namespace detail {
 class UringPoller;
 }
 
-enum class HandleSetKind { kEpollOneShot, kEpollEdge, kIoUring };
-const char* to_string(HandleSetKind k);  // "epoll-oneshot", "epoll-et", "io_uring"
+// kUringCompletion is not a Reactor's: it names the completion handle set (lf::UringProactor)
+// for ConcurrencyModel's `lf` model, which then hosts its sessions on it (Reactor::create
+// refuses it).
+enum class HandleSetKind { kEpollOneShot, kEpollEdge, kIoUring, kUringCompletion };
+// "epoll-oneshot", "epoll-et", "io_uring", "uring-completion"
+const char* to_string(HandleSetKind k);
 bool parse_handle_set(std::string_view s, HandleSetKind& out);
 
 struct ReactorOptions {

@@ -78,6 +78,11 @@ class UnboundThreadSet {
   // It also gives back the events the thread took in the same turn and has not processed yet
   // (events_per_turn > 1), so their connections do not wait for it either.
   static bool promote_new_leader();
+  // A thread of another handle set (the completion set, lf::UringProactor) registers how it
+  // hands its set on to a follower, so the same call from a long handler promotes there too;
+  // (nullptr, nullptr) unregisters. Per thread.
+  using PromoteHook = bool (*)(void* arg);
+  static void set_thread_promote_hook(PromoteHook hook, void* arg);
   // For a handler that keeps its thread for a long time (a runaway script), so that the handle
   // set is never left without a thread: when no thread of the calling thread's innermost set
   // leads (every one is processing), the caller takes the leader role for one turn without

@@ -48,6 +48,23 @@ class ProactorIo {
   void send(std::string_view bytes);
   // Close the connection once what was queued has been sent; no on_data follows.
   void close();
+  // Stop receiving (the recv is cancelled, as for output_limit) until hold(false); bytes the
+  // kernel had already received still reach on_data. A host whose session cannot take input
+  // (parked, or yielding its replies) holds it in the socket.
+  void hold(bool on);
+  // While pinned, the connection is not finished (no on_close) even once the peer is gone and
+  // every request ended: a host whose session work is out on another thread pins it until that
+  // work is back (a notify), so the handler outlives it.
+  void pin(bool on);
+  // on_drained runs once everything queued so far has been sent (at once if nothing is).
+  void notify_when_drained();
+  // The peer is gone, an error happened or close() was asked: no on_data will follow.
+  bool closing() const;
+  // Closing without sending: close(id) was asked or the connection failed (not the peer's
+  // orderly end of stream, after which what is queued still goes out).
+  bool aborted() const;
+  // Bytes queued or in the kernel's hands, not yet sent.
+  std::size_t unsent() const;
   HandlerId id() const;
   int fd() const;
 
@@ -64,6 +81,11 @@ class ProactorHandler {
   virtual void on_data(ProactorIo& io, std::string_view bytes) = 0;
   // Once, after the last on_data returned and the connection's requests all ended.
   virtual void on_close() {}
+  // After UringProactor::notify(id): once per notify, or once for several that came while
+  // the slot was busy (merged in order with the completions; also when closing()).
+  virtual void on_notify(ProactorIo& /*io*/) {}
+  // After notify_when_drained(), once the queued output has all gone to the kernel.
+  virtual void on_drained(ProactorIo& /*io*/) {}
 };
 
 struct ProactorOptions {
@@ -78,6 +100,11 @@ struct ProactorOptions {
   // cancelled) until they drain to half of it, so a peer that sends and does not read holds at
   // most this much (plus what was already received) instead of growing without bound.
   std::size_t output_limit = 1 << 20;
+  // false: a leader that goes on to process a slot always promotes a follower first (a futex
+  // wake per turn), so a handler that blocks never leaves the completion queue unwatched.
+  // true: it promotes one only when more slots are ready than it takes itself, or when its
+  // handler calls UnboundThreadSet::promote_new_leader() (a long one: a script, a snapshot).
+  bool lazy_promotion = true;
 };
 
 struct ProactorStats {
@@ -90,7 +117,9 @@ struct ProactorStats {
 
 class UringProactor {
  public:
-  using Factory = std::function<std::unique_ptr<ProactorHandler>(HandlerId)>;
+  // Called by the leader for each accepted socket `fd` (the proactor owns it). A null handler
+  // turns the connection away: the proactor closes it (the factory may first send it a line).
+  using Factory = std::function<std::unique_ptr<ProactorHandler>(HandlerId, int fd)>;
 
   // Opens the listening socket and the ring; fails with the reason where io_uring is unusable.
   static Result<std::unique_ptr<UringProactor>> create(const ProactorOptions& options, Factory factory);
@@ -104,6 +133,10 @@ class UringProactor {
 
   // Close a connection from any thread (a pending recv is cancelled); false if `id` is gone.
   bool close(HandlerId id);
+  // From any thread: have `id`'s handler run on_notify. If no thread holds its slot and
+  // `run_here`, the calling thread takes the slot and runs it (and whatever completions wait
+  // in it) before returning; else a proactor thread does, soon. False if `id` is gone.
+  bool notify(HandlerId id, bool run_here);
   ProactorStats stats() const;
 
   struct Impl;

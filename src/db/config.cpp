@@ -261,7 +261,7 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
     c.events_per_turn = static_cast<int>(x);
   } else if (name == "handle-set") {
-    if (!one() || !lf::parse_handle_set(v[0], c.handle_set)) return bad(name, "expects epoll-oneshot, epoll-et or io_uring");
+    if (!one() || !lf::parse_handle_set(v[0], c.handle_set)) return bad(name, "expects epoll-oneshot, epoll-et, io_uring or uring-completion");
   } else if (name == "promotion") {
     if (one() && v[0] == "lifo") c.promotion = lf::Promotion::kLifo;
     else if (one() && v[0] == "fifo") c.promotion = lf::Promotion::kFifo;

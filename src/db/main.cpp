@@ -29,7 +29,7 @@ constexpr const char* kUsage =
     "  --colors N          hue colors / keyspace partitions (1024)\n"
     "  --events-per-turn N events an L/F leader takes per promotion (64)\n"
     "  --lazy-promotion B  yes | no: a leader with every ready event keeps leading (yes)\n"
-    "  --handle-set H      epoll-oneshot | epoll-et | io_uring: how lf's threads share the handle set (epoll-et)\n"
+    "  --handle-set H      epoll-oneshot | epoll-et | io_uring | uring-completion: how lf's threads share the handle set (epoll-et)\n"
     "  --hz N              active expiry cycles per second (10)\n"
     "  --busy-reply-threshold MS  SCRIPT KILL may stop scripts running longer (5000)\n"
     "  --port-file PATH    write the bound port here once listening\n"

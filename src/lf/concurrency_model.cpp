@@ -39,6 +39,15 @@ Result<std::unique_ptr<ConcurrencyModel>> ConcurrencyModel::create(ModelKind kin
                                                                    Service& service) {
   if (o.threads < 1) return Status::error("--threads must be at least 1");
   if (o.read_chunk < 512) o.read_chunk = 512;
+  if (o.handle_set == HandleSetKind::kUringCompletion) {
+    // The completion handle set hosts the sessions itself (uring_connection.hpp): one set,
+    // its own threads; the other models' machinery is the reactor's.
+    if (kind != ModelKind::kLeaderFollowers) {
+      return Status::error(std::string("the handle set uring-completion runs with the model lf only, not ") +
+                           to_string(kind));
+    }
+    return detail::make_uring_completion(o, service);
+  }
   switch (kind) {
     case ModelKind::kLeaderFollowers:
       return detail::make_leader_followers(kind, o, service, 1);

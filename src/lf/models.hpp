@@ -10,5 +10,7 @@ std::unique_ptr<ConcurrencyModel> make_leader_followers(ModelKind kind, const Mo
 std::unique_ptr<ConcurrencyModel> make_single_threaded_reactor(const ModelOptions& o, Service& s);
 std::unique_ptr<ConcurrencyModel> make_half_sync_half_reactive(const ModelOptions& o, Service& s);
 std::unique_ptr<ConcurrencyModel> make_thread_per_connection(const ModelOptions& o, Service& s);
+// lf over the completion handle set (HandleSetKind::kUringCompletion): uring_connection.cpp.
+std::unique_ptr<ConcurrencyModel> make_uring_completion(const ModelOptions& o, Service& s);
 
 }  // namespace lf::detail

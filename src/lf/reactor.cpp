@@ -61,6 +61,7 @@ const char* to_string(HandleSetKind k) {
     case HandleSetKind::kEpollOneShot: return "epoll-oneshot";
     case HandleSetKind::kEpollEdge: return "epoll-et";
     case HandleSetKind::kIoUring: return "io_uring";
+    case HandleSetKind::kUringCompletion: return "uring-completion";
   }
   return "?";
 }
@@ -72,6 +73,8 @@ bool parse_handle_set(std::string_view s, HandleSetKind& out) {
     out = HandleSetKind::kEpollEdge;
   } else if (s == "io_uring") {
     out = HandleSetKind::kIoUring;
+  } else if (s == "uring-completion") {
+    out = HandleSetKind::kUringCompletion;
   } else {
     return false;
   }
@@ -80,6 +83,9 @@ bool parse_handle_set(std::string_view s, HandleSetKind& out) {
 
 Result<std::unique_ptr<Reactor>> Reactor::create(ReactorOptions options) {
   if (options.max_events_per_wait < 1) options.max_events_per_wait = 1;
+  if (options.handle_set == HandleSetKind::kUringCompletion) {
+    return Status::error("uring-completion is not a reactor's handle set (the lf model runs it on lf::UringProactor)");
+  }
   std::unique_ptr<detail::UringPoller> uring;
   if (options.shared && options.handle_set == HandleSetKind::kIoUring) {
     auto p = detail::UringPoller::create(4096);

@@ -226,9 +226,19 @@ void UnboundThreadSet::promote_new_leader(Turn& turn) {
   if (on_promote_) on_promote_(next->tag);
 }
 
+namespace {
+thread_local UnboundThreadSet::PromoteHook t_promote_hook = nullptr;
+thread_local void* t_promote_arg = nullptr;
+}  // namespace
+
+void UnboundThreadSet::set_thread_promote_hook(PromoteHook hook, void* arg) {
+  t_promote_hook = hook;
+  t_promote_arg = arg;
+}
+
 bool UnboundThreadSet::promote_new_leader() {
   detail::ReplyBatch::flush();  // the replies finished before this long handler do not wait
-  bool gave_up = false;
+  bool gave_up = t_promote_hook != nullptr && t_promote_hook(t_promote_arg);
   for (Turn* t = current_turn_; t != nullptr; t = t->outer) {
     // The rest of the turn goes back to the handle set for any thread to take.
     while (t->next < t->count) t->set.reactor_.release(t->rest[t->next++]);

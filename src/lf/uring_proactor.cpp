@@ -7,7 +7,10 @@
 //     unrelated completion;
 //   * the provided-buffer ring's tail: any thread returning a buffer, under buf_mu_;
 //   * a slot's owned fields (fd, handler, output, request counts): the thread that holds the
-//     slot taken (Slot::taken, under Slot::mu), or the leader while it opens the slot.
+//     slot taken (Slot::taken, under Slot::mu), or the leader while it opens the slot;
+//   * notify(id) routes a kNotify into the slot as the leader routes a completion; the thread
+//     that takes the slot for it is the caller (run_here) or a proactor thread (scheduled: a
+//     follower is woken, else the leader, with a NOP if it is blocked in the kernel).
 #include "lf/uring_proactor.hpp"
 
 #include <netinet/in.h>
@@ -24,6 +27,7 @@
 
 #include "lf/mutex.hpp"
 #include "lf/thread_annotations.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 #ifdef LF_HAVE_LIBURING
 #include <liburing.h>
@@ -36,7 +40,8 @@ namespace lf {
 namespace {
 
 // User data: kind (top 8 bits) | generation (24 bits) | slot (32 bits).
-enum Kind : std::uint8_t { kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3 };
+// kNotify never goes to the kernel: notify() puts it into a slot's pending completions.
+enum Kind : std::uint8_t { kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4 };
 constexpr std::uint32_t kGenMask = 0xFFFFFF;
 constexpr int kBufferGroup = 1;
 
@@ -64,6 +69,10 @@ struct Slot {
   // Set by close(id), ProactorIo::close and the end of the peer's stream; checked before each
   // on_data, so none starts once it is set.
   std::atomic<bool> closing{false};
+  // Set by close(id) and by the peer's end of stream or an error: what is unsent is dropped
+  // and a send the kernel still holds (a peer that does not read) is cancelled, so the slot
+  // ends. ProactorIo::close leaves it clear: that close waits for its replies to go out.
+  std::atomic<bool> abort{false};
 
   // Owned by the thread holding the slot taken (see the file comment).
   HandlerId id;
@@ -76,6 +85,10 @@ struct Slot {
   bool recv_armed = false;
   bool recv_paused = false;  // cancelled for back-pressure; posted again once output drains
   bool cancel_sent = false;
+  bool send_cancel_sent = false;
+  bool held = false;          // ProactorIo::hold: receive nothing until released
+  bool pinned = false;        // ProactorIo::pin: not finished while set
+  bool want_drained = false;  // ProactorIo::notify_when_drained
   int ops = 0;  // requests whose final completion has not been seen
 };
 
@@ -99,6 +112,8 @@ struct UringProactor::Impl {
 
   Mutex sq_mu;
   bool leader_blocked LF_GUARDED_BY(sq_mu) = false;
+  // A slot was scheduled while no leader was blocked: the next leader's turn does not wait.
+  bool kick LF_GUARDED_BY(sq_mu) = false;
   Mutex buf_mu;
 
   Mutex pmu;
@@ -210,13 +225,17 @@ struct UringProactor::Impl {
     turns.fetch_add(1, std::memory_order_relaxed);
     if (!accept_armed) queue_accept();
     unsigned to_submit;
+    bool no_wait;
     {
       MutexLock l(sq_mu);
       to_submit = flush_sq();
-      leader_blocked = true;
+      no_wait = kick;
+      kick = false;
+      leader_blocked = !no_wait;
     }
     const bool have = io_uring_cq_ready(&ring) > 0;
-    if (to_submit > 0 || !have) enter(to_submit, have ? 0 : 1);  // one system call: submit + wait
+    // One system call: submit + wait (not when a slot was scheduled meanwhile: it waits in ready).
+    if (to_submit > 0 || (!have && !no_wait)) enter(to_submit, have || no_wait ? 0 : 1);
     {
       MutexLock l(sq_mu);
       leader_blocked = false;
@@ -236,7 +255,7 @@ struct UringProactor::Impl {
     if (kind == kInternal) return;
     if (kind == kAccept) {
       if (!(flags & IORING_CQE_F_MORE)) accept_armed = false;  // posted again next turn
-      if (res >= 0) open_slot(res);
+      if (res >= 0) open_slot(res, runnable);
       return;
     }
     const auto index = static_cast<std::uint32_t>(ud);
@@ -258,7 +277,7 @@ struct UringProactor::Impl {
     if (stale && (flags & IORING_CQE_F_BUFFER)) return_buffer(flags >> IORING_CQE_BUFFER_SHIFT);
   }
 
-  void open_slot(int fd) {
+  void open_slot(int fd, std::vector<Slot*>& runnable) {
     std::uint32_t index;
     {
       MutexLock l(free_mu);
@@ -273,36 +292,77 @@ struct UringProactor::Impl {
     int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     Slot& s = *slots[index];
-    MutexLock l(s.mu);  // held while the owned fields are set: the next owner sees them
-    std::uint32_t gen = (s.last_gen + 1) & kGenMask;
-    if (gen == 0) gen = 1;
-    s.last_gen = gen;
-    s.gen = gen;
-    s.taken = false;
-    s.pending.clear();
-    s.closing.store(false);
-    s.id = HandlerId{index, gen};
-    s.fd = fd;
-    s.out.clear();
-    s.inflight.clear();
-    s.inflight_off = 0;
-    s.send_inflight = s.recv_armed = s.recv_paused = s.cancel_sent = false;
-    s.ops = 0;
-    s.handler = factory(s.id);
+    HandlerId id;
+    {
+      MutexLock l(s.mu);  // held while the owned fields are set: the next owner sees them
+      std::uint32_t gen = (s.last_gen + 1) & kGenMask;
+      if (gen == 0) gen = 1;
+      s.last_gen = gen;
+      s.gen = gen;
+      // Taken by the leader while the factory makes the handler: a close(id) or notify(id) it
+      // provokes (a session registered, then killed) waits in the slot instead of running it.
+      s.taken = true;
+      s.pending.clear();
+      s.closing.store(false);
+      s.abort.store(false);
+      s.send_cancel_sent = false;
+      s.id = HandlerId{index, gen};
+      id = s.id;
+      s.fd = fd;
+      s.out.clear();
+      s.inflight.clear();
+      s.inflight_off = 0;
+      s.send_inflight = s.recv_armed = s.recv_paused = s.cancel_sent = false;
+      s.held = s.pinned = s.want_drained = false;
+      s.ops = 0;
+    }
+    // Without the slot's lock: the factory may take locks of its own that a closer holds.
+    std::unique_ptr<ProactorHandler> handler = factory(id, fd);
+    if (!handler) {  // turned away
+      {
+        MutexLock l(s.mu);
+        s.gen = 0;
+        s.taken = false;
+        s.pending.clear();
+      }
+      ::close(fd);
+      s.fd = -1;
+      MutexLock l(free_mu);
+      free_slots.push_back(index);
+      return;
+    }
+    s.handler = std::move(handler);
     queue_recv(s);
+    MutexLock l(s.mu);
+    if (s.pending.empty() && !s.closing.load()) {
+      s.taken = false;
+      return;
+    }
+    runnable.push_back(&s);  // asked for while it was being made
   }
 
   // --- a thread holding a slot ----------------------------------------------------------
   void run_slot(Slot& s) {
-    // Per thread, so its capacity and the slots' pending lists' circulate: no allocation per turn.
-    thread_local std::vector<Slot::Completion> batch;
+    // Per thread, so its capacity and the slots' pending lists' circulate: no allocation per
+    // turn. A slot run nested in another's handler (notify(id, true) from inside on_data) has
+    // a batch of its own: the outer one is still being walked.
+    thread_local std::vector<Slot::Completion> outer_batch;
+    thread_local int depth = 0;
+    std::vector<Slot::Completion> nested_batch;
+    std::vector<Slot::Completion>& batch = depth == 0 ? outer_batch : nested_batch;
+    struct Depth {
+      Depth() { ++depth; }
+      ~Depth() { --depth; }
+      Depth(const Depth&) = delete;
+      Depth& operator=(const Depth&) = delete;
+    } level;
     for (;;) {
       {
         MutexLock l(s.mu);
         batch.clear();
         batch.swap(s.pending);
         if (batch.empty()) {
-          if (!(s.closing.load() && s.ops == 0)) {
+          if (!(s.closing.load() && s.ops == 0 && !s.pinned)) {
             s.taken = false;
             return;
           }
@@ -313,22 +373,34 @@ struct UringProactor::Impl {
         return;
       }
       for (const Slot::Completion& c : batch) handle(s, c);
+      for (;;) {
+        if (s.abort.load()) s.out.clear();
+        if (!s.send_inflight && !s.out.empty()) {
+          s.inflight.swap(s.out);
+          s.out.clear();
+          s.inflight_off = 0;
+          queue_send(s);
+        }
+        if (!s.want_drained || s.send_inflight || !s.out.empty()) break;
+        s.want_drained = false;  // all sent: the handler may go on (and queue more)
+        ProactorIo io(&s);
+        s.handler->on_drained(io);
+      }
       const bool closing = s.closing.load();
-      if (!s.send_inflight && !s.out.empty()) {
-        s.inflight.swap(s.out);
-        s.out.clear();
-        s.inflight_off = 0;
-        queue_send(s);
+      if (s.abort.load() && s.send_inflight && !s.send_cancel_sent) {
+        s.send_cancel_sent = true;
+        queue_cancel(s, kSend);
       }
       const std::size_t backlog = s.out.size() + s.inflight.size() - s.inflight_off;
       if (closing && s.recv_armed && !s.cancel_sent) {
         s.cancel_sent = true;
-        queue_cancel(s);
-      } else if (!closing && s.recv_armed && !s.recv_paused && backlog > opt.output_limit) {
-        s.recv_paused = true;  // the peer does not read: stop receiving until it does
-        pauses.fetch_add(1, std::memory_order_relaxed);
-        queue_cancel(s);
-      } else if (!closing && s.recv_paused && !s.recv_armed && backlog <= opt.output_limit / 2) {
+        queue_cancel(s, kRecv);
+      } else if (!closing && s.recv_armed && !s.recv_paused && (s.held || backlog > opt.output_limit)) {
+        // The peer does not read, or the handler takes no input now: stop receiving.
+        s.recv_paused = true;
+        if (!s.held) pauses.fetch_add(1, std::memory_order_relaxed);
+        queue_cancel(s, kRecv);
+      } else if (!closing && s.recv_paused && !s.recv_armed && !s.held && backlog <= opt.output_limit / 2) {
         s.recv_paused = false;  // drained, and the cancelled recv has ended: receive again
         queue_recv(s);
       }
@@ -336,10 +408,10 @@ struct UringProactor::Impl {
     }
   }
 
-  void queue_cancel(Slot& s) {
+  void queue_cancel(Slot& s, Kind which) {
     MutexLock l(sq_mu);
     io_uring_sqe* sqe = get_sqe();
-    io_uring_prep_cancel64(sqe, token(kRecv, s.id.slot, s.id.gen), 0);
+    io_uring_prep_cancel64(sqe, token(which, s.id.slot, s.id.gen), 0);
     io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
   }
 
@@ -358,11 +430,24 @@ struct UringProactor::Impl {
         }
         return_buffer(bid);
       } else if (c.res != -ENOBUFS && !(c.res == -ECANCELED && s.recv_paused)) {
-        s.closing.store(true);  // the peer's end of stream, an error, or close()'s cancellation
+        // The peer's end of stream, an error, or close()'s cancellation. At the end of the
+        // stream the replies still go out (a client that shut down its half reads them all).
+        if (c.res < 0 && c.res != -ECANCELED) s.abort.store(true);
+        s.closing.store(true);
       }
       // Out of buffers, or the kernel ended the multishot request: post it again (unless
-      // paused for back-pressure: run_slot posts it once the output drained).
-      if (!s.recv_armed && !s.recv_paused && !s.closing.load()) queue_recv(s);
+      // paused for back-pressure: run_slot posts it once the output drained; held: once the
+      // handler releases it).
+      if (!s.recv_armed && !s.recv_paused && !s.closing.load()) {
+        if (s.held) {
+          s.recv_paused = true;
+        } else {
+          queue_recv(s);
+        }
+      }
+    } else if (c.kind == kNotify) {
+      ProactorIo io(&s);
+      s.handler->on_notify(io);
     } else if (c.kind == kSend) {
       --s.ops;
       s.send_inflight = false;
@@ -371,7 +456,12 @@ struct UringProactor::Impl {
         s.out.clear();
       } else {
         s.inflight_off += static_cast<std::size_t>(c.res);
-        if (s.inflight_off < s.inflight.size()) queue_send(s);  // the rest of a partial send
+        if (s.abort.load()) {
+          s.inflight.clear();
+          s.inflight_off = 0;
+        } else if (s.inflight_off < s.inflight.size()) {
+          queue_send(s);  // the rest of a partial send
+        }
       }
     }
   }
@@ -393,8 +483,59 @@ struct UringProactor::Impl {
     free_slots.push_back(s.index);
   }
 
+  // A slot taken for a notify, for any proactor thread: a follower if one waits, else the
+  // leader (a NOP ends its wait; not blocked yet, it is told not to block).
+  void schedule(Slot& s) {
+    {
+      MutexLock l(pmu);
+      ready.push_back(&s);
+      if (followers > 0) {
+        followers_cv.notify_one();
+        return;
+      }
+    }
+    MutexLock l(sq_mu);
+    if (!leader_blocked) {
+      kick = true;
+      return;
+    }
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
+    enter(flush_sq(), 0);
+  }
+
+  bool notify(HandlerId id, bool run_here) {
+    if (id.slot >= slots.size()) return false;
+    Slot& s = *slots[id.slot];
+    {
+      MutexLock l(s.mu);
+      if (s.gen == 0 || s.gen != id.gen) return false;
+      s.pending.push_back(Slot::Completion{kNotify, 0, 0});
+      if (s.taken) return true;  // its holder runs it next
+      s.taken = true;
+    }
+    if (run_here) {
+      run_slot(s);
+    } else {
+      schedule(s);
+    }
+    return true;
+  }
+
   // --- the threads ----------------------------------------------------------------------
+  // A handler about to run long (UnboundThreadSet::promote_new_leader()): if nobody leads, a
+  // follower does from now on.
+  static bool promote_from_handler(void* arg) {
+    Impl& self = *static_cast<Impl*>(arg);
+    MutexLock l(self.pmu);
+    if (self.leader_present || self.followers == 0) return false;
+    self.followers_cv.notify_one();
+    return true;
+  }
+
   void run_thread() {
+    UnboundThreadSet::set_thread_promote_hook(&Impl::promote_from_handler, this);
     std::vector<Slot*> runnable;
     for (;;) {
       Slot* s = nullptr;
@@ -425,14 +566,28 @@ struct UringProactor::Impl {
       leader_present = false;
       for (Slot* r : runnable) ready.push_back(r);
       runnable.clear();
-      // Promote a follower when there is more than this thread will take itself.
-      if (ready.size() > 1 && followers > 0) followers_cv.notify_one();
+      // This thread goes on to process a slot. Eager: promote a follower to lead meanwhile, so
+      // a handler that blocks never leaves the completion queue unwatched. Lazy: only when
+      // there is more than this thread takes itself; a long handler promotes one itself
+      // (promote_from_handler, through UnboundThreadSet::promote_new_leader()).
+      if (followers > 0 && (ready.size() > 1 || (!opt.lazy_promotion && !ready.empty()))) {
+        followers_cv.notify_one();
+      }
     }
   }
 };
 
 void ProactorIo::send(std::string_view bytes) { static_cast<Slot*>(slot_)->out.append(bytes); }
 void ProactorIo::close() { static_cast<Slot*>(slot_)->closing.store(true); }
+void ProactorIo::hold(bool on) { static_cast<Slot*>(slot_)->held = on; }
+void ProactorIo::pin(bool on) { static_cast<Slot*>(slot_)->pinned = on; }
+void ProactorIo::notify_when_drained() { static_cast<Slot*>(slot_)->want_drained = true; }
+bool ProactorIo::closing() const { return static_cast<Slot*>(slot_)->closing.load(); }
+bool ProactorIo::aborted() const { return static_cast<Slot*>(slot_)->abort.load(); }
+std::size_t ProactorIo::unsent() const {
+  const Slot& s = *static_cast<Slot*>(slot_);
+  return s.out.size() + s.inflight.size() - s.inflight_off;
+}
 HandlerId ProactorIo::id() const { return static_cast<Slot*>(slot_)->id; }
 int ProactorIo::fd() const { return static_cast<Slot*>(slot_)->fd; }
 
@@ -521,7 +676,11 @@ bool UringProactor::close(HandlerId id) {
   {
     MutexLock l(s.mu);
     if (s.gen == 0 || s.gen != id.gen) return false;
+    s.abort.store(true);
     s.closing.store(true);
+    // A turn for the slot even when no request of it is left to complete (a held recv, a
+    // send the peer does not take): its holder cancels what remains.
+    s.pending.push_back(Slot::Completion{kInternal, 0, 0});
     if (!s.taken) {
       s.taken = true;
       schedule = true;
@@ -535,6 +694,8 @@ bool UringProactor::close(HandlerId id) {
   impl_->cancel_recv_now(id);
   return true;
 }
+
+bool UringProactor::notify(HandlerId id, bool run_here) { return impl_->notify(id, run_here); }
 
 ProactorStats UringProactor::stats() const {
   ProactorStats st;
@@ -553,6 +714,12 @@ std::uint16_t UringProactor::port() const { return impl_->acceptor.local_addr().
 struct UringProactor::Impl {};
 void ProactorIo::send(std::string_view) {}
 void ProactorIo::close() {}
+void ProactorIo::hold(bool) {}
+void ProactorIo::pin(bool) {}
+void ProactorIo::notify_when_drained() {}
+bool ProactorIo::closing() const { return true; }
+bool ProactorIo::aborted() const { return true; }
+std::size_t ProactorIo::unsent() const { return 0; }
 HandlerId ProactorIo::id() const { return HandlerId{}; }
 int ProactorIo::fd() const { return -1; }
 Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions&, Factory) {
@@ -561,6 +728,7 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
 Status UringProactor::start() { return Status::error("uring proactor not built in"); }
 void UringProactor::stop() {}
 bool UringProactor::close(HandlerId) { return false; }
+bool UringProactor::notify(HandlerId, bool) { return false; }
 ProactorStats UringProactor::stats() const { return {}; }
 std::uint16_t UringProactor::port() const { return 0; }
 

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <thread>
 
 #include "lf/concurrency_model.hpp"
 #include "lf/net.hpp"
+#include "lf/uring_proactor.hpp"
 
 namespace {
 
@@ -130,12 +132,26 @@ std::vector<ModelCase> all_cases() {
       cases.push_back({m, lf::HandleSetKind::kIoUring});
     }
   }
+  // The completion handle set hosts the lf model's sessions itself (src/lf/uring_connection.hpp).
+  cases.push_back({lf::ModelKind::kLeaderFollowers, lf::HandleSetKind::kUringCompletion});
   return cases;
+}
+
+// Why the completion handle set cannot run here ("" if it can): liburing not built in, or a
+// kernel without io_uring or provided buffer rings.
+std::string uring_completion_unavailable() {
+  lf::ProactorOptions po;
+  auto p = lf::UringProactor::create(po, [](lf::HandlerId, int) { return nullptr; });
+  return p.ok() ? std::string() : p.status().message();
 }
 
 class ModelStress : public ::testing::TestWithParam<ModelCase> {
  protected:
   void SetUp() override {
+    if (GetParam().handle_set == lf::HandleSetKind::kUringCompletion) {
+      if (const std::string why = uring_completion_unavailable(); !why.empty()) GTEST_SKIP() << why;
+      return;
+    }
     if (GetParam().handle_set != lf::HandleSetKind::kIoUring) return;
     lf::ReactorOptions ro;
     ro.handle_set = lf::HandleSetKind::kIoUring;
@@ -340,6 +356,16 @@ TEST_P(ModelStress, RebindMovesTheListenerAndKeepsTheConnections) {
   auto kept = connect_to(first);
   ASSERT_TRUE(kept.ok());
   ASSERT_TRUE(echoes(kept.value(), 0));
+  if (GetParam().handle_set == lf::HandleSetKind::kUringCompletion) {
+    // Not supported there: refused with the reason, and the model goes on where it was.
+    const lf::Status st = m.rebind("127.0.0.1", 0);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("uring-completion"), std::string::npos) << st.message();
+    EXPECT_EQ(m.port(), first);
+    EXPECT_TRUE(echoes(kept.value(), 1));
+    m.stop();
+    return;
+  }
 
   lf::Acceptor taken;  // another listener holds this port
   ASSERT_TRUE(taken.open(*lf::InetAddr::resolve("127.0.0.1", 0)).ok());
@@ -367,11 +393,44 @@ TEST_P(ModelStress, RebindMovesTheListenerAndKeepsTheConnections) {
   EXPECT_EQ(service.counters.violations.load(), 0u);
 }
 
+// Connections that come and go, so the server reuses their descriptors (and the completion
+// handle set its slots) all the time: each new connection's session starts from sequence 0, so
+// a byte routed to the session of an earlier connection on the same descriptor is a violation.
+TEST_P(ModelStress, ChurnNeverReachesAnEarlierConnectionsSession) {
+  FrameService service;
+  lf::ModelOptions o = options();
+  o.threads = 4;
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model.value()->start().ok());
+  constexpr int kThreads = 4, kRounds = 150;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kThreads; ++t) {
+    clients.emplace_back([&, t] {
+      for (int r = 0; r < kRounds; ++r) {
+        auto c = connect_to(model.value()->port());
+        if (!c.ok() || !echoes(c.value(), 0) || !echoes(c.value(), 1)) failures.fetch_add(1);
+        if (r % 3 == t % 3 && c.ok()) {  // some leave with a frame half sent
+          const std::uint32_t len = 50;
+          (void)c.value().send_all(std::string_view(reinterpret_cast<const char*>(&len), 4));
+        }
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  model.value()->stop();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(service.counters.violations.load(), 0u);
+  EXPECT_EQ(service.counters.handled.load(), static_cast<std::uint64_t>(kThreads) * kRounds * 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelStress, ::testing::ValuesIn(all_cases()),
                          [](const auto& info) {
                            std::string n = lf::to_string(info.param.model);
                            if (info.param.handle_set == lf::HandleSetKind::kEpollEdge) n += "_et";
                            if (info.param.handle_set == lf::HandleSetKind::kIoUring) n += "_io_uring";
+                           if (info.param.handle_set == lf::HandleSetKind::kUringCompletion) n += "_uring_completion";
                            for (auto& ch : n) if (ch == '-') ch = '_';
                            return n;
                          });
@@ -384,11 +443,115 @@ TEST(ModelNames, ParseAndPrint) {
   }
   EXPECT_FALSE(lf::parse_model("threads", k));
   lf::HandleSetKind h;
-  for (auto kind : {lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge, lf::HandleSetKind::kIoUring}) {
+  for (auto kind : {lf::HandleSetKind::kEpollOneShot, lf::HandleSetKind::kEpollEdge, lf::HandleSetKind::kIoUring,
+                    lf::HandleSetKind::kUringCompletion}) {
     ASSERT_TRUE(lf::parse_handle_set(lf::to_string(kind), h));
     EXPECT_EQ(h, kind);
   }
   EXPECT_FALSE(lf::parse_handle_set("epoll", h));
+}
+
+// The completion handle set runs the lf model only: the others are refused with the reason,
+// never run on something else.
+TEST(ModelNames, UringCompletionIsRefusedWithModelsOtherThanLf) {
+  class Nothing final : public lf::Service {
+   public:
+    std::unique_ptr<lf::Session> open_session(const lf::InetAddr&) override { return nullptr; }
+  } service;
+  lf::ModelOptions o;
+  o.handle_set = lf::HandleSetKind::kUringCompletion;
+  for (lf::ModelKind m : lf::all_models()) {
+    if (m == lf::ModelKind::kLeaderFollowers) continue;
+    auto model = lf::ConcurrencyModel::create(m, o, service);
+    ASSERT_FALSE(model.ok()) << lf::to_string(m);
+    EXPECT_NE(model.status().message().find("uring-completion"), std::string::npos) << model.status().message();
+  }
+  lf::ReactorOptions ro;
+  ro.handle_set = lf::HandleSetKind::kUringCompletion;
+  EXPECT_FALSE(lf::Reactor::create(ro).ok());
+}
+
+}  // namespace
+
+namespace {
+
+// Lazy promotion on the completion handle set: a thread that goes on to process keeps no
+// follower awake, so a handler about to run long says so (UnboundThreadSet::promote_new_leader,
+// as lfdb-server's scripts do) and a follower leads meanwhile. The long handler waits for
+// another connection to be served; without the promotion nobody would serve it until the long
+// handler gave up (its bound, 10 s, is for liveness only) and long_saw_it stays false.
+struct LongAndShort {
+  std::atomic<bool> short_served{false};
+  std::atomic<bool> long_saw_it{false};
+};
+
+class LongOrShortSession final : public lf::Session {
+ public:
+  explicit LongOrShortSession(LongAndShort& s) : s_(s) {}
+  lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override {
+    while (!in.empty()) {
+      const char op = in.view()[0];
+      in.consume(1);
+      if (op == 'P') {
+        out.push_back('p');
+      } else if (op == 'L') {
+        (void)lf::UnboundThreadSet::promote_new_leader();
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!s_.short_served.load() && std::chrono::steady_clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        s_.long_saw_it.store(s_.short_served.load());
+        out.push_back('l');
+      } else {
+        s_.short_served.store(true);
+        out.push_back('s');
+      }
+    }
+    return lf::SessionAction::kContinue;
+  }
+
+ private:
+  LongAndShort& s_;
+};
+
+class LongOrShortService final : public lf::Service {
+ public:
+  LongAndShort state;
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr&) override {
+    return std::make_unique<LongOrShortSession>(state);
+  }
+};
+
+TEST(UringCompletionLazy, ALongHandlerThatSaysSoHandsTheQueueOn) {
+  if (const std::string why = uring_completion_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  LongOrShortService service;
+  lf::ModelOptions o;
+  o.handle_set = lf::HandleSetKind::kUringCompletion;
+  o.threads = 2;
+  o.lazy_promotion = true;
+  auto model = lf::ConcurrencyModel::create(lf::ModelKind::kLeaderFollowers, o, service);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model.value()->start().ok());
+  auto slow = connect_to(model.value()->port());
+  auto quick = connect_to(model.value()->port());
+  ASSERT_TRUE(slow.ok() && quick.ok());
+  char c = 0;
+  for (auto* conn : {&slow.value(), &quick.value()}) {  // both served once: the model runs
+    ASSERT_TRUE(conn->send_all("P").ok());
+    ASSERT_TRUE(conn->recv_exact(&c, 1).ok());
+  }
+  // Time for the second thread to start and wait as a follower (else it would come to lead
+  // by itself, and this would not test the promotion).
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(slow.value().send_all("L").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the long handler is running
+  ASSERT_TRUE(quick.value().send_all("S").ok());
+  ASSERT_TRUE(quick.value().recv_exact(&c, 1).ok());
+  EXPECT_EQ(c, 's');
+  ASSERT_TRUE(slow.value().recv_exact(&c, 1).ok());
+  EXPECT_EQ(c, 'l');
+  EXPECT_TRUE(service.state.long_saw_it.load());
+  model.value()->stop();
 }
 
 }  // namespace

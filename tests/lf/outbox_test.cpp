@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "lf/concurrency_model.hpp"
+#include "host_cases.hpp"
 #include "lf/mutex.hpp"
 #include "lf/net.hpp"
 
@@ -201,13 +202,19 @@ void publish_all(std::uint16_t port, std::uint32_t publisher, std::uint32_t n) {
   ASSERT_TRUE(s.recv_exact(&e, 1).ok());
 }
 
-class OutboxModels : public ::testing::TestWithParam<lf::ModelKind> {};
+class OutboxModels : public ::testing::TestWithParam<lf_test::HostCase> {
+ protected:
+  void SetUp() override {
+    if (const std::string why = lf_test::host_case_unavailable(GetParam()); !why.empty()) GTEST_SKIP() << why;
+  }
+};
 
 TEST_P(OutboxModels, EverySubscriberSeesEachPublisherInOrder) {
   BroadcastService service;
   lf::ModelOptions o;
+  o.handle_set = GetParam().handle_set;
   o.threads = 4;
-  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  auto model = lf::ConcurrencyModel::create(GetParam().model, o, service);
   ASSERT_TRUE(model.ok());
   ASSERT_TRUE(model.value()->start().ok());
   const std::uint16_t port = model.value()->port();
@@ -246,8 +253,9 @@ TEST_P(OutboxModels, ASubscriberThatDoesNotReadIsClosedAtItsLimit) {
   BroadcastService service;
   service.registry.limits.hard_bytes = 256 * 1024;
   lf::ModelOptions o;
+  o.handle_set = GetParam().handle_set;
   o.threads = 4;
-  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  auto model = lf::ConcurrencyModel::create(GetParam().model, o, service);
   ASSERT_TRUE(model.ok());
   ASSERT_TRUE(model.value()->start().ok());
   const std::uint16_t port = model.value()->port();
@@ -300,11 +308,7 @@ TEST_P(OutboxModels, ASubscriberThatDoesNotReadIsClosedAtItsLimit) {
   model.value()->stop();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, OutboxModels, ::testing::ValuesIn(lf::all_models()),
-                         [](const auto& info) {
-                           std::string n = lf::to_string(info.param);
-                           for (auto& ch : n) if (ch == '-') ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(AllModels, OutboxModels, ::testing::ValuesIn(lf_test::host_cases()),
+                         [](const auto& info) { return lf_test::host_case_name(info.param); });
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "lf/concurrency_model.hpp"
+#include "host_cases.hpp"
 #include "lf/net.hpp"
 
 namespace {
@@ -138,15 +139,21 @@ class ParkingService final : public lf::Service {
   Workers& w_;
 };
 
-class Park : public ::testing::TestWithParam<lf::ModelKind> {};
+class Park : public ::testing::TestWithParam<lf_test::HostCase> {
+ protected:
+  void SetUp() override {
+    if (const std::string why = lf_test::host_case_unavailable(GetParam()); !why.empty()) GTEST_SKIP() << why;
+  }
+};
 
 TEST_P(Park, PipelinesSurviveParkingInOrderExactlyOnce) {
   Workers workers(2);
   ParkingService service(workers);
   lf::ModelOptions o;
+  o.handle_set = GetParam().handle_set;
   o.threads = 4;
   o.read_chunk = 64;  // several messages per read, and some split
-  auto model = lf::ConcurrencyModel::create(GetParam(), o, service);
+  auto model = lf::ConcurrencyModel::create(GetParam().model, o, service);
   ASSERT_TRUE(model.ok());
   ASSERT_TRUE(model.value()->start().ok());
   std::atomic<int> failures{0};
@@ -187,11 +194,7 @@ TEST_P(Park, PipelinesSurviveParkingInOrderExactlyOnce) {
   EXPECT_GT(service.counters.parked.load(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllModels, Park, ::testing::ValuesIn(lf::all_models()),
-                         [](const auto& info) {
-                           std::string n = lf::to_string(info.param);
-                           for (auto& ch : n) if (ch == '-') ch = '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(AllModels, Park, ::testing::ValuesIn(lf_test::host_cases()),
+                         [](const auto& info) { return lf_test::host_case_name(info.param); });
 
 }  // namespace

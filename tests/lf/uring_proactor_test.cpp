@@ -70,7 +70,7 @@ std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers
   o.buffers = buffers;
   o.buffer_size = size;
   o.max_connections = 512;
-  auto p = lf::UringProactor::create(o, [&r](lf::HandlerId id) {
+  auto p = lf::UringProactor::create(o, [&r](lf::HandlerId id, int) {
     r.handlers.fetch_add(1);
     std::lock_guard<std::mutex> l(r.mu);
     r.ids.push_back(id);
@@ -86,7 +86,7 @@ std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers
   auto var = make(__VA_ARGS__);                                                        \
   if (!var) {                                                                          \
     lf::ProactorOptions probe;                                                         \
-    auto why = lf::UringProactor::create(probe, [](lf::HandlerId) { return nullptr; }); \
+    auto why = lf::UringProactor::create(probe, [](lf::HandlerId, int) { return nullptr; }); \
     GTEST_SKIP() << "io_uring unavailable: " << why.status().message();                \
   }
 
