@@ -15,12 +15,12 @@ constexpr std::size_t kMaxKeyBytes = 256;
 }  // namespace
 
 std::size_t BatchLookahead::scan(std::string_view in, const resp::RequestParser& parser) {
-  n_ = 0;
+  cmds_.clear();
   args_.clear();
   // A long command once scanned leaves no big buffer behind in an idle connection.
   if (args_.capacity() > 4 * kMaxArgs) std::vector<std::string_view>().swap(args_);
   std::size_t at = 0;
-  while (n_ < kMax && args_.size() < kMaxArgs) {
+  while (cmds_.size() < kMax && args_.size() < kMaxArgs) {
     const std::size_t first = args_.size();
     const std::size_t bytes = parser.parse_plain(in.substr(at), args_);
     if (bytes == 0 || bytes > UINT32_MAX) {
@@ -33,11 +33,10 @@ std::size_t BatchLookahead::scan(std::string_view in, const resp::RequestParser&
       const std::string_view key = args_[first + 1];
       if (commands::hash_tag(key).size() == key.size()) g = {key.data(), key.size(), db::hash_of(key)};
     }
-    cmds_[n_] = {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)};
-    guesses_[n_++] = g;
+    cmds_.push_back({g, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)});
     at += bytes;
   }
-  return n_;
+  return cmds_.size();
 }
 
 }  // namespace lfdb::db
