@@ -15,12 +15,12 @@ constexpr std::size_t kMaxKeyBytes = 256;
 }  // namespace
 
 std::size_t BatchLookahead::scan(std::string_view in, const resp::RequestParser& parser) {
-  cmds_.clear();
+  n_ = 0;
   args_.clear();
   // A long command once scanned leaves no big buffer behind in an idle connection.
   if (args_.capacity() > 4 * kMaxArgs) std::vector<std::string_view>().swap(args_);
   std::size_t at = 0;
-  while (cmds_.size() < kMax && args_.size() < kMaxArgs) {
+  while (n_ < kMax && args_.size() < kMaxArgs) {
     const std::size_t first = args_.size();
     const std::size_t bytes = parser.parse_plain(in.substr(at), args_);
     if (bytes == 0 || bytes > UINT32_MAX) {
@@ -33,10 +33,11 @@ std::size_t BatchLookahead::scan(std::string_view in, const resp::RequestParser&
       const std::string_view key = args_[first + 1];
       if (commands::hash_tag(key).size() == key.size()) g = {key.data(), key.size(), db::hash_of(key)};
     }
-    cmds_.push_back({g, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)});
+    if (n_ == cmds_.size()) cmds_.emplace_back();
+    cmds_[n_++] = {g, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)};
     at += bytes;
   }
-  return cmds_.size();
+  return n_;
 }
 
 }  // namespace lfdb::db

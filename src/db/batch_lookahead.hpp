@@ -50,24 +50,24 @@ class BatchLookahead {
   // only).
   std::size_t scan(std::string_view input, const resp::RequestParser& parser);
 
-  std::size_t commands() const { return cmds_.size(); }
+  std::size_t commands() const { return n_; }
   // The guess for the i-th command of the last scan (i < commands()).
   const Guess& at(std::size_t i) const { return cmds_[i].guess; }
   // The i-th command's arguments (views into the scanned input) and its bytes in the input.
   std::span<const std::string_view> argv(std::size_t i) const {
-    const std::size_t end = i + 1 < cmds_.size() ? cmds_[i + 1].first : args_.size();
+    const std::size_t end = i + 1 < n_ ? cmds_[i + 1].first : args_.size();
     return std::span<const std::string_view>(args_).subspan(cmds_[i].first, end - cmds_[i].first);
   }
   std::size_t bytes(std::size_t i) const { return cmds_[i].bytes; }
   // The hash of `key` when it is the i-th command's guess (same bytes at the same address).
   bool hash_of_guess(std::size_t i, std::string_view key, std::uint64_t& hash) const {
-    if (i >= cmds_.size()) return false;
+    if (i >= n_) return false;
     const Guess& g = cmds_[i].guess;
     if (g.data != key.data() || g.size != key.size() || g.data == nullptr) return false;
     hash = g.hash;
     return true;
   }
-  void clear() { cmds_.clear(); }
+  void clear() { n_ = 0; }
 
  private:
   // A command of 4 GiB or more is the parser's.
@@ -78,9 +78,12 @@ class BatchLookahead {
   };
   // Vectors, not arrays of kMax: every connection carries a lookahead, and most never pipeline.
   // An idle connection that sent one command holds room for one (issue 17: memory per idle
-  // connection); a pipelining one grows to kMax once and keeps it (clear() keeps the capacity).
+  // connection); a pipelining one grows to kMax once and keeps it. cmds_ keeps the most records
+  // a scan needed, n_ says how many the last scan filled: a scan overwrites records in place
+  // (as it did the arrays) and grows the vector only past that mark.
   std::vector<Command> cmds_;
   std::vector<std::string_view> args_;  // every scanned command's arguments, one after another
+  std::uint32_t n_ = 0;
 };
 
 }  // namespace lfdb::db

@@ -179,7 +179,6 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // of them process() is at: execute() takes a guess's hash instead of hashing the key again.
   // Valid during one process() only (it scans afresh first): the input's bytes move between reads.
   BatchLookahead lookahead_;
-  std::size_t look_at_ = 0;
   // resolve()'s memo: the last command name (as spelled) that resolved to a command of its own
   // (not a container's subcommand), and that command.
   const commands::CommandSpec* last_spec_ = nullptr;
@@ -212,6 +211,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::uint64_t commit_offset_ = 0;
   std::uint32_t log_db_ = 0;  // the database log_buf_'s first record applies to
   lf::Rendezvous commit_meeting_;  // the parking session and the flusher
+  std::uint32_t look_at_ = 0;  // lookahead_'s command process() is at (here: no padding)
   bool in_transaction_ = false;
   bool commit_ok_ = false;         // committed()'s verdict, published by commit_meeting_
   bool close_after_commit_ = false;
