@@ -33,8 +33,8 @@ std::size_t BatchLookahead::scan(std::string_view in, const resp::RequestParser&
       const std::string_view key = args_[first + 1];
       if (commands::hash_tag(key).size() == key.size()) g = {key.data(), key.size(), db::hash_of(key)};
     }
-    cmds_[n_] = {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)};
-    guesses_[n_++] = g;
+    if (n_ == cmds_.size()) cmds_.emplace_back();
+    cmds_[n_++] = {g, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(bytes)};
     at += bytes;
   }
   return n_;

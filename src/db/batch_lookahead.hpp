@@ -19,7 +19,6 @@
 // Thread-safety: none inside; one per session, used by the thread serving it.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -53,7 +52,7 @@ class BatchLookahead {
 
   std::size_t commands() const { return n_; }
   // The guess for the i-th command of the last scan (i < commands()).
-  const Guess& at(std::size_t i) const { return guesses_[i]; }
+  const Guess& at(std::size_t i) const { return cmds_[i].guess; }
   // The i-th command's arguments (views into the scanned input) and its bytes in the input.
   std::span<const std::string_view> argv(std::size_t i) const {
     const std::size_t end = i + 1 < n_ ? cmds_[i + 1].first : args_.size();
@@ -63,7 +62,7 @@ class BatchLookahead {
   // The hash of `key` when it is the i-th command's guess (same bytes at the same address).
   bool hash_of_guess(std::size_t i, std::string_view key, std::uint64_t& hash) const {
     if (i >= n_) return false;
-    const Guess& g = guesses_[i];
+    const Guess& g = cmds_[i].guess;
     if (g.data != key.data() || g.size != key.size() || g.data == nullptr) return false;
     hash = g.hash;
     return true;
@@ -71,15 +70,20 @@ class BatchLookahead {
   void clear() { n_ = 0; }
 
  private:
-  // Small: every connection carries kMax of them. A command of 4 GiB or more is the parser's.
+  // A command of 4 GiB or more is the parser's.
   struct Command {
+    Guess guess;
     std::uint32_t first = 0;  // its first argument in args_ (the next command's first ends them)
     std::uint32_t bytes = 0;
   };
-  std::array<Guess, kMax> guesses_{};
-  std::array<Command, kMax> cmds_{};
+  // Vectors, not arrays of kMax: every connection carries a lookahead, and most never pipeline.
+  // An idle connection that sent one command holds room for one (issue 17: memory per idle
+  // connection); a pipelining one grows to kMax once and keeps it. cmds_ keeps the most records
+  // a scan needed, n_ says how many the last scan filled: a scan overwrites records in place
+  // (as it did the arrays) and grows the vector only past that mark.
+  std::vector<Command> cmds_;
   std::vector<std::string_view> args_;  // every scanned command's arguments, one after another
-  std::size_t n_ = 0;
+  std::uint32_t n_ = 0;
 };
 
 }  // namespace lfdb::db

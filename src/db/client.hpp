@@ -66,7 +66,6 @@ struct ClientState {
   std::string name LF_GUARDED_BY(name_mu);
   std::string user_name LF_GUARDED_BY(name_mu) = "default";  // CLIENT LIST user=, KILL USER
   std::atomic<std::int64_t> last_command_ms{0};
-  std::atomic<bool> in_multi_flag{false};
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
   std::atomic<std::uint32_t> db_shown{0};  // `db` as CLIENT LIST shows it
@@ -85,13 +84,14 @@ struct ClientState {
   // later; until then CLIENT LIST and another KILL no longer see it, as in Redis, where the
   // killed client is gone when KILL answers.
   std::atomic<bool> killed{false};
-
-  std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
   std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)
-  std::atomic<std::uint32_t> sub_count{0}, psub_count{0}, ssub_count{0};  // sub= psub= ssub=
+  std::atomic<bool> in_multi_flag{false};  // in_multi, for CLIENT LIST (flags=x)
 
   resp::Protocol protocol = resp::Protocol::kResp2;
   bool authenticated = false;
+  std::uint32_t db = 0;  // SELECT: the database this connection's commands run in
+  std::atomic<std::uint32_t> sub_count{0}, psub_count{0}, ssub_count{0};  // sub= psub= ssub=
+
   // The ACL user this connection runs as (db/acl/registry.hpp): a snapshot, looked up again
   // when the registry's generation moves past acl_generation.
   std::shared_ptr<const acl::User> user;
@@ -117,10 +117,32 @@ struct ClientState {
   bool in_multi = false;
   bool in_exec = false;                   // EXEC's commands are running (SCRIPT KILL never waits)
   bool multi_error = false;               // a command failed to queue: EXEC aborts
-  std::vector<OwnedCommand> queued;
-  // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.
-  std::vector<WatchedKey> watched;
-  std::shared_ptr<WatchState> watch;
+  // The queue and WATCH's state, made by the first queued command or WATCH and kept: most
+  // clients never use them (issue 17: memory per idle connection).
+  struct Transaction {
+    std::vector<OwnedCommand> queued;
+    // WATCH: the keys (for the EXEC-time expiry check and UNWATCH) and the shared dirty flag.
+    std::vector<WatchedKey> watched;
+    std::shared_ptr<WatchState> watch;
+  };
+  std::unique_ptr<Transaction> txn;
+  Transaction& transaction() {
+    if (!txn) txn = std::make_unique<Transaction>();
+    return *txn;
+  }
+  // The MULTI queue and the watched keys, empty until made.
+  const std::vector<OwnedCommand>& queued() const {
+    static const std::vector<OwnedCommand> none;
+    return txn ? txn->queued : none;
+  }
+  const std::vector<WatchedKey>& watched() const {
+    static const std::vector<WatchedKey> none;
+    return txn ? txn->watched : none;
+  }
+  WatchState* watch() const { return txn ? txn->watch.get() : nullptr; }
+  void clear_queue() {
+    if (txn) txn->queued.clear();
+  }
 
   // Pub/sub: what this connection subscribed to, and its outbox (made on its first
   // subscription; db/pubsub/registry.hpp).

@@ -13,7 +13,7 @@ namespace lfdb::db {
 bool pause_may_write(Server& server, const ClientState& client, const commands::CommandSpec& spec,
                      std::span<const std::string_view> argv) {
   if (spec.hue == commands::HueClass::kTransaction) {
-    for (const OwnedCommand& q : client.queued) {
+    for (const OwnedCommand& q : client.queued()) {
       if (pause_may_write(server, client, *q.spec, q.argv)) return true;
     }
     return false;

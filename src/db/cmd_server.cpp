@@ -158,17 +158,18 @@ void config_set_cmd(CommandContext& c) {
 void watch_cmd(CommandContext& c) {
   ClientState& cl = *c.client;
   if (cl.in_multi) return c.out.error("ERR WATCH inside MULTI is not allowed");
-  if (!cl.watch) cl.watch = std::make_shared<WatchState>();
+  ClientState::Transaction& t = cl.transaction();
+  if (!t.watch) t.watch = std::make_shared<WatchState>();
   for (std::size_t i = 1; i < c.argc(); ++i) {
     const std::string_view key = c.arg(i);
-    const bool seen = std::any_of(cl.watched.begin(), cl.watched.end(), [&](const WatchedKey& w) {
+    const bool seen = std::any_of(t.watched.begin(), t.watched.end(), [&](const WatchedKey& w) {
       return w.db == c.db && w.key == key;
     });
     if (seen) continue;
     Partition& p = c.part(key);
     (void)p.find(key, c.now_ms);  // erase it if expired: only expiry after WATCH counts
-    p.watch(key, cl.watch);
-    cl.watched.push_back({c.db, std::string(key)});
+    p.watch(key, t.watch);
+    t.watched.push_back({c.db, std::string(key)});
   }
   c.out.simple_string("OK");
 }

@@ -107,6 +107,17 @@ ServerSession::~ServerSession() {
   if (client_.host != nullptr) server_.clients().remove(&client_);
 }
 
+// Every connection carries a ServerSession (plus lf's Connection): what only some clients use
+// lives in parts made on first use (rare_, ClientState::txn, subs...). 896 bytes is jemalloc's
+// size class it fits; a member that pushes it past needs a reason (docs/memory.md, "Memory per
+// connection").
+static_assert(sizeof(ServerSession) <= 896, "ServerSession grew past its size class");
+
+ServerSession::Rare& ServerSession::rare() {
+  if (!rare_) rare_ = std::make_unique<Rare>();
+  return *rare_;
+}
+
 // The connection is gone: its outbox takes no more posts, and its subscriptions leave the
 // registry in an invocation of their own (a writer of "pubsub", like UNSUBSCRIBE), which owns
 // them from here on, so nothing waits for it.
@@ -164,10 +175,11 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
     held_.clear();
     if (held_.capacity() > lf::kReplyKeepBytes) std::string().swap(held_);  // a spike
   }
-  if (!parked_out_.empty()) {
-    out.append(parked_out_);
-    parked_out_.clear();
-    if (parked_out_.capacity() > lf::kReplyKeepBytes) std::string().swap(parked_out_);  // a spike
+  if (rare_ && !rare_->parked_out.empty()) {
+    std::string& parked_out = rare_->parked_out;
+    out.append(parked_out);
+    parked_out.clear();
+    if (parked_out.capacity() > lf::kReplyKeepBytes) std::string().swap(parked_out);  // a spike
     if (over_output_limit(out.size())) {
       out.clear();
       return lf::SessionAction::kClose;
@@ -178,7 +190,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   // (A blocked command's reply goes before them: what its serving write caused comes after.)
   if (client_.pushes && !was_blocked) client_.pushes->outbox->drain(out);
   if (client_.monitor) client_.monitor->drain(out);
-  if (was_blocked || waiter_) {
+  if (was_blocked || waiting()) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
     const Step s = was_blocked ? unblocked(out) : block(out);
     if (s == Step::kParked) return lf::SessionAction::kPark;
@@ -202,32 +214,37 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
     for (const auto& i : items) t.bytes += size_of(i);
     return t.bytes;
   };
-  const std::size_t multi = recount(queued_tally_, client_.queued, [](const OwnedCommand& q) {
-    return sizeof q + q.bytes.capacity() + q.argv.capacity() * sizeof(std::string_view);
-  });
-  const std::size_t watched = recount(watched_tally_, client_.watched, [](const WatchedKey& w) {
-    return sizeof w + w.key.capacity() + sizeof(void*) * 4;  // and its place in the partition's list
-  });
-  std::size_t subs = 0;
-  if (client_.subs) {
-    if (subs_tally_.count != client_.subs->total()) {
-      subs_tally_ = {client_.subs->total(), 0};
-      for (const auto& kind : client_.subs->names) {
-        for (const std::string& name : kind) {
-          subs_tally_.bytes += sizeof name + name.capacity() + sizeof(void*) * 4;  // and its map entry
+  // A client that never queued, watched or subscribed has nothing to count (and no tallies).
+  std::size_t multi = 0, watched = 0, subs = 0;
+  if (rare_ || client_.txn || client_.subs) {
+    Rare& r = rare();
+    multi = recount(r.queued_tally, client_.queued(), [](const OwnedCommand& q) {
+      return sizeof q + q.bytes.capacity() + q.argv.capacity() * sizeof(std::string_view);
+    });
+    watched = recount(r.watched_tally, client_.watched(), [](const WatchedKey& w) {
+      return sizeof w + w.key.capacity() + sizeof(void*) * 4;  // and its place in the partition's list
+    });
+    if (client_.subs) {
+      if (r.subs_tally.count != client_.subs->total()) {
+        r.subs_tally = {client_.subs->total(), 0};
+        for (const auto& kind : client_.subs->names) {
+          for (const std::string& name : kind) {
+            r.subs_tally.bytes += sizeof name + name.capacity() + sizeof(void*) * 4;  // and its map entry
+          }
         }
       }
+      subs = r.subs_tally.bytes;
     }
-    subs = subs_tally_.bytes;
   }
-  const std::size_t omem = out.size() + held_.size() + parked_out_.size();
+  const std::size_t omem = out.size() + held_.size() + (rare_ ? rare_->parked_out.size() : 0);
   client_.qbuf.store(in.size(), std::memory_order_relaxed);
   client_.omem.store(omem, std::memory_order_relaxed);
   accounted_out_ = out.size();
   client_.multi_mem.store(multi, std::memory_order_relaxed);
   client_.evictable.store(!client_.no_evict, std::memory_order_relaxed);
   ClientRegistry& clients = server_.clients();
-  clients.account(client_, sizeof *this + in.size() + omem + multi + watched + subs);
+  clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) + in.size() + omem + multi +
+                              watched + subs);
   const std::uint64_t limit =
       server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
   if (limit != 0 && clients.memory() > limit) {
@@ -468,7 +485,7 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
     client_.in_multi = false;
     client_.in_multi_flag.store(false, std::memory_order_relaxed);
     client_.multi_error = false;
-    client_.queued.clear();
+    client_.clear_queue();
     unwatch();
     return reject("EXECABORT Transaction discarded because of: " + std::string(error));
   };
@@ -534,8 +551,9 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   }
   if (client_.in_multi && !spec->has(commands::kNoMulti)) {
     leave_flight();
-    client_.queued.emplace_back();
-    client_.queued.back().assign(argv, spec);
+    std::vector<OwnedCommand>& queued = client_.transaction().queued;
+    queued.emplace_back();
+    queued.back().assign(argv, spec);
     w.simple_string("QUEUED");
     return Step::kDone;
   }
@@ -582,7 +600,7 @@ bool ServerSession::refused_for_memory(const CommandSpec& spec) const {
 
 bool ServerSession::queued_has(commands::Flag flag, const CommandSpec& spec) const {
   if (spec.hue != HueClass::kTransaction) return false;
-  for (const OwnedCommand& q : client_.queued) {
+  for (const OwnedCommand& q : client_.queued()) {
     if (q.spec->has(flag)) return true;
   }
   return false;
@@ -595,14 +613,14 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   client_.last_command.store(bc.spec->name.data(), std::memory_order_relaxed);
   key_hashes_.clear();  // filled again below for this command's keys, if it has any
   if (bc.spec->hue == HueClass::kTransaction) {
-    exec_name_.assign(argv[0]);  // as MONITOR shows it, once EXEC has run its commands
+    rare().exec_name.assign(argv[0]);  // as MONITOR shows it, once EXEC has run its commands
     return exec(out);
   }
   if (bc.session != nullptr) {
     resp::Writer w(out, client_.protocol);
     run_session(bc, argv, w);
     blocking::wake_pending();  // CLIENT UNBLOCK / KILL of a blocked client
-    if (waiter_) return block(out);  // WAIT
+    if (waiting()) return block(out);  // WAIT
     return closing() ? Step::kClose : Step::kDone;
   }
   if (bc.spec->hue == HueClass::kFree) {
@@ -645,7 +663,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   if (server_.executor().try_run(inv, now)) {
     if (rerun_alone_) return rerun_alone(bc, argv, out);
     blocking::wake_pending();  // clients this command served, now that its colors are free
-    if (waiter_) return block(out);
+    if (waiting()) return block(out);
     return closing() ? Step::kClose : Step::kDone;
   }
   return submit_parked(inv, bc, argv, out);
@@ -675,8 +693,8 @@ ServerSession::Step ServerSession::submit_parked(const Invocation& inv, const Bo
     held_.append(out);
     out.clear();
   }
-  parked_.assign(argv, bc.spec);
-  parked_bc_ = &bc;
+  rare().parked.assign(argv, bc.spec);
+  rare().parked_bc = &bc;
   phase_ = Phase::kAwaitingColors;
   server_.stats().parked.add();
   (void)server_.executor().submit(inv, lf::hue::Task([this] { run_parked(); }));
@@ -693,9 +711,9 @@ ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
     out.insert(0, held_);
     held_.clear();
   }
-  out.append(parked_out_);
-  parked_out_.clear();
-  if (waiter_) return block(out);
+  out.append(rare_->parked_out);  // made by submit_parked / the transaction's submit
+  rare_->parked_out.clear();
+  if (rare_->waiter) return block(out);
   return closing() ? Step::kClose : Step::kDone;
 }
 
@@ -711,7 +729,7 @@ ServerSession::Step ServerSession::hold_for_pause(const CommandSpec& spec,
   w->sleeper = this;
   w->fd = client_.host != nullptr ? client_.host->handle() : -1;
   if (!pause.hold(w, may_write)) return Step::kDone;  // it ended meanwhile
-  waiter_ = std::move(w);
+  rare().waiter = std::move(w);
   return Step::kHeld;
 }
 
@@ -723,15 +741,15 @@ ServerSession::Step ServerSession::block(std::string& out) {
   }
   phase_ = Phase::kBlocked;
   client_.blocked.store(true, std::memory_order_relaxed);
-  if (!waiter_->park()) return Step::kParked;
+  if (!rare_->waiter->park()) return Step::kParked;
   phase_ = Phase::kServing;
   return unblocked(out);
 }
 
 ServerSession::Step ServerSession::unblocked(std::string& out) {
   client_.blocked.store(false, std::memory_order_relaxed);
-  std::shared_ptr<blocking::Waiter> w = std::move(waiter_);
-  waiter_.reset();
+  std::shared_ptr<blocking::Waiter> w = std::move(rare_->waiter);  // made when it blocked
+  rare_->waiter.reset();
   if (!held_.empty()) {
     out.insert(0, held_);
     held_.clear();
@@ -741,9 +759,10 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
   // failed call of the command that blocked, as in Redis.
   if (!w->reply.empty() && w->reply[0] == '-') {
     server_.errors().count(w->reply);
-    if (blocked_spec_ != nullptr) server_.command_stats().fail(commands::index_of(*blocked_spec_));
+    const CommandSpec* spec = rare_->blocked_spec;
+    if (spec != nullptr) server_.command_stats().fail(commands::index_of(*spec));
   }
-  blocked_spec_ = nullptr;
+  rare_->blocked_spec = nullptr;
   // Under `always` a served pop's reply waits for the fsync of its record like our own writes.
   if (w->commit_offset > commit_offset_) commit_offset_ = w->commit_offset;
   if (w->commit_offset > client_.write_offset) client_.write_offset = w->commit_offset;
@@ -766,9 +785,10 @@ void ServerSession::serve_blocked(std::span<const std::string_view> keys, std::u
 }
 
 void ServerSession::run_parked() {
-  const std::size_t mark = parked_out_.size();
-  if (parked_bc_ != nullptr) {
-    run(*parked_bc_, parked_.argv, parked_out_);
+  Rare& r = *rare_;  // made by the submitter before it queued this task
+  const std::size_t mark = r.parked_out.size();
+  if (r.parked_bc != nullptr) {
+    run(*r.parked_bc, r.parked.argv, r.parked_out);
     if (rerun_alone_) {  // queued again, alone; this run leaves nothing behind
       rerun_alone_ = false;
       script_alone_ = true;
@@ -777,12 +797,12 @@ void ServerSession::run_parked() {
       return;
     }
   } else {
-    run_transaction(parked_out_);
+    run_transaction(r.parked_out);
   }
   script_alone_ = false;
   rerun_ = false;
   leave_flight();  // it ran, its blocked clients served: before the submitter may go on
-  if (drop_reply_) parked_out_.resize(mark);  // CLIENT REPLY OFF / SKIP
+  if (drop_reply_) r.parked_out.resize(mark);  // CLIENT REPLY OFF / SKIP
   client_.qbuf.store(0, std::memory_order_relaxed);
   // Clients this command served: with colors the task may unpark them itself; with the global
   // mutex it runs inside submit(), which holds the mutex, and execute() wakes them after.
@@ -934,8 +954,8 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     if (ctx.rerun_alone) return note_rerun_alone(out, mark);
     if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
     if (offer.waiter) {
-      waiter_ = std::move(offer.waiter);
-      blocked_spec_ = bc.spec;
+      rare().waiter = std::move(offer.waiter);
+      rare().blocked_spec = bc.spec;
     }
     if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
     return;
@@ -968,8 +988,8 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_buf_.clear();
   }
   if (offer.waiter) {
-    waiter_ = std::move(offer.waiter);
-    blocked_spec_ = bc.spec;
+    rare().waiter = std::move(offer.waiter);
+    rare().blocked_spec = bc.spec;
   }
   if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
 }
@@ -1008,7 +1028,7 @@ ServerSession::TrackingScope::~TrackingScope() {
 void ServerSession::park_on(std::shared_ptr<blocking::Waiter> w) {
   w->sleeper = this;
   w->fd = client_.host != nullptr ? client_.host->handle() : -1;
-  waiter_ = std::move(w);
+  rare().waiter = std::move(w);
 }
 
 // CLIENT CACHING yes|no holds for the command after it only (CLIENT subcommands and a
@@ -1076,7 +1096,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   client_.in_multi_flag.store(false, std::memory_order_relaxed);
   if (client_.multi_error) {
     client_.multi_error = false;
-    client_.queued.clear();
+    client_.clear_queue();
     unwatch();
     w.error("EXECABORT Transaction discarded because of previous errors.");
     server_.errors().count("EXECABORT Transaction discarded because of previous errors.");
@@ -1088,7 +1108,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   // command in it touches more than its keys.
   bool alone = false;
   hashes_.clear();
-  for (const OwnedCommand& q : client_.queued) {
+  for (const OwnedCommand& q : client_.queued()) {
     if (commands::runs_script(*q.spec) &&
         server_.scripts().runs_alone(script_identity(*q.spec, q.argv))) {
       alone = true;  // a script that reaches past its declared keys (db/scripting.hpp)
@@ -1108,12 +1128,12 @@ ServerSession::Step ServerSession::exec(std::string& out) {
         alone = true;
     }
   }
-  for (const WatchedKey& k : client_.watched) hashes_.push_back(commands::key_hash(k.key));
+  for (const WatchedKey& k : client_.watched()) hashes_.push_back(commands::key_hash(k.key));
   if (hashes_.empty()) hashes_.push_back(client_.id);
   Executor& ex = server_.executor();
   const Invocation inv{alone ? ex.exec_alone() : ex.hue_of(HueClass::kTransaction),
                        Placement::kKeys, hashes_};
-  parked_bc_ = nullptr;
+  rare().parked_bc = nullptr;
   exec_alone_ = alone;
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
     held_.append(out);  // replies that wait for the disk stay with the session while it parks
@@ -1128,10 +1148,11 @@ ServerSession::Step ServerSession::exec(std::string& out) {
 void ServerSession::run_transaction(std::string& out) {
   if (script_abandoned()) return;
   resp::Writer w(out, client_.protocol);
-  bool dirty = client_.watch && client_.watch->dirty.load(std::memory_order_relaxed);
-  if (!dirty && client_.watch) {
+  const WatchState* watch = client_.watch();
+  bool dirty = watch != nullptr && watch->dirty.load(std::memory_order_relaxed);
+  if (!dirty && watch != nullptr) {
     const std::int64_t now = now_ms();
-    for (const WatchedKey& k : client_.watched) {
+    for (const WatchedKey& k : client_.watched()) {
       if (server_.db(k.db).of(k.key).expired_in_place(k.key, now)) dirty = true;
     }
   }
@@ -1147,12 +1168,12 @@ void ServerSession::run_transaction(std::string& out) {
     log_db_ = client_.db;
     if (log != nullptr) encode_command(log_buf_, {"MULTI"});
     const std::size_t multi_len = log_buf_.size();
-    w.array_header(client_.queued.size());
+    w.array_header(client_.queued().size());
     client_.in_exec = true;
     in_exec_ = true;
     std::vector<std::uint32_t> dbs;  // the database each queued command ran in (SELECT moves it)
-    dbs.reserve(client_.queued.size());
-    for (const OwnedCommand& q : client_.queued) {
+    dbs.reserve(client_.queued().size());
+    for (const OwnedCommand& q : client_.queued()) {
       dbs.push_back(client_.db);
       // The user's rules again, as EXEC found them (an ACL SETUSER since it was queued).
       if (!client_.user->unrestricted && exec_refused(server_, client_, q, w)) continue;
@@ -1178,7 +1199,7 @@ void ServerSession::run_transaction(std::string& out) {
     if (server_.blocking().any()) {
       std::vector<std::uint32_t> seen;  // each database the writes touched, in order
       for (std::size_t i = 0; i < dbs.size(); ++i) {
-        if (writes_keyspace(client_.queued[i].spec->hue) &&
+        if (writes_keyspace(client_.queued()[i].spec->hue) &&
             std::find(seen.begin(), seen.end(), dbs[i]) == seen.end()) {
           seen.push_back(dbs[i]);
         }
@@ -1186,7 +1207,7 @@ void ServerSession::run_transaction(std::string& out) {
       for (std::uint32_t db : seen) {
         std::vector<std::string_view> keys;
         for (std::size_t i = 0; i < dbs.size(); ++i) {
-          const OwnedCommand& q = client_.queued[i];
+          const OwnedCommand& q = client_.queued()[i];
           if (dbs[i] != db || !writes_keyspace(q.spec->hue)) continue;
           ready_candidates(*q.spec, std::span<const std::string_view>(q.argv), keys);
         }
@@ -1196,7 +1217,7 @@ void ServerSession::run_transaction(std::string& out) {
     }
   }
   finish_exec(false);
-  client_.queued.clear();
+  client_.clear_queue();
   unwatch();
 }
 
@@ -1217,7 +1238,7 @@ void ServerSession::run_session(const BoundCommand& bc, std::span<const std::str
 }
 
 void ServerSession::finish_exec(bool failed) {
-  const std::string_view name = exec_name_;
+  const std::string_view name = rare().exec_name;
   const CommandSpec& spec = *commands::find_command(name);
   server_.command_stats().record(commands::index_of(spec), 0, failed);
   feed_monitors(spec, std::span<const std::string_view>(&name, 1));
@@ -1289,11 +1310,13 @@ void ServerSession::close_after_replies() {
 void ServerSession::shutdown_after_replies() { ending_ = Ending::kCloseThenShutdown; }
 
 void ServerSession::unwatch() {
-  if (client_.watch) {
-    client_.watch->released.store(true, std::memory_order_relaxed);
-    client_.watch.reset();
+  if (!client_.txn) return;  // never watched
+  ClientState::Transaction& t = *client_.txn;
+  if (t.watch) {
+    t.watch->released.store(true, std::memory_order_relaxed);
+    t.watch.reset();
   }
-  client_.watched.clear();
+  t.watched.clear();
 }
 
 // RESET: the connection as a new one finds it (Redis's list): no transaction or watches, no
@@ -1334,7 +1357,7 @@ void ServerSession::discard_transaction() {
   client_.in_multi = false;
   client_.in_multi_flag.store(false, std::memory_order_relaxed);
   client_.multi_error = false;
-  client_.queued.clear();
+  client_.clear_queue();
   unwatch();
 }
 

@@ -31,6 +31,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   };
   // What becomes of the connection once the replies are out.
   enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown };
-  // kHeld: CLIENT PAUSE holds the command (waiter_ registered), which stays unread.
+  // kHeld: CLIENT PAUSE holds the command (rare_->waiter registered), which stays unread.
   enum class Step { kDone, kParked, kClose, kHeld };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
@@ -113,14 +114,14 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // Runs a connection command's session handler.
   void run_session(const BoundCommand& bc, std::span<const std::string_view> argv,
                    resp::Writer& w);
-  // The task of a command that had to queue: reply into parked_out_, then unpark.
+  // The task of a command that had to queue: reply into rare_->parked_out, then unpark.
   void run_parked();
   bool script_abandoned();
   Step meet_parked_task(std::string& out);
-  // A blocking command registered a waiter (waiter_): park until it is settled, or go on with
+  // A blocking command registered a waiter (rare_->waiter): park until it is settled, or go on with
   // its outcome if it already was.
   Step block(std::string& out);
-  // CLIENT PAUSE (db/client_pause.hpp): kHeld with waiter_ registered when the pause holds spec.
+  // CLIENT PAUSE (db/client_pause.hpp): kHeld with rare_->waiter registered when the pause holds spec.
   Step hold_for_pause(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   Step unblocked(std::string& out);
   // The command counted in flight for CLIENT PAUSE (in_flight_) has run, or parks: it leaves.
@@ -167,8 +168,6 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Server& server_;
   ClientState client_;
   resp::RequestParser parser_;
-  Phase phase_ = Phase::kServing;
-  Ending ending_ = Ending::kOpen;
   // The current command when the parser cut it (views into the input); one that warm_batch cut
   // has its arguments in lookahead_.
   std::vector<std::string_view> argv_;
@@ -180,20 +179,15 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // of them process() is at: execute() takes a guess's hash instead of hashing the key again.
   // Valid during one process() only (it scans afresh first): the input's bytes move between reads.
   BatchLookahead lookahead_;
-  std::size_t look_at_ = 0;
   // resolve()'s memo: the last command name (as spelled) that resolved to a command of its own
   // (not a container's subcommand), and that command.
   const commands::CommandSpec* last_spec_ = nullptr;
   std::array<char, 16> last_name_{};
   std::uint16_t last_index_ = 0;
   std::uint8_t last_name_len_ = 0;
-  OwnedCommand parked_;                  // the command that queued, with its own bytes
-  const BoundCommand* parked_bc_ = nullptr;  // nullptr: the queued task is a transaction
-  std::string parked_out_;               // replies written while parked
+  // (Members are ordered to leave no padding: every connection carries them.)
+  Phase phase_ = Phase::kServing;
   lf::Rendezvous task_meeting_;          // the submitter and the queued task
-  std::shared_ptr<blocking::Waiter> waiter_;  // the blocking command's wait, until settled
-  const commands::CommandSpec* blocked_spec_ = nullptr;  // the command waiter_ blocks (a key's)
-  std::string exec_name_;    // EXEC as the client spelled it (MONITOR shows it so)
   bool drop_reply_ = false;  // CLIENT REPLY OFF / SKIP: the parked command's reply is dropped
   bool exec_alone_ = false;              // the transaction being run holds every color
   // Scripts that reach past their declared keys run alone (db/scripting.hpp): script_alone_
@@ -206,25 +200,43 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // The current command counted itself in ClientPause's in-flight commands and has not left
   // yet. Touched by whichever thread runs the session (or its queued task) at the time.
   bool in_flight_ = false;
-  std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
   bool last_was_client_ = false;         // the last command was a CLIENT subcommand (CACHING)
-  // account()'s running sums, recounted only when their container's size moves.
-  struct Tally {
-    std::size_t count = 0, bytes = 0;
-  };
-  Tally queued_tally_, watched_tally_, subs_tally_;
+  std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
   std::size_t accounted_out_ = 0;  // the replies account() last counted in omem
 
   // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
   // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
   std::string log_buf_;
-  std::uint32_t log_db_ = 0;  // the database log_buf_'s first record applies to
-  bool in_transaction_ = false;
-  std::uint64_t commit_offset_ = 0;
   std::string held_;               // replies that wait for the disk (or for a parked command)
+  std::uint64_t commit_offset_ = 0;
+  std::uint32_t log_db_ = 0;  // the database log_buf_'s first record applies to
+  lf::Rendezvous commit_meeting_;  // the parking session and the flusher
+  std::uint32_t look_at_ = 0;  // lookahead_'s command process() is at (here: no padding)
+  bool in_transaction_ = false;
   bool commit_ok_ = false;         // committed()'s verdict, published by commit_meeting_
   bool close_after_commit_ = false;
-  lf::Rendezvous commit_meeting_;  // the parking session and the flusher
+  Ending ending_ = Ending::kOpen;
+
+  // What a plain request/reply client never uses, made on its first use and kept (a client that
+  // used it once is likely to again): an idle connection costs only what it needs (issue 17,
+  // docs/memory.md "Memory per connection"). Made on the serving thread: a queued task finds it
+  // made by the submitter, before submit() published the task.
+  struct Tally {  // account()'s running sums, recounted only when their container's size moves
+    std::size_t count = 0, bytes = 0;
+  };
+  struct Rare {
+    OwnedCommand parked;                      // the command that queued, with its own bytes
+    const BoundCommand* parked_bc = nullptr;  // nullptr: the queued task is a transaction
+    std::string parked_out;                   // replies written while parked
+    std::shared_ptr<blocking::Waiter> waiter;  // the blocking command's wait, until settled
+    const commands::CommandSpec* blocked_spec = nullptr;  // the command waiter blocks (a key's)
+    std::string exec_name;  // EXEC as the client spelled it (MONITOR shows it so)
+    Tally queued_tally, watched_tally, subs_tally;
+  };
+  Rare& rare();
+  // A blocking command, WAIT or CLIENT PAUSE registered a wait this session has not met yet.
+  bool waiting() const { return rare_ && rare_->waiter; }
+  std::unique_ptr<Rare> rare_;
 };
 
 }  // namespace lfdb::db
