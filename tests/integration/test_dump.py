@@ -158,10 +158,12 @@ class DumpTest(unittest.TestCase):
         # redis-server writes every string payload by RDB's string rule (rdbcompression yes):
         # over 20 bytes LZF when that saves 4 bytes or more, an integer of up to 11 characters
         # as an integer. So do lfdb's strings, listpacks, intsets, quicklist nodes and stream
-        # nodes. Left out: hash tables (each server walks its own table's order) and streams with
-        # consumer groups (delivery and seen times, the nodes' layout).
+        # nodes. Left out: hash tables (each server walks its own table's order; redis-server's
+        # is seeded at random per process, so even two fields come out in either order) and
+        # streams with consumer groups (delivery and seen times, the nodes' layout).
         cases = {name: cmds for name, cmds in build_cases().items()
-                 if name not in ("set_strings", "set_large", "hash_large", "stream_small")}
+                 if name not in ("set_strings", "set_large", "hash_large", "hash_long_value",
+                                 "stream_small")}
         cases.update({
             "string_text": [("SET", "k", "the quick brown fox jumps over the lazy dog " * 3)],
             "hash_listpack100": [("HSET", "k", *[x for i in range(100)
