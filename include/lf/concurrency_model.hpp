@@ -177,6 +177,9 @@ class ConcurrencyModel {
   virtual std::uint16_t port() const = 0;
   virtual ModelStats stats() const = 0;
   virtual ModelKind kind() const = 0;
+  // What the model's threads wait on for readiness or completions ("epoll", "io_uring", or
+  // "poll" for thread-per-connection's blocking sockets): INFO's multiplexing_api.
+  virtual const char* demultiplexer() const = 0;
 };
 
 }  // namespace lf

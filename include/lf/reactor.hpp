@@ -103,6 +103,9 @@ struct ReactorStats {
 class Reactor {
  public:
   static Result<std::unique_ptr<Reactor>> create(ReactorOptions options = {});
+  // What a reactor made with these options waits on: "io_uring" (a shared set of kind
+  // kIoUring) or "epoll". INFO's multiplexing_api names it.
+  static const char* demultiplexer(const ReactorOptions& options);
   ~Reactor();
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;

@@ -294,7 +294,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "redis_mode:standalone");
     append_line(s, "os:%s %s %s", u.sysname, u.release, u.machine);
     append_line(s, "arch_bits:64");
-    append_line(s, "multiplexing_api:epoll");
+    append_line(s, "multiplexing_api:%s", model_ ? model_->demultiplexer() : "epoll");
     append_line(s, "process_id:%d", static_cast<int>(::getpid()));
     append_line(s, "tcp_port:%u", static_cast<unsigned>(port()));
     append_line(s, "uptime_in_seconds:%" PRId64, up);
@@ -303,6 +303,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "lfdb_model:%s", lf::to_string(initial_.model));
     append_line(s, "lfdb_data:%s", to_string(initial_.data));
     append_line(s, "lfdb_threads:%d", initial_.threads);
+    append_line(s, "lfdb_handle_set:%s", lf::to_string(initial_.handle_set));
     append_line(s, "lfdb_colors:%u", dbs_.colors());
   } else if (name == "clients") {
     s += "# Clients\r\n";

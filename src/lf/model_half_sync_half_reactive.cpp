@@ -78,6 +78,7 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
 
   std::uint16_t port() const override { return listeners_.port(); }
   ModelKind kind() const override { return ModelKind::kHalfSyncHalfReactive; }
+  const char* demultiplexer() const override { return "epoll"; }  // its one reactor's default set
 
   ModelStats stats() const override {
     ModelStats st;

@@ -30,11 +30,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
     const bool single = kind_ == ModelKind::kSingleThreadedReactor;
     for (int i = 0; i < nsets_; ++i) {
       auto hs = std::make_unique<HandleSet>();
-      ReactorOptions ro;
-      ro.shared = !single;
-      ro.handle_set = options_.handle_set;
-      ro.max_events_per_wait = options_.max_events_per_wait;
-      auto r = Reactor::create(ro);
+      auto r = Reactor::create(reactor_options());
       if (!r.ok()) return r.status();
       hs->reactor = std::move(r.value());
       if (!single) {
@@ -99,6 +95,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
 
   std::uint16_t port() const override { return listeners_.port(); }
   ModelKind kind() const override { return kind_; }
+  const char* demultiplexer() const override { return Reactor::demultiplexer(reactor_options()); }
 
   ModelStats stats() const override {
     ModelStats st;
@@ -123,6 +120,13 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
 
  private:
   bool reuse_port() const { return kind_ == ModelKind::kLeaderFollowersMulti; }
+  ReactorOptions reactor_options() const {
+    ReactorOptions ro;
+    ro.shared = kind_ != ModelKind::kSingleThreadedReactor;
+    ro.handle_set = options_.handle_set;
+    ro.max_events_per_wait = options_.max_events_per_wait;
+    return ro;
+  }
 
   const ModelKind kind_;
   const ModelOptions options_;

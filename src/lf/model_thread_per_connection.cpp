@@ -91,6 +91,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
 
   std::uint16_t port() const override { return port_.load(std::memory_order_acquire); }
   ModelKind kind() const override { return ModelKind::kThreadPerConnection; }
+  const char* demultiplexer() const override { return "poll"; }
 
   ModelStats stats() const override {
     ModelStats st;

@@ -81,13 +81,17 @@ bool parse_handle_set(std::string_view s, HandleSetKind& out) {
   return true;
 }
 
+const char* Reactor::demultiplexer(const ReactorOptions& options) {
+  return options.shared && options.handle_set == HandleSetKind::kIoUring ? "io_uring" : "epoll";
+}
+
 Result<std::unique_ptr<Reactor>> Reactor::create(ReactorOptions options) {
   if (options.max_events_per_wait < 1) options.max_events_per_wait = 1;
   if (options.handle_set == HandleSetKind::kUringCompletion) {
     return Status::error("uring-completion is not a reactor's handle set (the lf model runs it on lf::UringProactor)");
   }
   std::unique_ptr<detail::UringPoller> uring;
-  if (options.shared && options.handle_set == HandleSetKind::kIoUring) {
+  if (demultiplexer(options) == std::string_view("io_uring")) {
     auto p = detail::UringPoller::create(4096);
     if (!p.ok()) return Status::error("handle set io_uring: " + p.status().message());
     uring = std::move(*p);

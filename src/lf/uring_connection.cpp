@@ -168,6 +168,7 @@ class UringCompletionModel final : public ConcurrencyModel {
 
   std::uint16_t port() const override { return proactor_ ? proactor_->port() : 0; }
   ModelKind kind() const override { return ModelKind::kLeaderFollowers; }
+  const char* demultiplexer() const override { return "io_uring"; }
 
   ModelStats stats() const override {
     ModelStats st;

@@ -9,7 +9,7 @@ import re
 import time
 import unittest
 
-from lfdb_testlib import RawConnection, RespError, SideBySideTestCase, is_lfdb
+from lfdb_testlib import RawConnection, RespError, ServerProcess, SideBySideTestCase, is_lfdb, lfdb_arg
 
 
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "
@@ -393,6 +393,24 @@ class IntrospectionTest(SideBySideTestCase):
                 memory = dict(l.split(":", 1) for l in c.command("INFO", "memory").decode().split("\r\n")
                               if ":" in l)
                 self.assertEqual(memory.get("mem_not_counted_for_evict"), "0", srv)
+
+    @unittest.skipIf(lfdb_arg("handle-set") or lfdb_arg("model", "lf") != "lf",
+                     "starts lf-model servers of its own on each handle set")
+    def test_info_names_the_demultiplexer(self):
+        """INFO server's multiplexing_api says what the threads wait on (redis-server: epoll), and
+        lfdb_handle_set the set chosen: both io_uring sets wait on a ring."""
+        with RawConnection(self.peer.port) as c:
+            self.assertIn("multiplexing_api:epoll\r\n", c.command("INFO", "server").decode())
+        for handle_set, api in (("epoll-et", "epoll"), ("epoll-oneshot", "epoll"),
+                                ("io_uring", "io_uring"), ("uring-completion", "io_uring")):
+            srv = ServerProcess([("model", "lf"), ("threads", 2), ("handle-set", handle_set)]).start()
+            try:
+                with RawConnection(srv.port) as c:
+                    info = c.command("INFO", "server").decode()
+                self.assertIn("multiplexing_api:%s\r\n" % api, info, handle_set)
+                self.assertIn("lfdb_handle_set:%s\r\n" % handle_set, info)
+            finally:
+                srv.stop()
 
     def test_select_in_a_script_is_a_call(self):
         """SELECT called by a script counts in INFO commandstats: a call, failed when refused."""
