@@ -136,6 +136,9 @@ void scard_cmd(CommandContext& c) {
 // dictGetRandomKey does, but stays O(1) per member on a set of any size. An intset is always
 // picked from uniformly: its members are an array.
 constexpr std::size_t kUniformUpTo = 4096;
+// SPOP with a count that leaves at most 1/5 of what it pops builds a new set of the rest, as
+// Redis's (SPOP_MOVE_STRATEGY_MUL): what shows is a new intset's width.
+constexpr std::size_t kSpopKeepFactor = 5;
 
 // One random member of a non-empty set.
 Set::Member random_member(const Set& s) {
@@ -194,6 +197,17 @@ void spop_cmd(CommandContext& c) {
   std::vector<std::string> popped;
   for (const Set::Member& m : sample(*s, static_cast<std::uint64_t>(count))) popped.push_back(m.str());
   for (const std::string& m : popped) s->erase(m);
+  if (s->intset() && !s->empty() && s->size() * kSpopKeepFactor <= popped.size()) {
+    // Redis pops most of a set by building a new set of what stays: a new intset, as narrow
+    // as its members (an intset that held a wide member no longer here narrows; DUMP shows
+    // it). The log keeps the SREMs, as Redis propagates them, so a replay keeps the width.
+    std::vector<std::int64_t> rest;
+    rest.reserve(s->size());
+    for (std::size_t i = 0; i < s->size(); ++i) rest.push_back(s->ints().at(i));
+    Set fresh;
+    fresh.add_ints(rest);
+    *s = std::move(fresh);
+  }
   if (std::string* log = t_invocation_log.records) {
     t_invocation_log.select(c.db);
     if (s->empty()) {

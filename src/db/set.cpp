@@ -81,7 +81,7 @@ std::size_t Set::add_all(const std::vector<std::string_view>& members) {
   return added;
 }
 
-std::size_t Set::add_ints(std::vector<std::int64_t>& ints) {
+std::size_t Set::add_ints(std::vector<std::int64_t>& ints, std::size_t width) {
   std::sort(ints.begin(), ints.end());
   ints.erase(std::unique(ints.begin(), ints.end()), ints.end());
   // Past the entries limit the set converts where add() would: that case goes one by one.
@@ -90,6 +90,7 @@ std::size_t Set::add_ints(std::vector<std::int64_t>& ints) {
     for (std::int64_t n : ints) added += add(Member(n).view()) ? 1 : 0;
     return added;
   }
+  if (!ints.empty()) ints_.widen(width);
   return ints_.insert_sorted(ints.data(), ints.size());
 }
 

@@ -115,8 +115,11 @@ class Set {
   // returns how many were new. While the set stays an intset, the integers go in at once and
   // its storage is sized once, for the final count (compact::IntSet::insert_sorted).
   std::size_t add_all(const std::vector<std::string_view>& members);
-  // The same for integers (RESTORE of an intset); `ints` is sorted and deduplicated in place.
-  std::size_t add_ints(std::vector<std::int64_t>& ints);
+  // The same for integers; `ints` is sorted and deduplicated in place. RESTORE of an intset
+  // passes the payload's element width: while the set stays an intset its elements are at
+  // least that wide (Redis keeps a loaded intset's bytes, so its width; an intset never
+  // narrows), so DUMP writes the payload's width again.
+  std::size_t add_ints(std::vector<std::int64_t>& ints, std::size_t width = 2);
   bool erase(std::string_view member);
   void reserve(std::size_t n) {
     if (table_) table_->reserve(n);

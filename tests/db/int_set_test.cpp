@@ -133,6 +133,32 @@ TEST(IntSet, WidthIsTheWidestMembersAndStaysAfterItGoes) {
   EXPECT_TRUE(s.contains(-3));
 }
 
+// widen (RESTORE of an intset payload wider than its members need): every element rewritten at
+// the new width, inline or in a block as the bytes say; a narrower width changes nothing.
+TEST(IntSet, WidenKeepsTheMembersAtTheWiderWidth) {
+  compact::IntSet s;
+  s.widen(8);  // empty: the width its first members will get
+  EXPECT_EQ(s.width(), 8u);
+  const std::int64_t v[] = {-7, 1, 300};
+  EXPECT_EQ(s.insert_sorted(v, 3), 3u);
+  EXPECT_EQ(s.width(), 8u);
+  EXPECT_FALSE(s.is_inline());  // 3 of 8 bytes: past the 22 inline bytes
+  EXPECT_EQ(s.bytes(), 8u + 3 * 8);
+  s.widen(2);
+  EXPECT_EQ(s.width(), 8u);
+  compact::IntSet t;
+  for (std::int64_t x : {5, -2, 9, 40}) t.insert(x);
+  t.widen(4);  // 4 of 4 bytes: still inline
+  EXPECT_EQ(t.width(), 4u);
+  EXPECT_TRUE(t.is_inline());
+  t.widen(8);  // 32 bytes: a block
+  EXPECT_FALSE(t.is_inline());
+  const std::set<std::int64_t> model = {-2, 5, 9, 40};
+  ASSERT_NO_FATAL_FAILURE(expect_same(t, model));
+  EXPECT_TRUE(t.erase(40));  // 3 of 8 bytes: still a block; the width stays
+  EXPECT_EQ(t.width(), 8u);
+}
+
 // Small sets around the inline/heap boundary at every width: values from a pool that keeps the
 // count near the 11, 5 or 2 elements that fit inline, inserts and erases against std::set, and
 // the set moved (constructed and assigned), cloned and moved into between steps, so that every

@@ -233,6 +233,10 @@ std::size_t IntSet::insert_sorted(const std::int64_t* v, std::size_t m) {
   return added;
 }
 
+void IntSet::widen(std::size_t w) {
+  if (w > width()) reshape(w, size());
+}
+
 bool IntSet::erase(std::int64_t v) {
   if (!contains(v)) return false;
   bool found = false;

@@ -62,6 +62,10 @@ class IntSet {
   // once, to the final count (a bulk SADD, a *STORE's result, RESTORE): growing one member at a
   // time reallocs once per member and copies the block at every jemalloc size class it passes.
   std::size_t insert_sorted(const std::int64_t* v, std::size_t n);
+  // Widens every element to w bytes (2, 4 or 8) if they are narrower; a narrower w changes
+  // nothing. RESTORE of an intset payload: the set keeps the width the payload says, as Redis's
+  // load keeps the intset's bytes, even when no member needs it (the widest one went).
+  void widen(std::size_t w);
 
   // The element width a value needs: 2, 4 or 8.
   static std::size_t width_for(std::int64_t v);

@@ -444,17 +444,20 @@ std::string intset_encode(std::vector<std::int64_t> values, int min_width) {
   return out;
 }
 
-bool intset_decode(std::string_view blob, std::vector<std::int64_t>& out) {
+bool intset_decode(std::string_view blob, std::vector<std::int64_t>& out, std::size_t& width) {
   out.clear();
   Reader r{blob};
-  std::uint64_t width = 0, count = 0;
-  if (!r.le(4, width) || !r.le(4, count)) return false;
-  if (width != 2 && width != 4 && width != 8) return false;
-  if (count == 0 || r.left() != count * width) return false;
+  std::uint64_t w = 0, count = 0;
+  if (!r.le(4, w) || !r.le(4, count)) return false;
+  if (w != 2 && w != 4 && w != 8) return false;
+  if (count == 0 || r.left() != count * w) return false;
+  width = static_cast<std::size_t>(w);
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t u = 0;
-    (void)r.le(static_cast<std::size_t>(width), u);
-    out.push_back(sign_extend(u, static_cast<std::size_t>(width)));
+    (void)r.le(width, u);
+    const std::int64_t v = sign_extend(u, width);
+    if (!out.empty() && v <= out.back()) return false;  // unsorted or repeated
+    out.push_back(v);
   }
   return true;
 }

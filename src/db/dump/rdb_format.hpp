@@ -73,6 +73,9 @@ bool ziplist_decode(std::string_view zl, std::vector<std::string>& out);
 // Intsets: encoding width (2, 4, 8), count, then the sorted integers, all little endian.
 // min_width: 2, or a wider element width the set keeps (an intset does not narrow).
 std::string intset_encode(std::vector<std::int64_t> values, int min_width = 2);
-bool intset_decode(std::string_view blob, std::vector<std::int64_t>& out);
+// The integers and their width; false when damaged: a width other than 2, 4 or 8, a count
+// the bytes do not match, no members, or members not strictly ascending (Redis's deep
+// integrity check refuses those too; a set built from them would not be an intset).
+bool intset_decode(std::string_view blob, std::vector<std::int64_t>& out, std::size_t& width);
 
 }  // namespace lfdb::db::dump

@@ -294,11 +294,13 @@ bool decode_set(Reader& r, unsigned char type, Value& v) {
   if (type == kSetIntset) {
     std::string blob;
     std::vector<std::int64_t> ints;
-    if (!r.string(blob) || !intset_decode(blob, ints)) return false;
-    // At once, sized once; an intset past set-max-intset-entries becomes a table, as Redis's
-    // load converts it. A repeated member is damage.
+    std::size_t width = 2;
+    if (!r.string(blob) || !intset_decode(blob, ints, width)) return false;
+    // At once, sized once, at the payload's width (Redis keeps the intset's bytes, and with
+    // them a width no member needs any more: DUMP gives the same payload back); an intset
+    // past set-max-intset-entries becomes a table, as Redis's load converts it.
     const std::size_t n = ints.size();
-    return v.set()->add_ints(ints) == n && n > 0;
+    return v.set()->add_ints(ints, width) == n && n > 0;
   }
   std::uint64_t n = 0;
   if (!r.length(n) || n == 0) return false;

@@ -14,7 +14,9 @@ std::string encode_payload(const std::vector<std::string>& codes) {
   std::string out;
   for (const std::string& code : codes) {
     out.push_back(static_cast<char>(kOpFunction2));
-    dump::put_raw_string(out, code);
+    // RDB's string rule, as DUMP writes a string and redis-server a library's code: over 20
+    // bytes LZF when that saves 4 or more, so the payload is redis-server's byte for byte.
+    dump::put_string(out, code);
   }
   dump::seal_payload(out);
   return out;

@@ -1,8 +1,9 @@
 // FUNCTION DUMP / RESTORE payloads (their RDB pieces: db/dump/rdb_format.hpp), in Redis 7.0's form so payloads move between lfdb and Redis:
 // for each library the function opcode (245) and its code as an RDB string, then the RDB
 // version (2 bytes, little endian) and a CRC-64 (Jones polynomial, as Redis's) of everything
-// before it (8 bytes, little endian). Redis writes long codes LZF-compressed; lfdb reads those
-// and writes plain strings (which Redis reads too).
+// before it (8 bytes, little endian). Both write a code by RDB's string rule (dump::put_string:
+// over 20 bytes LZF-compressed when that saves 4 bytes or more), so lfdb's payload of a library
+// is redis-server's byte for byte, and each reads the other's.
 //
 // Decoding is total: any input gives libraries' codes or an error, never a read outside it
 // (tests/fuzz has a target for it).
