@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <sys/socket.h>
+
 #include <deque>
 #include <vector>
 
@@ -425,6 +427,12 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
   return Disposition::kResume;
 }
 
+void AcceptHandler::stop_listening() {
+  // Linux: shutting the read side of a listening TCP socket takes it out of the listening
+  // state at once (tcp_disconnect), whoever else still holds the file.
+  (void)::shutdown(acceptor_.handle(), SHUT_RD);
+}
+
 void AcceptHandler::handle_close(int) {
   acceptor_.close();  // the port is free from here on
   closed_.store(true, std::memory_order_release);  // the last touch: the owner may free it now
@@ -464,9 +472,14 @@ Status ListenerSet::listen(const InetAddr& addr, bool reuse_port) {
     }
     fresh.push_back(std::move(h));
   }
-  // Both listen for a moment; once removed, an old listener takes no more events, and what
-  // still waits in its backlog is reset when its socket closes (so it is with Redis's).
+  // Both listen for a moment. Then each old listener stops listening before it is removed:
+  // the old port refuses connections once rebind returns (so it is with Redis's CONFIG SET
+  // port), and what still waits in its backlog is reset. Removal alone closed the socket only
+  // once no thread was dispatching it (a thread still in its accept turn, preempted, kept the
+  // old port listening after rebind returned; under io_uring a pending poll request holds the
+  // socket until its cancellation completes).
   for (std::size_t i = 0; i < current_.size(); ++i) {
+    current_[i]->stop_listening();
     (void)reactors_[i]->remove_handler(current_[i]->id());
     retired_.push_back(std::move(current_[i]));
   }

@@ -158,10 +158,10 @@ class Connection final : public EventHandler, public SessionHost {
 };
 
 // The listening socket and its handler, one unit: a model replaces it at run time
-// (ConcurrencyModel::rebind) by registering a new one and removing the old, which keeps
-// accepting until the reactor lets it go. handle_close, which the reactor calls once no thread
-// dispatches it any more, closes the socket and then says so through closed(): from then on
-// its owner may free it.
+// (ConcurrencyModel::rebind) by stopping the old one listening and removing it from its
+// reactor. handle_close, which the reactor calls once no thread dispatches it any more (that
+// may be after rebind returned), closes the socket and then says so through closed(): from then
+// on its owner may free it.
 class AcceptHandler final : public EventHandler {
  public:
   AcceptHandler(Acceptor acceptor, Reactor& reactor, Service& service, ConnectionHost& host,
@@ -175,6 +175,11 @@ class AcceptHandler final : public EventHandler {
     return 0;
   }
   void handle_close(int handle) override;
+  // The port refuses connections from here on (what waits in the backlog is reset), though the
+  // socket stays open until handle_close: a thread may still be accepting on it, or (io_uring) a
+  // poll request may still hold it. Called while the handler is registered, so handle_close
+  // has not closed the descriptor yet; an accept racing with it fails as a failed accept does.
+  void stop_listening();
   // Set by on_registered before the handle can report anything; read by the registering
   // thread once register_handler returned.
   HandlerId id() const { return id_; }
@@ -183,7 +188,9 @@ class AcceptHandler final : public EventHandler {
 
  private:
   HandlerId id_;
-  Acceptor acceptor_;  // the reactor's thread in dispatch, then handle_close, use it in turn
+  // The reactor's thread in dispatch, then handle_close, use it in turn; stop_listening (from
+  // the rebinding thread) only reads its descriptor, which nothing changes before handle_close.
+  Acceptor acceptor_;
   Reactor& reactor_;
   Service& service_;
   ConnectionHost& host_;

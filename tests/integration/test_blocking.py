@@ -281,9 +281,11 @@ class WakeTest(BlockingBase):
         self.assertEqual(self.call("LRANGE", "k", "0", "-1"), [b"2"])
 
     def test_timeout_while_blocked(self):
-        a = self.blocked("BLPOP", "k", "0.4")
+        # Timeouts well past blocked()'s 0.2 s of silence: on a loaded machine the test can be
+        # descheduled for a good part of a second, and must not see the timeout's reply then.
+        a = self.blocked("BLPOP", "k", "1.5")
         self.assertIsNone(a.read_parsed(WAIT))
-        b = self.blocked("BLMOVE", "k", "d", "LEFT", "RIGHT", "0.3")
+        b = self.blocked("BLMOVE", "k", "d", "LEFT", "RIGHT", "1.2")
         self.assertIsNone(b.read_parsed(WAIT))
         self.wait_blocked(0)
         self.call("RPUSH", "k", "x")

@@ -11,7 +11,7 @@ import unittest
 
 import redis
 
-from gateway_testlib import (HOST, Backend, Gateway, GatewayTestCase, RawConnection,
+from gateway_testlib import (HOST, SLOWDOWN, Backend, Gateway, GatewayTestCase, RawConnection,
                              RespError, free_port, keys_for_shard, lfdb_config, wait_until)
 
 A = keys_for_shard(0, 2, 10, "a")
@@ -20,7 +20,9 @@ CLIENT_TIMEOUT = 8  # seconds: a client waiting this long means the gateway let 
 
 
 class KillBackendTest(GatewayTestCase):
-    gateway_options = {"timeout_ms": 1500, "server_failure_limit": 2,
+    # A killed back-end fails at once (its connections close); the timeout only bounds shard
+    # 0's requests, which must all succeed while eight clients hammer a loaded machine.
+    gateway_options = {"timeout_ms": 3000 * SLOWDOWN, "server_failure_limit": 2,
                        "server_retry_timeout_ms": 500}
 
     def test_kill_under_load_then_recover(self):
@@ -253,6 +255,10 @@ class SilentBackend:
 class HungBackendTest(unittest.TestCase):
     """Shard 1 is a back-end that never answers: its requests time out, shard 0 is unaffected."""
 
+    # The request timeout applies to shard 0's requests too, which must be answered: it is a
+    # bound a loaded machine (and a sanitizer's back-end, SLOWDOWN) stays far below, not 600 ms.
+    TIMEOUT_MS = 2000 * SLOWDOWN
+
     @classmethod
     def setUpClass(cls):
         import tempfile
@@ -262,7 +268,7 @@ class HungBackendTest(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="lfdb-gw-hung-")
         cls.good = Backend(0, cls.dir).start()
         cls.silent = SilentBackend()
-        cls.gateway = Gateway(cls.dir, lfdb_config([cls.good.port, cls.silent.port], timeout_ms=600,
+        cls.gateway = Gateway(cls.dir, lfdb_config([cls.good.port, cls.silent.port], timeout_ms=cls.TIMEOUT_MS,
                                                    server_failure_limit=0)).start()
 
     @classmethod
@@ -276,7 +282,7 @@ class HungBackendTest(unittest.TestCase):
 
     def test_requests_time_out_and_name_the_back_end(self):
         label = "%s:%d" % (HOST, self.silent.port)
-        c = RawConnection(self.gateway.port, timeout=CLIENT_TIMEOUT)
+        c = RawConnection(self.gateway.port, timeout=CLIENT_TIMEOUT + self.TIMEOUT_MS / 1000)
         try:
             # A pipeline: the slow shard's reply comes first in order; every reply arrives.
             c.send(b"".join([
@@ -284,7 +290,7 @@ class HungBackendTest(unittest.TestCase):
                 b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\n1\r\n" % (len(A[0]), A[0].encode()),
                 b"*2\r\n$4\r\nPING\r\n$1\r\nx\r\n",
             ]))
-            first = c.read_parsed(timeout=CLIENT_TIMEOUT)
+            first = c.read_parsed(timeout=CLIENT_TIMEOUT + self.TIMEOUT_MS / 1000)
             self.assertIsInstance(first, RespError)
             self.assertIn(label, first.message)
             self.assertIn("timed out", first.message)
@@ -328,7 +334,10 @@ class TransactionPoolTest(GatewayTestCase):
     waits for a connection to come free, keeps its order, and gets a clear error only when none
     comes free within the request timeout."""
 
-    gateway_options = {"timeout_ms": 700, "tx_connections": 1}
+    # A waiting client's turn must come within the timeout while the test makes a few round
+    # trips (queueing the others, the holder's transaction): 3 s is far above that on a loaded
+    # machine, 700 ms was not.
+    gateway_options = {"timeout_ms": 3000, "tx_connections": 1}
 
     def test_a_waiting_client_gets_the_connection_when_it_is_released(self):
         a = RawConnection(self.port, timeout=CLIENT_TIMEOUT)
@@ -364,7 +373,7 @@ class TransactionPoolTest(GatewayTestCase):
             self.assertTrue(wait_until(lambda: int(self.info()["transaction_waits"]) == base + 1, 5))
         self.assertEqual(holder.command("UNWATCH"), b"OK")
         for w in waiters:  # each in turn: WATCH answered, then UNWATCH passes the connection on
-            self.assertEqual(w.read_parsed(timeout=0.6), b"OK")
+            self.assertEqual(w.read_parsed(timeout=CLIENT_TIMEOUT), b"OK")
             self.assertEqual(w.command("UNWATCH"), b"OK")
         for w in waiters + [holder]:
             w.close()
@@ -380,7 +389,7 @@ class TransactionPoolTest(GatewayTestCase):
         self.assertIsInstance(reply, RespError)
         self.assertIn("no transaction connection to backend", reply.message)
         self.assertIn("tx_connections", reply.message)
-        self.assertGreater(waited, 0.5)  # it waited for the 700 ms timeout, not failed at once
+        self.assertGreater(waited, 2.5)  # it waited for the 3 s timeout, not failed at once
         self.assertEqual(int(self.info()["transaction_wait_timeouts"]), timeouts + 1)
         self.assertEqual(b.command("PING"), b"PONG")  # the client goes on
         self.assertEqual(a.command("UNWATCH"), b"OK")
@@ -401,7 +410,7 @@ class TransactionPoolTest(GatewayTestCase):
         gone.close()
         time.sleep(0.1)
         self.assertEqual(a.command("UNWATCH"), b"OK")
-        self.assertEqual(c.read_parsed(timeout=0.6), b"OK")
+        self.assertEqual(c.read_parsed(timeout=CLIENT_TIMEOUT), b"OK")
         self.assertEqual(c.command("UNWATCH"), b"OK")
         a.close()
         c.close()

@@ -329,14 +329,18 @@ class IntrospectionTest(SideBySideTestCase):
                 # A command past the threshold is an event, kept until LATENCY RESET.
                 c.command("CONFIG", "SET", "latency-monitor-threshold", "1")
                 c.command("EVAL", "local x = 0 for i = 1, 3000000 do x = x + i end return 1", "0")
+                # Wall time: on a loaded machine anything the server does can pass 1 ms while it
+                # is descheduled (redis-server's expire cycle is an event of its own then).
                 latest = c.command("LATENCY", "LATEST")
-                self.assertEqual([e[0] for e in latest], [b"command"], srv)
-                self.assertGreaterEqual(latest[0][3], 1)
+                names = [e[0] for e in latest]
+                self.assertIn(b"command", names, srv)
+                self.assertGreaterEqual(latest[names.index(b"command")][3], 1)
                 # At least the EVAL's (on a sanitizer build other commands may pass 1 ms too).
                 self.assertGreaterEqual(len(c.command("LATENCY", "HISTORY", "command")), 1)
-                self.assertEqual(c.command("LATENCY", "RESET"), 1)
-                self.assertEqual(c.command("LATENCY", "LATEST"), [])
+                # Monitoring off first, or LATENCY RESET's own time could be an event after it.
                 c.command("CONFIG", "SET", "latency-monitor-threshold", "0")
+                self.assertGreaterEqual(c.command("LATENCY", "RESET"), 1)
+                self.assertEqual(c.command("LATENCY", "LATEST"), [])
         self.same("LATENCY", "HELP", "x")
         self.same("LATENCY", "GRAPH", "nosuch")
 

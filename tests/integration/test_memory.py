@@ -290,6 +290,10 @@ class MemoryTest(SideBySideTestCase):
     def test_object_freq_and_idletime(self):
         results = {}
         for name, r in self.both():
+            # LFU counters decay once a minute of the wall clock: a minute turning between the
+            # SET and OBJECT FREQ below took the new key's 5 down to 4 on one server only.
+            while time.time() % 60 > 55:
+                time.sleep(0.5)
             r.set("k", "v")
             out = [error_of(r.object, "freq", "k"), r.object("freq", "nokey")]
             r.config_set("maxmemory-policy", "allkeys-lfu")
@@ -301,7 +305,7 @@ class MemoryTest(SideBySideTestCase):
             out.append(error_of(r.object, "idletime", "f"))
             r.config_set("maxmemory-policy", "allkeys-lru")
             r.set("i", "v")
-            out.append(r.object("idletime", "i") <= 1)
+            out.append(r.object("idletime", "i") <= 3)  # whole seconds, on a loaded machine
             results[name] = out
         self.assertEqual(results["lfdb"], results["redis"])
 

@@ -524,8 +524,11 @@ class StaleTempFiles(unittest.TestCase):
             time.sleep(0.01)
         kids = children(sp.proc.pid)
         self.assertEqual(len(kids), 1, kids)
-        os.kill(kids[0], signal.SIGKILL)
+        # The server first: alive, it reaps a killed rewrite child and removes its file itself
+        # (a failed rewrite cleans up), which it did whenever this process was descheduled
+        # between the two kills. Dead, it cleans nothing; the child, orphaned, goes next.
         kill9(sp)
+        os.kill(kids[0], signal.SIGKILL)
         left = [f for f in temp_files(sp.dir) if re.fullmatch(pattern, f)]
         self.assertEqual(len(left), 1, temp_files(sp.dir))
         return left[0]
