@@ -16,7 +16,8 @@
 // the session uses a guess's hash only for a key at the same address with the same length (the
 // very bytes the scan hashed).
 //
-// Thread-safety: none inside; one per session, used by the thread serving it.
+// Thread-safety: none inside; one per serving thread and nesting level (ServerSession::process
+// leases it for one call: session.cpp's ProcessScratch), used by that thread only.
 #pragma once
 
 #include <cstddef>
@@ -76,11 +77,11 @@ class BatchLookahead {
     std::uint32_t first = 0;  // its first argument in args_ (the next command's first ends them)
     std::uint32_t bytes = 0;
   };
-  // Vectors, not arrays of kMax: every connection carries a lookahead, and most never pipeline.
-  // An idle connection that sent one command holds room for one (issue 17: memory per idle
-  // connection); a pipelining one grows to kMax once and keeps it. cmds_ keeps the most records
-  // a scan needed, n_ says how many the last scan filled: a scan overwrites records in place
-  // (as it did the arrays) and grows the vector only past that mark.
+  // Vectors, not arrays of kMax: a lookahead grows to what its scans needed (kMax once some
+  // client pipelined) and keeps it. (Each connection carried one until the threads took them
+  // over, issue 17: memory per idle connection.) cmds_ keeps the most records a scan needed, n_
+  // says how many the last scan filled: a scan overwrites records in place (as it did the
+  // arrays) and grows the vector only past that mark.
   std::vector<Command> cmds_;
   std::vector<std::string_view> args_;  // every scanned command's arguments, one after another
   std::uint32_t n_ = 0;

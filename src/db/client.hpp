@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands/command_table.hpp"
@@ -18,6 +19,7 @@
 #include "db/tracking/table.hpp"
 #include "lf/concurrency_model.hpp"
 #include "lf/mutex.hpp"
+#include "lf/net.hpp"
 #include "resp/writer.hpp"
 
 namespace lfdb::db {
@@ -54,17 +56,48 @@ struct WatchedKey {
   std::string key;
 };
 
+// CLIENT SETNAME's name, made by the first name given: most clients never name themselves, and
+// an empty std::string inline cost every connection 32 bytes (issue 17).
+class ClientName {
+ public:
+  bool empty() const { return !text_ || text_->empty(); }
+  std::string_view view() const { return text_ ? std::string_view(*text_) : std::string_view(); }
+  void assign(std::string_view name) {
+    if (name.empty()) {
+      text_.reset();
+    } else if (text_) {
+      text_->assign(name);
+    } else {
+      text_ = std::make_unique<std::string>(name);
+    }
+  }
+  void clear() { text_.reset(); }
+
+ private:
+  std::unique_ptr<std::string> text_;
+};
+
 struct ClientState {
   std::uint64_t id = 0;            // immutable once registered (set under the registry's lock)
-  std::string addr;                // immutable: "ip:port"
-  std::string laddr;               // immutable
+  // The connection's two ends, kept as addresses (16 bytes each) and spelled "ip:port" only when
+  // asked (CLIENT LIST, KILL, MONITOR, SLOWLOG, a log line): two strings inline cost every
+  // connection 64 bytes (issue 17).
+  lf::InetAddr peer;               // immutable: the client's end
+  lf::InetAddr local;              // immutable once attached; port 0: not known (no socket)
+  std::string addr() const { return peer.to_string(); }
+  std::string laddr() const { return local.port() != 0 ? local.to_string() : std::string(); }
   std::int64_t created_ms = 0;     // immutable
   lf::SessionHost* host = nullptr; // immutable once attached
 
   // Read by CLIENT LIST from other connections: guarded by the registry's lock for writes.
   lf::Mutex name_mu;
-  std::string name LF_GUARDED_BY(name_mu);
-  std::string user_name LF_GUARDED_BY(name_mu) = "default";  // CLIENT LIST user=, KILL USER
+  ClientName name LF_GUARDED_BY(name_mu);
+  // CLIENT LIST user=, KILL USER: the name of the user the connection runs as (null: "default"),
+  // pointing into that user's snapshot and sharing its ownership (no copy: issue 17).
+  std::shared_ptr<const std::string> user_name_of LF_GUARDED_BY(name_mu);
+  std::string_view user_name() const LF_REQUIRES(name_mu) {
+    return user_name_of ? std::string_view(*user_name_of) : std::string_view("default");
+  }
   std::atomic<std::int64_t> last_command_ms{0};
   std::atomic<const char*> last_command{"NULL"};
   std::atomic<int> resp_version{2};  // `protocol` as CLIENT LIST shows it (2 or 3)
@@ -117,6 +150,9 @@ struct ClientState {
   bool in_multi = false;
   bool in_exec = false;                   // EXEC's commands are running (SCRIPT KILL never waits)
   bool multi_error = false;               // a command failed to queue: EXEC aborts
+  // CLIENT LIST flags t (1) and B (2) (CLIENT TRACKING's state: db/tracking/); here, among the
+  // flags, where it fills padding.
+  std::atomic<std::uint8_t> tracking_flags{0};
   // The queue and WATCH's state, made by the first queued command or WATCH and kept: most
   // clients never use them (issue 17: memory per idle connection).
   struct Transaction {
@@ -147,15 +183,27 @@ struct ClientState {
   // Pub/sub: what this connection subscribed to, and its outbox (made on its first
   // subscription; db/pubsub/registry.hpp).
   std::unique_ptr<pubsub::Subscriptions> subs;
-  // MONITOR: the outbox every executed command's line reaches this connection by (made by
-  // MONITOR, listed in the server's MonitorFeed until the connection ends).
-  std::shared_ptr<lf::Outbox> monitor;
-  // Pushes that are not replies (pub/sub messages, invalidations) reach this connection by its
-  // endpoint's outbox, opened on first need; CLIENT TRACKING's settings (db/tracking/).
-  std::shared_ptr<tracking::Endpoint> pushes;
-  std::shared_ptr<tracking::Tracker> tracker;
-  std::atomic<std::uint8_t> tracking_flags{0};   // CLIENT LIST flags t (1) and B (2)
-  std::atomic<std::int64_t> tracking_redir{-1};  // CLIENT LIST redir=
+  // What reaches the connection besides its replies, made by the first MONITOR or CLIENT
+  // TRACKING (or a redirect to it) and kept: three shared pointers inline cost every connection
+  // 48 bytes (issue 17). Touched by the serving thread only; the tables hold their own copies.
+  struct Channels {
+    // MONITOR: the outbox every executed command's line reaches this connection by (made by
+    // MONITOR, listed in the server's MonitorFeed until the connection ends).
+    std::shared_ptr<lf::Outbox> monitor;
+    // Pushes that are not replies (pub/sub messages, invalidations) reach this connection by
+    // its endpoint's outbox, opened on first need; CLIENT TRACKING's settings (db/tracking/).
+    std::shared_ptr<tracking::Endpoint> pushes;
+    std::shared_ptr<tracking::Tracker> tracker;
+  };
+  std::unique_ptr<Channels> channels;
+  Channels& open_channels() {
+    if (!channels) channels = std::make_unique<Channels>();
+    return *channels;
+  }
+  lf::Outbox* monitor() const { return channels ? channels->monitor.get() : nullptr; }
+  tracking::Endpoint* pushes() const { return channels ? channels->pushes.get() : nullptr; }
+  tracking::Tracker* tracker() const { return channels ? channels->tracker.get() : nullptr; }
+  std::atomic<std::int64_t> tracking_redir{-1};  // CLIENT LIST redir= (flags: tracking_flags)
   bool subscribed_resp2() const {
     return subs && subs->total() > 0 && protocol == resp::Protocol::kResp2;
   }

@@ -43,7 +43,7 @@ std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
     std::fprintf(stderr,
                  "lfdb-server: evicting client id=%" PRIu64 " addr=%s: it uses %zu bytes (tot-mem) "
                  "and the clients %zu, over maxmemory-clients (%zu bytes)\n",
-                 c->id, c->addr.c_str(), m, total, limit);
+                 c->id, c->addr().c_str(), m, total, limit);
     c->host->request_close();
     ids.push_back(c->id);
   }
@@ -89,8 +89,8 @@ std::string ClientRegistry::list(const std::string& listener,
     std::string name, user;
     {
       lf::MutexLock nl(c->name_mu);
-      name = c->name;
-      user = c->user_name;
+      name = c->name.view();
+      user = c->user_name();
     }
     const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
     // Redis's letters, in its order; N when none applies.
@@ -106,13 +106,16 @@ std::string ClientRegistry::list(const std::string& listener,
     if ((tf & 2) != 0) flags += 'B';
     if (!c->evictable.load(std::memory_order_relaxed)) flags += 'e';  // CLIENT NO-EVICT on
     if (flags.empty()) flags = "N";
+    const std::string addr = c->addr();
+    std::string laddr = c->laddr();
+    if (laddr.empty()) laddr = listener;
     char line[512];
     std::snprintf(line, sizeof line,
                   "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
                   " flags=%s db=%u sub=%u psub=%u ssub=%u multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 "
                   "multi-mem=%zu rbs=0 rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r cmd=%s "
                   "user=%s redir=%" PRId64 " resp=%d\n",
-                  c->id, c->addr.c_str(), c->laddr.empty() ? listener.c_str() : c->laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
+                  c->id, addr.c_str(), laddr.c_str(), c->host != nullptr ? c->host->handle() : -1,
                   name.c_str(), (now - c->created_ms) / 1000,
                   last == 0 ? 0 : (now - last) / 1000,
                   flags.c_str(),

@@ -158,7 +158,8 @@ void Replication::sync_command(CommandContext& c) {
   }
   auto link = lf::make_unique_msg<dispatch::ReplicaLink>();
   link->fd = dup;
-  link->ip = c.client->addr.substr(0, c.client->addr.rfind(':'));
+  const std::string addr = c.client->addr();
+  link->ip = addr.substr(0, addr.rfind(':'));
   link->listening_port = static_cast<std::uint16_t>(port);
   link->replid = std::string(c.arg(1));
   link->offset = offset;

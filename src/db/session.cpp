@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "commands/access.hpp"
 #include "commands/introspect.hpp"
@@ -87,7 +88,7 @@ void ready_candidates(const CommandSpec& spec, std::span<const std::string_view>
 }  // namespace
 
 ServerSession::ServerSession(Server& server, const lf::InetAddr& peer) : server_(server) {
-  client_.addr = peer.to_string();
+  client_.peer = peer;
   client_.created_ms = now_ms();
   client_.acl_generation = server_.acl().generation();
   client_.user = server_.acl().default_user();
@@ -100,18 +101,18 @@ ServerSession::~ServerSession() {
   unwatch();
   if (client_.subs) leave_pubsub();
   tracking::leave(client_, server_);
-  if (client_.monitor) {
+  if (client_.monitor() != nullptr) {
     server_.monitors().remove(client_.id);
-    client_.monitor->close();
+    client_.monitor()->close();
   }
   if (client_.host != nullptr) server_.clients().remove(&client_);
 }
 
 // Every connection carries a ServerSession (plus lf's Connection): what only some clients use
-// lives in parts made on first use (rare_, ClientState::txn, subs...). 896 bytes is jemalloc's
-// size class it fits; a member that pushes it past needs a reason (docs/memory.md, "Memory per
-// connection").
-static_assert(sizeof(ServerSession) <= 896, "ServerSession grew past its size class");
+// lives in parts made on first use (rare_, durable_, ClientState::txn, channels, subs, the
+// name...). 640 bytes is jemalloc's size class it fits; a member that pushes it past needs a
+// reason (docs/memory.md, "Memory per connection").
+static_assert(sizeof(ServerSession) <= 640, "ServerSession grew past its size class");
 
 ServerSession::Rare& ServerSession::rare() {
   if (!rare_) rare_ = std::make_unique<Rare>();
@@ -138,7 +139,7 @@ void ServerSession::on_attach() {
   // 127.0.0.1, and a client accepted before CONFIG SET port keeps the port it came in on.
   if (client_.host != nullptr) {
     const lf::InetAddr local = lf::InetAddr::local_of(client_.host->handle());
-    if (local.port() != 0) client_.laddr = local.to_string();
+    if (local.port() != 0) client_.local = local;
   }
   (void)server_.clients().add(&client_);  // sets client_.id under the registry's lock
 }
@@ -159,21 +160,22 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
       // The writes ran but cannot be made durable: their replies are not sent; the client
       // sees the connection close, as after a crash (their fate is unknown to it). They reach
       // the disk with the log's retry once the disk recovers.
-      held_.clear();
+      durable().held.clear();
       return lf::SessionAction::kClose;
     }
     if (close_after_commit_) {
-      out.append(held_);
-      held_.clear();
+      out.append(durable().held);
+      durable().held.clear();
       return lf::SessionAction::kClose;
     }
   }
   const bool was_blocked = phase_ == Phase::kBlocked;
   phase_ = Phase::kServing;  // unparked by a queued command's task, if we were parked for one
-  if (!held_.empty()) {
-    out.append(held_);
-    held_.clear();
-    if (held_.capacity() > lf::kReplyKeepBytes) std::string().swap(held_);  // a spike
+  if (holds_replies()) {
+    std::string& held = durable_->held;
+    out.append(held);
+    held.clear();
+    if (held.capacity() > lf::kReplyKeepBytes) std::string().swap(held);  // a spike
   }
   if (rare_ && !rare_->parked_out.empty()) {
     std::string& parked_out = rare_->parked_out;
@@ -188,14 +190,16 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   // Messages posted to this connection (it was woken for them, or they came meanwhile) go
   // out before the replies of what it reads now.
   // (A blocked command's reply goes before them: what its serving write caused comes after.)
-  if (client_.pushes && !was_blocked) client_.pushes->outbox->drain(out);
-  if (client_.monitor) client_.monitor->drain(out);
+  if (client_.channels) {
+    if (client_.pushes() != nullptr && !was_blocked) client_.pushes()->outbox->drain(out);
+    if (client_.monitor() != nullptr) client_.monitor()->drain(out);
+  }
   if (was_blocked || waiting()) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
     const Step s = was_blocked ? unblocked(out) : block(out);
     if (s == Step::kParked) return lf::SessionAction::kPark;
     if (s == Step::kClose) return settle(lf::SessionAction::kClose, out);
-    if (client_.pushes) client_.pushes->outbox->drain(out);
+    if (client_.pushes() != nullptr) client_.pushes()->outbox->drain(out);
   }
   return account(settle(process(in, out), out), in, out);
 }
@@ -236,15 +240,17 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
       subs = r.subs_tally.bytes;
     }
   }
-  const std::size_t omem = out.size() + held_.size() + (rare_ ? rare_->parked_out.size() : 0);
+  const std::size_t omem = out.size() + (durable_ ? durable_->held.size() : 0) +
+                           (rare_ ? rare_->parked_out.size() : 0);
   client_.qbuf.store(in.size(), std::memory_order_relaxed);
   client_.omem.store(omem, std::memory_order_relaxed);
   accounted_out_ = out.size();
   client_.multi_mem.store(multi, std::memory_order_relaxed);
   client_.evictable.store(!client_.no_evict, std::memory_order_relaxed);
   ClientRegistry& clients = server_.clients();
-  clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) + in.size() + omem + multi +
-                              watched + subs);
+  clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) +
+                              (durable_ ? sizeof(Durable) : 0) +
+                              in.size() + omem + multi + watched + subs);
   const std::uint64_t limit =
       server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
   if (limit != 0 && clients.memory() > limit) {
@@ -278,7 +284,8 @@ lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
     out.clear();
     return lf::SessionAction::kClose;
   }
-  held_.append(out);
+  std::string& held = durable().held;
+  held.append(out);
   out.clear();
   close_after_commit_ = a == lf::SessionAction::kClose;
   phase_ = Phase::kAwaitingCommit;
@@ -286,8 +293,8 @@ lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
   // The flusher covered us before we could park: go on here.
   phase_ = Phase::kServing;
   commit_offset_ = 0;
-  out.swap(held_);
-  held_.clear();
+  out.swap(held);
+  held.clear();
   if (!commit_ok_) {
     out.clear();
     return lf::SessionAction::kClose;
@@ -303,12 +310,90 @@ void ServerSession::committed(bool ok) {
   host()->unpark();  // last touch: the connection may be closed inside
 }
 
+namespace {
+// What process() needs only while it runs, kept by the serving thread instead of by every
+// session (issue 17: an idle connection held a lookahead of one command and the parser's
+// argument vector, 48 bytes of heap and 80 inline). One per nesting level: a thread whose
+// script runs long serves other connections from inside that command
+// (UnboundThreadSet::serve_while_processing), and their process() must not take the outer
+// one's. Made on a level's first use and kept for the thread's life.
+struct ProcessScratch {
+  BatchLookahead lookahead;
+  std::vector<std::string_view> argv;  // the current command when the parser cut it
+  ProcessScratch* deeper = nullptr;    // the next nesting level's, once made
+};
+// The outermost level's scratch and the innermost process() of this thread: execute() (called
+// only from inside process(), on its thread) reads the lookahead's guesses there. Plain
+// pointers: thread_locals with constructors would put a TLS-init check on every request.
+thread_local ProcessScratch* t_outermost;
+thread_local ProcessScratch* t_process;
+// Frees the levels when the thread ends; touched only when a level is made.
+struct ScratchOwner {
+  ~ScratchOwner() {
+    for (ProcessScratch* s = t_outermost; s != nullptr;) delete std::exchange(s, s->deeper);
+    t_outermost = nullptr;
+  }
+};
+thread_local ScratchOwner t_scratch_owner;
+
+[[gnu::noinline]] ProcessScratch* make_scratch_level(ProcessScratch*& slot) {
+  [[maybe_unused]] ScratchOwner& owner = t_scratch_owner;  // registers its destructor
+  slot = new ProcessScratch;
+  return slot;
+}
+
+// A process() call's hold on its level's scratch, given back when it returns (also after a
+// park: the scratch is the thread's, not the session's, so releasing it touches no session).
+class ScratchLease {
+ public:
+  ScratchLease() : outer_(t_process) {
+    ProcessScratch*& slot = outer_ == nullptr ? t_outermost : outer_->deeper;
+    ProcessScratch* s = slot;
+    if (s == nullptr) [[unlikely]] s = make_scratch_level(slot);
+    s->lookahead.clear();  // commands of an earlier read point at bytes that are gone
+    t_process = s;
+  }
+  ~ScratchLease() { t_process = outer_; }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+  ProcessScratch& operator*() const { return *t_process; }
+
+ private:
+  ProcessScratch* outer_;
+};
+
+// The log lines that name a client: its address is spelled only here, off the request path.
+[[gnu::cold, gnu::noinline]] void log_query_buffer_close(const ClientState& c, std::size_t bytes) {
+  std::fprintf(stderr,
+               "lfdb-server: closing client id=%llu addr=%s: it reached the max query "
+               "buffer length (%zu bytes of an incomplete command, "
+               "client-query-buffer-limit)\n",
+               static_cast<unsigned long long>(c.id), c.addr().c_str(), bytes);
+}
+[[gnu::cold, gnu::noinline]] void log_unauthenticated_drop(const ClientState& c, std::size_t bytes) {
+  std::fprintf(stderr, "lfdb-server: client %s dropped: %zu bytes of replies piled up before AUTH\n",
+               c.addr().c_str(), bytes);
+}
+[[gnu::cold, gnu::noinline]] void log_output_limit_close(const ClientState& c, std::size_t unsent) {
+  std::fprintf(stderr,
+               "lfdb-server: closing client id=%llu addr=%s for overcoming of output buffer "
+               "limits (%zu bytes of replies unsent, client-output-buffer-limit normal)\n",
+               static_cast<unsigned long long>(c.id), c.addr().c_str(), unsent);
+}
+[[gnu::noinline]] void feed_monitor_line(Server& server, const ClientState& c,
+                                         std::span<const std::string_view> argv) {
+  server.monitors().feed(c.db, c.addr(), argv);
+}
+}  // namespace
+
 lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) {
   if (ending_ == Ending::kCloseThenShutdown) server_.request_shutdown();
   if (closing()) return lf::SessionAction::kClose;
   ClientLimits& limits = server_.client_limits();
   parser_.set_max_bulk_len(limits.max_bulk.load(std::memory_order_relaxed));
-  lookahead_.clear();  // commands of an earlier read point at bytes that are gone
+  const ScratchLease lease;
+  BatchLookahead& lookahead = (*lease).lookahead;
+  std::vector<std::string_view>& parsed_argv = (*lease).argv;
   look_at_ = 0;
   for (;;) {
     if (server_.stopping()) return lf::SessionAction::kClose;
@@ -316,20 +401,20 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // from there; what that parse leaves (a command cut short, inline, anything to report) is
     // the parser's, and so is a command it began reading in an earlier read (not idle). Before
     // AUTH every command goes through the parser: AUTH changes its limits.
-    if (look_at_ >= lookahead_.commands() && !parser_.auth_required() && parser_.idle()) {
-      warm_batch(in.view());
+    if (look_at_ >= lookahead.commands() && !parser_.auth_required() && parser_.idle()) {
+      warm_batch(lookahead, in.view());
     }
     std::span<const std::string_view> argv;
     resp::RequestResult r;
-    if (look_at_ < lookahead_.commands() && !parser_.auth_required()) {
-      argv = lookahead_.argv(look_at_);
+    if (look_at_ < lookahead.commands() && !parser_.auth_required()) {
+      argv = lookahead.argv(look_at_);
       r.status = resp::ParseStatus::kComplete;
-      r.consumed = lookahead_.bytes(look_at_);
+      r.consumed = lookahead.bytes(look_at_);
     } else {
-      lookahead_.clear();  // RESET made the connection unauthenticated again
+      lookahead.clear();  // RESET made the connection unauthenticated again
       look_at_ = 0;
-      r = parser_.parse(in.view(), argv_);
-      argv = argv_;
+      r = parser_.parse(in.view(), parsed_argv);
+      argv = parsed_argv;
     }
     if (r.failed()) {
       resp::Writer(out, client_.protocol).error(resp::error_message(r));
@@ -342,11 +427,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       in.consume(r.consumed);
       if (in.size() > limits.query_buffer.load(std::memory_order_relaxed)) {
         limits.query_disconnections.fetch_add(1, std::memory_order_relaxed);
-        std::fprintf(stderr,
-                     "lfdb-server: closing client id=%llu addr=%s: it reached the max query "
-                     "buffer length (%zu bytes of an incomplete command, "
-                     "client-query-buffer-limit)\n",
-                     static_cast<unsigned long long>(client_.id), client_.addr.c_str(), in.size());
+        log_query_buffer_close(client_, in.size());
         in.consume(in.size());
         return lf::SessionAction::kClose;
       }
@@ -359,7 +440,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     const std::size_t mark = out.size();
     client_.qbuf.store(r.consumed, std::memory_order_relaxed);
     const bool last_was_client = last_was_client_;
-    if (client_.tracker) note_caching(argv[0]);
+    if (client_.tracker() != nullptr) note_caching(argv[0]);
     const Step s = dispatch(argv, out);
     if (s == Step::kHeld) {
       // CLIENT PAUSE holds it: unread, it is processed afresh once released, as if it came now.
@@ -396,8 +477,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // every reply of this session not yet sent: the model reads no more while some wait.
     if (!client_.authenticated && out.size() > commands::kUnauthenticatedOutputLimit &&
         server_.auth_required()) {
-      std::fprintf(stderr, "lfdb-server: client %s dropped: %zu bytes of replies piled up before AUTH\n",
-                   client_.addr.c_str(), out.size());
+      log_unauthenticated_drop(client_, out.size());
       out.clear();
       in.consume(in.size());
       return lf::SessionAction::kClose;
@@ -415,16 +495,16 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
 // every key's home slots, then every key's node. The loop holds the keys' colors as a reader
 // (the hue of GET), so it reads the partitions as any reader does; when one of the colors is
 // taken by a writer it does nothing (the prefetch is an optimization, never needed).
-void ServerSession::warm_batch(std::string_view input) {
+void ServerSession::warm_batch(BatchLookahead& lookahead, std::string_view input) {
   look_at_ = 0;
-  if (lookahead_.scan(input, parser_) < 2 || client_.in_multi ||
+  if (lookahead.scan(input, parser_) < 2 || client_.in_multi ||
       server_.initial_config().data != DataMode::kColors) {
     return;  // one command has nothing to overlap with; MULTI queues; `global` has no colors
   }
   std::uint64_t hashes[BatchLookahead::kMax];
   std::size_t n = 0;
-  for (std::size_t i = 0; i < lookahead_.commands(); ++i) {
-    if (lookahead_.at(i).data != nullptr) hashes[n++] = lookahead_.at(i).hash;
+  for (std::size_t i = 0; i < lookahead.commands(); ++i) {
+    if (lookahead.at(i).data != nullptr) hashes[n++] = lookahead.at(i).hash;
   }
   if (n < 2) return;
   Keyspace& ks = server_.db(client_.db);
@@ -440,7 +520,7 @@ void ServerSession::warm_batch(std::string_view input) {
 // client-output-buffer-limit normal (db/client_limits.hpp), over the replies not sent yet. A
 // subscriber's are its outbox's (the pubsub class); a monitor's likewise.
 bool ServerSession::over_output_limit(std::size_t unsent) {
-  if (client_.subs || client_.monitor) return false;
+  if (client_.subs || client_.monitor() != nullptr) return false;
   ClientLimits& limits = server_.client_limits();
   const std::uint64_t hard = limits.normal_hard.load(std::memory_order_relaxed);
   const std::uint64_t soft = limits.normal_soft.load(std::memory_order_relaxed);
@@ -455,10 +535,7 @@ bool ServerSession::over_output_limit(std::size_t unsent) {
   }
   if (!over) return false;
   limits.output_disconnections.fetch_add(1, std::memory_order_relaxed);
-  std::fprintf(stderr,
-               "lfdb-server: closing client id=%llu addr=%s for overcoming of output buffer "
-               "limits (%zu bytes of replies unsent, client-output-buffer-limit normal)\n",
-               static_cast<unsigned long long>(client_.id), client_.addr.c_str(), unsent);
+  log_output_limit_close(client_, unsent);
   return true;
 }
 
@@ -633,7 +710,8 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
     // also its key-table hash (hash_of), which the handler's lookups reuse (CommandContext::ref).
     const std::string_view key = argv[i];
     std::uint64_t h = 0;
-    if (lookahead_.hash_of_guess(look_at_, key, h)) {  // hashed by warm_batch (no hash tag)
+    if (t_process != nullptr && t_process->lookahead.hash_of_guess(look_at_, key, h)) {
+      // hashed by warm_batch (no hash tag)
       hashes_.push_back(h);
       key_hashes_.push_back({key.data(), key.size(), h});
       return;
@@ -652,8 +730,8 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   if (script_alone_) return submit_parked(alone_invocation(), bc, argv, out);
   // A tracking client's reader remembers the keys it read in their colors' rooms of the tracking
   // table (db/tracking/table.hpp): it holds its colors as a writer does.
-  const bool remembers = bc.spec->hue == HueClass::kKeyRead && client_.tracker &&
-                         client_.tracker->remembers();
+  const bool remembers = bc.spec->hue == HueClass::kKeyRead && client_.tracker() != nullptr &&
+                         client_.tracker()->remembers();
   const Invocation inv{remembers ? server_.executor().hue_of(HueClass::kKeyWrite) : bc.hue,
                        bc.spec->hue == HueClass::kKeyspaceRead ? Placement::kAllColors
                                                                : Placement::kKeys,
@@ -690,7 +768,7 @@ ServerSession::Step ServerSession::submit_parked(const Invocation& inv, const Bo
   // Slow path: the task may run later on another thread, after this read buffer is gone.
   // Replies that wait for the disk stay with the session while it parks.
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
-    held_.append(out);
+    durable().held.append(out);
     out.clear();
   }
   rare().parked.assign(argv, bc.spec);
@@ -707,10 +785,7 @@ ServerSession::Step ServerSession::submit_parked(const Invocation& inv, const Bo
 ServerSession::Step ServerSession::meet_parked_task(std::string& out) {
   if (!task_meeting_.arrive()) return Step::kParked;
   phase_ = Phase::kServing;
-  if (!held_.empty()) {
-    out.insert(0, held_);
-    held_.clear();
-  }
+  release_held_before(out);
   out.append(rare_->parked_out);  // made by submit_parked / the transaction's submit
   rare_->parked_out.clear();
   if (rare_->waiter) return block(out);
@@ -736,7 +811,7 @@ ServerSession::Step ServerSession::hold_for_pause(const CommandSpec& spec,
 ServerSession::Step ServerSession::block(std::string& out) {
   leave_flight();  // what ran is over: a parked client is not in flight (ClientPause::drain())
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
-    held_.append(out);  // earlier replies still wait for the disk: they stay with us
+    durable().held.append(out);  // earlier replies still wait for the disk: they stay with us
     out.clear();
   }
   phase_ = Phase::kBlocked;
@@ -750,10 +825,7 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
   client_.blocked.store(false, std::memory_order_relaxed);
   std::shared_ptr<blocking::Waiter> w = std::move(rare_->waiter);  // made when it blocked
   rare_->waiter.reset();
-  if (!held_.empty()) {
-    out.insert(0, held_);
-    held_.clear();
-  }
+  release_held_before(out);
   out.append(w->reply);
   // Woken with an error (CLIENT UNBLOCK ... ERROR, its stream or group gone): counted, and a
   // failed call of the command that blocked, as in Redis.
@@ -961,7 +1033,8 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     return;
   }
   InvocationLog& il = t_invocation_log;
-  il.records = &log_buf_;
+  std::string& log_buf = durable().log_buf;
+  il.records = &log_buf;
   il.changes = 0;
   il.in_block = in_transaction_;
   // The records start in our database (a transaction's in the one EXEC began in, where its
@@ -977,15 +1050,15 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   }
   if (il.changes != 0 || bc.spec->hue == HueClass::kKeyspaceWrite) {
     il.select(ctx.db);
-    log_effect(*bc.spec, argv, ctx.ks, ctx.now_ms, log_buf_);
+    log_effect(*bc.spec, argv, ctx.ks, ctx.now_ms, log_buf);
   }
   il.records = nullptr;
   if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
   // Appended while the invocation still holds its colors: the log keeps each key's order.
-  if (!in_transaction_ && !log_buf_.empty()) {
-    commit_offset_ = log->append(log_buf_, log_db_, il.db);
+  if (!in_transaction_ && !log_buf.empty()) {
+    commit_offset_ = log->append(log_buf, log_db_, il.db);
     client_.write_offset = commit_offset_;
-    log_buf_.clear();
+    log_buf.clear();
   }
   if (offer.waiter) {
     rare().waiter = std::move(offer.waiter);
@@ -1007,7 +1080,7 @@ ServerSession::TrackingScope::TrackingScope(ServerSession& s, const BoundCommand
 }
 
 ServerSession::TrackingScope::~TrackingScope() {
-  const tracking::Tracker* t = session.client_.tracker.get();
+  const tracking::Tracker* t = session.client_.tracker();
   if (bc != nullptr && t != nullptr && t->remembers()) {
     const CommandSpec& spec = *bc->spec;
     const bool script = commands::runs_script(spec);
@@ -1034,7 +1107,7 @@ void ServerSession::park_on(std::shared_ptr<blocking::Waiter> w) {
 // CLIENT CACHING yes|no holds for the command after it only (CLIENT subcommands and a
 // transaction's queueing keep it), as in Redis.
 void ServerSession::note_caching(std::string_view name) {
-  tracking::Tracker& t = *client_.tracker;
+  tracking::Tracker& t = *client_.tracker();
   if (!client_.in_multi && !last_was_client_) t.caching.store(false, std::memory_order_relaxed);
   last_was_client_ = commands::iequal(name, "client");
 }
@@ -1136,7 +1209,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   rare().parked_bc = nullptr;
   exec_alone_ = alone;
   if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
-    held_.append(out);  // replies that wait for the disk stay with the session while it parks
+    durable().held.append(out);  // replies that wait for the disk stay with the session while it parks
     out.clear();
   }
   phase_ = Phase::kAwaitingColors;
@@ -1166,8 +1239,9 @@ void ServerSession::run_transaction(std::string& out) {
     InvocationLog& il = t_invocation_log;
     il.db = client_.db;
     log_db_ = client_.db;
-    if (log != nullptr) encode_command(log_buf_, {"MULTI"});
-    const std::size_t multi_len = log_buf_.size();
+    std::string* log_buf = log != nullptr ? &durable().log_buf : nullptr;
+    if (log_buf != nullptr) encode_command(*log_buf, {"MULTI"});
+    const std::size_t multi_len = log_buf != nullptr ? log_buf->size() : 0;
     w.array_header(client_.queued().size());
     client_.in_exec = true;
     in_exec_ = true;
@@ -1187,13 +1261,13 @@ void ServerSession::run_transaction(std::string& out) {
     client_.in_exec = false;
     in_transaction_ = false;
     in_exec_ = false;
-    if (log != nullptr) {
-      if (log_buf_.size() > multi_len) {
-        encode_command(log_buf_, {"EXEC"});
-        commit_offset_ = log->append(log_buf_, log_db_, il.db);
+    if (log_buf != nullptr) {
+      if (log_buf->size() > multi_len) {
+        encode_command(*log_buf, {"EXEC"});
+        commit_offset_ = log->append(*log_buf, log_db_, il.db);
         client_.write_offset = commit_offset_;
       }
-      log_buf_.clear();
+      log_buf->clear();
     }
     // The whole transaction is done: now its keys' blocked clients (Redis's ready-keys pass).
     if (server_.blocking().any()) {
@@ -1252,15 +1326,15 @@ void ServerSession::slow_log(const CommandSpec& spec, std::span<const std::strin
   std::string name;
   {
     lf::MutexLock lock(client_.name_mu);
-    name = client_.name;
+    name = client_.name.view();
   }
-  server_.slowlog().record(usec, argv, client_.addr, std::move(name));
+  server_.slowlog().record(usec, argv, client_.addr(), std::move(name));
 }
 
 void ServerSession::feed_monitors(const CommandSpec& spec, std::span<const std::string_view> argv) {
   // Administrative commands are not shown (CONFIG, CLIENT LIST, MONITOR itself), as in Redis.
   if (!server_.monitors().any() || spec.has(commands::kAdmin)) return;
-  server_.monitors().feed(client_.db, client_.addr, argv);
+  feed_monitor_line(server_, client_, argv);
 }
 
 // ---- controls for the connection commands ------------------------------------------------
@@ -1274,7 +1348,7 @@ void ServerSession::authenticate(std::shared_ptr<const acl::User> user, std::uin
 void ServerSession::set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation) {
   if (user->name != client_.user->name) {
     lf::MutexLock lock(client_.name_mu);
-    client_.user_name = user->name;
+    client_.user_name_of = std::shared_ptr<const std::string>(user, &user->name);
   }
   client_.user = std::move(user);
   client_.acl_generation = generation;
@@ -1331,10 +1405,10 @@ void ServerSession::reset_connection() {
     client_.ssub_count.store(0, std::memory_order_relaxed);
   }
   tracking::leave(client_, server_);  // RESET turns tracking off, as Redis's
-  if (client_.monitor) {
+  if (client_.monitor() != nullptr) {
     server_.monitors().remove(client_.id);
-    client_.monitor->close();
-    client_.monitor.reset();
+    client_.monitor()->close();
+    client_.channels->monitor.reset();
   }
   client_.db = 0;
   client_.db_shown.store(0, std::memory_order_relaxed);

@@ -10,7 +10,7 @@
 //     and carries the connection on (docs/hue.md, trap 1).
 //
 // With `appendfsync always` a write's reply waits for the fsync that covers its log record: the
-// session holds its replies (held_), registers with the AppendLog and parks; the elected
+// session holds its replies (durable_->held), registers with the AppendLog and parks; the elected
 // flusher calls committed() and that unparks it (docs/persistence.md).
 //
 // A command CLIENT PAUSE holds parks the same way (phase kBlocked, a waiter of kind kPause) with
@@ -90,10 +90,10 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   enum class Step { kDone, kParked, kClose, kHeld };
 
   lf::SessionAction process(lf::InputBuffer& in, std::string& out);
-  // The commands at the front of the input, parsed once (lookahead_) with their likely keys, and,
-  // when there are several, their key-table lines brought into cache together before the first
-  // of them runs.
-  void warm_batch(std::string_view input);
+  // The commands at the front of the input, parsed once (into the thread's lookahead) with their
+  // likely keys, and, when there are several, their key-table lines brought into cache together
+  // before the first of them runs.
+  void warm_batch(BatchLookahead& lookahead, std::string_view input);
   void set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation);
   bool refresh_user();
   std::string acl_denied(const commands::CommandSpec& spec, std::uint16_t index,
@@ -168,17 +168,15 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   Server& server_;
   ClientState client_;
   resp::RequestParser parser_;
-  // The current command when the parser cut it (views into the input); one that warm_batch cut
-  // has its arguments in lookahead_.
-  std::vector<std::string_view> argv_;
-  std::vector<std::uint64_t> hashes_;    // its keys' hashes
+  std::vector<std::uint64_t> hashes_;    // the current command's keys' hashes
   // The keys of the command being executed whose color hash is their key-table hash (no hash
   // tag), for its handler's lookups (CommandContext::key_hashes); cleared for every command.
   std::vector<CommandContext::KeyHash> key_hashes_;
-  // The guessed keys of the commands at the front of the input (scanned by warm_batch) and which
-  // of them process() is at: execute() takes a guess's hash instead of hashing the key again.
-  // Valid during one process() only (it scans afresh first): the input's bytes move between reads.
-  BatchLookahead lookahead_;
+  // The guessed keys of the commands at the front of the input (scanned by warm_batch) and the
+  // arguments of a command the parser cut are the serving thread's, not the session's
+  // (ProcessScratch in session.cpp): they are valid during one process() only (it scans afresh
+  // first: the input's bytes move between reads), so an idle connection holds none of them
+  // (issue 17). execute() takes a guess's hash from there instead of hashing the key again.
   // resolve()'s memo: the last command name (as spelled) that resolved to a command of its own
   // (not a container's subcommand), and that command.
   const commands::CommandSpec* last_spec_ = nullptr;
@@ -204,14 +202,13 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   std::int64_t obuf_soft_since_ms_ = 0;  // replies past the soft output limit since (0: not)
   std::size_t accounted_out_ = 0;  // the replies account() last counted in omem
 
-  // Durability. log_buf_ collects an invocation's records (a whole MULTI block in a
-  // transaction); commit_offset_ is the log offset this session's replies wait for (0: none).
-  std::string log_buf_;
-  std::string held_;               // replies that wait for the disk (or for a parked command)
+  // Durability. commit_offset_ is the log offset this session's replies wait for (0: none);
+  // the buffers are in durable_, made by the first write under appendonly or the first reply
+  // held for the disk.
   std::uint64_t commit_offset_ = 0;
-  std::uint32_t log_db_ = 0;  // the database log_buf_'s first record applies to
+  std::uint32_t log_db_ = 0;  // the database log_buf's first record applies to
   lf::Rendezvous commit_meeting_;  // the parking session and the flusher
-  std::uint32_t look_at_ = 0;  // lookahead_'s command process() is at (here: no padding)
+  std::uint32_t look_at_ = 0;  // the lookahead's command process() is at (here: no padding)
   bool in_transaction_ = false;
   bool commit_ok_ = false;         // committed()'s verdict, published by commit_meeting_
   bool close_after_commit_ = false;
@@ -234,9 +231,29 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     Tally queued_tally, watched_tally, subs_tally;
   };
   Rare& rare();
+  // The append log's buffers: a client that never writes under appendonly, and whose replies
+  // never wait for the disk, never makes them (two empty strings inline cost every connection 64
+  // bytes). Made and touched on the serving thread, or by the parked task that owns the session.
+  struct Durable {
+    std::string log_buf;  // an invocation's records (a whole MULTI block in a transaction)
+    std::string held;     // replies that wait for the disk (or for a parked command)
+  };
+  Durable& durable() {
+    if (!durable_) durable_ = std::make_unique<Durable>();
+    return *durable_;
+  }
+  bool holds_replies() const { return durable_ && !durable_->held.empty(); }
+  // The replies held for the disk, put before `out`'s (they were written first).
+  void release_held_before(std::string& out) {
+    if (holds_replies()) {
+      out.insert(0, durable_->held);
+      durable_->held.clear();
+    }
+  }
   // A blocking command, WAIT or CLIENT PAUSE registered a wait this session has not met yet.
   bool waiting() const { return rare_ && rare_->waiter; }
   std::unique_ptr<Rare> rare_;
+  std::unique_ptr<Durable> durable_;
 };
 
 }  // namespace lfdb::db

@@ -64,8 +64,8 @@ void hello_cmd(SessionContext& c) {
                               std::memory_order_relaxed);
   // A RESP3 connection can take pushes: it gets its endpoint (a possible REDIRECT target).
   if (req.protocol == resp::Protocol::kResp3) tracking::endpoint(c.client, c.server);
-  if (c.client.pushes) {
-    c.client.pushes->resp3.store(req.protocol == resp::Protocol::kResp3, std::memory_order_relaxed);
+  if (c.client.pushes() != nullptr) {
+    c.client.pushes()->resp3.store(req.protocol == resp::Protocol::kResp3, std::memory_order_relaxed);
   }
   if (c.client.subs) {  // publishers encode this connection's messages in its protocol
     c.client.subs->self->resp3.store(req.protocol == resp::Protocol::kResp3,
@@ -138,11 +138,12 @@ void reset_cmd(SessionContext& c) {
 // MONITOR: from now on this connection is sent the line of every command the server runs
 // (db/monitor.hpp); it may still send commands of its own.
 void monitor_cmd(SessionContext& c) {
-  if (c.client.monitor) return c.out.simple_string("OK");
+  if (c.client.monitor() != nullptr) return c.out.simple_string("OK");
   // Held to the pub/sub class of client-output-buffer-limit (Redis uses its replica class,
   // which lfdb does not keep): a monitor that stops reading is dropped, not buffered forever.
-  c.client.monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits());
-  c.server.monitors().add(c.client.id, c.client.monitor);
+  std::shared_ptr<lf::Outbox>& monitor = c.client.open_channels().monitor;
+  monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits());
+  c.server.monitors().add(c.client.id, monitor);
   c.out.simple_string("OK");
 }
 
@@ -160,7 +161,7 @@ void client_setname_cmd(SessionContext& c) {
 void client_getname_cmd(SessionContext& c) {
   lf::MutexLock lock(c.client.name_mu);
   if (c.client.name.empty()) return c.out.null();
-  c.out.bulk(c.client.name);
+  c.out.bulk(c.client.name.view());
 }
 
 // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]
@@ -211,10 +212,10 @@ namespace {
 void client_kill_cmd(SessionContext& c) {
   if (c.argc() == 3) {  // CLIENT KILL addr:port (the old form)
     const std::string addr(c.argv[2]);
-    const bool self = addr == c.client.addr;
+    const bool self = addr == c.client.addr();
     std::vector<std::uint64_t> killed;
     const std::size_t n = self ? 1 : c.server.clients().kill([&](const ClientState& other) {
-      if (&other == &c.client || other.addr != addr) return false;
+      if (&other == &c.client || other.addr() != addr) return false;
       killed.push_back(other.id);
       return true;
     });
@@ -263,10 +264,10 @@ void client_kill_cmd(SessionContext& c) {
       // Called under the client registry's lock, which CLIENT LIST also takes before name_mu.
       ClientState& o = const_cast<ClientState&>(other);
       lf::MutexLock nl(o.name_mu);
-      if (o.user_name != user) return false;
+      if (o.user_name() != user) return false;
     }
-    if (!laddr.empty() && other.laddr != laddr) return false;
-    return addr.empty() || other.addr == addr;
+    if (!laddr.empty() && other.laddr() != laddr) return false;
+    return addr.empty() || other.addr() == addr;
   };
   bool kill_self = false;
   std::vector<std::uint64_t> killed;

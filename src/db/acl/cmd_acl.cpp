@@ -49,7 +49,7 @@ void close_connections_of(CommandContext& c, const std::vector<std::uint64_t>* i
     bool match = false;
     {
       lf::MutexLock nl(other.name_mu);
-      for (std::string_view u : users) match = match || other.user_name == u;
+      for (std::string_view u : users) match = match || other.user_name() == u;
     }
     if (match && &other == c.client) {
       self = true;

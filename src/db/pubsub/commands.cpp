@@ -33,7 +33,7 @@ void publish_counts(CommandContext& c) {
   cl.psub_count.store(s ? s->count(Kind::kPattern) : 0, std::memory_order_relaxed);
   cl.ssub_count.store(s ? s->count(Kind::kShard) : 0, std::memory_order_relaxed);
   // A RESP2 connection receives redirected invalidations while it is subscribed.
-  if (cl.pushes) cl.pushes->subscribed.store(s != nullptr && s->total() > 0, std::memory_order_relaxed);
+  if (cl.pushes() != nullptr) cl.pushes()->subscribed.store(s != nullptr && s->total() > 0, std::memory_order_relaxed);
 }
 
 // What the (un)subscribe replies count: shard channels alone, or channels and patterns.

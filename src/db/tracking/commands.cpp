@@ -16,7 +16,7 @@ constexpr std::uint8_t kFlagOn = 1, kFlagBcast = 2;
 bool ieq(std::string_view a, std::string_view b) { return commands::iequal(a, b); }
 
 void show_flags(ClientState& c) {
-  const Tracker* t = c.tracker.get();
+  const Tracker* t = c.tracker();
   const bool on = t != nullptr && t->on.load(std::memory_order_relaxed);
   std::uint8_t f = 0;
   if (on) f |= kFlagOn;
@@ -28,24 +28,25 @@ void show_flags(ClientState& c) {
 }  // namespace
 
 Endpoint& endpoint(ClientState& c, Server& s) {
-  if (!c.pushes) {
-    c.pushes = std::make_shared<Endpoint>(c.id, lf::Outbox::open(*c.host, s.pubsub_limits()),
-                                          c.protocol == resp::Protocol::kResp3);
-    s.tracking().attach(c.pushes);
+  if (c.pushes() == nullptr) {
+    ClientState::Channels& ch = c.open_channels();
+    ch.pushes = std::make_shared<Endpoint>(c.id, lf::Outbox::open(*c.host, s.pubsub_limits()),
+                                           c.protocol == resp::Protocol::kResp3);
+    s.tracking().attach(ch.pushes);
   }
-  return *c.pushes;
+  return *c.pushes();
 }
 
 void leave(ClientState& c, Server& s) {
-  if (c.tracker) {
-    s.tracking().disable(*c.tracker);
-    c.tracker.reset();
+  if (c.tracker() != nullptr) {
+    s.tracking().disable(*c.tracker());
+    c.channels->tracker.reset();
     show_flags(c);
   }
-  if (c.pushes) {
+  if (c.pushes() != nullptr) {
     s.tracking().detach(c.id);
-    c.pushes->outbox->close();
-    c.pushes.reset();
+    c.pushes()->outbox->close();
+    c.channels->pushes.reset();
   }
 }
 
@@ -80,7 +81,7 @@ void client_tracking_cmd(SessionContext& c) {
     }
   }
   Table& table = c.server.tracking();
-  Tracker* t = c.client.tracker.get();
+  Tracker* t = c.client.tracker();
   const bool was_on = t != nullptr && t->on.load(std::memory_order_relaxed);
   if (ieq(c.argv[2], "on")) {
     if (!bcast && !prefixes.empty()) {
@@ -99,24 +100,24 @@ void client_tracking_cmd(SessionContext& c) {
           "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
           "then re-enabling it with a different mode.");
     }
-    if (!c.client.tracker) {
+    if (c.client.tracker() == nullptr) {
       endpoint(c.client, c.server);  // invalidations reach this connection by its outbox
-      c.client.tracker = std::make_shared<Tracker>(c.client.pushes);
+      c.client.channels->tracker = std::make_shared<Tracker>(c.client.channels->pushes);
     }
     if (bcast) {
-      if (std::string e = table.prefix_collision(*c.client.tracker, prefixes); !e.empty()) {
+      if (std::string e = table.prefix_collision(*c.client.tracker(), prefixes); !e.empty()) {
         return c.out.error(e);
       }
       if (prefixes.empty()) prefixes.emplace_back();
     }
-    Tracker& tr = *c.client.tracker;
+    Tracker& tr = *c.client.tracker();
     tr.broken.store(false, std::memory_order_relaxed);
     tr.redirect.store(redirect, std::memory_order_relaxed);
     tr.bcast.store(bcast, std::memory_order_relaxed);
     tr.optin.store(optin, std::memory_order_relaxed);
     tr.optout.store(optout, std::memory_order_relaxed);
     tr.noloop.store(noloop, std::memory_order_relaxed);
-    table.enable(c.client.tracker, prefixes);
+    table.enable(c.client.channels->tracker, prefixes);
   } else if (ieq(c.argv[2], "off")) {
     if (t != nullptr) {
       table.disable(*t);
@@ -130,7 +131,7 @@ void client_tracking_cmd(SessionContext& c) {
 }
 
 void client_caching_cmd(SessionContext& c) {
-  Tracker* t = c.client.tracker.get();
+  Tracker* t = c.client.tracker();
   if (t == nullptr || !t->on.load(std::memory_order_relaxed)) {
     return c.out.error(
         "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
@@ -152,13 +153,13 @@ void client_caching_cmd(SessionContext& c) {
 }
 
 void client_getredir_cmd(SessionContext& c) {
-  const Tracker* t = c.client.tracker.get();
+  const Tracker* t = c.client.tracker();
   if (t == nullptr || !t->on.load(std::memory_order_relaxed)) return c.out.integer(-1);
   c.out.integer(static_cast<std::int64_t>(t->redirect.load(std::memory_order_relaxed)));
 }
 
 void client_trackinginfo_cmd(SessionContext& c) {
-  const Tracker* t = c.client.tracker.get();
+  const Tracker* t = c.client.tracker();
   const bool on = t != nullptr && t->on.load(std::memory_order_relaxed);
   std::vector<std::string_view> flags{on ? "on" : "off"};
   if (on) {
