@@ -63,10 +63,10 @@ Registry::Registry(Server& server) : server_(server), rooms_(server.databases().
 Registry::~Registry() { stop(); }
 
 void Registry::start() {
-  timer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "lfdb-blocking");  // top -H, /proc/<pid>/task/*/comm
-    run_timer();
-  });
+  timer_ = std::thread([this] { run_timer(); });
+  // Named here, not by the thread itself: the name (top -H, /proc/<pid>/task/*/comm) is then
+  // there before the server serves anyone, however late the new thread first runs.
+  pthread_setname_np(timer_.native_handle(), "lfdb-blocking");
 }
 
 void Registry::stop() {
