@@ -127,6 +127,10 @@ def measure(cmd, port, load_file, keys):
     try:
         wait_ready(port)
         settle(port)
+        # The first INFO faults its code in (lfdb-server: 64 KB of its own text and 64 KB of
+        # libc's, file pages that count in RSS): asked once before the baseline, it stays out of
+        # the keys' growth (docs/memory.md, "Allocator settings").
+        used_memory(port)
         r0, u0 = rss(proc.pid), used_memory(port)
         with open(load_file, "rb") as f:
             out = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], stdin=f,

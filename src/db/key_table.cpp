@@ -185,7 +185,7 @@ void KeyTable::grow() {
   // Only while the table is one segment (depth 0): its keys move to a segment twice the size.
   Segment* old = first_;
   const std::size_t old_cap = cap_;
-  const std::size_t cap = old_cap * 2 < kSlots ? old_cap * 2 : kSlots;
+  const std::size_t cap = grown_slots(old_cap);
   Segment* bigger = new_segment(cap);
   cap_ = cap;
   const std::uint64_t* slots = old->slots();

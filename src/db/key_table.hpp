@@ -18,8 +18,8 @@
 //   insert ever rehashes more than one segment's keys, however large the table.
 // - Small tables stay small. A server has a table per database and color, thousands of them, most
 //   empty or nearly so: an empty table allocates nothing (it reads one shared, never-written
-//   empty segment), and a table's only segment starts at kMinSlots slots and doubles up to kSlots
-//   before the first split. All segments of a table have the same number of slots (cap_), so a
+//   empty segment), and a table's only segment starts at kMinSlots slots and about doubles
+//   (grown_slots: sizes that fill an allocator size class) up to kSlots before the first split. All segments of a table have the same number of slots (cap_), so a
 //   random slot of a random segment stays a fair draw. A table emptied by erases gives its
 //   segments back.
 // - The hash is given by the caller (hash_of(key), xxh3 of the whole key): a command hashes its
@@ -86,7 +86,13 @@ class KeyTable {
  public:
   static constexpr std::size_t kSlots = 254;  // a full segment with its header is 2 KB: a size class
   static constexpr std::size_t kMaxLoad = kSlots * 4 / 5;  // split past this many keys
-  static constexpr std::size_t kMinSlots = 8;  // a first segment's slots (80 bytes with its header)
+  static constexpr std::size_t kMinSlots = 4;  // a first segment's slots (48 bytes with its header)
+  // The only segment's next size: each step fills one of jemalloc's size classes exactly
+  // (4 slots 48 bytes, 8 80, 18 160, 38 320, 78 640, 158 1280, then kSlots 2048), so no
+  // step pays for bytes it cannot use.
+  static constexpr std::size_t grown_slots(std::size_t slots) {
+    return slots < 8 ? 8 : slots < 158 ? slots * 2 + 2 : kSlots;
+  }
 
   KeyTable();
   ~KeyTable();

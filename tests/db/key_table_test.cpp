@@ -91,6 +91,29 @@ TEST(KeyTable, SmallTablesStaySmall) {
   EXPECT_TRUE(t.valid());
 }
 
+// The only segment grows through sizes that fill one of jemalloc's size classes (header + slots:
+// 48, 80, 160, 320, 640, 1280, 2048 bytes), and a segment never holds more than 80% of its slots:
+// a server's thousand tables of a few keys each cost 48 or 80 bytes, not a class rounded up.
+TEST(KeyTable, SmallSegmentsFillTheirSizeClass) {
+  KeyTable t;
+  std::vector<std::size_t> caps;
+  for (int i = 0; t.segments() <= 1 && i < 400; ++i) {
+    insert(t, "k" + std::to_string(i));
+    if (t.segments() == 1 && (caps.empty() || caps.back() != t.capacity())) {
+      caps.push_back(t.capacity());
+      EXPECT_LE(t.size() * 5, t.capacity() * 4) << t.capacity();
+    }
+  }
+  const std::vector<std::size_t> want = {4, 8, 18, 38, 78, 158, KeyTable::kSlots};
+  EXPECT_EQ(caps, want);
+  for (std::size_t c : caps) {
+    const std::size_t bytes = 16 + c * 8;
+    EXPECT_TRUE(bytes == 48 || bytes == 80 || bytes == 160 || bytes == 320 || bytes == 640 ||
+                bytes == 1280 || bytes == 2048)
+        << bytes;
+  }
+}
+
 // Random inserts, erases and lookups over a pool of keys, the table and std::unordered_map side by
 // side; the invariants are checked as it grows and shrinks.
 TEST(KeyTable, RandomAgainstUnorderedMap) {

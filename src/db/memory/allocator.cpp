@@ -103,6 +103,12 @@ bool purge() {
   return mallctl(name, nullptr, nullptr, nullptr, 0) == 0;
 }
 
+void stop_thread_cache() {
+  if (!have_jemalloc()) return;
+  bool off = false;
+  (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &off, sizeof off);
+}
+
 std::uint64_t Gauge::used(std::uint64_t incoming) {
   const std::uint64_t since =
       incoming == 0 ? since_refresh_.load(std::memory_order_relaxed)
