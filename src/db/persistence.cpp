@@ -162,7 +162,18 @@ namespace {
 pid_t timed_fork(std::int64_t& us) {
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
-  if (pid != 0) {
+  if (pid == 0) {
+    // The child's saving thread inherits the server's mask (SIGTERM and SIGINT blocked, taken by
+    // the main thread, which the child does not have) and its handler: both back to the
+    // defaults, so an operator's or a service manager's SIGTERM ends a child left behind.
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    ::pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  } else {
     us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
              .count();
   }

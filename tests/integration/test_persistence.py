@@ -546,6 +546,32 @@ class StaleTempFiles(unittest.TestCase):
         finally:
             sp.stop()
 
+    def test_a_save_child_ends_on_sigterm(self):
+        """The server blocks SIGTERM in its threads (its main thread takes it); a forked save's
+        thread must not inherit that, or an operator's (a service manager's) SIGTERM to a child
+        left behind would be ignored until the save ended."""
+        sp = ServerProcess()
+        sp.extra = [("dir", sp.dir)]
+        sp.start()
+        try:
+            r = client(sp)
+            r.mset({"k%d" % i: "v%d" % i for i in range(40)})
+            r.config_set("rdb-key-save-delay", 1000000)  # a second a key: the save lasts 40 s
+            r.bgsave()
+            deadline = time.monotonic() + 30
+            while not children(sp.proc.pid):
+                self.assertLess(time.monotonic(), deadline, "no save child")
+                time.sleep(0.01)
+            kid = children(sp.proc.pid)[0]
+            os.kill(kid, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            while r.info("persistence")["rdb_bgsave_in_progress"] != 0:
+                self.assertLess(time.monotonic(), deadline, "the child did not end on SIGTERM")
+                time.sleep(0.05)
+            self.assertEqual(r.info("persistence")["rdb_last_bgsave_status"], "err")
+        finally:
+            sp.stop()
+
     def test_a_crash_mid_rewrite_leaves_nothing_after_restart(self):
         sp = lfdb_server(fsync="everysec")
         sp.start()
