@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   g_server = &server;
   // From here this thread only waits for the shutdown: the blocks its cache kept from building
   // the server go back to the arena, where the serving threads' allocations reuse them.
-  lfdb::db::memory::stop_thread_cache();
+  lfdb::db::memory::set_thread_cache(false);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
                lfdb::db::kVersion, cfg.bind.c_str(), static_cast<unsigned>(server.port()),
                lf::to_string(cfg.model), lfdb::db::to_string(cfg.data), cfg.threads);
   server.wait();
+  lfdb::db::memory::set_thread_cache(true);  // the shutdown frees the keyspace from here
   std::fprintf(stderr, "lfdb-server: shutting down\n");
   server.stop();
   g_server = nullptr;

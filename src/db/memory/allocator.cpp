@@ -103,10 +103,9 @@ bool purge() {
   return mallctl(name, nullptr, nullptr, nullptr, 0) == 0;
 }
 
-void stop_thread_cache() {
+void set_thread_cache(bool on) {
   if (!have_jemalloc()) return;
-  bool off = false;
-  (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &off, sizeof off);
+  (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &on, sizeof on);
 }
 
 std::uint64_t Gauge::used(std::uint64_t incoming) {

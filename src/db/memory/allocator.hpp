@@ -22,12 +22,12 @@ std::uint64_t allocated_bytes();       // fresh: the allocator's live bytes now
 std::uint64_t resident_bytes();        // the process's RSS (/proc/self/statm)
 std::string malloc_stats();            // the allocator's own text report
 bool purge();                          // give unused pages back to the OS; false: not supported
-// The calling thread stops caching freed blocks and returns those it holds to its arena
-// (jemalloc's thread.tcache.enabled = false), for a thread that will allocate little from now
-// on: main() once the server serves. A thread's cache is trimmed only as that thread allocates,
-// so an idle thread's stays full for good (about 0.5 MB after the server's start). No-op without
-// jemalloc.
-void stop_thread_cache();
+// Off: the calling thread stops caching freed blocks and returns those it holds to its arena
+// (jemalloc's thread.tcache.enabled), for a thread that will allocate little from now on:
+// main() while the server serves. A thread's cache is trimmed only as that thread allocates, so
+// an idle thread's stays full for good (about 0.5 MB after the server's start). On again: main()
+// before the shutdown, which frees the whole keyspace. No-op without jemalloc.
+void set_thread_cache(bool on);
 // jemalloc's allocated / active / resident / retained after one refresh (0 without jemalloc).
 struct AllocatorFigures {
   std::uint64_t allocated = 0, active = 0, resident = 0, retained = 0;
