@@ -73,6 +73,16 @@ class MemoryTest(SideBySideTestCase):
                 self.assertGreaterEqual(int(r.info("memory")["used_memory_peak"]), used(r) - SLACK)
                 r.flushall()
 
+    def test_lfdb_allocates_from_one_arena(self):
+        """lfdb-server sets jemalloc's narenas:1 in the binary (src/db/main.cpp; docs/memory.md,
+        "Allocator settings"): a link change that drops the setting shows here. Builds without
+        jemalloc (sanitizers) have no such line."""
+        stats = self.client("lfdb").execute_command("MEMORY", "MALLOC-STATS")
+        stats = stats.decode() if isinstance(stats, bytes) else stats
+        if "opt.narenas" not in stats:
+            self.skipTest("lfdb-server built without jemalloc")
+        self.assertIn("opt.narenas: 1\n", stats)
+
     def test_config_units_and_errors_as_redis(self):
         results = {}
         for name, r in self.both():
