@@ -69,6 +69,14 @@ class BatchLookahead {
     return true;
   }
   void clear() { n_ = 0; }
+  // Gives back the argument array when one scan grew it past `limit` views (a huge command):
+  // the lookahead lives as long as its thread. Empties the lookahead.
+  void trim(std::size_t limit) {
+    if (args_.capacity() > limit) [[unlikely]] {
+      std::vector<std::string_view>().swap(args_);
+      n_ = 0;
+    }
+  }
 
  private:
   // A command of 4 GiB or more is the parser's.

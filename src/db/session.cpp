@@ -353,7 +353,16 @@ class ScratchLease {
     s->lookahead.clear();  // commands of an earlier read point at bytes that are gone
     t_process = s;
   }
-  ~ScratchLease() { t_process = outer_; }
+  ~ScratchLease() {
+    // A huge command (an MSET of a million pairs: 32 MB of views) must not stay with the
+    // thread for its life, as it stayed with the connection before: beyond kKeep views, the
+    // arrays go back.
+    constexpr std::size_t kKeep = 4096;
+    ProcessScratch* s = t_process;  // this lease's: nested leases have restored it
+    if (s->argv.capacity() > kKeep) [[unlikely]] std::vector<std::string_view>().swap(s->argv);
+    s->lookahead.trim(kKeep);
+    t_process = outer_;
+  }
   ScratchLease(const ScratchLease&) = delete;
   ScratchLease& operator=(const ScratchLease&) = delete;
   ProcessScratch& operator*() const { return *t_process; }
@@ -1346,7 +1355,9 @@ void ServerSession::authenticate(std::shared_ptr<const acl::User> user, std::uin
 }
 
 void ServerSession::set_user(std::shared_ptr<const acl::User> user, std::uint64_t generation) {
-  if (user->name != client_.user->name) {
+  {
+    // Always re-pointed (rare: AUTH, HELLO AUTH, an ACL change): the name aliases the snapshot,
+    // and keeping an old one would keep that snapshot (its password hashes) alive.
     lf::MutexLock lock(client_.name_mu);
     client_.user_name_of = std::shared_ptr<const std::string>(user, &user->name);
   }
