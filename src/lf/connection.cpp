@@ -382,6 +382,7 @@ AcceptHandler::AcceptHandler(Acceptor acceptor, Reactor& reactor, Service& servi
       rejected_(rejected) {}
 
 Disposition AcceptHandler::handle_event(int, EventMask) {
+  if (stopped_.load(std::memory_order_acquire)) return Disposition::kResume;  // removal follows
   // Accept what is pending (bounded, so one burst cannot starve the other handles).
   for (int i = 0; i < 64; ++i) {
     IoResult io;
@@ -423,13 +424,16 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
   }
   // The quota ran out (or accept failed) with connections possibly still pending: an
   // edge-triggered handle set reports them only when another one arrives, so take another turn.
-  if (reactor_.edge_triggered()) (void)reactor_.notify(id_, kAcceptEvent);
+  if (reactor_.edge_triggered() && !stopped_.load(std::memory_order_acquire)) {
+    (void)reactor_.notify(id_, kAcceptEvent);
+  }
   return Disposition::kResume;
 }
 
 void AcceptHandler::stop_listening() {
   // Linux: shutting the read side of a listening TCP socket takes it out of the listening
   // state at once (tcp_disconnect), whoever else still holds the file.
+  stopped_.store(true, std::memory_order_release);
   (void)::shutdown(acceptor_.handle(), SHUT_RD);
 }
 

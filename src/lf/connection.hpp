@@ -200,6 +200,10 @@ class AcceptHandler final : public EventHandler {
   std::atomic<std::uint64_t>& accepted_;
   std::atomic<std::uint64_t>& rejected_;
   std::atomic<bool> closed_{false};
+  // Set by stop_listening: the socket only reports its hang-up from then on, and an
+  // edge-triggered set's self-notification after a failed accept would spin a thread until the
+  // removal lands.
+  std::atomic<bool> stopped_{false};
 };
 
 // A reactor-based model's listening sockets, one per handle set (lf-multi: several sharing a
