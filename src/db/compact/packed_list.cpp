@@ -6,6 +6,7 @@
 #include <new>
 
 #include <lzf.h>
+#include <malloc.h>
 
 namespace lfdb::db::compact {
 namespace {
@@ -139,7 +140,12 @@ unsigned char* PackedList::splice(std::size_t off, std::size_t old_len, std::siz
     buf_ = nullptr;
     return nullptr;
   }
-  if (len > old_len || buf_ == nullptr) {
+  // Grown only when the entries no longer fit the block the allocator gave (its size class):
+  // a realloc per element, even one done in place, counts the whole block toward jemalloc's
+  // thread-cache GC, and a long RPUSH then churned the one-page slabs of every class the node
+  // passed through into dirty pages (docs/memory.md, "Lists of short strings"). Redis's
+  // listpack grows the same way. used_memory counts the block's class either way.
+  if (buf_ == nullptr || (len > old_len && kHeader + grown > ::malloc_usable_size(buf_))) {
     auto* b = static_cast<unsigned char*>(std::realloc(buf_, kHeader + grown));
     if (b == nullptr) throw std::bad_alloc();
     buf_ = b;
