@@ -22,22 +22,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from memory import ROOT, free_port, resp, rss  # bench/memory.py: the same requests and RSS
 
 
 def call(port, *args, timeout=600):
@@ -144,16 +129,15 @@ def main():
                     if keys.strip() != b":%d" % a.keys:
                         raise RuntimeError("%s loaded %r keys" % (name, keys))
                     time.sleep(a.settle)
-                    with open("/proc/%d/statm" % proc.pid) as f:
-                        rss = int(f.read().split()[1]) * PAGE
+                    resident = rss(proc.pid)
                     used = info_field(port, "memory", "used_memory")
                 finally:
                     stop(proc)
-                rows.append((name, secs, rss, used))
+                rows.append((name, secs, resident, used))
             r_secs, r_rss = rows[0][1], rows[0][2]
-            for name, secs, rss, used in rows:
+            for name, secs, resident, used in rows:
                 print("| %d | %s | %.3f | %.1f | %.1f | %.2f | %.2f |" % (
-                    rnd, name, secs, rss / 1e6, used / 1e6, secs / r_secs, rss / r_rss))
+                    rnd, name, secs, resident / 1e6, used / 1e6, secs / r_secs, resident / r_rss))
             sys.stdout.flush()
 
 

@@ -17,7 +17,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, RedisPeer, ServerProcess, is_lfdb
+from lfdb_testlib import HOST, SideBySideTestCase, is_lfdb
 from test_dump import seal
 
 WIDE = 2 ** 40  # a member that needs 8 bytes
@@ -55,11 +55,10 @@ def libraries(r):
 
 
 @unittest.skipUnless(is_lfdb(), "starts its own redis-server next to lfdb-server")
-class PayloadBytesTest(unittest.TestCase):
+class PayloadBytesTest(SideBySideTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.peer = RedisPeer().start()
-        cls.lfdb = ServerProcess().start()
+        super().setUpClass()
         cls.red = redis.Redis(host=HOST, port=cls.peer.port, socket_timeout=10)
         cls.lf = redis.Redis(host=HOST, port=cls.lfdb.port, socket_timeout=10)
 
@@ -67,8 +66,7 @@ class PayloadBytesTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.red.close()
         cls.lf.close()
-        cls.peer.stop()
-        cls.lfdb.stop()
+        super().tearDownClass()
 
     def setUp(self):
         for r in (self.red, self.lf):
