@@ -840,10 +840,13 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
   // failed call of the command that blocked, as in Redis.
   if (!w->reply.empty() && w->reply[0] == '-') {
     server_.errors().count(w->reply);
-    const CommandSpec* spec = rare_->blocked_spec;
+    const CommandSpec* spec = rare_->blocked.spec;
     if (spec != nullptr) server_.command_stats().fail(commands::index_of(*spec));
   }
-  rare_->blocked_spec = nullptr;
+  if (rare_->blocked.spec != nullptr) {
+    slow_log(*rare_->blocked.spec, rare_->blocked.argv, rare_->blocked_us);
+    rare_->blocked = OwnedCommand{};
+  }
   // Under `always` a served pop's reply waits for the fsync of its record like our own writes.
   if (w->commit_offset > commit_offset_) commit_offset_ = w->commit_offset;
   if (w->commit_offset > client_.write_offset) client_.write_offset = w->commit_offset;
@@ -1021,7 +1024,12 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
       const std::int64_t us = end_us > start_us ? end_us - start_us : 0;
       server.command_stats().record(commands::index_of(spec), static_cast<std::uint64_t>(us),
                                     error || ctx.failed);
-      session.slow_log(spec, argv, static_cast<std::uint64_t>(us));
+      // A command that blocked is logged once it is served or times out (unblocked()).
+      if (session.rare_ && session.rare_->waiter && session.rare_->blocked.spec == &spec) {
+        session.rare_->blocked_us = static_cast<std::uint64_t>(us);
+      } else {
+        session.slow_log(spec, argv, static_cast<std::uint64_t>(us));
+      }
       const auto ms = static_cast<std::uint64_t>(us) / 1000;
       if (server.latency().wanted(ms)) {
         server.latency().record(spec.has(commands::kFast) ? "fast-command" : "command", ms);
@@ -1036,7 +1044,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
     if (offer.waiter) {
       rare().waiter = std::move(offer.waiter);
-      rare().blocked_spec = bc.spec;
+      rare().blocked.assign(argv, bc.spec);
     }
     if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
     return;
@@ -1071,7 +1079,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   }
   if (offer.waiter) {
     rare().waiter = std::move(offer.waiter);
-    rare().blocked_spec = bc.spec;
+    rare().blocked.assign(argv, bc.spec);
   }
   if (serve && server_.blocking().any()) run_ready_pass(*bc.spec, argv, ctx.db);
 }

@@ -226,7 +226,10 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     const BoundCommand* parked_bc = nullptr;  // nullptr: the queued task is a transaction
     std::string parked_out;                   // replies written while parked
     std::shared_ptr<blocking::Waiter> waiter;  // the blocking command's wait, until settled
-    const commands::CommandSpec* blocked_spec = nullptr;  // the command waiter blocks (a key's)
+    // The command a key's waiter blocks, with its own bytes, and the time it ran before it
+    // blocked: the slow log has it once it is served or times out, as Redis logs it then.
+    OwnedCommand blocked;
+    std::uint64_t blocked_us = 0;
     std::string exec_name;  // EXEC as the client spelled it (MONITOR shows it so)
     Tally queued_tally, watched_tally, subs_tally;
   };

@@ -164,6 +164,27 @@ class IntrospectionTest(SideBySideTestCase):
                      ("SLOWLOG", "LEN", "x"), ("CONFIG", "SET", "slowlog-max-len", "-1")):
             self.same(*args)
 
+    def test_slowlog_has_blocked_commands_when_served(self):
+        # A command that blocks is logged once it is served or times out, with its own
+        # arguments: not when it blocks (the log is read between the two).
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c, RawConnection(srv.port) as b:
+                c.command("DEL", "slowq")
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+                b.send_command("BLPOP", "slowq", "0")
+                deadline = time.monotonic() + 10
+                while b"blocked_clients:1\r\n" not in c.command("INFO", "clients"):
+                    self.assertLess(time.monotonic(), deadline, srv)
+                    time.sleep(0.01)
+                c.command("SLOWLOG", "RESET")
+                self.assertNotIn([b"BLPOP", b"slowq", b"0"],
+                                 [e[3] for e in c.command("SLOWLOG", "GET", "-1")], srv)
+                c.command("RPUSH", "slowq", "v")
+                self.assertEqual(b.read_parsed(), [b"slowq", b"v"])
+                entries = c.command("SLOWLOG", "GET", "-1")
+                self.assertIn([b"BLPOP", b"slowq", b"0"], [e[3] for e in entries], srv)
+                c.command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+
     def test_command_getkeys(self):
         for args in (("SET", "a", "b"), ("MSET", "k1", "v1", "k2", "v2"),
                      ("SORT", "abc", "STORE", "bad", "STORE", "def"), ("SORT", "a", "LIMIT", "0", "STORE", "b"),
