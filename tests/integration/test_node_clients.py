@@ -74,7 +74,7 @@ class NodeClientCase(SideBySideTestCase):
 class IoredisTest(NodeClientCase):
     script = "ioredis.js"
     scenarios = ("types", "pipeline", "multi", "watch", "scripts", "scanStream", "pubsub",
-                 "blocking", "errors", "reconnect", "select")
+                 "blocking", "errors", "reconnect", "streams", "introspection", "misc", "select")
 
     def test_side_by_side(self):
         self.compare(self.lfdb)

@@ -245,6 +245,100 @@ const scenarios = {
     });
   },
 
+  async streams(port) {
+    const r = open(port), reader = open(port);
+    return using([r, reader], async () => {
+      await r.del('io:st');
+      const ids = [];
+      for (let i = 1; i <= 3; i++) ids.push(await r.xadd('io:st', `${i}-1`, 'n', String(i)));
+      const group = await r.xgroup('CREATE', 'io:st', 'g', '0', 'MKSTREAM');
+      const first = await r.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 10, 'STREAMS', 'io:st', '>');
+      const pending = await r.xpending('io:st', 'g');
+      const acked = await r.xack('io:st', 'g', '1-1');
+      const claimed = await r.xautoclaim('io:st', 'g', 'c2', 0, '0-0', 'COUNT', 5);
+      const waiting = reader.xreadgroup('GROUP', 'g', 'c3', 'BLOCK', 5000, 'STREAMS', 'io:st', '>');
+      await until(async () => /blocked_clients:1/.test(await r.info('clients')), 5000, 'XREADGROUP to block');
+      await r.xadd('io:st', '9-1', 'n', '9');
+      const woke = await waiting;
+      const timedOut = await reader.xread('BLOCK', 50, 'STREAMS', 'io:st', '$');
+      const info = await r.xinfo('GROUPS', 'io:st');
+      const trimmed = await r.xtrim('io:st', 'MAXLEN', 2);
+      return { ids, group, first, pending, acked, claimed, woke, timedOut, info, trimmed,
+        range: await r.xrange('io:st', '-', '+'), len: await r.xlen('io:st') };
+    });
+  },
+
+  async introspection(port) {
+    const r = open(port, { connectionName: 'io-intro' });
+    return using([r], async () => {
+      await r.ping();
+      const info = await r.info();
+      const fields = {};
+      for (const line of info.split('\r\n')) {
+        const m = line.match(/^([a-z_0-9]+):/);
+        if (m) fields[m[1]] = true;
+      }
+      // What clients and queues read from INFO (ioredis's ready check, BullMQ's version check).
+      const wanted = ['redis_version', 'redis_mode', 'os', 'arch_bits', 'tcp_port', 'uptime_in_seconds',
+        'connected_clients', 'blocked_clients', 'used_memory', 'maxmemory', 'maxmemory_policy',
+        'loading', 'role', 'connected_slaves', 'total_commands_processed',
+        'rdb_changes_since_last_save', 'aof_enabled'];
+      // Not yet in lfdb-server's INFO (docs/conformance.md, "Real clients"): keyspace_hits,
+      // keyspace_misses, instantaneous_ops_per_sec.
+      const clientInfo = await r.client('INFO');
+      const name = clientInfo.match(/ name=(\S*)/)[1];
+      const hello = await r.call('HELLO', '2');
+      const helloKeys = [];
+      for (let i = 0; i < hello.length; i += 2) helloKeys.push(hello[i]);
+      await r.set('io:enc', '12345');
+      await r.rpush('io:encl', 'a');
+      await r.hset('io:ench', 'f', 'v');
+      await r.zadd('io:encz', 1, 'm');
+      await r.sadd('io:encs', '1', '2');
+      const enc = [];
+      for (const k of ['io:enc', 'io:encl', 'io:ench', 'io:encz', 'io:encs']) enc.push(await r.object('ENCODING', k));
+      return {
+        present: wanted.filter((f) => fields[f]), missing: wanted.filter((f) => !fields[f]),
+        version7: /^7\./.test(info.match(/redis_version:(\S+)/)[1]),
+        name, helloKeys, enc,
+        configMaxmemory: await r.config('GET', 'maxmemory-policy'),
+        dbsize: await r.dbsize() >= 5, commandCount: (await r.command('COUNT')) > 100,
+        memoryUsage: (await r.memory('USAGE', 'io:enc')) > 0,
+      };
+    });
+  },
+
+  async misc(port) {
+    const r = open(port);
+    return using([r], async () => {
+      const out = {};
+      await r.rpush('io:srt', '3', '1', '2');
+      out.sort = await r.sort('io:srt', 'DESC');
+      out.getex = [await r.set('io:gx', 'v'), await r.getex('io:gx', 'PX', 100000), (await r.pttl('io:gx')) > 0];
+      out.bitfield = await r.bitfield('io:bf', 'INCRBY', 'u8', 0, 200, 'INCRBY', 'u8', 0, 100, 'GET', 'u8', 0);
+      out.setbit = [await r.setbit('io:bits', 7, 1), await r.bitcount('io:bits'), await r.bitpos('io:bits', 1)];
+      out.geo = [await r.geoadd('io:geo', 13.361389, 38.115556, 'Palermo', 15.087269, 37.502669, 'Catania'),
+        await r.geodist('io:geo', 'Palermo', 'Catania', 'km'),
+        await r.geosearch('io:geo', 'FROMLONLAT', 15, 37, 'BYRADIUS', 200, 'km', 'ASC')];
+      out.hll = [await r.pfadd('io:hll', 'a', 'b', 'c', 'a'), await r.pfcount('io:hll')];
+      out.lmpop = await r.call('LMPOP', 2, 'io:none', 'io:srt', 'LEFT', 'COUNT', 2);
+      out.zmpop = [await r.zadd('io:zm', 1, 'a', 2, 'b'), await r.call('ZMPOP', 1, 'io:zm', 'MAX')];
+      out.copy = [await r.call('COPY', 'io:gx', 'io:gx2'), await r.get('io:gx2')];
+      out.rename = [await r.rename('io:gx2', 'io:gx3'), await r.renamenx('io:gx3', 'io:gx')];
+      out.expiretime = (await r.call('EXPIRETIME', 'io:gx')) > 1e9;
+      out.hrandfield = (await r.hrandfield('io:none')) === null;
+      out.setrange = [await r.setrange('io:sr', 5, 'x'), (await r.getBuffer('io:sr')).toString('hex')];
+      out.lcs = await r.call('LCS', 'io:gx', 'io:sr');
+      out.wait = await r.call('WAIT', 0, 0);
+      out.time = (await r.time()).length;
+      out.unlink = await r.unlink('io:gx', 'io:sr', 'io:none');
+      out.touch = await r.call('TOUCH', 'io:bits', 'io:none');
+      out.randomkey = typeof (await r.randomkey());
+      out.objectFreqError = await r.object('FREQ', 'io:bits').catch((e) => e.message);
+      return out;
+    });
+  },
+
   async select(port) {
     const db0 = open(port), db3 = open(port, { db: 3 });
     return using([db0, db3], async () => {
