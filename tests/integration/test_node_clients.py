@@ -113,7 +113,7 @@ class LfdbServer(ServerProcess):
 
 
 BULLMQ_SCENARIOS = ("inOrder", "retries", "delayed", "priorities", "pausedAndCounts",
-                    "repeatable", "queueEvents", "obliterate")
+                    "repeatable", "queueEvents", "flowsAndWorkers", "rateLimited", "obliterate")
 # lfdb-server's documented difference from Redis (docs/server.md, scripts): a script that writes
 # and then reaches a key it did not declare cannot start over alone on its first call. BullMQ's
 # scripts name a job's hash by the prefix and id they are given (ARGV), after writing.
