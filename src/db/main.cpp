@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "db/config.hpp"
 #include "db/memory/allocator.hpp"
+#include "db/process_settings.hpp"
 #include "db/server.hpp"
 
 // jemalloc's options for lfdb-server (read once, at the allocator's first use; the MALLOC_CONF
@@ -67,6 +69,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  if (lf::Status log = lfdb::db::open_logfile(cfg.param("logfile")); !log.ok()) {
+    std::fprintf(stderr, "lfdb-server: %s\n", log.message().c_str());
+    return 1;
+  }
+  if (!lfdb::db::apply_oom_score(cfg.param("oom-score-adj"), cfg.param("oom-score-adj-values"),
+                                 !cfg.replicaof_host.empty())) {
+    std::fprintf(stderr, "lfdb-server: warning: cannot set %s\n", "/proc/self/oom_score_adj");
+  }
   // Room for maxclients connections plus the server's own descriptors, as redis-server does.
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < cfg.maxclients + 64) {
@@ -97,6 +107,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   g_server = &server;
+  const std::string pidfile = cfg.param("pidfile");
+  if (!lfdb::db::write_pidfile(pidfile)) {
+    std::fprintf(stderr, "lfdb-server: warning: cannot write the pidfile %s: %s\n", pidfile.c_str(),
+                 std::strerror(errno));
+  }
   // From here this thread only waits for the shutdown: the blocks its cache kept from building
   // the server go back to the arena, where the serving threads' allocations reuse them.
   lfdb::db::memory::set_thread_cache(false);
@@ -114,6 +129,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "lfdb-server: shutting down\n");
   server.stop();
   g_server = nullptr;
+  lfdb::db::remove_pidfile(pidfile);
   std::fprintf(stderr, "lfdb-server: bye\n");
   return 0;
 }
