@@ -203,6 +203,18 @@ class RedisConfFilesTest(unittest.TestCase):
                                  command(redis, "CONFIG", "GET", name), (name, value))
         self.assertEqual(pairs(command(lfdb, "CONFIG", "GET", "replica-priority"))["replica-priority"], "5")
 
+    def test_include_reads_another_file_in_place(self):
+        servers = [ConfServer(r, ["port {port}", "dir {dir}", "save ''", "timeout 5",
+                                  "include {dir}/extra.conf", "tcp-keepalive 60"]) for r in (True, False)]
+        for srv in servers:
+            with open(os.path.join(srv.dir, "extra.conf"), "w") as f:
+                f.write("timeout 9\ntcp-keepalive 99\nrepl-diskless-sync-delay 0\n")
+            self.addCleanup(srv.stop)
+            srv.start()
+            got = pairs(command(srv, "CONFIG", "GET", "timeout", "tcp-keepalive", "repl-diskless-sync-delay"))
+            self.assertEqual(got, {"timeout": "9", "tcp-keepalive": "60", "repl-diskless-sync-delay": "0"},
+                             srv.name())
+
     def test_rewrite_writes_the_new_parameters(self):
         redis, lfdb = self.start_both(["port {port}", "dir {dir}", "save ''", "timeout 0"])
         for srv in (redis, lfdb):
