@@ -101,17 +101,19 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   lfdb::db::Server server(cfg);
-  st = server.start();
-  if (!st.ok()) {
-    std::fprintf(stderr, "lfdb-server: cannot start: %s\n", st.message().c_str());
-    return 1;
-  }
-  g_server = &server;
+  // Before the first client is served: whoever sees the server answer finds its pidfile.
   const std::string pidfile = cfg.param("pidfile");
   if (!lfdb::db::write_pidfile(pidfile)) {
     std::fprintf(stderr, "lfdb-server: warning: cannot write the pidfile %s: %s\n", pidfile.c_str(),
                  std::strerror(errno));
   }
+  st = server.start();
+  if (!st.ok()) {
+    lfdb::db::remove_pidfile(pidfile);
+    std::fprintf(stderr, "lfdb-server: cannot start: %s\n", st.message().c_str());
+    return 1;
+  }
+  g_server = &server;
   // From here this thread only waits for the shutdown: the blocks its cache kept from building
   // the server go back to the arena, where the serving threads' allocations reuse them.
   lfdb::db::memory::set_thread_cache(false);

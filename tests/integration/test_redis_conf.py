@@ -248,12 +248,19 @@ class TakesEffectTest(unittest.TestCase):
 
     def test_logfile_receives_the_log(self):
         for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "logfile {logfile}"]):
-            with open(srv.logfile) as f:
-                text = f.read()
             # Each server's line that it serves: Redis's "Ready to accept connections", lfdb's
-            # "listening on" with its port.
-            self.assertTrue("Ready to accept connections" in text or
-                            ("listening on 127.0.0.1:%d" % srv.port) in text, (srv.name(), text))
+            # "listening on" with its port (written just after the first PING can be answered:
+            # read until it is there, or the deadline).
+            wanted = ("Ready to accept connections", "listening on 127.0.0.1:%d" % srv.port)
+            text = ""
+            deadline = time.monotonic() + 10
+            while not any(w in text for w in wanted) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                with open(srv.logfile) as f:
+                    text = f.read()
+            self.assertTrue(any(w in text for w in wanted), (srv.name(), text))
+            # The server's own output went to the file, not to stdout.
+            self.assertFalse(any(w in srv.log() for w in wanted), srv.name())
 
     def test_idle_timeout_closes_a_normal_client_only(self):
         for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "timeout 1"]):
