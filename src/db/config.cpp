@@ -614,8 +614,9 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - duplicate parameter");
     }
-    const auto failed = [&k](const std::string& why) {
-      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k + "') - " + why);
+    const std::string& key = k;  // a structured binding: clang 14 cannot capture it
+    const auto failed = [&key](const std::string& why) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + key + "') - " + why);
     };
     if (const ParamSpec* p = find_param(k)) {
       if ((p->flags & kImmutable) != 0) return failed("can't set immutable config");
