@@ -135,7 +135,10 @@ void config_set_cmd(CommandContext& c) {
     return now.empty() ? std::string() : now.front().second;
   };
   const std::string bind_was = value_of("bind"), port_was = value_of("port");
-  lf::Status st = config.set(pairs);
+  // enable-protected-configs local: a loopback peer may set dir and dbfilename.
+  const std::string peer = c.client != nullptr ? c.client->addr() : std::string();
+  const bool local = peer.rfind("127.", 0) == 0 || peer.rfind("[::1]", 0) == 0;
+  lf::Status st = config.set(pairs, local);
   if (!st.ok()) return c.out.error(st.message());
   const std::string bind = value_of("bind"), port = value_of("port");
   if (bind != bind_was || port != port_was) {

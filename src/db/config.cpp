@@ -15,6 +15,7 @@
 #include "db/acl/acl_file.hpp"
 #include "db/command_context.hpp"
 #include "db/compact/limits.hpp"
+#include "db/config_table.hpp"
 #include "db/pubsub/notify.hpp"
 
 namespace lfdb::db {
@@ -45,111 +46,14 @@ lf::Status bad(const std::string& name, const std::string& why) {
   return lf::Status::error("directive '" + name + "': " + why);
 }
 
-// Directives accepted for compatibility with redis.conf files but without effect in lfdb (yet).
-const std::set<std::string>& accepted_no_effect() {
-  static const std::set<std::string> s = {"daemonize",
-                                          "logfile", "pidfile", "timeout",
-                                          "tcp-keepalive", "supervised", "always-show-logo"};
-  return s;
-}
-
-// Redis 7.0 parameters that clients and Redis's own test suite set, which lfdb accepts,
-// validates with Redis's rules and errors, and reports back, without an effect: they tune
-// Redis's compact encodings (lfdb follows those it has: the zset- and hash-max-listpack-* pairs,
-// list-max-listpack-size, list-compress-depth and set-max-intset-entries, see
-// apply_encoding_limits), its lazy freeing
-// (lfdb frees in place) and its latency monitor. `alias` is Redis's older name for
-// the same setting; both answer CONFIG GET and set each other.
-struct NoEffectParam {
-  std::string_view name;
-  std::string_view alias;
-  enum Kind { kBool, kInteger, kMemory, kMemoryOrPercent } kind;
-  long long min, max;
-  std::string_view initial;
-};
-constexpr long long kIntMax = 2147483647, kIntMin = -kIntMax - 1, kLongMax = 9223372036854775807LL;
+constexpr long long kLongMax = 9223372036854775807LL;
 // client-query-buffer-limit and proto-max-bulk-len: Redis 7.0 takes neither below 1mb.
 constexpr std::uint64_t kMinClientLimit = 1024 * 1024;
 // repl-backlog-size: lfdb's floor (Redis takes 1 byte; a backlog that small serves no resume).
 constexpr std::uint64_t kMinBacklog = 16 * 1024;
-constexpr NoEffectParam kNoEffectParams[] = {
-    {"list-max-listpack-size", "list-max-ziplist-size", NoEffectParam::kInteger, kIntMin, kIntMax, "-2"},
-    {"list-compress-depth", "", NoEffectParam::kInteger, 0, kIntMax, "0"},
-    {"hash-max-listpack-entries", "hash-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "512"},
-    {"hash-max-listpack-value", "hash-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
-    {"set-max-intset-entries", "", NoEffectParam::kInteger, 0, kLongMax, "512"},
-    {"zset-max-listpack-entries", "zset-max-ziplist-entries", NoEffectParam::kInteger, 0, kLongMax, "128"},
-    {"zset-max-listpack-value", "zset-max-ziplist-value", NoEffectParam::kMemory, 0, kLongMax, "64"},
-    {"stream-node-max-bytes", "", NoEffectParam::kMemory, 0, kLongMax, "4096"},
-    // Redis evicts clients past it; lfdb does not (yet): accepted, validated and reported only.
-    {"maxmemory-clients", "", NoEffectParam::kMemoryOrPercent, 0, kLongMax, "0"},
-    {"stream-node-max-entries", "", NoEffectParam::kInteger, 0, kLongMax, "100"},
-    {"lazyfree-lazy-eviction", "", NoEffectParam::kBool, 0, 0, "no"},
-    {"lazyfree-lazy-expire", "", NoEffectParam::kBool, 0, 0, "no"},
-    {"lazyfree-lazy-server-del", "", NoEffectParam::kBool, 0, 0, "no"},
-    {"lazyfree-lazy-user-del", "", NoEffectParam::kBool, 0, 0, "no"},
-    {"lazyfree-lazy-user-flush", "", NoEffectParam::kBool, 0, 0, "no"},
-    // Takes effect after all: CONFIG SET hands it to the latency monitor (cmd_server.cpp).
-    {"latency-monitor-threshold", "", NoEffectParam::kInteger, 0, kLongMax, "0"},
-    // Likewise: CONFIG SET hands these to the slow log (cmd_server.cpp).
-    {"slowlog-log-slower-than", "", NoEffectParam::kInteger, -1, kLongMax, "10000"},
-    {"slowlog-max-len", "", NoEffectParam::kInteger, 0, kLongMax, "128"},
-    // Likewise: CONFIG SET hands it to the tracking table (db/tracking/table.hpp).
-    {"tracking-table-max-keys", "", NoEffectParam::kInteger, 0, kLongMax, "1000000"},
-    // Likewise: CONFIG SET hands these to replication (db/replication.hpp: NOREPLICAS).
-    {"min-replicas-to-write", "min-slaves-to-write", NoEffectParam::kInteger, 0, kIntMax, "0"},
-    {"min-replicas-max-lag", "min-slaves-max-lag", NoEffectParam::kInteger, 0, kIntMax, "10"},
-    // Likewise: PFADD reads it (cmd_hll.cpp).
-    {"hll-sparse-max-bytes", "", NoEffectParam::kInteger, 0, kIntMax, "3000"},
-    // Hidden, as in Redis (CONFIG GET answers its exact name only): Redis sleeps it per key while
-    // loading a snapshot, a knob for its own tests; lfdb's loads do not sleep on it.
-    {"key-load-delay", "", NoEffectParam::kInteger, kIntMin, kIntMax, "0"},
-};
 
-const NoEffectParam* no_effect_param(std::string_view name) {
-  for (const NoEffectParam& p : kNoEffectParams) {
-    if (p.name == name || (!p.alias.empty() && p.alias == name)) return &p;
-  }
-  return nullptr;
-}
-
-// The value as Redis reads it (a number, a memory size such as "1kb", yes/no), normalized as
-// CONFIG GET shows it; "" and Redis's reason when it is not valid.
-std::string check_value(const NoEffectParam& p, const std::string& v, std::string& normalized) {
-  if (p.kind == NoEffectParam::kBool) {
-    std::string lower = v;
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower != "yes" && lower != "no") return "argument must be 'yes' or 'no'";
-    normalized = lower;
-    return "";
-  }
-  std::int64_t x = 0;
-  if (p.kind == NoEffectParam::kMemoryOrPercent && !v.empty() && v.back() == '%') {
-    std::int64_t pct = 0;
-    if (!parse_int(v.substr(0, v.size() - 1), pct) || pct < 0) return "argument must be a memory or percent value";
-    if (pct > 100) return "percentage argument must be less or equal to 100";
-    normalized = std::to_string(pct) + "%";
-    return "";
-  }
-  if (p.kind == NoEffectParam::kMemory || p.kind == NoEffectParam::kMemoryOrPercent) {
-    std::uint64_t bytes = 0;
-    if (!to_memory(v, bytes)) {
-      return p.kind == NoEffectParam::kMemory ? "argument must be a memory value"
-                                              : "argument must be a memory or percent value";
-    }
-    if (bytes > static_cast<std::uint64_t>(p.max)) {
-      return "argument must be between " + std::to_string(p.min) + " and " + std::to_string(p.max) + " inclusive";
-    }
-    x = static_cast<std::int64_t>(bytes);
-  } else {
-    if (!parse_int(v, x)) return "argument couldn't be parsed into an integer";
-    if (x < p.min || x > p.max) {
-      return "argument must be between " + std::to_string(p.min) + " and " + std::to_string(p.max) + " inclusive";
-    }
-  }
-  normalized = std::to_string(x);
-  return "";
-}
+// Parameters Redis lets CONFIG SET change only with enable-protected-configs.
+bool is_protected(std::string_view name) { return name == "dir" || name == "dbfilename"; }
 
 }  // namespace
 
@@ -279,7 +183,7 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (!one()) return bad(name, "expects a path");
     c.port_file = v[0];
   } else if (name == "appendonly" || name == "aof-load-truncated" || name == "aof-load-corrupt" ||
-             name == "enable-debug-command" || name == "aof-use-snapshot-preamble" ||
+             name == "aof-use-snapshot-preamble" ||
              name == "lazy-promotion" || name == "protected-mode") {
     if (!one() || (v[0] != "no" && v[0] != "yes")) return bad(name, "expects yes or no");
     const bool yes = v[0] == "yes";
@@ -288,8 +192,7 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     else if (name == "aof-load-corrupt") c.aof_load_corrupt = yes;
     else if (name == "aof-use-snapshot-preamble") c.aof_use_snapshot_preamble = yes;
     else if (name == "lazy-promotion") c.lazy_promotion = yes;
-    else if (name == "protected-mode") c.protected_mode = yes;
-    else c.enable_debug_command = yes;
+    else c.protected_mode = yes;
   } else if (name == "appendfsync") {
     if (!one()) return bad(name, "expects always, everysec or no");
     if (v[0] == "always") c.appendfsync = FsyncPolicy::kAlways;
@@ -361,45 +264,72 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
       return bad(name, "expects a size of at least 16kb (e.g. 16mb)");
     }
     c.repl_backlog_size = static_cast<std::size_t>(bytes);
-  } else if (const NoEffectParam* p = no_effect_param(name)) {
+  } else if (const ParamSpec* p = find_param(name)) {  // the table's rows (config_table.hpp)
+    const bool words = p->kind == ParamSpec::kFlags || p->kind == ParamSpec::kPercentiles ||
+                       p->kind == ParamSpec::kOomValues;
+    if (!words && !one()) return bad(name, "expects one value");
+    std::string value;
+    for (const std::string& w : v) value += (value.empty() ? "" : " ") + w;
     std::string normalized;
-    if (!one()) return bad(name, "expects one value");
-    if (std::string why = check_value(*p, v[0], normalized); !why.empty()) return bad(name, why);
+    if (std::string why = check_param(*p, value, normalized); !why.empty()) return bad(name, why);
+    if (std::string why = refuse_reason(*p, normalized); !why.empty()) return bad(name, why);
     c.tuning[std::string(p->name)] = normalized;
-  } else if (accepted_no_effect().count(name) != 0) {
-    // Accepted so existing redis.conf files load; lfdb has nothing to do for these.
+    if (p->name == "enable-debug-command") c.enable_debug_command = normalized != "no";
+  } else if (name == "loadmodule" || name == "rename-command" || name == "sentinel") {
+    // Redis's file-only directives for features lfdb-server does not have: refused, not ignored.
+    return bad(name, name == "loadmodule" ? "lfdb-server has no modules"
+                     : name == "sentinel" ? "lfdb-server is not a sentinel"
+                                          : "lfdb-server does not rename commands");
   } else {
     return lf::Status::error("unknown directive '" + name + "'");
   }
   return lf::Status();
 }
 
+namespace {
+
+// One config file's directives into `out`; `include <path>` reads another file in its place,
+// as Redis does (`depth` stops a file that includes itself).
+lf::Status load_config_file(const std::string& path, ServerConfig& out, int depth) {
+  std::ifstream f(path);
+  if (!f) return lf::Status::error("cannot open config file '" + path + "'");
+  std::string line;
+  int lineno = 0;
+  std::vector<std::string> words;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    const std::string where = path + ":" + std::to_string(lineno) + ": ";
+    if (!split_config_line(line, words)) return lf::Status::error(where + "unbalanced quotes");
+    if (words.empty()) continue;
+    std::string name = words[0];
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    words.erase(words.begin());
+    if (name == "include") {
+      if (words.size() != 1) return lf::Status::error(where + "directive 'include': expects one path");
+      if (depth >= 16) return lf::Status::error(where + "directive 'include': nested too deep");
+      if (lf::Status st = load_config_file(words[0], out, depth + 1); !st.ok()) {
+        return lf::Status::error(where + st.message());
+      }
+      continue;
+    }
+    lf::Status st = apply_directive(name, words, out);
+    if (!st.ok()) return lf::Status::error(where + st.message());
+  }
+  return lf::Status();
+}
+
+}  // namespace
+
 lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
   int i = 1;
   if (argc > 1 && argv[1][0] != '-') {
     const std::string path = argv[1];
-    std::ifstream f(path);
-    if (!f) return lf::Status::error("cannot open config file '" + path + "'");
+    if (lf::Status st = load_config_file(path, out, 0); !st.ok()) return st;
     std::error_code ec;
     out.config_file = std::filesystem::absolute(path, ec).string();  // CONFIG REWRITE's target
-    std::string line;
-    int lineno = 0;
-    std::vector<std::string> words;
-    while (std::getline(f, line)) {
-      ++lineno;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      std::size_t start = line.find_first_not_of(" \t");
-      if (start == std::string::npos || line[start] == '#') continue;
-      if (!split_config_line(line, words)) {
-        return lf::Status::error(path + ":" + std::to_string(lineno) + ": unbalanced quotes");
-      }
-      if (words.empty()) continue;
-      std::string name = words[0];
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      words.erase(words.begin());
-      lf::Status st = apply_directive(name, words, out);
-      if (!st.ok()) return lf::Status::error(path + ":" + std::to_string(lineno) + ": " + st.message());
-    }
     i = 2;
   }
   while (i < argc) {
@@ -465,12 +395,13 @@ std::map<std::string, std::string> values_of(const ServerConfig& c) {
              {"notify-keyspace-events", c.notify_keyspace_events},
              {"databases", std::to_string(c.databases)}};
   for (std::string_view p : memory::kParams) values[std::string(p)] = memory::format_param(p, c.memory);
-  for (const NoEffectParam& p : kNoEffectParams) {
-    const auto given = c.tuning.find(std::string(p.name));
-    const std::string v = given != c.tuning.end() ? given->second : std::string(p.initial);
+  for (const ParamSpec& p : param_table()) {
+    const std::string v = c.param(p.name);
     values[std::string(p.name)] = v;
     if (!p.alias.empty()) values[std::string(p.alias)] = v;
   }
+  values["io-threads"] = std::to_string(c.threads);  // Redis's name for lfdb's threads
+  values["masterauth"] = c.masterauth;
   values["slaveof"] = values["replicaof"];  // Redis's older name
   return values;
 }
@@ -480,7 +411,7 @@ std::string canonical_name(const std::string& name) {
   if (name == "slaveof") return "replicaof";
   if (name == "lua-time-limit") return "busy-reply-threshold";
   if (name == "io-threads") return "threads";
-  if (const NoEffectParam* p = no_effect_param(name)) return std::string(p->name);
+  if (const ParamSpec* p = find_param(name)) return std::string(p->name);
   return name;
 }
 
@@ -494,8 +425,8 @@ std::string config_line(const std::string& name, const std::string& value) {
                                               "maxmemory-clients"};
   static const std::set<std::string> quoted = {"notify-keyspace-events", "requirepass", "masterauth", "aclfile",
                                                "dbfilename", "appendfilename", "dir", "backup-dir"};
-  const NoEffectParam* p = no_effect_param(name);
-  const bool size = sizes.count(name) != 0 || (p != nullptr && p->kind == NoEffectParam::kMemory);
+  const ParamSpec* p = find_param(name);
+  const bool size = sizes.count(name) != 0 || (p != nullptr && p->kind == ParamSpec::kMemory);
   if (size && !value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
     const std::uint64_t bytes = std::stoull(value);
     for (const auto& [unit, mul] : {std::pair{"gb", 1ull << 30}, {"mb", 1ull << 20}, {"kb", 1ull << 10}}) {
@@ -503,7 +434,9 @@ std::string config_line(const std::string& name, const std::string& value) {
     }
     return name + " " + value;
   }
-  const bool words = name == "save" || name == "client-output-buffer-limit" || name == "replicaof";
+  const bool words = name == "save" || name == "client-output-buffer-limit" || name == "replicaof" ||
+                     (p != nullptr && (p->kind == ParamSpec::kFlags || p->kind == ParamSpec::kPercentiles ||
+                                       p->kind == ParamSpec::kOomValues));
   bool plain = !value.empty() && quoted.count(name) == 0;
   for (char ch : value) {
     if (std::isspace(static_cast<unsigned char>(ch)) || ch == '"' || ch == '\\' || ch == '\'') {
@@ -639,7 +572,8 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
   lf::MutexLock lock(mu_);
   for (const auto& [k, v] : values_) {
     // Testing knobs answer to their exact name only, as Redis's hidden configs do.
-    const bool hidden = k == "rdb-key-save-delay" || k == "key-load-delay";
+    const ParamSpec* p = find_param(k);
+    const bool hidden = k == "rdb-key-save-delay" || (p != nullptr && (p->flags & kHidden) != 0);
     if (hidden ? iequal(pattern, k) : glob_match(pattern, k, /*nocase=*/true)) out.emplace_back(k, v);
   }
   return out;
@@ -652,7 +586,7 @@ static std::string first_word(std::string_view v) {
   return std::string(v.substr(b, v.find(' ', b) - b));
 }
 
-lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs) {
+lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs, bool local_client) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
                                                        "busy-reply-threshold", "lua-time-limit",
                                                        "protected-mode", "rdb-key-save-delay",
@@ -670,7 +604,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
   // answered OK, as Redis answers a set that changes nothing; a new value is refused as immutable.
   lf::MutexLock lock(mu_);
   std::set<std::string> seen;
-  std::vector<std::pair<const NoEffectParam*, std::string>> no_effect;  // checked, normalized
+  std::vector<std::pair<const ParamSpec*, std::string>> rows;  // the table's, checked and normalized
   memory::Limits limits = memory::live().load();  // maxmemory & co., applied once all are valid
   for (const auto& [k, v] : pairs) {
     if (values_.count(k) == 0) {
@@ -680,13 +614,21 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - duplicate parameter");
     }
-    if (const NoEffectParam* p = no_effect_param(k)) {
+    const std::string& key = k;  // a structured binding: clang 14 cannot capture it
+    const auto failed = [&key](const std::string& why) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + key + "') - " + why);
+    };
+    if (const ParamSpec* p = find_param(k)) {
+      if ((p->flags & kImmutable) != 0) return failed("can't set immutable config");
       std::string normalized;
-      if (std::string why = check_value(*p, v, normalized); !why.empty()) {
-        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k + "') - " + why);
-      }
-      no_effect.emplace_back(p, std::move(normalized));
+      if (std::string why = check_param(*p, v, normalized); !why.empty()) return failed(why);
+      if (std::string why = refuse_reason(*p, normalized); !why.empty()) return failed(why);
+      rows.emplace_back(p, std::move(normalized));
       continue;
+    }
+    if (is_protected(k)) {
+      const std::string& allowed = values_["enable-protected-configs"];
+      if (allowed == "no" || (allowed == "local" && !local_client)) return failed("can't set protected config");
     }
     if (memory::is_param(k)) {
       std::string why;
@@ -763,7 +705,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                "') - argument couldn't be parsed into an integer");
     }
   }
-  for (const auto& [p, v] : no_effect) {
+  for (const auto& [p, v] : rows) {
     values_[std::string(p->name)] = v;
     if (!p->alias.empty()) values_[std::string(p->alias)] = v;
   }
@@ -776,7 +718,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       memory::live().store(limits);
       continue;
     }
-    if (no_effect_param(k) != nullptr) continue;
+    if (find_param(k) != nullptr) continue;
     if (k == "client-output-buffer-limit") {  // merged into the classes it does not name
       (void)merge_output_limits(values_[k], v);  // checked above
       continue;
@@ -810,6 +752,19 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
 std::string Config::output_limits() const {
   lf::MutexLock lock(mu_);
   return values_.at("client-output-buffer-limit");
+}
+
+std::string Config::value(std::string_view name) const {
+  lf::MutexLock lock(mu_);
+  const auto it = values_.find(std::string(name));
+  return it == values_.end() ? std::string() : it->second;
+}
+
+std::string ServerConfig::param(std::string_view name) const {
+  const auto given = tuning.find(std::string(name));
+  if (given != tuning.end()) return given->second;
+  const ParamSpec* p = find_param(name);
+  return p == nullptr ? std::string() : std::string(p->initial);
 }
 
 std::string Config::requirepass() const {

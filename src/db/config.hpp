@@ -83,10 +83,13 @@ struct ServerConfig {
   std::uint64_t proto_max_bulk_len = 512ull << 20;
 
   memory::Limits memory;  // maxmemory and its policy (db/memory/settings.hpp)
-  // The tuning parameters CONFIG SET also takes (slowlog-*, latency-monitor-threshold,
-  // stream-node-*, the encodings...) as given at start, validated and normalized: name -> value.
+  // The table's parameters (db/config_table.hpp: timeout, tcp-keepalive, slowlog-*, the
+  // encodings...) given at start, validated and normalized: name -> value; param() reads them.
   std::map<std::string, std::string> tuning;
   std::string config_file;  // the file given at start, absolute; "" without one (CONFIG REWRITE)
+
+  // A parameter of the table (db/config_table.hpp) as given at start, or its default.
+  std::string param(std::string_view name) const;
 
   std::string snapshot_path() const { return dir + "/" + dbfilename; }
 
@@ -110,7 +113,10 @@ class Config {
   // Name/value pairs whose name matches the glob pattern.
   std::vector<std::pair<std::string, std::string>> get(std::string_view pattern) const;
   // Sets several parameters atomically (all or none); error text as Redis gives it.
-  lf::Status set(const std::vector<std::pair<std::string, std::string>>& pairs);
+  // `local_client`: the caller is on a loopback address (enable-protected-configs local).
+  lf::Status set(const std::vector<std::pair<std::string, std::string>>& pairs, bool local_client = false);
+  // One parameter's current value, as CONFIG GET shows it ("" if lfdb has no such name).
+  std::string value(std::string_view name) const;
   std::string requirepass() const;
   std::string output_limits() const;  // client-output-buffer-limit, canonical
   int rdb_key_save_delay_us() const;
