@@ -17,7 +17,8 @@
 #                       that run (strace slows the server: read the count, not the speed).
 # Medians of ROUNDS rounds, the range in brackets. Prints markdown.
 # BEFORE=dir: also runs dir/lf-echo-server (another build, e.g. the base commit's) with
-# uring-completion, as "uring-completion@before", for a before/after in the same run.
+# uring-completion, as "uring-completion@before", for a before/after in the same run; MID=dir
+# likewise as "uring-completion@mid" (an intermediate build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -27,6 +28,7 @@ SECONDS_=${SECONDS_:-2}
 TICK=$(getconf CLK_TCK)
 SETS="epoll-et io_uring uring-completion"
 [ -n "${BEFORE:-}" ] && SETS+=" uring-completion@before"
+[ -n "${MID:-}" ] && SETS+=" uring-completion@mid"
 
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -38,7 +40,8 @@ for t in 2 4; do
   for hs in $SETS; do
     s="$hs/$t"; names+=("$s")
     pf=$(mktemp); rm -f "$pf"
-    bin=$BIN; [ "${hs#*@}" = before ] && bin=$BEFORE
+    bin=$BIN
+    case "$hs" in *@before) bin=$BEFORE ;; *@mid) bin=$MID ;; esac
     "$bin"/lf-echo-server --model lf --threads "$t" --handle-set "${hs%@*}" --port 0 --port-file "$pf" >/dev/null 2>&1 &
     pids+=($!); PID[$s]=$!
     for _ in $(seq 200); do [ -s "$pf" ] && break; sleep 0.05; done
