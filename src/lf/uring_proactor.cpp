@@ -26,10 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <deque>
 #include <thread>
 #include <vector>
@@ -52,12 +50,6 @@ namespace {
 // kNotify never goes to the kernel: notify() puts it into a slot's pending completions.
 enum Kind : std::uint8_t { kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4 };
 constexpr std::uint32_t kGenMask = 0xFFFFFF;
-// The kernel's IORING_FEAT_MIN_TIMEOUT (6.12): io_uring_getevents_arg's former pad is
-// min_wait_usec. liburing's headers here predate it, hence the number.
-constexpr unsigned kFeatMinTimeout = 1U << 15;
-// How long a leader that just submitted sends waits for them and one more completion before it
-// settles for what is there (see lead()).
-constexpr unsigned kBatchWaitUsec = 50;
 constexpr int kBufferGroup = 1;
 
 std::uint64_t token(Kind k, std::uint32_t slot, std::uint32_t gen) {
@@ -129,11 +121,6 @@ struct UringProactor::Impl {
   bool leader_blocked LF_GUARDED_BY(sq_mu) = false;
   // A slot was scheduled while no leader was blocked: the next leader's turn does not wait.
   bool kick LF_GUARDED_BY(sq_mu) = false;
-  // Sends queued since the last submission (a leader's wait counts on their completions).
-  unsigned sends_queued LF_GUARDED_BY(sq_mu) = 0;
-  // The kernel takes a minimum batch wait (kFeatMinTimeout); cleared if it refuses one. The
-  // leader's only.
-  bool batch_wait = false;
   Mutex buf_mu;
 
   Mutex pmu;
@@ -207,23 +194,7 @@ struct UringProactor::Impl {
     MutexLock l(sq_mu);
     if (!leader_blocked) return;
     unsigned n = flush_sq();
-    sends_queued = 0;  // submitted here: the blocked leader's wait does not count on them
     if (n > 0) enter(n, 0);
-  }
-  // Submit, and wait for `wait_nr` completions for up to kBatchWaitUsec, then for any one.
-  void enter_batch(unsigned to_submit, unsigned wait_nr) {
-    enters.fetch_add(1, std::memory_order_relaxed);
-    io_uring_getevents_arg arg{};
-    arg.sigmask_sz = _NSIG / 8;
-    arg.pad = kBatchWaitUsec;  // min_wait_usec
-    int rc = io_uring_enter2(static_cast<unsigned>(ring.ring_fd), to_submit, wait_nr,
-                             IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, reinterpret_cast<sigset_t*>(&arg),
-                             sizeof arg);
-    if (rc == -EINVAL) {  // a kernel without it after all: plain waits from now on
-      batch_wait = false;
-      return;
-    }
-    LF_CHECK_MSG(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME, "io_uring_enter failed");
   }
   void queue_recv(Slot& s) {
     {
@@ -244,7 +215,6 @@ struct UringProactor::Impl {
       io_uring_prep_send(sqe, s.fd, s.inflight.data() + s.inflight_off, s.inflight.size() - s.inflight_off,
                          MSG_NOSIGNAL);
       io_uring_sqe_set_data64(sqe, token(kSend, s.id.slot, s.id.gen));
-      ++sends_queued;
     }
     s.send_inflight = true;
     ++s.ops;
@@ -276,28 +246,18 @@ struct UringProactor::Impl {
   void lead(std::vector<Slot*>& runnable) {
     turns.fetch_add(1, std::memory_order_relaxed);
     if (!accept_armed) queue_accept();
-    unsigned to_submit, sends;
+    unsigned to_submit;
     bool no_wait;
     {
       MutexLock l(sq_mu);
       to_submit = flush_sq();
-      sends = std::min(sends_queued, to_submit);
-      sends_queued = 0;
       no_wait = kick;
       kick = false;
       leader_blocked = !no_wait;
     }
     const bool have = io_uring_cq_ready(&ring) > 0;
     // One system call: submit + wait (not when a slot was scheduled meanwhile: it waits in ready).
-    // Sends the socket takes complete inside the submission, so a wait for one completion would
-    // end at once on theirs and the real wait would be a second call: wait for them and one
-    // more instead, and after kBatchWaitUsec for whatever is there (a send a full socket holds
-    // does not keep the others waiting longer than that).
-    if (!have && !no_wait && sends > 0 && batch_wait) {
-      enter_batch(to_submit, sends + 1);
-    } else if (to_submit > 0 || (!have && !no_wait)) {
-      enter(to_submit, have || no_wait ? 0 : 1);
-    }
+    if (to_submit > 0 || (!have && !no_wait)) enter(to_submit, have || no_wait ? 0 : 1);
     {
       MutexLock l(sq_mu);
       leader_blocked = false;
@@ -692,7 +652,6 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
   int rc = io_uring_queue_init_params(options.ring_entries, &impl->ring, &p);
   if (rc < 0) return Status::error("io_uring_queue_init failed (the kernel refuses io_uring)", -rc);
   impl->ring_ready = true;
-  impl->batch_wait = (impl->ring.features & kFeatMinTimeout) != 0;
   if (!(impl->ring.features & IORING_FEAT_NODROP)) {
     return Status::error("io_uring: this kernel may drop completions (5.5 or newer needed)");
   }
