@@ -49,6 +49,8 @@ server_cmd() {
     lf | lf-multi | hsha | reactor) echo "$BIN/lf-echo-server --model $1 --threads $2" ;;
     lf-lazy) echo "$BIN/lf-echo-server --model lf --lazy-promotion --threads $2" ;;
     lf-uring) echo "$BIN/lf-echo-server --model lf --handle-set uring-completion --threads $2" ;;
+    # Another build's completion set (BEFORE=dir holding its lf-echo-server), for a before/after.
+    lf-uring-before) echo "${BEFORE:?lf-uring-before needs BEFORE=dir}/lf-echo-server --model lf --handle-set uring-completion --threads $2" ;;
     ace-tp) echo "$BIN/ace-echo-server --reactor tp --threads $2" ;;
     ace-dev-poll) echo "$BIN/ace-echo-server --reactor dev-poll --threads $2" ;;
     asio) echo "$BIN/asio-echo-server --threads $2" ;;
@@ -279,7 +281,8 @@ cmds = {"lf": "lf-echo-server --model lf --threads N", "lf-multi": "lf-echo-serv
         "ace-tp": "ace-echo-server --reactor tp --threads N", "ace-dev-poll": "ace-echo-server --reactor dev-poll --threads N",
         "asio": "asio-echo-server --threads N",
         "lf-lazy": "lf-echo-server --model lf --lazy-promotion --threads N",
-        "lf-uring": "lf-echo-server --model lf --handle-set uring-completion --threads N"}
+        "lf-uring": "lf-echo-server --model lf --handle-set uring-completion --threads N",
+        "lf-uring-before": "$BEFORE/lf-echo-server --model lf --handle-set uring-completion --threads N"}
 for c in contenders:
     print(f"| {c} | `{cmds.get(c, c)}` |")
 print()

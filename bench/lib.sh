@@ -43,6 +43,11 @@ start_cpu_contenders() {  # lfdb-server binary
     names+=(reactor-other lf-other)
     p=$(free_port); start_lfdb "$OTHER" "$p" --model reactor --threads 1; PORT[reactor-other]=$p; PID[reactor-other]=$LAST_PID
     p=$(free_port); start_lfdb "$OTHER" "$p" --model lf --threads 2; PORT[lf-other]=$p; PID[lf-other]=$LAST_PID
+    if [ "${URING:-1}" != 0 ]; then
+      names+=(lf-uring-other)
+      p=$(free_port); start_lfdb "$OTHER" "$p" --model lf --threads 2 --handle-set uring-completion
+      PORT[lf-uring-other]=$p; PID[lf-uring-other]=$LAST_PID
+    fi
   fi
   for s in "${names[@]}"; do redis-benchmark -p "${PORT[$s]}" -c 50 -n 20000 -t set,get -r 100000 -q >/dev/null 2>&1; done
 }

@@ -7,8 +7,9 @@
 #   servers   redis-server (one thread of work), lfdb-server --model reactor --threads 1 (one
 #             thread of work, like redis), lfdb-server --model lf --threads 2 (two), the same
 #             with --handle-set uring-completion (lf-uring; URING=0 leaves it out); each with
-#             its defaults otherwise. Extra lfdb binaries: OTHER=path (adds "lf-other" and
-#             "reactor-other", e.g. a build of main, for a before/after in the same run).
+#             its defaults otherwise. Extra lfdb binaries: OTHER=path (adds "lf-other",
+#             "reactor-other" and "lf-uring-other", e.g. a build of main, for a before/after in
+#             the same run).
 #   workload  redis-benchmark -c 50 -r 100000 -n N -t T [-P 16], after a warm-up.
 #   per run   CPU: utime+stime from /proc/PID/stat (10 ms ticks) and the sum of every thread's
 #             sum_exec_runtime from /proc/PID/task/*/schedstat (ns), before and after, / N;
@@ -101,12 +102,12 @@ done
 # events and system-call tracepoints only; the virtual CPUs have no hardware counters), counts
 # per request. Not interleaved with the CPU rounds above, since perf's own cost lands on the server.
 [ -n "${NO_COUNTS:-}" ] && exit 0
-EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,context-switches,cpu-migrations
+EVENTS=raw_syscalls:sys_enter,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_io_uring_enter,context-switches,cpu-migrations
 echo
 echo "Per request under \`perf stat -e $EVENTS -p PID\`, one run each:"
 echo
-echo "| test | pipeline | server | syscalls | futex | epoll_wait | epoll_ctl | context switches | migrations |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| test | pipeline | server | syscalls | futex | epoll_wait | epoll_ctl | io_uring_enter | context switches | migrations |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for t in $TESTS; do
   for pl in $PIPES; do
     n=$N1; [ "$pl" = 16 ] && n=$N16
@@ -118,7 +119,7 @@ for t in $TESTS; do
       bench_run "${PORT[$s]}" "$t" "$pl" "$n" >/dev/null
       kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
       per() { echo "scale=4; $(grep ",$1," "$out" | head -1 | cut -d, -f1) / $n" | bc; }
-      echo "| $t | $pl | $s | $(per raw_syscalls:sys_enter) | $(per syscalls:sys_enter_futex) | $(per syscalls:sys_enter_epoll_wait) | $(per syscalls:sys_enter_epoll_ctl) | $(per context-switches) | $(per cpu-migrations) |"
+      echo "| $t | $pl | $s | $(per raw_syscalls:sys_enter) | $(per syscalls:sys_enter_futex) | $(per syscalls:sys_enter_epoll_wait) | $(per syscalls:sys_enter_epoll_ctl) | $(per syscalls:sys_enter_io_uring_enter) | $(per context-switches) | $(per cpu-migrations) |"
       rm -f "$out"
     done
   done

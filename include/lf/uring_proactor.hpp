@@ -100,10 +100,14 @@ struct ProactorOptions {
   // cancelled) until they drain to half of it, so a peer that sends and does not read holds at
   // most this much (plus what was already received) instead of growing without bound.
   std::size_t output_limit = 1 << 20;
-  // false: a leader that goes on to process a slot always promotes a follower first (a futex
-  // wake per turn), so a handler that blocks never leaves the completion queue unwatched.
-  // true: it promotes one only when more slots are ready than it takes itself, or when its
-  // handler calls UnboundThreadSet::promote_new_leader() (a long one: a script, a snapshot).
+  // false: a leader that goes on to process slots hands the role back and promotes a follower
+  // first (a futex wake per turn), so a handler that blocks never leaves the completion queue
+  // unwatched.
+  // true: the leader keeps the role while it runs every slot its wait reaped, then waits
+  // again: no follower is woken on the fast path. It gives the role up (and the rest of its
+  // turn's slots, to whichever thread comes) only when a handler calls
+  // UnboundThreadSet::promote_new_leader() (a long one: a script, a snapshot). Followers are
+  // woken only for work they can take: a slot notify(id) or close(id) scheduled.
   bool lazy_promotion = true;
 };
 
@@ -113,6 +117,8 @@ struct ProactorStats {
   std::uint64_t enters = 0;       // io_uring_enter calls (waits and submissions)
   std::uint64_t leader_turns = 0;
   std::uint64_t recv_pauses = 0;  // recvs cancelled for back-pressure (output_limit)
+  std::uint64_t follower_wakes = 0;  // followers woken (condition variable signals)
+  std::uint64_t promotions = 0;      // leaders that gave the role up from inside a handler
 };
 
 class UringProactor {

@@ -11,6 +11,13 @@
 //   * notify(id) routes a kNotify into the slot as the leader routes a completion; the thread
 //     that takes the slot for it is the caller (run_here) or a proactor thread (scheduled: a
 //     follower is woken, else the leader, with a NOP if it is blocked in the kernel).
+// The leader's turn (lazy_promotion, the default): it keeps the role while it runs every slot
+// its wait reaped, then submits their sends with its next wait. Nobody else waits on the
+// completion queue meanwhile, so no follower is woken per turn (the futex wake and the two
+// context switches each hand-off cost were more than the recv and send calls the ring saves),
+// and every request is submitted by the leader's thread, so the kernel's task work for it runs
+// in the leader's own wait instead of waking a follower asleep on the condition variable. A
+// handler that runs long gives the role up (promote_from_handler) with the turn's other slots.
 #include "lf/uring_proactor.hpp"
 
 #include <netinet/in.h>
@@ -125,6 +132,21 @@ struct UringProactor::Impl {
   std::vector<std::thread> threads;  // start/stop's caller only
 
   std::atomic<std::uint64_t> accepted{0}, completions{0}, enters{0}, turns{0}, pauses{0};
+  std::atomic<std::uint64_t> wakes{0}, promotions{0};
+
+  // A proactor thread's own: whether it holds the leader role, and the slots its last wait
+  // reaped that it is running (batch[next] now). The promote hook reads it on the same thread.
+  struct Turn {
+    bool leading = false;
+    std::vector<Slot*> batch;
+    std::size_t next = 0;
+  };
+  static inline thread_local Turn* t_turn = nullptr;
+
+  void wake_follower() LF_REQUIRES(pmu) {
+    wakes.fetch_add(1, std::memory_order_relaxed);
+    followers_cv.notify_one();
+  }
 
   ~Impl() {
     if (buf_registered) (void)io_uring_unregister_buf_ring(&ring, kBufferGroup);
@@ -490,7 +512,7 @@ struct UringProactor::Impl {
       MutexLock l(pmu);
       ready.push_back(&s);
       if (followers > 0) {
-        followers_cv.notify_one();
+        wake_follower();
         return;
       }
     }
@@ -524,32 +546,52 @@ struct UringProactor::Impl {
   }
 
   // --- the threads ----------------------------------------------------------------------
-  // A handler about to run long (UnboundThreadSet::promote_new_leader()): if nobody leads, a
-  // follower does from now on.
+  // A handler about to run long (UnboundThreadSet::promote_new_leader()). A leader that kept
+  // the role gives it up, and the slots of its turn it has not run yet go to the ready list
+  // (they are taken: their completions wait in them meanwhile); a follower is woken to lead
+  // or take them. A thread that did not lead wakes a follower only if nobody leads.
   static bool promote_from_handler(void* arg) {
     Impl& self = *static_cast<Impl*>(arg);
+    Turn* t = t_turn;
     MutexLock l(self.pmu);
+    if (t != nullptr && t->leading) {
+      t->leading = false;
+      self.leader_present = false;
+      self.promotions.fetch_add(1, std::memory_order_relaxed);
+      for (std::size_t i = t->next + 1; i < t->batch.size(); ++i) self.ready.push_back(t->batch[i]);
+      if (t->batch.size() > t->next + 1) t->batch.resize(t->next + 1);  // ends run_thread's walk
+      if (self.followers > 0) self.wake_follower();
+      return true;
+    }
     if (self.leader_present || self.followers == 0) return false;
-    self.followers_cv.notify_one();
+    self.wake_follower();
     return true;
   }
 
   void run_thread() {
     UnboundThreadSet::set_thread_promote_hook(&Impl::promote_from_handler, this);
-    std::vector<Slot*> runnable;
+    Turn turn;
+    t_turn = &turn;
     for (;;) {
       Slot* s = nullptr;
       {
         MutexLock l(pmu);
         for (;;) {
-          if (stopping) return;
-          if (!ready.empty()) {
+          if (stopping) {
+            if (turn.leading) leader_present = false;
+            turn.leading = false;
+            t_turn = nullptr;
+            return;
+          }
+          if (!ready.empty()) {  // a scheduled slot, or one a promoted leader left
             s = ready.front();
             ready.pop_front();
             break;
           }
+          if (turn.leading) break;  // kept the role: wait on the ring again
           if (!leader_present) {
             leader_present = true;
+            turn.leading = true;
             break;
           }
           ++followers;
@@ -558,21 +600,27 @@ struct UringProactor::Impl {
         }
       }
       if (s != nullptr) {
-        run_slot(*s);
+        run_slot(*s);  // a leader that runs it keeps the role (unless its handler gives it up)
         continue;
       }
-      lead(runnable);
-      MutexLock l(pmu);
-      leader_present = false;
-      for (Slot* r : runnable) ready.push_back(r);
-      runnable.clear();
-      // This thread goes on to process a slot. Eager: promote a follower to lead meanwhile, so
-      // a handler that blocks never leaves the completion queue unwatched. Lazy: only when
-      // there is more than this thread takes itself; a long handler promotes one itself
-      // (promote_from_handler, through UnboundThreadSet::promote_new_leader()).
-      if (followers > 0 && (ready.size() > 1 || (!opt.lazy_promotion && !ready.empty()))) {
-        followers_cv.notify_one();
+      lead(turn.batch);
+      if (!opt.lazy_promotion) {
+        // Eager: hand the role on before processing, so a handler that blocks never leaves the
+        // completion queue unwatched; the slots go to the ready list, this thread takes the
+        // first and a follower is woken if there is more.
+        MutexLock l(pmu);
+        turn.leading = false;
+        leader_present = false;
+        for (Slot* r : turn.batch) ready.push_back(r);
+        turn.batch.clear();
+        if (followers > 0 && !ready.empty()) wake_follower();
+        continue;
       }
+      // Lazy: run them all here, still the leader (a handler that turns long gives the role
+      // and the rest of the batch up: promote_from_handler shortens the batch).
+      for (turn.next = 0; turn.next < turn.batch.size(); ++turn.next) run_slot(*turn.batch[turn.next]);
+      turn.batch.clear();
+      turn.next = 0;
     }
   }
 };
@@ -689,7 +737,7 @@ bool UringProactor::close(HandlerId id) {
   if (schedule) {
     MutexLock l(impl_->pmu);
     impl_->ready.push_back(&s);
-    if (impl_->followers > 0) impl_->followers_cv.notify_one();
+    if (impl_->followers > 0) impl_->wake_follower();
   }
   impl_->cancel_recv_now(id);
   return true;
@@ -704,6 +752,8 @@ ProactorStats UringProactor::stats() const {
   st.enters = impl_->enters.load();
   st.leader_turns = impl_->turns.load();
   st.recv_pauses = impl_->pauses.load();
+  st.follower_wakes = impl_->wakes.load();
+  st.promotions = impl_->promotions.load();
   return st;
 }
 

@@ -3,6 +3,8 @@
 // Skips with the reason where io_uring is unavailable.
 #include "lf/uring_proactor.hpp"
 
+#include "lf/unbound_thread_set.hpp"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -23,6 +25,8 @@ using namespace std::chrono_literals;
 // Everything a handler saw, checked by the tests; `busy` catches two threads in one handler.
 struct Record {
   std::atomic<int> handlers{0}, closes{0}, overlaps{0};
+  std::atomic<int> promoted{0};  // LONG handlers whose promote_new_leader() gave the role up
+  std::atomic<bool> long_running{false}, release_long{false};
   std::mutex mu;
   std::vector<lf::HandlerId> ids;  // by creation order
   std::vector<int> fds;
@@ -43,6 +47,13 @@ class Echo final : public lf::ProactorHandler {
     }
     if (bytes == "QUIT\n") {
       io.close();
+    } else if (bytes == "LONG\n") {
+      // A long handler: it gives the leader role up, then holds this thread until the test
+      // lets it go (liveness bound only), and answers.
+      r_.promoted.fetch_add(lf::UnboundThreadSet::promote_new_leader() ? 1 : 0);
+      r_.long_running.store(true);
+      for (int i = 0; i < 20000 && !r_.release_long.load(); ++i) std::this_thread::sleep_for(1ms);
+      io.send("DONE\n");
     } else {
       io.send(bytes);
     }
@@ -312,6 +323,111 @@ TEST(UringProactor, StressChurnWithServerCloses) {
   closer.join();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(r.overlaps.load(), 0);
+  EXPECT_EQ(r.handlers.load(), kClients * kConnsEach);
+  EXPECT_TRUE(eventually([&] { return r.closes.load() == kClients * kConnsEach; })) << r.closes.load();
+}
+
+// The fast path wakes nobody: connections in lockstep, each turn reaping several recvs (and
+// then the sends), and the leader runs them all itself; a follower is woken only for work it
+// can take (notify, close, a long handler), and this echo asks for none.
+TEST(UringProactor, LockstepTrafficWakesNoFollower) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2);
+  constexpr int kConns = 16, kRounds = 100;
+  std::vector<std::unique_ptr<Client>> cs;
+  for (int i = 0; i < kConns; ++i) {
+    cs.push_back(std::make_unique<Client>(p->port()));
+    ASSERT_GE(cs.back()->fd, 0);
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kConns; ++i) ASSERT_TRUE(cs[i]->send_all(pattern(64, i + round)));
+    for (int i = 0; i < kConns; ++i) ASSERT_EQ(cs[i]->recv_n(64), pattern(64, i + round)) << "conn " << i;
+  }
+  lf::ProactorStats st = p->stats();
+  EXPECT_EQ(st.follower_wakes, 0u) << "a follower was woken with no work of its own";
+  EXPECT_EQ(st.promotions, 0u);
+  EXPECT_LT(st.leader_turns, st.completions) << "each turn reaped one completion: nothing was batched";
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+// A handler that runs long gives the leader role up (UnboundThreadSet::promote_new_leader()):
+// the other connections are served meanwhile by the other thread, and the long one's reply
+// still comes, after it.
+TEST(UringProactor, ALongHandlerHandsTheRoleOn) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2);
+  Client slow(p->port()), other(p->port());
+  ASSERT_GE(slow.fd, 0);
+  ASSERT_GE(other.fd, 0);
+  ASSERT_TRUE(other.send_all("warm"));
+  ASSERT_EQ(other.recv_n(4), "warm");
+  ASSERT_TRUE(slow.send_all("LONG\n"));
+  ASSERT_TRUE(eventually([&] { return r.long_running.load(); }));
+  for (int i = 0; i < 20; ++i) {  // served while the long handler holds its thread
+    std::string msg = pattern(40, i);
+    ASSERT_TRUE(other.send_all(msg));
+    ASSERT_EQ(other.recv_n(40), msg) << "nobody led while a handler ran long";
+  }
+  EXPECT_FALSE(r.release_long.load());
+  r.release_long.store(true);
+  EXPECT_EQ(slow.recv_n(5), "DONE\n");
+  EXPECT_EQ(r.promoted.load(), 1);
+  EXPECT_GE(p->stats().promotions, 1u);
+  // Still echoing afterwards, on both.
+  ASSERT_TRUE(slow.send_all("after"));
+  EXPECT_EQ(slow.recv_n(5), "after");
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+// Long handlers in a churn of connections: the role and the rest of a leader's turn go to the
+// other threads many times, while fd numbers are reused and the server closes handlers.
+TEST(UringProactor, StressLongHandlersAndServerCloses) {
+  Record r;
+  r.release_long.store(true);  // LONG returns at once, after giving the role up
+  MAKE_OR_SKIP(p, r, 3, 128, 256);
+  constexpr int kClients = 6, kConnsEach = 20, kMsgs = 15;
+  std::atomic<int> bad{0};
+  std::atomic<bool> done{false};
+  std::thread closer([&] {
+    std::size_t k = 0;
+    while (!done.load()) {
+      lf::HandlerId id;
+      {
+        std::lock_guard<std::mutex> l(r.mu);
+        if (!r.ids.empty()) id = r.ids[(k * 104729) % r.ids.size()];
+      }
+      ++k;
+      if (id.valid()) (void)p->close(id);
+      std::this_thread::sleep_for(3ms);
+    }
+  });
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kClients; ++t) {
+    ts.emplace_back([&, t] {
+      for (int c = 0; c < kConnsEach; ++c) {
+        Client cl(p->port());
+        if (cl.fd < 0) {
+          bad.fetch_add(1);
+          continue;
+        }
+        for (int m = 0; m < kMsgs; ++m) {
+          const bool is_long = (m + t) % 3 == 0;
+          std::string msg = is_long ? std::string("LONG\n") : pattern(static_cast<std::size_t>(50 + m * 13), t * 997 + c * 31 + m);
+          std::string want = is_long ? std::string("DONE\n") : msg;
+          if (!cl.send_all(msg)) break;
+          std::string got = cl.recv_n(want.size());
+          if (got.size() < want.size()) break;  // closed by the closer
+          if (got != want) bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  done.store(true);
+  closer.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(r.overlaps.load(), 0);
+  EXPECT_GT(p->stats().promotions, 0u);
   EXPECT_EQ(r.handlers.load(), kClients * kConnsEach);
   EXPECT_TRUE(eventually([&] { return r.closes.load() == kClients * kConnsEach; })) << r.closes.load();
 }
