@@ -27,6 +27,13 @@ class ThreadPerConnection final : public ConcurrencyModel {
     Status st = acceptor_.open(*addr);
     if (!st.ok()) return st;
     port_.store(acceptor_.local_addr().port(), std::memory_order_release);
+    if (!options_.unix_socket.empty()) {
+      auto local = InetAddr::unix_socket(options_.unix_socket);
+      if (!local.ok()) return local.status();
+      AcceptorOptions ao;
+      ao.unix_perm = options_.unix_socket_perm;
+      if (Status ls = unix_acceptor_.open(*local, ao); !ls.ok()) return ls;
+    }
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) return Status::from_errno("eventfd");
     {
@@ -64,6 +71,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
     reap_finished();
     ::close(wakefd_);
     acceptor_.close();
+    unix_acceptor_.close();
   }
 
   // The new socket is opened here; the acceptor thread, woken, takes it in place of its own
@@ -171,9 +179,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
   };
 
   void accept_loop() {
-    pollfd fds[2] = {{acceptor_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0}};
+    // The UNIX domain socket's entry is -1 (poll skips it) when there is none.
+    pollfd fds[3] = {{acceptor_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0},
+                     {unix_acceptor_.handle(), POLLIN, 0}};
     for (;;) {
-      int n = ::poll(fds, 2, 1000);
+      int n = ::poll(fds, 3, 1000);
       reap_finished();
       if (n > 0 && (fds[1].revents & POLLIN)) {
         std::uint64_t wakes = 0;
@@ -188,36 +198,42 @@ class ThreadPerConnection final : public ConcurrencyModel {
         }
         continue;
       }
-      if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
-      IoResult io;
-      InetAddr peer;
-      SockStream s = acceptor_.accept(io, &peer);
-      if (!io.ok() || io.would_block) continue;
-      if (open_.load() >= options_.max_clients) {
-        static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
-        (void)s.send(kFull, sizeof kFull - 1);
-        rejected_.fetch_add(1);
-        continue;
-      }
-      if (const std::string_view no = service_.refusal(peer); !no.empty()) {
-        (void)s.send(no.data(), no.size());
-        rejected_.fetch_add(1);
-        continue;
-      }
-      auto session = service_.open_session(peer);
-      if (!session) continue;
-      (void)s.set_nonblocking(false);
-      accepted_.fetch_add(1);
-      open_.fetch_add(1);
-      MutexLock lock(mu_);
-      Client c;
-      c.stream = std::make_unique<SockStream>(std::move(s));
-      c.stats = std::make_unique<ThreadStats>();
-      c.done = std::make_shared<std::atomic<bool>>(false);
-      c.thread = std::thread(&ThreadPerConnection::serve, this, c.stream.get(), c.stats.get(),
-                             c.done, new SessionPump(std::move(session)));
-      clients_.push_back(std::move(c));
+      if (n <= 0) continue;
+      if (fds[0].revents & POLLIN) take(acceptor_);
+      if (fds[2].revents & POLLIN) take(unix_acceptor_);
     }
+  }
+
+  // One pending connection of `from`, served by a thread of its own.
+  void take(Acceptor& from) {
+    IoResult io;
+    InetAddr peer;
+    SockStream s = from.accept(io, &peer);
+    if (!io.ok() || io.would_block) return;
+    if (open_.load() >= options_.max_clients) {
+      static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
+      (void)s.send(kFull, sizeof kFull - 1);
+      rejected_.fetch_add(1);
+      return;
+    }
+    if (const std::string_view no = service_.refusal(peer); !no.empty()) {
+      (void)s.send(no.data(), no.size());
+      rejected_.fetch_add(1);
+      return;
+    }
+    auto session = service_.open_session(peer);
+    if (!session) return;
+    (void)s.set_nonblocking(false);
+    accepted_.fetch_add(1);
+    open_.fetch_add(1);
+    MutexLock lock(mu_);
+    Client c;
+    c.stream = std::make_unique<SockStream>(std::move(s));
+    c.stats = std::make_unique<ThreadStats>();
+    c.done = std::make_shared<std::atomic<bool>>(false);
+    c.thread = std::thread(&ThreadPerConnection::serve, this, c.stream.get(), c.stats.get(),
+                           c.done, new SessionPump(std::move(session)));
+    clients_.push_back(std::move(c));
   }
 
   void serve(SockStream* stream, ThreadStats* stats, std::shared_ptr<std::atomic<bool>> done,
@@ -288,6 +304,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
   const ModelOptions options_;
   Service& service_;
   Acceptor acceptor_;  // the acceptor thread's alone while it runs
+  Acceptor unix_acceptor_;  // options_.unix_socket's, or closed; the same thread's
   std::atomic<std::uint16_t> port_{0};
   int wakefd_ = -1;
   // A rebind hands its new socket to the acceptor thread through incoming_ and waits on
