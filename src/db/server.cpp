@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
@@ -161,6 +162,9 @@ lf::Status Server::start() {
   o.lazy_promotion = initial_.lazy_promotion &&
                      !(initial_.appendonly && initial_.appendfsync == FsyncPolicy::kAlways);
   o.max_clients = initial_.maxclients;
+  o.unix_socket = initial_.param("unixsocket");
+  // Octal, as the config table checked it (0: the mode the umask leaves).
+  o.unix_socket_perm = static_cast<unsigned>(std::strtoul(initial_.param("unixsocketperm").c_str(), nullptr, 8));
   auto m = lf::ConcurrencyModel::create(initial_.model, o, *this);
   if (!m.ok()) return m.status();
   model_ = std::move(*m);
@@ -275,7 +279,7 @@ lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool che
 
 std::string_view Server::refusal(const lf::InetAddr& peer) {
   if (!protected_mode_.load(std::memory_order_relaxed) || auth_required() ||
-      commands::is_local_client(peer.native())) {
+      peer.is_unix_socket() || commands::is_local_client(peer.native())) {
     return {};
   }
   return commands::kProtectedModeDenied;
