@@ -118,7 +118,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
 lf::Status Server::load_users() {
   std::vector<std::shared_ptr<acl::User>> users;
   if (!initial_.aclfile.empty()) {
-    if (std::string e = acl::load_acl_file(initial_.aclfile, users); !e.empty()) {
+    if (std::string e = acl::load_acl_file(initial_.aclfile_path(), users); !e.empty()) {
       return lf::Status::error("Aborting startup because of ACL errors: " + e);
     }
   } else if (!initial_.users.empty()) {
