@@ -45,7 +45,9 @@ constexpr std::string_view kWhyLazyfree = "lfdb frees values in place";
 constexpr std::string_view kWhyReplication = "Redis's replication tuning: lfdb ships sealed log segments (docs/replication.md)";
 constexpr std::string_view kWhyPersistence = "Redis's RDB/AOF tuning: lfdb's log and snapshots have their own format (docs/persistence.md)";
 constexpr std::string_view kWhyProcess = "Redis's process and thread knobs: lfdb's threads are its concurrency model's";
-constexpr std::string_view kWhyLatencyTracking = "INFO latencystats is always kept";
+constexpr std::string_view kWhyLatencyTracking =
+    "INFO latencystats: whether calls are timed into their histograms, and which percentiles it "
+    "shows (CommandStats)";
 constexpr std::string_view kWhyScripting = "lfdb's Lua sandbox has no deprecated API to enable";
 constexpr std::string_view kWhyAclPubsub = "new ACL users start as Redis 7.0's default (resetchannels)";
 constexpr std::string_view kWhySanitize = "RESTORE always checks a payload's structure";
@@ -96,7 +98,7 @@ constexpr ParamSpec kTable[] = {
     {"disable-thp", "", ParamSpec::kBool, 0, 0, "yes", "", kImmutable, ParamSpec::kTuning, kWhyAllocator},
     {"cluster-allow-replica-migration", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kTuning, kWhyCluster},
     {"replica-announced", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kTuning, kWhyReplication},
-    {"latency-tracking", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kTuning, kWhyLatencyTracking},
+    {"latency-tracking", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kLive, kWhyLatencyTracking},
     {"aof-disable-auto-gc", "", ParamSpec::kBool, 0, 0, "no", "", 0, ParamSpec::kTuning, kWhyPersistence},
     {"replica-ignore-disk-write-errors", "", ParamSpec::kBool, 0, 0, "no", "", 0, ParamSpec::kTuning, kWhyReplication},
     {"lua-enable-deprecated-api", "", ParamSpec::kBool, 0, 0, "no", "", kImmutable | kHidden, ParamSpec::kTuning, kWhyScripting},
@@ -202,7 +204,7 @@ constexpr ParamSpec kTable[] = {
     {"tls-ciphers", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyTls},
     {"tls-ciphersuites", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyTls},
     {"oom-score-adj-values", "", ParamSpec::kOomValues, -2000, 2000, "0 200 800", "", 0, ParamSpec::kLive, kWhyOom},
-    {"latency-tracking-info-percentiles", "", ParamSpec::kPercentiles, 0, 100, "50 99 99.9", "", 0, ParamSpec::kTuning, kWhyLatencyTracking},
+    {"latency-tracking-info-percentiles", "", ParamSpec::kPercentiles, 0, 100, "50 99 99.9", "", 0, ParamSpec::kLive, kWhyLatencyTracking},
 };
 
 std::string row_lower(std::string_view s) {

@@ -103,6 +103,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   }
   if (k == "maxmemory-clients") client_limits_.set_maxmemory_clients(v);
   if (k == "latency-monitor-threshold") latency().set_threshold_ms(std::stoll(v));
+  if (k == "latency-tracking") command_stats_.set_latency_tracking(v == "yes");
   if (k == "slowlog-log-slower-than") slowlog().set_threshold_us(std::stoll(v));
   if (k == "slowlog-max-len") slowlog().set_max_len(std::stoll(v));
   if (k == "tracking-table-max-keys") tracking().set_max_keys(std::stoull(v));
