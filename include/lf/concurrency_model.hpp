@@ -17,6 +17,7 @@
 // always the same thread. Service::open_session may be called from any model thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -152,6 +153,10 @@ struct ModelOptions {
   bool lazy_promotion = false;
   std::size_t max_clients = 10000;
   std::size_t read_chunk = 16 * 1024;  // bytes read per recv
+  int listen_backlog = 1024;           // listen(2)'s backlog
+  // TCP keep-alive idle seconds for each accepted connection (0 or null: off). Shared so its
+  // owner may change it while the model runs (it applies to the connections accepted after).
+  std::shared_ptr<const std::atomic<int>> keepalive_idle_s;
 };
 
 struct ModelStats {

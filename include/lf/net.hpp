@@ -78,6 +78,9 @@ class SockStream {
 
   Status set_nonblocking(bool on);
   Status set_nodelay(bool on);
+  // TCP keep-alive: probes after `idle_s` idle seconds, then every third of that, three times
+  // (how redis-server sets up its clients' sockets).
+  Status set_keepalive(int idle_s);
   void shutdown_both();  // wakes a thread blocked in recv on this socket
 
  private:

@@ -119,6 +119,7 @@ struct ClientState {
   // later; until then CLIENT LIST and another KILL no longer see it, as in Redis, where the
   // killed client is gone when KILL answers.
   std::atomic<bool> killed{false};
+  std::atomic<bool> monitoring{false};  // MONITOR is on: `timeout` spares it, as Redis does
   std::atomic<bool> blocked{false};  // parked in a blocking command (CLIENT LIST flags=b)
   std::atomic<bool> in_multi_flag{false};  // in_multi, for CLIENT LIST (flags=x)
 

@@ -286,32 +286,50 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
   return lf::Status();
 }
 
+namespace {
+
+// One config file's directives into `out`; `include <path>` reads another file in its place,
+// as Redis does (`depth` stops a file that includes itself).
+lf::Status load_config_file(const std::string& path, ServerConfig& out, int depth) {
+  std::ifstream f(path);
+  if (!f) return lf::Status::error("cannot open config file '" + path + "'");
+  std::string line;
+  int lineno = 0;
+  std::vector<std::string> words;
+  while (std::getline(f, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    const std::string where = path + ":" + std::to_string(lineno) + ": ";
+    if (!split_config_line(line, words)) return lf::Status::error(where + "unbalanced quotes");
+    if (words.empty()) continue;
+    std::string name = words[0];
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    words.erase(words.begin());
+    if (name == "include") {
+      if (words.size() != 1) return lf::Status::error(where + "directive 'include': expects one path");
+      if (depth >= 16) return lf::Status::error(where + "directive 'include': nested too deep");
+      if (lf::Status st = load_config_file(words[0], out, depth + 1); !st.ok()) {
+        return lf::Status::error(where + st.message());
+      }
+      continue;
+    }
+    lf::Status st = apply_directive(name, words, out);
+    if (!st.ok()) return lf::Status::error(where + st.message());
+  }
+  return lf::Status();
+}
+
+}  // namespace
+
 lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
   int i = 1;
   if (argc > 1 && argv[1][0] != '-') {
     const std::string path = argv[1];
-    std::ifstream f(path);
-    if (!f) return lf::Status::error("cannot open config file '" + path + "'");
+    if (lf::Status st = load_config_file(path, out, 0); !st.ok()) return st;
     std::error_code ec;
     out.config_file = std::filesystem::absolute(path, ec).string();  // CONFIG REWRITE's target
-    std::string line;
-    int lineno = 0;
-    std::vector<std::string> words;
-    while (std::getline(f, line)) {
-      ++lineno;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      std::size_t start = line.find_first_not_of(" \t");
-      if (start == std::string::npos || line[start] == '#') continue;
-      if (!split_config_line(line, words)) {
-        return lf::Status::error(path + ":" + std::to_string(lineno) + ": unbalanced quotes");
-      }
-      if (words.empty()) continue;
-      std::string name = words[0];
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      words.erase(words.begin());
-      lf::Status st = apply_directive(name, words, out);
-      if (!st.ok()) return lf::Status::error(path + ":" + std::to_string(lineno) + ": " + st.message());
-    }
     i = 2;
   }
   while (i < argc) {
@@ -596,8 +614,9 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - duplicate parameter");
     }
-    const auto failed = [&k](const std::string& why) {
-      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k + "') - " + why);
+    const std::string& key = k;  // a structured binding: clang 14 cannot capture it
+    const auto failed = [&key](const std::string& why) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + key + "') - " + why);
     };
     if (const ParamSpec* p = find_param(k)) {
       if ((p->flags & kImmutable) != 0) return failed("can't set immutable config");

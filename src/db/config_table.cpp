@@ -55,7 +55,7 @@ constexpr std::string_view kWhyModules = "lfdb-server has no modules";
 constexpr std::string_view kWhyPropagation = "lfdb logs whole transactions; there is no replica-side propagation error to act on";
 constexpr std::string_view kWhyShutdown = "SIGINT/SIGTERM shut down as 'default' (a snapshot when save points exist)";
 constexpr std::string_view kWhyAcllog = "ACL LOG keeps its own bound";
-constexpr std::string_view kWhyClientEviction = "lfdb does not evict clients by memory (yet)";
+constexpr std::string_view kWhyClientEviction = "evicts the heaviest clients past it (docs/memory.md, Client eviction)";
 
 constexpr ParamSpec kTable[] = {
     {"rdbchecksum", "", ParamSpec::kBool, 0, 0, "yes", "", kImmutable, ParamSpec::kTuning, kWhyPersistence},
@@ -179,7 +179,7 @@ constexpr ParamSpec kTable[] = {
     {"zset-max-listpack-value", "zset-max-ziplist-value", ParamSpec::kMemory, 0, kRowLongMax, "64", "", 0, ParamSpec::kLive, kWhyEncoding},
     {"hll-sparse-max-bytes", "", ParamSpec::kMemory, 0, kRowLongMax, "3000", "", 0, ParamSpec::kLive, kWhyHll},
     {"tracking-table-max-keys", "", ParamSpec::kInteger, 0, kRowLongMax, "1000000", "", 0, ParamSpec::kLive, kWhyTracking},
-    {"maxmemory-clients", "", ParamSpec::kMemoryOrPercent, 0, kRowLongMax, "0", "", 0, ParamSpec::kTuning, kWhyClientEviction},
+    {"maxmemory-clients", "", ParamSpec::kMemoryOrPercent, 0, kRowLongMax, "0", "", 0, ParamSpec::kLive, kWhyClientEviction},
     {"repl-backlog-ttl", "", ParamSpec::kInteger, 0, kRowLongMax, "3600", "", 0, ParamSpec::kTuning, kWhyReplication},
     {"auto-aof-rewrite-min-size", "", ParamSpec::kMemory, 0, kRowLongMax, "67108864", "", 0, ParamSpec::kTuning, kWhyPersistence},
     {"loading-process-events-interval-bytes", "", ParamSpec::kInteger, 1024, kRowIntMax, "2097152", "", kHidden, ParamSpec::kTuning, kWhyPersistence},

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "db/config.hpp"
 #include "db/memory/allocator.hpp"
+#include "db/process_settings.hpp"
 #include "db/server.hpp"
 
 // jemalloc's options for lfdb-server (read once, at the allocator's first use; the MALLOC_CONF
@@ -74,6 +76,14 @@ int main(int argc, char** argv) {
   // when it is written. Warnings and errors go to standard error.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::signal(SIGPIPE, SIG_IGN);
+  if (lf::Status log = lfdb::db::open_logfile(cfg.param("logfile")); !log.ok()) {
+    std::fprintf(stderr, "lfdb-server: %s\n", log.message().c_str());
+    return 1;
+  }
+  if (!lfdb::db::apply_oom_score(cfg.param("oom-score-adj"), cfg.param("oom-score-adj-values"),
+                                 !cfg.replicaof_host.empty())) {
+    std::fprintf(stderr, "lfdb-server: warning: cannot set %s\n", "/proc/self/oom_score_adj");
+  }
   // Room for maxclients connections plus the server's own descriptors, as redis-server does.
   rlimit rl{};
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < cfg.maxclients + 64) {
@@ -98,8 +108,15 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   lfdb::db::Server server(cfg);
+  // Before the first client is served: whoever sees the server answer finds its pidfile.
+  const std::string pidfile = cfg.param("pidfile");
+  if (!lfdb::db::write_pidfile(pidfile)) {
+    std::fprintf(stderr, "lfdb-server: warning: cannot write the pidfile %s: %s\n", pidfile.c_str(),
+                 std::strerror(errno));
+  }
   st = server.start();
   if (!st.ok()) {
+    lfdb::db::remove_pidfile(pidfile);
     // A port in use is the common case: named as Redis names it, which tools that start servers
     // on guessed ports look for in the log to try another (the unix socket's path was freed
     // before its bind, so EADDRINUSE is the TCP port's).
@@ -135,6 +152,7 @@ int main(int argc, char** argv) {
   std::printf("lfdb-server: shutting down\n");
   server.stop();
   g_server = nullptr;
+  lfdb::db::remove_pidfile(pidfile);
   std::printf("lfdb-server: bye\n");
   return 0;
 }

@@ -115,7 +115,10 @@ lf::Status PrimaryLink::run(const std::string& host, std::uint16_t port) {
 lf::Result<PrimaryLink::Resync> PrimaryLink::handshake() {
   const ServerConfig& cfg = server_.initial_config();
   if (!cfg.masterauth.empty()) {
-    if (!send_all(encode({"AUTH", cfg.masterauth})).ok()) return lf::Status::error("AUTH: no answer");
+    // masteruser: AUTH as that ACL user (Redis's two-argument AUTH), else as the default user.
+    const std::string user = server_.config().value("masteruser");
+    const std::string auth = user.empty() ? encode({"AUTH", cfg.masterauth}) : encode({"AUTH", user, cfg.masterauth});
+    if (!send_all(auth).ok()) return lf::Status::error("AUTH: no answer");
     lf::Result<std::string> line = read_line();
     if (!line.ok()) return lf::Status::error("AUTH: no answer");
     if (*line != "+OK") return lf::Status::error("AUTH refused: " + *line);

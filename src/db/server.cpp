@@ -19,6 +19,7 @@
 #include "db/memory/allocator.hpp"
 #include "db/memory/evictor.hpp"
 #include "db/memory/memory_commands.hpp"
+#include "db/process_settings.hpp"
 #include "db/session.hpp"
 #include "db/snapshot.hpp"
 
@@ -83,6 +84,22 @@ Server::Server(const ServerConfig& config)
 
 Server::~Server() { stop(); }
 
+void Server::close_idle_clients(std::int64_t now) {
+  const std::int64_t timeout_s = std::stoll(config_.value("timeout"));  // validated: 0 .. INT_MAX
+  if (timeout_s == 0) return;
+  // As Redis: replicas (lfdb's are the dispatcher's, not here), blocked, subscribed and
+  // MONITOR clients are never closed for idling.
+  (void)clients_.kill([&](const ClientState& c) {
+    if (c.blocked.load(std::memory_order_relaxed) || c.monitoring.load(std::memory_order_relaxed)) return false;
+    if (c.sub_count.load(std::memory_order_relaxed) + c.psub_count.load(std::memory_order_relaxed) +
+            c.ssub_count.load(std::memory_order_relaxed) > 0) {
+      return false;
+    }
+    const std::int64_t last = std::max(c.last_command_ms.load(std::memory_order_relaxed), c.created_ms);
+    return now - last > timeout_s * 1000;
+  });
+}
+
 void Server::apply_setting(const std::string& k, std::string_view given) {
   const auto current = config_.get(k);
   if (current.empty()) return;
@@ -92,6 +109,11 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
     refresh_auth_required();
   }
   if (k == "protected-mode") set_protected_mode(v == "yes");
+  if (k == "oom-score-adj" || k == "oom-score-adj-values") {
+    (void)apply_oom_score(config_.value("oom-score-adj"), config_.value("oom-score-adj-values"),
+                          !initial_.replicaof_host.empty());
+  }
+  if (k == "tcp-keepalive") keepalive_s_->store(std::stoi(v), std::memory_order_relaxed);
   if (k == "notify-keyspace-events") set_notify_flags(pubsub::parse_event_flags(given));
   if (k == "client-output-buffer-limit") {
     set_pubsub_limits(output_limit(config().output_limits(), "pubsub"));
@@ -166,6 +188,9 @@ lf::Status Server::start() {
   o.unix_socket = initial_.param("unixsocket");
   // Octal, as the config table checked it (0: the mode the umask leaves).
   o.unix_socket_perm = static_cast<unsigned>(std::strtoul(initial_.param("unixsocketperm").c_str(), nullptr, 8));
+  o.listen_backlog = std::stoi(initial_.param("tcp-backlog"));  // validated: 0 .. INT_MAX
+  keepalive_s_->store(std::stoi(initial_.param("tcp-keepalive")), std::memory_order_relaxed);
+  o.keepalive_idle_s = keepalive_s_;
   auto m = lf::ConcurrencyModel::create(initial_.model, o, *this);
   if (!m.ok()) return m.status();
   model_ = std::move(*m);
@@ -198,6 +223,7 @@ lf::Status Server::start() {
       if (now >= next_log_tick) {
         next_log_tick = now + 1000;
         persistence_.on_second(now);
+        close_idle_clients(now);
       }
       persistence_.reap_child();
     }

@@ -234,6 +234,11 @@ class Server final : public lf::Service {
   std::atomic<std::int64_t> next_expiry_ms_{0};
   std::atomic<std::uint32_t> expiry_cursor_{0};
   std::thread ticker_;
+  // tcp-keepalive's seconds, shared with the model's acceptors (lf::ModelOptions): CONFIG SET
+  // changes it for the connections accepted after.
+  std::shared_ptr<std::atomic<int>> keepalive_s_ = std::make_shared<std::atomic<int>>(0);
+  // `timeout`: closes the normal clients idle longer than it (the ticker, once a second).
+  void close_idle_clients(std::int64_t now);
 
   // Durability: its log is set before the model starts and lives as long as the server.
   Persistence persistence_;

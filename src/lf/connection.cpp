@@ -393,6 +393,11 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
       // EMFILE/ENFILE and friends: keep serving existing clients; retry on the next event.
       break;
     }
+    if (options_.keepalive_idle_s != nullptr && !peer.is_unix_socket()) {  // TCP's
+      if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
+        (void)s.set_keepalive(idle);
+      }
+    }
     if (open_.load(std::memory_order_relaxed) >= options_.max_clients) {
       static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
       (void)s.send(kFull, sizeof kFull - 1);
@@ -455,6 +460,7 @@ Status ListenerSet::listen(const InetAddr& addr, bool reuse_port) {
   InetAddr at = addr;
   AcceptorOptions ao;
   ao.reuse_port = reuse_port;
+  ao.backlog = options_.listen_backlog;
   for (std::size_t i = 0; i < sockets.size(); ++i) {
     Status st = sockets[i].open(at, ao);
     if (!st.ok()) return st;  // the ones opened close with `sockets`; the old still listen
@@ -501,6 +507,7 @@ Status ListenerSet::listen_unix_socket() {
   if (reactors_.empty()) return Status::error("not running");
   Acceptor socket;
   AcceptorOptions ao;
+  ao.backlog = options_.listen_backlog;
   ao.unix_perm = options_.unix_socket_perm;
   if (Status st = socket.open(*addr, ao); !st.ok()) return st;
   auto h = std::make_unique<AcceptHandler>(std::move(socket), *reactors_[0], service_, host_, mode_,

@@ -24,15 +24,18 @@ class ThreadPerConnection final : public ConcurrencyModel {
   Status start() override {
     auto addr = InetAddr::resolve(options_.bind, options_.port);
     if (!addr.ok()) return addr.status();
-    Status st = acceptor_.open(*addr);
+    AcceptorOptions ao;
+    ao.backlog = options_.listen_backlog;
+    Status st = acceptor_.open(*addr, ao);
     if (!st.ok()) return st;
     port_.store(acceptor_.local_addr().port(), std::memory_order_release);
     if (!options_.unix_socket.empty()) {
       auto local = InetAddr::unix_socket(options_.unix_socket);
       if (!local.ok()) return local.status();
-      AcceptorOptions ao;
-      ao.unix_perm = options_.unix_socket_perm;
-      if (Status ls = unix_acceptor_.open(*local, ao); !ls.ok()) return ls;
+      AcceptorOptions uo;
+      uo.backlog = options_.listen_backlog;
+      uo.unix_perm = options_.unix_socket_perm;
+      if (Status ls = unix_acceptor_.open(*local, uo); !ls.ok()) return ls;
     }
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) return Status::from_errno("eventfd");
@@ -80,7 +83,9 @@ class ThreadPerConnection final : public ConcurrencyModel {
     auto addr = InetAddr::resolve(bind, port);
     if (!addr.ok()) return addr.status();
     Acceptor fresh;
-    if (Status st = fresh.open(*addr); !st.ok()) return st;
+    AcceptorOptions ao;
+    ao.backlog = options_.listen_backlog;
+    if (Status st = fresh.open(*addr, ao); !st.ok()) return st;
     const std::uint16_t bound = fresh.local_addr().port();
     MutexLock lock(listen_mu_);
     while (accepting_ && incoming_.has_value()) swapped_.wait(listen_mu_);  // one at a time
@@ -210,6 +215,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
     InetAddr peer;
     SockStream s = from.accept(io, &peer);
     if (!io.ok() || io.would_block) return;
+    if (options_.keepalive_idle_s != nullptr && !peer.is_unix_socket()) {  // TCP's
+      if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
+        (void)s.set_keepalive(idle);
+      }
+    }
     if (open_.load() >= options_.max_clients) {
       static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
       (void)s.send(kFull, sizeof kFull - 1);

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -194,6 +195,18 @@ Status SockStream::set_nonblocking(bool on) {
   if (flags < 0) return Status::from_errno("fcntl(F_GETFL)");
   flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
   if (::fcntl(fd_, F_SETFL, flags) < 0) return Status::from_errno("fcntl(F_SETFL)");
+  return Status();
+}
+
+Status SockStream::set_keepalive(int idle_s) {
+  int one = 1;
+  if (::setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) != 0) return Status::from_errno("SO_KEEPALIVE");
+  int interval = std::max(1, idle_s / 3), count = 3;
+  if (::setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s) != 0 ||
+      ::setsockopt(fd_, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) != 0 ||
+      ::setsockopt(fd_, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) != 0) {
+    return Status::from_errno("TCP_KEEPIDLE");
+  }
   return Status();
 }
 
