@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Redis 7.0.15's own test suite as lfdb's conformance gate (docs/conformance.md).
 #
-#   scripts/redis-suite.sh [--ci] [unit ...]
+#   scripts/redis-suite.sh [--ci | --own] [unit ...]
 #
 # Fetches the suite from Debian's redis source package (cached under build/redis-suite/, never
 # copied into the repository), then runs each unit in external-server mode against a fresh
 # redis-server and a fresh lfdb-server, and prints per unit what each passes, what lfdb fails and
 # why a unit aborted. Units: the arguments, else scripts/redis-suite/units.txt (--ci: its `ci`
-# ones). The last line is `N passed, M failed`: N tests lfdb-server passes, M tests redis-server
-# passes that lfdb-server does not.
+# ones; --own: its `own` ones). The last line is `N passed, M failed`: N tests lfdb-server
+# passes, M tests redis-server passes that lfdb-server does not.
+#
+# --own: the harness's own-server mode instead. The harness starts the server itself for each of
+# a unit's start_server blocks (tests/assets/default.conf, the block's overrides, a unixsocket),
+# so the tests tagged external:skip run too: src/redis-server is redis-server in one run and
+# lfdb-server in the other. The floors are the `own` rows'.
 #
 # Exit status: 0, or 1 when lfdb-server passes fewer tests in a unit than the unit's floor in
 # units.txt, or 2 when the harness itself is broken (the suite cannot be fetched, a server does
@@ -36,17 +41,20 @@ die() { echo "redis-suite: $*" >&2; exit 2; }
 
 # ---- which units ----------------------------------------------------------------------------
 ci=0
+own=0
 units=()
 for a in "$@"; do
   case "$a" in
     --ci) ci=1 ;;
+    --own) own=1 ;;
     -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $a" ;;
     *) units+=("$a") ;;
   esac
 done
+[ $((ci + own)) -le 1 ] || die "--ci and --own: one or the other"
 if [ ${#units[@]} -eq 0 ]; then
-  want=ci; [ $ci -eq 1 ] || want='ci|full'
+  want=ci; [ $ci -eq 1 ] || want='ci|full'; [ $own -eq 0 ] || want=own
   mapfile -t units < <(awk -v want="^($want)\$" '!/^#/ && NF >= 2 && $2 ~ want {print $1}' "$HERE/units.txt")
 fi
 [ ${#units[@]} -gt 0 ] || die "no units to run"
@@ -122,7 +130,14 @@ for target in redis lfdb; do
   ln -s "$(command -v redis-benchmark)" "$w/src/redis-benchmark"
 done
 ln -s "$REDIS_SERVER" "$RUN/redis/src/redis-server"
-ln -s "$LFDB_SERVER" "$RUN/lfdb/src/redis-server"
+if [ -n "$LFDB_SERVER_ARGS" ]; then
+  # The harness starts src/redis-server <config file> (own-server mode): the extra arguments
+  # follow it, and exec keeps the PID the harness looks for in the log.
+  printf '#!/bin/sh\nexec %q "$@" %s\n' "$LFDB_SERVER" "$LFDB_SERVER_ARGS" >"$RUN/lfdb/src/redis-server"
+  chmod +x "$RUN/lfdb/src/redis-server"
+else
+  ln -s "$LFDB_SERVER" "$RUN/lfdb/src/redis-server"
+fi
 
 # The harness listens on a port of its own (for its test clients) below --baseport: a range of
 # this run's, so that runs at the same time do not take each other's. (It also wants port+10000
@@ -203,12 +218,16 @@ run_unit() {
   local target=$1 unit=$2
   local w="$RUN/$target" name="${unit//\//_}"
   local log="$w/logs/$name.log" meta="$w/logs/$name.meta"
+  local server=()
   port=""
-  start_server "$target" "$w/server"
+  if [ $own -eq 0 ]; then
+    start_server "$target" "$w/server"
+    server=(--host 127.0.0.1 --port "$port")
+  fi
   : >"$meta"
   # timeout leads its own process group: on the limit it kills the harness, its test client and
-  # whatever they started.
-  (cd "$w" && exec env TERM=dumb timeout -k 10 "$UNIT_LIMIT" ./runtest --host 127.0.0.1 --port "$port" \
+  # whatever they started (in own-server mode, the servers too).
+  (cd "$w" && exec env TERM=dumb timeout -k 10 "$UNIT_LIMIT" ./runtest "${server[@]}" \
      --single "$unit" --ignore-encoding --ignore-digest --tags -needs:debug --tags -needs:repl \
      --baseport "$BASEPORT" --portcount 800 \
      --timeout "$STALL") >"$log" 2>&1 &
@@ -218,14 +237,16 @@ run_unit() {
   runtest_pid=""
   echo "rc=$rc" >>"$meta"
   [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || echo "limit=$UNIT_LIMIT" >>"$meta"
-  stop_server "$meta"
+  [ $own -eq 1 ] || stop_server "$meta"
 }
 
-echo "redis-suite: Redis $upstream's suite (Debian $src_version), ${#units[@]} units; lfdb-server: $LFDB_SERVER"
+mode="external-server mode"; [ $own -eq 0 ] || mode="own-server mode (the harness starts each server)"
+echo "redis-suite: Redis $upstream's suite (Debian $src_version), ${#units[@]} units, $mode; lfdb-server: $LFDB_SERVER"
 "$PY" "$HERE/report.py" header
 for unit in "${units[@]}"; do
   run_unit redis "$unit"
   run_unit lfdb "$unit"
   "$PY" "$HERE/report.py" unit "$RUN" "$unit"
 done
-"$PY" "$HERE/report.py" summary "$RUN" "$HERE/units.txt" "${units[@]}"
+floors=external; [ $own -eq 0 ] || floors=own
+"$PY" "$HERE/report.py" summary "$RUN" "$HERE/units.txt" "$floors" "${units[@]}"

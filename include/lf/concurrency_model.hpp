@@ -133,6 +133,11 @@ std::vector<ModelKind> all_models();
 struct ModelOptions {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 0;  // 0: any free port (see port())
+  // Besides bind:port, a UNIX domain socket at this path (none when empty), made with the mode
+  // unix_socket_perm (0: as the umask leaves it) and removed when the model stops. Every model
+  // but uring-completion listens there too; rebind leaves it where it is.
+  std::string unix_socket;
+  unsigned unix_socket_perm = 0;
   int threads = 4;
   Promotion promotion = Promotion::kLifo;
   int max_events_per_wait = 64;  // lf, lf-multi, reactor

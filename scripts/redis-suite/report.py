@@ -3,7 +3,9 @@
 
   report.py header                         the column titles
   report.py unit RUN UNIT                  one line for a unit both servers ran
-  report.py summary RUN UNITS_FILE UNIT..  totals, the details file, the floors; exit status
+  report.py summary RUN UNITS_FILE MODE UNIT..  totals, the details file, the floors (MODE
+                                           external: the ci and full rows'; own: the own rows',
+                                           redis-suite.sh --own); exit status
 
 RUN holds redis/logs/ and lfdb/logs/, one <unit>.log (runtest's output) and <unit>.meta (the exit
 status, whether the unit limit killed it, whether the server died) per unit and server.
@@ -191,19 +193,20 @@ class Unit:
         return "\n".join(out)
 
 
-def read_floors(path):
+def read_floors(path, mode):
+    """unit -> floor, from the rows of the mode's sets (own-server mode has floors of its own)."""
     floors = {}
     with open(path) as f:
         for line in f:
             words = line.split("#", 1)[0].split()
-            if len(words) >= 3:
+            if len(words) >= 3 and (words[1] == "own") == (mode == "own"):
                 floors[words[0]] = int(words[2])
     return floors
 
 
-def summary(run, units_file, units):
+def summary(run, units_file, mode, units):
     results = [Unit(run, u) for u in units]
-    floors = read_floors(units_file)
+    floors = read_floors(units_file, mode)
     with open(f"{run}/details.txt", "w") as f:
         f.write("\n\n".join(u.details() for u in results) + "\n")
     counted = [u for u in results if not u.not_counted]
@@ -237,8 +240,8 @@ def main(argv):
         print(Unit(argv[2], argv[3]).line(), flush=True)
         return 0
     if argv[1] == "summary":
-        return summary(argv[2], argv[3], argv[4:])
-    raise SystemExit(f"usage: {argv[0]} header | unit RUN UNIT | summary RUN UNITS_FILE UNIT...")
+        return summary(argv[2], argv[3], argv[4], argv[5:])
+    raise SystemExit(f"usage: {argv[0]} header | unit RUN UNIT | summary RUN UNITS_FILE MODE UNIT...")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ struct ClientState {
   lf::InetAddr peer;               // immutable: the client's end
   lf::InetAddr local;              // immutable once attached; port 0: not known (no socket)
   std::string addr() const { return peer.to_string(); }
-  std::string laddr() const { return local.port() != 0 ? local.to_string() : std::string(); }
+  std::string laddr() const {
+    return local.port() != 0 || local.is_unix_socket() ? local.to_string() : std::string();
+  }
   std::int64_t created_ms = 0;     // immutable
   lf::SessionHost* host = nullptr; // immutable once attached
 

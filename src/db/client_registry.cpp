@@ -104,6 +104,7 @@ std::string ClientRegistry::list(const std::string& listener,
     const std::uint8_t tf = c->tracking_flags.load(std::memory_order_relaxed);
     if ((tf & 1) != 0) flags += 't';
     if ((tf & 2) != 0) flags += 'B';
+    if (c->peer.is_unix_socket()) flags += 'U';  // came in on the UNIX domain socket
     if (!c->evictable.load(std::memory_order_relaxed)) flags += 'e';  // CLIENT NO-EVICT on
     if (flags.empty()) flags = "N";
     const std::string addr = c->addr();

@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <sstream>
 
 #include "db/memory/evictor.hpp"
 #include "db/memory/memory_commands.hpp"
@@ -413,16 +414,31 @@ std::string Server::info_section(std::string_view name) {
                   t.rejected, t.failed);
     }
   } else if (name == "latencystats") {
-    // Each command's p50, p99 and p99.9, as the upper bounds of their power-of-two buckets.
+    // Each command's latency-tracking-info-percentiles (p50, p99, p99.9 by default), as the
+    // upper bounds of their power-of-two buckets; a command is listed once a call of it was
+    // timed (latency-tracking on), as in Redis.
     s += "# Latencystats\r\n";
+    std::vector<double> percentiles;
+    const auto given = config_.get("latency-tracking-info-percentiles");
+    if (!given.empty()) {
+      std::istringstream words(given.front().second);
+      for (double p = 0; words >> p;) percentiles.push_back(p);
+    }
     const std::vector<CommandStats::Totals> all = command_stats_.totals();
     for (std::size_t i = 0; i < all.size(); ++i) {
       const CommandStats::Totals& t = all[i];
-      if (t.calls == 0) continue;
+      std::uint64_t timed = 0;
+      for (std::uint64_t n : t.buckets) timed += n;
+      if (timed == 0) continue;
       const std::string_view n = commands::spec_at(static_cast<std::uint16_t>(i)).name;
-      append_line(s, "latency_percentiles_usec_%.*s:p50=%.3f,p99=%.3f,p99.9=%.3f",
-                  static_cast<int>(n.size()), n.data(), static_cast<double>(t.percentile(50)),
-                  static_cast<double>(t.percentile(99)), static_cast<double>(t.percentile(99.9)));
+      std::string line = "latency_percentiles_usec_" + std::string(n) + ":";
+      for (std::size_t j = 0; j < percentiles.size(); ++j) {
+        char one[64];
+        std::snprintf(one, sizeof one, "%sp%g=%.3f", j == 0 ? "" : ",", percentiles[j],
+                      static_cast<double>(t.percentile(percentiles[j])));
+        line += one;
+      }
+      append_line(s, "%s", line.c_str());
     }
   } else if (name == "replication") {
     s = replication().info();

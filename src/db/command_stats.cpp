@@ -31,9 +31,11 @@ void CommandStats::record(std::uint16_t index, std::uint64_t usec, bool failed) 
   Row& r = row(index);
   r.calls.fetch_add(1, std::memory_order_relaxed);
   r.usec.fetch_add(usec, std::memory_order_relaxed);
-  const std::size_t b = std::min<std::size_t>(
-      kBuckets - 1, static_cast<std::size_t>(std::bit_width(usec == 0 ? 0 : usec - 1)));
-  r.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  if (latency_tracking_.load(std::memory_order_relaxed)) {
+    const std::size_t b = std::min<std::size_t>(
+        kBuckets - 1, static_cast<std::size_t>(std::bit_width(usec == 0 ? 0 : usec - 1)));
+    r.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  }
   if (failed) r.failed.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -45,7 +47,7 @@ std::uint64_t CommandStats::Totals::percentile(double p) const {
   std::uint64_t seen = 0;
   for (std::size_t b = 0; b < kBuckets; ++b) {
     seen += buckets[b];
-    if (static_cast<double>(seen) >= want) return std::uint64_t{1} << b;
+    if (seen > 0 && static_cast<double>(seen) >= want) return std::uint64_t{1} << b;
   }
   return std::uint64_t{1} << (kBuckets - 1);
 }

@@ -26,12 +26,14 @@ class CommandStats {
   struct Totals {
     std::uint64_t calls = 0, usec = 0, rejected = 0, failed = 0;
     std::uint64_t buckets[kBuckets] = {};
-    // The upper bound (microseconds) of the bucket the p-th percentile (0 < p <= 100) falls in.
+    // The upper bound (microseconds) of the bucket the p-th percentile (0 <= p <= 100) falls in
+    // (p 0: the fastest call's); 0 with no call in any bucket.
     std::uint64_t percentile(double p) const;
   };
 
   CommandStats();
-  // A command that ran (failed: its reply was an error) and how long its handler took.
+  // A command that ran (failed: its reply was an error) and how long its handler took; its
+  // duration goes into the buckets only while latency tracking is on (Redis's latency-tracking).
   void record(std::uint16_t index, std::uint64_t usec, bool failed);
   // A command refused before it ran (NOAUTH, READONLY, MISCONF, BUSY ...).
   void reject(std::uint16_t index);
@@ -40,6 +42,7 @@ class CommandStats {
   // By command index (commands::spec_at).
   std::vector<Totals> totals();
   void reset();
+  void set_latency_tracking(bool on) { latency_tracking_.store(on, std::memory_order_relaxed); }
 
  private:
   struct Row {
@@ -48,6 +51,7 @@ class CommandStats {
   };
   Row& row(std::uint16_t index);
 
+  std::atomic<bool> latency_tracking_{true};  // CONFIG SET latency-tracking; relaxed: a flag
   const std::uint64_t serial_;  // tells this instance's thread-local block from another's
   lf::Mutex mu_;
   std::vector<std::unique_ptr<Row[]>> blocks_ LF_GUARDED_BY(mu_);

@@ -35,6 +35,11 @@ struct ServerConfig {
   // ACL users (db/acl/acl_file.hpp): the aclfile's path, or the config file's `user` lines
   // (each its words after `user`, checked when read); Redis refuses both at once.
   std::string aclfile;
+  // The aclfile as opened: a relative path is under `dir`, where Redis (which chdirs there)
+  // finds it. CONFIG GET still shows `aclfile` as given.
+  std::string aclfile_path() const {
+    return aclfile.empty() || aclfile.front() == '/' || dir.empty() ? aclfile : dir + "/" + aclfile;
+  }
   std::vector<std::vector<std::string>> users;
   // Protected mode: with no requirepass, serve clients from 127.0.0.1 only (commands/access.hpp).
   bool protected_mode = true;

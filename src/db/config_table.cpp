@@ -36,14 +36,18 @@ constexpr std::string_view kWhyTls = "lfdb-server speaks plain TCP only: no TLS"
 constexpr std::string_view kWhyDaemonize = "lfdb-server stays in the foreground: run it under a supervisor or with '&'";
 constexpr std::string_view kWhySupervised = "lfdb-server does not notify upstart or systemd";
 constexpr std::string_view kWhySyslog = "lfdb-server logs to stdout or its logfile, not to syslog";
-constexpr std::string_view kWhyUnixsocket = "listening on a UNIX socket is not wired yet";
+constexpr std::string_view kWhyUnixsocket =
+    "a UNIX domain socket served besides the TCP port, made with unixsocketperm's mode and removed "
+    "at exit (lf::ModelOptions::unix_socket; not with the handle set uring-completion)";
 constexpr std::string_view kWhyAofTimestamp = "lfdb's append-only log has no timestamp annotations";
 constexpr std::string_view kWhyAllocator = "Redis's allocator and dict tuning: lfdb's tables rehash as they grow and it does no active defrag";
 constexpr std::string_view kWhyLazyfree = "lfdb frees values in place";
 constexpr std::string_view kWhyReplication = "Redis's replication tuning: lfdb ships sealed log segments (docs/replication.md)";
 constexpr std::string_view kWhyPersistence = "Redis's RDB/AOF tuning: lfdb's log and snapshots have their own format (docs/persistence.md)";
 constexpr std::string_view kWhyProcess = "Redis's process and thread knobs: lfdb's threads are its concurrency model's";
-constexpr std::string_view kWhyLatencyTracking = "INFO latencystats is always kept";
+constexpr std::string_view kWhyLatencyTracking =
+    "INFO latencystats: whether calls are timed into their histograms, and which percentiles it "
+    "shows (CommandStats)";
 constexpr std::string_view kWhyScripting = "lfdb's Lua sandbox has no deprecated API to enable";
 constexpr std::string_view kWhyAclPubsub = "new ACL users start as Redis 7.0's default (resetchannels)";
 constexpr std::string_view kWhySanitize = "RESTORE always checks a payload's structure";
@@ -94,11 +98,11 @@ constexpr ParamSpec kTable[] = {
     {"disable-thp", "", ParamSpec::kBool, 0, 0, "yes", "", kImmutable, ParamSpec::kTuning, kWhyAllocator},
     {"cluster-allow-replica-migration", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kTuning, kWhyCluster},
     {"replica-announced", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kTuning, kWhyReplication},
-    {"latency-tracking", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kTuning, kWhyLatencyTracking},
+    {"latency-tracking", "", ParamSpec::kBool, 0, 0, "yes", "", 0, ParamSpec::kLive, kWhyLatencyTracking},
     {"aof-disable-auto-gc", "", ParamSpec::kBool, 0, 0, "no", "", 0, ParamSpec::kTuning, kWhyPersistence},
     {"replica-ignore-disk-write-errors", "", ParamSpec::kBool, 0, 0, "no", "", 0, ParamSpec::kTuning, kWhyReplication},
     {"lua-enable-deprecated-api", "", ParamSpec::kBool, 0, 0, "no", "", kImmutable | kHidden, ParamSpec::kTuning, kWhyScripting},
-    {"unixsocket", "", ParamSpec::kString, 0, 0, "", "", kImmutable, ParamSpec::kOffOnly, kWhyUnixsocket},
+    {"unixsocket", "", ParamSpec::kString, 0, 0, "", "", kImmutable, ParamSpec::kLive, kWhyUnixsocket},
     {"pidfile", "", ParamSpec::kString, 0, 0, "", "", kImmutable, ParamSpec::kLive, kWhyPidfile},
     {"replica-announce-ip", "slave-announce-ip", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyReplication},
     {"masteruser", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kLive, kWhyMasteruser},
@@ -156,7 +160,7 @@ constexpr ParamSpec kTable[] = {
     {"watchdog-period", "", ParamSpec::kInteger, 0, kRowIntMax, "0", "", kHidden, ParamSpec::kTuning, kWhyProcess},
     {"shutdown-timeout", "", ParamSpec::kInteger, 0, kRowIntMax, "10", "", 0, ParamSpec::kTuning, kWhyShutdown},
     {"repl-diskless-sync-max-replicas", "", ParamSpec::kInteger, 0, kRowIntMax, "0", "", 0, ParamSpec::kTuning, kWhyReplication},
-    {"unixsocketperm", "", ParamSpec::kOctal, 0, 0777, "0", "", kImmutable, ParamSpec::kTuning, kWhyUnixsocket},
+    {"unixsocketperm", "", ParamSpec::kOctal, 0, 0777, "0", "", kImmutable, ParamSpec::kLive, kWhyUnixsocket},
     {"socket-mark-id", "", ParamSpec::kInteger, 0, kRowUIntMax, "0", "", kImmutable, ParamSpec::kTuning, kWhyProcess},
     {"active-defrag-max-scan-fields", "", ParamSpec::kInteger, 1, kRowLongMax, "1000", "", 0, ParamSpec::kTuning, kWhyAllocator},
     {"slowlog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kLive, kWhySlowlog},
@@ -200,7 +204,7 @@ constexpr ParamSpec kTable[] = {
     {"tls-ciphers", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyTls},
     {"tls-ciphersuites", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyTls},
     {"oom-score-adj-values", "", ParamSpec::kOomValues, -2000, 2000, "0 200 800", "", 0, ParamSpec::kLive, kWhyOom},
-    {"latency-tracking-info-percentiles", "", ParamSpec::kPercentiles, 0, 100, "50 99 99.9", "", 0, ParamSpec::kTuning, kWhyLatencyTracking},
+    {"latency-tracking-info-percentiles", "", ParamSpec::kPercentiles, 0, 100, "50 99 99.9", "", 0, ParamSpec::kLive, kWhyLatencyTracking},
 };
 
 std::string row_lower(std::string_view s) {

@@ -1,5 +1,6 @@
 // lfdb-server: the back-end database server. Usage: lfdb-server [config-file] [--name value ...]
 #include <pthread.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <cerrno>
@@ -7,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 #include <algorithm>
+#include <cerrno>
+#include <string>
 
 #include "db/config.hpp"
 #include "db/memory/allocator.hpp"
@@ -68,6 +71,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lfdb-server: %s\n%s", st.message().c_str(), kUsage);
     return 1;
   }
+  // The server's log is its standard output, as redis-server's is with `logfile ""`: a line at a
+  // time, so a reader of a file it goes to (a test harness, a service manager) sees each line
+  // when it is written. Warnings and errors go to standard error.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::signal(SIGPIPE, SIG_IGN);
   if (lf::Status log = lfdb::db::open_logfile(cfg.param("logfile")); !log.ok()) {
     std::fprintf(stderr, "lfdb-server: %s\n", log.message().c_str());
@@ -110,7 +117,15 @@ int main(int argc, char** argv) {
   st = server.start();
   if (!st.ok()) {
     lfdb::db::remove_pidfile(pidfile);
-    std::fprintf(stderr, "lfdb-server: cannot start: %s\n", st.message().c_str());
+    // A port in use is the common case: named as Redis names it, which tools that start servers
+    // on guessed ports look for in the log to try another (the unix socket's path was freed
+    // before its bind, so EADDRINUSE is the TCP port's).
+    if (st.sys_errno() == EADDRINUSE) {
+      std::printf("lfdb-server: Failed listening on port %u (TCP): %s\n",
+                  static_cast<unsigned>(cfg.port), st.message().c_str());
+    } else {
+      std::printf("lfdb-server: cannot start: %s\n", st.message().c_str());
+    }
     return 1;
   }
   g_server = &server;
@@ -123,15 +138,21 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
-  std::fprintf(stderr, "lfdb-server %s: listening on %s:%u (model %s, data %s, %d threads)\n",
-               lfdb::db::kVersion, cfg.bind.c_str(), static_cast<unsigned>(server.port()),
-               lf::to_string(cfg.model), lfdb::db::to_string(cfg.data), cfg.threads);
+  // The first line once listening says which process this is (operators, and Redis's test
+  // harness, which matches " PID: <pid>"); the second that clients are served from now on, in the
+  // words Redis uses, which tools that start a server wait for.
+  std::string where = cfg.bind + ":" + std::to_string(server.port());
+  if (const std::string path = cfg.param("unixsocket"); !path.empty()) where += " and the unix socket " + path;
+  std::printf("lfdb-server %s, PID: %ld: listening on %s (model %s, data %s, %d threads)\n",
+              lfdb::db::kVersion, static_cast<long>(::getpid()), where.c_str(), lf::to_string(cfg.model),
+              lfdb::db::to_string(cfg.data), cfg.threads);
+  std::printf("lfdb-server: Ready to accept connections\n");
   server.wait();
   lfdb::db::memory::set_thread_cache(true);  // the shutdown frees the keyspace from here
-  std::fprintf(stderr, "lfdb-server: shutting down\n");
+  std::printf("lfdb-server: shutting down\n");
   server.stop();
   g_server = nullptr;
   lfdb::db::remove_pidfile(pidfile);
-  std::fprintf(stderr, "lfdb-server: bye\n");
+  std::printf("lfdb-server: bye\n");
   return 0;
 }

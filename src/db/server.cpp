@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
@@ -124,6 +125,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   }
   if (k == "maxmemory-clients") client_limits_.set_maxmemory_clients(v);
   if (k == "latency-monitor-threshold") latency().set_threshold_ms(std::stoll(v));
+  if (k == "latency-tracking") command_stats_.set_latency_tracking(v == "yes");
   if (k == "slowlog-log-slower-than") slowlog().set_threshold_us(std::stoll(v));
   if (k == "slowlog-max-len") slowlog().set_max_len(std::stoll(v));
   if (k == "tracking-table-max-keys") tracking().set_max_keys(std::stoull(v));
@@ -139,7 +141,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
 lf::Status Server::load_users() {
   std::vector<std::shared_ptr<acl::User>> users;
   if (!initial_.aclfile.empty()) {
-    if (std::string e = acl::load_acl_file(initial_.aclfile, users); !e.empty()) {
+    if (std::string e = acl::load_acl_file(initial_.aclfile_path(), users); !e.empty()) {
       return lf::Status::error("Aborting startup because of ACL errors: " + e);
     }
   } else if (!initial_.users.empty()) {
@@ -183,6 +185,9 @@ lf::Status Server::start() {
   o.lazy_promotion = initial_.lazy_promotion &&
                      !(initial_.appendonly && initial_.appendfsync == FsyncPolicy::kAlways);
   o.max_clients = initial_.maxclients;
+  o.unix_socket = initial_.param("unixsocket");
+  // Octal, as the config table checked it (0: the mode the umask leaves).
+  o.unix_socket_perm = static_cast<unsigned>(std::strtoul(initial_.param("unixsocketperm").c_str(), nullptr, 8));
   o.listen_backlog = std::stoi(initial_.param("tcp-backlog"));  // validated: 0 .. INT_MAX
   keepalive_s_->store(std::stoi(initial_.param("tcp-keepalive")), std::memory_order_relaxed);
   o.keepalive_idle_s = keepalive_s_;
@@ -302,7 +307,7 @@ lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool che
 
 std::string_view Server::refusal(const lf::InetAddr& peer) {
   if (!protected_mode_.load(std::memory_order_relaxed) || auth_required() ||
-      commands::is_local_client(peer.native())) {
+      peer.is_unix_socket() || commands::is_local_client(peer.native())) {
     return {};
   }
   return commands::kProtectedModeDenied;

@@ -137,7 +137,10 @@ void ServerSession::on_attach() {
   client_.host = host();
   // The connection's own local end, as Redis shows it: with `bind 0.0.0.0` a local client's is
   // 127.0.0.1, and a client accepted before CONFIG SET port keeps the port it came in on.
-  if (client_.host != nullptr) {
+  // A client of the UNIX domain socket: both ends are its path.
+  if (client_.peer.is_unix_socket()) {
+    client_.local = client_.peer;
+  } else if (client_.host != nullptr) {
     const lf::InetAddr local = lf::InetAddr::local_of(client_.host->handle());
     if (local.port() != 0) client_.local = local;
   }

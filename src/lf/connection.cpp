@@ -393,7 +393,7 @@ Disposition AcceptHandler::handle_event(int, EventMask) {
       // EMFILE/ENFILE and friends: keep serving existing clients; retry on the next event.
       break;
     }
-    if (options_.keepalive_idle_s != nullptr) {
+    if (options_.keepalive_idle_s != nullptr && !peer.is_unix_socket()) {  // TCP's
       if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
         (void)s.set_keepalive(idle);
       }
@@ -499,6 +499,25 @@ Status ListenerSet::listen(const InetAddr& addr, bool reuse_port) {
   return Status();
 }
 
+Status ListenerSet::listen_unix_socket() {
+  if (options_.unix_socket.empty()) return Status();
+  auto addr = InetAddr::unix_socket(options_.unix_socket);
+  if (!addr.ok()) return addr.status();
+  MutexLock lock(mu_);
+  if (reactors_.empty()) return Status::error("not running");
+  Acceptor socket;
+  AcceptorOptions ao;
+  ao.backlog = options_.listen_backlog;
+  ao.unix_perm = options_.unix_socket_perm;
+  if (Status st = socket.open(*addr, ao); !st.ok()) return st;
+  auto h = std::make_unique<AcceptHandler>(std::move(socket), *reactors_[0], service_, host_, mode_,
+                                           options_, open_, accepted_, rejected_);
+  auto id = reactors_[0]->register_handler(h.get(), kAcceptEvent);
+  if (!id.ok()) return id.status();  // h's socket closes (and its file goes) with it
+  unix_socket_ = std::move(h);
+  return Status();
+}
+
 void ListenerSet::free_closed() {
   std::erase_if(retired_, [](const std::unique_ptr<AcceptHandler>& h) { return h->closed(); });
 }
@@ -506,6 +525,7 @@ void ListenerSet::free_closed() {
 void ListenerSet::clear() {
   MutexLock lock(mu_);
   current_.clear();
+  unix_socket_.reset();
   retired_.clear();
   reactors_.clear();
 }

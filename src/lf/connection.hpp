@@ -224,6 +224,9 @@ class ListenerSet {
   // Listen at `addr` (port 0: a free one, shared by every handle set) instead of where the
   // model listened; all or nothing.
   Status listen(const InetAddr& addr, bool reuse_port) LF_EXCLUDES(mu_);
+  // After the first listen(): also options.unix_socket, when set, on the first handle set (one
+  // socket: a path cannot be shared as SO_REUSEPORT shares a port). listen() leaves it alone.
+  Status listen_unix_socket() LF_EXCLUDES(mu_);
   std::uint16_t port() const { return port_.load(std::memory_order_acquire); }
   // After the reactors were destroyed (they closed the current listeners): frees them all.
   void clear() LF_EXCLUDES(mu_);
@@ -241,6 +244,7 @@ class ListenerSet {
   Mutex mu_;
   std::vector<Reactor*> reactors_ LF_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<AcceptHandler>> current_ LF_GUARDED_BY(mu_);  // one per reactor
+  std::unique_ptr<AcceptHandler> unix_socket_ LF_GUARDED_BY(mu_);  // on reactors_[0], or none
   // Removed from their reactors, freed once closed() (a thread may still be accepting on one).
   std::vector<std::unique_ptr<AcceptHandler>> retired_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint16_t> port_{0};  // the current listeners' port: read without mu_

@@ -31,6 +31,7 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
     reactor_ = std::move(r.value());
     listeners_.attach({reactor_.get()});
     if (Status st = listeners_.listen(*addr, false); !st.ok()) return st;
+    if (Status st = listeners_.listen_unix_socket(); !st.ok()) return st;
     {
       MutexLock lock(mu_);
       stopping_ = false;

@@ -44,6 +44,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
     for (auto& hs : sets_) reactors.push_back(hs->reactor.get());
     listeners_.attach(std::move(reactors));
     if (Status st = listeners_.listen(*addr, reuse_port()); !st.ok()) return st;
+    if (Status st = listeners_.listen_unix_socket(); !st.ok()) return st;
     // Threads are dealt to the handle sets round-robin.
     int nthreads = single ? 1 : options_.threads;
     for (int t = 0; t < nthreads; ++t) {

@@ -29,6 +29,14 @@ class ThreadPerConnection final : public ConcurrencyModel {
     Status st = acceptor_.open(*addr, ao);
     if (!st.ok()) return st;
     port_.store(acceptor_.local_addr().port(), std::memory_order_release);
+    if (!options_.unix_socket.empty()) {
+      auto local = InetAddr::unix_socket(options_.unix_socket);
+      if (!local.ok()) return local.status();
+      AcceptorOptions uo;
+      uo.backlog = options_.listen_backlog;
+      uo.unix_perm = options_.unix_socket_perm;
+      if (Status ls = unix_acceptor_.open(*local, uo); !ls.ok()) return ls;
+    }
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) return Status::from_errno("eventfd");
     {
@@ -66,6 +74,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
     reap_finished();
     ::close(wakefd_);
     acceptor_.close();
+    unix_acceptor_.close();
   }
 
   // The new socket is opened here; the acceptor thread, woken, takes it in place of its own
@@ -175,9 +184,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
   };
 
   void accept_loop() {
-    pollfd fds[2] = {{acceptor_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0}};
+    // The UNIX domain socket's entry is -1 (poll skips it) when there is none.
+    pollfd fds[3] = {{acceptor_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0},
+                     {unix_acceptor_.handle(), POLLIN, 0}};
     for (;;) {
-      int n = ::poll(fds, 2, 1000);
+      int n = ::poll(fds, 3, 1000);
       reap_finished();
       if (n > 0 && (fds[1].revents & POLLIN)) {
         std::uint64_t wakes = 0;
@@ -192,41 +203,47 @@ class ThreadPerConnection final : public ConcurrencyModel {
         }
         continue;
       }
-      if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
-      IoResult io;
-      InetAddr peer;
-      SockStream s = acceptor_.accept(io, &peer);
-      if (!io.ok() || io.would_block) continue;
-      if (options_.keepalive_idle_s != nullptr) {
-        if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
-          (void)s.set_keepalive(idle);
-        }
-      }
-      if (open_.load() >= options_.max_clients) {
-        static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
-        (void)s.send(kFull, sizeof kFull - 1);
-        rejected_.fetch_add(1);
-        continue;
-      }
-      if (const std::string_view no = service_.refusal(peer); !no.empty()) {
-        (void)s.send(no.data(), no.size());
-        rejected_.fetch_add(1);
-        continue;
-      }
-      auto session = service_.open_session(peer);
-      if (!session) continue;
-      (void)s.set_nonblocking(false);
-      accepted_.fetch_add(1);
-      open_.fetch_add(1);
-      MutexLock lock(mu_);
-      Client c;
-      c.stream = std::make_unique<SockStream>(std::move(s));
-      c.stats = std::make_unique<ThreadStats>();
-      c.done = std::make_shared<std::atomic<bool>>(false);
-      c.thread = std::thread(&ThreadPerConnection::serve, this, c.stream.get(), c.stats.get(),
-                             c.done, new SessionPump(std::move(session)));
-      clients_.push_back(std::move(c));
+      if (n <= 0) continue;
+      if (fds[0].revents & POLLIN) take(acceptor_);
+      if (fds[2].revents & POLLIN) take(unix_acceptor_);
     }
+  }
+
+  // One pending connection of `from`, served by a thread of its own.
+  void take(Acceptor& from) {
+    IoResult io;
+    InetAddr peer;
+    SockStream s = from.accept(io, &peer);
+    if (!io.ok() || io.would_block) return;
+    if (options_.keepalive_idle_s != nullptr && !peer.is_unix_socket()) {  // TCP's
+      if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
+        (void)s.set_keepalive(idle);
+      }
+    }
+    if (open_.load() >= options_.max_clients) {
+      static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
+      (void)s.send(kFull, sizeof kFull - 1);
+      rejected_.fetch_add(1);
+      return;
+    }
+    if (const std::string_view no = service_.refusal(peer); !no.empty()) {
+      (void)s.send(no.data(), no.size());
+      rejected_.fetch_add(1);
+      return;
+    }
+    auto session = service_.open_session(peer);
+    if (!session) return;
+    (void)s.set_nonblocking(false);
+    accepted_.fetch_add(1);
+    open_.fetch_add(1);
+    MutexLock lock(mu_);
+    Client c;
+    c.stream = std::make_unique<SockStream>(std::move(s));
+    c.stats = std::make_unique<ThreadStats>();
+    c.done = std::make_shared<std::atomic<bool>>(false);
+    c.thread = std::thread(&ThreadPerConnection::serve, this, c.stream.get(), c.stats.get(),
+                           c.done, new SessionPump(std::move(session)));
+    clients_.push_back(std::move(c));
   }
 
   void serve(SockStream* stream, ThreadStats* stats, std::shared_ptr<std::atomic<bool>> done,
@@ -297,6 +314,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
   const ModelOptions options_;
   Service& service_;
   Acceptor acceptor_;  // the acceptor thread's alone while it runs
+  Acceptor unix_acceptor_;  // options_.unix_socket's, or closed; the same thread's
   std::atomic<std::uint16_t> port_{0};
   int wakefd_ = -1;
   // A rebind hands its new socket to the acceptor thread through incoming_ and waits on

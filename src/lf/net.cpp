@@ -6,11 +6,16 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+
+#include "lf/mutex.hpp"
 
 namespace lf {
 
@@ -33,7 +38,57 @@ Result<InetAddr> InetAddr::resolve(const std::string& host, std::uint16_t port) 
   return InetAddr::of(sa);
 }
 
+namespace {
+// The UNIX domain socket paths InetAddr names by number: added, never removed (a process uses a
+// few: its listeners', the ones it connects to).
+Mutex g_paths_mu;
+std::deque<std::string> g_paths LF_GUARDED_BY(g_paths_mu);
+
+bool intern_path(const std::string& path, std::uint16_t& number) {
+  MutexLock lock(g_paths_mu);
+  for (std::size_t i = 0; i < g_paths.size(); ++i) {
+    if (g_paths[i] == path) {
+      number = static_cast<std::uint16_t>(i);
+      return true;
+    }
+  }
+  if (g_paths.size() > 0xffff) return false;
+  number = static_cast<std::uint16_t>(g_paths.size());
+  g_paths.push_back(path);
+  return true;
+}
+}  // namespace
+
+Result<InetAddr> InetAddr::unix_socket(const std::string& path) {
+  if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return Status::error("a UNIX domain socket's path must have 1 to " +
+                         std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes: '" + path + "'");
+  }
+  std::uint16_t number = 0;
+  if (!intern_path(path, number)) return Status::error("too many UNIX domain socket paths");
+  InetAddr a;
+  a.sa_.sin_family = AF_UNIX;
+  a.sa_.sin_port = number;
+  return a;
+}
+
+std::string InetAddr::path() const {
+  if (!is_unix_socket()) return std::string();
+  MutexLock lock(g_paths_mu);
+  return g_paths[sa_.sin_port];
+}
+
+// The sockaddr_un of a UNIX domain socket's address (its path fits: unix_socket checked it).
+static sockaddr_un unix_sockaddr(const InetAddr& addr) {
+  sockaddr_un su{};
+  su.sun_family = AF_UNIX;
+  const std::string path = addr.path();
+  std::memcpy(su.sun_path, path.data(), path.size());
+  return su;
+}
+
 std::string InetAddr::to_string() const {
+  if (is_unix_socket()) return path() + ":0";
   char buf[INET_ADDRSTRLEN] = {0};
   ::inet_ntop(AF_INET, &sa_.sin_addr, buf, sizeof buf);
   return std::string(buf) + ":" + std::to_string(port());
@@ -181,11 +236,50 @@ void Acceptor::close() {
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
+    // The path names this socket no more: a client would get "connection refused" from a file
+    // that looks like a server's.
+    if (addr_.is_unix_socket()) (void)::unlink(addr_.path().c_str());
   }
+}
+
+// A listening UNIX domain socket at addr's path, as the TCP one below.
+static Status open_unix(const InetAddr& addr, const AcceptorOptions& options, int& out) {
+  int type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
+  int fd = ::socket(AF_UNIX, type, 0);
+  if (fd < 0) return Status::from_errno("socket");
+  const sockaddr_un su = unix_sockaddr(addr);
+  // A socket file left by a server that did not remove it (killed) would fail the bind.
+  (void)::unlink(addr.path().c_str());
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&su), sizeof su) != 0) {
+    Status st = Status::from_errno("bind " + addr.path());
+    ::close(fd);
+    return st;
+  }
+  if (options.unix_perm != 0 && ::chmod(addr.path().c_str(), static_cast<mode_t>(options.unix_perm)) != 0) {
+    Status st = Status::from_errno("chmod " + addr.path());
+    ::close(fd);
+    (void)::unlink(addr.path().c_str());
+    return st;
+  }
+  if (::listen(fd, options.backlog) != 0) {
+    Status st = Status::from_errno("listen");
+    ::close(fd);
+    (void)::unlink(addr.path().c_str());
+    return st;
+  }
+  out = fd;
+  return Status();
 }
 
 Status Acceptor::open(const InetAddr& addr, AcceptorOptions options) {
   close();
+  if (addr.is_unix_socket()) {
+    int fd = -1;
+    if (Status st = open_unix(addr, options, fd); !st.ok()) return st;
+    fd_ = fd;
+    addr_ = addr;
+    return Status();
+  }
   int type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
   int fd = ::socket(AF_INET, type, 0);
   if (fd < 0) return Status::from_errno("socket");
@@ -229,6 +323,10 @@ SockStream Acceptor::accept(IoResult& io, InetAddr* peer) {
     return SockStream();
   }
   io.n = 1;
+  if (addr_.is_unix_socket()) {
+    if (peer != nullptr) *peer = addr_;  // an unbound client has no name of its own
+    return SockStream(fd);
+  }
   if (peer != nullptr) *peer = InetAddr::of(sa);
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -236,11 +334,15 @@ SockStream Acceptor::accept(IoResult& io, InetAddr* peer) {
 }
 
 Result<SockStream> Connector::connect(const InetAddr& addr, Duration timeout) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const bool local = addr.is_unix_socket();
+  int fd = ::socket(local ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::from_errno("socket");
   SockStream s(fd);
+  const sockaddr_un su = local ? unix_sockaddr(addr) : sockaddr_un{};
   const sockaddr_in& sa = addr.native();
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+  const int rc = local ? ::connect(fd, reinterpret_cast<const sockaddr*>(&su), sizeof su)
+                       : ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+  if (rc != 0) {
     if (errno != EINPROGRESS) return Status::from_errno("connect " + addr.to_string());
     pollfd p{fd, POLLOUT, 0};
     int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
@@ -253,7 +355,7 @@ Result<SockStream> Connector::connect(const InetAddr& addr, Duration timeout) {
   }
   Status st = s.set_nonblocking(false);
   if (!st.ok()) return st;
-  (void)s.set_nodelay(true);
+  if (!local) (void)s.set_nodelay(true);
   return s;
 }
 

@@ -665,3 +665,43 @@ class AclConfigDiff(unittest.TestCase):
             self.assertIn("users defined in redis.conf and at the same setting an ACL file path is invalid", out)
         for conf in ("aclfile @ACL@.missing\n", "user bob on +nosuch\n", "user\n"):
             self.assertEqual(len(list(refused(conf))), 2)
+
+
+class _RelativeAclFile(ServerProcess):
+    """A server whose aclfile is a relative name, with `dir` a directory other than the one it
+    runs in: Redis finds the file under `dir` (it chdirs there)."""
+
+    def __init__(self, redis_peer):
+        ServerProcess.__init__(self)
+        self.redis_peer = redis_peer
+        self.data = os.path.join(self.dir, "data")
+        os.mkdir(self.data)
+        with open(os.path.join(self.data, "users.acl"), "w") as f:
+            f.write(FILE_START)
+
+    def command(self, port):
+        where = ["--port", str(port), "--bind", HOST, "--dir", self.data, "--aclfile", "users.acl"]
+        if self.redis_peer:
+            return [REDIS_SERVER] + where + ["--save", "", "--appendonly", "no"]
+        return [SERVER] + where + SERVER_ARGS
+
+
+@unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
+class RelativeAclFileDiff(unittest.TestCase):
+    def test_a_relative_aclfile_is_under_dir(self):
+        servers = [_RelativeAclFile(True).start(), _RelativeAclFile(False).start()]
+        try:
+            lists = []
+            for s in servers:
+                c = RawConnection(s.port, timeout=10)
+                lists.append(c.command("ACL", "LIST"))
+                self.assertEqual(c.command("ACL", "SETUSER", "zed", "on", "nopass"), b"OK")
+                self.assertEqual(c.command("ACL", "SAVE"), b"OK")
+                self.assertEqual(c.command("CONFIG", "GET", "aclfile"), [b"aclfile", b"users.acl"])
+                c.close()
+                with open(os.path.join(s.data, "users.acl")) as f:
+                    self.assertIn("user zed on nopass", f.read())
+            self.assertEqual(lists[1], lists[0])
+        finally:
+            for s in servers:
+                s.stop()

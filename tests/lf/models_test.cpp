@@ -2,6 +2,11 @@
 // of random sizes. Each message must be handled exactly once, in order, and never by two threads
 // at once for the same connection; every echoed byte must match (checksummed on both sides).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include <atomic>
 #include <chrono>
@@ -10,6 +15,7 @@
 #include <thread>
 
 #include "lf/concurrency_model.hpp"
+#include "lf/mutex.hpp"
 #include "lf/net.hpp"
 #include "lf/uring_proactor.hpp"
 
@@ -391,6 +397,76 @@ TEST_P(ModelStress, RebindMovesTheListenerAndKeepsTheConnections) {
   }
   m.stop();
   EXPECT_EQ(service.counters.violations.load(), 0u);
+}
+
+// A service that remembers the peer each session was opened for (then echoes as FrameService).
+class PeerService final : public lf::Service {
+ public:
+  Counters counters;
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr& peer) override {
+    lf::MutexLock lock(mu);
+    peers.push_back(peer.to_string());
+    return std::make_unique<FrameSession>(counters);
+  }
+  lf::Mutex mu;
+  std::vector<std::string> peers LF_GUARDED_BY(mu);
+};
+
+// ModelOptions::unix_socket: a UNIX domain socket served beside the TCP port by every model (the
+// completion handle set refuses it), its file made with the mode asked for in place of one left
+// behind, kept by a rebind, named as the sessions' peer, and removed when the model stops.
+TEST_P(ModelStress, AUnixSocketIsServedBesideTcpAndRemovedAtStop) {
+  PeerService service;
+  lf::ModelOptions o = options();
+  o.unix_socket = ::testing::TempDir() + "lf-models-" + std::to_string(::getpid()) + ".sock";
+  o.unix_socket_perm = 0700;
+  const std::string path = o.unix_socket;
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
+  if (GetParam().handle_set == lf::HandleSetKind::kUringCompletion) {
+    ASSERT_FALSE(model.ok());
+    EXPECT_NE(model.status().message().find("UNIX domain socket"), std::string::npos);
+    return;
+  }
+  ASSERT_TRUE(model.ok());
+  { std::ofstream stale(path); stale << "left by an earlier run\n"; }
+  ASSERT_TRUE(model.value()->start().ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto local = lf::InetAddr::unix_socket(path);
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->to_string(), path + ":0");
+  auto c = lf::Connector::connect(*local);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(echoes(c.value(), 0));
+  auto tcp = connect_to(model.value()->port());
+  ASSERT_TRUE(tcp.ok());
+  EXPECT_TRUE(echoes(tcp.value(), 0));
+  EXPECT_TRUE(echoes(c.value(), 1));
+  ASSERT_TRUE(model.value()->rebind("127.0.0.1", 0).ok());  // TCP moves; the socket stays
+  auto again = lf::Connector::connect(*local);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(echoes(again.value(), 0));
+  {
+    lf::MutexLock lock(service.mu);
+    EXPECT_EQ(std::count(service.peers.begin(), service.peers.end(), path + ":0"), 2);
+    EXPECT_EQ(service.peers.size(), 3u);
+  }
+  model.value()->stop();
+  EXPECT_NE(::stat(path.c_str(), &st), 0) << "the socket file outlived the model";
+  EXPECT_FALSE(lf::Connector::connect(*local).ok());
+  EXPECT_EQ(service.counters.violations.load(), 0u);
+}
+
+TEST(UnixSocketAddr, APathThatDoesNotFitIsRefused) {
+  EXPECT_FALSE(lf::InetAddr::unix_socket("").ok());
+  EXPECT_FALSE(lf::InetAddr::unix_socket("/" + std::string(200, 'x')).ok());
+  auto a = lf::InetAddr::unix_socket("/tmp/x.sock");
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->is_unix_socket());
+  EXPECT_EQ(a->port(), 0);
+  EXPECT_FALSE(lf::InetAddr::resolve("127.0.0.1", 1)->is_unix_socket());
 }
 
 // Connections that come and go, so the server reuses their descriptors (and the completion

@@ -243,7 +243,7 @@ void log_cmd(CommandContext& c) {
 
 // The users as ACL LIST shows them, into the aclfile (db/acl/acl_file.hpp).
 void acl_save_cmd(CommandContext& c) {
-  const std::string& path = c.server->initial_config().aclfile;
+  const std::string path = c.server->initial_config().aclfile_path();
   if (path.empty()) return c.out.error(kErrNoAclFile);
   const auto users = c.server->acl().users();
   if (std::string e = acl::save_acl_file(path, users); !e.empty()) {
@@ -257,7 +257,7 @@ void acl_save_cmd(CommandContext& c) {
 // does, the connections of every user but `default` close (this one right after its reply):
 // their users are new ones now, even under the same names.
 void load_cmd(CommandContext& c) {
-  const std::string& path = c.server->initial_config().aclfile;
+  const std::string path = c.server->initial_config().aclfile_path();
   if (path.empty()) return c.out.error(kErrNoAclFile);
   std::vector<std::shared_ptr<acl::User>> users;
   if (std::string e = acl::load_acl_file(path, users); !e.empty()) return c.out.error("ERR " + e);
