@@ -595,7 +595,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                        "proto-max-bulk-len",
                                                        "notify-keyspace-events",
                                                        "aof-load-truncated", "repl-backlog-size",
-                                                       "port", "bind"};
+                                                       "port", "bind", "masterauth"};
   // What Redis itself never changes at run time: refused whatever the value, as Redis does.
   static const std::set<std::string> immutable_params = {"databases", "daemonize", "appendfilename", "aclfile",
                                                          "replicaof", "slaveof"};

@@ -113,11 +113,12 @@ lf::Status PrimaryLink::run(const std::string& host, std::uint16_t port) {
 }
 
 lf::Result<PrimaryLink::Resync> PrimaryLink::handshake() {
-  const ServerConfig& cfg = server_.initial_config();
-  if (!cfg.masterauth.empty()) {
+  // CONFIG SET may have changed masterauth since start: the next handshake uses it, as Redis's.
+  const std::string masterauth = server_.config().value("masterauth");
+  if (!masterauth.empty()) {
     // masteruser: AUTH as that ACL user (Redis's two-argument AUTH), else as the default user.
     const std::string user = server_.config().value("masteruser");
-    const std::string auth = user.empty() ? encode({"AUTH", cfg.masterauth}) : encode({"AUTH", user, cfg.masterauth});
+    const std::string auth = user.empty() ? encode({"AUTH", masterauth}) : encode({"AUTH", user, masterauth});
     if (!send_all(auth).ok()) return lf::Status::error("AUTH: no answer");
     lf::Result<std::string> line = read_line();
     if (!line.ok()) return lf::Status::error("AUTH: no answer");

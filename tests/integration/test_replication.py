@@ -291,6 +291,10 @@ class ReplicationTest(unittest.TestCase):
         wait_for("the refused AUTH in the replica's log", lambda: "AUTH refused" in bad.log())
         self.assertEqual(info(bc)["master_link_status"], "down")
         self.assertEqual(bc.dbsize(), 0)
+        # CONFIG SET masterauth at run time: the replica's next handshake uses it.
+        self.assertTrue(bc.config_set("masterauth", "s3cret"))
+        wait_caught_up(pc, bc)
+        self.assertEqual(bc.get("k"), b"v")
 
     def test_readers_on_the_replica_see_whole_transactions(self):
         p = self.primary()
