@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "commands/access.hpp"
 #include "db/memory/evictor.hpp"
 #include "db/memory/memory_commands.hpp"
 #include "db/client.hpp"
@@ -136,9 +137,10 @@ void config_set_cmd(CommandContext& c) {
     return now.empty() ? std::string() : now.front().second;
   };
   const std::string bind_was = value_of("bind"), port_was = value_of("port");
-  // enable-protected-configs local: a loopback peer may set dir and dbfilename.
-  const std::string peer = c.client != nullptr ? c.client->addr() : std::string();
-  const bool local = peer.rfind("127.", 0) == 0 || peer.rfind("[::1]", 0) == 0;
+  // enable-protected-configs local: a local peer may set dir and dbfilename, as protected mode
+  // judges it (127.0.0.1, ::1 or the unix socket).
+  const bool local = c.client != nullptr && (c.client->peer.is_unix_socket() ||
+                                             commands::is_local_client(c.client->peer.native()));
   lf::Status st = config.set(pairs, local);
   if (!st.ok()) return c.out.error(st.message());
   const std::string bind = value_of("bind"), port = value_of("port");

@@ -108,15 +108,11 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   lfdb::db::Server server(cfg);
-  // Before the first client is served: whoever sees the server answer finds its pidfile.
+  // start() writes the pidfile once it listens (a start that fails leaves another server's
+  // pidfile alone); it goes at exit.
   const std::string pidfile = cfg.param("pidfile");
-  if (!lfdb::db::write_pidfile(pidfile)) {
-    std::fprintf(stderr, "lfdb-server: warning: cannot write the pidfile %s: %s\n", pidfile.c_str(),
-                 std::strerror(errno));
-  }
   st = server.start();
   if (!st.ok()) {
-    lfdb::db::remove_pidfile(pidfile);
     // A port in use is the common case: named as Redis names it, which tools that start servers
     // on guessed ports look for in the log to try another (the unix socket's path was freed
     // before its bind, so EADDRINUSE is the TCP port's).

@@ -12,7 +12,9 @@
 
 #include <cstdlib>
 #include <cinttypes>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "commands/access.hpp"
@@ -201,6 +203,12 @@ lf::Status Server::start() {
   if (!st.ok()) {
     model_.reset();
     return st;
+  }
+  // The pidfile once the server listens, as Redis writes it: a second server that cannot
+  // listen leaves the first one's alone. Before the port file, which tests wait for.
+  if (const std::string pidfile = initial_.param("pidfile"); !write_pidfile(pidfile)) {
+    std::fprintf(stderr, "lfdb-server: warning: cannot write the pidfile %s: %s\n", pidfile.c_str(),
+                 std::strerror(errno));
   }
   if (!initial_.port_file.empty()) {
     std::ofstream f(initial_.port_file + ".tmp");

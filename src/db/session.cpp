@@ -246,6 +246,9 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   const std::size_t omem = out.size() + (durable_ ? durable_->held.size() : 0) +
                            (rare_ ? rare_->parked_out.size() : 0);
   client_.qbuf.store(in.size(), std::memory_order_relaxed);
+  // A command still arriving is an interaction (Redis's lastinteraction moves on every read):
+  // `timeout` must not close a client in the middle of sending one, nor CLIENT LIST call it idle.
+  if (in.size() != 0) client_.last_command_ms.store(now_ms(), std::memory_order_relaxed);
   client_.omem.store(omem, std::memory_order_relaxed);
   accounted_out_ = out.size();
   client_.multi_mem.store(multi, std::memory_order_relaxed);

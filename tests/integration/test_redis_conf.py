@@ -246,6 +246,16 @@ class TakesEffectTest(unittest.TestCase):
             srv.proc.wait(10)
             self.assertFalse(os.path.exists(srv.pidfile), srv.name())
 
+    def test_a_second_server_that_cannot_listen_leaves_the_pidfile(self):
+        for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "pidfile {pidfile}"]):
+            binary = REDIS_SERVER if srv.redis else SERVER
+            second = subprocess.run([binary, "--port", str(srv.port), "--pidfile", srv.pidfile,
+                                     "--save", "", "--dir", srv.dir],
+                                    capture_output=True, timeout=30)
+            self.assertNotEqual(second.returncode, 0, srv.name())
+            with open(srv.pidfile) as f:
+                self.assertEqual(int(f.read().strip()), srv.proc.pid, srv.name())
+
     def test_logfile_receives_the_log(self):
         for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "logfile {logfile}"]):
             # Each server's line that it serves: Redis's "Ready to accept connections", lfdb's
@@ -280,6 +290,17 @@ class TakesEffectTest(unittest.TestCase):
             finally:
                 for c in (idle, subscriber, blocked):
                     c.close()
+
+    def test_idle_timeout_spares_a_client_still_sending_its_command(self):
+        # Every read is an interaction: a command trickling in over more than `timeout` is
+        # answered, not cut off.
+        for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "timeout 1"]):
+            with RawConnection(srv.port) as c:
+                request = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n"
+                for i in range(0, len(request), 4):
+                    c.send(request[i:i + 4])
+                    time.sleep(0.3)  # 11 pieces: 3.3 s in all, each gap under the 1 s timeout
+                self.assertEqual(c.read_parsed(), b"OK", srv.name())
 
     def test_tcp_keepalive_and_backlog_reach_the_sockets(self):
         for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "tcp-keepalive 77",
