@@ -357,6 +357,7 @@ std::string Server::info_section(std::string_view name) {
     s += "# Stats\r\n";
     append_line(s, "total_connections_received:%" PRIu64, stats_.connections.load());
     append_line(s, "total_commands_processed:%" PRIu64, stats_.commands.sum());
+    append_line(s, "instantaneous_ops_per_sec:%" PRIu64, ops_rate_.per_second());
     append_line(s, "rejected_connections:%" PRIu64, model_ ? model_->stats().rejected : 0);
     append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
     append_line(s, "evicted_keys:%" PRIu64, memory::counters().evicted_keys.load());

@@ -85,11 +85,19 @@ bool ScriptRegistry::runs_alone(std::uint64_t identity) const {
 std::uint64_t script_identity(const commands::CommandSpec& spec,
                               std::span<const std::string_view> argv) {
   std::string target(argv.size() > 1 ? argv[1] : std::string_view());
-  if (spec.name == "evalsha" || spec.name == "evalsha_ro") {  // SHA1s in either case
-    for (char& ch : target) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const bool function = spec.name == "fcall" || spec.name == "fcall_ro";
+  if (!function) {
+    // One script whether EVAL sends its body or EVALSHA its SHA1 (in either case), and whether
+    // or not _RO: clients send EVALSHA and fall back to EVAL after NOSCRIPT (ioredis, BullMQ),
+    // so a script learnt to run alone under one must be known under the other.
+    if (spec.name == "eval" || spec.name == "eval_ro") {
+      target = sha1_hex(target);
+    } else {
+      for (char& ch : target) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
   }
   const std::uint64_t h = std::hash<std::string>{}(target);
-  return h ^ (std::hash<std::string_view>{}(spec.name) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+  return function ? h ^ (0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)) : h;
 }
 
 void ScriptRegistry::flush() {

@@ -137,6 +137,8 @@ class ScriptRegistry {
   // forgets them.
   void note_runs_alone(std::uint64_t identity);
   bool runs_alone(std::uint64_t identity) const;
+  // Whether any script runs alone: callers skip script_identity() (an EVAL's SHA1) when none does.
+  bool any_alone() const { return any_alone_.load(std::memory_order_acquire); }
 
   void set_busy_threshold_ms(std::int64_t ms) { busy_threshold_ms_.store(ms, std::memory_order_relaxed); }
   std::int64_t busy_threshold_ms() const { return busy_threshold_ms_.load(std::memory_order_relaxed); }
@@ -190,8 +192,9 @@ struct ScriptTarget {
   bool allow_oom = false;  // the allow-oom flag: deny-oom commands run past maxmemory too
 };
 
-// Which script an EVAL/EVALSHA/FCALL (or _RO) call runs, as a number for runs_alone(): its
-// body, SHA1 or function name with the command's name (a collision only runs a script alone).
+// Which script an EVAL/EVALSHA/FCALL (or _RO) call runs, as a number for runs_alone(): the
+// script's SHA1 (EVAL's body hashed: the same script under EVAL and EVALSHA), or the function's
+// name (a collision only runs a script alone).
 std::uint64_t script_identity(const commands::CommandSpec& spec,
                               std::span<const std::string_view> argv);
 

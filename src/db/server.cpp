@@ -187,6 +187,7 @@ lf::Status Server::start() {
       std::this_thread::sleep_for(period);
       if (stopping()) break;
       const std::int64_t now = now_ms();
+      ops_rate_.sample(stats_.commands.sum(), now);
       maybe_run_expiry_cycle(now);
       // The log's once-a-second duty (fsync under everysec, retry after a disk error), and
       // the save points.

@@ -734,7 +734,7 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   // id spreads them.
   if (hashes_.empty()) hashes_.push_back(client_.id);
   // A script known to reach past its declared keys runs alone (db/scripting.hpp).
-  script_alone_ = commands::runs_script(*bc.spec) &&
+  script_alone_ = commands::runs_script(*bc.spec) && server_.scripts().any_alone() &&
                   server_.scripts().runs_alone(script_identity(*bc.spec, argv));
   if (script_alone_) return submit_parked(alone_invocation(), bc, argv, out);
   // A tracking client's reader remembers the keys it read in their colors' rooms of the tracking
@@ -1199,7 +1199,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   bool alone = false;
   hashes_.clear();
   for (const OwnedCommand& q : client_.queued()) {
-    if (commands::runs_script(*q.spec) &&
+    if (commands::runs_script(*q.spec) && server_.scripts().any_alone() &&
         server_.scripts().runs_alone(script_identity(*q.spec, q.argv))) {
       alone = true;  // a script that reaches past its declared keys (db/scripting.hpp)
       continue;

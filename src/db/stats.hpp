@@ -1,11 +1,12 @@
 // Server statistics for INFO. Hot counters are striped per thread (each thread bumps its own
 // cache line; INFO sums), so counting a command costs one uncontended atomic add.
 //
-// Thread-safety: all members are atomics.
+// Thread-safety: ServerStats's members are atomics; RateSampler says its own.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace lfdb::db {
@@ -35,6 +36,38 @@ class StripedCounter {
     return mine;
   }
   std::array<Slot, kSlots> slots_;
+};
+
+// INFO's instantaneous_ops_per_sec: a counter's rate per second, the mean of the last kSamples
+// rates measured between calls of sample() (the server's ticker, every 1/hz: Redis samples in
+// its cron likewise and reports the same mean).
+//
+// Thread-safety: sample() is called by one thread only (the ticker), which owns every field
+// but rate_; rate_ is an atomic that INFO reads from any thread.
+class RateSampler {
+ public:
+  void sample(std::uint64_t total, std::int64_t now_ms) {
+    if (last_ms_ != 0 && now_ms > last_ms_) {
+      // CONFIG RESETSTAT sets the counter back: that interval counts as idle.
+      const std::uint64_t done = total >= last_total_ ? total - last_total_ : 0;
+      rates_[next_] = done * 1000 / static_cast<std::uint64_t>(now_ms - last_ms_);
+      next_ = (next_ + 1) % kSamples;
+      std::uint64_t sum = 0;
+      for (const std::uint64_t r : rates_) sum += r;
+      rate_.store(sum / kSamples, std::memory_order_relaxed);
+    }
+    last_ms_ = now_ms;
+    last_total_ = total;
+  }
+  std::uint64_t per_second() const { return rate_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr std::size_t kSamples = 16;
+  std::int64_t last_ms_ = 0;                     // the sampling thread's
+  std::uint64_t last_total_ = 0;                 // the sampling thread's
+  std::array<std::uint64_t, kSamples> rates_{};  // the sampling thread's
+  std::size_t next_ = 0;                         // the sampling thread's
+  std::atomic<std::uint64_t> rate_{0};
 };
 
 struct ServerStats {

@@ -437,6 +437,33 @@ class IntrospectionTest(SideBySideTestCase):
             finally:
                 srv.stop()
 
+    def test_instantaneous_ops_per_sec(self):
+        """INFO stats' instantaneous_ops_per_sec (monitoring dashboards read it): the mean of the
+        last 16 rates sampled by the server's cron (1/hz), above 0 while a client keeps sending,
+        0 again after 16 idle samples (an INFO between two samples adds 1/16 of 10/s: still 0).
+        Deadlines, not a timer: a loaded machine may sample late."""
+        def rate(c):
+            stats = c.command("INFO", "stats").decode()
+            m = re.search(r"^instantaneous_ops_per_sec:(\d+)\r$", stats, re.M)
+            self.assertIsNotNone(m, stats)
+            return int(m.group(1))
+
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                deadline = time.monotonic() + 10
+                while True:
+                    for _ in range(50):
+                        c.command("PING")
+                    if rate(c) > 0:
+                        break
+                    self.assertLess(time.monotonic(), deadline, "%s: still 0 while busy" % srv)
+                deadline = time.monotonic() + 20
+                while True:
+                    time.sleep(2)  # well past 16 samples of 100 ms
+                    if rate(c) == 0:
+                        break
+                    self.assertLess(time.monotonic(), deadline, "%s: not 0 when idle" % srv)
+
     def test_select_in_a_script_is_a_call(self):
         """SELECT called by a script counts in INFO commandstats: a call, failed when refused."""
         for srv in (self.peer, self.lfdb):

@@ -155,6 +155,30 @@ class Eval(ServerTestCase):
         p.eval(script, 1, "near")
         self.assertEqual(p.execute(), [b"f"])
 
+    def test_a_script_learnt_alone_under_eval_is_known_under_evalsha(self):
+        """One script whether EVAL sends its body or EVALSHA its SHA1 (ioredis and BullMQ send
+        EVALSHA, then EVAL after NOSCRIPT): once lfdb has learnt that it reaches past its keys
+        after a write (its first call refused), the other command's next call runs it alone and
+        answers as redis-server answers every call."""
+        refused = is_lfdb() and lfdb_arg("data") != "global"
+        self.rb.set("far", "f")
+        for n, (first, then) in enumerate((("eval", "evalsha"), ("evalsha", "eval"))):
+            script = "redis.call('SET', KEYS[1], '%d') return redis.call('GET', 'far')" % n
+            sha = self.rb.script_load(script)
+
+            def run(how):
+                if how == "eval":
+                    return self.rb.eval(script, 1, "near")
+                return self.rb.evalsha(sha, 1, "near")
+
+            if refused:
+                with self.assertRaises(redis.ResponseError) as e:
+                    run(first)
+                self.assertIn("not among its KEYS", str(e.exception))
+            else:
+                self.assertEqual(run(first), b"f")
+            self.assertEqual(run(then), b"f", (first, then))
+
     def test_inside_multi(self):
         p = self.rb.pipeline(transaction=True)
         p.set("k", 1)
