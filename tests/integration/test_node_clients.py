@@ -113,7 +113,7 @@ class LfdbServer(ServerProcess):
 
 
 BULLMQ_SCENARIOS = ("inOrder", "retries", "delayed", "priorities", "pausedAndCounts",
-                    "repeatable", "queueEvents", "obliterate")
+                    "repeatable", "queueEvents", "flowsAndWorkers", "rateLimited", "obliterate")
 
 
 class BullmqTest(NodeClientCase):

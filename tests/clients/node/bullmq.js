@@ -1,7 +1,7 @@
 'use strict';
 // BullMQ 5, a job queue built on Lua scripts over lists, sorted sets, hashes and streams,
 // blocking pops and INFO (node bullmq.js PORT [scenario...]).
-const { Queue, Worker, QueueEvents } = require('bullmq');
+const { Queue, Worker, QueueEvents, FlowProducer } = require('bullmq');
 const { assert, run, until, SLOWDOWN } = require('./harness');
 
 const connection = (port) => ({ host: '127.0.0.1', port, maxRetriesPerRequest: null });
@@ -146,6 +146,55 @@ const scenarios = {
       const order = (id) => seen.filter(([, j]) => j === id).map(([e]) => e);
       return { result, failure, job: order(job.id), bad: order(bad.id),
         finals: seen.filter(([e]) => e === 'completed' || e === 'failed').sort() };
+    });
+  },
+
+  async flowsAndWorkers(port) {
+    return withQueue(port, 'bq-flow', async (queue, closing) => {
+      const flows = closing(new FlowProducer({ connection: connection(port) }));
+      const tree = await flows.add({
+        name: 'parent', queueName: 'bq-flow', data: { kind: 'sum' },
+        children: [
+          { name: 'child', queueName: 'bq-flow', data: { n: 2 } },
+          { name: 'child', queueName: 'bq-flow', data: { n: 3 } },
+        ],
+      });
+      const parentState = await tree.job.getState();
+      const done = [];
+      const w = closing(worker(port, 'bq-flow', async (job) => {
+        if (job.name === 'child') {
+          await job.updateProgress(50);
+          await job.log(`child ${job.data.n}`);
+          return job.data.n * 10;
+        }
+        const kids = await job.getChildrenValues();
+        return Object.values(kids).reduce((a, b) => a + b, 0);
+      }, { name: 'bq-flow-worker' }));
+      w.on('completed', (job, result) => done.push([job.name, result]));
+      await until(() => done.length === 3, 10000, 'the flow');
+      // getWorkers parses CLIENT LIST for the workers' connection names (CLIENT SETNAME).
+      const workers = await queue.getWorkers();
+      const child = tree.children[0].job;
+      const logs = await queue.getJobLogs(child.id);
+      const fresh = await queue.getJob(child.id);
+      return {
+        parentState, done: done.sort((a, b) => String(a).localeCompare(String(b))),
+        workers: workers.length, workerName: workers[0] && workers[0].rawname.endsWith(':w:bq-flow-worker'),
+        logs: logs.logs, progress: fresh.progress,
+        parent: (await queue.getJob(tree.job.id)).returnvalue,
+      };
+    });
+  },
+
+  async rateLimited(port) {
+    return withQueue(port, 'bq-limit', async (queue, closing) => {
+      await queue.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'r', data: { i } })));
+      const seen = [];
+      // At most 2 jobs per 300 ms: the limiter key (INCR + PEXPIRE in moveToActive) holds the rest back.
+      closing(worker(port, 'bq-limit', async (job) => { seen.push([job.data.i]); },
+        { limiter: { max: 2, duration: 300 } }));
+      await until(() => seen.length === 4, 10000, 'four rate-limited jobs');
+      return { order: seen.map(([i]) => i) };
     });
   },
 
