@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "db/acl/commands.hpp"
@@ -70,19 +71,62 @@ bool ScriptRegistry::exists(std::string_view sha) const {
   return find(sha, ignored);
 }
 
-void ScriptRegistry::note_runs_alone(std::uint64_t identity) {
-  lf::MutexLock lock(mu_);
-  alone_.insert(identity);
-  any_alone_.store(true, std::memory_order_release);
+namespace {
+// A serving thread's copy of the verdicts it has looked up, so a learnt script's call takes no
+// mutex; dropped when the registry's learned_epoch_ moves (or it belongs to another registry).
+struct LearnedCopy {
+  const void* owner = nullptr;
+  std::uint64_t epoch = 0;
+  std::unordered_map<std::uint64_t, bool> alone;
+};
+thread_local LearnedCopy t_learned;
+constexpr std::size_t kMaxLearnedCopy = 4096;
+}  // namespace
+
+ScriptRegistry::Learned ScriptRegistry::learned(std::uint64_t identity) const {
+  LearnedCopy& copy = t_learned;
+  const std::uint64_t epoch = learned_epoch_.load(std::memory_order_acquire);
+  if (copy.owner != this || copy.epoch != epoch) {
+    copy.alone.clear();
+    copy.owner = this;
+    copy.epoch = epoch;
+  }
+  if (auto it = copy.alone.find(identity); it != copy.alone.end()) {
+    return it->second ? Learned::kAlone : Learned::kColors;
+  }
+  bool alone = false;
+  {
+    lf::MutexLock lock(mu_);
+    auto it = learned_.find(identity);
+    if (it == learned_.end()) return Learned::kUnknown;  // not kept: its run alone learns it
+    alone = it->second;
+  }
+  // A verdict changed after the epoch was read is dropped at the next look (the epoch moved).
+  if (copy.alone.size() >= kMaxLearnedCopy) copy.alone.clear();
+  copy.alone.emplace(identity, alone);
+  return alone ? Learned::kAlone : Learned::kColors;
 }
 
-bool ScriptRegistry::runs_alone(std::uint64_t identity) const {
-  if (!any_alone_.load(std::memory_order_acquire)) return false;
-  lf::MutexLock lock(mu_);
-  return alone_.count(identity) != 0;
+void ScriptRegistry::learn(std::uint64_t identity, bool reached_past) {
+  const Learned now = learned(identity);
+  if (now == Learned::kAlone || (now == Learned::kColors && !reached_past)) return;
+  bool taken_back = false;
+  {
+    lf::MutexLock lock(mu_);
+    if (learned_.size() >= kMaxLearned) {  // forgetting is safe: unknown scripts run alone
+      learned_.clear();
+      taken_back = true;
+    }
+    auto [it, fresh] = learned_.try_emplace(identity, reached_past);
+    if (!fresh && reached_past && !it->second) {
+      it->second = true;  // kColors -> kAlone: threads may hold kColors
+      taken_back = true;
+    }
+  }
+  if (taken_back) learned_epoch_.fetch_add(1, std::memory_order_release);
 }
 
-std::uint64_t script_identity(const commands::CommandSpec& spec,
+std::uint64_t script_identity(Server& server, const commands::CommandSpec& spec,
                               std::span<const std::string_view> argv) {
   std::string target(argv.size() > 1 ? argv[1] : std::string_view());
   const bool function = spec.name == "fcall" || spec.name == "fcall_ro";
@@ -97,14 +141,16 @@ std::uint64_t script_identity(const commands::CommandSpec& spec,
     }
   }
   const std::uint64_t h = std::hash<std::string>{}(target);
-  return function ? h ^ (0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2)) : h;
+  if (!function) return h;
+  const std::uint64_t g = server.functions().generation();
+  return h ^ (0x9e3779b97f4a7c15ull + g * 0xff51afd7ed558ccdull + (h << 6) + (h >> 2));
 }
 
 void ScriptRegistry::flush() {
   lf::MutexLock lock(mu_);
   scripts_.clear();
-  alone_.clear();
-  any_alone_.store(false, std::memory_order_release);
+  learned_.clear();
+  learned_epoch_.fetch_add(1, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
 }
 
@@ -238,8 +284,10 @@ struct ScriptRun {
   bool alone = false;  // the invocation holds every color: any key, any command
   bool had_effect = false;  // a write or a PUBLISH ran: the script can no longer start over
   bool rerun_alone = false;  // stopped to run again alone (it reached past its colors)
+  // Reached past its declared keys, or called a command that needs every key, while it ran
+  // alone: what a run alone teaches the registry (ScriptRegistry::learn).
+  bool reached_past = false;
   bool declared(std::string_view k) const {
-    if (alone) return true;
     for (std::string_view d : keys) {
       if (d == k) return true;
     }
@@ -695,7 +743,8 @@ constexpr const char* kRerunAlone = "ERR lfdb: the script is run again alone";
 // instruction from here on, so neither redis.pcall nor Lua's pcall can carry on) and run_script
 // runs it again alone; after one it gets `err`. Either way its later calls run alone.
 int reach_past_colors(lua_State* L, ScriptRun& run, std::string& out_err, std::string err) {
-  run.outer->server->scripts().note_runs_alone(script_identity(*run.outer->spec, run.outer->argv));
+  run.outer->server->scripts().learn(script_identity(*run.outer->server, *run.outer->spec, run.outer->argv),
+                                     true);
   const bool restartable = !run.had_effect && run.running != nullptr && !run.running->wrote() &&
                            run.outer->client != nullptr && !run.outer->client->in_exec;
   if (restartable) {
@@ -839,18 +888,23 @@ int call_impl(lua_State* L, std::string& err) {
   if (!run->had_effect && spec->has(commands::kWrite) && !outer.server->replication().enough_good_replicas()) {
     return raise(std::string(kErrNoReplicas));
   }
-  if (!allowed_in_script(spec->hue) && !run->alone) {
-    if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
-    return reach_past_colors(L, *run, err,
-                             "ERR Script called '" + std::string(spec->name) +
-                                 "', which needs every key, where it could not start over (it wrote, "
-                                 "or runs in MULTI): lfdb runs this script alone from its next call on");
+  if (!allowed_in_script(spec->hue)) {
+    if (!run->alone) {
+      if (!allowed_when_alone(spec->hue)) return raise("ERR This Redis command is not allowed from script");
+      return reach_past_colors(L, *run, err,
+                               "ERR Script called '" + std::string(spec->name) +
+                                   "', which needs every key, where it could not start over (it wrote, "
+                                   "or runs in MULTI): lfdb runs this script alone from its next call on");
+    }
+    run->reached_past = true;
   }
   std::string bad_key;
   commands::for_each_key(*spec, std::span<const std::string_view>(argv), [&](std::size_t i) {
     if (bad_key.empty() && !run->declared(argv[i])) bad_key = std::string(argv[i]);
   });
-  if (!bad_key.empty()) {
+  if (!bad_key.empty() && run->alone) {
+    run->reached_past = true;
+  } else if (!bad_key.empty()) {
     return reach_past_colors(L, *run, err,
                              "ERR Script accessed key '" + bad_key +
                                  "' that is not among its KEYS where it could not start over (it wrote, "
@@ -1168,6 +1222,13 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
   // A killed run's hook ran at every instruction: back to its normal pace.
   if (run.stopping != nullptr) lua_sethook(L, script_hook, LUA_MASKCOUNT, kHookInstructions);
   t_invocation_log.records = outer_records;
+  // A run alone teaches the registry whether the script stays within its keys (a run that failed
+  // may not have gone where its calls go: only one that reached past counts then). Under
+  // `--data global` every script runs alone anyway: nothing to learn.
+  if (c.alone && !run.rerun_alone && (run.reached_past || rc == LUA_OK) &&
+      c.server->initial_config().data != DataMode::kGlobal) {
+    reg.learn(script_identity(*c.server, *c.spec, c.argv), run.reached_past);
+  }
   if (run.rerun_alone) {  // it had no effect: the caller runs it again, alone (reach_past_colors)
     lua_settop(L, top);
     c.rerun_alone = true;

@@ -4,11 +4,13 @@
 // is atomic like MULTI/EXEC: nothing else touches those keys meanwhile, and it never waits for
 // another invocation (the colors are taken in the scheduler's fixed order). Inside, redis.call
 // runs the command's handler directly on this thread. A script may touch only its declared keys
-// (the colors it holds). A script that reaches another key, or a command that needs more than
-// keys (KEYS, SCAN, FLUSHALL, SORT), before it has had any effect (a write, a PUBLISH) is
-// stopped and run again alone, holding every color, and is remembered so that its later calls
-// run alone from the start; one that reaches such a key after an effect gets an error, and runs
-// alone from its next call on. Under `--data global` every script runs alone anyway.
+// (the colors it holds), unless it runs alone, holding every color. A script the server has not
+// learnt yet runs alone, and its run teaches whether it reaches another key or a command that
+// needs more than keys (KEYS, SCAN, FLUSHALL, SORT): then it runs alone for good, else on its
+// keys' colors (ScriptRegistry::learned). A script learnt on its colors that reaches past them
+// later is stopped and run again alone while it has had no effect (a write, a PUBLISH), or gets
+// an error after one; either way it runs alone from its next call on. Under `--data global`
+// every script runs alone anyway.
 //
 // One Lua state per serving thread (created on first use), so scripts on different colors run in
 // parallel. The script registry (SHA1 -> source) is shared; a thread compiles a script the first
@@ -42,6 +44,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "db/command_context.hpp"
@@ -131,14 +134,22 @@ class ScriptRegistry {
   void wait_idle();
 
   // Scripts that reach keys they did not declare (Redis allows it outside cluster mode) run
-  // alone: their invocation holds every color. A script learns it on its first such access
-  // (run_script restarts it alone when it has had no effect yet) and is remembered here by
-  // script_identity(), so its later calls are scheduled alone from the start. SCRIPT FLUSH
-  // forgets them.
-  void note_runs_alone(std::uint64_t identity);
-  bool runs_alone(std::uint64_t identity) const;
-  // Whether any script runs alone: callers skip script_identity() (an EVAL's SHA1) when none does.
-  bool any_alone() const { return any_alone_.load(std::memory_order_acquire); }
+  // alone: their invocation holds every color. The server learns which scripts do, by
+  // script_identity(): a script not learnt yet runs alone (kUnknown), and that run tells whether
+  // it reached past its declared keys (kAlone, for good) or stayed within them (kColors: its
+  // later calls run on its keys' colors). A kColors script that reaches past later is restarted
+  // alone when it has had no effect, or refused when it has (run_script), and is kAlone from
+  // then on. Forgetting is always safe (the next call runs alone and learns again): SCRIPT FLUSH
+  // forgets everything, a change of the function libraries changes every function's identity,
+  // and past kMaxLearned verdicts the memory starts empty again.
+  enum class Learned : std::uint8_t { kUnknown, kColors, kAlone };
+  // Read through a per-thread copy (valid while learned_epoch_ stays): one atomic load
+  // and a hash lookup per script call once the script is learnt.
+  Learned learned(std::uint64_t identity) const;
+  // What a run alone found (reached_past: it reached past its declared keys, or called a command
+  // that needs every key): kAlone, or kColors for a script not learnt yet.
+  void learn(std::uint64_t identity, bool reached_past);
+  static constexpr std::size_t kMaxLearned = 1 << 16;
 
   void set_busy_threshold_ms(std::int64_t ms) { busy_threshold_ms_.store(ms, std::memory_order_relaxed); }
   std::int64_t busy_threshold_ms() const { return busy_threshold_ms_.load(std::memory_order_relaxed); }
@@ -147,8 +158,10 @@ class ScriptRegistry {
   mutable lf::Mutex mu_;
   std::map<std::string, std::string, std::less<>> scripts_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint64_t> generation_{0};  // bumped by flush(): threads drop their Lua state
-  std::set<std::uint64_t> alone_ LF_GUARDED_BY(mu_);  // script_identity() of scripts run alone
-  std::atomic<bool> any_alone_{false};  // !alone_.empty(): most servers never take mu_ for it
+  // script_identity() -> whether the script runs alone (true) or on its keys' colors (false).
+  std::unordered_map<std::uint64_t, bool> learned_ LF_GUARDED_BY(mu_);
+  // Bumped when a verdict is taken back or turns to kAlone: every thread drops its copy.
+  std::atomic<std::uint64_t> learned_epoch_{0};
   mutable lf::Mutex running_mu_;
   std::vector<Running*> running_ LF_GUARDED_BY(running_mu_);
   // Threads waiting for a change of running_ (SCRIPT KILL, the shutdown): end_run wakes them.
@@ -192,10 +205,12 @@ struct ScriptTarget {
   bool allow_oom = false;  // the allow-oom flag: deny-oom commands run past maxmemory too
 };
 
-// Which script an EVAL/EVALSHA/FCALL (or _RO) call runs, as a number for runs_alone(): the
-// script's SHA1 (EVAL's body hashed: the same script under EVAL and EVALSHA), or the function's
-// name (a collision only runs a script alone).
-std::uint64_t script_identity(const commands::CommandSpec& spec,
+// Which script an EVAL/EVALSHA/FCALL (or _RO) call runs, as a number for ScriptRegistry::learned():
+// the script's SHA1 (EVAL's body hashed: the same script under EVAL and EVALSHA), or the
+// function's name with the libraries' generation (a FUNCTION LOAD/DELETE/FLUSH/RESTORE makes
+// every function unknown again: its code may have changed). A collision only runs a script
+// alone, or lets it meet the restart/refusal of a kColors script.
+std::uint64_t script_identity(Server& server, const commands::CommandSpec& spec,
                               std::span<const std::string_view> argv);
 
 // Past maxmemory, is this EVAL/EVALSHA/FCALL call refused before it runs? As Redis decides it

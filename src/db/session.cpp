@@ -739,9 +739,9 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
   // A command without keys (DBSIZE, FLUSHALL, CONFIG) may run on any color; the connection's
   // id spreads them.
   if (hashes_.empty()) hashes_.push_back(client_.id);
-  // A script known to reach past its declared keys runs alone (db/scripting.hpp).
-  script_alone_ = commands::runs_script(*bc.spec) && server_.scripts().any_alone() &&
-                  server_.scripts().runs_alone(script_identity(*bc.spec, argv));
+  // A script runs on its declared keys' colors once the server has learnt that it stays within
+  // them; one not learnt yet, or known to reach past them, runs alone (db/scripting.hpp).
+  script_alone_ = commands::runs_script(*bc.spec) && script_runs_alone(*bc.spec, argv);
   if (script_alone_) return submit_parked(alone_invocation(), bc, argv, out);
   // A tracking client's reader remembers the keys it read in their colors' rooms of the tracking
   // table (db/tracking/table.hpp): it holds its colors as a writer does.
@@ -760,6 +760,12 @@ ServerSession::Step ServerSession::execute(const BoundCommand& bc,
     return closing() ? Step::kClose : Step::kDone;
   }
   return submit_parked(inv, bc, argv, out);
+}
+
+bool ServerSession::script_runs_alone(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  if (server_.initial_config().data == DataMode::kGlobal) return false;  // one mutex holds it all
+  return server_.scripts().learned(script_identity(server_, spec, argv)) !=
+         ScriptRegistry::Learned::kColors;
 }
 
 Invocation ServerSession::alone_invocation() {
@@ -1205,9 +1211,8 @@ ServerSession::Step ServerSession::exec(std::string& out) {
   bool alone = false;
   hashes_.clear();
   for (const OwnedCommand& q : client_.queued()) {
-    if (commands::runs_script(*q.spec) && server_.scripts().any_alone() &&
-        server_.scripts().runs_alone(script_identity(*q.spec, q.argv))) {
-      alone = true;  // a script that reaches past its declared keys (db/scripting.hpp)
+    if (commands::runs_script(*q.spec) && script_runs_alone(*q.spec, q.argv)) {
+      alone = true;  // a script not learnt yet, or that reaches past its keys (db/scripting.hpp)
       continue;
     }
     switch (q.spec->hue) {

@@ -146,6 +146,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
                      std::span<const std::string_view> argv, std::string& out);
   Step rerun_alone(const BoundCommand& bc, std::span<const std::string_view> argv, std::string& out);
   Invocation alone_invocation();
+  // An EVAL/EVALSHA/FCALL (or _RO) the server has not learnt to run on its keys' colors.
+  bool script_runs_alone(const commands::CommandSpec& spec, std::span<const std::string_view> argv);
   void note_rerun_alone(std::string& out, std::size_t mark);
   [[gnu::cold, gnu::noinline]] bool note_error(const commands::CommandSpec& spec,
                                               const std::string& out, std::size_t mark,

@@ -1,7 +1,8 @@
 """EVAL, EVALSHA and SCRIPT: Lua stored procedures (written against redis-server 7.0, run
-against both). lfdb runs a script on the colors of its declared keys, and one that reaches
-further alone; only a script that reaches further after it wrote gets an error (once), so that
-test is lfdb's alone."""
+against both). lfdb runs a script it has not learnt yet alone, then on the colors of its declared
+keys when that first run stayed within them, and alone for good when it reached further; only a
+script learnt on its keys that reaches further after it wrote gets an error (once), so that test
+is lfdb's alone."""
 
 import hashlib
 import signal
@@ -12,8 +13,8 @@ import unittest
 
 import redis
 
-from lfdb_testlib import (Closed, RawConnection, RespError, ServerProcess, ServerTestCase, Timeout,
-                          encode_command, is_lfdb, is_redis, lfdb_arg)
+from lfdb_testlib import (Closed, RawConnection, RespError, ServerProcess, ServerTestCase,
+                          SideBySideTestCase, Timeout, encode_command, is_lfdb, is_redis, lfdb_arg)
 
 
 def sha1(script):
@@ -140,50 +141,104 @@ class Eval(ServerTestCase):
 
     @unittest.skipUnless(is_lfdb() and lfdb_arg("data") != "global",
                          "redis-server (and lfdb under --data global) runs any script on any key")
-    def test_undeclared_key_after_a_write_is_refused_once(self):
-        """Once a script has written it cannot start over: its undeclared key is an error (its
-        write stays, as after any script error); its next call runs alone and succeeds."""
-        script = "redis.call('SET', KEYS[1], 'x') return redis.call('GET', 'far')"
+    def test_a_script_learnt_on_its_keys_that_reaches_past_after_a_write_is_refused_once(self):
+        """A script's first call runs alone and teaches lfdb whether it stays within its keys.
+        One that did (here: ARGV[1] is empty) runs on its keys' colors from then on; if a later
+        call reaches past them after it wrote, it cannot start over: an error (its write stays,
+        as after any script error), and it runs alone from its next call on."""
+        script = ("redis.call('SET', KEYS[1], 'x') "
+                  "if ARGV[1] == '' then return 'mine' end return redis.call('GET', ARGV[1])")
         self.rb.set("far", "f")
+        self.assertEqual(self.rb.eval(script, 1, "near", ""), b"mine")  # learnt: on its colors
+        self.rb.delete("near")
         with self.assertRaises(redis.ResponseError) as e:
-            self.rb.eval(script, 1, "near")
+            self.rb.eval(script, 1, "near", "far")
         self.assertIn("not among its KEYS", str(e.exception))
         self.assertIn("alone from its next call on", str(e.exception))
         self.assertEqual(self.rb.get("near"), b"x")
-        self.assertEqual(self.rb.eval(script, 1, "near"), b"f")
+        self.assertEqual(self.rb.eval(script, 1, "near", "far"), b"f")
         p = self.rb.pipeline(transaction=True)  # known now: inside MULTI too
-        p.eval(script, 1, "near")
+        p.eval(script, 1, "near", "far")
         self.assertEqual(p.execute(), [b"f"])
-
-    def test_a_script_learnt_alone_under_eval_is_known_under_evalsha(self):
-        """One script whether EVAL sends its body or EVALSHA its SHA1 (ioredis and BullMQ send
-        EVALSHA, then EVAL after NOSCRIPT): once lfdb has learnt that it reaches past its keys
-        after a write (its first call refused), the other command's next call runs it alone and
-        answers as redis-server answers every call."""
-        refused = is_lfdb() and lfdb_arg("data") != "global"
-        self.rb.set("far", "f")
-        for n, (first, then) in enumerate((("eval", "evalsha"), ("evalsha", "eval"))):
-            script = "redis.call('SET', KEYS[1], '%d') return redis.call('GET', 'far')" % n
-            sha = self.rb.script_load(script)
-
-            def run(how):
-                if how == "eval":
-                    return self.rb.eval(script, 1, "near")
-                return self.rb.evalsha(sha, 1, "near")
-
-            if refused:
-                with self.assertRaises(redis.ResponseError) as e:
-                    run(first)
-                self.assertIn("not among its KEYS", str(e.exception))
-            else:
-                self.assertEqual(run(first), b"f")
-            self.assertEqual(run(then), b"f", (first, then))
+        # The same script's SHA1 is the same script: EVALSHA runs it alone too.
+        self.assertEqual(self.rb.evalsha(sha1(script), 1, "near", "far"), b"f")
 
     def test_inside_multi(self):
         p = self.rb.pipeline(transaction=True)
         p.set("k", 1)
         p.eval("return redis.call('INCR', KEYS[1])", 1, "k")
         self.assertEqual(p.execute(), [True, 2])
+
+
+@unittest.skipUnless(is_lfdb(), "side by side: lfdb-server next to redis-server")
+class ReachPastOnFirstCall(SideBySideTestCase):
+    """BullMQ's pattern: a script writes a declared key, then reaches a key it builds from a
+    prefix in ARGV (allowed outside cluster mode). Its FIRST call answers on lfdb-server as on
+    redis-server: lfdb runs a script it has not learnt yet alone."""
+
+    ADD = ("local id = redis.call('INCR', KEYS[1]) "
+           "local job = ARGV[1] .. id "
+           "redis.call('HSET', job, 'data', ARGV[2]) "
+           "redis.call('RPUSH', KEYS[2], id) "
+           "return {id, redis.call('HGETALL', job), redis.call('EXISTS', ARGV[1] .. 'paused')}")
+    LIBRARY = ("#!lua name=jobs%s\n"
+               "redis.register_function('add%s', function(keys, args) "
+               "local id = redis.call('INCR', keys[1]) "
+               "redis.call('HSET', args[1] .. id, 'data', args[2]) "
+               "return {id, redis.call('HGET', args[1] .. id, 'data')} end)")
+
+    def setUp(self):
+        self.conns = {name: RawConnection(s.port, timeout=10) for name, s in self.servers.items()}
+        self.each("FLUSHALL")
+        self.each("SCRIPT", "FLUSH")
+        self.each("FUNCTION", "FLUSH")
+
+    def tearDown(self):
+        for c in self.conns.values():
+            c.close()
+
+    def each(self, *cmd):
+        """Runs cmd on both servers; asserts the same reply (or error) and returns it."""
+        got = {name: c.command(*cmd) for name, c in self.conns.items()}  # errors: RespError
+        self.assertEqual(got["lfdb"], got["redis"], cmd)
+        return got["lfdb"]
+
+    def test_eval_and_evalsha_first_calls(self):
+        sha = self.each("SCRIPT", "LOAD", self.ADD)
+        self.assertEqual(self.each("EVALSHA", sha, 2, "q:id", "q:wait", "q:", "a"),
+                         [1, [b"data", b"a"], 0])
+        other = self.ADD + " -- another script"
+        self.assertEqual(self.each("EVAL", other, 2, "q:id", "q:wait", "q:", "b")[0], 2)
+        self.each("EVALSHA", sha, 2, "q:id", "q:wait", "q:", "c")  # its second call
+        self.each("HGETALL", "q:2")
+        self.each("LRANGE", "q:wait", 0, -1)
+
+    def test_fcall_first_call_and_after_a_replace(self):
+        self.each("FUNCTION", "LOAD", self.LIBRARY % ("", ""))
+        self.assertEqual(self.each("FCALL", "add", 1, "q:id", "q:", "a"), [1, b"a"])
+        # A new library, and the old one replaced: lfdb learns their functions again.
+        self.each("FUNCTION", "LOAD", self.LIBRARY % ("2", "2"))
+        self.assertEqual(self.each("FCALL", "add2", 1, "q:id", "q:", "b"), [2, b"b"])
+        self.each("FUNCTION", "LOAD", "REPLACE",
+                  (self.LIBRARY % ("", "")).replace("return {id", "redis.call('SET', 'q:last', id) return {id"))
+        self.assertEqual(self.each("FCALL", "add", 1, "q:id", "q:", "c"), [3, b"c"])
+        self.each("GET", "q:last")
+
+    def test_an_unlearnt_script_inside_multi(self):
+        self.each("MULTI")
+        self.each("SET", "q:id", 41)
+        self.each("EVAL", self.ADD, 2, "q:id", "q:wait", "q:", "m")
+        self.assertEqual(self.each("EXEC"), [b"OK", [42, [b"data", b"m"], 0]])
+
+    def test_script_flush_forgets_what_was_learnt(self):
+        """A script learnt on its keys' colors (its first call stays within them), then
+        forgotten by SCRIPT FLUSH: its next first call reaches past after a write, and succeeds."""
+        script = ("redis.call('SET', KEYS[1], 'x') "
+                  "if ARGV[1] == '' then return 'mine' end return redis.call('SET', ARGV[1], 'y')")
+        self.each("EVAL", script, 1, "k", "")
+        self.each("SCRIPT", "FLUSH")
+        self.assertEqual(self.each("EVAL", script, 1, "k", "far"), b"OK")
+        self.each("GET", "far")
 
 
 class ScriptCache(ServerTestCase):
