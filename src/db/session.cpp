@@ -856,7 +856,8 @@ ServerSession::Step ServerSession::unblocked(std::string& out) {
     if (spec != nullptr) server_.command_stats().fail(commands::index_of(*spec));
   }
   if (rare_->blocked.spec != nullptr) {
-    slow_log(*rare_->blocked.spec, rare_->blocked.argv, rare_->blocked_us);
+    // Served by a writer: logged now, as Redis logs it; timed out or unblocked: not logged.
+    if (w->served_from_key) slow_log(*rare_->blocked.spec, rare_->blocked.argv, rare_->blocked_us);
     rare_->blocked = OwnedCommand{};
   }
   // Under `always` a served pop's reply waits for the fsync of its record like our own writes.

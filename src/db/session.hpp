@@ -229,7 +229,8 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     std::string parked_out;                   // replies written while parked
     std::shared_ptr<blocking::Waiter> waiter;  // the blocking command's wait, until settled
     // The command a key's waiter blocks, with its own bytes, and the time it ran before it
-    // blocked: the slow log has it once it is served or times out, as Redis logs it then.
+    // blocked: the slow log has it once a writer serves it, as Redis logs it then (not when it
+    // times out).
     OwnedCommand blocked;
     std::uint64_t blocked_us = 0;
     std::string exec_name;  // EXEC as the client spelled it (MONITOR shows it so)

@@ -165,8 +165,8 @@ class IntrospectionTest(SideBySideTestCase):
             self.same(*args)
 
     def test_slowlog_has_blocked_commands_when_served(self):
-        # A command that blocks is logged once it is served or times out, with its own
-        # arguments: not when it blocks (the log is read between the two).
+        # A command that blocks is logged once a writer serves it, with its own arguments: not
+        # when it blocks (the log is read between the two), nor when it times out.
         for srv in (self.peer, self.lfdb):
             with RawConnection(srv.port) as c, RawConnection(srv.port) as b:
                 c.command("DEL", "slowq")
@@ -183,6 +183,11 @@ class IntrospectionTest(SideBySideTestCase):
                 self.assertEqual(b.read_parsed(), [b"slowq", b"v"])
                 entries = c.command("SLOWLOG", "GET", "-1")
                 self.assertIn([b"BLPOP", b"slowq", b"0"], [e[3] for e in entries], srv)
+                # One that times out is not logged.
+                c.command("SLOWLOG", "RESET")
+                self.assertIsNone(b.command("BLPOP", "slowq", "0.05"))
+                self.assertNotIn([b"BLPOP", b"slowq", b"0.05"],
+                                 [e[3] for e in c.command("SLOWLOG", "GET", "-1")], srv)
                 c.command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
 
     def test_command_getkeys(self):
