@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
@@ -20,6 +21,9 @@
 
 namespace lfdb::db {
 namespace {
+
+// hz as Redis keeps it: any value 0 .. INT_MAX is taken, and held within 1 .. 500.
+int clamp_hz(long long hz) { return static_cast<int>(std::clamp(hz, 1LL, 500LL)); }
 
 bool to_int(const std::string& s, long long lo, long long hi, long long& v) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -174,8 +178,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (!one()) return bad(name, "expects debug, verbose, notice or warning");
     c.loglevel = v[0];
   } else if (name == "hz") {
-    if (!one() || !to_int(v[0], 1, 500, x)) return bad(name, "expects 1-500");
-    c.hz = static_cast<int>(x);
+    if (!one() || !to_int(v[0], 0, INT32_MAX, x)) return bad(name, "expects 0-2147483647 (kept within 1-500)");
+    c.hz = clamp_hz(x);
   } else if (name == "busy-reply-threshold" || name == "lua-time-limit") {
     if (!one() || !to_int(v[0], 0, 86400000, x)) return bad(name, "expects milliseconds, 0-86400000");
     c.busy_reply_threshold_ms = x;
@@ -698,7 +702,11 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                "') - argument must be 'yes' or 'no'");
     }
-    if ((k == "hz" && !to_int(v, 1, 500, x)) ||
+    if (k == "hz" && to_int(v, LLONG_MIN, LLONG_MAX, x) && !to_int(v, 0, INT32_MAX, x)) {
+      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'hz') - "
+                               "argument must be between 0 and 2147483647 inclusive");
+    }
+    if ((k == "hz" && !to_int(v, 0, INT32_MAX, x)) ||
         (k == "rdb-key-save-delay" && !to_int(v, INT32_MIN, INT32_MAX, x)) ||
         ((k == "busy-reply-threshold" || k == "lua-time-limit") && !to_int(v, 0, 86400000, x))) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
@@ -736,6 +744,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     }
     if (k == "port") {
       values_[k] = std::to_string(std::stoll(v));  // checked above
+      continue;
+    }
+    if (k == "hz") {  // Redis takes 0 .. INT_MAX and keeps it within 1 .. 500
+      values_[k] = std::to_string(clamp_hz(std::stoll(v)));
       continue;
     }
     if (k == "bind") {  // lfdb listens on one address: the first, as from the config file

@@ -193,6 +193,7 @@ class RedisConfFilesTest(unittest.TestCase):
             ("tcp-backlog", "7"), ("pidfile", "/x"), ("logfile", "/x"),       # immutable
             ("cluster-enabled", "yes"), ("appenddirname", "d"), ("unixsocketperm", "700"),
             ("dir", "/tmp"), ("dbfilename", "x.rdb"),                          # protected
+            ("hz", "1000"), ("hz", "0"), ("hz", "-1"), ("hz", "10"),          # clamped to 1-500
         ]
         for name, value in cases:
             want = command(redis, "CONFIG", "SET", name, value)
