@@ -280,48 +280,59 @@ TEST(UringProactor, APeerThatDoesNotReadStopsTheReceivingUntilItDoes) {
   EXPECT_EQ(r.overlaps.load(), 0);
 }
 
-TEST(UringProactor, StressChurnWithServerCloses) {
-  Record r;
-  MAKE_OR_SKIP(p, r, 4, 128, 256);  // few small buffers: recvs also run out and are posted again
-  constexpr int kClients = 8, kConnsEach = 25, kMsgs = 20;
+// A churn of connections: `clients` threads each open `conns_each` connections in turn and run
+// `talk(client, t, c)` on each (it answers how many exchanges saw bytes that were not theirs),
+// while a thread closes a live handler every `period` (the `stride` picks which). Returns the
+// count of bad exchanges and of connections that could not be made.
+template <class Proactor, class Talk>
+int churn_with_server_closes(Proactor& p, Record& r, int clients, int conns_each, std::size_t stride,
+                             std::chrono::milliseconds period, Talk talk) {
   std::atomic<int> bad{0};
   std::atomic<bool> done{false};
-  std::thread closer([&] {  // closes random live handlers while traffic runs
+  std::thread closer([&] {
     std::size_t k = 0;
     while (!done.load()) {
       lf::HandlerId id;
       {
         std::lock_guard<std::mutex> l(r.mu);
-        if (!r.ids.empty()) id = r.ids[(k * 7919) % r.ids.size()];
+        if (!r.ids.empty()) id = r.ids[(k * stride) % r.ids.size()];
       }
       ++k;
-      if (id.valid()) (void)p->close(id);
-      std::this_thread::sleep_for(2ms);
+      if (id.valid()) (void)p.close(id);
+      std::this_thread::sleep_for(period);
     }
   });
   std::vector<std::thread> ts;
-  for (int t = 0; t < kClients; ++t) {
+  for (int t = 0; t < clients; ++t) {
     ts.emplace_back([&, t] {
-      for (int c = 0; c < kConnsEach; ++c) {
-        Client cl(p->port());
-        if (cl.fd < 0) {
-          bad.fetch_add(1);
-          continue;
-        }
-        for (int m = 0; m < kMsgs; ++m) {
-          std::string msg = pattern(static_cast<std::size_t>(100 + (m * 97) % 900), t * 1000 + c * 10 + m);
-          if (!cl.send_all(msg)) break;  // closed by the closer: fine
-          std::string got = cl.recv_n(msg.size());
-          if (got.size() < msg.size()) break;  // closed mid-way: only a prefix may come
-          if (got != msg) bad.fetch_add(1);     // but never someone else's bytes
-        }
+      for (int c = 0; c < conns_each; ++c) {
+        Client cl(p.port());
+        bad.fetch_add(cl.fd < 0 ? 1 : talk(cl, t, c));
       }
     });
   }
   for (auto& t : ts) t.join();
   done.store(true);
   closer.join();
-  EXPECT_EQ(bad.load(), 0);
+  return bad.load();
+}
+
+TEST(UringProactor, StressChurnWithServerCloses) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 4, 128, 256);  // few small buffers: recvs also run out and are posted again
+  constexpr int kClients = 8, kConnsEach = 25, kMsgs = 20;
+  const int bad = churn_with_server_closes(*p, r, kClients, kConnsEach, 7919, 2ms, [](Client& cl, int t, int c) {
+    int wrong = 0;
+    for (int m = 0; m < kMsgs; ++m) {
+      std::string msg = pattern(static_cast<std::size_t>(100 + (m * 97) % 900), t * 1000 + c * 10 + m);
+      if (!cl.send_all(msg)) break;  // closed by the closer: fine
+      std::string got = cl.recv_n(msg.size());
+      if (got.size() < msg.size()) break;  // closed mid-way: only a prefix may come
+      if (got != msg) ++wrong;             // but never someone else's bytes
+    }
+    return wrong;
+  });
+  EXPECT_EQ(bad, 0);
   EXPECT_EQ(r.overlaps.load(), 0);
   EXPECT_EQ(r.handlers.load(), kClients * kConnsEach);
   EXPECT_TRUE(eventually([&] { return r.closes.load() == kClients * kConnsEach; })) << r.closes.load();
@@ -386,46 +397,20 @@ TEST(UringProactor, StressLongHandlersAndServerCloses) {
   r.release_long.store(true);  // LONG returns at once, after giving the role up
   MAKE_OR_SKIP(p, r, 3, 128, 256);
   constexpr int kClients = 6, kConnsEach = 20, kMsgs = 15;
-  std::atomic<int> bad{0};
-  std::atomic<bool> done{false};
-  std::thread closer([&] {
-    std::size_t k = 0;
-    while (!done.load()) {
-      lf::HandlerId id;
-      {
-        std::lock_guard<std::mutex> l(r.mu);
-        if (!r.ids.empty()) id = r.ids[(k * 104729) % r.ids.size()];
-      }
-      ++k;
-      if (id.valid()) (void)p->close(id);
-      std::this_thread::sleep_for(3ms);
+  const int bad = churn_with_server_closes(*p, r, kClients, kConnsEach, 104729, 3ms, [](Client& cl, int t, int c) {
+    int wrong = 0;
+    for (int m = 0; m < kMsgs; ++m) {
+      const bool is_long = (m + t) % 3 == 0;
+      std::string msg = is_long ? std::string("LONG\n") : pattern(static_cast<std::size_t>(50 + m * 13), t * 997 + c * 31 + m);
+      std::string want = is_long ? std::string("DONE\n") : msg;
+      if (!cl.send_all(msg)) break;
+      std::string got = cl.recv_n(want.size());
+      if (got.size() < want.size()) break;  // closed by the closer
+      if (got != want) ++wrong;
     }
+    return wrong;
   });
-  std::vector<std::thread> ts;
-  for (int t = 0; t < kClients; ++t) {
-    ts.emplace_back([&, t] {
-      for (int c = 0; c < kConnsEach; ++c) {
-        Client cl(p->port());
-        if (cl.fd < 0) {
-          bad.fetch_add(1);
-          continue;
-        }
-        for (int m = 0; m < kMsgs; ++m) {
-          const bool is_long = (m + t) % 3 == 0;
-          std::string msg = is_long ? std::string("LONG\n") : pattern(static_cast<std::size_t>(50 + m * 13), t * 997 + c * 31 + m);
-          std::string want = is_long ? std::string("DONE\n") : msg;
-          if (!cl.send_all(msg)) break;
-          std::string got = cl.recv_n(want.size());
-          if (got.size() < want.size()) break;  // closed by the closer
-          if (got != want) bad.fetch_add(1);
-        }
-      }
-    });
-  }
-  for (auto& t : ts) t.join();
-  done.store(true);
-  closer.join();
-  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(bad, 0);
   EXPECT_EQ(r.overlaps.load(), 0);
   EXPECT_GT(p->stats().promotions, 0u);
   EXPECT_EQ(r.handlers.load(), kClients * kConnsEach);
