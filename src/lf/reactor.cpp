@@ -372,10 +372,13 @@ Result<TimerId> Reactor::schedule_timer(HandlerId id, Duration delay) {
     tid = next_timer_++;
     timers_.push_back(TimerEntry{deadline, tid, id});
     std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
-    timers_queued_.store(timers_.size(), std::memory_order_release);
+    timers_queued_.store(timers_.size(), std::memory_order_seq_cst);
   }
-  // Wake the waiter if it sleeps past the new deadline.
-  std::int64_t waiting_until = wait_deadline_ns_.load(std::memory_order_acquire);
+  // Wake the waiter if it sleeps past the new deadline. Both this pair (store the count, load
+  // the deadline) and the waiter's (store the deadline, load the count) are sequentially
+  // consistent, so at least one side sees the other: a waiter that chose its deadline before
+  // this timer existed either finds it on its second look or is woken here.
+  std::int64_t waiting_until = wait_deadline_ns_.load(std::memory_order_seq_cst);
   if (waiting_until != 0 && deadline.time_since_epoch().count() < waiting_until) notify();
   return tid;
 }
@@ -408,7 +411,7 @@ void Reactor::fire_timers() {
 }
 
 TimePoint Reactor::next_timer_deadline() {
-  if (timers_queued_.load(std::memory_order_acquire) == 0) return TimePoint::max();
+  if (timers_queued_.load(std::memory_order_seq_cst) == 0) return TimePoint::max();
   MutexLock lock(timer_mu_);
   return timers_.empty() ? TimePoint::max() : timers_.front().deadline;
 }
@@ -532,8 +535,17 @@ WaitResult Reactor::wait_for_event(Duration timeout, Event& out) {
     }
     int prior = waiters_.fetch_add(1, std::memory_order_acq_rel);
     LF_CHECK_MSG(prior == 0, "two threads wait on one handle set at once");
-    wait_deadline_ns_.store(until == TimePoint::max() ? INT64_MAX : until.time_since_epoch().count(),
-                            std::memory_order_release);
+    // Publish the deadline, then look at the timers again (see schedule_timer): one scheduled by
+    // another thread since `until` was chosen would otherwise sleep until some other event.
+    auto publish = [this](TimePoint t) {
+      wait_deadline_ns_.store(t == TimePoint::max() ? INT64_MAX : t.time_since_epoch().count(),
+                              std::memory_order_seq_cst);
+    };
+    publish(until);
+    for (TimePoint next = next_timer_deadline(); next < until; next = next_timer_deadline()) {
+      until = next;
+      publish(until);
+    }
     int ended = 0;
     int n = uring_ ? uring_->wait(wait_buf_.data(), static_cast<int>(wait_buf_.size()), epoll_timeout_ms(until),
                                   ended_buf_.data(), ended, static_cast<int>(ended_buf_.size()))

@@ -129,6 +129,28 @@ TEST_P(Reactor, TimersFireAndCancel) {
   r.reset();
 }
 
+// A timer scheduled by another thread just as the waiter chose how long to sleep (here, from the
+// hook that runs between that choice and the sleep) still fires on time: the waiter looks again
+// after publishing its deadline. Were it missed, the wait would last the whole 30 s.
+TEST_P(Reactor, TimerScheduledWhileTheWaiterChoosesItsSleepIsNotMissed) {
+  auto r = make();
+  Pair p;
+  Counter h(p.a);
+  auto id = r->register_handler(&h, lf::kReadEvent);
+  bool scheduled = false;
+  r->set_before_block_hook([&] {
+    if (scheduled) return;
+    scheduled = true;
+    std::thread other([&] { ASSERT_TRUE(r->schedule_timer(*id, std::chrono::milliseconds(1)).ok()); });
+    other.join();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(r->handle_events(std::chrono::seconds(30)), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(h.last.load(), lf::kTimeoutEvent);
+  r.reset();
+}
+
 TEST_P(Reactor, TimerDoesNotDispatchOnSuspendedHandler) {
   auto r = make();
   Pair p;
