@@ -77,6 +77,10 @@ class RateSampler {
 struct ServerStats {
   StripedCounter commands;           // total_commands_processed
   StripedCounter parked;             // commands that waited for their color (connection parked)
+  // keyspace_hits / keyspace_misses: the lookups of reading invocations (Redis counts its read
+  // lookups; lfdb's readers are the invocations that only read, CommandContext::find).
+  StripedCounter keyspace_hits;
+  StripedCounter keyspace_misses;
   std::atomic<std::uint64_t> connections{0};   // total_connections_received
   std::atomic<std::uint64_t> expired_keys{0};
   std::atomic<std::uint64_t> expiry_cycles{0};
@@ -85,6 +89,8 @@ struct ServerStats {
   void reset() {
     commands.reset();
     parked.reset();
+    keyspace_hits.reset();
+    keyspace_misses.reset();
     connections = 0;
     expired_keys = 0;
     expiry_cycles = 0;

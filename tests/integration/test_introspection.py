@@ -442,6 +442,36 @@ class IntrospectionTest(SideBySideTestCase):
             finally:
                 srv.stop()
 
+    def test_keyspace_hits_and_misses(self):
+        """INFO stats' keyspace_hits / keyspace_misses (a cache's hit ratio): each key a read
+        looks up is a hit or a miss; writes count neither; CONFIG RESETSTAT starts them over."""
+        def counts(c):
+            stats = c.command("INFO", "stats").decode()
+            return tuple(int(re.search(r"^%s:(\d+)\r$" % f, stats, re.M).group(1))
+                         for f in ("keyspace_hits", "keyspace_misses"))
+
+        got = []
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("FLUSHALL")
+                c.command("CONFIG", "RESETSTAT")
+                self.assertEqual(counts(c), (0, 0), srv)
+                c.command("SET", "a", "1")
+                c.command("RPUSH", "l", "x")
+                c.command("GET", "a")
+                c.command("GET", "nokey")
+                c.command("MGET", "a", "nokey", "a")
+                c.command("EXISTS", "a")
+                c.command("LRANGE", "l", "0", "-1")
+                c.command("HGET", "a", "f")  # a hit, then WRONGTYPE
+                c.command("INCR", "counter")  # a write: neither
+                c.command("DEL", "nokey")
+                got.append(counts(c))
+                c.command("CONFIG", "RESETSTAT")
+                self.assertEqual(counts(c), (0, 0), srv)
+        self.assertEqual(got[1], got[0])
+        self.assertEqual(got[0], (6, 2))
+
     def test_instantaneous_ops_per_sec(self):
         """INFO stats' instantaneous_ops_per_sec (monitoring dashboards read it): the mean of the
         last 16 rates sampled by the server's cron (1/hz), above 0 while a client keeps sending,
