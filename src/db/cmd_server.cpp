@@ -7,6 +7,7 @@
 
 #include <malloc.h>
 
+#include <climits>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
@@ -300,12 +301,33 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "redis_mode:standalone");
     append_line(s, "os:%s %s %s", u.sysname, u.release, u.machine);
     append_line(s, "arch_bits:64");
+    append_line(s, "monotonic_clock:POSIX clock_gettime");  // std::chrono::steady_clock's
     append_line(s, "multiplexing_api:%s", model_ ? model_->demultiplexer() : "epoll");
+#if defined(__GNUC__)
+    append_line(s, "gcc_version:%d.%d.%d", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+    append_line(s, "gcc_version:0.0.0");
+#endif
     append_line(s, "process_id:%d", static_cast<int>(::getpid()));
+    append_line(s, "process_supervised:no");  // `supervised` is refused (docs/server.md)
+    append_line(s, "run_id:%s", run_id_.c_str());
     append_line(s, "tcp_port:%u", static_cast<unsigned>(port()));
+    timeval tv{};
+    ::gettimeofday(&tv, nullptr);
+    append_line(s, "server_time_usec:%" PRId64,
+                static_cast<std::int64_t>(tv.tv_sec) * 1000000 + static_cast<std::int64_t>(tv.tv_usec));
     append_line(s, "uptime_in_seconds:%" PRId64, up);
     append_line(s, "uptime_in_days:%" PRId64, up / 86400);
-    append_line(s, "hz:%d", initial_.hz);
+    // lfdb keeps hz as configured (Redis's dynamic-hz raises it with many clients; lfdb's
+    // clients are not walked by the cron).
+    const std::string hz = config_.value("hz");  // CONFIG SET's; the ticker's from its next turn
+    append_line(s, "hz:%s", hz.c_str());
+    append_line(s, "configured_hz:%s", hz.c_str());
+    char exe[PATH_MAX] = {};
+    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    append_line(s, "executable:%s", n > 0 ? exe : "");
+    append_line(s, "config_file:%s", initial_.config_file.c_str());
+    append_line(s, "io_threads_active:0");  // no I/O threads: the serving threads read and write
     append_line(s, "lfdb_model:%s", lf::to_string(initial_.model));
     append_line(s, "lfdb_data:%s", to_string(initial_.data));
     append_line(s, "lfdb_threads:%d", initial_.threads);

@@ -14,15 +14,15 @@
 
 namespace lfdb::db {
 
-namespace {
-
-std::string random_replid() {
+std::string random_hex_id() {
   std::random_device rd;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(40, '0');
   for (char& ch : id) ch = kHex[rd() & 15];
   return id;
 }
+
+namespace {
 
 bool parse_u64(std::string_view s, std::uint64_t& out) {
   if (s.empty() || s.size() > 20) return false;
@@ -39,7 +39,7 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
 
 Replication::Replication(Server& server) : server_(server) {
   lf::MutexLock lock(replid_mu_);
-  own_replid_ = random_replid();
+  own_replid_ = random_hex_id();
 }
 
 Replication::~Replication() {
@@ -204,7 +204,7 @@ void Replication::replicaof_command(CommandContext& c) {
   if (!no_one) {
     // Our keyspace is about to be replaced behind our log's back: whatever history replicas
     // of ours follow ends here (a later promotion starts a new one).
-    std::string fresh = random_replid();
+    std::string fresh = random_hex_id();
     {
       lf::MutexLock lock(replid_mu_);
       own_replid_ = fresh;

@@ -39,6 +39,9 @@ inline constexpr std::string_view kErrReadOnly =
     "READONLY You can't write against a read only replica.";
 inline constexpr std::string_view kErrNoReplicas = "NOREPLICAS Not enough good replicas to write.";
 
+// 40 random hex digits: a replication id, or INFO's run_id.
+std::string random_hex_id();
+
 class Replication {
  public:
   explicit Replication(Server& server);

@@ -37,6 +37,7 @@ Server::Server(const ServerConfig& config)
       executor_(Executor::create(config.data, config.colors)),
       persistence_(*this, initial_),
       repl_(std::make_unique<Replication>(*this)) {
+  run_id_ = random_hex_id();
   if (!config.requirepass.empty()) acl_.set_default_password(config.requirepass);
   auth_required_.store(acl_.auth_required());
   protected_mode_.store(config.protected_mode);
@@ -219,10 +220,11 @@ lf::Status Server::start() {
   repl_->start_link();  // after the model: the replica announces its port
   memory::note_startup();  // used_memory_startup: the server before its first client
   ticker_ = std::thread([this] {
-    const auto period = std::chrono::milliseconds(1000 / std::max(1, initial_.hz));
     std::int64_t next_log_tick = now_ms() + 1000;
     while (!stopping()) {
-      std::this_thread::sleep_for(period);
+      // CONFIG SET hz takes effect from the next turn (validated and held within 1 .. 500).
+      hz_.store(std::stoi(config_.value("hz")), std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1000 / hz_.load(std::memory_order_relaxed)));
       if (stopping()) break;
       const std::int64_t now = now_ms();
       ops_rate_.sample(stats_.commands.sum(), now);
@@ -348,7 +350,7 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
   lf::ElectedGuard g = expiry_role_.try_elect();
   if (!g) return;  // another thread is on it
   if (now < next_expiry_ms_.load(std::memory_order_relaxed)) return;
-  next_expiry_ms_.store(now + 1000 / std::max(1, initial_.hz), std::memory_order_relaxed);
+  next_expiry_ms_.store(now + 1000 / std::max(1, hz_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
   stats_.expiry_cycles.fetch_add(1, std::memory_order_relaxed);
   // No key anywhere has a deadline (the usual case): no walk over colors x databases.
   if (Partition::expiring_partitions() == 0) return;

@@ -235,6 +235,11 @@ class Server final : public lf::Service {
   std::atomic<std::int64_t> next_expiry_ms_{0};
   std::atomic<std::uint32_t> expiry_cursor_{0};
   std::thread ticker_;
+  // hz as CONFIG SET left it, read by the ticker each turn: its period and the expiry cycle's.
+  std::atomic<int> hz_{10};
+  // INFO's run_id: 40 random hex digits, a new one each run. Set by the constructor, then
+  // only read.
+  std::string run_id_;
   // tcp-keepalive's seconds, shared with the model's acceptors (lf::ModelOptions): CONFIG SET
   // changes it for the connections accepted after.
   std::shared_ptr<std::atomic<int>> keepalive_s_ = std::make_shared<std::atomic<int>>(0);

@@ -5,6 +5,7 @@ to a redis-server it starts and to lfdb-server, and compares what Redis defines 
 strings, the shape of CLIENT LIST's lines); numbers that depend on the server (ids, times, fds)
 are compared by form. Runs only against lfdb-server (it starts the redis peer itself)."""
 
+import os
 import re
 import time
 import unittest
@@ -441,6 +442,32 @@ class IntrospectionTest(SideBySideTestCase):
                 self.assertIn("lfdb_handle_set:%s\r\n" % handle_set, info)
             finally:
                 srv.stop()
+
+    def test_info_server_fields(self):
+        """INFO server has Redis 7.0's fields but those that describe Redis's own build (git
+        sha1 and dirty flag, build id, atomicvar_api) and lru_clock; run_id is 40 hex digits,
+        new each run; hz follows CONFIG SET (held within 1..500); config_file is absolute."""
+        def server_fields(c):
+            text = c.command("INFO", "server").decode()
+            return dict(l.split(":", 1) for l in text.split("\r\n") if ":" in l)
+
+        redis_only = {"redis_git_sha1", "redis_git_dirty", "redis_build_id", "atomicvar_api", "lru_clock"}
+        with RawConnection(self.peer.port) as c:
+            want = set(server_fields(c)) - redis_only
+        with RawConnection(self.lfdb.port) as c:
+            got = server_fields(c)
+            self.assertEqual(want - set(got), set())
+            self.assertRegex(got["run_id"], r"^[0-9a-f]{40}$")
+            self.assertEqual(got["io_threads_active"], "0")
+            self.assertTrue(os.path.isabs(got["executable"]), got["executable"])
+            self.assertLess(abs(int(got["server_time_usec"]) / 1e6 - time.time()), 60)
+            try:
+                for value, shown in (("100", "100"), ("0", "1"), ("100000", "500")):
+                    self.assertEqual(c.command("CONFIG", "SET", "hz", value), b"OK")
+                    f = server_fields(c)
+                    self.assertEqual((f["hz"], f["configured_hz"]), (shown, shown), value)
+            finally:
+                c.command("CONFIG", "SET", "hz", "10")
 
     def test_keyspace_hits_and_misses(self):
         """INFO stats' keyspace_hits / keyspace_misses (a cache's hit ratio): each key a read
