@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,6 +27,17 @@ struct ThreadStats {
   void refresh_rusage();  // only from the owning thread
   void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 };
+
+// The bytes sessions read from their connections and the replies they produced, summed over
+// every model and thread of the process (lfdb-server's INFO total_net_input_bytes and
+// total_net_output_bytes). Counted where the connections read and where sessions hand over
+// their output; each thread adds to its own cache line, a reader sums them.
+struct SessionTraffic {
+  std::uint64_t in = 0, out = 0;
+};
+void count_session_input(std::size_t bytes);
+void count_session_output(std::size_t bytes);
+SessionTraffic session_traffic();
 
 // A plain copy of ThreadStats (or a sum of several).
 struct ThreadStatsSnapshot {

@@ -386,6 +386,11 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "total_connections_received:%" PRIu64, stats_.connections.load());
     append_line(s, "total_commands_processed:%" PRIu64, stats_.commands.sum());
     append_line(s, "instantaneous_ops_per_sec:%" PRIu64, ops_rate_.per_second());
+    const lf::SessionTraffic traffic = stats_.traffic();
+    append_line(s, "total_net_input_bytes:%" PRIu64, traffic.in);
+    append_line(s, "total_net_output_bytes:%" PRIu64, traffic.out);
+    append_line(s, "instantaneous_input_kbps:%.2f", static_cast<double>(input_rate_.per_second()) / 1024);
+    append_line(s, "instantaneous_output_kbps:%.2f", static_cast<double>(output_rate_.per_second()) / 1024);
     append_line(s, "rejected_connections:%" PRIu64, model_ ? model_->stats().rejected : 0);
     append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
     append_line(s, "evicted_keys:%" PRIu64, memory::counters().evicted_keys.load());

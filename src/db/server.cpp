@@ -228,6 +228,9 @@ lf::Status Server::start() {
       if (stopping()) break;
       const std::int64_t now = now_ms();
       ops_rate_.sample(stats_.commands.sum(), now);
+      const lf::SessionTraffic traffic = stats_.traffic();
+      input_rate_.sample(traffic.in, now);
+      output_rate_.sample(traffic.out, now);
       maybe_run_expiry_cycle(now);
       // The log's once-a-second duty (fsync under everysec, retry after a disk error), and
       // the save points.

@@ -199,6 +199,7 @@ class Server final : public lf::Service {
   std::vector<BoundCommand> bound_;  // by commands::index_of; immutable after the ctor
   ServerStats stats_;
   RateSampler ops_rate_;  // instantaneous_ops_per_sec: sampled by the ticker thread alone, read by INFO
+  RateSampler input_rate_, output_rate_;  // instantaneous_input_kbps / _output_kbps: the same
   CommandStats command_stats_;  // INFO commandstats: per-thread rows (db/command_stats.hpp)
   ErrorStats errors_;           // every error reply, counted (db/stats/error_stats.hpp)
   LatencyMonitor latency_;      // a monitor of its own (db/latency_monitor.hpp)

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "lf/stats.hpp"
+
 namespace lfdb::db {
 
 class StripedCounter {
@@ -85,6 +87,9 @@ struct ServerStats {
   std::atomic<std::uint64_t> expired_keys{0};
   std::atomic<std::uint64_t> expiry_cycles{0};
   std::atomic<std::uint64_t> protocol_errors{0};
+  // The process's session traffic (lf::session_traffic) at the last CONFIG RESETSTAT: INFO's
+  // total_net_input_bytes / total_net_output_bytes count from there.
+  std::atomic<std::uint64_t> net_in_base{0}, net_out_base{0};
 
   void reset() {
     commands.reset();
@@ -95,6 +100,13 @@ struct ServerStats {
     expired_keys = 0;
     expiry_cycles = 0;
     protocol_errors = 0;
+    const lf::SessionTraffic t = lf::session_traffic();
+    net_in_base = t.in;
+    net_out_base = t.out;
+  }
+  lf::SessionTraffic traffic() const {
+    const lf::SessionTraffic t = lf::session_traffic();
+    return {t.in - net_in_base.load(), t.out - net_out_base.load()};
   }
 };
 

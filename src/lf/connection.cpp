@@ -5,6 +5,8 @@
 #include <deque>
 #include <vector>
 
+#include "lf/stats.hpp"
+
 namespace lf::detail {
 
 namespace {
@@ -69,6 +71,7 @@ SessionPump::Outcome SessionPump::read_and_run(SockStream& stream, std::size_t r
   if (leftover_.empty()) {
     IoScratch& sc = io_scratch(read_chunk);
     o.io = stream.recv(sc.in.data(), read_chunk);
+    if (o.io.n > 0) count_session_input(static_cast<std::size_t>(o.io.n));
     if (o.io.n > 0) o.action = run(sc.in.data(), static_cast<std::size_t>(o.io.n), out);
     return o;
   }
@@ -76,6 +79,7 @@ SessionPump::Outcome SessionPump::read_and_run(SockStream& stream, std::size_t r
   leftover_.resize(old + read_chunk);
   o.io = stream.recv(leftover_.data() + old, read_chunk);
   leftover_.resize(old + (o.io.n > 0 ? static_cast<std::size_t>(o.io.n) : 0));
+  if (o.io.n > 0) count_session_input(static_cast<std::size_t>(o.io.n));
   if (o.io.n > 0) o.action = run(leftover_.data(), leftover_.size(), out);
   return o;
 }
@@ -88,7 +92,9 @@ SessionAction SessionPump::run_bytes(const char* data, std::size_t size, std::st
 
 SessionAction SessionPump::run(const char* data, std::size_t size, std::string& out) {
   InputBuffer in(data, size);
+  const std::size_t out_before = out.size();
   SessionAction action = session_->on_input(in, out);
+  count_session_output(out.size() - out_before);
   if (data == leftover_.data()) {
     leftover_.erase(0, in.consumed());
   } else if (!in.empty()) {
@@ -141,6 +147,7 @@ Disposition Connection::handle_event(int, EventMask events) {
       return r.would_block ? Disposition::kResume : Disposition::kRemove;
     }
     message->resize(static_cast<std::size_t>(r.n));
+    count_session_input(message->size());
     // Suspend before queueing: a worker may finish and resume the handle before this
     // dispatch returns, and the resume must not be lost.
     (void)reactor_.suspend_handler(id());

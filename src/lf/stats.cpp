@@ -10,6 +10,37 @@
 
 namespace lf {
 
+namespace {
+struct alignas(64) TrafficSlot {
+  std::atomic<std::uint64_t> in{0}, out{0};
+};
+constexpr std::size_t kTrafficSlots = 16;
+TrafficSlot g_traffic[kTrafficSlots];
+
+TrafficSlot& my_traffic_slot() {
+  static std::atomic<std::size_t> next{0};
+  thread_local TrafficSlot& mine = g_traffic[next.fetch_add(1, std::memory_order_relaxed) % kTrafficSlots];
+  return mine;
+}
+}  // namespace
+
+void count_session_input(std::size_t bytes) {
+  my_traffic_slot().in.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void count_session_output(std::size_t bytes) {
+  if (bytes != 0) my_traffic_slot().out.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+SessionTraffic session_traffic() {
+  SessionTraffic t;
+  for (const TrafficSlot& s : g_traffic) {
+    t.in += s.in.load(std::memory_order_relaxed);
+    t.out += s.out.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
 void ThreadStats::refresh_rusage() {
   rusage ru{};
   if (::getrusage(RUSAGE_THREAD, &ru) == 0) {

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include "lf/stats.hpp"
 #include "models.hpp"
 
 namespace lf::detail {
@@ -38,6 +39,7 @@ UringConnection::~UringConnection() {
 }
 
 void UringConnection::on_data(ProactorIo& io, std::string_view bytes) {
+  count_session_input(bytes.size());
   if (parked_ || yielded_ || !kept_.empty()) {
     // Not the session's turn (it runs over kept_ when it is), or after a split request.
     kept_.append(bytes);
@@ -56,6 +58,7 @@ void UringConnection::run(ProactorIo& io, const char* bytes, std::size_t size) {
   const bool over_kept = bytes == nullptr;
   InputBuffer in(over_kept ? kept_.data() : bytes, over_kept ? kept_.size() : size);
   const SessionAction action = session_->on_input(in, out);
+  count_session_output(out.size());
   if (over_kept) {
     kept_.erase(0, in.consumed());
   } else if (!in.empty()) {

@@ -10,7 +10,8 @@ import re
 import time
 import unittest
 
-from lfdb_testlib import RawConnection, RespError, ServerProcess, SideBySideTestCase, is_lfdb, lfdb_arg
+from lfdb_testlib import (RawConnection, RespError, ServerProcess, SideBySideTestCase, encode_command, is_lfdb,
+                          lfdb_arg)
 
 
 CLIENT_FIELDS = ("id addr laddr fd name age idle flags db sub psub ssub multi qbuf qbuf-free "
@@ -468,6 +469,25 @@ class IntrospectionTest(SideBySideTestCase):
                     self.assertEqual((f["hz"], f["configured_hz"]), (shown, shown), value)
             finally:
                 c.command("CONFIG", "SET", "hz", "10")
+
+    def test_net_input_and_output_bytes(self):
+        """INFO stats' total_net_input_bytes / total_net_output_bytes (dashboards' network
+        graphs): the bytes of the requests read and of the replies written since CONFIG
+        RESETSTAT, the INFO request itself included but not its reply."""
+        def traffic(c):
+            stats = c.command("INFO", "stats").decode()
+            return tuple(int(re.search(r"^%s:(\d+)\r$" % f, stats, re.M).group(1))
+                         for f in ("total_net_input_bytes", "total_net_output_bytes"))
+
+        requests = [("SET", "a", "hello"), ("GET", "a"), ("GET", "nokey")]
+        sent = sum(len(encode_command(*r)) for r in requests) + len(encode_command("INFO", "stats"))
+        replied = len(b"+OK\r\n") * 2 + len(b"$5\r\nhello\r\n") + len(b"$-1\r\n")
+        for srv in (self.peer, self.lfdb):
+            with RawConnection(srv.port) as c:
+                c.command("CONFIG", "RESETSTAT")
+                for r in requests:
+                    c.command(*r)
+                self.assertEqual(traffic(c), (sent, replied), srv)
 
     def test_keyspace_hits_and_misses(self):
         """INFO stats' keyspace_hits / keyspace_misses (a cache's hit ratio): each key a read
