@@ -282,9 +282,8 @@ const scenarios = {
       const wanted = ['redis_version', 'redis_mode', 'os', 'arch_bits', 'tcp_port', 'uptime_in_seconds',
         'connected_clients', 'blocked_clients', 'used_memory', 'maxmemory', 'maxmemory_policy',
         'loading', 'role', 'connected_slaves', 'total_commands_processed',
-        'instantaneous_ops_per_sec', 'rdb_changes_since_last_save', 'aof_enabled'];
-      // Not yet in lfdb-server's INFO (docs/conformance.md, "Real clients"): keyspace_hits,
-      // keyspace_misses.
+        'instantaneous_ops_per_sec', 'rdb_changes_since_last_save', 'aof_enabled', 'keyspace_hits',
+        'keyspace_misses', 'total_net_input_bytes', 'total_net_output_bytes', 'run_id'];
       const clientInfo = await r.client('INFO');
       const name = clientInfo.match(/ name=(\S*)/)[1];
       const hello = await r.call('HELLO', '2');
