@@ -22,6 +22,9 @@
 // and every request is submitted by the leader's thread, so the kernel's task work for it runs
 // in the leader's own wait instead of waking a follower asleep on the condition variable. A
 // handler that runs long gives the role up (promote_from_handler) with the turn's other slots.
+// One that keeps its thread very long (a busy script) serves the ring from inside itself when
+// no thread leads (serve_from_handler: one turn as the leader without waiting, the slots run
+// nested), so the connections are answered even when every thread is in such a handler.
 #include "lf/uring_proactor.hpp"
 
 #include <netinet/in.h>
@@ -39,6 +42,7 @@
 #include "lf/mutex.hpp"
 #include "lf/thread_annotations.hpp"
 #include "lf/unbound_thread_set.hpp"
+#include "serve_hook.hpp"
 
 #ifdef LF_HAVE_LIBURING
 #include <liburing.h>
@@ -337,7 +341,8 @@ struct UringProactor::Impl {
   }
 
   // --- the leader's turn ----------------------------------------------------------------
-  void lead(std::vector<Slot*>& runnable) {
+  // `may_wait` false: reap what is there without blocking (serve_from_handler's turn).
+  void lead(std::vector<Slot*>& runnable, bool may_wait = true) {
     turns.fetch_add(1, std::memory_order_relaxed);
     arm_listeners();
     unsigned to_submit;
@@ -345,13 +350,17 @@ struct UringProactor::Impl {
     {
       MutexLock l(sq_mu);
       to_submit = flush_sq();
-      no_wait = kick;
-      kick = false;
+      no_wait = kick || !may_wait;
+      if (may_wait) kick = false;
       leader_blocked = !no_wait;
     }
     const bool have = io_uring_cq_ready(&ring) > 0;
     // One system call: submit + wait (not when a slot was scheduled meanwhile: it waits in ready).
-    if (to_submit > 0 || (!have && !no_wait)) enter(to_submit, have || no_wait ? 0 : 1);
+    if (!may_wait) {
+      enter(to_submit, 0);  // also runs this thread's pending task work: what completed shows
+    } else if (to_submit > 0 || (!have && !no_wait)) {
+      enter(to_submit, have || no_wait ? 0 : 1);
+    }
     {
       MutexLock l(sq_mu);
       leader_blocked = false;
@@ -661,8 +670,48 @@ struct UringProactor::Impl {
     return true;
   }
 
+  // A handler that keeps its thread very long (UnboundThreadSet::serve_while_processing(): a
+  // busy script). When no thread leads (each one is in a handler), the caller leads for one
+  // turn without waiting: it reaps what completed, hands the role back (to a follower that
+  // came meanwhile) and runs the slots it reaped, and those scheduled, nested in its handler;
+  // their sends go to the kernel before it returns. The caller's own slot stays taken: what
+  // completes for it waits there for the caller's handler to return.
+  static int serve_from_handler(void* arg) {
+    Impl& self = *static_cast<Impl*>(arg);
+    std::vector<Slot*> runnable;
+    {
+      MutexLock l(self.pmu);
+      if (self.stopping || self.leader_present) return 0;  // the ring is watched
+      self.leader_present = true;
+    }
+    self.lead(runnable, /*may_wait=*/false);
+    {
+      MutexLock l(self.pmu);
+      self.leader_present = false;
+      while (!self.ready.empty()) {
+        runnable.push_back(self.ready.front());
+        self.ready.pop_front();
+      }
+      if (self.followers > 0) self.wake_follower();
+    }
+    // Not the thread's turn (its own batch is the outer handler's): a nested handler that
+    // promotes gives up nothing of it.
+    Turn nested;
+    Turn* const outer = t_turn;
+    t_turn = &nested;
+    for (Slot* s : runnable) self.run_slot(*s);
+    t_turn = outer;
+    {
+      MutexLock l(self.sq_mu);
+      const unsigned n = self.flush_sq();
+      if (n > 0) self.enter(n, 0);
+    }
+    return static_cast<int>(runnable.size());
+  }
+
   void run_thread() {
     UnboundThreadSet::set_thread_promote_hook(&Impl::promote_from_handler, this);
+    detail::set_thread_serve_hook(&Impl::serve_from_handler, this);
     Turn turn;
     t_turn = &turn;
     for (;;) {
@@ -675,6 +724,7 @@ struct UringProactor::Impl {
             turn.leading = false;
             t_turn = nullptr;
             UnboundThreadSet::set_thread_promote_hook(nullptr, nullptr);
+            detail::set_thread_serve_hook(nullptr, nullptr);
             return;
           }
           if (!ready.empty()) {  // a scheduled slot, or one a promoted leader left

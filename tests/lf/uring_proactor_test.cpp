@@ -1,6 +1,6 @@
 // The completion handle set (lf::UringProactor): echo over real sockets on 127.0.0.1, many
 // connections, closes while a recv is pending, fd reuse, a stress run (run under TSan too),
-// moving the listener and a UNIX domain socket.
+// moving the listener, a UNIX domain socket, and a handler that serves the set from inside.
 // Skips with the reason where io_uring is unavailable.
 #include "lf/uring_proactor.hpp"
 
@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 struct Record {
   std::atomic<int> handlers{0}, closes{0}, overlaps{0};
   std::atomic<int> promoted{0};  // LONG handlers whose promote_new_leader() gave the role up
+  std::atomic<int> served{0};    // handlers a SERVE handler ran nested (serve_while_processing)
   std::atomic<bool> long_running{false}, release_long{false};
   std::mutex mu;
   std::vector<lf::HandlerId> ids;  // by creation order
@@ -54,6 +55,15 @@ class Echo final : public lf::ProactorHandler {
       r_.promoted.fetch_add(lf::UnboundThreadSet::promote_new_leader() ? 1 : 0);
       r_.long_running.store(true);
       for (int i = 0; i < 20000 && !r_.release_long.load(); ++i) std::this_thread::sleep_for(1ms);
+      io.send("DONE\n");
+    } else if (bytes == "SERVE\n") {
+      // A handler that keeps its thread (a busy script): it serves the set from inside itself
+      // meanwhile, as lfdb-server's busy scripts do, until the test lets it go.
+      r_.long_running.store(true);
+      for (int i = 0; i < 20000 && !r_.release_long.load(); ++i) {
+        r_.served.fetch_add(lf::UnboundThreadSet::serve_while_processing());
+        std::this_thread::sleep_for(1ms);
+      }
       io.send("DONE\n");
     } else {
       io.send(bytes);
@@ -484,6 +494,36 @@ TEST(UringProactor, ListensOnAUnixSocketToo) {
     EXPECT_EQ(second.recv_n(2), "hi");
   }
   EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the socket's file outlived the proactor";
+}
+
+// Every thread in a handler that keeps it (one thread, one SERVE): the handler serves the
+// set from inside itself (UnboundThreadSet::serve_while_processing), so another connection
+// (and a new one) is still answered, nested; the long handler's reply comes after.
+TEST(UringProactor, AHandlerThatKeepsTheOnlyThreadServesTheOthers) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 1);
+  Client slow(p->port()), other(p->port());
+  ASSERT_GE(slow.fd, 0);
+  ASSERT_GE(other.fd, 0);
+  ASSERT_TRUE(other.send_all("warm"));
+  ASSERT_EQ(other.recv_n(4), "warm");
+  ASSERT_TRUE(slow.send_all("SERVE\n"));
+  ASSERT_TRUE(eventually([&] { return r.long_running.load(); }));
+  for (int i = 0; i < 10; ++i) {
+    const std::string msg = pattern(30, i);
+    ASSERT_TRUE(other.send_all(msg));
+    ASSERT_EQ(other.recv_n(30), msg) << "nobody served the set while its only thread was busy";
+  }
+  Client late(p->port());  // accepted while the only thread is busy
+  ASSERT_GE(late.fd, 0);
+  ASSERT_TRUE(late.send_all("late"));
+  EXPECT_EQ(late.recv_n(4), "late");
+  EXPECT_GT(r.served.load(), 0);
+  r.release_long.store(true);
+  EXPECT_EQ(slow.recv_n(5), "DONE\n");
+  ASSERT_TRUE(slow.send_all("after"));
+  EXPECT_EQ(slow.recv_n(5), "after");
+  EXPECT_EQ(r.overlaps.load(), 0);
 }
 
 }  // namespace
