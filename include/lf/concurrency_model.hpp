@@ -135,7 +135,7 @@ struct ModelOptions {
   std::uint16_t port = 0;  // 0: any free port (see port())
   // Besides bind:port, a UNIX domain socket at this path (none when empty), made with the mode
   // unix_socket_perm (0: as the umask leaves it) and removed when the model stops. Every model
-  // but uring-completion listens there too; rebind leaves it where it is.
+  // and handle set listens there too; rebind leaves it where it is.
   std::string unix_socket;
   unsigned unix_socket_perm = 0;
   int threads = 4;

@@ -38,7 +38,7 @@ constexpr std::string_view kWhySupervised = "lfdb-server does not notify upstart
 constexpr std::string_view kWhySyslog = "lfdb-server logs to stdout or its logfile, not to syslog";
 constexpr std::string_view kWhyUnixsocket =
     "a UNIX domain socket served besides the TCP port, made with unixsocketperm's mode and removed "
-    "at exit (lf::ModelOptions::unix_socket; not with the handle set uring-completion)";
+    "at exit (lf::ModelOptions::unix_socket)";
 constexpr std::string_view kWhyAofTimestamp = "lfdb's append-only log has no timestamp annotations";
 constexpr std::string_view kWhyAllocator = "Redis's allocator and dict tuning: lfdb's tables rehash as they grow and it does no active defrag";
 constexpr std::string_view kWhyLazyfree = "lfdb frees values in place";

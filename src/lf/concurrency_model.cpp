@@ -46,10 +46,6 @@ Result<std::unique_ptr<ConcurrencyModel>> ConcurrencyModel::create(ModelKind kin
       return Status::error(std::string("the handle set uring-completion runs with the model lf only, not ") +
                            to_string(kind));
     }
-    // Its acceptor is one multishot accept on the TCP socket; a second listener is not there yet.
-    if (!o.unix_socket.empty()) {
-      return Status::error("the handle set uring-completion listens on TCP only, not on a UNIX domain socket");
-    }
     return detail::make_uring_completion(o, service);
   }
   switch (kind) {

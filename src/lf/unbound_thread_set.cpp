@@ -1,6 +1,7 @@
 #include "lf/unbound_thread_set.hpp"
 
 #include "connection.hpp"
+#include "serve_hook.hpp"
 
 #include <algorithm>
 
@@ -229,7 +230,14 @@ void UnboundThreadSet::promote_new_leader(Turn& turn) {
 namespace {
 thread_local UnboundThreadSet::PromoteHook t_promote_hook = nullptr;
 thread_local void* t_promote_arg = nullptr;
+thread_local detail::ServeHook t_serve_hook = nullptr;
+thread_local void* t_serve_arg = nullptr;
 }  // namespace
+
+void detail::set_thread_serve_hook(detail::ServeHook hook, void* arg) {
+  t_serve_hook = hook;
+  t_serve_arg = arg;
+}
 
 void UnboundThreadSet::set_thread_promote_hook(PromoteHook hook, void* arg) {
   t_promote_hook = hook;
@@ -256,7 +264,11 @@ bool UnboundThreadSet::promote_new_leader() {
 int UnboundThreadSet::serve_while_processing() {
   (void)promote_new_leader();  // a role kept while processing goes first: the turn below is separate
   Turn* const turn = current_turn_;
-  if (turn == nullptr) return Reactor::serve_while_dispatching_alone();
+  if (turn == nullptr) {
+    // A thread of the completion handle set, or a single-threaded reactor's.
+    if (t_serve_hook != nullptr) return t_serve_hook(t_serve_arg);
+    return Reactor::serve_while_dispatching_alone();
+  }
   return turn->set.serve_one_turn(*turn);
 }
 

@@ -1,6 +1,7 @@
 // UringConnection (uring_connection.hpp) and the model that runs it: `--model lf` with the
 // handle set uring-completion. The proactor's threads take turns as its leader; a connection
-// is a slot of the proactor; the model adds max_clients, Service::refusal and the counters.
+// is a slot of the proactor; the model adds max_clients, Service::refusal, TCP keep-alive and
+// the counters. The proactor listens on bind:port (moved by rebind) and the UNIX domain socket.
 #include "uring_connection.hpp"
 
 #include <sys/socket.h>
@@ -142,6 +143,9 @@ class UringCompletionModel final : public ConcurrencyModel {
     ProactorOptions po;
     po.bind = options_.bind;
     po.port = options_.port;
+    po.backlog = options_.listen_backlog;
+    po.unix_socket = options_.unix_socket;
+    po.unix_socket_perm = options_.unix_socket_perm;
     po.threads = options_.threads;
     // Room past max_clients, so the ones over it still get the error line.
     po.max_connections = static_cast<unsigned>(options_.max_clients + 64);
@@ -165,8 +169,11 @@ class UringCompletionModel final : public ConcurrencyModel {
     proactor_.reset();  // closes the connections left; their sessions go with them
   }
 
-  Status rebind(const std::string&, std::uint16_t) override {
-    return Status::error("moving the listener is not supported with the handle set uring-completion");
+  Status rebind(const std::string& bind, std::uint16_t port) override {
+    if (!proactor_) return Status::error("not running");
+    auto addr = InetAddr::resolve(bind, port);
+    if (!addr.ok()) return addr.status();
+    return proactor_->rebind(addr.value());
   }
 
   std::uint16_t port() const override { return proactor_ ? proactor_->port() : 0; }
@@ -184,10 +191,27 @@ class UringCompletionModel final : public ConcurrencyModel {
  private:
   // The proactor's factory, on its leader: the checks every model makes, then the session.
   std::unique_ptr<ProactorHandler> open(HandlerId id, int fd) {
-    sockaddr_in sa{};
-    socklen_t len = sizeof sa;
-    const InetAddr peer =
-        ::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0 ? InetAddr::of(sa) : InetAddr();
+    // A connection of the UNIX domain socket has the socket's path as its peer (as the reactor
+    // models name it); a TCP one its address, and the keep-alive asked for.
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof local;
+    const bool on_unix_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0 &&
+                                local.ss_family == AF_UNIX;
+    InetAddr peer;
+    if (on_unix_socket) {
+      if (auto path = InetAddr::unix_socket(options_.unix_socket); path.ok()) peer = path.value();
+    } else {
+      sockaddr_in sa{};
+      socklen_t len = sizeof sa;
+      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) peer = InetAddr::of(sa);
+      if (options_.keepalive_idle_s != nullptr) {
+        if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
+          SockStream borrowed(fd);  // the proactor owns the socket: lent for the option only
+          (void)borrowed.set_keepalive(idle);
+          (void)borrowed.release();
+        }
+      }
+    }
     std::string_view no;
     if (open_.load(std::memory_order_relaxed) >= options_.max_clients) {
       no = "-ERR max number of clients reached\r\n";

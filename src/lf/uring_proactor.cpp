@@ -8,6 +8,10 @@
 //   * the provided-buffer ring's tail: any thread returning a buffer, under buf_mu_;
 //   * a slot's owned fields (fd, handler, output, request counts): the thread that holds the
 //     slot taken (Slot::taken, under Slot::mu), or the leader while it opens the slot;
+//   * the listening sockets (Listener, under lmu): rebind() opens the new one and posts its
+//     accept, then retires the old (shut down and its accept cancelled); the leader posts an
+//     accept that ended again, and closes a retired socket once its accept's final completion
+//     came (or at once, under lmu, if none was posted);
 //   * notify(id) routes a kNotify into the slot as the leader routes a completion; the thread
 //     that takes the slot for it is the caller (run_here) or a proactor thread (scheduled: a
 //     follower is woken, else the leader, with a NOP if it is blocked in the kernel).
@@ -18,6 +22,9 @@
 // and every request is submitted by the leader's thread, so the kernel's task work for it runs
 // in the leader's own wait instead of waking a follower asleep on the condition variable. A
 // handler that runs long gives the role up (promote_from_handler) with the turn's other slots.
+// One that keeps its thread very long (a busy script) serves the ring from inside itself when
+// no thread leads (serve_from_handler: one turn as the leader without waiting, the slots run
+// nested), so the connections are answered even when every thread is in such a handler.
 #include "lf/uring_proactor.hpp"
 
 #include <netinet/in.h>
@@ -35,6 +42,7 @@
 #include "lf/mutex.hpp"
 #include "lf/thread_annotations.hpp"
 #include "lf/unbound_thread_set.hpp"
+#include "serve_hook.hpp"
 
 #ifdef LF_HAVE_LIBURING
 #include <liburing.h>
@@ -46,7 +54,8 @@ namespace lf {
 
 namespace {
 
-// User data: kind (top 8 bits) | generation (24 bits) | slot (32 bits).
+// User data: kind (top 8 bits) | generation (24 bits) | slot (32 bits); an accept's names its
+// listener (index and generation) the same way.
 // kNotify never goes to the kernel: notify() puts it into a slot's pending completions.
 enum Kind : std::uint8_t { kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4 };
 constexpr std::uint32_t kGenMask = 0xFFFFFF;
@@ -99,10 +108,23 @@ struct Slot {
   int ops = 0;  // requests whose final completion has not been seen
 };
 
+// A listening socket and its multishot accept (fields under Impl::lmu).
+struct UringListener {
+  Acceptor acceptor;
+  std::uint32_t gen = 0;  // names its accept requests; 0: the entry is free
+  bool armed = false;     // its accept request is in the kernel (its final completion not seen)
+  bool retired = false;   // replaced by rebind: not posted again, closed once its accept ended
+};
+
 struct UringProactor::Impl {
   ProactorOptions opt;
   Factory factory;
-  Acceptor acceptor;
+  Mutex lmu;  // ordered before sq_mu
+  std::vector<std::unique_ptr<UringListener>> listeners LF_GUARDED_BY(lmu);  // few: TCP, UNIX, retired
+  std::uint32_t listener_gen LF_GUARDED_BY(lmu) = 0;
+  std::uint32_t tcp LF_GUARDED_BY(lmu) = 0;  // the current TCP listener's index
+  std::atomic<std::uint16_t> port{0};        // its port, read without lmu
+  Mutex rebind_mu;                           // one rebind at a time
 
   io_uring ring{};  // SQ half under sq_mu; CQ half the leader's only (not annotated: one struct)
   bool ring_ready = false;
@@ -111,7 +133,6 @@ struct UringProactor::Impl {
   std::vector<char> buffers;
   int buf_mask = 0;
   bool buf_registered = false;
-  bool accept_armed = false;  // the leader's
 
   std::vector<std::unique_ptr<Slot>> slots;
   Mutex free_mu;
@@ -228,12 +249,89 @@ struct UringProactor::Impl {
     io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
     enter(flush_sq(), 0);
   }
-  void queue_accept() {
-    MutexLock l(sq_mu);
+  // --- the listeners ---------------------------------------------------------------------
+  // A new entry (a free one reused: its last accept has ended) for an open socket.
+  std::uint32_t add_listener(Acceptor acceptor) LF_REQUIRES(lmu) {
+    std::uint32_t index = 0;
+    while (index < listeners.size() && listeners[index]->gen != 0) ++index;
+    if (index == listeners.size()) listeners.push_back(std::make_unique<UringListener>());
+    UringListener& l = *listeners[index];
+    l.acceptor = std::move(acceptor);
+    listener_gen = (listener_gen + 1) & kGenMask;
+    if (listener_gen == 0) listener_gen = 1;
+    l.gen = listener_gen;
+    l.armed = l.retired = false;
+    return index;
+  }
+  void queue_accept(std::uint32_t index) LF_REQUIRES(lmu) {
+    UringListener& l = *listeners[index];
+    MutexLock q(sq_mu);
     io_uring_sqe* sqe = get_sqe();
-    io_uring_prep_multishot_accept(sqe, acceptor.handle(), nullptr, nullptr, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, token(kAccept, 0, 0));
-    accept_armed = true;
+    io_uring_prep_multishot_accept(sqe, l.acceptor.handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, token(kAccept, index, l.gen));
+    l.armed = true;
+  }
+  // The leader's, each turn: post the accept of each listener whose request ended.
+  void arm_listeners() {
+    MutexLock l(lmu);
+    for (std::uint32_t i = 0; i < listeners.size(); ++i) {
+      if (listeners[i]->gen != 0 && !listeners[i]->armed && !listeners[i]->retired) queue_accept(i);
+    }
+  }
+  // Stop listening at once (Linux: a listening socket shut for reading leaves the listening
+  // state, its backlog reset); the socket closes when its accept ends, or now if none is posted.
+  void retire(std::uint32_t index) LF_REQUIRES(lmu) {
+    UringListener& l = *listeners[index];
+    l.retired = true;
+    (void)::shutdown(l.acceptor.handle(), SHUT_RD);
+    if (!l.armed) {
+      l.acceptor.close();
+      l.gen = 0;
+      return;
+    }
+    MutexLock q(sq_mu);
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, token(kAccept, index, l.gen), 0);
+    io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
+  }
+  // The leader's, for an accept completion: the listener it names still listens (else the
+  // accepted socket, if any, is closed here), and the end of its request.
+  bool accept_completed(std::uint32_t index, std::uint32_t gen, int res, unsigned flags) {
+    MutexLock l(lmu);
+    if (index >= listeners.size() || listeners[index]->gen != gen) {
+      if (res >= 0) ::close(res);
+      return false;
+    }
+    UringListener& li = *listeners[index];
+    if (!(flags & IORING_CQE_F_MORE)) li.armed = false;  // posted again next turn, unless retired
+    if (li.retired) {
+      if (res >= 0) ::close(res);
+      if (!li.armed) {
+        li.acceptor.close();
+        li.gen = 0;
+      }
+      return false;
+    }
+    return res >= 0;
+  }
+  Status rebind(const InetAddr& addr) {
+    MutexLock r(rebind_mu);
+    Acceptor socket;
+    AcceptorOptions ao;
+    ao.backlog = opt.backlog;
+    if (Status st = socket.open(addr, ao); !st.ok()) return st;  // the old one still listens
+    const std::uint16_t new_port = socket.local_addr().port();
+    {
+      MutexLock l(lmu);
+      const std::uint32_t fresh = add_listener(std::move(socket));
+      queue_accept(fresh);  // both listen for a moment
+      const std::uint32_t old = tcp;
+      tcp = fresh;
+      retire(old);
+    }
+    port.store(new_port, std::memory_order_release);
+    publish();
+    return Status();
   }
   void return_buffer(unsigned bid) {
     MutexLock l(buf_mu);
@@ -243,21 +341,26 @@ struct UringProactor::Impl {
   }
 
   // --- the leader's turn ----------------------------------------------------------------
-  void lead(std::vector<Slot*>& runnable) {
+  // `may_wait` false: reap what is there without blocking (serve_from_handler's turn).
+  void lead(std::vector<Slot*>& runnable, bool may_wait = true) {
     turns.fetch_add(1, std::memory_order_relaxed);
-    if (!accept_armed) queue_accept();
+    arm_listeners();
     unsigned to_submit;
     bool no_wait;
     {
       MutexLock l(sq_mu);
       to_submit = flush_sq();
-      no_wait = kick;
-      kick = false;
+      no_wait = kick || !may_wait;
+      if (may_wait) kick = false;
       leader_blocked = !no_wait;
     }
     const bool have = io_uring_cq_ready(&ring) > 0;
     // One system call: submit + wait (not when a slot was scheduled meanwhile: it waits in ready).
-    if (to_submit > 0 || (!have && !no_wait)) enter(to_submit, have || no_wait ? 0 : 1);
+    if (!may_wait) {
+      enter(to_submit, 0);  // also runs this thread's pending task work: what completed shows
+    } else if (to_submit > 0 || (!have && !no_wait)) {
+      enter(to_submit, have || no_wait ? 0 : 1);
+    }
     {
       MutexLock l(sq_mu);
       leader_blocked = false;
@@ -275,13 +378,12 @@ struct UringProactor::Impl {
   void route(std::uint64_t ud, int res, unsigned flags, std::vector<Slot*>& runnable) {
     const auto kind = static_cast<Kind>(ud >> 56);
     if (kind == kInternal) return;
-    if (kind == kAccept) {
-      if (!(flags & IORING_CQE_F_MORE)) accept_armed = false;  // posted again next turn
-      if (res >= 0) open_slot(res, runnable);
-      return;
-    }
     const auto index = static_cast<std::uint32_t>(ud);
     const auto gen = static_cast<std::uint32_t>(ud >> 32) & kGenMask;
+    if (kind == kAccept) {
+      if (accept_completed(index, gen, res, flags)) open_slot(res, runnable);
+      return;
+    }
     bool stale = true;
     if (index < slots.size()) {
       Slot& s = *slots[index];
@@ -568,8 +670,48 @@ struct UringProactor::Impl {
     return true;
   }
 
+  // A handler that keeps its thread very long (UnboundThreadSet::serve_while_processing(): a
+  // busy script). When no thread leads (each one is in a handler), the caller leads for one
+  // turn without waiting: it reaps what completed, hands the role back (to a follower that
+  // came meanwhile) and runs the slots it reaped, and those scheduled, nested in its handler;
+  // their sends go to the kernel before it returns. The caller's own slot stays taken: what
+  // completes for it waits there for the caller's handler to return.
+  static int serve_from_handler(void* arg) {
+    Impl& self = *static_cast<Impl*>(arg);
+    std::vector<Slot*> runnable;
+    {
+      MutexLock l(self.pmu);
+      if (self.stopping || self.leader_present) return 0;  // the ring is watched
+      self.leader_present = true;
+    }
+    self.lead(runnable, /*may_wait=*/false);
+    {
+      MutexLock l(self.pmu);
+      self.leader_present = false;
+      while (!self.ready.empty()) {
+        runnable.push_back(self.ready.front());
+        self.ready.pop_front();
+      }
+      if (self.followers > 0) self.wake_follower();
+    }
+    // Not the thread's turn (its own batch is the outer handler's): a nested handler that
+    // promotes gives up nothing of it.
+    Turn nested;
+    Turn* const outer = t_turn;
+    t_turn = &nested;
+    for (Slot* s : runnable) self.run_slot(*s);
+    t_turn = outer;
+    {
+      MutexLock l(self.sq_mu);
+      const unsigned n = self.flush_sq();
+      if (n > 0) self.enter(n, 0);
+    }
+    return static_cast<int>(runnable.size());
+  }
+
   void run_thread() {
     UnboundThreadSet::set_thread_promote_hook(&Impl::promote_from_handler, this);
+    detail::set_thread_serve_hook(&Impl::serve_from_handler, this);
     Turn turn;
     t_turn = &turn;
     for (;;) {
@@ -581,6 +723,8 @@ struct UringProactor::Impl {
             if (turn.leading) leader_present = false;
             turn.leading = false;
             t_turn = nullptr;
+            UnboundThreadSet::set_thread_promote_hook(nullptr, nullptr);
+            detail::set_thread_serve_hook(nullptr, nullptr);
             return;
           }
           if (!ready.empty()) {  // a scheduled slot, or one a promoted leader left
@@ -688,8 +832,23 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
   }
   auto addr = InetAddr::resolve(options.bind, options.port);
   if (!addr.ok()) return addr.status();
-  Status st = impl->acceptor.open(addr.value());
-  if (!st.ok()) return st;
+  AcceptorOptions ao;
+  ao.backlog = options.backlog;
+  Acceptor tcp;
+  if (Status st = tcp.open(addr.value(), ao); !st.ok()) return st;
+  Acceptor unix_socket;
+  if (!options.unix_socket.empty()) {
+    auto path = InetAddr::unix_socket(options.unix_socket);
+    if (!path.ok()) return path.status();
+    ao.unix_perm = options.unix_socket_perm;
+    if (Status st = unix_socket.open(path.value(), ao); !st.ok()) return st;
+  }
+  {
+    MutexLock l(impl->lmu);
+    impl->port.store(tcp.local_addr().port(), std::memory_order_release);
+    impl->tcp = impl->add_listener(std::move(tcp));
+    if (unix_socket.handle() >= 0) (void)impl->add_listener(std::move(unix_socket));
+  }
   return std::unique_ptr<UringProactor>(new UringProactor(std::move(impl)));
 }
 
@@ -757,7 +916,8 @@ ProactorStats UringProactor::stats() const {
   return st;
 }
 
-std::uint16_t UringProactor::port() const { return impl_->acceptor.local_addr().port(); }
+std::uint16_t UringProactor::port() const { return impl_->port.load(std::memory_order_acquire); }
+Status UringProactor::rebind(const InetAddr& addr) { return impl_->rebind(addr); }
 
 #else  // !LF_HAVE_LIBURING
 
@@ -781,6 +941,7 @@ bool UringProactor::close(HandlerId) { return false; }
 bool UringProactor::notify(HandlerId, bool) { return false; }
 ProactorStats UringProactor::stats() const { return {}; }
 std::uint16_t UringProactor::port() const { return 0; }
+Status UringProactor::rebind(const InetAddr&) { return Status::error("uring proactor not built in"); }
 
 #endif
 

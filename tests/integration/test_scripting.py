@@ -30,6 +30,10 @@ def script_error(message, script, line=1, position=True):
 
 READONLY = "Attempt to modify a readonly table"
 LOOP = "while true do end"
+# Loops until its key says stop: its first run (the key set) ends, so the server learns that it
+# stays on its keys, and later runs on other keys loop side by side, one per serving thread
+# (a script not learnt yet, like LOOP, runs alone: the others wait for it without a thread).
+LEARNT = "while redis.call('GET', KEYS[1]) ~= 'stop' do end return 1"
 KILLED = "ERR Script killed by user with SCRIPT KILL... script: %s, on @user_script:1." % sha1(LOOP)
 BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
 
@@ -514,6 +518,12 @@ def until_busy(test, port):
         time.sleep(0.05)
 
 
+def learn_script(r):
+    """Runs LEARNT once to its end, so the server knows it stays on its keys."""
+    r.set("{learn}a", "stop")
+    assert r.eval(LEARNT, 1, "{learn}a") == 1
+
+
 def kill_loopers(test, port, loopers):
     """SCRIPT KILL until every looper has its reply: OK the first time (a script is busy); a
     script that was not busy yet is left alone and killed by a later SCRIPT KILL (which waits
@@ -605,6 +615,21 @@ class Busy(ServerTestCase):
         with RawConnection(self.port) as c:
             self.assertEqual(c.command("SCRIPT", "KILL"),
                              RespError("NOTBUSY No scripts in execution right now."))
+
+    def test_every_thread_in_a_learnt_script_still_answers(self):
+        """As many scripts as serving threads loop at once (learnt, on keys of their own): the
+        server still answers, BUSY and SCRIPT KILL (redis-server: the first loops, the others
+        are answered BUSY)."""
+        learn_script(self.r)
+        loopers = start_loopers(self.port, serving_threads(), script=LEARNT)
+        until_busy(self, self.port)
+        with RawConnection(self.port, timeout=30) as c:
+            self.assertEqual(c.command("GET", "x"), RespError(BUSY))
+        killed = RespError("ERR Script killed by user with SCRIPT KILL... script: %s, on @user_script:1."
+                           % sha1(LEARNT))
+        for reply in kill_loopers(self, self.port, loopers):
+            self.assertIn(reply, (killed, RespError(BUSY)))
+        self.assertEqual(self.r.ping(), True)
 
     @unittest.skipUnless(exact_busy(), "SHUTDOWN could be served by a free thread and stop the server")
     def test_shutdown_without_nosave_is_refused_while_busy(self):
@@ -728,6 +753,21 @@ class ShutdownStopsScripts(unittest.TestCase):
     def test_shutdown_nosave_with_every_thread_looping(self):
         sp = self.start()
         loopers = start_loopers(sp.port, serving_threads())
+        until_busy(self, sp.port)
+        with RawConnection(sp.port, timeout=30) as c:
+            c.send_command("SHUTDOWN", "NOSAVE")
+            until_closed(c)
+        self.wait_exit(sp)
+        for c in loopers:
+            until_closed(c)
+            c.close()
+
+    def test_shutdown_nosave_with_every_thread_in_a_learnt_script(self):
+        sp = self.start()
+        r = redis.Redis(host="127.0.0.1", port=sp.port, socket_timeout=30)
+        learn_script(r)
+        r.close()
+        loopers = start_loopers(sp.port, serving_threads(), script=LEARNT)
         until_busy(self, sp.port)
         with RawConnection(sp.port, timeout=30) as c:
             c.send_command("SHUTDOWN", "NOSAVE")

@@ -362,16 +362,6 @@ TEST_P(ModelStress, RebindMovesTheListenerAndKeepsTheConnections) {
   auto kept = connect_to(first);
   ASSERT_TRUE(kept.ok());
   ASSERT_TRUE(echoes(kept.value(), 0));
-  if (GetParam().handle_set == lf::HandleSetKind::kUringCompletion) {
-    // Not supported there: refused with the reason, and the model goes on where it was.
-    const lf::Status st = m.rebind("127.0.0.1", 0);
-    EXPECT_FALSE(st.ok());
-    EXPECT_NE(st.message().find("uring-completion"), std::string::npos) << st.message();
-    EXPECT_EQ(m.port(), first);
-    EXPECT_TRUE(echoes(kept.value(), 1));
-    m.stop();
-    return;
-  }
 
   lf::Acceptor taken;  // another listener holds this port
   ASSERT_TRUE(taken.open(*lf::InetAddr::resolve("127.0.0.1", 0)).ok());
@@ -412,9 +402,9 @@ class PeerService final : public lf::Service {
   std::vector<std::string> peers LF_GUARDED_BY(mu);
 };
 
-// ModelOptions::unix_socket: a UNIX domain socket served beside the TCP port by every model (the
-// completion handle set refuses it), its file made with the mode asked for in place of one left
-// behind, kept by a rebind, named as the sessions' peer, and removed when the model stops.
+// ModelOptions::unix_socket: a UNIX domain socket served beside the TCP port by every model and
+// handle set, its file made with the mode asked for in place of one left behind, kept by a
+// rebind, named as the sessions' peer, and removed when the model stops.
 TEST_P(ModelStress, AUnixSocketIsServedBesideTcpAndRemovedAtStop) {
   PeerService service;
   lf::ModelOptions o = options();
@@ -422,11 +412,6 @@ TEST_P(ModelStress, AUnixSocketIsServedBesideTcpAndRemovedAtStop) {
   o.unix_socket_perm = 0700;
   const std::string path = o.unix_socket;
   auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
-  if (GetParam().handle_set == lf::HandleSetKind::kUringCompletion) {
-    ASSERT_FALSE(model.ok());
-    EXPECT_NE(model.status().message().find("UNIX domain socket"), std::string::npos);
-    return;
-  }
   ASSERT_TRUE(model.ok());
   { std::ofstream stale(path); stale << "left by an earlier run\n"; }
   ASSERT_TRUE(model.value()->start().ok());

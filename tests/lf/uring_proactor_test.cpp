@@ -1,5 +1,6 @@
 // The completion handle set (lf::UringProactor): echo over real sockets on 127.0.0.1, many
-// connections, closes while a recv is pending, fd reuse, and a stress run (run under TSan too).
+// connections, closes while a recv is pending, fd reuse, a stress run (run under TSan too),
+// moving the listener, a UNIX domain socket, and a handler that serves the set from inside.
 // Skips with the reason where io_uring is unavailable.
 #include "lf/uring_proactor.hpp"
 
@@ -26,6 +27,7 @@ using namespace std::chrono_literals;
 struct Record {
   std::atomic<int> handlers{0}, closes{0}, overlaps{0};
   std::atomic<int> promoted{0};  // LONG handlers whose promote_new_leader() gave the role up
+  std::atomic<int> served{0};    // handlers a SERVE handler ran nested (serve_while_processing)
   std::atomic<bool> long_running{false}, release_long{false};
   std::mutex mu;
   std::vector<lf::HandlerId> ids;  // by creation order
@@ -54,6 +56,15 @@ class Echo final : public lf::ProactorHandler {
       r_.long_running.store(true);
       for (int i = 0; i < 20000 && !r_.release_long.load(); ++i) std::this_thread::sleep_for(1ms);
       io.send("DONE\n");
+    } else if (bytes == "SERVE\n") {
+      // A handler that keeps its thread (a busy script): it serves the set from inside itself
+      // meanwhile, as lfdb-server's busy scripts do, until the test lets it go.
+      r_.long_running.store(true);
+      for (int i = 0; i < 20000 && !r_.release_long.load(); ++i) {
+        r_.served.fetch_add(lf::UnboundThreadSet::serve_while_processing());
+        std::this_thread::sleep_for(1ms);
+      }
+      io.send("DONE\n");
     } else {
       io.send(bytes);
     }
@@ -74,8 +85,9 @@ class Echo final : public lf::ProactorHandler {
 };
 
 std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers = 64, unsigned size = 1024,
-                                        std::size_t output_limit = 1 << 20) {
+                                        std::size_t output_limit = 1 << 20, const std::string& unix_socket = "") {
   lf::ProactorOptions o;
+  o.unix_socket = unix_socket;
   o.threads = threads;
   o.output_limit = output_limit;
   o.buffers = buffers;
@@ -103,9 +115,9 @@ std::unique_ptr<lf::UringProactor> make(Record& r, int threads, unsigned buffers
 
 struct Client {
   int fd = -1;
-  explicit Client(std::uint16_t port) {
-    auto addr = lf::InetAddr::resolve("127.0.0.1", port);
-    auto s = lf::Connector::connect(addr.value());
+  explicit Client(std::uint16_t port) : Client(lf::InetAddr::resolve("127.0.0.1", port).value()) {}
+  explicit Client(const lf::InetAddr& addr) {
+    auto s = lf::Connector::connect(addr);
     if (s.ok()) fd = ::dup(s.value().handle());
   }
   ~Client() {
@@ -415,6 +427,103 @@ TEST(UringProactor, StressLongHandlersAndServerCloses) {
   EXPECT_GT(p->stats().promotions, 0u);
   EXPECT_EQ(r.handlers.load(), kClients * kConnsEach);
   EXPECT_TRUE(eventually([&] { return r.closes.load() == kClients * kConnsEach; })) << r.closes.load();
+}
+
+// rebind: the listener moves to another port while connections stay; the old port refuses
+// connections once rebind returned; a port that is taken fails and changes nothing.
+TEST(UringProactor, RebindMovesTheListenerAndKeepsTheConnections) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 2);
+  const std::uint16_t first = p->port();
+  Client before(first);
+  ASSERT_GE(before.fd, 0);
+  ASSERT_TRUE(before.send_all("one"));
+  ASSERT_EQ(before.recv_n(3), "one");
+  ASSERT_TRUE(p->rebind(lf::InetAddr::resolve("127.0.0.1", 0).value()).ok());
+  const std::uint16_t second = p->port();
+  EXPECT_NE(second, first);
+  EXPECT_FALSE(lf::Connector::connect(lf::InetAddr::resolve("127.0.0.1", first).value()).ok())
+      << "the old port still takes connections";
+  Client after(second);
+  ASSERT_GE(after.fd, 0);
+  ASSERT_TRUE(after.send_all("two"));
+  EXPECT_EQ(after.recv_n(3), "two");
+  ASSERT_TRUE(before.send_all("three"));
+  EXPECT_EQ(before.recv_n(5), "three");
+  // A port another socket listens on: refused, and it still listens where it was.
+  lf::Acceptor taken;
+  ASSERT_TRUE(taken.open(lf::InetAddr::resolve("127.0.0.1", 0).value()).ok());
+  EXPECT_FALSE(p->rebind(taken.local_addr()).ok());
+  EXPECT_EQ(p->port(), second);
+  Client again(second);
+  ASSERT_GE(again.fd, 0);
+  ASSERT_TRUE(again.send_all("four"));
+  EXPECT_EQ(again.recv_n(4), "four");
+  // Back and forth a few times: each retired socket is closed once its accept ended.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(p->rebind(lf::InetAddr::resolve("127.0.0.1", 0).value()).ok());
+  Client last(p->port());
+  ASSERT_GE(last.fd, 0);
+  ASSERT_TRUE(last.send_all("five"));
+  EXPECT_EQ(last.recv_n(4), "five");
+  EXPECT_EQ(r.overlaps.load(), 0);
+}
+
+// ProactorOptions::unix_socket: a second listener, served like the TCP one; its file goes
+// when the proactor does.
+TEST(UringProactor, ListensOnAUnixSocketToo) {
+  Record r;
+  const std::string path = "/tmp/lf-uring-proactor-" + std::to_string(::getpid()) + ".sock";
+  {
+    MAKE_OR_SKIP(p, r, 2, 64, 1024, 1 << 20, path);
+    Client local(lf::InetAddr::unix_socket(path).value());
+    ASSERT_GE(local.fd, 0) << "nothing listens at " << path;
+    Client tcp(p->port());
+    ASSERT_GE(tcp.fd, 0);
+    for (int i = 0; i < 5; ++i) {
+      const std::string msg = pattern(100 + static_cast<std::size_t>(i), i);
+      ASSERT_TRUE(local.send_all(msg));
+      EXPECT_EQ(local.recv_n(msg.size()), msg);
+      ASSERT_TRUE(tcp.send_all(msg));
+      EXPECT_EQ(tcp.recv_n(msg.size()), msg);
+    }
+    // Still there after the TCP listener moved.
+    ASSERT_TRUE(p->rebind(lf::InetAddr::resolve("127.0.0.1", 0).value()).ok());
+    Client second(lf::InetAddr::unix_socket(path).value());
+    ASSERT_GE(second.fd, 0);
+    ASSERT_TRUE(second.send_all("hi"));
+    EXPECT_EQ(second.recv_n(2), "hi");
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0) << "the socket's file outlived the proactor";
+}
+
+// Every thread in a handler that keeps it (one thread, one SERVE): the handler serves the
+// set from inside itself (UnboundThreadSet::serve_while_processing), so another connection
+// (and a new one) is still answered, nested; the long handler's reply comes after.
+TEST(UringProactor, AHandlerThatKeepsTheOnlyThreadServesTheOthers) {
+  Record r;
+  MAKE_OR_SKIP(p, r, 1);
+  Client slow(p->port()), other(p->port());
+  ASSERT_GE(slow.fd, 0);
+  ASSERT_GE(other.fd, 0);
+  ASSERT_TRUE(other.send_all("warm"));
+  ASSERT_EQ(other.recv_n(4), "warm");
+  ASSERT_TRUE(slow.send_all("SERVE\n"));
+  ASSERT_TRUE(eventually([&] { return r.long_running.load(); }));
+  for (int i = 0; i < 10; ++i) {
+    const std::string msg = pattern(30, i);
+    ASSERT_TRUE(other.send_all(msg));
+    ASSERT_EQ(other.recv_n(30), msg) << "nobody served the set while its only thread was busy";
+  }
+  Client late(p->port());  // accepted while the only thread is busy
+  ASSERT_GE(late.fd, 0);
+  ASSERT_TRUE(late.send_all("late"));
+  EXPECT_EQ(late.recv_n(4), "late");
+  EXPECT_GT(r.served.load(), 0);
+  r.release_long.store(true);
+  EXPECT_EQ(slow.recv_n(5), "DONE\n");
+  ASSERT_TRUE(slow.send_all("after"));
+  EXPECT_EQ(slow.recv_n(5), "after");
+  EXPECT_EQ(r.overlaps.load(), 0);
 }
 
 }  // namespace
