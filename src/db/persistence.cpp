@@ -27,7 +27,7 @@ Persistence::~Persistence() = default;
 
 lf::Status Persistence::load() {
   // A save a crash interrupted left its temporary file: nothing will ever rename it.
-  for (const std::string& path : remove_stale_temp_files(initial_.dir, initial_.dbfilename)) {
+  for (const std::string& path : remove_stale_temp_files(initial_.dir)) {
     std::fprintf(stderr, "lfdb-server: removed %s, left by a save that did not finish\n", path.c_str());
   }
   // The log, when there is one, holds every write (a rewritten log starts with the whole
