@@ -224,6 +224,11 @@ lf::Status Server::start() {
     while (!stopping()) {
       std::this_thread::sleep_for(period);
       if (stopping()) break;
+      if (cron_paused_.load(std::memory_order_relaxed)) continue;  // DEBUG PAUSE-CRON
+      if (const int sig = pending_signal_.load(std::memory_order_acquire); sig != 0) {
+        shutdown_on_signal(sig);
+        if (stopping()) break;
+      }
       const std::int64_t now = now_ms();
       ops_rate_.sample(stats_.commands.sum(), now);
       maybe_run_expiry_cycle(now);
