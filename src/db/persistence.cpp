@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "db/log_loader.hpp"
+#include "db/process_settings.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
 #include "lf/unbound_thread_set.hpp"
@@ -159,10 +160,12 @@ std::int64_t Persistence::last_save_s() {
 
 namespace {
 // fork() and the time it took: the pause every command sees, since the caller runs alone.
-pid_t timed_fork(std::int64_t& us) {
+// oom_score: the child's oom_score_adj (oom-score-adj-values' third value), or kNoOomScore.
+pid_t timed_fork(std::int64_t& us, int oom_score) {
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    set_own_oom_score(oom_score);
     // The child's saving thread inherits the server's mask (SIGTERM and SIGINT blocked, taken by
     // the main thread, which the child does not have) and its handler: both back to the
     // defaults, so an operator's or a service manager's SIGTERM ends a child left behind.
@@ -181,6 +184,11 @@ pid_t timed_fork(std::int64_t& us) {
 }
 }  // namespace
 
+int Persistence::child_oom_score() {
+  return oom_score_for_child(server_.config().value("oom-score-adj"),
+                             server_.config().value("oom-score-adj-values"));
+}
+
 lf::Status Persistence::start_bgsave() {
   lf::MutexLock lock(mu_);
   if (child_pid_ != 0) {
@@ -194,7 +202,7 @@ lf::Status Persistence::start_bgsave() {
   child_changes_ = server_.databases().changes();  // exact: BGSAVE runs alone, and the child copies this
   const int key_delay_us = server_.config().rdb_key_save_delay_us();
   const std::vector<std::string> libraries = server_.library_codes();  // the child takes no lock
-  const pid_t pid = timed_fork(us);
+  const pid_t pid = timed_fork(us, child_oom_score());
   if (pid < 0) {
     last_bgsave_ok_ = false;
     return lf::Status::error(std::string("ERR Background save failed: fork: ") + std::strerror(errno),
@@ -233,7 +241,7 @@ lf::Status Persistence::start_bgrewriteaof() {
   log_->start_rewrite();
   std::int64_t us = 0;
   const std::vector<std::string> libraries = server_.library_codes();  // the child takes no lock
-  const pid_t pid = timed_fork(us);
+  const pid_t pid = timed_fork(us, child_oom_score());
   if (pid < 0) {
     const int err = errno;  // before abort_rewrite's calls can change it
     log_->abort_rewrite();

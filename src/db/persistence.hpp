@@ -112,7 +112,8 @@ class Persistence {
   lf::Status load_append_log();
   lf::Status load_snapshot_file();
   void maybe_periodic_save(std::int64_t now_ms);
-  void stop_child();  // SIGKILL, reaped, its temporary file removed
+  void stop_child();
+  int child_oom_score();  // a child's oom_score_adj (db/process_settings.hpp)  // SIGKILL, reaped, its temporary file removed
 
   Server& server_;
   const ServerConfig& initial_;

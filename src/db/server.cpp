@@ -102,6 +102,12 @@ void Server::close_idle_clients(std::int64_t now) {
   });
 }
 
+// The replica's class while a replica (REPLICAOF moves it), the primary's otherwise.
+void Server::reapply_oom_score() {
+  (void)apply_oom_score(config_.value("oom-score-adj"), config_.value("oom-score-adj-values"),
+                        repl_->is_replica());
+}
+
 void Server::apply_setting(const std::string& k, std::string_view given) {
   const auto current = config_.get(k);
   if (current.empty()) return;
@@ -112,8 +118,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   }
   if (k == "protected-mode") set_protected_mode(v == "yes");
   if (k == "oom-score-adj" || k == "oom-score-adj-values") {
-    (void)apply_oom_score(config_.value("oom-score-adj"), config_.value("oom-score-adj-values"),
-                          !initial_.replicaof_host.empty());
+    reapply_oom_score();
   }
   if (k == "tcp-keepalive") keepalive_s_->store(std::stoi(v), std::memory_order_relaxed);
   if (k == "notify-keyspace-events") set_notify_flags(pubsub::parse_event_flags(given));

@@ -87,6 +87,8 @@ class Server final : public lf::Service {
   // is stopped, the snapshot is taken when `ask` and `save` call for one; on success (or with
   // force) nothing runs after it: the server is stopping. An error leaves the server serving.
   lf::Status prepare_shutdown(int ask, bool force, int from_signal = 0);
+  // oom-score-adj written again for the server's class now (CONFIG SET, REPLICAOF).
+  void reapply_oom_score();
   // DEBUG PAUSE-CRON: the ticker skips its turns (expiry, save points, the signals' shutdown).
   void pause_cron(bool on) { cron_paused_.store(on, std::memory_order_relaxed); }
 
