@@ -369,7 +369,8 @@ void debug_hues_explain(CommandContext& c) {
 }
 
 // DEBUG AOF-FAULT WRITE|FSYNC|BOTH|OFF: the append-only log's writes or fsyncs fail with EIO
-// (a partial write first) until OFF. DEBUG HUES [EXPLAIN A B]: above. Only with
+// (a partial write first) until OFF. DEBUG HUES [EXPLAIN A B]: above. DEBUG PAUSE-CRON 0|1:
+// the ticker (expiry, save points, the stop signals' shutdown) skips its turns. Only with
 // enable-debug-command yes.
 void debug_cmd(CommandContext& c) {
   if (!c.server->initial_config().enable_debug_command) {
@@ -390,6 +391,11 @@ void debug_cmd(CommandContext& c) {
     else if (iequal(what, "both")) log->inject_fault(true, true);
     else if (iequal(what, "off")) log->inject_fault(false, false);
     else return c.out.error(kErrSyntax);
+    return c.out.simple_string("OK");
+  }
+  if (iequal(c.arg(1), "pause-cron") && c.argc() == 3) {
+    if (c.arg(2) != "0" && c.arg(2) != "1") return c.out.error("ERR value is out of range, must be 0 or 1");
+    c.server->pause_cron(c.arg(2) == "1");
     return c.out.simple_string("OK");
   }
   c.out.error("ERR unknown subcommand '" + std::string(c.arg(1)) + "'. Try DEBUG HELP.");

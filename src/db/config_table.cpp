@@ -53,7 +53,9 @@ constexpr std::string_view kWhyAclPubsub = "new ACL users start as Redis 7.0's d
 constexpr std::string_view kWhySanitize = "RESTORE always checks a payload's structure";
 constexpr std::string_view kWhyModules = "lfdb-server has no modules";
 constexpr std::string_view kWhyPropagation = "lfdb logs whole transactions; there is no replica-side propagation error to act on";
-constexpr std::string_view kWhyShutdown = "SIGINT/SIGTERM shut down as 'default' (a snapshot when save points exist)";
+constexpr std::string_view kWhyShutdownSignal =
+    "SIGINT/SIGTERM shut down with these flags (save, nosave, force; now: no replica is waited for), docs/server.md \"Shutdown\"";
+constexpr std::string_view kWhyShutdownTimeout = "a shutdown waits for no replica (docs/server.md \"Shutdown\")";
 constexpr std::string_view kWhyAcllog = "ACL LOG keeps its own bound";
 constexpr std::string_view kWhyClientEviction = "evicts the heaviest clients past it (docs/memory.md, Client eviction)";
 
@@ -130,8 +132,8 @@ constexpr ParamSpec kTable[] = {
     {"enable-module-command", "", ParamSpec::kEnum, 0, 0, "no", "no, yes, local", kImmutable, ParamSpec::kTuning, kWhyModules},
     {"cluster-preferred-endpoint-type", "", ParamSpec::kEnum, 0, 0, "ip", "ip, hostname, unknown-endpoint", 0, ParamSpec::kTuning, kWhyCluster},
     {"propagation-error-behavior", "", ParamSpec::kEnum, 0, 0, "ignore", "ignore, panic, panic-on-replicas", 0, ParamSpec::kTuning, kWhyPropagation},
-    {"shutdown-on-sigint", "", ParamSpec::kFlags, 0, 0, "default", "default, save, nosave, now, force", 0, ParamSpec::kTuning, kWhyShutdown},
-    {"shutdown-on-sigterm", "", ParamSpec::kFlags, 0, 0, "default", "default, save, nosave, now, force", 0, ParamSpec::kTuning, kWhyShutdown},
+    {"shutdown-on-sigint", "", ParamSpec::kFlags, 0, 0, "default", "default, save, nosave, now, force", 0, ParamSpec::kLive, kWhyShutdownSignal},
+    {"shutdown-on-sigterm", "", ParamSpec::kFlags, 0, 0, "default", "default, save, nosave, now, force", 0, ParamSpec::kLive, kWhyShutdownSignal},
     {"auto-aof-rewrite-percentage", "", ParamSpec::kInteger, 0, kRowIntMax, "100", "", 0, ParamSpec::kTuning, kWhyPersistence},
     {"cluster-replica-validity-factor", "cluster-slave-validity-factor", ParamSpec::kInteger, 0, kRowIntMax, "10", "", 0, ParamSpec::kTuning, kWhyCluster},
     {"list-max-listpack-size", "list-max-ziplist-size", ParamSpec::kInteger, kRowIntMin, kRowIntMax, "-2", "", 0, ParamSpec::kLive, kWhyEncoding},
@@ -158,7 +160,7 @@ constexpr ParamSpec kTable[] = {
     {"min-replicas-to-write", "min-slaves-to-write", ParamSpec::kInteger, 0, kRowIntMax, "0", "", 0, ParamSpec::kLive, kWhyMinReplicas},
     {"min-replicas-max-lag", "min-slaves-max-lag", ParamSpec::kInteger, 0, kRowIntMax, "10", "", 0, ParamSpec::kLive, kWhyMinReplicas},
     {"watchdog-period", "", ParamSpec::kInteger, 0, kRowIntMax, "0", "", kHidden, ParamSpec::kTuning, kWhyProcess},
-    {"shutdown-timeout", "", ParamSpec::kInteger, 0, kRowIntMax, "10", "", 0, ParamSpec::kTuning, kWhyShutdown},
+    {"shutdown-timeout", "", ParamSpec::kInteger, 0, kRowIntMax, "10", "", 0, ParamSpec::kTuning, kWhyShutdownTimeout},
     {"repl-diskless-sync-max-replicas", "", ParamSpec::kInteger, 0, kRowIntMax, "0", "", 0, ParamSpec::kTuning, kWhyReplication},
     {"unixsocketperm", "", ParamSpec::kOctal, 0, 0777, "0", "", kImmutable, ParamSpec::kLive, kWhyUnixsocket},
     {"socket-mark-id", "", ParamSpec::kInteger, 0, kRowUIntMax, "0", "", kImmutable, ParamSpec::kTuning, kWhyProcess},

@@ -15,6 +15,7 @@
 #include "db/memory/allocator.hpp"
 #include "db/process_settings.hpp"
 #include "db/server.hpp"
+#include "db/snapshot.hpp"
 
 // jemalloc's options for lfdb-server (read once, at the allocator's first use; the MALLOC_CONF
 // environment variable still overrides them). narenas:1: every thread allocates from one arena.
@@ -33,9 +34,18 @@ const char* malloc_conf = "narenas:1";
 namespace {
 
 lfdb::db::Server* g_server = nullptr;
+// The temporary file this process's snapshot goes to (dir and dbfilename are fixed at start):
+// a second SIGINT removes it as it exits.
+std::string g_snapshot_temp;
 
-void on_signal(int) {
-  if (g_server != nullptr) g_server->request_shutdown();
+void on_signal(int sig) {
+  if (g_server == nullptr || !g_server->note_stop_signal(sig)) return;
+  // A second SIGINT while the first one's shutdown runs (a long snapshot): exit now, as Redis
+  // does; only async-signal-safe calls.
+  static constexpr char kInsist[] = "lfdb-server: SIGINT again during the shutdown: exiting now\n";
+  (void)!::write(STDOUT_FILENO, kInsist, sizeof kInsist - 1);
+  (void)::unlink(g_snapshot_temp.c_str());
+  ::_exit(1);
 }
 
 constexpr const char* kUsage =
@@ -124,6 +134,7 @@ int main(int argc, char** argv) {
     }
     return 1;
   }
+  g_snapshot_temp = lfdb::db::snapshot_temp_path(cfg.snapshot_path(), ::getpid());
   g_server = &server;
   // From here this thread only waits for the shutdown: the blocks its cache kept from building
   // the server go back to the arena, where the serving threads' allocations reuse them.
@@ -149,6 +160,6 @@ int main(int argc, char** argv) {
   server.stop();
   g_server = nullptr;
   lfdb::db::remove_pidfile(pidfile);
-  std::printf("lfdb-server: bye\n");
+  std::printf("lfdb-server is now ready to exit, bye bye...\n");
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "db/log_loader.hpp"
+#include "db/process_settings.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
 #include "lf/unbound_thread_set.hpp"
@@ -27,7 +28,7 @@ Persistence::~Persistence() = default;
 
 lf::Status Persistence::load() {
   // A save a crash interrupted left its temporary file: nothing will ever rename it.
-  for (const std::string& path : remove_stale_temp_files(initial_.dir, initial_.dbfilename)) {
+  for (const std::string& path : remove_stale_temp_files(initial_.dir)) {
     std::fprintf(stderr, "lfdb-server: removed %s, left by a save that did not finish\n", path.c_str());
   }
   // The log, when there is one, holds every write (a rewritten log starts with the whole
@@ -159,10 +160,12 @@ std::int64_t Persistence::last_save_s() {
 
 namespace {
 // fork() and the time it took: the pause every command sees, since the caller runs alone.
-pid_t timed_fork(std::int64_t& us) {
+// oom_score: the child's oom_score_adj (oom-score-adj-values' third value), or kNoOomScore.
+pid_t timed_fork(std::int64_t& us, int oom_score) {
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
+    set_own_oom_score(oom_score);
     // The child's saving thread inherits the server's mask (SIGTERM and SIGINT blocked, taken by
     // the main thread, which the child does not have) and its handler: both back to the
     // defaults, so an operator's or a service manager's SIGTERM ends a child left behind.
@@ -181,6 +184,11 @@ pid_t timed_fork(std::int64_t& us) {
 }
 }  // namespace
 
+int Persistence::child_oom_score() {
+  return oom_score_for_child(server_.config().value("oom-score-adj"),
+                             server_.config().value("oom-score-adj-values"));
+}
+
 lf::Status Persistence::start_bgsave() {
   lf::MutexLock lock(mu_);
   if (child_pid_ != 0) {
@@ -194,7 +202,7 @@ lf::Status Persistence::start_bgsave() {
   child_changes_ = server_.databases().changes();  // exact: BGSAVE runs alone, and the child copies this
   const int key_delay_us = server_.config().rdb_key_save_delay_us();
   const std::vector<std::string> libraries = server_.library_codes();  // the child takes no lock
-  const pid_t pid = timed_fork(us);
+  const pid_t pid = timed_fork(us, child_oom_score());
   if (pid < 0) {
     last_bgsave_ok_ = false;
     return lf::Status::error(std::string("ERR Background save failed: fork: ") + std::strerror(errno),
@@ -233,7 +241,7 @@ lf::Status Persistence::start_bgrewriteaof() {
   log_->start_rewrite();
   std::int64_t us = 0;
   const std::vector<std::string> libraries = server_.library_codes();  // the child takes no lock
-  const pid_t pid = timed_fork(us);
+  const pid_t pid = timed_fork(us, child_oom_score());
   if (pid < 0) {
     const int err = errno;  // before abort_rewrite's calls can change it
     log_->abort_rewrite();
@@ -303,14 +311,42 @@ void Persistence::on_second(std::int64_t now) {
   maybe_periodic_save(now);
 }
 
+bool Persistence::shutdown_saves(int ask) {
+  if (ask != 0) return ask > 0;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> points;
+  const auto value = server_.config().get("save");
+  return !value.empty() && parse_save_points(value.front().second, points) && !points.empty();
+}
+
+lf::Status Persistence::prepare_shutdown(int ask) {
+  stop_child();
+  if (!shutdown_saves(ask)) return lf::Status();
+  const std::uint64_t changes = server_.databases().changes();  // exact: the caller runs alone
+  std::printf("lfdb-server: saving the final snapshot before the shutdown\n");
+  lf::Status st = save_now();
+  if (!st.ok()) {
+    // The words of Redis's log line, which operators (and Redis's tests) look for.
+    std::printf("lfdb-server: %s. Error trying to save the DB, can't exit.\n", st.message().c_str());
+    return st;
+  }
+  std::printf("lfdb-server: DB saved on disk (%s)\n", initial_.snapshot_path().c_str());
+  lf::MutexLock lock(mu_);
+  shutdown_saved_ = true;
+  shutdown_saved_changes_ = changes;
+  return lf::Status();
+}
+
 void Persistence::shut_down(bool may_save) {
-  wait_child();
-  const int ask = shutdown_save();
-  if (may_save && (ask > 0 || (ask == 0 && !initial_.save.empty()))) {
+  stop_child();
+  bool saved = false;
+  {
+    lf::MutexLock lock(mu_);
+    saved = shutdown_saved_ && shutdown_saved_changes_ == server_.databases().changes();
+  }
+  if (may_save && !saved && shutdown_saves(shutdown_save())) {
     lf::Status st = save_now();
-    std::fprintf(stderr, "lfdb-server: %s\n",
-                 st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
-                         : st.message().c_str());
+    std::printf("lfdb-server: %s\n", st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
+                                              : st.message().c_str());
   }
   if (log_) {
     // Nothing runs any more: whatever was appended reaches the disk before we go.
@@ -335,15 +371,33 @@ Persistence::Info Persistence::info() {
   return i;
 }
 
-void Persistence::wait_child() {
-  for (;;) {
-    {
-      lf::MutexLock lock(mu_);
-      if (child_pid_ == 0) return;
-    }
-    reap_child();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+void Persistence::stop_child() {
+  pid_t pid = 0;
+  ChildKind kind = ChildKind::kNone;
+  {
+    lf::MutexLock lock(mu_);
+    pid = child_pid_;
+    kind = child_kind_;
   }
+  if (pid == 0) return;
+  (void)::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string tmp;
+  if (kind == ChildKind::kRewrite) {
+    log_->abort_rewrite();
+    lf::MutexLock lock(mu_);
+    tmp = rewrite_tmp_;
+  } else {
+    tmp = snapshot_temp_path(initial_.snapshot_path(), pid);
+  }
+  ::unlink(tmp.c_str());
+  std::printf("lfdb-server: the background %s (pid %ld) was stopped by the shutdown\n",
+              kind == ChildKind::kRewrite ? "append-only log rewrite" : "snapshot", static_cast<long>(pid));
+  lf::MutexLock lock(mu_);
+  child_pid_ = 0;
+  child_kind_ = ChildKind::kNone;
 }
 
 // `save <seconds> <changes>` points: a BGSAVE once any point is reached, counted from the last

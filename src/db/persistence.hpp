@@ -88,8 +88,18 @@ class Persistence {
   // SHUTDOWN SAVE (1) / NOSAVE (-1) / default (0).
   void set_shutdown_save(int v) { shutdown_save_.store(v, std::memory_order_relaxed); }
   int shutdown_save() const { return shutdown_save_.load(std::memory_order_relaxed); }
-  // Shutdown, once nothing runs: waits for a running child, takes the shutdown snapshot when
-  // `save` is configured or SHUTDOWN SAVE asked (unless may_save is false), and flushes the log.
+  // Whether a shutdown asking `ask` (SAVE 1, NOSAVE -1, default 0) takes a snapshot: SAVE, or
+  // the default with `save` points configured (as they are now).
+  bool shutdown_saves(int ask);
+  // The shutdown's first step, while the server still serves (the caller runs alone): a running
+  // child is stopped and its temporary file removed (Redis does the same; the snapshot below,
+  // or the log, covers what it was writing), then the shutdown snapshot is taken when
+  // shutdown_saves(ask). An error (the save failed) leaves the server running: SHUTDOWN answers
+  // it, a signal's shutdown is called off (docs/server.md, "Shutdown").
+  lf::Status prepare_shutdown(int ask);
+  // Shutdown, once nothing runs: a child still running is stopped; the shutdown snapshot is
+  // taken when the shutdown asks for one (unless may_save is false), but not again when
+  // prepare_shutdown took it and nothing changed since; the log is flushed.
   void shut_down(bool may_save);
 
   std::int64_t last_save_s();  // LASTSAVE
@@ -102,7 +112,8 @@ class Persistence {
   lf::Status load_append_log();
   lf::Status load_snapshot_file();
   void maybe_periodic_save(std::int64_t now_ms);
-  void wait_child();
+  void stop_child();
+  int child_oom_score();  // a child's oom_score_adj (db/process_settings.hpp)  // SIGKILL, reaped, its temporary file removed
 
   Server& server_;
   const ServerConfig& initial_;
@@ -126,6 +137,9 @@ class Persistence {
   std::uint64_t saved_changes_ LF_GUARDED_BY(mu_) = 0;
   std::uint64_t child_changes_ LF_GUARDED_BY(mu_) = 0;
   std::int64_t last_bgsave_try_ms_ LF_GUARDED_BY(mu_) = 0;
+  // prepare_shutdown's snapshot covered the keyspace at this count of changes.
+  bool shutdown_saved_ LF_GUARDED_BY(mu_) = false;
+  std::uint64_t shutdown_saved_changes_ LF_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lfdb::db

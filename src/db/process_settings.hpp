@@ -19,7 +19,15 @@ bool write_pidfile(const std::string& path);
 void remove_pidfile(const std::string& path);
 // `oom-score-adj` (no | yes | relative | absolute) with `oom-score-adj-values` ("<primary>
 // <replica> <background>"): writes /proc/self/oom_score_adj, relative to the score the process
-// started with unless absolute; "no" puts that score back. False when the kernel refused.
+// had when lfdb took control unless absolute; "no" puts that score back. False when the kernel
+// refused.
+// The base is read again each time lfdb takes control (from "no"), as Redis does.
 bool apply_oom_score(const std::string& mode, const std::string& values, bool replica);
+// A background child's score (the third value), computed by the parent before it forks; and
+// the child's own write of it, with no lock nor allocation (the fork copied none of the other
+// threads). kNoOomScore: leave the child's inherited score.
+inline constexpr int kNoOomScore = -100000;
+int oom_score_for_child(const std::string& mode, const std::string& values);
+void set_own_oom_score(int score);
 
 }  // namespace lfdb::db

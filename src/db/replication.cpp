@@ -197,6 +197,7 @@ void Replication::replicaof_command(CommandContext& c) {
     ++t.generation;
   });
   const bool was_replica = replica_.exchange(!no_one, std::memory_order_acq_rel);
+  server_.reapply_oom_score();  // a replica's oom-score-adj class, or the primary's again
   forget_saved_position();
   // Whatever we follow next, our keyspace may no longer be the history we applied (we may
   // take writes as a primary meanwhile): the next sync is a full one.

@@ -103,6 +103,12 @@ void Server::close_idle_clients(std::int64_t now) {
   });
 }
 
+// The replica's class while a replica (REPLICAOF moves it), the primary's otherwise.
+void Server::reapply_oom_score() {
+  (void)apply_oom_score(config_.value("oom-score-adj"), config_.value("oom-score-adj-values"),
+                        repl_->is_replica());
+}
+
 void Server::apply_setting(const std::string& k, std::string_view given) {
   const auto current = config_.get(k);
   if (current.empty()) return;
@@ -113,8 +119,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   }
   if (k == "protected-mode") set_protected_mode(v == "yes");
   if (k == "oom-score-adj" || k == "oom-score-adj-values") {
-    (void)apply_oom_score(config_.value("oom-score-adj"), config_.value("oom-score-adj-values"),
-                          !initial_.replicaof_host.empty());
+    reapply_oom_score();
   }
   if (k == "tcp-keepalive") keepalive_s_->store(std::stoi(v), std::memory_order_relaxed);
   if (k == "notify-keyspace-events") set_notify_flags(pubsub::parse_event_flags(given));
@@ -226,6 +231,11 @@ lf::Status Server::start() {
       hz_.store(std::stoi(config_.value("hz")), std::memory_order_relaxed);
       std::this_thread::sleep_for(std::chrono::milliseconds(1000 / hz_.load(std::memory_order_relaxed)));
       if (stopping()) break;
+      if (cron_paused_.load(std::memory_order_relaxed)) continue;  // DEBUG PAUSE-CRON
+      if (const int sig = pending_signal_.load(std::memory_order_acquire); sig != 0) {
+        shutdown_on_signal(sig);
+        if (stopping()) break;
+      }
       const std::int64_t now = now_ms();
       ops_rate_.sample(stats_.commands.sum(), now);
       const lf::SessionTraffic traffic = stats_.traffic();

@@ -76,6 +76,22 @@ class Server final : public lf::Service {
   void request_shutdown();     // any thread, signal handlers included (async-signal-safe)
   void stop();
 
+  // The shutdown's steps before stop() (db/shutdown.cpp, docs/server.md "Shutdown").
+  // SIGTERM / SIGINT: the handler only notes the signal (async-signal-safe); the ticker (the
+  // server's cron) takes it on its next turn, as Redis's cron does. True when the signal comes
+  // while a SIGINT's shutdown is already under way: the caller exits at once (Redis's "insist").
+  bool note_stop_signal(int sig);
+  // SHUTDOWN ABORT: a signal's shutdown the ticker has not finished is called off.
+  bool abort_signal_shutdown();
+  // The shutdown's first step (from a thread holding no colors; it runs alone): a running child
+  // is stopped, the snapshot is taken when `ask` and `save` call for one; on success (or with
+  // force) nothing runs after it: the server is stopping. An error leaves the server serving.
+  lf::Status prepare_shutdown(int ask, bool force, int from_signal = 0);
+  // oom-score-adj written again for the server's class now (CONFIG SET, REPLICAOF).
+  void reapply_oom_score();
+  // DEBUG PAUSE-CRON: the ticker skips its turns (expiry, save points, the signals' shutdown).
+  void pause_cron(bool on) { cron_paused_.store(on, std::memory_order_relaxed); }
+
   // Protected mode's refusal (commands/access.hpp), or nothing.
   std::string_view refusal(const lf::InetAddr& peer) override;
   std::unique_ptr<lf::Session> open_session(const lf::InetAddr& peer) override;
@@ -189,6 +205,8 @@ class Server final : public lf::Service {
   // Runs sweep(partition, now) as the owner of `color`, on its partition in each database, with
   // what the sweeps do logged as one invocation (DELs), their keyspace events published, and
   // the whole taken as one latency sample of `latency_event`.
+  // The ticker's turn for a stop signal noted by note_stop_signal (db/shutdown.cpp).
+  void shutdown_on_signal(int sig);
   template <class Sweep>
   void sweep_color(std::uint32_t color, const char* latency_event, Sweep sweep);
 
@@ -220,6 +238,10 @@ class Server final : public lf::Service {
   std::atomic<bool> auth_required_{false};
   std::atomic<bool> protected_mode_{true};
   std::atomic<bool> shutdown_requested_{false};
+  // The stop signal the ticker has yet to act on (0: none). Written by the signal handler
+  // (lock-free atomic: async-signal-safe), taken by the ticker, cleared by SHUTDOWN ABORT.
+  std::atomic<int> pending_signal_{0};
+  std::atomic<bool> cron_paused_{false};  // DEBUG PAUSE-CRON; read by the ticker
   int wake_fd_ = -1;  // eventfd: request_shutdown() -> wait()
   std::int64_t started_ms_ = 0;  // immutable after start
 

@@ -1,6 +1,8 @@
 // The connection commands: handlers over a SessionContext, run at once on the serving thread.
 // They act on the connection itself (its protocol, name, authentication, transaction, life) and
 // touch no key. Each is bound to its table entry by name when the server starts.
+#include <fcntl.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -115,17 +117,36 @@ void unwatch_cmd(SessionContext& c) {
 
 void shutdown_cmd(SessionContext& c) {
   int save = 0;
+  bool force = false;
+  bool abort = false;
   for (std::size_t i = 1; i < c.argc(); ++i) {
-    if (iequal(c.argv[i], "abort")) return c.out.error("ERR No shutdown in progress.");
-    if (iequal(c.argv[i], "nosave")) save = -1;
+    if (iequal(c.argv[i], "abort")) abort = true;
+    else if (iequal(c.argv[i], "nosave")) save = -1;
     else if (iequal(c.argv[i], "save")) save = 1;
-    else if (!iequal(c.argv[i], "now") && !iequal(c.argv[i], "force")) return c.out.error(kErrSyntax);
+    else if (iequal(c.argv[i], "force")) force = true;
+    else if (!iequal(c.argv[i], "now")) return c.out.error(kErrSyntax);
+  }
+  if (abort) {
+    if (c.argc() != 2) return c.out.error(kErrSyntax);
+    if (!c.server.abort_signal_shutdown()) return c.out.error("ERR No shutdown in progress.");
+    return c.out.simple_string("OK");
   }
   // As Redis: while a script is busy only SHUTDOWN NOSAVE goes (it stops the script).
   if (save >= 0 && c.server.scripts().any_busy(now_ms())) return c.out.error(kErrBusy);
+  if (save >= 0) {
+    // The snapshot first, while the server still serves: one that cannot be written is this
+    // command's error (the server goes on), unless FORCE. SHUTDOWN NOSAVE goes straight to the
+    // stop, which stops a busy script too.
+    const lf::Status st = c.server.prepare_shutdown(save, force);
+    if (!st.ok()) return c.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+  }
   c.server.persistence().set_shutdown_save(save);
-  // No reply: the server goes away (as redis-server does). The request is made again once this
-  // session returns, so the connection is closed first.
+  // No reply: the server goes away, and the client sees its connection end when the process
+  // does, as redis-server's do: after the listening socket has closed, so a client that
+  // connects once SHUTDOWN returned finds no server. The session closes its connection first
+  // (the request is made again once it returns); a duplicate of the socket, never closed, keeps
+  // the connection open until the exit.
+  if (c.client.host != nullptr) (void)::fcntl(c.client.host->handle(), F_DUPFD_CLOEXEC, 0);
   c.session.shutdown_after_replies();
   c.server.request_shutdown();
 }

@@ -258,10 +258,16 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
 
 }  // namespace
 
+std::string snapshot_temp_path(const std::string& path, pid_t pid) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  return dir + kSnapshotTempPrefix + std::to_string(pid) + kSnapshotTempSuffix;
+}
+
 lf::Status save_snapshot(const Databases& ks, const std::string& path, std::int64_t now_ms,
                          std::uint64_t& keys_written, int key_delay_us,
                          const std::vector<std::string>& libraries) {
-  const std::string tmp = path + kSnapshotTempInfix + std::to_string(::getpid());
+  const std::string tmp = snapshot_temp_path(path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return lf::Status::from_errno("open " + tmp);
   std::uint64_t n = 0;
@@ -597,7 +603,7 @@ pid_t pid_in_name(std::string_view name, std::string_view prefix, std::string_vi
   return ec == std::errc() && p == digits.data() + digits.size() && pid > 0 ? pid : -1;
 }
 
-// Whether `pid` is another lfdb-server still running: its save may be under way. A zombie (a
+// Whether `pid` is another lfdb-server (or redis-server) still running: its save may be under way. A zombie (a
 // killed child not reaped yet) runs nothing.
 bool another_live_server(pid_t pid) {
   if (pid == ::getpid()) return false;
@@ -608,19 +614,19 @@ bool another_live_server(pid_t pid) {
   if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) return false;
   const std::string_view comm(stat.data() + open + 1, close - open - 1);
   const char state = stat[close + 2];
-  return comm.starts_with("lfdb-server") && state != 'Z' && state != 'X';
+  // redis-server too: its snapshot's temporary file has the same name.
+  return (comm.starts_with("lfdb-server") || comm.starts_with("redis-server")) && state != 'Z' &&
+         state != 'X';
 }
 
 }  // namespace
 
-std::vector<std::string> remove_stale_temp_files(const std::string& dir,
-                                                 const std::string& dbfilename) {
+std::vector<std::string> remove_stale_temp_files(const std::string& dir) {
   std::vector<std::string> removed;
-  const std::string snapshot_prefix = dbfilename + kSnapshotTempInfix;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
-    pid_t pid = pid_in_name(name, snapshot_prefix, "");
+    pid_t pid = pid_in_name(name, kSnapshotTempPrefix, kSnapshotTempSuffix);
     if (pid < 0) pid = pid_in_name(name, kRewriteTempPrefix, kLogTempSuffix);
     if (pid < 0) pid = pid_in_name(name, kResyncTempPrefix, kLogTempSuffix);
     if (pid < 0 || another_live_server(pid)) continue;

@@ -22,6 +22,8 @@
 // Thread-safety: plain functions over a keyspace nobody else touches meanwhile.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -66,19 +68,22 @@ lf::Status write_log_base(const Databases& ks, const std::string& path, std::int
                           bool snapshot_preamble, int key_delay_us = 0,
                           const std::vector<std::string>& libraries = {});
 
-// The temporary files of saves, named after the writing process: the snapshot's
-// <dbfilename>.tmp-<pid> (renamed over <dbfilename> when complete), and in `dir` the rewritten
-// log's temp-rewriteaof-<pid>.aof (BGREWRITEAOF) and temp-resync-<pid>.aof (a replica's full
-// resync), renamed over the log.
-inline constexpr char kSnapshotTempInfix[] = ".tmp-";
+// The temporary files of saves, named after the writing process, all in `dir`: the snapshot's
+// temp-<pid>.rdb (renamed over <dbfilename> when complete; Redis's name, which tools and Redis's
+// own tests look for), the rewritten log's temp-rewriteaof-<pid>.aof (BGREWRITEAOF) and
+// temp-resync-<pid>.aof (a replica's full resync), renamed over the log.
+inline constexpr char kSnapshotTempPrefix[] = "temp-";
+inline constexpr char kSnapshotTempSuffix[] = ".rdb";
 inline constexpr char kRewriteTempPrefix[] = "temp-rewriteaof-";
 inline constexpr char kResyncTempPrefix[] = "temp-resync-";
 inline constexpr char kLogTempSuffix[] = ".aof";
 
+// The temporary file a snapshot of `path` written by process `pid` goes to: in path's directory.
+std::string snapshot_temp_path(const std::string& path, pid_t pid);
+
 // The ones a crash in the middle of a save left behind in `dir`. Called at start, when no save
 // of ours can be running: removes every one but those whose pid is a live lfdb-server other
 // than this process (a server sharing the directory may be writing it). Returns their paths.
-std::vector<std::string> remove_stale_temp_files(const std::string& dir,
-                                                 const std::string& dbfilename);
+std::vector<std::string> remove_stale_temp_files(const std::string& dir);
 
 }  // namespace lfdb::db

@@ -503,7 +503,7 @@ def dead_pid():
 
 
 def temp_files(directory):
-    return sorted(f for f in os.listdir(directory) if ".tmp-" in f or f.startswith("temp-"))
+    return sorted(f for f in os.listdir(directory) if f.startswith("temp-"))
 
 
 @unittest.skipUnless(is_lfdb(), "lfdb's snapshots and log rewrite")
@@ -538,7 +538,7 @@ class StaleTempFiles(unittest.TestCase):
         sp.extra = [("dir", sp.dir), ("appendonly", "yes")]
         sp.start()
         try:
-            left = self.crash_mid_save(sp, lambda r: r.bgsave(), r"dump\.lfdb\.tmp-\d+")
+            left = self.crash_mid_save(sp, lambda r: r.bgsave(), r"temp-\d+\.rdb")
             sp.start()
             self.assertEqual(temp_files(sp.dir), [])
             self.assertIn("removed %s/%s, left by a save that did not finish" % (sp.dir, left), sp.log())
@@ -590,10 +590,10 @@ class StaleTempFiles(unittest.TestCase):
         sp = ServerProcess()
         sp.extra = [("dir", sp.dir), ("dbfilename", "db.snap")]
         gone = dead_pid()
-        stale = ["db.snap.tmp-%d" % gone, "temp-rewriteaof-%d.aof" % gone, "temp-resync-%d.aof" % gone]
-        kept = ["db.snap.tmp-%d" % other.proc.pid, "temp-rewriteaof-%d.aof" % other.proc.pid,
-                "dump.lfdb.tmp-%d" % gone,   # not this server's snapshot name
-                "db.snap.tmp-x1", "temp-rewriteaof-1.aof.bak", "temp-rewriteaof-.aof"]
+        stale = ["temp-%d.rdb" % gone, "temp-rewriteaof-%d.aof" % gone, "temp-resync-%d.aof" % gone]
+        kept = ["temp-%d.rdb" % other.proc.pid, "temp-rewriteaof-%d.aof" % other.proc.pid,
+                "db.snap.tmp-%d" % gone,   # not a temporary file's name
+                "temp-x1.rdb", "temp-rewriteaof-1.aof.bak", "temp-rewriteaof-.aof", "temp-.rdb"]
         for f in stale + kept:
             with open(os.path.join(sp.dir, f), "w") as out:
                 out.write("x")

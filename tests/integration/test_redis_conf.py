@@ -327,6 +327,51 @@ class TakesEffectTest(unittest.TestCase):
             with open("/proc/%d/oom_score_adj" % srv.proc.pid) as f:
                 self.assertEqual(f.read().strip(), "456", srv.name())
 
+    def test_oom_score_adj_follows_the_role_and_the_background_child(self):
+        for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "oom-score-adj no"]):
+            base = oom_score(srv.proc.pid)
+            self.assertEqual(command(srv, "CONFIG", "SET", "oom-score-adj-values", "10 20 30",
+                                     "oom-score-adj", "yes"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 10, srv.name())
+            self.assertEqual(command(srv, "REPLICAOF", "127.0.0.1", "1"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 20, srv.name())  # a replica's class
+            self.assertEqual(command(srv, "REPLICAOF", "NO", "ONE"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 10, srv.name())
+            command(srv, "SET", "k", "v")
+            self.assertEqual(command(srv, "CONFIG", "SET", "rdb-key-save-delay", "1000000"), b"OK")
+            self.assertIn(b"started", command(srv, "BGSAVE"))
+            deadline = time.monotonic() + 20
+            while True:  # the child writes its own score once forked
+                kids = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True,
+                                      text=True).stdout.split()
+                if kids and oom_score(int(kids[0])) == base + 30:
+                    break
+                self.assertLess(time.monotonic(), deadline, "%s: child %s" % (srv.name(), kids))
+                time.sleep(0.01)
+
+    def test_oom_score_adj_takes_its_base_again_once_given_back(self):
+        for srv in self.start_both(["port {port}", "dir {dir}", "save ''", "oom-score-adj no"]):
+            base = oom_score(srv.proc.pid)
+            self.assertEqual(command(srv, "CONFIG", "SET", "oom-score-adj-values", "9 9 9",
+                                     "oom-score-adj", "yes"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 9, srv.name())
+            self.assertEqual(command(srv, "CONFIG", "SET", "oom-score-adj", "no"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base, srv.name())
+            with open("/proc/%d/oom_score_adj" % srv.proc.pid, "w") as f:  # someone else's score
+                f.write("%d\n" % (base + 5))
+            # Off: the values change nothing; on again: relative to the score it finds now.
+            self.assertEqual(command(srv, "CONFIG", "SET", "oom-score-adj-values", "1 1 1"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 5, srv.name())
+            self.assertEqual(command(srv, "CONFIG", "SET", "oom-score-adj", "yes"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 6, srv.name())
+            self.assertEqual(command(srv, "CONFIG", "SET", "oom-score-adj", "no"), b"OK")
+            self.assertEqual(oom_score(srv.proc.pid), base + 5, srv.name())
+
+
+def oom_score(pid):
+    with open("/proc/%d/oom_score_adj" % pid) as f:
+        return int(f.read().strip())
+
 
 @unittest.skipUnless(is_lfdb(), "lfdb-server's refusals")
 class RefusedFeaturesTest(unittest.TestCase):

@@ -732,7 +732,7 @@ class ShutdownStopsScripts(unittest.TestCase):
             sp.proc.wait(60)
         except Exception:
             self.fail("the server did not exit\n----- log -----\n%s" % sp.log())
-        last = "bye bye" if is_redis() else "lfdb-server: bye"
+        last = "bye bye"
         self.assertIn(last, sp.log().strip().splitlines()[-1])
 
     def restart_and_get(self, sp, *keys):

@@ -1,0 +1,106 @@
+// The shutdown's first step, before Server::stop(): what SHUTDOWN and the stop signals do while
+// the server still serves, so that a snapshot that cannot be written leaves it serving rather
+// than gone without it (docs/server.md, "Shutdown").
+//
+//   SHUTDOWN [SAVE|NOSAVE] [FORCE]  prepare_shutdown from the session (it holds no colors): a
+//                                   failed save is the command's error, unless FORCE;
+//   SIGTERM / SIGINT                the handler notes the signal; the ticker, on its next turn
+//                                   unless DEBUG PAUSE-CRON holds it, prepares as the
+//                                   shutdown-on-sigterm / shutdown-on-sigint flags say; a failed
+//                                   save calls the shutdown off (logged);
+//   SHUTDOWN ABORT                  calls off a signal's shutdown the ticker has not finished;
+//   a second SIGINT                 while one's shutdown is under way: exit now, the snapshot's
+//                                   temporary file removed (main.cpp).
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "db/persistence.hpp"
+#include "db/server.hpp"
+#include "lf/monitor.hpp"
+
+namespace lfdb::db {
+
+bool Server::note_stop_signal(int sig) {
+  // Only atomics here: this runs in the signal handler.
+  if (sig == SIGINT && (pending_signal_.load(std::memory_order_acquire) != 0 ||
+                        shutdown_requested_.load(std::memory_order_acquire))) {
+    return true;
+  }
+  pending_signal_.store(sig, std::memory_order_release);
+  return false;
+}
+
+bool Server::abort_signal_shutdown() {
+  int sig = pending_signal_.load(std::memory_order_acquire);
+  while (sig != 0 && !pending_signal_.compare_exchange_weak(sig, 0, std::memory_order_acq_rel)) {
+  }
+  if (sig == 0) return false;
+  std::printf("lfdb-server: Shutdown manually aborted (SHUTDOWN ABORT)\n");
+  return true;
+}
+
+lf::Status Server::prepare_shutdown(int ask, bool force, int from_signal) {
+  // Alone: the snapshot sees the keyspace still, and no command runs between it and the stop.
+  struct Outcome {
+    bool done = false;
+    lf::Status st;
+  };
+  auto result = std::make_shared<lf::Monitor<Outcome>>(Outcome{});
+  static const std::uint64_t kHash[1] = {0};
+  const Invocation alone{executor_->exec_alone(), Placement::kKeys, std::span<const std::uint64_t>(kHash)};
+  (void)executor_->submit(alone, lf::hue::Task([this, ask, force, from_signal, result] {
+    lf::Status st = persistence_.prepare_shutdown(ask);
+    if (st.ok() || force) {
+      // A signal's shutdown that SHUTDOWN ABORT called off meanwhile stays off.
+      int expected = from_signal;
+      if (from_signal == 0 || pending_signal_.compare_exchange_strong(expected, 0)) {
+        persistence_.set_shutdown_save(ask);
+        stopping_.store(true, std::memory_order_release);  // nothing runs after the snapshot
+        request_shutdown();
+        st = lf::Status();
+      } else {
+        st = lf::Status::error("the shutdown was aborted");
+      }
+    }
+    result->with_notify_all([&](Outcome& o) {
+      o.st = st;
+      o.done = true;
+    });
+  }));
+  return result->wait_until([](const Outcome& o) { return o.done; }, [](Outcome& o) { return o.st; });
+}
+
+void Server::shutdown_on_signal(int sig) {
+  const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+  std::printf("lfdb-server: Received %s scheduling shutdown...\n", name);
+  // shutdown-on-sigint / shutdown-on-sigterm: default, or save / nosave, now, force.
+  int ask = 0;
+  bool force = false;
+  const auto flags = config_.get(sig == SIGINT ? "shutdown-on-sigint" : "shutdown-on-sigterm");
+  std::istringstream words(flags.empty() ? std::string() : flags.front().second);
+  for (std::string w; words >> w;) {
+    if (w == "save") ask = 1;
+    else if (w == "nosave") ask = -1;
+    else if (w == "force") force = true;
+  }
+  // A busy script holds its colors until it ends: the stop itself stops it (docs/server.md,
+  // "Runaway scripts"), and takes the snapshot unless the script had written.
+  if (scripts_.any_busy(now_ms())) {
+    persistence_.set_shutdown_save(ask);
+    request_shutdown();
+    return;
+  }
+  lf::Status st = prepare_shutdown(ask, force, sig);
+  if (!st.ok()) {
+    int expected = sig;
+    (void)pending_signal_.compare_exchange_strong(expected, 0);
+    std::printf("lfdb-server: %s received but errors trying to shut down the server, check the logs "
+                "for more information\n", name);
+  }
+}
+
+}  // namespace lfdb::db
