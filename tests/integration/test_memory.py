@@ -324,6 +324,24 @@ class MemoryTest(SideBySideTestCase):
                 self.assertGreater(got["lfdb"][0], got["lfdb"][1] + 0.3)
                 self.assertGreaterEqual(got["lfdb"][0], 0.85 * got["redis"][0])
 
+    def test_object_refcount_of_small_integers_follows_the_policy(self):
+        # Redis shares the integers 0..9999 (OBJECT REFCOUNT answers INT_MAX) except while
+        # maxmemory is set under an LRU or LFU policy, where each key needs its own access clock.
+        results = {}
+        for name, r in self.both():
+            out = []
+            for maxmemory, policy in ((0, "allkeys-lru"), (1 << 30, "noeviction"), (1 << 30, "allkeys-random"),
+                                      (1 << 30, "volatile-ttl"), (1 << 30, "allkeys-lru"), (1 << 30, "volatile-lfu")):
+                r.config_set("maxmemory", maxmemory)
+                r.config_set("maxmemory-policy", policy)
+                r.set("a", 1)
+                r.set("big", 123456)
+                out.append((r.object("refcount", "a"), r.object("refcount", "big")))
+            r.config_set("maxmemory", 0)
+            results[name] = out
+        self.assertEqual(results["lfdb"], results["redis"])
+        self.assertEqual(results["lfdb"][4], (1, 1))
+
     def test_object_freq_and_idletime(self):
         results = {}
         for name, r in self.both():
