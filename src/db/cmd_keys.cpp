@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/memory/settings.hpp"
 #include "db/pubsub/notify.hpp"
 #include "db/scan.hpp"
 
@@ -259,13 +260,20 @@ void object_encoding_cmd(CommandContext& c) {
 
 // OBJECT REFCOUNT: lfdb shares no values between keys, so 1; but a small integer string
 // (0..9999, "int" encoded) is one of Redis's shared integers, whose count Redis reports as
-// INT_MAX: clients and tests that check it see the same number.
+// INT_MAX: clients and tests that check it see the same number. Redis stops sharing them while
+// maxmemory is set under an LRU or LFU policy (each key needs its own access clock), so there
+// the count is 1. lfdb asks the settings when it answers, Redis when the value was written: the
+// two differ only for a value written before the policy or the limit changed.
 void object_refcount_cmd(CommandContext& c) {
   const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
+  const memory::Limits lim = memory::live().load();
+  const bool clocked = lim.maxmemory != 0 && lim.policy != memory::Policy::kNoEviction &&
+                       lim.policy != memory::Policy::kAllKeysRandom && lim.policy != memory::Policy::kVolatileRandom &&
+                       lim.policy != memory::Policy::kVolatileTtl;
   std::int64_t n = -1;
-  const bool shared = std::string_view(encoding_of(e->value)) == "int" && parse_int(e->value.str(), n) &&
-                      n >= 0 && n < 10000;
+  const bool shared = !clocked && std::string_view(encoding_of(e->value)) == "int" &&
+                      parse_int(e->value.str(), n) && n >= 0 && n < 10000;
   c.out.integer(shared ? 2147483647 : 1);
 }
 

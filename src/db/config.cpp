@@ -53,7 +53,8 @@ lf::Status bad(const std::string& name, const std::string& why) {
 constexpr long long kLongMax = 9223372036854775807LL;
 // client-query-buffer-limit and proto-max-bulk-len: Redis 7.0 takes neither below 1mb.
 constexpr std::uint64_t kMinClientLimit = 1024 * 1024;
-// repl-backlog-size: lfdb's floor (Redis takes 1 byte; a backlog that small serves no resume).
+// repl-backlog-size: Redis 7.0 takes any size from 1 byte and raises one under 16kb to 16kb (a
+// backlog that small serves no resume): CONFIG GET and INFO then say 16384.
 constexpr std::uint64_t kMinBacklog = 16 * 1024;
 
 // Parameters Redis lets CONFIG SET change only with enable-protected-configs.
@@ -264,10 +265,10 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     c.masterauth = v[0];
   } else if (name == "repl-backlog-size") {
     std::uint64_t bytes = 0;
-    if (!one() || !to_memory(v[0], bytes) || bytes < kMinBacklog) {
-      return bad(name, "expects a size of at least 16kb (e.g. 16mb)");
+    if (!one() || !to_memory(v[0], bytes) || bytes < 1) {
+      return bad(name, "expects a size of at least 1 byte (e.g. 16mb)");
     }
-    c.repl_backlog_size = static_cast<std::size_t>(bytes);
+    c.repl_backlog_size = static_cast<std::size_t>(std::max(bytes, kMinBacklog));
   } else if (const ParamSpec* p = find_param(name)) {  // the table's rows (config_table.hpp)
     const bool words = p->kind == ParamSpec::kFlags || p->kind == ParamSpec::kPercentiles ||
                        p->kind == ParamSpec::kOomValues;
@@ -664,9 +665,9 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
         return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
                                  "') - argument must be a memory value");
       }
-      if (bytes < kMinBacklog || bytes > static_cast<std::uint64_t>(kLongMax)) {
+      if (bytes < 1 || bytes > static_cast<std::uint64_t>(kLongMax)) {
         return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - argument must be between " + std::to_string(kMinBacklog) +
+                                 "') - argument must be between 1" +
                                  " and " + std::to_string(kLongMax) + " inclusive");
       }
     }
@@ -735,6 +736,7 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len" || k == "repl-backlog-size") {  // as bytes
       std::uint64_t bytes = 0;
       (void)to_memory(v, bytes);
+      if (k == "repl-backlog-size") bytes = std::max(bytes, kMinBacklog);
       values_[k] = std::to_string(bytes);
       continue;
     }

@@ -187,9 +187,15 @@ class BacklogSizeTest(unittest.TestCase):
                                  [b"repl-backlog-size", b"32768"])
                 info = c.command("INFO", "replication").decode()
                 self.assertIn("repl_backlog_size:32768", info)
-                self.assertEqual(c.command("CONFIG", "SET", "repl-backlog-size", "1kb"),
+                # As redis-server 7.0.15: any size from 1 byte, one under 16kb raised to 16kb
+                # (Redis's unit/maxmemory sets 10kb).
+                self.assertEqual(c.command("CONFIG", "SET", "repl-backlog-size", "10kb"), b"OK")
+                self.assertEqual(c.command("CONFIG", "GET", "repl-backlog-size"),
+                                 [b"repl-backlog-size", b"16384"])
+                self.assertIn("repl_backlog_size:16384", c.command("INFO", "replication").decode())
+                self.assertEqual(c.command("CONFIG", "SET", "repl-backlog-size", "0"),
                                  RespError("ERR CONFIG SET failed (possibly related to argument "
-                                           "'repl-backlog-size') - argument must be between 16384 "
+                                           "'repl-backlog-size') - argument must be between 1 "
                                            "and 9223372036854775807 inclusive"))
         finally:
             srv.stop()
