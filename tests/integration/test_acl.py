@@ -705,3 +705,57 @@ class RelativeAclFileDiff(unittest.TestCase):
         finally:
             for s in servers:
                 s.stop()
+
+
+class _DebugRedisPeer(RedisPeer):
+    def command(self, port):
+        return self.redis_command(port) + ["--enable-debug-command", "yes"]
+
+
+def debug_object_fields(reply):
+    """DEBUG OBJECT's line as a dict, without what differs by nature (the address, the LRU
+    clock) or what lfdb leaves out (a list's ql_uncompressed_size)."""
+    fields = dict(w.split(b":", 1) for w in reply.split(b" ")[1:])  # the first word is "Value"
+    for name in (b"at", b"lru", b"lru_seconds_idle", b"ql_uncompressed_size"):
+        fields.pop(name, None)
+    return fields
+
+
+@unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
+class AclDebugDiff(unittest.TestCase):
+    """`+debug|object`: a user allowed one DEBUG subcommand runs it and no other (DEBUG OBJECT
+    reads a key, so DEBUG runs alone in lfdb)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = _DebugRedisPeer().start()
+        cls.lfdb = ServerProcess([("enable-debug-command", "yes")]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
+
+    def test_debug_object_under_a_first_arg_rule(self):
+        replies = []
+        for server in (self.peer, self.lfdb):
+            c = RawConnection(server.port, timeout=10)
+            got = [c.command("ACL", "SETUSER", "newuser", "on", "nopass", "-@all", "+acl", "+incr",
+                             "+rpush", "+hset", "+debug|object", "~*")]
+            got.append(c.command("AUTH", "newuser", "x"))
+            got.append(c.command("INCR", "key"))
+            got.append(debug_object_fields(c.command("DEBUG", "OBJECT", "key")))
+            got.append(c.command("RPUSH", "list", "a", "b", "c"))
+            got.append(debug_object_fields(c.command("DEBUG", "OBJECT", "list")))
+            got.append(c.command("HSET", "hash", "f", "v"))
+            got.append(debug_object_fields(c.command("DEBUG", "OBJECT", "hash")))
+            for cmd in (("DEBUG", "OBJECT", "missing"), ("DEBUG", "OBJECT"),
+                        ("DEBUG", "SEGFAULT")):
+                try:
+                    got.append(c.command(*cmd))
+                except RespError as e:
+                    got.append(e)
+            c.close()
+            replies.append(got)
+        self.assertEqual(replies[1], replies[0])
+        self.assertEqual(replies[0][3][b"encoding"], b"int")
