@@ -224,6 +224,27 @@ class AclDiff(SideBySideTestCase):
             ("admin", "ACL", "LOG"),
         ])
 
+    def test_acl_pubsub_default(self):
+        """acl-pubsub-default: the channels a new user, a new selector and `reset` start with;
+        the users made before keep theirs."""
+        try:
+            self.run_steps([
+                ("admin", "CONFIG", "SET", "acl-pubsub-default", "allchannels"),
+                ("admin", "ACL", "SETUSER", "u1"),
+                ("admin", "ACL", "SETUSER", "u2", "on", "nopass", "+@all", "~*", "reset", "(+get)"),
+                ("admin", "ACL", "SETUSER", "u3", "&news"),
+                ("admin", "ACL", "LIST"),
+                ("admin", "CONFIG", "SET", "acl-pubsub-default", "resetchannels"),
+                ("admin", "ACL", "GETUSER", "u1"),
+                ("admin", "ACL", "SETUSER", "u4", "reset", "on", "nopass", "+@all"),
+                ("admin", "ACL", "LIST"),
+                ("u4", "AUTH", "u4", "x"),
+                ("u4", "PUBLISH", "news", "hi"),
+                ("admin", "CONFIG", "GET", "acl-pubsub-default"),
+            ])
+        finally:
+            self.run_steps([("admin", "CONFIG", "SET", "acl-pubsub-default", "resetchannels")])
+
     def test_first_args_and_subcommands(self):
         self.run_steps([
             ("admin", "ACL", "SETUSER", "s", "on", "nopass", "-@all", "+select|0", "+client|id",

@@ -1,6 +1,7 @@
 #include "db/acl/selector.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 
 #include "commands/introspect.hpp"
@@ -83,8 +84,17 @@ void append_key(std::string& s, const KeyPattern& k) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_all_channels{false};  // acl-pubsub-default (selector.hpp)
+}  // namespace
+
+void set_new_selectors_all_channels(bool all) { g_all_channels.store(all, std::memory_order_relaxed); }
+bool new_selectors_all_channels() { return g_all_channels.load(std::memory_order_relaxed); }
+
 Selector::Selector()
-    : allowed(commands::command_count(), false), first_args(commands::command_count()) {}
+    : all_channels(new_selectors_all_channels()),
+      allowed(commands::command_count(), false),
+      first_args(commands::command_count()) {}
 
 bool Selector::unrestricted() const {
   return all_keys && all_channels && std::all_of(allowed.begin(), allowed.end(), [](bool b) { return b; });

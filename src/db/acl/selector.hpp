@@ -58,4 +58,11 @@ struct Selector {
   bool channel_allowed(std::string_view name, bool pattern) const;
 };
 
+// acl-pubsub-default: whether a new selector (a new user's root, a `(...)` rule) and `reset`
+// start with every channel (allchannels) or none (resetchannels, Redis 7.0's default). Set at
+// start and by CONFIG SET; users made before keep what they have.
+// Thread-safety: one relaxed atomic; a SETUSER racing a CONFIG SET sees either value.
+void set_new_selectors_all_channels(bool all);
+bool new_selectors_all_channels();
+
 }  // namespace lfdb::db::acl

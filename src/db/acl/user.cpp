@@ -99,8 +99,10 @@ std::string User::apply_rule(std::string_view op) {
   } else if (commands::iequal(op, "clearselectors")) {
     selectors.clear();
   } else if (commands::iequal(op, "reset")) {
-    for (std::string_view r : {"resetpass", "resetkeys", "resetchannels", "off", "sanitize-payload",
-                               "clearselectors", "-@all"}) {
+    // acl-pubsub-default decides what `reset` leaves of the channels, as in Redis.
+    const bool all = new_selectors_all_channels();
+    for (std::string_view r : {"resetpass", "resetkeys", all ? "allchannels" : "resetchannels", "off",
+                               "sanitize-payload", "clearselectors", "-@all"}) {
       (void)apply_rule(r);
     }
   } else {
