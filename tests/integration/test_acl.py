@@ -176,6 +176,11 @@ class AclDiff(SideBySideTestCase):
             self.assertEqual(len(c.command("ACL", "GENPASS")), 64)
             self.assertEqual(len(c.command("ACL", "GENPASS", "5")), 2)
             self.assertEqual(len(c.command("ACL", "GENPASS", "128")), 32)
+        self.run_steps([  # a known subcommand given too many arguments
+            ("admin", "ACL", "CAT", "NON_EXISTS", "NON_EXISTS2"),
+            ("admin", "ACL", "GENPASS", "5", "6"),
+            ("admin", "ACL", "log", "1", "2"),
+        ])
 
     def test_auth_and_enforcement(self):
         self.run_steps([
