@@ -55,7 +55,7 @@ constexpr std::string_view kWhySanitize = "RESTORE always checks a payload's str
 constexpr std::string_view kWhyModules = "lfdb-server has no modules";
 constexpr std::string_view kWhyPropagation = "lfdb logs whole transactions; there is no replica-side propagation error to act on";
 constexpr std::string_view kWhyShutdown = "SIGINT/SIGTERM shut down as 'default' (a snapshot when save points exist)";
-constexpr std::string_view kWhyAcllog = "ACL LOG keeps its own bound";
+constexpr std::string_view kWhyAcllog = "the entries ACL LOG keeps (acl/registry.hpp)";
 constexpr std::string_view kWhyClientEviction = "evicts the heaviest clients past it (docs/memory.md, Client eviction)";
 
 constexpr ParamSpec kTable[] = {
@@ -165,7 +165,7 @@ constexpr ParamSpec kTable[] = {
     {"socket-mark-id", "", ParamSpec::kInteger, 0, kRowUIntMax, "0", "", kImmutable, ParamSpec::kTuning, kWhyProcess},
     {"active-defrag-max-scan-fields", "", ParamSpec::kInteger, 1, kRowLongMax, "1000", "", 0, ParamSpec::kTuning, kWhyAllocator},
     {"slowlog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kLive, kWhySlowlog},
-    {"acllog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kTuning, kWhyAcllog},
+    {"acllog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kLive, kWhyAcllog},
     {"cluster-node-timeout", "", ParamSpec::kInteger, 0, kRowLongMax, "15000", "", 0, ParamSpec::kTuning, kWhyCluster},
     {"slowlog-log-slower-than", "", ParamSpec::kInteger, -1, kRowLongMax, "10000", "", 0, ParamSpec::kLive, kWhySlowlog},
     {"latency-monitor-threshold", "", ParamSpec::kInteger, 0, kRowLongMax, "0", "", 0, ParamSpec::kLive, kWhyLatency},

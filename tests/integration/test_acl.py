@@ -250,6 +250,22 @@ class AclDiff(SideBySideTestCase):
         finally:
             self.run_steps([("admin", "CONFIG", "SET", "acl-pubsub-default", "resetchannels")])
 
+    def test_acllog_max_len(self):
+        """acllog-max-len bounds ACL LOG; a smaller bound trims at the next entry."""
+        steps = [("admin", "CONFIG", "SET", "acllog-max-len", "5"),
+                 ("admin", "ACL", "SETUSER", "lim", "on", "nopass", "+set", "~allowed"),
+                 ("lim", "AUTH", "lim", "x")]
+        steps += [("lim", "SET", "obj:%d" % j, "1") for j in range(10)]
+        steps += [("admin", "ACL", "LOG"),
+                  ("admin", "CONFIG", "SET", "acllog-max-len", "2"),
+                  ("admin", "ACL", "LOG"),
+                  ("lim", "SET", "obj:last", "1"),
+                  ("admin", "ACL", "LOG")]
+        try:
+            self.run_steps(steps)
+        finally:
+            self.run_steps([("admin", "CONFIG", "SET", "acllog-max-len", "128")])
+
     def test_first_args_and_subcommands(self):
         self.run_steps([
             ("admin", "ACL", "SETUSER", "s", "on", "nopass", "-@all", "+select|0", "+client|id",
