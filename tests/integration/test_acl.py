@@ -266,6 +266,21 @@ class AclDiff(SideBySideTestCase):
         finally:
             self.run_steps([("admin", "CONFIG", "SET", "acllog-max-len", "128")])
 
+    def test_sort_store_destination_is_a_written_key(self):
+        """SORT's STORE destination (a key the table's positions do not name) needs write."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "st", "on", "nopass", "+@all", "%R~read*", "%W~write*",
+             "%RW~rw*"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "STORE", "write"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "STORE", "read"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "BY", "x", "STORE", "write", "STORE", "read"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "LIMIT", "0", "1", "STORE", "rw1"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "GET", "STORE", "read"),
+            ("st", "AUTH", "st", "x"),
+            ("st", "SORT", "read", "STORE", "read2"),
+            ("st", "SORT", "read", "STORE", "write2"),
+        ])
+
     def test_first_args_and_subcommands(self):
         self.run_steps([
             ("admin", "ACL", "SETUSER", "s", "on", "nopass", "-@all", "+select|0", "+client|id",
