@@ -281,6 +281,21 @@ class AclDiff(SideBySideTestCase):
             ("st", "SORT", "read", "STORE", "write2"),
         ])
 
+    def test_sort_by_and_get_need_every_key_readable(self):
+        """SORT's BY pattern (with a `*`) and GET read keys built from the elements: only a
+        selector that allows the command and reads every key runs them."""
+        steps = [("admin", "SET", "v1", "1"), ("admin", "RPUSH", "mylist", "1")]
+        for rules in (("(+sort ~mylist)",), ("(+sort ~mylist ~v*)",), ("(+sort ~mylist %W~*)",),
+                      ("(+sort ~mylist %R~*)",), ("+sort", "~mylist"), ("+sort", "allkeys"),
+                      ("+sort", "~mylist", "(+get %R~*)"), ("+sort_ro", "%R~*")):
+            steps += [("admin", "ACL", "SETUSER", "sorter", "reset", "on", "nopass") + rules,
+                      ("sorter", "AUTH", "sorter", "x"),
+                      ("sorter", "SORT", "mylist", "BY", "v*"),
+                      ("sorter", "SORT", "mylist", "BY", "nosort"),
+                      ("sorter", "SORT", "mylist", "GET", "#"),
+                      ("sorter", "SORT_RO", "mylist", "GET", "v*")]
+        self.run_steps(steps)
+
     def test_first_args_and_subcommands(self):
         self.run_steps([
             ("admin", "ACL", "SETUSER", "s", "on", "nopass", "-@all", "+select|0", "+client|id",

@@ -96,6 +96,12 @@ Selector::Selector()
       allowed(commands::command_count(), false),
       first_args(commands::command_count()) {}
 
+bool Selector::reads_every_key() const {
+  return all_keys || std::any_of(keys.begin(), keys.end(), [](const KeyPattern& k) {
+           return (k.perms & kKeyRead) != 0 && k.pattern == "*";
+         });
+}
+
 bool Selector::unrestricted() const {
   return all_keys && all_channels && std::all_of(allowed.begin(), allowed.end(), [](bool b) { return b; });
 }

@@ -43,6 +43,9 @@ struct Selector {
   std::string apply_rule(std::string_view op);
   // Every command, key and channel.
   bool unrestricted() const;
+  // Reads every key: allkeys, or a `*` pattern with read permission (Redis's test for SORT's
+  // BY and GET patterns, whose keys no check sees).
+  bool reads_every_key() const;
 
   // GETUSER's commands, keys and channels fields.
   std::string describe_commands() const;

@@ -195,6 +195,15 @@ Denied check(const User& u, const CommandSpec& spec, std::uint16_t index,
   return d;
 }
 
+bool reads_every_key(const User& u, const CommandSpec& spec, std::uint16_t index,
+                     std::span<const std::string_view> argv) {
+  auto serves = [&](const Selector& s) {
+    std::size_t at = 0;
+    return s.reads_every_key() && s.check(spec, index, argv, at) == Denied::kNone;
+  };
+  return serves(u.root) || std::any_of(u.selectors.begin(), u.selectors.end(), serves);
+}
+
 bool channel_allowed(const User& u, std::string_view name, bool pattern) {
   if (u.root.channel_allowed(name, pattern)) return true;
   return std::any_of(u.selectors.begin(), u.selectors.end(),
