@@ -296,6 +296,21 @@ class AclDiff(SideBySideTestCase):
                       ("sorter", "SORT_RO", "mylist", "GET", "v*")]
         self.run_steps(steps)
 
+    def test_invalid_key_count_names_no_key(self):
+        """A key count that is no number, negative or past the arguments: Redis finds no key in
+        the command, so DRYRUN (and the check before the command) has none to refuse."""
+        steps = [("admin", "ACL", "SETUSER", "kc", "on", "nopass", "+@all", "%R~read*",
+                  "%W~write*", "%RW~rw*")]
+        for args in (("EVAL", "", "3", "rw", "read"), ("EVAL", "", "2", "rw", "read"),
+                     ("EVAL", "", "-1", "read"), ("EVAL", "", "01", "read"),
+                     ("EVAL", "", "x", "read"), ("EVAL", "", "1", "read"),
+                     ("ZUNIONSTORE", "read", "3", "rw", "read"), ("ZUNIONSTORE", "read", "x", "rw"),
+                     ("ZUNIONSTORE", "read", "1", "rw")):
+            steps.append(("admin", "ACL", "DRYRUN", "kc") + args)
+        steps += [("kc", "AUTH", "kc", "x"), ("kc", "EVAL", "return 1", "3", "rw", "read"),
+                  ("kc", "ZUNIONSTORE", "read", "x", "rw")]
+        self.run_steps(steps)
+
     def test_first_args_and_subcommands(self):
         self.run_steps([
             ("admin", "ACL", "SETUSER", "s", "on", "nopass", "-@all", "+select|0", "+client|id",
