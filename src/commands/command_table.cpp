@@ -236,7 +236,7 @@ constexpr CommandSpec kCommands[] = {
     {"bgsave", -1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously saves the database(s) to disk."},
     {"bgrewriteaof", 1, A | NS, 0, 0, 0, H::kUndeclared, {}, "server", "Asynchronously rewrites the append-only file to disk."},
     {"lastsave", 1, F | RND, 0, 0, 0, H::kFree, {}, "server", "Returns the Unix timestamp of the last successful save to disk."},
-    {"debug", -2, A | NS | D, 0, 0, 0, H::kFree, {}, "server", "lfdb: fault injection for tests (AOF-FAULT), when enable-debug-command is yes."},
+    {"debug", -2, A | NS | D, 0, 0, 0, H::kUndeclared, {}, "server", "lfdb: OBJECT, fault injection for tests (AOF-FAULT), when enable-debug-command is yes."},
     // replication (docs/replication.md): REPLICAOF and LFDB.SYNC run alone
     {"replicaof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Configures a server as replica of another, or promotes it to a master."},
     {"slaveof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Sets a Redis server as a replica of another, or promotes it to being a master."},

@@ -21,17 +21,10 @@ bool parse_count(std::string_view s, long& n) {
 // Scripts and functions may declare no keys (Redis's no-mandatory-keys).
 bool keys_optional(const CommandSpec& spec) { return spec.group == "scripting"; }
 
-// SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the key, and the
-// last STORE's destination (options skipped with their arguments, as Redis reads them).
+// SORT's keys: the key, and the last STORE's destination (key_specs.hpp).
 void sort_keys(std::span<const std::string_view> argv, std::vector<std::size_t>& out) {
   out.push_back(1);
-  std::size_t store = 0;
-  for (std::size_t i = 2; i < argv.size(); ++i) {
-    if (iequal(argv[i], "limit")) i += 2;
-    else if (iequal(argv[i], "get") || iequal(argv[i], "by")) i += 1;
-    else if (iequal(argv[i], "store") && i + 1 < argv.size()) store = ++i;
-  }
-  if (store != 0) out.push_back(store);
+  if (const std::size_t store = sort_store_position(argv); store != 0) out.push_back(store);
 }
 
 // XREAD's and XREADGROUP's keys as Redis's key spec finds them (COMMAND GETKEYS answers from

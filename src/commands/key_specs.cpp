@@ -393,12 +393,26 @@ std::uint16_t key_flags_at(const CommandSpec& spec, std::span<const std::string_
 void option_keyword_keys(const CommandSpec& spec, std::span<const std::string_view> argv,
                          std::vector<std::size_t>& out) {
   if (spec.has(kStreamKeys) || spec.has(kKeysOption)) return;  // for_each_key follows those
+  if (spec.name == "sort") {
+    if (const std::size_t store = sort_store_position(argv); store != 0) out.push_back(store);
+    return;
+  }
   for (const KeySpec& ks : key_specs(spec)) {
     if (ks.begin.type != BeginSearch::Type::kKeyword) continue;
     long first = 0, last = 0, step = 1;
     if (!bounds(ks, argv, first, last, step)) continue;
     for (long p = first; p <= last; p += step) out.push_back(static_cast<std::size_t>(p));
   }
+}
+
+std::size_t sort_store_position(std::span<const std::string_view> argv) {
+  std::size_t store = 0;
+  for (std::size_t i = 2; i < argv.size(); ++i) {
+    if (iequal(argv[i], "limit")) i += 2;
+    else if (iequal(argv[i], "get") || iequal(argv[i], "by")) i += 1;
+    else if (iequal(argv[i], "store") && i + 1 < argv.size()) store = ++i;
+  }
+  return store;
 }
 
 std::vector<std::string_view> key_flag_names(std::uint16_t flags) {

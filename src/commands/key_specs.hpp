@@ -64,11 +64,17 @@ std::span<const KeySpec> key_specs(const CommandSpec& spec);
 std::uint16_t key_flags_at(const CommandSpec& spec, std::span<const std::string_view> argv,
                            std::size_t position);
 
-// Appends the positions of the keys found by key specs that begin at an option's keyword
-// (GEORADIUS's STORE / STOREDIST), which the table's first/last/step do not name; for_each_key
-// already follows XREAD's STREAMS and MIGRATE's KEYS, so those add nothing here.
+// Appends the positions of the keys the table's first/last/step do not name: those found by key
+// specs that begin at an option's keyword (GEORADIUS's STORE / STOREDIST) and SORT's STORE
+// destination (its spec's search is unknown: Redis finds it by reading the options);
+// for_each_key already follows XREAD's STREAMS and MIGRATE's KEYS, so those add nothing here.
 void option_keyword_keys(const CommandSpec& spec, std::span<const std::string_view> argv,
                          std::vector<std::size_t>& out);
+
+// SORT key [BY p] [LIMIT o c] [GET p ...] [ASC|DESC] [ALPHA] [STORE dest]: the position of the
+// last STORE's destination (options skipped with their arguments, as Redis reads them), 0 when
+// there is none.
+std::size_t sort_store_position(std::span<const std::string_view> argv);
 
 // Flag names as COMMAND INFO and GETKEYSANDFLAGS show them ("RW", "access", "variable_flags").
 std::vector<std::string_view> key_flag_names(std::uint16_t flags);

@@ -8,6 +8,7 @@
 #include "commands/connection.hpp"
 #include "commands/introspect.hpp"
 #include "commands/key_specs.hpp"
+#include "db/object_inspect.hpp"
 #include "db/server.hpp"
 
 namespace lfdb::db {
@@ -370,7 +371,8 @@ void debug_hues_explain(CommandContext& c) {
 
 // DEBUG AOF-FAULT WRITE|FSYNC|BOTH|OFF: the append-only log's writes or fsyncs fail with EIO
 // (a partial write first) until OFF. DEBUG HUES [EXPLAIN A B]: above. DEBUG PAUSE-CRON 0|1:
-// the ticker (expiry, save points, the stop signals' shutdown) skips its turns. Only with
+// the ticker (expiry, save points, the stop signals' shutdown) skips its turns. DEBUG OBJECT
+// <key>: object_inspect.hpp; DEBUG runs alone (kUndeclared) so that it may read any key. Only with
 // enable-debug-command yes.
 void debug_cmd(CommandContext& c) {
   if (!c.server->initial_config().enable_debug_command) {
@@ -381,6 +383,13 @@ void debug_cmd(CommandContext& c) {
   if (iequal(c.arg(1), "hues") && c.argc() == 2) return debug_hues(c);
   if (iequal(c.arg(1), "hues") && c.argc() == 5 && iequal(c.arg(2), "explain")) {
     return debug_hues_explain(c);
+  }
+  if (iequal(c.arg(1), "object")) {
+    if (c.argc() != 3) {
+      return c.out.error("ERR unknown subcommand or wrong number of arguments for '" +
+                         std::string(c.arg(1)) + "'. Try DEBUG HELP.");
+    }
+    return debug_object(c);
   }
   if (iequal(c.arg(1), "aof-fault") && c.argc() == 3) {
     AppendLog* log = c.server->append_log();

@@ -2,17 +2,51 @@
 // runs holding its keys' colors (command_context.hpp); KEYS, SCAN and RANDOMKEY hold every color
 // shared and only read, so they skip expired entries without erasing them.
 #include <cstdint>
+#include <cstdio>
 #include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "db/command_context.hpp"
+#include "db/compact/limits.hpp"
+#include "db/dump/rdb_value.hpp"
+#include "db/memory/access_clock.hpp"
 #include "db/memory/settings.hpp"
+#include "db/object_inspect.hpp"
 #include "db/pubsub/notify.hpp"
 #include "db/scan.hpp"
 
 namespace lfdb::db {
+// OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
+// "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a list
+// is "quicklist"; a set ("intset" or "hashtable", set.hpp), a hash ("listpack" or "hashtable",
+// hash.hpp) and a sorted set ("listpack" or "skiplist", zset.hpp) the encoding they really have.
+namespace {
+constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
+}  // namespace
+
+const char* encoding_of(const Value& v) {
+  if (v.type() == Type::kString) {
+    std::int64_t n = 0;
+    if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
+    if (parse_int(v.str(), n)) return "int";
+    return v.str().size() <= kEmbstrLimit ? "embstr" : "raw";
+  }
+  if (v.type() == Type::kZSet) {
+    // The encoding it has (zset.hpp): packed until a zset-max-listpack-* limit is passed.
+    return v.zset()->packed() ? "listpack" : "skiplist";
+  }
+  if (v.type() == Type::kStream) return "stream";
+  if (v.type() == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
+  if (v.type() == Type::kSet) {
+    // The encoding it has (set.hpp): an intset until a non-integer or set-max-intset-entries.
+    return v.set()->intset() ? "intset" : "hashtable";
+  }
+  // The encoding it has (hash.hpp): packed until a hash-max-listpack-* limit is passed.
+  return v.hash()->packed() ? "listpack" : "hashtable";
+}
+
 namespace {
 
 bool live(const Entry& e, std::int64_t now_ms) {
@@ -225,33 +259,6 @@ void persist_cmd(CommandContext& c) {
   c.out.integer(1);
 }
 
-// OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
-// "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a list
-// is "quicklist"; a set ("intset" or "hashtable", set.hpp), a hash ("listpack" or "hashtable",
-// hash.hpp) and a sorted set ("listpack" or "skiplist", zset.hpp) the encoding they really have.
-constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_LIMIT
-
-const char* encoding_of(const Value& v) {
-  if (v.type() == Type::kString) {
-    std::int64_t n = 0;
-    if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
-    if (parse_int(v.str(), n)) return "int";
-    return v.str().size() <= kEmbstrLimit ? "embstr" : "raw";
-  }
-  if (v.type() == Type::kZSet) {
-    // The encoding it has (zset.hpp): packed until a zset-max-listpack-* limit is passed.
-    return v.zset()->packed() ? "listpack" : "skiplist";
-  }
-  if (v.type() == Type::kStream) return "stream";
-  if (v.type() == Type::kList) return "quicklist";  // 7.0: every list (listpack lists came in 7.2)
-  if (v.type() == Type::kSet) {
-    // The encoding it has (set.hpp): an intset until a non-integer or set-max-intset-entries.
-    return v.set()->intset() ? "intset" : "hashtable";
-  }
-  // The encoding it has (hash.hpp): packed until a hash-max-listpack-* limit is passed.
-  return v.hash()->packed() ? "listpack" : "hashtable";
-}
-
 void object_encoding_cmd(CommandContext& c) {
   const Entry* e = c.inspect(c.arg(2));
   if (e == nullptr) return c.out.null();
@@ -264,17 +271,21 @@ void object_encoding_cmd(CommandContext& c) {
 // maxmemory is set under an LRU or LFU policy (each key needs its own access clock), so there
 // the count is 1. lfdb asks the settings when it answers, Redis when the value was written: the
 // two differ only for a value written before the policy or the limit changed.
-void object_refcount_cmd(CommandContext& c) {
-  const Entry* e = c.inspect(c.arg(2));
-  if (e == nullptr) return c.out.null();
+std::int64_t refcount_of(const Value& v) {
   const memory::Limits lim = memory::live().load();
   const bool clocked = lim.maxmemory != 0 && lim.policy != memory::Policy::kNoEviction &&
                        lim.policy != memory::Policy::kAllKeysRandom && lim.policy != memory::Policy::kVolatileRandom &&
                        lim.policy != memory::Policy::kVolatileTtl;
   std::int64_t n = -1;
-  const bool shared = !clocked && std::string_view(encoding_of(e->value)) == "int" &&
-                      parse_int(e->value.str(), n) && n >= 0 && n < 10000;
-  c.out.integer(shared ? 2147483647 : 1);
+  const bool shared = !clocked && std::string_view(encoding_of(v)) == "int" && parse_int(v.str(), n) &&
+                      n >= 0 && n < 10000;
+  return shared ? 2147483647 : 1;
+}
+
+void object_refcount_cmd(CommandContext& c) {
+  const Entry* e = c.inspect(c.arg(2));
+  if (e == nullptr) return c.out.null();
+  c.out.integer(refcount_of(e->value));
 }
 
 void object_help_cmd(CommandContext& c) {
@@ -327,5 +338,40 @@ constexpr HandlerEntry kKeyHandlers[] = {
 }  // namespace
 
 std::span<const HandlerEntry> key_handlers() { return kKeyHandlers; }
+
+// DEBUG OBJECT: serializedlength is the value's RDB form without DUMP's type byte, version and
+// checksum (Redis's rdbSavedObjectLen); lru is the last access in Redis's 24-bit seconds clock.
+// Under an LFU policy the access field holds the counter, not a time: lru and the idle time are
+// then 0 (Redis shows its LFU bits reinterpreted there, which mean nothing either).
+void debug_object(CommandContext& c) {
+  const Entry* e = c.inspect(c.arg(2));
+  if (e == nullptr) return c.out.error("ERR no such key");
+  const Value& v = e->value;
+  constexpr std::size_t kDumpFraming = 1 + 2 + 8;  // type byte, RDB version, CRC-64
+  const std::size_t serialized = dump::dump_value(v).size() - kDumpFraming;
+  std::uint64_t idle_s = 0;
+  std::uint64_t lru = 0;
+  if (!memory::is_lfu(memory::live().policy.load(std::memory_order_relaxed))) {
+    idle_s = memory::idle_ms(memory::read(v.access), c.now_ms) / 1000;
+    lru = (static_cast<std::uint64_t>(c.now_ms / 1000) - idle_s) & 0xFFFFFF;
+  }
+  char line[256];
+  int n = std::snprintf(line, sizeof line,
+                        "Value at:%p refcount:%lld encoding:%s serializedlength:%zu lru:%llu "
+                        "lru_seconds_idle:%llu",
+                        static_cast<const void*>(e), static_cast<long long>(refcount_of(v)),
+                        encoding_of(v), serialized, static_cast<unsigned long long>(lru),
+                        static_cast<unsigned long long>(idle_s));
+  std::string out(line, static_cast<std::size_t>(n));
+  if (const List* l = v.list()) {
+    const std::size_t nodes = l->node_count();
+    const compact::EncodingLimits& lim = compact::limits();
+    n = std::snprintf(line, sizeof line, " ql_nodes:%zu ql_avg_node:%.2f ql_listpack_max:%lld ql_compressed:%d",
+                      nodes, nodes == 0 ? 0.0 : static_cast<double>(l->size()) / static_cast<double>(nodes),
+                      static_cast<long long>(lim.list_max_fill()), lim.list_compress_depth() != 0 ? 1 : 0);
+    out.append(line, static_cast<std::size_t>(n));
+  }
+  c.out.simple_string(out);
+}
 
 }  // namespace lfdb::db

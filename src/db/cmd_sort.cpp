@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "db/acl/user.hpp"
+#include "db/client.hpp"
 #include "db/command_context.hpp"
 #include "db/script_call.hpp"
 
@@ -67,6 +69,14 @@ struct Item {
   std::optional<std::string_view> by;  // ALPHA BY: what the pattern named, if anything
 };
 
+// SORT's BY (with a `*`) and GET read keys made from the elements, which no ACL check before
+// the command saw: Redis takes them only from a user one of whose selectors allows the command
+// and reads every key.
+bool patterns_allowed(const CommandContext& c) {
+  if (c.client == nullptr || !c.client->user) return true;
+  return acl::reads_every_key(*c.client->user, *c.spec, commands::index_of(*c.spec), c.argv);
+}
+
 void sort_generic(CommandContext& c, bool read_only) {
   bool desc = false, alpha = false, dontsort = false;
   std::int64_t limit_start = 0, limit_count = -1;
@@ -91,8 +101,15 @@ void sort_generic(CommandContext& c, bool read_only) {
     } else if (iequal(o, "by") && left >= 1) {
       sort_by = c.arg(++j);
       // A pattern without `*` names no key per element: nothing to sort by.
-      if (sort_by->find('*') == std::string_view::npos) dontsort = true;
+      if (sort_by->find('*') == std::string_view::npos) {
+        dontsort = true;
+      } else if (!patterns_allowed(c)) {
+        return c.out.error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+      }
     } else if (iequal(o, "get") && left >= 1) {
+      if (!patterns_allowed(c)) {
+        return c.out.error("ERR GET option of SORT denied due to insufficient ACL permissions.");
+      }
       gets.push_back(c.arg(++j));
     } else {
       return c.out.error(kErrSyntax);

@@ -49,14 +49,15 @@ constexpr std::string_view kWhyLatencyTracking =
     "INFO latencystats: whether calls are timed into their histograms, and which percentiles it "
     "shows (CommandStats)";
 constexpr std::string_view kWhyScripting = "lfdb's Lua sandbox has no deprecated API to enable";
-constexpr std::string_view kWhyAclPubsub = "new ACL users start as Redis 7.0's default (resetchannels)";
+constexpr std::string_view kWhyAclPubsub =
+    "the channels a new ACL user, selector or `reset` starts with (acl/selector.hpp)";
 constexpr std::string_view kWhySanitize = "RESTORE always checks a payload's structure";
 constexpr std::string_view kWhyModules = "lfdb-server has no modules";
 constexpr std::string_view kWhyPropagation = "lfdb logs whole transactions; there is no replica-side propagation error to act on";
 constexpr std::string_view kWhyShutdownSignal =
     "SIGINT/SIGTERM shut down with these flags (save, nosave, force; now: no replica is waited for), docs/server.md \"Shutdown\"";
 constexpr std::string_view kWhyShutdownTimeout = "a shutdown waits for no replica (docs/server.md \"Shutdown\")";
-constexpr std::string_view kWhyAcllog = "ACL LOG keeps its own bound";
+constexpr std::string_view kWhyAcllog = "the entries ACL LOG keeps (acl/registry.hpp)";
 constexpr std::string_view kWhyClientEviction = "evicts the heaviest clients past it (docs/memory.md, Client eviction)";
 
 constexpr ParamSpec kTable[] = {
@@ -125,7 +126,7 @@ constexpr ParamSpec kTable[] = {
     {"syslog-facility", "", ParamSpec::kEnum, 0, 0, "local0", "user, local0, local1, local2, local3, local4, local5, local6, local7", kImmutable, ParamSpec::kTuning, kWhyProcess},
     {"repl-diskless-load", "", ParamSpec::kEnum, 0, 0, "disabled", "disabled, on-empty-db, swapdb", 0, ParamSpec::kTuning, kWhyReplication},
     {"oom-score-adj", "", ParamSpec::kEnum, 0, 0, "no", "no, yes, relative, absolute", 0, ParamSpec::kLive, kWhyOom},
-    {"acl-pubsub-default", "", ParamSpec::kEnum, 0, 0, "resetchannels", "allchannels, resetchannels", 0, ParamSpec::kTuning, kWhyAclPubsub},
+    {"acl-pubsub-default", "", ParamSpec::kEnum, 0, 0, "resetchannels", "allchannels, resetchannels", 0, ParamSpec::kLive, kWhyAclPubsub},
     {"sanitize-dump-payload", "", ParamSpec::kEnum, 0, 0, "no", "no, yes, clients", 0, ParamSpec::kTuning, kWhySanitize},
     {"enable-protected-configs", "", ParamSpec::kEnum, 0, 0, "no", "no, yes, local", kImmutable, ParamSpec::kLive, kWhyProtected},
     {"enable-debug-command", "", ParamSpec::kEnum, 0, 0, "no", "no, yes, local", kImmutable, ParamSpec::kLive, kWhyDebug},
@@ -166,7 +167,7 @@ constexpr ParamSpec kTable[] = {
     {"socket-mark-id", "", ParamSpec::kInteger, 0, kRowUIntMax, "0", "", kImmutable, ParamSpec::kTuning, kWhyProcess},
     {"active-defrag-max-scan-fields", "", ParamSpec::kInteger, 1, kRowLongMax, "1000", "", 0, ParamSpec::kTuning, kWhyAllocator},
     {"slowlog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kLive, kWhySlowlog},
-    {"acllog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kTuning, kWhyAcllog},
+    {"acllog-max-len", "", ParamSpec::kInteger, 0, kRowLongMax, "128", "", 0, ParamSpec::kLive, kWhyAcllog},
     {"cluster-node-timeout", "", ParamSpec::kInteger, 0, kRowLongMax, "15000", "", 0, ParamSpec::kTuning, kWhyCluster},
     {"slowlog-log-slower-than", "", ParamSpec::kInteger, -1, kRowLongMax, "10000", "", 0, ParamSpec::kLive, kWhySlowlog},
     {"latency-monitor-threshold", "", ParamSpec::kInteger, 0, kRowLongMax, "0", "", 0, ParamSpec::kLive, kWhyLatency},

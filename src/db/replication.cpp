@@ -383,8 +383,8 @@ void Replication::link_main() {
     if (progress_.full_syncs.load() + progress_.partial_syncs.load() != syncs) {
       backoff_ms = 100;  // it worked a while
     }
-    if (!ended.ok()) {
-      std::fprintf(stderr, "lfdb-server: replication link to %s:%u: %s (retry in %" PRId64 " ms)\n",
+    if (!ended.ok()) {  // the server's log: standard output (or logfile), where Redis logs it
+      std::printf("lfdb-server: replication link to %s:%u: %s (retry in %" PRId64 " ms)\n",
                    t.host.c_str(), t.port, ended.message().c_str(), backoff_ms);
     }
     for (std::int64_t waited = 0; waited < backoff_ms && !stopping_.load(); waited += 20) {

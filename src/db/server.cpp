@@ -118,6 +118,8 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
     refresh_auth_required();
   }
   if (k == "protected-mode") set_protected_mode(v == "yes");
+  if (k == "acllog-max-len") acl_log().set_max_len(std::stoull(v));
+  if (k == "acl-pubsub-default") acl::set_new_selectors_all_channels(v == "allchannels");
   if (k == "oom-score-adj" || k == "oom-score-adj-values") {
     reapply_oom_score();
   }

@@ -176,6 +176,11 @@ class AclDiff(SideBySideTestCase):
             self.assertEqual(len(c.command("ACL", "GENPASS")), 64)
             self.assertEqual(len(c.command("ACL", "GENPASS", "5")), 2)
             self.assertEqual(len(c.command("ACL", "GENPASS", "128")), 32)
+        self.run_steps([  # a known subcommand given too many arguments
+            ("admin", "ACL", "CAT", "NON_EXISTS", "NON_EXISTS2"),
+            ("admin", "ACL", "GENPASS", "5", "6"),
+            ("admin", "ACL", "log", "1", "2"),
+        ])
 
     def test_auth_and_enforcement(self):
         self.run_steps([
@@ -223,6 +228,88 @@ class AclDiff(SideBySideTestCase):
             ("admin", "ACL", "LOG", "RESET"),
             ("admin", "ACL", "LOG"),
         ])
+
+    def test_acl_pubsub_default(self):
+        """acl-pubsub-default: the channels a new user, a new selector and `reset` start with;
+        the users made before keep theirs."""
+        try:
+            self.run_steps([
+                ("admin", "CONFIG", "SET", "acl-pubsub-default", "allchannels"),
+                ("admin", "ACL", "SETUSER", "u1"),
+                ("admin", "ACL", "SETUSER", "u2", "on", "nopass", "+@all", "~*", "reset", "(+get)"),
+                ("admin", "ACL", "SETUSER", "u3", "&news"),
+                ("admin", "ACL", "LIST"),
+                ("admin", "CONFIG", "SET", "acl-pubsub-default", "resetchannels"),
+                ("admin", "ACL", "GETUSER", "u1"),
+                ("admin", "ACL", "SETUSER", "u4", "reset", "on", "nopass", "+@all"),
+                ("admin", "ACL", "LIST"),
+                ("u4", "AUTH", "u4", "x"),
+                ("u4", "PUBLISH", "news", "hi"),
+                ("admin", "CONFIG", "GET", "acl-pubsub-default"),
+            ])
+        finally:
+            self.run_steps([("admin", "CONFIG", "SET", "acl-pubsub-default", "resetchannels")])
+
+    def test_acllog_max_len(self):
+        """acllog-max-len bounds ACL LOG; a smaller bound trims at the next entry."""
+        steps = [("admin", "CONFIG", "SET", "acllog-max-len", "5"),
+                 ("admin", "ACL", "SETUSER", "lim", "on", "nopass", "+set", "~allowed"),
+                 ("lim", "AUTH", "lim", "x")]
+        steps += [("lim", "SET", "obj:%d" % j, "1") for j in range(10)]
+        steps += [("admin", "ACL", "LOG"),
+                  ("admin", "CONFIG", "SET", "acllog-max-len", "2"),
+                  ("admin", "ACL", "LOG"),
+                  ("lim", "SET", "obj:last", "1"),
+                  ("admin", "ACL", "LOG")]
+        try:
+            self.run_steps(steps)
+        finally:
+            self.run_steps([("admin", "CONFIG", "SET", "acllog-max-len", "128")])
+
+    def test_sort_store_destination_is_a_written_key(self):
+        """SORT's STORE destination (a key the table's positions do not name) needs write."""
+        self.run_steps([
+            ("admin", "ACL", "SETUSER", "st", "on", "nopass", "+@all", "%R~read*", "%W~write*",
+             "%RW~rw*"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "STORE", "write"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "STORE", "read"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "BY", "x", "STORE", "write", "STORE", "read"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "LIMIT", "0", "1", "STORE", "rw1"),
+            ("admin", "ACL", "DRYRUN", "st", "SORT", "read", "GET", "STORE", "read"),
+            ("st", "AUTH", "st", "x"),
+            ("st", "SORT", "read", "STORE", "read2"),
+            ("st", "SORT", "read", "STORE", "write2"),
+        ])
+
+    def test_sort_by_and_get_need_every_key_readable(self):
+        """SORT's BY pattern (with a `*`) and GET read keys built from the elements: only a
+        selector that allows the command and reads every key runs them."""
+        steps = [("admin", "SET", "v1", "1"), ("admin", "RPUSH", "mylist", "1")]
+        for rules in (("(+sort ~mylist)",), ("(+sort ~mylist ~v*)",), ("(+sort ~mylist %W~*)",),
+                      ("(+sort ~mylist %R~*)",), ("+sort", "~mylist"), ("+sort", "allkeys"),
+                      ("+sort", "~mylist", "(+get %R~*)"), ("+sort_ro", "%R~*")):
+            steps += [("admin", "ACL", "SETUSER", "sorter", "reset", "on", "nopass") + rules,
+                      ("sorter", "AUTH", "sorter", "x"),
+                      ("sorter", "SORT", "mylist", "BY", "v*"),
+                      ("sorter", "SORT", "mylist", "BY", "nosort"),
+                      ("sorter", "SORT", "mylist", "GET", "#"),
+                      ("sorter", "SORT_RO", "mylist", "GET", "v*")]
+        self.run_steps(steps)
+
+    def test_invalid_key_count_names_no_key(self):
+        """A key count that is no number, negative or past the arguments: Redis finds no key in
+        the command, so DRYRUN (and the check before the command) has none to refuse."""
+        steps = [("admin", "ACL", "SETUSER", "kc", "on", "nopass", "+@all", "%R~read*",
+                  "%W~write*", "%RW~rw*")]
+        for args in (("EVAL", "", "3", "rw", "read"), ("EVAL", "", "2", "rw", "read"),
+                     ("EVAL", "", "-1", "read"), ("EVAL", "", "01", "read"),
+                     ("EVAL", "", "x", "read"), ("EVAL", "", "1", "read"),
+                     ("ZUNIONSTORE", "read", "3", "rw", "read"), ("ZUNIONSTORE", "read", "x", "rw"),
+                     ("ZUNIONSTORE", "read", "1", "rw")):
+            steps.append(("admin", "ACL", "DRYRUN", "kc") + args)
+        steps += [("kc", "AUTH", "kc", "x"), ("kc", "EVAL", "return 1", "3", "rw", "read"),
+                  ("kc", "ZUNIONSTORE", "read", "x", "rw")]
+        self.run_steps(steps)
 
     def test_first_args_and_subcommands(self):
         self.run_steps([
@@ -705,3 +792,57 @@ class RelativeAclFileDiff(unittest.TestCase):
         finally:
             for s in servers:
                 s.stop()
+
+
+class _DebugRedisPeer(RedisPeer):
+    def command(self, port):
+        return self.redis_command(port) + ["--enable-debug-command", "yes"]
+
+
+def debug_object_fields(reply):
+    """DEBUG OBJECT's line as a dict, without what differs by nature (the address, the LRU
+    clock) or what lfdb leaves out (a list's ql_uncompressed_size)."""
+    fields = dict(w.split(b":", 1) for w in reply.split(b" ")[1:])  # the first word is "Value"
+    for name in (b"at", b"lru", b"lru_seconds_idle", b"ql_uncompressed_size"):
+        fields.pop(name, None)
+    return fields
+
+
+@unittest.skipUnless(is_lfdb() and REDIS_SERVER, "differential: lfdb-server next to redis-server")
+class AclDebugDiff(unittest.TestCase):
+    """`+debug|object`: a user allowed one DEBUG subcommand runs it and no other (DEBUG OBJECT
+    reads a key, so DEBUG runs alone in lfdb)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.peer = _DebugRedisPeer().start()
+        cls.lfdb = ServerProcess([("enable-debug-command", "yes")]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.peer.stop()
+        cls.lfdb.stop()
+
+    def test_debug_object_under_a_first_arg_rule(self):
+        replies = []
+        for server in (self.peer, self.lfdb):
+            c = RawConnection(server.port, timeout=10)
+            got = [c.command("ACL", "SETUSER", "newuser", "on", "nopass", "-@all", "+acl", "+incr",
+                             "+rpush", "+hset", "+debug|object", "~*")]
+            got.append(c.command("AUTH", "newuser", "x"))
+            got.append(c.command("INCR", "key"))
+            got.append(debug_object_fields(c.command("DEBUG", "OBJECT", "key")))
+            got.append(c.command("RPUSH", "list", "a", "b", "c"))
+            got.append(debug_object_fields(c.command("DEBUG", "OBJECT", "list")))
+            got.append(c.command("HSET", "hash", "f", "v"))
+            got.append(debug_object_fields(c.command("DEBUG", "OBJECT", "hash")))
+            for cmd in (("DEBUG", "OBJECT", "missing"), ("DEBUG", "OBJECT"),
+                        ("DEBUG", "SEGFAULT")):
+                try:
+                    got.append(c.command(*cmd))
+                except RespError as e:
+                    got.append(e)
+            c.close()
+            replies.append(got)
+        self.assertEqual(replies[1], replies[0])
+        self.assertEqual(replies[0][3][b"encoding"], b"int")

@@ -288,7 +288,8 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(rc.get("k"), b"v")
         bad = self.replica(p.port, ("masterauth", "wrong"))
         bc = self.client(bad)
-        wait_for("the refused AUTH in the replica's log", lambda: "AUTH refused" in bad.log())
+        wait_for("the refused AUTH in the replica's log",
+                 lambda: "Unable to AUTH to MASTER" in bad.log())
         self.assertEqual(info(bc)["master_link_status"], "down")
         self.assertEqual(bc.dbsize(), 0)
         # CONFIG SET masterauth at run time: the replica's next handshake uses it.

@@ -14,6 +14,13 @@ namespace {
 
 using commands::CommandSpec;
 
+// A known subcommand given too many arguments (CAT, GENPASS, LOG): Redis's words for it name
+// the subcommand as the client wrote it.
+std::string subcommand_syntax_error(std::string_view sub) {
+  return "ERR unknown subcommand or wrong number of arguments for '" +
+         std::string(sub.substr(0, 128)) + "'. Try ACL HELP.";
+}
+
 constexpr std::string_view kErrNoAclFile =
     "ERR This Redis instance is not configured to use an ACL file. You may want to specify users "
     "via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis "
@@ -150,7 +157,7 @@ void whoami_cmd(CommandContext& c) {
 }
 
 void cat_cmd(CommandContext& c) {
-  if (c.argc() > 3) return c.out.error(commands::unknown_subcommand_error("acl", c.arg(1)));
+  if (c.argc() > 3) return c.out.error(subcommand_syntax_error(c.arg(1)));
   if (c.argc() == 2) {
     c.out.array_header(static_cast<std::size_t>(acl::Category::kCount));
     for (std::size_t i = 0; i < static_cast<std::size_t>(acl::Category::kCount); ++i) {
@@ -174,7 +181,7 @@ void cat_cmd(CommandContext& c) {
 }
 
 void genpass_cmd(CommandContext& c) {
-  if (c.argc() > 3) return c.out.error(commands::unknown_subcommand_error("acl", c.arg(1)));
+  if (c.argc() > 3) return c.out.error(subcommand_syntax_error(c.arg(1)));
   std::int64_t bits = 256;
   if (c.argc() == 3 && !parse_int(c.arg(2), bits)) return c.out.error(kErrNotInteger);
   if (bits <= 0 || bits > 4096) {
@@ -209,7 +216,7 @@ void dryrun_cmd(CommandContext& c) {
 }
 
 void log_cmd(CommandContext& c) {
-  if (c.argc() > 3) return c.out.error(commands::unknown_subcommand_error("acl", c.arg(1)));
+  if (c.argc() > 3) return c.out.error(subcommand_syntax_error(c.arg(1)));
   std::int64_t count = 10;
   if (c.argc() == 3) {
     if (iequal(c.arg(2), "reset")) {

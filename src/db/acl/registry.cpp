@@ -128,7 +128,12 @@ void AclLog::add(AclLogEntry e) {
     }
   }
   entries_.push_front(std::move(e));
-  while (entries_.size() > kMaxLen) entries_.pop_back();
+  while (entries_.size() > max_len_) entries_.pop_back();
+}
+
+void AclLog::set_max_len(std::size_t n) {
+  lf::MutexLock lock(mu_);
+  max_len_ = n;
 }
 
 std::vector<AclLogEntry> AclLog::newest(std::size_t n) const {

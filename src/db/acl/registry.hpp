@@ -80,11 +80,14 @@ class AclLog {
   void add(AclLogEntry e) LF_EXCLUDES(mu_);
   std::vector<AclLogEntry> newest(std::size_t n) const LF_EXCLUDES(mu_);
   void reset() LF_EXCLUDES(mu_);
+  // acllog-max-len: the entries kept; a smaller bound trims the oldest at the next add, as in
+  // Redis.
+  void set_max_len(std::size_t n) LF_EXCLUDES(mu_);
 
  private:
-  static constexpr std::size_t kMaxLen = 128;  // acllog-max-len's default
   mutable lf::Mutex mu_;
   std::deque<AclLogEntry> entries_ LF_GUARDED_BY(mu_);  // newest first
+  std::size_t max_len_ LF_GUARDED_BY(mu_) = 128;        // acllog-max-len's default
 };
 
 }  // namespace lfdb::db::acl

@@ -1,6 +1,8 @@
 #include "db/acl/selector.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <charconv>
 #include <climits>
 
 #include "commands/introspect.hpp"
@@ -83,8 +85,40 @@ void append_key(std::string& s, const KeyPattern& k) {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_all_channels{false};  // acl-pubsub-default (selector.hpp)
+}  // namespace
+
+void set_new_selectors_all_channels(bool all) { g_all_channels.store(all, std::memory_order_relaxed); }
+bool new_selectors_all_channels() { return g_all_channels.load(std::memory_order_relaxed); }
+
+namespace {
+// A key count (EVAL, ZUNIONSTORE, ...) that is not a number, is negative or exceeds the
+// arguments: Redis's key spec finds no key at all in such a command (the command itself
+// answers the syntax error), so there is no key to check.
+bool key_count_invalid(const CommandSpec& spec, std::span<const std::string_view> argv) {
+  if (!spec.has(commands::kNumKeys)) return false;
+  const std::size_t at = static_cast<std::size_t>(spec.first_key - 1);
+  if (at >= argv.size()) return true;
+  long n = 0;
+  const std::string_view s = argv[at];
+  if (s.size() > 1 && s[0] == '0') return true;  // Redis reads only the canonical form ("01" is not)
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n < 0) return true;
+  return n > static_cast<long>(argv.size()) - spec.first_key;
+}
+}  // namespace
+
 Selector::Selector()
-    : allowed(commands::command_count(), false), first_args(commands::command_count()) {}
+    : all_channels(new_selectors_all_channels()),
+      allowed(commands::command_count(), false),
+      first_args(commands::command_count()) {}
+
+bool Selector::reads_every_key() const {
+  return all_keys || std::any_of(keys.begin(), keys.end(), [](const KeyPattern& k) {
+           return (k.perms & kKeyRead) != 0 && k.pattern == "*";
+         });
+}
 
 bool Selector::unrestricted() const {
   return all_keys && all_channels && std::all_of(allowed.begin(), allowed.end(), [](bool b) { return b; });
@@ -306,7 +340,7 @@ Denied Selector::check(const CommandSpec& spec, std::uint16_t index,
                                  [&](const std::string& a) { return commands::iequal(argv[1], a); });
     if (it == f.end()) return Denied::kCommand;
   }
-  if (!all_keys) {
+  if (!all_keys && !key_count_invalid(spec, argv)) {
     Denied d = Denied::kNone;
     // The access each key's spec asks for: %R~ patterns serve reads, %W~ writes.
     auto check_key = [&](std::size_t i) {

@@ -43,6 +43,9 @@ struct Selector {
   std::string apply_rule(std::string_view op);
   // Every command, key and channel.
   bool unrestricted() const;
+  // Reads every key: allkeys, or a `*` pattern with read permission (Redis's test for SORT's
+  // BY and GET patterns, whose keys no check sees).
+  bool reads_every_key() const;
 
   // GETUSER's commands, keys and channels fields.
   std::string describe_commands() const;
@@ -57,5 +60,12 @@ struct Selector {
   // same pattern, literally: Redis's rule).
   bool channel_allowed(std::string_view name, bool pattern) const;
 };
+
+// acl-pubsub-default: whether a new selector (a new user's root, a `(...)` rule) and `reset`
+// start with every channel (allchannels) or none (resetchannels, Redis 7.0's default). Set at
+// start and by CONFIG SET; users made before keep what they have.
+// Thread-safety: one relaxed atomic; a SETUSER racing a CONFIG SET sees either value.
+void set_new_selectors_all_channels(bool all);
+bool new_selectors_all_channels();
 
 }  // namespace lfdb::db::acl

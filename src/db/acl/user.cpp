@@ -99,8 +99,10 @@ std::string User::apply_rule(std::string_view op) {
   } else if (commands::iequal(op, "clearselectors")) {
     selectors.clear();
   } else if (commands::iequal(op, "reset")) {
-    for (std::string_view r : {"resetpass", "resetkeys", "resetchannels", "off", "sanitize-payload",
-                               "clearselectors", "-@all"}) {
+    // acl-pubsub-default decides what `reset` leaves of the channels, as in Redis.
+    const bool all = new_selectors_all_channels();
+    for (std::string_view r : {"resetpass", "resetkeys", all ? "allchannels" : "resetchannels", "off",
+                               "sanitize-payload", "clearselectors", "-@all"}) {
       (void)apply_rule(r);
     }
   } else {
@@ -191,6 +193,15 @@ Denied check(const User& u, const CommandSpec& spec, std::uint16_t index,
   }
   at = best_at;
   return d;
+}
+
+bool reads_every_key(const User& u, const CommandSpec& spec, std::uint16_t index,
+                     std::span<const std::string_view> argv) {
+  auto serves = [&](const Selector& s) {
+    std::size_t at = 0;
+    return s.reads_every_key() && s.check(spec, index, argv, at) == Denied::kNone;
+  };
+  return serves(u.root) || std::any_of(u.selectors.begin(), u.selectors.end(), serves);
 }
 
 bool channel_allowed(const User& u, std::string_view name, bool pattern) {

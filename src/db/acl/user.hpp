@@ -52,6 +52,10 @@ std::string sha256_hex(std::string_view s);
 // argument index of the refused key or channel).
 Denied check(const User& u, const commands::CommandSpec& spec, std::uint16_t index,
              std::span<const std::string_view> argv, std::size_t& at);
+// Whether some selector of `u` that allows the whole command also reads every key: SORT's BY
+// and GET patterns (keys built from the elements) are refused otherwise, as Redis 7.0 does.
+bool reads_every_key(const User& u, const commands::CommandSpec& spec, std::uint16_t index,
+                     std::span<const std::string_view> argv);
 // Redis's words for a refusal, as the NOPERM error ends and ACL DRYRUN says it.
 std::string denied_message(Denied d, const commands::CommandSpec& spec,
                            std::span<const std::string_view> argv, std::size_t at, bool dryrun);
