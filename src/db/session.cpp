@@ -967,6 +967,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   CommandContext ctx{argv, w, server_.db(client_.db), start_us / 1000, &server_, &client_, bc.spec};
   ctx.db = client_.db;
   if (!in_exec_) ctx.key_hashes = key_hashes_;
+  // The limit over_output_limit() closes at (a subscriber's and a monitor's are their outboxes').
+  if (!client_.subs && client_.monitor() == nullptr) {
+    ctx.reply_limit = server_.client_limits().normal_hard.load(std::memory_order_relaxed);
+  }
   TrackingScope tracking_scope(*this, &bc, argv);
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);

@@ -163,6 +163,26 @@ class ClientLimitsTest(SideBySideTestCase):
         info = self.client("lfdb").info("stats")
         self.assertGreaterEqual(info["client_output_buffer_limit_disconnections"], 1)
 
+    def test_a_reply_without_bound_stops_at_the_hard_limit(self):
+        # HRANDFIELD, SRANDMEMBER and ZRANDMEMBER with a huge negative count ask for gigabytes
+        # of reply: the server breaks off at the limit and closes the client, having sent
+        # nothing, and stays up for the others. Built whole, the reply would not fit in memory
+        # (a socket timeout or a dead server here).
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "normal 1000000 0 0")
+                r.hset("h", "a", "b")
+                r.sadd("s", "a")
+                r.zadd("z", {"a": 1})
+                for cmd in (b"HRANDFIELD h -999999999", b"HRANDFIELD h -999999999 WITHVALUES",
+                            b"SRANDMEMBER s -999999999", b"ZRANDMEMBER z -999999999 WITHSCORES"):
+                    s = connect(self.servers[name])
+                    s.sendall(cmd + b"\r\n")
+                    self.assertTrue(closed_without_reply(s, timeout=30), cmd)
+                    s.close()
+                    self.assertEqual(r.ping(), True)
+                r.close()
+
     def test_a_transaction_runs_whole_even_when_its_replies_pass_the_limit(self):
         for name, r in self.both():
             with self.subTest(server=name):
