@@ -1444,6 +1444,8 @@ void ServerSession::reset_connection() {
     server_.monitors().remove(client_.id);
     client_.monitor()->close();
     client_.channels->monitor.reset();
+    lf::MutexLock lock(client_.name_mu);
+    client_.name.show_outbox(ClientName::kMonitor, nullptr);
   }
   client_.db = 0;
   client_.db_shown.store(0, std::memory_order_relaxed);

@@ -183,6 +183,33 @@ class ClientLimitsTest(SideBySideTestCase):
                     self.assertEqual(r.ping(), True)
                 r.close()
 
+    def test_client_list_shows_a_subscribers_unsent_messages(self):
+        # A subscriber that does not read: what waits for it (messages not yet sent) shows in
+        # CLIENT LIST's omem, and it is dropped at the pubsub class's hard limit.
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "pubsub 100000 0 0")
+                s = connect(self.servers[name])
+                s.sendall(b"CLIENT SETNAME slowsub\r\nSUBSCRIBE foo\r\n")
+                s.settimeout(10)
+                got = b""
+                while got.count(b"\r\n") < 7:
+                    got += s.recv(4096)
+                seen, gone = 0, False
+                for _ in range(200000):
+                    r.publish("foo", "bar")
+                    line = [c for c in r.client_list() if c["name"] == "slowsub"]
+                    if not line:
+                        gone = True
+                        break
+                    seen = max(seen, int(line[0]["omem"]))
+                self.assertTrue(gone, "the subscriber was never dropped")
+                self.assertGreaterEqual(seen, 70000)
+                self.assertLess(seen, 200000)
+                s.close()
+                r.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
+                r.close()
+
     def test_a_transaction_runs_whole_even_when_its_replies_pass_the_limit(self):
         for name, r in self.both():
             with self.subTest(server=name):
