@@ -39,6 +39,10 @@ void OwnedCommand::assign(std::span<const std::string_view> args, const CommandS
 }
 
 namespace {
+// An argument at least this long is "big" in Redis's sense (PROTO_MBULK_BIG_ARG): its whole
+// length is reserved once its header is read (account()).
+constexpr std::uint64_t kBigArgument = 32 * 1024;
+
 // A RESP2 client with subscriptions reads pushes, not replies: only these are answered.
 bool allowed_when_subscribed(const CommandSpec& s) {
   return s.hue == HueClass::kPubsubWrite || s.has(commands::kSubscribed);
@@ -245,7 +249,15 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   }
   const std::size_t omem = out.size() + (durable_ ? durable_->held.size() : 0) +
                            (rare_ ? rare_->parked_out.size() : 0);
-  client_.qbuf.store(in.size(), std::memory_order_relaxed);
+  // A big argument on its way counts whole from its header on, and qbuf shows its bytes alone:
+  // Redis 7.0 reserves such an argument's length as it reads the header and keeps it by itself
+  // in the query buffer, so maxmemory-clients sees a client about to send 100 MB at once.
+  std::size_t qbuf = in.size(), awaited = 0;
+  if (parser_.arriving_bulk_len() >= kBigArgument && in.size() >= parser_.validated()) {
+    qbuf = in.size() - parser_.validated();
+    awaited = parser_.arriving_bulk_awaited();
+  }
+  client_.qbuf.store(qbuf, std::memory_order_relaxed);
   // A command still arriving is an interaction (Redis's lastinteraction moves on every read):
   // `timeout` must not close a client in the middle of sending one, nor CLIENT LIST call it idle.
   if (in.size() != 0) client_.last_command_ms.store(now_ms(), std::memory_order_relaxed);
@@ -256,7 +268,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   ClientRegistry& clients = server_.clients();
   clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) +
                               (durable_ ? sizeof(Durable) : 0) +
-                              in.size() + omem + multi + watched + subs);
+                              in.size() + awaited + omem + multi + watched + subs);
   const std::uint64_t limit =
       server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
   if (limit != 0 && clients.memory() > limit) {
