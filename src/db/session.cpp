@@ -189,8 +189,8 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
     out.append(parked_out);
     parked_out.clear();
     if (parked_out.capacity() > lf::kReplyKeepBytes) std::string().swap(parked_out);  // a spike
-    if (over_output_limit(out.size())) {
-      out.clear();
+    if (over_output_limit(unsent(out))) {
+      drop_unsent(out);
       return lf::SessionAction::kClose;
     }
   }
@@ -247,7 +247,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
       subs = r.subs_tally.bytes;
     }
   }
-  const std::size_t omem = out.size() + (durable_ ? durable_->held.size() : 0) +
+  const std::size_t omem = unsent(out) + (durable_ ? durable_->held.size() : 0) +
                            (rare_ ? rare_->parked_out.size() : 0);
   // A big argument on its way counts whole from its header on, and qbuf shows its bytes alone:
   // Redis 7.0 reserves such an argument's length as it reads the header and keeps it by itself
@@ -279,7 +279,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
     }
   }
   if (client_.evicted.load(std::memory_order_relaxed)) {
-    out.clear();  // evicted: closed with nothing more sent, as Redis frees it
+    drop_unsent(out);  // evicted: closed with nothing more sent, as Redis frees it
     return lf::SessionAction::kClose;
   }
   return a;
@@ -487,8 +487,8 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
           (!confirms_with_push(argv[0]) || out[mark] == '-')) {
         out.resize(mark);
       }
-      if (over_output_limit(out.size())) {
-        out.clear();  // none of them is sent: the client sees the connection close
+      if (over_output_limit(unsent(out))) {
+        drop_unsent(out);  // none of them is sent: the client sees the connection close
         in.consume(in.size());
         return lf::SessionAction::kClose;
       }
@@ -512,7 +512,14 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // Enough replies for one send with more of the pipeline to go: they go out first, and the
     // rest runs only once the socket took them (lf::SessionAction::kYield). A client that does
     // not read holds the server no more than this bound (plus one reply).
-    if (out.size() >= lf::kReplyFlushBytes && !in.empty()) return lf::SessionAction::kYield;
+    // Under a hard limit of client-output-buffer-limit normal the replies of one read are held
+    // up to it instead, as Redis holds them all until its write: a pipeline whose replies pass
+    // it closes the client with none of them sent (the limit bounds what is held).
+    if (out.size() >= lf::kReplyFlushBytes && !in.empty() &&
+        (client_.subs || client_.monitor() != nullptr ||
+         out.size() >= limits.normal_hard.load(std::memory_order_relaxed))) {
+      return lf::SessionAction::kYield;
+    }
   }
 }
 
@@ -542,6 +549,14 @@ void ServerSession::warm_batch(BatchLookahead& lookahead, std::string_view input
     for (std::uint64_t h : hs) ks.of_color_hash(h).map().prefetch_node(h);
   });
   (void)server_.executor().try_run(inv, warm);
+}
+
+bool ServerSession::reads_while_output_waits() const {
+  if (client_.subs || client_.monitor() != nullptr) return false;  // their outboxes hold them
+  const ClientLimits& limits = server_.client_limits();
+  if (limits.normal_hard.load(std::memory_order_relaxed) != 0) return true;
+  return !client_.no_evict &&
+         limits.maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed)) != 0;
 }
 
 // client-output-buffer-limit normal (db/client_limits.hpp), over the replies not sent yet. A

@@ -210,6 +210,37 @@ class ClientLimitsTest(SideBySideTestCase):
                 r.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
                 r.close()
 
+    def test_a_client_that_never_reads_is_dropped_at_the_hard_limit(self):
+        # One GET of 200 KB at a time, never read: the server reads on and the replies pile up
+        # until the hard limit closes the client (its replies dropped, not sent); the other
+        # clients are served meanwhile. Without the limit the model would stop reading it.
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "normal 4mb 0 0")
+                r.set("v", b"x" * 200000)
+                s = connect(self.servers[name])
+                s.sendall(b"CLIENT SETNAME neverreads\r\n")
+                s.setblocking(False)
+                dropped = False
+                for i in range(20000):
+                    try:
+                        s.send(b"GET v\r\n")
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, ConnectionResetError):
+                        dropped = True
+                        break
+                    if i % 50 == 0:
+                        time.sleep(0.01)
+                        self.assertEqual(r.ping(), True)
+                        if "neverreads" not in str(r.client_list()):
+                            dropped = True
+                            break
+                self.assertTrue(dropped, "the client that never reads is still connected")
+                self.assertEqual(r.strlen("v"), 200000)
+                s.close()
+                r.close()
+
     def test_a_transaction_runs_whole_even_when_its_replies_pass_the_limit(self):
         for name, r in self.both():
             with self.subTest(server=name):
