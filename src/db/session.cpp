@@ -226,8 +226,8 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
     return t.bytes;
   };
   // A client that never queued, watched or subscribed has nothing to count (and no tallies).
-  std::size_t multi = 0, watched = 0, subs = 0;
-  if (rare_ || client_.txn || client_.subs) {
+  std::size_t multi = 0, watched = 0, subs = 0, prefixes = 0;
+  if (rare_ || client_.txn || client_.subs || client_.tracker() != nullptr) {
     Rare& r = rare();
     multi = recount(r.queued_tally, client_.queued(), [](const OwnedCommand& q) {
       return sizeof q + q.bytes.capacity() + q.argv.capacity() * sizeof(std::string_view);
@@ -245,6 +245,12 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
         }
       }
       subs = r.subs_tally.bytes;
+    }
+    // CLIENT TRACKING's BCAST prefixes: each name and its place in the table's prefix index.
+    if (const tracking::Tracker* t = client_.tracker()) {
+      prefixes = recount(r.prefixes_tally, t->prefixes, [](const std::string& p) {
+        return sizeof p + p.capacity() + sizeof(void*) * 4;
+      });
     }
   }
   const std::size_t omem = unsent(out) + (durable_ ? durable_->held.size() : 0) +
@@ -268,7 +274,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   ClientRegistry& clients = server_.clients();
   clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) +
                               (durable_ ? sizeof(Durable) : 0) +
-                              in.size() + awaited + omem + multi + watched + subs);
+                              in.size() + awaited + omem + multi + watched + subs + prefixes);
   const std::uint64_t limit =
       server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
   if (limit != 0 && clients.memory() > limit) {

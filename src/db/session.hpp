@@ -246,7 +246,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     OwnedCommand blocked;
     std::uint64_t blocked_us = 0;
     std::string exec_name;  // EXEC as the client spelled it (MONITOR shows it so)
-    Tally queued_tally, watched_tally, subs_tally;
+    Tally queued_tally, watched_tally, subs_tally, prefixes_tally;
   };
   Rare& rare();
   // The append log's buffers: a client that never writes under appendonly, and whose replies

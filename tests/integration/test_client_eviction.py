@@ -16,7 +16,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, RawConnection, SideBySideTestCase, is_lfdb
+from lfdb_testlib import HOST, Closed, RawConnection, SideBySideTestCase, is_lfdb
 
 KB = 1024
 
@@ -242,6 +242,27 @@ class ClientEvictionTest(SideBySideTestCase):
                 heavy = self.raw(name, "heavy")
                 self.send_until_evicted(heavy, b"*2\r\n$3\r\nGET\r\n$3000000\r\n" + b"v" * 1000)
                 self.assertTrue(heavy.is_closed(timeout=20.0))
+
+    def test_tracking_prefixes_count(self):
+        """CLIENT TRACKING BCAST prefixes are the client's memory: adding them one by one under
+        a small limit ends in its eviction."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.config_set("maxmemory-clients", "200000")
+                c = self.raw(name, "prefixes")
+                evicted = False
+                for j in range(20000):
+                    try:
+                        reply = c.command("CLIENT", "TRACKING", "on", "PREFIX", "%012d" % j, "BCAST")
+                    except (Closed, ConnectionError):
+                        evicted = True
+                        break
+                    if reply != b"OK":
+                        evicted = True
+                        break
+                self.assertTrue(evicted, "20000 prefixes and still connected")
+                self.assertIsNone(self.tot_mem(r, "prefixes"))
 
     def test_client_list_shows_memory(self):
         """tot-mem grows with what the client holds and falls back once its command is done."""
