@@ -92,6 +92,12 @@ class SessionHost {
   // (a replica's link goes to the replication dispatcher): it dup()s it and closes its session;
   // the model's close then leaves the dup open. -1 when the model cannot tell.
   virtual int handle() const { return -1; }
+  // Replies handed to the model and not yet taken by the socket, and dropping them (a session
+  // that closes its client for holding too many sends none of them). Called by the session
+  // from inside on_input only. A model that never reads while replies wait (back-pressure)
+  // holds none between two calls: 0, and nothing to drop.
+  virtual std::size_t unsent_output() const { return 0; }
+  virtual void discard_unsent() {}
 };
 
 class Session {
@@ -99,6 +105,13 @@ class Session {
   virtual ~Session() = default;
   // Process the input it can (consume it) and append replies to `out`.
   virtual SessionAction on_input(InputBuffer& in, std::string& out) = 0;
+  // Whether the model goes on reading (and running the session) while the socket has not
+  // taken the replies already made, so they pile up, as Redis lets them up to its limits. By
+  // default no: the model reads nothing until they are out (back-pressure), and a client that
+  // does not read holds the server's memory to one send's worth. A session that bounds what
+  // piles up itself (SessionHost::unsent_output, then closing) may say yes. Asked by the
+  // serving thread; the lf and reactor models' connections honour it (src/lf/connection.cpp).
+  virtual bool reads_while_output_waits() const { return false; }
   // Called by the model before the first on_input.
   void attach(SessionHost* host) {
     host_ = host;

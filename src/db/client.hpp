@@ -18,6 +18,7 @@
 #include "db/pubsub/registry.hpp"
 #include "db/tracking/table.hpp"
 #include "lf/concurrency_model.hpp"
+#include "lf/outbox.hpp"
 #include "lf/mutex.hpp"
 #include "lf/net.hpp"
 #include "resp/writer.hpp"
@@ -60,21 +61,43 @@ struct WatchedKey {
 // an empty std::string inline cost every connection 32 bytes (issue 17).
 class ClientName {
  public:
-  bool empty() const { return !text_ || text_->empty(); }
-  std::string_view view() const { return text_ ? std::string_view(*text_) : std::string_view(); }
+  bool empty() const { return !part_ || part_->text.empty(); }
+  std::string_view view() const { return part_ ? std::string_view(part_->text) : std::string_view(); }
   void assign(std::string_view name) {
-    if (name.empty()) {
-      text_.reset();
-    } else if (text_) {
-      text_->assign(name);
-    } else {
-      text_ = std::make_unique<std::string>(name);
+    if (part_) {
+      part_->text.assign(name);
+    } else if (!name.empty()) {
+      part_ = std::make_unique<Part>();
+      part_->text.assign(name);
     }
   }
-  void clear() { text_.reset(); }
+  void clear() { assign({}); }
+  // The outboxes whose queued bytes CLIENT LIST adds to omem and tot-mem (kPushes: pub/sub
+  // messages and invalidations; kMonitor: MONITOR's feed). While the socket does not take the
+  // replies the session is not run, so what waits there is in no other count.
+  enum Outboxes : std::size_t { kPushes, kMonitor };
+  void show_outbox(Outboxes which, std::shared_ptr<const lf::Outbox> box) {
+    if (!part_) {
+      if (!box) return;
+      part_ = std::make_unique<Part>();
+    }
+    part_->outboxes[which] = std::move(box);
+  }
+  std::size_t outbox_bytes() const {
+    std::size_t n = 0;
+    if (part_) {
+      for (const auto& box : part_->outboxes) n += box ? box->queued_bytes() : 0;
+    }
+    return n;
+  }
 
  private:
-  std::unique_ptr<std::string> text_;
+  // Made by the first name or outbox: every connection pays one pointer (issue 17).
+  struct Part {
+    std::string text;
+    std::shared_ptr<const lf::Outbox> outboxes[2];
+  };
+  std::unique_ptr<Part> part_;
 };
 
 struct ClientState {

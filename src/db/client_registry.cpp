@@ -87,10 +87,12 @@ std::string ClientRegistry::list(const std::string& listener,
     if (c->killed.load(std::memory_order_relaxed) || c->evicted.load(std::memory_order_relaxed)) continue;
     if (!keep(*c)) continue;
     std::string name, user;
+    std::size_t queued = 0;  // in its outboxes: pushes and MONITOR lines not yet sent
     {
       lf::MutexLock nl(c->name_mu);
       name = c->name.view();
       user = c->user_name();
+      queued = c->name.outbox_bytes();
     }
     const std::int64_t last = c->last_command_ms.load(std::memory_order_relaxed);
     // Redis's letters, in its order; N when none applies.
@@ -126,8 +128,8 @@ std::string ClientRegistry::list(const std::string& listener,
                   c->ssub_count.load(std::memory_order_relaxed),
                   c->qbuf.load(std::memory_order_relaxed),
                   c->multi_mem.load(std::memory_order_relaxed),
-                  c->omem.load(std::memory_order_relaxed),
-                  c->tot_mem.load(std::memory_order_relaxed),
+                  c->omem.load(std::memory_order_relaxed) + queued,
+                  c->tot_mem.load(std::memory_order_relaxed) + queued,
                   c->last_command.load(std::memory_order_relaxed), user.c_str(),
                   c->tracking_redir.load(std::memory_order_relaxed),
                   c->resp_version.load(std::memory_order_relaxed));

@@ -239,7 +239,7 @@ void hrandfield_cmd(CommandContext& c) {
   }
   const bool pairs3 = withvalues && c.out.resp3();
   c.out.array_header(withvalues && !pairs3 ? n * 2 : n);
-  for (std::uint64_t i = 0; i < n; ++i) {
+  for (std::uint64_t i = 0; i < n && !c.reply_over_limit(); ++i) {
     const Hash::Pair& kv = distinct ? items[i] : items[gen() % items.size()];
     if (pairs3) c.out.array_header(2);
     c.out.bulk(kv.first);

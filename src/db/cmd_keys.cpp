@@ -118,7 +118,10 @@ void keys_cmd(CommandContext& c) {
     }
   }
   c.out.array_header(found.size());
-  for (std::string_view k : found) c.out.bulk(k);
+  for (std::string_view k : found) {
+    if (c.reply_over_limit()) break;
+    c.out.bulk(k);
+  }
 }
 
 // SCAN's cursor: the partition (color) in bits 48 and up, and below them where that partition's

@@ -254,12 +254,14 @@ void srandmember_cmd(CommandContext& c) {
   const auto n = static_cast<std::uint64_t>(-l);
   c.out.array_header(n);
   if (s->size() > kUniformUpTo) {
-    for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(random_member(*s).view());
+    for (std::uint64_t i = 0; i < n && !c.reply_over_limit(); ++i) c.out.bulk(random_member(*s).view());
     return;
   }
   const auto items = sample(*s, s->size());
   auto& gen = random_engine();
-  for (std::uint64_t i = 0; i < n; ++i) c.out.bulk(items[gen() % items.size()].view());
+  for (std::uint64_t i = 0; i < n && !c.reply_over_limit(); ++i) {
+    c.out.bulk(items[gen() % items.size()].view());
+  }
 }
 
 enum class SetOp { kInter, kUnion, kDiff };

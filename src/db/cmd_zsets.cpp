@@ -674,7 +674,16 @@ void zrandmember_cmd(CommandContext& c) {
       nodes.push_back(z->at(ranks[i]));
     }
   } else {
-    for (std::uint64_t i = 0; i < count; ++i) nodes.push_back(z->at(gen() % z->size()));
+    // Repeats allowed: written as drawn (the count may be huge), stopping past the limit.
+    const bool nested = withscores && c.out.resp3();
+    c.out.array_header(withscores && !nested ? count * 2 : count);
+    for (std::uint64_t i = 0; i < count && !c.reply_over_limit(); ++i) {
+      const Ref n = z->at(gen() % z->size());
+      if (nested) c.out.array_header(2);
+      c.out.bulk(n.member());
+      if (withscores) c.out.double_value(n.score());
+    }
+    return;
   }
   reply_pairs(c, nodes, withscores);
 }

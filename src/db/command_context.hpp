@@ -81,6 +81,14 @@ struct CommandContext {
   bool error_counted = false;
   bool refused = false;
   bool failed = false;  // its reply holds an error inside (a script's array): failed_calls
+  // client-output-buffer-limit normal's hard limit, over everything in `out` (the replies of
+  // this read not yet sent): set by the session for a normal client's own commands, 0 (none)
+  // for scripts, subscribers and the rest. A handler whose reply has no bound of its own
+  // (HRANDFIELD's negative count, KEYS) stops once past it: the session then closes the
+  // connection with none of it sent, so the reply being cut short is never seen, and the
+  // server does not build gigabytes first (Redis breaks off the same loops).
+  std::size_t reply_limit = 0;
+  bool reply_over_limit() const { return reply_limit != 0 && out.size() > reply_limit; }
 };
 
 using Handler = void (*)(CommandContext&);

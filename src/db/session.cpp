@@ -39,6 +39,10 @@ void OwnedCommand::assign(std::span<const std::string_view> args, const CommandS
 }
 
 namespace {
+// An argument at least this long is "big" in Redis's sense (PROTO_MBULK_BIG_ARG): its whole
+// length is reserved once its header is read (account()).
+constexpr std::uint64_t kBigArgument = 32 * 1024;
+
 // A RESP2 client with subscriptions reads pushes, not replies: only these are answered.
 bool allowed_when_subscribed(const CommandSpec& s) {
   return s.hue == HueClass::kPubsubWrite || s.has(commands::kSubscribed);
@@ -185,8 +189,8 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
     out.append(parked_out);
     parked_out.clear();
     if (parked_out.capacity() > lf::kReplyKeepBytes) std::string().swap(parked_out);  // a spike
-    if (over_output_limit(out.size())) {
-      out.clear();
+    if (over_output_limit(unsent(out))) {
+      drop_unsent(out);
       return lf::SessionAction::kClose;
     }
   }
@@ -222,8 +226,8 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
     return t.bytes;
   };
   // A client that never queued, watched or subscribed has nothing to count (and no tallies).
-  std::size_t multi = 0, watched = 0, subs = 0;
-  if (rare_ || client_.txn || client_.subs) {
+  std::size_t multi = 0, watched = 0, subs = 0, prefixes = 0;
+  if (rare_ || client_.txn || client_.subs || client_.tracker() != nullptr) {
     Rare& r = rare();
     multi = recount(r.queued_tally, client_.queued(), [](const OwnedCommand& q) {
       return sizeof q + q.bytes.capacity() + q.argv.capacity() * sizeof(std::string_view);
@@ -242,10 +246,24 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
       }
       subs = r.subs_tally.bytes;
     }
+    // CLIENT TRACKING's BCAST prefixes: each name and its place in the table's prefix index.
+    if (const tracking::Tracker* t = client_.tracker()) {
+      prefixes = recount(r.prefixes_tally, t->prefixes, [](const std::string& p) {
+        return sizeof p + p.capacity() + sizeof(void*) * 4;
+      });
+    }
   }
-  const std::size_t omem = out.size() + (durable_ ? durable_->held.size() : 0) +
+  const std::size_t omem = unsent(out) + (durable_ ? durable_->held.size() : 0) +
                            (rare_ ? rare_->parked_out.size() : 0);
-  client_.qbuf.store(in.size(), std::memory_order_relaxed);
+  // A big argument on its way counts whole from its header on, and qbuf shows its bytes alone:
+  // Redis 7.0 reserves such an argument's length as it reads the header and keeps it by itself
+  // in the query buffer, so maxmemory-clients sees a client about to send 100 MB at once.
+  std::size_t qbuf = in.size(), awaited = 0;
+  if (parser_.arriving_bulk_len() >= kBigArgument && in.size() >= parser_.validated()) {
+    qbuf = in.size() - parser_.validated();
+    awaited = parser_.arriving_bulk_awaited();
+  }
+  client_.qbuf.store(qbuf, std::memory_order_relaxed);
   // A command still arriving is an interaction (Redis's lastinteraction moves on every read):
   // `timeout` must not close a client in the middle of sending one, nor CLIENT LIST call it idle.
   if (in.size() != 0) client_.last_command_ms.store(now_ms(), std::memory_order_relaxed);
@@ -256,7 +274,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   ClientRegistry& clients = server_.clients();
   clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) +
                               (durable_ ? sizeof(Durable) : 0) +
-                              in.size() + omem + multi + watched + subs);
+                              in.size() + awaited + omem + multi + watched + subs + prefixes);
   const std::uint64_t limit =
       server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
   if (limit != 0 && clients.memory() > limit) {
@@ -267,7 +285,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
     }
   }
   if (client_.evicted.load(std::memory_order_relaxed)) {
-    out.clear();  // evicted: closed with nothing more sent, as Redis frees it
+    drop_unsent(out);  // evicted: closed with nothing more sent, as Redis frees it
     return lf::SessionAction::kClose;
   }
   return a;
@@ -475,8 +493,8 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
           (!confirms_with_push(argv[0]) || out[mark] == '-')) {
         out.resize(mark);
       }
-      if (over_output_limit(out.size())) {
-        out.clear();  // none of them is sent: the client sees the connection close
+      if (over_output_limit(unsent(out))) {
+        drop_unsent(out);  // none of them is sent: the client sees the connection close
         in.consume(in.size());
         return lf::SessionAction::kClose;
       }
@@ -500,7 +518,14 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // Enough replies for one send with more of the pipeline to go: they go out first, and the
     // rest runs only once the socket took them (lf::SessionAction::kYield). A client that does
     // not read holds the server no more than this bound (plus one reply).
-    if (out.size() >= lf::kReplyFlushBytes && !in.empty()) return lf::SessionAction::kYield;
+    // Under a hard limit of client-output-buffer-limit normal the replies of one read are held
+    // up to it instead, as Redis holds them all until its write: a pipeline whose replies pass
+    // it closes the client with none of them sent (the limit bounds what is held).
+    if (out.size() >= lf::kReplyFlushBytes && !in.empty() &&
+        (client_.subs || client_.monitor() != nullptr ||
+         out.size() >= limits.normal_hard.load(std::memory_order_relaxed))) {
+      return lf::SessionAction::kYield;
+    }
   }
 }
 
@@ -530,6 +555,14 @@ void ServerSession::warm_batch(BatchLookahead& lookahead, std::string_view input
     for (std::uint64_t h : hs) ks.of_color_hash(h).map().prefetch_node(h);
   });
   (void)server_.executor().try_run(inv, warm);
+}
+
+bool ServerSession::reads_while_output_waits() const {
+  if (client_.subs || client_.monitor() != nullptr) return false;  // their outboxes hold them
+  const ClientLimits& limits = server_.client_limits();
+  if (limits.normal_hard.load(std::memory_order_relaxed) != 0) return true;
+  return !client_.no_evict &&
+         limits.maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed)) != 0;
 }
 
 // client-output-buffer-limit normal (db/client_limits.hpp), over the replies not sent yet. A
@@ -967,6 +1000,10 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   CommandContext ctx{argv, w, server_.db(client_.db), start_us / 1000, &server_, &client_, bc.spec};
   ctx.db = client_.db;
   if (!in_exec_) ctx.key_hashes = key_hashes_;
+  // The limit over_output_limit() closes at (a subscriber's and a monitor's are their outboxes').
+  if (!client_.subs && client_.monitor() == nullptr) {
+    ctx.reply_limit = server_.client_limits().normal_hard.load(std::memory_order_relaxed);
+  }
   TrackingScope tracking_scope(*this, &bc, argv);
   client_.last_command_ms.store(ctx.now_ms, std::memory_order_relaxed);  // CLIENT LIST idle=
   ctx.writes = writes_keyspace(bc.spec->hue);
@@ -1440,6 +1477,8 @@ void ServerSession::reset_connection() {
     server_.monitors().remove(client_.id);
     client_.monitor()->close();
     client_.channels->monitor.reset();
+    lf::MutexLock lock(client_.name_mu);
+    client_.name.show_outbox(ClientName::kMonitor, nullptr);
   }
   client_.db = 0;
   client_.db_shown.store(0, std::memory_order_relaxed);

@@ -55,6 +55,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   ~ServerSession() override;
 
   lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override;
+  // Read on while replies wait for the socket (as Redis does) when a limit bounds what piles
+  // up: client-output-buffer-limit normal, or maxmemory-clients for an evictable client.
+  bool reads_while_output_waits() const override;
   void committed(bool ok) override;
   void wake() override;  // a blocked command was settled (blocking::Sleeper)
 
@@ -135,6 +138,15 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // client-output-buffer-limit normal over `unsent` bytes of replies: true (logged, counted)
   // when the connection must close.
   bool over_output_limit(std::size_t unsent);
+  // The replies made and not yet taken by the socket: `out`, and what the model still holds.
+  std::size_t unsent(const std::string& out) const {
+    return out.size() + (host() != nullptr ? host()->unsent_output() : 0);
+  }
+  // Closing the client with none of its replies sent: this read's and those the model holds.
+  void drop_unsent(std::string& out) {
+    std::string().swap(out);  // a thread keeps its buffer up to lf::kReplyKeepBytes: not this one
+    if (host() != nullptr) host()->discard_unsent();
+  }
   bool closing() const { return ending_ != Ending::kOpen; }
   void leave_pubsub();
   // After a read: the client's memory (CLIENT LIST tot-mem, omem, qbuf, multi-mem) published to
@@ -234,7 +246,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     OwnedCommand blocked;
     std::uint64_t blocked_us = 0;
     std::string exec_name;  // EXEC as the client spelled it (MONITOR shows it so)
-    Tally queued_tally, watched_tally, subs_tally;
+    Tally queued_tally, watched_tally, subs_tally, prefixes_tally;
   };
   Rare& rare();
   // The append log's buffers: a client that never writes under appendonly, and whose replies

@@ -165,6 +165,10 @@ void monitor_cmd(SessionContext& c) {
   std::shared_ptr<lf::Outbox>& monitor = c.client.open_channels().monitor;
   monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits());
   c.server.monitors().add(c.client.id, monitor);
+  {
+    lf::MutexLock lock(c.client.name_mu);
+    c.client.name.show_outbox(ClientName::kMonitor, monitor);
+  }
   c.client.monitoring.store(true, std::memory_order_relaxed);
   c.out.simple_string("OK");
 }

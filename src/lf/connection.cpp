@@ -129,12 +129,17 @@ Disposition Connection::handle_event(int, EventMask events) {
   const DispatchLevel level;
   if (close_requested_.load(std::memory_order_acquire)) return Disposition::kRemove;
   if (events & kWakeEvent) wake_due_ = true;
+  // A session that reads while its replies wait is read and run on, and what it answers
+  // goes after them (its own limits bound the pile); any other waits for the socket.
+  const bool reads = !pending_out_.empty() && reads_while_output_waits();
   if (events & kWriteEvent) {
     Disposition d = on_writable();
-    if (d != Disposition::kResume || !pending_out_.empty()) return d;
+    if (d != Disposition::kResume || (!pending_out_.empty() && !reads)) return d;
   }
-  if (!pending_out_.empty()) return Disposition::kResume;  // a wake waits for the socket
-  if (!(events & kReadEvent)) return wake_due_ ? run_woken() : Disposition::kResume;
+  if (!pending_out_.empty() && !reads) return Disposition::kResume;  // a wake waits for the socket
+  if (!(events & kReadEvent)) {
+    return wake_due_ && pending_out_.empty() ? run_woken() : Disposition::kResume;
+  }
   wake_due_ = false;  // the session runs now and sends what was posted to it
   if (mode_ == Mode::kHalfSyncHalfReactive) {
     // The reactor thread reads the request into a newly allocated message and queues it; the
@@ -176,7 +181,7 @@ Disposition Connection::respond(SessionAction action, std::string& out) {
   while (action == SessionAction::kYield) {
     const Disposition d = reply(SessionAction::kContinue, out);
     if (d != Disposition::kResume) return d;
-    if (!pending_out_.empty()) {
+    if (!pending_out_.empty() && !reads_while_output_waits()) {
       wake_due_ = true;
       return d;
     }
@@ -321,11 +326,18 @@ Disposition Connection::reply(SessionAction action, std::string& out) {
   }
   if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
   if (!pending_out_.empty()) {
-    // Backpressure: stop reading until the client takes its replies.
-    (void)reactor_.set_interest(id(), kWriteEvent);
+    // Backpressure: stop reading until the client takes its replies (unless the session asks
+    // to be read on; it then bounds what waits here itself).
+    (void)reactor_.set_interest(
+        id(), !closing_ && reads_while_output_waits() ? (kReadEvent | kWriteEvent) : kWriteEvent);
     return Disposition::kResume;
   }
   return closing_ ? Disposition::kRemove : Disposition::kResume;
+}
+
+bool Connection::reads_while_output_waits() const {
+  const Session* session = pump_.session();
+  return mode_ == Mode::kInline && session != nullptr && session->reads_while_output_waits();
 }
 
 Disposition Connection::on_writable() {

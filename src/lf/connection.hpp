@@ -112,8 +112,16 @@ class Connection final : public EventHandler, public SessionHost {
   // removes it, if the send failed).
   void flush_deferred();
   int handle() const override { return stream_.handle(); }
+  std::size_t unsent_output() const override { return pending_out_.size() - pending_sent_; }
+  void discard_unsent() override {
+    std::string().swap(pending_out_);
+    pending_sent_ = 0;
+  }
 
  private:
+  // The session asks to be read while its replies wait (Session::reads_while_output_waits);
+  // inline mode only (HS/HA's reactor thread reads for a worker and keeps back-pressure).
+  bool reads_while_output_waits() const;
   // The session parked with `out` to send. Flushes it and meets the unparker: whichever of the
   // two comes second carries the connection on. Returns what the dispatch (if any) returns.
   Disposition park(std::string& out, bool in_dispatch);

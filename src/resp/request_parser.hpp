@@ -105,6 +105,14 @@ class RequestParser {
   // Bytes of the pending, incomplete command already validated: the next call resumes there
   // rather than at the start (what makes a big command O(total)). 0 between commands.
   std::size_t validated() const { return pos_; }
+  // While a bulk argument's payload is arriving: its length, and how many of its bytes the
+  // input lacked at the last call (a server that reserves a big argument's whole length on its
+  // header, as Redis does, counts them already). 0 otherwise.
+  std::uint64_t arriving_bulk_len() const { return phase_ == Phase::kBulkData ? bulk_len_ : 0; }
+  std::uint64_t arriving_bulk_awaited() const {
+    const std::uint64_t end = pos_ + bulk_len_ + 2;
+    return phase_ == Phase::kBulkData && end > seen_ ? end - seen_ : 0;
+  }
   // Where inline arguments that are not views into the input live (escapes, quote splices):
   // valid until the next call. For checks such as "every argv view lies in the input or here".
   std::string_view spliced() const { return scratch_; }

@@ -27,6 +27,7 @@ class Writer {
   void set_protocol(Protocol protocol) { protocol_ = protocol; }
   bool resp3() const { return protocol_ == Protocol::kResp3; }
   std::string& buffer() { return *out_; }
+  std::size_t size() const { return out_->size(); }  // the bytes in the buffer, replies before this one's too
 
   // `+text`. CR and LF in text become spaces: a simple string is one line.
   void simple_string(std::string_view text);

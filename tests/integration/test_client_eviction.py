@@ -16,7 +16,7 @@ import unittest
 
 import redis
 
-from lfdb_testlib import HOST, RawConnection, SideBySideTestCase, is_lfdb
+from lfdb_testlib import HOST, Closed, RawConnection, SideBySideTestCase, is_lfdb
 
 KB = 1024
 
@@ -222,6 +222,47 @@ class ClientEvictionTest(SideBySideTestCase):
                 closed = eventually(lambda: info_stat(r, "evicted_clients") == before + 1)
                 self.assertTrue(closed)
                 self.assertEqual(self.tot_mem(r, "heavy"), None)
+
+    def test_a_big_argument_counts_whole_from_its_header(self):
+        """A client that announces a 3 MB argument under a 3 MB limit is evicted at once, and
+        one announcing half the limit shows at least that much in tot-mem, however little of it
+        has arrived: the server reserves a big argument's length on its header. qbuf shows the
+        argument's bytes alone."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.config_set("maxmemory-clients", "3000000")
+                half = self.raw(name, "half")
+                half.send(b"*2\r\n$3\r\nGET\r\n$1500000\r\n" + b"v" * 1000)
+                self.assertTrue(eventually(lambda: (self.tot_mem(r, "half") or 0) >= 1500000),
+                                "tot-mem %s" % self.tot_mem(r, "half"))
+                qbuf = [int(c["qbuf"]) for c in r.client_list() if c["name"] == "half"]
+                self.assertEqual(qbuf, [1000])
+                half.close()
+                heavy = self.raw(name, "heavy")
+                self.send_until_evicted(heavy, b"*2\r\n$3\r\nGET\r\n$3000000\r\n" + b"v" * 1000)
+                self.assertTrue(heavy.is_closed(timeout=20.0))
+
+    def test_tracking_prefixes_count(self):
+        """CLIENT TRACKING BCAST prefixes are the client's memory: adding them one by one under
+        a small limit ends in its eviction."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.config_set("maxmemory-clients", "200000")
+                c = self.raw(name, "prefixes")
+                evicted = False
+                for j in range(20000):
+                    try:
+                        reply = c.command("CLIENT", "TRACKING", "on", "PREFIX", "%012d" % j, "BCAST")
+                    except (Closed, ConnectionError):
+                        evicted = True
+                        break
+                    if reply != b"OK":
+                        evicted = True
+                        break
+                self.assertTrue(evicted, "20000 prefixes and still connected")
+                self.assertIsNone(self.tot_mem(r, "prefixes"))
 
     def test_client_list_shows_memory(self):
         """tot-mem grows with what the client holds and falls back once its command is done."""

@@ -163,6 +163,84 @@ class ClientLimitsTest(SideBySideTestCase):
         info = self.client("lfdb").info("stats")
         self.assertGreaterEqual(info["client_output_buffer_limit_disconnections"], 1)
 
+    def test_a_reply_without_bound_stops_at_the_hard_limit(self):
+        # HRANDFIELD, SRANDMEMBER and ZRANDMEMBER with a huge negative count ask for gigabytes
+        # of reply: the server breaks off at the limit and closes the client, having sent
+        # nothing, and stays up for the others. Built whole, the reply would not fit in memory
+        # (a socket timeout or a dead server here).
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "normal 1000000 0 0")
+                r.hset("h", "a", "b")
+                r.sadd("s", "a")
+                r.zadd("z", {"a": 1})
+                for cmd in (b"HRANDFIELD h -999999999", b"HRANDFIELD h -999999999 WITHVALUES",
+                            b"SRANDMEMBER s -999999999", b"ZRANDMEMBER z -999999999 WITHSCORES"):
+                    s = connect(self.servers[name])
+                    s.sendall(cmd + b"\r\n")
+                    self.assertTrue(closed_without_reply(s, timeout=30), cmd)
+                    s.close()
+                    self.assertEqual(r.ping(), True)
+                r.close()
+
+    def test_client_list_shows_a_subscribers_unsent_messages(self):
+        # A subscriber that does not read: what waits for it (messages not yet sent) shows in
+        # CLIENT LIST's omem, and it is dropped at the pubsub class's hard limit.
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "pubsub 100000 0 0")
+                s = connect(self.servers[name])
+                s.sendall(b"CLIENT SETNAME slowsub\r\nSUBSCRIBE foo\r\n")
+                s.settimeout(10)
+                got = b""
+                while got.count(b"\r\n") < 7:
+                    got += s.recv(4096)
+                seen, gone = 0, False
+                for _ in range(200000):
+                    r.publish("foo", "bar")
+                    line = [c for c in r.client_list() if c["name"] == "slowsub"]
+                    if not line:
+                        gone = True
+                        break
+                    seen = max(seen, int(line[0]["omem"]))
+                self.assertTrue(gone, "the subscriber was never dropped")
+                self.assertGreaterEqual(seen, 70000)
+                self.assertLess(seen, 200000)
+                s.close()
+                r.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
+                r.close()
+
+    def test_a_client_that_never_reads_is_dropped_at_the_hard_limit(self):
+        # One GET of 200 KB at a time, never read: the server reads on and the replies pile up
+        # until the hard limit closes the client (its replies dropped, not sent); the other
+        # clients are served meanwhile. Without the limit the model would stop reading it.
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "normal 4mb 0 0")
+                r.set("v", b"x" * 200000)
+                s = connect(self.servers[name])
+                s.sendall(b"CLIENT SETNAME neverreads\r\n")
+                s.setblocking(False)
+                dropped = False
+                for i in range(20000):
+                    try:
+                        s.send(b"GET v\r\n")
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, ConnectionResetError):
+                        dropped = True
+                        break
+                    if i % 50 == 0:
+                        time.sleep(0.01)
+                        self.assertEqual(r.ping(), True)
+                        if "neverreads" not in str(r.client_list()):
+                            dropped = True
+                            break
+                self.assertTrue(dropped, "the client that never reads is still connected")
+                self.assertEqual(r.strlen("v"), 200000)
+                s.close()
+                r.close()
+
     def test_a_transaction_runs_whole_even_when_its_replies_pass_the_limit(self):
         for name, r in self.both():
             with self.subTest(server=name):

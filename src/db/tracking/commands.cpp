@@ -33,6 +33,8 @@ Endpoint& endpoint(ClientState& c, Server& s) {
     ch.pushes = std::make_shared<Endpoint>(c.id, lf::Outbox::open(*c.host, s.pubsub_limits()),
                                            c.protocol == resp::Protocol::kResp3);
     s.tracking().attach(ch.pushes);
+    lf::MutexLock lock(c.name_mu);
+    c.name.show_outbox(ClientName::kPushes, ch.pushes->outbox);
   }
   return *c.pushes();
 }
@@ -47,6 +49,8 @@ void leave(ClientState& c, Server& s) {
     s.tracking().detach(c.id);
     c.pushes()->outbox->close();
     c.channels->pushes.reset();
+    lf::MutexLock lock(c.name_mu);
+    c.name.show_outbox(ClientName::kPushes, nullptr);
   }
 }
 
