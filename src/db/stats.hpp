@@ -106,7 +106,9 @@ struct ServerStats {
   }
   lf::SessionTraffic traffic() const {
     const lf::SessionTraffic t = lf::session_traffic();
-    return {t.in - net_in_base.load(), t.out - net_out_base.load()};
+    // A RESETSTAT between the sum and the loads may leave a base above the sum: none yet.
+    const std::uint64_t in_base = net_in_base.load(), out_base = net_out_base.load();
+    return {t.in > in_base ? t.in - in_base : 0, t.out > out_base ? t.out - out_base : 0};
   }
 };
 
