@@ -13,6 +13,7 @@
 //                                   temporary file removed (main.cpp).
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -53,6 +54,12 @@ lf::Status Server::prepare_shutdown(int ask, bool force, int from_signal) {
   static const std::uint64_t kHash[1] = {0};
   const Invocation alone{executor_->exec_alone(), Placement::kKeys, std::span<const std::uint64_t>(kHash)};
   (void)executor_->submit(alone, lf::hue::Task([this, ask, force, from_signal, result] {
+    if (from_signal != 0 && shutdown_requested_.load(std::memory_order_acquire)) {
+      // A script turned busy while this waited for its colors: the stop took over (below), and
+      // stop() saves as it does after a busy script; nothing to prepare.
+      result->with_notify_all([](Outcome& o) { o.done = true; });
+      return;
+    }
     lf::Status st = persistence_.prepare_shutdown(ask);
     if (st.ok() || force) {
       // A signal's shutdown that SHUTDOWN ABORT called off meanwhile stays off.
@@ -71,7 +78,19 @@ lf::Status Server::prepare_shutdown(int ask, bool force, int from_signal) {
       o.done = true;
     });
   }));
-  return result->wait_until([](const Outcome& o) { return o.done; }, [](Outcome& o) { return o.st; });
+  auto done = [](const Outcome& o) { return o.done; };
+  auto status = [](Outcome& o) { return o.st; };
+  if (from_signal == 0) return result->wait_until(done, status);
+  // The ticker waits here. A script that started before the signal and turns busy meanwhile
+  // holds its colors until it ends, maybe never: as for a signal during a busy script, the
+  // stop takes over and stops it (the task above then finds the shutdown requested).
+  for (;;) {
+    if (auto st = result->wait_for(std::chrono::milliseconds(100), done, status)) return *st;
+    if (!shutdown_requested_.load(std::memory_order_acquire) && scripts_.any_busy(now_ms())) {
+      persistence_.set_shutdown_save(ask);
+      request_shutdown();
+    }
+  }
 }
 
 void Server::shutdown_on_signal(int sig) {
