@@ -95,6 +95,7 @@ SessionAction SessionPump::run(const char* data, std::size_t size, std::string& 
   const std::size_t out_before = out.size();
   SessionAction action = session_->on_input(in, out);
   count_session_output(out.size() - out_before);
+  if (action != SessionAction::kPark) reads_on_ = session_->reads_while_output_waits();
   if (data == leftover_.data()) {
     leftover_.erase(0, in.consumed());
   } else if (!in.empty()) {
@@ -336,8 +337,7 @@ Disposition Connection::reply(SessionAction action, std::string& out) {
 }
 
 bool Connection::reads_while_output_waits() const {
-  const Session* session = pump_.session();
-  return mode_ == Mode::kInline && session != nullptr && session->reads_while_output_waits();
+  return mode_ == Mode::kInline && pump_.session() != nullptr && pump_.reads_while_output_waits();
 }
 
 Disposition Connection::on_writable() {

@@ -67,12 +67,17 @@ class SessionPump {
   SessionAction run_bytes(const char* data, std::size_t size, std::string& out);
   void reset() { session_.reset(); std::string().swap(leftover_); }
   Session* session() const { return session_.get(); }
+  // Session::reads_while_output_waits as the session's last run that did not park answered
+  // it: the connection asks afterwards, when a parked command's task may be changing the
+  // session on another thread (subscribing it), so the answer is taken as the run ends.
+  bool reads_while_output_waits() const { return reads_on_; }
 
  private:
   SessionAction run(const char* data, std::size_t size, std::string& out);
 
   std::unique_ptr<Session> session_;
   std::string leftover_;  // input split across reads; empty and unallocated when idle
+  bool reads_on_ = false;  // the thread running the session's turns writes and reads it
 };
 
 // Where finished connections report (the model), and what the HS/HA variant queues into.
