@@ -395,8 +395,8 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "expired_keys:%" PRIu64, stats_.expired_keys.load());
     append_line(s, "evicted_keys:%" PRIu64, memory::counters().evicted_keys.load());
     append_line(s, "evicted_clients:%" PRIu64, client_limits_.evicted_clients.load());
-    append_line(s, "keyspace_hits:%" PRIu64, stats_.keyspace_hits.sum());
-    append_line(s, "keyspace_misses:%" PRIu64, stats_.keyspace_misses.sum());
+    append_line(s, "keyspace_hits:%" PRIu64, keyspace_lookups().hits.sum());
+    append_line(s, "keyspace_misses:%" PRIu64, keyspace_lookups().misses.sum());
     append_line(s, "pubsub_channels:%zu", pubsub_.channel_count());
     append_line(s, "pubsub_patterns:%zu", pubsub_.pattern_count());
     append_line(s, "pubsubshard_channels:%zu", pubsub_.shard_channel_count());

@@ -76,13 +76,22 @@ class RateSampler {
   std::atomic<std::uint64_t> rate_{0};
 };
 
+// keyspace_hits / keyspace_misses: the lookups of reading invocations (Redis counts its read
+// lookups; lfdb's readers are the invocations that only read, CommandContext::find). One pair
+// for the process: the lookups are counted where there may be no Server (the data handlers
+// run over a bare Keyspace in unit tests and fuzzers).
+struct KeyspaceLookups {
+  StripedCounter hits;
+  StripedCounter misses;
+};
+inline KeyspaceLookups& keyspace_lookups() {
+  static KeyspaceLookups lookups;
+  return lookups;
+}
+
 struct ServerStats {
   StripedCounter commands;           // total_commands_processed
   StripedCounter parked;             // commands that waited for their color (connection parked)
-  // keyspace_hits / keyspace_misses: the lookups of reading invocations (Redis counts its read
-  // lookups; lfdb's readers are the invocations that only read, CommandContext::find).
-  StripedCounter keyspace_hits;
-  StripedCounter keyspace_misses;
   std::atomic<std::uint64_t> connections{0};   // total_connections_received
   std::atomic<std::uint64_t> expired_keys{0};
   std::atomic<std::uint64_t> expiry_cycles{0};
@@ -94,8 +103,8 @@ struct ServerStats {
   void reset() {
     commands.reset();
     parked.reset();
-    keyspace_hits.reset();
-    keyspace_misses.reset();
+    keyspace_lookups().hits.reset();
+    keyspace_lookups().misses.reset();
     connections = 0;
     expired_keys = 0;
     expiry_cycles = 0;

@@ -8,7 +8,7 @@
 
 #include "db/client.hpp"
 #include "db/command_context.hpp"
-#include "db/server.hpp"
+#include "db/stats.hpp"
 #include "resp/numbers.hpp"
 
 namespace lfdb::db {
@@ -20,7 +20,7 @@ Entry* CommandContext::find(std::string_view key, Access access) {
                      (access == Access::kUse && (client == nullptr || !client->no_touch));
   if (writes) return p.find(k, now_ms, touch);
   const Entry* e = p.peek(k, now_ms, touch);
-  if (server != nullptr) (e != nullptr ? server->stats().keyspace_hits : server->stats().keyspace_misses).add();
+  (e != nullptr ? keyspace_lookups().hits : keyspace_lookups().misses).add();
   if (e == nullptr) pubsub::event(pubsub::kEvKeyMiss, "keymiss", key);
   return const_cast<Entry*>(e);
 }
