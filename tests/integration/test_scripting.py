@@ -751,23 +751,17 @@ class ShutdownStopsScripts(unittest.TestCase):
             r.close()
 
     def test_shutdown_nosave_with_every_thread_looping(self):
-        sp = self.start()
-        loopers = start_loopers(sp.port, serving_threads())
-        until_busy(self, sp.port)
-        with RawConnection(sp.port, timeout=30) as c:
-            c.send_command("SHUTDOWN", "NOSAVE")
-            until_closed(c)
-        self.wait_exit(sp)
-        for c in loopers:
-            until_closed(c)
-            c.close()
+        self.shutdown_nosave_with_every_thread_in(self.start())
 
     def test_shutdown_nosave_with_every_thread_in_a_learnt_script(self):
         sp = self.start()
         r = redis.Redis(host="127.0.0.1", port=sp.port, socket_timeout=30)
         learn_script(r)
         r.close()
-        loopers = start_loopers(sp.port, serving_threads(), script=LEARNT)
+        self.shutdown_nosave_with_every_thread_in(sp, script=LEARNT)
+
+    def shutdown_nosave_with_every_thread_in(self, sp, **looper_options):
+        loopers = start_loopers(sp.port, serving_threads(), **looper_options)
         until_busy(self, sp.port)
         with RawConnection(sp.port, timeout=30) as c:
             c.send_command("SHUTDOWN", "NOSAVE")
