@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <random>
 
+#include "db/dump/rdb_file.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
 
@@ -73,6 +74,7 @@ void Replication::start_dispatcher() {
     }
     o.backlog_size = cfg.repl_backlog_size;
     o.base = log->appended();
+    o.ping_period_s = std::stoll(cfg.param("repl-ping-replica-period"));
     auto seed = lf::Unique<dispatch::BackupSeed>(nullptr);
     if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty()) {  // a replica's log is not a history
       // Opened now, before serving: a rewrite renaming another file over it later cannot change
@@ -107,6 +109,10 @@ void Replication::set_backlog_size(std::size_t bytes) {
   if (dispatcher_) dispatcher_->set_backlog_size(bytes);
 }
 
+void Replication::set_ping_period(std::int64_t seconds) {
+  if (dispatcher_) dispatcher_->set_ping_period(seconds);
+}
+
 void Replication::stop_dispatcher() {
   if (!dispatcher_) return;
   // Nothing flushes the log any more (Server::stop synced it last): unhook, then stop.
@@ -135,6 +141,29 @@ void Replication::run_alone(Fn&& fn) {
 // ---- primary side ------------------------------------------------------------------------
 
 void Replication::sync_command(CommandContext& c) {
+  std::uint64_t offset = 0, port = 0;
+  if (!parse_u64(c.arg(2), offset) ||
+      (c.argc() > 3 && (!parse_u64(c.arg(3), port) || port > 65535))) {
+    c.out.error("ERR syntax: LFDB.SYNC <replid|?> <offset> [listening-port]");
+    return;
+  }
+  hand_over(c, dispatch::Wire::kLfdb, std::string(c.arg(1)), offset, static_cast<std::uint16_t>(port));
+}
+
+// SYNC, and PSYNC <replid|?> <offset|-1>, as Redis's primary answers them: an RDB payload,
+// then the stream (docs/replication.md, "Redis's SYNC and PSYNC").
+void Replication::redis_sync_command(CommandContext& c) {
+  const bool psync = iequal(c.arg(0), "psync");
+  std::uint64_t offset = 0;
+  std::string replid = psync ? std::string(c.arg(1)) : "?";
+  // A negative or unreadable offset (Redis's "PSYNC ? -1") asks for a full resync.
+  if (psync && !parse_u64(c.arg(2), offset)) replid = "?";
+  hand_over(c, psync ? dispatch::Wire::kRedisPsync : dispatch::Wire::kRedisSync, std::move(replid),
+            offset, 0);
+}
+
+void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string replid,
+                            std::uint64_t offset, std::uint16_t port) {
   if (!dispatcher_) {
     c.out.error("ERR replication needs appendonly yes on the primary (lfdb ships its "
                 "append-only log)");
@@ -142,12 +171,6 @@ void Replication::sync_command(CommandContext& c) {
   }
   if (is_replica()) {
     c.out.error("ERR this server is a replica: sync from its primary");
-    return;
-  }
-  std::uint64_t offset = 0, port = 0;
-  if (!parse_u64(c.arg(2), offset) ||
-      (c.argc() > 3 && (!parse_u64(c.arg(3), port) || port > 65535))) {
-    c.out.error("ERR syntax: LFDB.SYNC <replid|?> <offset> [listening-port]");
     return;
   }
   const int fd = c.client != nullptr && c.client->host != nullptr ? c.client->host->handle() : -1;
@@ -158,27 +181,66 @@ void Replication::sync_command(CommandContext& c) {
   }
   auto link = lf::make_unique_msg<dispatch::ReplicaLink>();
   link->fd = dup;
+  link->wire = wire;
   const std::string addr = c.client->addr();
   link->ip = addr.substr(0, addr.rfind(':'));
-  link->listening_port = static_cast<std::uint16_t>(port);
-  link->replid = std::string(c.arg(1));
+  link->listening_port = port;
+  link->replid = std::move(replid);
   link->offset = offset;
-  if (!dispatcher_->can_resume(link->replid, offset)) {
+  const bool resume = wire == dispatch::Wire::kLfdb
+                          ? dispatcher_->can_resume(link->replid, offset)
+                      : wire == dispatch::Wire::kRedisPsync
+                          ? dispatcher_->can_resume_redis(link->replid, offset)
+                          : false;  // SYNC: always the whole data set
+  if (!resume) {
     // We run alone: the keyspace and the log's end stand still together.
-    auto bytes = snapshot_to_bytes(server_.databases(), now_ms(), server_.library_codes());
-    if (!bytes.ok()) {
-      c.out.error("ERR full resync: " + bytes.status().message());
-      return;  // link's destructor closes the dup
+    const std::uint64_t at = server_.append_log()->appended();
+    std::string bytes;
+    if (wire == dispatch::Wire::kLfdb) {
+      auto snap = snapshot_to_bytes(server_.databases(), now_ms(), server_.library_codes());
+      if (!snap.ok()) {
+        c.out.error("ERR full resync: " + snap.status().message());
+        return;  // link's destructor closes the dup
+      }
+      bytes = std::move(*snap);
+    } else {
+      dump::RdbMeta meta;
+      {
+        lf::MutexLock lock(replid_mu_);
+        meta.replid = own_replid_;
+      }
+      // The payload's repl-offset is in the replica's terms; the dispatcher's first line says
+      // the same (its PINGs count), so leave the offset to it: 0 here is what a SYNC gets.
+      bytes = dump::rdb_file(server_.databases(), now_ms(), meta, server_.library_codes());
     }
-    link->snapshot_offset = server_.append_log()->appended();
+    link->snapshot_offset = at;
     // The replica reads the stream from here: its first record must say its database.
     server_.append_log()->forget_db();
-    link->snapshot = lf::make_immutable<std::string>(std::move(*bytes));
+    link->snapshot = lf::make_immutable<std::string>(std::move(bytes));
   }
   dispatcher_->add_replica(std::move(link));
   // No reply from here: the dispatcher answers on the handed-over socket; the session closes
   // its side (the dup keeps the connection open).
   c.client->close_after_reply = true;
+}
+
+// REPLCONF from a Redis replica or redis-cli before its SYNC / PSYNC: what they announce needs
+// nothing from lfdb (the dispatcher reads REPLCONF ACK on the handed-over socket itself).
+void Replication::replconf_command(CommandContext& c) {
+  if (c.argc() % 2 == 0) {
+    c.out.error(kErrSyntax);
+    return;
+  }
+  for (std::size_t i = 1; i < c.argc(); i += 2) {
+    const std::string_view o = c.arg(i);
+    if (iequal(o, "ack") || iequal(o, "getack")) return;  // a replica's, never answered
+    if (!iequal(o, "listening-port") && !iequal(o, "ip-address") && !iequal(o, "capa") &&
+        !iequal(o, "rdb-only") && !iequal(o, "rdb-filter-only")) {
+      c.out.error("ERR Unrecognized REPLCONF option: " + std::string(o));
+      return;
+    }
+  }
+  c.out.simple_string("OK");
 }
 
 // ---- commands ----------------------------------------------------------------------------

@@ -62,6 +62,8 @@ class Replication {
 
   // Command handlers (src/db/cmd_server.cpp binds them).
   void sync_command(CommandContext& c);       // LFDB.SYNC replid offset [listening-port]
+  void redis_sync_command(CommandContext& c); // SYNC | PSYNC replid offset
+  void replconf_command(CommandContext& c);
   void replicaof_command(CommandContext& c);  // REPLICAOF host port | NO ONE
   void role_command(CommandContext& c);
   std::string info();
@@ -72,6 +74,7 @@ class Replication {
   void forget_saved_position();
   // CONFIG SET repl-backlog-size: the dispatcher's backlog (none without the log) takes it.
   void set_backlog_size(std::size_t bytes);
+  void set_ping_period(std::int64_t seconds);  // repl-ping-replica-period
   // min-replicas-to-write / min-replicas-max-lag: a primary with fewer replicas that acknowledged
   // within max-lag seconds refuses writes (NOREPLICAS). Either at 0 turns the rule off.
   void set_min_replicas(long long to_write) { min_replicas_.store(to_write, std::memory_order_relaxed); }
@@ -89,6 +92,10 @@ class Replication {
     std::uint64_t generation = 0;  // bumped by every REPLICAOF
   };
 
+  // The connection's socket goes to the dispatcher with what the replica asked for (and a
+  // snapshot of the keyspace when it cannot resume); the session replies nothing more.
+  void hand_over(CommandContext& c, dispatch::Wire wire, std::string replid, std::uint64_t offset,
+                 std::uint16_t port);
   void link_main();
   bool target_is(std::uint64_t generation);
   // Runs fn alone (every color), from the link thread, and waits for it.

@@ -141,6 +141,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   if (k == "tracking-table-max-keys") tracking().set_max_keys(std::stoull(v));
   if (k == "busy-reply-threshold" || k == "lua-time-limit") scripts().set_busy_threshold_ms(std::stoll(v));
   if (k == "repl-backlog-size") repl_->set_backlog_size(std::stoull(v));
+  if (k == "repl-ping-replica-period" || k == "repl-ping-slave-period") repl_->set_ping_period(std::stoll(v));
   if (k == "maxmemory") evict_over_limit();
   if (k == "min-replicas-to-write" || k == "min-slaves-to-write") repl_->set_min_replicas(std::stoll(v));
   if (k == "min-replicas-max-lag" || k == "min-slaves-max-lag") repl_->set_min_replicas_max_lag(std::stoll(v));
