@@ -66,7 +66,12 @@ void Replication::start_dispatcher() {
                    saved->replid.c_str(), at);
     }
   }
-  if (AppendLog* log = server_.append_log()) {
+  if (server_.append_log() == nullptr) {
+    // appendonly no: replicas get the same records from a log without a file, switched on by the
+    // first SYNC (until then no write encodes a record: docs/replication.md).
+    stream_log_ = AppendLog::in_memory();
+  }
+  if (AppendLog* log = shipped_log()) {
     dispatch::DispatcherOptions o;
     {
       lf::MutexLock lock(replid_mu_);
@@ -76,7 +81,7 @@ void Replication::start_dispatcher() {
     o.base = log->appended();
     o.ping_period_s = std::stoll(cfg.param("repl-ping-replica-period"));
     auto seed = lf::Unique<dispatch::BackupSeed>(nullptr);
-    if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty()) {  // a replica's log is not a history
+    if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty() && !stream_log_) {  // a replica's log is not a history
       // Opened now, before serving: a rewrite renaming another file over it later cannot change
       // what this descriptor reads.
       seed = lf::make_unique_msg<dispatch::BackupSeed>();
@@ -98,6 +103,15 @@ void Replication::start_dispatcher() {
   }
 }
 
+AppendLog* Replication::shipped_log() {
+  AppendLog* disk = server_.append_log();
+  return disk != nullptr ? disk : stream_log_.get();
+}
+
+void Replication::tick() {
+  if (stream_log()) stream_log_->tick();  // bytes an elected writer left pending
+}
+
 void Replication::start_link() { link_thread_ = std::thread([this] { link_main(); }); }
 
 void Replication::stop_link() {
@@ -116,7 +130,7 @@ void Replication::set_ping_period(std::int64_t seconds) {
 void Replication::stop_dispatcher() {
   if (!dispatcher_) return;
   // Nothing flushes the log any more (Server::stop synced it last): unhook, then stop.
-  if (AppendLog* log = server_.append_log()) log->set_segment_sink(nullptr);
+  if (AppendLog* log = shipped_log()) log->set_segment_sink(nullptr);
   dispatcher_.reset();
 }
 
@@ -165,8 +179,7 @@ void Replication::redis_sync_command(CommandContext& c) {
 void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string replid,
                             std::uint64_t offset, std::uint16_t port) {
   if (!dispatcher_) {
-    c.out.error("ERR replication needs appendonly yes on the primary (lfdb ships its "
-                "append-only log)");
+    c.out.error("ERR replication is not running on this server");
     return;
   }
   if (is_replica()) {
@@ -192,9 +205,15 @@ void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string 
                       : wire == dispatch::Wire::kRedisPsync
                           ? dispatcher_->can_resume_redis(link->replid, offset)
                           : false;  // SYNC: always the whole data set
+  AppendLog* const log = shipped_log();
+  if (stream_log_ && !stream_on_.load(std::memory_order_relaxed)) {
+    // The first replica of a server without appendonly: from the next invocation on, writes
+    // leave records (we run alone, so none is half way through one).
+    stream_on_.store(true, std::memory_order_release);
+  }
   if (!resume) {
     // We run alone: the keyspace and the log's end stand still together.
-    const std::uint64_t at = server_.append_log()->appended();
+    const std::uint64_t at = log->appended();
     std::string bytes;
     if (wire == dispatch::Wire::kLfdb) {
       auto snap = snapshot_to_bytes(server_.databases(), now_ms(), server_.library_codes());
@@ -215,7 +234,7 @@ void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string 
     }
     link->snapshot_offset = at;
     // The replica reads the stream from here: its first record must say its database.
-    server_.append_log()->forget_db();
+    log->forget_db();
     link->snapshot = lf::make_immutable<std::string>(std::move(bytes));
   }
   dispatcher_->add_replica(std::move(link));
@@ -302,7 +321,7 @@ void Replication::role_command(CommandContext& c) {
       dispatcher_ ? dispatcher_->view() : dispatch::ReplicationView{};
   c.out.array_header(3);
   c.out.bulk("master");
-  AppendLog* log = server_.append_log();
+  AppendLog* log = shipped_log();
   c.out.integer(dispatcher_ && log != nullptr ? static_cast<std::int64_t>(log->appended()) : 0);
   c.out.array_header(v.replicas.size());
   for (const auto& r : v.replicas) {
@@ -397,7 +416,7 @@ std::string Replication::info() {
   line("master_replid2:0000000000000000000000000000000000000000");
   // Everything executed (appended), so a replica at this offset has every write acknowledged
   // so far; what may already be shipped is the sealed end (written, or fsynced under always).
-  line("master_repl_offset:" + std::to_string(server_.append_log()->appended()));
+  line("master_repl_offset:" + std::to_string(shipped_log()->appended()));
   line("lfdb_sealed_offset:" + std::to_string(dispatcher_->sealed_end()));
   line("second_repl_offset:-1");
   line("repl_backlog_active:1");

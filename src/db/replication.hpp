@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "db/append_log.hpp"
 #include "db/command_context.hpp"
 #include "db/primary_link.hpp"
 #include "dispatch/dispatcher.hpp"
@@ -56,6 +57,14 @@ class Replication {
   // last flush (its replicas' sockets close with it).
   void stop_link();
   void stop_dispatcher();
+
+  // appendonly no: the log without a file replicas are streamed from, once the first SYNC
+  // switched it on (null before: writes encode no records). One acquire load per write.
+  AppendLog* stream_log() const {
+    return stream_on_.load(std::memory_order_acquire) ? stream_log_.get() : nullptr;
+  }
+  // Once a second (the server's cron): what the log's writers left pending goes out.
+  void tick();
 
   // True while this server follows a primary: clients' writes get READONLY.
   bool is_replica() const { return replica_.load(std::memory_order_acquire); }
@@ -97,13 +106,21 @@ class Replication {
   void hand_over(CommandContext& c, dispatch::Wire wire, std::string replid, std::uint64_t offset,
                  std::uint16_t port);
   void link_main();
+  // The log replicas are streamed from: the append-only log, or stream_log_.
+  AppendLog* shipped_log();
   bool target_is(std::uint64_t generation);
   // Runs fn alone (every color), from the link thread, and waits for it.
   template <class Fn>
   void run_alone(Fn&& fn);
 
   Server& server_;
-  std::unique_ptr<dispatch::Dispatcher> dispatcher_;  // set in start(), reset in stop()
+  // Set in start_dispatcher() before serving (so read without a guard), reset in stop().
+  std::unique_ptr<AppendLog> stream_log_;  // appendonly no only
+  std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+  // Written once, false to true, by SYNC / PSYNC / LFDB.SYNC, which run alone (every color), so
+  // every invocation after it sees it and none straddles the change; never cleared (a replica
+  // that reconnects finds the backlog, as Redis keeps its own).
+  std::atomic<bool> stream_on_{false};
   std::thread link_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> replica_{false};

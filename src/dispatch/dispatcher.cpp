@@ -90,8 +90,11 @@ class Loop {
           [&open](DispatcherStop) { open = false; }};
       if (peers_.empty()) {
         // Nobody to ship to: the backlog can take the segments a few at a time, without a
-        // wake-up (a context switch) for each batch the log writes.
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        // wake-up (a context switch) for each batch the log writes; and while nothing comes
+        // (no writes, or appendonly no before the first SYNC) the thread sleeps in the mailbox.
+        if (inbox.receive_for(std::chrono::seconds(1), handle)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
       } else {
         inbox.receive_for(std::chrono::milliseconds(blocked ? 1 : 50), handle);
       }
