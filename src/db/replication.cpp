@@ -419,7 +419,9 @@ std::string Replication::info() {
   line("master_repl_offset:" + std::to_string(shipped_log()->appended()));
   line("lfdb_sealed_offset:" + std::to_string(dispatcher_->sealed_end()));
   line("second_repl_offset:-1");
-  line("repl_backlog_active:1");
+  // As Redis: no backlog until the first replica (appendonly no: nothing recorded before it).
+  line(std::string("repl_backlog_active:") +
+       (stream_log_ && !stream_on_.load(std::memory_order_acquire) ? "0" : "1"));
   line("repl_backlog_size:" + std::to_string(v.backlog_size));
   line("repl_backlog_first_byte_offset:" + std::to_string(v.backlog_start));
   line("repl_backlog_histlen:" + std::to_string(v.backlog_end - v.backlog_start));
