@@ -170,8 +170,10 @@ void Replication::redis_sync_command(CommandContext& c) {
   const bool psync = iequal(c.arg(0), "psync");
   std::uint64_t offset = 0;
   std::string replid = psync ? std::string(c.arg(1)) : "?";
-  // A negative or unreadable offset (Redis's "PSYNC ? -1") asks for a full resync.
-  if (psync && !parse_u64(c.arg(2), offset)) replid = "?";
+  // A negative or unreadable offset (Redis's "PSYNC ? -1") asks for a full resync. A replica
+  // asks for the next byte, counting from 1: one past the offset it has.
+  if (psync && (!parse_u64(c.arg(2), offset) || offset == 0)) replid = "?";
+  if (offset > 0) --offset;
   hand_over(c, psync ? dispatch::Wire::kRedisPsync : dispatch::Wire::kRedisSync, std::move(replid),
             offset, 0);
 }

@@ -65,9 +65,6 @@ class ReplicaStream:
         """The next command of the stream, its name lowercased, and its size in bytes."""
         before = len(self.c.buf)
         consumed = 0
-        while self.exactly(1) == b"\n":  # a newline keeps the link alive (not in the offset)
-            pass
-        self.c.buf = b"*" + self.c.buf
         head = self.line()
         consumed += len(head) + 2
         assert head.startswith(b"*"), head
@@ -247,7 +244,8 @@ class SyncTest(ServerTestCase):
         try:
             s.c.send(b"REPLCONF capa psync2\r\n")
             self.assertEqual(s.line(), b"+OK")
-            s.c.send(b"PSYNC %s %d\r\n" % (replid, offset))
+            # A replica asks for the next byte, counting from 1.
+            s.c.send(b"PSYNC %s %d\r\n" % (replid, offset + 1))
             self.assertEqual(s.line(), b"+CONTINUE " + replid)
             args, _ = s.command()
             while args == [b"ping"]:
