@@ -9,7 +9,7 @@
 //   ZINCRBY, ZADD ... INCR             -> ZADD key score member   (score as %.17g: exact)
 //   stream writes (db/stream/)         -> XADD with its id, exact XTRIM, XCLAIM ... FORCE,
 //                                         XGROUP SETID ... ENTRIESREAD  (written by the handlers)
-//   RESTORE (db/dump/)                 -> RESTORE key deadline payload REPLACE ABSTTL (or a 0
+//   RESTORE (db/dump/)                 -> RESTORE key deadline payload [REPLACE] ABSTTL (or a 0
 //                                         TTL), or DEL   (written by the handler)
 //   MIGRATE (db/dump/)                 -> DEL of the keys the target took (written by the handler)
 // Keys that expire are logged as DEL where they expire (Partition::expired), and replay runs
