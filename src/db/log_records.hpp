@@ -33,6 +33,10 @@ namespace lfdb::db {
 void encode_command(std::string& out, std::span<const std::string_view> args);
 void encode_command(std::string& out, std::initializer_list<std::string_view> args);
 
+// How many commands `records` holds, SELECTs not counted, stopping at `at_most`: a block of one
+// is not wrapped in MULTI/EXEC (a single command is atomic as it is), as Redis 7.0 propagates.
+std::size_t count_commands(std::string_view records, std::size_t at_most);
+
 void log_effect(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                 Keyspace& ks, std::int64_t now_ms, std::string& out);
 

@@ -1329,7 +1329,12 @@ void ServerSession::run_transaction(std::string& out) {
     in_exec_ = false;
     if (log_buf != nullptr) {
       if (log_buf->size() > multi_len) {
-        encode_command(*log_buf, {"EXEC"});
+        // One command needs no MULTI/EXEC around it (Redis 7.0 leaves it out too).
+        if (count_commands(std::string_view(*log_buf).substr(multi_len), 2) == 1) {
+          log_buf->erase(0, multi_len);
+        } else {
+          encode_command(*log_buf, {"EXEC"});
+        }
         commit_offset_ = log->append(*log_buf, log_db_, il.db);
         client_.write_offset = commit_offset_;
       }
