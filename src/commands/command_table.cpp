@@ -241,6 +241,9 @@ constexpr CommandSpec kCommands[] = {
     {"replicaof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Configures a server as replica of another, or promotes it to a master."},
     {"slaveof", 3, A | NS | NM | D, 0, 0, 0, H::kUndeclared, {}, "server", "Sets a Redis server as a replica of another, or promotes it to being a master."},
     {"role", 1, NS | F, 0, 0, 0, H::kFree, {}, "server", "Returns the replication role."},
+    {"sync", 1, A | NS | NM | DM, 0, 0, 0, H::kUndeclared, {}, "server", "Internal command used for replication."},
+    {"psync", -3, A | NS | NM | DM, 0, 0, 0, H::kUndeclared, {}, "server", "An internal command used in replication."},
+    {"replconf", -1, A | NS, 0, 0, 0, H::kFree, {}, "server", "An internal command for configuring the replication stream."},
     {"lfdb.sync", -3, A | NS | DM | D, 0, 0, 0, H::kUndeclared, {}, "server", "lfdb: a replica asks to be streamed the log from <replid> <offset> (partial or full resync)."},
     // strings
     {"get", 2, R | F, 1, 1, 1, H::kKeyRead, {}, "string", "Returns the string value of a key."},

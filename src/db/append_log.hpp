@@ -73,6 +73,10 @@ class AppendLog {
  public:
   // Opens (creates) the file for appending; `size` is where loading left it.
   static lf::Result<std::unique_ptr<AppendLog>> open(const std::string& path, FsyncPolicy policy);
+  // A log without a file (appendonly no, for replicas only: docs/replication.md): the same
+  // records, offsets and sealed segments, under the `no` policy; "writing" a batch only seals it
+  // for the segment sink, and nothing is kept once sealed.
+  static std::unique_ptr<AppendLog> in_memory();
   ~AppendLog();
 
   FsyncPolicy policy() const { return policy_; }
@@ -132,7 +136,8 @@ class AppendLog {
 
   const FsyncPolicy policy_;
   lf::Elected flusher_;
-  int fd_;                   // the flusher's (swapped by finish_rewrite under the election)
+  int fd_;                   // the flusher's (swapped by finish_rewrite under the election); -1: in_memory
+
   std::uint64_t file_size_;  // idem
   std::string spare_;        // idem: the batch being written; swapped with pending_ to keep capacity
   SegmentSink sink_;         // immutable once serving starts

@@ -184,6 +184,8 @@ void watch_cmd(CommandContext& c) {
 void replicaof_cmd(CommandContext& c) { c.server->replication().replicaof_command(c); }
 void role_cmd(CommandContext& c) { c.server->replication().role_command(c); }
 void lfdb_sync_cmd(CommandContext& c) { c.server->replication().sync_command(c); }
+void redis_sync_cmd(CommandContext& c) { c.server->replication().redis_sync_command(c); }
+void replconf_cmd(CommandContext& c) { c.server->replication().replconf_command(c); }
 
 // CLUSTER, READONLY, READWRITE and ASKING: lfdb-server is not a cluster node (lfdb-gateway routes
 // by slot in front of the shards), so it answers them as a Redis 7.0 server with cluster mode
@@ -233,6 +235,8 @@ constexpr HandlerEntry kServerHandlers[] = {
     {"config|set", config_set_cmd}, {"watch", watch_cmd},
     {"replicaof", replicaof_cmd}, {"slaveof", replicaof_cmd},
     {"role", role_cmd},           {"lfdb.sync", lfdb_sync_cmd},
+    {"sync", redis_sync_cmd},     {"psync", redis_sync_cmd},
+    {"replconf", replconf_cmd},
 };
 
 }  // namespace

@@ -62,6 +62,30 @@ void encode_command(std::string& out, std::initializer_list<std::string_view> ar
   encode_command(out, std::span<const std::string_view>(args.begin(), args.size()));
 }
 
+std::size_t count_commands(std::string_view records, std::size_t at_most) {
+  // Records are encode_command's: "*<n>\r\n" then n x "$<len>\r\n<bytes>\r\n".
+  auto number = [&records](std::size_t& pos) {
+    std::size_t v = 0;
+    while (pos < records.size() && records[pos] >= '0' && records[pos] <= '9') {
+      v = v * 10 + static_cast<std::size_t>(records[pos++] - '0');
+    }
+    pos += 2;  // CRLF
+    return v;
+  };
+  std::size_t pos = 0, count = 0;
+  while (pos < records.size() && count < at_most) {
+    ++pos;  // '*'
+    const std::size_t n = number(pos);
+    for (std::size_t i = 0; i < n; ++i) {
+      ++pos;  // '$'
+      const std::size_t len = number(pos);
+      if (i == 0 && !iequal(records.substr(std::min(pos, records.size()), len), "select")) ++count;
+      pos += len + 2;
+    }
+  }
+  return count;
+}
+
 void log_effect(const commands::CommandSpec& spec, std::span<const std::string_view> argv,
                 Keyspace& ks, std::int64_t now_ms, std::string& out) {
   Form form = form_of(spec.name);

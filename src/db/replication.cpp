@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <random>
 
+#include "db/dump/rdb_file.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
 
@@ -65,7 +66,12 @@ void Replication::start_dispatcher() {
                    saved->replid.c_str(), at);
     }
   }
-  if (AppendLog* log = server_.append_log()) {
+  if (server_.append_log() == nullptr) {
+    // appendonly no: replicas get the same records from a log without a file, switched on by the
+    // first SYNC (until then no write encodes a record: docs/replication.md).
+    stream_log_ = AppendLog::in_memory();
+  }
+  if (AppendLog* log = shipped_log()) {
     dispatch::DispatcherOptions o;
     {
       lf::MutexLock lock(replid_mu_);
@@ -73,8 +79,9 @@ void Replication::start_dispatcher() {
     }
     o.backlog_size = cfg.repl_backlog_size;
     o.base = log->appended();
+    o.ping_period_s = std::stoll(cfg.param("repl-ping-replica-period"));
     auto seed = lf::Unique<dispatch::BackupSeed>(nullptr);
-    if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty()) {  // a replica's log is not a history
+    if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty() && !stream_log_) {  // a replica's log is not a history
       // Opened now, before serving: a rewrite renaming another file over it later cannot change
       // what this descriptor reads.
       seed = lf::make_unique_msg<dispatch::BackupSeed>();
@@ -96,6 +103,15 @@ void Replication::start_dispatcher() {
   }
 }
 
+AppendLog* Replication::shipped_log() {
+  AppendLog* disk = server_.append_log();
+  return disk != nullptr ? disk : stream_log_.get();
+}
+
+void Replication::tick() {
+  if (stream_log()) stream_log_->tick();  // bytes an elected writer left pending
+}
+
 void Replication::start_link() { link_thread_ = std::thread([this] { link_main(); }); }
 
 void Replication::stop_link() {
@@ -107,10 +123,14 @@ void Replication::set_backlog_size(std::size_t bytes) {
   if (dispatcher_) dispatcher_->set_backlog_size(bytes);
 }
 
+void Replication::set_ping_period(std::int64_t seconds) {
+  if (dispatcher_) dispatcher_->set_ping_period(seconds);
+}
+
 void Replication::stop_dispatcher() {
   if (!dispatcher_) return;
   // Nothing flushes the log any more (Server::stop synced it last): unhook, then stop.
-  if (AppendLog* log = server_.append_log()) log->set_segment_sink(nullptr);
+  if (AppendLog* log = shipped_log()) log->set_segment_sink(nullptr);
   dispatcher_.reset();
 }
 
@@ -135,19 +155,37 @@ void Replication::run_alone(Fn&& fn) {
 // ---- primary side ------------------------------------------------------------------------
 
 void Replication::sync_command(CommandContext& c) {
-  if (!dispatcher_) {
-    c.out.error("ERR replication needs appendonly yes on the primary (lfdb ships its "
-                "append-only log)");
-    return;
-  }
-  if (is_replica()) {
-    c.out.error("ERR this server is a replica: sync from its primary");
-    return;
-  }
   std::uint64_t offset = 0, port = 0;
   if (!parse_u64(c.arg(2), offset) ||
       (c.argc() > 3 && (!parse_u64(c.arg(3), port) || port > 65535))) {
     c.out.error("ERR syntax: LFDB.SYNC <replid|?> <offset> [listening-port]");
+    return;
+  }
+  hand_over(c, dispatch::Wire::kLfdb, std::string(c.arg(1)), offset, static_cast<std::uint16_t>(port));
+}
+
+// SYNC, and PSYNC <replid|?> <offset|-1>, as Redis's primary answers them: an RDB payload,
+// then the stream (docs/replication.md, "Redis's SYNC and PSYNC").
+void Replication::redis_sync_command(CommandContext& c) {
+  const bool psync = iequal(c.arg(0), "psync");
+  std::uint64_t offset = 0;
+  std::string replid = psync ? std::string(c.arg(1)) : "?";
+  // A negative or unreadable offset (Redis's "PSYNC ? -1") asks for a full resync. A replica
+  // asks for the next byte, counting from 1: one past the offset it has.
+  if (psync && (!parse_u64(c.arg(2), offset) || offset == 0)) replid = "?";
+  if (offset > 0) --offset;
+  hand_over(c, psync ? dispatch::Wire::kRedisPsync : dispatch::Wire::kRedisSync, std::move(replid),
+            offset, 0);
+}
+
+void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string replid,
+                            std::uint64_t offset, std::uint16_t port) {
+  if (!dispatcher_) {
+    c.out.error("ERR replication is not running on this server");
+    return;
+  }
+  if (is_replica()) {
+    c.out.error("ERR this server is a replica: sync from its primary");
     return;
   }
   const int fd = c.client != nullptr && c.client->host != nullptr ? c.client->host->handle() : -1;
@@ -158,27 +196,72 @@ void Replication::sync_command(CommandContext& c) {
   }
   auto link = lf::make_unique_msg<dispatch::ReplicaLink>();
   link->fd = dup;
+  link->wire = wire;
   const std::string addr = c.client->addr();
   link->ip = addr.substr(0, addr.rfind(':'));
-  link->listening_port = static_cast<std::uint16_t>(port);
-  link->replid = std::string(c.arg(1));
+  link->listening_port = port;
+  link->replid = std::move(replid);
   link->offset = offset;
-  if (!dispatcher_->can_resume(link->replid, offset)) {
+  const bool resume = wire == dispatch::Wire::kLfdb
+                          ? dispatcher_->can_resume(link->replid, offset)
+                      : wire == dispatch::Wire::kRedisPsync
+                          ? dispatcher_->can_resume_redis(link->replid, offset)
+                          : false;  // SYNC: always the whole data set
+  AppendLog* const log = shipped_log();
+  if (stream_log_ && !stream_on_.load(std::memory_order_relaxed)) {
+    // The first replica of a server without appendonly: from the next invocation on, writes
+    // leave records (we run alone, so none is half way through one).
+    stream_on_.store(true, std::memory_order_release);
+  }
+  if (!resume) {
     // We run alone: the keyspace and the log's end stand still together.
-    auto bytes = snapshot_to_bytes(server_.databases(), now_ms(), server_.library_codes());
-    if (!bytes.ok()) {
-      c.out.error("ERR full resync: " + bytes.status().message());
-      return;  // link's destructor closes the dup
+    const std::uint64_t at = log->appended();
+    std::string bytes;
+    if (wire == dispatch::Wire::kLfdb) {
+      auto snap = snapshot_to_bytes(server_.databases(), now_ms(), server_.library_codes());
+      if (!snap.ok()) {
+        c.out.error("ERR full resync: " + snap.status().message());
+        return;  // link's destructor closes the dup
+      }
+      bytes = std::move(*snap);
+    } else {
+      dump::RdbMeta meta;
+      {
+        lf::MutexLock lock(replid_mu_);
+        meta.replid = own_replid_;
+      }
+      // The payload's repl-offset is in the replica's terms; the dispatcher's first line says
+      // the same (its PINGs count), so leave the offset to it: 0 here is what a SYNC gets.
+      bytes = dump::rdb_file(server_.databases(), now_ms(), meta, server_.library_codes());
     }
-    link->snapshot_offset = server_.append_log()->appended();
+    link->snapshot_offset = at;
     // The replica reads the stream from here: its first record must say its database.
-    server_.append_log()->forget_db();
-    link->snapshot = lf::make_immutable<std::string>(std::move(*bytes));
+    log->forget_db();
+    link->snapshot = lf::make_immutable<std::string>(std::move(bytes));
   }
   dispatcher_->add_replica(std::move(link));
   // No reply from here: the dispatcher answers on the handed-over socket; the session closes
   // its side (the dup keeps the connection open).
   c.client->close_after_reply = true;
+}
+
+// REPLCONF from a Redis replica or redis-cli before its SYNC / PSYNC: what they announce needs
+// nothing from lfdb (the dispatcher reads REPLCONF ACK on the handed-over socket itself).
+void Replication::replconf_command(CommandContext& c) {
+  if (c.argc() % 2 == 0) {
+    c.out.error(kErrSyntax);
+    return;
+  }
+  for (std::size_t i = 1; i < c.argc(); i += 2) {
+    const std::string_view o = c.arg(i);
+    if (iequal(o, "ack") || iequal(o, "getack")) return;  // a replica's, never answered
+    if (!iequal(o, "listening-port") && !iequal(o, "ip-address") && !iequal(o, "capa") &&
+        !iequal(o, "rdb-only") && !iequal(o, "rdb-filter-only")) {
+      c.out.error("ERR Unrecognized REPLCONF option: " + std::string(o));
+      return;
+    }
+  }
+  c.out.simple_string("OK");
 }
 
 // ---- commands ----------------------------------------------------------------------------
@@ -240,7 +323,7 @@ void Replication::role_command(CommandContext& c) {
       dispatcher_ ? dispatcher_->view() : dispatch::ReplicationView{};
   c.out.array_header(3);
   c.out.bulk("master");
-  AppendLog* log = server_.append_log();
+  AppendLog* log = shipped_log();
   c.out.integer(dispatcher_ && log != nullptr ? static_cast<std::int64_t>(log->appended()) : 0);
   c.out.array_header(v.replicas.size());
   for (const auto& r : v.replicas) {
@@ -335,10 +418,12 @@ std::string Replication::info() {
   line("master_replid2:0000000000000000000000000000000000000000");
   // Everything executed (appended), so a replica at this offset has every write acknowledged
   // so far; what may already be shipped is the sealed end (written, or fsynced under always).
-  line("master_repl_offset:" + std::to_string(server_.append_log()->appended()));
+  line("master_repl_offset:" + std::to_string(shipped_log()->appended()));
   line("lfdb_sealed_offset:" + std::to_string(dispatcher_->sealed_end()));
   line("second_repl_offset:-1");
-  line("repl_backlog_active:1");
+  // As Redis: no backlog until the first replica (appendonly no: nothing recorded before it).
+  line(std::string("repl_backlog_active:") +
+       (stream_log_ && !stream_on_.load(std::memory_order_acquire) ? "0" : "1"));
   line("repl_backlog_size:" + std::to_string(v.backlog_size));
   line("repl_backlog_first_byte_offset:" + std::to_string(v.backlog_start));
   line("repl_backlog_histlen:" + std::to_string(v.backlog_end - v.backlog_start));

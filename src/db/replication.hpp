@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "db/append_log.hpp"
 #include "db/command_context.hpp"
 #include "db/primary_link.hpp"
 #include "dispatch/dispatcher.hpp"
@@ -57,11 +58,21 @@ class Replication {
   void stop_link();
   void stop_dispatcher();
 
+  // appendonly no: the log without a file replicas are streamed from, once the first SYNC
+  // switched it on (null before: writes encode no records). One acquire load per write.
+  AppendLog* stream_log() const {
+    return stream_on_.load(std::memory_order_acquire) ? stream_log_.get() : nullptr;
+  }
+  // Once a second (the server's cron): what the log's writers left pending goes out.
+  void tick();
+
   // True while this server follows a primary: clients' writes get READONLY.
   bool is_replica() const { return replica_.load(std::memory_order_acquire); }
 
   // Command handlers (src/db/cmd_server.cpp binds them).
   void sync_command(CommandContext& c);       // LFDB.SYNC replid offset [listening-port]
+  void redis_sync_command(CommandContext& c); // SYNC | PSYNC replid offset
+  void replconf_command(CommandContext& c);
   void replicaof_command(CommandContext& c);  // REPLICAOF host port | NO ONE
   void role_command(CommandContext& c);
   std::string info();
@@ -72,6 +83,7 @@ class Replication {
   void forget_saved_position();
   // CONFIG SET repl-backlog-size: the dispatcher's backlog (none without the log) takes it.
   void set_backlog_size(std::size_t bytes);
+  void set_ping_period(std::int64_t seconds);  // repl-ping-replica-period
   // min-replicas-to-write / min-replicas-max-lag: a primary with fewer replicas that acknowledged
   // within max-lag seconds refuses writes (NOREPLICAS). Either at 0 turns the rule off.
   void set_min_replicas(long long to_write) { min_replicas_.store(to_write, std::memory_order_relaxed); }
@@ -89,14 +101,26 @@ class Replication {
     std::uint64_t generation = 0;  // bumped by every REPLICAOF
   };
 
+  // The connection's socket goes to the dispatcher with what the replica asked for (and a
+  // snapshot of the keyspace when it cannot resume); the session replies nothing more.
+  void hand_over(CommandContext& c, dispatch::Wire wire, std::string replid, std::uint64_t offset,
+                 std::uint16_t port);
   void link_main();
+  // The log replicas are streamed from: the append-only log, or stream_log_.
+  AppendLog* shipped_log();
   bool target_is(std::uint64_t generation);
   // Runs fn alone (every color), from the link thread, and waits for it.
   template <class Fn>
   void run_alone(Fn&& fn);
 
   Server& server_;
-  std::unique_ptr<dispatch::Dispatcher> dispatcher_;  // set in start(), reset in stop()
+  // Set in start_dispatcher() before serving (so read without a guard), reset in stop().
+  std::unique_ptr<AppendLog> stream_log_;  // appendonly no only
+  std::unique_ptr<dispatch::Dispatcher> dispatcher_;
+  // Written once, false to true, by SYNC / PSYNC / LFDB.SYNC, which run alone (every color), so
+  // every invocation after it sees it and none straddles the change; never cleared (a replica
+  // that reconnects finds the backlog, as Redis keeps its own).
+  std::atomic<bool> stream_on_{false};
   std::thread link_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> replica_{false};

@@ -1237,8 +1237,8 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
   // A run the shutdown stopped after it wrote leaves nothing behind: its writes never reach the
   // log (and the server takes no snapshot and runs nothing more: ScriptRegistry::abandoned).
   if (outer_records != nullptr && !run.effects.empty() && !run.abandoned) {
-    // Inside MULTI/EXEC the transaction's own block already makes it atomic.
-    const bool wrap = !t_invocation_log.in_block;
+    // Inside MULTI/EXEC the transaction's own block already makes it atomic; one command is.
+    const bool wrap = !t_invocation_log.in_block && count_commands(run.effects, 2) > 1;
     if (wrap) encode_command(*outer_records, {"MULTI"});
     outer_records->append(run.effects);
     if (wrap) encode_command(*outer_records, {"EXEC"});

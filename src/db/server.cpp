@@ -104,6 +104,11 @@ void Server::close_idle_clients(std::int64_t now) {
 }
 
 // The replica's class while a replica (REPLICAOF moves it), the primary's otherwise.
+AppendLog* Server::record_log() {
+  if (AppendLog* disk = persistence_.log()) return disk;
+  return repl_->stream_log();
+}
+
 void Server::reapply_oom_score() {
   (void)apply_oom_score(config_.value("oom-score-adj"), config_.value("oom-score-adj-values"),
                         repl_->is_replica());
@@ -141,6 +146,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   if (k == "tracking-table-max-keys") tracking().set_max_keys(std::stoull(v));
   if (k == "busy-reply-threshold" || k == "lua-time-limit") scripts().set_busy_threshold_ms(std::stoll(v));
   if (k == "repl-backlog-size") repl_->set_backlog_size(std::stoull(v));
+  if (k == "repl-ping-replica-period" || k == "repl-ping-slave-period") repl_->set_ping_period(std::stoll(v));
   if (k == "maxmemory") evict_over_limit();
   if (k == "min-replicas-to-write" || k == "min-slaves-to-write") repl_->set_min_replicas(std::stoll(v));
   if (k == "min-replicas-max-lag" || k == "min-slaves-max-lag") repl_->set_min_replicas_max_lag(std::stoll(v));
@@ -249,6 +255,7 @@ lf::Status Server::start() {
       if (now >= next_log_tick) {
         next_log_tick = now + 1000;
         persistence_.on_second(now);
+        repl_->tick();
         close_idle_clients(now);
       }
       persistence_.reap_child();
@@ -393,7 +400,7 @@ void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep s
     const std::int64_t began = now_ms();
     std::string records;  // the DELs of what went, logged as one invocation
     InvocationLog& il = t_invocation_log;
-    AppendLog* const log = append_log();
+    AppendLog* const log = record_log();
     il.records = log ? &records : nullptr;
     il.db = kNoDb;  // the records start with their own SELECT
     pubsub::EventSink sink;  // `expired` / `evicted` events, when notifications are on

@@ -175,6 +175,9 @@ class Server final : public lf::Service {
   Persistence& persistence() { return persistence_; }
   // The append-only log (nullptr when appendonly is no).
   AppendLog* append_log() { return persistence_.log(); }
+  // Where a write's records go: the append-only log, else (appendonly no) the replicas' stream
+  // once one attached; null: no records (docs/replication.md).
+  AppendLog* record_log();
   // Replays one logged command (or checks it): loading at start, and a replica's stream. A
   // SELECT moves the database the next ones apply to.
   lf::Status apply_logged(std::span<const std::string_view> argv, bool check_only);

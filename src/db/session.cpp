@@ -295,7 +295,7 @@ lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {
   // kPark: a command waits for its color; its task may be running already, so touch nothing
   // (execute() held the replies before it submitted).
   if (a == lf::SessionAction::kPark || commit_offset_ == 0) return a;
-  AppendLog* log = server_.append_log();
+  AppendLog* log = server_.record_log();
   if (log->policy() != FsyncPolicy::kAlways) {
     log->write_pending();  // into the kernel before the replies go: a crash of ours loses nothing
     commit_offset_ = 0;
@@ -821,7 +821,7 @@ ServerSession::Step ServerSession::submit_parked(const Invocation& inv, const Bo
                                                  std::string& out) {
   // Slow path: the task may run later on another thread, after this read buffer is gone.
   // Replies that wait for the disk stay with the session while it parks.
-  if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
+  if (commit_offset_ != 0 && server_.record_log()->policy() == FsyncPolicy::kAlways) {
     durable().held.append(out);
     out.clear();
   }
@@ -864,7 +864,7 @@ ServerSession::Step ServerSession::hold_for_pause(const CommandSpec& spec,
 
 ServerSession::Step ServerSession::block(std::string& out) {
   leave_flight();  // what ran is over: a parked client is not in flight (ClientPause::drain())
-  if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
+  if (commit_offset_ != 0 && server_.record_log()->policy() == FsyncPolicy::kAlways) {
     durable().held.append(out);  // earlier replies still wait for the disk: they stay with us
     out.clear();
   }
@@ -1086,7 +1086,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
       }
     }
   } count{*this, server_, *bc.spec, argv, out, ctx, out.size(), start_us};
-  AppendLog* log = server_.append_log();
+  AppendLog* log = server_.record_log();
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
     bc.handler(ctx);
@@ -1274,7 +1274,7 @@ ServerSession::Step ServerSession::exec(std::string& out) {
                        Placement::kKeys, hashes_};
   rare().parked_bc = nullptr;
   exec_alone_ = alone;
-  if (commit_offset_ != 0 && server_.append_log()->policy() == FsyncPolicy::kAlways) {
+  if (commit_offset_ != 0 && server_.record_log()->policy() == FsyncPolicy::kAlways) {
     durable().held.append(out);  // replies that wait for the disk stay with the session while it parks
     out.clear();
   }
@@ -1299,7 +1299,7 @@ void ServerSession::run_transaction(std::string& out) {
     w.null_array();
   } else {
     // The block's records go to the log as one MULTI...EXEC (when it changed anything).
-    AppendLog* log = server_.append_log();
+    AppendLog* log = server_.record_log();
     in_transaction_ = log != nullptr;
     TrackingScope tracking_scope(*this, nullptr, {});  // BCAST: one message per prefix for the block
     InvocationLog& il = t_invocation_log;
@@ -1329,7 +1329,12 @@ void ServerSession::run_transaction(std::string& out) {
     in_exec_ = false;
     if (log_buf != nullptr) {
       if (log_buf->size() > multi_len) {
-        encode_command(*log_buf, {"EXEC"});
+        // One command needs no MULTI/EXEC around it (Redis 7.0 leaves it out too).
+        if (count_commands(std::string_view(*log_buf).substr(multi_len), 2) == 1) {
+          log_buf->erase(0, multi_len);
+        } else {
+          encode_command(*log_buf, {"EXEC"});
+        }
         commit_offset_ = log->append(*log_buf, log_db_, il.db);
         client_.write_offset = commit_offset_;
       }

@@ -39,6 +39,9 @@ struct Peer {
   std::uint64_t acked = 0;
   std::int64_t last_ack_ms = 0;
   bool blocked = false;  // the socket took less than offered: retry soon
+  bool redis = false;    // SYNC / PSYNC: gets PINGs, its offsets count them
+  std::uint64_t ping_next = 0;  // the next ping (PingLedger index) it is due
+  std::size_t ping_sent = 0;    // of that ping, when a send stopped inside it
   resp::RequestParser parser;
   std::string in;
 };
@@ -47,7 +50,9 @@ struct Peer {
 class Loop {
  public:
   Loop(DispatcherOptions o, std::shared_ptr<lf::Monitor<ReplicationView>> view)
-      : opt_(std::move(o)), backlog_(opt_.backlog_size, opt_.base), view_(std::move(view)) {}
+      : opt_(std::move(o)), backlog_(opt_.backlog_size, opt_.base), view_(std::move(view)) {
+    ping_period_ms_ = opt_.ping_period_s * 1000;
+  }
 
   void run(const std::stop_token& stop, DispatcherInbox& inbox, lf::Unique<BackupSeed> seed) {
     if (!opt_.backup_dir.empty() && seed) {
@@ -71,6 +76,8 @@ class Loop {
             peers_.clear();
             opt_.replid = std::move(h.replid);
             backlog_ = Backlog(opt_.backlog_size, backlog_.end());
+            pings_ = PingLedger();
+            pings_changed_ = true;
             if (backup_) backup_fail(lf::Status::error("this server became a replica"));
             changed_ = true;
           },
@@ -79,11 +86,15 @@ class Loop {
             backlog_.set_capacity(b.bytes);
             changed_ = true;
           },
+          [this](PingPeriod p) { ping_period_ms_ = p.seconds * 1000; },
           [&open](DispatcherStop) { open = false; }};
       if (peers_.empty()) {
         // Nobody to ship to: the backlog can take the segments a few at a time, without a
-        // wake-up (a context switch) for each batch the log writes.
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        // wake-up (a context switch) for each batch the log writes; and while nothing comes
+        // (no writes, or appendonly no before the first SYNC) the thread sleeps in the mailbox.
+        if (inbox.receive_for(std::chrono::seconds(1), handle)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
       } else {
         inbox.receive_for(std::chrono::milliseconds(blocked ? 1 : 50), handle);
       }
@@ -95,6 +106,7 @@ class Loop {
         lf::Status st = backup_->sync();
         if (!st.ok()) backup_fail(st);
       }
+      maybe_ping();
       pump_all();
       publish(false);
     }
@@ -129,6 +141,26 @@ class Loop {
       (void)backlog_.append(s);
       changed_ = true;
     }
+    if (pings_.any_before(backlog_.start())) {
+      pings_.drop_before(backlog_.start());
+      pings_changed_ = true;
+    }
+  }
+
+  // Redis sends its replicas a PING every repl-ping-replica-period (their link timeout counts
+  // on it); each one is sent to every Redis-protocol replica at the same log offset.
+  void maybe_ping() {
+    bool any = false;
+    for (const Peer& p : peers_) any = any || (p.redis && p.stage == Peer::Stage::kStream);
+    const std::int64_t now = mono_ms();
+    if (!any) {
+      last_ping_ms_ = now;  // the first ping one period after a replica comes online
+      return;
+    }
+    if (ping_period_ms_ <= 0 || now - last_ping_ms_ < ping_period_ms_) return;
+    last_ping_ms_ = now;
+    pings_.add(backlog_.end());
+    pings_changed_ = true;
   }
 
   void on_replica(lf::Unique<ReplicaLink> l) {
@@ -136,10 +168,22 @@ class Loop {
     if (fl >= 0) (void)::fcntl(l->fd, F_SETFL, fl | O_NONBLOCK);
     Peer& p = peers_.emplace_back(std::move(l));
     p.last_ack_ms = mono_ms();
+    p.redis = p.link->wire != Wire::kLfdb;
+    std::uint64_t log = 0, ping = 0;
     if (p.link->snapshot) {
       p.stage = Peer::Stage::kWaitSnapshot;
       p.acked = p.link->snapshot_offset;
       ++full_syncs_;
+    } else if (p.redis) {
+      if (p.link->replid == opt_.replid &&
+          pings_.to_log(p.link->offset, backlog_.start(), backlog_.end(), log, ping)) {
+        p.head = "+CONTINUE " + opt_.replid + "\r\n";
+        p.cursor = p.acked = log;
+        p.ping_next = ping;
+        ++partial_syncs_;
+      } else {
+        refuse(p);
+      }
     } else if (backlog_.decide(opt_.replid, p.link->replid, p.link->offset) ==
                ResyncKind::kPartial) {
       p.head = "+CONTINUE " + opt_.replid + " " + std::to_string(p.link->offset) + "\r\n";
@@ -147,15 +191,18 @@ class Loop {
       p.acked = p.cursor;
       ++partial_syncs_;
     } else {
-      // The session's pre-check raced with the backlog moving on: the replica asks again and
-      // gets a full resync.
-      p.head = "-NOMASTERLINK partial resync not possible any more, ask for a full one\r\n";
-      p.cursor = backlog_.end();
-      ++partial_refused_;
-      (void)send_some(p, p.head);
-      peers_.pop_back();
+      refuse(p);
     }
     changed_ = true;
+  }
+
+  // The session's pre-check raced with the backlog moving on: the replica asks again and gets
+  // a full resync. `p` is the newest peer.
+  void refuse(Peer& p) {
+    p.head = "-NOMASTERLINK partial resync not possible any more, ask for a full one\r\n";
+    ++partial_refused_;
+    (void)send_some(p, p.head);
+    peers_.pop_back();
   }
 
   // Sends from `bytes` starting at p.sent; false when the link broke.
@@ -182,9 +229,16 @@ class Loop {
       // appendfsync always, on the primary's disk).
       if (backlog_.end() < p.link->snapshot_offset) return read_acks(p);
       if (!backlog_.holds(p.link->snapshot_offset)) return false;
-      p.head = "+FULLRESYNC " + opt_.replid + " " + std::to_string(p.link->snapshot_offset) +
-               "\r\n$" + std::to_string(p.link->snapshot->get().size()) + "\r\n";
-      p.cursor = p.link->snapshot_offset;
+      const std::uint64_t at = p.link->snapshot_offset;
+      const std::string bulk = "$" + std::to_string(p.link->snapshot->get().size()) + "\r\n";
+      if (p.redis) p.ping_next = pings_.first_from(at);
+      // Redis's SYNC (before PSYNC existed) has no first line: the payload comes at once.
+      p.head = p.link->wire == Wire::kRedisSync
+                   ? bulk
+                   : "+FULLRESYNC " + opt_.replid + " " +
+                         std::to_string(p.redis ? PingLedger::redis_offset(at, p.ping_next) : at) +
+                         "\r\n" + bulk;
+      p.cursor = at;
       p.stage = Peer::Stage::kHead;
       changed_ = true;
     }
@@ -209,8 +263,20 @@ class Loop {
                    "disconnected (it resyncs)\n", p.link->ip.c_str(), p.link->listening_port);
       return false;
     }
-    while (p.cursor < backlog_.end()) {
-      const std::string_view piece = backlog_.piece(p.cursor);
+    for (;;) {
+      const bool ping_due = p.redis && p.ping_next < pings_.end_index();
+      if (ping_due && pings_.position(p.ping_next) <= p.cursor) {
+        p.sent = p.ping_sent;
+        if (!send_some(p, PingLedger::kPing)) return false;
+        p.ping_sent = p.blocked ? p.sent : 0;
+        p.sent = 0;
+        if (p.blocked) break;
+        ++p.ping_next;
+        continue;
+      }
+      if (p.cursor >= backlog_.end()) break;
+      std::string_view piece = backlog_.piece(p.cursor);
+      if (ping_due) piece = piece.substr(0, pings_.position(p.ping_next) - p.cursor);
       p.sent = 0;
       if (!send_some(p, piece)) return false;
       p.cursor += p.sent;
@@ -240,9 +306,14 @@ class Loop {
         return true;
       }
       if (argv.size() == 3 && (argv[1] == "ACK" || argv[1] == "ack")) {
-        std::uint64_t v = 0;
+        std::uint64_t v = 0, log = 0, ping = 0;
         for (char c : argv[2]) v = c >= '0' && c <= '9' ? v * 10 + static_cast<std::uint64_t>(c - '0') : v;
-        p.acked = v;
+        // A Redis replica's offset counts our PINGs: back to the log's.
+        if (!p.redis) {
+          p.acked = v;
+        } else if (pings_.to_log(v, 0, backlog_.end(), log, ping)) {
+          p.acked = log;
+        }
         p.last_ack_ms = mono_ms();
       }
       p.in.erase(0, r.consumed);
@@ -277,6 +348,11 @@ class Loop {
     v.backup_path = backup_path_;
     v.backup_synced = backup_ ? backup_->synced() : backup_synced_last_;
     v.backup_error = backup_error_;
+    if (pings_changed_) {
+      pings_view_ = lf::make_immutable<PingLedger>(pings_);
+      pings_changed_ = false;
+    }
+    v.pings = pings_view_;
     for (const Peer& p : peers_) {
       ReplicaView r;
       r.ip = p.link->ip;
@@ -284,7 +360,7 @@ class Loop {
       r.state = p.stage == Peer::Stage::kWaitSnapshot ? "wait_bgsave"
                 : p.stage == Peer::Stage::kStream     ? "online"
                                                       : "send_bulk";
-      r.offset = p.acked;
+      r.offset = p.acked;  // the log's offset, also for Redis replicas (WAIT compares it)
       r.lag_s = (now - p.last_ack_ms) / 1000;
       v.replicas.push_back(std::move(r));
     }
@@ -295,6 +371,11 @@ class Loop {
   Backlog backlog_;
   std::shared_ptr<lf::Monitor<ReplicationView>> view_;
   std::list<Peer> peers_;
+  PingLedger pings_;
+  lf::Immutable<PingLedger> pings_view_ = lf::make_immutable<PingLedger>();  // the last published
+  bool pings_changed_ = false;
+  std::int64_t ping_period_ms_ = 10000;
+  std::int64_t last_ping_ms_ = 0;
   std::unique_ptr<BackupFile> backup_;  // null: no backup (or it failed)
   std::string backup_path_;
   std::string backup_error_;
@@ -344,6 +425,8 @@ void Dispatcher::set_backlog_size(std::size_t bytes) {
   view_->with([bytes](ReplicationView& v) { v.backlog_size = bytes; });  // INFO shows it at once
 }
 
+void Dispatcher::set_ping_period(std::int64_t seconds) { (void)inbox_->send(PingPeriod{seconds}); }
+
 void Dispatcher::new_history(std::string replid) {
   (void)inbox_->send(NewHistory{std::move(replid)});
   // Until the thread publishes it, no pre-check may approve a resume of the old history: "-"
@@ -355,6 +438,14 @@ void Dispatcher::new_history(std::string replid) {
 bool Dispatcher::can_resume(std::string_view replid, std::uint64_t offset) const {
   return view_->with([&](const ReplicationView& v) {
     return replid == v.replid && offset >= v.backlog_start && offset <= sealed_end();
+  });
+}
+
+bool Dispatcher::can_resume_redis(std::string_view replid, std::uint64_t redis_offset) const {
+  return view_->with([&](const ReplicationView& v) {
+    std::uint64_t log = 0, ping = 0;
+    return replid == v.replid &&
+           v.pings->to_log(redis_offset, v.backlog_start, sealed_end(), log, ping);
   });
 }
 

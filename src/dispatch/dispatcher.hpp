@@ -7,6 +7,7 @@
 //   lf::Unique<ReplicaLink> a replica's socket, handed over by the session that read its
 //                           LFDB.SYNC, with the snapshot for a full resync (an Immutable);
 //   NewHistory              a value: this server stopped being a primary; drop every replica;
+//   BacklogSize, PingPeriod values: CONFIG SET repl-backlog-size / repl-ping-replica-period;
 //   DispatcherStop          a value: leave.
 //
 // It ships every segment, in log order, to every replica, from where that replica stands (a
@@ -30,6 +31,7 @@
 
 #include "dispatch/backlog.hpp"
 #include "dispatch/backup.hpp"
+#include "dispatch/ping_ledger.hpp"
 #include "lf/immutable.hpp"
 #include "lf/mailbox.hpp"
 #include "lf/monitor.hpp"
@@ -38,14 +40,19 @@
 
 namespace lfdb::dispatch {
 
+// How the replica asked: lfdb's LFDB.SYNC (snapshot in lfdb's format, offsets are the log's),
+// or Redis's SYNC / PSYNC (an RDB payload; offsets count the PINGs sent too: ping_ledger.hpp).
+enum class Wire { kLfdb, kRedisSync, kRedisPsync };
+
 // A replica's connection, as the session hands it over: the socket (owned: closed with the
 // link) and what the replica asked for.
 struct ReplicaLink {
   int fd = -1;
+  Wire wire = Wire::kLfdb;
   std::string ip;
   std::uint16_t listening_port = 0;  // the replica's own port (INFO's slaveN:port)
   std::string replid;                // the history the replica has ("?": none)
-  std::uint64_t offset = 0;          // where it stands in that history
+  std::uint64_t offset = 0;          // where it stands in that history (kRedisPsync: Redis's offset)
   // Set for a full resync: the keyspace as of log offset snapshot_offset.
   std::optional<lf::Immutable<std::string>> snapshot;
   std::uint64_t snapshot_offset = 0;
@@ -74,11 +81,18 @@ struct BacklogSize {
   std::size_t bytes = 0;
 };
 
+// CONFIG SET repl-ping-replica-period: how often Redis-protocol replicas get a PING.
+struct PingPeriod {
+  using sendable_value = void;
+  std::int64_t seconds = 10;
+};
+
 struct DispatcherOptions {
   using sendable_value = void;
   std::string replid;
   std::size_t backlog_size = 16u << 20;
   std::uint64_t base = 0;  // the log offset shipping starts at
+  std::int64_t ping_period_s = 10;  // repl-ping-replica-period
   std::string backup_dir;  // non-empty: also append every segment to a file there (backup.hpp)
 };
 
@@ -103,10 +117,11 @@ struct ReplicationView {
   std::string backup_path;           // empty: no backup
   std::uint64_t backup_synced = 0;   // the log offset the backup file holds durably
   std::string backup_error;          // empty: fine
+  lf::Immutable<PingLedger> pings = lf::make_immutable<PingLedger>();  // replaced when it changes
 };
 
 using DispatcherInbox =
-    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, BacklogSize, DispatcherStop>;
+    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, BacklogSize, PingPeriod, DispatcherStop>;
 
 class Dispatcher {
  public:
@@ -121,10 +136,13 @@ class Dispatcher {
   void add_replica(lf::Unique<ReplicaLink> link);
   void new_history(std::string replid);
   void set_backlog_size(std::size_t bytes);
+  void set_ping_period(std::int64_t seconds);
   // The sealed end of the log (INFO's master_repl_offset): current as soon as ship() returns.
   std::uint64_t sealed_end() const { return sealed_end_.load(std::memory_order_acquire); }
   // A pre-check for LFDB.SYNC (may be a few ms stale; the dispatcher has the last word).
   bool can_resume(std::string_view replid, std::uint64_t offset) const;
+  // The same for a Redis replica's PSYNC, whose offset counts the PINGs it was sent.
+  bool can_resume_redis(std::string_view replid, std::uint64_t redis_offset) const;
   ReplicationView view() const;
 
  private:

@@ -411,13 +411,36 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(str(e.exception), "NOREPLICAS Not enough good replicas to write.")
         self.assertEqual(pc.get("k"), b"1")
 
-    def test_primary_without_log_refuses_replicas(self):
-        s = FixedPortServer([("appendonly", "no")]).start()
-        self.servers.append(s)
-        c = self.client(s)
-        with self.assertRaises(redis.ResponseError) as e:
-            c.execute_command("LFDB.SYNC", "?", "0")
-        self.assertIn("appendonly yes", str(e.exception))
+    def test_primary_without_appendonly_streams_from_memory(self):
+        # appendonly no (Redis's default): the records exist once a replica asked (the stream's
+        # log without a file), so the replica gets the snapshot, the writes after it, the expiry
+        # cycle's DELs, and a partial resync after its link is cut.
+        p = FixedPortServer([("appendonly", "no")]).start()
+        self.servers.append(p)
+        pc = self.client(p)
+        pc.set("before", "1")
+        pc.set("soon", "gone", px=200)
+        proxy = CutProxy(p.port)
+        self.proxies.append(proxy)
+        r = self.replica(proxy.port)
+        rc = self.client(r)
+        wait_caught_up(pc, rc)
+        for i in range(100):
+            pc.set("a:%d" % i, i)
+        pc.execute_command("SELECT", 2)
+        pc.lpush("l", "x", "y")
+        pc.execute_command("SELECT", 0)
+        wait_for("the primary to expire `soon`", lambda: pc.dbsize() == 101)
+        wait_caught_up(pc, rc)
+        proxy.cut()
+        pc.set("after-cut", "1")
+        wait_caught_up(pc, rc)
+        self.assertEqual(info(rc)["lfdb_full_syncs"], 1)
+        self.assertGreaterEqual(info(rc)["lfdb_partial_syncs"], 1)
+        self.assertEqual(rc.execute_command("DBSIZE"), 102)  # the DEL came: not just hidden
+        self.assertEqual(dump(pc), dump(rc))
+        self.assertEqual(self.client(r, db=2).lrange("l", 0, -1), [b"y", b"x"])
+        self.assertEqual(pc.info("persistence")["aof_enabled"], 0)
 
     def test_a_replica_sees_every_database(self):
         # Keys in database 2 before the replica exists (its full resync's snapshot), then writes

@@ -194,7 +194,7 @@ void Registry::serve(std::span<const std::string_view> keys, std::uint32_t db,
   if (keys.empty() && held.all) sweep_stream_groups(now_ms);
   std::vector<std::string> todo(keys.begin(), keys.end());
   std::string records;
-  AppendLog* log = server_.append_log();
+  AppendLog* log = server_.record_log();
   const std::size_t first_woken = t_woken.size();
   for (std::size_t t = 0; t < todo.size(); ++t) {
     const std::string key = todo[t];

@@ -1,8 +1,9 @@
 // DUMP and RESTORE (rdb_value.hpp has the payload). RESTORE is logged as the state it left:
-// RESTORE key <deadline> payload REPLACE ABSTTL (or a 0 TTL without ABSTTL), or DEL when the
+// RESTORE key <deadline> payload [REPLACE] ABSTTL (or a 0 TTL without ABSTTL; REPLACE as given), or DEL when the
 // payload arrived already expired over an existing key, so replaying the log at any later time
 // rebuilds the same key (log_records.hpp).
 #include <string>
+#include <vector>
 
 #include "db/command_context.hpp"
 #include "db/dump/rdb_value.hpp"
@@ -36,14 +37,17 @@ void set_access(Value& v, std::int64_t idle_s, std::int64_t freq, std::int64_t n
 void restore_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   bool replace = false, absttl = false;
+  std::string_view replace_word = "REPLACE", absttl_word = "ABSTTL";  // as the client spelled them
   std::int64_t idle = -1, freq = -1;
   for (std::size_t i = 4; i < c.argc(); ++i) {
     const std::string_view o = c.arg(i);
     const bool more = i + 1 < c.argc();
     if (iequal(o, "replace")) {
       replace = true;
+      replace_word = o;
     } else if (iequal(o, "absttl")) {
       absttl = true;
+      absttl_word = o;
     } else if (iequal(o, "idletime") && more) {
       if (!parse_int(c.arg(++i), idle)) return c.out.error(kErrNotInteger);
       if (idle < 0) return c.out.error("ERR Invalid IDLETIME value, must be >= 0");
@@ -85,11 +89,13 @@ void restore_cmd(CommandContext& c) {
   pubsub::event(pubsub::kEvGeneric, "restore", key);
   if (log != nullptr) {
     t_invocation_log.select(c.db);
-    if (ttl == 0) {
-      encode_command(*log, {"RESTORE", key, "0", c.arg(3), "REPLACE"});
-    } else {
-      encode_command(*log, {"RESTORE", key, std::to_string(ttl), c.arg(3), "REPLACE", "ABSTTL"});
-    }
+    // REPLACE only as given (without it the key did not exist, so replay needs none either):
+    // the stream replicas see is then Redis's.
+    const std::string deadline = std::to_string(ttl);
+    std::vector<std::string_view> args{"RESTORE", key, deadline, c.arg(3)};
+    if (replace) args.push_back(replace_word);
+    if (ttl != 0) args.push_back(absttl_word);
+    encode_command(*log, args);
   }
   c.out.simple_string("OK");
 }

@@ -497,6 +497,12 @@ bool decode_stream(Reader& r, unsigned char type, Value& v) {
 
 std::string dump_value(const Value& v) {
   std::string out;
+  put_value(out, v);
+  seal_payload(out);
+  return out;
+}
+
+void put_value(std::string& out, const Value& v) {
   switch (v.type()) {
     case Type::kString:
       out.push_back(static_cast<char>(kString));
@@ -508,8 +514,6 @@ std::string dump_value(const Value& v) {
     case Type::kZSet: encode_zset(v, out); break;
     case Type::kStream: encode_stream(*v.stream(), out); break;
   }
-  seal_payload(out);
-  return out;
 }
 
 bool restore_value(std::string_view payload, Value& out, std::string& err) {

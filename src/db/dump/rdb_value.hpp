@@ -27,6 +27,9 @@ namespace lfdb::db::dump {
 
 // The payload DUMP answers for the value.
 std::string dump_value(const Value& v);
+// The value as an RDB file holds it: its type byte, then its encoding (DUMP's payload without
+// the version and CRC that seal it).
+void put_value(std::string& out, const Value& v);
 // The value a payload holds; false with Redis's error in `err` ("ERR DUMP payload version or
 // checksum are wrong" or "ERR Bad data format").
 bool restore_value(std::string_view payload, Value& out, std::string& err);
