@@ -35,6 +35,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
 #include <deque>
 #include <thread>
 #include <vector>
@@ -1003,6 +1006,44 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
   return std::unique_ptr<UringProactor>(new UringProactor(std::move(impl)));
 }
 
+Status UringProactor::probe() {
+  if (std::getenv("LF_NO_IO_URING") != nullptr) return Status::error("LF_NO_IO_URING is set");
+  io_uring ring{};
+  io_uring_params p{};
+  int rc = io_uring_queue_init_params(2, &ring, &p);
+  if (rc < 0) {
+    std::string why = "io_uring_setup refused";
+    if (FILE* f = std::fopen("/proc/sys/kernel/io_uring_disabled", "r"); f != nullptr) {
+      int disabled = 0;
+      if (std::fscanf(f, "%d", &disabled) == 1 && disabled != 0) {
+        why += " (kernel.io_uring_disabled=" + std::to_string(disabled) + ")";
+      }
+      std::fclose(f);
+    }
+    return Status::error(why + ": " + std::strerror(-rc), -rc);
+  }
+  Status st;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  void* mem = ::mmap(nullptr, static_cast<std::size_t>(page), PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (mem == MAP_FAILED) {
+    st = Status::from_errno("mmap");
+  } else {
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+    reg.ring_entries = 1;
+    reg.bgid = kBufferGroup;
+    rc = io_uring_register_buf_ring(&ring, &reg, 0);
+    if (rc < 0) {
+      st = Status::error(std::string("no provided buffer rings (5.19 or newer needed): ") + std::strerror(-rc), -rc);
+    } else {
+      (void)io_uring_unregister_buf_ring(&ring, kBufferGroup);
+    }
+  }
+  io_uring_queue_exit(&ring);
+  if (mem != MAP_FAILED) ::munmap(mem, static_cast<std::size_t>(page));
+  return st;
+}
+
 Status UringProactor::start() {
   int n = impl_->opt.threads < 1 ? 1 : impl_->opt.threads;
   for (int i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->run_thread(); });
@@ -1086,6 +1127,7 @@ int ProactorIo::fd() const { return -1; }
 Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions&, Factory) {
   return Status::error("uring proactor not built in (liburing's header was not found at build time)");
 }
+Status UringProactor::probe() { return Status::error("liburing was not found when liblf was built"); }
 Status UringProactor::start() { return Status::error("uring proactor not built in"); }
 void UringProactor::stop() {}
 bool UringProactor::close(HandlerId) { return false; }
