@@ -706,6 +706,27 @@ class Busy(ServerTestCase):
         flooder.close()
         self.assertEqual(self.r.strlen("{flood}b"), 6 << 20)
 
+    def test_many_clients_flooding_while_a_script_is_busy_are_all_answered(self):
+        """Sixteen clients each send a 1 MB SET at once while a script is busy (four times what lfdb's
+        completion set has receive buffers: their recvs run out, ENOBUFS): every one is read in
+        full and answered BUSY, none waits for the script to end, then SCRIPT KILL."""
+        looper = RawConnection(self.port, timeout=60)
+        looper.send_command("EVAL", LOOP, "1", "{many}a")
+        until_busy(self, self.port)
+        flooders = [RawConnection(self.port, timeout=60) for _ in range(16)]
+        senders = [threading.Thread(target=c.send, args=(encode_command("SET", "{many}%d" % i, "y" * (1 << 20)),),
+                                    daemon=True) for i, c in enumerate(flooders)]
+        for t in senders:
+            t.start()
+        for c in flooders:
+            self.assertEqual(c.read_parsed(timeout=60), RespError(BUSY))
+        for t in senders:
+            t.join(60)
+        for c in flooders:
+            c.close()
+        self.assertEqual(kill_loopers(self, self.port, [looper]), [RespError(KILLED)])
+        self.assertEqual(self.r.exists(*["{many}%d" % i for i in range(16)]), 0)
+
     def wait_running(self):
         """Until the looping script has started (lfdb: its connection's command is EVAL; one
         thread is still free to say so). redis-server (and the single reactor) read nothing
