@@ -22,7 +22,7 @@
 //    request of the connection ended, and by then the id no longer names it.
 //
 // Where io_uring is unavailable (liblf built without liburing, or a kernel that refuses it or
-// lacks provided buffer rings, 5.19+), create() fails with the reason.
+// lacks provided buffer rings, 5.19+), create() fails with the reason; probe() tells first.
 #pragma once
 
 #include <cstddef>
@@ -134,6 +134,11 @@ class UringProactor {
 
   // Opens the listening socket and the ring; fails with the reason where io_uring is unusable.
   static Result<std::unique_ptr<UringProactor>> create(const ProactorOptions& options, Factory factory);
+  // Whether create() can work here, without listening: liburing built in, a ring the kernel
+  // lets this process set up (a seccomp profile or kernel.io_uring_disabled may refuse it), and
+  // provided buffer rings (5.19+). With LF_NO_IO_URING set in the environment it fails as a
+  // refusing kernel would: how tests exercise a caller's fallback on a machine that has it.
+  static Status probe();
   ~UringProactor();  // stops first
   UringProactor(const UringProactor&) = delete;
   UringProactor& operator=(const UringProactor&) = delete;

@@ -335,7 +335,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "lfdb_model:%s", lf::to_string(initial_.model));
     append_line(s, "lfdb_data:%s", to_string(initial_.data));
     append_line(s, "lfdb_threads:%d", initial_.threads);
-    append_line(s, "lfdb_handle_set:%s", lf::to_string(initial_.handle_set));
+    append_line(s, "lfdb_handle_set:%s", lf::to_string(handle_set_));
     append_line(s, "lfdb_colors:%u", dbs_.colors());
   } else if (name == "clients") {
     s += "# Clients\r\n";

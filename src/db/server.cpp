@@ -24,6 +24,7 @@
 #include "db/process_settings.hpp"
 #include "db/session.hpp"
 #include "db/snapshot.hpp"
+#include "lf/uring_proactor.hpp"
 
 namespace lfdb::db {
 
@@ -196,6 +197,17 @@ lf::Status Server::start() {
   o.promotion = initial_.promotion;
   o.events_per_turn = initial_.events_per_turn;
   o.handle_set = initial_.handle_set;
+  // The completion set needs io_uring with provided buffer rings: where it is not there (not
+  // built in, an old kernel, forbidden by a seccomp profile or kernel.io_uring_disabled) the
+  // server starts anyway, on the readiness set, and says why.
+  if (o.handle_set == lf::HandleSetKind::kUringCompletion && initial_.model == lf::ModelKind::kLeaderFollowers) {
+    if (lf::Status why = lf::UringProactor::probe(); !why.ok()) {
+      std::printf("lfdb-server: handle set uring-completion unavailable (%s): running on epoll-et\n",
+                  why.message().c_str());
+      o.handle_set = lf::HandleSetKind::kEpollEdge;
+    }
+  }
+  handle_set_ = o.handle_set;
   // The elected flusher blocks in fsync inside a handler: a lazy leader would leave the handle
   // set unwatched for that time, so `always` keeps eager promotion.
   o.lazy_promotion = initial_.lazy_promotion &&

@@ -247,6 +247,9 @@ class Server final : public lf::Service {
   std::atomic<bool> cron_paused_{false};  // DEBUG PAUSE-CRON; read by the ticker
   int wake_fd_ = -1;  // eventfd: request_shutdown() -> wait()
   std::int64_t started_ms_ = 0;  // immutable after start
+  // The handle set the model runs on: --handle-set's, or epoll-et where uring-completion was
+  // asked for and io_uring is unavailable (immutable after start).
+  lf::HandleSetKind handle_set_ = lf::HandleSetKind::kEpollEdge;
 
   ClientRegistry clients_;
   std::unique_ptr<blocking::Registry> blocking_;  // made in the ctor; its timer runs from start()

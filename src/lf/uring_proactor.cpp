@@ -35,6 +35,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
 #include <deque>
 #include <thread>
 #include <vector>
@@ -57,7 +60,13 @@ namespace {
 // User data: kind (top 8 bits) | generation (24 bits) | slot (32 bits); an accept's names its
 // listener (index and generation) the same way.
 // kNotify never goes to the kernel: notify() puts it into a slot's pending completions.
-enum Kind : std::uint8_t { kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4 };
+// kRearm never goes to the kernel either: a connection whose recv ran out of buffers
+// (ENOBUFS) waits for enough of them to come back, then its holder posts the recv again.
+// kCopied: received bytes the leader copied out of a provided buffer (Slot::copied).
+// kKept: the same for bytes of the batch a handler that turned long was running (Slot::kept).
+enum Kind : std::uint8_t {
+  kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4, kRearm = 5, kCopied = 6, kKept = 7
+};
 constexpr std::uint32_t kGenMask = 0xFFFFFF;
 constexpr int kBufferGroup = 1;
 
@@ -82,6 +91,16 @@ struct Slot {
   std::uint32_t last_gen LF_GUARDED_BY(mu) = 0;
   bool taken LF_GUARDED_BY(mu) = false;  // a thread runs (or is about to run) this slot
   std::vector<Completion> pending LF_GUARDED_BY(mu);  // routed while taken, in queue order
+  // A slot whose holder is away (taken before the leader's turn: a long handler, a busy
+  // script serving the ring from inside itself) would keep the provided buffers its recv
+  // takes until it returns, and a client pipelining megabytes behind it would take the whole
+  // ring from every other connection. The leader copies such bytes here instead (kCopied) and
+  // gives the buffer back at once; past copy_cap it cancels the recv (the rest waits in the
+  // socket; the holder posts it again once it has run them). overflow_cancel: that cancel is
+  // queued (cleared when the recv is posted again). taken_turn: the leader turn that took it.
+  std::string copied LF_GUARDED_BY(mu);
+  bool overflow_cancel LF_GUARDED_BY(mu) = false;
+  std::uint64_t taken_turn LF_GUARDED_BY(mu) = 0;
   // Set by close(id), ProactorIo::close and the end of the peer's stream; checked before each
   // on_data, so none starts once it is set.
   std::atomic<bool> closing{false};
@@ -95,11 +114,18 @@ struct Slot {
   int fd = -1;
   std::unique_ptr<ProactorHandler> handler;
   std::string out;       // queued by on_data, not yet handed to the kernel
+  std::string copied_run;  // `copied` taken with the batch being run; kCopied read it in order
+  std::size_t copied_off = 0;
+  // Bytes of the batch being run, copied out of their buffers when its handler turned long
+  // (keep_run_buffers); kKept entries read them in order.
+  std::string kept;
+  std::size_t kept_off = 0;
   std::string inflight;  // the send the kernel holds (at most one: replies stay in order)
   std::size_t inflight_off = 0;
   bool send_inflight = false;
   bool recv_armed = false;
   bool recv_paused = false;  // cancelled for back-pressure; posted again once output drains
+  bool starved = false;      // ended in ENOBUFS: posted again once buffers came back (kRearm)
   bool cancel_sent = false;
   bool send_cancel_sent = false;
   bool held = false;          // ProactorIo::hold: receive nothing until released
@@ -143,6 +169,13 @@ struct UringProactor::Impl {
   // A slot was scheduled while no leader was blocked: the next leader's turn does not wait.
   bool kick LF_GUARDED_BY(sq_mu) = false;
   Mutex buf_mu;
+  // Buffers routed to slots and not yet returned (the leader adds, return_buffer takes away).
+  std::atomic<std::uint32_t> bufs_out{0};
+  // Connections whose recv ended in ENOBUFS while few buffers were left, woken (kRearm) by the
+  // return that brings a quarter of the ring back: no re-post loop against an empty ring.
+  std::vector<HandlerId> starved LF_GUARDED_BY(buf_mu);
+  std::size_t copy_cap = 0;  // per slot, see Slot::copied
+  std::uint64_t leader_turn = 0;  // the current leader's turn (the leader's only)
 
   Mutex pmu;
   CondVar followers_cv;
@@ -163,6 +196,33 @@ struct UringProactor::Impl {
     std::size_t next = 0;
   };
   static inline thread_local Turn* t_turn = nullptr;
+  // The slot batch this thread runs (batch[i] now), innermost first.
+  struct Run {
+    Slot* s;
+    std::vector<Slot::Completion>* batch;
+    std::size_t i;
+    Run* outer;
+  };
+  static inline thread_local Run* t_run = nullptr;
+
+  // A handler turns long (it gives the leader role up, or serves the ring from inside itself):
+  // the received bytes of its batch not run yet leave their provided buffers, which go back to
+  // the ring now instead of when it returns (a client that pipelined megabytes behind a busy
+  // script would hold the whole ring). Only then: the normal path copies nothing.
+  void keep_run_buffers() {
+    for (Run* r = t_run; r != nullptr; r = r->outer) {
+      Slot& s = *r->s;
+      for (std::size_t j = r->i + 1; j < r->batch->size(); ++j) {
+        Slot::Completion& c = (*r->batch)[j];
+        if (c.kind != kRecv || c.res <= 0 || !(c.flags & IORING_CQE_F_BUFFER)) continue;
+        const unsigned bid = c.flags >> IORING_CQE_BUFFER_SHIFT;
+        s.kept.append(buffers.data() + static_cast<std::size_t>(bid) * opt.buffer_size, static_cast<std::size_t>(c.res));
+        c.kind = kKept;
+        c.flags &= ~IORING_CQE_F_BUFFER;
+        return_buffer(bid);
+      }
+    }
+  }
 
   void wake_follower() LF_REQUIRES(pmu) {
     wakes.fetch_add(1, std::memory_order_relaxed);
@@ -226,7 +286,12 @@ struct UringProactor::Impl {
       sqe->buf_group = kBufferGroup;
       io_uring_sqe_set_data64(sqe, token(kRecv, s.id.slot, s.id.gen));
     }
+    {
+      MutexLock l(s.mu);
+      s.overflow_cancel = false;
+    }
     s.recv_armed = true;
+    s.starved = false;
     ++s.ops;
   }
   void queue_send(Slot& s) {
@@ -334,16 +399,31 @@ struct UringProactor::Impl {
     return Status();
   }
   void return_buffer(unsigned bid) {
+    std::vector<HandlerId> wake;
+    {
+      MutexLock l(buf_mu);
+      io_uring_buf_ring_add(br, buffers.data() + static_cast<std::size_t>(bid) * opt.buffer_size, opt.buffer_size,
+                            static_cast<unsigned short>(bid), buf_mask, 0);
+      io_uring_buf_ring_advance(br, 1);
+      const std::uint32_t out = bufs_out.fetch_sub(1, std::memory_order_relaxed) - 1;
+      if (!starved.empty() && out <= opt.buffers - opt.buffers / 4) wake.swap(starved);
+    }
+    for (HandlerId id : wake) (void)post(id, kRearm, /*run_here=*/false);
+  }
+  // A recv that ended in ENOBUFS: true if its connection waits for buffers to come back (a
+  // kRearm then); false if enough are out of the slots' hands already (post it again now:
+  // the rest are in completions the next turn reaps and routes).
+  bool park_starved(HandlerId id) {
     MutexLock l(buf_mu);
-    io_uring_buf_ring_add(br, buffers.data() + static_cast<std::size_t>(bid) * opt.buffer_size, opt.buffer_size,
-                          static_cast<unsigned short>(bid), buf_mask, 0);
-    io_uring_buf_ring_advance(br, 1);
+    if (bufs_out.load(std::memory_order_relaxed) < opt.buffers - opt.buffers / 8) return false;
+    starved.push_back(id);
+    return true;
   }
 
   // --- the leader's turn ----------------------------------------------------------------
   // `may_wait` false: reap what is there without blocking (serve_from_handler's turn).
   void lead(std::vector<Slot*>& runnable, bool may_wait = true) {
-    turns.fetch_add(1, std::memory_order_relaxed);
+    leader_turn = turns.fetch_add(1, std::memory_order_relaxed) + 1;
     arm_listeners();
     unsigned to_submit;
     bool no_wait;
@@ -384,18 +464,40 @@ struct UringProactor::Impl {
       if (accept_completed(index, gen, res, flags)) open_slot(res, runnable);
       return;
     }
+    if (flags & IORING_CQE_F_BUFFER) bufs_out.fetch_add(1, std::memory_order_relaxed);
     bool stale = true;
+    bool overflow = false;
+    bool copied = false;
     if (index < slots.size()) {
       Slot& s = *slots[index];
       MutexLock l(s.mu);
       if (s.gen == gen) {
         stale = false;
-        s.pending.push_back(Slot::Completion{kind, res, flags});
+        if ((flags & IORING_CQE_F_BUFFER) && res > 0 && s.taken && s.taken_turn != leader_turn) {
+          // Its holder is away: the bytes are copied, the buffer goes back now (Slot::copied),
+          // and past the cap the recv stops (handle(): a cancel that is not a close pauses it).
+          const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+          s.copied.append(buffers.data() + static_cast<std::size_t>(bid) * opt.buffer_size,
+                          static_cast<std::size_t>(res));
+          s.pending.push_back(Slot::Completion{kCopied, res, flags & ~IORING_CQE_F_BUFFER});
+          copied = true;
+          if (s.copied.size() > copy_cap && !s.overflow_cancel) s.overflow_cancel = overflow = true;
+        } else {
+          s.pending.push_back(Slot::Completion{kind, res, flags});
+        }
         if (!s.taken) {
           s.taken = true;
+          s.taken_turn = leader_turn;
           runnable.push_back(&s);
         }
       }
+    }
+    if (copied) return_buffer(flags >> IORING_CQE_BUFFER_SHIFT);
+    if (overflow) {
+      MutexLock l(sq_mu);
+      io_uring_sqe* sqe = get_sqe();
+      io_uring_prep_cancel64(sqe, token(kRecv, index, gen), 0);
+      io_uring_sqe_set_data64(sqe, token(kInternal, 0, 0));
     }
     // A completion of an older generation never reaches a handler; its buffer goes back.
     if (stale && (flags & IORING_CQE_F_BUFFER)) return_buffer(flags >> IORING_CQE_BUFFER_SHIFT);
@@ -426,7 +528,10 @@ struct UringProactor::Impl {
       // Taken by the leader while the factory makes the handler: a close(id) or notify(id) it
       // provokes (a session registered, then killed) waits in the slot instead of running it.
       s.taken = true;
+      s.taken_turn = leader_turn;
       s.pending.clear();
+      s.copied.clear();
+      s.overflow_cancel = false;
       s.closing.store(false);
       s.abort.store(false);
       s.send_cancel_sent = false;
@@ -485,6 +590,9 @@ struct UringProactor::Impl {
         MutexLock l(s.mu);
         batch.clear();
         batch.swap(s.pending);
+        s.copied_run.clear();
+        s.copied_run.swap(s.copied);
+        s.copied_off = 0;
         if (batch.empty()) {
           if (!(s.closing.load() && s.ops == 0 && !s.pinned)) {
             s.taken = false;
@@ -496,7 +604,13 @@ struct UringProactor::Impl {
         finish(s);
         return;
       }
-      for (const Slot::Completion& c : batch) handle(s, c);
+      Run run{&s, &batch, 0, t_run};
+      t_run = &run;
+      for (; run.i < batch.size(); ++run.i) handle(s, batch[run.i]);
+      t_run = run.outer;
+      s.kept.clear();
+      s.kept_off = 0;
+      if (s.kept.capacity() > (std::size_t{1} << 20)) std::string().swap(s.kept);  // a flood's
       for (;;) {
         if (s.abort.load()) s.out.clear();
         if (!s.send_inflight && !s.out.empty()) {
@@ -524,7 +638,8 @@ struct UringProactor::Impl {
         s.recv_paused = true;
         if (!s.held) pauses.fetch_add(1, std::memory_order_relaxed);
         queue_cancel(s, kRecv);
-      } else if (!closing && s.recv_paused && !s.recv_armed && !s.held && backlog <= opt.output_limit / 2) {
+      } else if (!closing && s.recv_paused && !s.recv_armed && !s.held && !s.starved &&
+                 backlog <= opt.output_limit / 2) {
         s.recv_paused = false;  // drained, and the cancelled recv has ended: receive again
         queue_recv(s);
       }
@@ -540,7 +655,30 @@ struct UringProactor::Impl {
   }
 
   void handle(Slot& s, const Slot::Completion& c) {
-    if (c.kind == kRecv) {
+    if (c.kind == kCopied || c.kind == kKept) {
+      if (!(c.flags & IORING_CQE_F_MORE)) {
+        s.recv_armed = false;
+        --s.ops;
+      }
+      std::string& from = c.kind == kCopied ? s.copied_run : s.kept;
+      std::size_t& off = c.kind == kCopied ? s.copied_off : s.kept_off;
+      const std::string_view bytes(from.data() + off, static_cast<std::size_t>(c.res));
+      off += bytes.size();
+      if (!s.closing.load()) {
+        ProactorIo io(&s);
+        s.handler->on_data(io, bytes);
+      }
+      if (s.copied_off == s.copied_run.size() && s.copied_run.capacity() > (std::size_t{1} << 20)) {
+        std::string().swap(s.copied_run);  // a flood's: give it back
+      }
+      if (!s.recv_armed && !s.recv_paused && !s.closing.load()) {
+        if (s.held) {
+          s.recv_paused = true;
+        } else {
+          queue_recv(s);
+        }
+      }
+    } else if (c.kind == kRecv) {
       if (!(c.flags & IORING_CQE_F_MORE)) {
         s.recv_armed = false;
         --s.ops;
@@ -553,7 +691,17 @@ struct UringProactor::Impl {
                                                   static_cast<std::size_t>(c.res)));
         }
         return_buffer(bid);
-      } else if (c.res != -ENOBUFS && !(c.res == -ECANCELED && s.recv_paused)) {
+      } else if (c.res == -ENOBUFS) {
+        // Out of buffers: with few left, wait for them (a kRearm) rather than post the recv
+        // again into an empty ring, which would end at once, turn after turn.
+        if (!(c.flags & IORING_CQE_F_MORE) && !s.closing.load() && park_starved(s.id)) {
+          s.starved = s.recv_paused = true;
+        }
+      } else if (c.res == -ECANCELED && !s.closing.load()) {
+        // Not a close (that sets closing before it cancels): back-pressure, a hold, or the
+        // leader's cap on the buffers waiting in a slot. run_slot posts it again when it may.
+        s.recv_paused = true;
+      } else {
         // The peer's end of stream, an error, or close()'s cancellation. At the end of the
         // stream the replies still go out (a client that shut down its half reads them all).
         if (c.res < 0 && c.res != -ECANCELED) s.abort.store(true);
@@ -572,6 +720,8 @@ struct UringProactor::Impl {
     } else if (c.kind == kNotify) {
       ProactorIo io(&s);
       s.handler->on_notify(io);
+    } else if (c.kind == kRearm) {
+      s.starved = false;  // buffers came back: run_slot posts the recv again (unless held)
     } else if (c.kind == kSend) {
       --s.ops;
       s.send_inflight = false;
@@ -629,13 +779,14 @@ struct UringProactor::Impl {
     enter(flush_sq(), 0);
   }
 
-  bool notify(HandlerId id, bool run_here) {
+  bool notify(HandlerId id, bool run_here) { return post(id, kNotify, run_here); }
+  bool post(HandlerId id, Kind kind, bool run_here) {
     if (id.slot >= slots.size()) return false;
     Slot& s = *slots[id.slot];
     {
       MutexLock l(s.mu);
       if (s.gen == 0 || s.gen != id.gen) return false;
-      s.pending.push_back(Slot::Completion{kNotify, 0, 0});
+      s.pending.push_back(Slot::Completion{kind, 0, 0});
       if (s.taken) return true;  // its holder runs it next
       s.taken = true;
     }
@@ -654,6 +805,7 @@ struct UringProactor::Impl {
   // or take them. A thread that did not lead wakes a follower only if nobody leads.
   static bool promote_from_handler(void* arg) {
     Impl& self = *static_cast<Impl*>(arg);
+    self.keep_run_buffers();
     Turn* t = t_turn;
     MutexLock l(self.pmu);
     if (t != nullptr && t->leading) {
@@ -678,6 +830,7 @@ struct UringProactor::Impl {
   // completes for it waits there for the caller's handler to return.
   static int serve_from_handler(void* arg) {
     Impl& self = *static_cast<Impl*>(arg);
+    self.keep_run_buffers();
     std::vector<Slot*> runnable;
     {
       MutexLock l(self.pmu);
@@ -793,6 +946,7 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
   io_uring_params p{};
   p.flags = IORING_SETUP_CQSIZE;
   p.cq_entries = options.ring_entries * 8;
+  impl->copy_cap = std::size_t{32} * options.buffer_size;
   int rc = io_uring_queue_init_params(options.ring_entries, &impl->ring, &p);
   if (rc < 0) return Status::error("io_uring_queue_init failed (the kernel refuses io_uring)", -rc);
   impl->ring_ready = true;
@@ -850,6 +1004,44 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
     if (unix_socket.handle() >= 0) (void)impl->add_listener(std::move(unix_socket));
   }
   return std::unique_ptr<UringProactor>(new UringProactor(std::move(impl)));
+}
+
+Status UringProactor::probe() {
+  if (std::getenv("LF_NO_IO_URING") != nullptr) return Status::error("LF_NO_IO_URING is set");
+  io_uring ring{};
+  io_uring_params p{};
+  int rc = io_uring_queue_init_params(2, &ring, &p);
+  if (rc < 0) {
+    std::string why = "io_uring_setup refused";
+    if (FILE* f = std::fopen("/proc/sys/kernel/io_uring_disabled", "r"); f != nullptr) {
+      int disabled = 0;
+      if (std::fscanf(f, "%d", &disabled) == 1 && disabled != 0) {
+        why += " (kernel.io_uring_disabled=" + std::to_string(disabled) + ")";
+      }
+      std::fclose(f);
+    }
+    return Status::error(why + ": " + std::strerror(-rc), -rc);
+  }
+  Status st;
+  const long page = ::sysconf(_SC_PAGESIZE);
+  void* mem = ::mmap(nullptr, static_cast<std::size_t>(page), PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (mem == MAP_FAILED) {
+    st = Status::from_errno("mmap");
+  } else {
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+    reg.ring_entries = 1;
+    reg.bgid = kBufferGroup;
+    rc = io_uring_register_buf_ring(&ring, &reg, 0);
+    if (rc < 0) {
+      st = Status::error(std::string("no provided buffer rings (5.19 or newer needed): ") + std::strerror(-rc), -rc);
+    } else {
+      (void)io_uring_unregister_buf_ring(&ring, kBufferGroup);
+    }
+  }
+  io_uring_queue_exit(&ring);
+  if (mem != MAP_FAILED) ::munmap(mem, static_cast<std::size_t>(page));
+  return st;
 }
 
 Status UringProactor::start() {
@@ -935,6 +1127,7 @@ int ProactorIo::fd() const { return -1; }
 Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions&, Factory) {
   return Status::error("uring proactor not built in (liburing's header was not found at build time)");
 }
+Status UringProactor::probe() { return Status::error("liburing was not found when liblf was built"); }
 Status UringProactor::start() { return Status::error("uring proactor not built in"); }
 void UringProactor::stop() {}
 bool UringProactor::close(HandlerId) { return false; }

@@ -4,6 +4,8 @@ Environment:
   LFDB_GATEWAY          path of the lfdb-gateway binary (required)
   LFDB_GATEWAY_BACKEND  "redis" (default: redis-server from PATH) or the path of lfdb-server
   LFDB_GATEWAY_ARGS     extra gateway flags, e.g. "--forwarding bound --threads 2"
+  LFDB_GATEWAY_BACKEND_ARGS  extra lfdb-server flags for the back-ends, e.g.
+                        "--model lf --handle-set uring-completion"
   LFDB_SANITIZED        1 when the binaries are built with a sanitizer (see SLOWDOWN)
 
 A GatewayTestCase class starts `backends` back-end servers (each on a free port) and one
@@ -33,6 +35,7 @@ SLOWDOWN = 5 if SANITIZED else 1
 SHADOW_MEMORY = 8 if SANITIZED else 1
 BACKEND = os.environ.get("LFDB_GATEWAY_BACKEND", "redis")
 GATEWAY_ARGS = shlex.split(os.environ.get("LFDB_GATEWAY_ARGS", ""))
+BACKEND_ARGS = shlex.split(os.environ.get("LFDB_GATEWAY_BACKEND_ARGS", ""))
 REDIS_SERVER = os.environ.get("LFDB_REDIS_SERVER", "redis-server")
 
 
@@ -106,7 +109,7 @@ class Backend(Process):
         if backend_is_redis():
             return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",
                     "--appendonly", "no", "--daemonize", "no", "--dir", self.dir]
-        return [BACKEND, "--port", str(port), "--bind", HOST, "--threads", "2"]
+        return [BACKEND, "--port", str(port), "--bind", HOST, "--threads", "2"] + BACKEND_ARGS
 
     def start(self, port=None):
         for _ in range(3):

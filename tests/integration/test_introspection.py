@@ -9,6 +9,7 @@ import os
 import re
 import time
 import unittest
+from unittest import mock
 
 from lfdb_testlib import (RawConnection, RespError, ServerProcess, SideBySideTestCase, encode_command, is_lfdb,
                           lfdb_arg)
@@ -443,6 +444,20 @@ class IntrospectionTest(SideBySideTestCase):
                 self.assertIn("lfdb_handle_set:%s\r\n" % handle_set, info)
             finally:
                 srv.stop()
+        # Where io_uring is unavailable (LF_NO_IO_URING: the probe fails as on a kernel that
+        # refuses it) the completion set's server starts on epoll-et, says why, and INFO says so.
+        with mock.patch.dict(os.environ, {"LF_NO_IO_URING": "1"}):
+            srv = ServerProcess([("model", "lf"), ("threads", 2), ("handle-set", "uring-completion")]).start()
+        try:
+            with RawConnection(srv.port) as c:
+                info = c.command("INFO", "server").decode()
+                self.assertEqual(c.command("PING"), b"PONG")
+            self.assertIn("multiplexing_api:epoll\r\n", info)
+            self.assertIn("lfdb_handle_set:epoll-et\r\n", info)
+            self.assertIn("handle set uring-completion unavailable (LF_NO_IO_URING is set): running on epoll-et",
+                          srv.log())
+        finally:
+            srv.stop()
 
     def test_info_server_fields(self):
         """INFO server has Redis 7.0's fields but those that describe Redis's own build (git

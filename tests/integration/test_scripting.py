@@ -674,6 +674,59 @@ class Busy(ServerTestCase):
         self.assertEqual(kill_loopers(self, self.port, [looper]), [RespError(KILLED)])
         self.assertIsNone(self.r.get("elsewhere"))
 
+    def test_a_client_flooding_behind_its_own_busy_script_leaves_the_others_served(self):
+        """A client sends a looping script and, behind it, more bytes than lfdb's completion
+        set has receive buffers (one 6 MB SET): the others are still read (BUSY, then SCRIPT
+        KILL); the flood is read once the script is gone. (Its bytes once took every buffer of
+        the ring while the script ran, and no other connection was read.)"""
+        flooder = RawConnection(self.port, timeout=60)
+        flood = encode_command("EVAL", LOOP, "1", "{flood}a") + encode_command("SET", "{flood}b", "x" * (6 << 20))
+        sent = [0]
+
+        def send():
+            for i in range(0, len(flood), 1 << 16):
+                flooder.send(flood[i:i + (1 << 16)])
+                sent[0] = i + (1 << 16)
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        # Until the server takes no more of it (or all of it): then the others' requests come.
+        deadline = time.monotonic() + 30
+        last = -1
+        while sender.is_alive() and sent[0] != last and time.monotonic() < deadline:
+            last = sent[0]
+            time.sleep(0.2)
+        until_busy(self, self.port)
+        with RawConnection(self.port, timeout=30) as c:
+            self.assertEqual(c.command("PING"), RespError(BUSY))
+            self.assertEqual(c.command("SCRIPT", "KILL"), b"OK")
+        self.assertEqual(flooder.read_parsed(timeout=60), RespError(KILLED))
+        self.assertEqual(flooder.read_parsed(timeout=60), b"OK")
+        sender.join(60)
+        flooder.close()
+        self.assertEqual(self.r.strlen("{flood}b"), 6 << 20)
+
+    def test_many_clients_flooding_while_a_script_is_busy_are_all_answered(self):
+        """Sixteen clients each send a 1 MB SET at once while a script is busy (four times what lfdb's
+        completion set has receive buffers: their recvs run out, ENOBUFS): every one is read in
+        full and answered BUSY, none waits for the script to end, then SCRIPT KILL."""
+        looper = RawConnection(self.port, timeout=60)
+        looper.send_command("EVAL", LOOP, "1", "{many}a")
+        until_busy(self, self.port)
+        flooders = [RawConnection(self.port, timeout=60) for _ in range(16)]
+        senders = [threading.Thread(target=c.send, args=(encode_command("SET", "{many}%d" % i, "y" * (1 << 20)),),
+                                    daemon=True) for i, c in enumerate(flooders)]
+        for t in senders:
+            t.start()
+        for c in flooders:
+            self.assertEqual(c.read_parsed(timeout=60), RespError(BUSY))
+        for t in senders:
+            t.join(60)
+        for c in flooders:
+            c.close()
+        self.assertEqual(kill_loopers(self, self.port, [looper]), [RespError(KILLED)])
+        self.assertEqual(self.r.exists(*["{many}%d" % i for i in range(16)]), 0)
+
     def wait_running(self):
         """Until the looping script has started (lfdb: its connection's command is EVAL; one
         thread is still free to say so). redis-server (and the single reactor) read nothing
