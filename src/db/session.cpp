@@ -974,9 +974,11 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
     const std::uint32_t c = ks.color_of(ctx.ref(argv[i]));
     if (std::find(colors, colors + n, c) == colors + n) colors[n++] = c;
   });
-  const bool oom = memory::make_room(server_.databases(), std::span(colors, n), incoming, ctx.now_ms);
-  // Still over: our colors had too little the policy may evict; other colors evict the rest.
-  if (!oom && memory::gauge().used() > max) {
+  bool short_of_share = false;
+  const bool oom = memory::make_room(server_.databases(), std::span(colors, n), incoming, ctx.now_ms, short_of_share);
+  // Still over and our colors could not free our share (too few keys the policy may evict, or
+  // only hot ones): other colors evict the rest.
+  if (!oom && short_of_share && memory::gauge().used() > max) {
     server_.drain_over_limit();
   }
   if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;

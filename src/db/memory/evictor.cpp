@@ -177,7 +177,8 @@ bool out_of_memory(const Databases& dbs) {
 }
 
 bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_t incoming,
-               std::int64_t now_ms) {
+               std::int64_t now_ms, bool& short_of_share) {
+  short_of_share = false;
   const Limits lim = live().load();
   if (lim.maxmemory == 0) return false;
   std::uint64_t used = gauge().used(incoming);
@@ -195,6 +196,7 @@ bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_
   const std::int64_t budget = budget_us(lim.tenacity);
   std::uint64_t freed = 0, evicted = 0;
   const std::uint64_t with_keys = databases_with_keys(dbs, now_ms);
+  bool dry = false;
   while (freed < need) {
     Candidate best;
     for (std::uint32_t c : colors) {
@@ -203,7 +205,10 @@ bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_
         sample(dbs.db(d).at(c), lim.policy, lim.samples, now_ms, best);
       }
     }
-    if (best.part == nullptr) break;  // nothing left to evict in our colors
+    if (best.part == nullptr) {  // nothing left to evict in our colors
+      dry = true;
+      break;
+    }
     // Small overshoot: the 1/16 of maxmemory (at most 256 KB) the writers of other colors may
     // take care of, when our best is a poor candidate.
     if (below_bar(best, lim.policy) && over < soft) break;
@@ -219,6 +224,10 @@ bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_
     counters().evicted_keys.fetch_add(evicted, std::memory_order_relaxed);
     gauge().forget(freed);
   }
+  // Short only when our colors ran out: a writer that declined a poor candidate leaves the small
+  // overshoot to the next writers, as before the drain (a drain for every decline cost about 40%
+  // more CPU per SET at the limit with 1M keys, in sweeps).
+  short_of_share = dry && freed < need;
   return out_of_memory(dbs);
 }
 

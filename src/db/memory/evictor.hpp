@@ -42,9 +42,12 @@ bool out_of_memory(const Databases& dbs);
 // Evicts keys of `colors` (each once: the colors of the keys of a write whose invocation holds
 // them, bringing `incoming` bytes of arguments) until used memory is under maxmemory, or twice
 // `incoming` is freed, or the tenacity budget is spent. Returns whether deny-oom commands must
-// be refused afterwards (out_of_memory() after the evictions).
+// be refused afterwards (out_of_memory() after the evictions). `short_of_share`: the colors ran
+// out of candidates before this write's share was freed: the caller then has other colors drain
+// (Server::drain_over_limit). A write that freed its share, or declined a poor candidate while
+// the overshoot is small, leaves the rest to the writes that made it, which costs no sweep.
 bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_t incoming,
-               std::int64_t now_ms);
+               std::int64_t now_ms, bool& short_of_share);
 
 // CONFIG SET maxmemory below what is used (Server::evict_over_limit), and the drain of what a
 // writer's own colors could not free (Server::drain_over_limit): evicts keys of one partition,
