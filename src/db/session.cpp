@@ -956,8 +956,11 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
     // Any other command past the limit has other colors evict, as Redis evicts before every
     // command: what grew may be no key at all (replies piling up for clients that do not read,
     // a dead client's half-sent command, a subscriber's outbox), and then only reads or INFO
-    // may come. It never evicts in the colors it holds itself (a reader shares them).
-    if (memory::gauge().used() > max && !in_exec_ && server_.pause().mode(ctx.now_ms) == ClientPause::Mode::kOff) {
+    // may come. It never evicts in the colors it holds itself (a reader shares them). Not a
+    // kFree command (PING, ECHO): it runs outside the executor, so under `--data global` it does
+    // not hold the one mutex the drain's evictions then count on.
+    if (bc.spec->hue != HueClass::kFree && memory::gauge().used() > max && !in_exec_ &&
+        server_.pause().mode(ctx.now_ms) == ClientPause::Mode::kOff) {
       server_.drain_over_limit();
     }
     return true;
