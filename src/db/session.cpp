@@ -949,8 +949,8 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
                               CommandContext& ctx) {
   const std::uint64_t max = memory::live().maxmemory.load(std::memory_order_relaxed);
   if (max == 0) return true;
-  // A pause keeps the dataset still: nothing is evicted meanwhile, and nothing refused for it
-  // (Redis does not evict while clients are paused).
+  // A pause (below, for both kinds) keeps the dataset still: nothing is evicted meanwhile, and
+  // nothing refused for it (Redis does not evict while clients are paused).
   const bool key_writer = ctx.writes && bc.spec->hue == HueClass::kKeyWrite;
   if (!key_writer) {
     // Any other command past the limit has other colors evict, as Redis evicts before every
@@ -979,8 +979,8 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
   });
   bool short_of_share = false;
   const bool oom = memory::make_room(server_.databases(), std::span(colors, n), incoming, ctx.now_ms, short_of_share);
-  // Still over and our colors could not free our share (too few keys the policy may evict, or
-  // only hot ones): other colors evict the rest.
+  // Still over and our colors ran out of keys the policy may evict before our share was freed:
+  // other colors evict the rest.
   if (!oom && short_of_share && memory::gauge().used() > max) {
     server_.drain_over_limit();
   }
