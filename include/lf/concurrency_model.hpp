@@ -66,8 +66,11 @@ enum class SessionAction {
 // pipeline's replies thus go out in pieces of about this size, plus one reply.
 inline constexpr std::size_t kReplyFlushBytes = 64 * 1024;
 // A thread's reply buffer that grew past this (one large reply) is given back once sent, so a
-// spike does not stay resident for the thread's lifetime.
-inline constexpr std::size_t kReplyKeepBytes = 256 * 1024;
+// spike does not stay resident for the thread's lifetime. Twice the flush bound: a pipeline's
+// buffer (kReplyFlushBytes plus a reply) stays, a 150 KB LRANGE's does not (a buffer kept at
+// 256 KB was used_memory the server held with no data and no client: Redis's obuf-limits and
+// maxmemory units count on it coming back).
+inline constexpr std::size_t kReplyKeepBytes = 128 * 1024;
 
 // What a session may ask of the model that runs its connection, from any thread.
 class SessionHost {

@@ -8,6 +8,7 @@
 
 #include "commands/command_table.hpp"
 #include "db/log_records.hpp"
+#include "db/memory/allocator.hpp"
 #include "lf/hue.hpp"
 
 namespace lfdb::db {
@@ -50,19 +51,25 @@ void Partition::expire_it(KeyNode* n, std::uint64_t hash) {
   erase_it(n, hash);
 }
 
-void Partition::evict(KeyRef key) {
+std::uint64_t Partition::evict(KeyRef key) {
   KeyNode* n = map_.find(key.key, key.hash);
-  if (n == nullptr) return;
+  if (n == nullptr) return 0;
   evicting(n->key());
+  const std::int64_t before = memory::thread_net_freed();
   erase_it(n, key.hash);
+  const std::int64_t freed = memory::thread_net_freed() - before;
+  return freed > 0 ? static_cast<std::uint64_t>(freed) : 0;
 }
 
-void Partition::evict(const KeyTable::Pick& at) {
+std::uint64_t Partition::evict(const KeyTable::Pick& at) {
   KeyNode* n = at.node;
   evicting(n->key());
+  const std::int64_t before = memory::thread_net_freed();
   if (n->entry.expire_at_ms >= 0) expiring_.erase(n->key());
   map_.erase_at(at);
   count();
+  const std::int64_t freed = memory::thread_net_freed() - before;
+  return freed > 0 ? static_cast<std::uint64_t>(freed) : 0;
 }
 
 void Partition::evicting(std::string_view key) {

@@ -123,11 +123,15 @@ class Partition {
   }
   void watch(std::string_view key, const std::shared_ptr<WatchState>& w);
   // Eviction (db/memory/evictor.hpp): erases a live key as an expiry does (watchers dirty, a
-  // DEL in the invocation's log) and says so with the `evicted` keyspace event.
-  void evict(KeyRef key);
+  // DEL in the invocation's log) and says so with the `evicted` keyspace event. Returns the
+  // bytes the erase gave back to the allocator, by its per-thread counters (0 without them:
+  // memory::has_thread_counters()); what the notices allocate (the DEL record, invalidations,
+  // events) is not taken off, as Redis measures only the delete (else a tracked key's
+  // invalidations would make every eviction look free, and evict the whole keyspace).
+  std::uint64_t evict(KeyRef key);
   // The same for a key sampled from map() (KeyTable::pick), with no insert or erase since: no
   // hash and no lookup (the sample already found the node).
-  void evict(const KeyTable::Pick& at);
+  std::uint64_t evict(const KeyTable::Pick& at);
 
   // Active expiry: erases up to `budget` expired keys; returns how many were examined.
   std::size_t expire_some(std::int64_t now_ms, std::size_t budget, std::uint64_t& expired);

@@ -412,6 +412,17 @@ void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep s
     const std::int64_t began = now_ms();
     std::string records;  // the DELs of what went, logged as one invocation
     InvocationLog& il = t_invocation_log;
+    // A sweep may run nested inside a writer's invocation (drain_over_limit, on a free color):
+    // the writer's log and event sink are its own again once the sweep is done.
+    struct Restore {
+      InvocationLog& il;
+      const InvocationLog saved;
+      const pubsub::EventSink* events;
+      ~Restore() {
+        il = saved;
+        pubsub::t_events = events;
+      }
+    } restore{il, il, pubsub::t_events};
     AppendLog* const log = record_log();
     il.records = log ? &records : nullptr;
     il.db = kNoDb;  // the records start with their own SELECT
@@ -430,21 +441,62 @@ void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep s
     il.records = nullptr;
     if (!records.empty()) {
       log->append(records, kNoDb, il.db);
-      // Written (and so sealed for replicas) now rather than at the next tick; under
-      // `always` the ticker's flush covers them, as no reply waits for them.
-      if (log->policy() != FsyncPolicy::kAlways) log->write_pending();
+      // Written (and so sealed for replicas) now rather than at the next tick, under `always`
+      // too: a drain's sweep runs before the command that asked for it answers (an INFO that
+      // reports evicted_keys), so the file holds the DELs it counts; the fsync is the ticker's.
+      log->write_pending();
     }
     latency_.record(latency_event, static_cast<std::uint64_t>(now_ms() - began));
   }));
 }
 
+void Server::drain_over_limit() {
+  const std::uint64_t limit = memory::live().maxmemory.load(std::memory_order_relaxed);
+  if (limit == 0 || repl_->is_replica()) return;
+  const std::uint64_t used = memory::gauge().used();
+  if (used <= limit) return;
+  auto to_free = std::make_shared<std::atomic<std::int64_t>>(static_cast<std::int64_t>(used - limit));
+  const std::uint32_t colors = dbs_.colors();
+  const bool global = initial_.data == DataMode::kGlobal;
+  const std::int64_t now = now_ms();
+  for (std::uint32_t i = 0; i < kDrainColors && to_free->load(std::memory_order_relaxed) > 0 &&
+                            memory::gauge().used() > limit;
+       ++i) {
+    const std::uint32_t color = drain_cursor_.fetch_add(1, std::memory_order_relaxed) & (colors - 1);
+    // The first half of the colors asked evict only a candidate as good as the colors' running
+    // bar (an LRU key idle about as long as the usual best, an LFU key as little used): one
+    // sample of 5 in a random color is a poor choice on its own, and taking it whatever it is
+    // cost test_memory's LRU run 5-8 points of the hot set kept. The second half takes the
+    // best it finds, so the limit holds even when every key is hot.
+    const bool picky = i < kDrainColors - kDrainColors / 8;
+    if (global) {
+      // The writer holds the one mutex, so every partition is its own: it evicts there itself
+      // (a sweep submitted here would wait for that mutex), its DELs among its own records.
+      for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
+        (void)memory::evict_down_to(dbs_.db(d).at(color), limit, now, *to_free, 1, picky);
+      }
+      continue;
+    }
+    sweep_color(color, "eviction-cycle", [limit, to_free, picky](Partition& p, std::int64_t now) {
+      (void)memory::evict_down_to(p, limit, now, *to_free, 1, picky);
+    });
+  }
+}
+
 void Server::evict_over_limit() {
   const memory::Limits lim = memory::live().load();
-  if (lim.maxmemory == 0 || repl_->is_replica() || memory::gauge().used() <= lim.maxmemory) return;
+  if (lim.maxmemory == 0 || repl_->is_replica()) return;
+  const std::uint64_t used = memory::gauge().fresh();
+  if (used <= lim.maxmemory) return;
   const std::uint64_t limit = lim.maxmemory;  // the limit as set, whatever is set next
+  // What to free is fixed now, as Redis does: what the evictions allocate themselves (a tracked
+  // key's invalidation messages) must not ask for more evictions (unit/maxmemory's 'client
+  // tracking don't cause eviction feedback loop').
+  auto to_free = std::make_shared<std::atomic<std::int64_t>>(static_cast<std::int64_t>(used - limit));
   for (std::uint32_t color = 0; color < dbs_.colors(); ++color) {
-    sweep_color(color, "eviction-cycle",
-                [limit](Partition& p, std::int64_t now) { (void)memory::evict_down_to(p, limit, now); });
+    sweep_color(color, "eviction-cycle", [limit, to_free](Partition& p, std::int64_t now) {
+      (void)memory::evict_down_to(p, limit, now, *to_free);
+    });
   }
 }
 

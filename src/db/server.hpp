@@ -201,6 +201,15 @@ class Server final : public lf::Service {
   // evicts its own keys down to that limit, as the owner of its partitions (submitted before the
   // CONFIG SET answers, so a later command on a color finds them gone).
   void evict_over_limit();
+  // A writer whose own colors could not bring used memory under maxmemory (they hold few keys the
+  // policy may evict: 1,000 keys over 1,024 colors leave a color one key or none) has other
+  // colors evict the rest, one key per color (the best of its sample) as the owner of its
+  // partitions, until the figure is under the limit or kDrainColors colors were asked. Called
+  // inside the writer's invocation: a free color's sweep runs there and then (nested, so
+  // before the write), a busy one's when its owner lets it go (it first looks whether the
+  // figure is still over). docs/memory.md, "Eviction and colors".
+  void drain_over_limit();
+  static constexpr std::uint32_t kDrainColors = 64;
 
  private:
   lf::Status load_users();  // the aclfile or the config file's `user` lines, before serving
@@ -263,6 +272,7 @@ class Server final : public lf::Service {
   lf::Elected expiry_role_;
   std::atomic<std::int64_t> next_expiry_ms_{0};
   std::atomic<std::uint32_t> expiry_cursor_{0};
+  std::atomic<std::uint32_t> drain_cursor_{0};  // drain_over_limit's next color (any thread: relaxed)
   std::thread ticker_;
   // hz as CONFIG SET left it, read by the ticker each turn: its period and the expiry cycle's.
   std::atomic<int> hz_{10};

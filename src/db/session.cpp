@@ -11,6 +11,7 @@
 #include "db/acl/commands.hpp"
 #include "db/acl/recheck.hpp"
 #include "db/log_records.hpp"
+#include "db/memory/allocator.hpp"
 #include "db/memory/evictor.hpp"
 #include "db/memory/settings.hpp"
 #include "db/pubsub/notify.hpp"
@@ -946,12 +947,24 @@ void ServerSession::run_parked() {
 // inside EXEC, whose refusal came before it started).
 bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::string_view> argv,
                               CommandContext& ctx) {
-  if (memory::live().maxmemory.load(std::memory_order_relaxed) == 0 || !ctx.writes ||
-      bc.spec->hue != HueClass::kKeyWrite) {
+  const std::uint64_t max = memory::live().maxmemory.load(std::memory_order_relaxed);
+  if (max == 0) return true;
+  // A pause (below, for both kinds) keeps the dataset still: nothing is evicted meanwhile, and
+  // nothing refused for it (Redis does not evict while clients are paused).
+  const bool key_writer = ctx.writes && bc.spec->hue == HueClass::kKeyWrite;
+  if (!key_writer) {
+    // Any other command past the limit has other colors evict, as Redis evicts before every
+    // command: what grew may be no key at all (replies piling up for clients that do not read,
+    // a dead client's half-sent command, a subscriber's outbox), and then only reads or INFO
+    // may come. It never evicts in the colors it holds itself (a reader shares them). Not a
+    // kFree command (PING, ECHO): it runs outside the executor, so under `--data global` it does
+    // not hold the one mutex the drain's evictions then count on.
+    if (bc.spec->hue != HueClass::kFree && memory::gauge().used() > max && !in_exec_ &&
+        server_.pause().mode(ctx.now_ms) == ClientPause::Mode::kOff) {
+      server_.drain_over_limit();
+    }
     return true;
   }
-  // A pause keeps the dataset still: nothing is evicted meanwhile, and nothing refused for it
-  // (Redis does not evict while clients are paused).
   if (server_.pause().mode(ctx.now_ms) != ClientPause::Mode::kOff) return true;
   // The colors of the keys (of the first 16), each once; ctx.ref() brings the hash the session
   // took for the key's color, so nothing is hashed again here.
@@ -964,7 +977,13 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
     const std::uint32_t c = ks.color_of(ctx.ref(argv[i]));
     if (std::find(colors, colors + n, c) == colors + n) colors[n++] = c;
   });
-  const bool oom = memory::make_room(server_.databases(), std::span(colors, n), incoming, ctx.now_ms);
+  bool short_of_share = false;
+  const bool oom = memory::make_room(server_.databases(), std::span(colors, n), incoming, ctx.now_ms, short_of_share);
+  // Still over and our colors ran out of keys the policy may evict before our share was freed:
+  // other colors evict the rest.
+  if (!oom && short_of_share && memory::gauge().used() > max) {
+    server_.drain_over_limit();
+  }
   if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;
   ctx.refused = true;  // a rejected call, as Redis's refusal before the command
   ctx.out.error(std::string(memory::kErrOom));
@@ -1087,9 +1106,23 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     }
   } count{*this, server_, *bc.spec, argv, out, ctx, out.size(), start_us};
   AppendLog* log = server_.record_log();
+  // Under maxmemory, what a key write's handler allocates goes on the gauge at once
+  // (Gauge::add): the writers between two of its refreshes see each other's growth.
+  const bool gauged = ctx.writes && memory::live().maxmemory.load(std::memory_order_relaxed) != 0 &&
+                      memory::has_thread_counters();
+  const auto handle = [&] {
+    // The outermost only: an EXEC's commands are inside its own measure.
+    static thread_local bool t_gauging = false;
+    if (!gauged || t_gauging) return bc.handler(ctx);
+    t_gauging = true;
+    const std::int64_t before = memory::thread_net_freed();
+    bc.handler(ctx);
+    memory::gauge().add(before - memory::thread_net_freed());
+    t_gauging = false;
+  };
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
-    bc.handler(ctx);
+    handle();
     if (ctx.rerun_alone) return note_rerun_alone(out, mark);
     if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
     if (offer.waiter) {
@@ -1110,7 +1143,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     il.db = client_.db;
     log_db_ = client_.db;
   }
-  if (make_room(bc, argv, ctx)) bc.handler(ctx);
+  if (make_room(bc, argv, ctx)) handle();
   if (ctx.rerun_alone) {
     il.records = nullptr;
     return note_rerun_alone(out, mark);

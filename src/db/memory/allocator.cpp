@@ -116,6 +116,39 @@ bool purge() {
   return mallctl(name, nullptr, nullptr, nullptr, 0) == 0;
 }
 
+namespace {
+struct ThreadCounters {
+  const std::uint64_t* allocated = nullptr;
+  const std::uint64_t* deallocated = nullptr;
+};
+// jemalloc's thread.allocatedp / thread.deallocatedp: pointers to the thread's own counters,
+// asked once per thread (a mallctl each), then read directly.
+const ThreadCounters& thread_counters() {
+  thread_local const ThreadCounters c = [] {
+    ThreadCounters t;
+    if (!have_jemalloc()) return t;
+    std::uint64_t* a = nullptr;
+    std::uint64_t* d = nullptr;
+    size_t len = sizeof a;
+    if (mallctl("thread.allocatedp", &a, &len, nullptr, 0) != 0) return t;
+    len = sizeof d;
+    if (mallctl("thread.deallocatedp", &d, &len, nullptr, 0) != 0) return t;
+    t.allocated = a;
+    t.deallocated = d;
+    return t;
+  }();
+  return c;
+}
+}  // namespace
+
+bool has_thread_counters() { return thread_counters().allocated != nullptr; }
+
+std::int64_t thread_net_freed() {
+  const ThreadCounters& c = thread_counters();
+  if (c.allocated == nullptr) return 0;
+  return static_cast<std::int64_t>(*c.deallocated - *c.allocated);
+}
+
 void set_thread_cache(bool on) {
   if (!have_jemalloc()) return;
   (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &on, sizeof on);
@@ -149,6 +182,11 @@ void Gauge::forget(std::uint64_t freed) {
   std::uint64_t cur = used_.load(std::memory_order_relaxed);
   while (!used_.compare_exchange_weak(cur, cur > freed ? cur - freed : 0, std::memory_order_relaxed)) {
   }
+}
+
+void Gauge::add(std::int64_t bytes) {
+  if (bytes < 0) return forget(static_cast<std::uint64_t>(-bytes));
+  used_.fetch_add(static_cast<std::uint64_t>(bytes), std::memory_order_relaxed);
 }
 
 Gauge& gauge() {

@@ -34,6 +34,15 @@ struct AllocatorFigures {
 };
 AllocatorFigures allocator_figures();
 
+// The calling thread's bytes freed less bytes allocated since it started (jemalloc's
+// thread.deallocated - thread.allocated, read through the pointers jemalloc hands out: two loads,
+// no mallctl). The difference of two readings is exactly what the code between them gave back
+// to used_memory, by the allocator's own count: what eviction frees, where object_size.hpp's
+// estimate (MEMORY USAGE) is only an estimate. has_thread_counters() is false without jemalloc
+// (the sanitizers' allocator, unit tests): callers then fall back to the estimate.
+bool has_thread_counters();
+std::int64_t thread_net_freed();
+
 // used_memory as the eviction sees it: the allocator's figure, refreshed every `kRefreshNs` or
 // once writers have brought `kRefreshBytes` of arguments since the last refresh, whichever
 // comes first, so a write pays an atomic add and a clock read; the peak follows it. An
@@ -47,6 +56,10 @@ class Gauge {
   std::uint64_t fresh();    // refreshed now
   std::uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
   void forget(std::uint64_t freed);
+  // A write's own net allocation (thread_net_freed() around its handler, negated), so writers
+  // between two refreshes see each other's growth: without it a burst of small writes within
+  // the refresh interval ran a few KB past maxmemory unseen (Redis's unit/maxmemory allows 4 KB).
+  void add(std::int64_t bytes);
   void reset_peak() { peak_.store(used_.load(std::memory_order_relaxed), std::memory_order_relaxed); }
 
  private:

@@ -42,13 +42,24 @@ bool out_of_memory(const Databases& dbs);
 // Evicts keys of `colors` (each once: the colors of the keys of a write whose invocation holds
 // them, bringing `incoming` bytes of arguments) until used memory is under maxmemory, or twice
 // `incoming` is freed, or the tenacity budget is spent. Returns whether deny-oom commands must
-// be refused afterwards (out_of_memory() after the evictions).
+// be refused afterwards (out_of_memory() after the evictions). `short_of_share`: the colors ran
+// out of candidates before this write's share was freed: the caller then has other colors drain
+// (Server::drain_over_limit). A write that freed its share, or declined a poor candidate while
+// the overshoot is small, leaves the rest to the writes that made it, which costs no sweep.
 bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_t incoming,
-               std::int64_t now_ms);
+               std::int64_t now_ms, bool& short_of_share);
 
-// CONFIG SET maxmemory below what is used (Server::evict_over_limit): evicts keys of one
-// partition, on the invocation that owns it, until used memory is at most `limit` or the
-// partition has nothing the policy may evict. Returns how many went.
-std::uint64_t evict_down_to(Partition& p, std::uint64_t limit, std::int64_t now_ms);
+// CONFIG SET maxmemory below what is used (Server::evict_over_limit), and the drain of what a
+// writer's own colors could not free (Server::drain_over_limit): evicts keys of one partition,
+// on the invocation that owns it, until used memory is at most `limit`, or the sweeps sharing
+// `to_free` (the overshoot when they were sent, as Redis fixes what to free before it starts)
+// freed that much, or `most` keys went, or the partition has nothing the policy may evict.
+// The fixed amount is what keeps memory the evictions themselves allocate (a tracked key's
+// invalidations, growing the clients' output) from asking for more evictions without end.
+// `picky`: a candidate much fresher (LRU) or more used (LFU) than the colors' running bar is
+// left, so the caller can look in another color first (the drain's first colors).
+// Returns how many went.
+std::uint64_t evict_down_to(Partition& p, std::uint64_t limit, std::int64_t now_ms, std::atomic<std::int64_t>& to_free,
+                            std::uint64_t most = UINT64_MAX, bool picky = false);
 
 }  // namespace lfdb::db::memory
