@@ -139,10 +139,13 @@ else
   ln -s "$LFDB_SERVER" "$RUN/lfdb/src/redis-server"
 fi
 
-# The harness listens on a port of its own (for its test clients) below --baseport: a range of
-# this run's, so that runs at the same time do not take each other's. (It also wants port+10000
-# free, Redis Cluster's bus: the ranges stay below the ephemeral ports.)
+# The harness listens on a port of its own (for its test clients) in the 32 ports below
+# --baseport, and spawns servers (own-server mode) from --baseport on: a range of this run's, so
+# that runs at the same time do not take each other's, split between the two servers' harnesses,
+# which run side by side. (It also wants port+10000 free, Redis Cluster's bus: the ranges stay
+# below the ephemeral ports.)
 BASEPORT=$((21100 + ($$ % 10) * 1000))
+PORTCOUNT=400
 server_pid=""
 runtest_pid=""
 cleanup() {
@@ -218,7 +221,8 @@ run_unit() {
   local target=$1 unit=$2
   local w="$RUN/$target" name="${unit//\//_}"
   local log="$w/logs/$name.log" meta="$w/logs/$name.meta"
-  local server=()
+  local server=() baseport=$BASEPORT
+  [ "$target" = redis ] || baseport=$((BASEPORT + PORTCOUNT + 32))
   port=""
   if [ $own -eq 0 ]; then
     start_server "$target" "$w/server"
@@ -229,7 +233,7 @@ run_unit() {
   # whatever they started (in own-server mode, the servers too).
   (cd "$w" && exec env TERM=dumb timeout -k 10 "$UNIT_LIMIT" ./runtest "${server[@]}" \
      --single "$unit" --ignore-encoding --ignore-digest --tags -needs:debug --tags -needs:repl \
-     --baseport "$BASEPORT" --portcount 800 \
+     --baseport "$baseport" --portcount "$PORTCOUNT" \
      --timeout "$STALL") >"$log" 2>&1 &
   runtest_pid=$!
   local rc=0
@@ -243,9 +247,32 @@ run_unit() {
 mode="external-server mode"; [ $own -eq 0 ] || mode="own-server mode (the harness starts each server)"
 echo "redis-suite: Redis $upstream's suite (Debian $src_version), ${#units[@]} units, $mode; lfdb-server: $LFDB_SERVER"
 "$PY" "$HERE/report.py" header
+# The two servers run each unit side by side, each with its own harness, directory, port range
+# and server; the unit's report waits for both. Most of a unit's time is waiting (on replies,
+# timers, the harness's own sleeps), so side by side takes about as long as the slower one.
+# Each side is a subshell with its own server_pid and runtest_pid: a signal to this script stops
+# both sides, and each side's EXIT trap kills its harness and server.
+side_pids=()
+cleanup_sides() {
+  local p
+  for p in "${side_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${side_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap 'cleanup_sides; cleanup' EXIT
+run_side() {
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  run_unit "$@"
+}
 for unit in "${units[@]}"; do
-  run_unit redis "$unit"
-  run_unit lfdb "$unit"
+  side_pids=()
+  run_side redis "$unit" & side_pids+=($!)
+  run_side lfdb "$unit" & side_pids+=($!)
+  for p in "${side_pids[@]}"; do
+    rc=0; wait "$p" || rc=$?
+    [ "$rc" -eq 0 ] || exit "$rc"   # die() in a side (a server did not start): already said why
+  done
+  side_pids=()
   "$PY" "$HERE/report.py" unit "$RUN" "$unit"
 done
 floors=external; [ $own -eq 0 ] || floors=own
