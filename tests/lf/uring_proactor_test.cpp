@@ -280,12 +280,14 @@ TEST(UringProactor, APeerThatDoesNotReadStopsTheReceivingUntilItDoes) {
   int small = 16 * 1024;  // small socket buffers, so the server's sends back up quickly
   ASSERT_EQ(::setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
   // More than the kernel's socket buffers take (the server's send buffer grows to 4 MiB), so
-  // what is left backs up in the server.
-  const std::string big = pattern(16 << 20, 3);
+  // what is left backs up in the server. Twice that is enough: the small receive window makes
+  // the echo slow (16 MiB took over 30 s on a loaded machine), and the deadline below only
+  // guards against a stall.
+  const std::string big = pattern(8 << 20, 3);
   std::thread sender([&] { EXPECT_TRUE(c.send_all(big)); });
   // Not reading: the echo backs up past the limit and the server stops receiving.
   EXPECT_TRUE(eventually([&] { return p->stats().recv_pauses > 0; })) << "no back-pressure";
-  std::string got = c.recv_n(big.size(), 30s);
+  std::string got = c.recv_n(big.size(), 120s);
   sender.join();
   ASSERT_EQ(got.size(), big.size());
   EXPECT_TRUE(got == big) << "the echo after a pause came back different";
