@@ -484,11 +484,15 @@ class ExpiryHappensTest(ServerTestCase):
         # Volatile keys that arrive in db0 by SWAPDB, and from a FLUSHALL'd state.
         self.r.set("s", "v", px=100)
         self.call("FLUSHALL")
-        self.call("SELECT", "1")
+        # One round trip, and a deadline long enough that none expires before the swap is
+        # counted on a loaded machine (50 round trips of PX 200 once lost 22 keys there).
+        p = self.r.pipeline(transaction=False)
+        p.execute_command("SELECT", "1")
         for i in range(50):
-            self.call("SET", "sw:%d" % i, "v", "PX", "200")
-        self.call("SELECT", "0")
-        self.call("SWAPDB", "0", "1")
+            p.execute_command("SET", "sw:%d" % i, "v", "PX", "1500")
+        p.execute_command("SELECT", "0")
+        p.execute_command("SWAPDB", "0", "1")
+        p.execute()
         self.assertEqual(self.keyspace()[1], 50)
         self.assertEqual(self.wait_keys(0), (0, 0))
 
