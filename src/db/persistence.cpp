@@ -274,9 +274,14 @@ void Persistence::reap_child() {
     tmp = rewrite_tmp_;
   }
   if (pid == 0) return;
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) != pid) return;
-  const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  // Only looked at, not reaped: until child_pid_ is cleared (below, under mu_) the pid stays
+  // this zombie's, so stop_child, which kills child_pid_ under mu_, never reaches a reused pid.
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid) {
+    return;
+  }
+  const bool ok = info.si_code == CLD_EXITED && info.si_status == 0;
   bool finished = ok;
   if (kind == ChildKind::kRewrite) {
     if (ok) {
@@ -293,6 +298,10 @@ void Persistence::reap_child() {
     std::fprintf(stderr, "lfdb-server: background snapshot %s\n", ok ? "saved" : "failed");
   }
   lf::MutexLock lock(mu_);
+  if (child_pid_ != pid) return;  // stop_child took it meanwhile (and reaped it)
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (kind == ChildKind::kRewrite) {
     last_rewrite_ok_ = finished;
   } else {
@@ -375,13 +384,17 @@ void Persistence::stop_child() {
   pid_t pid = 0;
   ChildKind kind = ChildKind::kNone;
   {
+    // Killed under mu_: the child is reaped only under mu_ and with child_pid_ cleared in the
+    // same hold (reap_child), so the pid read here still names our child, running or a zombie,
+    // and cannot have been reused by another process.
     lf::MutexLock lock(mu_);
     pid = child_pid_;
     kind = child_kind_;
+    if (pid == 0) return;
+    (void)::kill(pid, SIGKILL);
   }
-  if (pid == 0) return;
-  (void)::kill(pid, SIGKILL);
   int status = 0;
+  // reap_child may reap it first (ECHILD here): either way it is gone.
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   std::string tmp;
