@@ -572,7 +572,8 @@ bool ServerSession::over_output_limit(std::size_t unsent) {
   ClientLimits& limits = server_.client_limits();
   const std::uint64_t hard = limits.normal_hard.load(std::memory_order_relaxed);
   const std::uint64_t soft = limits.normal_soft.load(std::memory_order_relaxed);
-  bool over = hard != 0 && unsent > hard;
+  // A reply cut short at the limit its command was given closes whatever the limit is now.
+  bool over = ending_ == Ending::kOverOutputLimit || (hard != 0 && unsent > hard);
   if (soft != 0 && unsent > soft) {
     const std::int64_t now = now_ms();
     if (obuf_soft_since_ms_ == 0) obuf_soft_since_ms_ = now;
@@ -1090,6 +1091,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
     bc.handler(ctx);
+    if (ctx.reply_over_limit()) cut_at_output_limit();
     if (ctx.rerun_alone) return note_rerun_alone(out, mark);
     if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
     if (offer.waiter) {
@@ -1111,6 +1113,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_db_ = client_.db;
   }
   if (make_room(bc, argv, ctx)) bc.handler(ctx);
+  if (ctx.reply_over_limit()) cut_at_output_limit();
   if (ctx.rerun_alone) {
     il.records = nullptr;
     return note_rerun_alone(out, mark);
@@ -1447,6 +1450,10 @@ std::string ServerSession::acl_denied(const CommandSpec& spec, std::uint16_t ind
 
 void ServerSession::close_after_replies() {
   if (ending_ == Ending::kOpen) ending_ = Ending::kClose;
+}
+
+void ServerSession::cut_at_output_limit() {
+  if (ending_ != Ending::kCloseThenShutdown) ending_ = Ending::kOverOutputLimit;
 }
 
 void ServerSession::shutdown_after_replies() { ending_ = Ending::kCloseThenShutdown; }
