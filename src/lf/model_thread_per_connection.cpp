@@ -63,6 +63,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
     std::uint64_t one = 1;
     (void)!::write(wakefd_, &one, sizeof one);
     acceptor_thread_.join();
+    // The listeners close before any client sees its connection end, as under the other
+    // models: a client that reconnects at once is refused, not left in a backlog nobody
+    // accepts from.
+    acceptor_.close();
+    unix_acceptor_.close();
     std::list<Client> clients;
     {
       MutexLock lock(mu_);
@@ -73,8 +78,6 @@ class ThreadPerConnection final : public ConcurrencyModel {
     for (auto& c : clients) c.thread.join();
     reap_finished();
     ::close(wakefd_);
-    acceptor_.close();
-    unix_acceptor_.close();
   }
 
   // The new socket is opened here; the acceptor thread, woken, takes it in place of its own
