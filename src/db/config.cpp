@@ -46,6 +46,21 @@ bool to_memory(const std::string& s, std::uint64_t& out) {
   return true;
 }
 
+// Redis's CONFIG_BINDADDR_MAX.
+constexpr std::size_t kMaxBindAddresses = 16;
+
+// `bind`'s addresses as CONFIG GET shows them: one space between; a single empty argument (the
+// config file's `bind ""`) is none.
+std::string join_bind(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) {
+    if (w.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
 lf::Status bad(const std::string& name, const std::string& why) {
   return lf::Status::error("directive '" + name + "': " + why);
 }
@@ -128,7 +143,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     c.port = static_cast<std::uint16_t>(x);
   } else if (name == "bind") {
     if (v.empty()) return bad(name, "expects an address");
-    c.bind = v[0];  // lfdb listens on one address: the first
+    if (v.size() > kMaxBindAddresses) return bad(name, "Too many bind addresses specified.");
+    c.bind = join_bind(v);
   } else if (name == "threads" || name == "io-threads") {
     if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
     c.threads = static_cast<int>(x);
@@ -440,6 +456,7 @@ std::string config_line(const std::string& name, const std::string& value) {
     return name + " " + value;
   }
   const bool words = name == "save" || name == "client-output-buffer-limit" || name == "replicaof" ||
+                     name == "bind" ||
                      (p != nullptr && (p->kind == ParamSpec::kFlags || p->kind == ParamSpec::kPercentiles ||
                                        p->kind == ParamSpec::kOomValues));
   bool plain = !value.empty() && quoted.count(name) == 0;
@@ -534,8 +551,10 @@ lf::Status Config::rewrite(const std::vector<std::string>& user_lines) const {
       if (d == defaults.end() || d->second != value) added.push_back(config_line(name, value));
       continue;
     }
-    lines[it->second[0]] = config_line(name, value);
-    for (std::size_t j = 1; j < it->second.size(); ++j) drop[it->second[j]] = true;
+    // Redis drops a `bind` line that says the default ("* -::*"): the default is no line.
+    const bool drop_default = name == "bind" && defaults.at(name) == value;
+    if (!drop_default) lines[it->second[0]] = config_line(name, value);
+    for (std::size_t j = drop_default ? 0 : 1; j < it->second.size(); ++j) drop[it->second[j]] = true;
   }
   for (std::size_t j = at["user"].size(); j < user_lines.size(); ++j) added.push_back(user_lines[j]);
   bool signed_already = false;
@@ -585,11 +604,6 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 }
 
 // The first of a value's space-separated words ("" if none).
-static std::string first_word(std::string_view v) {
-  const std::size_t b = v.find_first_not_of(' ');
-  if (b == std::string_view::npos) return "";
-  return std::string(v.substr(b, v.find(' ', b) - b));
-}
 
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs, bool local_client) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
@@ -691,9 +705,15 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                ? "argument must be between 0 and 65535 inclusive"
                                                : "argument couldn't be parsed into an integer"));
     }
-    if (k == "bind" && first_word(v).empty()) {
-      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'bind') - "
-                               "Failed to bind to specified addresses.");
+    if (k == "bind") {  // several arguments in one, as Redis splits them
+      std::vector<std::string> words;
+      const char* why = nullptr;
+      if (!split_config_line(v, words)) why = "Unbalanced quotes in configuration line";
+      else if (words.size() > kMaxBindAddresses) why = "Too many bind addresses specified.";
+      if (why != nullptr) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'bind') - " +
+                                 std::string(why));
+      }
     }
     if (k == "notify-keyspace-events" && pubsub::parse_event_flags(v) < 0) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
@@ -752,8 +772,10 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       values_[k] = std::to_string(clamp_hz(std::stoll(v)));
       continue;
     }
-    if (k == "bind") {  // lfdb listens on one address: the first, as from the config file
-      values_[k] = first_word(v);
+    if (k == "bind") {  // its addresses, one space between them (checked above)
+      std::vector<std::string> words;
+      (void)split_config_line(v, words);
+      values_[k] = join_bind(words);
       continue;
     }
     values_[k] = v;

@@ -26,7 +26,10 @@ enum class DataMode { kColors, kGlobal };
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
 
 struct ServerConfig {
-  std::string bind = "127.0.0.1";
+  // Redis's default: every IPv4 address, and every IPv6 one where the machine has IPv6 (the
+  // "-"); protected mode keeps clients other than local ones out until a password is set.
+  // Space-separated, as CONFIG GET shows it; empty: no TCP listener (lf::ModelOptions::bind).
+  std::string bind = "* -::*";
   std::uint16_t port = 6379;
   int threads = 2;
   lf::ModelKind model = lf::ModelKind::kLeaderFollowers;

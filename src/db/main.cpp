@@ -51,7 +51,7 @@ void on_signal(int sig) {
 constexpr const char* kUsage =
     "usage: lfdb-server [config-file] [--directive value ...]\n"
     "  --port N            listen port (6379; 0 picks a free one)\n"
-    "  --bind ADDR         listen address (127.0.0.1)\n"
+    "  --bind ADDR...      listen addresses (* -::*: every one; protected mode)\n"
     "  --threads N         serving threads (2)\n"
     "  --model M           lf | lf-multi | hsha | tpc | reactor (lf)\n"
     "  --data D            colors | global (colors)\n"
@@ -121,6 +121,10 @@ int main(int argc, char** argv) {
   // start() writes the pidfile once it listens (a start that fails leaves another server's
   // pidfile alone); it goes at exit.
   const std::string pidfile = cfg.param("pidfile");
+  if (cfg.bind.empty() && cfg.param("unixsocket").empty()) {
+    std::printf("lfdb-server: Configured to not listen anywhere, exiting.\n");  // Redis's words
+    return 1;
+  }
   st = server.start();
   if (!st.ok()) {
     // A port in use is the common case: named as Redis names it, which tools that start servers
@@ -148,7 +152,8 @@ int main(int argc, char** argv) {
   // The first line once listening says which process this is (operators, and Redis's test
   // harness, which matches " PID: <pid>"); the second that clients are served from now on, in the
   // words Redis uses, which tools that start a server wait for.
-  std::string where = cfg.bind + ":" + std::to_string(server.port());
+  std::string where = cfg.bind.empty() ? std::string("no TCP address")
+                                        : "port " + std::to_string(server.port()) + " of " + cfg.bind;
   if (const std::string path = cfg.param("unixsocket"); !path.empty()) where += " and the unix socket " + path;
   std::printf("lfdb-server %s, PID: %ld: listening on %s (model %s, data %s, %d threads)\n",
               lfdb::db::kVersion, static_cast<long>(::getpid()), where.c_str(), lf::to_string(cfg.model),

@@ -143,10 +143,10 @@ void ServerSession::on_attach() {
   // 127.0.0.1, and a client accepted before CONFIG SET port keeps the port it came in on.
   // A client of the UNIX domain socket: both ends are its path.
   if (client_.peer.is_unix_socket()) {
-    client_.local = client_.peer;
+    client_.local = LocalAddr::of(client_.peer);
   } else if (client_.host != nullptr) {
     const lf::InetAddr local = lf::InetAddr::local_of(client_.host->handle());
-    if (local.port() != 0) client_.local = local;
+    if (local.port() != 0) client_.local = LocalAddr::of(local);
   }
   (void)server_.clients().add(&client_);  // sets client_.id under the registry's lock
 }

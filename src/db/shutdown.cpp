@@ -71,6 +71,7 @@ lf::Status Server::prepare_shutdown(int ask, bool force, int from_signal) {
       int expected = from_signal;
       if (from_signal == 0 || pending_signal_.compare_exchange_strong(expected, 0)) {
         persistence_.set_shutdown_save(ask);
+        stop_listening_tcp();  // before any session sees stopping_ and closes (request_shutdown)
         stopping_.store(true, std::memory_order_release);  // nothing runs after the snapshot
         request_shutdown();
         st = lf::Status();
