@@ -1,12 +1,14 @@
 #include "db/config.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +46,13 @@ bool to_memory(const std::string& s, std::uint64_t& out) {
   if (mul == 0) return false;
   out = v * mul;
   return true;
+}
+
+// The working directory, absolute ("" when getcwd fails).
+std::string current_dir() {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::current_path(ec);
+  return ec ? std::string() : p.string();
 }
 
 // Redis's CONFIG_BINDADDR_MAX.
@@ -224,9 +233,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (!one() || v[0].empty()) return bad(name, "expects a directory");
     c.dir = v[0];
   } else if (name == "dbfilename") {
-    if (!one() || v[0].empty() || v[0].find('/') != std::string::npos) {
-      return bad(name, "expects a file name (no directory: see 'dir')");
-    }
+    if (!one() || v[0].empty()) return bad(name, "expects a file name");
+    if (v[0].find_first_of("/\\") != std::string::npos) return bad(name, "dbfilename can't be a path, just a filename");
     c.dbfilename = v[0];
   } else if (name == "notify-keyspace-events") {
     const int flags = v.size() == 1 ? pubsub::parse_event_flags(v[0]) : -1;
@@ -343,6 +351,15 @@ lf::Status load_config_file(const std::string& path, ServerConfig& out, int dept
 }
 
 }  // namespace
+
+lf::Status enter_dir(ServerConfig& c) {
+  if (::chdir(c.dir.c_str()) != 0) {
+    return lf::Status::error("Can't chdir to '" + c.dir + "': " + std::strerror(errno), errno);
+  }
+  const std::string here = current_dir();
+  if (!here.empty()) c.dir = here;
+  return lf::Status();
+}
 
 lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
   int i = 1;
@@ -614,7 +631,8 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                        "proto-max-bulk-len",
                                                        "notify-keyspace-events",
                                                        "aof-load-truncated", "repl-backlog-size",
-                                                       "port", "bind", "masterauth"};
+                                                       "port", "bind", "masterauth", "dir",
+                                                       "dbfilename"};
   // What Redis itself never changes at run time: refused whatever the value, as Redis does.
   static const std::set<std::string> immutable_params = {"databases", "daemonize", "appendfilename", "aclfile",
                                                          "replicaof", "slaveof"};
@@ -697,6 +715,19 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                  " and " + std::to_string(kLongMax) + " inclusive");
       }
     }
+    // dir: the process's working directory, as Redis's (it chdir()s there); checked here
+    // that it can be entered, entered below once every value is valid.
+    if (k == "dir") {
+      struct stat st {};
+      const int err = ::stat(v.c_str(), &st) != 0 ? errno
+                      : !S_ISDIR(st.st_mode)           ? ENOTDIR
+                      : ::access(v.c_str(), X_OK) != 0 ? errno
+                                                       : 0;
+      if (err != 0) return failed(std::strerror(err));
+    }
+    if (k == "dbfilename" && v.find_first_of("/\\") != std::string::npos) {
+      return failed("dbfilename can't be a path, just a filename");
+    }
     // The listener's: the caller moves it once the values are in (Server::listen_at) and
     // puts every value back if it cannot.
     if (k == "port" && !to_int(v, 0, 65535, x)) {
@@ -770,6 +801,14 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
     }
     if (k == "hz") {  // Redis takes 0 .. INT_MAX and keeps it within 1 .. 500
       values_[k] = std::to_string(clamp_hz(std::stoll(v)));
+      continue;
+    }
+    if (k == "dir") {  // CONFIG GET shows where the process now is: an absolute path
+      if (::chdir(v.c_str()) != 0) {
+        std::fprintf(stderr, "lfdb-server: CONFIG SET dir: chdir %s: %s\n", v.c_str(), std::strerror(errno));
+        continue;  // checked above: only a directory removed meanwhile gets here; dir stays
+      }
+      values_[k] = current_dir();
       continue;
     }
     if (k == "bind") {  // its addresses, one space between them (checked above)

@@ -34,8 +34,8 @@ const char* malloc_conf = "narenas:1";
 namespace {
 
 lfdb::db::Server* g_server = nullptr;
-// The temporary file this process's snapshot goes to (dir and dbfilename are fixed at start):
-// a second SIGINT removes it as it exits.
+// The temporary file this process's snapshot goes to, relative to the working directory, which
+// is `dir` (CONFIG SET dir moves both): a second SIGINT removes it as it exits.
 std::string g_snapshot_temp;
 
 void on_signal(int sig) {
@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::fprintf(stderr, "lfdb-server: %s\n%s", st.message().c_str(), kUsage);
+    return 1;
+  }
+  if (lf::Status in = lfdb::db::enter_dir(cfg); !in.ok()) {
+    std::fprintf(stderr, "lfdb-server: %s\n", in.message().c_str());
     return 1;
   }
   // The server's log is its standard output, as redis-server's is with `logfile ""`: a line at a
@@ -138,7 +142,7 @@ int main(int argc, char** argv) {
     }
     return 1;
   }
-  g_snapshot_temp = lfdb::db::snapshot_temp_path(cfg.snapshot_path(), ::getpid());
+  g_snapshot_temp = lfdb::db::snapshot_temp_path(cfg.dbfilename, ::getpid());
   g_server = &server;
   // From here this thread only waits for the shutdown: the blocks its cache kept from building
   // the server go back to the arena, where the serving threads' allocations reuse them.

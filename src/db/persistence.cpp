@@ -104,7 +104,7 @@ lf::Status Persistence::load_append_log() {
 }
 
 lf::Status Persistence::load_snapshot_file() {
-  const std::string path = initial_.snapshot_path();
+  const std::string path = snapshot_path();
   const std::int64_t t0 = now_ms();
   auto loaded = load_snapshot(path, server_.databases());
   if (!loaded.ok()) return loaded.status();
@@ -117,12 +117,18 @@ lf::Status Persistence::load_snapshot_file() {
   return lf::Status();
 }
 
+std::string Persistence::snapshot_path() const {
+  // Read each time: CONFIG SET dir and dbfilename move the next snapshot, as Redis's do.
+  const Config& config = server_.config();
+  return config.value("dir") + "/" + config.value("dbfilename");
+}
+
 lf::Status Persistence::save_now() {
   // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
   lf::UnboundThreadSet::promote_new_leader();
   std::uint64_t keys = 0;
   const std::uint64_t changes = server_.databases().changes();  // exact: SAVE runs alone
-  lf::Status st = save_snapshot(server_.databases(), initial_.snapshot_path(), now_ms(), keys,
+  lf::Status st = save_snapshot(server_.databases(), snapshot_path(), now_ms(), keys,
                                 server_.config().rdb_key_save_delay_us(), server_.library_codes());
   if (st.ok()) {
     lf::MutexLock lock(mu_);
@@ -211,7 +217,7 @@ lf::Status Persistence::start_bgsave() {
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
-    lf::Status st = save_snapshot(server_.databases(), initial_.snapshot_path(), now_ms(), keys, key_delay_us,
+    lf::Status st = save_snapshot(server_.databases(), snapshot_path(), now_ms(), keys, key_delay_us,
                                   libraries);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (bgsave child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
@@ -338,7 +344,7 @@ lf::Status Persistence::prepare_shutdown(int ask) {
     std::printf("lfdb-server: %s. Error trying to save the DB, can't exit.\n", st.message().c_str());
     return st;
   }
-  std::printf("lfdb-server: DB saved on disk (%s)\n", initial_.snapshot_path().c_str());
+  std::printf("lfdb-server: DB saved on disk (%s)\n", snapshot_path().c_str());
   lf::MutexLock lock(mu_);
   shutdown_saved_ = true;
   shutdown_saved_changes_ = changes;
@@ -354,7 +360,7 @@ void Persistence::shut_down(bool may_save) {
   }
   if (may_save && !saved && shutdown_saves(shutdown_save())) {
     lf::Status st = save_now();
-    std::printf("lfdb-server: %s\n", st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
+    std::printf("lfdb-server: %s\n", st.ok() ? ("snapshot saved to " + snapshot_path()).c_str()
                                               : st.message().c_str());
   }
   if (log_) {
@@ -403,7 +409,7 @@ void Persistence::stop_child() {
     lf::MutexLock lock(mu_);
     tmp = rewrite_tmp_;
   } else {
-    tmp = snapshot_temp_path(initial_.snapshot_path(), pid);
+    tmp = snapshot_temp_path(snapshot_path(), pid);
   }
   ::unlink(tmp.c_str());
   std::printf("lfdb-server: the background %s (pid %ld) was stopped by the shutdown\n",
