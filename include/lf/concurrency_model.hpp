@@ -147,8 +147,11 @@ bool parse_model(const std::string& s, ModelKind& out);
 std::vector<ModelKind> all_models();
 
 struct ModelOptions {
+  // Where to listen: Redis's `bind` list, "127.0.0.1 ::1", "* -::*" (every address; "-": an
+  // address the machine may not have), one socket per address (lf::open_listeners); empty: no
+  // TCP socket at all.
   std::string bind = "127.0.0.1";
-  std::uint16_t port = 0;  // 0: any free port (see port())
+  std::uint16_t port = 0;  // 0: any free port, the same on every address (see port())
   // Besides bind:port, a UNIX domain socket at this path (none when empty), made with the mode
   // unix_socket_perm (0: as the umask leaves it) and removed when the model stops. Every model
   // and handle set listens there too; rebind leaves it where it is.
@@ -194,9 +197,10 @@ class ConcurrencyModel {
   // Stops accepting, closes every connection, joins every thread. Returns within a second
   // (sessions are not waited on beyond the request they are processing).
   virtual void stop() = 0;
-  // Listens at bind:port (0: any free port) instead, while the model runs: the new socket is
-  // open before the old one closes, so a failure (the address is in use) changes nothing and
-  // the model goes on listening where it was. Connections already accepted stay. From any
+  // Listens at every address of `bind` (ModelOptions::bind's list) on `port` (0: any free
+  // port) instead, while the model runs: the new sockets are open before the old ones close,
+  // so a failure (an address in use) changes nothing and the model goes on listening where it
+  // was. Connections already accepted stay. From any
   // thread, a session's own too (CONFIG SET port); rebinds are serialized.
   virtual Status rebind(const std::string& bind, std::uint16_t port) = 0;
   // Where the model listens now (after a rebind, the new port).

@@ -89,7 +89,7 @@ class ProactorHandler {
 };
 
 struct ProactorOptions {
-  std::string bind = "127.0.0.1";
+  std::string bind = "127.0.0.1";  // Redis's list: addresses, "-" optional (lf::open_listeners)
   std::uint16_t port = 0;           // 0: any free port
   int backlog = 1024;               // listen(2)'s, for every listening socket
   // Besides bind:port, a UNIX domain socket at this path (none when empty), with the file mode
@@ -146,12 +146,13 @@ class UringProactor {
   Status start();  // posts the multishot accept and starts the threads
   void stop();     // joins the threads; open connections are closed without on_close
   std::uint16_t port() const;  // where the TCP listener is now (after a rebind, the new port)
-  // Listen at `addr` (port 0: a free one) instead of where the TCP listener was, from any
-  // thread, while running: the new socket is open before the old one is touched, so a failure
-  // (the address is taken) changes nothing. Then the old socket stops listening at once (what
-  // waits in its backlog is reset) and is closed once its accept request has ended.
-  // Connections already accepted stay. Rebinds are serialized.
-  Status rebind(const InetAddr& addr);
+  // Listen at every address of `bind` (Redis's list, lf::open_listeners; port 0: a free one)
+  // instead of where the TCP listeners were, from any thread, while running: the new sockets
+  // are open before the old ones are touched, so a failure (the address is taken) changes
+  // nothing. Then the old sockets stop listening at once (what waits in their backlogs is
+  // reset) and each is closed once its accept request has ended. Connections already accepted
+  // stay. Rebinds are serialized.
+  Status rebind(const std::string& bind, std::uint16_t port);
 
   // Close a connection from any thread (a pending recv is cancelled); false if `id` is gone.
   bool close(HandlerId id);

@@ -38,8 +38,8 @@ bool credentials_match(std::string_view user, std::string_view given, std::strin
   return user == "default" && pass_ok;
 }
 
-bool is_local_client(const sockaddr_in& peer) {
-  return peer.sin_family == AF_INET && peer.sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+bool is_local_client(const lf::InetAddr& peer) {
+  return peer.is_unix_socket() || peer.is_loopback_host();
 }
 
 }  // namespace lfdb::commands

@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <string_view>
 
+#include "lf/net.hpp"
+
 namespace lfdb::commands {
 
 inline constexpr std::string_view kWrongPass =
@@ -38,7 +40,8 @@ bool password_matches(std::string_view given, std::string_view password);
 // password set every password is accepted for it (as Redis's nopass default user).
 bool credentials_match(std::string_view user, std::string_view given, std::string_view password);
 
-// Protected mode's idea of a local client: a TCP peer whose address is 127.0.0.1.
-bool is_local_client(const sockaddr_in& peer);
+// Protected mode's idea of a local client, Redis's: a peer on the UNIX domain socket, or a TCP
+// peer whose address is 127.0.0.1 or ::1 (127.0.0.2 is not).
+bool is_local_client(const lf::InetAddr& peer);
 
 }  // namespace lfdb::commands

@@ -100,17 +100,28 @@ class ClientName {
   std::unique_ptr<Part> part_;
 };
 
+// A connection's local end by number. A server has few (its addresses, each with the ports it
+// listened on), interned once for the process (client_registry.cpp): a connection keeps 4 bytes
+// instead of a second address (an IPv6 one takes 20, and ServerSession stays in its size class).
+class LocalAddr {
+ public:
+  LocalAddr() = default;  // not known (no socket)
+  static LocalAddr of(const lf::InetAddr& addr);
+  std::string to_string() const;  // "ip:port", "[ip]:port", "path:0"; "" when not known
+
+ private:
+  std::uint32_t number_ = 0;  // 1 + its index among the interned addresses; 0: not known
+};
+
 struct ClientState {
   std::uint64_t id = 0;            // immutable once registered (set under the registry's lock)
-  // The connection's two ends, kept as addresses (16 bytes each) and spelled "ip:port" only when
+  // The connection's two ends, kept as an address and a number and spelled "ip:port" only when
   // asked (CLIENT LIST, KILL, MONITOR, SLOWLOG, a log line): two strings inline cost every
   // connection 64 bytes (issue 17).
   lf::InetAddr peer;               // immutable: the client's end
-  lf::InetAddr local;              // immutable once attached; port 0: not known (no socket)
+  LocalAddr local;                 // immutable once attached
   std::string addr() const { return peer.to_string(); }
-  std::string laddr() const {
-    return local.port() != 0 || local.is_unix_socket() ? local.to_string() : std::string();
-  }
+  std::string laddr() const { return local.to_string(); }
   std::int64_t created_ms = 0;     // immutable
   lf::SessionHost* host = nullptr; // immutable once attached
 

@@ -3,10 +3,41 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <deque>
 
 #include "db/keyspace.hpp"
 
 namespace lfdb::db {
+
+namespace {
+// LocalAddr's addresses: added, never removed (a server's own addresses and ports: a few).
+lf::Mutex g_local_mu;
+std::deque<lf::InetAddr> g_locals LF_GUARDED_BY(g_local_mu);
+}  // namespace
+
+LocalAddr LocalAddr::of(const lf::InetAddr& addr) {
+  lf::MutexLock lock(g_local_mu);
+  LocalAddr l;
+  for (std::size_t i = 0; i < g_locals.size(); ++i) {
+    if (g_locals[i] == addr) {
+      l.number_ = static_cast<std::uint32_t>(i + 1);
+      return l;
+    }
+  }
+  g_locals.push_back(addr);
+  l.number_ = static_cast<std::uint32_t>(g_locals.size());
+  return l;
+}
+
+std::string LocalAddr::to_string() const {
+  if (number_ == 0) return std::string();
+  lf::InetAddr a;
+  {
+    lf::MutexLock lock(g_local_mu);
+    a = g_locals[number_ - 1];
+  }
+  return a.to_string();
+}
 
 std::uint64_t ClientRegistry::add(ClientState* c) {
   const std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);

@@ -140,8 +140,7 @@ void config_set_cmd(CommandContext& c) {
   const std::string bind_was = value_of("bind"), port_was = value_of("port");
   // enable-protected-configs local: a local peer may set dir and dbfilename, as protected mode
   // judges it (127.0.0.1, ::1 or the unix socket).
-  const bool local = c.client != nullptr && (c.client->peer.is_unix_socket() ||
-                                             commands::is_local_client(c.client->peer.native()));
+  const bool local = c.client != nullptr && commands::is_local_client(c.client->peer);
   lf::Status st = config.set(pairs, local);
   if (!st.ok()) return c.out.error(st.message());
   const std::string bind = value_of("bind"), port = value_of("port");

@@ -1,12 +1,14 @@
 #include "db/config.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +46,28 @@ bool to_memory(const std::string& s, std::uint64_t& out) {
   if (mul == 0) return false;
   out = v * mul;
   return true;
+}
+
+// The working directory, absolute ("" when getcwd fails).
+std::string current_dir() {
+  std::error_code ec;
+  const std::filesystem::path p = std::filesystem::current_path(ec);
+  return ec ? std::string() : p.string();
+}
+
+// Redis's CONFIG_BINDADDR_MAX.
+constexpr std::size_t kMaxBindAddresses = 16;
+
+// `bind`'s addresses as CONFIG GET shows them: one space between; a single empty argument (the
+// config file's `bind ""`) is none.
+std::string join_bind(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) {
+    if (w.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
 }
 
 lf::Status bad(const std::string& name, const std::string& why) {
@@ -128,7 +152,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     c.port = static_cast<std::uint16_t>(x);
   } else if (name == "bind") {
     if (v.empty()) return bad(name, "expects an address");
-    c.bind = v[0];  // lfdb listens on one address: the first
+    if (v.size() > kMaxBindAddresses) return bad(name, "Too many bind addresses specified.");
+    c.bind = join_bind(v);
   } else if (name == "threads" || name == "io-threads") {
     if (!one() || !to_int(v[0], 1, 1024, x)) return bad(name, "expects 1-1024");
     c.threads = static_cast<int>(x);
@@ -208,9 +233,8 @@ lf::Status apply_directive(const std::string& name, const std::vector<std::strin
     if (!one() || v[0].empty()) return bad(name, "expects a directory");
     c.dir = v[0];
   } else if (name == "dbfilename") {
-    if (!one() || v[0].empty() || v[0].find('/') != std::string::npos) {
-      return bad(name, "expects a file name (no directory: see 'dir')");
-    }
+    if (!one() || v[0].empty()) return bad(name, "expects a file name");
+    if (v[0].find_first_of("/\\") != std::string::npos) return bad(name, "dbfilename can't be a path, just a filename");
     c.dbfilename = v[0];
   } else if (name == "notify-keyspace-events") {
     const int flags = v.size() == 1 ? pubsub::parse_event_flags(v[0]) : -1;
@@ -328,6 +352,15 @@ lf::Status load_config_file(const std::string& path, ServerConfig& out, int dept
 
 }  // namespace
 
+lf::Status enter_dir(ServerConfig& c) {
+  if (::chdir(c.dir.c_str()) != 0) {
+    return lf::Status::error("Can't chdir to '" + c.dir + "': " + std::strerror(errno), errno);
+  }
+  const std::string here = current_dir();
+  if (!here.empty()) c.dir = here;
+  return lf::Status();
+}
+
 lf::Status parse_command_line(int argc, char** argv, ServerConfig& out) {
   int i = 1;
   if (argc > 1 && argv[1][0] != '-') {
@@ -440,6 +473,7 @@ std::string config_line(const std::string& name, const std::string& value) {
     return name + " " + value;
   }
   const bool words = name == "save" || name == "client-output-buffer-limit" || name == "replicaof" ||
+                     name == "bind" ||
                      (p != nullptr && (p->kind == ParamSpec::kFlags || p->kind == ParamSpec::kPercentiles ||
                                        p->kind == ParamSpec::kOomValues));
   bool plain = !value.empty() && quoted.count(name) == 0;
@@ -534,8 +568,10 @@ lf::Status Config::rewrite(const std::vector<std::string>& user_lines) const {
       if (d == defaults.end() || d->second != value) added.push_back(config_line(name, value));
       continue;
     }
-    lines[it->second[0]] = config_line(name, value);
-    for (std::size_t j = 1; j < it->second.size(); ++j) drop[it->second[j]] = true;
+    // Redis drops a `bind` line that says the default ("* -::*"): the default is no line.
+    const bool drop_default = name == "bind" && defaults.at(name) == value;
+    if (!drop_default) lines[it->second[0]] = config_line(name, value);
+    for (std::size_t j = drop_default ? 0 : 1; j < it->second.size(); ++j) drop[it->second[j]] = true;
   }
   for (std::size_t j = at["user"].size(); j < user_lines.size(); ++j) added.push_back(user_lines[j]);
   bool signed_already = false;
@@ -585,11 +621,6 @@ std::vector<std::pair<std::string, std::string>> Config::get(std::string_view pa
 }
 
 // The first of a value's space-separated words ("" if none).
-static std::string first_word(std::string_view v) {
-  const std::size_t b = v.find_first_not_of(' ');
-  if (b == std::string_view::npos) return "";
-  return std::string(v.substr(b, v.find(' ', b) - b));
-}
 
 lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& pairs, bool local_client) {
   static const std::set<std::string> mutable_params = {"requirepass", "loglevel", "hz", "save",
@@ -600,7 +631,8 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                        "proto-max-bulk-len",
                                                        "notify-keyspace-events",
                                                        "aof-load-truncated", "repl-backlog-size",
-                                                       "port", "bind", "masterauth"};
+                                                       "port", "bind", "masterauth", "dir",
+                                                       "dbfilename"};
   // What Redis itself never changes at run time: refused whatever the value, as Redis does.
   static const std::set<std::string> immutable_params = {"databases", "daemonize", "appendfilename", "aclfile",
                                                          "replicaof", "slaveof"};
@@ -683,6 +715,19 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                  " and " + std::to_string(kLongMax) + " inclusive");
       }
     }
+    // dir: the process's working directory, as Redis's (it chdir()s there); checked here
+    // that it can be entered, entered below once every value is valid.
+    if (k == "dir") {
+      struct stat st {};
+      const int err = ::stat(v.c_str(), &st) != 0 ? errno
+                      : !S_ISDIR(st.st_mode)           ? ENOTDIR
+                      : ::access(v.c_str(), X_OK) != 0 ? errno
+                                                       : 0;
+      if (err != 0) return failed(std::strerror(err));
+    }
+    if (k == "dbfilename" && v.find_first_of("/\\") != std::string::npos) {
+      return failed("dbfilename can't be a path, just a filename");
+    }
     // The listener's: the caller moves it once the values are in (Server::listen_at) and
     // puts every value back if it cannot.
     if (k == "port" && !to_int(v, 0, 65535, x)) {
@@ -691,9 +736,15 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
                                                ? "argument must be between 0 and 65535 inclusive"
                                                : "argument couldn't be parsed into an integer"));
     }
-    if (k == "bind" && first_word(v).empty()) {
-      return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'bind') - "
-                               "Failed to bind to specified addresses.");
+    if (k == "bind") {  // several arguments in one, as Redis splits them
+      std::vector<std::string> words;
+      const char* why = nullptr;
+      if (!split_config_line(v, words)) why = "Unbalanced quotes in configuration line";
+      else if (words.size() > kMaxBindAddresses) why = "Too many bind addresses specified.";
+      if (why != nullptr) {
+        return lf::Status::error("ERR CONFIG SET failed (possibly related to argument 'bind') - " +
+                                 std::string(why));
+      }
     }
     if (k == "notify-keyspace-events" && pubsub::parse_event_flags(v) < 0) {
       return lf::Status::error("ERR CONFIG SET failed (possibly related to argument '" + k +
@@ -752,8 +803,18 @@ lf::Status Config::set(const std::vector<std::pair<std::string, std::string>>& p
       values_[k] = std::to_string(clamp_hz(std::stoll(v)));
       continue;
     }
-    if (k == "bind") {  // lfdb listens on one address: the first, as from the config file
-      values_[k] = first_word(v);
+    if (k == "dir") {  // CONFIG GET shows where the process now is: an absolute path
+      if (::chdir(v.c_str()) != 0) {
+        std::fprintf(stderr, "lfdb-server: CONFIG SET dir: chdir %s: %s\n", v.c_str(), std::strerror(errno));
+        continue;  // checked above: only a directory removed meanwhile gets here; dir stays
+      }
+      values_[k] = current_dir();
+      continue;
+    }
+    if (k == "bind") {  // its addresses, one space between them (checked above)
+      std::vector<std::string> words;
+      (void)split_config_line(v, words);
+      values_[k] = join_bind(words);
       continue;
     }
     values_[k] = v;

@@ -26,7 +26,10 @@ enum class DataMode { kColors, kGlobal };
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
 
 struct ServerConfig {
-  std::string bind = "127.0.0.1";
+  // Redis's default: every IPv4 address, and every IPv6 one where the machine has IPv6 (the
+  // "-"); protected mode keeps clients other than local ones out until a password is set.
+  // Space-separated, as CONFIG GET shows it; empty: no TCP listener (lf::ModelOptions::bind).
+  std::string bind = "* -::*";
   std::uint16_t port = 6379;
   int threads = 2;
   lf::ModelKind model = lf::ModelKind::kLeaderFollowers;
@@ -103,6 +106,10 @@ struct ServerConfig {
 
 // Parses argv (argv[0] is the program; argv[1] may be a config file path, as redis-server
 // takes it) into `out`. Returns an error naming what was wrong.
+// Redis's `dir`: the process works there (chdir), and c.dir becomes that absolute path (what
+// CONFIG GET dir shows, and where relative paths open from). After parsing, before anything
+// opens a file.
+lf::Status enter_dir(ServerConfig& c);
 lf::Status parse_command_line(int argc, char** argv, ServerConfig& out);
 // Applies one directive (name lower-cased, values already split).
 lf::Status apply_directive(const std::string& name, const std::vector<std::string>& values,

@@ -23,6 +23,7 @@ constexpr std::string_view kWhyLogfile = "'' logs to stdout; a path: the server'
 constexpr std::string_view kWhyOom = "with oom-score-adj-values, written to /proc/self/oom_score_adj";
 constexpr std::string_view kWhyDebug = "gates DEBUG; 'local' is taken as 'yes' (lfdb does not check the peer's address)";
 constexpr std::string_view kWhyProtected = "gates CONFIG SET of dir and dbfilename, as in Redis";
+constexpr std::string_view kWhyBindSource = "a replica's connection to its primary leaves from this address (db/primary_link.cpp)";
 constexpr std::string_view kWhyMasteruser = "a replica AUTHs to its primary as this user (with masterauth)";
 constexpr std::string_view kWhyEncoding = "the compact encodings' limits (db/compact/limits.hpp)";
 constexpr std::string_view kWhyStream = "a stream block's bounds (db/stream/stream.hpp)";
@@ -120,7 +121,7 @@ constexpr ParamSpec kTable[] = {
     {"bgsave_cpulist", "", ParamSpec::kString, 0, 0, "", "", kImmutable, ParamSpec::kTuning, kWhyProcess},
     {"ignore-warnings", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyProcess},
     {"proc-title-template", "", ParamSpec::kString, 0, 0, "{title} {listen-addr} {server-mode}", "", 0, ParamSpec::kTuning, kWhyProcess},
-    {"bind-source-addr", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kTuning, kWhyProcess},
+    {"bind-source-addr", "", ParamSpec::kString, 0, 0, "", "", 0, ParamSpec::kLive, kWhyBindSource},
     {"logfile", "", ParamSpec::kString, 0, 0, "", "", kImmutable, ParamSpec::kLive, kWhyLogfile},
     {"supervised", "", ParamSpec::kEnum, 0, 0, "no", "upstart, systemd, auto, no", kImmutable, ParamSpec::kOffOnly, kWhySupervised},
     {"syslog-facility", "", ParamSpec::kEnum, 0, 0, "local0", "user, local0, local1, local2, local3, local4, local5, local6, local7", kImmutable, ParamSpec::kTuning, kWhyProcess},

@@ -34,8 +34,8 @@ const char* malloc_conf = "narenas:1";
 namespace {
 
 lfdb::db::Server* g_server = nullptr;
-// The temporary file this process's snapshot goes to (dir and dbfilename are fixed at start):
-// a second SIGINT removes it as it exits.
+// The temporary file this process's snapshot goes to, relative to the working directory, which
+// is `dir` (CONFIG SET dir moves both): a second SIGINT removes it as it exits.
 std::string g_snapshot_temp;
 
 void on_signal(int sig) {
@@ -51,7 +51,7 @@ void on_signal(int sig) {
 constexpr const char* kUsage =
     "usage: lfdb-server [config-file] [--directive value ...]\n"
     "  --port N            listen port (6379; 0 picks a free one)\n"
-    "  --bind ADDR         listen address (127.0.0.1)\n"
+    "  --bind ADDR...      listen addresses (* -::*: every one; protected mode)\n"
     "  --threads N         serving threads (2)\n"
     "  --model M           lf | lf-multi | hsha | tpc | reactor (lf)\n"
     "  --data D            colors | global (colors)\n"
@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     std::fprintf(stderr, "lfdb-server: %s\n%s", st.message().c_str(), kUsage);
+    return 1;
+  }
+  if (lf::Status in = lfdb::db::enter_dir(cfg); !in.ok()) {
+    std::fprintf(stderr, "lfdb-server: %s\n", in.message().c_str());
     return 1;
   }
   // The server's log is its standard output, as redis-server's is with `logfile ""`: a line at a
@@ -121,6 +125,10 @@ int main(int argc, char** argv) {
   // start() writes the pidfile once it listens (a start that fails leaves another server's
   // pidfile alone); it goes at exit.
   const std::string pidfile = cfg.param("pidfile");
+  if (cfg.bind.empty() && cfg.param("unixsocket").empty()) {
+    std::printf("lfdb-server: Configured to not listen anywhere, exiting.\n");  // Redis's words
+    return 1;
+  }
   st = server.start();
   if (!st.ok()) {
     // A port in use is the common case: named as Redis names it, which tools that start servers
@@ -134,7 +142,7 @@ int main(int argc, char** argv) {
     }
     return 1;
   }
-  g_snapshot_temp = lfdb::db::snapshot_temp_path(cfg.snapshot_path(), ::getpid());
+  g_snapshot_temp = lfdb::db::snapshot_temp_path(cfg.dbfilename, ::getpid());
   g_server = &server;
   // From here this thread only waits for the shutdown: the blocks its cache kept from building
   // the server go back to the arena, where the serving threads' allocations reuse them.
@@ -148,7 +156,8 @@ int main(int argc, char** argv) {
   // The first line once listening says which process this is (operators, and Redis's test
   // harness, which matches " PID: <pid>"); the second that clients are served from now on, in the
   // words Redis uses, which tools that start a server wait for.
-  std::string where = cfg.bind + ":" + std::to_string(server.port());
+  std::string where = cfg.bind.empty() ? std::string("no TCP address")
+                                        : "port " + std::to_string(server.port()) + " of " + cfg.bind;
   if (const std::string path = cfg.param("unixsocket"); !path.empty()) where += " and the unix socket " + path;
   std::printf("lfdb-server %s, PID: %ld: listening on %s (model %s, data %s, %d threads)\n",
               lfdb::db::kVersion, static_cast<long>(::getpid()), where.c_str(), lf::to_string(cfg.model),

@@ -104,7 +104,7 @@ lf::Status Persistence::load_append_log() {
 }
 
 lf::Status Persistence::load_snapshot_file() {
-  const std::string path = initial_.snapshot_path();
+  const std::string path = snapshot_path();
   const std::int64_t t0 = now_ms();
   auto loaded = load_snapshot(path, server_.databases());
   if (!loaded.ok()) return loaded.status();
@@ -117,12 +117,18 @@ lf::Status Persistence::load_snapshot_file() {
   return lf::Status();
 }
 
+std::string Persistence::snapshot_path() const {
+  // Read each time: CONFIG SET dir and dbfilename move the next snapshot, as Redis's do.
+  const Config& config = server_.config();
+  return config.value("dir") + "/" + config.value("dbfilename");
+}
+
 lf::Status Persistence::save_now() {
   // Writing a snapshot takes long: a thread keeping the leader role (lazy promotion) hands it on.
   lf::UnboundThreadSet::promote_new_leader();
   std::uint64_t keys = 0;
   const std::uint64_t changes = server_.databases().changes();  // exact: SAVE runs alone
-  lf::Status st = save_snapshot(server_.databases(), initial_.snapshot_path(), now_ms(), keys,
+  lf::Status st = save_snapshot(server_.databases(), snapshot_path(), now_ms(), keys,
                                 server_.config().rdb_key_save_delay_us(), server_.library_codes());
   if (st.ok()) {
     lf::MutexLock lock(mu_);
@@ -211,7 +217,7 @@ lf::Status Persistence::start_bgsave() {
   if (pid == 0) {
     // The child: one thread, its own copy of the keyspace as it was at the fork.
     std::uint64_t keys = 0;
-    lf::Status st = save_snapshot(server_.databases(), initial_.snapshot_path(), now_ms(), keys, key_delay_us,
+    lf::Status st = save_snapshot(server_.databases(), snapshot_path(), now_ms(), keys, key_delay_us,
                                   libraries);
     if (!st.ok()) std::fprintf(stderr, "lfdb-server (bgsave child): %s\n", st.message().c_str());
     ::_exit(st.ok() ? 0 : 1);
@@ -274,9 +280,14 @@ void Persistence::reap_child() {
     tmp = rewrite_tmp_;
   }
   if (pid == 0) return;
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) != pid) return;
-  const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  // Only looked at, not reaped: until child_pid_ is cleared (below, under mu_) the pid stays
+  // this zombie's, so stop_child, which kills child_pid_ under mu_, never reaches a reused pid.
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid) {
+    return;
+  }
+  const bool ok = info.si_code == CLD_EXITED && info.si_status == 0;
   bool finished = ok;
   if (kind == ChildKind::kRewrite) {
     if (ok) {
@@ -293,6 +304,10 @@ void Persistence::reap_child() {
     std::fprintf(stderr, "lfdb-server: background snapshot %s\n", ok ? "saved" : "failed");
   }
   lf::MutexLock lock(mu_);
+  if (child_pid_ != pid) return;  // stop_child took it meanwhile (and reaped it)
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (kind == ChildKind::kRewrite) {
     last_rewrite_ok_ = finished;
   } else {
@@ -329,7 +344,7 @@ lf::Status Persistence::prepare_shutdown(int ask) {
     std::printf("lfdb-server: %s. Error trying to save the DB, can't exit.\n", st.message().c_str());
     return st;
   }
-  std::printf("lfdb-server: DB saved on disk (%s)\n", initial_.snapshot_path().c_str());
+  std::printf("lfdb-server: DB saved on disk (%s)\n", snapshot_path().c_str());
   lf::MutexLock lock(mu_);
   shutdown_saved_ = true;
   shutdown_saved_changes_ = changes;
@@ -345,7 +360,7 @@ void Persistence::shut_down(bool may_save) {
   }
   if (may_save && !saved && shutdown_saves(shutdown_save())) {
     lf::Status st = save_now();
-    std::printf("lfdb-server: %s\n", st.ok() ? ("snapshot saved to " + initial_.snapshot_path()).c_str()
+    std::printf("lfdb-server: %s\n", st.ok() ? ("snapshot saved to " + snapshot_path()).c_str()
                                               : st.message().c_str());
   }
   if (log_) {
@@ -375,13 +390,17 @@ void Persistence::stop_child() {
   pid_t pid = 0;
   ChildKind kind = ChildKind::kNone;
   {
+    // Killed under mu_: the child is reaped only under mu_ and with child_pid_ cleared in the
+    // same hold (reap_child), so the pid read here still names our child, running or a zombie,
+    // and cannot have been reused by another process.
     lf::MutexLock lock(mu_);
     pid = child_pid_;
     kind = child_kind_;
+    if (pid == 0) return;
+    (void)::kill(pid, SIGKILL);
   }
-  if (pid == 0) return;
-  (void)::kill(pid, SIGKILL);
   int status = 0;
+  // reap_child may reap it first (ECHILD here): either way it is gone.
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   std::string tmp;
@@ -390,7 +409,7 @@ void Persistence::stop_child() {
     lf::MutexLock lock(mu_);
     tmp = rewrite_tmp_;
   } else {
-    tmp = snapshot_temp_path(initial_.snapshot_path(), pid);
+    tmp = snapshot_temp_path(snapshot_path(), pid);
   }
   ::unlink(tmp.c_str());
   std::printf("lfdb-server: the background %s (pid %ld) was stopped by the shutdown\n",

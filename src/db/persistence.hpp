@@ -109,6 +109,7 @@ class Persistence {
  private:
   enum class ChildKind { kNone, kSnapshot, kRewrite };
 
+  std::string snapshot_path() const;  // dir/dbfilename as CONFIG SET left them
   lf::Status load_append_log();
   lf::Status load_snapshot_file();
   void maybe_periodic_save(std::int64_t now_ms);

@@ -239,7 +239,9 @@ lf::Status PrimaryLink::stream() {
 
 lf::Status PrimaryLink::connect(const std::string& host, std::uint16_t port) {
   addrinfo hints{};
-  hints.ai_family = AF_INET;
+  // A name is taken as IPv4 ("localhost" might else be ::1, where a primary bound to 127.0.0.1
+  // does not listen); an IPv6 address as written.
+  hints.ai_family = host.find(':') != std::string::npos ? AF_INET6 : AF_INET;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   const std::string service = std::to_string(port);
@@ -250,6 +252,17 @@ lf::Status PrimaryLink::connect(const std::string& host, std::uint16_t port) {
   if (fd_ < 0) {
     ::freeaddrinfo(res);
     return lf::Status::from_errno("socket");
+  }
+  // bind-source-addr: the connection leaves from that address (any port), as Redis's does.
+  if (const std::string source = server_.config().value("bind-source-addr"); !source.empty()) {
+    auto from = lf::InetAddr::resolve(source, 0);
+    sockaddr_storage sa{};
+    const socklen_t sa_len = from.ok() ? from->native(sa) : 0;
+    if (sa_len == 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&sa), sa_len) != 0) {
+      const int err = from.ok() ? errno : EADDRNOTAVAIL;
+      ::freeaddrinfo(res);
+      return lf::Status::from_errno("bind-source-addr " + source, err);
+    }
   }
   const int rc = ::connect(fd_, res->ai_addr, res->ai_addrlen);
   ::freeaddrinfo(res);

@@ -283,7 +283,17 @@ void Server::wait() {
   }
 }
 
+void Server::stop_listening_tcp() {
+  // An empty address list: every model closes its TCP listeners at once (lf::ConcurrencyModel::
+  // rebind); the UNIX domain socket's stays until the model stops.
+  if (model_) (void)model_->rebind("", model_->port());
+}
+
 void Server::request_shutdown() {
+  // The listeners close before any client sees its connection end, as Redis closes its
+  // listening sockets first: a client that reconnects at once is refused, not queued in a
+  // backlog nobody will accept from.
+  stop_listening_tcp();
   shutdown_requested_.store(true, std::memory_order_release);
   const std::uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof one);
@@ -351,7 +361,7 @@ lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool che
 
 std::string_view Server::refusal(const lf::InetAddr& peer) {
   if (!protected_mode_.load(std::memory_order_relaxed) || auth_required() ||
-      peer.is_unix_socket() || commands::is_local_client(peer.native())) {
+      commands::is_local_client(peer)) {
     return {};
   }
   return commands::kProtectedModeDenied;
@@ -368,7 +378,9 @@ std::string Server::client_list(const ClientState* only) {
 }
 
 std::string Server::client_list(const std::function<bool(const ClientState&)>& keep) {
-  return clients_.list(initial_.bind + ":" + std::to_string(port()), keep);
+  // A client with no socket of its own shows the first address listened on.
+  const std::string first = initial_.bind.substr(0, initial_.bind.find(' '));
+  return clients_.list(first + ":" + std::to_string(port()), keep);
 }
 
 void Server::run_expiry_cycle_now() {

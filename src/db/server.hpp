@@ -73,7 +73,9 @@ class Server final : public lf::Service {
 
   lf::Status start();
   void wait();                 // until shutdown is requested
-  void request_shutdown();     // any thread, signal handlers included (async-signal-safe)
+  // Any thread but a signal handler's: closes the TCP listeners, then wakes wait().
+  void request_shutdown();
+  void stop_listening_tcp();   // the shutdown is decided: TCP clients are refused from here on
   void stop();
 
   // The shutdown's steps before stop() (db/shutdown.cpp, docs/server.md "Shutdown").

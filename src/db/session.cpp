@@ -144,10 +144,10 @@ void ServerSession::on_attach() {
   // 127.0.0.1, and a client accepted before CONFIG SET port keeps the port it came in on.
   // A client of the UNIX domain socket: both ends are its path.
   if (client_.peer.is_unix_socket()) {
-    client_.local = client_.peer;
+    client_.local = LocalAddr::of(client_.peer);
   } else if (client_.host != nullptr) {
     const lf::InetAddr local = lf::InetAddr::local_of(client_.host->handle());
-    if (local.port() != 0) client_.local = local;
+    if (local.port() != 0) client_.local = LocalAddr::of(local);
   }
   (void)server_.clients().add(&client_);  // sets client_.id under the registry's lock
 }
@@ -573,7 +573,8 @@ bool ServerSession::over_output_limit(std::size_t unsent) {
   ClientLimits& limits = server_.client_limits();
   const std::uint64_t hard = limits.normal_hard.load(std::memory_order_relaxed);
   const std::uint64_t soft = limits.normal_soft.load(std::memory_order_relaxed);
-  bool over = hard != 0 && unsent > hard;
+  // A reply cut short at the limit its command was given closes whatever the limit is now.
+  bool over = ending_ == Ending::kOverOutputLimit || (hard != 0 && unsent > hard);
   if (soft != 0 && unsent > soft) {
     const std::int64_t now = now_ms();
     if (obuf_soft_since_ms_ == 0) obuf_soft_since_ms_ = now;
@@ -1123,6 +1124,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   if (log == nullptr || !ctx.writes) {
     if (!make_room(bc, argv, ctx)) return;
     handle();
+    if (ctx.reply_over_limit()) cut_at_output_limit();
     if (ctx.rerun_alone) return note_rerun_alone(out, mark);
     if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
     if (offer.waiter) {
@@ -1144,6 +1146,7 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     log_db_ = client_.db;
   }
   if (make_room(bc, argv, ctx)) handle();
+  if (ctx.reply_over_limit()) cut_at_output_limit();
   if (ctx.rerun_alone) {
     il.records = nullptr;
     return note_rerun_alone(out, mark);
@@ -1485,6 +1488,10 @@ std::string ServerSession::acl_denied(const CommandSpec& spec, std::uint16_t ind
 
 void ServerSession::close_after_replies() {
   if (ending_ == Ending::kOpen) ending_ = Ending::kClose;
+}
+
+void ServerSession::cut_at_output_limit() {
+  if (ending_ != Ending::kCloseThenShutdown) ending_ = Ending::kOverOutputLimit;
 }
 
 void ServerSession::shutdown_after_replies() { ending_ = Ending::kCloseThenShutdown; }

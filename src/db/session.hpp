@@ -88,7 +88,10 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     kBlocked,         // parked: a blocking command waits on its keys; its settler unparks us
   };
   // What becomes of the connection once the replies are out.
-  enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown };
+  // kOverOutputLimit: a handler stopped its reply at the output limit it was given
+  // (CommandContext::reply_limit); that decided it: none of the replies is sent and the
+  // connection closes, even if CONFIG SET lifted the limit meanwhile (over_output_limit).
+  enum class Ending : std::uint8_t { kOpen, kClose, kCloseThenShutdown, kOverOutputLimit };
   // kHeld: CLIENT PAUSE holds the command (rare_->waiter registered), which stays unread.
   enum class Step { kDone, kParked, kClose, kHeld };
 
@@ -138,6 +141,7 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // client-output-buffer-limit normal over `unsent` bytes of replies: true (logged, counted)
   // when the connection must close.
   bool over_output_limit(std::size_t unsent);
+  void cut_at_output_limit();  // a handler stopped its reply at CommandContext::reply_limit
   // The replies made and not yet taken by the socket: `out`, and what the model still holds.
   std::size_t unsent(const std::string& out) const {
     return out.size() + (host() != nullptr ? host()->unsent_output() : 0);
@@ -147,7 +151,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
     std::string().swap(out);  // a thread keeps its buffer up to lf::kReplyKeepBytes: not this one
     if (host() != nullptr) host()->discard_unsent();
   }
-  bool closing() const { return ending_ != Ending::kOpen; }
+  // QUIT and the like: the replies go, then the connection closes. (kOverOutputLimit is not
+  // that: over_output_limit() drops the replies after the command.)
+  bool closing() const { return ending_ == Ending::kClose || ending_ == Ending::kCloseThenShutdown; }
   void leave_pubsub();
   // After a read: the client's memory (CLIENT LIST tot-mem, omem, qbuf, multi-mem) published to
   // the registry, and maxmemory-clients enforced (client_limits.hpp). kClose when this client

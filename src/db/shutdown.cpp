@@ -22,6 +22,7 @@
 #include "db/persistence.hpp"
 #include "db/server.hpp"
 #include "lf/monitor.hpp"
+#include "lf/unbound_thread_set.hpp"
 
 namespace lfdb::db {
 
@@ -51,6 +52,10 @@ lf::Status Server::prepare_shutdown(int ask, bool force, int from_signal) {
     lf::Status st;
   };
   auto result = std::make_shared<lf::Monitor<Outcome>>(Outcome{});
+  // SHUTDOWN's serving thread waits here through the final snapshot: one that kept the leader
+  // role of its thread set (lazy promotion) hands it on first, as a long script or SAVE does,
+  // so the other connections are served meanwhile. (The ticker, for a signal, holds none.)
+  if (from_signal == 0) (void)lf::UnboundThreadSet::promote_new_leader();
   static const std::uint64_t kHash[1] = {0};
   const Invocation alone{executor_->exec_alone(), Placement::kKeys, std::span<const std::uint64_t>(kHash)};
   (void)executor_->submit(alone, lf::hue::Task([this, ask, force, from_signal, result] {
@@ -66,6 +71,7 @@ lf::Status Server::prepare_shutdown(int ask, bool force, int from_signal) {
       int expected = from_signal;
       if (from_signal == 0 || pending_signal_.compare_exchange_strong(expected, 0)) {
         persistence_.set_shutdown_save(ask);
+        stop_listening_tcp();  // before any session sees stopping_ and closes (request_shutdown)
         stopping_.store(true, std::memory_order_release);  // nothing runs after the snapshot
         request_shutdown();
         st = lf::Status();

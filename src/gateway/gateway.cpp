@@ -35,7 +35,7 @@ class Gateway::AcceptHandler final : public lf::EventHandler {
         continue;
       }
       if (gw_.config_.protected_mode && gw_.config_.requirepass.empty() &&
-          !commands::is_local_client(peer.native())) {
+          !commands::is_local_client(peer)) {
         const std::string_view no = commands::kProtectedModeDenied;
         (void)s.send(no.data(), no.size());
         st.connections_rejected.fetch_add(1, std::memory_order_relaxed);

@@ -72,13 +72,14 @@ bool UpstreamConn::start_connect_locked(std::string& why) {
   const lf::TimePoint now = lf::Clock::now();
   auto addr = lf::InetAddr::resolve(backend_.endpoint().host, backend_.endpoint().port);
   if (!addr.ok()) return refuse_locked(addr.status().message(), now, why);
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = ::socket(addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return refuse_locked(std::string("socket: ") + std::strerror(errno), now, why);
   int one = 1;
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  const sockaddr_in& sa = addr->native();
+  sockaddr_storage sa{};
+  const socklen_t sa_len = addr->native(sa);
   bool connected = false;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sa_len) == 0) {
     connected = true;
   } else if (errno != EINPROGRESS) {
     const int err = errno;

@@ -480,35 +480,52 @@ void ListenerSet::attach(std::vector<Reactor*> reactors) {
   reactors_ = std::move(reactors);
 }
 
-Status ListenerSet::listen(const InetAddr& addr, bool reuse_port) {
+Status ListenerSet::listen(const std::string& bind, std::uint16_t port, bool reuse_port) {
   MutexLock lock(mu_);
   free_closed();
   if (reactors_.empty()) return Status::error("not running");
-  std::vector<Acceptor> sockets(reactors_.size());
-  InetAddr at = addr;
   AcceptorOptions ao;
   ao.reuse_port = reuse_port;
   ao.backlog = options_.listen_backlog;
-  for (std::size_t i = 0; i < sockets.size(); ++i) {
-    Status st = sockets[i].open(at, ao);
-    if (!st.ok()) return st;  // the ones opened close with `sockets`; the old still listen
-    if (i == 0) at = sockets[0].local_addr();  // port 0 picked one: the others join it
-  }
-  const std::uint16_t port = sockets[0].local_addr().port();
-  std::vector<std::unique_ptr<AcceptHandler>> fresh;
-  for (std::size_t i = 0; i < sockets.size(); ++i) {
-    auto h = std::make_unique<AcceptHandler>(std::move(sockets[i]), *reactors_[i], service_, host_,
-                                             mode_, options_, open_, accepted_, rejected_);
-    auto id = reactors_[i]->register_handler(h.get(), kAcceptEvent);
-    if (!id.ok()) {
-      // Undo the ones registered: the old listeners were never touched.
-      for (std::size_t j = 0; j < fresh.size(); ++j) {
-        (void)reactors_[j]->remove_handler(fresh[j]->id());
-        retired_.push_back(std::move(fresh[j]));
-      }
-      return id.status();
+  // An address listened on already keeps its sockets (opening it again would fail while they
+  // listen); every other one gets new sockets, one per handle set, before the old ones are
+  // touched (the old still listen on a failure).
+  auto ours = [this](const InetAddr& a) LF_NO_THREAD_SAFETY_ANALYSIS {  // under mu_, held here
+    for (const auto& h : current_) {
+      if (h->local_addr() == a) return true;
     }
-    fresh.push_back(std::move(h));
+    return false;
+  };
+  auto listening = open_listeners(bind, port, ao, static_cast<int>(reactors_.size()), ours);
+  if (!listening.ok()) return listening.status();
+  // With no address left (an empty list) the port stays the one asked for, as Redis reports it.
+  const std::uint16_t bound = listening->empty() ? port : (*listening)[0].addr.port();
+  std::vector<std::unique_ptr<AcceptHandler>> fresh;
+  std::vector<std::unique_ptr<AcceptHandler>> kept;
+  for (Listening& l : *listening) {
+    if (l.sockets.empty()) {
+      for (auto& h : current_) {
+        if (h && h->local_addr() == l.addr) kept.push_back(std::move(h));
+      }
+      continue;
+    }
+    for (std::size_t i = 0; i < l.sockets.size(); ++i) {
+      Reactor& reactor = *reactors_[i];
+      auto h = std::make_unique<AcceptHandler>(std::move(l.sockets[i]), reactor, service_, host_,
+                                               mode_, options_, open_, accepted_, rejected_);
+      auto id = reactor.register_handler(h.get(), kAcceptEvent);
+      if (!id.ok()) {
+        // Undo the ones registered: the old listeners were never touched.
+        for (auto& f : fresh) {
+          (void)f->reactor().remove_handler(f->id());
+          retired_.push_back(std::move(f));
+        }
+        for (auto& k : kept) current_.push_back(std::move(k));
+        std::erase(current_, nullptr);
+        return id.status();
+      }
+      fresh.push_back(std::move(h));
+    }
   }
   // Both listen for a moment. Then each old listener stops listening before it is removed:
   // the old port refuses connections once rebind returns (so it is with Redis's CONFIG SET
@@ -516,13 +533,15 @@ Status ListenerSet::listen(const InetAddr& addr, bool reuse_port) {
   // once no thread was dispatching it (a thread still in its accept turn, preempted, kept the
   // old port listening after rebind returned; under io_uring a pending poll request holds the
   // socket until its cancellation completes).
-  for (std::size_t i = 0; i < current_.size(); ++i) {
-    current_[i]->stop_listening();
-    (void)reactors_[i]->remove_handler(current_[i]->id());
-    retired_.push_back(std::move(current_[i]));
+  for (auto& old : current_) {
+    if (!old) continue;  // kept
+    old->stop_listening();
+    (void)old->reactor().remove_handler(old->id());
+    retired_.push_back(std::move(old));
   }
-  current_ = std::move(fresh);
-  port_.store(port, std::memory_order_release);
+  current_ = std::move(kept);
+  for (auto& f : fresh) current_.push_back(std::move(f));
+  port_.store(bound, std::memory_order_release);
   free_closed();
   return Status();
 }

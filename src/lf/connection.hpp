@@ -197,6 +197,8 @@ class AcceptHandler final : public EventHandler {
   // thread once register_handler returned.
   HandlerId id() const { return id_; }
   std::uint16_t port() const { return acceptor_.local_addr().port(); }
+  const InetAddr& local_addr() const { return acceptor_.local_addr(); }
+  Reactor& reactor() { return reactor_; }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
  private:
@@ -234,9 +236,10 @@ class ListenerSet {
         accepted_(accepted), rejected_(rejected) {}
   // Before the first listen(): the handle sets, one listener each.
   void attach(std::vector<Reactor*> reactors) LF_EXCLUDES(mu_);
-  // Listen at `addr` (port 0: a free one, shared by every handle set) instead of where the
-  // model listened; all or nothing.
-  Status listen(const InetAddr& addr, bool reuse_port) LF_EXCLUDES(mu_);
+  // Listen at every address of `bind` (Redis's list, lf::open_listeners; port 0: a free one,
+  // shared by every address and handle set) instead of where the model listened; all or
+  // nothing. An empty list: no TCP listener at all.
+  Status listen(const std::string& bind, std::uint16_t port, bool reuse_port) LF_EXCLUDES(mu_);
   // After the first listen(): also options.unix_socket, when set, on the first handle set (one
   // socket: a path cannot be shared as SO_REUSEPORT shares a port). listen() leaves it alone.
   Status listen_unix_socket() LF_EXCLUDES(mu_);
@@ -256,7 +259,8 @@ class ListenerSet {
   std::atomic<std::uint64_t>& rejected_;
   Mutex mu_;
   std::vector<Reactor*> reactors_ LF_GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<AcceptHandler>> current_ LF_GUARDED_BY(mu_);  // one per reactor
+  // One per address and reactor (lf-multi: every handle set listens on every address).
+  std::vector<std::unique_ptr<AcceptHandler>> current_ LF_GUARDED_BY(mu_);
   std::unique_ptr<AcceptHandler> unix_socket_ LF_GUARDED_BY(mu_);  // on reactors_[0], or none
   // Removed from their reactors, freed once closed() (a thread may still be accepting on one).
   std::vector<std::unique_ptr<AcceptHandler>> retired_ LF_GUARDED_BY(mu_);

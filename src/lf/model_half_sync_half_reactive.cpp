@@ -21,8 +21,6 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
   ~HalfSyncHalfReactive() override { stop(); }
 
   Status start() override {
-    auto addr = InetAddr::resolve(options_.bind, options_.port);
-    if (!addr.ok()) return addr.status();
     ReactorOptions ro;
     ro.shared = true;  // workers reactivate handles from their own threads
     ro.max_events_per_wait = options_.max_events_per_wait;
@@ -30,7 +28,7 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
     if (!r.ok()) return r.status();
     reactor_ = std::move(r.value());
     listeners_.attach({reactor_.get()});
-    if (Status st = listeners_.listen(*addr, false); !st.ok()) return st;
+    if (Status st = listeners_.listen(options_.bind, options_.port, false); !st.ok()) return st;
     if (Status st = listeners_.listen_unix_socket(); !st.ok()) return st;
     {
       MutexLock lock(mu_);
@@ -72,9 +70,7 @@ class HalfSyncHalfReactive final : public ConcurrencyModel, public ConnectionHos
   }
 
   Status rebind(const std::string& bind, std::uint16_t port) override {
-    auto addr = InetAddr::resolve(bind, port);
-    if (!addr.ok()) return addr.status();
-    return listeners_.listen(*addr, false);
+    return listeners_.listen(bind, port, false);
   }
 
   std::uint16_t port() const override { return listeners_.port(); }

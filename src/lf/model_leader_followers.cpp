@@ -25,8 +25,6 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
   ~ReactorModel() override { stop(); }
 
   Status start() override {
-    auto addr = InetAddr::resolve(options_.bind, options_.port);
-    if (!addr.ok()) return addr.status();
     const bool single = kind_ == ModelKind::kSingleThreadedReactor;
     for (int i = 0; i < nsets_; ++i) {
       auto hs = std::make_unique<HandleSet>();
@@ -43,7 +41,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
     std::vector<Reactor*> reactors;
     for (auto& hs : sets_) reactors.push_back(hs->reactor.get());
     listeners_.attach(std::move(reactors));
-    if (Status st = listeners_.listen(*addr, reuse_port()); !st.ok()) return st;
+    if (Status st = listeners_.listen(options_.bind, options_.port, reuse_port()); !st.ok()) return st;
     if (Status st = listeners_.listen_unix_socket(); !st.ok()) return st;
     // Threads are dealt to the handle sets round-robin.
     int nthreads = single ? 1 : options_.threads;
@@ -89,9 +87,7 @@ class ReactorModel final : public ConcurrencyModel, public ConnectionHost {
   }
 
   Status rebind(const std::string& bind, std::uint16_t port) override {
-    auto addr = InetAddr::resolve(bind, port);
-    if (!addr.ok()) return addr.status();
-    return listeners_.listen(*addr, reuse_port());
+    return listeners_.listen(bind, port, reuse_port());
   }
 
   std::uint16_t port() const override { return listeners_.port(); }

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <list>
 #include <optional>
@@ -22,13 +23,19 @@ class ThreadPerConnection final : public ConcurrencyModel {
   ~ThreadPerConnection() override { stop(); }
 
   Status start() override {
-    auto addr = InetAddr::resolve(options_.bind, options_.port);
-    if (!addr.ok()) return addr.status();
     AcceptorOptions ao;
     ao.backlog = options_.listen_backlog;
-    Status st = acceptor_.open(*addr, ao);
-    if (!st.ok()) return st;
-    port_.store(acceptor_.local_addr().port(), std::memory_order_release);
+    auto listening = open_listeners(options_.bind, options_.port, ao);
+    if (!listening.ok()) return listening.status();
+    {
+      MutexLock lock(listen_mu_);
+      for (Listening& l : *listening) {
+        addrs_.push_back(l.addr);
+        acceptors_.push_back(std::move(l.sockets[0]));
+      }
+    }
+    port_.store(listening->empty() ? options_.port : (*listening)[0].addr.port(),
+                std::memory_order_release);
     if (!options_.unix_socket.empty()) {
       auto local = InetAddr::unix_socket(options_.unix_socket);
       if (!local.ok()) return local.status();
@@ -63,6 +70,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
     std::uint64_t one = 1;
     (void)!::write(wakefd_, &one, sizeof one);
     acceptor_thread_.join();
+    // The listeners close before any client sees its connection end, as under the other
+    // models: a client that reconnects at once is refused, not left in a backlog nobody
+    // accepts from.
+    acceptors_.clear();
+    unix_acceptor_.close();
     std::list<Client> clients;
     {
       MutexLock lock(mu_);
@@ -73,23 +85,30 @@ class ThreadPerConnection final : public ConcurrencyModel {
     for (auto& c : clients) c.thread.join();
     reap_finished();
     ::close(wakefd_);
-    acceptor_.close();
-    unix_acceptor_.close();
   }
 
-  // The new socket is opened here; the acceptor thread, woken, takes it in place of its own
-  // (closing that) and says so: when this returns the old port is closed.
+  // The new sockets are opened here; the acceptor thread, woken, takes them in place of its
+  // own (closing those) and says so: when this returns the old ports are closed.
   Status rebind(const std::string& bind, std::uint16_t port) override {
-    auto addr = InetAddr::resolve(bind, port);
-    if (!addr.ok()) return addr.status();
-    Acceptor fresh;
+    MutexLock rebinding(rebind_mu_);  // one at a time: addrs_ is what the last one left
     AcceptorOptions ao;
     ao.backlog = options_.listen_backlog;
-    if (Status st = fresh.open(*addr, ao); !st.ok()) return st;
-    const std::uint16_t bound = fresh.local_addr().port();
+    std::vector<InetAddr> now;
+    {
+      MutexLock lock(listen_mu_);
+      now = addrs_;
+    }
+    // An address listened on already keeps its socket (the acceptor thread moves it over).
+    auto ours = [&now](const InetAddr& a) { return std::find(now.begin(), now.end(), a) != now.end(); };
+    auto listening = open_listeners(bind, port, ao, 1, ours);
+    if (!listening.ok()) return listening.status();
+    std::vector<Listening> fresh = std::move(listening.value());
+    const std::uint16_t bound = fresh.empty() ? port : fresh[0].addr.port();
     MutexLock lock(listen_mu_);
     while (accepting_ && incoming_.has_value()) swapped_.wait(listen_mu_);  // one at a time
     if (!accepting_) return Status::error("not running");
+    std::vector<InetAddr> fresh_addrs;
+    for (const Listening& l : fresh) fresh_addrs.push_back(l.addr);
     incoming_ = std::move(fresh);
     std::uint64_t one = 1;
     (void)!::write(wakefd_, &one, sizeof one);
@@ -98,6 +117,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
       incoming_.reset();
       return Status::error("not running");
     }
+    addrs_ = std::move(fresh_addrs);
     port_.store(bound, std::memory_order_release);
     return Status();
   }
@@ -184,28 +204,45 @@ class ThreadPerConnection final : public ConcurrencyModel {
   };
 
   void accept_loop() {
-    // The UNIX domain socket's entry is -1 (poll skips it) when there is none.
-    pollfd fds[3] = {{acceptor_.handle(), POLLIN, 0}, {wakefd_, POLLIN, 0},
-                     {unix_acceptor_.handle(), POLLIN, 0}};
+    // fds: the wake eventfd, the UNIX domain socket's (-1, which poll skips, when there is
+    // none), then one per TCP listener.
+    std::vector<pollfd> fds;
+    auto watch = [&] {
+      fds.assign({{wakefd_, POLLIN, 0}, {unix_acceptor_.handle(), POLLIN, 0}});
+      for (const Acceptor& a : acceptors_) fds.push_back({a.handle(), POLLIN, 0});
+    };
+    watch();
     for (;;) {
-      int n = ::poll(fds, 3, 1000);
+      int n = ::poll(fds.data(), fds.size(), 1000);
       reap_finished();
-      if (n > 0 && (fds[1].revents & POLLIN)) {
+      if (n > 0 && (fds[0].revents & POLLIN)) {
         std::uint64_t wakes = 0;
         (void)!::read(wakefd_, &wakes, sizeof wakes);
         MutexLock lock(listen_mu_);
         if (!accepting_) return;
         if (incoming_.has_value()) {  // a rebind: this thread alone polls and accepts
-          acceptor_ = std::move(*incoming_);  // closes the old socket
+          std::vector<Acceptor> next;
+          for (Listening& l : *incoming_) {
+            if (!l.sockets.empty()) {
+              next.push_back(std::move(l.sockets[0]));
+              continue;
+            }
+            for (Acceptor& a : acceptors_) {  // kept: the socket that listens there now
+              if (a.handle() >= 0 && a.local_addr() == l.addr) next.push_back(std::move(a));
+            }
+          }
+          acceptors_ = std::move(next);  // closes the old sockets not kept
           incoming_.reset();
-          fds[0].fd = acceptor_.handle();
+          watch();
           swapped_.notify_all();
         }
         continue;
       }
       if (n <= 0) continue;
-      if (fds[0].revents & POLLIN) take(acceptor_);
-      if (fds[2].revents & POLLIN) take(unix_acceptor_);
+      if (fds[1].revents & POLLIN) take(unix_acceptor_);
+      for (std::size_t i = 2; i < fds.size(); ++i) {
+        if (fds[i].revents & POLLIN) take(acceptors_[i - 2]);
+      }
     }
   }
 
@@ -313,7 +350,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
 
   const ModelOptions options_;
   Service& service_;
-  Acceptor acceptor_;  // the acceptor thread's alone while it runs
+  std::vector<Acceptor> acceptors_;  // one per bind address: the acceptor thread's alone while it runs
   Acceptor unix_acceptor_;  // options_.unix_socket's, or closed; the same thread's
   std::atomic<std::uint16_t> port_{0};
   int wakefd_ = -1;
@@ -321,7 +358,9 @@ class ThreadPerConnection final : public ConcurrencyModel {
   // swapped_ until it was taken; accepting_ ends both sides' waits at stop.
   Mutex listen_mu_;
   CondVar swapped_;
-  std::optional<Acceptor> incoming_ LF_GUARDED_BY(listen_mu_);
+  std::optional<std::vector<Listening>> incoming_ LF_GUARDED_BY(listen_mu_);
+  std::vector<InetAddr> addrs_ LF_GUARDED_BY(listen_mu_);  // where acceptors_ listen (after the swap)
+  Mutex rebind_mu_;  // one rebind at a time, from reading addrs_ to storing the new ones
   bool accepting_ LF_GUARDED_BY(listen_mu_) = false;
   std::thread acceptor_thread_;
   bool started_ = false;

@@ -20,22 +20,79 @@
 namespace lf {
 
 Result<InetAddr> InetAddr::resolve(const std::string& host, std::uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
+  InetAddr a;
+  a.port_ = htons(port);
   std::string h = host == "localhost" ? "127.0.0.1" : host;
   if (h.empty() || h == "*") h = "0.0.0.0";
-  if (::inet_pton(AF_INET, h.c_str(), &sa.sin_addr) != 1) {
-    addrinfo hints{};
-    hints.ai_family = AF_INET;
-    addrinfo* res = nullptr;
-    if (::getaddrinfo(h.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
-      return Status::error("cannot resolve address '" + host + "'");
-    }
-    sa.sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
-    ::freeaddrinfo(res);
+  if (h == "::*") h = "::";
+  if (::inet_pton(AF_INET, h.c_str(), &a.a_.v4) == 1) {
+    a.family_ = AF_INET;
+    return a;
   }
-  return InetAddr::of(sa);
+  if (::inet_pton(AF_INET6, h.c_str(), &a.a_.v6) == 1) {
+    a.family_ = AF_INET6;
+    return a;
+  }
+  // A name: its first IPv4 address, else its first IPv6 one.
+  for (const int family : {AF_INET, AF_INET6}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (::getaddrinfo(h.c_str(), nullptr, &hints, &res) == 0 && res != nullptr) {
+      InetAddr found = of(res->ai_addr);
+      ::freeaddrinfo(res);
+      found.port_ = htons(port);
+      return found;
+    }
+  }
+  return Status::error("cannot resolve address '" + host + "'", EADDRNOTAVAIL);
+}
+
+InetAddr InetAddr::of(const sockaddr* sa) {
+  InetAddr a;
+  if (sa->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    a.family_ = AF_INET;
+    a.port_ = in->sin_port;
+    a.a_.v4 = in->sin_addr;
+  } else if (sa->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    a.family_ = AF_INET6;
+    a.port_ = in6->sin6_port;
+    a.a_.v6 = in6->sin6_addr;
+  }
+  return a;
+}
+
+socklen_t InetAddr::native(sockaddr_storage& out) const {
+  out = sockaddr_storage{};
+  if (family_ == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&out);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = port_;
+    in6->sin6_addr = a_.v6;
+    return sizeof(sockaddr_in6);
+  }
+  if (family_ == AF_UNIX) return 0;
+  auto* in = reinterpret_cast<sockaddr_in*>(&out);
+  in->sin_family = AF_INET;
+  in->sin_port = port_;
+  in->sin_addr = a_.v4;
+  return sizeof(sockaddr_in);
+}
+
+bool InetAddr::is_loopback_host() const {
+  if (family_ == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&a_.v6);
+  return family_ == AF_INET && a_.v4.s_addr == htonl(INADDR_LOOPBACK);
+}
+
+std::string InetAddr::host() const {
+  if (is_unix_socket()) return std::string();
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (family_ == AF_INET6) ::inet_ntop(AF_INET6, &a_.v6, buf, sizeof buf);
+  else ::inet_ntop(AF_INET, &a_.v4, buf, sizeof buf);
+  return buf;
 }
 
 namespace {
@@ -67,15 +124,15 @@ Result<InetAddr> InetAddr::unix_socket(const std::string& path) {
   std::uint16_t number = 0;
   if (!intern_path(path, number)) return Status::error("too many UNIX domain socket paths");
   InetAddr a;
-  a.sa_.sin_family = AF_UNIX;
-  a.sa_.sin_port = number;
+  a.family_ = AF_UNIX;
+  a.port_ = number;
   return a;
 }
 
 std::string InetAddr::path() const {
   if (!is_unix_socket()) return std::string();
   MutexLock lock(g_paths_mu);
-  return g_paths[sa_.sin_port];
+  return g_paths[port_];
 }
 
 // The sockaddr_un of a UNIX domain socket's address (its path fits: unix_socket checked it).
@@ -89,19 +146,15 @@ static sockaddr_un unix_sockaddr(const InetAddr& addr) {
 
 std::string InetAddr::to_string() const {
   if (is_unix_socket()) return path() + ":0";
-  char buf[INET_ADDRSTRLEN] = {0};
-  ::inet_ntop(AF_INET, &sa_.sin_addr, buf, sizeof buf);
-  return std::string(buf) + ":" + std::to_string(port());
+  if (is_ipv6()) return "[" + host() + "]:" + std::to_string(port());
+  return host() + ":" + std::to_string(port());
 }
 
 InetAddr InetAddr::local_of(int fd) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  if (fd < 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0 ||
-      sa.sin_family != AF_INET) {
-    return InetAddr();
-  }
-  return of(sa);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (fd < 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return InetAddr();
+  return of(reinterpret_cast<const sockaddr*>(&ss));
 }
 
 SockStream& SockStream::operator=(SockStream&& o) noexcept {
@@ -234,6 +287,10 @@ Acceptor& Acceptor::operator=(Acceptor&& o) noexcept {
 
 void Acceptor::close() {
   if (fd_ >= 0) {
+    // Out of the listening state first (Linux resets what waits in the backlog): a copy of the
+    // descriptor a forked child still holds (a background save) would otherwise keep the port
+    // taking connections nobody accepts.
+    if (!addr_.is_unix_socket()) (void)::shutdown(fd_, SHUT_RD);
     ::close(fd_);
     fd_ = -1;
     // The path names this socket no more: a client would get "connection refused" from a file
@@ -281,17 +338,24 @@ Status Acceptor::open(const InetAddr& addr, AcceptorOptions options) {
     return Status();
   }
   int type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonblocking ? SOCK_NONBLOCK : 0);
-  int fd = ::socket(AF_INET, type, 0);
+  int fd = ::socket(addr.family(), type, 0);
   if (fd < 0) return Status::from_errno("socket");
   int one = 1;
+  // An IPv6 socket takes IPv6 alone, as Redis's: "::" and "0.0.0.0" can then share a port.
+  if (addr.is_ipv6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) {
+    Status st = Status::from_errno("IPV6_V6ONLY");
+    ::close(fd);
+    return st;
+  }
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (options.reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
     Status st = Status::from_errno("SO_REUSEPORT");
     ::close(fd);
     return st;
   }
-  const sockaddr_in& sa = addr.native();
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+  sockaddr_storage sa{};
+  const socklen_t sa_len = addr.native(sa);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sa_len) != 0) {
     Status st = Status::from_errno("bind " + addr.to_string());
     ::close(fd);
     return st;
@@ -301,16 +365,13 @@ Status Acceptor::open(const InetAddr& addr, AcceptorOptions options) {
     ::close(fd);
     return st;
   }
-  sockaddr_in bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
   fd_ = fd;
-  addr_ = InetAddr::of(bound);
+  addr_ = InetAddr::local_of(fd);
   return Status();
 }
 
 SockStream Acceptor::accept(IoResult& io, InetAddr* peer) {
-  sockaddr_in sa{};
+  sockaddr_storage sa{};
   socklen_t len = sizeof sa;
   int fd;
   do {
@@ -327,7 +388,7 @@ SockStream Acceptor::accept(IoResult& io, InetAddr* peer) {
     if (peer != nullptr) *peer = addr_;  // an unbound client has no name of its own
     return SockStream(fd);
   }
-  if (peer != nullptr) *peer = InetAddr::of(sa);
+  if (peer != nullptr) *peer = InetAddr::of(reinterpret_cast<const sockaddr*>(&sa));
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return SockStream(fd);
@@ -335,13 +396,14 @@ SockStream Acceptor::accept(IoResult& io, InetAddr* peer) {
 
 Result<SockStream> Connector::connect(const InetAddr& addr, Duration timeout) {
   const bool local = addr.is_unix_socket();
-  int fd = ::socket(local ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Status::from_errno("socket");
   SockStream s(fd);
   const sockaddr_un su = local ? unix_sockaddr(addr) : sockaddr_un{};
-  const sockaddr_in& sa = addr.native();
+  sockaddr_storage sa{};
+  const socklen_t sa_len = addr.native(sa);
   const int rc = local ? ::connect(fd, reinterpret_cast<const sockaddr*>(&su), sizeof su)
-                       : ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+                       : ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sa_len);
   if (rc != 0) {
     if (errno != EINPROGRESS) return Status::from_errno("connect " + addr.to_string());
     pollfd p{fd, POLLOUT, 0};
@@ -357,6 +419,60 @@ Result<SockStream> Connector::connect(const InetAddr& addr, Duration timeout) {
   if (!st.ok()) return st;
   if (!local) (void)s.set_nodelay(true);
   return s;
+}
+
+std::vector<BindAddress> parse_bind_list(const std::string& list) {
+  std::vector<BindAddress> out;
+  std::size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && list[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < list.size() && list[j] != ' ') ++j;
+    if (j > i) {
+      BindAddress b;
+      b.optional = list[i] == '-';
+      b.text = list.substr(b.optional ? i + 1 : i, j - i - (b.optional ? 1 : 0));
+      out.push_back(std::move(b));
+    }
+    i = j;
+  }
+  return out;
+}
+
+Result<std::vector<Listening>> open_listeners(const std::string& list, std::uint16_t port,
+                                              AcceptorOptions options, int copies,
+                                              const std::function<bool(const InetAddr&)>& ours) {
+  std::vector<Listening> out;
+  for (const BindAddress& b : parse_bind_list(list)) {
+    auto addr = InetAddr::resolve(b.text, port);
+    if (addr.ok() && port != 0 && ours && ours(*addr)) {
+      out.push_back(Listening{*addr, {}});
+      continue;
+    }
+    Status failed = addr.status();
+    Listening l;
+    l.sockets.resize(static_cast<std::size_t>(copies < 1 ? 1 : copies));
+    if (addr.ok()) {
+      for (Acceptor& a : l.sockets) {
+        failed = a.open(*addr, options);
+        if (!failed.ok()) break;
+        port = a.local_addr().port();  // port 0 picked one: every other socket takes it
+        addr = InetAddr::resolve(b.text, port);
+      }
+    }
+    if (!failed.ok()) {
+      const int err = failed.sys_errno();
+      if (err == EADDRNOTAVAIL && b.optional) continue;  // not this machine's: skipped
+      if (err == ENOPROTOOPT || err == EPROTONOSUPPORT || err == ESOCKTNOSUPPORT ||
+          err == EPFNOSUPPORT || err == EAFNOSUPPORT) {
+        continue;  // the kernel has no such family (no IPv6): skipped, as Redis skips it
+      }
+      return failed;  // `out` closes what was opened
+    }
+    l.addr = l.sockets[0].local_addr();
+    out.push_back(std::move(l));
+  }
+  return out;
 }
 
 }  // namespace lf

@@ -171,9 +171,7 @@ class UringCompletionModel final : public ConcurrencyModel {
 
   Status rebind(const std::string& bind, std::uint16_t port) override {
     if (!proactor_) return Status::error("not running");
-    auto addr = InetAddr::resolve(bind, port);
-    if (!addr.ok()) return addr.status();
-    return proactor_->rebind(addr.value());
+    return proactor_->rebind(bind, port);
   }
 
   std::uint16_t port() const override { return proactor_ ? proactor_->port() : 0; }
@@ -201,9 +199,11 @@ class UringCompletionModel final : public ConcurrencyModel {
     if (on_unix_socket) {
       if (auto path = InetAddr::unix_socket(options_.unix_socket); path.ok()) peer = path.value();
     } else {
-      sockaddr_in sa{};
+      sockaddr_storage sa{};
       socklen_t len = sizeof sa;
-      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) peer = InetAddr::of(sa);
+      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+        peer = InetAddr::of(reinterpret_cast<const sockaddr*>(&sa));
+      }
       if (options_.keepalive_idle_s != nullptr) {
         if (const int idle = options_.keepalive_idle_s->load(std::memory_order_relaxed); idle > 0) {
           SockStream borrowed(fd);  // the proactor owns the socket: lent for the option only

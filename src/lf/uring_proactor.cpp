@@ -8,7 +8,7 @@
 //   * the provided-buffer ring's tail: any thread returning a buffer, under buf_mu_;
 //   * a slot's owned fields (fd, handler, output, request counts): the thread that holds the
 //     slot taken (Slot::taken, under Slot::mu), or the leader while it opens the slot;
-//   * the listening sockets (Listener, under lmu): rebind() opens the new one and posts its
+//   * the listening sockets (Listener, under lmu): rebind() opens the new ones and posts their
 //     accept, then retires the old (shut down and its accept cancelled); the leader posts an
 //     accept that ended again, and closes a retired socket once its accept's final completion
 //     came (or at once, under lmu, if none was posted);
@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -148,8 +149,8 @@ struct UringProactor::Impl {
   Mutex lmu;  // ordered before sq_mu
   std::vector<std::unique_ptr<UringListener>> listeners LF_GUARDED_BY(lmu);  // few: TCP, UNIX, retired
   std::uint32_t listener_gen LF_GUARDED_BY(lmu) = 0;
-  std::uint32_t tcp LF_GUARDED_BY(lmu) = 0;  // the current TCP listener's index
-  std::atomic<std::uint16_t> port{0};        // its port, read without lmu
+  std::vector<std::uint32_t> tcp LF_GUARDED_BY(lmu);  // the current TCP listeners' indexes
+  std::atomic<std::uint16_t> port{0};                 // their port, read without lmu
   Mutex rebind_mu;                           // one rebind at a time
 
   io_uring ring{};  // SQ half under sq_mu; CQ half the leader's only (not annotated: one struct)
@@ -379,24 +380,46 @@ struct UringProactor::Impl {
     }
     return res >= 0;
   }
-  Status rebind(const InetAddr& addr) {
+  Status rebind(const std::string& bind, std::uint16_t want_port) {
     MutexLock r(rebind_mu);
-    Acceptor socket;
     AcceptorOptions ao;
     ao.backlog = opt.backlog;
-    if (Status st = socket.open(addr, ao); !st.ok()) return st;  // the old one still listens
-    const std::uint16_t new_port = socket.local_addr().port();
+    // An address listened on already keeps its socket (opening it again would fail).
+    auto ours = [this](const InetAddr& a) LF_NO_THREAD_SAFETY_ANALYSIS {  // takes lmu itself
+      MutexLock l(lmu);
+      return find_tcp(a) != kNone;
+    };
+    auto listening = open_listeners(bind, want_port, ao, 1, ours);
+    if (!listening.ok()) return listening.status();  // the old ones still listen
+    const std::uint16_t new_port = listening->empty() ? want_port : (*listening)[0].addr.port();
     {
       MutexLock l(lmu);
-      const std::uint32_t fresh = add_listener(std::move(socket));
-      queue_accept(fresh);  // both listen for a moment
-      const std::uint32_t old = tcp;
-      tcp = fresh;
-      retire(old);
+      std::vector<std::uint32_t> fresh;
+      for (Listening& li : *listening) {
+        if (li.sockets.empty()) {
+          const std::uint32_t kept = find_tcp(li.addr);
+          if (kept != kNone) fresh.push_back(kept);
+          continue;
+        }
+        fresh.push_back(add_listener(std::move(li.sockets[0])));
+        queue_accept(fresh.back());  // both listen for a moment
+      }
+      for (const std::uint32_t index : tcp) {
+        if (std::find(fresh.begin(), fresh.end(), index) == fresh.end()) retire(index);
+      }
+      tcp = std::move(fresh);
     }
     port.store(new_port, std::memory_order_release);
     publish();
     return Status();
+  }
+  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+  // The current TCP listener at `a`, or kNone.
+  std::uint32_t find_tcp(const InetAddr& a) LF_REQUIRES(lmu) {
+    for (const std::uint32_t index : tcp) {
+      if (listeners[index]->acceptor.local_addr() == a) return index;
+    }
+    return kNone;
   }
   void return_buffer(unsigned bid) {
     std::vector<HandlerId> wake;
@@ -984,12 +1007,10 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
       impl->free_slots.push_back(options.max_connections - 1 - i);  // slot 0 first
     }
   }
-  auto addr = InetAddr::resolve(options.bind, options.port);
-  if (!addr.ok()) return addr.status();
   AcceptorOptions ao;
   ao.backlog = options.backlog;
-  Acceptor tcp;
-  if (Status st = tcp.open(addr.value(), ao); !st.ok()) return st;
+  auto tcp = open_listeners(options.bind, options.port, ao);
+  if (!tcp.ok()) return tcp.status();
   Acceptor unix_socket;
   if (!options.unix_socket.empty()) {
     auto path = InetAddr::unix_socket(options.unix_socket);
@@ -999,8 +1020,8 @@ Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptio
   }
   {
     MutexLock l(impl->lmu);
-    impl->port.store(tcp.local_addr().port(), std::memory_order_release);
-    impl->tcp = impl->add_listener(std::move(tcp));
+    impl->port.store(tcp->empty() ? options.port : (*tcp)[0].addr.port(), std::memory_order_release);
+    for (Listening& l : *tcp) impl->tcp.push_back(impl->add_listener(std::move(l.sockets[0])));
     if (unix_socket.handle() >= 0) (void)impl->add_listener(std::move(unix_socket));
   }
   return std::unique_ptr<UringProactor>(new UringProactor(std::move(impl)));
@@ -1109,7 +1130,7 @@ ProactorStats UringProactor::stats() const {
 }
 
 std::uint16_t UringProactor::port() const { return impl_->port.load(std::memory_order_acquire); }
-Status UringProactor::rebind(const InetAddr& addr) { return impl_->rebind(addr); }
+Status UringProactor::rebind(const std::string& bind, std::uint16_t port) { return impl_->rebind(bind, port); }
 
 #else  // !LF_HAVE_LIBURING
 
@@ -1134,7 +1155,7 @@ bool UringProactor::close(HandlerId) { return false; }
 bool UringProactor::notify(HandlerId, bool) { return false; }
 ProactorStats UringProactor::stats() const { return {}; }
 std::uint16_t UringProactor::port() const { return 0; }
-Status UringProactor::rebind(const InetAddr&) { return Status::error("uring proactor not built in"); }
+Status UringProactor::rebind(const std::string&, std::uint16_t) { return Status::error("uring proactor not built in"); }
 
 #endif
 

@@ -32,11 +32,10 @@ TEST(Access, TheDefaultUserWithoutAPasswordTakesAnyPassword) {
   EXPECT_FALSE(credentials_match("alice", "anything", ""));
 }
 
-sockaddr_in peer(const char* ip) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  EXPECT_EQ(::inet_pton(AF_INET, ip, &a.sin_addr), 1);
-  return a;
+lf::InetAddr peer(const char* ip) {
+  auto a = lf::InetAddr::resolve(ip, 0);
+  EXPECT_TRUE(a.ok()) << ip;
+  return a.ok() ? a.value() : lf::InetAddr{};
 }
 
 TEST(Access, OnlyTheLoopbackAddressIsLocal) {
@@ -44,6 +43,8 @@ TEST(Access, OnlyTheLoopbackAddressIsLocal) {
   EXPECT_FALSE(is_local_client(peer("127.0.0.2")));  // loopback network, but not Redis's "local"
   EXPECT_FALSE(is_local_client(peer("192.0.2.2")));
   EXPECT_FALSE(is_local_client(peer("0.0.0.0")));
+  EXPECT_TRUE(is_local_client(peer("::1")));  // protected mode lets IPv6 loopback in too
+  EXPECT_FALSE(is_local_client(peer("::")));
 }
 
 TEST(Access, TheRefusalIsOneErrorLine) {

@@ -10,6 +10,7 @@ maxclients) run against a redis-server 7.0 started next to the lfdb-server under
 check is known to be fair. Runs only against lfdb-server (it starts its own redis-server)."""
 
 import socket
+import threading
 import time
 import unittest
 
@@ -181,6 +182,42 @@ class ClientLimitsTest(SideBySideTestCase):
                     self.assertTrue(closed_without_reply(s, timeout=30), cmd)
                     s.close()
                     self.assertEqual(r.ping(), True)
+                r.close()
+
+    def test_a_reply_cut_at_the_limit_is_never_sent_when_the_limit_is_lifted_meanwhile(self):
+        # The limit a reply without bound stopped at decides the client's fate once: when
+        # CONFIG SET lifts it while the command runs, the client still gets nothing and is
+        # closed; it never sees a reply cut short (an array missing elements, the connection
+        # left open). Either outcome of the race is fine: the whole reply, or nothing.
+        count = 1000000
+        whole = len(b"*%d\r\n" % count) + count * len(b"$1\r\na\r\n")
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.hset("h", "a", "b")
+                lifter = self.client(name)
+                for i in range(20):
+                    r.config_set("client-output-buffer-limit", "normal 1000000 0 0")
+                    s = connect(self.servers[name])
+                    s.settimeout(30)
+                    lift = threading.Thread(target=lambda d=i: (time.sleep(d / 2000.0),
+                                                                lifter.config_set("client-output-buffer-limit",
+                                                                                  "normal 0 0 0")))
+                    s.sendall(b"HRANDFIELD h -%d\r\n" % count)
+                    lift.start()
+                    got = 0
+                    while True:
+                        try:
+                            chunk = s.recv(1 << 20)
+                        except ConnectionResetError:
+                            chunk = b""
+                        if not chunk or got + len(chunk) >= whole:
+                            got += len(chunk)
+                            break
+                        got += len(chunk)
+                    lift.join()
+                    s.close()
+                    self.assertIn(got, (0, whole), "a reply cut short was sent (%d of %d bytes)" % (got, whole))
+                lifter.close()
                 r.close()
 
     def test_client_list_shows_a_subscribers_unsent_messages(self):

@@ -6,6 +6,8 @@ parameters (slow log, latency monitor, stream nodes) given in that file. Runs on
 lfdb-server (it starts the redis peer itself)."""
 
 import os
+import shutil
+import tempfile
 import unittest
 
 from lfdb_testlib import (REDIS_SERVER, SERVER, SERVER_ARGS, HOST, RawConnection, RedisPeer,
@@ -202,6 +204,51 @@ class BacklogSizeTest(unittest.TestCase):
 
 
 @unittest.skipUnless(is_lfdb(), "compares lfdb-server with redis-server")
+class DirTest(unittest.TestCase):
+    """dir and dbfilename at run time, as Redis has them: CONFIG GET dir is the absolute path the
+    server works in (Redis chdir()s there), CONFIG SET dir moves it and dbfilename renames the
+    next snapshot; both are protected configs (enable-protected-configs yes here)."""
+
+    def setUp(self):
+        self.servers = [FileServer(r, "enable-protected-configs yes\n").start() for r in (True, False)]
+        self.elsewhere = tempfile.mkdtemp(prefix="lfdb-itest-dir-")
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+        shutil.rmtree(self.elsewhere, ignore_errors=True)
+
+    def test_dir_is_absolute_and_moves_the_snapshot(self):
+        for srv in self.servers:
+            with RawConnection(srv.port) as c:
+                self.assertEqual(pairs(c.command("CONFIG", "GET", "dir"))[b"dir"],
+                                 os.path.realpath(srv.dir).encode(), srv)
+                here = os.path.join(self.elsewhere, "redis" if srv.redis else "lfdb")
+                os.mkdir(here)
+                self.assertEqual(c.command("CONFIG", "SET", "dir", here, "dbfilename", "other.rdb"), b"OK")
+                got = pairs(c.command("CONFIG", "GET", "dir", "dbfilename"))
+                self.assertEqual(got, {b"dir": os.path.realpath(here).encode(), b"dbfilename": b"other.rdb"})
+                c.command("SET", "k", "v")
+                self.assertEqual(c.command("SAVE"), b"OK")
+                self.assertTrue(os.path.exists(os.path.join(here, "other.rdb")), srv)
+
+    def test_refusals_are_redis_words(self):
+        a_file = os.path.join(self.elsewhere, "a-file")
+        open(a_file, "w").close()
+        cases = [("dir", "/no/such/dir/at/all"), ("dir", a_file), ("dbfilename", "a/b.rdb")]
+        for name, value in cases:
+            got = []
+            for srv in self.servers:
+                with RawConnection(srv.port) as c:
+                    try:
+                        got.append(c.command("CONFIG", "SET", name, value))
+                    except RespError as e:
+                        got.append(str(e))
+                    got.append(pairs(c.command("CONFIG", "GET", name))[name.encode()] != value.encode())
+            self.assertEqual(got[2:], got[:2], (name, value))
+            self.assertIn("CONFIG SET failed (possibly related to argument '%s')" % name, str(got[0]))
+
+
 class ConfigFileTest(unittest.TestCase):
     """Each server started from its own copy of one configuration file."""
 

@@ -40,11 +40,12 @@ class TargetLink {
   // refused connection completes (the socket turns writable) and fails at the first send, so it
   // is reported as a write error, as Redis reports it.
   bool connect(const lf::InetAddr& addr) {
-    sock_ = lf::SockStream(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sock_ = lf::SockStream(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!sock_.valid()) return false;
     (void)sock_.set_nodelay(true);
-    const sockaddr_in& sa = addr.native();
-    if (::connect(sock_.handle(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) return true;
+    sockaddr_storage sa{};
+    const socklen_t sa_len = addr.native(sa);
+    if (::connect(sock_.handle(), reinterpret_cast<const sockaddr*>(&sa), sa_len) == 0) return true;
     if (errno != EINPROGRESS) return errno == ECONNREFUSED;
     return wait(POLLOUT);
   }
