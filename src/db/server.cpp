@@ -462,15 +462,24 @@ void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep s
   }));
 }
 
-void Server::drain_over_limit() {
+void Server::drain_over_limit(DrainFor who) {
   const std::uint64_t limit = memory::live().maxmemory.load(std::memory_order_relaxed);
   if (limit == 0 || repl_->is_replica()) return;
+  if (memory::live().policy.load(std::memory_order_relaxed) == memory::Policy::kNoEviction) return;
   const std::uint64_t used = memory::gauge().used();
   if (used <= limit) return;
-  auto to_free = std::make_shared<std::atomic<std::int64_t>>(static_cast<std::int64_t>(used - limit));
+  const std::int64_t now = now_ms();
+  // A full server whose keys the policy may not evict (none left, or no volatile ones) would
+  // otherwise sweep 64 colors before every read: a drain that freed nothing holds the readers'
+  // drains off for a while (writers still ask: their refusal depends on it).
+  if (who == DrainFor::kReader &&
+      now - fruitless_drain_ms_.load(std::memory_order_relaxed) < kFruitlessDrainPauseMs) {
+    return;
+  }
+  const auto wanted = static_cast<std::int64_t>(used - limit);
+  auto to_free = std::make_shared<std::atomic<std::int64_t>>(wanted);
   const std::uint32_t colors = dbs_.colors();
   const bool global = initial_.data == DataMode::kGlobal;
-  const std::int64_t now = now_ms();
   for (std::uint32_t i = 0; i < kDrainColors && to_free->load(std::memory_order_relaxed) > 0 &&
                             memory::gauge().used() > limit;
        ++i) {
@@ -482,16 +491,37 @@ void Server::drain_over_limit() {
     // best it finds, so the limit holds even when every key is hot.
     const bool picky = i < kDrainColors - kDrainColors / 8;
     if (global) {
-      // The writer holds the one mutex, so every partition is its own: it evicts there itself
-      // (a sweep submitted here would wait for that mutex), its DELs among its own records.
+      // The caller holds the one mutex, so every partition is its own: it evicts there itself
+      // (a sweep submitted here would wait for that mutex), a writer's DELs among its own
+      // records; a reader logs none of its own, so its DELs are logged here.
+      InvocationLog& il = t_invocation_log;
+      AppendLog* const log = record_log();
+      const bool own_records = il.records == nullptr && log != nullptr;
+      const InvocationLog saved = il;
+      std::string records;
+      if (own_records) {
+        il.records = &records;
+        il.db = kNoDb;  // the records start with their own SELECT
+      }
       for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
         (void)memory::evict_down_to(dbs_.db(d).at(color), limit, now, *to_free, 1, picky);
+      }
+      if (own_records) {
+        const std::uint32_t end_db = il.db;
+        il = saved;
+        if (!records.empty()) {
+          log->append(records, kNoDb, end_db);
+          log->write_pending();
+        }
       }
       continue;
     }
     sweep_color(color, "eviction-cycle", [limit, to_free, picky](Partition& p, std::int64_t now) {
       (void)memory::evict_down_to(p, limit, now, *to_free, 1, picky);
     });
+  }
+  if (to_free->load(std::memory_order_relaxed) == wanted) {
+    fruitless_drain_ms_.store(now, std::memory_order_relaxed);
   }
 }
 

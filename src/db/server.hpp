@@ -210,8 +210,12 @@ class Server final : public lf::Service {
   // inside the writer's invocation: a free color's sweep runs there and then (nested, so
   // before the write), a busy one's when its owner lets it go (it first looks whether the
   // figure is still over). docs/memory.md, "Eviction and colors".
-  void drain_over_limit();
+  // A reader's drain (any command but a key writer's, past the limit) is held off for
+  // kFruitlessDrainPauseMs after a drain that freed nothing; under noeviction none runs.
+  enum class DrainFor : std::uint8_t { kWriter, kReader };
+  void drain_over_limit(DrainFor who);
   static constexpr std::uint32_t kDrainColors = 64;
+  static constexpr std::int64_t kFruitlessDrainPauseMs = 100;
 
  private:
   lf::Status load_users();  // the aclfile or the config file's `user` lines, before serving
@@ -275,6 +279,8 @@ class Server final : public lf::Service {
   std::atomic<std::int64_t> next_expiry_ms_{0};
   std::atomic<std::uint32_t> expiry_cursor_{0};
   std::atomic<std::uint32_t> drain_cursor_{0};  // drain_over_limit's next color (any thread: relaxed)
+  // When a drain last freed nothing (ms; any thread: relaxed, a hint that only delays readers).
+  std::atomic<std::int64_t> fruitless_drain_ms_{0};
   std::thread ticker_;
   // hz as CONFIG SET left it, read by the ticker each turn: its period and the expiry cycle's.
   std::atomic<int> hz_{10};

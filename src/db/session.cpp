@@ -962,7 +962,7 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
     // not hold the one mutex the drain's evictions then count on.
     if (bc.spec->hue != HueClass::kFree && memory::gauge().used() > max && !in_exec_ &&
         server_.pause().mode(ctx.now_ms) == ClientPause::Mode::kOff) {
-      server_.drain_over_limit();
+      server_.drain_over_limit(Server::DrainFor::kReader);
     }
     return true;
   }
@@ -983,7 +983,7 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
   // Still over and our colors ran out of keys the policy may evict before our share was freed:
   // other colors evict the rest.
   if (!oom && short_of_share && memory::gauge().used() > max) {
-    server_.drain_over_limit();
+    server_.drain_over_limit(Server::DrainFor::kWriter);
   }
   if (!oom || in_exec_ || !bc.spec->has(commands::kDenyOom)) return true;
   ctx.refused = true;  // a rejected call, as Redis's refusal before the command
