@@ -190,6 +190,9 @@ struct ClientState {
   // CLIENT LIST flags t (1) and B (2) (CLIENT TRACKING's state: db/tracking/); here, among the
   // flags, where it fills padding.
   std::atomic<std::uint8_t> tracking_flags{0};
+  // REPLCONF listening-port: the port a Redis replica announces before its SYNC / PSYNC, shown
+  // by INFO replication and ROLE (here, in the flags' padding).
+  std::uint16_t replica_listening_port = 0;
   // The queue and WATCH's state, made by the first queued command or WATCH and kept: most
   // clients never use them (issue 17: memory per idle connection).
   struct Transaction {

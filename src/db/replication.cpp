@@ -175,7 +175,7 @@ void Replication::redis_sync_command(CommandContext& c) {
   if (psync && (!parse_u64(c.arg(2), offset) || offset == 0)) replid = "?";
   if (offset > 0) --offset;
   hand_over(c, psync ? dispatch::Wire::kRedisPsync : dispatch::Wire::kRedisSync, std::move(replid),
-            offset, 0);
+            offset, c.client->replica_listening_port);
 }
 
 void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string replid,
@@ -259,6 +259,16 @@ void Replication::replconf_command(CommandContext& c) {
         !iequal(o, "rdb-only") && !iequal(o, "rdb-filter-only")) {
       c.out.error("ERR Unrecognized REPLCONF option: " + std::string(o));
       return;
+    }
+  }
+  for (std::size_t i = 1; i < c.argc(); i += 2) {
+    std::uint64_t port = 0;
+    if (iequal(c.arg(i), "listening-port")) {
+      if (!parse_u64(c.arg(i + 1), port) || port > 65535) {
+        c.out.error("ERR value is not an integer or out of range");
+        return;
+      }
+      c.client->replica_listening_port = static_cast<std::uint16_t>(port);
     }
   }
   c.out.simple_string("OK");

@@ -225,12 +225,21 @@ class SyncTest(ServerTestCase):
             # As a replica does: it understands +CONTINUE <replid> (Redis 4.0's PSYNC 2).
             s.c.send(b"REPLCONF capa psync2\r\n")
             self.assertEqual(s.line(), b"+OK")
+            # The port a replica announces is what INFO replication and ROLE show for it.
+            s.c.send(b"REPLCONF listening-port 16999\r\n")
+            self.assertEqual(s.line(), b"+OK")
             s.c.send(b"PSYNC ? -1\r\n")
             head = s.line()
             m = re.fullmatch(rb"\+FULLRESYNC ([0-9a-f]{40}) (\d+)", head)
             self.assertIsNotNone(m, head)
             replid, offset = m.group(1), int(m.group(2))
             s.payload()
+            def announced():
+                return r.info("replication").get("slave0", {}).get("port")
+            deadline = time.time() + 10
+            while announced() != 16999 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(announced(), 16999)
             r.set("a", "1")
             seen = []
             while [b"ping"] not in seen or [b"set", b"a", b"1"] not in seen:
