@@ -171,34 +171,6 @@ class Shutdown(unittest.TestCase):
         sp.proc.wait(DEADLINE_S)
         self.assertEqual(sp.proc.returncode, 0)
 
-    @unittest.skipUnless(is_lfdb(), "lfdb's own: redis-server serves nothing while it saves")
-    def test_other_clients_are_served_during_the_shutdowns_snapshot(self):
-        """SHUTDOWN's thread waits for the final snapshot. When the snapshot's task queued behind
-        a script holding its colors, another thread takes it; the waiting thread first hands on
-        the leader role it may have kept (lazy promotion), so a new client is still accepted
-        and served while the snapshot is written (one key a tenth of a second)."""
-        sp = start([("threads", "3"), ("save", "3600 1")])
-        self.addCleanup(sp.stop)
-        r = client(sp)
-        for i in range(10):
-            r.set("k%d" % i, i)
-        r.config_set("rdb-key-save-delay", 100000)
-        looper = socket.create_connection((HOST, sp.port), timeout=DEADLINE_S)
-        self.addCleanup(looper.close)
-        # Holds the colors of its key for half a second (then the snapshot's task can run).
-        script = ("local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
-                  "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - s > 500000 "
-                  "return redis.call('SET', KEYS[1], 'x')")
-        looper.sendall(b"*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n1\r\n$1\r\nk\r\n"
-                       % (len(script), script.encode()))
-        time.sleep(0.1)  # the script has started (were it not, the SHUTDOWN would run first: no queue)
-        stopper = socket.create_connection((HOST, sp.port), timeout=DEADLINE_S)
-        self.addCleanup(stopper.close)
-        stopper.sendall(b"SHUTDOWN\r\n")
-        wait_for("the shutdown's snapshot", lambda: "saving the final snapshot" in sp.log())
-        self.assertTrue(redis.Redis(host=HOST, port=sp.port, socket_timeout=DEADLINE_S).ping())
-        sp.proc.wait(DEADLINE_S)
-
     def test_shutdown_keeps_every_acknowledged_write(self):
         """The snapshot is taken after the last acknowledged write, and nothing runs after it."""
         sp = start([("save", "3600 1")])
