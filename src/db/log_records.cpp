@@ -1,5 +1,7 @@
 #include "db/log_records.hpp"
 
+#include "commands/command_table.hpp"
+
 #include <unordered_map>
 
 #include <cstdio>
@@ -79,7 +81,7 @@ std::size_t count_commands(std::string_view records, std::size_t at_most) {
     for (std::size_t i = 0; i < n; ++i) {
       ++pos;  // '$'
       const std::size_t len = number(pos);
-      if (i == 0 && !iequal(records.substr(std::min(pos, records.size()), len), "select")) ++count;
+      if (i == 0 && !commands::iequal(records.substr(std::min(pos, records.size()), len), "select")) ++count;
       pos += len + 2;
     }
   }
