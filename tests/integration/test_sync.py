@@ -16,20 +16,10 @@ import time
 import unittest
 
 from lfdb_testlib import HOST, RawConnection, RedisPeer, ServerTestCase, Timeout
+from test_dump import crc64
 
 CHECK_RDB = shutil.which("redis-check-rdb")
 REDIS_CLI = shutil.which("redis-cli")
-
-
-def crc64_jones(data):
-    """Redis's CRC-64 (Jones polynomial, reflected), bit by bit: the payloads here are small."""
-    crc = 0
-    poly = 0x95AC9329AC4BC9B5
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
-    return crc
 
 
 class ReplicaStream:
@@ -152,7 +142,7 @@ class SyncTest(ServerTestCase):
             s.close()
         self.assertEqual(rdb[:9], b"REDIS0010")
         self.assertEqual(rdb[-9], 0xFF)  # EOF opcode, then the CRC
-        self.assertEqual(int.from_bytes(rdb[-8:], "little"), crc64_jones(rdb[:-8]))
+        self.assertEqual(int.from_bytes(rdb[-8:], "little"), crc64(rdb[:-8]))
         d = os.path.join(self.server.dir, "synced")
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "dump.rdb"), "wb") as f:
