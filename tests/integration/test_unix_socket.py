@@ -104,9 +104,15 @@ class UnixSocketTest(unittest.TestCase):
 
     def test_the_log_names_the_pid_and_says_ready(self):
         for kind, server in self.each():
+            # Both servers accept on the port a moment before they write these lines: wait for
+            # them (they failed once under load when read at once).
+            want = (" PID: %d" % server.proc.pid, "Ready to accept connections")
+            deadline = time.monotonic() + 10
+            while not all(w in server.log() for w in want) and time.monotonic() < deadline:
+                time.sleep(0.02)
             log = server.log()
-            self.assertIn(" PID: %d" % server.proc.pid, log)
-            self.assertIn("Ready to accept connections", log)
+            self.assertIn(want[0], log)
+            self.assertIn(want[1], log)
 
 
 class SocketLifetimeTest(unittest.TestCase):
