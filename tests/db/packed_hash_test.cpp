@@ -1,7 +1,7 @@
 // The packed hash (src/db/compact/packed_hash.hpp) and Hash in both encodings (src/db/hash.hpp):
 // random operations against an insertion-ordered vector (the packed walk's order) and a plain
-// map, with fields and values whose lengths cross the 7-bit boundaries of the length prefix;
-// the conversion at hash-max-listpack-entries / -value, for good.
+// map, with fields and values whose lengths cross the one-byte header's bounds (a field of 7,
+// a value of 15 bytes) and the 7-bit boundaries of the long header's lengths; the conversion at hash-max-listpack-entries / -value, for good.
 #include "db/compact/packed_hash.hpp"
 
 #include <gtest/gtest.h>
@@ -44,12 +44,13 @@ std::string random_string(std::mt19937_64& gen, std::size_t len) {
 
 TEST(PackedHash, RandomOperationsKeepInsertionOrder) {
   std::mt19937_64 gen(11);
-  // Lengths around 127/128 (one or two bytes of prefix) and 16383/16384 (two or three).
-  const std::size_t lengths[] = {0, 1, 2, 5, 126, 127, 128, 129, 300, 16383, 16384};
+  // Lengths around the one-byte header's bounds (7/8 for a field, 15/16 for a value), 127/128
+  // (one or two bytes of a long header's length) and 16383/16384 (two or three).
+  const std::size_t lengths[] = {0, 1, 7, 8, 15, 16, 126, 127, 128, 129, 300, 16383, 16384};
   compact::PackedHash h;
   Ordered model;
   for (int step = 0; step < 4000; ++step) {
-    const std::string f = random_string(gen, lengths[gen() % 5]);  // few fields: many repeats
+    const std::string f = random_string(gen, lengths[gen() % 6]);  // few fields: many repeats
     auto it = std::find_if(model.begin(), model.end(), [&](auto& p) { return p.first == f; });
     if (gen() % 3 == 0) {
       EXPECT_EQ(h.erase(f), it != model.end());
@@ -77,6 +78,26 @@ TEST(PackedHash, SameSizeValueIsOverwrittenInPlace) {
   EXPECT_FALSE(h.set("a", "1000"));
   EXPECT_EQ(compact::PackedHash::value(h.find("a")), "1000");
   EXPECT_EQ(compact::PackedHash::value(h.find("b")), "x");
+}
+
+TEST(PackedHash, ShortFieldsAndValuesTakeOneHeaderByte) {
+  // The buffer is the entries alone: bench/memory.py's hash of five (`f0` -> `v12345` ...) is 45
+  // bytes, jemalloc's 48 class (58 with the counts in it and a length byte each: the 64 class).
+  compact::PackedHash h;
+  for (int i = 0; i < 5; ++i) h.set("f" + std::to_string(i), "v1234" + std::to_string(i));
+  EXPECT_EQ(h.bytes(), 5u * (1 + 2 + 6));
+  compact::PackedHash edge;
+  edge.set(std::string(7, 'f'), std::string(15, 'v'));  // the largest one-byte header
+  EXPECT_EQ(edge.bytes(), 1u + 7 + 15);
+  edge.set(std::string(7, 'f'), std::string(16, 'v'));  // the value outgrows it: rewritten
+  EXPECT_EQ(edge.bytes(), 3u + 7 + 16);
+  edge.set(std::string(8, 'g'), "");
+  EXPECT_EQ(edge.bytes(), 3u + 7 + 16 + 3 + 8);
+  EXPECT_EQ(compact::PackedHash::value(edge.find(std::string(7, 'f'))), std::string(16, 'v'));
+  edge.set(std::string(7, 'f'), "v");  // back to one byte, in place of the long entry
+  EXPECT_EQ(edge.bytes(), 1u + 7 + 1 + 3 + 8);
+  EXPECT_EQ(compact::PackedHash::field(edge.first()), std::string(7, 'f'));
+  EXPECT_EQ(compact::PackedHash::value(edge.next(edge.first())), "");
 }
 
 // Restores the process-wide limits a test changed.

@@ -68,9 +68,10 @@ inline std::size_t get_backlen(const unsigned char* end, const unsigned char*& s
   return v;
 }
 
-// What every packed encoding owns: one malloc'd buffer (nullptr while empty) that starts with
-// the two header words, its entry bytes and its entry count. Move-only; a derived encoding's
-// clone() copies it with copy_from().
+// A list node's buffer (packed_list): one malloc'd buffer (nullptr while empty) that starts with
+// the two header words, its entry bytes and its entry count. (The small hash and sorted set keep
+// their counts in the object instead, where the Value's union has room for them.) Move-only; a
+// derived encoding's clone() copies it with copy_from().
 class PackedBuffer {
  public:
   PackedBuffer() = default;
