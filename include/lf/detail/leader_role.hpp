@@ -104,8 +104,8 @@ class LeaderRole {
   }
 
   // The leader state, scoped: the holder waits on the handle set (or reads the multiplexed
-  // connection). Create it and let it go with mu held, before promote_new_leader(): the next
-  // leader takes its own token only after it has the lock.
+  // connection). Create it with mu held (or as the holder, Kept) and let it go before
+  // promote_new_leader(): the next leader takes its own token only after that, under the lock.
   class [[nodiscard]] Leading {
    public:
     explicit Leading(LeaderRole& role) LF_REQUIRES(role.mu) : role_(role) { enter(); }
