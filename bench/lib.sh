@@ -32,6 +32,12 @@ start_cpu_contenders() {  # lfdb-server binary
   p=$(free_port); start_redis "$p"; PORT[redis]=$p; PID[redis]=$LAST_PID
   p=$(free_port); start_lfdb "$1" "$p" --model reactor --threads 1; PORT[reactor]=$p; PID[reactor]=$LAST_PID
   p=$(free_port); start_lfdb "$1" "$p" --model lf --threads 2; PORT[lf]=$p; PID[lf]=$LAST_PID
+  # LF1=1 adds "lf1": the lf model with one thread (one thread of work, like redis and the
+  # reactor, but the lf model's turn: what the second thread costs or saves).
+  if [ -n "${LF1:-}" ]; then
+    names+=(lf1)
+    p=$(free_port); start_lfdb "$1" "$p" --model lf --threads 1; PORT[lf1]=$p; PID[lf1]=$LAST_PID
+  fi
   # lf on the completion handle set (io_uring, multishot recv into provided buffers); URING=0
   # leaves it out (a kernel or build without it).
   if [ "${URING:-1}" != 0 ]; then

@@ -9,7 +9,7 @@
 #             with --handle-set uring-completion (lf-uring; URING=0 leaves it out); each with
 #             its defaults otherwise. Extra lfdb binaries: OTHER=path (adds "lf-other",
 #             "reactor-other" and "lf-uring-other", e.g. a build of main, for a before/after in
-#             the same run).
+#             the same run). LF1=1 adds "lf1": --model lf --threads 1.
 #   workload  redis-benchmark -c 50 -r 100000 -n N -t T [-P 16], after a warm-up.
 #   per run   CPU: utime+stime from /proc/PID/stat (10 ms ticks) and the sum of every thread's
 #             sum_exec_runtime from /proc/PID/task/*/schedstat (ns), before and after, / N;

@@ -6,7 +6,8 @@
 # with a sampling profiler instead, and counts what the kernel is asked to do.
 #
 #   servers   as server_cpu.sh: redis-server, lfdb-server --model reactor --threads 1 ("reactor")
-#             and --model lf --threads 2 ("lf"); OTHER=path adds "reactor-other", "lf-other".
+#             and --model lf --threads 2 ("lf"); OTHER=path adds "reactor-other", "lf-other";
+#             LF1=1 adds "lf1" (--model lf --threads 1).
 #   split     ROUNDS rounds, every server once a round in a rotated order: one run of
 #             redis-benchmark -c 50 -r 100000 -n N -t T [-P 16] under `perf record -F FREQ -g -p PID`
 #             (cpu-clock: the virtual CPUs have no hardware counters). A sample is the kernel's

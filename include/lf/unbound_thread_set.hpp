@@ -144,6 +144,11 @@ class UnboundThreadSet {
   // given) holds or shutdown or the deadline.
   void take_turns(Turn& turn, TimePoint deadline, const std::function<bool()>& done)
       LF_REQUIRES(role_.mu);
+  // The leader's part of take_turns, without the set's lock: wait on the handle set, take
+  // what is ready, hand the role on or keep it, process; while the role is kept through the
+  // processing, lead again (join only; join_until returns to check its predicate).
+  WaitResult lead(Turn& turn, TimePoint deadline, bool again, bool& deferred)
+      LF_EXCLUDES(role_.mu);
   // The one path of every promotion: the turn's thread holds the role and gives it up.
   void promote_new_leader(Turn& turn) LF_REQUIRES(role_.mu);
   int serve_one_turn(Turn& turn);

@@ -434,8 +434,10 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     // The commands at the front of the input are parsed together, once (warm_batch), and run
     // from there; what that parse leaves (a command cut short, inline, anything to report) is
     // the parser's, and so is a command it began reading in an earlier read (not idle). Before
-    // AUTH every command goes through the parser: AUTH changes its limits.
-    if (look_at_ >= lookahead.commands() && !parser_.auth_required() && parser_.idle()) {
+    // AUTH every command goes through the parser: AUTH changes its limits. Input used up (the
+    // end of every read) has nothing to scan: the parser's look at it says so.
+    if (look_at_ >= lookahead.commands() && !parser_.auth_required() && parser_.idle() &&
+        !in.empty()) {
       warm_batch(lookahead, in.view());
     }
     std::span<const std::string_view> argv;

@@ -135,12 +135,12 @@ void UnboundThreadSet::run_before_block_hook() {
 void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::function<bool()>& done) {
   Member& me = *turn.member;
   Waiter& self = turn.self;
-  Event events[kMaxEventsPerTurn];  // taken by this thread as the leader, processed here
   // Whether this thread processed events since it last ran the before-block hook.
   bool deferred = false;
   for (;;) {
     if (done && done()) break;
-    if (is_shut_down() || Clock::now() >= deadline) break;
+    // (No clock read for a join without a deadline: this runs once per turn.)
+    if (is_shut_down() || (deadline != TimePoint::max() && Clock::now() >= deadline)) break;
 
     if (!role_.vacant() && !role_.held_by(self)) {
       if (deferred) {
@@ -161,42 +161,58 @@ void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::fun
     }
     if (role_.vacant()) role_.take(self);
 
-    // Lead: wait on the handle set without the set's lock. The reactor deactivates the handle
-    // of each event it hands out.
+    // Lead: wait on the handle set without the set's lock (the reactor deactivates the handle
+    // of each event it hands out), then process, in lead(). It comes back when a wait ended
+    // without an event, or once the role went to a follower or the turn should look at
+    // done/deadline/shutdown again.
+    role_.mu.unlock();
+    const WaitResult r = lead(turn, deadline, /*again=*/!done, deferred);
+    role_.mu.lock();
+    if (r == WaitResult::kShutdown && !is_shut_down()) {
+      shutdown_.store(true, std::memory_order_release);
+      role_.wake_followers();
+    }
+    // Rejoin: lead again if the role was kept (or is vacant), else follow; a wait without an
+    // event still holds the role: re-check done/deadline/shutdown, then lead again.
+  }
+  if (deferred) run_before_block_hook();
+  // Leaving while holding the leader role: hand it on so the handle set is not orphaned.
+  if (role_.held_by(self)) promote_new_leader(turn);
+}
+
+WaitResult UnboundThreadSet::lead(Turn& turn, TimePoint deadline, bool again, bool& deferred) {
+  Member& me = *turn.member;
+  Event events[kMaxEventsPerTurn];  // taken by this thread as the leader, processed here
+  for (;;) {
     int taken = 0;
     WaitResult r;
     {
-      detail::LeaderRole::Leading leading(role_);
+      // Entered with the role held and no lock, the first time (take_turns checked the role
+      // under the lock and let it go) as on every later round (the role was kept).
+      detail::LeaderRole::Leading leading(role_, detail::LeaderRole::Leading::Kept{});
       me.state.store(ThreadState::kLeader, std::memory_order_release);
-      role_.mu.unlock();
       r = reactor_.wait_for_event(
           deadline == TimePoint::max() ? kInfinite : std::max(Duration::zero(), deadline - Clock::now()),
           events[0]);
-      role_.mu.lock();
       // With events_per_turn > 1, a few more that were already demultiplexed.
       if (r == WaitResult::kEvent) {
         taken = 1;
         while (taken < events_per_turn_ && reactor_.take_ready(events[taken])) ++taken;
       }
-    }  // the leader state ends here, with the lock held
-    if (r != WaitResult::kEvent) {
-      if (r == WaitResult::kShutdown && !is_shut_down()) {
-        shutdown_.store(true, std::memory_order_release);
-        role_.wake_followers();
-      }
-      continue;  // still holds the role: re-check done/deadline/shutdown, then lead again
-    }
+    }  // the leader state ends here, before any promotion below
+    if (r != WaitResult::kEvent) return r;  // still holds the role
+    // Out of the leader state before a follower can enter it (threads() never shows two).
+    me.state.store(ThreadState::kProcessing, std::memory_order_release);
 
     // Hand the handle set on, then process what was taken here.
     if (!lazy_promotion_ || reactor_.has_ready()) {
+      MutexLock lock(role_.mu);
       promote_new_leader(turn);
     } else {
       // Keep the role while processing: nobody waits on the handle set meanwhile. A handler
       // that runs long gives it up (the static promote_new_leader()).
       turn.keeps_role = true;
     }
-    me.state.store(ThreadState::kProcessing, std::memory_order_release);
-    role_.mu.unlock();
     turn.rest = events;
     turn.next = 0;
     turn.count = taken;
@@ -207,17 +223,19 @@ void UnboundThreadSet::take_turns(Turn& turn, TimePoint deadline, const std::fun
       while (turn.next < turn.count) reactor_.dispatch(events[turn.next++]);  // reactivates each handle
     }
     const int dispatched = turn.next;
+    const bool kept = turn.keeps_role;  // not given up by a handler that ran long
     turn.rest = nullptr;
     turn.next = turn.count = 0;
     turn.keeps_role = false;
     deferred = true;
     me.stats.events.fetch_add(static_cast<std::uint64_t>(dispatched), std::memory_order_relaxed);
-    role_.mu.lock();
-    // Rejoin: lead again if the role was kept (or is vacant), else follow.
+    // Lead again at once while the role is ours: only its holder gives it up, so no lock is
+    // needed to go on holding it (take_turns looks at done, shutdown and the deadline with it).
+    if (!kept || !again || is_shut_down() ||
+        (deadline != TimePoint::max() && Clock::now() >= deadline)) {
+      return WaitResult::kEvent;
+    }
   }
-  if (deferred) run_before_block_hook();
-  // Leaving while holding the leader role: hand it on so the handle set is not orphaned.
-  if (role_.held_by(self)) promote_new_leader(turn);
 }
 
 void UnboundThreadSet::promote_new_leader(Turn& turn) {

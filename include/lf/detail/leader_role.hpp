@@ -104,19 +104,24 @@ class LeaderRole {
   }
 
   // The leader state, scoped: the holder waits on the handle set (or reads the multiplexed
-  // connection). Create it and let it go with mu held, before promote_new_leader(): the next
-  // leader takes its own token only after it has the lock.
+  // connection). Create it with mu held (or as the holder, Kept) and let it go before
+  // promote_new_leader(): the next leader takes its own token only after that, under the lock.
   class [[nodiscard]] Leading {
    public:
-    explicit Leading(LeaderRole& role) LF_REQUIRES(role.mu) : role_(role) {
-      const int prior = role_.leading_.fetch_add(1, std::memory_order_acq_rel);
-      LF_CHECK_MSG(prior == 0, "two leaders in one thread set");
-    }
+    explicit Leading(LeaderRole& role) LF_REQUIRES(role.mu) : role_(role) { enter(); }
+    // The holder leads again after processing with the role kept (lazy promotion) and without
+    // the lock: only the holder gives the role up, so nobody else can take a token meanwhile.
+    struct Kept {};
+    Leading(LeaderRole& role, Kept) : role_(role) { enter(); }
     ~Leading() { role_.leading_.fetch_sub(1, std::memory_order_acq_rel); }
     Leading(const Leading&) = delete;
     Leading& operator=(const Leading&) = delete;
 
    private:
+    void enter() {
+      const int prior = role_.leading_.fetch_add(1, std::memory_order_acq_rel);
+      LF_CHECK_MSG(prior == 0, "two leaders in one thread set");
+    }
     LeaderRole& role_;
   };
   // Threads in the leader state now: 0 or 1. Any thread may read it.
