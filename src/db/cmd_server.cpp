@@ -59,7 +59,9 @@ bool flush_args_ok(CommandContext& c) {
 // FLUSHDB and FLUSHALL write 'keyspace': they run alone, so every partition is ours.
 void flushdb_cmd(CommandContext& c) {
   if (!flush_args_ok(c)) return;
-  for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  if (c.ks.used()) {
+    for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  }
   c.server->tracking().invalidate_all();  // the tracking table knows no databases, as Redis's
   c.out.simple_string("OK");
 }

@@ -5,6 +5,7 @@
 
 #include "db/pubsub/notify.hpp"
 
+#include <utility>
 #include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/utsname.h>
@@ -409,7 +410,7 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
   for (std::uint32_t i = 0; i < colors; ++i) {
     const std::uint32_t color = (start + i) & (colors - 1);
     bool any = false;
-    for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = dbs_.db(d).at(color).expires() != 0;
+    for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = std::as_const(dbs_).db(d).at(color).expires() != 0;
     if (!any) continue;
     sweep_color(color, "expire-cycle", [](Partition& p, std::int64_t now) {
       std::uint64_t expired = 0;  // counted in INFO's expired_keys by the partitions (set_expiry)
@@ -445,6 +446,7 @@ void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep s
     }
     const std::int64_t now = now_ms();
     for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
+      if (!dbs_.db(d).used()) continue;  // nothing to sweep, and nothing made for it
       sink.db = d;
       if (sink.flags != 0) pubsub::t_events = &sink;
       sweep(dbs_.db(d).at(color), now);
@@ -504,7 +506,7 @@ void Server::drain_over_limit(DrainFor who) {
         il.db = kNoDb;  // the records start with their own SELECT
       }
       for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
-        (void)memory::evict_down_to(dbs_.db(d).at(color), limit, now, *to_free, 1, picky);
+        if (dbs_.db(d).used()) (void)memory::evict_down_to(dbs_.db(d).at(color), limit, now, *to_free, 1, picky);
       }
       if (own_records) {
         const std::uint32_t end_db = il.db;
