@@ -422,6 +422,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
+    append_line(s, "lfdb_eviction_drains:%" PRIu64, stats_.eviction_drains.load());
   } else if (name == "cpu") {
     rusage self{}, children{};
     ::getrusage(RUSAGE_SELF, &self);

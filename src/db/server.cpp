@@ -478,6 +478,7 @@ void Server::drain_over_limit(DrainFor who) {
       now - fruitless_drain_ms_.load(std::memory_order_relaxed) < kFruitlessDrainPauseMs) {
     return;
   }
+  stats_.eviction_drains.fetch_add(1, std::memory_order_relaxed);
   const auto wanted = static_cast<std::int64_t>(used - limit);
   auto to_free = std::make_shared<std::atomic<std::int64_t>>(wanted);
   const std::uint32_t colors = dbs_.colors();
