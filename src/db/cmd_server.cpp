@@ -59,7 +59,9 @@ bool flush_args_ok(CommandContext& c) {
 // FLUSHDB and FLUSHALL write 'keyspace': they run alone, so every partition is ours.
 void flushdb_cmd(CommandContext& c) {
   if (!flush_args_ok(c)) return;
-  for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  if (c.ks.used()) {
+    for (std::uint32_t i = 0; i < c.ks.colors(); ++i) c.ks.at(i).clear();
+  }
   c.server->tracking().invalidate_all();  // the tracking table knows no databases, as Redis's
   c.out.simple_string("OK");
 }
@@ -420,6 +422,7 @@ std::string Server::info_section(std::string_view name) {
     append_line(s, "protocol_errors:%" PRIu64, stats_.protocol_errors.load());
     append_line(s, "lfdb_parked_commands:%" PRIu64, stats_.parked.sum());
     append_line(s, "lfdb_expiry_cycles:%" PRIu64, stats_.expiry_cycles.load());
+    append_line(s, "lfdb_eviction_drains:%" PRIu64, stats_.eviction_drains.load());
   } else if (name == "cpu") {
     rusage self{}, children{};
     ::getrusage(RUSAGE_SELF, &self);

@@ -90,8 +90,16 @@ class GlobalExecutor final : public Executor {
       (void)lf::UnboundThreadSet::promote_new_leader();
       mu_.lock();
     }
+    t_holding_ = true;
     task();
     task.reset();
+    // Sweeps the invocation submitted (below) run now, after it and before anyone else.
+    while (!t_deferred_.empty()) {
+      lf::hue::Task next = std::move(t_deferred_.back());
+      t_deferred_.pop_back();
+      next();
+    }
+    t_holding_ = false;
     mu_.unlock();
     return true;
   }
@@ -100,6 +108,13 @@ class GlobalExecutor final : public Executor {
     return lf::hue::Submitted::kInline;
   }
   void submit_on_color(std::uint32_t, lf::hue::Task task) override {
+    // Submitted by the invocation that holds the mutex (CONFIG SET maxmemory inside EXEC): it
+    // would wait for itself, and run inside the transaction besides. It runs once that
+    // invocation is done, as the colors' sweeps wait for the colors an EXEC holds.
+    if (t_holding_) {
+      t_deferred_.push_back(std::move(task));
+      return;
+    }
     lf::MutexLock lock(mu_);
     task();
   }
@@ -108,6 +123,10 @@ class GlobalExecutor final : public Executor {
   std::uint64_t queued_runs() const override { return 0; }
 
  private:
+  // Whether this thread runs an invocation under mu_, and the sweeps it submitted meanwhile
+  // (this thread's own: no sharing).
+  inline static thread_local bool t_holding_ = false;
+  inline static thread_local std::vector<lf::hue::Task> t_deferred_;
   lf::Mutex mu_;  // guards the whole keyspace (not expressible per field: it is every partition)
 };
 

@@ -247,9 +247,44 @@ void Partition::swap_keys(Partition& other) {
   other.count();
 }
 
-Keyspace::Keyspace(std::uint32_t colors, std::uint32_t index)
-    : mask_(colors - 1), index_(index), parts_(std::make_unique<Partition[]>(colors)) {
-  for (std::uint32_t c = 0; c < colors; ++c) parts_[c].set_db(index);
+Keyspace::Keyspace(std::uint32_t colors, std::uint32_t index) : mask_(colors - 1), index_(index) {}
+
+Keyspace::~Keyspace() { delete[] parts_.load(std::memory_order_acquire); }
+
+Partition* Keyspace::make_parts() {
+  auto made = std::make_unique<Partition[]>(colors());
+  for (std::uint32_t c = 0; c <= mask_; ++c) {
+    made[c].set_db(index_);
+    made[c].set_tracking(tracking_);
+    made[c].set_expiry(hold_, expired_keys_);
+  }
+  Partition* expected = nullptr;
+  if (parts_.compare_exchange_strong(expected, made.get(), std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+    return made.release();
+  }
+  return expected;  // another thread made them first; ours go
+}
+
+const Partition& Keyspace::at(std::uint32_t color) const {
+  static const Partition kUnused;
+  const Partition* p = parts_.load(std::memory_order_acquire);
+  return p != nullptr ? p[color] : kUnused;
+}
+
+void Keyspace::set_tracking(tracking::Table* t) {
+  tracking_ = t;
+  if (Partition* p = parts_.load(std::memory_order_acquire)) {
+    for (std::uint32_t c = 0; c <= mask_; ++c) p[c].set_tracking(t);
+  }
+}
+
+void Keyspace::set_expiry(const ExpiryHold* hold, std::atomic<std::uint64_t>* expired_keys) {
+  hold_ = hold;
+  expired_keys_ = expired_keys;
+  if (Partition* p = parts_.load(std::memory_order_acquire)) {
+    for (std::uint32_t c = 0; c <= mask_; ++c) p[c].set_expiry(hold, expired_keys);
+  }
 }
 
 Databases::Databases(std::uint32_t count, std::uint32_t colors) {
@@ -258,24 +293,21 @@ Databases::Databases(std::uint32_t count, std::uint32_t colors) {
 }
 
 void Databases::swap(std::uint32_t a, std::uint32_t b) {
-  if (a == b) return;
+  if (a == b || (!dbs_[a]->used() && !dbs_[b]->used())) return;
   for (std::uint32_t c = 0; c < colors(); ++c) dbs_[a]->at(c).swap_keys(dbs_[b]->at(c));
 }
 
 void Databases::set_tracking(tracking::Table* t) {
-  for (auto& d : dbs_) {
-    for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).set_tracking(t);
-  }
+  for (auto& d : dbs_) d->set_tracking(t);
 }
 
 void Databases::set_expiry(const ExpiryHold* hold, std::atomic<std::uint64_t>* expired_keys) {
-  for (auto& d : dbs_) {
-    for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).set_expiry(hold, expired_keys);
-  }
+  for (auto& d : dbs_) d->set_expiry(hold, expired_keys);
 }
 
 void Databases::clear() {
   for (auto& d : dbs_) {
+    if (!d->used()) continue;
     for (std::uint32_t c = 0; c < d->colors(); ++c) d->at(c).clear();
   }
 }
@@ -297,7 +329,7 @@ std::uint32_t Keyspace::color_of_key(std::string_view key) const {
 }
 
 Partition& Keyspace::of_color_hash(std::uint64_t hash) {
-  return parts_[lf::hue::Scheduler::color_for(hash, mask_)];
+  return parts()[lf::hue::Scheduler::color_for(hash, mask_)];
 }
 
 std::uint32_t Keyspace::color_of(KeyRef key) const {
@@ -308,20 +340,26 @@ std::uint32_t Keyspace::color_of(KeyRef key) const {
 }
 
 std::uint64_t Keyspace::size() const {
+  const Partition* p = parts_.load(std::memory_order_acquire);
+  if (p == nullptr) return 0;
   std::uint64_t n = 0;
-  for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].size();
+  for (std::uint32_t c = 0; c <= mask_; ++c) n += p[c].size();
   return n;
 }
 
 std::uint64_t Keyspace::changes() const {
+  const Partition* p = parts_.load(std::memory_order_acquire);
+  if (p == nullptr) return 0;
   std::uint64_t n = 0;
-  for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].changes();
+  for (std::uint32_t c = 0; c <= mask_; ++c) n += p[c].changes();
   return n;
 }
 
 std::uint64_t Keyspace::expires() const {
+  const Partition* p = parts_.load(std::memory_order_acquire);
+  if (p == nullptr) return 0;
   std::uint64_t n = 0;
-  for (std::uint32_t c = 0; c <= mask_; ++c) n += parts_[c].expires();
+  for (std::uint32_t c = 0; c <= mask_; ++c) n += p[c].expires();
   return n;
 }
 

@@ -5,6 +5,7 @@
 
 #include "db/pubsub/notify.hpp"
 
+#include <utility>
 #include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/utsname.h>
@@ -102,6 +103,29 @@ void Server::close_idle_clients(std::int64_t now) {
     const std::int64_t last = std::max(c.last_command_ms.load(std::memory_order_relaxed), c.created_ms);
     return now - last > timeout_s * 1000;
   });
+}
+
+void Server::close_soft_limit_clients() {
+  if (pubsub_.channel_count() + pubsub_.pattern_count() + pubsub_.shard_channel_count() == 0 &&
+      !monitors_.any()) {
+    return;
+  }
+  const lf::TimePoint now = lf::Clock::now();
+  const std::size_t n = clients_.kill([&](ClientState& c) {
+    bool over = false;
+    {
+      lf::MutexLock lock(c.name_mu);
+      over = c.name.outbox_soft_expired(now, c.omem.load(std::memory_order_relaxed));
+    }
+    if (over) {
+      std::fprintf(stderr,
+                   "lfdb-server: closing client id=%llu addr=%s for overcoming of output buffer "
+                   "limits (over the soft limit for its seconds, client-output-buffer-limit)\n",
+                   static_cast<unsigned long long>(c.id), c.addr().c_str());
+    }
+    return over;
+  });
+  client_limits_.output_disconnections.fetch_add(n, std::memory_order_relaxed);
 }
 
 // The replica's class while a replica (REPLICAOF moves it), the primary's otherwise.
@@ -262,6 +286,7 @@ lf::Status Server::start() {
       input_rate_.sample(traffic.in, now);
       output_rate_.sample(traffic.out, now);
       maybe_run_expiry_cycle(now);
+      close_soft_limit_clients();
       // The log's once-a-second duty (fsync under everysec, retry after a disk error), and
       // the save points.
       if (now >= next_log_tick) {
@@ -409,7 +434,7 @@ void Server::maybe_run_expiry_cycle(std::int64_t now) {
   for (std::uint32_t i = 0; i < colors; ++i) {
     const std::uint32_t color = (start + i) & (colors - 1);
     bool any = false;
-    for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = dbs_.db(d).at(color).expires() != 0;
+    for (std::uint32_t d = 0; d < dbs_.count() && !any; ++d) any = std::as_const(dbs_).db(d).at(color).expires() != 0;
     if (!any) continue;
     sweep_color(color, "expire-cycle", [](Partition& p, std::int64_t now) {
       std::uint64_t expired = 0;  // counted in INFO's expired_keys by the partitions (set_expiry)
@@ -445,6 +470,7 @@ void Server::sweep_color(std::uint32_t color, const char* latency_event, Sweep s
     }
     const std::int64_t now = now_ms();
     for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
+      if (!dbs_.db(d).used()) continue;  // nothing to sweep, and nothing made for it
       sink.db = d;
       if (sink.flags != 0) pubsub::t_events = &sink;
       sweep(dbs_.db(d).at(color), now);
@@ -476,6 +502,7 @@ void Server::drain_over_limit(DrainFor who) {
       now - fruitless_drain_ms_.load(std::memory_order_relaxed) < kFruitlessDrainPauseMs) {
     return;
   }
+  stats_.eviction_drains.fetch_add(1, std::memory_order_relaxed);
   const auto wanted = static_cast<std::int64_t>(used - limit);
   auto to_free = std::make_shared<std::atomic<std::int64_t>>(wanted);
   const std::uint32_t colors = dbs_.colors();
@@ -504,7 +531,7 @@ void Server::drain_over_limit(DrainFor who) {
         il.db = kNoDb;  // the records start with their own SELECT
       }
       for (std::uint32_t d = 0; d < dbs_.count(); ++d) {
-        (void)memory::evict_down_to(dbs_.db(d).at(color), limit, now, *to_free, 1, picky);
+        if (dbs_.db(d).used()) (void)memory::evict_down_to(dbs_.db(d).at(color), limit, now, *to_free, 1, picky);
       }
       if (own_records) {
         const std::uint32_t end_db = il.db;

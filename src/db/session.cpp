@@ -946,8 +946,8 @@ void ServerSession::run_parked() {
 }
 
 // A writer past maxmemory evicts within the colors it holds before it writes (docs/memory.md);
-// false when the command is refused instead (a deny-oom command, nothing left to evict; never
-// inside EXEC, whose refusal came before it started).
+// false when the command is refused instead (a deny-oom command, nothing left to evict). Inside
+// EXEC neither: its refusal and its evictions came before it started.
 bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::string_view> argv,
                               CommandContext& ctx) {
   const std::uint64_t max = memory::live().maxmemory.load(std::memory_order_relaxed);
@@ -969,6 +969,11 @@ bool ServerSession::make_room(const BoundCommand& bc, std::span<const std::strin
     return true;
   }
   if (server_.pause().mode(ctx.now_ms) != ClientPause::Mode::kOff) return true;
+  // Nothing is evicted inside EXEC, as Redis evicts only before a command it is handed (EXEC
+  // itself) and never between a transaction's commands: a `CONFIG SET maxmemory` queued in it
+  // evicts after the block, so the DELs follow the block's EXEC in the log instead of landing
+  // inside it (unit/maxmemory's 'propagation with eviction in MULTI').
+  if (in_exec_) return true;
   // The colors of the keys (of the first 16), each once; ctx.ref() brings the hash the session
   // took for the key's color, so nothing is hashed again here.
   std::uint32_t colors[16];

@@ -95,6 +95,8 @@ struct ServerStats {
   std::atomic<std::uint64_t> connections{0};   // total_connections_received
   std::atomic<std::uint64_t> expired_keys{0};
   std::atomic<std::uint64_t> expiry_cycles{0};
+  // maxmemory drains run by other colors for a command past the limit (Server::drain_over_limit)
+  std::atomic<std::uint64_t> eviction_drains{0};
   std::atomic<std::uint64_t> protocol_errors{0};
   // The process's session traffic (lf::session_traffic) at the last CONFIG RESETSTAT: INFO's
   // total_net_input_bytes / total_net_output_bytes count from there.
@@ -108,6 +110,7 @@ struct ServerStats {
     connections = 0;
     expired_keys = 0;
     expiry_cycles = 0;
+    eviction_drains = 0;
     protocol_errors = 0;
     const lf::SessionTraffic t = lf::session_traffic();
     net_in_base = t.in;

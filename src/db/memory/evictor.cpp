@@ -201,7 +201,7 @@ bool make_room(Databases& dbs, std::span<const std::uint32_t> colors, std::size_
     Candidate best;
     for (std::uint32_t c : colors) {
       for (std::uint32_t d = 0; d < dbs.count(); ++d) {
-        if (d < 64 && (with_keys >> d & 1) == 0) continue;
+        if ((d < 64 && (with_keys >> d & 1) == 0) || !dbs.db(d).used()) continue;
         sample(dbs.db(d).at(c), lim.policy, lim.samples, now_ms, best);
       }
     }
