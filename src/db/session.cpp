@@ -1121,7 +1121,9 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     memory::gauge().add(before - memory::thread_net_freed());
     t_gauging = false;
   };
-  if (log == nullptr || !ctx.writes) {
+  // PUBLISH and SPUBLISH write no key but reach the stream, as Redis propagates them: their
+  // handler logs them (the other may-replicate commands are key writers anyway).
+  if (log == nullptr || (!ctx.writes && !bc.spec->has(commands::kMayReplicate))) {
     if (!make_room(bc, argv, ctx)) return;
     handle();
     if (ctx.reply_over_limit()) cut_at_output_limit();
