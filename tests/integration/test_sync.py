@@ -208,6 +208,27 @@ class SyncTest(ServerTestCase):
             [b"select", b"3"], [b"set", b"k3", b"v3"],
         ])
 
+    def test_a_command_with_several_effects_comes_as_one_transaction(self):
+        r = self.client(decode=False)
+        r.xadd("q", {"a": "1"}, id="1-1")
+        r.xadd("q", {"a": "2"}, id="1-2")
+        r.xgroup_create("q", "g", id="0")
+        s = ReplicaStream(self.port)
+        try:
+            s.c.send(b"SYNC\r\n")
+            s.payload()
+            r.xreadgroup("g", "c", {"q": ">"})  # one XCLAIM per delivered entry
+            r.set("end", "1")
+            got = [a for a in s.commands_until([b"set", b"end"]) if a[0] != b"select"]
+        finally:
+            s.close()
+        self.assertEqual(got[0], [b"multi"])
+        self.assertEqual(got[-2:], [[b"exec"], [b"set", b"end", b"1"]])
+        claimed = [a[5] for a in got if a[0] == b"xclaim"]
+        self.assertEqual(claimed, [b"1-1", b"1-2"])
+        # lfdb also says the consumer and the group's position (Redis: XCLAIM's LASTID only).
+        self.assertEqual({a[0] for a in got[1:-2]} - {b"xclaim", b"xgroup"}, set())
+
     def test_psync_full_then_continue(self):
         r = self.client(decode=False)
         r.config_set("repl-ping-replica-period", 1)
