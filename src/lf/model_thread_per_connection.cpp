@@ -319,9 +319,12 @@ class ThreadPerConnection final : public ConcurrencyModel {
       if (o.action == SessionAction::kClose) break;
     }
     pump.reset();
-    // The peer sees the end now; the fd itself is closed when the acceptor reaps this thread
-    // (up to a second later), since stop() may still be reaching the stream from its thread.
-    stream->shutdown_both();
+    // The peer sees the end now, as a reactor model's close shows it; the fd itself is closed
+    // when the acceptor reaps this thread (up to a second later), since stop() may still be
+    // reaching the stream from its thread. Not shutdown(2): that ends the connection for every
+    // descriptor of it, and SHUTDOWN keeps a duplicate so its client sees the end only when the
+    // process exits (after the shutdown's work, as redis-server's do).
+    stream->let_go();
     stats->refresh_rusage();
     open_.fetch_sub(1);
     done->store(true);
