@@ -114,6 +114,11 @@ class SockStream {
   // (how redis-server sets up its clients' sockets).
   Status set_keepalive(int idle_s);
   void shutdown_both();  // wakes a thread blocked in recv on this socket
+  // Lets go of the socket as close() would (the peer sees the end unless another descriptor
+  // holds the socket open), while the descriptor number stays ours, pointed at /dev/null,
+  // until close(): for a socket another thread may still name (shutdown_both on it is then a
+  // harmless ENOTSOCK).
+  void let_go();
 
  private:
   int fd_ = -1;

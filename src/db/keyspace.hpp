@@ -73,6 +73,9 @@ struct InvocationLog {
   std::string* records = nullptr;
   std::uint64_t changes = 0;
   bool in_block = false;  // the records are inside a MULTI ... EXEC already (a transaction)
+  // The running command's own record is left out (a script's redis.set_repl(REPL_NONE)); what
+  // it causes besides (a lazy expiry's DEL) is still logged.
+  bool own_unlogged = false;
   // The database the records written so far leave the log in (kNoDb: none yet known). A record
   // for another database is preceded by SELECT, as Redis's AOF does (select()).
   std::uint32_t db = kNoDb;

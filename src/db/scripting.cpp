@@ -296,6 +296,10 @@ struct ScriptRun {
   std::uint32_t db = 0;             // the script's database: the caller's, until it SELECTs
   std::string effects;              // the write commands run, as log records
   std::size_t effect_count = 0;
+  // redis.set_repl(redis.REPL_NONE): the calls from here on leave no record (until flags again).
+  // lfdb's log is both Redis's AOF and its replication stream, so REPL_AOF or REPL_REPLICA
+  // alone logs as REPL_ALL does.
+  bool unlogged = false;
   ScriptRegistry::Running* running = nullptr;
   std::string_view sha;
   bool busy = false;               // has run past the busy threshold (logged once)
@@ -418,8 +422,8 @@ int redis_log(lua_State* L) {
 int redis_setresp(lua_State* L);
 int redis_acl_check_cmd(lua_State* L);
 
-// redis.set_repl(flags): accepted with Redis's checks. lfdb logs and replicates a script's
-// effects as one transaction whatever the flags (what a replica applies is what ran here).
+// redis.set_repl(flags), with Redis's checks: REPL_NONE keeps the calls after it out of the log
+// (so out of the replicas' stream and of a restart's replay), any other flags log them.
 int redis_set_repl(lua_State* L) {
   if (lua_gettop(L) != 1) return raise_plain(L, "redis.set_repl() requires two arguments.");
   int valid = 0;
@@ -427,6 +431,7 @@ int redis_set_repl(lua_State* L) {
   if (valid == 0 || (flags & ~lua_Integer{3}) != 0) {
     return raise_plain(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
   }
+  if (t_run != nullptr) t_run->unlogged = flags == 0;
   return 0;
 }
 
@@ -947,6 +952,11 @@ int call_impl(lua_State* L, std::string& err) {
       InScriptCall() { t_in_script_call = true; }
       ~InScriptCall() { t_in_script_call = false; }
     } in_call;
+    struct OwnUnlogged {
+      InvocationLog& il;
+      explicit OwnUnlogged(InvocationLog& l, bool on) : il(l) { il.own_unlogged = on; }
+      ~OwnUnlogged() { il.own_unlogged = false; }
+    } own_unlogged(il, run->unlogged);  // PUBLISH's own record (db/pubsub/commands.cpp)
     bc->handler(ctx);
   }
   if (spec->has(commands::kReadonly)) tracking::t_script_read = true;  // CLIENT TRACKING: the script's keys
@@ -956,7 +966,8 @@ int call_impl(lua_State* L, std::string& err) {
                                      std::chrono::steady_clock::now() - start).count()),
       !reply.empty() && reply[0] == '-');
   if (!spec->has(commands::kAdmin)) outer.server->monitors().feed(run->db, "lua", argv);
-  if ((il.changes != 0 || spec->hue == commands::HueClass::kKeyspaceWrite) && il.records != nullptr) {
+  if ((il.changes != 0 || spec->hue == commands::HueClass::kKeyspaceWrite) && il.records != nullptr &&
+      !run->unlogged) {
     il.select(run->db);
     log_effect(*spec, argv, ctx.ks, outer.now_ms, *il.records);
     ++run->effect_count;

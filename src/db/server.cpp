@@ -368,7 +368,8 @@ lf::Status Server::apply_logged(std::span<const std::string_view> argv, bool che
     return lf::Status();
   }
   const BoundCommand* bc = &bound(r.index);
-  if (bc->handler == nullptr || !spec->has(commands::kWrite)) {
+  // PUBLISH is logged too (may-replicate: db/pubsub/commands.cpp); the others of that flag write.
+  if (bc->handler == nullptr || !(spec->has(commands::kWrite) || spec->has(commands::kMayReplicate))) {
     return lf::Status::error("'" + std::string(spec->name) + "' is not a logged write");
   }
   if (check_only) return lf::Status();

@@ -1128,7 +1128,9 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     memory::gauge().add(before - memory::thread_net_freed());
     t_gauging = false;
   };
-  if (log == nullptr || !ctx.writes) {
+  // PUBLISH and SPUBLISH write no key but reach the stream, as Redis propagates them: their
+  // handler logs them (the other may-replicate commands are key writers anyway).
+  if (log == nullptr || (!ctx.writes && !bc.spec->has(commands::kMayReplicate))) {
     if (!make_room(bc, argv, ctx)) return;
     handle();
     if (ctx.reply_over_limit()) cut_at_output_limit();
@@ -1166,6 +1168,17 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
   if (client_.close_after_reply) close_after_replies();  // LFDB.SYNC, ACL DELUSER of its user
   // Appended while the invocation still holds its colors: the log keeps each key's order.
   if (!in_transaction_ && !log_buf.empty()) {
+    // A command that left several records (XREADGROUP's XCLAIMs and SETID, XADD's XTRIM, a
+    // lazy expiry's DEL before a write) is one transaction, as Redis 7.0 propagates it: a
+    // replica's readers never see it half applied. A script wrapped its own effects.
+    if (!commands::runs_script(*bc.spec) && count_commands(log_buf, 2) > 1) {
+      thread_local std::string wrapped;
+      wrapped.clear();
+      encode_command(wrapped, {"MULTI"});
+      wrapped += log_buf;
+      encode_command(wrapped, {"EXEC"});
+      log_buf.swap(wrapped);
+    }
     commit_offset_ = log->append(log_buf, log_db_, il.db);
     client_.write_offset = commit_offset_;
     log_buf.clear();

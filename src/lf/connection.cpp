@@ -470,6 +470,12 @@ void AcceptHandler::stop_listening() {
   (void)::shutdown(acceptor_.handle(), SHUT_RD);
 }
 
+bool AcceptHandler::resume_listening(int backlog) {
+  if (::listen(acceptor_.handle(), backlog) != 0) return false;
+  stopped_.store(false, std::memory_order_release);
+  return true;
+}
+
 void AcceptHandler::handle_close(int) {
   acceptor_.close();  // the port is free from here on
   closed_.store(true, std::memory_order_release);  // the last touch: the owner may free it now
@@ -497,6 +503,21 @@ Status ListenerSet::listen(const std::string& bind, std::uint16_t port, bool reu
     return false;
   };
   auto listening = open_listeners(bind, port, ao, static_cast<int>(reactors_.size()), ours);
+  if (!listening.ok() && listening.status().sys_errno() == EADDRINUSE && !current_.empty() &&
+      port == port_.load(std::memory_order_relaxed)) {
+    // A new address overlaps one listened on (the wildcard after 127.0.0.1, same port): as
+    // Redis closes its listeners before it opens the new ones, the old stop listening (a socket
+    // out of the listening state no longer holds the address against SO_REUSEADDR) and every
+    // address is opened anew; on a failure they listen again, as they were (at their port when
+    // it was asked for; one the kernel picked (port 0) may be another then). Another port in
+    // use is someone else's: the old are not touched.
+    for (auto& h : current_) h->stop_listening();
+    listening = open_listeners(bind, port, ao, static_cast<int>(reactors_.size()));
+    if (!listening.ok()) {
+      for (auto& h : current_) (void)h->resume_listening(ao.backlog);
+      return listening.status();
+    }
+  }
   if (!listening.ok()) return listening.status();
   // With no address left (an empty list) the port stays the one asked for, as Redis reports it.
   const std::uint16_t bound = listening->empty() ? port : (*listening)[0].addr.port();

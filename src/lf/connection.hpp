@@ -193,6 +193,8 @@ class AcceptHandler final : public EventHandler {
   // poll request may still hold it. Called while the handler is registered, so handle_close
   // has not closed the descriptor yet; an accept racing with it fails as a failed accept does.
   void stop_listening();
+  // Undoes stop_listening (its socket is still bound): listens again. False when it cannot.
+  bool resume_listening(int backlog);
   // Set by on_registered before the handle can report anything; read by the registering
   // thread once register_handler returned.
   HandlerId id() const { return id_; }

@@ -31,6 +31,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
       MutexLock lock(listen_mu_);
       for (Listening& l : *listening) {
         addrs_.push_back(l.addr);
+        listening_fds_.push_back(l.sockets[0].handle());
         acceptors_.push_back(std::move(l.sockets[0]));
       }
     }
@@ -101,6 +102,23 @@ class ThreadPerConnection final : public ConcurrencyModel {
     // An address listened on already keeps its socket (the acceptor thread moves it over).
     auto ours = [&now](const InetAddr& a) { return std::find(now.begin(), now.end(), a) != now.end(); };
     auto listening = open_listeners(bind, port, ao, 1, ours);
+    if (!listening.ok() && listening.status().sys_errno() == EADDRINUSE && !now.empty() &&
+        port == port_.load(std::memory_order_relaxed)) {
+      // A new address overlaps one listened on (the wildcard after 127.0.0.1, same port): as
+      // Redis closes its listeners first, the old leave the listening state (a socket not
+      // listening holds no address against SO_REUSEADDR) and every address is opened anew; on
+      // a failure they listen again, as they were (ListenerSet::listen says the limits).
+      auto each_current = [this](auto f) {
+        MutexLock lock(listen_mu_);
+        for (const int fd : listening_fds_) f(fd);
+      };
+      each_current([](int fd) { (void)::shutdown(fd, SHUT_RD); });
+      listening = open_listeners(bind, port, ao, 1);
+      if (!listening.ok()) {
+        each_current([&ao](int fd) { (void)::listen(fd, ao.backlog); });
+        return listening.status();
+      }
+    }
     if (!listening.ok()) return listening.status();
     std::vector<Listening> fresh = std::move(listening.value());
     const std::uint16_t bound = fresh.empty() ? port : fresh[0].addr.port();
@@ -232,6 +250,8 @@ class ThreadPerConnection final : public ConcurrencyModel {
             }
           }
           acceptors_ = std::move(next);  // closes the old sockets not kept
+          listening_fds_.clear();
+          for (const Acceptor& a : acceptors_) listening_fds_.push_back(a.handle());
           incoming_.reset();
           watch();
           swapped_.notify_all();
@@ -319,9 +339,12 @@ class ThreadPerConnection final : public ConcurrencyModel {
       if (o.action == SessionAction::kClose) break;
     }
     pump.reset();
-    // The peer sees the end now; the fd itself is closed when the acceptor reaps this thread
-    // (up to a second later), since stop() may still be reaching the stream from its thread.
-    stream->shutdown_both();
+    // The peer sees the end now, as a reactor model's close shows it; the fd itself is closed
+    // when the acceptor reaps this thread (up to a second later), since stop() may still be
+    // reaching the stream from its thread. Not shutdown(2): that ends the connection for every
+    // descriptor of it, and SHUTDOWN keeps a duplicate so its client sees the end only when the
+    // process exits (after the shutdown's work, as redis-server's do).
+    stream->let_go();
     stats->refresh_rusage();
     open_.fetch_sub(1);
     done->store(true);
@@ -360,6 +383,9 @@ class ThreadPerConnection final : public ConcurrencyModel {
   CondVar swapped_;
   std::optional<std::vector<Listening>> incoming_ LF_GUARDED_BY(listen_mu_);
   std::vector<InetAddr> addrs_ LF_GUARDED_BY(listen_mu_);  // where acceptors_ listen (after the swap)
+  // acceptors_' descriptors, for a rebind that must stop them listening before it opens new
+  // sockets (they stay open until the swap, which also renews this under listen_mu_).
+  std::vector<int> listening_fds_ LF_GUARDED_BY(listen_mu_);
   Mutex rebind_mu_;  // one rebind at a time, from reading addrs_ to storing the new ones
   bool accepting_ LF_GUARDED_BY(listen_mu_) = false;
   std::thread acceptor_thread_;

@@ -273,6 +273,13 @@ void SockStream::shutdown_both() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
+void SockStream::let_go() {
+  if (fd_ < 0) return;
+  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || ::dup3(null, fd_, O_CLOEXEC) < 0) shutdown_both();  // the end, at least
+  if (null >= 0) ::close(null);
+}
+
 Acceptor::~Acceptor() { close(); }
 
 Acceptor& Acceptor::operator=(Acceptor&& o) noexcept {

@@ -390,6 +390,24 @@ struct UringProactor::Impl {
       return find_tcp(a) != kNone;
     };
     auto listening = open_listeners(bind, want_port, ao, 1, ours);
+    if (!listening.ok() && listening.status().sys_errno() == EADDRINUSE &&
+        want_port == port.load(std::memory_order_relaxed)) {
+      // A new address overlaps one listened on (the wildcard after 127.0.0.1, same port): as
+      // Redis closes its listeners first, the old leave the listening state (their accepts
+      // end; a socket not listening holds no address against SO_REUSEADDR) and every address
+      // is opened anew; on a failure they listen again and are re-armed as before
+      // (ListenerSet::listen says the limits).
+      auto each_current = [this](auto f) LF_NO_THREAD_SAFETY_ANALYSIS {  // takes lmu itself
+        MutexLock l(lmu);
+        for (const std::uint32_t index : tcp) f(listeners[index]->acceptor.handle());
+      };
+      each_current([](int fd) { (void)::shutdown(fd, SHUT_RD); });
+      listening = open_listeners(bind, want_port, ao, 1);
+      if (!listening.ok()) {
+        each_current([&ao](int fd) { (void)::listen(fd, ao.backlog); });
+        return listening.status();
+      }
+    }
     if (!listening.ok()) return listening.status();  // the old ones still listen
     const std::uint16_t new_port = listening->empty() ? want_port : (*listening)[0].addr.port();
     {

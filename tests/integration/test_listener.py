@@ -153,6 +153,21 @@ class ListenerMoves(ServerTestCase):
         self.assertTrue(self.at(self.port).ping())
         self.assertTrue(refuses("127.0.0.2", self.port))
 
+    def test_bind_widens_to_the_wildcard_on_the_same_port(self):
+        kept = self.client()
+        self.assertTrue(kept.ping())
+        try:
+            # The wildcard overlaps the address listened on: Redis closes its listeners first.
+            self.assertTrue(self.r.config_set("bind", "0.0.0.0"))
+            self.assertEqual(self.config(kept, "bind"), "0.0.0.0")
+            self.assertTrue(self.at(self.port, host="127.0.0.2").ping())
+            self.assertTrue(self.at(self.port).ping())
+            self.assertTrue(kept.ping())
+        finally:
+            self.assertTrue(kept.config_set("bind", HOST))
+        self.assertTrue(self.at(self.port).ping())
+        self.assertTrue(refuses("127.0.0.2", self.port))
+
     def test_an_address_it_cannot_bind_fails_and_keeps_the_old(self):
         with self.assertRaises(redis.ResponseError) as e:
             self.r.config_set("bind", "192.0.2.1")  # TEST-NET-1: no interface has it

@@ -590,6 +590,8 @@ class ReplicationTest(unittest.TestCase):
         rc = self.client(r)
         pc.set("first", "1")
         wait_caught_up(pc, rc)  # its full resync (and its log's rewrite) are done
+        # A replica's own PUBLISH stays out of its log (which must stay its primary's stream).
+        self.assertEqual(rc.publish("chan", "on the replica"), 0)
         stop = threading.Event()
         count = [0]
 

@@ -15,7 +15,9 @@ import threading
 import time
 import unittest
 
-from lfdb_testlib import HOST, RawConnection, RedisPeer, ServerTestCase, Timeout
+import redis
+
+from lfdb_testlib import HOST, RawConnection, RedisPeer, ServerProcess, ServerTestCase, Timeout, is_lfdb
 from test_dump import crc64
 
 CHECK_RDB = shutil.which("redis-check-rdb")
@@ -206,6 +208,27 @@ class SyncTest(ServerTestCase):
             [b"select", b"3"], [b"set", b"k3", b"v3"],
         ])
 
+    def test_a_command_with_several_effects_comes_as_one_transaction(self):
+        r = self.client(decode=False)
+        r.xadd("q", {"a": "1"}, id="1-1")
+        r.xadd("q", {"a": "2"}, id="1-2")
+        r.xgroup_create("q", "g", id="0")
+        s = ReplicaStream(self.port)
+        try:
+            s.c.send(b"SYNC\r\n")
+            s.payload()
+            r.xreadgroup("g", "c", {"q": ">"})  # one XCLAIM per delivered entry
+            r.set("end", "1")
+            got = [a for a in s.commands_until([b"set", b"end"]) if a[0] != b"select"]
+        finally:
+            s.close()
+        self.assertEqual(got[0], [b"multi"])
+        self.assertEqual(got[-2:], [[b"exec"], [b"set", b"end", b"1"]])
+        claimed = [a[5] for a in got if a[0] == b"xclaim"]
+        self.assertEqual(claimed, [b"1-1", b"1-2"])
+        # lfdb also says the consumer and the group's position (Redis: XCLAIM's LASTID only).
+        self.assertEqual({a[0] for a in got[1:-2]} - {b"xclaim", b"xgroup"}, set())
+
     def test_psync_full_then_continue(self):
         r = self.client(decode=False)
         r.config_set("repl-ping-replica-period", 1)
@@ -279,6 +302,307 @@ class SyncTest(ServerTestCase):
             p.stdout.close()
             p.stderr.close()
 
+
+DBS = range(16)
+LIBRARY = """#!lua name=repldiff
+redis.register_function('fset', function(keys, args)
+  redis.call('set', keys[1], args[1])
+  return redis.call('incrbyfloat', keys[2], '1.5')
+end)"""
+
+
+def pairs(flat):
+    """A RESP2 flat [name, value, ...] reply as a dict."""
+    return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def stream_state(c, key):
+    """XINFO STREAM FULL without what is the server's own layout (radix-tree sizes) or clock
+    (a consumer's seen-time: when the replica applied what the primary did)."""
+    full = pairs(c.execute_command("XINFO", "STREAM", key, "FULL", "COUNT", 0))
+    for k in (b"radix-tree-keys", b"radix-tree-nodes"):
+        full.pop(k, None)
+    groups = []
+    for g in full.pop(b"groups"):
+        g = pairs(g)
+        consumers = []
+        for cons in g.pop(b"consumers"):
+            cons = pairs(cons)
+            cons.pop(b"seen-time", None)
+            cons.pop(b"active-time", None)
+            consumers.append(cons)
+        g[b"consumers"] = consumers
+        groups.append(g)
+    full[b"groups"] = groups
+    return full
+
+
+def key_state(c, key):
+    """What a key is, as comparable across servers: TYPE and content, OBJECT ENCODING and DUMP
+    (compared where the encodings agree), PTTL (compared within a tolerance)."""
+    t = c.type(key)
+    if t == b"stream":
+        content = stream_state(c, key)
+    else:
+        content = value_of(c, key)[1]
+    return {"type": t, "content": content, "encoding": c.object("encoding", key),
+            "dump": c.dump(key), "pttl": c.pttl(key)}
+
+
+def database_state(c):
+    """Every database's DBSIZE (which counts a key the replica hides as expired until the
+    primary's DEL reaches it) and keys, and the function libraries."""
+    out = {}
+    for db in DBS:
+        c.execute_command("SELECT", db)
+        keys = sorted(c.scan_iter(count=1000))
+        out[db] = (c.dbsize(), {k: key_state(c, k) for k in keys})
+    c.execute_command("SELECT", 0)
+    return out, c.execute_command("FUNCTION", "LIST", "WITHCODE")
+
+
+def differences(primary, replica):
+    """What differs between two database_state()s, as readable lines (empty: the same)."""
+    (pdbs, pfun), (rdbs, rfun) = primary, replica
+    out = []
+    if pfun != rfun:
+        out.append("functions: %r != %r" % (pfun, rfun))
+    for db in DBS:
+        (psize, pkeys), (rsize, rkeys) = pdbs[db], rdbs[db]
+        if psize != rsize:
+            out.append("db %d: dbsize %d on the primary, %d on the replica" % (db, psize, rsize))
+        for k in sorted(set(pkeys) | set(rkeys)):
+            p, r = pkeys.get(k), rkeys.get(k)
+            if p is None or r is None:
+                out.append("db %d %r: only on the %s" % (db, k, "replica" if p is None else "primary"))
+                continue
+            if p["type"] != r["type"]:
+                out.append("db %d %r: type %r != %r" % (db, k, p["type"], r["type"]))
+            elif isinstance(p["content"], dict):  # a stream: the fields that differ
+                for f in sorted(set(p["content"]) | set(r["content"])):
+                    pf, rf = p["content"].get(f), r["content"].get(f)
+                    if pf != rf:
+                        out.append("db %d %r: %s %r != %r" % (db, k, f, pf, rf))
+            elif p["content"] != r["content"]:
+                out.append("db %d %r: content %r != %r" % (db, k, p["content"], r["content"]))
+            # A stream's DUMP holds its consumers' seen-times: when each server ran the read.
+            if p["encoding"] == r["encoding"] != b"stream" and p["dump"] != r["dump"]:
+                out.append("db %d %r: DUMP differs (%s)" % (db, k, p["encoding"]))
+            if (p["pttl"] < 0 or r["pttl"] < 0) and p["pttl"] != r["pttl"]:
+                out.append("db %d %r: pttl %d != %d" % (db, k, p["pttl"], r["pttl"]))
+            elif abs(p["pttl"] - r["pttl"]) > 2000:
+                out.append("db %d %r: pttl %d vs %d" % (db, k, p["pttl"], r["pttl"]))
+    return out
+
+
+class RedisReplica(RedisPeer):
+    """redis-server with the directives given (RedisPeer's command takes none)."""
+
+    def command(self, port):
+        return self.redis_command(port) + [a for name, value in self.extra for a in ("--" + name, str(value))]
+
+
+class ReplicaOfThisServerTest(ServerTestCase):
+    """A redis-server replica of the server under test, and an lfdb-server one when that is
+    lfdb-server: after a workload of the commands whose propagation is not their text (random,
+    relative, blocking, scripted, evicted, expired), every database of each replica must be the
+    primary's, and a subscriber on a replica gets what was published on the primary."""
+
+    server_config = [("repl-ping-replica-period", "3600"), ("repl-diskless-sync-delay", "0")]
+    unreplicated = {(0, b"norepl")}  # written under redis.set_repl(redis.REPL_NONE)
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        of = [("replicaof", "%s %d" % (HOST, cls.port))]
+        cls.replicas = [RedisReplica(of).start()]
+        if is_lfdb():
+            cls.replicas.append(ServerProcess(of).start())
+
+    @classmethod
+    def tearDownClass(cls):
+        for rep in cls.replicas:
+            rep.stop()
+        super().tearDownClass()
+
+    def connect(self, port, db=0):
+        c = redis.Redis(host=HOST, port=port, db=db, socket_timeout=10, single_connection_client=True)
+        self.addCleanup(c.close)
+        return c
+
+    def wait_until(self, what, cond, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                self.fail("timed out waiting for " + what)
+            time.sleep(0.02)
+
+    def blocked_pops_served_after_a_push(self, r):
+        results = {}
+        def pop(name, *args):
+            c = self.connect(self.port)
+            results[name] = c.execute_command(*args)
+        threads = [threading.Thread(target=pop, args=a) for a in (
+            ("blpop", "BLPOP", "bl", 10), ("blmove", "BLMOVE", "bsrc", "bdst", "LEFT", "RIGHT", 10),
+            ("bzpopmin", "BZPOPMIN", "bz", 10),
+            ("xreadgroup", "XREADGROUP", "GROUP", "gb", "cb", "BLOCK", 10000, "STREAMS", "bst", ">"))]
+        r.xgroup_create("bst", "gb", id="$", mkstream=True)
+        before = int(r.info("clients")["blocked_clients"])
+        for t in threads:
+            t.start()
+        self.wait_until("four blocked clients",
+                        lambda: int(r.info("clients")["blocked_clients"]) == before + 4)
+        r.rpush("bl", "a", "b")
+        r.rpush("bsrc", "x", "y")
+        r.zadd("bz", {"m": 1, "n": 2})
+        r.xadd("bst", {"f": "1"}, id="1-1")
+        r.xadd("bst", {"f": "2"}, id="1-2")
+        for t in threads:
+            t.join(15)
+        self.assertEqual(results, {"blpop": (b"bl", b"a"), "blmove": b"x", "bzpopmin": (b"bz", b"m", 1.0),
+                                   "xreadgroup": [[b"bst", [(b"1-1", {b"f": b"1"})]]]})
+        # Redis 7.0 propagates a group's position with its entries-read only for a NOACK read
+        # (else by XCLAIM's LASTID alone: its replica shows none): one says it, on both servers.
+        r.xadd("bst", {"f": "3"}, id="1-3")
+        r.xreadgroup("gb", "cb2", {"bst": ">"}, noack=True)
+
+    def workload(self, r):
+        r.sadd("set", *range(40))
+        r.spop("set")
+        r.spop("set", 3)
+        r.srandmember("set", 2)
+        r.set("f", "10.5")
+        r.incrbyfloat("f", "0.1")
+        r.hset("h", "x", "1.5")
+        r.hincrbyfloat("h", "x", "2.25")
+        r.set("e1", "v")
+        r.expire("e1", 100)
+        r.setex("e2", 200, "v")
+        r.set("e3", "v")
+        r.getex("e3", ex=300)
+        r.set("e4", "v", ex=400)
+        r.getex("e4", persist=True)
+        r.set("e5", "v", ex=500)
+        expired = int(r.info("stats")["expired_keys"])
+        r.set("gone", "v", px=20)
+        self.blocked_pops_served_after_a_push(r)
+        r.rpush("lm1", *"abcde")
+        self.assertEqual(r.execute_command("LMPOP", 2, "lm0", "lm1", "LEFT", "COUNT", 2),
+                         [b"lm1", [b"a", b"b"]])
+        r.eval("redis.call('set', KEYS[1], 'a') "
+               "redis.set_repl(redis.REPL_NONE) redis.call('set', KEYS[2], 'b') "
+               "redis.set_repl(redis.REPL_ALL) redis.call('incr', KEYS[3]) "
+               "return redis.call('spop', KEYS[4])", 4, "ev1", "norepl", "ev3", "set")
+        r.execute_command("FUNCTION", "LOAD", "REPLACE", LIBRARY)
+        r.execute_command("FCALL", "fset", 2, "fk1", "fk2", "v")
+        p = r.pipeline(transaction=True)
+        p.incr("m1")
+        p.spop("set")
+        p.set("m2", "v", ex=600)
+        p.expire("m1", 700)
+        p.publish("chan", "in-multi")
+        p.execute()
+        p = r.pipeline(transaction=False)
+        for i in range(300):
+            p.execute_command("XADD", "st", "MAXLEN", "~", 100, "*", "i", i)
+        p.execute()
+        r.xadd("st", {"last": "1"})
+        r.xgroup_create("st", "g", id="0")
+        r.xgroup_create("st", "g2", id="$")
+        first = r.xreadgroup("g", "c1", {"st": ">"}, count=3)[0][1]
+        r.xreadgroup("g", "c2", {"st": ">"}, count=2)
+        r.xreadgroup("g", "c5", {"st": ">"}, count=2, noack=True)
+        r.xreadgroup("g2", "empty", {"st": ">"}, count=2)  # a consumer, nothing delivered
+        r.xack("st", "g", first[0][0])
+        r.xclaim("st", "g", "c3", 0, [first[1][0]])
+        r.xautoclaim("st", "g", "c4", 0, "0-0", count=1)
+        d = r.dump("h")
+        r.restore("restored", 100000, d)
+        r.restore("restored-abs", int(time.time() * 1000) + 800000, d, absttl=True)
+        r.copy("h", "hcopy")
+        r.execute_command("COPY", "set", "set-in-1", "DB", 1)
+        r1, r2, r3 = self.connect(self.port, 1), self.connect(self.port, 2), self.connect(self.port, 3)
+        r1.set("one", "1", ex=900)
+        r1.incrbyfloat("f1", 2.5)
+        r2.set("two", "2")
+        r3.rpush("three", "3")
+        r3.hset("h3", "a", "1")
+        r2.flushdb()
+        r2.set("after-flush", "2")
+        r.swapdb(3, 4)
+        p = self.connect(self.port).pipeline(transaction=True)
+        p.execute_command("SELECT", 5)
+        p.set("five", "5")
+        p.execute_command("SELECT", 6)
+        p.incrbyfloat("six", "1.25")
+        p.execute()
+        self.wait_until("the expiry of a key",
+                        lambda: int(r.info("stats")["expired_keys"]) > expired)
+
+    def evict(self, r):
+        # Volatile keys only: what the workload wrote without a TTL is not evicted under it.
+        used = int(r.info("memory")["used_memory"])
+        evicted = int(r.info("stats")["evicted_keys"])
+        r.config_set("maxmemory-policy", "volatile-random")
+        r.config_set("maxmemory", used + 200 * 1024)
+        try:
+            r7 = self.connect(self.port, 7)
+            for i in range(1000):
+                try:
+                    r7.set("fill:%d" % i, "x" * 1000, ex=3600)
+                except redis.exceptions.ResponseError as e:
+                    self.assertIn("OOM", str(e))
+        finally:
+            r.config_set("maxmemory", 0)
+            r.config_set("maxmemory-policy", "noeviction")
+        self.assertGreater(int(r.info("stats")["evicted_keys"]), evicted)
+
+    def test_every_database_of_a_replica_is_the_primarys(self):
+        r = self.connect(self.port)
+        reps = [self.connect(rep.port) for rep in self.replicas]
+        for c in reps:
+            self.wait_until("the replica's link",
+                            lambda: c.info("replication")["master_link_status"] == "up")
+        subs, shard_subs = [], []
+        for rep in self.replicas:
+            ps = self.connect(rep.port).pubsub()
+            self.addCleanup(ps.close)
+            ps.subscribe("chan")
+            self.assertEqual(ps.get_message(timeout=5)["type"], "subscribe")
+            subs.append(ps)
+            ss = RawConnection(rep.port)
+            self.addCleanup(ss.close)
+            self.assertEqual(ss.command("SSUBSCRIBE", "shard"), [b"ssubscribe", b"shard", 1])
+            shard_subs.append(ss)
+        self.workload(r)
+        r.publish("chan", "plain")
+        r.execute_command("SPUBLISH", "shard", "sharded")
+        r.eval("redis.call('publish', 'chan', 'scripted') redis.call('set', 'after-publish', 1)", 0)
+        self.evict(r)
+        mark = b"%f" % time.time()
+        r.set("mark", mark)
+        for c in reps:
+            self.wait_until("the mark on the replica", lambda: c.get("mark") == mark)
+        for ps in subs:
+            got = [ps.get_message(timeout=5) for _ in range(3)]
+            self.assertEqual([m and m["data"] for m in got], [b"in-multi", b"plain", b"scripted"])
+        for ss in shard_subs:
+            self.assertEqual(ss.read_parsed(), [b"smessage", b"shard", b"sharded"])
+        # The primary's DELs (expiry, eviction) are written as they happen: a replica that has
+        # the mark may still be short of one sealed with a sweep that ran alongside.
+        want = database_state(r)
+        # What ran under REPL_NONE is the primary's alone: the replicas must not have it.
+        for db, k in self.unreplicated:
+            size, keys = want[0][db]
+            self.assertIn(k, keys)
+            del keys[k]
+            want[0][db] = (size - 1, keys)
+        for rep, c in zip(self.replicas, reps):
+            deadline = time.monotonic() + 5
+            while differences(want, database_state(c)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(differences(want, database_state(c)), [], rep.command(rep.port)[0])
 
 if __name__ == "__main__":
     unittest.main()

@@ -2,6 +2,7 @@
 // SUNSUBSCRIBE (writers of the hue global "pubsub"), PUBLISH, SPUBLISH and PUBSUB (readers).
 // The subscribe family changes the connection's own Subscriptions too: a command of a
 // connection runs one at a time, so that needs nothing more (registry.hpp says the rest).
+#include "db/log_records.hpp"
 #include "db/pubsub/registry.hpp"
 #include "db/server.hpp"
 #include "db/tracking/commands.hpp"
@@ -118,6 +119,16 @@ void publish(CommandContext& c, bool shard) {
   const std::size_t n = registry(c).publish(shard, c.arg(1), c.arg(2), self, resp3, self_out,
                                             c.server->pubsub_limits());
   c.out.integer(static_cast<std::int64_t>(n));
+  // Redis propagates every PUBLISH (even one nobody received) so that a replica's subscribers
+  // get it: it goes in the log like a write (inside a transaction's or a script's block), and a
+  // replica, or a restart that loads the log, publishes it again (apply_logged). Not a
+  // replica's own PUBLISH: its log is its primary's stream, byte for byte (as Redis's replica
+  // feeds nothing of its own downstream).
+  InvocationLog& il = t_invocation_log;
+  if (il.records != nullptr && !il.own_unlogged && !c.server->replication().is_replica()) {
+    il.select(c.db);
+    encode_command(*il.records, c.argv);
+  }
 }
 void publish_cmd(CommandContext& c) { publish(c, false); }
 void spublish_cmd(CommandContext& c) { publish(c, true); }
