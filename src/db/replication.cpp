@@ -213,6 +213,7 @@ void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string 
     // leave records (we run alone, so none is half way through one).
     stream_on_.store(true, std::memory_order_release);
   }
+  replicas_seen_.store(true, std::memory_order_release);  // from the next invocation: PUBLISH is logged
   if (!resume) {
     // We run alone: the keyspace and the log's end stand still together.
     const std::uint64_t at = log->appended();

@@ -68,6 +68,10 @@ class Replication {
 
   // True while this server follows a primary: clients' writes get READONLY.
   bool is_replica() const { return replica_.load(std::memory_order_acquire); }
+  // True once a replica has been handed the stream since this process started. PUBLISH is
+  // logged only then: Redis sends it to replicas but never to its append-only file, and a
+  // server whose log has no reader besides the disk would otherwise fill it with messages.
+  bool has_had_replicas() const { return replicas_seen_.load(std::memory_order_acquire); }
 
   // Command handlers (src/db/cmd_server.cpp binds them).
   void sync_command(CommandContext& c);       // LFDB.SYNC replid offset [listening-port]
@@ -121,6 +125,8 @@ class Replication {
   // every invocation after it sees it and none straddles the change; never cleared (a replica
   // that reconnects finds the backlog, as Redis keeps its own).
   std::atomic<bool> stream_on_{false};
+  // Written once, false to true, where stream_on_ is (the first replica handed the stream, alone).
+  std::atomic<bool> replicas_seen_{false};
   std::thread link_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> replica_{false};

@@ -1128,9 +1128,12 @@ void ServerSession::run(const BoundCommand& bc, std::span<const std::string_view
     memory::gauge().add(before - memory::thread_net_freed());
     t_gauging = false;
   };
-  // PUBLISH and SPUBLISH write no key but reach the stream, as Redis propagates them: their
-  // handler logs them (the other may-replicate commands are key writers anyway).
-  if (log == nullptr || (!ctx.writes && !bc.spec->has(commands::kMayReplicate))) {
+  // PUBLISH and SPUBLISH write no key but reach the stream once a replica has been attached,
+  // as Redis propagates them: their handler logs them (the other may-replicate commands are
+  // key writers anyway).
+  const bool replicated_publish =
+      bc.spec->has(commands::kMayReplicate) && server_.replication().has_had_replicas();
+  if (log == nullptr || (!ctx.writes && !replicated_publish)) {
     if (!make_room(bc, argv, ctx)) return;
     handle();
     if (ctx.reply_over_limit()) cut_at_output_limit();

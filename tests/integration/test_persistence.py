@@ -207,6 +207,19 @@ class RoundTrip(unittest.TestCase):
         self.assertNotIn(b"EVAL", log.upper())
         self.assertIn(b"MULTI", log)
 
+    def test_publish_stays_out_of_the_log_without_a_replica(self):
+        """Redis keeps PUBLISH out of its AOF (it sends it to replicas only): with no replica
+        ever attached, a message is not written to the file, before or after a write."""
+        r = client(self.sp)
+        self.assertEqual(r.publish("chan", "message-one"), 0)
+        r.set("after", "1")
+        r.eval("redis.call('PUBLISH', 'chan', 'message-two') return redis.call('SET', 'k', 1)", 0)
+        with open(os.path.join(self.sp.dir, AOF), "rb") as f:
+            log = f.read()
+        self.assertIn(b"after", log)
+        self.assertNotIn(b"message-one", log)
+        self.assertNotIn(b"message-two", log)
+
     def test_random_and_float_effects_are_logged_as_state(self):
         r = client(self.sp)
         r.sadd("s", *range(20))

@@ -120,12 +120,15 @@ void publish(CommandContext& c, bool shard) {
                                             c.server->pubsub_limits());
   c.out.integer(static_cast<std::int64_t>(n));
   // Redis propagates every PUBLISH (even one nobody received) so that a replica's subscribers
-  // get it: it goes in the log like a write (inside a transaction's or a script's block), and a
-  // replica, or a restart that loads the log, publishes it again (apply_logged). Not a
+  // get it: once a replica has been attached it goes in the log like a write (inside a
+  // transaction's or a script's block), and a replica, or a restart that loads the log,
+  // publishes it again (apply_logged). Before any replica, not: Redis keeps PUBLISH out of its
+  // append-only file, and a log read only by the disk would fill with messages. Not a
   // replica's own PUBLISH: its log is its primary's stream, byte for byte (as Redis's replica
   // feeds nothing of its own downstream).
   InvocationLog& il = t_invocation_log;
-  if (il.records != nullptr && !il.own_unlogged && !c.server->replication().is_replica()) {
+  const Replication& repl = c.server->replication();
+  if (il.records != nullptr && !il.own_unlogged && !repl.is_replica() && repl.has_had_replicas()) {
     il.select(c.db);
     encode_command(*il.records, c.argv);
   }
