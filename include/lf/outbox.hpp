@@ -11,8 +11,7 @@
 // Limits, as Redis's client-output-buffer-limit: a post that takes the queued bytes past
 // `hard_bytes`, or finds them above `soft_bytes` for `soft_for` on end, overflows the outbox:
 // its frames are freed at once, later posts are dropped, and the connection is asked to close
-// (SessionHost::request_close). A post checks the soft limit; soft_expired() lets a periodic
-// check find an outbox left over it once the posts stop. Queued frames are only what the serving thread has not drained:
+// (SessionHost::request_close). Queued frames are only what the serving thread has not drained:
 // it drains while the socket takes its output, so a slow reader's backlog stays here, visible
 // to the posters.
 //
@@ -65,13 +64,6 @@ class Outbox {
   void close();
   void set_limits(OutboxLimits limits);
 
-  // The soft limit checked by a periodic caller (the server's cron), which matters once nothing
-  // more is posted: whether the queue plus `unsent` (what the connection holds of drained
-  // frames, not yet taken by its socket) was over the soft limit at every such check for the
-  // soft time on end, by the limits of the last post. A drain moves bytes from the queue to
-  // the connection, so this keeps its own start, apart from the posts'. The caller closes the
-  // connection, whose session then closes the outbox and frees its frames.
-  bool soft_expired(TimePoint now, std::size_t unsent) const;
   std::size_t queued_bytes() const;
   std::size_t queued_frames() const;
   bool closed() const;
@@ -86,8 +78,6 @@ class Outbox {
   std::deque<Frame> frames_ LF_GUARDED_BY(mu_);
   std::size_t bytes_ LF_GUARDED_BY(mu_) = 0;
   TimePoint soft_since_ LF_GUARDED_BY(mu_){};  // when the bytes went past soft_bytes (0: below)
-  // When a soft_expired() check first found the total past soft_bytes (0: below at the last).
-  mutable TimePoint checked_since_ LF_GUARDED_BY(mu_){};
   bool woken_ LF_GUARDED_BY(mu_) = false;       // a wake is on its way: no second one
   bool overflowed_ LF_GUARDED_BY(mu_) = false;
 };

@@ -83,15 +83,6 @@ class ClientName {
     }
     part_->outboxes[which] = std::move(box);
   }
-  // An outbox over its soft limit for its seconds, counting with it `unsent`, what the
-  // connection holds of its drained frames (Outbox::soft_expired).
-  bool outbox_soft_expired(lf::TimePoint now, std::size_t unsent) const {
-    bool over = false;
-    if (part_) {
-      for (const auto& box : part_->outboxes) over = (box && box->soft_expired(now, unsent)) || over;
-    }
-    return over;
-  }
   std::size_t outbox_bytes() const {
     std::size_t n = 0;
     if (part_) {

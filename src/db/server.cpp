@@ -105,29 +105,6 @@ void Server::close_idle_clients(std::int64_t now) {
   });
 }
 
-void Server::close_soft_limit_clients() {
-  if (pubsub_.channel_count() + pubsub_.pattern_count() + pubsub_.shard_channel_count() == 0 &&
-      !monitors_.any()) {
-    return;
-  }
-  const lf::TimePoint now = lf::Clock::now();
-  const std::size_t n = clients_.kill([&](ClientState& c) {
-    bool over = false;
-    {
-      lf::MutexLock lock(c.name_mu);
-      over = c.name.outbox_soft_expired(now, c.omem.load(std::memory_order_relaxed));
-    }
-    if (over) {
-      std::fprintf(stderr,
-                   "lfdb-server: closing client id=%llu addr=%s for overcoming of output buffer "
-                   "limits (over the soft limit for its seconds, client-output-buffer-limit)\n",
-                   static_cast<unsigned long long>(c.id), c.addr().c_str());
-    }
-    return over;
-  });
-  client_limits_.output_disconnections.fetch_add(n, std::memory_order_relaxed);
-}
-
 // The replica's class while a replica (REPLICAOF moves it), the primary's otherwise.
 AppendLog* Server::record_log() {
   if (AppendLog* disk = persistence_.log()) return disk;
@@ -286,7 +263,6 @@ lf::Status Server::start() {
       input_rate_.sample(traffic.in, now);
       output_rate_.sample(traffic.out, now);
       maybe_run_expiry_cycle(now);
-      close_soft_limit_clients();
       // The log's once-a-second duty (fsync under everysec, retry after a disk error), and
       // the save points.
       if (now >= next_log_tick) {

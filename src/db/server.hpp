@@ -292,10 +292,6 @@ class Server final : public lf::Service {
   std::shared_ptr<std::atomic<int>> keepalive_s_ = std::make_shared<std::atomic<int>>(0);
   // `timeout`: closes the normal clients idle longer than it (the ticker, once a second).
   void close_idle_clients(std::int64_t now);
-  // client-output-buffer-limit's soft limit once the posts stop: closes the subscribers (and
-  // monitors) whose outbox stayed over it for its seconds (the ticker, every turn while any
-  // exist; a post checks it otherwise). Redis's clients cron does the same.
-  void close_soft_limit_clients();
 
   // Durability: its log is set before the model starts and lives as long as the server.
   Persistence persistence_;

@@ -81,16 +81,6 @@ void Outbox::set_limits(OutboxLimits limits) {
   limits_ = limits;
 }
 
-bool Outbox::soft_expired(TimePoint now, std::size_t unsent) const {
-  MutexLock lock(mu_);
-  if (host_ == nullptr || limits_.soft_bytes == 0 || bytes_ + unsent <= limits_.soft_bytes) {
-    checked_since_ = TimePoint{};
-    return false;
-  }
-  if (checked_since_ == TimePoint{}) checked_since_ = now;
-  return now - checked_since_ >= limits_.soft_for;
-}
-
 std::size_t Outbox::queued_bytes() const {
   MutexLock lock(mu_);
   return bytes_;
