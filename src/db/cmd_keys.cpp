@@ -6,6 +6,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "db/command_context.hpp"
@@ -108,12 +109,14 @@ void rename_generic(CommandContext& c, bool nx) {
 void rename_cmd(CommandContext& c) { rename_generic(c, false); }
 void renamenx_cmd(CommandContext& c) { rename_generic(c, true); }
 
+// KEYS, SCAN and RANDOMKEY only read: the const partitions, so a database never used stays
+// without any (Keyspace::used).
 void keys_cmd(CommandContext& c) {
   const std::string_view pattern = c.arg(1);
   const bool all = pattern == "*";
   std::vector<std::string_view> found;
   for (std::uint32_t color = 0; color < c.ks.colors(); ++color) {
-    for (const auto& [key, e] : c.ks.at(color).map()) {
+    for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) {
       if (live(e, c.now_ms) && (all || glob_match(pattern, key))) found.push_back(key);
     }
   }
@@ -142,7 +145,7 @@ void scan_cmd(CommandContext& c) {
   std::uint64_t color = cursor >> 48;
   std::uint64_t pos = cursor << 16;
   while (color < colors && visited < static_cast<std::uint64_t>(o.count)) {
-    pos = c.ks.at(static_cast<std::uint32_t>(color)).map().scan(pos, [&](const KeyNode& n) {
+    pos = std::as_const(c.ks).at(static_cast<std::uint32_t>(color)).map().scan(pos, [&](const KeyNode& n) {
       const Entry& e = n.entry;
       if (!live(e, c.now_ms)) return;
       ++visited;
@@ -162,27 +165,27 @@ void scan_cmd(CommandContext& c) {
 void randomkey_cmd(CommandContext& c) {
   const std::uint32_t colors = c.ks.colors();
   std::uint64_t total = 0;
-  for (std::uint32_t color = 0; color < colors; ++color) total += c.ks.at(color).map().size();
+  for (std::uint32_t color = 0; color < colors; ++color) total += std::as_const(c.ks).at(color).map().size();
   if (total == 0) return c.out.null();
   auto& gen = random_engine();
   // Sample entries weighted by partition size; expired ones are skipped (not erased: we read).
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::uint64_t r = gen() % total;
     std::uint32_t color = 0;
-    while (r >= c.ks.at(color).map().size()) r -= c.ks.at(color++).map().size();
+    while (r >= std::as_const(c.ks).at(color).map().size()) r -= std::as_const(c.ks).at(color++).map().size();
     // Every key of the partition equally likely (KeyTable::random).
-    const KeyNode* n = c.ks.at(color).map().random(gen);
+    const KeyNode* n = std::as_const(c.ks).at(color).map().random(gen);
     if (live(n->entry, c.now_ms)) return c.out.bulk(n->key());
   }
   // Mostly expired entries: count the live ones and pick one of them uniformly.
   std::uint64_t alive = 0;
   for (std::uint32_t color = 0; color < colors; ++color) {
-    for (const auto& [key, e] : c.ks.at(color).map()) alive += live(e, c.now_ms) ? 1 : 0;
+    for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) alive += live(e, c.now_ms) ? 1 : 0;
   }
   if (alive == 0) return c.out.null();
   std::uint64_t pick = gen() % alive;
   for (std::uint32_t color = 0; color < colors; ++color) {
-    for (const auto& [key, e] : c.ks.at(color).map()) {
+    for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) {
       if (!live(e, c.now_ms)) continue;
       if (pick-- == 0) return c.out.bulk(key);
     }
