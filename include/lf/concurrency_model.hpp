@@ -101,6 +101,9 @@ class SessionHost {
   // holds none between two calls: 0, and nothing to drop.
   virtual std::size_t unsent_output() const { return 0; }
   virtual void discard_unsent() {}
+  // The memory the model holds for replies waiting for the socket: the buffer's capacity, sent
+  // bytes not yet given back included (what the allocator counts, not what is left to send).
+  virtual std::size_t held_output_bytes() const { return 0; }
 };
 
 class Session {
@@ -115,6 +118,12 @@ class Session {
   // piles up itself (SessionHost::unsent_output, then closing) may say yes. Asked by the
   // serving thread; the lf and reactor models' connections honour it (src/lf/connection.cpp).
   virtual bool reads_while_output_waits() const { return false; }
+  // The model's held output (SessionHost::held_output_bytes) changed after on_input returned:
+  // the replies of a read were appended to those waiting, or the waiting ones went out. Called
+  // on the thread that runs the session, never while it is parked, and only when replies wait
+  // or stopped waiting (a send that takes everything calls nothing). A session that counts its
+  // client's memory recounts it here: the append can double the buffer after on_input counted.
+  virtual void on_output_held() {}
   // Called by the model before the first on_input.
   void attach(SessionHost* host) {
     host_ = host;

@@ -254,8 +254,7 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
       });
     }
   }
-  const std::size_t omem = unsent(out) + (durable_ ? durable_->held.size() : 0) +
-                           (rare_ ? rare_->parked_out.size() : 0);
+  const std::size_t omem = output_memory(out);
   // A big argument on its way counts whole from its header on, and qbuf shows its bytes alone:
   // Redis 7.0 reserves such an argument's length as it reads the header and keeps it by itself
   // in the query buffer, so maxmemory-clients sees a client about to send 100 MB at once.
@@ -276,6 +275,25 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
   clients.account(client_, sizeof *this + (rare_ ? sizeof(Rare) : 0) +
                               (durable_ ? sizeof(Durable) : 0) +
                               in.size() + awaited + omem + multi + watched + subs + prefixes);
+  enforce_clients_limit();
+  if (client_.evicted.load(std::memory_order_relaxed)) {
+    drop_unsent(out);  // evicted: closed with nothing more sent, as Redis frees it
+    return lf::SessionAction::kClose;
+  }
+  return a;
+}
+
+// The connection's buffer by its capacity, not the bytes left to send: it keeps the sent bytes
+// until everything is out, and appending doubles it. Counted by what was left to send, a client
+// with 80 unread 100 KB MGET replies showed 4.3 MB of tot-mem while used_memory grew 7.3 MB
+// (test_client_eviction), and keys were evicted before any client reached maxmemory-clients.
+std::size_t ServerSession::output_memory(const std::string& out) const {
+  return out.size() + (host() != nullptr ? host()->held_output_bytes() : 0) +
+         (durable_ ? durable_->held.size() : 0) + (rare_ ? rare_->parked_out.size() : 0);
+}
+
+void ServerSession::enforce_clients_limit() {
+  ClientRegistry& clients = server_.clients();
   const std::uint64_t limit =
       server_.client_limits().maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed));
   if (limit != 0 && clients.memory() > limit) {
@@ -285,11 +303,21 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
       if (id != client_.id) settle_killed(server_, id);
     }
   }
-  if (client_.evicted.load(std::memory_order_relaxed)) {
-    drop_unsent(out);  // evicted: closed with nothing more sent, as Redis frees it
-    return lf::SessionAction::kClose;
-  }
-  return a;
+}
+
+// After on_input counted this read's replies in `out`, the connection appended them to the ones
+// waiting (or the waiting ones went out): the same figure, recounted from what it holds now. An
+// evicted client is closing (evict_over asked its connection to): nothing to count.
+void ServerSession::on_output_held() {
+  if (client_.evicted.load(std::memory_order_relaxed)) return;
+  static const std::string none;
+  const std::size_t omem = output_memory(none);
+  const std::size_t was = client_.omem.load(std::memory_order_relaxed);
+  const std::size_t tot = client_.tot_mem.load(std::memory_order_relaxed);
+  accounted_out_ = 0;  // `out` is in the connection's buffer now, counted there
+  client_.omem.store(omem, std::memory_order_relaxed);
+  server_.clients().account(client_, tot - std::min(tot, was) + omem);
+  enforce_clients_limit();
 }
 
 lf::SessionAction ServerSession::settle(lf::SessionAction a, std::string& out) {

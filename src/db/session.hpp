@@ -58,6 +58,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // Read on while replies wait for the socket (as Redis does) when a limit bounds what piles
   // up: client-output-buffer-limit normal, or maxmemory-clients for an evictable client.
   bool reads_while_output_waits() const override;
+  // The connection's waiting replies grew (an append) or went out: omem and tot-mem recounted,
+  // and maxmemory-clients enforced, as after a read (account()).
+  void on_output_held() override;
   void committed(bool ok) override;
   void wake() override;  // a blocked command was settled (blocking::Sleeper)
 
@@ -159,6 +162,11 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // the registry, and maxmemory-clients enforced (client_limits.hpp). kClose when this client
   // was the one evicted.
   lf::SessionAction account(lf::SessionAction a, const lf::InputBuffer& in, std::string& out);
+  // What the replies not yet sent hold: `out` (this read's), the connection's waiting buffer
+  // (its capacity), those held for the disk or a parked command.
+  std::size_t output_memory(const std::string& out) const;
+  // maxmemory-clients: the sum over the limit evicts the heaviest (ClientRegistry::evict_over).
+  void enforce_clients_limit();
 
   Step submit_parked(const Invocation& inv, const BoundCommand& bc,
                      std::span<const std::string_view> argv, std::string& out);

@@ -238,7 +238,7 @@ Disposition Connection::park(std::string& out, bool in_dispatch) {
   // Suspend before meeting the unparker: it may resume the handle the moment it carries on.
   // While this dispatch runs the reactor defers both (busy), so the order cannot be lost.
   (void)reactor_.suspend_handler(id());
-  if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
+  if (reply(SessionAction::kContinue, out, /*parked=*/true) == Disposition::kRemove) broken_ = true;
   out.clear();
   if (!park_.arrive()) return Disposition::kResume;  // stays suspended: the unparker goes on
   return carry_on(in_dispatch);
@@ -295,7 +295,7 @@ Disposition Connection::carry_on(bool in_dispatch) {
       continue;
     }
     if (a != SessionAction::kPark) return finish(reply(a, out), in_dispatch);
-    if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
+    if (reply(SessionAction::kContinue, out, /*parked=*/true) == Disposition::kRemove) broken_ = true;
     out.clear();
     if (!park_.arrive()) return Disposition::kResume;
   }
@@ -316,9 +316,10 @@ Disposition Connection::finish(Disposition d, bool in_dispatch) {
   return d;
 }
 
-Disposition Connection::reply(SessionAction action, std::string& out) {
+Disposition Connection::reply(SessionAction action, std::string& out, bool parked) {
   if (action == SessionAction::kClose) closing_ = true;
-  if (!out.empty()) {
+  const bool adds = !out.empty();
+  if (adds) {
     if (pending_out_.empty()) {
       IoResult w = stream_.send(out.data(), out.size());
       if (!w.ok()) return Disposition::kRemove;
@@ -340,9 +341,16 @@ Disposition Connection::reply(SessionAction action, std::string& out) {
     // to be read on; it then bounds what waits here itself).
     (void)reactor_.set_interest(
         id(), !closing_ && reads_while_output_waits() ? (kReadEvent | kWriteEvent) : kWriteEvent);
+    // The session counted these replies before they joined the waiting ones; the append may
+    // have doubled the buffer, and its sent bytes stay in it until all is out.
+    if (adds && !parked) output_held();
     return Disposition::kResume;
   }
   return closing_ ? Disposition::kRemove : Disposition::kResume;
+}
+
+void Connection::output_held() {
+  if (Session* session = pump_.session()) session->on_output_held();
 }
 
 bool Connection::reads_while_output_waits() const {
@@ -359,6 +367,7 @@ Disposition Connection::on_writable() {
   std::string().swap(pending_out_);
   pending_sent_ = 0;
   if (closing_) return Disposition::kRemove;
+  output_held();  // dispatched, so not parked (a parked session's handle is suspended)
   (void)reactor_.set_interest(id(), kReadEvent);
   return Disposition::kResume;
 }
@@ -383,7 +392,7 @@ void Connection::process_message(const std::string& message) {
   }
   if (action == SessionAction::kPark) {
     // The handle is suspended already (the reactor thread did it) and not being dispatched.
-    if (reply(SessionAction::kContinue, out) == Disposition::kRemove) broken_ = true;
+    if (reply(SessionAction::kContinue, out, /*parked=*/true) == Disposition::kRemove) broken_ = true;
     if (park_.arrive()) (void)carry_on(/*in_dispatch=*/false);
     return;
   }

@@ -122,6 +122,9 @@ class Connection final : public EventHandler, public SessionHost {
     std::string().swap(pending_out_);
     pending_sent_ = 0;
   }
+  std::size_t held_output_bytes() const override {
+    return pending_out_.capacity() > std::string().capacity() ? pending_out_.capacity() : 0;
+  }
 
  private:
   // The session asks to be read while its replies wait (Session::reads_while_output_waits);
@@ -140,7 +143,10 @@ class Connection final : public EventHandler, public SessionHost {
   Disposition run_woken();
   // Sends the replies in `out` (what the socket does not take waits in pending_out_, and `out`
   // is left empty, its buffer given back if it grew large).
-  Disposition reply(SessionAction action, std::string& out);
+  // `parked`: the session is parked (its task may run elsewhere), so it is not told of the
+  // output it now holds (Session::on_output_held).
+  Disposition reply(SessionAction action, std::string& out, bool parked = false);
+  void output_held();  // Session::on_output_held, if there is a session
   // What the dispatch does with the session's action: a yield loops (reply, run the kept
   // input) while the socket takes the replies; a park parks; the rest is reply().
   Disposition respond(SessionAction action, std::string& out);

@@ -223,6 +223,30 @@ class ClientEvictionTest(SideBySideTestCase):
                 self.assertTrue(closed)
                 self.assertEqual(self.tot_mem(r, "heavy"), None)
 
+    def test_piled_up_replies_count_what_they_hold(self):
+        """Replies a client does not read pile up in the server (Redis's reply list; lfdb's
+        connection buffer, read on while maxmemory-clients is set): the client's tot-mem covers
+        the memory they hold, not only their bytes. lfdb once counted a 100 KB MGET reply as
+        100 KB while its buffer held 224 KB (the CRLF after the value doubled it, and the
+        waiting buffer doubles as replies join it), so keys were evicted before any client
+        reached maxmemory-clients (unit/maxmemory's eviction-by-client-buffers tests)."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.set("v", b"x" * (100 * KB))
+                r.config_set("maxmemory-clients", "100mb")  # far off: nobody is evicted
+                r.config_resetstat()
+                used = int(r.info("memory")["used_memory"])
+                piler = self.raw(name, "piler")
+                piler.send(b"*2\r\n$4\r\nMGET\r\n$1\r\nv\r\n" * 80)  # 8 MB of replies, never read
+                done = eventually(lambda: int(r.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)) == 80)
+                self.assertTrue(done)
+                grown = int(r.info("memory")["used_memory"]) - used
+                held = self.tot_mem(r, "piler")
+                # What the kernel took is in neither figure; what the server holds must show.
+                self.assertGreater(grown, 1024 * KB, "the replies piled up in the server")
+                self.assertGreaterEqual(held, grown * 3 // 4, "tot-mem %d, used_memory grew %d" % (held, grown))
+
     def test_a_big_argument_counts_whole_from_its_header(self):
         """A client that announces a 3 MB argument under a 3 MB limit is evicted at once, and
         one announcing half the limit shows at least that much in tot-mem, however little of it
