@@ -49,17 +49,6 @@ void put_entry(unsigned char* p, std::string_view f, std::string_view v) {
 
 }  // namespace
 
-PackedHash PackedHash::clone() const {
-  PackedHash out;
-  if (buf_ == nullptr) return out;
-  out.buf_ = static_cast<unsigned char*>(std::malloc(used_));
-  if (out.buf_ == nullptr) throw std::bad_alloc();
-  std::memcpy(out.buf_, buf_, used_);
-  out.used_ = used_;
-  out.count_ = count_;
-  return out;
-}
-
 PackedHash::Pos PackedHash::next(Pos p) const {
   std::size_t flen = 0;
   std::size_t vlen = 0;
@@ -133,8 +122,7 @@ bool PackedHash::erase(std::string_view f) {
   Pos p = find(f);
   if (p == nullptr) return false;
   if (count_ == 1) {
-    std::free(buf_);
-    forget();
+    release();
     return true;
   }
   std::size_t flen = 0;

@@ -32,28 +32,22 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "db/compact/entry_buffer.hpp"
+
 namespace lfdb::db::compact {
 
-class PackedHash {
+class PackedHash : private EntryBuffer {
  public:
   using Pos = const unsigned char*;  // an entry's first byte; nullptr: none
 
   PackedHash() = default;
-  ~PackedHash() { std::free(buf_); }
-  PackedHash(const PackedHash&) = delete;
-  PackedHash& operator=(const PackedHash&) = delete;
-  PackedHash(PackedHash&& o) noexcept : buf_(o.buf_), used_(o.used_), count_(o.count_) { o.forget(); }
-  PackedHash& operator=(PackedHash&& o) noexcept {
-    if (this != &o) {
-      std::free(buf_);
-      buf_ = o.buf_;
-      used_ = o.used_;
-      count_ = o.count_;
-      o.forget();
-    }
-    return *this;
+  PackedHash(PackedHash&&) noexcept = default;
+  PackedHash& operator=(PackedHash&&) noexcept = default;
+  PackedHash clone() const {  // the same bytes in a buffer of its own
+    PackedHash out;
+    copy_into(out);
+    return out;
   }
-  PackedHash clone() const;  // the same bytes in a buffer of its own
 
   std::size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
@@ -76,15 +70,7 @@ class PackedHash {
   // Replaces the `old_len` bytes at offset `off` of the entries by `len` bytes (uninitialised),
   // moving what follows; returns where the new bytes go.
   unsigned char* splice(std::size_t off, std::size_t old_len, std::size_t len);
-  void forget() {
-    buf_ = nullptr;
-    used_ = 0;
-    count_ = 0;
-  }
 
-  unsigned char* buf_ = nullptr;  // the entries; nullptr while empty
-  std::uint32_t used_ = 0;        // the entries' bytes: the buffer's size
-  std::uint32_t count_ = 0;       // the entries
 };
 
 static_assert(sizeof(PackedHash) == 16, "with the table's pointer, Hash fits the Value's union");

@@ -111,17 +111,6 @@ bool before(double s1, std::string_view m1, double s2, std::string_view m2) {
 
 }  // namespace
 
-PackedZSet PackedZSet::clone() const {
-  PackedZSet out;
-  if (buf_ == nullptr) return out;
-  out.buf_ = static_cast<unsigned char*>(std::malloc(used_));
-  if (out.buf_ == nullptr) throw std::bad_alloc();
-  std::memcpy(out.buf_, buf_, used_);
-  out.used_ = used_;
-  out.count_ = count_;
-  return out;
-}
-
 PackedZSet::Pos PackedZSet::first() const { return size() == 0 ? nullptr : data(); }
 
 PackedZSet::Pos PackedZSet::last() const { return size() == 0 ? nullptr : prev(end()); }
@@ -181,8 +170,7 @@ void PackedZSet::remove(Pos p) {
   const std::size_t used = used_;
   std::memmove(at, at + len, static_cast<std::size_t>(end() - (at + len)));
   if (count_ == 1) {
-    std::free(buf_);
-    forget();
+    release();
     return;
   }
   used_ = static_cast<std::uint32_t>(used - len);

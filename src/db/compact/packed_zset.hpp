@@ -33,30 +33,24 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "db/compact/entry_buffer.hpp"
+
 #include "db/compact/packed_bytes.hpp"
 
 namespace lfdb::db::compact {
 
-class PackedZSet {
+class PackedZSet : private EntryBuffer {
  public:
   using Pos = const unsigned char*;  // an entry's first byte; nullptr: none
 
   PackedZSet() = default;
-  ~PackedZSet() { std::free(buf_); }
-  PackedZSet(const PackedZSet&) = delete;
-  PackedZSet& operator=(const PackedZSet&) = delete;
-  PackedZSet(PackedZSet&& o) noexcept : buf_(o.buf_), used_(o.used_), count_(o.count_) { o.forget(); }
-  PackedZSet& operator=(PackedZSet&& o) noexcept {
-    if (this != &o) {
-      std::free(buf_);
-      buf_ = o.buf_;
-      used_ = o.used_;
-      count_ = o.count_;
-      o.forget();
-    }
-    return *this;
+  PackedZSet(PackedZSet&&) noexcept = default;
+  PackedZSet& operator=(PackedZSet&&) noexcept = default;
+  PackedZSet clone() const {  // the same bytes in a buffer of its own
+    PackedZSet out;
+    copy_into(out);
+    return out;
   }
-  PackedZSet clone() const;  // the same bytes in a buffer of its own
 
   std::size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
@@ -83,17 +77,9 @@ class PackedZSet {
  private:
   void remove(Pos p);
   void insert(std::string_view member, double score);
-  void forget() {
-    buf_ = nullptr;
-    used_ = 0;
-    count_ = 0;
-  }
   unsigned char* data() const { return buf_; }         // the first entry's byte
   unsigned char* end() const { return buf_ + used_; }  // one past the last
 
-  unsigned char* buf_ = nullptr;  // the entries; nullptr while empty
-  std::uint32_t used_ = 0;        // the entries' bytes: the buffer's size
-  std::uint32_t count_ = 0;       // the entries
 };
 
 static_assert(sizeof(PackedZSet) == 16, "with the skip list's pointer, ZSet fits the Value's union");
