@@ -90,12 +90,20 @@ class ClientName {
     }
     return n;
   }
+  bool has_outbox() const { return part_ && (part_->outboxes[0] || part_->outboxes[1]); }
+  // Since when the server's cron has found the client's output over its class's soft limit
+  // (0: not over at its last look); the cron's alone (Server::close_soft_limit_clients).
+  std::int64_t soft_since_ms() const { return part_ ? part_->soft_since_ms : 0; }
+  void set_soft_since_ms(std::int64_t ms) {
+    if (part_) part_->soft_since_ms = ms;
+  }
 
  private:
   // Made by the first name or outbox: every connection pays one pointer (issue 17).
   struct Part {
     std::string text;
     std::shared_ptr<const lf::Outbox> outboxes[2];
+    std::int64_t soft_since_ms = 0;
   };
   std::unique_ptr<Part> part_;
 };
@@ -173,6 +181,11 @@ struct ClientState {
   bool reply_off = false;
   bool reply_skip_next = false;
   bool reply_skip = false;
+  // The cron woke the connection so that its session would count omem afresh (set by the
+  // cron's thread; the session clears it whenever it runs). Still set a turn later: the
+  // session has not run since, so its replies still wait for the socket and omem holds them
+  // (Server::close_soft_limit_clients). Here: it fills padding.
+  std::atomic<bool> recount_asked{false};
   std::uint64_t write_offset = 0;  // the log offset after this connection's last write (WAIT)
   // The command asks that this connection close once its reply is out: LFDB.SYNC gave the
   // socket to the replication dispatcher, or ACL DELUSER deleted the connection's own user.

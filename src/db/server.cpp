@@ -105,6 +105,59 @@ void Server::close_idle_clients(std::int64_t now) {
   });
 }
 
+void Server::close_soft_limit_clients(std::int64_t now) {
+  const lf::OutboxLimits pubsub = pubsub_limits();
+  const std::uint64_t normal_soft = client_limits_.normal_soft.load(std::memory_order_relaxed);
+  const std::int64_t normal_s = client_limits_.normal_soft_seconds.load(std::memory_order_relaxed);
+  const bool subscribers = pubsub.soft_bytes != 0 && pubsub_.channel_count() + pubsub_.pattern_count() +
+                                                         pubsub_.shard_channel_count() != 0;
+  if (!subscribers && normal_soft == 0) return;
+  const std::int64_t pubsub_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(pubsub.soft_for).count();
+  const std::size_t n = clients_.kill([&](ClientState& c) {
+    // Only a connection that can be woken (it has an outbox) is judged here: the others are
+    // judged by their session as it runs. A parked one (a blocking command) has counted nothing
+    // since it parked, and one woken that has not run yet has nothing counted afresh.
+    const bool woken_before = c.recount_asked.load(std::memory_order_relaxed);
+    std::size_t bytes = 0;
+    std::int64_t since = 0;
+    {
+      lf::MutexLock lock(c.name_mu);
+      if (!c.name.has_outbox()) return false;
+      const bool is_pubsub = client_type(c) == "pubsub";
+      const std::size_t soft = is_pubsub ? pubsub.soft_bytes : normal_soft;
+      bytes = c.omem.load(std::memory_order_relaxed) + c.name.outbox_bytes();
+      if (soft == 0 || bytes <= soft || c.blocked.load(std::memory_order_relaxed)) {
+        c.name.set_soft_since_ms(0);
+        return false;
+      }
+      since = c.name.soft_since_ms();
+      if (since == 0) c.name.set_soft_since_ms(since = now);
+      if (!woken_before || now - since < (is_pubsub ? pubsub_ms : normal_s * 1000)) {
+        since = 0;  // not yet: below
+      }
+    }
+    if (since == 0) {
+      // omem may be stale: it counts the replies of the session's last run until it runs again,
+      // even once the socket took them all. Woken, the session runs as soon as nothing of its
+      // waits for the socket (every model holds a wake until then) and counts afresh; the flag
+      // it clears then tells the next turn whether that happened. Never closed on a figure the
+      // session could have renewed since the last turn.
+      if (!woken_before) {
+        c.recount_asked.store(true, std::memory_order_relaxed);
+        c.host->wake();
+      }
+      return false;
+    }
+    std::fprintf(stderr,
+                 "lfdb-server: closing client id=%llu addr=%s for overcoming of output buffer "
+                 "limits (%zu bytes, over the soft limit for its seconds)\n",
+                 static_cast<unsigned long long>(c.id), c.addr().c_str(), bytes);
+    return true;
+  });
+  client_limits_.output_disconnections.fetch_add(n, std::memory_order_relaxed);
+}
+
 // The replica's class while a replica (REPLICAOF moves it), the primary's otherwise.
 AppendLog* Server::record_log() {
   if (AppendLog* disk = persistence_.log()) return disk;
@@ -263,6 +316,7 @@ lf::Status Server::start() {
       input_rate_.sample(traffic.in, now);
       output_rate_.sample(traffic.out, now);
       maybe_run_expiry_cycle(now);
+      close_soft_limit_clients(now);
       // The log's once-a-second duty (fsync under everysec, retry after a disk error), and
       // the save points.
       if (now >= next_log_tick) {

@@ -292,6 +292,11 @@ class Server final : public lf::Service {
   std::shared_ptr<std::atomic<int>> keepalive_s_ = std::make_shared<std::atomic<int>>(0);
   // `timeout`: closes the normal clients idle longer than it (the ticker, once a second).
   void close_idle_clients(std::int64_t now);
+  // client-output-buffer-limit's soft limit once the traffic stops (no post or read is left to
+  // check it): closes the clients with an outbox (subscribers, monitors, tracking) whose omem
+  // and queued pushes stayed over their class's soft limit for its seconds, counted afresh by
+  // their own thread (the ticker, every turn; Redis's clients cron does the same).
+  void close_soft_limit_clients(std::int64_t now);
 
   // Durability: its log is set before the model starts and lives as long as the server.
   Persistence persistence_;

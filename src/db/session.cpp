@@ -153,6 +153,10 @@ void ServerSession::on_attach() {
 }
 
 lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out) {
+  // Running: what follows counts omem afresh (the cron's soft-limit check waits for this).
+  if (client_.recount_asked.load(std::memory_order_relaxed)) {
+    client_.recount_asked.store(false, std::memory_order_relaxed);
+  }
   if (accounted_out_ != 0) {
     // The replies account() counted last time were out before the model ran this session
     // again: omem is only what is still held (a CLIENT LIST of this read shows them gone).

@@ -247,6 +247,78 @@ class ClientLimitsTest(SideBySideTestCase):
                 r.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
                 r.close()
 
+    def subscribe_raw(self, name, client_name):
+        s = connect(self.servers[name])
+        s.sendall(b"CLIENT SETNAME " + client_name + b"\r\nSUBSCRIBE foo\r\n")
+        s.settimeout(10)
+        got = b""
+        while got.count(b"\r\n") < 7:  # +OK, then the subscribe reply's six lines
+            got += s.recv(4096)
+        return s
+
+    @staticmethod
+    def omem_of(r, client_name):
+        line = [c for c in r.client_list() if c["name"] == client_name]
+        return int(line[0]["omem"]) if line else None
+
+    def test_a_quiet_subscriber_over_the_soft_limit_is_dropped(self):
+        # Over the pubsub class's soft limit, then no message more: no post is left to check the
+        # limit, and the server's cron drops the subscriber once its seconds have passed (Redis's
+        # unit/obuf-limits '... enforced when no traffic').
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "pubsub 0 100000 1")
+                s = self.subscribe_raw(name, b"quietsub")
+                for _ in range(100000):
+                    r.publish("foo", b"x" * 1000)
+                    if (self.omem_of(r, "quietsub") or 0) > 100000:
+                        break
+                self.assertGreater(self.omem_of(r, "quietsub") or 0, 100000)
+                deadline = time.monotonic() + 10  # no more messages: wait for the drop
+                while self.omem_of(r, "quietsub") is not None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertIsNone(self.omem_of(r, "quietsub"), "the quiet subscriber over the soft limit stayed")
+                s.close()
+                r.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
+                r.close()
+
+    def test_a_subscriber_that_caught_up_is_not_dropped_by_the_soft_limit(self):
+        # 2 MB of messages reach a subscriber that reads nothing at first, so they pile up over
+        # the soft limit; then it reads them all and no message follows. With nothing waiting
+        # for it, its soft limit's seconds pass and it stays. (lfdb counted the last batch its
+        # session handed the connection until the session ran again, even once the socket had
+        # taken it: a check of that figure closed subscribers that had read everything.)
+        for name, r in self.both():
+            with self.subTest(server=name):
+                r.config_set("client-output-buffer-limit", "pubsub 0 100000 1")
+                s = self.subscribe_raw(name, b"readsub")
+                message = b"y" * (50 * 1024)
+                frame = b"*3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$%d\r\n%s\r\n" % (len(message), message)
+                p = r.pipeline(transaction=False)
+                for _ in range(40):
+                    p.publish("foo", message)
+                self.assertEqual(p.execute(), [1] * 40)
+                got = 0
+                while got < 40 * len(frame):
+                    chunk = s.recv(1 << 20)
+                    self.assertTrue(chunk, "dropped while it read (%d of %d bytes)" % (got, 40 * len(frame)))
+                    got += len(chunk)
+                self.assertEqual(got, 40 * len(frame))
+                # Longer than the soft limit's second, and several turns of the cron (hz 10).
+                time.sleep(2.5)
+                self.assertIsNotNone(self.omem_of(r, "readsub"), "a subscriber that read everything was dropped")
+                self.assertEqual(r.publish("foo", "after"), 1)
+                tail = b"*3\r\n$7\r\nmessage\r\n$3\r\nfoo\r\n$5\r\nafter\r\n"
+                got = b""
+                while len(got) < len(tail):
+                    chunk = s.recv(4096)
+                    self.assertTrue(chunk, "closed")
+                    got += chunk
+                self.assertEqual(got, tail)
+                s.close()
+                r.config_set("client-output-buffer-limit", "pubsub 32mb 8mb 60")
+                r.close()
+
     def test_a_client_that_never_reads_is_dropped_at_the_hard_limit(self):
         # One GET of 200 KB at a time, never read: the server reads on and the replies pile up
         # until the hard limit closes the client (its replies dropped, not sent); the other
