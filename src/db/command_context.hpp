@@ -15,6 +15,7 @@
 #include <random>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "commands/command_table.hpp"
 #include "db/keyspace.hpp"
@@ -63,7 +64,7 @@ struct CommandContext {
   // object lookups.
   const Entry* inspect(std::string_view key) {
     const KeyRef k = ref(key);
-    return ks.of(k).peek(k, now_ms, false);
+    return std::as_const(ks).of(k).peek(k, now_ms, false);  // no partitions made
   }
   // The hashes the session computed for this command's keys without a hash tag (argv's own
   // bytes: matched by address; ref() marks them untagged). Empty where nobody did (scripts, MULTI, tests): ref() hashes then.

@@ -214,6 +214,8 @@ class Keyspace {
   std::uint32_t color_of_key(std::string_view key) const;
   // The key's partition. A KeyRef's hash is its color's hash too unless the key has a hash tag.
   Partition& of(KeyRef key) { return parts()[color_of(key)]; }
+  // Read-only: in a database never used, one empty partition (nothing is made for a read).
+  const Partition& of(KeyRef key) const { return at(color_of(key)); }
   // The color of a key (its hash tag's color when it has one), from its hash when known untagged.
   std::uint32_t color_of(KeyRef key) const;
   // The partition of a key whose color hash is `hash` (a key without a hash tag: its hash_of).

@@ -583,6 +583,7 @@ void ServerSession::warm_batch(BatchLookahead& lookahead, std::string_view input
   }
   if (n < 2) return;
   Keyspace& ks = server_.db(client_.db);
+  if (!ks.used()) return;  // nothing to warm, and a read must not make the partitions
   const std::span<const std::uint64_t> hs(hashes, n);
   const Invocation inv{server_.executor().hue_of(HueClass::kKeyRead), Placement::kKeys, hs};
   lf::hue::Task warm([&ks, hs] {

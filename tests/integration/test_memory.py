@@ -120,6 +120,43 @@ class MemoryTest(SideBySideTestCase):
                 self.assertGreaterEqual(int(r.info("memory")["used_memory_peak"]), used(r) - SLACK)
                 r.flushall()
 
+    def test_reads_in_a_database_never_used_take_no_memory(self):
+        """Reads of a database nothing was written to answer from nothing: lfdb made a
+        database's 1,024 partitions (262 KB of used_memory) on a GET there before; it makes
+        them on the first write now, and readers look through the const keyspace. Databases
+        no test in this file uses (the server is shared: FLUSHALL leaves made ones made)."""
+        reads = [["GET", "x"], ["MGET", "x", "y"], ["EXISTS", "x"], ["TYPE", "x"], ["STRLEN", "x"],
+                 ["TTL", "x"], ["LRANGE", "x", "0", "-1"], ["HGET", "x", "f"], ["SMEMBERS", "x"],
+                 ["ZSCORE", "x", "m"], ["XLEN", "x"], ["GETRANGE", "x", "0", "1"], ["DUMP", "x"],
+                 ["OBJECT", "ENCODING", "x"], ["MEMORY", "USAGE", "x"], ["KEYS", "*"], ["SCAN", "0"],
+                 ["RANDOMKEY"], ["DBSIZE"]]
+        for name, r in self.both():
+            with self.subTest(server=name):
+                c = self.client(name)
+
+                def read_all():
+                    for cmd in reads:
+                        if cmd[0] == "OBJECT":
+                            c.object(cmd[1], cmd[2])  # redis-py parses OBJECT's reply only through object()
+                        else:
+                            c.execute_command(*cmd)
+
+                # Once in another database first: what the first run of these commands makes
+                # (redis-server grew 444 KB there, once) is not the database's.
+                c.execute_command("SELECT", 9)
+                read_all()
+                c.execute_command("SELECT", 11)
+                before = used(r)
+                read_all()
+                grown = used(r) - before
+                # 1,024 partitions of 256 bytes would be 262,144; a connection's buffers are less.
+                self.assertLess(grown, 64 * 1024, "%d bytes for reads of an empty database" % grown)
+                c.execute_command("SELECT", 11)
+                c.set("x", "v")  # the first write makes them (and the reads now find the key)
+                self.assertEqual(c.get("x"), b"v")
+                c.delete("x")
+                c.close()
+
     def test_lfdb_allocates_from_one_arena(self):
         """lfdb-server sets jemalloc's narenas:1 in the binary (src/db/main.cpp; docs/memory.md,
         "Allocator settings"): a link change that drops the setting shows here. Builds without
