@@ -186,6 +186,10 @@ struct ClientState {
   // session has not run since, so its replies still wait for the socket and omem holds them
   // (Server::close_soft_limit_clients). Here: it fills padding.
   std::atomic<bool> recount_asked{false};
+  // The session found its unsent output at or under its class's soft limit as it drained its
+  // outboxes (set by the session, taken by the cron, which then starts the soft clock again,
+  // as Redis's check on each reply does). Padding too.
+  std::atomic<bool> soft_under{false};
   std::uint64_t write_offset = 0;  // the log offset after this connection's last write (WAIT)
   // The command asks that this connection close once its reply is out: LFDB.SYNC gave the
   // socket to the replication dispatcher, or ACL DELUSER deleted the connection's own user.

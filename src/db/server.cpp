@@ -119,6 +119,9 @@ void Server::close_soft_limit_clients(std::int64_t now) {
     // judged by their session as it runs. A parked one (a blocking command) has counted nothing
     // since it parked, and one woken that has not run yet has nothing counted afresh.
     const bool woken_before = c.recount_asked.load(std::memory_order_relaxed);
+    // Under the limit when its session last drained its outboxes: the clock starts again.
+    const bool was_under = c.soft_under.load(std::memory_order_relaxed);
+    if (was_under) c.soft_under.store(false, std::memory_order_relaxed);
     std::size_t bytes = 0;
     std::int64_t since = 0;
     {
@@ -131,7 +134,7 @@ void Server::close_soft_limit_clients(std::int64_t now) {
         c.name.set_soft_since_ms(0);
         return false;
       }
-      since = c.name.soft_since_ms();
+      since = was_under ? 0 : c.name.soft_since_ms();
       if (since == 0) c.name.set_soft_since_ms(since = now);
       if (!woken_before || now - since < (is_pubsub ? pubsub_ms : normal_s * 1000)) {
         since = 0;  // not yet: below

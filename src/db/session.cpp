@@ -205,6 +205,7 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
   if (client_.channels) {
     if (client_.pushes() != nullptr && !was_blocked) client_.pushes()->outbox->drain(out);
     if (client_.monitor() != nullptr) client_.monitor()->drain(out);
+    note_soft_under(out.size());
   }
   if (was_blocked || waiting()) {
     // Settled (was_blocked), or a queued blocking command registered its wait: park for it.
@@ -214,6 +215,20 @@ lf::SessionAction ServerSession::on_input(lf::InputBuffer& in, std::string& out)
     if (client_.pushes() != nullptr) client_.pushes()->outbox->drain(out);
   }
   return account(settle(process(in, out), out), in, out);
+}
+
+// The model holds nothing of this connection's when it runs the session (a subscriber is not
+// read while its replies wait), so `unsent` is all its output now: at or under the soft limit,
+// the cron's soft clock starts again (Server::close_soft_limit_clients), as Redis's check of
+// each reply resets it. Without it a subscriber whose socket took its backlog in bursts was
+// closed on the clock of an earlier burst.
+void ServerSession::note_soft_under(std::size_t unsent) {
+  const std::size_t soft = client_type(client_) == "pubsub"
+                               ? server_.pubsub_limits().soft_bytes
+                               : server_.client_limits().normal_soft.load(std::memory_order_relaxed);
+  if (soft != 0 && unsent <= soft && !client_.soft_under.load(std::memory_order_relaxed)) {
+    client_.soft_under.store(true, std::memory_order_relaxed);
+  }
 }
 
 // What a client holds, in lfdb's layout (docs/memory.md, "Client eviction"): the session itself,

@@ -158,6 +158,9 @@ class ServerSession final : public lf::Session, public CommitWaiter, public bloc
   // that: over_output_limit() drops the replies after the command.)
   bool closing() const { return ending_ == Ending::kClose || ending_ == Ending::kCloseThenShutdown; }
   void leave_pubsub();
+  // The cron's soft-limit clock: `unsent` (all the output not yet sent, as the outboxes were
+  // drained) at or under the class's soft limit (ClientState::soft_under).
+  void note_soft_under(std::size_t unsent);
   // After a read: the client's memory (CLIENT LIST tot-mem, omem, qbuf, multi-mem) published to
   // the registry, and maxmemory-clients enforced (client_limits.hpp). kClose when this client
   // was the one evicted.
