@@ -121,8 +121,10 @@ class Session {
   // The model's held output (SessionHost::held_output_bytes) changed after on_input returned:
   // the replies of a read were appended to those waiting, or the waiting ones went out. Called
   // on the thread that runs the session, never while it is parked, and only when replies wait
-  // or stopped waiting (a send that takes everything calls nothing). A session that counts its
-  // client's memory recounts it here: the append can double the buffer after on_input counted.
+  // or stopped waiting, or a reply buffer grown past kReplyKeepBytes went out whole at once (a
+  // send of a smaller one that takes everything calls nothing). A session that counts its
+  // client's memory recounts it here: the append can double the buffer after on_input counted,
+  // and a large buffer it counted is gone once sent.
   virtual void on_output_held() {}
   // Called by the model before the first on_input.
   void attach(SessionHost* host) {

@@ -6,6 +6,7 @@
 #include <deque>
 
 #include "db/keyspace.hpp"
+#include "db/memory/allocator.hpp"
 
 namespace lfdb::db {
 
@@ -51,6 +52,15 @@ void ClientRegistry::remove(ClientState* c) {
   lf::MutexLock lock(mu_);
   clients_.remove(c);
   account(*c, 0);  // under the lock: evict_over cannot count it any more
+  // An evicted client's memory is freed now (its connection is closing): no longer releasing.
+  if (c->evicted.load(std::memory_order_relaxed)) {
+    for (auto it = releasing_.begin(); it != releasing_.end(); ++it) {
+      if (it->first != c) continue;
+      memory::gauge().releasing(-static_cast<std::int64_t>(it->second));
+      releasing_.erase(it);
+      break;
+    }
+  }
 }
 
 std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
@@ -71,6 +81,8 @@ std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
     if (total <= limit) break;
     c->evicted.store(true, std::memory_order_relaxed);
     account(*c, 0);  // its memory leaves the sum now: the next client is judged without it
+    releasing_.emplace_back(c, m);
+    memory::gauge().releasing(static_cast<std::int64_t>(m));  // freed when its thread closes it
     std::fprintf(stderr,
                  "lfdb-server: evicting client id=%" PRIu64 " addr=%s: it uses %zu bytes (tot-mem) "
                  "and the clients %zu, over maxmemory-clients (%zu bytes)\n",

@@ -16,6 +16,7 @@
 #include <list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "db/client.hpp"
@@ -77,6 +78,10 @@ class ClientRegistry {
  private:
   lf::Mutex mu_;
   std::list<ClientState*> clients_ LF_GUARDED_BY(mu_);
+  // Evicted clients not yet closed, and the tot-mem each had: they still hold it until their
+  // own threads close them, and memory::Gauge::releasing leaves it out of key eviction's figure
+  // meanwhile (Redis frees an evicted client at once).
+  std::vector<std::pair<ClientState*, std::size_t>> releasing_ LF_GUARDED_BY(mu_);
   std::atomic<std::uint64_t> next_id_{1};
   // The sum of the registered clients' tot_mem: moved only by exchanges of a tot_mem.
   std::atomic<std::int64_t> total_mem_{0};

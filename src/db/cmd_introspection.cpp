@@ -8,6 +8,7 @@
 #include "commands/connection.hpp"
 #include "commands/introspect.hpp"
 #include "commands/key_specs.hpp"
+#include "db/memory/evictor.hpp"
 #include "db/object_inspect.hpp"
 #include "db/server.hpp"
 
@@ -251,6 +252,11 @@ void config_resetstat_cmd(CommandContext& c) {
   c.server->stats().reset();
   c.server->command_stats().reset();
   c.server->errors().reset();
+  // The eviction counters too, as Redis's: unit/maxmemory's client-eviction tests read
+  // evicted_keys and evicted_clients after a RESETSTAT and once saw the previous test's.
+  memory::counters().evicted_keys.store(0, std::memory_order_relaxed);
+  memory::counters().eviction_exceeded_time.store(0, std::memory_order_relaxed);
+  c.server->client_limits().evicted_clients.store(0, std::memory_order_relaxed);
   c.out.simple_string("OK");
 }
 

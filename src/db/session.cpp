@@ -13,6 +13,7 @@
 #include "db/log_records.hpp"
 #include "db/memory/allocator.hpp"
 #include "db/memory/evictor.hpp"
+#include "db/memory/object_size.hpp"
 #include "db/memory/settings.hpp"
 #include "db/pubsub/notify.hpp"
 #include "db/tracking/commands.hpp"
@@ -306,8 +307,19 @@ lf::SessionAction ServerSession::account(lf::SessionAction a, const lf::InputBuf
 // until everything is out, and appending doubles it. Counted by what was left to send, a client
 // with 80 unread 100 KB MGET replies showed 4.3 MB of tot-mem while used_memory grew 7.3 MB
 // (test_client_eviction), and keys were evicted before any client reached maxmemory-clients.
+// The allocator's size class of that buffer, as it holds it: a 1.6 MB pile sits in a 1.75 MiB
+// block, and counted by capacity alone 20 clients' piles were 14% more than their tot-mem.
+// This read's replies (`out`, the thread's buffer) count by their bytes while the buffer is one
+// the thread keeps anyway (up to lf::kReplyKeepBytes), by its block once this read grew it past
+// that (the connection gives such a buffer back after sending it, so the growth is this
+// client's): one 100 KB MGET reply holds 224 KB (its CRLF doubled the buffer), and 20 such
+// replies counted as 2.0 MB held 4.6 MB, enough to take unit/maxmemory's 7 MB of keys past
+// 11 MB before the clients' sum reached maxmemory-clients.
 std::size_t ServerSession::output_memory(const std::string& out) const {
-  return out.size() + (host() != nullptr ? host()->held_output_bytes() : 0) +
+  const std::size_t held = host() != nullptr ? host()->held_output_bytes() : 0;
+  const std::size_t replies =
+      out.capacity() > lf::kReplyKeepBytes ? memory::size_class(out.capacity() + 1) : out.size();
+  return replies + (held != 0 ? memory::size_class(held + 1) : 0) +
          (durable_ ? durable_->held.size() : 0) + (rare_ ? rare_->parked_out.size() : 0);
 }
 

@@ -324,6 +324,11 @@ Disposition Connection::reply(SessionAction action, std::string& out, bool parke
       IoResult w = stream_.send(out.data(), out.size());
       if (!w.ok()) return Disposition::kRemove;
       std::size_t sent = w.n > 0 ? static_cast<std::size_t>(w.n) : 0;
+      if (sent == out.size() && out.capacity() > kReplyKeepBytes && !parked && !closing_) {
+        // All out at once, from a buffer this session's read grew (it counted the block): it
+        // no longer holds it, and would show it in its memory until its next read.
+        output_held();
+      }
       if (sent < out.size()) {
         // The rest waits here: the buffer itself moves (no copy of a large reply), and the
         // thread's buffer starts again from nothing.

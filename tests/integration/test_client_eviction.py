@@ -46,6 +46,7 @@ class ClientEvictionTest(SideBySideTestCase):
             r = self.control(name)
             r.config_set("maxmemory-clients", "0")
             r.config_set("maxmemory", "0")
+            r.config_set("maxmemory-policy", "noeviction")
             r.flushall()
             r.close()
 
@@ -246,6 +247,48 @@ class ClientEvictionTest(SideBySideTestCase):
                 # What the kernel took is in neither figure; what the server holds must show.
                 self.assertGreater(grown, 1024 * KB, "the replies piled up in the server")
                 self.assertGreaterEqual(held, grown * 3 // 4, "tot-mem %d, used_memory grew %d" % (held, grown))
+
+    def test_clients_go_before_keys(self):
+        """Clients whose unread replies fill memory are evicted, and no key is: Redis evicts
+        clients as their memory passes maxmemory-clients, before the next command can evict
+        keys, and frees them at once (unit/maxmemory's 'eviction due to output buffers of many
+        MGET clients, client eviction: true'). 50 keys of 100 KB, maxmemory 4 MB above what
+        they use, maxmemory-clients 3 MB: 20 clients send MGETs of a key and never read.
+        lfdb-server once evicted keys too: this read's 100 KB replies counted as 100 KB while
+        their buffers held 224 KB, the drain trusted a cached figure a burst of replies had
+        pushed over, and evicted clients still held their piles until their threads closed
+        them (docs/memory.md, "Client eviction")."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.config_set("maxmemory-policy", "allkeys-lru")
+                for j in range(50):
+                    r.setrange(str(j), 100000, "x")
+                used = int(r.info("memory")["used_memory"])
+                r.config_set("maxmemory", str(used + 4 * 1024 * KB))
+                r.config_set("maxmemory-clients", "3mb")
+                r.config_resetstat()
+                mget = b"*2\r\n$4\r\nMGET\r\n$1\r\n1\r\n"
+                clients = [RawConnection(self.servers[name].port, timeout=5.0) for _ in range(20)]
+                self.opened.extend(clients)
+
+                def some_evicted():
+                    for c in list(clients):
+                        try:
+                            c.send(mget)
+                        except OSError:  # evicted (reset), or its socket is full
+                            clients.remove(c)
+                    return info_stat(r, "evicted_clients") > 0 or not clients
+
+                self.assertTrue(eventually(some_evicted, timeout=20.0))
+                self.assertGreater(info_stat(r, "evicted_clients"), 0)
+                self.assertEqual(info_stat(r, "evicted_keys"), 0)
+                self.assertEqual(r.dbsize(), 50)
+                # CONFIG RESETSTAT clears the eviction counters, as the unit's tests expect.
+                r.config_resetstat()
+                self.assertEqual(info_stat(r, "evicted_clients"), 0)
+                self.assertEqual(info_stat(r, "evicted_keys"), 0)
+                r.config_set("maxmemory-policy", "noeviction")
 
     def test_a_big_argument_counts_whole_from_its_header(self):
         """A client that announces a 3 MB argument under a 3 MB limit is evicted at once, and

@@ -160,11 +160,11 @@ std::uint64_t Gauge::used(std::uint64_t incoming) {
                     : since_refresh_.fetch_add(incoming, std::memory_order_relaxed) + incoming;
   if ((since < kRefreshBytes && mono_ns() - refreshed_ns_.load(std::memory_order_relaxed) < kRefreshNs) ||
       refreshing_.exchange(true, std::memory_order_acquire)) {
-    return used_.load(std::memory_order_relaxed);
+    return less_releasing(used_.load(std::memory_order_relaxed));
   }
   const std::uint64_t v = fresh();
   refreshing_.store(false, std::memory_order_release);
-  return v;
+  return less_releasing(v);
 }
 
 std::uint64_t Gauge::fresh() {
