@@ -135,6 +135,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   if (k == "client-output-buffer-limit") {
     set_pubsub_limits(output_limit(config().output_limits(), "pubsub"));
     set_normal_output_limit(output_limit(config().output_limits(), "normal"));
+    repl_->set_replica_limit(output_limit(config().output_limits(), "slave"));
   }
   if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {  // as bytes
     (k == "proto-max-bulk-len" ? client_limits_.max_bulk : client_limits_.query_buffer)
@@ -532,7 +533,7 @@ void Server::drain_over_limit(DrainFor who) {
 void Server::evict_over_limit() {
   const memory::Limits lim = memory::live().load();
   if (lim.maxmemory == 0 || repl_->is_replica()) return;
-  const std::uint64_t used = memory::gauge().fresh();
+  const std::uint64_t used = memory::gauge().fresh_counted();
   if (used <= lim.maxmemory) return;
   const std::uint64_t limit = lim.maxmemory;  // the limit as set, whatever is set next
   // What to free is fixed now, as Redis does: what the evictions allocate themselves (a tracked
