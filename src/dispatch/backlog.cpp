@@ -19,6 +19,8 @@ constexpr std::size_t kSharedSegmentBytes = (sizeof(Segment) + 16 + 15) / 16 * 1
 
 }  // namespace
 
+std::size_t segment_footprint(const Segment& s) { return heap_size(s.bytes) + kSharedSegmentBytes; }
+
 lf::Status Backlog::append(const SegmentRef& s) {
   if (s->start != end_) {
     return lf::Status::error("segment [" + std::to_string(s->start) + ", " +
@@ -27,6 +29,9 @@ lf::Status Backlog::append(const SegmentRef& s) {
   }
   if (s->bytes.empty()) return lf::Status();
   const std::size_t n = s->bytes.size();
+  const bool new_block = n >= block_ || blocks_.empty() || blocks_.back().shared ||
+                         blocks_.back().own.size() + n > blocks_.back().own.capacity();
+  if (new_block) make_room(s->end());
   if (n >= block_) {
     Block b;
     b.start = s->start;
@@ -48,6 +53,17 @@ lf::Status Backlog::append(const SegmentRef& s) {
   advance_window();
   trim(keep_from_);
   return lf::Status();
+}
+
+void Backlog::make_room(std::uint64_t new_end) {
+  // What the new block will push out of the window and nobody needs goes before it is
+  // allocated, not after: the allocator then hands the same memory back for it, and used_memory
+  // never holds both (a 16 KB step up and down on every block a caught-up replica passes).
+  while (!blocks_.empty() && new_end - blocks_.front().start > capacity_ &&
+         blocks_.front().end() <= keep_from_) {
+    pop_front();
+  }
+  start_ = blocks_.empty() ? end_ : blocks_.front().start;
 }
 
 void Backlog::push(Block b) {

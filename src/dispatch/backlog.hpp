@@ -41,6 +41,8 @@ struct Segment {
   std::uint64_t end() const { return start + bytes.size(); }
 };
 using SegmentRef = lf::Immutable<Segment>;
+// What a segment made by make_immutable takes from the allocator (its bytes, its control block).
+std::size_t segment_footprint(const Segment& s);
 
 enum class ResyncKind { kPartial, kFull };
 
@@ -93,6 +95,7 @@ class Backlog {
     std::string_view bytes() const { return shared ? std::string_view((*shared)->bytes) : own; }
     std::uint64_t end() const { return start + bytes().size(); }
   };
+  void make_room(std::uint64_t new_end);  // before a new block: drops what it would push out
   void push(Block b);
   void pop_front();
   void advance_window();  // moves window_ on to the first block the capacity alone keeps

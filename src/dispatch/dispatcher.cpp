@@ -202,6 +202,7 @@ class Loop {
   }
 
   void on_segment(const SegmentRef& s) {
+    replica_bytes_->add_in_flight(-static_cast<std::int64_t>(segment_footprint(*s)));
     if (backup_) {
       lf::Status b = s->start == backup_->end()
                          ? backup_->append(s->bytes)
@@ -502,7 +503,9 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::ship(std::uint64_t start, std::string_view bytes) {
-  (void)inbox_->send(lf::make_immutable<Segment>(Segment{start, std::string(bytes)}));
+  SegmentRef s = lf::make_immutable<Segment>(Segment{start, std::string(bytes)});
+  replica_bytes_->add_in_flight(static_cast<std::int64_t>(segment_footprint(*s)));
+  (void)inbox_->send(std::move(s));
   sealed_end_.store(start + bytes.size(), std::memory_order_release);
 }
 

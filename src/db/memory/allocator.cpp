@@ -172,7 +172,7 @@ const std::shared_ptr<dispatch::ReplicaBytes>& replica_bytes_cell() {
   return cell;
 }
 
-std::uint64_t Gauge::not_counted() const { return replica_bytes_cell()->get(); }
+std::uint64_t Gauge::not_counted() const { return replica_bytes_cell()->not_counted(); }
 
 std::uint64_t Gauge::fresh() {
   const std::uint64_t v = allocated_bytes();
