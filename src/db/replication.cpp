@@ -10,6 +10,7 @@
 #include <random>
 
 #include "db/dump/rdb_file.hpp"
+#include "db/memory/allocator.hpp"
 #include "db/server.hpp"
 #include "db/snapshot.hpp"
 
@@ -80,6 +81,8 @@ void Replication::start_dispatcher() {
     o.backlog_size = cfg.repl_backlog_size;
     o.base = log->appended();
     o.ping_period_s = std::stoll(cfg.param("repl-ping-replica-period"));
+    const OutputLimit lim = output_limit(cfg.client_output_buffer_limit, "slave");
+    o.replica_limit = dispatch::ReplicaLimit{lim.hard, lim.soft, lim.soft_seconds};
     auto seed = lf::Unique<dispatch::BackupSeed>(nullptr);
     if (!cfg.backup_dir.empty() && cfg.replicaof_host.empty() && !stream_log_) {  // a replica's log is not a history
       // Opened now, before serving: a rewrite renaming another file over it later cannot change
@@ -89,6 +92,8 @@ void Replication::start_dispatcher() {
       seed->size = o.base;
       o.backup_dir = cfg.backup_dir;
     }
+    // The bytes held for replicas stay out of eviction (docs/memory.md, "Replicas' output").
+    o.replica_bytes = memory::replica_bytes_cell();
     dispatcher_ = std::make_unique<dispatch::Dispatcher>(std::move(o), std::move(seed));
     dispatch::Dispatcher* d = dispatcher_.get();
     log->set_segment_sink([d](std::uint64_t start, std::string_view bytes) { d->ship(start, bytes); });
@@ -125,6 +130,26 @@ void Replication::set_backlog_size(std::size_t bytes) {
 
 void Replication::set_ping_period(std::int64_t seconds) {
   if (dispatcher_) dispatcher_->set_ping_period(seconds);
+}
+
+void Replication::set_replica_limit(const OutputLimit& l) {
+  if (dispatcher_) dispatcher_->set_replica_limit(dispatch::ReplicaLimit{l.hard, l.soft, l.soft_seconds});
+}
+
+std::size_t Replication::kill_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s) {
+  // Every CLIENT KILL asks (any filter may match a replica): one that finds none in the
+  // published view does not wait for the dispatcher's turn.
+  if (!dispatcher_ || dispatcher_->view().replicas.empty()) return 0;
+  return dispatcher_->drop_replicas(client_id, std::move(addr), min_age_s);
+}
+
+std::uint64_t Replication::replica_output_bytes() const {
+  return dispatcher_ ? dispatcher_->replica_bytes() : 0;
+}
+
+std::vector<dispatch::ReplicaView> Replication::replicas() const {
+  if (!dispatcher_) return {};
+  return dispatcher_->view().replicas;
 }
 
 void Replication::stop_dispatcher() {
@@ -197,7 +222,10 @@ void Replication::hand_over(CommandContext& c, dispatch::Wire wire, std::string 
   auto link = lf::make_unique_msg<dispatch::ReplicaLink>();
   link->fd = dup;
   link->wire = wire;
+  link->client_id = c.client->id;
+  link->created_ms = c.client->created_ms;
   const std::string addr = c.client->addr();
+  link->addr = addr;
   link->ip = addr.substr(0, addr.rfind(':'));
   link->listening_port = port;
   link->replid = std::move(replid);
@@ -441,6 +469,7 @@ std::string Replication::info() {
   line("lfdb_full_syncs:" + std::to_string(v.full_syncs));
   line("lfdb_partial_syncs:" + std::to_string(v.partial_syncs));
   line("lfdb_replicas_dropped_behind:" + std::to_string(v.dropped_behind));
+  line("lfdb_replicas_dropped_over_limit:" + std::to_string(v.dropped_over_limit));
   if (!v.backup_path.empty() || !v.backup_error.empty()) {
     line("lfdb_backup_file:" + v.backup_path);
     line("lfdb_backup_offset:" + std::to_string(v.backup_synced));

@@ -23,9 +23,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "db/append_log.hpp"
 #include "db/command_context.hpp"
+#include "db/config.hpp"
 #include "db/primary_link.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "lf/monitor.hpp"
@@ -88,6 +90,16 @@ class Replication {
   // CONFIG SET repl-backlog-size: the dispatcher's backlog (none without the log) takes it.
   void set_backlog_size(std::size_t bytes);
   void set_ping_period(std::int64_t seconds);  // repl-ping-replica-period
+  // client-output-buffer-limit replica: the dispatcher drops a replica past it.
+  void set_replica_limit(const OutputLimit& l);
+  // CLIENT KILL of replicas (those matching; 0 / "" / 0: any): how many went. Returns once the
+  // dispatcher let go of them and of the bytes it held only for them.
+  std::size_t kill_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s);
+  // The replicas' output, as Redis counts it: the backlog's bytes held only for replicas that
+  // have not been sent them (INFO memory's mem_clients_slaves, mem_not_counted_for_evict).
+  std::uint64_t replica_output_bytes() const;
+  // The dispatcher's replicas as last published (CLIENT LIST's replica lines).
+  std::vector<dispatch::ReplicaView> replicas() const;
   // min-replicas-to-write / min-replicas-max-lag: a primary with fewer replicas that acknowledged
   // within max-lag seconds refuses writes (NOREPLICAS). Either at 0 turns the rule off.
   void set_min_replicas(long long to_write) { min_replicas_.store(to_write, std::memory_order_relaxed); }

@@ -191,6 +191,7 @@ void Server::apply_setting(const std::string& k, std::string_view given) {
   if (k == "client-output-buffer-limit") {
     set_pubsub_limits(output_limit(config().output_limits(), "pubsub"));
     set_normal_output_limit(output_limit(config().output_limits(), "normal"));
+    repl_->set_replica_limit(output_limit(config().output_limits(), "slave"));
   }
   if (k == "client-query-buffer-limit" || k == "proto-max-bulk-len") {  // as bytes
     (k == "proto-max-bulk-len" ? client_limits_.max_bulk : client_limits_.query_buffer)

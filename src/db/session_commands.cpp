@@ -4,10 +4,13 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <limits>
 
 #include "db/session.hpp"
 #include "db/tracking/commands.hpp"
+#include "db/replication.hpp"
 #include "db/replication_wait.hpp"
 
 #include "commands/access.hpp"
@@ -190,6 +193,30 @@ void client_getname_cmd(SessionContext& c) {
   c.out.bulk(c.client.name.view());
 }
 
+bool is_replica_type(std::string_view type) { return iequal(type, "replica") || iequal(type, "slave"); }
+
+// The replicas a SYNC / PSYNC / LFDB.SYNC handed to the dispatcher: no session serves them any
+// more (docs/replication.md), so their lines come from the dispatcher's view, in Redis's form
+// for a replica (flags=S), with omem the log bytes not yet sent to it (Redis 7.0 counts a
+// replica's output as its share of the replication buffer the same way).
+template <class Keep>
+std::string replica_lines(SessionContext& c, Keep&& keep) {
+  std::string out;
+  const std::string laddr = c.client.laddr();
+  for (const dispatch::ReplicaView& r : c.server.replication().replicas()) {
+    if (!keep(r)) continue;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name= age=%" PRId64 " idle=%" PRId64
+                  " flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+                  "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%" PRIu64 " tot-mem=%" PRIu64
+                  " events=rw cmd=replconf user=default redir=-1 resp=2\n",
+                  r.client_id, r.addr.c_str(), laddr.c_str(), r.age_s, r.lag_s, r.unsent, r.unsent);
+    out += line;
+  }
+  return out;
+}
+
 // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]
 void client_list_cmd(SessionContext& c) {
   std::string_view type;
@@ -208,10 +235,16 @@ void client_list_cmd(SessionContext& c) {
   } else if (c.argc() != 2) {
     return c.out.error(kErrSyntax);
   }
-  c.out.verbatim(c.server.client_list([&](const ClientState& other) {
+  std::string out = c.server.client_list([&](const ClientState& other) {
     if (by_id) return std::find(ids.begin(), ids.end(), other.id) != ids.end();
     return type.empty() || iequal(type, client_type(other));
-  }));
+  });
+  if (type.empty() || is_replica_type(type)) {
+    out += replica_lines(c, [&](const dispatch::ReplicaView& r) {
+      return !by_id || std::find(ids.begin(), ids.end(), r.client_id) != ids.end();
+    });
+  }
+  c.out.verbatim(out);
 }
 
 void client_info_cmd(SessionContext& c) { c.out.verbatim(c.server.client_list(&c.client)); }
@@ -247,7 +280,9 @@ void client_kill_cmd(SessionContext& c) {
     });
     // A blocked client is parked (it reads nothing): its wait ends so that it can close.
     for (std::uint64_t k : killed) settle_killed(c.server, k);
-    if (n == 0) return c.out.error("ERR No such client");
+    if (n == 0 && !self && c.server.replication().kill_replicas(0, addr, 0) == 0) {
+      return c.out.error("ERR No such client");
+    }
     if (self) c.session.close_after_replies();
     return c.out.simple_string("OK");
   }
@@ -311,6 +346,11 @@ void client_kill_cmd(SessionContext& c) {
   if (kill_self) {
     c.session.close_after_replies();
     ++n;
+  }
+  // Replicas are the dispatcher's (CLIENT LIST's flags=S lines); they have no user or laddr of
+  // their own to match.
+  if ((type.empty() || is_replica_type(type)) && user.empty() && laddr.empty()) {
+    n += c.server.replication().kill_replicas(id > 0 ? static_cast<std::uint64_t>(id) : 0, addr, maxage);
   }
   c.out.integer(static_cast<std::int64_t>(n));
 }

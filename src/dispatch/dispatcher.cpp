@@ -38,6 +38,8 @@ struct Peer {
   std::uint64_t cursor = 0;  // the next log offset to send
   std::uint64_t acked = 0;
   std::int64_t last_ack_ms = 0;
+  std::int64_t soft_since_ms = 0;  // when it went over the soft limit (0: it is not)
+  std::int64_t created_mono_ms = 0;  // when the dispatcher took it (CLIENT KILL MAXAGE)
   bool blocked = false;  // the socket took less than offered: retry soon
   bool redis = false;    // SYNC / PSYNC: gets PINGs, its offsets count them
   std::uint64_t ping_next = 0;  // the next ping (PingLedger index) it is due
@@ -49,8 +51,12 @@ struct Peer {
 // The dispatcher thread's state: owned by it alone.
 class Loop {
  public:
-  Loop(DispatcherOptions o, std::shared_ptr<lf::Monitor<ReplicationView>> view)
-      : opt_(std::move(o)), backlog_(opt_.backlog_size, opt_.base), view_(std::move(view)) {
+  Loop(DispatcherOptions o, std::shared_ptr<lf::Monitor<ReplicationView>> view,
+       std::shared_ptr<ReplicaBytes> replica_bytes)
+      : opt_(std::move(o)),
+        backlog_(opt_.backlog_size, opt_.base),
+        view_(std::move(view)),
+        replica_bytes_(std::move(replica_bytes)) {
     ping_period_ms_ = opt_.ping_period_s * 1000;
   }
 
@@ -87,6 +93,8 @@ class Loop {
             changed_ = true;
           },
           [this](PingPeriod p) { ping_period_ms_ = p.seconds * 1000; },
+          [this](ReplicaLimit l) { opt_.replica_limit = l; },
+          [this](const DropReplicas& d) { on_drop(d); },
           [&open](DispatcherStop) { open = false; }};
       if (peers_.empty()) {
         // Nobody to ship to: the backlog can take the segments a few at a time, without a
@@ -108,9 +116,11 @@ class Loop {
       }
       maybe_ping();
       pump_all();
+      settle();
       publish(false);
     }
     peers_.clear();
+    settle();
     publish(true);
   }
 
@@ -124,7 +134,75 @@ class Loop {
     changed_ = true;
   }
 
+  // The offset a replica still needs from the backlog.
+  std::uint64_t needs(const Peer& p) const {
+    return p.stage == Peer::Stage::kWaitSnapshot ? p.link->snapshot_offset : p.cursor;
+  }
+
+  // Lets go of the blocks past the backlog's window that no replica needs any more, and tells
+  // the server's memory accounting what is held for replicas.
+  void settle() {
+    std::uint64_t keep = UINT64_MAX;
+    for (const Peer& p : peers_) keep = std::min(keep, needs(p));
+    backlog_.trim(keep);
+    replica_bytes_->set(backlog_.replica_bytes());
+    if (pings_.any_before(backlog_.start())) {
+      pings_.drop_before(backlog_.start());
+      pings_changed_ = true;
+    }
+  }
+
+  // CLIENT KILL: the replicas go, and the bytes held for them, before the killer is answered.
+  void on_drop(const DropReplicas& d) {
+    const std::int64_t now = mono_ms();
+    std::size_t n = 0;
+    for (auto it = peers_.begin(); it != peers_.end();) {
+      const ReplicaLink& l = *it->link;
+      const bool match = (d.client_id == 0 || l.client_id == d.client_id) &&
+                         (d.addr.empty() || l.addr == d.addr) &&
+                         (d.min_age_s <= 0 || (now - it->created_mono_ms) / 1000 >= d.min_age_s);
+      if (match) {
+        it = peers_.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    if (n > 0) {
+      changed_ = true;
+      settle();
+      publish(true);
+    }
+    if (d.done) d.done->with_notify_all([n](std::optional<std::size_t>& v) { v = n; });
+  }
+
+  // client-output-buffer-limit replica over the bytes it has not been sent: true to drop it.
+  bool over_limit(Peer& p, std::int64_t now) {
+    const ReplicaLimit& lim = opt_.replica_limit;
+    const std::uint64_t need = needs(p);
+    const std::uint64_t unsent = backlog_.end() > need ? backlog_.end() - need : 0;
+    bool drop = lim.hard > 0 && unsent >= lim.hard;
+    if (lim.soft > 0 && unsent >= lim.soft) {
+      if (p.soft_since_ms == 0) {
+        p.soft_since_ms = now;
+      } else if (now - p.soft_since_ms > lim.soft_seconds * 1000) {
+        drop = true;
+      }
+    } else {
+      p.soft_since_ms = 0;
+    }
+    if (drop) {
+      ++dropped_over_limit_;
+      std::fprintf(stderr, "lfdb-server: dispatcher: replica %s (id %llu) has %llu bytes unsent, "
+                   "over client-output-buffer-limit replica; disconnected (it resyncs)\n",
+                   p.link->addr.c_str(), static_cast<unsigned long long>(p.link->client_id),
+                   static_cast<unsigned long long>(unsent));
+    }
+    return drop;
+  }
+
   void on_segment(const SegmentRef& s) {
+    replica_bytes_->add_in_flight(-static_cast<std::int64_t>(segment_footprint(*s)));
     if (backup_) {
       lf::Status b = s->start == backup_->end()
                          ? backup_->append(s->bytes)
@@ -141,10 +219,9 @@ class Loop {
       (void)backlog_.append(s);
       changed_ = true;
     }
-    if (pings_.any_before(backlog_.start())) {
-      pings_.drop_before(backlog_.start());
-      pings_changed_ = true;
-    }
+    // At once: a write that reads used_memory meanwhile must not count a block it would have
+    // left out a moment later.
+    replica_bytes_->set(backlog_.replica_bytes());
   }
 
   // Redis sends its replicas a PING every repl-ping-replica-period (their link timeout counts
@@ -167,7 +244,7 @@ class Loop {
     const int fl = ::fcntl(l->fd, F_GETFL, 0);
     if (fl >= 0) (void)::fcntl(l->fd, F_SETFL, fl | O_NONBLOCK);
     Peer& p = peers_.emplace_back(std::move(l));
-    p.last_ack_ms = mono_ms();
+    p.last_ack_ms = p.created_mono_ms = mono_ms();
     p.redis = p.link->wire != Wire::kLfdb;
     std::uint64_t log = 0, ping = 0;
     if (p.link->snapshot) {
@@ -321,8 +398,9 @@ class Loop {
   }
 
   void pump_all() {
+    const std::int64_t now = mono_ms();
     for (auto it = peers_.begin(); it != peers_.end();) {
-      if (pump(*it)) {
+      if (pump(*it) && !over_limit(*it, now)) {
         ++it;
       } else {
         it = peers_.erase(it);
@@ -345,6 +423,8 @@ class Loop {
     v.partial_syncs = partial_syncs_;
     v.partial_refused = partial_refused_;
     v.dropped_behind = dropped_behind_;
+    v.dropped_over_limit = dropped_over_limit_;
+    v.replica_bytes = backlog_.replica_bytes();
     v.backup_path = backup_path_;
     v.backup_synced = backup_ ? backup_->synced() : backup_synced_last_;
     v.backup_error = backup_error_;
@@ -362,6 +442,11 @@ class Loop {
                                                       : "send_bulk";
       r.offset = p.acked;  // the log's offset, also for Redis replicas (WAIT compares it)
       r.lag_s = (now - p.last_ack_ms) / 1000;
+      r.client_id = p.link->client_id;
+      r.addr = p.link->addr;
+      r.age_s = (now - p.created_mono_ms) / 1000;
+      const std::uint64_t need = needs(p);
+      r.unsent = backlog_.end() > need ? backlog_.end() - need : 0;
       v.replicas.push_back(std::move(r));
     }
     view_->with([&v](ReplicationView& shared) { shared = std::move(v); });
@@ -370,6 +455,7 @@ class Loop {
   DispatcherOptions opt_;
   Backlog backlog_;
   std::shared_ptr<lf::Monitor<ReplicationView>> view_;
+  std::shared_ptr<ReplicaBytes> replica_bytes_;
   std::list<Peer> peers_;
   PingLedger pings_;
   lf::Immutable<PingLedger> pings_view_ = lf::make_immutable<PingLedger>();  // the last published
@@ -383,12 +469,14 @@ class Loop {
   bool changed_ = true;
   std::int64_t last_publish_ms_ = 0;
   std::uint64_t full_syncs_ = 0, partial_syncs_ = 0, partial_refused_ = 0, dropped_behind_ = 0;
+  std::uint64_t dropped_over_limit_ = 0;
 };
 
 void dispatcher_main(std::stop_token stop, std::shared_ptr<DispatcherInbox> inbox,
-                     std::shared_ptr<lf::Monitor<ReplicationView>> view, DispatcherOptions o,
+                     std::shared_ptr<lf::Monitor<ReplicationView>> view,
+                     std::shared_ptr<ReplicaBytes> replica_bytes, DispatcherOptions o,
                      lf::Unique<BackupSeed> seed) {
-  Loop loop(std::move(o), std::move(view));
+  Loop loop(std::move(o), std::move(view), std::move(replica_bytes));
   loop.run(stop, *inbox, std::move(seed));
 }
 
@@ -397,13 +485,14 @@ void dispatcher_main(std::stop_token stop, std::shared_ptr<DispatcherInbox> inbo
 Dispatcher::Dispatcher(DispatcherOptions options, lf::Unique<BackupSeed> seed)
     : sealed_end_(options.base),
       inbox_(std::make_shared<DispatcherInbox>()),
-      view_(std::make_shared<lf::Monitor<ReplicationView>>()) {
+      view_(std::make_shared<lf::Monitor<ReplicationView>>()),
+      replica_bytes_(options.replica_bytes ? options.replica_bytes : std::make_shared<ReplicaBytes>()) {
   view_->with([&options](ReplicationView& v) {
     v.replid = options.replid;
     v.backlog_start = v.backlog_end = options.base;
     v.backlog_size = options.backlog_size;
   });
-  thread_ = lf::spawn(dispatcher_main, inbox_, view_, std::move(options), std::move(seed));
+  thread_ = lf::spawn(dispatcher_main, inbox_, view_, replica_bytes_, std::move(options), std::move(seed));
 }
 
 Dispatcher::~Dispatcher() {
@@ -414,7 +503,9 @@ Dispatcher::~Dispatcher() {
 }
 
 void Dispatcher::ship(std::uint64_t start, std::string_view bytes) {
-  (void)inbox_->send(lf::make_immutable<Segment>(Segment{start, std::string(bytes)}));
+  SegmentRef s = lf::make_immutable<Segment>(Segment{start, std::string(bytes)});
+  replica_bytes_->add_in_flight(static_cast<std::int64_t>(segment_footprint(*s)));
+  (void)inbox_->send(std::move(s));
   sealed_end_.store(start + bytes.size(), std::memory_order_release);
 }
 
@@ -426,6 +517,18 @@ void Dispatcher::set_backlog_size(std::size_t bytes) {
 }
 
 void Dispatcher::set_ping_period(std::int64_t seconds) { (void)inbox_->send(PingPeriod{seconds}); }
+
+void Dispatcher::set_replica_limit(ReplicaLimit limit) { (void)inbox_->send(limit); }
+
+std::size_t Dispatcher::drop_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s) {
+  auto done = std::make_shared<lf::Monitor<std::optional<std::size_t>>>();
+  if (!inbox_->send(DropReplicas{client_id, std::move(addr), min_age_s, done})) return 0;
+  // The thread takes it within its next turn (it waits at most 50 ms for its mailbox while it
+  // has replicas, and wakes at once for a message); the bound only guards a stopping server.
+  const auto n = done->wait_for(std::chrono::seconds(5), [](const std::optional<std::size_t>& v) { return v.has_value(); },
+                                [](std::optional<std::size_t>& v) { return *v; });
+  return n.value_or(0);
+}
 
 void Dispatcher::new_history(std::string replid) {
   (void)inbox_->send(NewHistory{std::move(replid)});

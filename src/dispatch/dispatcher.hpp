@@ -7,13 +7,17 @@
 //   lf::Unique<ReplicaLink> a replica's socket, handed over by the session that read its
 //                           LFDB.SYNC, with the snapshot for a full resync (an Immutable);
 //   NewHistory              a value: this server stopped being a primary; drop every replica;
-//   BacklogSize, PingPeriod values: CONFIG SET repl-backlog-size / repl-ping-replica-period;
+//   BacklogSize, PingPeriod, ReplicaLimit values: CONFIG SET repl-backlog-size /
+//                           repl-ping-replica-period / client-output-buffer-limit replica;
+//   DropReplicas            a value: CLIENT KILL of replicas, answered through its monitor;
 //   DispatcherStop          a value: leave.
 //
 // It ships every segment, in log order, to every replica, from where that replica stands (a
-// cursor into the backlog: no per-replica copy). A replica whose cursor falls out of the backlog
-// (it reads slower than the primary writes, by more than repl-backlog-size) is disconnected; it
-// reconnects and resyncs. With backup_dir, every segment is also appended to a backup file and
+// cursor into the backlog: no per-replica copy). What a replica has not been sent yet stays in
+// the backlog past repl-backlog-size for it (those bytes are its output buffer, as Redis 7.0
+// counts a replica's share of its replication buffer: INFO's mem_clients_slaves, left out of
+// eviction), until it is past client-output-buffer-limit replica: then it is disconnected, and
+// it reconnects and resyncs. With backup_dir, every segment is also appended to a backup file and
 // fdatasync'ed (once per batch of segments taken together). What the thread knows is published as a value in a Monitor for INFO
 // and ROLE. Protocol: docs/replication.md.
 //
@@ -32,6 +36,7 @@
 #include "dispatch/backlog.hpp"
 #include "dispatch/backup.hpp"
 #include "dispatch/ping_ledger.hpp"
+#include "dispatch/replica_bytes.hpp"
 #include "lf/immutable.hpp"
 #include "lf/mailbox.hpp"
 #include "lf/monitor.hpp"
@@ -49,6 +54,9 @@ enum class Wire { kLfdb, kRedisSync, kRedisPsync };
 struct ReplicaLink {
   int fd = -1;
   Wire wire = Wire::kLfdb;
+  std::uint64_t client_id = 0;       // the connection's client id (CLIENT LIST / KILL)
+  std::string addr;                  // the connection's peer, ip:port (CLIENT LIST / KILL)
+  std::int64_t created_ms = 0;       // when the connection was accepted (CLIENT LIST's age)
   std::string ip;
   std::uint16_t listening_port = 0;  // the replica's own port (INFO's slaveN:port)
   std::string replid;                // the history the replica has ("?": none)
@@ -87,9 +95,31 @@ struct PingPeriod {
   std::int64_t seconds = 10;
 };
 
+// client-output-buffer-limit replica (Redis's `slave` class): a replica with `hard` bytes or
+// more not yet sent, or `soft` or more for longer than `soft_seconds`, is disconnected (0: no
+// such limit).
+struct ReplicaLimit {
+  using sendable_value = void;
+  std::uint64_t hard = 256ull << 20, soft = 64ull << 20;
+  std::int64_t soft_seconds = 60;
+};
+
+// CLIENT KILL of replicas: those matching (client_id 0: any; addr empty: any) are disconnected
+// and the bytes held only for them let go before `done` is told how many went, so the INFO
+// that follows the kill already shows them gone.
+struct DropReplicas {
+  using sendable_value = void;
+  std::uint64_t client_id = 0;
+  std::string addr;
+  std::int64_t min_age_s = 0;  // CLIENT KILL MAXAGE: only replicas connected at least this long
+  std::shared_ptr<lf::Monitor<std::optional<std::size_t>>> done;
+};
+
 struct DispatcherOptions {
   using sendable_value = void;
   std::string replid;
+  ReplicaLimit replica_limit;
+  std::shared_ptr<ReplicaBytes> replica_bytes;  // where to tell them (null: a cell of its own)
   std::size_t backlog_size = 16u << 20;
   std::uint64_t base = 0;  // the log offset shipping starts at
   std::int64_t ping_period_s = 10;  // repl-ping-replica-period
@@ -102,6 +132,10 @@ struct ReplicaView {
   std::string state;         // "wait_bgsave", "send_bulk", "online"
   std::uint64_t offset = 0;  // what the replica acknowledged (REPLCONF ACK)
   std::int64_t lag_s = 0;    // seconds since its last acknowledgement
+  std::uint64_t client_id = 0;
+  std::string addr;          // ip:port of the connection
+  std::int64_t age_s = 0;    // since the connection was accepted
+  std::uint64_t unsent = 0;  // log bytes not yet sent to it: its output buffer (omem)
 };
 
 struct ReplicationView {
@@ -114,6 +148,8 @@ struct ReplicationView {
   std::uint64_t partial_syncs = 0;
   std::uint64_t partial_refused = 0;
   std::uint64_t dropped_behind = 0;  // replicas disconnected for falling out of the backlog
+  std::uint64_t dropped_over_limit = 0;  // ... for client-output-buffer-limit replica
+  std::uint64_t replica_bytes = 0;   // Backlog::replica_bytes()
   std::string backup_path;           // empty: no backup
   std::uint64_t backup_synced = 0;   // the log offset the backup file holds durably
   std::string backup_error;          // empty: fine
@@ -121,7 +157,8 @@ struct ReplicationView {
 };
 
 using DispatcherInbox =
-    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, BacklogSize, PingPeriod, DispatcherStop>;
+    lf::Mailbox<SegmentRef, lf::Unique<ReplicaLink>, NewHistory, BacklogSize, PingPeriod,
+                ReplicaLimit, DropReplicas, DispatcherStop>;
 
 class Dispatcher {
  public:
@@ -137,6 +174,11 @@ class Dispatcher {
   void new_history(std::string replid);
   void set_backlog_size(std::size_t bytes);
   void set_ping_period(std::int64_t seconds);
+  void set_replica_limit(ReplicaLimit limit);
+  // Disconnects the matching replicas (DropReplicas) and waits until it is done: how many went.
+  std::size_t drop_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s);
+  // The backlog's bytes held only for replicas, now (one relaxed load).
+  std::uint64_t replica_bytes() const { return replica_bytes_->get(); }
   // The sealed end of the log (INFO's master_repl_offset): current as soon as ship() returns.
   std::uint64_t sealed_end() const { return sealed_end_.load(std::memory_order_acquire); }
   // A pre-check for LFDB.SYNC (may be a few ms stale; the dispatcher has the last word).
@@ -149,6 +191,7 @@ class Dispatcher {
   std::atomic<std::uint64_t> sealed_end_;
   std::shared_ptr<DispatcherInbox> inbox_;
   std::shared_ptr<lf::Monitor<ReplicationView>> view_;
+  std::shared_ptr<ReplicaBytes> replica_bytes_;
   lf::SpawnedThread thread_;
 };
 

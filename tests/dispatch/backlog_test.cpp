@@ -30,7 +30,7 @@ TEST(Backlog, RefusesGapsAndOverlaps) {
 }
 
 TEST(Backlog, PiecesRunToTheEndOfTheirSegment) {
-  Backlog b(100, 10);
+  Backlog b(100, 10, 1);
   ASSERT_TRUE(b.append(seg(10, "hello")).ok());
   ASSERT_TRUE(b.append(seg(15, "world")).ok());
   EXPECT_EQ(b.piece(10), "hello");
@@ -42,7 +42,7 @@ TEST(Backlog, PiecesRunToTheEndOfTheirSegment) {
 }
 
 TEST(Backlog, KeepsAtMostItsCapacityButAlwaysTheNewestSegment) {
-  Backlog b(10, 0);
+  Backlog b(10, 0, 1);  // every segment its own block
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.append(seg(b.end(), "abcd")).ok());
   EXPECT_EQ(b.end(), 40u);
   EXPECT_LE(b.bytes(), 10u);
@@ -55,7 +55,7 @@ TEST(Backlog, KeepsAtMostItsCapacityButAlwaysTheNewestSegment) {
 }
 
 TEST(Backlog, PartialResyncOnlyForOurHistoryInsideTheBacklog) {
-  Backlog b(10, 0);
+  Backlog b(10, 0, 1);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.append(seg(b.end(), "abcd")).ok());  // [12, 20)
   EXPECT_EQ(b.decide("ours", "ours", 12), ResyncKind::kPartial);
   EXPECT_EQ(b.decide("ours", "ours", 17), ResyncKind::kPartial);
@@ -64,6 +64,41 @@ TEST(Backlog, PartialResyncOnlyForOurHistoryInsideTheBacklog) {
   EXPECT_EQ(b.decide("ours", "ours", 21), ResyncKind::kFull);     // ahead of us: another history
   EXPECT_EQ(b.decide("ours", "theirs", 16), ResyncKind::kFull);
   EXPECT_EQ(b.decide("ours", "?", 16), ResyncKind::kFull);
+}
+
+TEST(Backlog, SmallSegmentsAreCopiedTogetherIntoBlocks) {
+  Backlog b(1 << 20, 0);
+  const std::string cmd(100, 'c');
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(b.append(seg(b.end(), cmd)).ok());
+  EXPECT_EQ(b.end(), 30000u);
+  EXPECT_EQ(b.segments(), 2u);  // 163 of 100 bytes fill the first 16 KB block
+  EXPECT_EQ(b.piece(0).size(), 16300u);
+  EXPECT_EQ(b.piece(16300).size(), 13700u);
+  EXPECT_EQ(b.piece(29999), "c");
+  // A segment of a block or more is held as it came.
+  ASSERT_TRUE(b.append(seg(b.end(), std::string(Backlog::kBlockBytes, 'L'))).ok());
+  EXPECT_EQ(b.segments(), 3u);
+  EXPECT_EQ(b.piece(30000).size(), Backlog::kBlockBytes);
+  ASSERT_TRUE(b.append(seg(b.end(), "tail")).ok());
+  EXPECT_EQ(b.piece(30000 + Backlog::kBlockBytes), "tail");
+  EXPECT_GE(b.footprint(), 3 * Backlog::kBlockBytes);
+  EXPECT_EQ(b.replica_bytes(), 0u);  // all inside the window
+}
+
+TEST(Backlog, KeepsWhatAReplicaHasNotBeenSentAndCountsItApart) {
+  Backlog b(10, 0, 1);
+  b.trim(4);  // a replica at offset 4
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(b.append(seg(b.end(), "abcd")).ok());
+  EXPECT_EQ(b.start(), 4u);  // [0, 4) nobody needs; [4, 32) only the replica does
+  EXPECT_EQ(b.piece(4), "abcd");
+  EXPECT_GT(b.replica_bytes(), 0u);
+  EXPECT_LT(b.replica_bytes(), b.footprint());
+  EXPECT_EQ(b.decide("ours", "ours", 4), ResyncKind::kPartial);  // held, so resumable too
+  b.trim(21);  // it was sent up to 21: the block [20, 24) stays, the older ones go
+  EXPECT_EQ(b.start(), 20u);
+  b.trim(UINT64_MAX);  // it left
+  EXPECT_EQ(b.start(), 32u);
+  EXPECT_EQ(b.replica_bytes(), 0u);
 }
 
 }  // namespace

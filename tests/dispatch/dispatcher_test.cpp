@@ -1,6 +1,7 @@
 // The dispatcher thread with real sockets (socketpairs stand in for replica connections):
 // partial and full resyncs, shipping in order, waiting for the snapshot's offset to be sealed,
-// acknowledgements, and dropping a replica that falls out of the backlog.
+// acknowledgements, a stopped replica's unsent bytes held for it, and dropping a replica past
+// its output limit or killed.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -133,8 +134,12 @@ TEST(Dispatcher, AcknowledgementsShowInTheView) {
   EXPECT_EQ(v.replicas[0].port, 7000);
 }
 
-TEST(Dispatcher, AReplicaThatFallsOutOfTheBacklogIsDisconnected) {
-  Dispatcher d(options(4096));
+// A replica that stops reading keeps what it has not been sent, past the backlog's size, as
+// its output buffer (Redis 7.0's replica output), until its output limit drops it.
+TEST(Dispatcher, AReplicaPastItsOutputLimitIsDisconnected) {
+  DispatcherOptions o = options(16 * 1024);
+  o.replica_limit = ReplicaLimit{256 * 1024, 0, 0};
+  Dispatcher d(std::move(o));
   Replica slow("r1", 0);
   int small = 4096;
   ::setsockopt(slow.link->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
@@ -147,13 +152,53 @@ TEST(Dispatcher, AReplicaThatFallsOutOfTheBacklogIsDisconnected) {
   ReplicationView v;
   for (int i = 0; i < 150; ++i) {
     v = d.view();
-    if (v.dropped_behind == 1) break;
+    if (v.dropped_over_limit == 1) break;
     std::this_thread::sleep_for(20ms);
   }
-  EXPECT_EQ(v.dropped_behind, 1u);
+  EXPECT_EQ(v.dropped_over_limit, 1u);
+  EXPECT_EQ(v.dropped_behind, 0u);
   EXPECT_TRUE(v.replicas.empty());
   EXPECT_TRUE(slow.closed_within(3s));
-  EXPECT_LE(v.backlog_end - v.backlog_start, 4096u);
+  // Nobody needs the old blocks any more: back to the backlog's own size.
+  for (int i = 0; i < 100 && d.replica_bytes() != 0; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(d.replica_bytes(), 0u);
+  EXPECT_LE(v.backlog_end - v.backlog_start, 2 * Backlog::kBlockBytes);
+}
+
+TEST(Dispatcher, AStoppedReplicasUnsentBytesAreHeldCountedAndFreedWhenItIsKilled) {
+  DispatcherOptions o = options(16 * 1024);
+  o.replica_limit = ReplicaLimit{0, 0, 0};  // no limit
+  Dispatcher d(std::move(o));
+  Replica slow("r1", 0);
+  int small = 4096;
+  ::setsockopt(slow.link->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  slow.link->client_id = 42;
+  slow.link->addr = "127.0.0.1:5555";
+  d.add_replica(std::move(slow.link));
+  EXPECT_EQ(slow.read(16), "+CONTINUE r1 0\r\n");
+  const std::string chunk(1024, 'x');
+  std::uint64_t at = 0;
+  for (int i = 0; i < 2048; ++i, at += chunk.size()) d.ship(at, chunk);  // 2 MB, never read
+  ReplicationView v;
+  for (int i = 0; i < 150; ++i) {
+    v = d.view();
+    if (v.backlog_end == at) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(v.backlog_end, at);
+  ASSERT_EQ(v.replicas.size(), 1u);
+  EXPECT_EQ(v.replicas[0].client_id, 42u);
+  // All but what the socket buffers took is unsent, and held for it past the backlog's size.
+  EXPECT_GT(v.replicas[0].unsent, 1900u * 1024);
+  EXPECT_GT(d.replica_bytes(), 1800u * 1024);
+  EXPECT_EQ(v.backlog_start, 0u);
+  EXPECT_EQ(d.drop_replicas(7, "", 0), 0u);                 // another client id
+  EXPECT_EQ(d.drop_replicas(0, "127.0.0.1:1", 0), 0u);      // another address
+  EXPECT_EQ(d.drop_replicas(0, "127.0.0.1:5555", 0), 1u);
+  EXPECT_EQ(d.replica_bytes(), 0u);  // let go before the answer
+  EXPECT_TRUE(slow.closed_within(3s));
+  EXPECT_TRUE(d.view().replicas.empty());
 }
 
 }  // namespace

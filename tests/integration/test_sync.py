@@ -10,6 +10,7 @@ import os
 import queue
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -273,6 +274,78 @@ class SyncTest(ServerTestCase):
             while args == [b"ping"]:
                 args, _ = s.command()
             self.assertEqual(args, [b"set", b"b", b"2"])
+        finally:
+            s.close()
+
+    def stopped_replica(self, r):
+        """A replica that took its payload and reads nothing more (its receive buffer kept
+        small, so what it does not read stays with the primary), once the primary has it online."""
+        s = ReplicaStream(self.port)
+        s.c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.c.send(b"PSYNC ? -1\r\n")
+        self.assertTrue(s.line().startswith(b"+FULLRESYNC"))
+        s.payload()
+        deadline = time.time() + 10
+        while r.info("replication").get("slave0", {}).get("state") != "online" and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(r.info("replication")["slave0"]["state"], "online")
+        return s
+
+    def write_stream(self, r, megabytes):
+        value = b"v" * 10000
+        for _ in range(megabytes):
+            p = r.pipeline(transaction=False)
+            for i in range(100):
+                p.set(b"k%d" % (i % 10), value)
+            p.execute()
+
+    def keep_config(self, r, name):
+        got = r.execute_command("CONFIG", "GET", name)
+        self.addCleanup(r.config_set, name, got[1])
+
+    def test_a_stopped_replicas_unsent_stream_is_its_output_buffer(self):
+        """What a replica has not read is held for it past repl-backlog-size and counted as
+        Redis 7.0 counts a replica's output: INFO memory's mem_clients_slaves, left out of
+        eviction (mem_not_counted_for_evict), CLIENT LIST's omem; CLIENT KILL TYPE replica lets
+        it go before it answers (unit/maxmemory's 'slave buffer are counted correctly')."""
+        r = self.client(decode=False)
+        self.keep_config(r, "repl-backlog-size")
+        r.config_set("repl-backlog-size", "16kb")
+        s = self.stopped_replica(r)
+        try:
+            self.write_stream(r, 12)  # 12 MB of SETs: more than the socket buffers take
+            deadline = time.time() + 10
+            while r.info("memory")["mem_clients_slaves"] < 2 << 20 and time.time() < deadline:
+                time.sleep(0.02)
+            mem = r.info("memory")
+            self.assertGreater(mem["mem_clients_slaves"], 2 << 20)
+            self.assertGreater(mem["mem_not_counted_for_evict"], 2 << 20)
+            lines = r.execute_command("CLIENT", "LIST", "TYPE", "replica").decode().splitlines()
+            self.assertEqual(len(lines), 1, lines)
+            fields = dict(f.split("=", 1) for f in lines[0].split(" "))
+            self.assertEqual(fields["flags"], "S")
+            self.assertGreater(int(fields["omem"]), 2 << 20)
+            self.assertEqual(r.execute_command("CLIENT", "KILL", "TYPE", "replica"), 1)
+            self.assertEqual(r.info("memory")["mem_clients_slaves"], 0)
+            self.assertEqual(r.execute_command("CLIENT", "LIST", "TYPE", "replica"), b"")
+            self.assertEqual(r.info("replication")["connected_slaves"], 0)
+        finally:
+            s.close()
+
+    def test_a_replica_past_its_output_limit_is_dropped(self):
+        r = self.client(decode=False)
+        self.keep_config(r, "repl-backlog-size")
+        self.keep_config(r, "client-output-buffer-limit")
+        r.config_set("repl-backlog-size", "16kb")
+        r.config_set("client-output-buffer-limit", "replica 1mb 0 0")
+        s = self.stopped_replica(r)
+        try:
+            self.write_stream(r, 8)
+            deadline = time.time() + 10
+            while r.info("replication")["connected_slaves"] > 0 and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(r.info("replication")["connected_slaves"], 0)
+            self.assertEqual(r.info("memory")["mem_clients_slaves"], 0)
         finally:
             s.close()
 

@@ -160,12 +160,19 @@ std::uint64_t Gauge::used(std::uint64_t incoming) {
                     : since_refresh_.fetch_add(incoming, std::memory_order_relaxed) + incoming;
   if ((since < kRefreshBytes && mono_ns() - refreshed_ns_.load(std::memory_order_relaxed) < kRefreshNs) ||
       refreshing_.exchange(true, std::memory_order_acquire)) {
-    return less_releasing(used_.load(std::memory_order_relaxed));
+    return less_not_counted(used_.load(std::memory_order_relaxed));
   }
   const std::uint64_t v = fresh();
   refreshing_.store(false, std::memory_order_release);
-  return less_releasing(v);
+  return less_not_counted(v);
 }
+
+const std::shared_ptr<dispatch::ReplicaBytes>& replica_bytes_cell() {
+  static const std::shared_ptr<dispatch::ReplicaBytes> cell = std::make_shared<dispatch::ReplicaBytes>();
+  return cell;
+}
+
+std::uint64_t Gauge::not_counted() const { return replica_bytes_cell()->not_counted(); }
 
 std::uint64_t Gauge::fresh() {
   const std::uint64_t v = allocated_bytes();

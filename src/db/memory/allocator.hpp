@@ -13,7 +13,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "dispatch/replica_bytes.hpp"
 
 namespace lfdb::db::memory {
 
@@ -52,9 +55,17 @@ class Gauge {
  public:
   static constexpr std::int64_t kRefreshNs = 1'000'000;  // 1 ms
   static constexpr std::uint64_t kRefreshBytes = 64 << 10;
-  std::uint64_t used(std::uint64_t incoming = 0);  // cached, refreshed when stale; less releasing
-  std::uint64_t fresh();    // refreshed now: the allocator's figure (INFO used_memory)
-  std::uint64_t fresh_for_eviction() { return less_releasing(fresh()); }
+  // What eviction weighs: the cached figure less releasing and not_counted(). Cached, refreshed
+  // when stale.
+  std::uint64_t used(std::uint64_t incoming = 0);
+  std::uint64_t fresh();    // refreshed now: all of used_memory (INFO's figure)
+  std::uint64_t fresh_for_eviction() { return less_not_counted(fresh()); }  // refreshed, as used()
+  // The bytes Redis leaves out of eviction (mem_not_counted_for_evict): the replication
+  // backlog's blocks held only for replicas that have not been sent them (dispatch::Backlog),
+  // as Redis 7.0 leaves out its replicas' share of the replication buffer. Evicting keys to make
+  // room for a stalled replica's stream would empty the data set for nothing: the replica is
+  // dropped at client-output-buffer-limit replica instead. One relaxed load.
+  std::uint64_t not_counted() const;
   std::uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
   void forget(std::uint64_t freed);
   // A write's own net allocation (thread_net_freed() around its handler, negated), so writers
@@ -76,11 +87,16 @@ class Gauge {
   std::atomic<std::uint64_t> since_refresh_{0};  // argument bytes written since the refresh
   std::atomic<bool> refreshing_{false};  // one refresher at a time; the others use the cache
   std::atomic<std::int64_t> releasing_{0};
-  std::uint64_t less_releasing(std::uint64_t v) const {
+  // v less the evicted clients' bytes on their way out and the replicas' held stream.
+  std::uint64_t less_not_counted(std::uint64_t v) const {
     const std::int64_t r = releasing_.load(std::memory_order_relaxed);
-    return r <= 0 ? v : (v > static_cast<std::uint64_t>(r) ? v - static_cast<std::uint64_t>(r) : 0);
+    const std::uint64_t n = not_counted() + (r > 0 ? static_cast<std::uint64_t>(r) : 0);
+    return v > n ? v - n : 0;
   }
 };
 Gauge& gauge();
+// The one cell the dispatcher writes its replicas' bytes to (dispatch::DispatcherOptions), for
+// Gauge::not_counted(): process-wide, as used_memory is.
+const std::shared_ptr<dispatch::ReplicaBytes>& replica_bytes_cell();
 
 }  // namespace lfdb::db::memory

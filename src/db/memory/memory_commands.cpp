@@ -1,5 +1,6 @@
 #include "db/memory/memory_commands.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
@@ -231,8 +232,11 @@ std::string info_section(Server& server) {
   line(s, "allocator_allocated:%" PRIu64, f.alloc.allocated);
   line(s, "allocator_active:%" PRIu64, f.alloc.active);
   line(s, "allocator_resident:%" PRIu64, f.alloc.resident);
-  // Redis's two client kinds: lfdb's replicas stream from the dispatcher, not from a client.
-  line(s, "mem_clients_slaves:0");
+  // A replica's output is the backlog's bytes it has not been sent, past repl-backlog-size
+  // (Redis 7.0 counts its replicas' share of the replication buffer the same way), read once
+  // for both fields.
+  const std::uint64_t replica_out = server.replication().replica_output_bytes();
+  line(s, "mem_clients_slaves:%" PRIu64, replica_out);
   line(s, "mem_clients_normal:%" PRIu64, static_cast<std::uint64_t>(server.clients().memory()));
   line(s, "used_memory_lua:0");
   line(s, "number_of_cached_scripts:%zu", server.scripts().size());
@@ -243,9 +247,9 @@ std::string info_section(Server& server) {
   line(s, "allocator_rss_ratio:%.2f", ratio(f.alloc.resident, f.alloc.active));
   line(s, "mem_fragmentation_ratio:%.2f", ratio(f.rss, f.used));
   line(s, "mem_fragmentation_bytes:%" PRId64, static_cast<std::int64_t>(f.rss) - static_cast<std::int64_t>(f.used));
-  // Eviction weighs all of used_memory: no buffer is left out of it, as Redis leaves its AOF
-  // and replica buffers out.
-  line(s, "mem_not_counted_for_evict:0");
+  // Eviction weighs used_memory less the replicas' output and the stream on its way to the
+  // dispatcher (memory::Gauge::not_counted()).
+  line(s, "mem_not_counted_for_evict:%" PRIu64, std::max<std::uint64_t>(gauge().not_counted(), replica_out));
   line(s, "mem_allocator:%s", allocator_name());
   // No lazyfree_pending_objects, although lfdb frees a value when its key goes and it would be a
   // truthful 0: the field lets unit/tracking's eviction-ordering test run, which lfdb fails (it
