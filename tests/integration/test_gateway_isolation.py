@@ -339,7 +339,8 @@ class SilentBackendEjectedTest(unittest.TestCase):
 class IdleTransactionTest(GatewayTestCase):
     """Sixteen clients take every dedicated connection of shard 0 and go idle."""
 
-    gateway_options = {"timeout_ms": 2000, "tx_connections": 16, "tx_idle_timeout_ms": 1000}
+    # The request timeout only bounds the waits here (a pool wait, a stopped back-end's reply).
+    gateway_options = {"timeout_ms": 10000, "tx_connections": 16, "tx_idle_timeout_ms": 1000}
 
     def test_idle_multi_clients_do_not_lock_out_the_others(self):
         idle = [self.raw(timeout=LIVENESS) for _ in range(16)]
@@ -398,6 +399,47 @@ class IdleTransactionTest(GatewayTestCase):
             n += 1
             time.sleep(0.05)
         self.assertEqual(c.command("EXEC"), list(range(1, n + 1)))
+
+    def test_a_late_gateway_is_not_the_clients_silence(self):
+        # A loaded machine gives the gateway no CPU while the client's next command arrives and
+        # its idle deadline passes (SIGSTOP stands in for the scheduler). The command came in
+        # time: the transaction is kept. (The gateway used to look at the timer before the
+        # read it had in the same dispatch, and discarded it.)
+        gw = self.gateway.proc
+        for _ in range(5):
+            c = self.raw(timeout=LIVENESS)
+            self.assertEqual(c.command("MULTI"), b"OK")
+            t0 = time.monotonic()
+            self.assertEqual(c.command("INCR", A[32]), b"QUEUED")  # pinned: idle from after t0
+            gw.send_signal(signal.SIGSTOP)
+            try:
+                c.send_command("INCR", A[32])
+                # Sent well within the 1 s limit, else this process was the one held up: again.
+                in_time = time.monotonic() - t0 < 0.8
+                time.sleep(1.2)  # the deadline passes (the gateway's clock runs while it is stopped)
+            finally:
+                gw.send_signal(signal.SIGCONT)
+            reply = c.read_parsed()
+            if not in_time:
+                c.command("DISCARD")
+                continue
+            self.assertEqual(reply, b"QUEUED")
+            self.assertEqual(c.command("EXEC"), [1, 2])
+            return
+        self.fail("the client never sent its command within the limit")
+
+    def test_a_late_back_end_is_not_the_clients_silence(self):
+        # The client waits for its reply past the idle limit (the back-end runs a script for
+        # 1.5 s): the wait is the gateway's, not the client's silence, as redis-server counts a
+        # client idle from its last read or write. Its WATCH is kept. (It used to be dropped.)
+        c = self.raw(timeout=LIVENESS)
+        self.assertEqual(c.command("WATCH", A[33]), b"OK")  # pinned to shard 0
+        before = int(self.info()["transaction_idle_timeouts"])
+        self.assertEqual(c.command("EVAL", SCRIPT_RUNNING_FOR, "1", A[33], "1.5"), b"done")
+        self.assertEqual(int(self.info()["transaction_idle_timeouts"]), before)
+        self.assertEqual(c.command("MULTI"), b"OK")
+        self.assertEqual(c.command("INCR", A[33]), b"QUEUED")
+        self.assertEqual(c.command("EXEC"), [1])
 
 
 class TransactionFairnessTest(GatewayTestCase):
