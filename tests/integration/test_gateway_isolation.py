@@ -14,6 +14,7 @@
 Timeouts here are upper bounds for liveness (this machine is shared and loaded), never claims
 about how fast the fast path is."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -67,6 +68,20 @@ def half_close_exchange(port, payload):
         return read_until_eof(s)
     finally:
         s.close()
+
+
+def stopped(pid):
+    """Whether every thread of the process is stopped. A SIGSTOP wakes one thread, which then
+    stops the others: until they notice, on a loaded machine, another thread may still run."""
+    tasks = os.listdir("/proc/%d/task" % pid)
+    states = []
+    for t in tasks:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            pass  # a thread that ended
+    return all(st in ("T", "t") for st in states)
 
 
 def rss_bytes(pid):
@@ -413,6 +428,7 @@ class IdleTransactionTest(GatewayTestCase):
             self.assertEqual(c.command("INCR", A[32]), b"QUEUED")  # pinned: idle from after t0
             gw.send_signal(signal.SIGSTOP)
             try:
+                self.assertTrue(wait_until(lambda: stopped(gw.pid), step=0.001))
                 c.send_command("INCR", A[32])
                 # Sent well within the 1 s limit, else this process was the one held up: again.
                 in_time = time.monotonic() - t0 < 0.8
