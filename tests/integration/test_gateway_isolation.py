@@ -44,6 +44,15 @@ def wait_until(pred, timeout=LIVENESS, step=0.05):
     return pred()
 
 
+class NoEnd(AssertionError):
+    """The peer neither closed nor sent anything for LIVENESS seconds: what it had sent."""
+
+    def __init__(self, data):
+        super().__init__("no end after %d s of silence: got %d bytes (%d +OK, %d errors), ending %r"
+                         % (LIVENESS, len(data), data.count(b"+OK"), data.count(b"\r\n-"), data[-80:]))
+        self.data = data
+
+
 def read_until_eof(sock, timeout=LIVENESS):
     """Everything the peer sends until it closes (or resets) the connection."""
     sock.settimeout(timeout)
@@ -53,6 +62,8 @@ def read_until_eof(sock, timeout=LIVENESS):
             chunk = sock.recv(1 << 20)
         except ConnectionResetError:
             break
+        except socket.timeout:
+            raise NoEnd(data) from None
         if not chunk:
             break
         data += chunk
@@ -121,7 +132,14 @@ class HalfCloseTest(GatewayTestCase):
         # window, and what it had not read when the client's FIN came is still run and answered.
         n = 5000
         payload = b"".join(encode_command("SET", "hcp%d" % i, "v%d" % i) for i in range(n))
-        data = half_close_exchange(self.port, payload)
+        try:
+            data = half_close_exchange(self.port, payload)
+        except NoEnd as e:  # (it hung once in a loaded full run: say where it stopped)
+            info = self.info()
+            self.fail("%s; gateway: %s" % (e, ", ".join(
+                "%s=%s" % (k, v) for k, v in sorted(info.items())
+                if k.startswith(("backend", "connected_clients", "forwarded_requests",
+                                 "total_commands_processed", "error_replies")))))
         self.assertEqual(data.count(b"+OK"), n)
         values = self.r.mget(["hcp%d" % i for i in range(0, n, 97)])
         self.assertEqual(values, ["v%d" % i for i in range(0, n, 97)])
