@@ -121,6 +121,7 @@ void ClientConn::handle_close(int) {
 lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
   bool retry_tx = false;
   bool paused = false;
+  bool owed = false;  // replies the client waits for (it is not silent meanwhile)
   {
     lf::MutexLock lock(mu_);
     if (pubsub_dropped_.load(std::memory_order_acquire) && !broken_) {
@@ -142,8 +143,9 @@ lf::Disposition ClientConn::handle_event(int, lf::EventMask events) {
       update_interest_locked();
     }
     paused = paused_;
+    owed = !slots_.empty();
   }
-  if (events & lf::kTimeoutEvent) on_tx_timer(paused);
+  if (events & lf::kTimeoutEvent) on_tx_timer(paused, owed);
   if (paused) {
     if (events & (lf::kReadEvent | lf::kCloseEvent)) watch_blocked_hangup();
     return lf::Disposition::kResume;
@@ -337,6 +339,12 @@ bool ClientConn::process_input(const char* data, std::size_t size, std::size_t& 
   }
   if (bound) {
     finish_bound_batch(calls);
+    // Its replies went out just now, after a wait that was the back-end's (the timer could not
+    // be dispatched meanwhile: this dispatch held the client): its idle time starts here.
+    if (tx_.pinned() && !calls.empty()) {
+      tx_.touch(lf::Clock::now());
+      wake_at(tx_.idle_deadline(gw_.config().tx_idle_timeout));
+    }
     // A batch cut short by its size: the rest of the input is processed on the next event.
     if (consumed < size && !stop_reading_ && !waiting) (void)gw_.reactor().notify(hid_, lf::kReadEvent);
   }
@@ -612,7 +620,7 @@ void ClientConn::wake_at(lf::TimePoint t) {
   tx_.set_timer(id.ok() ? *id : 0, t);
 }
 
-void ClientConn::on_tx_timer(bool paused) {
+void ClientConn::on_tx_timer(bool paused, bool owed) {
   const lf::TimePoint now = lf::Clock::now();
   if (tx_.timer() != 0 && now >= tx_.timer_at()) tx_.set_timer(0, lf::TimePoint{});  // it fired
   // A waiting client's deadline is seen by its retry (this dispatch runs it).
@@ -620,12 +628,23 @@ void ClientConn::on_tx_timer(bool paused) {
   const lf::TimePoint deadline = tx_.idle_deadline(limit);
   if (deadline == lf::TimePoint::max()) return;
   if (now < deadline) return wake_at(deadline);
-  if (paused) {
-    // Held back by the gateway (its replies not taken), not silent: the output limits judge that.
+  if (paused || owed || input_waiting()) {
+    // Not silent. Held back by the gateway (its replies not taken): the output limits judge
+    // that. Waiting for a reply (a slow back-end): the wait is the gateway's, as redis-server
+    // counts a client's idle time from its last read or write. Its next command already here,
+    // unread (this timer's dispatch was late, or took the read event with it): it was sent in
+    // time. The idle time starts again now.
     tx_.touch(now);
     return wake_at(tx_.idle_deadline(limit));
   }
   expire_idle_transaction();
+}
+
+bool ClientConn::input_waiting() const {
+  // (Not leftover_: the part of a command the client stopped in the middle of is no activity.
+  // Complete commands held back there are a pause or a pool wait, judged by their own limits.)
+  int unread = 0;
+  return !input_closed_ && ::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0;
 }
 
 void ClientConn::expire_idle_transaction() {

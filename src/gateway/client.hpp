@@ -172,8 +172,11 @@ class ClientConn final : public lf::EventHandler, public ReplySink, public lf::S
   PinResult pin_or_wait(int shard) LF_REQUIRES(mu_);
   // The client's one timer (PinnedTransaction's): fires at `t` or before (TimePoint::max(): none).
   void wake_at(lf::TimePoint t);
-  // A timer fired: the pinned client silent for tx_idle_timeout loses its transaction.
-  void on_tx_timer(bool paused);
+  // A timer fired: the pinned client silent for tx_idle_timeout loses its transaction. Not
+  // silent: `paused` (held back by the gateway), `owed` (replies it waits for), or input_waiting().
+  void on_tx_timer(bool paused, bool owed);
+  // Bytes the client sent that the gateway has not read yet (its socket's receive queue).
+  bool input_waiting() const;
   void expire_idle_transaction();
   // The error for a command of a lost transaction (PinnedTransaction::Loss).
   std::string lost_error();

@@ -98,13 +98,20 @@ class ServerProcess:
         self.log_path = os.path.join(self.dir, "server.log")
         self._log = None
 
+    # (name, value) directives that must win over LFDB_SERVER_ARGS (lfdb only; the last of a
+    # flag counts): what a test cannot run without, e.g. a thread count the suite's lower.
+    final = ()
+
     def command(self, port):
         directives = []
         for name, value in self.extra:
             directives += ["--" + name, str(value)]
         if is_redis():
             return self.redis_command(port) + directives
-        return [SERVER, "--port", str(port), "--bind", HOST] + directives + SERVER_ARGS
+        final = []
+        for name, value in self.final:
+            final += ["--" + name, str(value)]
+        return [SERVER, "--port", str(port), "--bind", HOST] + directives + SERVER_ARGS + final
 
     def redis_command(self, port):
         return [REDIS_SERVER, "--port", str(port), "--bind", HOST, "--save", "",

@@ -242,8 +242,18 @@ class ClientEvictionTest(SideBySideTestCase):
                 piler.send(b"*2\r\n$4\r\nMGET\r\n$1\r\nv\r\n" * 80)  # 8 MB of replies, never read
                 done = eventually(lambda: int(r.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)) == 80)
                 self.assertTrue(done)
-                grown = int(r.info("memory")["used_memory"]) - used
-                held = self.tot_mem(r, "piler")
+
+                # The server goes on moving replies into the kernel until the socket is full:
+                # the two figures are taken with nothing moved in between (tot-mem the same
+                # before and after used_memory), not one after the other (redis-server once
+                # sent 1.9 MB between them under load, and the test failed on the peer).
+                def snapshot():
+                    before = self.tot_mem(r, "piler")
+                    grown = int(r.info("memory")["used_memory"]) - used
+                    return (grown, before) if self.tot_mem(r, "piler") == before else None
+                measured = eventually(snapshot)
+                self.assertTrue(measured)
+                grown, held = measured
                 # What the kernel took is in neither figure; what the server holds must show.
                 self.assertGreater(grown, 1024 * KB, "the replies piled up in the server")
                 self.assertGreaterEqual(held, grown * 3 // 4, "tot-mem %d, used_memory grew %d" % (held, grown))
