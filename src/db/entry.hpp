@@ -10,6 +10,7 @@
 #include <utility>
 #include <unordered_map>
 
+#include "db/compact_string.hpp"
 #include "db/hash.hpp"
 #include "db/list.hpp"
 #include "db/set.hpp"
@@ -51,11 +52,11 @@ class Value {
 
   Type type() const { return type_; }
   // The string: only while type() is kString (the union's other member is alive otherwise).
-  std::string& str() {
+  CompactString& str() {
     assert(type_ == Type::kString);
     return str_;
   }
-  const std::string& str() const {
+  const CompactString& str() const {
     assert(type_ == Type::kString);
     return str_;
   }
@@ -127,7 +128,7 @@ class Value {
   // one the pointer owns. The caller begins the next member's.
   void end_member() {
     switch (type_) {
-      case Type::kString: str_.~basic_string(); break;
+      case Type::kString: str_.~CompactString(); break;
       case Type::kHash: hash_.~Hash(); break;
       case Type::kSet: set_.~Set(); break;
       case Type::kZSet: zset_.~ZSet(); break;
@@ -137,7 +138,7 @@ class Value {
   }
   // After end_member() (or a boxed container's pointer moved out): an empty string again.
   void become_string() {
-    new (&str_) std::string();
+    new (&str_) CompactString();
     type_ = Type::kString;
   }
   // This value has no live member: it takes o's, and o is left an empty string (as a moved-from
@@ -145,7 +146,7 @@ class Value {
   void take(Value& o) {
     type_ = o.type_;
     switch (o.type_) {
-      case Type::kString: new (&str_) std::string(std::move(o.str_)); return;
+      case Type::kString: new (&str_) CompactString(std::move(o.str_)); return;
       case Type::kHash: new (&hash_) Hash(std::move(o.hash_)); break;
       case Type::kSet: new (&set_) Set(std::move(o.set_)); break;
       case Type::kZSet: new (&zset_) ZSet(std::move(o.zset_)); break;
@@ -156,7 +157,7 @@ class Value {
   }
 
   union {
-    std::string str_;  // kString
+    CompactString str_;  // kString
     Hash hash_;        // kHash
     Set set_;          // kSet
     ZSet zset_;        // kZSet

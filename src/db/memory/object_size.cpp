@@ -44,8 +44,8 @@ std::size_t size_class(std::size_t n) {
   return (n + step - 1) / step * step;
 }
 
-std::size_t string_heap(const std::string& s) {
-  return s.capacity() > 15 ? size_class(s.capacity() + 1) : 0;
+std::size_t string_heap(const CompactString& s) {
+  return size_class(s.heap_bytes());
 }
 
 std::size_t value_usage(const Entry& e, std::size_t samples) {
