@@ -25,12 +25,12 @@ const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "str
 
 // A key's value: a string, or one container, matching type(); a container is never empty (the
 // key is deleted with its last element), except a stream, which outlives its entries as Redis's
-// do. The members share one union, as a value is never two of them: the string, the hash, the
-// set and the sorted set themselves (16 bytes each: a packed buffer's pointer and a table's,
-// so a small container costs its one buffer and no box), or the pointer to a list or a stream.
-// The type byte says which member is alive; every change of type goes through reset(), make_*()
-// or drop_containers(), which end one member's life and begin the other's. The type byte, `raw`
-// and the access clock share one word: 40 bytes in all.
+// do. The members share one union of 24 bytes, as a value is never two of them: the string
+// (CompactString: 22 bytes inline), the hash, the set and the sorted set themselves (a small
+// container costs its one buffer and no box; a small intset not even that), or the pointer to a
+// list or a stream. The type byte says which member is alive; every change of type goes through
+// reset(), make_*() or drop_containers(), which end one member's life and begin the other's.
+// The type byte, `raw` and the access clock share one word: 32 bytes in all.
 //
 // An inline container moves with its Value: a Hash*, Set* or ZSet* taken from a value is good
 // until that value is moved (RENAME, MOVE, RESTORE move a value to another key's node; a node
@@ -164,11 +164,13 @@ class Value {
     void* box_;        // kList, kStream: the container, on its own allocation
   };
 };
-static_assert(sizeof(Value) == 40, "type, raw and the clock in one word, then the string, a small container or a pointer");
+static_assert(sizeof(CompactString) == 24 && sizeof(Hash) <= 24 && sizeof(Set) <= 24 && sizeof(ZSet) <= 24,
+              "every member fits the 24-byte union");
+static_assert(sizeof(Value) == 32, "type, raw and the clock in one word, then the string, a small container or a pointer");
 struct Entry {
   Value value;
   std::int64_t expire_at_ms = -1;  // -1: no expiry
 };
-static_assert(sizeof(Entry) == 48, "a key of up to 12 bytes makes a node of jemalloc's 64 class");
+static_assert(sizeof(Entry) == 40, "a key of up to 22 bytes makes a node of jemalloc's 64 class");
 
 }  // namespace lfdb::db
