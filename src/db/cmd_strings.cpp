@@ -198,7 +198,7 @@ void getex_cmd(CommandContext& c) {
     p.set_expire(key, *e, at);
     p.modified(key);
     pubsub::event(pubsub::kEvGeneric, "expire", key);
-  } else if ((flags & kPersist) && e->expire_at_ms >= 0) {
+  } else if ((flags & kPersist) && e->value.has_deadline()) {
     p.set_expire(key, *e, -1);
     p.modified(key);
     pubsub::event(pubsub::kEvGeneric, "persist", key);

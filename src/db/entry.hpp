@@ -51,6 +51,11 @@ class Value {
   ~Value() { end_member(); }
 
   Type type() const { return type_; }
+  // The key has a deadline, kept in its partition's expires index (Partition::expire_at): only
+  // a key with one pays for the 8 bytes and the lookup. Set by the partition alone; it belongs
+  // to the key's node, not to what is stored there, so moves leave it where it is (a moved-from
+  // value keeps its own, a value moved in takes the node's).
+  bool has_deadline() const { return deadline_; }
   // The string: only while type() is kString (the union's other member is alive otherwise).
   CompactString& str() {
     assert(type_ == Type::kString);
@@ -107,7 +112,9 @@ class Value {
   }
 
  private:
+  friend class Partition;
   Type type_ = Type::kString;
+  bool deadline_ = false;
 
  public:
   // The string left its compact encoding for good, as Redis 7.0 never converts back: changed in
@@ -167,10 +174,12 @@ class Value {
 static_assert(sizeof(CompactString) == 24 && sizeof(Hash) <= 24 && sizeof(Set) <= 24 && sizeof(ZSet) <= 24,
               "every member fits the 24-byte union");
 static_assert(sizeof(Value) == 32, "type, raw and the clock in one word, then the string, a small container or a pointer");
+// A key's entry: its value; its deadline, when it has one, is in the partition's expires index
+// (value.has_deadline() says whether). 32 bytes: a key of up to 15 bytes makes a node of
+// jemalloc's 48 class (key_table.hpp).
 struct Entry {
   Value value;
-  std::int64_t expire_at_ms = -1;  // -1: no expiry
 };
-static_assert(sizeof(Entry) == 40, "a key of up to 22 bytes makes a node of jemalloc's 64 class");
+static_assert(sizeof(Entry) == 32, "a key of up to 15 bytes makes a node of jemalloc's 48 class");
 
 }  // namespace lfdb::db
