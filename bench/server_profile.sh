@@ -7,6 +7,7 @@
 # the functions' exclusive cost per request (code inlined into a function counts as its own).
 #   MODEL=reactor|lf|...  (default: the server's default)  N=20000  TOP=40  TESTS="get set"
 #   PIPES="1 16"  BIN=build/bin/lfdb-server  ARGS="extra server flags"  KEEP=dir (keep dumps)
+#   TTL=1 (the key gets a deadline before the warm-up)
 # Prints markdown. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,8 @@ profile() {  # test pipeline -> prints "total per request" then "cost function" 
   VP=$!
   for _ in $(seq 600); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -p "$port" set key:__rand_int__ xxx >/dev/null
+  # TTL=1: the key has a deadline (a GET then reads the expires index too; SET clears it)
+  [ -n "${TTL:-}" ] && redis-cli -p "$port" expire key:__rand_int__ 1000000 >/dev/null
   redis-benchmark -p "$port" -c 1 -n 2000 -P "$p" -t "$t" -q >/dev/null 2>&1
   callgrind_control -z "$VP" >/dev/null
   redis-benchmark -p "$port" -c 1 -n "$N" -P "$p" -t "$t" -q >/dev/null 2>&1

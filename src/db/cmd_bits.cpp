@@ -46,7 +46,7 @@ int bit_at(std::string_view s, std::uint64_t bit) {
   return (static_cast<unsigned char>(s[byte]) >> (7 - (bit & 7))) & 1;
 }
 
-void set_bit(std::string& s, std::uint64_t bit, int on) {
+void set_bit(CompactString& s, std::uint64_t bit, int on) {
   auto& b = reinterpret_cast<unsigned char&>(s[bit >> 3]);
   const auto mask = static_cast<unsigned char>(1u << (7 - (bit & 7)));
   b = on ? static_cast<unsigned char>(b | mask) : static_cast<unsigned char>(b & ~mask);
@@ -57,7 +57,7 @@ void set_bit(std::string& s, std::uint64_t bit, int on) {
 // grown: a change even when no bit then changes (a BITFIELD whose every write fails under
 // OVERFLOW FAIL still leaves the zeros, as in Redis), which the caller marks together with its
 // own, once, so the log and replicas see the same key and the change counts once as in Redis.
-std::string* writable_bits(CommandContext& c, std::string_view key, std::uint64_t bytes, bool& grown) {
+CompactString* writable_bits(CommandContext& c, std::string_view key, std::uint64_t bytes, bool& grown) {
   bool wrong = false;
   Entry* e = string_at(c, key, wrong);
   if (wrong) {
@@ -68,7 +68,7 @@ std::string* writable_bits(CommandContext& c, std::string_view key, std::uint64_
     bool created = false;
     e = &c.part(key).find_or_create(key, c.now_ms, created);
   }
-  std::string& s = e->value.str();
+  CompactString& s = e->value.str();
   grown = s.size() < bytes;
   if (grown) s.resize(bytes, '\0');
   e->value.raw = true;
@@ -82,7 +82,7 @@ void setbit_cmd(CommandContext& c) {
   if (!parse_int(c.arg(3), on) || (on & ~1) != 0) return c.out.error(kErrBitValue);
   const std::string_view key = c.arg(1);
   bool grown = false;
-  std::string* s = writable_bits(c, key, (bit >> 3) + 1, grown);
+  CompactString* s = writable_bits(c, key, (bit >> 3) + 1, grown);
   if (s == nullptr) return;
   const int old = bit_at(*s, bit);
   if (grown || old != on) {  // a bit set to what it was changes nothing (no event, no change)
@@ -149,7 +149,7 @@ void bitcount_cmd(CommandContext& c) {
   const Entry* e = string_at(c, c.arg(1), wrong);
   if (wrong) return c.out.error(kErrWrongType);
   if (e == nullptr) return c.out.integer(0);
-  const std::string& s = e->value.str();
+  const CompactString& s = e->value.str();
   const auto len = static_cast<std::int64_t>(s.size());
   BitRange r{0, len * 8 - 1};
   if (c.argc() == 4 || c.argc() == 5) {
@@ -174,7 +174,7 @@ void bitpos_cmd(CommandContext& c) {
   if (wrong) return c.out.error(kErrWrongType);
   // A missing key is an endless run of zeros.
   if (e == nullptr) return c.out.integer(bit == 1 ? -1 : 0);
-  const std::string& s = e->value.str();
+  const CompactString& s = e->value.str();
   const auto len = static_cast<std::int64_t>(s.size());
   BitRange r{0, len * 8 - 1};
   bool end_given = false;
@@ -281,7 +281,7 @@ std::uint64_t read_field(std::string_view s, std::uint64_t offset, int bits) {
   return v;
 }
 
-void write_field(std::string& s, std::uint64_t offset, int bits, std::uint64_t v) {
+void write_field(CompactString& s, std::uint64_t offset, int bits, std::uint64_t v) {
   for (int j = 0; j < bits; ++j) {
     set_bit(s, offset + static_cast<std::uint64_t>(j), static_cast<int>((v >> (bits - 1 - j)) & 1));
   }
@@ -371,7 +371,7 @@ void bitfield_generic(CommandContext& c, bool read_only) {
   if (read_only && writes) return c.out.error("ERR BITFIELD_RO only supports the GET subcommand");
 
   const std::string_view key = c.arg(1);
-  std::string* s = nullptr;
+  CompactString* s = nullptr;
   std::string_view view;
   bool changed = false;
   if (writes) {

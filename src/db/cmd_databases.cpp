@@ -69,7 +69,7 @@ void move_cmd(CommandContext& c) {
   if (e == nullptr) return c.out.integer(0);
   Partition& dst = c.server->db(static_cast<std::uint32_t>(db)).of(key);
   if (dst.find(key, c.now_ms) != nullptr) return c.out.integer(0);
-  const std::int64_t at = e->expire_at_ms;
+  const std::int64_t at = c.part(key).expire_at(*e);
   Value v = std::move(e->value);
   c.part(key).erase(key, c.now_ms);
   pubsub::event(pubsub::kEvGeneric, "move_from", key);
@@ -104,7 +104,7 @@ void copy_cmd(CommandContext& c) {
   Partition& to = c.server->db(static_cast<std::uint32_t>(db)).of(dst);
   if (to.find(dst, c.now_ms) != nullptr && !replace) return c.out.integer(0);
   pubsub::EventsInDb there(static_cast<std::uint32_t>(db));
-  store(to, dst, copy_of(e->value), e->expire_at_ms, c.now_ms);
+  store(to, dst, copy_of(e->value), c.part(src).expire_at(*e), c.now_ms);
   pubsub::event(pubsub::kEvGeneric, "copy_to", dst);
   if (db != c.db && c.server->blocking().any()) blocking::note_ready(static_cast<std::uint32_t>(db), dst);
   c.out.integer(1);

@@ -85,14 +85,14 @@ std::pair<std::size_t, std::uint8_t> position(std::string_view element) {
 
 // ---- dense registers -------------------------------------------------------------------
 
-std::uint8_t dense_get(const std::string& s, std::size_t i) {
+std::uint8_t dense_get(const CompactString& s, std::size_t i) {
   const std::size_t bit = i * kBits, byte = kHeader + bit / 8, shift = bit & 7;
   unsigned v = static_cast<unsigned char>(s[byte]) >> shift;
   if (shift > 8 - kBits) v |= static_cast<unsigned>(static_cast<unsigned char>(s[byte + 1])) << (8 - shift);
   return static_cast<std::uint8_t>(v & 63);
 }
 
-void dense_set(std::string& s, std::size_t i, std::uint8_t val) {
+void dense_set(CompactString& s, std::size_t i, std::uint8_t val) {
   const std::size_t bit = i * kBits, byte = kHeader + bit / 8, shift = bit & 7;
   auto& b0 = reinterpret_cast<unsigned char&>(s[byte]);
   b0 = static_cast<unsigned char>((b0 & ~(63u << shift)) | (static_cast<unsigned>(val) << shift));
@@ -153,10 +153,10 @@ void encode_sparse(const Registers& regs, std::string& out) {
 
 // ---- values ----------------------------------------------------------------------------
 
-std::uint8_t encoding_of(const std::string& s) { return static_cast<std::uint8_t>(s[4]); }
+std::uint8_t encoding_of(const CompactString& s) { return static_cast<std::uint8_t>(s[4]); }
 
-bool well_formed(const std::string& s) {
-  if (s.size() < kHeader || s.compare(0, 4, "HYLL") != 0) return false;
+bool well_formed(const CompactString& s) {
+  if (s.size() < kHeader || s.view().substr(0, 4) != "HYLL") return false;
   const std::uint8_t enc = encoding_of(s);
   if (enc > kSparse) return false;
   return enc != kDense || s.size() == kDenseSize;
@@ -164,7 +164,7 @@ bool well_formed(const std::string& s) {
 
 // The HLL string at key for reading: nullptr when missing (also when an error was written;
 // `failed` tells).
-std::string* hll_at(CommandContext& c, std::string_view key, bool& failed) {
+CompactString* hll_at(CommandContext& c, std::string_view key, bool& failed) {
   failed = false;
   Entry* e = c.find(key);
   if (e == nullptr) return nullptr;
@@ -176,7 +176,7 @@ std::string* hll_at(CommandContext& c, std::string_view key, bool& failed) {
 }
 
 // Every register of a well-formed value; false for a corrupt sparse body.
-bool registers_of(const std::string& s, Registers& regs) {
+bool registers_of(const CompactString& s, Registers& regs) {
   if (encoding_of(s) == kDense) {
     for (std::size_t i = 0; i < kRegisters; ++i) regs[i] = dense_get(s, i);
     return true;
@@ -188,7 +188,7 @@ bool registers_of(const std::string& s, Registers& regs) {
 }
 
 // Registers into max(registers, the value's); false for a corrupt sparse body.
-bool merge_into(const std::string& s, Registers& max) {
+bool merge_into(const CompactString& s, Registers& max) {
   Registers regs;
   if (!registers_of(s, regs)) return false;
   for (std::size_t i = 0; i < kRegisters; ++i) max[i] = std::max(max[i], regs[i]);
@@ -204,29 +204,29 @@ std::string empty_hll() {
   return s;
 }
 
-void mark_stale(std::string& s) { s[15] = static_cast<char>(static_cast<unsigned char>(s[15]) | 0x80); }
-bool cache_valid(const std::string& s) { return (static_cast<unsigned char>(s[15]) & 0x80) == 0; }
+void mark_stale(CompactString& s) { s[15] = static_cast<char>(static_cast<unsigned char>(s[15]) | 0x80); }
+bool cache_valid(const CompactString& s) { return (static_cast<unsigned char>(s[15]) & 0x80) == 0; }
 
-std::uint64_t cached(const std::string& s) {
+std::uint64_t cached(const CompactString& s) {
   std::uint64_t v = 0;
   for (int b = 7; b >= 0; --b) v = (v << 8) | static_cast<unsigned char>(s[kHeader - 8 + static_cast<std::size_t>(b)]);
   return v;
 }
 
-void cache(std::string& s, std::uint64_t card) {
+void cache(CompactString& s, std::uint64_t card) {
   for (std::size_t b = 0; b < 8; ++b) s[8 + b] = static_cast<char>((card >> (8 * b)) & 0xff);
 }
 
 // The value rewritten from registers: dense if it already was, or if sparse cannot hold them
 // (a register past 32, or more than max_sparse bytes).
-void store_registers(std::string& s, const Registers& regs, std::size_t max_sparse) {
+void store_registers(CompactString& s, const Registers& regs, std::size_t max_sparse) {
   if (encoding_of(s) == kSparse) {
     bool fits = std::all_of(regs.begin(), regs.end(), [](std::uint8_t v) { return v <= kSparseValMax; });
     if (fits) {
-      std::string out(s, 0, kHeader);
+      std::string out(s.view().substr(0, kHeader));
       encode_sparse(regs, out);
       if (out.size() <= max_sparse) {
-        s = std::move(out);
+        s = out;
         return;
       }
     }
@@ -289,7 +289,7 @@ std::size_t sparse_limit(CommandContext& c) {
 void pfadd_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   bool failed = false;
-  std::string* s = hll_at(c, key, failed);
+  CompactString* s = hll_at(c, key, failed);
   if (failed) return;
   bool updated = false;
   if (s == nullptr) {
@@ -337,14 +337,14 @@ void pfcount_cmd(CommandContext& c) {
     Registers max{};
     for (std::size_t i = 1; i < c.argc(); ++i) {
       bool failed = false;
-      const std::string* s = hll_at(c, c.arg(i), failed);
+      const CompactString* s = hll_at(c, c.arg(i), failed);
       if (failed) return;
       if (s != nullptr && !merge_into(*s, max)) return c.out.error(kErrCorrupt);
     }
     return c.out.integer(static_cast<std::int64_t>(estimate(max)));
   }
   bool failed = false;
-  std::string* s = hll_at(c, c.arg(1), failed);
+  CompactString* s = hll_at(c, c.arg(1), failed);
   if (failed) return;
   if (s == nullptr) return c.out.integer(0);
   if (cache_valid(*s)) return c.out.integer(static_cast<std::int64_t>(cached(*s)));
@@ -361,7 +361,7 @@ void pfmerge_cmd(CommandContext& c) {
   bool dense = false;
   for (std::size_t i = 1; i < c.argc(); ++i) {  // the destination counts as a source too
     bool failed = false;
-    const std::string* s = hll_at(c, c.arg(i), failed);
+    const CompactString* s = hll_at(c, c.arg(i), failed);
     if (failed) return;
     if (s == nullptr) continue;
     dense = dense || encoding_of(*s) == kDense;
@@ -374,7 +374,7 @@ void pfmerge_cmd(CommandContext& c) {
     e.value.str() = empty_hll();
     e.value.raw = true;
   }
-  std::string& s = e.value.str();
+  CompactString& s = e.value.str();
   if (dense && encoding_of(s) == kSparse) {  // one dense input makes the result dense at once
     s.resize(kDenseSize);
     s[4] = static_cast<char>(kDense);
@@ -391,7 +391,7 @@ void pfdebug_cmd(CommandContext& c) {
   Entry* e = c.find(key);
   if (e == nullptr) return c.out.error("ERR The specified key does not exist");
   bool failed = false;
-  std::string* s = hll_at(c, key, failed);
+  CompactString* s = hll_at(c, key, failed);
   if (failed) return;
   auto to_dense = [&]() -> bool {  // false: corrupt
     if (encoding_of(*s) == kDense) return true;
@@ -444,7 +444,8 @@ void pfdebug_cmd(CommandContext& c) {
 // errors of the truth up to 100,000 elements.
 void pfselftest_cmd(CommandContext& c) {
   std::mt19937_64 gen(c.now_ms);
-  std::string dense(kDenseSize, '\0');
+  CompactString dense;
+  dense.resize(kDenseSize);
   Registers want{};
   for (std::size_t i = 0; i < kRegisters; ++i) {
     want[i] = static_cast<std::uint8_t>(gen() % 64);
@@ -461,7 +462,7 @@ void pfselftest_cmd(CommandContext& c) {
     regs[at] = std::max(regs[at], v);
     if (n != checkpoint) continue;
     checkpoint *= 10;
-    std::string sparse = empty_hll(), as_dense = empty_hll();
+    CompactString sparse = empty_hll(), as_dense = empty_hll();
     store_registers(sparse, regs, SIZE_MAX);
     as_dense.resize(kDenseSize);
     as_dense[4] = static_cast<char>(kDense);

@@ -50,8 +50,9 @@ const char* encoding_of(const Value& v) {
 
 namespace {
 
-bool live(const Entry& e, std::int64_t now_ms) {
-  return e.expire_at_ms < 0 || e.expire_at_ms > now_ms;
+// Whether e, an entry of the partition of that color, is live (not past its deadline).
+bool live(const CommandContext& c, std::uint64_t color, const Entry& e) {
+  return !std::as_const(c.ks).at(static_cast<std::uint32_t>(color)).past(e, c.now_ms);
 }
 
 void del_cmd(CommandContext& c) {
@@ -92,7 +93,7 @@ void rename_generic(CommandContext& c, bool nx) {
     return c.out.simple_string("OK");
   }
   if (nx && c.find(dst) != nullptr) return c.out.integer(0);
-  const std::int64_t at = e->expire_at_ms;
+  const std::int64_t at = c.part(src).expire_at(*e);
   Value v = std::move(e->value);
   c.part(src).erase(src, c.now_ms);
   Partition& p = c.part(dst);
@@ -117,7 +118,7 @@ void keys_cmd(CommandContext& c) {
   std::vector<std::string_view> found;
   for (std::uint32_t color = 0; color < c.ks.colors(); ++color) {
     for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) {
-      if (live(e, c.now_ms) && (all || glob_match(pattern, key))) found.push_back(key);
+      if (live(c, color, e) && (all || glob_match(pattern, key))) found.push_back(key);
     }
   }
   c.out.array_header(found.size());
@@ -147,7 +148,7 @@ void scan_cmd(CommandContext& c) {
   while (color < colors && visited < static_cast<std::uint64_t>(o.count)) {
     pos = std::as_const(c.ks).at(static_cast<std::uint32_t>(color)).map().scan(pos, [&](const KeyNode& n) {
       const Entry& e = n.entry;
-      if (!live(e, c.now_ms)) return;
+      if (!live(c, color, e)) return;
       ++visited;
       if (!o.matches(n.key())) return;
       if (o.has_type && !iequal(o.type, type_name(e.value.type()))) return;
@@ -175,18 +176,18 @@ void randomkey_cmd(CommandContext& c) {
     while (r >= std::as_const(c.ks).at(color).map().size()) r -= std::as_const(c.ks).at(color++).map().size();
     // Every key of the partition equally likely (KeyTable::random).
     const KeyNode* n = std::as_const(c.ks).at(color).map().random(gen);
-    if (live(n->entry, c.now_ms)) return c.out.bulk(n->key());
+    if (live(c, color, n->entry)) return c.out.bulk(n->key());
   }
   // Mostly expired entries: count the live ones and pick one of them uniformly.
   std::uint64_t alive = 0;
   for (std::uint32_t color = 0; color < colors; ++color) {
-    for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) alive += live(e, c.now_ms) ? 1 : 0;
+    for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) alive += live(c, color, e) ? 1 : 0;
   }
   if (alive == 0) return c.out.null();
   std::uint64_t pick = gen() % alive;
   for (std::uint32_t color = 0; color < colors; ++color) {
     for (const auto& [key, e] : std::as_const(c.ks).at(color).map()) {
-      if (!live(e, c.now_ms)) continue;
+      if (!live(c, color, e)) continue;
       if (pick-- == 0) return c.out.bulk(key);
     }
   }
@@ -219,7 +220,7 @@ void expire_generic(CommandContext& c, bool ms, bool absolute, std::string_view 
   const std::string_view key = c.arg(1);
   Entry* e = c.find(key);
   if (e == nullptr) return c.out.integer(0);
-  const std::int64_t cur = e->expire_at_ms;  // -1: none
+  const std::int64_t cur = c.part(key).expire_at(*e);  // -1: none
   if (((flags & kExpireNx) && cur != -1) || ((flags & kExpireXx) && cur == -1) ||
       ((flags & kExpireGt) && (cur == -1 || at <= cur)) || ((flags & kExpireLt) && cur != -1 && at >= cur)) {
     return c.out.integer(0);
@@ -244,8 +245,9 @@ void pexpireat_cmd(CommandContext& c) { expire_generic(c, true, true, "pexpireat
 void ttl_generic(CommandContext& c, bool ms, bool absolute) {
   const Entry* e = c.find(c.arg(1), Access::kLook);
   if (e == nullptr) return c.out.integer(-2);
-  if (e->expire_at_ms < 0) return c.out.integer(-1);
-  std::int64_t t = absolute ? e->expire_at_ms : e->expire_at_ms - c.now_ms;
+  const std::int64_t at = c.part(c.arg(1)).expire_at(*e);
+  if (at < 0) return c.out.integer(-1);
+  std::int64_t t = absolute ? at : at - c.now_ms;
   if (t < 0) t = 0;
   c.out.integer(ms ? t : t / 1000 + (t % 1000 >= 500 ? 1 : 0));  // (t+500)/1000, no overflow
 }
@@ -257,7 +259,7 @@ void pexpiretime_cmd(CommandContext& c) { ttl_generic(c, true, true); }
 void persist_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   Entry* e = c.find(key);
-  if (e == nullptr || e->expire_at_ms < 0) return c.out.integer(0);
+  if (e == nullptr || !e->value.has_deadline()) return c.out.integer(0);
   Partition& p = c.part(key);
   p.set_expire(key, *e, -1);
   p.modified(key);

@@ -1,5 +1,6 @@
 // String and counter commands. Each handler runs holding its keys' colors (command_context.hpp).
 #include <climits>
+#include <cstring>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -197,7 +198,7 @@ void getex_cmd(CommandContext& c) {
     p.set_expire(key, *e, at);
     p.modified(key);
     pubsub::event(pubsub::kEvGeneric, "expire", key);
-  } else if ((flags & kPersist) && e->expire_at_ms >= 0) {
+  } else if ((flags & kPersist) && e->value.has_deadline()) {
     p.set_expire(key, *e, -1);
     p.modified(key);
     pubsub::event(pubsub::kEvGeneric, "persist", key);
@@ -303,10 +304,10 @@ void setrange_cmd(CommandContext& c) {
     store(c, key, "", -1, false);
     e = c.find(key);
   }
-  std::string& s = e->value.str();
+  CompactString& s = e->value.str();
   const auto off = static_cast<std::size_t>(offset);
   if (s.size() < off + value.size()) s.resize(off + value.size(), '\0');
-  s.replace(off, value.size(), value);
+  std::memcpy(s.data() + off, value.data(), value.size());
   e->value.raw = true;
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvString, "setrange", key);

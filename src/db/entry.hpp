@@ -10,6 +10,7 @@
 #include <utility>
 #include <unordered_map>
 
+#include "db/compact_string.hpp"
 #include "db/hash.hpp"
 #include "db/list.hpp"
 #include "db/set.hpp"
@@ -24,12 +25,12 @@ const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "str
 
 // A key's value: a string, or one container, matching type(); a container is never empty (the
 // key is deleted with its last element), except a stream, which outlives its entries as Redis's
-// do. The members share one union, as a value is never two of them: the string, the hash, the
-// set and the sorted set themselves (16 bytes each: a packed buffer's pointer and a table's,
-// so a small container costs its one buffer and no box), or the pointer to a list or a stream.
-// The type byte says which member is alive; every change of type goes through reset(), make_*()
-// or drop_containers(), which end one member's life and begin the other's. The type byte, `raw`
-// and the access clock share one word: 40 bytes in all.
+// do. The members share one union of 24 bytes, as a value is never two of them: the string
+// (CompactString: 22 bytes inline), the hash, the set and the sorted set themselves (a small
+// container costs its one buffer and no box; a small intset not even that), or the pointer to a
+// list or a stream. The type byte says which member is alive; every change of type goes through
+// reset(), make_*() or drop_containers(), which end one member's life and begin the other's.
+// The type byte, `raw` and the access clock share one word: 32 bytes in all.
 //
 // An inline container moves with its Value: a Hash*, Set* or ZSet* taken from a value is good
 // until that value is moved (RENAME, MOVE, RESTORE move a value to another key's node; a node
@@ -50,12 +51,17 @@ class Value {
   ~Value() { end_member(); }
 
   Type type() const { return type_; }
+  // The key has a deadline, kept in its partition's expires index (Partition::expire_at): only
+  // a key with one pays for the 8 bytes and the lookup. Set by the partition alone; it belongs
+  // to the key's node, not to what is stored there, so moves leave it where it is (a moved-from
+  // value keeps its own, a value moved in takes the node's).
+  bool has_deadline() const { return deadline_; }
   // The string: only while type() is kString (the union's other member is alive otherwise).
-  std::string& str() {
+  CompactString& str() {
     assert(type_ == Type::kString);
     return str_;
   }
-  const std::string& str() const {
+  const CompactString& str() const {
     assert(type_ == Type::kString);
     return str_;
   }
@@ -106,7 +112,9 @@ class Value {
   }
 
  private:
+  friend class Partition;
   Type type_ = Type::kString;
+  bool deadline_ = false;
 
  public:
   // The string left its compact encoding for good, as Redis 7.0 never converts back: changed in
@@ -127,7 +135,7 @@ class Value {
   // one the pointer owns. The caller begins the next member's.
   void end_member() {
     switch (type_) {
-      case Type::kString: str_.~basic_string(); break;
+      case Type::kString: str_.~CompactString(); break;
       case Type::kHash: hash_.~Hash(); break;
       case Type::kSet: set_.~Set(); break;
       case Type::kZSet: zset_.~ZSet(); break;
@@ -137,7 +145,7 @@ class Value {
   }
   // After end_member() (or a boxed container's pointer moved out): an empty string again.
   void become_string() {
-    new (&str_) std::string();
+    new (&str_) CompactString();
     type_ = Type::kString;
   }
   // This value has no live member: it takes o's, and o is left an empty string (as a moved-from
@@ -145,7 +153,7 @@ class Value {
   void take(Value& o) {
     type_ = o.type_;
     switch (o.type_) {
-      case Type::kString: new (&str_) std::string(std::move(o.str_)); return;
+      case Type::kString: new (&str_) CompactString(std::move(o.str_)); return;
       case Type::kHash: new (&hash_) Hash(std::move(o.hash_)); break;
       case Type::kSet: new (&set_) Set(std::move(o.set_)); break;
       case Type::kZSet: new (&zset_) ZSet(std::move(o.zset_)); break;
@@ -156,18 +164,22 @@ class Value {
   }
 
   union {
-    std::string str_;  // kString
+    CompactString str_;  // kString
     Hash hash_;        // kHash
     Set set_;          // kSet
     ZSet zset_;        // kZSet
     void* box_;        // kList, kStream: the container, on its own allocation
   };
 };
-static_assert(sizeof(Value) == 40, "type, raw and the clock in one word, then the string, a small container or a pointer");
+static_assert(sizeof(CompactString) == 24 && sizeof(Hash) <= 24 && sizeof(Set) <= 24 && sizeof(ZSet) <= 24,
+              "every member fits the 24-byte union");
+static_assert(sizeof(Value) == 32, "type, raw and the clock in one word, then the string, a small container or a pointer");
+// A key's entry: its value; its deadline, when it has one, is in the partition's expires index
+// (value.has_deadline() says whether). 32 bytes: a key of up to 15 bytes makes a node of
+// jemalloc's 48 class (key_table.hpp).
 struct Entry {
   Value value;
-  std::int64_t expire_at_ms = -1;  // -1: no expiry
 };
-static_assert(sizeof(Entry) == 48, "a key of up to 12 bytes makes a node of jemalloc's 64 class");
+static_assert(sizeof(Entry) == 32, "a key of up to 15 bytes makes a node of jemalloc's 48 class");
 
 }  // namespace lfdb::db

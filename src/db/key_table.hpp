@@ -56,8 +56,8 @@ inline std::uint64_t hash_of(std::string_view key) { return XXH3_64bits(key.data
 
 // One key: its Entry and, after it in the same allocation, the key's length and bytes. The
 // length is one byte for a key shorter than 255 bytes (nearly all keys), else the byte 255 and
-// four bytes of length: a node of a key of up to 15 bytes is 64 bytes, jemalloc's 64 class
-// (with a four-byte length it took keys of up to 12: `counter:NNNNNN` made 80).
+// four bytes of length: a node of a key of up to 15 bytes is 48 bytes, jemalloc's 48 class
+// (with a four-byte length it took keys of up to 12: `counter:NNNNNN` made 64).
 class KeyNode {
  public:
   Entry entry;
@@ -68,6 +68,9 @@ class KeyNode {
     std::memcpy(&n, &len_ + 1, sizeof n);
     return {reinterpret_cast<const char*>(&len_ + 1) + sizeof n, n};
   }
+  // The node whose entry e is (the entry is a node's first member; the expires index keeps
+  // entries, and finds their keys through this).
+  static KeyNode* of(const Entry* e) { return reinterpret_cast<KeyNode*>(const_cast<Entry*>(e)); }
   // A node for key with an empty entry; destroy() is its only way out.
   static KeyNode* make(std::string_view key);
   static void destroy(KeyNode* n);

@@ -38,7 +38,7 @@ std::int64_t now_us() {
 Entry* Partition::find(KeyRef key, std::int64_t now, bool touch) {
   KeyNode* n = map_.find(key.key, key.hash);
   if (n == nullptr) return nullptr;
-  if (n->entry.expire_at_ms >= 0 && n->entry.expire_at_ms <= now) {
+  if (past(n->entry, now)) {
     if (!expiry_held(now)) expire_it(n, key.hash);  // held by CLIENT PAUSE: gone, yet kept in place
     return nullptr;
   }
@@ -65,7 +65,7 @@ std::uint64_t Partition::evict(const KeyTable::Pick& at) {
   KeyNode* n = at.node;
   evicting(n->key());
   const std::int64_t before = memory::thread_net_freed();
-  if (n->entry.expire_at_ms >= 0) expiring_.erase(n->key());
+  if (n->entry.value.deadline_) expiring_.erase(&n->entry);
   map_.erase_at(at);
   count();
   const std::int64_t freed = memory::thread_net_freed() - before;
@@ -99,14 +99,14 @@ void Partition::expired(std::string_view key) {
 const Entry* Partition::peek(KeyRef key, std::int64_t now, bool touch) const {
   const KeyNode* n = map_.find(key.key, key.hash);
   if (n == nullptr) return nullptr;
-  if (n->entry.expire_at_ms >= 0 && n->entry.expire_at_ms <= now) return nullptr;
+  if (past(n->entry, now)) return nullptr;
   if (touch) memory::touch(n->entry.value.access, now);
   return &n->entry;
 }
 
 bool Partition::expired_in_place(KeyRef key, std::int64_t now) const {
   const KeyNode* n = map_.find(key.key, key.hash);
-  return n != nullptr && n->entry.expire_at_ms >= 0 && n->entry.expire_at_ms <= now;
+  return n != nullptr && past(n->entry, now);
 }
 
 Entry& Partition::find_or_create(KeyRef key, std::int64_t now, bool& created) {
@@ -127,28 +127,26 @@ Entry& Partition::find_or_create(KeyRef key, std::int64_t now, bool& created) {
 bool Partition::erase(KeyRef key, std::int64_t now) {
   KeyNode* n = map_.find(key.key, key.hash);
   if (n == nullptr) return false;
-  const bool live = n->entry.expire_at_ms < 0 || n->entry.expire_at_ms > now;
+  const bool live = !past(n->entry, now);
   modified(n->key());
   erase_it(n, key.hash);
   return live;
 }
 
 void Partition::erase_it(KeyNode* n, std::uint64_t hash) {
-  if (n->entry.expire_at_ms >= 0) expiring_.erase(n->key());
+  if (n->entry.value.deadline_) expiring_.erase(&n->entry);
   map_.erase(n, hash);
   count();
 }
 
-void Partition::set_expire(KeyRef key, Entry& e, std::int64_t at) {
-  if ((e.expire_at_ms >= 0) != (at >= 0)) {
-    if (at >= 0) {
-      // The view must point at the table's own copy of the key.
-      expiring_.insert(map_.find(key.key, key.hash)->key());
-    } else {
-      expiring_.erase(key.key);
-    }
+void Partition::set_expire(KeyRef, Entry& e, std::int64_t at) {
+  if (at >= 0) {
+    expiring_.insert_or_assign(&e, at);
+    e.value.deadline_ = true;
+  } else if (e.value.deadline_) {
+    expiring_.erase(&e);
+    e.value.deadline_ = false;
   }
-  e.expire_at_ms = at;
   count();
 }
 
@@ -195,11 +193,11 @@ std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::ui
   if (expiry_held(now)) return examined;  // CLIENT PAUSE: nothing is erased meanwhile
   for (auto it = expiring_.begin(); it != expiring_.end() && examined < budget;) {
     ++examined;
-    const std::uint64_t h = hash_of(*it);
-    KeyNode* m = map_.find(*it, h);
+    KeyNode* m = KeyNode::of(it->first);
+    const std::int64_t at = it->second;
     ++it;  // erase_it removes the current element from expiring_
-    if (m != nullptr && m->entry.expire_at_ms <= now) {
-      expire_it(m, h);
+    if (at <= now) {
+      expire_it(m, hash_of(m->key()));
       ++expired;
     }
   }
@@ -240,7 +238,7 @@ void Partition::swap_keys(Partition& other) {
   other.touch_watchers_if(*this);
   bump_changes(map_.size() + other.map_.size());
   other.bump_changes(map_.size() + other.map_.size());
-  // Swapping the maps keeps their nodes: expiring_'s views stay valid and follow the keys.
+  // Swapping the maps keeps their nodes: expiring_'s pointers stay valid and follow the keys.
   map_.swap(other.map_);
   expiring_.swap(other.expiring_);
   count();

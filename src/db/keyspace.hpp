@@ -116,6 +116,16 @@ class Partition {
   bool erase(KeyRef key, std::int64_t now_ms);
   // Sets or clears (-1) the entry's deadline, keeping the expires index in step.
   void set_expire(KeyRef key, Entry& e, std::int64_t at_ms);
+  // The deadline of an entry of this partition (ms since the epoch), or -1: none. A key without
+  // one answers from its own bit; one with it, from the expires index.
+  std::int64_t expire_at(const Entry& e) const {
+    if (!e.value.deadline_) return -1;
+    return expiring_.find(&e)->second;
+  }
+  // Whether the entry is past its deadline at `now`.
+  bool past(const Entry& e, std::int64_t now) const {
+    return e.value.deadline_ && expiring_.find(&e)->second <= now;
+  }
 
   // Every change to a key goes through here: watchers become dirty, the change counter moves.
   void modified(std::string_view key) {
@@ -165,8 +175,9 @@ class Partition {
   }
   // Changes made to this partition (read by the ticker for `save` points, from another thread).
   std::uint64_t changes() const { return dirty_.load(std::memory_order_relaxed); }
-  // Sum of remaining TTLs over a sample, for INFO's avg_ttl.
-  const std::unordered_set<std::string_view>& expiring() const { return expiring_; }
+  // The expires index (each entry with a deadline, and the deadline): eviction's volatile samples.
+  using Expiring = std::unordered_map<const Entry*, std::int64_t>;
+  const Expiring& expiring() const { return expiring_; }
 
  private:
   void erase_it(KeyNode* n, std::uint64_t hash);
@@ -187,7 +198,11 @@ class Partition {
   const ExpiryHold* hold_ = nullptr;     // idem
   std::atomic<std::uint64_t>* expired_keys_ = nullptr;  // idem
   KeyTable map_;
-  std::unordered_set<std::string_view> expiring_;  // views of map_'s keys (nodes never move)
+  // Every entry with a deadline, and the deadline (nodes never move, so the pointers stay good;
+  // KeyNode::of finds an entry's key). A node in libstdc++'s table is 24 bytes (the 32 class),
+  // as the set of key views it replaces was: a key with a TTL pays what it did, less the 16
+  // bytes its node no longer has.
+  std::unordered_map<const Entry*, std::int64_t> expiring_;
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
                      std::equal_to<>> watchers_;
   // One writer at a time (the color's owner), any reader: a relaxed load and store, no RMW.

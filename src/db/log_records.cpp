@@ -104,16 +104,18 @@ void log_effect(const commands::CommandSpec& spec, std::span<const std::string_v
   }
   if (form == Form::kArgv) return encode_command(out, argv);
   const std::string_view key = argv[1];
-  const Entry* e = ks.of(key).peek(key, now_ms);
+  const Partition& part = ks.of(key);
+  const Entry* e = part.peek(key, now_ms);
   if (e == nullptr) return encode_command(out, {"DEL", key});
-  const std::string at = std::to_string(e->expire_at_ms);
+  const std::int64_t at_ms = part.expire_at(*e);
+  const std::string at = std::to_string(at_ms);
   switch (form) {
     case Form::kStringState:
       if (e->value.type() != Type::kString) return encode_command(out, {"DEL", key});
-      if (e->expire_at_ms < 0) return encode_command(out, {"SET", key, e->value.str()});
+      if (at_ms < 0) return encode_command(out, {"SET", key, e->value.str()});
       return encode_command(out, {"SET", key, e->value.str(), "PXAT", at});
     case Form::kTtlState:
-      if (e->expire_at_ms < 0) return encode_command(out, {"PERSIST", key});
+      if (at_ms < 0) return encode_command(out, {"PERSIST", key});
       return encode_command(out, {"PEXPIREAT", key, at});
     case Form::kHashField: {
       if (e->value.type() != Type::kHash) return encode_command(out, argv);

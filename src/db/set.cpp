@@ -51,15 +51,15 @@ Set::Member& Set::Member::operator=(const Member& o) {
 }
 
 bool Set::contains(std::string_view member) const {
-  if (table_) return table_->find(member) != table_->end();
+  if (const Table* t = table_ptr()) return t->find(member) != t->end();
   std::int64_t n = 0;
   return canonical_int(member, n) && ints_.contains(n);
 }
 
 bool Set::add(std::string_view member) {
   std::int64_t n = 0;
-  if (!table_ && !canonical_int(member, n)) to_table();
-  if (table_) return table_->emplace(member).second;
+  if (intset() && !canonical_int(member, n)) to_table();
+  if (Table* t = table_ptr()) return t->emplace(member).second;
   if (!ints_.insert(n)) return false;
   if (ints_.size() > compact::limits().set_max_intset_entries()) to_table();
   return true;
@@ -67,7 +67,7 @@ bool Set::add(std::string_view member) {
 
 std::size_t Set::add_all(const std::vector<std::string_view>& members) {
   std::vector<std::int64_t> ints;
-  if (!table_ && members.size() > 1) {
+  if (intset() && members.size() > 1) {
     ints.reserve(members.size());
     for (std::string_view m : members) {
       std::int64_t n = 0;
@@ -85,7 +85,7 @@ std::size_t Set::add_ints(std::vector<std::int64_t>& ints, std::size_t width) {
   std::sort(ints.begin(), ints.end());
   ints.erase(std::unique(ints.begin(), ints.end()), ints.end());
   // Past the entries limit the set converts where add() would: that case goes one by one.
-  if (table_ || ints_.size() + ints.size() > compact::limits().set_max_intset_entries()) {
+  if (!intset() || ints_.size() + ints.size() > compact::limits().set_max_intset_entries()) {
     std::size_t added = 0;
     for (std::int64_t n : ints) added += add(Member(n).view()) ? 1 : 0;
     return added;
@@ -95,10 +95,10 @@ std::size_t Set::add_ints(std::vector<std::int64_t>& ints, std::size_t width) {
 }
 
 bool Set::erase(std::string_view member) {
-  if (table_) {
-    auto it = table_->find(member);
-    if (it == table_->end()) return false;
-    table_->erase(it);
+  if (Table* t = table_ptr()) {
+    auto it = t->find(member);
+    if (it == t->end()) return false;
+    t->erase(it);
     return true;
   }
   std::int64_t n = 0;
@@ -107,7 +107,7 @@ bool Set::erase(std::string_view member) {
 
 std::unique_ptr<Set> Set::copy() const {
   auto out = std::make_unique<Set>();
-  if (table_) out->table_ = std::make_unique<Table>(*table_);
+  if (const Table* t = table_ptr()) out->ints_.hold(std::make_unique<Table>(*t).release());
   else out->ints_ = ints_.clone();
   return out;
 }
@@ -116,8 +116,7 @@ void Set::to_table() {
   auto t = std::make_unique<Table>();
   t->reserve(ints_.size() + 1);
   for (std::size_t i = 0; i < ints_.size(); ++i) t->emplace(Member(ints_.at(i)).view());
-  table_ = std::move(t);
-  ints_ = compact::IntSet();
+  ints_.hold(t.release());  // the integers' storage goes, the table's pointer takes its place
 }
 
 }  // namespace lfdb::db

@@ -98,13 +98,22 @@ class Set {
   };
 
   Set() = default;  // an empty intset: the first member decides, as Redis's setTypeCreate
+  Set(Set&& o) noexcept = default;  // the IntSet's move carries the table's pointer too
+  Set& operator=(Set&& o) noexcept {
+    if (this != &o) {
+      delete table_ptr();
+      ints_ = std::move(o.ints_);
+    }
+    return *this;
+  }
+  ~Set() { delete table_ptr(); }
 
-  std::size_t size() const { return table_ ? table_->size() : ints_.size(); }
+  std::size_t size() const { return table_ptr() ? table_ptr()->size() : ints_.size(); }
   bool empty() const { return size() == 0; }
-  bool intset() const { return table_ == nullptr; }
+  bool intset() const { return table_ptr() == nullptr; }
   // What MEMORY USAGE and DUMP read: the integers while intset(), or the table (nullptr then).
   const compact::IntSet& ints() const { return ints_; }
-  const Table* table() const { return table_.get(); }
+  const Table* table() const { return table_ptr(); }
 
   bool contains(std::string_view member) const;
   // Adds member; true if it is new. A member that is not an integer in canonical form converts
@@ -122,23 +131,24 @@ class Set {
   std::size_t add_ints(std::vector<std::int64_t>& ints, std::size_t width = 2);
   bool erase(std::string_view member);
   void reserve(std::size_t n) {
-    if (table_) table_->reserve(n);
+    if (Table* t = table_ptr()) t->reserve(n);
   }
 
-  Iterator begin() const { return table_ ? Iterator(table_->cbegin()) : Iterator(&ints_, 0); }
-  Iterator end() const { return table_ ? Iterator(table_->cend()) : Iterator(&ints_, ints_.size()); }
+  Iterator begin() const { return table_ptr() ? Iterator(table_ptr()->cbegin()) : Iterator(&ints_, 0); }
+  Iterator end() const { return table_ptr() ? Iterator(table_ptr()->cend()) : Iterator(&ints_, ints_.size()); }
 
   // A copy in the same encoding (COPY).
   std::unique_ptr<Set> copy() const;
 
  private:
   void to_table();
+  // The members once converted: owned, kept in the IntSet's bytes (IntSet::held()).
+  Table* table_ptr() const { return static_cast<Table*>(ints_.held()); }
 
-  compact::IntSet ints_;          // the members while intset()
-  std::unique_ptr<Table> table_;  // the members once converted
+  compact::IntSet ints_;  // the members while intset(); the table's pointer after
 };
 
 // The Value's union holds a Set inline (entry.hpp), and with it a small IntSet's elements.
-static_assert(sizeof(Set) <= 32, "Set must fit the Value's 32-byte union");
+static_assert(sizeof(Set) <= 24, "Set must fit the Value's 24-byte union");
 
 }  // namespace lfdb::db

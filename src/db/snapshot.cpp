@@ -100,7 +100,6 @@ class SnapshotOut {
   int err_ = 0;
 };
 
-bool kept(const Entry& e, std::int64_t now) { return e.expire_at_ms < 0 || e.expire_at_ms > now; }
 
 lf::Status sync_and_close(int fd, const std::string& what) {
   if (::fsync(fd) != 0) {
@@ -203,10 +202,11 @@ lf::Status write_snapshot_body(const Databases& dbs, int fd, std::int64_t now_ms
     out.u8(kSelectDb);
     out.varint(d);
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-      for (const auto& [key, e] : ks.at(c).map()) {
-        if (!kept(e, now_ms)) continue;
+      const Partition& p = ks.at(c);
+      for (const auto& [key, e] : p.map()) {
+        if (p.past(e, now_ms)) continue;
         out.u8(tag_of(e.value.type()));
-        out.i64(e.expire_at_ms);
+        out.i64(p.expire_at(e));
         out.str(key);
         switch (e.value.type()) {
           case Type::kString:
@@ -525,13 +525,15 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
     encode_command(rec, {"SELECT", index});
     out.bytes(rec.data(), rec.size());
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-      for (const auto& [key, e] : ks.at(c).map()) {
-        if (!kept(e, now_ms)) continue;
+      const Partition& p = ks.at(c);
+      for (const auto& [key, e] : p.map()) {
+        if (p.past(e, now_ms)) continue;
         rec.clear();
+        const std::int64_t at_ms = p.expire_at(e);
         switch (e.value.type()) {
           case Type::kString:
-            if (e.expire_at_ms >= 0) {
-              const std::string at = std::to_string(e.expire_at_ms);
+            if (at_ms >= 0) {
+              const std::string at = std::to_string(at_ms);
               encode_command(rec, {"SET", key, e.value.str(), "PXAT", at});
             } else {
               encode_command(rec, {"SET", key, e.value.str()});
@@ -573,8 +575,8 @@ lf::Status write_log_base(const Databases& dbs, const std::string& path, std::in
             stream::rewrite_commands(key, *e.value.stream(), rec);
             break;
         }
-        if (e.value.type() != Type::kString && e.expire_at_ms >= 0) {
-          const std::string at = std::to_string(e.expire_at_ms);
+        if (e.value.type() != Type::kString && at_ms >= 0) {
+          const std::string at = std::to_string(at_ms);
           encode_command(rec, {"PEXPIREAT", key, at});
         }
         out.bytes(rec.data(), rec.size());

@@ -32,10 +32,12 @@ inline void store(CommandContext& c, std::string_view key, std::string_view valu
   Entry& e = p.find_or_create(k, c.now_ms, created);
   e.value.drop_containers();
   // assign() keeps the old buffer: a short value over a long one would keep the long one's
-  // bytes for as long as the key lives, so a buffer much larger than the value is replaced.
-  std::string& str = e.value.str();
-  if (str.capacity() > value.size() + value.size() / 8 + 64) {
-    std::string(value).swap(str);
+  // bytes for as long as the key lives, so a buffer much larger than the value is replaced,
+  // and a value that fits the inline bytes goes there (its heap block goes).
+  CompactString& str = e.value.str();
+  if ((str.is_heap() && value.size() <= CompactString::kInline) ||
+      str.capacity() > value.size() + value.size() / 8 + 64) {
+    str = CompactString(value);
   } else {
     str.assign(value);
   }

@@ -95,7 +95,7 @@ TEST_F(Keys, RenameAcrossPartitions) {
   EXPECT_EQ(stored(a), nullptr);
   ASSERT_NE(stored(b), nullptr);
   EXPECT_EQ(stored(b)->value.str(), "value");
-  EXPECT_EQ(stored(b)->expire_at_ms, now + 700);
+  EXPECT_EQ(ks.of(b).expire_at(*stored(b)), now + 700);
   EXPECT_EQ(ks.of(a).size(), 0u);
   EXPECT_EQ(ks.of(a).expires(), 0u);
   EXPECT_EQ(ks.of(b).expires(), 1u);

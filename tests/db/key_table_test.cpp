@@ -331,7 +331,7 @@ TEST(KeyTable, KeysOfEveryLengthForm) {
     ASSERT_NE(n, nullptr) << k.size();
     EXPECT_EQ(n->key(), k);
   }
-  EXPECT_EQ(KeyNode::alloc_size(15), 64u);
+  EXPECT_EQ(KeyNode::alloc_size(15), sizeof(Entry) + 1 + 15);
   EXPECT_EQ(KeyNode::alloc_size(254), sizeof(Entry) + 1 + 254);
   EXPECT_EQ(KeyNode::alloc_size(255), sizeof(Entry) + 5 + 255);
 }

@@ -17,7 +17,7 @@ using lfdb::db::Set;
 using lfdb::db::Type;
 using lfdb::db::Value;
 
-// A string past the 15 bytes a std::string keeps inline: it owns a heap buffer.
+// A string past the 22 bytes a CompactString keeps inline: it owns a heap buffer.
 const std::string kLong(100, 'x');
 
 Value hash_value(std::string_view field) {
@@ -126,6 +126,70 @@ TEST(Value, MoveAssignmentOverEveryPair) {
   Value& self = a;
   a = std::move(self);  // a self-move keeps the value
   EXPECT_EQ(a.hash()->get("h"), "v");
+}
+
+// The string member's own class (src/db/compact_string.hpp): inline up to kInline bytes, a heap
+// block past them, and every change between the forms keeps the bytes and the NUL after them.
+TEST(CompactString, InlineThenHeapThenInline) {
+  using lfdb::db::CompactString;
+  CompactString s;
+  EXPECT_TRUE(s.empty());
+  EXPECT_FALSE(s.is_heap());
+  EXPECT_EQ(s.heap_bytes(), 0u);
+  const std::string digits = "1234567890123456789012";  // exactly kInline
+  ASSERT_EQ(digits.size(), CompactString::kInline);
+  s = digits;
+  EXPECT_FALSE(s.is_heap());
+  EXPECT_EQ(s, digits);
+  EXPECT_EQ(s.c_str()[s.size()], '\0');
+  s.push_back('x');  // one past: the heap, at least twice the inline capacity
+  EXPECT_TRUE(s.is_heap());
+  EXPECT_EQ(s, digits + "x");
+  EXPECT_GE(s.capacity(), 2 * CompactString::kInline);
+  EXPECT_EQ(s.heap_bytes(), s.capacity() + 1);
+  EXPECT_EQ(s.c_str()[s.size()], '\0');
+  s.append(std::string_view(s).substr(0, 5));  // a view of itself
+  EXPECT_EQ(s, digits + "x12345");
+  s.resize(3);
+  EXPECT_TRUE(s.is_heap());  // the block stays until shrunk
+  EXPECT_EQ(s, "123");
+  s.shrink_to_fit();
+  EXPECT_FALSE(s.is_heap());
+  EXPECT_EQ(s, "123");
+  s.resize(30, 'z');
+  EXPECT_EQ(s, "123" + std::string(27, 'z'));
+  s.assign(std::string_view(s).substr(2, 4));  // overlapping
+  EXPECT_EQ(s, "3zzz");
+  s.assign(kLong);
+  EXPECT_EQ(s, kLong);
+  EXPECT_EQ(s.capacity(), kLong.size());  // assign asks for exactly the bytes
+}
+
+TEST(CompactString, CopiesAndMovesOwnTheirBytes) {
+  using lfdb::db::CompactString;
+  CompactString a(kLong), b("short");
+  CompactString c(a);
+  EXPECT_NE(c.data(), a.data());
+  EXPECT_EQ(c, a);
+  CompactString d(std::move(a));
+  EXPECT_EQ(d, kLong);
+  EXPECT_TRUE(a.empty());  // NOLINT: moved-from is empty, by contract
+  EXPECT_FALSE(a.is_heap());
+  b = d;
+  EXPECT_EQ(b, kLong);
+  d = std::move(c);
+  EXPECT_EQ(d, kLong);
+  b.swap(c);
+  EXPECT_EQ(c, kLong);
+  EXPECT_TRUE(b.empty());
+  const CompactString& same = c;
+  c = same;  // self-assignment keeps the bytes
+  EXPECT_EQ(c, kLong);
+  std::string bytes(40, '\0');
+  bytes[7] = 'q';
+  CompactString z(bytes);  // NULs inside are bytes like any other
+  EXPECT_EQ(z.size(), 40u);
+  EXPECT_EQ(z, bytes);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ namespace lfdb::db::compact {
 class IntSet {
  public:
   // The element bytes held without a block: 24 bytes of object less the count and mode bytes,
-  // so that Set (this and a pointer) fits the Value's 32-byte union.
+  // so that Set (this alone: its table's pointer is held() here) fits the Value's 24-byte union.
   static constexpr std::size_t kInlineBytes = 22;
 
   IntSet() = default;
@@ -52,7 +52,7 @@ class IntSet {
   std::size_t width() const;  // bytes per element (2 when empty)
   // The heap block's size, header included: what the set costs past its Value (0 while inline).
   std::size_t bytes() const;
-  bool is_inline() const { return mode_ != kHeap; }
+  bool is_inline() const { return mode_ != kHeap; }  // held() counts as inline: no block
 
   std::int64_t at(std::size_t i) const;  // the i-th smallest member; i < size()
   bool contains(std::int64_t v) const;
@@ -70,8 +70,20 @@ class IntSet {
   // The element width a value needs: 2, 4 or 8.
   static std::size_t width_for(std::int64_t v);
 
+  // Its owner's pointer, kept in the bytes of an IntSet that holds no integers: Set's table once
+  // converted, so that a Set is this object alone (24 bytes, the Value's union). Not owned: the
+  // owner frees it; a move carries it as it carries a block. nullptr unless hold() put one.
+  void* held() const { return mode_ == kHeld ? heap() : nullptr; }
+  // The integers go (the set must be done with them) and p is kept in their place.
+  void hold(void* p) {
+    free_heap();
+    adopt_heap(static_cast<unsigned char*>(p));
+    mode_ = kHeld;
+  }
+
  private:
   static constexpr std::uint8_t kHeap = 0;
+  static constexpr std::uint8_t kHeld = 1;  // held(): no integers, a pointer (empty, by size())
 
   unsigned char* heap() const;  // the block; only while !is_inline()
   void adopt_heap(unsigned char* block);
@@ -87,9 +99,9 @@ class IntSet {
 
   alignas(8) unsigned char inl_[kInlineBytes] = {};  // the elements, or the block's pointer
   std::uint8_t count_ = 0;                           // the count while inline
-  std::uint8_t mode_ = 2;                            // the width while inline; kHeap
+  std::uint8_t mode_ = 2;                            // the width while inline; kHeap; kHeld
 };
 
-static_assert(sizeof(IntSet) == 24, "a pointer and Set's table pointer beside it fill the Value's union");
+static_assert(sizeof(IntSet) == 24, "a Set is this alone: the Value's 24-byte union");
 
 }  // namespace lfdb::db::compact

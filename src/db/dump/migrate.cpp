@@ -170,7 +170,7 @@ void migrate_cmd(CommandContext& c) {
     const Entry* e = c.find(key);
     if (e == nullptr) continue;
     Outgoing k{key, dump_value(e->value), 0};
-    if (e->expire_at_ms >= 0) k.ttl_ms = std::max<std::int64_t>(e->expire_at_ms - c.now_ms, 1);
+    if (const std::int64_t at = c.part(key).expire_at(*e); at >= 0) k.ttl_ms = std::max<std::int64_t>(at - c.now_ms, 1);
     keys.push_back(std::move(k));
   }
   // Nothing to move (often a key that expired meanwhile): not an error, as in Redis.

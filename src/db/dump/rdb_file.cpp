@@ -20,7 +20,6 @@ void put_aux(std::string& out, std::string_view key, std::string_view value) {
   put_string(out, value);  // an integer's text is integer-encoded, as Redis writes it
 }
 
-bool live(const Entry& e, std::int64_t now) { return e.expire_at_ms < 0 || e.expire_at_ms > now; }
 
 }  // namespace
 
@@ -45,10 +44,11 @@ std::string rdb_file(const Databases& dbs, std::int64_t now_ms, const RdbMeta& m
     const Keyspace& ks = dbs.db(d);
     std::uint64_t keys = 0, expires = 0;
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-      for (const auto& [key, e] : ks.at(c).map()) {
-        if (!live(e, now_ms)) continue;
+      const Partition& p = ks.at(c);
+      for (const auto& [key, e] : p.map()) {
+        if (p.past(e, now_ms)) continue;
         ++keys;
-        if (e.expire_at_ms >= 0) ++expires;
+        if (e.value.has_deadline()) ++expires;
       }
     }
     if (keys == 0) continue;
@@ -58,12 +58,13 @@ std::string rdb_file(const Databases& dbs, std::int64_t now_ms, const RdbMeta& m
     put_length(out, keys);
     put_length(out, expires);
     for (std::uint32_t c = 0; c < ks.colors(); ++c) {
-      for (const auto& [key, e] : ks.at(c).map()) {
-        if (!live(e, now_ms)) continue;
-        if (e.expire_at_ms >= 0) {
+      const Partition& p = ks.at(c);
+      for (const auto& [key, e] : p.map()) {
+        if (p.past(e, now_ms)) continue;
+        if (const std::int64_t at = p.expire_at(e); at >= 0) {
           out.push_back(static_cast<char>(kExpireTimeMs));
           for (int i = 0; i < 8; ++i) {
-            out.push_back(static_cast<char>((static_cast<std::uint64_t>(e.expire_at_ms) >> (8 * i)) & 0xff));
+            out.push_back(static_cast<char>((static_cast<std::uint64_t>(at) >> (8 * i)) & 0xff));
           }
         }
         // put_value writes the type byte first; the key goes between it and the value.

@@ -531,9 +531,12 @@ bool restore_value(std::string_view payload, Value& out, std::string& err) {
   Value v;
   if (ok) {
     switch (type) {
-      case kString:
-        ok = r.string(v.str());
+      case kString: {
+        std::string s;
+        ok = r.string(s);
+        v.str() = s;
         break;
+      }
       case kList: case kListZiplist: case kListQuicklist: case kListQuicklist2:
         ok = decode_list(r, type, v);
         break;

@@ -55,7 +55,7 @@ struct Candidate {
   double score = 0;
 };
 
-double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
+double score_of(const Partition& p, const Entry& e, Policy policy, std::int64_t now_ms) {
   switch (policy) {
     case Policy::kAllKeysLru:
     case Policy::kVolatileLru:
@@ -64,7 +64,7 @@ double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
     case Policy::kVolatileLfu:
       return 255.0 - static_cast<double>(lfu_decayed(read(e.value.access), now_ms));
     case Policy::kVolatileTtl:
-      return -static_cast<double>(e.expire_at_ms);  // the soonest deadline first
+      return -static_cast<double>(p.expire_at(e));  // the soonest deadline first
     default:
       return static_cast<double>(rng()() >> 11);  // random
   }
@@ -72,7 +72,7 @@ double score_of(const Entry& e, Policy policy, std::int64_t now_ms) {
 
 void consider(Partition& p, const KeyNode& n, const KeyTable::Pick& at, Policy policy, std::int64_t now_ms,
               Candidate& best) {
-  const double s = score_of(n.entry, policy, now_ms);
+  const double s = score_of(p, n.entry, policy, now_ms);
   if (best.part == nullptr || s > best.score) best = {&p, &n, at, s};
 }
 
@@ -88,8 +88,7 @@ void sample(Partition& p, Policy policy, int samples, std::int64_t now_ms, Candi
     std::size_t b = rng()() % buckets;
     for (int taken = 0, looked = 0; taken < n && looked < static_cast<int>(buckets); ++looked) {
       for (auto it = exp.begin(b); it != exp.end(b) && taken < n; ++it, ++taken) {
-        const KeyNode* m = map.find(*it, hash_of(*it));
-        if (m != nullptr) consider(p, *m, {}, policy, now_ms, best);
+        consider(p, *KeyNode::of(it->first), {}, policy, now_ms, best);
       }
       if (++b == buckets) b = 0;
     }

@@ -44,8 +44,8 @@ std::size_t size_class(std::size_t n) {
   return (n + step - 1) / step * step;
 }
 
-std::size_t string_heap(const std::string& s) {
-  return s.capacity() > 15 ? size_class(s.capacity() + 1) : 0;
+std::size_t string_heap(const CompactString& s) {
+  return size_class(s.heap_bytes());
 }
 
 std::size_t value_usage(const Entry& e, std::size_t samples) {
@@ -118,7 +118,7 @@ std::size_t key_usage(std::string_view key, const Entry& e, std::size_t samples)
   // and its share of the table's slots (8 bytes a slot, about 60% of them in use), and an entry
   // in the expires index when it has a deadline.
   std::size_t bytes = size_class(KeyNode::alloc_size(key.size())) + 13;
-  if (e.expire_at_ms >= 0) bytes += size_class(kNode<std::string_view>) + sizeof(void*);
+  if (e.value.has_deadline()) bytes += size_class(kNode<std::pair<const Entry*, std::int64_t>>) + sizeof(void*);
   return bytes + value_usage(e, samples);
 }
 

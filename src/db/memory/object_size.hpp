@@ -13,14 +13,15 @@
 
 namespace lfdb::db {
 struct Entry;
+class CompactString;
 }
 
 namespace lfdb::db::memory {
 
 // The allocator's size class for a request of n bytes (what malloc really hands out).
 std::size_t size_class(std::size_t n);
-// Heap bytes of a std::string beyond its inline buffer (0 when it fits inline).
-std::size_t string_heap(const std::string& s);
+// Heap bytes of a string value beyond its inline bytes (0 when it fits them).
+std::size_t string_heap(const CompactString& s);
 
 std::size_t key_usage(std::string_view key, const Entry& e, std::size_t samples);
 // The value alone (the eviction's estimate of what erasing a key gives back).
