@@ -4,6 +4,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "commands/command_table.hpp"
@@ -191,14 +192,23 @@ void Partition::touch_watchers(std::string_view key) {
 std::size_t Partition::expire_some(std::int64_t now, std::size_t budget, std::uint64_t& expired) {
   std::size_t examined = 0;
   if (expiry_held(now)) return examined;  // CLIENT PAUSE: nothing is erased meanwhile
-  for (auto it = expiring_.begin(); it != expiring_.end() && examined < budget;) {
-    ++examined;
-    KeyNode* m = KeyNode::of(it->first);
-    const std::int64_t at = it->second;
-    ++it;  // erase_it removes the current element from expiring_
-    if (at <= now) {
-      expire_it(m, hash_of(m->key()));
-      ++expired;
+  // Each cycle goes on from the bucket where the last one stopped: started from begin(), a
+  // partition with more than `budget` deadlines would look at the same first ones forever and
+  // never reach a key past them. Empty buckets count too (a table that shrank keeps its
+  // buckets), at an eighth of a key each.
+  const std::size_t buckets = expiring_.bucket_count();
+  const std::size_t visits = std::min(buckets, budget * 8);
+  for (std::size_t n = 0; n < visits && examined < budget && !expiring_.empty(); ++n) {
+    const std::size_t b = expire_cursor_++ % buckets;
+    for (auto it = expiring_.begin(b); it != expiring_.end(b);) {
+      ++examined;
+      KeyNode* m = KeyNode::of(it->first);
+      const std::int64_t at = it->second;
+      ++it;  // erase_it removes the current element from expiring_ (an erase never rehashes)
+      if (at <= now) {
+        expire_it(m, hash_of(m->key()));
+        ++expired;
+      }
     }
   }
   return examined;

@@ -203,6 +203,7 @@ class Partition {
   // as the set of key views it replaces was: a key with a TTL pays what it did, less the 16
   // bytes its node no longer has.
   std::unordered_map<const Entry*, std::int64_t> expiring_;
+  std::size_t expire_cursor_ = 0;  // the bucket of expiring_ the next expire_some() starts at
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
                      std::equal_to<>> watchers_;
   // One writer at a time (the color's owner), any reader: a relaxed load and store, no RMW.

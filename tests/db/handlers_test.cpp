@@ -63,6 +63,25 @@ TEST_F(Keys, RenameMovesValueAndTtl) {
   EXPECT_EQ(run({"type", "h"}), status("none"));
 }
 
+// The active cycle examines a budget of deadlines a partition at a time; a partition with more
+// deadlines than that must still reach every one of them across cycles, not the same first ones.
+TEST_F(Keys, ActiveExpiryReachesEveryDeadlinePastItsBudget) {
+  for (int i = 0; i < 300; ++i) {
+    run({"set", "long" + std::to_string(i), "v", "px", "1000000"});
+    run({"set", "short" + std::to_string(i), "v", "px", "10"});
+  }
+  ASSERT_EQ(ks.expires(), 600u);
+  now += 50;
+  for (int cycle = 0; cycle < 400 && ks.expires() > 300; ++cycle) {
+    for (std::uint32_t c = 0; c < ks.colors(); ++c) {
+      std::uint64_t expired = 0;
+      (void)ks.at(c).expire_some(now, 4, expired);
+    }
+  }
+  EXPECT_EQ(ks.expires(), 300u);
+  EXPECT_EQ(ks.size(), 300u);
+}
+
 TEST_F(Keys, RenameEdgeCases) {
   EXPECT_EQ(run({"rename", "missing", "x"}), error("ERR no such key"));
   EXPECT_EQ(run({"rename", "missing", "missing"}), error("ERR no such key"));
