@@ -20,6 +20,7 @@
 // atomics. Keyspace itself is immutable after construction apart from its partitions.
 #pragma once
 
+#include <cassert>
 #include <atomic>
 #include <concepts>
 #include <cstdint>
@@ -120,11 +121,13 @@ class Partition {
   // one answers from its own bit; one with it, from the expires index.
   std::int64_t expire_at(const Entry& e) const {
     if (!e.value.deadline_) return -1;
-    return expiring_.find(&e)->second;
+    const auto it = expiring_.find(&e);
+    assert(it != expiring_.end() && "the deadline bit and the expires index are kept in step");
+    return it->second;
   }
   // Whether the entry is past its deadline at `now`.
   bool past(const Entry& e, std::int64_t now) const {
-    return e.value.deadline_ && expiring_.find(&e)->second <= now;
+    return e.value.deadline_ && expire_at(e) <= now;
   }
 
   // Every change to a key goes through here: watchers become dirty, the change counter moves.
@@ -200,8 +203,8 @@ class Partition {
   KeyTable map_;
   // Every entry with a deadline, and the deadline (nodes never move, so the pointers stay good;
   // KeyNode::of finds an entry's key). A node in libstdc++'s table is 24 bytes (the 32 class),
-  // as the set of key views it replaces was: a key with a TTL pays what it did, less the 16
-  // bytes its node no longer has.
+  // the class of the set of key views it replaces (32 bytes: a view and its cached hash): a key
+  // with a TTL pays what it did, less the 16 bytes its node no longer has.
   std::unordered_map<const Entry*, std::int64_t> expiring_;
   std::size_t expire_cursor_ = 0;  // the bucket of expiring_ the next expire_some() starts at
   std::unordered_map<std::string, std::vector<std::shared_ptr<WatchState>>, StringHash,
