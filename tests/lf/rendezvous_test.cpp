@@ -25,7 +25,7 @@ TEST(Rendezvous, ExactlyOneCarriesOnPerRoundAcrossThreads) {
 #ifdef LF_SANITIZED
   constexpr int kRounds = 2000;
 #else
-  constexpr int kRounds = 50000;
+  constexpr int kRounds = 10000;
 #endif
   lf::Rendezvous meeting;
   std::atomic<int> round_go{-1};  // the task may start round N once this reads N
