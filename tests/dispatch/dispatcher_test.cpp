@@ -72,6 +72,22 @@ DispatcherOptions options(std::size_t backlog) {
   return o;
 }
 
+// The replica reads nothing past its greeting and both socket buffers are small, so what the
+// dispatcher ships stays with it.
+void stall(Replica& r) {
+  int small = 4096;
+  ::setsockopt(r.link->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(r.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+}
+
+// Ships 2 MB in 1 KB segments from offset 0; returns the offset after them.
+std::uint64_t ship_two_megabytes(Dispatcher& d) {
+  const std::string chunk(1024, 'x');
+  std::uint64_t at = 0;
+  for (int i = 0; i < 2048; ++i, at += chunk.size()) d.ship(at, chunk);
+  return at;
+}
+
 TEST(Dispatcher, PartialResyncStreamsFromTheReplicasOffsetInOrder) {
   Dispatcher d(options(1024));
   d.ship(0, "aaaa");
@@ -141,14 +157,10 @@ TEST(Dispatcher, AReplicaPastItsOutputLimitIsDisconnected) {
   o.replica_limit = ReplicaLimit{256 * 1024, 0, 0};
   Dispatcher d(std::move(o));
   Replica slow("r1", 0);
-  int small = 4096;
-  ::setsockopt(slow.link->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  ::setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  stall(slow);
   d.add_replica(std::move(slow.link));
   EXPECT_EQ(slow.read(16), "+CONTINUE r1 0\r\n");
-  const std::string chunk(1024, 'x');
-  std::uint64_t at = 0;
-  for (int i = 0; i < 2048; ++i, at += chunk.size()) d.ship(at, chunk);  // 2 MB, never read
+  (void)ship_two_megabytes(d);  // never read
   ReplicationView v;
   for (int i = 0; i < 150; ++i) {
     v = d.view();
@@ -170,16 +182,12 @@ TEST(Dispatcher, AStoppedReplicasUnsentBytesAreHeldCountedAndFreedWhenItIsKilled
   o.replica_limit = ReplicaLimit{0, 0, 0};  // no limit
   Dispatcher d(std::move(o));
   Replica slow("r1", 0);
-  int small = 4096;
-  ::setsockopt(slow.link->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-  ::setsockopt(slow.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  stall(slow);
   slow.link->client_id = 42;
   slow.link->addr = "127.0.0.1:5555";
   d.add_replica(std::move(slow.link));
   EXPECT_EQ(slow.read(16), "+CONTINUE r1 0\r\n");
-  const std::string chunk(1024, 'x');
-  std::uint64_t at = 0;
-  for (int i = 0; i < 2048; ++i, at += chunk.size()) d.ship(at, chunk);  // 2 MB, never read
+  const std::uint64_t at = ship_two_megabytes(d);  // never read
   ReplicationView v;
   for (int i = 0; i < 150; ++i) {
     v = d.view();
