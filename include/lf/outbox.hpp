@@ -15,12 +15,19 @@
 // it drains while the socket takes its output, so a slow reader's backlog stays here, visible
 // to the posters.
 //
+// A meter (OutboxMeter, optional, given to open()) sees every change of the queued bytes, so an
+// owner of many outboxes (lfdb-server's client registry, for maxmemory-clients) keeps their sum
+// as posts come, without visiting the outboxes.
+//
 // Thread-safety: a monitor (sendable_monitor): every member locks, none hands out its state.
 // open() and drain() are for the connection's serving thread; post() for any thread; close()
-// for the session as it ends (after it, the host is never touched again).
+// for the session as it ends, or for whoever drops the connection (after it, the host is never
+// touched again).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -41,6 +48,22 @@ struct OutboxLimits {
   Duration soft_for{};         // how long past soft_bytes on end
 };
 
+// The bytes queued in every outbox opened with it: each adds what a post queues and takes off
+// what a drain, an overflow or its closing lets go, under its own lock, so the sum is exact
+// once no outbox is between two of its steps. A monitor: every member one atomic operation.
+class OutboxMeter {
+ public:
+  using sendable_monitor = void;
+  void add(std::int64_t bytes) { bytes_.fetch_add(bytes, std::memory_order_relaxed); }
+  std::size_t bytes() const {
+    const std::int64_t b = bytes_.load(std::memory_order_relaxed);
+    return b < 0 ? 0 : static_cast<std::size_t>(b);
+  }
+
+ private:
+  std::atomic<std::int64_t> bytes_{0};
+};
+
 class Outbox {
  public:
   using sendable_monitor = void;
@@ -51,8 +74,9 @@ class Outbox {
   };
 
   // On the connection's serving thread (the host may need to prepare its wake-up there).
-  static std::shared_ptr<Outbox> open(SessionHost& host, OutboxLimits limits = {});
-  explicit Outbox(SessionHost& host, OutboxLimits limits);  // use open()
+  static std::shared_ptr<Outbox> open(SessionHost& host, OutboxLimits limits = {},
+                                      std::shared_ptr<OutboxMeter> meter = nullptr);
+  Outbox(SessionHost& host, OutboxLimits limits, std::shared_ptr<OutboxMeter> meter);  // use open()
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
@@ -71,7 +95,10 @@ class Outbox {
 
  private:
   void overflow() LF_REQUIRES(mu_);
+  void let_go() LF_REQUIRES(mu_);  // frees the queued frames; the meter takes their bytes off
 
+  // Immutable (set by the constructor); its own monitor. Changed only under mu_, with bytes_.
+  const std::shared_ptr<OutboxMeter> meter_;
   mutable Mutex mu_;
   SessionHost* host_ LF_GUARDED_BY(mu_);  // nullptr once closed
   OutboxLimits limits_ LF_GUARDED_BY(mu_);

@@ -76,7 +76,7 @@ class ClientName {
   // messages and invalidations; kMonitor: MONITOR's feed). While the socket does not take the
   // replies the session is not run, so what waits there is in no other count.
   enum Outboxes : std::size_t { kPushes, kMonitor };
-  void show_outbox(Outboxes which, std::shared_ptr<const lf::Outbox> box) {
+  void show_outbox(Outboxes which, std::shared_ptr<lf::Outbox> box) {
     if (!part_) {
       if (!box) return;
       part_ = std::make_unique<Part>();
@@ -90,6 +90,14 @@ class ClientName {
     }
     return n;
   }
+  // maxmemory-clients evicted the client: what waits for it goes now (ClientRegistry::evict_over).
+  void close_outboxes() {
+    if (part_) {
+      for (const auto& box : part_->outboxes) {
+        if (box) box->close();
+      }
+    }
+  }
   bool has_outbox() const { return part_ && (part_->outboxes[0] || part_->outboxes[1]); }
   // Since when the server's cron has found the client's output over its class's soft limit
   // (0: not over at its last look); the cron's alone (Server::close_soft_limit_clients).
@@ -102,7 +110,7 @@ class ClientName {
   // Made by the first name or outbox: every connection pays one pointer (issue 17).
   struct Part {
     std::string text;
-    std::shared_ptr<const lf::Outbox> outboxes[2];
+    std::shared_ptr<lf::Outbox> outboxes[2];
     std::int64_t soft_since_ms = 0;
   };
   std::unique_ptr<Part> part_;

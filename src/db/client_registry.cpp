@@ -68,11 +68,15 @@ std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
   lf::MutexLock lock(mu_);
   std::vector<std::pair<std::size_t, ClientState*>> heavy;
   for (ClientState* c : clients_) {
-    const std::size_t m = c->tot_mem.load(std::memory_order_relaxed);
-    if (m != 0 && c->evictable.load(std::memory_order_relaxed) &&
-        !c->evicted.load(std::memory_order_relaxed)) {
-      heavy.emplace_back(m, c);
+    if (!c->evictable.load(std::memory_order_relaxed) || c->evicted.load(std::memory_order_relaxed)) continue;
+    // What it holds in its connection and session, and what waits in its outboxes (a
+    // subscriber that does not read: its messages stay there, posted by the publishers).
+    std::size_t m = c->tot_mem.load(std::memory_order_relaxed);
+    {
+      lf::MutexLock nl(c->name_mu);
+      m += c->name.outbox_bytes();
     }
+    if (m != 0) heavy.emplace_back(m, c);
   }
   // Heaviest first (Redis evicts from its largest memory bucket down), and only until under.
   std::sort(heavy.begin(), heavy.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -80,9 +84,18 @@ std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
     const std::size_t total = memory();
     if (total <= limit) break;
     c->evicted.store(true, std::memory_order_relaxed);
-    account(*c, 0);  // its memory leaves the sum now: the next client is judged without it
-    releasing_.emplace_back(c, m);
-    memory::gauge().releasing(static_cast<std::int64_t>(m));  // freed when its thread closes it
+    // Its memory leaves the sum now: the next client is judged without it. Its outboxes are
+    // closed here (their frames freed at once, as Redis frees an evicted client's output; the
+    // session closing them again later finds nothing); the rest is freed when its thread
+    // closes it, and key eviction leaves it out until then.
+    const std::size_t held = c->tot_mem.load(std::memory_order_relaxed);
+    account(*c, 0);
+    {
+      lf::MutexLock nl(c->name_mu);
+      c->name.close_outboxes();
+    }
+    releasing_.emplace_back(c, held);
+    memory::gauge().releasing(static_cast<std::int64_t>(held));
     std::fprintf(stderr,
                  "lfdb-server: evicting client id=%" PRIu64 " addr=%s: it uses %zu bytes (tot-mem) "
                  "and the clients %zu, over maxmemory-clients (%zu bytes)\n",

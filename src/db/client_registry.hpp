@@ -4,8 +4,10 @@
 // other threads (immutable fields and atomics), under the registry's lock.
 //
 // It also keeps the sum of every client's memory (tot-mem) for maxmemory-clients: each serving
-// thread publishes its own client's figure after a read (account), and the thread that finds
-// the sum over the limit closes the heaviest evictable clients (evict_over), as CLIENT KILL does.
+// thread publishes its own client's figure after a read (account), the clients' outboxes (pub/sub
+// messages and invalidations, MONITOR lines) add what posters queue and take off what their
+// sessions drain through one meter (outbox_meter), and the thread that finds the sum over the
+// limit closes the heaviest evictable clients (evict_over), as CLIENT KILL does.
 //
 // Thread-safety: every member may be called from any thread.
 #pragma once
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +24,7 @@
 
 #include "db/client.hpp"
 #include "lf/mutex.hpp"
+#include "lf/outbox.hpp"
 
 namespace lfdb::db {
 
@@ -50,11 +54,16 @@ class ClientRegistry {
                            std::memory_order_relaxed);
     }
   }
-  // Every client's memory together (INFO memory mem_clients_normal).
+  // Every client's memory together (INFO memory mem_clients_normal): what the serving threads
+  // counted and what waits in the outboxes.
   std::size_t memory() const {
     const std::int64_t t = total_mem_.load(std::memory_order_relaxed);
-    return t < 0 ? 0 : static_cast<std::size_t>(t);  // an add may trail its exchange
+    return (t < 0 ? 0 : static_cast<std::size_t>(t)) + outboxes_->bytes();  // an add may trail its exchange
   }
+  // Given to every client's outbox as it is opened (lf::Outbox::open): a post by a publisher's
+  // thread is in the sum at once, before the subscriber's session runs again (it does not while
+  // its socket is full), and the publisher's own check of the limit sees it.
+  const std::shared_ptr<lf::OutboxMeter>& outbox_meter() const { return outboxes_; }
   // maxmemory-clients: asks the heaviest clients not under CLIENT NO-EVICT to close until the
   // sum is at most `limit`, each logged; returns their ids (the caller settles parked ones as
   // CLIENT KILL does).
@@ -85,6 +94,8 @@ class ClientRegistry {
   std::atomic<std::uint64_t> next_id_{1};
   // The sum of the registered clients' tot_mem: moved only by exchanges of a tot_mem.
   std::atomic<std::int64_t> total_mem_{0};
+  // The bytes queued in the clients' outboxes: a monitor (one atomic) the outboxes share.
+  const std::shared_ptr<lf::OutboxMeter> outboxes_ = std::make_shared<lf::OutboxMeter>();
 };
 
 }  // namespace lfdb::db

@@ -166,7 +166,8 @@ void monitor_cmd(SessionContext& c) {
   // Held to the pub/sub class of client-output-buffer-limit (Redis uses its replica class,
   // which lfdb does not keep): a monitor that stops reading is dropped, not buffered forever.
   std::shared_ptr<lf::Outbox>& monitor = c.client.open_channels().monitor;
-  monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits());
+  // Its queued lines are in the clients' sum as they are posted (maxmemory-clients).
+  monitor = lf::Outbox::open(*c.client.host, c.server.pubsub_limits(), c.server.clients().outbox_meter());
   c.server.monitors().add(c.client.id, monitor);
   {
     lf::MutexLock lock(c.client.name_mu);

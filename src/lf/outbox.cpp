@@ -1,13 +1,17 @@
 #include "lf/outbox.hpp"
 
+#include <utility>
+
 namespace lf {
 
-std::shared_ptr<Outbox> Outbox::open(SessionHost& host, OutboxLimits limits) {
+std::shared_ptr<Outbox> Outbox::open(SessionHost& host, OutboxLimits limits,
+                                     std::shared_ptr<OutboxMeter> meter) {
   host.prepare_wake();
-  return std::make_shared<Outbox>(host, limits);
+  return std::make_shared<Outbox>(host, limits, std::move(meter));
 }
 
-Outbox::Outbox(SessionHost& host, OutboxLimits limits) : host_(&host), limits_(limits) {}
+Outbox::Outbox(SessionHost& host, OutboxLimits limits, std::shared_ptr<OutboxMeter> meter)
+    : meter_(std::move(meter)), host_(&host), limits_(limits) {}
 
 Outbox::Posted Outbox::post(const Frame& frame) {
   OutboxLimits limits;
@@ -38,6 +42,7 @@ Outbox::Posted Outbox::post(const Frame& frame, const OutboxLimits& limits) {
   }
   frames_.push_back(frame);
   bytes_ += size;
+  if (meter_) meter_->add(static_cast<std::int64_t>(size));
   // One wake per batch: the serving thread drains everything queued when it comes. The wake is
   // sent under the lock so close() (the session ending) cannot slip in between.
   if (!woken_) {
@@ -47,10 +52,15 @@ Outbox::Posted Outbox::post(const Frame& frame, const OutboxLimits& limits) {
   return Posted::kQueued;
 }
 
+void Outbox::let_go() {
+  std::deque<Frame>().swap(frames_);
+  if (meter_ && bytes_ != 0) meter_->add(-static_cast<std::int64_t>(bytes_));
+  bytes_ = 0;
+}
+
 void Outbox::overflow() {
   overflowed_ = true;
-  std::deque<Frame>().swap(frames_);  // the memory goes now, not when the connection closes
-  bytes_ = 0;
+  let_go();  // the memory goes now, not when the connection closes
   SessionHost* host = host_;
   host_ = nullptr;
   host->request_close();
@@ -62,6 +72,7 @@ std::size_t Outbox::drain(std::string& out) {
     MutexLock lock(mu_);
     woken_ = false;
     frames.swap(frames_);
+    if (meter_ && bytes_ != 0) meter_->add(-static_cast<std::int64_t>(bytes_));
     bytes_ = 0;
     soft_since_ = TimePoint{};
   }
@@ -72,8 +83,7 @@ std::size_t Outbox::drain(std::string& out) {
 void Outbox::close() {
   MutexLock lock(mu_);
   host_ = nullptr;
-  std::deque<Frame>().swap(frames_);
-  bytes_ = 0;
+  let_go();
 }
 
 void Outbox::set_limits(OutboxLimits limits) {

@@ -300,6 +300,119 @@ class ClientEvictionTest(SideBySideTestCase):
                 self.assertEqual(info_stat(r, "evicted_keys"), 0)
                 r.config_set("maxmemory-policy", "noeviction")
 
+    def subscribers(self, name, count, channel="bla"):
+        """`count` connections subscribed to `channel` that never read again."""
+        subs = []
+        for i in range(count):
+            c = self.raw(name, "sub%d" % i)
+            c.send_command("SUBSCRIBE", channel)
+            self.assertEqual(c.read_parsed(timeout=20.0), [b"subscribe", channel.encode(), 1])
+            subs.append(c)
+        return subs
+
+    def test_subscribers_backlog_is_in_the_clients_sum(self):
+        """Messages a subscriber does not read wait in the server (Redis's reply list, lfdb's
+        outbox, filled by the publisher's thread while the subscriber's socket is full): they are
+        the subscriber's tot-mem and in the clients' sum maxmemory-clients compares
+        (mem_clients_normal, which Redis 7.0 makes of the normal and the pub/sub clients).
+        lfdb-server once showed them in CLIENT LIST's tot-mem only: 5 subscribers held 4 MB and
+        mem_clients_normal said a fraction of it."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                r.config_set("maxmemory-clients", "100mb")  # on, far off: nobody is evicted
+                names = ["sub%d" % i for i in range(5)]
+                self.subscribers(name, 5)
+                message = b"x" * (100 * KB)
+
+                def piled():
+                    return sum(self.tot_mem(r, n) or 0 for n in names)
+
+                # The kernel takes the first MBs of each socket; then they pile up in the server.
+                for _ in range(2000):
+                    if piled() >= 6 * 1024 * KB:
+                        break
+                    for _ in range(10):
+                        self.assertEqual(r.publish("bla", message), 5)
+                self.assertGreaterEqual(piled(), 6 * 1024 * KB)
+
+                # Both figures with nothing moved in between (the publisher is idle now, and the
+                # subscribers' sockets are full).
+                def snapshot():
+                    before = piled()
+                    total = int(r.info("memory")["mem_clients_normal"])
+                    return (total, before) if piled() == before else None
+                measured = eventually(snapshot)
+                self.assertTrue(measured)
+                total, held = measured
+                self.assertGreaterEqual(total, held, "mem_clients_normal %d, the subscribers' tot-mem %d"
+                                        % (total, held))
+                self.assertEqual(info_stat(r, "evicted_clients"), before)
+
+    def test_subscribers_that_do_not_read_are_evicted(self):
+        """Subscribers that never read while a publisher floods them are evicted under
+        maxmemory-clients, before any key: their backlog counts as it is posted, and the
+        publisher's check of the limit finds it (unit/maxmemory's 'eviction due to output
+        buffers of pubsub, client eviction: true'). 50 keys of 100 KB, maxmemory 4 MB above them,
+        maxmemory-clients 3 MB, 20 subscribers, 100 KB messages. The publisher (NO-EVICT) and a
+        bystander go on; the evicted subscribers leave CLIENT LIST. lfdb-server once counted
+        only what had reached the subscribers' connections: keys went instead when the
+        sockets' buffers filled first."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.config_set("maxmemory-policy", "allkeys-lru")
+                for j in range(50):
+                    r.setrange(str(j), 100000, "x")
+                used = int(r.info("memory")["used_memory"])
+                r.config_set("maxmemory", str(used + 4 * 1024 * KB))
+                r.config_set("maxmemory-clients", "3mb")
+                r.config_resetstat()
+                bystander = self.raw(name, "bystander")
+                self.subscribers(name, 20)
+                message = b"x" * (100 * KB)
+                published = 0
+                while info_stat(r, "evicted_clients") == 0 and info_stat(r, "evicted_keys") == 0 \
+                        and published < 3000:
+                    r.publish("bla", message)
+                    published += 1
+                evicted = info_stat(r, "evicted_clients")
+                self.assertGreater(evicted, 0, "%d messages published" % published)
+                self.assertEqual(info_stat(r, "evicted_keys"), 0)
+                self.assertEqual(r.dbsize(), 50)
+
+                # The evicted ones are gone (lfdb's close on their own threads, a moment later).
+                def left():
+                    return sum(1 for c in r.client_list() if c["name"].startswith("sub"))
+                self.assertTrue(eventually(lambda: left() == 20 - info_stat(r, "evicted_clients")),
+                                "%d subscribers left, %d evicted" % (left(), info_stat(r, "evicted_clients")))
+                self.assertEqual(bystander.command("PING"), b"PONG")
+                self.assertTrue(eventually(lambda: r.publish("bla", b"after") == left()))
+                r.config_set("maxmemory-policy", "noeviction")
+
+    def test_monitor_that_does_not_read_is_evicted(self):
+        """A MONITOR that never reads while commands with 100 KB arguments run: their lines pile
+        up for it (lfdb: in its outbox, as a subscriber's messages) and it is evicted under
+        maxmemory-clients (a monitor is a normal client to Redis's eviction); the client running
+        the commands goes on."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                r.config_set("maxmemory-clients", "3mb")
+                monitor = self.raw(name, "monitor")
+                self.assertEqual(monitor.command("MONITOR"), b"OK")
+                value = b"x" * (100 * KB)
+                runs = 0
+                while info_stat(r, "evicted_clients") == before and runs < 3000:
+                    r.set("k", value)
+                    runs += 1
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1, "%d SETs" % runs)
+                self.assertTrue(monitor.is_closed(timeout=20.0))
+                self.assertIsNone(self.tot_mem(r, "monitor"))
+                self.assertEqual(r.get("k"), value)
+
     def test_a_big_argument_counts_whole_from_its_header(self):
         """A client that announces a 3 MB argument under a 3 MB limit is evicted at once, and
         one announcing half the limit shows at least that much in tot-mem, however little of it

@@ -101,6 +101,64 @@ TEST(Outbox, ClosedOutboxDropsAndNeverTouchesTheHost) {
   EXPECT_EQ(box->drain(out), 0u);
 }
 
+// A meter shared by several outboxes holds what they queue together: posts add, a drain, an
+// overflow and closing take off, and a post refused (closed) adds nothing.
+TEST(Outbox, MeterFollowsTheQueuedBytesOfEveryOutbox) {
+  RecordingHost h1, h2, h3;
+  auto meter = std::make_shared<lf::OutboxMeter>();
+  auto b1 = lf::Outbox::open(h1, {}, meter);
+  auto b2 = lf::Outbox::open(h2, {.hard_bytes = 10}, meter);
+  auto b3 = lf::Outbox::open(h3, {}, meter);
+  b1->post(frame("abc"));
+  b1->post(frame("de"));
+  b2->post(frame("12345678"));
+  b3->post(frame("xyz"));
+  EXPECT_EQ(meter->bytes(), 16u);
+  std::string out;
+  b1->drain(out);
+  EXPECT_EQ(meter->bytes(), 11u);
+  EXPECT_EQ(b2->post(frame("9ab")), lf::Outbox::Posted::kOverflowed);  // its 8 bytes are freed
+  EXPECT_EQ(meter->bytes(), 3u);
+  EXPECT_EQ(b2->post(frame("c")), lf::Outbox::Posted::kClosed);
+  EXPECT_EQ(meter->bytes(), 3u);
+  b3->close();
+  EXPECT_EQ(meter->bytes(), 0u);
+  b3->close();  // twice (the evictor, then the session ending): nothing taken off twice
+  EXPECT_EQ(b3->post(frame("q")), lf::Outbox::Posted::kClosed);
+  EXPECT_EQ(meter->bytes(), 0u);
+  b1->post(frame("z"));
+  EXPECT_EQ(meter->bytes(), 1u);
+}
+
+// Posters on many threads and a drainer: once all are done and the rest drained, the meter is 0
+// (each change is made under the outbox's lock with its own count).
+TEST(Outbox, MeterIsExactUnderConcurrentPostsAndDrains) {
+  RecordingHost host;
+  auto meter = std::make_shared<lf::OutboxMeter>();
+  auto box = lf::Outbox::open(host, {}, meter);
+  std::atomic<bool> done{false};
+  std::thread drainer([&] {
+    std::string out;
+    while (!done.load()) {
+      box->drain(out);
+      out.clear();
+    }
+  });
+  std::vector<std::thread> posters;
+  for (int t = 0; t < 4; ++t) {
+    posters.emplace_back([&] {
+      for (int i = 0; i < 5000; ++i) box->post(frame("message"));
+    });
+  }
+  for (auto& p : posters) p.join();
+  done.store(true);
+  drainer.join();
+  EXPECT_EQ(meter->bytes(), box->queued_bytes());
+  std::string out;
+  box->drain(out);
+  EXPECT_EQ(meter->bytes(), 0u);
+}
+
 // ---- under every model ----------------------------------------------------------------------
 
 #ifdef LF_SANITIZED

@@ -30,8 +30,9 @@ void show_flags(ClientState& c) {
 Endpoint& endpoint(ClientState& c, Server& s) {
   if (c.pushes() == nullptr) {
     ClientState::Channels& ch = c.open_channels();
-    ch.pushes = std::make_shared<Endpoint>(c.id, lf::Outbox::open(*c.host, s.pubsub_limits()),
-                                           c.protocol == resp::Protocol::kResp3);
+    // Its queued bytes are in the clients' sum as they are posted (maxmemory-clients).
+    std::shared_ptr<lf::Outbox> box = lf::Outbox::open(*c.host, s.pubsub_limits(), s.clients().outbox_meter());
+    ch.pushes = std::make_shared<Endpoint>(c.id, std::move(box), c.protocol == resp::Protocol::kResp3);
     s.tracking().attach(ch.pushes);
     lf::MutexLock lock(c.name_mu);
     c.name.show_outbox(ClientName::kPushes, ch.pushes->outbox);
