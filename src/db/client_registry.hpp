@@ -57,8 +57,8 @@ class ClientRegistry {
   // Every client's memory together (INFO memory mem_clients_normal): what the serving threads
   // counted and what waits in the outboxes.
   std::size_t memory() const {
-    const std::int64_t t = total_mem_.load(std::memory_order_relaxed);
-    return (t < 0 ? 0 : static_cast<std::size_t>(t)) + outboxes_->bytes();  // an add may trail its exchange
+    const std::int64_t t = total_mem_.load(std::memory_order_relaxed);  // an add may trail its exchange
+    return (t < 0 ? 0 : static_cast<std::size_t>(t)) + outboxes_->bytes();
   }
   // Given to every client's outbox as it is opened (lf::Outbox::open): a post by a publisher's
   // thread is in the sum at once, before the subscriber's session runs again (it does not while

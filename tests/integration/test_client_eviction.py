@@ -300,13 +300,19 @@ class ClientEvictionTest(SideBySideTestCase):
                 self.assertEqual(info_stat(r, "evicted_keys"), 0)
                 r.config_set("maxmemory-policy", "noeviction")
 
-    def subscribers(self, name, count, channel="bla"):
-        """`count` connections subscribed to `channel` that never read again."""
+    def subscribers(self, name, count, channel="bla", no_evict=()):
+        """`count` connections subscribed to `channel` that never read again. Those whose
+        number is in `no_evict` are under CLIENT NO-EVICT on and the heaviest: subscribed to a
+        pattern that matches the channel too, they get every message twice."""
         subs = []
         for i in range(count):
             c = self.raw(name, "sub%d" % i)
+            if i in no_evict:
+                self.assertEqual(c.command("CLIENT", "NO-EVICT", "on"), b"OK")
+                c.send_command("PSUBSCRIBE", channel[:-1] + "*")
+                self.assertEqual(c.read_parsed(timeout=20.0), [b"psubscribe", channel[:-1].encode() + b"*", 1])
             c.send_command("SUBSCRIBE", channel)
-            self.assertEqual(c.read_parsed(timeout=20.0), [b"subscribe", channel.encode(), 1])
+            self.assertEqual(c.read_parsed(timeout=20.0)[:2], [b"subscribe", channel.encode()])
             subs.append(c)
         return subs
 
@@ -390,6 +396,24 @@ class ClientEvictionTest(SideBySideTestCase):
                 self.assertEqual(bystander.command("PING"), b"PONG")
                 self.assertTrue(eventually(lambda: r.publish("bla", b"after") == left()))
                 r.config_set("maxmemory-policy", "noeviction")
+
+    def test_no_evict_subscriber_is_never_picked(self):
+        """A subscriber under CLIENT NO-EVICT on is never evicted, though it is the heaviest
+        (it gets every message twice); the others are, as the publisher floods them."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                before = info_stat(r, "evicted_clients")
+                r.config_set("maxmemory-clients", "3mb")
+                self.subscribers(name, 5, no_evict=(0,))
+                message = b"x" * (100 * KB)
+                published = 0
+                while info_stat(r, "evicted_clients") == before and published < 3000:
+                    r.publish("bla", message)
+                    published += 1
+                self.assertGreater(info_stat(r, "evicted_clients"), before, "%d messages published" % published)
+                self.assertIsNotNone(self.tot_mem(r, "sub0"), "the NO-EVICT subscriber was evicted")
+                self.assertGreater(self.tot_mem(r, "sub0"), 100 * KB)
 
     def test_monitor_that_does_not_read_is_evicted(self):
         """A MONITOR that never reads while commands with 100 KB arguments run: their lines pile
