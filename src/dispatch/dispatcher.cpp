@@ -167,9 +167,12 @@ class Loop {
     std::size_t n = 0;
     for (auto it = peers_.begin(); it != peers_.end();) {
       const ReplicaLink& l = *it->link;
-      const bool match = (d.client_id == 0 || l.client_id == d.client_id) &&
-                         (d.addr.empty() || l.addr == d.addr) &&
-                         (d.min_age_s <= 0 || (now - it->created_mono_ms) / 1000 >= d.min_age_s);
+      const ReplicaFilter& f = d.filter;
+      const bool match = (f.client_id == 0 || l.client_id == f.client_id) &&
+                         (f.addr.empty() || l.addr == f.addr) &&
+                         (f.laddr.empty() || l.laddr == f.laddr) &&
+                         (f.user.empty() || l.user == f.user) &&
+                         (f.min_age_s <= 0 || (now - it->created_mono_ms) / 1000 >= f.min_age_s);
       if (match) {
         it = peers_.erase(it);
         ++n;
@@ -463,6 +466,8 @@ class Loop {
       r.lag_s = (now - p.last_ack_ms) / 1000;
       r.client_id = p.link->client_id;
       r.addr = p.link->addr;
+      r.laddr = p.link->laddr;
+      r.user = p.link->user;
       r.age_s = (now - p.created_mono_ms) / 1000;
       const std::uint64_t need = needs(p);
       r.unsent = backlog_.end() > need ? backlog_.end() - need : 0;
@@ -539,9 +544,9 @@ void Dispatcher::set_ping_period(std::int64_t seconds) { (void)inbox_->send(Ping
 
 void Dispatcher::set_replica_limit(ReplicaLimit limit) { (void)inbox_->send(limit); }
 
-std::size_t Dispatcher::drop_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s) {
+std::size_t Dispatcher::drop_replicas(ReplicaFilter filter) {
   auto done = std::make_shared<lf::Monitor<std::optional<std::size_t>>>();
-  if (!inbox_->send(DropReplicas{client_id, std::move(addr), min_age_s, done})) return 0;
+  if (!inbox_->send(DropReplicas{std::move(filter), done})) return 0;
   // The thread takes it within its next turn (it waits at most 50 ms for its mailbox while it
   // has replicas, and wakes at once for a message); the bound only guards a stopping server.
   const auto n = done->wait_for(std::chrono::seconds(5), [](const std::optional<std::size_t>& v) { return v.has_value(); },
