@@ -203,17 +203,18 @@ bool is_replica_type(std::string_view type) { return iequal(type, "replica") || 
 template <class Keep>
 std::string replica_lines(SessionContext& c, Keep&& keep) {
   std::string out;
-  const std::string laddr = c.client.laddr();
   for (const dispatch::ReplicaView& r : c.server.replication().replicas()) {
     if (!keep(r)) continue;
-    char line[512];
-    std::snprintf(line, sizeof line,
+    // Room for the fixed fields and the variable ones (a user name has no length limit).
+    std::string line(512 + r.addr.size() + r.laddr.size() + r.user.size(), '\0');
+    const int len = std::snprintf(line.data(), line.size(),
                   "id=%" PRIu64 " addr=%s laddr=%s fd=-1 name= age=%" PRId64 " idle=%" PRId64
                   " flags=S db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
                   "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=%" PRIu64 " tot-mem=%" PRIu64
-                  " events=rw cmd=replconf user=default redir=-1 resp=2\n",
-                  r.client_id, r.addr.c_str(), laddr.c_str(), r.age_s, r.lag_s, r.unsent, r.unsent);
-    out += line;
+                  " events=rw cmd=replconf user=%s redir=-1 resp=2\n",
+                  r.client_id, r.addr.c_str(), r.laddr.c_str(), r.age_s, r.lag_s, r.unsent, r.unsent,
+                  r.user.c_str());
+    if (len > 0) out.append(line.data(), std::min(static_cast<std::size_t>(len), line.size() - 1));
   }
   return out;
 }
@@ -269,6 +270,12 @@ void settle_killed(Server& server, std::uint64_t id) {
 
 namespace {
 
+dispatch::ReplicaFilter replica_at(const std::string& addr) {
+  dispatch::ReplicaFilter f;
+  f.addr = addr;
+  return f;
+}
+
 void client_kill_cmd(SessionContext& c) {
   if (c.argc() == 3) {  // CLIENT KILL addr:port (the old form)
     const std::string addr(c.argv[2]);
@@ -281,7 +288,7 @@ void client_kill_cmd(SessionContext& c) {
     });
     // A blocked client is parked (it reads nothing): its wait ends so that it can close.
     for (std::uint64_t k : killed) settle_killed(c.server, k);
-    if (n == 0 && !self && c.server.replication().kill_replicas(0, addr, 0) == 0) {
+    if (n == 0 && !self && c.server.replication().kill_replicas(replica_at(addr)) == 0) {
       return c.out.error("ERR No such client");
     }
     if (self) c.session.close_after_replies();
@@ -348,10 +355,16 @@ void client_kill_cmd(SessionContext& c) {
     c.session.close_after_replies();
     ++n;
   }
-  // Replicas are the dispatcher's (CLIENT LIST's flags=S lines); they have no user or laddr of
-  // their own to match.
-  if ((type.empty() || is_replica_type(type)) && user.empty() && laddr.empty()) {
-    n += c.server.replication().kill_replicas(id > 0 ? static_cast<std::uint64_t>(id) : 0, addr, maxage);
+  // Replicas are the dispatcher's (CLIENT LIST's flags=S lines): it matches the same filters
+  // on the connection each replica was handed over from.
+  if (type.empty() || is_replica_type(type)) {
+    dispatch::ReplicaFilter f;
+    f.client_id = id > 0 ? static_cast<std::uint64_t>(id) : 0;
+    f.addr = addr;
+    f.laddr = laddr;
+    f.user = user;
+    f.min_age_s = maxage;
+    n += c.server.replication().kill_replicas(std::move(f));
   }
   c.out.integer(static_cast<std::int64_t>(n));
 }

@@ -55,6 +55,20 @@ lf::Status Backlog::append(const SegmentRef& s) {
   return lf::Status();
 }
 
+void Backlog::reserve_tail() {
+  if (block_ <= 1) return;  // every segment is its own block
+  if (!blocks_.empty() && !blocks_.back().shared && blocks_.back().own.size() < blocks_.back().own.capacity()) {
+    return;
+  }
+  make_room(end_ + 1);
+  Block b;
+  b.start = end_;
+  b.own.reserve(block_ - 1);  // with its terminator, one allocation of exactly `block_`
+  b.footprint = heap_size(b.own) + sizeof(Block);
+  push(std::move(b));
+  advance_window();
+}
+
 void Backlog::make_room(std::uint64_t new_end) {
   // What the new block will push out of the window and nobody needs goes before it is
   // allocated, not after: the allocator then hands the same memory back for it, and used_memory

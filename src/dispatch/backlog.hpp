@@ -64,6 +64,12 @@ class Backlog {
   // Blocks older than the window are kept only while they hold bytes from `keep_from` on (the
   // oldest cursor of a connected replica; UINT64_MAX: none): drops the others.
   void trim(std::uint64_t keep_from);
+  // Makes sure the next small segment has room in a block already allocated: a replica that
+  // just synced has the block its first writes go to in used_memory already, as Redis counts
+  // its replication buffer from the sync on, rather than a 16 KB step at the first write after
+  // it (which the maxmemory a test or an operator set from the figure right after the sync
+  // would then pay for in evictions). No-op while the newest block has room.
+  void reserve_tail();
 
   std::uint64_t start() const { return start_; }  // oldest offset still held
   std::uint64_t end() const { return end_; }      // the sealed end of the log

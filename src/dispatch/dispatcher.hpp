@@ -56,6 +56,8 @@ struct ReplicaLink {
   Wire wire = Wire::kLfdb;
   std::uint64_t client_id = 0;       // the connection's client id (CLIENT LIST / KILL)
   std::string addr;                  // the connection's peer, ip:port (CLIENT LIST / KILL)
+  std::string laddr;                 // the connection's local end, ip:port (CLIENT LIST / KILL)
+  std::string user;                  // the ACL user it authenticated as (CLIENT LIST / KILL)
   std::int64_t created_ms = 0;       // when the connection was accepted (CLIENT LIST's age)
   std::string ip;
   std::uint16_t listening_port = 0;  // the replica's own port (INFO's slaveN:port)
@@ -104,14 +106,22 @@ struct ReplicaLimit {
   std::int64_t soft_seconds = 60;
 };
 
-// CLIENT KILL of replicas: those matching (client_id 0: any; addr empty: any) are disconnected
-// and the bytes held only for them let go before `done` is told how many went, so the INFO
-// that follows the kill already shows them gone.
-struct DropReplicas {
+// Which replicas a CLIENT KILL names: every filter given must match (0 or empty: any).
+struct ReplicaFilter {
   using sendable_value = void;
   std::uint64_t client_id = 0;
   std::string addr;
+  std::string laddr;
+  std::string user;
   std::int64_t min_age_s = 0;  // CLIENT KILL MAXAGE: only replicas connected at least this long
+};
+
+// CLIENT KILL of replicas: those matching are disconnected and the bytes held only for them
+// let go before `done` is told how many went, so the INFO that follows the kill already shows
+// them gone.
+struct DropReplicas {
+  using sendable_value = void;
+  ReplicaFilter filter;
   std::shared_ptr<lf::Monitor<std::optional<std::size_t>>> done;
 };
 
@@ -134,6 +144,8 @@ struct ReplicaView {
   std::int64_t lag_s = 0;    // seconds since its last acknowledgement
   std::uint64_t client_id = 0;
   std::string addr;          // ip:port of the connection
+  std::string laddr;         // its local end
+  std::string user;          // the ACL user it authenticated as
   std::int64_t age_s = 0;    // since the connection was accepted
   std::uint64_t unsent = 0;  // log bytes not yet sent to it: its output buffer (omem)
 };
@@ -176,7 +188,7 @@ class Dispatcher {
   void set_ping_period(std::int64_t seconds);
   void set_replica_limit(ReplicaLimit limit);
   // Disconnects the matching replicas (DropReplicas) and waits until it is done: how many went.
-  std::size_t drop_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s);
+  std::size_t drop_replicas(ReplicaFilter filter);
   // The backlog's bytes held only for replicas, now (one relaxed load).
   std::uint64_t replica_bytes() const { return replica_bytes_->get(); }
   // The sealed end of the log (INFO's master_repl_offset): current as soon as ship() returns.

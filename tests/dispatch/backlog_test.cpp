@@ -54,6 +54,24 @@ TEST(Backlog, KeepsAtMostItsCapacityButAlwaysTheNewestSegment) {
   EXPECT_EQ(b.end(), 90u);
 }
 
+TEST(Backlog, ATailReservedAtSyncTimeTakesTheFirstWritesWithoutAllocating) {
+  Backlog b(10 * 1024, 100);
+  EXPECT_EQ(b.footprint(), 0u);
+  b.reserve_tail();
+  const std::size_t reserved = b.footprint();
+  EXPECT_GE(reserved, Backlog::kBlockBytes);
+  EXPECT_EQ(b.start(), 100u);
+  EXPECT_EQ(b.end(), 100u);
+  EXPECT_TRUE(b.piece(100).empty());
+  b.reserve_tail();  // the newest block has room: nothing more
+  EXPECT_EQ(b.footprint(), reserved);
+  ASSERT_TRUE(b.append(seg(100, "*1\r\n$4\r\nPING\r\n")).ok());
+  EXPECT_EQ(b.footprint(), reserved);
+  EXPECT_EQ(b.segments(), 1u);
+  EXPECT_EQ(b.piece(100), "*1\r\n$4\r\nPING\r\n");
+  EXPECT_EQ(b.replica_bytes(), 0u);
+}
+
 TEST(Backlog, PartialResyncOnlyForOurHistoryInsideTheBacklog) {
   Backlog b(10, 0, 1);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(b.append(seg(b.end(), "abcd")).ok());  // [12, 20)

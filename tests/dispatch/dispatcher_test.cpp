@@ -185,6 +185,8 @@ TEST(Dispatcher, AStoppedReplicasUnsentBytesAreHeldCountedAndFreedWhenItIsKilled
   stall(slow);
   slow.link->client_id = 42;
   slow.link->addr = "127.0.0.1:5555";
+  slow.link->laddr = "127.0.0.1:6379";
+  slow.link->user = "repl";
   d.add_replica(std::move(slow.link));
   EXPECT_EQ(slow.read(16), "+CONTINUE r1 0\r\n");
   const std::uint64_t at = ship_two_megabytes(d);  // never read
@@ -197,13 +199,17 @@ TEST(Dispatcher, AStoppedReplicasUnsentBytesAreHeldCountedAndFreedWhenItIsKilled
   ASSERT_EQ(v.backlog_end, at);
   ASSERT_EQ(v.replicas.size(), 1u);
   EXPECT_EQ(v.replicas[0].client_id, 42u);
+  EXPECT_EQ(v.replicas[0].laddr, "127.0.0.1:6379");
+  EXPECT_EQ(v.replicas[0].user, "repl");
   // All but what the socket buffers took is unsent, and held for it past the backlog's size.
   EXPECT_GT(v.replicas[0].unsent, 1900u * 1024);
   EXPECT_GT(d.replica_bytes(), 1800u * 1024);
   EXPECT_EQ(v.backlog_start, 0u);
-  EXPECT_EQ(d.drop_replicas(7, "", 0), 0u);                 // another client id
-  EXPECT_EQ(d.drop_replicas(0, "127.0.0.1:1", 0), 0u);      // another address
-  EXPECT_EQ(d.drop_replicas(0, "127.0.0.1:5555", 0), 1u);
+  EXPECT_EQ(d.drop_replicas({.client_id = 7}), 0u);           // another client id
+  EXPECT_EQ(d.drop_replicas({.addr = "127.0.0.1:1"}), 0u);     // another address
+  EXPECT_EQ(d.drop_replicas({.laddr = "127.0.0.1:1"}), 0u);    // another local address
+  EXPECT_EQ(d.drop_replicas({.user = "default"}), 0u);         // another user
+  EXPECT_EQ(d.drop_replicas({.addr = "127.0.0.1:5555", .laddr = "127.0.0.1:6379", .user = "repl"}), 1u);
   EXPECT_EQ(d.replica_bytes(), 0u);  // let go before the answer
   EXPECT_TRUE(slow.closed_within(3s));
   EXPECT_TRUE(d.view().replicas.empty());

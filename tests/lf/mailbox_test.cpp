@@ -246,6 +246,8 @@ TEST(RingQueue, KeepsFifoOrderAcrossWrapAndGrowth) {
   }
   while (!q.empty()) ASSERT_EQ(q.pop_front(), std::to_string(next_out++));
   EXPECT_EQ(next_out, next_in);
+  q.emplace_back("steady");
+  q.pop_front();
   std::size_t cap = q.capacity();
   for (int i = 0; i < 1000; ++i) {
     q.emplace_back("steady");
@@ -253,6 +255,22 @@ TEST(RingQueue, KeepsFifoOrderAcrossWrapAndGrowth) {
   }
   EXPECT_EQ(q.capacity(), cap) << "a steady flow must not grow the ring";
   q.emplace_back("left for the destructor");
+}
+
+TEST(RingQueue, ABurstsStorageIsGivenBackOnceDrained) {
+  lf::detail::RingQueue<std::string> q;
+  for (int i = 0; i < 40; ++i) q.emplace_back("small");
+  const std::size_t small = q.capacity();
+  while (!q.empty()) q.pop_front();
+  EXPECT_EQ(q.capacity(), small) << "a backlog of up to 64 keeps its slots";
+  for (int i = 0; i < 5000; ++i) q.emplace_back("burst");
+  EXPECT_GE(q.capacity(), 5000u);
+  for (int i = 0; i < 4999; ++i) q.pop_front();
+  EXPECT_GE(q.capacity(), 5000u) << "given back only once empty";
+  q.pop_front();
+  EXPECT_EQ(q.capacity(), 0u);
+  q.emplace_back("after");  // grows again from the start
+  EXPECT_EQ(q.pop_front(), "after");
 }
 
 }  // namespace
