@@ -205,11 +205,21 @@ TEST(Dispatcher, AStoppedReplicasUnsentBytesAreHeldCountedAndFreedWhenItIsKilled
   EXPECT_GT(v.replicas[0].unsent, 1900u * 1024);
   EXPECT_GT(d.replica_bytes(), 1800u * 1024);
   EXPECT_EQ(v.backlog_start, 0u);
-  EXPECT_EQ(d.drop_replicas({.client_id = 7}), 0u);           // another client id
-  EXPECT_EQ(d.drop_replicas({.addr = "127.0.0.1:1"}), 0u);     // another address
-  EXPECT_EQ(d.drop_replicas({.laddr = "127.0.0.1:1"}), 0u);    // another local address
-  EXPECT_EQ(d.drop_replicas({.user = "default"}), 0u);         // another user
-  EXPECT_EQ(d.drop_replicas({.addr = "127.0.0.1:5555", .laddr = "127.0.0.1:6379", .user = "repl"}), 1u);
+  // Field by field: g++ warns of a designated initializer that leaves members out.
+  auto filter = [](std::string addr, std::string laddr, std::string user) {
+    ReplicaFilter f;
+    f.addr = std::move(addr);
+    f.laddr = std::move(laddr);
+    f.user = std::move(user);
+    return f;
+  };
+  ReplicaFilter other_id;
+  other_id.client_id = 7;
+  EXPECT_EQ(d.drop_replicas(other_id), 0u);                                   // another client id
+  EXPECT_EQ(d.drop_replicas(filter("127.0.0.1:1", "", "")), 0u);              // another address
+  EXPECT_EQ(d.drop_replicas(filter("", "127.0.0.1:1", "")), 0u);              // another local address
+  EXPECT_EQ(d.drop_replicas(filter("", "", "default")), 0u);                  // another user
+  EXPECT_EQ(d.drop_replicas(filter("127.0.0.1:5555", "127.0.0.1:6379", "repl")), 1u);
   EXPECT_EQ(d.replica_bytes(), 0u);  // let go before the answer
   EXPECT_TRUE(slow.closed_within(3s));
   EXPECT_TRUE(d.view().replicas.empty());
