@@ -126,6 +126,7 @@ struct Slot {
   bool send_inflight = false;
   bool recv_armed = false;
   bool recv_paused = false;  // cancelled for back-pressure; posted again once output drains
+  bool reads_on = false;     // ProactorIo::read_on: no back-pressure at output_limit
   bool starved = false;      // ended in ENOBUFS: posted again once buffers came back (kRearm)
   bool cancel_sent = false;
   bool send_cancel_sent = false;
@@ -674,13 +675,14 @@ struct UringProactor::Impl {
       if (closing && s.recv_armed && !s.cancel_sent) {
         s.cancel_sent = true;
         queue_cancel(s, kRecv);
-      } else if (!closing && s.recv_armed && !s.recv_paused && (s.held || backlog > opt.output_limit)) {
+      } else if (!closing && s.recv_armed && !s.recv_paused &&
+                 (s.held || (!s.reads_on && backlog > opt.output_limit))) {
         // The peer does not read, or the handler takes no input now: stop receiving.
         s.recv_paused = true;
         if (!s.held) pauses.fetch_add(1, std::memory_order_relaxed);
         queue_cancel(s, kRecv);
       } else if (!closing && s.recv_paused && !s.recv_armed && !s.held && !s.starved &&
-                 backlog <= opt.output_limit / 2) {
+                 (s.reads_on || backlog <= opt.output_limit / 2)) {
         s.recv_paused = false;  // drained, and the cancelled recv has ended: receive again
         queue_recv(s);
       }
@@ -974,6 +976,12 @@ std::size_t ProactorIo::unsent() const {
   const Slot& s = *static_cast<Slot*>(slot_);
   return s.out.size() + s.inflight.size() - s.inflight_off;
 }
+void ProactorIo::read_on(bool on) { static_cast<Slot*>(slot_)->reads_on = on; }
+std::size_t ProactorIo::held_bytes() const {
+  const Slot& s = *static_cast<Slot*>(slot_);
+  return unsent() > 0 ? s.out.capacity() + s.inflight.capacity() : 0;
+}
+void ProactorIo::discard_queued() { std::string().swap(static_cast<Slot*>(slot_)->out); }
 HandlerId ProactorIo::id() const { return static_cast<Slot*>(slot_)->id; }
 int ProactorIo::fd() const { return static_cast<Slot*>(slot_)->fd; }
 
@@ -1161,6 +1169,9 @@ void ProactorIo::notify_when_drained() {}
 bool ProactorIo::closing() const { return true; }
 bool ProactorIo::aborted() const { return true; }
 std::size_t ProactorIo::unsent() const { return 0; }
+void ProactorIo::read_on(bool) {}
+std::size_t ProactorIo::held_bytes() const { return 0; }
+void ProactorIo::discard_queued() {}
 HandlerId ProactorIo::id() const { return HandlerId{}; }
 int ProactorIo::fd() const { return -1; }
 Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions&, Factory) {
