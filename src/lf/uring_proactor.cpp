@@ -69,6 +69,9 @@ enum Kind : std::uint8_t {
   kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4, kRearm = 5, kCopied = 6, kKept = 7
 };
 constexpr std::uint32_t kGenMask = 0xFFFFFF;
+// A send buffer past this is given back once all of it was sent (a pile of replies); a smaller
+// one is kept for the slot's next sends.
+constexpr std::size_t kKeepSendBytes = std::size_t{1} << 20;
 constexpr int kBufferGroup = 1;
 
 std::uint64_t token(Kind k, std::uint32_t slot, std::uint32_t gen) {
@@ -778,6 +781,11 @@ struct UringProactor::Impl {
           s.inflight_off = 0;
         } else if (s.inflight_off < s.inflight.size()) {
           queue_send(s);  // the rest of a partial send
+        } else if (s.inflight.capacity() > kKeepSendBytes) {
+          // A pile a client read on while it waited (ProactorIo::read_on): its memory goes
+          // back once sent, not with the slot's next use.
+          std::string().swap(s.inflight);
+          s.inflight_off = 0;
         }
       }
     }
@@ -794,6 +802,9 @@ struct UringProactor::Impl {
     }
     s.handler->on_close();
     s.handler.reset();
+    std::string().swap(s.out);  // a reused slot starts with no buffers of the last client's
+    std::string().swap(s.inflight);
+    s.inflight_off = 0;
     ::close(s.fd);
     s.fd = -1;
     MutexLock l(free_mu);
