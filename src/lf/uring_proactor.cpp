@@ -72,6 +72,8 @@ constexpr std::uint32_t kGenMask = 0xFFFFFF;
 // A send buffer past this is given back once all of it was sent (a pile of replies); a smaller
 // one is kept for the slot's next sends.
 constexpr std::size_t kKeepSendBytes = std::size_t{1} << 20;
+// `out` past this becomes a block of Slot::blocks and `out` starts anew.
+constexpr std::size_t kQueueBlockBytes = 256 * 1024;
 constexpr int kBufferGroup = 1;
 
 std::uint64_t token(Kind k, std::uint32_t slot, std::uint32_t gen) {
@@ -118,6 +120,13 @@ struct Slot {
   int fd = -1;
   std::unique_ptr<ProactorHandler> handler;
   std::string out;       // queued by on_data, not yet handed to the kernel
+  // Full blocks of `out` (kQueueBlockBytes or more each) waiting before it, in order: replies
+  // that pile up while a client is read on (ProactorIo::read_on) are held as blocks, each
+  // handed to the kernel whole (moved into `inflight`) and freed once sent, not one buffer
+  // that doubles as it grows (a 300 MB pile was 512 MB plus the copy).
+  std::deque<std::string> blocks;
+  std::size_t blocks_bytes = 0;     // their sizes together
+  std::size_t blocks_capacity = 0;  // their capacities together
   std::string copied_run;  // `copied` taken with the batch being run; kCopied read it in order
   std::size_t copied_off = 0;
   // Bytes of the batch being run, copied out of their buffers when its handler turned long
@@ -138,6 +147,14 @@ struct Slot {
   bool want_drained = false;  // ProactorIo::notify_when_drained
   int ops = 0;  // requests whose final completion has not been seen
 };
+
+// What waits for the kernel and was not handed to it yet goes (the connection is closing
+// without sending it, or is finished).
+inline void drop_slot_output(Slot& s) {
+  s.out.clear();
+  std::deque<std::string>().swap(s.blocks);
+  s.blocks_bytes = s.blocks_capacity = 0;
+}
 
 // A listening socket and its multishot accept (fields under Impl::lmu).
 struct UringListener {
@@ -657,14 +674,21 @@ struct UringProactor::Impl {
       s.kept_off = 0;
       if (s.kept.capacity() > (std::size_t{1} << 20)) std::string().swap(s.kept);  // a flood's
       for (;;) {
-        if (s.abort.load()) s.out.clear();
-        if (!s.send_inflight && !s.out.empty()) {
+        if (s.abort.load()) drop_slot_output(s);
+        if (!s.send_inflight && !s.blocks.empty()) {
+          s.inflight = std::move(s.blocks.front());  // the block sent before frees here
+          s.blocks_bytes -= s.inflight.size();
+          s.blocks_capacity -= s.inflight.capacity();
+          s.blocks.pop_front();
+          s.inflight_off = 0;
+          queue_send(s);
+        } else if (!s.send_inflight && !s.out.empty()) {
           s.inflight.swap(s.out);
           s.out.clear();
           s.inflight_off = 0;
           queue_send(s);
         }
-        if (!s.want_drained || s.send_inflight || !s.out.empty()) break;
+        if (!s.want_drained || s.send_inflight || !s.out.empty() || !s.blocks.empty()) break;
         s.want_drained = false;  // all sent: the handler may go on (and queue more)
         ProactorIo io(&s);
         s.handler->on_drained(io);
@@ -674,7 +698,7 @@ struct UringProactor::Impl {
         s.send_cancel_sent = true;
         queue_cancel(s, kSend);
       }
-      const std::size_t backlog = s.out.size() + s.inflight.size() - s.inflight_off;
+      const std::size_t backlog = s.out.size() + s.blocks_bytes + s.inflight.size() - s.inflight_off;
       if (closing && s.recv_armed && !s.cancel_sent) {
         s.cancel_sent = true;
         queue_cancel(s, kRecv);
@@ -773,7 +797,7 @@ struct UringProactor::Impl {
       s.send_inflight = false;
       if (c.res < 0) {
         s.closing.store(true);
-        s.out.clear();
+        drop_slot_output(s);
       } else {
         s.inflight_off += static_cast<std::size_t>(c.res);
         if (s.abort.load()) {
@@ -802,7 +826,8 @@ struct UringProactor::Impl {
     }
     s.handler->on_close();
     s.handler.reset();
-    std::string().swap(s.out);  // a reused slot starts with no buffers of the last client's
+    drop_slot_output(s);  // a reused slot starts with no buffers of the last client's
+    std::string().swap(s.out);
     std::string().swap(s.inflight);
     s.inflight_off = 0;
     ::close(s.fd);
@@ -976,7 +1001,16 @@ struct UringProactor::Impl {
   }
 };
 
-void ProactorIo::send(std::string_view bytes) { static_cast<Slot*>(slot_)->out.append(bytes); }
+void ProactorIo::send(std::string_view bytes) {
+  Slot& s = *static_cast<Slot*>(slot_);
+  s.out.append(bytes);
+  if (s.out.size() >= kQueueBlockBytes) {
+    s.blocks_bytes += s.out.size();
+    s.blocks_capacity += s.out.capacity();
+    s.blocks.push_back(std::move(s.out));
+    s.out = std::string();
+  }
+}
 void ProactorIo::close() { static_cast<Slot*>(slot_)->closing.store(true); }
 void ProactorIo::hold(bool on) { static_cast<Slot*>(slot_)->held = on; }
 void ProactorIo::pin(bool on) { static_cast<Slot*>(slot_)->pinned = on; }
@@ -985,14 +1019,18 @@ bool ProactorIo::closing() const { return static_cast<Slot*>(slot_)->closing.loa
 bool ProactorIo::aborted() const { return static_cast<Slot*>(slot_)->abort.load(); }
 std::size_t ProactorIo::unsent() const {
   const Slot& s = *static_cast<Slot*>(slot_);
-  return s.out.size() + s.inflight.size() - s.inflight_off;
+  return s.out.size() + s.blocks_bytes + s.inflight.size() - s.inflight_off;
 }
 void ProactorIo::read_on(bool on) { static_cast<Slot*>(slot_)->reads_on = on; }
 std::size_t ProactorIo::held_bytes() const {
   const Slot& s = *static_cast<Slot*>(slot_);
-  return unsent() > 0 ? s.out.capacity() + s.inflight.capacity() : 0;
+  return unsent() > 0 ? s.out.capacity() + s.blocks_capacity + s.inflight.capacity() : 0;
 }
-void ProactorIo::discard_queued() { std::string().swap(static_cast<Slot*>(slot_)->out); }
+void ProactorIo::discard_queued() {
+  Slot& s = *static_cast<Slot*>(slot_);
+  drop_slot_output(s);
+  std::string().swap(s.out);
+}
 HandlerId ProactorIo::id() const { return static_cast<Slot*>(slot_)->id; }
 int ProactorIo::fd() const { return static_cast<Slot*>(slot_)->fd; }
 
