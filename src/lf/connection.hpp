@@ -3,9 +3,10 @@
 //   AcceptHandler  the listening socket: accepts and registers Connections.
 // Input is read into the thread's own scratch buffer (thread-specific storage, as the pattern
 // recommends) and only copied into the connection when a request is split across reads; replies
-// go out straight from the thread's scratch output and are copied only when the socket does not
-// take them all. So a steady request/reply exchange allocates nothing and an idle connection
-// holds no buffers.
+// go out straight from the thread's scratch output; what the socket does not take waits in the
+// connection's OutputChain (the scratch buffer moves there; replies made while some wait, when
+// the session is read on, are copied into its blocks). So a steady request/reply exchange
+// allocates nothing and an idle connection holds no buffers.
 #pragma once
 
 #include <atomic>
