@@ -60,18 +60,16 @@ class OutputChain {
     }
     std::size_t at = 0;
     while (at < out.size()) {
-      if (blocks_.empty() || blocks_.back().size() == blocks_.back().capacity() ||
-          blocks_.back().size() >= kBlockBytes) {
+      if (blocks_.empty() || blocks_.back().size() >= blocks_.back().capacity()) {
         blocks_.emplace_back();
-        blocks_.back().reserve(kBlockBytes);
+        // The capacity plus the terminator: an allocation of exactly kBlockBytes (one more
+        // byte would take the allocator's next size class, 80 KB).
+        blocks_.back().reserve(kBlockBytes - 1);
         held_ += blocks_.back().capacity();
       }
-      std::string& tail = blocks_.back();
-      const std::size_t room = std::max(tail.capacity(), kBlockBytes) - tail.size();
-      const std::size_t n = std::min(room, out.size() - at);
-      const std::size_t cap_before = tail.capacity();
+      std::string& tail = blocks_.back();  // filled up to its capacity, never grown
+      const std::size_t n = std::min(tail.capacity() - tail.size(), out.size() - at);
       tail.append(out, at, n);
-      held_ += tail.capacity() - cap_before;  // 0 unless the block was adopted smaller
       at += n;
     }
     unsent_ += out.size();

@@ -1003,13 +1003,17 @@ struct UringProactor::Impl {
 
 void ProactorIo::send(std::string_view bytes) {
   Slot& s = *static_cast<Slot*>(slot_);
-  s.out.append(bytes);
-  if (s.out.size() >= kQueueBlockBytes) {
+  auto to_blocks = [&s] {
     s.blocks_bytes += s.out.size();
     s.blocks_capacity += s.out.capacity();
     s.blocks.push_back(std::move(s.out));
     s.out = std::string();
-  }
+  };
+  // Half a block's worth that would have to grow (double) to take these bytes becomes a block
+  // as it is, so a block holds little room it does not use.
+  if (s.out.size() >= kQueueBlockBytes / 2 && s.out.size() + bytes.size() > s.out.capacity()) to_blocks();
+  s.out.append(bytes);
+  if (s.out.size() >= kQueueBlockBytes) to_blocks();  // a large reply
 }
 void ProactorIo::close() { static_cast<Slot*>(slot_)->closing.store(true); }
 void ProactorIo::hold(bool on) { static_cast<Slot*>(slot_)->held = on; }
