@@ -56,9 +56,10 @@ enum class SessionAction {
   // the session calls host().unpark(). Unconsumed input is kept for that continuation.
   kPark,
   // The replies in `out` reached kReplyFlushBytes with input left: send them, then call
-  // on_input again over the input kept, before reading more. While the socket does not take
-  // them, the model neither runs the session nor reads: a client that does not read its
-  // replies holds its server no more than a bound of output (back-pressure).
+  // on_input again over the input kept, before reading more. For a session that is read on
+  // while its replies wait (Session::reads_while_output_waits) they join those waiting and it
+  // runs on at once; for any other, while the socket does not take them, the model neither
+  // runs the session nor reads (back-pressure: its replies stay at a bound of output).
   kYield,
 };
 
@@ -112,11 +113,15 @@ class Session {
   // Process the input it can (consume it) and append replies to `out`.
   virtual SessionAction on_input(InputBuffer& in, std::string& out) = 0;
   // Whether the model goes on reading (and running the session) while the socket has not
-  // taken the replies already made, so they pile up, as Redis lets them up to its limits. By
-  // default no: the model reads nothing until they are out (back-pressure), and a client that
-  // does not read holds the server's memory to one send's worth. A session that bounds what
-  // piles up itself (SessionHost::unsent_output, then closing) may say yes. Asked by the
-  // serving thread; the lf and reactor models' connections honour it (src/lf/connection.cpp).
+  // taken the replies already made, so they pile up, as Redis lets them up to its limits. A
+  // client that sends its whole pipeline before it reads needs it: with back-pressure it blocks
+  // in its send while the server waits for it to read, and neither ever goes on. By default no:
+  // the model reads nothing until they are out, and a client that does not read holds the
+  // server's memory to one send's worth. A session that bounds what piles up itself
+  // (SessionHost::unsent_output, then closing) says yes. Asked by the serving thread; the lf,
+  // lf-multi, reactor and hsha models' connections honour it (src/lf/connection.cpp, the
+  // replies held as a chain of blocks: output_chain.hpp), and so does the uring-completion
+  // handle set (uring_connection.cpp); tpc does not (docs/server.md).
   virtual bool reads_while_output_waits() const { return false; }
   // The model's held output (SessionHost::held_output_bytes) changed after on_input returned:
   // the replies of a read were appended to those waiting, or the waiting ones went out. Called

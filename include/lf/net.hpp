@@ -103,7 +103,8 @@ class SockStream {
 
   IoResult recv(void* buf, std::size_t len);
   IoResult send(const void* buf, std::size_t len);
-  IoResult sendv(const iovec* iov, int iovcnt);
+  // `flags`: more send(2) flags (MSG_DONTWAIT: a blocking socket's send that must not block).
+  IoResult sendv(const iovec* iov, int iovcnt, int flags = 0);
   // Blocking helpers for blocking sockets (thread-per-connection, clients, tests).
   Status send_all(std::string_view data);
   Status recv_exact(void* buf, std::size_t len);

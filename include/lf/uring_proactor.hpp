@@ -65,6 +65,14 @@ class ProactorIo {
   bool aborted() const;
   // Bytes queued or in the kernel's hands, not yet sent.
   std::size_t unsent() const;
+  // Keep receiving while replies wait, past the proactor's output_limit (a host whose session
+  // bounds what piles up itself: Session::reads_while_output_waits). Off by default.
+  void read_on(bool on);
+  // The memory the connection's waiting replies hold (their buffers' capacities); 0 when all
+  // are sent.
+  std::size_t held_bytes() const;
+  // Drops the replies queued and not yet handed to the kernel (the client is closed unanswered).
+  void discard_queued();
   HandlerId id() const;
   int fd() const;
 

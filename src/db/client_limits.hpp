@@ -2,11 +2,11 @@
 // SET changes them between two commands):
 //   - client-output-buffer-limit normal: replies built and not yet sent past the hard limit,
 //     or past the soft one for its seconds on end, close the connection with none of them
-//     sent, as Redis does. Without a limit the model's back-pressure holds a client that does
-//     not read (its unsent replies stay at lf::kReplyFlushBytes plus one reply); with a hard
-//     limit, or maxmemory-clients for an evictable client, the session is read on while its
-//     replies wait (ServerSession::reads_while_output_waits) and the limit closes it, dropping
-//     what was unsent. The pubsub class is the subscriber's outbox's (lf::Outbox).
+//     sent, as Redis does. A normal client is read on while its replies wait
+//     (ServerSession::reads_while_output_waits), as Redis reads on: a client that writes its
+//     whole pipeline before it reads would otherwise deadlock with the server. With no limit
+//     (the default, 0 0 0) its replies pile up as Redis's do, bounded by maxmemory-clients and
+//     maxmemory only. The pubsub class is the subscriber's outbox's (lf::Outbox).
 //   - client-query-buffer-limit: a command not yet complete whose bytes pass it closes the
 //     connection (Redis 7.0's "max query buffer length").
 //   - proto-max-bulk-len: the longest bulk argument the request parser takes.

@@ -569,7 +569,7 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
     if (s == Step::kClose) return lf::SessionAction::kClose;
     // Replies pile up for a client that has not authenticated (a pipelined password guesser):
     // it is dropped with none of them sent, as Redis does (commands/access.hpp). `out` holds
-    // every reply of this session not yet sent: the model reads no more while some wait.
+    // this read's replies; the model's held ones are counted by the output limits.
     if (!client_.authenticated && out.size() > commands::kUnauthenticatedOutputLimit &&
         server_.auth_required()) {
       log_unauthenticated_drop(client_, out.size());
@@ -577,9 +577,10 @@ lf::SessionAction ServerSession::process(lf::InputBuffer& in, std::string& out) 
       in.consume(in.size());
       return lf::SessionAction::kClose;
     }
-    // Enough replies for one send with more of the pipeline to go: they go out first, and the
-    // rest runs only once the socket took them (lf::SessionAction::kYield). A client that does
-    // not read holds the server no more than this bound (plus one reply).
+    // Enough replies for one send with more of the pipeline to go: they go out (or join those
+    // waiting) first, and the rest runs after (lf::SessionAction::kYield), so a read's replies
+    // do not pile up in the thread's buffer. A subscriber or a monitor, whose connection is not
+    // read while replies wait, runs the rest only once the socket took them.
     // Under a hard limit of client-output-buffer-limit normal the replies of one read are held
     // up to it instead, as Redis holds them all until its write: a pipeline whose replies pass
     // it closes the client with none of them sent (the limit bounds what is held).
@@ -620,12 +621,13 @@ void ServerSession::warm_batch(BatchLookahead& lookahead, std::string_view input
   (void)server_.executor().try_run(inv, warm);
 }
 
+// A normal client is read on while its replies wait, as Redis reads on and buffers them: a
+// client that writes its whole pipeline before it reads (redis-py's pipeline) would otherwise
+// block in its send while the server waits for it to read. What piles up is bounded by the
+// limits Redis has: client-output-buffer-limit normal (over_output_limit), maxmemory-clients
+// (on_output_held evicts the heaviest) and maxmemory (the held replies are used_memory).
 bool ServerSession::reads_while_output_waits() const {
-  if (client_.subs || client_.monitor() != nullptr) return false;  // their outboxes hold them
-  const ClientLimits& limits = server_.client_limits();
-  if (limits.normal_hard.load(std::memory_order_relaxed) != 0) return true;
-  return !client_.no_evict &&
-         limits.maxmemory_clients(memory::live().maxmemory.load(std::memory_order_relaxed)) != 0;
+  return !client_.subs && client_.monitor() == nullptr;  // their outboxes hold theirs
 }
 
 // client-output-buffer-limit normal (db/client_limits.hpp), over the replies not sent yet. A

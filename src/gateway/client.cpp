@@ -1157,6 +1157,13 @@ void ClientConn::check_output_limits_locked() {
   if (!over) return;
   // Disconnected, as redis-server does: the replies it did not take are dropped (and so are the
   // ones still to come), and the reactor removes it (send_out_locked asks for the dispatch).
+  // A client that writes its whole pipeline before it reads (redis-py's pipeline) lands here
+  // too: held at the soft limit, it blocks in its send and takes nothing; the disconnect ends
+  // that wait for both sides (its send fails), so it is logged, as Redis logs its own.
+  std::fprintf(stderr,
+               "lfdb-gateway: client %llu closed for overcoming of output buffer limits "
+               "(%zu bytes of replies unsent, client-output-buffer-limit normal)\n",
+               static_cast<unsigned long long>(id_), owed);
   broken_ = true;
   std::string().swap(out_);
   out_sent_ = 0;

@@ -330,14 +330,12 @@ Disposition Connection::reply(SessionAction action, std::string& out, bool parke
         output_held();
       }
       if (sent < out.size()) {
-        // The rest waits here: the buffer itself moves (no copy of a large reply), and the
-        // thread's buffer starts again from nothing.
-        pending_out_.swap(out);
-        pending_sent_ = sent;
-        out.clear();
+        // The rest waits here: the buffer itself becomes the chain's first block (no copy of
+        // a large reply), and the thread's buffer starts again from nothing.
+        pending_out_.adopt(out, sent);
       }
     } else {
-      pending_out_.append(out);
+      pending_out_.append(out);  // copied into the chain's blocks, or moved in whole if large
     }
   }
   if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
@@ -359,18 +357,18 @@ void Connection::output_held() {
 }
 
 bool Connection::reads_while_output_waits() const {
-  return mode_ == Mode::kInline && pump_.session() != nullptr && pump_.reads_while_output_waits();
+  return pump_.session() != nullptr && pump_.reads_while_output_waits();
 }
 
 Disposition Connection::on_writable() {
-  while (pending_sent_ < pending_out_.size()) {
-    IoResult w = stream_.send(pending_out_.data() + pending_sent_, pending_out_.size() - pending_sent_);
-    if (w.would_block) return Disposition::kResume;
-    if (!w.ok()) return Disposition::kRemove;
-    pending_sent_ += static_cast<std::size_t>(w.n);
+  const IoResult w = pending_out_.send(stream_);
+  if (!pending_out_.empty()) {
+    if (w.would_block) {
+      output_held();  // blocks sent meanwhile were freed: the client holds less
+      return Disposition::kResume;
+    }
+    return Disposition::kRemove;
   }
-  std::string().swap(pending_out_);
-  pending_sent_ = 0;
   if (closing_) return Disposition::kRemove;
   output_held();  // dispatched, so not parked (a parked session's handle is suspended)
   (void)reactor_.set_interest(id(), kReadEvent);
@@ -387,7 +385,7 @@ void Connection::process_message(const std::string& message) {
       (void)reactor_.remove_handler(id());
       return;
     }
-    if (!pending_out_.empty()) {
+    if (!pending_out_.empty() && !reads_while_output_waits()) {
       wake_due_ = true;
       (void)reactor_.resume_handler(id());
       return;

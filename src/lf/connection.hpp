@@ -3,9 +3,10 @@
 //   AcceptHandler  the listening socket: accepts and registers Connections.
 // Input is read into the thread's own scratch buffer (thread-specific storage, as the pattern
 // recommends) and only copied into the connection when a request is split across reads; replies
-// go out straight from the thread's scratch output and are copied only when the socket does not
-// take them all. So a steady request/reply exchange allocates nothing and an idle connection
-// holds no buffers.
+// go out straight from the thread's scratch output; what the socket does not take waits in the
+// connection's OutputChain (the scratch buffer moves there; replies made while some wait, when
+// the session is read on, are copied into its blocks). So a steady request/reply exchange
+// allocates nothing and an idle connection holds no buffers.
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include "lf/mutex.hpp"
 #include "lf/reactor.hpp"
 #include "lf/rendezvous.hpp"
+#include "output_chain.hpp"
 
 namespace lf::detail {
 
@@ -117,18 +119,15 @@ class Connection final : public EventHandler, public SessionHost {
   // removes it, if the send failed).
   void flush_deferred();
   int handle() const override { return stream_.handle(); }
-  std::size_t unsent_output() const override { return pending_out_.size() - pending_sent_; }
-  void discard_unsent() override {
-    std::string().swap(pending_out_);
-    pending_sent_ = 0;
-  }
-  std::size_t held_output_bytes() const override {
-    return pending_out_.capacity() > std::string().capacity() ? pending_out_.capacity() : 0;
-  }
+  std::size_t unsent_output() const override { return pending_out_.unsent(); }
+  void discard_unsent() override { pending_out_.clear(); }
+  std::size_t held_output_bytes() const override { return pending_out_.held_bytes(); }
 
  private:
-  // The session asks to be read while its replies wait (Session::reads_while_output_waits);
-  // inline mode only (HS/HA's reactor thread reads for a worker and keeps back-pressure).
+  // The session asks to be read while its replies wait (Session::reads_while_output_waits).
+  // Under HS/HA too: the reactor thread reads the next message while the replies wait, and the
+  // worker that runs it appends to them (the handle is suspended in between, so the two never
+  // touch the chain at once).
   bool reads_while_output_waits() const;
   // The session parked with `out` to send. Flushes it and meets the unparker: whichever of the
   // two comes second carries the connection on. Returns what the dispatch (if any) returns.
@@ -142,7 +141,7 @@ class Connection final : public EventHandler, public SessionHost {
   // what was posted to it. HS/HA: a worker does it, as for a request.
   Disposition run_woken();
   // Sends the replies in `out` (what the socket does not take waits in pending_out_, and `out`
-  // is left empty, its buffer given back if it grew large).
+  // is left empty, its buffer given back if it grew large, or moved into the chain).
   // `parked`: the session is parked (its task may run elsewhere), so it is not told of the
   // output it now holds (Session::on_output_held).
   Disposition reply(SessionAction action, std::string& out, bool parked = false);
@@ -161,11 +160,10 @@ class Connection final : public EventHandler, public SessionHost {
   // from another thread before registration is over. Kept raw: HandlerId is only 4-aligned,
   // and an atomic of it would not be lock-free.
   std::atomic<std::uint64_t> id_{0};
-  std::string pending_out_;  // replies the socket has not taken yet, from pending_sent_ on
+  OutputChain pending_out_;  // replies the socket has not taken yet
   // Replies left for the end of the dispatching thread's turn (ReplyBatch); the buffer comes
   // from and goes back to the thread's spares, so an idle connection holds none.
   std::string deferred_out_;
-  std::size_t pending_sent_ = 0;
   bool closing_ = false;
   bool broken_ = false;  // a send failed while parked: close once the session is unparked
   // A wake arrived (or the session yielded with input kept) while replies were still waiting

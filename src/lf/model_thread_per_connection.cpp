@@ -13,6 +13,7 @@
 
 #include "connection.hpp"
 #include "models.hpp"
+#include "output_chain.hpp"
 
 namespace lf::detail {
 namespace {
@@ -164,7 +165,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
   // The session's view of its thread: unpark() wakes it, request_close() ends its blocking read.
   class Host final : public SessionHost {
    public:
-    explicit Host(SockStream& stream) : stream_(stream) {}
+    Host(SockStream& stream, OutputChain& pending) : stream_(stream), pending_(pending) {}
     ~Host() override {
       if (wakefd_ >= 0) ::close(wakefd_);
     }
@@ -175,6 +176,11 @@ class ThreadPerConnection final : public ConcurrencyModel {
     }
     void request_close() override { stream_.shutdown_both(); }
     int handle() const override { return stream_.handle(); }
+    // The replies waiting while the session is read on (serve()); the serving thread's, as the
+    // session's calls are.
+    std::size_t unsent_output() const override { return pending_.unsent(); }
+    void discard_unsent() override { pending_.clear(); }
+    std::size_t held_output_bytes() const override { return pending_.held_bytes(); }
     // The thread blocks in a read: a wake must interrupt it, so from here on it waits in
     // poll() on the socket and an eventfd (a connection never woken pays nothing for this).
     void prepare_wake() override {
@@ -206,6 +212,7 @@ class ThreadPerConnection final : public ConcurrencyModel {
 
    private:
     SockStream& stream_;
+    OutputChain& pending_;
     // Made by the serving thread (prepare_wake) before any other thread can wake it, and
     // closed after the session (the only waker's way in) is gone: immutable in between.
     int wakefd_ = -1;
@@ -306,14 +313,58 @@ class ThreadPerConnection final : public ConcurrencyModel {
   void serve(SockStream* stream, ThreadStats* stats, std::shared_ptr<std::atomic<bool>> done,
              SessionPump* raw_pump) {
     std::unique_ptr<SessionPump> pump(raw_pump);
-    Host host(*stream);
+    // Replies the socket has not taken, while the session is read on (a normal client, as Redis
+    // reads on: one that sends its whole pipeline before it reads would otherwise block in its
+    // send while this thread blocks in ours). The socket stays blocking: these sends ask not to
+    // block (MSG_DONTWAIT), and while replies wait the thread polls for both directions.
+    OutputChain pending;
+    Host host(*stream, pending);
     pump->session()->attach(&host);
     stats->tid = current_tid();
+    auto output_held = [&pump] { pump->session()->on_output_held(); };
+    // The replies in `out` go out, or (read on) what the socket does not take waits; false when
+    // the connection failed. `parked`: the session's task may be running: it is not told.
+    auto deliver = [&](std::string& out, bool parked) {
+      if (out.empty()) return true;
+      if (!pump->reads_while_output_waits()) {
+        // Back-pressure: a blocking send, after what waits from a time it was read on.
+        if (!pending.empty() && !pending.send(*stream).ok()) return false;
+        const bool sent = stream->send_all(out).ok();
+        out.clear();
+        return sent;
+      }
+      if (pending.empty()) {
+        const iovec v{out.data(), out.size()};
+        const IoResult w = stream->sendv(&v, 1, MSG_DONTWAIT);
+        if (!w.ok()) return false;
+        const std::size_t sent = w.n > 0 ? static_cast<std::size_t>(w.n) : 0;
+        if (sent < out.size()) pending.adopt(out, sent);
+      } else {
+        pending.append(out);
+      }
+      out.clear();
+      if (!pending.empty() && !parked) output_held();
+      return true;
+    };
     for (;;) {
       std::string& out = io_scratch(options_.read_chunk).out;
       out.clear();
       SessionPump::Outcome o;
-      if (host.await_input()) {
+      if (!pending.empty()) {
+        // Replies wait: whichever direction is ready first. A wake waits in its eventfd until
+        // they are out (what the session would drain stays in its outbox, seen by the limits).
+        pollfd p{stream->handle(), POLLIN | POLLOUT, 0};
+        while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+        if (p.revents & (POLLOUT | POLLERR)) {
+          const IoResult w = pending.send(*stream, MSG_DONTWAIT);
+          if (!pending.empty() && !w.would_block) break;  // the connection failed
+          output_held();  // sent blocks were freed
+        }
+        if (!(p.revents & (POLLIN | POLLHUP))) continue;
+        o = pump->read_and_run(*stream, options_.read_chunk, out);  // input is there: no wait
+        if (o.io.eof || !o.io.ok()) break;
+      } else if (host.await_input()) {
         o = pump->read_and_run(*stream, options_.read_chunk, out);
         if (o.io.eof || !o.io.ok()) break;
       } else {
@@ -322,9 +373,10 @@ class ThreadPerConnection final : public ConcurrencyModel {
       stats->bump(stats->events);
       // Parked: this connection's thread has nothing else to do, so it simply waits for the
       // parked work to finish and carries on itself. Yielded: the replies so far go out (the
-      // blocking send is the back-pressure) before the session runs over the input it kept.
+      // blocking send is the back-pressure; read on, they join those waiting) before the
+      // session runs over the input it kept.
       while (o.action == SessionAction::kPark || o.action == SessionAction::kYield) {
-        if (!out.empty() && !stream->send_all(out).ok()) o.io.err = EPIPE;
+        if (!deliver(out, o.action == SessionAction::kPark)) o.io.err = EPIPE;
         out.clear();
         if (o.action == SessionAction::kPark) {
           host.wait_unparked();  // even after a failed send: the parked work still owns the session
@@ -334,9 +386,13 @@ class ThreadPerConnection final : public ConcurrencyModel {
         o.action = pump->run_bytes(nullptr, 0, out);
       }
       if (!o.io.ok()) break;
-      if (!out.empty() && !stream->send_all(out).ok()) break;
+      if (!deliver(out, false)) break;
       if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
-      if (o.action == SessionAction::kClose) break;
+      if (o.action == SessionAction::kClose) {
+        // QUIT and the like: what waits goes out first (blocking), then the end.
+        if (!pending.empty()) (void)pending.send(*stream);
+        break;
+      }
     }
     pump.reset();
     // The peer sees the end now, as a reactor model's close shows it; the fd itself is closed

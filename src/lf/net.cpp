@@ -201,13 +201,13 @@ IoResult SockStream::send(const void* buf, std::size_t len) {
   return io_result(n, false);
 }
 
-IoResult SockStream::sendv(const iovec* iov, int iovcnt) {
+IoResult SockStream::sendv(const iovec* iov, int iovcnt, int flags) {
   msghdr msg{};
   msg.msg_iov = const_cast<iovec*>(iov);
   msg.msg_iovlen = static_cast<std::size_t>(iovcnt);
   ssize_t n;
   do {
-    n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | flags);
   } while (n < 0 && errno == EINTR);
   return io_result(n, false);
 }

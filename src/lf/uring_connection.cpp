@@ -55,20 +55,39 @@ void UringConnection::run(ProactorIo& io, const char* bytes, std::size_t size) {
   const RunLevel level;
   std::string nested;
   std::string& out = t_run_depth == 1 ? t_out : nested;
-  out.clear();
-  const bool over_kept = bytes == nullptr;
-  InputBuffer in(over_kept ? kept_.data() : bytes, over_kept ? kept_.size() : size);
-  const SessionAction action = session_->on_input(in, out);
-  count_session_output(out.size());
-  if (over_kept) {
-    kept_.erase(0, in.consumed());
-  } else if (!in.empty()) {
-    kept_.assign(in.view());  // the ring's buffer goes back: keep what is left of it
+  ProactorIo* const outer_io = io_;
+  io_ = &io;
+  SessionAction action;
+  for (;;) {
+    out.clear();
+    const bool over_kept = bytes == nullptr;
+    InputBuffer in(over_kept ? kept_.data() : bytes, over_kept ? kept_.size() : size);
+    action = session_->on_input(in, out);
+    count_session_output(out.size());
+    if (over_kept) {
+      kept_.erase(0, in.consumed());
+    } else if (!in.empty()) {
+      kept_.assign(in.view());  // the ring's buffer goes back: keep what is left of it
+    }
+    if (kept_.empty() && kept_.capacity() > 0) std::string().swap(kept_);
+    if (!out.empty()) io.send(out);
+    out.clear();
+    if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
+    // Taken as the run ends (a parked command's task may change the session meanwhile).
+    if (action != SessionAction::kPark) {
+      reads_on_ = session_->reads_while_output_waits();
+      io.read_on(reads_on_);
+    }
+    // Read on while replies wait: a yield runs the rest of the input at once.
+    if (action != SessionAction::kYield || !reads_on_ || io.closing()) break;
+    bytes = nullptr;
   }
-  if (kept_.empty() && kept_.capacity() > 0) std::string().swap(kept_);
-  if (!out.empty()) io.send(out);
-  out.clear();
-  if (out.capacity() > kReplyKeepBytes) std::string().swap(out);  // a spike: give it back
+  if (reads_on_ && action != SessionAction::kPark && io.unsent() > 0) {
+    output_held(io);  // what waits now is the client's memory
+    held_counted_ = true;
+    io.notify_when_drained();
+  }
+  io_ = outer_io;
   switch (action) {
     case SessionAction::kContinue:
       return;
@@ -83,11 +102,19 @@ void UringConnection::run(ProactorIo& io, const char* bytes, std::size_t size) {
       io.pin(true);
       return;
     case SessionAction::kYield:
+      if (reads_on_) return;  // closing: nothing more runs
       yielded_ = true;
       io.hold(true);
       io.notify_when_drained();
       return;
   }
+}
+
+void UringConnection::output_held(ProactorIo& io) {
+  ProactorIo* const outer_io = io_;
+  io_ = &io;
+  session_->on_output_held();
+  io_ = outer_io;
 }
 
 void UringConnection::on_notify(ProactorIo& io) {
@@ -114,6 +141,10 @@ void UringConnection::on_notify(ProactorIo& io) {
 
 void UringConnection::on_drained(ProactorIo& io) {
   if (parked_ || io.aborted()) return;
+  if (held_counted_) {
+    held_counted_ = false;
+    output_held(io);  // the replies it was told of are out
+  }
   if (!yielded_ && !wake_due_.load(std::memory_order_acquire)) return;
   yielded_ = false;
   io.hold(false);

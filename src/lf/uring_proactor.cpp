@@ -69,6 +69,11 @@ enum Kind : std::uint8_t {
   kInternal = 0, kAccept = 1, kRecv = 2, kSend = 3, kNotify = 4, kRearm = 5, kCopied = 6, kKept = 7
 };
 constexpr std::uint32_t kGenMask = 0xFFFFFF;
+// A send buffer past this is given back once all of it was sent (a pile of replies); a smaller
+// one is kept for the slot's next sends.
+constexpr std::size_t kKeepSendBytes = std::size_t{1} << 20;
+// `out` past this becomes a block of Slot::blocks and `out` starts anew.
+constexpr std::size_t kQueueBlockBytes = 256 * 1024;
 constexpr int kBufferGroup = 1;
 
 std::uint64_t token(Kind k, std::uint32_t slot, std::uint32_t gen) {
@@ -115,6 +120,13 @@ struct Slot {
   int fd = -1;
   std::unique_ptr<ProactorHandler> handler;
   std::string out;       // queued by on_data, not yet handed to the kernel
+  // Full blocks of `out` (kQueueBlockBytes or more each) waiting before it, in order: replies
+  // that pile up while a client is read on (ProactorIo::read_on) are held as blocks, each
+  // handed to the kernel whole (moved into `inflight`) and freed once sent, not one buffer
+  // that doubles as it grows (a 300 MB pile was 512 MB plus the copy).
+  std::deque<std::string> blocks;
+  std::size_t blocks_bytes = 0;     // their sizes together
+  std::size_t blocks_capacity = 0;  // their capacities together
   std::string copied_run;  // `copied` taken with the batch being run; kCopied read it in order
   std::size_t copied_off = 0;
   // Bytes of the batch being run, copied out of their buffers when its handler turned long
@@ -126,6 +138,7 @@ struct Slot {
   bool send_inflight = false;
   bool recv_armed = false;
   bool recv_paused = false;  // cancelled for back-pressure; posted again once output drains
+  bool reads_on = false;     // ProactorIo::read_on: no back-pressure at output_limit
   bool starved = false;      // ended in ENOBUFS: posted again once buffers came back (kRearm)
   bool cancel_sent = false;
   bool send_cancel_sent = false;
@@ -134,6 +147,14 @@ struct Slot {
   bool want_drained = false;  // ProactorIo::notify_when_drained
   int ops = 0;  // requests whose final completion has not been seen
 };
+
+// What waits for the kernel and was not handed to it yet goes (the connection is closing
+// without sending it, or is finished).
+inline void drop_slot_output(Slot& s) {
+  s.out.clear();
+  std::deque<std::string>().swap(s.blocks);
+  s.blocks_bytes = s.blocks_capacity = 0;
+}
 
 // A listening socket and its multishot accept (fields under Impl::lmu).
 struct UringListener {
@@ -653,14 +674,21 @@ struct UringProactor::Impl {
       s.kept_off = 0;
       if (s.kept.capacity() > (std::size_t{1} << 20)) std::string().swap(s.kept);  // a flood's
       for (;;) {
-        if (s.abort.load()) s.out.clear();
-        if (!s.send_inflight && !s.out.empty()) {
+        if (s.abort.load()) drop_slot_output(s);
+        if (!s.send_inflight && !s.blocks.empty()) {
+          s.inflight = std::move(s.blocks.front());  // the block sent before frees here
+          s.blocks_bytes -= s.inflight.size();
+          s.blocks_capacity -= s.inflight.capacity();
+          s.blocks.pop_front();
+          s.inflight_off = 0;
+          queue_send(s);
+        } else if (!s.send_inflight && !s.out.empty()) {
           s.inflight.swap(s.out);
           s.out.clear();
           s.inflight_off = 0;
           queue_send(s);
         }
-        if (!s.want_drained || s.send_inflight || !s.out.empty()) break;
+        if (!s.want_drained || s.send_inflight || !s.out.empty() || !s.blocks.empty()) break;
         s.want_drained = false;  // all sent: the handler may go on (and queue more)
         ProactorIo io(&s);
         s.handler->on_drained(io);
@@ -670,17 +698,18 @@ struct UringProactor::Impl {
         s.send_cancel_sent = true;
         queue_cancel(s, kSend);
       }
-      const std::size_t backlog = s.out.size() + s.inflight.size() - s.inflight_off;
+      const std::size_t backlog = s.out.size() + s.blocks_bytes + s.inflight.size() - s.inflight_off;
       if (closing && s.recv_armed && !s.cancel_sent) {
         s.cancel_sent = true;
         queue_cancel(s, kRecv);
-      } else if (!closing && s.recv_armed && !s.recv_paused && (s.held || backlog > opt.output_limit)) {
+      } else if (!closing && s.recv_armed && !s.recv_paused &&
+                 (s.held || (!s.reads_on && backlog > opt.output_limit))) {
         // The peer does not read, or the handler takes no input now: stop receiving.
         s.recv_paused = true;
         if (!s.held) pauses.fetch_add(1, std::memory_order_relaxed);
         queue_cancel(s, kRecv);
       } else if (!closing && s.recv_paused && !s.recv_armed && !s.held && !s.starved &&
-                 backlog <= opt.output_limit / 2) {
+                 (s.reads_on || backlog <= opt.output_limit / 2)) {
         s.recv_paused = false;  // drained, and the cancelled recv has ended: receive again
         queue_recv(s);
       }
@@ -768,7 +797,7 @@ struct UringProactor::Impl {
       s.send_inflight = false;
       if (c.res < 0) {
         s.closing.store(true);
-        s.out.clear();
+        drop_slot_output(s);
       } else {
         s.inflight_off += static_cast<std::size_t>(c.res);
         if (s.abort.load()) {
@@ -776,6 +805,11 @@ struct UringProactor::Impl {
           s.inflight_off = 0;
         } else if (s.inflight_off < s.inflight.size()) {
           queue_send(s);  // the rest of a partial send
+        } else if (s.inflight.capacity() > kKeepSendBytes) {
+          // A pile a client read on while it waited (ProactorIo::read_on): its memory goes
+          // back once sent, not with the slot's next use.
+          std::string().swap(s.inflight);
+          s.inflight_off = 0;
         }
       }
     }
@@ -792,6 +826,10 @@ struct UringProactor::Impl {
     }
     s.handler->on_close();
     s.handler.reset();
+    drop_slot_output(s);  // a reused slot starts with no buffers of the last client's
+    std::string().swap(s.out);
+    std::string().swap(s.inflight);
+    s.inflight_off = 0;
     ::close(s.fd);
     s.fd = -1;
     MutexLock l(free_mu);
@@ -963,7 +1001,20 @@ struct UringProactor::Impl {
   }
 };
 
-void ProactorIo::send(std::string_view bytes) { static_cast<Slot*>(slot_)->out.append(bytes); }
+void ProactorIo::send(std::string_view bytes) {
+  Slot& s = *static_cast<Slot*>(slot_);
+  auto to_blocks = [&s] {
+    s.blocks_bytes += s.out.size();
+    s.blocks_capacity += s.out.capacity();
+    s.blocks.push_back(std::move(s.out));
+    s.out = std::string();
+  };
+  // Half a block's worth that would have to grow (double) to take these bytes becomes a block
+  // as it is, so a block holds little room it does not use.
+  if (s.out.size() >= kQueueBlockBytes / 2 && s.out.size() + bytes.size() > s.out.capacity()) to_blocks();
+  s.out.append(bytes);
+  if (s.out.size() >= kQueueBlockBytes) to_blocks();  // a large reply
+}
 void ProactorIo::close() { static_cast<Slot*>(slot_)->closing.store(true); }
 void ProactorIo::hold(bool on) { static_cast<Slot*>(slot_)->held = on; }
 void ProactorIo::pin(bool on) { static_cast<Slot*>(slot_)->pinned = on; }
@@ -972,7 +1023,17 @@ bool ProactorIo::closing() const { return static_cast<Slot*>(slot_)->closing.loa
 bool ProactorIo::aborted() const { return static_cast<Slot*>(slot_)->abort.load(); }
 std::size_t ProactorIo::unsent() const {
   const Slot& s = *static_cast<Slot*>(slot_);
-  return s.out.size() + s.inflight.size() - s.inflight_off;
+  return s.out.size() + s.blocks_bytes + s.inflight.size() - s.inflight_off;
+}
+void ProactorIo::read_on(bool on) { static_cast<Slot*>(slot_)->reads_on = on; }
+std::size_t ProactorIo::held_bytes() const {
+  const Slot& s = *static_cast<Slot*>(slot_);
+  return unsent() > 0 ? s.out.capacity() + s.blocks_capacity + s.inflight.capacity() : 0;
+}
+void ProactorIo::discard_queued() {
+  Slot& s = *static_cast<Slot*>(slot_);
+  drop_slot_output(s);
+  std::string().swap(s.out);
 }
 HandlerId ProactorIo::id() const { return static_cast<Slot*>(slot_)->id; }
 int ProactorIo::fd() const { return static_cast<Slot*>(slot_)->fd; }
@@ -1161,6 +1222,9 @@ void ProactorIo::notify_when_drained() {}
 bool ProactorIo::closing() const { return true; }
 bool ProactorIo::aborted() const { return true; }
 std::size_t ProactorIo::unsent() const { return 0; }
+void ProactorIo::read_on(bool) {}
+std::size_t ProactorIo::held_bytes() const { return 0; }
+void ProactorIo::discard_queued() {}
 HandlerId ProactorIo::id() const { return HandlerId{}; }
 int ProactorIo::fd() const { return -1; }
 Result<std::unique_ptr<UringProactor>> UringProactor::create(const ProactorOptions&, Factory) {

@@ -3,6 +3,7 @@ that preserve a total across ~20 keys (different colors in lfdb), atomic multi-k
 writes, WATCH-based optimistic retry loops, and pipelines from many clients."""
 
 import random
+import socket
 import threading
 import time
 import unittest
@@ -240,6 +241,29 @@ class ConcurrencyTest(ServerTestCase):
             self.assertEqual(self.r.hlen("hash:%d" % i), n)
             self.assertEqual(self.r.strlen("log:%d" % i), n)
         self.assertEqual(self.r.dbsize(), CLIENTS * n + 2 * CLIENTS + 1)
+
+    def test_pipeline_sent_whole_before_reading(self):
+        # A client that writes its whole pipeline before it reads a reply (redis-py's pipeline,
+        # bulk loaders): ~40 MB of requests and ~40 MB of replies, far past both directions'
+        # socket buffers. Redis reads on and holds the replies; a server that stopped reading
+        # while replies wait left both sides blocked in their sends (the socket timeout turns
+        # that into a failure). Every reply must come, in order.
+        count, size = 400, 100 * 1024
+        payload = [(b"%08d" % i) + b"x" * (size - 8) for i in range(count)]
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        try:
+            s.sendall(b"".join(b"*2\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n" % (size, p) for p in payload))
+            want = b"".join(b"$%d\r\n%s\r\n" % (size, p) for p in payload)
+            got = bytearray()
+            while len(got) < len(want):
+                chunk = s.recv(1 << 20)
+                self.assertTrue(chunk, "closed after %d of %d bytes" % (len(got), len(want)))
+                got += chunk
+            self.assertTrue(got == want, "replies out of order or altered")
+        finally:
+            s.close()
+        self.assertTrue(self.r.ping())
 
     def test_incr_results_are_unique(self):
         # every INCR reply on one key is distinct: no two clients see the same value

@@ -197,6 +197,31 @@ class SlowReaderTest(GatewayTestCase):
         fields = backend_fields(self.info(), shard_of("big{a}", 2))
         self.assertEqual(fields["failures"], "0", fields)  # nothing was held against the back-end
 
+    def test_a_pipeline_sent_whole_before_reading_is_disconnected_not_stuck(self):
+        # redis-py's pipeline writes every command before it reads a reply: 600,000 GETs of 1 KB
+        # (15 MB of requests, 600 MB of replies). The gateway holds the client at the soft limit
+        # (16 MB) and stops reading it, so the client blocks in its send and takes nothing. That
+        # wait must end: at the soft time (5 s) the gateway disconnects it, logs and counts it.
+        self.assertTrue(self.r.set("kb{a}", "x" * 1000))
+        before = int(self.info()["client_output_buffer_limit_disconnections"])
+        x = socket.create_connection((HOST, self.port), timeout=LIVENESS)
+        x.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        got = b""
+        try:
+            try:
+                x.sendall(encode_command("GET", "kb{a}") * 600000)
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # disconnected while it was still sending
+            else:
+                got = read_until_eof(x)  # disconnected after it sent: part of the replies only
+        finally:
+            x.close()
+        self.assertLess(len(got), 600000 * 1000)
+        self.assertTrue(wait_until(
+            lambda: int(self.info()["client_output_buffer_limit_disconnections"]) > before))
+        self.assertIn("closed for overcoming of output buffer limits", self.gateway.log())
+        self.assertEqual(self.r.get("kb{a}"), "x" * 1000)  # the others are served
+
     def test_redis_server_disconnects_the_same_client(self):
         # The reference: redis-server with the same client-output-buffer-limit for normal clients.
         p, r, port = start_redis_server("--client-output-buffer-limit", "normal 64mb 16mb 5")

@@ -2,7 +2,9 @@
 // of random sizes. Each message must be handled exactly once, in order, and never by two threads
 // at once for the same connection; every echoed byte must match (checksummed on both sides).
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -329,6 +331,55 @@ TEST_P(ModelStress, AYieldingSessionSendsItsRepliesInPiecesToASlowReader) {
   }
   model.value()->stop();
   EXPECT_LE(service.most.load(), lf::kReplyFlushBytes + AmplifyingSession::kReply);
+}
+
+// Session::reads_while_output_waits: a session that asks to be read on while its replies wait
+// echoes what it reads, yielding every kReplyFlushBytes. A client that writes 24 MB before it
+// reads a byte (a pipeline sent whole, as redis-py's) gets all of it back, in order; with
+// back-pressure the model stopped reading once the socket held the first replies, and both
+// sides blocked in their sends (the client's send timeout turns that into a failure here).
+class ReadOnEchoSession final : public lf::Session {
+ public:
+  lf::SessionAction on_input(lf::InputBuffer& in, std::string& out) override {
+    while (!in.empty()) {
+      const std::size_t n = std::min<std::size_t>(in.size(), 4096);
+      out.append(in.view().substr(0, n));
+      in.consume(n);
+      if (out.size() >= lf::kReplyFlushBytes && !in.empty()) return lf::SessionAction::kYield;
+    }
+    return lf::SessionAction::kContinue;
+  }
+  bool reads_while_output_waits() const override { return true; }
+};
+
+class ReadOnEchoService final : public lf::Service {
+ public:
+  std::unique_ptr<lf::Session> open_session(const lf::InetAddr&) override {
+    return std::make_unique<ReadOnEchoSession>();
+  }
+};
+
+TEST_P(ModelStress, ASessionReadOnTakesAPipelineSentWholeBeforeAnyRead) {
+  ReadOnEchoService service;
+  lf::ModelOptions o = options();
+  o.threads = 2;
+  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(model.value()->start().ok());
+  auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
+  auto c = lf::Connector::connect(*addr);
+  ASSERT_TRUE(c.ok());
+  const timeval limit{30, 0};  // a deadlock fails the send instead of hanging the test
+  ASSERT_EQ(::setsockopt(c.value().handle(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit), 0);
+  ASSERT_EQ(::setsockopt(c.value().handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit), 0);
+  std::string sent(24u << 20, '\0');
+  std::mt19937 rng(7);
+  for (char& ch : sent) ch = static_cast<char>(rng());
+  ASSERT_TRUE(c.value().send_all(sent).ok()) << "the model stopped reading while replies waited";
+  std::string back(sent.size(), '\0');
+  ASSERT_TRUE(c.value().recv_exact(back.data(), back.size()).ok());
+  EXPECT_TRUE(back == sent);
+  model.value()->stop();
 }
 
 // One frame there and back over `c`: the connection is served.
