@@ -296,7 +296,7 @@ void pfadd_cmd(CommandContext& c) {
     bool created = false;
     Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
     e.value.str() = empty_hll();
-    e.value.raw = true;
+    e.value.form = StrForm::kRaw;
     s = &e.value.str();
     updated = true;
   }
@@ -372,7 +372,7 @@ void pfmerge_cmd(CommandContext& c) {
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
   if (created) {
     e.value.str() = empty_hll();
-    e.value.raw = true;
+    e.value.form = StrForm::kRaw;
   }
   CompactString& s = e.value.str();
   if (dense && encoding_of(s) == kSparse) {  // one dense input makes the result dense at once
