@@ -136,11 +136,11 @@ void Replication::set_replica_limit(const OutputLimit& l) {
   if (dispatcher_) dispatcher_->set_replica_limit(dispatch::ReplicaLimit{l.hard, l.soft, l.soft_seconds});
 }
 
-std::size_t Replication::kill_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s) {
+std::size_t Replication::kill_replicas(std::uint64_t client_id, std::string addr) {
   // Every CLIENT KILL asks (any filter may match a replica): one that finds none in the
   // published view does not wait for the dispatcher's turn.
   if (!dispatcher_ || dispatcher_->view().replicas.empty()) return 0;
-  return dispatcher_->drop_replicas(client_id, std::move(addr), min_age_s);
+  return dispatcher_->drop_replicas(client_id, std::move(addr), 0);  // no MAXAGE in Redis 7.0
 }
 
 std::uint64_t Replication::replica_output_bytes() const {

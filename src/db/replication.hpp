@@ -92,9 +92,9 @@ class Replication {
   void set_ping_period(std::int64_t seconds);  // repl-ping-replica-period
   // client-output-buffer-limit replica: the dispatcher drops a replica past it.
   void set_replica_limit(const OutputLimit& l);
-  // CLIENT KILL of replicas (those matching; 0 / "" / 0: any): how many went. Returns once the
+  // CLIENT KILL of replicas (those matching; 0 / "": any): how many went. Returns once the
   // dispatcher let go of them and of the bytes it held only for them.
-  std::size_t kill_replicas(std::uint64_t client_id, std::string addr, std::int64_t min_age_s);
+  std::size_t kill_replicas(std::uint64_t client_id, std::string addr);
   // The replicas' output, as Redis counts it: the backlog's bytes held only for replicas that
   // have not been sent them (INFO memory's mem_clients_slaves, mem_not_counted_for_evict).
   std::uint64_t replica_output_bytes() const;

@@ -280,7 +280,7 @@ void client_kill_cmd(SessionContext& c) {
     });
     // A blocked client is parked (it reads nothing): its wait ends so that it can close.
     for (std::uint64_t k : killed) settle_killed(c.server, k);
-    if (n == 0 && !self && c.server.replication().kill_replicas(0, addr, 0) == 0) {
+    if (n == 0 && !self && c.server.replication().kill_replicas(0, addr) == 0) {
       return c.out.error("ERR No such client");
     }
     if (self) c.session.close_after_replies();
@@ -291,7 +291,6 @@ void client_kill_cmd(SessionContext& c) {
   std::string addr, laddr;
   std::string_view type;
   std::string_view user;
-  std::int64_t maxage = 0;
   bool skipme = true;
   for (std::size_t i = 2; i + 1 < c.argc(); i += 2) {
     const std::string_view k = c.argv[i], v = c.argv[i + 1];
@@ -311,16 +310,13 @@ void client_kill_cmd(SessionContext& c) {
     } else if (iequal(k, "user")) {
       if (!c.server.acl().find(v)) return c.out.error("ERR No such user '" + std::string(v) + "'");
       user = v;
-    } else if (iequal(k, "maxage")) {
-      if (!parse_int(v, maxage)) return c.out.error(kErrSyntax);
-    } else {
+    } else {  // MAXAGE too: Redis 7.2 added it, 7.0 calls it a syntax error
       return c.out.error(kErrSyntax);
     }
   }
   auto matches = [&](const ClientState& other) {
     if (id > 0 && other.id != static_cast<std::uint64_t>(id)) return false;
     if (!type.empty() && !iequal(type, client_type(other))) return false;
-    if (maxage > 0 && (now_ms() - other.created_ms) / 1000 < maxage) return false;
     if (!user.empty()) {
       // Called under the client registry's lock, which CLIENT LIST also takes before name_mu.
       ClientState& o = const_cast<ClientState&>(other);
@@ -350,7 +346,7 @@ void client_kill_cmd(SessionContext& c) {
   // Replicas are the dispatcher's (CLIENT LIST's flags=S lines); they have no user or laddr of
   // their own to match.
   if ((type.empty() || is_replica_type(type)) && user.empty() && laddr.empty()) {
-    n += c.server.replication().kill_replicas(id > 0 ? static_cast<std::uint64_t>(id) : 0, addr, maxage);
+    n += c.server.replication().kill_replicas(id > 0 ? static_cast<std::uint64_t>(id) : 0, addr);
   }
   c.out.integer(static_cast<std::int64_t>(n));
 }

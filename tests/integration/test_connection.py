@@ -301,6 +301,12 @@ class ClientCommandTest(ServerTestCase):
             self.assertTrue(victim.is_closed())
         self.assertEqual(self.call("CLIENT", "KILL", "ID", "999999"), 0)
         self.assertErrorReply("ERR client-id should be greater than 0", "CLIENT", "KILL", "ID", "abc")
+        # MAXAGE came in Redis 7.2: 7.0 knows no such filter, and kills nobody for it.
+        with RawConnection(self.port) as bystander:
+            self.assertErrorReply("ERR syntax error", "CLIENT", "KILL", "MAXAGE", "0")
+            self.assertErrorReply("ERR syntax error", "CLIENT", "KILL", "ID", str(bystander.command("CLIENT", "ID")),
+                                  "MAXAGE", "10")
+            self.assertEqual(bystander.command("PING"), b"PONG")
 
     def test_client_kill_by_addr(self):
         with RawConnection(self.port) as victim:
