@@ -271,7 +271,10 @@ void store_registers(CompactString& s, const Registers& regs, std::size_t max_sp
 // (its strings end in a NUL, until such an edit leaves the cut-off run's last byte there); it
 // is followed through one command's edits, and 0 when a command starts.
 
-int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, std::size_t max_sparse,
+// max_sparse() is asked only when the value would grow (a config lookup costs more than most
+// edits).
+template <typename Limit>
+int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, Limit&& max_sparse,
                unsigned& past_end) {
   auto promote = [&]() -> int {
     Registers regs;
@@ -332,7 +335,7 @@ int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, std::siz
     }
     const std::size_t old_len = op_is_xzero(b) ? 2 : 1;
     const auto delta = static_cast<std::ptrdiff_t>(seq.size()) - static_cast<std::ptrdiff_t>(old_len);
-    if (delta > 0 && end + static_cast<std::size_t>(delta) > max_sparse) return promote();
+    if (delta > 0 && end + static_cast<std::size_t>(delta) > max_sparse()) return promote();
     const auto new_size = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(end) + delta);
     if (delta > 0) s.resize(new_size, '\0');
     if (delta != 0 && p + old_len < end) {
@@ -441,7 +444,8 @@ void pfadd_cmd(CommandContext& c) {
     s = &e.value.str();
     updated = true;
   }
-  const std::size_t max_sparse = c.argc() > 2 ? sparse_limit(c) : 0;
+  std::optional<std::size_t> limit;
+  auto max_sparse = [&] { return limit ? *limit : *(limit = sparse_limit(c)); };
   unsigned past_end = 0;
   bool changed = false;
   for (std::size_t i = 2; i < c.argc(); ++i) {
