@@ -389,6 +389,22 @@ class CommandCommandTest(ServerTestCase):
         self.assertEqual(reply[2][0], b"mset")
         self.assertEqual(reply[2][3:6], [1, -1, 2])
 
+    def test_command_info_names_subcommands_and_the_legacy_key_range(self):
+        reply = self.call("COMMAND", "INFO", "config|get", "CONFIG|SET", "config|nosuch", "get|x")
+        self.assertEqual([r[:2] if r else r for r in reply], [[b"config|get", -3], [b"config|set", -4], None, None])
+        self.assertEqual(self.call("COMMAND", "DOCS", "config|get")[0], b"config|get")
+        # First key, last key, step: what one index/range key spec (or a run of them) covers;
+        # keys found by a count or a keyword are 0 0 0 (movablekeys).
+        for name, keys in (("eval", [0, 0, 0]), ("zunionstore", [1, 1, 1]), ("zunion", [0, 0, 0]),
+                           ("blmpop", [0, 0, 0]), ("xread", [0, 0, 0]), ("spublish", [1, 1, 1]),
+                           ("ssubscribe", [1, -1, 1]), ("mset", [1, -1, 2]), ("lmove", [1, 2, 1]),
+                           ("georadius", [1, 1, 1]), ("command|getkeys", [0, 0, 0])):
+            self.assertEqual(self.call("COMMAND", "INFO", name)[0][3:6], keys, name)
+        self.assertErrorReply("ERR wrong number of arguments for 'command|getkeys' command",
+                              "COMMAND", "GETKEYS", "get")
+        self.assertErrorReply("ERR wrong number of arguments for 'command|getkeysandflags' command",
+                              "COMMAND", "GETKEYSANDFLAGS", "ping")
+
     def test_command_docs_shape(self):
         reply = self.call("COMMAND", "DOCS", "get")
         # RESP2: flat [name, doc, ...]; doc is a flat list of field/value pairs
