@@ -411,11 +411,7 @@ void debug_hues_explain(CommandContext& c) {
 // <key>: object_inspect.hpp; DEBUG runs alone (kUndeclared) so that it may read any key. Only with
 // enable-debug-command yes.
 void debug_cmd(CommandContext& c) {
-  if (!c.server->initial_config().enable_debug_command) {
-    return c.out.error("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
-                       "\"local\", you can run it from a local connection, otherwise you need to set "
-                       "this option in the configuration file, and then restart the server.");
-  }
+  if (!c.server->initial_config().enable_debug_command) return c.out.error(kErrDebugNotAllowed);
   if (iequal(c.arg(1), "hues") && c.argc() == 2) return debug_hues(c);
   if (iequal(c.arg(1), "hues") && c.argc() == 5 && iequal(c.arg(2), "explain")) {
     return debug_hues_explain(c);
