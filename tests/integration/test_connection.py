@@ -370,6 +370,18 @@ class CommandCommandTest(ServerTestCase):
         self.assertIsInstance(n, int)
         self.assertGreater(n, 50)
 
+    def test_info_sections_as_redis_orders_them(self):
+        def headers(*section):
+            return [l for l in self.call("INFO", *section).decode().split("\r\n") if l.startswith("#")]
+        default = ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication",
+                   "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"]
+        self.assertEqual(headers()[:len(default)], default)  # lfdb's own Threads come after
+        everything = default[:8] + ["# Commandstats", "# Errorstats", "# Latencystats", "# Cluster", "# Keyspace"]
+        self.assertEqual(headers("everything")[:len(everything)], everything)
+        # Clients read cluster_enabled to tell a cluster from a lone server.
+        self.assertEqual(self.call("INFO", "cluster"), b"# Cluster\r\ncluster_enabled:0\r\n")
+        self.assertEqual(self.call("INFO", "modules"), b"# Modules\r\n")
+
     def test_command_info_get(self):
         reply = self.call("COMMAND", "INFO", "get")
         self.assertEqual(len(reply), 1)
