@@ -185,14 +185,16 @@ bool well_formed(const CompactString& s) {
 }
 
 // The HLL string at key for reading: nullptr when missing (also when an error was written;
-// `failed` tells).
-CompactString* hll_at(CommandContext& c, std::string_view key, bool& failed) {
+// `failed` tells). `own`: the command may change it (PFADD, PFCOUNT of one key, PFDEBUG), so,
+// as Redis makes such a value a private copy first, its encoding becomes "raw".
+CompactString* hll_at(CommandContext& c, std::string_view key, bool& failed, bool own) {
   failed = false;
   Entry* e = c.find(key);
   if (e == nullptr) return nullptr;
   failed = true;
   if (e->value.type() != Type::kString) return c.out.error(kErrWrongType), nullptr;
   if (!well_formed(e->value.str())) return c.out.error(kErrNotHll), nullptr;
+  if (own) e->value.form = StrForm::kRaw;
   failed = false;
   return &e->value.str();
 }
@@ -433,7 +435,7 @@ std::size_t sparse_limit(CommandContext& c) {
 void pfadd_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   bool failed = false;
-  CompactString* s = hll_at(c, key, failed);
+  CompactString* s = hll_at(c, key, failed, true);
   if (failed) return;
   bool updated = false;
   if (s == nullptr) {
@@ -481,14 +483,14 @@ void pfcount_cmd(CommandContext& c) {
     Registers max{};
     for (std::size_t i = 1; i < c.argc(); ++i) {
       bool failed = false;
-      const CompactString* s = hll_at(c, c.arg(i), failed);
+      const CompactString* s = hll_at(c, c.arg(i), failed, false);
       if (failed) return;
       if (s != nullptr && !merge_into(*s, max)) return c.out.error(kErrCorrupt);
     }
     return c.out.integer(static_cast<std::int64_t>(estimate(max)));
   }
   bool failed = false;
-  CompactString* s = hll_at(c, c.arg(1), failed);
+  CompactString* s = hll_at(c, c.arg(1), failed, true);
   if (failed) return;
   if (s == nullptr) return c.out.integer(0);
   if (cache_valid(*s)) return c.out.integer(static_cast<std::int64_t>(cached(*s)));
@@ -505,7 +507,7 @@ void pfmerge_cmd(CommandContext& c) {
   bool dense = false;
   for (std::size_t i = 1; i < c.argc(); ++i) {  // the destination counts as a source too
     bool failed = false;
-    const CompactString* s = hll_at(c, c.arg(i), failed);
+    const CompactString* s = hll_at(c, c.arg(i), failed, false);
     if (failed) return;
     if (s == nullptr) continue;
     dense = dense || encoding_of(*s) == kDense;
@@ -514,10 +516,8 @@ void pfmerge_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
-  if (created) {
-    e.value.str() = empty_hll();
-    e.value.form = StrForm::kRaw;
-  }
+  if (created) e.value.str() = empty_hll();
+  e.value.form = StrForm::kRaw;
   CompactString& s = e.value.str();
   if (dense && encoding_of(s) == kSparse) {  // one dense input makes the result dense at once
     s.resize(kDenseSize);
@@ -535,7 +535,7 @@ void pfdebug_cmd(CommandContext& c) {
   Entry* e = c.find(key);
   if (e == nullptr) return c.out.error("ERR The specified key does not exist");
   bool failed = false;
-  CompactString* s = hll_at(c, key, failed);
+  CompactString* s = hll_at(c, key, failed, true);
   if (failed) return;
   auto to_dense = [&]() -> bool {  // false: corrupt
     if (encoding_of(*s) == kDense) return true;

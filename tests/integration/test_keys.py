@@ -428,6 +428,16 @@ class ObjectEncodingTest(ServerTestCase):
         self.call("RENAME", "k", "renamed")
         self.assertEqual(self.call("OBJECT", "ENCODING", "copied"), b"embstr")
         self.assertEqual(self.call("OBJECT", "ENCODING", "renamed"), b"embstr")
+        # A short HLL stored by SET is "embstr"; a command that may change it (PFADD, PFCOUNT of
+        # one key, PFMERGE's destination, PFDEBUG) makes it "raw", a read of many keys does not.
+        self.call("PFADD", "hll")
+        value = self.call("GET", "hll")
+        for cmd, enc in ((("PFCOUNT", "k", "k"), b"embstr"), (("PFADD", "k"), b"raw"), (("PFCOUNT", "k"), b"raw"),
+                         (("PFMERGE", "k", "hll"), b"raw"), (("PFDEBUG", "ENCODING", "k"), b"raw")):
+            self.call("SET", "k", value)
+            self.assertEqual(self.call("OBJECT", "ENCODING", "k"), b"embstr")
+            self.call(*cmd)
+            self.assertEqual(self.call("OBJECT", "ENCODING", "k"), enc, cmd)
 
     def test_hash_encodings(self):
         self.r.hset("small", mapping={"f%d" % i: "v" for i in range(10)})
