@@ -81,8 +81,8 @@ constexpr CommandSpec kCommandSubs[] = {
     {"command|info", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns information about one, multiple or all commands."},
     {"command|docs", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns documentary information about one, multiple or all commands."},
     {"command|list", -2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns a list of command names."},
-    {"command|getkeys", -3, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names from an arbitrary command."},
-    {"command|getkeysandflags", -3, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names and access flags for an arbitrary command."},
+    {"command|getkeys", -4, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names from an arbitrary command."},
+    {"command|getkeysandflags", -4, NS, 0, 0, 0, H::kFree, {}, "server", "Extracts the key names and access flags for an arbitrary command."},
     {"command|help", 2, NS, 0, 0, 0, H::kFree, {}, "server", "Returns helpful text about the different subcommands."},
 };
 // FUNCTION: the subcommands that change the libraries run alone and are logged (library_registry.hpp).

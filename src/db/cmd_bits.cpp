@@ -71,7 +71,7 @@ CompactString* writable_bits(CommandContext& c, std::string_view key, std::uint6
   CompactString& s = e->value.str();
   grown = s.size() < bytes;
   if (grown) s.resize(bytes, '\0');
-  e->value.raw = true;
+  e->value.form = StrForm::kRaw;
   return &s;
 }
 
@@ -252,7 +252,7 @@ void bitop_cmd(CommandContext& c) {
     if (c.part(dest).erase(dest, c.now_ms)) pubsub::event(pubsub::kEvGeneric, "del", dest);
   } else {
     store(c, dest, out, -1, false);
-    c.find(dest)->value.raw = true;  // built as a buffer, never a shared short string: "raw"
+    c.find(dest)->value.form = StrForm::kRaw;  // built as a buffer, never a shared short string: "raw"
     pubsub::event(pubsub::kEvString, "set", dest);
   }
   c.out.integer(static_cast<std::int64_t>(longest));

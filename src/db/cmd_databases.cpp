@@ -30,7 +30,7 @@ bool valid_db(const CommandContext& c, std::int64_t db) {
 
 Value copy_of(const Value& v) {
   Value out;
-  out.raw = v.raw;
+  out.form = v.form;
   switch (v.type()) {
     case Type::kString: out.str() = v.str(); break;
     case Type::kHash: out.reset(v.hash()->copy()); break;  // its encoding too

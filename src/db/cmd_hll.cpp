@@ -11,10 +11,11 @@
 // (MurmurHash64A, seed 0xadc83b19), and the estimate is Ertl's improved estimator over the
 // registers' histogram, as Redis 7 computes it, so PFCOUNT answers the same number.
 //
-// A sparse value is decoded to registers, changed and encoded again (canonically) per command;
-// it turns dense once a register passes 32 or it grows past hll-sparse-max-bytes. A value that
-// is not a well-formed HLL is refused (WRONGTYPE, or INVALIDOBJ for a corrupt sparse body)
-// before anything changes. Each handler runs holding its keys' colors; PFCOUNT writes its
+// PFADD edits a sparse value in place, run by run, as Redis does (sparse_set), so both keep the
+// same bytes and fail alike on a corrupt body; PFMERGE decodes to registers and encodes them
+// again. A value turns dense once a register passes 32 or it grows past hll-sparse-max-bytes.
+// A value that is not a well-formed HLL is refused with WRONGTYPE before anything changes; a
+// corrupt sparse body gets INVALIDOBJ (from PFADD, only when the runs it reads are corrupt). Each handler runs holding its keys' colors; PFCOUNT writes its
 // cache, so it is declared as writing its keys' partitions.
 #include <array>
 #include <bit>
@@ -106,9 +107,9 @@ void dense_set(CompactString& s, std::size_t i, std::uint8_t val) {
 
 // Calls fn(first register, run length, value) for each run of a sparse body; false when the
 // runs do not cover exactly the 16384 registers (corrupt), checked before any run past the end
-// is reported.
+// is reported. past_end: the byte after the body (see sparse_set).
 template <typename Fn>
-bool sparse_runs(std::string_view body, Fn&& fn) {
+bool sparse_runs(std::string_view body, Fn&& fn, unsigned past_end = 0) {
   std::size_t index = 0;
   for (std::size_t p = 0; p < body.size();) {
     const auto b = static_cast<unsigned char>(body[p]);
@@ -118,8 +119,10 @@ bool sparse_runs(std::string_view body, Fn&& fn) {
       run = (b & 0x3f) + 1u;
       p += 1;
     } else if ((b & 0xc0) == 0x40) {
-      if (p + 1 >= body.size()) return false;
-      run = ((static_cast<std::size_t>(b & 0x3f) << 8) | static_cast<unsigned char>(body[p + 1])) + 1;
+      // An XZERO cut off by the end reads the byte after the body, as Redis's: such a body is
+      // corrupt only if the runs then miss the register count.
+      const unsigned low = p + 1 < body.size() ? static_cast<unsigned char>(body[p + 1]) : past_end;
+      run = ((static_cast<std::size_t>(b & 0x3f) << 8) | low) + 1;
       p += 2;
     } else {
       value = static_cast<std::uint8_t>(((b >> 2) & 0x1f) + 1);
@@ -151,6 +154,25 @@ void encode_sparse(const Registers& regs, std::string& out) {
   }
 }
 
+// One opcode's parts, for editing a sparse body in place (sparse_set).
+bool op_is_zero(unsigned b) { return (b & 0xc0) == 0x00; }
+bool op_is_xzero(unsigned b) { return (b & 0xc0) == 0x40; }
+bool op_is_val(unsigned b) { return (b & 0x80) != 0; }
+unsigned op_value(unsigned b) { return ((b >> 2) & 0x1f) + 1; }
+unsigned op_val_run(unsigned b) { return (b & 3) + 1; }
+char val_op(unsigned value, std::size_t run) {
+  return static_cast<char>(0x80 | ((value - 1) << 2) | (run - 1));
+}
+// A run of zeros: one ZERO up to 64 registers, else one XZERO (up to 16384).
+void zeros_op(std::string& out, std::size_t run) {
+  if (run <= kZeroMax) {
+    out.push_back(static_cast<char>(run - 1));
+  } else {
+    out.push_back(static_cast<char>(0x40 | ((run - 1) >> 8)));
+    out.push_back(static_cast<char>((run - 1) & 0xff));
+  }
+}
+
 // ---- values ----------------------------------------------------------------------------
 
 std::uint8_t encoding_of(const CompactString& s) { return static_cast<std::uint8_t>(s[4]); }
@@ -163,20 +185,22 @@ bool well_formed(const CompactString& s) {
 }
 
 // The HLL string at key for reading: nullptr when missing (also when an error was written;
-// `failed` tells).
-CompactString* hll_at(CommandContext& c, std::string_view key, bool& failed) {
+// `failed` tells). `own`: the command may change it (PFADD, PFCOUNT of one key, PFDEBUG), so,
+// as Redis makes such a value a private copy first, its encoding becomes "raw".
+CompactString* hll_at(CommandContext& c, std::string_view key, bool& failed, bool own) {
   failed = false;
   Entry* e = c.find(key);
   if (e == nullptr) return nullptr;
   failed = true;
   if (e->value.type() != Type::kString) return c.out.error(kErrWrongType), nullptr;
   if (!well_formed(e->value.str())) return c.out.error(kErrNotHll), nullptr;
+  if (own) e->value.form = StrForm::kRaw;
   failed = false;
   return &e->value.str();
 }
 
 // Every register of a well-formed value; false for a corrupt sparse body.
-bool registers_of(const CompactString& s, Registers& regs) {
+bool registers_of(const CompactString& s, Registers& regs, unsigned past_end = 0) {
   if (encoding_of(s) == kDense) {
     for (std::size_t i = 0; i < kRegisters; ++i) regs[i] = dense_get(s, i);
     return true;
@@ -184,7 +208,7 @@ bool registers_of(const CompactString& s, Registers& regs) {
   regs.fill(0);
   return sparse_runs(std::string_view(s).substr(kHeader), [&](std::size_t at, std::size_t run, std::uint8_t v) {
     if (v != 0) std::fill_n(regs.begin() + static_cast<std::ptrdiff_t>(at), run, v);
-  });
+  }, past_end);
 }
 
 // Registers into max(registers, the value's); false for a corrupt sparse body.
@@ -234,6 +258,125 @@ void store_registers(CompactString& s, const Registers& regs, std::size_t max_sp
     s[4] = static_cast<char>(kDense);
   }
   for (std::size_t i = 0; i < kRegisters; ++i) dense_set(s, i, regs[i]);
+}
+
+// Raises register `index` of a sparse value to `count` by editing its runs in place, as Redis
+// does, so that both servers keep the same bytes, and a corrupt body fails as Redis's does: the
+// runs are read only up to the one that covers `index` (-1 when they end before it: corrupt),
+// that run is split around the register (a run of zeros or of another value on either side),
+// and equal neighbouring values within five opcodes of the change are joined again. The value
+// turns dense instead when `count` does not fit a sparse register or the edit would grow it
+// past max_sparse (-1 when the whole body turns out corrupt then). Returns 1 when the register
+// rose, 0 when it already held as much.
+//
+// past_end: the byte just after the value, which Redis reads for an XZERO cut off by the end
+// (its strings end in a NUL, until such an edit leaves the cut-off run's last byte there); it
+// is followed through one command's edits, and 0 when a command starts.
+
+// max_sparse() is asked only when the value would grow (a config lookup costs more than most
+// edits).
+template <typename Limit>
+int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, Limit&& max_sparse,
+               unsigned& past_end) {
+  auto promote = [&]() -> int {
+    Registers regs;
+    if (!registers_of(s, regs, past_end)) return -1;
+    s.resize(kDenseSize);
+    s[4] = static_cast<char>(kDense);
+    for (std::size_t i = 0; i < kRegisters; ++i) dense_set(s, i, regs[i]);
+    dense_set(s, index, count);
+    return 1;
+  };
+  if (count > kSparseValMax) return promote();
+  const std::size_t end = s.size();
+  auto at = [&](std::size_t i) -> unsigned { return i < end ? static_cast<unsigned char>(s[i]) : past_end; };
+  constexpr std::size_t kNone = SIZE_MAX;
+  std::size_t p = kHeader, prev = kNone;
+  std::uint64_t first = 0, span = 0;  // the registers the opcode at p covers: [first, first + span)
+  while (p < end) {
+    const unsigned b = at(p);
+    std::size_t len = 1;
+    if (op_is_zero(b)) {
+      span = (b & 0x3f) + 1;
+    } else if (op_is_val(b)) {
+      span = op_val_run(b);
+    } else {
+      span = (((b & 0x3fu) << 8) | at(p + 1)) + 1;
+      len = 2;
+    }
+    if (index < first + span) break;
+    prev = p;
+    p += len;
+    first += span;
+  }
+  if (span == 0 || p >= end) return -1;  // the runs end before the register: corrupt
+
+  const unsigned b = at(p);
+  const bool is_val = op_is_val(b);
+  bool in_place = false;  // the register is the whole run: its one byte changes
+  if (is_val) {
+    if (op_value(b) >= count) return 0;
+    in_place = op_val_run(b) == 1;
+  } else {
+    in_place = op_is_zero(b) && span == 1;
+  }
+  if (in_place) {
+    s[p] = val_op(count, 1);
+  } else {
+    // The run split around the register: what it held before it, the register, after it.
+    const std::uint64_t last = first + span - 1;
+    std::string seq;
+    if (is_val) {
+      if (index != first) seq.push_back(val_op(op_value(b), index - first));
+      seq.push_back(val_op(count, 1));
+      if (index != last) seq.push_back(val_op(op_value(b), last - index));
+    } else {
+      if (index != first) zeros_op(seq, index - first);
+      seq.push_back(val_op(count, 1));
+      if (index != last) zeros_op(seq, last - index);
+    }
+    const std::size_t old_len = op_is_xzero(b) ? 2 : 1;
+    const auto delta = static_cast<std::ptrdiff_t>(seq.size()) - static_cast<std::ptrdiff_t>(old_len);
+    if (delta > 0 && end + static_cast<std::size_t>(delta) > max_sparse()) return promote();
+    const auto new_size = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(end) + delta);
+    if (delta > 0) s.resize(new_size, '\0');
+    if (delta != 0 && p + old_len < end) {
+      std::memmove(s.data() + p + seq.size(), s.data() + p + old_len, end - p - old_len);
+    }
+    if (delta < 0) s.resize(new_size);
+    // A cut-off XZERO counted two bytes where it had one: the new run loses its last byte then,
+    // to the byte past the end.
+    std::memcpy(s.data() + p, seq.data(), std::min(seq.size(), new_size - p));
+    past_end = p + seq.size() > new_size ? static_cast<unsigned char>(seq.back()) : 0u;
+  }
+  // Equal values side by side are joined, up to four registers a VAL, looking at five opcodes
+  // from the one before the change.
+  std::size_t q = prev == kNone ? kHeader : prev;
+  for (int left = 5; q < s.size() && left-- > 0;) {
+    const auto c0 = static_cast<unsigned char>(s[q]);
+    if (op_is_xzero(c0)) {
+      q += 2;
+      continue;
+    }
+    if (op_is_zero(c0)) {
+      q += 1;
+      continue;
+    }
+    if (q + 1 < s.size()) {
+      const auto c1 = static_cast<unsigned char>(s[q + 1]);
+      const std::size_t run = op_val_run(c0) + op_val_run(c1);
+      if (op_is_val(c1) && op_value(c0) == op_value(c1) && run <= kValRunMax) {
+        s[q + 1] = val_op(op_value(c0), run);
+        std::memmove(s.data() + q, s.data() + q + 1, s.size() - q - 1);
+        s.resize(s.size() - 1);
+        past_end = 0;
+        continue;
+      }
+    }
+    ++q;
+  }
+  mark_stale(s);
+  return 1;
 }
 
 // ---- the estimate ----------------------------------------------------------------------
@@ -286,44 +429,47 @@ std::size_t sparse_limit(CommandContext& c) {
 
 // ---- commands --------------------------------------------------------------------------
 
+// Element by element, as Redis adds them: a sparse value is edited in place (sparse_set), so a
+// body corrupt past the registers the elements reach is not noticed, and one noticed stops the
+// command with INVALIDOBJ, the elements before it added.
 void pfadd_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   bool failed = false;
-  CompactString* s = hll_at(c, key, failed);
+  CompactString* s = hll_at(c, key, failed, true);
   if (failed) return;
   bool updated = false;
   if (s == nullptr) {
     bool created = false;
     Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
     e.value.str() = empty_hll();
-    e.value.raw = true;
+    e.value.form = StrForm::kRaw;
     s = &e.value.str();
     updated = true;
   }
-  if (c.argc() > 2) {
+  std::optional<std::size_t> limit;
+  auto max_sparse = [&] { return limit ? *limit : *(limit = sparse_limit(c)); };
+  unsigned past_end = 0;
+  bool changed = false;
+  for (std::size_t i = 2; i < c.argc(); ++i) {
+    const auto [at, v] = position(c.arg(i));
+    int r = 0;
     if (encoding_of(*s) == kDense) {
-      for (std::size_t i = 2; i < c.argc(); ++i) {
-        const auto [at, v] = position(c.arg(i));
-        if (v > dense_get(*s, at)) {
-          dense_set(*s, at, v);
-          updated = true;
-        }
+      if (v > dense_get(*s, at)) {
+        dense_set(*s, at, v);
+        r = 1;
       }
     } else {
-      Registers regs;
-      if (!registers_of(*s, regs)) return c.out.error(kErrCorrupt);
-      bool changed = false;
-      for (std::size_t i = 2; i < c.argc(); ++i) {
-        const auto [at, v] = position(c.arg(i));
-        if (v > regs[at]) {
-          regs[at] = v;
-          changed = true;
-        }
-      }
-      if (changed) store_registers(*s, regs, sparse_limit(c));
-      updated = updated || changed;
+      r = sparse_set(*s, at, v, max_sparse, past_end);
     }
+    if (r < 0) {
+      // Redis neither notifies nor propagates then; the change is still logged here (modified)
+      // so that a replica, replaying the same command on the same bytes, keeps the same value.
+      if (changed) c.part(key).modified(key);
+      return c.out.error(kErrCorrupt);
+    }
+    changed = changed || r == 1;
   }
+  updated = updated || changed;
   if (updated) {
     mark_stale(*s);
     c.part(key).modified(key);
@@ -337,14 +483,14 @@ void pfcount_cmd(CommandContext& c) {
     Registers max{};
     for (std::size_t i = 1; i < c.argc(); ++i) {
       bool failed = false;
-      const CompactString* s = hll_at(c, c.arg(i), failed);
+      const CompactString* s = hll_at(c, c.arg(i), failed, false);
       if (failed) return;
       if (s != nullptr && !merge_into(*s, max)) return c.out.error(kErrCorrupt);
     }
     return c.out.integer(static_cast<std::int64_t>(estimate(max)));
   }
   bool failed = false;
-  CompactString* s = hll_at(c, c.arg(1), failed);
+  CompactString* s = hll_at(c, c.arg(1), failed, true);
   if (failed) return;
   if (s == nullptr) return c.out.integer(0);
   if (cache_valid(*s)) return c.out.integer(static_cast<std::int64_t>(cached(*s)));
@@ -361,7 +507,7 @@ void pfmerge_cmd(CommandContext& c) {
   bool dense = false;
   for (std::size_t i = 1; i < c.argc(); ++i) {  // the destination counts as a source too
     bool failed = false;
-    const CompactString* s = hll_at(c, c.arg(i), failed);
+    const CompactString* s = hll_at(c, c.arg(i), failed, false);
     if (failed) return;
     if (s == nullptr) continue;
     dense = dense || encoding_of(*s) == kDense;
@@ -370,10 +516,8 @@ void pfmerge_cmd(CommandContext& c) {
   const std::string_view key = c.arg(1);
   bool created = false;
   Entry& e = c.part(key).find_or_create(key, c.now_ms, created);
-  if (created) {
-    e.value.str() = empty_hll();
-    e.value.raw = true;
-  }
+  if (created) e.value.str() = empty_hll();
+  e.value.form = StrForm::kRaw;
   CompactString& s = e.value.str();
   if (dense && encoding_of(s) == kSparse) {  // one dense input makes the result dense at once
     s.resize(kDenseSize);
@@ -391,7 +535,7 @@ void pfdebug_cmd(CommandContext& c) {
   Entry* e = c.find(key);
   if (e == nullptr) return c.out.error("ERR The specified key does not exist");
   bool failed = false;
-  CompactString* s = hll_at(c, key, failed);
+  CompactString* s = hll_at(c, key, failed, true);
   if (failed) return;
   auto to_dense = [&]() -> bool {  // false: corrupt
     if (encoding_of(*s) == kDense) return true;

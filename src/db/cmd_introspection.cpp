@@ -104,14 +104,43 @@ void key_specs_info(const CommandSpec& s, resp::Writer& w) {
   }
 }
 
+// COMMAND INFO's first key, last key and step, from the key specs as Redis 7.0 derives them:
+// a lone index/range spec as it is; else the index/range specs of step 1 that follow one
+// another make one range (the last key the furthest, a count from the end furthest of all);
+// none (keys found by a count or a keyword: EVAL, ZUNIONSTORE's sources, XREAD) is 0 0 0.
+// (The table's own triple is the one lfdb finds keys by: EVAL's keys start at 3.)
+struct LegacyRange {
+  int first = 0, last = 0, step = 0;
+};
+LegacyRange legacy_range(const CommandSpec& s) {
+  using commands::BeginSearch;
+  using commands::FindKeys;
+  const auto specs = commands::key_specs(s);
+  auto plain = [](const commands::KeySpec& k) {
+    return k.begin.type == BeginSearch::Type::kIndex && k.find.type == FindKeys::Type::kRange;
+  };
+  auto absolute = [](const commands::KeySpec& k) { return k.find.a >= 0 ? k.begin.at + k.find.a : k.find.a; };
+  if (specs.size() == 1 && plain(specs[0])) return {specs[0].begin.at, absolute(specs[0]), specs[0].find.b};
+  int first = -1;
+  unsigned last = 0;  // unsigned: a count from the end (< 0) is past any index
+  for (const commands::KeySpec& k : specs) {
+    if (!plain(k) || k.find.b != 1 || (last != 0 && last != static_cast<unsigned>(k.begin.at - 1))) continue;
+    if (first < 0 || k.begin.at < first) first = k.begin.at;
+    last = std::max(last, static_cast<unsigned>(absolute(k)));
+  }
+  if (first < 0) return {};
+  return {first, static_cast<int>(last), 1};
+}
+
 void command_info(const CommandSpec& s, resp::Writer& w) {
   w.array_header(10);
   w.bulk(s.name);
   w.integer(s.arity);
   flag_names(s, w);
-  w.integer(s.first_key);
-  w.integer(s.last_key);
-  w.integer(s.key_step);
+  const LegacyRange keys = legacy_range(s);
+  w.integer(keys.first);
+  w.integer(keys.last);
+  w.integer(keys.step);
   const std::vector<std::string> cats = commands::acl_categories(s);
   w.set_header(cats.size());
   for (const std::string& cat : cats) w.simple_string("@" + cat);
@@ -139,13 +168,22 @@ void command_docs(const CommandSpec& s, resp::Writer& w) {
   }
 }
 
-// The specs COMMAND INFO / DOCS describe: every one, or those named (nullptr: unknown).
+// "get", "GET", "client|id", "CLIENT|ID": the spec, or nullptr.
+const CommandSpec* spec_named(std::string_view name) {
+  const std::size_t bar = name.find('|');
+  const CommandSpec* s = commands::find_command(name.substr(0, bar));
+  if (s == nullptr || bar == std::string_view::npos) return s;
+  return commands::find_subcommand(*s, name.substr(bar + 1));
+}
+
+// The specs COMMAND INFO / DOCS describe: every one, or those named (nullptr: unknown; a
+// "config|get" names a subcommand, as in Redis 7.0).
 std::vector<const CommandSpec*> named_specs(CommandContext& c) {
   std::vector<const CommandSpec*> specs;
   if (c.argc() == 2) {
     for (const CommandSpec& s : commands::all_commands()) specs.push_back(&s);
   } else {
-    for (std::size_t i = 2; i < c.argc(); ++i) specs.push_back(commands::find_command(c.arg(i)));
+    for (std::size_t i = 2; i < c.argc(); ++i) specs.push_back(spec_named(c.arg(i)));
   }
   return specs;
 }
@@ -330,14 +368,6 @@ lf::hue::Touches touches_of(const lf::hue::HueMatrix& m, lf::hue::HueId id) {
   return t;
 }
 
-// "get", "GET", "client|id", "CLIENT|ID": the spec, or nullptr.
-const CommandSpec* spec_named(std::string_view name) {
-  const std::size_t bar = name.find('|');
-  const CommandSpec* s = commands::find_command(name.substr(0, bar));
-  if (s == nullptr || bar == std::string_view::npos) return s;
-  return commands::find_subcommand(*s, name.substr(bar + 1));
-}
-
 void debug_hues(CommandContext& c) {
   const lf::hue::HueMatrix& m = c.server->executor().matrix();
   std::string out = "# classes\n";
@@ -381,11 +411,7 @@ void debug_hues_explain(CommandContext& c) {
 // <key>: object_inspect.hpp; DEBUG runs alone (kUndeclared) so that it may read any key. Only with
 // enable-debug-command yes.
 void debug_cmd(CommandContext& c) {
-  if (!c.server->initial_config().enable_debug_command) {
-    return c.out.error("ERR DEBUG command not allowed. If the enable-debug-command option is set to "
-                       "\"local\", you can run it from a local connection, otherwise you need to set "
-                       "this option in the configuration file, and then restart the server.");
-  }
+  if (!c.server->initial_config().enable_debug_command) return c.out.error(kErrDebugNotAllowed);
   if (iequal(c.arg(1), "hues") && c.argc() == 2) return debug_hues(c);
   if (iequal(c.arg(1), "hues") && c.argc() == 5 && iequal(c.arg(2), "explain")) {
     return debug_hues_explain(c);

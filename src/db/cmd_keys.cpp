@@ -20,7 +20,8 @@
 
 namespace lfdb::db {
 // OBJECT ENCODING from the value as it is now, with Redis's default thresholds: a string is
-// "int" if it is a 64-bit integer in canonical form, "embstr" up to 44 bytes, else "raw"; a list
+// "raw" once changed in place, else "int" if it is a 64-bit integer in canonical form and was
+// stored as SET stores (not INCRBYFLOAT's text), else "embstr" up to 44 bytes, else "raw"; a list
 // is "quicklist"; a set ("intset" or "hashtable", set.hpp), a hash ("listpack" or "hashtable",
 // hash.hpp) and a sorted set ("listpack" or "skiplist", zset.hpp) the encoding they really have.
 namespace {
@@ -30,8 +31,8 @@ constexpr std::size_t kEmbstrLimit = 44;           // OBJ_ENCODING_EMBSTR_SIZE_L
 const char* encoding_of(const Value& v) {
   if (v.type() == Type::kString) {
     std::int64_t n = 0;
-    if (v.raw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
-    if (parse_int(v.str(), n)) return "int";
+    if (v.form == StrForm::kRaw) return "raw";  // APPEND/SETRANGE results stay raw, as in Redis
+    if (v.form == StrForm::kShaped && parse_int(v.str(), n)) return "int";
     return v.str().size() <= kEmbstrLimit ? "embstr" : "raw";
   }
   if (v.type() == Type::kZSet) {

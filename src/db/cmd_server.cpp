@@ -259,11 +259,17 @@ __attribute__((format(printf, 2, 3))) void append_line(std::string& s, const cha
 }  // namespace
 
 std::string Server::info(std::span<const std::string_view> sections) {
-  static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
-                                                  "persistence", "stats", "replication",
-                                                  "cpu", "errorstats", "keyspace", "threads"};
-  // ALL and EVERYTHING add the sections Redis leaves out of the default: per command.
-  static constexpr std::string_view kMore[] = {"commandstats", "latencystats"};
+  // Redis 7.0's sections in its order (Modules and Cluster say there are none), then lfdb's
+  // Threads. ALL and EVERYTHING add those Redis leaves out of the default: per command.
+  struct Section {
+    std::string_view name;
+    bool in_default;
+  };
+  static constexpr Section kSections[] = {
+      {"server", true},       {"clients", true},     {"memory", true},       {"persistence", true},
+      {"stats", true},        {"replication", true}, {"cpu", true},          {"modules", true},
+      {"commandstats", false}, {"errorstats", true}, {"latencystats", false}, {"cluster", true},
+      {"keyspace", true},     {"threads", true}};
   std::vector<std::string> wanted;
   auto want = [&](std::string_view name) {  // each section once, in the order first asked
     if (std::find(wanted.begin(), wanted.end(), name) == wanted.end()) wanted.emplace_back(name);
@@ -272,16 +278,17 @@ std::string Server::info(std::span<const std::string_view> sections) {
     std::string l(s);
     for (char& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (l == "all" || l == "everything" || l == "default") {
-      for (auto d : kDefault) want(d);
-      if (l != "default") {
-        for (auto d : kMore) want(d);
+      for (const Section& d : kSections) {
+        if (d.in_default || l != "default") want(d.name);
       }
     } else {
       want(l);
     }
   }
   if (wanted.empty()) {
-    for (auto d : kDefault) want(d);
+    for (const Section& d : kSections) {
+      if (d.in_default) want(d.name);
+    }
   }
   std::string out;
   for (const auto& s : wanted) {
@@ -490,6 +497,11 @@ std::string Server::info_section(std::string_view name) {
       }
       append_line(s, "errorstat_%s:count=%" PRIu64, safe.c_str(), n);
     }
+  } else if (name == "modules") {
+    s += "# Modules\r\n";  // none: lfdb loads no modules
+  } else if (name == "cluster") {
+    s += "# Cluster\r\n";
+    append_line(s, "cluster_enabled:0");  // clients read it to tell a cluster from a server
   } else if (name == "keyspace") {
     s += "# Keyspace\r\n";
     // A line per database that holds keys, as Redis. avg_ttl stays 0: the TTLs live in

@@ -253,7 +253,7 @@ void append_cmd(CommandContext& c) {
     return c.out.error(kErrStringTooLong);
   }
   e->value.str().append(c.arg(2));
-  e->value.raw = true;
+  e->value.form = StrForm::kRaw;
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvString, "append", key);
   c.out.integer(static_cast<std::int64_t>(e->value.str().size()));
@@ -308,7 +308,7 @@ void setrange_cmd(CommandContext& c) {
   const auto off = static_cast<std::size_t>(offset);
   if (s.size() < off + value.size()) s.resize(off + value.size(), '\0');
   std::memcpy(s.data() + off, value.data(), value.size());
-  e->value.raw = true;
+  e->value.form = StrForm::kRaw;
   c.part(key).modified(key);
   pubsub::event(pubsub::kEvString, "setrange", key);
   c.out.integer(static_cast<std::int64_t>(s.size()));
@@ -329,7 +329,7 @@ void incr_generic(CommandContext& c, std::int64_t by) {
     store(c, key, format_int(v), -1, false);
   } else {
     e->value.str() = format_int(v);
-    e->value.raw = false;
+    e->value.form = StrForm::kShaped;  // an integer, "int" as Redis stores counters
     c.part(key).modified(key);
   }
   pubsub::event(pubsub::kEvString, "incrby", key);
@@ -363,11 +363,14 @@ void incrbyfloat_cmd(CommandContext& c) {
   std::string s = format_long_double(v);
   if (e == nullptr) {
     store(c, key, s, -1, false);
+    e = c.find(key);
   } else {
     e->value.str() = s;
-    e->value.raw = false;
     c.part(key).modified(key);
   }
+  // Redis makes the result a string object from its text, never tried as an integer: "11"
+  // after INCRBYFLOAT is "embstr", where SET's "11" is "int".
+  e->value.form = StrForm::kText;
   pubsub::event(pubsub::kEvString, "incrbyfloat", key);
   c.out.bulk(s);
 }

@@ -23,6 +23,14 @@ namespace lfdb::db {
 enum class Type : std::uint8_t { kString, kHash, kList, kSet, kZSet, kStream };
 const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "stream"
 
+// What OBJECT ENCODING names a string value (db/object_inspect.hpp): Redis 7.0 keeps the
+// encoding a string object was made with, and the commands make them three ways.
+enum class StrForm : std::uint8_t {
+  kShaped,  // shaped by its bytes, as SET's argument is: "int", else "embstr" up to 44, "raw"
+  kText,    // made as text, never tried as an integer (INCRBYFLOAT): "embstr" or "raw"
+  kRaw,     // changed in place (APPEND, SETRANGE, SETBIT, BITFIELD, BITOP, PFADD): "raw"
+};
+
 // A key's value: a string, or one container, matching type(); a container is never empty (the
 // key is deleted with its last element), except a stream, which outlives its entries as Redis's
 // do. The members share one union of 24 bytes, as a value is never two of them: the string
@@ -30,7 +38,7 @@ const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "str
 // container costs its one buffer and no box; a small intset not even that), or the pointer to a
 // list or a stream. The type byte says which member is alive; every change of type goes through
 // reset(), make_*() or drop_containers(), which end one member's life and begin the other's.
-// The type byte, `raw` and the access clock share one word: 32 bytes in all.
+// The type byte, `form` and the access clock share one word: 32 bytes in all.
 //
 // An inline container moves with its Value: a Hash*, Set* or ZSet* taken from a value is good
 // until that value is moved (RENAME, MOVE, RESTORE move a value to another key's node; a node
@@ -38,12 +46,12 @@ const char* type_name(Type t);  // "string", "hash", "list", "set", "zset", "str
 class Value {
  public:
   Value() : str_() {}
-  Value(Value&& o) noexcept : raw(o.raw), access(o.access) { take(o); }
+  Value(Value&& o) noexcept : form(o.form), access(o.access) { take(o); }
   Value& operator=(Value&& o) noexcept {
     if (this != &o) {
       end_member();
       take(o);
-      raw = o.raw;
+      form = o.form;
       access = o.access;
     }
     return *this;
@@ -117,10 +125,10 @@ class Value {
   bool deadline_ = false;
 
  public:
-  // The string left its compact encoding for good, as Redis 7.0 never converts back: changed in
-  // place (APPEND, SETRANGE: "raw"). OBJECT ENCODING only. (The containers know their own
-  // encodings: Hash::packed(), Set::intset(), ZSet::packed().)
-  bool raw = false;
+  // How the string was made (StrForm), as Redis 7.0 never converts one back: OBJECT ENCODING
+  // only. (The containers know their own encodings: Hash::packed(), Set::intset(),
+  // ZSet::packed().)
+  StrForm form = StrForm::kShaped;
   // The access clock (LRU stamp or LFU counter, db/memory/access_clock.hpp): it sits in the
   // word of `type`, so it costs no byte. Mutable: readers stamp it (atomically).
   mutable std::uint32_t access = 0;
@@ -173,7 +181,7 @@ class Value {
 };
 static_assert(sizeof(CompactString) == 24 && sizeof(Hash) <= 24 && sizeof(Set) <= 24 && sizeof(ZSet) <= 24,
               "every member fits the 24-byte union");
-static_assert(sizeof(Value) == 32, "type, raw and the clock in one word, then the string, a small container or a pointer");
+static_assert(sizeof(Value) == 32, "type, form and the clock in one word, then the string, a small container or a pointer");
 // A key's entry: its value; its deadline, when it has one, is in the partition's expires index
 // (value.has_deadline() says whether). 32 bytes: a key of up to 15 bytes makes a node of
 // jemalloc's 48 class (key_table.hpp).

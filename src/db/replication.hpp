@@ -92,7 +92,7 @@ class Replication {
   void set_ping_period(std::int64_t seconds);  // repl-ping-replica-period
   // client-output-buffer-limit replica: the dispatcher drops a replica past it.
   void set_replica_limit(const OutputLimit& l);
-  // CLIENT KILL of replicas (those matching; 0 / "" / 0: any): how many went. Returns once the
+  // CLIENT KILL of replicas (those matching; 0 / "": any): how many went. Returns once the
   // dispatcher let go of them and of the bytes it held only for them.
   std::size_t kill_replicas(dispatch::ReplicaFilter filter);
   // The replicas' output, as Redis counts it: the backlog's bytes held only for replicas that

@@ -1151,16 +1151,28 @@ std::string error_text(lua_State* L) {
 
 }  // namespace
 
-void run_script(CommandContext& c, const ScriptTarget& target) {
-  const long nkeys = commands::declared_key_count(*c.spec, c.argv);
+// The number of keys an EVAL / FCALL declares is one and fits the arguments; else the error is
+// written.
+bool key_count_ok(CommandContext& c, bool function) {
   std::int64_t declared = 0;
   if (!parse_int(c.arg(2), declared)) {
-    return c.out.error(target.function ? "ERR Bad number of keys provided" : kErrNotInteger);
+    c.out.error(function ? "ERR Bad number of keys provided" : kErrNotInteger);
+    return false;
   }
-  if (declared < 0) return c.out.error("ERR Number of keys can't be negative");
   if (declared > static_cast<std::int64_t>(c.argc()) - 3) {
-    return c.out.error("ERR Number of keys can't be greater than number of args");
+    c.out.error("ERR Number of keys can't be greater than number of args");
+    return false;
   }
+  if (declared < 0) {
+    c.out.error("ERR Number of keys can't be negative");
+    return false;
+  }
+  return true;
+}
+
+void run_script(CommandContext& c, const ScriptTarget& target) {
+  const long nkeys = commands::declared_key_count(*c.spec, c.argv);
+  if (!key_count_ok(c, target.function)) return;
   const auto keys = c.argv.subspan(3, static_cast<std::size_t>(nkeys));
   const auto args = c.argv.subspan(3 + static_cast<std::size_t>(nkeys));
   // A connection whose client went away during a busy script runs no more scripts (those it
@@ -1190,6 +1202,7 @@ void run_script(CommandContext& c, const ScriptTarget& target) {
     }
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, fname.c_str());
+    if (!target.register_as.empty()) reg.add(target.register_as);
   }
   ScriptRegistry::Running running;
   running.started_ms = c.now_ms;
@@ -1332,7 +1345,8 @@ constexpr std::string_view kErrWriteFlagRo =
     "ERR Can not execute a script with write flag using *_ro command.";
 
 // EVAL, EVALSHA and their _RO forms once the source is known: the shebang decides the flags.
-void eval_source(CommandContext& c, const std::string& sha, std::string_view source, bool ro) {
+void eval_source(CommandContext& c, const std::string& sha, std::string_view source, bool ro,
+                 bool register_it) {
   bool shebang = false;
   std::uint32_t flags = 0;
   std::string body, err;
@@ -1342,6 +1356,7 @@ void eval_source(CommandContext& c, const std::string& sha, std::string_view sou
   ScriptTarget t;
   t.label = sha;
   t.source = shebang ? std::string_view(body) : source;
+  if (register_it) t.register_as = source;
   t.read_only = ro || no_writes;
   t.allow_oom = (flags & functions::kAllowOom) != 0;
   run_script(c, t);
@@ -1349,19 +1364,23 @@ void eval_source(CommandContext& c, const std::string& sha, std::string_view sou
 
 bool is_ro(const CommandContext& c) { return c.spec->name.size() > 3 && c.spec->name.ends_with("_ro"); }
 
+// The key count is checked first, and the script registered only once it compiles, as Redis
+// does: an EVAL refused leaves no script for EVALSHA or SCRIPT EXISTS.
 void eval_cmd(CommandContext& c) {
-  const std::string sha = c.server->scripts().add(c.arg(1));
-  eval_source(c, sha, c.arg(1), is_ro(c));
+  if (!key_count_ok(c, false)) return;
+  eval_source(c, sha1_hex(c.arg(1)), c.arg(1), is_ro(c), true);
 }
 
+// A name that is no SHA1 is refused before the key count, as Redis does; an unknown SHA1 after.
 void evalsha_cmd(CommandContext& c) {
+  constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+  if (c.arg(1).size() != 40) return c.out.error(kNoScript);
+  if (!key_count_ok(c, false)) return;
   std::string source;
-  if (c.arg(1).size() != 40 || !c.server->scripts().find(c.arg(1), source)) {
-    return c.out.error("NOSCRIPT No matching script. Please use EVAL.");
-  }
+  if (!c.server->scripts().find(c.arg(1), source)) return c.out.error(kNoScript);
   std::string sha(c.arg(1));
   for (char& ch : sha) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  eval_source(c, sha, source, is_ro(c));
+  eval_source(c, sha, source, is_ro(c), false);
 }
 
 void fcall_cmd(CommandContext& c) {
@@ -1403,7 +1422,7 @@ void script_exists_cmd(CommandContext& c) {
 
 void script_flush_cmd(CommandContext& c) {
   if (c.argc() > 3 || (c.argc() == 3 && !iequal(c.arg(2), "async") && !iequal(c.arg(2), "sync"))) {
-    return c.out.error(kErrSyntax);
+    return c.out.error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
   }
   c.server->scripts().flush();
   c.out.simple_string("OK");

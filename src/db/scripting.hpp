@@ -200,6 +200,9 @@ lua_State* new_script_state();
 struct ScriptTarget {
   std::string_view label;
   std::string_view source;
+  // EVAL's whole text: registered for EVALSHA once it compiles (not before: Redis keeps no
+  // script that failed to).
+  std::string_view register_as;
   bool function = false;
   bool read_only = false;
   bool allow_oom = false;  // the allow-oom flag: deny-oom commands run past maxmemory too

@@ -670,6 +670,11 @@ ServerSession::Step ServerSession::dispatch(std::span<const std::string_view> ar
   };
   if (!resolved) return reject(resolved.error(argv));
   const CommandSpec* spec = resolved.spec;
+  // DEBUG without enable-debug-command is refused first, as Redis refuses a protected command:
+  // before NOAUTH, and at MULTI's queueing (EXEC aborts).
+  if (spec->name == "debug" && !server_.initial_config().enable_debug_command) {
+    return reject(std::string(kErrDebugNotAllowed));
+  }
   // A refused EXEC ends its transaction, as Redis's does.
   auto refuse = [&](std::string_view error) {
     if (spec->hue != commands::HueClass::kTransaction) return reject(std::string(error));

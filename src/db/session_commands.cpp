@@ -299,7 +299,6 @@ void client_kill_cmd(SessionContext& c) {
   std::string addr, laddr;
   std::string_view type;
   std::string_view user;
-  std::int64_t maxage = 0;
   bool skipme = true;
   for (std::size_t i = 2; i + 1 < c.argc(); i += 2) {
     const std::string_view k = c.argv[i], v = c.argv[i + 1];
@@ -319,16 +318,13 @@ void client_kill_cmd(SessionContext& c) {
     } else if (iequal(k, "user")) {
       if (!c.server.acl().find(v)) return c.out.error("ERR No such user '" + std::string(v) + "'");
       user = v;
-    } else if (iequal(k, "maxage")) {
-      if (!parse_int(v, maxage)) return c.out.error(kErrSyntax);
-    } else {
+    } else {  // MAXAGE too: Redis 7.2 added it, 7.0 calls it a syntax error
       return c.out.error(kErrSyntax);
     }
   }
   auto matches = [&](const ClientState& other) {
     if (id > 0 && other.id != static_cast<std::uint64_t>(id)) return false;
     if (!type.empty() && !iequal(type, client_type(other))) return false;
-    if (maxage > 0 && (now_ms() - other.created_ms) / 1000 < maxage) return false;
     if (!user.empty()) {
       // Called under the client registry's lock, which CLIENT LIST also takes before name_mu.
       ClientState& o = const_cast<ClientState&>(other);
@@ -363,7 +359,6 @@ void client_kill_cmd(SessionContext& c) {
     f.addr = addr;
     f.laddr = laddr;
     f.user = user;
-    f.min_age_s = maxage;
     n += c.server.replication().kill_replicas(std::move(f));
   }
   c.out.integer(static_cast<std::int64_t>(n));

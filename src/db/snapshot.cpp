@@ -370,7 +370,7 @@ lf::Result<SnapshotLoad> load_snapshot_bytes(std::string_view b, Databases& dbs,
     bool created = false;
     Entry& e = p.find_or_create(key, 0, created);
     e.value.drop_containers();  // a key that repeats: the last record wins, whole
-    e.value.raw = false;
+    e.value.form = StrForm::kShaped;
     if (type == kString) {
       std::string_view v;
       if (!in.str(v)) return bad("bad string at byte " + std::to_string(in.pos()));

@@ -41,7 +41,7 @@ inline void store(CommandContext& c, std::string_view key, std::string_view valu
   } else {
     str.assign(value);
   }
-  e.value.raw = false;
+  e.value.form = StrForm::kShaped;
   if (!keep_ttl) p.set_expire(k, e, at_ms);
   p.modified(key);
 }

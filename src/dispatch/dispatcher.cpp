@@ -48,7 +48,7 @@ struct Peer {
   std::uint64_t acked = 0;
   std::int64_t last_ack_ms = 0;
   std::int64_t soft_since_ms = 0;  // when it went over the soft limit (0: it is not)
-  std::int64_t created_mono_ms = 0;  // when the dispatcher took it (CLIENT KILL MAXAGE)
+  std::int64_t created_mono_ms = 0;  // when the dispatcher took it (CLIENT LIST's age)
   bool blocked = false;  // the socket took less than offered: retry soon
   bool redis = false;    // SYNC / PSYNC: gets PINGs, its offsets count them
   std::uint64_t ping_next = 0;  // the next ping (PingLedger index) it is due
@@ -163,7 +163,6 @@ class Loop {
 
   // CLIENT KILL: the replicas go, and the bytes held for them, before the killer is answered.
   void on_drop(const DropReplicas& d) {
-    const std::int64_t now = mono_ms();
     std::size_t n = 0;
     for (auto it = peers_.begin(); it != peers_.end();) {
       const ReplicaLink& l = *it->link;
@@ -171,8 +170,7 @@ class Loop {
       const bool match = (f.client_id == 0 || l.client_id == f.client_id) &&
                          (f.addr.empty() || l.addr == f.addr) &&
                          (f.laddr.empty() || l.laddr == f.laddr) &&
-                         (f.user.empty() || l.user == f.user) &&
-                         (f.min_age_s <= 0 || (now - it->created_mono_ms) / 1000 >= f.min_age_s);
+                         (f.user.empty() || l.user == f.user);
       if (match) {
         it = peers_.erase(it);
         ++n;

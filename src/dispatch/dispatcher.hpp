@@ -113,7 +113,6 @@ struct ReplicaFilter {
   std::string addr;
   std::string laddr;
   std::string user;
-  std::int64_t min_age_s = 0;  // CLIENT KILL MAXAGE: only replicas connected at least this long
 };
 
 // CLIENT KILL of replicas: those matching are disconnected and the bytes held only for them

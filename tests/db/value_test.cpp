@@ -14,6 +14,7 @@ namespace {
 using lfdb::db::Hash;
 using lfdb::db::List;
 using lfdb::db::Set;
+using lfdb::db::StrForm;
 using lfdb::db::Type;
 using lfdb::db::Value;
 
@@ -52,12 +53,12 @@ TEST(Value, StringAndContainerShareTheUnion) {
 TEST(Value, MovesCarryTheLiveMember) {
   Value s;
   s.str() = kLong;
-  s.raw = true;
+  s.form = StrForm::kRaw;
   s.access = 7;
   Value moved(std::move(s));
   EXPECT_EQ(moved.type(), Type::kString);
   EXPECT_EQ(moved.str(), kLong);
-  EXPECT_TRUE(moved.raw);
+  EXPECT_EQ(moved.form, StrForm::kRaw);
   EXPECT_EQ(moved.access, 7u);
 
   // A hash lives in the Value: its fields move with it, the Hash* does not.

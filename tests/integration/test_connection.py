@@ -301,6 +301,12 @@ class ClientCommandTest(ServerTestCase):
             self.assertTrue(victim.is_closed())
         self.assertEqual(self.call("CLIENT", "KILL", "ID", "999999"), 0)
         self.assertErrorReply("ERR client-id should be greater than 0", "CLIENT", "KILL", "ID", "abc")
+        # MAXAGE came in Redis 7.2: 7.0 knows no such filter, and kills nobody for it.
+        with RawConnection(self.port) as bystander:
+            self.assertErrorReply("ERR syntax error", "CLIENT", "KILL", "MAXAGE", "0")
+            self.assertErrorReply("ERR syntax error", "CLIENT", "KILL", "ID", str(bystander.command("CLIENT", "ID")),
+                                  "MAXAGE", "10")
+            self.assertEqual(bystander.command("PING"), b"PONG")
 
     def test_client_kill_by_addr(self):
         with RawConnection(self.port) as victim:
@@ -364,6 +370,18 @@ class CommandCommandTest(ServerTestCase):
         self.assertIsInstance(n, int)
         self.assertGreater(n, 50)
 
+    def test_info_sections_as_redis_orders_them(self):
+        def headers(*section):
+            return [l for l in self.call("INFO", *section).decode().split("\r\n") if l.startswith("#")]
+        default = ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication",
+                   "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"]
+        self.assertEqual(headers()[:len(default)], default)  # lfdb's own Threads come after
+        everything = default[:8] + ["# Commandstats", "# Errorstats", "# Latencystats", "# Cluster", "# Keyspace"]
+        self.assertEqual(headers("everything")[:len(everything)], everything)
+        # Clients read cluster_enabled to tell a cluster from a lone server.
+        self.assertEqual(self.call("INFO", "cluster"), b"# Cluster\r\ncluster_enabled:0\r\n")
+        self.assertEqual(self.call("INFO", "modules"), b"# Modules\r\n")
+
     def test_command_info_get(self):
         reply = self.call("COMMAND", "INFO", "get")
         self.assertEqual(len(reply), 1)
@@ -382,6 +400,22 @@ class CommandCommandTest(ServerTestCase):
         self.assertIsNone(reply[1])
         self.assertEqual(reply[2][0], b"mset")
         self.assertEqual(reply[2][3:6], [1, -1, 2])
+
+    def test_command_info_names_subcommands_and_the_legacy_key_range(self):
+        reply = self.call("COMMAND", "INFO", "config|get", "CONFIG|SET", "config|nosuch", "get|x")
+        self.assertEqual([r[:2] if r else r for r in reply], [[b"config|get", -3], [b"config|set", -4], None, None])
+        self.assertEqual(self.call("COMMAND", "DOCS", "config|get")[0], b"config|get")
+        # First key, last key, step: what one index/range key spec (or a run of them) covers;
+        # keys found by a count or a keyword are 0 0 0 (movablekeys).
+        for name, keys in (("eval", [0, 0, 0]), ("zunionstore", [1, 1, 1]), ("zunion", [0, 0, 0]),
+                           ("blmpop", [0, 0, 0]), ("xread", [0, 0, 0]), ("spublish", [1, 1, 1]),
+                           ("ssubscribe", [1, -1, 1]), ("mset", [1, -1, 2]), ("lmove", [1, 2, 1]),
+                           ("georadius", [1, 1, 1]), ("command|getkeys", [0, 0, 0])):
+            self.assertEqual(self.call("COMMAND", "INFO", name)[0][3:6], keys, name)
+        self.assertErrorReply("ERR wrong number of arguments for 'command|getkeys' command",
+                              "COMMAND", "GETKEYS", "get")
+        self.assertErrorReply("ERR wrong number of arguments for 'command|getkeysandflags' command",
+                              "COMMAND", "GETKEYSANDFLAGS", "ping")
 
     def test_command_docs_shape(self):
         reply = self.call("COMMAND", "DOCS", "get")

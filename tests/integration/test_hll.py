@@ -1,8 +1,9 @@
 """HyperLogLog against a redis-server 7.0 started next to the lfdb-server under test: the
 values are Redis's own layout, so after the same commands GET returns the same bytes (sparse and
 dense), PFCOUNT the same estimate, PFDEBUG the same registers and decoding; corrupt values get
-the same errors from PFCOUNT (and never crash or hang either server), as the suite's fuzzing
-does."""
+the same errors from PFCOUNT, and the same answer and bytes from PFADD, which edits a sparse
+body in place as far as it reads it (and never crash or hang either server), as the suite's
+fuzzing does."""
 
 import random
 import unittest
@@ -105,11 +106,40 @@ class HyperLogLogDifferentialTest(SideBySideTestCase):
             for c in (self.pc, self.lc):
                 c.command("SET", "f", bytes(value))
             self.both("PFCOUNT", "f")
-            # Not compared: Redis's PFADD reads a sparse body only up to the register it sets, so
-            # it may accept a value corrupt further on; lfdb refuses any corrupt value whole.
-            for c in (self.pc, self.lc):
-                c.command("PFADD", "f", "one more")
+            # PFADD reads a sparse body only up to the registers it sets, so it may take a value
+            # corrupt further on, and edits it in place: the same answer, the same bytes. (Once:
+            # a body cut off inside an XZERO reads the byte after it, which Redis's next command
+            # finds as the last edit left it, beyond what a value holds.)
+            self.both("PFADD", "f", *[str(rnd.random()) for _ in range(rnd.choice((1, 3, 30)))])
+            self.both("GET", "f")
         self.both("PING")
+
+    def test_pfadd_on_a_corrupt_sparse_value(self):
+        # Runs past the registers, after the ones PFADD reads: Redis adds (and keeps the tail);
+        # PFCOUNT and PFMERGE read it all and refuse it.
+        self.both("PFADD", "s", "a", "b", "c")
+        self.both("APPEND", "s", "hello")
+        self.assertEqual(self.both("PFADD", "s", "d", "e"), 1)
+        self.both("GET", "s")
+        self.assertIsInstance(self.both("PFCOUNT", "s"), RespError)
+        self.assertIsInstance(self.both("PFMERGE", "m", "s"), RespError)
+        # Runs that end before the last registers: an element there is refused, the ones before
+        # it stay added; elements in the covered part are added.
+        for c in (self.pc, self.lc):
+            c.command("SET", "short", b"HYLL\x01" + b"\x00" * 11 + b"\x7f\x00")
+        replies = []
+        for element in ("a", "b", "c", "zz", "q", "x1", "x2", "x3", "x4"):
+            replies.append(self.both("PFADD", "short", element))
+            self.both("GET", "short")
+        self.assertIsInstance(replies[7], RespError)  # x3's register is past the runs
+        self.both("PFADD", "short", "x6", "x3", "x5")  # x6 added, then refused at x3
+        self.both("GET", "short")
+        # An overflowing body PFADD must not grow: refused before any edit.
+        payload = b"HYLL\x01" + b"\x00" * 11 + b"\x7f\xff" * 140000 + b"\xff"
+        for c in (self.pc, self.lc):
+            c.command("SET", "bad", payload)
+        self.assertIsInstance(self.both("PFADD", "bad", *[str(i) for i in range(50)]), RespError)
+        self.assertEqual(self.both("STRLEN", "bad"), len(payload))
 
 
 if __name__ == "__main__":

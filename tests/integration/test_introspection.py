@@ -67,7 +67,7 @@ class IntrospectionTest(SideBySideTestCase):
                      ("CLIENT", "LIST", "foo"), ("CLIENT", "KILL", "TYPE", "wrong"),
                      ("CLIENT", "KILL", "USER", "nouser"), ("CLIENT", "KILL", "ID", "0"),
                      ("CLIENT", "KILL", "ID", "10", "x"), ("CLIENT", "KILL", "SKIPME", "maybe"),
-                     ("CLIENT", "KILL", "MAXAGE", "x"), ("CLIENT", "REPLY", "maybe"),
+                     ("CLIENT", "KILL", "MAXAGE", "x"), ("CLIENT", "KILL", "MAXAGE", "10"), ("CLIENT", "REPLY", "maybe"),
                      ("CLIENT", "REPLY"), ("CLIENT", "KILL", "ID", "123456")):
             self.same(*args)
 

@@ -396,6 +396,49 @@ class ObjectEncodingTest(ServerTestCase):
         self.r.append("k", "x")
         self.assertEqual(self.call("OBJECT", "ENCODING", "k"), b"raw")
 
+    def test_each_string_write_leaves_the_encoding_redis_does(self):
+        # The encoding a string was made with stays: INCRBYFLOAT's text is never an "int" (not
+        # even "11"), a counter is, a value changed in place is "raw"; COPY and RENAME keep it.
+        steps = [
+            (("SET", "k", "10"), ("INCRBYFLOAT", "k", "1.5"), b"embstr"),
+            (("SET", "k", "10"), ("INCRBYFLOAT", "k", "1"), b"embstr"),
+            (("DEL", "k"), ("INCRBYFLOAT", "k", "3"), b"embstr"),
+            (("SET", "k", "1"), ("INCRBYFLOAT", "k", "1e60"), b"raw"),
+            (("INCRBYFLOAT", "k", "1"), ("INCR", "k"), b"int"),
+            (("SET", "k", "x"), ("SET", "k", "10"), b"int"),
+            (("SET", "k", "10"), ("DECRBY", "k", "3"), b"int"),
+            (("DEL", "k"), ("APPEND", "k", "12"), b"int"),
+            (("SET", "k", "12"), ("APPEND", "k", "3"), b"raw"),
+            (("DEL", "k"), ("SETRANGE", "k", "0", "12"), b"raw"),
+            (("SET", "k", "12"), ("SETRANGE", "k", "0", ""), b"int"),
+            (("SET", "k", "12"), ("SETBIT", "k", "0", "0"), b"raw"),
+            (("SET", "k", "12"), ("BITFIELD", "k", "GET", "u8", "0"), b"int"),
+            (("SET", "k", "12"), ("BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "10"), b"raw"),
+            (("INCRBYFLOAT", "k", "1"), ("GETSET", "k", "5"), b"int"),
+            (("INCRBYFLOAT", "k", "1"), ("GETEX", "k", "PERSIST"), b"embstr"),
+        ]
+        for before, write, enc in steps:
+            self.call("DEL", "k")
+            self.call(*before)
+            self.call(*write)
+            self.assertEqual(self.call("OBJECT", "ENCODING", "k"), enc, (before, write))
+        self.call("SET", "k", "10")
+        self.call("INCRBYFLOAT", "k", "1")
+        self.call("COPY", "k", "copied")
+        self.call("RENAME", "k", "renamed")
+        self.assertEqual(self.call("OBJECT", "ENCODING", "copied"), b"embstr")
+        self.assertEqual(self.call("OBJECT", "ENCODING", "renamed"), b"embstr")
+        # A short HLL stored by SET is "embstr"; a command that may change it (PFADD, PFCOUNT of
+        # one key, PFMERGE's destination, PFDEBUG) makes it "raw", a read of many keys does not.
+        self.call("PFADD", "hll")
+        value = self.call("GET", "hll")
+        for cmd, enc in ((("PFCOUNT", "k", "k"), b"embstr"), (("PFADD", "k"), b"raw"), (("PFCOUNT", "k"), b"raw"),
+                         (("PFMERGE", "k", "hll"), b"raw"), (("PFDEBUG", "ENCODING", "k"), b"raw")):
+            self.call("SET", "k", value)
+            self.assertEqual(self.call("OBJECT", "ENCODING", "k"), b"embstr")
+            self.call(*cmd)
+            self.assertEqual(self.call("OBJECT", "ENCODING", "k"), enc, cmd)
+
     def test_hash_encodings(self):
         self.r.hset("small", mapping={"f%d" % i: "v" for i in range(10)})
         self.assertEqual(self.call("OBJECT", "ENCODING", "small"), b"listpack")

@@ -263,6 +263,28 @@ class ScriptCache(ServerTestCase):
         sha = hashlib.sha1(b"return 7").hexdigest()
         self.assertEqual(self.rb.evalsha(sha, 0), 7)
 
+    def test_a_refused_eval_keeps_no_script(self):
+        refused = [("return 1 +", "0"), ("return 71", "2", "a"), ("return 72", "-1"), ("return 73", "x"),
+                   ("#!lua flags=nosuch\nreturn 1", "0"), ("#!lua", "0")]
+        for script, *rest in refused:
+            self.assertIsInstance(self.call("EVAL", script, *rest), RespError, script)
+            self.assertEqual(self.call("SCRIPT", "EXISTS", hashlib.sha1(script.encode()).hexdigest()), [0], script)
+
+    def test_eval_errors_as_redis_orders_them(self):
+        unknown = "0123456789" * 4
+        for args, error in (((unknown, "x"), "ERR value is not an integer or out of range"),
+                            ((unknown, "5"), "ERR Number of keys can't be greater than number of args"),
+                            ((unknown, "0"), "NOSCRIPT No matching script. Please use EVAL."),
+                            (("short", "x"), "NOSCRIPT No matching script. Please use EVAL.")):
+            self.assertErrorReply(error, "EVALSHA", *args)
+        for script, error in (("#!lua", "ERR Invalid script shebang"),
+                              ("#!LUA\nreturn 1", "ERR Unexpected engine in script shebang: #!LUA"),
+                              ("#!lua flags=no-writes,\nreturn 1", "ERR Unexpected flag in script shebang: "),
+                              ("#!lua foo\nreturn 1", "ERR Unknown lua shebang option: foo")):
+            self.assertErrorReply(error, "EVAL", script, "0")
+        self.assertEqual(self.call("EVAL", "#!lua flags=\nreturn 1", "0"), 1)
+        self.assertErrorReply("ERR SCRIPT FLUSH only support SYNC|ASYNC option", "SCRIPT", "FLUSH", "LAZY")
+
     def test_load_compile_error(self):
         with self.assertRaises(redis.ResponseError) as e:
             self.rb.script_load("not lua at all")

@@ -87,6 +87,15 @@ class MultiExecTest(ServerTestCase):
             self.assertIsNone(self.r.get("a"))
         self.assertEqual(self.r.ping(), True)  # the SHUTDOWN never ran
 
+    def test_a_debug_command_not_enabled_is_refused_at_queueing(self):
+        # DEBUG is protected (enable-debug-command no, the default): refused at once, like an
+        # unknown command, so EXEC aborts.
+        self.assertEqual(self.raw("MULTI"), b"+OK\r\n")
+        self.assertEqual(self.raw("SET", "a", "1"), b"+QUEUED\r\n")
+        self.assertTrue(self.raw("DEBUG", "SLEEP", "0").startswith(b"-ERR DEBUG command not allowed."))
+        self.assertEqual(self.raw("EXEC"), ("-%s\r\n" % EXECABORT).encode())
+        self.assertIsNone(self.r.get("a"))
+
     def test_unknown_command_aborts_exec(self):
         self.assertEqual(self.raw("MULTI"), b"+OK\r\n")
         self.assertEqual(self.raw("SET", "a", "1"), b"+QUEUED\r\n")

@@ -373,9 +373,13 @@ bool parse_script_shebang(std::string_view source, bool& has_shebang, std::uint3
   flags = 0;
   has_shebang = source.size() >= 2 && source[0] == '#' && source[1] == '!';
   if (!has_shebang) return true;
+  if (source.find('\n') == std::string_view::npos) {  // a shebang line, then the script
+    err = "ERR Invalid script shebang";
+    return false;
+  }
   const std::string_view line = first_line(source, body);
   const std::vector<std::string_view> parts = split_spaces(line);
-  if (parts.empty() || !iequal(parts[0], "#!lua")) {
+  if (parts.empty() || parts[0] != "#!lua") {
     err = "ERR Unexpected engine in script shebang: " + std::string(parts.empty() ? line : parts[0]);
     return false;
   }
@@ -384,12 +388,13 @@ bool parse_script_shebang(std::string_view source, bool& has_shebang, std::uint3
       err = "ERR Unknown lua shebang option: " + std::string(parts[i]);
       return false;
     }
+    // "flags=" is no flag; in a list, an empty one ("a,,b", "a,") is an unknown flag.
     std::string_view list = parts[i].substr(6);
-    while (!list.empty()) {
+    for (bool more = !list.empty(); more;) {
       const std::size_t comma = list.find(',');
       const std::string_view f = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      if (f.empty()) continue;
+      more = comma != std::string_view::npos;
+      if (more) list = list.substr(comma + 1);
       const std::uint32_t bit = flag_by_name(f);
       if (bit == 0) {
         err = "ERR Unexpected flag in script shebang: " + std::string(f);
