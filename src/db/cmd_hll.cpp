@@ -275,33 +275,40 @@ void store_registers(CompactString& s, const Registers& regs, std::size_t max_sp
 
 // max_sparse() is asked only when the value would grow (a config lookup costs more than most
 // edits).
+// The sparse value made dense, with the register set (a named function, not a lambda: the
+// hue checker follows direct calls only).
+int promote_to_dense(CompactString& s, std::size_t index, std::uint8_t count, unsigned past_end) {
+  Registers regs;
+  if (!registers_of(s, regs, past_end)) return -1;
+  s.resize(kDenseSize);
+  s[4] = static_cast<char>(kDense);
+  for (std::size_t i = 0; i < kRegisters; ++i) dense_set(s, i, regs[i]);
+  dense_set(s, index, count);
+  return 1;
+}
+
+// The value's byte i, or past_end (the byte after it) for i at or past its end.
+unsigned byte_at(const CompactString& s, std::size_t i, std::size_t end, unsigned past_end) {
+  return i < end ? static_cast<unsigned char>(s[i]) : past_end;
+}
+
 template <typename Limit>
 int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, Limit&& max_sparse,
                unsigned& past_end) {
-  auto promote = [&]() -> int {
-    Registers regs;
-    if (!registers_of(s, regs, past_end)) return -1;
-    s.resize(kDenseSize);
-    s[4] = static_cast<char>(kDense);
-    for (std::size_t i = 0; i < kRegisters; ++i) dense_set(s, i, regs[i]);
-    dense_set(s, index, count);
-    return 1;
-  };
-  if (count > kSparseValMax) return promote();
+  if (count > kSparseValMax) return promote_to_dense(s, index, count, past_end);
   const std::size_t end = s.size();
-  auto at = [&](std::size_t i) -> unsigned { return i < end ? static_cast<unsigned char>(s[i]) : past_end; };
   constexpr std::size_t kNone = SIZE_MAX;
   std::size_t p = kHeader, prev = kNone;
   std::uint64_t first = 0, span = 0;  // the registers the opcode at p covers: [first, first + span)
   while (p < end) {
-    const unsigned b = at(p);
+    const unsigned b = byte_at(s, p, end, past_end);
     std::size_t len = 1;
     if (op_is_zero(b)) {
       span = (b & 0x3f) + 1;
     } else if (op_is_val(b)) {
       span = op_val_run(b);
     } else {
-      span = (((b & 0x3fu) << 8) | at(p + 1)) + 1;
+      span = (((b & 0x3fu) << 8) | byte_at(s, p + 1, end, past_end)) + 1;
       len = 2;
     }
     if (index < first + span) break;
@@ -311,7 +318,7 @@ int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, Limit&& 
   }
   if (span == 0 || p >= end) return -1;  // the runs end before the register: corrupt
 
-  const unsigned b = at(p);
+  const unsigned b = byte_at(s, p, end, past_end);
   const bool is_val = op_is_val(b);
   bool in_place = false;  // the register is the whole run: its one byte changes
   if (is_val) {
@@ -337,7 +344,9 @@ int sparse_set(CompactString& s, std::size_t index, std::uint8_t count, Limit&& 
     }
     const std::size_t old_len = op_is_xzero(b) ? 2 : 1;
     const auto delta = static_cast<std::ptrdiff_t>(seq.size()) - static_cast<std::ptrdiff_t>(old_len);
-    if (delta > 0 && end + static_cast<std::size_t>(delta) > max_sparse()) return promote();
+    if (delta > 0 && end + static_cast<std::size_t>(delta) > max_sparse()) {
+      return promote_to_dense(s, index, count, past_end);
+    }
     const auto new_size = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(end) + delta);
     if (delta > 0) s.resize(new_size, '\0');
     if (delta != 0 && p + old_len < end) {
