@@ -83,7 +83,7 @@ std::vector<std::uint64_t> ClientRegistry::evict_over(std::size_t limit) {
   for (const auto& [m, c] : heavy) {
     const std::size_t total = memory();
     if (total <= limit) break;
-    c->evicted.store(true, std::memory_order_relaxed);
+    c->evicted.store(true, std::memory_order_seq_cst);  // before account(0): see account()
     // Its memory leaves the sum now: the next client is judged without it. Its outboxes are
     // closed here (their frames freed at once, as Redis frees an evicted client's output; the
     // session closing them again later finds nothing); the rest is freed when its thread

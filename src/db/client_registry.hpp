@@ -48,11 +48,12 @@ class ClientRegistry {
   std::string list(const std::string& listener, const std::function<bool(const ClientState&)>& keep);
   // The serving thread's new figure for its client: CLIENT LIST's tot-mem, and the sum.
   void account(ClientState& c, std::size_t bytes) {
-    const std::size_t old = c.tot_mem.exchange(bytes, std::memory_order_relaxed);
-    if (old != bytes) {
-      total_mem_.fetch_add(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old),
-                           std::memory_order_relaxed);
-    }
+    set_tot_mem(c, bytes);
+    // An evicted client left the sum when evict_over picked it, but its session still runs
+    // until its thread closes it: what it counts then must not come back into the sum, or the
+    // next heaviest client (an idle one) is evicted for it. Sequentially consistent with
+    // evict_over's store of `evicted` and its own set_tot_mem(0): whichever runs second zeroes.
+    if (bytes != 0 && c.evicted.load(std::memory_order_seq_cst)) set_tot_mem(c, 0);
   }
   // Every client's memory together (INFO memory mem_clients_normal): what the serving threads
   // counted and what waits in the outboxes.
@@ -85,6 +86,13 @@ class ClientRegistry {
   }
 
  private:
+  void set_tot_mem(ClientState& c, std::size_t bytes) {
+    const std::size_t old = c.tot_mem.exchange(bytes, std::memory_order_seq_cst);
+    if (old != bytes) {
+      total_mem_.fetch_add(static_cast<std::int64_t>(bytes) - static_cast<std::int64_t>(old),
+                           std::memory_order_relaxed);
+    }
+  }
   lf::Mutex mu_;
   std::list<ClientState*> clients_ LF_GUARDED_BY(mu_);
   // Evicted clients not yet closed, and the tot-mem each had: they still hold it until their

@@ -138,6 +138,24 @@ class ClientEvictionTest(SideBySideTestCase):
                 self.assertEqual(small.read_parsed(timeout=20.0), b"OK")
                 self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
 
+    def test_an_idle_client_stays_when_a_piler_is_evicted(self):
+        """Only the client over the limit goes: one that pipelines MGETs and never reads is
+        evicted, an idle one beside it answers PING after. lfdb once evicted the idle one too:
+        the evicted client's session, run until its thread closed it, counted its pile back into
+        the sum, and the next heaviest client paid for it."""
+        for name in self.servers:
+            with self.subTest(server=name):
+                r = self.control(name)
+                r.set("v", b"x" * (100 * KB))
+                before = info_stat(r, "evicted_clients")
+                bystander = self.raw(name, "bystander")
+                r.config_set("maxmemory-clients", "5mb")
+                piler = self.raw(name, "piler")
+                self.send_until_evicted(piler, b"*2\r\n$4\r\nMGET\r\n$1\r\nv\r\n" * 300)
+                self.assertTrue(piler.is_closed(timeout=20.0))
+                self.assertEqual(bystander.command("PING"), b"PONG")
+                self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
+
     def test_no_evict_client_is_kept(self):
         """CLIENT NO-EVICT on: the client is not evicted however much it holds; off again, it
         is."""
