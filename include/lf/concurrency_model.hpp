@@ -121,7 +121,8 @@ class Session {
   // (SessionHost::unsent_output, then closing) says yes. Asked by the serving thread; the lf,
   // lf-multi, reactor and hsha models' connections honour it (src/lf/connection.cpp, the
   // replies held as a chain of blocks: output_chain.hpp), and so does the uring-completion
-  // handle set (uring_connection.cpp); tpc does not (docs/server.md).
+  // handle set (uring_connection.cpp) and tpc (its thread polls for both directions while
+  // replies wait, model_thread_per_connection.cpp).
   virtual bool reads_while_output_waits() const { return false; }
   // The model's held output (SessionHost::held_output_bytes) changed after on_input returned:
   // the replies of a read were appended to those waiting, or the waiting ones went out. Called

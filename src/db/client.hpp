@@ -73,8 +73,9 @@ class ClientName {
   }
   void clear() { assign({}); }
   // The outboxes whose queued bytes CLIENT LIST adds to omem and tot-mem (kPushes: pub/sub
-  // messages and invalidations; kMonitor: MONITOR's feed). While the socket does not take the
-  // replies the session is not run, so what waits there is in no other count.
+  // messages and invalidations; kMonitor: MONITOR's feed). A subscriber's or monitor's session
+  // is not read on while its socket does not take the replies, so what waits there is in no
+  // other count (a normal client's waiting replies are its connection's: held_output_bytes).
   enum Outboxes : std::size_t { kPushes, kMonitor };
   void show_outbox(Outboxes which, std::shared_ptr<lf::Outbox> box) {
     if (!part_) {
