@@ -152,6 +152,9 @@ class ClientEvictionTest(SideBySideTestCase):
                 r.config_set("maxmemory-clients", "5mb")
                 piler = self.raw(name, "piler")
                 self.send_until_evicted(piler, b"*2\r\n$4\r\nMGET\r\n$1\r\nv\r\n" * 300)
+                # Waited for without reading the piler: a reader would drain the pile it makes
+                # (a loaded run read it down faster than the server built it, and nobody went).
+                self.assertTrue(eventually(lambda: info_stat(r, "evicted_clients") >= before + 1, timeout=30))
                 self.assertTrue(piler.is_closed(timeout=20.0))
                 self.assertEqual(bystander.command("PING"), b"PONG")
                 self.assertEqual(info_stat(r, "evicted_clients"), before + 1)
