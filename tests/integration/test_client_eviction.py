@@ -88,6 +88,18 @@ class ClientEvictionTest(SideBySideTestCase):
         ok = eventually(lambda: (self.tot_mem(r, client_name) or 0) >= size - 10)
         self.assertTrue(ok, "tot-mem of %s: %s" % (client_name, self.tot_mem(r, client_name)))
 
+    def keys_under_both_limits(self, r):
+        """unit/maxmemory's set-up for eviction by clients' buffers: 50 keys of 100 KB,
+        allkeys-lru with maxmemory 4 MB above what they use, maxmemory-clients 3 MB, fresh
+        counters."""
+        r.config_set("maxmemory-policy", "allkeys-lru")
+        for j in range(50):
+            r.setrange(str(j), 100000, "x")
+        used = int(r.info("memory")["used_memory"])
+        r.config_set("maxmemory", str(used + 4 * 1024 * KB))
+        r.config_set("maxmemory-clients", "3mb")
+        r.config_resetstat()
+
     # ---- cases ------------------------------------------------------------------------------
 
     def test_query_buffer_client_is_evicted(self):
@@ -292,13 +304,7 @@ class ClientEvictionTest(SideBySideTestCase):
         for name in self.servers:
             with self.subTest(server=name):
                 r = self.control(name)
-                r.config_set("maxmemory-policy", "allkeys-lru")
-                for j in range(50):
-                    r.setrange(str(j), 100000, "x")
-                used = int(r.info("memory")["used_memory"])
-                r.config_set("maxmemory", str(used + 4 * 1024 * KB))
-                r.config_set("maxmemory-clients", "3mb")
-                r.config_resetstat()
+                self.keys_under_both_limits(r)
                 mget = b"*2\r\n$4\r\nMGET\r\n$1\r\n1\r\n"
                 clients = [RawConnection(self.servers[name].port, timeout=5.0) for _ in range(20)]
                 self.opened.extend(clients)
@@ -389,13 +395,7 @@ class ClientEvictionTest(SideBySideTestCase):
         for name in self.servers:
             with self.subTest(server=name):
                 r = self.control(name)
-                r.config_set("maxmemory-policy", "allkeys-lru")
-                for j in range(50):
-                    r.setrange(str(j), 100000, "x")
-                used = int(r.info("memory")["used_memory"])
-                r.config_set("maxmemory", str(used + 4 * 1024 * KB))
-                r.config_set("maxmemory-clients", "3mb")
-                r.config_resetstat()
+                self.keys_under_both_limits(r)
                 bystander = self.raw(name, "bystander")
                 self.subscribers(name, 20)
                 message = b"x" * (100 * KB)
