@@ -153,6 +153,10 @@ std::string uring_completion_unavailable() {
   return p.ok() ? std::string() : p.status().message();
 }
 
+lf::Result<lf::SockStream> connect_to(std::uint16_t port) {
+  return lf::Connector::connect(*lf::InetAddr::resolve("127.0.0.1", port), std::chrono::seconds(2));
+}
+
 class ModelStress : public ::testing::TestWithParam<ModelCase> {
  protected:
   void SetUp() override {
@@ -172,6 +176,22 @@ class ModelStress : public ::testing::TestWithParam<ModelCase> {
     return o;
   }
   lf::ModelKind model_kind() const { return GetParam().model; }
+  // A model of this case's kind with two threads serving `service`, started (null, with the
+  // failure recorded, when it could not be).
+  std::unique_ptr<lf::ConcurrencyModel> start_two_threads(lf::Service& service) const {
+    lf::ModelOptions o = options();
+    o.threads = 2;
+    auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
+    if (!model.ok()) {
+      ADD_FAILURE() << model.status().message();
+      return nullptr;
+    }
+    if (!model.value()->start().ok()) {
+      ADD_FAILURE() << "the model did not start";
+      return nullptr;
+    }
+    return std::move(model.value());
+  }
 };
 
 TEST_P(ModelStress, EveryMessageHandledOnceInOrder) {
@@ -243,13 +263,9 @@ class RefusingService final : public lf::Service {
 
 TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
   RefusingService service;
-  lf::ModelOptions o = options();
-  o.threads = 2;
-  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
-  ASSERT_TRUE(model.ok());
-  ASSERT_TRUE(model.value()->start().ok());
-  auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
-  auto refused = lf::Connector::connect(*addr);
+  auto model = start_two_threads(service);
+  ASSERT_TRUE(model);
+  auto refused = connect_to(model->port());
   ASSERT_TRUE(refused.ok());
   // Nothing sent: the refusal comes unasked, then the end of the stream.
   std::string got(17, '\0');
@@ -259,7 +275,7 @@ TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
   EXPECT_FALSE(refused.value().recv_exact(&more, 1).ok());
   // Admitted again: an ordinary session echoes a frame.
   service.refuse.store(false);
-  auto admitted = lf::Connector::connect(*addr);
+  auto admitted = connect_to(model->port());
   ASSERT_TRUE(admitted.ok());
   std::string frame(12, '\0');  // an empty payload: length 0, seq 0, checksum of nothing
   const std::uint32_t sum = checksum(nullptr, 0);
@@ -268,8 +284,8 @@ TEST_P(ModelStress, ARefusedConnectionGetsTheRefusalAndIsClosed) {
   std::string echo(12, '\0');
   ASSERT_TRUE(admitted.value().recv_exact(echo.data(), echo.size()).ok());
   EXPECT_EQ(echo, frame);
-  const lf::ModelStats st = model.value()->stats();
-  model.value()->stop();
+  const lf::ModelStats st = model->stats();
+  model->stop();
   EXPECT_EQ(service.opened.load(), 1);
   EXPECT_EQ(st.rejected, 1u);
   EXPECT_EQ(st.accepted, 1u);
@@ -311,13 +327,9 @@ class AmplifyingService final : public lf::Service {
 
 TEST_P(ModelStress, AYieldingSessionSendsItsRepliesInPiecesToASlowReader) {
   AmplifyingService service;
-  lf::ModelOptions o = options();
-  o.threads = 2;
-  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
-  ASSERT_TRUE(model.ok());
-  ASSERT_TRUE(model.value()->start().ok());
-  auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
-  auto c = lf::Connector::connect(*addr);
+  auto model = start_two_threads(service);
+  ASSERT_TRUE(model);
+  auto c = connect_to(model->port());
   ASSERT_TRUE(c.ok());
   constexpr std::uint32_t kRequests = 200;  // 20 MB of replies for 800 bytes of requests
   std::string requests;
@@ -329,7 +341,7 @@ TEST_P(ModelStress, AYieldingSessionSendsItsRepliesInPiecesToASlowReader) {
     ASSERT_TRUE(c.value().recv_exact(reply.data(), reply.size()).ok()) << "reply " << i;
     ASSERT_EQ(reply, std::string(reply.size(), static_cast<char>('a' + i % 26))) << "reply " << i;
   }
-  model.value()->stop();
+  model->stop();
   EXPECT_LE(service.most.load(), lf::kReplyFlushBytes + AmplifyingSession::kReply);
 }
 
@@ -361,13 +373,9 @@ class ReadOnEchoService final : public lf::Service {
 
 TEST_P(ModelStress, ASessionReadOnTakesAPipelineSentWholeBeforeAnyRead) {
   ReadOnEchoService service;
-  lf::ModelOptions o = options();
-  o.threads = 2;
-  auto model = lf::ConcurrencyModel::create(model_kind(), o, service);
-  ASSERT_TRUE(model.ok());
-  ASSERT_TRUE(model.value()->start().ok());
-  auto addr = lf::InetAddr::resolve("127.0.0.1", model.value()->port());
-  auto c = lf::Connector::connect(*addr);
+  auto model = start_two_threads(service);
+  ASSERT_TRUE(model);
+  auto c = connect_to(model->port());
   ASSERT_TRUE(c.ok());
   const timeval limit{30, 0};  // a deadlock fails the send instead of hanging the test
   ASSERT_EQ(::setsockopt(c.value().handle(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit), 0);
@@ -379,7 +387,7 @@ TEST_P(ModelStress, ASessionReadOnTakesAPipelineSentWholeBeforeAnyRead) {
   std::string back(sent.size(), '\0');
   ASSERT_TRUE(c.value().recv_exact(back.data(), back.size()).ok());
   EXPECT_TRUE(back == sent);
-  model.value()->stop();
+  model->stop();
 }
 
 // One frame there and back over `c`: the connection is served.
@@ -394,10 +402,6 @@ bool echoes(lf::SockStream& c, std::uint32_t seq) {
   frame.append(payload);
   std::string back(frame.size(), '\0');
   return c.send_all(frame).ok() && c.recv_exact(back.data(), back.size()).ok() && back == frame;
-}
-
-lf::Result<lf::SockStream> connect_to(std::uint16_t port) {
-  return lf::Connector::connect(*lf::InetAddr::resolve("127.0.0.1", port), std::chrono::seconds(2));
 }
 
 // CONFIG SET port's ground: rebind moves the listening socket while the model runs. A port
